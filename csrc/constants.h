@@ -1,0 +1,44 @@
+/* Constant tables: C macro names of this platform, looked up by name. A name the
+ * headers of the building machine do not define is absent, never guessed. */
+#ifndef ALCOVE_CONSTANTS_H
+#define ALCOVE_CONSTANTS_H
+
+#include <stddef.h>
+
+enum alcove_constant_domain {
+    ALCOVE_CONST_CLONE = 0, /* CLONE_* */
+    ALCOVE_CONST_FCNTL,     /* F_*, FD_CLOEXEC */
+    ALCOVE_CONST_FILE,      /* O_*, S_I* */
+    ALCOVE_CONST_IOCTL,     /* FIONREAD, TIOC*, TUNSETIFF, SIOC*, ... */
+    ALCOVE_CONST_MOUNT,     /* MS_*, MNT_*, UMOUNT_* */
+    ALCOVE_CONST_PRCTL,     /* PR_*, SECCOMP_MODE_*, PR_CAP_AMBIENT_* */
+    ALCOVE_CONST_PTRACE,    /* PTRACE_* */
+    ALCOVE_CONST_RLIMIT,    /* RLIMIT_* */
+    ALCOVE_CONST_SECCOMP,   /* SECCOMP_*, BPF_* and SECCOMP_RET_* */
+    ALCOVE_CONST_SIGNAL,    /* SIG* signal numbers (no SIG_DFL/SIG_IGN) */
+    ALCOVE_CONST_SYSCALL,   /* SYS_* and AUDIT_ARCH_* */
+    ALCOVE_CONST_ERRNO,     /* E* errno values */
+    ALCOVE_CONST_WAIT,      /* WNOHANG, WUNTRACED, WCONTINUED, ... */
+    ALCOVE_CONST_PRIO,      /* PRIO_PROCESS, PRIO_PGRP, PRIO_USER */
+    ALCOVE_CONST_SOCKET,    /* AF_*, SOCK_*, ... */
+    ALCOVE_CONST_DOMAINS
+};
+
+struct alcove_constant {
+    const char *name;
+    long long value;
+};
+
+/* One table per domain, in the order of the name lists (scripts/constants/). */
+extern const struct alcove_constant *const alcove_constant_tables[ALCOVE_CONST_DOMAINS];
+extern const size_t alcove_constant_counts[ALCOVE_CONST_DOMAINS];
+extern const char *const alcove_constant_domain_names[ALCOVE_CONST_DOMAINS];
+
+/* Case-insensitive look-up of `len` bytes of `name`: 0 and *value set when found,
+ * -1 when the name is unknown on this platform or the domain is out of range. */
+int alcove_constant_lookup(int domain, const char *name, size_t len, long long *value);
+
+/* The first name in `domain` whose value is `value`, or NULL. */
+const char *alcove_constant_name(int domain, long long value);
+
+#endif
