@@ -1,0 +1,182 @@
+/* alcove control process: shared types.
+ *
+ * A control process runs one single-threaded event loop: it reads calls from its
+ * parent (the host for the root), runs them, replies, and proxies everything its
+ * children send up, tagged with the child's pid. See wire.h for the framing. */
+#ifndef ALCOVE_H
+#define ALCOVE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wire.h"
+
+#define ALCOVE_VERSION "0.1.0"
+/* Bumped whenever the wire format, call numbering or exported symbols change. */
+#define ALCOVE_ABI 1
+
+#define ALCOVE_MAXCHILD_LIMIT 1024
+#define ALCOVE_MAXFORKDEPTH_LIMIT 64
+/* A request larger than this is refused by the host before it is sent. */
+#define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
+/* Stop reading children's output while this much is waiting to go up. */
+#define ALCOVE_UP_HIGH_WATER (4u * 1024u * 1024u)
+/* Milliseconds between signaloneof and SIGKILL when a control process shuts down. */
+#define ALCOVE_GRACE_MS 300
+
+struct alcove_buf {
+    unsigned char *data;
+    size_t len; /* bytes in use */
+    size_t off; /* bytes already consumed from the front */
+    size_t cap;
+};
+
+void alcove_buf_free(struct alcove_buf *b);
+/* Ensure room for `n` more bytes at the end; returns a pointer to them or NULL. */
+unsigned char *alcove_buf_reserve(struct alcove_buf *b, size_t n);
+/* Move unconsumed bytes to the front; only where no frame offset is held. */
+void alcove_buf_compact(struct alcove_buf *b);
+int alcove_buf_append(struct alcove_buf *b, const void *p, size_t n);
+void alcove_buf_consume(struct alcove_buf *b, size_t n);
+static inline size_t alcove_buf_pending(const struct alcove_buf *b) { return b->len - b->off; }
+static inline unsigned char *alcove_buf_head(const struct alcove_buf *b) { return b->data + b->off; }
+
+/* Per-signal disposition in a control process. */
+enum alcove_sigmode {
+    ALCOVE_SIG_INFO = 0, /* caught and reported as an event (the default) */
+    ALCOVE_SIG_DFL,
+    ALCOVE_SIG_IGN,
+    ALCOVE_SIG_QUIET, /* caught, not reported (SIGPIPE: write errors come back as EPIPE) */
+    ALCOVE_SIG_REAP,  /* SIGCHLD: reap children and report exit events (the default) */
+};
+
+struct alcove_stdin_mark {
+    uint32_t id;
+    uint64_t end; /* the request is fully written when in_written reaches this */
+};
+
+struct alcove_child {
+    pid_t pid;
+    int ctl_out; /* calls to the child (its close-on-exec control pipe) */
+    int ctl_in;  /* frames from the child */
+    int in;      /* the child's stdin */
+    int out;     /* the child's stdout */
+    int err;     /* the child's stderr */
+    int execed;  /* control channel closed while alive: it ran execve */
+    int dead;
+    int status;  /* wait status once dead */
+    int flowcontrol; /* -1: unlimited; N: read N more chunks of output */
+    int signaloneof;
+    int stdin_eof; /* EOF requested once pending stdin is written */
+    struct alcove_buf ctl_rbuf;
+    struct alcove_buf ctl_wbuf;
+    struct alcove_buf in_wbuf;
+    uint64_t in_queued;  /* bytes of stdin ever queued for this child */
+    uint64_t in_written; /* ... and ever written to its pipe */
+    struct alcove_stdin_mark *marks;
+    size_t nmarks, capmarks;
+    uint32_t *pending; /* ids of calls forwarded to this child, not yet answered */
+    size_t npending, cappending;
+    uint32_t exec_id;  /* id of an exec call forwarded to this child, 0 if none */
+};
+
+struct alcove_opts {
+    int maxchild;
+    int maxforkdepth;
+    int exit_status;
+    int termsig;
+    int flowcontrol;
+    int signaloneof;
+    int stdin_closed;
+    int stdout_closed;
+    int stderr_closed;
+};
+
+struct alcove_state {
+    int depth;
+    int up_in;  /* calls from the parent */
+    int up_out; /* frames to the parent */
+    int up_eof;
+    struct alcove_buf up_rbuf;
+    struct alcove_buf up_wbuf;
+    size_t up_building; /* offset of a reply frame being built in up_wbuf, or SIZE_MAX */
+    struct alcove_opts opt;
+    struct alcove_child *child;
+    size_t nchild;
+    size_t capchild;
+    int sigread;
+    int sigwrite;
+    enum alcove_sigmode sigmode[65];
+    unsigned char filter[ALCOVE_WIRE_MAX_CALLS / 8];      /* calls refused in this process */
+    unsigned char filter_next[ALCOVE_WIRE_MAX_CALLS / 8]; /* ... and in children forked later */
+    int local;  /* running inside the host process: no fork, no exec */
+};
+
+/* A decoded argument. Strings and byte strings point into the request and are
+ * NUL terminated; lists have their elements in `list`. */
+struct alcove_arg {
+    int type; /* ALCOVE_VAL_* */
+    int64_t i;
+    const char *s;
+    size_t len;
+    const struct alcove_arg *list;
+    size_t count;
+};
+
+#define ALCOVE_MAX_ARGS 8
+
+/* What a call answers: a value encoded into `out`, or a failure. */
+struct alcove_reply {
+    struct alcove_buf *out;
+    int status;        /* ALCOVE_STATUS_* */
+    const char *error; /* message for BADARG / UNSUPPORTED */
+};
+
+typedef int (*alcove_call_fn)(struct alcove_state *ap, const struct alcove_arg *arg,
+                              struct alcove_reply *reply);
+
+struct alcove_call_def {
+    const char *name;
+    alcove_call_fn fn;
+    const char *args; /* one ALCOVE_ARGSPEC_* character per argument */
+    unsigned flags;   /* ALCOVE_CALLF_* */
+};
+
+#define ALCOVE_CALLF_NOLOCAL 1u /* refused in the host process (fork, exec, ...) */
+#define ALCOVE_CALLF_EXEC 2u    /* success means the control channel closes */
+
+extern const struct alcove_call_def alcove_calls[];
+extern const size_t alcove_ncalls;
+
+/* Reply helpers: each returns 0, or -ENOMEM. */
+int alcove_reply_ok(struct alcove_reply *r);
+int alcove_reply_int(struct alcove_reply *r, int64_t v);
+int alcove_reply_bytes(struct alcove_reply *r, const void *p, size_t n);
+int alcove_reply_null(struct alcove_reply *r);
+int alcove_reply_list(struct alcove_reply *r, uint32_t count);
+int alcove_reply_badarg(struct alcove_reply *r, const char *msg);
+int alcove_reply_unsupported(struct alcove_reply *r, const char *msg);
+
+/* Event loop (loop.c). */
+int alcove_loop(struct alcove_state *ap);
+void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out);
+struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
+int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
+int alcove_default_maxchild(void);
+
+/* Signals (sig.c). */
+int alcove_signal_init(struct alcove_state *ap);
+int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
+
+/* Process creation shared by fork and clone (spawn.c). */
+pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags);
+
+/* Run one call (dispatch.c). */
+void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char *payload,
+                     size_t len, struct alcove_reply *reply);
+
+int alcove_set_nonblock(int fd);
+
+#endif

@@ -1,0 +1,24 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../calls.h"
+
+int alcove_call_execve(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply)
+{
+    (void)reply;
+    char **argv = alcove_strings(&arg[1]);
+    char **envp = alcove_strings(&arg[2]);
+    if (argv == NULL || envp == NULL) {
+        free(argv);
+        free(envp);
+        return -ENOMEM;
+    }
+    alcove_flush_blocking(ap);
+    execve(arg[0].s, argv, envp);
+    int err = errno;
+    free(argv);
+    free(envp);
+    return -err;
+}

@@ -1,0 +1,27 @@
+#include <errno.h>
+
+#include "../calls.h"
+
+int alcove_call_setcpid(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply)
+{
+    struct alcove_child *c = alcove_child_find(ap, (pid_t)arg[0].i);
+    if (c == NULL || c->dead)
+        return -ESRCH;
+    int64_t v = arg[2].i;
+    switch (arg[1].i) {
+    case 0:
+        if (v < -1 || v > 0x7fffffff)
+            return alcove_reply_badarg(reply, "setcpid: flowcontrol must be -1 or more");
+        c->flowcontrol = (int)v;
+        break;
+    case 1:
+        if (v < 0 || v > 64)
+            return alcove_reply_badarg(reply, "setcpid: signaloneof must be a signal or 0");
+        c->signaloneof = (int)v;
+        break;
+    default:
+        return alcove_reply_badarg(reply, "setcpid: unknown option");
+    }
+    return alcove_reply_ok(reply);
+}

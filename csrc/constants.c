@@ -1,0 +1,66 @@
+/* Look-ups in the constant tables of constants_table.c. The largest table holds about
+ * five hundred entries, so a linear scan is enough. */
+#include <string.h>
+
+#include "constants.h"
+
+/* Longer than any listed name (the generator refuses longer ones): a longer request cannot
+ * match, and refusing it first keeps a huge `len` from being scanned for NULs. */
+#define ALCOVE_CONSTANT_NAME_MAX 64
+
+/* Not tolower(): names are ASCII, and a locale must not change what matches. */
+static unsigned char ascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Whether the `len` bytes at `name` spell all of `entry`, ignoring ASCII case. */
+static int name_matches(const char *name, size_t len, const char *entry)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char want = (unsigned char)entry[i];
+        /* A shorter entry ends before `len`: stop at its NUL instead of reading past it. */
+        if (want == '\0' || ascii_lower((unsigned char)name[i]) != ascii_lower(want))
+            return 0;
+    }
+    return entry[len] == '\0';
+}
+
+static int domain_valid(int domain)
+{
+    return domain >= 0 && domain < ALCOVE_CONST_DOMAINS;
+}
+
+int alcove_constant_lookup(int domain, const char *name, size_t len, long long *value)
+{
+    if (!domain_valid(domain) || name == NULL || len == 0 || len > ALCOVE_CONSTANT_NAME_MAX)
+        return -1;
+    /* An embedded NUL would make "SIGKILL\0junk" match SIGKILL. */
+    if (memchr(name, '\0', len) != NULL)
+        return -1;
+
+    const struct alcove_constant *table = alcove_constant_tables[domain];
+    for (size_t i = 0; i < alcove_constant_counts[domain]; i++) {
+        if (name_matches(name, len, table[i].name)) {
+            if (value != NULL)
+                *value = table[i].value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *alcove_constant_name(int domain, long long value)
+{
+    if (!domain_valid(domain))
+        return NULL;
+
+    /* The lists put a canonical name before its aliases (EAGAIN before EWOULDBLOCK), so
+     * the first match is the one to report. */
+    const struct alcove_constant *table = alcove_constant_tables[domain];
+    for (size_t i = 0; i < alcove_constant_counts[domain]; i++) {
+        if (table[i].value == value)
+            return table[i].name;
+    }
+    return NULL;
+}

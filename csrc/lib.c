@@ -1,0 +1,61 @@
+/* libalcove.so: what the host process loads with dlopen. The same call
+ * implementations as the control process, run synchronously in the host
+ * ("local"), and the identity the host checks right after loading. */
+#include <errno.h>
+#include <string.h>
+
+#include "alcove.h"
+#include "constants.h"
+
+__attribute__((visibility("default"))) int alcove_abi(void);
+__attribute__((visibility("default"))) const char *alcove_version(void);
+__attribute__((visibility("default"))) long long alcove_local_call(unsigned call,
+                                                                    const unsigned char *payload,
+                                                                    size_t len, unsigned char *out,
+                                                                    size_t cap);
+
+int alcove_abi(void)
+{
+    return ALCOVE_ABI;
+}
+
+const char *alcove_version(void)
+{
+    return ALCOVE_VERSION;
+}
+
+/* Run one call in this process. The reply (u16 status, then the value) is written
+ * to `out`; returns its length, or -(needed length) when `cap` is too small, in
+ * which case the call has already run and must not be repeated: callers pass a
+ * buffer big enough for the call's result. */
+long long alcove_local_call(unsigned call, const unsigned char *payload, size_t len,
+                            unsigned char *out, size_t cap)
+{
+    static struct alcove_state state;
+    static int ready;
+    if (!ready) {
+        alcove_state_init(&state, 0, -1, -1);
+        state.local = 1;
+        ready = 1;
+    }
+    struct alcove_buf buf = {0};
+    struct alcove_reply r = {.out = &buf};
+    if (alcove_buf_reserve(&buf, 2) == NULL)
+        return -ENOMEM;
+    buf.len = 2;
+    alcove_dispatch(&state, (uint16_t)(call > 0xffff ? 0xffff : call), payload, len, &r);
+    if (r.error != NULL) {
+        buf.len = 2;
+        alcove_reply_bytes(&r, r.error, strlen(r.error));
+    }
+    buf.data[0] = (unsigned char)r.status;
+    buf.data[1] = (unsigned char)(r.status >> 8);
+    long long n = (long long)buf.len;
+    if (buf.len > cap) {
+        alcove_buf_free(&buf);
+        return -n;
+    }
+    memcpy(out, buf.data, buf.len);
+    alcove_buf_free(&buf);
+    return n;
+}

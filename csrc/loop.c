@@ -1,0 +1,746 @@
+/* The event loop of a control process: calls from the parent, frames and output
+ * from the children, signals. Everything is non-blocking; frames to the parent
+ * are collected in up_wbuf and written once per turn so that replies batch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alcove.h"
+#include "frame.h"
+#include "support.h"
+
+#define READ_CHUNK 65536u
+
+int alcove_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -1;
+    return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int alcove_default_maxchild(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 4096 : rl.rlim_cur;
+    if (n < 12)
+        return 0;
+    n = (n - 6) / 6;
+    return n > 64 ? 64 : (int)n;
+}
+
+void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out)
+{
+    memset(ap, 0, sizeof(*ap));
+    ap->depth = depth;
+    ap->up_in = up_in;
+    ap->up_out = up_out;
+    ap->sigread = ap->sigwrite = -1;
+    ap->up_building = SIZE_MAX;
+    ap->opt.maxchild = alcove_default_maxchild();
+    ap->opt.maxforkdepth = 16;
+    ap->opt.exit_status = 1;
+    ap->opt.termsig = 1;
+    ap->opt.flowcontrol = -1;
+    ap->opt.signaloneof = SIGTERM;
+}
+
+struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid)
+{
+    for (size_t i = 0; i < ap->nchild; i++)
+        if (ap->child[i].pid == pid)
+            return &ap->child[i];
+    return NULL;
+}
+
+int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c)
+{
+    if (ap->nchild == ap->capchild) {
+        size_t cap = ap->capchild ? ap->capchild * 2 : 8;
+        struct alcove_child *p = realloc(ap->child, cap * sizeof(*p));
+        if (p == NULL)
+            return -ENOMEM;
+        ap->child = p;
+        ap->capchild = cap;
+    }
+    ap->child[ap->nchild++] = *c;
+    return 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static void child_free(struct alcove_child *c)
+{
+    close_fd(&c->ctl_in);
+    close_fd(&c->ctl_out);
+    close_fd(&c->in);
+    close_fd(&c->out);
+    close_fd(&c->err);
+    alcove_buf_free(&c->ctl_rbuf);
+    alcove_buf_free(&c->ctl_wbuf);
+    alcove_buf_free(&c->in_wbuf);
+    free(c->marks);
+    free(c->pending);
+    c->marks = NULL;
+    c->pending = NULL;
+    c->nmarks = c->npending = 0;
+}
+
+static int pending_add(struct alcove_child *c, uint32_t id)
+{
+    if (c->npending == c->cappending) {
+        size_t cap = c->cappending ? c->cappending * 2 : 16;
+        uint32_t *p = realloc(c->pending, cap * sizeof(*p));
+        if (p == NULL)
+            return -ENOMEM;
+        c->pending = p;
+        c->cappending = cap;
+    }
+    c->pending[c->npending++] = id;
+    return 0;
+}
+
+/* Replies mostly come back in the order the calls went down: search from the front. */
+static int pending_remove(struct alcove_child *c, uint32_t id)
+{
+    for (size_t i = 0; i < c->npending; i++) {
+        if (c->pending[i] == id) {
+            memmove(c->pending + i, c->pending + i + 1, (c->npending - i - 1) * sizeof(uint32_t));
+            c->npending--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void reply_status(struct alcove_state *ap, uint32_t id, pid_t lead, uint16_t status)
+{
+    alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, status, id, lead, 0, 0);
+}
+
+static void reply_message(struct alcove_state *ap, uint32_t id, uint16_t status, const char *msg)
+{
+    size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, status, id, 0, NULL, 0);
+    if (start == (size_t)-1)
+        return;
+    struct alcove_reply r = {.out = &ap->up_wbuf};
+    alcove_reply_bytes(&r, msg, strlen(msg));
+    alcove_frame_end(&ap->up_wbuf, start);
+}
+
+static void event(struct alcove_state *ap, pid_t pid, uint16_t kind, int has_value, int64_t v)
+{
+    alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_EVENT, kind, 0, pid, has_value, v);
+}
+
+enum { READ_CLOSED = 0, READ_DATA = 1, READ_AGAIN = 2 };
+
+/* Forward output of a child's stdout or stderr as data frames, read straight into
+ * the upward buffer. On EOF or error the descriptor is closed. */
+static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type)
+{
+    size_t hdr = ALCOVE_WIRE_HEADER + 4;
+    unsigned char *p = alcove_buf_reserve(&ap->up_wbuf, hdr + READ_CHUNK);
+    if (p == NULL)
+        return READ_AGAIN;
+    ssize_t n = read(*fd, p + hdr, READ_CHUNK);
+    if (n > 0) {
+        size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
+        ap->up_wbuf.len += (size_t)n;
+        alcove_frame_end(&ap->up_wbuf, start);
+        if (c->flowcontrol > 0)
+            c->flowcontrol--;
+        return READ_DATA;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return READ_AGAIN;
+    close_fd(fd);
+    if (type == ALCOVE_UP_STDOUT && ap->opt.stdout_closed)
+        event(ap, c->pid, ALCOVE_EVENT_STDOUT_CLOSED, 0, 0);
+    if (type == ALCOVE_UP_STDERR && ap->opt.stderr_closed)
+        event(ap, c->pid, ALCOVE_EVENT_STDERR_CLOSED, 0, 0);
+    return READ_CLOSED;
+}
+
+static void ctl_closed(struct alcove_state *ap, struct alcove_child *c)
+{
+    close_fd(&c->ctl_in);
+    close_fd(&c->ctl_out);
+    alcove_buf_free(&c->ctl_wbuf);
+    alcove_buf_free(&c->ctl_rbuf);
+    if (c->exec_id == 0)
+        return; /* exiting: pending calls are answered when it is reaped */
+    /* The control channel is close-on-exec: EOF without an error reply to the exec
+     * call means the exec succeeded. Calls queued behind it have no one to answer. */
+    c->execed = 1;
+    pending_remove(c, c->exec_id);
+    reply_status(ap, c->exec_id, c->pid, ALCOVE_STATUS_OK);
+    c->exec_id = 0;
+    for (size_t i = 0; i < c->npending; i++)
+        reply_status(ap, c->pending[i], c->pid, ALCOVE_STATUS_NOTCONTROL);
+    c->npending = 0;
+}
+
+/* Frames from a child's control channel: tag them with its pid and pass them up. */
+static void forward_up(struct alcove_state *ap, struct alcove_child *c)
+{
+    struct alcove_buf *b = &c->ctl_rbuf;
+    while (alcove_buf_pending(b) >= 4) {
+        unsigned char *f = alcove_buf_head(b);
+        uint32_t len = alcove_get_u32(f);
+        if (len < ALCOVE_WIRE_HEADER - 4 || len > 0x7fffffffu) {
+            /* A corrupt child: stop listening to it; it is killed and reaped. */
+            kill(c->pid, SIGKILL);
+            ctl_closed(ap, c);
+            return;
+        }
+        if (alcove_buf_pending(b) < 4 + (size_t)len)
+            return;
+        unsigned type = f[4], depth = f[5];
+        uint16_t code = alcove_get_u16(f + 6);
+        uint32_t id = alcove_get_u32(f + 8);
+        size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
+        if (hdr > 4 + (size_t)len || depth >= 255) {
+            kill(c->pid, SIGKILL);
+            ctl_closed(ap, c);
+            return;
+        }
+        if (type == ALCOVE_UP_REPLY) {
+            pending_remove(c, id);
+            if (id == c->exec_id && depth == 0)
+                c->exec_id = 0; /* the exec failed and said why */
+        }
+        size_t start =
+            alcove_frame_begin(&ap->up_wbuf, type, code, id, c->pid, f + ALCOVE_WIRE_HEADER, depth);
+        if (start != (size_t)-1) {
+            if (alcove_buf_append(&ap->up_wbuf, f + hdr, 4 + (size_t)len - hdr) == 0)
+                alcove_frame_end(&ap->up_wbuf, start);
+            else
+                ap->up_wbuf.len = start;
+        }
+        alcove_buf_consume(b, 4 + (size_t)len);
+    }
+}
+
+static int read_ctl(struct alcove_state *ap, struct alcove_child *c)
+{
+    alcove_buf_compact(&c->ctl_rbuf);
+    unsigned char *p = alcove_buf_reserve(&c->ctl_rbuf, READ_CHUNK);
+    if (p == NULL)
+        return READ_AGAIN;
+    ssize_t n = read(c->ctl_in, p, READ_CHUNK);
+    if (n > 0) {
+        c->ctl_rbuf.len += (size_t)n;
+        forward_up(ap, c);
+        return READ_DATA;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return READ_AGAIN;
+    ctl_closed(ap, c);
+    return READ_CLOSED;
+}
+
+static void write_stdin(struct alcove_state *ap, struct alcove_child *c)
+{
+    struct alcove_buf *b = &c->in_wbuf;
+    while (c->in >= 0 && alcove_buf_pending(b) > 0) {
+        ssize_t n = write(c->in, alcove_buf_head(b), alcove_buf_pending(b));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n < 0) {
+            int err = errno;
+            /* Nothing more can be written: every waiting request fails. */
+            for (size_t i = 0; i < c->nmarks; i++)
+                alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO,
+                                    c->marks[i].id, 0, 1, err);
+            c->nmarks = 0;
+            alcove_buf_free(b);
+            close_fd(&c->in);
+            if (ap->opt.stdin_closed)
+                event(ap, c->pid, ALCOVE_EVENT_STDIN_CLOSED, 0, 0);
+            return;
+        }
+        alcove_buf_consume(b, (size_t)n);
+        c->in_written += (uint64_t)n;
+    }
+    /* A request is answered once its last byte is in the pipe: that is the
+     * backpressure the host waits on. */
+    size_t k = 0;
+    while (k < c->nmarks && c->marks[k].end <= c->in_written)
+        reply_status(ap, c->marks[k++].id, 0, ALCOVE_STATUS_OK);
+    if (k > 0) {
+        memmove(c->marks, c->marks + k, (c->nmarks - k) * sizeof(*c->marks));
+        c->nmarks -= k;
+    }
+    if (alcove_buf_pending(b) == 0 && c->stdin_eof)
+        close_fd(&c->in);
+}
+
+static int stdin_queue(struct alcove_state *ap, struct alcove_child *c, uint32_t id,
+                       const unsigned char *p, size_t n)
+{
+    if (c->in < 0 || c->stdin_eof) {
+        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, EPIPE);
+        return 0;
+    }
+    if (c->nmarks == c->capmarks) {
+        size_t cap = c->capmarks ? c->capmarks * 2 : 8;
+        struct alcove_stdin_mark *m = realloc(c->marks, cap * sizeof(*m));
+        if (m == NULL)
+            return -ENOMEM;
+        c->marks = m;
+        c->capmarks = cap;
+    }
+    if (alcove_buf_append(&c->in_wbuf, p, n) < 0)
+        return -ENOMEM;
+    c->in_queued += n;
+    c->marks[c->nmarks].id = id;
+    c->marks[c->nmarks].end = c->in_queued;
+    c->nmarks++;
+    write_stdin(ap, c);
+    return 0;
+}
+
+static void child_died(struct alcove_state *ap, struct alcove_child *c)
+{
+    /* Everything it wrote is already in its pipes: pass it up before the exit. */
+    while (c->ctl_in >= 0 && read_ctl(ap, c) == READ_DATA)
+        ;
+    if (c->ctl_in >= 0)
+        ctl_closed(ap, c);
+    while (c->out >= 0 && read_output(ap, c, &c->out, ALCOVE_UP_STDOUT) == READ_DATA)
+        ;
+    while (c->err >= 0 && read_output(ap, c, &c->err, ALCOVE_UP_STDERR) == READ_DATA)
+        ;
+    int kind, value;
+    if (WIFSIGNALED(c->status)) {
+        kind = ALCOVE_EVENT_TERMSIG;
+        value = WTERMSIG(c->status);
+    } else {
+        kind = ALCOVE_EVENT_EXIT;
+        value = WEXITSTATUS(c->status);
+    }
+    for (size_t i = 0; i < c->npending; i++) {
+        size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_DIED,
+                                          c->pending[i], c->pid, NULL, 0);
+        if (start == (size_t)-1)
+            continue;
+        struct alcove_reply r = {.out = &ap->up_wbuf};
+        alcove_reply_int(&r, kind);
+        alcove_reply_int(&r, value);
+        alcove_frame_end(&ap->up_wbuf, start);
+    }
+    for (size_t i = 0; i < c->nmarks; i++)
+        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, c->marks[i].id,
+                            0, 1, EPIPE);
+    c->npending = c->nmarks = 0;
+    if ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
+        (kind == ALCOVE_EVENT_TERMSIG && ap->opt.termsig))
+        event(ap, c->pid, (uint16_t)kind, 1, value);
+    child_free(c);
+    c->dead = 2; /* removed at the end of this turn */
+}
+
+
+void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status)
+{
+    struct alcove_child *c = alcove_child_find(ap, pid);
+    if (c == NULL || c->dead)
+        return;
+    c->dead = 1;
+    c->status = status;
+    child_died(ap, c);
+}
+
+static void reap(struct alcove_state *ap)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        alcove_child_reaped(ap, pid, status);
+    }
+}
+
+static void handle_signals(struct alcove_state *ap)
+{
+    siginfo_t si;
+    int chld = 0;
+    for (;;) {
+        ssize_t n = read(ap->sigread, &si, sizeof(si));
+        if (n != (ssize_t)sizeof(si))
+            break;
+        int sig = si.si_signo;
+        if (sig <= 0 || sig > 64)
+            continue;
+        if (sig == SIGCHLD && ap->sigmode[SIGCHLD] == ALCOVE_SIG_REAP) {
+            chld = 1;
+            continue;
+        }
+        if (ap->sigmode[sig] != ALCOVE_SIG_INFO)
+            continue;
+        size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_EVENT, ALCOVE_EVENT_SIGNAL, 0,
+                                          0, NULL, 0);
+        if (start == (size_t)-1)
+            continue;
+        struct alcove_reply r = {.out = &ap->up_wbuf};
+        alcove_reply_int(&r, sig);
+        alcove_reply_bytes(&r, &si, sizeof(si));
+        alcove_frame_end(&ap->up_wbuf, start);
+    }
+    if (chld || ap->sigmode[SIGCHLD] == ALCOVE_SIG_REAP)
+        reap(ap);
+}
+
+/* A frame from the parent: run it here or pass it to the child it names. */
+static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t flen)
+{
+    unsigned type = f[4], depth = f[5];
+    uint16_t code = alcove_get_u16(f + 6);
+    uint32_t id = alcove_get_u32(f + 8);
+    size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
+    if (hdr > flen) {
+        reply_message(ap, id, ALCOVE_STATUS_BADARG, "Malformed frame: pipeline longer than frame");
+        return;
+    }
+    const unsigned char *payload = f + hdr;
+    size_t plen = flen - hdr;
+
+    if (depth == 0) {
+        if (type != ALCOVE_DOWN_CALL) {
+            reply_message(ap, id, ALCOVE_STATUS_BADARG,
+                          "Standard input goes to a child: the pipeline is empty");
+            return;
+        }
+        size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, 0, id, 0, NULL, 0);
+        if (start == (size_t)-1)
+            return;
+        struct alcove_reply r = {.out = &ap->up_wbuf};
+        ap->up_building = start;
+        alcove_dispatch(ap, code, payload, plen, &r);
+        ap->up_building = SIZE_MAX;
+        if (r.error != NULL) {
+            ap->up_wbuf.len = start + ALCOVE_WIRE_HEADER;
+            alcove_reply_bytes(&r, r.error, strlen(r.error));
+        }
+        if (r.status == ALCOVE_STATUS_FILTERED)
+            ap->up_wbuf.len = start + ALCOVE_WIRE_HEADER;
+        alcove_frame_set_code(&ap->up_wbuf, start, (uint16_t)r.status);
+        alcove_frame_end(&ap->up_wbuf, start);
+        return;
+    }
+
+    pid_t pid = (pid_t)alcove_get_u32(f + ALCOVE_WIRE_HEADER);
+    struct alcove_child *c = alcove_child_find(ap, pid);
+    if (c == NULL || c->dead) {
+        reply_status(ap, id, 0, ALCOVE_STATUS_NOTCHILD);
+        return;
+    }
+    if (depth == 1 && type == ALCOVE_DOWN_STDIN) {
+        if (stdin_queue(ap, c, id, payload, plen) < 0)
+            alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
+                                ENOMEM);
+        return;
+    }
+    if (depth == 1 && type == ALCOVE_DOWN_EOF) {
+        c->stdin_eof = 1;
+        if (alcove_buf_pending(&c->in_wbuf) == 0)
+            close_fd(&c->in);
+        reply_status(ap, id, 0, ALCOVE_STATUS_OK);
+        return;
+    }
+    if (c->ctl_out < 0) {
+        reply_status(ap, id, c->pid, c->execed ? ALCOVE_STATUS_NOTCONTROL : ALCOVE_STATUS_NOTCHILD);
+        return;
+    }
+    /* Pass it on with the first pid stripped. */
+    size_t start = alcove_frame_begin(&c->ctl_wbuf, type, code, id, 0,
+                                      f + ALCOVE_WIRE_HEADER + 4, depth - 1);
+    if (start == (size_t)-1 || alcove_buf_append(&c->ctl_wbuf, payload, plen) < 0 ||
+        pending_add(c, id) < 0) {
+        if (start != (size_t)-1)
+            c->ctl_wbuf.len = start;
+        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOMEM);
+        return;
+    }
+    alcove_frame_end(&c->ctl_wbuf, start);
+    if (depth == 1 && type == ALCOVE_DOWN_CALL && code < alcove_ncalls &&
+        (alcove_calls[code].flags & ALCOVE_CALLF_EXEC))
+        c->exec_id = id;
+}
+
+static void read_up(struct alcove_state *ap)
+{
+    alcove_buf_compact(&ap->up_rbuf);
+    unsigned char *p = alcove_buf_reserve(&ap->up_rbuf, READ_CHUNK);
+    if (p == NULL)
+        return;
+    ssize_t n = read(ap->up_in, p, READ_CHUNK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        ap->up_eof = 1;
+        return;
+    }
+    if (n < 0)
+        return;
+    ap->up_rbuf.len += (size_t)n;
+    struct alcove_buf *b = &ap->up_rbuf;
+    while (alcove_buf_pending(b) >= 4) {
+        unsigned char *f = alcove_buf_head(b);
+        uint32_t len = alcove_get_u32(f);
+        if (len < ALCOVE_WIRE_HEADER - 4 || len > ALCOVE_MAX_REQUEST) {
+            /* The stream has lost framing: nothing after this can be trusted. */
+            ap->up_eof = 1;
+            return;
+        }
+        if (alcove_buf_pending(b) < 4 + (size_t)len)
+            break;
+        handle_down(ap, f, 4 + (size_t)len);
+        /* A forked child returns from handle_down only in the parent. */
+        alcove_buf_consume(b, 4 + (size_t)len);
+    }
+}
+
+static void flush_fd(int fd, struct alcove_buf *b, int *broken)
+{
+    while (alcove_buf_pending(b) > 0) {
+        ssize_t n = write(fd, alcove_buf_head(b), alcove_buf_pending(b));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0) {
+            *broken = 1;
+            alcove_buf_free(b);
+            return;
+        }
+        alcove_buf_consume(b, (size_t)n);
+    }
+}
+
+
+void alcove_flush_blocking(struct alcove_state *ap)
+{
+    struct alcove_buf *b = &ap->up_wbuf;
+    /* Only whole frames: not the reply of the call that is flushing. */
+    size_t end = ap->up_building != SIZE_MAX ? ap->up_building : b->len;
+    while (b->off < end) {
+        ssize_t n = write(ap->up_out, b->data + b->off, end - b->off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = ap->up_out, .events = POLLOUT};
+            if (poll(&pfd, 1, 1000) <= 0)
+                return;
+            continue;
+        }
+        if (n <= 0)
+            return;
+        b->off += (size_t)n;
+    }
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void kill_child(struct alcove_child *c, int sig)
+{
+    if (kill(-c->pid, sig) < 0)
+        kill(c->pid, sig);
+}
+
+/* The parent is gone: end the subtree. Exec'd children get signaloneof (their
+ * process group), control processes see EOF on their control channel and do the same. */
+static void begin_shutdown(struct alcove_state *ap)
+{
+    for (size_t i = 0; i < ap->nchild; i++) {
+        struct alcove_child *c = &ap->child[i];
+        if (c->dead)
+            continue;
+        close_fd(&c->in);
+        if (c->ctl_out >= 0)
+            close_fd(&c->ctl_out);
+        else if (c->signaloneof > 0)
+            kill_child(c, c->signaloneof);
+    }
+}
+
+enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR };
+
+int alcove_loop(struct alcove_state *ap)
+{
+    struct pollfd *pfd = NULL;
+    size_t *who = NULL;
+    size_t cap = 0;
+    long long shutdown_at = -1;
+    int killed = 0, up_broken = 0;
+
+    for (;;) {
+        if (ap->up_eof && shutdown_at < 0) {
+            shutdown_at = now_ms();
+            begin_shutdown(ap);
+        }
+        if (shutdown_at >= 0 && ap->nchild == 0)
+            break;
+
+        size_t need = 3 + 5 * ap->nchild;
+        if (need > cap) {
+            struct pollfd *np = realloc(pfd, need * sizeof(*pfd));
+            if (np == NULL)
+                return -1;
+            pfd = np;
+            size_t *nw = realloc(who, need * sizeof(*who));
+            if (nw == NULL)
+                return -1;
+            who = nw;
+            cap = need;
+        }
+        size_t n = 0;
+        int up_full = alcove_buf_pending(&ap->up_wbuf) > ALCOVE_UP_HIGH_WATER;
+#define ADD(fd_, ev_, kind_, idx_)                                                               \
+    do {                                                                                         \
+        pfd[n].fd = (fd_);                                                                       \
+        pfd[n].events = (short)(ev_);                                                            \
+        pfd[n].revents = 0;                                                                      \
+        who[n] = (size_t)(kind_) | (size_t)(idx_) << 4;                                          \
+        n++;                                                                                     \
+    } while (0)
+        if (!ap->up_eof && !up_full)
+            ADD(ap->up_in, POLLIN, FD_UP_IN, 0);
+        if (!up_broken && alcove_buf_pending(&ap->up_wbuf) > 0)
+            ADD(ap->up_out, POLLOUT, FD_UP_OUT, 0);
+        ADD(ap->sigread, POLLIN, FD_SIG, 0);
+        for (size_t i = 0; i < ap->nchild; i++) {
+            struct alcove_child *c = &ap->child[i];
+            if (c->ctl_in >= 0 && !up_full)
+                ADD(c->ctl_in, POLLIN, FD_CTL_IN, i);
+            if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0)
+                ADD(c->ctl_out, POLLOUT, FD_CTL_OUT, i);
+            if (c->in >= 0 && (alcove_buf_pending(&c->in_wbuf) > 0 || ap->opt.stdin_closed))
+                ADD(c->in, alcove_buf_pending(&c->in_wbuf) > 0 ? POLLOUT : 0, FD_IN, i);
+            if (!up_full && c->flowcontrol != 0) {
+                if (c->out >= 0)
+                    ADD(c->out, POLLIN, FD_OUT, i);
+                if (c->err >= 0)
+                    ADD(c->err, POLLIN, FD_ERR, i);
+            }
+        }
+#undef ADD
+        int timeout = -1;
+        if (shutdown_at >= 0) {
+            long long left = shutdown_at + ALCOVE_GRACE_MS - now_ms();
+            if (left <= 0 && !killed) {
+                for (size_t i = 0; i < ap->nchild; i++)
+                    if (!ap->child[i].dead)
+                        kill_child(&ap->child[i], SIGKILL);
+                killed = 1;
+            }
+            timeout = killed ? 100 : (int)left;
+        }
+        int rv = poll(pfd, (nfds_t)n, timeout);
+        if (rv < 0 && errno != EINTR)
+            return -1;
+        if (rv < 0)
+            continue;
+
+        for (size_t k = 0; k < n; k++) {
+            if (pfd[k].revents == 0)
+                continue;
+            unsigned kind = (unsigned)(who[k] & 15);
+            size_t i = who[k] >> 4;
+            struct alcove_child *c = kind >= FD_CTL_IN ? &ap->child[i] : NULL;
+            if (c != NULL && c->dead)
+                continue;
+            switch (kind) {
+            case FD_UP_IN:
+                read_up(ap);
+                break;
+            case FD_SIG:
+                handle_signals(ap);
+                break;
+            case FD_CTL_IN:
+                if (c->ctl_in == pfd[k].fd)
+                    read_ctl(ap, c);
+                break;
+            case FD_CTL_OUT:
+                if (c->ctl_out == pfd[k].fd) {
+                    int broken = 0;
+                    flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
+                }
+                break;
+            case FD_IN:
+                if (c->in == pfd[k].fd) {
+                    if (alcove_buf_pending(&c->in_wbuf) > 0)
+                        write_stdin(ap, c);
+                    else if (pfd[k].revents & (POLLERR | POLLHUP)) {
+                        close_fd(&c->in);
+                        if (ap->opt.stdin_closed)
+                            event(ap, c->pid, ALCOVE_EVENT_STDIN_CLOSED, 0, 0);
+                    }
+                }
+                break;
+            case FD_OUT:
+                if (c->out == pfd[k].fd)
+                    read_output(ap, c, &c->out, ALCOVE_UP_STDOUT);
+                break;
+            case FD_ERR:
+                if (c->err == pfd[k].fd)
+                    read_output(ap, c, &c->err, ALCOVE_UP_STDERR);
+                break;
+            default:
+                break;
+            }
+        }
+
+        /* Forwarded calls go out before the next poll, so that a child sees them at once. */
+        for (size_t i = 0; i < ap->nchild; i++) {
+            struct alcove_child *c = &ap->child[i];
+            if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0) {
+                int broken = 0;
+                flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
+            }
+        }
+        /* Drop children whose exit has been reported. */
+        for (size_t i = 0; i < ap->nchild;) {
+            if (ap->child[i].dead == 2) {
+                ap->child[i] = ap->child[--ap->nchild];
+                continue;
+            }
+            i++;
+        }
+        if (!up_broken)
+            flush_fd(ap->up_out, &ap->up_wbuf, &up_broken);
+        alcove_buf_compact(&ap->up_wbuf);
+        for (size_t i = 0; i < ap->nchild; i++) {
+            alcove_buf_compact(&ap->child[i].ctl_wbuf);
+            alcove_buf_compact(&ap->child[i].in_wbuf);
+        }
+        if (up_broken) {
+            alcove_buf_free(&ap->up_wbuf);
+            ap->up_eof = 1;
+        }
+    }
+    if (!up_broken)
+        alcove_flush_blocking(ap);
+    free(pfd);
+    free(who);
+    return 0;
+}

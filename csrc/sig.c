@@ -1,0 +1,86 @@
+/* Signals in a control process: every catchable signal is caught by a handler that
+ * writes its siginfo to a self-pipe; the loop reports it, or reaps on SIGCHLD.
+ * Handlers (unlike ignored dispositions) reset to the default on execve, so an
+ * exec'd program starts with ordinary signal dispositions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alcove.h"
+
+static int self_pipe = -1;
+
+static void on_signal(int sig, siginfo_t *info, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    int saved = errno;
+    /* A full pipe drops the record; SIGCHLD is re-checked by every reap. */
+    ssize_t n = write(self_pipe, info, sizeof(*info));
+    (void)n;
+    errno = saved;
+}
+
+int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    switch (mode) {
+    case ALCOVE_SIG_DFL:
+        sa.sa_handler = SIG_DFL;
+        break;
+    case ALCOVE_SIG_IGN:
+        sa.sa_handler = SIG_IGN;
+        break;
+    default:
+        sa.sa_sigaction = on_signal;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        break;
+    }
+    if (sigaction(sig, &sa, NULL) < 0)
+        return -errno;
+    ap->sigmode[sig] = mode;
+    return 0;
+}
+
+int alcove_signal_init(struct alcove_state *ap)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -errno;
+    ap->sigread = fds[0];
+    ap->sigwrite = fds[1];
+    self_pipe = fds[1];
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        /* glibc keeps the first real-time signals for itself. */
+        if (sig >= 32 && sig < SIGRTMIN)
+            continue;
+        enum alcove_sigmode mode = ALCOVE_SIG_INFO;
+        if (sig == SIGCHLD)
+            mode = ALCOVE_SIG_REAP;
+        else if (sig == SIGPIPE)
+            mode = ALCOVE_SIG_QUIET;
+        alcove_signal_set(ap, sig, mode);
+    }
+    return 0;
+}
+
+/* After fork the child keeps its parent's dispositions but needs its own pipe. */
+int alcove_signal_reinit(struct alcove_state *ap);
+int alcove_signal_reinit(struct alcove_state *ap)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -errno;
+    ap->sigread = fds[0];
+    ap->sigwrite = fds[1];
+    self_pipe = fds[1];
+    return 0;
+}

@@ -1,0 +1,153 @@
+/* Creating a child control process (fork and clone). The child gets pipes for
+ * stdin, stdout and stderr, and a close-on-exec control channel: two pipes, so
+ * that EOF on it tells the parent the child ran execve (or exited). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "alcove.h"
+
+int alcove_signal_reinit(struct alcove_state *ap);
+
+static void close_above(int lo, int hi)
+{
+    if (lo > hi)
+        return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) == 0)
+        return;
+#endif
+    int max = (int)sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = lo; fd <= hi && fd < max; fd++)
+        close(fd);
+}
+
+/* Close every descriptor from 3 up except the two given. */
+static void close_all_but(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    close_above(3, lo - 1);
+    close_above(lo + 1, hi - 1);
+    close_above(hi + 1, 0x7fffffff);
+}
+
+static pid_t do_clone(unsigned long long flags)
+{
+    if (flags == 0)
+        return fork();
+#ifdef SYS_clone3
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = flags;
+    args.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid >= 0 || errno != ENOSYS)
+        return (pid_t)pid;
+#endif
+    return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+static void child_setup(struct alcove_state *ap, int fds[5][2])
+{
+    /* Die with the parent control process: it is single threaded, so unlike a
+     * runtime's worker thread its exit is the process's. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);
+    if (dup2(fds[2][0], 0) < 0 || dup2(fds[3][1], 1) < 0 || dup2(fds[4][1], 2) < 0)
+        _exit(127);
+    int up_in = fds[0][0], up_out = fds[1][1];
+    close_all_but(up_in, up_out);
+    for (size_t i = 0; i < ap->nchild; i++) {
+        struct alcove_child *c = &ap->child[i];
+        alcove_buf_free(&c->ctl_rbuf);
+        alcove_buf_free(&c->ctl_wbuf);
+        alcove_buf_free(&c->in_wbuf);
+        free(c->marks);
+        free(c->pending);
+    }
+    free(ap->child);
+    ap->child = NULL;
+    ap->nchild = ap->capchild = 0;
+    alcove_buf_free(&ap->up_rbuf);
+    alcove_buf_free(&ap->up_wbuf);
+    ap->depth++;
+    ap->up_in = up_in;
+    ap->up_out = up_out;
+    ap->up_eof = 0;
+    memcpy(ap->filter, ap->filter_next, sizeof(ap->filter));
+    alcove_set_nonblock(up_in);
+    alcove_set_nonblock(up_out);
+    if (alcove_signal_reinit(ap) < 0)
+        _exit(127);
+    alcove_loop(ap);
+    _exit(0);
+}
+
+pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags)
+{
+    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild)
+        return -EAGAIN;
+    /* 0: control down, 1: control up, 2: stdin, 3: stdout, 4: stderr */
+    int fds[5][2];
+    int made = 0;
+    for (; made < 5; made++) {
+        if (pipe2(fds[made], O_CLOEXEC) < 0) {
+            int err = errno;
+            while (made-- > 0) {
+                close(fds[made][0]);
+                close(fds[made][1]);
+            }
+            return -err;
+        }
+    }
+    pid_t pid = do_clone(clone_flags);
+    if (pid < 0) {
+        int err = errno;
+        for (int i = 0; i < 5; i++) {
+            close(fds[i][0]);
+            close(fds[i][1]);
+        }
+        return -err;
+    }
+    if (pid == 0)
+        child_setup(ap, fds); /* never returns */
+
+    close(fds[0][0]);
+    close(fds[1][1]);
+    close(fds[2][0]);
+    close(fds[3][1]);
+    close(fds[4][1]);
+    struct alcove_child c;
+    memset(&c, 0, sizeof(c));
+    c.pid = pid;
+    c.ctl_out = fds[0][1];
+    c.ctl_in = fds[1][0];
+    c.in = fds[2][1];
+    c.out = fds[3][0];
+    c.err = fds[4][0];
+    c.flowcontrol = ap->opt.flowcontrol;
+    c.signaloneof = ap->opt.signaloneof;
+    alcove_set_nonblock(c.ctl_out);
+    alcove_set_nonblock(c.ctl_in);
+    alcove_set_nonblock(c.in);
+    alcove_set_nonblock(c.out);
+    alcove_set_nonblock(c.err);
+    if (alcove_child_add(ap, &c) < 0) {
+        kill(pid, SIGKILL);
+        close(c.ctl_out);
+        close(c.ctl_in);
+        close(c.in);
+        close(c.out);
+        close(c.err);
+        return -ENOMEM;
+    }
+    return pid;
+}

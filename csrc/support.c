@@ -1,0 +1,44 @@
+#include <stdlib.h>
+
+#include "constants.h"
+#include "support.h"
+
+int *alcove_option(struct alcove_state *ap, int64_t option)
+{
+    switch (option) {
+    case ALCOVE_OPT_MAXCHILD: return &ap->opt.maxchild;
+    case ALCOVE_OPT_MAXFORKDEPTH: return &ap->opt.maxforkdepth;
+    case ALCOVE_OPT_EXIT_STATUS: return &ap->opt.exit_status;
+    case ALCOVE_OPT_TERMSIG: return &ap->opt.termsig;
+    case ALCOVE_OPT_FLOWCONTROL: return &ap->opt.flowcontrol;
+    case ALCOVE_OPT_SIGNALONEOF: return &ap->opt.signaloneof;
+    case ALCOVE_OPT_STDIN_CLOSED: return &ap->opt.stdin_closed;
+    case ALCOVE_OPT_STDOUT_CLOSED: return &ap->opt.stdout_closed;
+    case ALCOVE_OPT_STDERR_CLOSED: return &ap->opt.stderr_closed;
+    default: return NULL;
+    }
+}
+
+char **alcove_strings(const struct alcove_arg *list)
+{
+    char **v = calloc(list->count + 1, sizeof(char *));
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < list->count; i++) {
+        union {
+            const char *c;
+            char *m;
+        } u = {.c = list->list[i].s};
+        /* execve's prototype takes char *const[] but never writes through it. */
+        v[i] = u.m;
+    }
+    return v;
+}
+
+int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct alcove_arg *name)
+{
+    long long value;
+    if (alcove_constant_lookup(domain, name->s, name->len, &value) < 0)
+        return alcove_reply_null(reply);
+    return alcove_reply_int(reply, value);
+}

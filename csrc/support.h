@@ -1,0 +1,35 @@
+/* Helpers shared by the call implementations (csrc/calls/). */
+#ifndef ALCOVE_SUPPORT_H
+#define ALCOVE_SUPPORT_H
+
+#include "alcove.h"
+
+/* Option numbers on the wire, in the order of AlcoveOption in ffi/driver.ts. */
+enum {
+    ALCOVE_OPT_MAXCHILD = 0,
+    ALCOVE_OPT_MAXFORKDEPTH,
+    ALCOVE_OPT_EXIT_STATUS,
+    ALCOVE_OPT_TERMSIG,
+    ALCOVE_OPT_FLOWCONTROL,
+    ALCOVE_OPT_SIGNALONEOF,
+    ALCOVE_OPT_STDIN_CLOSED,
+    ALCOVE_OPT_STDOUT_CLOSED,
+    ALCOVE_OPT_STDERR_CLOSED,
+};
+
+/* The field of an option, or NULL for an unknown number. */
+int *alcove_option(struct alcove_state *ap, int64_t option);
+
+/* A NULL-terminated array of the strings of a list argument (free() it), or NULL. */
+char **alcove_strings(const struct alcove_arg *list);
+
+/* Reply with the value of a constant name in a domain, or null when unknown. */
+int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct alcove_arg *name);
+
+/* Write everything waiting for the parent before the process is replaced or ends. */
+void alcove_flush_blocking(struct alcove_state *ap);
+
+/* A child was reaped outside the loop (waitpid): report it like the loop would. */
+void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);
+
+#endif

@@ -1,0 +1,882 @@
+/**
+ * The driver: starts the root control process and runs calls in any process of
+ * its tree, many at once, each matched to its reply.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const pid = await drv.fork([]);
+ * await drv.execvp([pid], "/bin/echo", ["echo", "hello"]);
+ * console.log(new TextDecoder().decode(await drv.stdout([pid]) ?? undefined));
+ * console.log(await drv.event([pid])); // { type: "exit", status: 0 }
+ * ```
+ * @module
+ */
+import { AlcoveCalls, type CallDef } from "./_calls.ts";
+import { decodeResult, encodeArgs } from "./_args.ts";
+import { ConstantTable } from "./constants.ts";
+import {
+  AbortedError,
+  AlcoveError,
+  DriverClosedError,
+  FilteredError,
+  PipelineError,
+  ProcessExitedError,
+  SystemCallError,
+  TimeoutError,
+  UnsupportedError,
+} from "./errors.ts";
+import { findNative } from "./_native.ts";
+import { type HelperProcess, spawnHelper } from "./_runtime.ts";
+import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
+import { DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
+
+/** Options of {@linkcode Alcove.start}.
+ *
+ * @example
+ * ```ts
+ * import type { StartOptions } from "@alcove/alcove";
+ * const opts: StartOptions = { exec: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] };
+ * ```
+ */
+export interface StartOptions {
+  /** A command prefix for the root control process, e.g. `["sudo", "-n"]`. */
+  exec?: readonly string[];
+  /** The control process executable (default: found beside libalcove.so). */
+  helper?: string;
+  /** Milliseconds to wait for the root control process to start (default 10000). */
+  startTimeout?: number;
+}
+
+/** Largest request the driver sends (arguments included). */
+export const MAX_REQUEST = 64 * 1024 * 1024;
+const STDIN_CHUNK = 256 * 1024;
+const STDIN_WINDOW = 4;
+const STOP_WAIT_MS = 3000;
+
+interface Pending {
+  def: CallDef;
+  pipeline: Pipeline;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer?: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface ProcState {
+  stdout: Uint8Array[];
+  stderr: Uint8Array[];
+  events: AlcoveEvent[];
+  ended: boolean;
+  waiters: Set<() => void>;
+  stdinChain: Promise<void>;
+}
+
+const STDIN_DEF: CallDef = {
+  id: 0,
+  name: "stdin",
+  args: [],
+  result: "ok",
+  platforms: "all",
+  noLocal: true,
+  exec: false,
+};
+const EOF_DEF: CallDef = { ...STDIN_DEF, name: "eof" };
+const encoder = new TextEncoder();
+
+function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pipeline {
+  if (!Array.isArray(pipeline)) {
+    throw new TypeError(`${call}: pipeline must be an array of pids, got ${typeof pipeline}`);
+  }
+  if (pipeline.length > 255) throw new RangeError(`${call}: pipeline is longer than 255`);
+  for (const pid of pipeline) {
+    if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
+      throw new TypeError(`${call}: pipeline must hold positive pids, got ${String(pid)}`);
+    }
+  }
+}
+
+function checkOptions(call: string, options: CallOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${call}: options must be an object`);
+  }
+  const t = options.timeout;
+  if (t !== undefined && (typeof t !== "number" || !(t >= 0) || !Number.isFinite(t))) {
+    throw new RangeError(`${call}: timeout must be a non-negative number of milliseconds`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`${call}: signal must be an AbortSignal`);
+  }
+}
+
+function keyOf(pipeline: readonly number[]): string {
+  return pipeline.join(",");
+}
+
+function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let id = 0;
+  const promise = new Promise<void>((resolve) => {
+    id = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+/**
+ * A driver: the root control process and everything below it.
+ *
+ * Every alcove call is a method taking the pipeline first (see the inherited
+ * methods); `stdin`, `stdout`, `stderr`, `event` and `eof` move data and
+ * events of a process. `stop()` (or `await using`) ends every descendant.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const pid = await drv.fork([]);
+ * await drv.execvp([pid], "cat", ["cat"]);
+ * await drv.stdin([pid], "hello\n");
+ * console.log(await drv.stdout([pid], { timeout: 1000 }));
+ * ```
+ */
+export class Alcove extends AlcoveCalls implements AsyncDisposable {
+  #proc: HelperProcess;
+  #table = new ConstantTable();
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #out = new Writer(4096);
+  #flushScheduled = false;
+  #writing = false;
+  #procs = new Map<string, ProcState>();
+  #closed: string | null = null;
+  #stopping?: Promise<void>;
+  #readDone: Promise<void>;
+  #refWanted = true;
+  #reffed = true;
+  #busy = 0;
+  #hello: PromiseWithResolvers<void> = Promise.withResolvers();
+  #version = "";
+  #rootPid = 0;
+
+  private constructor(proc: HelperProcess) {
+    super();
+    this.#proc = proc;
+    this.#readDone = this.#readLoop();
+  }
+
+  /**
+   * Starts a driver: execs the root control process (never a fork of this
+   * runtime), optionally behind a command prefix, and waits for its greeting.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * const drv = await Alcove.start();
+   * console.log(await drv.getpid([]));
+   * await drv.stop();
+   * ```
+   */
+  static async start(options: StartOptions = {}): Promise<Alcove> {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Alcove.start: options must be an object");
+    }
+    const prefix = options.exec ?? [];
+    if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
+      throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
+    }
+    const helper = options.helper ?? findNative().helper;
+    let proc: HelperProcess;
+    try {
+      proc = spawnHelper([...prefix, helper]);
+    } catch (e) {
+      throw new Error(
+        `Alcove.start: cannot run ${JSON.stringify([...prefix, helper].join(" "))}: ${
+          (e as Error).message
+        }`,
+        { cause: e },
+      );
+    }
+    const drv = new Alcove(proc);
+    const timeout = delay(options.startTimeout ?? 10000);
+    const failed = Symbol("failed");
+    const outcome = await Promise.race([
+      drv.#hello.promise,
+      timeout.promise.then(() => "timeout" as const),
+      proc.exited.then(() => failed),
+    ]);
+    timeout.cancel();
+    if (outcome !== undefined) {
+      proc.kill("SIGKILL");
+      await drv.stop();
+      const why = outcome === "timeout"
+        ? `it did not start within ${options.startTimeout ?? 10000} ms`
+        : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
+      throw new Error(`Alcove.start: the root control process failed: ${why}`);
+    }
+    return drv;
+  }
+
+  /** The version of the root control process.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(drv.version);
+   * ```
+   */
+  get version(): string {
+    return this.#version;
+  }
+
+  /** The pid of the root control process.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(drv.pid);
+   * ```
+   */
+  get pid(): number {
+    return this.#rootPid;
+  }
+
+  /** The constant tables of the root control process.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(drv.constants.lookup("clone", "CLONE_NEWPID"));
+   * ```
+   */
+  get constants(): ConstantTable {
+    return this.#table;
+  }
+
+  /** True once the driver is stopped or its root control process ended.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * const drv = await Alcove.start();
+   * await drv.stop();
+   * console.log(drv.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed !== null;
+  }
+
+  /** Runs a call (the generated methods use it). */
+  protected call(
+    def: CallDef,
+    pipeline: Pipeline,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    const w = this.#out;
+    const start = w.len;
+    let id: number;
+    try {
+      checkPipeline(def.name, pipeline);
+      checkOptions(def.name, options);
+      if (this.#closed) throw new DriverClosedError(def.name, pipeline, this.#closed);
+      if (options?.signal?.aborted) {
+        throw new AbortedError(def.name, pipeline, options.signal.reason);
+      }
+      id = this.#allocId();
+      w.begin(DOWN.CALL, def.id, id, pipeline);
+      encodeArgs(w, this.#table, def, args);
+      if (w.len - start > MAX_REQUEST) {
+        throw new RangeError(
+          `${def.name}: request of ${w.len - start} bytes exceeds the ${MAX_REQUEST} byte limit`,
+        );
+      }
+      w.end(start);
+    } catch (e) {
+      w.len = start;
+      return Promise.reject(e);
+    }
+    return this.#await(id, def, pipeline, options);
+  }
+
+  #allocId(): number {
+    let id = this.#nextId;
+    while (this.#pending.has(id)) id = id >= 0xffffffff ? 1 : id + 1;
+    this.#nextId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  #await(id: number, def: CallDef, pipeline: Pipeline, options?: CallOptions): Promise<unknown> {
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const p: Pending = { def, pipeline: [...pipeline], resolve, reject };
+    if (options?.timeout !== undefined) {
+      const ms = options.timeout;
+      p.timer = setTimeout(() => {
+        if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
+      }, ms);
+    }
+    if (options?.signal) {
+      const signal = options.signal;
+      p.signal = signal;
+      p.onAbort = () => {
+        if (this.#settle(id)) reject(new AbortedError(def.name, pipeline, signal.reason));
+      };
+      signal.addEventListener("abort", p.onAbort, { once: true });
+    }
+    this.#pending.set(id, p);
+    this.#busyAdd(1);
+    this.#schedule();
+    return promise;
+  }
+
+  /** Forgets a pending call; false when it was already settled. */
+  #settle(id: number): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (!p) return undefined;
+    this.#pending.delete(id);
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
+    this.#busyAdd(-1);
+    return p;
+  }
+
+  #busyAdd(n: number): void {
+    this.#busy += n;
+    this.#updateRef();
+  }
+
+  #updateRef(): void {
+    const want = this.#refWanted || this.#busy > 0;
+    if (want === this.#reffed || this.#closed) return;
+    this.#reffed = want;
+    if (want) this.#proc.ref();
+    else this.#proc.unref();
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#out.len > 0) await this.#proc.write(this.#out.take());
+    } catch (e) {
+      this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    let parts: Uint8Array[] = [];
+    let have = 0;
+    try {
+      for (;;) {
+        const chunk = await this.#proc.read();
+        if (chunk === null) break;
+        parts.push(chunk);
+        have += chunk.length;
+        // Wait for a whole frame before joining chunks, so a large reply is copied once.
+        if (have < 4) continue;
+        const head = parts[0].length >= 4 ? parts[0] : concat(parts, have);
+        const need = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+        if (have < need) continue;
+        const buf = parts.length === 1 ? parts[0] : concat(parts, have);
+        const pos = this.#frames(buf);
+        parts = pos < buf.length ? [buf.subarray(pos)] : [];
+        have = buf.length - pos;
+      }
+    } catch (e) {
+      this.#fail(`lost the root control process: ${(e as Error).message}`);
+      return;
+    }
+    const status = await this.#proc.exited;
+    this.#fail(
+      this.#closed ?? `the root control process exited (${
+        status.signal ? `signal ${status.signal}` : `status ${status.code}`
+      })`,
+    );
+  }
+
+  #frames(buf: Uint8Array): number {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const len = view.getUint32(pos, true);
+      if (buf.length - pos - 4 < len) break;
+      this.#frame(buf, view, pos, pos + 4 + len);
+      pos += 4 + len;
+    }
+    return pos;
+  }
+
+  #frame(buf: Uint8Array, view: DataView, off: number, end: number): void {
+    const type = buf[off + 4];
+    const depth = buf[off + 5];
+    const code = view.getUint16(off + 6, true);
+    const id = view.getUint32(off + 8, true);
+    const pids: number[] = [];
+    for (let i = 0; i < depth; i++) pids.push(view.getUint32(off + HEADER + 4 * i, true));
+    const payload = off + HEADER + 4 * depth;
+    switch (type) {
+      case UP.REPLY:
+        return this.#reply(id, code, pids, new Reader(buf, view, payload, end));
+      case UP.STDOUT:
+      case UP.STDERR: {
+        // Keep a view of a large chunk; copy a small one so it does not pin the chunk.
+        const data = end - payload > 16384
+          ? buf.subarray(payload, end)
+          : buf.slice(payload, end);
+        const st = this.#state(pids);
+        (type === UP.STDOUT ? st.stdout : st.stderr).push(data);
+        return this.#wake(st);
+      }
+      case UP.EVENT:
+        return this.#event(code, pids, new Reader(buf, view, payload, end));
+      case UP.HELLO: {
+        const r = new Reader(buf, view, payload, end);
+        const abi = r.value();
+        const version = r.value();
+        this.#rootPid = r.value() as number;
+        this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
+        this.#version = new TextDecoder().decode(version as Uint8Array);
+        if (abi !== 1) {
+          this.#hello.reject(new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`));
+        } else this.#hello.resolve();
+        return;
+      }
+    }
+  }
+
+  #reply(id: number, status: number, pids: number[], r: Reader): void {
+    const p = this.#settle(id);
+    if (!p) return; // timed out or aborted: the late reply is dropped
+    const { def, pipeline } = p;
+    try {
+      switch (status) {
+        case STATUS.OK:
+          return p.resolve(decodeResult(this.#table, def.result, r.done ? undefined : r.value()));
+        case STATUS.ERRNO: {
+          const errno = r.value() as number;
+          const code = this.#table.name("errno", errno) ?? `E${errno}`;
+          return p.reject(new SystemCallError(def.name, pipeline, code, errno));
+        }
+        case STATUS.BADARG:
+          return p.reject(
+            new RangeError(new TextDecoder().decode(r.value() as Uint8Array)),
+          );
+        case STATUS.UNSUPPORTED:
+          return p.reject(
+            new UnsupportedError(def.name, pipeline, new TextDecoder().decode(r.value() as Uint8Array)),
+          );
+        case STATUS.NOTCHILD:
+          return p.reject(
+            new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child"),
+          );
+        case STATUS.NOTCONTROL:
+          return p.reject(new PipelineError(def.name, pipeline, pids.at(-1) ?? 0, "not_control"));
+        case STATUS.DIED: {
+          const kind = r.value() as number;
+          const value = r.value() as number;
+          const ev: AlcoveEvent = kind === EVENT.EXIT
+            ? { type: "exit", status: value }
+            : { type: "termsig", signal: this.#signalName(value) };
+          if (def.name === "exit" && pids.length === pipeline.length) return p.resolve(undefined);
+          return p.reject(new ProcessExitedError(def.name, pipeline, pids.at(-1) ?? 0, ev));
+        }
+        case STATUS.FILTERED:
+          return p.reject(new FilteredError(def.name, pipeline));
+        default:
+          return p.reject(new AlcoveError(def.name, pipeline, `Unknown reply status ${status}`));
+      }
+    } catch (e) {
+      p.reject(new AlcoveError(def.name, pipeline, `Malformed reply: ${(e as Error).message}`));
+    }
+  }
+
+  #signalName(n: number): string {
+    return this.#table.name("signal", n) ?? `SIG${n}`;
+  }
+
+  #event(kind: number, pids: number[], r: Reader): void {
+    let ev: AlcoveEvent;
+    switch (kind) {
+      case EVENT.EXIT:
+        ev = { type: "exit", status: r.value() as number };
+        break;
+      case EVENT.TERMSIG:
+        ev = { type: "termsig", signal: this.#signalName(r.value() as number) };
+        break;
+      case EVENT.SIGNAL: {
+        const sig = r.value() as number;
+        ev = { type: "signal", signal: this.#signalName(sig), info: r.value() as Uint8Array };
+        break;
+      }
+      case EVENT.STDIN_CLOSED:
+        ev = { type: "stdin_closed" };
+        break;
+      case EVENT.STDOUT_CLOSED:
+        ev = { type: "stdout_closed" };
+        break;
+      case EVENT.STDERR_CLOSED:
+        ev = { type: "stderr_closed" };
+        break;
+      default:
+        return;
+    }
+    const st = this.#state(pids);
+    st.events.push(ev);
+    if (ev.type === "exit" || ev.type === "termsig") {
+      // Its descendants went with it: nothing more will come from them.
+      const prefix = keyOf(pids);
+      for (const [key, other] of this.#procs) {
+        if (key === prefix || key.startsWith(prefix + ",")) {
+          other.ended = true;
+          this.#wake(other);
+        }
+      }
+    }
+    this.#wake(st);
+  }
+
+  #state(pipeline: readonly number[]): ProcState {
+    const key = keyOf(pipeline);
+    let st = this.#procs.get(key);
+    if (!st) {
+      st = {
+        stdout: [],
+        stderr: [],
+        events: [],
+        ended: false,
+        waiters: new Set(),
+        stdinChain: Promise.resolve(),
+      };
+      this.#procs.set(key, st);
+    }
+    return st;
+  }
+
+  #wake(st: ProcState): void {
+    for (const w of st.waiters) w();
+  }
+
+  #fail(why: string): void {
+    if (this.#closed === null) this.#closed = why;
+    for (const [id, p] of [...this.#pending]) {
+      this.#settle(id);
+      p.reject(new DriverClosedError(p.def.name, p.pipeline, why));
+    }
+    for (const st of this.#procs.values()) {
+      st.ended = true;
+      this.#wake(st);
+    }
+    this.#hello.reject(new Error(why));
+    this.#hello.promise.catch(() => {});
+  }
+
+  /**
+   * Writes to the stdin of the pipeline's last process. Resolves once every byte
+   * is in its pipe: a full pipe makes this wait (backpressure), nothing is dropped.
+   * Rejects with a SystemCallError EPIPE when the process closed its stdin.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.execvp([pid], "cat", ["cat"]);
+   * await drv.stdin([pid], "hello\n");
+   * ```
+   */
+  stdin(pipeline: Pipeline, data: string | Uint8Array, options?: CallOptions): Promise<void> {
+    try {
+      checkPipeline("stdin", pipeline);
+      checkOptions("stdin", options);
+      if (pipeline.length === 0) {
+        throw new TypeError("stdin: the root control process has no stdin to write to");
+      }
+      if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+        throw new TypeError("stdin: data must be a string or a Uint8Array");
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const st = this.#state(pipeline);
+    // One writer at a time per process, so concurrent writes do not interleave.
+    const run = st.stdinChain.then(() => this.#writeStdin(pipeline, bytes, options));
+    st.stdinChain = run.catch(() => {});
+    return run;
+  }
+
+  async #writeStdin(pipeline: Pipeline, bytes: Uint8Array, options?: CallOptions): Promise<void> {
+    const inflight = new Set<Promise<unknown>>();
+    for (let off = 0; off < bytes.length || off === 0; off += STDIN_CHUNK) {
+      const chunk = bytes.subarray(off, off + STDIN_CHUNK);
+      const p = this.#sendFrame(DOWN.STDIN, STDIN_DEF, pipeline, chunk, options);
+      inflight.add(p);
+      p.then(() => inflight.delete(p), () => inflight.delete(p));
+      if (inflight.size >= STDIN_WINDOW) await Promise.race(inflight);
+      if (bytes.length === 0) break;
+    }
+    await Promise.all(inflight);
+  }
+
+  #sendFrame(
+    type: number,
+    def: CallDef,
+    pipeline: Pipeline,
+    payload: Uint8Array | null,
+    options?: CallOptions,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+    if (options?.signal?.aborted) {
+      return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));
+    }
+    const w = this.#out;
+    const id = this.#allocId();
+    const start = w.begin(type, 0, id, pipeline);
+    if (payload) {
+      w.ensure(payload.length);
+      w.buf.set(payload, w.len);
+      w.len += payload.length;
+    }
+    w.end(start);
+    return this.#await(id, def, pipeline, options);
+  }
+
+  /**
+   * Closes the stdin of the pipeline's last process, after what was written.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.execvp([pid], "cat", ["cat"]);
+   * await drv.eof([pid]);
+   * console.log(await drv.event([pid])); // { type: "exit", status: 0 }
+   * ```
+   */
+  eof(pipeline: Pipeline, options?: CallOptions): Promise<void> {
+    try {
+      checkPipeline("eof", pipeline);
+      checkOptions("eof", options);
+      if (pipeline.length === 0) throw new TypeError("eof: the root control process has no stdin");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const st = this.#state(pipeline);
+    const run = st.stdinChain.then(() =>
+      this.#sendFrame(DOWN.EOF, EOF_DEF, pipeline, null, options) as Promise<void>
+    );
+    st.stdinChain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * The next chunk of the process's stdout: waits until there is one, or until
+   * the timeout (then null). Returns null at once when the process has ended and
+   * everything it wrote was read.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.execvp([pid], "echo", ["echo", "hi"]);
+   * console.log(await drv.stdout([pid], { timeout: 1000 }));
+   * ```
+   */
+  stdout(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null> {
+    return this.#take("stdout", pipeline, options, (st) => st.stdout);
+  }
+
+  /**
+   * The next chunk of the process's stderr, like {@linkcode Alcove.stdout}.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.execvp([pid], "sh", ["sh", "-c", "echo oops >&2"]);
+   * console.log(await drv.stderr([pid], { timeout: 1000 }));
+   * ```
+   */
+  stderr(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null> {
+    return this.#take("stderr", pipeline, options, (st) => st.stderr);
+  }
+
+  /**
+   * The next event of the process (exit, termsig, signal, closed pipes), after
+   * all its earlier output; null on timeout, or at once when it has ended and
+   * every event was read.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.kill([], pid, "SIGKILL");
+   * console.log(await drv.event([pid])); // { type: "termsig", signal: "SIGKILL" }
+   * ```
+   */
+  event(pipeline: Pipeline, options?: CallOptions): Promise<AlcoveEvent | null> {
+    return this.#take("event", pipeline, options, (st) => st.events);
+  }
+
+  #take<T>(
+    call: string,
+    pipeline: Pipeline,
+    options: CallOptions | undefined,
+    queue: (st: ProcState) => T[],
+  ): Promise<T | null> {
+    try {
+      checkPipeline(call, pipeline);
+      checkOptions(call, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const st = this.#state(pipeline);
+    const q = queue(st);
+    if (q.length > 0) return Promise.resolve(this.#shift(pipeline, st, q));
+    if (st.ended || this.#closed) return Promise.resolve(null);
+    if (options?.timeout === 0) return Promise.resolve(null);
+    return new Promise<T | null>((resolve, reject) => {
+      let timer: number | undefined;
+      const done = (v: T | null, err?: Error) => {
+        st.waiters.delete(check);
+        if (timer !== undefined) clearTimeout(timer);
+        options?.signal?.removeEventListener("abort", onAbort);
+        this.#busyAdd(-1);
+        if (err) reject(err);
+        else resolve(v);
+      };
+      const check = () => {
+        if (q.length > 0) done(this.#shift(pipeline, st, q));
+        else if (st.ended || this.#closed) done(null);
+      };
+      const onAbort = () =>
+        done(null, new AbortedError(call, pipeline, options?.signal?.reason));
+      if (options?.signal?.aborted) return onAbort();
+      options?.signal?.addEventListener("abort", onAbort, { once: true });
+      if (options?.timeout !== undefined) timer = setTimeout(() => done(null), options.timeout);
+      st.waiters.add(check);
+      this.#busyAdd(1);
+    });
+  }
+
+  #shift<T>(pipeline: Pipeline, st: ProcState, q: T[]): T {
+    const v = q.shift() as T;
+    // Forget a finished process once everything it left was read.
+    if (
+      st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0 &&
+      st.waiters.size === 0
+    ) {
+      this.#procs.delete(keyOf(pipeline));
+    }
+    return v;
+  }
+
+  /**
+   * Lets the program exit while the driver is idle (no call or read waiting).
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * const drv = await Alcove.start();
+   * drv.unref(); // the script may now end without stop()
+   * ```
+   */
+  unref(): void {
+    this.#refWanted = false;
+    this.#updateRef();
+  }
+
+  /**
+   * Undoes {@linkcode Alcove.unref}: the driver keeps the program alive again.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * drv.unref();
+   * drv.ref();
+   * ```
+   */
+  ref(): void {
+    this.#refWanted = true;
+    this.#updateRef();
+  }
+
+  /**
+   * Ends the driver: closes the root's input, which ends every descendant
+   * (signaloneof to exec'd programs, then SIGKILL after a short grace period),
+   * and waits for the root to exit. Calls still waiting reject with
+   * DriverClosedError. Safe to call more than once.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * const drv = await Alcove.start();
+   * await drv.stop();
+   * await drv.stop(); // no-op
+   * ```
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#doStop();
+    return this.#stopping;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#fail("the driver was stopped");
+    this.#proc.ref();
+    await this.#proc.closeInput();
+    const wait = delay(STOP_WAIT_MS);
+    const exited = await Promise.race([
+      this.#proc.exited.then(() => true),
+      wait.promise.then(() => false),
+    ]);
+    wait.cancel();
+    if (!exited) this.#proc.kill("SIGKILL");
+    await this.#proc.exited;
+    await this.#readDone;
+  }
+
+  /** Same as {@linkcode Alcove.stop}, for `await using`.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * {
+   *   await using drv = await Alcove.start();
+   *   await drv.getpid([]);
+   * } // stopped here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+

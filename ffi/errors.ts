@@ -1,0 +1,276 @@
+/**
+ * The errors a call rejects with. Invalid arguments are a `TypeError` or a
+ * `RangeError` thrown before anything is sent; everything else is an
+ * {@linkcode AlcoveError} naming the call and the pipeline.
+ *
+ * @example
+ * ```ts
+ * import { Alcove, SystemCallError } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * try {
+ *   await drv.chdir([], "/nonexistent");
+ * } catch (e) {
+ *   if (e instanceof SystemCallError) console.log(e.code); // ENOENT
+ * }
+ * ```
+ * @module
+ */
+import type { AlcoveEvent, Pipeline } from "./types.ts";
+
+function where(call: string, pipeline: Pipeline): string {
+  return pipeline.length === 0 ? call : `${call} in [${pipeline.join(", ")}]`;
+}
+
+/** Base class of the errors of a call that was sent.
+ *
+ * @example
+ * ```ts
+ * import { AlcoveError } from "@alcove/alcove";
+ * const e = new AlcoveError("fork", [], "Cannot fork");
+ * console.log(e.call);
+ * ```
+ */
+export class AlcoveError extends Error {
+  /** The call's alcove name. */
+  readonly call: string;
+  /** The process that was to run it. */
+  readonly pipeline: number[];
+  /** Makes an error for a call in a pipeline.
+   *
+   * @example
+   * ```ts
+   * import { AlcoveError } from "@alcove/alcove";
+   * throw new AlcoveError("getpid", [12], "Something failed");
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AlcoveError";
+    this.call = call;
+    this.pipeline = [...pipeline];
+  }
+}
+
+/** The system call failed: `code` is the errno name, `errno` its number.
+ *
+ * @example
+ * ```ts
+ * import { SystemCallError } from "@alcove/alcove";
+ * const e = new SystemCallError("setuid", [], "EPERM", 1);
+ * console.log(e.message); // "setuid failed: EPERM"
+ * ```
+ */
+export class SystemCallError extends AlcoveError {
+  /** errno name, e.g. "EPERM". */
+  readonly code: string;
+  /** errno number. */
+  readonly errno: number;
+  /** Makes the error for an errno.
+   *
+   * @example
+   * ```ts
+   * import { SystemCallError } from "@alcove/alcove";
+   * throw new SystemCallError("chdir", [42], "ENOENT", 2);
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, code: string, errno: number) {
+    super(call, pipeline, `${where(call, pipeline)} failed: ${code}`);
+    this.name = "SystemCallError";
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+/** A pid in the pipeline is not a child of its predecessor, or has run execve and
+ * takes no more calls. Only this call fails; the driver stays usable.
+ *
+ * @example
+ * ```ts
+ * import { PipelineError } from "@alcove/alcove";
+ * const e = new PipelineError("getpid", [999999], 999999, "not_child");
+ * console.log(e.reason);
+ * ```
+ */
+export class PipelineError extends AlcoveError {
+  /** The pid that broke the pipeline. */
+  readonly pid: number;
+  /** Why: not a child, or no longer a control process. */
+  readonly reason: "not_child" | "not_control";
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { PipelineError } from "@alcove/alcove";
+   * throw new PipelineError("getpid", [1, 2], 2, "not_control");
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, pid: number, reason: "not_child" | "not_control") {
+    super(
+      call,
+      pipeline,
+      reason === "not_child"
+        ? `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]`
+        : `Cannot run ${call}: ${pid} has run execve and takes no calls`,
+    );
+    this.name = "PipelineError";
+    this.pid = pid;
+    this.reason = reason;
+  }
+}
+
+/** The process running the call (or one on its pipeline) died before it answered.
+ *
+ * @example
+ * ```ts
+ * import { ProcessExitedError } from "@alcove/alcove";
+ * const e = new ProcessExitedError("getpid", [5], 5, { type: "termsig", signal: "SIGKILL" });
+ * console.log(e.event);
+ * ```
+ */
+export class ProcessExitedError extends AlcoveError {
+  /** The pid that died. */
+  readonly pid: number;
+  /** How it ended. */
+  readonly event: AlcoveEvent;
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { ProcessExitedError } from "@alcove/alcove";
+   * throw new ProcessExitedError("getpid", [5], 5, { type: "exit", status: 1 });
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, pid: number, event: AlcoveEvent) {
+    const how = event.type === "exit" ? `exited with status ${event.status}` : event.type ===
+        "termsig"
+      ? `was killed by ${event.signal}`
+      : event.type;
+    super(call, pipeline, `Cannot finish ${where(call, pipeline)}: process ${pid} ${how}`);
+    this.name = "ProcessExitedError";
+    this.pid = pid;
+    this.event = event;
+  }
+}
+
+/** The call did not answer within its timeout. A late reply is dropped.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@alcove/alcove";
+ * const e = new TimeoutError("getpid", [], 10);
+ * console.log(e.timeout);
+ * ```
+ */
+export class TimeoutError extends AlcoveError {
+  /** The timeout in milliseconds. */
+  readonly timeout: number;
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { TimeoutError } from "@alcove/alcove";
+   * throw new TimeoutError("getpid", [], 10);
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, timeout: number) {
+    super(call, pipeline, `${where(call, pipeline)} timed out after ${timeout} ms`);
+    this.name = "TimeoutError";
+    this.timeout = timeout;
+  }
+}
+
+/** The call's AbortSignal fired. A late reply is dropped.
+ *
+ * @example
+ * ```ts
+ * import { AbortedError } from "@alcove/alcove";
+ * const e = new AbortedError("getpid", [], "user cancelled");
+ * console.log(e.cause);
+ * ```
+ */
+export class AbortedError extends AlcoveError {
+  /** Makes the error; `reason` is the signal's reason.
+   *
+   * @example
+   * ```ts
+   * import { AbortedError } from "@alcove/alcove";
+   * throw new AbortedError("getpid", [], undefined);
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, reason: unknown) {
+    super(call, pipeline, `${where(call, pipeline)} was aborted`, { cause: reason });
+    this.name = "AbortedError";
+  }
+}
+
+/** The call does not exist on this platform, or cannot run where it was sent.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedError } from "@alcove/alcove";
+ * const e = new UnsupportedError("jail", [], "Not supported on this platform");
+ * console.log(e.message);
+ * ```
+ */
+export class UnsupportedError extends AlcoveError {
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { UnsupportedError } from "@alcove/alcove";
+   * throw new UnsupportedError("pledge", [], "Not supported on this platform");
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, message: string) {
+    super(call, pipeline, `Cannot run ${where(call, pipeline)}: ${message}`);
+    this.name = "UnsupportedError";
+  }
+}
+
+/** The call filter of the process refuses the call (see `filter`).
+ *
+ * @example
+ * ```ts
+ * import { FilteredError } from "@alcove/alcove";
+ * const e = new FilteredError("fork", [12]);
+ * console.log(e instanceof Error);
+ * ```
+ */
+export class FilteredError extends UnsupportedError {
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { FilteredError } from "@alcove/alcove";
+   * throw new FilteredError("fork", []);
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline) {
+    super(call, pipeline, "refused by the call filter");
+    this.name = "FilteredError";
+  }
+}
+
+/** The driver was stopped, or its root control process ended, before the call answered.
+ *
+ * @example
+ * ```ts
+ * import { DriverClosedError } from "@alcove/alcove";
+ * const e = new DriverClosedError("getpid", [], "the driver was stopped");
+ * console.log(e.message);
+ * ```
+ */
+export class DriverClosedError extends AlcoveError {
+  /** Makes the error.
+   *
+   * @example
+   * ```ts
+   * import { DriverClosedError } from "@alcove/alcove";
+   * throw new DriverClosedError("getpid", [], "the driver was stopped");
+   * ```
+   */
+  constructor(call: string, pipeline: Pipeline, why: string) {
+    super(call, pipeline, `Cannot finish ${where(call, pipeline)}: ${why}`);
+    this.name = "DriverClosedError";
+  }
+}
