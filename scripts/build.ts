@@ -6,12 +6,16 @@
  * ```sh
  * deno run -A scripts/build.ts
  * deno run -A scripts/build.ts --sanitize
+ * deno run -A scripts/build.ts --out /tmp/mybuild   # elsewhere (set ALCOVE_LIB_PATH to use it)
  * ```
  * @module
  */
 const root = new URL("..", import.meta.url).pathname;
 const sanitize = Deno.args.includes("--sanitize");
-const out = root + (sanitize ? "build-sanitize" : "build");
+const outArg = Deno.args.indexOf("--out");
+const out = outArg >= 0
+  ? new URL(Deno.args[outArg + 1], `file://${Deno.cwd()}/`).pathname
+  : root + (sanitize ? "build-sanitize" : "build");
 
 async function run(cmd: string, args: string[]): Promise<boolean> {
   try {

@@ -12,6 +12,9 @@
  * ```
  * @module
  */
+import { SYSTEM_CALLS } from "./calls/system.ts";
+import { STRUCT_CALLS } from "./calls/struct.ts";
+
 
 /** How a TypeScript argument is checked and encoded. */
 export type ArgType =
@@ -99,8 +102,8 @@ function constantCall(name: string, domain: string, what: string, sample: string
   };
 }
 
-/** Every call, in call-number order. */
-export const CALL_LIST: readonly CallSpec[] = [
+/** The calls of the control plane (process creation, exec, options, environment). */
+const CONTROL_CALLS: readonly CallSpec[] = [
   {
     name: "fork",
     args: [],
@@ -489,4 +492,11 @@ export const CALL_LIST: readonly CallSpec[] = [
     doc: "Returns the supplementary groups.",
     example: "console.log(await drv.getgroups([]));",
   },
+];
+
+/** Every call, in call-number order: groups are appended, never reordered. */
+export const CALL_LIST: readonly CallSpec[] = [
+  ...CONTROL_CALLS,
+  ...SYSTEM_CALLS,
+  ...STRUCT_CALLS,
 ];
