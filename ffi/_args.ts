@@ -257,7 +257,7 @@ export function decodeResult(
   if (kind.startsWith("record:")) {
     const names = kind.slice(7).split(",");
     const values = list(v ?? null).map(num);
-    return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+    return Object.fromEntries(names.map((n: string, i: number) => [n, values[i]]));
   }
   throw new Error(`Unknown result kind ${kind}`);
 }

@@ -13,37 +13,38 @@ import type {
 
 /** How one argument is checked and encoded. */
 export type ArgKind =
-  | "const:rlimit"
-  | "const:signal"
-  | "constname"
-  | "cpidoption"
-  | "flags:clone"
-  | "flags:wait"
-  | "gids"
-  | "handler"
   | "i32"
+  | "u32"
   | "i64"
-  | "option"
-  | "optvalue"
-  | "rlimit"
   | "string"
+  | "bytes"
   | "strings"
-  | "u32";
+  | "handler"
+  | "option"
+  | "cpidoption"
+  | "optvalue"
+  | "constname"
+  | "rlimit"
+  | "gids"
+  | `const:${string}`
+  | `flags:${string}`;
 
 /** How a reply value becomes the result. */
 export type ResultKind =
-  | "constant"
-  | "cpid"
-  | "errnoname"
-  | "handler"
-  | "int"
-  | "ints"
   | "ok"
-  | "rlimit"
+  | "int"
   | "string"
   | "string?"
   | "strings"
-  | "waitpid";
+  | "bytes"
+  | "handler"
+  | "constant"
+  | "errnoname"
+  | "rlimit"
+  | "waitpid"
+  | "cpid"
+  | "ints"
+  | `record:${string}`;
 
 /** A call's definition, as the driver needs it. */
 export interface CallDef {

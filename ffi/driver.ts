@@ -60,7 +60,7 @@ interface Pending {
   pipeline: Pipeline;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer?: number;
+  timer?: ReturnType<typeof setTimeout>;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -117,7 +117,7 @@ function keyOf(pipeline: readonly number[]): string {
 }
 
 function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let id = 0;
+  let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<void>((resolve) => {
     id = setTimeout(resolve, ms);
   });
@@ -157,7 +157,6 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #reffed = true;
   #busy = 0;
   #hello: PromiseWithResolvers<void> = Promise.withResolvers();
-  #version = "";
   #rootPid = 0;
 
   private constructor(proc: HelperProcess) {
@@ -216,19 +215,6 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       throw new Error(`Alcove.start: the root control process failed: ${why}`);
     }
     return drv;
-  }
-
-  /** The version of the root control process.
-   *
-   * @example
-   * ```ts
-   * import { Alcove } from "@alcove/alcove";
-   * await using drv = await Alcove.start();
-   * console.log(drv.version);
-   * ```
-   */
-  get version(): string {
-    return this.#version;
   }
 
   /** The pid of the root control process.
@@ -446,10 +432,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case UP.HELLO: {
         const r = new Reader(buf, view, payload, end);
         const abi = r.value();
-        const version = r.value();
+        r.value(); // version: the version call reports it
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
-        this.#version = new TextDecoder().decode(version as Uint8Array);
         if (abi !== 1) {
           this.#hello.reject(new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`));
         } else this.#hello.resolve();
@@ -754,7 +739,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (st.ended || this.#closed) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise<T | null>((resolve, reject) => {
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = (v: T | null, err?: Error) => {
         st.waiters.delete(check);
         if (timer !== undefined) clearTimeout(timer);

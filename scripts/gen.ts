@@ -134,6 +134,15 @@ function resultDoc(c: CallSpec): string {
   }
 }
 
+const CALL_LIST_SOURCE = Deno.readTextFileSync(new URL("./call_list.ts", import.meta.url));
+
+/** The text of a union type declared in call_list.ts, so both files agree. */
+function typeText(name: string): string {
+  const m = CALL_LIST_SOURCE.match(new RegExp(`export type ${name} =([^;]*);`));
+  if (!m) throw new Error(`Cannot find type ${name} in call_list.ts`);
+  return m[1].trim();
+}
+
 function genCallsTs(calls: readonly CallSpec[]): string {
   let s = BANNER_TS;
   s += `import type {
@@ -149,12 +158,10 @@ function genCallsTs(calls: readonly CallSpec[]): string {
 } from "./types.ts";
 
 /** How one argument is checked and encoded. */
-export type ArgKind = ${[...new Set(calls.flatMap((c) => c.args.map((a) => a.type)))].sort()
-    .map((t) => JSON.stringify(t)).join(" | ")};
+export type ArgKind = ${typeText("ArgType")};
 
 /** How a reply value becomes the result. */
-export type ResultKind = ${[...new Set(calls.map((c) => c.result))].sort()
-    .map((t) => JSON.stringify(t)).join(" | ")};
+export type ResultKind = ${typeText("ResultType")};
 
 /** A call's definition, as the driver needs it. */
 export interface CallDef {

@@ -1,0 +1,31 @@
+/**
+ * Seccomp BPF without a driver: build filters by hand (`stmt`, `jump`, `validateArch`,
+ * `allowSyscall`, `retErrno`, ...), compile a policy of rules by syscall name into an optimized
+ * program (`compilePolicy`), look up syscall numbers per architecture (`syscallNumber`), and
+ * check, run and print programs without a kernel (`checkProgram`, `simulate`, `disassemble`).
+ * Everything here is pure; installing a filter is a call of the driver (seccomp(2) with the
+ * `sockFprog` of the program's bytes).
+ *
+ * The default profile for untrusted programs is in `seccomp_profile.ts`.
+ *
+ * @example
+ * ```ts
+ * import { assemble, AUDIT_ARCH_X86_64, compilePolicy, simulate } from "./seccomp.ts";
+ *
+ * const EPERM = 1;
+ * const program = compilePolicy({
+ *   defaultAction: "allow",
+ *   rules: [{ names: ["mount", "umount2"], action: { errno: EPERM } }],
+ * }, { arches: ["x86_64"] });
+ * const mount = simulate(program, { nr: 165, arch: AUDIT_ARCH_X86_64 });
+ * console.log(mount.actionName, mount.data); // "ERRNO" 1
+ * const bytes = assemble(program);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./seccomp_bpf.ts";
+export * from "./seccomp_arch.ts";
+export * from "./seccomp_policy.ts";
+export * from "./seccomp_sim.ts";

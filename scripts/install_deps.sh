@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages the project builds and tests with. Safe to run again: packages
+# already present are skipped, and the package index is refreshed only when something is missing.
+#   seccomp         scmp_sys_resolver, used by scripts/gen_syscalls.ts and the table tests
+#   libseccomp-dev  libseccomp headers and library, used by the seccomp benchmark
+set -eu
+
+packages="seccomp libseccomp-dev"
+
+missing=""
+for package in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $package"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086 # the list is meant to split into words
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
