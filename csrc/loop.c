@@ -31,9 +31,11 @@ int alcove_default_maxchild(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return 0;
     rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 4096 : rl.rlim_cur;
-    if (n < 12)
+    if (n < 17)
         return 0;
-    n = (n - 6) / 6;
+    /* A control process holds 7 descriptors, each child 5, and a fork needs 5
+     * more for a moment. */
+    n = (n - 12) / 5;
     return n > 64 ? 64 : (int)n;
 }
 
@@ -356,6 +358,8 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
 }
 
 
+/* Only marks the child: its remaining output and its exit are reported by the
+ * loop between calls, never in the middle of a reply being built (waitpid). */
 void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status)
 {
     struct alcove_child *c = alcove_child_find(ap, pid);
@@ -363,7 +367,6 @@ void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status)
         return;
     c->dead = 1;
     c->status = status;
-    child_died(ap, c);
 }
 
 static void reap(struct alcove_state *ap)
@@ -718,7 +721,10 @@ int alcove_loop(struct alcove_state *ap)
                 flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
             }
         }
-        /* Drop children whose exit has been reported. */
+        /* Report children reaped this turn, then drop them. */
+        for (size_t i = 0; i < ap->nchild; i++)
+            if (ap->child[i].dead == 1)
+                child_died(ap, &ap->child[i]);
         for (size_t i = 0; i < ap->nchild;) {
             if (ap->child[i].dead == 2) {
                 ap->child[i] = ap->child[--ap->nchild];

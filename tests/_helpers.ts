@@ -56,8 +56,7 @@ export async function readAll(
   const deadline = Date.now() + timeout;
   let text = "";
   for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return text;
+    const left = Math.max(0, deadline - Date.now());
     const chunk = await drv[stream](pipeline, { timeout: left });
     if (chunk === null) return text;
     text += decoder.decode(chunk, { stream: true });

@@ -1,0 +1,400 @@
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import {
+  AbortedError,
+  Alcove,
+  DriverClosedError,
+  PipelineError,
+  ProcessExitedError,
+  SystemCallError,
+  TimeoutError,
+} from "../mod.ts";
+import { readAll, withDriver } from "./_helpers.ts";
+
+Deno.test("start, version, getpid of the root, stop twice", async () => {
+  const drv = await Alcove.start();
+  assertEquals(await drv.getpid([]), drv.pid);
+  assertEquals(await drv.version([]), "0.1.0");
+  assertEquals(await drv.getppid([]), Deno.pid);
+  await drv.stop();
+  await drv.stop();
+  assert(drv.closed);
+  await assertRejects(() => drv.getpid([]), DriverClosedError);
+});
+
+Deno.test("fork makes a child control process of the pipeline's last process", async () => {
+  await withDriver(async (drv) => {
+    const a = await drv.fork([]);
+    const b = await drv.fork([a]);
+    assertEquals(await drv.getpid([a]), a);
+    assertEquals(await drv.getppid([a, b]), a);
+    assertEquals(await drv.getpid([a, b]), b);
+    const kids = await drv.cpid([]);
+    assertEquals(kids.map((c) => c.pid), [a]);
+    assertEquals(kids[0].execed, false);
+  });
+});
+
+Deno.test("nested pipeline 16 deep carries 2 MiB of yes intact", async () => {
+  await withDriver(async (drv) => {
+    const pipeline: number[] = [];
+    for (let i = 0; i < 16; i++) pipeline.push(await drv.fork(pipeline));
+    assertEquals(await drv.getpid(pipeline), pipeline[15]);
+    await assertRejects(() => drv.fork(pipeline), SystemCallError, "EAGAIN");
+    await drv.execvp(pipeline, "/bin/sh", ["sh", "-c", "yes | head -c 2097152"]);
+    const out = await readAll(drv, pipeline, "stdout", 30000);
+    assertEquals(out.length, 2097152);
+    assertEquals(out, "y\n".repeat(1048576));
+    assertEquals(await drv.event(pipeline), { type: "exit", status: 0 });
+  });
+});
+
+Deno.test("exec in the middle of a pipeline: the deeper process loses its parent", async () => {
+  await withDriver(async (drv) => {
+    const a = await drv.fork([]);
+    const b = await drv.fork([a]);
+    const c = await drv.fork([a, b]);
+    await drv.execvp([a, b], "cat", ["cat"]);
+    await drv.stdin([a, b], "through the middle\n");
+    assertEquals(
+      new TextDecoder().decode((await drv.stdout([a, b], { timeout: 5000 }))!),
+      "through the middle\n",
+    );
+    const e = await assertRejects(() => drv.getpid([a, b, c]), PipelineError);
+    assertEquals(e.reason, "not_control");
+    assertEquals(e.pid, b);
+    assertEquals(await drv.getpid([a]), a);
+    await drv.eof([a, b]);
+    assertEquals(await drv.event([a, b]), { type: "exit", status: 0 });
+  });
+});
+
+Deno.test("a failed exec answers the errno and the process stays a control process", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const e = await assertRejects(
+      () => drv.execvp([p], "/nonexistent/program", ["x"]),
+      SystemCallError,
+    );
+    assertEquals(e.code, "ENOENT");
+    assertEquals(e.errno, 2);
+    assertEquals(await drv.getpid([p]), p);
+    const e2 = await assertRejects(() => drv.execve([p], "/etc/passwd", ["x"], []), SystemCallError);
+    assertEquals(e2.code, "EACCES");
+    await drv.execve([p], "/bin/sh", ["sh", "-c", "echo $FOO"], ["FOO=bar"]);
+    assertEquals(await readAll(drv, [p]), "bar\n");
+  });
+});
+
+Deno.test("execve with an empty environment gives the program none", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execve([p], "/usr/bin/env", ["env"], []);
+    assertEquals(await readAll(drv, [p]), "");
+    assertEquals(await drv.event([p]), { type: "exit", status: 0 });
+  });
+});
+
+Deno.test("1000 concurrent calls on one process are each matched to their reply", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const names = Array.from({ length: 1000 }, (_, i) => `V${i}`);
+    await Promise.all(names.map((n, i) => drv.setenv([p], n, String(i * 7), 1)));
+    const values = await Promise.all(names.map((n) => drv.getenv([p], n)));
+    assertEquals(values, names.map((_, i) => String(i * 7)));
+    const pids = await Promise.all(Array.from({ length: 1000 }, () => drv.getpid([p])));
+    assert(pids.every((x) => x === p));
+  });
+});
+
+Deno.test("100 fork/exit cycles leave no child and no zombie", async () => {
+  await withDriver(async (drv) => {
+    for (let i = 0; i < 100; i++) {
+      const p = await drv.fork([]);
+      await drv.exit([p], i % 256);
+      assertEquals(await drv.event([p]), { type: "exit", status: i % 256 });
+    }
+    assertEquals(await drv.cpid([]), []);
+    const kids = await Deno.readTextFile(`/proc/${drv.pid}/task/${drv.pid}/children`);
+    assertEquals(kids.trim(), "");
+  });
+});
+
+Deno.test("output comes before the exit event", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "echo a; echo b >&2; echo c"]);
+    // The event is queued behind the output: all of it is there once the exit is.
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "exit", status: 0 });
+    assertEquals(await readAll(drv, [p], "stdout", 0), "a\nc\n");
+    assertEquals(await readAll(drv, [p], "stderr", 0), "b\n");
+  });
+});
+
+Deno.test("termsig and signal events", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.kill([], p, "SIGUSR1");
+    const ev = await drv.event([p], { timeout: 5000 });
+    assert(ev !== null && ev.type === "signal");
+    assertEquals(ev.signal, "SIGUSR1");
+    assertEquals(ev.info.length, 128);
+    // si_pid in the siginfo is the sender: the root control process.
+    assertEquals(new DataView(ev.info.buffer).getInt32(16, true), drv.pid);
+    assertEquals(await drv.getpid([p]), p);
+    await drv.execvp([p], "sleep", ["sleep", "100"]);
+    await drv.kill([], p, "SIGKILL");
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "termsig", signal: "SIGKILL" });
+    assertEquals(await drv.event([p], { timeout: 100 }), null);
+  });
+});
+
+Deno.test("sigaction: ignore, default and the previous handler", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    assertEquals(await drv.sigaction([p], "SIGUSR1", null), "sig_info");
+    assertEquals(await drv.sigaction([p], "SIGUSR1", "sig_ign"), "sig_info");
+    await drv.kill([], p, "SIGUSR1");
+    assertEquals(await drv.event([p], { timeout: 300 }), null);
+    assertEquals(await drv.getpid([p]), p);
+    assertEquals(await drv.sigaction([p], "sigusr1", "SIG_DFL" as "sig_dfl"), "sig_ign");
+    await drv.kill([], p, "SIGUSR1");
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "termsig", signal: "SIGUSR1" });
+    await assertRejects(() => drv.sigaction([], "SIGKILL", "sig_ign"), SystemCallError, "EINVAL");
+  });
+});
+
+Deno.test("waitpid works once SIGCHLD is taken over", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    assertEquals(await drv.sigaction([p], "SIGCHLD", "sig_info"), "sig_dfl");
+    const c = await drv.fork([p]);
+    await drv.execvp([p, c], "/bin/sh", ["sh", "-c", "exit 7"]);
+    const ev = await drv.event([p], { timeout: 5000 });
+    assert(ev?.type === "signal" && ev.signal === "SIGCHLD");
+    const r = await drv.waitpid([p], c, 0);
+    assertEquals(r.pid, c);
+    assertEquals(r.type, "exited");
+    assertEquals(r.exitStatus, 7);
+    assertEquals(r.status, 7 << 8);
+    const none = await drv.waitpid([p], -1, "WNOHANG").catch((e) => e);
+    assertInstanceOf(none, SystemCallError);
+    assertEquals(none.code, "ECHILD");
+  });
+});
+
+Deno.test("a pid that is not a child fails that call only", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const e = await assertRejects(() => drv.getpid([p, 1]), PipelineError);
+    assertEquals(e.reason, "not_child");
+    assertEquals(e.pid, 1);
+    assertStringIncludes(e.message, "not a child");
+    const e2 = await assertRejects(() => drv.getpid([999999]), PipelineError);
+    assertEquals(e2.pid, 999999);
+    assertEquals(await drv.getpid([p]), p);
+  });
+});
+
+Deno.test("maxchild and maxforkdepth give EAGAIN, also after lowering RLIMIT_NOFILE", async () => {
+  await withDriver(async (drv) => {
+    assertEquals(await drv.getopt([], "maxforkdepth"), 16);
+    const p = await drv.fork([]);
+    await drv.setopt([p], "maxchild", 2);
+    await drv.fork([p]);
+    await drv.fork([p]);
+    const e = await assertRejects(() => drv.fork([p]), SystemCallError);
+    assertEquals(e.code, "EAGAIN");
+
+    const q = await drv.fork([]);
+    await drv.setopt([q], "maxforkdepth", 2);
+    const q1 = await drv.fork([q]);
+    assertEquals(await drv.getopt([q, q1], "maxforkdepth"), 2);
+    await assertRejects(() => drv.fork([q, q1]), SystemCallError, "EAGAIN");
+
+    const r = await drv.fork([]);
+    await drv.setrlimit([r], "RLIMIT_NOFILE", { cur: 30, max: 30 });
+    const max = await drv.getopt([r], "maxchild");
+    assertEquals(max, Math.floor((30 - 12) / 5));
+    for (let i = 0; i < max; i++) await drv.fork([r]);
+    await assertRejects(() => drv.fork([r]), SystemCallError, "EAGAIN");
+  });
+});
+
+Deno.test("the exit call resolves and the parent reports the status", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const c = await drv.fork([p]);
+    await drv.exit([p, c], 42);
+    assertEquals(await drv.event([p, c]), { type: "exit", status: 42 });
+    await assertRejects(() => drv.getpid([p, c]), PipelineError);
+  });
+});
+
+Deno.test("a process that dies during a call rejects it with its exit", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.sigaction([p], "SIGCHLD", "sig_info");
+    const c = await drv.fork([p]);
+    await drv.execvp([p, c], "sleep", ["sleep", "0.3"]);
+    // waitpid blocks p until its child exits; kill p meanwhile.
+    const call = drv.waitpid([p], c, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    await drv.kill([], p, "SIGKILL");
+    const e = await assertRejects(() => call, ProcessExitedError);
+    assertEquals(e.event, { type: "termsig", signal: "SIGKILL" });
+    assertEquals(e.pid, p);
+  });
+});
+
+Deno.test("timeouts and aborts reject; the late reply is dropped", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.sigaction([p], "SIGCHLD", "sig_info");
+    const c = await drv.fork([p]);
+    await drv.execvp([p, c], "sleep", ["sleep", "0.5"]);
+    // p is busy in waitpid: a call behind it times out.
+    const busy = drv.waitpid([p], c, 0);
+    const e = await assertRejects(() => drv.getpid([p], { timeout: 100 }), TimeoutError);
+    assertEquals(e.timeout, 100);
+    const ac = new AbortController();
+    const aborted = drv.getcwd([p], { signal: ac.signal });
+    ac.abort("no longer needed");
+    await assertRejects(() => aborted, AbortedError);
+    await assertRejects(
+      () => drv.getpid([p], { signal: AbortSignal.abort() }),
+      AbortedError,
+    );
+    const r = await busy;
+    assertEquals(r.exitStatus, 0);
+    // The late getpid reply went nowhere: the next calls get their own answers.
+    assertEquals(await drv.getcwd([p]), await drv.getcwd([]));
+    assertEquals(await drv.getpid([p]), p);
+  });
+});
+
+Deno.test("stop() rejects calls still in flight with DriverClosedError", async () => {
+  const drv = await Alcove.start();
+  const p = await drv.fork([]);
+  await drv.sigaction([p], "SIGCHLD", "sig_info");
+  const c = await drv.fork([p]);
+  await drv.execvp([p, c], "sleep", ["sleep", "5"]);
+  const call = drv.waitpid([p], c, 0);
+  const stopped = drv.stop();
+  await assertRejects(() => call, DriverClosedError);
+  await stopped;
+  assertEquals(await drv.stdout([p]), null);
+});
+
+Deno.test("options: defaults, set, inherited by later children", async () => {
+  await withDriver(async (drv) => {
+    assertEquals(await drv.getopt([], "exit_status"), 1);
+    assertEquals(await drv.getopt([], "termsig"), 1);
+    assertEquals(await drv.getopt([], "flowcontrol"), -1);
+    assertEquals(await drv.getopt([], "signaloneof"), 15);
+    assertEquals(await drv.getopt([], "stdout_closed"), 0);
+    assertGreater(await drv.getopt([], "maxchild"), 0);
+    await drv.setopt([], "stdout_closed", true);
+    await drv.setopt([], "exit_status", false);
+    const p = await drv.fork([]);
+    assertEquals(await drv.getopt([p], "stdout_closed"), 1);
+    await drv.execvp([p], "true", ["true"]);
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "stdout_closed" });
+    // exit_status is off: no exit event.
+    assertEquals(await drv.event([p], { timeout: 300 }), null);
+  });
+});
+
+Deno.test("flowcontrol stops and resumes reading a child's output", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.setcpid([], p, "flowcontrol", 0);
+    assertEquals((await drv.cpid([]))[0].flowcontrol, 0);
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "echo held; exec sleep 100"]);
+    assertEquals(await drv.stdout([p], { timeout: 300 }), null);
+    await drv.setcpid([], p, "flowcontrol", 1);
+    assertEquals(
+      new TextDecoder().decode((await drv.stdout([p], { timeout: 5000 }))!),
+      "held\n",
+    );
+    assertEquals((await drv.cpid([]))[0].flowcontrol, 0);
+  });
+});
+
+Deno.test("environment calls", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.setenv([p], "ALCOVE_T", "one", 1);
+    await drv.setenv([p], "ALCOVE_T", "two", 0);
+    assertEquals(await drv.getenv([p], "ALCOVE_T"), "one");
+    assert((await drv.environ([p])).includes("ALCOVE_T=one"));
+    await drv.unsetenv([p], "ALCOVE_T");
+    assertEquals(await drv.getenv([p], "ALCOVE_T"), null);
+    await drv.clearenv([p]);
+    assertEquals(await drv.environ([p]), []);
+    await assertRejects(() => drv.setenv([p], "A=B", "x", 1), SystemCallError, "EINVAL");
+  });
+});
+
+Deno.test("replies over 64 KiB arrive whole", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const big = "x".repeat(3 * 1024 * 1024);
+    await drv.setenv([p], "BIG", big, 1);
+    assertEquals(await drv.getenv([p], "BIG"), big);
+    for (let i = 0; i < 2000; i++) await drv.setenv([p], `K${i}`, "v".repeat(100), 1);
+    const env = await drv.environ([p]);
+    assertGreater(env.length, 2000);
+    assert(env.includes(`BIG=${big}`));
+  });
+});
+
+Deno.test("chdir and getcwd", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.chdir([p], "/tmp");
+    assertEquals(await drv.getcwd([p]), "/tmp");
+    await assertRejects(() => drv.chdir([p], "/nonexistent"), SystemCallError, "ENOENT");
+    const long = "/" + "a".repeat(5000);
+    await assertRejects(() => drv.chdir([p], long), SystemCallError, "ENAMETOOLONG");
+  });
+});
+
+Deno.test("constant look-ups run in the process and unknown names are undefined", async () => {
+  await withDriver(async (drv) => {
+    assertEquals(await drv.syscallConstant([], "SYS_getpid"), 39);
+    assertEquals(await drv.syscallConstant([], "AUDIT_ARCH_X86_64"), 0xc000003e);
+    assertEquals(await drv.signalConstant([], "sigkill"), 9);
+    assertEquals(await drv.rlimitConstant([], "RLIMIT_NOFILE"), 7);
+    assertEquals(await drv.cloneConstant([], "CLONE_NEWPID"), 0x20000000);
+    assertEquals(await drv.fileConstant([], "O_CLOEXEC"), 0o2000000);
+    assertEquals(await drv.fcntlConstant([], "F_GETFD"), 1);
+    assertEquals(await drv.ioctlConstant([], "FIONREAD"), 0x541b);
+    assertEquals(await drv.mountConstant([], "MS_BIND"), 4096);
+    assertEquals(await drv.prctlConstant([], "PR_SET_NAME"), 15);
+    assertEquals(await drv.ptraceConstant([], "PTRACE_TRACEME"), 0);
+    assertEquals(await drv.seccompConstant([], "SECCOMP_SET_MODE_FILTER"), 1);
+    assertEquals(await drv.signalConstant([], "SIGNOSUCH"), undefined);
+    assertEquals(await drv.syscallConstant([], "SYS_nosuchcall"), undefined);
+    assertEquals(await drv.errnoId([], 1), "EPERM");
+    assertEquals(await drv.errnoId([], 11), "EAGAIN");
+    assertEquals(await drv.errnoId([], 99999), "unknown");
+    assertEquals(drv.constants.lookup("signal", "SIGTERM"), 15);
+  });
+});
+
+Deno.test("kill sends signals by name and number", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "sleep", ["sleep", "100"]);
+    await drv.kill([], p, 15);
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "termsig", signal: "SIGTERM" });
+    await assertRejects(() => drv.kill([], 999999, "SIGTERM"), SystemCallError, "ESRCH");
+  });
+});
