@@ -20,3 +20,6 @@ export * from "./ffi/driver.ts";
 export * from "./ffi/errors.ts";
 export * from "./ffi/types.ts";
 export * from "./ffi/constants.ts";
+export * from "./ffi/cstruct.ts";
+export * from "./ffi/local.ts";
+export * from "./ffi/capabilities.ts";

@@ -23,8 +23,12 @@
 #define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (4u * 1024u * 1024u)
-/* Milliseconds between signaloneof and SIGKILL when a control process shuts down. */
+/* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
+ * Child control processes shut down their own subtree on the same schedule; they
+ * get ALCOVE_GRACE_EXTRA_MS more before they are killed, so that they can reap
+ * their children first and leave no zombie behind. */
 #define ALCOVE_GRACE_MS 300
+#define ALCOVE_GRACE_EXTRA_MS 250
 
 struct alcove_buf {
     unsigned char *data;
@@ -70,6 +74,7 @@ struct alcove_child {
     int flowcontrol; /* -1: unlimited; N: read N more chunks of output */
     int signaloneof;
     int stdin_eof; /* EOF requested once pending stdin is written */
+    int control_at_shutdown; /* still a control process when the parent began to shut down */
     struct alcove_buf ctl_rbuf;
     struct alcove_buf ctl_wbuf;
     struct alcove_buf in_wbuf;

@@ -5,7 +5,7 @@
 #include "alcove.h"
 #include "support.h"
 
-#define ALCOVE_NCALLS 44
+#define ALCOVE_NCALLS 101
 
 int alcove_call_fork(struct alcove_state *ap, const struct alcove_arg *arg,
                      struct alcove_reply *reply);
@@ -95,5 +95,119 @@ int alcove_call_setgroups(struct alcove_state *ap, const struct alcove_arg *arg,
                           struct alcove_reply *reply);
 int alcove_call_getgroups(struct alcove_state *ap, const struct alcove_arg *arg,
                           struct alcove_reply *reply);
+int alcove_call_getresuid(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply);
+int alcove_call_getresgid(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply);
+int alcove_call_setresuid(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply);
+int alcove_call_setresgid(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply);
+int alcove_call_chmod(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_chown(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_chroot(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_mkdir(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_mkfifo(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_rmdir(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_unlink(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_link(struct alcove_state *ap, const struct alcove_arg *arg,
+                     struct alcove_reply *reply);
+int alcove_call_symlink(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_readdir(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_open(struct alcove_state *ap, const struct alcove_arg *arg,
+                     struct alcove_reply *reply);
+int alcove_call_close(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_read(struct alcove_state *ap, const struct alcove_arg *arg,
+                     struct alcove_reply *reply);
+int alcove_call_write(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_lseek(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_fcntl(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_select(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_mount(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_umount(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_umount2(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_pivot_root(struct alcove_state *ap, const struct alcove_arg *arg,
+                           struct alcove_reply *reply);
+int alcove_call_unshare(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_setns(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_getpgrp(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_setpgid(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_getsid(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_setsid(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_getpriority(struct alcove_state *ap, const struct alcove_arg *arg,
+                            struct alcove_reply *reply);
+int alcove_call_setpriority(struct alcove_state *ap, const struct alcove_arg *arg,
+                            struct alcove_reply *reply);
+int alcove_call_fexecve(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_setproctitle(struct alcove_state *ap, const struct alcove_arg *arg,
+                             struct alcove_reply *reply);
+int alcove_call_capget(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_capset(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_filter(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_cap_enter(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply);
+int alcove_call_cap_getmode(struct alcove_state *ap, const struct alcove_arg *arg,
+                            struct alcove_reply *reply);
+int alcove_call_cap_rights_limit(struct alcove_state *ap, const struct alcove_arg *arg,
+                                 struct alcove_reply *reply);
+int alcove_call_cap_fcntls_limit(struct alcove_state *ap, const struct alcove_arg *arg,
+                                 struct alcove_reply *reply);
+int alcove_call_cap_fcntls_get(struct alcove_state *ap, const struct alcove_arg *arg,
+                               struct alcove_reply *reply);
+int alcove_call_cap_ioctls_limit(struct alcove_state *ap, const struct alcove_arg *arg,
+                                 struct alcove_reply *reply);
+int alcove_call_jail(struct alcove_state *ap, const struct alcove_arg *arg,
+                     struct alcove_reply *reply);
+int alcove_call_jail_attach(struct alcove_state *ap, const struct alcove_arg *arg,
+                            struct alcove_reply *reply);
+int alcove_call_jail_remove(struct alcove_state *ap, const struct alcove_arg *arg,
+                            struct alcove_reply *reply);
+int alcove_call_procctl(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_pledge(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_unveil(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_ptrace(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_socket(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply);
+int alcove_call_connect(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
+int alcove_call_alloc(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
+int alcove_call_seccomp(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply);
 
 #endif

@@ -19,7 +19,7 @@ static int64_t get_i64(const unsigned char *p)
     return (int64_t)u;
 }
 
-/* Decode one scalar value (INT, BYTES, NULL or CSTRUCT) at p; returns bytes used or 0. */
+/* Decode one scalar value (INT, BYTES, NULL, CSTRUCT or PTR) at p; returns bytes used or 0. */
 static size_t decode_scalar(const unsigned char *p, size_t len, struct alcove_arg *a)
 {
     memset(a, 0, sizeof(*a));
@@ -44,6 +44,16 @@ static size_t decode_scalar(const unsigned char *p, size_t len, struct alcove_ar
     }
     case ALCOVE_VAL_NULL:
         return 1;
+    case ALCOVE_VAL_PTR: {
+        if (len < 17)
+            return 0;
+        int64_t size = get_i64(p + 9);
+        if (size < 0)
+            return 0;
+        a->i = get_i64(p + 1);
+        a->len = (size_t)size;
+        return 17;
+    }
     case ALCOVE_VAL_CSTRUCT: {
         /* Validated by the call that takes it (cstruct.c); here only its extent. */
         if (len < 5)
@@ -82,6 +92,7 @@ static const char *type_name(int type)
     case ALCOVE_VAL_LIST: return "a list";
     case ALCOVE_VAL_NULL: return "null";
     case ALCOVE_VAL_CSTRUCT: return "a cstruct";
+    case ALCOVE_VAL_PTR: return "a raw pointer";
     default: return "an unknown value";
     }
 }
@@ -188,6 +199,11 @@ void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char
                 goto out;
             }
             off += used;
+        }
+        if (args[n].type == ALCOVE_VAL_PTR && !ap->local) {
+            /* An address means nothing in another address space. */
+            bad(reply, def->name, n, "is a raw pointer: only calls in the host process take one");
+            goto out;
         }
         if (!spec_accepts(spec, args[n].type)) {
             char what[64];

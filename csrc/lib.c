@@ -2,6 +2,7 @@
  * implementations as the control process, run synchronously in the host
  * ("local"), and the identity the host checks right after loading. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alcove.h"
@@ -13,6 +14,9 @@ __attribute__((visibility("default"))) long long alcove_local_call(unsigned call
                                                                     const unsigned char *payload,
                                                                     size_t len, unsigned char *out,
                                                                     size_t cap);
+__attribute__((visibility("default"))) long long alcove_local_reply(unsigned char *out,
+                                                                     size_t cap);
+__attribute__((visibility("default"))) long long alcove_constants_text(char *out, size_t cap);
 
 int alcove_abi(void)
 {
@@ -24,10 +28,14 @@ const char *alcove_version(void)
     return ALCOVE_VERSION;
 }
 
+/* A reply too large for the caller's buffer, kept for alcove_local_reply. Per
+ * thread: each JS worker calling in is a thread of its own. */
+static _Thread_local struct alcove_buf kept;
+
 /* Run one call in this process. The reply (u16 status, then the value) is written
  * to `out`; returns its length, or -(needed length) when `cap` is too small, in
- * which case the call has already run and must not be repeated: callers pass a
- * buffer big enough for the call's result. */
+ * which case the call has already run and must not be repeated: the reply is kept
+ * and alcove_local_reply hands it over. */
 long long alcove_local_call(unsigned call, const unsigned char *payload, size_t len,
                             unsigned char *out, size_t cap)
 {
@@ -45,17 +53,57 @@ long long alcove_local_call(unsigned call, const unsigned char *payload, size_t 
     buf.len = 2;
     alcove_dispatch(&state, (uint16_t)(call > 0xffff ? 0xffff : call), payload, len, &r);
     if (r.error != NULL) {
+        int status = r.status; /* alcove_reply_bytes marks a reply OK */
         buf.len = 2;
         alcove_reply_bytes(&r, r.error, strlen(r.error));
+        r.status = status;
     }
     buf.data[0] = (unsigned char)r.status;
     buf.data[1] = (unsigned char)(r.status >> 8);
     long long n = (long long)buf.len;
     if (buf.len > cap) {
-        alcove_buf_free(&buf);
+        alcove_buf_free(&kept);
+        kept = buf;
         return -n;
     }
     memcpy(out, buf.data, buf.len);
     alcove_buf_free(&buf);
     return n;
+}
+
+/* The reply kept by the last alcove_local_call of this thread whose buffer was too
+ * small: copies it to `out` and forgets it, returning its length; -(needed length)
+ * when `cap` is too small again (it stays kept); 0 when nothing is kept. */
+long long alcove_local_reply(unsigned char *out, size_t cap)
+{
+    if (kept.data == NULL)
+        return 0;
+    long long n = (long long)kept.len;
+    if (kept.len > cap)
+        return -n;
+    memcpy(out, kept.data, kept.len);
+    alcove_buf_free(&kept);
+    return n;
+}
+
+/* The constant tables as "domain\tNAME\tvalue\n" lines, what a control process
+ * sends in its greeting: written to `out` when it fits in `cap` bytes. Returns the
+ * length of the whole text either way. */
+long long alcove_constants_text(char *out, size_t cap)
+{
+    size_t len = 0;
+    char line[160];
+    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
+        for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
+            const struct alcove_constant *c = &alcove_constant_tables[d][i];
+            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n", alcove_constant_domain_names[d],
+                             c->name, c->value);
+            if (n <= 0 || (size_t)n >= sizeof(line))
+                continue;
+            if (len + (size_t)n <= cap)
+                memcpy(out + len, line, (size_t)n);
+            len += (size_t)n;
+        }
+    }
+    return (long long)len;
 }

@@ -438,8 +438,10 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         alcove_dispatch(ap, code, payload, plen, &r);
         ap->up_building = SIZE_MAX;
         if (r.error != NULL) {
+            int status = r.status; /* alcove_reply_bytes marks a reply OK */
             ap->up_wbuf.len = start + ALCOVE_WIRE_HEADER;
             alcove_reply_bytes(&r, r.error, strlen(r.error));
+            r.status = status;
         }
         if (r.status == ALCOVE_STATUS_FILTERED)
             ap->up_wbuf.len = start + ALCOVE_WIRE_HEADER;
@@ -579,6 +581,7 @@ static void begin_shutdown(struct alcove_state *ap)
         if (c->dead)
             continue;
         close_fd(&c->in);
+        c->control_at_shutdown = c->ctl_out >= 0;
         if (c->ctl_out >= 0)
             close_fd(&c->ctl_out);
         else if (c->signaloneof > 0)
@@ -594,7 +597,7 @@ int alcove_loop(struct alcove_state *ap)
     size_t *who = NULL;
     size_t cap = 0;
     long long shutdown_at = -1;
-    int killed = 0, up_broken = 0;
+    int killed = 0, killed_all = 0, up_broken = 0;
 
     for (;;) {
         if (ap->up_eof && shutdown_at < 0) {
@@ -649,14 +652,23 @@ int alcove_loop(struct alcove_state *ap)
 #undef ADD
         int timeout = -1;
         if (shutdown_at >= 0) {
-            long long left = shutdown_at + ALCOVE_GRACE_MS - now_ms();
-            if (left <= 0 && !killed) {
+            long long elapsed = now_ms() - shutdown_at;
+            if (elapsed >= ALCOVE_GRACE_MS && !killed) {
                 for (size_t i = 0; i < ap->nchild; i++)
-                    if (!ap->child[i].dead)
+                    if (!ap->child[i].dead && !ap->child[i].control_at_shutdown)
                         kill_child(&ap->child[i], SIGKILL);
                 killed = 1;
             }
-            timeout = killed ? 100 : (int)left;
+            if (elapsed >= ALCOVE_GRACE_MS + ALCOVE_GRACE_EXTRA_MS && !killed_all) {
+                for (size_t i = 0; i < ap->nchild; i++)
+                    if (!ap->child[i].dead)
+                        kill_child(&ap->child[i], SIGKILL);
+                killed_all = 1;
+            }
+            long long next = killed ? ALCOVE_GRACE_MS + ALCOVE_GRACE_EXTRA_MS : ALCOVE_GRACE_MS;
+            timeout = killed_all ? 100 : (int)(next - elapsed);
+            if (timeout < 0)
+                timeout = 0;
         }
         int rv = poll(pfd, (nfds_t)n, timeout);
         if (rv < 0 && errno != EINTR)

@@ -42,3 +42,17 @@ int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct a
         return alcove_reply_null(reply);
     return alcove_reply_int(reply, value);
 }
+
+int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
+{
+    if (fd < 0)
+        return 0;
+    if (fd == ap->up_in || fd == ap->up_out || fd == ap->sigread || fd == ap->sigwrite)
+        return 1;
+    for (size_t i = 0; i < ap->nchild; i++) {
+        const struct alcove_child *c = &ap->child[i];
+        if (fd == c->ctl_in || fd == c->ctl_out || fd == c->in || fd == c->out || fd == c->err)
+            return 1;
+    }
+    return 0;
+}

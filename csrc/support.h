@@ -32,4 +32,10 @@ void alcove_flush_blocking(struct alcove_state *ap);
 /* A child was reaped outside the loop (waitpid): report it like the loop would. */
 void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);
 
+/* True when fd is one of the control process's own descriptors (the channel to its
+ * parent, the signal pipe, a child's control channel or stdio pipes): the calls that
+ * read, write, change or close a descriptor refuse these, so that no call can break
+ * the process that runs it. */
+int alcove_fd_internal(const struct alcove_state *ap, int64_t fd);
+
 #endif

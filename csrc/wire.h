@@ -21,7 +21,10 @@
  *   LIST  u32 count, the values
  *   NULL  nothing
  *   CSTRUCT u32 count, then segments: u8 kind, u32 n, and n bytes unless the kind
- *         is ALCOVE_SEG_ZEROED (a pointer to n zeroed bytes) */
+ *         is ALCOVE_SEG_ZEROED (a pointer to n zeroed bytes). In a reply (the read-back
+ *         after a call) pointer segments come back as ALCOVE_SEG_PTR with their contents.
+ *   PTR   u64 address, u64 size: memory of the host process, laid out by the host; only
+ *         calls run in the host process ("local") take it, a control process refuses it */
 #ifndef ALCOVE_WIRE_H
 #define ALCOVE_WIRE_H
 
@@ -59,6 +62,7 @@
 #define ALCOVE_VAL_LIST 3
 #define ALCOVE_VAL_NULL 4
 #define ALCOVE_VAL_CSTRUCT 5
+#define ALCOVE_VAL_PTR 6
 
 #define ALCOVE_SEG_INLINE 0
 #define ALCOVE_SEG_ZEROED 1
@@ -70,7 +74,7 @@
 #define ALCOVE_ARGSPEC_BYTES 'b'
 #define ALCOVE_ARGSPEC_STRINGS 'l' /* list of strings */
 #define ALCOVE_ARGSPEC_INTS 'n'    /* list of ints */
-#define ALCOVE_ARGSPEC_ANY 'a'     /* int, bytes, cstruct or null */
+#define ALCOVE_ARGSPEC_ANY 'a'     /* int, bytes, cstruct, null (or, local only, ptr) */
 #define ALCOVE_ARGSPEC_NULLINT 'I' /* int or null */
 
 #endif

@@ -5,13 +5,33 @@
  *
  * @module
  */
-import type { ArgKind, CallDef, ResultKind } from "./_calls.ts";
+import { type ArgKind, type CallDef, CALLS, type ResultKind } from "./_calls.ts";
 import type { ConstantDomain, ConstantTable } from "./constants.ts";
-import { ALCOVE_OPTIONS, type ChildInfo, type Rlimit, type WaitResult } from "./types.ts";
-import type { Value, Writer } from "./_wire.ts";
+import {
+  ALCOVE_OPTIONS,
+  type Capabilities,
+  type ChildInfo,
+  type FdSets,
+  type Rlimit,
+  type Timeval,
+  type WaitResult,
+} from "./types.ts";
+import { CstructValue, type Value, type Writer } from "./_wire.ts";
+import { checkCstruct, type Segment } from "./cstruct.ts";
 
 const HANDLERS = ["sig_dfl", "sig_ign", "sig_info"] as const;
 const U64_MAX = 18446744073709551615n;
+/** glibc's fd_set holds descriptors below this on Linux. */
+const FD_SETSIZE = 1024;
+/** Largest count of one read call (the control process checks it too). */
+const READ_MAX = 16 * 1024 * 1024;
+/** alcove's portable mount flag names. */
+const MOUNT_ALIASES: Readonly<Record<string, string>> = {
+  rdonly: "MS_RDONLY",
+  nosuid: "MS_NOSUID",
+  noexec: "MS_NOEXEC",
+  noatime: "MS_NOATIME",
+};
 const decoder = new TextDecoder();
 
 function describe(v: unknown): string {
@@ -62,11 +82,18 @@ export function constant(
   if (typeof v !== "string") {
     throw argError(call, name, `must be a constant name or a number, got ${describe(v)}`);
   }
-  const value = table.lookup(domain, v);
-  if (value === undefined) {
-    throw argError(call, name, `names an unknown ${domain} constant ${JSON.stringify(v)}`, true);
+  // A kind may name several domains ("fcntl|file"): the first that knows the name wins.
+  const domains = domain.split("|") as ConstantDomain[];
+  for (const d of domains) {
+    const value = table.lookup(d, v);
+    if (value !== undefined) return value;
   }
-  return value;
+  throw argError(
+    call,
+    name,
+    `names an unknown ${domains.join(" or ")} constant ${JSON.stringify(v)}`,
+    true,
+  );
 }
 
 function flags(
@@ -91,6 +118,75 @@ function rlimValue(call: string, name: string, v: unknown): bigint {
   return BigInt(v);
 }
 
+function capMask(call: string, name: string, v: unknown): bigint {
+  if (typeof v === "bigint") {
+    if (v < 0n || v > U64_MAX) throw argError(call, name, "must be a 64-bit mask", true);
+    return BigInt.asIntN(64, v);
+  }
+  if (typeof v === "number") return BigInt(int(call, name, v, 0, Number.MAX_SAFE_INTEGER));
+  if (!Array.isArray(v)) {
+    throw argError(
+      call,
+      name,
+      `must be a bigint mask or an array of capabilities, got ${describe(v)}`,
+    );
+  }
+  let mask = 0n;
+  for (const [i, c] of v.entries()) mask |= 1n << BigInt(int(call, `${name}[${i}]`, c, 0, 63));
+  return BigInt.asIntN(64, mask);
+}
+
+/** alcove's call name (snake_case) for a name in either spelling, or undefined. */
+function callName(v: string): string | undefined {
+  if (Object.hasOwn(CALLS, v)) return v;
+  const snake = v.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return Object.hasOwn(CALLS, snake) ? snake : undefined;
+}
+
+/**
+ * Encodes a cstruct passed by pointer. A control process gets the segments and lays
+ * them out itself; calls in the host process lay them out in their own memory and
+ * send the address instead (ffi/local.ts).
+ */
+export type PointerEncoder = (w: Writer, segments: Segment[], call: string, name: string) => void;
+
+function cstructValue(call: string, name: string, v: unknown): Segment[] {
+  return checkCstruct(v, `${call}: ${name}`);
+}
+
+/** A value passed as one machine word: a number, a constant, bytes, a cstruct or null. */
+function wordArg(
+  w: Writer,
+  table: ConstantTable,
+  call: string,
+  name: string,
+  domain: ConstantDomain,
+  v: unknown,
+  pointer?: PointerEncoder,
+): void {
+  if (v === null) return w.null();
+  if (typeof v === "number") {
+    return w.int(int(call, name, v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+  }
+  if (typeof v === "bigint") {
+    if (v < -(1n << 63n) || v > U64_MAX) {
+      throw argError(call, name, `must fit in 64 bits, got ${v}`, true);
+    }
+    return w.int(BigInt.asIntN(64, v));
+  }
+  if (typeof v === "string") return w.int(constant(table, call, name, domain, v));
+  if (v instanceof Uint8Array) return w.bytes(v);
+  if (Array.isArray(v)) {
+    const segments = cstructValue(call, name, v);
+    return pointer ? pointer(w, segments, call, name) : w.cstruct(segments);
+  }
+  throw argError(
+    call,
+    name,
+    `must be a number, a constant name, a Uint8Array, a cstruct or null, got ${describe(v)}`,
+  );
+}
+
 /** Checks and encodes one argument. */
 export function encodeArg(
   w: Writer,
@@ -99,8 +195,18 @@ export function encodeArg(
   name: string,
   kind: ArgKind,
   v: unknown,
+  pointer?: PointerEncoder,
 ): void {
   switch (kind) {
+    case "cstruct":
+      return w.cstruct(cstructValue(call, name, v));
+    case "sockaddr":
+      if (v === null) return w.null();
+      if (v instanceof Uint8Array) return w.bytes(v);
+      if (!Array.isArray(v)) {
+        throw argError(call, name, `must be a Uint8Array, a cstruct or null, got ${describe(v)}`);
+      }
+      return wordArg(w, table, call, name, "socket", v, pointer);
     case "i32":
       return w.int(int(call, name, v, -2147483648, 2147483647));
     case "u32":
@@ -137,7 +243,11 @@ export function encodeArg(
     case "option": {
       const i = typeof v === "string" ? ALCOVE_OPTIONS.indexOf(v.toLowerCase() as never) : -1;
       if (i < 0) {
-        throw argError(call, name, `must be one of ${ALCOVE_OPTIONS.join(", ")}, got ${describe(v)}`);
+        throw argError(
+          call,
+          name,
+          `must be one of ${ALCOVE_OPTIONS.join(", ")}, got ${describe(v)}`,
+        );
       }
       return w.int(i);
     }
@@ -166,6 +276,85 @@ export function encodeArg(
       w.list(v.length);
       for (const [i, g] of v.entries()) w.int(int(call, `${name}[${i}]`, g, 0, 4294967295));
       return;
+    case "id":
+      // -1 leaves the id unchanged (chown, setresuid, setresgid).
+      return w.int(int(call, name, v, -1, 4294967295));
+    case "mode": {
+      const mode = flags(table, call, name, "file", v);
+      if (mode < 0 || mode > 0o7777) {
+        throw argError(
+          call,
+          name,
+          `must be a file mode in [0, 0o7777], got 0o${mode.toString(8)}`,
+          true,
+        );
+      }
+      return w.int(mode);
+    }
+    case "readcount":
+      return w.int(int(call, name, v, 0, READ_MAX));
+    case "fds":
+      if (!Array.isArray(v)) {
+        throw argError(call, name, `must be an array of descriptors, got ${describe(v)}`);
+      }
+      w.list(v.length);
+      for (const [i, fd] of v.entries()) w.int(int(call, `${name}[${i}]`, fd, 0, FD_SETSIZE - 1));
+      return;
+    case "timeval?": {
+      if (v === null || v === undefined) return w.list(0);
+      if (typeof v !== "object" || Array.isArray(v) || !("sec" in v)) {
+        throw argError(call, name, `must be null or { sec, usec }, got ${describe(v)}`);
+      }
+      const t = v as Timeval;
+      w.list(2);
+      w.int(int(call, `${name}.sec`, t.sec, 0, Number.MAX_SAFE_INTEGER));
+      w.int(int(call, `${name}.usec`, t.usec ?? 0, 0, 999999));
+      return;
+    }
+    case "mountflags": {
+      const alias = (f: unknown) => typeof f === "string" ? MOUNT_ALIASES[f.toLowerCase()] ?? f : f;
+      const f = flags(table, call, name, "mount", Array.isArray(v) ? v.map(alias) : alias(v));
+      if (f < 0 || f > 4294967295) {
+        throw argError(call, name, `must be in [0, 4294967295], got ${f}`, true);
+      }
+      return w.int(f);
+    }
+    case "callnames": {
+      if (!Array.isArray(v)) {
+        throw argError(call, name, `must be an array of call names, got ${describe(v)}`);
+      }
+      const ids = v.map((c, i) => {
+        if (typeof c !== "string") {
+          throw argError(call, `${name}[${i}]`, `must be a call name, got ${describe(c)}`);
+        }
+        const known = callName(c);
+        if (known === undefined) {
+          throw argError(call, `${name}[${i}]`, `names an unknown call ${JSON.stringify(c)}`, true);
+        }
+        return CALLS[known].id;
+      });
+      w.list(ids.length);
+      for (const id of ids) w.int(id);
+      return;
+    }
+    case "capmask":
+      return w.int(capMask(call, name, v));
+    case "ints":
+      if (!Array.isArray(v)) {
+        throw argError(call, name, `must be an array of integers, got ${describe(v)}`);
+      }
+      w.list(v.length);
+      for (const [i, n] of v.entries()) {
+        w.int(int(call, `${name}[${i}]`, n, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+      }
+      return;
+    case "string?":
+      if (v === null) return w.null();
+      if (typeof v !== "string" && !(v instanceof Uint8Array)) {
+        throw argError(call, name, `must be a string, a Uint8Array or null, got ${describe(v)}`);
+      }
+      if (hasNul(v)) throw argError(call, name, "contains a NUL byte");
+      return w.bytes(v);
   }
   if (kind.startsWith("const:")) {
     return w.int(constant(table, call, name, kind.slice(6) as ConstantDomain, v));
@@ -173,16 +362,27 @@ export function encodeArg(
   if (kind.startsWith("flags:")) {
     return w.int(flags(table, call, name, kind.slice(6) as ConstantDomain, v));
   }
+  if (kind.startsWith("any:")) {
+    return wordArg(w, table, call, name, kind.slice(4) as ConstantDomain, v, pointer);
+  }
   throw new TypeError(`${call}: unknown argument kind ${kind}`);
 }
 
 /** Checks and encodes every argument of a call. */
-export function encodeArgs(w: Writer, table: ConstantTable, def: CallDef, args: readonly unknown[]): void {
+export function encodeArgs(
+  w: Writer,
+  table: ConstantTable,
+  def: CallDef,
+  args: readonly unknown[],
+  pointer?: PointerEncoder,
+): void {
   if (args.length !== def.args.length) {
-    throw new TypeError(`${def.name}: takes ${def.args.length} arguments after the pipeline, got ${args.length}`);
+    throw new TypeError(
+      `${def.name}: takes ${def.args.length} arguments after the pipeline, got ${args.length}`,
+    );
   }
   for (let i = 0; i < args.length; i++) {
-    encodeArg(w, table, def.name, def.args[i].name, def.args[i].kind, args[i]);
+    encodeArg(w, table, def.name, def.args[i].name, def.args[i].kind, args[i], pointer);
   }
 }
 
@@ -204,6 +404,12 @@ function list(v: Value): Value[] {
 function rlim(v: Value): number {
   // RLIM_INFINITY is all ones: -1 as a signed 64-bit integer.
   return num(v) === -1 ? Infinity : num(v);
+}
+
+function readBack(v: Value | undefined): unknown {
+  if (v instanceof CstructValue) return v.segments;
+  if (v === undefined || Array.isArray(v)) throw new Error("Expected a value read back");
+  return v;
 }
 
 const WAIT_TYPES = ["none", "exited", "signaled", "stopped", "continued"] as const;
@@ -253,6 +459,26 @@ export function decodeResult(
         );
         return { pid, flowcontrol, signaloneof, fdctl, stdin, stdout, stderr, execed: !!execed };
       });
+    case "fdsets": {
+      const [readfds, writefds, exceptfds] = list(v ?? null).map((s) => list(s).map(num));
+      return { readfds, writefds, exceptfds } satisfies FdSets;
+    }
+    case "caps": {
+      // Each set arrives as two 32-bit words, low word first.
+      const w = list(v ?? null).map((n) => BigInt(num(n)));
+      const mask = (i: number) => w[i + 1] << 32n | w[i];
+      return {
+        effective: mask(0),
+        permitted: mask(2),
+        inheritable: mask(4),
+      } satisfies Capabilities;
+    }
+  }
+  if (kind.startsWith("fields:")) {
+    // Named values of any shape: numbers, bytes, cstructs read back, null.
+    const names = kind.slice(7).split(",");
+    const values = list(v ?? null);
+    return Object.fromEntries(names.map((n: string, i: number) => [n, readBack(values[i])]));
   }
   if (kind.startsWith("record:")) {
     const names = kind.slice(7).split(",");

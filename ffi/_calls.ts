@@ -2,14 +2,29 @@
 import type {
   AlcoveOption,
   CallOptions,
+  Capabilities,
+  CapabilitySet,
   ChildInfo,
   Constant,
+  FdSets,
   Flags,
   Pipeline,
+  ResGid,
+  ResUid,
   Rlimit,
   SignalHandler,
+  Timeval,
   WaitResult,
 } from "./types.ts";
+import type {
+  AllocResult,
+  Cstruct,
+  IoctlResult,
+  PrctlResult,
+  PtraceResult,
+  Sockaddr,
+  StructArg,
+} from "./cstruct.ts";
 
 /** How one argument is checked and encoded. */
 export type ArgKind =
@@ -26,8 +41,21 @@ export type ArgKind =
   | "constname"
   | "rlimit"
   | "gids"
+  | "id"
+  | "mode"
+  | "readcount"
+  | "fds"
+  | "timeval?"
+  | "mountflags"
+  | "callnames"
+  | "capmask"
+  | "ints"
+  | "string?"
+  | "cstruct"
+  | "sockaddr"
   | `const:${string}`
-  | `flags:${string}`;
+  | `flags:${string}`
+  | `any:${string}`;
 
 /** How a reply value becomes the result. */
 export type ResultKind =
@@ -44,7 +72,10 @@ export type ResultKind =
   | "waitpid"
   | "cpid"
   | "ints"
-  | `record:${string}`;
+  | "fdsets"
+  | "caps"
+  | `record:${string}`
+  | `fields:${string}`;
 
 /** A call's definition, as the driver needs it. */
 export interface CallDef {
@@ -156,7 +187,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [{ name: "option", kind: "option" }],
     result: "int",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   setopt: {
@@ -165,7 +196,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [{ name: "option", kind: "option" }, { name: "value", kind: "optvalue" }],
     result: "ok",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   cpid: {
@@ -174,7 +205,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [],
     result: "cpid",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   setcpid: {
@@ -186,7 +217,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     }],
     result: "ok",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   getcwd: {
@@ -261,7 +292,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [{ name: "signal", kind: "const:signal" }, { name: "handler", kind: "handler" }],
     result: "handler",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   waitpid: {
@@ -270,7 +301,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [{ name: "pid", kind: "i32" }, { name: "flags", kind: "flags:wait" }],
     result: "waitpid",
     platforms: "all",
-    noLocal: false,
+    noLocal: true,
     exec: false,
   },
   errno_id: {
@@ -468,6 +499,577 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     args: [],
     result: "ints",
     platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  getresuid: {
+    id: 44,
+    name: "getresuid",
+    args: [],
+    result: "record:ruid,euid,suid",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  getresgid: {
+    id: 45,
+    name: "getresgid",
+    args: [],
+    result: "record:rgid,egid,sgid",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  setresuid: {
+    id: 46,
+    name: "setresuid",
+    args: [{ name: "ruid", kind: "id" }, { name: "euid", kind: "id" }, {
+      name: "suid",
+      kind: "id",
+    }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  setresgid: {
+    id: 47,
+    name: "setresgid",
+    args: [{ name: "rgid", kind: "id" }, { name: "egid", kind: "id" }, {
+      name: "sgid",
+      kind: "id",
+    }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  chmod: {
+    id: 48,
+    name: "chmod",
+    args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  chown: {
+    id: 49,
+    name: "chown",
+    args: [{ name: "path", kind: "string" }, { name: "uid", kind: "id" }, {
+      name: "gid",
+      kind: "id",
+    }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  chroot: {
+    id: 50,
+    name: "chroot",
+    args: [{ name: "path", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  mkdir: {
+    id: 51,
+    name: "mkdir",
+    args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  mkfifo: {
+    id: 52,
+    name: "mkfifo",
+    args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  rmdir: {
+    id: 53,
+    name: "rmdir",
+    args: [{ name: "path", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  unlink: {
+    id: 54,
+    name: "unlink",
+    args: [{ name: "path", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  link: {
+    id: 55,
+    name: "link",
+    args: [{ name: "oldpath", kind: "string" }, { name: "newpath", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  symlink: {
+    id: 56,
+    name: "symlink",
+    args: [{ name: "target", kind: "string" }, { name: "linkpath", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  readdir: {
+    id: 57,
+    name: "readdir",
+    args: [{ name: "path", kind: "string" }],
+    result: "strings",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  open: {
+    id: 58,
+    name: "open",
+    args: [{ name: "path", kind: "string" }, { name: "flags", kind: "flags:file" }, {
+      name: "mode",
+      kind: "mode",
+    }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  close: {
+    id: 59,
+    name: "close",
+    args: [{ name: "fd", kind: "i32" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  read: {
+    id: 60,
+    name: "read",
+    args: [{ name: "fd", kind: "i32" }, { name: "count", kind: "readcount" }],
+    result: "bytes",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  write: {
+    id: 61,
+    name: "write",
+    args: [{ name: "fd", kind: "i32" }, { name: "data", kind: "bytes" }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  lseek: {
+    id: 62,
+    name: "lseek",
+    args: [{ name: "fd", kind: "i32" }, { name: "offset", kind: "i64" }, {
+      name: "whence",
+      kind: "const:file",
+    }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  fcntl: {
+    id: 63,
+    name: "fcntl",
+    args: [{ name: "fd", kind: "i32" }, { name: "cmd", kind: "const:fcntl" }, {
+      name: "arg",
+      kind: "flags:fcntl|file",
+    }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  select: {
+    id: 64,
+    name: "select",
+    args: [{ name: "readfds", kind: "fds" }, { name: "writefds", kind: "fds" }, {
+      name: "exceptfds",
+      kind: "fds",
+    }, { name: "timeout", kind: "timeval?" }],
+    result: "fdsets",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  mount: {
+    id: 65,
+    name: "mount",
+    args: [
+      { name: "source", kind: "string" },
+      { name: "target", kind: "string" },
+      { name: "fstype", kind: "string" },
+      { name: "flags", kind: "mountflags" },
+      { name: "data", kind: "bytes" },
+      { name: "mountOptions", kind: "bytes" },
+    ],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  umount: {
+    id: 66,
+    name: "umount",
+    args: [{ name: "path", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  umount2: {
+    id: 67,
+    name: "umount2",
+    args: [{ name: "path", kind: "string" }, { name: "flags", kind: "flags:mount" }],
+    result: "ok",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  pivot_root: {
+    id: 68,
+    name: "pivot_root",
+    args: [{ name: "newRoot", kind: "string" }, { name: "putOld", kind: "string" }],
+    result: "ok",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  unshare: {
+    id: 69,
+    name: "unshare",
+    args: [{ name: "flags", kind: "flags:clone" }],
+    result: "ok",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  setns: {
+    id: 70,
+    name: "setns",
+    args: [{ name: "fd", kind: "i32" }, { name: "nstype", kind: "flags:clone" }],
+    result: "ok",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  getpgrp: {
+    id: 71,
+    name: "getpgrp",
+    args: [],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  setpgid: {
+    id: 72,
+    name: "setpgid",
+    args: [{ name: "pid", kind: "i32" }, { name: "pgid", kind: "i32" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  getsid: {
+    id: 73,
+    name: "getsid",
+    args: [{ name: "pid", kind: "i32" }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  setsid: {
+    id: 74,
+    name: "setsid",
+    args: [],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  getpriority: {
+    id: 75,
+    name: "getpriority",
+    args: [{ name: "which", kind: "const:prio" }, { name: "who", kind: "u32" }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  setpriority: {
+    id: 76,
+    name: "setpriority",
+    args: [{ name: "which", kind: "const:prio" }, { name: "who", kind: "u32" }, {
+      name: "prio",
+      kind: "i32",
+    }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  fexecve: {
+    id: 77,
+    name: "fexecve",
+    args: [{ name: "fd", kind: "i32" }, { name: "argv", kind: "strings" }, {
+      name: "env",
+      kind: "strings",
+    }],
+    result: "ok",
+    platforms: "all",
+    noLocal: true,
+    exec: true,
+  },
+  setproctitle: {
+    id: 78,
+    name: "setproctitle",
+    args: [{ name: "name", kind: "string" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  capget: {
+    id: 79,
+    name: "capget",
+    args: [],
+    result: "caps",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  capset: {
+    id: 80,
+    name: "capset",
+    args: [{ name: "effective", kind: "capmask" }, { name: "permitted", kind: "capmask" }, {
+      name: "inheritable",
+      kind: "capmask",
+    }],
+    result: "ok",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  filter: {
+    id: 81,
+    name: "filter",
+    args: [{ name: "calls", kind: "callnames" }, { name: "childCalls", kind: "callnames" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  cap_enter: {
+    id: 82,
+    name: "cap_enter",
+    args: [],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  cap_getmode: {
+    id: 83,
+    name: "cap_getmode",
+    args: [],
+    result: "int",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  cap_rights_limit: {
+    id: 84,
+    name: "cap_rights_limit",
+    args: [{ name: "fd", kind: "i32" }, { name: "rights", kind: "ints" }],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  cap_fcntls_limit: {
+    id: 85,
+    name: "cap_fcntls_limit",
+    args: [{ name: "fd", kind: "i32" }, { name: "fcntlrights", kind: "i64" }],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  cap_fcntls_get: {
+    id: 86,
+    name: "cap_fcntls_get",
+    args: [{ name: "fd", kind: "i32" }],
+    result: "int",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  cap_ioctls_limit: {
+    id: 87,
+    name: "cap_ioctls_limit",
+    args: [{ name: "fd", kind: "i32" }, { name: "ioctls", kind: "ints" }],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  jail: {
+    id: 88,
+    name: "jail",
+    args: [{ name: "jail", kind: "bytes" }],
+    result: "int",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  jail_attach: {
+    id: 89,
+    name: "jail_attach",
+    args: [{ name: "jid", kind: "i32" }],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  jail_remove: {
+    id: 90,
+    name: "jail_remove",
+    args: [{ name: "jid", kind: "i32" }],
+    result: "ok",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  procctl: {
+    id: 91,
+    name: "procctl",
+    args: [{ name: "idtype", kind: "i32" }, { name: "id", kind: "i64" }, {
+      name: "cmd",
+      kind: "i32",
+    }, { name: "data", kind: "bytes" }],
+    result: "bytes",
+    platforms: "freebsd",
+    noLocal: false,
+    exec: false,
+  },
+  pledge: {
+    id: 92,
+    name: "pledge",
+    args: [{ name: "promises", kind: "string?" }, { name: "execpromises", kind: "string?" }],
+    result: "ok",
+    platforms: "openbsd",
+    noLocal: false,
+    exec: false,
+  },
+  unveil: {
+    id: 93,
+    name: "unveil",
+    args: [{ name: "path", kind: "string?" }, { name: "permissions", kind: "string?" }],
+    result: "ok",
+    platforms: "openbsd",
+    noLocal: false,
+    exec: false,
+  },
+  prctl: {
+    id: 94,
+    name: "prctl",
+    args: [
+      { name: "option", kind: "const:prctl" },
+      { name: "arg2", kind: "any:prctl" },
+      { name: "arg3", kind: "any:prctl" },
+      { name: "arg4", kind: "any:prctl" },
+      { name: "arg5", kind: "any:prctl" },
+    ],
+    result: "fields:ret,arg2,arg3,arg4,arg5",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  ioctl: {
+    id: 95,
+    name: "ioctl",
+    args: [{ name: "fd", kind: "i32" }, { name: "request", kind: "const:ioctl" }, {
+      name: "arg",
+      kind: "any:ioctl",
+    }],
+    result: "fields:ret,arg",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  ptrace: {
+    id: 96,
+    name: "ptrace",
+    args: [{ name: "request", kind: "const:ptrace" }, { name: "pid", kind: "i32" }, {
+      name: "addr",
+      kind: "any:ptrace",
+    }, { name: "data", kind: "any:ptrace" }],
+    result: "fields:ret,addr,data",
+    platforms: "linux",
+    noLocal: false,
+    exec: false,
+  },
+  socket: {
+    id: 97,
+    name: "socket",
+    args: [{ name: "domain", kind: "const:socket" }, { name: "type", kind: "flags:socket" }, {
+      name: "protocol",
+      kind: "const:socket",
+    }],
+    result: "int",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  connect: {
+    id: 98,
+    name: "connect",
+    args: [{ name: "fd", kind: "i32" }, { name: "address", kind: "sockaddr" }],
+    result: "ok",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  alloc: {
+    id: 99,
+    name: "alloc",
+    args: [{ name: "cstruct", kind: "cstruct" }],
+    result: "fields:bytes,cstruct",
+    platforms: "all",
+    noLocal: false,
+    exec: false,
+  },
+  seccomp: {
+    id: 100,
+    name: "seccomp",
+    args: [{ name: "operation", kind: "const:seccomp" }, { name: "flags", kind: "flags:seccomp" }, {
+      name: "prog",
+      kind: "any:seccomp",
+    }],
+    result: "int",
+    platforms: "linux",
     noLocal: false,
     exec: false,
   },
@@ -1557,5 +2159,3844 @@ export abstract class AlcoveCalls {
     options?: CallOptions,
   ): Promise<number[]> {
     return this.call(CALLS.getgroups, pipeline, [], options) as Promise<number[]>;
+  }
+
+  /**
+   * Returns the real, effective and saved user ids.
+   *
+   * Wraps getresuid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `ResUid`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const { ruid, euid, suid } = await drv.getresuid([]);
+   * ```
+   */
+  getresuid(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<ResUid> {
+    return this.call(CALLS.getresuid, pipeline, [], options) as Promise<ResUid>;
+  }
+
+  /**
+   * Returns the real, effective and saved group ids.
+   *
+   * Wraps getresgid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `ResGid`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const { rgid, egid, sgid } = await drv.getresgid([]);
+   * ```
+   */
+  getresgid(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<ResGid> {
+    return this.call(CALLS.getresgid, pipeline, [], options) as Promise<ResGid>;
+  }
+
+  /**
+   * Sets the real, effective and saved user ids.
+   *
+   * Wraps setresuid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param ruid Real user id, -1 to keep it.
+   * @param euid Effective user id, -1 to keep it.
+   * @param suid Saved set-user-id, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.setresuid([pid], 65534, 65534, 65534);
+   * ```
+   */
+  setresuid(
+    pipeline: Pipeline,
+    ruid: number,
+    euid: number,
+    suid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setresuid, pipeline, [ruid, euid, suid], options) as Promise<void>;
+  }
+
+  /**
+   * Sets the real, effective and saved group ids.
+   *
+   * Wraps setresgid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param rgid Real group id, -1 to keep it.
+   * @param egid Effective group id, -1 to keep it.
+   * @param sgid Saved set-group-id, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.setresgid([pid], 65534, 65534, 65534);
+   * ```
+   */
+  setresgid(
+    pipeline: Pipeline,
+    rgid: number,
+    egid: number,
+    sgid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setresgid, pipeline, [rgid, egid, sgid], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the permission bits of a file.
+   *
+   * Wraps chmod(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.chmod([], "/tmp", 0o1777);
+   * ```
+   */
+  chmod(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    mode: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.chmod, pipeline, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the owner and group of a file, following symbolic links.
+   *
+   * Wraps chown(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param uid New owner, -1 to keep it.
+   * @param gid New group, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.chown([], "/tmp", 0, 0);
+   * ```
+   */
+  chown(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    uid: number,
+    gid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.chown, pipeline, [path, uid, gid], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the root directory of the process; chdir into it afterwards.
+   *
+   * Wraps chroot(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path The new root directory.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.chroot([pid], "/var/empty");
+   * await drv.chdir([pid], "/");
+   * ```
+   */
+  chroot(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.chroot, pipeline, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a directory (the umask applies to the mode).
+   *
+   * Wraps mkdir(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.mkdir([], "/tmp/alcove-example", 0o755);
+   * await drv.rmdir([], "/tmp/alcove-example");
+   * ```
+   */
+  mkdir(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    mode: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.mkdir, pipeline, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a named pipe (the umask applies to the mode).
+   *
+   * Wraps mkfifo(3).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.mkfifo([], "/tmp/alcove-fifo", 0o600);
+   * await drv.unlink([], "/tmp/alcove-fifo");
+   * ```
+   */
+  mkfifo(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    mode: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.mkfifo, pipeline, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Removes an empty directory.
+   *
+   * Wraps rmdir(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.mkdir([], "/tmp/alcove-example", 0o755);
+   * await drv.rmdir([], "/tmp/alcove-example");
+   * ```
+   */
+  rmdir(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.rmdir, pipeline, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Removes a name from the file system.
+   *
+   * Wraps unlink(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.symlink([], "/etc/hostname", "/tmp/alcove-link");
+   * await drv.unlink([], "/tmp/alcove-link");
+   * ```
+   */
+  unlink(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.unlink, pipeline, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Makes a new name (a hard link) for an existing file.
+   *
+   * Wraps link(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param oldpath An existing file.
+   * @param newpath The new name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/tmp/alcove-a", ["O_WRONLY", "O_CREAT"], 0o600);
+   * await drv.close([], fd);
+   * await drv.link([], "/tmp/alcove-a", "/tmp/alcove-b");
+   * ```
+   */
+  link(
+    pipeline: Pipeline,
+    oldpath: string | Uint8Array,
+    newpath: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.link, pipeline, [oldpath, newpath], options) as Promise<void>;
+  }
+
+  /**
+   * Makes a symbolic link.
+   *
+   * Wraps symlink(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param target What the link points to.
+   * @param linkpath The link's name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.symlink([], "/etc/hostname", "/tmp/alcove-link");
+   * ```
+   */
+  symlink(
+    pipeline: Pipeline,
+    target: string | Uint8Array,
+    linkpath: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.symlink, pipeline, [target, linkpath], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the names in a directory, "." and ".." included, in the order the file system
+   * gives them. Directories of any size arrive whole.
+   *
+   * Wraps readdir(3).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A directory.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string[]`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(await drv.readdir([], "/"));
+   * ```
+   */
+  readdir(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<string[]> {
+    return this.call(CALLS.readdir, pipeline, [path], options) as Promise<string[]>;
+  }
+
+  /**
+   * Opens a file in the process and returns the descriptor.
+   *
+   * Wraps open(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path.
+   * @param flags O_* names, a list of them, or a number.
+   * @param mode Permission bits of a created file (0 otherwise).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * console.log(await drv.read([], fd, 256));
+   * await drv.close([], fd);
+   * ```
+   */
+  open(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    flags: Flags,
+    mode: Flags,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.open, pipeline, [path, flags, mode], options) as Promise<number>;
+  }
+
+  /**
+   * Closes a descriptor. The control process's own descriptors (its channels to its parent
+   * and children) are refused with a RangeError.
+   *
+   * Wraps close(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * await drv.close([], fd);
+   * ```
+   */
+  close(
+    pipeline: Pipeline,
+    fd: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.close, pipeline, [fd], options) as Promise<void>;
+  }
+
+  /**
+   * Reads up to `count` bytes; an empty result is the end of the file. Blocks the control
+   * process while the descriptor has nothing to read.
+   *
+   * Wraps read(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param count Most bytes to read, at most 16 MiB (16777216).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * console.log(new TextDecoder().decode(await drv.read([], fd, 256)));
+   * await drv.close([], fd);
+   * ```
+   */
+  read(
+    pipeline: Pipeline,
+    fd: number,
+    count: number,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
+    return this.call(CALLS.read, pipeline, [fd, count], options) as Promise<Uint8Array>;
+  }
+
+  /**
+   * Writes bytes and returns how many were written.
+   *
+   * Wraps write(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param data Bytes (a string is written as UTF-8).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/tmp/alcove-out", ["O_WRONLY", "O_CREAT", "O_TRUNC"], 0o600);
+   * console.log(await drv.write([], fd, "hello\n"));
+   * await drv.close([], fd);
+   * ```
+   */
+  write(
+    pipeline: Pipeline,
+    fd: number,
+    data: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.write, pipeline, [fd, data], options) as Promise<number>;
+  }
+
+  /**
+   * Moves the file offset of a descriptor and returns the new offset.
+   *
+   * Wraps lseek(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param offset Offset in bytes.
+   * @param whence SEEK_SET, SEEK_CUR or SEEK_END (or a number).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * console.log(await drv.lseek([], fd, 0, "SEEK_END")); // the file size
+   * await drv.close([], fd);
+   * ```
+   */
+  lseek(
+    pipeline: Pipeline,
+    fd: number,
+    offset: number,
+    whence: Constant,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.lseek, pipeline, [fd, offset, whence], options) as Promise<number>;
+  }
+
+  /**
+   * Runs a descriptor command with an integer argument (F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+   * F_DUPFD, F_GETPIPE_SZ, F_SETPIPE_SZ, ...) and returns its result. Commands whose
+   * argument is a pointer (record locks, F_GETOWN_EX, ...) are refused.
+   *
+   * Wraps fcntl(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param cmd F_* command name or number.
+   * @param arg Integer argument: a number, or FD_CLOEXEC / O_* names (0 when unused).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * await drv.fcntl([], fd, "F_SETFD", "FD_CLOEXEC");
+   * console.log(await drv.fcntl([], fd, "F_GETFD", 0)); // 1
+   * await drv.close([], fd);
+   * ```
+   */
+  fcntl(
+    pipeline: Pipeline,
+    fd: number,
+    cmd: Constant,
+    arg: Flags,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.fcntl, pipeline, [fd, cmd, arg], options) as Promise<number>;
+  }
+
+  /**
+   * Waits until a descriptor is ready (blocking the control process) and returns the ready
+   * ones. Descriptors must be below FD_SETSIZE (1024).
+   *
+   * Wraps select(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param readfds Descriptors to watch for reading.
+   * @param writefds Descriptors to watch for writing.
+   * @param exceptfds Descriptors to watch for exceptional conditions.
+   * @param timeout `{ sec, usec }`, or null to wait until one is ready.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `FdSets`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.open([], "/etc/hostname", "O_RDONLY", 0);
+   * console.log(await drv.select([], [fd], [], [], { sec: 1, usec: 0 }));
+   * await drv.close([], fd);
+   * ```
+   */
+  select(
+    pipeline: Pipeline,
+    readfds: readonly number[],
+    writefds: readonly number[],
+    exceptfds: readonly number[],
+    timeout: Timeval | null,
+    options?: CallOptions,
+  ): Promise<FdSets> {
+    return this.call(
+      CALLS.select,
+      pipeline,
+      [readfds, writefds, exceptfds, timeout],
+      options,
+    ) as Promise<FdSets>;
+  }
+
+  /**
+   * Mounts a file system, or binds, moves or changes the propagation of a mount.
+   *
+   * Wraps mount(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param source Device or source directory ("" for none).
+   * @param target Mount point.
+   * @param fstype File system type ("" for none).
+   * @param flags MS_* names, alcove's "rdonly", "nosuid", "noexec", "noatime", or a number.
+   * @param data File system options such as "size=1m" ("" for none).
+   * @param mountOptions alcove's extra mount options for other platforms; ignored on Linux.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.clone([], "CLONE_NEWNS");
+   * await drv.mount([pid], "none", "/", "", ["MS_REC", "MS_PRIVATE"], "", "");
+   * await drv.mount([pid], "tmpfs", "/mnt", "tmpfs", ["nosuid", "noexec"], "size=1m", "");
+   * ```
+   */
+  mount(
+    pipeline: Pipeline,
+    source: string | Uint8Array,
+    target: string | Uint8Array,
+    fstype: string | Uint8Array,
+    flags: Flags,
+    data: string | Uint8Array,
+    mountOptions: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(
+      CALLS.mount,
+      pipeline,
+      [source, target, fstype, flags, data, mountOptions],
+      options,
+    ) as Promise<void>;
+  }
+
+  /**
+   * Unmounts a file system.
+   *
+   * Wraps umount(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path Mount point.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.clone([], "CLONE_NEWNS");
+   * await drv.mount([pid], "none", "/", "", ["MS_REC", "MS_PRIVATE"], "", "");
+   * await drv.mount([pid], "tmpfs", "/mnt", "tmpfs", 0, "", "");
+   * await drv.umount([pid], "/mnt");
+   * ```
+   */
+  umount(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.umount, pipeline, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Unmounts a file system with flags; MNT_DETACH detaches it at once and cleans up when it
+   * is no longer busy.
+   *
+   * Wraps umount2(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path Mount point.
+   * @param flags MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW (0 for none).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.clone([], "CLONE_NEWNS");
+   * await drv.mount([pid], "none", "/", "", ["MS_REC", "MS_PRIVATE"], "", "");
+   * await drv.mount([pid], "tmpfs", "/mnt", "tmpfs", 0, "", "");
+   * await drv.umount2([pid], "/mnt", "MNT_DETACH");
+   * ```
+   */
+  umount2(
+    pipeline: Pipeline,
+    path: string | Uint8Array,
+    flags: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.umount2, pipeline, [path, flags], options) as Promise<void>;
+  }
+
+  /**
+   * Swaps the root mount of the mount namespace. The recipe for a private root: mount "none"
+   * on "/" with MS_REC|MS_PRIVATE, bind the new root onto itself, chdir into it,
+   * pivot_root(".", "."), then umount2(".", MNT_DETACH).
+   *
+   * Wraps pivot_root(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param newRoot The new root: a mount point.
+   * @param putOld Where the old root goes, under the new root.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.clone([], "CLONE_NEWNS");
+   * await drv.mount([pid], "none", "/", "", ["MS_REC", "MS_PRIVATE"], "", "");
+   * await drv.mount([pid], "tmpfs", "/mnt", "tmpfs", 0, "size=1m", "");
+   * await drv.chdir([pid], "/mnt");
+   * await drv.pivotRoot([pid], ".", ".");
+   * await drv.umount2([pid], ".", "MNT_DETACH");
+   * console.log(await drv.readdir([pid], "/")); // [".", ".."]
+   * ```
+   */
+  pivotRoot(
+    pipeline: Pipeline,
+    newRoot: string | Uint8Array,
+    putOld: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.pivot_root, pipeline, [newRoot, putOld], options) as Promise<void>;
+  }
+
+  /**
+   * Moves the process into new namespaces (CLONE_NEWPID and CLONE_NEWTIME apply to children
+   * forked afterwards).
+   *
+   * Wraps unshare(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param flags CLONE_NEW* names, a list, or a number.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.unshare([pid], ["CLONE_NEWUTS"]);
+   * await drv.sethostname([pid], "sandbox");
+   * ```
+   */
+  unshare(
+    pipeline: Pipeline,
+    flags: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.unshare, pipeline, [flags], options) as Promise<void>;
+  }
+
+  /**
+   * Moves the process into the namespace of a descriptor.
+   *
+   * Wraps setns(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A descriptor of /proc/PID/ns/NAME (or a pidfd).
+   * @param nstype The CLONE_NEW* type the descriptor must be, or 0 for any.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const box = await drv.clone([], "CLONE_NEWUTS");
+   * await drv.sethostname([box], "sandbox");
+   * const pid = await drv.fork([]);
+   * const fd = await drv.open([pid], `/proc/${box}/ns/uts`, "O_RDONLY", 0);
+   * await drv.setns([pid], fd, "CLONE_NEWUTS");
+   * console.log(await drv.gethostname([pid])); // sandbox
+   * ```
+   */
+  setns(
+    pipeline: Pipeline,
+    fd: number,
+    nstype: Flags,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setns, pipeline, [fd, nstype], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the process group of the process.
+   *
+   * Wraps getpgrp(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(await drv.getpgrp([]));
+   * ```
+   */
+  getpgrp(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.getpgrp, pipeline, [], options) as Promise<number>;
+  }
+
+  /**
+   * Moves a process into a process group. Every control process starts as the leader of its
+   * own group.
+   *
+   * Wraps setpgid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param pid A process (0 for the caller).
+   * @param pgid Its new process group (0 for its own pid).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * const child = await drv.fork([pid]);
+   * await drv.setpgid([pid, child], 0, pid);
+   * ```
+   */
+  setpgid(
+    pipeline: Pipeline,
+    pid: number,
+    pgid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setpgid, pipeline, [pid, pgid], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the session id of a process.
+   *
+   * Wraps getsid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param pid A process (0 for the caller).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(await drv.getsid([], 0));
+   * ```
+   */
+  getsid(
+    pipeline: Pipeline,
+    pid: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.getsid, pipeline, [pid], options) as Promise<number>;
+  }
+
+  /**
+   * Starts a new session and returns its id. A process group leader (every control process,
+   * until setpgid moves it) gets EPERM.
+   *
+   * Wraps setsid(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * const child = await drv.fork([pid]);
+   * await drv.setpgid([pid, child], 0, pid);
+   * console.log(await drv.setsid([pid, child])); // child
+   * ```
+   */
+  setsid(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.setsid, pipeline, [], options) as Promise<number>;
+  }
+
+  /**
+   * Returns the nice value (-20 to 19) of a process, process group or user.
+   *
+   * Wraps getpriority(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(await drv.getpriority([], "PRIO_PROCESS", 0));
+   * ```
+   */
+  getpriority(
+    pipeline: Pipeline,
+    which: Constant,
+    who: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.getpriority, pipeline, [which, who], options) as Promise<number>;
+  }
+
+  /**
+   * Sets the nice value of a process, process group or user.
+   *
+   * Wraps setpriority(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @param prio Nice value, -20 to 19 (the kernel clamps others).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.setpriority([pid], "PRIO_PROCESS", 0, 10);
+   * ```
+   */
+  setpriority(
+    pipeline: Pipeline,
+    which: Constant,
+    who: number,
+    prio: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setpriority, pipeline, [which, who, prio], options) as Promise<void>;
+  }
+
+  /**
+   * Like execve, running the program a descriptor refers to. On success the process stops
+   * taking calls; on failure it stays a control process.
+   *
+   * Wraps fexecve(3).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A descriptor of the program, open for reading.
+   * @param argv Its argument vector, argv[0] included.
+   * @param env Its environment as "NAME=value" strings.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * const fd = await drv.open([pid], "/bin/echo", "O_RDONLY", 0);
+   * await drv.fexecve([pid], fd, ["echo", "hi"], []);
+   * ```
+   */
+  fexecve(
+    pipeline: Pipeline,
+    fd: number,
+    argv: readonly string[],
+    env: readonly string[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.fexecve, pipeline, [fd, argv, env], options) as Promise<void>;
+  }
+
+  /**
+   * Names the process, as ps, top and /proc/PID/comm show it. Linux has no setproctitle(3):
+   * this sets the name with prctl(PR_SET_NAME) and leaves the argument vector
+   * (/proc/PID/cmdline) as it is.
+   *
+   * Wraps prctl(2) PR_SET_NAME.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param name The process name (the kernel keeps 15 bytes).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.setproctitle([pid], "sandbox");
+   * ```
+   */
+  setproctitle(
+    pipeline: Pipeline,
+    name: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setproctitle, pipeline, [name], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the capability sets of the process as 64-bit masks (bigint): bit N is capability
+   * N, as in the CapEff/CapPrm/CapInh lines of /proc/PID/status.
+   *
+   * Wraps capget(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Capabilities`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const caps = await drv.capget([]);
+   * console.log((caps.effective >> 21n & 1n) === 1n); // holds CAP_SYS_ADMIN
+   * ```
+   */
+  capget(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<Capabilities> {
+    return this.call(CALLS.capget, pipeline, [], options) as Promise<Capabilities>;
+  }
+
+  /**
+   * Sets the capability sets of the process. Each set is a 64-bit mask (a bigint, or a
+   * number below 2^53) or a list of capability numbers.
+   *
+   * Wraps capset(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param effective The effective set.
+   * @param permitted The permitted set.
+   * @param inheritable The inheritable set.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.capset([pid], [10], [10], []); // keep only CAP_NET_BIND_SERVICE
+   * ```
+   */
+  capset(
+    pipeline: Pipeline,
+    effective: CapabilitySet,
+    permitted: CapabilitySet,
+    inheritable: CapabilitySet,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(
+      CALLS.capset,
+      pipeline,
+      [effective, permitted, inheritable],
+      options,
+    ) as Promise<void>;
+  }
+
+  /**
+   * Adds calls to the call filter: a refused call rejects with FilteredError. The sets only
+   * grow. A child starts with its parent's second set as both of its own.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param calls Calls this process refuses from now on ("fork" or "errnoId" / "errno_id").
+   * @param childCalls Calls that children forked from now on refuse, and pass on to theirs.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.filter([pid], ["fork", "execve", "execvp"], ["fork"]);
+   * ```
+   */
+  filter(
+    pipeline: Pipeline,
+    calls: readonly string[],
+    childCalls: readonly string[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.filter, pipeline, [calls, childCalls], options) as Promise<void>;
+  }
+
+  /**
+   * Enters Capsicum capability mode. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps cap_enter(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capEnter([]).catch((e) => console.log(e.name)); // UnsupportedError on Linux
+   * ```
+   */
+  capEnter(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.cap_enter, pipeline, [], options) as Promise<void>;
+  }
+
+  /**
+   * Returns 1 in Capsicum capability mode, else 0. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_getmode(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capGetmode([]).catch((e) => console.log(e.name));
+   * ```
+   */
+  capGetmode(
+    pipeline: Pipeline,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.cap_getmode, pipeline, [], options) as Promise<number>;
+  }
+
+  /**
+   * Limits the rights of a descriptor. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps cap_rights_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param rights Capsicum rights (CAP_* values).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capRightsLimit([], 0, []).catch((e) => console.log(e.name));
+   * ```
+   */
+  capRightsLimit(
+    pipeline: Pipeline,
+    fd: number,
+    rights: readonly number[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.cap_rights_limit, pipeline, [fd, rights], options) as Promise<void>;
+  }
+
+  /**
+   * Limits the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_fcntls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param fcntlrights CAP_FCNTL_* mask.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capFcntlsLimit([], 0, 0).catch((e) => console.log(e.name));
+   * ```
+   */
+  capFcntlsLimit(
+    pipeline: Pipeline,
+    fd: number,
+    fcntlrights: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.cap_fcntls_limit, pipeline, [fd, fcntlrights], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms
+   * it rejects with UnsupportedError.
+   *
+   * Wraps cap_fcntls_get(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capFcntlsGet([], 0).catch((e) => console.log(e.name));
+   * ```
+   */
+  capFcntlsGet(
+    pipeline: Pipeline,
+    fd: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.cap_fcntls_get, pipeline, [fd], options) as Promise<number>;
+  }
+
+  /**
+   * Limits the ioctl requests allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_ioctls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param ioctls Allowed ioctl requests.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.capIoctlsLimit([], 0, []).catch((e) => console.log(e.name));
+   * ```
+   */
+  capIoctlsLimit(
+    pipeline: Pipeline,
+    fd: number,
+    ioctls: readonly number[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.cap_ioctls_limit, pipeline, [fd, ioctls], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a jail, puts the process in it and returns its id. A FreeBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Wraps jail(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param jail A struct jail.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.jail([], new Uint8Array(0)).catch((e) => console.log(e.name));
+   * ```
+   */
+  jail(
+    pipeline: Pipeline,
+    jail: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.jail, pipeline, [jail], options) as Promise<number>;
+  }
+
+  /**
+   * Moves the process into a jail. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps jail_attach(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param jid A jail id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.jailAttach([], 1).catch((e) => console.log(e.name));
+   * ```
+   */
+  jailAttach(
+    pipeline: Pipeline,
+    jid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.jail_attach, pipeline, [jid], options) as Promise<void>;
+  }
+
+  /**
+   * Removes a jail and kills its processes. A FreeBSD call: on other platforms it rejects
+   * with UnsupportedError.
+   *
+   * Wraps jail_remove(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param jid A jail id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.jailRemove([], 1).catch((e) => console.log(e.name));
+   * ```
+   */
+  jailRemove(
+    pipeline: Pipeline,
+    jid: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.jail_remove, pipeline, [jid], options) as Promise<void>;
+  }
+
+  /**
+   * Controls a process (PROC_REAP_ACQUIRE, PROC_TRACE_CTL, ...) and returns the argument as
+   * the call left it. A FreeBSD call: on other platforms it rejects with UnsupportedError.
+   *
+   * Wraps procctl(2).
+   *
+   * Available on freebsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param idtype P_PID, P_PGID, ...
+   * @param id The process or group id.
+   * @param cmd PROC_* command.
+   * @param data The command's argument, read back after the call.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.procctl([], 0, 0, 0, new Uint8Array(4)).catch((e) => console.log(e.name));
+   * ```
+   */
+  procctl(
+    pipeline: Pipeline,
+    idtype: number,
+    id: number,
+    cmd: number,
+    data: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
+    return this.call(CALLS.procctl, pipeline, [idtype, id, cmd, data], options) as Promise<
+      Uint8Array
+    >;
+  }
+
+  /**
+   * Restricts the process to the system calls of a set of promises. A OpenBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Wraps pledge(2).
+   *
+   * Available on openbsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param promises Promises, or null to keep them.
+   * @param execpromises Promises after execve, or null.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.pledge([], "stdio", null).catch((e) => console.log(e.name));
+   * ```
+   */
+  pledge(
+    pipeline: Pipeline,
+    promises: string | Uint8Array | null,
+    execpromises: string | Uint8Array | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.pledge, pipeline, [promises, execpromises], options) as Promise<void>;
+  }
+
+  /**
+   * Limits the file system view of the process. A OpenBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps unveil(2).
+   *
+   * Available on openbsd.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param path A path to make visible, or null to lock.
+   * @param permissions Any of "rwxc", or null to lock.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.unveil([], "/tmp", "rw").catch((e) => console.log(e.name));
+   * ```
+   */
+  unveil(
+    pipeline: Pipeline,
+    path: string | Uint8Array | null,
+    permissions: string | Uint8Array | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.unveil, pipeline, [path, permissions], options) as Promise<void>;
+  }
+
+  /**
+   * Operates on the process: names, securebits, capabilities, no_new_privs, seccomp, death
+   * signal, ... Returns prctl's value and arg2..arg5 after the call: numbers as passed,
+   * bytes and cstructs with what the kernel wrote.
+   *
+   * Wraps prctl(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param option PR_* name or number.
+   * @param arg2 A number or prctl constant name (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param arg3 Like arg2.
+   * @param arg4 Like arg2.
+   * @param arg5 Like arg2.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `PrctlResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await drv.prctl([], "PR_SET_NAME", new TextEncoder().encode("worker"), 0, 0, 0);
+   * const { arg2 } = await drv.prctl([], "PR_GET_NAME", new Uint8Array(16), 0, 0, 0);
+   * console.log(arg2); // the name, NUL-padded to 16 bytes
+   * ```
+   */
+  prctl(
+    pipeline: Pipeline,
+    option: Constant,
+    arg2: StructArg,
+    arg3: StructArg,
+    arg4: StructArg,
+    arg5: StructArg,
+    options?: CallOptions,
+  ): Promise<PrctlResult> {
+    return this.call(CALLS.prctl, pipeline, [option, arg2, arg3, arg4, arg5], options) as Promise<
+      PrctlResult
+    >;
+  }
+
+  /**
+   * Controls a device. Returns ioctl's value and the argument after the call.
+   *
+   * Wraps ioctl(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A file descriptor of the process.
+   * @param request Request name (FIONREAD, TUNSETIFF, ...) or number.
+   * @param arg A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `IoctlResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * // FIONREAD: bytes waiting to be read on stdin
+   * const { arg } = await drv.ioctl([], 0, "FIONREAD", new Uint8Array(4));
+   * ```
+   */
+  ioctl(
+    pipeline: Pipeline,
+    fd: number,
+    request: Constant,
+    arg: StructArg,
+    options?: CallOptions,
+  ): Promise<IoctlResult> {
+    return this.call(CALLS.ioctl, pipeline, [fd, request, arg], options) as Promise<IoctlResult>;
+  }
+
+  /**
+   * Traces a process. Returns ptrace's value (the word read, for the PEEK requests) and addr
+   * and data after the call.
+   *
+   * Wraps ptrace(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param request PTRACE_* name or number.
+   * @param pid The traced process (0 for PTRACE_TRACEME).
+   * @param addr A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param data Like addr.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `PtraceResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const pid = await drv.fork([]);
+   * await drv.ptrace([pid], "PTRACE_TRACEME", 0, 0, 0);
+   * ```
+   */
+  ptrace(
+    pipeline: Pipeline,
+    request: Constant,
+    pid: number,
+    addr: StructArg,
+    data: StructArg,
+    options?: CallOptions,
+  ): Promise<PtraceResult> {
+    return this.call(CALLS.ptrace, pipeline, [request, pid, addr, data], options) as Promise<
+      PtraceResult
+    >;
+  }
+
+  /**
+   * Creates a socket and returns its descriptor.
+   *
+   * Wraps socket(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param domain AF_* name or number.
+   * @param type SOCK_* type, optionally with SOCK_CLOEXEC or SOCK_NONBLOCK (names or a number).
+   * @param protocol Protocol (IPPROTO_* name or number; 0 default).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const fd = await drv.socket([], "AF_UNIX", ["SOCK_STREAM", "SOCK_CLOEXEC"], 0);
+   * ```
+   */
+  socket(
+    pipeline: Pipeline,
+    domain: Constant,
+    type: Flags,
+    protocol: Constant,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.socket, pipeline, [domain, type, protocol], options) as Promise<number>;
+  }
+
+  /**
+   * Connects a socket to an address.
+   *
+   * Wraps connect(2).
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param fd A socket of the process.
+   * @param address The address: bytes (e.g. `sockaddrUn(path)`) or a cstruct; null for an AF_UNSPEC address, which dissolves a connected socket's association.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * // sockaddr_un for /run/app.sock: AF_UNIX (1) in native order, the path, a NUL
+   * const path = new TextEncoder().encode("/run/app.sock");
+   * const address = new Uint8Array([1, 0, ...path, 0]);
+   * const fd = await drv.socket([], "AF_UNIX", "SOCK_STREAM", 0);
+   * await drv.connect([], fd, address).catch((e) => console.log(e.code)); // ENOENT
+   * ```
+   */
+  connect(
+    pipeline: Pipeline,
+    fd: number,
+    address: Sockaddr,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.connect, pipeline, [fd, address], options) as Promise<void>;
+  }
+
+  /**
+   * Lays a cstruct out in the process's memory as a call would, and returns the struct's
+   * bytes (pointer segments hold addresses of that process) and the read-back. Makes no
+   * system call: it shows what a call would receive.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param cstruct The segments to lay out.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `AllocResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const text = new TextEncoder().encode("stuff");
+   * const { bytes, cstruct } = await drv.alloc([], [{ ptr: 6 }, { ptr: text }]);
+   * console.log(bytes.length, cstruct); // 16 [{ ptr: Uint8Array(6) }, { ptr: <stuff> }]
+   * ```
+   */
+  alloc(
+    pipeline: Pipeline,
+    cstruct: Cstruct,
+    options?: CallOptions,
+  ): Promise<AllocResult> {
+    return this.call(CALLS.alloc, pipeline, [cstruct], options) as Promise<AllocResult>;
+  }
+
+  /**
+   * Sets the seccomp mode of the process (after prctl PR_SET_NO_NEW_PRIVS, or with
+   * CAP_SYS_ADMIN). Returns the system call's value: 0, a listener descriptor, or with
+   * SECCOMP_FILTER_FLAG_TSYNC the id of a thread that could not be synchronized.
+   *
+   * Wraps seccomp(2).
+   *
+   * Available on Linux.
+   *
+   * @param pipeline The control process that runs the call ([] is the root).
+   * @param operation SECCOMP_SET_MODE_FILTER, SECCOMP_SET_MODE_STRICT, SECCOMP_GET_ACTION_AVAIL, ...
+   * @param flags SECCOMP_FILTER_FLAG_* names (TSYNC, LOG, ...), a list, or a number.
+   * @param prog The operation's argument: the filter as a `sockFprog(program)` cstruct, bytes, a number, or null.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * // One instruction: BPF_RET|BPF_K SECCOMP_RET_ALLOW (allow everything)
+   * const ret = new Uint8Array(8);
+   * new DataView(ret.buffer).setUint16(0, 0x06, true);
+   * new DataView(ret.buffer).setUint32(4, 0x7fff0000, true);
+   * const header = new Uint8Array(8);
+   * new DataView(header.buffer).setUint16(0, 1, true);
+   * const pid = await drv.fork([]);
+   * await drv.prctl([pid], "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
+   * await drv.seccomp([pid], "SECCOMP_SET_MODE_FILTER", 0, [header, { ptr: ret }]);
+   * ```
+   */
+  seccomp(
+    pipeline: Pipeline,
+    operation: Constant,
+    flags: Flags,
+    prog: StructArg,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.seccomp, pipeline, [operation, flags, prog], options) as Promise<number>;
+  }
+}
+
+/**
+ * The alcove calls as synchronous methods run in the host process itself: the same
+ * argument checks as the driver's, without a pipeline. Calls that would fork or
+ * replace the runtime are refused.
+ */
+export abstract class LocalCalls {
+  /** Runs a call; implemented by `Local`. */
+  protected abstract call(def: CallDef, args: readonly unknown[]): unknown;
+
+  /**
+   * Creates a child control process of the pipeline's last process and returns its pid.
+   * Fails with EAGAIN at maxforkdepth or maxchild.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.fork); // "function", but it throws:
+   * // UnsupportedError: Cannot run fork: not in the host process: ...
+   * ```
+   */
+  fork(): never {
+    return this.call(CALLS.fork, []) as never;
+  }
+
+  /**
+   * Creates a child control process in new namespaces and returns its pid (as seen by the
+   * caller).
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * Available on Linux.
+   *
+   * @param flags CLONE_NEW* flags: names, a list, or a number.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.clone); // "function", but it throws:
+   * // UnsupportedError: Cannot run clone: not in the host process: ...
+   * ```
+   */
+  clone(flags: Flags): never {
+    return this.call(CALLS.clone, [flags]) as never;
+  }
+
+  /**
+   * Replaces the control process with a program. On success the process stops taking calls;
+   * its stdout and stderr become data. On failure it stays a control process.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param path Program to run.
+   * @param argv Its argument vector, argv[0] included.
+   * @param env Its environment as "NAME=value" strings.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.execve); // "function", but it throws:
+   * // UnsupportedError: Cannot run execve: not in the host process: ...
+   * ```
+   */
+  execve(path: string | Uint8Array, argv: readonly string[], env: readonly string[]): never {
+    return this.call(CALLS.execve, [path, argv, env]) as never;
+  }
+
+  /**
+   * Like execve, with a PATH search and the control process's environment.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param file Program, searched in PATH when it has no slash.
+   * @param argv Its argument vector, argv[0] included.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.execvp); // "function", but it throws:
+   * // UnsupportedError: Cannot run execvp: not in the host process: ...
+   * ```
+   */
+  execvp(file: string | Uint8Array, argv: readonly string[]): never {
+    return this.call(CALLS.execvp, [file, argv]) as never;
+  }
+
+  /**
+   * Ends the control process with a status; its parent reports an exit event.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param status Exit status.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.exit); // "function", but it throws:
+   * // UnsupportedError: Cannot run exit: not in the host process: ...
+   * ```
+   */
+  exit(status: number): never {
+    return this.call(CALLS.exit, [status]) as never;
+  }
+
+  /**
+   * Sends a signal to a process (or process group, with a negative pid).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps kill(2).
+   *
+   * @param pid A process id.
+   * @param signal Signal name or number.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.kill(pid, signal)
+   * console.log(typeof local.kill); // "function"
+   * ```
+   */
+  kill(pid: number, signal: Constant): void {
+    return this.call(CALLS.kill, [pid, signal]) as void;
+  }
+
+  /**
+   * Returns the process id of the control process.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getpid(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getpid()
+   * console.log(typeof local.getpid); // "function"
+   * ```
+   */
+  getpid(): number {
+    return this.call(CALLS.getpid, []) as number;
+  }
+
+  /**
+   * Returns the parent's process id.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getppid(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getppid()
+   * console.log(typeof local.getppid); // "function"
+   * ```
+   */
+  getppid(): number {
+    return this.call(CALLS.getppid, []) as number;
+  }
+
+  /**
+   * Returns the version of the control process executable.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.version()
+   * console.log(typeof local.version); // "function"
+   * ```
+   */
+  version(): string {
+    return this.call(CALLS.version, []) as string;
+  }
+
+  /**
+   * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
+   * flowcontrol, signaloneof, stdin_closed, stdout_closed or stderr_closed.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param option Option name (see {@linkcode AlcoveOption}).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.getopt); // "function", but it throws:
+   * // UnsupportedError: Cannot run getopt: not in the host process: ...
+   * ```
+   */
+  getopt(option: AlcoveOption): never {
+    return this.call(CALLS.getopt, [option]) as never;
+  }
+
+  /**
+   * Changes a setting of the control process; children forked later inherit it.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param option Option name (see {@linkcode AlcoveOption}).
+   * @param value New value (booleans are 1 and 0).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.setopt); // "function", but it throws:
+   * // UnsupportedError: Cannot run setopt: not in the host process: ...
+   * ```
+   */
+  setopt(option: AlcoveOption, value: number | boolean): never {
+    return this.call(CALLS.setopt, [option, value]) as never;
+  }
+
+  /**
+   * Lists the children of the control process with their settings and descriptors.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.cpid); // "function", but it throws:
+   * // UnsupportedError: Cannot run cpid: not in the host process: ...
+   * ```
+   */
+  cpid(): never {
+    return this.call(CALLS.cpid, []) as never;
+  }
+
+  /**
+   * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
+   * read N more chunks) or signaloneof (signal sent when the parent's input closes).
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param pid A process id.
+   * @param option "flowcontrol" or "signaloneof".
+   * @param value New value.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.setcpid); // "function", but it throws:
+   * // UnsupportedError: Cannot run setcpid: not in the host process: ...
+   * ```
+   */
+  setcpid(pid: number, option: "flowcontrol" | "signaloneof", value: number): never {
+    return this.call(CALLS.setcpid, [pid, option, value]) as never;
+  }
+
+  /**
+   * Returns the current directory.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getcwd(3).
+   *
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getcwd()
+   * console.log(typeof local.getcwd); // "function"
+   * ```
+   */
+  getcwd(): string {
+    return this.call(CALLS.getcwd, []) as string;
+  }
+
+  /**
+   * Changes the current directory.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps chdir(2).
+   *
+   * @param path New current directory.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.chdir(path)
+   * console.log(typeof local.chdir); // "function"
+   * ```
+   */
+  chdir(path: string | Uint8Array): void {
+    return this.call(CALLS.chdir, [path]) as void;
+  }
+
+  /**
+   * Returns the environment as "NAME=value" strings.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps environ(7).
+   *
+   * @returns A `string[]`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.environ()
+   * console.log(typeof local.environ); // "function"
+   * ```
+   */
+  environ(): string[] {
+    return this.call(CALLS.environ, []) as string[];
+  }
+
+  /**
+   * Returns a variable of the environment, or null when it is not set.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getenv(3).
+   *
+   * @param name Variable name.
+   * @returns A `string | null`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getenv(name)
+   * console.log(typeof local.getenv); // "function"
+   * ```
+   */
+  getenv(name: string | Uint8Array): string | null {
+    return this.call(CALLS.getenv, [name]) as string | null;
+  }
+
+  /**
+   * Sets a variable of the environment.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setenv(3).
+   *
+   * @param name Variable name.
+   * @param value Value.
+   * @param overwrite 0 keeps an existing value.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setenv(name, value, overwrite)
+   * console.log(typeof local.setenv); // "function"
+   * ```
+   */
+  setenv(name: string | Uint8Array, value: string | Uint8Array, overwrite: number): void {
+    return this.call(CALLS.setenv, [name, value, overwrite]) as void;
+  }
+
+  /**
+   * Removes a variable from the environment.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps unsetenv(3).
+   *
+   * @param name Variable name.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.unsetenv(name)
+   * console.log(typeof local.unsetenv); // "function"
+   * ```
+   */
+  unsetenv(name: string | Uint8Array): void {
+    return this.call(CALLS.unsetenv, [name]) as void;
+  }
+
+  /**
+   * Empties the environment.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps clearenv(3).
+   *
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.clearenv()
+   * console.log(typeof local.clearenv); // "function"
+   * ```
+   */
+  clearenv(): void {
+    return this.call(CALLS.clearenv, []) as void;
+  }
+
+  /**
+   * Sets how the control process handles a signal and returns the previous handler. By
+   * default every signal is caught and reported ("sig_info"); for SIGCHLD "sig_dfl" means
+   * automatic reaping with exit events, and "sig_info" hands reaping over to waitpid.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param signal Signal name or number.
+   * @param handler "sig_dfl", "sig_ign", "sig_info" (catch and report as events), or null to query.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.sigaction); // "function", but it throws:
+   * // UnsupportedError: Cannot run sigaction: not in the host process: ...
+   * ```
+   */
+  sigaction(signal: Constant, handler: SignalHandler | null): never {
+    return this.call(CALLS.sigaction, [signal, handler]) as never;
+  }
+
+  /**
+   * Waits for a child to change state. Children are reaped automatically unless
+   * sigaction(SIGCHLD, "sig_info") handed reaping over.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param pid A process id.
+   * @param flags WNOHANG, WUNTRACED, WCONTINUED (0 for none).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.waitpid); // "function", but it throws:
+   * // UnsupportedError: Cannot run waitpid: not in the host process: ...
+   * ```
+   */
+  waitpid(pid: number, flags: Flags): never {
+    return this.call(CALLS.waitpid, [pid, flags]) as never;
+  }
+
+  /**
+   * Returns the name of an errno value ("EPERM"), or "unknown".
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps errno(3).
+   *
+   * @param errno An errno number.
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.errnoId(errno)
+   * console.log(typeof local.errnoId); // "function"
+   * ```
+   */
+  errnoId(errno: number): string {
+    return this.call(CALLS.errno_id, [errno]) as string;
+  }
+
+  /**
+   * Looks up the value of a clone flag (clone table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The clone flag name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.cloneConstant(name)
+   * console.log(typeof local.cloneConstant); // "function"
+   * ```
+   */
+  cloneConstant(name: string): number | undefined {
+    return this.call(CALLS.clone_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a fcntl command or flag (fcntl table) in the process that runs the
+   * call; `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The fcntl command or flag name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.fcntlConstant(name)
+   * console.log(typeof local.fcntlConstant); // "function"
+   * ```
+   */
+  fcntlConstant(name: string): number | undefined {
+    return this.call(CALLS.fcntl_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a file flag (file table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The file flag name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.fileConstant(name)
+   * console.log(typeof local.fileConstant); // "function"
+   * ```
+   */
+  fileConstant(name: string): number | undefined {
+    return this.call(CALLS.file_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a ioctl request (ioctl table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The ioctl request name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.ioctlConstant(name)
+   * console.log(typeof local.ioctlConstant); // "function"
+   * ```
+   */
+  ioctlConstant(name: string): number | undefined {
+    return this.call(CALLS.ioctl_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a mount flag (mount table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The mount flag name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.mountConstant(name)
+   * console.log(typeof local.mountConstant); // "function"
+   * ```
+   */
+  mountConstant(name: string): number | undefined {
+    return this.call(CALLS.mount_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a prctl option (prctl table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The prctl option name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.prctlConstant(name)
+   * console.log(typeof local.prctlConstant); // "function"
+   * ```
+   */
+  prctlConstant(name: string): number | undefined {
+    return this.call(CALLS.prctl_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a ptrace request (ptrace table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The ptrace request name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.ptraceConstant(name)
+   * console.log(typeof local.ptraceConstant); // "function"
+   * ```
+   */
+  ptraceConstant(name: string): number | undefined {
+    return this.call(CALLS.ptrace_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a resource limit (rlimit table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The resource limit name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.rlimitConstant(name)
+   * console.log(typeof local.rlimitConstant); // "function"
+   * ```
+   */
+  rlimitConstant(name: string): number | undefined {
+    return this.call(CALLS.rlimit_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a seccomp constant (seccomp table) in the process that runs the
+   * call; `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The seccomp constant name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.seccompConstant(name)
+   * console.log(typeof local.seccompConstant); // "function"
+   * ```
+   */
+  seccompConstant(name: string): number | undefined {
+    return this.call(CALLS.seccomp_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a signal (signal table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The signal name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.signalConstant(name)
+   * console.log(typeof local.signalConstant); // "function"
+   * ```
+   */
+  signalConstant(name: string): number | undefined {
+    return this.call(CALLS.signal_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Looks up the value of a syscall or audit architecture (syscall table) in the process
+   * that runs the call; `undefined` when the name is unknown on this platform.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param name The syscall or audit architecture name, case-insensitive.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.syscallConstant(name)
+   * console.log(typeof local.syscallConstant); // "function"
+   * ```
+   */
+  syscallConstant(name: string): number | undefined {
+    return this.call(CALLS.syscall_constant, [name]) as number | undefined;
+  }
+
+  /**
+   * Returns a resource limit; RLIM_INFINITY is `Infinity`.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getrlimit(2).
+   *
+   * @param resource RLIMIT_* name or number.
+   * @returns A `Rlimit`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getrlimit(resource)
+   * console.log(typeof local.getrlimit); // "function"
+   * ```
+   */
+  getrlimit(resource: Constant): Rlimit {
+    return this.call(CALLS.getrlimit, [resource]) as Rlimit;
+  }
+
+  /**
+   * Sets a resource limit. Lowering RLIMIT_NOFILE also lowers maxchild.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setrlimit(2).
+   *
+   * @param resource RLIMIT_* name or number.
+   * @param limit `{ cur, max }`; `Infinity` is RLIM_INFINITY.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setrlimit(resource, limit)
+   * console.log(typeof local.setrlimit); // "function"
+   * ```
+   */
+  setrlimit(resource: Constant, limit: Rlimit): void {
+    return this.call(CALLS.setrlimit, [resource, limit]) as void;
+  }
+
+  /**
+   * Sets the host name of the process's UTS namespace.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps sethostname(2).
+   *
+   * Available on Linux.
+   *
+   * @param name New host name.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.sethostname(name)
+   * console.log(typeof local.sethostname); // "function"
+   * ```
+   */
+  sethostname(name: string | Uint8Array): void {
+    return this.call(CALLS.sethostname, [name]) as void;
+  }
+
+  /**
+   * Returns the host name.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps gethostname(2).
+   *
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.gethostname()
+   * console.log(typeof local.gethostname); // "function"
+   * ```
+   */
+  gethostname(): string {
+    return this.call(CALLS.gethostname, []) as string;
+  }
+
+  /**
+   * Returns the real user id.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getuid(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getuid()
+   * console.log(typeof local.getuid); // "function"
+   * ```
+   */
+  getuid(): number {
+    return this.call(CALLS.getuid, []) as number;
+  }
+
+  /**
+   * Returns the real group id.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getgid(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getgid()
+   * console.log(typeof local.getgid); // "function"
+   * ```
+   */
+  getgid(): number {
+    return this.call(CALLS.getgid, []) as number;
+  }
+
+  /**
+   * Sets the user ids of the process.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setuid(2).
+   *
+   * @param uid User id.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setuid(uid)
+   * console.log(typeof local.setuid); // "function"
+   * ```
+   */
+  setuid(uid: number): void {
+    return this.call(CALLS.setuid, [uid]) as void;
+  }
+
+  /**
+   * Sets the group ids of the process.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setgid(2).
+   *
+   * @param gid Group id.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setgid(gid)
+   * console.log(typeof local.setgid); // "function"
+   * ```
+   */
+  setgid(gid: number): void {
+    return this.call(CALLS.setgid, [gid]) as void;
+  }
+
+  /**
+   * Sets the supplementary groups (an empty list drops them all).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setgroups(2).
+   *
+   * @param groups Supplementary group ids.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setgroups(groups)
+   * console.log(typeof local.setgroups); // "function"
+   * ```
+   */
+  setgroups(groups: readonly number[]): void {
+    return this.call(CALLS.setgroups, [groups]) as void;
+  }
+
+  /**
+   * Returns the supplementary groups.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getgroups(2).
+   *
+   * @returns A `number[]`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getgroups()
+   * console.log(typeof local.getgroups); // "function"
+   * ```
+   */
+  getgroups(): number[] {
+    return this.call(CALLS.getgroups, []) as number[];
+  }
+
+  /**
+   * Returns the real, effective and saved user ids.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getresuid(2).
+   *
+   * @returns A `ResUid`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getresuid()
+   * console.log(typeof local.getresuid); // "function"
+   * ```
+   */
+  getresuid(): ResUid {
+    return this.call(CALLS.getresuid, []) as ResUid;
+  }
+
+  /**
+   * Returns the real, effective and saved group ids.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getresgid(2).
+   *
+   * @returns A `ResGid`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getresgid()
+   * console.log(typeof local.getresgid); // "function"
+   * ```
+   */
+  getresgid(): ResGid {
+    return this.call(CALLS.getresgid, []) as ResGid;
+  }
+
+  /**
+   * Sets the real, effective and saved user ids.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setresuid(2).
+   *
+   * @param ruid Real user id, -1 to keep it.
+   * @param euid Effective user id, -1 to keep it.
+   * @param suid Saved set-user-id, -1 to keep it.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setresuid(ruid, euid, suid)
+   * console.log(typeof local.setresuid); // "function"
+   * ```
+   */
+  setresuid(ruid: number, euid: number, suid: number): void {
+    return this.call(CALLS.setresuid, [ruid, euid, suid]) as void;
+  }
+
+  /**
+   * Sets the real, effective and saved group ids.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setresgid(2).
+   *
+   * @param rgid Real group id, -1 to keep it.
+   * @param egid Effective group id, -1 to keep it.
+   * @param sgid Saved set-group-id, -1 to keep it.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setresgid(rgid, egid, sgid)
+   * console.log(typeof local.setresgid); // "function"
+   * ```
+   */
+  setresgid(rgid: number, egid: number, sgid: number): void {
+    return this.call(CALLS.setresgid, [rgid, egid, sgid]) as void;
+  }
+
+  /**
+   * Changes the permission bits of a file.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps chmod(2).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.chmod(path, mode)
+   * console.log(typeof local.chmod); // "function"
+   * ```
+   */
+  chmod(path: string | Uint8Array, mode: Flags): void {
+    return this.call(CALLS.chmod, [path, mode]) as void;
+  }
+
+  /**
+   * Changes the owner and group of a file, following symbolic links.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps chown(2).
+   *
+   * @param path A path.
+   * @param uid New owner, -1 to keep it.
+   * @param gid New group, -1 to keep it.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.chown(path, uid, gid)
+   * console.log(typeof local.chown); // "function"
+   * ```
+   */
+  chown(path: string | Uint8Array, uid: number, gid: number): void {
+    return this.call(CALLS.chown, [path, uid, gid]) as void;
+  }
+
+  /**
+   * Changes the root directory of the process; chdir into it afterwards.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps chroot(2).
+   *
+   * @param path The new root directory.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.chroot(path)
+   * console.log(typeof local.chroot); // "function"
+   * ```
+   */
+  chroot(path: string | Uint8Array): void {
+    return this.call(CALLS.chroot, [path]) as void;
+  }
+
+  /**
+   * Creates a directory (the umask applies to the mode).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps mkdir(2).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.mkdir(path, mode)
+   * console.log(typeof local.mkdir); // "function"
+   * ```
+   */
+  mkdir(path: string | Uint8Array, mode: Flags): void {
+    return this.call(CALLS.mkdir, [path, mode]) as void;
+  }
+
+  /**
+   * Creates a named pipe (the umask applies to the mode).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps mkfifo(3).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.mkfifo(path, mode)
+   * console.log(typeof local.mkfifo); // "function"
+   * ```
+   */
+  mkfifo(path: string | Uint8Array, mode: Flags): void {
+    return this.call(CALLS.mkfifo, [path, mode]) as void;
+  }
+
+  /**
+   * Removes an empty directory.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps rmdir(2).
+   *
+   * @param path A path.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.rmdir(path)
+   * console.log(typeof local.rmdir); // "function"
+   * ```
+   */
+  rmdir(path: string | Uint8Array): void {
+    return this.call(CALLS.rmdir, [path]) as void;
+  }
+
+  /**
+   * Removes a name from the file system.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps unlink(2).
+   *
+   * @param path A path.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.unlink(path)
+   * console.log(typeof local.unlink); // "function"
+   * ```
+   */
+  unlink(path: string | Uint8Array): void {
+    return this.call(CALLS.unlink, [path]) as void;
+  }
+
+  /**
+   * Makes a new name (a hard link) for an existing file.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps link(2).
+   *
+   * @param oldpath An existing file.
+   * @param newpath The new name.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.link(oldpath, newpath)
+   * console.log(typeof local.link); // "function"
+   * ```
+   */
+  link(oldpath: string | Uint8Array, newpath: string | Uint8Array): void {
+    return this.call(CALLS.link, [oldpath, newpath]) as void;
+  }
+
+  /**
+   * Makes a symbolic link.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps symlink(2).
+   *
+   * @param target What the link points to.
+   * @param linkpath The link's name.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.symlink(target, linkpath)
+   * console.log(typeof local.symlink); // "function"
+   * ```
+   */
+  symlink(target: string | Uint8Array, linkpath: string | Uint8Array): void {
+    return this.call(CALLS.symlink, [target, linkpath]) as void;
+  }
+
+  /**
+   * Returns the names in a directory, "." and ".." included, in the order the file system
+   * gives them. Directories of any size arrive whole.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps readdir(3).
+   *
+   * @param path A directory.
+   * @returns A `string[]`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.readdir(path)
+   * console.log(typeof local.readdir); // "function"
+   * ```
+   */
+  readdir(path: string | Uint8Array): string[] {
+    return this.call(CALLS.readdir, [path]) as string[];
+  }
+
+  /**
+   * Opens a file in the process and returns the descriptor.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps open(2).
+   *
+   * @param path A path.
+   * @param flags O_* names, a list of them, or a number.
+   * @param mode Permission bits of a created file (0 otherwise).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.open(path, flags, mode)
+   * console.log(typeof local.open); // "function"
+   * ```
+   */
+  open(path: string | Uint8Array, flags: Flags, mode: Flags): number {
+    return this.call(CALLS.open, [path, flags, mode]) as number;
+  }
+
+  /**
+   * Closes a descriptor. The control process's own descriptors (its channels to its parent
+   * and children) are refused with a RangeError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps close(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.close(fd)
+   * console.log(typeof local.close); // "function"
+   * ```
+   */
+  close(fd: number): void {
+    return this.call(CALLS.close, [fd]) as void;
+  }
+
+  /**
+   * Reads up to `count` bytes; an empty result is the end of the file. Blocks the control
+   * process while the descriptor has nothing to read.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps read(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param count Most bytes to read, at most 16 MiB (16777216).
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.read(fd, count)
+   * console.log(typeof local.read); // "function"
+   * ```
+   */
+  read(fd: number, count: number): Uint8Array {
+    return this.call(CALLS.read, [fd, count]) as Uint8Array;
+  }
+
+  /**
+   * Writes bytes and returns how many were written.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps write(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param data Bytes (a string is written as UTF-8).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.write(fd, data)
+   * console.log(typeof local.write); // "function"
+   * ```
+   */
+  write(fd: number, data: string | Uint8Array): number {
+    return this.call(CALLS.write, [fd, data]) as number;
+  }
+
+  /**
+   * Moves the file offset of a descriptor and returns the new offset.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps lseek(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param offset Offset in bytes.
+   * @param whence SEEK_SET, SEEK_CUR or SEEK_END (or a number).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.lseek(fd, offset, whence)
+   * console.log(typeof local.lseek); // "function"
+   * ```
+   */
+  lseek(fd: number, offset: number, whence: Constant): number {
+    return this.call(CALLS.lseek, [fd, offset, whence]) as number;
+  }
+
+  /**
+   * Runs a descriptor command with an integer argument (F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+   * F_DUPFD, F_GETPIPE_SZ, F_SETPIPE_SZ, ...) and returns its result. Commands whose
+   * argument is a pointer (record locks, F_GETOWN_EX, ...) are refused.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps fcntl(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param cmd F_* command name or number.
+   * @param arg Integer argument: a number, or FD_CLOEXEC / O_* names (0 when unused).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.fcntl(fd, cmd, arg)
+   * console.log(typeof local.fcntl); // "function"
+   * ```
+   */
+  fcntl(fd: number, cmd: Constant, arg: Flags): number {
+    return this.call(CALLS.fcntl, [fd, cmd, arg]) as number;
+  }
+
+  /**
+   * Waits until a descriptor is ready (blocking the control process) and returns the ready
+   * ones. Descriptors must be below FD_SETSIZE (1024).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps select(2).
+   *
+   * @param readfds Descriptors to watch for reading.
+   * @param writefds Descriptors to watch for writing.
+   * @param exceptfds Descriptors to watch for exceptional conditions.
+   * @param timeout `{ sec, usec }`, or null to wait until one is ready.
+   * @returns A `FdSets`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.select(readfds, writefds, exceptfds, timeout)
+   * console.log(typeof local.select); // "function"
+   * ```
+   */
+  select(
+    readfds: readonly number[],
+    writefds: readonly number[],
+    exceptfds: readonly number[],
+    timeout: Timeval | null,
+  ): FdSets {
+    return this.call(CALLS.select, [readfds, writefds, exceptfds, timeout]) as FdSets;
+  }
+
+  /**
+   * Mounts a file system, or binds, moves or changes the propagation of a mount.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps mount(2).
+   *
+   * @param source Device or source directory ("" for none).
+   * @param target Mount point.
+   * @param fstype File system type ("" for none).
+   * @param flags MS_* names, alcove's "rdonly", "nosuid", "noexec", "noatime", or a number.
+   * @param data File system options such as "size=1m" ("" for none).
+   * @param mountOptions alcove's extra mount options for other platforms; ignored on Linux.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.mount(source, target, fstype, flags, data, mountOptions)
+   * console.log(typeof local.mount); // "function"
+   * ```
+   */
+  mount(
+    source: string | Uint8Array,
+    target: string | Uint8Array,
+    fstype: string | Uint8Array,
+    flags: Flags,
+    data: string | Uint8Array,
+    mountOptions: string | Uint8Array,
+  ): void {
+    return this.call(CALLS.mount, [source, target, fstype, flags, data, mountOptions]) as void;
+  }
+
+  /**
+   * Unmounts a file system.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps umount(2).
+   *
+   * @param path Mount point.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.umount(path)
+   * console.log(typeof local.umount); // "function"
+   * ```
+   */
+  umount(path: string | Uint8Array): void {
+    return this.call(CALLS.umount, [path]) as void;
+  }
+
+  /**
+   * Unmounts a file system with flags; MNT_DETACH detaches it at once and cleans up when it
+   * is no longer busy.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps umount2(2).
+   *
+   * Available on Linux.
+   *
+   * @param path Mount point.
+   * @param flags MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW (0 for none).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.umount2(path, flags)
+   * console.log(typeof local.umount2); // "function"
+   * ```
+   */
+  umount2(path: string | Uint8Array, flags: Flags): void {
+    return this.call(CALLS.umount2, [path, flags]) as void;
+  }
+
+  /**
+   * Swaps the root mount of the mount namespace. The recipe for a private root: mount "none"
+   * on "/" with MS_REC|MS_PRIVATE, bind the new root onto itself, chdir into it,
+   * pivot_root(".", "."), then umount2(".", MNT_DETACH).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps pivot_root(2).
+   *
+   * Available on Linux.
+   *
+   * @param newRoot The new root: a mount point.
+   * @param putOld Where the old root goes, under the new root.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.pivotRoot(newRoot, putOld)
+   * console.log(typeof local.pivotRoot); // "function"
+   * ```
+   */
+  pivotRoot(newRoot: string | Uint8Array, putOld: string | Uint8Array): void {
+    return this.call(CALLS.pivot_root, [newRoot, putOld]) as void;
+  }
+
+  /**
+   * Moves the process into new namespaces (CLONE_NEWPID and CLONE_NEWTIME apply to children
+   * forked afterwards).
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps unshare(2).
+   *
+   * Available on Linux.
+   *
+   * @param flags CLONE_NEW* names, a list, or a number.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.unshare(flags)
+   * console.log(typeof local.unshare); // "function"
+   * ```
+   */
+  unshare(flags: Flags): void {
+    return this.call(CALLS.unshare, [flags]) as void;
+  }
+
+  /**
+   * Moves the process into the namespace of a descriptor.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setns(2).
+   *
+   * Available on Linux.
+   *
+   * @param fd A descriptor of /proc/PID/ns/NAME (or a pidfd).
+   * @param nstype The CLONE_NEW* type the descriptor must be, or 0 for any.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setns(fd, nstype)
+   * console.log(typeof local.setns); // "function"
+   * ```
+   */
+  setns(fd: number, nstype: Flags): void {
+    return this.call(CALLS.setns, [fd, nstype]) as void;
+  }
+
+  /**
+   * Returns the process group of the process.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getpgrp(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getpgrp()
+   * console.log(typeof local.getpgrp); // "function"
+   * ```
+   */
+  getpgrp(): number {
+    return this.call(CALLS.getpgrp, []) as number;
+  }
+
+  /**
+   * Moves a process into a process group. Every control process starts as the leader of its
+   * own group.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setpgid(2).
+   *
+   * @param pid A process (0 for the caller).
+   * @param pgid Its new process group (0 for its own pid).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setpgid(pid, pgid)
+   * console.log(typeof local.setpgid); // "function"
+   * ```
+   */
+  setpgid(pid: number, pgid: number): void {
+    return this.call(CALLS.setpgid, [pid, pgid]) as void;
+  }
+
+  /**
+   * Returns the session id of a process.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getsid(2).
+   *
+   * @param pid A process (0 for the caller).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getsid(pid)
+   * console.log(typeof local.getsid); // "function"
+   * ```
+   */
+  getsid(pid: number): number {
+    return this.call(CALLS.getsid, [pid]) as number;
+  }
+
+  /**
+   * Starts a new session and returns its id. A process group leader (every control process,
+   * until setpgid moves it) gets EPERM.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setsid(2).
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setsid()
+   * console.log(typeof local.setsid); // "function"
+   * ```
+   */
+  setsid(): number {
+    return this.call(CALLS.setsid, []) as number;
+  }
+
+  /**
+   * Returns the nice value (-20 to 19) of a process, process group or user.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps getpriority(2).
+   *
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.getpriority(which, who)
+   * console.log(typeof local.getpriority); // "function"
+   * ```
+   */
+  getpriority(which: Constant, who: number): number {
+    return this.call(CALLS.getpriority, [which, who]) as number;
+  }
+
+  /**
+   * Sets the nice value of a process, process group or user.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps setpriority(2).
+   *
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @param prio Nice value, -20 to 19 (the kernel clamps others).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setpriority(which, who, prio)
+   * console.log(typeof local.setpriority); // "function"
+   * ```
+   */
+  setpriority(which: Constant, who: number, prio: number): void {
+    return this.call(CALLS.setpriority, [which, who, prio]) as void;
+  }
+
+  /**
+   * Like execve, running the program a descriptor refers to. On success the process stops
+   * taking calls; on failure it stays a control process.
+   *
+   * Refused in the host process: throws an UnsupportedError, because it would fork or
+   * replace the multithreaded runtime, or it needs a control process's own state. Run it in
+   * a control process (`Alcove.start()`).
+   *
+   * @param fd A descriptor of the program, open for reading.
+   * @param argv Its argument vector, argv[0] included.
+   * @param env Its environment as "NAME=value" strings.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * console.log(typeof local.fexecve); // "function", but it throws:
+   * // UnsupportedError: Cannot run fexecve: not in the host process: ...
+   * ```
+   */
+  fexecve(fd: number, argv: readonly string[], env: readonly string[]): never {
+    return this.call(CALLS.fexecve, [fd, argv, env]) as never;
+  }
+
+  /**
+   * Names the process, as ps, top and /proc/PID/comm show it. Linux has no setproctitle(3):
+   * this sets the name with prctl(PR_SET_NAME) and leaves the argument vector
+   * (/proc/PID/cmdline) as it is.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps prctl(2) PR_SET_NAME.
+   *
+   * @param name The process name (the kernel keeps 15 bytes).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.setproctitle(name)
+   * console.log(typeof local.setproctitle); // "function"
+   * ```
+   */
+  setproctitle(name: string | Uint8Array): void {
+    return this.call(CALLS.setproctitle, [name]) as void;
+  }
+
+  /**
+   * Returns the capability sets of the process as 64-bit masks (bigint): bit N is capability
+   * N, as in the CapEff/CapPrm/CapInh lines of /proc/PID/status.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps capget(2).
+   *
+   * Available on Linux.
+   *
+   * @returns A `Capabilities`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capget()
+   * console.log(typeof local.capget); // "function"
+   * ```
+   */
+  capget(): Capabilities {
+    return this.call(CALLS.capget, []) as Capabilities;
+  }
+
+  /**
+   * Sets the capability sets of the process. Each set is a 64-bit mask (a bigint, or a
+   * number below 2^53) or a list of capability numbers.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps capset(2).
+   *
+   * Available on Linux.
+   *
+   * @param effective The effective set.
+   * @param permitted The permitted set.
+   * @param inheritable The inheritable set.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capset(effective, permitted, inheritable)
+   * console.log(typeof local.capset); // "function"
+   * ```
+   */
+  capset(effective: CapabilitySet, permitted: CapabilitySet, inheritable: CapabilitySet): void {
+    return this.call(CALLS.capset, [effective, permitted, inheritable]) as void;
+  }
+
+  /**
+   * Adds calls to the call filter: a refused call rejects with FilteredError. The sets only
+   * grow. A child starts with its parent's second set as both of its own.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param calls Calls this process refuses from now on ("fork" or "errnoId" / "errno_id").
+   * @param childCalls Calls that children forked from now on refuse, and pass on to theirs.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.filter(calls, childCalls)
+   * console.log(typeof local.filter); // "function"
+   * ```
+   */
+  filter(calls: readonly string[], childCalls: readonly string[]): void {
+    return this.call(CALLS.filter, [calls, childCalls]) as void;
+  }
+
+  /**
+   * Enters Capsicum capability mode. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_enter(2).
+   *
+   * Available on freebsd.
+   *
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capEnter()
+   * console.log(typeof local.capEnter); // "function"
+   * ```
+   */
+  capEnter(): void {
+    return this.call(CALLS.cap_enter, []) as void;
+  }
+
+  /**
+   * Returns 1 in Capsicum capability mode, else 0. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_getmode(2).
+   *
+   * Available on freebsd.
+   *
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capGetmode()
+   * console.log(typeof local.capGetmode); // "function"
+   * ```
+   */
+  capGetmode(): number {
+    return this.call(CALLS.cap_getmode, []) as number;
+  }
+
+  /**
+   * Limits the rights of a descriptor. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_rights_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param rights Capsicum rights (CAP_* values).
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capRightsLimit(fd, rights)
+   * console.log(typeof local.capRightsLimit); // "function"
+   * ```
+   */
+  capRightsLimit(fd: number, rights: readonly number[]): void {
+    return this.call(CALLS.cap_rights_limit, [fd, rights]) as void;
+  }
+
+  /**
+   * Limits the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_fcntls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param fcntlrights CAP_FCNTL_* mask.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capFcntlsLimit(fd, fcntlrights)
+   * console.log(typeof local.capFcntlsLimit); // "function"
+   * ```
+   */
+  capFcntlsLimit(fd: number, fcntlrights: number): void {
+    return this.call(CALLS.cap_fcntls_limit, [fd, fcntlrights]) as void;
+  }
+
+  /**
+   * Returns the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms
+   * it rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_fcntls_get(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capFcntlsGet(fd)
+   * console.log(typeof local.capFcntlsGet); // "function"
+   * ```
+   */
+  capFcntlsGet(fd: number): number {
+    return this.call(CALLS.cap_fcntls_get, [fd]) as number;
+  }
+
+  /**
+   * Limits the ioctl requests allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps cap_ioctls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param ioctls Allowed ioctl requests.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.capIoctlsLimit(fd, ioctls)
+   * console.log(typeof local.capIoctlsLimit); // "function"
+   * ```
+   */
+  capIoctlsLimit(fd: number, ioctls: readonly number[]): void {
+    return this.call(CALLS.cap_ioctls_limit, [fd, ioctls]) as void;
+  }
+
+  /**
+   * Creates a jail, puts the process in it and returns its id. A FreeBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps jail(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jail A struct jail.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.jail(jail)
+   * console.log(typeof local.jail); // "function"
+   * ```
+   */
+  jail(jail: string | Uint8Array): number {
+    return this.call(CALLS.jail, [jail]) as number;
+  }
+
+  /**
+   * Moves the process into a jail. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps jail_attach(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jid A jail id.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.jailAttach(jid)
+   * console.log(typeof local.jailAttach); // "function"
+   * ```
+   */
+  jailAttach(jid: number): void {
+    return this.call(CALLS.jail_attach, [jid]) as void;
+  }
+
+  /**
+   * Removes a jail and kills its processes. A FreeBSD call: on other platforms it rejects
+   * with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps jail_remove(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jid A jail id.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.jailRemove(jid)
+   * console.log(typeof local.jailRemove); // "function"
+   * ```
+   */
+  jailRemove(jid: number): void {
+    return this.call(CALLS.jail_remove, [jid]) as void;
+  }
+
+  /**
+   * Controls a process (PROC_REAP_ACQUIRE, PROC_TRACE_CTL, ...) and returns the argument as
+   * the call left it. A FreeBSD call: on other platforms it rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps procctl(2).
+   *
+   * Available on freebsd.
+   *
+   * @param idtype P_PID, P_PGID, ...
+   * @param id The process or group id.
+   * @param cmd PROC_* command.
+   * @param data The command's argument, read back after the call.
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.procctl(idtype, id, cmd, data)
+   * console.log(typeof local.procctl); // "function"
+   * ```
+   */
+  procctl(idtype: number, id: number, cmd: number, data: string | Uint8Array): Uint8Array {
+    return this.call(CALLS.procctl, [idtype, id, cmd, data]) as Uint8Array;
+  }
+
+  /**
+   * Restricts the process to the system calls of a set of promises. A OpenBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps pledge(2).
+   *
+   * Available on openbsd.
+   *
+   * @param promises Promises, or null to keep them.
+   * @param execpromises Promises after execve, or null.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.pledge(promises, execpromises)
+   * console.log(typeof local.pledge); // "function"
+   * ```
+   */
+  pledge(promises: string | Uint8Array | null, execpromises: string | Uint8Array | null): void {
+    return this.call(CALLS.pledge, [promises, execpromises]) as void;
+  }
+
+  /**
+   * Limits the file system view of the process. A OpenBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps unveil(2).
+   *
+   * Available on openbsd.
+   *
+   * @param path A path to make visible, or null to lock.
+   * @param permissions Any of "rwxc", or null to lock.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.unveil(path, permissions)
+   * console.log(typeof local.unveil); // "function"
+   * ```
+   */
+  unveil(path: string | Uint8Array | null, permissions: string | Uint8Array | null): void {
+    return this.call(CALLS.unveil, [path, permissions]) as void;
+  }
+
+  /**
+   * Operates on the process: names, securebits, capabilities, no_new_privs, seccomp, death
+   * signal, ... Returns prctl's value and arg2..arg5 after the call: numbers as passed,
+   * bytes and cstructs with what the kernel wrote.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps prctl(2).
+   *
+   * Available on Linux.
+   *
+   * @param option PR_* name or number.
+   * @param arg2 A number or prctl constant name (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param arg3 Like arg2.
+   * @param arg4 Like arg2.
+   * @param arg5 Like arg2.
+   * @returns A `PrctlResult`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * local.prctl("PR_SET_NAME", new TextEncoder().encode("worker"), 0, 0, 0);
+   * const { arg2 } = local.prctl("PR_GET_NAME", new Uint8Array(16), 0, 0, 0);
+   * console.log(arg2); // this process's name, NUL-padded to 16 bytes
+   * ```
+   */
+  prctl(
+    option: Constant,
+    arg2: StructArg,
+    arg3: StructArg,
+    arg4: StructArg,
+    arg5: StructArg,
+  ): PrctlResult {
+    return this.call(CALLS.prctl, [option, arg2, arg3, arg4, arg5]) as PrctlResult;
+  }
+
+  /**
+   * Controls a device. Returns ioctl's value and the argument after the call.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps ioctl(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param request Request name (FIONREAD, TUNSETIFF, ...) or number.
+   * @param arg A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @returns A `IoctlResult`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // FIONREAD: bytes waiting to be read on this process's stdin
+   * const { arg } = local.ioctl(0, "FIONREAD", new Uint8Array(4));
+   * ```
+   */
+  ioctl(fd: number, request: Constant, arg: StructArg): IoctlResult {
+    return this.call(CALLS.ioctl, [fd, request, arg]) as IoctlResult;
+  }
+
+  /**
+   * Traces a process. Returns ptrace's value (the word read, for the PEEK requests) and addr
+   * and data after the call.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps ptrace(2).
+   *
+   * Available on Linux.
+   *
+   * @param request PTRACE_* name or number.
+   * @param pid The traced process (0 for PTRACE_TRACEME).
+   * @param addr A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param data Like addr.
+   * @returns A `PtraceResult`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.ptrace(request, pid, addr, data)
+   * console.log(typeof local.ptrace); // "function"
+   * ```
+   */
+  ptrace(request: Constant, pid: number, addr: StructArg, data: StructArg): PtraceResult {
+    return this.call(CALLS.ptrace, [request, pid, addr, data]) as PtraceResult;
+  }
+
+  /**
+   * Creates a socket and returns its descriptor.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps socket(2).
+   *
+   * @param domain AF_* name or number.
+   * @param type SOCK_* type, optionally with SOCK_CLOEXEC or SOCK_NONBLOCK (names or a number).
+   * @param protocol Protocol (IPPROTO_* name or number; 0 default).
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * const fd = local.socket("AF_UNIX", ["SOCK_STREAM", "SOCK_CLOEXEC"], 0);
+   * local.close(fd);
+   * ```
+   */
+  socket(domain: Constant, type: Flags, protocol: Constant): number {
+    return this.call(CALLS.socket, [domain, type, protocol]) as number;
+  }
+
+  /**
+   * Connects a socket to an address.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps connect(2).
+   *
+   * @param fd A socket of the process.
+   * @param address The address: bytes (e.g. `sockaddrUn(path)`) or a cstruct; null for an AF_UNSPEC address, which dissolves a connected socket's association.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.connect(fd, address)
+   * console.log(typeof local.connect); // "function"
+   * ```
+   */
+  connect(fd: number, address: Sockaddr): void {
+    return this.call(CALLS.connect, [fd, address]) as void;
+  }
+
+  /**
+   * Lays a cstruct out in the process's memory as a call would, and returns the struct's
+   * bytes (pointer segments hold addresses of that process) and the read-back. Makes no
+   * system call: it shows what a call would receive.
+   *
+   * Runs synchronously in the host process.
+   *
+   * @param cstruct The segments to lay out.
+   * @returns A `AllocResult`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * const text = new TextEncoder().encode("stuff");
+   * const { bytes, cstruct } = local.alloc([{ ptr: 6 }, { ptr: text }]);
+   * console.log(bytes.length, cstruct); // 16 [{ ptr: Uint8Array(6) }, { ptr: <stuff> }]
+   * ```
+   */
+  alloc(cstruct: Cstruct): AllocResult {
+    return this.call(CALLS.alloc, [cstruct]) as AllocResult;
+  }
+
+  /**
+   * Sets the seccomp mode of the process (after prctl PR_SET_NO_NEW_PRIVS, or with
+   * CAP_SYS_ADMIN). Returns the system call's value: 0, a listener descriptor, or with
+   * SECCOMP_FILTER_FLAG_TSYNC the id of a thread that could not be synchronized.
+   *
+   * Runs synchronously in the host process.
+   *
+   * Wraps seccomp(2).
+   *
+   * Available on Linux.
+   *
+   * @param operation SECCOMP_SET_MODE_FILTER, SECCOMP_SET_MODE_STRICT, SECCOMP_GET_ACTION_AVAIL, ...
+   * @param flags SECCOMP_FILTER_FLAG_* names (TSYNC, LOG, ...), a list, or a number.
+   * @param prog The operation's argument: the filter as a `sockFprog(program)` cstruct, bytes, a number, or null.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { openLocal } from "@alcove/alcove";
+   * using local = openLocal();
+   * // local.seccomp(operation, flags, prog)
+   * console.log(typeof local.seccomp); // "function"
+   * ```
+   */
+  seccomp(operation: Constant, flags: Flags, prog: StructArg): number {
+    return this.call(CALLS.seccomp, [operation, flags, prog]) as number;
   }
 }

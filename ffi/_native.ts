@@ -20,6 +20,10 @@ export const SYMBOLS = {
     parameters: ["u32", "buffer", "usize", "buffer", "usize"],
     result: "i64",
   },
+  // long long alcove_local_reply(unsigned char *out, size_t cap);
+  alcove_local_reply: { parameters: ["buffer", "usize"], result: "i64" },
+  // long long alcove_constants_text(char *out, size_t cap);
+  alcove_constants_text: { parameters: ["buffer", "usize"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The build output folder of this checkout. */
@@ -77,11 +81,9 @@ export function findNative(): NativePaths {
   );
 }
 
-let loaded: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
-/** Opens libalcove.so once and checks its ABI. */
+/** Opens libalcove.so and checks its ABI. Each call returns a handle of its own (the
+ * library itself is loaded once by the system): the caller closes it. */
 export function openLibrary(): Deno.DynamicLibrary<typeof SYMBOLS> {
-  if (loaded) return loaded;
   const { library } = findNative();
   const lib = Deno.dlopen(library, SYMBOLS);
   const abi = lib.symbols.alcove_abi();
@@ -91,6 +93,5 @@ export function openLibrary(): Deno.DynamicLibrary<typeof SYMBOLS> {
       `Cannot use ${library}: its ABI is ${abi}, this module needs ${ABI}; rebuild with "deno task build"`,
     );
   }
-  loaded = lib;
   return lib;
 }

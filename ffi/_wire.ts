@@ -32,11 +32,19 @@ export const EVENT = {
   STDOUT_CLOSED: 5,
   STDERR_CLOSED: 6,
 } as const;
-/** Value tags. */
-export const VAL = { INT: 1, BYTES: 2, LIST: 3, NULL: 4, CSTRUCT: 5 } as const;
+/** Value tags. PTR (an address in the host process) is only for calls run there. */
+export const VAL = { INT: 1, BYTES: 2, LIST: 3, NULL: 4, CSTRUCT: 5, PTR: 6 } as const;
+/** Kinds of cstruct segments: inline bytes, a pointer to zeroed bytes, a pointer to bytes. */
+export const SEG = { INLINE: 0, ZEROED: 1, PTR: 2 } as const;
+
+/** A cstruct read back after a call, told apart from a list. */
+export class CstructValue {
+  /** Inline segments as bytes, pointer segments as `{ ptr: contents }`. */
+  constructor(readonly segments: (Uint8Array | { ptr: Uint8Array })[]) {}
+}
 
 /** A decoded value. */
-export type Value = number | Uint8Array | null | Value[];
+export type Value = number | Uint8Array | null | CstructValue | Value[];
 
 const encoder = new TextEncoder();
 
@@ -138,6 +146,36 @@ export class Writer {
     this.u8(VAL.NULL);
   }
 
+  /** A cstruct whose segments were checked (ffi/cstruct.ts checkCstruct). */
+  cstruct(segments: readonly (Uint8Array | { readonly ptr: number | Uint8Array })[]): void {
+    this.ensure(5);
+    this.buf[this.len] = VAL.CSTRUCT;
+    this.view.setUint32(this.len + 1, segments.length, true);
+    this.len += 5;
+    for (const seg of segments) {
+      const data = seg instanceof Uint8Array ? seg : seg.ptr instanceof Uint8Array ? seg.ptr : null;
+      const kind = seg instanceof Uint8Array ? SEG.INLINE : data ? SEG.PTR : SEG.ZEROED;
+      const n = data ? data.length : (seg as { ptr: number }).ptr;
+      this.ensure(5 + (data?.length ?? 0));
+      this.buf[this.len] = kind;
+      this.view.setUint32(this.len + 1, n, true);
+      this.len += 5;
+      if (data) {
+        this.buf.set(data, this.len);
+        this.len += data.length;
+      }
+    }
+  }
+
+  /** An address in the host process and the bytes there (calls run in the host only). */
+  ptr(address: bigint, size: number): void {
+    this.ensure(17);
+    this.buf[this.len] = VAL.PTR;
+    this.view.setBigUint64(this.len + 1, address, true);
+    this.view.setBigUint64(this.len + 9, BigInt(size), true);
+    this.len += 17;
+  }
+
   /** The bytes written so far, copied. */
   take(): Uint8Array {
     const out = this.buf.slice(0, this.len);
@@ -179,6 +217,26 @@ export class Reader {
       }
       case VAL.NULL:
         return null;
+      case VAL.CSTRUCT: {
+        const n = this.view.getUint32(this.pos, true);
+        this.pos += 4;
+        const segments: (Uint8Array | { ptr: Uint8Array })[] = [];
+        for (let i = 0; i < n; i++) {
+          if (this.pos + 5 > this.end) throw new Error("Truncated cstruct");
+          const kind = this.buf[this.pos];
+          const len = this.view.getUint32(this.pos + 1, true);
+          this.pos += 5;
+          if (kind === SEG.ZEROED) {
+            segments.push({ ptr: new Uint8Array(len) });
+            continue;
+          }
+          if (this.pos + len > this.end) throw new Error("Truncated cstruct");
+          const data = this.buf.slice(this.pos, this.pos + len);
+          this.pos += len;
+          segments.push(kind === SEG.INLINE ? data : { ptr: data });
+        }
+        return new CstructValue(segments);
+      }
       default:
         throw new Error(`Unknown value tag ${tag}`);
     }

@@ -8,6 +8,10 @@
  * fall back to older calls. Rules with argument conditions compare 64-bit arguments as the kernel
  * stores them, both 32-bit halves, unsigned.
  *
+ * Outside argument checks the program only loads `nr` and `arch` and uses constant jumps, so the
+ * kernel's action cache (Linux 5.11+) can answer the calls it allows unconditionally without
+ * running it at all.
+ *
  * x86_64 and x32 share AUDIT_ARCH_X86_64 and are told apart by the x32 bit (0x40000000) of the
  * syscall number: a policy for x86_64 alone kills a process calling with the x32 bit, and one
  * for both dispatches each half of the number space to its own table. On x86, a rule for a

@@ -172,3 +172,99 @@ export type AlcoveEvent =
   | { type: "stdin_closed" }
   | { type: "stdout_closed" }
   | { type: "stderr_closed" };
+
+/** The real, effective and saved user ids, as getresuid returns them.
+ *
+ * @example
+ * ```ts
+ * import type { ResUid } from "@alcove/alcove";
+ * const ids: ResUid = { ruid: 0, euid: 0, suid: 0 };
+ * ```
+ */
+export interface ResUid {
+  /** Real user id. */
+  ruid: number;
+  /** Effective user id. */
+  euid: number;
+  /** Saved set-user-id. */
+  suid: number;
+}
+
+/** The real, effective and saved group ids, as getresgid returns them.
+ *
+ * @example
+ * ```ts
+ * import type { ResGid } from "@alcove/alcove";
+ * const ids: ResGid = { rgid: 0, egid: 0, sgid: 0 };
+ * ```
+ */
+export interface ResGid {
+  /** Real group id. */
+  rgid: number;
+  /** Effective group id. */
+  egid: number;
+  /** Saved set-group-id. */
+  sgid: number;
+}
+
+/** A select timeout: seconds and microseconds (`usec` defaults to 0).
+ *
+ * @example
+ * ```ts
+ * import type { Timeval } from "@alcove/alcove";
+ * const halfSecond: Timeval = { sec: 0, usec: 500000 };
+ * ```
+ */
+export interface Timeval {
+  /** Seconds, 0 or more. */
+  sec: number;
+  /** Microseconds, 0 to 999999. */
+  usec?: number;
+}
+
+/** The descriptors select found ready, in increasing order.
+ *
+ * @example
+ * ```ts
+ * import type { FdSets } from "@alcove/alcove";
+ * const ready: FdSets = { readfds: [3], writefds: [], exceptfds: [] };
+ * ```
+ */
+export interface FdSets {
+  /** Ready for reading. */
+  readfds: number[];
+  /** Ready for writing. */
+  writefds: number[];
+  /** With an exceptional condition. */
+  exceptfds: number[];
+}
+
+/** The capability sets of a process as 64-bit masks: bit N is capability N
+ * (CAP_CHOWN is 0, CAP_SYS_ADMIN is 21), as in /proc/PID/status.
+ *
+ * @example
+ * ```ts
+ * import type { Capabilities } from "@alcove/alcove";
+ * const CAP_SYS_ADMIN = 21n;
+ * function isAdmin(c: Capabilities) { return (c.effective >> CAP_SYS_ADMIN & 1n) === 1n; }
+ * ```
+ */
+export interface Capabilities {
+  /** Capabilities in use. */
+  effective: bigint;
+  /** Capabilities the process may make effective. */
+  permitted: bigint;
+  /** Capabilities kept across execve (with file or ambient capabilities). */
+  inheritable: bigint;
+}
+
+/** A capability set for capset: a 64-bit mask (a bigint, or a number below 2^53), or a
+ * list of capability numbers.
+ *
+ * @example
+ * ```ts
+ * import type { CapabilitySet } from "@alcove/alcove";
+ * const netOnly: CapabilitySet = [10, 12, 13]; // CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_NET_RAW
+ * ```
+ */
+export type CapabilitySet = bigint | number | readonly number[];

@@ -31,8 +31,21 @@ export type ArgType =
   | "constname"
   | "rlimit"
   | "gids"
+  | "id"
+  | "mode"
+  | "readcount"
+  | "fds"
+  | "timeval?"
+  | "mountflags"
+  | "callnames"
+  | "capmask"
+  | "ints"
+  | "string?"
+  | "cstruct"
+  | "sockaddr"
   | `const:${string}`
-  | `flags:${string}`;
+  | `flags:${string}`
+  | `any:${string}`;
 
 /** How a reply value becomes the TypeScript result. */
 export type ResultType =
@@ -49,7 +62,10 @@ export type ResultType =
   | "waitpid"
   | "cpid"
   | "ints"
-  | `record:${string}`;
+  | "fdsets"
+  | "caps"
+  | `record:${string}`
+  | `fields:${string}`;
 
 /** One argument of a call. */
 export interface ArgSpec {
@@ -83,6 +99,8 @@ export interface CallSpec {
   doc: string;
   /** Body of the example, after a driver `drv` was started. */
   example: string;
+  /** Body of the example of the host-process method, after `using local = openLocal()`. */
+  localExample?: string;
 }
 
 const pid: ArgSpec = { name: "pid", type: "i32", doc: "A process id" };
@@ -219,6 +237,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "int",
     ts: "number",
     platforms: "all",
+    noLocal: true,
     doc: "Returns a setting of the control process: maxchild, maxforkdepth, exit_status, " +
       "termsig, flowcontrol, signaloneof, stdin_closed, stdout_closed or stderr_closed.",
     example: 'console.log(await drv.getopt([], "maxchild"));',
@@ -232,6 +251,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "ok",
     ts: "void",
     platforms: "all",
+    noLocal: true,
     doc: "Changes a setting of the control process; children forked later inherit it.",
     example: 'await drv.setopt([], "maxforkdepth", 4);',
   },
@@ -241,6 +261,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "cpid",
     ts: "ChildInfo[]",
     platforms: "all",
+    noLocal: true,
     doc: "Lists the children of the control process with their settings and descriptors.",
     example: "await drv.fork([]);\nconsole.log(await drv.cpid([]));",
   },
@@ -254,6 +275,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "ok",
     ts: "void",
     platforms: "all",
+    noLocal: true,
     doc: "Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, " +
       "N read N more chunks) or signaloneof (signal sent when the parent's input closes).",
     example: 'const pid = await drv.fork([]);\nawait drv.setcpid([], pid, "flowcontrol", 0);',
@@ -345,6 +367,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "handler",
     ts: "SignalHandler",
     platforms: "all",
+    noLocal: true,
     man: "sigaction(2)",
     doc: "Sets how the control process handles a signal and returns the previous handler. By " +
       'default every signal is caught and reported ("sig_info"); for SIGCHLD "sig_dfl" means ' +
@@ -360,6 +383,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     result: "waitpid",
     ts: "WaitResult",
     platforms: "all",
+    noLocal: true,
     man: "waitpid(2)",
     doc: "Waits for a child to change state. Children are reaped automatically unless " +
       'sigaction(SIGCHLD, "sig_info") handed reaping over.',

@@ -32,11 +32,19 @@ function argSpecChar(arg: ArgSpec): string {
       return "l";
     case "rlimit":
     case "gids":
+    case "fds":
+    case "timeval?":
+    case "callnames":
+    case "ints":
       return "n";
     case "handler":
       return "I";
+    case "string?":
+    case "cstruct":
+    case "sockaddr":
+      return "a";
     default:
-      return "i";
+      return arg.type.startsWith("any:") ? "a" : "i";
   }
 }
 
@@ -44,6 +52,7 @@ function tsArgType(arg: ArgSpec): string {
   const t = arg.type;
   if (t.startsWith("const:")) return "Constant";
   if (t.startsWith("flags:")) return "Flags";
+  if (t.startsWith("any:")) return "StructArg";
   switch (t) {
     case "i32":
     case "u32":
@@ -67,7 +76,27 @@ function tsArgType(arg: ArgSpec): string {
     case "rlimit":
       return "Rlimit";
     case "gids":
+    case "fds":
+    case "ints":
       return "readonly number[]";
+    case "id":
+    case "readcount":
+      return "number";
+    case "mode":
+    case "mountflags":
+      return "Flags";
+    case "timeval?":
+      return "Timeval | null";
+    case "callnames":
+      return "readonly string[]";
+    case "capmask":
+      return "CapabilitySet";
+    case "string?":
+      return "string | Uint8Array | null";
+    case "cstruct":
+      return "Cstruct";
+    case "sockaddr":
+      return "Sockaddr";
   }
   throw new Error(`Unknown argument type ${t}`);
 }
@@ -148,14 +177,29 @@ function genCallsTs(calls: readonly CallSpec[]): string {
   s += `import type {
   AlcoveOption,
   CallOptions,
+  Capabilities,
+  CapabilitySet,
   ChildInfo,
   Constant,
+  FdSets,
   Flags,
   Pipeline,
+  ResGid,
+  ResUid,
   Rlimit,
   SignalHandler,
+  Timeval,
   WaitResult,
 } from "./types.ts";
+import type {
+  AllocResult,
+  Cstruct,
+  IoctlResult,
+  PrctlResult,
+  PtraceResult,
+  Sockaddr,
+  StructArg,
+} from "./cstruct.ts";
 
 /** How one argument is checked and encoded. */
 export type ArgKind = ${typeText("ArgType")};
@@ -218,7 +262,90 @@ export abstract class AlcoveCalls {
     }], options) as Promise<${c.ts}>;\n  }\n`;
   }
   s += "}\n";
-  return s;
+  return s + genLocalCallsTs(calls);
+}
+
+function wrapDoc(text: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const w of text.split(" ")) {
+    if ((line + " " + w).length > 88) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The host-process example: the call's own, or one naming the method. */
+function localExample(c: CallSpec): string[] {
+  if (c.localExample) return c.localExample.split("\n");
+  return [
+    `// local.${camel(c.name)}(${c.args.map((a) => a.name).join(", ")})`,
+    `console.log(typeof local.${camel(c.name)}); // "function"`,
+  ];
+}
+
+function localDocLines(c: CallSpec): string[] {
+  const lines = wrapDoc(c.doc);
+  lines.push("");
+  if (c.noLocal) {
+    lines.push(
+      ...wrapDoc(
+        "Refused in the host process: throws an UnsupportedError, because it would fork or " +
+          "replace the multithreaded runtime, or it needs a control process's own state. Run " +
+          "it in a control process (`Alcove.start()`).",
+      ),
+    );
+  } else {
+    lines.push("Runs synchronously in the host process.");
+    if (c.man) lines.push("", `Wraps ${c.man}.`);
+  }
+  if (c.platforms !== "all") {
+    lines.push("", `Available on ${c.platforms === "linux" ? "Linux" : c.platforms}.`);
+  }
+  lines.push("");
+  for (const a of c.args) lines.push(`@param ${a.name} ${a.doc.replace(/\.$/, "")}.`);
+  if (c.result !== "ok" && !c.noLocal) lines.push(`@returns ${resultDoc(c)}`);
+  lines.push("@example", "```ts");
+  if (c.noLocal) {
+    lines.push('import { openLocal } from "@alcove/alcove";');
+    lines.push("using local = openLocal();");
+    lines.push(`console.log(typeof local.${camel(c.name)}); // "function", but it throws:`);
+    lines.push(`// UnsupportedError: Cannot run ${c.name}: not in the host process: ...`);
+  } else {
+    lines.push('import { openLocal } from "@alcove/alcove";');
+    lines.push("using local = openLocal();");
+    lines.push(...localExample(c));
+  }
+  lines.push("```");
+  return lines;
+}
+
+/** The calls as synchronous methods run in the host process (ffi/local.ts). */
+function genLocalCallsTs(calls: readonly CallSpec[]): string {
+  let s = `
+/**
+ * The alcove calls as synchronous methods run in the host process itself: the same
+ * argument checks as the driver's, without a pipeline. Calls that would fork or
+ * replace the runtime are refused.
+ */
+export abstract class LocalCalls {
+  /** Runs a call; implemented by \`Local\`. */
+  protected abstract call(def: CallDef, args: readonly unknown[]): unknown;
+`;
+  for (const c of calls) {
+    const params = c.args.map((a) => `${a.name}: ${tsArgType(a)}`);
+    const ts = c.noLocal ? "never" : c.ts;
+    s += "\n  /**\n" + localDocLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") +
+      "\n   */\n";
+    s += `  ${camel(c.name)}(${params.join(", ")}): ${ts} {\n`;
+    const names = c.args.map((a) => a.name).join(", ");
+    s += `    return this.call(CALLS.${c.name}, [${names}]) as ${ts};\n`;
+    s += "  }\n";
+  }
+  return s + "}\n";
 }
 
 async function formatTs(text: string): Promise<string> {
@@ -241,6 +368,11 @@ export async function generateAll(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   files.set("csrc/calls.h", genCallsH(CALL_LIST));
   files.set("csrc/calls_table.c", genCallsTable(CALL_LIST));
+  files.set(
+    "csrc/calls.mk",
+    "# Generated by scripts/gen.ts from scripts/call_list.ts: do not edit.\nCALL_SRCS = \\\n" +
+      CALL_LIST.map((c) => `    calls/${c.name}.c`).join(" \\\n") + "\n",
+  );
   files.set("ffi/_calls.ts", await formatTs(genCallsTs(CALL_LIST)));
   for (const [path, text] of await generateConstants(ROOT)) files.set(path, text);
   return files;

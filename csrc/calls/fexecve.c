@@ -1,0 +1,26 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../calls.h"
+
+int alcove_call_fexecve(struct alcove_state *ap, const struct alcove_arg *arg,
+                        struct alcove_reply *reply)
+{
+    (void)reply;
+    if (arg[0].i < 0 || arg[0].i > INT32_MAX)
+        return -EBADF;
+    char **argv = alcove_strings(&arg[1]);
+    char **envp = alcove_strings(&arg[2]);
+    if (argv == NULL || envp == NULL) {
+        free(argv);
+        free(envp);
+        return -ENOMEM;
+    }
+    alcove_flush_blocking(ap);
+    fexecve((int)arg[0].i, argv, envp);
+    int err = errno;
+    free(argv);
+    free(envp);
+    return -err;
+}

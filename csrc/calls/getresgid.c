@@ -1,0 +1,19 @@
+#include <errno.h>
+#include <unistd.h>
+
+#include "../calls.h"
+
+int alcove_call_getresgid(struct alcove_state *ap, const struct alcove_arg *arg,
+                          struct alcove_reply *reply)
+{
+    (void)ap;
+    (void)arg;
+    gid_t r, e, s;
+    if (getresgid(&r, &e, &s) < 0)
+        return -errno;
+    int rv = alcove_reply_list(reply, 3);
+    rv |= alcove_reply_int(reply, r);
+    rv |= alcove_reply_int(reply, e);
+    rv |= alcove_reply_int(reply, s);
+    return rv;
+}

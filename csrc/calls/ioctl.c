@@ -1,0 +1,27 @@
+#include <errno.h>
+#include <sys/ioctl.h>
+
+#include "../calls.h"
+#include "../cstruct.h"
+
+/* ioctl(fd, request, arg): arg is a number passed by value, or bytes or a cstruct
+ * passed by pointer and read back after the call. */
+int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply)
+{
+    (void)ap;
+    struct alcove_ptrarg p;
+    int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], &p);
+    if (rv == 0) {
+        int ret = ioctl((int)arg[0].i, (unsigned long)arg[1].i, p.value);
+        if (ret < 0) {
+            rv = -errno;
+        } else {
+            rv = alcove_reply_list(reply, 2);
+            rv |= alcove_reply_int(reply, ret);
+            rv |= alcove_reply_ptrarg(reply, &p);
+        }
+    }
+    alcove_ptrarg_free(&p);
+    return rv > 0 ? 0 : rv;
+}

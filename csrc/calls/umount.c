@@ -1,0 +1,13 @@
+#include <errno.h>
+#include <sys/mount.h>
+
+#include "../calls.h"
+
+int alcove_call_umount(struct alcove_state *ap, const struct alcove_arg *arg,
+                       struct alcove_reply *reply)
+{
+    (void)ap;
+    if (umount(arg[0].s) < 0)
+        return -errno;
+    return alcove_reply_ok(reply);
+}

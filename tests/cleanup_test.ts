@@ -1,0 +1,107 @@
+import { assert, assertEquals } from "@std/assert";
+import { Alcove } from "../mod.ts";
+
+/** True while a process exists (a zombie counts: it has not been reaped). */
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while a process runs: a zombie whose parent died waits for init, not for us. */
+function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(
+  pids: number[],
+  ms: number,
+  gone: (pid: number) => boolean = (p) => !alive(p),
+): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = pids.filter((p) => !gone(p));
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const IGNORE_TERM = ["sh", "-c", "trap '' TERM; exec sleep 1000"];
+
+Deno.test("stop() ends every descendant, also programs that ignore SIGTERM", async () => {
+  const drv = await Alcove.start();
+  const pids = [drv.pid];
+  const a = await drv.fork([]);
+  const b = await drv.fork([a]);
+  const c = await drv.fork([a, b]);
+  await drv.execvp([a, b, c], "/bin/sh", IGNORE_TERM);
+  const d = await drv.fork([]);
+  await drv.execvp([d], "/bin/sh", IGNORE_TERM);
+  const e = await drv.fork([]);
+  await drv.execvp([e], "sleep", ["sleep", "1000"]);
+  pids.push(a, b, c, d, e);
+  assert(pids.every(alive));
+  await drv.stop();
+  assertEquals(await waitGone(pids, 2000), []);
+});
+
+Deno.test("a host killed with SIGKILL leaves no process behind within a second", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/host_killed.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) break;
+    text += new TextDecoder().decode(r.value);
+  }
+  reader.releaseLock();
+  const pids: number[] = JSON.parse(text);
+  assertEquals(pids.length, 5);
+  assert(pids.every(alive));
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel();
+  // The root control process was the host's child: with the host gone, init reaps
+  // it. Everything below it is reaped by its own parent: not even a zombie remains.
+  const [root, ...below] = pids;
+  assertEquals(await waitGone([root], 1000, (p) => !running(p)), []);
+  assertEquals(await waitGone(below, 1000), []);
+});
+
+Deno.test("an idle, unref'd driver lets the program exit", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/unref.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), "answered");
+  assertEquals(out.code, 0);
+});
+
+Deno.test("no zombies: every exited child is reaped at once", async () => {
+  const drv = await Alcove.start();
+  try {
+    const pids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p = await drv.fork([]);
+      await drv.execvp([p], "true", ["true"]);
+      pids.push(p);
+    }
+    for (const p of pids) assertEquals(await drv.event([p]), { type: "exit", status: 0 });
+    assertEquals(pids.filter(alive), []);
+  } finally {
+    await drv.stop();
+  }
+});

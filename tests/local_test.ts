@@ -1,0 +1,446 @@
+/**
+ * Calls in the host process (ffi/local.ts): synchronous, against the real kernel, with
+ * cstructs laid out in this process's memory; refused calls; the C side's checks; and
+ * a seccomp filter synchronized over every thread of a Deno process (in a subprocess).
+ */
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertInstanceOf,
+  assertNotEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import {
+  AlcoveError,
+  bytes,
+  type CstructReadBack,
+  openLocal,
+  padding,
+  readCstring,
+  SystemCallError,
+  u32,
+  u8,
+  UnsupportedError,
+} from "../mod.ts";
+import { nativeArch } from "../ffi/seccomp.ts";
+import { CALLS } from "../ffi/_calls.ts";
+import { openLibrary } from "../ffi/_native.ts";
+import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
+import { withDriver } from "./_helpers.ts";
+
+const le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+Deno.test("openLocal runs calls synchronously in this process", () => {
+  using local = openLocal();
+  assertEquals(local.getpid(), Deno.pid);
+  assertEquals(local.constants.lookup("prctl", "PR_SET_NAME"), 15);
+  assertEquals(local.constants.lookup("signal", "sigkill"), 9);
+  assertEquals(local.prctlConstant("pr_get_name"), 16);
+  assertEquals(local.errnoId(1), "EPERM");
+});
+
+Deno.test("local prctl sets and reads back the name of this thread", () => {
+  using local = openLocal();
+  const saved = local.prctl("PR_GET_NAME", new Uint8Array(16), 0, 0, 0).arg2 as Uint8Array;
+  try {
+    const set = local.prctl("PR_SET_NAME", bytes("alcove-local"), 0, 0, 0);
+    assertEquals(set, { ret: 0, arg2: bytes("alcove-local"), arg3: 0, arg4: 0, arg5: 0 });
+    assertEquals(Deno.readTextFileSync("/proc/thread-self/comm").trim(), "alcove-local");
+    // Through a cstruct laid out here: the kernel writes into this process's buffer.
+    const got = local.prctl("PR_GET_NAME", [new Uint8Array(6), new Uint8Array(10)], 0, 0, 0);
+    const [head, tail] = got.arg2 as CstructReadBack;
+    assertEquals(head, bytes("alcove"));
+    assertEquals(readCstring(tail as Uint8Array), "-local");
+  } finally {
+    local.prctl("PR_SET_NAME", saved, 0, 0, 0);
+  }
+  assertEquals(
+    readCstring(local.prctl("PR_GET_NAME", new Uint8Array(16), 0, 0, 0).arg2),
+    readCstring(saved),
+  );
+});
+
+Deno.test("local prctl dumpable and death signal round trips", () => {
+  using local = openLocal();
+  assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 1);
+  try {
+    local.prctl("PR_SET_DUMPABLE", 0, 0, 0, 0);
+    assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 0);
+  } finally {
+    local.prctl("PR_SET_DUMPABLE", 1, 0, 0, 0);
+  }
+  assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 1);
+
+  const SIGUSR2 = local.constants.lookup("signal", "SIGUSR2")!;
+  try {
+    local.prctl("PR_SET_PDEATHSIG", SIGUSR2, 0, 0, 0);
+    assertEquals(local.prctl("PR_GET_PDEATHSIG", [u32(0)], 0, 0, 0).arg2, [u32(SIGUSR2)]);
+  } finally {
+    local.prctl("PR_SET_PDEATHSIG", 0, 0, 0, 0);
+  }
+  assertEquals(local.prctl("PR_GET_PDEATHSIG", new Uint8Array(4), 0, 0, 0).arg2, u32(0));
+  const e = assertThrows(() => local.prctl("PR_SET_PDEATHSIG", 1000, 0, 0, 0), SystemCallError);
+  assertEquals(e.code, "EINVAL");
+  assertEquals(e.pipeline, []);
+});
+
+Deno.test("local getrlimit and setrlimit change this process's limits", () => {
+  using local = openLocal();
+  const before = local.getrlimit("RLIMIT_CORE");
+  try {
+    local.setrlimit("RLIMIT_CORE", { cur: 0, max: before.max });
+    assertEquals(local.getrlimit("rlimit_core"), { cur: 0, max: before.max });
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    assert(/^Max core file size\s+0\s/m.test(limits), limits);
+  } finally {
+    local.setrlimit("RLIMIT_CORE", before);
+  }
+  assertEquals(local.getrlimit("RLIMIT_CORE"), before);
+});
+
+Deno.test("local ioctl FIONREAD counts the bytes in a FIFO", () => {
+  using local = openLocal();
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/fifo`;
+    local.mkfifo(path, 0o600);
+    const fd = local.open(path, ["O_RDWR", "O_NONBLOCK"], 0);
+    try {
+      local.write(fd, "1234567");
+      assertEquals(local.ioctl(fd, "FIONREAD", new Uint8Array(4)), { ret: 0, arg: u32(7) });
+      // A cstruct: laid out in this process, passed by address, read back from it.
+      assertEquals(local.ioctl(fd, "FIONREAD", [u32(0)]).arg, [u32(7)]);
+      assertEquals(local.ioctl(fd, "FIONREAD", [u8(1), u8(2), u8(3), u8(4)]).arg, [
+        u8(7),
+        u8(0),
+        u8(0),
+        u8(0),
+      ]);
+    } finally {
+      local.close(fd);
+    }
+    const e = assertThrows(() => local.ioctl(fd, "FIONREAD", new Uint8Array(4)), SystemCallError);
+    assertEquals(e.code, "EBADF");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** struct ifconf: int ifc_len, padding, a pointer to `size` bytes of struct ifreq. */
+function ifconf(size: number) {
+  const len = u32(size);
+  return [len, padding(len.length), { ptr: size }];
+}
+
+function ifconfNames(arg: unknown): string[] {
+  const [len, , buf] = arg as [Uint8Array, Uint8Array, { ptr: Uint8Array }];
+  const used = le(len).getInt32(0, true);
+  const names: string[] = [];
+  for (let off = 0; off < used; off += 40) {
+    names.push(readCstring(buf.ptr.subarray(off, off + 16)));
+  }
+  return names;
+}
+
+Deno.test("ioctl SIOCGIFCONF fills a buffer pointed to from inside the struct", async () => {
+  // Here: the struct and its buffer are this process's memory, with real pointers.
+  using local = openLocal();
+  const fd = local.socket("AF_INET", "SOCK_DGRAM", 0);
+  let hostNames: string[];
+  try {
+    const r = local.ioctl(fd, "SIOCGIFCONF", ifconf(40 * 16));
+    hostNames = ifconfNames(r.arg);
+    assert(hostNames.includes("lo"), hostNames.join(","));
+  } finally {
+    local.close(fd);
+  }
+  // The same in a control process: same network namespace, same interfaces.
+  await withDriver(async (drv) => {
+    const sock = await drv.socket([], "AF_INET", "SOCK_DGRAM", 0);
+    const r = await drv.ioctl([], sock, "SIOCGIFCONF", ifconf(40 * 16));
+    assertEquals(ifconfNames(r.arg), hostNames);
+    await drv.close([], sock);
+  });
+});
+
+Deno.test("local alloc lays out the documented example", () => {
+  using local = openLocal();
+  const r = local.alloc([bytes("some data"), { ptr: 6 }, { ptr: bytes("stuff") }, bytes("foo")]);
+  assertEquals(r.cstruct, [
+    bytes("some data"),
+    { ptr: new Uint8Array(6) },
+    { ptr: bytes("stuff") },
+    bytes("foo"),
+  ]);
+  assertEquals(r.bytes.length, 28);
+  assertNotEquals(le(r.bytes).getBigUint64(9, true), 0n);
+  // A reply larger than the first reply buffer is handed over whole.
+  const big = local.alloc([{ ptr: 1 << 20 }, bytes("end")]);
+  assertEquals((big.cstruct[0] as { ptr: Uint8Array }).ptr.length, 1 << 20);
+  assertEquals(big.cstruct[1], bytes("end"));
+});
+
+const OWN = "it manages a control process's own children, signals or settings";
+
+Deno.test("calls that fork, exec or need a control process are refused in the host", () => {
+  using local = openLocal();
+  const refused: [string, () => unknown, string][] = [
+    ["fork", () => local.fork(), "a fork of a multithreaded runtime is unsafe"],
+    ["clone", () => local.clone("CLONE_NEWNS"), "a fork of a multithreaded runtime is unsafe"],
+    ["execve", () => local.execve("/bin/true", ["true"], []), "it would replace the host process"],
+    ["execvp", () => local.execvp("true", ["true"]), "it would replace the host process"],
+    ["exit", () => local.exit(0), "it would end the host process"],
+    ["sigaction", () => local.sigaction("SIGCHLD", "sig_info"), OWN],
+    ["waitpid", () => local.waitpid(-1, 0), OWN],
+    ["getopt", () => local.getopt("maxchild"), OWN],
+    ["setopt", () => local.setopt("maxchild", 1), OWN],
+    ["cpid", () => local.cpid(), OWN],
+    ["setcpid", () => local.setcpid(1, "flowcontrol", 0), OWN],
+  ];
+  for (const [name, run, why] of refused) {
+    const e = assertThrows(run, UnsupportedError);
+    assertEquals(e.call, name);
+    assertStringIncludes(e.message, `Cannot run ${name}: not in the host process: ${why}`);
+    assertStringIncludes(e.message, "use a control process");
+  }
+  assertEquals(local.getpid(), Deno.pid);
+});
+
+Deno.test("local calls check their arguments like the driver's", () => {
+  using local = openLocal();
+  assertThrows(() => local.prctl({} as never, 0, 0, 0, 0), TypeError, "prctl: option must be");
+  assertThrows(
+    () => local.prctl("PR_SET_NAME", [{ ptr: { ptr: 1 } }] as never, 0, 0, 0),
+    TypeError,
+    "prctl: arg2[0].ptr is an object: nested pointers are not supported",
+  );
+  assertThrows(
+    () => local.prctl("PR_SET_NAME", Array(65).fill(u8(0)), 0, 0, 0),
+    RangeError,
+    "prctl: arg2 is a cstruct of 65 segments",
+  );
+  assertThrows(() => local.prctl("PR_SET_NAME", [{ ptr: -1 }], 0, 0, 0), RangeError);
+  assertThrows(() => local.ioctl(0, "NOPE", 0), RangeError, "unknown ioctl constant");
+  assertThrows(() => local.connect(0, 7 as never), TypeError, "connect: address must be");
+  assertThrows(() => local.getrlimit("RLIMIT_NOPE"), RangeError);
+  assertEquals(local.getpid(), Deno.pid);
+});
+
+Deno.test("an unloaded handle refuses calls", () => {
+  const local = openLocal();
+  local.unload();
+  local.unload();
+  assert(local.unloaded);
+  const e = assertThrows(() => local.getpid(), AlcoveError);
+  assertStringIncludes(e.message, "unloaded");
+});
+
+/** A hand-made call straight into libalcove.so, bypassing every TypeScript check. */
+function rawLocalCall(call: number, payload: Uint8Array): { status: number; value: unknown } {
+  const lib = openLibrary();
+  try {
+    const out = new Uint8Array(4096);
+    const n = Number(
+      lib.symbols.alcove_local_call(call, payload, BigInt(payload.length), out, BigInt(out.length)),
+    );
+    assertGreater(n, 1);
+    const view = le(out);
+    const r = new Reader(out, view, 2, n);
+    return { status: view.getUint16(0, true), value: r.done ? undefined : r.value() };
+  } finally {
+    lib.close();
+  }
+}
+
+Deno.test("libalcove.so checks cstructs itself and takes raw pointers in the host", () => {
+  const text = (v: unknown) => new TextDecoder().decode(v as Uint8Array);
+  const w = new Writer();
+  w.u8(VAL.CSTRUCT);
+  w.u32(0);
+  const empty = rawLocalCall(CALLS.alloc.id, w.take());
+  assertEquals(empty.status, STATUS.BADARG);
+  assertStringIncludes(text(empty.value), "alloc: argument 1 is a cstruct with no segments");
+
+  w.u8(VAL.CSTRUCT);
+  w.u32(65);
+  for (let i = 0; i < 65; i++) {
+    w.u8(SEG.ZEROED);
+    w.u32(1);
+  }
+  const many = rawLocalCall(CALLS.alloc.id, w.take());
+  assertEquals(many.status, STATUS.BADARG);
+  assertStringIncludes(text(many.value), "more than 64 segments");
+
+  w.u8(VAL.CSTRUCT);
+  w.u32(1);
+  w.u8(SEG.ZEROED);
+  w.u32(16 * 1024 * 1024 + 1);
+  const huge = rawLocalCall(CALLS.alloc.id, w.take());
+  assertEquals(huge.status, STATUS.BADARG);
+  assertStringIncludes(text(huge.value), "larger than 16 MiB");
+
+  // The local entry point accepts a raw pointer: prctl writes this thread's name there.
+  const name = new Uint8Array(new ArrayBuffer(16));
+  w.int(16); // PR_GET_NAME
+  w.ptr(BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name))), name.length);
+  w.int(0);
+  w.int(0);
+  w.int(0);
+  const got = rawLocalCall(CALLS.prctl.id, w.take());
+  assertEquals(got.status, STATUS.OK);
+  assertEquals(
+    readCstring(name),
+    Deno.readTextFileSync("/proc/thread-self/comm").trim(),
+  );
+
+  // And refuses what would fork, whatever the TypeScript side does.
+  const fork = rawLocalCall(CALLS.fork.id, new Uint8Array(0));
+  assertEquals(fork.status, STATUS.UNSUPPORTED);
+  assertStringIncludes(text(fork.value), "host process");
+});
+
+// ---------------------------------------------------------------------------------------
+// seccomp over the whole host process, in a subprocess (a filter cannot be removed).
+
+const MOD = new URL("../mod.ts", import.meta.url).href;
+const SECCOMP = new URL("../ffi/seccomp.ts", import.meta.url).href;
+
+const WORKER = `
+self.onmessage = (e) => {
+  try {
+    Deno.mkdirSync(e.data);
+    self.postMessage("ok");
+  } catch (err) {
+    self.postMessage(String(err));
+  }
+};
+`;
+
+const SCRIPT = `
+import { openLocal, sockFprog } from "${MOD}";
+import {
+  assemble, auditArch, denySyscall, loadSyscallNr, nativeArch, retAllow, SECCOMP_RET_ERRNO,
+  validateArch,
+} from "${SECCOMP}";
+const [dir, flags] = Deno.args;
+const out = {};
+// A thread that exists before the filter is installed.
+const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+const fromWorker = (path) => new Promise((resolve) => {
+  worker.onmessage = (e) => resolve(e.data);
+  worker.postMessage(path);
+});
+out.workerBefore = await fromWorker(dir + "/worker-before");
+
+using local = openLocal();
+const EPERM = local.constants.lookup("errno", "EPERM");
+const nrs = ["SYS_mkdir", "SYS_mkdirat"].map((n) => local.constants.lookup("syscall", n))
+  .filter((n) => n !== undefined);
+const prog = assemble([
+  ...validateArch(auditArch(nativeArch())),
+  loadSyscallNr(),
+  ...nrs.flatMap((nr) => denySyscall(nr, SECCOMP_RET_ERRNO | EPERM)),
+  retAllow(),
+]);
+local.prctl("PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
+out.ret = local.seccomp("SECCOMP_SET_MODE_FILTER", flags === "tsync" ? "SECCOMP_FILTER_FLAG_TSYNC" : 0, sockFprog(prog));
+
+const tasks = [...Deno.readDirSync("/proc/self/task")].map((t) => t.name);
+out.threads = tasks.length;
+out.filtered = tasks.filter((t) => {
+  try {
+    return /^Seccomp:\\s+2$/m.test(Deno.readTextFileSync("/proc/self/task/" + t + "/status"));
+  } catch { return false; }
+}).length;
+const attempt = async (f) => { try { await f(); return "ok"; } catch (e) { return String(e); } };
+out.mkdirSync = await attempt(() => Deno.mkdirSync(dir + "/sync"));
+out.mkdirAsync = await attempt(() => Deno.mkdir(dir + "/async"));
+out.workerAfter = await fromWorker(dir + "/worker-after");
+worker.terminate();
+// Everything else still works.
+await Deno.writeTextFile(dir + "/file", "still works");
+out.read = await Deno.readTextFile(dir + "/file");
+const cmd = await new Deno.Command("echo", { args: ["exec works"] }).output();
+out.exec = new TextDecoder().decode(cmd.stdout).trim();
+out.timer = await new Promise((resolve) => setTimeout(() => resolve("fired"), 10));
+console.log(JSON.stringify(out));
+`;
+
+async function runFiltered(flags: string) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/worker.ts`, WORKER);
+    await Deno.writeTextFile(`${dir}/main.ts`, SCRIPT);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", `${dir}/main.ts`, dir, flags],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 0, stderr);
+    return JSON.parse(new TextDecoder().decode(r.stdout));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "local seccomp with TSYNC filters every thread of a Deno process",
+  ignore: nativeArch() === undefined,
+  async fn() {
+    const out = await runFiltered("tsync");
+    assertEquals(out.workerBefore, "ok");
+    assertEquals(out.ret, 0);
+    assertGreater(out.threads, 1);
+    assertEquals(out.filtered, out.threads);
+    assertStringIncludes(out.mkdirSync, "os error 1");
+    assertStringIncludes(out.mkdirAsync, "os error 1");
+    assertStringIncludes(out.workerAfter, "os error 1");
+    assertEquals(out.read, "still works");
+    assertEquals(out.exec, "exec works");
+    assertEquals(out.timer, "fired");
+  },
+});
+
+Deno.test({
+  name: "local seccomp without TSYNC leaves the other threads unfiltered",
+  ignore: nativeArch() === undefined,
+  async fn() {
+    const out = await runFiltered("none");
+    assertEquals(out.ret, 0);
+    assertStringIncludes(out.mkdirSync, "os error 1");
+    // The worker's thread predates the filter: it is not filtered.
+    assertEquals(out.workerAfter, "ok");
+    assertGreater(out.threads, out.filtered);
+  },
+});
+
+Deno.test("local connect reaches a listening socket of this process", async () => {
+  using local = openLocal();
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/s.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  try {
+    const fd = local.socket("AF_UNIX", "SOCK_STREAM", 0);
+    try {
+      const accepting = listener.accept();
+      // The cstruct form, laid out here: sun_family then sun_path.
+      local.connect(fd, [bytes([1, 0]), new TextEncoder().encode(path + "\0")]);
+      using conn = await accepting;
+      local.write(fd, "ping");
+      const buf = new Uint8Array(8);
+      const n = await conn.read(buf);
+      assertEquals(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "ping");
+    } finally {
+      local.close(fd);
+    }
+    const e = assertThrows(() => local.connect(fd, null), SystemCallError);
+    assertInstanceOf(e, SystemCallError);
+    assertEquals(e.code, "EBADF");
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,120 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { SystemCallError } from "../mod.ts";
+import { readAll, withDriver } from "./_helpers.ts";
+
+async function sha256(data: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new Uint8Array(data));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(out.subarray(off, off + 65536));
+  return out;
+}
+
+Deno.test("8 MiB of stdin through cat arrives intact, nothing dropped", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "cat", ["cat"]);
+    const data = randomBytes(8 * 1024 * 1024);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = (async () => {
+      for (;;) {
+        const c = await drv.stdout([p]);
+        if (c === null) return;
+        chunks.push(c);
+        total += c.length;
+      }
+    })();
+    await drv.stdin([p], data);
+    await drv.eof([p]);
+    await reader;
+    const got = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      got.set(c, off);
+      off += c.length;
+    }
+    assertEquals(total, data.length);
+    assertEquals(await sha256(got), await sha256(data));
+    assertEquals(await drv.event([p]), { type: "exit", status: 0 });
+  });
+});
+
+Deno.test("stdin waits while the pipe is full (backpressure) and completes later", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    // Nothing reads stdin for the first 0.5 s: the pipe fills up.
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "sleep 0.5; exec wc -c"]);
+    const started = performance.now();
+    let done = false;
+    const write = drv.stdin([p], new Uint8Array(4 * 1024 * 1024)).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(done, false);
+    await write;
+    assert(performance.now() - started >= 400);
+    await drv.eof([p]);
+    assertEquals((await readAll(drv, [p])).trim(), String(4 * 1024 * 1024));
+  });
+});
+
+Deno.test("concurrent stdin writes do not interleave", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "cat", ["cat"]);
+    const a = "a".repeat(600000);
+    const b = "b".repeat(600000);
+    const out = readAll(drv, [p]);
+    await Promise.all([drv.stdin([p], a), drv.stdin([p], b)]);
+    await drv.eof([p]);
+    assertEquals(await out, a + b);
+  });
+});
+
+Deno.test("stdin to a process that closed its stdin fails with EPIPE", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "exec 0<&-; sleep 100"]);
+    await new Promise((r) => setTimeout(r, 200));
+    const e = await assertRejects(
+      () => drv.stdin([p], new Uint8Array(1024 * 1024)),
+      SystemCallError,
+    );
+    assertEquals(e.code, "EPIPE");
+    await drv.kill([], p, "SIGKILL");
+  });
+});
+
+Deno.test("stdin_closed event when a program closes its stdin", async () => {
+  await withDriver(async (drv) => {
+    await drv.setopt([], "stdin_closed", 1);
+    const p = await drv.fork([]);
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "exec 0<&-; sleep 100"]);
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "stdin_closed" });
+    await drv.kill([], p, "SIGKILL");
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "termsig", signal: "SIGKILL" });
+  });
+});
+
+Deno.test("stdout and stderr are kept apart and tagged with the pipeline", async () => {
+  await withDriver(async (drv) => {
+    const a = await drv.fork([]);
+    const b = await drv.fork([a]);
+    await drv.execvp([a, b], "/bin/sh", ["sh", "-c", "echo out; echo err >&2"]);
+    assertEquals(await readAll(drv, [a, b]), "out\n");
+    assertEquals(await readAll(drv, [a, b], "stderr"), "err\n");
+    assertEquals(await drv.stdout([a], { timeout: 100 }), null);
+  });
+});
+
+Deno.test("after the end, stdout and event return null at once", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "true", ["true"]);
+    assertEquals(await drv.event([p]), { type: "exit", status: 0 });
+    assertEquals(await drv.stdout([p]), null);
+    assertEquals(await drv.event([p]), null);
+  });
+});
