@@ -1,0 +1,65 @@
+import { assert, assertEquals } from "@std/assert";
+import { withDriver } from "./_helpers.ts";
+
+function fds(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      out.set(e.name, Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
+    } catch {
+      // closed while listing
+    }
+  }
+  return out;
+}
+
+function sorted(m: Map<string, string>): string[] {
+  return [...m.keys()].map(Number).sort((a, b) => a - b).map(String);
+}
+
+Deno.test("an exec'd program starts with only descriptors 0, 1 and 2", async () => {
+  await withDriver(async (drv) => {
+    const a = await drv.fork([]);
+    const b = await drv.fork([a]);
+    await drv.execvp([a, b], "sleep", ["sleep", "100"]);
+    await drv.execvp([a], "sleep", ["sleep", "100"]).catch(() => {});
+    for (const pid of [a, b]) {
+      const open = fds(pid);
+      assertEquals(sorted(open), ["0", "1", "2"], `descriptors of ${pid}: ${[...open]}`);
+      for (const target of open.values()) assert(target.startsWith("pipe:"), target);
+    }
+  });
+});
+
+Deno.test("control processes hold only their own pipes, never the host's descriptors", async () => {
+  await withDriver(async (drv) => {
+    // Open something in the host that a leak would carry along.
+    using _file = await Deno.open("/etc/hostname");
+    const root = fds(drv.pid);
+    // stdin, stdout, stderr and the signal self-pipe.
+    assertEquals(sorted(root), ["0", "1", "2", "3", "4"]);
+    const p = await drv.fork([]);
+    const child = fds(p);
+    // stdin, stdout, stderr, the control channel (two pipes) and the signal self-pipe.
+    assertEquals(child.size, 7, `descriptors of ${p}: ${[...child]}`);
+    const withChild = fds(drv.pid);
+    // Each child costs its parent five: control in/out, stdin, stdout, stderr.
+    assertEquals(withChild.size, root.size + 5);
+    for (const target of [...root.values(), ...child.values(), ...withChild.values()]) {
+      assert(target.startsWith("pipe:") || target.startsWith("/dev/"), target);
+      assert(!target.includes("hostname"), target);
+    }
+  });
+});
+
+Deno.test("descriptors are released when children go", async () => {
+  await withDriver(async (drv) => {
+    const before = fds(drv.pid).size;
+    for (let i = 0; i < 10; i++) {
+      const p = await drv.fork([]);
+      await drv.execvp([p], "true", ["true"]);
+      await drv.event([p]);
+    }
+    assertEquals(fds(drv.pid).size, before);
+  });
+});
