@@ -81,8 +81,10 @@ export type ResultKind =
 export interface CallDef {
   /** Call number on the wire. */
   readonly id: number;
-  /** alcove's name. */
+  /** The method name, used in error messages. */
   readonly name: string;
+  /** alcove's name (snake_case). */
+  readonly alcove: string;
   /** Argument names and kinds after the pipeline. */
   readonly args: readonly { readonly name: string; readonly kind: ArgKind }[];
   /** Result conversion. */
@@ -100,6 +102,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   fork: {
     id: 0,
     name: "fork",
+    alcove: "fork",
     args: [],
     result: "int",
     platforms: "all",
@@ -109,6 +112,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   clone: {
     id: 1,
     name: "clone",
+    alcove: "clone",
     args: [{ name: "flags", kind: "flags:clone" }],
     result: "int",
     platforms: "linux",
@@ -118,6 +122,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   execve: {
     id: 2,
     name: "execve",
+    alcove: "execve",
     args: [{ name: "path", kind: "string" }, { name: "argv", kind: "strings" }, {
       name: "env",
       kind: "strings",
@@ -130,6 +135,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   execvp: {
     id: 3,
     name: "execvp",
+    alcove: "execvp",
     args: [{ name: "file", kind: "string" }, { name: "argv", kind: "strings" }],
     result: "ok",
     platforms: "all",
@@ -139,6 +145,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   exit: {
     id: 4,
     name: "exit",
+    alcove: "exit",
     args: [{ name: "status", kind: "i32" }],
     result: "ok",
     platforms: "all",
@@ -148,6 +155,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   kill: {
     id: 5,
     name: "kill",
+    alcove: "kill",
     args: [{ name: "pid", kind: "i32" }, { name: "signal", kind: "const:signal" }],
     result: "ok",
     platforms: "all",
@@ -157,6 +165,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getpid: {
     id: 6,
     name: "getpid",
+    alcove: "getpid",
     args: [],
     result: "int",
     platforms: "all",
@@ -166,6 +175,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getppid: {
     id: 7,
     name: "getppid",
+    alcove: "getppid",
     args: [],
     result: "int",
     platforms: "all",
@@ -175,6 +185,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   version: {
     id: 8,
     name: "version",
+    alcove: "version",
     args: [],
     result: "string",
     platforms: "all",
@@ -184,6 +195,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getopt: {
     id: 9,
     name: "getopt",
+    alcove: "getopt",
     args: [{ name: "option", kind: "option" }],
     result: "int",
     platforms: "all",
@@ -193,6 +205,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setopt: {
     id: 10,
     name: "setopt",
+    alcove: "setopt",
     args: [{ name: "option", kind: "option" }, { name: "value", kind: "optvalue" }],
     result: "ok",
     platforms: "all",
@@ -202,6 +215,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   cpid: {
     id: 11,
     name: "cpid",
+    alcove: "cpid",
     args: [],
     result: "cpid",
     platforms: "all",
@@ -211,6 +225,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setcpid: {
     id: 12,
     name: "setcpid",
+    alcove: "setcpid",
     args: [{ name: "pid", kind: "i32" }, { name: "option", kind: "cpidoption" }, {
       name: "value",
       kind: "i64",
@@ -223,6 +238,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getcwd: {
     id: 13,
     name: "getcwd",
+    alcove: "getcwd",
     args: [],
     result: "string",
     platforms: "all",
@@ -232,6 +248,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   chdir: {
     id: 14,
     name: "chdir",
+    alcove: "chdir",
     args: [{ name: "path", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -241,6 +258,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   environ: {
     id: 15,
     name: "environ",
+    alcove: "environ",
     args: [],
     result: "strings",
     platforms: "all",
@@ -250,6 +268,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getenv: {
     id: 16,
     name: "getenv",
+    alcove: "getenv",
     args: [{ name: "name", kind: "string" }],
     result: "string?",
     platforms: "all",
@@ -259,6 +278,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setenv: {
     id: 17,
     name: "setenv",
+    alcove: "setenv",
     args: [{ name: "name", kind: "string" }, { name: "value", kind: "string" }, {
       name: "overwrite",
       kind: "i32",
@@ -271,6 +291,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   unsetenv: {
     id: 18,
     name: "unsetenv",
+    alcove: "unsetenv",
     args: [{ name: "name", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -280,6 +301,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   clearenv: {
     id: 19,
     name: "clearenv",
+    alcove: "clearenv",
     args: [],
     result: "ok",
     platforms: "all",
@@ -289,6 +311,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   sigaction: {
     id: 20,
     name: "sigaction",
+    alcove: "sigaction",
     args: [{ name: "signal", kind: "const:signal" }, { name: "handler", kind: "handler" }],
     result: "handler",
     platforms: "all",
@@ -298,6 +321,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   waitpid: {
     id: 21,
     name: "waitpid",
+    alcove: "waitpid",
     args: [{ name: "pid", kind: "i32" }, { name: "flags", kind: "flags:wait" }],
     result: "waitpid",
     platforms: "all",
@@ -306,7 +330,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   errno_id: {
     id: 22,
-    name: "errno_id",
+    name: "errnoId",
+    alcove: "errno_id",
     args: [{ name: "errno", kind: "i32" }],
     result: "errnoname",
     platforms: "all",
@@ -315,7 +340,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   clone_constant: {
     id: 23,
-    name: "clone_constant",
+    name: "cloneConstant",
+    alcove: "clone_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -324,7 +350,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   fcntl_constant: {
     id: 24,
-    name: "fcntl_constant",
+    name: "fcntlConstant",
+    alcove: "fcntl_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -333,7 +360,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   file_constant: {
     id: 25,
-    name: "file_constant",
+    name: "fileConstant",
+    alcove: "file_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -342,7 +370,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   ioctl_constant: {
     id: 26,
-    name: "ioctl_constant",
+    name: "ioctlConstant",
+    alcove: "ioctl_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -351,7 +380,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   mount_constant: {
     id: 27,
-    name: "mount_constant",
+    name: "mountConstant",
+    alcove: "mount_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -360,7 +390,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   prctl_constant: {
     id: 28,
-    name: "prctl_constant",
+    name: "prctlConstant",
+    alcove: "prctl_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -369,7 +400,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   ptrace_constant: {
     id: 29,
-    name: "ptrace_constant",
+    name: "ptraceConstant",
+    alcove: "ptrace_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -378,7 +410,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   rlimit_constant: {
     id: 30,
-    name: "rlimit_constant",
+    name: "rlimitConstant",
+    alcove: "rlimit_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -387,7 +420,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   seccomp_constant: {
     id: 31,
-    name: "seccomp_constant",
+    name: "seccompConstant",
+    alcove: "seccomp_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -396,7 +430,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   signal_constant: {
     id: 32,
-    name: "signal_constant",
+    name: "signalConstant",
+    alcove: "signal_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -405,7 +440,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   syscall_constant: {
     id: 33,
-    name: "syscall_constant",
+    name: "syscallConstant",
+    alcove: "syscall_constant",
     args: [{ name: "name", kind: "constname" }],
     result: "constant",
     platforms: "all",
@@ -415,6 +451,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getrlimit: {
     id: 34,
     name: "getrlimit",
+    alcove: "getrlimit",
     args: [{ name: "resource", kind: "const:rlimit" }],
     result: "rlimit",
     platforms: "all",
@@ -424,6 +461,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setrlimit: {
     id: 35,
     name: "setrlimit",
+    alcove: "setrlimit",
     args: [{ name: "resource", kind: "const:rlimit" }, { name: "limit", kind: "rlimit" }],
     result: "ok",
     platforms: "all",
@@ -433,6 +471,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   sethostname: {
     id: 36,
     name: "sethostname",
+    alcove: "sethostname",
     args: [{ name: "name", kind: "string" }],
     result: "ok",
     platforms: "linux",
@@ -442,6 +481,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   gethostname: {
     id: 37,
     name: "gethostname",
+    alcove: "gethostname",
     args: [],
     result: "string",
     platforms: "all",
@@ -451,6 +491,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getuid: {
     id: 38,
     name: "getuid",
+    alcove: "getuid",
     args: [],
     result: "int",
     platforms: "all",
@@ -460,6 +501,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getgid: {
     id: 39,
     name: "getgid",
+    alcove: "getgid",
     args: [],
     result: "int",
     platforms: "all",
@@ -469,6 +511,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setuid: {
     id: 40,
     name: "setuid",
+    alcove: "setuid",
     args: [{ name: "uid", kind: "u32" }],
     result: "ok",
     platforms: "all",
@@ -478,6 +521,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setgid: {
     id: 41,
     name: "setgid",
+    alcove: "setgid",
     args: [{ name: "gid", kind: "u32" }],
     result: "ok",
     platforms: "all",
@@ -487,6 +531,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setgroups: {
     id: 42,
     name: "setgroups",
+    alcove: "setgroups",
     args: [{ name: "groups", kind: "gids" }],
     result: "ok",
     platforms: "all",
@@ -496,6 +541,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getgroups: {
     id: 43,
     name: "getgroups",
+    alcove: "getgroups",
     args: [],
     result: "ints",
     platforms: "all",
@@ -505,6 +551,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getresuid: {
     id: 44,
     name: "getresuid",
+    alcove: "getresuid",
     args: [],
     result: "record:ruid,euid,suid",
     platforms: "all",
@@ -514,6 +561,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getresgid: {
     id: 45,
     name: "getresgid",
+    alcove: "getresgid",
     args: [],
     result: "record:rgid,egid,sgid",
     platforms: "all",
@@ -523,6 +571,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setresuid: {
     id: 46,
     name: "setresuid",
+    alcove: "setresuid",
     args: [{ name: "ruid", kind: "id" }, { name: "euid", kind: "id" }, {
       name: "suid",
       kind: "id",
@@ -535,6 +584,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setresgid: {
     id: 47,
     name: "setresgid",
+    alcove: "setresgid",
     args: [{ name: "rgid", kind: "id" }, { name: "egid", kind: "id" }, {
       name: "sgid",
       kind: "id",
@@ -547,6 +597,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   chmod: {
     id: 48,
     name: "chmod",
+    alcove: "chmod",
     args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
     result: "ok",
     platforms: "all",
@@ -556,6 +607,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   chown: {
     id: 49,
     name: "chown",
+    alcove: "chown",
     args: [{ name: "path", kind: "string" }, { name: "uid", kind: "id" }, {
       name: "gid",
       kind: "id",
@@ -568,6 +620,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   chroot: {
     id: 50,
     name: "chroot",
+    alcove: "chroot",
     args: [{ name: "path", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -577,6 +630,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   mkdir: {
     id: 51,
     name: "mkdir",
+    alcove: "mkdir",
     args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
     result: "ok",
     platforms: "all",
@@ -586,6 +640,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   mkfifo: {
     id: 52,
     name: "mkfifo",
+    alcove: "mkfifo",
     args: [{ name: "path", kind: "string" }, { name: "mode", kind: "mode" }],
     result: "ok",
     platforms: "all",
@@ -595,6 +650,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   rmdir: {
     id: 53,
     name: "rmdir",
+    alcove: "rmdir",
     args: [{ name: "path", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -604,6 +660,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   unlink: {
     id: 54,
     name: "unlink",
+    alcove: "unlink",
     args: [{ name: "path", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -613,6 +670,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   link: {
     id: 55,
     name: "link",
+    alcove: "link",
     args: [{ name: "oldpath", kind: "string" }, { name: "newpath", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -622,6 +680,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   symlink: {
     id: 56,
     name: "symlink",
+    alcove: "symlink",
     args: [{ name: "target", kind: "string" }, { name: "linkpath", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -631,6 +690,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   readdir: {
     id: 57,
     name: "readdir",
+    alcove: "readdir",
     args: [{ name: "path", kind: "string" }],
     result: "strings",
     platforms: "all",
@@ -640,6 +700,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   open: {
     id: 58,
     name: "open",
+    alcove: "open",
     args: [{ name: "path", kind: "string" }, { name: "flags", kind: "flags:file" }, {
       name: "mode",
       kind: "mode",
@@ -652,6 +713,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   close: {
     id: 59,
     name: "close",
+    alcove: "close",
     args: [{ name: "fd", kind: "i32" }],
     result: "ok",
     platforms: "all",
@@ -661,6 +723,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   read: {
     id: 60,
     name: "read",
+    alcove: "read",
     args: [{ name: "fd", kind: "i32" }, { name: "count", kind: "readcount" }],
     result: "bytes",
     platforms: "all",
@@ -670,6 +733,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   write: {
     id: 61,
     name: "write",
+    alcove: "write",
     args: [{ name: "fd", kind: "i32" }, { name: "data", kind: "bytes" }],
     result: "int",
     platforms: "all",
@@ -679,6 +743,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   lseek: {
     id: 62,
     name: "lseek",
+    alcove: "lseek",
     args: [{ name: "fd", kind: "i32" }, { name: "offset", kind: "i64" }, {
       name: "whence",
       kind: "const:file",
@@ -691,6 +756,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   fcntl: {
     id: 63,
     name: "fcntl",
+    alcove: "fcntl",
     args: [{ name: "fd", kind: "i32" }, { name: "cmd", kind: "const:fcntl" }, {
       name: "arg",
       kind: "flags:fcntl|file",
@@ -703,6 +769,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   select: {
     id: 64,
     name: "select",
+    alcove: "select",
     args: [{ name: "readfds", kind: "fds" }, { name: "writefds", kind: "fds" }, {
       name: "exceptfds",
       kind: "fds",
@@ -715,6 +782,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   mount: {
     id: 65,
     name: "mount",
+    alcove: "mount",
     args: [
       { name: "source", kind: "string" },
       { name: "target", kind: "string" },
@@ -731,6 +799,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   umount: {
     id: 66,
     name: "umount",
+    alcove: "umount",
     args: [{ name: "path", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -740,6 +809,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   umount2: {
     id: 67,
     name: "umount2",
+    alcove: "umount2",
     args: [{ name: "path", kind: "string" }, { name: "flags", kind: "flags:mount" }],
     result: "ok",
     platforms: "linux",
@@ -748,7 +818,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   pivot_root: {
     id: 68,
-    name: "pivot_root",
+    name: "pivotRoot",
+    alcove: "pivot_root",
     args: [{ name: "newRoot", kind: "string" }, { name: "putOld", kind: "string" }],
     result: "ok",
     platforms: "linux",
@@ -758,6 +829,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   unshare: {
     id: 69,
     name: "unshare",
+    alcove: "unshare",
     args: [{ name: "flags", kind: "flags:clone" }],
     result: "ok",
     platforms: "linux",
@@ -767,6 +839,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setns: {
     id: 70,
     name: "setns",
+    alcove: "setns",
     args: [{ name: "fd", kind: "i32" }, { name: "nstype", kind: "flags:clone" }],
     result: "ok",
     platforms: "linux",
@@ -776,6 +849,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getpgrp: {
     id: 71,
     name: "getpgrp",
+    alcove: "getpgrp",
     args: [],
     result: "int",
     platforms: "all",
@@ -785,6 +859,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setpgid: {
     id: 72,
     name: "setpgid",
+    alcove: "setpgid",
     args: [{ name: "pid", kind: "i32" }, { name: "pgid", kind: "i32" }],
     result: "ok",
     platforms: "all",
@@ -794,6 +869,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getsid: {
     id: 73,
     name: "getsid",
+    alcove: "getsid",
     args: [{ name: "pid", kind: "i32" }],
     result: "int",
     platforms: "all",
@@ -803,6 +879,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setsid: {
     id: 74,
     name: "setsid",
+    alcove: "setsid",
     args: [],
     result: "int",
     platforms: "all",
@@ -812,6 +889,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   getpriority: {
     id: 75,
     name: "getpriority",
+    alcove: "getpriority",
     args: [{ name: "which", kind: "const:prio" }, { name: "who", kind: "u32" }],
     result: "int",
     platforms: "all",
@@ -821,6 +899,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setpriority: {
     id: 76,
     name: "setpriority",
+    alcove: "setpriority",
     args: [{ name: "which", kind: "const:prio" }, { name: "who", kind: "u32" }, {
       name: "prio",
       kind: "i32",
@@ -833,6 +912,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   fexecve: {
     id: 77,
     name: "fexecve",
+    alcove: "fexecve",
     args: [{ name: "fd", kind: "i32" }, { name: "argv", kind: "strings" }, {
       name: "env",
       kind: "strings",
@@ -845,6 +925,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   setproctitle: {
     id: 78,
     name: "setproctitle",
+    alcove: "setproctitle",
     args: [{ name: "name", kind: "string" }],
     result: "ok",
     platforms: "all",
@@ -854,6 +935,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   capget: {
     id: 79,
     name: "capget",
+    alcove: "capget",
     args: [],
     result: "caps",
     platforms: "linux",
@@ -863,6 +945,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   capset: {
     id: 80,
     name: "capset",
+    alcove: "capset",
     args: [{ name: "effective", kind: "capmask" }, { name: "permitted", kind: "capmask" }, {
       name: "inheritable",
       kind: "capmask",
@@ -875,6 +958,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   filter: {
     id: 81,
     name: "filter",
+    alcove: "filter",
     args: [{ name: "calls", kind: "callnames" }, { name: "childCalls", kind: "callnames" }],
     result: "ok",
     platforms: "all",
@@ -883,7 +967,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_enter: {
     id: 82,
-    name: "cap_enter",
+    name: "capEnter",
+    alcove: "cap_enter",
     args: [],
     result: "ok",
     platforms: "freebsd",
@@ -892,7 +977,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_getmode: {
     id: 83,
-    name: "cap_getmode",
+    name: "capGetmode",
+    alcove: "cap_getmode",
     args: [],
     result: "int",
     platforms: "freebsd",
@@ -901,7 +987,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_rights_limit: {
     id: 84,
-    name: "cap_rights_limit",
+    name: "capRightsLimit",
+    alcove: "cap_rights_limit",
     args: [{ name: "fd", kind: "i32" }, { name: "rights", kind: "ints" }],
     result: "ok",
     platforms: "freebsd",
@@ -910,7 +997,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_fcntls_limit: {
     id: 85,
-    name: "cap_fcntls_limit",
+    name: "capFcntlsLimit",
+    alcove: "cap_fcntls_limit",
     args: [{ name: "fd", kind: "i32" }, { name: "fcntlrights", kind: "i64" }],
     result: "ok",
     platforms: "freebsd",
@@ -919,7 +1007,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_fcntls_get: {
     id: 86,
-    name: "cap_fcntls_get",
+    name: "capFcntlsGet",
+    alcove: "cap_fcntls_get",
     args: [{ name: "fd", kind: "i32" }],
     result: "int",
     platforms: "freebsd",
@@ -928,7 +1017,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   cap_ioctls_limit: {
     id: 87,
-    name: "cap_ioctls_limit",
+    name: "capIoctlsLimit",
+    alcove: "cap_ioctls_limit",
     args: [{ name: "fd", kind: "i32" }, { name: "ioctls", kind: "ints" }],
     result: "ok",
     platforms: "freebsd",
@@ -938,6 +1028,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   jail: {
     id: 88,
     name: "jail",
+    alcove: "jail",
     args: [{ name: "jail", kind: "bytes" }],
     result: "int",
     platforms: "freebsd",
@@ -946,7 +1037,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   jail_attach: {
     id: 89,
-    name: "jail_attach",
+    name: "jailAttach",
+    alcove: "jail_attach",
     args: [{ name: "jid", kind: "i32" }],
     result: "ok",
     platforms: "freebsd",
@@ -955,7 +1047,8 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   },
   jail_remove: {
     id: 90,
-    name: "jail_remove",
+    name: "jailRemove",
+    alcove: "jail_remove",
     args: [{ name: "jid", kind: "i32" }],
     result: "ok",
     platforms: "freebsd",
@@ -965,6 +1058,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   procctl: {
     id: 91,
     name: "procctl",
+    alcove: "procctl",
     args: [{ name: "idtype", kind: "i32" }, { name: "id", kind: "i64" }, {
       name: "cmd",
       kind: "i32",
@@ -977,6 +1071,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   pledge: {
     id: 92,
     name: "pledge",
+    alcove: "pledge",
     args: [{ name: "promises", kind: "string?" }, { name: "execpromises", kind: "string?" }],
     result: "ok",
     platforms: "openbsd",
@@ -986,6 +1081,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   unveil: {
     id: 93,
     name: "unveil",
+    alcove: "unveil",
     args: [{ name: "path", kind: "string?" }, { name: "permissions", kind: "string?" }],
     result: "ok",
     platforms: "openbsd",
@@ -995,6 +1091,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   prctl: {
     id: 94,
     name: "prctl",
+    alcove: "prctl",
     args: [
       { name: "option", kind: "const:prctl" },
       { name: "arg2", kind: "any:prctl" },
@@ -1010,6 +1107,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   ioctl: {
     id: 95,
     name: "ioctl",
+    alcove: "ioctl",
     args: [{ name: "fd", kind: "i32" }, { name: "request", kind: "const:ioctl" }, {
       name: "arg",
       kind: "any:ioctl",
@@ -1022,6 +1120,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   ptrace: {
     id: 96,
     name: "ptrace",
+    alcove: "ptrace",
     args: [{ name: "request", kind: "const:ptrace" }, { name: "pid", kind: "i32" }, {
       name: "addr",
       kind: "any:ptrace",
@@ -1034,6 +1133,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   socket: {
     id: 97,
     name: "socket",
+    alcove: "socket",
     args: [{ name: "domain", kind: "const:socket" }, { name: "type", kind: "flags:socket" }, {
       name: "protocol",
       kind: "const:socket",
@@ -1046,6 +1146,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   connect: {
     id: 98,
     name: "connect",
+    alcove: "connect",
     args: [{ name: "fd", kind: "i32" }, { name: "address", kind: "sockaddr" }],
     result: "ok",
     platforms: "all",
@@ -1055,6 +1156,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   alloc: {
     id: 99,
     name: "alloc",
+    alcove: "alloc",
     args: [{ name: "cstruct", kind: "cstruct" }],
     result: "fields:bytes,cstruct",
     platforms: "all",
@@ -1064,6 +1166,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   seccomp: {
     id: 100,
     name: "seccomp",
+    alcove: "seccomp",
     args: [{ name: "operation", kind: "const:seccomp" }, { name: "flags", kind: "flags:seccomp" }, {
       name: "prog",
       kind: "any:seccomp",

@@ -77,13 +77,14 @@ interface ProcState {
 const STDIN_DEF: CallDef = {
   id: 0,
   name: "stdin",
+  alcove: "stdin",
   args: [],
   result: "ok",
   platforms: "all",
   noLocal: true,
   exec: false,
 };
-const EOF_DEF: CallDef = { ...STDIN_DEF, name: "eof" };
+const EOF_DEF: CallDef = { ...STDIN_DEF, name: "eof", alcove: "eof" };
 const encoder = new TextEncoder();
 
 function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pipeline {

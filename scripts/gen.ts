@@ -211,8 +211,10 @@ export type ResultKind = ${typeText("ResultType")};
 export interface CallDef {
   /** Call number on the wire. */
   readonly id: number;
-  /** alcove's name. */
+  /** The method name, used in error messages. */
   readonly name: string;
+  /** alcove's name (snake_case). */
+  readonly alcove: string;
   /** Argument names and kinds after the pipeline. */
   readonly args: readonly { readonly name: string; readonly kind: ArgKind }[];
   /** Result conversion. */
@@ -230,7 +232,7 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
 `;
   calls.forEach((c, id) => {
     const args = c.args.map((a) => `{ name: ${JSON.stringify(a.name)}, kind: "${a.type}" }`);
-    s += `  ${c.name}: {\n    id: ${id},\n    name: "${c.name}",\n` +
+    s += `  ${c.name}: {\n    id: ${id},\n    name: "${camel(c.name)}",\n    alcove: "${c.name}",\n` +
       `    args: [${args.join(", ")}],\n    result: "${c.result}",\n` +
       `    platforms: "${c.platforms}",\n    noLocal: ${!!c.noLocal},\n    exec: ${!!c.exec},\n  },\n`;
   });

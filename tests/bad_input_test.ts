@@ -1,0 +1,217 @@
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { type Alcove, DriverClosedError, PipelineError } from "../mod.ts";
+import { findNative } from "../ffi/_native.ts";
+import { CALLS } from "../ffi/_calls.ts";
+import { DOWN, Reader, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
+import { withDriver } from "./_helpers.ts";
+
+type Case = [string, (drv: Alcove, p: number) => Promise<unknown>, ErrorConstructor];
+
+// deno-lint-ignore no-explicit-any
+const any = (v: unknown) => v as any;
+
+/** Wrong types, out-of-range numbers, unknown names: every one is refused before sending. */
+const CASES: Case[] = [
+  ["fork: pipeline not an array", (d) => d.fork(any("x")), TypeError],
+  ["fork: pipeline with a negative pid", (d) => d.fork([-1]), TypeError],
+  ["fork: pipeline with a fraction", (d, p) => d.fork([p + 0.5]), TypeError],
+  ["fork: too many arguments", (d) => any(d).fork([], 1, 2), TypeError],
+  ["clone: unknown flag", (d) => d.clone([], ["CLONE_NEWNOPE"]), RangeError],
+  ["clone: flag of the wrong type", (d) => d.clone([], any([{}])), TypeError],
+  ["clone: a non-namespace flag", (d) => d.clone([], "CLONE_VM"), RangeError],
+  ["execve: argv not an array", (d, p) => d.execve([p], "/bin/true", any("true"), []), TypeError],
+  ["execve: NUL in the path", (d, p) => d.execve([p], "/bin/tr\0ue", ["x"], []), TypeError],
+  ["execve: NUL in argv", (d, p) => d.execve([p], "/bin/true", ["a\0b"], []), TypeError],
+  ["execve: number in env", (d, p) => d.execve([p], "/bin/true", [], any([1])), TypeError],
+  ["execvp: file not a string", (d, p) => d.execvp([p], any(42), ["x"]), TypeError],
+  ["exit: status not an integer", (d, p) => d.exit([p], 1.5), TypeError],
+  ["exit: status out of range", (d, p) => d.exit([p], 2 ** 40), RangeError],
+  ["kill: unknown signal", (d, p) => d.kill([], p, "SIGNOPE"), RangeError],
+  ["kill: pid out of range", (d) => d.kill([], 2 ** 32, "SIGTERM"), RangeError],
+  ["getpid: options not an object", (d) => d.getpid([], any(5)), TypeError],
+  ["getpid: negative timeout", (d) => d.getpid([], { timeout: -1 }), RangeError],
+  ["getpid: signal not an AbortSignal", (d) => d.getpid([], any({ signal: {} })), TypeError],
+  ["getopt: unknown option", (d) => d.getopt([], any("nosuchoption")), TypeError],
+  ["setopt: value of the wrong type", (d) => d.setopt([], "maxchild", any("7")), TypeError],
+  ["setopt: value out of range for the option", (d) => d.setopt([], "maxforkdepth", 1000), RangeError],
+  ["setcpid: unknown option", (d, p) => d.setcpid([], p, any("nope"), 1), TypeError],
+  ["setcpid: flowcontrol below -1", (d, p) => d.setcpid([], p, "flowcontrol", -2), RangeError],
+  ["chdir: path not a string", (d) => d.chdir([], any(null)), TypeError],
+  ["getenv: NUL in the name", (d) => d.getenv([], "A\0B"), TypeError],
+  ["setenv: overwrite not a number", (d) => d.setenv([], "A", "B", any(true)), TypeError],
+  ["unsetenv: name missing", (d) => any(d).unsetenv([]), TypeError],
+  ["sigaction: unknown handler", (d) => d.sigaction([], "SIGUSR1", any("sig_maybe")), TypeError],
+  ["sigaction: signal of the wrong type", (d) => d.sigaction([], any({}), null), TypeError],
+  ["waitpid: unknown flag", (d) => d.waitpid([], -1, "WNOPE"), RangeError],
+  ["errnoId: not an integer", (d) => d.errnoId([], any("EPERM")), TypeError],
+  ["signalConstant: NUL in the name", (d) => d.signalConstant([], "SIG\0TERM"), TypeError],
+  ["syscallConstant: not a string", (d) => d.syscallConstant([], any(39)), TypeError],
+  ["setrlimit: limit without max", (d) => d.setrlimit([], "RLIMIT_NOFILE", any({ cur: 1 })), TypeError],
+  ["setrlimit: negative limit", (d) => d.setrlimit([], "RLIMIT_CORE", { cur: -1, max: 0 }), TypeError],
+  ["setuid: uid out of range", (d, p) => d.setuid([p], -1), RangeError],
+  ["setgroups: not an array", (d, p) => d.setgroups([p], any(0)), TypeError],
+  ["stdin: data of the wrong type", (d, p) => d.stdin([p], any(12)), TypeError],
+  ["stdin: to the root", (d) => d.stdin([], "x"), TypeError],
+  ["eof: to the root", (d) => d.eof([]), TypeError],
+  ["stdout: pipeline of strings", (d) => d.stdout(any(["1"])), TypeError],
+  ["event: timeout not a number", (d) => d.event([], any({ timeout: "1" })), RangeError],
+];
+
+Deno.test("bad input is refused with a clear error and the control process keeps answering", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    for (const [name, run, type] of CASES) {
+      const e = await run(drv, p).then(() => undefined, (e) => e);
+      assert(e !== undefined, `${name}: no error`);
+      assertInstanceOf(e, type, `${name}: ${e}`);
+      const call = name.slice(0, name.indexOf(":"));
+      assert(
+        (e as Error).message.toLowerCase().includes(call.toLowerCase()),
+        `${name}: the message does not name the call: ${(e as Error).message}`,
+      );
+      assertEquals(await drv.getpid([p]), p, `${name}: the process stopped answering`);
+    }
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
+Deno.test("a request over the size limit is refused before it is sent", async () => {
+  await withDriver(async (drv) => {
+    const big = "x".repeat(65 * 1024 * 1024);
+    const e = await assertRejects(() => drv.setenv([], "BIG", big, 1), RangeError);
+    assert(e.message.includes("exceeds"));
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
+Deno.test("calls to a pipeline through an exec'd process fail with PipelineError", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "sleep", ["sleep", "100"]);
+    const e = await assertRejects(() => drv.getpid([p]), PipelineError);
+    assertEquals(e.reason, "not_control");
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
+/** Talks to a control process directly, bypassing every check of the driver. */
+class RawHelper {
+  #child = new Deno.Command(findNative().helper, {
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  #writer = this.#child.stdin.getWriter();
+  #reader = this.#child.stdout.getReader();
+  #buf = new Uint8Array(0);
+
+  async send(bytes: Uint8Array): Promise<void> {
+    await this.#writer.write(bytes);
+  }
+
+  /** The next frame that is not a greeting. */
+  async frame(): Promise<{ type: number; code: number; id: number; reader: Reader }> {
+    for (;;) {
+      while (this.#buf.length < 4 || this.#buf.length < 4 + this.#len()) {
+        const r = await this.#reader.read();
+        if (r.done) throw new Error("control process closed its output");
+        const next = new Uint8Array(this.#buf.length + r.value.length);
+        next.set(this.#buf);
+        next.set(r.value, this.#buf.length);
+        this.#buf = next;
+      }
+      const n = 4 + this.#len();
+      const f = this.#buf.slice(0, n);
+      this.#buf = this.#buf.slice(n);
+      const view = new DataView(f.buffer);
+      const depth = f[5];
+      if (f[4] === UP.HELLO) continue;
+      return {
+        type: f[4],
+        code: view.getUint16(6, true),
+        id: view.getUint32(8, true),
+        reader: new Reader(f, view, 12 + 4 * depth, n),
+      };
+    }
+  }
+
+  #len(): number {
+    return new DataView(this.#buf.buffer, this.#buf.byteOffset).getUint32(0, true);
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    await this.#reader.cancel();
+    await this.#child.status;
+  }
+}
+
+function frame(call: number, id: number, build: (w: Writer) => void, pids: number[] = []) {
+  const w = new Writer();
+  const start = w.begin(DOWN.CALL, call, id, pids);
+  build(w);
+  w.end(start);
+  return w.take();
+}
+
+Deno.test("the control process checks every request itself and survives bad ones", async () => {
+  const raw = new RawHelper();
+  try {
+    const getpid = CALLS.getpid.id;
+    const chdir = CALLS.chdir.id;
+    const bad: [string, Uint8Array, number][] = [
+      ["unknown call number", frame(499, 1, () => {}), STATUS.UNSUPPORTED],
+      ["too many arguments", frame(getpid, 2, (w) => w.int(1)), STATUS.BADARG],
+      ["missing argument", frame(chdir, 3, () => {}), STATUS.BADARG],
+      ["integer where a string goes", frame(chdir, 4, (w) => w.int(7)), STATUS.BADARG],
+      ["string with a NUL", frame(chdir, 5, (w) => w.bytes("/t\0mp")), STATUS.BADARG],
+      ["unknown value tag", frame(chdir, 6, (w) => w.u8(99)), STATUS.BADARG],
+      [
+        "list longer than the frame",
+        frame(CALLS.setgroups.id, 7, (w) => {
+          w.u8(VAL.LIST);
+          w.u32(0x7fffffff);
+        }),
+        STATUS.BADARG,
+      ],
+      [
+        "bytes longer than the frame",
+        frame(chdir, 8, (w) => {
+          w.u8(VAL.BYTES);
+          w.u32(1000);
+        }),
+        STATUS.BADARG,
+      ],
+      ["a pid that is not a child", frame(getpid, 9, () => {}, [1]), STATUS.NOTCHILD],
+    ];
+    for (const [name, bytes, status] of bad) {
+      await raw.send(bytes);
+      const f = await raw.frame();
+      assertEquals([f.type, f.code], [UP.REPLY, status], name);
+      await raw.send(frame(getpid, 100, () => {}));
+      const ok = await raw.frame();
+      assertEquals([ok.type, ok.code, ok.id], [UP.REPLY, STATUS.OK, 100], `after ${name}`);
+    }
+  } finally {
+    await raw.close();
+  }
+});
+
+Deno.test("a stream that loses framing ends the control process cleanly", async () => {
+  const raw = new RawHelper();
+  try {
+    // A length below the header size cannot be a frame.
+    await raw.send(new Uint8Array([2, 0, 0, 0, 1, 0]));
+    await assertRejects(() => raw.frame(), Error, "closed its output");
+  } finally {
+    await raw.close();
+  }
+});
+
+Deno.test("calls after the root ended reject with DriverClosedError", async () => {
+  await withDriver(async (drv) => {
+    await drv.kill([], drv.pid, "SIGKILL").catch(() => {});
+    await assertRejects(() => drv.getpid([], { timeout: 5000 }), DriverClosedError);
+    assert(drv.closed);
+  });
+});
