@@ -55,7 +55,7 @@ static pid_t do_clone(unsigned long long flags)
     return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-static void child_setup(struct alcove_state *ap, int fds[5][2])
+static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *mask)
 {
     /* Die with the parent control process: it is single threaded, so unlike a
      * runtime's worker thread its exit is the process's. */
@@ -87,6 +87,9 @@ static void child_setup(struct alcove_state *ap, int fds[5][2])
     alcove_set_nonblock(up_out);
     if (alcove_signal_reinit(ap) < 0)
         _exit(127);
+    /* Signals that came while the handlers still wrote to the parent's pipe
+     * waited, blocked; now they reach this process's own pipe. */
+    sigprocmask(SIG_SETMASK, mask, NULL);
     alcove_loop(ap);
     _exit(0);
 }
@@ -108,17 +111,21 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
             return -err;
         }
     }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
     pid_t pid = do_clone(clone_flags);
+    if (pid == 0)
+        child_setup(ap, fds, &old); /* never returns */
+    int err = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
-        int err = errno;
         for (int i = 0; i < 5; i++) {
             close(fds[i][0]);
             close(fds[i][1]);
         }
         return -err;
     }
-    if (pid == 0)
-        child_setup(ap, fds); /* never returns */
 
     close(fds[0][0]);
     close(fds[1][1]);

@@ -54,6 +54,7 @@ export const MAX_REQUEST = 64 * 1024 * 1024;
 const STDIN_CHUNK = 256 * 1024;
 const STDIN_WINDOW = 4;
 const STOP_WAIT_MS = 3000;
+const FINISHED_KEEP = 65536;
 
 interface Pending {
   def: CallDef;
@@ -151,6 +152,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #flushScheduled = false;
   #writing = false;
   #procs = new Map<string, ProcState>();
+  #finished = new Set<string>();
   #closed: string | null = null;
   #stopping?: Promise<void>;
   #readDone: Promise<void>;
@@ -450,8 +452,16 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const { def, pipeline } = p;
     try {
       switch (status) {
-        case STATUS.OK:
-          return p.resolve(decodeResult(this.#table, def.result, r.done ? undefined : r.value()));
+        case STATUS.OK: {
+          const result = decodeResult(this.#table, def.result, r.done ? undefined : r.value());
+          if (def.alcove === "fork" || def.alcove === "clone") {
+            // A new process: forget whatever an earlier one with the same pid left.
+            const key = keyOf([...pipeline, result as number]);
+            this.#procs.delete(key);
+            this.#finished.delete(key);
+          }
+          return p.resolve(result);
+        }
         case STATUS.ERRNO: {
           const errno = r.value() as number;
           const code = this.#table.name("errno", errno) ?? `E${errno}`;
@@ -765,12 +775,18 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   #shift<T>(pipeline: Pipeline, st: ProcState, q: T[]): T {
     const v = q.shift() as T;
-    // Forget a finished process once everything it left was read.
-    if (
-      st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0 &&
-      st.waiters.size === 0
-    ) {
-      this.#procs.delete(keyOf(pipeline));
+    if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
+      // Drained: remember that it ended (later reads return null at once), but only
+      // the newest FINISHED_KEEP of them, so a long-lived driver does not grow.
+      const key = keyOf(pipeline);
+      this.#finished.delete(key);
+      this.#finished.add(key);
+      if (this.#finished.size > FINISHED_KEEP) {
+        const oldest = this.#finished.values().next().value as string;
+        this.#finished.delete(oldest);
+        const old = this.#procs.get(oldest);
+        if (old && old.waiters.size === 0) this.#procs.delete(oldest);
+      }
     }
     return v;
   }
