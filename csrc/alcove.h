@@ -22,7 +22,7 @@
 /* A request larger than this is refused by the host before it is sent. */
 #define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
 /* Stop reading children's output while this much is waiting to go up. */
-#define ALCOVE_UP_HIGH_WATER (4u * 1024u * 1024u)
+#define ALCOVE_UP_HIGH_WATER (256u * 1024u)
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
  * Child control processes shut down their own subtree on the same schedule; they
  * get ALCOVE_GRACE_EXTRA_MS more before they are killed, so that they can reap

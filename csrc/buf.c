@@ -14,7 +14,9 @@ void alcove_buf_free(struct alcove_buf *b)
 
 void alcove_buf_compact(struct alcove_buf *b)
 {
-    if (b->off == 0)
+    /* Moving a large backlog after every partial write costs more than the
+     * space it frees: wait until the consumed part is at least what is left. */
+    if (b->off == 0 || b->off < b->len - b->off)
         return;
     memmove(b->data, b->data + b->off, b->len - b->off);
     b->len -= b->off;

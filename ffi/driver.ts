@@ -152,6 +152,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #flushScheduled = false;
   #writing = false;
   #procs = new Map<string, ProcState>();
+  #dataLeft = 0;
+  #dataState: ProcState | null = null;
+  #dataStdout = true;
   #finished = new Set<string>();
   #closed: string | null = null;
   #stopping?: Promise<void>;
@@ -371,14 +374,32 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     let have = 0;
     try {
       for (;;) {
-        const chunk = await this.#proc.read();
+        let chunk = await this.#proc.read();
         if (chunk === null) break;
+        if (this.#dataLeft > 0) {
+          // The rest of a data frame: output is a byte stream, so hand it over as
+          // it comes instead of joining it to the frame's first part.
+          const n = Math.min(this.#dataLeft, chunk.length);
+          this.#dataLeft -= n;
+          this.#pushData(chunk.subarray(0, n));
+          if (n === chunk.length) continue;
+          chunk = chunk.subarray(n);
+        }
         parts.push(chunk);
         have += chunk.length;
-        // Wait for a whole frame before joining chunks, so a large reply is copied once.
-        if (have < 4) continue;
-        const head = parts[0].length >= 4 ? parts[0] : concat(parts, have);
-        const need = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+        if (have < 6) continue;
+        let head = parts[0];
+        if (head.length < 6) {
+          head = concat(parts, have);
+          parts = [head];
+        }
+        // A data frame is worth parsing once its header is here; anything else
+        // once it is whole, so a large reply is joined once.
+        const view = new DataView(head.buffer, head.byteOffset, 6);
+        const type = head[4];
+        const need = type === UP.STDOUT || type === UP.STDERR
+          ? HEADER + 4 * head[5]
+          : 4 + view.getUint32(0, true);
         if (have < need) continue;
         const buf = parts.length === 1 ? parts[0] : concat(parts, have);
         const pos = this.#frames(buf);
@@ -397,14 +418,38 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     );
   }
 
+  #pushData(data: Uint8Array): void {
+    const st = this.#dataState;
+    if (!st || data.length === 0) return;
+    // Keep a view of a large piece; copy a small one so it does not pin the chunk.
+    (this.#dataStdout ? st.stdout : st.stderr).push(
+      data.length > 16384 ? data : data.slice(),
+    );
+    this.#wake(st);
+  }
+
   #frames(buf: Uint8Array): number {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let pos = 0;
-    while (buf.length - pos >= 4) {
-      const len = view.getUint32(pos, true);
-      if (buf.length - pos - 4 < len) break;
-      this.#frame(buf, view, pos, pos + 4 + len);
-      pos += 4 + len;
+    while (buf.length - pos >= 6) {
+      const end = pos + 4 + view.getUint32(pos, true);
+      if (end <= buf.length) {
+        this.#frame(buf, view, pos, end);
+        pos = end;
+        continue;
+      }
+      const type = buf[pos + 4];
+      const depth = buf[pos + 5];
+      const hdr = HEADER + 4 * depth;
+      if ((type !== UP.STDOUT && type !== UP.STDERR) || buf.length - pos < hdr) break;
+      // A data frame cut off by the end of this read: deliver what is here now.
+      const pids: number[] = [];
+      for (let i = 0; i < depth; i++) pids.push(view.getUint32(pos + HEADER + 4 * i, true));
+      this.#dataState = this.#state(pids);
+      this.#dataStdout = type === UP.STDOUT;
+      this.#dataLeft = end - buf.length;
+      this.#pushData(buf.subarray(pos + hdr));
+      return buf.length;
     }
     return pos;
   }
