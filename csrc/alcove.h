@@ -21,6 +21,11 @@
 #define ALCOVE_MAXFORKDEPTH_LIMIT 64
 /* A request larger than this is refused by the host before it is sent. */
 #define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
+/* Output and relayed frames at least this large move by splice instead of copies. */
+#define ALCOVE_SPLICE_MIN (16u * 1024u)
+#define ALCOVE_SPLICE_MAX (1024u * 1024u)
+/* Pipes to children get this much buffer when the system allows it. */
+#define ALCOVE_PIPE_SIZE (1 << 20)
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (256u * 1024u)
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
@@ -107,6 +112,14 @@ struct alcove_state {
     struct alcove_buf up_rbuf;
     struct alcove_buf up_wbuf;
     size_t up_building; /* offset of a reply frame being built in up_wbuf, or SIZE_MAX */
+    /* Bulk data moved by splice(2) from a child's pipe into up_out, without
+     * copying: the bytes belong at offset xfer_at of up_wbuf (frames queued after
+     * that offset wait for them). */
+    int xfer_fd;      /* -1: none */
+    pid_t xfer_pid;   /* the child the descriptor belongs to */
+    size_t xfer_at;
+    size_t xfer_left;
+    int draining; /* reporting a dead child: copy, never splice */
     struct alcove_opts opt;
     struct alcove_child *child;
     size_t nchild;

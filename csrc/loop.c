@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +48,7 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
     ap->up_out = up_out;
     ap->sigread = ap->sigwrite = -1;
     ap->up_building = SIZE_MAX;
+    ap->xfer_fd = -1;
     ap->opt.maxchild = alcove_default_maxchild();
     ap->opt.maxforkdepth = 16;
     ap->opt.exit_status = 1;
@@ -153,9 +155,29 @@ enum { READ_CLOSED = 0, READ_DATA = 1, READ_AGAIN = 2 };
 
 /* Forward output of a child's stdout or stderr as data frames, read straight into
  * the upward buffer. On EOF or error the descriptor is closed. */
-static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type)
+static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type,
+                       int may_splice)
 {
+    if (*fd == ap->xfer_fd)
+        return READ_AGAIN; /* its bytes belong to the splice in progress */
     size_t hdr = ALCOVE_WIRE_HEADER + 4;
+    int avail = 0;
+    if (may_splice && ap->xfer_fd < 0 && ioctl(*fd, FIONREAD, &avail) == 0 &&
+        (unsigned)avail >= ALCOVE_SPLICE_MIN) {
+        /* Only this process reads the pipe: all `avail` bytes can be spliced. */
+        size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
+        size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
+        if (start == (size_t)-1)
+            return READ_AGAIN;
+        alcove_put_u32(ap->up_wbuf.data + start, (uint32_t)(hdr - 4 + n));
+        ap->xfer_fd = *fd;
+        ap->xfer_pid = c->pid;
+        ap->xfer_at = ap->up_wbuf.len;
+        ap->xfer_left = n;
+        if (c->flowcontrol > 0)
+            c->flowcontrol--;
+        return READ_DATA;
+    }
     unsigned char *p = alcove_buf_reserve(&ap->up_wbuf, hdr + READ_CHUNK);
     if (p == NULL)
         return READ_AGAIN;
@@ -210,9 +232,29 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
             ctl_closed(ap, c);
             return;
         }
-        if (alcove_buf_pending(b) < 4 + (size_t)len)
-            return;
         unsigned type = f[4], depth = f[5];
+        if (alcove_buf_pending(b) < 4 + (size_t)len) {
+            size_t hdr0 = ALCOVE_WIRE_HEADER + 4u * depth;
+            size_t have = alcove_buf_pending(b);
+            if (ap->xfer_fd >= 0 || ap->draining || have < hdr0 ||
+                4 + (size_t)len - have < ALCOVE_SPLICE_MIN ||
+                depth >= 255 || type == ALCOVE_UP_REPLY)
+                return;
+            /* A large frame still arriving: pass on its header and what is here,
+             * then splice the rest straight from the child's pipe. */
+            size_t start = alcove_frame_begin(&ap->up_wbuf, type, alcove_get_u16(f + 6),
+                                              alcove_get_u32(f + 8), c->pid,
+                                              f + ALCOVE_WIRE_HEADER, depth);
+            if (start == (size_t)-1 || alcove_buf_append(&ap->up_wbuf, f + hdr0, have - hdr0) < 0)
+                return;
+            alcove_put_u32(ap->up_wbuf.data + start, len + 4);
+            ap->xfer_fd = c->ctl_in;
+            ap->xfer_pid = c->pid;
+            ap->xfer_at = ap->up_wbuf.len;
+            ap->xfer_left = 4 + (size_t)len - have;
+            alcove_buf_consume(b, have);
+            return;
+        }
         uint16_t code = alcove_get_u16(f + 6);
         uint32_t id = alcove_get_u32(f + 8);
         size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
@@ -240,6 +282,8 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
 
 static int read_ctl(struct alcove_state *ap, struct alcove_child *c)
 {
+    if (c->ctl_in == ap->xfer_fd)
+        return READ_AGAIN; /* its bytes belong to the splice in progress */
     alcove_buf_compact(&c->ctl_rbuf);
     unsigned char *p = alcove_buf_reserve(&c->ctl_rbuf, READ_CHUNK);
     if (p == NULL)
@@ -319,15 +363,18 @@ static int stdin_queue(struct alcove_state *ap, struct alcove_child *c, uint32_t
 
 static void child_died(struct alcove_state *ap, struct alcove_child *c)
 {
-    /* Everything it wrote is already in its pipes: pass it up before the exit. */
+    /* Everything it wrote is already in its pipes: pass it up before the exit,
+     * copying (a splice would leave bytes behind when the pipes close). */
+    ap->draining = 1;
     while (c->ctl_in >= 0 && read_ctl(ap, c) == READ_DATA)
         ;
     if (c->ctl_in >= 0)
         ctl_closed(ap, c);
-    while (c->out >= 0 && read_output(ap, c, &c->out, ALCOVE_UP_STDOUT) == READ_DATA)
+    while (c->out >= 0 && read_output(ap, c, &c->out, ALCOVE_UP_STDOUT, 0) == READ_DATA)
         ;
-    while (c->err >= 0 && read_output(ap, c, &c->err, ALCOVE_UP_STDERR) == READ_DATA)
+    while (c->err >= 0 && read_output(ap, c, &c->err, ALCOVE_UP_STDERR, 0) == READ_DATA)
         ;
+    ap->draining = 0;
     int kind, value;
     if (WIFSIGNALED(c->status)) {
         kind = ALCOVE_EVENT_TERMSIG;
@@ -538,11 +585,80 @@ static void flush_fd(int fd, struct alcove_buf *b, int *broken)
 }
 
 
+/* The bytes a splice could not move (the child's pipe ended mid-frame) become
+ * zeros, so the frame keeps its announced length. */
+static int xfer_pad(struct alcove_state *ap)
+{
+    struct alcove_buf *b = &ap->up_wbuf;
+    size_t left = ap->xfer_left;
+    if (alcove_buf_reserve(b, left) == NULL)
+        return -1;
+    memmove(b->data + ap->xfer_at + left, b->data + ap->xfer_at, b->len - ap->xfer_at);
+    memset(b->data + ap->xfer_at, 0, left);
+    b->len += left;
+    ap->xfer_at += left;
+    ap->xfer_left = 0;
+    ap->xfer_fd = -1;
+    return 0;
+}
+
+/* Write up_wbuf and any splice in progress, in order, as far as the pipe takes. */
+static void flush_up(struct alcove_state *ap, int *broken)
+{
+    struct alcove_buf *b = &ap->up_wbuf;
+    for (;;) {
+        size_t end = ap->xfer_fd >= 0 ? ap->xfer_at : b->len;
+        while (b->off < end) {
+            ssize_t n = write(ap->up_out, b->data + b->off, end - b->off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN)
+                return;
+            if (n <= 0) {
+                *broken = 1;
+                return;
+            }
+            b->off += (size_t)n;
+        }
+        if (ap->xfer_fd < 0) {
+            if (b->off == b->len)
+                b->off = b->len = 0;
+            return;
+        }
+        ssize_t n = splice(ap->xfer_fd, NULL, ap->up_out, NULL, ap->xfer_left,
+                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n > 0) {
+            ap->xfer_left -= (size_t)n;
+            if (ap->xfer_left == 0)
+                ap->xfer_fd = -1;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n < 0 && errno == EPIPE) {
+            *broken = 1;
+            return;
+        }
+        if (xfer_pad(ap) < 0)
+            return;
+    }
+}
+
+static void compact_up(struct alcove_state *ap)
+{
+    size_t off = ap->up_wbuf.off;
+    alcove_buf_compact(&ap->up_wbuf);
+    if (ap->xfer_fd >= 0 && ap->up_wbuf.off == 0)
+        ap->xfer_at -= off;
+}
+
 void alcove_flush_blocking(struct alcove_state *ap)
 {
     struct alcove_buf *b = &ap->up_wbuf;
     /* Only whole frames: not the reply of the call that is flushing. */
     size_t end = ap->up_building != SIZE_MAX ? ap->up_building : b->len;
+    if (ap->xfer_fd >= 0 && ap->xfer_at < end)
+        end = ap->xfer_at;
     while (b->off < end) {
         ssize_t n = write(ap->up_out, b->data + b->off, end - b->off);
         if (n < 0 && errno == EINTR)
@@ -589,7 +705,7 @@ static void begin_shutdown(struct alcove_state *ap)
     }
 }
 
-enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR };
+enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_XFER };
 
 int alcove_loop(struct alcove_state *ap)
 {
@@ -607,7 +723,7 @@ int alcove_loop(struct alcove_state *ap)
         if (shutdown_at >= 0 && ap->nchild == 0)
             break;
 
-        size_t need = 3 + 5 * ap->nchild;
+        size_t need = 4 + 5 * ap->nchild;
         if (need > cap) {
             struct pollfd *np = realloc(pfd, need * sizeof(*pfd));
             if (np == NULL)
@@ -631,21 +747,34 @@ int alcove_loop(struct alcove_state *ap)
     } while (0)
         if (!ap->up_eof && !up_full)
             ADD(ap->up_in, POLLIN, FD_UP_IN, 0);
-        if (!up_broken && alcove_buf_pending(&ap->up_wbuf) > 0)
-            ADD(ap->up_out, POLLOUT, FD_UP_OUT, 0);
+        if (!up_broken) {
+            int want_out = alcove_buf_pending(&ap->up_wbuf) > 0;
+            if (ap->xfer_fd >= 0 && ap->up_wbuf.off >= ap->xfer_at) {
+                /* Splicing: wait for whichever side is holding it up. */
+                int avail = 0;
+                if (ioctl(ap->xfer_fd, FIONREAD, &avail) == 0 && avail > 0)
+                    want_out = 1;
+                else {
+                    want_out = 0;
+                    ADD(ap->xfer_fd, POLLIN, FD_XFER, 0);
+                }
+            }
+            if (want_out)
+                ADD(ap->up_out, POLLOUT, FD_UP_OUT, 0);
+        }
         ADD(ap->sigread, POLLIN, FD_SIG, 0);
         for (size_t i = 0; i < ap->nchild; i++) {
             struct alcove_child *c = &ap->child[i];
-            if (c->ctl_in >= 0 && !up_full)
+            if (c->ctl_in >= 0 && !up_full && c->ctl_in != ap->xfer_fd)
                 ADD(c->ctl_in, POLLIN, FD_CTL_IN, i);
             if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0)
                 ADD(c->ctl_out, POLLOUT, FD_CTL_OUT, i);
             if (c->in >= 0 && (alcove_buf_pending(&c->in_wbuf) > 0 || ap->opt.stdin_closed))
                 ADD(c->in, alcove_buf_pending(&c->in_wbuf) > 0 ? POLLOUT : 0, FD_IN, i);
             if (!up_full && c->flowcontrol != 0) {
-                if (c->out >= 0)
+                if (c->out >= 0 && c->out != ap->xfer_fd)
                     ADD(c->out, POLLIN, FD_OUT, i);
-                if (c->err >= 0)
+                if (c->err >= 0 && c->err != ap->xfer_fd)
                     ADD(c->err, POLLIN, FD_ERR, i);
             }
         }
@@ -688,6 +817,11 @@ int alcove_loop(struct alcove_state *ap)
             case FD_UP_IN:
                 read_up(ap);
                 break;
+            case FD_UP_OUT:
+            case FD_XFER:
+                if (!up_broken)
+                    flush_up(ap, &up_broken);
+                break;
             case FD_SIG:
                 handle_signals(ap);
                 break;
@@ -714,11 +848,11 @@ int alcove_loop(struct alcove_state *ap)
                 break;
             case FD_OUT:
                 if (c->out == pfd[k].fd)
-                    read_output(ap, c, &c->out, ALCOVE_UP_STDOUT);
+                    read_output(ap, c, &c->out, ALCOVE_UP_STDOUT, 1);
                 break;
             case FD_ERR:
                 if (c->err == pfd[k].fd)
-                    read_output(ap, c, &c->err, ALCOVE_UP_STDERR);
+                    read_output(ap, c, &c->err, ALCOVE_UP_STDERR, 1);
                 break;
             default:
                 break;
@@ -733,9 +867,10 @@ int alcove_loop(struct alcove_state *ap)
                 flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
             }
         }
-        /* Report children reaped this turn, then drop them. */
+        /* Report children reaped this turn, then drop them; one whose pipe is
+         * being spliced waits until that is done, so its output stays in order. */
         for (size_t i = 0; i < ap->nchild; i++)
-            if (ap->child[i].dead == 1)
+            if (ap->child[i].dead == 1 && !(ap->xfer_fd >= 0 && ap->xfer_pid == ap->child[i].pid))
                 child_died(ap, &ap->child[i]);
         for (size_t i = 0; i < ap->nchild;) {
             if (ap->child[i].dead == 2) {
@@ -745,14 +880,15 @@ int alcove_loop(struct alcove_state *ap)
             i++;
         }
         if (!up_broken)
-            flush_fd(ap->up_out, &ap->up_wbuf, &up_broken);
-        alcove_buf_compact(&ap->up_wbuf);
+            flush_up(ap, &up_broken);
+        compact_up(ap);
         for (size_t i = 0; i < ap->nchild; i++) {
             alcove_buf_compact(&ap->child[i].ctl_wbuf);
             alcove_buf_compact(&ap->child[i].in_wbuf);
         }
         if (up_broken) {
             alcove_buf_free(&ap->up_wbuf);
+            ap->xfer_fd = -1;
             ap->up_eof = 1;
         }
     }

@@ -118,3 +118,41 @@ Deno.test("after the end, stdout and event return null at once", async () => {
     assertEquals(await drv.event([p]), null);
   });
 });
+
+Deno.test("16 MiB of random output through 3 levels arrives intact and in order", async () => {
+  const data = randomBytes(16 * 1024 * 1024);
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(file, data);
+    await withDriver(async (drv) => {
+      const a = await drv.fork([]);
+      const b = await drv.fork([a]);
+      const c = await drv.fork([a, b]);
+      // Small writes mixed with large ones: both the copying and the splicing paths.
+      await drv.execvp([a, b, c], "/bin/sh", [
+        "sh",
+        "-c",
+        `head -c 1000 ${file}; tail -c +1001 ${file} | cat`,
+      ]);
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = await drv.stdout([a, b, c]);
+        if (chunk === null) break;
+        chunks.push(chunk);
+        total += chunk.length;
+      }
+      const got = new Uint8Array(total);
+      let off = 0;
+      for (const ch of chunks) {
+        got.set(ch, off);
+        off += ch.length;
+      }
+      assertEquals(total, data.length);
+      assertEquals(await sha256(got), await sha256(data));
+      assertEquals(await drv.event([a, b, c]), { type: "exit", status: 0 });
+    });
+  } finally {
+    await Deno.remove(file);
+  }
+});
