@@ -23,3 +23,12 @@ export * from "./ffi/constants.ts";
 export * from "./ffi/cstruct.ts";
 export * from "./ffi/local.ts";
 export * from "./ffi/capabilities.ts";
+export * from "./ffi/seccomp.ts";
+export {
+  AlcoveCalls,
+  type ArgKind,
+  type CallDef,
+  CALLS,
+  LocalCalls,
+  type ResultKind,
+} from "./ffi/_calls.ts";

@@ -187,7 +187,12 @@ export class Writer {
 /** Reads tagged values from a byte range. */
 export class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, readonly view: DataView, start: number, readonly end: number) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly view: DataView,
+    start: number,
+    readonly end: number,
+  ) {
     this.pos = start;
   }
 

@@ -412,9 +412,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
     const status = await this.#proc.exited;
     this.#fail(
-      this.#closed ?? `the root control process exited (${
-        status.signal ? `signal ${status.signal}` : `status ${status.code}`
-      })`,
+      this.#closed ??
+        `the root control process exited (${
+          status.signal ? `signal ${status.signal}` : `status ${status.code}`
+        })`,
     );
   }
 
@@ -468,9 +469,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case UP.STDOUT:
       case UP.STDERR: {
         // Keep a view of a large chunk; copy a small one so it does not pin the chunk.
-        const data = end - payload > 16384
-          ? buf.subarray(payload, end)
-          : buf.slice(payload, end);
+        const data = end - payload > 16384 ? buf.subarray(payload, end) : buf.slice(payload, end);
         const st = this.#state(pids);
         (type === UP.STDOUT ? st.stdout : st.stderr).push(data);
         return this.#wake(st);
@@ -484,7 +483,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
         if (abi !== 1) {
-          this.#hello.reject(new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`));
+          this.#hello.reject(
+            new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`),
+          );
         } else this.#hello.resolve();
         return;
       }
@@ -518,7 +519,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           );
         case STATUS.UNSUPPORTED:
           return p.reject(
-            new UnsupportedError(def.name, pipeline, new TextDecoder().decode(r.value() as Uint8Array)),
+            new UnsupportedError(
+              def.name,
+              pipeline,
+              new TextDecoder().decode(r.value() as Uint8Array),
+            ),
           );
         case STATUS.NOTCHILD:
           return p.reject(
@@ -680,7 +685,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     payload: Uint8Array | null,
     options?: CallOptions,
   ): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+    if (this.#closed) {
+      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+    }
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));
     }
@@ -808,8 +815,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         if (q.length > 0) done(this.#shift(pipeline, st, q));
         else if (st.ended || this.#closed) done(null);
       };
-      const onAbort = () =>
-        done(null, new AbortedError(call, pipeline, options?.signal?.reason));
+      const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
       if (options?.signal?.aborted) return onAbort();
       options?.signal?.addEventListener("abort", onAbort, { once: true });
       if (options?.timeout !== undefined) timer = setTimeout(() => done(null), options.timeout);
@@ -926,4 +932,3 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   }
   return out;
 }
-

@@ -3,8 +3,9 @@
  * `allowSyscall`, `retErrno`, ...), compile a policy of rules by syscall name into an optimized
  * program (`compilePolicy`), look up syscall numbers per architecture (`syscallNumber`), and
  * check, run and print programs without a kernel (`checkProgram`, `simulate`, `disassemble`).
- * Everything here is pure; installing a filter is a call of the driver (seccomp(2) with the
- * `sockFprog` of the program's bytes).
+ * All of that is pure. Installing is `installFilter` / `installPolicy` in a control process and
+ * `installFilterLocal` / `installPolicyLocal` over every thread of the host process (see
+ * `seccomp_install.ts`); `sigsysInfo` names the call a trap-mode filter caught.
  *
  * The default profile for untrusted programs is in `seccomp_profile.ts`.
  *
@@ -29,3 +30,4 @@ export * from "./seccomp_bpf.ts";
 export * from "./seccomp_arch.ts";
 export * from "./seccomp_policy.ts";
 export * from "./seccomp_sim.ts";
+export * from "./seccomp_install.ts";

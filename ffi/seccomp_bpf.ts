@@ -5,7 +5,7 @@
  *
  * Everything here is a pure function: nothing touches a process. The caller supplies syscall
  * numbers (see `syscallNumber` in `seccomp_arch.ts`, or ask the process that will install the
- * filter) and installs the bytes with seccomp(2).
+ * filter) and installs the program with `installFilter` (`seccomp_install.ts`).
  *
  * @example
  * ```ts
@@ -674,7 +674,7 @@ export const SECCOMP_ACTION_NAMES: ReadonlyMap<number, string> = new Map([
 // struct seccomp_data
 
 /** True when this platform stores integers little-endian, as every target of the tables does. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Byte offsets in `struct seccomp_data` (64 bytes): `nr` (int), `arch` (u32),
@@ -953,8 +953,9 @@ export function retAllow(): Instruction {
 
 /**
  * `ret KILL_PROCESS`: the process dies of SIGSYS. To learn which call did it, run the filter in
- * trap mode first (`retTrap`: a SIGSYS handler reads `si_syscall` and `si_arch` from its
- * siginfo) or with `retLog` (each call is logged to the audit log with `syscall=` and `arch=`).
+ * trap mode first (`retTrap`: a control process reports the SIGSYS as an event, and
+ * `sigsysInfo` reads `si_syscall` and `si_arch` from its siginfo) or with `retLog` (each call
+ * is logged to the audit log with `syscall=` and `arch=`).
  *
  * @example
  * ```ts

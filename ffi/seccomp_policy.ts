@@ -727,8 +727,10 @@ function emitTree(emitter: Emitter, tree: Tree, narrow: boolean): Target {
  *
  * To learn which call killed a process, compile the same policy with `{ trap: 0 }` as the
  * deny action: SIGSYS then reaches the process and a handler reads the call from
- * `siginfo.si_syscall` (and the ABI from `si_arch`), or with `"log"`, which lets calls through
- * and writes `type=SECCOMP ... syscall=N` records to the kernel audit log (`dmesg`, auditd).
+ * `siginfo.si_syscall` (and the ABI from `si_arch`); installed in a control process
+ * (`installPolicy`), the SIGSYS arrives as a `signal` event whose `info` `sigsysInfo` decodes.
+ * Or compile it with `"log"`, which lets calls through and writes `type=SECCOMP ... syscall=N`
+ * records to the kernel audit log (`dmesg`, auditd).
  *
  * @param policy The default action and the rules.
  * @param options Target architectures and the actions for the special cases.

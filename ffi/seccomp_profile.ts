@@ -8,7 +8,8 @@
  *
  * The profile is a list of groups, each with the reason for its verdict; `DEFAULT_PROFILE` is
  * the policy they make. Names that do not exist on an architecture are skipped, so the same
- * profile compiles for every architecture with a table.
+ * profile compiles for every architecture with a table. `installPolicy(drv, [pid],
+ * DEFAULT_PROFILE)` compiles it for a control process's architecture and installs it there.
  *
  * @example
  * ```ts

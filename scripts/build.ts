@@ -35,7 +35,12 @@ if (!(await run("make", ["--version"]))) {
   console.error("Cannot build: `make` is not installed (apt-get install make gcc)");
   Deno.exit(1);
 }
-const args = [`OUT=${out}`, `-j${navigator.hardwareConcurrency ?? 2}`, "--no-print-directory", "-s"];
+const args = [
+  `OUT=${out}`,
+  `-j${navigator.hardwareConcurrency ?? 2}`,
+  "--no-print-directory",
+  "-s",
+];
 if (sanitize) args.push("SANITIZE=1");
 if (!(await run("make", args))) {
   console.error(`Cannot build the native files into ${out}: the C compiler failed (see above)`);

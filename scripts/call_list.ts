@@ -15,7 +15,6 @@
 import { SYSTEM_CALLS } from "./calls/system.ts";
 import { STRUCT_CALLS } from "./calls/struct.ts";
 
-
 /** How a TypeScript argument is checked and encoded. */
 export type ArgType =
   | "i32"
@@ -136,7 +135,11 @@ const CONTROL_CALLS: readonly CallSpec[] = [
   },
   {
     name: "clone",
-    args: [{ name: "flags", type: "flags:clone", doc: "CLONE_NEW* flags: names, a list, or a number" }],
+    args: [{
+      name: "flags",
+      type: "flags:clone",
+      doc: "CLONE_NEW* flags: names, a list, or a number",
+    }],
     result: "int",
     ts: "number",
     platforms: "linux",
@@ -190,7 +193,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     man: "exit(3)",
     doc: "Ends the control process with a status; its parent reports an exit event.",
     example: "const pid = await drv.fork([]);\nawait drv.exit([pid], 3);\n" +
-      "console.log(await drv.event([pid])); // { type: \"exit\", status: 3 }",
+      'console.log(await drv.event([pid])); // { type: "exit", status: 3 }',
   },
   {
     name: "kill",

@@ -232,9 +232,11 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
 `;
   calls.forEach((c, id) => {
     const args = c.args.map((a) => `{ name: ${JSON.stringify(a.name)}, kind: "${a.type}" }`);
-    s += `  ${c.name}: {\n    id: ${id},\n    name: "${camel(c.name)}",\n    alcove: "${c.name}",\n` +
+    s +=
+      `  ${c.name}: {\n    id: ${id},\n    name: "${camel(c.name)}",\n    alcove: "${c.name}",\n` +
       `    args: [${args.join(", ")}],\n    result: "${c.result}",\n` +
-      `    platforms: "${c.platforms}",\n    noLocal: ${!!c.noLocal},\n    exec: ${!!c.exec},\n  },\n`;
+      `    platforms: "${c.platforms}",\n    noLocal: ${!!c.noLocal},\n    exec: ${!!c
+        .exec},\n  },\n`;
   });
   s += `};
 
@@ -258,7 +260,9 @@ export abstract class AlcoveCalls {
       "options?: CallOptions",
     ];
     s += "\n  /**\n" + docLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") + "\n   */\n";
-    s += `  ${camel(c.name)}(\n${params.map((p) => `    ${p},\n`).join("")}  ): Promise<${c.ts}> {\n`;
+    s += `  ${camel(c.name)}(\n${
+      params.map((p) => `    ${p},\n`).join("")
+    }  ): Promise<${c.ts}> {\n`;
     s += `    return this.call(CALLS.${c.name}, pipeline, [${
       c.args.map((a) => a.name).join(", ")
     }], options) as Promise<${c.ts}>;\n  }\n`;

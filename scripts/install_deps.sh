@@ -3,9 +3,10 @@
 # already present are skipped, and the package index is refreshed only when something is missing.
 #   seccomp         scmp_sys_resolver, used by scripts/gen_syscalls.ts and the table tests
 #   libseccomp-dev  libseccomp headers and library, used by the seccomp benchmark
+#   python3-minimal /usr/bin/python3, run under seccomp filters by tests/seccomp_driver_test.ts
 set -eu
 
-packages="seccomp libseccomp-dev"
+packages="seccomp libseccomp-dev python3-minimal"
 
 missing=""
 for package in $packages; do

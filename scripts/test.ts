@@ -54,7 +54,9 @@ const status = await test.status;
 // deno test ends with e.g. "ok | 40 passed (3 steps) | 0 failed | 2 ignored (12s)".
 // deno-lint-ignore no-control-regex
 const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
-const summary = [...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g)]
+const summary = [
+  ...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g),
+]
   .at(-1);
 if (summary) {
   console.log(`\n${summary[1]} passed, ${summary[2]} failed, ${summary[3] ?? 0} skipped`);

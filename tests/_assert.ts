@@ -90,7 +90,11 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
  * assertStrictEquals("a", "a");
  * ```
  */
-export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
+export function assertStrictEquals<T>(
+  actual: unknown,
+  expected: T,
+  msg?: string,
+): asserts actual is T {
   wrap(() => nodeAssert.strictEqual(actual, expected), msg);
 }
 
@@ -166,7 +170,9 @@ export function assertLessOrEqual<T>(actual: T, expected: T, msg?: string): void
  */
 export function assertStringIncludes(actual: string, expected: string, msg?: string): void {
   if (!actual.includes(expected)) {
-    throw new AssertionError(msg ?? `Expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`);
+    throw new AssertionError(
+      msg ?? `Expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`,
+    );
   }
 }
 
@@ -227,7 +233,9 @@ function checkError<E extends Error>(
       }": ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  if (msgIncludes !== undefined && !(error instanceof Error && error.message.includes(msgIncludes))) {
+  if (
+    msgIncludes !== undefined && !(error instanceof Error && error.message.includes(msgIncludes))
+  ) {
     throw new AssertionError(
       `Expected error message to include ${JSON.stringify(msgIncludes)}, but got ${
         JSON.stringify(error instanceof Error ? error.message : String(error))

@@ -85,7 +85,10 @@ Deno.test("a failed exec answers the errno and the process stays a control proce
     assertEquals(e.code, "ENOENT");
     assertEquals(e.errno, 2);
     assertEquals(await drv.getpid([p]), p);
-    const e2 = await assertRejects(() => drv.execve([p], "/etc/passwd", ["x"], []), SystemCallError);
+    const e2 = await assertRejects(
+      () => drv.execve([p], "/etc/passwd", ["x"], []),
+      SystemCallError,
+    );
     assertEquals(e2.code, "EACCES");
     await drv.execve([p], "/bin/sh", ["sh", "-c", "echo $FOO"], ["FOO=bar"]);
     assertEquals(await readAll(drv, [p]), "bar\n");

@@ -26,7 +26,10 @@ async function publicHelper(): Promise<{ path: string; [Symbol.asyncDispose](): 
 }
 
 Deno.test(
-  needs("an unprivileged root control process still creates user and pid namespaces", setprivMissing()),
+  needs(
+    "an unprivileged root control process still creates user and pid namespaces",
+    setprivMissing(),
+  ),
   async () => {
     await using helper = await publicHelper();
     await withDriver(async (drv) => {
