@@ -5,12 +5,70 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "alcove.h"
 #include "constants.h"
 #include "frame.h"
+
+/* The token the host expects back in the greeting (socket mode). */
+static char token[65];
+
+/* The first line of stdin says how to reach the host: "pipes" (stdin and stdout
+ * are the control channel) or "socket PATH TOKEN" (connect to a Unix socket).
+ * Read a byte at a time: whatever follows the line belongs to the channel. */
+static int handshake(struct alcove_state *ap)
+{
+    char line[512];
+    size_t n = 0;
+    while (n < sizeof(line) - 1) {
+        ssize_t r = read(0, line + n, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = 0;
+    if (strcmp(line, "pipes") == 0)
+        return 0;
+    if (strncmp(line, "socket ", 7) != 0)
+        return -1;
+    char *path = line + 7;
+    char *sp = strchr(path, ' ');
+    if (sp == NULL || strlen(sp + 1) >= sizeof(token))
+        return -1;
+    *sp = 0;
+    strcpy(token, sp + 1);
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path))
+        return -1;
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        close(fd);
+        return -1;
+    }
+    int size = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    /* stdin has done its job: the channel is the socket now. */
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        close(null);
+    }
+    ap->up_in = ap->up_out = fd;
+    return 0;
+}
 
 static int hello(struct alcove_state *ap)
 {
@@ -35,6 +93,7 @@ static int hello(struct alcove_state *ap)
     }
     alcove_reply_bytes(&r, text.data, text.len);
     alcove_buf_free(&text);
+    alcove_reply_bytes(&r, token, strlen(token));
     alcove_frame_end(&ap->up_wbuf, start);
     return 0;
 }
@@ -57,10 +116,16 @@ int main(int argc, char *argv[])
     static struct alcove_state state;
     struct alcove_state *ap = &state;
     alcove_state_init(ap, 0, 0, 1);
-    alcove_set_nonblock(0);
-    alcove_set_nonblock(1);
+    if (handshake(ap) < 0) {
+        fprintf(stderr, "alcove: no handshake from the host on stdin: the root control process "
+                        "is started by the alcove library\n");
+        return 2;
+    }
+    alcove_set_nonblock(ap->up_in);
+    alcove_set_nonblock(ap->up_out);
     /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
-    fcntl(1, F_SETPIPE_SZ, 1 << 20);
+    if (ap->up_out == 1)
+        fcntl(1, F_SETPIPE_SZ, 1 << 20);
     if (alcove_signal_init(ap) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;

@@ -194,7 +194,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const helper = options.helper ?? findNative().helper;
     let proc: HelperProcess;
     try {
-      proc = spawnHelper([...prefix, helper]);
+      proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000);
     } catch (e) {
       throw new Error(
         `Alcove.start: cannot run ${JSON.stringify([...prefix, helper].join(" "))}: ${
@@ -482,6 +482,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         r.value(); // version: the version call reports it
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
+        const token = new TextDecoder().decode(r.value() as Uint8Array);
+        if (token !== this.#proc.token) {
+          this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
+          return;
+        }
         if (abi !== 1) {
           this.#hello.reject(
             new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`),

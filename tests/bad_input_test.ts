@@ -116,8 +116,10 @@ class RawHelper {
   #writer = this.#child.stdin.getWriter();
   #reader = this.#child.stdout.getReader();
   #buf = new Uint8Array(0);
+  #greeted = this.#writer.write(new TextEncoder().encode("pipes\n"));
 
   async send(bytes: Uint8Array): Promise<void> {
+    await this.#greeted;
     await this.#writer.write(bytes);
   }
 

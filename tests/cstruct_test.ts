@@ -210,6 +210,8 @@ class RawControl implements AsyncDisposable {
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#reader = this.#child.stdout.getReader();
+    // The first line tells the control process to use stdin and stdout as its channel.
+    this.#writer.write(new TextEncoder().encode("pipes\n"));
   }
 
   /** The next frame: type, code, payload. */
