@@ -83,8 +83,11 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     ap->up_out = up_out;
     ap->up_eof = 0;
     memcpy(ap->filter, ap->filter_next, sizeof(ap->filter));
-    alcove_set_nonblock(up_in);
-    alcove_set_nonblock(up_out);
+    for (int fd = 0; fd < 3; fd++) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
     if (alcove_signal_reinit(ap) < 0)
         _exit(127);
     /* Signals that came while the handlers still wrote to the parent's pipe
@@ -102,7 +105,9 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     int fds[5][2];
     int made = 0;
     for (; made < 5; made++) {
-        if (pipe2(fds[made], O_CLOEXEC) < 0) {
+        /* Every end starts non-blocking, as the control processes want theirs;
+         * the child makes its stdio ends blocking again for the programs it runs. */
+        if (pipe2(fds[made], O_CLOEXEC | O_NONBLOCK) < 0) {
             int err = errno;
             while (made-- > 0) {
                 close(fds[made][0]);
@@ -145,11 +150,6 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     c.err = fds[4][0];
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
-    alcove_set_nonblock(c.ctl_out);
-    alcove_set_nonblock(c.ctl_in);
-    alcove_set_nonblock(c.in);
-    alcove_set_nonblock(c.out);
-    alcove_set_nonblock(c.err);
     if (alcove_child_add(ap, &c) < 0) {
         kill(pid, SIGKILL);
         close(c.ctl_out);

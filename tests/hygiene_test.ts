@@ -39,6 +39,7 @@ Deno.test("control processes hold only their own pipes, never the host's descrip
     // stdin and stdout (/dev/null), stderr, the socket to the host, the signal self-pipe.
     assertEquals(sorted(root), ["0", "1", "2", "3", "4", "5"]);
     const p = await drv.fork([]);
+    await drv.getpid([p]); // answered: its setup (closing what it inherited) is done
     const child = fds(p);
     // stdin, stdout, stderr, the control channel (two pipes) and the signal self-pipe.
     assertEquals(child.size, 7, `descriptors of ${p}: ${[...child]}`);
