@@ -3179,7 +3179,9 @@ export abstract class AlcoveCalls {
 
   /**
    * Like execve, running the program a descriptor refers to. On success the process stops
-   * taking calls; on failure it stays a control process.
+   * taking calls; on failure it stays a control process. Open the program with O_CLOEXEC so
+   * that it does not inherit the descriptor (a script needs it open: leave O_CLOEXEC off for
+   * one).
    *
    * Wraps fexecve(3).
    *
@@ -3193,7 +3195,7 @@ export abstract class AlcoveCalls {
    * import { Alcove } from "@alcove/alcove";
    * await using drv = await Alcove.start();
    * const pid = await drv.fork([]);
-   * const fd = await drv.open([pid], "/bin/echo", "O_RDONLY", 0);
+   * const fd = await drv.open([pid], "/bin/echo", ["O_RDONLY", "O_CLOEXEC"], 0);
    * await drv.fexecve([pid], fd, ["echo", "hi"], []);
    * ```
    */
@@ -5527,7 +5529,9 @@ export abstract class LocalCalls {
 
   /**
    * Like execve, running the program a descriptor refers to. On success the process stops
-   * taking calls; on failure it stays a control process.
+   * taking calls; on failure it stays a control process. Open the program with O_CLOEXEC so
+   * that it does not inherit the descriptor (a script needs it open: leave O_CLOEXEC off for
+   * one).
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in

@@ -531,9 +531,11 @@ export const SYSTEM_CALLS: readonly CallSpec[] = [
     exec: true,
     man: "fexecve(3)",
     doc: "Like execve, running the program a descriptor refers to. On success the process " +
-      "stops taking calls; on failure it stays a control process.",
+      "stops taking calls; on failure it stays a control process. Open the program with " +
+      "O_CLOEXEC so that it does not inherit the descriptor (a script needs it open: leave " +
+      "O_CLOEXEC off for one).",
     example: "const pid = await drv.fork([]);\n" +
-      'const fd = await drv.open([pid], "/bin/echo", "O_RDONLY", 0);\n' +
+      'const fd = await drv.open([pid], "/bin/echo", ["O_RDONLY", "O_CLOEXEC"], 0);\n' +
       'await drv.fexecve([pid], fd, ["echo", "hi"], []);',
   },
   {
