@@ -147,6 +147,7 @@ Deno.test("a control process refuses to read, write, change or close its own cha
     }
     // Every descriptor of a fresh child but its stdio is its own: its channel to its
     // parent and its signal pipe.
+    await drv.getpid([pid]); // answered: it has closed what it inherited from its parent
     const fds: number[] = [];
     for await (const e of Deno.readDir(`/proc/${pid}/fd`)) fds.push(Number(e.name));
     const own = fds.filter((fd) => fd > 2);
