@@ -15,7 +15,7 @@
 
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 1
+#define ALCOVE_ABI 2
 
 #define ALCOVE_MAXCHILD_LIMIT 1024
 #define ALCOVE_MAXFORKDEPTH_LIMIT 64
@@ -187,6 +187,8 @@ int alcove_default_maxchild(void);
 /* Signals (sig.c). */
 int alcove_signal_init(struct alcove_state *ap);
 int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
+/* A new self-pipe (after fork the child keeps its parent's dispositions). */
+int alcove_signal_reinit(struct alcove_state *ap);
 
 /* Process creation shared by fork and clone (spawn.c). */
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags);

@@ -1,5 +1,6 @@
 /* Look-ups in the constant tables of constants_table.c. The largest table holds about
  * five hundred entries, so a linear scan is enough. */
+#include <stdio.h>
 #include <string.h>
 
 #include "constants.h"
@@ -63,4 +64,26 @@ const char *alcove_constant_name(int domain, long long value)
             return table[i].name;
     }
     return NULL;
+}
+
+/* The constant tables as "domain\tNAME\tvalue\n" lines, what a control process
+ * sends in its greeting: written to `out` when it fits in `cap` bytes. Returns the
+ * length of the whole text either way. */
+long long alcove_constants_text(char *out, size_t cap)
+{
+    size_t len = 0;
+    char line[160];
+    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
+        for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
+            const struct alcove_constant *c = &alcove_constant_tables[d][i];
+            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n", alcove_constant_domain_names[d],
+                             c->name, c->value);
+            if (n <= 0 || (size_t)n >= sizeof(line))
+                continue;
+            if (len + (size_t)n <= cap)
+                memcpy(out + len, line, (size_t)n);
+            len += (size_t)n;
+        }
+    }
+    return (long long)len;
 }

@@ -41,4 +41,8 @@ int alcove_constant_lookup(int domain, const char *name, size_t len, long long *
 /* The first name in `domain` whose value is `value`, or NULL. */
 const char *alcove_constant_name(int domain, long long value);
 
+/* The tables as "domain\tNAME\tvalue\n" lines, written to `out` when they fit in
+ * `cap` bytes; returns the length of the whole text either way. */
+__attribute__((visibility("default"))) long long alcove_constants_text(char *out, size_t cap);
+
 #endif

@@ -86,24 +86,3 @@ long long alcove_local_reply(unsigned char *out, size_t cap)
     return n;
 }
 
-/* The constant tables as "domain\tNAME\tvalue\n" lines, what a control process
- * sends in its greeting: written to `out` when it fits in `cap` bytes. Returns the
- * length of the whole text either way. */
-long long alcove_constants_text(char *out, size_t cap)
-{
-    size_t len = 0;
-    char line[160];
-    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
-        for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
-            const struct alcove_constant *c = &alcove_constant_tables[d][i];
-            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n", alcove_constant_domain_names[d],
-                             c->name, c->value);
-            if (n <= 0 || (size_t)n >= sizeof(line))
-                continue;
-            if (len + (size_t)n <= cap)
-                memcpy(out + len, line, (size_t)n);
-            len += (size_t)n;
-        }
-    }
-    return (long long)len;
-}

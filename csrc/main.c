@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -80,19 +81,13 @@ static int hello(struct alcove_state *ap)
     alcove_reply_bytes(&r, ALCOVE_VERSION, strlen(ALCOVE_VERSION));
     alcove_reply_int(&r, getpid());
     /* The constant tables, so the host can check names before it sends a call. */
-    struct alcove_buf text = {0};
-    char line[160];
-    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
-        for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
-            const struct alcove_constant *c = &alcove_constant_tables[d][i];
-            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n", alcove_constant_domain_names[d],
-                             c->name, c->value);
-            if (n > 0 && (size_t)n < sizeof(line))
-                alcove_buf_append(&text, line, (size_t)n);
-        }
-    }
-    alcove_reply_bytes(&r, text.data, text.len);
-    alcove_buf_free(&text);
+    size_t len = (size_t)alcove_constants_text(NULL, 0);
+    char *text = malloc(len + 1);
+    if (text == NULL)
+        return -1;
+    alcove_constants_text(text, len);
+    alcove_reply_bytes(&r, text, len);
+    free(text);
     alcove_reply_bytes(&r, token, strlen(token));
     alcove_frame_end(&ap->up_wbuf, start);
     return 0;

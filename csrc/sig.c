@@ -45,7 +45,7 @@ int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode
     return 0;
 }
 
-int alcove_signal_init(struct alcove_state *ap)
+int alcove_signal_reinit(struct alcove_state *ap)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -53,6 +53,14 @@ int alcove_signal_init(struct alcove_state *ap)
     ap->sigread = fds[0];
     ap->sigwrite = fds[1];
     self_pipe = fds[1];
+    return 0;
+}
+
+int alcove_signal_init(struct alcove_state *ap)
+{
+    int rv = alcove_signal_reinit(ap);
+    if (rv < 0)
+        return rv;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -72,15 +80,3 @@ int alcove_signal_init(struct alcove_state *ap)
     return 0;
 }
 
-/* After fork the child keeps its parent's dispositions but needs its own pipe. */
-int alcove_signal_reinit(struct alcove_state *ap);
-int alcove_signal_reinit(struct alcove_state *ap)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-        return -errno;
-    ap->sigread = fds[0];
-    ap->sigwrite = fds[1];
-    self_pipe = fds[1];
-    return 0;
-}

@@ -13,8 +13,6 @@
 
 #include "alcove.h"
 
-int alcove_signal_reinit(struct alcove_state *ap);
-
 static void close_above(int lo, int hi)
 {
     if (lo > hi)

@@ -6,7 +6,7 @@
  */
 
 /** The ABI this TypeScript expects from libalcove.so and the control process. */
-export const ABI = 1;
+export const ABI = 2;
 
 /** libalcove.so's exported symbols, as their C declarations. */
 export const SYMBOLS = {

@@ -38,8 +38,19 @@ export interface HelperProcess {
 const READ_SIZE = 256 * 1024;
 const encoder = new TextEncoder();
 
+function kill(child: Deno.ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
     .join("");
 }
 
@@ -81,11 +92,7 @@ export async function spawnHelper(
       new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
     ]);
     if (conn === null) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
+      kill(child, "SIGKILL");
       const status = await child.status;
       throw new Error(
         status.success || status.signal === "SIGKILL"
@@ -126,13 +133,7 @@ function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: stri
       inputClosed = true;
       await conn.closeWrite().catch(() => {});
     },
-    kill(signal) {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
-    },
+    kill: (signal) => kill(child, signal),
     exited: child.status.then((s) => {
       try {
         conn.close();
@@ -180,13 +181,7 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
       inputClosed = true;
       await writer.close().catch(() => {});
     },
-    kill(signal) {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
-    },
+    kill: (signal) => kill(child, signal),
     exited: child.status.then((s) => ({ code: s.code, signal: s.signal })),
     unref: () => child.unref(),
     ref: () => child.ref(),

@@ -27,7 +27,7 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import { findNative } from "./_native.ts";
+import { ABI, findNative } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
 import { DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
@@ -479,18 +479,22 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case UP.HELLO: {
         const r = new Reader(buf, view, payload, end);
         const abi = r.value();
+        if (abi !== ABI) {
+          // The rest of the greeting may be laid out differently: read no further.
+          this.#hello.reject(
+            new Error(
+              `Alcove.start: the control process speaks ABI ${abi}, this module ${ABI}; ` +
+                `rebuild it with "deno task build"`,
+            ),
+          );
+          return;
+        }
         r.value(); // version: the version call reports it
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
         const token = new TextDecoder().decode(r.value() as Uint8Array);
         if (token !== this.#proc.token) {
           this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
-          return;
-        }
-        if (abi !== 1) {
-          this.#hello.reject(
-            new Error(`Alcove.start: the control process speaks ABI ${abi}, not 1`),
-          );
         } else this.#hello.resolve();
         return;
       }

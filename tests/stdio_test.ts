@@ -1,10 +1,29 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { SystemCallError } from "../mod.ts";
+import { type Alcove, SystemCallError } from "../mod.ts";
 import { readAll, withDriver } from "./_helpers.ts";
 
 async function sha256(data: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new Uint8Array(data));
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Everything a process writes to its stdout until it ends, joined. */
+async function readBytes(drv: Alcove, pipeline: number[]): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = await drv.stdout(pipeline);
+    if (chunk === null) break;
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }
 
 function randomBytes(n: number): Uint8Array {
@@ -18,26 +37,11 @@ Deno.test("8 MiB of stdin through cat arrives intact, nothing dropped", async ()
     const p = await drv.fork([]);
     await drv.execvp([p], "cat", ["cat"]);
     const data = randomBytes(8 * 1024 * 1024);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = (async () => {
-      for (;;) {
-        const c = await drv.stdout([p]);
-        if (c === null) return;
-        chunks.push(c);
-        total += c.length;
-      }
-    })();
+    const reader = readBytes(drv, [p]);
     await drv.stdin([p], data);
     await drv.eof([p]);
-    await reader;
-    const got = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      got.set(c, off);
-      off += c.length;
-    }
-    assertEquals(total, data.length);
+    const got = await reader;
+    assertEquals(got.length, data.length);
     assertEquals(await sha256(got), await sha256(data));
     assertEquals(await drv.event([p]), { type: "exit", status: 0 });
   });
@@ -134,21 +138,8 @@ Deno.test("16 MiB of random output through 3 levels arrives intact and in order"
         "-c",
         `head -c 1000 ${file}; tail -c +1001 ${file} | cat`,
       ]);
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      for (;;) {
-        const chunk = await drv.stdout([a, b, c]);
-        if (chunk === null) break;
-        chunks.push(chunk);
-        total += chunk.length;
-      }
-      const got = new Uint8Array(total);
-      let off = 0;
-      for (const ch of chunks) {
-        got.set(ch, off);
-        off += ch.length;
-      }
-      assertEquals(total, data.length);
+      const got = await readBytes(drv, [a, b, c]);
+      assertEquals(got.length, data.length);
       assertEquals(await sha256(got), await sha256(data));
       assertEquals(await drv.event([a, b, c]), { type: "exit", status: 0 });
     });
