@@ -61,6 +61,8 @@ export async function spawnHelper(
 ): Promise<HelperProcess> {
   let dir: string | undefined;
   let listener: Deno.UnixListener | undefined;
+  // ALCOVE_TRANSPORT=pipes forces the fallback (to compare, or where sockets are barred).
+  if (Deno.env.get("ALCOVE_TRANSPORT") === "pipes") return spawnWithPipes(argv);
   try {
     dir = await Deno.makeTempDir({ prefix: "alcove-" });
     // Others may pass through (a root started as another user must reach the
