@@ -322,12 +322,19 @@ function checkTsync(
   }
 }
 
-function noFallback(call: string, flags: number, cause: unknown): Error {
-  return new Error(
-    `${call}: seccomp(2) is not available and prctl(PR_SET_SECCOMP) cannot apply ` +
-      `filter flags 0x${flags.toString(16)}`,
-    { cause },
-  );
+/**
+ * After seccomp(2) failed with `e`: returns when prctl(PR_SET_SECCOMP) may install the filter
+ * instead (seccomp(2) is missing and no flags were asked for), and throws otherwise.
+ */
+function checkFallback(call: string, flags: number, e: unknown): void {
+  if (!seccompMissing(e)) throw e;
+  if (flags !== 0) {
+    throw new Error(
+      `${call}: seccomp(2) is not available and prctl(PR_SET_SECCOMP) cannot apply ` +
+        `filter flags 0x${flags.toString(16)}`,
+      { cause: e },
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,8 +414,7 @@ export async function installFilter(
     checkTsync(call, drv.constants, flags, tsync, ret);
     return { ret, via: "seccomp" };
   } catch (e) {
-    if (!seccompMissing(e)) throw e;
-    if (flags !== 0) throw noFallback(call, flags, e);
+    checkFallback(call, flags, e);
   }
   const { ret } = await drv.prctl(
     pipeline,
@@ -468,8 +474,7 @@ export function installFilterLocal(
     checkTsync(call, local.constants, flags, tsync, ret);
     return { ret, via: "seccomp" };
   } catch (e) {
-    if (!seccompMissing(e)) throw e;
-    if (flags !== 0) throw noFallback(call, flags, e);
+    checkFallback(call, flags, e);
   }
   const { ret } = local.prctl("PR_SET_SECCOMP", "SECCOMP_MODE_FILTER", fprog, 0, 0);
   return { ret, via: "prctl" };
@@ -614,20 +619,14 @@ function compileFor(
   call: string,
   policy: SeccompPolicy,
   arches: readonly SeccompArch[],
-  options: CompileOptions,
+  options: InstallPolicyOptions,
 ): Instruction[] {
+  const { badArchAction, outsideTableAction } = options;
   try {
-    return compilePolicy(policy, { ...options, arches });
+    return compilePolicy(policy, { badArchAction, outsideTableAction, arches });
   } catch (e) {
     throw new RangeError(`${call}: ${(e as Error).message}`, { cause: e });
   }
-}
-
-function compileOptions(options: InstallPolicyOptions): CompileOptions {
-  return {
-    badArchAction: options.badArchAction,
-    outsideTableAction: options.outsideTableAction,
-  };
 }
 
 /**
@@ -666,12 +665,9 @@ export async function installPolicy(
   checkMethods(call, "drv", drv, ["prctl", "seccomp", "syscallConstant"]);
   checkPipeline(call, pipeline);
   checkPolicy(call, policy);
-  checkOptions(call, drv.constants, options, false);
-  const callOptions = options.timeout === undefined && options.signal === undefined
-    ? undefined
-    : { timeout: options.timeout, signal: options.signal };
+  const { callOptions } = checkOptions(call, drv.constants, options, false);
   const arches = options.arches ?? [await seccompArch(drv, pipeline, callOptions)];
-  const program = compileFor(call, policy, arches, compileOptions(options));
+  const program = compileFor(call, policy, arches, options);
   const result = await installFilter(drv, pipeline, program, options);
   return { ...result, arches: [...arches], program };
 }
@@ -707,7 +703,7 @@ export function installPolicyLocal(
   checkPolicy(call, policy);
   checkOptions(call, local.constants, options, true);
   const arches = options.arches ?? [seccompArchLocal(local)];
-  const program = compileFor(call, policy, arches, compileOptions(options));
+  const program = compileFor(call, policy, arches, options);
   const result = installFilterLocal(local, program, options);
   return { ...result, arches: [...arches], program };
 }

@@ -47,18 +47,28 @@ function exists(path: string): boolean {
   }
 }
 
-/** A filter that fails one syscall of the process with `errno` and allows the rest. */
-async function denyOne(drv: Alcove, pid: number, syscall: string, errno: number) {
+/** A filter failing one syscall with the errno named `errnoName`, allowing the rest. */
+async function denyOne(drv: Alcove, pid: number, syscall: string, errnoName: string) {
   const arch = nativeArch();
   assert(arch, "this architecture has no seccomp table");
   const nr = await drv.syscallConstant([pid], syscall);
   assert(nr !== undefined, `${syscall} is unknown here`);
+  const errno = drv.constants.lookup("errno", errnoName);
+  assert(errno !== undefined, `${errnoName} is unknown here`);
   return assemble([
     ...validateArch(auditArch(arch)),
     loadSyscallNr(),
     ...denySyscall(nr, SECCOMP_RET_ERRNO | errno),
     retAllow(),
   ]);
+}
+
+/** A test in a fresh driver's child, which needs a seccomp table for this architecture. */
+function seccompTest(name: string, fn: (drv: Alcove, pid: number) => Promise<void>): void {
+  Deno.test(
+    needs(name, nativeArch() ? undefined : `no seccomp table for ${Deno.build.arch}`),
+    () => withDriver(async (drv) => fn(drv, await drv.fork([]))),
+  );
 }
 
 Deno.test("prctl PR_SET_NAME in a control process shows in /proc/PID/comm", async () => {
@@ -125,64 +135,47 @@ Deno.test("prctl returns values and reads back integers written through pointers
   });
 });
 
-Deno.test(
-  needs(
-    "prctl PR_SET_SECCOMP installs a sock_fprog filter in a child and a denied call fails",
-    nativeArch() ? undefined : `no seccomp table for ${Deno.build.arch}`,
-  ),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await drv.fork([]);
-      const EACCES = drv.constants.lookup("errno", "EACCES")!;
-      const prog = await denyOne(drv, pid, "SYS_chdir", EACCES);
-      await drv.chdir([pid], "/");
-      await drv.prctl([pid], "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
-      const r = await drv.prctl(
-        [pid],
-        "PR_SET_SECCOMP",
-        "SECCOMP_MODE_FILTER",
-        sockFprog(prog),
-        0,
-        0,
-      );
-      assertEquals(r.ret, 0);
-      // The filter came back as it was sent: the count, then the pointer's contents.
-      assertEquals(r.arg3, [sockFprog(prog)[0], { ptr: prog }]);
-      const e = await assertRejects(() => drv.chdir([pid], "/"), SystemCallError);
-      assertEquals(e.code, "EACCES");
-      const mode = await drv.prctl([pid], "PR_GET_SECCOMP", 0, 0, 0, 0);
-      assertEquals(mode.ret, drv.constants.lookup("prctl", "SECCOMP_MODE_FILTER"));
-      assertEquals(await drv.getppid([pid]), drv.pid);
-      await drv.chdir([], "/"); // the parent is not filtered
-    });
+seccompTest(
+  "prctl PR_SET_SECCOMP installs a sock_fprog filter in a child and a denied call fails",
+  async (drv, pid) => {
+    const prog = await denyOne(drv, pid, "SYS_chdir", "EACCES");
+    await drv.chdir([pid], "/");
+    await drv.prctl([pid], "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
+    const r = await drv.prctl(
+      [pid],
+      "PR_SET_SECCOMP",
+      "SECCOMP_MODE_FILTER",
+      sockFprog(prog),
+      0,
+      0,
+    );
+    assertEquals(r.ret, 0);
+    // The filter came back as it was sent: the count, then the pointer's contents.
+    assertEquals(r.arg3, [sockFprog(prog)[0], { ptr: prog }]);
+    const e = await assertRejects(() => drv.chdir([pid], "/"), SystemCallError);
+    assertEquals(e.code, "EACCES");
+    const mode = await drv.prctl([pid], "PR_GET_SECCOMP", 0, 0, 0, 0);
+    assertEquals(mode.ret, drv.constants.lookup("prctl", "SECCOMP_MODE_FILTER"));
+    assertEquals(await drv.getppid([pid]), drv.pid);
+    await drv.chdir([], "/"); // the parent is not filtered
   },
 );
 
-Deno.test(
-  needs(
-    "seccomp SECCOMP_SET_MODE_FILTER installs a filter in a child",
-    nativeArch() ? undefined : `no seccomp table for ${Deno.build.arch}`,
-  ),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await drv.fork([]);
-      const EPERM = drv.constants.lookup("errno", "EPERM")!;
-      const prog = await denyOne(drv, pid, "SYS_getcwd", EPERM);
-      assertEquals(await drv.getcwd([pid]), await drv.getcwd([]));
-      // Without no_new_privs, only CAP_SYS_ADMIN may install a filter.
-      await drv.prctl([pid], "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
-      assertEquals(await drv.seccomp([pid], "SECCOMP_SET_MODE_FILTER", 0, sockFprog(prog)), 0);
-      const e = await assertRejects(() => drv.getcwd([pid]), SystemCallError);
-      assertEquals(e.code, "EPERM");
-      assertEquals(await drv.getpid([pid]), pid);
-      // An action the kernel knows is available; a bad operation is EINVAL.
-      const allow = u32(0x7fff0000);
-      assertEquals(await drv.seccomp([pid], "SECCOMP_GET_ACTION_AVAIL", 0, allow), 0);
-      const bad = await assertRejects(() => drv.seccomp([pid], 999, 0, null), SystemCallError);
-      assertEquals(bad.code, "EINVAL");
-    });
-  },
-);
+seccompTest("seccomp SECCOMP_SET_MODE_FILTER installs a filter in a child", async (drv, pid) => {
+  const prog = await denyOne(drv, pid, "SYS_getcwd", "EPERM");
+  assertEquals(await drv.getcwd([pid]), await drv.getcwd([]));
+  // Without no_new_privs, only CAP_SYS_ADMIN may install a filter.
+  await drv.prctl([pid], "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
+  assertEquals(await drv.seccomp([pid], "SECCOMP_SET_MODE_FILTER", 0, sockFprog(prog)), 0);
+  const e = await assertRejects(() => drv.getcwd([pid]), SystemCallError);
+  assertEquals(e.code, "EPERM");
+  assertEquals(await drv.getpid([pid]), pid);
+  // An action the kernel knows is available; a bad operation is EINVAL.
+  const allow = u32(0x7fff0000);
+  assertEquals(await drv.seccomp([pid], "SECCOMP_GET_ACTION_AVAIL", 0, allow), 0);
+  const bad = await assertRejects(() => drv.seccomp([pid], 999, 0, null), SystemCallError);
+  assertEquals(bad.code, "EINVAL");
+});
 
 Deno.test(
   needs(

@@ -4,6 +4,7 @@
  */
 import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import {
+  type Alcove,
   AlcoveError,
   CAPABILITY_NAMES,
   capabilityNames,
@@ -16,6 +17,25 @@ import { IS_ROOT, needs, readAll, withDriver } from "./_helpers.ts";
 
 const NOBODY = 65534;
 const CAP_NET_BIND_SERVICE = 1n << 10n;
+
+/** A test that drops capabilities, so needs root, with a fresh driver. */
+function rootTest(name: string, fn: (drv: Alcove) => Promise<void>): void {
+  Deno.test(
+    needs(name, IS_ROOT ? undefined : "needs root (capabilities to drop)"),
+    () => withDriver(fn),
+  );
+}
+
+/** Every capability set of a process (as `procCapabilities` gives them) equal to `caps`. */
+function everySet(caps: bigint) {
+  return { inheritable: caps, permitted: caps, effective: caps, bounding: caps, ambient: caps };
+}
+
+/** Execs `cat /proc/self/status` in a child and returns what it printed. */
+async function statusAfterExec(drv: Alcove, pid: number): Promise<string> {
+  await drv.execvp([pid], "cat", ["cat", "/proc/self/status"]);
+  return await readAll(drv, [pid]);
+}
 
 Deno.test("procCapabilities reads the Cap lines of /proc/PID/status", () => {
   const caps = procCapabilities(
@@ -67,103 +87,72 @@ Deno.test("CAPABILITY_NAMES matches the constant list and the numbers of this ma
   });
 });
 
-Deno.test(
-  needs(
-    "a child keeps only CAP_NET_BIND_SERVICE after setuid, and its exec'd program has it",
-    IS_ROOT ? undefined : "needs root (capabilities to drop)",
-  ),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await drv.fork([]);
-      await drv.prctl([pid], "PR_SET_KEEPCAPS", 1, 0, 0, 0);
-      await drv.setgroups([pid], []);
-      await drv.setgid([pid], NOBODY);
-      await drv.setuid([pid], NOBODY);
-      await keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE"]);
-      const caps = await drv.capget([pid]);
-      assertEquals(caps, {
-        effective: CAP_NET_BIND_SERVICE,
-        permitted: CAP_NET_BIND_SERVICE,
-        inheritable: CAP_NET_BIND_SERVICE,
-      });
-
-      await drv.execvp([pid], "cat", ["cat", "/proc/self/status"]);
-      const status = await readAll(drv, [pid]);
-      assertStringIncludes(status, `Uid:\t${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}`);
-      assertEquals(procCapabilities(status), {
-        inheritable: CAP_NET_BIND_SERVICE,
-        permitted: CAP_NET_BIND_SERVICE,
-        effective: CAP_NET_BIND_SERVICE,
-        bounding: CAP_NET_BIND_SERVICE,
-        ambient: CAP_NET_BIND_SERVICE,
-      });
-      assertEquals(await drv.event([pid]), { type: "exit", status: 0 });
+rootTest(
+  "a child keeps only CAP_NET_BIND_SERVICE after setuid, and its exec'd program has it",
+  async (drv) => {
+    const pid = await drv.fork([]);
+    await drv.prctl([pid], "PR_SET_KEEPCAPS", 1, 0, 0, 0);
+    await drv.setgroups([pid], []);
+    await drv.setgid([pid], NOBODY);
+    await drv.setuid([pid], NOBODY);
+    await keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE"]);
+    const caps = await drv.capget([pid]);
+    assertEquals(caps, {
+      effective: CAP_NET_BIND_SERVICE,
+      permitted: CAP_NET_BIND_SERVICE,
+      inheritable: CAP_NET_BIND_SERVICE,
     });
+
+    const status = await statusAfterExec(drv, pid);
+    assertStringIncludes(status, `Uid:\t${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}`);
+    assertEquals(procCapabilities(status), everySet(CAP_NET_BIND_SERVICE));
+    assertEquals(await drv.event([pid]), { type: "exit", status: 0 });
   },
 );
 
-Deno.test(
-  needs(
-    "keeping nothing empties every set; ambient: false keeps capabilities only until exec",
-    IS_ROOT ? undefined : "needs root (capabilities to drop)",
-  ),
-  async () => {
-    await withDriver(async (drv) => {
-      const none = await drv.fork([]);
-      await keepCapabilities(drv, [none], []);
-      await drv.execvp([none], "cat", ["cat", "/proc/self/status"]);
-      const status = await readAll(drv, [none]);
-      assertEquals(procCapabilities(status), {
-        inheritable: 0n,
-        permitted: 0n,
-        effective: 0n,
-        bounding: 0n,
-        ambient: 0n,
-      });
+rootTest(
+  "keeping nothing empties every set; ambient: false keeps capabilities only until exec",
+  async (drv) => {
+    const none = await drv.fork([]);
+    await keepCapabilities(drv, [none], []);
+    assertEquals(procCapabilities(await statusAfterExec(drv, none)), everySet(0n));
 
-      const pid = await drv.fork([]);
-      await drv.prctl([pid], "PR_SET_KEEPCAPS", 1, 0, 0, 0);
-      await drv.setuid([pid], NOBODY);
-      await keepCapabilities(drv, [pid], ["CAP_NET_RAW", "CAP_NET_BIND_SERVICE"], {
-        ambient: false,
-      });
-      const both = (1n << 13n) | CAP_NET_BIND_SERVICE;
-      assertEquals((await drv.capget([pid])).permitted, both);
-      await drv.execvp([pid], "cat", ["cat", "/proc/self/status"]);
-      const after = procCapabilities(await readAll(drv, [pid]));
-      assertEquals(after.bounding, both);
-      assertEquals(after.ambient, 0n);
-      assertEquals(after.permitted, 0n); // an unprivileged exec without ambient capabilities
+    const pid = await drv.fork([]);
+    await drv.prctl([pid], "PR_SET_KEEPCAPS", 1, 0, 0, 0);
+    await drv.setuid([pid], NOBODY);
+    await keepCapabilities(drv, [pid], ["CAP_NET_RAW", "CAP_NET_BIND_SERVICE"], {
+      ambient: false,
     });
+    const both = (1n << 13n) | CAP_NET_BIND_SERVICE;
+    assertEquals((await drv.capget([pid])).permitted, both);
+    const after = procCapabilities(await statusAfterExec(drv, pid));
+    assertEquals(after.bounding, both);
+    assertEquals(after.ambient, 0n);
+    assertEquals(after.permitted, 0n); // an unprivileged exec without ambient capabilities
   },
 );
 
-Deno.test(
-  needs(
-    "keepCapabilities refuses what the process does not hold, and unknown names",
-    IS_ROOT ? undefined : "needs root (capabilities to drop)",
-  ),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await drv.fork([]);
-      await keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE"]);
-      const e = await assertRejects(
-        () => keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"]),
-        AlcoveError,
-      );
-      assertStringIncludes(e.message, "Cannot keep CAP_SYS_ADMIN: not in the permitted set");
-      await assertRejects(
-        () => keepCapabilities(drv, [pid], ["CAP_NOT_A_CAP" as never]),
-        RangeError,
-        'keepCapabilities: Capability "CAP_NOT_A_CAP" is unknown',
-      );
-      await assertRejects(
-        () => keepCapabilities(drv, [pid], "CAP_NET_RAW" as never),
-        TypeError,
-        "keep must be an array",
-      );
-      // Nothing changed, and it still answers.
-      assertEquals((await drv.capget([pid])).permitted, CAP_NET_BIND_SERVICE);
-    });
+rootTest(
+  "keepCapabilities refuses what the process does not hold, and unknown names",
+  async (drv) => {
+    const pid = await drv.fork([]);
+    await keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE"]);
+    const e = await assertRejects(
+      () => keepCapabilities(drv, [pid], ["CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"]),
+      AlcoveError,
+    );
+    assertStringIncludes(e.message, "Cannot keep CAP_SYS_ADMIN: not in the permitted set");
+    await assertRejects(
+      () => keepCapabilities(drv, [pid], ["CAP_NOT_A_CAP" as never]),
+      RangeError,
+      'keepCapabilities: Capability "CAP_NOT_A_CAP" is unknown',
+    );
+    await assertRejects(
+      () => keepCapabilities(drv, [pid], "CAP_NET_RAW" as never),
+      TypeError,
+      "keep must be an array",
+    );
+    // Nothing changed, and it still answers.
+    assertEquals((await drv.capget([pid])).permitted, CAP_NET_BIND_SERVICE);
   },
 );

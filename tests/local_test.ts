@@ -28,7 +28,7 @@ import { nativeArch } from "../ffi/seccomp.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
-import { withDriver } from "./_helpers.ts";
+import { assertEveryThreadDenied, runThreadedDeno, withDriver } from "./_helpers.ts";
 
 const le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
@@ -307,33 +307,18 @@ Deno.test("libalcove.so checks cstructs itself and takes raw pointers in the hos
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const SECCOMP = new URL("../ffi/seccomp.ts", import.meta.url).href;
 
-const WORKER = `
-self.onmessage = (e) => {
-  try {
-    Deno.mkdirSync(e.data);
-    self.postMessage("ok");
-  } catch (err) {
-    self.postMessage(String(err));
-  }
-};
-`;
-
-const SCRIPT = `
+const IMPORTS = `
 import { openLocal, sockFprog } from "${MOD}";
 import {
   assemble, auditArch, denySyscall, loadSyscallNr, nativeArch, retAllow, SECCOMP_RET_ERRNO,
   validateArch,
 } from "${SECCOMP}";
-const [dir, flags] = Deno.args;
-const out = {};
-// A thread that exists before the filter is installed.
-const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-const fromWorker = (path) => new Promise((resolve) => {
-  worker.onmessage = (e) => resolve(e.data);
-  worker.postMessage(path);
-});
-out.workerBefore = await fromWorker(dir + "/worker-before");
+`;
 
+/** Installs a filter denying mkdir on every thread (TSYNC) or on the calling one only. */
+function denyMkdir(tsync: boolean): string {
+  const flags = JSON.stringify(tsync ? "SECCOMP_FILTER_FLAG_TSYNC" : 0);
+  return `
 using local = openLocal();
 const EPERM = local.constants.lookup("errno", "EPERM");
 const nrs = ["SYS_mkdir", "SYS_mkdirat"].map((n) => local.constants.lookup("syscall", n))
@@ -345,60 +330,34 @@ const prog = assemble([
   retAllow(),
 ]);
 local.prctl("PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0);
-out.ret = local.seccomp("SECCOMP_SET_MODE_FILTER", flags === "tsync" ? "SECCOMP_FILTER_FLAG_TSYNC" : 0, sockFprog(prog));
+out.ret = local.seccomp("SECCOMP_SET_MODE_FILTER", ${flags}, sockFprog(prog));
+`;
+}
 
-const tasks = [...Deno.readDirSync("/proc/self/task")].map((t) => t.name);
-out.threads = tasks.length;
-out.filtered = tasks.filter((t) => {
-  try {
-    return /^Seccomp:\\s+2$/m.test(Deno.readTextFileSync("/proc/self/task/" + t + "/status"));
-  } catch { return false; }
-}).length;
-const attempt = async (f) => { try { await f(); return "ok"; } catch (e) { return String(e); } };
-out.mkdirSync = await attempt(() => Deno.mkdirSync(dir + "/sync"));
-out.mkdirAsync = await attempt(() => Deno.mkdir(dir + "/async"));
-out.workerAfter = await fromWorker(dir + "/worker-after");
-worker.terminate();
-// Everything else still works.
-await Deno.writeTextFile(dir + "/file", "still works");
-out.read = await Deno.readTextFile(dir + "/file");
+/** Under the filter, programs still start and timers still fire. */
+const STILL_WORKS = `
 const cmd = await new Deno.Command("echo", { args: ["exec works"] }).output();
 out.exec = new TextDecoder().decode(cmd.stdout).trim();
 out.timer = await new Promise((resolve) => setTimeout(() => resolve("fired"), 10));
-console.log(JSON.stringify(out));
 `;
 
-async function runFiltered(flags: string) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/worker.ts`, WORKER);
-    await Deno.writeTextFile(`${dir}/main.ts`, SCRIPT);
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", `${dir}/main.ts`, dir, flags],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(r.stderr);
-    assertEquals(r.code, 0, stderr);
-    return JSON.parse(new TextDecoder().decode(r.stdout));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+/** Runs a Deno process that filters mkdir over itself; the filter must go in. */
+async function runFiltered(tsync: boolean) {
+  const { out } = await runThreadedDeno<{ ret: number; exec: string; timer: string }>({
+    imports: IMPORTS,
+    setup: denyMkdir(tsync),
+    after: STILL_WORKS,
+  });
+  assertEquals(out.ret, 0);
+  return out;
 }
 
 Deno.test({
   name: "local seccomp with TSYNC filters every thread of a Deno process",
   ignore: nativeArch() === undefined,
   async fn() {
-    const out = await runFiltered("tsync");
-    assertEquals(out.workerBefore, "ok");
-    assertEquals(out.ret, 0);
-    assertGreater(out.threads, 1);
-    assertEquals(out.filtered, out.threads);
-    assertStringIncludes(out.mkdirSync, "os error 1");
-    assertStringIncludes(out.mkdirAsync, "os error 1");
-    assertStringIncludes(out.workerAfter, "os error 1");
-    assertEquals(out.read, "still works");
+    const out = await runFiltered(true);
+    assertEveryThreadDenied(out, "os error 1");
     assertEquals(out.exec, "exec works");
     assertEquals(out.timer, "fired");
   },
@@ -408,8 +367,7 @@ Deno.test({
   name: "local seccomp without TSYNC leaves the other threads unfiltered",
   ignore: nativeArch() === undefined,
   async fn() {
-    const out = await runFiltered("none");
-    assertEquals(out.ret, 0);
+    const out = await runFiltered(false);
     assertStringIncludes(out.mkdirSync, "os error 1");
     // The worker's thread predates the filter: it is not filtered.
     assertEquals(out.workerAfter, "ok");

@@ -44,7 +44,14 @@ import {
   X32_SYSCALL_BIT,
 } from "../ffi/seccomp.ts";
 import { DEFAULT_PROFILE, DEFAULT_PROFILE_DENIED } from "../ffi/seccomp_profile.ts";
-import { IS_ROOT, needs, readAll, withDriver } from "./_helpers.ts";
+import {
+  assertEveryThreadDenied,
+  IS_ROOT,
+  needs,
+  readAll,
+  runThreadedDeno,
+  withDriver,
+} from "./_helpers.ts";
 
 const EPERM = 1;
 const EACCES = 13;
@@ -70,6 +77,25 @@ async function child(drv: Alcove): Promise<number> {
   const pid = await drv.fork([]);
   await drv.setrlimit([pid], "RLIMIT_CORE", { cur: 0, max: 0 });
   return pid;
+}
+
+/** A test with a fresh driver and a child of its root (see `child`); `test` comes from `needs`. */
+function childTest(
+  test: { name: string; ignore: boolean },
+  fn: (drv: Alcove, pid: number) => Promise<void>,
+): void {
+  Deno.test(test, () => withDriver(async (drv) => fn(drv, await child(drv))));
+}
+
+/** Asserts that a call fails with the system error `code` (such as "EPERM"). */
+async function assertFailsWith(
+  attempt: () => Promise<unknown>,
+  code: string,
+  msg?: string,
+): Promise<void> {
+  const e = await assertRejects(attempt);
+  assertInstanceOf(e, SystemCallError);
+  assertEquals(e.code, code, msg);
 }
 
 /** Runs a program in a new child of `parent` and collects its output and its end. */
@@ -275,9 +301,9 @@ Deno.test(needs("installFilter checks everything before it sends anything", SKIP
   });
 });
 
-Deno.test(needs("an allowed call works and an errno rule returns that errno", SKIP), async () => {
-  await withDriver(async (drv) => {
-    const pid = await child(drv);
+childTest(
+  needs("an allowed call works and an errno rule returns that errno", SKIP),
+  async (drv, pid) => {
     const dir = await Deno.makeTempDir({ prefix: "alcove_seccomp_drv_" });
     try {
       const result = await installPolicy(drv, [pid], MKDIR_DENIED, { tsync: true });
@@ -310,37 +336,34 @@ Deno.test(needs("an allowed call works and an errno rule returns that errno", SK
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+);
+
+childTest(needs("kill_process ends a control process with SIGSYS", SKIP), async (drv, pid) => {
+  await installPolicy(drv, [pid], {
+    defaultAction: "allow",
+    rules: [{ name: "getppid", action: "kill_process" }],
   });
+  assertEquals(await drv.getpid([pid]), pid);
+  const e = await assertRejects(() => drv.getppid([pid]), ProcessExitedError);
+  assertEquals(e.event, { type: "termsig", signal: "SIGSYS" });
+  assertEquals(await drv.event([pid], { timeout: 5000 }), { type: "termsig", signal: "SIGSYS" });
+
+  // A program run under such a filter dies the same way.
+  const parent = await child(drv);
+  await installPolicy(drv, [parent], {
+    defaultAction: "allow",
+    rules: [{ name: "uname", action: "kill_process" }],
+  });
+  const killed = await run(drv, [parent], ["/bin/uname", "-a"]);
+  assertEquals([killed.stdout, killed.event], ["", { type: "termsig", signal: "SIGSYS" }]);
+  const fine = await run(drv, [parent], ["/bin/true"]);
+  assertEquals(fine.event, { type: "exit", status: 0 });
 });
 
-Deno.test(needs("kill_process ends a control process with SIGSYS", SKIP), async () => {
-  await withDriver(async (drv) => {
-    const pid = await child(drv);
-    await installPolicy(drv, [pid], {
-      defaultAction: "allow",
-      rules: [{ name: "getppid", action: "kill_process" }],
-    });
-    assertEquals(await drv.getpid([pid]), pid);
-    const e = await assertRejects(() => drv.getppid([pid]), ProcessExitedError);
-    assertEquals(e.event, { type: "termsig", signal: "SIGSYS" });
-    assertEquals(await drv.event([pid], { timeout: 5000 }), { type: "termsig", signal: "SIGSYS" });
-
-    // A program run under such a filter dies the same way.
-    const parent = await child(drv);
-    await installPolicy(drv, [parent], {
-      defaultAction: "allow",
-      rules: [{ name: "uname", action: "kill_process" }],
-    });
-    const killed = await run(drv, [parent], ["/bin/uname", "-a"]);
-    assertEquals([killed.stdout, killed.event], ["", { type: "termsig", signal: "SIGSYS" }]);
-    const fine = await run(drv, [parent], ["/bin/true"]);
-    assertEquals(fine.event, { type: "exit", status: 0 });
-  });
-});
-
-Deno.test(needs("argument conditions: socket is allowed for AF_UNIX only", SKIP), async () => {
-  await withDriver(async (drv) => {
-    const pid = await child(drv);
+childTest(
+  needs("argument conditions: socket is allowed for AF_UNIX only", SKIP),
+  async (drv, pid) => {
     const AF_UNIX = drv.constants.lookup("socket", "AF_UNIX")!;
     await installPolicy(drv, [pid], {
       defaultAction: "allow",
@@ -357,9 +380,7 @@ Deno.test(needs("argument conditions: socket is allowed for AF_UNIX only", SKIP)
     assertGreater(fd, 2);
     await drv.close([pid], fd);
     for (const domain of ["AF_INET", "AF_INET6", "AF_NETLINK"]) {
-      const e = await assertRejects(() => drv.socket([pid], domain, "SOCK_STREAM", 0));
-      assertInstanceOf(e, SystemCallError);
-      assertEquals(e.code, "EACCES", domain);
+      await assertFailsWith(() => drv.socket([pid], domain, "SOCK_STREAM", 0), "EACCES", domain);
     }
 
     // The same for a program: the interpreter itself, not a wrapper script.
@@ -370,171 +391,142 @@ Deno.test(needs("argument conditions: socket is allowed for AF_UNIX only", SKIP)
     const inet = await run(drv, [pid], ["/usr/bin/python3", "-c", script("AF_INET")]);
     assertStringIncludes(inet.stderr, "PermissionError");
     assertEquals(inet.event, { type: "exit", status: 1 });
-  });
-});
+  },
+);
 
-Deno.test(
+childTest(
   needs("the default profile runs a shell and refuses namespaces and mounts", SKIP),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await child(drv);
-      const result = await installPolicy(drv, [pid], DEFAULT_PROFILE);
-      assertEquals(result.via, "seccomp");
-      // The control process itself keeps working under the profile.
-      assertEquals(await drv.getpid([pid]), pid);
+  async (drv, pid) => {
+    const result = await installPolicy(drv, [pid], DEFAULT_PROFILE);
+    assertEquals(result.via, "seccomp");
+    // The control process itself keeps working under the profile.
+    assertEquals(await drv.getpid([pid]), pid);
 
-      const shell = await run(drv, [pid], ["/bin/sh", "-c", "ls /; cat /etc/hostname"]);
-      assertEquals(shell.event, { type: "exit", status: 0 }, shell.stderr);
-      assertStringIncludes(shell.stdout, "usr\n");
-      const hostname = (await Deno.readTextFile("/etc/hostname").catch(() => "")).trim();
-      if (hostname !== "") assertStringIncludes(shell.stdout, hostname);
+    const shell = await run(drv, [pid], ["/bin/sh", "-c", "ls /; cat /etc/hostname"]);
+    assertEquals(shell.event, { type: "exit", status: 0 }, shell.stderr);
+    assertStringIncludes(shell.stdout, "usr\n");
+    const hostname = (await Deno.readTextFile("/etc/hostname").catch(() => "")).trim();
+    if (hostname !== "") assertStringIncludes(shell.stdout, hostname);
 
-      // Denied calls fail with EPERM, in the control process and in programs.
-      assert(DEFAULT_PROFILE_DENIED.includes("unshare"));
-      const unshare = await assertRejects(() => drv.unshare([pid], ["CLONE_NEWUTS"]));
-      assertInstanceOf(unshare, SystemCallError);
-      assertEquals(unshare.code, "EPERM");
-      const target = await Deno.makeTempDir({ prefix: "alcove_seccomp_mount_" });
-      try {
-        const mount = await assertRejects(() =>
-          drv.mount([pid], "none", target, "tmpfs", 0, "", "")
-        );
-        assertInstanceOf(mount, SystemCallError);
-        assertEquals(mount.code, "EPERM");
-        const mounts = await Deno.readTextFile("/proc/self/mountinfo");
-        assert(!mounts.includes(target), "the tmpfs was mounted");
-      } finally {
-        await Deno.remove(target);
-      }
-      const user = await run(drv, [pid], ["/usr/bin/unshare", "-U", "true"]);
-      assertStringIncludes(user.stderr, "Operation not permitted");
-      assertEquals(user.event, { type: "exit", status: 1 });
-    });
+    // Denied calls fail with EPERM, in the control process and in programs.
+    assert(DEFAULT_PROFILE_DENIED.includes("unshare"));
+    await assertFailsWith(() => drv.unshare([pid], ["CLONE_NEWUTS"]), "EPERM");
+    const target = await Deno.makeTempDir({ prefix: "alcove_seccomp_mount_" });
+    try {
+      await assertFailsWith(() => drv.mount([pid], "none", target, "tmpfs", 0, "", ""), "EPERM");
+      const mounts = await Deno.readTextFile("/proc/self/mountinfo");
+      assert(!mounts.includes(target), "the tmpfs was mounted");
+    } finally {
+      await Deno.remove(target);
+    }
+    const user = await run(drv, [pid], ["/usr/bin/unshare", "-U", "true"]);
+    assertStringIncludes(user.stderr, "Operation not permitted");
+    assertEquals(user.event, { type: "exit", status: 1 });
   },
 );
 
-Deno.test(
+childTest(
   needs("trap mode: the control process survives and reports SIGSYS with the syscall", SKIP),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await child(drv);
-      const dir = await Deno.makeTempDir({ prefix: "alcove_seccomp_trap_" });
-      try {
-        await installPolicy(drv, [pid], {
-          defaultAction: "allow",
-          rules: [{ names: ["mkdir", "mkdirat"], action: { trap: 7 } }],
-          skipUnknown: true,
-        });
-        // The trapped call does not run; what it returns to its caller is meaningless.
-        await drv.mkdir([pid], `${dir}/x`, 0o755).catch(() => {});
-        const event = await drv.event([pid], { timeout: 5000 });
-        assert(event?.type === "signal", JSON.stringify(event));
-        assertEquals(event.signal, "SIGSYS");
-        assertEquals(event.info.length, 128);
-        const info = sigsysInfo(event.info);
-        const numbers = await Promise.all(
-          ["SYS_mkdir", "SYS_mkdirat"].map((n) => drv.syscallConstant([pid], n)),
-        );
-        assert(numbers.includes(info.syscall), `si_syscall ${info.syscall}`);
-        // si_syscall sits at 24 on 64-bit Linux, right after si_call_addr at 16.
-        if (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64") {
-          assertEquals(
-            new DataView(event.info.buffer, event.info.byteOffset).getInt32(24, true),
-            info.syscall,
-          );
-        }
-        assertEquals(info.arch, auditArch(nativeArch()!));
-        assertEquals(info.archName, nativeArch());
-        assert(info.name === "mkdir" || info.name === "mkdirat", info.name);
-        assertEquals([info.data, info.seccomp], [7, true]);
-        assertGreater(info.callAddr, 0n);
-        assertEquals([...Deno.readDirSync(dir)], []);
-
-        // Still a control process answering calls.
-        assertEquals(await drv.getpid([pid]), pid);
-        const fd = await drv.open([pid], "/etc/hostname", "O_RDONLY", 0);
-        await drv.close([pid], fd);
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    });
-  },
-);
-
-Deno.test(
-  needs("without seccomp(2) the filter goes in by prctl(PR_SET_SECCOMP)", SKIP),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await child(drv);
-      // A first filter makes seccomp(2) look absent, as on a kernel before 3.17.
-      const first = await installPolicy(drv, [pid], {
+  async (drv, pid) => {
+    const dir = await Deno.makeTempDir({ prefix: "alcove_seccomp_trap_" });
+    try {
+      await installPolicy(drv, [pid], {
         defaultAction: "allow",
-        rules: [{ name: "seccomp", action: { errno: 38 } }],
+        rules: [{ names: ["mkdir", "mkdirat"], action: { trap: 7 } }],
+        skipUnknown: true,
       });
-      assertEquals(first.via, "seccomp");
-      const e = await assertRejects(() =>
-        drv.seccomp([pid], "SECCOMP_SET_MODE_FILTER", 0, [new Uint8Array(8), { ptr: 0 }])
+      // The trapped call does not run; what it returns to its caller is meaningless.
+      await drv.mkdir([pid], `${dir}/x`, 0o755).catch(() => {});
+      const event = await drv.event([pid], { timeout: 5000 });
+      assert(event?.type === "signal", JSON.stringify(event));
+      assertEquals(event.signal, "SIGSYS");
+      assertEquals(event.info.length, 128);
+      const info = sigsysInfo(event.info);
+      const numbers = await Promise.all(
+        ["SYS_mkdir", "SYS_mkdirat"].map((n) => drv.syscallConstant([pid], n)),
       );
-      assertInstanceOf(e, SystemCallError);
-      assertEquals(e.code, "ENOSYS");
+      assert(numbers.includes(info.syscall), `si_syscall ${info.syscall}`);
+      // si_syscall sits at 24 on 64-bit Linux, right after si_call_addr at 16.
+      if (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64") {
+        assertEquals(
+          new DataView(event.info.buffer, event.info.byteOffset).getInt32(24, true),
+          info.syscall,
+        );
+      }
+      assertEquals(info.arch, auditArch(nativeArch()!));
+      assertEquals(info.archName, nativeArch());
+      assert(info.name === "mkdir" || info.name === "mkdirat", info.name);
+      assertEquals([info.data, info.seccomp], [7, true]);
+      assertGreater(info.callAddr, 0n);
+      assertEquals([...Deno.readDirSync(dir)], []);
 
-      const second = await installPolicy(drv, [pid], MKDIR_DENIED);
-      assertEquals([second.via, second.ret], ["prctl", 0]);
-      const denied = await assertRejects(() => drv.mkdir([pid], "/tmp/never", 0o755));
-      assertInstanceOf(denied, SystemCallError);
-      assertEquals(denied.code, "EPERM");
-
-      // Flags need seccomp(2): no silent prctl without them.
-      const flagged = await assertRejects(() =>
-        installFilter(drv, [pid], [retAllow()], { tsync: true })
-      );
-      assertStringIncludes(flagged.message, "seccomp(2) is not available");
-      assertStringIncludes(flagged.message, "filter flags");
-    });
+      // Still a control process answering calls.
+      assertEquals(await drv.getpid([pid]), pid);
+      const fd = await drv.open([pid], "/etc/hostname", "O_RDONLY", 0);
+      await drv.close([pid], fd);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
 
-Deno.test(
+childTest(
+  needs("without seccomp(2) the filter goes in by prctl(PR_SET_SECCOMP)", SKIP),
+  async (drv, pid) => {
+    // A first filter makes seccomp(2) look absent, as on a kernel before 3.17.
+    const first = await installPolicy(drv, [pid], {
+      defaultAction: "allow",
+      rules: [{ name: "seccomp", action: { errno: 38 } }],
+    });
+    assertEquals(first.via, "seccomp");
+    await assertFailsWith(
+      () => drv.seccomp([pid], "SECCOMP_SET_MODE_FILTER", 0, [new Uint8Array(8), { ptr: 0 }]),
+      "ENOSYS",
+    );
+
+    const second = await installPolicy(drv, [pid], MKDIR_DENIED);
+    assertEquals([second.via, second.ret], ["prctl", 0]);
+    await assertFailsWith(() => drv.mkdir([pid], "/tmp/never", 0o755), "EPERM");
+
+    // Flags need seccomp(2): no silent prctl without them.
+    const flagged = await assertRejects(() =>
+      installFilter(drv, [pid], [retAllow()], { tsync: true })
+    );
+    assertStringIncludes(flagged.message, "seccomp(2) is not available");
+    assertStringIncludes(flagged.message, "filter flags");
+  },
+);
+
+childTest(
   needs(
     "an unprivileged process needs no_new_privs, which installFilter sets",
     SKIP ?? (IS_ROOT ? undefined : "dropping to uid 65534 needs root"),
   ),
-  async () => {
-    await withDriver(async (drv) => {
-      const pid = await child(drv);
-      await drv.setgroups([pid], []);
-      await drv.setgid([pid], 65534);
-      await drv.setuid([pid], 65534);
-      // Without CAP_SYS_ADMIN the kernel refuses a filter unless no_new_privs is set.
-      const refused = await assertRejects(() =>
-        installPolicy(drv, [pid], MKDIR_DENIED, { noNewPrivs: false })
-      );
-      assertInstanceOf(refused, SystemCallError);
-      assertEquals(refused.code, "EACCES");
-      assertEquals(await seccompMode(pid), 0);
+  async (drv, pid) => {
+    await drv.setgroups([pid], []);
+    await drv.setgid([pid], 65534);
+    await drv.setuid([pid], 65534);
+    // Without CAP_SYS_ADMIN the kernel refuses a filter unless no_new_privs is set.
+    await assertFailsWith(
+      () => installPolicy(drv, [pid], MKDIR_DENIED, { noNewPrivs: false }),
+      "EACCES",
+    );
+    assertEquals(await seccompMode(pid), 0);
 
-      const result = await installPolicy(drv, [pid], MKDIR_DENIED);
-      assertEquals(result.via, "seccomp");
-      assertEquals(await seccompMode(pid), 2);
-      const e = await assertRejects(() => drv.mkdir([pid], "/tmp/never", 0o755));
-      assertInstanceOf(e, SystemCallError);
-      assertEquals(e.code, "EPERM");
-    });
+    const result = await installPolicy(drv, [pid], MKDIR_DENIED);
+    assertEquals(result.via, "seccomp");
+    assertEquals(await seccompMode(pid), 2);
+    await assertFailsWith(() => drv.mkdir([pid], "/tmp/never", 0o755), "EPERM");
   },
 );
 
-Deno.test(needs("installFilter takes the bytes of a program too", SKIP), async () => {
-  await withDriver(async (drv) => {
-    const pid = await child(drv);
-    const program = compilePolicy(MKDIR_DENIED, { arches: [await seccompArch(drv, [pid])] });
-    const result = await installFilter(drv, [pid], assemble(program), {
-      flags: ["SECCOMP_FILTER_FLAG_LOG"],
-    });
-    assertEquals([result.ret, result.via], [0, "seccomp"]);
-    const e = await assertRejects(() => drv.mkdir([pid], "/tmp/never", 0o755));
-    assertInstanceOf(e, SystemCallError);
-    assertEquals(e.code, "EPERM");
+childTest(needs("installFilter takes the bytes of a program too", SKIP), async (drv, pid) => {
+  const program = compilePolicy(MKDIR_DENIED, { arches: [await seccompArch(drv, [pid])] });
+  const result = await installFilter(drv, [pid], assemble(program), {
+    flags: ["SECCOMP_FILTER_FLAG_LOG"],
   });
+  assertEquals([result.ret, result.via], [0, "seccomp"]);
+  await assertFailsWith(() => drv.mkdir([pid], "/tmp/never", 0o755), "EPERM");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -543,30 +535,12 @@ Deno.test(needs("installFilter takes the bytes of a program too", SKIP), async (
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const SECCOMP = new URL("../ffi/seccomp.ts", import.meta.url).href;
 
-const WORKER = `
-self.onmessage = (e) => {
-  try {
-    Deno.mkdirSync(e.data);
-    self.postMessage("ok");
-  } catch (err) {
-    self.postMessage(String(err));
-  }
-};
-`;
-
-const SCRIPT = `
+const IMPORTS = `
 import { openLocal } from "${MOD}";
 import { installPolicyLocal } from "${SECCOMP}";
-const dir = Deno.args[0];
-const out = {};
-// A thread that exists before the filter does.
-const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-const fromWorker = (path) => new Promise((resolve) => {
-  worker.onmessage = (e) => resolve(e.data);
-  worker.postMessage(path);
-});
-out.workerBefore = await fromWorker(dir + "/worker-before");
+`;
 
+const DENY_MKDIR = `
 using local = openLocal();
 const result = installPolicyLocal(local, {
   defaultAction: "allow",
@@ -574,56 +548,26 @@ const result = installPolicyLocal(local, {
   skipUnknown: true,
 });
 out.result = { ret: result.ret, via: result.via, arches: result.arches };
+`;
 
-const tasks = [...Deno.readDirSync("/proc/self/task")].map((t) => t.name);
-out.threads = tasks.length;
-out.filtered = tasks.filter((t) => {
-  try {
-    return /^Seccomp:\\s+2$/m.test(Deno.readTextFileSync("/proc/self/task/" + t + "/status"));
-  } catch { return false; }
-}).length;
-const attempt = async (f) => { try { await f(); return "ok"; } catch (e) { return String(e); } };
-out.mkdirSync = await attempt(() => Deno.mkdirSync(dir + "/sync"));
-out.mkdirAsync = await attempt(() => Deno.mkdir(dir + "/async"));
-out.workerAfter = await fromWorker(dir + "/worker-after");
-worker.terminate();
-await Deno.writeTextFile(dir + "/file", "still works");
-out.read = await Deno.readTextFile(dir + "/file");
+/** A program the process starts is under the filter too. */
+const RUN_MKDIR = `
 const cmd = await new Deno.Command("/bin/mkdir", { args: [dir + "/command"], stderr: "piped" }).output();
 out.command = { code: cmd.code, stderr: new TextDecoder().decode(cmd.stderr) };
-console.log(JSON.stringify(out));
 `;
 
 Deno.test(
   needs("installPolicyLocal with TSYNC filters every thread of a Deno process", SKIP),
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "alcove_seccomp_local_" });
-    try {
-      await Deno.writeTextFile(`${dir}/worker.ts`, WORKER);
-      await Deno.writeTextFile(`${dir}/main.ts`, SCRIPT);
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-config", `${dir}/main.ts`, dir],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(r.stderr);
-      assertEquals(r.code, 0, stderr);
-      const out = JSON.parse(new TextDecoder().decode(r.stdout));
-      assertEquals(out.workerBefore, "ok");
-      assertEquals(out.result, { ret: 0, via: "seccomp", arches: [nativeArch()] });
-      assertGreater(out.threads, 1);
-      assertEquals(out.filtered, out.threads);
-      assertStringIncludes(out.mkdirSync, "os error 13");
-      assertStringIncludes(out.mkdirAsync, "os error 13");
-      assertStringIncludes(out.workerAfter, "os error 13");
-      assertEquals(out.read, "still works");
-      assertEquals(out.command.code, 1);
-      assertStringIncludes(out.command.stderr, "Permission denied");
-      const left = [...Deno.readDirSync(dir)].map((d) => d.name).sort();
-      assertEquals(left, ["file", "main.ts", "worker-before", "worker.ts"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const { out, files } = await runThreadedDeno<{
+      result: unknown;
+      command: { code: number; stderr: string };
+    }>({ imports: IMPORTS, setup: DENY_MKDIR, after: RUN_MKDIR });
+    assertEquals(out.result, { ret: 0, via: "seccomp", arches: [nativeArch()] });
+    assertEveryThreadDenied(out, "os error 13");
+    assertEquals(out.command.code, 1);
+    assertStringIncludes(out.command.stderr, "Permission denied");
+    assertEquals(files, ["file", "main.ts", "worker-before", "worker.ts"]);
   },
 );
 

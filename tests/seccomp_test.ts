@@ -101,6 +101,7 @@ import {
   DEFAULT_PROFILE_DENIED,
   DEFAULT_PROFILE_GROUPS,
 } from "../ffi/seccomp_profile.ts";
+import { instructionsRun } from "../scripts/bench/seccomp/instructions_run.ts";
 
 const EPERM = 1;
 const EACCES = 13;
@@ -357,35 +358,11 @@ Deno.test("denylist: every x86_64 number from 0 to the table's highest + 10", ()
   }
 });
 
-/** Instructions run for one call, for programs of loads, jumps and returns only. */
-function steps(program: readonly Instruction[], nr: number, arch: number): number {
-  let a = 0;
-  for (let pc = 0, count = 1;; pc++, count++) {
-    const insn = program[pc];
-    if (insn.code === (BPF_RET | BPF_K)) return count;
-    if (insn.code === (BPF_LD | BPF_W | BPF_ABS)) {
-      a = insn.k === SECCOMP_DATA.arch ? arch : nr;
-    } else if (insn.code === (BPF_JMP | BPF_JA)) {
-      pc += insn.k;
-    } else {
-      const op = insn.code & 0xf0;
-      const taken = op === BPF_JEQ
-        ? a === insn.k
-        : op === BPF_JGE
-        ? a >= insn.k
-        : op === BPF_JGT
-        ? a > insn.k
-        : (a & insn.k) !== 0;
-      pc += taken ? insn.jt : insn.jf;
-    }
-  }
-}
-
 Deno.test("the dispatch is a binary search, not a scan", () => {
   const program = compilePolicy(ALLOWLIST, { arches: ["x86_64"] });
   const counts = Array.from(
     { length: maxNumber("x86_64") + 1 },
-    (_, nr) => steps(program, nr, AUDIT_ARCH_X86_64),
+    (_, nr) => instructionsRun(program, { nr, arch: AUDIT_ARCH_X86_64 }),
   );
   // A scan over ~250 allowed calls would run hundreds of instructions for late numbers.
   const worst = Math.max(...counts);

@@ -23,16 +23,10 @@ import { parseArgs } from "node:util";
 import {
   assemble,
   AUDIT_ARCH_X86_64,
-  BPF_ABS,
-  BPF_JA,
   BPF_JEQ,
   BPF_JGE,
-  BPF_JGT,
   BPF_JMP,
   BPF_K,
-  BPF_LD,
-  BPF_RET,
-  BPF_W,
   compilePolicy,
   decode,
   type Instruction,
@@ -41,7 +35,6 @@ import {
   retAllow,
   retErrno,
   retKillProcess,
-  SECCOMP_DATA,
   type SeccompPolicy,
   simulate,
   syscallNames,
@@ -50,6 +43,7 @@ import {
   X32_SYSCALL_BIT,
 } from "../../../ffi/seccomp.ts";
 import { DEFAULT_PROFILE_DENIED } from "../../../ffi/seccomp_profile.ts";
+import { instructionsRun } from "./instructions_run.ts";
 
 const EPERM = 1;
 const RULES = 300;
@@ -101,35 +95,6 @@ function linearProgram(numbers: readonly number[]): Instruction[] {
     ...numbers.flatMap((nr) => [jump(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), retAllow()]),
     retErrno(EPERM),
   ];
-}
-
-/** Instructions a program runs for one call without arguments (loads, jumps, returns). */
-function executed(program: readonly Instruction[], nr: number): number {
-  let a = 0;
-  let count = 0;
-  for (let pc = 0; pc < program.length; pc++) {
-    count++;
-    const { code, jt, jf, k } = program[pc];
-    if (code === (BPF_RET | BPF_K)) return count;
-    if (code === (BPF_LD | BPF_W | BPF_ABS)) {
-      a = k === SECCOMP_DATA.arch ? AUDIT_ARCH_X86_64 : k === SECCOMP_DATA.nr ? nr : 0;
-    } else if (code === (BPF_JMP | BPF_JA)) {
-      pc += k;
-    } else if ((code & 0x07) === BPF_JMP) {
-      const op = code & 0xf0;
-      const taken = op === BPF_JEQ
-        ? a === k
-        : op === BPF_JGT
-        ? a > k
-        : op === BPF_JGE
-        ? a >= k
-        : (a & k) !== 0;
-      pc += taken ? jt : jf;
-    } else {
-      throw new Error(`Cannot count instructions: opcode 0x${code.toString(16)} at ${pc}`);
-    }
-  }
-  throw new Error("Cannot count instructions: the program ran past its end");
 }
 
 function median(values: number[]): number {
@@ -257,14 +222,16 @@ async function main(): Promise<void> {
       const extra = mode === "run" ? 1 : 0;
       for (const [config, label] of CONFIGS) {
         const program = programs.get(config);
+        const steps = program && [early, late]
+          .map((nr) => instructionsRun(program, { nr, arch: AUDIT_ARCH_X86_64 }) + extra)
+          .join("/");
         const e = time(config, "early");
         const l = time(config, "late");
         const filtered = config !== "none";
         const row = [
           label.padEnd(24),
           String(filtered ? sizes.get(config)! + extra : "-").padStart(5),
-          (program ? `${executed(program, early) + extra}/${executed(program, late) + extra}` : "-")
-            .padStart(8),
+          (steps ?? "-").padStart(8),
           e.toFixed(1).padStart(9),
           (filtered ? (e - baseEarly).toFixed(1) : "-").padStart(8),
           l.toFixed(1).padStart(8),
