@@ -47,6 +47,13 @@ export interface StartOptions {
   helper?: string;
   /** Milliseconds to wait for the root control process to start (default 10000). */
   startTimeout?: number;
+  /**
+   * Bytes of unread stdout and stderr a process may have waiting in the host before
+   * its parent stops reading its output (flowcontrol 0) until half of it was read:
+   * a program that floods its output then blocks instead of filling the host's
+   * memory. Default 16 MiB; 0 turns it off (alcove's behaviour).
+   */
+  maxBuffered?: number;
 }
 
 /** Largest request the driver sends (arguments included). */
@@ -55,6 +62,7 @@ const STDIN_CHUNK = 256 * 1024;
 const STDIN_WINDOW = 4;
 const STOP_WAIT_MS = 3000;
 const FINISHED_KEEP = 65536;
+const DEFAULT_MAX_BUFFERED = 16 * 1024 * 1024;
 
 interface Pending {
   def: CallDef;
@@ -67,6 +75,11 @@ interface Pending {
 }
 
 interface ProcState {
+  pipeline: readonly number[];
+  /** Bytes waiting in stdout and stderr. */
+  buffered: number;
+  /** Its parent was told to stop reading its output. */
+  paused: boolean;
   stdout: Uint8Array[];
   stderr: Uint8Array[];
   events: AlcoveEvent[];
@@ -165,9 +178,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #hello: PromiseWithResolvers<void> = Promise.withResolvers();
   #rootPid = 0;
 
-  private constructor(proc: HelperProcess) {
+  #maxBuffered: number;
+
+  private constructor(proc: HelperProcess, maxBuffered: number) {
     super();
     this.#proc = proc;
+    this.#maxBuffered = maxBuffered;
     this.#readDone = this.#readLoop();
   }
 
@@ -187,6 +203,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Alcove.start: options must be an object");
     }
+    const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
+      throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
+    }
     const prefix = options.exec ?? [];
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
@@ -203,7 +223,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         { cause: e },
       );
     }
-    const drv = new Alcove(proc);
+    const drv = new Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
     const timeout = delay(options.startTimeout ?? 10000);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
@@ -426,6 +446,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     (this.#dataStdout ? st.stdout : st.stderr).push(
       data.length > 16384 ? data : data.slice(),
     );
+    this.#buffer(st, data.length);
     this.#wake(st);
   }
 
@@ -472,6 +493,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         const data = end - payload > 16384 ? buf.subarray(payload, end) : buf.slice(payload, end);
         const st = this.#state(pids);
         (type === UP.STDOUT ? st.stdout : st.stderr).push(data);
+        this.#buffer(st, data.length);
         return this.#wake(st);
       }
       case UP.EVENT:
@@ -609,6 +631,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     let st = this.#procs.get(key);
     if (!st) {
       st = {
+        pipeline: [...pipeline],
+        buffered: 0,
+        paused: false,
         stdout: [],
         stderr: [],
         events: [],
@@ -833,8 +858,27 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     });
   }
 
+  /** Counts output waiting in the host; past maxBuffered its parent stops reading it. */
+  #buffer(st: ProcState, n: number): void {
+    st.buffered += n;
+    if (n > 0 && !st.paused && this.#maxBuffered > 0 && st.buffered > this.#maxBuffered) {
+      this.#flow(st, true);
+    } else if (n < 0 && st.paused && st.buffered <= this.#maxBuffered / 2) {
+      this.#flow(st, false);
+    }
+  }
+
+  #flow(st: ProcState, pause: boolean): void {
+    st.paused = pause;
+    const pid = st.pipeline.at(-1);
+    if (pid === undefined || st.ended || this.#closed) return;
+    // The process may be gone by now: nothing to pause or resume then.
+    this.setcpid(st.pipeline.slice(0, -1), pid, "flowcontrol", pause ? 0 : -1).catch(() => {});
+  }
+
   #shift<T>(pipeline: Pipeline, st: ProcState, q: T[]): T {
     const v = q.shift() as T;
+    if (v instanceof Uint8Array) this.#buffer(st, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
       // Drained: remember that it ended (later reads return null at once), but only
       // the newest FINISHED_KEEP of them, so a long-lived driver does not grow.

@@ -147,3 +147,28 @@ Deno.test("16 MiB of random output through 3 levels arrives intact and in order"
     await Deno.remove(file);
   }
 });
+
+Deno.test("a program flooding its stdout is paused, not buffered without bound", async () => {
+  const max = 1024 * 1024;
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.execvp([p], "yes", ["yes"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    // What waits in the host: at most the limit plus what was already on its way
+    // (a pipe or two and the relay's buffer).
+    let waiting = 0;
+    for (;;) {
+      const chunk = await drv.stdout([p], { timeout: 0 });
+      if (chunk === null) break;
+      waiting += chunk.length;
+      if (waiting > 64 * max) break;
+    }
+    assert(waiting > max, `only ${waiting} bytes arrived`);
+    assert(waiting < 8 * max, `${waiting} bytes waited in the host`);
+    // Reading it all resumed the flow.
+    assertEquals((await drv.cpid([]))[0].flowcontrol, -1);
+    let more = 0;
+    while (more < 4 * max) more += (await drv.stdout([p], { timeout: 5000 }))?.length ?? 0;
+    await drv.kill([], p, "SIGKILL");
+  }, { maxBuffered: max });
+});
