@@ -87,6 +87,25 @@ Deno.test("bad input is refused with a clear error and the control process keeps
   });
 });
 
+Deno.test("every call refuses a wrong number of arguments and a name of the wrong type", async () => {
+  await withDriver(async (drv) => {
+    const calls = drv as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const def of Object.values(CALLS)) {
+      const method = calls[def.name].bind(drv);
+      // One argument too many (a plain value where the options object or nothing goes).
+      const extra = [...def.args.map(() => 0), 0, 0];
+      const e = await method([], ...extra).then(() => undefined, (e) => e);
+      assertInstanceOf(e, TypeError, `${def.name} with extra arguments: ${e}`);
+      assert((e as Error).message.startsWith(`${def.name}:`), (e as Error).message);
+    }
+    for (const def of Object.values(CALLS).filter((d) => d.name.endsWith("Constant"))) {
+      const e = await calls[def.name].bind(drv)([], 42).then(() => undefined, (e) => e);
+      assertInstanceOf(e, TypeError, `${def.name} with a number: ${e}`);
+    }
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
 Deno.test("a request over the size limit is refused before it is sent", async () => {
   await withDriver(async (drv) => {
     const big = "x".repeat(65 * 1024 * 1024);
