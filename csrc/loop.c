@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -688,6 +689,33 @@ static void kill_child(struct alcove_child *c, int sig)
         kill(c->pid, sig);
 }
 
+/* Orphans adopted as a subreaper (descendants of exec'd programs that outlived
+ * their parents, even in other sessions or process groups) go with this process:
+ * kill and reap them until none is left. */
+static void kill_adopted(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    /* Bounded: a fork bomb under rlimits still ends within about a second. */
+    for (int round = 0; round < 1000; round++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        FILE *fp = fopen(path, "re");
+        if (fp == NULL)
+            return;
+        int pid, found = 0;
+        while (fscanf(fp, "%d", &pid) == 1) {
+            kill(pid, SIGKILL);
+            found = 1;
+        }
+        fclose(fp);
+        if (!found)
+            return;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The parent is gone: end the subtree. Exec'd children get signaloneof (their
  * process group), control processes see EOF on their control channel and do the same. */
 static void begin_shutdown(struct alcove_state *ap)
@@ -720,8 +748,10 @@ int alcove_loop(struct alcove_state *ap)
             shutdown_at = now_ms();
             begin_shutdown(ap);
         }
-        if (shutdown_at >= 0 && ap->nchild == 0)
+        if (shutdown_at >= 0 && ap->nchild == 0) {
+            kill_adopted();
             break;
+        }
 
         size_t need = 4 + 5 * ap->nchild;
         if (need > cap) {

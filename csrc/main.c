@@ -14,6 +14,7 @@
 #include "alcove.h"
 #include "constants.h"
 #include "frame.h"
+#include "support.h"
 
 /* The token the host expects back in the greeting (socket mode). */
 static char token[65];
@@ -121,6 +122,7 @@ int main(int argc, char *argv[])
     /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
     if (ap->up_out == 1)
         fcntl(1, F_SETPIPE_SZ, 1 << 20);
+    alcove_subreaper(1);
     if (alcove_signal_init(ap) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;

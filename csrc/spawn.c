@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "support.h"
 
 static void close_above(int lo, int hi)
 {
@@ -58,6 +59,7 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     /* Die with the parent control process: it is single threaded, so unlike a
      * runtime's worker thread its exit is the process's. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alcove_subreaper(1);
     setpgid(0, 0);
     if (dup2(fds[2][0], 0) < 0 || dup2(fds[3][1], 1) < 0 || dup2(fds[4][1], 2) < 0)
         _exit(127);

@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "constants.h"
 #include "support.h"
@@ -55,4 +57,23 @@ int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
             return 1;
     }
     return 0;
+}
+
+void alcove_subreaper(int on)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0);
+}
+
+void alcove_exec_prepare(struct alcove_state *ap)
+{
+    alcove_flush_blocking(ap);
+    alcove_subreaper(0);
+}
+
+void alcove_exec_failed(struct alcove_state *ap)
+{
+    int saved = errno;
+    if (!ap->local)
+        alcove_subreaper(1);
+    errno = saved;
 }

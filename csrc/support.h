@@ -29,6 +29,15 @@ int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct a
 /* Write everything waiting for the parent before the process is replaced or ends. */
 void alcove_flush_blocking(struct alcove_state *ap);
 
+/* Before an exec: flush, and stop being a subreaper (a program should not inherit
+ * that role). After a failed exec: a control process again. */
+void alcove_exec_prepare(struct alcove_state *ap);
+void alcove_exec_failed(struct alcove_state *ap);
+
+/* Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so that none escapes the
+ * tree: they are reaped when they exit and killed when the process shuts down. */
+void alcove_subreaper(int on);
+
 /* A child was reaped outside the loop (waitpid): report it like the loop would. */
 void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);
 

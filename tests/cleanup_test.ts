@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { Alcove } from "../mod.ts";
+import { readAll } from "./_helpers.ts";
 
 /** True while a process exists (a zombie counts: it has not been reaped). */
 function alive(pid: number): boolean {
@@ -104,4 +105,25 @@ Deno.test("no zombies: every exited child is reaped at once", async () => {
   } finally {
     await drv.stop();
   }
+});
+
+Deno.test("stop() also ends what a program left behind in another session", async () => {
+  const drv = await Alcove.start();
+  const a = await drv.fork([]);
+  const b = await drv.fork([a]);
+  // The daemon leaves the process group and the session of its parent, which exits.
+  await drv.execvp([a, b], "/bin/sh", [
+    "sh",
+    "-c",
+    "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
+  ]);
+  const daemon = Number(await readAll(drv, [a, b], "stdout", 5000));
+  assertEquals(await drv.event([a, b], { timeout: 5000 }), { type: "exit", status: 0 });
+  assert(daemon > 0, "no pid");
+  assert(alive(daemon));
+  // Adopted by its nearest control process: not a child of init.
+  const ppid = Number(Deno.readTextFileSync(`/proc/${daemon}/stat`).split(") ")[1].split(" ")[1]);
+  assertEquals(ppid, a);
+  await drv.stop();
+  assertEquals(await waitGone([daemon], 2000), []);
 });

@@ -15,9 +15,10 @@ int alcove_call_execve(struct alcove_state *ap, const struct alcove_arg *arg,
         free(envp);
         return -ENOMEM;
     }
-    alcove_flush_blocking(ap);
+    alcove_exec_prepare(ap);
     execve(arg[0].s, argv, envp);
     int err = errno;
+    alcove_exec_failed(ap);
     free(argv);
     free(envp);
     return -err;

@@ -11,9 +11,10 @@ int alcove_call_execvp(struct alcove_state *ap, const struct alcove_arg *arg,
     char **argv = alcove_strings(&arg[1]);
     if (argv == NULL)
         return -ENOMEM;
-    alcove_flush_blocking(ap);
+    alcove_exec_prepare(ap);
     execvp(arg[0].s, argv);
     int err = errno;
+    alcove_exec_failed(ap);
     free(argv);
     return -err;
 }

@@ -17,9 +17,10 @@ int alcove_call_fexecve(struct alcove_state *ap, const struct alcove_arg *arg,
         free(envp);
         return -ENOMEM;
     }
-    alcove_flush_blocking(ap);
+    alcove_exec_prepare(ap);
     fexecve((int)arg[0].i, argv, envp);
     int err = errno;
+    alcove_exec_failed(ap);
     free(argv);
     free(envp);
     return -err;
