@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { ARGV, ENV } from "./calls/_common.ts";
 import { SYSTEM_CALLS } from "./calls/system.ts";
 import { STRUCT_CALLS } from "./calls/struct.ts";
 
@@ -154,8 +155,8 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     name: "execve",
     args: [
       { name: "path", type: "string", doc: "Program to run" },
-      { name: "argv", type: "strings", doc: "Its argument vector, argv[0] included" },
-      { name: "env", type: "strings", doc: 'Its environment as "NAME=value" strings' },
+      ARGV,
+      ENV,
     ],
     result: "ok",
     ts: "void",
@@ -172,7 +173,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     name: "execvp",
     args: [
       { name: "file", type: "string", doc: "Program, searched in PATH when it has no slash" },
-      { name: "argv", type: "strings", doc: "Its argument vector, argv[0] included" },
+      ARGV,
     ],
     result: "ok",
     ts: "void",

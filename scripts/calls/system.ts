@@ -5,6 +5,7 @@
  * @module
  */
 import type { ArgSpec, CallSpec } from "../call_list.ts";
+import { ARGV, ENV } from "./_common.ts";
 
 const path: ArgSpec = { name: "path", type: "string", doc: "A path" };
 const fd: ArgSpec = { name: "fd", type: "i32", doc: "A file descriptor of the process" };
@@ -521,8 +522,8 @@ export const SYSTEM_CALLS: readonly CallSpec[] = [
     name: "fexecve",
     args: [
       { name: "fd", type: "i32", doc: "A descriptor of the program, open for reading" },
-      { name: "argv", type: "strings", doc: "Its argument vector, argv[0] included" },
-      { name: "env", type: "strings", doc: 'Its environment as "NAME=value" strings' },
+      ARGV,
+      ENV,
     ],
     result: "ok",
     ts: "void",
