@@ -14,6 +14,7 @@ import {
   syscallNumber,
   X32_SYSCALL_BIT,
 } from "../ffi/seccomp_arch.ts";
+import { withDriver } from "./_helpers.ts";
 
 const MUST_WORK = Deno.env.get("ALCOVE_MUST_WORK") === "1";
 const SAMPLE_SIZE = 60;
@@ -177,4 +178,25 @@ resolverTest("scripts/gen_syscalls.ts --check finds the checked-in tables up to 
   }).output();
   const stderr = new TextDecoder().decode(result.stderr);
   assert(result.success, `gen_syscalls --check failed: ${stderr}`);
+});
+
+Deno.test("the x86_64 table and audit arches match the control process's syscallConstant", async () => {
+  if (Deno.build.arch !== "x86_64") return;
+  await withDriver(async (drv) => {
+    const names = syscallNames("x86_64");
+    const known = await Promise.all(names.map((n) => drv.syscallConstant([], `SYS_${n}`)));
+    let compared = 0;
+    names.forEach((name, i) => {
+      // A name the headers of this machine do not define is undefined there, never a guess.
+      if (known[i] === undefined) return;
+      assertEquals(syscallNumber(name, "x86_64"), known[i], `SYS_${name}`);
+      compared++;
+    });
+    assertGreaterOrEqual(compared, 300);
+    for (const arch of SECCOMP_ARCHES) {
+      const name = `AUDIT_ARCH_${arch === "x86" ? "I386" : arch.toUpperCase()}`;
+      const value = await drv.syscallConstant([], name);
+      if (value !== undefined) assertEquals(auditArch(arch), value, name);
+    }
+  });
 });
