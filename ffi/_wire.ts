@@ -48,6 +48,20 @@ export type Value = number | Uint8Array | null | CstructValue | Value[];
 
 const encoder = new TextEncoder();
 
+/** The parts joined into one new array (`total`: their summed length, when known). */
+export function concat(
+  parts: readonly Uint8Array[],
+  total: number = parts.reduce((n, p) => n + p.length, 0),
+): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 /** Appends frames and values to one growing buffer. */
 export class Writer {
   buf: Uint8Array;

@@ -30,7 +30,7 @@ import {
 import { ABI, findNative } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
-import { DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
+import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 
 /** Options of {@linkcode Alcove.start}.
  *
@@ -440,12 +440,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   }
 
   #pushData(data: Uint8Array): void {
-    const st = this.#dataState;
-    if (!st || data.length === 0) return;
+    if (this.#dataState) this.#deliver(this.#dataState, this.#dataStdout, data);
+  }
+
+  /** Queues output for a process: every stdout and stderr byte comes in here. */
+  #deliver(st: ProcState, stdout: boolean, data: Uint8Array): void {
+    if (data.length === 0) return;
     // Keep a view of a large piece; copy a small one so it does not pin the chunk.
-    (this.#dataStdout ? st.stdout : st.stderr).push(
-      data.length > 16384 ? data : data.slice(),
-    );
+    (stdout ? st.stdout : st.stderr).push(data.length > 16384 ? data : data.slice());
     this.#buffer(st, data.length);
     this.#wake(st);
   }
@@ -488,14 +490,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case UP.REPLY:
         return this.#reply(id, code, pids, new Reader(buf, view, payload, end));
       case UP.STDOUT:
-      case UP.STDERR: {
-        // Keep a view of a large chunk; copy a small one so it does not pin the chunk.
-        const data = end - payload > 16384 ? buf.subarray(payload, end) : buf.slice(payload, end);
-        const st = this.#state(pids);
-        (type === UP.STDOUT ? st.stdout : st.stderr).push(data);
-        this.#buffer(st, data.length);
-        return this.#wake(st);
-      }
+      case UP.STDERR:
+        return this.#deliver(this.#state(pids), type === UP.STDOUT, buf.subarray(payload, end));
       case UP.EVENT:
         return this.#event(code, pids, new Reader(buf, view, payload, end));
       case UP.HELLO: {
@@ -974,14 +970,4 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

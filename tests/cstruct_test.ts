@@ -37,7 +37,7 @@ import { sockFprog as seccompSockFprog } from "../ffi/seccomp_bpf.ts";
 import { assemble, retAllow } from "../ffi/seccomp.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { findNative } from "../ffi/_native.ts";
-import { DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
+import { concat, DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
 import { withDriver } from "./_helpers.ts";
 
 const te = new TextEncoder();
@@ -285,16 +285,6 @@ function rawCstruct(segments: [number, number, Uint8Array?][], count = segments.
   return w.take();
 }
 
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 function intValue(v: number): Uint8Array {
   const w = new Writer();
   w.int(v);
@@ -340,7 +330,7 @@ Deno.test("a control process checks cstructs itself and refuses raw pointers", a
   ptr.ptr(0x1000n, 16);
   const prctl = await ctl.call(
     CALLS.prctl.id,
-    concatBytes(intValue(15), ptr.take(), intValue(0), intValue(0), intValue(0)),
+    concat([intValue(15), ptr.take(), intValue(0), intValue(0), intValue(0)]),
   );
   assertEquals(prctl.status, STATUS.BADARG);
   assertStringIncludes(prctl.text, "prctl: argument 2 is a raw pointer");
@@ -348,7 +338,7 @@ Deno.test("a control process checks cstructs itself and refuses raw pointers", a
   // The calls that take a pointer argument check its cstruct the same way.
   const emptyArg = await ctl.call(
     CALLS.prctl.id,
-    concatBytes(intValue(15), rawCstruct([]), intValue(0), intValue(0), intValue(0)),
+    concat([intValue(15), rawCstruct([]), intValue(0), intValue(0), intValue(0)]),
   );
   assertEquals(emptyArg.status, STATUS.BADARG);
   assertStringIncludes(emptyArg.text, "prctl: arg2 is a cstruct with no segments");

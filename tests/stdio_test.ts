@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { type Alcove, SystemCallError } from "../mod.ts";
+import { concat } from "../ffi/_wire.ts";
 import { readAll, withDriver } from "./_helpers.ts";
 
 async function sha256(data: Uint8Array): Promise<string> {
@@ -10,20 +11,11 @@ async function sha256(data: Uint8Array): Promise<string> {
 /** Everything a process writes to its stdout until it ends, joined. */
 async function readBytes(drv: Alcove, pipeline: number[]): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let total = 0;
   for (;;) {
     const chunk = await drv.stdout(pipeline);
-    if (chunk === null) break;
+    if (chunk === null) return concat(chunks);
     chunks.push(chunk);
-    total += chunk.length;
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 function randomBytes(n: number): Uint8Array {
