@@ -24,8 +24,11 @@
 /* Output and relayed frames at least this large move by splice instead of copies. */
 #define ALCOVE_SPLICE_MIN (16u * 1024u)
 #define ALCOVE_SPLICE_MAX (1024u * 1024u)
-/* Pipes to children get this much buffer when the system allows it. */
+/* A pipe bringing bulk data up grows to this size, when the system allows it, once it
+ * is seen full. Growing every pipe at fork would cost each short-lived child the
+ * allocation and release of a 1 MiB ring. */
 #define ALCOVE_PIPE_SIZE (1 << 20)
+#define ALCOVE_PIPE_FULL 65536
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (256u * 1024u)
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
@@ -90,6 +93,8 @@ struct alcove_child {
     uint32_t *pending; /* ids of calls forwarded to this child, not yet answered */
     size_t npending, cappending;
     uint32_t exec_id;  /* id of an exec call forwarded to this child, 0 if none */
+    int out_grown;     /* its stdout pipe was grown to ALCOVE_PIPE_SIZE */
+    int ctl_grown;     /* ... and its upward control pipe */
 };
 
 struct alcove_opts {

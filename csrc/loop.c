@@ -154,6 +154,15 @@ static void event(struct alcove_state *ap, pid_t pid, uint16_t kind, int has_val
 
 enum { READ_CLOSED = 0, READ_DATA = 1, READ_AGAIN = 2 };
 
+/* Bulk data is coming up this pipe: a bigger buffer means fewer wake-ups on both sides. */
+static void grow_pipe(int fd, int *grown)
+{
+    if (*grown)
+        return;
+    *grown = 1;
+    (void)fcntl(fd, F_SETPIPE_SZ, ALCOVE_PIPE_SIZE); /* a refusal only costs speed */
+}
+
 /* Forward output of a child's stdout or stderr as data frames, read straight into
  * the upward buffer. On EOF or error the descriptor is closed. */
 static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type,
@@ -163,8 +172,10 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         return READ_AGAIN; /* its bytes belong to the splice in progress */
     size_t hdr = ALCOVE_WIRE_HEADER + 4;
     int avail = 0;
-    if (may_splice && ap->xfer_fd < 0 && ioctl(*fd, FIONREAD, &avail) == 0 &&
-        (unsigned)avail >= ALCOVE_SPLICE_MIN) {
+    if (may_splice && ioctl(*fd, FIONREAD, &avail) == 0 && avail >= ALCOVE_PIPE_FULL &&
+        fd == &c->out)
+        grow_pipe(*fd, &c->out_grown);
+    if (may_splice && ap->xfer_fd < 0 && avail > 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
         /* Only this process reads the pipe: all `avail` bytes can be spliced. */
         size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
         size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
@@ -243,6 +254,7 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
                 return;
             /* A large frame still arriving: pass on its header and what is here,
              * then splice the rest straight from the child's pipe. */
+            grow_pipe(c->ctl_in, &c->ctl_grown);
             size_t start = alcove_frame_begin(&ap->up_wbuf, type, alcove_get_u16(f + 6),
                                               alcove_get_u32(f + 8), c->pid,
                                               f + ALCOVE_WIRE_HEADER, depth);

@@ -116,9 +116,6 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
             return -err;
         }
     }
-    /* Bigger pipes for what comes up: fewer wake-ups for bulk output. */
-    fcntl(fds[1][1], F_SETPIPE_SZ, ALCOVE_PIPE_SIZE);
-    fcntl(fds[3][1], F_SETPIPE_SZ, ALCOVE_PIPE_SIZE);
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
