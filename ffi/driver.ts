@@ -86,6 +86,10 @@ interface ProcState {
   ended: boolean;
   waiters: Set<() => void>;
   stdinChain: Promise<void>;
+  /** The state of the process above it in the pipeline (none for the root). */
+  parent: ProcState | null;
+  /** States below it that have not ended: they end with it. */
+  children: Set<ProcState>;
 }
 
 const STDIN_DEF: CallDef = {
@@ -530,7 +534,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           if (def.alcove === "fork" || def.alcove === "clone") {
             // A new process: forget whatever an earlier one with the same pid left.
             const key = keyOf([...pipeline, result as number]);
-            this.#procs.delete(key);
+            const old = this.#procs.get(key);
+            if (old) this.#forget(key, old);
             this.#finished.delete(key);
           }
           return p.resolve(result);
@@ -609,23 +614,41 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
     const st = this.#state(pids);
     st.events.push(ev);
-    if (ev.type === "exit" || ev.type === "termsig") {
-      // Its descendants went with it: nothing more will come from them.
-      const prefix = keyOf(pids);
-      for (const [key, other] of this.#procs) {
-        if (key === prefix || key.startsWith(prefix + ",")) {
-          other.ended = true;
-          this.#wake(other);
-        }
-      }
-    }
+    // Its descendants went with it: nothing more will come from them.
+    if (ev.type === "exit" || ev.type === "termsig") this.#end(st);
     this.#wake(st);
+  }
+
+  /** Marks a process and everything below it as ended, waking their readers. */
+  #end(st: ProcState): void {
+    st.parent?.children.delete(st);
+    st.parent = null;
+    const stack = [st];
+    for (let s = stack.pop(); s !== undefined; s = stack.pop()) {
+      s.ended = true;
+      for (const child of s.children) {
+        child.parent = null;
+        stack.push(child);
+      }
+      s.children.clear();
+      if (s !== st) this.#wake(s);
+    }
+  }
+
+  /** Drops what the host holds for a process. */
+  #forget(key: string, st: ProcState): void {
+    st.parent?.children.delete(st);
+    st.parent = null;
+    this.#procs.delete(key);
   }
 
   #state(pipeline: readonly number[]): ProcState {
     const key = keyOf(pipeline);
     let st = this.#procs.get(key);
     if (!st) {
+      // Below an ended process (or once drained, see #shift) nothing more can come.
+      const parent = pipeline.length > 0 ? this.#state(pipeline.slice(0, -1)) : null;
+      const ended = this.#finished.has(key) || parent?.ended === true;
       st = {
         pipeline: [...pipeline],
         buffered: 0,
@@ -633,10 +656,15 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         stdout: [],
         stderr: [],
         events: [],
-        ended: false,
+        ended,
         waiters: new Set(),
         stdinChain: Promise.resolve(),
+        parent: ended ? null : parent,
+        children: new Set(),
       };
+      // An ended one is not kept: nothing will arrive for it.
+      if (ended) return st;
+      parent?.children.add(st);
       this.#procs.set(key, st);
     }
     return st;
@@ -876,16 +904,15 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const v = q.shift() as T;
     if (v instanceof Uint8Array) this.#buffer(st, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
-      // Drained: remember that it ended (later reads return null at once), but only
-      // the newest FINISHED_KEEP of them, so a long-lived driver does not grow.
+      // Drained: keep only its key, so that later reads return null at once, and
+      // only the newest FINISHED_KEEP keys, so that a long-lived driver does not grow.
+      // Readers still waiting hold the state itself, which has ended.
       const key = keyOf(pipeline);
+      if (this.#procs.get(key) === st) this.#forget(key, st);
       this.#finished.delete(key);
       this.#finished.add(key);
       if (this.#finished.size > FINISHED_KEEP) {
-        const oldest = this.#finished.values().next().value as string;
-        this.#finished.delete(oldest);
-        const old = this.#procs.get(oldest);
-        if (old && old.waiters.size === 0) this.#procs.delete(oldest);
+        this.#finished.delete(this.#finished.values().next().value as string);
       }
     }
     return v;

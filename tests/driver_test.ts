@@ -129,6 +129,40 @@ Deno.test("100 fork/exit cycles leave no child and no zombie", async () => {
   });
 });
 
+Deno.test("a process's end ends the readers below it; reads after the end return null", async () => {
+  await withDriver(async (drv) => {
+    // A read that never settles would hang the test: race each one against a sentinel.
+    const settles = async <T>(p: Promise<T>): Promise<T | "still waiting"> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise<"still waiting">((r) =>
+        timer = setTimeout(r, 10000, "still waiting")
+      );
+      try {
+        return await Promise.race([p, hung]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const a = await drv.fork([]);
+    const b = await drv.fork([a]);
+    const waiting = drv.stdout([a, b]);
+    await drv.kill([], a, "SIGKILL");
+    assertEquals(await drv.event([a]), { type: "termsig", signal: "SIGKILL" });
+    assertEquals(await settles(waiting), null);
+    assertEquals(await settles(drv.event([a, b])), null);
+    assertEquals(await settles(drv.event([a])), null);
+    assertEquals(await settles(drv.stdout([a, b, 12345])), null);
+    // Many processes later, the driver still answers for each one by itself.
+    for (let i = 0; i < 200; i++) {
+      const p = await drv.fork([]);
+      await drv.exit([p], 0);
+      assertEquals(await drv.event([p]), { type: "exit", status: 0 });
+      assertEquals(await settles(drv.event([p])), null);
+    }
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
 Deno.test("output comes before the exit event", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);
