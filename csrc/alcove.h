@@ -29,6 +29,9 @@
  * allocation and release of a 1 MiB ring. */
 #define ALCOVE_PIPE_SIZE (1 << 20)
 #define ALCOVE_PIPE_FULL 65536
+/* Default and upper bound of the spin option, in microseconds. */
+#define ALCOVE_SPIN_DEFAULT 100
+#define ALCOVE_SPIN_LIMIT 10000
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (256u * 1024u)
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
@@ -107,6 +110,7 @@ struct alcove_opts {
     int stdin_closed;
     int stdout_closed;
     int stderr_closed;
+    int spin; /* microseconds to keep polling after sending up, 0: never */
 };
 
 struct alcove_state {
@@ -135,6 +139,10 @@ struct alcove_state {
     unsigned char filter[ALCOVE_WIRE_MAX_CALLS / 8];      /* calls refused in this process */
     unsigned char filter_next[ALCOVE_WIRE_MAX_CALLS / 8]; /* ... and in children forked later */
     int local;  /* running inside the host process: no fork, no exec */
+    /* Polling before sleeping (see alcove_loop): when this process last sent
+     * something up, and whether waiting for the answer awake has been paying off. */
+    long long sent_up_ns; /* 0: nothing sent since the last call came down */
+    int spin_credit;
 };
 
 /* A decoded argument. Strings and byte strings point into the request and are

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,13 @@
 #include "support.h"
 
 #define READ_CHUNK 65536u
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 int alcove_set_nonblock(int fd)
 {
@@ -56,6 +64,7 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
     ap->opt.termsig = 1;
     ap->opt.flowcontrol = -1;
     ap->opt.signaloneof = SIGTERM;
+    ap->opt.spin = ALCOVE_SPIN_DEFAULT;
 }
 
 struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid)
@@ -549,6 +558,16 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         c->exec_id = id;
 }
 
+/* A call came down: if it came soon after this process last sent something up,
+ * waiting for it awake would have paid off. */
+static void spin_learn(struct alcove_state *ap)
+{
+    if (ap->sent_up_ns != 0 && ap->spin_credit == 0 &&
+        now_ns() - ap->sent_up_ns <= (long long)ap->opt.spin * 1000)
+        ap->spin_credit = 1;
+    ap->sent_up_ns = 0;
+}
+
 static void read_up(struct alcove_state *ap)
 {
     alcove_buf_compact(&ap->up_rbuf);
@@ -562,6 +581,7 @@ static void read_up(struct alcove_state *ap)
     }
     if (n < 0)
         return;
+    spin_learn(ap);
     ap->up_rbuf.len += (size_t)n;
     struct alcove_buf *b = &ap->up_rbuf;
     while (alcove_buf_pending(b) >= 4) {
@@ -632,6 +652,7 @@ static void flush_up(struct alcove_state *ap, int *broken)
                 return;
             }
             b->off += (size_t)n;
+            ap->sent_up_ns = now_ns();
         }
         if (ap->xfer_fd < 0) {
             if (b->off == b->len)
@@ -690,9 +711,7 @@ void alcove_flush_blocking(struct alcove_state *ap)
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return now_ns() / 1000000;
 }
 
 static void kill_child(struct alcove_child *c, int sig)
@@ -746,6 +765,35 @@ static void begin_shutdown(struct alcove_state *ap)
 }
 
 enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_XFER };
+
+/* After sending something up, keep polling for a while before sleeping, giving
+ * the CPU to anything else runnable between polls. On a machine where waking a
+ * sleeping CPU is slow (a virtual machine's idle vCPU takes tens of microseconds),
+ * the next call of a caller that answers quickly (fork, then exec, then the next
+ * fork) is then picked up at once. It only spins while that keeps paying off: a
+ * wait that runs out costs credit, and with none left it sleeps at once until a
+ * call comes soon after a reply again. Returns poll's result, 0 when it gave up. */
+static int spin(struct alcove_state *ap, struct pollfd *pfd, nfds_t n)
+{
+    if (ap->opt.spin <= 0 || ap->sent_up_ns == 0 || ap->spin_credit == 0)
+        return 0;
+    long long until = ap->sent_up_ns + (long long)ap->opt.spin * 1000;
+    for (;;) {
+        int rv = poll(pfd, n, 0);
+        if (rv != 0) {
+            if (rv > 0 && ap->spin_credit < 4)
+                ap->spin_credit++;
+            return rv;
+        }
+        if (now_ns() >= until)
+            break;
+        sched_yield();
+    }
+    if (ap->spin_credit > 0)
+        ap->spin_credit--;
+    ap->sent_up_ns = 0;
+    return 0;
+}
 
 int alcove_loop(struct alcove_state *ap)
 {
@@ -841,7 +889,9 @@ int alcove_loop(struct alcove_state *ap)
             if (timeout < 0)
                 timeout = 0;
         }
-        int rv = poll(pfd, (nfds_t)n, timeout);
+        int rv = timeout < 0 ? spin(ap, pfd, (nfds_t)n) : 0;
+        if (rv == 0)
+            rv = poll(pfd, (nfds_t)n, timeout);
         if (rv < 0 && errno != EINTR)
             return -1;
         if (rv < 0)

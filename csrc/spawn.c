@@ -82,6 +82,8 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     ap->up_in = up_in;
     ap->up_out = up_out;
     ap->up_eof = 0;
+    ap->sent_up_ns = 0;
+    ap->spin_credit = 0;
     memcpy(ap->filter, ap->filter_next, sizeof(ap->filter));
     for (int fd = 0; fd < 3; fd++) {
         int fl = fcntl(fd, F_GETFL);

@@ -17,6 +17,7 @@ int *alcove_option(struct alcove_state *ap, int64_t option)
     case ALCOVE_OPT_STDIN_CLOSED: return &ap->opt.stdin_closed;
     case ALCOVE_OPT_STDOUT_CLOSED: return &ap->opt.stdout_closed;
     case ALCOVE_OPT_STDERR_CLOSED: return &ap->opt.stderr_closed;
+    case ALCOVE_OPT_SPIN: return &ap->opt.spin;
     default: return NULL;
     }
 }

@@ -15,6 +15,7 @@ enum {
     ALCOVE_OPT_STDIN_CLOSED,
     ALCOVE_OPT_STDOUT_CLOSED,
     ALCOVE_OPT_STDERR_CLOSED,
+    ALCOVE_OPT_SPIN,
 };
 
 /* The field of an option, or NULL for an unknown number. */

@@ -1416,7 +1416,9 @@ export abstract class AlcoveCalls {
 
   /**
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
-   * flowcontrol, signaloneof, stdin_closed, stdout_closed or stderr_closed.
+   * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
+   * (microseconds a control process keeps polling for the next call after it answers,
+   * default 100, 0 never).
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param option Option name (see {@linkcode AlcoveOption}).
@@ -4078,7 +4080,9 @@ export abstract class LocalCalls {
 
   /**
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
-   * flowcontrol, signaloneof, stdin_closed, stdout_closed or stderr_closed.
+   * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
+   * (microseconds a control process keeps polling for the next call after it answers,
+   * default 100, 0 never).
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in

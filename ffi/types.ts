@@ -82,6 +82,7 @@ export const ALCOVE_OPTIONS = [
   "stdin_closed",
   "stdout_closed",
   "stderr_closed",
+  "spin",
 ] as const;
 
 /** One of {@linkcode ALCOVE_OPTIONS}.

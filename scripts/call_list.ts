@@ -243,7 +243,9 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     platforms: "all",
     noLocal: true,
     doc: "Returns a setting of the control process: maxchild, maxforkdepth, exit_status, " +
-      "termsig, flowcontrol, signaloneof, stdin_closed, stdout_closed or stderr_closed.",
+      "termsig, flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin " +
+      "(microseconds a control process keeps polling for the next call after it answers, " +
+      "default 100, 0 never).",
     example: 'console.log(await drv.getopt([], "maxchild"));',
   },
   {

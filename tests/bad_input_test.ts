@@ -38,6 +38,8 @@ const CASES: Case[] = [
     (d) => d.setopt([], "maxforkdepth", 1000),
     RangeError,
   ],
+  ["setopt: spin over 10000", (d) => d.setopt([], "spin", 10001), RangeError],
+  ["setopt: negative spin", (d) => d.setopt([], "spin", -1), RangeError],
   ["setcpid: unknown option", (d, p) => d.setcpid([], p, any("nope"), 1), TypeError],
   ["setcpid: flowcontrol below -1", (d, p) => d.setcpid([], p, "flowcontrol", -2), RangeError],
   ["chdir: path not a string", (d) => d.chdir([], any(null)), TypeError],

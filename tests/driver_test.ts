@@ -348,6 +348,26 @@ Deno.test("options: defaults, set, inherited by later children", async () => {
   });
 });
 
+Deno.test("spin: on by default, inherited, and calls behave the same without it", async () => {
+  await withDriver(async (drv) => {
+    assertEquals(await drv.getopt([], "spin"), 100);
+    for (const spin of [0, 10000, 100]) {
+      await drv.setopt([], "spin", spin);
+      const p = await drv.fork([]);
+      assertEquals(await drv.getopt([p], "spin"), spin);
+      const q = await drv.fork([p]);
+      assertEquals(await drv.getpid([p, q]), q);
+      await drv.execvp([p, q], "/bin/sh", ["sh", "-c", "echo $$"]);
+      assertEquals(await readAll(drv, [p, q], "stdout", 5000), `${q}\n`);
+      assertEquals(await drv.event([p, q], { timeout: 5000 }), { type: "exit", status: 0 });
+      const calls = await Promise.all(Array.from({ length: 100 }, () => drv.getpid([p])));
+      assert(calls.every((pid) => pid === p));
+      await drv.exit([p], 0);
+      assertEquals(await drv.event([p], { timeout: 5000 }), { type: "exit", status: 0 });
+    }
+  });
+});
+
 Deno.test("flowcontrol stops and resumes reading a child's output", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);

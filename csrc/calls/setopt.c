@@ -15,6 +15,7 @@ int alcove_call_setopt(struct alcove_state *ap, const struct alcove_arg *arg,
     case ALCOVE_OPT_MAXFORKDEPTH: hi = ALCOVE_MAXFORKDEPTH_LIMIT; break;
     case ALCOVE_OPT_FLOWCONTROL: lo = -1; hi = 0x7fffffff; break;
     case ALCOVE_OPT_SIGNALONEOF: hi = 64; break;
+    case ALCOVE_OPT_SPIN: hi = ALCOVE_SPIN_LIMIT; break;
     default: break;
     }
     if (v < lo || v > hi)
