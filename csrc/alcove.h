@@ -143,6 +143,8 @@ struct alcove_state {
      * something up, and whether waiting for the answer awake has been paying off. */
     long long sent_up_ns; /* 0: nothing sent since the last call came down */
     int spin_credit;
+    int subreaper; /* PR_SET_CHILD_SUBREAPER is on (see alcove_subreaper) */
+    int subreaper_before_exec;
 };
 
 /* A decoded argument. Strings and byte strings point into the request and are

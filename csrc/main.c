@@ -122,7 +122,7 @@ int main(int argc, char *argv[])
     /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
     if (ap->up_out == 1)
         fcntl(1, F_SETPIPE_SZ, 1 << 20);
-    alcove_subreaper(1);
+    alcove_subreaper(ap, 1);
     if (alcove_signal_init(ap) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;

@@ -59,7 +59,7 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     /* Die with the parent control process: it is single threaded, so unlike a
      * runtime's worker thread its exit is the process's. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    alcove_subreaper(1);
+    ap->subreaper = 0; /* not inherited across fork */
     setpgid(0, 0);
     if (dup2(fds[2][0], 0) < 0 || dup2(fds[3][1], 1) < 0 || dup2(fds[4][1], 2) < 0)
         _exit(127);
@@ -85,11 +85,10 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     ap->sent_up_ns = 0;
     ap->spin_credit = 0;
     memcpy(ap->filter, ap->filter_next, sizeof(ap->filter));
-    for (int fd = 0; fd < 3; fd++) {
-        int fl = fcntl(fd, F_GETFL);
-        if (fl >= 0)
-            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    }
+    /* Their flags are known: pipe2 gave them O_NONBLOCK and nothing else. */
+    fcntl(0, F_SETFL, O_RDONLY);
+    fcntl(1, F_SETFL, O_WRONLY);
+    fcntl(2, F_SETFL, O_WRONLY);
     if (alcove_signal_reinit(ap) < 0)
         _exit(127);
     /* Signals that came while the handlers still wrote to the parent's pipe
@@ -103,6 +102,7 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
 {
     if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild)
         return -EAGAIN;
+    alcove_subreaper(ap, 1);
     /* 0: control down, 1: control up, 2: stdin, 3: stdout, 4: stderr */
     int fds[5][2];
     int made = 0;

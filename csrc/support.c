@@ -60,21 +60,25 @@ int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
     return 0;
 }
 
-void alcove_subreaper(int on)
+void alcove_subreaper(struct alcove_state *ap, int on)
 {
-    prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0);
+    if (ap->subreaper == on)
+        return;
+    if (prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) == 0)
+        ap->subreaper = on;
 }
 
 void alcove_exec_prepare(struct alcove_state *ap)
 {
     alcove_flush_blocking(ap);
-    alcove_subreaper(0);
+    ap->subreaper_before_exec = ap->subreaper;
+    alcove_subreaper(ap, 0);
 }
 
 void alcove_exec_failed(struct alcove_state *ap)
 {
     int saved = errno;
-    if (!ap->local)
-        alcove_subreaper(1);
+    if (!ap->local && ap->subreaper_before_exec)
+        alcove_subreaper(ap, 1);
     errno = saved;
 }

@@ -36,8 +36,11 @@ void alcove_exec_prepare(struct alcove_state *ap);
 void alcove_exec_failed(struct alcove_state *ap);
 
 /* Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so that none escapes the
- * tree: they are reaped when they exit and killed when the process shuts down. */
-void alcove_subreaper(int on);
+ * tree: they are reaped when they exit and killed when the process shuts down.
+ * A control process takes the role when it creates its first child (with no
+ * children it has no descendants to adopt), so a child that only runs execve
+ * never needs to take it and give it up again. */
+void alcove_subreaper(struct alcove_state *ap, int on);
 
 /* A child was reaped outside the loop (waitpid): report it like the loop would. */
 void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);

@@ -127,3 +127,32 @@ Deno.test("stop() also ends what a program left behind in another session", asyn
   await drv.stop();
   assertEquals(await waitGone([daemon], 2000), []);
 });
+
+Deno.test("a control process adopts orphans once it has children; an exec'd program does not", async () => {
+  const drv = await Alcove.start();
+  try {
+    const subreaper = async (p: number[]) => {
+      const r = await drv.prctl(p, "PR_GET_CHILD_SUBREAPER", new Uint8Array(4), 0, 0, 0);
+      const v = r.arg2 as Uint8Array;
+      return new DataView(v.buffer, v.byteOffset, v.byteLength).getInt32(0, true);
+    };
+    assertEquals(await subreaper([]), 1);
+    const a = await drv.fork([]);
+    // No children, so no descendants to adopt.
+    assertEquals(await subreaper([a]), 0);
+    const b = await drv.fork([a]);
+    assertEquals(await subreaper([a]), 1);
+    assertEquals(await subreaper([a, b]), 0);
+    // The role is given up at exec: the program asks the kernel itself.
+    await drv.execvp([a], "python3", [
+      "python3",
+      "-c",
+      "import ctypes; v = ctypes.c_int(-1); " +
+      "ctypes.CDLL(None).prctl(37, ctypes.byref(v), 0, 0, 0); print(v.value)",
+    ]);
+    assertEquals(await readAll(drv, [a], "stdout", 5000), "0\n");
+    assertEquals(await drv.event([a], { timeout: 5000 }), { type: "exit", status: 0 });
+  } finally {
+    await drv.stop();
+  }
+});
