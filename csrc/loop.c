@@ -19,6 +19,8 @@
 #include "support.h"
 
 #define READ_CHUNK 65536u
+/* Waits for the next call that paid off in a row, at most (see spin). */
+#define SPIN_CREDIT_MAX 4
 
 static long long now_ns(void)
 {
@@ -181,10 +183,11 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         return READ_AGAIN; /* its bytes belong to the splice in progress */
     size_t hdr = ALCOVE_WIRE_HEADER + 4;
     int avail = 0;
-    if (may_splice && ioctl(*fd, FIONREAD, &avail) == 0 && avail >= ALCOVE_PIPE_FULL &&
-        fd == &c->out)
+    if (may_splice && ioctl(*fd, FIONREAD, &avail) < 0)
+        avail = 0;
+    if (fd == &c->out && avail >= ALCOVE_PIPE_FULL)
         grow_pipe(*fd, &c->out_grown);
-    if (may_splice && ap->xfer_fd < 0 && avail > 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
+    if (ap->xfer_fd < 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
         /* Only this process reads the pipe: all `avail` bytes can be spliced. */
         size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
         size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
@@ -781,7 +784,7 @@ static int spin(struct alcove_state *ap, struct pollfd *pfd, nfds_t n)
     for (;;) {
         int rv = poll(pfd, n, 0);
         if (rv != 0) {
-            if (rv > 0 && ap->spin_credit < 4)
+            if (rv > 0 && ap->spin_credit < SPIN_CREDIT_MAX)
                 ap->spin_credit++;
             return rv;
         }
