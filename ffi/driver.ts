@@ -131,6 +131,12 @@ function checkOptions(call: string, options: CallOptions | undefined): void {
   }
 }
 
+/** Takes a process's state out of its parent's live children. */
+function detach(st: ProcState): void {
+  st.parent?.children.delete(st);
+  st.parent = null;
+}
+
 function keyOf(pipeline: readonly number[]): string {
   return pipeline.join(",");
 }
@@ -621,8 +627,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   /** Marks a process and everything below it as ended, waking their readers. */
   #end(st: ProcState): void {
-    st.parent?.children.delete(st);
-    st.parent = null;
+    detach(st);
     const stack = [st];
     for (let s = stack.pop(); s !== undefined; s = stack.pop()) {
       s.ended = true;
@@ -637,8 +642,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   /** Drops what the host holds for a process. */
   #forget(key: string, st: ProcState): void {
-    st.parent?.children.delete(st);
-    st.parent = null;
+    detach(st);
     this.#procs.delete(key);
   }
 
