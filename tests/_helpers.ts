@@ -47,6 +47,11 @@ export async function withDriver<T>(
 
 const decoder = new TextDecoder();
 
+/** A view of bytes for reading the integers in them. */
+export function le(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Reads a process's stdout until it ends (or `timeout` ms pass), as text. */
 export async function readAll(
   drv: Alcove,

@@ -34,9 +34,7 @@ import {
   SECCOMP_RET_ERRNO,
   validateArch,
 } from "../ffi/seccomp.ts";
-import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
-
-const le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+import { IS_ROOT, le, needs, withDriver } from "./_helpers.ts";
 
 function exists(path: string): boolean {
   try {

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { Alcove } from "../mod.ts";
-import { readAll } from "./_helpers.ts";
+import { le, readAll } from "./_helpers.ts";
 
 /** True while a process exists (a zombie counts: it has not been reaped). */
 function alive(pid: number): boolean {
@@ -133,8 +133,7 @@ Deno.test("a control process adopts orphans once it has children; an exec'd prog
   try {
     const subreaper = async (p: number[]) => {
       const r = await drv.prctl(p, "PR_GET_CHILD_SUBREAPER", new Uint8Array(4), 0, 0, 0);
-      const v = r.arg2 as Uint8Array;
-      return new DataView(v.buffer, v.byteOffset, v.byteLength).getInt32(0, true);
+      return le(r.arg2 as Uint8Array).getInt32(0, true);
     };
     assertEquals(await subreaper([]), 1);
     const a = await drv.fork([]);

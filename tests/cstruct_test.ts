@@ -38,10 +38,9 @@ import { assemble, retAllow } from "../ffi/seccomp.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { findNative } from "../ffi/_native.ts";
 import { concat, DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
-import { withDriver } from "./_helpers.ts";
+import { le, withDriver } from "./_helpers.ts";
 
 const te = new TextEncoder();
-const le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 Deno.test("bytes encodes strings, byte arrays and copies", () => {
   assertEquals(bytes("foo"), new Uint8Array([102, 111, 111]));

@@ -28,9 +28,7 @@ import { nativeArch } from "../ffi/seccomp.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
-import { assertEveryThreadDenied, runThreadedDeno, withDriver } from "./_helpers.ts";
-
-const le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+import { assertEveryThreadDenied, le, runThreadedDeno, withDriver } from "./_helpers.ts";
 
 Deno.test("openLocal runs calls synchronously in this process", () => {
   using local = openLocal();
