@@ -117,13 +117,14 @@ async function mtime(path: string): Promise<number> {
   }
 }
 
-/** Compiles each floor unless its binary is newer than its source. */
+/** Compiles each floor unless its binary is newer than its source and floor.h. */
 async function buildFloors(dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
+  const headerTime = await mtime(ROOT + "scripts/bench/c/floor.h");
   for (const name of FLOORS) {
     const src = ROOT + `scripts/bench/c/${name}.c`;
     const bin = `${dir}/${name}`;
-    if (await mtime(bin) >= await mtime(src)) continue;
+    if (await mtime(bin) >= Math.max(await mtime(src), headerTime)) continue;
     // Another run may be compiling too: build aside, then rename into place.
     const tmp = `${bin}.${Deno.pid}.tmp`;
     let out: Deno.CommandOutput;

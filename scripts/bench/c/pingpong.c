@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 #define MSG 32
 #define BUF 65536
 
@@ -50,12 +52,6 @@ static void pin(unsigned which)
         perror("sched_setaffinity");
         _exit(1);
     }
-}
-
-__attribute__((noreturn)) static void die(const char *what)
-{
-    perror(what);
-    _exit(1);
 }
 
 /* Reads exactly n bytes; returns 0 at EOF. */
@@ -177,13 +173,6 @@ __attribute__((noreturn)) static void chain(int up, int level, int depth)
     if (batch_mode)
         relay_poll(up, sv[0]);
     relay_blocking(up, sv[0]);
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static int start_chain(int depth)

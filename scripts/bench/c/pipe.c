@@ -13,14 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK 65536
+#include "floor.h"
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+#define CHUNK 65536
 
 /* Starts the stage that writes to `out`: the program, or a relay in front of the
  * rest of the chain. */

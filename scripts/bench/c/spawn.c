@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 extern char **environ;
 
 enum mode { PIPED, SPAWN, FORK };
@@ -31,19 +33,6 @@ struct run {
     pid_t pid;
     int in, out, err; /* this side of the pipes; -1 once closed */
 };
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-__attribute__((noreturn)) static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
 
 static void start(char *prog, struct run *r)
 {
