@@ -23,7 +23,8 @@ export * from "./ffi/constants.ts";
 export * from "./ffi/cstruct.ts";
 export * from "./ffi/local.ts";
 export * from "./ffi/capabilities.ts";
-export * from "./ffi/seccomp.ts";
+export * from "./ffi/seccomp/mod.ts";
+export * from "./ffi/seccomp/profile.ts";
 export {
   AlcoveCalls,
   type ArgKind,

@@ -20,7 +20,7 @@
  * @module
  */
 
-export { sockFprog } from "./seccomp_bpf.ts";
+export { sockFprog } from "./seccomp/bpf.ts";
 
 /** Bytes of a pointer (and of `long`) on this platform.
  *

@@ -163,12 +163,12 @@ function resultDoc(c: CallSpec): string {
   }
 }
 
-const CALL_LIST_SOURCE = Deno.readTextFileSync(new URL("./call_list.ts", import.meta.url));
+const CALL_LIST_SOURCE = Deno.readTextFileSync(new URL("./calls/_types.ts", import.meta.url));
 
-/** The text of a union type declared in call_list.ts, so both files agree. */
+/** The text of a union type declared in calls/_types.ts, so both files agree. */
 function typeText(name: string): string {
   const m = CALL_LIST_SOURCE.match(new RegExp(`export type ${name} =([^;]*);`));
-  if (!m) throw new Error(`Cannot find type ${name} in call_list.ts`);
+  if (!m) throw new Error(`Cannot find type ${name} in calls/_types.ts`);
   return m[1].trim();
 }
 

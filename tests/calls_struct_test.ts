@@ -33,7 +33,7 @@ import {
   retAllow,
   SECCOMP_RET_ERRNO,
   validateArch,
-} from "../ffi/seccomp.ts";
+} from "../ffi/seccomp/mod.ts";
 import { IS_ROOT, le, needs, withDriver } from "./_helpers.ts";
 
 function exists(path: string): boolean {

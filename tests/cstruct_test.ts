@@ -33,8 +33,8 @@ import {
   u8,
   WORD_SIZE,
 } from "../mod.ts";
-import { sockFprog as seccompSockFprog } from "../ffi/seccomp_bpf.ts";
-import { assemble, retAllow } from "../ffi/seccomp.ts";
+import { sockFprog as seccompSockFprog } from "../ffi/seccomp/bpf.ts";
+import { assemble, retAllow } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { findNative } from "../ffi/_native.ts";
 import { concat, DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";

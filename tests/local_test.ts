@@ -24,7 +24,7 @@ import {
   u8,
   UnsupportedError,
 } from "../mod.ts";
-import { nativeArch } from "../ffi/seccomp.ts";
+import { nativeArch } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
@@ -303,7 +303,7 @@ Deno.test("libalcove.so checks cstructs itself and takes raw pointers in the hos
 // seccomp over the whole host process, in a subprocess (a filter cannot be removed).
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
-const SECCOMP = new URL("../ffi/seccomp.ts", import.meta.url).href;
+const SECCOMP = new URL("../ffi/seccomp/mod.ts", import.meta.url).href;
 
 const IMPORTS = `
 import { openLocal, sockFprog } from "${MOD}";

@@ -1,5 +1,5 @@
 /**
- * Seccomp filters installed for real through the driver (ffi/seccomp_install.ts): in control
+ * Seccomp filters installed for real through the driver (ffi/seccomp/install.ts): in control
  * processes, which then run calls and programs under them, and over every thread of a Deno
  * process (in a subprocess, since a filter cannot be removed). Also the pure parts: telling an
  * architecture from its syscall numbers, and decoding the siginfo of SIGSYS.
@@ -42,8 +42,8 @@ import {
   simulate,
   syscallNumber,
   X32_SYSCALL_BIT,
-} from "../ffi/seccomp.ts";
-import { DEFAULT_PROFILE, DEFAULT_PROFILE_DENIED } from "../ffi/seccomp_profile.ts";
+} from "../ffi/seccomp/mod.ts";
+import { DEFAULT_PROFILE, DEFAULT_PROFILE_DENIED } from "../ffi/seccomp/profile.ts";
 import {
   assertEveryThreadDenied,
   IS_ROOT,
@@ -533,7 +533,7 @@ childTest(needs("installFilter takes the bytes of a program too", SKIP), async (
 // The host process, in a subprocess: a filter cannot be removed.
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
-const SECCOMP = new URL("../ffi/seccomp.ts", import.meta.url).href;
+const SECCOMP = new URL("../ffi/seccomp/mod.ts", import.meta.url).href;
 
 const IMPORTS = `
 import { openLocal } from "${MOD}";

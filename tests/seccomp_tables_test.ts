@@ -1,10 +1,10 @@
-// Checks the generated syscall tables (ffi/_syscall_tables.ts) against libseccomp's
+// Checks the generated syscall tables (ffi/seccomp/_syscall_tables.ts) against libseccomp's
 // scmp_sys_resolver for every architecture, against this machine's kernel headers for x86_64,
 // and checks that the generator would write the same file. Without scmp_sys_resolver the tests
 // are skipped with the reason, unless ALCOVE_MUST_WORK=1, which turns the skip into a failure.
 
 import { assert, assertEquals, assertGreaterOrEqual } from "@std/assert";
-import { SYSCALL_TABLES } from "../ffi/_syscall_tables.ts";
+import { SYSCALL_TABLES } from "../ffi/seccomp/_syscall_tables.ts";
 import {
   auditArch,
   SECCOMP_ARCHES,
@@ -13,7 +13,7 @@ import {
   syscallNames,
   syscallNumber,
   X32_SYSCALL_BIT,
-} from "../ffi/seccomp_arch.ts";
+} from "../ffi/seccomp/arch.ts";
 import { withDriver } from "./_helpers.ts";
 
 const MUST_WORK = Deno.env.get("ALCOVE_MUST_WORK") === "1";

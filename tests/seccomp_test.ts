@@ -94,13 +94,13 @@ import {
   syscallRanges,
   validateArch,
   X32_SYSCALL_BIT,
-} from "../ffi/seccomp.ts";
+} from "../ffi/seccomp/mod.ts";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
   DEFAULT_PROFILE_DENIED,
   DEFAULT_PROFILE_GROUPS,
-} from "../ffi/seccomp_profile.ts";
+} from "../ffi/seccomp/profile.ts";
 import { instructionsRun } from "../scripts/bench/seccomp/instructions_run.ts";
 
 const EPERM = 1;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ArgSpec } from "../call_list.ts";
+import type { ArgSpec } from "./_types.ts";
 
 /** The argument vector of the exec calls. */
 export const ARGV: ArgSpec = {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CallSpec } from "../call_list.ts";
+import type { CallSpec } from "./_types.ts";
 
 /** The calls of this group, in call-number order. */
 export const STRUCT_CALLS: readonly CallSpec[] = [

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ArgSpec, CallSpec } from "../call_list.ts";
+import type { ArgSpec, CallSpec } from "./_types.ts";
 import { ARGV, ENV } from "./_common.ts";
 
 const path: ArgSpec = { name: "path", type: "string", doc: "A path" };

@@ -23,7 +23,7 @@ import {
   bpfOp,
   type Instruction,
   SECCOMP_DATA,
-} from "../../../ffi/seccomp.ts";
+} from "../../../ffi/seccomp/mod.ts";
 
 /**
  * The instructions `program` runs for the call `nr` of the architecture `arch` (an AUDIT_ARCH
@@ -37,7 +37,7 @@ import {
  * @example
  * ```ts
  * import { instructionsRun } from "./instructions_run.ts";
- * import { AUDIT_ARCH_X86_64, compilePolicy } from "../../../ffi/seccomp.ts";
+ * import { AUDIT_ARCH_X86_64, compilePolicy } from "../../../ffi/seccomp/mod.ts";
  *
  * const program = compilePolicy(
  *   { defaultAction: "kill_process", rules: [{ name: "read", action: "allow" }] },

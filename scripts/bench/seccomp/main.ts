@@ -41,8 +41,8 @@ import {
   syscallNumber,
   validateArch,
   X32_SYSCALL_BIT,
-} from "../../../ffi/seccomp.ts";
-import { DEFAULT_PROFILE_DENIED } from "../../../ffi/seccomp_profile.ts";
+} from "../../../ffi/seccomp/mod.ts";
+import { DEFAULT_PROFILE_DENIED } from "../../../ffi/seccomp/profile.ts";
 import { instructionsRun } from "./instructions_run.ts";
 
 const EPERM = 1;

@@ -4,8 +4,8 @@
  * offsets, the `SECCOMP_RET_*` return values and small helpers to write a filter by hand.
  *
  * Everything here is a pure function: nothing touches a process. The caller supplies syscall
- * numbers (see `syscallNumber` in `seccomp_arch.ts`, or ask the process that will install the
- * filter) and installs the program with `installFilter` (`seccomp_install.ts`).
+ * numbers (see `syscallNumber` in `arch.ts`, or ask the process that will install the
+ * filter) and installs the program with `installFilter` (`install.ts`).
  *
  * @example
  * ```ts
@@ -16,7 +16,7 @@
  *   loadSyscallNr,
  *   retErrno,
  *   validateArch,
- * } from "./seccomp_bpf.ts";
+ * } from "./bpf.ts";
  *
  * const EPERM = 1;
  * const program = [
@@ -56,7 +56,7 @@ export {
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./bpf.ts";
  * const loadNr = stmt(BPF_LD | BPF_W | BPF_ABS, 0);
  * ```
  */
@@ -66,7 +66,7 @@ export const BPF_LD = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_IMM, BPF_LDX, BPF_W, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_IMM, BPF_LDX, BPF_W, stmt } from "./bpf.ts";
  * const xIsFour = stmt(BPF_LDX | BPF_W | BPF_IMM, 4);
  * ```
  */
@@ -76,7 +76,7 @@ export const BPF_LDX = 0x01;
  *
  * @example
  * ```ts
- * import { BPF_ST, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ST, stmt } from "./bpf.ts";
  * const saveA = stmt(BPF_ST, 0);
  * ```
  */
@@ -86,7 +86,7 @@ export const BPF_ST = 0x02;
  *
  * @example
  * ```ts
- * import { BPF_STX, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_STX, stmt } from "./bpf.ts";
  * const saveX = stmt(BPF_STX, 1);
  * ```
  */
@@ -96,7 +96,7 @@ export const BPF_STX = 0x03;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_AND, BPF_K, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_AND, BPF_K, stmt } from "./bpf.ts";
  * const lowByte = stmt(BPF_ALU | BPF_AND | BPF_K, 0xff);
  * ```
  */
@@ -106,7 +106,7 @@ export const BPF_ALU = 0x04;
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const isRead = jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
  * ```
  */
@@ -116,7 +116,7 @@ export const BPF_JMP = 0x05;
  *
  * @example
  * ```ts
- * import { BPF_K, BPF_RET, SECCOMP_RET_ALLOW, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_K, BPF_RET, SECCOMP_RET_ALLOW, stmt } from "./bpf.ts";
  * const allow = stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
  * ```
  */
@@ -126,7 +126,7 @@ export const BPF_RET = 0x06;
  *
  * @example
  * ```ts
- * import { BPF_MISC, BPF_TAX, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_MISC, BPF_TAX, stmt } from "./bpf.ts";
  * const copyAtoX = stmt(BPF_MISC | BPF_TAX, 0);
  * ```
  */
@@ -137,7 +137,7 @@ export const BPF_MISC = 0x07;
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./bpf.ts";
  * const loadArch = stmt(BPF_LD | BPF_W | BPF_ABS, 4);
  * ```
  */
@@ -147,7 +147,7 @@ export const BPF_W = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_H } from "./seccomp_bpf.ts";
+ * import { BPF_H } from "./bpf.ts";
  * console.log(BPF_H); // 8
  * ```
  */
@@ -157,7 +157,7 @@ export const BPF_H = 0x08;
  *
  * @example
  * ```ts
- * import { BPF_B } from "./seccomp_bpf.ts";
+ * import { BPF_B } from "./bpf.ts";
  * console.log(BPF_B); // 16
  * ```
  */
@@ -168,7 +168,7 @@ export const BPF_B = 0x10;
  *
  * @example
  * ```ts
- * import { BPF_IMM, BPF_LD, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_IMM, BPF_LD, stmt } from "./bpf.ts";
  * const aIsSeven = stmt(BPF_LD | BPF_IMM, 7);
  * ```
  */
@@ -178,7 +178,7 @@ export const BPF_IMM = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, SECCOMP_DATA, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, SECCOMP_DATA, stmt } from "./bpf.ts";
  * const loadNr = stmt(BPF_LD | BPF_W | BPF_ABS, SECCOMP_DATA.nr);
  * ```
  */
@@ -188,7 +188,7 @@ export const BPF_ABS = 0x20;
  *
  * @example
  * ```ts
- * import { BPF_IND } from "./seccomp_bpf.ts";
+ * import { BPF_IND } from "./bpf.ts";
  * console.log(BPF_IND); // 64
  * ```
  */
@@ -198,7 +198,7 @@ export const BPF_IND = 0x40;
  *
  * @example
  * ```ts
- * import { BPF_LD, BPF_MEM, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_LD, BPF_MEM, stmt } from "./bpf.ts";
  * const restoreA = stmt(BPF_LD | BPF_MEM, 0);
  * ```
  */
@@ -208,7 +208,7 @@ export const BPF_MEM = 0x60;
  *
  * @example
  * ```ts
- * import { BPF_LD, BPF_LEN, BPF_W, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_LD, BPF_LEN, BPF_W, stmt } from "./bpf.ts";
  * const aIsSize = stmt(BPF_LD | BPF_W | BPF_LEN, 0);
  * ```
  */
@@ -218,7 +218,7 @@ export const BPF_LEN = 0x80;
  *
  * @example
  * ```ts
- * import { BPF_MSH } from "./seccomp_bpf.ts";
+ * import { BPF_MSH } from "./bpf.ts";
  * console.log(BPF_MSH); // 160
  * ```
  */
@@ -229,7 +229,7 @@ export const BPF_MSH = 0xa0;
  *
  * @example
  * ```ts
- * import { BPF_ADD, BPF_ALU, BPF_K, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ADD, BPF_ALU, BPF_K, stmt } from "./bpf.ts";
  * const plusOne = stmt(BPF_ALU | BPF_ADD | BPF_K, 1);
  * ```
  */
@@ -239,7 +239,7 @@ export const BPF_ADD = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_SUB, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_SUB, stmt } from "./bpf.ts";
  * const minusOne = stmt(BPF_ALU | BPF_SUB | BPF_K, 1);
  * ```
  */
@@ -249,7 +249,7 @@ export const BPF_SUB = 0x10;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_MUL, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_MUL, stmt } from "./bpf.ts";
  * const double = stmt(BPF_ALU | BPF_MUL | BPF_K, 2);
  * ```
  */
@@ -259,7 +259,7 @@ export const BPF_MUL = 0x20;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_DIV, BPF_K, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_DIV, BPF_K, stmt } from "./bpf.ts";
  * const half = stmt(BPF_ALU | BPF_DIV | BPF_K, 2);
  * ```
  */
@@ -269,7 +269,7 @@ export const BPF_DIV = 0x30;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_OR, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_OR, stmt } from "./bpf.ts";
  * const setBit = stmt(BPF_ALU | BPF_OR | BPF_K, 1);
  * ```
  */
@@ -279,7 +279,7 @@ export const BPF_OR = 0x40;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_AND, BPF_K, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_AND, BPF_K, stmt } from "./bpf.ts";
  * const lowByte = stmt(BPF_ALU | BPF_AND | BPF_K, 0xff);
  * ```
  */
@@ -289,7 +289,7 @@ export const BPF_AND = 0x50;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_LSH, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_LSH, stmt } from "./bpf.ts";
  * const timesFour = stmt(BPF_ALU | BPF_LSH | BPF_K, 2);
  * ```
  */
@@ -299,7 +299,7 @@ export const BPF_LSH = 0x60;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_RSH, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_RSH, stmt } from "./bpf.ts";
  * const highHalf = stmt(BPF_ALU | BPF_RSH | BPF_K, 16);
  * ```
  */
@@ -309,7 +309,7 @@ export const BPF_RSH = 0x70;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_NEG, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_NEG, stmt } from "./bpf.ts";
  * const negate = stmt(BPF_ALU | BPF_NEG, 0);
  * ```
  */
@@ -319,7 +319,7 @@ export const BPF_NEG = 0x80;
  *
  * @example
  * ```ts
- * import { BPF_MOD } from "./seccomp_bpf.ts";
+ * import { BPF_MOD } from "./bpf.ts";
  * console.log(BPF_MOD); // 144
  * ```
  */
@@ -329,7 +329,7 @@ export const BPF_MOD = 0x90;
  *
  * @example
  * ```ts
- * import { BPF_ALU, BPF_K, BPF_XOR, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ALU, BPF_K, BPF_XOR, stmt } from "./bpf.ts";
  * const flip = stmt(BPF_ALU | BPF_XOR | BPF_K, 1);
  * ```
  */
@@ -340,7 +340,7 @@ export const BPF_XOR = 0xa0;
  *
  * @example
  * ```ts
- * import { BPF_JA, BPF_JMP, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_JA, BPF_JMP, stmt } from "./bpf.ts";
  * const skip300 = stmt(BPF_JMP | BPF_JA, 300);
  * ```
  */
@@ -350,7 +350,7 @@ export const BPF_JA = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const isZero = jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
  * ```
  */
@@ -360,7 +360,7 @@ export const BPF_JEQ = 0x10;
  *
  * @example
  * ```ts
- * import { BPF_JGT, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JGT, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const above456 = jump(BPF_JMP | BPF_JGT | BPF_K, 456, 0, 1);
  * ```
  */
@@ -370,7 +370,7 @@ export const BPF_JGT = 0x20;
  *
  * @example
  * ```ts
- * import { BPF_JGE, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JGE, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const x32 = jump(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
  * ```
  */
@@ -380,7 +380,7 @@ export const BPF_JGE = 0x30;
  *
  * @example
  * ```ts
- * import { BPF_JMP, BPF_JSET, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JMP, BPF_JSET, BPF_K, jump } from "./bpf.ts";
  * const anyLowBit = jump(BPF_JMP | BPF_JSET | BPF_K, 0xff, 0, 1);
  * ```
  */
@@ -391,7 +391,7 @@ export const BPF_JSET = 0x40;
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const isFive = jump(BPF_JMP | BPF_JEQ | BPF_K, 5, 0, 1);
  * ```
  */
@@ -401,7 +401,7 @@ export const BPF_K = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_X, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_X, jump } from "./bpf.ts";
  * const aEqualsX = jump(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1);
  * ```
  */
@@ -411,7 +411,7 @@ export const BPF_X = 0x08;
  *
  * @example
  * ```ts
- * import { BPF_A, BPF_RET, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_A, BPF_RET, stmt } from "./bpf.ts";
  * const returnA = stmt(BPF_RET | BPF_A, 0);
  * ```
  */
@@ -421,7 +421,7 @@ export const BPF_A = 0x10;
  *
  * @example
  * ```ts
- * import { BPF_MISC, BPF_TAX, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_MISC, BPF_TAX, stmt } from "./bpf.ts";
  * const tax = stmt(BPF_MISC | BPF_TAX, 0);
  * ```
  */
@@ -431,7 +431,7 @@ export const BPF_TAX = 0x00;
  *
  * @example
  * ```ts
- * import { BPF_MISC, BPF_TXA, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_MISC, BPF_TXA, stmt } from "./bpf.ts";
  * const txa = stmt(BPF_MISC | BPF_TXA, 0);
  * ```
  */
@@ -442,7 +442,7 @@ export const BPF_TXA = 0x80;
  *
  * @example
  * ```ts
- * import { BPF_MAXINSNS } from "./seccomp_bpf.ts";
+ * import { BPF_MAXINSNS } from "./bpf.ts";
  * console.log(BPF_MAXINSNS); // 4096
  * ```
  */
@@ -452,7 +452,7 @@ export const BPF_MAXINSNS = 4096;
  *
  * @example
  * ```ts
- * import { BPF_MEMWORDS } from "./seccomp_bpf.ts";
+ * import { BPF_MEMWORDS } from "./bpf.ts";
  * console.log(BPF_MEMWORDS); // 16
  * ```
  */
@@ -463,7 +463,7 @@ export const BPF_MEMWORDS = 16;
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, bpfClass } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, bpfClass } from "./bpf.ts";
  * console.log(bpfClass(BPF_LD | BPF_W | BPF_ABS) === BPF_LD); // true
  * ```
  */
@@ -476,7 +476,7 @@ export function bpfClass(code: number): number {
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_K, bpfOp } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_K, bpfOp } from "./bpf.ts";
  * console.log(bpfOp(BPF_JMP | BPF_JEQ | BPF_K) === BPF_JEQ); // true
  * ```
  */
@@ -489,7 +489,7 @@ export function bpfOp(code: number): number {
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_X, bpfSrc } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_X, bpfSrc } from "./bpf.ts";
  * console.log(bpfSrc(BPF_JMP | BPF_JEQ | BPF_X) === BPF_X); // true
  * ```
  */
@@ -502,7 +502,7 @@ export function bpfSrc(code: number): number {
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, bpfMode } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, bpfMode } from "./bpf.ts";
  * console.log(bpfMode(BPF_LD | BPF_W | BPF_ABS) === BPF_ABS); // true
  * ```
  */
@@ -515,7 +515,7 @@ export function bpfMode(code: number): number {
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, bpfSize } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, bpfSize } from "./bpf.ts";
  * console.log(bpfSize(BPF_LD | BPF_W | BPF_ABS) === BPF_W); // true
  * ```
  */
@@ -532,7 +532,7 @@ export function bpfSize(code: number): number {
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_KILL_PROCESS, retAction } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_KILL_PROCESS, retAction } from "./bpf.ts";
  * const kill = retAction(SECCOMP_RET_KILL_PROCESS);
  * ```
  */
@@ -542,7 +542,7 @@ export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_KILL_THREAD, retAction } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_KILL_THREAD, retAction } from "./bpf.ts";
  * const killThread = retAction(SECCOMP_RET_KILL_THREAD);
  * ```
  */
@@ -552,7 +552,7 @@ export const SECCOMP_RET_KILL_THREAD = 0x00000000;
  *
  * @example
  * ```ts
- * import { retTrap } from "./seccomp_bpf.ts";
+ * import { retTrap } from "./bpf.ts";
  * const trap = retTrap(7);
  * ```
  */
@@ -562,7 +562,7 @@ export const SECCOMP_RET_TRAP = 0x00030000;
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_ERRNO } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_ERRNO } from "./bpf.ts";
  * const EPERM = 1;
  * const value = SECCOMP_RET_ERRNO | EPERM;
  * ```
@@ -573,7 +573,7 @@ export const SECCOMP_RET_ERRNO = 0x00050000;
  *
  * @example
  * ```ts
- * import { retUserNotif } from "./seccomp_bpf.ts";
+ * import { retUserNotif } from "./bpf.ts";
  * const notify = retUserNotif();
  * ```
  */
@@ -583,7 +583,7 @@ export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
  *
  * @example
  * ```ts
- * import { retTrace } from "./seccomp_bpf.ts";
+ * import { retTrace } from "./bpf.ts";
  * const trace = retTrace(1);
  * ```
  */
@@ -593,7 +593,7 @@ export const SECCOMP_RET_TRACE = 0x7ff00000;
  *
  * @example
  * ```ts
- * import { retLog } from "./seccomp_bpf.ts";
+ * import { retLog } from "./bpf.ts";
  * const log = retLog();
  * ```
  */
@@ -603,7 +603,7 @@ export const SECCOMP_RET_LOG = 0x7ffc0000;
  *
  * @example
  * ```ts
- * import { retAllow } from "./seccomp_bpf.ts";
+ * import { retAllow } from "./bpf.ts";
  * const allow = retAllow();
  * ```
  */
@@ -613,7 +613,7 @@ export const SECCOMP_RET_ALLOW = 0x7fff0000;
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_ACTION_FULL, SECCOMP_RET_ERRNO } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_ACTION_FULL, SECCOMP_RET_ERRNO } from "./bpf.ts";
  * console.log(((SECCOMP_RET_ERRNO | 1) & SECCOMP_RET_ACTION_FULL) === SECCOMP_RET_ERRNO); // true
  * ```
  */
@@ -623,7 +623,7 @@ export const SECCOMP_RET_ACTION_FULL = 0xffff0000;
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_ACTION } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_ACTION } from "./bpf.ts";
  * console.log(SECCOMP_RET_ACTION.toString(16)); // 7fff0000
  * ```
  */
@@ -633,7 +633,7 @@ export const SECCOMP_RET_ACTION = 0x7fff0000;
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_DATA, SECCOMP_RET_ERRNO } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_DATA, SECCOMP_RET_ERRNO } from "./bpf.ts";
  * console.log((SECCOMP_RET_ERRNO | 13) & SECCOMP_RET_DATA); // 13
  * ```
  */
@@ -644,7 +644,7 @@ export const SECCOMP_RET_DATA = 0x0000ffff;
  *
  * @example
  * ```ts
- * import { MAX_ERRNO } from "./seccomp_bpf.ts";
+ * import { MAX_ERRNO } from "./bpf.ts";
  * console.log(MAX_ERRNO); // 4095
  * ```
  */
@@ -655,7 +655,7 @@ export const MAX_ERRNO = 4095;
  *
  * @example
  * ```ts
- * import { SECCOMP_ACTION_NAMES, SECCOMP_RET_LOG } from "./seccomp_bpf.ts";
+ * import { SECCOMP_ACTION_NAMES, SECCOMP_RET_LOG } from "./bpf.ts";
  * console.log(SECCOMP_ACTION_NAMES.get(SECCOMP_RET_LOG)); // "LOG"
  * ```
  */
@@ -683,7 +683,7 @@ const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] ==
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, SECCOMP_DATA, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, SECCOMP_DATA, stmt } from "./bpf.ts";
  * const loadArch = stmt(BPF_LD | BPF_W | BPF_ABS, SECCOMP_DATA.arch); // offset 4
  * const loadFirstArgLow = stmt(BPF_LD | BPF_W | BPF_ABS, SECCOMP_DATA.argLow[0]);
  * ```
@@ -715,7 +715,7 @@ export const SECCOMP_DATA = {
  *
  * @example
  * ```ts
- * import { PLATFORM_LITTLE_ENDIAN } from "./seccomp_bpf.ts";
+ * import { PLATFORM_LITTLE_ENDIAN } from "./bpf.ts";
  * console.log(PLATFORM_LITTLE_ENDIAN);
  * ```
  */
@@ -731,7 +731,7 @@ export const PLATFORM_LITTLE_ENDIAN: boolean = LITTLE_ENDIAN;
  *
  * @example
  * ```ts
- * import type { Instruction } from "./seccomp_bpf.ts";
+ * import type { Instruction } from "./bpf.ts";
  * const ret: Instruction = { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 };
  * ```
  */
@@ -769,7 +769,7 @@ function checkField(what: string, value: number, max: number): number {
  *
  * @example
  * ```ts
- * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./seccomp_bpf.ts";
+ * import { BPF_ABS, BPF_LD, BPF_W, stmt } from "./bpf.ts";
  * const loadNr = stmt(BPF_LD | BPF_W | BPF_ABS, 0);
  * ```
  */
@@ -789,7 +789,7 @@ export function stmt(code: number, k: number): Instruction {
  *
  * @example
  * ```ts
- * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./seccomp_bpf.ts";
+ * import { BPF_JEQ, BPF_JMP, BPF_K, jump } from "./bpf.ts";
  * const isOpenat = jump(BPF_JMP | BPF_JEQ | BPF_K, 257, 0, 1);
  * ```
  */
@@ -811,7 +811,7 @@ export function jump(code: number, k: number, jt: number, jf: number): Instructi
  *
  * @example
  * ```ts
- * import { assemble, retAllow } from "./seccomp_bpf.ts";
+ * import { assemble, retAllow } from "./bpf.ts";
  * const bytes = assemble([retAllow()]);
  * console.log(bytes); // Uint8Array(8) [6, 0, 0, 0, 0, 0, 255, 127]
  * ```
@@ -837,7 +837,7 @@ export function assemble(program: readonly Instruction[]): Uint8Array {
  *
  * @example
  * ```ts
- * import { assemble, decode, retAllow } from "./seccomp_bpf.ts";
+ * import { assemble, decode, retAllow } from "./bpf.ts";
  * console.log(decode(assemble([retAllow()]))[0].k === 0x7fff0000); // true
  * ```
  */
@@ -865,7 +865,7 @@ export function decode(bytes: Uint8Array): Instruction[] {
  *
  * @example
  * ```ts
- * import { type Program, retAllow } from "./seccomp_bpf.ts";
+ * import { type Program, retAllow } from "./bpf.ts";
  * const program: Program = [retAllow()];
  * ```
  */
@@ -876,7 +876,7 @@ export type Program = readonly Instruction[] | Uint8Array;
  *
  * @example
  * ```ts
- * import { assemble, instructionsOf, retAllow } from "./seccomp_bpf.ts";
+ * import { assemble, instructionsOf, retAllow } from "./bpf.ts";
  * console.log(instructionsOf(assemble([retAllow()])).length); // 1
  * ```
  */
@@ -893,7 +893,7 @@ export function instructionsOf(program: Program): readonly Instruction[] {
  *
  * @example
  * ```ts
- * import { assemble, retAllow, sockFprog } from "./seccomp_bpf.ts";
+ * import { assemble, retAllow, sockFprog } from "./bpf.ts";
  * const [header, filter] = sockFprog(assemble([retAllow()]));
  * console.log(header); // Uint8Array(8) [1, 0, 0, 0, 0, 0, 0, 0]
  * ```
@@ -930,7 +930,7 @@ function checkData(what: string, data: number, max: number): number {
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_ERRNO, retAction } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_ERRNO, retAction } from "./bpf.ts";
  * const eacces = retAction(SECCOMP_RET_ERRNO | 13);
  * ```
  */
@@ -943,7 +943,7 @@ export function retAction(value: number): Instruction {
  *
  * @example
  * ```ts
- * import { retAllow } from "./seccomp_bpf.ts";
+ * import { retAllow } from "./bpf.ts";
  * const allow = retAllow();
  * ```
  */
@@ -959,7 +959,7 @@ export function retAllow(): Instruction {
  *
  * @example
  * ```ts
- * import { retKillProcess } from "./seccomp_bpf.ts";
+ * import { retKillProcess } from "./bpf.ts";
  * const kill = retKillProcess();
  * ```
  */
@@ -972,7 +972,7 @@ export function retKillProcess(): Instruction {
  *
  * @example
  * ```ts
- * import { retKillThread } from "./seccomp_bpf.ts";
+ * import { retKillThread } from "./bpf.ts";
  * const kill = retKillThread();
  * ```
  */
@@ -987,7 +987,7 @@ export function retKillThread(): Instruction {
  *
  * @example
  * ```ts
- * import { retErrno } from "./seccomp_bpf.ts";
+ * import { retErrno } from "./bpf.ts";
  * const EPERM = 1;
  * const deny = retErrno(EPERM);
  * ```
@@ -1004,7 +1004,7 @@ export function retErrno(errno: number): Instruction {
  *
  * @example
  * ```ts
- * import { retTrap } from "./seccomp_bpf.ts";
+ * import { retTrap } from "./bpf.ts";
  * const trap = retTrap(0);
  * ```
  */
@@ -1020,7 +1020,7 @@ export function retTrap(data: number = 0): Instruction {
  *
  * @example
  * ```ts
- * import { retTrace } from "./seccomp_bpf.ts";
+ * import { retTrace } from "./bpf.ts";
  * const trace = retTrace(1);
  * ```
  */
@@ -1033,7 +1033,7 @@ export function retTrace(data: number = 0): Instruction {
  *
  * @example
  * ```ts
- * import { retLog } from "./seccomp_bpf.ts";
+ * import { retLog } from "./bpf.ts";
  * const log = retLog();
  * ```
  */
@@ -1046,7 +1046,7 @@ export function retLog(): Instruction {
  *
  * @example
  * ```ts
- * import { retUserNotif } from "./seccomp_bpf.ts";
+ * import { retUserNotif } from "./bpf.ts";
  * const notify = retUserNotif();
  * ```
  */
@@ -1068,7 +1068,7 @@ export function retUserNotif(): Instruction {
  *
  * @example
  * ```ts
- * import { AUDIT_ARCH_AARCH64, validateArch } from "./seccomp_bpf.ts";
+ * import { AUDIT_ARCH_AARCH64, validateArch } from "./bpf.ts";
  * const check = validateArch(AUDIT_ARCH_AARCH64);
  * ```
  */
@@ -1088,7 +1088,7 @@ export function validateArch(
  *
  * @example
  * ```ts
- * import { loadSyscallNr } from "./seccomp_bpf.ts";
+ * import { loadSyscallNr } from "./bpf.ts";
  * const load = loadSyscallNr();
  * ```
  */
@@ -1106,7 +1106,7 @@ export function loadSyscallNr(): Instruction {
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_LOG, syscallAction } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_LOG, syscallAction } from "./bpf.ts";
  * const logOpenat = syscallAction(257, SECCOMP_RET_LOG);
  * ```
  */
@@ -1119,7 +1119,7 @@ export function syscallAction(nr: number, action: number): Instruction[] {
  *
  * @example
  * ```ts
- * import { allowSyscall } from "./seccomp_bpf.ts";
+ * import { allowSyscall } from "./bpf.ts";
  * const allowRead = allowSyscall(0);
  * ```
  */
@@ -1133,7 +1133,7 @@ export function allowSyscall(nr: number): Instruction[] {
  *
  * @example
  * ```ts
- * import { SECCOMP_RET_ERRNO, denySyscall } from "./seccomp_bpf.ts";
+ * import { SECCOMP_RET_ERRNO, denySyscall } from "./bpf.ts";
  * const killPtrace = denySyscall(101);
  * const EPERM = 1;
  * const failMount = denySyscall(165, SECCOMP_RET_ERRNO | EPERM);

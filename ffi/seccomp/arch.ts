@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { auditArch, syscallName, syscallNumber } from "./seccomp_arch.ts";
+ * import { auditArch, syscallName, syscallNumber } from "./arch.ts";
  *
  * console.log(syscallNumber("openat", "aarch64")); // 56
  * console.log(syscallNumber("open", "aarch64")); // undefined
@@ -27,7 +27,7 @@ import { SYSCALL_ARCHES, SYSCALL_TABLES, type SyscallArch } from "./_syscall_tab
  *
  * @example
  * ```ts
- * import type { SeccompArch } from "./seccomp_arch.ts";
+ * import type { SeccompArch } from "./arch.ts";
  * const arches: SeccompArch[] = ["x86_64", "x86", "x32"];
  * ```
  */
@@ -38,7 +38,7 @@ export type SeccompArch = SyscallArch;
  *
  * @example
  * ```ts
- * import { SECCOMP_ARCHES } from "./seccomp_arch.ts";
+ * import { SECCOMP_ARCHES } from "./arch.ts";
  * console.log(SECCOMP_ARCHES.length); // 6
  * ```
  */
@@ -50,7 +50,7 @@ export const SECCOMP_ARCHES: readonly SeccompArch[] = SYSCALL_ARCHES;
  *
  * @example
  * ```ts
- * import { X32_SYSCALL_BIT, syscallNumber } from "./seccomp_arch.ts";
+ * import { X32_SYSCALL_BIT, syscallNumber } from "./arch.ts";
  * console.log(syscallNumber("read", "x32") === X32_SYSCALL_BIT); // true
  * ```
  */
@@ -70,7 +70,7 @@ function checkArch(arch: string): SeccompArch {
  *
  * @example
  * ```ts
- * import { isSeccompArch } from "./seccomp_arch.ts";
+ * import { isSeccompArch } from "./arch.ts";
  * console.log(isSeccompArch("riscv64"), isSeccompArch("mips")); // true false
  * ```
  */
@@ -83,7 +83,7 @@ export function isSeccompArch(arch: string): arch is SeccompArch {
  *
  * @example
  * ```ts
- * import { nativeArch } from "./seccomp_arch.ts";
+ * import { nativeArch } from "./arch.ts";
  * console.log(nativeArch()); // "x86_64" on a 64-bit PC
  * ```
  */
@@ -97,7 +97,7 @@ export function nativeArch(): SeccompArch | undefined {
  *
  * @example
  * ```ts
- * import { auditArch } from "./seccomp_arch.ts";
+ * import { auditArch } from "./arch.ts";
  * console.log(auditArch("x86_64") === 0xc000003e); // true
  * ```
  */
@@ -111,7 +111,7 @@ export function auditArch(arch: SeccompArch): number {
  *
  * @example
  * ```ts
- * import { hasNarrowArgs } from "./seccomp_arch.ts";
+ * import { hasNarrowArgs } from "./arch.ts";
  * console.log(hasNarrowArgs("arm"), hasNarrowArgs("x32")); // true false
  * ```
  */
@@ -124,7 +124,7 @@ export function hasNarrowArgs(arch: SeccompArch): boolean {
  *
  * @example
  * ```ts
- * import { syscallNumber } from "./seccomp_arch.ts";
+ * import { syscallNumber } from "./arch.ts";
  * console.log(syscallNumber("socket", "x86")); // 359
  * ```
  */
@@ -140,7 +140,7 @@ const namesByNumber = new Map<SeccompArch, Map<number, string>>();
  *
  * @example
  * ```ts
- * import { syscallName } from "./seccomp_arch.ts";
+ * import { syscallName } from "./arch.ts";
  * console.log(syscallName(59, "x86_64")); // "execve"
  * ```
  */
@@ -158,7 +158,7 @@ export function syscallName(nr: number, arch: SeccompArch): string | undefined {
  *
  * @example
  * ```ts
- * import { syscallNames } from "./seccomp_arch.ts";
+ * import { syscallNames } from "./arch.ts";
  * console.log(syscallNames("x86_64")[0]); // "read"
  * ```
  */
@@ -174,7 +174,7 @@ export function syscallNames(arch: SeccompArch): string[] {
  *
  * @example
  * ```ts
- * import { syscallRanges } from "./seccomp_arch.ts";
+ * import { syscallRanges } from "./arch.ts";
  * console.log(syscallRanges("arm")); // [[0, 456], [983040, 983046]] with the current table
  * ```
  */

@@ -5,9 +5,9 @@
  *
  * @example
  * ```ts
- * import { compilePolicy } from "./seccomp_policy.ts";
- * import { disassemble, simulate } from "./seccomp_sim.ts";
- * import { AUDIT_ARCH_X86_64 } from "./seccomp_bpf.ts";
+ * import { compilePolicy } from "./policy.ts";
+ * import { disassemble, simulate } from "./sim.ts";
+ * import { AUDIT_ARCH_X86_64 } from "./bpf.ts";
  *
  * const program = compilePolicy(
  *   { defaultAction: "kill_process", rules: [{ name: "read", action: "allow" }] },
@@ -71,7 +71,7 @@ import {
   SECCOMP_RET_KILL_PROCESS,
   SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP,
-} from "./seccomp_bpf.ts";
+} from "./bpf.ts";
 
 const ALU_OPS = [BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_AND, BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH];
 const JUMP_OPS = [BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JSET];
@@ -117,8 +117,8 @@ function isConditionalJump(code: number): boolean {
  *
  * @example
  * ```ts
- * import { checkProgram } from "./seccomp_sim.ts";
- * import { loadSyscallNr, retAllow } from "./seccomp_bpf.ts";
+ * import { checkProgram } from "./sim.ts";
+ * import { loadSyscallNr, retAllow } from "./bpf.ts";
  *
  * checkProgram([loadSyscallNr(), retAllow()]); // fine
  * try {
@@ -198,8 +198,8 @@ export function checkProgram(program: Program): void {
  *
  * @example
  * ```ts
- * import type { SeccompData } from "./seccomp_sim.ts";
- * import { AUDIT_ARCH_X86_64 } from "./seccomp_bpf.ts";
+ * import type { SeccompData } from "./sim.ts";
+ * import { AUDIT_ARCH_X86_64 } from "./bpf.ts";
  * const AF_INET = 2;
  * const data: SeccompData = { nr: 41, arch: AUDIT_ARCH_X86_64, args: [AF_INET, 1, 0] };
  * ```
@@ -221,7 +221,7 @@ export interface SeccompData {
  *
  * @example
  * ```ts
- * import type { SimulationResult } from "./seccomp_sim.ts";
+ * import type { SimulationResult } from "./sim.ts";
  * const result: SimulationResult = { value: 0x50001, action: 0x50000, data: 1, actionName: "ERRNO" };
  * ```
  */
@@ -320,8 +320,8 @@ function verdict(value: number): SimulationResult {
  *
  * @example
  * ```ts
- * import { simulate } from "./seccomp_sim.ts";
- * import { AUDIT_ARCH_X86_64, retErrno } from "./seccomp_bpf.ts";
+ * import { simulate } from "./sim.ts";
+ * import { AUDIT_ARCH_X86_64, retErrno } from "./bpf.ts";
  *
  * const result = simulate([retErrno(13)], { nr: 2, arch: AUDIT_ARCH_X86_64 });
  * console.log(result.actionName, result.data); // "ERRNO" 13
@@ -433,7 +433,7 @@ function dataField(offset: number): string | undefined {
  *
  * @example
  * ```ts
- * import { describeReturn } from "./seccomp_sim.ts";
+ * import { describeReturn } from "./sim.ts";
  * console.log(describeReturn(0x50026)); // "ERRNO(38)"
  * ```
  */
@@ -516,8 +516,8 @@ function describe(insn: Instruction, pc: number): string {
  *
  * @example
  * ```ts
- * import { disassemble } from "./seccomp_sim.ts";
- * import { allowSyscall, loadSyscallNr, retKillProcess } from "./seccomp_bpf.ts";
+ * import { disassemble } from "./sim.ts";
+ * import { allowSyscall, loadSyscallNr, retKillProcess } from "./bpf.ts";
  *
  * console.log(disassemble([loadSyscallNr(), ...allowSyscall(39), retKillProcess()]));
  * ```

@@ -13,8 +13,8 @@
  *
  * @example
  * ```ts
- * import { DEFAULT_PROFILE } from "./seccomp_profile.ts";
- * import { assemble, compilePolicy } from "./seccomp.ts";
+ * import { DEFAULT_PROFILE } from "./profile.ts";
+ * import { assemble, compilePolicy } from "./mod.ts";
  *
  * const bytes = assemble(compilePolicy(DEFAULT_PROFILE, { arches: ["x86_64"] }));
  * ```
@@ -22,7 +22,7 @@
  * @module
  */
 
-import type { SeccompAction, SeccompPolicy, SeccompRule } from "./seccomp_policy.ts";
+import type { SeccompAction, SeccompPolicy, SeccompRule } from "./policy.ts";
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -45,7 +45,7 @@ const SAFE_PERSONALITIES = [
  *
  * @example
  * ```ts
- * import type { ProfileGroup } from "./seccomp_profile.ts";
+ * import type { ProfileGroup } from "./profile.ts";
  * const group: ProfileGroup = {
  *   title: "Swap",
  *   reason: "Swap areas are a host resource.",
@@ -76,7 +76,7 @@ function deny(title: string, reason: string, names: string[]): ProfileGroup {
  *
  * @example
  * ```ts
- * import { DEFAULT_PROFILE_GROUPS } from "./seccomp_profile.ts";
+ * import { DEFAULT_PROFILE_GROUPS } from "./profile.ts";
  * for (const group of DEFAULT_PROFILE_GROUPS) console.log(group.title, "-", group.reason);
  * ```
  */
@@ -603,7 +603,7 @@ export const DEFAULT_PROFILE_GROUPS: readonly ProfileGroup[] = [
  *
  * @example
  * ```ts
- * import { DEFAULT_PROFILE_ALLOWED } from "./seccomp_profile.ts";
+ * import { DEFAULT_PROFILE_ALLOWED } from "./profile.ts";
  * console.log(DEFAULT_PROFILE_ALLOWED.includes("openat")); // true
  * ```
  */
@@ -617,7 +617,7 @@ export const DEFAULT_PROFILE_ALLOWED: readonly string[] = namesWith((rule) =>
  *
  * @example
  * ```ts
- * import { DEFAULT_PROFILE_DENIED } from "./seccomp_profile.ts";
+ * import { DEFAULT_PROFILE_DENIED } from "./profile.ts";
  * console.log(DEFAULT_PROFILE_DENIED.includes("mount")); // true
  * ```
  */
@@ -642,8 +642,8 @@ function namesWith(predicate: (rule: SeccompRule) => boolean): string[] {
  *
  * @example
  * ```ts
- * import { DEFAULT_PROFILE } from "./seccomp_profile.ts";
- * import { compilePolicy } from "./seccomp.ts";
+ * import { DEFAULT_PROFILE } from "./profile.ts";
+ * import { compilePolicy } from "./mod.ts";
  *
  * const program = compilePolicy(DEFAULT_PROFILE, { arches: ["aarch64"] });
  * ```

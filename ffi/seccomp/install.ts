@@ -27,7 +27,7 @@
  * @example
  * ```ts
  * import { Alcove } from "@alcove/alcove";
- * import { installPolicy } from "./seccomp.ts";
+ * import { installPolicy } from "./mod.ts";
  *
  * await using drv = await Alcove.start();
  * const pid = await drv.fork([]);
@@ -42,11 +42,11 @@
  * @module
  */
 
-import type { Alcove } from "./driver.ts";
-import type { Local } from "./local.ts";
-import type { ConstantTable } from "./constants.ts";
-import type { CallOptions, Flags, Pipeline } from "./types.ts";
-import { FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
+import type { Alcove } from "../driver.ts";
+import type { Local } from "../local.ts";
+import type { ConstantTable } from "../constants.ts";
+import type { CallOptions, Flags, Pipeline } from "../types.ts";
+import { FilteredError, SystemCallError, UnsupportedError } from "../errors.ts";
 import {
   assemble,
   decode,
@@ -54,7 +54,7 @@ import {
   PLATFORM_LITTLE_ENDIAN,
   type Program,
   sockFprog,
-} from "./seccomp_bpf.ts";
+} from "./bpf.ts";
 import {
   auditArch,
   nativeArch,
@@ -63,14 +63,9 @@ import {
   syscallName,
   syscallNumber,
   X32_SYSCALL_BIT,
-} from "./seccomp_arch.ts";
-import {
-  actionValue,
-  type CompileOptions,
-  compilePolicy,
-  type SeccompPolicy,
-} from "./seccomp_policy.ts";
-import { checkProgram } from "./seccomp_sim.ts";
+} from "./arch.ts";
+import { actionValue, type CompileOptions, compilePolicy, type SeccompPolicy } from "./policy.ts";
+import { checkProgram } from "./sim.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -82,7 +77,7 @@ import { checkProgram } from "./seccomp_sim.ts";
  * @example
  * ```ts
  * import { Alcove } from "@alcove/alcove";
- * import type { FilterDriver } from "./seccomp.ts";
+ * import type { FilterDriver } from "./mod.ts";
  * await using drv = await Alcove.start();
  * const target: FilterDriver = drv;
  * ```
@@ -95,7 +90,7 @@ export type FilterDriver = Pick<Alcove, "prctl" | "seccomp" | "syscallConstant" 
  * @example
  * ```ts
  * import { openLocal } from "@alcove/alcove";
- * import type { FilterLocal } from "./seccomp.ts";
+ * import type { FilterLocal } from "./mod.ts";
  * using local = openLocal();
  * const target: FilterLocal = local;
  * ```
@@ -107,7 +102,7 @@ export type FilterLocal = Pick<Local, "prctl" | "seccomp" | "constants">;
  *
  * @example
  * ```ts
- * import type { InstallOptions } from "./seccomp.ts";
+ * import type { InstallOptions } from "./mod.ts";
  * const options: InstallOptions = { tsync: true, flags: ["SECCOMP_FILTER_FLAG_LOG"] };
  * ```
  */
@@ -139,7 +134,7 @@ export interface InstallOptions {
  *
  * @example
  * ```ts
- * import type { InstallPolicyOptions } from "./seccomp.ts";
+ * import type { InstallPolicyOptions } from "./mod.ts";
  * const options: InstallPolicyOptions = { arches: ["x86_64", "x86"], badArchAction: { errno: 1 } };
  * ```
  */
@@ -150,7 +145,7 @@ export interface InstallPolicyOptions extends InstallOptions, CompileOptions {}
  *
  * @example
  * ```ts
- * import type { InstallResult } from "./seccomp.ts";
+ * import type { InstallResult } from "./mod.ts";
  * const result: InstallResult = { ret: 0, via: "seccomp" };
  * ```
  */
@@ -169,7 +164,7 @@ export interface InstallResult {
  *
  * @example
  * ```ts
- * import type { PolicyInstallResult } from "./seccomp.ts";
+ * import type { PolicyInstallResult } from "./mod.ts";
  * const describe = (r: PolicyInstallResult) => `${r.program.length} instructions for ${r.arches}`;
  * ```
  */
@@ -373,7 +368,7 @@ function checkFallback(call: string, flags: number, e: unknown): void {
  *   SECCOMP_RET_ERRNO,
  *   syscallAction,
  *   validateArch,
- * } from "./seccomp.ts";
+ * } from "./mod.ts";
  *
  * await using drv = await Alcove.start();
  * const pid = await drv.fork([]);
@@ -447,7 +442,7 @@ export async function installFilter(
  * @example
  * ```ts
  * import { openLocal } from "@alcove/alcove";
- * import { compilePolicy, installFilterLocal } from "./seccomp.ts";
+ * import { compilePolicy, installFilterLocal } from "./mod.ts";
  *
  * using local = openLocal();
  * // From here on, no thread of this process can mount anything.
@@ -514,7 +509,7 @@ function archCandidates(numbers: Readonly<Record<string, number | undefined>>): 
  *
  * @example
  * ```ts
- * import { archOfSyscalls } from "./seccomp.ts";
+ * import { archOfSyscalls } from "./mod.ts";
  * console.log(archOfSyscalls({ read: 0, openat: 257 })); // "x86_64"
  * console.log(archOfSyscalls({ read: 63, openat: 56, renameat: 38 })); // "aarch64"
  * console.log(archOfSyscalls({ read: 63, openat: 56 })); // undefined: aarch64 or riscv64
@@ -557,7 +552,7 @@ function pickArch(call: string, where: string, numbers: Record<string, number | 
  * @example
  * ```ts
  * import { Alcove } from "@alcove/alcove";
- * import { seccompArch } from "./seccomp.ts";
+ * import { seccompArch } from "./mod.ts";
  * await using drv = await Alcove.start();
  * console.log(await seccompArch(drv, [])); // "x86_64" on a 64-bit PC
  * ```
@@ -587,7 +582,7 @@ export async function seccompArch(
  * @example
  * ```ts
  * import { openLocal } from "@alcove/alcove";
- * import { seccompArchLocal } from "./seccomp.ts";
+ * import { seccompArchLocal } from "./mod.ts";
  * using local = openLocal();
  * console.log(seccompArchLocal(local)); // "x86_64" on a 64-bit PC
  * ```
@@ -645,8 +640,8 @@ function compileFor(
  * @example
  * ```ts
  * import { Alcove } from "@alcove/alcove";
- * import { DEFAULT_PROFILE } from "./seccomp_profile.ts";
- * import { installPolicy } from "./seccomp.ts";
+ * import { DEFAULT_PROFILE } from "./profile.ts";
+ * import { installPolicy } from "./mod.ts";
  *
  * await using drv = await Alcove.start();
  * const pid = await drv.fork([]);
@@ -684,7 +679,7 @@ export async function installPolicy(
  * @example
  * ```ts
  * import { openLocal } from "@alcove/alcove";
- * import { installPolicyLocal } from "./seccomp.ts";
+ * import { installPolicyLocal } from "./mod.ts";
  *
  * using local = openLocal();
  * installPolicyLocal(local, {
@@ -721,7 +716,7 @@ const SYS_SECCOMP = 1;
  *
  * @example
  * ```ts
- * import type { SigsysInfo } from "./seccomp.ts";
+ * import type { SigsysInfo } from "./mod.ts";
  * const show = (i: SigsysInfo) => `${i.name ?? i.syscall} (${i.archName ?? i.arch.toString(16)})`;
  * ```
  */
@@ -762,7 +757,7 @@ export interface SigsysInfo {
  * @example
  * ```ts
  * import { Alcove } from "@alcove/alcove";
- * import { installPolicy, sigsysInfo } from "./seccomp.ts";
+ * import { installPolicy, sigsysInfo } from "./mod.ts";
  *
  * await using drv = await Alcove.start();
  * const pid = await drv.fork([]);

@@ -20,8 +20,8 @@
  *
  * @example
  * ```ts
- * import { compilePolicy } from "./seccomp_policy.ts";
- * import { assemble } from "./seccomp_bpf.ts";
+ * import { compilePolicy } from "./policy.ts";
+ * import { assemble } from "./bpf.ts";
  *
  * const AF_UNIX = 1;
  * const EPERM = 1;
@@ -68,7 +68,7 @@ import {
   SECCOMP_RET_TRAP,
   SECCOMP_RET_USER_NOTIF,
   stmt,
-} from "./seccomp_bpf.ts";
+} from "./bpf.ts";
 import {
   auditArch,
   hasNarrowArgs,
@@ -78,7 +78,7 @@ import {
   syscallNumber,
   syscallRanges,
   X32_SYSCALL_BIT,
-} from "./seccomp_arch.ts";
+} from "./arch.ts";
 
 /** ENOSYS on every architecture with a table here. */
 const ENOSYS = 38;
@@ -92,7 +92,7 @@ const U64_MAX = (1n << 64n) - 1n;
  *
  * @example
  * ```ts
- * import type { SeccompAction } from "./seccomp_policy.ts";
+ * import type { SeccompAction } from "./policy.ts";
  * const EACCES = 13;
  * const actions: SeccompAction[] = ["allow", { errno: EACCES }, { trap: 1 }, "kill_process"];
  * ```
@@ -119,7 +119,7 @@ function checkActionData(what: string, value: number, max: number): number {
  *
  * @example
  * ```ts
- * import { actionValue } from "./seccomp_policy.ts";
+ * import { actionValue } from "./policy.ts";
  * console.log(actionValue({ errno: 1 }).toString(16)); // "50001"
  * ```
  */
@@ -163,7 +163,7 @@ export function actionValue(action: SeccompAction): number {
  *
  * @example
  * ```ts
- * import type { ArgCondition } from "./seccomp_policy.ts";
+ * import type { ArgCondition } from "./policy.ts";
  * const CLONE_NEWUSER = 0x10000000;
  * const notNewUser: ArgCondition = { arg: 0, op: "masked==", mask: CLONE_NEWUSER, value: 0 };
  * const smallCount: ArgCondition = { arg: 2, op: "<=", value: 4096 };
@@ -194,7 +194,7 @@ export type ArgCondition =
  *
  * @example
  * ```ts
- * import type { SeccompRuleBase } from "./seccomp_policy.ts";
+ * import type { SeccompRuleBase } from "./policy.ts";
  * const base: SeccompRuleBase = { action: "allow", args: [{ arg: 0, op: "==", value: 1 }] };
  * ```
  */
@@ -212,7 +212,7 @@ export interface SeccompRuleBase {
  *
  * @example
  * ```ts
- * import type { SeccompRule } from "./seccomp_policy.ts";
+ * import type { SeccompRule } from "./policy.ts";
  * const rules: SeccompRule[] = [
  *   { names: ["read", "write"], action: "allow" },
  *   { name: "kill", action: "allow", args: [{ arg: 1, op: "==", value: 0 }] },
@@ -234,7 +234,7 @@ export type SeccompRule =
  *
  * @example
  * ```ts
- * import type { SeccompPolicy } from "./seccomp_policy.ts";
+ * import type { SeccompPolicy } from "./policy.ts";
  * const EPERM = 1;
  * const policy: SeccompPolicy = {
  *   defaultAction: "allow",
@@ -260,7 +260,7 @@ export interface SeccompPolicy {
  *
  * @example
  * ```ts
- * import type { CompileOptions } from "./seccomp_policy.ts";
+ * import type { CompileOptions } from "./policy.ts";
  * const options: CompileOptions = { arches: ["x86_64", "x86", "x32"] };
  * ```
  */
@@ -740,9 +740,9 @@ function emitTree(emitter: Emitter, tree: Tree, narrow: boolean): Target {
  *
  * @example
  * ```ts
- * import { compilePolicy } from "./seccomp_policy.ts";
- * import { simulate } from "./seccomp_sim.ts";
- * import { AUDIT_ARCH_X86_64 } from "./seccomp_bpf.ts";
+ * import { compilePolicy } from "./policy.ts";
+ * import { simulate } from "./sim.ts";
+ * import { AUDIT_ARCH_X86_64 } from "./bpf.ts";
  *
  * const program = compilePolicy(
  *   { defaultAction: { errno: 1 }, rules: [{ names: ["getpid"], action: "allow" }] },

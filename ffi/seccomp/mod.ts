@@ -5,13 +5,13 @@
  * check, run and print programs without a kernel (`checkProgram`, `simulate`, `disassemble`).
  * All of that is pure. Installing is `installFilter` / `installPolicy` in a control process and
  * `installFilterLocal` / `installPolicyLocal` over every thread of the host process (see
- * `seccomp_install.ts`); `sigsysInfo` names the call a trap-mode filter caught.
+ * `install.ts`); `sigsysInfo` names the call a trap-mode filter caught.
  *
- * The default profile for untrusted programs is in `seccomp_profile.ts`.
+ * The default profile for untrusted programs is in `profile.ts`.
  *
  * @example
  * ```ts
- * import { assemble, AUDIT_ARCH_X86_64, compilePolicy, simulate } from "./seccomp.ts";
+ * import { assemble, AUDIT_ARCH_X86_64, compilePolicy, simulate } from "./mod.ts";
  *
  * const EPERM = 1;
  * const program = compilePolicy({
@@ -26,8 +26,8 @@
  * @module
  */
 
-export * from "./seccomp_bpf.ts";
-export * from "./seccomp_arch.ts";
-export * from "./seccomp_policy.ts";
-export * from "./seccomp_sim.ts";
-export * from "./seccomp_install.ts";
+export * from "./bpf.ts";
+export * from "./arch.ts";
+export * from "./policy.ts";
+export * from "./sim.ts";
+export * from "./install.ts";
