@@ -59,12 +59,21 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     /* Die with the parent control process: it is single threaded, so unlike a
      * runtime's worker thread its exit is the process's. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ap->subreaper = 0; /* not inherited across fork */
     setpgid(0, 0);
     if (dup2(fds[2][0], 0) < 0 || dup2(fds[3][1], 1) < 0 || dup2(fds[4][1], 2) < 0)
         _exit(127);
     int up_in = fds[0][0], up_out = fds[1][1];
     close_all_but(up_in, up_out);
+    /* The parent's loop state stays the parent's: its children, buffers, a reply
+     * being built, a splice in progress. The child starts from a fresh state and
+     * carries over only what it inherits by design: options, signal dispositions
+     * (the kernel kept them too) and the call filter meant for children. */
+    struct alcove_state fresh;
+    alcove_state_init(&fresh, ap->depth + 1, up_in, up_out);
+    fresh.opt = ap->opt;
+    memcpy(fresh.sigmode, ap->sigmode, sizeof(fresh.sigmode));
+    memcpy(fresh.filter, ap->filter_next, sizeof(fresh.filter));
+    memcpy(fresh.filter_next, ap->filter_next, sizeof(fresh.filter_next));
     for (size_t i = 0; i < ap->nchild; i++) {
         struct alcove_child *c = &ap->child[i];
         alcove_buf_free(&c->ctl_rbuf);
@@ -74,17 +83,9 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
         free(c->pending);
     }
     free(ap->child);
-    ap->child = NULL;
-    ap->nchild = ap->capchild = 0;
     alcove_buf_free(&ap->up_rbuf);
     alcove_buf_free(&ap->up_wbuf);
-    ap->depth++;
-    ap->up_in = up_in;
-    ap->up_out = up_out;
-    ap->up_eof = 0;
-    ap->sent_up_ns = 0;
-    ap->spin_credit = 0;
-    memcpy(ap->filter, ap->filter_next, sizeof(ap->filter));
+    *ap = fresh; /* subreaper 0: the flag is not inherited across fork */
     /* Their flags are known: pipe2 gave them O_NONBLOCK and nothing else. */
     fcntl(0, F_SETFL, O_RDONLY);
     fcntl(1, F_SETFL, O_WRONLY);
