@@ -1,6 +1,10 @@
 /**
- * The runtime seam: starting the root control process and moving bytes to and
- * from it. This is the Deno backend; the npm build swaps in Node's. Internal.
+ * The runtime seam: everything that differs between Deno, Node.js and Bun. A
+ * backend per runtime (`_runtime_deno.ts`, `_runtime_node.ts`, `_runtime_bun.ts`)
+ * starts the root control process, moves bytes to and from it, reads the
+ * environment and the file system, and loads libalcove.so for the calls in the
+ * host process; this module picks one when it is first loaded. Nothing else in
+ * the library names a runtime. Internal.
  *
  * The control channel is a Unix socket the host listens on, in a fresh directory
  * with an unguessable name; the root learns the name and a token from the first
@@ -8,7 +12,8 @@
  * environment under sudo), connects, and sends the token back in its greeting.
  * A socket round trip costs about half of one through the runtime's pipe
  * streams. Where a socket cannot be made, the root's stdin and stdout serve
- * instead, after a first line that says so.
+ * instead, after a first line that says so. A missing permission is never a
+ * reason for that fallback: the runtime's own error goes to the caller.
  *
  * @module
  */
@@ -19,7 +24,7 @@ export interface HelperProcess {
   readonly pid: number;
   /** The token the root must send in its greeting, or "" when none is expected. */
   readonly token: string;
-  /** Writes bytes to it. */
+  /** Writes bytes to it; resolves once they are handed to the kernel. */
   write(data: Uint8Array): Promise<void>;
   /** The next chunk from it, or null at EOF. */
   read(): Promise<Uint8Array | null>;
@@ -35,157 +40,102 @@ export interface HelperProcess {
   ref(): void;
 }
 
-const READ_SIZE = 256 * 1024;
-const encoder = new TextEncoder();
+/** libalcove.so, loaded: its exported functions, with buffers in and out. */
+export interface NativeLibrary {
+  /** `int alcove_abi(void)` */
+  abi(): number;
+  /** `const char *alcove_version(void)`, decoded. */
+  version(): string;
+  /** `long long alcove_local_call(unsigned call, const unsigned char *payload, size_t len,
+   * unsigned char *out, size_t cap)`: the reply's length, or minus its length when it does
+   * not fit in `out`. */
+  localCall(call: number, payload: Uint8Array, out: Uint8Array): number;
+  /** `long long alcove_local_reply(unsigned char *out, size_t cap)` */
+  localReply(out: Uint8Array): number;
+  /** `long long alcove_constants_text(char *out, size_t cap)`; null asks for the length. */
+  constantsText(out: Uint8Array | null): number;
+  /** The address of a buffer's first byte (its own ArrayBuffer, which the engine never moves). */
+  address(buf: Uint8Array<ArrayBuffer>): bigint;
+  /** Releases the handle. */
+  close(): void;
+}
 
-function kill(child: Deno.ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already gone
+/** What a runtime backend provides. */
+export interface Backend {
+  /** The runtime's name, for messages. */
+  readonly name: string;
+  /** An environment variable, or undefined when unset. A missing permission throws. */
+  env(name: string): string | undefined;
+  /** Whether `path` is a regular file; false only when nothing is there. Other
+   * failures (a missing permission) throw. */
+  isFile(path: string): boolean;
+  /** The machine architecture, in the kernel's spelling ("x86_64", "aarch64", ...). */
+  arch(): string;
+  /** Spawns `argv`; the control channel is a Unix socket, or its stdin and stdout. */
+  spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess>;
+  /** Loads libalcove.so from `path`. */
+  openLibrary(path: string): NativeLibrary;
+}
+
+/** Thrown when the library runs where no backend fits. */
+export class UnsupportedRuntimeError extends Error {
+  /** @param what What was attempted. */
+  constructor(what: string) {
+    super(
+      `Cannot ${what}: this runtime is not supported (alcove runs on Deno, Node.js >= 20 and Bun)`,
+    );
+    this.name = "UnsupportedRuntimeError";
   }
 }
 
-function randomHex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-/** Spawns `argv`; the control channel is a Unix socket, or its stdin and stdout. */
-export async function spawnHelper(
-  argv: readonly string[],
-  timeout: number,
-): Promise<HelperProcess> {
-  let dir: string | undefined;
-  let listener: Deno.UnixListener | undefined;
-  // ALCOVE_TRANSPORT=pipes forces the fallback (to compare, or where sockets are barred).
-  if (Deno.env.get("ALCOVE_TRANSPORT") === "pipes") return spawnWithPipes(argv);
-  try {
-    dir = await Deno.makeTempDir({ prefix: "alcove-" });
-    // Others may pass through (a root started as another user must reach the
-    // socket) but not list it: the socket's name is the secret.
-    await Deno.chmod(dir, 0o711);
-    const path = `${dir}/${randomHex(16)}`;
-    listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, 0o666);
-  } catch {
-    listener?.close();
-    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    return spawnWithPipes(argv);
-  }
-  const token = randomHex(16);
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "piped",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const writer = child.stdin.getWriter();
-    await writer.write(encoder.encode(`socket ${listener.addr.path} ${token}\n`)).catch(() => {});
-    await writer.close().catch(() => {});
-    const conn = await Promise.race([
-      listener.accept(),
-      child.status.then(() => null),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
-    ]);
-    if (conn === null) {
-      kill(child, "SIGKILL");
-      const status = await child.status;
-      throw new Error(
-        status.success || status.signal === "SIGKILL"
-          ? `it did not connect within ${timeout} ms`
-          : `it exited with status ${status.code} before connecting`,
-      );
-    }
-    return socketHelper(child, conn, token);
-  } finally {
-    clearTimeout(timer);
-    listener.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: string): HelperProcess {
-  let buf = new Uint8Array(READ_SIZE);
-  let inputClosed = false;
-  let reffed = true;
+/** A backend for a runtime that has none: every use says so. */
+function unsupported(): Backend {
   return {
-    pid: child.pid,
-    token,
-    async write(data) {
-      let off = 0;
-      while (off < data.length) off += await conn.write(data.subarray(off));
+    name: "unknown",
+    env: () => {
+      throw new UnsupportedRuntimeError("read the environment");
     },
-    async read() {
-      const n = await conn.read(buf).catch(() => null);
-      if (n === null) return null;
-      // Hand over a small read as a copy and keep the buffer; a large one as is.
-      if (n < 16384) return buf.slice(0, n);
-      const chunk = buf.subarray(0, n);
-      buf = new Uint8Array(READ_SIZE);
-      return chunk;
+    isFile: () => {
+      throw new UnsupportedRuntimeError("look for the native files");
     },
-    async closeInput() {
-      if (inputClosed) return;
-      inputClosed = true;
-      await conn.closeWrite().catch(() => {});
+    arch: () => {
+      throw new UnsupportedRuntimeError("tell the architecture");
     },
-    kill: (signal) => kill(child, signal),
-    exited: child.status.then((s) => {
-      try {
-        conn.close();
-      } catch {
-        // closed by the read loop
-      }
-      return { code: s.code, signal: s.signal };
-    }),
-    unref() {
-      if (!reffed) return;
-      reffed = false;
-      child.unref();
-      conn.unref();
-    },
-    ref() {
-      if (reffed) return;
-      reffed = true;
-      child.ref();
-      conn.ref();
+    spawnHelper: () => Promise.reject(new UnsupportedRuntimeError("start a control process")),
+    openLibrary: () => {
+      throw new UnsupportedRuntimeError("load libalcove.so");
     },
   };
 }
 
-function spawnWithPipes(argv: readonly string[]): HelperProcess {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const reader = child.stdout.getReader();
-  writer.write(encoder.encode("pipes\n")).catch(() => {});
-  let inputClosed = false;
-  return {
-    pid: child.pid,
-    token: "",
-    write: (data) => writer.write(data),
-    async read() {
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    },
-    async closeInput() {
-      if (inputClosed) return;
-      inputClosed = true;
-      await writer.close().catch(() => {});
-    },
-    kill: (signal) => kill(child, signal),
-    exited: child.status.then((s) => ({ code: s.code, signal: s.signal })),
-    unref: () => child.unref(),
-    ref: () => child.ref(),
+/** Which runtime this is: Bun and Deno each have a global of their own name; Node.js has
+ * process.versions.node (which the other two also set, so it is asked last). */
+export function runtimeName(): "deno" | "bun" | "node" | "unknown" {
+  const g = globalThis as Record<string, unknown> & {
+    process?: { versions?: { node?: string } };
   };
+  if (typeof g.Bun === "object" && g.Bun !== null) return "bun";
+  const deno = g["Deno"] as { version?: { deno?: string } } | undefined;
+  if (typeof deno?.version?.deno === "string") return "deno";
+  if (typeof g.process?.versions?.node === "string") return "node";
+  return "unknown";
+}
+
+async function load(): Promise<Backend> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./_runtime_deno.ts")).backend;
+    case "node":
+      return (await import("./_runtime_node.ts")).backend;
+    default:
+      return unsupported();
+  }
+}
+
+/** The backend of the running runtime. */
+export const runtime: Backend = await load();
+
+/** Spawns the root control process (see {@linkcode Backend.spawnHelper}). */
+export function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+  return runtime.spawnHelper(argv, timeout);
 }

@@ -27,7 +27,7 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import { ABI, findNative } from "./_native.ts";
+import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
@@ -507,17 +507,20 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case UP.HELLO: {
         const r = new Reader(buf, view, payload, end);
         const abi = r.value();
-        if (abi !== ABI) {
-          // The rest of the greeting may be laid out differently: read no further.
+        // The rest of a greeting of another ABI may be laid out differently: read no further.
+        const version = abi === ABI ? new TextDecoder().decode(r.value() as Uint8Array) : "";
+        if (abi !== ABI || version !== VERSION) {
           this.#hello.reject(
             new Error(
-              `Alcove.start: the control process speaks ABI ${abi}, this module ${ABI}; ` +
-                `rebuild it with "deno task build"`,
+              `Alcove.start: the control process is ABI ${abi}${
+                version ? ` version ${version}` : ""
+              }, this module needs ABI ${ABI} version ${VERSION}; rebuild it with "${
+                buildCommand("build/")
+              }"`,
             ),
           );
           return;
         }
-        r.value(); // version: the version call reports it
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
         const token = new TextDecoder().decode(r.value() as Uint8Array);

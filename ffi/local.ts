@@ -33,7 +33,8 @@ import { ConstantTable } from "./constants.ts";
 import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
 import { AlcoveError, FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
-import { openLibrary, type SYMBOLS } from "./_native.ts";
+import { openLibrary } from "./_native.ts";
+import type { NativeLibrary } from "./_runtime.ts";
 import { Reader, STATUS, type Value, Writer } from "./_wire.ts";
 
 const HOST: readonly number[] = [];
@@ -54,16 +55,12 @@ interface LaidOut {
   buffers: (Uint8Array<ArrayBuffer> | null)[];
 }
 
-function address(buf: Uint8Array<ArrayBuffer>): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-}
-
 /** A fresh buffer of `n` bytes (at least one), its own ArrayBuffer: V8 never moves it. */
 function buffer(n: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(new ArrayBuffer(Math.max(n, 1)));
 }
 
-function layOut(name: string, segments: Segment[]): LaidOut {
+function layOut(lib: NativeLibrary, name: string, segments: Segment[]): LaidOut {
   const offsets: number[] = [];
   let size = 0;
   for (const s of segments) {
@@ -81,7 +78,7 @@ function layOut(name: string, segments: Segment[]): LaidOut {
     if (n === 0) return null; // NULL: the word stays zero
     const target = buffer(n);
     if (s.ptr instanceof Uint8Array) target.set(s.ptr);
-    view.setBigUint64(offsets[i], address(target), LITTLE_ENDIAN);
+    view.setBigUint64(offsets[i], lib.address(target), LITTLE_ENDIAN);
     return target;
   });
   return { name, mem, size, segments, offsets, buffers };
@@ -119,16 +116,15 @@ function refusal(def: CallDef): string {
  * ```
  */
 export class Local extends LocalCalls implements Disposable {
-  #lib: Deno.DynamicLibrary<typeof SYMBOLS> | null;
+  #lib: NativeLibrary | null;
   #table: ConstantTable;
   #out: Uint8Array<ArrayBuffer> = new Uint8Array(64 * 1024);
 
-  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
+  private constructor(lib: NativeLibrary) {
     super();
     this.#lib = lib;
-    const need = Number(lib.symbols.alcove_constants_text(null, 0n));
-    const text = new Uint8Array(need);
-    lib.symbols.alcove_constants_text(text, BigInt(text.length));
+    const text = new Uint8Array(lib.constantsText(null));
+    lib.constantsText(text);
     this.#table = ConstantTable.parse(decoder.decode(text));
   }
 
@@ -191,22 +187,20 @@ export class Local extends LocalCalls implements Disposable {
     }
     const laid: LaidOut[] = [];
     const pointer: PointerEncoder = (w, segments, _call, name) => {
-      const l = layOut(name, segments);
+      const l = layOut(lib, name, segments);
       laid.push(l);
-      w.ptr(address(l.mem), l.size);
+      w.ptr(lib.address(l.mem), l.size);
     };
     const w = new Writer(256);
     encodeArgs(w, this.#table, def, args, pointer);
     const payload = new Uint8Array(w.buf.buffer, 0, w.len);
 
     let out = this.#out;
-    let n = Number(
-      lib.symbols.alcove_local_call(def.id, payload, BigInt(w.len), out, BigInt(out.length)),
-    );
+    let n = lib.localCall(def.id, payload, out);
     if (n < 0) {
       // The call ran; its reply did not fit and was kept: fetch it whole.
       out = new Uint8Array(-n);
-      n = Number(lib.symbols.alcove_local_reply(out, BigInt(out.length)));
+      n = lib.localReply(out);
       if (n < 0) throw new AlcoveError(def.name, HOST, "Cannot fetch the reply of the call");
     }
     const value = this.#reply(def, out, n);

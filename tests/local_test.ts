@@ -240,9 +240,7 @@ function rawLocalCall(call: number, payload: Uint8Array): { status: number; valu
   const lib = openLibrary();
   try {
     const out = new Uint8Array(4096);
-    const n = Number(
-      lib.symbols.alcove_local_call(call, payload, BigInt(payload.length), out, BigInt(out.length)),
-    );
+    const n = lib.localCall(call, payload, out);
     assertGreater(n, 1);
     const view = le(out);
     const r = new Reader(out, view, 2, n);
@@ -282,7 +280,9 @@ Deno.test("libalcove.so checks cstructs itself and takes raw pointers in the hos
   // The local entry point accepts a raw pointer: prctl writes this thread's name there.
   const name = new Uint8Array(new ArrayBuffer(16));
   w.int(16); // PR_GET_NAME
-  w.ptr(BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name))), name.length);
+  const lib = openLibrary();
+  w.ptr(lib.address(name), name.length);
+  lib.close();
   w.int(0);
   w.int(0);
   w.int(0);

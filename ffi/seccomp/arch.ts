@@ -20,6 +20,7 @@
  */
 
 import { SYSCALL_ARCHES, SYSCALL_TABLES, type SyscallArch } from "./_syscall_tables.ts";
+import { runtime, runtimeName } from "../_runtime.ts";
 
 /**
  * An architecture a filter can target, named as libseccomp names it: `x86_64`, `x86` (i386),
@@ -88,7 +89,7 @@ export function isSeccompArch(arch: string): arch is SeccompArch {
  * ```
  */
 export function nativeArch(): SeccompArch | undefined {
-  const arch = typeof Deno !== "undefined" ? Deno.build.arch : undefined;
+  const arch = runtimeName() === "unknown" ? undefined : runtime.arch();
   return arch !== undefined && isSeccompArch(arch) ? arch : undefined;
 }
 

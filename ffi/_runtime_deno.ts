@@ -1,0 +1,206 @@
+/**
+ * The Deno backend of the runtime seam (see `_runtime.ts`): Deno.Command, Unix
+ * sockets from Deno.listen, and Deno.dlopen. Internal.
+ *
+ * @module
+ */
+import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import {
+  notConnected,
+  PIPES_LINE,
+  pipesForced,
+  randomHex,
+  socketLine,
+  SYMBOLS,
+} from "./_runtime_shared.ts";
+
+const READ_SIZE = 256 * 1024;
+
+function kill(child: Deno.ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** A missing permission flag: the caller must see Deno's own error. */
+function isPermissionError(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable;
+}
+
+async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+  let dir: string | undefined;
+  let listener: Deno.UnixListener | undefined;
+  if (pipesForced(backend)) return spawnWithPipes(argv);
+  try {
+    dir = await Deno.makeTempDir({ prefix: "alcove-" });
+    // Others may pass through (a root started as another user must reach the
+    // socket) but not list it: the socket's name is the secret.
+    await Deno.chmod(dir, 0o711);
+    const path = `${dir}/${randomHex(16)}`;
+    listener = Deno.listen({ transport: "unix", path });
+    await Deno.chmod(path, 0o666);
+  } catch (e) {
+    listener?.close();
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (isPermissionError(e)) throw e;
+    return spawnWithPipes(argv);
+  }
+  const token = randomHex(16);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "piped",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(socketLine(listener.addr.path, token)).catch(() => {});
+    await writer.close().catch(() => {});
+    const conn = await Promise.race([
+      listener.accept(),
+      child.status.then(() => null),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+    ]);
+    if (conn === null) {
+      kill(child, "SIGKILL");
+      throw new Error(notConnected(timeout, await child.status));
+    }
+    return socketHelper(child, conn, token);
+  } finally {
+    clearTimeout(timer);
+    listener.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: string): HelperProcess {
+  let buf = new Uint8Array(READ_SIZE);
+  let inputClosed = false;
+  let reffed = true;
+  return {
+    pid: child.pid,
+    token,
+    async write(data) {
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+    },
+    async read() {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return null;
+      // Hand over a small read as a copy and keep the buffer; a large one as is.
+      if (n < 16384) return buf.slice(0, n);
+      const chunk = buf.subarray(0, n);
+      buf = new Uint8Array(READ_SIZE);
+      return chunk;
+    },
+    async closeInput() {
+      if (inputClosed) return;
+      inputClosed = true;
+      await conn.closeWrite().catch(() => {});
+    },
+    kill: (signal) => kill(child, signal),
+    exited: child.status.then((s) => {
+      try {
+        conn.close();
+      } catch {
+        // closed by the read loop
+      }
+      return { code: s.code, signal: s.signal };
+    }),
+    unref() {
+      if (!reffed) return;
+      reffed = false;
+      child.unref();
+      conn.unref();
+    },
+    ref() {
+      if (reffed) return;
+      reffed = true;
+      child.ref();
+      conn.ref();
+    },
+  };
+}
+
+function spawnWithPipes(argv: readonly string[]): HelperProcess {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  writer.write(PIPES_LINE).catch(() => {});
+  let inputClosed = false;
+  return {
+    pid: child.pid,
+    token: "",
+    write: (data) => writer.write(data),
+    async read() {
+      const r = await reader.read();
+      return r.done ? null : r.value;
+    },
+    async closeInput() {
+      if (inputClosed) return;
+      inputClosed = true;
+      await writer.close().catch(() => {});
+    },
+    kill: (signal) => kill(child, signal),
+    exited: child.status.then((s) => ({ code: s.code, signal: s.signal })),
+    unref: () => child.unref(),
+    ref: () => child.ref(),
+  };
+}
+
+const DENO_SYMBOLS = SYMBOLS satisfies Deno.ForeignLibraryInterface;
+
+function openLibrary(path: string): NativeLibrary {
+  const lib = Deno.dlopen(path, DENO_SYMBOLS);
+  const s = lib.symbols;
+  return {
+    abi: () => s.alcove_abi(),
+    version() {
+      const p = s.alcove_version();
+      return p === null ? "" : Deno.UnsafePointerView.getCString(p);
+    },
+    localCall: (call, payload, out) =>
+      Number(
+        s.alcove_local_call(
+          call,
+          payload as Uint8Array<ArrayBuffer>,
+          BigInt(payload.length),
+          out as Uint8Array<ArrayBuffer>,
+          BigInt(out.length),
+        ),
+      ),
+    localReply: (out) =>
+      Number(s.alcove_local_reply(out as Uint8Array<ArrayBuffer>, BigInt(out.length))),
+    constantsText: (out) =>
+      Number(
+        s.alcove_constants_text(out as Uint8Array<ArrayBuffer> | null, BigInt(out?.length ?? 0)),
+      ),
+    address: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
+    close: () => lib.close(),
+  };
+}
+
+/** The Deno backend. */
+export const backend: Backend = {
+  name: "Deno",
+  env: (name) => Deno.env.get(name),
+  isFile(path) {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  },
+  arch: () => Deno.build.arch,
+  spawnHelper,
+  openLibrary,
+};

@@ -1,0 +1,258 @@
+/**
+ * The Node.js backend of the runtime seam (see `_runtime.ts`): node:child_process,
+ * Unix sockets from node:net, and koffi (an npm package, loaded on first use) for
+ * libalcove.so. Internal.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import process from "node:process";
+import type { Readable, Writable } from "node:stream";
+import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import { notConnected, PIPES_LINE, pipesForced, randomHex, socketLine } from "./_runtime_shared.ts";
+
+/** Node's spelling of architectures, in the kernel's. */
+const ARCH: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "x86" };
+
+type Exit = { code: number; signal: string | null };
+
+function exitOf(child: ChildProcess): Promise<Exit> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode ?? 128, signal: child.signalCode });
+      return;
+    }
+    // "error" alone (spawn failed) is followed by no "exit": settle on either.
+    child.once("error", () => resolve({ code: 127, signal: null }));
+    child.once("exit", (code, signal) => resolve({ code: code ?? 128, signal: signal ?? null }));
+  });
+}
+
+/** Resolves once spawned, rejects with the spawn error (ENOENT, EACCES) otherwise. */
+function spawned(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", reject);
+  });
+}
+
+/** Pull-style reads over a stream: one chunk at a time, the stream paused while
+ * nobody reads (backpressure reaches the root). */
+function reader(stream: Readable): () => Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  let waiter: ((v: Uint8Array | null) => void) | null = null;
+  stream.on("data", (chunk: Uint8Array) => {
+    if (waiter) {
+      const w = waiter;
+      waiter = null;
+      w(chunk);
+    } else {
+      chunks.push(chunk);
+      stream.pause();
+    }
+  });
+  const end = () => {
+    ended = true;
+    if (waiter) {
+      const w = waiter;
+      waiter = null;
+      w(null);
+    }
+  };
+  stream.on("end", end);
+  stream.on("close", end);
+  stream.on("error", end);
+  return () => {
+    const chunk = chunks.shift();
+    if (chunk) return Promise.resolve(chunk);
+    if (ended) return Promise.resolve(null);
+    stream.resume();
+    return new Promise((resolve) => (waiter = resolve));
+  };
+}
+
+function writer(stream: Writable): (data: Uint8Array) => Promise<void> {
+  return (data) =>
+    new Promise((resolve, reject) => {
+      stream.write(data, (err) => (err ? reject(err) : resolve()));
+    });
+}
+
+function kill(child: ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+function listen(path: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ allowHalfOpen: true });
+    server.once("error", reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+  if (pipesForced(backend)) return await spawnWithPipes(argv);
+  let dir: string | undefined;
+  let server: Server | undefined;
+  let path: string;
+  try {
+    dir = mkdtempSync(`${tmpdir()}/alcove-`);
+    // Others may pass through (a root started as another user must reach the
+    // socket) but not list it: the socket's name is the secret.
+    chmodSync(dir, 0o711);
+    path = `${dir}/${randomHex(16)}`;
+    server = await listen(path);
+    chmodSync(path, 0o666);
+  } catch {
+    server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    return await spawnWithPipes(argv);
+  }
+  const token = randomHex(16);
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "ignore", "inherit"] });
+  const exited = exitOf(child);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await spawned(child);
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(socketLine(path, token));
+    const connected = new Promise<Socket>((resolve) => server!.once("connection", resolve));
+    const conn = await Promise.race([
+      connected,
+      exited.then(() => null),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+    ]);
+    if (conn === null) {
+      kill(child, "SIGKILL");
+      throw new Error(notConnected(timeout, await exited));
+    }
+    return helper(child, exited, conn, conn, token, () => conn.end());
+  } finally {
+    clearTimeout(timer);
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function spawnWithPipes(argv: readonly string[]): Promise<HelperProcess> {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = exitOf(child);
+  await spawned(child);
+  const stdin = child.stdin!;
+  stdin.on("error", () => {});
+  stdin.write(PIPES_LINE);
+  return helper(child, exited, child.stdout!, stdin, "", () => stdin.end());
+}
+
+function helper(
+  child: ChildProcess,
+  exited: Promise<Exit>,
+  input: Readable,
+  output: Writable,
+  token: string,
+  end: () => void,
+): HelperProcess {
+  let inputClosed = false;
+  const handles = [child, input as Partial<Socket>];
+  return {
+    pid: child.pid!,
+    token,
+    write: writer(output),
+    read: reader(input),
+    closeInput() {
+      if (!inputClosed) {
+        inputClosed = true;
+        end();
+      }
+      return Promise.resolve();
+    },
+    kill: (signal) => kill(child, signal),
+    exited: exited.then((e) => {
+      input.destroy();
+      return e;
+    }),
+    unref: () => handles.forEach((h) => h.unref?.()),
+    ref: () => handles.forEach((h) => h.ref?.()),
+  };
+}
+
+/** What this backend uses of koffi (an npm package with its own prebuilt binaries). */
+interface Koffi {
+  load(path: string): {
+    func(declaration: string): (...args: unknown[]) => unknown;
+    unload(): void;
+  };
+  address(value: unknown): bigint;
+  decode(pointer: unknown, type: string): unknown;
+}
+
+let koffi: Koffi | undefined;
+
+function loadKoffi(): Koffi {
+  if (koffi) return koffi;
+  try {
+    koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  } catch (e) {
+    throw new Error(
+      `Cannot load libalcove.so under Node.js: the koffi package is missing (npm install koffi): ${
+        (e as Error).message
+      }`,
+      { cause: e },
+    );
+  }
+  return koffi;
+}
+
+function openLibrary(path: string): NativeLibrary {
+  const k = loadKoffi();
+  const lib = k.load(path);
+  // Buffers pass as addresses: koffi would otherwise copy a typed array in and out.
+  const abi = lib.func("int alcove_abi(void)");
+  const version = lib.func("const char *alcove_version(void)");
+  const localCall = lib.func(
+    "int64_t alcove_local_call(uint32_t call, uint64_t payload, size_t len, uint64_t out, size_t cap)",
+  );
+  const localReply = lib.func("int64_t alcove_local_reply(uint64_t out, size_t cap)");
+  const constantsText = lib.func("int64_t alcove_constants_text(uint64_t out, size_t cap)");
+  const address = (buf: Uint8Array | null): bigint =>
+    buf === null || buf.length === 0
+      ? 0n
+      : k.address(new Uint8Array(buf.buffer)) + BigInt(buf.byteOffset);
+  return {
+    abi: () => abi() as number,
+    version: () => version() as string,
+    localCall: (call, payload, out) =>
+      Number(localCall(call, address(payload), payload.length, address(out), out.length)),
+    localReply: (out) => Number(localReply(address(out), out.length)),
+    constantsText: (out) => Number(constantsText(address(out), out?.length ?? 0)),
+    address,
+    close: () => lib.unload(),
+  };
+}
+
+/** The Node.js backend. */
+export const backend: Backend = {
+  name: "Node.js",
+  env: (name) => process.env[name],
+  isFile(path) {
+    try {
+      return statSync(path).isFile();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return false;
+      throw e;
+    }
+  },
+  arch: () => ARCH[process.arch] ?? process.arch,
+  spawnHelper,
+  openLibrary,
+};

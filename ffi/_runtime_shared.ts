@@ -1,0 +1,58 @@
+/**
+ * What the runtime backends share: the first line the root control process reads,
+ * tokens, and messages. Internal.
+ *
+ * @module
+ */
+import type { Backend } from "./_runtime.ts";
+
+/** Random bytes as hex: socket names and tokens. */
+export function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+/** The first line the root reads: where to connect and what to say. */
+export function socketLine(path: string, token: string): Uint8Array {
+  return new TextEncoder().encode(`socket ${path} ${token}\n`);
+}
+
+/** The first line that tells the root to use its stdin and stdout. */
+export const PIPES_LINE: Uint8Array = new TextEncoder().encode("pipes\n");
+
+/** The message of a root that never connected. */
+export function notConnected(
+  timeout: number,
+  status: { code: number; signal: string | null },
+): string {
+  return status.code === 0 || status.signal === "SIGKILL"
+    ? `it did not connect within ${timeout} ms`
+    : `it exited with status ${status.code} before connecting`;
+}
+
+/** Whether ALCOVE_TRANSPORT asks for the pipe channel (to compare, or where sockets are barred). */
+export function pipesForced(backend: Pick<Backend, "env">): boolean {
+  return backend.env("ALCOVE_TRANSPORT") === "pipes";
+}
+
+/** libalcove.so's exported symbols, as their C declarations; each backend maps the
+ * types to its own FFI ("buffer" is a pointer to bytes the caller owns). */
+export const SYMBOLS = {
+  // int alcove_abi(void);
+  alcove_abi: { parameters: [], result: "i32" },
+  // const char *alcove_version(void);
+  alcove_version: { parameters: [], result: "pointer" },
+  // long long alcove_local_call(unsigned call, const unsigned char *payload, size_t len,
+  //                             unsigned char *out, size_t cap);
+  alcove_local_call: {
+    parameters: ["u32", "buffer", "usize", "buffer", "usize"],
+    result: "i64",
+  },
+  // long long alcove_local_reply(unsigned char *out, size_t cap);
+  alcove_local_reply: { parameters: ["buffer", "usize"], result: "i64" },
+  // long long alcove_constants_text(char *out, size_t cap);
+  alcove_constants_text: { parameters: ["buffer", "usize"], result: "i64" },
+} as const;

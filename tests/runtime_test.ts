@@ -1,0 +1,80 @@
+/**
+ * The runtime seam: the backend of this runtime, and Deno's permissions. A
+ * program run without a permission it needs gets Deno's own error naming the
+ * flag, never "file not found" or a silent change of transport.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { findNative, platformDir } from "../ffi/_native.ts";
+import { runtime, runtimeName } from "../ffi/_runtime.ts";
+import { needs } from "./_helpers.ts";
+
+const mod = new URL("../mod.ts", import.meta.url).href;
+const native = findNative();
+const IS_DENO = runtimeName() === "deno";
+const NOT_DENO = IS_DENO ? undefined : "the permission flags are Deno's";
+
+Deno.test("the backend matches the runtime and names the architecture as the kernel does", () => {
+  assert(["deno", "node", "bun"].includes(runtimeName()));
+  const uname = new TextDecoder().decode(
+    new Deno.Command("uname", { args: ["-m"], stdout: "piped" }).outputSync().stdout,
+  ).trim();
+  assertEquals(runtime.arch(), uname);
+  assertEquals(platformDir("x86_64"), "linux-x64");
+  assertEquals(platformDir("aarch64"), "linux-arm64");
+});
+
+/** Runs a script that starts a driver and opens the local calls, under `flags`. */
+async function withFlags(
+  flags: string[],
+  env: Record<string, string> = {},
+): Promise<{ start: string; local: string }> {
+  const script = `
+import { Alcove, openLocal } from ${JSON.stringify(mod)};
+const say = (e) => \`\${e.name}: \${e.message}\`;
+let start = "ok", local = "ok";
+try { const d = await Alcove.start(); await d.getpid([]); await d.stop(); } catch (e) { start = say(e); }
+try { openLocal().unload(); } catch (e) { local = say(e); }
+console.log(JSON.stringify({ start, local }));
+`;
+  const file = await Deno.makeTempFile({ suffix: ".js" });
+  await Deno.writeTextFile(file, script);
+  const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...flags, file],
+    env: { ALCOVE_LIB_PATH: native.dir, ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(file);
+  const out = new TextDecoder().decode(stdout).trim();
+  assert(out, new TextDecoder().decode(stderr));
+  return JSON.parse(out);
+}
+
+const ENV = "--allow-env=ALCOVE_LIB_PATH,ALCOVE_TRANSPORT";
+const READ = `--allow-read=${native.dir},/tmp`;
+const RUN = `--allow-run=${native.helper}`;
+
+Deno.test(needs("the README's minimal permissions are enough", NOT_DENO), async () => {
+  const got = await withFlags([ENV, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"]);
+  assertEquals(got, { start: "ok", local: "ok" });
+  // With the pipe transport, neither the socket's folder nor the network is needed.
+  const pipes = await withFlags([ENV, READ, RUN], { ALCOVE_TRANSPORT: "pipes" });
+  assertEquals(pipes.start, "ok");
+});
+
+Deno.test(
+  needs("each missing permission is Deno's own error, naming its flag", NOT_DENO),
+  async () => {
+    const all = [ENV, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"];
+    for (
+      const flag of ["--allow-env", "--allow-read", "--allow-run", "--allow-write", "--allow-net"]
+    ) {
+      const got = await withFlags(all.filter((f) => !f.startsWith(flag)));
+      assertStringIncludes(got.start, `run again with the ${flag} flag`, flag);
+      assert(!got.start.includes("Cannot find"), got.start);
+    }
+    const noFfi = await withFlags(all.filter((f) => f !== "--allow-ffi"));
+    assertStringIncludes(noFfi.local, "NotCapable");
+    assertStringIncludes(noFfi.local, "--allow-ffi");
+  },
+);
