@@ -1,21 +1,38 @@
 /**
  * Compiles csrc/ with the system C compiler: `build/` (hardened) or, with
  * `--sanitize`, `build-sanitize/` (ASan+UBSan control process, UBSan library).
+ * `--platform NAME` builds the control process for another target into
+ * `build-NAME/`, next to a link to this machine's libalcove.so (the library is
+ * loaded by the runtime, so it stays native): see {@linkcode PLATFORMS}.
  *
  * @example
  * ```sh
  * deno run -A scripts/build.ts
  * deno run -A scripts/build.ts --sanitize
+ * deno run -A scripts/build.ts --platform musl   # build-musl/alcove, linked with musl
  * deno run -A scripts/build.ts --out /tmp/mybuild   # elsewhere (set ALCOVE_LIB_PATH to use it)
  * ```
  * @module
  */
+import { PLATFORMS } from "./platforms.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 const sanitize = Deno.args.includes("--sanitize");
+const platformArg = Deno.args.indexOf("--platform");
+const platformName = platformArg >= 0 ? Deno.args[platformArg + 1] : undefined;
+const platform = platformName === undefined ? undefined : PLATFORMS[platformName];
+if (platformName !== undefined && platform === undefined) {
+  console.error(
+    `Cannot build for platform ${JSON.stringify(platformName)}: it must be one of ${
+      Object.keys(PLATFORMS).join(", ")
+    }`,
+  );
+  Deno.exit(1);
+}
 const outArg = Deno.args.indexOf("--out");
 const out = outArg >= 0
   ? new URL(Deno.args[outArg + 1], `file://${Deno.cwd()}/`).pathname
-  : root + (sanitize ? "build-sanitize" : "build");
+  : root + (platformName ? `build-${platformName}` : sanitize ? "build-sanitize" : "build");
 
 async function run(cmd: string, args: string[]): Promise<boolean> {
   try {
@@ -42,7 +59,16 @@ const args = [
   "-s",
 ];
 if (sanitize) args.push("SANITIZE=1");
+if (platform) {
+  args.push(...platform.make, `${out}/alcove`);
+}
 if (!(await run("make", args))) {
   console.error(`Cannot build the native files into ${out}: the C compiler failed (see above)`);
   Deno.exit(1);
+}
+if (platform) {
+  // The native library beside the foreign control process, so that ALCOVE_LIB_PATH finds both.
+  if (!(await run("make", [`OUT=${root}build`, "--no-print-directory", "-s"]))) Deno.exit(1);
+  await Deno.remove(`${out}/libalcove.so`).catch(() => {});
+  await Deno.symlink(`${root}build/libalcove.so`, `${out}/libalcove.so`);
 }

@@ -4,9 +4,20 @@
 #   seccomp         scmp_sys_resolver, used by scripts/gen_syscalls.ts and the table tests
 #   libseccomp-dev  libseccomp headers and library, used by the seccomp benchmark
 #   python3-minimal /usr/bin/python3, run under seccomp filters by tests/seccomp_driver_test.ts
+#   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user-static
+#                   the arm64 control process (scripts/build.ts --platform aarch64), run under
+#                   qemu-aarch64-static
+#   libc6-dev-i386, lib32gcc-12-dev
+#                   the 32-bit control process (gcc -m32); gcc-multilib would bring the same but
+#                   conflicts with the arm64 cross compiler
+#   musl-tools      musl-gcc, for the musl control process
+#   clang, libclang-rt-14-dev
+#                   libFuzzer and the sanitizer runtimes of the fuzz harnesses (scripts/fuzz.ts)
 set -eu
 
-packages="seccomp libseccomp-dev python3-minimal"
+packages="seccomp libseccomp-dev python3-minimal
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+    libc6-dev-i386 lib32gcc-12-dev musl-tools clang libclang-rt-14-dev"
 
 missing=""
 for package in $packages; do

@@ -2,6 +2,7 @@
 #include <sys/ioctl.h>
 
 #include "../calls.h"
+#include "../compat.h"
 #include "../cstruct.h"
 
 /* ioctl(fd, request, arg): arg is a number passed by value, or bytes or a cstruct
@@ -13,7 +14,7 @@ int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
     struct alcove_ptrarg p;
     int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], &p);
     if (rv == 0) {
-        int ret = ioctl((int)arg[0].i, (unsigned long)arg[1].i, p.value);
+        int ret = ioctl((int)arg[0].i, (alcove_ioctl_request)arg[1].i, p.value);
         if (ret < 0) {
             rv = -errno;
         } else {

@@ -2,6 +2,7 @@
 #include <sys/ptrace.h>
 
 #include "../calls.h"
+#include "../compat.h"
 #include "../cstruct.h"
 
 /* ptrace(request, pid, addr, data): addr and data are numbers passed by value, or
@@ -17,7 +18,7 @@ int alcove_call_ptrace(struct alcove_state *ap, const struct alcove_arg *arg,
     if (rv == 0) {
         /* The PEEK requests return the word read: only errno tells a failure apart. */
         errno = 0;
-        long ret = ptrace((enum __ptrace_request)arg[0].i, (pid_t)arg[1].i, (void *)addr.value,
+        long ret = ptrace((alcove_ptrace_request)arg[0].i, (pid_t)arg[1].i, (void *)addr.value,
                           (void *)data.value);
         if (ret == -1 && errno != 0) {
             rv = -errno;

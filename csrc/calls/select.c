@@ -3,6 +3,11 @@
 
 #include "../calls.h"
 
+/* FD_SET and FD_ISSET mix signed and unsigned arithmetic in ways that differ between C
+ * libraries (glibc converts the descriptor to long, musl divides it by an unsigned
+ * size): every descriptor given to them here is checked to be in [0, FD_SETSIZE). */
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+
 /* Fill a set from a list of descriptors; returns the highest + 1, or -1 when one is
  * outside [0, FD_SETSIZE) (the host checks this before sending). */
 static int fill(fd_set *set, const struct alcove_arg *list, int nfds)
