@@ -204,6 +204,11 @@ int alcove_signal_init(struct alcove_state *ap);
 int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
 /* A new self-pipe (after fork the child keeps its parent's dispositions). */
 int alcove_signal_reinit(struct alcove_state *ap);
+/* True unless the caller took over reaping (SIGCHLD set to sig_info, then waitpid). */
+static inline int alcove_reaps(const struct alcove_state *ap)
+{
+    return ap->sigmode[SIGCHLD] != ALCOVE_SIG_INFO;
+}
 
 /* Process creation shared by fork and clone (spawn.c). */
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags);

@@ -463,7 +463,7 @@ static void handle_signals(struct alcove_state *ap)
         int sig = si.si_signo;
         if (sig <= 0 || sig > 64)
             continue;
-        if (sig == SIGCHLD && ap->sigmode[SIGCHLD] == ALCOVE_SIG_REAP) {
+        if (sig == SIGCHLD && alcove_reaps(ap)) {
             chld = 1;
             continue;
         }
@@ -478,7 +478,7 @@ static void handle_signals(struct alcove_state *ap)
         alcove_reply_bytes(&r, &si, sizeof(si));
         alcove_frame_end(&ap->up_wbuf, start);
     }
-    if (chld || ap->sigmode[SIGCHLD] == ALCOVE_SIG_REAP)
+    if (chld || alcove_reaps(ap))
         reap(ap);
 }
 

@@ -11,11 +11,31 @@
 
 static int self_pipe = -1;
 
+/* A fault raised by the kernel for the instruction that just ran (si_code > 0;
+ * a signal sent by a process has si_code <= 0). Returning from the handler would
+ * run the same instruction again, and fault again, for ever: the handler gives
+ * the signal its default action instead, so that the instruction kills the
+ * process and the parent reports the signal as its termsig. SIGABRT (abort
+ * raises it again itself) and SIGSYS (a seccomp trap skips the system call) do
+ * not repeat and stay reported as events. */
+static int is_fault(int sig, const siginfo_t *info)
+{
+    return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
+           info->si_code > 0;
+}
+
 static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
-    (void)sig;
     (void)ctx;
     int saved = errno;
+    if (is_fault(sig, info)) {
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        errno = saved;
+        return;
+    }
     /* A full pipe drops the record; SIGCHLD is re-checked by every reap. */
     ssize_t n = write(self_pipe, info, sizeof(*info));
     (void)n;
@@ -27,7 +47,13 @@ int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
-    switch (mode) {
+    /* SIGCHLD ignored in the kernel would reap children by itself, and their exits
+     * would never be reported: "ignore" only means no signal event, the handler
+     * stays (see alcove_exec_prepare for what an exec'd program inherits). */
+    enum alcove_sigmode kernel = mode;
+    if (sig == SIGCHLD && mode == ALCOVE_SIG_IGN)
+        kernel = ALCOVE_SIG_REAP;
+    switch (kernel) {
     case ALCOVE_SIG_DFL:
         sa.sa_handler = SIG_DFL;
         break;
@@ -42,6 +68,10 @@ int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode
     if (sigaction(sig, &sa, NULL) < 0)
         return -errno;
     ap->sigmode[sig] = mode;
+    /* Children that exited while the caller reaped them itself (sig_info) sent
+     * their SIGCHLD already: a fresh one makes the loop reap them now. */
+    if (sig == SIGCHLD && alcove_reaps(ap))
+        raise(SIGCHLD);
     return 0;
 }
 

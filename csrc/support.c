@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 
@@ -73,6 +74,10 @@ void alcove_exec_prepare(struct alcove_state *ap)
     alcove_flush_blocking(ap);
     ap->subreaper_before_exec = ap->subreaper;
     alcove_subreaper(ap, 0);
+    /* An ignored SIGCHLD stays ignored across exec: the program inherits what the
+     * caller asked for, not the handler that kept reaping. */
+    if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
+        signal(SIGCHLD, SIG_IGN);
 }
 
 void alcove_exec_failed(struct alcove_state *ap)
@@ -80,5 +85,7 @@ void alcove_exec_failed(struct alcove_state *ap)
     int saved = errno;
     if (!ap->local && ap->subreaper_before_exec)
         alcove_subreaper(ap, 1);
+    if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
+        alcove_signal_set(ap, SIGCHLD, ALCOVE_SIG_IGN);
     errno = saved;
 }

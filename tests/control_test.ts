@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import type { Alcove } from "../mod.ts";
-import { withDriver } from "./_helpers.ts";
+import { needs, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
 async function drain(drv: Alcove, pipeline: number[], stop: () => boolean): Promise<number> {
@@ -40,5 +40,76 @@ Deno.test("children forked while a sibling streams bulk output start with a clea
       assert((await reader) > 0);
       await drv.kill([], p, "SIGKILL");
     }
+  });
+});
+
+const X86_64 = Deno.build.arch === "x86_64";
+/** Offset of rip in x86_64's struct user (user_regs_struct: rip is the 17th word). */
+const USER_RIP = 16 * 8;
+
+Deno.test(
+  needs(
+    "a control process that faults dies of the fault and is reported, instead of spinning",
+    X86_64 ? undefined : "moves a tracee's instruction pointer through x86_64's struct user",
+  ),
+  async () => {
+    await withDriver(async (drv) => {
+      // A real wild jump: a sibling attaches with ptrace and moves the instruction pointer of
+      // the victim to an unmapped address, then lets it run.
+      const victim = await drv.fork([]);
+      const tracer = await drv.fork([]);
+      await drv.ptrace([tracer], "PTRACE_ATTACH", victim, 0, 0);
+      for (let tries = 0;; tries++) {
+        try {
+          await drv.ptrace([tracer], "PTRACE_POKEUSER", victim, USER_RIP, 0x10);
+          break;
+        } catch (e) {
+          // ESRCH until the tracee has stopped.
+          if (tries > 200) throw e;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      await drv.ptrace([tracer], "PTRACE_DETACH", victim, 0, 0);
+      assertEquals(await drv.event([victim], { timeout: 5000 }), {
+        type: "termsig",
+        signal: "SIGSEGV",
+      });
+      // The same signal sent by a process is not a fault: it is caught and reported.
+      await drv.kill([], tracer, "SIGSEGV");
+      const ev = await drv.event([tracer], { timeout: 5000 });
+      assertEquals(ev?.type, "signal");
+      assertEquals(await drv.getpid([tracer]), tracer);
+    });
+  },
+);
+
+/** How many descriptors a process holds. */
+function fdCount(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+Deno.test("SIGCHLD ignored, or taken over and given back, does not stop reaping", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const before = fdCount(p);
+    // Ignored: the exits are still reaped and reported, only the signal is not.
+    assertEquals(await drv.sigaction([p], "SIGCHLD", "sig_ign"), "sig_dfl");
+    const c = await drv.fork([p]);
+    await drv.exit([p, c], 3, { timeout: 5000 });
+    assertEquals(await drv.event([p, c], { timeout: 5000 }), { type: "exit", status: 3 });
+    assertEquals(await drv.cpid([p]), []);
+    // Taken over (the caller reaps with waitpid) but given back before it did: the child
+    // that exited meanwhile is reaped then.
+    assertEquals(await drv.sigaction([p], "SIGCHLD", "sig_info"), "sig_ign");
+    const d = await drv.fork([p]);
+    // The exit call is answered once the child is reaped.
+    const exited = drv.exit([p, d], 4, { timeout: 5000 });
+    const ev = await drv.event([p], { timeout: 5000 });
+    assert(ev?.type === "signal" && ev.signal === "SIGCHLD");
+    assertEquals(await drv.sigaction([p], "SIGCHLD", "sig_dfl"), "sig_info");
+    await exited;
+    assertEquals(await drv.event([p, d], { timeout: 5000 }), { type: "exit", status: 4 });
+    assertEquals(await drv.cpid([p]), []);
+    assertEquals(fdCount(p), before);
   });
 });
