@@ -50,5 +50,8 @@ void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);
  * read, write, change or close a descriptor refuse these, so that no call can break
  * the process that runs it. */
 int alcove_fd_internal(const struct alcove_state *ap, int64_t fd);
+/* The message of a call refusing such a descriptor: every call that takes one
+ * checks it first, with alcove_fd_internal. */
+#define ALCOVE_OWN_FD(call) call ": the descriptor belongs to the control process"
 
 #endif

@@ -160,6 +160,29 @@ Deno.test("a control process refuses to read, write, change or close its own cha
     await stillAnswers(drv, [pid]);
   }));
 
+Deno.test("every call taking a descriptor refuses the control process's own", () =>
+  withDriver(async (drv) => {
+    const pid = await drv.fork([]);
+    await drv.getpid([pid]);
+    const fds: number[] = [];
+    for await (const e of Deno.readDir(`/proc/${pid}/fd`)) fds.push(Number(e.name));
+    const own = fds.filter((fd) => fd > 2);
+    const mine = "belongs to the control process";
+    for (const fd of own) {
+      // FIONBIO would make the signal pipe blocking, FIONCLEX leak it into a program.
+      for (const req of ["FIONBIO", "FIONCLEX"] as const) {
+        await assertRejects(() => drv.ioctl([pid], fd, req, new Uint8Array(4)), RangeError, mine);
+      }
+      await assertRejects(() => drv.lseek([pid], fd, 0, 0), RangeError, mine);
+      await assertRejects(() => drv.connect([pid], fd, null), RangeError, mine);
+      await assertRejects(() => drv.setns([pid], fd, 0), RangeError, mine);
+      await assertRejects(() => drv.fexecve([pid], fd, ["x"], []), RangeError, mine);
+    }
+    await stillAnswers(drv, [pid]);
+    assertEquals(await drv.kill([pid], 0, "SIGUSR1"), undefined);
+    assertEquals((await drv.event([pid], { timeout: 5000 }))?.type, "signal");
+  }));
+
 Deno.test("fcntl: FD_CLOEXEC with F_GETFD/F_SETFD, O_NONBLOCK with F_GETFL/F_SETFL", () =>
   withDriver(async (drv) => {
     const pid = await drv.fork([]);

@@ -11,7 +11,8 @@
 int alcove_call_connect(struct alcove_state *ap, const struct alcove_arg *arg,
                         struct alcove_reply *reply)
 {
-    (void)ap;
+    if (alcove_fd_internal(ap, arg[0].i))
+        return alcove_reply_badarg(reply, ALCOVE_OWN_FD("connect"));
     if (arg[1].type == ALCOVE_VAL_INT)
         return alcove_reply_badarg(reply, "connect: address must be bytes, a cstruct or null");
     struct alcove_ptrarg p;

@@ -33,7 +33,7 @@ int alcove_call_fcntl(struct alcove_state *ap, const struct alcove_arg *arg,
                       struct alcove_reply *reply)
 {
     if (alcove_fd_internal(ap, arg[0].i))
-        return alcove_reply_badarg(reply, "fcntl: the descriptor belongs to the control process");
+        return alcove_reply_badarg(reply, ALCOVE_OWN_FD("fcntl"));
     for (size_t i = 0; i < sizeof(pointer_commands) / sizeof(pointer_commands[0]); i++) {
         if (arg[1].i == pointer_commands[i])
             return alcove_reply_badarg(reply,

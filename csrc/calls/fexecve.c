@@ -7,7 +7,8 @@
 int alcove_call_fexecve(struct alcove_state *ap, const struct alcove_arg *arg,
                         struct alcove_reply *reply)
 {
-    (void)reply;
+    if (alcove_fd_internal(ap, arg[0].i))
+        return alcove_reply_badarg(reply, ALCOVE_OWN_FD("fexecve"));
     if (arg[0].i < 0 || arg[0].i > INT32_MAX)
         return -EBADF;
     char **argv = alcove_strings(&arg[1]);

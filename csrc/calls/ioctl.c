@@ -10,7 +10,8 @@
 int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
                       struct alcove_reply *reply)
 {
-    (void)ap;
+    if (alcove_fd_internal(ap, arg[0].i))
+        return alcove_reply_badarg(reply, ALCOVE_OWN_FD("ioctl"));
     struct alcove_ptrarg p;
     int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], &p);
     if (rv == 0) {

@@ -11,7 +11,7 @@ int alcove_call_read(struct alcove_state *ap, const struct alcove_arg *arg,
                      struct alcove_reply *reply)
 {
     if (alcove_fd_internal(ap, arg[0].i))
-        return alcove_reply_badarg(reply, "read: the descriptor belongs to the control process");
+        return alcove_reply_badarg(reply, ALCOVE_OWN_FD("read"));
     if (arg[1].i < 0 || arg[1].i > (int64_t)ALCOVE_READ_MAX)
         return alcove_reply_badarg(reply, "read: count must be in [0, 16777216]");
     if (arg[0].i < 0 || arg[0].i > INT32_MAX)
