@@ -25,6 +25,7 @@ export * from "./ffi/local.ts";
 export * from "./ffi/capabilities.ts";
 export * from "./ffi/seccomp/mod.ts";
 export * from "./ffi/seccomp/profile.ts";
+export * from "./ffi/sandbox/mod.ts";
 export {
   AlcoveCalls,
   type ArgKind,

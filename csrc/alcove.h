@@ -9,13 +9,14 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "wire.h"
 
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 2
+#define ALCOVE_ABI 3
 
 #define ALCOVE_MAXCHILD_LIMIT 1024
 #define ALCOVE_MAXFORKDEPTH_LIMIT 64
@@ -98,6 +99,19 @@ struct alcove_child {
     uint32_t exec_id;  /* id of an exec call forwarded to this child, 0 if none */
     int out_grown;     /* its stdout pipe was grown to ALCOVE_PIPE_SIZE */
     int ctl_grown;     /* ... and its upward control pipe */
+    /* A program started by spawn (sandbox.h): the call is answered when its report
+     * pipe closes (exec) or brings a failed step; limits are kept here. */
+    int spawned;
+    int quiet;          /* its setup failed: reaped without events */
+    int setup_fd;       /* the report pipe until exec, -1 after */
+    uint32_t spawn_id;  /* the spawn call still to answer, 0 once answered */
+    struct alcove_buf setup_buf;
+    long long started_ns;
+    long long deadline_ns; /* wall-clock limit, 0: none */
+    uint64_t max_output;   /* stdout + stderr bytes allowed, 0: no limit */
+    uint64_t output;       /* ... and passed up so far */
+    int reason;            /* SB_REASON_*: why this process ended it */
+    struct rusage usage;   /* from wait4 */
 };
 
 struct alcove_opts {
@@ -163,6 +177,8 @@ struct alcove_arg {
 /* What a call answers: a value encoded into `out`, or a failure. */
 struct alcove_reply {
     struct alcove_buf *out;
+    uint32_t id;       /* the call's id */
+    int deferred;      /* the call answers later, itself (spawn) */
     int status;        /* ALCOVE_STATUS_* */
     const char *error; /* message for BADARG / UNSUPPORTED */
 };
@@ -212,6 +228,8 @@ static inline int alcove_reaps(const struct alcove_state *ap)
 
 /* Process creation shared by fork and clone (spawn.c). */
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags);
+/* fork, or clone3/clone with CLONE_NEW* flags; returns like fork. */
+pid_t alcove_clone(unsigned long long flags);
 
 /* Run one call (dispatch.c). */
 void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char *payload,

@@ -5,7 +5,7 @@
 #include "alcove.h"
 #include "support.h"
 
-#define ALCOVE_NCALLS 101
+#define ALCOVE_NCALLS 102
 
 int alcove_call_fork(struct alcove_state *ap, const struct alcove_arg *arg,
                      struct alcove_reply *reply);
@@ -209,5 +209,7 @@ int alcove_call_alloc(struct alcove_state *ap, const struct alcove_arg *arg,
                       struct alcove_reply *reply);
 int alcove_call_seccomp(struct alcove_state *ap, const struct alcove_arg *arg,
                         struct alcove_reply *reply);
+int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply);
 
 #endif

@@ -100,4 +100,5 @@ CALL_SRCS = \
     calls/socket.c \
     calls/connect.c \
     calls/alloc.c \
-    calls/seccomp.c
+    calls/seccomp.c \
+    calls/spawn.c

@@ -103,6 +103,7 @@ const struct alcove_call_def alcove_calls[] = {
     {"connect", alcove_call_connect, "ia", 0},
     {"alloc", alcove_call_alloc, "a", 0},
     {"seccomp", alcove_call_seccomp, "iia", 0},
+    {"spawn", alcove_call_spawn, "b", ALCOVE_CALLF_NOLOCAL},
 };
 
 const size_t alcove_ncalls = sizeof(alcove_calls) / sizeof(alcove_calls[0]);

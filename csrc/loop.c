@@ -16,6 +16,7 @@
 
 #include "alcove.h"
 #include "frame.h"
+#include "sandbox.h"
 #include "support.h"
 
 #define READ_CHUNK 65536u
@@ -106,6 +107,8 @@ static void child_free(struct alcove_child *c)
     close_fd(&c->in);
     close_fd(&c->out);
     close_fd(&c->err);
+    close_fd(&c->setup_fd);
+    alcove_buf_free(&c->setup_buf);
     alcove_buf_free(&c->ctl_rbuf);
     alcove_buf_free(&c->ctl_wbuf);
     alcove_buf_free(&c->in_wbuf);
@@ -163,6 +166,76 @@ static void event(struct alcove_state *ap, pid_t pid, uint16_t kind, int has_val
     alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_EVENT, kind, 0, pid, has_value, v);
 }
 
+/* A spawned program's report pipe: EOF alone means it ran execve, a record means
+ * a setup step failed. Either way the spawn call is answered now, before any of
+ * the program's output or its exit goes up. */
+static void setup_read(struct alcove_state *ap, struct alcove_child *c)
+{
+    while (c->setup_fd >= 0) {
+        unsigned char *p = alcove_buf_reserve(&c->setup_buf, 4096);
+        if (p == NULL)
+            break;
+        ssize_t n = read(c->setup_fd, p, 4096);
+        if (n > 0 && c->setup_buf.len < 65536) {
+            c->setup_buf.len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        break;
+    }
+    close_fd(&c->setup_fd);
+    if (c->setup_buf.len == 0) {
+        c->execed = 1;
+        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_OK, c->spawn_id, 0, 1,
+                            c->pid);
+    } else {
+        size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_SETUP,
+                                          c->spawn_id, 0, NULL, 0);
+        if (start != (size_t)-1) {
+            struct alcove_reply r = {.out = &ap->up_wbuf};
+            alcove_reply_bytes(&r, c->setup_buf.data, c->setup_buf.len);
+            alcove_frame_end(&ap->up_wbuf, start);
+        }
+        /* It exits right after its report: reap it here, so that no process of a
+         * failed spawn is left once the caller hears of it. */
+        c->quiet = 1;
+        int status;
+        if (!c->dead && wait4(c->pid, &status, 0, &c->usage) == c->pid) {
+            c->dead = 1;
+            c->status = status;
+        }
+    }
+    c->spawn_id = 0;
+    alcove_buf_free(&c->setup_buf);
+}
+
+/* Ends a spawned program for exceeding a limit, once. */
+static void limit_reached(struct alcove_child *c, int reason)
+{
+    if (c->reason != SB_REASON_NONE || c->dead)
+        return;
+    c->reason = reason;
+    alcove_kill_tree(c->pid, SIGKILL);
+}
+
+/* How much more output a spawned program may send up (SIZE_MAX: no limit). */
+static size_t output_room(const struct alcove_child *c)
+{
+    if (c->max_output == 0)
+        return SIZE_MAX;
+    return c->output >= c->max_output ? 0 : (size_t)(c->max_output - c->output);
+}
+
+static void output_sent(struct alcove_child *c, size_t n)
+{
+    c->output += n;
+    if (c->max_output != 0 && c->output >= c->max_output)
+        limit_reached(c, SB_REASON_OUTPUT);
+}
+
 enum { READ_CLOSED = 0, READ_DATA = 1, READ_AGAIN = 2 };
 
 /* Bulk data is coming up this pipe: a bigger buffer means fewer wake-ups on both sides. */
@@ -181,6 +254,18 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
 {
     if (*fd == ap->xfer_fd)
         return READ_AGAIN; /* its bytes belong to the splice in progress */
+    if (c->setup_fd >= 0)
+        setup_read(ap, c);
+    size_t room = output_room(c);
+    if (room == 0) {
+        /* Past maxOutput: what the program still writes goes nowhere. */
+        unsigned char sink[4096];
+        ssize_t n = read(*fd, sink, sizeof(sink));
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+            return n > 0 ? READ_DATA : READ_AGAIN;
+        close_fd(fd);
+        return READ_CLOSED;
+    }
     size_t hdr = ALCOVE_WIRE_HEADER + 4;
     int avail = 0;
     if (may_splice && ioctl(*fd, FIONREAD, &avail) < 0)
@@ -190,6 +275,8 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
     if (ap->xfer_fd < 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
         /* Only this process reads the pipe: all `avail` bytes can be spliced. */
         size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
+        if (n > room)
+            n = room;
         size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
         if (start == (size_t)-1)
             return READ_AGAIN;
@@ -200,18 +287,20 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         ap->xfer_left = n;
         if (c->flowcontrol > 0)
             c->flowcontrol--;
+        output_sent(c, n);
         return READ_DATA;
     }
     unsigned char *p = alcove_buf_reserve(&ap->up_wbuf, hdr + READ_CHUNK);
     if (p == NULL)
         return READ_AGAIN;
-    ssize_t n = read(*fd, p + hdr, READ_CHUNK);
+    ssize_t n = read(*fd, p + hdr, room < READ_CHUNK ? room : READ_CHUNK);
     if (n > 0) {
         size_t start = alcove_frame_begin(&ap->up_wbuf, type, 0, 0, c->pid, NULL, 0);
         ap->up_wbuf.len += (size_t)n;
         alcove_frame_end(&ap->up_wbuf, start);
         if (c->flowcontrol > 0)
             c->flowcontrol--;
+        output_sent(c, (size_t)n);
         return READ_DATA;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -386,10 +475,27 @@ static int stdin_queue(struct alcove_state *ap, struct alcove_child *c, uint32_t
     return 0;
 }
 
+static void usage_event(struct alcove_state *ap, const struct alcove_child *c)
+{
+    size_t start =
+        alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_EVENT, ALCOVE_EVENT_USAGE, 0, c->pid, NULL, 0);
+    if (start == (size_t)-1)
+        return;
+    struct alcove_reply r = {.out = &ap->up_wbuf};
+    alcove_reply_int(&r, c->reason);
+    alcove_reply_int(&r, (int64_t)c->usage.ru_utime.tv_sec * 1000000 + c->usage.ru_utime.tv_usec);
+    alcove_reply_int(&r, (int64_t)c->usage.ru_stime.tv_sec * 1000000 + c->usage.ru_stime.tv_usec);
+    alcove_reply_int(&r, c->usage.ru_maxrss);
+    alcove_reply_int(&r, (now_ns() - c->started_ns) / 1000);
+    alcove_frame_end(&ap->up_wbuf, start);
+}
+
 static void child_died(struct alcove_state *ap, struct alcove_child *c)
 {
     /* Everything it wrote is already in its pipes: pass it up before the exit,
      * copying (a splice would leave bytes behind when the pipes close). */
+    if (c->setup_fd >= 0)
+        setup_read(ap, c);
     ap->draining = 1;
     while (c->ctl_in >= 0 && read_ctl(ap, c) == READ_DATA)
         ;
@@ -422,8 +528,10 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
         alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, c->marks[i].id,
                             0, 1, EPIPE);
     c->npending = c->nmarks = 0;
-    if ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
-        (kind == ALCOVE_EVENT_TERMSIG && ap->opt.termsig))
+    if (c->spawned && !c->quiet)
+        usage_event(ap, c);
+    if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
+                      (kind == ALCOVE_EVENT_TERMSIG && ap->opt.termsig)))
         event(ap, c->pid, (uint16_t)kind, 1, value);
     child_free(c);
     c->dead = 2; /* removed at the end of this turn */
@@ -445,11 +553,37 @@ static void reap(struct alcove_state *ap)
 {
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
+        struct rusage ru;
+        pid_t pid = wait4(-1, &status, WNOHANG, &ru);
         if (pid <= 0)
             return;
+        struct alcove_child *c = alcove_child_find(ap, pid);
+        if (c != NULL && !c->dead)
+            c->usage = ru;
         alcove_child_reaped(ap, pid, status);
     }
+}
+
+/* Wall-clock limits of spawned programs: end those past theirs, and return the
+ * milliseconds until the next one (-1: none). */
+static int check_deadlines(struct alcove_state *ap)
+{
+    long long now = 0, next = -1;
+    for (size_t i = 0; i < ap->nchild; i++) {
+        struct alcove_child *c = &ap->child[i];
+        if (c->deadline_ns == 0 || c->dead || c->reason != SB_REASON_NONE)
+            continue;
+        if (now == 0)
+            now = now_ns();
+        if (now >= c->deadline_ns) {
+            limit_reached(c, SB_REASON_TIMEOUT);
+            continue;
+        }
+        long long ms = (c->deadline_ns - now + 999999) / 1000000;
+        if (next < 0 || ms < next)
+            next = ms;
+    }
+    return next > 0x7fffffff ? 0x7fffffff : (int)next;
 }
 
 static void handle_signals(struct alcove_state *ap)
@@ -505,10 +639,14 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, 0, id, 0, NULL, 0);
         if (start == (size_t)-1)
             return;
-        struct alcove_reply r = {.out = &ap->up_wbuf};
+        struct alcove_reply r = {.out = &ap->up_wbuf, .id = id};
         ap->up_building = start;
         alcove_dispatch(ap, code, payload, plen, &r);
         ap->up_building = SIZE_MAX;
+        if (r.deferred && r.status == ALCOVE_STATUS_OK) {
+            ap->up_wbuf.len = start; /* it answers by itself later */
+            return;
+        }
         if (r.error != NULL) {
             int status = r.status; /* alcove_reply_bytes marks a reply OK */
             ap->up_wbuf.len = start + ALCOVE_WIRE_HEADER;
@@ -767,7 +905,7 @@ static void begin_shutdown(struct alcove_state *ap)
     }
 }
 
-enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_XFER };
+enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_XFER, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_SETUP };
 
 /* After sending something up, keep polling for a while before sleeping, giving
  * the CPU to anything else runnable between polls. On a machine where waking a
@@ -860,6 +998,8 @@ int alcove_loop(struct alcove_state *ap)
             struct alcove_child *c = &ap->child[i];
             if (c->ctl_in >= 0 && !up_full && c->ctl_in != ap->xfer_fd)
                 ADD(c->ctl_in, POLLIN, FD_CTL_IN, i);
+            if (c->setup_fd >= 0)
+                ADD(c->setup_fd, POLLIN, FD_SETUP, i);
             if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0)
                 ADD(c->ctl_out, POLLOUT, FD_CTL_OUT, i);
             if (c->in >= 0 && (alcove_buf_pending(&c->in_wbuf) > 0 || ap->opt.stdin_closed))
@@ -892,6 +1032,9 @@ int alcove_loop(struct alcove_state *ap)
             if (timeout < 0)
                 timeout = 0;
         }
+        int limit = check_deadlines(ap);
+        if (limit >= 0 && (timeout < 0 || limit < timeout))
+            timeout = limit;
         int rv = timeout < 0 ? spin(ap, pfd, (nfds_t)n) : 0;
         if (rv == 0)
             rv = poll(pfd, (nfds_t)n, timeout);
@@ -948,6 +1091,10 @@ int alcove_loop(struct alcove_state *ap)
             case FD_ERR:
                 if (c->err == pfd[k].fd)
                     read_output(ap, c, &c->err, ALCOVE_UP_STDERR, 1);
+                break;
+            case FD_SETUP:
+                if (c->setup_fd == pfd[k].fd)
+                    setup_read(ap, c);
                 break;
             default:
                 break;

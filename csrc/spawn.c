@@ -38,7 +38,7 @@ static void close_all_but(int a, int b)
     close_above(hi + 1, 0x7fffffff);
 }
 
-static pid_t do_clone(unsigned long long flags)
+pid_t alcove_clone(unsigned long long flags)
 {
     if (flags == 0)
         return fork();
@@ -79,6 +79,7 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
         alcove_buf_free(&c->ctl_rbuf);
         alcove_buf_free(&c->ctl_wbuf);
         alcove_buf_free(&c->in_wbuf);
+        alcove_buf_free(&c->setup_buf);
         free(c->marks);
         free(c->pending);
     }
@@ -122,7 +123,7 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    pid_t pid = do_clone(clone_flags);
+    pid_t pid = alcove_clone(clone_flags);
     if (pid == 0)
         child_setup(ap, fds, &old); /* never returns */
     int err = errno;
@@ -148,6 +149,7 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     c.in = fds[2][1];
     c.out = fds[3][0];
     c.err = fds[4][0];
+    c.setup_fd = -1;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
     if (alcove_child_add(ap, &c) < 0) {

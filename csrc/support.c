@@ -55,7 +55,8 @@ int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
         return 1;
     for (size_t i = 0; i < ap->nchild; i++) {
         const struct alcove_child *c = &ap->child[i];
-        if (fd == c->ctl_in || fd == c->ctl_out || fd == c->in || fd == c->out || fd == c->err)
+        if (fd == c->ctl_in || fd == c->ctl_out || fd == c->in || fd == c->out || fd == c->err ||
+            fd == c->setup_fd)
             return 1;
     }
     return 0;

@@ -49,6 +49,7 @@
 #define ALCOVE_STATUS_NOTCONTROL 5  /* the target ran execve: it takes no calls */
 #define ALCOVE_STATUS_DIED 6        /* INT event kind, INT value */
 #define ALCOVE_STATUS_FILTERED 7    /* the call filter refuses it */
+#define ALCOVE_STATUS_SETUP 8       /* BYTES: a spawn setup step failed (see sandbox.h) */
 
 #define ALCOVE_EVENT_EXIT 1          /* INT exit status */
 #define ALCOVE_EVENT_TERMSIG 2       /* INT signal */
@@ -56,6 +57,9 @@
 #define ALCOVE_EVENT_STDIN_CLOSED 4
 #define ALCOVE_EVENT_STDOUT_CLOSED 5
 #define ALCOVE_EVENT_STDERR_CLOSED 6
+/* Before the exit or termsig of a spawned program: INT reason (SB_REASON_*), INT user
+ * and INT system CPU microseconds, INT peak RSS kB, INT wall-clock microseconds. */
+#define ALCOVE_EVENT_USAGE 7
 
 #define ALCOVE_VAL_INT 1
 #define ALCOVE_VAL_BYTES 2

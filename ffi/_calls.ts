@@ -1176,6 +1176,16 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
     noLocal: false,
     exec: false,
   },
+  spawn: {
+    id: 101,
+    name: "spawn",
+    alcove: "spawn",
+    args: [{ name: "request", kind: "bytes" }],
+    result: "int",
+    platforms: "linux",
+    noLocal: true,
+    exec: false,
+  },
 };
 
 /**
@@ -3880,6 +3890,2087 @@ export abstract class AlcoveCalls {
     options?: CallOptions,
   ): Promise<number> {
     return this.call(CALLS.seccomp, pipeline, [operation, flags, prog], options) as Promise<number>;
+  }
+}
+
+/**
+ * The alcove calls as methods of one control process (prx's task): the driver's calls
+ * without the pipeline. `fork` and `clone` are the Task's own: they return Tasks.
+ */
+export abstract class TaskCalls {
+  /** Runs a call in this task's process; implemented by `Task`. */
+  protected abstract call(
+    def: CallDef,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown>;
+
+  /**
+   * Replaces the control process with a program. On success the process stops taking calls;
+   * its stdout and stderr become data. On failure it stays a control process.
+   *
+   * Wraps execve(2).
+   *
+   * @param path Program to run.
+   * @param argv Its argument vector, argv[0] included.
+   * @param env Its environment as "NAME=value" strings.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.execve); // "function"
+   * ```
+   */
+  execve(
+    path: string | Uint8Array,
+    argv: readonly string[],
+    env: readonly string[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.execve, [path, argv, env], options) as Promise<void>;
+  }
+
+  /**
+   * Like execve, with a PATH search and the control process's environment.
+   *
+   * Wraps execvp(3).
+   *
+   * @param file Program, searched in PATH when it has no slash.
+   * @param argv Its argument vector, argv[0] included.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.execvp); // "function"
+   * ```
+   */
+  execvp(file: string | Uint8Array, argv: readonly string[], options?: CallOptions): Promise<void> {
+    return this.call(CALLS.execvp, [file, argv], options) as Promise<void>;
+  }
+
+  /**
+   * Ends the control process with a status; its parent reports an exit event.
+   *
+   * Wraps exit(3).
+   *
+   * @param status Exit status.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.exit); // "function"
+   * ```
+   */
+  exit(status: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.exit, [status], options) as Promise<void>;
+  }
+
+  /**
+   * Sends a signal to a process (or process group, with a negative pid).
+   *
+   * Wraps kill(2).
+   *
+   * @param pid A process id.
+   * @param signal Signal name or number.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.kill); // "function"
+   * ```
+   */
+  kill(pid: number, signal: Constant, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.kill, [pid, signal], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the process id of the control process.
+   *
+   * Wraps getpid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getpid); // "function"
+   * ```
+   */
+  getpid(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getpid, [], options) as Promise<number>;
+  }
+
+  /**
+   * Returns the parent's process id.
+   *
+   * Wraps getppid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getppid); // "function"
+   * ```
+   */
+  getppid(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getppid, [], options) as Promise<number>;
+  }
+
+  /**
+   * Returns the version of the control process executable.
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.version); // "function"
+   * ```
+   */
+  version(options?: CallOptions): Promise<string> {
+    return this.call(CALLS.version, [], options) as Promise<string>;
+  }
+
+  /**
+   * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
+   * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
+   * (microseconds a control process keeps polling for the next call after it answers,
+   * default 100, 0 never).
+   *
+   * @param option Option name (see {@linkcode AlcoveOption}).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getopt); // "function"
+   * ```
+   */
+  getopt(option: AlcoveOption, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getopt, [option], options) as Promise<number>;
+  }
+
+  /**
+   * Changes a setting of the control process; children forked later inherit it.
+   *
+   * @param option Option name (see {@linkcode AlcoveOption}).
+   * @param value New value (booleans are 1 and 0).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setopt); // "function"
+   * ```
+   */
+  setopt(option: AlcoveOption, value: number | boolean, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setopt, [option, value], options) as Promise<void>;
+  }
+
+  /**
+   * Lists the children of the control process with their settings and descriptors.
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `ChildInfo[]`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.cpid); // "function"
+   * ```
+   */
+  cpid(options?: CallOptions): Promise<ChildInfo[]> {
+    return this.call(CALLS.cpid, [], options) as Promise<ChildInfo[]>;
+  }
+
+  /**
+   * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
+   * read N more chunks) or signaloneof (signal sent when the parent's input closes).
+   *
+   * @param pid A process id.
+   * @param option "flowcontrol" or "signaloneof".
+   * @param value New value.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setcpid); // "function"
+   * ```
+   */
+  setcpid(
+    pid: number,
+    option: "flowcontrol" | "signaloneof",
+    value: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setcpid, [pid, option, value], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the current directory.
+   *
+   * Wraps getcwd(3).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getcwd); // "function"
+   * ```
+   */
+  getcwd(options?: CallOptions): Promise<string> {
+    return this.call(CALLS.getcwd, [], options) as Promise<string>;
+  }
+
+  /**
+   * Changes the current directory.
+   *
+   * Wraps chdir(2).
+   *
+   * @param path New current directory.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.chdir); // "function"
+   * ```
+   */
+  chdir(path: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.chdir, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the environment as "NAME=value" strings.
+   *
+   * Wraps environ(7).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string[]`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.environ); // "function"
+   * ```
+   */
+  environ(options?: CallOptions): Promise<string[]> {
+    return this.call(CALLS.environ, [], options) as Promise<string[]>;
+  }
+
+  /**
+   * Returns a variable of the environment, or null when it is not set.
+   *
+   * Wraps getenv(3).
+   *
+   * @param name Variable name.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string | null`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getenv); // "function"
+   * ```
+   */
+  getenv(name: string | Uint8Array, options?: CallOptions): Promise<string | null> {
+    return this.call(CALLS.getenv, [name], options) as Promise<string | null>;
+  }
+
+  /**
+   * Sets a variable of the environment.
+   *
+   * Wraps setenv(3).
+   *
+   * @param name Variable name.
+   * @param value Value.
+   * @param overwrite 0 keeps an existing value.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setenv); // "function"
+   * ```
+   */
+  setenv(
+    name: string | Uint8Array,
+    value: string | Uint8Array,
+    overwrite: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.setenv, [name, value, overwrite], options) as Promise<void>;
+  }
+
+  /**
+   * Removes a variable from the environment.
+   *
+   * Wraps unsetenv(3).
+   *
+   * @param name Variable name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.unsetenv); // "function"
+   * ```
+   */
+  unsetenv(name: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.unsetenv, [name], options) as Promise<void>;
+  }
+
+  /**
+   * Empties the environment.
+   *
+   * Wraps clearenv(3).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.clearenv); // "function"
+   * ```
+   */
+  clearenv(options?: CallOptions): Promise<void> {
+    return this.call(CALLS.clearenv, [], options) as Promise<void>;
+  }
+
+  /**
+   * Sets how the control process handles a signal and returns the previous handler. By
+   * default every signal is caught and reported ("sig_info"); for SIGCHLD "sig_dfl" means
+   * automatic reaping with exit events, and "sig_info" hands reaping over to waitpid.
+   *
+   * Wraps sigaction(2).
+   *
+   * @param signal Signal name or number.
+   * @param handler "sig_dfl", "sig_ign", "sig_info" (catch and report as events), or null to query.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `SignalHandler`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.sigaction); // "function"
+   * ```
+   */
+  sigaction(
+    signal: Constant,
+    handler: SignalHandler | null,
+    options?: CallOptions,
+  ): Promise<SignalHandler> {
+    return this.call(CALLS.sigaction, [signal, handler], options) as Promise<SignalHandler>;
+  }
+
+  /**
+   * Waits for a child to change state. Children are reaped automatically unless
+   * sigaction(SIGCHLD, "sig_info") handed reaping over.
+   *
+   * Wraps waitpid(2).
+   *
+   * @param pid A process id.
+   * @param flags WNOHANG, WUNTRACED, WCONTINUED (0 for none).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `WaitResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.waitpid); // "function"
+   * ```
+   */
+  waitpid(pid: number, flags: Flags, options?: CallOptions): Promise<WaitResult> {
+    return this.call(CALLS.waitpid, [pid, flags], options) as Promise<WaitResult>;
+  }
+
+  /**
+   * Returns the name of an errno value ("EPERM"), or "unknown".
+   *
+   * Wraps errno(3).
+   *
+   * @param errno An errno number.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.errnoId); // "function"
+   * ```
+   */
+  errnoId(errno: number, options?: CallOptions): Promise<string> {
+    return this.call(CALLS.errno_id, [errno], options) as Promise<string>;
+  }
+
+  /**
+   * Looks up the value of a clone flag (clone table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The clone flag name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.cloneConstant); // "function"
+   * ```
+   */
+  cloneConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.clone_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a fcntl command or flag (fcntl table) in the process that runs the
+   * call; `undefined` when the name is unknown on this platform.
+   *
+   * @param name The fcntl command or flag name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.fcntlConstant); // "function"
+   * ```
+   */
+  fcntlConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.fcntl_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a file flag (file table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The file flag name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.fileConstant); // "function"
+   * ```
+   */
+  fileConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.file_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a ioctl request (ioctl table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The ioctl request name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.ioctlConstant); // "function"
+   * ```
+   */
+  ioctlConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.ioctl_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a mount flag (mount table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The mount flag name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.mountConstant); // "function"
+   * ```
+   */
+  mountConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.mount_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a prctl option (prctl table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The prctl option name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.prctlConstant); // "function"
+   * ```
+   */
+  prctlConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.prctl_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a ptrace request (ptrace table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The ptrace request name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.ptraceConstant); // "function"
+   * ```
+   */
+  ptraceConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.ptrace_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a resource limit (rlimit table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The resource limit name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.rlimitConstant); // "function"
+   * ```
+   */
+  rlimitConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.rlimit_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a seccomp constant (seccomp table) in the process that runs the
+   * call; `undefined` when the name is unknown on this platform.
+   *
+   * @param name The seccomp constant name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.seccompConstant); // "function"
+   * ```
+   */
+  seccompConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.seccomp_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a signal (signal table) in the process that runs the call;
+   * `undefined` when the name is unknown on this platform.
+   *
+   * @param name The signal name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.signalConstant); // "function"
+   * ```
+   */
+  signalConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.signal_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Looks up the value of a syscall or audit architecture (syscall table) in the process
+   * that runs the call; `undefined` when the name is unknown on this platform.
+   *
+   * @param name The syscall or audit architecture name, case-insensitive.
+   * @param options Timeout and abort signal for this call.
+   * @returns The value, or `undefined` when the name is unknown here.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.syscallConstant); // "function"
+   * ```
+   */
+  syscallConstant(name: string, options?: CallOptions): Promise<number | undefined> {
+    return this.call(CALLS.syscall_constant, [name], options) as Promise<number | undefined>;
+  }
+
+  /**
+   * Returns a resource limit; RLIM_INFINITY is `Infinity`.
+   *
+   * Wraps getrlimit(2).
+   *
+   * @param resource RLIMIT_* name or number.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Rlimit`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getrlimit); // "function"
+   * ```
+   */
+  getrlimit(resource: Constant, options?: CallOptions): Promise<Rlimit> {
+    return this.call(CALLS.getrlimit, [resource], options) as Promise<Rlimit>;
+  }
+
+  /**
+   * Sets a resource limit. Lowering RLIMIT_NOFILE also lowers maxchild.
+   *
+   * Wraps setrlimit(2).
+   *
+   * @param resource RLIMIT_* name or number.
+   * @param limit `{ cur, max }`; `Infinity` is RLIM_INFINITY.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setrlimit); // "function"
+   * ```
+   */
+  setrlimit(resource: Constant, limit: Rlimit, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setrlimit, [resource, limit], options) as Promise<void>;
+  }
+
+  /**
+   * Sets the host name of the process's UTS namespace.
+   *
+   * Wraps sethostname(2).
+   *
+   * Available on Linux.
+   *
+   * @param name New host name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.sethostname); // "function"
+   * ```
+   */
+  sethostname(name: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.sethostname, [name], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the host name.
+   *
+   * Wraps gethostname(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.gethostname); // "function"
+   * ```
+   */
+  gethostname(options?: CallOptions): Promise<string> {
+    return this.call(CALLS.gethostname, [], options) as Promise<string>;
+  }
+
+  /**
+   * Returns the real user id.
+   *
+   * Wraps getuid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getuid); // "function"
+   * ```
+   */
+  getuid(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getuid, [], options) as Promise<number>;
+  }
+
+  /**
+   * Returns the real group id.
+   *
+   * Wraps getgid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getgid); // "function"
+   * ```
+   */
+  getgid(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getgid, [], options) as Promise<number>;
+  }
+
+  /**
+   * Sets the user ids of the process.
+   *
+   * Wraps setuid(2).
+   *
+   * @param uid User id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setuid); // "function"
+   * ```
+   */
+  setuid(uid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setuid, [uid], options) as Promise<void>;
+  }
+
+  /**
+   * Sets the group ids of the process.
+   *
+   * Wraps setgid(2).
+   *
+   * @param gid Group id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setgid); // "function"
+   * ```
+   */
+  setgid(gid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setgid, [gid], options) as Promise<void>;
+  }
+
+  /**
+   * Sets the supplementary groups (an empty list drops them all).
+   *
+   * Wraps setgroups(2).
+   *
+   * @param groups Supplementary group ids.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setgroups); // "function"
+   * ```
+   */
+  setgroups(groups: readonly number[], options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setgroups, [groups], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the supplementary groups.
+   *
+   * Wraps getgroups(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number[]`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getgroups); // "function"
+   * ```
+   */
+  getgroups(options?: CallOptions): Promise<number[]> {
+    return this.call(CALLS.getgroups, [], options) as Promise<number[]>;
+  }
+
+  /**
+   * Returns the real, effective and saved user ids.
+   *
+   * Wraps getresuid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `ResUid`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getresuid); // "function"
+   * ```
+   */
+  getresuid(options?: CallOptions): Promise<ResUid> {
+    return this.call(CALLS.getresuid, [], options) as Promise<ResUid>;
+  }
+
+  /**
+   * Returns the real, effective and saved group ids.
+   *
+   * Wraps getresgid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `ResGid`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getresgid); // "function"
+   * ```
+   */
+  getresgid(options?: CallOptions): Promise<ResGid> {
+    return this.call(CALLS.getresgid, [], options) as Promise<ResGid>;
+  }
+
+  /**
+   * Sets the real, effective and saved user ids.
+   *
+   * Wraps setresuid(2).
+   *
+   * @param ruid Real user id, -1 to keep it.
+   * @param euid Effective user id, -1 to keep it.
+   * @param suid Saved set-user-id, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setresuid); // "function"
+   * ```
+   */
+  setresuid(ruid: number, euid: number, suid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setresuid, [ruid, euid, suid], options) as Promise<void>;
+  }
+
+  /**
+   * Sets the real, effective and saved group ids.
+   *
+   * Wraps setresgid(2).
+   *
+   * @param rgid Real group id, -1 to keep it.
+   * @param egid Effective group id, -1 to keep it.
+   * @param sgid Saved set-group-id, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setresgid); // "function"
+   * ```
+   */
+  setresgid(rgid: number, egid: number, sgid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setresgid, [rgid, egid, sgid], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the permission bits of a file.
+   *
+   * Wraps chmod(2).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.chmod); // "function"
+   * ```
+   */
+  chmod(path: string | Uint8Array, mode: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.chmod, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the owner and group of a file, following symbolic links.
+   *
+   * Wraps chown(2).
+   *
+   * @param path A path.
+   * @param uid New owner, -1 to keep it.
+   * @param gid New group, -1 to keep it.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.chown); // "function"
+   * ```
+   */
+  chown(path: string | Uint8Array, uid: number, gid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.chown, [path, uid, gid], options) as Promise<void>;
+  }
+
+  /**
+   * Changes the root directory of the process; chdir into it afterwards.
+   *
+   * Wraps chroot(2).
+   *
+   * @param path The new root directory.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.chroot); // "function"
+   * ```
+   */
+  chroot(path: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.chroot, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a directory (the umask applies to the mode).
+   *
+   * Wraps mkdir(2).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.mkdir); // "function"
+   * ```
+   */
+  mkdir(path: string | Uint8Array, mode: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.mkdir, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a named pipe (the umask applies to the mode).
+   *
+   * Wraps mkfifo(3).
+   *
+   * @param path A path.
+   * @param mode Permission bits: a number such as 0o755, or S_I* names.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.mkfifo); // "function"
+   * ```
+   */
+  mkfifo(path: string | Uint8Array, mode: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.mkfifo, [path, mode], options) as Promise<void>;
+  }
+
+  /**
+   * Removes an empty directory.
+   *
+   * Wraps rmdir(2).
+   *
+   * @param path A path.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.rmdir); // "function"
+   * ```
+   */
+  rmdir(path: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.rmdir, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Removes a name from the file system.
+   *
+   * Wraps unlink(2).
+   *
+   * @param path A path.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.unlink); // "function"
+   * ```
+   */
+  unlink(path: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.unlink, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Makes a new name (a hard link) for an existing file.
+   *
+   * Wraps link(2).
+   *
+   * @param oldpath An existing file.
+   * @param newpath The new name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.link); // "function"
+   * ```
+   */
+  link(
+    oldpath: string | Uint8Array,
+    newpath: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.link, [oldpath, newpath], options) as Promise<void>;
+  }
+
+  /**
+   * Makes a symbolic link.
+   *
+   * Wraps symlink(2).
+   *
+   * @param target What the link points to.
+   * @param linkpath The link's name.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.symlink); // "function"
+   * ```
+   */
+  symlink(
+    target: string | Uint8Array,
+    linkpath: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.symlink, [target, linkpath], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the names in a directory, "." and ".." included, in the order the file system
+   * gives them. Directories of any size arrive whole.
+   *
+   * Wraps readdir(3).
+   *
+   * @param path A directory.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `string[]`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.readdir); // "function"
+   * ```
+   */
+  readdir(path: string | Uint8Array, options?: CallOptions): Promise<string[]> {
+    return this.call(CALLS.readdir, [path], options) as Promise<string[]>;
+  }
+
+  /**
+   * Opens a file in the process and returns the descriptor.
+   *
+   * Wraps open(2).
+   *
+   * @param path A path.
+   * @param flags O_* names, a list of them, or a number.
+   * @param mode Permission bits of a created file (0 otherwise).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.open); // "function"
+   * ```
+   */
+  open(
+    path: string | Uint8Array,
+    flags: Flags,
+    mode: Flags,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.open, [path, flags, mode], options) as Promise<number>;
+  }
+
+  /**
+   * Closes a descriptor. The control process's own descriptors (its channels to its parent
+   * and children) are refused with a RangeError.
+   *
+   * Wraps close(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.close); // "function"
+   * ```
+   */
+  close(fd: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.close, [fd], options) as Promise<void>;
+  }
+
+  /**
+   * Reads up to `count` bytes; an empty result is the end of the file. Blocks the control
+   * process while the descriptor has nothing to read.
+   *
+   * Wraps read(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param count Most bytes to read, at most 16 MiB (16777216).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.read); // "function"
+   * ```
+   */
+  read(fd: number, count: number, options?: CallOptions): Promise<Uint8Array> {
+    return this.call(CALLS.read, [fd, count], options) as Promise<Uint8Array>;
+  }
+
+  /**
+   * Writes bytes and returns how many were written.
+   *
+   * Wraps write(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param data Bytes (a string is written as UTF-8).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.write); // "function"
+   * ```
+   */
+  write(fd: number, data: string | Uint8Array, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.write, [fd, data], options) as Promise<number>;
+  }
+
+  /**
+   * Moves the file offset of a descriptor and returns the new offset.
+   *
+   * Wraps lseek(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param offset Offset in bytes.
+   * @param whence SEEK_SET, SEEK_CUR or SEEK_END (or a number).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.lseek); // "function"
+   * ```
+   */
+  lseek(fd: number, offset: number, whence: Constant, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.lseek, [fd, offset, whence], options) as Promise<number>;
+  }
+
+  /**
+   * Runs a descriptor command with an integer argument (F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+   * F_DUPFD, F_GETPIPE_SZ, F_SETPIPE_SZ, ...) and returns its result. Commands whose
+   * argument is a pointer (record locks, F_GETOWN_EX, ...) are refused.
+   *
+   * Wraps fcntl(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param cmd F_* command name or number.
+   * @param arg Integer argument: a number, or FD_CLOEXEC / O_* names (0 when unused).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.fcntl); // "function"
+   * ```
+   */
+  fcntl(fd: number, cmd: Constant, arg: Flags, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.fcntl, [fd, cmd, arg], options) as Promise<number>;
+  }
+
+  /**
+   * Waits until a descriptor is ready (blocking the control process) and returns the ready
+   * ones. Descriptors must be below FD_SETSIZE (1024).
+   *
+   * Wraps select(2).
+   *
+   * @param readfds Descriptors to watch for reading.
+   * @param writefds Descriptors to watch for writing.
+   * @param exceptfds Descriptors to watch for exceptional conditions.
+   * @param timeout `{ sec, usec }`, or null to wait until one is ready.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `FdSets`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.select); // "function"
+   * ```
+   */
+  select(
+    readfds: readonly number[],
+    writefds: readonly number[],
+    exceptfds: readonly number[],
+    timeout: Timeval | null,
+    options?: CallOptions,
+  ): Promise<FdSets> {
+    return this.call(CALLS.select, [readfds, writefds, exceptfds, timeout], options) as Promise<
+      FdSets
+    >;
+  }
+
+  /**
+   * Mounts a file system, or binds, moves or changes the propagation of a mount.
+   *
+   * Wraps mount(2).
+   *
+   * @param source Device or source directory ("" for none).
+   * @param target Mount point.
+   * @param fstype File system type ("" for none).
+   * @param flags MS_* names, alcove's "rdonly", "nosuid", "noexec", "noatime", or a number.
+   * @param data File system options such as "size=1m" ("" for none).
+   * @param mountOptions alcove's extra mount options for other platforms; ignored on Linux.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.mount); // "function"
+   * ```
+   */
+  mount(
+    source: string | Uint8Array,
+    target: string | Uint8Array,
+    fstype: string | Uint8Array,
+    flags: Flags,
+    data: string | Uint8Array,
+    mountOptions: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(
+      CALLS.mount,
+      [source, target, fstype, flags, data, mountOptions],
+      options,
+    ) as Promise<void>;
+  }
+
+  /**
+   * Unmounts a file system.
+   *
+   * Wraps umount(2).
+   *
+   * @param path Mount point.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.umount); // "function"
+   * ```
+   */
+  umount(path: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.umount, [path], options) as Promise<void>;
+  }
+
+  /**
+   * Unmounts a file system with flags; MNT_DETACH detaches it at once and cleans up when it
+   * is no longer busy.
+   *
+   * Wraps umount2(2).
+   *
+   * Available on Linux.
+   *
+   * @param path Mount point.
+   * @param flags MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW (0 for none).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.umount2); // "function"
+   * ```
+   */
+  umount2(path: string | Uint8Array, flags: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.umount2, [path, flags], options) as Promise<void>;
+  }
+
+  /**
+   * Swaps the root mount of the mount namespace. The recipe for a private root: mount "none"
+   * on "/" with MS_REC|MS_PRIVATE, bind the new root onto itself, chdir into it,
+   * pivot_root(".", "."), then umount2(".", MNT_DETACH).
+   *
+   * Wraps pivot_root(2).
+   *
+   * Available on Linux.
+   *
+   * @param newRoot The new root: a mount point.
+   * @param putOld Where the old root goes, under the new root.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.pivotRoot); // "function"
+   * ```
+   */
+  pivotRoot(
+    newRoot: string | Uint8Array,
+    putOld: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.pivot_root, [newRoot, putOld], options) as Promise<void>;
+  }
+
+  /**
+   * Moves the process into new namespaces (CLONE_NEWPID and CLONE_NEWTIME apply to children
+   * forked afterwards).
+   *
+   * Wraps unshare(2).
+   *
+   * Available on Linux.
+   *
+   * @param flags CLONE_NEW* names, a list, or a number.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.unshare); // "function"
+   * ```
+   */
+  unshare(flags: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.unshare, [flags], options) as Promise<void>;
+  }
+
+  /**
+   * Moves the process into the namespace of a descriptor.
+   *
+   * Wraps setns(2).
+   *
+   * Available on Linux.
+   *
+   * @param fd A descriptor of /proc/PID/ns/NAME (or a pidfd).
+   * @param nstype The CLONE_NEW* type the descriptor must be, or 0 for any.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setns); // "function"
+   * ```
+   */
+  setns(fd: number, nstype: Flags, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setns, [fd, nstype], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the process group of the process.
+   *
+   * Wraps getpgrp(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getpgrp); // "function"
+   * ```
+   */
+  getpgrp(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getpgrp, [], options) as Promise<number>;
+  }
+
+  /**
+   * Moves a process into a process group. Every control process starts as the leader of its
+   * own group.
+   *
+   * Wraps setpgid(2).
+   *
+   * @param pid A process (0 for the caller).
+   * @param pgid Its new process group (0 for its own pid).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setpgid); // "function"
+   * ```
+   */
+  setpgid(pid: number, pgid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setpgid, [pid, pgid], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the session id of a process.
+   *
+   * Wraps getsid(2).
+   *
+   * @param pid A process (0 for the caller).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getsid); // "function"
+   * ```
+   */
+  getsid(pid: number, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getsid, [pid], options) as Promise<number>;
+  }
+
+  /**
+   * Starts a new session and returns its id. A process group leader (every control process,
+   * until setpgid moves it) gets EPERM.
+   *
+   * Wraps setsid(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setsid); // "function"
+   * ```
+   */
+  setsid(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.setsid, [], options) as Promise<number>;
+  }
+
+  /**
+   * Returns the nice value (-20 to 19) of a process, process group or user.
+   *
+   * Wraps getpriority(2).
+   *
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.getpriority); // "function"
+   * ```
+   */
+  getpriority(which: Constant, who: number, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.getpriority, [which, who], options) as Promise<number>;
+  }
+
+  /**
+   * Sets the nice value of a process, process group or user.
+   *
+   * Wraps setpriority(2).
+   *
+   * @param which PRIO_PROCESS, PRIO_PGRP or PRIO_USER.
+   * @param who Process, group or user id (0 for the caller's).
+   * @param prio Nice value, -20 to 19 (the kernel clamps others).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setpriority); // "function"
+   * ```
+   */
+  setpriority(which: Constant, who: number, prio: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setpriority, [which, who, prio], options) as Promise<void>;
+  }
+
+  /**
+   * Like execve, running the program a descriptor refers to. On success the process stops
+   * taking calls; on failure it stays a control process. Open the program with O_CLOEXEC so
+   * that it does not inherit the descriptor (a script needs it open: leave O_CLOEXEC off for
+   * one).
+   *
+   * Wraps fexecve(3).
+   *
+   * @param fd A descriptor of the program, open for reading.
+   * @param argv Its argument vector, argv[0] included.
+   * @param env Its environment as "NAME=value" strings.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.fexecve); // "function"
+   * ```
+   */
+  fexecve(
+    fd: number,
+    argv: readonly string[],
+    env: readonly string[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.fexecve, [fd, argv, env], options) as Promise<void>;
+  }
+
+  /**
+   * Names the process, as ps, top and /proc/PID/comm show it. Linux has no setproctitle(3):
+   * this sets the name with prctl(PR_SET_NAME) and leaves the argument vector
+   * (/proc/PID/cmdline) as it is.
+   *
+   * Wraps prctl(2) PR_SET_NAME.
+   *
+   * @param name The process name (the kernel keeps 15 bytes).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.setproctitle); // "function"
+   * ```
+   */
+  setproctitle(name: string | Uint8Array, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.setproctitle, [name], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the capability sets of the process as 64-bit masks (bigint): bit N is capability
+   * N, as in the CapEff/CapPrm/CapInh lines of /proc/PID/status.
+   *
+   * Wraps capget(2).
+   *
+   * Available on Linux.
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Capabilities`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capget); // "function"
+   * ```
+   */
+  capget(options?: CallOptions): Promise<Capabilities> {
+    return this.call(CALLS.capget, [], options) as Promise<Capabilities>;
+  }
+
+  /**
+   * Sets the capability sets of the process. Each set is a 64-bit mask (a bigint, or a
+   * number below 2^53) or a list of capability numbers.
+   *
+   * Wraps capset(2).
+   *
+   * Available on Linux.
+   *
+   * @param effective The effective set.
+   * @param permitted The permitted set.
+   * @param inheritable The inheritable set.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capset); // "function"
+   * ```
+   */
+  capset(
+    effective: CapabilitySet,
+    permitted: CapabilitySet,
+    inheritable: CapabilitySet,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.capset, [effective, permitted, inheritable], options) as Promise<void>;
+  }
+
+  /**
+   * Adds calls to the call filter: a refused call rejects with FilteredError. The sets only
+   * grow. A child starts with its parent's second set as both of its own.
+   *
+   * @param calls Calls this process refuses from now on ("fork" or "errnoId" / "errno_id").
+   * @param childCalls Calls that children forked from now on refuse, and pass on to theirs.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.filter); // "function"
+   * ```
+   */
+  filter(
+    calls: readonly string[],
+    childCalls: readonly string[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.filter, [calls, childCalls], options) as Promise<void>;
+  }
+
+  /**
+   * Enters Capsicum capability mode. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps cap_enter(2).
+   *
+   * Available on freebsd.
+   *
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capEnter); // "function"
+   * ```
+   */
+  capEnter(options?: CallOptions): Promise<void> {
+    return this.call(CALLS.cap_enter, [], options) as Promise<void>;
+  }
+
+  /**
+   * Returns 1 in Capsicum capability mode, else 0. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_getmode(2).
+   *
+   * Available on freebsd.
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capGetmode); // "function"
+   * ```
+   */
+  capGetmode(options?: CallOptions): Promise<number> {
+    return this.call(CALLS.cap_getmode, [], options) as Promise<number>;
+  }
+
+  /**
+   * Limits the rights of a descriptor. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps cap_rights_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param rights Capsicum rights (CAP_* values).
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capRightsLimit); // "function"
+   * ```
+   */
+  capRightsLimit(fd: number, rights: readonly number[], options?: CallOptions): Promise<void> {
+    return this.call(CALLS.cap_rights_limit, [fd, rights], options) as Promise<void>;
+  }
+
+  /**
+   * Limits the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_fcntls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param fcntlrights CAP_FCNTL_* mask.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capFcntlsLimit); // "function"
+   * ```
+   */
+  capFcntlsLimit(fd: number, fcntlrights: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.cap_fcntls_limit, [fd, fcntlrights], options) as Promise<void>;
+  }
+
+  /**
+   * Returns the fcntl commands allowed on a descriptor. A FreeBSD call: on other platforms
+   * it rejects with UnsupportedError.
+   *
+   * Wraps cap_fcntls_get(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capFcntlsGet); // "function"
+   * ```
+   */
+  capFcntlsGet(fd: number, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.cap_fcntls_get, [fd], options) as Promise<number>;
+  }
+
+  /**
+   * Limits the ioctl requests allowed on a descriptor. A FreeBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps cap_ioctls_limit(2).
+   *
+   * Available on freebsd.
+   *
+   * @param fd A file descriptor of the process.
+   * @param ioctls Allowed ioctl requests.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.capIoctlsLimit); // "function"
+   * ```
+   */
+  capIoctlsLimit(fd: number, ioctls: readonly number[], options?: CallOptions): Promise<void> {
+    return this.call(CALLS.cap_ioctls_limit, [fd, ioctls], options) as Promise<void>;
+  }
+
+  /**
+   * Creates a jail, puts the process in it and returns its id. A FreeBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Wraps jail(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jail A struct jail.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.jail); // "function"
+   * ```
+   */
+  jail(jail: string | Uint8Array, options?: CallOptions): Promise<number> {
+    return this.call(CALLS.jail, [jail], options) as Promise<number>;
+  }
+
+  /**
+   * Moves the process into a jail. A FreeBSD call: on other platforms it rejects with
+   * UnsupportedError.
+   *
+   * Wraps jail_attach(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jid A jail id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.jailAttach); // "function"
+   * ```
+   */
+  jailAttach(jid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.jail_attach, [jid], options) as Promise<void>;
+  }
+
+  /**
+   * Removes a jail and kills its processes. A FreeBSD call: on other platforms it rejects
+   * with UnsupportedError.
+   *
+   * Wraps jail_remove(2).
+   *
+   * Available on freebsd.
+   *
+   * @param jid A jail id.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.jailRemove); // "function"
+   * ```
+   */
+  jailRemove(jid: number, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.jail_remove, [jid], options) as Promise<void>;
+  }
+
+  /**
+   * Controls a process (PROC_REAP_ACQUIRE, PROC_TRACE_CTL, ...) and returns the argument as
+   * the call left it. A FreeBSD call: on other platforms it rejects with UnsupportedError.
+   *
+   * Wraps procctl(2).
+   *
+   * Available on freebsd.
+   *
+   * @param idtype P_PID, P_PGID, ...
+   * @param id The process or group id.
+   * @param cmd PROC_* command.
+   * @param data The command's argument, read back after the call.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `Uint8Array`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.procctl); // "function"
+   * ```
+   */
+  procctl(
+    idtype: number,
+    id: number,
+    cmd: number,
+    data: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
+    return this.call(CALLS.procctl, [idtype, id, cmd, data], options) as Promise<Uint8Array>;
+  }
+
+  /**
+   * Restricts the process to the system calls of a set of promises. A OpenBSD call: on other
+   * platforms it rejects with UnsupportedError.
+   *
+   * Wraps pledge(2).
+   *
+   * Available on openbsd.
+   *
+   * @param promises Promises, or null to keep them.
+   * @param execpromises Promises after execve, or null.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.pledge); // "function"
+   * ```
+   */
+  pledge(
+    promises: string | Uint8Array | null,
+    execpromises: string | Uint8Array | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.pledge, [promises, execpromises], options) as Promise<void>;
+  }
+
+  /**
+   * Limits the file system view of the process. A OpenBSD call: on other platforms it
+   * rejects with UnsupportedError.
+   *
+   * Wraps unveil(2).
+   *
+   * Available on openbsd.
+   *
+   * @param path A path to make visible, or null to lock.
+   * @param permissions Any of "rwxc", or null to lock.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.unveil); // "function"
+   * ```
+   */
+  unveil(
+    path: string | Uint8Array | null,
+    permissions: string | Uint8Array | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.call(CALLS.unveil, [path, permissions], options) as Promise<void>;
+  }
+
+  /**
+   * Operates on the process: names, securebits, capabilities, no_new_privs, seccomp, death
+   * signal, ... Returns prctl's value and arg2..arg5 after the call: numbers as passed,
+   * bytes and cstructs with what the kernel wrote.
+   *
+   * Wraps prctl(2).
+   *
+   * Available on Linux.
+   *
+   * @param option PR_* name or number.
+   * @param arg2 A number or prctl constant name (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param arg3 Like arg2.
+   * @param arg4 Like arg2.
+   * @param arg5 Like arg2.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `PrctlResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.prctl); // "function"
+   * ```
+   */
+  prctl(
+    option: Constant,
+    arg2: StructArg,
+    arg3: StructArg,
+    arg4: StructArg,
+    arg5: StructArg,
+    options?: CallOptions,
+  ): Promise<PrctlResult> {
+    return this.call(CALLS.prctl, [option, arg2, arg3, arg4, arg5], options) as Promise<
+      PrctlResult
+    >;
+  }
+
+  /**
+   * Controls a device. Returns ioctl's value and the argument after the call.
+   *
+   * Wraps ioctl(2).
+   *
+   * @param fd A file descriptor of the process.
+   * @param request Request name (FIONREAD, TUNSETIFF, ...) or number.
+   * @param arg A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `IoctlResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.ioctl); // "function"
+   * ```
+   */
+  ioctl(
+    fd: number,
+    request: Constant,
+    arg: StructArg,
+    options?: CallOptions,
+  ): Promise<IoctlResult> {
+    return this.call(CALLS.ioctl, [fd, request, arg], options) as Promise<IoctlResult>;
+  }
+
+  /**
+   * Traces a process. Returns ptrace's value (the word read, for the PEEK requests) and addr
+   * and data after the call.
+   *
+   * Wraps ptrace(2).
+   *
+   * Available on Linux.
+   *
+   * @param request PTRACE_* name or number.
+   * @param pid The traced process (0 for PTRACE_TRACEME).
+   * @param addr A number (by value), bytes or a cstruct (by pointer, read back), or null.
+   * @param data Like addr.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `PtraceResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.ptrace); // "function"
+   * ```
+   */
+  ptrace(
+    request: Constant,
+    pid: number,
+    addr: StructArg,
+    data: StructArg,
+    options?: CallOptions,
+  ): Promise<PtraceResult> {
+    return this.call(CALLS.ptrace, [request, pid, addr, data], options) as Promise<PtraceResult>;
+  }
+
+  /**
+   * Creates a socket and returns its descriptor.
+   *
+   * Wraps socket(2).
+   *
+   * @param domain AF_* name or number.
+   * @param type SOCK_* type, optionally with SOCK_CLOEXEC or SOCK_NONBLOCK (names or a number).
+   * @param protocol Protocol (IPPROTO_* name or number; 0 default).
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.socket); // "function"
+   * ```
+   */
+  socket(
+    domain: Constant,
+    type: Flags,
+    protocol: Constant,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.socket, [domain, type, protocol], options) as Promise<number>;
+  }
+
+  /**
+   * Connects a socket to an address.
+   *
+   * Wraps connect(2).
+   *
+   * @param fd A socket of the process.
+   * @param address The address: bytes (e.g. `sockaddrUn(path)`) or a cstruct; null for an AF_UNSPEC address, which dissolves a connected socket's association.
+   * @param options Timeout and abort signal for this call.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.connect); // "function"
+   * ```
+   */
+  connect(fd: number, address: Sockaddr, options?: CallOptions): Promise<void> {
+    return this.call(CALLS.connect, [fd, address], options) as Promise<void>;
+  }
+
+  /**
+   * Lays a cstruct out in the process's memory as a call would, and returns the struct's
+   * bytes (pointer segments hold addresses of that process) and the read-back. Makes no
+   * system call: it shows what a call would receive.
+   *
+   * @param cstruct The segments to lay out.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `AllocResult`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.alloc); // "function"
+   * ```
+   */
+  alloc(cstruct: Cstruct, options?: CallOptions): Promise<AllocResult> {
+    return this.call(CALLS.alloc, [cstruct], options) as Promise<AllocResult>;
+  }
+
+  /**
+   * Sets the seccomp mode of the process (after prctl PR_SET_NO_NEW_PRIVS, or with
+   * CAP_SYS_ADMIN). Returns the system call's value: 0, a listener descriptor, or with
+   * SECCOMP_FILTER_FLAG_TSYNC the id of a thread that could not be synchronized.
+   *
+   * Wraps seccomp(2).
+   *
+   * Available on Linux.
+   *
+   * @param operation SECCOMP_SET_MODE_FILTER, SECCOMP_SET_MODE_STRICT, SECCOMP_GET_ACTION_AVAIL, ...
+   * @param flags SECCOMP_FILTER_FLAG_* names (TSYNC, LOG, ...), a list, or a number.
+   * @param prog The operation's argument: the filter as a `sockFprog(program)` cstruct, bytes, a number, or null.
+   * @param options Timeout and abort signal for this call.
+   * @returns A `number`.
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(typeof drv.root.seccomp); // "function"
+   * ```
+   */
+  seccomp(
+    operation: Constant,
+    flags: Flags,
+    prog: StructArg,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.call(CALLS.seccomp, [operation, flags, prog], options) as Promise<number>;
   }
 }
 

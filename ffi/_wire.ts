@@ -22,6 +22,7 @@ export const STATUS = {
   NOTCONTROL: 5,
   DIED: 6,
   FILTERED: 7,
+  SETUP: 8,
 } as const;
 /** Event kinds. */
 export const EVENT = {
@@ -31,6 +32,7 @@ export const EVENT = {
   STDIN_CLOSED: 4,
   STDOUT_CLOSED: 5,
   STDERR_CLOSED: 6,
+  USAGE: 7,
 } as const;
 /** Value tags. PTR (an address in the host process) is only for calls run there. */
 export const VAL = { INT: 1, BYTES: 2, LIST: 3, NULL: 4, CSTRUCT: 5, PTR: 6 } as const;

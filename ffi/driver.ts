@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { AlcoveCalls, type CallDef } from "./_calls.ts";
+import { AlcoveCalls, type CallDef, CALLS } from "./_calls.ts";
 import { decodeResult, encodeArgs } from "./_args.ts";
 import { ConstantTable } from "./constants.ts";
 import {
@@ -23,6 +23,7 @@ import {
   FilteredError,
   PipelineError,
   ProcessExitedError,
+  SetupError,
   SystemCallError,
   TimeoutError,
   UnsupportedError,
@@ -31,6 +32,10 @@ import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
+import { type Host, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
+import { type Process, type ProcessOutput, spawnProcess } from "./sandbox/process.ts";
+import { Task } from "./sandbox/task.ts";
 
 /** Options of {@linkcode Alcove.start}.
  *
@@ -166,7 +171,7 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
  * console.log(await drv.stdout([pid], { timeout: 1000 }));
  * ```
  */
-export class Alcove extends AlcoveCalls implements AsyncDisposable {
+export class Alcove extends AlcoveCalls implements AsyncDisposable, Host {
   #proc: HelperProcess;
   #table = new ConstantTable();
   #pending = new Map<number, Pending>();
@@ -187,6 +192,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #busy = 0;
   #hello: PromiseWithResolvers<void> = Promise.withResolvers();
   #rootPid = 0;
+  #root?: Task;
 
   #maxBuffered: number;
 
@@ -291,6 +297,103 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    */
   get closed(): boolean {
     return this.#closed !== null;
+  }
+
+  /** The root control process as a Task: every call as a method without the pipeline.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(await drv.root.getpid() === drv.pid); // true
+   * ```
+   */
+  get root(): Task {
+    this.#root ??= new Task(this, []);
+    return this.#root;
+  }
+
+  /**
+   * Starts a program in one request: the root control process forks, sets up the sandbox
+   * the options describe in the child (namespaces, id maps, host name, mounts on a new root,
+   * rlimits, cwd, ids, capabilities, no_new_privs, Landlock, seccomp last), and execs it.
+   * Resolves once it runs; a failed step rejects with a SetupError naming the step and path,
+   * and leaves no process. Invalid options are a TypeError or RangeError naming the field,
+   * thrown before anything is sent.
+   *
+   * @param argv The program and its arguments (argv[0] is searched in PATH).
+   * @param options The sandbox, limits and stdio (see SpawnOptions).
+   * @returns The running process.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await using p = await drv.spawn(["sh", "-c", "echo $((6 * 7))"], {
+   *   env: { PATH: "/usr/bin:/bin" },
+   *   rlimits: { NOFILE: 64 },
+   *   timeout: 2000,
+   * });
+   * const { status, stdout } = await p.output();
+   * console.log(status.success, new TextDecoder().decode(stdout)); // true "42\n"
+   * ```
+   */
+  spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<Process> {
+    return spawnProcess(this, [], argv, options);
+  }
+
+  /**
+   * Runs one program and collects its output: starts a driver, spawns, reads everything,
+   * stops. For a one-off; keep a driver for many.
+   *
+   * @param argv The program and its arguments.
+   * @param options The sandbox (see SpawnOptions) and the driver's start options.
+   * @returns Its status, stdout and stderr.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * const { status, stdout } = await Alcove.run(["echo", "hi"]);
+   * console.log(status.code, new TextDecoder().decode(stdout)); // 0 "hi\n"
+   * ```
+   */
+  static async run(
+    argv: readonly string[],
+    options: SpawnOptions & { start?: StartOptions } = {},
+  ): Promise<ProcessOutput> {
+    const { start, ...spawnOptions } = options;
+    const drv = await Alcove.start(start);
+    try {
+      const p = await drv.spawn(argv, spawnOptions);
+      return await p.output();
+    } finally {
+      await drv.stop();
+    }
+  }
+
+  /** Runs a call from its definition (for Tasks and Processes). */
+  [RUN_CALL](
+    def: CallDef,
+    pipeline: Pipeline,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    return this.call(def, pipeline, args, options);
+  }
+
+  /** Sends a spawn request to the control process at `pipeline`. */
+  async [SPAWN_AT](
+    pipeline: Pipeline,
+    argv: readonly string[],
+    options: SpawnOptions,
+  ): Promise<{ pid: number; request: SpawnRequest }> {
+    checkPipeline("spawn", pipeline);
+    const request = encodeSpawnRequest(argv, options, this.#table);
+    if (request.signal?.aborted) {
+      throw new AbortedError("spawn", pipeline, request.signal.reason);
+    }
+    const pid = await this.call(CALLS.spawn, pipeline, [request.bytes]) as number;
+    return { pid, request };
   }
 
   /** Runs a call (the generated methods use it). */
@@ -540,7 +643,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       switch (status) {
         case STATUS.OK: {
           const result = decodeResult(this.#table, def.result, r.done ? undefined : r.value());
-          if (def.alcove === "fork" || def.alcove === "clone") {
+          if (def.alcove === "fork" || def.alcove === "clone" || def.alcove === "spawn") {
             // A new process: forget whatever an earlier one with the same pid left.
             const key = keyOf([...pipeline, result as number]);
             const old = this.#procs.get(key);
@@ -583,12 +686,30 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         }
         case STATUS.FILTERED:
           return p.reject(new FilteredError(def.name, pipeline));
+        case STATUS.SETUP:
+          return p.reject(this.#setupError(def.name, pipeline, r.value() as Uint8Array));
         default:
           return p.reject(new AlcoveError(def.name, pipeline, `Unknown reply status ${status}`));
       }
     } catch (e) {
       p.reject(new AlcoveError(def.name, pipeline, `Malformed reply: ${(e as Error).message}`));
     }
+  }
+
+  /** The record a spawned child reports for a failed step (csrc/sandbox_child.c). */
+  #setupError(call: string, pipeline: Pipeline, rec: Uint8Array): SetupError {
+    const view = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+    const errno = view.getInt32(0, true);
+    const parts: string[] = [];
+    let off = 4;
+    for (let i = 0; i < 4; i++) {
+      const n = view.getUint32(off, true);
+      parts.push(new TextDecoder().decode(rec.subarray(off + 4, off + 4 + n)));
+      off += 4 + n;
+    }
+    const [step, what, path, text] = parts;
+    const code = this.#table.name("errno", errno) ?? `E${errno}`;
+    return new SetupError(call, pipeline, step, path, what, code, errno, text);
   }
 
   #signalName(n: number): string {
@@ -618,6 +739,19 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       case EVENT.STDERR_CLOSED:
         ev = { type: "stderr_closed" };
         break;
+      case EVENT.USAGE: {
+        const reason = r.value() as number;
+        const user = r.value() as number;
+        const system = r.value() as number;
+        const maxRssKb = r.value() as number;
+        const wall = r.value() as number;
+        ev = {
+          type: "usage",
+          limit: reason === 1 ? "timeout" : reason === 2 ? "output-limit" : null,
+          usage: { wallMs: wall / 1000, userMs: user / 1000, systemMs: system / 1000, maxRssKb },
+        };
+        break;
+      }
       default:
         return;
     }

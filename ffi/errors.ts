@@ -274,3 +274,52 @@ export class DriverClosedError extends AlcoveError {
     this.name = "DriverClosedError";
   }
 }
+
+/** A setup step of `spawn` failed before the program ran: `step` names it ("mount",
+ * "uid_map", "setuid", "landlock", "exec", ...), `path` the path it was about, and the
+ * message says what failed and why, e.g. "spawn: Cannot mount proc on /proc: EPERM
+ * (Operation not permitted)". No process is left behind.
+ *
+ * @example
+ * ```ts
+ * import { Alcove, SetupError } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * try {
+ *   await drv.spawn(["/nonexistent"]);
+ * } catch (e) {
+ *   if (e instanceof SetupError) console.log(e.step, e.path, e.code); // exec /nonexistent ENOENT
+ * }
+ * ```
+ */
+export class SetupError extends SystemCallError {
+  /** The step that failed. */
+  readonly step: string;
+  /** The path the step was about ("" when none). */
+  readonly path: string;
+  /** Makes the error from the parts the control process reports.
+   *
+   * @example
+   * ```ts
+   * import { SetupError } from "@alcove/alcove";
+   * const e = new SetupError("spawn", [], "mount", "/proc", "Cannot mount proc on /proc",
+   *   "EPERM", 1, "Operation not permitted");
+   * console.log(e.message); // "spawn: Cannot mount proc on /proc: EPERM (Operation not permitted)"
+   * ```
+   */
+  constructor(
+    call: string,
+    pipeline: Pipeline,
+    step: string,
+    path: string,
+    what: string,
+    code: string,
+    errno: number,
+    text: string,
+  ) {
+    super(call, pipeline, code, errno);
+    this.name = "SetupError";
+    this.message = `${where(call, pipeline)}: ${what}: ${code} (${text})`;
+    this.step = step;
+    this.path = path;
+  }
+}

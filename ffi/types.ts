@@ -172,7 +172,33 @@ export type AlcoveEvent =
   | { type: "signal"; signal: string; info: Uint8Array }
   | { type: "stdin_closed" }
   | { type: "stdout_closed" }
-  | { type: "stderr_closed" };
+  | { type: "stderr_closed" }
+  | {
+    /** Before the exit or termsig of a program started by spawn: the limit that ended it
+     * (null: none) and what it used. */
+    type: "usage";
+    limit: "timeout" | "output-limit" | null;
+    usage: ResourceUsage;
+  };
+
+/** What a process used, from wait4(2) and the control process's clock.
+ *
+ * @example
+ * ```ts
+ * import type { ResourceUsage } from "@alcove/alcove";
+ * const u: ResourceUsage = { wallMs: 2.5, userMs: 1, systemMs: 0.5, maxRssKb: 1800 };
+ * ```
+ */
+export interface ResourceUsage {
+  /** Wall-clock milliseconds from fork to reaping. */
+  wallMs: number;
+  /** User CPU milliseconds (the process and its reaped children). */
+  userMs: number;
+  /** System CPU milliseconds (the process and its reaped children). */
+  systemMs: number;
+  /** Peak resident set size in KiB. */
+  maxRssKb: number;
+}
 
 /** The real, effective and saved user ids, as getresuid returns them.
  *

@@ -440,9 +440,26 @@ const CONTROL_CALLS: readonly CallSpec[] = [
   },
 ];
 
+/** Calls of ours that the library wraps in an API of its own. */
+const LIBRARY_CALLS: readonly CallSpec[] = [
+  {
+    name: "spawn",
+    args: [{ name: "request", type: "bytes", doc: "The encoded spawn request" }],
+    result: "int",
+    ts: "number",
+    platforms: "linux",
+    noLocal: true,
+    internal: true,
+    doc: "Forks, confines and execs a program in one request; answers its pid once it has " +
+      "exec'd, or the setup step that failed. Used through `Alcove.spawn` and `Task.spawn`.",
+    example: 'await using p = await drv.spawn(["true"]);',
+  },
+];
+
 /** Every call, in call-number order: groups are appended, never reordered. */
 export const CALL_LIST: readonly CallSpec[] = [
   ...CONTROL_CALLS,
   ...SYSTEM_CALLS,
   ...STRUCT_CALLS,
+  ...LIBRARY_CALLS,
 ];

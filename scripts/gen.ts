@@ -253,7 +253,7 @@ export abstract class AlcoveCalls {
     options?: CallOptions,
   ): Promise<unknown>;
 `;
-  for (const c of calls) {
+  for (const c of calls.filter((c) => !c.internal)) {
     const params = [
       "pipeline: Pipeline",
       ...c.args.map((a) => `${a.name}: ${tsArgType(a)}`),
@@ -268,7 +268,53 @@ export abstract class AlcoveCalls {
     }], options) as Promise<${c.ts}>;\n  }\n`;
   }
   s += "}\n";
-  return s + genLocalCallsTs(calls);
+  return s + genTaskCallsTs(calls) + genLocalCallsTs(calls);
+}
+
+/** Calls a Task defines itself: they return Tasks, not pids. */
+const TASK_OWN = new Set(["fork", "clone"]);
+
+function taskDocLines(c: CallSpec): string[] {
+  const lines = wrapDoc(c.doc);
+  if (c.man) lines.push("", `Wraps ${c.man}.`);
+  if (c.platforms !== "all") {
+    lines.push("", `Available on ${c.platforms === "linux" ? "Linux" : c.platforms}.`);
+  }
+  lines.push("");
+  for (const a of c.args) lines.push(`@param ${a.name} ${a.doc.replace(/\.$/, "")}.`);
+  lines.push("@param options Timeout and abort signal for this call.");
+  if (c.result !== "ok") lines.push(`@returns ${resultDoc(c)}`);
+  lines.push("@example", "```ts", 'import { Alcove } from "@alcove/alcove";');
+  lines.push("await using drv = await Alcove.start();");
+  lines.push(`console.log(typeof drv.root.${camel(c.name)}); // "function"`, "```");
+  return lines;
+}
+
+/** The calls as methods of one control process, without the pipeline (ffi/sandbox/task.ts). */
+function genTaskCallsTs(calls: readonly CallSpec[]): string {
+  let s = `
+/**
+ * The alcove calls as methods of one control process (prx's task): the driver's calls
+ * without the pipeline. \`fork\` and \`clone\` are the Task's own: they return Tasks.
+ */
+export abstract class TaskCalls {
+  /** Runs a call in this task's process; implemented by \`Task\`. */
+  protected abstract call(
+    def: CallDef,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown>;
+`;
+  for (const c of calls.filter((c) => !c.internal && !TASK_OWN.has(c.name))) {
+    const params = [...c.args.map((a) => `${a.name}: ${tsArgType(a)}`), "options?: CallOptions"];
+    s += "\n  /**\n" + taskDocLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") +
+      "\n   */\n";
+    s += `  ${camel(c.name)}(${params.join(", ")}): Promise<${c.ts}> {\n`;
+    s += `    return this.call(CALLS.${c.name}, [${
+      c.args.map((a) => a.name).join(", ")
+    }], options) as Promise<${c.ts}>;\n  }\n`;
+  }
+  return s + "}\n";
 }
 
 function wrapDoc(text: string): string[] {
@@ -341,7 +387,7 @@ export abstract class LocalCalls {
   /** Runs a call; implemented by \`Local\`. */
   protected abstract call(def: CallDef, args: readonly unknown[]): unknown;
 `;
-  for (const c of calls) {
+  for (const c of calls.filter((c) => !c.internal)) {
     const params = c.args.map((a) => `${a.name}: ${tsArgType(a)}`);
     const ts = c.noLocal ? "never" : c.ts;
     s += "\n  /**\n" + localDocLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") +

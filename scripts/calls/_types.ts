@@ -90,6 +90,8 @@ export interface CallSpec {
   noLocal?: boolean;
   /** Success closes the control channel (execve family). */
   exec?: boolean;
+  /** Used by the library itself: no generated method (spawn has its own API). */
+  internal?: boolean;
   /** The man page it wraps, e.g. "fork(2)". */
   man?: string;
   /** One or two sentences for the documentation. */

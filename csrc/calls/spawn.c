@@ -1,0 +1,268 @@
+/* spawn (ours): fork, confine and exec a program in one request (see sandbox.h).
+ * The call is answered when the child has exec'd (its pid) or a setup step failed
+ * (the step, the path and the errno); the control process goes on meanwhile. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../calls.h"
+#include "../sandbox.h"
+
+#define NEWUSER 0x10000000ull
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int write_file(pid_t pid, const char *name, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int err = errno;
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -(n < 0 ? err : EIO);
+}
+
+/* Unprivileged, the kernel allows one mapping: this process's own id outside, to the id
+ * asked for inside (after setgroups is denied). Privileged, ids map to themselves: root
+ * (so that the setup steps run by root inside can create files) and the id asked for,
+ * so that the sandbox's files are its own outside too. */
+static int write_maps(const struct alcove_sandbox *sb, pid_t pid, const char **step)
+{
+    int privileged = geteuid() == 0;
+    uid_t uid_in = sb->has_uid ? sb->uid : geteuid();
+    gid_t gid_in = sb->has_gid ? sb->gid : getegid();
+    char line[128];
+    int rv;
+    if (privileged && uid_in != 0)
+        snprintf(line, sizeof(line), "0 0 1\n%u %u 1\n", (unsigned)uid_in, (unsigned)uid_in);
+    else
+        snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid_in, (unsigned)geteuid());
+    *step = "uid_map";
+    if ((rv = write_file(pid, "uid_map", line)) < 0)
+        return rv;
+    if (!privileged) {
+        *step = "setgroups";
+        if ((rv = write_file(pid, "setgroups", "deny")) < 0 && rv != -ENOENT)
+            return rv;
+    }
+    if (privileged && gid_in != 0)
+        snprintf(line, sizeof(line), "0 0 1\n%u %u 1\n", (unsigned)gid_in, (unsigned)gid_in);
+    else
+        snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid_in, (unsigned)getegid());
+    *step = "gid_map";
+    return write_file(pid, "gid_map", line);
+}
+
+static int read_int_file(const char *path)
+{
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL)
+        return -1;
+    int v = -1;
+    if (fscanf(fp, "%d", &v) != 1)
+        v = -1;
+    fclose(fp);
+    return v;
+}
+
+/* Why namespaces could not be made, as precisely as this machine tells. */
+static const char *clone_hint(int err, unsigned long long flags)
+{
+    if (err != EPERM && err != ENOSPC && err != EUSERS && err != EACCES)
+        return "Cannot create the namespaces";
+    if (!(flags & NEWUSER))
+        return "Cannot create the namespaces: this needs CAP_SYS_ADMIN, or a user namespace";
+    if (read_int_file("/proc/sys/user/max_user_namespaces") == 0)
+        return "Cannot create a user namespace: user.max_user_namespaces is 0";
+    if (read_int_file("/proc/sys/kernel/unprivileged_userns_clone") == 0 && geteuid() != 0)
+        return "Cannot create a user namespace: kernel.unprivileged_userns_clone is 0 "
+               "(set it to 1, or run as root)";
+    if (read_int_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1 &&
+        geteuid() != 0)
+        return "Cannot create a user namespace: AppArmor restricts unprivileged user namespaces "
+               "(kernel.apparmor_restrict_unprivileged_userns is 1; allow this program in a "
+               "profile, or run as root)";
+    return "Cannot create the namespaces: the kernel refused (a seccomp filter, a security "
+           "module or a namespace limit)";
+}
+
+/* A failure of the parent's part, answered at once in the record format the child
+ * uses: the host shows both the same way. */
+static int setup_failed(struct alcove_reply *reply, int err, const char *step, const char *what)
+{
+    unsigned char buf[1024];
+    size_t off = 0;
+    const char *parts[] = {step, what, "", strerror(err)};
+    uint32_t e = (uint32_t)err;
+    for (int i = 0; i < 4; i++)
+        buf[off++] = (unsigned char)(e >> (8 * i));
+    for (int k = 0; k < 4; k++) {
+        size_t n = strlen(parts[k]);
+        if (n > 200)
+            n = 200;
+        for (int i = 0; i < 4; i++)
+            buf[off++] = (unsigned char)((uint32_t)n >> (8 * i));
+        memcpy(buf + off, parts[k], n);
+        off += n;
+    }
+    int rv = alcove_reply_bytes(reply, buf, off);
+    reply->status = ALCOVE_STATUS_SETUP;
+    return rv;
+}
+
+static void close_pair(int p[2])
+{
+    if (p[0] >= 0)
+        close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
+    p[0] = p[1] = -1;
+}
+
+int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
+                      struct alcove_reply *reply)
+{
+    struct alcove_sandbox sb;
+    const char *why = NULL;
+    int rv = alcove_sandbox_decode(&sb, (const unsigned char *)arg[0].s, arg[0].len, &why);
+    if (rv == -EINVAL)
+        return alcove_reply_badarg(reply, why);
+    if (rv < 0)
+        return rv;
+    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild) {
+        alcove_sandbox_free(&sb);
+        return -EAGAIN;
+    }
+    /* Unprivileged, other namespaces need a user namespace to own them. */
+    if (sb.namespaces != 0 && geteuid() != 0)
+        sb.namespaces |= NEWUSER;
+
+    /* 0..2: stdio, 3: the report pipe, 4: the id-map sync pipe */
+    int fds[5][2];
+    for (int i = 0; i < 5; i++)
+        fds[i][0] = fds[i][1] = -1;
+    int err = 0;
+    for (int i = 0; i < 3 && err == 0; i++) {
+        if (sb.stdio[i] == SB_STDIO_PIPE) {
+            if (pipe2(fds[i], O_CLOEXEC | O_NONBLOCK) < 0)
+                err = errno;
+        } else if (sb.stdio[i] == SB_STDIO_NULL) {
+            int fd = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+            if (fd < 0)
+                err = errno;
+            /* The child's end only: nothing to proxy. */
+            if (i == 0)
+                fds[i][0] = fd;
+            else
+                fds[i][1] = fd;
+        }
+    }
+    if (err == 0 && pipe2(fds[3], O_CLOEXEC) < 0)
+        err = errno;
+    if (err == 0 && (sb.namespaces & NEWUSER) && pipe2(fds[4], O_CLOEXEC) < 0)
+        err = errno;
+    if (err != 0) {
+        for (int i = 0; i < 5; i++)
+            close_pair(fds[i]);
+        alcove_sandbox_free(&sb);
+        return -err;
+    }
+    sb.stdio_fd[0] = fds[0][0];
+    sb.stdio_fd[1] = fds[1][1];
+    sb.stdio_fd[2] = fds[2][1];
+    sb.report_fd = fds[3][1];
+    sb.sync_fd = fds[4][0];
+    sb.parent = getpid();
+
+    alcove_subreaper(ap, 1);
+    long long started = now_ns();
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid_t pid = alcove_clone(sb.namespaces);
+    if (pid == 0)
+        alcove_sandbox_child(&sb, ap); /* never returns */
+    err = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    /* The child's ends. */
+    if (fds[0][0] >= 0)
+        close(fds[0][0]);
+    if (fds[1][1] >= 0)
+        close(fds[1][1]);
+    if (fds[2][1] >= 0)
+        close(fds[2][1]);
+    close(fds[3][1]);
+    if (fds[4][0] >= 0)
+        close(fds[4][0]);
+    fds[0][0] = fds[1][1] = fds[2][1] = fds[3][1] = fds[4][0] = -1;
+
+    if (pid < 0) {
+        for (int i = 0; i < 5; i++)
+            close_pair(fds[i]);
+        unsigned long long ns = sb.namespaces;
+        alcove_sandbox_free(&sb);
+        if (ns == 0)
+            return -err;
+        return setup_failed(reply, err, "clone", clone_hint(err, ns));
+    }
+    if (sb.namespaces & NEWUSER) {
+        const char *step = "uid_map";
+        rv = write_maps(&sb, pid, &step);
+        if (rv == 0 && write(fds[4][1], "", 1) != 1)
+            rv = -errno;
+        if (rv < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            for (int i = 0; i < 5; i++)
+                close_pair(fds[i]);
+            alcove_sandbox_free(&sb);
+            return setup_failed(reply, -rv, step, "Cannot write the id maps of the user namespace");
+        }
+        close(fds[4][1]);
+    }
+    struct alcove_child c;
+    memset(&c, 0, sizeof(c));
+    c.pid = pid;
+    c.ctl_out = c.ctl_in = -1;
+    c.in = fds[0][1];
+    c.out = fds[1][0];
+    c.err = fds[2][0];
+    c.setup_fd = fds[3][0];
+    c.spawned = 1;
+    c.spawn_id = reply->id;
+    c.started_ns = started;
+    if (sb.timeout_ms > 0)
+        c.deadline_ns = started + (long long)(sb.timeout_ms > 1000000000ull ? 1000000000ull
+                                                                              : sb.timeout_ms) *
+                                      1000000;
+    c.max_output = sb.max_output;
+    c.flowcontrol = ap->opt.flowcontrol;
+    c.signaloneof = ap->opt.signaloneof;
+    alcove_set_nonblock(c.setup_fd);
+    alcove_sandbox_free(&sb);
+    if (alcove_child_add(ap, &c) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        int own[4] = {c.in, c.out, c.err, c.setup_fd};
+        for (int i = 0; i < 4; i++)
+            if (own[i] >= 0)
+                close(own[i]);
+        return -ENOMEM;
+    }
+    reply->deferred = 1;
+    return 0;
+}

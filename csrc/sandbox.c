@@ -1,0 +1,357 @@
+/* Decoding a spawn request (see sandbox.h) into a struct the child can run. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "frame.h"
+#include "sandbox.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define SB_NAMESPACE_FLAGS                                                                       \
+    (0x00020000ull /* NEWNS */ | 0x02000000ull /* NEWCGROUP */ | 0x04000000ull /* NEWUTS */ |  \
+     0x08000000ull /* NEWIPC */ | 0x10000000ull /* NEWUSER */ | 0x20000000ull /* NEWPID */ |   \
+     0x40000000ull /* NEWNET */ | (unsigned long long)CLONE_NEWTIME)
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Strings are copied, NUL terminated, into one arena owned by the sandbox. */
+struct arena {
+    char *base;
+    size_t used, cap;
+};
+
+static int take_str(struct arena *a, const unsigned char *p, size_t n, struct sb_str *out)
+{
+    if (memchr(p, 0, n) != NULL || n + 1 > a->cap - a->used)
+        return -1;
+    char *s = a->base + a->used;
+    memcpy(s, p, n);
+    s[n] = 0;
+    a->used += n + 1;
+    out->s = s;
+    out->len = n;
+    return 0;
+}
+
+/* A u32-length-prefixed string inside a record. */
+static int take_lp(struct arena *a, const unsigned char **p, size_t *left, struct sb_str *out,
+                   int allow_nul)
+{
+    if (*left < 4)
+        return -1;
+    uint32_t n = alcove_get_u32(*p);
+    if (n > *left - 4)
+        return -1;
+    const unsigned char *s = *p + 4;
+    if (allow_nul) {
+        /* File contents: any bytes; still NUL terminated for convenience. */
+        if (n + 1 > a->cap - a->used)
+            return -1;
+        char *d = a->base + a->used;
+        memcpy(d, s, n);
+        d[n] = 0;
+        a->used += (size_t)n + 1;
+        out->s = d;
+        out->len = n;
+    } else if (take_str(a, s, n, out) < 0) {
+        return -1;
+    }
+    *p += 4 + (size_t)n;
+    *left -= 4 + (size_t)n;
+    return 0;
+}
+
+static int push_ptr(char ***v, size_t *n, const char *s)
+{
+    char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+    if (nv == NULL)
+        return -1;
+    union {
+        const char *c;
+        char *m;
+    } u = {.c = s};
+    nv[(*n)++] = u.m; /* execve takes char *const[] and never writes through it */
+    nv[*n] = NULL;
+    *v = nv;
+    return 0;
+}
+
+void alcove_sandbox_free(struct alcove_sandbox *sb)
+{
+    free(sb->argv);
+    free(sb->envp);
+    free(sb->mounts);
+    free(sb->landlock_rules);
+    free(sb->arena);
+    memset(sb, 0, sizeof(*sb));
+}
+
+#define FAIL(msg)                                                                                \
+    do {                                                                                         \
+        *why = (msg);                                                                            \
+        goto fail;                                                                               \
+    } while (0)
+
+int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, size_t len,
+                          const char **why)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->report_fd = sb->sync_fd = -1;
+    for (int i = 0; i < 3; i++)
+        sb->stdio_fd[i] = -1;
+    struct arena a = {.base = malloc(len + 1), .used = 0, .cap = len + 1};
+    if (a.base == NULL) {
+        *why = NULL;
+        return -ENOMEM;
+    }
+    sb->arena = a.base;
+    size_t off = 0;
+    while (off < len) {
+        if (len - off < 5)
+            FAIL("spawn: the request is truncated");
+        unsigned tag = p[off];
+        uint32_t n = alcove_get_u32(p + off + 1);
+        if (n > len - off - 5)
+            FAIL("spawn: the request is truncated");
+        const unsigned char *r = p + off + 5;
+        off += 5 + (size_t)n;
+        struct sb_str s;
+        switch (tag) {
+        case SB_ARG:
+            if (take_str(&a, r, n, &s) < 0)
+                FAIL("spawn: argv contains a NUL byte");
+            if (push_ptr(&sb->argv, &sb->argc, s.s) < 0)
+                goto nomem;
+            break;
+        case SB_ENV:
+            if (take_str(&a, r, n, &s) < 0 || memchr(s.s, '=', s.len) == NULL)
+                FAIL("spawn: an environment entry is not NAME=value without NUL bytes");
+            if (push_ptr(&sb->envp, &sb->envc, s.s) < 0)
+                goto nomem;
+            break;
+        case SB_ENV_CLEAR:
+            sb->env_clear = 1;
+            break;
+        case SB_NAMESPACES:
+            if (n != 8)
+                FAIL("spawn: malformed namespaces");
+            sb->namespaces = get_u64(r);
+            if (sb->namespaces & ~SB_NAMESPACE_FLAGS)
+                FAIL("spawn: namespaces holds flags other than CLONE_NEW*");
+            break;
+        case SB_UID:
+        case SB_GID: {
+            if (n != 4)
+                FAIL("spawn: malformed uid or gid");
+            uint32_t id = alcove_get_u32(r);
+            if (id == 0xffffffffu)
+                FAIL("spawn: uid and gid cannot be -1");
+            if (tag == SB_UID) {
+                sb->has_uid = 1;
+                sb->uid = (uid_t)id;
+            } else {
+                sb->has_gid = 1;
+                sb->gid = (gid_t)id;
+            }
+            break;
+        }
+        case SB_HOSTNAME:
+            if (n > 64 || take_str(&a, r, n, &sb->hostname) < 0)
+                FAIL("spawn: the host name is longer than 64 bytes or has a NUL byte");
+            break;
+        case SB_MOUNT: {
+            if (n < 14 + 12)
+                FAIL("spawn: malformed mount");
+            if (sb->nmounts >= SB_MAX_MOUNTS)
+                FAIL("spawn: more than 1024 mounts");
+            struct sb_mount *m = realloc(sb->mounts, (sb->nmounts + 1) * sizeof(*m));
+            if (m == NULL)
+                goto nomem;
+            sb->mounts = m;
+            m = &sb->mounts[sb->nmounts];
+            memset(m, 0, sizeof(*m));
+            m->op = r[0];
+            m->flags = r[1];
+            m->mode = alcove_get_u32(r + 2);
+            m->size = get_u64(r + 6);
+            const unsigned char *q = r + 14;
+            size_t left = n - 14;
+            if (m->op < SB_MNT_BIND || m->op > SB_MNT_CHMOD)
+                FAIL("spawn: unknown mount operation");
+            if (take_lp(&a, &q, &left, &m->source, 0) < 0 ||
+                take_lp(&a, &q, &left, &m->target, 0) < 0 ||
+                take_lp(&a, &q, &left, &m->data, 1) < 0 || left != 0)
+                FAIL("spawn: malformed mount");
+            if (m->target.len == 0 || m->target.s[0] != '/')
+                FAIL("spawn: a mount target must be an absolute path");
+            sb->nmounts++;
+            break;
+        }
+        case SB_CWD:
+            if (take_str(&a, r, n, &sb->cwd) < 0)
+                FAIL("spawn: cwd contains a NUL byte");
+            break;
+        case SB_RLIMIT: {
+            if (n != 20)
+                FAIL("spawn: malformed rlimit");
+            if (sb->nrlimits >= SB_MAX_RLIMITS)
+                FAIL("spawn: too many rlimits");
+            struct sb_rlimit *l = &sb->rlimits[sb->nrlimits++];
+            uint32_t res = alcove_get_u32(r);
+            if (res >= RLIM_NLIMITS)
+                FAIL("spawn: unknown rlimit resource");
+            l->resource = (int)res;
+            l->cur = get_u64(r + 4);
+            l->max = get_u64(r + 12);
+            if (l->cur > l->max)
+                FAIL("spawn: an rlimit's soft limit is above its hard limit");
+            break;
+        }
+        case SB_CAPS:
+            if (n != 8)
+                FAIL("spawn: malformed capabilities");
+            sb->has_caps = 1;
+            sb->caps = get_u64(r);
+            break;
+        case SB_NO_NEW_PRIVS:
+            sb->no_new_privs = 1;
+            break;
+        case SB_LANDLOCK: {
+            if (n < 2)
+                FAIL("spawn: malformed landlock rule");
+            if (sb->nlandlock >= SB_MAX_LANDLOCK)
+                FAIL("spawn: more than 256 landlock paths");
+            struct sb_landlock *l =
+                realloc(sb->landlock_rules, (sb->nlandlock + 1) * sizeof(*l));
+            if (l == NULL)
+                goto nomem;
+            sb->landlock_rules = l;
+            l = &sb->landlock_rules[sb->nlandlock];
+            l->kind = r[0];
+            if (l->kind > SB_LL_EXECUTE || take_str(&a, r + 1, n - 1, &l->path) < 0)
+                FAIL("spawn: malformed landlock rule");
+            sb->nlandlock++;
+            sb->landlock = 1;
+            break;
+        }
+        case SB_LANDLOCK_BEST_EFFORT:
+            sb->landlock_best_effort = 1;
+            break;
+        case SB_LANDLOCK_ON:
+            sb->landlock = 1;
+            break;
+        case SB_SECCOMP:
+            if (n == 0 || n % 8 != 0 || n / 8 > 4096)
+                FAIL("spawn: a seccomp program is 1 to 4096 instructions of 8 bytes");
+            sb->seccomp = r;
+            sb->seccomp_len = n;
+            break;
+        case SB_NEW_SESSION:
+            sb->new_session = 1;
+            break;
+        case SB_DIE_WITH_PARENT:
+            sb->die_with_parent = 1;
+            break;
+        case SB_STDIO:
+            if (n != 3 || r[0] > SB_STDIO_INHERIT || r[1] > SB_STDIO_INHERIT ||
+                r[2] > SB_STDIO_INHERIT)
+                FAIL("spawn: malformed stdio modes");
+            sb->stdio[0] = r[0];
+            sb->stdio[1] = r[1];
+            sb->stdio[2] = r[2];
+            break;
+        case SB_TIMEOUT:
+            if (n != 8)
+                FAIL("spawn: malformed timeout");
+            sb->timeout_ms = get_u64(r);
+            break;
+        case SB_MAX_OUTPUT:
+            if (n != 8)
+                FAIL("spawn: malformed maxOutput");
+            sb->max_output = get_u64(r);
+            break;
+        case SB_ROOT:
+            sb->new_root = 1;
+            break;
+        default:
+            FAIL("spawn: unknown record in the request");
+        }
+    }
+    if (sb->argc == 0)
+        FAIL("spawn: argv is empty");
+    if (sb->hostname.s != NULL && !(sb->namespaces & 0x04000000ull))
+        FAIL("spawn: a host name needs the uts namespace");
+    if ((sb->nmounts > 0 || sb->new_root) && !(sb->namespaces & 0x00020000ull))
+        FAIL("spawn: mounts need the mount namespace");
+    if (sb->envp == NULL && sb->env_clear && (sb->envp = calloc(1, sizeof(char *))) == NULL)
+        goto nomem;
+    return 0;
+nomem:
+    alcove_sandbox_free(sb);
+    *why = NULL;
+    return -ENOMEM;
+fail:
+    alcove_sandbox_free(sb);
+    return -EINVAL;
+}
+
+/* The children of a process, from every thread's /proc children list. */
+static size_t children_of(pid_t pid, pid_t *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[384];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/children", (int)pid, e->d_name);
+        FILE *fp = fopen(file, "re");
+        if (fp == NULL)
+            continue;
+        int child;
+        while (n < cap && fscanf(fp, "%d", &child) == 1)
+            out[n++] = (pid_t)child;
+        fclose(fp);
+    }
+    closedir(d);
+    return n;
+}
+
+#define KILL_TREE_MAX 4096
+
+void alcove_kill_tree(pid_t pid, int sig)
+{
+    /* Its process group first, then every descendant still below it: each is
+     * stopped before its children are listed, so none can fork past the walk. A
+     * pid namespace goes with its init. */
+    kill(-pid, sig);
+    static pid_t seen[KILL_TREE_MAX];
+    size_t n = 0, next = 0;
+    seen[n++] = pid;
+    while (next < n) {
+        pid_t p = seen[next++];
+        kill(p, SIGSTOP);
+        n += children_of(p, seen + n, KILL_TREE_MAX - n);
+    }
+    for (size_t i = n; i-- > 0;)
+        kill(seen[i], sig);
+    for (size_t i = 0; i < n; i++)
+        kill(seen[i], SIGCONT); /* a stopped process that ignored sig still dies of SIGKILL */
+}

@@ -1,0 +1,148 @@
+/* The spawn request: one call that forks, confines and execs a program.
+ *
+ * The request is one BYTES argument holding records, each
+ *   u8 tag, u32 length, length bytes
+ * (little endian). The host validates everything; the control process checks the
+ * framing and the ranges again before it forks, so the child only runs the steps.
+ *
+ * The child runs the steps in this fixed order (the same as bubblewrap's):
+ * namespaces (clone), id maps (written by the parent), hostname, mounts and
+ * pivot_root, rlimits, cwd, setgroups/gid/uid, capabilities, no_new_privs,
+ * Landlock, seccomp last, exec. A failed step is reported on a close-on-exec pipe
+ * as one record (errno, step, what, path, strerror text); EOF with nothing on it
+ * means the exec succeeded. */
+#ifndef ALCOVE_SANDBOX_H
+#define ALCOVE_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alcove.h"
+
+enum {
+    SB_ARG = 1,          /* one argv element (argv[0] is the program, searched in PATH) */
+    SB_ENV = 2,          /* one "NAME=value" */
+    SB_ENV_CLEAR = 3,    /* the environment is exactly the SB_ENV records */
+    SB_NAMESPACES = 5,   /* u64 CLONE_NEW* flags */
+    SB_UID = 6,          /* u32 uid inside */
+    SB_GID = 7,          /* u32 gid inside */
+    SB_HOSTNAME = 8,     /* the host name (needs CLONE_NEWUTS) */
+    SB_MOUNT = 9,        /* u8 op, u8 flags, u32 mode, u64 size, then three strings, each
+                          * u32 length and bytes: source, target, data */
+    SB_CWD = 10,         /* the working directory */
+    SB_RLIMIT = 11,      /* u32 resource, u64 cur, u64 max */
+    SB_CAPS = 12,        /* u64 mask of capabilities kept */
+    SB_NO_NEW_PRIVS = 13,
+    SB_LANDLOCK = 14,    /* u8 access kind (SB_LL_*), then the path */
+    SB_LANDLOCK_BEST_EFFORT = 15,
+    SB_LANDLOCK_ON = 16, /* restrict the file system, even with no path allowed */
+    SB_SECCOMP = 17,     /* a BPF program: 8-byte sock_filter instructions */
+    SB_NEW_SESSION = 18,
+    SB_DIE_WITH_PARENT = 19,
+    SB_STDIO = 20,       /* u8 stdin, u8 stdout, u8 stderr: SB_STDIO_* */
+    SB_TIMEOUT = 21,     /* u64 milliseconds of wall clock */
+    SB_MAX_OUTPUT = 22,  /* u64 bytes of stdout and stderr together */
+    SB_ROOT = 23,        /* build a new root from the mounts and pivot into it */
+};
+
+enum { SB_STDIO_PIPE = 0, SB_STDIO_NULL = 1, SB_STDIO_INHERIT = 2 };
+
+enum { SB_LL_READ = 0, SB_LL_WRITE = 1, SB_LL_EXECUTE = 2 };
+
+enum {
+    SB_MNT_BIND = 1,
+    SB_MNT_RO_BIND = 2,
+    SB_MNT_DEV_BIND = 3,
+    SB_MNT_REMOUNT_RO = 4,
+    SB_MNT_TMPFS = 5,
+    SB_MNT_PROC = 6,
+    SB_MNT_DEV = 7,
+    SB_MNT_MQUEUE = 8,
+    SB_MNT_DIR = 9,
+    SB_MNT_SYMLINK = 10,
+    SB_MNT_FILE = 11,
+    SB_MNT_CHMOD = 12,
+};
+#define SB_MNT_TRY 1u /* a missing source is skipped (bubblewrap's -try forms) */
+#define SB_MODE_DEFAULT 0xffffffffu
+
+/* Why the control process ended a spawned program (the usage event says so). */
+enum { SB_REASON_NONE = 0, SB_REASON_TIMEOUT = 1, SB_REASON_OUTPUT = 2, SB_REASON_KILLED = 3 };
+
+#define SB_MAX_MOUNTS 1024
+#define SB_MAX_RLIMITS 32
+#define SB_MAX_LANDLOCK 256
+
+struct sb_str {
+    const char *s; /* NUL terminated copy in the request buffer (see sandbox.c) */
+    size_t len;
+};
+
+struct sb_mount {
+    unsigned op, flags;
+    uint32_t mode;
+    uint64_t size;
+    struct sb_str source, target, data;
+};
+
+struct sb_rlimit {
+    int resource;
+    uint64_t cur, max;
+};
+
+struct sb_landlock {
+    unsigned kind;
+    struct sb_str path;
+};
+
+struct alcove_sandbox {
+    char **argv;
+    char **envp;
+    size_t argc, envc;
+    int env_clear;
+    unsigned long long namespaces;
+    int has_uid, has_gid;
+    uid_t uid;
+    gid_t gid;
+    struct sb_str hostname;
+    struct sb_mount *mounts;
+    size_t nmounts;
+    int new_root;
+    struct sb_str cwd;
+    struct sb_rlimit rlimits[SB_MAX_RLIMITS];
+    size_t nrlimits;
+    int has_caps;
+    uint64_t caps;
+    int no_new_privs;
+    int landlock, landlock_best_effort;
+    struct sb_landlock *landlock_rules;
+    size_t nlandlock;
+    const unsigned char *seccomp;
+    size_t seccomp_len;
+    int new_session, die_with_parent;
+    unsigned stdio[3];
+    uint64_t timeout_ms, max_output;
+    /* Filled in by the parent for the child. */
+    pid_t parent;      /* the control process */
+    int report_fd;     /* close-on-exec pipe for a failed step */
+    int sync_fd;       /* the child waits here until its id maps are written */
+    int stdio_fd[3];   /* descriptors to become 0, 1, 2 (-1: keep the control process's) */
+    char *arena;       /* the strings */
+};
+
+/* Decode a request; strings are copied, NUL terminated, into an arena the sandbox
+ * owns. Returns 0; -EINVAL with a message in *why; or -ENOMEM. Free with
+ * alcove_sandbox_free. */
+int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, size_t len,
+                          const char **why);
+void alcove_sandbox_free(struct alcove_sandbox *sb);
+
+/* In the child after clone: run every step and exec; never returns. */
+void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap) __attribute__((noreturn));
+
+/* Kill a spawned program and everything it started that can still be found: its
+ * process group, its pid namespace (when it is init there) and its descendants. */
+void alcove_kill_tree(pid_t pid, int sig);
+
+#endif

@@ -1,0 +1,570 @@
+/* The child side of spawn: the setup steps in their fixed order (see sandbox.h),
+ * then exec. Everything was decided and checked before the fork; a step that
+ * fails reports itself on the close-on-exec report pipe and the child exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
+extern char **environ;
+
+#define NEWROOT "/newroot"
+#define OLDROOT "/oldroot"
+/* Where the scratch root of the new mount namespace is mounted (a tmpfs over it
+ * is seen only inside the namespace; the host's /tmp stays reachable as
+ * OLDROOT/tmp). */
+#define BASE "/tmp"
+
+static struct alcove_sandbox *cur;
+
+static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 1024)
+        n = 1024;
+    if (*off + 4 + n > cap)
+        return;
+    buf[*off] = (unsigned char)n;
+    buf[*off + 1] = (unsigned char)(n >> 8);
+    buf[*off + 2] = 0;
+    buf[*off + 3] = 0;
+    memcpy(buf + *off + 4, s, n);
+    *off += 4 + n;
+}
+
+/* A failed step: one record on the report pipe (written at once: it is smaller
+ * than PIPE_BUF), then exit. */
+static void __attribute__((noreturn)) fail(int err, const char *step, const char *what,
+                                          const char *path)
+{
+    unsigned char buf[4096];
+    size_t off = 4;
+    uint32_t e = (uint32_t)err;
+    buf[0] = (unsigned char)e;
+    buf[1] = (unsigned char)(e >> 8);
+    buf[2] = (unsigned char)(e >> 16);
+    buf[3] = (unsigned char)(e >> 24);
+    put_str(buf, &off, sizeof(buf), step);
+    put_str(buf, &off, sizeof(buf), what);
+    put_str(buf, &off, sizeof(buf), path != NULL ? path : "");
+    put_str(buf, &off, sizeof(buf), strerror(err));
+    ssize_t n = write(cur->report_fd, buf, off);
+    (void)n;
+    _exit(127);
+}
+
+static void __attribute__((noreturn, format(printf, 4, 5)))
+failf(int err, const char *step, const char *path, const char *fmt, ...)
+{
+    char what[2200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    fail(err, step, what, path);
+}
+
+#define PATH_CAP 4200
+
+/* a + b into out (PATH_CAP bytes), or the step fails with ENAMETOOLONG. */
+static void path_join(char *out, const char *a, const char *b, const char *target)
+{
+    int n = snprintf(out, PATH_CAP, "%s%s", a, b);
+    if (n < 0 || n >= PATH_CAP)
+        failf(ENAMETOOLONG, "mount", target, "Path too long: %s", target);
+}
+
+static void close_from(int lo, int keep)
+{
+    /* Everything from lo up but `keep`, which is above lo. */
+    if (keep > lo && syscall(SYS_close_range, (unsigned)lo, (unsigned)(keep - 1), 0u) < 0) {
+        for (int fd = lo; fd < keep; fd++)
+            close(fd);
+    }
+    if (syscall(SYS_close_range, (unsigned)(keep + 1), ~0u, 0u) < 0) {
+        for (int fd = keep + 1; fd < 65536; fd++)
+            close(fd);
+    }
+}
+
+/* mkdir -p of path's parents (and of path itself when `self`). */
+static int mkdirs(const char *path, int self, mode_t mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        if (buf[i] == 0 && !self)
+            break;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -errno;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+/* The flags to keep when remounting a bind mount: the kernel refuses to drop
+ * locked ones (nodev, nosuid, noexec, atime) inherited from another namespace. */
+static unsigned long kept_flags(const char *path)
+{
+    struct statvfs st;
+    if (statvfs(path, &st) < 0)
+        return 0;
+    unsigned long f = 0;
+    if (st.f_flag & ST_NOSUID)
+        f |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV)
+        f |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC)
+        f |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME)
+        f |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME)
+        f |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME)
+        f |= MS_RELATIME;
+    if (st.f_flag & ST_RDONLY)
+        f |= MS_RDONLY;
+    return f;
+}
+
+static void remount(const char *dst, const char *target, unsigned long add, int dev)
+{
+    unsigned long f = kept_flags(dst) | add | MS_NOSUID;
+    if (!dev)
+        f |= MS_NODEV;
+    if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0)
+        failf(errno, "mount", target, "Cannot remount %s%s", target,
+              (add & MS_RDONLY) ? " read-only" : "");
+}
+
+static void bind_op(const struct sb_mount *m, const char *src, const char *dst, int dev, int ro)
+{
+    struct stat st;
+    if (stat(src, &st) < 0) {
+        if (m->flags & SB_MNT_TRY)
+            return;
+        failf(errno, "mount", m->source.s, "Can't find source path %s", m->source.s);
+    }
+    int rv = S_ISDIR(st.st_mode) ? mkdirs(dst, 1, 0755) : mkdirs(dst, 0, 0755);
+    if (rv < 0)
+        failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+    if (!S_ISDIR(st.st_mode)) {
+        int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd < 0 && errno != EEXIST)
+            failf(errno, "mount", m->target.s, "Cannot create %s", m->target.s);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+        failf(errno, "mount", m->target.s, "Cannot bind %s on %s", m->source.s, m->target.s);
+    remount(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
+}
+
+static void dev_op(const struct sb_mount *m, const char *dst)
+{
+    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "fd"},         {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"},   {"/proc/self/fd/2", "stderr"},
+        {"/proc/kcore", "core"},         {"pts/ptmx", "ptmx"},
+    };
+    char path[PATH_CAP], src[PATH_CAP], name[64];
+    int rv = mkdirs(dst, 1, 0755);
+    if (rv < 0)
+        failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+    if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+        failf(errno, "mount", m->target.s, "Cannot mount tmpfs on %s", m->target.s);
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        snprintf(name, sizeof(name), "/%s", nodes[i]);
+        path_join(path, dst, name, m->target.s);
+        path_join(src, OLDROOT "/dev", name, m->target.s);
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+        if (fd < 0)
+            failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, nodes[i]);
+        close(fd);
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+            failf(errno, "mount", m->target.s, "Cannot bind /dev/%s in %s", nodes[i],
+                  m->target.s);
+    }
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        snprintf(name, sizeof(name), "/%s", links[i][1]);
+        path_join(path, dst, name, m->target.s);
+        if (symlink(links[i][0], path) < 0)
+            failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, links[i][1]);
+    }
+    path_join(path, dst, "/shm", m->target.s);
+    if (mkdir(path, 01777) < 0 || chmod(path, 01777) < 0)
+        failf(errno, "mount", m->target.s, "Cannot create %s/shm", m->target.s);
+    path_join(path, dst, "/pts", m->target.s);
+    if (mkdir(path, 0755) < 0)
+        failf(errno, "mount", m->target.s, "Cannot create %s/pts", m->target.s);
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=620") < 0)
+        failf(errno, "mount", m->target.s, "Cannot mount devpts on %s/pts", m->target.s);
+}
+
+static void mount_op(const struct sb_mount *m)
+{
+    char dst[PATH_CAP], src[PATH_CAP];
+    path_join(dst, NEWROOT, m->target.s, m->target.s);
+    path_join(src, OLDROOT, m->source.s, m->target.s);
+    int rv;
+    switch (m->op) {
+    case SB_MNT_BIND: bind_op(m, src, dst, 0, 0); return;
+    case SB_MNT_RO_BIND: bind_op(m, src, dst, 0, 1); return;
+    case SB_MNT_DEV_BIND: bind_op(m, src, dst, 1, 0); return;
+    case SB_MNT_REMOUNT_RO:
+        remount(dst, m->target.s, MS_RDONLY, !(kept_flags(dst) & MS_NODEV));
+        return;
+    case SB_MNT_TMPFS: {
+        char data[64];
+        if (m->size > 0)
+            snprintf(data, sizeof(data), "mode=%04o,size=%llu",
+                     m->mode == SB_MODE_DEFAULT ? 0755u : m->mode & 07777u,
+                     (unsigned long long)m->size);
+        else
+            snprintf(data, sizeof(data), "mode=%04o",
+                     m->mode == SB_MODE_DEFAULT ? 0755u : m->mode & 07777u);
+        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+            failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+        if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
+            failf(errno, "mount", m->target.s, "Cannot mount tmpfs on %s", m->target.s);
+        return;
+    }
+    case SB_MNT_PROC:
+        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+            failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+        if (mount("proc", dst, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+            failf(errno, "mount", m->target.s, "Cannot mount proc on %s", m->target.s);
+        return;
+    case SB_MNT_DEV: dev_op(m, dst); return;
+    case SB_MNT_MQUEUE:
+        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+            failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+        if (mount("mqueue", dst, "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+            failf(errno, "mount", m->target.s, "Cannot mount mqueue on %s", m->target.s);
+        return;
+    case SB_MNT_DIR:
+        if ((rv = mkdirs(dst, 1, m->mode == SB_MODE_DEFAULT ? 0755 : (mode_t)(m->mode & 07777))) <
+            0)
+            failf(-rv, "mount", m->target.s, "Cannot create directory %s", m->target.s);
+        if (m->mode != SB_MODE_DEFAULT && chmod(dst, (mode_t)(m->mode & 07777)) < 0)
+            failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+        return;
+    case SB_MNT_SYMLINK: {
+        if ((rv = mkdirs(dst, 0, 0755)) < 0)
+            failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+        if (symlink(m->source.s, dst) < 0) {
+            char have[4200];
+            ssize_t n = readlink(dst, have, sizeof(have) - 1);
+            if (errno == EEXIST && n >= 0 && (have[n] = 0, strcmp(have, m->source.s) == 0))
+                return; /* bubblewrap accepts the same link twice */
+            failf(errno, "mount", m->target.s, "Can't make symlink at %s", m->target.s);
+        }
+        return;
+    }
+    case SB_MNT_FILE: {
+        if ((rv = mkdirs(dst, 0, 0755)) < 0)
+            failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+        mode_t mode = m->mode == SB_MODE_DEFAULT ? 0666 : (mode_t)(m->mode & 07777);
+        int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+            failf(errno, "mount", m->target.s, "Cannot create file %s", m->target.s);
+        for (size_t off = 0; off < m->data.len;) {
+            ssize_t n = write(fd, m->data.s + off, m->data.len - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
+            off += (size_t)n;
+        }
+        if (fchmod(fd, mode) < 0)
+            failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+        close(fd);
+        return;
+    }
+    case SB_MNT_CHMOD:
+        if (chmod(dst, (mode_t)(m->mode & 07777)) < 0)
+            failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+        return;
+    default: fail(EINVAL, "mount", "Unknown mount operation", m->target.s);
+    }
+}
+
+/* A scratch tmpfs root holds the new root and the old one; the operations build
+ * the new root from the old; then the new root becomes / and the rest goes. */
+static void new_root(struct alcove_sandbox *sb)
+{
+    if (mount("tmpfs", BASE, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
+        fail(errno, "mount", "Cannot mount the scratch root on " BASE, BASE);
+    if (chdir(BASE) < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
+        fail(errno, "mount", "Cannot prepare the scratch root", BASE);
+    if (syscall(SYS_pivot_root, BASE, "oldroot") < 0)
+        fail(errno, "pivot_root", "Cannot pivot into the scratch root", BASE);
+    if (chdir("/") < 0)
+        fail(errno, "pivot_root", "Cannot enter the scratch root", "/");
+    if (mount("newroot", "newroot", NULL, MS_BIND | MS_REC, NULL) < 0)
+        fail(errno, "mount", "Cannot make the new root a mount point", "/");
+    for (size_t i = 0; i < sb->nmounts; i++)
+        mount_op(&sb->mounts[i]);
+    if (mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        umount2("oldroot", MNT_DETACH) < 0)
+        fail(errno, "pivot_root", "Cannot detach the old root", "/");
+    int oldfd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldfd < 0 || chdir(NEWROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        fchdir(oldfd) < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        fail(errno, "pivot_root", "Cannot pivot into the new root", "/");
+    close(oldfd);
+}
+
+static void set_caps(const struct alcove_sandbox *sb)
+{
+    uint64_t keep = sb->has_caps ? sb->caps : 0;
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+    data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        fail(errno, "capabilities", "Cannot set the capabilities kept", NULL);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail(errno, "capabilities", "Cannot clear the ambient capabilities", NULL);
+    for (unsigned cap = 0; cap < 64; cap++)
+        if ((keep >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            fail(errno, "capabilities", "Cannot raise an ambient capability", NULL);
+}
+
+/* Needs CAP_SETPCAP, so it runs before the ids change. Without it (an
+ * unprivileged process outside a user namespace) nothing can be gained anyway:
+ * the effective and permitted sets are empty, and no_new_privs keeps them so. */
+static void drop_bounding(const struct alcove_sandbox *sb)
+{
+    uint64_t keep = sb->has_caps ? sb->caps : 0;
+    for (unsigned long cap = 0; cap < 64; cap++) {
+        if (keep >> cap & 1)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break; /* past the last capability of this kernel */
+            if (errno == EPERM)
+                return;
+            fail(errno, "capabilities", "Cannot drop from the bounding set", NULL);
+        }
+    }
+}
+
+static uint64_t landlock_mask(int abi, unsigned kind, int dir)
+{
+    uint64_t all = (1ULL << 13) - 1; /* ABI 1 */
+    if (abi >= 2)
+        all |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3)
+        all |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5)
+        all |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    uint64_t m;
+    if (kind == SB_LL_EXECUTE)
+        m = LANDLOCK_ACCESS_FS_EXECUTE;
+    else if (kind == SB_LL_READ)
+        m = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+            LANDLOCK_ACCESS_FS_EXECUTE;
+    else
+        m = all;
+    if (!dir) /* only these apply to a file */
+        m &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+             LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
+             LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    return m & all;
+}
+
+static void landlock(const struct alcove_sandbox *sb)
+{
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 0) {
+        if (sb->landlock_best_effort)
+            return;
+        fail(errno, "landlock", "Landlock is not available in this kernel", NULL);
+    }
+    struct landlock_ruleset_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.handled_access_fs = landlock_mask((int)abi, SB_LL_WRITE, 1);
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0u);
+    if (rs < 0)
+        fail(errno, "landlock", "Cannot create a Landlock ruleset", NULL);
+    for (size_t i = 0; i < sb->nlandlock; i++) {
+        const struct sb_landlock *l = &sb->landlock_rules[i];
+        int fd = open(l->path.s, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+            failf(errno, "landlock", l->path.s, "Cannot open %s for a Landlock rule", l->path.s);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            failf(errno, "landlock", l->path.s, "Cannot stat %s", l->path.s);
+        struct landlock_path_beneath_attr pb = {
+            .allowed_access = landlock_mask((int)abi, l->kind, S_ISDIR(st.st_mode)),
+            .parent_fd = fd,
+        };
+        if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0u) < 0)
+            failf(errno, "landlock", l->path.s, "Cannot add a Landlock rule for %s", l->path.s);
+        close(fd);
+    }
+    if (syscall(SYS_landlock_restrict_self, rs, 0u) < 0)
+        fail(errno, "landlock", "Cannot enforce the Landlock ruleset", NULL);
+    close(rs);
+}
+
+void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
+{
+    cur = sb;
+    /* Signals stay blocked until exec; handlers of the control process go, so that
+     * a signal that came meanwhile acts on the program as it would by default. */
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || ap->sigmode[sig] == ALCOVE_SIG_DFL)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_DFL;
+        sigaction(sig, &sa, NULL);
+    }
+    if (sb->die_with_parent) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* The parent may have died before that: then this was reparented (in a new pid
+         * namespace the parent is outside it, and getppid says 0). */
+        pid_t ppid = getppid();
+        if (ppid != 0 && ppid != sb->parent)
+            _exit(127);
+    }
+    if (sb->new_session ? setsid() < 0 : setpgid(0, 0) < 0)
+        fail(errno, sb->new_session ? "setsid" : "setpgid", "Cannot start a process group",
+             NULL);
+    if (sb->sync_fd >= 0) {
+        char c;
+        ssize_t n;
+        while ((n = read(sb->sync_fd, &c, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1)
+            _exit(127); /* the parent reported why */
+        close(sb->sync_fd);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (sb->stdio_fd[i] < 0)
+            continue;
+        if (dup2(sb->stdio_fd[i], i) < 0)
+            fail(errno, "stdio", "Cannot set up standard input and output", NULL);
+        fcntl(i, F_SETFL, i == 0 ? O_RDONLY : O_WRONLY);
+    }
+    /* Only 0, 1, 2 and the report pipe go on. */
+    if (sb->report_fd < 3) {
+        int fd = fcntl(sb->report_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+            _exit(127);
+        sb->report_fd = fd;
+    }
+    close_from(3, sb->report_fd);
+
+    if (sb->hostname.s != NULL && sethostname(sb->hostname.s, sb->hostname.len) < 0)
+        fail(errno, "hostname", "Cannot set the host name", sb->hostname.s);
+    if (sb->namespaces & CLONE_NEWNS) {
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+            fail(errno, "mount", "Cannot make / a slave mount", "/");
+        if (sb->new_root)
+            new_root(sb);
+    }
+    for (size_t i = 0; i < sb->nrlimits; i++) {
+        struct rlimit rl = {.rlim_cur = (rlim_t)sb->rlimits[i].cur,
+                            .rlim_max = (rlim_t)sb->rlimits[i].max};
+        if (setrlimit(sb->rlimits[i].resource, &rl) < 0) {
+            char what[64];
+            snprintf(what, sizeof(what), "Cannot set rlimit %d", sb->rlimits[i].resource);
+            fail(errno, "rlimit", what, NULL);
+        }
+    }
+    if (sb->cwd.s != NULL && chdir(sb->cwd.s) < 0)
+        failf(errno, "cwd", sb->cwd.s, "Cannot change directory to %s", sb->cwd.s);
+    drop_bounding(sb);
+    if (sb->has_caps && sb->caps != 0 && sb->has_uid)
+        prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    if (sb->has_uid || sb->has_gid) {
+        /* Refused in a user namespace whose setgroups is "deny": none to drop then. */
+        if (setgroups(0, NULL) < 0 && errno != EPERM)
+            fail(errno, "setgroups", "Cannot drop the supplementary groups", NULL);
+    }
+    if (sb->has_gid && setresgid(sb->gid, sb->gid, sb->gid) < 0) {
+        char what[64];
+        snprintf(what, sizeof(what), "Cannot change to gid %u", (unsigned)sb->gid);
+        fail(errno, "setgid", what, NULL);
+    }
+    if (sb->has_uid && setresuid(sb->uid, sb->uid, sb->uid) < 0) {
+        char what[64];
+        snprintf(what, sizeof(what), "Cannot change to uid %u", (unsigned)sb->uid);
+        fail(errno, "setuid", what, NULL);
+    }
+    set_caps(sb);
+    if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);
+    if (sb->landlock)
+        landlock(sb);
+    if (sb->env_clear)
+        environ = sb->envp;
+    else
+        for (size_t i = 0; i < sb->envc; i++)
+            putenv(sb->envp[i]);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (sb->seccomp != NULL) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)(sb->seccomp_len / 8),
+            .filter = (struct sock_filter *)(uintptr_t)sb->seccomp,
+        };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0u, &prog) < 0 &&
+            (errno != ENOSYS || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0))
+            fail(errno, "seccomp", "Cannot install the seccomp filter", NULL);
+    }
+    execvp(sb->argv[0], sb->argv);
+    failf(errno, "exec", sb->argv[0], "Cannot run %s", sb->argv[0]);
+}

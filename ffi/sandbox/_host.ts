@@ -1,0 +1,43 @@
+/**
+ * What a Process and a Task need of the driver, without importing it: the driver implements
+ * this interface, the handles hold it. Internal.
+ *
+ * @module
+ */
+import type { CallDef } from "../_calls.ts";
+import type { AlcoveEvent, CallOptions, Pipeline } from "../types.ts";
+import type { SpawnOptions, SpawnRequest } from "./options.ts";
+
+/** The key of the driver's method that runs a call from its definition. */
+export const RUN_CALL: unique symbol = Symbol("alcove.runCall");
+/** The key of the driver's method that spawns below a pipeline. */
+export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
+
+/** The driver, as the handles see it. */
+export interface Host {
+  /** Runs a call in the process at `pipeline`. */
+  [RUN_CALL](
+    def: CallDef,
+    pipeline: Pipeline,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown>;
+  /** Sends a spawn request to the control process at `pipeline`: the new pid. */
+  [SPAWN_AT](
+    pipeline: Pipeline,
+    argv: readonly string[],
+    options: SpawnOptions,
+  ): Promise<{ pid: number; request: SpawnRequest }>;
+  /** The next stdout chunk of a process, null at its end. */
+  stdout(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null>;
+  /** The next stderr chunk of a process, null at its end. */
+  stderr(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null>;
+  /** The next event of a process, null at its end. */
+  event(pipeline: Pipeline, options?: CallOptions): Promise<AlcoveEvent | null>;
+  /** Writes to a process's stdin. */
+  stdin(pipeline: Pipeline, data: string | Uint8Array, options?: CallOptions): Promise<void>;
+  /** Closes a process's stdin. */
+  eof(pipeline: Pipeline, options?: CallOptions): Promise<void>;
+  /** Whether the driver has stopped. */
+  readonly closed: boolean;
+}

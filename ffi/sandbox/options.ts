@@ -1,0 +1,630 @@
+/**
+ * The options of `spawn`: a whole declarative sandbox, checked field by field before anything
+ * is sent, and encoded into the one request the control process runs (see csrc/sandbox.h).
+ *
+ * @example
+ * ```ts
+ * import type { SpawnOptions } from "@alcove/alcove";
+ * const options: SpawnOptions = {
+ *   namespaces: ["user", "pid", "net", "mount", "uts", "ipc"],
+ *   mounts: [{ type: "ro-bind", source: "/usr", target: "/usr" }, { type: "proc", target: "/proc" }],
+ *   timeout: 2000,
+ * };
+ * ```
+ * @module
+ */
+import { type Capability, capabilityNumber } from "../capabilities.ts";
+import type { ConstantTable } from "../constants.ts";
+import { assemble } from "../seccomp/bpf.ts";
+import { compilePolicy, type SeccompPolicy } from "../seccomp/policy.ts";
+import { DEFAULT_PROFILE } from "../seccomp/profile.ts";
+import { seccompArchLocal } from "../seccomp/install.ts";
+
+/** A Linux namespace a sandbox can get a new one of.
+ *
+ * @example
+ * ```ts
+ * import type { Namespace } from "@alcove/alcove";
+ * const ns: Namespace[] = ["user", "pid"];
+ * ```
+ */
+export type Namespace = "user" | "pid" | "net" | "mount" | "uts" | "ipc" | "cgroup" | "time";
+
+/** The namespaces `"all"` stands for (every one but time, as bubblewrap's --unshare-all).
+ *
+ * @example
+ * ```ts
+ * import { ALL_NAMESPACES } from "@alcove/alcove";
+ * console.log(ALL_NAMESPACES.includes("net")); // true
+ * ```
+ */
+export const ALL_NAMESPACES: readonly Namespace[] = [
+  "user",
+  "pid",
+  "net",
+  "mount",
+  "uts",
+  "ipc",
+  "cgroup",
+];
+
+const CLONE_FLAG: Record<Namespace, bigint> = {
+  mount: 0x00020000n,
+  cgroup: 0x02000000n,
+  uts: 0x04000000n,
+  ipc: 0x08000000n,
+  user: 0x10000000n,
+  pid: 0x20000000n,
+  net: 0x40000000n,
+  time: 0x00000080n,
+};
+
+/** One operation on the new root, with bubblewrap's meaning; applied in order. Paths of
+ * `source` are on the host, `target` inside the sandbox.
+ *
+ * @example
+ * ```ts
+ * import type { Mount } from "@alcove/alcove";
+ * const mounts: Mount[] = [
+ *   { type: "ro-bind", source: "/usr", target: "/usr" },
+ *   { type: "symlink", source: "usr/lib", target: "/lib" },
+ *   { type: "tmpfs", target: "/tmp", size: 64 << 20 },
+ *   { type: "file", target: "/etc/motd", data: "hello\n" },
+ * ];
+ * ```
+ */
+export type Mount =
+  | {
+    /** Bind a host path; `-try` forms skip a missing source. */
+    type:
+      | "bind"
+      | "ro-bind"
+      | "dev-bind"
+      | "bind-try"
+      | "ro-bind-try"
+      | "dev-bind-try";
+    source: string;
+    target: string;
+  }
+  | { type: "remount-ro"; target: string }
+  | { type: "tmpfs"; target: string; size?: number; mode?: number }
+  | { type: "proc" | "dev" | "mqueue"; target: string }
+  | { type: "dir"; target: string; mode?: number }
+  | { type: "symlink"; source: string; target: string }
+  | { type: "file"; target: string; data: string | Uint8Array; mode?: number }
+  | { type: "chmod"; target: string; mode: number };
+
+/** Landlock path sets: `read` allows reading and running files beneath a path, `write`
+ * also every change, `execute` only running them.
+ *
+ * @example
+ * ```ts
+ * import type { LandlockOptions } from "@alcove/alcove";
+ * const ll: LandlockOptions = { read: ["/usr", "/etc"], write: ["/tmp"], bestEffort: true };
+ * ```
+ */
+export interface LandlockOptions {
+  /** Paths to read and execute beneath. */
+  read?: readonly string[];
+  /** Paths to read, execute and change beneath. */
+  write?: readonly string[];
+  /** Paths to execute beneath. */
+  execute?: readonly string[];
+  /** Without Landlock in the kernel, go on unrestricted instead of failing. */
+  bestEffort?: boolean;
+}
+
+/** Where a standard stream of the program goes: a pipe to the caller, /dev/null, or the
+ * control process's own descriptor.
+ *
+ * @example
+ * ```ts
+ * import type { StdioMode } from "@alcove/alcove";
+ * const mode: StdioMode = "null";
+ * ```
+ */
+export type StdioMode = "pipe" | "null" | "inherit";
+
+/** A resource limit: one number for both soft and hard, or both; `Infinity` is unlimited.
+ *
+ * @example
+ * ```ts
+ * import type { RlimitValue } from "@alcove/alcove";
+ * const nofile: RlimitValue = { cur: 64, max: 128 };
+ * ```
+ */
+export type RlimitValue = number | { cur: number; max: number };
+
+/** Everything `spawn` takes besides argv. Every field is optional.
+ *
+ * @example
+ * ```ts
+ * import type { SpawnOptions } from "@alcove/alcove";
+ * const options: SpawnOptions = { env: { PATH: "/usr/bin:/bin" }, rlimits: { NOFILE: 64 } };
+ * ```
+ */
+export interface SpawnOptions {
+  /** New namespaces, or "all". Without root, "user" is added when any is asked for. */
+  namespaces?: readonly Namespace[] | "all";
+  /** The user id inside; with a user namespace, uid_map is written for it. */
+  uid?: number;
+  /** The group id inside; with a user namespace, gid_map is written for it. */
+  gid?: number;
+  /** The host name (needs the "uts" namespace). */
+  hostname?: string;
+  /** Operations that build a new root (the "mount" namespace is added). */
+  mounts?: readonly Mount[];
+  /** The working directory (default: "/" with mounts, else the control process's). */
+  cwd?: string;
+  /** The environment: replaces the control process's unless `inheritEnv`. */
+  env?: Readonly<Record<string, string>>;
+  /** Adds `env` to the control process's environment instead of replacing it. */
+  inheritEnv?: boolean;
+  /** Resource limits by name, with or without RLIMIT_ (`{ NOFILE: 64, AS: 256 << 20 }`). */
+  rlimits?: Readonly<Record<string, RlimitValue>>;
+  /** Capabilities kept (default none: every set is cleared). */
+  capabilities?: readonly Capability[];
+  /** Sets no_new_privs (default true; seccomp and Landlock need it without CAP_SYS_ADMIN). */
+  noNewPrivileges?: boolean;
+  /** A seccomp filter, installed last: "default" (DEFAULT_PROFILE), a policy, or null. */
+  seccomp?: "default" | SeccompPolicy | null;
+  /** Landlock file-system rules. */
+  landlock?: LandlockOptions;
+  /** Starts a new session (setsid), detaching it from the terminal. */
+  newSession?: boolean;
+  /** SIGKILL when the control process that started it dies (default true). */
+  dieWithParent?: boolean;
+  /** Wall-clock limit in milliseconds: the control process kills the tree at the limit. */
+  timeout?: number;
+  /** Bytes of stdout and stderr together: the tree is killed when it writes more. */
+  maxOutput?: number;
+  /** Standard input (default "pipe"). */
+  stdin?: StdioMode;
+  /** Standard output (default "pipe"). */
+  stdout?: StdioMode;
+  /** Standard error (default "pipe"). */
+  stderr?: StdioMode;
+  /** cgroup limits: not in this version (a TypeError says so). */
+  cgroup?: never;
+  /** Aborting kills the process tree. */
+  signal?: AbortSignal;
+}
+
+const KNOWN = new Set([
+  "namespaces",
+  "uid",
+  "gid",
+  "hostname",
+  "mounts",
+  "cwd",
+  "env",
+  "inheritEnv",
+  "rlimits",
+  "capabilities",
+  "noNewPrivileges",
+  "seccomp",
+  "landlock",
+  "newSession",
+  "dieWithParent",
+  "timeout",
+  "maxOutput",
+  "stdin",
+  "stdout",
+  "stderr",
+  "cgroup",
+  "signal",
+]);
+
+const TAG = {
+  ARG: 1,
+  ENV: 2,
+  ENV_CLEAR: 3,
+  NAMESPACES: 5,
+  UID: 6,
+  GID: 7,
+  HOSTNAME: 8,
+  MOUNT: 9,
+  CWD: 10,
+  RLIMIT: 11,
+  CAPS: 12,
+  NO_NEW_PRIVS: 13,
+  LANDLOCK: 14,
+  LANDLOCK_BEST_EFFORT: 15,
+  LANDLOCK_ON: 16,
+  SECCOMP: 17,
+  NEW_SESSION: 18,
+  DIE_WITH_PARENT: 19,
+  STDIO: 20,
+  TIMEOUT: 21,
+  MAX_OUTPUT: 22,
+  ROOT: 23,
+} as const;
+
+const MOUNT_OP: Record<Mount["type"], [number, number]> = {
+  "bind": [1, 0],
+  "ro-bind": [2, 0],
+  "dev-bind": [3, 0],
+  "bind-try": [1, 1],
+  "ro-bind-try": [2, 1],
+  "dev-bind-try": [3, 1],
+  "remount-ro": [4, 0],
+  "tmpfs": [5, 0],
+  "proc": [6, 0],
+  "dev": [7, 0],
+  "mqueue": [8, 0],
+  "dir": [9, 0],
+  "symlink": [10, 0],
+  "file": [11, 0],
+  "chmod": [12, 0],
+};
+
+const STDIO: Record<StdioMode, number> = { pipe: 0, null: 1, inherit: 2 };
+const U64_MAX = 0xffffffffffffffffn;
+const MODE_DEFAULT = 0xffffffff;
+const encoder = new TextEncoder();
+
+/** A checked, encoded spawn request and what the host keeps of it. */
+export interface SpawnRequest {
+  /** The request bytes (csrc/sandbox.h). */
+  readonly bytes: Uint8Array;
+  /** The stdio modes, to know which streams exist. */
+  readonly stdio: readonly [StdioMode, StdioMode, StdioMode];
+  /** The abort signal, if any. */
+  readonly signal?: AbortSignal;
+  /** Whether the program is pid 1 of a new pid namespace. */
+  readonly pidNamespace: boolean;
+}
+
+class Records {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+
+  add(tag: number, payload: Uint8Array = new Uint8Array(0)): void {
+    const head = new Uint8Array(5);
+    head[0] = tag;
+    new DataView(head.buffer).setUint32(1, payload.length, true);
+    this.#parts.push(head, payload);
+    this.#size += 5 + payload.length;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#size);
+    let off = 0;
+    for (const p of this.#parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    return out;
+  }
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+function u64(n: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, n, true);
+  return b;
+}
+
+function join(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function lp(s: Uint8Array): Uint8Array {
+  return join(u32(s.length), s);
+}
+
+function fail(field: string, what: string, Kind: typeof TypeError = TypeError): never {
+  throw new Kind(`spawn: options.${field}: ${what}`);
+}
+
+function str(field: string, v: unknown): string {
+  if (typeof v !== "string") fail(field, `must be a string, got ${typeof v}`);
+  if (v.includes("\0")) fail(field, "must not contain a NUL byte");
+  return v;
+}
+
+function absPath(field: string, v: unknown): string {
+  const s = str(field, v);
+  if (!s.startsWith("/")) fail(field, "must be an absolute path");
+  if (s.split("/").includes("..")) fail(field, 'must not contain ".." components');
+  return s;
+}
+
+function id(field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
+    fail(field, "must be an integer from 0 to 4294967294", RangeError);
+  }
+  return v;
+}
+
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== "boolean") fail(field, `must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+function mode(field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0o7777) {
+    fail(field, "must be a permission mode from 0 to 0o7777", RangeError);
+  }
+  return v;
+}
+
+function count(field: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
+    fail(field, `must be an integer from 0 to ${max}`, RangeError);
+  }
+  return v;
+}
+
+function namespaces(v: unknown): Namespace[] {
+  if (v === "all") return [...ALL_NAMESPACES];
+  if (!Array.isArray(v)) fail("namespaces", 'must be an array of namespace names or "all"');
+  for (const [i, ns] of v.entries()) {
+    if (typeof ns !== "string" || !(ns in CLONE_FLAG)) {
+      fail(
+        `namespaces[${i}]`,
+        `must be one of ${Object.keys(CLONE_FLAG).join(", ")}, got ${JSON.stringify(ns)}`,
+        RangeError,
+      );
+    }
+  }
+  return [...new Set(v as Namespace[])];
+}
+
+function encodeMount(r: Records, m: unknown, i: number): void {
+  const f = `mounts[${i}]`;
+  if (typeof m !== "object" || m === null) fail(f, "must be an object");
+  const o = m as Record<string, unknown>;
+  if (typeof o.type !== "string" || !(o.type in MOUNT_OP)) {
+    fail(`${f}.type`, `must be one of ${Object.keys(MOUNT_OP).join(", ")}`, RangeError);
+  }
+  const type = o.type as Mount["type"];
+  const [op, flags] = MOUNT_OP[type];
+  const target = absPath(`${f}.target`, o.target);
+  let source = "";
+  let data: Uint8Array = new Uint8Array(0);
+  let modeValue = MODE_DEFAULT;
+  let size = 0n;
+  if (type.includes("bind")) source = absPath(`${f}.source`, o.source);
+  if (type === "symlink") {
+    source = str(`${f}.source`, o.source);
+    if (source === "") fail(`${f}.source`, "must not be empty");
+  }
+  if (type === "file") {
+    if (typeof o.data === "string") data = encoder.encode(o.data);
+    else if (o.data instanceof Uint8Array) data = o.data;
+    else fail(`${f}.data`, "must be a string or a Uint8Array");
+  }
+  if (type === "chmod" || o.mode !== undefined) {
+    if (!["tmpfs", "dir", "file", "chmod"].includes(type)) fail(`${f}.mode`, `not for ${type}`);
+    modeValue = mode(`${f}.mode`, o.mode);
+  }
+  if (o.size !== undefined) {
+    if (type !== "tmpfs") fail(`${f}.size`, `not for ${type}`);
+    size = BigInt(count(`${f}.size`, o.size));
+  }
+  const head = new Uint8Array(14);
+  const view = new DataView(head.buffer);
+  head[0] = op;
+  head[1] = flags;
+  view.setUint32(2, modeValue, true);
+  view.setBigUint64(6, size, true);
+  r.add(
+    TAG.MOUNT,
+    join(head, lp(encoder.encode(source)), lp(encoder.encode(target)), lp(data)),
+  );
+}
+
+function rlimitValue(field: string, v: unknown): [bigint, bigint] {
+  const one = (f: string, n: unknown): bigint => {
+    if (n === Infinity) return U64_MAX;
+    return BigInt(count(f, n));
+  };
+  if (typeof v === "number") {
+    const n = one(field, v);
+    return [n, n];
+  }
+  if (typeof v !== "object" || v === null) fail(field, "must be a number or { cur, max }");
+  const o = v as Record<string, unknown>;
+  const cur = one(`${field}.cur`, o.cur);
+  const max = one(`${field}.max`, o.max);
+  if (cur > max) fail(field, "cur must not be above max", RangeError);
+  return [cur, max];
+}
+
+function pathList(field: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail(field, "must be an array of absolute paths");
+  return v.map((p, i) => absPath(`${field}[${i}]`, p));
+}
+
+const compiled = new Map<string, Uint8Array>();
+
+function seccompProgram(table: ConstantTable, v: unknown): Uint8Array {
+  const arch = seccompArchLocal({ constants: table });
+  if (v === "default") {
+    let bytes = compiled.get(arch);
+    if (!bytes) {
+      bytes = assemble(compilePolicy(DEFAULT_PROFILE, { arches: [arch] }));
+      compiled.set(arch, bytes);
+    }
+    return bytes;
+  }
+  if (typeof v !== "object" || v === null) {
+    fail("seccomp", '"default", a SeccompPolicy or null');
+  }
+  try {
+    return assemble(compilePolicy(v as SeccompPolicy, { arches: [arch] }));
+  } catch (e) {
+    fail("seccomp", (e as Error).message, e instanceof RangeError ? RangeError : TypeError);
+  }
+}
+
+/**
+ * Checks `argv` and `options` and encodes the spawn request. Every problem is a TypeError or
+ * RangeError naming the field, before anything is sent.
+ *
+ * @param argv The program and its arguments (argv[0] is searched in PATH).
+ * @param options The sandbox.
+ * @param table The constants of the control process that will run it.
+ * @returns The request.
+ *
+ * @example
+ * ```ts
+ * import { Alcove, encodeSpawnRequest } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const req = encodeSpawnRequest(["true"], { rlimits: { NOFILE: 64 } }, drv.constants);
+ * console.log(req.bytes.length > 0);
+ * ```
+ */
+export function encodeSpawnRequest(
+  argv: readonly string[],
+  options: SpawnOptions,
+  table: ConstantTable,
+): SpawnRequest {
+  if (!Array.isArray(argv) || argv.length === 0) {
+    throw new TypeError("spawn: argv must be a non-empty array of strings");
+  }
+  argv.forEach((a, i) => {
+    if (typeof a !== "string" || a.includes("\0")) {
+      throw new TypeError(`spawn: argv[${i}] must be a string without NUL bytes`);
+    }
+  });
+  if (argv[0] === "") throw new TypeError("spawn: argv[0] must not be empty");
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("spawn: options must be an object");
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new TypeError(`spawn: options.${key}: unknown option`);
+  }
+  const o = options as Record<string, unknown>;
+  if (o.cgroup !== undefined) {
+    fail("cgroup", "cgroup limits are not supported by this version");
+  }
+  const r = new Records();
+  for (const a of argv) r.add(TAG.ARG, encoder.encode(a));
+
+  let ns = o.namespaces === undefined ? [] : namespaces(o.namespaces);
+  if (o.mounts !== undefined && !ns.includes("mount")) ns = [...ns, "mount"];
+  if (o.hostname !== undefined && !ns.includes("uts")) {
+    fail("hostname", 'needs the "uts" namespace');
+  }
+  if (ns.length > 0) r.add(TAG.NAMESPACES, u64(ns.reduce((m, n) => m | CLONE_FLAG[n], 0n)));
+  if (o.uid !== undefined) r.add(TAG.UID, u32(id("uid", o.uid)));
+  if (o.gid !== undefined) r.add(TAG.GID, u32(id("gid", o.gid)));
+  if (o.hostname !== undefined) {
+    const h = encoder.encode(str("hostname", o.hostname));
+    if (h.length > 64) fail("hostname", "must be at most 64 bytes", RangeError);
+    r.add(TAG.HOSTNAME, h);
+  }
+  if (o.mounts !== undefined) {
+    if (!Array.isArray(o.mounts)) fail("mounts", "must be an array");
+    if (o.mounts.length > 1024) fail("mounts", "must have at most 1024 entries", RangeError);
+    o.mounts.forEach((m, i) => encodeMount(r, m, i));
+    r.add(TAG.ROOT);
+  }
+  if (o.cwd !== undefined) r.add(TAG.CWD, encoder.encode(absPath("cwd", o.cwd)));
+  else if (o.mounts !== undefined) r.add(TAG.CWD, encoder.encode("/"));
+
+  if (o.inheritEnv !== undefined) bool("inheritEnv", o.inheritEnv);
+  if (o.env !== undefined) {
+    if (typeof o.env !== "object" || o.env === null || Array.isArray(o.env)) {
+      fail("env", "must be an object of NAME: value strings");
+    }
+    if (o.inheritEnv !== true) r.add(TAG.ENV_CLEAR);
+    for (const [k, v] of Object.entries(o.env)) {
+      if (k === "" || k.includes("=") || k.includes("\0")) {
+        fail(`env.${k}`, "a name must be non-empty, without '=' or NUL bytes");
+      }
+      r.add(TAG.ENV, encoder.encode(`${k}=${str(`env.${k}`, v)}`));
+    }
+  }
+  if (o.rlimits !== undefined) {
+    if (typeof o.rlimits !== "object" || o.rlimits === null) {
+      fail("rlimits", "must be an object of limits by name");
+    }
+    for (const [name, v] of Object.entries(o.rlimits)) {
+      const full = /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`;
+      const res = table.lookup("rlimit", full);
+      if (res === undefined) fail(`rlimits.${name}`, "unknown resource here", RangeError);
+      const [cur, max] = rlimitValue(`rlimits.${name}`, v);
+      r.add(TAG.RLIMIT, join(u32(res), u64(cur), u64(max)));
+    }
+  }
+  let caps = 0n;
+  if (o.capabilities !== undefined) {
+    if (!Array.isArray(o.capabilities)) fail("capabilities", "must be an array");
+    o.capabilities.forEach((c, i) => {
+      try {
+        caps |= 1n << BigInt(capabilityNumber(table, c));
+      } catch (e) {
+        fail(`capabilities[${i}]`, (e as Error).message, e as typeof TypeError);
+      }
+    });
+  }
+  r.add(TAG.CAPS, u64(caps));
+  if (o.noNewPrivileges === undefined || bool("noNewPrivileges", o.noNewPrivileges)) {
+    r.add(TAG.NO_NEW_PRIVS);
+  }
+  if (o.landlock !== undefined) {
+    if (typeof o.landlock !== "object" || o.landlock === null) {
+      fail("landlock", "must be an object");
+    }
+    const ll = o.landlock as Record<string, unknown>;
+    for (const key of Object.keys(ll)) {
+      if (!["read", "write", "execute", "bestEffort"].includes(key)) {
+        fail(`landlock.${key}`, "unknown option");
+      }
+    }
+    r.add(TAG.LANDLOCK_ON);
+    if (ll.bestEffort !== undefined && bool("landlock.bestEffort", ll.bestEffort)) {
+      r.add(TAG.LANDLOCK_BEST_EFFORT);
+    }
+    (["read", "write", "execute"] as const).forEach((kind, k) => {
+      for (const p of pathList(`landlock.${kind}`, ll[kind])) {
+        r.add(TAG.LANDLOCK, join(new Uint8Array([k]), encoder.encode(p)));
+      }
+    });
+  }
+  if (o.seccomp !== undefined && o.seccomp !== null) {
+    r.add(TAG.SECCOMP, seccompProgram(table, o.seccomp));
+  }
+  if (o.newSession !== undefined && bool("newSession", o.newSession)) r.add(TAG.NEW_SESSION);
+  if (o.dieWithParent === undefined || bool("dieWithParent", o.dieWithParent)) {
+    r.add(TAG.DIE_WITH_PARENT);
+  }
+  if (o.timeout !== undefined) {
+    r.add(TAG.TIMEOUT, u64(BigInt(count("timeout", o.timeout, 1_000_000_000))));
+  }
+  if (o.maxOutput !== undefined) {
+    r.add(TAG.MAX_OUTPUT, u64(BigInt(count("maxOutput", o.maxOutput))));
+  }
+  const stdio = (["stdin", "stdout", "stderr"] as const).map((k) => {
+    const v = o[k] ?? "pipe";
+    if (typeof v !== "string" || !(v in STDIO)) {
+      fail(k, `must be "pipe", "null" or "inherit", got ${JSON.stringify(v)}`, RangeError);
+    }
+    return v as StdioMode;
+  }) as [StdioMode, StdioMode, StdioMode];
+  r.add(TAG.STDIO, new Uint8Array(stdio.map((m) => STDIO[m])));
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    fail("signal", "must be an AbortSignal");
+  }
+  return {
+    bytes: r.bytes(),
+    stdio,
+    signal: o.signal as AbortSignal | undefined,
+    pidNamespace: ns.includes("pid"),
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * A spawned program: its streams (Web Streams with backpressure both ways), its status, and
+ * the means to end its whole tree. Shapes follow `Deno.Command`'s child process.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * await using p = await drv.spawn(["sh", "-c", "echo hi; exit 3"]);
+ * const { status, stdout } = await p.output();
+ * console.log(status.code, new TextDecoder().decode(stdout)); // 3 "hi\n"
+ * ```
+ * @module
+ */
+import { DriverClosedError } from "../errors.ts";
+import type { Pipeline, ResourceUsage } from "../types.ts";
+import { type Host, RUN_CALL, SPAWN_AT } from "./_host.ts";
+import type { SpawnOptions, SpawnRequest, StdioMode } from "./options.ts";
+import { CALLS } from "../_calls.ts";
+
+/** Why a process ended.
+ *
+ * @example
+ * ```ts
+ * import type { ExitReason } from "@alcove/alcove";
+ * const r: ExitReason = "timeout";
+ * ```
+ */
+export type ExitReason = "exit" | "signal" | "timeout" | "output-limit" | "oom" | "seccomp";
+
+/** How a process ended.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessStatus } from "@alcove/alcove";
+ * function describe(s: ProcessStatus) {
+ *   return s.success ? "ok" : `${s.reason} (code ${s.code}, signal ${s.signal})`;
+ * }
+ * ```
+ */
+export interface ProcessStatus {
+  /** True when it exited with status 0. */
+  success: boolean;
+  /** Its exit status, or 128 + the signal number when a signal ended it. */
+  code: number;
+  /** The signal that ended it, or null. */
+  signal: string | null;
+  /** Why it ended: "timeout" and "output-limit" are the limits of spawn's options. */
+  reason: ExitReason;
+  /** Resource usage. */
+  usage: ResourceUsage;
+}
+
+/** What `output()` resolves to.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessOutput } from "@alcove/alcove";
+ * const show = (o: ProcessOutput) => new TextDecoder().decode(o.stdout);
+ * ```
+ */
+export interface ProcessOutput {
+  /** How it ended. */
+  status: ProcessStatus;
+  /** Everything it wrote to stdout (empty unless stdout was "pipe"). */
+  stdout: Uint8Array;
+  /** Everything it wrote to stderr (empty unless stderr was "pipe"). */
+  stderr: Uint8Array;
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGSYS: 31,
+};
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * A program started by `spawn`. `await using` kills its tree and waits for it.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * await using p = await drv.spawn(["cat"]);
+ * const w = p.stdin.getWriter();
+ * await w.write(new TextEncoder().encode("hello\n"));
+ * await w.close();
+ * for await (const chunk of p.stdout) console.log(new TextDecoder().decode(chunk));
+ * console.log((await p.status).success); // true
+ * ```
+ */
+export class Process implements AsyncDisposable {
+  /** Its pid, as its control process sees it. */
+  readonly pid: number;
+  /** Its pipeline: the pids from the root control process down to it. */
+  readonly pipeline: Pipeline;
+  #host: Host;
+  #stdio: readonly [StdioMode, StdioMode, StdioMode];
+  #stdin?: WritableStream<Uint8Array>;
+  #stdout?: ReadableStream<Uint8Array>;
+  #stderr?: ReadableStream<Uint8Array>;
+  #status?: Promise<ProcessStatus>;
+  #ended = false;
+  #stdinTouched = false;
+
+  /** Made by `spawn`; not constructed directly.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const p = await drv.spawn(["true"]);
+   * console.log(p.pipeline); // [pid]
+   * ```
+   */
+  constructor(host: Host, pipeline: Pipeline, request: SpawnRequest) {
+    this.#host = host;
+    this.pipeline = [...pipeline];
+    this.pid = pipeline[pipeline.length - 1];
+    this.#stdio = request.stdio;
+    const signal = request.signal;
+    if (signal) {
+      const onAbort = () => this.#killTree();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.status.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+    }
+  }
+
+  /** Its standard input (when stdin was "pipe"): closing it sends EOF.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await using p = await drv.spawn(["wc", "-c"]);
+   * const w = p.stdin.getWriter();
+   * await w.write(new Uint8Array(10));
+   * await w.close();
+   * ```
+   */
+  get stdin(): WritableStream<Uint8Array> {
+    if (this.#stdio[0] !== "pipe") throw new TypeError("stdin: it is not piped");
+    this.#stdinTouched = true;
+    this.#stdin ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.#host.stdin(this.pipeline, chunk),
+      close: () => this.#host.eof(this.pipeline),
+      abort: () => this.#host.eof(this.pipeline).catch(() => {}),
+    }, { highWaterMark: 1 });
+    return this.#stdin;
+  }
+
+  /** Its standard output (when stdout was "pipe"), read as it comes.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await using p = await drv.spawn(["echo", "hi"]);
+   * for await (const chunk of p.stdout) console.log(chunk.length);
+   * ```
+   */
+  get stdout(): ReadableStream<Uint8Array> {
+    if (this.#stdio[1] !== "pipe") throw new TypeError("stdout: it is not piped");
+    this.#stdout ??= this.#readable("stdout");
+    return this.#stdout;
+  }
+
+  /** Its standard error (when stderr was "pipe"), read as it comes.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * await using p = await drv.spawn(["sh", "-c", "echo oops >&2"]);
+   * for await (const chunk of p.stderr) console.log(chunk.length);
+   * ```
+   */
+  get stderr(): ReadableStream<Uint8Array> {
+    if (this.#stdio[2] !== "pipe") throw new TypeError("stderr: it is not piped");
+    this.#stderr ??= this.#readable("stderr");
+    return this.#stderr;
+  }
+
+  #readable(which: "stdout" | "stderr"): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = await this.#host[which](this.pipeline);
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** How it ended; resolves once it has been reaped, after all its output.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const p = await drv.spawn(["false"], { stdout: "null", stderr: "null" });
+   * console.log((await p.status).code); // 1
+   * ```
+   */
+  get status(): Promise<ProcessStatus> {
+    this.#status ??= this.#wait();
+    return this.#status;
+  }
+
+  async #wait(): Promise<ProcessStatus> {
+    let limit: "timeout" | "output-limit" | null = null;
+    let usage: ResourceUsage = { wallMs: 0, userMs: 0, systemMs: 0, maxRssKb: 0 };
+    for (;;) {
+      const ev = await this.#host.event(this.pipeline);
+      if (ev === null) {
+        this.#ended = true;
+        throw new DriverClosedError(
+          "status",
+          this.pipeline,
+          "the driver stopped before the process ended",
+        );
+      }
+      if (ev.type === "usage") {
+        limit = ev.limit;
+        usage = ev.usage;
+        continue;
+      }
+      if (ev.type !== "exit" && ev.type !== "termsig") continue;
+      this.#ended = true;
+      const signal = ev.type === "termsig" ? ev.signal : null;
+      const code = ev.type === "exit" ? ev.status : 128 + (SIGNALS[ev.signal] ?? 0);
+      const why: ExitReason = limit !== null
+        ? limit
+        : signal === "SIGSYS"
+        ? "seccomp"
+        : signal !== null
+        ? "signal"
+        : "exit";
+      return { success: code === 0 && signal === null, code, signal, reason: why, usage };
+    }
+  }
+
+  /**
+   * Reads stdout and stderr to their end (both at once, so neither can fill up and block
+   * the program) and waits for the status. An untouched piped stdin is closed first.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const p = await drv.spawn(["python3", "-c", "print(6 * 7)"]);
+   * const { status, stdout } = await p.output();
+   * console.log(status.success, new TextDecoder().decode(stdout)); // true "42\n"
+   * ```
+   */
+  async output(): Promise<ProcessOutput> {
+    if (this.#stdio[0] === "pipe" && !this.#stdinTouched) {
+      this.#stdinTouched = true;
+      await this.#host.eof(this.pipeline).catch(() => {});
+    }
+    const drain = async (which: "stdout" | "stderr", i: number) => {
+      if (this.#stdio[i] !== "pipe") return new Uint8Array(0);
+      const parts: Uint8Array[] = [];
+      for await (const chunk of this[which]) parts.push(chunk);
+      return concatAll(parts);
+    };
+    const [stdout, stderr, status] = await Promise.all([
+      drain("stdout", 1),
+      drain("stderr", 2),
+      this.status,
+    ]);
+    return { status, stdout, stderr };
+  }
+
+  /**
+   * Sends a signal to its process group (which also reaches what it started in that group;
+   * as pid 1 of a pid namespace, SIGKILL ends the whole namespace).
+   *
+   * @param signal A signal name or number (default SIGTERM).
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const p = await drv.spawn(["sleep", "10"]);
+   * await p.kill("SIGKILL");
+   * console.log((await p.status).signal); // "SIGKILL"
+   * ```
+   */
+  async kill(signal: string | number = "SIGTERM"): Promise<void> {
+    if (this.#ended) return;
+    const parent = this.pipeline.slice(0, -1);
+    const kill = CALLS.kill;
+    try {
+      await this.#host[RUN_CALL](kill, parent, [-this.pid, signal]);
+    } catch (e) {
+      // The group may be gone while the process is not yet reaped.
+      if ((e as { code?: string }).code !== "ESRCH") throw e;
+      await this.#host[RUN_CALL](kill, parent, [this.pid, signal]).catch(() => {});
+    }
+  }
+
+  #killTree(): void {
+    if (!this.#ended && !this.#host.closed) this.kill("SIGKILL").catch(() => {});
+  }
+
+  /** Kills the tree (SIGKILL to its process group) unless it has ended, and waits for it.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * {
+   *   await using p = await drv.spawn(["sleep", "10"]);
+   * } // killed and reaped here
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#host.closed) return;
+    this.#killTree();
+    const drain = (which: "stdout" | "stderr", i: number) => {
+      if (this.#stdio[i] !== "pipe" || (which === "stdout" ? this.#stdout : this.#stderr)) return;
+      // Nobody reads it: drop what is left so the host holds nothing for it.
+      (async () => {
+        while ((await this.#host[which](this.pipeline)) !== null);
+      })().catch(() => {});
+    };
+    drain("stdout", 1);
+    drain("stderr", 2);
+    await this.status.catch(() => {});
+  }
+}
+
+/**
+ * Spawns `argv` from the control process at `pipeline` and returns its Process. Used by
+ * `Alcove.spawn` and `Task.spawn`.
+ *
+ * @param host The driver.
+ * @param pipeline The control process that forks it ([] is the root).
+ * @param argv The program and its arguments.
+ * @param options The sandbox.
+ * @returns The process, once it has exec'd.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const p = await drv.spawn(["true"]); // spawnProcess(drv, [], ["true"], {}) underneath
+ * console.log((await p.status).success);
+ * ```
+ */
+export async function spawnProcess(
+  host: Host,
+  pipeline: Pipeline,
+  argv: readonly string[],
+  options: SpawnOptions = {},
+): Promise<Process> {
+  const { pid, request } = await host[SPAWN_AT](pipeline, argv, options);
+  return new Process(host, [...pipeline, pid], request);
+}

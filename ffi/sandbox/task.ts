@@ -1,0 +1,157 @@
+/**
+ * A Task is a handle on one control process (prx's task): every alcove call as a method
+ * without the pipeline, `fork`/`clone` that return Tasks, and `spawn` from that process (so
+ * inside the namespaces it was cloned into).
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const box = await drv.root.clone(["CLONE_NEWUTS"]);
+ * await box.sethostname("box");
+ * const p = await box.spawn(["hostname"]);
+ * console.log(new TextDecoder().decode((await p.output()).stdout)); // "box\n"
+ * ```
+ * @module
+ */
+import { type CallDef, CALLS, TaskCalls } from "../_calls.ts";
+import type { CallOptions, Flags, Pipeline } from "../types.ts";
+import { type Host, RUN_CALL } from "./_host.ts";
+import type { SpawnOptions, SpawnRequest } from "./options.ts";
+import { Process, spawnProcess } from "./process.ts";
+
+/**
+ * A control process: `drv.root` is the root, `fork()` and `clone()` make children.
+ *
+ * @example
+ * ```ts
+ * import { Alcove } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const t = await drv.root.fork();
+ * await t.setrlimit("RLIMIT_NOFILE", { cur: 64, max: 64 });
+ * console.log(await t.getrlimit("RLIMIT_NOFILE")); // { cur: 64, max: 64 }
+ * ```
+ */
+export class Task extends TaskCalls {
+  /** Its pipeline: the pids from the root down ([] for the root). */
+  readonly pipeline: Pipeline;
+  #host: Host;
+
+  /** Made by the driver (`drv.root`) and by `fork`/`clone`.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(drv.root.pipeline); // []
+   * ```
+   */
+  constructor(host: Host, pipeline: Pipeline) {
+    super();
+    this.#host = host;
+    this.pipeline = [...pipeline];
+  }
+
+  /** Its pid as its parent sees it (0 for the root: ask `getpid()`).
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const t = await drv.root.fork();
+   * console.log(t.pid === t.pipeline[0]); // true
+   * ```
+   */
+  get pid(): number {
+    return this.pipeline[this.pipeline.length - 1] ?? 0;
+  }
+
+  /** Runs a call in this process. */
+  protected call(def: CallDef, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    return this.#host[RUN_CALL](def, this.pipeline, args, options);
+  }
+
+  /** Creates a child control process. Wraps fork(2).
+   *
+   * @param options Timeout and abort signal for this call.
+   * @returns The child.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const child = await drv.root.fork();
+   * console.log((await child.getpid()) === child.pid); // true
+   * ```
+   */
+  async fork(options?: CallOptions): Promise<Task> {
+    const pid = await this.call(CALLS.fork, [], options) as number;
+    return new Task(this.#host, [...this.pipeline, pid]);
+  }
+
+  /** Creates a child control process in new namespaces. Wraps clone(2).
+   *
+   * @param flags CLONE_NEW* flags: names, a list, or a number.
+   * @param options Timeout and abort signal for this call.
+   * @returns The child.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const child = await drv.root.clone(["CLONE_NEWPID"]);
+   * console.log(await child.getpid()); // 1
+   * ```
+   */
+  async clone(flags: Flags, options?: CallOptions): Promise<Task> {
+    const pid = await this.call(CALLS.clone, [flags], options) as number;
+    return new Task(this.#host, [...this.pipeline, pid]);
+  }
+
+  /** Spawns a program from this process: see `Alcove.spawn`.
+   *
+   * @param argv The program and its arguments (argv[0] is searched in PATH).
+   * @param options The sandbox.
+   * @returns The process, once it has exec'd.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const t = await drv.root.fork();
+   * const { status } = await (await t.spawn(["true"])).output();
+   * console.log(status.success); // true
+   * ```
+   */
+  spawn(argv: readonly string[], options?: SpawnOptions): Promise<Process> {
+    return spawnProcess(this.#host, this.pipeline, argv, options);
+  }
+
+  /**
+   * The Process view of this task once it has run `execve`/`execvp`: its streams and status
+   * (stdio is piped, as for every forked process).
+   *
+   * @returns The process.
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * const t = await drv.root.fork();
+   * await t.execvp("echo", ["echo", "hi"]);
+   * const { stdout } = await t.process().output();
+   * console.log(new TextDecoder().decode(stdout)); // "hi\n"
+   * ```
+   */
+  process(): Process {
+    if (this.pipeline.length === 0) {
+      throw new TypeError("process: the root control process is not a program");
+    }
+    const request: SpawnRequest = {
+      bytes: new Uint8Array(0),
+      stdio: ["pipe", "pipe", "pipe"],
+      pidNamespace: false,
+    };
+    return new Process(this.#host, this.pipeline, request);
+  }
+}
