@@ -33,4 +33,5 @@ export {
   CALLS,
   LocalCalls,
   type ResultKind,
+  TaskCalls,
 } from "./ffi/_calls.ts";

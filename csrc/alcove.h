@@ -19,6 +19,8 @@
 #define ALCOVE_ABI 3
 
 #define ALCOVE_MAXCHILD_LIMIT 1024
+/* The default maxchild is what the descriptors allow, up to this. */
+#define ALCOVE_MAXCHILD_DEFAULT 1024
 #define ALCOVE_MAXFORKDEPTH_LIMIT 64
 /* A request larger than this is refused by the host before it is sent. */
 #define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
@@ -214,6 +216,9 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
 struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
 int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
 int alcove_default_maxchild(void);
+/* The RLIMIT_NOFILE soft limit the root was started with, for programs started by
+ * spawn (RLIM_INFINITY: it was not raised). */
+extern rlim_t alcove_program_nofile;
 
 /* Signals (sig.c). */
 int alcove_signal_init(struct alcove_state *ap);

@@ -38,6 +38,8 @@ int alcove_set_nonblock(int fd)
     return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+rlim_t alcove_program_nofile = RLIM_INFINITY;
+
 int alcove_default_maxchild(void)
 {
     struct rlimit rl;
@@ -49,7 +51,7 @@ int alcove_default_maxchild(void)
     /* A control process holds 7 descriptors, each child 5, and a fork needs 5
      * more for a moment. */
     n = (n - 12) / 5;
-    return n > 64 ? 64 : (int)n;
+    return n > ALCOVE_MAXCHILD_DEFAULT ? ALCOVE_MAXCHILD_DEFAULT : (int)n;
 }
 
 void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out)

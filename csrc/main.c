@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -109,6 +110,15 @@ int main(int argc, char *argv[])
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
 
+    /* Each child costs descriptors: raise the soft limit to the hard one, so that
+     * hundreds of children fit (maxchild follows), and give programs started by
+     * spawn the limit this process was started with. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        alcove_program_nofile = nofile.rlim_cur;
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     static struct alcove_state state;
     struct alcove_state *ap = &state;
     alcove_state_init(ap, 0, 0, 1);

@@ -514,6 +514,11 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         if (sb->new_root)
             new_root(sb);
     }
+    struct rlimit nofile;
+    if (alcove_program_nofile != RLIM_INFINITY && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        nofile.rlim_cur = alcove_program_nofile;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     for (size_t i = 0; i < sb->nrlimits; i++) {
         struct rlimit rl = {.rlim_cur = (rlim_t)sb->rlimits[i].cur,
                             .rlim_max = (rlim_t)sb->rlimits[i].max};

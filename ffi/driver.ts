@@ -32,9 +32,10 @@ import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
-import { type Host, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
-import { type Process, type ProcessOutput, spawnProcess } from "./sandbox/process.ts";
+import type { Process, ProcessOutput } from "./sandbox/process.ts";
+import { spawnProcess } from "./sandbox/_spawn.ts";
 import { Task } from "./sandbox/task.ts";
 
 /** Options of {@linkcode Alcove.start}.
@@ -171,7 +172,7 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
  * console.log(await drv.stdout([pid], { timeout: 1000 }));
  * ```
  */
-export class Alcove extends AlcoveCalls implements AsyncDisposable, Host {
+export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #proc: HelperProcess;
   #table = new ConstantTable();
   #pending = new Map<number, Pending>();

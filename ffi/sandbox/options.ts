@@ -569,7 +569,11 @@ export function encodeSpawnRequest(
       try {
         caps |= 1n << BigInt(capabilityNumber(table, c));
       } catch (e) {
-        fail(`capabilities[${i}]`, (e as Error).message, e as typeof TypeError);
+        fail(
+          `capabilities[${i}]`,
+          (e as Error).message,
+          e instanceof RangeError ? RangeError : TypeError,
+        );
       }
     });
   }

@@ -14,8 +14,8 @@
  */
 import { DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { type Host, RUN_CALL, SPAWN_AT } from "./_host.ts";
-import type { SpawnOptions, SpawnRequest, StdioMode } from "./options.ts";
+import { type Host, RUN_CALL } from "./_host.ts";
+import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
 /** Why a process ended.
@@ -353,32 +353,4 @@ export class Process implements AsyncDisposable {
     drain("stderr", 2);
     await this.status.catch(() => {});
   }
-}
-
-/**
- * Spawns `argv` from the control process at `pipeline` and returns its Process. Used by
- * `Alcove.spawn` and `Task.spawn`.
- *
- * @param host The driver.
- * @param pipeline The control process that forks it ([] is the root).
- * @param argv The program and its arguments.
- * @param options The sandbox.
- * @returns The process, once it has exec'd.
- *
- * @example
- * ```ts
- * import { Alcove } from "@alcove/alcove";
- * await using drv = await Alcove.start();
- * const p = await drv.spawn(["true"]); // spawnProcess(drv, [], ["true"], {}) underneath
- * console.log((await p.status).success);
- * ```
- */
-export async function spawnProcess(
-  host: Host,
-  pipeline: Pipeline,
-  argv: readonly string[],
-  options: SpawnOptions = {},
-): Promise<Process> {
-  const { pid, request } = await host[SPAWN_AT](pipeline, argv, options);
-  return new Process(host, [...pipeline, pid], request);
 }

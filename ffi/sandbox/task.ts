@@ -18,7 +18,8 @@ import { type CallDef, CALLS, TaskCalls } from "../_calls.ts";
 import type { CallOptions, Flags, Pipeline } from "../types.ts";
 import { type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnOptions, SpawnRequest } from "./options.ts";
-import { Process, spawnProcess } from "./process.ts";
+import { Process } from "./process.ts";
+import { spawnProcess } from "./_spawn.ts";
 
 /**
  * A control process: `drv.root` is the root, `fork()` and `clone()` make children.

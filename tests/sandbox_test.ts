@@ -1,0 +1,587 @@
+// spawn and its sandbox, checked from inside the sandbox against the real kernel.
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { Alcove, type Mount, SetupError, type SpawnOptions } from "../mod.ts";
+import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+const text = (b: Uint8Array) => decoder.decode(b);
+
+/** A read-only view of the host's programs: enough to run sh and coreutils. */
+const SYSTEM: Mount[] = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc"].map((p) => ({
+  type: "ro-bind-try" as const,
+  source: p,
+  target: p,
+}));
+
+const BOX: SpawnOptions = {
+  namespaces: "all",
+  mounts: [
+    ...SYSTEM,
+    { type: "proc", target: "/proc" },
+    { type: "dev", target: "/dev" },
+    { type: "tmpfs", target: "/tmp" },
+  ],
+};
+
+async function sh(drv: Alcove, script: string, options: SpawnOptions = {}) {
+  const p = await drv.spawn(["sh", "-c", script], options);
+  const out = await p.output();
+  return { ...out, out: text(out.stdout), err: text(out.stderr) };
+}
+
+function statusField(status: string, name: string): string {
+  return status.match(new RegExp(`^${name}:\\s*(.*)$`, "m"))?.[1] ?? "";
+}
+
+/** Processes whose command line holds `marker` (to find what a sandbox left behind). */
+function withMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      const state = statusField(Deno.readTextFileSync(`/proc/${e.name}/status`), "State");
+      if (cmd.includes(marker) && !state.startsWith("Z")) found.push(Number(e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const NOT_ROOT = IS_ROOT ? undefined : "needs root (the unprivileged runner covers the rest)";
+
+Deno.test("spawn: output, exit status, stderr and usage", async () => {
+  await withDriver(async (drv) => {
+    const r = await sh(drv, "echo out; echo err >&2; exit 3");
+    assertEquals(r.out, "out\n");
+    assertEquals(r.err, "err\n");
+    assertEquals(r.status.code, 3);
+    assertEquals(r.status.success, false);
+    assertEquals(r.status.reason, "exit");
+    assertEquals(r.status.signal, null);
+    assertGreater(r.status.usage.wallMs, 0);
+    assertGreater(r.status.usage.maxRssKb, 0);
+    // Nothing is left in the control process.
+    assertEquals(await drv.cpid([]), []);
+  });
+});
+
+Deno.test("spawn: many quick programs, each with all its output", async () => {
+  await withDriver(async (drv) => {
+    const runs = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => sh(drv, `echo ${i}`)),
+    );
+    runs.forEach((r, i) => assertEquals([r.out, r.status.code], [`${i}\n`, 0]));
+  });
+});
+
+Deno.test("spawn: env replaces the environment, inheritEnv adds to it", async () => {
+  await withDriver(async (drv) => {
+    const only = await drv.spawn(["/usr/bin/env"], { env: { A: "1", PATH: "/usr/bin" } });
+    assertEquals(text((await only.output()).stdout).split("\n").sort(), [
+      "",
+      "A=1",
+      "PATH=/usr/bin",
+    ]);
+    const added = await sh(drv, "echo $B $HOME", { env: { B: "2" }, inheritEnv: true });
+    assertEquals(added.out, `2 ${Deno.env.get("HOME") ?? ""}\n`);
+    const empty = await drv.spawn(["/usr/bin/env"], { env: {} });
+    assertEquals(text((await empty.output()).stdout), "");
+  });
+});
+
+Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
+  await withDriver(async (drv) => {
+    const r = await sh(drv, "pwd; ulimit -n; ulimit -Hn; ulimit -v", {
+      cwd: "/usr",
+      rlimits: { NOFILE: { cur: 40, max: 50 }, RLIMIT_AS: 512 << 20 },
+    });
+    assertEquals(r.out, `/usr\n40\n50\n${512 * 1024}\n`);
+    // The program gets the limit the driver was started with, not the root's raised one.
+    const own = await sh(drv, "ulimit -n");
+    assertEquals(own.out.trim(), String(Deno.build.os === "linux" ? await hostNofile() : ""));
+    const quiet = await drv.spawn(["sh", "-c", "echo lost; echo gone >&2"], {
+      stdout: "null",
+      stderr: "null",
+    });
+    const o = await quiet.output();
+    assertEquals([o.stdout.length, o.stderr.length, o.status.code], [0, 0, 0]);
+    assertThrows(() => quiet.stdout, TypeError, "not piped");
+  });
+});
+
+async function hostNofile(): Promise<string> {
+  const r = await new Deno.Command("sh", { args: ["-c", "ulimit -n"] }).output();
+  return text(r.stdout).trim();
+}
+
+Deno.test(
+  needs("spawn: namespaces, id maps, host name and pid 1 seen from inside", NOT_ROOT),
+  async () => {
+    await withDriver(async (drv) => {
+      const r = await sh(
+        drv,
+        "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; hostname; echo $$; " +
+          "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
+        { ...BOX, uid: 65534, gid: 65534, hostname: "box" },
+      );
+      assertEquals(r.status.code, 0, r.err);
+      const lines = r.out.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+      assertEquals(lines, [
+        "65534",
+        "65534",
+        "0 0 1",
+        "65534 65534 1",
+        "0 0 1",
+        "65534 65534 1",
+        "box",
+        "1",
+        "lo",
+      ]);
+      // The host's names are unchanged.
+      assert(Deno.hostname() !== "box");
+    });
+  },
+);
+
+Deno.test(
+  needs(
+    "spawn: no capabilities by default, no_new_privs and the default seccomp profile",
+    NOT_ROOT,
+  ),
+  async () => {
+    await withDriver(async (drv) => {
+      const plain = await sh(drv, "cat /proc/self/status");
+      for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+        assertEquals(statusField(plain.out, set), "0000000000000000", set);
+      }
+      assertEquals(statusField(plain.out, "NoNewPrivs"), "1");
+      assertEquals(statusField(plain.out, "Seccomp"), "0");
+      const boxed = await sh(drv, "cat /proc/self/status; unshare -U true", {
+        ...BOX,
+        seccomp: "default",
+      });
+      assertEquals(statusField(boxed.out, "Seccomp"), "2");
+      assertStringIncludes(boxed.err, "Operation not permitted");
+      // Kept ones survive the change to uid 65534 and exec, in the ambient set.
+      const kept = await sh(drv, "cat /proc/self/status", {
+        uid: 65534,
+        gid: 65534,
+        capabilities: ["CAP_NET_BIND_SERVICE"],
+      });
+      for (const set of ["CapPrm", "CapEff", "CapBnd", "CapAmb", "CapInh"]) {
+        assertEquals(statusField(kept.out, set), "0000000000000400", set);
+      }
+      const privs = await sh(drv, "cat /proc/self/status", { noNewPrivileges: false });
+      assertEquals(statusField(privs.out, "NoNewPrivs"), "0");
+    });
+  },
+);
+
+Deno.test(needs("spawn: every mount operation, as bubblewrap does it", NOT_ROOT), async () => {
+  const host = await Deno.makeTempDir({ prefix: "alcove-mounts-" });
+  try {
+    await Deno.writeTextFile(`${host}/seen`, "from the host\n");
+    await Deno.mkdir(`${host}/rw`);
+    await withDriver(async (drv) => {
+      const r = await sh(
+        drv,
+        [
+          "cat /ro/seen",
+          "(echo x > /ro/new) 2>/dev/null || echo ro-refused",
+          "echo written > /rw/file",
+          "test -e /missing && echo bad || echo try-skipped",
+          "(echo x > /remounted/y) 2>/dev/null || echo remount-refused",
+          "stat -c '%a' /small; df -k /small | tail -1 | awk '{print $2}'",
+          "test -r /proc/self/status && echo proc",
+          "ls /dev | sort | tr '\\n' ' '; echo",
+          "echo zero > /dev/null && head -c 4 /dev/zero | wc -c",
+          "grep -c ' /mq .* - mqueue ' /proc/self/mountinfo",
+          "stat -c '%a' /made/deep",
+          "readlink /link",
+          "cat /etc2/motd; stat -c '%a' /etc2/motd",
+          "stat -c '%a' /chmodded",
+        ].join("; "),
+        {
+          namespaces: ["user", "pid", "mount", "ipc"],
+          mounts: [
+            ...SYSTEM,
+            { type: "ro-bind", source: host, target: "/ro" },
+            { type: "bind", source: `${host}/rw`, target: "/rw" },
+            { type: "bind-try", source: "/nonexistent-source", target: "/missing" },
+            { type: "tmpfs", target: "/remounted" },
+            { type: "remount-ro", target: "/remounted" },
+            { type: "tmpfs", target: "/small", size: 1 << 20, mode: 0o700 },
+            { type: "proc", target: "/proc" },
+            { type: "dev", target: "/dev" },
+            { type: "mqueue", target: "/mq" },
+            { type: "dir", target: "/made/deep", mode: 0o750 },
+            { type: "symlink", source: "usr/bin", target: "/link" },
+            { type: "file", target: "/etc2/motd", data: "hello\n", mode: 0o640 },
+            { type: "dir", target: "/chmodded" },
+            { type: "chmod", target: "/chmodded", mode: 0o711 },
+          ],
+        },
+      );
+      assertEquals(r.err, "");
+      assertEquals(r.out.split("\n"), [
+        "from the host",
+        "ro-refused",
+        "try-skipped",
+        "remount-refused",
+        "700",
+        "1024",
+        "proc",
+        "core fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ",
+        "4",
+        "1",
+        "750",
+        "usr/bin",
+        "hello",
+        "640",
+        "711",
+        "",
+      ]);
+      assertEquals(await Deno.readTextFile(`${host}/rw/file`), "written\n");
+    });
+  } finally {
+    await Deno.remove(host, { recursive: true });
+  }
+});
+
+const LANDLOCK = (() => {
+  try {
+    return Deno.readTextFileSync("/sys/kernel/security/lsm").includes("landlock")
+      ? undefined
+      : "Landlock is not enabled in this kernel";
+  } catch {
+    return undefined; // securityfs not mounted: the spawn itself will tell
+  }
+})();
+
+Deno.test(
+  needs("spawn: Landlock allows what the sets say and denies the rest", LANDLOCK),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "alcove-landlock-" });
+    try {
+      await Deno.mkdir(`${dir}/rw`);
+      await Deno.mkdir(`${dir}/ro`);
+      await Deno.writeTextFile(`${dir}/ro/f`, "readable\n");
+      await Deno.writeTextFile(`${dir}/secret`, "hidden\n");
+      await withDriver(async (drv) => {
+        const r = await sh(
+          drv,
+          `cat ${dir}/ro/f; echo ok > ${dir}/rw/f && echo wrote; ` +
+            `echo no > ${dir}/ro/g 2>/dev/null || echo ro-denied; ` +
+            `cat ${dir}/secret 2>/dev/null || echo secret-denied`,
+          {
+            landlock: {
+              read: ["/usr", "/etc", "/lib", "/lib64", "/bin", `${dir}/ro`],
+              write: [`${dir}/rw`, "/dev"],
+            },
+          },
+        );
+        assertEquals(r.out, "readable\nwrote\nro-denied\nsecret-denied\n", r.err);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("spawn: a failed step is a SetupError with step and path, and leaves no process", async () => {
+  await withDriver(async (drv) => {
+    const cases: [SpawnOptions, string[], string, string, string][] = [
+      [{}, ["/nonexistent/prog"], "exec", "/nonexistent/prog", "ENOENT"],
+      [{ cwd: "/nonexistent" }, ["true"], "cwd", "/nonexistent", "ENOENT"],
+      [
+        { mounts: [{ type: "ro-bind", source: "/nonexistent", target: "/x" }] },
+        ["true"],
+        "mount",
+        "/nonexistent",
+        "ENOENT",
+      ],
+      [{ landlock: { read: ["/nonexistent"] } }, ["true"], "landlock", "/nonexistent", "ENOENT"],
+      [
+        { rlimits: { NOFILE: { cur: 1, max: 2 ** 40 } } },
+        ["true"],
+        "rlimit",
+        "",
+        "EPERM",
+      ],
+    ];
+    for (const [options, argv, step, path, code] of cases) {
+      const e = await assertRejects(() => drv.spawn(argv, options), SetupError);
+      assertEquals([e.step, e.path, e.code], [step, path, code], e.message);
+      assertMatch(e.message, /^spawn: .+: E[A-Z]+ \(.+\)$/);
+      assertEquals(await drv.cpid([]), [], `a process was left after ${step}`);
+    }
+    const e = await assertRejects(() => drv.spawn(["/nonexistent/prog"]), SetupError);
+    assertEquals(
+      e.message,
+      "spawn: Cannot run /nonexistent/prog: ENOENT (No such file or directory)",
+    );
+    if (IS_ROOT) {
+      const mount = await assertRejects(
+        () => drv.spawn(["true"], { mounts: [{ type: "ro-bind", source: "/nope", target: "/x" }] }),
+        SetupError,
+      );
+      assertEquals(
+        mount.message,
+        "spawn: Can't find source path /nope: ENOENT (No such file or directory)",
+      );
+    }
+  });
+});
+
+// Without a pid namespace the tree is the process group and whatever is still below the
+// program; in a pid namespace, everything in it, daemons that left the session included.
+Deno.test("spawn: timeout kills a tree that ignores SIGTERM and leaves daemons", async () => {
+  await withDriver(async (drv) => {
+    for (const namespaces of [undefined, ["pid" as const]]) {
+      const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
+      const daemons = namespaces
+        ? `(setsid sleep ${marker} &); (sleep ${marker} &);`
+        : `(sleep ${marker} &); sh -c 'trap "" TERM; sleep ${marker}' &`;
+      const script = `trap '' TERM; ${daemons} ` +
+        `sleep ${marker} & sleep 0.2; echo started; while :; do sleep 1; done`;
+      const p = await drv.spawn(["sh", "-c", script], {
+        timeout: 700,
+        namespaces,
+      });
+      const o = await p.output();
+      assertEquals(text(o.stdout), "started\n");
+      assertEquals([o.status.reason, o.status.signal, o.status.code], ["timeout", "SIGKILL", 137]);
+      assertGreater(o.status.usage.wallMs, 650);
+      // Killed processes may take a moment to be reaped by whoever adopted them.
+      for (let i = 0; i < 50 && withMarker(marker).length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assertEquals(withMarker(marker), [], `left behind (namespaces ${namespaces})`);
+    }
+  });
+});
+
+Deno.test("spawn: maxOutput passes exactly that many bytes, then kills the tree", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.spawn(["yes", "0123456789abcdef"], { maxOutput: 100_000 });
+    const o = await p.output();
+    assertEquals(o.stdout.length, 100_000);
+    assertEquals([o.status.reason, o.status.signal], ["output-limit", "SIGKILL"]);
+    const both = await drv.spawn(["sh", "-c", "yes err >&2 & yes out"], { maxOutput: 50_000 });
+    const b = await both.output();
+    assertEquals(b.stdout.length + b.stderr.length, 50_000);
+    assertEquals(b.status.reason, "output-limit");
+  });
+});
+
+Deno.test("spawn: 500 at once from one driver", async () => {
+  await withDriver(async (drv) => {
+    const procs = await Promise.all(
+      Array.from({ length: 500 }, () => drv.spawn(["sleep", "30"], { stdin: "null" })),
+    );
+    assertEquals((await drv.cpid([])).length, 500);
+    await Promise.all(procs.map((p) => p.kill("SIGKILL")));
+    const statuses = await Promise.all(procs.map((p) => p.status));
+    assert(statuses.every((s) => s.signal === "SIGKILL"));
+    assertEquals(await drv.cpid([]), []);
+  });
+});
+
+Deno.test("spawn: 64 MiB through stdin and stdout at once, in order, memory bounded", async () => {
+  await withDriver(async (drv) => {
+    const size = 64 << 20;
+    const block = new Uint8Array(1 << 20);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 7 + (i >> 12)) & 0xff;
+    await using p = await drv.spawn(["cat"]);
+    const rss0 = Deno.memoryUsage().rss;
+    const writing = (async () => {
+      const w = p.stdin.getWriter();
+      for (let sent = 0; sent < size; sent += block.length) {
+        const chunk = block.slice();
+        chunk[0] = (sent >> 20) & 0xff; // each MiB is told apart
+        await w.write(chunk);
+      }
+      await w.close();
+    })();
+    let got = 0;
+    let peak = 0;
+    let mismatch = -1;
+    for await (const chunk of p.stdout) {
+      for (let i = 0; i < chunk.length && mismatch < 0; i += 4093) {
+        const pos = got + i;
+        const want = pos % block.length === 0 ? (pos >> 20) & 0xff : block[pos % block.length];
+        if (chunk[i] !== want) mismatch = pos;
+      }
+      got += chunk.length;
+      peak = Math.max(peak, Deno.memoryUsage().rss - rss0);
+    }
+    await writing;
+    assertEquals(mismatch, -1);
+    assertEquals(got, size);
+    assertEquals((await p.status).code, 0);
+    assert(peak < 256 << 20, `host memory grew by ${peak} bytes for 64 MiB streamed`);
+  });
+});
+
+Deno.test("spawn: await using kills and reaps the tree; abort kills it too", async () => {
+  await withDriver(async (drv) => {
+    let pid: number;
+    {
+      await using p = await drv.spawn(["sh", "-c", "sleep 100 & sleep 100"]);
+      pid = p.pid;
+    }
+    assertEquals(await drv.cpid([]), []);
+    let alive = true;
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch {
+      alive = false;
+    }
+    assertEquals(alive, false);
+    const ac = new AbortController();
+    const p = await drv.spawn(["sleep", "100"], { signal: ac.signal });
+    ac.abort();
+    assertEquals((await p.status).signal, "SIGKILL");
+  });
+});
+
+Deno.test("spawn: bad options name the field, before anything is sent", async () => {
+  await withDriver(async (drv) => {
+    const bad: [unknown, unknown, typeof TypeError, string][] = [
+      [[], {}, TypeError, "spawn: argv must be a non-empty array"],
+      [["a\0b"], {}, TypeError, "spawn: argv[0] must be a string without NUL"],
+      [["true"], { nope: 1 }, TypeError, "spawn: options.nope: unknown option"],
+      [["true"], { namespaces: ["pidd"] }, RangeError, "options.namespaces[0]: must be one of"],
+      [["true"], { namespaces: "most" }, TypeError, "options.namespaces: must be an array"],
+      [["true"], { uid: -1 }, RangeError, "options.uid: must be an integer"],
+      [["true"], { gid: 1.5 }, RangeError, "options.gid: must be an integer"],
+      [["true"], { hostname: "x" }, TypeError, 'options.hostname: needs the "uts" namespace'],
+      [["true"], { namespaces: ["uts"], hostname: "x".repeat(65) }, RangeError, "at most 64"],
+      [["true"], { mounts: {} }, TypeError, "options.mounts: must be an array"],
+      [["true"], { mounts: [{ type: "bond", target: "/" }] }, RangeError, "options.mounts[0].type"],
+      [
+        ["true"],
+        { mounts: [{ type: "proc", target: "proc" }] },
+        TypeError,
+        "options.mounts[0].target: must be an absolute path",
+      ],
+      [
+        ["true"],
+        { mounts: [SYSTEM[0], { type: "tmpfs", target: "/a/../b" }] },
+        TypeError,
+        'options.mounts[1].target: must not contain ".."',
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "bind", target: "/x" }] },
+        TypeError,
+        "options.mounts[0].source: must be a string",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "tmpfs", target: "/x", size: -1 }] },
+        RangeError,
+        "options.mounts[0].size",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "proc", target: "/x", mode: 0o755 }] },
+        TypeError,
+        "options.mounts[0].mode: not for proc",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "chmod", target: "/x", mode: 0o10000 }] },
+        RangeError,
+        "options.mounts[0].mode",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "file", target: "/x", data: 5 }] },
+        TypeError,
+        "options.mounts[0].data",
+      ],
+      [["true"], { cwd: "tmp" }, TypeError, "options.cwd: must be an absolute path"],
+      [["true"], { env: { "A=B": "1" } }, TypeError, "options.env.A=B"],
+      [["true"], { env: { A: 1 } }, TypeError, "options.env.A: must be a string"],
+      [["true"], { rlimits: { NOPE: 1 } }, RangeError, "options.rlimits.NOPE: unknown resource"],
+      [
+        ["true"],
+        { rlimits: { NOFILE: { cur: 9, max: 8 } } },
+        RangeError,
+        "options.rlimits.NOFILE: cur must not be above max",
+      ],
+      [["true"], { capabilities: ["CAP_NOPE"] }, RangeError, "options.capabilities[0]"],
+      [
+        ["true"],
+        { noNewPrivileges: "yes" },
+        TypeError,
+        "options.noNewPrivileges: must be a boolean",
+      ],
+      [["true"], { seccomp: "strict" }, TypeError, "options.seccomp"],
+      [
+        ["true"],
+        { landlock: { read: ["rel"] } },
+        TypeError,
+        "options.landlock.read[0]: must be an absolute path",
+      ],
+      [["true"], { landlock: { exec: [] } }, TypeError, "options.landlock.exec: unknown option"],
+      [["true"], { timeout: -5 }, RangeError, "options.timeout"],
+      [["true"], { maxOutput: 1.5 }, RangeError, "options.maxOutput"],
+      [["true"], { stdout: "file" }, RangeError, "options.stdout"],
+      [["true"], { signal: {} }, TypeError, "options.signal: must be an AbortSignal"],
+      [["true"], { cgroup: { memoryMax: 1 } }, TypeError, "options.cgroup"],
+    ];
+    for (const [argv, options, type, message] of bad) {
+      await assertRejects(
+        () => drv.spawn(argv as string[], options as SpawnOptions),
+        type,
+        message,
+      );
+    }
+    assertEquals(await drv.cpid([]), []);
+  });
+});
+
+Deno.test("Task: calls without the pipeline, fork, clone, spawn inside, process view", async () => {
+  await withDriver(async (drv) => {
+    assertEquals(await drv.root.getpid(), drv.pid);
+    const t = await drv.root.fork();
+    assertEquals(t.pipeline, [t.pid]);
+    await t.setrlimit("RLIMIT_NOFILE", { cur: 64, max: 64 });
+    assertEquals(await t.getrlimit("RLIMIT_NOFILE"), { cur: 64, max: 64 });
+    const child = await t.fork();
+    assertEquals(child.pipeline, [t.pid, child.pid]);
+    // A program spawned from a task inherits what the task set up.
+    const r = await (await child.spawn(["sh", "-c", "ulimit -n"])).output();
+    assertEquals(text(r.stdout), "64\n");
+    await child.execvp("sh", ["sh", "-c", "echo from-exec; exit 4"]);
+    const o = await child.process().output();
+    assertEquals([text(o.stdout), o.status.code], ["from-exec\n", 4]);
+  });
+});
+
+Deno.test(needs("Task: clone into namespaces, then spawn there", NOT_ROOT), async () => {
+  await withDriver(async (drv) => {
+    const box = await drv.root.clone(["CLONE_NEWUTS", "CLONE_NEWPID"]);
+    assertEquals(await box.getpid(), 1);
+    await box.sethostname("cloned");
+    const o = await (await box.spawn(["sh", "-c", "hostname; echo $$"])).output();
+    assertEquals(text(o.stdout), "cloned\n2\n");
+  });
+});
+
+Deno.test("Alcove.run: a one-off with its own driver", async () => {
+  const { status, stdout } = await Alcove.run(["sh", "-c", "echo $((6 * 7))"]);
+  assertEquals([status.success, text(stdout)], [true, "42\n"]);
+});
