@@ -16,12 +16,13 @@
 
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 3
+#define ALCOVE_ABI 4
 
-#define ALCOVE_MAXCHILD_LIMIT 1024
+/* alcove's ranges for the maxchild and maxforkdepth options. */
+#define ALCOVE_MAXCHILD_LIMIT 65535
+#define ALCOVE_MAXFORKDEPTH_LIMIT 65535
 /* The default maxchild is what the descriptors allow, up to this. */
 #define ALCOVE_MAXCHILD_DEFAULT 1024
-#define ALCOVE_MAXFORKDEPTH_LIMIT 64
 /* A request larger than this is refused by the host before it is sent. */
 #define ALCOVE_MAX_REQUEST (64u * 1024u * 1024u)
 /* Output and relayed frames at least this large move by splice instead of copies. */
@@ -183,6 +184,9 @@ struct alcove_reply {
     int deferred;      /* the call answers later, itself (spawn) */
     int status;        /* ALCOVE_STATUS_* */
     const char *error; /* message for BADARG / UNSUPPORTED */
+    /* A message made for this reply (alcove_reply_badargf): each call has its own,
+     * so calls in several threads of the host process never share one. */
+    char message[256];
 };
 
 typedef int (*alcove_call_fn)(struct alcove_state *ap, const struct alcove_arg *arg,
@@ -208,7 +212,12 @@ int alcove_reply_bytes(struct alcove_reply *r, const void *p, size_t n);
 int alcove_reply_null(struct alcove_reply *r);
 int alcove_reply_list(struct alcove_reply *r, uint32_t count);
 int alcove_reply_badarg(struct alcove_reply *r, const char *msg);
+int alcove_reply_badargf(struct alcove_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int alcove_reply_unsupported(struct alcove_reply *r, const char *msg);
+/* An errno caused by one of the control process's own limits, named by its option
+ * (EAGAIN at maxchild or maxforkdepth): the host says which and how to raise it. */
+int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option);
 
 /* Event loop (loop.c). */
 int alcove_loop(struct alcove_state *ap);
@@ -235,6 +244,9 @@ static inline int alcove_reaps(const struct alcove_state *ap)
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags);
 /* fork, or clone3/clone with CLONE_NEW* flags; returns like fork. */
 pid_t alcove_clone(unsigned long long flags);
+/* What alcove_spawn_child answers: the pid, or after a failure the errno, with the
+ * option when one of the limits was reached. */
+int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pid_t pid);
 
 /* Run one call (dispatch.c). */
 void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char *payload,

@@ -1,5 +1,7 @@
 /* Growable byte buffers and the encoders of reply values. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +134,23 @@ int alcove_reply_badarg(struct alcove_reply *r, const char *msg)
     r->status = ALCOVE_STATUS_BADARG;
     r->error = msg;
     return 0;
+}
+
+int alcove_reply_badargf(struct alcove_reply *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof(r->message), fmt, ap);
+    va_end(ap);
+    return alcove_reply_badarg(r, r->message);
+}
+
+int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option)
+{
+    int rv = alcove_reply_int(r, err);
+    rv |= alcove_reply_bytes(r, option, strlen(option));
+    r->status = ALCOVE_STATUS_ERRNO;
+    return rv;
 }
 
 int alcove_reply_unsupported(struct alcove_reply *r, const char *msg)

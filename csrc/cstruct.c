@@ -9,7 +9,13 @@
 
 #define WORD sizeof(void *)
 
-int alcove_cstruct_build(const struct alcove_arg *a, struct alcove_cstruct *cs, const char **why)
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+int alcove_cstruct_build(const struct alcove_arg *a, size_t room, struct alcove_cstruct *cs,
+                         const char **why)
 {
     memset(cs, 0, sizeof(*cs));
     if (a->type != ALCOVE_VAL_CSTRUCT) {
@@ -50,7 +56,7 @@ int alcove_cstruct_build(const struct alcove_arg *a, struct alcove_cstruct *cs, 
     }
 
     /* Never a zero-sized allocation: the struct's address is always a valid pointer. */
-    cs->mem = calloc(cs->size > 0 ? cs->size : 1, 1);
+    cs->mem = calloc(max_size(cs->size, room) + ALCOVE_KERNEL_SLACK, 1);
     if (cs->mem == NULL)
         return -ENOMEM;
     p = (const unsigned char *)a->s + 4;
@@ -65,7 +71,7 @@ int alcove_cstruct_build(const struct alcove_arg *a, struct alcove_cstruct *cs, 
         }
         if (s->n == 0)
             continue; /* NULL: the word stays zero */
-        s->ptr = calloc(s->n, 1);
+        s->ptr = calloc(s->n + ALCOVE_KERNEL_SLACK, 1);
         if (s->ptr == NULL)
             return -ENOMEM;
         if (s->kind == ALCOVE_SEG_PTR)
@@ -122,10 +128,8 @@ void alcove_cstruct_free(struct alcove_cstruct *cs)
     memset(cs, 0, sizeof(*cs));
 }
 
-static char errbuf[256];
-
 int alcove_ptrarg_init(struct alcove_reply *r, const char *call, const char *name,
-                       const struct alcove_arg *a, struct alcove_ptrarg *p)
+                       const struct alcove_arg *a, size_t room, struct alcove_ptrarg *p)
 {
     memset(p, 0, sizeof(*p));
     p->type = a->type;
@@ -141,8 +145,8 @@ int alcove_ptrarg_init(struct alcove_reply *r, const char *call, const char *nam
         p->size = a->len;
         return 0;
     case ALCOVE_VAL_BYTES:
-        /* A copy, so the kernel may write into it; one more zero byte ends a string. */
-        p->copy = calloc(a->len + 1, 1);
+        /* A copy, so the kernel may write into it; the zeroed slack also ends a string. */
+        p->copy = calloc(max_size(a->len, room) + ALCOVE_KERNEL_SLACK, 1);
         if (p->copy == NULL)
             return -ENOMEM;
         if (a->len > 0)
@@ -152,10 +156,9 @@ int alcove_ptrarg_init(struct alcove_reply *r, const char *call, const char *nam
         return 0;
     case ALCOVE_VAL_CSTRUCT: {
         const char *why = NULL;
-        int rv = alcove_cstruct_build(a, &p->cs, &why);
+        int rv = alcove_cstruct_build(a, room, &p->cs, &why);
         if (rv == -EINVAL && why != NULL) {
-            snprintf(errbuf, sizeof(errbuf), "%s: %s %s", call, name, why);
-            alcove_reply_badarg(r, errbuf);
+            alcove_reply_badargf(r, "%s: %s %s", call, name, why);
             return 1;
         }
         if (rv < 0)
@@ -165,9 +168,8 @@ int alcove_ptrarg_init(struct alcove_reply *r, const char *call, const char *nam
         return 0;
     }
     default:
-        snprintf(errbuf, sizeof(errbuf), "%s: %s must be an integer, bytes, a cstruct or null",
-                 call, name);
-        alcove_reply_badarg(r, errbuf);
+        alcove_reply_badargf(r, "%s: %s must be an integer, bytes, a cstruct or null", call,
+                             name);
         return 1;
     }
 }

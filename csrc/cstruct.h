@@ -29,9 +29,19 @@ struct alcove_cstruct {
     size_t count;
 };
 
-/* Lays out a CSTRUCT argument. Returns 0, -ENOMEM, or -EINVAL with *why set to a
- * message (without the call's name). Free with alcove_cstruct_free either way. */
-int alcove_cstruct_build(const struct alcove_arg *a, struct alcove_cstruct *cs, const char **why);
+/* Every buffer the kernel may write into (the laid-out struct, each pointer
+ * segment's buffer, a copy of bytes) has this many zeroed bytes after it: a
+ * request without an encoded size (TCGETS, many ptrace requests) writes a struct
+ * of its own size, whatever the caller passed. The read-back keeps the caller's
+ * sizes. */
+#define ALCOVE_KERNEL_SLACK 4096u
+
+/* Lays out a CSTRUCT argument, with at least `room` bytes of memory at its address
+ * (the size a request encodes, 0 if none). Returns 0, -ENOMEM, or -EINVAL with *why
+ * set to a message (without the call's name). Free with alcove_cstruct_free either
+ * way. */
+int alcove_cstruct_build(const struct alcove_arg *a, size_t room, struct alcove_cstruct *cs,
+                         const char **why);
 
 /* Appends the read-back: a CSTRUCT value with the same segments, inline ones with
  * the struct's bytes, pointer ones (kind PTR) with their buffer's contents. */
@@ -48,11 +58,12 @@ struct alcove_ptrarg {
     struct alcove_cstruct cs;
 };
 
-/* Prepares the argument called `name` of `call` (both for messages). Returns 0,
- * a negative errno, or 1 after replying BADARG (the call then returns 0).
- * Free with alcove_ptrarg_free either way. */
+/* Prepares the argument called `name` of `call` (both for messages); a pointer
+ * gets at least `room` bytes (see alcove_cstruct_build). Returns 0, a negative
+ * errno, or 1 after replying BADARG (the call then returns 0). Free with
+ * alcove_ptrarg_free either way. */
 int alcove_ptrarg_init(struct alcove_reply *r, const char *call, const char *name,
-                       const struct alcove_arg *a, struct alcove_ptrarg *p);
+                       const struct alcove_arg *a, size_t room, struct alcove_ptrarg *p);
 
 /* Appends the read-back: the number, the bytes or the cstruct after the call,
  * null for null, and for a raw pointer its address (the host reads it back). */

@@ -97,12 +97,9 @@ static const char *type_name(int type)
     }
 }
 
-static char errbuf[256];
-
 static int bad(struct alcove_reply *r, const char *call, unsigned n, const char *what)
 {
-    snprintf(errbuf, sizeof(errbuf), "%s: argument %u %s", call, n + 1, what);
-    return alcove_reply_badarg(r, errbuf);
+    return alcove_reply_badargf(r, "%s: argument %u %s", call, n + 1, what);
 }
 
 static int spec_accepts(char spec, int type)
@@ -217,8 +214,7 @@ void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char
         }
     }
     if (off != len) {
-        snprintf(errbuf, sizeof(errbuf), "%s: takes %zu arguments, got more", def->name, nargs);
-        alcove_reply_badarg(reply, errbuf);
+        alcove_reply_badargf(reply, "%s: takes %zu arguments, got more", def->name, nargs);
         goto out;
     }
 

@@ -2,6 +2,7 @@
  * implementations as the control process, run synchronously in the host
  * ("local"), and the identity the host checks right after loading. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,16 @@ const char *alcove_version(void)
  * thread: each JS worker calling in is a thread of its own. */
 static _Thread_local struct alcove_buf kept;
 
+/* The state the calls in this process share, set up once whichever thread calls first. */
+static struct alcove_state local_state;
+static pthread_once_t local_once = PTHREAD_ONCE_INIT;
+
+static void local_init(void)
+{
+    alcove_state_init(&local_state, 0, -1, -1);
+    local_state.local = 1;
+}
+
 /* Run one call in this process. The reply (u16 status, then the value) is written
  * to `out`; returns its length, or -(needed length) when `cap` is too small, in
  * which case the call has already run and must not be repeated: the reply is kept
@@ -39,19 +50,13 @@ static _Thread_local struct alcove_buf kept;
 long long alcove_local_call(unsigned call, const unsigned char *payload, size_t len,
                             unsigned char *out, size_t cap)
 {
-    static struct alcove_state state;
-    static int ready;
-    if (!ready) {
-        alcove_state_init(&state, 0, -1, -1);
-        state.local = 1;
-        ready = 1;
-    }
+    pthread_once(&local_once, local_init);
     struct alcove_buf buf = {0};
     struct alcove_reply r = {.out = &buf};
     if (alcove_buf_reserve(&buf, 2) == NULL)
         return -ENOMEM;
     buf.len = 2;
-    alcove_dispatch(&state, (uint16_t)(call > 0xffff ? 0xffff : call), payload, len, &r);
+    alcove_dispatch(&local_state, (uint16_t)(call > 0xffff ? 0xffff : call), payload, len, &r);
     if (r.error != NULL) {
         int status = r.status; /* alcove_reply_bytes marks a reply OK */
         buf.len = 2;

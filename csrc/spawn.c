@@ -100,6 +100,17 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     _exit(0);
 }
 
+int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pid_t pid)
+{
+    if (pid >= 0)
+        return alcove_reply_int(reply, pid);
+    if (pid == -EAGAIN && ap->depth + 1 > ap->opt.maxforkdepth)
+        return alcove_reply_errno_limit(reply, EAGAIN, "maxforkdepth");
+    if (pid == -EAGAIN && ap->nchild >= (size_t)ap->opt.maxchild)
+        return alcove_reply_errno_limit(reply, EAGAIN, "maxchild");
+    return pid;
+}
+
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags)
 {
     if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild)

@@ -23,6 +23,17 @@ int *alcove_option(struct alcove_state *ap, int64_t option)
     }
 }
 
+const char *alcove_option_name(int64_t option)
+{
+    static const char *const names[] = {
+        "maxchild",      "maxforkdepth",  "exit_status",   "termsig", "flowcontrol",
+        "signaloneof",   "stdin_closed",  "stdout_closed", "stderr_closed", "spin",
+    };
+    if (option < 0 || option >= (int64_t)(sizeof(names) / sizeof(names[0])))
+        return "unknown option";
+    return names[option];
+}
+
 char **alcove_strings(const struct alcove_arg *list)
 {
     char **v = calloc(list->count + 1, sizeof(char *));

@@ -21,6 +21,9 @@ enum {
 /* The field of an option, or NULL for an unknown number. */
 int *alcove_option(struct alcove_state *ap, int64_t option);
 
+/* The name of an option number, as the host spells it. */
+const char *alcove_option_name(int64_t option);
+
 /* A NULL-terminated array of the strings of a list argument (free() it), or NULL. */
 char **alcove_strings(const struct alcove_arg *list);
 

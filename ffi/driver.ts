@@ -656,7 +656,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         case STATUS.ERRNO: {
           const errno = r.value() as number;
           const code = this.#table.name("errno", errno) ?? `E${errno}`;
-          return p.reject(new SystemCallError(def.name, pipeline, code, errno));
+          const limit = r.pos < r.end
+            ? new TextDecoder().decode(r.value() as Uint8Array)
+            : undefined;
+          return p.reject(new SystemCallError(def.name, pipeline, code, errno, limit));
         }
         case STATUS.BADARG:
           return p.reject(

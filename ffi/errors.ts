@@ -65,6 +65,9 @@ export class SystemCallError extends AlcoveError {
   readonly code: string;
   /** errno number. */
   readonly errno: number;
+  /** The option of the control process whose limit caused the errno ("maxchild" or
+   * "maxforkdepth" for EAGAIN from fork or clone), if one did. */
+  readonly limit?: string;
   /** Makes the error for an errno.
    *
    * @example
@@ -73,11 +76,19 @@ export class SystemCallError extends AlcoveError {
    * throw new SystemCallError("chdir", [42], "ENOENT", 2);
    * ```
    */
-  constructor(call: string, pipeline: Pipeline, code: string, errno: number) {
-    super(call, pipeline, `${where(call, pipeline)} failed: ${code}`);
+  constructor(call: string, pipeline: Pipeline, code: string, errno: number, limit?: string) {
+    super(
+      call,
+      pipeline,
+      `${where(call, pipeline)} failed: ${code}` +
+        (limit === undefined
+          ? ""
+          : ` (${limit} reached: raise it with setopt(pipeline, "${limit}", n), n up to 65535)`),
+    );
     this.name = "SystemCallError";
     this.code = code;
     this.errno = errno;
+    this.limit = limit;
   }
 }
 

@@ -55,9 +55,21 @@ interface LaidOut {
   buffers: (Uint8Array<ArrayBuffer> | null)[];
 }
 
-/** A fresh buffer of `n` bytes (at least one), its own ArrayBuffer: V8 never moves it. */
+/**
+ * Zeroed bytes after every buffer the kernel may write into: a request writes a struct of its
+ * own size whatever the caller passed (ioctl encodes sizes of up to 16 KiB - 1; TCGETS and many
+ * ptrace requests encode none). The control processes keep the same kind of slack.
+ */
+const KERNEL_SLACK = 16 * 1024;
+
+/** A fresh buffer of `n` bytes with slack after it, its own ArrayBuffer: V8 never moves it. */
 function buffer(n: number): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(new ArrayBuffer(Math.max(n, 1)));
+  return new Uint8Array(new ArrayBuffer(n + KERNEL_SLACK), 0, n);
+}
+
+/** The address of a {@linkcode buffer}, also of one of 0 bytes (its slack is there). */
+function addressOf(lib: NativeLibrary, b: Uint8Array<ArrayBuffer>): bigint {
+  return lib.address(new Uint8Array(b.buffer));
 }
 
 function layOut(lib: NativeLibrary, name: string, segments: Segment[]): LaidOut {
@@ -78,7 +90,7 @@ function layOut(lib: NativeLibrary, name: string, segments: Segment[]): LaidOut 
     if (n === 0) return null; // NULL: the word stays zero
     const target = buffer(n);
     if (s.ptr instanceof Uint8Array) target.set(s.ptr);
-    view.setBigUint64(offsets[i], lib.address(target), LITTLE_ENDIAN);
+    view.setBigUint64(offsets[i], addressOf(lib, target), LITTLE_ENDIAN);
     return target;
   });
   return { name, mem, size, segments, offsets, buffers };
@@ -189,7 +201,7 @@ export class Local extends LocalCalls implements Disposable {
     const pointer: PointerEncoder = (w, segments, _call, name) => {
       const l = layOut(lib, name, segments);
       laid.push(l);
-      w.ptr(lib.address(l.mem), l.size);
+      w.ptr(addressOf(lib, l.mem), l.size);
     };
     const w = new Writer(256);
     encodeArgs(w, this.#table, def, args, pointer);

@@ -365,3 +365,34 @@ Deno.test("bad arguments of the struct calls fail before sending; the process st
     assertEquals((await drv.prctl([pid], "PR_GET_DUMPABLE", 0, 0, 0, 0)).ret, 1);
   });
 });
+
+/** TCGETS2: _IOR('T', 0x2A, struct termios2), a 44-byte struct the kernel writes. */
+const X86_OR_ARM = ["x86_64", "aarch64"].includes(Deno.build.arch)
+  ? undefined
+  : `TCGETS2's number is known here for x86_64 and aarch64, not ${Deno.build.arch}`;
+const TCGETS2 = 2 << 30 | 44 << 16 | 0x54 << 8 | 0x2a;
+
+Deno.test(
+  needs("ioctl: a buffer shorter than the request's struct is not overrun", X86_OR_ARM),
+  () =>
+    withDriver(async (drv) => {
+      const pid = await drv.fork([]);
+      const fd = await drv.open([pid], "/dev/ptmx", ["O_RDWR", "O_NOCTTY"], 0);
+      // The kernel writes 44 bytes whatever the caller gave: the read-back keeps the
+      // caller's length, and nothing after the buffer is overwritten.
+      for (const arg of [new Uint8Array(0), new Uint8Array(1), [{ ptr: 1 }]] as const) {
+        for (let i = 0; i < 50; i++) {
+          const r = await drv.ioctl([pid], fd, TCGETS2, arg);
+          assertEquals(r.ret, 0);
+          const sizes = [16, 24, 40, 64, 100];
+          await drv.alloc([pid], sizes.map((n) => ({ ptr: n })));
+        }
+      }
+      // Legacy requests carry no size: TCGETS writes a 60-byte struct termios into 0 bytes.
+      for (let i = 0; i < 50; i++) {
+        await drv.ioctl([pid], fd, "TCGETS", new Uint8Array(0));
+        await drv.alloc([pid], [{ ptr: 24 }, { ptr: 40 }]);
+      }
+      assertEquals(await drv.getpid([pid]), pid);
+    }),
+);

@@ -3,8 +3,8 @@
  * guards on their descriptors, memory, queues and limits. Each reproduces a defect that was
  * found by review and fixed.
  */
-import { assert, assertEquals } from "@std/assert";
-import type { Alcove } from "../mod.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { type Alcove, SystemCallError } from "../mod.ts";
 import { needs, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
@@ -112,5 +112,31 @@ Deno.test("SIGCHLD ignored, or taken over and given back, does not stop reaping"
     assertEquals(await drv.event([p, d], { timeout: 5000 }), { type: "exit", status: 4 });
     assertEquals(await drv.cpid([p]), []);
     assertEquals(fdCount(p), before);
+  });
+});
+
+Deno.test("maxchild and maxforkdepth take alcove's range, and EAGAIN names the limit", async () => {
+  await withDriver(async (drv) => {
+    for (const option of ["maxchild", "maxforkdepth"] as const) {
+      await drv.setopt([], option, 65535);
+      assertEquals(await drv.getopt([], option), 65535);
+      const e = await assertRejects(() => drv.setopt([], option, 65536), RangeError);
+      assertEquals(e.message, `setopt: ${option} must be in [0, 65535], got 65536`);
+    }
+    // Deeper than the old bound of 64, as alcove's own tests go.
+    await drv.setopt([], "maxforkdepth", 70);
+    const chain: number[] = [];
+    for (let i = 0; i < 70; i++) chain.push(await drv.fork(chain));
+    assertEquals(await drv.getpid(chain), chain.at(-1));
+    const deep = await assertRejects(() => drv.fork(chain), SystemCallError);
+    assertEquals([deep.code, deep.limit], ["EAGAIN", "maxforkdepth"]);
+    assert(deep.message.includes('setopt(pipeline, "maxforkdepth", n)'), deep.message);
+
+    const p = await drv.fork([]);
+    await drv.setopt([p], "maxchild", 1);
+    await drv.fork([p]);
+    const full = await assertRejects(() => drv.fork([p]), SystemCallError);
+    assertEquals([full.code, full.limit], ["EAGAIN", "maxchild"]);
+    assert(full.message.includes("maxchild reached"), full.message);
   });
 });

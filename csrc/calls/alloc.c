@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stdio.h>
 
 #include "../calls.h"
 #include "../cstruct.h"
@@ -11,13 +10,11 @@ int alcove_call_alloc(struct alcove_state *ap, const struct alcove_arg *arg,
                       struct alcove_reply *reply)
 {
     (void)ap;
-    static char msg[128];
     struct alcove_cstruct cs;
     const char *why = NULL;
-    int rv = alcove_cstruct_build(&arg[0], &cs, &why);
+    int rv = alcove_cstruct_build(&arg[0], 0, &cs, &why);
     if (rv == -EINVAL && why != NULL) {
-        snprintf(msg, sizeof(msg), "alloc: argument 1 %s", why);
-        rv = alcove_reply_badarg(reply, msg);
+        rv = alcove_reply_badargf(reply, "alloc: argument 1 %s", why);
     } else if (rv == 0) {
         rv = alcove_reply_list(reply, 2);
         rv |= alcove_reply_bytes(reply, cs.mem, cs.size);

@@ -21,7 +21,5 @@ int alcove_call_clone(struct alcove_state *ap, const struct alcove_arg *arg,
     if (flags & ~(unsigned long long)NAMESPACE_FLAGS)
         return alcove_reply_badarg(reply, "clone: only CLONE_NEW* namespace flags are allowed");
     pid_t pid = alcove_spawn_child(ap, flags);
-    if (pid < 0)
-        return pid;
-    return alcove_reply_int(reply, pid);
+    return alcove_reply_spawned(ap, reply, pid);
 }

@@ -16,7 +16,7 @@ int alcove_call_connect(struct alcove_state *ap, const struct alcove_arg *arg,
     if (arg[1].type == ALCOVE_VAL_INT)
         return alcove_reply_badarg(reply, "connect: address must be bytes, a cstruct or null");
     struct alcove_ptrarg p;
-    int rv = alcove_ptrarg_init(reply, "connect", "address", &arg[1], &p);
+    int rv = alcove_ptrarg_init(reply, "connect", "address", &arg[1], 0, &p);
     if (rv == 0) {
         struct sockaddr unspec;
         const struct sockaddr *addr = (const struct sockaddr *)p.value;

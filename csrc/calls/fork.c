@@ -5,7 +5,5 @@ int alcove_call_fork(struct alcove_state *ap, const struct alcove_arg *arg,
 {
     (void)arg;
     pid_t pid = alcove_spawn_child(ap, 0);
-    if (pid < 0)
-        return pid;
-    return alcove_reply_int(reply, pid);
+    return alcove_reply_spawned(ap, reply, pid);
 }

@@ -13,7 +13,10 @@ int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
     if (alcove_fd_internal(ap, arg[0].i))
         return alcove_reply_badarg(reply, ALCOVE_OWN_FD("ioctl"));
     struct alcove_ptrarg p;
-    int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], &p);
+    /* A request that encodes a direction encodes the size of its struct too. */
+    unsigned long req = (unsigned long)arg[1].i;
+    size_t room = _IOC_DIR(req) != _IOC_NONE ? _IOC_SIZE(req) : 0;
+    int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], room, &p);
     if (rv == 0) {
         int ret = ioctl((int)arg[0].i, (alcove_ioctl_request)arg[1].i, p.value);
         if (ret < 0) {

@@ -14,7 +14,7 @@ int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
     struct alcove_ptrarg p[4] = {0};
     int rv = 0;
     for (int i = 0; i < 4 && rv == 0; i++)
-        rv = alcove_ptrarg_init(reply, "prctl", names[i], &arg[i + 1], &p[i]);
+        rv = alcove_ptrarg_init(reply, "prctl", names[i], &arg[i + 1], 0, &p[i]);
     if (rv == 0) {
         int ret = prctl((int)arg[0].i, p[0].value, p[1].value, p[2].value, p[3].value);
         if (ret < 0) {

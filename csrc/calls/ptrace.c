@@ -12,9 +12,9 @@ int alcove_call_ptrace(struct alcove_state *ap, const struct alcove_arg *arg,
 {
     (void)ap;
     struct alcove_ptrarg addr = {0}, data = {0};
-    int rv = alcove_ptrarg_init(reply, "ptrace", "addr", &arg[2], &addr);
+    int rv = alcove_ptrarg_init(reply, "ptrace", "addr", &arg[2], 0, &addr);
     if (rv == 0)
-        rv = alcove_ptrarg_init(reply, "ptrace", "data", &arg[3], &data);
+        rv = alcove_ptrarg_init(reply, "ptrace", "data", &arg[3], 0, &data);
     if (rv == 0) {
         /* The PEEK requests return the word read: only errno tells a failure apart. */
         errno = 0;

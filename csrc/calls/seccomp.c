@@ -13,7 +13,7 @@ int alcove_call_seccomp(struct alcove_state *ap, const struct alcove_arg *arg,
     (void)ap;
 #ifdef SYS_seccomp
     struct alcove_ptrarg p;
-    int rv = alcove_ptrarg_init(reply, "seccomp", "prog", &arg[2], &p);
+    int rv = alcove_ptrarg_init(reply, "seccomp", "prog", &arg[2], 0, &p);
     if (rv == 0) {
         long ret = syscall(SYS_seccomp, (unsigned long)arg[0].i, (unsigned long)arg[1].i, p.value);
         rv = ret < 0 ? -errno : alcove_reply_int(reply, ret);

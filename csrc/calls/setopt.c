@@ -19,7 +19,9 @@ int alcove_call_setopt(struct alcove_state *ap, const struct alcove_arg *arg,
     default: break;
     }
     if (v < lo || v > hi)
-        return alcove_reply_badarg(reply, "setopt: value out of range for this option");
+        return alcove_reply_badargf(reply, "setopt: %s must be in [%lld, %lld], got %lld",
+                                    alcove_option_name(arg[0].i), (long long)lo, (long long)hi,
+                                    (long long)v);
     *field = (int)v;
     return alcove_reply_ok(reply);
 }

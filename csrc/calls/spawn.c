@@ -145,7 +145,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         return rv;
     if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild) {
         alcove_sandbox_free(&sb);
-        return -EAGAIN;
+        return alcove_reply_spawned(ap, reply, -EAGAIN);
     }
     /* Unprivileged, other namespaces need a user namespace to own them. */
     if (sb.namespaces != 0 && geteuid() != 0)
