@@ -262,14 +262,18 @@ static void mount_op(const struct sb_mount *m)
         remount(dst, m->target.s, MS_RDONLY, !(kept_flags(dst) & MS_NODEV));
         return;
     case SB_MNT_TMPFS: {
-        char data[64];
+        /* Owned by the sandbox's ids, as when an unprivileged user makes it. */
+        char data[128], owner[64] = "";
+        if (cur->has_uid || cur->has_gid)
+            snprintf(owner, sizeof(owner), ",uid=%u,gid=%u",
+                     (unsigned)(cur->has_uid ? cur->uid : getuid()),
+                     (unsigned)(cur->has_gid ? cur->gid : getgid()));
+        unsigned mode = m->mode == SB_MODE_DEFAULT ? 0755u : m->mode & 07777u;
         if (m->size > 0)
-            snprintf(data, sizeof(data), "mode=%04o,size=%llu",
-                     m->mode == SB_MODE_DEFAULT ? 0755u : m->mode & 07777u,
-                     (unsigned long long)m->size);
+            snprintf(data, sizeof(data), "mode=%04o,size=%llu%s", mode,
+                     (unsigned long long)m->size, owner);
         else
-            snprintf(data, sizeof(data), "mode=%04o",
-                     m->mode == SB_MODE_DEFAULT ? 0755u : m->mode & 07777u);
+            snprintf(data, sizeof(data), "mode=%04o%s", mode, owner);
         if ((rv = mkdirs(dst, 1, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)

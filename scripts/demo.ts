@@ -1,9 +1,9 @@
 /**
- * The demo: runs a real confined command and shows what happened. From the
- * root control process it forks a child, clones that child's own child into
- * new pid, uts, ipc, net and mount namespaces, sets rlimits, a host name, drops
- * to uid/gid 65534 and execs a shell that reports what it sees, streaming its
- * output as it comes.
+ * The demo: runs an untrusted-looking command in a sandbox made by one `spawn` request and
+ * shows what the program sees. Every namespace (a user namespace makes it work without root,
+ * where the system allows user namespaces), uid 65534, a new root with the host's programs
+ * read-only, fresh /proc, /dev and /tmp, rlimits, no capabilities, the default seccomp
+ * profile, a 5 s wall-clock limit. The output streams as it comes.
  *
  * @example
  * ```sh
@@ -11,75 +11,69 @@
  * ```
  * @module
  */
-import { Alcove, SystemCallError } from "../mod.ts";
+import { Alcove, type Mount, SetupError } from "../mod.ts";
 
-const SCRIPT = "id; hostname; echo pid $$; ulimit -n; ls /proc/self/fd";
-const decoder = new TextDecoder();
+const SCRIPT = [
+  "id",
+  "hostname",
+  "echo pid $$",
+  "echo rlimit nofile $(ulimit -n)",
+  "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status",
+  "ls /",
+  "echo hi > /tmp/ok && echo /tmp is writable",
+  "(echo x > /usr/x) 2>&1 | sed 's/^/writing \\/usr: /'",
+  "unshare -U true 2>&1 | sed 's/^/unshare: /'",
+].join("; ");
+
+const system: Mount[] = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc"].map((p) => ({
+  type: "ro-bind-try",
+  source: p,
+  target: p,
+}));
 
 function step(what: string): void {
   console.log(`\x1b[2m# ${what}\x1b[0m`);
 }
 
-async function pump(drv: Alcove, pipeline: number[], stream: "stdout" | "stderr") {
-  for (;;) {
-    const chunk = await drv[stream](pipeline);
-    if (chunk === null) return;
-    for (const line of decoder.decode(chunk).split("\n")) {
-      if (line) console.log(`${stream === "stdout" ? "out" : "err"} | ${line}`);
-    }
-  }
-}
-
 await using drv = await Alcove.start();
 step(`root control process: pid ${drv.pid}`);
-
-const parent = await drv.fork([]);
-step(`fork([]) -> ${parent}`);
-
-let child: number;
+let p;
 try {
-  child = await drv.clone([parent], [
-    "CLONE_NEWPID",
-    "CLONE_NEWUTS",
-    "CLONE_NEWIPC",
-    "CLONE_NEWNET",
-    "CLONE_NEWNS",
-  ]);
+  p = await drv.spawn(["sh", "-c", SCRIPT], {
+    namespaces: "all",
+    uid: 65534,
+    gid: 65534,
+    hostname: "alcove-demo",
+    mounts: [
+      ...system,
+      { type: "proc", target: "/proc" },
+      { type: "dev", target: "/dev" },
+      { type: "tmpfs", target: "/tmp", size: 16 << 20 },
+    ],
+    env: { PATH: "/usr/bin:/bin", HOME: "/tmp" },
+    rlimits: { NOFILE: 64, NPROC: 64, FSIZE: 1 << 20 },
+    seccomp: "default",
+    timeout: 5000,
+    maxOutput: 1 << 20,
+  });
 } catch (e) {
-  if (e instanceof SystemCallError && e.code === "EPERM") {
-    console.error(
-      "Cannot create namespaces: clone(CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|" +
-        "CLONE_NEWNS) needs CAP_SYS_ADMIN. Run the demo as root (e.g. sudo -E npx --yes " +
-        "deno@2.9.6 task demo).",
-    );
+  if (e instanceof SetupError) {
+    console.error(`The sandbox could not be made: ${e.message}`);
     Deno.exit(1);
   }
   throw e;
 }
-const pipeline = [parent, child];
-step(`clone([${parent}], NEWPID|NEWUTS|NEWIPC|NEWNET|NEWNS) -> ${child}`);
-step(`inside, getpid() -> ${await drv.getpid(pipeline)}`);
-
-await drv.setrlimit(pipeline, "RLIMIT_NOFILE", { cur: 64, max: 64 });
-await drv.setrlimit(pipeline, "RLIMIT_NPROC", { cur: 16, max: 16 });
-await drv.setrlimit(pipeline, "RLIMIT_FSIZE", { cur: 1 << 20, max: 1 << 20 });
-step("setrlimit NOFILE=64 NPROC=16 FSIZE=1MiB");
-await drv.sethostname(pipeline, "alcove-demo");
-step('sethostname("alcove-demo")');
-await drv.setgroups(pipeline, []);
-await drv.setgid(pipeline, 65534);
-await drv.setuid(pipeline, 65534);
-step("setgroups([]), setgid(65534), setuid(65534)");
-
-await drv.execvp(pipeline, "/bin/sh", ["/bin/sh", "-c", SCRIPT]);
-step(`execvp("/bin/sh", ["-c", ${JSON.stringify(SCRIPT)}])`);
-
-await Promise.all([pump(drv, pipeline, "stdout"), pump(drv, pipeline, "stderr")]);
-const event = await drv.event(pipeline);
+step(`spawn(["sh", "-c", ...], { namespaces: "all", uid: 65534, mounts, seccomp, ... }) -> pid ${p.pid}`);
+const decoder = new TextDecoder();
+const show = async (stream: ReadableStream<Uint8Array>, tag: string) => {
+  for await (const chunk of stream) {
+    for (const line of decoder.decode(chunk).split("\n")) if (line) console.log(`${tag} | ${line}`);
+  }
+};
+await Promise.all([show(p.stdout, "out"), show(p.stderr, "err")]);
+const status = await p.status;
 step(
-  event?.type === "exit"
-    ? `exited with status ${event.status}`
-    : event?.type === "termsig"
-    ? `killed by ${event.signal}`
-    : `ended: ${JSON.stringify(event)}`,
+  `${status.reason === "exit" ? `exited with status ${status.code}` : status.reason}` +
+    ` in ${status.usage.wallMs.toFixed(1)} ms (user ${status.usage.userMs.toFixed(1)} ms, ` +
+    `system ${status.usage.systemMs.toFixed(1)} ms, peak RSS ${status.usage.maxRssKb} KiB)`,
 );

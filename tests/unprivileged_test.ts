@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { SystemCallError } from "../mod.ts";
+import { SetupError, SystemCallError } from "../mod.ts";
 import { findNative } from "../ffi/_native.ts";
 import { IS_ROOT, needs, readAll, withDriver } from "./_helpers.ts";
 
@@ -63,5 +63,69 @@ Deno.test(
       assertEquals(e.code, "EPERM");
       await assertRejects(() => drv.sethostname([p], "x"), SystemCallError, "EPERM");
     });
+  },
+);
+
+Deno.test(
+  needs(
+    "spawn without privilege: a user namespace is added and ids map as bubblewrap's",
+    setprivMissing(),
+  ),
+  async () => {
+    await using helper = await publicHelper();
+    await withDriver(async (drv) => {
+      const p = await drv.spawn(
+        ["sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/gid_map; hostname; echo $$; ls /"],
+        {
+          namespaces: ["pid", "uts", "net", "mount", "ipc"],
+          hostname: "unpriv",
+          mounts: [
+            ...["/usr", "/bin", "/lib", "/lib64"].map((p) => ({
+              type: "ro-bind-try" as const,
+              source: p,
+              target: p,
+            })),
+            { type: "proc", target: "/proc" },
+            { type: "dev", target: "/dev" },
+            { type: "tmpfs", target: "/tmp" },
+          ],
+        },
+      );
+      const o = await p.output();
+      const out = new TextDecoder().decode(o.stdout).split("\n").map((l) =>
+        l.trim().replace(/\s+/g, " ")
+      );
+      assertEquals(out, [
+        "65534",
+        "65534 65534 1",
+        "65534 65534 1",
+        "unpriv",
+        "1",
+        "bin",
+        "dev",
+        "lib",
+        "lib64",
+        "proc",
+        "tmp",
+        "usr",
+        "",
+      ]);
+      // Another uid inside maps to the caller's outside.
+      const other = await drv.spawn(["sh", "-c", "id -u; cat /proc/self/uid_map"], {
+        namespaces: ["user"],
+        uid: 1000,
+      });
+      const text = new TextDecoder().decode((await other.output()).stdout);
+      assertEquals(text.split("\n").map((l) => l.trim().replace(/\s+/g, " ")), [
+        "1000",
+        "1000 65534 1",
+        "",
+      ]);
+      // Without a user namespace, changing ids is refused: a SetupError says which step.
+      const e = await assertRejects(() => drv.spawn(["true"], { uid: 0 }), SetupError);
+      assertEquals([e.step, e.code], ["setuid", "EPERM"]);
+      assertEquals(e.message, "spawn: Cannot change to uid 0: EPERM (Operation not permitted)");
+      assertEquals(await drv.cpid([]), []);
+    }, { exec: SETPRIV, helper: helper.path });
   },
 );
