@@ -63,7 +63,9 @@ try {
   }
   throw e;
 }
-step(`spawn(["sh", "-c", ...], { namespaces: "all", uid: 65534, mounts, seccomp, ... }) -> pid ${p.pid}`);
+step(
+  `spawn(["sh", "-c", ...], { namespaces: "all", uid: 65534, mounts, seccomp, ... }) -> pid ${p.pid}`,
+);
 const decoder = new TextDecoder();
 const show = async (stream: ReadableStream<Uint8Array>, tag: string) => {
   for await (const chunk of stream) {
