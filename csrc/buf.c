@@ -147,7 +147,9 @@ int alcove_reply_badargf(struct alcove_reply *r, const char *fmt, ...)
 
 int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option)
 {
+    const char *text = strerror(err);
     int rv = alcove_reply_int(r, err);
+    rv |= alcove_reply_bytes(r, text, strlen(text));
     rv |= alcove_reply_bytes(r, option, strlen(option));
     r->status = ALCOVE_STATUS_ERRNO;
     return rv;

@@ -42,9 +42,9 @@
 #define ALCOVE_UP_HELLO 5
 
 #define ALCOVE_STATUS_OK 0
-#define ALCOVE_STATUS_ERRNO 1       /* INT errno, then BYTES option when the errno comes
-                                     * from a limit of the control process (EAGAIN at
-                                     * maxchild or maxforkdepth; since ABI 4) */
+#define ALCOVE_STATUS_ERRNO 1       /* INT errno, BYTES strerror text, then BYTES option
+                                     * when the errno comes from a limit of the control
+                                     * process (EAGAIN at maxchild or maxforkdepth) */
 #define ALCOVE_STATUS_BADARG 2      /* BYTES message */
 #define ALCOVE_STATUS_UNSUPPORTED 3 /* BYTES message */
 #define ALCOVE_STATUS_NOTCHILD 4    /* the next pid is not a child */

@@ -73,6 +73,8 @@ const DEFAULT_MAX_BUFFERED = 16 * 1024 * 1024;
 interface Pending {
   def: CallDef;
   pipeline: Pipeline;
+  /** The call's arguments, for the message of a failure. */
+  args?: readonly unknown[];
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer?: ReturnType<typeof setTimeout>;
@@ -135,6 +137,18 @@ function checkOptions(call: string, options: CallOptions | undefined): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`${call}: signal must be an AbortSignal`);
   }
+}
+
+/** The argument a failure is about, for its message: the call's first path or name. */
+function argumentOf(def: CallDef, args: readonly unknown[] | undefined): string | undefined {
+  if (!args) return undefined;
+  const i = def.args.findIndex((a) => a.kind === "string" || a.kind === "string?");
+  const v = i < 0 ? undefined : args[i];
+  return typeof v === "string"
+    ? v
+    : v instanceof Uint8Array
+    ? new TextDecoder().decode(v)
+    : undefined;
 }
 
 /** Takes a process's state out of its parent's live children. */
@@ -427,7 +441,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       w.len = start;
       return Promise.reject(e);
     }
-    return this.#await(id, def, pipeline, options);
+    return this.#await(id, def, pipeline, options, args);
   }
 
   #allocId(): number {
@@ -437,9 +451,15 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     return id;
   }
 
-  #await(id: number, def: CallDef, pipeline: Pipeline, options?: CallOptions): Promise<unknown> {
+  #await(
+    id: number,
+    def: CallDef,
+    pipeline: Pipeline,
+    options?: CallOptions,
+    args?: readonly unknown[],
+  ): Promise<unknown> {
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const p: Pending = { def, pipeline: [...pipeline], resolve, reject };
+    const p: Pending = { def, pipeline: [...pipeline], resolve, reject, args };
     if (options?.timeout !== undefined) {
       const ms = options.timeout;
       p.timer = setTimeout(() => {
@@ -656,10 +676,20 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         case STATUS.ERRNO: {
           const errno = r.value() as number;
           const code = this.#table.name("errno", errno) ?? `E${errno}`;
+          // Then the C library's text, then the option whose limit it was, if any.
+          const text = r.pos < r.end
+            ? new TextDecoder().decode(r.value() as Uint8Array)
+            : undefined;
           const limit = r.pos < r.end
             ? new TextDecoder().decode(r.value() as Uint8Array)
             : undefined;
-          return p.reject(new SystemCallError(def.name, pipeline, code, errno, limit));
+          return p.reject(
+            new SystemCallError(def.name, pipeline, code, errno, {
+              argument: argumentOf(def, p.args),
+              text,
+              limit,
+            }),
+          );
         }
         case STATUS.BADARG:
           return p.reject(

@@ -51,13 +51,32 @@ export class AlcoveError extends Error {
   }
 }
 
-/** The system call failed: `code` is the errno name, `errno` its number.
+/** What a failure was about, for its message.
+ *
+ * @example
+ * ```ts
+ * import type { SystemCallErrorDetail } from "@alcove/alcove";
+ * const d: SystemCallErrorDetail = { argument: "/bin/nope", text: "No such file or directory" };
+ * ```
+ */
+export interface SystemCallErrorDetail {
+  /** The path or name the call was about. */
+  argument?: string;
+  /** The C library's text for the errno (strerror). */
+  text?: string;
+  /** The option of the control process whose limit caused the errno. */
+  limit?: string;
+}
+
+/** The system call failed: `code` is the errno name, `errno` its number; the message names
+ * the path or name the call was about and says what the errno means, as in
+ * `execvp /bin/nope: ENOENT (No such file or directory)`.
  *
  * @example
  * ```ts
  * import { SystemCallError } from "@alcove/alcove";
- * const e = new SystemCallError("setuid", [], "EPERM", 1);
- * console.log(e.message); // "setuid failed: EPERM"
+ * const e = new SystemCallError("setuid", [], "EPERM", 1, { text: "Operation not permitted" });
+ * console.log(e.message); // "setuid: EPERM (Operation not permitted)"
  * ```
  */
 export class SystemCallError extends AlcoveError {
@@ -76,19 +95,24 @@ export class SystemCallError extends AlcoveError {
    * throw new SystemCallError("chdir", [42], "ENOENT", 2);
    * ```
    */
-  constructor(call: string, pipeline: Pipeline, code: string, errno: number, limit?: string) {
-    super(
-      call,
-      pipeline,
-      `${where(call, pipeline)} failed: ${code}` +
-        (limit === undefined
-          ? ""
-          : ` (${limit} reached: raise it with setopt(pipeline, "${limit}", n), n up to 65535)`),
-    );
+  constructor(
+    call: string,
+    pipeline: Pipeline,
+    code: string,
+    errno: number,
+    detail: SystemCallErrorDetail = {},
+  ) {
+    const about = detail.argument === undefined ? "" : ` ${detail.argument}`;
+    const text = detail.text === undefined ? "" : ` (${detail.text})`;
+    const place = pipeline.length === 0 ? "" : ` in [${pipeline.join(", ")}]`;
+    const limit = detail.limit === undefined
+      ? ""
+      : `: ${detail.limit} reached, raise it with setopt(pipeline, "${detail.limit}", n), n up to 65535`;
+    super(call, pipeline, `${call}${about}${place}: ${code}${text}${limit}`);
     this.name = "SystemCallError";
     this.code = code;
     this.errno = errno;
-    this.limit = limit;
+    this.limit = detail.limit;
   }
 }
 
