@@ -16,7 +16,7 @@
 
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 4
+#define ALCOVE_ABI 5
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
