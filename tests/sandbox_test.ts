@@ -8,7 +8,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { Alcove, type Mount, SetupError, type SpawnOptions } from "../mod.ts";
+import { Alcove, type Mount, SetupError, type SpawnOptions, SystemCallError } from "../mod.ts";
 import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -390,6 +390,14 @@ Deno.test("spawn: 500 at once from one driver", async () => {
       Array.from({ length: 500 }, () => drv.spawn(["sleep", "30"], { stdin: "null" })),
     );
     assertEquals((await drv.cpid([])).length, 500);
+    // Past maxchild, the error says which limit and how to raise it.
+    await drv.setopt([], "maxchild", 500);
+    const full = await assertRejects(() => drv.spawn(["true"]), SystemCallError);
+    assertEquals([full.code, full.limit], ["EAGAIN", "maxchild"]);
+    assertStringIncludes(
+      full.message,
+      'maxchild reached, raise it with setopt(pipeline, "maxchild", n)',
+    );
     await Promise.all(procs.map((p) => p.kill("SIGKILL")));
     const statuses = await Promise.all(procs.map((p) => p.status));
     assert(statuses.every((s) => s.signal === "SIGKILL"));

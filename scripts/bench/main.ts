@@ -10,6 +10,11 @@
  * 3. fork + execvp /bin/true + exit event, one at a time and 8 in flight, against
  *    `Deno.Command("/bin/true").output()` and posix_spawn with the program's stdio on
  *    pipes read to EOF, then waitpid (bare posix_spawn and fork are shown too).
+ *    The same with spawn (one request: fork, set up, exec, answered once).
+ * 3b. A full sandbox running /bin/true (user, pid, net, mount, uts, ipc namespaces; a new
+ *    root with /usr and /etc read-only, /bin, /lib* symlinks, proc, dev, tmpfs /tmp; an
+ *    rlimit; no capabilities; the default seccomp profile) through spawn, against
+ *    bubblewrap with the same options and a C program doing the same setup.
  * 4. 256 MiB of stdout from a program at depth 1 and 16, against `Deno.Command`
  *    reading the same program and a C program reading its pipe.
  * 5. Memory (VmRSS) of control processes and the host's growth.
@@ -24,11 +29,19 @@
  * ```
  * @module
  */
-import { Alcove } from "../../mod.ts";
+import {
+  Alcove,
+  assemble,
+  compilePolicy,
+  DEFAULT_PROFILE,
+  type Mount,
+  nativeArch,
+  type SpawnOptions,
+} from "../../mod.ts";
 import { findNative } from "../../ffi/_native.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SECTIONS = ["getpid", "calls", "spawn", "stdout", "rss"] as const;
+const SECTIONS = ["getpid", "calls", "spawn", "sandbox", "stdout", "rss"] as const;
 type Section = typeof SECTIONS[number];
 
 const USAGE = `usage: deno run -A scripts/bench/main.ts [options]
@@ -106,7 +119,7 @@ function fail(why: string): never {
 // ---------------------------------------------------------------------------
 // The C floors
 
-const FLOORS = ["pingpong", "echo", "spawn", "pipe"] as const;
+const FLOORS = ["pingpong", "echo", "spawn", "pipe", "sandbox"] as const;
 type Floor = typeof FLOORS[number];
 
 async function mtime(path: string): Promise<number> {
@@ -466,6 +479,14 @@ async function driverTrue(drv: Alcove): Promise<void> {
   }
 }
 
+async function spawnTrue(drv: Alcove, options?: SpawnOptions): Promise<void> {
+  const p = await drv.spawn(["/bin/true"], options);
+  const status = await p.status;
+  if (!status.success) {
+    throw new Error(`/bin/true through spawn ended with ${JSON.stringify(status)}`);
+  }
+}
+
 async function commandTrue(): Promise<void> {
   const out = await new Deno.Command("/bin/true").output();
   if (!out.success) throw new Error(`Deno.Command /bin/true exited with ${out.code}`);
@@ -477,6 +498,7 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
     { name: "8 in flight", inflight: 8, count: cfg.spawnConc },
   ];
   const driver = modes.map((m) => new Series(`driver fork+execvp+exit, ${m.name}`, "µs"));
+  const spawned = modes.map((m) => new Series(`driver spawn, ${m.name}`, "µs"));
   const command = modes.map((m) =>
     new Series(`Deno.Command("/bin/true").output(), ${m.name}`, "µs")
   );
@@ -494,6 +516,10 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
       let t = ms();
       await inFlight(m.count, m.inflight, () => driverTrue(drv));
       driver[i].add((ms() - t) * 1000 / m.count);
+      await inFlight(m.inflight, m.inflight, () => spawnTrue(drv));
+      t = ms();
+      await inFlight(m.count, m.inflight, () => spawnTrue(drv));
+      spawned[i].add((ms() - t) * 1000 / m.count);
       await inFlight(m.inflight, m.inflight, commandTrue);
       t = ms();
       await inFlight(m.count, m.inflight, commandTrue);
@@ -508,6 +534,15 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
       `3. run /bin/true to its exit (µs per program; ${cfg.spawnSeq} one at a time, ${cfg.spawnConc} 8 in flight, × ${cfg.reps} reps)`,
   });
   for (const i of modes.keys()) {
+    // One request: the design's 1.2x floor, and faster than Deno.Command.
+    const wanted = Math.min(floor[i].median * 1.2, command[i].median);
+    rows.push({
+      series: spawned[i],
+      floor: floor[i],
+      peer: command[i],
+      peerName: "Deno.Command",
+      target: { value: wanted, text: "≤1.2x floor and < Deno.Command" },
+    });
     const target = bounded("µs", command[i].median * 0.6, "≤0.6x Deno.Command", floor[i].median);
     rows.push({
       series: driver[i],
@@ -520,6 +555,119 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
     rows.push({ series: floor[i] });
     rows.push({ series: bare[i], floor: floor[i], note: "reference" });
     rows.push({ series: forked[i], floor: floor[i], note: "reference" });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 3b. a full sandbox
+
+const SANDBOX_MOUNTS: Mount[] = [
+  { type: "ro-bind", source: "/usr", target: "/usr" },
+  { type: "ro-bind", source: "/etc", target: "/etc" },
+  { type: "symlink", source: "usr/bin", target: "/bin" },
+  { type: "symlink", source: "usr/lib", target: "/lib" },
+  { type: "symlink", source: "usr/lib64", target: "/lib64" },
+  { type: "symlink", source: "usr/sbin", target: "/sbin" },
+  { type: "proc", target: "/proc" },
+  { type: "dev", target: "/dev" },
+  { type: "tmpfs", target: "/tmp" },
+];
+
+const SANDBOX: SpawnOptions = {
+  namespaces: ["user", "pid", "net", "mount", "uts", "ipc"],
+  mounts: SANDBOX_MOUNTS,
+  rlimits: { NOFILE: 64 },
+  seccomp: "default",
+  env: { PATH: "/usr/bin:/bin" },
+  newSession: true,
+};
+
+/** bubblewrap with the same options; the seccomp program comes on its stdin (--seccomp 0). */
+function bwrapArgs(): string[] {
+  const args = ["--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts"];
+  args.push("--unshare-ipc", "--new-session", "--cap-drop", "ALL", "--clearenv");
+  args.push("--setenv", "PATH", "/usr/bin:/bin", "--seccomp", "0");
+  for (const m of SANDBOX_MOUNTS) {
+    if (m.type === "ro-bind" || m.type === "symlink") args.push(`--${m.type}`, m.source, m.target);
+    else args.push(`--${m.type}`, m.target);
+  }
+  return [...args, "/bin/true"];
+}
+
+async function bwrapTrue(bpf: Uint8Array): Promise<void> {
+  const child = new Deno.Command("bwrap", {
+    args: bwrapArgs(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(bpf);
+  await w.close();
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`bwrap /bin/true failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+async function benchSandbox(cfg: Config, drv: Alcove): Promise<void> {
+  const arch = nativeArch();
+  if (arch === undefined) fail("no seccomp table for this architecture");
+  const bpf = assemble(compilePolicy(DEFAULT_PROFILE, { arches: [arch] }));
+  const bpfFile = `${cbuild}/default_profile.bpf`;
+  await Deno.writeFile(bpfFile, bpf);
+  let bwrap = true;
+  try {
+    await bwrapTrue(bpf);
+  } catch (e) {
+    bwrap = false;
+    console.log(
+      `bwrap: not measured (${(e as Error).message.split("\n")[0]}; apt-get install bubblewrap)`,
+    );
+  }
+  const modes = [
+    { name: "one at a time", inflight: 1, count: cfg.quick ? 20 : 100 },
+    { name: "8 in flight", inflight: 8, count: cfg.quick ? 40 : 200 },
+  ];
+  const driver = modes.map((m) => new Series(`driver spawn, full sandbox, ${m.name}`, "µs"));
+  const peer = modes.map((m) => new Series(`bwrap, same options, ${m.name}`, "µs"));
+  const floor = modes.map((m) => new Series(`C, same setup, ${m.name} (floor)`, "µs"));
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const [i, m] of modes.entries()) {
+      await inFlight(m.inflight, m.inflight, () => spawnTrue(drv, SANDBOX));
+      let t = ms();
+      await inFlight(m.count, m.inflight, () => spawnTrue(drv, SANDBOX));
+      driver[i].add((ms() - t) * 1000 / m.count);
+      if (bwrap) {
+        await inFlight(m.inflight, m.inflight, () => bwrapTrue(bpf));
+        t = ms();
+        await inFlight(m.count, m.inflight, () => bwrapTrue(bpf));
+        peer[i].add((ms() - t) * 1000 / m.count);
+      }
+      floor[i].add(await runFloor("sandbox", [m.count, m.inflight, bpfFile, "/bin/true"]));
+    }
+  }
+  rows.push({
+    heading: `3b. /bin/true in a full sandbox (µs per program; × ${cfg.reps} reps)`,
+  });
+  for (const i of modes.keys()) {
+    const target = bwrap
+      ? bounded("µs", peer[i].median * 0.6, "≤0.6x bwrap", floor[i].median)
+      : undefined;
+    rows.push({
+      series: driver[i],
+      floor: floor[i],
+      peer: bwrap ? peer[i] : undefined,
+      peerName: "bwrap",
+      target,
+    });
+    rows.push({
+      series: driver[i],
+      floor: floor[i],
+      target: { value: floor[i].median * 1.2, text: "≤1.2x floor" },
+    });
+    if (bwrap) rows.push({ series: peer[i], floor: floor[i] });
+    rows.push({ series: floor[i] });
   }
 }
 
@@ -623,6 +771,26 @@ if (mode === "driver") {
   const after = usage();
   await drv.stop();
   console.log(JSON.stringify({ module: diff(before, loaded), use: diff(loaded, after) }));
+} else if (mode === "processes") {
+  const { Alcove } = await import(Deno.args[1]);
+  const drv = await Alcove.start();
+  await (await drv.spawn(["true"])).status;
+  const base = usage();
+  const procs = [];
+  for (let i = 0; i < 500; i++) procs.push(await drv.spawn(["sleep", "60"], { stdin: "null" }));
+  const many = usage();
+  await Promise.all(procs.map((p) => p.kill("SIGKILL")));
+  await Promise.all(procs.map((p) => p.status));
+  await drv.stop();
+  const base2 = usage();
+  const kids = [];
+  for (let i = 0; i < 500; i++) {
+    kids.push(new Deno.Command("sleep", { args: ["60"], stdin: "null", stdout: "piped", stderr: "piped" }).spawn());
+  }
+  const many2 = usage();
+  for (const k of kids) k.kill("SIGKILL");
+  await Promise.all(kids.map((k) => k.status));
+  console.log(JSON.stringify({ spawn: diff(base, many), command: diff(base2, many2) }));
 } else {
   const child = new Deno.Command(Deno.args[1], { stdin: "piped", stdout: "piped" }).spawn();
   const w = child.stdin.getWriter();
@@ -639,14 +807,16 @@ interface Growth {
   heap: number;
 }
 
-async function hostProbe(mode: "driver" | "command"): Promise<Record<string, Growth>> {
+async function hostProbe(
+  mode: "driver" | "command" | "processes",
+): Promise<Record<string, Growth>> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
       "--v8-flags=--expose-gc",
       HOST_PROBE,
       mode,
-      mode === "driver" ? new URL("../../mod.ts", import.meta.url).href : `${cbuild}/echo`,
+      mode === "command" ? `${cbuild}/echo` : new URL("../../mod.ts", import.meta.url).href,
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -666,6 +836,10 @@ async function benchRss(cfg: Config, burstRoot: number | undefined): Promise<voi
   const hostHeap = new Series("host JS heap: driver start + 2000 getpid", "kB");
   const commandRss = new Series("host RSS: Deno.Command + 1000 pipe round trips", "kB");
   const commandHeap = new Series("host JS heap: Deno.Command + 1000 pipe round trips", "kB");
+  const procHeap = new Series("host JS heap per live Process (500 alive)", "kB");
+  const procRss = new Series("host RSS per live Process (500 alive)", "kB");
+  const childHeap = new Series("host JS heap per live Deno.Command child (500 alive)", "kB");
+  const childRss = new Series("host RSS per live Deno.Command child (500 alive)", "kB");
   const reps = cfg.quick ? 1 : 3;
   for (let rep = 0; rep < reps; rep++) {
     {
@@ -689,6 +863,11 @@ async function benchRss(cfg: Config, burstRoot: number | undefined): Promise<voi
     const c = await hostProbe("command");
     commandRss.add(c.use.rss / 1024);
     commandHeap.add(c.use.heap / 1024);
+    const p = await hostProbe("processes");
+    procHeap.add(p.spawn.heap / 1024 / 500);
+    procRss.add(p.spawn.rss / 1024 / 500);
+    childHeap.add(p.command.heap / 1024 / 500);
+    childRss.add(p.command.rss / 1024 / 500);
   }
   if (burstRoot !== undefined) busy.add(burstRoot);
   rows.push({ heading: `5. memory (VmRSS / RSS growth, kB; × ${reps} reps)` });
@@ -702,6 +881,10 @@ async function benchRss(cfg: Config, burstRoot: number | undefined): Promise<voi
   rows.push({ series: hostHeap, peer: commandHeap, peerName: "Deno.Command", note: "reference" });
   rows.push({ series: commandRss, note: "reference" });
   rows.push({ series: commandHeap, note: "reference" });
+  rows.push({ series: procHeap, peer: childHeap, peerName: "Deno.Command", note: "reference" });
+  rows.push({ series: procRss, peer: childRss, peerName: "Deno.Command", note: "reference" });
+  rows.push({ series: childHeap, note: "reference" });
+  rows.push({ series: childRss, note: "reference" });
 }
 
 // ---------------------------------------------------------------------------
@@ -740,6 +923,7 @@ async function main(): Promise<void> {
       burstRoot = await vmRSS(drv.pid);
     }
     if (cfg.only.has("spawn")) await benchSpawn(cfg, drv);
+    if (cfg.only.has("sandbox")) await benchSandbox(cfg, drv);
     if (cfg.only.has("stdout")) await benchStdout(cfg, drv);
   }
   if (cfg.only.has("rss")) await benchRss(cfg, burstRoot);
