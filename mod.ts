@@ -26,6 +26,7 @@ export * from "./ffi/capabilities.ts";
 export * from "./ffi/seccomp/mod.ts";
 export * from "./ffi/seccomp/profile.ts";
 export * from "./ffi/sandbox/mod.ts";
+export * from "./ffi/cgroup/mod.ts";
 export {
   AlcoveCalls,
   type ArgKind,

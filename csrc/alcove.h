@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "wire.h"
 
 #define ALCOVE_VERSION "0.1.0"
@@ -115,6 +116,9 @@ struct alcove_child {
     uint64_t output;       /* ... and passed up so far */
     int reason;            /* SB_REASON_*: why this process ended it */
     struct rusage usage;   /* from wait4 */
+    struct alcove_cg *cg;  /* its cgroups (cgroup.h), NULL: none */
+    int has_cg_usage;
+    struct alcove_cg_usage cg_usage;
 };
 
 struct alcove_opts {

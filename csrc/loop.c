@@ -221,6 +221,7 @@ static void limit_reached(struct alcove_child *c, int reason)
         return;
     c->reason = reason;
     alcove_kill_tree(c->pid, SIGKILL);
+    alcove_cg_kill(c->cg);
 }
 
 /* How much more output a spawned program may send up (SIZE_MAX: no limit). */
@@ -489,6 +490,13 @@ static void usage_event(struct alcove_state *ap, const struct alcove_child *c)
     alcove_reply_int(&r, (int64_t)c->usage.ru_stime.tv_sec * 1000000 + c->usage.ru_stime.tv_usec);
     alcove_reply_int(&r, c->usage.ru_maxrss);
     alcove_reply_int(&r, (now_ns() - c->started_ns) / 1000);
+    /* From its cgroups when it had some (-1: not known). */
+    const struct alcove_cg_usage *u = &c->cg_usage;
+    alcove_reply_int(&r, c->has_cg_usage);
+    alcove_reply_int(&r, c->has_cg_usage ? u->memory_peak : -1);
+    alcove_reply_int(&r, c->has_cg_usage ? u->cpu_usec : -1);
+    alcove_reply_int(&r, c->has_cg_usage ? u->pids_peak : -1);
+    alcove_reply_int(&r, c->has_cg_usage ? u->oom_kills : -1);
     alcove_frame_end(&ap->up_wbuf, start);
 }
 
@@ -530,6 +538,17 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
         alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, c->marks[i].id,
                             0, 1, EPIPE);
     c->npending = c->nmarks = 0;
+    if (c->cg != NULL) {
+        /* What it left behind goes with it; then the figures, and the cgroups go. */
+        alcove_cg_finish(c->cg, &c->cg_usage,
+                         kind == ALCOVE_EVENT_TERMSIG && value == SIGKILL &&
+                             c->reason == SB_REASON_NONE);
+        c->cg = NULL;
+        c->has_cg_usage = 1;
+        if (c->cg_usage.oom_kills > 0 && c->reason == SB_REASON_NONE &&
+            kind == ALCOVE_EVENT_TERMSIG && value == SIGKILL)
+            c->reason = SB_REASON_OOM;
+    }
     if (c->spawned && !c->quiet)
         usage_event(ap, c);
     if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||

@@ -139,5 +139,7 @@ int main(int argc, char *argv[])
     }
     if (hello(ap) < 0)
         return 1;
+    /* cgroups that control processes gone before their programs ended left behind. */
+    alcove_cg_remove_stale();
     return alcove_loop(ap) < 0 ? 1 : 0;
 }

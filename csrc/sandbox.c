@@ -94,6 +94,7 @@ void alcove_sandbox_free(struct alcove_sandbox *sb)
     free(sb->envp);
     free(sb->mounts);
     free(sb->landlock_rules);
+    free(sb->cg.files);
     free(sb->arena);
     memset(sb, 0, sizeof(*sb));
 }
@@ -285,6 +286,40 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
         case SB_ROOT:
             sb->new_root = 1;
             break;
+        case SB_CGROUP:
+            sb->cg.on = 1;
+            break;
+        case SB_CG_SET: {
+            if (n != 9 || r[0] == 0 || r[0] >= CG_NKEYS)
+                FAIL("spawn: malformed cgroup limit");
+            uint64_t v = get_u64(r + 1);
+            if (v > (1ull << 62) || (v == 0 && r[0] != CG_MEMORY_SWAP_MAX))
+                FAIL("spawn: a cgroup limit is out of range");
+            sb->cg.on = sb->cg.has[r[0]] = 1;
+            sb->cg.value[r[0]] = v;
+            break;
+        }
+        case SB_CG_FILE: {
+            if (sb->cg.nfiles >= SB_MAX_CG_FILES)
+                FAIL("spawn: more than 64 cgroup files");
+            struct alcove_cg_file *f =
+                realloc(sb->cg.files, (sb->cg.nfiles + 1) * sizeof(*f));
+            if (f == NULL)
+                goto nomem;
+            sb->cg.files = f;
+            struct sb_str name, value;
+            const unsigned char *q = r;
+            size_t left = n;
+            if (take_lp(&a, &q, &left, &name, 0) < 0 || take_lp(&a, &q, &left, &value, 0) < 0 ||
+                left != 0 || name.len == 0 || name.len > 255 || value.len > 4096 ||
+                memchr(name.s, '/', name.len) != NULL || name.s[0] == '.')
+                FAIL("spawn: malformed cgroup file");
+            f[sb->cg.nfiles].name = name.s;
+            f[sb->cg.nfiles].value = value.s;
+            sb->cg.nfiles++;
+            sb->cg.on = 1;
+            break;
+        }
         default:
             FAIL("spawn: unknown record in the request");
         }

@@ -6,7 +6,8 @@
  * framing and the ranges again before it forks, so the child only runs the steps.
  *
  * The child runs the steps in this fixed order (the same as bubblewrap's):
- * namespaces (clone), id maps (written by the parent), hostname, mounts and
+ * namespaces (clone), id maps and cgroup placement (both done by the parent
+ * while the child waits), hostname, mounts and
  * pivot_root, rlimits, cwd, setgroups/gid/uid, capabilities, no_new_privs,
  * Landlock, seccomp last, exec. A failed step is reported on a close-on-exec pipe
  * as one record (errno, step, what, path, strerror text); EOF with nothing on it
@@ -19,6 +20,7 @@
 #include <sys/types.h>
 
 #include "alcove.h"
+#include "cgroup.h"
 
 enum {
     SB_ARG = 1,          /* one argv element (argv[0] is the program, searched in PATH) */
@@ -44,6 +46,9 @@ enum {
     SB_TIMEOUT = 21,     /* u64 milliseconds of wall clock */
     SB_MAX_OUTPUT = 22,  /* u64 bytes of stdout and stderr together */
     SB_ROOT = 23,        /* build a new root from the mounts and pivot into it */
+    SB_CGROUP = 24,      /* run it in a cgroup of its own (cgroup.h) */
+    SB_CG_SET = 25,      /* u8 key (CG_*), u64 value: a limit */
+    SB_CG_FILE = 26,     /* two strings, each u32 length and bytes: file name, value */
 };
 
 enum { SB_STDIO_PIPE = 0, SB_STDIO_NULL = 1, SB_STDIO_INHERIT = 2 };
@@ -68,11 +73,18 @@ enum {
 #define SB_MODE_DEFAULT 0xffffffffu
 
 /* Why the control process ended a spawned program (the usage event says so). */
-enum { SB_REASON_NONE = 0, SB_REASON_TIMEOUT = 1, SB_REASON_OUTPUT = 2, SB_REASON_KILLED = 3 };
+enum {
+    SB_REASON_NONE = 0,
+    SB_REASON_TIMEOUT = 1,
+    SB_REASON_OUTPUT = 2,
+    SB_REASON_KILLED = 3,
+    SB_REASON_OOM = 4, /* the memory controller killed it */
+};
 
 #define SB_MAX_MOUNTS 1024
 #define SB_MAX_RLIMITS 32
 #define SB_MAX_LANDLOCK 256
+#define SB_MAX_CG_FILES 64
 
 struct sb_str {
     const char *s; /* NUL terminated copy in the request buffer (see sandbox.c) */
@@ -123,6 +135,7 @@ struct alcove_sandbox {
     int new_session, die_with_parent;
     unsigned stdio[3];
     uint64_t timeout_ms, max_output;
+    struct alcove_cg_request cg;
     /* Filled in by the parent for the child. */
     pid_t parent;      /* the control process */
     int report_fd;     /* close-on-exec pipe for a failed step */

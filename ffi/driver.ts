@@ -30,7 +30,7 @@ import {
 } from "./errors.ts";
 import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
-import type { AlcoveEvent, CallOptions, Pipeline } from "./types.ts";
+import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
@@ -779,10 +779,31 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         const system = r.value() as number;
         const maxRssKb = r.value() as number;
         const wall = r.value() as number;
+        const usage: ResourceUsage = {
+          wallMs: wall / 1000,
+          userMs: user / 1000,
+          systemMs: system / 1000,
+          maxRssKb,
+        };
+        if (r.value() === 1) {
+          const known = (n: number, scale = 1) => (n < 0 ? undefined : n / scale);
+          usage.cgroup = {
+            memoryPeak: known(r.value() as number),
+            cpuMs: known(r.value() as number, 1000),
+            pidsPeak: known(r.value() as number),
+            oomKills: known(r.value() as number),
+          };
+        }
         ev = {
           type: "usage",
-          limit: reason === 1 ? "timeout" : reason === 2 ? "output-limit" : null,
-          usage: { wallMs: wall / 1000, userMs: user / 1000, systemMs: system / 1000, maxRssKb },
+          limit: reason === 1
+            ? "timeout"
+            : reason === 2
+            ? "output-limit"
+            : reason === 4
+            ? "oom"
+            : null,
+          usage,
         };
         break;
       }

@@ -177,7 +177,7 @@ export type AlcoveEvent =
     /** Before the exit or termsig of a program started by spawn: the limit that ended it
      * (null: none) and what it used. */
     type: "usage";
-    limit: "timeout" | "output-limit" | null;
+    limit: "timeout" | "output-limit" | "oom" | null;
     usage: ResourceUsage;
   };
 
@@ -198,6 +198,28 @@ export interface ResourceUsage {
   systemMs: number;
   /** Peak resident set size in KiB. */
   maxRssKb: number;
+  /** From the sandbox's cgroup, when it had one (spawn's `cgroup` option). */
+  cgroup?: CgroupUsage;
+}
+
+/** What a sandbox's cgroup accounted, read when its program ended (after everything left in
+ * it was killed); a figure the machine's cgroups do not keep is undefined.
+ *
+ * @example
+ * ```ts
+ * import type { CgroupUsage } from "@alcove/alcove";
+ * const u: CgroupUsage = { memoryPeak: 4 << 20, cpuMs: 12, pidsPeak: 3, oomKills: 0 };
+ * ```
+ */
+export interface CgroupUsage {
+  /** Peak memory of the whole cgroup in bytes (v2 memory.peak, v1 memory.max_usage_in_bytes). */
+  memoryPeak?: number;
+  /** CPU time of everything that ran in it, in milliseconds (v2 cpu.stat, v1 cpuacct.usage). */
+  cpuMs?: number;
+  /** Peak number of processes and threads (pids.peak). */
+  pidsPeak?: number;
+  /** Processes the OOM killer killed in it (memory.events or memory.oom_control oom_kill). */
+  oomKills?: number;
 }
 
 /** The real, effective and saved user ids, as getresuid returns them.

@@ -548,7 +548,7 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
       [["true"], { maxOutput: 1.5 }, RangeError, "options.maxOutput"],
       [["true"], { stdout: "file" }, RangeError, "options.stdout"],
       [["true"], { signal: {} }, TypeError, "options.signal: must be an AbortSignal"],
-      [["true"], { cgroup: { memoryMax: 1 } }, TypeError, "options.cgroup"],
+      [["true"], { cgroup: { memoryMax: 1 } }, RangeError, "options.cgroup.memoryMax"],
     ];
     for (const [argv, options, type, message] of bad) {
       await assertRejects(

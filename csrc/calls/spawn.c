@@ -124,6 +124,15 @@ static int setup_failed(struct alcove_reply *reply, int err, const char *step, c
     return rv;
 }
 
+/* A spawn that failed after its cgroups were made: whatever got in is killed and
+ * they are removed. */
+static void abandon(struct alcove_cg *cg)
+{
+    struct alcove_cg_usage u;
+    if (cg != NULL)
+        alcove_cg_finish(cg, &u, 0);
+}
+
 static void close_pair(int p[2])
 {
     if (p[0] >= 0)
@@ -150,6 +159,16 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     /* Unprivileged, other namespaces need a user namespace to own them. */
     if (sb.namespaces != 0 && geteuid() != 0)
         sb.namespaces |= NEWUSER;
+    /* Its cgroups are made and limited before the fork; a failure leaves none. */
+    struct alcove_cg *cg = NULL;
+    if (sb.cg.on) {
+        char what[1024];
+        rv = alcove_cg_create(&sb.cg, &cg, what, sizeof(what));
+        if (rv < 0) {
+            alcove_sandbox_free(&sb);
+            return setup_failed(reply, -rv, "cgroup", what);
+        }
+    }
 
     /* 0..2: stdio, 3: the report pipe, 4: the id-map sync pipe */
     int fds[5][2];
@@ -173,12 +192,13 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     }
     if (err == 0 && pipe2(fds[3], O_CLOEXEC) < 0)
         err = errno;
-    if (err == 0 && (sb.namespaces & NEWUSER) && pipe2(fds[4], O_CLOEXEC) < 0)
+    if (err == 0 && ((sb.namespaces & NEWUSER) || cg != NULL) && pipe2(fds[4], O_CLOEXEC) < 0)
         err = errno;
     if (err != 0) {
         for (int i = 0; i < 5; i++)
             close_pair(fds[i]);
         alcove_sandbox_free(&sb);
+        abandon(cg);
         return -err;
     }
     sb.stdio_fd[0] = fds[0][0];
@@ -193,7 +213,15 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    pid_t pid = alcove_clone(sb.namespaces);
+    /* Straight into its v2 cgroup where the kernel can; else placed below. */
+    int into_v2 = 0;
+    pid_t pid = -1;
+    if (cg != NULL && cg->v2_fd >= 0) {
+        pid = alcove_clone_into(sb.namespaces, cg->v2_fd);
+        into_v2 = pid >= 0;
+    }
+    if (!into_v2)
+        pid = alcove_clone(sb.namespaces);
     if (pid == 0)
         alcove_sandbox_child(&sb, ap); /* never returns */
     err = errno;
@@ -215,13 +243,22 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             close_pair(fds[i]);
         unsigned long long ns = sb.namespaces;
         alcove_sandbox_free(&sb);
+        abandon(cg);
         if (ns == 0)
             return -err;
         return setup_failed(reply, err, "clone", clone_hint(err, ns));
     }
-    if (sb.namespaces & NEWUSER) {
+    if (fds[4][1] >= 0) {
+        /* The child waits until its id maps are written and it is in its cgroups. */
         const char *step = "uid_map";
-        rv = write_maps(&sb, pid, &step);
+        char what[1024] = "Cannot write the id maps of the user namespace";
+        rv = 0;
+        if (sb.namespaces & NEWUSER)
+            rv = write_maps(&sb, pid, &step);
+        if (rv == 0 && cg != NULL) {
+            step = "cgroup";
+            rv = alcove_cg_place(cg, pid, into_v2, what, sizeof(what));
+        }
         if (rv == 0 && write(fds[4][1], "", 1) != 1)
             rv = -errno;
         if (rv < 0) {
@@ -230,7 +267,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             for (int i = 0; i < 5; i++)
                 close_pair(fds[i]);
             alcove_sandbox_free(&sb);
-            return setup_failed(reply, -rv, step, "Cannot write the id maps of the user namespace");
+            abandon(cg);
+            return setup_failed(reply, -rv, step, what);
         }
         close(fds[4][1]);
     }
@@ -250,6 +288,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
                                                                               : sb.timeout_ms) *
                                       1000000;
     c.max_output = sb.max_output;
+    c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
     alcove_set_nonblock(c.setup_fd);
@@ -261,6 +300,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         for (int i = 0; i < 4; i++)
             if (own[i] >= 0)
                 close(own[i]);
+        abandon(cg);
         return -ENOMEM;
     }
     reply->deferred = 1;

@@ -19,6 +19,7 @@ import { assemble } from "../seccomp/bpf.ts";
 import { compilePolicy, type SeccompPolicy } from "../seccomp/policy.ts";
 import { DEFAULT_PROFILE } from "../seccomp/profile.ts";
 import { seccompArchLocal } from "../seccomp/install.ts";
+import { type CgroupLimits, checkCgroupLimits } from "../cgroup/limits.ts";
 
 /** A Linux namespace a sandbox can get a new one of.
  *
@@ -184,8 +185,11 @@ export interface SpawnOptions {
   stdout?: StdioMode;
   /** Standard error (default "pipe"). */
   stderr?: StdioMode;
-  /** cgroup limits: not in this version (a TypeError says so). */
-  cgroup?: never;
+  /** A cgroup of its own, with these limits: made before the fork, the program placed in it
+   * before exec, everything in it killed and the cgroup removed when the program ends; its
+   * figures are in `status.usage.cgroup`, and `reason` is "oom" when the memory controller
+   * killed it. */
+  cgroup?: CgroupLimits;
   /** Aborting kills the process tree. */
   signal?: AbortSignal;
 }
@@ -238,6 +242,9 @@ const TAG = {
   TIMEOUT: 21,
   MAX_OUTPUT: 22,
   ROOT: 23,
+  CGROUP: 24,
+  CG_SET: 25,
+  CG_FILE: 26,
 } as const;
 
 const MOUNT_OP: Record<Mount["type"], [number, number]> = {
@@ -509,9 +516,9 @@ export function encodeSpawnRequest(
     if (!KNOWN.has(key)) throw new TypeError(`spawn: options.${key}: unknown option`);
   }
   const o = options as Record<string, unknown>;
-  if (o.cgroup !== undefined) {
-    fail("cgroup", "cgroup limits are not supported by this version");
-  }
+  const cgroup = o.cgroup === undefined
+    ? undefined
+    : checkCgroupLimits(o.cgroup, "spawn: options.cgroup");
   const r = new Records();
   for (const a of argv) r.add(TAG.ARG, encoder.encode(a));
 
@@ -622,6 +629,15 @@ export function encodeSpawnRequest(
     return v as StdioMode;
   }) as [StdioMode, StdioMode, StdioMode];
   r.add(TAG.STDIO, new Uint8Array(stdio.map((m) => STDIO[m])));
+  if (cgroup !== undefined) {
+    r.add(TAG.CGROUP);
+    for (const [key, value] of cgroup.set) {
+      r.add(TAG.CG_SET, join(new Uint8Array([key]), u64(value)));
+    }
+    for (const [name, value] of cgroup.files) {
+      r.add(TAG.CG_FILE, join(lp(encoder.encode(name)), lp(encoder.encode(value))));
+    }
+  }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     fail("signal", "must be an AbortSignal");
   }

@@ -45,7 +45,8 @@ export interface ProcessStatus {
   code: number;
   /** The signal that ended it, or null. */
   signal: string | null;
-  /** Why it ended: "timeout" and "output-limit" are the limits of spawn's options. */
+  /** Why it ended: "timeout" and "output-limit" are the limits of spawn's options, "oom" the
+   * memory controller of its cgroup (spawn's `cgroup.memoryMax`). */
   reason: ExitReason;
   /** Resource usage. */
   usage: ResourceUsage;
@@ -232,7 +233,7 @@ export class Process implements AsyncDisposable {
   }
 
   async #wait(): Promise<ProcessStatus> {
-    let limit: "timeout" | "output-limit" | null = null;
+    let limit: "timeout" | "output-limit" | "oom" | null = null;
     let usage: ResourceUsage = { wallMs: 0, userMs: 0, systemMs: 0, maxRssKb: 0 };
     for (;;) {
       const ev = await this.#host.event(this.pipeline);

@@ -1,0 +1,458 @@
+// cgroups of spawned programs, on the machine's real cgroupfs (v1, v2 or hybrid): limits,
+// usage, OOM, whole-tree kill, cleanup (also of a driver that was SIGKILLed), bad input.
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertLessOrEqual,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { Alcove, checkCgroupLimits, parseSize, SetupError, type SpawnOptions } from "../mod.ts";
+import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+
+/** This process's cgroup directory in each hierarchy ("" for v2), as the control process
+ * finds its own (it is a child of this one, in the same cgroups). */
+function ownCgroups(): Map<string, string> {
+  const mounts = new Map<string, { mount: string; root: string }>();
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right === undefined) continue;
+    const f = left.split(" ");
+    const [type, , superOptions] = right.split(" ");
+    if (type === "cgroup2" && !mounts.has("")) mounts.set("", { mount: f[4], root: f[3] });
+    if (type !== "cgroup") continue;
+    for (const c of superOptions.split(",")) {
+      if (!mounts.has(c)) mounts.set(c, { mount: f[4], root: f[3] });
+    }
+  }
+  const dirs = new Map<string, string>();
+  for (const line of Deno.readTextFileSync("/proc/self/cgroup").trim().split("\n")) {
+    const [id, list, path] = line.split(":");
+    for (const c of id === "0" && list === "" ? [""] : list.split(",")) {
+      const m = mounts.get(c);
+      if (m === undefined) continue;
+      const rel = m.root === "/"
+        ? path
+        : path.startsWith(m.root)
+        ? path.slice(m.root.length)
+        : null;
+      if (rel !== null) dirs.set(c, `${m.mount}${rel === "/" ? "" : rel}`);
+    }
+  }
+  return dirs;
+}
+
+const CGROUPS = ownCgroups();
+const V1 = (c: string) => CGROUPS.has(c) && c !== "";
+const v2Has = (c: string) => {
+  const v2 = CGROUPS.get("");
+  if (v2 === undefined) return false;
+  try {
+    return Deno.readTextFileSync(`${v2}/cgroup.subtree_control`).split(/\s+/).includes(c);
+  } catch {
+    return false;
+  }
+};
+const holds = (c: string) => V1(c) || v2Has(c);
+const lacks = (c: string) =>
+  holds(c) ? undefined : `the ${c} controller is neither on cgroup v1 nor delegated on v2 here`;
+const NOT_ROOT = IS_ROOT ? undefined : "creating cgroups needs root or a delegated subtree";
+const NO_V2 = CGROUPS.has("") ? undefined : "no cgroup v2 hierarchy is mounted";
+
+/** The cgroups of a control process still present, in every hierarchy. */
+function leftBy(pid: number): string[] {
+  const found: string[] = [];
+  for (const dir of new Set(CGROUPS.values())) {
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        if (e.isDirectory && e.name.startsWith(`alcove-${pid}-`)) found.push(`${dir}/${e.name}`);
+      }
+    } catch {
+      // not readable
+    }
+  }
+  return found;
+}
+
+/** Live (not zombie) processes whose command line holds a marker. */
+function withMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      const state = /State:\s+(\S)/.exec(Deno.readTextFileSync(`/proc/${e.name}/status`))?.[1];
+      if (cmd.includes(marker) && state !== "Z") found.push(Number(e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Runs fn with a driver and checks that its control process left no cgroup, once every
+ * program ended and again once the driver stopped (also when fn failed). */
+async function withCgroupDriver(fn: (drv: Alcove, pid: number) => Promise<void>): Promise<void> {
+  let pid = 0;
+  await withDriver(async (drv) => {
+    pid = await drv.getpid([]);
+    await fn(drv, pid);
+    assertEquals(leftBy(pid), [], "cgroups left behind by ended programs");
+  });
+  assertEquals(leftBy(pid), [], "cgroups left behind by a stopped driver");
+}
+
+async function run(drv: Alcove, argv: string[], options: SpawnOptions) {
+  const p = await drv.spawn(argv, options);
+  const o = await p.output();
+  return { ...o, out: decoder.decode(o.stdout), err: decoder.decode(o.stderr) };
+}
+
+async function until(ok: () => boolean, ms = 2000): Promise<void> {
+  for (const end = Date.now() + ms; !ok();) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${ok}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const marker = () => `1000.${Math.floor(Math.random() * 1e9)}`;
+
+Deno.test(
+  needs("cgroup: the program runs in its own cgroups, removed when it ends", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv, pid) => {
+      const o = await run(drv, ["cat", "/proc/self/cgroup"], { cgroup: {} });
+      assertEquals(o.status.reason, "exit");
+      const lines = o.out.trim().split("\n");
+      // Nested under the control process's own cgroup in each hierarchy it was placed in.
+      for (const c of ["memory", "pids", ""]) {
+        if (!CGROUPS.has(c)) continue;
+        const line = lines.find((l) =>
+          c === "" ? l.startsWith("0::") : l.split(":")[1].split(",").includes(c)
+        );
+        assert(line !== undefined, `no ${c || "v2"} line in ${o.out}`);
+        assertMatch(line, new RegExp(`/alcove-${pid}-\\d+-\\d+$`));
+      }
+      const u = o.status.usage.cgroup!;
+      assert(u !== undefined, "no cgroup usage");
+      if (holds("memory")) assertGreater(u.memoryPeak!, 0);
+      assertGreater(u.cpuMs!, 0);
+      // Without a cgroup, none is made and no figures come.
+      const plain = await run(drv, ["cat", "/proc/self/cgroup"], {});
+      assertEquals(plain.status.usage.cgroup, undefined);
+      assert(!plain.out.includes("alcove-"), plain.out);
+    });
+  },
+);
+
+Deno.test(
+  needs(
+    "cgroup: memoryMax: past it the OOM killer ends it, reason oom, peak recorded",
+    NOT_ROOT ?? lacks("memory"),
+  ),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const limit = 24 << 20;
+      const o = await run(drv, ["python3", "-c", "x = b'\\1' * (200 << 20); print('survived')"], {
+        cgroup: { memoryMax: "24M", memorySwapMax: 0 },
+      });
+      assertEquals(o.out, "");
+      assertEquals([o.status.reason, o.status.signal], ["oom", "SIGKILL"]);
+      const u = o.status.usage.cgroup!;
+      assertGreater(u.oomKills!, 0);
+      assertLessOrEqual(u.memoryPeak!, limit);
+      assertGreater(u.memoryPeak!, limit / 2);
+      // Under the limit it runs to its end.
+      const ok = await run(drv, ["python3", "-c", "x = b'\\1' * (4 << 20); print('ok')"], {
+        cgroup: { memoryMax: "64M" },
+      });
+      assertEquals([ok.out, ok.status.reason, ok.status.usage.cgroup!.oomKills], [
+        "ok\n",
+        "exit",
+        0,
+      ]);
+    });
+  },
+);
+
+Deno.test(
+  needs(
+    "cgroup: pidsMax: a fork loop stops at the limit, the control plane survives",
+    NOT_ROOT ?? lacks("pids"),
+  ),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const m = marker();
+      const o = await run(drv, [
+        "sh",
+        "-c",
+        `i=0; while [ $i -lt 200 ]; do sleep ${m} & i=$((i+1)); done; echo done`,
+      ], { cgroup: { pidsMax: 12 } });
+      assertStringIncludes(o.err.toLowerCase(), "fork");
+      const u = o.status.usage.cgroup!;
+      if (u.pidsPeak !== undefined) {
+        assertLessOrEqual(u.pidsPeak, 12);
+        assertGreater(u.pidsPeak, 5);
+      }
+      // The sleeps it did start were killed with it.
+      assertEquals(withMarker(m), []);
+      assertEquals(await drv.getpid([]) > 0, true);
+      const again = await run(drv, ["echo", "alive"], { cgroup: { pidsMax: 4 } });
+      assertEquals(again.out, "alive\n");
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: cpuMax: a busy loop gets about its quota", NOT_ROOT ?? lacks("cpu")),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const o = await run(drv, ["sh", "-c", "while :; do :; done"], {
+        cgroup: { cpuMax: 0.2, cpuWeight: 50 },
+        timeout: 1000,
+      });
+      assertEquals(o.status.reason, "timeout");
+      const share = o.status.usage.cgroup!.cpuMs! / o.status.usage.wallMs;
+      // Quota 20 % of one CPU; a loaded machine gives less, never much more.
+      assert(share > 0.03 && share < 0.4, `CPU share ${share}`);
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: a setsid daemon outside the tree is killed with the program", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const script = (m: string) => `(setsid sleep ${m} &); sleep 0.1; echo started`;
+      // Without a cgroup the daemon escapes the process group and the tree.
+      const loose = marker();
+      const o1 = await run(drv, ["sh", "-c", script(loose)], {});
+      assertEquals(o1.out, "started\n");
+      assertEquals(withMarker(loose).length, 1, "the daemon should have escaped without a cgroup");
+      for (const pid of withMarker(loose)) Deno.kill(pid, "SIGKILL");
+      // With one, it goes when the program exits, and on timeout.
+      const m = marker();
+      const o2 = await run(drv, ["sh", "-c", script(m)], { cgroup: {} });
+      assertEquals([o2.out, o2.status.reason], ["started\n", "exit"]);
+      assertEquals(withMarker(m), []);
+      const m3 = marker();
+      const o3 = await run(drv, ["sh", "-c", `${script(m3)}; sleep ${m3}`], {
+        cgroup: {},
+        timeout: 400,
+      });
+      assertEquals(o3.status.reason, "timeout");
+      assertEquals(withMarker(m3), []);
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: await using and kill() end everything in the cgroup", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const m = marker();
+      {
+        await using p = await drv.spawn(
+          ["sh", "-c", `(setsid sleep ${m} &); echo up; sleep ${m}`],
+          {
+            cgroup: {},
+          },
+        );
+        const reader = p.stdout.getReader();
+        await reader.read();
+        reader.releaseLock();
+        await until(() => withMarker(m).length === 3); // sh, its sleep and the daemon
+      }
+      assertEquals(withMarker(m), []);
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: a failed setup step leaves no cgroup; a missing controller says why", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      await assertRejects(
+        () => drv.spawn(["/nonexistent/program"], { cgroup: { pidsMax: 8 } }),
+        SetupError,
+        "Cannot run",
+      );
+      // memory.oom.group is a v2 file: where memory is on v1, the error says so.
+      if (V1("memory")) {
+        const e = await assertRejects(
+          () => drv.spawn(["true"], { cgroup: { files: { "memory.oom.group": "1" } } }),
+          SetupError,
+        );
+        assertEquals((e as SetupError).step, "cgroup");
+        assertStringIncludes(e.message, "bound to cgroup v1");
+      }
+      // A controller v2 offers but that is not enabled for children of this cgroup.
+      const v2 = CGROUPS.get("");
+      if (v2 !== undefined) {
+        const offered = Deno.readTextFileSync(`${v2}/cgroup.controllers`).trim().split(/\s+/)
+          .filter((c) => c !== "" && !v2Has(c) && !V1(c));
+        if (offered.length > 0) {
+          const e = await assertRejects(
+            () => drv.spawn(["true"], { cgroup: { files: { [`${offered[0]}.max`]: "1" } } }),
+            SetupError,
+          );
+          assertStringIncludes(e.message, `the ${offered[0]} controller is not delegated`);
+        }
+      }
+      // Raw files are written after the limits.
+      if (V1("pids")) {
+        const pid = await drv.getpid([]);
+        const p = await drv.spawn(["cat"], { cgroup: { pidsMax: 9, files: { "pids.max": 7 } } });
+        const dir = leftBy(pid).find((d) => d.startsWith(CGROUPS.get("pids")!))!;
+        assertEquals(Deno.readTextFileSync(`${dir}/pids.max`).trim(), "7");
+        await p.stdin.close();
+        assertEquals((await p.status).reason, "exit");
+      }
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: without write access to the cgroup tree, a clear error", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const t = await drv.root.fork();
+      await t.setresgid(65534, 65534, 65534);
+      await t.setresuid(65534, 65534, 65534);
+      const e = await assertRejects(
+        () => t.spawn(["true"], { cgroup: { pidsMax: 4 } }),
+        SetupError,
+      );
+      assertEquals((e as SetupError).step, "cgroup");
+      assertStringIncludes(e.message, "not delegated to this user");
+      await t.exit(0).catch(() => {});
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: v2: placed by clone3, cgroup.kill, populated, removed", NOT_ROOT ?? NO_V2),
+  async () => {
+    await withCgroupDriver(async (drv, pid) => {
+      const m = marker();
+      const p = await drv.spawn(["sh", "-c", `(setsid sleep ${m} &); echo up; sleep ${m}`], {
+        cgroup: {},
+      });
+      const reader = p.stdout.getReader();
+      await reader.read();
+      reader.releaseLock();
+      const v2 = CGROUPS.get("")!;
+      const mine = [...Deno.readDirSync(v2)].filter((e) => e.name.startsWith(`alcove-${pid}-`));
+      assertEquals(mine.length, 1);
+      const dir = `${v2}/${mine[0].name}`;
+      await until(() => withMarker(m).length === 3);
+      assertStringIncludes(Deno.readTextFileSync(`${dir}/cgroup.events`), "populated 1");
+      const procs = Deno.readTextFileSync(`${dir}/cgroup.procs`).trim().split("\n").map(Number);
+      assert(procs.includes(p.pid), `${p.pid} not in ${procs}`);
+      assertEquals(procs.length, 3); // sh, its sleep and the daemon
+      await p.kill();
+      await p.status;
+      assertEquals(withMarker(m), []);
+      // Born in its cgroup (clone3 CLONE_INTO_CGROUP): a new cgroup namespace made by the
+      // same clone has it as its root, where moving it after the clone would not.
+      const o = await run(drv, ["cat", "/proc/self/cgroup"], {
+        cgroup: {},
+        namespaces: ["cgroup"],
+      });
+      assertStringIncludes(o.out, "\n0::/\n");
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: a new driver removes the cgroups of one that was SIGKILLed", NOT_ROOT),
+  async () => {
+    const m = marker();
+    const drv = await Alcove.start();
+    const pid = await drv.getpid([]);
+    try {
+      // A program that does not die with its control process, in a cgroup.
+      await drv.spawn(["sleep", m], {
+        cgroup: { pidsMax: 4 },
+        dieWithParent: false,
+        stdout: "null",
+      });
+      assertGreater(leftBy(pid).length, 0);
+      Deno.kill(pid, "SIGKILL");
+      await drv.stop().catch(() => {});
+      for (let i = 0; i < 100 && withMarker(m).length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assertEquals(withMarker(m).length, 1, "the program outlived its control process");
+      assertGreater(leftBy(pid).length, 0, "its cgroups should still be there");
+      // The next start removes them, and what was in them; a live driver's stay.
+      await withCgroupDriver(async (live, livePid) => {
+        const kept = marker();
+        await using p = await live.spawn(["sleep", kept], { cgroup: {}, stdout: "null" });
+        // Its control process changes meanwhile (memory, threads of work) but stays itself.
+        await Promise.all(Array.from({ length: 20 }, () => run(live, ["true"], { cgroup: {} })));
+        await withDriver(async (next) => {
+          assertEquals(await next.getpid([]) > 0, true);
+          assertEquals(leftBy(pid), []);
+          assertEquals(withMarker(m), []);
+          assertEquals(withMarker(kept).length, 1, "a live driver's program was killed");
+          assertGreater(leftBy(livePid).length, 0);
+        });
+        await p.kill();
+      });
+    } finally {
+      for (const p of withMarker(m)) Deno.kill(p, "SIGKILL");
+    }
+  },
+);
+
+Deno.test("cgroup: sizes and limits are checked, naming the field", async () => {
+  assertEquals(parseSize("64M"), 64 << 20);
+  assertEquals(parseSize("1.5K"), 1536);
+  assertEquals(parseSize("2GiB"), 2 * 2 ** 30);
+  assertEquals(parseSize(" 10 kb "), 10240);
+  assertEquals(parseSize(4096), 4096);
+  assertEquals(checkCgroupLimits({ cpuMax: 0.5, cpuWeight: 200, memoryMax: "max" }).set, [
+    [5, 500000n],
+    [6, 200n],
+  ]);
+  await withDriver(async (drv) => {
+    const bad: [unknown, typeof TypeError, string][] = [
+      [5, TypeError, "options.cgroup: must be an object"],
+      [{ memoryLimit: 1 }, TypeError, "options.cgroup.memoryLimit: unknown cgroup limit"],
+      [{ memoryMax: 1 }, RangeError, "options.cgroup.memoryMax: must be at least 4096 bytes"],
+      [{ memoryMax: -5 }, RangeError, "options.cgroup.memoryMax: must be from 0 to 2^62"],
+      [{ memoryMax: "64 apples" }, TypeError, "options.cgroup.memoryMax: must be a size such as"],
+      [{ memoryMax: 1.5 }, TypeError, "options.cgroup.memoryMax: must be a whole number"],
+      [{ memoryMax: "9999999T" }, RangeError, "options.cgroup.memoryMax: must be from 0 to 2^62"],
+      [{ memoryHigh: true }, TypeError, "options.cgroup.memoryHigh: must be a number of bytes"],
+      [{ memorySwapMax: "-1M" }, TypeError, "options.cgroup.memorySwapMax: must be a size"],
+      [{ pidsMax: 0 }, RangeError, "options.cgroup.pidsMax: must be from 1 to 4194304"],
+      [{ pidsMax: 2.5 }, TypeError, "options.cgroup.pidsMax: must be an integer"],
+      [{ pidsMax: 1e9 }, RangeError, "options.cgroup.pidsMax"],
+      [{ cpuMax: 0 }, RangeError, "options.cgroup.cpuMax: must be from 0.01 to 1024 CPUs"],
+      [{ cpuMax: 5000 }, RangeError, "options.cgroup.cpuMax"],
+      [{ cpuMax: "half" }, TypeError, "options.cgroup.cpuMax: must be a number of CPUs"],
+      [{ cpuMax: NaN }, TypeError, "options.cgroup.cpuMax"],
+      [{ cpuWeight: 0 }, RangeError, "options.cgroup.cpuWeight: must be from 1 to 10000"],
+      [{ cpuWeight: 10001 }, RangeError, "options.cgroup.cpuWeight"],
+      [{ files: [] }, TypeError, "options.cgroup.files: must be an object"],
+      [{ files: { "../etc/passwd": "x" } }, TypeError, 'options.cgroup.files["../etc/passwd"]'],
+      [{ files: { "memory": "1" } }, TypeError, "must name a file of the cgroup"],
+      [{ files: { "pids.max": {} } }, TypeError, "must be a string or a number"],
+      [{ files: { "pids.max": "1\0" } }, RangeError, "without NUL bytes"],
+    ];
+    for (const [cgroup, type, message] of bad) {
+      await assertRejects(
+        () => drv.spawn(["true"], { cgroup } as unknown as SpawnOptions),
+        type,
+        message,
+      );
+    }
+    assertEquals(await drv.cpid([]), []);
+  });
+});
