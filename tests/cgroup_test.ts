@@ -8,8 +8,20 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
+  assertThrows,
 } from "@std/assert";
-import { Alcove, checkCgroupLimits, parseSize, SetupError, type SpawnOptions } from "../mod.ts";
+import {
+  Alcove,
+  Cgroup,
+  checkCgroupLimits,
+  parseCgroupLayout,
+  parseControllers,
+  parseKeyedFile,
+  parseSize,
+  parseValueFile,
+  SetupError,
+  type SpawnOptions,
+} from "../mod.ts";
 import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -119,6 +131,10 @@ async function until(ok: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
+/** Waits until no live process holds the marker: a process killed in its cgroup leaves the
+ * cgroup's list just before it turns into a zombie. */
+const gone = (m: string) => until(() => withMarker(m).length === 0);
+
 const marker = () => `1000.${Math.floor(Math.random() * 1e9)}`;
 
 Deno.test(
@@ -199,7 +215,7 @@ Deno.test(
         assertGreater(u.pidsPeak, 5);
       }
       // The sleeps it did start were killed with it.
-      assertEquals(withMarker(m), []);
+      await gone(m);
       assertEquals(await drv.getpid([]) > 0, true);
       const again = await run(drv, ["echo", "alive"], { cgroup: { pidsMax: 4 } });
       assertEquals(again.out, "alive\n");
@@ -238,14 +254,14 @@ Deno.test(
       const m = marker();
       const o2 = await run(drv, ["sh", "-c", script(m)], { cgroup: {} });
       assertEquals([o2.out, o2.status.reason], ["started\n", "exit"]);
-      assertEquals(withMarker(m), []);
+      await gone(m);
       const m3 = marker();
       const o3 = await run(drv, ["sh", "-c", `${script(m3)}; sleep ${m3}`], {
         cgroup: {},
         timeout: 400,
       });
       assertEquals(o3.status.reason, "timeout");
-      assertEquals(withMarker(m3), []);
+      await gone(m3);
     });
   },
 );
@@ -267,7 +283,7 @@ Deno.test(
         reader.releaseLock();
         await until(() => withMarker(m).length === 3); // sh, its sleep and the daemon
       }
-      assertEquals(withMarker(m), []);
+      await gone(m);
     });
   },
 );
@@ -356,7 +372,7 @@ Deno.test(
       assertEquals(procs.length, 3); // sh, its sleep and the daemon
       await p.kill();
       await p.status;
-      assertEquals(withMarker(m), []);
+      await gone(m);
       // Born in its cgroup (clone3 CLONE_INTO_CGROUP): a new cgroup namespace made by the
       // same clone has it as its root, where moving it after the clone would not.
       const o = await run(drv, ["cat", "/proc/self/cgroup"], {
@@ -398,7 +414,7 @@ Deno.test(
         await withDriver(async (next) => {
           assertEquals(await next.getpid([]) > 0, true);
           assertEquals(leftBy(pid), []);
-          assertEquals(withMarker(m), []);
+          await gone(m);
           assertEquals(withMarker(kept).length, 1, "a live driver's program was killed");
           assertGreater(leftBy(livePid).length, 0);
         });
@@ -454,5 +470,119 @@ Deno.test("cgroup: sizes and limits are checked, naming the field", async () => 
       );
     }
     assertEquals(await drv.cpid([]), []);
+  });
+});
+
+Deno.test("Cgroup: the file formats of v1 and v2 parse as pure functions", () => {
+  assertEquals(
+    parseKeyedFile("low 0\nhigh 12\nmax 30\noom 2\noom_kill 1\noom_group_kill 0\n"),
+    { low: 0, high: 12, max: 30, oom: 2, oom_kill: 1, oom_group_kill: 0 },
+  );
+  const cpu = parseKeyedFile(
+    "usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\nnr_periods 10\n" +
+      "nr_throttled 3\nthrottled_usec 9000\nnr_bursts 0\nburst_usec 0\n",
+  );
+  assertEquals([cpu.usage_usec, cpu.nr_throttled], [1234567, 3]);
+  assertEquals(parseKeyedFile("oom_kill_disable 0\nunder_oom 0\noom_kill 4\n").oom_kill, 4);
+  assertEquals(parseValueFile("33554432\n"), 33554432);
+  assertEquals(parseValueFile("max\n"), Infinity);
+  assertThrows(() => parseValueFile("12 34"), TypeError, "Cannot parse a cgroup value");
+  assertEquals(parseControllers("cpuset cpu io memory hugetlb pids rdma misc\n"), [
+    "cpuset",
+    "cpu",
+    "io",
+    "memory",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+  ]);
+  assertEquals(parseControllers("\n"), []);
+  // A hybrid machine: v1 controllers (cpu and cpuacct mounted together), v2 beside them.
+  const hybrid = parseCgroupLayout(
+    [
+      "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",
+      "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct",
+      "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory",
+      "35 30 0:32 /inner /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids",
+      "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw",
+    ].join("\n"),
+    "4:memory:/box/a\n3:pids:/elsewhere\n1:cpu,cpuacct:/\n0::/box\n",
+  );
+  assertEquals(hybrid.v1, {
+    memory: "/sys/fs/cgroup/memory/box/a",
+    cpu: "/sys/fs/cgroup/cpu,cpuacct",
+    cpuacct: "/sys/fs/cgroup/cpu,cpuacct",
+  });
+  assertEquals(hybrid.hidden, ["pids"]);
+  assertEquals(hybrid.v2?.dir, "/sys/fs/cgroup/unified/box");
+  // v2 only, inside a container whose cgroup namespace root is a mount of a subtree.
+  const v2 = parseCgroupLayout(
+    "25 20 0:26 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
+    "0::/kubepods/pod1/c\n",
+  );
+  assertEquals(v2, {
+    v1: {},
+    hidden: [],
+    v2: { dir: "/sys/fs/cgroup/c", controllers: [], subtreeControl: [] },
+  });
+  const layout = {
+    ...v2,
+    v2: { ...v2.v2!, controllers: ["memory", "pids"], subtreeControl: ["pids"] },
+  };
+  assertEquals(Cgroup.locate(layout, "pids"), "v2");
+  assertThrows(() => Cgroup.locate(layout, "memory"), TypeError, "it is not delegated");
+  assertThrows(() => Cgroup.locate(layout, "cpu"), TypeError, "neither mounted for cgroup v1");
+  assertThrows(() => Cgroup.locate(hybrid, "pids"), TypeError, "outside that mount");
+  assertThrows(() => Cgroup.locate({ v1: {}, hidden: [] }, "memory"), TypeError, "not mounted");
+});
+
+Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT), async () => {
+  await withCgroupDriver(async (drv) => {
+    const layout = await Cgroup.layout(drv.root);
+    assertEquals(layout.v1.memory, CGROUPS.get("memory"));
+    assertEquals(layout.v2?.dir, CGROUPS.get(""));
+    const name = `alcove-test-${Deno.pid}-${Math.floor(Math.random() * 1e9)}`;
+    const cg = await Cgroup.create(drv.root, name);
+    try {
+      for (const dir of Object.values(cg.dirs)) assertEquals(Deno.statSync(dir).isDirectory, true);
+      if (holds("pids")) {
+        await cg.set({ pidsMax: 9 });
+        assertEquals((await cg.read("pids.max")).trim(), "9");
+      }
+      if (V1("memory")) {
+        await cg.set({ memoryMax: "32M", memorySwapMax: "16M" });
+        assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 32 << 20);
+        assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 48 << 20);
+      }
+      if (V1("cpu")) {
+        await cg.set({ cpuMax: 0.5, cpuWeight: 200 });
+        assertEquals((await cg.read("cpu.cfs_quota_us")).trim(), "50000");
+        assertEquals((await cg.read("cpu.shares")).trim(), "2048");
+      }
+      await assertRejects(() => cg.set({ pidsMax: 0 }), RangeError, "Cgroup.set.pidsMax");
+      await assertRejects(() => cg.read("../x"), TypeError, "is not a cgroup file name");
+      const m = marker();
+      // It forks once it is in the cgroup: its children are born there.
+      const p = await drv.spawn(["sh", "-c", `read go; (setsid sleep ${m} &); sleep ${m}`]);
+      await cg.add(p.pid);
+      assertEquals(await cg.procs(), [p.pid]);
+      const w = p.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      await until(() => withMarker(m).length === 3);
+      assertEquals((await cg.procs()).length, 3);
+      const stats = await cg.stats();
+      if (holds("memory")) assertGreater(stats.memoryPeak!, 0);
+      await cg.kill();
+      assertEquals(await cg.procs(), []);
+      assertEquals((await p.status).signal, "SIGKILL");
+      await gone(m);
+    } finally {
+      await cg.remove();
+    }
+    for (const dir of Object.values(cg.dirs)) {
+      assertThrows(() => Deno.statSync(dir), Deno.errors.NotFound);
+    }
+    await cg.remove(); // idempotent
   });
 });

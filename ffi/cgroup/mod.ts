@@ -1,5 +1,6 @@
 /**
- * cgroups: the limits a sandbox can get (`SpawnOptions.cgroup`) and their checking.
+ * cgroups: the limits a sandbox can get (`SpawnOptions.cgroup`) and their checking, and the
+ * `Cgroup` class for direct use (create, set, add a pid, stats, kill, remove) on v1 and v2.
  *
  * @example
  * ```ts
@@ -11,3 +12,4 @@
  * @module
  */
 export * from "./limits.ts";
+export * from "./cgroup.ts";

@@ -15,6 +15,9 @@
  *    root with /usr and /etc read-only, /bin, /lib* symlinks, proc, dev, tmpfs /tmp; an
  *    rlimit; no capabilities; the default seccomp profile) through spawn, against
  *    bubblewrap with the same options and a C program doing the same setup.
+ * 3c. What a cgroup with memory, pids and cpu limits adds to spawning /bin/true, one at a
+ *    time (spawn with the `cgroup` option minus spawn without), against a C program doing
+ *    mkdir, the limit writes, the placement (clone3 into v2, cgroup.procs for v1) and rmdir.
  * 4. 256 MiB of stdout from a program at depth 1 and 16, against `Deno.Command`
  *    reading the same program and a C program reading its pipe.
  * 5. Memory (VmRSS) of control processes and the host's growth.
@@ -32,6 +35,7 @@
 import {
   Alcove,
   assemble,
+  Cgroup,
   compilePolicy,
   DEFAULT_PROFILE,
   type Mount,
@@ -41,7 +45,7 @@ import {
 import { findNative } from "../../ffi/_native.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SECTIONS = ["getpid", "calls", "spawn", "sandbox", "stdout", "rss"] as const;
+const SECTIONS = ["getpid", "calls", "spawn", "sandbox", "cgroup", "stdout", "rss"] as const;
 type Section = typeof SECTIONS[number];
 
 const USAGE = `usage: deno run -A scripts/bench/main.ts [options]
@@ -119,7 +123,7 @@ function fail(why: string): never {
 // ---------------------------------------------------------------------------
 // The C floors
 
-const FLOORS = ["pingpong", "echo", "spawn", "pipe", "sandbox"] as const;
+const FLOORS = ["pingpong", "echo", "spawn", "pipe", "sandbox", "cgroup"] as const;
 type Floor = typeof FLOORS[number];
 
 async function mtime(path: string): Promise<number> {
@@ -672,6 +676,56 @@ async function benchSandbox(cfg: Config, drv: Alcove): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
+// 3c. a cgroup with limits
+
+const CGROUP_LIMITS: SpawnOptions = { cgroup: { memoryMax: "64M", pidsMax: 32, cpuMax: 0.5 } };
+
+async function benchCgroup(cfg: Config, drv: Alcove): Promise<void> {
+  const layout = await Cgroup.layout(drv.root);
+  const where: string[] = [];
+  if (layout.v2 !== undefined) where.push(`v2=${layout.v2.dir}`);
+  for (const c of ["memory", "pids", "cpu"]) {
+    if (layout.v1[c] !== undefined) where.push(`${c}=${layout.v1[c]}`);
+  }
+  if (
+    Deno.uid() !== 0 || ["memory", "pids", "cpu"].some((c) => {
+      try {
+        Cgroup.locate(layout, c);
+        return false;
+      } catch {
+        return true;
+      }
+    })
+  ) {
+    console.log("cgroup: not measured (needs root and the memory, pids and cpu controllers)");
+    return;
+  }
+  const count = cfg.quick ? 20 : 100;
+  const driver = new Series("driver spawn, added by a cgroup with 3 limits", "µs");
+  const floor = new Series("C, mkdir + limits + placement + rmdir (floor)", "µs");
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    await inFlight(5, 1, () => spawnTrue(drv, CGROUP_LIMITS));
+    let t = ms();
+    await inFlight(count, 1, () => spawnTrue(drv));
+    const plain = ms() - t;
+    t = ms();
+    await inFlight(count, 1, () => spawnTrue(drv, CGROUP_LIMITS));
+    driver.add((ms() - t - plain) * 1000 / count);
+    floor.add(await runFloor("cgroup", [count, "/bin/true", ...where]));
+  }
+  rows.push({
+    heading:
+      `3c. /bin/true with a cgroup, one at a time (µs added per program; × ${cfg.reps} reps)`,
+  });
+  rows.push({
+    series: driver,
+    floor,
+    target: { value: floor.median * 1.2, text: "≤1.2x floor" },
+  });
+  rows.push({ series: floor });
+}
+
+// ---------------------------------------------------------------------------
 // 4. stdout throughput
 
 function headArgs(bytes: number): string[] {
@@ -924,6 +978,7 @@ async function main(): Promise<void> {
     }
     if (cfg.only.has("spawn")) await benchSpawn(cfg, drv);
     if (cfg.only.has("sandbox")) await benchSandbox(cfg, drv);
+    if (cfg.only.has("cgroup")) await benchCgroup(cfg, drv);
     if (cfg.only.has("stdout")) await benchStdout(cfg, drv);
   }
   if (cfg.only.has("rss")) await benchRss(cfg, burstRoot);
