@@ -96,7 +96,40 @@ void alcove_sandbox_free(struct alcove_sandbox *sb)
     free(sb->landlock_rules);
     free(sb->cg.files);
     free(sb->arena);
+    free(sb->exec_env);
     memset(sb, 0, sizeof(*sb));
+}
+
+extern char **environ;
+
+int alcove_sandbox_env(struct alcove_sandbox *sb)
+{
+    if (sb->env_clear) {
+        sb->exec_env = NULL;
+        return 0; /* sb->envp as it is */
+    }
+    size_t n = 0;
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        n++;
+    char **v = calloc(n + sb->envc + 1, sizeof(char *));
+    if (v == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        v[k++] = environ[i];
+    for (size_t i = 0; i < sb->envc; i++) {
+        const char *eq = strchr(sb->envp[i], '=');
+        size_t name = (size_t)(eq - sb->envp[i]) + 1; /* with the '=' */
+        size_t j = 0;
+        while (j < k && strncmp(v[j], sb->envp[i], name) != 0)
+            j++;
+        v[j] = sb->envp[i];
+        if (j == k)
+            k++;
+    }
+    v[k] = NULL;
+    sb->exec_env = v;
+    return 0;
 }
 
 #define FAIL(msg)                                                                                \

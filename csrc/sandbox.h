@@ -142,6 +142,7 @@ struct alcove_sandbox {
     int sync_fd;       /* the child waits here until its id maps are written */
     int stdio_fd[3];   /* descriptors to become 0, 1, 2 (-1: keep the control process's) */
     char *arena;       /* the strings */
+    char **exec_env;   /* the environment the program gets (alcove_sandbox_env) */
 };
 
 /* Decode a request; strings are copied, NUL terminated, into an arena the sandbox
@@ -150,6 +151,12 @@ struct alcove_sandbox {
 int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, size_t len,
                           const char **why);
 void alcove_sandbox_free(struct alcove_sandbox *sb);
+
+/* The program's environment, made in the parent: the records alone (SB_ENV_CLEAR), or
+ * this process's environment with the records added or replacing. The child may share
+ * this process's memory (spawn without namespaces), so it must not change `environ`.
+ * Returns 0 or -ENOMEM. */
+int alcove_sandbox_env(struct alcove_sandbox *sb);
 
 /* In the child after clone: run every step and exec; never returns. */
 void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap) __attribute__((noreturn));

@@ -44,8 +44,6 @@
 #define SYS_landlock_restrict_self 446
 #endif
 
-extern char **environ;
-
 #define NEWROOT "/newroot"
 #define OLDROOT "/oldroot"
 /* Where the scratch root of the new mount namespace is mounted (a tmpfs over it
@@ -461,6 +459,49 @@ static void landlock(const struct alcove_sandbox *sb)
     close(rs);
 }
 
+/* execvp with the PATH of the program's own environment, without touching `environ`
+ * (the child may share its parent's memory). Like musl's, and unlike glibc's, it does
+ * not run a file without a #! line through /bin/sh. */
+static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *sb)
+{
+    char **env = sb->env_clear ? sb->envp : sb->exec_env;
+    const char *file = sb->argv[0];
+    if (strchr(file, '/') != NULL) {
+        execve(file, sb->argv, env);
+        failf(errno, "exec", file, "Cannot run %s", file);
+    }
+    const char *path = "/usr/local/bin:/usr/bin:/bin";
+    for (char **e = env; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    int err = ENOENT, denied = 0;
+    size_t flen = strlen(file);
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+        char full[PATH_CAP];
+        if (dlen + 1 + flen < sizeof(full)) {
+            memcpy(full, dlen ? p : ".", dlen ? dlen : 1);
+            size_t off = dlen ? dlen : 1;
+            full[off] = '/';
+            memcpy(full + off + 1, file, flen + 1);
+            execve(full, sb->argv, env);
+            if (errno == EACCES)
+                denied = 1;
+            else if (errno != ENOENT && errno != ENOTDIR) {
+                err = errno;
+                break;
+            }
+        }
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    if (denied && err == ENOENT)
+        err = EACCES;
+    failf(err, "exec", file, "Cannot run %s", file);
+}
+
 void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
 {
     cur = sb;
@@ -557,11 +598,6 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);
     if (sb->landlock)
         landlock(sb);
-    if (sb->env_clear)
-        environ = sb->envp;
-    else
-        for (size_t i = 0; i < sb->envc; i++)
-            putenv(sb->envp[i]);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -574,6 +610,5 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             (errno != ENOSYS || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0))
             fail(errno, "seccomp", "Cannot install the seccomp filter", NULL);
     }
-    execvp(sb->argv[0], sb->argv);
-    failf(errno, "exec", sb->argv[0], "Cannot run %s", sb->argv[0]);
+    exec_search(sb);
 }

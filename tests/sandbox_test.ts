@@ -94,6 +94,22 @@ Deno.test("spawn: env replaces the environment, inheritEnv adds to it", async ()
     ]);
     const added = await sh(drv, "echo $B $HOME", { env: { B: "2" }, inheritEnv: true });
     assertEquals(added.out, `2 ${Deno.env.get("HOME") ?? ""}\n`);
+    // argv[0] is searched in the PATH of the program's own environment.
+    const searched = await drv.spawn(["env"], { env: { PATH: "/nonexistent:/usr/bin" } });
+    assertEquals(text((await searched.output()).stdout), "PATH=/nonexistent:/usr/bin\n");
+    const e = await assertRejects(
+      () => drv.spawn(["env"], { env: { PATH: "/nonexistent" } }),
+      SetupError,
+    );
+    assertEquals([e.step, e.code], ["exec", "ENOENT"]);
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/prog`, "#!/bin/sh\necho no\n", { mode: 0o644 });
+    const denied = await assertRejects(
+      () => drv.spawn(["prog"], { env: { PATH: dir } }),
+      SetupError,
+    );
+    assertEquals(denied.code, "EACCES");
+    await Deno.remove(dir, { recursive: true });
     const empty = await drv.spawn(["/usr/bin/env"], { env: {} });
     assertEquals(text((await empty.output()).stdout), "");
   });
