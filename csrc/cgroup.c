@@ -176,7 +176,15 @@ static void detect(void)
     layout.pid = self;
     layout.seq = 0;
     layout.v2_controllers[0] = layout.v2_subtree[0] = 0;
-    snprintf(layout.tag, sizeof(layout.tag), "alcove-%d-%llu", (int)self, start_time("self"));
+    /* Named by the pid /proc knows it by: in a pid namespace of its own, getpid() is
+     * not the pid a later start (outside it) would check. */
+    char proc_pid[32];
+    ssize_t n = readlink("/proc/self", proc_pid, sizeof(proc_pid) - 1);
+    if (n > 0)
+        proc_pid[n] = 0;
+    else
+        snprintf(proc_pid, sizeof(proc_pid), "%d", (int)self);
+    snprintf(layout.tag, sizeof(layout.tag), "alcove-%s-%llu", proc_pid, start_time(proc_pid));
 
     char *mnt[CG_NHIER] = {NULL}, *root[CG_NHIER] = {NULL};
     FILE *fp = fopen("/proc/self/mountinfo", "re");

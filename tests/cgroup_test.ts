@@ -586,3 +586,32 @@ Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT
     await cg.remove(); // idempotent
   });
 });
+
+Deno.test(
+  needs(
+    "cgroup: a control process in a pid namespace names its cgroups by its pid outside",
+    NOT_ROOT,
+  ),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const t = await drv.root.clone(["CLONE_NEWPID"]);
+      const inner = await t.fork();
+      assertEquals(await inner.getpid(), 2); // its pid inside the namespace
+      const m = marker();
+      const p = await inner.spawn(["sleep", m], { cgroup: {}, stdout: "null" });
+      await until(() => withMarker(m).length === 1);
+      const [own] = [...CGROUPS.values()];
+      const names = [...Deno.readDirSync(own)].map((e) => e.name).filter((n) =>
+        n.startsWith("alcove-")
+      );
+      assert(!names.some((n) => n.startsWith("alcove-2-")), `named by its inner pid: ${names}`);
+      // A driver starting meanwhile leaves it alone.
+      await withDriver(async (next) => {
+        assertGreater(await next.getpid([]), 0);
+      });
+      assertEquals(withMarker(m).length, 1, "a live sandbox was killed by another driver's start");
+      await p.kill();
+      await p.status;
+    });
+  },
+);
