@@ -8,8 +8,8 @@
  * cgroup.procs while the child waits on a pipe). For each program, one at a time: fork (or
  * clone3), place, execve, stdout and stderr on pipes read to EOF, waitpid; with the cgroup
  * also mkdir in each hierarchy, the limits (memory 64 MiB, pids 32, cpu 0.5) written to the
- * files of the hierarchy holding each controller, and rmdir. The run is made COUNT times
- * without and COUNT times with; the difference per program is printed. */
+ * files of the hierarchy holding each controller, and rmdir. COUNT programs are run without
+ * and COUNT with, alternately; the difference per program is printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -137,13 +137,17 @@ int main(int argc, char **argv)
         kind[nh] = argv[i];
         parent[nh++] = eq + 1;
     }
-    double t0 = now_us();
-    for (int i = 0; i < count; i++)
+    /* Alternately without and with, so that a drift of the machine's load falls on both. */
+    double without = 0, with = 0;
+    for (int i = 0; i < count; i++) {
+        double t0 = now_us();
         run(argv[2], 0, i);
-    double t1 = now_us();
-    for (int i = 0; i < count; i++)
+        double t1 = now_us();
         run(argv[2], 1, i);
-    double t2 = now_us();
-    printf("%.1f\n", ((t2 - t1) - (t1 - t0)) / count);
+        double t2 = now_us();
+        without += t1 - t0;
+        with += t2 - t1;
+    }
+    printf("%.1f\n", (with - without) / count);
     return 0;
 }
