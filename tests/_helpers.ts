@@ -69,6 +69,22 @@ export async function readAll(
   }
 }
 
+/** Live (not zombie) processes whose command line holds `marker`: what a sandbox left behind. */
+export function withMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      const state = /^State:\s*(\S)/m.exec(Deno.readTextFileSync(`/proc/${e.name}/status`))?.[1];
+      if (cmd.includes(marker) && state !== "Z") found.push(Number(e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 /** Runs a shell command, returning its exit code and output. */
 export async function sh(cmd: string): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "inherit" }).output();

@@ -22,7 +22,7 @@ import {
   SetupError,
   type SpawnOptions,
 } from "../mod.ts";
-import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
+import { IS_ROOT, needs, withDriver, withMarker } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -85,22 +85,6 @@ function leftBy(pid: number): string[] {
       }
     } catch {
       // not readable
-    }
-  }
-  return found;
-}
-
-/** Live (not zombie) processes whose command line holds a marker. */
-function withMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      const state = /State:\s+(\S)/.exec(Deno.readTextFileSync(`/proc/${e.name}/status`))?.[1];
-      if (cmd.includes(marker) && state !== "Z") found.push(Number(e.name));
-    } catch {
-      // gone meanwhile
     }
   }
   return found;

@@ -9,7 +9,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Alcove, type Mount, SetupError, type SpawnOptions, SystemCallError } from "../mod.ts";
-import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
+import { IS_ROOT, needs, withDriver, withMarker } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 const text = (b: Uint8Array) => decoder.decode(b);
@@ -39,22 +39,6 @@ async function sh(drv: Alcove, script: string, options: SpawnOptions = {}) {
 
 function statusField(status: string, name: string): string {
   return status.match(new RegExp(`^${name}:\\s*(.*)$`, "m"))?.[1] ?? "";
-}
-
-/** Processes whose command line holds `marker` (to find what a sandbox left behind). */
-function withMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      const state = statusField(Deno.readTextFileSync(`/proc/${e.name}/status`), "State");
-      if (cmd.includes(marker) && !state.startsWith("Z")) found.push(Number(e.name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 const NOT_ROOT = IS_ROOT ? undefined : "needs root (the unprivileged runner covers the rest)";
