@@ -22,12 +22,25 @@ static char token[65];
 
 /* The first line of stdin says how to reach the host: "pipes" (stdin and stdout
  * are the control channel) or "socket PATH TOKEN" (connect to a Unix socket).
- * Read a byte at a time: whatever follows the line belongs to the channel. */
+ * Read a byte at a time: whatever follows the line belongs to the channel. A host
+ * that gives this process its own stdin and stdout (the command line, so that
+ * programs get the terminal) puts the line in ALCOVE_CHANNEL instead; it is
+ * removed from the environment at once, and stdin stays as it is. */
 static int handshake(struct alcove_state *ap)
 {
     char line[512];
     size_t n = 0;
-    while (n < sizeof(line) - 1) {
+    int from_env = 0;
+    const char *env = getenv("ALCOVE_CHANNEL");
+    if (env != NULL) {
+        if (strlen(env) >= sizeof(line))
+            return -1;
+        strcpy(line, env);
+        unsetenv("ALCOVE_CHANNEL");
+        n = strlen(line);
+        from_env = 1;
+    }
+    while (!from_env && n < sizeof(line) - 1) {
         ssize_t r = read(0, line + n, 1);
         if (r < 0 && errno == EINTR)
             continue;
@@ -39,7 +52,7 @@ static int handshake(struct alcove_state *ap)
     }
     line[n] = 0;
     if (strcmp(line, "pipes") == 0)
-        return 0;
+        return from_env ? -1 : 0;
     if (strncmp(line, "socket ", 7) != 0)
         return -1;
     char *path = line + 7;
@@ -64,7 +77,7 @@ static int handshake(struct alcove_state *ap)
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     /* stdin has done its job: the channel is the socket now. */
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int null = from_env ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, 0);
         close(null);

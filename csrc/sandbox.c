@@ -104,19 +104,21 @@ extern char **environ;
 
 int alcove_sandbox_env(struct alcove_sandbox *sb)
 {
-    if (sb->env_clear) {
+    size_t spare = sb->ncwd_try > 0; /* a slot for PWD, set by the child (set_pwd) */
+    if (sb->env_clear && !spare) {
         sb->exec_env = NULL;
         return 0; /* sb->envp as it is */
     }
+    char **base = sb->env_clear ? NULL : environ;
     size_t n = 0;
-    for (char **e = environ; e != NULL && *e != NULL; e++)
+    for (char **e = base; e != NULL && *e != NULL; e++)
         n++;
-    char **v = calloc(n + sb->envc + 1, sizeof(char *));
+    char **v = calloc(n + sb->envc + 1 + spare, sizeof(char *));
     if (v == NULL)
         return -ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        v[k++] = environ[i];
+        v[k++] = base[i];
     for (size_t i = 0; i < sb->envc; i++) {
         const char *eq = strchr(sb->envp[i], '=');
         size_t name = (size_t)(eq - sb->envp[i]) + 1; /* with the '=' */
@@ -222,7 +224,7 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
             m->size = get_u64(r + 6);
             const unsigned char *q = r + 14;
             size_t left = n - 14;
-            if (m->op < SB_MNT_BIND || m->op > SB_MNT_CHMOD)
+            if (m->op < SB_MNT_BIND || m->op > SB_MNT_RO_BIND_DATA)
                 FAIL("spawn: unknown mount operation");
             if (take_lp(&a, &q, &left, &m->source, 0) < 0 ||
                 take_lp(&a, &q, &left, &m->target, 0) < 0 ||
@@ -289,8 +291,30 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
         case SB_SECCOMP:
             if (n == 0 || n % 8 != 0 || n / 8 > 4096)
                 FAIL("spawn: a seccomp program is 1 to 4096 instructions of 8 bytes");
-            sb->seccomp = r;
-            sb->seccomp_len = n;
+            if (sb->nseccomp >= SB_MAX_SECCOMP)
+                FAIL("spawn: more than 8 seccomp programs");
+            sb->seccomp[sb->nseccomp] = r;
+            sb->seccomp_len[sb->nseccomp++] = n;
+            break;
+        case SB_CWD_TRY:
+            if (sb->ncwd_try >= SB_MAX_CWD_TRY)
+                FAIL("spawn: more than 4 working directories to try");
+            if (n == 0 || r[0] != '/' || take_str(&a, r, n, &sb->cwd_try[sb->ncwd_try]) < 0)
+                FAIL("spawn: a working directory to try must be an absolute path");
+            sb->ncwd_try++;
+            break;
+        case SB_LOCK_FILE:
+            if (sb->nlock_files >= SB_MAX_LOCK_FILES)
+                FAIL("spawn: more than 16 lock files");
+            if (n == 0 || r[0] != '/' || take_str(&a, r, n, &sb->lock_files[sb->nlock_files]) < 0)
+                FAIL("spawn: a lock file must be an absolute path");
+            sb->nlock_files++;
+            break;
+        case SB_KEEP_PGRP:
+            sb->keep_pgrp = 1;
+            break;
+        case SB_INIT:
+            sb->init = 1;
             break;
         case SB_NEW_SESSION:
             sb->new_session = 1;
@@ -363,6 +387,12 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
         FAIL("spawn: a host name needs the uts namespace");
     if ((sb->nmounts > 0 || sb->new_root) && !(sb->namespaces & 0x00020000ull))
         FAIL("spawn: mounts need the mount namespace");
+    if (sb->nlock_files > 0 && !sb->new_root)
+        FAIL("spawn: lock files need a new root");
+    if (sb->init && !(sb->namespaces & 0x20000000ull))
+        FAIL("spawn: an init needs the pid namespace");
+    if (sb->new_session && sb->keep_pgrp)
+        FAIL("spawn: a new session cannot keep the process group");
     if (sb->envp == NULL && sb->env_clear && (sb->envp = calloc(1, sizeof(char *))) == NULL)
         goto nomem;
     return 0;

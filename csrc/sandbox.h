@@ -6,10 +6,12 @@
  * framing and the ranges again before it forks, so the child only runs the steps.
  *
  * The child runs the steps in this fixed order (the same as bubblewrap's):
- * namespaces (clone), id maps and cgroup placement (both done by the parent
- * while the child waits), hostname, mounts and
- * pivot_root, rlimits, cwd, setgroups/gid/uid, capabilities, no_new_privs,
- * Landlock, seccomp last, exec. A failed step is reported on a close-on-exec pipe
+ * process group or session, namespaces (clone), id maps and cgroup placement
+ * (both done by the parent while the child waits), hostname, mounts and
+ * pivot_root, lock files, rlimits, cwd, setgroups/gid/uid, capabilities,
+ * no_new_privs, Landlock, the init of a new pid namespace (bubblewrap's reaper:
+ * the program becomes pid 2), environment, seccomp last, exec. A failed step is
+ * reported on a close-on-exec pipe
  * as one record (errno, step, what, path, strerror text); EOF with nothing on it
  * means the exec succeeded. */
 #ifndef ALCOVE_SANDBOX_H
@@ -49,6 +51,13 @@ enum {
     SB_CGROUP = 24,      /* run it in a cgroup of its own (cgroup.h) */
     SB_CG_SET = 25,      /* u8 key (CG_*), u64 value: a limit */
     SB_CG_FILE = 26,     /* two strings, each u32 length and bytes: file name, value */
+    SB_KEEP_PGRP = 27,   /* stay in the control process's process group (a terminal's
+                          * foreground job stays one) */
+    SB_INIT = 28,        /* with a new pid namespace: a reaper is pid 1, the program pid 2 */
+    SB_CWD_TRY = 29,     /* a working directory to try, in order, when SB_CWD is absent;
+                          * "/" when none exists; PWD is set to the one taken */
+    SB_LOCK_FILE = 30,   /* a path in the new root to hold a read lock on (fcntl) while the
+                          * sandbox runs */
 };
 
 enum { SB_STDIO_PIPE = 0, SB_STDIO_NULL = 1, SB_STDIO_INHERIT = 2 };
@@ -68,6 +77,8 @@ enum {
     SB_MNT_SYMLINK = 10,
     SB_MNT_FILE = 11,
     SB_MNT_CHMOD = 12,
+    SB_MNT_BIND_DATA = 13,    /* data written to a file of the scratch root, bound on target */
+    SB_MNT_RO_BIND_DATA = 14, /* the same, read-only */
 };
 #define SB_MNT_TRY 1u /* a missing source is skipped (bubblewrap's -try forms) */
 #define SB_MODE_DEFAULT 0xffffffffu
@@ -85,6 +96,9 @@ enum {
 #define SB_MAX_RLIMITS 32
 #define SB_MAX_LANDLOCK 256
 #define SB_MAX_CG_FILES 64
+#define SB_MAX_SECCOMP 8
+#define SB_MAX_CWD_TRY 4
+#define SB_MAX_LOCK_FILES 16
 
 struct sb_str {
     const char *s; /* NUL terminated copy in the request buffer (see sandbox.c) */
@@ -130,9 +144,14 @@ struct alcove_sandbox {
     int landlock, landlock_best_effort;
     struct sb_landlock *landlock_rules;
     size_t nlandlock;
-    const unsigned char *seccomp;
-    size_t seccomp_len;
-    int new_session, die_with_parent;
+    const unsigned char *seccomp[SB_MAX_SECCOMP]; /* installed in order */
+    size_t seccomp_len[SB_MAX_SECCOMP];
+    size_t nseccomp;
+    struct sb_str cwd_try[SB_MAX_CWD_TRY];
+    size_t ncwd_try;
+    struct sb_str lock_files[SB_MAX_LOCK_FILES];
+    size_t nlock_files;
+    int new_session, die_with_parent, keep_pgrp, init;
     unsigned stdio[3];
     uint64_t timeout_ms, max_output;
     struct alcove_cg_request cg;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -180,6 +181,78 @@ static void remount(const char *dst, const char *target, unsigned long add, int 
               (add & MS_RDONLY) ? " read-only" : "");
 }
 
+/* A mount point from mountinfo, with its octal escapes (\040 for a space) undone. */
+static void unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r != 0; r++) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+            r[3] >= '0' && r[3] <= '7') {
+            *w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
+            r += 3;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+}
+
+/* A recursive bind brings the mounts below the source along with their own flags:
+ * each of them gets the same treatment as the top (read-only, nosuid, nodev), as
+ * bubblewrap does, or a read-only view of / would leave /dev/shm writable. */
+static void remount_below(const char *dst, const char *target, unsigned long add, int dev)
+{
+    FILE *fp = fopen(OLDROOT "/proc/self/mountinfo", "re");
+    if (fp == NULL)
+        failf(errno, "mount", target, "Cannot read the mounts below %s", target);
+    size_t n = strlen(dst);
+    while (n > 1 && dst[n - 1] == '/')
+        n--;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, fp) > 0) {
+        /* id parent major:minor root mountpoint ... */
+        char *field = line;
+        for (int i = 0; i < 4 && field != NULL; i++) {
+            field = strchr(field, ' ');
+            if (field != NULL)
+                field++;
+        }
+        if (field == NULL)
+            continue;
+        char *end = strchr(field, ' ');
+        if (end == NULL)
+            continue;
+        *end = 0;
+        unescape(field);
+        if (strncmp(field, dst, n) != 0 || field[n] != '/')
+            continue;
+        unsigned long f = kept_flags(field) | add | MS_NOSUID | (dev ? 0 : MS_NODEV);
+        if (mount(NULL, field, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0 && errno != ENOENT &&
+            errno != EACCES) {
+            int err = errno;
+            fclose(fp);
+            failf(err, "mount", target, "Cannot remount %s below %s", field + strlen(NEWROOT),
+                  target);
+        }
+    }
+    free(line);
+    fclose(fp);
+}
+
+/* A file to bind a file on: one already there will do (in a read-only tree it
+ * could not be created). */
+static void mount_point_file(const char *dst, const char *target)
+{
+    struct stat st;
+    if (lstat(dst, &st) == 0 && !S_ISDIR(st.st_mode))
+        return;
+    int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+    if (fd < 0)
+        failf(errno, "mount", target, "Cannot create %s", target);
+    close(fd);
+}
+
 static void bind_op(const struct sb_mount *m, const char *src, const char *dst, int dev, int ro)
 {
     struct stat st;
@@ -191,16 +264,13 @@ static void bind_op(const struct sb_mount *m, const char *src, const char *dst, 
     int rv = S_ISDIR(st.st_mode) ? mkdirs(dst, 1, 0755) : mkdirs(dst, 0, 0755);
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
-    if (!S_ISDIR(st.st_mode)) {
-        int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
-        if (fd < 0 && errno != EEXIST)
-            failf(errno, "mount", m->target.s, "Cannot create %s", m->target.s);
-        if (fd >= 0)
-            close(fd);
-    }
+    if (!S_ISDIR(st.st_mode))
+        mount_point_file(dst, m->target.s);
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         failf(errno, "mount", m->target.s, "Cannot bind %s on %s", m->source.s, m->target.s);
     remount(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
+    if (S_ISDIR(st.st_mode))
+        remount_below(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
 }
 
 static void dev_op(const struct sb_mount *m, const char *dst)
@@ -215,7 +285,7 @@ static void dev_op(const struct sb_mount *m, const char *dst)
     int rv = mkdirs(dst, 1, 0755);
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
-    if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+    if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         failf(errno, "mount", m->target.s, "Cannot mount tmpfs on %s", m->target.s);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         snprintf(name, sizeof(name), "/%s", nodes[i]);
@@ -225,7 +295,9 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         if (fd < 0)
             failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, nodes[i]);
         close(fd);
-        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | kept_flags(path), NULL) <
+                0)
             failf(errno, "mount", m->target.s, "Cannot bind /dev/%s in %s", nodes[i],
                   m->target.s);
     }
@@ -244,6 +316,52 @@ static void dev_op(const struct sb_mount *m, const char *dst)
     if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=620") < 0)
         failf(errno, "mount", m->target.s, "Cannot mount devpts on %s/pts", m->target.s);
+}
+
+/* bubblewrap's --bind-data: the data goes to a file of the scratch root (the
+ * current directory), which is bound on the target, so that the target is a
+ * mount point of its own. */
+static void bind_data_op(const struct sb_mount *m, const char *dst)
+{
+    static unsigned serial;
+    char scratch[64];
+    snprintf(scratch, sizeof(scratch), "data-%u", serial++);
+    mode_t mode = m->mode == SB_MODE_DEFAULT ? 0600 : (mode_t)(m->mode & 07777);
+    int fd = open(scratch, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+    if (fd < 0)
+        failf(errno, "mount", m->target.s, "Cannot create the data of %s", m->target.s);
+    for (size_t off = 0; off < m->data.len;) {
+        ssize_t n = write(fd, m->data.s + off, m->data.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
+        off += (size_t)n;
+    }
+    if (fchmod(fd, mode) < 0)
+        failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+    close(fd);
+    int rv = mkdirs(dst, 0, 0755);
+    if (rv < 0)
+        failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
+    mount_point_file(dst, m->target.s);
+    if (mount(scratch, dst, NULL, MS_BIND, NULL) < 0)
+        failf(errno, "mount", m->target.s, "Cannot bind data on %s", m->target.s);
+    remount(dst, m->target.s, m->op == SB_MNT_RO_BIND_DATA ? MS_RDONLY : 0, 0);
+}
+
+/* The parts of a fresh proc that change the host, read-only (bubblewrap's list). */
+static void proc_read_only(const char *dst)
+{
+    static const char *const parts[] = {"/sys", "/sysrq-trigger", "/irq", "/bus"};
+    char path[PATH_CAP];
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (snprintf(path, sizeof(path), "%s%s", dst, parts[i]) >= (int)sizeof(path))
+            continue;
+        if (access(path, W_OK) < 0 || mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+            continue; /* absent, or not writable anyway: bubblewrap goes on too */
+        mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(path), NULL);
+    }
 }
 
 static void mount_op(const struct sb_mount *m)
@@ -281,8 +399,9 @@ static void mount_op(const struct sb_mount *m)
     case SB_MNT_PROC:
         if ((rv = mkdirs(dst, 1, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
-        if (mount("proc", dst, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+        if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV, NULL) < 0)
             failf(errno, "mount", m->target.s, "Cannot mount proc on %s", m->target.s);
+        proc_read_only(dst);
         return;
     case SB_MNT_DEV: dev_op(m, dst); return;
     case SB_MNT_MQUEUE:
@@ -334,6 +453,8 @@ static void mount_op(const struct sb_mount *m)
         if (chmod(dst, (mode_t)(m->mode & 07777)) < 0)
             failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
         return;
+    case SB_MNT_BIND_DATA:
+    case SB_MNT_RO_BIND_DATA: bind_data_op(m, dst); return;
     default: fail(EINVAL, "mount", "Unknown mount operation", m->target.s);
     }
 }
@@ -362,6 +483,66 @@ static void new_root(struct alcove_sandbox *sb)
         fchdir(oldfd) < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         fail(errno, "pivot_root", "Cannot pivot into the new root", "/");
     close(oldfd);
+}
+
+/* Read locks held by descriptors the program inherits (and the init, with one),
+ * so that they last as long as the sandbox (bubblewrap's --lock-file). */
+static void lock_files(const struct alcove_sandbox *sb)
+{
+    for (size_t i = 0; i < sb->nlock_files; i++) {
+        const char *path = sb->lock_files[i].s;
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            failf(errno, "lock", path, "Unable to open lock file %s", path);
+        struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (fcntl(fd, F_SETLK, &l) < 0)
+            failf(errno, "lock", path, "Unable to lock file %s", path);
+    }
+}
+
+/* The working directory: the one asked for, else the first candidate that exists
+ * (bubblewrap's fallback when --chdir is absent), else "/". */
+static const char *enter_cwd(const struct alcove_sandbox *sb)
+{
+    if (sb->cwd.s != NULL) {
+        if (chdir(sb->cwd.s) < 0)
+            failf(errno, "cwd", sb->cwd.s, "Cannot change directory to %s", sb->cwd.s);
+        return NULL;
+    }
+    for (size_t i = 0; i < sb->ncwd_try; i++)
+        if (chdir(sb->cwd_try[i].s) == 0)
+            return sb->cwd_try[i].s;
+    if (sb->ncwd_try == 0)
+        return NULL;
+    if (chdir("/") < 0)
+        fail(errno, "cwd", "Cannot change directory to /", "/");
+    return "/";
+}
+
+/* pid 1 of a new pid namespace (bubblewrap's reaper): it reaps whatever ends up
+ * below it and exits with the program's status (128 + N after signal N) as soon
+ * as the program ends; the namespace's other processes die with it. */
+static void run_init(struct alcove_sandbox *sb)
+{
+    pid_t child = fork();
+    if (child < 0)
+        fail(errno, "init", "Cannot fork the init of the pid namespace", NULL);
+    if (child == 0)
+        return;
+    close(sb->report_fd); /* the program's exec closes its copy: that is the answer */
+    for (int fd = 0; fd < 3; fd++)
+        close(fd);
+    prctl(PR_SET_NAME, "alcove-init", 0, 0, 0);
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            _exit(127);
+        if (pid == child)
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
 }
 
 static void set_caps(const struct alcove_sandbox *sb)
@@ -464,7 +645,7 @@ static void landlock(const struct alcove_sandbox *sb)
  * not run a file without a #! line through /bin/sh. */
 static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *sb)
 {
-    char **env = sb->env_clear ? sb->envp : sb->exec_env;
+    char **env = sb->exec_env != NULL ? sb->exec_env : sb->envp;
     const char *file = sb->argv[0];
     if (strchr(file, '/') != NULL) {
         execve(file, sb->argv, env);
@@ -502,8 +683,21 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
     failf(err, "exec", file, "Cannot run %s", file);
 }
 
+/* PWD in the program's environment, for the working directory taken from a list:
+ * it replaces one there, or takes the slot alcove_sandbox_env kept free. */
+static void set_pwd(struct alcove_sandbox *sb, const char *pwd, char *entry, size_t cap)
+{
+    if (snprintf(entry, cap, "PWD=%s", pwd) >= (int)cap)
+        fail(ENAMETOOLONG, "environment", "Cannot set PWD", pwd);
+    size_t i = 0;
+    while (sb->exec_env[i] != NULL && strncmp(sb->exec_env[i], "PWD=", 4) != 0)
+        i++;
+    sb->exec_env[i] = entry;
+}
+
 void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
 {
+    char pwd_entry[PATH_CAP + 8]; /* lives until exec: this never returns */
     cur = sb;
     /* Signals stay blocked until exec; handlers of the control process go, so that
      * a signal that came meanwhile acts on the program as it would by default. */
@@ -523,7 +717,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         if (ppid != 0 && ppid != sb->parent)
             _exit(127);
     }
-    if (sb->new_session ? setsid() < 0 : setpgid(0, 0) < 0)
+    if (sb->new_session ? setsid() < 0 : !sb->keep_pgrp && setpgid(0, 0) < 0)
         fail(errno, sb->new_session ? "setsid" : "setpgid", "Cannot start a process group",
              NULL);
     if (sb->sync_fd >= 0) {
@@ -559,6 +753,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         if (sb->new_root)
             new_root(sb);
     }
+    lock_files(sb);
     struct rlimit nofile;
     if (alcove_program_nofile != RLIM_INFINITY && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
         nofile.rlim_cur = alcove_program_nofile;
@@ -573,8 +768,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             fail(errno, "rlimit", what, NULL);
         }
     }
-    if (sb->cwd.s != NULL && chdir(sb->cwd.s) < 0)
-        failf(errno, "cwd", sb->cwd.s, "Cannot change directory to %s", sb->cwd.s);
+    const char *pwd = enter_cwd(sb);
     drop_bounding(sb);
     if (sb->has_caps && sb->caps != 0 && sb->has_uid)
         prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
@@ -598,13 +792,17 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);
     if (sb->landlock)
         landlock(sb);
+    if (sb->init)
+        run_init(sb);
+    if (pwd != NULL)
+        set_pwd(sb, pwd, pwd_entry, sizeof(pwd_entry));
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (sb->seccomp != NULL) {
+    for (size_t i = 0; i < sb->nseccomp; i++) {
         struct sock_fprog prog = {
-            .len = (unsigned short)(sb->seccomp_len / 8),
-            .filter = (struct sock_filter *)(uintptr_t)sb->seccomp,
+            .len = (unsigned short)(sb->seccomp_len[i] / 8),
+            .filter = (struct sock_filter *)(uintptr_t)sb->seccomp[i],
         };
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0u, &prog) < 0 &&
             (errno != ENOSYS || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0))

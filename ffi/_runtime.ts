@@ -15,6 +15,11 @@
  * instead, after a first line that says so. A missing permission is never a
  * reason for that fallback: the runtime's own error goes to the caller.
  *
+ * With `inheritStdio` (the command line's case) the root gets this process's own
+ * stdin and stdout, so that programs spawned with stdio "inherit" get the real
+ * terminal; the line then comes in the environment variable ALCOVE_CHANNEL (which
+ * only the same user can read), and there is no pipe fallback.
+ *
  * @module
  */
 
@@ -72,9 +77,45 @@ export interface Backend {
   /** The machine architecture, in the kernel's spelling ("x86_64", "aarch64", ...). */
   arch(): string;
   /** Spawns `argv`; the control channel is a Unix socket, or its stdin and stdout. */
-  spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess>;
+  spawnHelper(
+    argv: readonly string[],
+    timeout: number,
+    options?: HelperOptions,
+  ): Promise<HelperProcess>;
   /** Loads libalcove.so from `path`. */
   openLibrary(path: string): NativeLibrary;
+  /** What a command-line program needs of its process (cli.ts). */
+  readonly process: ProcessSeam;
+}
+
+/** The running process, as the command line sees it. */
+export interface ProcessSeam {
+  /** The arguments after the script's name. */
+  args(): string[];
+  /** The whole environment. */
+  environment(): Record<string, string>;
+  /** The working directory. */
+  cwd(): string;
+  /** The effective user id. */
+  uid(): number;
+  /** Whether stdin is a terminal. */
+  stdinIsTerminal(): boolean;
+  /** A whole file. */
+  readFile(path: string): Uint8Array;
+  /** A symbolic link's target, or undefined when it cannot be read. */
+  readLink(path: string): string | undefined;
+  /** stdout or stderr as a stream (for output the command line copies). */
+  output(which: "stdout" | "stderr"): WritableStream<Uint8Array>;
+  /** Runs `handler` on a signal, instead of its default action. */
+  onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", handler: () => void): void;
+  /** Ends the process. */
+  exit(code: number): never;
+}
+
+/** How the root control process is started. */
+export interface HelperOptions {
+  /** It gets this process's stdin and stdout; the channel must be a socket. */
+  inheritStdio?: boolean;
 }
 
 /** Thrown when the library runs where no backend fits. */
@@ -105,6 +146,11 @@ function unsupported(): Backend {
     openLibrary: () => {
       throw new UnsupportedRuntimeError("load libalcove.so");
     },
+    process: new Proxy({} as ProcessSeam, {
+      get: () => () => {
+        throw new UnsupportedRuntimeError("run the command line");
+      },
+    }),
   };
 }
 
@@ -136,6 +182,10 @@ async function load(): Promise<Backend> {
 export const runtime: Backend = await load();
 
 /** Spawns the root control process (see {@linkcode Backend.spawnHelper}). */
-export function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
-  return runtime.spawnHelper(argv, timeout);
+export function spawnHelper(
+  argv: readonly string[],
+  timeout: number,
+  options: HelperOptions = {},
+): Promise<HelperProcess> {
+  return runtime.spawnHelper(argv, timeout, options);
 }

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
+  CHANNEL_VARIABLE,
   notConnected,
   PIPES_LINE,
   pipesForced,
@@ -29,10 +30,15 @@ function isPermissionError(e: unknown): boolean {
   return e instanceof Deno.errors.NotCapable;
 }
 
-async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+async function spawnHelper(
+  argv: readonly string[],
+  timeout: number,
+  options: HelperOptions = {},
+): Promise<HelperProcess> {
   let dir: string | undefined;
   let listener: Deno.UnixListener | undefined;
-  if (pipesForced(backend)) return spawnWithPipes(argv);
+  const inherit = options.inheritStdio === true;
+  if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
   try {
     dir = await Deno.makeTempDir({ prefix: "alcove-" });
     // Others may pass through (a root started as another user must reach the
@@ -44,21 +50,25 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
   } catch (e) {
     listener?.close();
     if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    if (isPermissionError(e)) throw e;
+    if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
   const token = randomHex(16);
+  const line = socketLine(listener.addr.path, token);
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
-    stdin: "piped",
-    stdout: "null",
+    stdin: inherit ? "inherit" : "piped",
+    stdout: inherit ? "inherit" : "null",
     stderr: "inherit",
+    env: inherit ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
   }).spawn();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const writer = child.stdin.getWriter();
-    await writer.write(socketLine(listener.addr.path, token)).catch(() => {});
-    await writer.close().catch(() => {});
+    if (!inherit) {
+      const writer = child.stdin.getWriter();
+      await writer.write(line).catch(() => {});
+      await writer.close().catch(() => {});
+    }
     const conn = await Promise.race([
       listener.accept(),
       child.status.then(() => null),
@@ -203,4 +213,22 @@ export const backend: Backend = {
   arch: () => Deno.build.arch,
   spawnHelper,
   openLibrary,
+  process: {
+    args: () => [...Deno.args],
+    environment: () => Deno.env.toObject(),
+    cwd: () => Deno.cwd(),
+    uid: () => Deno.uid() ?? -1,
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    readFile: (path) => Deno.readFileSync(path),
+    readLink(path) {
+      try {
+        return Deno.readLinkSync(path);
+      } catch {
+        return undefined;
+      }
+    },
+    output: (which) => (which === "stdout" ? Deno.stdout : Deno.stderr).writable,
+    onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
+    exit: (code) => Deno.exit(code),
+  },
 };

@@ -6,14 +6,21 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
-import type { Readable, Writable } from "node:stream";
-import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
-import { notConnected, PIPES_LINE, pipesForced, randomHex, socketLine } from "./_runtime_shared.ts";
+import { type Readable, Writable } from "node:stream";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import {
+  CHANNEL_VARIABLE,
+  notConnected,
+  PIPES_LINE,
+  pipesForced,
+  randomHex,
+  socketLine,
+} from "./_runtime_shared.ts";
 
 /** Node's spelling of architectures, in the kernel's. */
 const ARCH: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "x86" };
@@ -99,8 +106,13 @@ function listen(path: string): Promise<Server> {
   });
 }
 
-async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
-  if (pipesForced(backend)) return await spawnWithPipes(argv);
+async function spawnHelper(
+  argv: readonly string[],
+  timeout: number,
+  options: HelperOptions = {},
+): Promise<HelperProcess> {
+  const inherit = options.inheritStdio === true;
+  if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv);
   let dir: string | undefined;
   let server: Server | undefined;
   let path: string;
@@ -112,19 +124,28 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
     path = `${dir}/${randomHex(16)}`;
     server = await listen(path);
     chmodSync(path, 0o666);
-  } catch {
+  } catch (e) {
     server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (inherit) throw e;
     return await spawnWithPipes(argv);
   }
   const token = randomHex(16);
-  const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "ignore", "inherit"] });
+  const line = socketLine(path, token);
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: inherit ? ["inherit", "inherit", "inherit"] : ["pipe", "ignore", "inherit"],
+    env: inherit
+      ? { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() }
+      : undefined,
+  });
   const exited = exitOf(child);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await spawned(child);
-    child.stdin!.on("error", () => {});
-    child.stdin!.end(socketLine(path, token));
+    if (!inherit) {
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(line);
+    }
     const connected = new Promise<Socket>((resolve) => server!.once("connection", resolve));
     const conn = await Promise.race([
       connected,
@@ -255,4 +276,25 @@ export const backend: Backend = {
   arch: () => ARCH[process.arch] ?? process.arch,
   spawnHelper,
   openLibrary,
+  process: {
+    args: () => process.argv.slice(2),
+    environment: () =>
+      Object.fromEntries(
+        Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+      ),
+    cwd: () => process.cwd(),
+    uid: () => process.geteuid?.() ?? -1,
+    stdinIsTerminal: () => process.stdin.isTTY === true,
+    readFile: (path) => new Uint8Array(readFileSync(path)),
+    readLink(path) {
+      try {
+        return readlinkSync(path);
+      } catch {
+        return undefined;
+      }
+    },
+    output: (which) => Writable.toWeb(which === "stdout" ? process.stdout : process.stderr),
+    onSignal: (signal, handler) => void process.on(signal, handler),
+    exit: (code) => process.exit(code),
+  },
 };

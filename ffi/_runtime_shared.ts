@@ -20,6 +20,9 @@ export function socketLine(path: string, token: string): Uint8Array {
   return new TextEncoder().encode(`socket ${path} ${token}\n`);
 }
 
+/** The environment variable that carries the first line when stdin is not the host's. */
+export const CHANNEL_VARIABLE = "ALCOVE_CHANNEL";
+
 /** The first line that tells the root to use its stdin and stdout. */
 export const PIPES_LINE: Uint8Array = new TextEncoder().encode("pipes\n");
 

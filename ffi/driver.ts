@@ -60,6 +60,13 @@ export interface StartOptions {
    * memory. Default 16 MiB; 0 turns it off (alcove's behaviour).
    */
   maxBuffered?: number;
+  /**
+   * The root control process gets this process's stdin and stdout (and stderr, as always),
+   * so that programs spawned with stdio "inherit" get them too: a terminal stays a terminal.
+   * The control channel is then always a Unix socket (its address travels in the
+   * ALCOVE_CHANNEL environment variable: a prefix such as sudo must keep it).
+   */
+  inheritStdio?: boolean;
 }
 
 /** Largest request the driver sends (arguments included). */
@@ -245,7 +252,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const helper = options.helper ?? findNative().helper;
     let proc: HelperProcess;
     try {
-      proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000);
+      proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000, {
+        inheritStdio: options.inheritStdio === true,
+      });
     } catch (e) {
       throw new Error(
         `Alcove.start: cannot run ${JSON.stringify([...prefix, helper].join(" "))}: ${

@@ -331,6 +331,10 @@ export class SetupError extends SystemCallError {
   readonly step: string;
   /** The path the step was about ("" when none). */
   readonly path: string;
+  /** What failed, without the error ("Cannot mount proc on /proc"). */
+  readonly what: string;
+  /** The error's text ("Operation not permitted"). */
+  readonly text: string;
   /** Makes the error from the parts the control process reports.
    *
    * @example
@@ -356,5 +360,7 @@ export class SetupError extends SystemCallError {
     this.message = `${where(call, pipeline)}: ${what}: ${code} (${text})`;
     this.step = step;
     this.path = path;
+    this.what = what;
+    this.text = text;
   }
 }

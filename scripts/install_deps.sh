@@ -13,11 +13,13 @@
 #   musl-tools      musl-gcc, for the musl control process
 #   clang, libclang-rt-14-dev
 #                   libFuzzer and the sanitizer runtimes of the fuzz harnesses (scripts/fuzz.ts)
+#   bubblewrap      bwrap, the reference the command line (cli.ts) is tested and measured against
+#   tmux            a terminal for the command line's interactive test
 set -eu
 
 packages="seccomp libseccomp-dev python3-minimal
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-    libc6-dev-i386 lib32gcc-12-dev musl-tools clang libclang-rt-14-dev"
+    libc6-dev-i386 lib32gcc-12-dev musl-tools clang libclang-rt-14-dev bubblewrap tmux"
 
 missing=""
 for package in $packages; do

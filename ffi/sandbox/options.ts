@@ -93,6 +93,13 @@ export type Mount =
   | { type: "dir"; target: string; mode?: number }
   | { type: "symlink"; source: string; target: string }
   | { type: "file"; target: string; data: string | Uint8Array; mode?: number }
+  | {
+    /** The data in a file of its own, bound on target (read-only for ro-bind-data). */
+    type: "bind-data" | "ro-bind-data";
+    target: string;
+    data: string | Uint8Array;
+    mode?: number;
+  }
   | { type: "chmod"; target: string; mode: number };
 
 /** Landlock path sets: `read` allows reading and running files beneath a path, `write`
@@ -136,6 +143,16 @@ export type StdioMode = "pipe" | "null" | "inherit";
  */
 export type RlimitValue = number | { cur: number; max: number };
 
+/** One seccomp filter of spawn: "default", a policy, or a compiled BPF program.
+ *
+ * @example
+ * ```ts
+ * import type { SeccompFilter } from "@alcove/alcove";
+ * const filters: SeccompFilter[] = ["default", { defaultAction: "allow", rules: [] }];
+ * ```
+ */
+export type SeccompFilter = "default" | SeccompPolicy | Uint8Array;
+
 /** Everything `spawn` takes besides argv. Every field is optional.
  *
  * @example
@@ -155,8 +172,12 @@ export interface SpawnOptions {
   hostname?: string;
   /** Operations that build a new root (the "mount" namespace is added). */
   mounts?: readonly Mount[];
-  /** The working directory (default: "/" with mounts, else the control process's). */
-  cwd?: string;
+  /**
+   * The working directory (default: "/" with mounts, else the control process's). A list
+   * is tried in order, and "/" taken when none exists (bubblewrap's way without --chdir);
+   * PWD is then set to the one taken.
+   */
+  cwd?: string | readonly string[];
   /** The environment: replaces the control process's unless `inheritEnv`. */
   env?: Readonly<Record<string, string>>;
   /** Adds `env` to the control process's environment instead of replacing it. */
@@ -167,12 +188,29 @@ export interface SpawnOptions {
   capabilities?: readonly Capability[];
   /** Sets no_new_privs (default true; seccomp and Landlock need it without CAP_SYS_ADMIN). */
   noNewPrivileges?: boolean;
-  /** A seccomp filter, installed last: "default" (DEFAULT_PROFILE), a policy, or null. */
-  seccomp?: "default" | SeccompPolicy | null;
+  /**
+   * A seccomp filter, installed last: "default" (DEFAULT_PROFILE), a policy, a compiled BPF
+   * program (8-byte `sock_filter` instructions, as bubblewrap's --seccomp reads them), a
+   * list of those (installed in order, at most 8), or null.
+   */
+  seccomp?: SeccompFilter | readonly SeccompFilter[] | null;
   /** Landlock file-system rules. */
   landlock?: LandlockOptions;
   /** Starts a new session (setsid), detaching it from the terminal. */
   newSession?: boolean;
+  /**
+   * Puts it in a process group of its own (default true). false keeps the control
+   * process's group: a job of a terminal stays the foreground job (the command line).
+   */
+  ownProcessGroup?: boolean;
+  /**
+   * With the "pid" namespace: a reaper runs as pid 1 and the program as pid 2, as
+   * bubblewrap does unless --as-pid-1 (default false: the program is pid 1). The status is
+   * the program's, 128 + N after signal N.
+   */
+  init?: boolean;
+  /** Paths in the new root (see `mounts`) to hold a read lock (fcntl) on while it runs. */
+  lockFiles?: readonly string[];
   /** SIGKILL when the control process that started it dies (default true). */
   dieWithParent?: boolean;
   /** Wall-clock limit in milliseconds: the control process kills the tree at the limit. */
@@ -209,6 +247,9 @@ const KNOWN = new Set([
   "seccomp",
   "landlock",
   "newSession",
+  "ownProcessGroup",
+  "init",
+  "lockFiles",
   "dieWithParent",
   "timeout",
   "maxOutput",
@@ -245,6 +286,10 @@ const TAG = {
   CGROUP: 24,
   CG_SET: 25,
   CG_FILE: 26,
+  KEEP_PGRP: 27,
+  INIT: 28,
+  CWD_TRY: 29,
+  LOCK_FILE: 30,
 } as const;
 
 const MOUNT_OP: Record<Mount["type"], [number, number]> = {
@@ -263,6 +308,8 @@ const MOUNT_OP: Record<Mount["type"], [number, number]> = {
   "symlink": [10, 0],
   "file": [11, 0],
   "chmod": [12, 0],
+  "bind-data": [13, 0],
+  "ro-bind-data": [14, 0],
 };
 
 const STDIO: Record<StdioMode, number> = { pipe: 0, null: 1, inherit: 2 };
@@ -403,18 +450,22 @@ function encodeMount(r: Records, m: unknown, i: number): void {
   let data: Uint8Array = new Uint8Array(0);
   let modeValue = MODE_DEFAULT;
   let size = 0n;
-  if (type.includes("bind")) source = absPath(`${f}.source`, o.source);
+  if (type.includes("bind") && !type.endsWith("data")) {
+    source = absPath(`${f}.source`, o.source);
+  }
   if (type === "symlink") {
     source = str(`${f}.source`, o.source);
     if (source === "") fail(`${f}.source`, "must not be empty");
   }
-  if (type === "file") {
+  if (type === "file" || type === "bind-data" || type === "ro-bind-data") {
     if (typeof o.data === "string") data = encoder.encode(o.data);
     else if (o.data instanceof Uint8Array) data = o.data;
     else fail(`${f}.data`, "must be a string or a Uint8Array");
   }
   if (type === "chmod" || o.mode !== undefined) {
-    if (!["tmpfs", "dir", "file", "chmod"].includes(type)) fail(`${f}.mode`, `not for ${type}`);
+    if (!["tmpfs", "dir", "file", "chmod", "bind-data", "ro-bind-data"].includes(type)) {
+      fail(`${f}.mode`, `not for ${type}`);
+    }
     modeValue = mode(`${f}.mode`, o.mode);
   }
   if (o.size !== undefined) {
@@ -458,7 +509,13 @@ function pathList(field: string, v: unknown): string[] {
 
 const compiled = new Map<string, Uint8Array>();
 
-function seccompProgram(table: ConstantTable, v: unknown): Uint8Array {
+function seccompProgram(table: ConstantTable, v: unknown, field: string): Uint8Array {
+  if (v instanceof Uint8Array) {
+    if (v.length === 0 || v.length % 8 !== 0 || v.length / 8 > 4096) {
+      fail(field, "a BPF program must be 1 to 4096 instructions of 8 bytes", RangeError);
+    }
+    return v;
+  }
   const arch = seccompArchLocal({ constants: table });
   if (v === "default") {
     let bytes = compiled.get(arch);
@@ -469,12 +526,12 @@ function seccompProgram(table: ConstantTable, v: unknown): Uint8Array {
     return bytes;
   }
   if (typeof v !== "object" || v === null) {
-    fail("seccomp", '"default", a SeccompPolicy or null');
+    fail(field, 'must be "default", a SeccompPolicy, a BPF program or null');
   }
   try {
     return assemble(compilePolicy(v as SeccompPolicy, { arches: [arch] }));
   } catch (e) {
-    fail("seccomp", (e as Error).message, e instanceof RangeError ? RangeError : TypeError);
+    fail(field, (e as Error).message, e instanceof RangeError ? RangeError : TypeError);
   }
 }
 
@@ -541,8 +598,18 @@ export function encodeSpawnRequest(
     o.mounts.forEach((m, i) => encodeMount(r, m, i));
     r.add(TAG.ROOT);
   }
-  if (o.cwd !== undefined) r.add(TAG.CWD, encoder.encode(absPath("cwd", o.cwd)));
+  if (Array.isArray(o.cwd)) {
+    if (o.cwd.length > 4) fail("cwd", "must list at most 4 directories", RangeError);
+    o.cwd.forEach((d, i) => r.add(TAG.CWD_TRY, encoder.encode(absPath(`cwd[${i}]`, d))));
+    if (o.cwd.length === 0 && o.mounts !== undefined) r.add(TAG.CWD, encoder.encode("/"));
+  } else if (o.cwd !== undefined) r.add(TAG.CWD, encoder.encode(absPath("cwd", o.cwd)));
   else if (o.mounts !== undefined) r.add(TAG.CWD, encoder.encode("/"));
+  if (o.lockFiles !== undefined) {
+    if (o.mounts === undefined) fail("lockFiles", "needs mounts (a new root)");
+    const locks = pathList("lockFiles", o.lockFiles);
+    if (locks.length > 16) fail("lockFiles", "must list at most 16 paths", RangeError);
+    for (const p of locks) r.add(TAG.LOCK_FILE, encoder.encode(p));
+  }
 
   if (o.inheritEnv !== undefined) bool("inheritEnv", o.inheritEnv);
   if (o.env !== undefined) {
@@ -609,9 +676,21 @@ export function encodeSpawnRequest(
     });
   }
   if (o.seccomp !== undefined && o.seccomp !== null) {
-    r.add(TAG.SECCOMP, seccompProgram(table, o.seccomp));
+    if (Array.isArray(o.seccomp)) {
+      if (o.seccomp.length > 8) fail("seccomp", "must list at most 8 filters", RangeError);
+      o.seccomp.forEach((f, i) => r.add(TAG.SECCOMP, seccompProgram(table, f, `seccomp[${i}]`)));
+    } else r.add(TAG.SECCOMP, seccompProgram(table, o.seccomp, "seccomp"));
   }
-  if (o.newSession !== undefined && bool("newSession", o.newSession)) r.add(TAG.NEW_SESSION);
+  const newSession = o.newSession !== undefined && bool("newSession", o.newSession);
+  if (newSession) r.add(TAG.NEW_SESSION);
+  if (o.ownProcessGroup !== undefined && !bool("ownProcessGroup", o.ownProcessGroup)) {
+    if (newSession) fail("ownProcessGroup", "false cannot go with newSession");
+    r.add(TAG.KEEP_PGRP);
+  }
+  if (o.init !== undefined && bool("init", o.init)) {
+    if (!ns.includes("pid")) fail("init", 'needs the "pid" namespace');
+    r.add(TAG.INIT);
+  }
   if (o.dieWithParent === undefined || bool("dieWithParent", o.dieWithParent)) {
     r.add(TAG.DIE_WITH_PARENT);
   }

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * The `alcove` command: `alcove [OPTIONS...] [--] COMMAND [ARGS...]`, bubblewrap's options
+ * plus limits, profiles and a JSON status (see the README's "Command line" section and
+ * `alcove --help`).
+ *
+ * @example
+ * ```sh
+ * deno run -A cli.ts --unshare-all --ro-bind / / --proc /proc --dev /dev -- id
+ * ```
+ * @module
+ */
+import { runtime } from "./ffi/_runtime.ts";
+import { runCommandLine } from "./ffi/cli/run.ts";
+
+runtime.process.exit(await runCommandLine(runtime.process.args()));

@@ -1,0 +1,855 @@
+/**
+ * The `alcove` command line, parsed: bubblewrap's options with bubblewrap's meaning and
+ * messages, plus ours (limits, profiles, Landlock, seccomp profiles), turned into a plan that
+ * `spawn` runs. Pure except for `io`, through which descriptors and files are read (bubblewrap
+ * reads `--args`, `--file`, `--bind-data` and `--seccomp` descriptors while it parses, too).
+ *
+ * @example
+ * ```ts
+ * import { parseCommandLine } from "@alcove/alcove";
+ * const plan = parseCommandLine(["--unshare-net", "--ro-bind", "/", "/", "true"], {
+ *   readFd: () => new Uint8Array(0),
+ *   readFile: () => new Uint8Array(0),
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   cwd: "/",
+ *   isTerminal: false,
+ *   uid: 0,
+ * });
+ * console.log(plan.argv, plan.options.namespaces); // ["true"] ["net"]
+ * ```
+ * @module
+ */
+import type {
+  Mount,
+  Namespace,
+  RlimitValue,
+  SeccompFilter,
+  SpawnOptions,
+} from "../sandbox/options.ts";
+import type { SeccompPolicy } from "../seccomp/policy.ts";
+import { parseSize } from "../cgroup/limits.ts";
+
+/** A command line that cannot run: the message is printed after "alcove: " and the exit
+ * status is 1, as bubblewrap's.
+ *
+ * @example
+ * ```ts
+ * import { CommandLineError } from "@alcove/alcove";
+ * console.log(new CommandLineError("Unknown option --foo").message);
+ * ```
+ */
+export class CommandLineError extends Error {
+  /** Makes the error.
+   *
+   * @param message What is wrong, in bubblewrap's words where bubblewrap has them.
+   *
+   * @example
+   * ```ts
+   * import { CommandLineError } from "@alcove/alcove";
+   * throw new CommandLineError("--bind takes two arguments");
+   * ```
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandLineError";
+  }
+}
+
+/** What parsing needs from the outside world.
+ *
+ * @example
+ * ```ts
+ * import type { CommandLineIo } from "@alcove/alcove";
+ * const io: CommandLineIo = {
+ *   readFd: () => new Uint8Array(0),
+ *   readFile: () => new Uint8Array(0),
+ *   env: {},
+ *   cwd: "/",
+ *   isTerminal: false,
+ *   uid: 0,
+ * };
+ * ```
+ */
+export interface CommandLineIo {
+  /** Everything readable from a descriptor, to its end. */
+  readFd(fd: number): Uint8Array;
+  /** A whole file. */
+  readFile(path: string): Uint8Array;
+  /** The environment the command line runs in. */
+  env: Readonly<Record<string, string>>;
+  /** The working directory it runs in. */
+  cwd: string;
+  /** Whether its stdin is a terminal. */
+  isTerminal: boolean;
+  /** Its effective user id. */
+  uid: number;
+}
+
+/** cgroup limits asked for on the command line (--memory, --memory-high, --pids, --cpu): they
+ * go into spawn's `cgroup` option, over a profile's.
+ *
+ * @example
+ * ```ts
+ * import type { CgroupRequest } from "@alcove/alcove";
+ * const c: CgroupRequest = { memoryMax: 256 << 20 };
+ * ```
+ */
+export interface CgroupRequest {
+  /** Bytes (--memory). */
+  memoryMax?: number;
+  /** Bytes (--memory-high). */
+  memoryHigh?: number;
+  /** Processes (--pids). */
+  pidsMax?: number;
+  /** CPUs (--cpu). */
+  cpuMax?: number;
+}
+
+/** A parsed command line: what to run, how, and what to report where.
+ *
+ * @example
+ * ```ts
+ * import type { CommandLinePlan } from "@alcove/alcove";
+ * const show = (p: CommandLinePlan) => p.argv.join(" ");
+ * ```
+ */
+export interface CommandLinePlan {
+  /** "run", or "help"/"version" (printed, exit 0), or "usage" (no command: exit 1). */
+  action: "run" | "help" | "version" | "usage";
+  /** The command and its arguments. */
+  argv: string[];
+  /** spawn's options (stdio is left to the caller). */
+  options: SpawnOptions;
+  /** The cgroup limits asked for. */
+  cgroup: CgroupRequest;
+  /** Capabilities added (--cap-add) and dropped (--cap-drop), in order; "ALL" for all. */
+  capOps: { add: boolean; cap: string }[];
+  /** --json-status-fd. */
+  jsonStatusFd?: number;
+  /** --info-fd. */
+  infoFd?: number;
+  /** --block-fd and --userns-block-fd: read before the sandbox starts. */
+  blockFds: number[];
+  /** --sync-fd: kept open by the command line while the sandbox runs. */
+  syncFd?: number;
+  /** --assert-userns-disabled. */
+  assertUsernsDisabled: boolean;
+  /** --disable-userns. */
+  disableUserns: boolean;
+  /** Whether a user namespace was asked for explicitly (--unshare-user). */
+  userNamespace: boolean;
+  /** Whether --uid was given (the capabilities default depends on it). */
+  uidGiven: boolean;
+}
+
+/** bubblewrap's usage text, with our options after its own. */
+export const CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
+
+    --help                       Print this help
+    --version                    Print version
+    --args FD                    Parse NUL-separated args from FD
+    --unshare-all                Unshare every namespace we support by default
+    --share-net                  Retain the network namespace (can only combine with --unshare-all)
+    --unshare-user               Create new user namespace (may be automatically implied if not root)
+    --unshare-user-try           Create new user namespace if possible else continue by skipping it
+    --unshare-ipc                Create new ipc namespace
+    --unshare-pid                Create new pid namespace
+    --unshare-net                Create new network namespace
+    --unshare-uts                Create new uts namespace
+    --unshare-cgroup             Create new cgroup namespace
+    --unshare-cgroup-try         Create new cgroup namespace if possible else continue by skipping it
+    --userns FD                  Use this user namespace (not supported here)
+    --userns2 FD                 After setup switch to this user namespace (not supported here)
+    --disable-userns             Disable further use of user namespaces inside sandbox
+    --assert-userns-disabled     Fail unless further use of user namespace inside sandbox is disabled
+    --pidns FD                   Use this pid namespace (not supported here)
+    --uid UID                    Custom uid in the sandbox (requires --unshare-user)
+    --gid GID                    Custom gid in the sandbox (requires --unshare-user)
+    --hostname NAME              Custom hostname in the sandbox (requires --unshare-uts)
+    --chdir DIR                  Change directory to DIR
+    --clearenv                   Unset all environment variables
+    --setenv VAR VALUE           Set an environment variable
+    --unsetenv VAR               Unset an environment variable
+    --lock-file DEST             Take a lock on DEST while sandbox is running
+    --sync-fd FD                 Keep this fd open while sandbox is running
+    --bind SRC DEST              Bind mount the host path SRC on DEST
+    --bind-try SRC DEST          Equal to --bind but ignores non-existent SRC
+    --dev-bind SRC DEST          Bind mount the host path SRC on DEST, allowing device access
+    --dev-bind-try SRC DEST      Equal to --dev-bind but ignores non-existent SRC
+    --ro-bind SRC DEST           Bind mount the host path SRC readonly on DEST
+    --ro-bind-try SRC DEST       Equal to --ro-bind but ignores non-existent SRC
+    --bind-fd FD DEST            Bind open directory or path fd on DEST
+    --ro-bind-fd FD DEST         Bind open directory or path fd read-only on DEST
+    --remount-ro DEST            Remount DEST as readonly; does not recursively remount
+    --exec-label LABEL           Exec label for the sandbox (SELinux: not supported here)
+    --file-label LABEL           File label for temporary sandbox content (not supported here)
+    --proc DEST                  Mount new procfs on DEST
+    --dev DEST                   Mount new dev on DEST
+    --tmpfs DEST                 Mount new tmpfs on DEST
+    --mqueue DEST                Mount new mqueue on DEST
+    --dir DEST                   Create dir at DEST
+    --file FD DEST               Copy from FD to destination DEST
+    --bind-data FD DEST          Copy from FD to file which is bind-mounted on DEST
+    --ro-bind-data FD DEST       Copy from FD to file which is readonly bind-mounted on DEST
+    --symlink SRC DEST           Create symlink at DEST with target SRC
+    --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
+    --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
+    --block-fd FD                Block on FD until some data to read is available
+    --userns-block-fd FD         Block on FD until the user namespace is ready
+    --info-fd FD                 Write information about the running container to FD
+    --json-status-fd FD          Write container status to FD as multiple JSON documents
+    --new-session                Create a new terminal session
+    --die-with-parent            Kills with SIGKILL child process (COMMAND) when alcove dies
+    --as-pid-1                   Do not install a reaper process with PID=1
+    --cap-add CAP                Add cap CAP when running as privileged user
+    --cap-drop CAP               Drop cap CAP when running as privileged user
+    --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
+    --size BYTES                 Set size of next argument (only for --tmpfs)
+    --chmod OCTAL PATH           Change permissions of PATH (must already exist)
+
+  alcove's own:
+    --memory SIZE                Memory limit (cgroup memory.max), e.g. 256M
+    --memory-high SIZE           Memory throttling threshold (cgroup memory.high)
+    --pids N                     Limit on processes (cgroup pids.max)
+    --cpu CPUS                   CPU limit in CPUs, e.g. 0.5 (cgroup cpu.max)
+    --time DURATION              Wall-clock limit, e.g. 2s, 500ms, 1m: the tree is killed
+    --rlimit NAME=SOFT[:HARD]    Resource limit, e.g. NOFILE=64 or AS=1G (repeatable)
+    --output-limit SIZE          Limit on stdout and stderr together (when not a terminal)
+    --seccomp-profile PROFILE    default, none, or FILE.json (a SeccompPolicy)
+    --landlock-ro PATH           Landlock: allow reading and running beneath PATH
+    --landlock-rw PATH           Landlock: allow every access beneath PATH
+    --profile FILE.json          spawn's options as JSON; options after it apply on top
+    --preset untrusted           A safe default (see the README)
+
+Exit status: the command's; 128+N when killed by signal N; 1 for a bad command line;
+124 wall-clock limit; 125 setup failure; 126 command not executable; 127 command not found;
+123 output limit; 122 killed for lack of memory (OOM).
+`;
+
+/** Reserved exit statuses.
+ *
+ * @example
+ * ```ts
+ * import { EXIT_STATUS } from "@alcove/alcove";
+ * console.log(EXIT_STATUS.TIMEOUT); // 124
+ * ```
+ */
+export const EXIT_STATUS = {
+  USAGE: 1,
+  OOM: 122,
+  OUTPUT_LIMIT: 123,
+  TIMEOUT: 124,
+  SETUP: 125,
+  NOT_EXECUTABLE: 126,
+  NOT_FOUND: 127,
+} as const;
+
+/** A size in bytes (see the cgroup module's parseSize: K, M, G, T are binary units), or
+ * undefined when it is not one. */
+function sizeOf(text: string): number | undefined {
+  try {
+    return parseSize(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A duration in milliseconds: a number with ms, s, m or h (seconds without a unit).
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "@alcove/alcove";
+ * console.log(parseDuration("1.5s")); // 1500
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|)$/.exec(text.trim());
+  if (!m) return undefined;
+  const scale = { ms: 1, s: 1000, "": 1000, m: 60_000, h: 3_600_000 }[m[2]] ?? 1;
+  const n = Math.round(Number(m[1]) * scale);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+const TAKES: Record<string, number> = {
+  "--args": 1,
+  "--userns": 1,
+  "--userns2": 1,
+  "--pidns": 1,
+  "--uid": 1,
+  "--gid": 1,
+  "--hostname": 1,
+  "--chdir": 1,
+  "--setenv": 2,
+  "--unsetenv": 1,
+  "--lock-file": 1,
+  "--sync-fd": 1,
+  "--bind": 2,
+  "--bind-try": 2,
+  "--dev-bind": 2,
+  "--dev-bind-try": 2,
+  "--ro-bind": 2,
+  "--ro-bind-try": 2,
+  "--bind-fd": 2,
+  "--ro-bind-fd": 2,
+  "--remount-ro": 1,
+  "--exec-label": 1,
+  "--file-label": 1,
+  "--proc": 1,
+  "--dev": 1,
+  "--tmpfs": 1,
+  "--mqueue": 1,
+  "--dir": 1,
+  "--file": 2,
+  "--bind-data": 2,
+  "--ro-bind-data": 2,
+  "--symlink": 2,
+  "--seccomp": 1,
+  "--add-seccomp-fd": 1,
+  "--block-fd": 1,
+  "--userns-block-fd": 1,
+  "--info-fd": 1,
+  "--json-status-fd": 1,
+  "--cap-add": 1,
+  "--cap-drop": 1,
+  "--perms": 1,
+  "--size": 1,
+  "--chmod": 2,
+  "--memory": 1,
+  "--memory-high": 1,
+  "--pids": 1,
+  "--cpu": 1,
+  "--time": 1,
+  "--rlimit": 1,
+  "--output-limit": 1,
+  "--seccomp-profile": 1,
+  "--landlock-ro": 1,
+  "--landlock-rw": 1,
+  "--profile": 1,
+  "--preset": 1,
+};
+
+const FLAGS = new Set([
+  "--help",
+  "--version",
+  "--unshare-all",
+  "--share-net",
+  "--unshare-user",
+  "--unshare-user-try",
+  "--unshare-ipc",
+  "--unshare-pid",
+  "--unshare-net",
+  "--unshare-uts",
+  "--unshare-cgroup",
+  "--unshare-cgroup-try",
+  "--disable-userns",
+  "--assert-userns-disabled",
+  "--clearenv",
+  "--new-session",
+  "--die-with-parent",
+  "--as-pid-1",
+]);
+
+const WORDS = ["", "one argument", "two arguments"];
+
+/** The options --perms may precede. */
+const CREATES_FILE = ["--bind-data", "--ro-bind-data", "--file", "--tmpfs", "--dir"];
+
+/** The untrusted preset: every namespace, a read-only host /usr, /etc, /bin, /lib*, fresh
+ * proc, dev and tmpfs, no capabilities, the default seccomp profile, uid and gid 65534, a new
+ * session (kept when stdin is a terminal, for job control), and death with the parent.
+ *
+ * @example
+ * ```ts
+ * import { untrustedPreset } from "@alcove/alcove";
+ * console.log(untrustedPreset(false).uid); // 65534
+ * ```
+ */
+export function untrustedPreset(isTerminal: boolean): SpawnOptions {
+  const ro = (p: string): Mount => ({ type: "ro-bind-try", source: p, target: p });
+  return {
+    namespaces: "all",
+    uid: 65534,
+    gid: 65534,
+    mounts: [
+      ro("/usr"),
+      ro("/etc"),
+      ro("/bin"),
+      ro("/sbin"),
+      ro("/lib"),
+      ro("/lib32"),
+      ro("/lib64"),
+      ro("/libx32"),
+      { type: "proc", target: "/proc" },
+      { type: "dev", target: "/dev" },
+      { type: "tmpfs", target: "/tmp" },
+    ],
+    capabilities: [],
+    seccomp: "default",
+    newSession: !isTerminal,
+    dieWithParent: true,
+  };
+}
+
+function decodeArgs(bytes: Uint8Array): string[] {
+  const text = new TextDecoder().decode(bytes);
+  const parts = text.split("\0");
+  if (parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+function integer(text: string, what: string, max = 0x7fffffff): number {
+  if (!/^\d+$/.test(text) || Number(text) > max) {
+    throw new CommandLineError(`Invalid ${what}: ${text}`);
+  }
+  return Number(text);
+}
+
+function json(io: CommandLineIo, path: string, option: string): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(io.readFile(path));
+  } catch (e) {
+    throw new CommandLineError(`${option}: Can't read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CommandLineError(`${option}: ${path} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parses a command line. Throws a {@linkcode CommandLineError} with bubblewrap's message for a
+ * command line bubblewrap would refuse.
+ *
+ * @param args The arguments after the program name.
+ * @param io Descriptors, files and the environment.
+ * @returns The plan.
+ *
+ * @example
+ * ```ts
+ * import { parseCommandLine } from "@alcove/alcove";
+ * const io = {
+ *   readFd: () => new Uint8Array(0),
+ *   readFile: () => new Uint8Array(0),
+ *   env: {},
+ *   cwd: "/",
+ *   isTerminal: false,
+ *   uid: 0,
+ * };
+ * console.log(parseCommandLine(["--tmpfs", "/tmp", "sh"], io).options.mounts);
+ * ```
+ */
+export function parseCommandLine(args: readonly string[], io: CommandLineIo): CommandLinePlan {
+  const queue = [...args];
+  const mounts: Mount[] = [];
+  const ns = new Set<Namespace>();
+  const env: Record<string, string> = { ...io.env };
+  const o: SpawnOptions & Record<string, unknown> = {};
+  const plan: CommandLinePlan = {
+    action: "run",
+    argv: [],
+    options: o,
+    cgroup: {},
+    capOps: [],
+    blockFds: [],
+    assertUsernsDisabled: false,
+    disableUserns: false,
+    userNamespace: false,
+    uidGiven: false,
+  };
+  let base: SpawnOptions = {};
+  let shareNet = false;
+  let asPid1 = false;
+  let nextPerms: number | undefined;
+  let nextSize: number | undefined;
+  let seccompFd: Uint8Array | undefined;
+  const addSeccomp: Uint8Array[] = [];
+  let seccompProfile: SeccompFilter | null | undefined;
+  const landlockRead: string[] = [];
+  const landlockWrite: string[] = [];
+  const rlimits: Record<string, RlimitValue> = {};
+  const lockFiles: string[] = [];
+  let cwd: string | undefined;
+
+  const readFd = (fd: string, what: string): Uint8Array => {
+    const n = integer(fd, "fd");
+    try {
+      return io.readFd(n);
+    } catch (e) {
+      throw new CommandLineError(`Can't read ${what}: ${(e as Error).message}`);
+    }
+  };
+
+  while (queue.length > 0) {
+    const arg = queue[0];
+    if (arg === "--") {
+      queue.shift();
+      break;
+    }
+    if (!arg.startsWith("-")) break;
+    queue.shift();
+    if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
+    const n = TAKES[arg] ?? 0;
+    if (queue.length < n) throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+    const [a, b] = queue.splice(0, n);
+    // --perms and --size modify the next option that is not one of them.
+    const modifier = arg === "--perms" || arg === "--size";
+    const perms = nextPerms;
+    const size = nextSize;
+    if (!modifier) {
+      nextPerms = undefined;
+      nextSize = undefined;
+      if (perms !== undefined && !CREATES_FILE.includes(arg)) {
+        throw new CommandLineError("--perms must be followed by an option that creates a file");
+      }
+      if (size !== undefined && arg !== "--tmpfs") {
+        throw new CommandLineError("--size must be followed by --tmpfs");
+      }
+    }
+    const withMode = <T extends Mount>(
+      m: T,
+    ): T => (perms === undefined ? m : { ...m, mode: perms });
+    switch (arg) {
+      case "--help":
+        plan.action = "help";
+        return plan;
+      case "--version":
+        plan.action = "version";
+        return plan;
+      case "--args":
+        queue.unshift(...decodeArgs(readFd(a, "--args data")));
+        break;
+      case "--unshare-all":
+        // The user namespace is bubblewrap's "try" form: made when not root.
+        for (const n of ["ipc", "pid", "net", "uts", "cgroup"] as const) ns.add(n);
+        break;
+      case "--share-net":
+        shareNet = true;
+        break;
+      case "--unshare-user":
+        plan.userNamespace = true;
+        ns.add("user");
+        break;
+      case "--unshare-user-try":
+        // Made when not root (spawn adds it then); as root, bubblewrap skips it too.
+        break;
+      case "--unshare-ipc":
+      case "--unshare-pid":
+      case "--unshare-net":
+      case "--unshare-uts":
+      case "--unshare-cgroup":
+        ns.add(arg.slice("--unshare-".length) as Namespace);
+        break;
+      case "--unshare-cgroup-try":
+        ns.add("cgroup");
+        break;
+      case "--userns":
+      case "--userns2":
+      case "--pidns":
+        integer(a, "fd");
+        throw new CommandLineError(
+          `${arg} is not supported by alcove: it cannot enter a namespace given as a descriptor`,
+        );
+      case "--disable-userns":
+        plan.disableUserns = true;
+        break;
+      case "--assert-userns-disabled":
+        plan.assertUsernsDisabled = true;
+        break;
+      case "--uid":
+        o.uid = integer(a, "uid", 0xfffffffe);
+        plan.uidGiven = true;
+        break;
+      case "--gid":
+        o.gid = integer(a, "gid", 0xfffffffe);
+        break;
+      case "--hostname":
+        o.hostname = a;
+        break;
+      case "--chdir":
+        cwd = a;
+        break;
+      case "--clearenv":
+        for (const k of Object.keys(env)) delete env[k];
+        break;
+      case "--setenv":
+        env[a] = b;
+        break;
+      case "--unsetenv":
+        delete env[a];
+        break;
+      case "--lock-file":
+        lockFiles.push(a);
+        break;
+      case "--sync-fd":
+        plan.syncFd = integer(a, "fd");
+        break;
+      case "--bind":
+      case "--bind-try":
+      case "--dev-bind":
+      case "--dev-bind-try":
+      case "--ro-bind":
+      case "--ro-bind-try":
+        mounts.push({ type: arg.slice(2) as "bind", source: a, target: b });
+        break;
+      case "--bind-fd":
+      case "--ro-bind-fd": {
+        const fd = integer(a, "fd");
+        mounts.push({
+          type: arg === "--bind-fd" ? "bind" : "ro-bind",
+          source: `/proc/self/fd/${fd}`,
+          target: b,
+        });
+        break;
+      }
+      case "--remount-ro":
+        mounts.push({ type: "remount-ro", target: a });
+        break;
+      case "--exec-label":
+      case "--file-label":
+        throw new CommandLineError("labeling not supported on this system");
+      case "--proc":
+      case "--dev":
+      case "--mqueue":
+        mounts.push({ type: arg.slice(2) as "proc", target: a });
+        break;
+      case "--tmpfs":
+        mounts.push(
+          withMode({ type: "tmpfs", target: a, ...(size === undefined ? {} : { size }) }),
+        );
+        break;
+      case "--dir":
+        mounts.push(withMode({ type: "dir", target: a }));
+        break;
+      case "--file":
+        mounts.push(withMode({ type: "file", target: b, data: readFd(a, "--file data") }));
+        break;
+      case "--bind-data":
+      case "--ro-bind-data":
+        mounts.push(
+          withMode({
+            type: arg.slice(2) as "bind-data",
+            target: b,
+            data: readFd(a, `${arg} data`),
+          }),
+        );
+        break;
+      case "--symlink":
+        mounts.push({ type: "symlink", source: a, target: b });
+        break;
+      case "--chmod": {
+        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 0o7777) {
+          throw new CommandLineError("--chmod takes an octal argument <= 07777");
+        }
+        mounts.push({ type: "chmod", target: b, mode: parseInt(a, 8) });
+        break;
+      }
+      case "--seccomp":
+        if (seccompFd !== undefined) throw new CommandLineError("--seccomp cannot be repeated");
+        seccompFd = readFd(a, "seccomp data");
+        break;
+      case "--add-seccomp-fd":
+        addSeccomp.push(readFd(a, "seccomp data"));
+        break;
+      case "--block-fd":
+      case "--userns-block-fd":
+        plan.blockFds.push(integer(a, "fd"));
+        break;
+      case "--info-fd":
+        plan.infoFd = integer(a, "fd");
+        break;
+      case "--json-status-fd":
+        plan.jsonStatusFd = integer(a, "fd");
+        break;
+      case "--new-session":
+        o.newSession = true;
+        break;
+      case "--die-with-parent":
+        o.dieWithParent = true;
+        break;
+      case "--as-pid-1":
+        asPid1 = true;
+        break;
+      case "--cap-add":
+      case "--cap-drop":
+        plan.capOps.push({ add: arg === "--cap-add", cap: a.toUpperCase() });
+        break;
+      case "--perms":
+        if (perms !== undefined) {
+          throw new CommandLineError("--perms given twice for the same action");
+        }
+        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 0o7777) {
+          throw new CommandLineError("--perms takes an octal argument <= 07777");
+        }
+        nextPerms = parseInt(a, 8);
+        break;
+      case "--size": {
+        if (size !== undefined) {
+          throw new CommandLineError("--size given twice for the same action");
+        }
+        const v = sizeOf(a);
+        if (v === undefined || v === 0) {
+          throw new CommandLineError("--size takes a non-zero number of bytes");
+        }
+        nextSize = v;
+        break;
+      }
+      case "--memory":
+      case "--memory-high":
+      case "--output-limit": {
+        const v = sizeOf(a);
+        if (v === undefined || v === 0) {
+          throw new CommandLineError(`${arg} takes a non-zero size in bytes, e.g. 256M: ${a}`);
+        }
+        if (arg === "--memory") plan.cgroup.memoryMax = v;
+        else if (arg === "--memory-high") plan.cgroup.memoryHigh = v;
+        else o.maxOutput = v;
+        break;
+      }
+      case "--pids":
+        if (!/^\d+$/.test(a) || Number(a) === 0) {
+          throw new CommandLineError(`--pids takes a positive number of processes: ${a}`);
+        }
+        plan.cgroup.pidsMax = Number(a);
+        break;
+      case "--cpu":
+        if (!/^\d+(\.\d+)?$/.test(a) || Number(a) <= 0) {
+          throw new CommandLineError(`--cpu takes a positive number of CPUs, e.g. 0.5: ${a}`);
+        }
+        plan.cgroup.cpuMax = Number(a);
+        break;
+      case "--time": {
+        const v = parseDuration(a);
+        if (v === undefined) {
+          throw new CommandLineError(
+            `--time takes a positive duration, e.g. 2s, 500ms or 1m: ${a}`,
+          );
+        }
+        o.timeout = v;
+        break;
+      }
+      case "--rlimit": {
+        const m = /^([A-Za-z_]+)=([^:]+)(?::(.+))?$/.exec(a);
+        const value = (t: string) => /^(unlimited|infinity)$/i.test(t) ? Infinity : sizeOf(t);
+        const soft = m ? value(m[2]) : undefined;
+        const hard = m ? (m[3] === undefined ? soft : value(m[3])) : undefined;
+        if (!m || soft === undefined || hard === undefined) {
+          throw new CommandLineError(`--rlimit takes NAME=SOFT[:HARD], e.g. NOFILE=64: ${a}`);
+        }
+        if (soft > hard) {
+          throw new CommandLineError(`--rlimit: the soft limit is above the hard one: ${a}`);
+        }
+        rlimits[m[1].toUpperCase().replace(/^RLIMIT_/, "")] = { cur: soft, max: hard };
+        break;
+      }
+      case "--seccomp-profile":
+        if (a === "default") seccompProfile = "default";
+        else if (a === "none") seccompProfile = null;
+        else seccompProfile = json(io, a, arg) as SeccompPolicy;
+        break;
+      case "--landlock-ro":
+        landlockRead.push(a);
+        break;
+      case "--landlock-rw":
+        landlockWrite.push(a);
+        break;
+      case "--profile": {
+        const p = json(io, a, arg);
+        if (typeof p !== "object" || p === null || Array.isArray(p)) {
+          throw new CommandLineError(`--profile: ${a} must hold an object of spawn options`);
+        }
+        base = { ...base, ...(p as SpawnOptions) };
+        break;
+      }
+      case "--preset":
+        if (a !== "untrusted") {
+          throw new CommandLineError(`--preset: unknown preset ${a} (known: untrusted)`);
+        }
+        base = { ...base, ...untrustedPreset(io.isTerminal) };
+        break;
+    }
+  }
+  if (nextPerms !== undefined) {
+    throw new CommandLineError("--perms must be followed by an option that creates a file");
+  }
+  if (nextSize !== undefined) throw new CommandLineError("--size must be followed by --tmpfs");
+  if (queue.length === 0) {
+    plan.action = "usage";
+    return plan;
+  }
+  plan.argv = queue;
+
+  // Unprivileged, a user namespace always comes (spawn adds it), as bubblewrap's does.
+  const userns = ns.has("user") || io.uid !== 0;
+  if (o.uid !== undefined && !userns) {
+    throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
+  }
+  if (o.gid !== undefined && !userns) {
+    throw new CommandLineError("Specifying --gid requires --unshare-user or --userns");
+  }
+  if (o.hostname !== undefined && !ns.has("uts")) {
+    throw new CommandLineError("Specifying --hostname requires --unshare-uts");
+  }
+  if (asPid1 && !ns.has("pid")) {
+    throw new CommandLineError("Specifying --as-pid-1 requires --unshare-pid");
+  }
+  if (plan.disableUserns && !userns) {
+    throw new CommandLineError("--disable-userns requires --unshare-user");
+  }
+
+  // The profile or preset first; the command line on top of it.
+  const merged: SpawnOptions & Record<string, unknown> = { ...base };
+  const baseNs = base.namespaces === "all"
+    ? ["user", "pid", "net", "mount", "uts", "ipc", "cgroup"] as Namespace[]
+    : [...(base.namespaces ?? [])];
+  const allNs = new Set<Namespace>([...baseNs, ...ns, "mount"]);
+  if (shareNet) allNs.delete("net");
+  merged.namespaces = [...allNs];
+  merged.mounts = [...(base.mounts ?? []), ...mounts];
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) merged[k] = v;
+  if (Object.keys(rlimits).length > 0) merged.rlimits = { ...(base.rlimits ?? {}), ...rlimits };
+  if (lockFiles.length > 0) merged.lockFiles = [...(base.lockFiles ?? []), ...lockFiles];
+  const filters: SeccompFilter[] = [];
+  if (seccompProfile !== undefined) {
+    if (seccompProfile !== null) filters.push(seccompProfile);
+  } else if (base.seccomp !== undefined && base.seccomp !== null) {
+    filters.push(...(Array.isArray(base.seccomp) ? base.seccomp : [base.seccomp as SeccompFilter]));
+  }
+  if (seccompFd !== undefined) filters.push(seccompFd);
+  filters.push(...addSeccomp);
+  merged.seccomp = filters.length === 0 ? null : filters;
+  if (landlockRead.length + landlockWrite.length > 0) {
+    merged.landlock = {
+      ...(base.landlock ?? {}),
+      read: [...(base.landlock?.read ?? []), ...landlockRead],
+      write: [...(base.landlock?.write ?? []), ...landlockWrite],
+    };
+  }
+  if (allNs.has("pid") && !asPid1 && merged.init === undefined) merged.init = true;
+  // bubblewrap's working directory: --chdir, else where it was started if that exists
+  // inside, else $HOME, else /; PWD says which.
+  if (cwd !== undefined) {
+    merged.cwd = cwd;
+    env.PWD = cwd;
+  } else if (base.cwd === undefined) {
+    merged.cwd = io.env.HOME ? [io.cwd, io.env.HOME] : [io.cwd];
+  }
+  merged.env = base.env !== undefined && base.inheritEnv !== true
+    ? { ...base.env, ...diff(io.env, env) }
+    : env;
+  merged.inheritEnv = false;
+  if (merged.dieWithParent === undefined) merged.dieWithParent = true;
+  plan.options = merged;
+  return plan;
+}
+
+/** What the command line's environment edits changed (for a profile with its own env). */
+function diff(
+  before: Readonly<Record<string, string>>,
+  after: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v) out[k] = v;
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * The command line against bubblewrap, as whole commands: `alcove --unshare-all --ro-bind / /
+ * --proc /proc --dev /dev true` and the same `bwrap` command line, run in turn many times
+ * (min and median of the wall time from start to exit), with the runtime's own start-up
+ * (deno running an empty script) measured the same way. The target: what alcove adds above
+ * the runtime's start-up is at most bubblewrap's whole time.
+ *
+ * @example
+ * ```sh
+ * deno run -A scripts/bench/cli.ts             # 21 runs of each
+ * deno run -A scripts/bench/cli.ts --runs 5    # a quick look
+ * ```
+ * @module
+ */
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SANDBOX = [
+  "--unshare-all",
+  "--ro-bind",
+  "/",
+  "/",
+  "--proc",
+  "/proc",
+  "--dev",
+  "/dev",
+  "true",
+];
+
+function option(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(Deno.args[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} takes a positive integer`);
+  return n;
+}
+
+async function once(argv: string[]): Promise<number> {
+  const start = performance.now();
+  const r = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  const ms = performance.now() - start;
+  if (!r.success) {
+    throw new Error(`${argv.join(" ")} failed (${r.code}): ${new TextDecoder().decode(r.stderr)}`);
+  }
+  return ms;
+}
+
+function stats(xs: number[]): { min: number; median: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor(s.length / 2)] };
+}
+
+const runs = option("--runs", 21);
+const empty = await Deno.makeTempFile({ suffix: ".ts" });
+const deno = Deno.execPath();
+const commands: Record<string, string[]> = {
+  "alcove (cli.ts)": [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX],
+  "bwrap": ["bwrap", ...SANDBOX],
+  "deno, empty script": [deno, "run", "-A", empty],
+};
+const times: Record<string, number[]> = {};
+try {
+  // A warm-up of each (caches, page cache), then the commands in turn, so that a drift of the
+  // machine's speed touches all of them alike.
+  for (const argv of Object.values(commands)) await once(argv);
+  for (let i = 0; i < runs; i++) {
+    for (const [name, argv] of Object.entries(commands)) {
+      (times[name] ??= []).push(await once(argv));
+    }
+  }
+} finally {
+  await Deno.remove(empty);
+}
+const s = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]));
+const fmt = (n: number) => n.toFixed(1).padStart(8);
+console.log(`whole commands, ${runs} runs each: ${SANDBOX.join(" ")}`);
+console.log(`${"".padEnd(28)}${"min ms".padStart(8)}${"median".padStart(8)}`);
+for (const [name, v] of Object.entries(s)) {
+  console.log(`${name.padEnd(28)}${fmt(v.min)}${fmt(v.median)}`);
+}
+const ours = s["alcove (cli.ts)"].median - s["deno, empty script"].median;
+const bwrap = s["bwrap"].median;
+console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
+console.log(
+  `target: alcove above deno's start <= bwrap's whole time: ${fmt(ours).trim()} ms vs ${
+    fmt(bwrap).trim()
+  } ms (${(ours / bwrap).toFixed(2)}x): ${ours <= bwrap ? "met" : "NOT met"}`,
+);

@@ -1,0 +1,755 @@
+/**
+ * The command line (cli.ts): each bubblewrap option against the same command line of the real
+ * bwrap (same exit status, same output from inside), our own options, bad command lines, the
+ * interactive case in a terminal (tmux), and the unprivileged path.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { IS_ROOT, needs } from "./_helpers.ts";
+import { parseCommandLine } from "../mod.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+function missing(cmd: string): string | undefined {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
+    try {
+      Deno.statSync(`${dir}/${cmd}`);
+      return undefined;
+    } catch {
+      // next
+    }
+  }
+  return `${cmd} is not installed (scripts/install_deps.sh installs it)`;
+}
+
+const NO_BWRAP = missing("bwrap");
+const NO_TMUX = missing("tmux");
+
+interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Runs a tool with `args`; `shell` wraps it in sh -c for descriptors (`3<file`). */
+async function run(
+  tool: "bwrap" | "alcove",
+  args: string[],
+  redirects = "",
+  stdin: "null" | "piped" = "null",
+): Promise<Result> {
+  const argv = tool === "bwrap" ? ["bwrap", ...args] : [Deno.execPath(), "run", "-A", CLI, ...args];
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec "$@" ${redirects}`, "sh", ...argv],
+    stdin,
+    stdout: "piped",
+    stderr: "piped",
+    cwd: "/tmp",
+  }).spawn();
+  const r = await child.output();
+  return { code: r.code, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
+}
+
+/** Runs both with the same command line and compares what they print and their status. */
+async function same(args: string[], redirects = ""): Promise<Result> {
+  const [b, a] = await Promise.all([run("bwrap", args, redirects), run("alcove", args, redirects)]);
+  assertEquals(
+    { code: a.code, out: a.out, err: a.err.replaceAll("alcove: ", "bwrap: ") },
+    { code: b.code, out: b.out, err: b.err },
+    `alcove ${args.join(" ")}`,
+  );
+  return a;
+}
+
+const ROOT = ["--ro-bind", "/", "/"];
+const SYS = [...ROOT, "--proc", "/proc", "--dev", "/dev"];
+
+Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t) => {
+  const cases: [string, string[], string?][] = [
+    ["mountinfo", [
+      ...SYS,
+      "--tmpfs",
+      "/tmp",
+      "sh",
+      "-c",
+      "awk '{print $5, $6, $9, $11}' /proc/self/mountinfo",
+    ]],
+    ["exit status", [...ROOT, "sh", "-c", "exit 3"]],
+    ["signal", [...ROOT, "sh", "-c", "kill -9 $$"]],
+    ["ids", [...ROOT, "--unshare-user", "--uid", "1000", "--gid", "1000", "id"]],
+    ["pid namespace: the command is pid 2", [
+      ...SYS,
+      "--unshare-pid",
+      "sh",
+      "-c",
+      "echo $$; ls /proc | grep -c '^[0-9]'",
+    ]],
+    ["--as-pid-1", [...SYS, "--unshare-pid", "--as-pid-1", "sh", "-c", "echo $$"]],
+    ["hostname", [...ROOT, "--unshare-uts", "--hostname", "box", "hostname"]],
+    ["environment", [
+      ...ROOT,
+      "--setenv",
+      "A",
+      "1",
+      "--unsetenv",
+      "HOME",
+      "--setenv",
+      "B",
+      "2",
+      "sh",
+      "-c",
+      "env | grep -E '^(A|B|HOME|PWD)=' | sort",
+    ]],
+    ["clearenv", [
+      ...ROOT,
+      "--setenv",
+      "A",
+      "1",
+      "--clearenv",
+      "--setenv",
+      "B",
+      "2",
+      "/usr/bin/env",
+    ]],
+    ["chdir", [...ROOT, "--chdir", "/usr", "sh", "-c", "pwd; echo $PWD"]],
+    ["default working directory", [...ROOT, "sh", "-c", "pwd; echo $PWD"]],
+    ["working directory missing inside", [
+      "--ro-bind",
+      "/usr",
+      "/usr",
+      "--symlink",
+      "usr/bin",
+      "/bin",
+      "--symlink",
+      "usr/lib",
+      "/lib",
+      "--symlink",
+      "usr/lib64",
+      "/lib64",
+      "sh",
+      "-c",
+      "pwd; echo $PWD",
+    ]],
+    ["capabilities", [...SYS, "sh", "-c", "grep -E 'Cap(Prm|Eff|Bnd)' /proc/self/status"]],
+    ["--cap-drop", [
+      ...SYS,
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "CAP_CHOWN",
+      "sh",
+      "-c",
+      // The bounding set differs: bwrap keeps it whole, alcove drops what is not kept.
+      "grep -E 'Cap(Prm|Eff)' /proc/self/status",
+    ]],
+    ["no_new_privs", [...SYS, "grep", "NoNewPrivs", "/proc/self/status"]],
+    ["tmpfs --size --perms", [
+      ...ROOT,
+      "--perms",
+      "0700",
+      "--size",
+      "1048576",
+      "--tmpfs",
+      "/mnt",
+      "sh",
+      "-c",
+      "stat -c %a /mnt; df -k /mnt | tail -1 | awk '{print $2}'",
+    ]],
+    ["dir, symlink, chmod", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--perms",
+      "0750",
+      "--dir",
+      "/mnt/a/b",
+      "--symlink",
+      "a/b",
+      "/mnt/l",
+      "--chmod",
+      "0711",
+      "/mnt/a",
+      "sh",
+      "-c",
+      "stat -c '%a %F' /mnt/a /mnt/a/b /mnt/l; readlink /mnt/l",
+    ]],
+    ["remount-ro", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--remount-ro",
+      "/mnt",
+      "sh",
+      "-c",
+      "touch /mnt/x 2>/dev/null || echo refused",
+    ]],
+    ["bind and ro-bind", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--bind",
+      "/tmp",
+      "/mnt/rw",
+      "--ro-bind",
+      "/tmp",
+      "/mnt/ro",
+      "sh",
+      "-c",
+      "grep ' /mnt/r[ow] ' /proc/self/mountinfo | awk '{print $5, $6}'",
+    ]],
+    ["-try forms", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--bind-try",
+      "/nope",
+      "/mnt/x",
+      "--ro-bind-try",
+      "/nope",
+      "/mnt/y",
+      "--dev-bind-try",
+      "/nope",
+      "/mnt/z",
+      "ls",
+      "/mnt",
+    ]],
+    ["dev", [...ROOT, "--dev", "/dev", "ls", "-A", "/dev"]],
+    ["mqueue", [
+      ...ROOT,
+      "--unshare-ipc",
+      "--tmpfs",
+      "/run",
+      "--mqueue",
+      "/run/mqueue",
+      "sh",
+      "-c",
+      "grep mqueue /proc/self/mountinfo | awk '{print $5, $9}'",
+    ]],
+    ["network namespace", [...SYS, "--unshare-net", "ls", "/sys/class/net"]],
+    ["--unshare-all --share-net", [
+      ...SYS,
+      "--unshare-all",
+      "--share-net",
+      "sh",
+      "-c",
+      "ls /sys/class/net | wc -l",
+    ]],
+    ["--args", [...ROOT, "--args", "3", "sh", "-c", "echo $X"], "3</tmp/alcove-cli-args"],
+    ["--file", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--file",
+      "3",
+      "/mnt/f",
+      "sh",
+      "-c",
+      "cat /mnt/f; stat -c %a /mnt/f",
+    ], "3</tmp/alcove-cli-data"],
+    ["--ro-bind-data", [
+      ...ROOT,
+      "--ro-bind-data",
+      "3",
+      "/etc/motd",
+      "sh",
+      "-c",
+      "cat /etc/motd; grep ' /etc/motd ' /proc/self/mountinfo | awk '{print $6}'",
+    ], "3</tmp/alcove-cli-data"],
+    ["--bind-data --perms", [
+      ...ROOT,
+      "--perms",
+      "0640",
+      "--bind-data",
+      "3",
+      "/etc/motd",
+      "stat",
+      "-c",
+      "%a",
+      "/etc/motd",
+    ], "3</tmp/alcove-cli-data"],
+    ["--lock-file", [
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--bind",
+      "/tmp/alcove-cli-data",
+      "/mnt/lock",
+      "--lock-file",
+      "/mnt/lock",
+      "sh",
+      "-c",
+      'grep -c ":$(stat -c %i /mnt/lock) " /proc/locks',
+    ]],
+  ];
+  await Deno.writeTextFile(
+    "/tmp/alcove-cli-args",
+    ["--setenv", "X", "from args"].join("\0") + "\0",
+  );
+  await Deno.writeTextFile("/tmp/alcove-cli-data", "some data\n");
+  try {
+    for (const [name, args, redirects] of cases) {
+      await t.step(name, async () => {
+        await same(args, redirects);
+      });
+    }
+  } finally {
+    await Deno.remove("/tmp/alcove-cli-args");
+    await Deno.remove("/tmp/alcove-cli-data");
+  }
+});
+
+Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWRAP), async (t) => {
+  const cases: string[][] = [
+    ["--foo", "true"],
+    ["--bind"],
+    ["--bind", "/"],
+    ["--setenv", "A"],
+    ["--hostname", "x", "true"],
+    ["--unshare-user", "--uid", "x", "true"],
+    ["--size", "10", "--dir", "/x", "true"],
+    ["--perms", "0755", "--proc", "/p", "true"],
+    ["--size", "abc", "--tmpfs", "/x", "true"],
+    ["--size", "0", "--tmpfs", "/x", "true"],
+    ["--perms", "999", "--tmpfs", "/x", "true"],
+    ["--as-pid-1", "true"],
+    ["--cap-add", "CAP_FOO", "true"],
+    ["--exec-label", "x", "true"],
+    ["--args", "99", "true"],
+    ["--seccomp", "99", "true"],
+    [],
+  ];
+  for (const args of cases) {
+    await t.step(args.join(" ") || "(no command)", async () => {
+      if (args.length === 0) {
+        // The usage goes to stderr: ours lists more options.
+        const [b, a] = await Promise.all([run("bwrap", args), run("alcove", args)]);
+        assertEquals([a.code, b.code], [1, 1]);
+        assertStringIncludes(a.err, "usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]");
+        return;
+      }
+      const r = await same(args);
+      assertEquals(r.code, 1);
+    });
+  }
+});
+
+Deno.test(
+  needs("cli: setup failures name the path, with our reserved status", NO_BWRAP),
+  async (t) => {
+    const cases: [string[], number][] = [
+      [["--bind", "/nope", "/x", "true"], 125],
+      [[...ROOT, "--chdir", "/nope", "true"], 125],
+      [[...ROOT, "--tmpfs", "/nonexist/x", "true"], 125],
+      [[...ROOT, "nope"], 127],
+      [[...ROOT, "/etc/passwd"], 126],
+    ];
+    for (const [args, code] of cases) {
+      await t.step(args.join(" "), async () => {
+        const [b, a] = await Promise.all([run("bwrap", args), run("alcove", args)]);
+        assertEquals(b.code, 1);
+        assertEquals(a.code, code, a.err);
+        // The same facts: the path and the system's reason.
+        const reason = b.err.split(": ").at(-1)!;
+        assertStringIncludes(a.err, reason.trim());
+        assertMatch(a.err, /^alcove: /);
+      });
+    }
+    // Nothing is left behind: no process of ours survives a failed setup.
+    const ps = decoder.decode(
+      (await new Deno.Command("ps", { args: ["-eo", "args"] }).output()).stdout,
+    );
+    assert(!ps.includes(`${CLI} --bind /nope`), ps);
+  },
+);
+
+Deno.test(
+  needs("cli: --seccomp and --add-seccomp-fd read BPF as bwrap does", NO_BWRAP),
+  async () => {
+    const { assemble, compilePolicy, seccompArchLocal, Alcove } = await import("../mod.ts");
+    const drv = await Alcove.start();
+    const arch = seccompArchLocal({ constants: drv.constants });
+    await drv.stop();
+    const deny = assemble(compilePolicy({
+      defaultAction: "allow",
+      rules: [{ names: ["mkdir", "mkdirat"], action: { errno: 1 } }],
+    }, { arches: [arch] }));
+    await Deno.writeFile("/tmp/alcove-cli-bpf", deny);
+    try {
+      const script = "mkdir /tmp/x && echo made || echo refused";
+      const r = await same(
+        [...ROOT, "--tmpfs", "/tmp", "--seccomp", "3", "sh", "-c", script],
+        "3</tmp/alcove-cli-bpf",
+      );
+      assertEquals(r.out, "refused\n");
+      await same([
+        ...ROOT,
+        "--tmpfs",
+        "/tmp",
+        "--add-seccomp-fd",
+        "3",
+        "--add-seccomp-fd",
+        "4",
+        "sh",
+        "-c",
+        script,
+      ], "3</tmp/alcove-cli-bpf 4</tmp/alcove-cli-bpf");
+      await Deno.writeFile("/tmp/alcove-cli-bpf", new Uint8Array([1, 2, 3]));
+      const bad = await run("alcove", [...ROOT, "--seccomp", "3", "true"], "3</tmp/alcove-cli-bpf");
+      assertEquals(bad.code, 1);
+      assertStringIncludes(bad.err, "alcove: ");
+    } finally {
+      await Deno.remove("/tmp/alcove-cli-bpf");
+    }
+  },
+);
+
+Deno.test(
+  needs("cli: --json-status-fd and --info-fd say what bwrap says, and more", NO_BWRAP),
+  async () => {
+    const args = [
+      ...SYS,
+      "--unshare-all",
+      "--json-status-fd",
+      "3",
+      "--info-fd",
+      "4",
+      "sh",
+      "-c",
+      "sleep 0.3; exit 7",
+    ];
+    const out: Record<string, { json: string[]; info: string }> = {};
+    for (const tool of ["bwrap", "alcove"] as const) {
+      const r = await run(tool, args, "3>/tmp/alcove-cli-json 4>/tmp/alcove-cli-info");
+      assertEquals(r.code, 7, r.err);
+      out[tool] = {
+        json: (await Deno.readTextFile("/tmp/alcove-cli-json")).trim().split("\n"),
+        info: await Deno.readTextFile("/tmp/alcove-cli-info"),
+      };
+    }
+    await Deno.remove("/tmp/alcove-cli-json");
+    await Deno.remove("/tmp/alcove-cli-info");
+    const keys = (line: string) => Object.keys(JSON.parse(line)).sort();
+    assertEquals(keys(out.alcove.json[0]), keys(out.bwrap.json[0]));
+    assertEquals(keys(out.alcove.info), keys(out.bwrap.info));
+    const first = JSON.parse(out.alcove.json[0]);
+    assertEquals(JSON.parse(out.alcove.info), first);
+    assertEquals(JSON.parse(out.bwrap.json[1]), { "exit-code": 7 });
+    const last = JSON.parse(out.alcove.json[1]);
+    assertEquals(last["exit-code"], 7);
+    assertEquals(last.reason, "exit");
+    assert(last.usage.wallMs > 0);
+    // The same layout as bwrap's lines.
+    assertMatch(out.alcove.json[0], /^\{ "child-pid": \d+, "cgroup-namespace": \d+/);
+  },
+);
+
+Deno.test("cli: our limits and options", async (t) => {
+  await t.step("--time kills at the limit: 124", async () => {
+    const r = await run("alcove", ["--time", "300ms", ...ROOT, "sleep", "5"]);
+    assertEquals(r.code, 124, r.err);
+    assertStringIncludes(r.err, "wall-clock limit");
+  });
+  await t.step("--output-limit: 123, and exactly that much passes", async () => {
+    const r = await run("alcove", ["--output-limit", "1K", ...ROOT, "yes"]);
+    assertEquals(r.code, 123, r.err);
+    assertEquals(r.out.length, 1024);
+  });
+  await t.step("--rlimit", async () => {
+    const r = await run("alcove", [
+      "--rlimit",
+      "NOFILE=10:20",
+      "--rlimit",
+      "fsize=1M",
+      ...ROOT,
+      "sh",
+      "-c",
+      "ulimit -Sn; ulimit -Hn; ulimit -f",
+    ]);
+    assertEquals(r.out, "10\n20\n2048\n", r.err);
+  });
+  await t.step("--seccomp-profile default refuses what the default profile refuses", async () => {
+    const r = await run("alcove", [
+      "--seccomp-profile",
+      "default",
+      ...SYS,
+      "--unshare-user",
+      "--unshare-pid",
+      "sh",
+      "-c",
+      "unshare -U true 2>/dev/null && echo made || echo refused",
+    ]);
+    assertEquals(r.out, "refused\n", r.err);
+  });
+  await t.step("--landlock-ro and --landlock-rw", async () => {
+    const r = await run("alcove", [
+      "--landlock-ro",
+      "/",
+      "--landlock-rw",
+      "/tmp",
+      ...ROOT,
+      "--tmpfs",
+      "/tmp",
+      "sh",
+      "-c",
+      "touch /tmp/ok && echo tmp-ok; touch /etc/x 2>/dev/null || echo etc-refused",
+    ]);
+    assertEquals(r.out, "tmp-ok\netc-refused\n", r.err);
+  });
+  await t.step("--profile with command-line options on top", async () => {
+    const profile = {
+      namespaces: ["uts"],
+      hostname: "profiled",
+      mounts: [{ type: "ro-bind", source: "/", target: "/" }],
+      env: { PATH: "/usr/bin:/bin", FROM: "profile" },
+    };
+    await Deno.writeTextFile("/tmp/alcove-cli-profile.json", JSON.stringify(profile));
+    try {
+      const r = await run("alcove", [
+        "--profile",
+        "/tmp/alcove-cli-profile.json",
+        "--setenv",
+        "MORE",
+        "x",
+        "--tmpfs",
+        "/mnt",
+        "sh",
+        "-c",
+        "hostname; echo $FROM $MORE; grep -c ' /mnt ' /proc/self/mountinfo",
+      ]);
+      assertEquals(r.out, "profiled\nprofile x\n1\n", r.err);
+      const bad = await run("alcove", ["--profile", "/tmp/alcove-cli-nope.json", "true"]);
+      assertEquals(bad.code, 1);
+      assertStringIncludes(bad.err, "alcove: --profile: Can't read /tmp/alcove-cli-nope.json");
+    } finally {
+      await Deno.remove("/tmp/alcove-cli-profile.json");
+    }
+  });
+  await t.step("--preset untrusted", async () => {
+    const r = await run("alcove", [
+      "--preset",
+      "untrusted",
+      "--",
+      "sh",
+      "-c",
+      "id -u; id -g; ls /sys/class/net 2>&1 | head -1; grep CapEff /proc/self/status; touch /usr/x 2>/dev/null || echo ro; ps -o sid= -p $$ | tr -d ' '; echo $$",
+    ]);
+    const lines = r.out.trim().split("\n");
+    assertEquals(
+      lines.slice(0, 5),
+      ["65534", "65534", lines[2], "CapEff:\t0000000000000000", "ro"],
+      r.err,
+    );
+    assert(!lines[2].includes("eth"), "no host network");
+    // A session of its own, led by the pid namespace's init; the command is pid 2.
+    assertEquals(lines.slice(5), ["1", "2"]);
+  });
+  await t.step("--memory and --pids: a cgroup of its own; OOM is 122", async () => {
+    const bad = await run("alcove", ["--memory", "lots", "true"]);
+    assertEquals(bad.code, 1);
+    assertStringIncludes(bad.err, "alcove: --memory takes a non-zero size");
+    const r = await run(
+      "alcove",
+      ["--memory", "32M", "--pids", "16", "--json-status-fd", "3", ...ROOT, "--tmpfs", "/tmp"]
+        .concat(["/usr/bin/python3", "-c", "x = bytearray(200 << 20)"]),
+      "3>/tmp/alcove-cli-oom",
+    );
+    const last = JSON.parse((await Deno.readTextFile("/tmp/alcove-cli-oom")).trim().split("\n")[1]);
+    await Deno.remove("/tmp/alcove-cli-oom");
+    assertEquals(r.code, 122, r.err);
+    assertStringIncludes(r.err, "alcove: out of memory");
+    assertEquals(last.reason, "oom");
+    assert(last.usage.cgroup.oomKills >= 1);
+    const pids = await run("alcove", [
+      "--pids",
+      "3",
+      ...ROOT,
+      "sh",
+      "-c",
+      "sleep 1 & sleep 1 & sleep 1 & wait",
+    ]);
+    assertStringIncludes(pids.err, "fork");
+  });
+  await t.step("bad durations and rlimits", async () => {
+    for (
+      const args of [["--time", "soon"], ["--rlimit", "NOFILE"], ["--rlimit", "NOPE=1"], [
+        "--output-limit",
+        "-1",
+      ]]
+    ) {
+      const r = await run("alcove", [...args, ...ROOT, "true"]);
+      assertEquals(r.code, 1, args.join(" "));
+      assertMatch(r.err, /^alcove: /);
+    }
+  });
+  await t.step("--help, --version", async () => {
+    const h = await run("alcove", ["--help"]);
+    assertEquals(h.code, 0);
+    assertStringIncludes(h.out, "usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]");
+    assertStringIncludes(h.out, "--json-status-fd FD");
+    const v = await run("alcove", ["--version"]);
+    assertMatch(v.out, /^alcove \d+\.\d+\.\d+\n$/);
+  });
+  await t.step("signals to the command line reach the command", async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI,
+        ...ROOT,
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assertEquals(decoder.decode(first.value), "ready\n");
+    child.kill("SIGTERM");
+    let rest = "";
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      rest += decoder.decode(r.value);
+    }
+    const status = await child.status;
+    await child.stderr.cancel();
+    assertEquals(rest, "got TERM\n");
+    assertEquals(status.code, 9);
+  });
+});
+
+Deno.test("cli: parsing is pure and keeps bubblewrap's order", () => {
+  const io = {
+    readFd: () => new TextEncoder().encode("--dir\0/b\0"),
+    readFile: () => new Uint8Array(0),
+    env: { HOME: "/root", PATH: "/bin" },
+    cwd: "/work",
+    isTerminal: false,
+    uid: 0,
+  };
+  const plan = parseCommandLine([
+    "--tmpfs",
+    "/a",
+    "--args",
+    "3",
+    "--symlink",
+    "b",
+    "/c",
+    "--",
+    "ls",
+    "--foo",
+  ], io);
+  assertEquals(plan.argv, ["ls", "--foo"]);
+  assertEquals(plan.options.mounts, [
+    { type: "tmpfs", target: "/a" },
+    { type: "dir", target: "/b" },
+    { type: "symlink", source: "b", target: "/c" },
+  ]);
+  assertEquals(plan.options.cwd, ["/work", "/root"]);
+  assertEquals(plan.options.env, { HOME: "/root", PATH: "/bin" });
+});
+
+Deno.test(needs("cli: a terminal stays the command's (tmux)", NO_TMUX ?? NO_BWRAP), async () => {
+  const session = `alcove-cli-${Deno.pid}`;
+  const tmux = async (...args: string[]) => {
+    const r = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+    return decoder.decode(r.stdout);
+  };
+  const screen = () => tmux("capture-pane", "-p", "-t", session);
+  const waitFor = async (text: string) => {
+    for (let i = 0; i < 200; i++) {
+      const s = await screen();
+      if (s.includes(text)) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the terminal never showed ${JSON.stringify(text)}:\n${await screen()}`);
+  };
+  const command =
+    `${Deno.execPath()} run -A ${CLI} --preset untrusted -- bash --norc --noprofile -i; echo "exited $?"; sleep 30`;
+  await tmux("new-session", "-d", "-s", session, "-x", "91", "-y", "31", "sh", "-c", command);
+  try {
+    await waitFor("$");
+    // The terminal itself: a tty, its size, job control, and Ctrl-C to the foreground job only.
+    await tmux(
+      "send-keys",
+      "-t",
+      session,
+      "tty >/dev/null && echo is-a-tty; stty size; [[ $- == *m* ]] && echo job-control-on",
+      "Enter",
+    );
+    await waitFor("job-control-on");
+    const s = await screen();
+    assertStringIncludes(s, "is-a-tty");
+    assertStringIncludes(s, "31 91");
+    await tmux("send-keys", "-t", session, "sleep 100", "Enter");
+    await new Promise((r) => setTimeout(r, 300));
+    await tmux("send-keys", "-t", session, "C-c", "");
+    await tmux("send-keys", "-t", session, "echo still-$((6 * 7))", "Enter");
+    await waitFor("still-42");
+    await tmux("send-keys", "-t", session, "exit 5", "Enter");
+    await waitFor("exited 5");
+  } finally {
+    await tmux("kill-session", "-t", session);
+  }
+});
+
+Deno.test(
+  needs(
+    "cli: unprivileged, as uid 65534",
+    IS_ROOT ? missing("setpriv") : "needs root to become uid 65534",
+  ),
+  async () => {
+    // A copy of deno and of the checkout's native files that uid 65534 can reach.
+    const dir = await Deno.makeTempDir({ prefix: "alcove-cli-unpriv-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      await Deno.copyFile(Deno.execPath(), `${dir}/deno`);
+      await Deno.chmod(`${dir}/deno`, 0o755);
+      const src = new URL("..", import.meta.url).pathname;
+      const cp = await new Deno.Command("cp", {
+        args: [
+          "-r",
+          `${src}cli.ts`,
+          `${src}mod.ts`,
+          `${src}ffi`,
+          `${src}build`,
+          `${src}deno.json`,
+          dir,
+        ],
+      }).output();
+      assert(cp.success, decoder.decode(cp.stderr));
+      await new Deno.Command("chmod", { args: ["-R", "a+rX", dir] }).output();
+      const r = await new Deno.Command("setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          `${dir}/deno`,
+          "run",
+          "-A",
+          `${dir}/cli.ts`,
+          "--unshare-all",
+          ...SYS,
+          "--uid",
+          "0",
+          "sh",
+          "-c",
+          "id -u; echo $$; grep CapEff /proc/self/status",
+        ],
+        env: { HOME: "/", DENO_DIR: `${dir}/cache` },
+        cwd: "/",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(
+        decoder.decode(r.stdout),
+        "0\n2\nCapEff:\t0000000000000000\n",
+        decoder.decode(r.stderr),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -1,0 +1,156 @@
+/**
+ * spawn's steps that the command line needs (init, process group, working directory
+ * candidates, lock files, bind-data, raw BPF, read-only submounts), through the library.
+ */
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { type Alcove, encodeSpawnRequest, type Mount, type SpawnOptions } from "../mod.ts";
+import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+const NOT_ROOT = IS_ROOT ? undefined : "needs root (the unprivileged runner covers the rest)";
+const HOST: Mount[] = [{ type: "ro-bind", source: "/", target: "/" }];
+
+async function sh(drv: Alcove, script: string, options: SpawnOptions = {}) {
+  const p = await drv.spawn(["sh", "-c", script], options);
+  const out = await p.output();
+  return { status: out.status, out: decoder.decode(out.stdout), err: decoder.decode(out.stderr) };
+}
+
+Deno.test(
+  needs("spawn: init makes the program pid 2 and passes its status", NOT_ROOT),
+  async () => {
+    await withDriver(async (drv) => {
+      const box: SpawnOptions = {
+        namespaces: ["pid"],
+        mounts: [...HOST, { type: "proc", target: "/proc" }],
+      };
+      const r = await sh(drv, "echo $$; cat /proc/1/comm; exit 4", { ...box, init: true });
+      assertEquals(r.out, "2\nalcove-init\n", r.err);
+      assertEquals(r.status.code, 4);
+      const killed = await sh(drv, "kill -9 $$", { ...box, init: true });
+      assertEquals(killed.status.code, 137);
+      const alone = await sh(drv, "echo $$", box);
+      assertEquals(alone.out, "1\n");
+    });
+  },
+);
+
+Deno.test("spawn: ownProcessGroup false keeps the control process's group", async () => {
+  await withDriver(async (drv) => {
+    const group = await drv.getpgrp([]);
+    const same = await sh(drv, "ps -o pgid= -p $$", { ownProcessGroup: false });
+    assertEquals(Number(same.out.trim()), group);
+    const own = await sh(drv, "ps -o pgid= -p $$; echo $$");
+    const [pgid, pid] = own.out.trim().split(/\s+/).map(Number);
+    assertEquals(pgid, pid);
+  });
+});
+
+Deno.test(
+  needs("spawn: a list of working directories takes the first there, else /", NOT_ROOT),
+  async () => {
+    await withDriver(async (drv) => {
+      const r = await sh(drv, "pwd; echo $PWD", { mounts: HOST, cwd: ["/nope", "/usr"] });
+      assertEquals(r.out, "/usr\n/usr\n");
+      const none = await sh(drv, "pwd; echo $PWD", { mounts: HOST, cwd: ["/nope"] });
+      assertEquals(none.out, "/\n/\n");
+    });
+  },
+);
+
+Deno.test(needs("spawn: lockFiles, bind-data and ro-bind-data", NOT_ROOT), async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await withDriver(async (drv) => {
+      const r = await sh(
+        drv,
+        'grep -c ":$(stat -c %i /mnt/lock) " /proc/locks; cat /mnt/a /etc/motd; stat -c %a /mnt/a; echo x >/etc/motd 2>/dev/null || echo ro',
+        {
+          mounts: [
+            ...HOST,
+            { type: "tmpfs", target: "/mnt" },
+            { type: "bind", source: file, target: "/mnt/lock" },
+            { type: "bind-data", target: "/mnt/a", data: "a\n", mode: 0o640 },
+            { type: "ro-bind-data", target: "/etc/motd", data: "motd\n" },
+          ],
+          lockFiles: ["/mnt/lock"],
+        },
+      );
+      assertEquals(r.out, "1\na\nmotd\n640\nro\n", r.err);
+    });
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test(needs("spawn: ro-bind makes the mounts below read-only too", NOT_ROOT), async () => {
+  await withDriver(async (drv) => {
+    // Every mount below / (/dev/shm, /proc, ...) is read-only, nosuid and nodev in the view
+    // (the top one of each mount point: the host may stack two).
+    const script =
+      "awk '{f[$5] = $6} END {for (m in f) if (m != \"/\") print f[m]}' /proc/self/mountinfo";
+    const r = await sh(drv, script, { mounts: HOST });
+    for (const flags of r.out.trim().split("\n")) {
+      assert(flags.startsWith("ro,") && flags.includes("nosuid") && flags.includes("nodev"), r.out);
+    }
+  });
+});
+
+Deno.test("spawn: compiled BPF, several filters in order, and bad ones", async () => {
+  await withDriver(async (drv) => {
+    const { assemble, compilePolicy, seccompArchLocal } = await import("../mod.ts");
+    const arch = seccompArchLocal({ constants: drv.constants });
+    const deny = (names: string[]) =>
+      assemble(
+        compilePolicy({ defaultAction: "allow", rules: [{ names, action: { errno: 1 } }] }, {
+          arches: [arch],
+        }),
+      );
+    const r = await sh(
+      drv,
+      "mkdir /tmp/$$ 2>/dev/null && echo made; rmdir /tmp/$$ 2>/dev/null; ln -s a /tmp/l$$ 2>/dev/null || echo no-link",
+      {
+        seccomp: [deny(["symlink", "symlinkat"]), "default"],
+      },
+    );
+    assertEquals(r.out, "made\nno-link\n", r.err);
+    assertThrows(
+      () => encodeSpawnRequest(["true"], { seccomp: new Uint8Array(5) }, drv.constants),
+      RangeError,
+      "options.seccomp",
+    );
+    assertThrows(
+      () => encodeSpawnRequest(["true"], { seccomp: Array(9).fill("default") }, drv.constants),
+      RangeError,
+      "at most 8",
+    );
+    assertThrows(
+      () => encodeSpawnRequest(["true"], { init: true }, drv.constants),
+      TypeError,
+      "options.init",
+    );
+    assertThrows(
+      () => encodeSpawnRequest(["true"], { lockFiles: ["/x"] }, drv.constants),
+      TypeError,
+      "options.lockFiles",
+    );
+    assertThrows(
+      () =>
+        encodeSpawnRequest(["true"], { newSession: true, ownProcessGroup: false }, drv.constants),
+      TypeError,
+      "options.ownProcessGroup",
+    );
+    assertThrows(
+      () => encodeSpawnRequest(["true"], { cwd: ["relative"] }, drv.constants),
+      TypeError,
+      "options.cwd[0]",
+    );
+    await assertRejects(
+      () =>
+        drv.spawn(["true"], {
+          mounts: [{ type: "bind-data", target: "/x", data: 5 as unknown as string }],
+        }),
+      TypeError,
+    );
+  });
+});
