@@ -318,6 +318,22 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         failf(errno, "mount", m->target.s, "Cannot mount devpts on %s/pts", m->target.s);
 }
 
+/* A mount operation's data into fd, then its mode; fd is closed. */
+static void write_data(const struct sb_mount *m, int fd, mode_t mode)
+{
+    for (size_t off = 0; off < m->data.len;) {
+        ssize_t n = write(fd, m->data.s + off, m->data.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
+        off += (size_t)n;
+    }
+    if (fchmod(fd, mode) < 0)
+        failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+    close(fd);
+}
+
 /* bubblewrap's --bind-data: the data goes to a file of the scratch root (the
  * current directory), which is bound on the target, so that the target is a
  * mount point of its own. */
@@ -330,17 +346,7 @@ static void bind_data_op(const struct sb_mount *m, const char *dst)
     int fd = open(scratch, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
     if (fd < 0)
         failf(errno, "mount", m->target.s, "Cannot create the data of %s", m->target.s);
-    for (size_t off = 0; off < m->data.len;) {
-        ssize_t n = write(fd, m->data.s + off, m->data.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
-        off += (size_t)n;
-    }
-    if (fchmod(fd, mode) < 0)
-        failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
-    close(fd);
+    write_data(m, fd, mode);
     int rv = mkdirs(dst, 0, 0755);
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
@@ -436,17 +442,7 @@ static void mount_op(const struct sb_mount *m)
         int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
             failf(errno, "mount", m->target.s, "Cannot create file %s", m->target.s);
-        for (size_t off = 0; off < m->data.len;) {
-            ssize_t n = write(fd, m->data.s + off, m->data.len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
-            off += (size_t)n;
-        }
-        if (fchmod(fd, mode) < 0)
-            failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
-        close(fd);
+        write_data(m, fd, mode);
         return;
     }
     case SB_MNT_CHMOD:

@@ -13,6 +13,7 @@
  */
 import { runtime } from "../_runtime.ts";
 import { VERSION } from "../_native.ts";
+import { concat } from "../_wire.ts";
 import { Alcove } from "../driver.ts";
 import { SetupError } from "../errors.ts";
 import { type Local, openLocal } from "../local.ts";
@@ -64,7 +65,6 @@ function fdError(e: unknown): Error {
 
 function readFd(fd: number): Uint8Array {
   const parts: Uint8Array[] = [];
-  let total = 0;
   for (;;) {
     let chunk: Uint8Array;
     try {
@@ -74,15 +74,8 @@ function readFd(fd: number): Uint8Array {
     }
     if (chunk.length === 0) break;
     parts.push(chunk);
-    total += chunk.length;
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function writeFd(fd: number, text: string): void {
