@@ -380,8 +380,13 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
             ctl_closed(ap, c);
             return;
         }
+        /* A reply passes only for a call that went to this child or through it: a
+         * process cannot answer a call sent to another. */
+        if (type == ALCOVE_UP_REPLY && !pending_remove(c, id)) {
+            alcove_buf_consume(b, 4 + (size_t)len);
+            continue;
+        }
         if (type == ALCOVE_UP_REPLY) {
-            pending_remove(c, id);
             if (id == c->exec_id && depth == 0)
                 c->exec_id = 0; /* the exec failed and said why */
         }

@@ -666,8 +666,16 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   }
 
   #reply(id: number, status: number, pids: number[], r: Reader): void {
-    const p = this.#settle(id);
-    if (!p) return; // timed out or aborted: the late reply is dropped
+    const waiting = this.#pending.get(id);
+    if (!waiting) return; // timed out or aborted: the late reply is dropped
+    // Matched by id and pipeline: the answer comes from the target or a process on the way
+    // to it (which says why it could not pass the call on), never from another process.
+    if (
+      pids.length > waiting.pipeline.length || pids.some((pid, i) => pid !== waiting.pipeline[i])
+    ) {
+      return;
+    }
+    const p = this.#settle(id)!;
     const { def, pipeline } = p;
     try {
       switch (status) {

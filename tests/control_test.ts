@@ -140,3 +140,61 @@ Deno.test("maxchild and maxforkdepth take alcove's range, and EAGAIN names the l
     assert(full.message.includes("maxchild reached"), full.message);
   });
 });
+
+/** The descriptor of a control process's channel to its parent: its only write end of a pipe
+ * (above stdio) whose other end it does not hold. */
+function upwardFd(pid: number): number {
+  const pipes = new Map<number, string>();
+  for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    const fd = Number(e.name);
+    if (fd > 2) pipes.set(fd, Deno.readLinkSync(`/proc/${pid}/fd/${fd}`));
+  }
+  const writeEnd = (fd: number) =>
+    (parseInt(/flags:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd}`))![1], 8) &
+      3) === 1;
+  const found = [...pipes].filter(([fd, target]) =>
+    writeEnd(fd) && [...pipes].filter(([, t]) => t === target).length === 1
+  );
+  assertEquals(found.length, 1, `descriptors of ${pid}: ${[...pipes]}`);
+  return found[0][0];
+}
+
+Deno.test("a control process cannot answer calls sent to another process", async () => {
+  await withDriver(async (drv) => {
+    const liar = await drv.fork([]);
+    const busy = await drv.fork([]);
+    await drv.getpid([liar]);
+    // The busy process blocks in a read of an empty FIFO.
+    const fifo = await Deno.makeTempFile({ prefix: "alcove_fifo_" });
+    await Deno.remove(fifo);
+    try {
+      await drv.mkfifo([busy], fifo, 0o600);
+      const rfd = await drv.open([busy], fifo, "O_RDWR", 0);
+      const victim = drv.read([busy], rfd, 1);
+      let settled = false;
+      victim.then(() => (settled = true), () => (settled = true));
+      // The liar writes replies with every id the driver may have used so far into its channel
+      // to its parent, through a second descriptor of its own (which the guard does not know).
+      const up = await drv.open([liar], `/proc/self/fd/${upwardFd(liar)}`, "O_WRONLY", 0);
+      const frames = new Uint8Array(500 * 21);
+      const view = new DataView(frames.buffer);
+      for (let i = 0; i < 500; i++) {
+        const at = i * 21;
+        view.setUint32(at, 17, true); // the length after this field
+        frames[at + 4] = 1; // REPLY, depth 0, status OK
+        view.setUint32(at + 8, i + 1, true); // the id
+        frames[at + 12] = 1; // INT
+        view.setUint32(at + 13, 4242, true);
+      }
+      await drv.write([liar], up, frames).catch(() => {});
+      await drv.getpid([liar]).catch(() => {});
+      await new Promise((r) => setTimeout(r, 200));
+      assertEquals(settled, false);
+      await drv.kill([], busy, "SIGKILL");
+      await assertRejects(() => victim);
+      assertEquals(await drv.getpid([]), await drv.getpid([]));
+    } finally {
+      await Deno.remove(fifo).catch(() => {});
+    }
+  });
+});
