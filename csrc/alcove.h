@@ -59,6 +59,8 @@ unsigned char *alcove_buf_reserve(struct alcove_buf *b, size_t n);
 /* Move unconsumed bytes to the front; only where no frame offset is held. */
 void alcove_buf_compact(struct alcove_buf *b);
 int alcove_buf_append(struct alcove_buf *b, const void *p, size_t n);
+/* Give the memory back once the buffer is empty, if it grew for a large frame. */
+void alcove_buf_shrink(struct alcove_buf *b);
 void alcove_buf_consume(struct alcove_buf *b, size_t n);
 static inline size_t alcove_buf_pending(const struct alcove_buf *b) { return b->len - b->off; }
 static inline unsigned char *alcove_buf_head(const struct alcove_buf *b) { return b->data + b->off; }
@@ -139,6 +141,7 @@ struct alcove_state {
     int up_in;  /* calls from the parent */
     int up_out; /* frames to the parent */
     int up_eof;
+    size_t up_skip; /* bytes of a frame too large for memory, still to drop (read_up) */
     struct alcove_buf up_rbuf;
     struct alcove_buf up_wbuf;
     size_t up_building; /* offset of a reply frame being built in up_wbuf, or SIZE_MAX */

@@ -47,6 +47,15 @@ unsigned char *alcove_buf_reserve(struct alcove_buf *b, size_t n)
     return b->data + b->len;
 }
 
+/* What an empty buffer keeps: enough for ordinary frames without a realloc each time. */
+#define BUF_KEEP (1u << 20)
+
+void alcove_buf_shrink(struct alcove_buf *b)
+{
+    if (b->len == 0 && b->cap > BUF_KEEP)
+        alcove_buf_free(b);
+}
+
 int alcove_buf_append(struct alcove_buf *b, const void *p, size_t n)
 {
     unsigned char *dst = alcove_buf_reserve(b, n);

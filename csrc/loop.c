@@ -735,12 +735,48 @@ static void spin_learn(struct alcove_state *ap)
     ap->sent_up_ns = 0;
 }
 
+/* A frame from the parent that does not fit in this process's memory: its call
+ * fails with ENOMEM and the rest of its bytes are read and dropped as they come,
+ * instead of waiting for room that may never come (with the channel still
+ * readable, the loop would spin). Without even a header to answer to, the channel
+ * cannot be followed any more: the process shuts down. */
+static void refuse_down(struct alcove_state *ap)
+{
+    struct alcove_buf *b = &ap->up_rbuf;
+    size_t have = alcove_buf_pending(b);
+    if (have < ALCOVE_WIRE_HEADER) {
+        ap->up_eof = 1;
+        return;
+    }
+    const unsigned char *f = alcove_buf_head(b);
+    uint32_t id = alcove_get_u32(f + 8);
+    ap->up_skip = 4 + (size_t)alcove_get_u32(f) - have;
+    alcove_buf_free(b);
+    alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOMEM);
+}
+
+static void skip_down(struct alcove_state *ap)
+{
+    static unsigned char sink[READ_CHUNK];
+    ssize_t n = read(ap->up_in, sink, ap->up_skip < sizeof(sink) ? ap->up_skip : sizeof(sink));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        ap->up_eof = 1;
+    else if (n > 0)
+        ap->up_skip -= (size_t)n;
+}
+
 static void read_up(struct alcove_state *ap)
 {
+    if (ap->up_skip > 0) {
+        skip_down(ap);
+        return;
+    }
     alcove_buf_compact(&ap->up_rbuf);
     unsigned char *p = alcove_buf_reserve(&ap->up_rbuf, READ_CHUNK);
-    if (p == NULL)
+    if (p == NULL) {
+        refuse_down(ap);
         return;
+    }
     ssize_t n = read(ap->up_in, p, READ_CHUNK);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         ap->up_eof = 1;
@@ -759,12 +795,18 @@ static void read_up(struct alcove_state *ap)
             ap->up_eof = 1;
             return;
         }
-        if (alcove_buf_pending(b) < 4 + (size_t)len)
+        if (alcove_buf_pending(b) < 4 + (size_t)len) {
+            /* Room for the whole frame now, or its call fails at once. */
+            if (alcove_buf_pending(b) >= ALCOVE_WIRE_HEADER &&
+                alcove_buf_reserve(b, 4 + (size_t)len - alcove_buf_pending(b)) == NULL)
+                refuse_down(ap);
             break;
+        }
         handle_down(ap, f, 4 + (size_t)len);
         /* A forked child returns from handle_down only in the parent. */
         alcove_buf_consume(b, 4 + (size_t)len);
     }
+    alcove_buf_shrink(b);
 }
 
 static void flush_fd(int fd, struct alcove_buf *b, int *broken)

@@ -198,3 +198,29 @@ Deno.test("a control process cannot answer calls sent to another process", async
     }
   });
 });
+
+/** CPU time (user + system, in clock ticks) a process has used. */
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+Deno.test("a call too large for a control process's memory fails with ENOMEM, no spin", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const fd = await drv.open([p], "/dev/null", "O_WRONLY", 0);
+    await drv.setrlimit([p], "RLIMIT_AS", { cur: 8 << 20, max: 8 << 20 });
+    const e = await assertRejects(
+      () => drv.write([p], fd, new Uint8Array(32 << 20), { timeout: 10000 }),
+      SystemCallError,
+    );
+    assertEquals(e.code, "ENOMEM");
+    // It answers, and it does not burn a CPU meanwhile.
+    assertEquals(await drv.getpid([p], { timeout: 5000 }), p);
+    const before = cpuTicks(p);
+    await new Promise((r) => setTimeout(r, 500));
+    assert(cpuTicks(p) - before < 10, `${cpuTicks(p) - before} ticks in 500 ms`);
+    assertEquals(await drv.write([p], fd, new Uint8Array(1 << 20)), 1 << 20);
+  });
+});
