@@ -17,7 +17,7 @@
 
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 5
+#define ALCOVE_ABI 6
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
@@ -39,6 +39,10 @@
 #define ALCOVE_SPIN_LIMIT 10000
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (256u * 1024u)
+/* Calls to a child fail with ENOBUFS while this much waits for it and it has
+ * taken none of it for this long. */
+#define ALCOVE_DOWN_HIGH_WATER (1024u * 1024u)
+#define ALCOVE_DOWN_STALL_MS 50
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
  * Child control processes shut down their own subtree on the same schedule; they
  * get ALCOVE_GRACE_EXTRA_MS more before they are killed, so that they can reap
@@ -103,6 +107,7 @@ struct alcove_child {
     uint32_t *pending; /* ids of calls forwarded to this child, not yet answered */
     size_t npending, cappending;
     uint32_t exec_id;  /* id of an exec call forwarded to this child, 0 if none */
+    long long ctl_taken_ns; /* when it last took calls from ctl_wbuf (or had none) */
     int out_grown;     /* its stdout pipe was grown to ALCOVE_PIPE_SIZE */
     int ctl_grown;     /* ... and its upward control pipe */
     /* A program started by spawn (sandbox.h): the call is answered when its report

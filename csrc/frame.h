@@ -17,6 +17,11 @@ static inline uint32_t alcove_get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static inline uint64_t alcove_get_u64(const unsigned char *p)
+{
+    return (uint64_t)alcove_get_u32(p) | (uint64_t)alcove_get_u32(p + 4) << 32;
+}
+
 static inline uint16_t alcove_get_u16(const unsigned char *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);

@@ -23,6 +23,15 @@
 /* Waits for the next call that paid off in a row, at most (see spin). */
 #define SPIN_CREDIT_MAX 4
 
+/* The wall clock in milliseconds, as the host's Date.now(): a call's deadline is
+ * on it because, unlike the monotonic clock, no time namespace shifts it. */
+static long long realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static long long now_ns(void)
 {
     struct timespec ts;
@@ -657,10 +666,25 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
     size_t plen = flen - hdr;
 
     if (depth == 0) {
-        if (type != ALCOVE_DOWN_CALL) {
+        if (type != ALCOVE_DOWN_CALL && type != ALCOVE_DOWN_CALL_BY) {
             reply_message(ap, id, ALCOVE_STATUS_BADARG,
                           "Standard input goes to a child: the pipeline is empty");
             return;
+        }
+        if (type == ALCOVE_DOWN_CALL_BY) {
+            if (plen < 8) {
+                reply_message(ap, id, ALCOVE_STATUS_BADARG, "Malformed frame: no deadline");
+                return;
+            }
+            /* The caller gave up on it while it waited in a queue (a stopped or busy
+             * process): it does not run. The answer only clears the queues' books. */
+            if (realtime_ms() > (long long)alcove_get_u64(payload)) {
+                alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
+                                    ETIMEDOUT);
+                return;
+            }
+            payload += 8;
+            plen -= 8;
         }
         size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, 0, id, 0, NULL, 0);
         if (start == (size_t)-1)
@@ -709,6 +733,18 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         reply_status(ap, id, c->pid, c->execed ? ALCOVE_STATUS_NOTCONTROL : ALCOVE_STATUS_NOTCHILD);
         return;
     }
+    /* A child that does not read its calls (stopped, or busy in a long call) would
+     * make this process buffer without bound: past a high-water mark, while it has
+     * taken nothing for a while, further calls to it or through it fail at once with
+     * ENOBUFS (the caller may retry once it drains); everything else keeps flowing.
+     * A child that is reading, however slowly, is never refused. */
+    if (alcove_buf_pending(&c->ctl_wbuf) == 0)
+        c->ctl_taken_ns = now_ns();
+    else if (alcove_buf_pending(&c->ctl_wbuf) > ALCOVE_DOWN_HIGH_WATER &&
+             now_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL) {
+        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOBUFS);
+        return;
+    }
     /* Pass it on with the first pid stripped. */
     size_t start = alcove_frame_begin(&c->ctl_wbuf, type, code, id, 0,
                                       f + ALCOVE_WIRE_HEADER + 4, depth - 1);
@@ -720,7 +756,8 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         return;
     }
     alcove_frame_end(&c->ctl_wbuf, start);
-    if (depth == 1 && type == ALCOVE_DOWN_CALL && code < alcove_ncalls &&
+    if (depth == 1 && (type == ALCOVE_DOWN_CALL || type == ALCOVE_DOWN_CALL_BY) &&
+        code < alcove_ncalls &&
         (alcove_calls[code].flags & ALCOVE_CALLF_EXEC))
         c->exec_id = id;
 }
@@ -826,6 +863,15 @@ static void flush_fd(int fd, struct alcove_buf *b, int *broken)
     }
 }
 
+/* Calls going down to a child: the child took some, or had nothing waiting. */
+static void flush_calls(struct alcove_child *c, int *broken)
+{
+    size_t before = alcove_buf_pending(&c->ctl_wbuf);
+    flush_fd(c->ctl_out, &c->ctl_wbuf, broken);
+    if (alcove_buf_pending(&c->ctl_wbuf) < before)
+        c->ctl_taken_ns = now_ns();
+}
+
 
 /* The bytes a splice could not move (the child's pipe ended mid-frame) become
  * zeros, so the frame keeps its announced length. */
@@ -893,6 +939,8 @@ static void compact_up(struct alcove_state *ap)
     alcove_buf_compact(&ap->up_wbuf);
     if (ap->xfer_fd >= 0 && ap->up_wbuf.off == 0)
         ap->xfer_at -= off;
+    if (ap->xfer_fd < 0)
+        alcove_buf_shrink(&ap->up_wbuf);
 }
 
 void alcove_flush_blocking(struct alcove_state *ap)
@@ -1138,7 +1186,7 @@ int alcove_loop(struct alcove_state *ap)
             case FD_CTL_OUT:
                 if (c->ctl_out == pfd[k].fd) {
                     int broken = 0;
-                    flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
+                    flush_calls(c, &broken);
                 }
                 break;
             case FD_IN:
@@ -1174,7 +1222,7 @@ int alcove_loop(struct alcove_state *ap)
             struct alcove_child *c = &ap->child[i];
             if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0) {
                 int broken = 0;
-                flush_fd(c->ctl_out, &c->ctl_wbuf, &broken);
+                flush_calls(c, &broken);
             }
         }
         /* Report children reaped this turn, then drop them; one whose pipe is
@@ -1193,8 +1241,12 @@ int alcove_loop(struct alcove_state *ap)
             flush_up(ap, &up_broken);
         compact_up(ap);
         for (size_t i = 0; i < ap->nchild; i++) {
-            alcove_buf_compact(&ap->child[i].ctl_wbuf);
-            alcove_buf_compact(&ap->child[i].in_wbuf);
+            struct alcove_child *c = &ap->child[i];
+            alcove_buf_compact(&c->ctl_wbuf);
+            alcove_buf_compact(&c->in_wbuf);
+            alcove_buf_shrink(&c->ctl_wbuf);
+            alcove_buf_shrink(&c->in_wbuf);
+            alcove_buf_shrink(&c->ctl_rbuf);
         }
         if (up_broken) {
             alcove_buf_free(&ap->up_wbuf);

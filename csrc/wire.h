@@ -34,6 +34,13 @@
 #define ALCOVE_DOWN_CALL 1
 #define ALCOVE_DOWN_STDIN 2
 #define ALCOVE_DOWN_EOF 3
+/* A call with a deadline (since ABI 6): the payload starts with an i64, the time
+ * in milliseconds since the epoch (CLOCK_REALTIME) after which the caller no longer
+ * waits for it; then the arguments as in a CALL. The process that would run it
+ * answers ERRNO ETIMEDOUT instead once that time has passed, so that a call that
+ * waited in a queue (a stopped process) does not run after its caller gave up. A
+ * call already running, or run before its deadline, completes. */
+#define ALCOVE_DOWN_CALL_BY 4
 
 #define ALCOVE_UP_REPLY 1
 #define ALCOVE_UP_STDOUT 2

@@ -72,6 +72,8 @@ export interface StartOptions {
 /** Largest request the driver sends (arguments included). */
 export const MAX_REQUEST = 64 * 1024 * 1024;
 const STDIN_CHUNK = 256 * 1024;
+/** A call frame larger than this is queued on its own, so that it can be dropped unsent. */
+const LARGE_FRAME = 64 * 1024;
 const STDIN_WINDOW = 4;
 const STOP_WAIT_MS = 3000;
 const FINISHED_KEEP = 65536;
@@ -199,6 +201,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #out = new Writer(4096);
+  /**
+   * Frames taken out of #out ahead of it, in order: large calls go in an entry of their own
+   * (with the frames before them in another), so that a call that timed out or was aborted
+   * before it was written is dropped, and its bytes freed, instead of being sent.
+   */
+  #queue: { bytes: Uint8Array; id?: number }[] = [];
   #flushScheduled = false;
   #writing = false;
   #procs = new Map<string, ProcState>();
@@ -438,7 +446,15 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
       id = this.#allocId();
-      w.begin(DOWN.CALL, def.id, id, pipeline);
+      if (options?.timeout === undefined) w.begin(DOWN.CALL, def.id, id, pipeline);
+      else {
+        // The deadline travels with the call: if it is still waiting in a queue by then (a
+        // stopped process), it is dropped there instead of running after this gave up.
+        w.begin(DOWN.CALL_BY, def.id, id, pipeline);
+        w.ensure(8);
+        w.view.setBigInt64(w.len, BigInt(Date.now() + options.timeout), true);
+        w.len += 8;
+      }
       encodeArgs(w, this.#table, def, args);
       if (w.len - start > MAX_REQUEST) {
         throw new RangeError(
@@ -446,6 +462,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         );
       }
       w.end(start);
+      if (w.len - start > LARGE_FRAME) {
+        const frame = w.buf.slice(start, w.len);
+        w.len = start;
+        if (start > 0) this.#queue.push({ bytes: w.take() });
+        this.#queue.push({ bytes: frame, id });
+      }
     } catch (e) {
       w.len = start;
       return Promise.reject(e);
@@ -524,7 +546,13 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (this.#writing) return;
     this.#writing = true;
     try {
-      while (this.#out.len > 0) await this.#proc.write(this.#out.take());
+      for (;;) {
+        const next = this.#queue.shift() ??
+          (this.#out.len > 0 ? { bytes: this.#out.take() } : undefined);
+        if (next === undefined) break;
+        if (next.id !== undefined && !this.#pending.has(next.id)) continue; // settled unsent
+        await this.#proc.write(next.bytes);
+      }
     } catch (e) {
       this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
     } finally {

@@ -4,7 +4,7 @@
  * found by review and fixed.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type Alcove, SystemCallError } from "../mod.ts";
+import { type Alcove, SystemCallError, TimeoutError } from "../mod.ts";
 import { needs, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
@@ -222,5 +222,79 @@ Deno.test("a call too large for a control process's memory fails with ENOMEM, no
     await new Promise((r) => setTimeout(r, 500));
     assert(cpuTicks(p) - before < 10, `${cpuTicks(p) - before} ticks in 500 ms`);
     assertEquals(await drv.write([p], fd, new Uint8Array(1 << 20)), 1 << 20);
+  });
+});
+
+/** Resident memory of a process in KiB. */
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}
+
+Deno.test("a stopped child does not make its parent buffer without bound", async () => {
+  await withDriver(async (drv) => {
+    const root = await drv.getpid([]);
+    const p = await drv.fork([]);
+    const fd = await drv.open([p], "/dev/null", "O_WRONLY", 0);
+    await drv.kill([], p, "SIGSTOP");
+    const data = new Uint8Array(1 << 20);
+    let peak = 0;
+    const sample = setInterval(() => (peak = Math.max(peak, rssKiB(root))), 20);
+    const waiting: Promise<unknown>[] = [];
+    try {
+      // Calls that do not fit in the root's queue for the child fail at once; the others time
+      // out (most before the driver even sent them: those are never sent).
+      const results = await Promise.all(Array.from(
+        { length: 256 },
+        () => drv.write([p], fd, data, { timeout: 200 }).then(() => "done", (e: Error) => e.name),
+      ));
+      assertEquals(results.filter((r) => r === "done"), []);
+      // Without a timeout: queued while there is room, then refused.
+      let refused: SystemCallError | undefined;
+      for (let i = 0; i < 8 && refused === undefined; i++) {
+        const call = drv.write([p], fd, data);
+        const r = await Promise.race([call.catch((e) => e), delay(300)]);
+        if (r instanceof SystemCallError) refused = r;
+        else waiting.push(call);
+      }
+      assertEquals(refused?.code, "ENOBUFS");
+      // Everything else still flows.
+      assertEquals(await drv.getpid([]), root);
+      peak = Math.max(peak, rssKiB(root));
+      await drv.kill([], p, "SIGCONT");
+      await Promise.all(waiting);
+      assertEquals(await drv.getpid([p], { timeout: 10000 }), p);
+    } finally {
+      clearInterval(sample);
+    }
+    // A few frames' worth, not the 256 MiB sent.
+    assert(peak < 96 * 1024, `root control process peaked at ${peak} KiB`);
+    assert(rssKiB(root) < 16 * 1024, `root control process holds ${rssKiB(root)} KiB`);
+    assert(rssKiB(p) < 16 * 1024, `child holds ${rssKiB(p)} KiB`);
+  });
+});
+
+/** Resolves after `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+Deno.test("a call that timed out while waiting in a queue does not run later", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const dir = await Deno.makeTempDir({ prefix: "alcove_late_" });
+    try {
+      await drv.kill([], p, "SIGSTOP");
+      const late = `${dir}/late`;
+      await assertRejects(() => drv.mkdir([p], late, 0o700, { timeout: 200 }), TimeoutError);
+      await drv.kill([], p, "SIGCONT");
+      // Answered after the mkdir would have run.
+      assertEquals(await drv.getpid([p], { timeout: 5000 }), p);
+      assertEquals([...Deno.readDirSync(dir)], []);
+      // A call within its deadline runs as before.
+      await drv.mkdir([p], `${dir}/on_time`, 0o700, { timeout: 5000 });
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["on_time"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
 });
