@@ -74,6 +74,19 @@ static int handshake(struct alcove_state *ap)
         close(fd);
         return -1;
     }
+    /* Before anything else, the token: the host accepts connections until one
+     * starts with it, and reads nothing else from the others. */
+    size_t sent = 0, want = strlen(token);
+    while (sent < want) {
+        ssize_t w = write(fd, token + sent, want - sent);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        sent += (size_t)w;
+    }
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     /* stdin has done its job: the channel is the socket now. */

@@ -12,6 +12,7 @@ import {
   pipesForced,
   randomHex,
   socketLine,
+  socketMode,
   SYMBOLS,
 } from "./_runtime_shared.ts";
 
@@ -46,7 +47,7 @@ async function spawnHelper(
     await Deno.chmod(dir, 0o711);
     const path = `${dir}/${randomHex(16)}`;
     listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, 0o666);
+    await Deno.chmod(path, socketMode(argv.length > 1));
   } catch (e) {
     listener?.close();
     if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -63,6 +64,7 @@ async function spawnHelper(
     env: inherit ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
   }).spawn();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const strangers = new Set<Deno.UnixConn>();
   try {
     if (!inherit) {
       const writer = child.stdin.getWriter();
@@ -70,7 +72,7 @@ async function spawnHelper(
       await writer.close().catch(() => {});
     }
     const conn = await Promise.race([
-      listener.accept(),
+      acceptRoot(listener, token, strangers),
       child.status.then(() => null),
       new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
     ]);
@@ -82,8 +84,53 @@ async function spawnHelper(
   } finally {
     clearTimeout(timer);
     listener.close();
+    for (const conn of strangers) closeQuietly(conn);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+function closeQuietly(conn: Deno.UnixConn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * The connection of the root control process: the first that starts with the token. Every
+ * connection is read concurrently (one that sends nothing holds up no other) for the token's
+ * length only; the others are closed. Those still unproven stay in `strangers` for the caller
+ * to close.
+ */
+function acceptRoot(
+  listener: Deno.UnixListener,
+  token: string,
+  strangers: Set<Deno.UnixConn>,
+): Promise<Deno.UnixConn> {
+  const want = new TextEncoder().encode(token);
+  const { promise, resolve } = Promise.withResolvers<Deno.UnixConn>();
+  const prove = async (conn: Deno.UnixConn) => {
+    const got = new Uint8Array(want.length);
+    for (let off = 0; off < got.length;) {
+      const n = await conn.read(got.subarray(off)).catch(() => null);
+      if (n === null) break;
+      off += n;
+      if (off === got.length && got.every((b, i) => b === want[i])) {
+        strangers.delete(conn);
+        return resolve(conn);
+      }
+    }
+    strangers.delete(conn);
+    closeQuietly(conn);
+  };
+  (async () => {
+    for await (const conn of listener) {
+      strangers.add(conn);
+      prove(conn);
+    }
+  })().catch(() => {}); // ends when the caller closes the listener
+  return promise;
 }
 
 function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: string): HelperProcess {

@@ -20,6 +20,7 @@ import {
   pipesForced,
   randomHex,
   socketLine,
+  socketMode,
 } from "./_runtime_shared.ts";
 
 /** Node's spelling of architectures, in the kernel's. */
@@ -123,7 +124,7 @@ async function spawnHelper(
     chmodSync(dir, 0o711);
     path = `${dir}/${randomHex(16)}`;
     server = await listen(path);
-    chmodSync(path, 0o666);
+    chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -140,13 +141,14 @@ async function spawnHelper(
   });
   const exited = exitOf(child);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const strangers = new Set<Socket>();
   try {
     await spawned(child);
     if (!inherit) {
       child.stdin!.on("error", () => {});
       child.stdin!.end(line);
     }
-    const connected = new Promise<Socket>((resolve) => server!.once("connection", resolve));
+    const connected = acceptRoot(server, token, strangers);
     const conn = await Promise.race([
       connected,
       exited.then(() => null),
@@ -160,8 +162,39 @@ async function spawnHelper(
   } finally {
     clearTimeout(timer);
     server.close();
+    for (const conn of strangers) conn.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The connection of the root control process: the first that starts with the token. Each
+ * connection is read for the token's length only (the rest stays buffered for the reader);
+ * the others are closed. Those still unproven stay in `strangers` for the caller to close.
+ */
+function acceptRoot(server: Server, token: string, strangers: Set<Socket>): Promise<Socket> {
+  const want = Buffer.from(token);
+  return new Promise((resolve) => {
+    server.on("connection", (conn: Socket) => {
+      strangers.add(conn);
+      const reject = () => {
+        strangers.delete(conn);
+        conn.destroy();
+      };
+      const onReadable = () => {
+        const got: Buffer | null = conn.read(want.length);
+        if (got === null) return;
+        conn.off("readable", onReadable);
+        conn.off("end", reject);
+        if (!got.equals(want)) return reject();
+        strangers.delete(conn);
+        resolve(conn);
+      };
+      conn.on("readable", onReadable);
+      conn.on("end", reject);
+      conn.on("error", reject);
+    });
+  });
 }
 
 async function spawnWithPipes(argv: readonly string[]): Promise<HelperProcess> {

@@ -59,3 +59,14 @@ export const SYMBOLS = {
   // long long alcove_constants_text(char *out, size_t cap);
   alcove_constants_text: { parameters: ["buffer", "usize"], result: "i64" },
 } as const;
+
+/**
+ * The mode of the socket the root control process connects to. Connecting takes write
+ * permission: started as this user, only this user needs it; with an exec prefix (sudo,
+ * setpriv) the root may run as any user, so others get write permission, and the token the
+ * root must send first (checked before anything else is read from a connection) keeps them
+ * out.
+ */
+export function socketMode(prefixed: boolean): number {
+  return prefixed ? 0o622 : 0o600;
+}

@@ -6,7 +6,8 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { findNative, platformDir } from "../ffi/_native.ts";
 import { runtime, runtimeName } from "../ffi/_runtime.ts";
-import { needs } from "./_helpers.ts";
+import { IS_ROOT, needs } from "./_helpers.ts";
+import { Alcove } from "../mod.ts";
 
 const mod = new URL("../mod.ts", import.meta.url).href;
 const native = findNative();
@@ -76,5 +77,50 @@ Deno.test(
     const noFfi = await withFlags(all.filter((f) => f !== "--allow-ffi"));
     assertStringIncludes(noFfi.local, "NotCapable");
     assertStringIncludes(noFfi.local, "--allow-ffi");
+  },
+);
+
+const SQUATTER = new URL("./fixtures/socket_squatter.py", import.meta.url).pathname;
+const CANNOT_SQUAT = !IS_ROOT
+  ? "runs a hostile process as uid 65534 (needs root)"
+  : ["/usr/bin/python3", "/usr/bin/setpriv"].find((f) => {
+    try {
+      Deno.statSync(f);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+
+Deno.test(
+  needs(
+    "another local user connecting to the socket first cannot break Alcove.start",
+    CANNOT_SQUAT === undefined ? undefined : `${CANNOT_SQUAT} is missing or not root`,
+  ),
+  async () => {
+    // The socket's path shows in /proc/net/unix to everyone: a process of another user
+    // connects to each new one at once and sends junk.
+    const squatter = new Deno.Command("/usr/bin/setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", SQUATTER],
+      stdout: "piped",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      // Without a prefix the socket is this user's only; with one (here a harmless `env`) others
+      // may connect, and the token the root sends first tells it apart.
+      for (const exec of [[], ["env"]]) {
+        for (let i = 0; i < 6; i++) {
+          const drv = await Alcove.start({ exec });
+          try {
+            assertEquals(typeof await drv.getpid([]), "number");
+          } finally {
+            await drv.stop();
+          }
+        }
+      }
+    } finally {
+      squatter.kill("SIGTERM");
+      await squatter.output();
+    }
   },
 );
