@@ -42,7 +42,7 @@
 /* Calls to a child fail with ENOBUFS while this much waits for it and it has
  * taken none of it for this long. */
 #define ALCOVE_DOWN_HIGH_WATER (1024u * 1024u)
-#define ALCOVE_DOWN_STALL_MS 50
+#define ALCOVE_DOWN_STALL_MS 1000
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
  * Child control processes shut down their own subtree on the same schedule; they
  * get ALCOVE_GRACE_EXTRA_MS more before they are killed, so that they can reap

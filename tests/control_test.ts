@@ -217,7 +217,7 @@ Deno.test("a call too large for a control process's memory fails with ENOMEM, no
     );
     assertEquals(e.code, "ENOMEM");
     // It answers, and it does not burn a CPU meanwhile.
-    assertEquals(await drv.getpid([p], { timeout: 5000 }), p);
+    assertEquals(await getpidRetried(drv, [p]), p);
     const before = cpuTicks(p);
     await new Promise((r) => setTimeout(r, 500));
     assert(cpuTicks(p) - before < 10, `${cpuTicks(p) - before} ticks in 500 ms`);
@@ -262,16 +262,7 @@ Deno.test("a stopped child does not make its parent buffer without bound", async
       peak = Math.max(peak, rssKiB(root));
       await drv.kill([], p, "SIGCONT");
       await Promise.all(waiting);
-      // Refused until it has taken some of its queue again: retried, as a caller would.
-      for (let i = 0;; i++) {
-        const r = await drv.getpid([p], { timeout: 10000 }).catch((e) => e);
-        if (r instanceof SystemCallError && r.code === "ENOBUFS" && i < 100) {
-          await delay(50);
-          continue;
-        }
-        assertEquals(r, p);
-        break;
-      }
+      assertEquals(await getpidRetried(drv, [p]), p);
     } finally {
       clearInterval(sample);
     }
@@ -285,6 +276,20 @@ Deno.test("a stopped child does not make its parent buffer without bound", async
 /** Resolves after `ms` milliseconds. */
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** getpid, retried while the process's parent refuses calls to it with ENOBUFS (its queue
+ * toward it is full and it has not taken any of it for a while, as after SIGCONT on a busy
+ * machine), as a caller would. */
+async function getpidRetried(drv: Alcove, pipeline: number[]): Promise<number> {
+  for (let i = 0;; i++) {
+    const r = await drv.getpid(pipeline, { timeout: 10000 }).catch((e) => e);
+    if (!(r instanceof SystemCallError && r.code === "ENOBUFS" && i < 100)) {
+      if (r instanceof Error) throw r;
+      return r;
+    }
+    await delay(100);
+  }
 }
 
 Deno.test("a call that timed out while waiting in a queue does not run later", async () => {
