@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { concat } from "../_wire.ts";
 import { type Capability, capabilityNumber } from "../capabilities.ts";
 import type { ConstantTable } from "../constants.ts";
 import { assemble } from "../seccomp/bpf.ts";
@@ -342,13 +343,7 @@ class Records {
   }
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let off = 0;
-    for (const p of this.#parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concat(this.#parts, this.#size);
   }
 }
 
@@ -365,13 +360,7 @@ function u64(n: bigint): Uint8Array {
 }
 
 function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function lp(s: Uint8Array): Uint8Array {

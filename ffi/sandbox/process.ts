@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { concat } from "../_wire.ts";
 import { DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
 import { type Host, RUN_CALL } from "./_host.ts";
@@ -89,16 +90,6 @@ const SIGNALS: Record<string, number> = {
   SIGXFSZ: 25,
   SIGSYS: 31,
 };
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /**
  * A program started by `spawn`. `await using` kills its tree and waits for it.
@@ -287,7 +278,7 @@ export class Process implements AsyncDisposable {
       if (this.#stdio[i] !== "pipe") return new Uint8Array(0);
       const parts: Uint8Array[] = [];
       for await (const chunk of this[which]) parts.push(chunk);
-      return concatAll(parts);
+      return concat(parts);
     };
     const [stdout, stderr, status] = await Promise.all([
       drain("stdout", 1),
