@@ -9,6 +9,8 @@ import { parseCommandLine } from "../mod.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
+/** Files of this run: two suites in parallel (other checkouts) must not share them. */
+const SCRATCH = `/tmp/alcove-cli-${Deno.pid}-`;
 
 function missing(cmd: string): string | undefined {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
@@ -234,7 +236,7 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "-c",
       "ls /sys/class/net | wc -l",
     ]],
-    ["--args", [...ROOT, "--args", "3", "sh", "-c", "echo $X"], "3</tmp/alcove-cli-args"],
+    ["--args", [...ROOT, "--args", "3", "sh", "-c", "echo $X"], `3<${SCRATCH}args`],
     ["--file", [
       ...ROOT,
       "--tmpfs",
@@ -245,7 +247,7 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "sh",
       "-c",
       "cat /mnt/f; stat -c %a /mnt/f",
-    ], "3</tmp/alcove-cli-data"],
+    ], `3<${SCRATCH}data`],
     ["--ro-bind-data", [
       ...ROOT,
       "--ro-bind-data",
@@ -254,7 +256,7 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "sh",
       "-c",
       "cat /etc/motd; grep ' /etc/motd ' /proc/self/mountinfo | awk '{print $6}'",
-    ], "3</tmp/alcove-cli-data"],
+    ], `3<${SCRATCH}data`],
     ["--bind-data --perms", [
       ...ROOT,
       "--perms",
@@ -266,13 +268,13 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "-c",
       "%a",
       "/etc/motd",
-    ], "3</tmp/alcove-cli-data"],
+    ], `3<${SCRATCH}data`],
     ["--lock-file", [
       ...ROOT,
       "--tmpfs",
       "/mnt",
       "--bind",
-      "/tmp/alcove-cli-data",
+      `${SCRATCH}data`,
       "/mnt/lock",
       "--lock-file",
       "/mnt/lock",
@@ -283,10 +285,10 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
     ]],
   ];
   await Deno.writeTextFile(
-    "/tmp/alcove-cli-args",
+    `${SCRATCH}args`,
     ["--setenv", "X", "from args"].join("\0") + "\0",
   );
-  await Deno.writeTextFile("/tmp/alcove-cli-data", "some data\n");
+  await Deno.writeTextFile(`${SCRATCH}data`, "some data\n");
   try {
     for (const [name, args, redirects] of cases) {
       await t.step(name, async () => {
@@ -294,8 +296,8 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       });
     }
   } finally {
-    await Deno.remove("/tmp/alcove-cli-args");
-    await Deno.remove("/tmp/alcove-cli-data");
+    await Deno.remove(`${SCRATCH}args`);
+    await Deno.remove(`${SCRATCH}data`);
   }
 });
 
@@ -374,12 +376,12 @@ Deno.test(
       defaultAction: "allow",
       rules: [{ names: ["mkdir", "mkdirat"], action: { errno: 1 } }],
     }, { arches: [arch] }));
-    await Deno.writeFile("/tmp/alcove-cli-bpf", deny);
+    await Deno.writeFile(`${SCRATCH}bpf`, deny);
     try {
       const script = "mkdir /tmp/x && echo made || echo refused";
       const r = await same(
         [...ROOT, "--tmpfs", "/tmp", "--seccomp", "3", "sh", "-c", script],
-        "3</tmp/alcove-cli-bpf",
+        `3<${SCRATCH}bpf`,
       );
       assertEquals(r.out, "refused\n");
       await same([
@@ -393,13 +395,13 @@ Deno.test(
         "sh",
         "-c",
         script,
-      ], "3</tmp/alcove-cli-bpf 4</tmp/alcove-cli-bpf");
-      await Deno.writeFile("/tmp/alcove-cli-bpf", new Uint8Array([1, 2, 3]));
-      const bad = await run("alcove", [...ROOT, "--seccomp", "3", "true"], "3</tmp/alcove-cli-bpf");
+      ], `3<${SCRATCH}bpf 4<${SCRATCH}bpf`);
+      await Deno.writeFile(`${SCRATCH}bpf`, new Uint8Array([1, 2, 3]));
+      const bad = await run("alcove", [...ROOT, "--seccomp", "3", "true"], `3<${SCRATCH}bpf`);
       assertEquals(bad.code, 1);
       assertStringIncludes(bad.err, "alcove: ");
     } finally {
-      await Deno.remove("/tmp/alcove-cli-bpf");
+      await Deno.remove(`${SCRATCH}bpf`);
     }
   },
 );
@@ -420,15 +422,15 @@ Deno.test(
     ];
     const out: Record<string, { json: string[]; info: string }> = {};
     for (const tool of ["bwrap", "alcove"] as const) {
-      const r = await run(tool, args, "3>/tmp/alcove-cli-json 4>/tmp/alcove-cli-info");
+      const r = await run(tool, args, `3>${SCRATCH}json 4>${SCRATCH}info`);
       assertEquals(r.code, 7, r.err);
       out[tool] = {
-        json: (await Deno.readTextFile("/tmp/alcove-cli-json")).trim().split("\n"),
-        info: await Deno.readTextFile("/tmp/alcove-cli-info"),
+        json: (await Deno.readTextFile(`${SCRATCH}json`)).trim().split("\n"),
+        info: await Deno.readTextFile(`${SCRATCH}info`),
       };
     }
-    await Deno.remove("/tmp/alcove-cli-json");
-    await Deno.remove("/tmp/alcove-cli-info");
+    await Deno.remove(`${SCRATCH}json`);
+    await Deno.remove(`${SCRATCH}info`);
     const keys = (line: string) => Object.keys(JSON.parse(line)).sort();
     assertEquals(keys(out.alcove.json[0]), keys(out.bwrap.json[0]));
     assertEquals(keys(out.alcove.info), keys(out.bwrap.info));
@@ -503,11 +505,11 @@ Deno.test("cli: our limits and options", async (t) => {
       mounts: [{ type: "ro-bind", source: "/", target: "/" }],
       env: { PATH: "/usr/bin:/bin", FROM: "profile" },
     };
-    await Deno.writeTextFile("/tmp/alcove-cli-profile.json", JSON.stringify(profile));
+    await Deno.writeTextFile(`${SCRATCH}profile.json`, JSON.stringify(profile));
     try {
       const r = await run("alcove", [
         "--profile",
-        "/tmp/alcove-cli-profile.json",
+        `${SCRATCH}profile.json`,
         "--setenv",
         "MORE",
         "x",
@@ -518,11 +520,11 @@ Deno.test("cli: our limits and options", async (t) => {
         "hostname; echo $FROM $MORE; grep -c ' /mnt ' /proc/self/mountinfo",
       ]);
       assertEquals(r.out, "profiled\nprofile x\n1\n", r.err);
-      const bad = await run("alcove", ["--profile", "/tmp/alcove-cli-nope.json", "true"]);
+      const bad = await run("alcove", ["--profile", `${SCRATCH}nope.json`, "true"]);
       assertEquals(bad.code, 1);
-      assertStringIncludes(bad.err, "alcove: --profile: Can't read /tmp/alcove-cli-nope.json");
+      assertStringIncludes(bad.err, `alcove: --profile: Can't read ${SCRATCH}nope.json`);
     } finally {
-      await Deno.remove("/tmp/alcove-cli-profile.json");
+      await Deno.remove(`${SCRATCH}profile.json`);
     }
   });
   await t.step("--preset untrusted", async () => {
@@ -552,10 +554,10 @@ Deno.test("cli: our limits and options", async (t) => {
       "alcove",
       ["--memory", "32M", "--pids", "16", "--json-status-fd", "3", ...ROOT, "--tmpfs", "/tmp"]
         .concat(["/usr/bin/python3", "-c", "x = bytearray(200 << 20)"]),
-      "3>/tmp/alcove-cli-oom",
+      `3>${SCRATCH}oom`,
     );
-    const last = JSON.parse((await Deno.readTextFile("/tmp/alcove-cli-oom")).trim().split("\n")[1]);
-    await Deno.remove("/tmp/alcove-cli-oom");
+    const last = JSON.parse((await Deno.readTextFile(`${SCRATCH}oom`)).trim().split("\n")[1]);
+    await Deno.remove(`${SCRATCH}oom`);
     assertEquals(r.code, 122, r.err);
     assertStringIncludes(r.err, "alcove: out of memory");
     assertEquals(last.reason, "oom");
