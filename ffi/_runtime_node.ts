@@ -54,7 +54,9 @@ function reader(stream: Readable): () => Promise<Uint8Array | null> {
   const chunks: Uint8Array[] = [];
   let ended = false;
   let waiter: ((v: Uint8Array | null) => void) | null = null;
-  stream.on("data", (chunk: Uint8Array) => {
+  stream.on("data", (buffer: Uint8Array) => {
+    // A plain Uint8Array: a Buffer's slice() is a view, and the driver slices to copy.
+    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
     if (waiter) {
       const w = waiter;
       waiter = null;

@@ -170,6 +170,23 @@ function keyOf(pipeline: readonly number[]): string {
   return pipeline.join(",");
 }
 
+interface Resolvers<T> {
+  promise: Promise<T>;
+  resolve: (value: T | PromiseLike<T>) => void;
+  reject: (reason?: unknown) => void;
+}
+
+/** Promise.withResolvers, which Node.js 20 lacks. */
+function withResolvers<T>(): Resolvers<T> {
+  let resolve!: (value: T | PromiseLike<T>) => void;
+  let reject!: (reason?: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<void>((resolve) => {
@@ -220,7 +237,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #refWanted = true;
   #reffed = true;
   #busy = 0;
-  #hello: PromiseWithResolvers<void> = Promise.withResolvers();
+  #hello: Resolvers<void> = withResolvers();
   #rootPid = 0;
   #root?: Task;
 
@@ -489,7 +506,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     options?: CallOptions,
     args?: readonly unknown[],
   ): Promise<unknown> {
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const { promise, resolve, reject } = withResolvers<unknown>();
     const p: Pending = { def, pipeline: [...pipeline], resolve, reject, args };
     if (options?.timeout !== undefined) {
       const ms = options.timeout;

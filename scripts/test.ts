@@ -1,7 +1,8 @@
 /**
  * Runs the whole test suite: installs the Debian packages tests need (when
- * root), builds the native files, runs `deno test`, and ends with a plain
- * "N passed, N failed, N skipped" line. `--sanitize` builds and tests the
+ * root), builds the native files, runs `deno test`, then builds the npm package
+ * and runs a core subset of the same test files under Node.js (NPM_TEST_FILES),
+ * and ends with a plain "N passed, N failed, N skipped" line for all of it. `--sanitize` builds and tests the
  * ASan+UBSan build instead.
  *
  * @example
@@ -15,6 +16,57 @@
 const root = new URL("..", import.meta.url).pathname;
 const sanitize = Deno.args.includes("--sanitize");
 const files = Deno.args.filter((a) => !a.startsWith("--"));
+
+/** The test files the npm build runs under Node.js and Bun. */
+export const NPM_TEST_FILES = [
+  "driver_test.js",
+  "stdio_test.js",
+  "calls_system_test.js",
+  "cstruct_test.js",
+  "local_test.js",
+  "runtime_test.js",
+];
+/** Each runtime, and the command that runs a script under it. */
+const NPM_RUNTIMES: [string, string[]][] = [
+  ["Node.js", ["node"]],
+];
+const mustWork = Deno.env.get("ALCOVE_MUST_WORK") === "1";
+
+/** Runs the npm build's test subset under a runtime; an absent runtime is a skip. */
+async function runNpmTests(
+  name: string,
+  cmd: string[],
+): Promise<{ passed: number; failed: number; skipped: number }> {
+  console.log(`\n--- the npm build under ${name}: ${NPM_TEST_FILES.join(" ")}`);
+  let out;
+  try {
+    out = new Deno.Command(cmd[0], {
+      args: [...cmd.slice(1), "_run.js", ...NPM_TEST_FILES],
+      cwd: root + "npm/tests",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  } catch (e) {
+    const why = `${name} is not available (${(e as Error).message})`;
+    if (mustWork) {
+      console.log(`FAILED: ${why} (ALCOVE_MUST_WORK=1)`);
+      return { passed: 0, failed: 1, skipped: 0 };
+    }
+    console.log(`skipped: ${why}`);
+    return { passed: 0, failed: 0, skipped: NPM_TEST_FILES.length };
+  }
+  let text = "";
+  for await (const chunk of out.stdout) {
+    await Deno.stdout.write(chunk);
+    text = (text + decoder.decode(chunk, { stream: true })).slice(-4096);
+  }
+  const { code } = await out.status;
+  const m = [...text.matchAll(/(\d+) passed, (\d+) failed, (\d+) skipped/g)].at(-1);
+  if (!m) return { passed: 0, failed: 1, skipped: 0 };
+  const r = { passed: +m[1], failed: +m[2], skipped: +m[3] };
+  if (code !== 0 && r.failed === 0) r.failed = 1;
+  return r;
+}
 
 async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
   const p = new Deno.Command(cmd, { args, cwd: root, env }).spawn();
@@ -58,9 +110,25 @@ const summary = [
   ...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g),
 ]
   .at(-1);
-if (summary) {
-  console.log(`\n${summary[1]} passed, ${summary[2]} failed, ${summary[3] ?? 0} skipped`);
-} else if (status.code !== 0) {
-  console.log("\n0 passed, 1 failed");
+const totals = summary
+  ? { passed: +summary[1], failed: +summary[2], skipped: +(summary[3] ?? 0) }
+  : { passed: 0, failed: status.code !== 0 ? 1 : 0, skipped: 0 };
+let code = status.code;
+
+// The npm build: a core subset of the same test files under Node.js and Bun (when the whole
+// suite runs). The subset leaves out the files that drive Deno itself (permissions, Deno
+// subprocesses, the seccomp and mount suites whose code is runtime-independent).
+if (files.length === 0 && !sanitize) {
+  if ((await run(Deno.execPath(), ["run", "-A", "scripts/build_npm.ts", "--tests"])) !== 0) {
+    Deno.exit(1);
+  }
+  for (const [runtime, cmd] of NPM_RUNTIMES) {
+    const r = await runNpmTests(runtime, cmd);
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
+    if (r.failed > 0) code = 1;
+  }
 }
-Deno.exit(status.code);
+console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+Deno.exit(code);

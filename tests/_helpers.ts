@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
 import { Alcove, type StartOptions } from "../mod.ts";
+import { runtimeName } from "../ffi/_runtime.ts";
 
 /** True when a skip must fail instead (CI sets ALCOVE_MUST_WORK=1). */
 export const MUST_WORK = Deno.env.get("ALCOVE_MUST_WORK") === "1";
@@ -30,6 +31,20 @@ export function needs(
   reason: string | undefined,
 ): { name: string; ignore: boolean } {
   return { name, ignore: cannotRun(reason) !== undefined };
+}
+
+/** The runtime running the tests: the npm build runs a subset under Node.js and Bun. */
+export const RUNTIME = runtimeName();
+
+/**
+ * Options for a test of Deno itself (its permissions, a Deno subprocess, an API the npm shim
+ * lacks): under Node.js and Bun it does not apply and is left out, counted apart from skips.
+ */
+export function denoOnly(
+  name: string,
+  ignore = false,
+): { name: string; ignore: boolean; denoOnly: boolean } {
+  return { name, ignore: ignore || RUNTIME !== "deno", denoOnly: RUNTIME !== "deno" };
 }
 
 /** Runs `fn` with a fresh driver and stops it afterwards, whatever happens. */

@@ -38,7 +38,7 @@ import { assemble, retAllow } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { findNative } from "../ffi/_native.ts";
 import { concat, DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
-import { le, withDriver } from "./_helpers.ts";
+import { denoOnly, le, withDriver } from "./_helpers.ts";
 
 const te = new TextEncoder();
 
@@ -290,60 +290,63 @@ function intValue(v: number): Uint8Array {
   return w.take();
 }
 
-Deno.test("a control process checks cstructs itself and refuses raw pointers", async () => {
-  await using ctl = new RawControl();
-  const hello = await ctl.frame();
-  assertEquals(hello.type, UP.HELLO);
-  const alloc = CALLS.alloc.id;
+Deno.test(
+  denoOnly("a control process checks cstructs itself and refuses raw pointers"),
+  async () => {
+    await using ctl = new RawControl();
+    const hello = await ctl.frame();
+    assertEquals(hello.type, UP.HELLO);
+    const alloc = CALLS.alloc.id;
 
-  const ok = await ctl.call(alloc, rawCstruct([[SEG.INLINE, 2, bytes("hi")], [SEG.ZEROED, 3]]));
-  assertEquals(ok.status, STATUS.OK);
+    const ok = await ctl.call(alloc, rawCstruct([[SEG.INLINE, 2, bytes("hi")], [SEG.ZEROED, 3]]));
+    assertEquals(ok.status, STATUS.OK);
 
-  const cases: [Uint8Array, string][] = [
-    [rawCstruct([]), "alloc: argument 1 is a cstruct with no segments"],
-    [
-      rawCstruct(Array.from({ length: 65 }, (): [number, number] => [SEG.ZEROED, 1])),
-      "alloc: argument 1 is a cstruct of more than 64 segments",
-    ],
-    [
-      rawCstruct([[SEG.ZEROED, CSTRUCT_MAX_BYTES]]),
-      "alloc: argument 1 is a cstruct larger than 16 MiB",
-    ],
-    [
-      rawCstruct([[SEG.ZEROED, 0xffffffff], [SEG.ZEROED, 0xffffffff]]),
-      "larger than 16 MiB",
-    ],
-    [rawCstruct([[SEG.INLINE, 100, bytes("short")]]), "alloc: argument 1 is malformed"],
-    [rawCstruct([[9, 1, bytes("x")]]), "alloc: argument 1 is malformed"],
-    [rawCstruct([[SEG.ZEROED, 1]], 2), "alloc: argument 1 is malformed"],
-    [intValue(5), "alloc: argument 1 must be a cstruct"],
-  ];
-  for (const [payload, message] of cases) {
-    const r = await ctl.call(alloc, payload);
-    assertEquals(r.status, STATUS.BADARG, message);
-    assertStringIncludes(r.text, message);
-  }
+    const cases: [Uint8Array, string][] = [
+      [rawCstruct([]), "alloc: argument 1 is a cstruct with no segments"],
+      [
+        rawCstruct(Array.from({ length: 65 }, (): [number, number] => [SEG.ZEROED, 1])),
+        "alloc: argument 1 is a cstruct of more than 64 segments",
+      ],
+      [
+        rawCstruct([[SEG.ZEROED, CSTRUCT_MAX_BYTES]]),
+        "alloc: argument 1 is a cstruct larger than 16 MiB",
+      ],
+      [
+        rawCstruct([[SEG.ZEROED, 0xffffffff], [SEG.ZEROED, 0xffffffff]]),
+        "larger than 16 MiB",
+      ],
+      [rawCstruct([[SEG.INLINE, 100, bytes("short")]]), "alloc: argument 1 is malformed"],
+      [rawCstruct([[9, 1, bytes("x")]]), "alloc: argument 1 is malformed"],
+      [rawCstruct([[SEG.ZEROED, 1]], 2), "alloc: argument 1 is malformed"],
+      [intValue(5), "alloc: argument 1 must be a cstruct"],
+    ];
+    for (const [payload, message] of cases) {
+      const r = await ctl.call(alloc, payload);
+      assertEquals(r.status, STATUS.BADARG, message);
+      assertStringIncludes(r.text, message);
+    }
 
-  // A raw pointer means nothing in another address space.
-  const ptr = new Writer();
-  ptr.ptr(0x1000n, 16);
-  const prctl = await ctl.call(
-    CALLS.prctl.id,
-    concat([intValue(15), ptr.take(), intValue(0), intValue(0), intValue(0)]),
-  );
-  assertEquals(prctl.status, STATUS.BADARG);
-  assertStringIncludes(prctl.text, "prctl: argument 2 is a raw pointer");
+    // A raw pointer means nothing in another address space.
+    const ptr = new Writer();
+    ptr.ptr(0x1000n, 16);
+    const prctl = await ctl.call(
+      CALLS.prctl.id,
+      concat([intValue(15), ptr.take(), intValue(0), intValue(0), intValue(0)]),
+    );
+    assertEquals(prctl.status, STATUS.BADARG);
+    assertStringIncludes(prctl.text, "prctl: argument 2 is a raw pointer");
 
-  // The calls that take a pointer argument check its cstruct the same way.
-  const emptyArg = await ctl.call(
-    CALLS.prctl.id,
-    concat([intValue(15), rawCstruct([]), intValue(0), intValue(0), intValue(0)]),
-  );
-  assertEquals(emptyArg.status, STATUS.BADARG);
-  assertStringIncludes(emptyArg.text, "prctl: arg2 is a cstruct with no segments");
+    // The calls that take a pointer argument check its cstruct the same way.
+    const emptyArg = await ctl.call(
+      CALLS.prctl.id,
+      concat([intValue(15), rawCstruct([]), intValue(0), intValue(0), intValue(0)]),
+    );
+    assertEquals(emptyArg.status, STATUS.BADARG);
+    assertStringIncludes(emptyArg.text, "prctl: arg2 is a cstruct with no segments");
 
-  // ... and it still answers.
-  const pid = await ctl.call(CALLS.getpid.id, new Uint8Array(0));
-  assertEquals(pid.status, STATUS.OK);
-  assertGreater(Number(pid.text), 0);
-});
+    // ... and it still answers.
+    const pid = await ctl.call(CALLS.getpid.id, new Uint8Array(0));
+    assertEquals(pid.status, STATUS.OK);
+    assertGreater(Number(pid.text), 0);
+  },
+);

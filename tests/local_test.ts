@@ -28,7 +28,7 @@ import { nativeArch } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
-import { assertEveryThreadDenied, le, runThreadedDeno, withDriver } from "./_helpers.ts";
+import { assertEveryThreadDenied, denoOnly, le, runThreadedDeno, withDriver } from "./_helpers.ts";
 
 Deno.test("openLocal runs calls synchronously in this process", () => {
   using local = openLocal();
@@ -351,8 +351,10 @@ async function runFiltered(tsync: boolean) {
 }
 
 Deno.test({
-  name: "local seccomp with TSYNC filters every thread of a Deno process",
-  ignore: nativeArch() === undefined,
+  ...denoOnly(
+    "local seccomp with TSYNC filters every thread of a Deno process",
+    nativeArch() === undefined,
+  ),
   async fn() {
     const out = await runFiltered(true);
     assertEveryThreadDenied(out, "os error 1");
@@ -362,8 +364,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "local seccomp without TSYNC leaves the other threads unfiltered",
-  ignore: nativeArch() === undefined,
+  ...denoOnly(
+    "local seccomp without TSYNC leaves the other threads unfiltered",
+    nativeArch() === undefined,
+  ),
   async fn() {
     const out = await runFiltered(false);
     assertStringIncludes(out.mkdirSync, "os error 1");
@@ -373,7 +377,7 @@ Deno.test({
   },
 });
 
-Deno.test("local connect reaches a listening socket of this process", async () => {
+Deno.test(denoOnly("local connect reaches a listening socket of this process"), async () => {
   using local = openLocal();
   const dir = await Deno.makeTempDir();
   const path = `${dir}/s.sock`;

@@ -6,20 +6,15 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { findNative, platformDir } from "../ffi/_native.ts";
 import { runtime, runtimeName } from "../ffi/_runtime.ts";
-import { IS_ROOT, needs } from "./_helpers.ts";
+import { denoOnly, IS_ROOT, needs } from "./_helpers.ts";
 import { Alcove } from "../mod.ts";
 
 const mod = new URL("../mod.ts", import.meta.url).href;
 const native = findNative();
-const IS_DENO = runtimeName() === "deno";
-const NOT_DENO = IS_DENO ? undefined : "the permission flags are Deno's";
 
 Deno.test("the backend matches the runtime and names the architecture as the kernel does", () => {
   assert(["deno", "node", "bun"].includes(runtimeName()));
-  const uname = new TextDecoder().decode(
-    new Deno.Command("uname", { args: ["-m"], stdout: "piped" }).outputSync().stdout,
-  ).trim();
-  assertEquals(runtime.arch(), uname);
+  assertEquals(runtime.arch(), Deno.readTextFileSync("/proc/sys/kernel/arch").trim());
   assertEquals(platformDir("x86_64"), "linux-x64");
   assertEquals(platformDir("aarch64"), "linux-arm64");
 });
@@ -55,7 +50,7 @@ const ENV = "--allow-env=ALCOVE_LIB_PATH,ALCOVE_TRANSPORT";
 const READ = `--allow-read=${native.dir},/tmp`;
 const RUN = `--allow-run=${native.helper}`;
 
-Deno.test(needs("the README's minimal permissions are enough", NOT_DENO), async () => {
+Deno.test(denoOnly("the README's minimal permissions are enough"), async () => {
   const got = await withFlags([ENV, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"]);
   assertEquals(got, { start: "ok", local: "ok" });
   // With the pipe transport, neither the socket's folder nor the network is needed.
@@ -64,7 +59,7 @@ Deno.test(needs("the README's minimal permissions are enough", NOT_DENO), async 
 });
 
 Deno.test(
-  needs("each missing permission is Deno's own error, naming its flag", NOT_DENO),
+  denoOnly("each missing permission is Deno's own error, naming its flag"),
   async () => {
     const all = [ENV, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"];
     for (

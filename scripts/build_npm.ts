@@ -1,0 +1,182 @@
+/**
+ * Builds the npm package into `npm/` (git-ignored), the way dnt would: ESM
+ * JavaScript and .d.ts compiled with npm:typescript from the same sources (the
+ * `.ts` import specifiers rewritten to `.js`), package.json, README, LICENSE, the
+ * prebuilt native files of this machine's architecture under `native/linux-<arch>/`,
+ * and `csrc/` with `build.sh`, the build from source that needs only `cc`. With
+ * `--tests` it also compiles the test files into `npm/tests/` (not packed), each
+ * given the Deno namespace of npm's @deno/shim-deno, and installs the package's
+ * dependencies there, so `node npm/tests/_run.js` runs them.
+ *
+ * @example
+ * ```sh
+ * deno run -A scripts/build_npm.ts            # what `deno task npm` runs
+ * deno run -A scripts/build_npm.ts --tests    # and the tests, ready to run under Node and Bun
+ * cd npm && npm pack                          # alcove-alcove-<version>.tgz
+ * ```
+ * @module
+ */
+import ts from "typescript";
+import { platformDir } from "../ffi/_native.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const out = root + "npm/";
+const withTests = Deno.args.includes("--tests");
+const config = JSON.parse(Deno.readTextFileSync(root + "deno.json"));
+const version: string = config.version;
+
+/** Versions of what the package and its tests use from npm. */
+export const NPM_DEPENDENCIES = { koffi: "3.3.4" } as const;
+const DEV_DEPENDENCIES = {
+  "@deno/shim-deno": "0.19.2",
+  "@types/node": "20.19.43",
+  typescript: "5.9.3",
+} as const;
+
+async function run(cmd: string, args: string[], cwd = root): Promise<void> {
+  const { code } = await new Deno.Command(cmd, { args, cwd, stdout: "inherit" }).spawn().status;
+  if (code !== 0) throw new Error(`Cannot build the npm package: ${cmd} ${args.join(" ")} failed`);
+}
+
+function walk(dir: string, keep: (path: string) => boolean): string[] {
+  const found: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) found.push(...walk(path, keep));
+    else if (keep(path)) found.push(path);
+  }
+  return found.sort();
+}
+
+function copy(from: string, to: string): void {
+  Deno.mkdirSync(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+  Deno.copyFileSync(from, to);
+}
+
+/** Compiles `files` (paths under `src`) into `out`; declarations and type checks when `check`. */
+function compile(src: string, files: string[], check: boolean): void {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    // Node.js 20: ES2023 plus what it has of later years (Symbol.dispose, ArrayBuffer
+    // transfer), so a newer built-in fails the build instead of a user's program.
+    lib: [
+      "lib.es2023.d.ts",
+      "lib.esnext.disposable.d.ts",
+      "lib.es2024.arraybuffer.d.ts",
+      "lib.dom.d.ts",
+    ],
+    types: ["node"],
+    typeRoots: [out + "node_modules/@types"],
+    strict: true,
+    skipLibCheck: true,
+    declaration: check,
+    noCheck: !check,
+    allowImportingTsExtensions: true,
+    rewriteRelativeImportExtensions: true,
+    rootDir: src,
+    outDir: out,
+    removeComments: false,
+    newLine: ts.NewLineKind.LineFeed,
+  };
+  const program = ts.createProgram(files, options);
+  const emitted = program.emit();
+  const diagnostics = [...(check ? ts.getPreEmitDiagnostics(program) : []), ...emitted.diagnostics];
+  if (diagnostics.length > 0) {
+    console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => src,
+      getNewLine: () => "\n",
+    }));
+    throw new Error(
+      `Cannot build the npm package: TypeScript reported ${diagnostics.length} problem(s)`,
+    );
+  }
+}
+
+// 1. A clean folder with the package's manifest, so npm installs what the build needs.
+await Deno.remove(out, { recursive: true }).catch(() => {});
+Deno.mkdirSync(out, { recursive: true });
+const hasCli = (() => {
+  try {
+    return Deno.statSync(root + "cli.ts").isFile;
+  } catch {
+    return false;
+  }
+})();
+const pkg = {
+  name: config.name,
+  version,
+  description: "Fork, confine and control Linux processes: namespaces, seccomp, cgroups, " +
+    "rlimits, credentials, exec (a re-creation of the Erlang library alcove)",
+  license: config.license,
+  type: "module",
+  main: "./mod.js",
+  types: "./mod.d.ts",
+  exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
+  ...(hasCli ? { bin: { alcove: "./cli.js" } } : {}),
+  engines: { node: ">=20" },
+  os: ["linux"],
+  cpu: ["x64", "arm64"],
+  files: [
+    "mod.js",
+    "mod.d.ts",
+    "ffi/",
+    ...(hasCli ? ["cli.js", "cli.d.ts"] : []),
+    "native/",
+    "csrc/",
+  ],
+  dependencies: NPM_DEPENDENCIES,
+  devDependencies: DEV_DEPENDENCIES,
+  keywords: ["sandbox", "namespaces", "seccomp", "cgroups", "container", "alcove"],
+};
+Deno.writeTextFileSync(out + "package.json", JSON.stringify(pkg, null, 2) + "\n");
+await run("npm", ["install", "--no-audit", "--no-fund", "--silent"], out);
+
+// 2. The sources, staged with the npm build's own Deno backend: under Deno, the npm
+// package goes through Node's APIs as Node code does (JSR and URL imports use the Deno one).
+const stage = out + ".stage/";
+const sources = [
+  "mod.ts",
+  ...(hasCli ? ["cli.ts"] : []),
+  ...walk(root + "ffi", (p) => p.endsWith(".ts"))
+    .map((p) => p.slice(root.length)),
+];
+for (const file of sources) copy(root + file, stage + file);
+Deno.writeTextFileSync(
+  stage + "ffi/_runtime_deno.ts",
+  "/** The npm build's backend under Deno: Node's APIs. @module */\n" +
+    'export { backend } from "./_runtime_node.ts";\n',
+);
+Deno.writeTextFileSync(stage + "package.json", JSON.stringify({ type: "module" }));
+compile(stage, sources.map((f) => stage + f), true);
+
+// 3. Tests, with the Deno namespace of @deno/shim-deno and the assertions module by path.
+if (withTests) {
+  const tests = walk(root + "tests", (p) => p.endsWith(".ts") && !p.includes("/c/"))
+    .map((p) => p.slice(root.length));
+  for (const file of tests) {
+    let text = Deno.readTextFileSync(root + file);
+    const depth = file.split("/").length - 2;
+    text = text.replaceAll('"@std/assert"', `"${depth ? "../".repeat(depth) : "./"}_assert.ts"`);
+    if (/\bDeno\b/.test(text)) text = 'import { Deno } from "@deno/shim-deno";\n' + text;
+    Deno.mkdirSync(stage + file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(stage + file, text);
+  }
+  copy(root + "scripts/npm_test_runner.ts", stage + "tests/_run.ts");
+  compile(stage, [...tests, "tests/_run.ts"].map((f) => stage + f), false);
+}
+await Deno.remove(stage, { recursive: true });
+
+// 4. Native files for this architecture (the other one comes from scripts/build_native.ts),
+// the C sources and the build that needs only cc, README and LICENSE.
+await run(Deno.execPath(), ["run", "-A", "scripts/build.ts"]);
+const arch = platformDir(Deno.build.arch);
+for (const f of ["alcove", "libalcove.so"]) copy(root + `build/${f}`, out + `native/${arch}/${f}`);
+for (const f of walk(root + "csrc", (p) => /\.(c|h|mk|sh)$|Makefile$/.test(p))) {
+  copy(f, out + f.slice(root.length));
+}
+copy(root + "README.md", out + "README.md");
+copy(root + "LICENSE", out + "LICENSE");
+console.log(`npm package ${pkg.name}@${version} in ${out}${withTests ? " (with tests)" : ""}`);
