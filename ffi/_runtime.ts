@@ -171,6 +171,8 @@ async function load(): Promise<Backend> {
   switch (runtimeName()) {
     case "deno":
       return (await import("./_runtime_deno.ts")).backend;
+    case "bun":
+      return (await import("./_runtime_bun.ts")).backend;
     case "node":
       return (await import("./_runtime_node.ts")).backend;
     default:

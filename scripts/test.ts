@@ -1,7 +1,8 @@
 /**
  * Runs the whole test suite: installs the Debian packages tests need (when
  * root), builds the native files, runs `deno test`, then builds the npm package
- * and runs a core subset of the same test files under Node.js (NPM_TEST_FILES),
+ * and runs a core subset of the same test files under Node.js and Bun
+ * (NPM_TEST_FILES), installs the packed tarball into an empty folder and uses it,
  * and ends with a plain "N passed, N failed, N skipped" line for all of it. `--sanitize` builds and tests the
  * ASan+UBSan build instead.
  *
@@ -29,6 +30,7 @@ export const NPM_TEST_FILES = [
 /** Each runtime, and the command that runs a script under it. */
 const NPM_RUNTIMES: [string, string[]][] = [
   ["Node.js", ["node"]],
+  ["Bun", ["npx", "--yes", "bun@1.4.4"]],
 ];
 const mustWork = Deno.env.get("ALCOVE_MUST_WORK") === "1";
 
@@ -65,6 +67,79 @@ async function runNpmTests(
   if (!m) return { passed: 0, failed: 1, skipped: 0 };
   const r = { passed: +m[1], failed: +m[2], skipped: +m[3] };
   if (code !== 0 && r.failed === 0) r.failed = 1;
+  return r;
+}
+
+/**
+ * The packed tarball, installed with npm into an empty folder: each runtime runs a command
+ * through it, and a TypeScript consumer type-checks against its .d.ts (nodenext).
+ */
+async function installTest(): Promise<{ passed: number; failed: number; skipped: number }> {
+  console.log("\n--- the packed npm package, installed into an empty folder");
+  const r = { passed: 0, failed: 0, skipped: 0 };
+  const dir = await Deno.makeTempDir({ prefix: "alcove-install-" });
+  const quiet = async (cmd: string, args: string[], cwd: string) => {
+    const o = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+    return { ok: o.success, out: decoder.decode(o.stdout) + decoder.decode(o.stderr) };
+  };
+  const check = (name: string, ok: boolean, out: string) => {
+    console.log(`${name} ... ${ok ? "ok" : "FAILED"}`);
+    if (ok) r.passed++;
+    else {
+      console.log(out);
+      r.failed++;
+    }
+  };
+  try {
+    const pack = await quiet("npm", ["pack", "--silent", "--pack-destination", dir], root + "npm");
+    const tarball = `${dir}/${pack.out.trim().split("\n").at(-1)}`;
+    const install = await quiet("npm", ["install", "--no-audit", "--no-fund", tarball], dir);
+    check(
+      `npm install ${tarball.slice(dir.length + 1)} in an empty folder`,
+      install.ok,
+      install.out,
+    );
+    const script = `import { Alcove } from "@alcove/alcove";
+const drv = await Alcove.start();
+const pid = await drv.fork([]);
+await drv.execvp([pid], "/bin/echo", ["echo", "ran in a control process"]);
+const out = await drv.stdout([pid], { timeout: 5000 });
+console.log(new TextDecoder().decode(out ?? undefined).trim());
+await drv.stop();
+`;
+    await Deno.writeTextFile(`${dir}/run.mjs`, script);
+    for (const [name, cmd] of NPM_RUNTIMES) {
+      const ran = await quiet(cmd[0], [...cmd.slice(1), "run.mjs"], dir).catch((e) => ({
+        ok: false,
+        out: String(e),
+      }));
+      check(
+        `${name} runs a command through the package`,
+        ran.out.trim() === "ran in a control process",
+        ran.out,
+      );
+    }
+    await Deno.writeTextFile(
+      `${dir}/consumer.mts`,
+      script.replace("const pid", "const pid: number"),
+    );
+    const tsc = await quiet(root + "npm/node_modules/.bin/tsc", [
+      "--noEmit",
+      "--strict",
+      "--target",
+      "es2022",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--lib",
+      "es2023,dom,esnext.disposable",
+      "consumer.mts",
+    ], dir);
+    check("a TypeScript consumer type-checks against the .d.ts (nodenext)", tsc.ok, tsc.out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
   return r;
 }
 
@@ -129,6 +204,10 @@ if (files.length === 0 && !sanitize) {
     totals.skipped += r.skipped;
     if (r.failed > 0) code = 1;
   }
+  const r = await installTest();
+  totals.passed += r.passed;
+  totals.failed += r.failed;
+  if (r.failed > 0) code = 1;
 }
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 Deno.exit(code);

@@ -1,0 +1,319 @@
+/**
+ * The Bun backend of the runtime seam (see `_runtime.ts`): Bun.spawn, Unix sockets
+ * from Bun.listen, and bun:ffi for libalcove.so; node:fs and node:process as Node.js. Bun has no types here: the little
+ * this backend uses of it is declared below. Internal.
+ *
+ * @module
+ */
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import { backend as node } from "./_runtime_node.ts";
+import {
+  notConnected,
+  PIPES_LINE,
+  pipesForced,
+  randomHex,
+  socketLine,
+  SYMBOLS,
+} from "./_runtime_shared.ts";
+
+interface BunSubprocess {
+  readonly pid: number;
+  readonly stdin: { write(data: Uint8Array): number; flush(): unknown; end(): unknown };
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly exited: Promise<number>;
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+  kill(signal: string): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface BunSocket {
+  write(data: Uint8Array): number;
+  flush(): void;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  pause(): void;
+  resume(): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface SocketHandlers {
+  open(s: BunSocket): void;
+  data(s: BunSocket, data: Uint8Array): void;
+  drain(s: BunSocket): void;
+  end(s: BunSocket): void;
+  close(s: BunSocket): void;
+  error(s: BunSocket, e: Error): void;
+}
+
+interface BunApi {
+  spawn(cmd: string[], options: Record<string, unknown>): BunSubprocess;
+  listen(options: { unix: string; socket: SocketHandlers }): { stop(force?: boolean): void };
+}
+
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<string, (...args: unknown[]) => unknown>; close(): void };
+  ptr(buf: Uint8Array): number;
+  CString: new (ptr: number) => { toString(): string };
+}
+
+const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
+
+type Exit = { code: number; signal: string | null };
+
+function exitOf(child: BunSubprocess): Promise<Exit> {
+  return child.exited.then(() => ({ code: child.exitCode ?? 128, signal: child.signalCode }));
+}
+
+function kill(child: BunSubprocess, signal: "SIGKILL" | "SIGTERM"): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** A connection's bytes as pull-style reads, the socket paused while nobody reads. */
+class Channel implements SocketHandlers {
+  socket: BunSocket | null = null;
+  connected: Promise<BunSocket>;
+  #onOpen!: (s: BunSocket) => void;
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #waiter: ((v: Uint8Array | null) => void) | null = null;
+  #drained: (() => void) | null = null;
+
+  constructor() {
+    this.connected = new Promise((resolve) => (this.#onOpen = resolve));
+  }
+
+  open(s: BunSocket): void {
+    if (this.socket !== null) return s.end(); // one connection only
+    this.socket = s;
+    this.#onOpen(s);
+  }
+
+  data(s: BunSocket, data: Uint8Array): void {
+    if (s !== this.socket) return;
+    const chunk = new Uint8Array(data); // Bun may reuse its buffer after the callback
+    if (this.#waiter) {
+      const w = this.#waiter;
+      this.#waiter = null;
+      w(chunk);
+    } else {
+      this.#chunks.push(chunk);
+      s.pause();
+    }
+  }
+
+  drain(): void {
+    const d = this.#drained;
+    this.#drained = null;
+    d?.();
+  }
+
+  end(s: BunSocket): void {
+    if (s === this.socket) this.#end();
+  }
+
+  close(s: BunSocket): void {
+    if (s === this.socket) this.#end();
+  }
+
+  error(s: BunSocket): void {
+    if (s === this.socket) this.#end();
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.drain();
+    if (this.#waiter) {
+      const w = this.#waiter;
+      this.#waiter = null;
+      w(null);
+    }
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) return Promise.resolve(chunk);
+    if (this.#ended) return Promise.resolve(null);
+    this.socket!.resume();
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      if (this.#ended) throw new Error("Cannot write to the control process: its socket closed");
+      const n = this.socket!.write(data.subarray(off));
+      if (n > 0) off += n;
+      if (off < data.length) await new Promise<void>((resolve) => (this.#drained = resolve));
+    }
+  }
+}
+
+async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+  if (pipesForced(backend)) return spawnWithPipes(argv);
+  let dir: string | undefined;
+  let server: { stop(force?: boolean): void } | undefined;
+  const channel = new Channel();
+  let path: string;
+  try {
+    dir = mkdtempSync(`${tmpdir()}/alcove-`);
+    // Others may pass through (a root started as another user must reach the
+    // socket) but not list it: the socket's name is the secret.
+    chmodSync(dir, 0o711);
+    path = `${dir}/${randomHex(16)}`;
+    // Bun calls the handlers unbound, and reads only an object's own properties.
+    server = bun.listen({
+      unix: path,
+      socket: {
+        open: (s) => channel.open(s),
+        data: (s, d) => channel.data(s, d),
+        drain: () => channel.drain(),
+        end: (s) => channel.end(s),
+        close: (s) => channel.close(s),
+        error: (s) => channel.error(s),
+      },
+    });
+    chmodSync(path, 0o666);
+  } catch {
+    server?.stop(true);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    return spawnWithPipes(argv);
+  }
+  const token = randomHex(16);
+  const child = bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+  const exited = exitOf(child);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    child.stdin.write(socketLine(path, token));
+    await child.stdin.end();
+    const conn = await Promise.race([
+      channel.connected,
+      exited.then(() => null),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+    ]);
+    if (conn === null) {
+      kill(child, "SIGKILL");
+      throw new Error(notConnected(timeout, await exited));
+    }
+    let inputClosed = false;
+    return {
+      pid: child.pid,
+      token,
+      write: (data) => channel.write(data),
+      read: () => channel.read(),
+      closeInput() {
+        if (!inputClosed) {
+          inputClosed = true;
+          conn.shutdown(true);
+        }
+        return Promise.resolve();
+      },
+      kill: (signal) => kill(child, signal),
+      exited: exited.then((e) => {
+        conn.end();
+        return e;
+      }),
+      unref() {
+        child.unref();
+        conn.unref();
+      },
+      ref() {
+        child.ref();
+        conn.ref();
+      },
+    };
+  } finally {
+    clearTimeout(timer);
+    // The listener only: the accepted connection stays open.
+    server.stop(false);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnWithPipes(argv: readonly string[]): HelperProcess {
+  const child = bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  child.stdin.write(PIPES_LINE);
+  child.stdin.flush();
+  const reader = child.stdout.getReader();
+  let inputClosed = false;
+  return {
+    pid: child.pid,
+    token: "",
+    async write(data) {
+      child.stdin.write(data);
+      await child.stdin.flush();
+    },
+    async read() {
+      const r = await reader.read();
+      return r.done ? null : r.value;
+    },
+    async closeInput() {
+      if (inputClosed) return;
+      inputClosed = true;
+      await child.stdin.end();
+    },
+    kill: (signal) => kill(child, signal),
+    exited: exitOf(child),
+    unref: () => child.unref(),
+    ref: () => child.ref(),
+  };
+}
+
+/** bun:ffi's names for the symbol table's types. */
+const FFI_TYPE: Record<string, string> = {
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  usize: "u64",
+  buffer: "ptr",
+  pointer: "ptr",
+};
+
+function openLibrary(path: string): NativeLibrary {
+  const ffi = createRequire(import.meta.url)("bun:ffi") as BunFfi;
+  const table: Record<string, { args: string[]; returns: string }> = {};
+  for (const [name, def] of Object.entries(SYMBOLS)) {
+    table[name] = {
+      args: (def.parameters as readonly string[]).map((p) => FFI_TYPE[p]),
+      returns: FFI_TYPE[def.result],
+    };
+  }
+  const lib = ffi.dlopen(path, table);
+  const s = lib.symbols;
+  const ptr = (buf: Uint8Array | null) => (buf === null || buf.length === 0 ? null : ffi.ptr(buf));
+  return {
+    abi: () => s.alcove_abi() as number,
+    version() {
+      const p = s.alcove_version() as number | null;
+      return p ? new ffi.CString(p).toString() : "";
+    },
+    localCall: (call, payload, out) =>
+      Number(s.alcove_local_call(call, ptr(payload), payload.length, ptr(out), out.length)),
+    localReply: (out) => Number(s.alcove_local_reply(ptr(out), out.length)),
+    constantsText: (out) => Number(s.alcove_constants_text(ptr(out), out?.length ?? 0)),
+    address: (buf) => BigInt(ffi.ptr(buf)),
+    close: () => lib.close(),
+  };
+}
+
+/** The Bun backend: Node's for the environment and the file system, which Bun implements. */
+export const backend: Backend = {
+  name: "Bun",
+  env: node.env,
+  isFile: node.isFile,
+  arch: node.arch,
+  spawnHelper,
+  openLibrary,
+};
