@@ -60,7 +60,8 @@ function compile(src: string, files: string[], check: boolean): void {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     // Node.js 20: ES2023 plus what it has of later years (Symbol.dispose, ArrayBuffer
-    // transfer), so a newer built-in fails the build instead of a user's program.
+    // transfer), so a newer built-in fails the build instead of a user's program; the
+    // web APIs (streams, fetch, crypto) as @types/node declares them.
     lib: [
       "lib.es2023.d.ts",
       "lib.esnext.disposable.d.ts",
@@ -150,7 +151,12 @@ Deno.writeTextFileSync(
     'export { backend } from "./_runtime_node.ts";\n',
 );
 Deno.writeTextFileSync(stage + "package.json", JSON.stringify({ type: "module" }));
-compile(stage, sources.map((f) => stage + f), true);
+// Node.js 20 and Bun iterate web streams with for await, which @types/node 20 leaves out.
+Deno.writeTextFileSync(
+  stage + "globals.d.ts",
+  "interface ReadableStream<R> { [Symbol.asyncIterator](): AsyncIterableIterator<R>; }\n",
+);
+compile(stage, [...sources.map((f) => stage + f), stage + "globals.d.ts"], true);
 
 // 3. Tests, with the Deno namespace of @deno/shim-deno and the assertions module by path.
 if (withTests) {
