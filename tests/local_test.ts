@@ -405,22 +405,27 @@ Deno.test(denoOnly("local connect reaches a listening socket of this process"), 
   }
 });
 
-Deno.test("calls in several threads of the host process get their own error messages", async () => {
-  const url = new URL("./fixtures/local_errors_worker.ts", import.meta.url);
-  const calls = ["getpid", "getuid", "getgid", "getppid"];
-  const results = await Promise.all(calls.map((call) =>
-    new Promise<string[]>((resolve, reject) => {
-      const w = new Worker(url, { type: "module" });
-      w.onmessage = (e) => {
-        w.terminate();
-        resolve(e.data);
-      };
-      w.onerror = (e) => {
-        w.terminate();
-        reject(e.error ?? new Error(e.message));
-      };
-      w.postMessage({ call, rounds: 100000 });
-    })
-  ));
-  assertEquals(results, calls.map(() => []));
-});
+Deno.test(
+  denoOnly("calls in several threads of the host process get their own error messages"),
+  async () => {
+    const url = new URL("./fixtures/local_errors_worker.ts", import.meta.url);
+    const calls = ["getpid", "getuid", "getgid", "getppid"];
+    const results = await Promise.all(
+      calls.map((call) =>
+        new Promise<string[]>((resolve, reject) => {
+          const w = new Worker(url, { type: "module" });
+          w.onmessage = (e) => {
+            w.terminate();
+            resolve(e.data);
+          };
+          w.onerror = (e) => {
+            w.terminate();
+            reject(e.error ?? new Error(e.message));
+          };
+          w.postMessage({ call, rounds: 100000 });
+        })
+      ),
+    );
+    assertEquals(results, calls.map(() => []));
+  },
+);
