@@ -13,6 +13,15 @@ export const ABI = 6;
 /** The version of this module; the native files must report the same. */
 export const VERSION = "0.1.0";
 
+/** The native files of one architecture, by name. */
+export const NATIVE_FILES = ["alcove", "libalcove.so"] as const;
+
+/** The SHA-256 of bytes, in hex. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The native files: the shared library and the control process executable. */
 export interface NativePaths {
   /** Folder holding both. */
@@ -35,21 +44,67 @@ function besideModule(relative: string): string | undefined {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
 }
 
-/** The build output folder of this checkout. */
-export function localBuildDir(): string {
-  return besideModule("../build/") ?? "build/";
-}
-
 /** The command that builds the native files from the shipped sources into `out`. */
 export function buildCommand(out: string): string {
   const csrc = besideModule("../csrc/");
   return csrc === undefined ? `deno task build` : `sh ${csrc}build.sh ${out}`;
 }
 
+async function fetchBytes(url: URL): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`Cannot fetch ${url}: ${res.status} ${res.statusText}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
+ * For a module imported from a URL (JSR, a web server): this version's prebuilt native
+ * files for this architecture, published beside the module, copied on first use into
+ * the user's cache ($XDG_CACHE_HOME/alcove/<version>/linux-<arch>/, ~/.cache by default)
+ * and checked against the SHA-256 recorded when they were built (native/hashes.json),
+ * at every load. Undefined for a local module, or when ALCOVE_LIB_PATH says where they are.
+ */
+async function remoteNative(): Promise<string | undefined> {
+  const base = new URL("../", import.meta.url);
+  if (base.protocol !== "http:" && base.protocol !== "https:") return undefined;
+  if (runtime.env("ALCOVE_LIB_PATH")) return undefined;
+  const platform = platformDir(runtime.arch());
+  const cache = runtime.env("XDG_CACHE_HOME") || `${runtime.env("HOME") ?? "/tmp"}/.cache`;
+  const dir = `${cache}/alcove/${VERSION}/${platform}/`;
+  const hashes: Record<string, string> = JSON.parse(
+    new TextDecoder().decode(await fetchBytes(new URL("native/hashes.json", base))),
+  );
+  for (const file of NATIVE_FILES) {
+    const key = `native/${platform}/${file}`;
+    const want = hashes[key];
+    if (want === undefined) {
+      throw new Error(
+        `Cannot run on ${platform}: no prebuilt native files for it were published with ${base}; ` +
+          `build them from a clone with "deno task build" and point ALCOVE_LIB_PATH at build/`,
+      );
+    }
+    const cached = runtime.readFile(dir + file);
+    if (cached !== null && (await sha256Hex(cached)) === want) continue;
+    const bytes = await fetchBytes(new URL(key, base));
+    const got = await sha256Hex(bytes);
+    if (got !== want) {
+      throw new Error(`Cannot use ${new URL(key, base)}: its SHA-256 is ${got}, not ${want}`);
+    }
+    runtime.writeExecutable(dir + file, bytes);
+  }
+  return dir;
+}
+
+/** Where a module imported from a URL keeps its native files (see remoteNative). */
+const remoteDir: string | undefined = await remoteNative();
+
 /**
  * Finds the native files: the folder (or the .so inside it) named by
  * ALCOVE_LIB_PATH, then this checkout's build folder, then the prebuilt files of
- * this architecture shipped with the package. Throws naming what was tried and
+ * this architecture shipped with the package (or, imported from a URL, published
+ * beside it and copied into the cache). Throws naming what was tried and
  * the command that builds them. A missing permission throws the runtime's own error.
  */
 export function findNative(): NativePaths {
@@ -59,10 +114,12 @@ export function findNative(): NativePaths {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
     candidates.push(dir.endsWith("/") ? dir : dir + "/");
   }
-  candidates.push(localBuildDir());
+  const build = besideModule("../build/");
+  if (build) candidates.push(build);
   const arch = runtime.arch();
   const prebuilt = besideModule(`../native/${platformDir(arch)}/`);
   if (prebuilt) candidates.push(prebuilt);
+  if (remoteDir) candidates.push(remoteDir);
   for (const dir of candidates) {
     const library = dir + "libalcove.so";
     const helper = dir + "alcove";

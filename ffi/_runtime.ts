@@ -74,6 +74,11 @@ export interface Backend {
   /** Whether `path` is a regular file; false only when nothing is there. Other
    * failures (a missing permission) throw. */
   isFile(path: string): boolean;
+  /** A file's bytes, or null when nothing is there. Other failures throw. */
+  readFile(path: string): Uint8Array | null;
+  /** Writes an executable file whole: to a fresh name in the folder (made when missing),
+   * then renamed over `path`, so no one runs a half-written file. */
+  writeExecutable(path: string, data: Uint8Array): void;
   /** The machine architecture, in the kernel's spelling ("x86_64", "aarch64", ...). */
   arch(): string;
   /** Spawns `argv`; the control channel is a Unix socket, or its stdin and stdout. */
@@ -138,6 +143,12 @@ function unsupported(): Backend {
     },
     isFile: () => {
       throw new UnsupportedRuntimeError("look for the native files");
+    },
+    readFile: () => {
+      throw new UnsupportedRuntimeError("read the native files");
+    },
+    writeExecutable: () => {
+      throw new UnsupportedRuntimeError("write the native files");
     },
     arch: () => {
       throw new UnsupportedRuntimeError("tell the architecture");

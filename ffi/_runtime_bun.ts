@@ -313,7 +313,12 @@ export const backend: Backend = {
   name: "Bun",
   env: node.env,
   isFile: node.isFile,
+  readFile: node.readFile,
+  writeExecutable: node.writeExecutable,
   arch: node.arch,
-  spawnHelper,
+  // The command line's channel over inherited stdio, and its process: Node's, which Bun runs.
+  spawnHelper: (argv, timeout, options) =>
+    options?.inheritStdio ? node.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout),
   openLibrary,
+  process: node.process,
 };

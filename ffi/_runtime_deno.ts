@@ -257,6 +257,21 @@ export const backend: Backend = {
       throw e;
     }
   },
+  readFile(path) {
+    try {
+      return Deno.readFileSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    }
+  },
+  writeExecutable(path, data) {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    Deno.mkdirSync(dir, { recursive: true });
+    const temp = `${path}.${randomHex(8)}`;
+    Deno.writeFileSync(temp, data, { mode: 0o755 });
+    Deno.renameSync(temp, path);
+  },
   arch: () => Deno.build.arch,
   spawnHelper,
   openLibrary,

@@ -6,7 +6,17 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -307,6 +317,21 @@ export const backend: Backend = {
       if (code === "ENOENT" || code === "ENOTDIR") return false;
       throw e;
     }
+  },
+  readFile(path) {
+    try {
+      const b = readFileSync(path);
+      return new Uint8Array(b.buffer, b.byteOffset, b.length);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return null;
+      throw e;
+    }
+  },
+  writeExecutable(path, data) {
+    mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    const temp = `${path}.${randomHex(8)}`;
+    writeFileSync(temp, data, { mode: 0o755 });
+    renameSync(temp, path);
   },
   arch: () => ARCH[process.arch] ?? process.arch,
   spawnHelper,

@@ -2,7 +2,7 @@
  * Builds the npm package into `npm/` (git-ignored), the way dnt would: ESM
  * JavaScript and .d.ts compiled with npm:typescript from the same sources (the
  * `.ts` import specifiers rewritten to `.js`), package.json, README, LICENSE, the
- * prebuilt native files of this machine's architecture under `native/linux-<arch>/`,
+ * prebuilt native files of linux-x64 and linux-arm64 under `native/linux-<arch>/`,
  * and `csrc/` with `build.sh`, the build from source that needs only `cc`. With
  * `--tests` it also compiles the test files into `npm/tests/` (not packed), each
  * given the Deno namespace of npm's @deno/shim-deno, and installs the package's
@@ -17,7 +17,6 @@
  * @module
  */
 import ts from "typescript";
-import { platformDir } from "../ffi/_native.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = root + "npm/";
@@ -175,11 +174,10 @@ if (withTests) {
 }
 await Deno.remove(stage, { recursive: true });
 
-// 4. Native files for this architecture (the other one comes from scripts/build_native.ts),
-// the C sources and the build that needs only cc, README and LICENSE.
-await run(Deno.execPath(), ["run", "-A", "scripts/build.ts"]);
-const arch = platformDir(Deno.build.arch);
-for (const f of ["alcove", "libalcove.so"]) copy(root + `build/${f}`, out + `native/${arch}/${f}`);
+// 4. The prebuilt native files of both architectures (scripts/build_native.ts), the C
+// sources and the build that needs only cc, README and LICENSE.
+await run(Deno.execPath(), ["run", "-A", "scripts/build_native.ts"]);
+for (const f of walk(root + "native", () => true)) copy(f, out + f.slice(root.length));
 for (const f of walk(root + "csrc", (p) => /\.(c|h|mk|sh)$|Makefile$/.test(p))) {
   copy(f, out + f.slice(root.length));
 }

@@ -154,6 +154,8 @@ if ((await run("sh", ["scripts/install_deps.sh"])) !== 0) {
 }
 const build = ["run", "-A", "scripts/build.ts", ...(sanitize ? ["--sanitize"] : [])];
 if ((await run(Deno.execPath(), build)) !== 0) Deno.exit(1);
+// The prebuilt files of both architectures that the module publishes (tests/published_test.ts).
+if ((await run(Deno.execPath(), ["run", "-A", "scripts/build_native.ts"])) !== 0) Deno.exit(1);
 
 const env: Record<string, string> = {};
 if (sanitize) {
