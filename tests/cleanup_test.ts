@@ -149,8 +149,8 @@ Deno.test("a control process adopts orphans once it has children; an exec'd prog
       "import ctypes; v = ctypes.c_int(-1); " +
       "ctypes.CDLL(None).prctl(37, ctypes.byref(v), 0, 0, 0); print(v.value)",
     ]);
-    assertEquals(await readAll(drv, [a], "stdout", 5000), "0\n");
-    assertEquals(await drv.event([a], { timeout: 5000 }), { type: "exit", status: 0 });
+    assertEquals(await readAll(drv, [a], "stdout", 30000), "0\n");
+    assertEquals(await drv.event([a], { timeout: 30000 }), { type: "exit", status: 0 });
   } finally {
     await drv.stop();
   }
