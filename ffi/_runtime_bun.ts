@@ -16,6 +16,7 @@ import {
   pipesForced,
   randomHex,
   socketLine,
+  socketMode,
   SYMBOLS,
 } from "./_runtime_shared.ts";
 
@@ -91,17 +92,54 @@ class Channel implements SocketHandlers {
   #waiter: ((v: Uint8Array | null) => void) | null = null;
   #drained: (() => void) | null = null;
 
-  constructor() {
+  /** Connections not yet proven, with the bytes each has sent so far. */
+  #strangers = new Map<BunSocket, Uint8Array>();
+  #token: Uint8Array;
+
+  /** `token`: what the root control process sends first; any other peer is closed. */
+  constructor(token: string) {
+    this.#token = new TextEncoder().encode(token);
     this.connected = new Promise((resolve) => (this.#onOpen = resolve));
   }
 
   open(s: BunSocket): void {
-    if (this.socket !== null) return s.end(); // one connection only
+    if (this.socket !== null) return s.end(); // the root is connected: nobody else
+    this.#strangers.set(s, new Uint8Array(0));
+  }
+
+  /** Closes every connection that has not proven itself (the start is over). */
+  closeStrangers(): void {
+    for (const s of this.#strangers.keys()) s.end();
+    this.#strangers.clear();
+  }
+
+  /**
+   * A stranger's bytes are read for the token's length only: a match makes it the root's
+   * connection (what follows the token is its first data), anything else closes it.
+   */
+  #prove(s: BunSocket, data: Uint8Array): void {
+    const had = this.#strangers.get(s)!;
+    const got = new Uint8Array(had.length + data.length);
+    got.set(had);
+    got.set(data, had.length);
+    const want = this.#token;
+    const n = Math.min(got.length, want.length);
+    for (let i = 0; i < n; i++) {
+      if (got[i] !== want[i]) {
+        this.#strangers.delete(s);
+        return s.end();
+      }
+    }
+    if (got.length < want.length) return void this.#strangers.set(s, got);
+    this.#strangers.delete(s);
+    if (this.socket !== null) return s.end();
     this.socket = s;
     this.#onOpen(s);
+    if (got.length > want.length) this.data(s, got.subarray(want.length));
   }
 
   data(s: BunSocket, data: Uint8Array): void {
+    if (this.#strangers.has(s)) return this.#prove(s, data);
     if (s !== this.socket) return;
     const chunk = new Uint8Array(data); // Bun may reuse its buffer after the callback
     if (this.#waiter) {
@@ -121,14 +159,17 @@ class Channel implements SocketHandlers {
   }
 
   end(s: BunSocket): void {
+    this.#strangers.delete(s);
     if (s === this.socket) this.#end();
   }
 
   close(s: BunSocket): void {
+    this.#strangers.delete(s);
     if (s === this.socket) this.#end();
   }
 
   error(s: BunSocket): void {
+    this.#strangers.delete(s);
     if (s === this.socket) this.#end();
   }
 
@@ -165,7 +206,8 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
   if (pipesForced(backend)) return spawnWithPipes(argv);
   let dir: string | undefined;
   let server: { stop(force?: boolean): void } | undefined;
-  const channel = new Channel();
+  const token = randomHex(16);
+  const channel = new Channel(token);
   let path: string;
   try {
     dir = mkdtempSync(`${tmpdir()}/alcove-`);
@@ -185,13 +227,12 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
         error: (s) => channel.error(s),
       },
     });
-    chmodSync(path, 0o666);
+    chmodSync(path, socketMode(argv.length > 1));
   } catch {
     server?.stop(true);
     if (dir) rmSync(dir, { recursive: true, force: true });
     return spawnWithPipes(argv);
   }
-  const token = randomHex(16);
   const child = bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
   const exited = exitOf(child);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -238,6 +279,7 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
     clearTimeout(timer);
     // The listener only: the accepted connection stays open.
     server.stop(false);
+    channel.closeStrangers();
     rmSync(dir, { recursive: true, force: true });
   }
 }

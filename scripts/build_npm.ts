@@ -171,6 +171,10 @@ if (withTests) {
   }
   copy(root + "scripts/npm_test_runner.ts", stage + "tests/_run.ts");
   compile(stage, [...tests, "tests/_run.ts"].map((f) => stage + f), false);
+  // Fixtures the tests run as programs of their own (not TypeScript) go as they are.
+  for (const f of walk(root + "tests/fixtures", (p) => !p.endsWith(".ts"))) {
+    copy(f, out + f.slice(root.length));
+  }
 }
 await Deno.remove(stage, { recursive: true });
 

@@ -8,6 +8,7 @@ import { findNative, platformDir } from "../ffi/_native.ts";
 import { runtime, runtimeName } from "../ffi/_runtime.ts";
 import { denoOnly, IS_ROOT, needs } from "./_helpers.ts";
 import { Alcove } from "../mod.ts";
+import { spawn } from "node:child_process";
 
 const mod = new URL("../mod.ts", import.meta.url).href;
 const native = findNative();
@@ -95,10 +96,15 @@ Deno.test(
   async () => {
     // The socket's path shows in /proc/net/unix to everyone: a process of another user
     // connects to each new one at once and sends junk.
-    const squatter = new Deno.Command("/usr/bin/setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", SQUATTER],
-      stdout: "piped",
-    }).spawn();
+    // node:child_process, so that the same test runs under Node.js and Bun.
+    const squatter = spawn("/usr/bin/setpriv", [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "/usr/bin/python3",
+      SQUATTER,
+    ], { stdio: "ignore" });
+    const gone = new Promise((resolve) => squatter.on("exit", resolve));
     try {
       await new Promise((r) => setTimeout(r, 300));
       // Without a prefix the socket is this user's only; with one (here a harmless `env`) others
@@ -115,7 +121,7 @@ Deno.test(
       }
     } finally {
       squatter.kill("SIGTERM");
-      await squatter.output();
+      await gone;
     }
   },
 );
