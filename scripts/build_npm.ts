@@ -156,6 +156,11 @@ Deno.writeTextFileSync(
   "interface ReadableStream<R> { [Symbol.asyncIterator](): AsyncIterableIterator<R>; }\n",
 );
 compile(stage, [...sources.map((f) => stage + f), stage + "globals.d.ts"], true);
+if (hasCli) {
+  // The bin runs under the runtime that installed it: `npx alcove` with Node.js, `bunx` with Bun.
+  const cli = Deno.readTextFileSync(out + "cli.js").replace(/^#!.*\n/, "");
+  Deno.writeTextFileSync(out + "cli.js", "#!/usr/bin/env node\n" + cli, { mode: 0o755 });
+}
 
 // 3. Tests, with the Deno namespace of @deno/shim-deno and the assertions module by path.
 if (withTests) {

@@ -72,7 +72,8 @@ async function runNpmTests(
 
 /**
  * The packed tarball, installed with npm into an empty folder: each runtime runs a command
- * through it, and a TypeScript consumer type-checks against its .d.ts (nodenext).
+ * through it, `npx alcove` runs the CLI, and a TypeScript consumer type-checks against its
+ * .d.ts (nodenext).
  */
 async function installTest(): Promise<{ passed: number; failed: number; skipped: number }> {
   console.log("\n--- the packed npm package, installed into an empty folder");
@@ -119,6 +120,27 @@ await drv.stop();
         ran.out,
       );
     }
+    // The CLI through the package's bin, as a user of npm runs it.
+    const cli = await quiet("npx", [
+      "--no-install",
+      "alcove",
+      "--unshare-all",
+      "--ro-bind",
+      "/",
+      "/",
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "sh",
+      "-c",
+      "echo $(id -u) $(cat /proc/self/uid_map | wc -l)",
+    ], dir);
+    check(
+      "npx alcove runs a command in a sandbox",
+      cli.ok && /^\d+ 1$/.test(cli.out.trim()),
+      cli.out,
+    );
     await Deno.writeTextFile(
       `${dir}/consumer.mts`,
       script.replace("const pid", "const pid: number"),

@@ -123,6 +123,7 @@ function fail(why: string): never {
 // ---------------------------------------------------------------------------
 // The C floors
 
+/** The C floors, each a program of scripts/bench/c/. */
 const FLOORS = ["pingpong", "echo", "spawn", "pipe", "sandbox", "cgroup"] as const;
 type Floor = typeof FLOORS[number];
 
@@ -135,7 +136,8 @@ async function mtime(path: string): Promise<number> {
 }
 
 /** Compiles each floor unless its binary is newer than its source and floor.h. */
-async function buildFloors(dir: string): Promise<void> {
+export async function buildFloors(dir: string): Promise<void> {
+  cbuild = dir;
   await Deno.mkdir(dir, { recursive: true });
   const headerTime = await mtime(ROOT + "scripts/bench/c/floor.h");
   for (const name of FLOORS) {
@@ -165,7 +167,7 @@ async function buildFloors(dir: string): Promise<void> {
 let cbuild = "";
 
 /** Runs a floor; it prints one number. */
-async function runFloor(name: Floor, args: (string | number)[]): Promise<number> {
+export async function runFloor(name: Floor, args: (string | number)[]): Promise<number> {
   const out = await new Deno.Command(`${cbuild}/${name}`, {
     args: args.map(String),
     stdout: "piped",
@@ -184,7 +186,7 @@ async function runFloor(name: Floor, args: (string | number)[]): Promise<number>
 // ---------------------------------------------------------------------------
 // Results and the table
 
-type Unit = "µs" | "calls/s" | "MB/s" | "kB";
+export type Unit = "µs" | "calls/s" | "MB/s" | "kB";
 /** Lower is better for times and sizes, higher for rates. */
 const HIGHER_IS_BETTER: Record<Unit, boolean> = {
   "µs": false,
@@ -193,7 +195,7 @@ const HIGHER_IS_BETTER: Record<Unit, boolean> = {
   "kB": false,
 };
 
-class Series {
+export class Series {
   readonly samples: number[] = [];
   constructor(readonly what: string, readonly unit: Unit) {}
   add(v: number): void {
@@ -213,7 +215,7 @@ class Series {
 }
 
 /** A target relative to a peer (or absolute), never better than the floor allows. */
-interface Target {
+export interface Target {
   /** The required median, in the row's unit. */
   value: number;
   /** How it reads in the table. */
@@ -225,14 +227,14 @@ interface Target {
  * target that would beat the floor becomes 1.2x the floor (in time; a rate of
  * floor / 1.2).
  */
-function bounded(unit: Unit, wanted: number, text: string, floor: number): Target {
+export function bounded(unit: Unit, wanted: number, text: string, floor: number): Target {
   const higher = HIGHER_IS_BETTER[unit];
   const beyondFloor = higher ? wanted > floor : wanted < floor;
   if (!beyondFloor) return { value: wanted, text };
   return { value: higher ? floor / 1.2 : floor * 1.2, text: `${text} → 1.2x floor` };
 }
 
-interface Row {
+export interface Row {
   heading?: string;
   series?: Series;
   floor?: Series;
@@ -242,7 +244,7 @@ interface Row {
   note?: string;
 }
 
-const rows: Row[] = [];
+export const rows: Row[] = [];
 
 function fmt(v: number, unit: Unit): string {
   if (unit === "µs") return v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -253,14 +255,14 @@ function ratio(a: Series, b: Series): string {
   return `${(a.median / b.median).toFixed(2)}x`;
 }
 
-function met(r: Row): string {
+export function met(r: Row): string {
   if (!r.series || !r.target) return "";
   const m = r.series.median;
   const ok = HIGHER_IS_BETTER[r.series.unit] ? m >= r.target.value : m <= r.target.value;
   return ok ? "✓" : "✗";
 }
 
-function printTable(): void {
+export function printTable(): void {
   const header = [
     "measurement",
     "median",
@@ -306,7 +308,7 @@ function printTable(): void {
   );
 }
 
-async function loadAverage(): Promise<string> {
+export async function loadAverage(): Promise<string> {
   try {
     return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   } catch {
@@ -947,7 +949,7 @@ async function benchRss(cfg: Config, burstRoot: number | undefined): Promise<voi
 
 // ---------------------------------------------------------------------------
 
-async function machine(): Promise<string> {
+export async function machine(): Promise<string> {
   let cpu = "unknown CPU";
   try {
     const info = await Deno.readTextFile("/proc/cpuinfo");
