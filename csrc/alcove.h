@@ -240,6 +240,12 @@ int alcove_default_maxchild(void);
 /* The RLIMIT_NOFILE soft limit the root was started with, for programs started by
  * spawn (RLIM_INFINITY: it was not raised). */
 extern rlim_t alcove_program_nofile;
+/* The descriptors beyond 0..2 the root was started with, kept (close-on-exec) when it was
+ * started for the command line (its stdio inherited): spawn hands the ones asked for to a
+ * program at the same numbers, as bubblewrap passes its own on. None in other processes. */
+#define ALCOVE_MAX_INHERITED 256
+extern int alcove_inherited_fd[ALCOVE_MAX_INHERITED];
+extern size_t alcove_ninherited;
 
 /* Signals (sig.c). */
 int alcove_signal_init(struct alcove_state *ap);

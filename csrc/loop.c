@@ -48,6 +48,8 @@ int alcove_set_nonblock(int fd)
 }
 
 rlim_t alcove_program_nofile = RLIM_INFINITY;
+int alcove_inherited_fd[ALCOVE_MAX_INHERITED];
+size_t alcove_ninherited;
 
 int alcove_default_maxchild(void)
 {

@@ -1,6 +1,7 @@
 /* The root control process: exec'd by the host with its stdin and stdout as the
  * control channel. It greets the host, then runs the event loop until the host
  * closes its stdin. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -121,6 +122,36 @@ static int hello(struct alcove_state *ap)
     return 0;
 }
 
+static void close_inherited(void)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+        return;
+#endif
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+}
+
+/* The descriptors from 3 up become close-on-exec and are listed; more than the list
+ * holds are closed. */
+static void keep_inherited(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd < 3 || fd == dirfd(d))
+            continue;
+        if (alcove_ninherited < ALCOVE_MAX_INHERITED && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+            alcove_inherited_fd[alcove_ninherited++] = fd;
+        else
+            close(fd);
+    }
+    closedir(d);
+}
+
 int main(int argc, char *argv[])
 {
     (void)argv;
@@ -129,12 +160,12 @@ int main(int argc, char *argv[])
                         "by the alcove library\n");
         return 2;
     }
-    /* Whatever started us, only stdin, stdout and stderr go further. */
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
-#endif
-        for (int fd = 3; fd < 1024; fd++)
-            close(fd);
+    /* Whatever started us, only stdin, stdout and stderr go further; started for the
+     * command line, the other descriptors it inherited stay for its programs. */
+    if (getenv("ALCOVE_CHANNEL") != NULL)
+        keep_inherited();
+    else
+        close_inherited();
 
     /* Each child costs descriptors: raise the soft limit to the hard one, so that
      * hundreds of children fit (maxchild follows), and give programs started by

@@ -145,6 +145,7 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
 {
     memset(sb, 0, sizeof(*sb));
     sb->report_fd = sb->sync_fd = -1;
+    sb->userns_fd = sb->pidns_fd = sb->userns2_fd = -1;
     for (int i = 0; i < 3; i++)
         sb->stdio_fd[i] = -1;
     struct arena a = {.base = malloc(len + 1), .used = 0, .cap = len + 1};
@@ -310,6 +311,45 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
                 FAIL("spawn: a lock file must be an absolute path");
             sb->nlock_files++;
             break;
+        case SB_PASS_FD: {
+            if (n == 0) {
+                sb->pass_all_fds = 1;
+                break;
+            }
+            if (n != 4)
+                FAIL("spawn: malformed descriptor to pass");
+            uint32_t fd = alcove_get_u32(r);
+            size_t k = 0;
+            while (k < alcove_ninherited && alcove_inherited_fd[k] != (int)fd)
+                k++;
+            if (fd > 0x7fffffffu || k == alcove_ninherited)
+                FAIL("spawn: inheritFds: a descriptor is not one the control process was "
+                     "started with");
+            if (sb->npass_fds >= SB_MAX_PASS_FDS)
+                FAIL("spawn: inheritFds: too many descriptors");
+            sb->pass_fd[sb->npass_fds++] = (int)fd;
+            break;
+        }
+        case SB_USERNS:
+        case SB_PIDNS:
+        case SB_USERNS2: {
+            if (n != 4 || alcove_get_u32(r) > 0x7fffffffu)
+                FAIL("spawn: malformed namespace descriptor");
+            int fd = (int)alcove_get_u32(r);
+            if (tag == SB_USERNS)
+                sb->userns_fd = fd;
+            else if (tag == SB_PIDNS)
+                sb->pidns_fd = fd;
+            else
+                sb->userns2_fd = fd;
+            break;
+        }
+        case SB_DISABLE_USERNS:
+            sb->disable_userns = 1;
+            break;
+        case SB_ASSERT_USERNS_DISABLED:
+            sb->assert_userns_disabled = 1;
+            break;
         case SB_KEEP_PGRP:
             sb->keep_pgrp = 1;
             break;
@@ -391,6 +431,10 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
         FAIL("spawn: lock files need a new root");
     if (sb->init && !(sb->namespaces & 0x20000000ull))
         FAIL("spawn: an init needs the pid namespace");
+    if (sb->userns_fd >= 0 && (sb->namespaces & 0x10000000ull))
+        FAIL("spawn: a user namespace to join cannot go with a new user namespace");
+    if (sb->disable_userns && !(sb->namespaces & 0x10000000ull))
+        FAIL("spawn: disabling user namespaces needs a new user namespace");
     if (sb->new_session && sb->keep_pgrp)
         FAIL("spawn: a new session cannot keep the process group");
     if (sb->envp == NULL && sb->env_clear && (sb->envp = calloc(1, sizeof(char *))) == NULL)

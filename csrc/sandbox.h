@@ -7,8 +7,13 @@
  *
  * The child runs the steps in this fixed order (the same as bubblewrap's):
  * process group or session, namespaces (clone), id maps and cgroup placement
- * (both done by the parent while the child waits), hostname, mounts and
- * pivot_root, lock files, rlimits, cwd, setgroups/gid/uid, capabilities,
+ * (both done by the parent while the child waits), joining the user namespace
+ * and pid namespace given as descriptors (the other namespaces are then made
+ * inside them with unshare, and a process that stays outside relays the
+ * program's status), descriptors closed but those passed on, hostname, mounts
+ * and pivot_root, switching to the second user namespace given, disabling
+ * further user namespaces (user.max_user_namespaces = 1, then a nested one) or
+ * checking that they are, lock files, rlimits, cwd, setgroups/gid/uid, capabilities,
  * no_new_privs, Landlock, the init of a new pid namespace (bubblewrap's reaper:
  * the program becomes pid 2), environment, seccomp last, exec. A failed step is
  * reported on a close-on-exec pipe
@@ -58,6 +63,17 @@ enum {
                           * "/" when none exists; PWD is set to the one taken */
     SB_LOCK_FILE = 30,   /* a path in the new root to hold a read lock on (fcntl) while the
                           * sandbox runs */
+    SB_PASS_FD = 31,     /* u32: a descriptor the control process inherited
+                          * (alcove_inherited_fd), handed to the program at its number;
+                          * empty: all of them but the /proc/self/fd/N sources of
+                          * mounts */
+    SB_USERNS = 32,      /* u32 descriptor: join this user namespace first (no CLONE_NEWUSER);
+                          * the other namespaces are made inside it */
+    SB_PIDNS = 33,       /* u32 descriptor: join this pid namespace (with CLONE_NEWPID, a new
+                          * one is made below it) */
+    SB_USERNS2 = 34,     /* u32 descriptor: switch to this user namespace after the mounts */
+    SB_DISABLE_USERNS = 35, /* no further user namespaces inside (needs CLONE_NEWUSER) */
+    SB_ASSERT_USERNS_DISABLED = 36, /* fail unless further user namespaces are refused */
 };
 
 enum { SB_STDIO_PIPE = 0, SB_STDIO_NULL = 1, SB_STDIO_INHERIT = 2 };
@@ -99,6 +115,7 @@ enum {
 #define SB_MAX_SECCOMP 8
 #define SB_MAX_CWD_TRY 4
 #define SB_MAX_LOCK_FILES 16
+#define SB_MAX_PASS_FDS ALCOVE_MAX_INHERITED
 
 struct sb_str {
     const char *s; /* NUL terminated copy in the request buffer (see sandbox.c) */
@@ -152,6 +169,11 @@ struct alcove_sandbox {
     struct sb_str lock_files[SB_MAX_LOCK_FILES];
     size_t nlock_files;
     int new_session, die_with_parent, keep_pgrp, init;
+    int pass_fd[SB_MAX_PASS_FDS];
+    size_t npass_fds;
+    int pass_all_fds;
+    int userns_fd, pidns_fd, userns2_fd; /* -1: none */
+    int disable_userns, assert_userns_disabled;
     unsigned stdio[3];
     uint64_t timeout_ms, max_output;
     struct alcove_cg_request cg;

@@ -46,6 +46,7 @@
 #endif
 
 #define NEWROOT "/newroot"
+#define FD_SOURCE "/proc/self/fd/" /* a mount source given as a descriptor */
 #define OLDROOT "/oldroot"
 /* Where the scratch root of the new mount namespace is mounted (a tmpfs over it
  * is seen only inside the namespace; the host's /tmp stays reachable as
@@ -111,17 +112,188 @@ static void path_join(char *out, const char *a, const char *b, const char *targe
         failf(ENAMETOOLONG, "mount", target, "Path too long: %s", target);
 }
 
-static void close_from(int lo, int keep)
+static void close_range_of(int lo, int hi)
 {
-    /* Everything from lo up but `keep`, which is above lo. */
-    if (keep > lo && syscall(SYS_close_range, (unsigned)lo, (unsigned)(keep - 1), 0u) < 0) {
-        for (int fd = lo; fd < keep; fd++)
+    if (lo <= hi && syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) < 0) {
+        for (int fd = lo; fd <= hi && fd < 65536; fd++)
             close(fd);
     }
-    if (syscall(SYS_close_range, (unsigned)(keep + 1), ~0u, 0u) < 0) {
-        for (int fd = keep + 1; fd < 65536; fd++)
-            close(fd);
+}
+
+/* The source of a mount as /proc/self/fd/N (bubblewrap closes those; it leaves namespace
+ * descriptors open). */
+static int used_by_setup(const struct alcove_sandbox *sb, int fd)
+{
+    for (size_t i = 0; i < sb->nmounts; i++) {
+        const char *src = sb->mounts[i].source.s;
+        if (src != NULL && strncmp(src, FD_SOURCE, strlen(FD_SOURCE)) == 0 &&
+            atoi(src + strlen(FD_SOURCE)) == fd)
+            return 1;
     }
+    return 0;
+}
+
+/* Whether the program gets this descriptor the control process inherited. */
+static int passed_on(const struct alcove_sandbox *sb, int fd)
+{
+    if (sb->pass_all_fds)
+        return !used_by_setup(sb, fd);
+    for (size_t i = 0; i < sb->npass_fds; i++)
+        if (sb->pass_fd[i] == fd)
+            return 1;
+    return 0;
+}
+
+/* Every descriptor from 3 up is closed but the report pipe, the namespace descriptors
+ * still to be used and those the control process inherited (close-on-exec: a --bind-fd
+ * source is one); of these, the ones passed on lose close-on-exec. */
+static void close_descriptors(const struct alcove_sandbox *sb)
+{
+    int keep[ALCOVE_MAX_INHERITED + 4];
+    size_t n = 0;
+    keep[n++] = sb->report_fd;
+    if (sb->userns2_fd >= 0)
+        keep[n++] = sb->userns2_fd;
+    for (size_t i = 0; i < alcove_ninherited; i++)
+        keep[n++] = alcove_inherited_fd[i];
+    int lo = 3;
+    for (;;) {
+        int next = -1; /* the lowest kept descriptor from lo up */
+        for (size_t i = 0; i < n; i++)
+            if (keep[i] >= lo && (next < 0 || keep[i] < next))
+                next = keep[i];
+        if (next < 0) {
+            close_range_of(lo, 0x7fffffff);
+            break;
+        }
+        close_range_of(lo, next - 1);
+        lo = next + 1;
+    }
+    if (sb->userns2_fd >= 0)
+        fcntl(sb->userns2_fd, F_SETFD, FD_CLOEXEC);
+    for (size_t i = 0; i < alcove_ninherited; i++) {
+        int fd = alcove_inherited_fd[i];
+        if (passed_on(sb, fd) && fcntl(fd, F_SETFD, 0) < 0)
+            failf(errno, "fds", NULL, "Cannot pass descriptor %d on", fd);
+    }
+}
+
+/* Waits for the program's process (relay below) and exits as it did (128 + N after
+ * signal N), passing on the signals that reach this process. */
+static void __attribute__((noreturn)) relay_status(pid_t child)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_NAME, "alcove-relay", 0, 0, 0);
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(child, &status, WNOHANG);
+        if (pid == child)
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        if (pid < 0 && errno != EINTR)
+            _exit(127);
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig > 0 && sig != SIGCHLD)
+            kill(child, sig);
+    }
+}
+
+/* Forks: the child goes on, in the pid namespace made or joined; this process relays. */
+static void fork_relay(const struct alcove_sandbox *sb)
+{
+    pid_t child = fork();
+    if (child < 0)
+        fail(errno, "pidns", "Cannot fork into the pid namespace", NULL);
+    if (child > 0) {
+        close_range_of(0, 0x7fffffff);
+        relay_status(child);
+    }
+    if (sb->die_with_parent)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* bubblewrap's --userns and --pidns: join the namespaces given, make the others inside
+ * them, and, when the pid namespace changed, fork: the program's side goes on, this
+ * process stays outside it and relays. */
+static void join_namespaces(struct alcove_sandbox *sb)
+{
+    unsigned long long rest = sb->namespaces & ~(unsigned long long)CLONE_NEWPID;
+    if (sb->userns_fd >= 0) {
+        if (setns(sb->userns_fd, CLONE_NEWUSER) < 0) {
+            if (errno == EINVAL)
+                fail(errno, "userns-join",
+                     "Joining the specified user namespace failed, it might not be a "
+                     "descendant of the current user namespace.",
+                     NULL);
+            fail(errno, "userns", "Joining specified user namespace failed", NULL);
+        }
+        if (rest != 0 && unshare((int)rest) < 0)
+            fail(errno, "unshare", "Creating new namespace failed", NULL);
+    }
+    int new_pid = (sb->namespaces & CLONE_NEWPID) != 0;
+    if (sb->pidns_fd >= 0) {
+        if (setns(sb->pidns_fd, CLONE_NEWPID) < 0)
+            fail(errno, "pidns", "Setting pidns failed", NULL);
+        /* A new pid namespace is made from inside the one joined. */
+        if (new_pid)
+            fork_relay(sb);
+    }
+    if (new_pid && unshare(CLONE_NEWPID) < 0)
+        fail(errno, "unshare", "unshare pid ns", NULL);
+    if (sb->pidns_fd >= 0 || new_pid)
+        fork_relay(sb);
+}
+
+/* Writes a /proc/self file through the procfs of the start (the new root may have none). */
+static void write_self(int proc_fd, const char *name, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "self/%s", name);
+    int fd = openat(proc_fd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        failf(errno, "userns", NULL, "Cannot write /proc/self/%s", name);
+    close(fd);
+}
+
+/* bubblewrap's --userns2, --disable-userns and --assert-userns-disabled, after the mounts.
+ * Disabling: user.max_user_namespaces of this user namespace becomes 1, then a nested one
+ * uses it up; inside, the limit cannot be raised again. The ids change first, so that the
+ * nested namespace maps them to themselves. */
+static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
+{
+    if (sb->userns2_fd >= 0) {
+        if (setns(sb->userns2_fd, CLONE_NEWUSER) < 0)
+            fail(errno, "userns2", "Setting userns2 failed", NULL);
+    }
+    if (sb->disable_userns) {
+        int fd = openat(proc_fd, "sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            fail(errno, "userns", "cannot open /proc/sys/user/max_user_namespaces", NULL);
+        if (write(fd, "1", 1) != 1)
+            fail(errno, "userns", "sysctl user.max_user_namespaces = 1", NULL);
+        close(fd);
+        uid_t uid = sb->has_uid ? sb->uid : getuid();
+        gid_t gid = sb->has_gid ? sb->gid : getgid();
+        if (setgroups(0, NULL) < 0 && errno != EPERM)
+            fail(errno, "setgroups", "Cannot drop the supplementary groups", NULL);
+        if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+            fail(errno, "userns", "Cannot change ids before the nested user namespace", NULL);
+        /* A change of ids made /proc/self root's: its id maps must stay writable. */
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        if (unshare(CLONE_NEWUSER) < 0)
+            fail(errno, "userns", "unshare user ns", NULL);
+        char line[64];
+        snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+        write_self(proc_fd, "uid_map", line);
+        write_self(proc_fd, "setgroups", "deny");
+        snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+        write_self(proc_fd, "gid_map", line);
+    }
+    if ((sb->disable_userns || sb->assert_userns_disabled) && unshare(CLONE_NEWUSER) == 0)
+        fail(EEXIST, "assert-userns",
+             "creation of new user namespaces was not disabled as requested", NULL);
 }
 
 /* mkdir -p of path's parents (and of path itself when `self`). */
@@ -370,15 +542,35 @@ static void proc_read_only(const char *dst)
     }
 }
 
+/* A bind of /proc/self/fd/N (bubblewrap's --bind-fd): the descriptor's file belongs to the
+ * host's mount namespace, which cannot be bound from here; its path, seen in the old root,
+ * is bound instead, and must turn out to be the same file. */
+static void bind_fd_op(const struct sb_mount *m, const char *src, const char *dst, int ro)
+{
+    char link[PATH_CAP], path[PATH_CAP];
+    ssize_t n = readlink(src, link, sizeof(link) - 1);
+    if (n < 0)
+        failf(errno, "mount", m->source.s, "Can't find source path %s", m->source.s);
+    link[n] = 0;
+    path_join(path, OLDROOT, link, m->target.s);
+    bind_op(m, path, dst, 0, ro);
+    struct stat want, got;
+    if (fstat(atoi(m->source.s + strlen(FD_SOURCE)), &want) < 0 || stat(dst, &got) < 0 ||
+        want.st_dev != got.st_dev || want.st_ino != got.st_ino)
+        failf(EXDEV, "mount", m->target.s, "Can't bind %s on %s: it was replaced", link,
+              m->target.s);
+}
+
 static void mount_op(const struct sb_mount *m)
 {
     char dst[PATH_CAP], src[PATH_CAP];
     path_join(dst, NEWROOT, m->target.s, m->target.s);
     path_join(src, OLDROOT, m->source.s, m->target.s);
     int rv;
+    int by_fd = m->source.s != NULL && strncmp(m->source.s, FD_SOURCE, strlen(FD_SOURCE)) == 0;
     switch (m->op) {
-    case SB_MNT_BIND: bind_op(m, src, dst, 0, 0); return;
-    case SB_MNT_RO_BIND: bind_op(m, src, dst, 0, 1); return;
+    case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
+    case SB_MNT_RO_BIND: by_fd ? bind_fd_op(m, src, dst, 1) : bind_op(m, src, dst, 0, 1); return;
     case SB_MNT_DEV_BIND: bind_op(m, src, dst, 1, 0); return;
     case SB_MNT_REMOUNT_RO:
         remount(dst, m->target.s, MS_RDONLY, !(kept_flags(dst) & MS_NODEV));
@@ -528,6 +720,9 @@ static void run_init(struct alcove_sandbox *sb)
     close(sb->report_fd); /* the program's exec closes its copy: that is the answer */
     for (int fd = 0; fd < 3; fd++)
         close(fd);
+    for (size_t i = 0; i < alcove_ninherited; i++)
+        if (passed_on(sb, alcove_inherited_fd[i]))
+            close(alcove_inherited_fd[i]); /* a pipe passed on ends when the program closes it */
     prctl(PR_SET_NAME, "alcove-init", 0, 0, 0);
     for (;;) {
         int status;
@@ -725,6 +920,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             _exit(127); /* the parent reported why */
         close(sb->sync_fd);
     }
+    if (sb->userns_fd >= 0 || sb->pidns_fd >= 0)
+        join_namespaces(sb);
     for (int i = 0; i < 3; i++) {
         if (sb->stdio_fd[i] < 0)
             continue;
@@ -739,16 +936,22 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             _exit(127);
         sb->report_fd = fd;
     }
-    close_from(3, sb->report_fd);
+    close_descriptors(sb);
 
     if (sb->hostname.s != NULL && sethostname(sb->hostname.s, sb->hostname.len) < 0)
         fail(errno, "hostname", "Cannot set the host name", sb->hostname.s);
+    int proc_fd = -1;
+    if (sb->disable_userns && (proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        fail(errno, "userns", "Can't open /proc", "/proc");
     if (sb->namespaces & CLONE_NEWNS) {
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
             fail(errno, "mount", "Cannot make / a slave mount", "/");
         if (sb->new_root)
             new_root(sb);
     }
+    user_namespace_rules(sb, proc_fd);
+    if (proc_fd >= 0)
+        close(proc_fd);
     lock_files(sb);
     struct rlimit nofile;
     if (alcove_program_nofile != RLIM_INFINITY && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {

@@ -64,6 +64,7 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
         _exit(127);
     int up_in = fds[0][0], up_out = fds[1][1];
     close_all_but(up_in, up_out);
+    alcove_ninherited = 0;
     /* The parent's loop state stays the parent's: its children, buffers, a reply
      * being built, a splice in progress. The child starts from a fresh state and
      * carries over only what it inherits by design: options, signal dispositions

@@ -64,7 +64,9 @@ export interface StartOptions {
    * The root control process gets this process's stdin and stdout (and stderr, as always),
    * so that programs spawned with stdio "inherit" get them too: a terminal stays a terminal.
    * The control channel is then always a Unix socket (its address travels in the
-   * ALCOVE_CHANNEL environment variable: a prefix such as sudo must keep it).
+   * ALCOVE_CHANNEL environment variable: a prefix such as sudo must keep it). The root also
+   * keeps, close-on-exec, the other descriptors this process let it inherit, for spawn's
+   * `inheritFds` (the command line passes them on as bubblewrap does).
    */
   inheritStdio?: boolean;
 }

@@ -365,6 +365,189 @@ Deno.test(
   },
 );
 
+Deno.test(needs("cli: descriptors reach the command as bwrap passes them", NO_BWRAP), async () => {
+  await Deno.writeTextFile(`${SCRATCH}args`, "--setenv\0FROM_ARGS\0yes\0");
+  try {
+    const fds = "ls /proc/self/fd | sort -n | tr '\\n' ' '";
+    // 3 is passed on; those the command line reads or writes are not (sh takes one digit).
+    const r = await same(
+      [
+        ...ROOT,
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/mnt",
+        "--args",
+        "4",
+        "--file",
+        "5",
+        "/mnt/copy",
+        "--info-fd",
+        "6",
+        "--json-status-fd",
+        "7",
+        "--block-fd",
+        "8",
+        "--bind-fd",
+        "9",
+        "/srv",
+        "sh",
+        "-c",
+        `cat <&3; echo $FROM_ARGS; cat /mnt/copy; ls /srv | grep -c bin; ${fds}`,
+      ],
+      `3</etc/hostname 4<${SCRATCH}args 5</etc/hostname 6>/dev/null 7>/dev/null ` +
+        `8</etc/hostname 9</usr`,
+    );
+    assertStringIncludes(r.out, "yes\n");
+    const open = r.out.trim().split("\n").at(-1)!.split(" ");
+    assert(open.includes("3") && !["5", "6", "7", "8", "9"].some((fd) => open.includes(fd)), r.out);
+    // --sync-fd is the command line's, but with --as-pid-1 bwrap leaves it to the command.
+    for (const extra of [[], ["--unshare-pid", "--as-pid-1"]]) {
+      await same([...ROOT, ...extra, "--sync-fd", "4", "sh", "-c", fds], "4</dev/null");
+    }
+  } finally {
+    await Deno.remove(`${SCRATCH}args`);
+  }
+});
+
+/** Processes holding namespaces: `outer` in a user and pid namespace of its own (pid 1 there),
+ * `inner` in a user namespace nested in outer's. */
+async function namespaceHolders(): Promise<
+  { outer: number; inner: number; [Symbol.asyncDispose](): Promise<void> }
+> {
+  const child = new Deno.Command("unshare", {
+    args: [
+      "-U",
+      "--map-root-user",
+      "--pid",
+      "--fork",
+      "sh",
+      "-c",
+      "unshare -U sleep 1000 & exec sleep 1000",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const kids = (pid: number) =>
+    Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean)
+      .map(Number);
+  const deadline = Date.now() + 5000;
+  let outer = 0, inner = 0;
+  while ((outer === 0 || inner === 0) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    outer = kids(child.pid)[0] ?? 0;
+    inner = outer ? kids(outer)[0] ?? 0 : 0;
+    if (inner && !Deno.readLinkSync(`/proc/${inner}/exe`).endsWith("sleep")) inner = 0;
+  }
+  assert(inner !== 0, "the namespace holders did not start");
+  return {
+    outer,
+    inner,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+}
+
+Deno.test(
+  needs(
+    "cli: --userns, --userns2, --pidns, --disable-userns, --assert-userns-disabled as bwrap's",
+    NO_BWRAP ?? missing("unshare") ?? (IS_ROOT ? undefined : "needs root to join namespaces"),
+  ),
+  async (t) => {
+    await using h = await namespaceHolders();
+    const fds = `5</proc/${h.outer}/ns/user 6</proc/${h.outer}/ns/pid 7</proc/${h.inner}/ns/user`;
+    const levels = "awk '/^NSpid/ {print NF - 1}' /proc/self/status";
+    const cases: [string, string[]][] = [
+      ["--userns", [
+        "--userns",
+        "5",
+        ...ROOT,
+        "--unshare-net",
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map; ls /proc/self/fd | sort -n",
+      ]],
+      ["--userns --pidns", [
+        "--userns",
+        "5",
+        "--pidns",
+        "6",
+        ...SYS,
+        "sh",
+        "-c",
+        `readlink /proc/self/ns/pid; ${levels}; ps -o comm= -p 1`,
+      ]],
+      ["--pidns with --unshare-pid: a new one below", [
+        "--userns",
+        "5",
+        "--pidns",
+        "6",
+        "--unshare-pid",
+        ...SYS,
+        "sh",
+        "-c",
+        `echo $$; ${levels}; kill -TERM $$`,
+      ]],
+      ["--userns2", ["--userns", "5", "--userns2", "7", ...ROOT, "readlink", "/proc/self/ns/user"]],
+      ["--disable-userns", [
+        "--unshare-user",
+        "--disable-userns",
+        ...ROOT,
+        "sh",
+        "-c",
+        "id; cat /proc/self/uid_map /proc/sys/user/max_user_namespaces; unshare -U true; echo $?",
+      ]],
+      ["--disable-userns --uid", [
+        "--unshare-user",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--disable-userns",
+        "--assert-userns-disabled",
+        ...ROOT,
+        "sh",
+        "-c",
+        "id; cat /proc/self/uid_map /proc/self/gid_map; unshare -U true; echo $?",
+      ]],
+      ["bad: --userns with --unshare-user", ["--userns", "5", "--unshare-user", "true"]],
+      ["bad: --disable-userns alone", ["--disable-userns", ...ROOT, "true"]],
+    ];
+    for (const [name, args] of cases) {
+      await t.step(name, async () => {
+        await same(args, fds);
+      });
+    }
+    await t.step("the pid namespace made is below the one given", async () => {
+      const r = await run(
+        "alcove",
+        // The host's /proc: its NSpid line has every level.
+        ["--userns", "5", "--pidns", "6", "--unshare-pid", ...ROOT, "sh", "-c", levels],
+        fds,
+      );
+      assertEquals(r.out, "3\n", r.err);
+    });
+    await t.step("failures: bwrap's message, our reserved status", async () => {
+      for (
+        const args of [
+          ["--unshare-user", "--assert-userns-disabled", ...ROOT, "true"],
+          ["--userns", "5", ...ROOT, "true"],
+        ]
+      ) {
+        const redirect = args[0] === "--userns" ? "5</proc/self/ns/user" : "";
+        const [b, a] = await Promise.all([
+          run("bwrap", args, redirect),
+          run("alcove", args, redirect),
+        ]);
+        assertEquals([b.code, a.code], [1, 125]);
+        assertEquals(a.err.replace("alcove: ", "bwrap: "), b.err);
+      }
+    });
+  },
+);
+
 Deno.test(
   needs("cli: --seccomp and --add-seccomp-fd read BPF as bwrap does", NO_BWRAP),
   async () => {

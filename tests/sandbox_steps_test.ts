@@ -154,3 +154,36 @@ Deno.test("spawn: compiled BPF, several filters in order, and bad ones", async (
     );
   });
 });
+
+Deno.test(
+  needs("spawn: namespaces given as descriptors, disableUserns and inheritFds", NOT_ROOT),
+  async () => {
+    await withDriver(async (drv) => {
+      const bad: [SpawnOptions, string][] = [
+        [{ userns: 3, namespaces: ["user"] }, "options.userns"],
+        [{ disableUserns: true }, "options.disableUserns"],
+        [{ inheritFds: [2] }, "options.inheritFds[0]"],
+        [{ pidns: -1 }, "options.pidns"],
+      ];
+      for (const [o, field] of bad) {
+        assertThrows(() => encodeSpawnRequest(["true"], o, drv.constants), Error, field);
+      }
+      // A driver started without inheritStdio keeps no descriptor to hand on.
+      await assertRejects(() => drv.spawn(["true"], { inheritFds: [3] }), Error, "inheritFds");
+      // The control process holds no descriptor 1000: the step names it.
+      const e = await assertRejects(() => drv.spawn(["true"], { userns: 1000 }));
+      assertEquals((e as { step?: string }).step, "userns");
+      // Nested user namespaces are refused inside, and checked.
+      const r = await sh(drv, "unshare -U true 2>/dev/null; echo $?", {
+        namespaces: ["user", "mount"],
+        disableUserns: true,
+        assertUsernsDisabled: true,
+      });
+      assertEquals(r.out, "1\n", r.err);
+      const open = await assertRejects(() =>
+        drv.spawn(["true"], { namespaces: ["user"], assertUsernsDisabled: true })
+      );
+      assertEquals((open as { step?: string }).step, "assert-userns");
+    });
+  },
+);

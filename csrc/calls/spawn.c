@@ -16,6 +16,7 @@
 #include "../sandbox.h"
 
 #define NEWUSER 0x10000000ull
+#define NEWPID 0x20000000ull
 
 static long long now_ns(void)
 {
@@ -187,9 +188,26 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         alcove_sandbox_free(&sb);
         return alcove_reply_spawned(ap, reply, -EAGAIN);
     }
-    /* Unprivileged, other namespaces need a user namespace to own them. */
-    if (sb.namespaces != 0 && geteuid() != 0)
+    /* Unprivileged, other namespaces need a user namespace to own them (one given to
+     * join owns them then). */
+    if (sb.namespaces != 0 && geteuid() != 0 && sb.userns_fd < 0)
         sb.namespaces |= NEWUSER;
+    /* Joining namespaces given as descriptors happens in the child: then it makes the
+     * others itself (unshare), inside the joined user namespace, and it makes the pid
+     * namespace below a joined one. */
+    int joins = sb.userns_fd >= 0 || sb.pidns_fd >= 0;
+    unsigned long long flags = sb.userns_fd >= 0 ? 0 : sb.namespaces;
+    if (sb.pidns_fd >= 0)
+        flags &= ~NEWPID;
+    const int given[] = {sb.userns_fd, sb.pidns_fd, sb.userns2_fd};
+    static const char *const given_name[] = {"userns", "pidns", "userns2"};
+    for (int i = 0; i < 3; i++) {
+        if (given[i] >= 0 && fcntl(given[i], F_GETFD) < 0) {
+            alcove_sandbox_free(&sb);
+            return setup_failed(reply, EBADF, given_name[i],
+                                "The namespace descriptor is not open in the control process");
+        }
+    }
     /* Its cgroups are made and limited before the fork; a failure leaves none. */
     struct alcove_cg *cg = NULL;
     if (sb.cg.on) {
@@ -223,7 +241,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     }
     if (err == 0 && pipe2(fds[3], O_CLOEXEC) < 0)
         err = errno;
-    if (err == 0 && ((sb.namespaces & NEWUSER) || cg != NULL) && pipe2(fds[4], O_CLOEXEC) < 0)
+    if (err == 0 && ((flags & NEWUSER) || cg != NULL) && pipe2(fds[4], O_CLOEXEC) < 0)
         err = errno;
     if (err != 0) {
         for (int i = 0; i < 5; i++)
@@ -248,13 +266,13 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     int into_v2 = 0;
     pid_t pid = -1;
     if (cg != NULL && cg->v2_fd >= 0) {
-        pid = alcove_clone_into(sb.namespaces, cg->v2_fd);
+        pid = alcove_clone_into(flags, cg->v2_fd);
         into_v2 = pid >= 0;
     }
     if (into_v2) {
         if (pid == 0)
             alcove_sandbox_child(&sb, ap); /* never returns */
-    } else if (sb.namespaces == 0 && cg == NULL && !SPAWN_COPIES_MEMORY) {
+    } else if (flags == 0 && !joins && cg == NULL && !SPAWN_COPIES_MEMORY) {
         /* Without namespaces nothing waits on this process (no id maps to write), and
          * the child's steps are quick: it borrows this process's memory until it execs,
          * as posix_spawn does, instead of copying it. */
@@ -262,7 +280,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         pid = clone(vfork_child, spawn_stack + sizeof(spawn_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
                     &a);
     } else {
-        pid = alcove_clone(sb.namespaces);
+        pid = alcove_clone(flags);
         if (pid == 0)
             alcove_sandbox_child(&sb, ap); /* never returns */
     }
@@ -283,19 +301,18 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     if (pid < 0) {
         for (int i = 0; i < 5; i++)
             close_pair(fds[i]);
-        unsigned long long ns = sb.namespaces;
         alcove_sandbox_free(&sb);
         abandon(cg);
-        if (ns == 0)
+        if (flags == 0)
             return -err;
-        return setup_failed(reply, err, "clone", clone_hint(err, ns));
+        return setup_failed(reply, err, "clone", clone_hint(err, flags));
     }
     if (fds[4][1] >= 0) {
         /* The child waits until its id maps are written and it is in its cgroups. */
         const char *step = "uid_map";
         char what[1024] = "Cannot write the id maps of the user namespace";
         rv = 0;
-        if (sb.namespaces & NEWUSER)
+        if (flags & NEWUSER)
             rv = write_maps(&sb, pid, &step);
         if (rv == 0 && cg != NULL) {
             step = "cgroup";

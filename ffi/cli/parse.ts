@@ -132,6 +132,9 @@ export interface CommandLinePlan {
   blockFds: number[];
   /** --sync-fd: kept open by the command line while the sandbox runs. */
   syncFd?: number;
+  /** Descriptors the command line reads or writes itself (--args, --file, --info-fd, ...):
+   * unlike the others it inherited, the command does not get them (as with bubblewrap). */
+  ownFds: number[];
   /** --assert-userns-disabled. */
   assertUsernsDisabled: boolean;
   /** --disable-userns. */
@@ -158,11 +161,11 @@ export const CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
     --unshare-uts                Create new uts namespace
     --unshare-cgroup             Create new cgroup namespace
     --unshare-cgroup-try         Create new cgroup namespace if possible else continue by skipping it
-    --userns FD                  Use this user namespace (not supported here)
-    --userns2 FD                 After setup switch to this user namespace (not supported here)
+    --userns FD                  Use this user namespace (cannot combine with --unshare-user)
+    --userns2 FD                 After setup switch to this user namespace, only useful with --userns
     --disable-userns             Disable further use of user namespaces inside sandbox
     --assert-userns-disabled     Fail unless further use of user namespace inside sandbox is disabled
-    --pidns FD                   Use this pid namespace (not supported here)
+    --pidns FD                   Use this pid namespace (as parent namespace if using --unshare-pid)
     --uid UID                    Custom uid in the sandbox (requires --unshare-user)
     --gid GID                    Custom gid in the sandbox (requires --unshare-user)
     --hostname NAME              Custom hostname in the sandbox (requires --unshare-uts)
@@ -453,6 +456,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     cgroup: {},
     capOps: [],
     blockFds: [],
+    ownFds: [],
     assertUsernsDisabled: false,
     disableUserns: false,
     userNamespace: false,
@@ -460,6 +464,8 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   };
   let base: SpawnOptions = {};
   let shareNet = false;
+  let userTry = false;
+  let usernsBlock = false;
   let asPid1 = false;
   let nextPerms: number | undefined;
   let nextSize: number | undefined;
@@ -472,8 +478,13 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   const lockFiles: string[] = [];
   let cwd: string | undefined;
 
-  const readFd = (fd: string, what: string): Uint8Array => {
+  const own = (fd: string): number => {
     const n = integer(fd, "fd");
+    plan.ownFds.push(n);
+    return n;
+  };
+  const readFd = (fd: string, what: string): Uint8Array => {
+    const n = own(fd);
     try {
       return io.readFd(n);
     } catch (e) {
@@ -533,6 +544,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         break;
       case "--unshare-user-try":
         // Made when not root (spawn adds it then); as root, bubblewrap skips it too.
+        userTry = true;
         break;
       case "--unshare-ipc":
       case "--unshare-pid":
@@ -547,10 +559,8 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
       case "--userns":
       case "--userns2":
       case "--pidns":
-        integer(a, "fd");
-        throw new CommandLineError(
-          `${arg} is not supported by alcove: it cannot enter a namespace given as a descriptor`,
-        );
+        o[arg.slice(2)] = integer(a, "fd");
+        break;
       case "--disable-userns":
         plan.disableUserns = true;
         break;
@@ -647,20 +657,27 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
       }
       case "--seccomp":
         if (seccompFd !== undefined) throw new CommandLineError("--seccomp cannot be repeated");
+        if (addSeccomp.length > 0) {
+          throw new CommandLineError("--seccomp cannot be combined with --add-seccomp-fd");
+        }
         seccompFd = readFd(a, "seccomp data");
         break;
       case "--add-seccomp-fd":
+        if (seccompFd !== undefined) {
+          throw new CommandLineError("--add-seccomp-fd cannot be combined with --seccomp");
+        }
         addSeccomp.push(readFd(a, "seccomp data"));
         break;
       case "--block-fd":
       case "--userns-block-fd":
-        plan.blockFds.push(integer(a, "fd"));
+        plan.blockFds.push(own(a));
+        if (arg === "--userns-block-fd") usernsBlock = true;
         break;
       case "--info-fd":
-        plan.infoFd = integer(a, "fd");
+        plan.infoFd = own(a);
         break;
       case "--json-status-fd":
-        plan.jsonStatusFd = integer(a, "fd");
+        plan.jsonStatusFd = own(a);
         break;
       case "--new-session":
         o.newSession = true;
@@ -780,8 +797,25 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   }
   plan.argv = queue;
 
-  // Unprivileged, a user namespace always comes (spawn adds it), as bubblewrap's does.
-  const userns = ns.has("user") || io.uid !== 0;
+  // bubblewrap's checks, in its order.
+  const joins = o.userns !== undefined;
+  if (usernsBlock && !ns.has("user")) {
+    throw new CommandLineError("--userns-block-fd requires --unshare-user");
+  }
+  if (usernsBlock && plan.infoFd === undefined) {
+    throw new CommandLineError("--userns-block-fd requires --info-fd");
+  }
+  if (joins && ns.has("user")) throw new CommandLineError("--userns not compatible --unshare-user");
+  if (joins && userTry) throw new CommandLineError("--userns not compatible --unshare-user-try");
+  if (plan.disableUserns && !ns.has("user")) {
+    throw new CommandLineError("--disable-userns requires --unshare-user");
+  }
+  if (plan.disableUserns && usernsBlock) {
+    throw new CommandLineError("--disable-userns is not compatible with  --userns-block-fd");
+  }
+  // Unprivileged, a user namespace always comes (spawn adds it) unless one is joined, as
+  // bubblewrap's does.
+  const userns = ns.has("user") || (io.uid !== 0 && !joins) || joins;
   if (o.uid !== undefined && !userns) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
   }
@@ -794,9 +828,12 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   if (asPid1 && !ns.has("pid")) {
     throw new CommandLineError("Specifying --as-pid-1 requires --unshare-pid");
   }
-  if (plan.disableUserns && !userns) {
-    throw new CommandLineError("--disable-userns requires --unshare-user");
+  if (asPid1 && lockFiles.length > 0) {
+    throw new CommandLineError("Specifying --as-pid-1 and --lock-file is not permitted");
   }
+  if (plan.syncFd !== undefined && !asPid1) plan.ownFds.push(plan.syncFd);
+  if (plan.disableUserns) o.disableUserns = true;
+  if (plan.assertUsernsDisabled) o.assertUsernsDisabled = true;
 
   // The profile or preset first; the command line on top of it.
   const merged: SpawnOptions & Record<string, unknown> = { ...base };

@@ -138,7 +138,9 @@ function exitStatus(status: ProcessStatus): number {
 
 function setupFailure(e: SetupError): number {
   const what = e.step === "exec" ? `execvp ${e.path}` : e.what;
-  console.error(`alcove: ${what}: ${e.text}`);
+  // These messages are whole, as bubblewrap's: no system error to add.
+  const whole = e.step === "assert-userns" || e.step === "userns-join";
+  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}`);
   if (e.step === "exec") {
     return e.code === "ENOENT" ? EXIT_STATUS.NOT_FOUND : EXIT_STATUS.NOT_EXECUTABLE;
   }
@@ -214,12 +216,6 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
     if (asked.length > 0) {
       plan.options.cgroup = { ...(plan.options.cgroup ?? {}), ...Object.fromEntries(asked) };
     }
-    if (plan.disableUserns) {
-      throw new CommandLineError("--disable-userns is not supported by this version");
-    }
-    if (plan.assertUsernsDisabled) {
-      throw new CommandLineError("creation of new user namespaces was not disabled as requested");
-    }
     const caps = capabilities(plan, uid);
     if (caps !== undefined) plan.options.capabilities = caps;
   } catch (e) {
@@ -234,6 +230,15 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
       // bubblewrap goes on when the descriptor cannot be read
     }
   }
+  // The command gets the descriptors this process inherited (the root control process keeps
+  // them), but for those read or written here.
+  for (const fd of plan.ownFds) {
+    try {
+      host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
+    } catch {
+      // not open: nothing to keep from the command
+    }
+  }
   const o = plan.options;
   const piped = o.maxOutput !== undefined;
   const ownSession = o.newSession === true;
@@ -242,6 +247,7 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
   try {
     p = await drv.spawn(plan.argv, {
       ...o,
+      inheritFds: "all",
       stdin: "inherit",
       stdout: piped ? "pipe" : "inherit",
       stderr: piped ? "pipe" : "inherit",

@@ -229,6 +229,29 @@ export interface SpawnOptions {
    * figures are in `status.usage.cgroup`, and `reason` is "oom" when the memory controller
    * killed it. */
   cgroup?: CgroupLimits;
+  /**
+   * Descriptors handed to the program at their own numbers, among those the root control
+   * process was started with (`Alcove.start({ inheritStdio: true })` keeps the ones this
+   * process inherited, as bubblewrap passes its own on); "all" is every one of them but the
+   * `/proc/self/fd/N` sources of mounts (bubblewrap's --bind-fd), which the setup uses up.
+   * Others are closed, as always.
+   */
+  inheritFds?: "all" | readonly number[];
+  /**
+   * A user namespace to join (a descriptor of the control process, e.g. an open
+   * /proc/PID/ns/user), as bubblewrap's --userns: the other namespaces are made inside it;
+   * "user" cannot be asked for too.
+   */
+  userns?: number;
+  /** A pid namespace to join (a descriptor of the control process), as bubblewrap's --pidns;
+   * with "pid" a new one is made below it. */
+  pidns?: number;
+  /** A user namespace to switch to after the mounts, as bubblewrap's --userns2. */
+  userns2?: number;
+  /** No further user namespaces inside (bubblewrap's --disable-userns; needs "user"). */
+  disableUserns?: boolean;
+  /** Fail unless further user namespaces are refused inside (--assert-userns-disabled). */
+  assertUsernsDisabled?: boolean;
   /** Aborting kills the process tree. */
   signal?: AbortSignal;
 }
@@ -258,6 +281,12 @@ const KNOWN = new Set([
   "stdout",
   "stderr",
   "cgroup",
+  "inheritFds",
+  "userns",
+  "pidns",
+  "userns2",
+  "disableUserns",
+  "assertUsernsDisabled",
   "signal",
 ]);
 
@@ -291,6 +320,12 @@ const TAG = {
   INIT: 28,
   CWD_TRY: 29,
   LOCK_FILE: 30,
+  PASS_FD: 31,
+  USERNS: 32,
+  PIDNS: 33,
+  USERNS2: 34,
+  DISABLE_USERNS: 35,
+  ASSERT_USERNS_DISABLED: 36,
 } as const;
 
 const MOUNT_OP: Record<Mount["type"], [number, number]> = {
@@ -524,6 +559,39 @@ function seccompProgram(table: ConstantTable, v: unknown, field: string): Uint8A
   }
 }
 
+const FD_MAX = 0x7fffffff;
+
+/** inheritFds and the namespaces given as descriptors. */
+function encodeDescriptors(r: Records, o: Record<string, unknown>, ns: Namespace[]): void {
+  if (o.inheritFds === "all") r.add(TAG.PASS_FD);
+  else if (o.inheritFds !== undefined) {
+    if (!Array.isArray(o.inheritFds)) {
+      fail("inheritFds", 'must be "all" or an array of descriptors');
+    }
+    o.inheritFds.forEach((fd, i) => {
+      if (count(`inheritFds[${i}]`, fd, FD_MAX) < 3) {
+        fail(`inheritFds[${i}]`, "must be 3 or above (0, 1, 2 are stdin, stdout, stderr)");
+      }
+      r.add(TAG.PASS_FD, u32(fd));
+    });
+  }
+  if (o.userns !== undefined) {
+    if (ns.includes("user")) fail("userns", 'cannot go with the "user" namespace');
+    r.add(TAG.USERNS, u32(count("userns", o.userns, FD_MAX)));
+  }
+  if (o.pidns !== undefined) r.add(TAG.PIDNS, u32(count("pidns", o.pidns, FD_MAX)));
+  if (o.userns2 !== undefined) r.add(TAG.USERNS2, u32(count("userns2", o.userns2, FD_MAX)));
+  if (o.disableUserns !== undefined && bool("disableUserns", o.disableUserns)) {
+    if (!ns.includes("user")) fail("disableUserns", 'needs the "user" namespace');
+    r.add(TAG.DISABLE_USERNS);
+  }
+  if (
+    o.assertUsernsDisabled !== undefined && bool("assertUsernsDisabled", o.assertUsernsDisabled)
+  ) {
+    r.add(TAG.ASSERT_USERNS_DISABLED);
+  }
+}
+
 /**
  * Checks `argv` and `options` and encodes the spawn request. Every problem is a TypeError or
  * RangeError naming the field, before anything is sent.
@@ -706,6 +774,7 @@ export function encodeSpawnRequest(
       r.add(TAG.CG_FILE, join(lp(encoder.encode(name)), lp(encoder.encode(value))));
     }
   }
+  encodeDescriptors(r, o, ns);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     fail("signal", "must be an AbortSignal");
   }
