@@ -907,33 +907,41 @@ Deno.test(
       }).output();
       assert(cp.success, decoder.decode(cp.stderr));
       await new Deno.Command("chmod", { args: ["-R", "a+rX", dir] }).output();
-      const r = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          `${dir}/deno`,
-          "run",
-          "-A",
-          `${dir}/cli.ts`,
-          "--unshare-all",
-          ...SYS,
-          "--uid",
-          "0",
-          "sh",
-          "-c",
-          "id -u; echo $$; grep CapEff /proc/self/status",
-        ],
-        env: { HOME: "/", DENO_DIR: `${dir}/cache` },
-        cwd: "/",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const as65534 = (argv: string[]) =>
+        new Deno.Command("setpriv", {
+          args: ["--reuid=65534", "--regid=65534", "--clear-groups", ...argv],
+          env: { HOME: "/", DENO_DIR: `${dir}/cache` },
+          cwd: "/",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const alcove = [`${dir}/deno`, "run", "-A", `${dir}/cli.ts`];
+      const r = await as65534([
+        ...alcove,
+        "--unshare-all",
+        ...SYS,
+        "--uid",
+        "0",
+        "sh",
+        "-c",
+        "id -u; echo $$; grep CapEff /proc/self/status",
+      ]);
       assertEquals(
         decoder.decode(r.stdout),
         "0\n2\nCapEff:\t0000000000000000\n",
         decoder.decode(r.stderr),
       );
+      if (NO_BWRAP === undefined) {
+        // Unprivileged, the first user namespace maps the caller: the nested one still works.
+        const args = ["--unshare-user", "--uid", "5", "--disable-userns", ...ROOT, "sh", "-c"];
+        const script = "id -u; cat /proc/self/uid_map; unshare -U true 2>/dev/null; echo $?";
+        const [a, b] = await Promise.all([
+          as65534([...alcove, ...args, script]),
+          as65534(["bwrap", ...args, script]),
+        ]);
+        assertEquals(decoder.decode(a.stdout), decoder.decode(b.stdout), decoder.decode(a.stderr));
+        assertStringIncludes(decoder.decode(a.stdout), "5\n");
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

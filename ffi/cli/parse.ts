@@ -166,8 +166,8 @@ export const CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
     --disable-userns             Disable further use of user namespaces inside sandbox
     --assert-userns-disabled     Fail unless further use of user namespace inside sandbox is disabled
     --pidns FD                   Use this pid namespace (as parent namespace if using --unshare-pid)
-    --uid UID                    Custom uid in the sandbox (requires --unshare-user)
-    --gid GID                    Custom gid in the sandbox (requires --unshare-user)
+    --uid UID                    Custom uid in the sandbox (requires --unshare-user or --userns)
+    --gid GID                    Custom gid in the sandbox (requires --unshare-user or --userns)
     --hostname NAME              Custom hostname in the sandbox (requires --unshare-uts)
     --chdir DIR                  Change directory to DIR
     --clearenv                   Unset all environment variables

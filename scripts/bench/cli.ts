@@ -2,7 +2,8 @@
  * The command line against bubblewrap, as whole commands: `alcove --unshare-all --ro-bind / /
  * --proc /proc --dev /dev true` and the same `bwrap` command line, run in turn many times
  * (min and median of the wall time from start to exit), with the runtime's own start-up
- * (deno running an empty script) measured the same way. The target: what alcove adds above
+ * (deno running an empty script) and the loading of the command line alone (`cli.ts
+ * --version`) measured the same way. The target: what alcove adds above
  * the runtime's start-up is at most bubblewrap's whole time.
  *
  * @example
@@ -60,6 +61,9 @@ const commands: Record<string, string[]> = {
   "alcove (cli.ts)": [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX],
   "bwrap": ["bwrap", ...SANDBOX],
   "deno, empty script": [deno, "run", "-A", empty],
+  // Loading the command line (the library included) without starting anything: what the
+  // whole run adds above it is the driver's start, the sandbox and the stop.
+  "alcove --version": [deno, "run", "-A", `${ROOT}cli.ts`, "--version"],
 };
 const times: Record<string, number[]> = {};
 try {
@@ -83,7 +87,10 @@ for (const [name, v] of Object.entries(s)) {
 }
 const ours = s["alcove (cli.ts)"].median - s["deno, empty script"].median;
 const bwrap = s["bwrap"].median;
+const load = s["alcove --version"].median - s["deno, empty script"].median;
 console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
+console.log(`${"  of which loading cli.ts".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
+console.log(`${"  of which start+run+stop".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
 console.log(
   `target: alcove above deno's start <= bwrap's whole time: ${fmt(ours).trim()} ms vs ${
     fmt(bwrap).trim()
