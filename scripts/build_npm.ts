@@ -176,8 +176,13 @@ if (withTests) {
   }
   copy(root + "scripts/npm_test_runner.ts", stage + "tests/_run.ts");
   compile(stage, [...tests, "tests/_run.ts"].map((f) => stage + f), false);
-  // Fixtures the tests run as programs of their own (not TypeScript) go as they are.
-  for (const f of walk(root + "tests/fixtures", (p) => !p.endsWith(".ts"))) {
+  // Fixtures the tests run as programs of their own (not TypeScript) go as they are, and the
+  // constant lists that tests compare with.
+  const data = [
+    ...walk(root + "tests/fixtures", (p) => !p.endsWith(".ts")),
+    ...walk(root + "scripts/constants", (p) => p.endsWith(".txt")),
+  ];
+  for (const f of data) {
     copy(f, out + f.slice(root.length));
   }
 }

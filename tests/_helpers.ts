@@ -7,6 +7,11 @@
 import { assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
 import { Alcove, type StartOptions } from "../mod.ts";
 import { runtimeName } from "../ffi/_runtime.ts";
+import { concat, HEADER } from "../ffi/_wire.ts";
+import { findNative } from "../ffi/_native.ts";
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
 
 /** True when a skip must fail instead (CI sets ALCOVE_MUST_WORK=1). */
 export const MUST_WORK = Deno.env.get("ALCOVE_MUST_WORK") === "1";
@@ -100,9 +105,47 @@ export function withMarker(marker: string): number[] {
   return found;
 }
 
+/** What {@linkcode output} gives back. */
+export interface Output {
+  success: boolean;
+  /** The exit code, or 128 + the signal's number when a signal ended it. */
+  code: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+}
+
+/**
+ * Runs a program to its end with stdout and stderr collected (stderr passed through with
+ * `stderr: "inherit"`). node:child_process, so that the same tests run under Node.js and Bun;
+ * a program that does not exist throws an error whose `code` is "ENOENT".
+ */
+export function output(
+  cmd: string,
+  args: string[],
+  options: { stderr?: "piped" | "inherit"; stdin?: Uint8Array } = {},
+): Promise<Output> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ["pipe", "pipe", options.stderr === "inherit" ? "inherit" : "pipe"],
+    });
+    const out: Uint8Array[] = [];
+    const err: Uint8Array[] = [];
+    child.stdout!.on("data", (d: Uint8Array) => out.push(d));
+    child.stderr?.on("data", (d: Uint8Array) => err.push(d));
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(options.stdin);
+    child.once("error", reject);
+    child.once("close", (code: number | null, signal: string | null) => {
+      const n = code ??
+        128 + (signal ? constants.signals[signal as keyof typeof constants.signals] : 0);
+      resolve({ success: n === 0, code: n, stdout: concat(out), stderr: concat(err) });
+    });
+  });
+}
+
 /** Runs a shell command, returning its exit code and output. */
 export async function sh(cmd: string): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "inherit" }).output();
+  const r = await output("sh", ["-c", cmd], { stderr: "inherit" });
   return { code: r.code, out: decoder.decode(r.stdout) };
 }
 
@@ -203,4 +246,102 @@ export function assertEveryThreadDenied(out: ThreadedReport, error: string): voi
   assertStringIncludes(out.mkdirAsync, error);
   assertStringIncludes(out.workerAfter, error);
   assertEquals(out.read, "still works");
+}
+
+/** A frame read by {@linkcode RawControl}: its header fields and its whole bytes. */
+export interface RawFrame {
+  type: number;
+  code: number;
+  id: number;
+  /** The pids of the pipeline it came from. */
+  depth: number;
+  /** The whole frame, length field included. */
+  bytes: Uint8Array;
+  /** What follows the header and the pipeline. */
+  payload: Uint8Array;
+}
+
+/**
+ * A control process started by hand with its channel on pipes, talked to directly, bypassing
+ * every check of the driver (node:child_process, so the same tests run under Node.js and Bun).
+ */
+export class RawControl implements AsyncDisposable {
+  #child = spawn(findNative().helper, [], { stdio: ["pipe", "pipe", "ignore"] });
+  #exited = new Promise((resolve) => this.#child.once("close", resolve));
+  #buf: Uint8Array = new Uint8Array(0);
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #wake: (() => void) | null = null;
+
+  constructor() {
+    const stdout = this.#child.stdout!;
+    stdout.on("data", (d: Uint8Array) => {
+      this.#chunks.push(d);
+      this.#wake?.();
+    });
+    stdout.on("end", () => {
+      this.#ended = true;
+      this.#wake?.();
+    });
+    this.#child.stdin!.on("error", () => {});
+    // The first line tells the control process to use stdin and stdout as its channel.
+    this.#child.stdin!.write("pipes\n");
+  }
+
+  /** Writes bytes to the control process as they are. */
+  send(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#child.stdin!.write(bytes, (e) => e ? reject(e) : resolve())
+    );
+  }
+
+  /** The next frame, whatever its type. */
+  async frame(): Promise<RawFrame> {
+    for (;;) {
+      if (this.#buf.length >= 4) {
+        const n = 4 + le(this.#buf).getUint32(0, true);
+        if (this.#buf.length >= n) {
+          const f = this.#buf.slice(0, n);
+          this.#buf = this.#buf.slice(n);
+          const view = le(f);
+          return {
+            type: f[4],
+            depth: f[5],
+            code: view.getUint16(6, true),
+            id: view.getUint32(8, true),
+            bytes: f,
+            payload: f.slice(HEADER + 4 * f[5]),
+          };
+        }
+      }
+      if (this.#chunks.length === 0) {
+        if (this.#ended) throw new Error("The control process closed its output");
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = null;
+        continue;
+      }
+      this.#buf = concat([this.#buf, ...this.#chunks.splice(0)]);
+    }
+  }
+
+  /** Closes its input and waits for it to exit. */
+  async close(): Promise<void> {
+    this.#child.stdin!.end();
+    this.#child.stdout!.destroy();
+    await this.#exited;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * The command that runs a script of tests/fixtures under the runtime running the tests (the
+ * npm build's fixtures are JavaScript).
+ */
+export function fixtureCommand(name: string): [string, string[]] {
+  const ext = RUNTIME === "deno" ? "ts" : "js";
+  const path = new URL(`./fixtures/${name}.${ext}`, import.meta.url).pathname;
+  return RUNTIME === "deno" ? [Deno.execPath(), ["run", "-A", path]] : [process.execPath, [path]];
 }

@@ -1,9 +1,8 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { type Alcove, DriverClosedError, PipelineError } from "../mod.ts";
-import { findNative } from "../ffi/_native.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { DOWN, Reader, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
-import { withDriver } from "./_helpers.ts";
+import { RawControl, withDriver } from "./_helpers.ts";
 
 type Case = [string, (drv: Alcove, p: number) => Promise<unknown>, ErrorConstructor];
 
@@ -129,55 +128,24 @@ Deno.test("calls to a pipeline through an exec'd process fail with PipelineError
 
 /** Talks to a control process directly, bypassing every check of the driver. */
 class RawHelper {
-  #child = new Deno.Command(findNative().helper, {
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  #writer = this.#child.stdin.getWriter();
-  #reader = this.#child.stdout.getReader();
-  #buf = new Uint8Array(0);
-  #greeted = this.#writer.write(new TextEncoder().encode("pipes\n"));
+  #raw = new RawControl();
 
-  async send(bytes: Uint8Array): Promise<void> {
-    await this.#greeted;
-    await this.#writer.write(bytes);
+  send(bytes: Uint8Array): Promise<void> {
+    return this.#raw.send(bytes);
   }
 
   /** The next frame that is not a greeting. */
   async frame(): Promise<{ type: number; code: number; id: number; reader: Reader }> {
     for (;;) {
-      while (this.#buf.length < 4 || this.#buf.length < 4 + this.#len()) {
-        const r = await this.#reader.read();
-        if (r.done) throw new Error("control process closed its output");
-        const next = new Uint8Array(this.#buf.length + r.value.length);
-        next.set(this.#buf);
-        next.set(r.value, this.#buf.length);
-        this.#buf = next;
-      }
-      const n = 4 + this.#len();
-      const f = this.#buf.slice(0, n);
-      this.#buf = this.#buf.slice(n);
-      const view = new DataView(f.buffer);
-      const depth = f[5];
-      if (f[4] === UP.HELLO) continue;
-      return {
-        type: f[4],
-        code: view.getUint16(6, true),
-        id: view.getUint32(8, true),
-        reader: new Reader(f, view, 12 + 4 * depth, n),
-      };
+      const f = await this.#raw.frame();
+      if (f.type === UP.HELLO) continue;
+      const view = new DataView(f.bytes.buffer);
+      return { ...f, reader: new Reader(f.bytes, view, 12 + 4 * f.depth, f.bytes.length) };
     }
   }
 
-  #len(): number {
-    return new DataView(this.#buf.buffer, this.#buf.byteOffset).getUint32(0, true);
-  }
-
-  async close(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel();
-    await this.#child.status;
+  close(): Promise<void> {
+    return this.#raw.close();
   }
 }
 

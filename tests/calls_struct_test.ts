@@ -35,6 +35,7 @@ import {
   validateArch,
 } from "../ffi/seccomp/mod.ts";
 import { IS_ROOT, le, needs, withDriver } from "./_helpers.ts";
+import { createServer, type Socket } from "node:net";
 
 function exists(path: string): boolean {
   try {
@@ -265,27 +266,30 @@ Deno.test("ptrace TRACEME: the tracer sees the tracee stop at exec, then lets it
 Deno.test("socket and connect reach a listening AF_UNIX socket", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/listen.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
+  // node:net, so that the same test runs under Node.js and Bun.
+  const listener = createServer();
+  await new Promise<void>((resolve) => listener.listen(path, resolve));
+  const accept = () => new Promise<Socket>((resolve) => listener.once("connection", resolve));
   try {
     await withDriver(async (drv) => {
       const pid = await drv.fork([]);
       const fd = await drv.socket([pid], "AF_UNIX", ["SOCK_STREAM", "SOCK_CLOEXEC"], 0);
       assert(fd >= 0);
-      const accepting = listener.accept();
+      const accepting = accept();
       await drv.connect([pid], fd, sockaddrUn(path));
-      using conn = await accepting;
+      const conn = await accepting;
+      const received = new Promise<Uint8Array>((resolve) => conn.once("data", resolve));
       assertEquals(await drv.write([pid], fd, "hello"), 5);
-      const buf = new Uint8Array(16);
-      const n = await conn.read(buf);
-      assertEquals(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "hello");
-      await conn.write(bytes("back"));
+      assertEquals(new TextDecoder().decode(await received), "hello");
+      conn.write(bytes("back"));
       assertEquals(await drv.read([pid], fd, 4), bytes("back"));
+      conn.destroy();
 
       // The same address as a cstruct: sun_family, then sun_path.
       const fd2 = await drv.socket([pid], "AF_UNIX", "SOCK_STREAM", 0);
-      const accepting2 = listener.accept();
+      const accepting2 = accept();
       await drv.connect([pid], fd2, [u16(1), cstring(path)]);
-      (await accepting2).close();
+      (await accepting2).destroy();
 
       // Nobody listens there.
       const fd3 = await drv.socket([pid], "AF_UNIX", "SOCK_STREAM", 0);

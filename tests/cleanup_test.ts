@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { Alcove } from "../mod.ts";
-import { le, readAll } from "./_helpers.ts";
+import { fixtureCommand, le, output, readAll } from "./_helpers.ts";
+import { spawn } from "node:child_process";
 
 /** True while a process exists (a zombie counts: it has not been reaped). */
 function alive(pid: number): boolean {
@@ -55,25 +56,18 @@ Deno.test("stop() ends every descendant, also programs that ignore SIGTERM", asy
 });
 
 Deno.test("a host killed with SIGKILL leaves no process behind within a second", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fixtures/host_killed.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
+  const child = spawn(...fixtureCommand("host_killed"), { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => child.once("close", resolve));
   let text = "";
-  while (!text.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) break;
-    text += new TextDecoder().decode(r.value);
+  for await (const chunk of child.stdout!) {
+    text += new TextDecoder().decode(chunk);
+    if (text.includes("\n")) break;
   }
-  reader.releaseLock();
   const pids: number[] = JSON.parse(text);
   assertEquals(pids.length, 5);
   assert(pids.every(alive));
   child.kill("SIGKILL");
-  await child.status;
-  await child.stdout.cancel();
+  await exited;
   // The root control process was the host's child: with the host gone, init reaps
   // it. Everything below it is reaped by its own parent: not even a zombie remains.
   const [root, ...below] = pids;
@@ -82,11 +76,7 @@ Deno.test("a host killed with SIGKILL leaves no process behind within a second",
 });
 
 Deno.test("an idle, unref'd driver lets the program exit", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fixtures/unref.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
+  const out = await output(...fixtureCommand("unref"), { stderr: "inherit" });
   assertEquals(new TextDecoder().decode(out.stdout).trim(), "answered");
   assertEquals(out.code, 0);
 });

@@ -165,8 +165,8 @@ Deno.test("a control process cannot answer calls sent to another process", async
     const busy = await drv.fork([]);
     await drv.getpid([liar]);
     // The busy process blocks in a read of an empty FIFO.
-    const fifo = await Deno.makeTempFile({ prefix: "alcove_fifo_" });
-    await Deno.remove(fifo);
+    const dir = await Deno.makeTempDir({ prefix: "alcove_fifo_" });
+    const fifo = `${dir}/fifo`;
     try {
       await drv.mkfifo([busy], fifo, 0o600);
       const rfd = await drv.open([busy], fifo, "O_RDWR", 0);
@@ -194,7 +194,7 @@ Deno.test("a control process cannot answer calls sent to another process", async
       await assertRejects(() => victim);
       assertEquals(await drv.getpid([]), await drv.getpid([]));
     } finally {
-      await Deno.remove(fifo).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   });
 });

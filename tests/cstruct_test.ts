@@ -36,9 +36,8 @@ import {
 import { sockFprog as seccompSockFprog } from "../ffi/seccomp/bpf.ts";
 import { assemble, retAllow } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
-import { findNative } from "../ffi/_native.ts";
-import { concat, DOWN, HEADER, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
-import { denoOnly, le, withDriver } from "./_helpers.ts";
+import { concat, DOWN, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
+import { le, RawControl, withDriver } from "./_helpers.ts";
 
 const te = new TextEncoder();
 
@@ -195,50 +194,8 @@ Deno.test("alloc refuses bad cstructs before sending; the control process still 
 // ---------------------------------------------------------------------------------------
 // Raw frames: what a control process does with requests the TypeScript checks never send.
 
-class RawControl implements AsyncDisposable {
-  #child: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buf = new Uint8Array(0);
-
-  constructor() {
-    this.#child = new Deno.Command(findNative().helper, {
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#writer = this.#child.stdin.getWriter();
-    this.#reader = this.#child.stdout.getReader();
-    // The first line tells the control process to use stdin and stdout as its channel.
-    this.#writer.write(new TextEncoder().encode("pipes\n"));
-  }
-
-  /** The next frame: type, code, payload. */
-  async frame(): Promise<{ type: number; code: number; id: number; payload: Uint8Array }> {
-    for (;;) {
-      if (this.#buf.length >= 4) {
-        const len = le(this.#buf).getUint32(0, true);
-        if (this.#buf.length >= 4 + len) {
-          const f = this.#buf.slice(0, 4 + len);
-          this.#buf = this.#buf.slice(4 + len);
-          const depth = f[5];
-          return {
-            type: f[4],
-            code: le(f).getUint16(6, true),
-            id: le(f).getUint32(8, true),
-            payload: f.slice(HEADER + 4 * depth),
-          };
-        }
-      }
-      const r = await this.#reader.read();
-      if (r.done) throw new Error("The control process closed its output");
-      const next = new Uint8Array(this.#buf.length + r.value.length);
-      next.set(this.#buf);
-      next.set(r.value, this.#buf.length);
-      this.#buf = next;
-    }
-  }
-
+/** A control process on pipes, sent hand-made calls. */
+class RawCalls extends RawControl {
   /** Sends a call with a hand-made payload and returns the reply's status and value. */
   async call(call: number, payload: Uint8Array, id = 7): Promise<{ status: number; text: string }> {
     const w = new Writer();
@@ -247,7 +204,7 @@ class RawControl implements AsyncDisposable {
     w.buf.set(payload, w.len);
     w.len += payload.length;
     w.end(start);
-    await this.#writer.write(w.take());
+    await this.send(w.take());
     for (;;) {
       const f = await this.frame();
       if (f.type !== UP.REPLY || f.id !== id) continue;
@@ -258,12 +215,6 @@ class RawControl implements AsyncDisposable {
         text: v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v),
       };
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel().catch(() => {});
-    await this.#child.status;
   }
 }
 
@@ -291,9 +242,9 @@ function intValue(v: number): Uint8Array {
 }
 
 Deno.test(
-  denoOnly("a control process checks cstructs itself and refuses raw pointers"),
+  "a control process checks cstructs itself and refuses raw pointers",
   async () => {
-    await using ctl = new RawControl();
+    await using ctl = new RawCalls();
     const hello = await ctl.frame();
     assertEquals(hello.type, UP.HELLO);
     const alloc = CALLS.alloc.id;

@@ -9,7 +9,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Alcove, type Mount, SetupError, type SpawnOptions, SystemCallError } from "../mod.ts";
-import { IS_ROOT, needs, withDriver, withMarker } from "./_helpers.ts";
+import { IS_ROOT, needs, output, withDriver, withMarker } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 const text = (b: Uint8Array) => decoder.decode(b);
@@ -120,7 +120,7 @@ Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
 });
 
 async function hostNofile(): Promise<string> {
-  const r = await new Deno.Command("sh", { args: ["-c", "ulimit -n"] }).output();
+  const r = await output("sh", ["-c", "ulimit -n"]);
   return text(r.stdout).trim();
 }
 

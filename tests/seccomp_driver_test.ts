@@ -46,6 +46,8 @@ import {
 import { DEFAULT_PROFILE, DEFAULT_PROFILE_DENIED } from "../ffi/seccomp/profile.ts";
 import {
   assertEveryThreadDenied,
+  cannotRun,
+  denoOnly,
   IS_ROOT,
   needs,
   readAll,
@@ -557,7 +559,10 @@ out.command = { code: cmd.code, stderr: new TextDecoder().decode(cmd.stderr) };
 `;
 
 Deno.test(
-  needs("installPolicyLocal with TSYNC filters every thread of a Deno process", SKIP),
+  denoOnly(
+    "installPolicyLocal with TSYNC filters every thread of a Deno process",
+    cannotRun(SKIP) !== undefined,
+  ),
   async () => {
     const { out, files } = await runThreadedDeno<{
       result: unknown;
