@@ -387,8 +387,13 @@ Deno.test(
       for (let i = 0; i < 100 && withMarker(m).length === 0; i++) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      assertEquals(withMarker(m).length, 1, "the program outlived its control process");
-      assertGreater(leftBy(pid).length, 0, "its cgroups should still be there");
+      // Any driver that starts now (another test running at the same time) may already have
+      // removed them: then the program and its cgroups are gone together.
+      if (withMarker(m).length === 1) {
+        assertGreater(leftBy(pid).length, 0, "its cgroups should still be there");
+      } else {
+        assertEquals(leftBy(pid), [], "the program died with its control process");
+      }
       // The next start removes them, and what was in them; a live driver's stay.
       await withCgroupDriver(async (live, livePid) => {
         const kept = marker();
