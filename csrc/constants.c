@@ -1,6 +1,5 @@
 /* Look-ups in the constant tables of constants_table.c. The largest table holds about
  * five hundred entries, so a linear scan is enough. */
-#include <stdio.h>
 #include <string.h>
 
 #include "constants.h"
@@ -66,23 +65,53 @@ const char *alcove_constant_name(int domain, long long value)
     return NULL;
 }
 
+/* `v` in decimal at `p` (room for 20 digits and a sign); returns the length. */
+static size_t put_decimal(char *p, long long v)
+{
+    char digits[20];
+    size_t n = 0, len = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        p[len++] = '-';
+    while (n > 0)
+        p[len++] = digits[--n];
+    return len;
+}
+
 /* The constant tables as "domain\tNAME\tvalue\n" lines, what a control process
  * sends in its greeting: written to `out` when it fits in `cap` bytes. Returns the
- * length of the whole text either way. */
+ * length of the whole text either way. Every control process start makes it, so it
+ * is put together by hand (snprintf took most of a millisecond for the two thousand
+ * lines). */
 long long alcove_constants_text(char *out, size_t cap)
 {
     size_t len = 0;
     char line[160];
     for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
+        const char *domain = alcove_constant_domain_names[d];
+        size_t dlen = strlen(domain);
         for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
             const struct alcove_constant *c = &alcove_constant_tables[d][i];
-            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n", alcove_constant_domain_names[d],
-                             c->name, c->value);
-            if (n <= 0 || (size_t)n >= sizeof(line))
+            size_t nlen = strlen(c->name);
+            /* domain, tab, name, tab, at most 20 digits and a sign, newline */
+            if (dlen + nlen + 24 > sizeof(line))
                 continue;
-            if (len + (size_t)n <= cap)
-                memcpy(out + len, line, (size_t)n);
-            len += (size_t)n;
+            size_t n = 0;
+            memcpy(line, domain, dlen);
+            n += dlen;
+            line[n++] = '\t';
+            memcpy(line + n, c->name, nlen);
+            n += nlen;
+            line[n++] = '\t';
+            n += put_decimal(line + n, c->value);
+            line[n++] = '\n';
+            if (len + n <= cap)
+                memcpy(out + len, line, n);
+            len += n;
         }
     }
     return (long long)len;

@@ -1,6 +1,6 @@
-/* The root control process: exec'd by the host with its stdin and stdout as the
- * control channel. It greets the host, then runs the event loop until the host
- * closes its stdin. */
+/* The root control process: exec'd by the host, it connects to the host's Unix
+ * socket (or uses its stdin and stdout), greets the host, then runs the event loop
+ * until the host closes the channel. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,27 +18,50 @@
 #include "frame.h"
 #include "support.h"
 
-/* The token the host expects back in the greeting (socket mode). */
+/* The token the host expects first on the socket, and back in the greeting. */
 static char token[65];
+/* Where the host listens, in socket mode ("" in pipe mode). */
+static struct sockaddr_un host_addr;
 
-/* The first line of stdin says how to reach the host: "pipes" (stdin and stdout
- * are the control channel) or "socket PATH TOKEN" (connect to a Unix socket).
- * Read a byte at a time: whatever follows the line belongs to the channel. A host
- * that gives this process its own stdin and stdout (the command line, so that
- * programs get the terminal) puts the line in ALCOVE_CHANNEL instead; it is
- * removed from the environment at once, and stdin stays as it is. */
-static int handshake(struct alcove_state *ap)
+extern char **environ;
+
+/* The value of ALCOVE_CHANNEL in the environment block itself (not a copy), or NULL. */
+static char *channel_variable(void)
+{
+    static const char name[] = "ALCOVE_CHANNEL=";
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, sizeof(name) - 1) == 0)
+            return *e + sizeof(name) - 1;
+    return NULL;
+}
+
+/* The first line says how to reach the host: "pipes" (stdin and stdout are the
+ * control channel) or "socket PATH TOKEN" (connect to a Unix socket). It is in
+ * ALCOVE_CHANNEL, which is removed from the environment at once (so that nothing
+ * started from here inherits it), when the host started this process directly (no
+ * other user may read its environment) or gave it its own stdin and stdout (the
+ * command line, so that programs get the terminal): stdin then stays as it is.
+ * Otherwise it is the first line of stdin, read a byte at a time: whatever follows
+ * the line belongs to the channel. "socket PATH TOKEN inherit" comes from a host that
+ * gave this process its own stdio (the command line): the other descriptors this
+ * process inherited stay, for its programs (`*keep_fds`). Returns 1 for a socket, 0
+ * for pipes, -1 when the line is missing or malformed. */
+static int channel_line(int *keep_fds)
 {
     char line[512];
     size_t n = 0;
     int from_env = 0;
-    const char *env = getenv("ALCOVE_CHANNEL");
+    char *env = channel_variable();
     if (env != NULL) {
-        if (strlen(env) >= sizeof(line))
+        size_t len = strlen(env);
+        if (len >= sizeof(line))
             return -1;
-        strcpy(line, env);
+        memcpy(line, env, len + 1);
+        /* The text stays readable in /proc/PID/environ (to this user) after unsetenv:
+         * wipe it, token included. */
+        memset(env, 0, len);
         unsetenv("ALCOVE_CHANNEL");
-        n = strlen(line);
+        n = len;
         from_env = 1;
     }
     while (!from_env && n < sizeof(line) - 1) {
@@ -58,50 +81,56 @@ static int handshake(struct alcove_state *ap)
         return -1;
     char *path = line + 7;
     char *sp = strchr(path, ' ');
-    if (sp == NULL || strlen(sp + 1) >= sizeof(token))
+    if (sp == NULL)
         return -1;
     *sp = 0;
-    strcpy(token, sp + 1);
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun.sun_path))
+    char *word = strchr(sp + 1, ' ');
+    if (word != NULL) {
+        *word++ = 0;
+        if (strcmp(word, "inherit") != 0)
+            return -1;
+        *keep_fds = 1;
+    }
+    if (strlen(sp + 1) >= sizeof(token))
         return -1;
-    strcpy(sun.sun_path, path);
+    strcpy(token, sp + 1);
+    host_addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(host_addr.sun_path))
+        return -1;
+    strcpy(host_addr.sun_path, path);
+    /* stdin has done its job: the channel is the socket. */
+    if (!from_env) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            close(null);
+        }
+    }
+    return 1;
+}
+
+/* Connects to the host's socket: the channel from now on. */
+static int connect_host(struct alcove_state *ap)
+{
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+    if (connect(fd, (struct sockaddr *)&host_addr, sizeof(host_addr)) < 0) {
         close(fd);
         return -1;
     }
-    /* Before anything else, the token: the host accepts connections until one
-     * starts with it, and reads nothing else from the others. */
-    size_t sent = 0, want = strlen(token);
-    while (sent < want) {
-        ssize_t w = write(fd, token + sent, want - sent);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        sent += (size_t)w;
-    }
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    /* stdin has done its job: the channel is the socket now. */
-    int null = from_env ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        close(null);
-    }
     ap->up_in = ap->up_out = fd;
     return 0;
 }
 
-static int hello(struct alcove_state *ap)
+/* The greeting, after the token in socket mode: the host accepts connections until one
+ * starts with the token, and reads nothing else from the others. */
+static int hello(struct alcove_state *ap, int socket_mode)
 {
+    if (socket_mode && alcove_buf_append(&ap->up_wbuf, token, strlen(token)) < 0)
+        return -1;
     size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_HELLO, 0, 0, 0, NULL, 0);
     if (start == (size_t)-1)
         return -1;
@@ -152,6 +181,23 @@ static void keep_inherited(void)
     closedir(d);
 }
 
+/* Writes the greeting whole, in one write where the channel takes it: the host, which
+ * waits for it, wakes once. */
+static int send_hello(struct alcove_state *ap)
+{
+    struct alcove_buf *b = &ap->up_wbuf;
+    while (alcove_buf_pending(b) > 0) {
+        ssize_t n = write(ap->up_out, alcove_buf_head(b), alcove_buf_pending(b));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        alcove_buf_consume(b, (size_t)n);
+    }
+    b->off = b->len = 0;
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     (void)argv;
@@ -160,9 +206,16 @@ int main(int argc, char *argv[])
                         "by the alcove library\n");
         return 2;
     }
+    int keep_fds = 0;
+    int socket_mode = channel_line(&keep_fds);
+    if (socket_mode < 0) {
+        fprintf(stderr, "alcove: no handshake from the host: the root control process "
+                        "is started by the alcove library\n");
+        return 2;
+    }
     /* Whatever started us, only stdin, stdout and stderr go further; started for the
      * command line, the other descriptors it inherited stay for its programs. */
-    if (getenv("ALCOVE_CHANNEL") != NULL)
+    if (keep_fds)
         keep_inherited();
     else
         close_inherited();
@@ -179,24 +232,28 @@ int main(int argc, char *argv[])
     static struct alcove_state state;
     struct alcove_state *ap = &state;
     alcove_state_init(ap, 0, 0, 1);
-    if (handshake(ap) < 0) {
-        fprintf(stderr, "alcove: no handshake from the host on stdin: the root control process "
-                        "is started by the alcove library\n");
-        return 2;
-    }
-    alcove_set_nonblock(ap->up_in);
-    alcove_set_nonblock(ap->up_out);
-    /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
-    if (ap->up_out == 1)
-        fcntl(1, F_SETPIPE_SZ, 1 << 20);
     alcove_subreaper(ap, 1);
     if (alcove_signal_init(ap) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;
     }
-    if (hello(ap) < 0)
+    /* Everything is ready before the host hears from us: it gets the token and the
+     * greeting together. */
+    if (hello(ap, socket_mode) < 0)
         return 1;
-    /* cgroups that control processes gone before their programs ended left behind. */
+    if (socket_mode && connect_host(ap) < 0) {
+        fprintf(stderr, "alcove: cannot connect to the host's socket: %s\n", strerror(errno));
+        return 2;
+    }
+    /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
+    if (ap->up_out == 1)
+        fcntl(1, F_SETPIPE_SZ, 1 << 20);
+    if (send_hello(ap) < 0)
+        return 1;
+    alcove_set_nonblock(ap->up_in);
+    alcove_set_nonblock(ap->up_out);
+    /* cgroups that control processes gone before their programs ended left behind:
+     * after the greeting, so that the host does not wait for it. */
     alcove_cg_remove_stale();
     return alcove_loop(ap) < 0 ? 1 : 0;
 }

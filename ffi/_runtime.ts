@@ -7,18 +7,20 @@
  * the library names a runtime. Internal.
  *
  * The control channel is a Unix socket the host listens on, in a fresh directory
- * with an unguessable name; the root learns the name and a token from the first
- * line of its stdin (which passes through any command prefix, unlike the
- * environment under sudo), connects, and sends the token back in its greeting.
- * A socket round trip costs about half of one through the runtime's pipe
- * streams. Where a socket cannot be made, the root's stdin and stdout serve
- * instead, after a first line that says so. A missing permission is never a
- * reason for that fallback: the runtime's own error goes to the caller.
+ * with an unguessable name; the root learns the name and a token from a first line
+ * (see `lineInEnvironment` in `_runtime_shared.ts`: the environment variable
+ * ALCOVE_CHANNEL when it runs as this user, else the first line of its stdin, which
+ * passes through any command prefix, unlike the environment under sudo), connects,
+ * and sends the token back first. A socket round trip costs about half of one
+ * through the runtime's pipe streams. Where a socket cannot be made, the root's
+ * stdin and stdout serve instead, after a first line that says so. A missing
+ * permission is never a reason for that fallback: the runtime's own error goes to
+ * the caller.
  *
  * With `inheritStdio` (the command line's case) the root gets this process's own
  * stdin and stdout, so that programs spawned with stdio "inherit" get the real
- * terminal; the line then comes in the environment variable ALCOVE_CHANNEL (which
- * only the same user can read), and there is no pipe fallback.
+ * terminal; the line then always comes in the environment, and there is no pipe
+ * fallback.
  *
  * @module
  */

@@ -7,6 +7,7 @@
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
+  lineInEnvironment,
   notConnected,
   PIPES_LINE,
   pipesForced,
@@ -40,36 +41,39 @@ async function spawnHelper(
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
+  // Synchronous file system calls: each is a system call or two, where an asynchronous
+  // one would wait for a thread of the runtime's pool.
   try {
-    dir = await Deno.makeTempDir({ prefix: "alcove-" });
+    dir = Deno.makeTempDirSync({ prefix: "alcove-" });
     // Others may pass through (a root started as another user must reach the
-    // socket) but not list it: the socket's name is the secret.
-    await Deno.chmod(dir, 0o711);
+    // socket) but not list it.
+    Deno.chmodSync(dir, 0o711);
     const path = `${dir}/${randomHex(16)}`;
     listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, socketMode(argv.length > 1));
+    Deno.chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     listener?.close();
-    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (dir) removeQuietly(dir);
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
   const token = randomHex(16);
-  const line = socketLine(listener.addr.path, token);
+  const line = socketLine(listener.addr.path, token, inherit);
+  const inEnv = lineInEnvironment(argv, inherit);
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
-    stdin: inherit ? "inherit" : "piped",
+    stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
     stdout: inherit ? "inherit" : "null",
     stderr: "inherit",
-    env: inherit ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
+    env: inEnv ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
   }).spawn();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const strangers = new Set<Deno.UnixConn>();
   try {
-    if (!inherit) {
+    if (!inEnv) {
       const writer = child.stdin.getWriter();
-      await writer.write(line).catch(() => {});
-      await writer.close().catch(() => {});
+      writer.write(line).catch(() => {});
+      writer.close().catch(() => {});
     }
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers),
@@ -85,7 +89,15 @@ async function spawnHelper(
     clearTimeout(timer);
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    removeQuietly(dir);
+  }
+}
+
+function removeQuietly(dir: string): void {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // already gone
   }
 }
 

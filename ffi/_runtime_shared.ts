@@ -15,13 +15,28 @@ export function randomHex(bytes: number): string {
     .join("");
 }
 
-/** The first line the root reads: where to connect and what to say. */
-export function socketLine(path: string, token: string): Uint8Array {
-  return new TextEncoder().encode(`socket ${path} ${token}\n`);
+/** The first line the root reads: where to connect and what to say; with `inheritStdio`,
+ * that the descriptors it inherited stay open for its programs (the command line's case). */
+export function socketLine(path: string, token: string, inheritStdio = false): Uint8Array {
+  return new TextEncoder().encode(`socket ${path} ${token}${inheritStdio ? " inherit" : ""}\n`);
 }
 
 /** The environment variable that carries the first line when stdin is not the host's. */
 export const CHANNEL_VARIABLE = "ALCOVE_CHANNEL";
+
+/**
+ * Whether the first line goes in the environment variable {@linkcode CHANNEL_VARIABLE}
+ * rather than on the root's stdin. Without a command prefix the root runs as this user, and
+ * no other user can read its environment (/proc/PID/environ), so the token is as private
+ * there as in a pipe, and the root connects as soon as it runs instead of waiting for this
+ * process to write to it (the root removes the variable before anything can inherit it). A
+ * prefix may run it as another user, whose other processes could read the token there, or
+ * clear the environment (sudo): the line goes on stdin. With inherited stdio, stdin is not
+ * ours to write: always the environment.
+ */
+export function lineInEnvironment(argv: readonly string[], inheritStdio: boolean): boolean {
+  return inheritStdio || argv.length === 1;
+}
 
 /** The first line that tells the root to use its stdin and stdout. */
 export const PIPES_LINE: Uint8Array = new TextEncoder().encode("pipes\n");

@@ -48,7 +48,12 @@ export const CONSTANT_DOMAINS = [
  */
 export type ConstantDomain = typeof CONSTANT_DOMAINS[number];
 
-/** Name -> value tables, with reverse look-up for signal and errno names.
+/** The table parsed last: control processes of the same build send the same text. */
+let lastParsed: ConstantTable | undefined;
+
+/** Name -> value tables, with reverse look-up for signal and errno names. A domain is
+ * parsed from the text when it is first asked for: a program that looks up a few names
+ * never pays for the other tables.
  *
  * @example
  * ```ts
@@ -58,10 +63,20 @@ export type ConstantDomain = typeof CONSTANT_DOMAINS[number];
  * ```
  */
 export class ConstantTable {
+  #text: string;
+  /** Where each domain's lines are in #text: [start, end) pairs, in order. */
+  #ranges: Map<string, number[]> | null = null;
   #byName = new Map<string, Map<string, number>>();
   #byValue = new Map<string, Map<number, string>>();
 
+  /** An empty table; see {@linkcode ConstantTable.parse}. */
+  constructor() {
+    this.#text = "";
+  }
+
   /** Parses "domain\tNAME\tvalue" lines (what the control process sends when it starts).
+   * The same text (a control process of the same build) gives the same table, so later
+   * drivers reuse what earlier ones parsed.
    *
    * @example
    * ```ts
@@ -71,23 +86,66 @@ export class ConstantTable {
    * ```
    */
   static parse(text: string): ConstantTable {
+    if (lastParsed !== undefined && lastParsed.#text === text) return lastParsed;
     const t = new ConstantTable();
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      const [domain, name, value] = line.split("\t");
-      let names = t.#byName.get(domain);
-      let values = t.#byValue.get(domain);
-      if (!names || !values) {
-        names = new Map();
-        values = new Map();
-        t.#byName.set(domain, names);
-        t.#byValue.set(domain, values);
-      }
-      const n = Number(value);
-      names.set(name.toLowerCase(), n);
-      if (!values.has(n)) values.set(n, name);
-    }
+    t.#text = text;
+    lastParsed = t;
     return t;
+  }
+
+  /** The lines of a domain, parsed on first use. */
+  #domain(domain: string): [Map<string, number>, Map<number, string>] | undefined {
+    const names = this.#byName.get(domain);
+    if (names) return [names, this.#byValue.get(domain)!];
+    const ranges = (this.#ranges ??= this.#index()).get(domain);
+    if (!ranges) return undefined;
+    const byName = new Map<string, number>();
+    const byValue = new Map<number, string>();
+    const text = this.#text;
+    for (let i = 0; i < ranges.length; i += 2) {
+      for (let pos = ranges[i]; pos < ranges[i + 1];) {
+        let eol = text.indexOf("\n", pos);
+        if (eol < 0) eol = text.length;
+        const tab1 = text.indexOf("\t", pos);
+        const tab2 = text.indexOf("\t", tab1 + 1);
+        if (tab1 >= 0 && tab2 >= 0 && tab2 < eol) {
+          const name = text.slice(tab1 + 1, tab2);
+          const n = Number(text.slice(tab2 + 1, eol));
+          byName.set(name.toLowerCase(), n);
+          if (!byValue.has(n)) byValue.set(n, name);
+        }
+        pos = eol + 1;
+      }
+    }
+    this.#byName.set(domain, byName);
+    this.#byValue.set(domain, byValue);
+    return [byName, byValue];
+  }
+
+  /** One pass over the text: where each domain's lines are (runs of lines of one domain). */
+  #index(): Map<string, number[]> {
+    const ranges = new Map<string, number[]>();
+    const text = this.#text;
+    let run: number[] | undefined;
+    let runDomain = "";
+    for (let pos = 0; pos < text.length;) {
+      let eol = text.indexOf("\n", pos);
+      if (eol < 0) eol = text.length;
+      const tab = text.indexOf("\t", pos);
+      if (tab > pos && tab < eol) {
+        // Most lines continue the run of the line before: compare in place.
+        if (!(run && tab - pos === runDomain.length && text.startsWith(runDomain, pos))) {
+          runDomain = text.slice(pos, tab);
+          run = ranges.get(runDomain);
+          if (!run) ranges.set(runDomain, run = []);
+          if (run.length > 0 && run[run.length - 1] === pos) run.pop();
+          else run.push(pos);
+          run.push(eol + 1);
+        } else run[run.length - 1] = eol + 1;
+      }
+      pos = eol + 1;
+    }
+    return ranges;
   }
 
   /** The value of a name in a domain, or `undefined`.
@@ -99,7 +157,7 @@ export class ConstantTable {
    * ```
    */
   lookup(domain: ConstantDomain, name: string): number | undefined {
-    return this.#byName.get(domain)?.get(name.toLowerCase());
+    return this.#domain(domain)?.[0].get(name.toLowerCase());
   }
 
   /** The first name of a value in a domain, or `undefined`.
@@ -111,7 +169,7 @@ export class ConstantTable {
    * ```
    */
   name(domain: ConstantDomain, value: number): string | undefined {
-    return this.#byValue.get(domain)?.get(value);
+    return this.#domain(domain)?.[1].get(value);
   }
 
   /** Every name of a domain.
@@ -123,6 +181,6 @@ export class ConstantTable {
    * ```
    */
   names(domain: ConstantDomain): string[] {
-    return [...(this.#byValue.get(domain)?.values() ?? [])];
+    return [...(this.#domain(domain)?.[1].values() ?? [])];
   }
 }

@@ -125,3 +125,25 @@ Deno.test(
     }
   },
 );
+
+Deno.test("the channel's token is in no argument, and wiped from the root's environment", async () => {
+  for (const exec of [[], ["env"]]) {
+    const drv = await Alcove.start({ exec });
+    try {
+      const read = (what: string) => Deno.readFileSync(`/proc/${drv.pid}/${what}`);
+      const text = (b: Uint8Array) => new TextDecoder().decode(b);
+      // Anyone may read a process's arguments: they hold the executable alone.
+      assertEquals(text(read("cmdline")), `${native.helper}\0`, `exec ${exec}`);
+      // Its environment (only this user's to read) no longer holds the line, and nothing
+      // the root starts inherits the variable.
+      const environ = text(read("environ"));
+      assert(!/ALCOVE_CHANNEL=[^\0]/.test(environ), `exec ${exec}: ${environ}`);
+      assert(!environ.includes("socket "), `exec ${exec}`);
+      const pid = await drv.fork([]);
+      const inherited = await drv.environ([pid]);
+      assert(!inherited.some((v) => v.startsWith("ALCOVE_CHANNEL=")), inherited.join(" "));
+    } finally {
+      await drv.stop();
+    }
+  }
+});

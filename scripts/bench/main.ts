@@ -4,6 +4,12 @@
  * (`Deno.Command`), in one run, printed as one table of medians with ratios and
  * whether each target is met.
  *
+ * 0. Starting a driver: `Alcove.start()` + getpid + `stop()` in a process that started one
+ *    before, against `Deno.Command("/bin/true").output()` (and `Alcove.run(["/bin/true"])`);
+ *    then whole `deno run`s of a script that imports mod.ts, starts, calls getpid and stops,
+ *    against an empty script, one that only runs `Deno.Command("/bin/true")`, and
+ *    bubblewrap's whole run of a namespaced `true`. The cold target is what the script adds
+ *    to the runtime's own start (each run's script minus the empty one of the same round).
  * 1. getpid round trip, one call at a time, at pipeline depth 0, 1 and 4, against
  *    a socketpair ping-pong relayed through as many processes.
  * 2. getpid with 1000 calls in flight (calls per second), depth 0 and 1.
@@ -45,7 +51,16 @@ import {
 import { findNative } from "../../ffi/_native.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SECTIONS = ["getpid", "calls", "spawn", "sandbox", "cgroup", "stdout", "rss"] as const;
+const SECTIONS = [
+  "start",
+  "getpid",
+  "calls",
+  "spawn",
+  "sandbox",
+  "cgroup",
+  "stdout",
+  "rss",
+] as const;
 type Section = typeof SECTIONS[number];
 
 const USAGE = `usage: deno run -A scripts/bench/main.ts [options]
@@ -186,9 +201,10 @@ export async function runFloor(name: Floor, args: (string | number)[]): Promise<
 // ---------------------------------------------------------------------------
 // Results and the table
 
-export type Unit = "µs" | "calls/s" | "MB/s" | "kB";
+export type Unit = "ms" | "µs" | "calls/s" | "MB/s" | "kB";
 /** Lower is better for times and sizes, higher for rates. */
 const HIGHER_IS_BETTER: Record<Unit, boolean> = {
+  "ms": false,
   "µs": false,
   "calls/s": true,
   "MB/s": true,
@@ -247,6 +263,7 @@ export interface Row {
 export const rows: Row[] = [];
 
 function fmt(v: number, unit: Unit): string {
+  if (unit === "ms") return v.toFixed(2);
   if (unit === "µs") return v >= 100 ? v.toFixed(0) : v.toFixed(1);
   return Math.round(v).toLocaleString("en-US");
 }
@@ -303,7 +320,7 @@ export function printTable(): void {
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const l of lines) console.log(l.length === 1 ? l[0] : render(l));
   console.log(
-    "\nratios are median / median in the row's unit: for µs and kB lower is better, for calls/s" +
+    "\nratios are median / median in the row's unit: for ms, µs and kB lower is better, for calls/s" +
       " and MB/s higher is better; a target that would beat the C floor is 1.2x the floor instead",
   );
 }
@@ -372,6 +389,158 @@ async function denoPipeRoundTrip(calls: number): Promise<number> {
   await child.stdout.cancel();
   await child.status;
   return us;
+}
+
+// ---------------------------------------------------------------------------
+// 0. starting a driver
+
+async function startGetpidStop(): Promise<void> {
+  const drv = await Alcove.start();
+  await drv.getpid([]);
+  await drv.stop();
+}
+
+async function runTrue(): Promise<void> {
+  const { status } = await Alcove.run(["/bin/true"]);
+  if (!status.success) throw new Error(`Alcove.run /bin/true ended with ${JSON.stringify(status)}`);
+}
+
+/** Milliseconds of a whole command, from spawn to exit. */
+async function wholeRun(argv: readonly string[], env?: Record<string, string>): Promise<number> {
+  const t = ms();
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "piped",
+    env,
+  }).output();
+  const took = ms() - t;
+  if (!out.success) {
+    throw new Error(
+      `${argv.join(" ")} failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return took;
+}
+
+/** bubblewrap's whole run of a namespaced `true` (as scripts/bench/cli.ts runs it). */
+const BWRAP_TRUE = [
+  "bwrap",
+  "--unshare-all",
+  "--ro-bind",
+  "/",
+  "/",
+  "--proc",
+  "/proc",
+  "--dev",
+  "/dev",
+  "true",
+];
+
+async function benchStart(cfg: Config): Promise<void> {
+  const perRep = cfg.quick ? 10 : 30;
+  const warm = new Series("Alcove.start + getpid + stop, not the first in the process", "ms");
+  const command = new Series(`Deno.Command("/bin/true").output()`, "ms");
+  const run = new Series(`Alcove.run(["/bin/true"])`, "ms");
+  await startGetpidStop();
+  await commandTrue();
+  await runTrue();
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (
+      const [series, task] of [[warm, startGetpidStop], [command, commandTrue], [
+        run,
+        runTrue,
+      ]] as const
+    ) {
+      const t = ms();
+      for (let k = 0; k < perRep; k++) await task();
+      series.add((ms() - t) / perRep);
+    }
+  }
+
+  const dir = await Deno.makeTempDir({ prefix: "alcove-bench-" });
+  const mod = new URL("../../mod.ts", import.meta.url).href;
+  const scripts = {
+    empty: "",
+    start: `import { Alcove } from ${JSON.stringify(mod)};
+const drv = await Alcove.start();
+await drv.getpid([]);
+await drv.stop();
+`,
+    import: `import ${JSON.stringify(mod)};\n`,
+    command: `await new Deno.Command("/bin/true").output();\n`,
+  };
+  const deno = Deno.execPath();
+  const argv: Record<string, string[]> = {};
+  for (const [name, text] of Object.entries(scripts)) {
+    await Deno.writeTextFile(`${dir}/${name}.ts`, text);
+    argv[name] = [deno, "run", "-A", `${dir}/${name}.ts`];
+  }
+  let bwrap = true;
+  try {
+    await wholeRun(BWRAP_TRUE);
+  } catch (e) {
+    bwrap = false;
+    console.log(`bwrap: not measured (${(e as Error).message.split("\n")[0]})`);
+  }
+  const rounds = cfg.quick ? 5 : 3 * cfg.reps;
+  const whole = {
+    empty: new Series("deno run, empty script", "ms"),
+    start: new Series("deno run, import mod.ts + start + getpid + stop", "ms"),
+    import: new Series("deno run, import mod.ts only", "ms"),
+    command: new Series(`deno run, Deno.Command("/bin/true").output() only`, "ms"),
+  };
+  const above = new Series("import + start + getpid + stop, above the empty script", "ms");
+  const commandAbove = new Series(
+    `Deno.Command("/bin/true") above the empty script (the runtime's own first spawn)`,
+    "ms",
+  );
+  const bwrapWhole = new Series(`bwrap ${BWRAP_TRUE.slice(1).join(" ")}, whole run`, "ms");
+  const fresh = new Series("deno run, import + start + getpid + stop, empty DENO_DIR", "ms");
+  try {
+    // A warm-up of each (the runtime's cache of transpiled modules, the page cache), then the
+    // commands in turn, so that a drift of the machine's speed touches all of them alike.
+    for (const a of Object.values(argv)) await wholeRun(a);
+    for (let round = 0; round < rounds; round++) {
+      const got: Record<string, number> = {};
+      for (const [name, a] of Object.entries(argv)) got[name] = await wholeRun(a);
+      for (const [name, series] of Object.entries(whole)) series.add(got[name]);
+      above.add(got.start - got.empty);
+      commandAbove.add(got.command - got.empty);
+      if (bwrap) bwrapWhole.add(await wholeRun(BWRAP_TRUE));
+    }
+    // What the first run after a change costs: every module transpiled again.
+    for (let i = 0; i < (cfg.quick ? 1 : 3); i++) {
+      const cache = `${dir}/deno-dir-${i}`;
+      fresh.add(await wholeRun(argv.start, { DENO_DIR: cache }));
+      await Deno.remove(cache, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  rows.push({
+    heading:
+      `0. starting a driver (ms; ${perRep} in a row × ${cfg.reps} reps; whole runs: ${rounds} rounds)`,
+  });
+  rows.push({
+    series: warm,
+    peer: command,
+    peerName: "Deno.Command",
+    target: { value: command.median * 2, text: "≤2x Deno.Command" },
+  });
+  rows.push({ series: command, note: "the peer" });
+  rows.push({ series: run, peer: command, peerName: "Deno.Command", note: "reference" });
+  rows.push({
+    series: above,
+    target: bounded("ms", 10, "≤10 ms", commandAbove.median),
+  });
+  rows.push({ series: commandAbove, note: "the runtime's own floor" });
+  for (const series of Object.values(whole)) {
+    rows.push({ series, peer: whole.empty, peerName: "empty script", note: "reference" });
+  }
+  if (bwrap) rows.push({ series: bwrapWhole, note: "reference" });
+  rows.push({ series: fresh, peer: whole.start, peerName: "cached", note: "reference" });
 }
 
 // ---------------------------------------------------------------------------
@@ -975,6 +1144,8 @@ async function main(): Promise<void> {
   console.log(`control process: ${native.helper}; C floors: gcc -O2 in ${cbuild}`);
   const started = ms();
   let burstRoot: number | undefined;
+  // Before the other sections' driver runs: a start is measured on a quiet process.
+  if (cfg.only.has("start")) await benchStart(cfg);
   {
     await using drv = await Alcove.start();
     if (cfg.only.has("getpid")) await benchGetpid(cfg, drv);
