@@ -8,9 +8,12 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import { backend as node } from "./_runtime_node.ts";
 import {
+  CHANNEL_VARIABLE,
+  lineInEnvironment,
   notConnected,
   PIPES_LINE,
   pipesForced,
@@ -22,7 +25,8 @@ import {
 
 interface BunSubprocess {
   readonly pid: number;
-  readonly stdin: { write(data: Uint8Array): number; flush(): unknown; end(): unknown };
+  /** Absent unless spawned with stdin "pipe". */
+  readonly stdin: { write(data: Uint8Array): number; flush(): unknown; end(): unknown } | undefined;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly exited: Promise<number>;
   readonly exitCode: number | null;
@@ -233,12 +237,23 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
     if (dir) rmSync(dir, { recursive: true, force: true });
     return spawnWithPipes(argv);
   }
-  const child = bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+  const line = socketLine(path, token);
+  const inEnv = lineInEnvironment(argv, false);
+  const child = inEnv
+    ? bun.spawn([...argv], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "inherit",
+      env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
+    })
+    : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
   const exited = exitOf(child);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    child.stdin.write(socketLine(path, token));
-    await child.stdin.end();
+    if (child.stdin) {
+      child.stdin.write(line);
+      await child.stdin.end();
+    }
     const conn = await Promise.race([
       channel.connected,
       exited.then(() => null),
@@ -286,16 +301,17 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
 
 function spawnWithPipes(argv: readonly string[]): HelperProcess {
   const child = bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  child.stdin.write(PIPES_LINE);
-  child.stdin.flush();
+  const stdin = child.stdin!;
+  stdin.write(PIPES_LINE);
+  stdin.flush();
   const reader = child.stdout.getReader();
   let inputClosed = false;
   return {
     pid: child.pid,
     token: "",
     async write(data) {
-      child.stdin.write(data);
-      await child.stdin.flush();
+      stdin.write(data);
+      await stdin.flush();
     },
     async read() {
       const r = await reader.read();
@@ -304,7 +320,7 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
     async closeInput() {
       if (inputClosed) return;
       inputClosed = true;
-      await child.stdin.end();
+      await stdin.end();
     },
     kill: (signal) => kill(child, signal),
     exited: exitOf(child),

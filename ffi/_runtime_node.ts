@@ -25,6 +25,7 @@ import { type Readable, Writable } from "node:stream";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
+  lineInEnvironment,
   notConnected,
   PIPES_LINE,
   pipesForced,
@@ -145,22 +146,26 @@ async function spawnHelper(
   }
   const token = randomHex(16);
   const line = socketLine(path, token);
+  const inEnv = lineInEnvironment(argv, inherit);
+  // Listening for the root before it runs: it may connect at once.
+  const strangers = new Set<Socket>();
+  const connected = acceptRoot(server, token, strangers);
   const child = spawn(argv[0], argv.slice(1), {
-    stdio: inherit ? ["inherit", "inherit", "inherit"] : ["pipe", "ignore", "inherit"],
-    env: inherit
+    stdio: inherit
+      ? ["inherit", "inherit", "inherit"]
+      : [inEnv ? "ignore" : "pipe", "ignore", "inherit"],
+    env: inEnv
       ? { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() }
       : undefined,
   });
   const exited = exitOf(child);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const strangers = new Set<Socket>();
   try {
     await spawned(child);
-    if (!inherit) {
+    if (!inEnv) {
       child.stdin!.on("error", () => {});
       child.stdin!.end(line);
     }
-    const connected = acceptRoot(server, token, strangers);
     const conn = await Promise.race([
       connected,
       exited.then(() => null),
