@@ -38,3 +38,4 @@ export {
   type ResultKind,
   TaskCalls,
 } from "./ffi/_calls.ts";
+export type { AlcoveCallMethods, LocalCallMethods, TaskCallMethods } from "./ffi/_call_methods.ts";

@@ -1,6 +1,7 @@
 /**
  * Generates the tables that come from the call list and the constant lists:
- * csrc/calls.h, csrc/calls_table.c, ffi/_calls.ts (from scripts/call_list.ts) and
+ * csrc/calls.h, csrc/calls_table.c, ffi/_calls.ts and ffi/_call_methods.ts (from
+ * scripts/call_list.ts) and
  * csrc/constants_table.c (from scripts/constants/). `--check` writes nothing and
  * fails naming every generated file that is out of date.
  *
@@ -172,9 +173,7 @@ function typeText(name: string): string {
   return m[1].trim();
 }
 
-function genCallsTs(calls: readonly CallSpec[]): string {
-  let s = BANNER_TS;
-  s += `import type {
+const TYPE_IMPORTS = `import type {
   AlcoveOption,
   CallOptions,
   Capabilities,
@@ -200,6 +199,24 @@ import type {
   Sockaddr,
   StructArg,
 } from "./cstruct.ts";
+`;
+
+/** The method names of a list of calls, as a TypeScript array literal. */
+function nameList(calls: readonly CallSpec[]): string {
+  return `[${calls.map((c) => JSON.stringify(c.name)).join(", ")}]`;
+}
+
+/**
+ * ffi/_calls.ts, what runs: the call table, and the three classes whose methods are made
+ * from it when the module loads. Their documented signatures are interfaces in
+ * ffi/_call_methods.ts, which only the type checker reads: a program that imports the
+ * library does not load a quarter of a megabyte of documentation.
+ */
+function genCallsTs(calls: readonly CallSpec[]): string {
+  const visible = calls.filter((c) => !c.internal);
+  let s = BANNER_TS;
+  s += `import type { CallOptions, Pipeline } from "./types.ts";
+import type { AlcoveCallMethods, LocalCallMethods, TaskCallMethods } from "./_call_methods.ts";
 
 /** How one argument is checked and encoded. */
 export type ArgKind = ${typeText("ArgType")};
@@ -240,9 +257,51 @@ export const CALLS: Readonly<Record<string, CallDef>> = {
   });
   s += `};
 
+/** The first \`n\` arguments, \`undefined\` for those not given (as named parameters are). */
+function first(rest: readonly unknown[], n: number): unknown[] {
+  const args = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) args[i] = rest[i];
+  return args;
+}
+
+/**
+ * Gives a class a method per call, named as the call's definition names it: the call's own
+ * arguments (as many as it takes), then the per-call options (drivers and Tasks), handed to
+ * the class's \`call\` with the definition; a driver's methods take the pipeline first.
+ */
+function install(
+  target: { prototype: object },
+  names: readonly string[],
+  shape: "pipeline" | "task" | "local",
+): void {
+  type Caller = { call(...a: unknown[]): unknown };
+  for (const alcove of names) {
+    const def = CALLS[alcove];
+    const n = def.args.length;
+    const method = shape === "pipeline"
+      ? function (this: Caller, pipeline: unknown, ...rest: unknown[]) {
+        return this.call(def, pipeline, first(rest, n), rest[n]);
+      }
+      : shape === "task"
+      ? function (this: Caller, ...rest: unknown[]) {
+        return this.call(def, first(rest, n), rest[n]);
+      }
+      : function (this: Caller, ...rest: unknown[]) {
+        return this.call(def, first(rest, n));
+      };
+    Object.defineProperty(method, "name", { value: def.name });
+    Object.defineProperty(target.prototype, def.name, {
+      value: method,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
 /**
  * The alcove calls as methods: each takes the pipeline of the control process
- * that runs it, the call's own arguments, and optional per-call options.
+ * that runs it, the call's own arguments, and optional per-call options (see
+ * {@linkcode AlcoveCallMethods} for each).
  */
 export abstract class AlcoveCalls {
   /** Runs a call; implemented by the driver. */
@@ -252,6 +311,65 @@ export abstract class AlcoveCalls {
     args: readonly unknown[],
     options?: CallOptions,
   ): Promise<unknown>;
+}
+
+/** The methods of {@linkcode AlcoveCalls}, documented in {@linkcode AlcoveCallMethods}. */
+export interface AlcoveCalls extends AlcoveCallMethods {}
+
+install(AlcoveCalls, ${nameList(visible)}, "pipeline");
+
+/**
+ * The alcove calls as methods of one control process (prx's task): the driver's calls
+ * without the pipeline (see {@linkcode TaskCallMethods}). \`fork\` and \`clone\` are the
+ * Task's own: they return Tasks.
+ */
+export abstract class TaskCalls {
+  /** Runs a call in this task's process; implemented by \`Task\`. */
+  protected abstract call(
+    def: CallDef,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown>;
+}
+
+/** The methods of {@linkcode TaskCalls}, documented in {@linkcode TaskCallMethods}. */
+export interface TaskCalls extends TaskCallMethods {}
+
+install(TaskCalls, ${nameList(visible.filter((c) => !TASK_OWN.has(c.name)))}, "task");
+
+/**
+ * The alcove calls as synchronous methods run in the host process itself: the same
+ * argument checks as the driver's, without a pipeline (see {@linkcode LocalCallMethods}).
+ * Calls that would fork or replace the runtime are refused.
+ */
+export abstract class LocalCalls {
+  /** Runs a call; implemented by \`Local\`. */
+  protected abstract call(def: CallDef, args: readonly unknown[]): unknown;
+}
+
+/** The methods of {@linkcode LocalCalls}, documented in {@linkcode LocalCallMethods}. */
+export interface LocalCalls extends LocalCallMethods {}
+
+install(LocalCalls, ${nameList(visible)}, "local");
+`;
+  return s;
+}
+
+/** ffi/_call_methods.ts: every call's documented signature, read by the type checker only. */
+function genCallMethodsTs(calls: readonly CallSpec[]): string {
+  let s = BANNER_TS;
+  s += `/**
+ * The documented signatures of the alcove calls: the methods of the driver
+ * ({@linkcode AlcoveCallMethods}), of a Task ({@linkcode TaskCallMethods}) and of the host
+ * process ({@linkcode LocalCallMethods}). Types only: the methods themselves are made from
+ * the call table in \`_calls.ts\`.
+ *
+ * @module
+ */
+${TYPE_IMPORTS}
+/** The driver's alcove calls: each takes the pipeline of the control process that runs it,
+ * the call's own arguments, and optional per-call options. */
+export interface AlcoveCallMethods {
 `;
   for (const c of calls.filter((c) => !c.internal)) {
     const params = [
@@ -262,10 +380,7 @@ export abstract class AlcoveCalls {
     s += "\n  /**\n" + docLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") + "\n   */\n";
     s += `  ${camel(c.name)}(\n${
       params.map((p) => `    ${p},\n`).join("")
-    }  ): Promise<${c.ts}> {\n`;
-    s += `    return this.call(CALLS.${c.name}, pipeline, [${
-      c.args.map((a) => a.name).join(", ")
-    }], options) as Promise<${c.ts}>;\n  }\n`;
+    }  ): Promise<${c.ts}>;\n`;
   }
   s += "}\n";
   return s + genTaskCallsTs(calls) + genLocalCallsTs(calls);
@@ -297,22 +412,13 @@ function genTaskCallsTs(calls: readonly CallSpec[]): string {
  * The alcove calls as methods of one control process (prx's task): the driver's calls
  * without the pipeline. \`fork\` and \`clone\` are the Task's own: they return Tasks.
  */
-export abstract class TaskCalls {
-  /** Runs a call in this task's process; implemented by \`Task\`. */
-  protected abstract call(
-    def: CallDef,
-    args: readonly unknown[],
-    options?: CallOptions,
-  ): Promise<unknown>;
+export interface TaskCallMethods {
 `;
   for (const c of calls.filter((c) => !c.internal && !TASK_OWN.has(c.name))) {
     const params = [...c.args.map((a) => `${a.name}: ${tsArgType(a)}`), "options?: CallOptions"];
     s += "\n  /**\n" + taskDocLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") +
       "\n   */\n";
-    s += `  ${camel(c.name)}(${params.join(", ")}): Promise<${c.ts}> {\n`;
-    s += `    return this.call(CALLS.${c.name}, [${
-      c.args.map((a) => a.name).join(", ")
-    }], options) as Promise<${c.ts}>;\n  }\n`;
+    s += `  ${camel(c.name)}(${params.join(", ")}): Promise<${c.ts}>;\n`;
   }
   return s + "}\n";
 }
@@ -383,19 +489,14 @@ function genLocalCallsTs(calls: readonly CallSpec[]): string {
  * argument checks as the driver's, without a pipeline. Calls that would fork or
  * replace the runtime are refused.
  */
-export abstract class LocalCalls {
-  /** Runs a call; implemented by \`Local\`. */
-  protected abstract call(def: CallDef, args: readonly unknown[]): unknown;
+export interface LocalCallMethods {
 `;
   for (const c of calls.filter((c) => !c.internal)) {
     const params = c.args.map((a) => `${a.name}: ${tsArgType(a)}`);
     const ts = c.noLocal ? "never" : c.ts;
     s += "\n  /**\n" + localDocLines(c).map((l) => (l ? `   * ${l}` : "   *")).join("\n") +
       "\n   */\n";
-    s += `  ${camel(c.name)}(${params.join(", ")}): ${ts} {\n`;
-    const names = c.args.map((a) => a.name).join(", ");
-    s += `    return this.call(CALLS.${c.name}, [${names}]) as ${ts};\n`;
-    s += "  }\n";
+    s += `  ${camel(c.name)}(${params.join(", ")}): ${ts};\n`;
   }
   return s + "}\n";
 }
@@ -426,6 +527,7 @@ export async function generateAll(): Promise<Map<string, string>> {
       CALL_LIST.map((c) => `    calls/${c.name}.c`).join(" \\\n") + "\n",
   );
   files.set("ffi/_calls.ts", await formatTs(genCallsTs(CALL_LIST)));
+  files.set("ffi/_call_methods.ts", await formatTs(genCallMethodsTs(CALL_LIST)));
   for (const [path, text] of await generateConstants(ROOT)) files.set(path, text);
   return files;
 }
