@@ -406,7 +406,10 @@ async function runTrue(): Promise<void> {
 }
 
 /** Milliseconds of a whole command, from spawn to exit. */
-async function wholeRun(argv: readonly string[], env?: Record<string, string>): Promise<number> {
+export async function wholeRun(
+  argv: readonly string[],
+  env?: Record<string, string>,
+): Promise<number> {
   const t = ms();
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
@@ -458,70 +461,8 @@ async function benchStart(cfg: Config): Promise<void> {
     }
   }
 
-  const dir = await Deno.makeTempDir({ prefix: "alcove-bench-" });
-  const mod = new URL("../../mod.ts", import.meta.url).href;
-  const scripts = {
-    empty: "",
-    start: `import { Alcove } from ${JSON.stringify(mod)};
-const drv = await Alcove.start();
-await drv.getpid([]);
-await drv.stop();
-`,
-    import: `import ${JSON.stringify(mod)};\n`,
-    command: `await new Deno.Command("/bin/true").output();\n`,
-  };
-  const deno = Deno.execPath();
-  const argv: Record<string, string[]> = {};
-  for (const [name, text] of Object.entries(scripts)) {
-    await Deno.writeTextFile(`${dir}/${name}.ts`, text);
-    argv[name] = [deno, "run", "-A", `${dir}/${name}.ts`];
-  }
-  let bwrap = true;
-  try {
-    await wholeRun(BWRAP_TRUE);
-  } catch (e) {
-    bwrap = false;
-    console.log(`bwrap: not measured (${(e as Error).message.split("\n")[0]})`);
-  }
-  const rounds = cfg.quick ? 5 : 3 * cfg.reps;
-  const whole = {
-    empty: new Series("deno run, empty script", "ms"),
-    start: new Series("deno run, import mod.ts + start + getpid + stop", "ms"),
-    import: new Series("deno run, import mod.ts only", "ms"),
-    command: new Series(`deno run, Deno.Command("/bin/true").output() only`, "ms"),
-  };
-  const above = new Series("import + start + getpid + stop, above the empty script", "ms");
-  const commandAbove = new Series(
-    `Deno.Command("/bin/true") above the empty script (the runtime's own first spawn)`,
-    "ms",
-  );
-  const bwrapWhole = new Series(`bwrap ${BWRAP_TRUE.slice(1).join(" ")}, whole run`, "ms");
-  const fresh = new Series("deno run, import + start + getpid + stop, empty DENO_DIR", "ms");
-  try {
-    // A warm-up of each (the runtime's cache of transpiled modules, the page cache), then the
-    // commands in turn, so that a drift of the machine's speed touches all of them alike.
-    for (const a of Object.values(argv)) await wholeRun(a);
-    for (let round = 0; round < rounds; round++) {
-      const got: Record<string, number> = {};
-      for (const [name, a] of Object.entries(argv)) got[name] = await wholeRun(a);
-      for (const [name, series] of Object.entries(whole)) series.add(got[name]);
-      above.add(got.start - got.empty);
-      commandAbove.add(got.command - got.empty);
-      if (bwrap) bwrapWhole.add(await wholeRun(BWRAP_TRUE));
-    }
-    // What the first run after a change costs: every module transpiled again.
-    for (let i = 0; i < (cfg.quick ? 1 : 3); i++) {
-      const cache = `${dir}/deno-dir-${i}`;
-      fresh.add(await wholeRun(argv.start, { DENO_DIR: cache }));
-      await Deno.remove(cache, { recursive: true });
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-
   rows.push({
-    heading:
-      `0. starting a driver (ms; ${perRep} in a row × ${cfg.reps} reps; whole runs: ${rounds} rounds)`,
+    heading: `0. starting a driver (ms; ${perRep} in a row × ${cfg.reps} reps)`,
   });
   rows.push({
     series: warm,
@@ -531,16 +472,114 @@ await drv.stop();
   });
   rows.push({ series: command, note: "the peer" });
   rows.push({ series: run, peer: command, peerName: "Deno.Command", note: "reference" });
-  rows.push({
-    series: above,
-    target: bounded("ms", 10, "≤10 ms", commandAbove.median),
-  });
-  rows.push({ series: commandAbove, note: "the runtime's own floor" });
+
+  const dir = await Deno.makeTempDir({ prefix: "alcove-bench-" });
+  try {
+    let bwrap = true;
+    try {
+      await wholeRun(BWRAP_TRUE);
+    } catch (e) {
+      bwrap = false;
+      console.log(`bwrap: not measured (${(e as Error).message.split("\n")[0]})`);
+    }
+    const rounds = cfg.quick ? 5 : 3 * cfg.reps;
+    const bwrapWhole = new Series(`bwrap ${BWRAP_TRUE.slice(1).join(" ")}, whole run`, "ms");
+    rows.push({ heading: `0b. whole runs of a script (ms; ${rounds} rounds)` });
+    const start = await coldStart(DENO_COLD, dir, rounds, bwrap ? [[bwrapWhole, BWRAP_TRUE]] : []);
+    if (bwrap) rows.push({ series: bwrapWhole, note: "reference" });
+    // What the first run after a change costs: every module transpiled again.
+    const fresh = new Series("deno run, import + start + getpid + stop, empty DENO_DIR", "ms");
+    for (let i = 0; i < (cfg.quick ? 1 : 3); i++) {
+      const cache = `${dir}/deno-dir-${i}`;
+      fresh.add(await wholeRun(start.argv, { DENO_DIR: cache }));
+      await Deno.remove(cache, { recursive: true });
+    }
+    rows.push({ series: fresh, peer: start.series, peerName: "cached", note: "reference" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A runtime whose whole start is measured by {@linkcode coldStart}. */
+export interface ColdRuntime {
+  /** How it reads in the table. */
+  name: string;
+  /** The command that runs a script file. */
+  run: readonly string[];
+  /** The module to import, as a file URL (mod.ts, or the npm build's mod.js). */
+  module: string;
+  /** A script that runs /bin/true to its exit the runtime's own way, and its name. */
+  spawn: string;
+  spawnName: string;
+}
+
+const DENO_COLD: ColdRuntime = {
+  name: "deno run",
+  run: [Deno.execPath(), "run", "-A"],
+  module: new URL("../../mod.ts", import.meta.url).href,
+  spawn: `await new Deno.Command("/bin/true").output();`,
+  spawnName: `Deno.Command("/bin/true")`,
+};
+
+/**
+ * Whole runs, in rounds, of an empty script, one that imports the module, one that also
+ * starts a driver, calls getpid and stops, and one that only runs /bin/true the runtime's
+ * own way (and of `alongside`, once a round), after a warm-up of each (the runtime's caches,
+ * the page cache), in turn so that a drift of the machine's speed touches all alike. Adds
+ * the rows: the start script above the empty one of the same round (the target, ≤10 ms,
+ * but never below the runtime's own first spawn above the empty script), then each script.
+ */
+export async function coldStart(
+  rt: ColdRuntime,
+  dir: string,
+  rounds: number,
+  alongside: [Series, readonly string[]][] = [],
+): Promise<{ argv: string[]; series: Series }> {
+  const scripts = {
+    empty: "",
+    import: `import ${JSON.stringify(rt.module)};\n`,
+    start: `import { Alcove } from ${JSON.stringify(rt.module)};
+const drv = await Alcove.start();
+await drv.getpid([]);
+await drv.stop();
+`,
+    spawn: `${rt.spawn}\n`,
+  };
+  const argv: Record<string, string[]> = {};
+  for (const [name, text] of Object.entries(scripts)) {
+    const file = `${dir}/${rt.name.replace(/\W+/g, "-")}-${name}.mjs`;
+    await Deno.writeTextFile(file, text);
+    argv[name] = [...rt.run, file];
+  }
+  const whole: Record<string, Series> = {
+    empty: new Series(`${rt.name}, empty script`, "ms"),
+    import: new Series(`${rt.name}, import the module only`, "ms"),
+    start: new Series(`${rt.name}, import + start + getpid + stop`, "ms"),
+    spawn: new Series(`${rt.name}, ${rt.spawnName} only`, "ms"),
+  };
+  const above = new Series(
+    `${rt.name}: import + start + getpid + stop, above the empty script`,
+    "ms",
+  );
+  const spawnAbove = new Series(
+    `${rt.name}: ${rt.spawnName} above the empty script (the runtime's own first spawn)`,
+    "ms",
+  );
+  for (const a of Object.values(argv)) await wholeRun(a);
+  for (let round = 0; round < rounds; round++) {
+    const got: Record<string, number> = {};
+    for (const [name, a] of Object.entries(argv)) got[name] = await wholeRun(a);
+    for (const [name, series] of Object.entries(whole)) series.add(got[name]);
+    above.add(got.start - got.empty);
+    spawnAbove.add(got.spawn - got.empty);
+    for (const [series, a] of alongside) series.add(await wholeRun(a));
+  }
+  rows.push({ series: above, target: bounded("ms", 10, "≤10 ms", spawnAbove.median) });
+  rows.push({ series: spawnAbove, note: "the runtime's own floor" });
   for (const series of Object.values(whole)) {
     rows.push({ series, peer: whole.empty, peerName: "empty script", note: "reference" });
   }
-  if (bwrap) rows.push({ series: bwrapWhole, note: "reference" });
-  rows.push({ series: fresh, peer: whole.start, peerName: "cached", note: "reference" });
+  return { argv: argv.start, series: whole.start };
 }
 
 // ---------------------------------------------------------------------------

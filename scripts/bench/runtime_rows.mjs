@@ -1,6 +1,7 @@
 /**
  * The control-plane rows measured under the runtime that runs this file (Deno, Node.js or
- * Bun), with that runtime's own way to run a program as the peer. Plain JavaScript so that
+ * Bun), with that runtime's own way to run a program as the peer (also the peer of a
+ * driver's start: start, getpid and stop, not the first start in the process). Plain JavaScript so that
  * all three run the same file: the module under test is imported from the path given
  * (the sources under Deno, the npm build under Node.js and Bun). Prints one JSON line per
  * repetition; scripts/bench/runtimes.ts runs it under each runtime and prints the table.
@@ -21,6 +22,7 @@ const quick = mode === "quick";
 const RTT_CALLS = quick ? 500 : 2000;
 const BURST_MS = quick ? 250 : 700;
 const SPAWNS = quick ? 40 : 200;
+const STARTS = quick ? 10 : 30;
 const BYTES = (quick ? 32 : 256) * 1024 * 1024;
 const INFLIGHT = 1000;
 
@@ -109,6 +111,19 @@ async function perProgram(run) {
   return (now() - t) * 1000 / SPAWNS;
 }
 
+/** A driver started, asked its root's pid and stopped, after a first one: µs each. */
+async function startGetpidStop() {
+  const once = async () => {
+    const d = await Alcove.start();
+    await d.getpid([]);
+    await d.stop();
+  };
+  await once();
+  const t = now();
+  for (let k = 0; k < STARTS; k++) await once();
+  return (now() - t) * 1000 / STARTS;
+}
+
 async function spawnTrue(drv) {
   const p = await drv.spawn(["/bin/true"]);
   const status = await p.status;
@@ -149,6 +164,7 @@ try {
       spawn: await perProgram(() => spawnTrue(drv)),
       peerSpawn: await perProgram(() => peer.runTrue()),
       childProcessSpawn: await perProgram(nodeTrue),
+      start: await startGetpidStop(),
       stdout: await driverStdout(drv),
       peerStdout: await peerStdout(),
     };

@@ -5,7 +5,10 @@
  * same C floors and against that runtime's own way to run a program (Deno.Command,
  * child_process.spawn, Bun.spawn); targets as in scripts/bench/main.ts. Node.js and Bun run
  * the npm build (built first unless `--no-build`); a runtime that cannot run is reported,
- * not measured.
+ * not measured. A driver's start (start, getpid, stop; not the first in the process) is
+ * measured against the same peers, and whole runs of a script that imports the npm build,
+ * starts, calls getpid and stops, against an empty script and one that only runs /bin/true
+ * the runtime's own way, under Node.js and Bun (Deno's are in main.ts).
  *
  * @example
  * ```sh
@@ -17,6 +20,8 @@
 import {
   bounded,
   buildFloors,
+  type ColdRuntime,
+  coldStart,
   loadAverage,
   machine,
   met,
@@ -40,6 +45,7 @@ interface Sample {
   spawn: number;
   peerSpawn: number;
   childProcessSpawn: number;
+  start: number;
   stdout: number;
   peerStdout: number;
 }
@@ -135,6 +141,13 @@ for (const [name, samples] of measured) {
     },
   });
   rows.push({ series: peerSpawn, floor: floors.spawn });
+  const start = series("Alcove.start + getpid + stop, not the first in the process", "µs", "start");
+  rows.push({
+    series: start,
+    peer: peerSpawn,
+    peerName: peer,
+    target: { value: peerSpawn.median * 2, text: `≤2x ${peer}` },
+  });
   if (peer !== "child_process.spawn") rows.push({ series: cp, floor: floors.spawn });
   rows.push({
     series: stdout,
@@ -147,6 +160,57 @@ for (const [name, samples] of measured) {
 }
 rows.push({ heading: "C floors (measured between the runtimes' runs)" });
 for (const s of Object.values(floors)) rows.push({ series: s });
+
+/** The executable behind a command (npx runs Bun through a wrapper, too slow to time whole). */
+async function executable(cmd: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(cmd[0], {
+      args: [...cmd.slice(1), ROOT + "scripts/bench/exec_path.mjs"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Whole runs of a script that imports the npm build, starts, calls getpid and stops (Deno's
+// are in scripts/bench/main.ts, section 0b).
+const COLD: [string, string[], Omit<ColdRuntime, "run">][] = [
+  ["Node.js", ["node"], {
+    name: "node",
+    module: new URL(`file://${ROOT}npm/mod.js`).href,
+    spawn: `import { spawn } from "node:child_process";
+await new Promise((resolve, reject) =>
+  spawn("/bin/true", [], { stdio: ["ignore", "pipe", "pipe"] }).once("error", reject).once("close", resolve)
+);`,
+    spawnName: `child_process.spawn("/bin/true")`,
+  }],
+  ["Bun", ["npx", "--yes", "bun@1.4.4"], {
+    name: "bun",
+    module: new URL(`file://${ROOT}npm/mod.js`).href,
+    spawn: `const c = Bun.spawn(["/bin/true"], { stdout: "pipe", stderr: "pipe" });
+await new Response(c.stdout).arrayBuffer();
+await c.exited;`,
+    spawnName: `Bun.spawn(["/bin/true"])`,
+  }],
+];
+const rounds = quick ? 5 : 15;
+const dir = await Deno.makeTempDir({ prefix: "alcove-bench-" });
+try {
+  for (const [name, cmd, rt] of COLD) {
+    rows.push({ heading: `${name}: whole runs of a script (ms; ${rounds} rounds)` });
+    const exe = await executable(cmd);
+    if (exe === undefined) {
+      rows.push({ heading: `  not measured: cannot run ${cmd.join(" ")}` });
+      continue;
+    }
+    await coldStart({ ...rt, run: [exe] }, dir, rounds);
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
 console.log(`medians of ${reps} repetitions; load average now ${await loadAverage()}\n`);
 printTable();
 const verdicts = rows.filter((r) => r.target).map(met);
