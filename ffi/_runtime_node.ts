@@ -145,7 +145,7 @@ async function spawnHelper(
     return await spawnWithPipes(argv);
   }
   const token = randomHex(16);
-  const line = socketLine(path, token);
+  const line = socketLine(path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
   // Listening for the root before it runs: it may connect at once.
   const strangers = new Set<Socket>();

@@ -147,3 +147,41 @@ Deno.test("the channel's token is in no argument, and wiped from the root's envi
     }
   }
 });
+
+Deno.test(
+  denoOnly("only a root started for the command line keeps the descriptors it inherited"),
+  async () => {
+    // Descriptor 7 is open (not close-on-exec) in the host, as a shell leaves one to bwrap.
+    const script = `
+import { Alcove } from ${JSON.stringify(mod)};
+const out = {};
+for (const inheritStdio of [false, true]) {
+  const drv = await Alcove.start({ inheritStdio });
+  out[inheritStdio] = [...Deno.readDirSync(\`/proc/\${drv.pid}/fd\`)].map((e) => Number(e.name));
+  await drv.stop();
+}
+console.error(JSON.stringify(out));
+`;
+    const file = await Deno.makeTempFile({ suffix: ".js" });
+    try {
+      await Deno.writeTextFile(file, script);
+      const { stderr, success } = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          'exec 7</dev/null; exec "$0" run -A "$1" </dev/null >/dev/null',
+          Deno.execPath(),
+          file,
+        ],
+        env: { ALCOVE_LIB_PATH: native.dir },
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(stderr);
+      assert(success, text);
+      const fds = JSON.parse(text.trim().split("\n").pop()!);
+      assert(!fds.false.includes(7), `a library start kept descriptor 7: ${text}`);
+      assert(fds.true.includes(7), `the command line's start lost descriptor 7: ${text}`);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+);
