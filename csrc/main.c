@@ -237,6 +237,9 @@ int main(int argc, char *argv[])
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;
     }
+    /* cgroups that control processes gone before their programs ended left behind: gone
+     * once the host hears from us. */
+    alcove_cg_remove_stale();
     /* Everything is ready before the host hears from us: it gets the token and the
      * greeting together. */
     if (hello(ap, socket_mode) < 0)
@@ -252,8 +255,5 @@ int main(int argc, char *argv[])
         return 1;
     alcove_set_nonblock(ap->up_in);
     alcove_set_nonblock(ap->up_out);
-    /* cgroups that control processes gone before their programs ended left behind:
-     * after the greeting, so that the host does not wait for it. */
-    alcove_cg_remove_stale();
     return alcove_loop(ap) < 0 ? 1 : 0;
 }

@@ -264,6 +264,9 @@ function first(rest: readonly unknown[], n: number): unknown[] {
   return args;
 }
 
+/** The calls that are methods (alcove names): all but the internal ones. */
+const METHODS: readonly string[] = ${nameList(visible)};
+
 /**
  * Gives a class a method per call, named as the call's definition names it: the call's own
  * arguments (as many as it takes), then the per-call options (drivers and Tasks), handed to
@@ -316,7 +319,7 @@ export abstract class AlcoveCalls {
 /** The methods of {@linkcode AlcoveCalls}, documented in {@linkcode AlcoveCallMethods}. */
 export interface AlcoveCalls extends AlcoveCallMethods {}
 
-install(AlcoveCalls, ${nameList(visible)}, "pipeline");
+install(AlcoveCalls, METHODS, "pipeline");
 
 /**
  * The alcove calls as methods of one control process (prx's task): the driver's calls
@@ -335,7 +338,9 @@ export abstract class TaskCalls {
 /** The methods of {@linkcode TaskCalls}, documented in {@linkcode TaskCallMethods}. */
 export interface TaskCalls extends TaskCallMethods {}
 
-install(TaskCalls, ${nameList(visible.filter((c) => !TASK_OWN.has(c.name)))}, "task");
+install(TaskCalls, METHODS.filter((name) => !${
+    JSON.stringify([...TASK_OWN])
+  }.includes(name)), "task");
 
 /**
  * The alcove calls as synchronous methods run in the host process itself: the same
@@ -350,7 +355,7 @@ export abstract class LocalCalls {
 /** The methods of {@linkcode LocalCalls}, documented in {@linkcode LocalCallMethods}. */
 export interface LocalCalls extends LocalCallMethods {}
 
-install(LocalCalls, ${nameList(visible)}, "local");
+install(LocalCalls, METHODS, "local");
 `;
   return s;
 }

@@ -13,18 +13,9 @@
  * ```
  * @module
  */
+import { NAMESPACED_TRUE as SANDBOX } from "./main.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SANDBOX = [
-  "--unshare-all",
-  "--ro-bind",
-  "/",
-  "/",
-  "--proc",
-  "/proc",
-  "--dev",
-  "/dev",
-  "true",
-];
 
 function option(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);

@@ -426,9 +426,8 @@ export async function wholeRun(
   return took;
 }
 
-/** bubblewrap's whole run of a namespaced `true` (as scripts/bench/cli.ts runs it). */
-const BWRAP_TRUE = [
-  "bwrap",
+/** A namespaced `true`, as bubblewrap's and our command line's options. */
+export const NAMESPACED_TRUE: readonly string[] = [
   "--unshare-all",
   "--ro-bind",
   "/",
@@ -439,6 +438,9 @@ const BWRAP_TRUE = [
   "/dev",
   "true",
 ];
+
+/** bubblewrap's whole run of a namespaced `true` (as scripts/bench/cli.ts runs it). */
+const BWRAP_TRUE = ["bwrap", ...NAMESPACED_TRUE];
 
 async function benchStart(cfg: Config): Promise<void> {
   const perRep = cfg.quick ? 10 : 30;
