@@ -255,6 +255,28 @@ function render(tables: readonly ArchTable[]): string {
   }
   lines.push(
     "/**",
+    ' * A table whose numbers are made from `text` ("name number" lines) when first read: a',
+    " * program reads one architecture's table, or none, and the text is cheaper to load than",
+    " * six objects of a few hundred properties each.",
+    " */",
+    "function lazyTable(auditArch: number, text: string): SyscallTable {",
+    "  let numbers: Record<string, number> | undefined;",
+    "  return {",
+    "    auditArch,",
+    "    get numbers() {",
+    "      if (numbers === undefined) {",
+    "        numbers = {};",
+    '        for (const line of text.split("\\n")) {',
+    '          const space = line.indexOf(" ");',
+    "          if (space > 0) numbers[line.slice(0, space)] = Number(line.slice(space + 1));",
+    "        }",
+    "      }",
+    "      return numbers;",
+    "    },",
+    "  };",
+    "}",
+    "",
+    "/**",
     " * The syscall table of every architecture.",
     " *",
     " * @example",
@@ -266,11 +288,11 @@ function render(tables: readonly ArchTable[]): string {
     "export const SYSCALL_TABLES: Readonly<Record<SyscallArch, SyscallTable>> = {",
   );
   for (const table of tables) {
-    lines.push(`  ${table.name}: {`, `    auditArch: ${table.auditMacro},`, "    numbers: {");
+    lines.push(`  ${table.name}: lazyTable(`, `    ${table.auditMacro},`, "    `");
     for (const [name, nr] of table.numbers) {
-      lines.push(`      ${name}: ${table.name === "x32" ? hex(nr) : String(nr)},`);
+      lines.push(`${name} ${table.name === "x32" ? hex(nr) : String(nr)}`);
     }
-    lines.push("    },", "  },");
+    lines.push("`,", "  ),");
   }
   lines.push("};", "");
   return lines.join("\n");
