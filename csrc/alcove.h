@@ -248,6 +248,10 @@ extern int alcove_inherited_fd[ALCOVE_MAX_INHERITED];
 extern size_t alcove_ninherited;
 
 /* Signals (sig.c). */
+/* Set by a spawned program's process until its exec (and cleared by the control
+ * process when it shares its memory): a caught signal then takes its default action
+ * instead of being reported, as it would once the program runs. */
+extern volatile sig_atomic_t alcove_spawning;
 int alcove_signal_init(struct alcove_state *ap);
 int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
 /* A new self-pipe (after fork the child keeps its parent's dispositions). */

@@ -292,8 +292,18 @@ static int hier_of_file(const char *file)
     return -1;
 }
 
+void alcove_cg_entered(struct alcove_cg *cg)
+{
+    for (int h = 0; h < CG_NHIER; h++) {
+        if (cg->procs[h] >= 0)
+            close(cg->procs[h]);
+        cg->procs[h] = -1;
+    }
+}
+
 static void destroy(struct alcove_cg *cg)
 {
+    alcove_cg_entered(cg);
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     for (int h = 0; h < CG_NHIER; h++) {
@@ -371,6 +381,8 @@ int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out
     if (cg == NULL)
         return WHAT("Cannot create a cgroup"), -ENOMEM;
     cg->v2_fd = -1;
+    for (int h = 0; h < CG_NHIER; h++)
+        cg->procs[h] = -1;
     unsigned long long seq = ++layout.seq;
     int rv = 0;
     for (int h = 0; h < CG_NHIER && rv == 0; h++) {
@@ -467,6 +479,17 @@ int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out
         rv = -errno;
         WHAT("Cannot open the cgroup %s", cg->dir[CG_V2]);
     }
+    for (int h = 0; h < CG_NHIER && rv == 0; h++) {
+        if (cg->dir[h] == NULL || layout.alias[h] != h)
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[h]) >= (int)sizeof(path))
+            rv = -ENAMETOOLONG;
+        else if ((cg->procs[h] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+            rv = -errno;
+        if (rv < 0)
+            WHAT("Cannot move the process into the cgroup %s", cg->dir[h]);
+    }
     if (rv < 0) {
         destroy(cg);
         return rv;
@@ -475,16 +498,18 @@ int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out
     return 0;
 }
 
-int alcove_cg_place(struct alcove_cg *cg, pid_t pid, int into_v2, char *what, size_t whatlen)
+int alcove_cg_enter(const struct alcove_cg *cg, int into_v2, int *failed)
 {
-    char text[32];
-    snprintf(text, sizeof(text), "%d", (int)pid);
     for (int h = into_v2 ? 1 : 0; h < CG_NHIER; h++) {
-        if (cg->dir[h] == NULL || layout.alias[h] != h)
+        if (cg->procs[h] < 0)
             continue;
-        int rv = write_at(cg->dir[h], "cgroup.procs", text);
-        if (rv < 0)
-            return WHAT("Cannot move the process into the cgroup %s", cg->dir[h]), rv;
+        ssize_t n;
+        while ((n = write(cg->procs[h], "0", 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1) {
+            *failed = h;
+            return n < 0 ? -errno : -EIO;
+        }
     }
     return 0;
 }
@@ -609,6 +634,7 @@ void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *u, int sigki
         int64_t ns = number(cg->dir[CG_CPUACCT], "cpuacct.usage");
         u->cpu_usec = ns < 0 ? -1 : ns / 1000;
     }
+    alcove_cg_entered(cg);
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     for (int h = 0; h < CG_NHIER; h++) {
@@ -661,6 +687,51 @@ pid_t alcove_clone_into(unsigned long long flags, int cgroup_fd)
 #else
     (void)flags;
     (void)cgroup_fd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+pid_t alcove_clone_into_vm(int cgroup_fd, int (*fn)(void *), void *arg, void *stack, size_t size)
+{
+#if defined(__x86_64__) && defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (unsigned)cgroup_fd;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = size;
+    /* The child starts on its own stack at the instruction after the system call:
+     * it calls fn(arg) there, and exits with what fn returns should it return. */
+    register int (*r12)(void *) __asm__("r12") = fn;
+    register void *r13 __asm__("r13") = arg;
+    long rv = SYS_clone3;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "mov %%r13, %%rdi\n\t"
+                     "call *%%r12\n\t"
+                     "mov %%eax, %%edi\n\t"
+                     "mov %[exit], %%eax\n\t"
+                     "syscall\n\t"
+                     "ud2\n"
+                     "1:"
+                     : "+a"(rv)
+                     : "D"(&args), "S"(sizeof(args)), "r"(r12), "r"(r13), [exit] "i"(SYS_exit)
+                     : "rcx", "r11", "memory");
+    if (rv < 0) {
+        errno = (int)-rv;
+        return -1;
+    }
+    return (pid_t)rv;
+#else
+    (void)cgroup_fd;
+    (void)fn;
+    (void)arg;
+    (void)stack;
+    (void)size;
     errno = ENOSYS;
     return -1;
 #endif

@@ -44,8 +44,9 @@ struct alcove_cg_request {
 
 /* A sandbox's cgroups. */
 struct alcove_cg {
-    char *dir[CG_NHIER]; /* created, or NULL */
-    int v2_fd;           /* the v2 directory, for CLONE_INTO_CGROUP (-1: none) */
+    char *dir[CG_NHIER];  /* created, or NULL */
+    int v2_fd;            /* the v2 directory, for CLONE_INTO_CGROUP (-1: none) */
+    int procs[CG_NHIER];  /* each cgroup's cgroup.procs, open for the child (-1: none) */
 };
 
 /* Figures read when the program ended (-1: not known). */
@@ -57,8 +58,14 @@ struct alcove_cg_usage {
  * failed in `what`, and nothing is left. */
 int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out, char *what,
                      size_t whatlen);
-/* Places a child (v1 hierarchies, and v2 unless `into_v2` says clone3 did). */
-int alcove_cg_place(struct alcove_cg *cg, pid_t pid, int into_v2, char *what, size_t whatlen);
+/* In the child, before its setup steps: moves itself into the cgroups (v1
+ * hierarchies, and v2 unless `into_v2` says clone3 did). Only system calls (it may
+ * share the parent's memory). Returns 0, or -errno with the hierarchy that failed
+ * in *failed. */
+int alcove_cg_enter(const struct alcove_cg *cg, int into_v2, int *failed);
+/* In the parent once the child has run (or was never made): the cgroup.procs
+ * descriptors are closed. */
+void alcove_cg_entered(struct alcove_cg *cg);
 /* Kills everything in the cgroups (signal SIGKILL). */
 void alcove_cg_kill(const struct alcove_cg *cg);
 /* Kills what is left, reads the usage, removes the cgroups and frees cg.
@@ -68,5 +75,11 @@ void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *usage, int s
 void alcove_cg_remove_stale(void);
 /* clone3 into a v2 cgroup; -1 with errno (ENOSYS, E2BIG, ...) when it cannot. */
 pid_t alcove_clone_into(unsigned long long flags, int cgroup_fd);
+/* clone3 into a v2 cgroup, the child sharing this process's memory and running
+ * fn(arg) on `stack` (it must exec or exit) while this process waits (CLONE_VM |
+ * CLONE_VFORK); -1 with errno when it cannot (ENOSYS where this architecture has no
+ * such call here). */
+pid_t alcove_clone_into_vm(int cgroup_fd, int (*fn)(void *), void *arg, void *stack,
+                           size_t size);
 
 #endif

@@ -6,14 +6,16 @@
  * framing and the ranges again before it forks, so the child only runs the steps.
  *
  * The child runs the steps in this fixed order (the same as bubblewrap's):
- * process group or session, namespaces (clone), id maps and cgroup placement
- * (both done by the parent while the child waits), joining the user namespace
- * and pid namespace given as descriptors (the other namespaces are then made
- * inside them with unshare, and a process that stays outside relays the
- * program's status), descriptors closed but those passed on, hostname, mounts
- * and pivot_root, switching to the second user namespace given, disabling
- * further user namespaces (user.max_user_namespaces = 1, then a nested one) or
- * checking that they are, lock files, rlimits, cwd, setgroups/gid/uid, capabilities,
+ * process group or session, namespaces (clone, into the v2 cgroup), id maps
+ * (written by the parent while the child waits), the other cgroups (the child
+ * writes itself into them through descriptors the parent opened), joining the
+ * user namespace and pid namespace given as descriptors (the other namespaces
+ * are then made inside them with unshare, and a process that stays outside
+ * relays the program's status), descriptors closed but those passed on,
+ * hostname, mounts and pivot_root, switching to the second user namespace
+ * given, disabling further user namespaces (user.max_user_namespaces = 1, then
+ * a nested one) or checking that they are, lock files, rlimits, cwd,
+ * setgroups/gid/uid, capabilities,
  * no_new_privs, Landlock, the init of a new pid namespace (bubblewrap's reaper:
  * the program becomes pid 2), environment, seccomp last, exec. A failed step is
  * reported on a close-on-exec pipe
@@ -181,6 +183,8 @@ struct alcove_sandbox {
     pid_t parent;      /* the control process */
     int report_fd;     /* close-on-exec pipe for a failed step */
     int sync_fd;       /* the child waits here until its id maps are written */
+    const struct alcove_cg *cgroup; /* the cgroups the child moves itself into, or NULL */
+    int cg_into_v2;    /* it was born in the v2 one */
     int stdio_fd[3];   /* descriptors to become 0, 1, 2 (-1: keep the control process's) */
     char *arena;       /* the strings */
     char **exec_env;   /* the environment the program gets (alcove_sandbox_env) */

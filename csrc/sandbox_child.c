@@ -889,11 +889,16 @@ static void set_pwd(struct alcove_sandbox *sb, const char *pwd, char *entry, siz
 void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
 {
     char pwd_entry[PATH_CAP + 8]; /* lives until exec: this never returns */
+    int rv;
     cur = sb;
-    /* Signals stay blocked until exec; handlers of the control process go, so that
-     * a signal that came meanwhile acts on the program as it would by default. */
+    /* Signals stay blocked until just before exec. One that comes meanwhile acts on
+     * the program as it would by default: the control process's handlers give it its
+     * default action from here on (alcove_spawning), and exec resets them. Ignored
+     * signals would stay ignored across exec: those are reset, and the ones the C
+     * library keeps for itself. */
+    alcove_spawning = 1;
     for (int sig = 1; sig < 65; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP || ap->sigmode[sig] == ALCOVE_SIG_DFL)
+        if (ap->sigmode[sig] != ALCOVE_SIG_IGN && (sig < 32 || sig >= SIGRTMIN))
             continue;
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
@@ -920,6 +925,10 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             _exit(127); /* the parent reported why */
         close(sb->sync_fd);
     }
+    int hier;
+    if (sb->cgroup != NULL && (rv = alcove_cg_enter(sb->cgroup, sb->cg_into_v2, &hier)) < 0)
+        failf(-rv, "cgroup", NULL, "Cannot move the process into the cgroup %s",
+              sb->cgroup->dir[hier]);
     if (sb->userns_fd >= 0 || sb->pidns_fd >= 0)
         join_namespaces(sb);
     for (int i = 0; i < 3; i++) {

@@ -11,6 +11,8 @@
 
 static int self_pipe = -1;
 
+volatile sig_atomic_t alcove_spawning;
+
 /* A fault raised by the kernel for the instruction that just ran (si_code > 0;
  * a signal sent by a process has si_code <= 0). Returning from the handler would
  * run the same instruction again, and fault again, for ever: the handler gives
@@ -28,6 +30,19 @@ static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
     (void)ctx;
     int saved = errno;
+    if (alcove_spawning) {
+        /* In a spawned program's process before its exec, the signal does what it
+         * would do to the program: its default action, once this handler returns
+         * (the signal is blocked meanwhile). getpid is a system call: a child that
+         * shares this process's memory has its own pid, but not its own thread data. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        kill(getpid(), sig);
+        errno = saved;
+        return;
+    }
     if (is_fault(sig, info)) {
         struct sigaction dfl;
         memset(&dfl, 0, sizeof(dfl));

@@ -68,6 +68,28 @@ Deno.test("spawn: many quick programs, each with all its output", async () => {
   });
 });
 
+Deno.test("spawn: the program starts with no signal caught or blocked", async () => {
+  await withDriver(async (drv) => {
+    // The control process catches every signal; one it is told to ignore would stay
+    // ignored across exec unless the child resets it.
+    await drv.sigaction([], "SIGUSR1", "sig_ign");
+    await drv.sigaction([], "SIGHUP", "sig_dfl");
+    // Sharing the control process's memory until exec, and copying it (namespaces).
+    const ways: SpawnOptions[] = [{}, { ownProcessGroup: false }];
+    if (IS_ROOT) ways.push({ namespaces: ["uts"] });
+    for (const options of ways) {
+      const p = await drv.spawn(["cat", "/proc/self/status"], options);
+      const status = text((await p.output()).stdout);
+      const mask = (field: string) => BigInt(`0x${statusField(status, field)}`);
+      const how = JSON.stringify(options);
+      assertEquals(mask("SigBlk"), 0n, `SigBlk with ${how}`);
+      assertEquals(mask("SigCgt"), 0n, `SigCgt with ${how}`);
+      assertEquals(mask("SigIgn") & (1n << 9n), 0n, `SIGUSR1 ignored with ${how}`);
+    }
+    // The control process still reports what it catches.
+    assertEquals(await drv.sigaction([], "SIGUSR1", "sig_info"), "sig_ign");
+  });
+});
 Deno.test("spawn: env replaces the environment, inheritEnv adds to it", async () => {
   await withDriver(async (drv) => {
     const only = await drv.spawn(["/usr/bin/env"], { env: { A: "1", PATH: "/usr/bin" } });

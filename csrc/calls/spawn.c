@@ -239,9 +239,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
                 fds[i][1] = fd;
         }
     }
-    if (err == 0 && pipe2(fds[3], O_CLOEXEC) < 0)
+    /* Non-blocking for this process; the child's one record always fits. */
+    if (err == 0 && pipe2(fds[3], O_CLOEXEC | O_NONBLOCK) < 0)
         err = errno;
-    if (err == 0 && ((flags & NEWUSER) || cg != NULL) && pipe2(fds[4], O_CLOEXEC) < 0)
+    if (err == 0 && (flags & NEWUSER) && pipe2(fds[4], O_CLOEXEC) < 0)
         err = errno;
     if (err != 0) {
         for (int i = 0; i < 5; i++)
@@ -256,27 +257,34 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sb.report_fd = fds[3][1];
     sb.sync_fd = fds[4][0];
     sb.parent = getpid();
+    sb.cgroup = cg;
 
     alcove_subreaper(ap, 1);
     long long started = now_ns();
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    /* Straight into its v2 cgroup where the kernel can; else placed below. */
-    int into_v2 = 0;
+    /* Without namespaces nothing waits on this process (no id maps to write), and the
+     * child's steps are quick: it borrows this process's memory until it execs, as
+     * posix_spawn does, instead of copying it (not to join namespaces: the kernel
+     * refuses that to a process sharing its memory). It is born in its v2 cgroup where
+     * the kernel can (clone3 CLONE_INTO_CGROUP), and moves itself into the others. */
+    int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY;
+    struct child_arg a = {&sb, ap};
     pid_t pid = -1;
     if (cg != NULL && cg->v2_fd >= 0) {
-        pid = alcove_clone_into(flags, cg->v2_fd);
-        into_v2 = pid >= 0;
+        sb.cg_into_v2 = 1; /* for the child: set before it runs */
+        if (borrow)
+            pid = alcove_clone_into_vm(cg->v2_fd, vfork_child, &a, spawn_stack,
+                                       sizeof(spawn_stack));
+        else
+            pid = alcove_clone_into(flags, cg->v2_fd);
+        sb.cg_into_v2 = pid >= 0;
     }
-    if (into_v2) {
+    if (sb.cg_into_v2) {
         if (pid == 0)
             alcove_sandbox_child(&sb, ap); /* never returns */
-    } else if (flags == 0 && !joins && cg == NULL && !SPAWN_COPIES_MEMORY) {
-        /* Without namespaces nothing waits on this process (no id maps to write), and
-         * the child's steps are quick: it borrows this process's memory until it execs,
-         * as posix_spawn does, instead of copying it. */
-        struct child_arg a = {&sb, ap};
+    } else if (borrow) {
         pid = clone(vfork_child, spawn_stack + sizeof(spawn_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
                     &a);
     } else {
@@ -285,7 +293,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             alcove_sandbox_child(&sb, ap); /* never returns */
     }
     err = errno;
+    alcove_spawning = 0; /* set by a child that shared this memory */
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (cg != NULL)
+        alcove_cg_entered(cg);
     /* The child's ends. */
     if (fds[0][0] >= 0)
         close(fds[0][0]);
@@ -308,16 +319,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         return setup_failed(reply, err, "clone", clone_hint(err, flags));
     }
     if (fds[4][1] >= 0) {
-        /* The child waits until its id maps are written and it is in its cgroups. */
+        /* The child waits until its id maps are written. */
         const char *step = "uid_map";
         char what[1024] = "Cannot write the id maps of the user namespace";
-        rv = 0;
-        if (flags & NEWUSER)
-            rv = write_maps(&sb, pid, &step);
-        if (rv == 0 && cg != NULL) {
-            step = "cgroup";
-            rv = alcove_cg_place(cg, pid, into_v2, what, sizeof(what));
-        }
+        rv = write_maps(&sb, pid, &step);
         if (rv == 0 && write(fds[4][1], "", 1) != 1)
             rv = -errno;
         if (rv < 0) {
@@ -350,7 +355,6 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
-    alcove_set_nonblock(c.setup_fd);
     alcove_sandbox_free(&sb);
     if (alcove_child_add(ap, &c) < 0) {
         kill(pid, SIGKILL);
