@@ -45,8 +45,10 @@ int alcove_cstruct_build(const struct alcove_arg *a, size_t room, struct alcove_
         p += 5;
         if (s->kind != ALCOVE_SEG_ZEROED)
             p += s->n;
+        /* s->n first: WORD + s->n wraps around where size_t has 32 bits. */
         size_t add = s->kind == ALCOVE_SEG_INLINE ? s->n : WORD + s->n;
-        if (add > ALCOVE_CSTRUCT_MAX_BYTES || total + add > ALCOVE_CSTRUCT_MAX_BYTES) {
+        if (s->n > ALCOVE_CSTRUCT_MAX_BYTES || add > ALCOVE_CSTRUCT_MAX_BYTES ||
+            total + add > ALCOVE_CSTRUCT_MAX_BYTES) {
             *why = "is a cstruct larger than 16 MiB";
             return -EINVAL;
         }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "compat.h"
 #include "frame.h"
 #include "sandbox.h"
 #include "support.h"
@@ -258,7 +259,7 @@ static void grow_pipe(int fd, int *grown)
     if (*grown)
         return;
     *grown = 1;
-    (void)fcntl(fd, F_SETPIPE_SZ, ALCOVE_PIPE_SIZE); /* a refusal only costs speed */
+    alcove_grow_pipe(fd, ALCOVE_PIPE_SIZE);
 }
 
 /* Forward output of a child's stdout or stderr as data frames, read straight into
@@ -286,7 +287,7 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         avail = 0;
     if (fd == &c->out && avail >= ALCOVE_PIPE_FULL)
         grow_pipe(*fd, &c->out_grown);
-    if (ap->xfer_fd < 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
+    if (ALCOVE_LINUX_CORE && ap->xfer_fd < 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
         /* Only this process reads the pipe: all `avail` bytes can be spliced. */
         size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
         if (n > room)
@@ -363,7 +364,7 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
         if (alcove_buf_pending(b) < 4 + (size_t)len) {
             size_t hdr0 = ALCOVE_WIRE_HEADER + 4u * depth;
             size_t have = alcove_buf_pending(b);
-            if (ap->xfer_fd >= 0 || ap->draining || have < hdr0 ||
+            if (!ALCOVE_LINUX_CORE || ap->xfer_fd >= 0 || ap->draining || have < hdr0 ||
                 4 + (size_t)len - have < ALCOVE_SPLICE_MIN ||
                 depth >= 255 || type == ALCOVE_UP_REPLY)
                 return;
@@ -916,8 +917,13 @@ static void flush_up(struct alcove_state *ap, int *broken)
                 b->off = b->len = 0;
             return;
         }
+#if ALCOVE_LINUX_CORE
         ssize_t n = splice(ap->xfer_fd, NULL, ap->up_out, NULL, ap->xfer_left,
                            SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+#else
+        ssize_t n = -1; /* never reached: without splice, nothing starts a transfer */
+        errno = ENOSYS;
+#endif
         if (n > 0) {
             ap->xfer_left -= (size_t)n;
             if (ap->xfer_left == 0)
@@ -984,6 +990,8 @@ static void kill_child(struct alcove_child *c, int sig)
  * kill and reap them until none is left. */
 static void kill_adopted(void)
 {
+    if (!ALCOVE_LINUX_CORE)
+        return; /* nothing was adopted: process groups end a program's descendants */
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
     /* Bounded: a fork bomb under rlimits still ends within about a second. */

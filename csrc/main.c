@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "compat.h"
 #include "constants.h"
 #include "frame.h"
 #include "support.h"
@@ -147,6 +148,8 @@ static int hello(struct alcove_state *ap, int socket_mode)
     alcove_reply_bytes(&r, text, len);
     free(text);
     alcove_reply_bytes(&r, token, strlen(token));
+    /* Bytes of a pointer and of a long here: the layout of the structs the calls take. */
+    alcove_reply_int(&r, (int64_t)sizeof(void *));
     alcove_frame_end(&ap->up_wbuf, start);
     return 0;
 }
@@ -250,7 +253,7 @@ int main(int argc, char *argv[])
     }
     /* Bigger pipe buffers mean fewer wake-ups for bulk output. */
     if (ap->up_out == 1)
-        fcntl(1, F_SETPIPE_SZ, 1 << 20);
+        alcove_grow_pipe(1, 1 << 20);
     if (send_hello(ap) < 0)
         return 1;
     alcove_set_nonblock(ap->up_in);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "compat.h"
 
 static int self_pipe = -1;
 
@@ -93,7 +94,7 @@ int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode
 int alcove_signal_reinit(struct alcove_state *ap)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+    if (alcove_pipe(fds) < 0)
         return -errno;
     ap->sigread = fds[0];
     ap->sigwrite = fds[1];

@@ -3,15 +3,17 @@
  * that EOF on it tells the parent the child ran execve (or exited). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sched.h>
+#endif
 
 #include "alcove.h"
+#include "compat.h"
 #include "support.h"
 
 static void close_above(int lo, int hi)
@@ -42,6 +44,10 @@ pid_t alcove_clone(unsigned long long flags)
 {
     if (flags == 0)
         return fork();
+#ifndef __linux__
+    errno = ENOSYS; /* namespaces and the other clone flags are Linux's */
+    return -1;
+#else
 #ifdef SYS_clone3
     struct clone_args args;
     memset(&args, 0, sizeof(args));
@@ -52,13 +58,15 @@ pid_t alcove_clone(unsigned long long flags)
         return (pid_t)pid;
 #endif
     return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+#endif
 }
 
 static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *mask)
 {
     /* Die with the parent control process: it is single threaded, so unlike a
-     * runtime's worker thread its exit is the process's. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+     * runtime's worker thread its exit is the process's. (Without this, EOF on the
+     * control channel ends the child and its subtree.) */
+    alcove_die_with_parent();
     setpgid(0, 0);
     if (dup2(fds[2][0], 0) < 0 || dup2(fds[3][1], 1) < 0 || dup2(fds[4][1], 2) < 0)
         _exit(127);
@@ -88,7 +96,7 @@ static void child_setup(struct alcove_state *ap, int fds[5][2], const sigset_t *
     alcove_buf_free(&ap->up_rbuf);
     alcove_buf_free(&ap->up_wbuf);
     *ap = fresh; /* subreaper 0: the flag is not inherited across fork */
-    /* Their flags are known: pipe2 gave them O_NONBLOCK and nothing else. */
+    /* Their flags are known: alcove_pipe gave them O_NONBLOCK and nothing else. */
     fcntl(0, F_SETFL, O_RDONLY);
     fcntl(1, F_SETFL, O_WRONLY);
     fcntl(2, F_SETFL, O_WRONLY);
@@ -123,7 +131,7 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     for (; made < 5; made++) {
         /* Every end starts non-blocking, as the control processes want theirs;
          * the child makes its stdio ends blocking again for the programs it runs. */
-        if (pipe2(fds[made], O_CLOEXEC | O_NONBLOCK) < 0) {
+        if (alcove_pipe(fds[made]) < 0) {
             int err = errno;
             while (made-- > 0) {
                 close(fds[made][0]);

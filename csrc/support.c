@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 
+#include "compat.h"
 #include "constants.h"
 #include "support.h"
 
@@ -77,7 +77,7 @@ void alcove_subreaper(struct alcove_state *ap, int on)
 {
     if (ap->subreaper == on)
         return;
-    if (prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) == 0)
+    if (alcove_set_subreaper(on) == 0)
         ap->subreaper = on;
 }
 

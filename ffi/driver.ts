@@ -242,6 +242,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #hello: Resolvers<void> = withResolvers();
   #rootPid = 0;
   #root?: Task;
+  #wordSize: 4 | 8 = 8;
 
   #maxBuffered: number;
 
@@ -321,6 +322,22 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    */
   get pid(): number {
     return this.#rootPid;
+  }
+
+  /** Bytes of a pointer and of a `long` in the control processes (4 or 8), as the root
+   * reported when it started: the layout of the structs their calls take, which may differ
+   * from this process's (a 32-bit control process under a 64-bit runtime). Pass it as the
+   * `align` of `padding` and `alignCstruct`, and to `sockFprog`.
+   *
+   * @example
+   * ```ts
+   * import { Alcove, padding, u16 } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * console.log(padding(u16(1).length, drv.wordSize).length); // 6 where pointers have 8 bytes
+   * ```
+   */
+  get wordSize(): 4 | 8 {
+    return this.#wordSize;
   }
 
   /** The constant tables of the root control process.
@@ -704,6 +721,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         this.#rootPid = r.value() as number;
         this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
         const token = new TextDecoder().decode(r.value() as Uint8Array);
+        this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
           this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
         } else this.#hello.resolve();

@@ -2,8 +2,7 @@
  * Compiles csrc/ with the system C compiler: `build/` (hardened) or, with
  * `--sanitize`, `build-sanitize/` (ASan+UBSan control process, UBSan library).
  * `--platform NAME` builds the control process for another target into
- * `build-NAME/`, next to a link to this machine's libalcove.so (the library is
- * loaded by the runtime, so it stays native): see {@linkcode PLATFORMS}.
+ * `build-NAME/`, and `build-NAME/run/` for ALCOVE_LIB_PATH: see {@linkcode PLATFORMS}.
  *
  * @example
  * ```sh
@@ -34,7 +33,7 @@ const out = outArg >= 0
   ? new URL(Deno.args[outArg + 1], `file://${Deno.cwd()}/`).pathname
   : root + (platformName ? `build-${platformName}` : sanitize ? "build-sanitize" : "build");
 
-async function run(cmd: string, args: string[]): Promise<boolean> {
+async function succeeds(cmd: string, args: string[]): Promise<boolean> {
   try {
     const status = await new Deno.Command(cmd, {
       args,
@@ -48,7 +47,7 @@ async function run(cmd: string, args: string[]): Promise<boolean> {
   }
 }
 
-if (!(await run("make", ["--version"]))) {
+if (!(await succeeds("make", ["--version"]))) {
   console.error("Cannot build: `make` is not installed (apt-get install make gcc)");
   Deno.exit(1);
 }
@@ -62,13 +61,36 @@ if (sanitize) args.push("SANITIZE=1");
 if (platform) {
   args.push(...platform.make, `${out}/alcove`);
 }
-if (!(await run("make", args))) {
+if (!(await succeeds("make", args))) {
   console.error(`Cannot build the native files into ${out}: the C compiler failed (see above)`);
   Deno.exit(1);
 }
+/** Whether this kernel runs the executable itself (it may lack IA32 emulation, say): given an
+ * argument, the control process says that it takes none. (An executable the kernel refuses
+ * may be handed to /bin/sh instead, which fails otherwise.) */
+async function runsNatively(path: string): Promise<boolean> {
+  try {
+    const r = await new Deno.Command(path, { args: ["--probe"], stdout: "null", stderr: "piped" })
+      .output();
+    return new TextDecoder().decode(r.stderr).startsWith("alcove: ");
+  } catch {
+    return false; // ENOEXEC: Exec format error
+  }
+}
+
 if (platform) {
-  // The native library beside the foreign control process, so that ALCOVE_LIB_PATH finds both.
-  if (!(await run("make", [`OUT=${root}build`, "--no-print-directory", "-s"]))) Deno.exit(1);
-  await Deno.remove(`${out}/libalcove.so`).catch(() => {});
-  await Deno.symlink(`${root}build/libalcove.so`, `${out}/libalcove.so`);
+  // What ALCOVE_LIB_PATH names for a test run: this machine's libalcove.so (the runtime loads
+  // it, so it stays native) beside the foreign control process, or beside a script that runs
+  // it under its emulator (the pid stays the control process's: the script execs).
+  const run = `${out}/run`;
+  if (!(await succeeds("make", [`OUT=${root}build`, "--no-print-directory", "-s"]))) Deno.exit(1);
+  await Deno.remove(run, { recursive: true }).catch(() => {});
+  await Deno.mkdir(run, { recursive: true });
+  await Deno.symlink(`${root}build/libalcove.so`, `${run}/libalcove.so`);
+  if (platform.emulator.length && !(await runsNatively(`${out}/alcove`))) {
+    const argv = [...platform.emulator, `${out}/alcove`].map((a) => `'${a}'`).join(" ");
+    await Deno.writeTextFile(`${run}/alcove`, `#!/bin/sh\nexec ${argv} "$@"\n`, { mode: 0o755 });
+  } else {
+    await Deno.symlink(`${out}/alcove`, `${run}/alcove`);
+  }
 }

@@ -1,22 +1,43 @@
 /**
  * Runs the whole test suite: installs the Debian packages tests need (when
- * root), builds the native files, runs `deno test`, then builds the npm package
- * and runs the same test files (all but those that run Deno itself) under Node.js and Bun
- * (NPM_TEST_FILES), installs the packed tarball into an empty folder and uses it,
- * and ends with a plain "N passed, N failed, N skipped" line for all of it. `--sanitize` builds and tests the
- * ASan+UBSan build instead.
+ * root), builds the native files, runs `deno test`, then a short run against
+ * the control process of every other target (scripts/platforms.ts), then builds
+ * the npm package and runs the same test files (all but those that run Deno
+ * itself) under Node.js and Bun (NPM_TEST_FILES), installs the packed tarball
+ * into an empty folder and uses it, and ends with a plain "N passed, N failed,
+ * N skipped" line for all of it. `--sanitize` builds and tests the ASan+UBSan
+ * build instead; `--platform NAME` runs against the control process built for
+ * another target, the files its `core` list names unless files are given.
  *
  * @example
  * ```sh
  * deno run -A scripts/test.ts              # what `deno task test` runs
  * deno run -A scripts/test.ts --sanitize   # what `deno task sanitize` runs
  * deno run -A scripts/test.ts tests/driver_test.ts   # some files only
+ * deno run -A scripts/test.ts --platform musl          # against the musl control process
  * ```
  * @module
  */
+import { PLATFORMS } from "./platforms.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 const sanitize = Deno.args.includes("--sanitize");
-const files = Deno.args.filter((a) => !a.startsWith("--"));
+const platformArg = Deno.args.indexOf("--platform");
+const platformName = platformArg >= 0 ? Deno.args[platformArg + 1] : undefined;
+const platform = platformName === undefined ? undefined : PLATFORMS[platformName];
+if (platformName !== undefined && platform === undefined) {
+  console.error(
+    `Cannot test platform ${JSON.stringify(platformName)}: it must be one of ${
+      Object.keys(PLATFORMS).join(", ")
+    }`,
+  );
+  Deno.exit(1);
+}
+const given = Deno.args.filter((a, i) =>
+  !a.startsWith("--") && (platformArg < 0 || i !== platformArg + 1)
+);
+const files = given.length ? given : platform?.core ?? ["tests/"];
+const decoder = new TextDecoder();
 
 /**
  * The test files the npm build runs under Node.js and Bun: every file but those that run
@@ -208,49 +229,92 @@ if ((await run("sh", ["scripts/install_deps.sh"])) !== 0) {
   console.error("Cannot install the packages the tests need (scripts/install_deps.sh failed)");
   Deno.exit(1);
 }
-const build = ["run", "-A", "scripts/build.ts", ...(sanitize ? ["--sanitize"] : [])];
-if ((await run(Deno.execPath(), build)) !== 0) Deno.exit(1);
 // The prebuilt files of both architectures that the module publishes (tests/published_test.ts).
 if ((await run(Deno.execPath(), ["run", "-A", "scripts/build_native.ts"])) !== 0) Deno.exit(1);
 
-const env: Record<string, string> = {};
-if (sanitize) {
-  env.ALCOVE_LIB_PATH = root + "build-sanitize";
-  // Children exit with _exit and inherit the parent's heap: leak reports would be noise.
-  env.ASAN_OPTIONS = "detect_leaks=0:abort_on_error=0:halt_on_error=1";
-  env.UBSAN_OPTIONS = "halt_on_error=1:print_stacktrace=1";
+/** Builds what a run needs and its environment: the control process of `name`, or this
+ * machine's (sanitized with --sanitize). */
+async function prepare(name: string | undefined): Promise<Record<string, string> | undefined> {
+  const build = [
+    "run",
+    "-A",
+    "scripts/build.ts",
+    ...(sanitize ? ["--sanitize"] : []),
+    ...(name ? ["--platform", name] : []),
+  ];
+  if ((await run(Deno.execPath(), build)) !== 0) return undefined;
+  const env: Record<string, string> = {};
+  if (sanitize) {
+    env.ALCOVE_LIB_PATH = root + "build-sanitize";
+    // Children exit with _exit and inherit the parent's heap: leak reports would be noise.
+    env.ASAN_OPTIONS = "detect_leaks=0:abort_on_error=0:halt_on_error=1";
+    env.UBSAN_OPTIONS = "halt_on_error=1:print_stacktrace=1";
+  }
+  if (name) {
+    env.ALCOVE_LIB_PATH = `${root}build-${name}/run`;
+    // Read by tests/_helpers.ts for what the platform cannot do.
+    env.ALCOVE_PLATFORM = name;
+    env.ALCOVE_CONTROL_EXECUTABLE = `${root}build-${name}/alcove`;
+    const emulated = !(await Deno.lstat(`${env.ALCOVE_LIB_PATH}/alcove`)).isSymlink;
+    if (emulated) env.ALCOVE_EMULATOR = PLATFORMS[name].emulator.join(" ");
+    console.log(
+      `\nTesting against the control process for ${PLATFORMS[name].description}${
+        emulated ? `, under ${env.ALCOVE_EMULATOR}` : ""
+      }`,
+    );
+  }
+  return env;
 }
-const test = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--parallel", ...(files.length ? files : ["tests/"])],
-  cwd: root,
-  env,
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
 
-// Pass the output through and remember the summary line.
-let tail = "";
-const decoder = new TextDecoder();
-for await (const chunk of test.stdout) {
-  await Deno.stdout.write(chunk);
-  tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+/** Runs `deno test` on `files`, passing its output through; returns its counts. */
+async function runTests(files: string[], env: Record<string, string>): Promise<Counts> {
+  const test = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--parallel", ...files],
+    cwd: root,
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // Pass the output through and remember the summary line.
+  let tail = "";
+  for await (const chunk of test.stdout) {
+    await Deno.stdout.write(chunk);
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+  }
+  const status = await test.status;
+  // deno test ends with e.g. "ok | 40 passed (3 steps) | 0 failed | 2 ignored (12s)".
+  // deno-lint-ignore no-control-regex
+  const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
+  const summary = [
+    ...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g),
+  ]
+    .at(-1);
+  const counts = summary
+    ? { passed: +summary[1], failed: +summary[2], skipped: +(summary[3] ?? 0) }
+    : { passed: 0, failed: 0, skipped: 0 };
+  if (status.code !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
 }
-const status = await test.status;
-// deno test ends with e.g. "ok | 40 passed (3 steps) | 0 failed | 2 ignored (12s)".
-// deno-lint-ignore no-control-regex
-const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
-const summary = [
-  ...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g),
-]
-  .at(-1);
-const totals = summary
-  ? { passed: +summary[1], failed: +summary[2], skipped: +(summary[3] ?? 0) }
-  : { passed: 0, failed: status.code !== 0 ? 1 : 0, skipped: 0 };
-let code = status.code;
+
+// The runs: the files asked for against one control process, or, for the whole suite, this
+// machine's and then the short run of every other platform (`ci` in scripts/platforms.ts).
+const runs: [string | undefined, string[]][] = [[platformName, files]];
+if (!given.length && !platformName && !sanitize) {
+  for (const [name, p] of Object.entries(PLATFORMS)) runs.push([name, p.ci]);
+}
+const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
+for (const [name, runFiles] of runs) {
+  const env = await prepare(name);
+  const counts = env ? await runTests(runFiles, env) : { passed: 0, failed: 1, skipped: 0 };
+  totals.passed += counts.passed;
+  totals.failed += counts.failed;
+  totals.skipped += counts.skipped;
+}
+let code = totals.failed ? 1 : 0;
 
 // The npm build: the same test files under Node.js and Bun (when the whole suite runs), but
 // NPM_TEST_FILES' few; tests of Deno itself inside them are marked denoOnly.
-if (files.length === 0 && !sanitize) {
+if (!given.length && !platformName && !sanitize) {
   if ((await run(Deno.execPath(), ["run", "-A", "scripts/build_npm.ts", "--tests"])) !== 0) {
     Deno.exit(1);
   }

@@ -19,6 +19,43 @@ export const MUST_WORK = Deno.env.get("ALCOVE_MUST_WORK") === "1";
 /** True when running as root. */
 export const IS_ROOT = Deno.uid() === 0;
 
+/** The target the control process under test was built for, when it is not this machine's
+ * default (`scripts/test.ts --platform NAME` sets ALCOVE_PLATFORM): "aarch64", "m32",
+ * "musl", "portable", or "". */
+export const PLATFORM = Deno.env.get("ALCOVE_PLATFORM") ?? "";
+
+/** The emulator the control process under test runs in (qemu-user), or "". */
+export const EMULATOR = Deno.env.get("ALCOVE_EMULATOR") ?? "";
+
+/** The executable of the control process under test (not the script that runs it in its
+ * emulator). */
+export const CONTROL_EXECUTABLE = Deno.env.get("ALCOVE_CONTROL_EXECUTABLE") ??
+  findNative().helper;
+
+/** The seccomp architecture (syscall numbers) of the control process under test. */
+export const CONTROL_ARCH: "aarch64" | "x86" | "x86_64" = PLATFORM === "aarch64"
+  ? "aarch64"
+  : PLATFORM === "m32"
+  ? "x86"
+  : "x86_64";
+
+/**
+ * Options for a test the control process under test cannot pass because of what its platform
+ * lacks, such as an emulator that cannot create namespaces: `limits` maps each platform (or
+ * "emulated", for any run under qemu-user) to the reason. The test is skipped with that reason,
+ * also in CI: it is a known limit of the platform, not a missing privilege of the machine.
+ */
+export function unlessOn(
+  name: string,
+  limits: Partial<Record<"emulated" | "aarch64" | "m32" | "musl" | "portable", string>>,
+): { name: string; ignore: boolean } {
+  const reason = (EMULATOR ? limits.emulated : undefined) ??
+    limits[PLATFORM as keyof typeof limits];
+  if (reason === undefined) return { name, ignore: false };
+  console.warn(`skipped on ${PLATFORM}: ${name}: ${reason}`);
+  return { name, ignore: true };
+}
+
 /**
  * Why a test cannot run here, or undefined when it can. With ALCOVE_MUST_WORK=1
  * a reason throws instead, so the test fails.

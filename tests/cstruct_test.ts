@@ -37,7 +37,7 @@ import { sockFprog as seccompSockFprog } from "../ffi/seccomp/bpf.ts";
 import { assemble, retAllow } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { concat, DOWN, Reader, SEG, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
-import { le, RawControl, withDriver } from "./_helpers.ts";
+import { CONTROL_EXECUTABLE, le, RawControl, withDriver } from "./_helpers.ts";
 
 const te = new TextEncoder();
 
@@ -109,6 +109,27 @@ Deno.test("struct builders lay out sockaddr_un, ifreq, rlimit, timeval and sock_
   assertEquals(le(header).getUint16(0, true), 1);
   assertEquals(filter, { ptr: prog });
   checkCstruct([header, filter]);
+  assertEquals(sockFprog(prog, 4)[0], new Uint8Array([1, 0, 0, 0]));
+  assertThrows(() => sockFprog(prog, 2 as 4), RangeError, "wordSize must be 4 or 8");
+});
+
+Deno.test("a sock_fprog laid out for the control process's word size is a struct sock_fprog there", async () => {
+  await withDriver(async (drv) => {
+    // The word size comes from the control process, not from this one.
+    const elf = await Deno.readFile(await Deno.realPath(CONTROL_EXECUTABLE));
+    assertEquals(drv.wordSize, elf[4] === 2 ? 8 : 4); // EI_CLASS: 1 is 32-bit, 2 is 64-bit
+    const prog = assemble([retAllow(), retAllow()]);
+    const r = await drv.alloc([], sockFprog(prog, drv.wordSize));
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the pointer
+    // follows the count at the next word, and points at a copy of the program.
+    assertEquals(r.bytes.length, 2 * drv.wordSize);
+    assertEquals(le(r.bytes).getUint16(0, true), 2);
+    const at = drv.wordSize === 8
+      ? le(r.bytes).getBigUint64(8, true)
+      : BigInt(le(r.bytes).getUint32(4, true));
+    assertNotEquals(at, 0n);
+    assertEquals(r.cstruct[1], { ptr: prog });
+  });
 });
 
 Deno.test("checkCstruct refuses malformed cstructs with a clear error", () => {
@@ -148,19 +169,22 @@ Deno.test("alloc lays out a cstruct in a control process and reads it back", asy
       { ptr: bytes("stuff") },
       bytes("foo"),
     ]);
-    // Back to back: 9 inline bytes, two pointer words, 3 inline bytes.
-    assertEquals(r.bytes.length, 9 + 2 * WORD_SIZE + 3);
+    // Back to back: 9 inline bytes, two pointer words of the control process, 3 inline bytes.
+    const word = drv.wordSize;
+    assertEquals(r.bytes.length, 9 + 2 * word + 3);
     assertEquals(r.bytes.subarray(0, 9), bytes("some data"));
-    assertEquals(r.bytes.subarray(25), bytes("foo"));
-    const p1 = le(r.bytes).getBigUint64(9, true);
-    const p2 = le(r.bytes).getBigUint64(17, true);
+    assertEquals(r.bytes.subarray(9 + 2 * word), bytes("foo"));
+    const pointer = (at: number) =>
+      word === 8 ? le(r.bytes).getBigUint64(at, true) : BigInt(le(r.bytes).getUint32(at, true));
+    const p1 = pointer(9);
+    const p2 = pointer(9 + word);
     assertNotEquals(p1, 0n);
     assertNotEquals(p2, 0n);
     assertNotEquals(p1, p2);
 
     // 0 and an empty array are NULL; they come back as empty pointers.
     const n = await drv.alloc([pid], [{ ptr: 0 }, { ptr: new Uint8Array(0) }, new Uint8Array(0)]);
-    assertEquals(n.bytes, new Uint8Array(16));
+    assertEquals(n.bytes, new Uint8Array(2 * word));
     assertEquals(n.cstruct, [{ ptr: new Uint8Array(0) }, { ptr: new Uint8Array(0) }, bytes("")]);
 
     // The limits are reachable: 64 segments, and a 16 MiB struct in all.

@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 
 #include "../calls.h"
+#include "../compat.h"
 
 int alcove_call_setrlimit(struct alcove_state *ap, const struct alcove_arg *arg,
                           struct alcove_reply *reply)
@@ -12,7 +13,7 @@ int alcove_call_setrlimit(struct alcove_state *ap, const struct alcove_arg *arg,
         .rlim_cur = (rlim_t)arg[1].list[0].i,
         .rlim_max = (rlim_t)arg[1].list[1].i,
     };
-    if (setrlimit((int)arg[0].i, &rl) < 0)
+    if (setrlimit((alcove_rlimit_resource)arg[0].i, &rl) < 0)
         return -errno;
     /* Each child costs descriptors: fewer descriptors, fewer children. */
     if (arg[0].i == RLIMIT_NOFILE) {

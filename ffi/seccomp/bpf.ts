@@ -886,9 +886,12 @@ export function instructionsOf(program: Program): readonly Instruction[] {
 
 /**
  * The `struct sock_fprog` for seccomp(2) or prctl(2) as a cstruct value: the u16 instruction
- * count zero-padded to 8 bytes, then a pointer to a copy of the instructions.
+ * count zero-padded to the word size of the process that makes the call, then a pointer to a
+ * copy of the instructions.
  *
  * @param program The bytes of `assemble`.
+ * @param wordSize Bytes of a pointer in the process that makes the call: 8 (default) or 4
+ * (`drv.wordSize` tells a control process's).
  * @returns The cstruct segments `[count and padding, { ptr: program }]`.
  *
  * @example
@@ -896,9 +899,16 @@ export function instructionsOf(program: Program): readonly Instruction[] {
  * import { assemble, retAllow, sockFprog } from "./bpf.ts";
  * const [header, filter] = sockFprog(assemble([retAllow()]));
  * console.log(header); // Uint8Array(8) [1, 0, 0, 0, 0, 0, 0, 0]
+ * console.log(sockFprog(assemble([retAllow()]), 4)[0]); // Uint8Array(4) [1, 0, 0, 0]
  * ```
  */
-export function sockFprog(program: Uint8Array): [Uint8Array, { ptr: Uint8Array }] {
+export function sockFprog(
+  program: Uint8Array,
+  wordSize: 4 | 8 = 8,
+): [Uint8Array, { ptr: Uint8Array }] {
+  if (wordSize !== 4 && wordSize !== 8) {
+    throw new RangeError(`Cannot build sock_fprog: wordSize must be 4 or 8, got ${wordSize}`);
+  }
   if (program.length === 0 || program.length % 8 !== 0) {
     throw new RangeError(
       `Cannot build sock_fprog: ${program.length} bytes is not a non-empty multiple of 8`,
@@ -910,7 +920,7 @@ export function sockFprog(program: Uint8Array): [Uint8Array, { ptr: Uint8Array }
       `Cannot build sock_fprog: ${count} instructions exceed the kernel's limit of ${BPF_MAXINSNS}`,
     );
   }
-  const header = new Uint8Array(8);
+  const header = new Uint8Array(wordSize);
   new DataView(header.buffer).setUint16(0, count, LITTLE_ENDIAN);
   return [header, { ptr: program }];
 }

@@ -71,7 +71,8 @@ import { checkProgram } from "./sim.ts";
 // Types
 
 /**
- * What `installFilter` needs of a driver: its prctl and seccomp calls and its constant tables.
+ * What `installFilter` needs of a driver: its prctl and seccomp calls, its constant tables and
+ * the word size of its control processes (8 when absent).
  * An {@linkcode Alcove} driver is one.
  *
  * @example
@@ -82,7 +83,9 @@ import { checkProgram } from "./sim.ts";
  * const target: FilterDriver = drv;
  * ```
  */
-export type FilterDriver = Pick<Alcove, "prctl" | "seccomp" | "syscallConstant" | "constants">;
+export type FilterDriver =
+  & Pick<Alcove, "prctl" | "seccomp" | "syscallConstant" | "constants">
+  & Partial<Pick<Alcove, "wordSize">>;
 
 /**
  * What `installFilterLocal` needs of the host process's calls; a {@linkcode Local} is one.
@@ -401,7 +404,8 @@ export async function installFilter(
     options,
     false,
   );
-  const fprog = sockFprog(bytes);
+  // Laid out for the control process that makes the call, which may be 32-bit.
+  const fprog = sockFprog(bytes, drv.wordSize ?? 8);
 
   if (noNewPrivs) await drv.prctl(pipeline, "PR_SET_NO_NEW_PRIVS", 1, 0, 0, 0, callOptions);
   try {
