@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "sandbox.h"
 
 #ifndef PR_CAP_AMBIENT
@@ -970,7 +971,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     for (size_t i = 0; i < sb->nrlimits; i++) {
         struct rlimit rl = {.rlim_cur = (rlim_t)sb->rlimits[i].cur,
                             .rlim_max = (rlim_t)sb->rlimits[i].max};
-        if (setrlimit(sb->rlimits[i].resource, &rl) < 0) {
+        if (setrlimit((alcove_rlimit_resource)sb->rlimits[i].resource, &rl) < 0) {
             char what[64];
             snprintf(what, sizeof(what), "Cannot set rlimit %d", sb->rlimits[i].resource);
             fail(errno, "rlimit", what, NULL);

@@ -1,5 +1,8 @@
 #include <errno.h>
 #include <sys/ioctl.h>
+#ifdef __linux__
+#include <linux/ioctl.h> /* _IOC_DIR and _IOC_SIZE, which musl's sys/ioctl.h lacks */
+#endif
 
 #include "../calls.h"
 #include "../compat.h"
