@@ -1270,3 +1270,17 @@ int alcove_loop(struct alcove_state *ap)
     free(who);
     return 0;
 }
+
+#ifdef ALCOVE_FUZZ
+/* For the fuzz harness (fuzz/stream.c): what the loop does when a child's control
+ * pipe is readable and the parent's pipe writable. */
+int alcove_fuzz_relay(struct alcove_state *ap, struct alcove_child *c);
+int alcove_fuzz_relay(struct alcove_state *ap, struct alcove_child *c)
+{
+    int rv = c->ctl_in >= 0 ? read_ctl(ap, c) : READ_CLOSED;
+    int broken = 0;
+    flush_up(ap, &broken);
+    compact_up(ap);
+    return broken ? -1 : rv;
+}
+#endif

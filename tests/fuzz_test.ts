@@ -1,0 +1,23 @@
+/**
+ * A short run of each fuzz harness (scripts/fuzz.ts): they build, accept their seed corpus and
+ * find nothing in a few seconds. `deno task fuzz` runs them longer.
+ */
+import { assert, assertStringIncludes } from "@std/assert";
+
+Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without a finding", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../scripts/fuzz.ts", import.meta.url).pathname, "--seconds", "3"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert(r.success, out);
+  for (const name of ["call", "stream"]) {
+    const line = out.split("\n").find((l) => l.startsWith(`${name}: `));
+    assert(line, out);
+    assertStringIncludes(line, "no finding");
+    // Every seed ran, then more.
+    const runs = Number(line.match(/^\w+: (\d+) executions/)?.[1]);
+    assert(runs > 5, line);
+  }
+});
