@@ -157,6 +157,7 @@ struct alcove_state {
     pid_t xfer_pid;   /* the child the descriptor belongs to */
     size_t xfer_at;
     size_t xfer_left;
+    int xfer_zeros; /* the pipe ended mid-frame: the rest of it goes up as zeros */
     int draining; /* reporting a dead child: copy, never splice */
     struct alcove_opts opt;
     struct alcove_child *child;

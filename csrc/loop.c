@@ -876,21 +876,21 @@ static void flush_calls(struct alcove_child *c, int *broken)
 }
 
 
-/* The bytes a splice could not move (the child's pipe ended mid-frame) become
- * zeros, so the frame keeps its announced length. */
-static int xfer_pad(struct alcove_state *ap)
+/* The bytes a splice could not move (the child's pipe ended mid-frame) go up as
+ * zeros, so the frame keeps its announced length: written from a static block,
+ * never allocated, since a frame may announce far more than this process has room
+ * for. */
+static ssize_t xfer_zeros(struct alcove_state *ap)
 {
-    struct alcove_buf *b = &ap->up_wbuf;
-    size_t left = ap->xfer_left;
-    if (alcove_buf_reserve(b, left) == NULL)
-        return -1;
-    memmove(b->data + ap->xfer_at + left, b->data + ap->xfer_at, b->len - ap->xfer_at);
-    memset(b->data + ap->xfer_at, 0, left);
-    b->len += left;
-    ap->xfer_at += left;
-    ap->xfer_left = 0;
+    static const unsigned char zeros[READ_CHUNK];
+    return write(ap->up_out, zeros, ap->xfer_left < sizeof(zeros) ? ap->xfer_left : sizeof(zeros));
+}
+
+static void xfer_done(struct alcove_state *ap)
+{
     ap->xfer_fd = -1;
-    return 0;
+    ap->xfer_zeros = 0;
+    ap->xfer_left = 0;
 }
 
 /* Write up_wbuf and any splice in progress, in order, as far as the pipe takes. */
@@ -917,27 +917,31 @@ static void flush_up(struct alcove_state *ap, int *broken)
                 b->off = b->len = 0;
             return;
         }
+        ssize_t n;
+        if (ap->xfer_zeros)
+            n = xfer_zeros(ap);
+        else {
 #if ALCOVE_LINUX_CORE
-        ssize_t n = splice(ap->xfer_fd, NULL, ap->up_out, NULL, ap->xfer_left,
-                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+            n = splice(ap->xfer_fd, NULL, ap->up_out, NULL, ap->xfer_left,
+                       SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 #else
-        ssize_t n = -1; /* never reached: without splice, nothing starts a transfer */
-        errno = ENOSYS;
+            n = -1; /* never reached: without splice, nothing starts a transfer */
+            errno = ENOSYS;
 #endif
+        }
         if (n > 0) {
             ap->xfer_left -= (size_t)n;
             if (ap->xfer_left == 0)
-                ap->xfer_fd = -1;
+                xfer_done(ap);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
-        if (n < 0 && errno == EPIPE) {
+        if (ap->xfer_zeros || (n < 0 && errno == EPIPE)) {
             *broken = 1;
             return;
         }
-        if (xfer_pad(ap) < 0)
-            return;
+        ap->xfer_zeros = 1;
     }
 }
 
@@ -1109,7 +1113,8 @@ int alcove_loop(struct alcove_state *ap)
             if (ap->xfer_fd >= 0 && ap->up_wbuf.off >= ap->xfer_at) {
                 /* Splicing: wait for whichever side is holding it up. */
                 int avail = 0;
-                if (ioctl(ap->xfer_fd, FIONREAD, &avail) == 0 && avail > 0)
+                if (ap->xfer_zeros ||
+                    (ioctl(ap->xfer_fd, FIONREAD, &avail) == 0 && avail > 0))
                     want_out = 1;
                 else {
                     want_out = 0;
@@ -1260,7 +1265,7 @@ int alcove_loop(struct alcove_state *ap)
         }
         if (up_broken) {
             alcove_buf_free(&ap->up_wbuf);
-            ap->xfer_fd = -1;
+            xfer_done(ap);
             ap->up_eof = 1;
         }
     }

@@ -225,6 +225,50 @@ Deno.test("a call too large for a control process's memory fails with ENOMEM, no
   });
 });
 
+Deno.test("a child's frame cut short in a parent short of memory goes up padded, no spin", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const c = await drv.fork([p]);
+    const up = await drv.open([p, c], `/proc/self/fd/${upwardFd(c)}`, "O_WRONLY", 0);
+    // The parent has room for little more than it holds: not for the announced frame.
+    const vmKiB = Number(/VmSize:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${p}/status`))![1]);
+    const limit = (vmKiB + 256) * 1024;
+    await drv.setrlimit([p], "RLIMIT_AS", { cur: limit, max: limit });
+    // The child announces 1 MiB of stdout, sends 4 KiB of it and dies: the parent has begun
+    // passing the frame up and must complete it without the child.
+    const frame = new Uint8Array(12 + 4096);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, (1 << 20) + 8, true); // the length after this field
+    frame[4] = 2; // STDOUT, depth 0
+    for (let i = 12; i < frame.length; i++) frame[i] = 1 + i % 255;
+    await drv.write([p, c], up, frame, { timeout: 300 }).catch(() => {});
+    await drv.kill([p], c, "SIGKILL", { timeout: 10000 });
+    assertEquals(await drv.event([p, c], { timeout: 10000 }), {
+      type: "termsig",
+      signal: "SIGKILL",
+    });
+    assertEquals(await drv.getpid([p], { timeout: 10000 }), p);
+    const before = cpuTicks(p);
+    await new Promise((r) => setTimeout(r, 500));
+    assert(cpuTicks(p) - before < 10, `${cpuTicks(p) - before} ticks in 500 ms`);
+    // What came, then zeros up to the announced length (the child's own reply to the write
+    // call went into the frame too).
+    const out: Uint8Array[] = [];
+    let total = 0;
+    while (total < 1 << 20) {
+      const chunk = await drv.stdout([p, c], { timeout: 5000 });
+      assert(chunk !== null, `${total} bytes of stdout`);
+      out.push(chunk);
+      total += chunk.length;
+    }
+    assertEquals(total, 1 << 20);
+    const got = new Uint8Array(total);
+    out.reduce((at, b) => (got.set(b, at), at + b.length), 0);
+    assertEquals(got.subarray(0, 4096), frame.subarray(12));
+    assert(got.subarray(total - 65536).every((b) => b === 0));
+  });
+});
+
 /** Resident memory of a process in KiB. */
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);

@@ -5,7 +5,8 @@
  * the child's pipe (the bulk path). What comes out is checked against a model: the
  * input's well-formed frames, in order, each with the child's pid in front; at the
  * first malformed frame the child is killed (kill is a checking fake here) and
- * nothing more of it is passed on; a frame cut off by EOF during a splice is padded
+ * nothing more of it is passed on; a reply passes only for a call the child has
+ * pending (ids 1 to 8 here), once; a frame cut off by EOF during a splice is padded
  * with zeros to its announced length. */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,8 @@ int alcove_fuzz_call(const struct alcove_call_def *def, struct alcove_state *ap,
 
 /* No real child: a pid no process has (above the kernel's pid_max limit of 2^22). */
 #define CHILD_PID 0x7ffffff0
+/* The calls the child has pending: ids 1 to NPENDING. */
+#define NPENDING 8
 static int killed;
 
 /* The checking fake of kill(2): only ever the child, only ever SIGKILL. */
@@ -89,6 +92,7 @@ static void model(const unsigned char *in, size_t len, struct bytes *want, size_
     size_t off = 0;
     *part = SIZE_MAX;
     *malformed = 0;
+    int answered[NPENDING + 1] = {0};
     while (len - off >= 4) {
         uint32_t flen = (uint32_t)fuzz_u32(in + off);
         if (flen < ALCOVE_WIRE_HEADER - 4 || flen > 0x7fffffffu) {
@@ -104,6 +108,16 @@ static void model(const unsigned char *in, size_t len, struct bytes *want, size_
         if (hdr > 4 + (size_t)flen || depth >= 255) {
             *malformed = 1;
             return;
+        }
+        uint32_t id = (uint32_t)fuzz_u32(in + off + 8);
+        if (in[off + 4] == ALCOVE_UP_REPLY) {
+            int pending = id >= 1 && id <= NPENDING && !answered[id];
+            if (pending)
+                answered[id] = 1;
+            else {
+                off += 4 + (size_t)flen;
+                continue;
+            }
         }
         unsigned char h[ALCOVE_WIRE_HEADER + 4];
         put_u32(h, flen + 4);
@@ -131,12 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    /* A frame that EOF cuts short during a splice is padded with zeros to its announced
-     * length in one allocation (loop.c, xfer_pad): lengths up to 2 GiB would make each run
-     * allocate and drain that much. Frames up to 4 MiB still take the bulk path. */
+    /* A frame that EOF cuts short during a splice goes up padded with zeros to its announced
+     * length: lengths up to 2 GiB would make each run pass and check that much. Frames up to
+     * twice the largest input (-max_len=65536) still take the bulk path (16 KiB and more). */
     for (size_t off = 2; size - off >= 4;) {
         size_t flen = fuzz_u32(data + off);
-        if (flen > 4u << 20)
+        if (flen > 128u << 10)
             return -1;
         if (flen < ALCOVE_WIRE_HEADER - 4 || size - off - 4 < flen)
             break;
@@ -159,6 +173,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.ctl_out = c.in = c.out = c.err = -1;
     c.flowcontrol = -1;
     c.setup_fd = -1;
+    c.pending = malloc(NPENDING * sizeof(*c.pending));
+    CHECK(c.pending != NULL);
+    for (uint32_t i = 0; i < NPENDING; i++)
+        c.pending[i] = i + 1;
+    c.npending = c.cappending = NPENDING;
     CHECK(alcove_child_add(&st, &c) == 0);
     killed = 0;
 
