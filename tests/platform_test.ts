@@ -44,3 +44,16 @@ Deno.test("a control process started through an exec prefix answers calls", asyn
     await drv.stop();
   }
 });
+
+Deno.test("csrc/build.sh, the build that needs only cc, compiles the sources the Makefile does", () => {
+  const csrc = new URL("../csrc/", import.meta.url).pathname;
+  const makefile = Deno.readTextFileSync(csrc + "Makefile").replace(/\\\n/g, " ");
+  const fromMake = /^CORE = (.*)$/m.exec(makefile)![1].split(/\s+/)
+    .filter((f) => f.endsWith(".c"));
+  const buildSh = Deno.readTextFileSync(csrc + "build.sh");
+  const fromSh = /^core="([^"]*)"/m.exec(buildSh)![1].split(/\s+/);
+  assertEquals(fromSh.toSorted(), fromMake.toSorted());
+  for (const flag of ["-D_FILE_OFFSET_BITS=64", "-D_TIME_BITS=64"]) {
+    assertEquals(buildSh.includes(flag), makefile.includes(flag), flag);
+  }
+});
