@@ -229,6 +229,7 @@ Deno.test("a child's frame cut short in a parent short of memory goes up padded,
   await withDriver(async (drv) => {
     const p = await drv.fork([]);
     const c = await drv.fork([p]);
+    await drv.getpid([p, c]); // its descriptors are set up once it answers
     const up = await drv.open([p, c], `/proc/self/fd/${upwardFd(c)}`, "O_WRONLY", 0);
     // The parent has room for little more than it holds: not for the announced frame.
     const vmKiB = Number(/VmSize:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${p}/status`))![1]);
