@@ -16,8 +16,9 @@
 #include "wire.h"
 
 #define ALCOVE_VERSION "0.1.0"
-/* Bumped whenever the wire format, call numbering or exported symbols change. */
-#define ALCOVE_ABI 6
+/* Bumped whenever the wire format, call numbering, exported symbols or the spawn
+ * request's records change. */
+#define ALCOVE_ABI 7
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535

@@ -881,6 +881,27 @@ Deno.test(needs("cli: a terminal stays the command's (tmux)", NO_TMUX ?? NO_BWRA
   }
 });
 
+Deno.test("cli: without its native files, one line and the setup status", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alcove-cli-bare-" });
+  try {
+    const src = new URL("..", import.meta.url).pathname;
+    const cp = await new Deno.Command("cp", {
+      args: ["-r", `${src}cli.ts`, `${src}ffi`, `${src}deno.json`, dir],
+    }).output();
+    assert(cp.success, decoder.decode(cp.stderr));
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${dir}/cli.ts`, ...ROOT, "true"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = decoder.decode(r.stderr);
+    assertEquals(r.code, 125, err);
+    assertMatch(err, /^alcove: Cannot find libalcove\.so[^\n]*\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test(
   needs(
     "cli: unprivileged, as uid 65534",

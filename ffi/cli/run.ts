@@ -242,7 +242,15 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
   const o = plan.options;
   const piped = o.maxOutput !== undefined;
   const ownSession = o.newSession === true;
-  await using drv = await Alcove.start({ inheritStdio: true });
+  let started: Alcove;
+  try {
+    started = await Alcove.start({ inheritStdio: true });
+  } catch (e) {
+    // No control process (native files missing or of another build): said in one line.
+    console.error(`alcove: ${(e as Error).message}`);
+    return EXIT_STATUS.SETUP;
+  }
+  await using drv = started;
   let p: Process;
   try {
     p = await drv.spawn(plan.argv, {
