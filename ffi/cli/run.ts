@@ -160,17 +160,29 @@ function info(plan: CommandLinePlan, p: Process): Record<string, number> {
   return out;
 }
 
+type ForwardedSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
+
 /** Forwards the signals that reach this process and not the command: SIGTERM and SIGHUP
  * always, SIGINT and SIGQUIT when the command has a session of its own (otherwise the
- * terminal sent them to the command too). */
-function forwardSignals(p: Process, ownSession: boolean): void {
-  const forward = (sig: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT") => () => {
-    p.kill(sig).catch(() => {});
+ * terminal sent them to the command too). Installed before the command starts: one that
+ * comes meanwhile waits for it (`start` gives the command once it runs). */
+function forwardSignals(ownSession: boolean): { start(p: Process): void } {
+  let target: Process | undefined;
+  const waiting: ForwardedSignal[] = [];
+  const forward = (sig: ForwardedSignal) => () => {
+    if (target === undefined) waiting.push(sig);
+    else target.kill(sig).catch(() => {});
   };
   runtime.process.onSignal("SIGTERM", forward("SIGTERM"));
   runtime.process.onSignal("SIGHUP", forward("SIGHUP"));
   runtime.process.onSignal("SIGINT", ownSession ? forward("SIGINT") : () => {});
   runtime.process.onSignal("SIGQUIT", ownSession ? forward("SIGQUIT") : () => {});
+  return {
+    start(p: Process) {
+      target = p;
+      for (const sig of waiting.splice(0)) p.kill(sig).catch(() => {});
+    },
+  };
 }
 
 /**
@@ -251,6 +263,7 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
     return EXIT_STATUS.SETUP;
   }
   await using drv = started;
+  const signals = forwardSignals(ownSession);
   let p: Process;
   try {
     p = await drv.spawn(plan.argv, {
@@ -269,7 +282,7 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
     }
     throw e;
   }
-  forwardSignals(p, ownSession);
+  signals.start(p);
   const facts = info(plan, p);
   try {
     if (plan.infoFd !== undefined) {
