@@ -22,6 +22,7 @@ import {
   socketMode,
   SYMBOLS,
 } from "./_runtime_shared.ts";
+import { concat } from "./_wire.ts";
 
 interface BunSubprocess {
   readonly pid: number;
@@ -122,10 +123,7 @@ class Channel implements SocketHandlers {
    * connection (what follows the token is its first data), anything else closes it.
    */
   #prove(s: BunSocket, data: Uint8Array): void {
-    const had = this.#strangers.get(s)!;
-    const got = new Uint8Array(had.length + data.length);
-    got.set(had);
-    got.set(data, had.length);
+    const got = concat([this.#strangers.get(s)!, data]);
     const want = this.#token;
     const n = Math.min(got.length, want.length);
     for (let i = 0; i < n; i++) {
