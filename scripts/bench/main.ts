@@ -272,13 +272,14 @@ function ratio(a: Series, b: Series): string {
   return `${(a.median / b.median).toFixed(2)}x`;
 }
 
-export function met(r: Row): string {
+function met(r: Row): string {
   if (!r.series || !r.target) return "";
   const m = r.series.median;
   const ok = HIGHER_IS_BETTER[r.series.unit] ? m >= r.target.value : m <= r.target.value;
   return ok ? "✓" : "✗";
 }
 
+/** Prints the table of `rows`, then how many of their targets are met. */
 export function printTable(): void {
   const header = [
     "measurement",
@@ -323,6 +324,9 @@ export function printTable(): void {
     "\nratios are median / median in the row's unit: for ms, µs and kB lower is better, for calls/s" +
       " and MB/s higher is better; a target that would beat the C floor is 1.2x the floor instead",
   );
+  const verdicts = rows.filter((r) => r.target).map(met);
+  const missed = verdicts.filter((v) => v === "✗").length;
+  console.log(`\ntargets met: ${verdicts.length - missed} of ${verdicts.length}`);
 }
 
 export async function loadAverage(): Promise<string> {
@@ -1205,9 +1209,6 @@ async function main(): Promise<void> {
       ` load average now ${await loadAverage()}\n`,
   );
   printTable();
-  const verdicts = rows.filter((r) => r.target).map(met);
-  const missed = verdicts.filter((v) => v === "✗").length;
-  console.log(`\ntargets met: ${verdicts.length - missed} of ${verdicts.length}`);
 }
 
 if (import.meta.main) await main();

@@ -24,7 +24,6 @@ import {
   coldStart,
   loadAverage,
   machine,
-  met,
   printTable,
   rows,
   runFloor,
@@ -213,7 +212,3 @@ try {
 }
 console.log(`medians of ${reps} repetitions; load average now ${await loadAverage()}\n`);
 printTable();
-const verdicts = rows.filter((r) => r.target).map(met);
-console.log(
-  `\ntargets met: ${verdicts.filter((v) => v === "✓").length} of ${verdicts.length}`,
-);
