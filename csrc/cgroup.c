@@ -301,14 +301,28 @@ void alcove_cg_entered(struct alcove_cg *cg)
     }
 }
 
-static void destroy(struct alcove_cg *cg)
+static int rmdir_retry(const char *dir)
+{
+    for (int i = 0; i < 200; i++) {
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY)
+            return -1;
+        sleep_ms(1);
+    }
+    return -1;
+}
+
+/* Closes the cgroups' descriptors, removes them (`retry`: waiting for the kernel to let go
+ * of processes just killed) and frees `cg`. */
+static void destroy(struct alcove_cg *cg, int retry)
 {
     alcove_cg_entered(cg);
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     for (int h = 0; h < CG_NHIER; h++) {
         if (cg->dir[h] != NULL)
-            rmdir(cg->dir[h]);
+            (void)(retry ? rmdir_retry(cg->dir[h]) : rmdir(cg->dir[h]));
         free(cg->dir[h]);
     }
     free(cg);
@@ -491,7 +505,7 @@ int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out
             WHAT("Cannot move the process into the cgroup %s", cg->dir[h]);
     }
     if (rv < 0) {
-        destroy(cg);
+        destroy(cg, 0);
         return rv;
     }
     *out = cg;
@@ -587,17 +601,6 @@ static void kill_until_empty(char *const dir[CG_NHIER])
     }
 }
 
-static int rmdir_retry(const char *dir)
-{
-    for (int i = 0; i < 200; i++) {
-        if (rmdir(dir) == 0 || errno == ENOENT)
-            return 0;
-        if (errno != EBUSY)
-            return -1;
-        sleep_ms(1);
-    }
-    return -1;
-}
 
 void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *u, int sigkilled)
 {
@@ -634,15 +637,7 @@ void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *u, int sigki
         int64_t ns = number(cg->dir[CG_CPUACCT], "cpuacct.usage");
         u->cpu_usec = ns < 0 ? -1 : ns / 1000;
     }
-    alcove_cg_entered(cg);
-    if (cg->v2_fd >= 0)
-        close(cg->v2_fd);
-    for (int h = 0; h < CG_NHIER; h++) {
-        if (cg->dir[h] != NULL)
-            rmdir_retry(cg->dir[h]);
-        free(cg->dir[h]);
-    }
-    free(cg);
+    destroy(cg, 1);
 }
 
 void alcove_cg_remove_stale(void)

@@ -121,16 +121,25 @@ static void close_range_of(int lo, int hi)
     }
 }
 
+/* Whether a mount source is given as a descriptor, /proc/self/fd/N. */
+static int by_descriptor(const char *src)
+{
+    return src != NULL && strncmp(src, FD_SOURCE, strlen(FD_SOURCE)) == 0;
+}
+
+/* N of a source for which by_descriptor holds. */
+static int source_fd(const char *src)
+{
+    return atoi(src + strlen(FD_SOURCE));
+}
+
 /* The source of a mount as /proc/self/fd/N (bubblewrap closes those; it leaves namespace
  * descriptors open). */
 static int used_by_setup(const struct alcove_sandbox *sb, int fd)
 {
-    for (size_t i = 0; i < sb->nmounts; i++) {
-        const char *src = sb->mounts[i].source.s;
-        if (src != NULL && strncmp(src, FD_SOURCE, strlen(FD_SOURCE)) == 0 &&
-            atoi(src + strlen(FD_SOURCE)) == fd)
+    for (size_t i = 0; i < sb->nmounts; i++)
+        if (by_descriptor(sb->mounts[i].source.s) && source_fd(sb->mounts[i].source.s) == fd)
             return 1;
-    }
     return 0;
 }
 
@@ -556,7 +565,7 @@ static void bind_fd_op(const struct sb_mount *m, const char *src, const char *ds
     path_join(path, OLDROOT, link, m->target.s);
     bind_op(m, path, dst, 0, ro);
     struct stat want, got;
-    if (fstat(atoi(m->source.s + strlen(FD_SOURCE)), &want) < 0 || stat(dst, &got) < 0 ||
+    if (fstat(source_fd(m->source.s), &want) < 0 || stat(dst, &got) < 0 ||
         want.st_dev != got.st_dev || want.st_ino != got.st_ino)
         failf(EXDEV, "mount", m->target.s, "Can't bind %s on %s: it was replaced", link,
               m->target.s);
@@ -568,7 +577,7 @@ static void mount_op(const struct sb_mount *m)
     path_join(dst, NEWROOT, m->target.s, m->target.s);
     path_join(src, OLDROOT, m->source.s, m->target.s);
     int rv;
-    int by_fd = m->source.s != NULL && strncmp(m->source.s, FD_SOURCE, strlen(FD_SOURCE)) == 0;
+    int by_fd = by_descriptor(m->source.s);
     switch (m->op) {
     case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
     case SB_MNT_RO_BIND: by_fd ? bind_fd_op(m, src, dst, 1) : bind_op(m, src, dst, 0, 1); return;
