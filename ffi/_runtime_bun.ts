@@ -13,6 +13,7 @@ import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import { backend as node } from "./_runtime_node.ts";
 import {
   CHANNEL_VARIABLE,
+  elapsed,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -246,7 +247,7 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
     })
     : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
   const exited = exitOf(child);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const wait = elapsed(timeout);
   try {
     if (child.stdin) {
       child.stdin.write(line);
@@ -255,7 +256,7 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
     const conn = await Promise.race([
       channel.connected,
       exited.then(() => null),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+      wait.promise.then(() => null),
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
@@ -289,7 +290,7 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
       },
     };
   } finally {
-    clearTimeout(timer);
+    wait.cancel();
     // The listener only: the accepted connection stays open.
     server.stop(false);
     channel.closeStrangers();

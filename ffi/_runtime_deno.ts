@@ -7,6 +7,7 @@
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
+  elapsed,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -67,8 +68,8 @@ async function spawnHelper(
     stderr: "inherit",
     env: inEnv ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
   }).spawn();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const strangers = new Set<Deno.UnixConn>();
+  const wait = elapsed(timeout);
   try {
     if (!inEnv) {
       const writer = child.stdin.getWriter();
@@ -78,7 +79,7 @@ async function spawnHelper(
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers),
       child.status.then(() => null),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+      wait.promise.then(() => null),
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
@@ -86,7 +87,7 @@ async function spawnHelper(
     }
     return socketHelper(child, conn, token);
   } finally {
-    clearTimeout(timer);
+    wait.cancel();
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
     removeQuietly(dir);

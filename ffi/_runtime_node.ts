@@ -25,6 +25,7 @@ import { type Readable, Writable } from "node:stream";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
+  elapsed,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -159,7 +160,7 @@ async function spawnHelper(
       : undefined,
   });
   const exited = exitOf(child);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const wait = elapsed(timeout);
   try {
     await spawned(child);
     if (!inEnv) {
@@ -169,7 +170,7 @@ async function spawnHelper(
     const conn = await Promise.race([
       connected,
       exited.then(() => null),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeout))),
+      wait.promise.then(() => null),
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
@@ -177,7 +178,7 @@ async function spawnHelper(
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {
-    clearTimeout(timer);
+    wait.cancel();
     server.close();
     for (const conn of strangers) conn.destroy();
     rmSync(dir, { recursive: true, force: true });

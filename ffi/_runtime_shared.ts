@@ -15,6 +15,21 @@ export function randomHex(bytes: number): string {
     .join("");
 }
 
+/**
+ * A wait of `ms` milliseconds, for the time limits of a start and a stop: `promise` resolves
+ * when it is over, unless `cancel` came first. It rests on `AbortSignal.timeout`, which Deno
+ * serves without loading the Node.js timers that its first `setTimeout` loads (about 10 ms of
+ * a cold start). Deno holds the process open while the wait has a listener: cancel it once
+ * the wait it bounds is over.
+ */
+export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } {
+  const signal = AbortSignal.timeout(ms);
+  let done = () => {};
+  const promise = new Promise<void>((resolve) => (done = () => resolve()));
+  signal.addEventListener("abort", done, { once: true });
+  return { promise, cancel: () => signal.removeEventListener("abort", done) };
+}
+
 /** The first line the root reads: where to connect and what to say; with `inheritStdio`,
  * that the descriptors it inherited stay open for its programs (the command line's case). */
 export function socketLine(path: string, token: string, inheritStdio = false): Uint8Array {

@@ -29,6 +29,7 @@ import {
   UnsupportedError,
 } from "./errors.ts";
 import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
+import { elapsed } from "./_runtime_shared.ts";
 import { type HelperProcess, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
@@ -189,14 +190,6 @@ function withResolvers<T>(): Resolvers<T> {
   return { promise, resolve, reject };
 }
 
-function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((resolve) => {
-    id = setTimeout(resolve, ms);
-  });
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
 /**
  * A driver: the root control process and everything below it.
  *
@@ -292,7 +285,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       );
     }
     const drv = new Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
-    const timeout = delay(options.startTimeout ?? 10000);
+    const timeout = elapsed(options.startTimeout ?? 10000);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
       drv.#hello.promise,
@@ -1250,7 +1243,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     this.#fail("the driver was stopped");
     this.#proc.ref();
     await this.#proc.closeInput();
-    const wait = delay(STOP_WAIT_MS);
+    const wait = elapsed(STOP_WAIT_MS);
     const exited = await Promise.race([
       this.#proc.exited.then(() => true),
       wait.promise.then(() => false),

@@ -15,8 +15,28 @@ import {
   SystemCallError,
   TimeoutError,
 } from "../mod.ts";
-import { CONTROL_ARCH, readAll, withDriver } from "./_helpers.ts";
+import { CONTROL_ARCH, output, readAll, withDriver } from "./_helpers.ts";
 import { syscallNumber } from "../ffi/seccomp/arch.ts";
+
+Deno.test("start gives up at startTimeout on a root that never connects", async () => {
+  // The prefix runs a shell that sleeps instead of the root control process.
+  const t0 = performance.now();
+  const err = await assertRejects(
+    () => Alcove.start({ exec: ["sh", "-c", "exec sleep 30", "sh"], startTimeout: 300 }),
+    Error,
+  );
+  assertStringIncludes(err.message, "did not connect within 300 ms");
+  assert(performance.now() - t0 < 10000, "the wait was bounded");
+});
+
+Deno.test("stop kills a root that does not exit when its input closes", async () => {
+  const drv = await Alcove.start();
+  Deno.kill(drv.pid, "SIGSTOP"); // it cannot read the end of its input, nor exit
+  await drv.stop();
+  assert(drv.closed);
+  const alive = await output("sh", ["-c", `kill -0 ${drv.pid} 2>/dev/null`]);
+  assertEquals(alive.code, 1, "the root was killed and reaped");
+});
 
 Deno.test("start, version, getpid of the root, stop twice", async () => {
   const drv = await Alcove.start();
