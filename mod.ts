@@ -39,3 +39,17 @@ export {
   TaskCalls,
 } from "./ffi/_calls.ts";
 export type { AlcoveCallMethods, LocalCallMethods, TaskCallMethods } from "./ffi/_call_methods.ts";
+
+// The package loads the seccomp modules anyway: spawn's encoder takes them at once, so that
+// encodeSpawnRequest compiles filters synchronously (the command line loads them on demand).
+import { assemble } from "./ffi/seccomp/bpf.ts";
+import { compilePolicy } from "./ffi/seccomp/policy.ts";
+import { DEFAULT_PROFILE } from "./ffi/seccomp/profile.ts";
+import { seccompArchLocal } from "./ffi/seccomp/install.ts";
+import { provideSeccompCompiler } from "./ffi/sandbox/_seccomp.ts";
+provideSeccompCompiler({
+  assemble,
+  compilePolicy,
+  defaultProfile: DEFAULT_PROFILE,
+  seccompArchLocal,
+});

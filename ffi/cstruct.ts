@@ -20,8 +20,6 @@
  * @module
  */
 
-export { sockFprog } from "./seccomp/bpf.ts";
-
 /** Bytes of a pointer (and of `long`) on this platform.
  *
  * @example

@@ -35,6 +35,7 @@ import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
+import { compilesSeccomp, loadSeccompCompiler } from "./sandbox/_seccomp.ts";
 import type { Process, ProcessOutput } from "./sandbox/process.ts";
 import { spawnProcess } from "./sandbox/_spawn.ts";
 import { Task } from "./sandbox/task.ts";
@@ -449,6 +450,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     options: SpawnOptions,
   ): Promise<{ pid: number; request: SpawnRequest }> {
     checkPipeline("spawn", pipeline);
+    if (compilesSeccomp(options)) await loadSeccompCompiler();
     const request = encodeSpawnRequest(argv, options, this.#table);
     if (request.signal?.aborted) {
       throw new AbortedError("spawn", pipeline, request.signal.reason);

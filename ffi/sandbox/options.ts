@@ -16,10 +16,8 @@
 import { concat } from "../_wire.ts";
 import { type Capability, capabilityNumber } from "../capabilities.ts";
 import type { ConstantTable } from "../constants.ts";
-import { assemble } from "../seccomp/bpf.ts";
-import { compilePolicy, type SeccompPolicy } from "../seccomp/policy.ts";
-import { DEFAULT_PROFILE } from "../seccomp/profile.ts";
-import { seccompArchLocal } from "../seccomp/install.ts";
+import type { SeccompPolicy } from "../seccomp/policy.ts";
+import { seccompCompiler } from "./_seccomp.ts";
 import { type CgroupLimits, checkCgroupLimits } from "../cgroup/limits.ts";
 
 /** A Linux namespace a sandbox can get a new one of.
@@ -540,20 +538,24 @@ function seccompProgram(table: ConstantTable, v: unknown, field: string): Uint8A
     }
     return v;
   }
-  const arch = seccompArchLocal({ constants: table });
+  if (v !== "default" && (typeof v !== "object" || v === null)) {
+    fail(field, 'must be "default", a SeccompPolicy, a BPF program or null');
+  }
+  const c = seccompCompiler();
+  if (c === undefined) {
+    throw new Error(`spawn: ${field}: the seccomp modules are not loaded (import the package)`);
+  }
+  const arch = c.seccompArchLocal({ constants: table });
   if (v === "default") {
     let bytes = compiled.get(arch);
     if (!bytes) {
-      bytes = assemble(compilePolicy(DEFAULT_PROFILE, { arches: [arch] }));
+      bytes = c.assemble(c.compilePolicy(c.defaultProfile, { arches: [arch] }));
       compiled.set(arch, bytes);
     }
     return bytes;
   }
-  if (typeof v !== "object" || v === null) {
-    fail(field, 'must be "default", a SeccompPolicy, a BPF program or null');
-  }
   try {
-    return assemble(compilePolicy(v as SeccompPolicy, { arches: [arch] }));
+    return c.assemble(c.compilePolicy(v as SeccompPolicy, { arches: [arch] }));
   } catch (e) {
     fail(field, (e as Error).message, e instanceof RangeError ? RangeError : TypeError);
   }
