@@ -15,19 +15,36 @@
  * deno run -A scripts/fuzz.ts                 # 60 s per harness (what `deno task fuzz` runs)
  * deno run -A scripts/fuzz.ts --seconds 3600  # longer
  * deno run -A scripts/fuzz.ts --seconds 5 call
+ * deno run -A scripts/fuzz.ts --runs 10000000 stream  # until 10M executions, however long
  * ```
+ *
+ * `--runs N` stops each harness after N executions; with `--seconds` too, whichever comes
+ * first ends it, and without `--seconds` no time limit applies.
  * @module
  */
 const root = new URL("..", import.meta.url).pathname;
 const HARNESSES = ["call", "stream"];
-const secondsArg = Deno.args.indexOf("--seconds");
-const seconds = secondsArg >= 0 ? Number(Deno.args[secondsArg + 1]) : 60;
-if (!Number.isInteger(seconds) || seconds <= 0) {
-  console.error("Cannot fuzz: --seconds must be a positive integer");
-  Deno.exit(1);
+/** The value of a `--name N` option: a positive integer, or `fallback` when it is absent. */
+function option(name: string, fallback: number | undefined): number | undefined {
+  const at = Deno.args.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(Deno.args[at + 1]);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    console.error(`Cannot fuzz: --${name} must be a positive integer`);
+    Deno.exit(1);
+  }
+  return value;
 }
+for (const arg of Deno.args.filter((a) => a.startsWith("--"))) {
+  if (arg !== "--runs" && arg !== "--seconds") {
+    console.error(`Cannot fuzz: unknown option ${arg} (the options are --seconds and --runs)`);
+    Deno.exit(1);
+  }
+}
+const runs = option("runs", undefined);
+const seconds = option("seconds", runs === undefined ? 60 : undefined);
 const picked = Deno.args.filter((a, i) =>
-  !a.startsWith("--") && (secondsArg < 0 || i !== secondsArg + 1)
+  !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
 );
 for (const name of picked) {
   if (!HARNESSES.includes(name)) {
@@ -50,9 +67,11 @@ let failed = false;
 for (const name of picked.length ? picked : HARNESSES) {
   const corpus = `${out}/corpus/${name}`;
   await Deno.mkdir(corpus, { recursive: true });
+  const started = performance.now();
   const r = await new Deno.Command(`${out}/fuzz-${name}`, {
     args: [
-      `-max_total_time=${seconds}`,
+      ...(seconds === undefined ? [] : [`-max_total_time=${seconds}`]),
+      ...(runs === undefined ? [] : [`-runs=${runs}`]),
       "-print_final_stats=1",
       "-max_len=65536",
       `-artifact_prefix=${out}/${name}-`,
@@ -62,16 +81,18 @@ for (const name of picked.length ? picked : HARNESSES) {
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const elapsed = Math.round((performance.now() - started) / 1000);
   const log = new TextDecoder().decode(r.stderr);
   const done = [
     ...log.matchAll(/#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+)/g),
   ]
     .at(-1);
-  const runs = log.match(/stat::number_of_executed_units: (\d+)/)?.[1] ?? done?.[1] ?? "?";
+  const executed = log.match(/stat::number_of_executed_units: (\d+)/)?.[1] ?? done?.[1] ?? "?";
+  const rate = log.match(/stat::average_exec_per_sec: +(\d+)/)?.[1] ?? "?";
   console.log(
-    `${name}: ${runs} executions in ${seconds} s, coverage ${done?.[2] ?? "?"} edges, ${
-      done?.[3] ?? "?"
-    } features, ${r.success ? "no finding" : "FINDING"}`,
+    `${name}: ${executed} executions in ${elapsed} s (${rate}/s), coverage ${
+      done?.[2] ?? "?"
+    } edges, ${done?.[3] ?? "?"} features, ${r.success ? "no finding" : "FINDING"}`,
   );
   if (!r.success) {
     failed = true;

@@ -38,6 +38,8 @@ const MAX_NAME_LENGTH = 64;
 /**
  * Headers the tables are compiled against. glibc headers come first: `<linux/if.h>` checks
  * (through `<linux/libc-compat.h>`) which definitions `<net/if.h>` made and skips its own.
+ * `<asm/unistd.h>` gives the kernel's own system call numbers (`__NR_*`): glibc's
+ * `<sys/syscall.h>` includes it, musl's has a list of its own that lacks the newer calls.
  * Left out on purpose:
  * - `<sys/ptrace.h>` declares the ptrace options and events as enum constants without macros
  *   and clashes with `<linux/ptrace.h>`, whose names are all macros;
@@ -59,6 +61,7 @@ const INCLUDES: readonly string[] = [
   "sys/socket.h",
   "sys/stat.h",
   "sys/syscall.h",
+  "asm/unistd.h",
   "sys/wait.h",
   "netinet/in.h",
   "netinet/tcp.h",

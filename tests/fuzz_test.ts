@@ -1,8 +1,9 @@
 /**
  * A short run of each fuzz harness (scripts/fuzz.ts): they build, accept their seed corpus and
- * find nothing in a few seconds. `deno task fuzz` runs them longer.
+ * find nothing in a few seconds, and `--runs` stops each at that many executions. `deno task
+ * fuzz` runs them longer.
  */
-import { assert, assertStringIncludes } from "@std/assert";
+import { assert, assertMatch, assertStringIncludes } from "@std/assert";
 
 Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without a finding", async () => {
   const r = await new Deno.Command(Deno.execPath(), {
@@ -19,5 +20,26 @@ Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without 
     // Every seed ran, then more.
     const runs = Number(line.match(/^\w+: (\d+) executions/)?.[1]);
     assert(runs > 5, line);
+  }
+});
+
+Deno.test("fuzz --runs N stops each harness after N executions", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../scripts/fuzz.ts", import.meta.url).pathname,
+      "--runs",
+      "777",
+      "--seconds",
+      "60",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert(r.success, out);
+  for (const name of ["call", "stream"]) {
+    assertMatch(out, new RegExp(`^${name}: 777 executions in \\d+ s \\(\\d+/s\\)`, "m"));
   }
 });
