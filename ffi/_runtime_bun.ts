@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
-import { backend as node } from "./_runtime_node.ts";
+import { nodeLike } from "./_runtime_nodelike.ts";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -365,17 +365,15 @@ function openLibrary(path: string): NativeLibrary {
   };
 }
 
-/** The Bun backend: Node's for the environment and the file system, which Bun implements. */
+/** The Bun backend: Node's for the environment, the file system and the command line's
+ * process, which Bun implements. */
 export const backend: Backend = {
   name: "Bun",
-  env: node.env,
-  isFile: node.isFile,
-  readFile: node.readFile,
-  writeExecutable: node.writeExecutable,
-  arch: node.arch,
-  // The command line's channel over inherited stdio, and its process: Node's, which Bun runs.
-  spawnHelper: (argv, timeout, options) =>
-    options?.inheritStdio ? node.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout),
+  ...nodeLike,
+  // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
+  spawnHelper: async (argv, timeout, options) =>
+    options?.inheritStdio
+      ? (await import("./_runtime_node.ts")).backend.spawnHelper(argv, timeout, options)
+      : spawnHelper(argv, timeout),
   openLibrary,
-  process: node.process,
 };

@@ -6,22 +6,12 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
-import { type Readable, Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
@@ -34,9 +24,7 @@ import {
   socketLine,
   socketMode,
 } from "./_runtime_shared.ts";
-
-/** Node's spelling of architectures, in the kernel's. */
-const ARCH: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "x86" };
+import { nodeLike } from "./_runtime_nodelike.ts";
 
 type Exit = { code: number; signal: string | null };
 
@@ -314,53 +302,7 @@ function openLibrary(path: string): NativeLibrary {
 /** The Node.js backend. */
 export const backend: Backend = {
   name: "Node.js",
-  env: (name) => process.env[name],
-  isFile(path) {
-    try {
-      return statSync(path).isFile();
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return false;
-      throw e;
-    }
-  },
-  readFile(path) {
-    try {
-      const b = readFileSync(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.length);
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return null;
-      throw e;
-    }
-  },
-  writeExecutable(path, data) {
-    mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    const temp = `${path}.${randomHex(8)}`;
-    writeFileSync(temp, data, { mode: 0o755 });
-    renameSync(temp, path);
-  },
-  arch: () => ARCH[process.arch] ?? process.arch,
+  ...nodeLike,
   spawnHelper,
   openLibrary,
-  process: {
-    args: () => process.argv.slice(2),
-    environment: () =>
-      Object.fromEntries(
-        Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
-      ),
-    cwd: () => process.cwd(),
-    uid: () => process.geteuid?.() ?? -1,
-    stdinIsTerminal: () => process.stdin.isTTY === true,
-    readFile: (path) => new Uint8Array(readFileSync(path)),
-    readLink(path) {
-      try {
-        return readlinkSync(path);
-      } catch {
-        return undefined;
-      }
-    },
-    output: (which) => Writable.toWeb(which === "stdout" ? process.stdout : process.stderr),
-    onSignal: (signal, handler) => void process.on(signal, handler),
-    exit: (code) => process.exit(code),
-  },
 };
