@@ -4,7 +4,9 @@
  * (min and median of the wall time from start to exit), with the runtime's own start-up
  * (deno running an empty script) and the loading of the command line alone (`cli.ts
  * --version`) measured the same way. The target: what alcove adds above
- * the runtime's start-up is at most bubblewrap's whole time.
+ * the runtime's start-up is at most bubblewrap's whole time. A probe of the one-shot design
+ * (scripts/bench/cli_oneshot.ts: parse and encode, then exec a C program, bwrap standing in)
+ * shows what that design would cost.
  *
  * @example
  * ```sh
@@ -55,6 +57,8 @@ const commands: Record<string, string[]> = {
   // Loading the command line (the library included) without starting anything: what the
   // whole run adds above it is the driver's start, the sandbox and the stop.
   "alcove --version": [deno, "run", "-A", `${ROOT}cli.ts`, "--version"],
+  // The one-shot design (see cli_oneshot.ts): parse and encode here, then exec C.
+  "one-shot probe": [deno, "run", "-A", `${ROOT}scripts/bench/cli_oneshot.ts`, ...SANDBOX],
 };
 const times: Record<string, number[]> = {};
 try {
@@ -82,6 +86,12 @@ const load = s["alcove --version"].median - s["deno, empty script"].median;
 console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
 console.log(`${"  of which loading cli.ts".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
 console.log(`${"  of which start+run+stop".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
+const probe = s["one-shot probe"].median - s["deno, empty script"].median;
+console.log(
+  `${"one-shot probe above deno".padEnd(28)}${"".padStart(8)}${fmt(probe)}  (${
+    (probe / bwrap).toFixed(2)
+  }x bwrap: parse + encode + exec, bwrap standing in for the C part)`,
+);
 console.log(
   `target: alcove above deno's start <= bwrap's whole time: ${fmt(ours).trim()} ms vs ${
     fmt(bwrap).trim()
