@@ -580,6 +580,13 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
       );
     }
     assertEquals(await drv.cpid([]), []);
+    // Requests left half written by the errors above leave nothing behind in the next one,
+    // and text that is not ASCII goes as UTF-8.
+    const u = await drv.spawn(["sh", "-c", 'printf "%s|%s" "$1" "$V"', "sh", "naïve → ✓"], {
+      env: { V: "日本語", PATH: "/usr/bin:/bin" },
+    });
+    const o = await u.output();
+    assertEquals([text(o.stdout), o.status.code], ["naïve → ✓|日本語", 0]);
   });
 });
 

@@ -13,10 +13,11 @@
  * ```
  * @module
  */
-import { concat } from "../_wire.ts";
+import { Writer } from "../_wire.ts";
 import { type Capability, capabilityNumber } from "../capabilities.ts";
 import type { ConstantTable } from "../constants.ts";
 import type { SeccompPolicy } from "../seccomp/policy.ts";
+import type { SeccompArch } from "../seccomp/arch.ts";
 import { seccompCompiler } from "./_seccomp.ts";
 import { type CgroupLimits, checkCgroupLimits } from "../cgroup/limits.ts";
 
@@ -363,41 +364,100 @@ export interface SpawnRequest {
   readonly pidNamespace: boolean;
 }
 
-class Records {
-  #parts: Uint8Array[] = [];
-  #size = 0;
+/**
+ * The request's records (tag, u32 length, payload), written into one buffer as they come:
+ * `open` starts a record, whose payload runs until the next `open` or `finish()`.
+ */
+class Records extends Writer {
+  #start = -1;
 
-  add(tag: number, payload: Uint8Array = new Uint8Array(0)): void {
-    const head = new Uint8Array(5);
-    head[0] = tag;
-    new DataView(head.buffer).setUint32(1, payload.length, true);
-    this.#parts.push(head, payload);
-    this.#size += 5 + payload.length;
+  open(tag: number): void {
+    this.#close();
+    this.u8(tag);
+    this.#start = this.len;
+    this.u32(0);
   }
 
-  bytes(): Uint8Array {
-    return concat(this.#parts, this.#size);
+  #close(): void {
+    if (this.#start < 0) return;
+    this.view.setUint32(this.#start, this.len - this.#start - 4, true);
+    this.#start = -1;
+  }
+
+  /** A whole record: the tag and, if any, its payload. */
+  add(tag: number, payload?: Uint8Array): void {
+    this.open(tag);
+    if (payload !== undefined) this.raw(payload);
+  }
+
+  /** A record of one string, UTF-8. */
+  addText(tag: number, s: string): void {
+    this.open(tag);
+    this.text(s);
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  text(s: string): void {
+    // Worst case three bytes per UTF-16 unit. ASCII, the usual case, is copied here:
+    // cheaper than a call into the runtime's encoder.
+    this.ensure(s.length * 3);
+    const buf = this.buf;
+    const at = this.len;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.len = at + encoder.encodeInto(s, buf.subarray(at)).written;
+        return;
+      }
+      buf[at + i] = c;
+    }
+    this.len = at + s.length;
+  }
+
+  u64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigUint64(this.len, v, true);
+    this.len += 8;
+  }
+
+  /** A u32-length-prefixed string inside a record. */
+  lpText(s: string): void {
+    const at = this.len;
+    this.u32(0);
+    this.text(s);
+    this.view.setUint32(at, this.len - at - 4, true);
+  }
+
+  lpRaw(b: Uint8Array): void {
+    this.u32(b.length);
+    this.raw(b);
+  }
+
+  finish(): Uint8Array {
+    this.#close();
+    return this.buf.slice(0, this.len);
+  }
+
+  /** Empties it for the next request (after one that may have failed half way). */
+  reset(): void {
+    this.len = 0;
+    this.#start = -1;
   }
 }
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
+/** One buffer for every request (encoding is synchronous), unless a large one grew it. */
+let scratch: Records | undefined;
 
-function u64(n: bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, n, true);
-  return b;
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  return concat(parts);
-}
-
-function lp(s: Uint8Array): Uint8Array {
-  return join(u32(s.length), s);
+function records(): Records {
+  const r = scratch !== undefined && scratch.buf.length <= 65536 ? scratch : new Records();
+  r.reset();
+  scratch = r;
+  return r;
 }
 
 function fail(field: string, what: string, Kind: typeof TypeError = TypeError): never {
@@ -494,16 +554,14 @@ function encodeMount(r: Records, m: unknown, i: number): void {
     if (type !== "tmpfs") fail(`${f}.size`, `not for ${type}`);
     size = BigInt(count(`${f}.size`, o.size));
   }
-  const head = new Uint8Array(14);
-  const view = new DataView(head.buffer);
-  head[0] = op;
-  head[1] = flags;
-  view.setUint32(2, modeValue, true);
-  view.setBigUint64(6, size, true);
-  r.add(
-    TAG.MOUNT,
-    join(head, lp(encoder.encode(source)), lp(encoder.encode(target)), lp(data)),
-  );
+  r.open(TAG.MOUNT);
+  r.u8(op);
+  r.u8(flags);
+  r.u32(modeValue);
+  r.u64(size);
+  r.lpText(source);
+  r.lpText(target);
+  r.lpRaw(data);
 }
 
 function rlimitValue(field: string, v: unknown): [bigint, bigint] {
@@ -530,6 +588,8 @@ function pathList(field: string, v: unknown): string[] {
 }
 
 const compiled = new Map<string, Uint8Array>();
+/** The architecture of each control process's constants, found once. */
+const archOf = new WeakMap<ConstantTable, SeccompArch>();
 
 function seccompProgram(table: ConstantTable, v: unknown, field: string): Uint8Array {
   if (v instanceof Uint8Array) {
@@ -545,7 +605,11 @@ function seccompProgram(table: ConstantTable, v: unknown, field: string): Uint8A
   if (c === undefined) {
     throw new Error(`spawn: ${field}: the seccomp modules are not loaded (import the package)`);
   }
-  const arch = c.seccompArchLocal({ constants: table });
+  let arch = archOf.get(table);
+  if (arch === undefined) {
+    arch = c.seccompArchLocal({ constants: table });
+    archOf.set(table, arch);
+  }
   if (v === "default") {
     let bytes = compiled.get(arch);
     if (!bytes) {
@@ -574,15 +638,23 @@ function encodeDescriptors(r: Records, o: Record<string, unknown>, ns: Namespace
       if (count(`inheritFds[${i}]`, fd, FD_MAX) < 3) {
         fail(`inheritFds[${i}]`, "must be 3 or above (0, 1, 2 are stdin, stdout, stderr)");
       }
-      r.add(TAG.PASS_FD, u32(fd));
+      r.open(TAG.PASS_FD);
+      r.u32(fd);
     });
   }
   if (o.userns !== undefined) {
     if (ns.includes("user")) fail("userns", 'cannot go with the "user" namespace');
-    r.add(TAG.USERNS, u32(count("userns", o.userns, FD_MAX)));
+    r.open(TAG.USERNS);
+    r.u32(count("userns", o.userns, FD_MAX));
   }
-  if (o.pidns !== undefined) r.add(TAG.PIDNS, u32(count("pidns", o.pidns, FD_MAX)));
-  if (o.userns2 !== undefined) r.add(TAG.USERNS2, u32(count("userns2", o.userns2, FD_MAX)));
+  if (o.pidns !== undefined) {
+    r.open(TAG.PIDNS);
+    r.u32(count("pidns", o.pidns, FD_MAX));
+  }
+  if (o.userns2 !== undefined) {
+    r.open(TAG.USERNS2);
+    r.u32(count("userns2", o.userns2, FD_MAX));
+  }
   if (o.disableUserns !== undefined && bool("disableUserns", o.disableUserns)) {
     if (!ns.includes("user")) fail("disableUserns", 'needs the "user" namespace');
     r.add(TAG.DISABLE_USERNS);
@@ -635,17 +707,26 @@ export function encodeSpawnRequest(
   const cgroup = o.cgroup === undefined
     ? undefined
     : checkCgroupLimits(o.cgroup, "spawn: options.cgroup");
-  const r = new Records();
-  for (const a of argv) r.add(TAG.ARG, encoder.encode(a));
+  const r = records();
+  for (const a of argv) r.addText(TAG.ARG, a);
 
   let ns = o.namespaces === undefined ? [] : namespaces(o.namespaces);
   if (o.mounts !== undefined && !ns.includes("mount")) ns = [...ns, "mount"];
   if (o.hostname !== undefined && !ns.includes("uts")) {
     fail("hostname", 'needs the "uts" namespace');
   }
-  if (ns.length > 0) r.add(TAG.NAMESPACES, u64(ns.reduce((m, n) => m | CLONE_FLAG[n], 0n)));
-  if (o.uid !== undefined) r.add(TAG.UID, u32(id("uid", o.uid)));
-  if (o.gid !== undefined) r.add(TAG.GID, u32(id("gid", o.gid)));
+  if (ns.length > 0) {
+    r.open(TAG.NAMESPACES);
+    r.u64(ns.reduce((m, n) => m | CLONE_FLAG[n], 0n));
+  }
+  if (o.uid !== undefined) {
+    r.open(TAG.UID);
+    r.u32(id("uid", o.uid));
+  }
+  if (o.gid !== undefined) {
+    r.open(TAG.GID);
+    r.u32(id("gid", o.gid));
+  }
   if (o.hostname !== undefined) {
     const h = encoder.encode(str("hostname", o.hostname));
     if (h.length > 64) fail("hostname", "must be at most 64 bytes", RangeError);
@@ -659,15 +740,15 @@ export function encodeSpawnRequest(
   }
   if (Array.isArray(o.cwd)) {
     if (o.cwd.length > 4) fail("cwd", "must list at most 4 directories", RangeError);
-    o.cwd.forEach((d, i) => r.add(TAG.CWD_TRY, encoder.encode(absPath(`cwd[${i}]`, d))));
-    if (o.cwd.length === 0 && o.mounts !== undefined) r.add(TAG.CWD, encoder.encode("/"));
-  } else if (o.cwd !== undefined) r.add(TAG.CWD, encoder.encode(absPath("cwd", o.cwd)));
-  else if (o.mounts !== undefined) r.add(TAG.CWD, encoder.encode("/"));
+    o.cwd.forEach((d, i) => r.addText(TAG.CWD_TRY, absPath(`cwd[${i}]`, d)));
+    if (o.cwd.length === 0 && o.mounts !== undefined) r.addText(TAG.CWD, "/");
+  } else if (o.cwd !== undefined) r.addText(TAG.CWD, absPath("cwd", o.cwd));
+  else if (o.mounts !== undefined) r.addText(TAG.CWD, "/");
   if (o.lockFiles !== undefined) {
     if (o.mounts === undefined) fail("lockFiles", "needs mounts (a new root)");
     const locks = pathList("lockFiles", o.lockFiles);
     if (locks.length > 16) fail("lockFiles", "must list at most 16 paths", RangeError);
-    for (const p of locks) r.add(TAG.LOCK_FILE, encoder.encode(p));
+    for (const p of locks) r.addText(TAG.LOCK_FILE, p);
   }
 
   if (o.inheritEnv !== undefined) bool("inheritEnv", o.inheritEnv);
@@ -680,7 +761,7 @@ export function encodeSpawnRequest(
       if (k === "" || k.includes("=") || k.includes("\0")) {
         fail(`env.${k}`, "a name must be non-empty, without '=' or NUL bytes");
       }
-      r.add(TAG.ENV, encoder.encode(`${k}=${str(`env.${k}`, v)}`));
+      r.addText(TAG.ENV, `${k}=${str(`env.${k}`, v)}`);
     }
   }
   if (o.rlimits !== undefined) {
@@ -692,7 +773,10 @@ export function encodeSpawnRequest(
       const res = table.lookup("rlimit", full);
       if (res === undefined) fail(`rlimits.${name}`, "unknown resource here", RangeError);
       const [cur, max] = rlimitValue(`rlimits.${name}`, v);
-      r.add(TAG.RLIMIT, join(u32(res), u64(cur), u64(max)));
+      r.open(TAG.RLIMIT);
+      r.u32(res);
+      r.u64(cur);
+      r.u64(max);
     }
   }
   let caps = 0n;
@@ -710,7 +794,8 @@ export function encodeSpawnRequest(
       }
     });
   }
-  r.add(TAG.CAPS, u64(caps));
+  r.open(TAG.CAPS);
+  r.u64(caps);
   if (o.noNewPrivileges === undefined || bool("noNewPrivileges", o.noNewPrivileges)) {
     r.add(TAG.NO_NEW_PRIVS);
   }
@@ -730,7 +815,9 @@ export function encodeSpawnRequest(
     }
     (["read", "write", "execute"] as const).forEach((kind, k) => {
       for (const p of pathList(`landlock.${kind}`, ll[kind])) {
-        r.add(TAG.LANDLOCK, join(new Uint8Array([k]), encoder.encode(p)));
+        r.open(TAG.LANDLOCK);
+        r.u8(k);
+        r.text(p);
       }
     });
   }
@@ -754,10 +841,12 @@ export function encodeSpawnRequest(
     r.add(TAG.DIE_WITH_PARENT);
   }
   if (o.timeout !== undefined) {
-    r.add(TAG.TIMEOUT, u64(BigInt(count("timeout", o.timeout, 1_000_000_000))));
+    r.open(TAG.TIMEOUT);
+    r.u64(BigInt(count("timeout", o.timeout, 1_000_000_000)));
   }
   if (o.maxOutput !== undefined) {
-    r.add(TAG.MAX_OUTPUT, u64(BigInt(count("maxOutput", o.maxOutput))));
+    r.open(TAG.MAX_OUTPUT);
+    r.u64(BigInt(count("maxOutput", o.maxOutput)));
   }
   const stdio = (["stdin", "stdout", "stderr"] as const).map((k) => {
     const v = o[k] ?? "pipe";
@@ -766,14 +855,19 @@ export function encodeSpawnRequest(
     }
     return v as StdioMode;
   }) as [StdioMode, StdioMode, StdioMode];
-  r.add(TAG.STDIO, new Uint8Array(stdio.map((m) => STDIO[m])));
+  r.open(TAG.STDIO);
+  for (const m of stdio) r.u8(STDIO[m]);
   if (cgroup !== undefined) {
     r.add(TAG.CGROUP);
     for (const [key, value] of cgroup.set) {
-      r.add(TAG.CG_SET, join(new Uint8Array([key]), u64(value)));
+      r.open(TAG.CG_SET);
+      r.u8(key);
+      r.u64(value);
     }
     for (const [name, value] of cgroup.files) {
-      r.add(TAG.CG_FILE, join(lp(encoder.encode(name)), lp(encoder.encode(value))));
+      r.open(TAG.CG_FILE);
+      r.lpText(name);
+      r.lpText(value);
     }
   }
   encodeDescriptors(r, o, ns);
@@ -781,7 +875,7 @@ export function encodeSpawnRequest(
     fail("signal", "must be an AbortSignal");
   }
   return {
-    bytes: r.bytes(),
+    bytes: r.finish(),
     stdio,
     signal: o.signal as AbortSignal | undefined,
     pidNamespace: ns.includes("pid"),
