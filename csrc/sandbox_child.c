@@ -306,7 +306,8 @@ static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
              "creation of new user namespaces was not disabled as requested", NULL);
 }
 
-/* mkdir -p of path's parents (and of path itself when `self`). */
+/* mkdir -p of path's parents (and of path itself when `self`). The new root is there
+ * already (new_root made it): below it, only what follows is made. */
 static int mkdirs(const char *path, int self, mode_t mode)
 {
     char buf[4096];
@@ -314,7 +315,8 @@ static int mkdirs(const char *path, int self, mode_t mode)
     if (n >= sizeof(buf))
         return -ENAMETOOLONG;
     memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
+    size_t from = strncmp(path, NEWROOT "/", sizeof(NEWROOT)) == 0 ? sizeof(NEWROOT) : 1;
+    for (size_t i = from; i <= n; i++) {
         if (buf[i] != '/' && buf[i] != 0)
             continue;
         if (buf[i] == 0 && !self)
@@ -353,12 +355,19 @@ static unsigned long kept_flags(const char *path)
     return f;
 }
 
+/* Adds flags to the mount at path, keeping its own. A mount that has them all already
+ * is left alone, as bubblewrap leaves it: the remount would change nothing. */
+static int add_flags(const char *path, unsigned long add)
+{
+    unsigned long have = kept_flags(path);
+    if ((have | add) == have)
+        return 0;
+    return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | have | add, NULL);
+}
+
 static void remount(const char *dst, const char *target, unsigned long add, int dev)
 {
-    unsigned long f = kept_flags(dst) | add | MS_NOSUID;
-    if (!dev)
-        f |= MS_NODEV;
-    if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0)
+    if (add_flags(dst, add | MS_NOSUID | (dev ? 0 : MS_NODEV)) < 0)
         failf(errno, "mount", target, "Cannot remount %s%s", target,
               (add & MS_RDONLY) ? " read-only" : "");
 }
@@ -379,20 +388,64 @@ static void unescape(char *s)
     *w = 0;
 }
 
+/* The whole of a file whose size stat does not tell (a /proc file), NUL terminated, in
+ * as few reads as it takes; NULL with errno on failure. */
+static char *read_all(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t len = 0, cap = 16384;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (cap - len < 4096) {
+            char *more = realloc(buf, cap * 2);
+            if (more == NULL) {
+                free(buf);
+                buf = NULL;
+                errno = ENOMEM;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + len, cap - len - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (got == 0) {
+            buf[len] = 0;
+            break;
+        }
+        len += (size_t)got;
+    }
+    int err = errno;
+    close(fd);
+    errno = err;
+    return buf;
+}
+
 /* A recursive bind brings the mounts below the source along with their own flags:
  * each of them gets the same treatment as the top (read-only, nosuid, nodev), as
  * bubblewrap does, or a read-only view of / would leave /dev/shm writable. */
 static void remount_below(const char *dst, const char *target, unsigned long add, int dev)
 {
-    FILE *fp = fopen(OLDROOT "/proc/self/mountinfo", "re");
-    if (fp == NULL)
+    char *all = read_all(OLDROOT "/proc/self/mountinfo");
+    if (all == NULL)
         failf(errno, "mount", target, "Cannot read the mounts below %s", target);
     size_t n = strlen(dst);
     while (n > 1 && dst[n - 1] == '/')
         n--;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, fp) > 0) {
+    for (char *line = all, *next; *line != 0; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = 0;
+        else
+            next = line + strlen(line);
         /* id parent major:minor root mountpoint ... */
         char *field = line;
         for (int i = 0; i < 4 && field != NULL; i++) {
@@ -409,17 +462,12 @@ static void remount_below(const char *dst, const char *target, unsigned long add
         unescape(field);
         if (strncmp(field, dst, n) != 0 || field[n] != '/')
             continue;
-        unsigned long f = kept_flags(field) | add | MS_NOSUID | (dev ? 0 : MS_NODEV);
-        if (mount(NULL, field, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0 && errno != ENOENT &&
-            errno != EACCES) {
-            int err = errno;
-            fclose(fp);
-            failf(err, "mount", target, "Cannot remount %s below %s", field + strlen(NEWROOT),
+        if (add_flags(field, add | MS_NOSUID | (dev ? 0 : MS_NODEV)) < 0 && errno != ENOENT &&
+            errno != EACCES)
+            failf(errno, "mount", target, "Cannot remount %s below %s", field + strlen(NEWROOT),
                   target);
-        }
     }
-    free(line);
-    fclose(fp);
+    free(all);
 }
 
 /* A file to bind a file on: one already there will do (in a read-only tree it
@@ -477,9 +525,7 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         if (fd < 0)
             failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, nodes[i]);
         close(fd);
-        if (mount(src, path, NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | kept_flags(path), NULL) <
-                0)
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0 || add_flags(path, MS_NOSUID) < 0)
             failf(errno, "mount", m->target.s, "Cannot bind /dev/%s in %s", nodes[i],
                   m->target.s);
     }
@@ -548,7 +594,7 @@ static void proc_read_only(const char *dst)
             continue;
         if (access(path, W_OK) < 0 || mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
             continue; /* absent, or not writable anyway: bubblewrap goes on too */
-        mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(path), NULL);
+        add_flags(path, MS_RDONLY);
     }
 }
 

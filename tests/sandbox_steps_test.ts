@@ -96,6 +96,33 @@ Deno.test(needs("spawn: ro-bind makes the mounts below read-only too", NOT_ROOT)
   });
 });
 
+Deno.test(
+  needs("spawn: a read-only remount keeps the flags it does not set (nosymfollow)", NOT_ROOT),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "alcove-flags-" });
+    try {
+      await withDriver(async (drv) => {
+        // A mount of its own below /, already read-only, nosuid and nodev (what ro-bind asks
+        // for), and nosymfollow, which a remount (it sets every flag) would drop.
+        const box = await drv.root.clone(["CLONE_NEWNS"]);
+        await box.mount("none", "/", "", ["MS_REC", "MS_PRIVATE"], "", "");
+        const flags = ["MS_RDONLY", "MS_NOSUID", "MS_NODEV", "MS_NOSYMFOLLOW"];
+        await box.mount("tmpfs", dir, "tmpfs", flags, "size=1m", "");
+        const p = await box.spawn(["awk", `$5 == "${dir}" {print $6}`, "/proc/self/mountinfo"], {
+          mounts: HOST,
+        });
+        const o = await p.output();
+        const seen = decoder.decode(o.stdout).trim().split(",");
+        for (const f of ["ro", "nosuid", "nodev", "nosymfollow"]) {
+          assert(seen.includes(f), `${f} missing from ${seen}`);
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("spawn: compiled BPF, several filters in order, and bad ones", async () => {
   await withDriver(async (drv) => {
     const { assemble, compilePolicy, seccompArchLocal } = await import("../mod.ts");
