@@ -7,7 +7,14 @@
  * a new root on a tmpfs (ro-bind /usr and /etc, symlinks /bin /lib /lib64 /sbin,
  * proc, a minimal dev, tmpfs /tmp), pivots into it, sets RLIMIT_NOFILE, drops every
  * capability, sets no_new_privs, installs the seccomp program from BPF_FILE and execs
- * PROGRAM; the parent reads the output to EOF and reaps it. Runs as root. */
+ * PROGRAM; the parent reads the output to EOF and reaps it. Runs as root.
+ *
+ * The setup takes the steps bubblewrap takes for safety, as spawn does: a remount keeps
+ * the flags the mount has (statfs: in a user namespace the kernel refuses to drop locked
+ * ones) and is left out when it would change nothing; the mounts below a recursive bind
+ * (from /proc/self/mountinfo) get the same read-only remount as its top, or a mount below
+ * /etc or /usr would stay writable; the parts of the new proc that reach the host (sys,
+ * sysrq-trigger, irq, bus) are bound read-only over themselves where writable. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -23,6 +30,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,13 +49,85 @@ static void must(int ok, const char *what)
     }
 }
 
+/* The per-mount flags a remount must keep. */
+static unsigned long flags_of(const char *path)
+{
+    struct statfs st;
+    if (statfs(path, &st) < 0)
+        return 0;
+    unsigned long f = 0;
+    static const unsigned long pairs[][2] = {
+        {ST_NOSUID, MS_NOSUID},     {ST_NODEV, MS_NODEV},         {ST_NOEXEC, MS_NOEXEC},
+        {ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+        {ST_RDONLY, MS_RDONLY},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        if ((unsigned long)st.f_flags & pairs[i][0])
+            f |= pairs[i][1];
+    return f;
+}
+
+static int add_flags(const char *path, unsigned long add)
+{
+    unsigned long have = flags_of(path);
+    if ((have | add) == have)
+        return 0;
+    return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | have | add, NULL);
+}
+
+/* The mounts below dst: each mount point field of mountinfo that starts with dst/. */
+static void below_ro(const char *dst)
+{
+    static char buf[1 << 16];
+    int fd = open("/oldroot/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    must(fd >= 0, "mountinfo");
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = 0;
+    size_t dlen = strlen(dst);
+    for (char *line = buf, *next; *line != 0; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = 0;
+        else
+            next = line + strlen(line);
+        char *field = line;
+        for (int i = 0; i < 4 && field != NULL; i++)
+            if ((field = strchr(field, ' ')) != NULL)
+                field++;
+        char *end = field == NULL ? NULL : strchr(field, ' ');
+        if (end == NULL)
+            continue;
+        *end = 0;
+        if (strncmp(field, dst, dlen) == 0 && field[dlen] == '/')
+            must(add_flags(field, MS_RDONLY | MS_NOSUID | MS_NODEV) == 0 || errno == ENOENT ||
+                     errno == EACCES,
+                 "remount below");
+    }
+}
+
 static void bind_ro(const char *src, const char *dst)
 {
     must(mkdir(dst, 0755) == 0, "mkdir");
     must(mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == 0, "bind");
-    must(mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) ==
-             0,
-         "remount");
+    must(add_flags(dst, MS_RDONLY | MS_NOSUID | MS_NODEV) == 0, "remount");
+    below_ro(dst);
+}
+
+/* The parts of a fresh proc that reach the host, read-only where writable. */
+static void proc_ro(void)
+{
+    static const char *const parts[] = {"sys", "sysrq-trigger", "irq", "bus"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/newroot/proc/%s", parts[i]);
+        if (access(path, W_OK) < 0 || mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+            continue;
+        add_flags(path, MS_RDONLY);
+    }
 }
 
 static void child(int sync, const int in[2], const int out[2], const int err[2])
@@ -71,8 +152,9 @@ static void child(int sync, const int in[2], const int out[2], const int err[2])
              symlink("usr/sbin", "/newroot/sbin") == 0,
          "symlinks");
     must(mkdir("/newroot/proc", 0755) == 0 &&
-             mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) == 0,
+             mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV, NULL) == 0,
          "proc");
+    proc_ro();
     must(mkdir("/newroot/dev", 0755) == 0 &&
              mount("tmpfs", "/newroot/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") == 0,
          "dev");
@@ -84,7 +166,8 @@ static void child(int sync, const int in[2], const int out[2], const int err[2])
         int fd = open(dst, O_CREAT | O_WRONLY, 0444);
         must(fd >= 0, "dev node");
         close(fd);
-        must(mount(src, dst, NULL, MS_BIND, NULL) == 0, "dev bind");
+        must(mount(src, dst, NULL, MS_BIND, NULL) == 0 && add_flags(dst, MS_NOSUID) == 0,
+             "dev bind");
     }
     must(mkdir("/newroot/dev/pts", 0755) == 0 && mkdir("/newroot/dev/shm", 01777) == 0 &&
              mount("devpts", "/newroot/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
