@@ -393,6 +393,30 @@ Deno.test("spawn: timeout kills a tree that ignores SIGTERM and leaves daemons",
   });
 });
 
+Deno.test("spawn: timeout also ends a setup step that blocks", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alcove-fifo-" });
+  try {
+    assertEquals((await output("mkfifo", [`${dir}/fifo`])).code, 0, "mkfifo");
+    await withDriver(async (drv) => {
+      // Writing the file onto the FIFO waits for a reader that never comes.
+      const p = await drv.spawn(["true"], {
+        mounts: [
+          { type: "bind", source: dir, target: "/d" },
+          { type: "file", target: "/d/fifo", data: "x" },
+        ],
+        timeout: 300,
+      });
+      const s = await p.status;
+      assertEquals([s.reason, s.signal], ["timeout", "SIGKILL"]);
+      // The control process goes on.
+      const r = await sh(drv, "echo ok");
+      assertEquals(r.out, "ok\n");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("spawn: maxOutput passes exactly that many bytes, then kills the tree", async () => {
   await withDriver(async (drv) => {
     const p = await drv.spawn(["yes", "0123456789abcdef"], { maxOutput: 100_000 });

@@ -1,8 +1,11 @@
 /* spawn (ours): fork, confine and exec a program in one request (see sandbox.h).
  * The call is answered when the child has exec'd (its pid) or a setup step failed
- * (the step, the path and the errno); the control process goes on meanwhile. */
+ * (the step, the path and the errno). A child that borrows this process's memory (the
+ * usual case) is waited for until then; one that copies it sets up while the control
+ * process goes on. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +26,14 @@ static long long now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* When a spawn started at `started` with a timeout of `ms` milliseconds (0: none) is due. */
+static long long deadline(long long started, uint64_t ms)
+{
+    if (ms == 0)
+        return 0;
+    return started + (long long)(ms > 1000000000ull ? 1000000000ull : ms) * 1000000;
 }
 
 static int write_file(pid_t pid, const char *name, const char *text)
@@ -166,6 +177,41 @@ struct child_arg {
  * process waits until the child has exec'd or exited. */
 static unsigned char spawn_stack[256 * 1024] __attribute__((aligned(16)));
 
+/* Reads the report pipe to its end: nothing when the child ran execve (the pipe closes on
+ * exec), else the record of its failed step (then it exits). A step that outlasts the
+ * deadline (0: none) has the child killed, as the loop would have it: before its exec it
+ * has started nothing, and walking its tree (which allocates) could race its own use of
+ * the memory. */
+static size_t wait_exec(int fd, pid_t pid, long long deadline, int *timed_out, unsigned char *rec,
+                        size_t cap)
+{
+    size_t have = 0;
+    for (;;) {
+        int ms = -1;
+        if (deadline > 0 && !*timed_out) {
+            long long left = deadline - now_ns();
+            if (left <= 0) {
+                kill(pid, SIGKILL);
+                *timed_out = 1;
+            } else {
+                ms = (int)((left + 999999) / 1000000);
+            }
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        int ready = poll(&p, 1, ms);
+        if (ready < 0 && errno != EINTR)
+            return have;
+        if (ready <= 0)
+            continue;
+        unsigned char spill[512];
+        ssize_t n = have < cap ? read(fd, rec + have, cap - have) : read(fd, spill, sizeof(spill));
+        if (n > 0 && have < cap)
+            have += (size_t)n;
+        else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return have;
+    }
+}
+
 static int vfork_child(void *arg)
 {
     struct child_arg *a = arg;
@@ -270,6 +316,16 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
      * refuses that to a process sharing its memory). It is born in its v2 cgroup where
      * the kernel can (clone3 CLONE_INTO_CGROUP), and moves itself into the others. */
     int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY;
+    /* With namespaces the child waits for its id maps, which this process writes: it
+     * cannot sleep through the child's steps as vfork would have it. The child borrows
+     * the memory all the same (copying it costs more than all the steps), and this
+     * process, once the maps are written, only waits for the exec (or the failure)
+     * before it runs on: signals stay blocked meanwhile, so that no handler runs on
+     * memory the child is using. Not for what the kernel refuses to a process sharing
+     * its memory (joining namespaces, a user namespace made inside), nor for a child
+     * that stays (the init of a pid namespace). */
+    int lend = flags != 0 && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
+               sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled;
     struct child_arg a = {&sb, ap};
     pid_t pid = -1;
     if (cg != NULL && cg->v2_fd >= 0) {
@@ -284,6 +340,9 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     if (sb.cg_into_v2) {
         if (pid == 0)
             alcove_sandbox_child(&sb, ap); /* never returns */
+    } else if (lend) {
+        pid = clone(vfork_child, spawn_stack + sizeof(spawn_stack), CLONE_VM | (int)flags | SIGCHLD,
+                    &a);
     } else if (borrow) {
         pid = clone(vfork_child, spawn_stack + sizeof(spawn_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
                     &a);
@@ -293,8 +352,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             alcove_sandbox_child(&sb, ap); /* never returns */
     }
     err = errno;
-    alcove_spawning = 0; /* set by a child that shared this memory */
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (!lend || pid < 0) {
+        alcove_spawning = 0; /* set by a child that shared this memory */
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
     if (cg != NULL)
         alcove_cg_entered(cg);
     /* The child's ends. */
@@ -328,6 +389,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         if (rv < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
+            if (lend) {
+                alcove_spawning = 0;
+                sigprocmask(SIG_SETMASK, &old, NULL);
+            }
             for (int i = 0; i < 5; i++)
                 close_pair(fds[i]);
             alcove_sandbox_free(&sb);
@@ -335,6 +400,33 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             return setup_failed(reply, -rv, step, what);
         }
         close(fds[4][1]);
+    }
+    int timed_out = 0;
+    if (lend || borrow) {
+        /* A child on this memory: until its exec or its exit (a vfork child has got that
+         * far already, but for its report pipe closing), it may use it; then it is answered
+         * here, at once. */
+        unsigned char rec[4096];
+        size_t have = wait_exec(fds[3][0], pid, deadline(started, sb.timeout_ms), &timed_out, rec,
+                                sizeof(rec));
+        if (lend) {
+            alcove_spawning = 0;
+            sigprocmask(SIG_SETMASK, &old, NULL);
+        }
+        close(fds[3][0]);
+        fds[3][0] = -1;
+        if (have > 0) {
+            /* A step failed and it exited: answered as the loop answers a report, with no
+             * process left. */
+            waitpid(pid, NULL, 0);
+            for (int i = 0; i < 5; i++)
+                close_pair(fds[i]);
+            alcove_sandbox_free(&sb);
+            abandon(cg);
+            rv = alcove_reply_bytes(reply, rec, have);
+            reply->status = ALCOVE_STATUS_SETUP;
+            return rv;
+        }
     }
     struct alcove_child c;
     memset(&c, 0, sizeof(c));
@@ -345,12 +437,12 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     c.err = fds[2][0];
     c.setup_fd = fds[3][0];
     c.spawned = 1;
-    c.spawn_id = reply->id;
+    c.spawn_id = lend || borrow ? 0 : reply->id;
+    c.execed = lend || borrow;
     c.started_ns = started;
-    if (sb.timeout_ms > 0)
-        c.deadline_ns = started + (long long)(sb.timeout_ms > 1000000000ull ? 1000000000ull
-                                                                              : sb.timeout_ms) *
-                                      1000000;
+    c.deadline_ns = deadline(started, sb.timeout_ms);
+    if (timed_out)
+        c.reason = SB_REASON_TIMEOUT;
     c.max_output = sb.max_output;
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
@@ -366,6 +458,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         abandon(cg);
         return -ENOMEM;
     }
+    if (lend || borrow)
+        return alcove_reply_int(reply, pid);
     reply->deferred = 1;
     return 0;
 }
