@@ -5,14 +5,20 @@
  */
 import { assert, assertMatch, assertStringIncludes } from "@std/assert";
 
-Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without a finding", async () => {
+/** Runs scripts/fuzz.ts with `args`, checks that it succeeded, and returns its output. */
+async function fuzz(...args: string[]): Promise<string> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../scripts/fuzz.ts", import.meta.url).pathname, "--seconds", "3"],
+    args: ["run", "-A", new URL("../scripts/fuzz.ts", import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).output();
   const out = new TextDecoder().decode(r.stdout);
   assert(r.success, out);
+  return out;
+}
+
+Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without a finding", async () => {
+  const out = await fuzz("--seconds", "3");
   for (const name of ["call", "stream"]) {
     const line = out.split("\n").find((l) => l.startsWith(`${name}: `));
     assert(line, out);
@@ -24,21 +30,7 @@ Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without 
 });
 
 Deno.test("fuzz --runs N stops each harness after N executions", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../scripts/fuzz.ts", import.meta.url).pathname,
-      "--runs",
-      "777",
-      "--seconds",
-      "60",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const out = new TextDecoder().decode(r.stdout);
-  assert(r.success, out);
+  const out = await fuzz("--runs", "777", "--seconds", "60");
   for (const name of ["call", "stream"]) {
     assertMatch(out, new RegExp(`^${name}: 777 executions in \\d+ s \\(\\d+/s\\)`, "m"));
   }
