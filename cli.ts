@@ -2,7 +2,8 @@
 /**
  * The `alcove` command: `alcove [OPTIONS...] [--] COMMAND [ARGS...]`, bubblewrap's options
  * plus limits, profiles and a JSON status (see the README's "Command line" section and
- * `alcove --help`).
+ * `alcove --help`). Under Deno this process becomes the sandbox's supervisor once the
+ * command line is parsed, as bubblewrap is (see `runCommandLine`).
  *
  * @example
  * ```sh
@@ -13,4 +14,6 @@
 import { runtime } from "./ffi/_runtime.ts";
 import { runCommandLine } from "./ffi/cli/run.ts";
 
-runtime.process.exit(await runCommandLine(runtime.process.args()));
+runtime.process.exit(
+  await runCommandLine(runtime.process.args(), { becomeSupervisor: true }),
+);

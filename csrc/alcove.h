@@ -18,7 +18,7 @@
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering, exported symbols or the spawn
  * request's records change. */
-#define ALCOVE_ABI 7
+#define ALCOVE_ABI 8
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
@@ -142,6 +142,12 @@ struct alcove_opts {
     int spin; /* microseconds to keep polling after sending up, 0: never */
 };
 
+struct alcove_state;
+
+/* An in-process host (the command line's supervisor, cli.c): it is handed every whole
+ * frame the loop would send up, in order, instead of a channel doing it. */
+typedef void (*alcove_host_fn)(struct alcove_state *ap, const unsigned char *frame, size_t len);
+
 struct alcove_state {
     int depth;
     int up_in;  /* calls from the parent */
@@ -176,6 +182,8 @@ struct alcove_state {
     int spin_credit;
     int subreaper; /* PR_SET_CHILD_SUBREAPER is on (see alcove_subreaper) */
     int subreaper_before_exec;
+    alcove_host_fn host; /* NULL: frames go up the channel (up_out) */
+    void *host_data;
 };
 
 /* A decoded argument. Strings and byte strings point into the request and are
@@ -239,6 +247,10 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
 struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
 int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
 int alcove_default_maxchild(void);
+/* Runs a call as if the host had sent it down (depth 0, with `id`), then hands the host
+ * what it answered (ap->host must be set). Returns 0, or -ENOMEM. */
+int alcove_host_call(struct alcove_state *ap, uint16_t call, uint32_t id, const void *payload,
+                     size_t len);
 /* The RLIMIT_NOFILE soft limit the root was started with, for programs started by
  * spawn (RLIM_INFINITY: it was not raised). */
 extern rlim_t alcove_program_nofile;

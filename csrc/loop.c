@@ -180,6 +180,22 @@ static void event(struct alcove_state *ap, pid_t pid, uint16_t kind, int has_val
     alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_EVENT, kind, 0, pid, has_value, v);
 }
 
+/* An in-process host takes the whole frames up to `end` instead of a channel. */
+static void host_take(struct alcove_state *ap, size_t end)
+{
+    struct alcove_buf *b = &ap->up_wbuf;
+    while (end - b->off >= 4) {
+        size_t n = 4 + (size_t)alcove_get_u32(b->data + b->off);
+        if (n > end - b->off)
+            break;
+        size_t at = b->off;
+        b->off += n;
+        ap->host(ap, b->data + at, n);
+    }
+    if (b->off == b->len)
+        b->off = b->len = 0;
+}
+
 /* A spawned program's report pipe: EOF alone means it ran execve, a record means
  * a setup step failed. Either way the spawn call is answered now, before any of
  * the program's output or its exit goes up. */
@@ -287,7 +303,8 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         avail = 0;
     if (fd == &c->out && avail >= ALCOVE_PIPE_FULL)
         grow_pipe(*fd, &c->out_grown);
-    if (ALCOVE_LINUX_CORE && ap->xfer_fd < 0 && (unsigned)avail >= ALCOVE_SPLICE_MIN) {
+    if (ALCOVE_LINUX_CORE && ap->xfer_fd < 0 && ap->host == NULL &&
+        (unsigned)avail >= ALCOVE_SPLICE_MIN) {
         /* Only this process reads the pipe: all `avail` bytes can be spliced. */
         size_t n = (unsigned)avail > ALCOVE_SPLICE_MAX ? ALCOVE_SPLICE_MAX : (size_t)avail;
         if (n > room)
@@ -364,7 +381,8 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
         if (alcove_buf_pending(b) < 4 + (size_t)len) {
             size_t hdr0 = ALCOVE_WIRE_HEADER + 4u * depth;
             size_t have = alcove_buf_pending(b);
-            if (!ALCOVE_LINUX_CORE || ap->xfer_fd >= 0 || ap->draining || have < hdr0 ||
+            if (!ALCOVE_LINUX_CORE || ap->host != NULL || ap->xfer_fd >= 0 || ap->draining ||
+                have < hdr0 ||
                 4 + (size_t)len - have < ALCOVE_SPLICE_MIN ||
                 depth >= 255 || type == ALCOVE_UP_REPLY)
                 return;
@@ -765,6 +783,22 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         c->exec_id = id;
 }
 
+int alcove_host_call(struct alcove_state *ap, uint16_t call, uint32_t id, const void *payload,
+                     size_t len)
+{
+    struct alcove_buf f = {0};
+    size_t start = alcove_frame_begin(&f, ALCOVE_DOWN_CALL, call, id, 0, NULL, 0);
+    if (start == (size_t)-1 || alcove_buf_append(&f, payload, len) < 0) {
+        alcove_buf_free(&f);
+        return -ENOMEM;
+    }
+    alcove_frame_end(&f, start);
+    handle_down(ap, f.data + start, f.len - start);
+    alcove_buf_free(&f);
+    host_take(ap, ap->up_wbuf.len);
+    return 0;
+}
+
 /* A call came down: if it came soon after this process last sent something up,
  * waiting for it awake would have paid off. */
 static void spin_learn(struct alcove_state *ap)
@@ -897,6 +931,10 @@ static void xfer_done(struct alcove_state *ap)
 static void flush_up(struct alcove_state *ap, int *broken)
 {
     struct alcove_buf *b = &ap->up_wbuf;
+    if (ap->host != NULL) {
+        host_take(ap, b->len);
+        return;
+    }
     for (;;) {
         size_t end = ap->xfer_fd >= 0 ? ap->xfer_at : b->len;
         while (b->off < end) {
@@ -960,6 +998,10 @@ void alcove_flush_blocking(struct alcove_state *ap)
     struct alcove_buf *b = &ap->up_wbuf;
     /* Only whole frames: not the reply of the call that is flushing. */
     size_t end = ap->up_building != SIZE_MAX ? ap->up_building : b->len;
+    if (ap->host != NULL) {
+        host_take(ap, end);
+        return;
+    }
     if (ap->xfer_fd >= 0 && ap->xfer_at < end)
         end = ap->xfer_at;
     while (b->off < end) {

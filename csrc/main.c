@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "cli.h"
 #include "compat.h"
 #include "constants.h"
 #include "frame.h"
@@ -164,9 +165,9 @@ static void close_inherited(void)
         close(fd);
 }
 
-/* The descriptors from 3 up become close-on-exec and are listed; more than the list
- * holds are closed. */
-static void keep_inherited(void)
+/* The descriptors from 3 up become close-on-exec and are listed, but those `held` by
+ * this process itself; more than the list holds are closed. */
+static void keep_inherited(const int *held, size_t nheld)
 {
     DIR *d = opendir("/proc/self/fd");
     if (d == NULL)
@@ -174,8 +175,14 @@ static void keep_inherited(void)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
-        if (fd < 3 || fd == dirfd(d))
+        size_t k = 0;
+        while (k < nheld && held[k] != fd)
+            k++;
+        if (fd < 3 || fd == dirfd(d) || k < nheld) {
+            if (k < nheld)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
             continue;
+        }
         if (alcove_ninherited < ALCOVE_MAX_INHERITED && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
             alcove_inherited_fd[alcove_ninherited++] = fd;
         else
@@ -203,14 +210,20 @@ static int send_hello(struct alcove_state *ap)
 
 int main(int argc, char *argv[])
 {
-    (void)argv;
-    if (argc > 1) {
+    /* The command line's supervisor (cli.h): the command line became this process. */
+    static struct alcove_cli cli;
+    int cli_mode = argc > 1 && strcmp(argv[1], "--cli") == 0;
+    if (cli_mode) {
+        int rv = alcove_cli_prepare(&cli, argc, argv);
+        if (rv != 0)
+            return rv;
+    } else if (argc > 1) {
         fprintf(stderr, "alcove: the root control process takes no arguments; it is started "
                         "by the alcove library\n");
         return 2;
     }
-    int keep_fds = 0;
-    int socket_mode = channel_line(&keep_fds);
+    int keep_fds = cli_mode;
+    int socket_mode = cli_mode ? 0 : channel_line(&keep_fds);
     if (socket_mode < 0) {
         fprintf(stderr, "alcove: no handshake from the host: the root control process "
                         "is started by the alcove library\n");
@@ -219,7 +232,7 @@ int main(int argc, char *argv[])
     /* Whatever started us, only stdin, stdout and stderr go further; started for the
      * command line, the other descriptors it inherited stay for its programs. */
     if (keep_fds)
-        keep_inherited();
+        keep_inherited(cli.hold, cli.nhold);
     else
         close_inherited();
 
@@ -243,6 +256,8 @@ int main(int argc, char *argv[])
     /* cgroups that control processes gone before their programs ended left behind: gone
      * once the host hears from us. */
     alcove_cg_remove_stale();
+    if (cli_mode)
+        return alcove_cli_run(ap, &cli);
     /* Everything is ready before the host hears from us: it gets the token and the
      * greeting together. */
     if (hello(ap, socket_mode) < 0)

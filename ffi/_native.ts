@@ -8,7 +8,7 @@
 import { type NativeLibrary, runtime } from "./_runtime.ts";
 
 /** The ABI this TypeScript expects from libalcove.so and the control process. */
-export const ABI = 7;
+export const ABI = 8;
 
 /** The version of this module; the native files must report the same. */
 export const VERSION = "0.1.0";

@@ -253,6 +253,20 @@ function openLibrary(path: string): NativeLibrary {
       Number(
         s.alcove_constants_text(out as Uint8Array<ArrayBuffer> | null, BigInt(out?.length ?? 0)),
       ),
+    cliExec(helper, words, request) {
+      const text = new TextEncoder();
+      const path = text.encode(`${helper}\0`);
+      const list = text.encode(words.map((w) => `${w}\0`).join(""));
+      return Number(
+        s.alcove_cli_exec(
+          path,
+          list,
+          BigInt(list.length),
+          request as Uint8Array<ArrayBuffer>,
+          BigInt(request.length),
+        ),
+      );
+    },
     address: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
     close: () => lib.close(),
   };

@@ -4,7 +4,7 @@
  * interactive case in a terminal (tmux), and the unprivileged path.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { IS_ROOT, needs } from "./_helpers.ts";
+import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -973,3 +973,200 @@ Deno.test(
     }
   },
 );
+
+/** Runs the command line as `sh -c 'exec deno run cli.ts ARGS REDIRECTS'`, through the driver
+ * instead of the supervisor with `driver`; the pid is the command line's. */
+async function runPath(
+  args: string[],
+  { driver = false, redirects = "" }: { driver?: boolean; redirects?: string } = {},
+): Promise<Result & { pid: number }> {
+  const env: Record<string, string> = driver ? { ALCOVE_CLI_DRIVER: "1" } : {};
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec "$@" ${redirects}`, "sh", Deno.execPath(), "run", "-A", CLI, ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: "/tmp",
+  }).spawn();
+  const r = await child.output();
+  return {
+    code: r.code,
+    out: decoder.decode(r.stdout),
+    err: decoder.decode(r.stderr),
+    pid: child.pid,
+  };
+}
+
+Deno.test("cli: the command line becomes the supervisor, the command its child", async (t) => {
+  const ppid = [...ROOT, "sh", "-c", "echo $PPID; ps -o comm= -p $PPID"];
+  await t.step("the command's parent is the command line's own process", async () => {
+    const r = await runPath(ppid);
+    assertEquals(r.out, `${r.pid}\nalcove\n`, r.err);
+  });
+  await t.step("ALCOVE_CLI_DRIVER=1 and --output-limit take the driver", async () => {
+    for (const args of [[], ["--output-limit", "1M"]]) {
+      const r = await runPath([...args, ...ppid], { driver: args.length === 0 });
+      const [parent, name] = r.out.trim().split("\n");
+      assert(Number(parent) !== r.pid, r.out);
+      assertEquals(name, "alcove", r.err);
+    }
+  });
+  await t.step("a bad supervisor command line or build says so", async () => {
+    const helper = CONTROL_EXECUTABLE;
+    const bad = async (args: string[]) => {
+      const r = await new Deno.Command(helper, { args, stdout: "null", stderr: "piped" }).output();
+      return { code: r.code, err: decoder.decode(r.stderr) };
+    };
+    const abi = await bad(["--cli", "--abi", "1", "--request", "0"]);
+    assertEquals(abi.code, 125);
+    assertMatch(abi.err, /^alcove: the control process executable is ABI \d+, .* ABI 1/);
+    const none = await bad(["--cli", "--abi", "8", "--info-fd"]);
+    assertEquals(none, { code: 125, err: "alcove: --cli: --info-fd takes a descriptor number\n" });
+  });
+});
+
+Deno.test("cli: the supervisor and the driver say and exit the same", async (t) => {
+  const cases: [string, string[], string?][] = [
+    ["exit status", [...ROOT, "sh", "-c", "echo out; echo err >&2; exit 3"]],
+    ["signal", [...ROOT, "sh", "-c", "kill -9 $$"]],
+    ["seccomp", ["--seccomp-profile", "default", ...ROOT, "sh", "-c", "kill -SYS $$"]],
+    ["setup failure", ["--bind", "/nope", "/x", "true"]],
+    ["not found", [...ROOT, "nope"]],
+    ["not executable", [...ROOT, "/etc/passwd"]],
+    ["a whole message", ["--unshare-user", "--assert-userns-disabled", ...ROOT, "true"]],
+    ["wall clock", ["--time", "200ms", ...ROOT, "sleep", "5"]],
+    ["bad option value", ["--rlimit", "NOFILE=x", ...ROOT, "true"]],
+    [
+      "json status and info",
+      [
+        "--unshare-all",
+        ...ROOT,
+        "--json-status-fd",
+        "3",
+        "--info-fd",
+        "4",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 5",
+      ],
+      `3>${SCRATCH}json 4>${SCRATCH}info`,
+    ],
+  ];
+  // Pids, inodes and times differ from run to run; their shape does not.
+  const shape = (text: string) =>
+    text.replace(/\d+(\.\d+)?/g, "N").replace(/"usage": \{.*\}/, '"usage": USAGE');
+  for (const [name, args, redirects] of cases) {
+    await t.step(name, async () => {
+      const seen = [];
+      for (const driver of [false, true]) {
+        const r = await runPath(args, { driver, redirects });
+        let files = "";
+        if (redirects) {
+          files = (await Deno.readTextFile(`${SCRATCH}json`)) +
+            (await Deno.readTextFile(`${SCRATCH}info`));
+          const last = JSON.parse(files.split("\n")[1]);
+          assertEquals(
+            Object.keys(last.usage).sort(),
+            ["maxRssKb", "systemMs", "userMs", "wallMs"],
+          );
+          assert(last.usage.wallMs > 0, files);
+        }
+        seen.push({ code: r.code, out: r.out, err: r.err, files: shape(files) });
+      }
+      assertEquals(seen[0], seen[1]);
+    });
+  }
+  await Deno.remove(`${SCRATCH}json`).catch(() => {});
+  await Deno.remove(`${SCRATCH}info`).catch(() => {});
+});
+
+Deno.test("cli: the command gets the descriptors the command line inherited, no others", async () => {
+  // 7 is inherited; 4 (--args), 5 (--info-fd) and 6 (--sync-fd) are the command line's own.
+  // Neither the runtime's descriptors nor the request's reach the command: it sees what a
+  // shell started the same way sees.
+  const list = "cd /proc/self/fd && echo *";
+  const plain = await new Deno.Command("sh", {
+    args: ["-c", `exec sh -c '${list}' 7</dev/null`],
+    stdin: "null",
+    cwd: "/tmp",
+  }).output();
+  const expected = decoder.decode(plain.stdout);
+  assertStringIncludes(expected, " 7");
+  await Deno.writeTextFile(`${SCRATCH}args`, "--setenv\0FROM_ARGS\0yes\0");
+  try {
+    const args = [...ROOT, "--args", "4", "--info-fd", "5", "--sync-fd", "6"];
+    const redirects = `4<${SCRATCH}args 5>/dev/null 6</dev/null 7</dev/null`;
+    const r = await runPath([...args, "sh", "-c", `echo $FROM_ARGS; ${list}`], { redirects });
+    assertEquals(r.out, `yes\n${expected}`, r.err);
+  } finally {
+    await Deno.remove(`${SCRATCH}args`);
+  }
+});
+
+Deno.test("cli: a request larger than a pipe holds", async () => {
+  // About 200 KiB of environment and 300 mounts: the request goes through a memory file.
+  const env: string[] = [];
+  for (let i = 0; i < 2000; i++) env.push("--setenv", `BIG_${i}`, "x".repeat(100));
+  const dirs: string[] = [];
+  for (let i = 0; i < 300; i++) dirs.push("--dir", `/tmp/d${i}`);
+  const r = await runPath([
+    ...env,
+    ...ROOT,
+    "--tmpfs",
+    "/tmp",
+    ...dirs,
+    "sh",
+    "-c",
+    "env | grep -c '^BIG_'; ls /tmp | wc -l; echo $PPID",
+  ]);
+  assertEquals(r.out, `2000\n300\n${r.pid}\n`, r.err);
+});
+
+Deno.test("cli: the supervisor forwards signals as the driver did", async (t) => {
+  /** Starts a command that reports the signals it gets, waits until it runs. */
+  async function start(args: string[]) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI,
+        ...args,
+        ...ROOT,
+        "sh",
+        "-c",
+        'for s in HUP INT QUIT TERM; do trap "echo got $s" $s; done; echo ready; ' +
+        "while :; do sleep 0.05; done",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    assertEquals(decoder.decode((await reader.read()).value), "ready\n");
+    const next = async () => decoder.decode((await reader.read()).value);
+    return { child, reader, next };
+  }
+  await t.step("SIGHUP and SIGTERM always, SIGINT with --new-session", async () => {
+    const { child, reader, next } = await start(["--new-session"]);
+    for (const sig of ["SIGHUP", "SIGINT", "SIGQUIT"] as const) {
+      child.kill(sig);
+      assertEquals(await next(), `got ${sig.slice(3)}\n`);
+    }
+    child.kill("SIGKILL"); // the command dies with its supervisor
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+  });
+  await t.step("without --new-session SIGINT is the terminal's to deliver", async () => {
+    const { child, reader, next } = await start([]);
+    child.kill("SIGINT"); // ignored: the command's process group got its own
+    child.kill("SIGTERM");
+    assertEquals(await next(), "got TERM\n");
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+  });
+});

@@ -1,7 +1,11 @@
 /**
- * The `alcove` command line, run: parses the arguments, starts a driver whose root control
- * process has this process's own stdio (so the command gets the terminal itself), spawns the
- * command, reports on --info-fd and --json-status-fd, and returns the exit status.
+ * The `alcove` command line, run: parses the arguments, then runs the command. The `alcove`
+ * command (cli.ts) becomes the sandbox's supervisor, as bubblewrap is: once the request is
+ * encoded, this process replaces itself with a small C program (the control process
+ * executable's supervisor mode) that spawns the command with this process's stdio, reports,
+ * forwards signals, waits and exits with the status, so the command's parent is the
+ * `alcove` process itself. Otherwise (a library caller, `--output-limit`, a runtime without
+ * a clean exec) a driver runs it (ffi/cli/_driver_run.ts).
  *
  * @example
  * ```ts
@@ -12,14 +16,12 @@
  * @module
  */
 import { runtime } from "../_runtime.ts";
-import { VERSION } from "../_native.ts";
-import { concat } from "../_wire.ts";
-import { Alcove } from "../driver.ts";
-import { SetupError } from "../errors.ts";
-import { type Local, openLocal } from "../local.ts";
+import { ABI, findNative, openLibrary, VERSION } from "../_native.ts";
+import { ConstantTable } from "../constants.ts";
+import type { Local } from "../local.ts";
 import { type Capability, CAPABILITY_NAMES } from "../capabilities.ts";
-import type { Namespace } from "../sandbox/options.ts";
-import type { Process, ProcessStatus } from "../sandbox/process.ts";
+import { encodeSpawnRequest } from "../sandbox/options.ts";
+import { compilesSeccomp, loadSeccompCompiler } from "../sandbox/_seccomp.ts";
 import {
   CLI_USAGE,
   CommandLineError,
@@ -27,71 +29,7 @@ import {
   EXIT_STATUS,
   parseCommandLine,
 } from "./parse.ts";
-
-const encoder = new TextEncoder();
-
-/** The /proc/PID/ns names bubblewrap reports, by namespace. */
-const NS_KEYS: [Namespace, string, string][] = [
-  ["cgroup", "cgroup", "cgroup-namespace"],
-  ["ipc", "ipc", "ipc-namespace"],
-  ["mount", "mnt", "mnt-namespace"],
-  ["net", "net", "net-namespace"],
-  ["pid", "pid", "pid-namespace"],
-  ["uts", "uts", "uts-namespace"],
-  ["user", "user", "user-namespace"],
-];
-
-let local: Local | undefined;
-function host(): Local {
-  local ??= openLocal();
-  return local;
-}
-
-/** The C library's words for the errors a descriptor read or write meets, as bubblewrap
- * prints them. */
-const STRERROR: Record<string, string> = {
-  EBADF: "Bad file descriptor",
-  EINVAL: "Invalid argument",
-  EISDIR: "Is a directory",
-  EAGAIN: "Resource temporarily unavailable",
-  EPIPE: "Broken pipe",
-  EIO: "Input/output error",
-};
-
-function fdError(e: unknown): Error {
-  const code = (e as { code?: string }).code;
-  return code === undefined ? e as Error : new Error(STRERROR[code] ?? code);
-}
-
-function readFd(fd: number): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    let chunk: Uint8Array;
-    try {
-      chunk = host().read(fd, 65536);
-    } catch (e) {
-      throw fdError(e);
-    }
-    if (chunk.length === 0) break;
-    parts.push(chunk);
-  }
-  return concat(parts);
-}
-
-function writeFd(fd: number, text: string): void {
-  const data = encoder.encode(text);
-  try {
-    for (let off = 0; off < data.length;) off += host().write(fd, data.subarray(off));
-  } catch (e) {
-    throw fdError(e);
-  }
-}
-
-/** One JSON document on one line, laid out as bubblewrap's: `{ "key": value, ... }`. */
-function jsonLine(o: Record<string, unknown>): string {
-  const parts = Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
-  return `{ ${parts.join(", ")} }\n`;
-}
+import { commandOptions, readFd, reportedNamespaces } from "./_common.ts";
 
 /** The capabilities of this process's bounding set, by number. */
 function boundingSet(): number[] {
@@ -123,66 +61,83 @@ function capabilities(plan: CommandLinePlan, uid: number): Capability[] | undefi
   return [...keep].sort((a, b) => a - b);
 }
 
-function exitStatus(status: ProcessStatus): number {
-  switch (status.reason) {
-    case "timeout":
-      return EXIT_STATUS.TIMEOUT;
-    case "output-limit":
-      return EXIT_STATUS.OUTPUT_LIMIT;
-    case "oom":
-      return EXIT_STATUS.OOM;
-    default:
-      return status.code;
-  }
-}
-
-function setupFailure(e: SetupError): number {
-  const what = e.step === "exec" ? `execvp ${e.path}` : e.what;
-  // These messages are whole, as bubblewrap's: no system error to add.
-  const whole = e.step === "assert-userns" || e.step === "userns-join";
-  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}`);
-  if (e.step === "exec") {
-    return e.code === "ENOENT" ? EXIT_STATUS.NOT_FOUND : EXIT_STATUS.NOT_EXECUTABLE;
-  }
-  return EXIT_STATUS.SETUP;
-}
-
-function info(plan: CommandLinePlan, p: Process): Record<string, number> {
-  const out: Record<string, number> = { "child-pid": p.pid };
-  const ns = new Set(plan.options.namespaces as Namespace[]);
-  if (runtime.process.uid() !== 0 && ns.size > 0) ns.add("user");
-  for (const [name, file, key] of NS_KEYS) {
-    if (!ns.has(name)) continue;
-    const link = runtime.process.readLink(`/proc/${p.pid}/ns/${file}`);
-    const m = link ? /\[(\d+)\]/.exec(link) : null;
-    if (m) out[key] = Number(m[1]);
-  }
-  return out;
-}
-
-type ForwardedSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
-
-/** Forwards the signals that reach this process and not the command: SIGTERM and SIGHUP
- * always, SIGINT and SIGQUIT when the command has a session of its own (otherwise the
- * terminal sent them to the command too). Installed before the command starts: one that
- * comes meanwhile waits for it (`start` gives the command once it runs). */
-function forwardSignals(ownSession: boolean): { start(p: Process): void } {
-  let target: Process | undefined;
-  const waiting: ForwardedSignal[] = [];
-  const forward = (sig: ForwardedSignal) => () => {
-    if (target === undefined) waiting.push(sig);
-    else target.kill(sig).catch(() => {});
+/** The supervisor's own command line (csrc/cli.h): the descriptors it reports on, holds,
+ * reads or closes, the namespaces it reports, and whether it forwards interrupts. */
+function supervisorWords(plan: CommandLinePlan, uid: number): string[] {
+  const words = ["--cli", "--abi", String(ABI)];
+  const fd = (option: string, n: number | undefined) => {
+    if (n !== undefined) words.push(option, String(n));
   };
-  runtime.process.onSignal("SIGTERM", forward("SIGTERM"));
-  runtime.process.onSignal("SIGHUP", forward("SIGHUP"));
-  runtime.process.onSignal("SIGINT", ownSession ? forward("SIGINT") : () => {});
-  runtime.process.onSignal("SIGQUIT", ownSession ? forward("SIGQUIT") : () => {});
-  return {
-    start(p: Process) {
-      target = p;
-      for (const sig of waiting.splice(0)) p.kill(sig).catch(() => {});
-    },
-  };
+  fd("--info-fd", plan.infoFd);
+  fd("--json-status-fd", plan.jsonStatusFd);
+  const own = new Set(plan.ownFds);
+  // --sync-fd is the command line's own (held while the sandbox runs) unless --as-pid-1
+  // passes it on.
+  const held = plan.syncFd !== undefined && own.has(plan.syncFd) ? plan.syncFd : undefined;
+  fd("--hold", held);
+  for (const n of new Set(plan.blockFds)) fd("--block", n);
+  for (const n of own) {
+    if (n !== plan.infoFd && n !== plan.jsonStatusFd && n !== held) fd("--close", n);
+  }
+  const ns = reportedNamespaces(plan, uid);
+  if (ns.length > 0) words.push("--report", ns.join(","));
+  if (plan.options.newSession === true) words.push("--forward-interrupts");
+  return words;
+}
+
+/** Replaces this process with the supervisor, which runs the command; returns only when it
+ * cannot: a status to exit with, or undefined to run the command through a driver instead. */
+async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<number | undefined> {
+  let helper: string;
+  let lib;
+  try {
+    helper = findNative().helper;
+    lib = openLibrary();
+  } catch (e) {
+    // No native files, or of another build: said in one line.
+    console.error(`alcove: ${(e as Error).message}`);
+    return EXIT_STATUS.SETUP;
+  }
+  try {
+    if (lib.cliExec === undefined) return undefined;
+    const text = new Uint8Array(lib.constantsText(null));
+    lib.constantsText(text);
+    const table = ConstantTable.parse(new TextDecoder().decode(text));
+    const o = commandOptions(plan);
+    if (compilesSeccomp(o)) await loadSeccompCompiler();
+    let request: Uint8Array;
+    try {
+      request = encodeSpawnRequest(plan.argv, o, table).bytes;
+    } catch (e) {
+      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+      console.error(`alcove: ${e.message}`);
+      return EXIT_STATUS.USAGE;
+    }
+    // Returns only when the exec failed (nothing has changed then): the driver's way says
+    // what is wrong, or runs the command all the same.
+    lib.cliExec(helper, supervisorWords(plan, uid), request);
+    return undefined;
+  } finally {
+    lib.close();
+  }
+}
+
+/** Options of {@linkcode runCommandLine}.
+ *
+ * @example
+ * ```ts
+ * import type { RunCommandLineOptions } from "@alcove/alcove";
+ * const options: RunCommandLineOptions = { becomeSupervisor: true };
+ * ```
+ */
+export interface RunCommandLineOptions {
+  /** Replace this process with the sandbox's supervisor, as the `alcove` command does: a
+   * small C program that spawns the command with this process's pid, stdio, terminal and
+   * session, reports, forwards signals and exits with the status, so the call never
+   * returns. Taken under Deno, without `--output-limit` (its output is piped and counted)
+   * and unless the environment has `ALCOVE_CLI_DRIVER=1`; otherwise, and by default, a
+   * driver runs the command and the status is returned. */
+  becomeSupervisor?: boolean;
 }
 
 /**
@@ -191,6 +146,7 @@ function forwardSignals(ownSession: boolean): { start(p: Process): void } {
  * Messages go to stderr, prefixed "alcove: ".
  *
  * @param args The arguments.
+ * @param options Whether to become the sandbox's supervisor.
  * @returns The exit status.
  *
  * @example
@@ -199,19 +155,37 @@ function forwardSignals(ownSession: boolean): { start(p: Process): void } {
  * console.log(await runCommandLine(["--version"])); // 0
  * ```
  */
-export async function runCommandLine(args: readonly string[]): Promise<number> {
+export async function runCommandLine(
+  args: readonly string[],
+  options: RunCommandLineOptions = {},
+): Promise<number> {
   const proc = runtime.process;
   const uid = proc.uid();
+  // libalcove.so's calls are loaded only for a command line that reads descriptors: the
+  // first parse stops at the first read, the second one has them.
+  let local: Local | undefined;
+  let wantsLocal = false;
+  const io = {
+    readFd(fd: number): Uint8Array {
+      if (local !== undefined) return readFd(local, fd);
+      wantsLocal = true;
+      throw new Error("libalcove.so is not loaded yet");
+    },
+    readFile: (path: string) => proc.readFile(path),
+    env: proc.environment(),
+    cwd: proc.cwd(),
+    isTerminal: proc.stdinIsTerminal(),
+    uid,
+  };
   let plan: CommandLinePlan;
   try {
-    plan = parseCommandLine(args, {
-      readFd,
-      readFile: (path) => proc.readFile(path),
-      env: proc.environment(),
-      cwd: proc.cwd(),
-      isTerminal: proc.stdinIsTerminal(),
-      uid,
-    });
+    try {
+      plan = parseCommandLine(args, io);
+    } catch (e) {
+      if (!wantsLocal) throw e;
+      local = (await import("../local.ts")).openLocal();
+      plan = parseCommandLine(args, io);
+    }
     if (plan.action === "help") {
       console.log(CLI_USAGE);
       return 0;
@@ -235,92 +209,13 @@ export async function runCommandLine(args: readonly string[]): Promise<number> {
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }
-  for (const fd of plan.blockFds) {
-    try {
-      host().read(fd, 1);
-    } catch {
-      // bubblewrap goes on when the descriptor cannot be read
-    }
+  if (
+    options.becomeSupervisor === true && plan.options.maxOutput === undefined &&
+    runtime.env("ALCOVE_CLI_DRIVER") !== "1"
+  ) {
+    const code = await becomeSupervisor(plan, uid);
+    if (code !== undefined) return code;
   }
-  // The command gets the descriptors this process inherited (the root control process keeps
-  // them), but for those read or written here.
-  for (const fd of plan.ownFds) {
-    try {
-      host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
-    } catch {
-      // not open: nothing to keep from the command
-    }
-  }
-  const o = plan.options;
-  const piped = o.maxOutput !== undefined;
-  const ownSession = o.newSession === true;
-  let started: Alcove;
-  try {
-    started = await Alcove.start({ inheritStdio: true });
-  } catch (e) {
-    // No control process (native files missing or of another build): said in one line.
-    console.error(`alcove: ${(e as Error).message}`);
-    return EXIT_STATUS.SETUP;
-  }
-  await using drv = started;
-  const signals = forwardSignals(ownSession);
-  let p: Process;
-  try {
-    p = await drv.spawn(plan.argv, {
-      ...o,
-      inheritFds: "all",
-      stdin: "inherit",
-      stdout: piped ? "pipe" : "inherit",
-      stderr: piped ? "pipe" : "inherit",
-      ...(ownSession ? {} : { ownProcessGroup: false }),
-    });
-  } catch (e) {
-    if (e instanceof SetupError) return setupFailure(e);
-    if (e instanceof TypeError || e instanceof RangeError) {
-      console.error(`alcove: ${e.message}`);
-      return EXIT_STATUS.USAGE;
-    }
-    throw e;
-  }
-  signals.start(p);
-  const facts = info(plan, p);
-  try {
-    if (plan.infoFd !== undefined) {
-      writeFd(plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
-      host().close(plan.infoFd);
-    }
-    if (plan.jsonStatusFd !== undefined) writeFd(plan.jsonStatusFd, jsonLine(facts));
-  } catch (e) {
-    await p.kill("SIGKILL").catch(() => {});
-    await p.status.catch(() => {});
-    console.error(`alcove: Write to info_fd: ${(e as Error).message}`);
-    return EXIT_STATUS.USAGE;
-  }
-  const copies = piped
-    ? [
-      p.stdout.pipeTo(proc.output("stdout"), { preventClose: true }),
-      p.stderr.pipeTo(proc.output("stderr"), { preventClose: true }),
-    ]
-    : [];
-  const status = await p.status;
-  await Promise.allSettled(copies);
-  const code = exitStatus(status);
-  if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
-  if (status.reason === "output-limit") console.error(`alcove: output limit reached: killed`);
-  if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
-  if (plan.jsonStatusFd !== undefined) {
-    const last = {
-      "exit-code": status.code,
-      "exit-status": code,
-      reason: status.reason,
-      signal: status.signal,
-      usage: status.usage,
-    };
-    try {
-      writeFd(plan.jsonStatusFd, jsonLine(last));
-    } catch {
-      // the reader went away
-    }
-  }
-  return code;
+  const { runWithDriver } = await import("./_driver_run.ts");
+  return await runWithDriver(plan, uid, local);
 }

@@ -4,9 +4,10 @@
  * (min and median of the wall time from start to exit), with the runtime's own start-up
  * (deno running an empty script) and the loading of the command line alone (`cli.ts
  * --version`) measured the same way. The target: what alcove adds above
- * the runtime's start-up is at most bubblewrap's whole time. A probe of the one-shot design
- * (scripts/bench/cli_oneshot.ts: parse and encode, then exec a C program, bwrap standing in)
- * shows what that design would cost.
+ * the runtime's start-up is at most bubblewrap's whole time. `alcove` becomes the sandbox's
+ * supervisor (parse and encode, then exec the C supervisor); the driver's way
+ * (ALCOVE_CLI_DRIVER=1: start a driver, spawn over its socket, stop it), which --output-limit
+ * and the other runtimes take, runs in the same turns for comparison.
  *
  * @example
  * ```sh
@@ -27,10 +28,16 @@ function option(name: string, fallback: number): number {
   return n;
 }
 
-async function once(argv: string[]): Promise<number> {
+interface Run {
+  argv: string[];
+  env?: Record<string, string>;
+}
+
+async function once({ argv, env }: Run): Promise<number> {
   const start = performance.now();
   const r = await new Deno.Command(argv[0], {
     args: argv.slice(1),
+    env,
     stdout: "null",
     stderr: "piped",
   })
@@ -50,24 +57,27 @@ function stats(xs: number[]): { min: number; median: number } {
 const runs = option("--runs", 21);
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 const deno = Deno.execPath();
-const commands: Record<string, string[]> = {
-  "alcove (cli.ts)": [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX],
-  "bwrap": ["bwrap", ...SANDBOX],
-  "deno, empty script": [deno, "run", "-A", empty],
-  // Loading the command line (the library included) without starting anything: what the
-  // whole run adds above it is the driver's start, the sandbox and the stop.
-  "alcove --version": [deno, "run", "-A", `${ROOT}cli.ts`, "--version"],
-  // The one-shot design (see cli_oneshot.ts): parse and encode here, then exec C.
-  "one-shot probe": [deno, "run", "-A", `${ROOT}scripts/bench/cli_oneshot.ts`, ...SANDBOX],
+const commands: Record<string, Run> = {
+  "alcove (cli.ts)": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX] },
+  "bwrap": { argv: ["bwrap", ...SANDBOX] },
+  "deno, empty script": { argv: [deno, "run", "-A", empty] },
+  // Loading the command line without starting anything: what the whole run adds above it
+  // is the supervisor's exec and the sandbox.
+  "alcove --version": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, "--version"] },
+  // The driver's way: a root control process, its socket and greeting, the spawn, the stop.
+  "alcove, driver's way": {
+    argv: [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX],
+    env: { ALCOVE_CLI_DRIVER: "1" },
+  },
 };
 const times: Record<string, number[]> = {};
 try {
   // A warm-up of each (caches, page cache), then the commands in turn, so that a drift of the
   // machine's speed touches all of them alike.
-  for (const argv of Object.values(commands)) await once(argv);
+  for (const run of Object.values(commands)) await once(run);
   for (let i = 0; i < runs; i++) {
-    for (const [name, argv] of Object.entries(commands)) {
-      (times[name] ??= []).push(await once(argv));
+    for (const [name, run] of Object.entries(commands)) {
+      (times[name] ??= []).push(await once(run));
     }
   }
 } finally {
@@ -85,12 +95,12 @@ const bwrap = s["bwrap"].median;
 const load = s["alcove --version"].median - s["deno, empty script"].median;
 console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
 console.log(`${"  of which loading cli.ts".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
-console.log(`${"  of which start+run+stop".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
-const probe = s["one-shot probe"].median - s["deno, empty script"].median;
+console.log(`${"  of which exec+sandbox".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
+const driver = s["alcove, driver's way"].median - s["deno, empty script"].median;
 console.log(
-  `${"one-shot probe above deno".padEnd(28)}${"".padStart(8)}${fmt(probe)}  (${
-    (probe / bwrap).toFixed(2)
-  }x bwrap: parse + encode + exec, bwrap standing in for the C part)`,
+  `${"driver's way above deno".padEnd(28)}${"".padStart(8)}${fmt(driver)}  (${
+    (driver / bwrap).toFixed(2)
+  }x bwrap: --output-limit, Node.js, Bun, ALCOVE_CLI_DRIVER=1)`,
 );
 console.log(
   `target: alcove above deno's start <= bwrap's whole time: ${fmt(ours).trim()} ms vs ${

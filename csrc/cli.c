@@ -1,0 +1,529 @@
+/* The command line's supervisor (see cli.h): the root event loop with the command line
+ * as its in-process host. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "constants.h"
+#include "frame.h"
+#include "sandbox.h"
+
+/* EXIT_STATUS in ffi/cli/parse.ts. */
+enum {
+    EXIT_USAGE = 1,
+    EXIT_OOM = 122,
+    EXIT_OUTPUT_LIMIT = 123,
+    EXIT_TIMEOUT = 124,
+    EXIT_SETUP = 125,
+    EXIT_NOT_EXECUTABLE = 126,
+    EXIT_NOT_FOUND = 127,
+};
+
+/* The namespaces --info-fd reports, in bubblewrap's order: /proc/PID/ns names. */
+static const char *const NAMESPACES[] = {"cgroup", "ipc", "mnt", "net", "pid", "uts", "user"};
+#define NNAMESPACES (sizeof(NAMESPACES) / sizeof(NAMESPACES[0]))
+
+/* The spawn call's id: the only call this host makes. */
+#define SPAWN_ID 1u
+
+static int cli_fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "alcove: --cli: %s%s\n", what, detail);
+    return EXIT_SETUP;
+}
+
+static int parse_fd(const char *s, int *fd)
+{
+    char *end;
+    errno = 0;
+    long v = s == NULL ? -1 : strtol(s, &end, 10);
+    if (s == NULL || errno != 0 || end == s || *end != 0 || v < 0 || v > 0x7fffffffL)
+        return -1;
+    *fd = (int)v;
+    return 0;
+}
+
+static int parse_report(struct alcove_cli *cli, const char *list)
+{
+    while (*list != 0) {
+        size_t n = strcspn(list, ",");
+        size_t i = 0;
+        while (i < NNAMESPACES && !(strlen(NAMESPACES[i]) == n && strncmp(NAMESPACES[i], list, n) == 0))
+            i++;
+        if (i == NNAMESPACES || n == 0)
+            return -1;
+        cli->report |= 1u << i;
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return 0;
+}
+
+/* The request, as the spawn call's payload: one BYTES value (tag, length, bytes, NUL). */
+static int read_request(struct alcove_cli *cli, int fd)
+{
+    size_t cap = 65536, len = 5;
+    unsigned char *buf = malloc(cap);
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (cap - len < 2) {
+            if (cap > ALCOVE_MAX_REQUEST) {
+                free(buf);
+                return -E2BIG;
+            }
+            unsigned char *p = realloc(buf, cap * 2);
+            if (p == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            free(buf);
+            return -err;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[0] = ALCOVE_VAL_BYTES;
+    alcove_put_u32(buf + 1, (uint32_t)(len - 5));
+    buf[len++] = 0;
+    cli->request = buf;
+    cli->request_len = len;
+    return 0;
+}
+
+int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->info_fd = cli->json_fd = -1;
+    int request = -1, abi = -1;
+    int close_fds[ALCOVE_CLI_MAX_FDS], block_fds[ALCOVE_CLI_MAX_FDS];
+    size_t nclose = 0, nblock = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--forward-interrupts") == 0) {
+            cli->forward_interrupts = 1;
+            continue;
+        }
+        const char *val = i + 1 < argc ? argv[++i] : NULL;
+        int fd = -1;
+        if (strcmp(opt, "--report") == 0) {
+            if (val == NULL || parse_report(cli, val) < 0)
+                return cli_fail("bad --report: ", val == NULL ? "(missing)" : val);
+            continue;
+        }
+        if (parse_fd(val, &fd) < 0)
+            return cli_fail(opt, " takes a descriptor number");
+        if (strcmp(opt, "--abi") == 0)
+            abi = fd;
+        else if (strcmp(opt, "--request") == 0)
+            request = fd;
+        else if (strcmp(opt, "--info-fd") == 0)
+            cli->info_fd = fd;
+        else if (strcmp(opt, "--json-status-fd") == 0)
+            cli->json_fd = fd;
+        else if (strcmp(opt, "--hold") == 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
+            cli->hold[cli->nhold++] = fd;
+        else if (strcmp(opt, "--close") == 0 && nclose < ALCOVE_CLI_MAX_FDS)
+            close_fds[nclose++] = fd;
+        else if (strcmp(opt, "--block") == 0 && nblock < ALCOVE_CLI_MAX_FDS)
+            block_fds[nblock++] = fd;
+        else
+            return cli_fail("unknown option, or given too often: ", opt);
+    }
+    if (abi != ALCOVE_ABI) {
+        fprintf(stderr,
+                "alcove: the control process executable is ABI %d, the command line needs ABI "
+                "%d: rebuild the native files (deno task build)\n",
+                ALCOVE_ABI, abi);
+        return EXIT_SETUP;
+    }
+    if (request < 0)
+        return cli_fail("no --request descriptor", "");
+    int rv = read_request(cli, request);
+    close(request);
+    if (rv < 0)
+        return cli_fail("cannot read the request: ", strerror(-rv));
+    for (size_t i = 0; i < nblock; i++) {
+        char c;
+        /* bubblewrap goes on when the descriptor cannot be read */
+        while (read(block_fds[i], &c, 1) < 0 && errno == EINTR)
+            ;
+    }
+    /* The descriptors it holds are reported on or kept, not passed on. */
+    if (cli->info_fd >= 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
+        cli->hold[cli->nhold++] = cli->info_fd;
+    if (cli->json_fd >= 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
+        cli->hold[cli->nhold++] = cli->json_fd;
+    for (size_t i = 0; i < nclose; i++) {
+        size_t k = 0;
+        while (k < cli->nhold && cli->hold[k] != close_fds[i])
+            k++;
+        if (k == cli->nhold)
+            close(close_fds[i]);
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* A number of milliseconds from microseconds, as JSON.stringify prints n / 1000. */
+static void put_ms(char *out, size_t cap, int64_t us)
+{
+    int64_t whole = us / 1000, frac = us % 1000;
+    if (frac < 0)
+        frac = -frac;
+    if (frac == 0) {
+        snprintf(out, cap, "%" PRId64, whole);
+        return;
+    }
+    char digits[4];
+    snprintf(digits, sizeof(digits), "%03d", (int)frac);
+    for (int i = 2; i > 0 && digits[i] == '0'; i--)
+        digits[i] = 0;
+    snprintf(out, cap, "%s%" PRId64 ".%s", us < 0 && whole == 0 ? "-" : "", whole, digits);
+}
+
+/* What --info-fd and the first --json-status-fd line say: the command's pid and the
+ * namespaces it is in (read now: one that has already ended is reported without them). */
+static void report_started(struct alcove_cli *cli)
+{
+    char keys[NNAMESPACES + 1][64];
+    char values[NNAMESPACES + 1][32];
+    size_t n = 0;
+    snprintf(keys[n], sizeof(keys[n]), "child-pid");
+    snprintf(values[n++], sizeof(values[0]), "%d", (int)cli->pid);
+    for (size_t i = 0; i < NNAMESPACES; i++) {
+        if (!(cli->report & (1u << i)))
+            continue;
+        char path[64], link[128];
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)cli->pid, NAMESPACES[i]);
+        ssize_t len = readlink(path, link, sizeof(link) - 1);
+        if (len <= 0)
+            continue;
+        link[len] = 0;
+        char *open = strchr(link, '['), *close_ = strchr(link, ']');
+        if (open == NULL || close_ == NULL || close_ < open + 2)
+            continue;
+        *close_ = 0;
+        snprintf(keys[n], sizeof(keys[n]), "%s-namespace", NAMESPACES[i]);
+        snprintf(values[n++], sizeof(values[0]), "%s", open + 1);
+    }
+    char text[2048];
+    size_t off = 0;
+    int rv = 0;
+    if (cli->info_fd >= 0) {
+        /* JSON.stringify(facts, null, 4), as bubblewrap lays it out */
+        off = (size_t)snprintf(text, sizeof(text), "{\n");
+        for (size_t i = 0; i < n; i++)
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "    \"%s\": %s%s\n", keys[i],
+                                    values[i], i + 1 < n ? "," : "");
+        snprintf(text + off, sizeof(text) - off, "}\n");
+        rv = write_all(cli->info_fd, text);
+        close(cli->info_fd);
+        cli->info_fd = -1;
+    }
+    if (rv == 0 && cli->json_fd >= 0) {
+        off = (size_t)snprintf(text, sizeof(text), "{ ");
+        for (size_t i = 0; i < n; i++)
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "\"%s\": %s%s", keys[i],
+                                    values[i], i + 1 < n ? ", " : "");
+        snprintf(text + off, sizeof(text) - off, " }\n");
+        rv = write_all(cli->json_fd, text);
+    }
+    if (rv < 0) {
+        cli->info_failed = -rv;
+        if (kill(-cli->pid, SIGKILL) < 0)
+            kill(cli->pid, SIGKILL);
+    }
+}
+
+/* The last --json-status-fd line: bubblewrap's exit-code, then ours. */
+static void report_ended(struct alcove_cli *cli, int code, int exit_status, const char *reason,
+                         const char *signal)
+{
+    const int64_t *u = cli->usage;
+    char wall[32], user[32], sys[32], cpu[32];
+    put_ms(wall, sizeof(wall), cli->has_usage ? u[4] : 0);
+    put_ms(user, sizeof(user), cli->has_usage ? u[1] : 0);
+    put_ms(sys, sizeof(sys), cli->has_usage ? u[2] : 0);
+    char text[1024];
+    size_t off = (size_t)snprintf(
+        text, sizeof(text),
+        "{ \"exit-code\": %d, \"exit-status\": %d, \"reason\": \"%s\", \"signal\": %s%s%s, "
+        "\"usage\": {\"wallMs\":%s,\"userMs\":%s,\"systemMs\":%s,\"maxRssKb\":%" PRId64,
+        code, exit_status, reason, signal ? "\"" : "", signal ? signal : "null",
+        signal ? "\"" : "", wall, user, sys, cli->has_usage ? u[3] : 0);
+    if (cli->has_usage && u[5] == 1) {
+        /* The cgroup's figures; one not known (-1) is left out, as undefined is. */
+        const char *sep = "";
+        off += (size_t)snprintf(text + off, sizeof(text) - off, ",\"cgroup\":{");
+        if (u[6] >= 0) {
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "\"memoryPeak\":%" PRId64,
+                                    u[6]);
+            sep = ",";
+        }
+        if (u[7] >= 0) {
+            put_ms(cpu, sizeof(cpu), u[7]);
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\"cpuMs\":%s", sep, cpu);
+            sep = ",";
+        }
+        if (u[8] >= 0) {
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\"pidsPeak\":%" PRId64,
+                                    sep, u[8]);
+            sep = ",";
+        }
+        if (u[9] >= 0)
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\"oomKills\":%" PRId64,
+                                    sep, u[9]);
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "}");
+    }
+    snprintf(text + off, sizeof(text) - off, "} }\n");
+    write_all(cli->json_fd, text); /* the reader may have gone away */
+}
+
+static void forward(struct alcove_cli *cli, int sig)
+{
+    if (cli->ended)
+        return;
+    if (cli->pid == 0) {
+        cli->pending |= 1u << sig; /* given to the command once it runs */
+        return;
+    }
+    if (kill(-cli->pid, sig) < 0 && errno == ESRCH)
+        kill(cli->pid, sig); /* the command keeps this process's group */
+}
+
+static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int value)
+{
+    cli->ended = 1;
+    ap->up_eof = 1; /* the loop ends (and ends anything left behind) */
+    if (cli->info_failed != 0) {
+        fprintf(stderr, "alcove: Write to info_fd: %s\n", strerror(cli->info_failed));
+        cli->code = EXIT_USAGE;
+        return;
+    }
+    int signaled = kind == ALCOVE_EVENT_TERMSIG;
+    int code = signaled ? 128 + value : value;
+    const char *signal = NULL;
+    char unknown[16];
+    if (signaled) {
+        signal = alcove_constant_name(ALCOVE_CONST_SIGNAL, value);
+        if (signal == NULL) {
+            snprintf(unknown, sizeof(unknown), "SIG%d", value);
+            signal = unknown;
+        }
+    }
+    int limit = cli->has_usage ? (int)cli->usage[0] : SB_REASON_NONE;
+    const char *reason = signaled ? (value == SIGSYS ? "seccomp" : "signal") : "exit";
+    int status = code;
+    if (limit == SB_REASON_TIMEOUT) {
+        reason = "timeout";
+        status = EXIT_TIMEOUT;
+        fprintf(stderr, "alcove: wall-clock limit reached: killed\n");
+    } else if (limit == SB_REASON_OUTPUT) {
+        reason = "output-limit";
+        status = EXIT_OUTPUT_LIMIT;
+        fprintf(stderr, "alcove: output limit reached: killed\n");
+    } else if (limit == SB_REASON_OOM) {
+        reason = "oom";
+        status = EXIT_OOM;
+        fprintf(stderr, "alcove: out of memory: killed\n");
+    }
+    if (cli->json_fd >= 0)
+        report_ended(cli, code, status, reason, signal);
+    cli->code = status;
+}
+
+/* Values of a frame's payload (wire.h): an INT, or BYTES (pointer and length). */
+static int take_int(const unsigned char **p, size_t *left, int64_t *v)
+{
+    if (*left < 9 || (*p)[0] != ALCOVE_VAL_INT)
+        return -1;
+    *v = (int64_t)alcove_get_u64(*p + 1);
+    *p += 9;
+    *left -= 9;
+    return 0;
+}
+
+static int take_bytes(const unsigned char **p, size_t *left, const unsigned char **s, size_t *n)
+{
+    if (*left < 6 || (*p)[0] != ALCOVE_VAL_BYTES)
+        return -1;
+    uint32_t len = alcove_get_u32(*p + 1);
+    if (len > *left - 6)
+        return -1;
+    *s = *p + 5;
+    *n = len;
+    *p += 6 + (size_t)len;
+    *left -= 6 + (size_t)len;
+    return 0;
+}
+
+/* A failed setup step, as the command line prints it (setupFailure in ffi/cli/run.ts). */
+static int setup_failure(const unsigned char *rec, size_t len)
+{
+    char part[4][256];
+    if (len < 4)
+        return cli_fail("malformed setup report", "");
+    int err = (int)alcove_get_u32(rec);
+    size_t off = 4;
+    for (int i = 0; i < 4; i++) {
+        if (len - off < 4)
+            return cli_fail("malformed setup report", "");
+        size_t n = alcove_get_u32(rec + off);
+        off += 4;
+        if (n > len - off)
+            return cli_fail("malformed setup report", "");
+        size_t k = n < sizeof(part[i]) - 1 ? n : sizeof(part[i]) - 1;
+        memcpy(part[i], rec + off, k);
+        part[i][k] = 0;
+        off += n;
+    }
+    const char *step = part[0], *what = part[1], *path = part[2], *text = part[3];
+    int exec = strcmp(step, "exec") == 0;
+    /* These messages are whole, as bubblewrap's: no system error to add. */
+    if (exec)
+        fprintf(stderr, "alcove: execvp %s: %s\n", path, text);
+    else if (strcmp(step, "assert-userns") == 0 || strcmp(step, "userns-join") == 0)
+        fprintf(stderr, "alcove: %s\n", what);
+    else
+        fprintf(stderr, "alcove: %s: %s\n", what, text);
+    if (exec)
+        return err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+    return EXIT_SETUP;
+}
+
+static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsigned status,
+                           const unsigned char *p, size_t left)
+{
+    int64_t v = 0;
+    const unsigned char *s = NULL;
+    size_t n = 0;
+    if (status == ALCOVE_STATUS_OK && take_int(&p, &left, &v) == 0 && v > 0) {
+        cli->pid = (pid_t)v;
+        for (int sig = 1; sig < 32; sig++)
+            if (cli->pending & (1u << sig))
+                forward(cli, sig);
+        cli->pending = 0;
+        if (cli->info_fd >= 0 || cli->json_fd >= 0)
+            report_started(cli);
+        return;
+    }
+    cli->ended = 1;
+    ap->up_eof = 1;
+    int has_text = status == ALCOVE_STATUS_ERRNO ? take_int(&p, &left, &v) == 0 &&
+                                                       take_bytes(&p, &left, &s, &n) == 0
+                                                 : take_bytes(&p, &left, &s, &n) == 0;
+    char text[1024] = "";
+    if (has_text)
+        snprintf(text, sizeof(text), "%.*s", (int)(n < 1000 ? n : 1000), (const char *)s);
+    if (status == ALCOVE_STATUS_SETUP && has_text) {
+        cli->code = setup_failure(s, n);
+    } else if ((status == ALCOVE_STATUS_BADARG || status == ALCOVE_STATUS_UNSUPPORTED) &&
+               has_text) {
+        fprintf(stderr, "alcove: %s\n", text);
+        cli->code = EXIT_USAGE;
+    } else {
+        fprintf(stderr, "alcove: spawn: %s\n", has_text ? text : "the control process failed");
+        cli->code = EXIT_SETUP;
+    }
+}
+
+static void host(struct alcove_state *ap, const unsigned char *f, size_t len)
+{
+    struct alcove_cli *cli = ap->host_data;
+    unsigned type = f[4], depth = f[5];
+    unsigned code = alcove_get_u16(f + 6);
+    size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
+    if (hdr > len)
+        return;
+    pid_t lead = depth > 0 ? (pid_t)alcove_get_u32(f + ALCOVE_WIRE_HEADER) : 0;
+    const unsigned char *p = f + hdr;
+    size_t left = len - hdr;
+    int64_t v = 0;
+    if (type == ALCOVE_UP_REPLY && depth == 0 && alcove_get_u32(f + 8) == SPAWN_ID) {
+        spawn_answered(ap, cli, code, p, left);
+        return;
+    }
+    if (type != ALCOVE_UP_EVENT)
+        return;
+    if (code == ALCOVE_EVENT_SIGNAL && depth == 0 && take_int(&p, &left, &v) == 0) {
+        int sig = (int)v;
+        if (sig == SIGTERM || sig == SIGHUP ||
+            (cli->forward_interrupts && (sig == SIGINT || sig == SIGQUIT)))
+            forward(cli, sig);
+        return;
+    }
+    if (depth != 1 || lead != cli->pid || cli->pid == 0 || cli->ended)
+        return;
+    if (code == ALCOVE_EVENT_USAGE) {
+        size_t i = 0;
+        while (i < 10 && take_int(&p, &left, &cli->usage[i]) == 0)
+            i++;
+        cli->has_usage = i == 10;
+    } else if ((code == ALCOVE_EVENT_EXIT || code == ALCOVE_EVENT_TERMSIG) &&
+               take_int(&p, &left, &v) == 0) {
+        ended(ap, cli, (int)code, (int)v);
+    }
+}
+
+int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
+{
+    /* The signals a runtime's process would not catch do to this one what they would do
+     * to it (a terminal's SIGTSTP stops it, so that its shell sees the job stop): only
+     * those it forwards or ignores, SIGCHLD and SIGPIPE stay caught. */
+    for (int sig = 1; sig < 32; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGPIPE ||
+            sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT)
+            continue;
+        alcove_signal_set(ap, sig, ALCOVE_SIG_DFL);
+    }
+    ap->host = host;
+    ap->host_data = cli;
+    ap->up_in = ap->up_out = -1;
+    size_t spawn = 0;
+    while (spawn < alcove_ncalls && strcmp(alcove_calls[spawn].name, "spawn") != 0)
+        spawn++;
+    cli->code = EXIT_SETUP;
+    int rv = spawn < alcove_ncalls
+                 ? alcove_host_call(ap, (uint16_t)spawn, SPAWN_ID, cli->request, cli->request_len)
+                 : -ENOSYS;
+    free(cli->request);
+    cli->request = NULL;
+    if (rv < 0) {
+        fprintf(stderr, "alcove: spawn: %s\n", strerror(-rv));
+        return EXIT_SETUP;
+    }
+    if (alcove_loop(ap) < 0 && !cli->ended) {
+        fprintf(stderr, "alcove: the supervisor's event loop failed: %s\n", strerror(errno));
+        return EXIT_SETUP;
+    }
+    return cli->code;
+}

@@ -1,0 +1,55 @@
+/* The command line's supervisor: `alcove --cli ...`, what the `alcove` command (cli.ts)
+ * becomes once it has parsed its arguments and encoded the spawn request. The runtime
+ * replaces itself with this executable (alcove_cli_exec in lib.c), so the pid, parent,
+ * session, terminal and stdio stay the command line's, as bubblewrap's do; this process
+ * then runs the root control process's event loop with an in-process host instead of a
+ * channel: it spawns the command, reports on --info-fd and --json-status-fd, forwards
+ * signals, waits, and exits with the command line's status (EXIT_STATUS in
+ * ffi/cli/parse.ts).
+ *
+ * Its own command line (made by ffi/cli/run.ts, never by people):
+ *   alcove --cli --abi N [--info-fd FD] [--json-status-fd FD] [--hold FD]...
+ *          [--close FD]... [--block FD]... [--report NS,...] [--forward-interrupts]
+ *          --request FD
+ * --request: a descriptor holding the spawn request (read, then closed); --hold: kept open
+ * while the sandbox runs, not passed on (--sync-fd); --close: closed at once (descriptors
+ * the command line read itself); --block: one byte read from each first (--block-fd);
+ * --report: the namespaces (/proc/PID/ns names) whose inodes --info-fd reports;
+ * --forward-interrupts: SIGINT and SIGQUIT go to the command too (--new-session).
+ * SIGTERM and SIGHUP always do. Every other descriptor it inherited goes to the command at
+ * its number, as from the root control process the driver starts for the command line. */
+#ifndef ALCOVE_CLI_H
+#define ALCOVE_CLI_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "alcove.h"
+
+#define ALCOVE_CLI_MAX_FDS 64
+
+struct alcove_cli {
+    int info_fd, json_fd; /* -1: none */
+    int hold[ALCOVE_CLI_MAX_FDS];
+    size_t nhold;
+    unsigned report;          /* bit i: the i-th namespace of cli.c's table */
+    int forward_interrupts;
+    unsigned char *request;   /* the spawn call's payload: one BYTES value */
+    size_t request_len;
+    pid_t pid;                /* the command, once it runs; 0 before */
+    int ended;
+    unsigned pending;         /* signals that came before the command ran, by bit */
+    int info_failed;          /* errno of a failed --info-fd/--json-status-fd report */
+    int64_t usage[10];        /* the usage event's values (loop.c, usage_event) */
+    int has_usage;
+    int code;                 /* the exit status */
+};
+
+/* Parses the command line, reads the request, the --block descriptors, closes --close
+ * ones. Returns 0, or the exit status after printing why. */
+int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[]);
+
+/* Spawns the command and supervises it; returns the exit status. */
+int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli);
+
+#endif

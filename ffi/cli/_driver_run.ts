@@ -1,0 +1,190 @@
+/**
+ * The command line's driver path: starts a driver whose root control process has this
+ * process's own stdio (so the command gets the terminal itself), spawns the command, reports
+ * on --info-fd and --json-status-fd, and returns the exit status. Taken where this process
+ * cannot become the supervisor (see run.ts): --output-limit, which pipes and counts the
+ * output, and runtimes without a clean exec. Internal.
+ *
+ * @module
+ */
+import { runtime } from "../_runtime.ts";
+import { Alcove } from "../driver.ts";
+import { SetupError } from "../errors.ts";
+import { type Local, openLocal } from "../local.ts";
+import type { Process, ProcessStatus } from "../sandbox/process.ts";
+import { type CommandLinePlan, EXIT_STATUS } from "./parse.ts";
+import { commandOptions, fdError, reportedNamespaces } from "./_common.ts";
+
+const encoder = new TextEncoder();
+
+function writeFd(local: Local, fd: number, text: string): void {
+  const data = encoder.encode(text);
+  try {
+    for (let off = 0; off < data.length;) off += local.write(fd, data.subarray(off));
+  } catch (e) {
+    throw fdError(e);
+  }
+}
+
+/** One JSON document on one line, laid out as bubblewrap's: `{ "key": value, ... }`. */
+function jsonLine(o: Record<string, unknown>): string {
+  const parts = Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  return `{ ${parts.join(", ")} }\n`;
+}
+
+function exitStatus(status: ProcessStatus): number {
+  switch (status.reason) {
+    case "timeout":
+      return EXIT_STATUS.TIMEOUT;
+    case "output-limit":
+      return EXIT_STATUS.OUTPUT_LIMIT;
+    case "oom":
+      return EXIT_STATUS.OOM;
+    default:
+      return status.code;
+  }
+}
+
+function setupFailure(e: SetupError): number {
+  const what = e.step === "exec" ? `execvp ${e.path}` : e.what;
+  // These messages are whole, as bubblewrap's: no system error to add.
+  const whole = e.step === "assert-userns" || e.step === "userns-join";
+  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}`);
+  if (e.step === "exec") {
+    return e.code === "ENOENT" ? EXIT_STATUS.NOT_FOUND : EXIT_STATUS.NOT_EXECUTABLE;
+  }
+  return EXIT_STATUS.SETUP;
+}
+
+function info(plan: CommandLinePlan, uid: number, p: Process): Record<string, number> {
+  const out: Record<string, number> = { "child-pid": p.pid };
+  for (const file of reportedNamespaces(plan, uid)) {
+    const link = runtime.process.readLink(`/proc/${p.pid}/ns/${file}`);
+    const m = link ? /\[(\d+)\]/.exec(link) : null;
+    if (m) out[`${file}-namespace`] = Number(m[1]);
+  }
+  return out;
+}
+
+type ForwardedSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
+
+/** Forwards the signals that reach this process and not the command: SIGTERM and SIGHUP
+ * always, SIGINT and SIGQUIT when the command has a session of its own (otherwise the
+ * terminal sent them to the command too). Installed before the command starts: one that
+ * comes meanwhile waits for it (`start` gives the command once it runs). */
+function forwardSignals(ownSession: boolean): { start(p: Process): void } {
+  let target: Process | undefined;
+  const waiting: ForwardedSignal[] = [];
+  const forward = (sig: ForwardedSignal) => () => {
+    if (target === undefined) waiting.push(sig);
+    else target.kill(sig).catch(() => {});
+  };
+  runtime.process.onSignal("SIGTERM", forward("SIGTERM"));
+  runtime.process.onSignal("SIGHUP", forward("SIGHUP"));
+  runtime.process.onSignal("SIGINT", ownSession ? forward("SIGINT") : () => {});
+  runtime.process.onSignal("SIGQUIT", ownSession ? forward("SIGQUIT") : () => {});
+  return {
+    start(p: Process) {
+      target = p;
+      for (const sig of waiting.splice(0)) p.kill(sig).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Runs the parsed command line through a driver and returns the exit status.
+ *
+ * @param plan The parsed command line.
+ * @param uid This process's uid.
+ * @param opened libalcove.so's calls, if the parse already opened them.
+ * @returns The exit status.
+ */
+export async function runWithDriver(
+  plan: CommandLinePlan,
+  uid: number,
+  opened?: Local,
+): Promise<number> {
+  let local = opened;
+  const host = () => local ??= openLocal();
+  for (const fd of plan.blockFds) {
+    try {
+      host().read(fd, 1);
+    } catch {
+      // bubblewrap goes on when the descriptor cannot be read
+    }
+  }
+  // The command gets the descriptors this process inherited (the root control process keeps
+  // them), but for those read or written here.
+  for (const fd of plan.ownFds) {
+    try {
+      host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
+    } catch {
+      // not open: nothing to keep from the command
+    }
+  }
+  const o = commandOptions(plan);
+  const piped = o.stdout === "pipe";
+  let started: Alcove;
+  try {
+    started = await Alcove.start({ inheritStdio: true });
+  } catch (e) {
+    // No control process (native files missing or of another build): said in one line.
+    console.error(`alcove: ${(e as Error).message}`);
+    return EXIT_STATUS.SETUP;
+  }
+  await using drv = started;
+  const signals = forwardSignals(o.newSession === true);
+  let p: Process;
+  try {
+    p = await drv.spawn(plan.argv, o);
+  } catch (e) {
+    if (e instanceof SetupError) return setupFailure(e);
+    if (e instanceof TypeError || e instanceof RangeError) {
+      console.error(`alcove: ${e.message}`);
+      return EXIT_STATUS.USAGE;
+    }
+    throw e;
+  }
+  signals.start(p);
+  const facts = info(plan, uid, p);
+  try {
+    if (plan.infoFd !== undefined) {
+      writeFd(host(), plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
+      host().close(plan.infoFd);
+    }
+    if (plan.jsonStatusFd !== undefined) writeFd(host(), plan.jsonStatusFd, jsonLine(facts));
+  } catch (e) {
+    await p.kill("SIGKILL").catch(() => {});
+    await p.status.catch(() => {});
+    console.error(`alcove: Write to info_fd: ${(e as Error).message}`);
+    return EXIT_STATUS.USAGE;
+  }
+  const proc = runtime.process;
+  const copies = piped
+    ? [
+      p.stdout.pipeTo(proc.output("stdout"), { preventClose: true }),
+      p.stderr.pipeTo(proc.output("stderr"), { preventClose: true }),
+    ]
+    : [];
+  const status = await p.status;
+  await Promise.allSettled(copies);
+  const code = exitStatus(status);
+  if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
+  if (status.reason === "output-limit") console.error(`alcove: output limit reached: killed`);
+  if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
+  if (plan.jsonStatusFd !== undefined) {
+    const last = {
+      "exit-code": status.code,
+      "exit-status": code,
+      reason: status.reason,
+      signal: status.signal,
+      usage: status.usage,
+    };
+    try {
+      writeFd(host(), plan.jsonStatusFd, jsonLine(last));
+    } catch {
+      // the reader went away
+    }
+  }
+  return code;
+}
