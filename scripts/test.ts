@@ -247,7 +247,17 @@ async function prepare(name: string | undefined): Promise<Record<string, string>
   if (sanitize) {
     env.ALCOVE_LIB_PATH = root + "build-sanitize";
     // Children exit with _exit and inherit the parent's heap: leak reports would be noise.
-    env.ASAN_OPTIONS = "detect_leaks=0:abort_on_error=0:halt_on_error=1";
+    // A failed allocation returns NULL, as the C library's does (the tests of calls too large
+    // for a process's memory expect ENOMEM, not the sanitizer's abort), and freed memory waits
+    // in a quarantine of 8 MiB, not 256 (the tests that bound a control process's memory
+    // would count the quarantine's).
+    env.ASAN_OPTIONS = [
+      "detect_leaks=0",
+      "abort_on_error=0",
+      "halt_on_error=1",
+      "allocator_may_return_null=1",
+      "quarantine_size_mb=8",
+    ].join(":");
     env.UBSAN_OPTIONS = "halt_on_error=1:print_stacktrace=1";
   }
   if (name) {
