@@ -1,6 +1,7 @@
 /* The command line's supervisor: `alcove --cli ...`, what the `alcove` command (cli.ts)
  * becomes once it has parsed its arguments and encoded the spawn request. The runtime
- * replaces itself with this executable (alcove_cli_exec in lib.c), so the pid, parent,
+ * replaces itself with this executable (execv over FFI: execWithRequest in
+ * ffi/_runtime_deno.ts, the request in a memory file), so the pid, parent,
  * session, terminal and stdio stay the command line's, as bubblewrap's do; this process
  * then runs the root control process's event loop with an in-process host instead of a
  * channel: it spawns the command, reports on --info-fd and --json-status-fd, forwards

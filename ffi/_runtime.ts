@@ -61,11 +61,6 @@ export interface NativeLibrary {
   localReply(out: Uint8Array): number;
   /** `long long alcove_constants_text(char *out, size_t cap)`; null asks for the length. */
   constantsText(out: Uint8Array | null): number;
-  /** `long long alcove_cli_exec(const char *helper, const char *words, size_t words_len,
-   * const unsigned char *request, size_t len)`: this process becomes the executable `helper`
-   * (the command line's supervisor, csrc/cli.h) with `words` and the request; returns only
-   * on failure, -errno. Absent where the runtime cannot replace its process cleanly. */
-  cliExec?(helper: string, words: readonly string[], request: Uint8Array): number;
   /** The address of a buffer's first byte (its own ArrayBuffer, which the engine never moves). */
   address(buf: Uint8Array<ArrayBuffer>): bigint;
   /** Releases the handle. */
@@ -122,6 +117,11 @@ export interface ProcessSeam {
   onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", handler: () => void): void;
   /** Ends the process. */
   exit(code: number): never;
+  /** Replaces this process (execv) with the executable `path`, its arguments `words` then
+   * `--request FD`, FD a memory file holding `request` that it inherits: the command line
+   * becoming its supervisor (csrc/cli.h). Returns only when that failed (nothing changed
+   * then). Absent where the runtime cannot replace its process cleanly. */
+  execWithRequest?(path: string, words: readonly string[], request: Uint8Array): void;
 }
 
 /** How the root control process is started. */

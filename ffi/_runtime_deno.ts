@@ -228,6 +228,56 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
 
 const DENO_SYMBOLS = SYMBOLS satisfies Deno.ForeignLibraryInterface;
 
+/** What the command line needs of the C library to become its supervisor. Deno's own is
+ * glibc's, so it is found by that name. */
+const LIBC_SYMBOLS = {
+  // int memfd_create(const char *name, unsigned flags);
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  // ssize_t write(int fd, const void *buf, size_t count);
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // off_t lseek(int fd, off_t offset, int whence);
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  // int close(int fd);
+  close: { parameters: ["i32"], result: "i32" },
+  // int execv(const char *path, char *const argv[]);
+  execv: { parameters: ["buffer", "buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** A NUL-terminated copy of a string. */
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${s}\0`);
+}
+
+function execWithRequest(path: string, words: readonly string[], request: Uint8Array): void {
+  let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  try {
+    libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  } catch {
+    return;
+  }
+  const s = libc.symbols;
+  // Not close-on-exec: the supervisor reads it, then closes it.
+  const fd = s.memfd_create(cString("alcove-request"), 0);
+  try {
+    if (fd < 0) return;
+    for (let off = 0; off < request.length;) {
+      const rest = request.subarray(off) as Uint8Array<ArrayBuffer>;
+      const n = Number(s.write(fd, rest, BigInt(rest.length)));
+      if (n <= 0) return;
+      off += n;
+    }
+    if (s.lseek(fd, 0n, 0) !== 0n) return;
+    // The strings stay referenced here until execv has copied them.
+    const strings = [path, ...words, "--request", String(fd)].map(cString);
+    const argv = new BigUint64Array(strings.length + 1);
+    strings.forEach((b, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
+    s.execv(strings[0], argv);
+  } finally {
+    if (fd >= 0) s.close(fd);
+    libc.close();
+  }
+}
+
 function openLibrary(path: string): NativeLibrary {
   const lib = Deno.dlopen(path, DENO_SYMBOLS);
   const s = lib.symbols;
@@ -253,20 +303,6 @@ function openLibrary(path: string): NativeLibrary {
       Number(
         s.alcove_constants_text(out as Uint8Array<ArrayBuffer> | null, BigInt(out?.length ?? 0)),
       ),
-    cliExec(helper, words, request) {
-      const text = new TextEncoder();
-      const path = text.encode(`${helper}\0`);
-      const list = text.encode(words.map((w) => `${w}\0`).join(""));
-      return Number(
-        s.alcove_cli_exec(
-          path,
-          list,
-          BigInt(list.length),
-          request as Uint8Array<ArrayBuffer>,
-          BigInt(request.length),
-        ),
-      );
-    },
     address: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
     close: () => lib.close(),
   };
@@ -319,5 +355,6 @@ export const backend: Backend = {
     output: (which) => (which === "stdout" ? Deno.stdout : Deno.stderr).writable,
     onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
     exit: (code) => Deno.exit(code),
+    execWithRequest,
   },
 };

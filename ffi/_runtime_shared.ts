@@ -88,12 +88,6 @@ export const SYMBOLS = {
   alcove_local_reply: { parameters: ["buffer", "usize"], result: "i64" },
   // long long alcove_constants_text(char *out, size_t cap);
   alcove_constants_text: { parameters: ["buffer", "usize"], result: "i64" },
-  // long long alcove_cli_exec(const char *helper, const char *words, size_t words_len,
-  //                           const unsigned char *request, size_t len);
-  alcove_cli_exec: {
-    parameters: ["buffer", "buffer", "usize", "buffer", "usize"],
-    result: "i64",
-  },
 } as const;
 
 /**

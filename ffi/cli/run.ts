@@ -17,7 +17,7 @@
  */
 import { runtime } from "../_runtime.ts";
 import { ABI, findNative, openLibrary, VERSION } from "../_native.ts";
-import { ConstantTable } from "../constants.ts";
+import { type ConstantDomain, ConstantTable } from "../constants.ts";
 import type { Local } from "../local.ts";
 import { type Capability, CAPABILITY_NAMES } from "../capabilities.ts";
 import { encodeSpawnRequest } from "../sandbox/options.ts";
@@ -85,41 +85,62 @@ function supervisorWords(plan: CommandLinePlan, uid: number): string[] {
   return words;
 }
 
+/** libalcove.so's constant tables, loaded on first use: most command lines need none
+ * (rlimits, capabilities by name and seccomp profiles do). */
+class LazyConstants extends ConstantTable {
+  #table: ConstantTable | undefined;
+
+  #loaded(): ConstantTable {
+    if (this.#table === undefined) {
+      const lib = openLibrary();
+      try {
+        const text = new Uint8Array(lib.constantsText(null));
+        lib.constantsText(text);
+        this.#table = ConstantTable.parse(new TextDecoder().decode(text));
+      } finally {
+        lib.close();
+      }
+    }
+    return this.#table;
+  }
+
+  override lookup(domain: ConstantDomain, name: string): number | undefined {
+    return this.#loaded().lookup(domain, name);
+  }
+
+  override name(domain: ConstantDomain, value: number): string | undefined {
+    return this.#loaded().name(domain, value);
+  }
+
+  override names(domain: ConstantDomain): string[] {
+    return this.#loaded().names(domain);
+  }
+}
+
 /** Replaces this process with the supervisor, which runs the command; returns only when it
- * cannot: a status to exit with, or undefined to run the command through a driver instead. */
+ * cannot: a status to exit with, or undefined to run the command through a driver instead
+ * (which then says what is wrong, or runs the command all the same). */
 async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<number | undefined> {
+  const exec = runtime.process.execWithRequest;
+  if (exec === undefined) return undefined;
   let helper: string;
-  let lib;
   try {
     helper = findNative().helper;
-    lib = openLibrary();
-  } catch (e) {
-    // No native files, or of another build: said in one line.
-    console.error(`alcove: ${(e as Error).message}`);
-    return EXIT_STATUS.SETUP;
-  }
-  try {
-    if (lib.cliExec === undefined) return undefined;
-    const text = new Uint8Array(lib.constantsText(null));
-    lib.constantsText(text);
-    const table = ConstantTable.parse(new TextDecoder().decode(text));
-    const o = commandOptions(plan);
-    if (compilesSeccomp(o)) await loadSeccompCompiler();
-    let request: Uint8Array;
-    try {
-      request = encodeSpawnRequest(plan.argv, o, table).bytes;
-    } catch (e) {
-      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
-      console.error(`alcove: ${e.message}`);
-      return EXIT_STATUS.USAGE;
-    }
-    // Returns only when the exec failed (nothing has changed then): the driver's way says
-    // what is wrong, or runs the command all the same.
-    lib.cliExec(helper, supervisorWords(plan, uid), request);
+  } catch {
     return undefined;
-  } finally {
-    lib.close();
   }
+  const o = commandOptions(plan);
+  if (compilesSeccomp(o)) await loadSeccompCompiler();
+  let request: Uint8Array;
+  try {
+    request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) return undefined;
+    console.error(`alcove: ${e.message}`);
+    return EXIT_STATUS.USAGE;
+  }
+  exec(helper, supervisorWords(plan, uid), request);
+  return undefined;
 }
 
 /** Options of {@linkcode runCommandLine}.
