@@ -210,6 +210,20 @@ static void put_ms(char *out, size_t cap, int64_t us)
     snprintf(out, cap, "%s%" PRId64 ".%s", us < 0 && whole == 0 ? "-" : "", whole, digits);
 }
 
+/* Facts as one JSON object, laid out as bubblewrap's: on one line (--json-status-fd), or
+ * as JSON.stringify(facts, null, 4) (--info-fd). */
+static void json_object(char *out, size_t cap, char keys[][64], char values[][32], size_t n,
+                        int pretty)
+{
+    size_t off = (size_t)snprintf(out, cap, "%s", pretty ? "{\n" : "{ ");
+    for (size_t i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s\"%s\": %s%s", pretty ? "    " : "",
+                                keys[i], values[i],
+                                i + 1 < n ? (pretty ? ",\n" : ", ") : (pretty ? "\n" : ""));
+    if (off < cap)
+        snprintf(out + off, cap - off, "%s", pretty ? "}\n" : " }\n");
+}
+
 /* What --info-fd and the first --json-status-fd line say: the command's pid and the
  * namespaces it is in (read now: one that has already ended is reported without them). */
 static void report_started(struct alcove_cli *cli)
@@ -236,25 +250,15 @@ static void report_started(struct alcove_cli *cli)
         snprintf(values[n++], sizeof(values[0]), "%s", open + 1);
     }
     char text[2048];
-    size_t off = 0;
     int rv = 0;
     if (cli->info_fd >= 0) {
-        /* JSON.stringify(facts, null, 4), as bubblewrap lays it out */
-        off = (size_t)snprintf(text, sizeof(text), "{\n");
-        for (size_t i = 0; i < n; i++)
-            off += (size_t)snprintf(text + off, sizeof(text) - off, "    \"%s\": %s%s\n", keys[i],
-                                    values[i], i + 1 < n ? "," : "");
-        snprintf(text + off, sizeof(text) - off, "}\n");
+        json_object(text, sizeof(text), keys, values, n, 1);
         rv = write_all(cli->info_fd, text);
         close(cli->info_fd);
         cli->info_fd = -1;
     }
     if (rv == 0 && cli->json_fd >= 0) {
-        off = (size_t)snprintf(text, sizeof(text), "{ ");
-        for (size_t i = 0; i < n; i++)
-            off += (size_t)snprintf(text + off, sizeof(text) - off, "\"%s\": %s%s", keys[i],
-                                    values[i], i + 1 < n ? ", " : "");
-        snprintf(text + off, sizeof(text) - off, " }\n");
+        json_object(text, sizeof(text), keys, values, n, 0);
         rv = write_all(cli->json_fd, text);
     }
     if (rv < 0) {
