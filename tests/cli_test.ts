@@ -65,6 +65,8 @@ async function same(args: string[], redirects = ""): Promise<Result> {
 
 const ROOT = ["--ro-bind", "/", "/"];
 const SYS = [...ROOT, "--proc", "/proc", "--dev", "/dev"];
+/** The status on 3 (bwrap's lines), the information on 4. */
+const STATUS_FDS = ["--json-status-fd", "3", "--info-fd", "4"];
 
 Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t) => {
   const cases: [string, string[], string?][] = [
@@ -595,10 +597,7 @@ Deno.test(
     const args = [
       ...SYS,
       "--unshare-all",
-      "--json-status-fd",
-      "3",
-      "--info-fd",
-      "4",
+      ...STATUS_FDS,
       "sh",
       "-c",
       "sleep 0.3; exit 7",
@@ -837,49 +836,78 @@ Deno.test("cli: parsing is pure and keeps bubblewrap's order", () => {
   assertEquals(plan.options.env, { HOME: "/root", PATH: "/bin" });
 });
 
-Deno.test(needs("cli: a terminal stays the command's (tmux)", NO_TMUX ?? NO_BWRAP), async () => {
-  const session = `alcove-cli-${Deno.pid}`;
+/** A tmux session of its own running `command` in a terminal of 91x31: keys to send, and a
+ * wait for text on the screen. */
+async function terminal(command: string) {
+  const session = `alcove-cli-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const tmux = async (...args: string[]) => {
     const r = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
     return decoder.decode(r.stdout);
   };
   const screen = () => tmux("capture-pane", "-p", "-t", session);
-  const waitFor = async (text: string) => {
-    for (let i = 0; i < 200; i++) {
-      const s = await screen();
-      if (s.includes(text)) return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`the terminal never showed ${JSON.stringify(text)}:\n${await screen()}`);
-  };
-  const command =
-    `${Deno.execPath()} run -A ${CLI} --preset untrusted -- bash --norc --noprofile -i; echo "exited $?"; sleep 30`;
   await tmux("new-session", "-d", "-s", session, "-x", "91", "-y", "31", "sh", "-c", command);
-  try {
-    await waitFor("$");
-    // The terminal itself: a tty, its size, job control, and Ctrl-C to the foreground job only.
-    await tmux(
-      "send-keys",
-      "-t",
-      session,
-      "tty >/dev/null && echo is-a-tty; stty size; [[ $- == *m* ]] && echo job-control-on",
+  return {
+    screen,
+    send: (...keys: string[]) => tmux("send-keys", "-t", session, ...keys),
+    async waitFor(text: string): Promise<string> {
+      for (let i = 0; i < 200; i++) {
+        const s = await screen();
+        if (s.includes(text)) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`the terminal never showed ${JSON.stringify(text)}:\n${await screen()}`);
+    },
+    async [Symbol.asyncDispose]() {
+      await tmux("kill-session", "-t", session);
+    },
+  };
+}
+
+Deno.test(needs("cli: a terminal stays the command's (tmux)", NO_TMUX ?? NO_BWRAP), async () => {
+  await using term = await terminal(
+    `${Deno.execPath()} run -A ${CLI} --preset untrusted -- bash --norc --noprofile -i; echo "exited $?"; sleep 30`,
+  );
+  await term.waitFor("$");
+  // The terminal itself: a tty, its size, job control, and Ctrl-C to the foreground job only.
+  await term.send(
+    "tty >/dev/null && echo is-a-tty; stty size; [[ $- == *m* ]] && echo job-control-on",
+    "Enter",
+  );
+  await term.waitFor("job-control-on");
+  const s = await term.screen();
+  assertStringIncludes(s, "is-a-tty");
+  assertStringIncludes(s, "31 91");
+  await term.send("sleep 100", "Enter");
+  await new Promise((r) => setTimeout(r, 300));
+  await term.send("C-c", "");
+  await term.send("echo still-$((6 * 7))", "Enter");
+  await term.waitFor("still-42");
+  await term.send("exit 5", "Enter");
+  await term.waitFor("exited 5");
+});
+
+Deno.test(
+  needs("cli: Ctrl-Z stops the command line with its command, fg goes on (tmux)", NO_TMUX),
+  async () => {
+    // The command line is a job of an interactive shell; the command shares its process
+    // group, as bwrap's does without --new-session.
+    await using term = await terminal("bash --norc --noprofile -i");
+    await term.waitFor("#");
+    await term.send(
+      `${Deno.execPath()} run -A ${CLI} ${ROOT.join(" ")} sh -c 'echo run-$((6 * 7)); sleep 100'`,
       "Enter",
     );
-    await waitFor("job-control-on");
-    const s = await screen();
-    assertStringIncludes(s, "is-a-tty");
-    assertStringIncludes(s, "31 91");
-    await tmux("send-keys", "-t", session, "sleep 100", "Enter");
+    await term.waitFor("run-42");
+    await term.send("C-z", "");
+    await term.waitFor("Stopped");
+    await term.send("echo shell-$((6 * 7)); fg", "Enter");
+    await term.waitFor("shell-42");
     await new Promise((r) => setTimeout(r, 300));
-    await tmux("send-keys", "-t", session, "C-c", "");
-    await tmux("send-keys", "-t", session, "echo still-$((6 * 7))", "Enter");
-    await waitFor("still-42");
-    await tmux("send-keys", "-t", session, "exit 5", "Enter");
-    await waitFor("exited 5");
-  } finally {
-    await tmux("kill-session", "-t", session);
-  }
-});
+    await term.send("C-c", "");
+    await term.send("echo status-$?", "Enter");
+    await term.waitFor("status-130");
+  },
+);
 
 Deno.test("cli: without its native files, one line and the setup status", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alcove-cli-bare-" });
@@ -1042,10 +1070,7 @@ Deno.test("cli: the supervisor and the driver say and exit the same", async (t) 
       [
         "--unshare-all",
         ...ROOT,
-        "--json-status-fd",
-        "3",
-        "--info-fd",
-        "4",
+        ...STATUS_FDS,
         "sh",
         "-c",
         "sleep 0.3; exit 5",
