@@ -53,6 +53,10 @@ Deno.test("csrc/build.sh, the build that needs only cc, compiles the sources the
   const buildSh = Deno.readTextFileSync(csrc + "build.sh");
   const fromSh = /^core="([^"]*)"/m.exec(buildSh)![1].split(/\s+/);
   assertEquals(fromSh.toSorted(), fromMake.toSorted());
+  // The executable's own sources, beside the core.
+  const exeMake = /^EXE_OBJ = .*\$\(CORE\) ([^)]*)\)$/m.exec(makefile)![1].split(/\s+/);
+  const exeSh = /^exe="([^"]*)"/m.exec(buildSh)![1].split(/\s+/);
+  assertEquals(exeSh.toSorted(), exeMake.toSorted());
   for (const flag of ["-D_FILE_OFFSET_BITS=64", "-D_TIME_BITS=64"]) {
     assertEquals(buildSh.includes(flag), makefile.includes(flag), flag);
   }
