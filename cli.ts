@@ -11,9 +11,5 @@
  * ```
  * @module
  */
-import { runtime } from "./ffi/_runtime.ts";
-import { runCommandLine } from "./ffi/cli/run.ts";
-
-runtime.process.exit(
-  await runCommandLine(runtime.process.args(), { becomeSupervisor: true }),
-);
+// The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
+import "./cli_bundle/main.js";

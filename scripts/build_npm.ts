@@ -144,6 +144,14 @@ const sources = [
     .map((p) => p.slice(root.length)),
 ];
 for (const file of sources) copy(root + file, stage + file);
+if (hasCli) {
+  // The bin is built from the sources: cli.ts runs the Deno bundle of ffi/cli/main.ts
+  // (cli_bundle/), which the package leaves out.
+  const entry = Deno.readTextFileSync(stage + "cli.ts");
+  const bundled = 'import "./cli_bundle/main.js";';
+  if (!entry.includes(bundled)) throw new Error(`Cannot find ${bundled} in cli.ts`);
+  Deno.writeTextFileSync(stage + "cli.ts", entry.replace(bundled, 'import "./ffi/cli/main.ts";'));
+}
 Deno.writeTextFileSync(
   stage + "ffi/_runtime_deno.ts",
   "/** The npm build's backend under Deno: Node's APIs. @module */\n" +

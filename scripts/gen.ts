@@ -2,8 +2,10 @@
  * Generates the tables that come from the call list and the constant lists:
  * csrc/calls.h, csrc/calls_table.c, ffi/_calls.ts and ffi/_call_methods.ts (from
  * scripts/call_list.ts) and
- * csrc/constants_table.c (from scripts/constants/). `--check` writes nothing and
- * fails naming every generated file that is out of date.
+ * csrc/constants_table.c (from scripts/constants/); and the command line's bundle,
+ * cli_bundle/ (from ffi/cli/main.ts and every module it reaches: see gen_cli_bundle.ts), so a
+ * change to any module the command line imports needs `deno task gen` too. `--check` writes
+ * nothing and fails naming every generated file that is out of date.
  *
  * @example
  * ```sh
@@ -14,6 +16,7 @@
  */
 import { type ArgSpec, CALL_LIST, type CallSpec } from "./call_list.ts";
 import { generateConstants } from "./gen_constants.ts";
+import { CLI_BUNDLE_DIR, generateCliBundle } from "./gen_cli_bundle.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -534,6 +537,8 @@ export async function generateAll(): Promise<Map<string, string>> {
   files.set("ffi/_calls.ts", await formatTs(genCallsTs(CALL_LIST)));
   files.set("ffi/_call_methods.ts", await formatTs(genCallMethodsTs(CALL_LIST)));
   for (const [path, text] of await generateConstants(ROOT)) files.set(path, text);
+  // Last: the command line's bundle takes in the generated modules above.
+  for (const [path, text] of await generateCliBundle(ROOT)) files.set(path, text);
   return files;
 }
 
@@ -548,11 +553,21 @@ async function readOrEmpty(path: string): Promise<string> {
 if (import.meta.main) {
   const check = Deno.args.includes("--check");
   const stale: string[] = [];
-  for (const [path, text] of await generateAll()) {
+  const generated = await generateAll();
+  if (!check) Deno.mkdirSync(ROOT + CLI_BUNDLE_DIR, { recursive: true });
+  for (const [path, text] of generated) {
     const full = ROOT + path;
     if ((await readOrEmpty(full)) === text) continue;
     if (check) stale.push(path);
     else await Deno.writeTextFile(full, text);
+  }
+  // A chunk of an older bundle (its name holds a hash of its contents) goes.
+  const bundled = await Array.fromAsync(Deno.readDir(ROOT + CLI_BUNDLE_DIR)).catch(() => []);
+  for (const e of bundled) {
+    const path = CLI_BUNDLE_DIR + e.name;
+    if (generated.has(path)) continue;
+    if (check) stale.push(path);
+    else await Deno.remove(ROOT + path);
   }
   if (stale.length > 0) {
     console.error(`Generated files are out of date: ${stale.join(", ")}; run: deno task gen`);

@@ -914,24 +914,79 @@ Deno.test("cli: without its native files, one line and the setup status", async 
   try {
     const src = new URL("..", import.meta.url).pathname;
     const cp = await new Deno.Command("cp", {
-      args: ["-r", `${src}cli.ts`, `${src}ffi`, `${src}deno.json`, dir],
+      args: ["-r", `${src}cli.ts`, `${src}cli_bundle`, `${src}ffi`, `${src}deno.json`, dir],
     }).output();
     assert(cp.success, decoder.decode(cp.stderr));
     // Nothing may point it at native files elsewhere (the sanitizer run sets ALCOVE_LIB_PATH).
     const env = Deno.env.toObject();
     delete env.ALCOVE_LIB_PATH;
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${dir}/cli.ts`, ...ROOT, "true"],
-      clearEnv: true,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = decoder.decode(r.stderr);
-    assertEquals(r.code, 125, err);
-    assertMatch(err, /^alcove: Cannot find libalcove\.so[^\n]*\n$/);
+    const alcove = async (entry: string, extra: Record<string, string> = {}) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${dir}/${entry}`, ...ROOT, "true"],
+        clearEnv: true,
+        env: { ...env, ...extra },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = decoder.decode(r.stderr);
+      assertEquals(r.code, 125, err);
+      assertMatch(err, /^alcove: Cannot find libalcove\.so[^\n]*\n$/);
+      return err;
+    };
+    await alcove("cli.ts");
+    // The bundle (cli.ts) looks where the sources look: ALCOVE_LIB_PATH, the checkout's
+    // build/, then the prebuilt files shipped beside the modules.
+    const lib = { ALCOVE_LIB_PATH: `${dir}/nowhere` };
+    const bundled = await alcove("cli.ts", lib);
+    const platform = `linux-${Deno.build.arch === "x86_64" ? "x64" : "arm64"}`;
+    assertStringIncludes(
+      bundled,
+      `(tried ${dir}/nowhere/, ${dir}/build/, ${dir}/native/${platform}/)`,
+    );
+    assertEquals(bundled, await alcove("ffi/cli/main.ts", lib));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts only when needed", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", CLI],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(r.success, decoder.decode(r.stderr));
+  interface Module {
+    specifier: string;
+    dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+  }
+  const modules: Module[] = JSON.parse(decoder.decode(r.stdout)).modules;
+  const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
+  // What the command line loads at start: cli.ts and the bundle's statically imported files.
+  const start = new Set<string>();
+  const visit = (specifier: string) => {
+    if (start.has(specifier)) return;
+    start.add(specifier);
+    for (const d of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (!d.isDynamic && d.code) visit(d.code.specifier);
+    }
+  };
+  visit(new URL(CLI, "file://").href);
+  const bundle = new URL("../cli_bundle/", import.meta.url).href;
+  const names = [...start].map((s) => s.startsWith(bundle) ? s.slice(bundle.length) : s).sort();
+  assert(names.includes("main.js"), names.join(" "));
+  for (const name of names) {
+    assert(name.endsWith(".js") || name === new URL(CLI, "file://").href, `${name} is loaded`);
+  }
+  // Each bundled source starts with its path: the lazy ones are in no file loaded at start.
+  const started = names.filter((n) => n.endsWith(".js"))
+    .map((n) => Deno.readTextFileSync(new URL(n, bundle))).join("\n");
+  assertStringIncludes(started, "\n// ffi/cli/parse.ts\n");
+  for (const lazy of ["cli/_driver_run", "seccomp/install", "_runtime_node", "_runtime_bun"]) {
+    assert(!started.includes(`\n// ffi/${lazy}.ts\n`), `${lazy} is loaded at start`);
+    const all = [...Deno.readDirSync(new URL(bundle))]
+      .map((e) => Deno.readTextFileSync(new URL(e.name, bundle))).join("\n");
+    assertStringIncludes(all, `\n// ffi/${lazy}.ts\n`);
   }
 });
 
@@ -952,6 +1007,7 @@ Deno.test(
         args: [
           "-r",
           `${src}cli.ts`,
+          `${src}cli_bundle`,
           `${src}mod.ts`,
           `${src}ffi`,
           `${src}build`,

@@ -2,9 +2,10 @@
  * The command line against bubblewrap, as whole commands: `alcove --unshare-all --ro-bind / /
  * --proc /proc --dev /dev true` and the same `bwrap` command line, run in turn many times
  * (min and median of the wall time from start to exit), with the runtime's own start-up
- * (deno running an empty script) and the loading of the command line alone (`cli.ts
- * --version`) measured the same way. The target: what alcove adds above
- * the runtime's start-up is at most bubblewrap's whole time. `alcove` becomes the sandbox's
+ * (deno running an empty script), the loading of the command line alone (`cli.ts
+ * --version`) and the same command from the unbundled sources (`ffi/cli/main.ts`; cli.ts
+ * runs their generated bundle, cli_bundle/) measured the same way. The target: what alcove
+ * adds above the runtime's start-up is at most bubblewrap's whole time. `alcove` becomes the sandbox's
  * supervisor (parse and encode, then exec the C supervisor); the driver's way
  * (ALCOVE_CLI_DRIVER=1: start a driver, spawn over its socket, stop it), which --output-limit
  * and the other runtimes take, runs in the same turns for comparison.
@@ -59,6 +60,8 @@ const empty = await Deno.makeTempFile({ suffix: ".ts" });
 const deno = Deno.execPath();
 const commands: Record<string, Run> = {
   "alcove (cli.ts)": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX] },
+  // The same program from its TypeScript sources, unbundled (cli.ts runs cli_bundle/).
+  "alcove (ffi/cli/main.ts)": { argv: [deno, "run", "-A", `${ROOT}ffi/cli/main.ts`, ...SANDBOX] },
   "bwrap": { argv: ["bwrap", ...SANDBOX] },
   "deno, empty script": { argv: [deno, "run", "-A", empty] },
   // Loading the command line without starting anything: what the whole run adds above it
@@ -91,11 +94,13 @@ for (const [name, v] of Object.entries(s)) {
   console.log(`${name.padEnd(28)}${fmt(v.min)}${fmt(v.median)}`);
 }
 const ours = s["alcove (cli.ts)"].median - s["deno, empty script"].median;
+const sources = s["alcove (ffi/cli/main.ts)"].median - s["deno, empty script"].median;
 const bwrap = s["bwrap"].median;
 const load = s["alcove --version"].median - s["deno, empty script"].median;
 console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
 console.log(`${"  of which loading cli.ts".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
 console.log(`${"  of which exec+sandbox".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
+console.log(`${"unbundled (main.ts) above".padEnd(28)}${"".padStart(8)}${fmt(sources)}`);
 const driver = s["alcove, driver's way"].median - s["deno, empty script"].median;
 console.log(
   `${"driver's way above deno".padEnd(28)}${"".padStart(8)}${fmt(driver)}  (${
