@@ -56,7 +56,11 @@ function serve(files: string[], override: Record<string, Uint8Array<ArrayBuffer>
     const path = decodeURIComponent(new URL(req.url).pathname.slice(1));
     if (!set.has(path)) return new Response("not found", { status: 404 });
     const body = override[path] ?? Deno.readFileSync(root + path);
-    const type = path.endsWith(".ts") ? "application/typescript" : "application/octet-stream";
+    const type = path.endsWith(".ts")
+      ? "application/typescript"
+      : path.endsWith(".js")
+      ? "application/javascript"
+      : "application/octet-stream";
     return new Response(body, { headers: { "content-type": type } });
   });
 }
@@ -125,6 +129,60 @@ Deno.test(
     } finally {
       await evil.shutdown();
       await Deno.remove(home, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  denoOnly("the command line run from a URL finds the published native files as its sources do"),
+  async () => {
+    // cli.ts and its bundle (cli_bundle/), served beside what is published.
+    const bundle = [...Deno.readDirSync(root + "cli_bundle")].map((e) => `cli_bundle/${e.name}`);
+    const { files } = await publishedFiles();
+    const server = serve([...files, "cli.ts", ...bundle]);
+    try {
+      for (const entry of ["cli.ts", "ffi/cli/main.ts"]) {
+        const home = await Deno.makeTempDir({ prefix: "alcove-home-" });
+        try {
+          const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "-A",
+              "--no-lock",
+              `http://127.0.0.1:${server.addr.port}/${entry}`,
+              "--ro-bind",
+              "/",
+              "/",
+              "echo",
+              "ran from a URL",
+            ],
+            clearEnv: true,
+            env: {
+              PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+              HOME: home,
+              DENO_DIR: `${home}/deno`,
+            },
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assertEquals(
+            decoder.decode(stdout),
+            "ran from a URL\n",
+            `${entry}: ${decoder.decode(stderr)}`,
+          );
+          assertEquals(code, 0);
+          const cache = `${home}/.cache/alcove/${
+            JSON.parse(Deno.readTextFileSync(root + "deno.json")).version
+          }/${platformDir(runtime.arch())}`;
+          for (const f of NATIVE_FILES) {
+            assert(Deno.statSync(`${cache}/${f}`).isFile, `${entry}: ${f}`);
+          }
+        } finally {
+          await Deno.remove(home, { recursive: true });
+        }
+      }
+    } finally {
+      await server.shutdown();
     }
   },
 );
