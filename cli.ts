@@ -12,4 +12,4 @@
  * @module
  */
 // The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
-import "./cli_bundle/main.js";
+import "./ffi/cli/_bundle/main.js";

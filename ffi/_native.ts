@@ -38,15 +38,19 @@ export function platformDir(arch: string): string {
   return `linux-${npmArch[arch] ?? arch}`;
 }
 
-/** A folder next to this module, when the module is a local file. */
-function besideModule(relative: string): string | undefined {
-  const url = new URL(relative, import.meta.url);
+/** The folder that holds ffi/, csrc/, build/ and native/: this module's parent. The command
+ * line's bundle (scripts/gen_cli_bundle.ts) rewrites this one expression for its own folder. */
+const PACKAGE_ROOT = new URL("../", import.meta.url);
+
+/** A folder of the package, when the package is local files. */
+function inPackage(relative: string): string | undefined {
+  const url = new URL(relative, PACKAGE_ROOT);
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
 }
 
 /** The command that builds the native files from the shipped sources into `out`. */
 export function buildCommand(out: string): string {
-  const csrc = besideModule("../csrc/");
+  const csrc = inPackage("csrc/");
   return csrc === undefined ? `deno task build` : `sh ${csrc}build.sh ${out}`;
 }
 
@@ -67,7 +71,7 @@ async function fetchBytes(url: URL): Promise<Uint8Array> {
  * at every load. Undefined for a local module, or when ALCOVE_LIB_PATH says where they are.
  */
 async function remoteNative(): Promise<string | undefined> {
-  const base = new URL("../", import.meta.url);
+  const base = PACKAGE_ROOT;
   if (base.protocol !== "http:" && base.protocol !== "https:") return undefined;
   if (runtime.env("ALCOVE_LIB_PATH")) return undefined;
   const platform = platformDir(runtime.arch());
@@ -114,10 +118,10 @@ export function findNative(): NativePaths {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
     candidates.push(dir.endsWith("/") ? dir : dir + "/");
   }
-  const build = besideModule("../build/");
+  const build = inPackage("build/");
   if (build) candidates.push(build);
   const arch = runtime.arch();
-  const prebuilt = besideModule(`../native/${platformDir(arch)}/`);
+  const prebuilt = inPackage(`native/${platformDir(arch)}/`);
   if (prebuilt) candidates.push(prebuilt);
   if (remoteDir) candidates.push(remoteDir);
   for (const dir of candidates) {
@@ -125,7 +129,7 @@ export function findNative(): NativePaths {
     const helper = dir + "alcove";
     if (runtime.isFile(library) && runtime.isFile(helper)) return { dir, library, helper };
   }
-  const out = besideModule("../build/") ?? "build/";
+  const out = inPackage("build/") ?? "build/";
   throw new Error(
     `Cannot find libalcove.so and the alcove executable for ${platformDir(arch)} (tried ${
       candidates.join(", ")

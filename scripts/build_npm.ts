@@ -146,9 +146,9 @@ const sources = [
 for (const file of sources) copy(root + file, stage + file);
 if (hasCli) {
   // The bin is built from the sources: cli.ts runs the Deno bundle of ffi/cli/main.ts
-  // (cli_bundle/), which the package leaves out.
+  // (ffi/cli/_bundle/), which the package leaves out.
   const entry = Deno.readTextFileSync(stage + "cli.ts");
-  const bundled = 'import "./cli_bundle/main.js";';
+  const bundled = 'import "./ffi/cli/_bundle/main.js";';
   if (!entry.includes(bundled)) throw new Error(`Cannot find ${bundled} in cli.ts`);
   Deno.writeTextFileSync(stage + "cli.ts", entry.replace(bundled, 'import "./ffi/cli/main.ts";'));
 }

@@ -914,7 +914,7 @@ Deno.test("cli: without its native files, one line and the setup status", async 
   try {
     const src = new URL("..", import.meta.url).pathname;
     const cp = await new Deno.Command("cp", {
-      args: ["-r", `${src}cli.ts`, `${src}cli_bundle`, `${src}ffi`, `${src}deno.json`, dir],
+      args: ["-r", `${src}cli.ts`, `${src}ffi`, `${src}deno.json`, dir],
     }).output();
     assert(cp.success, decoder.decode(cp.stderr));
     // Nothing may point it at native files elsewhere (the sanitizer run sets ALCOVE_LIB_PATH).
@@ -972,7 +972,7 @@ Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts onl
     }
   };
   visit(new URL(CLI, "file://").href);
-  const bundle = new URL("../cli_bundle/", import.meta.url).href;
+  const bundle = new URL("../ffi/cli/_bundle/", import.meta.url).href;
   const names = [...start].map((s) => s.startsWith(bundle) ? s.slice(bundle.length) : s).sort();
   assert(names.includes("main.js"), names.join(" "));
   for (const name of names) {
@@ -1007,7 +1007,6 @@ Deno.test(
         args: [
           "-r",
           `${src}cli.ts`,
-          `${src}cli_bundle`,
           `${src}mod.ts`,
           `${src}ffi`,
           `${src}build`,

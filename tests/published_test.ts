@@ -136,8 +136,9 @@ Deno.test(
 Deno.test(
   denoOnly("the command line run from a URL finds the published native files as its sources do"),
   async () => {
-    // cli.ts and its bundle (cli_bundle/), served beside what is published.
-    const bundle = [...Deno.readDirSync(root + "cli_bundle")].map((e) => `cli_bundle/${e.name}`);
+    // cli.ts and its bundle (ffi/cli/_bundle/), served beside what is published.
+    const dir = "ffi/cli/_bundle/";
+    const bundle = [...Deno.readDirSync(root + dir)].map((e) => dir + e.name);
     const { files } = await publishedFiles();
     const server = serve([...files, "cli.ts", ...bundle]);
     try {

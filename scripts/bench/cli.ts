@@ -4,7 +4,7 @@
  * (min and median of the wall time from start to exit), with the runtime's own start-up
  * (deno running an empty script), the loading of the command line alone (`cli.ts
  * --version`) and the same command from the unbundled sources (`ffi/cli/main.ts`; cli.ts
- * runs their generated bundle, cli_bundle/) measured the same way. The target: what alcove
+ * runs their generated bundle, ffi/cli/_bundle/) measured the same way. The target: what alcove
  * adds above the runtime's start-up is at most bubblewrap's whole time. `alcove` becomes the sandbox's
  * supervisor (parse and encode, then exec the C supervisor); the driver's way
  * (ALCOVE_CLI_DRIVER=1: start a driver, spawn over its socket, stop it), which --output-limit
@@ -60,7 +60,7 @@ const empty = await Deno.makeTempFile({ suffix: ".ts" });
 const deno = Deno.execPath();
 const commands: Record<string, Run> = {
   "alcove (cli.ts)": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX] },
-  // The same program from its TypeScript sources, unbundled (cli.ts runs cli_bundle/).
+  // The same program from its TypeScript sources, unbundled (cli.ts runs ffi/cli/_bundle/).
   "alcove (ffi/cli/main.ts)": { argv: [deno, "run", "-A", `${ROOT}ffi/cli/main.ts`, ...SANDBOX] },
   "bwrap": { argv: ["bwrap", ...SANDBOX] },
   "deno, empty script": { argv: [deno, "run", "-A", empty] },

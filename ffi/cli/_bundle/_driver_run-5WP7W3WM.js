@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-C5EBWZX6.js";
+} from "./chunk-HAFLCGJN.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -22,7 +22,7 @@ import {
   VERSION,
   buildCommand,
   findNative
-} from "./chunk-VGK3N6KW.js";
+} from "./chunk-FQRLXOE5.js";
 import {
   DOWN,
   EVENT,

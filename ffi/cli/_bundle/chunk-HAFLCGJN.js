@@ -2,7 +2,7 @@
 import {
   ConstantTable,
   openLibrary
-} from "./chunk-VGK3N6KW.js";
+} from "./chunk-FQRLXOE5.js";
 import {
   CstructValue,
   Reader,

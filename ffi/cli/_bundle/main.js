@@ -18,7 +18,7 @@ import {
   VERSION,
   findNative,
   openLibrary
-} from "./chunk-VGK3N6KW.js";
+} from "./chunk-FQRLXOE5.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
@@ -148,7 +148,7 @@ async function runCommandLine(args, options = {}) {
       plan = parseCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-HNOHTVTK.js")).openLocal();
+      local = (await import("./local-V5QZAK5J.js")).openLocal();
       plan = parseCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -181,7 +181,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-IWCQYWEE.js");
+  const { runWithDriver } = await import("./_driver_run-5WP7W3WM.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -21,12 +21,13 @@ function platformDir(arch) {
   };
   return `linux-${npmArch[arch] ?? arch}`;
 }
-function besideModule(relative) {
-  const url = new URL(relative, import.meta.url);
+var PACKAGE_ROOT = new URL("../../../", import.meta.url);
+function inPackage(relative) {
+  const url = new URL(relative, PACKAGE_ROOT);
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : void 0;
 }
 function buildCommand(out) {
-  const csrc = besideModule("../csrc/");
+  const csrc = inPackage("csrc/");
   return csrc === void 0 ? `deno task build` : `sh ${csrc}build.sh ${out}`;
 }
 async function fetchBytes(url) {
@@ -38,7 +39,7 @@ async function fetchBytes(url) {
   return new Uint8Array(await res.arrayBuffer());
 }
 async function remoteNative() {
-  const base = new URL("../", import.meta.url);
+  const base = PACKAGE_ROOT;
   if (base.protocol !== "http:" && base.protocol !== "https:") return void 0;
   if (runtime.env("ALCOVE_LIB_PATH")) return void 0;
   const platform = platformDir(runtime.arch());
@@ -70,10 +71,10 @@ function findNative() {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
     candidates.push(dir.endsWith("/") ? dir : dir + "/");
   }
-  const build = besideModule("../build/");
+  const build = inPackage("build/");
   if (build) candidates.push(build);
   const arch = runtime.arch();
-  const prebuilt = besideModule(`../native/${platformDir(arch)}/`);
+  const prebuilt = inPackage(`native/${platformDir(arch)}/`);
   if (prebuilt) candidates.push(prebuilt);
   if (remoteDir) candidates.push(remoteDir);
   for (const dir of candidates) {
@@ -85,7 +86,7 @@ function findNative() {
       helper
     };
   }
-  const out = besideModule("../build/") ?? "build/";
+  const out = inPackage("build/") ?? "build/";
   throw new Error(`Cannot find libalcove.so and the alcove executable for ${platformDir(arch)} (tried ${candidates.join(", ")}): build them with "${buildCommand(out)}", or point ALCOVE_LIB_PATH at their folder`);
 }
 function openLibrary() {

@@ -2,8 +2,8 @@
 import {
   Local,
   openLocal
-} from "./chunk-C5EBWZX6.js";
-import "./chunk-VGK3N6KW.js";
+} from "./chunk-HAFLCGJN.js";
+import "./chunk-FQRLXOE5.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import "./chunk-6SQDSKJV.js";
