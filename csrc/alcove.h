@@ -30,6 +30,16 @@
 /* Output and relayed frames at least this large move by splice instead of copies. */
 #define ALCOVE_SPLICE_MIN (16u * 1024u)
 #define ALCOVE_SPLICE_MAX (1024u * 1024u)
+/* The largest payload a control process sends up in a frame other than a reply, by
+ * kind. Output: a read takes at most 64 KiB, a splice ALCOVE_SPLICE_MAX, and a relayed
+ * frame keeps its payload. Events: the signal event (INT signal, BYTES siginfo) is the
+ * largest; usage has ten INTs, the others at most one. HELLO comes from the root alone,
+ * and only to the host. A child that announces more, or another kind, has a corrupt
+ * stream (forward_up in loop.c): its parent would otherwise buffer the frame, or pad it
+ * with zeros to its announced length when the child dies in the middle of it. Replies
+ * have no such bound: a read may answer 32 MiB. */
+#define ALCOVE_UP_OUTPUT_MAX ALCOVE_SPLICE_MAX
+#define ALCOVE_UP_EVENT_MAX (9u + 5u + sizeof(siginfo_t) + 1u)
 /* A pipe bringing bulk data up grows to this size, when the system allows it, once it
  * is seen full. Growing every pipe at fork would cost each short-lived child the
  * allocation and release of a 1 MiB ring. */

@@ -364,6 +364,21 @@ static void ctl_closed(struct alcove_state *ap, struct alcove_child *c)
     c->npending = 0;
 }
 
+/* Whether a frame of this kind and announced length could come from a control
+ * process: see ALCOVE_UP_OUTPUT_MAX. `len` counts the bytes after the length field. */
+static int up_frame_plausible(unsigned type, unsigned depth, uint32_t len)
+{
+    size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
+    size_t payload = 4 + (size_t)len > hdr ? 4 + (size_t)len - hdr : 0;
+    switch (type) {
+    case ALCOVE_UP_REPLY: return 1;
+    case ALCOVE_UP_STDOUT:
+    case ALCOVE_UP_STDERR: return payload <= ALCOVE_UP_OUTPUT_MAX;
+    case ALCOVE_UP_EVENT: return payload <= ALCOVE_UP_EVENT_MAX;
+    default: return 0;
+    }
+}
+
 /* Frames from a child's control channel: tag them with its pid and pass them up. */
 static void forward_up(struct alcove_state *ap, struct alcove_child *c)
 {
@@ -371,12 +386,16 @@ static void forward_up(struct alcove_state *ap, struct alcove_child *c)
     while (alcove_buf_pending(b) >= 4) {
         unsigned char *f = alcove_buf_head(b);
         uint32_t len = alcove_get_u32(f);
-        if (len < ALCOVE_WIRE_HEADER - 4 || len > 0x7fffffffu) {
-            /* A corrupt child: stop listening to it; it is killed and reaped. */
+        if (len < ALCOVE_WIRE_HEADER - 4 || len > 0x7fffffffu ||
+            (alcove_buf_pending(b) >= 6 && !up_frame_plausible(f[4], f[5], len))) {
+            /* A corrupt child: stop listening to it; it is killed and reaped. Judged
+             * from the frame's first 6 bytes, before any byte of it goes up. */
             kill(c->pid, SIGKILL);
             ctl_closed(ap, c);
             return;
         }
+        if (alcove_buf_pending(b) < 6)
+            return; /* its kind and depth are still to come */
         unsigned type = f[4], depth = f[5];
         if (alcove_buf_pending(b) < 4 + (size_t)len) {
             size_t hdr0 = ALCOVE_WIRE_HEADER + 4u * depth;

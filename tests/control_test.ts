@@ -276,6 +276,40 @@ Deno.test("a child's frame cut short in a parent short of memory goes up padded,
   });
 });
 
+Deno.test("a child announcing a frame larger than any it sends is killed before any of it goes up", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    // Output frames carry at most 1 MiB, events at most a signal and its siginfo (143 bytes),
+    // and HELLO comes from the root alone: anything more can only be a corrupt stream, which the
+    // parent would buffer, or pad with zeros up to its announced length once the child died.
+    const cases: [string, number, number, number][] = [
+      ["stdout, one byte over", 2, (1 << 20) + 1, 4096],
+      ["stderr, 1 GiB", 3, 1 << 30, 4096],
+      ["an event of 64 KiB", 4, 1 << 16, 4096],
+      ["an event one byte over", 4, 144, 144],
+      ["a greeting", 5, 16, 16],
+    ];
+    for (const [what, type, announced, sent] of cases) {
+      const c = await drv.fork([p]);
+      await drv.getpid([p, c]); // its descriptors are set up once it answers
+      const up = await drv.open([p, c], `/proc/self/fd/${upwardFd(c)}`, "O_WRONLY", 0);
+      const frame = new Uint8Array(12 + sent);
+      new DataView(frame.buffer).setUint32(0, announced + 8, true); // the length after this field
+      frame[4] = type; // depth 0
+      frame.fill(7, 12);
+      await drv.write([p, c], up, frame, { timeout: 300 }).catch(() => {});
+      // The parent kills it by itself, and nothing of the frame reached the host.
+      assertEquals(await drv.event([p, c], { timeout: 5000 }), {
+        type: "termsig",
+        signal: "SIGKILL",
+      }, what);
+      assertEquals(await drv.stdout([p, c], { timeout: 100 }), null, what);
+      assertEquals(await drv.stderr([p, c], { timeout: 100 }), null, what);
+    }
+    assertEquals(await drv.getpid([p]), p);
+  });
+});
+
 /** Resident memory of a process in KiB. */
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);

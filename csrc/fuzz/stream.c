@@ -6,8 +6,10 @@
  * input's well-formed frames, in order, each with the child's pid in front; at the
  * first malformed frame the child is killed (kill is a checking fake here) and
  * nothing more of it is passed on; a reply passes only for a call the child has
- * pending (ids 1 to 8 here), once; a frame cut off by EOF during a splice is padded
- * with zeros to its announced length. */
+ * pending (ids 1 to 8 here), once; a frame other than a reply that announces more
+ * than a control process sends in one of its kind (alcove.h), or of a kind none sends
+ * up, is malformed as soon as its first 6 bytes are in; a frame cut off by EOF during
+ * a splice is padded with zeros to its announced length. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +55,18 @@ int kill(pid_t pid, int sig)
     return (int)syscall(SYS_kill, pid, sig);
 }
 
+/* Whether a frame other than a reply announces no more than its kind carries at most. */
+static int within_kind(unsigned type, unsigned depth, size_t flen)
+{
+    size_t hdr = ALCOVE_WIRE_HEADER + 4u * depth;
+    size_t payload = 4 + flen > hdr ? 4 + flen - hdr : 0;
+    if (type == ALCOVE_UP_STDOUT || type == ALCOVE_UP_STDERR)
+        return payload <= ALCOVE_UP_OUTPUT_MAX;
+    if (type == ALCOVE_UP_EVENT)
+        return payload <= ALCOVE_UP_EVENT_MAX;
+    return type == ALCOVE_UP_REPLY;
+}
+
 static void put_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -96,6 +110,10 @@ static void model(const unsigned char *in, size_t len, struct bytes *want, size_
     while (len - off >= 4) {
         uint32_t flen = (uint32_t)fuzz_u32(in + off);
         if (flen < ALCOVE_WIRE_HEADER - 4 || flen > 0x7fffffffu) {
+            *malformed = 1;
+            return;
+        }
+        if (len - off >= 6 && !within_kind(in[off + 4], in[off + 5], flen)) {
             *malformed = 1;
             return;
         }
@@ -146,11 +164,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     /* A frame that EOF cuts short during a splice goes up padded with zeros to its announced
-     * length: lengths up to 2 GiB would make each run pass and check that much. Frames up to
-     * twice the largest input (-max_len=65536) still take the bulk path (16 KiB and more). */
+     * length: output frames up to 1 MiB would make each run pass and check that much. Frames
+     * up to twice the largest input (-max_len=65536) still take the bulk path (16 KiB and
+     * more); larger ones of other kinds, and larger than any output frame, stay in: they are
+     * refused before any of them goes up. */
     for (size_t off = 2; size - off >= 4;) {
         size_t flen = fuzz_u32(data + off);
-        if (flen > 128u << 10)
+        if (flen > 128u << 10 && size - off >= 6 &&
+            (data[off + 4] == ALCOVE_UP_STDOUT || data[off + 4] == ALCOVE_UP_STDERR) &&
+            within_kind(data[off + 4], data[off + 5], flen))
             return -1;
         if (flen < ALCOVE_WIRE_HEADER - 4 || size - off - 4 < flen)
             break;
@@ -221,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(!malformed && part != SIZE_MAX);
         const unsigned char *f = in + part, *g = got.data + want.len;
         size_t have = len - part, flen = fuzz_u32(f);
+        CHECK(f[4] != ALCOVE_UP_REPLY && within_kind(f[4], f[5], flen));
         CHECK(got.len - want.len == flen + 8 && fuzz_u32(g) == flen + 4);
         CHECK(memcmp(g + 4, f + 4, 8) == 0 || (g[5] == f[5] + 1 && g[4] == f[4]));
         CHECK(fuzz_u32(g + ALCOVE_WIRE_HEADER) == CHILD_PID);
