@@ -1,10 +1,18 @@
 /* libalcove.so: what the host process loads with dlopen. The same call
  * implementations as the control process, run synchronously in the host
  * ("local"), and the identity the host checks right after loading. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "alcove.h"
 #include "constants.h"
@@ -18,6 +26,7 @@ __attribute__((visibility("default"))) long long alcove_local_call(unsigned call
 __attribute__((visibility("default"))) long long alcove_local_reply(unsigned char *out,
                                                                      size_t cap);
 __attribute__((visibility("default"))) long long alcove_constants_text(char *out, size_t cap);
+__attribute__((visibility("default"))) int alcove_refuse_strangers(const char *path, int root);
 
 int alcove_abi(void)
 {
@@ -89,4 +98,105 @@ long long alcove_local_reply(unsigned char *out, size_t cap)
     memcpy(out, kept.data, kept.len);
     alcove_buf_free(&kept);
     return n;
+}
+
+#if defined(__linux__) && defined(SO_PEERCRED)
+/* The parent of `pid` from /proc/PID/stat ("pid (comm) state ppid ..."), or -1. The
+ * command name may hold ')' but the fields up to ppid never do: the last ')' read
+ * ends it. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[32], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')');
+    int ppid;
+    if (end == NULL || sscanf(end + 1, " %*c %d", &ppid) != 1)
+        return -1;
+    return (pid_t)ppid;
+}
+
+/* Whether `pid` is `root` or a descendant of it no more than 16 generations down (a
+ * prefix such as sudo may fork the control process, and fork again for a pty). */
+static int descends_from(pid_t pid, pid_t root)
+{
+    for (int step = 0; step <= 16 && pid > 1; step++) {
+        if (pid == root)
+            return 1;
+        pid = parent_of(pid);
+    }
+    return 0;
+}
+
+/* Whether `fd` is a connection accepted on the Unix socket bound to `path`: a socket
+ * that does not listen, whose own address (the listener's, for an accepted one) is
+ * `path`. */
+static int accepted_on(int fd, const char *path, size_t plen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return 0;
+    int listening = 1;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening)
+        return 0;
+    struct sockaddr_un addr;
+    socklen_t alen = sizeof(addr);
+    if (getsockname(fd, (struct sockaddr *)&addr, &alen) < 0 || addr.sun_family != AF_UNIX ||
+        alen > sizeof(addr))
+        return 0;
+    size_t n = alen - offsetof(struct sockaddr_un, sun_path);
+    return n >= plen && memcmp(addr.sun_path, path, plen) == 0 &&
+           (n == plen || addr.sun_path[plen] == '\0');
+}
+#endif
+
+/* The host's check of who connected to the socket it listens on for the root control
+ * process (ffi/_runtime_*.ts): every connection this process accepted on `path` whose
+ * peer (SO_PEERCRED, as it was at connect) is neither `root` (the process the host
+ * spawned) nor a descendant of it is shut down, so that its reads see EOF and it is
+ * closed as any stranger is, before a byte of it is read. Shut down, not closed: the
+ * descriptor belongs to the runtime, whose thread that owns these sockets is the one
+ * calling. Returns how many it shut down (one refused earlier counts again), or -errno
+ * (ENOSYS where there is no SO_PEERCRED). */
+int alcove_refuse_strangers(const char *path, int root)
+{
+#if defined(__linux__) && defined(SO_PEERCRED)
+    size_t plen = strlen(path);
+    if (plen == 0 || plen >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+        return -ENAMETOOLONG;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return -errno;
+    int refused = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || fd < 0 || fd > 0x7fffffff || fd == dirfd(dir) ||
+            !accepted_on((int)fd, path, plen))
+            continue;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        /* A peer that cannot be told is refused as a stranger. */
+        if (getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+            descends_from(cred.pid, (pid_t)root))
+            continue;
+        if (shutdown((int)fd, SHUT_RDWR) == 0)
+            refused++;
+    }
+    closedir(dir);
+    return refused;
+#else
+    (void)path;
+    (void)root;
+    return -ENOSYS;
+#endif
 }

@@ -8,7 +8,7 @@
 import { type NativeLibrary, runtime } from "./_runtime.ts";
 
 /** The ABI this TypeScript expects from libalcove.so and the control process. */
-export const ABI = 8;
+export const ABI = 9;
 
 /** The version of this module; the native files must report the same. */
 export const VERSION = "0.1.0";
@@ -155,4 +155,29 @@ export function openLibrary(): NativeLibrary {
     );
   }
   return lib;
+}
+
+/** The handle a start's check of its socket's peers uses, once loaded: kept for the
+ * process's life (see {@linkcode strangerCheck}). */
+let checkLibrary: NativeLibrary | undefined;
+
+/**
+ * The check a start behind an exec prefix makes of who connected to its socket
+ * (libalcove.so's `alcove_refuse_strangers`, given to the runtime's `spawnHelper`), loading
+ * the library on first use.
+ *
+ * Behind a prefix the socket lets every user connect (the root may run as another user):
+ * their connections are shut down by their peer's credentials before anything is read from
+ * them. Without a prefix the check is not made: only this user and root may connect (mode
+ * 0600), and both already hold this process (root wholly; this user through its signals,
+ * files and, where ptrace is allowed, its memory and the token in it), so it would add
+ * nothing there, at a cost: loading libalcove.so takes a cold start a few milliseconds
+ * (Deno.dlopen builds a call stub per symbol), and even once loaded, each check scans
+ * /proc/self/fd, about 50 µs with the two dozen descriptors of a Deno process: not nothing
+ * beside a warm start of a few milliseconds (scripts/bench, "start").
+ */
+export function strangerCheck(): (path: string, root: number) => number {
+  checkLibrary ??= openLibrary();
+  const lib = checkLibrary;
+  return (path, root) => lib.refuseStrangers(path, root);
 }

@@ -61,6 +61,10 @@ export interface NativeLibrary {
   localReply(out: Uint8Array): number;
   /** `long long alcove_constants_text(char *out, size_t cap)`; null asks for the length. */
   constantsText(out: Uint8Array | null): number;
+  /** `int alcove_refuse_strangers(const char *path, int root)`: shuts down the connections
+   * this process accepted on the Unix socket at `path` whose peer is neither `root` nor a
+   * descendant of it; returns how many, or -errno. */
+  refuseStrangers(path: string, root: number): number;
   /** The address of a buffer's first byte (its own ArrayBuffer, which the engine never moves). */
   address(buf: Uint8Array<ArrayBuffer>): bigint;
   /** Releases the handle. */
@@ -128,6 +132,13 @@ export interface ProcessSeam {
 export interface HelperOptions {
   /** It gets this process's stdin and stdout; the channel must be a socket. */
   inheritStdio?: boolean;
+  /**
+   * The check of who connected (see {@linkcode NativeLibrary.refuseStrangers}): called with
+   * the socket's path and the spawned process's pid after each connection is accepted and
+   * before anything is read from it; a connection it shuts down reads as EOF and is closed
+   * as a stranger. Absent: the token alone tells the root's connection apart.
+   */
+  refuseStrangers?: (path: string, root: number) => number;
 }
 
 /** Thrown when the library runs where no backend fits. */

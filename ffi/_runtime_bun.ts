@@ -9,10 +9,11 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
-import type { Backend, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import { nodeLike } from "./_runtime_nodelike.ts";
 import {
   CHANNEL_VARIABLE,
+  cString,
   elapsed,
   lineInEnvironment,
   notConnected,
@@ -101,16 +102,21 @@ class Channel implements SocketHandlers {
   /** Connections not yet proven, with the bytes each has sent so far. */
   #strangers = new Map<BunSocket, Uint8Array>();
   #token: Uint8Array;
+  #refuse: (() => void) | undefined;
 
-  /** `token`: what the root control process sends first; any other peer is closed. */
-  constructor(token: string) {
+  /** `token`: what the root control process sends first; any other peer is closed.
+   * `refuse`, when given, runs after each accept and before the read: a connection it shut
+   * down reads as EOF. */
+  constructor(token: string, refuse?: () => void) {
     this.#token = new TextEncoder().encode(token);
+    this.#refuse = refuse;
     this.connected = new Promise((resolve) => (this.#onOpen = resolve));
   }
 
   open(s: BunSocket): void {
     if (this.socket !== null) return s.end(); // the root is connected: nobody else
     this.#strangers.set(s, new Uint8Array(0));
+    this.#refuse?.();
   }
 
   /** Closes every connection that has not proven itself (the start is over). */
@@ -205,12 +211,19 @@ class Channel implements SocketHandlers {
   }
 }
 
-async function spawnHelper(argv: readonly string[], timeout: number): Promise<HelperProcess> {
+async function spawnHelper(
+  argv: readonly string[],
+  timeout: number,
+  options: HelperOptions = {},
+): Promise<HelperProcess> {
   if (pipesForced(backend)) return spawnWithPipes(argv);
   let dir: string | undefined;
   let server: { stop(force?: boolean): void } | undefined;
   const token = randomHex(16);
-  const channel = new Channel(token);
+  const check = options.refuseStrangers;
+  // Before the spawn returns, no connection can be the root's: pid 0 refuses all.
+  let rootPid = 0;
+  const channel = new Channel(token, check && (() => check(path, rootPid)));
   let path: string;
   try {
     dir = mkdtempSync(`${tmpdir()}/alcove-`);
@@ -246,6 +259,7 @@ async function spawnHelper(argv: readonly string[], timeout: number): Promise<He
       env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
     })
     : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+  rootPid = child.pid;
   const exited = exitOf(child);
   const wait = elapsed(timeout);
   try {
@@ -360,6 +374,8 @@ function openLibrary(path: string): NativeLibrary {
       Number(s.alcove_local_call(call, ptr(payload), payload.length, ptr(out), out.length)),
     localReply: (out) => Number(s.alcove_local_reply(ptr(out), out.length)),
     constantsText: (out) => Number(s.alcove_constants_text(ptr(out), out?.length ?? 0)),
+    // The bytes themselves: bun:ffi keeps an argument alive for the length of the call.
+    refuseStrangers: (path, root) => s.alcove_refuse_strangers(cString(path), root) as number,
     address: (buf) => BigInt(ffi.ptr(buf)),
     close: () => lib.close(),
   };
@@ -374,6 +390,6 @@ export const backend: Backend = {
   spawnHelper: async (argv, timeout, options) =>
     options?.inheritStdio
       ? (await import("./_runtime_node.ts")).backend.spawnHelper(argv, timeout, options)
-      : spawnHelper(argv, timeout),
+      : spawnHelper(argv, timeout, options),
   openLibrary,
 };

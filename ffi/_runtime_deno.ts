@@ -7,6 +7,7 @@
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
 import {
   CHANNEL_VARIABLE,
+  cString,
   elapsed,
   lineInEnvironment,
   notConnected,
@@ -76,8 +77,10 @@ async function spawnHelper(
       writer.write(line).catch(() => {});
       writer.close().catch(() => {});
     }
+    const check = options.refuseStrangers;
+    const path = listener.addr.path;
     const conn = await Promise.race([
-      acceptRoot(listener, token, strangers),
+      acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
       child.status.then(() => null),
       wait.promise.then(() => null),
     ]);
@@ -114,12 +117,14 @@ function closeQuietly(conn: Deno.UnixConn): void {
  * The connection of the root control process: the first that starts with the token. Every
  * connection is read concurrently (one that sends nothing holds up no other) for the token's
  * length only; the others are closed. Those still unproven stay in `strangers` for the caller
- * to close.
+ * to close. `refuse`, when given, runs after each accept and before the read: a connection it
+ * shut down reads as EOF.
  */
 function acceptRoot(
   listener: Deno.UnixListener,
   token: string,
   strangers: Set<Deno.UnixConn>,
+  refuse?: () => void,
 ): Promise<Deno.UnixConn> {
   const want = new TextEncoder().encode(token);
   const { promise, resolve } = Promise.withResolvers<Deno.UnixConn>();
@@ -140,6 +145,7 @@ function acceptRoot(
   (async () => {
     for await (const conn of listener) {
       strangers.add(conn);
+      refuse?.();
       prove(conn);
     }
   })().catch(() => {}); // ends when the caller closes the listener
@@ -243,11 +249,6 @@ const LIBC_SYMBOLS = {
   execv: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** A NUL-terminated copy of a string. */
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(`${s}\0`);
-}
-
 function execWithRequest(path: string, words: readonly string[], request: Uint8Array): void {
   let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
   try {
@@ -303,6 +304,7 @@ function openLibrary(path: string): NativeLibrary {
       Number(
         s.alcove_constants_text(out as Uint8Array<ArrayBuffer> | null, BigInt(out?.length ?? 0)),
       ),
+    refuseStrangers: (path, root) => s.alcove_refuse_strangers(cString(path), root),
     address: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
     close: () => lib.close(),
   };

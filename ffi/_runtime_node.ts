@@ -138,7 +138,10 @@ async function spawnHelper(
   const inEnv = lineInEnvironment(argv, inherit);
   // Listening for the root before it runs: it may connect at once.
   const strangers = new Set<Socket>();
-  const connected = acceptRoot(server, token, strangers);
+  const check = options.refuseStrangers;
+  // Before the spawn returns, no connection can be the root's: pid 0 refuses all.
+  let rootPid = 0;
+  const connected = acceptRoot(server, token, strangers, check && (() => check(path, rootPid)));
   const child = spawn(argv[0], argv.slice(1), {
     stdio: inherit
       ? ["inherit", "inherit", "inherit"]
@@ -147,6 +150,7 @@ async function spawnHelper(
       ? { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() }
       : undefined,
   });
+  rootPid = child.pid ?? 0;
   const exited = exitOf(child);
   const wait = elapsed(timeout);
   try {
@@ -177,12 +181,20 @@ async function spawnHelper(
  * The connection of the root control process: the first that starts with the token. Each
  * connection is read for the token's length only (the rest stays buffered for the reader);
  * the others are closed. Those still unproven stay in `strangers` for the caller to close.
+ * `refuse`, when given, runs after each accept and before the read: a connection it shut
+ * down reads as EOF.
  */
-function acceptRoot(server: Server, token: string, strangers: Set<Socket>): Promise<Socket> {
+function acceptRoot(
+  server: Server,
+  token: string,
+  strangers: Set<Socket>,
+  refuse?: () => void,
+): Promise<Socket> {
   const want = Buffer.from(token);
   return new Promise((resolve) => {
     server.on("connection", (conn: Socket) => {
       strangers.add(conn);
+      refuse?.();
       const reject = () => {
         strangers.delete(conn);
         conn.destroy();
@@ -283,6 +295,7 @@ function openLibrary(path: string): NativeLibrary {
   );
   const localReply = lib.func("int64_t alcove_local_reply(uint64_t out, size_t cap)");
   const constantsText = lib.func("int64_t alcove_constants_text(uint64_t out, size_t cap)");
+  const refuseStrangers = lib.func("int alcove_refuse_strangers(const char *path, int root)");
   const address = (buf: Uint8Array | null): bigint =>
     buf === null || buf.length === 0
       ? 0n
@@ -294,6 +307,7 @@ function openLibrary(path: string): NativeLibrary {
       Number(localCall(call, address(payload), payload.length, address(out), out.length)),
     localReply: (out) => Number(localReply(address(out), out.length)),
     constantsText: (out) => Number(constantsText(address(out), out?.length ?? 0)),
+    refuseStrangers: (path, root) => refuseStrangers(path, root) as number,
     address,
     close: () => lib.unload(),
   };

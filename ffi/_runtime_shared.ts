@@ -88,14 +88,22 @@ export const SYMBOLS = {
   alcove_local_reply: { parameters: ["buffer", "usize"], result: "i64" },
   // long long alcove_constants_text(char *out, size_t cap);
   alcove_constants_text: { parameters: ["buffer", "usize"], result: "i64" },
+  // int alcove_refuse_strangers(const char *path, int root);
+  alcove_refuse_strangers: { parameters: ["buffer", "i32"], result: "i32" },
 } as const;
+
+/** A NUL-terminated copy of a string, as C takes it. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${s}\0`);
+}
 
 /**
  * The mode of the socket the root control process connects to. Connecting takes write
  * permission: started as this user, only this user needs it; with an exec prefix (sudo,
- * setpriv) the root may run as any user, so others get write permission, and the token the
- * root must send first (checked before anything else is read from a connection) keeps them
- * out.
+ * setpriv) the root may run as any user, so others get write permission: their connections
+ * are shut down by their peer's credentials as soon as they are accepted (`refuseStrangers`
+ * in `HelperOptions`), and the token the root must send first (checked before anything else
+ * is read from a connection) keeps out any that pass.
  */
 export function socketMode(prefixed: boolean): number {
   return prefixed ? 0o622 : 0o600;

@@ -28,9 +28,9 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import { ABI, buildCommand, findNative, VERSION } from "./_native.ts";
-import { elapsed } from "./_runtime_shared.ts";
-import { type HelperProcess, spawnHelper } from "./_runtime.ts";
+import { ABI, buildCommand, findNative, strangerCheck, VERSION } from "./_native.ts";
+import { elapsed, pipesForced } from "./_runtime_shared.ts";
+import { type HelperProcess, runtime, spawnHelper } from "./_runtime.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
@@ -272,10 +272,24 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
     }
     const helper = options.helper ?? findNative().helper;
+    // Behind a prefix other users may connect to the socket: their connections are refused
+    // by their credentials (see strangerCheck).
+    let refuseStrangers: ((path: string, root: number) => number) | undefined;
+    if (prefix.length > 0 && !pipesForced(runtime)) {
+      try {
+        refuseStrangers = strangerCheck();
+      } catch (e) {
+        throw new Error(
+          `Alcove.start: cannot check who connects to the control process: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
     let proc: HelperProcess;
     try {
       proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000, {
         inheritStdio: options.inheritStdio === true,
+        refuseStrangers,
       });
     } catch (e) {
       throw new Error(

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
+import { ABI } from "../ffi/_native.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -1104,7 +1105,7 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
     const abi = await bad(["--cli", "--abi", "1", "--request", "0"]);
     assertEquals(abi.code, 125);
     assertMatch(abi.err, /^alcove: the control process executable is ABI \d+, .* ABI 1/);
-    const none = await bad(["--cli", "--abi", "8", "--info-fd"]);
+    const none = await bad(["--cli", "--abi", String(ABI), "--info-fd"]);
     assertEquals(none, { code: 125, err: "alcove: --cli: --info-fd takes a descriptor number\n" });
   });
 });

@@ -88,6 +88,24 @@ const CANNOT_SQUAT = !IS_ROOT
     }
   });
 
+/** Starts the hostile process of fixtures/socket_squatter.py as uid 65534 with `args`; the
+ * function returned ends it. node:child_process, so that the tests run under Node.js and Bun. */
+function squat(...args: string[]): () => Promise<unknown> {
+  const squatter = spawn("/usr/bin/setpriv", [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "/usr/bin/python3",
+    SQUATTER,
+    ...args,
+  ], { stdio: "ignore" });
+  const gone = new Promise((resolve) => squatter.on("exit", resolve));
+  return () => {
+    squatter.kill("SIGTERM");
+    return gone;
+  };
+}
+
 Deno.test(
   needs(
     "another local user connecting to the socket first cannot break Alcove.start",
@@ -96,15 +114,7 @@ Deno.test(
   async () => {
     // The socket's path shows in /proc/net/unix to everyone: a process of another user
     // connects to each new one at once and sends junk.
-    // node:child_process, so that the same test runs under Node.js and Bun.
-    const squatter = spawn("/usr/bin/setpriv", [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "/usr/bin/python3",
-      SQUATTER,
-    ], { stdio: "ignore" });
-    const gone = new Promise((resolve) => squatter.on("exit", resolve));
+    const stop = squat();
     try {
       await new Promise((r) => setTimeout(r, 300));
       // Without a prefix the socket is this user's only; with one (here a harmless `env`) others
@@ -120,8 +130,40 @@ Deno.test(
         }
       }
     } finally {
-      squatter.kill("SIGTERM");
-      await gone;
+      await stop();
+    }
+  },
+);
+
+Deno.test(
+  needs(
+    "a stranger connecting to a prefixed start's socket is shut out by its credentials at once",
+    CANNOT_SQUAT === undefined ? undefined : `${CANNOT_SQUAT} is missing or not root`,
+  ),
+  async () => {
+    // The stranger (uid 65534) connects and sends nothing: the token check alone would hold
+    // its connection open until the start ends. The prefix holds the root back until the
+    // stranger has seen what became of its connection, so that the start cannot end first,
+    // then runs it as its child (not by exec, as sudo does): the root's connection comes from
+    // a descendant of the process the driver started, which the check lets through.
+    const gate = await Deno.makeTempDir({ prefix: "alcove_gate_" });
+    await Deno.chmod(gate, 0o777);
+    const stop = squat("silent", gate);
+    try {
+      const wait = 'while [ ! -e "$0/verdict" ]; do sleep 0.01; done; "$@"; exit $?';
+      const drv = await Alcove.start({ exec: ["sh", "-c", wait, gate] });
+      try {
+        assertEquals(await drv.getpid([]), drv.pid);
+        const stat = await Deno.readTextFile(`/proc/${drv.pid}/stat`);
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        assert(parent !== Deno.pid, "the root is a child of the prefix, not of this process");
+      } finally {
+        await drv.stop();
+      }
+      assertEquals(await Deno.readTextFile(`${gate}/verdict`), "shut");
+    } finally {
+      await stop();
+      await Deno.remove(gate, { recursive: true });
     }
   },
 );

@@ -11,19 +11,19 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-ZFNELHE4.js";
+} from "./chunk-IST222TP.js";
 import {
   ABI,
   ConstantTable,
   VERSION,
   findNative,
   openLibrary
-} from "./chunk-FQRLXOE5.js";
+} from "./chunk-SONH7HWI.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-6SQDSKJV.js";
+} from "./chunk-B5GQ76EA.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -148,7 +148,7 @@ async function runCommandLine(args, options = {}) {
       plan = parseCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-V5QZAK5J.js")).openLocal();
+      local = (await import("./local-ZPJ6HANM.js")).openLocal();
       plan = parseCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -181,7 +181,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-5WP7W3WM.js");
+  const { runWithDriver } = await import("./_driver_run-M74DCYYR.js");
   return await runWithDriver(plan, uid, local);
 }
 

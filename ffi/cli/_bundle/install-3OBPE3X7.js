@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-V5STVKAW.js";
-import "./chunk-6SQDSKJV.js";
+} from "./chunk-FGL7XGIU.js";
+import "./chunk-B5GQ76EA.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -3,6 +3,7 @@ import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
   SYMBOLS,
+  cString,
   elapsed,
   lineInEnvironment,
   notConnected,
@@ -10,7 +11,7 @@ import {
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-WS3IAWOM.js";
+} from "./chunk-FNBYWMEC.js";
 
 // ffi/_runtime_deno.ts
 var READ_SIZE = 256 * 1024;
@@ -67,8 +68,10 @@ async function spawnHelper(argv, timeout, options = {}) {
       writer.close().catch(() => {
       });
     }
+    const check = options.refuseStrangers;
+    const path = listener.addr.path;
     const conn = await Promise.race([
-      acceptRoot(listener, token, strangers),
+      acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
       child.status.then(() => null),
       wait.promise.then(() => null)
     ]);
@@ -98,7 +101,7 @@ function closeQuietly(conn) {
   } catch {
   }
 }
-function acceptRoot(listener, token, strangers) {
+function acceptRoot(listener, token, strangers, refuse) {
   const want = new TextEncoder().encode(token);
   const { promise, resolve } = Promise.withResolvers();
   const prove = async (conn) => {
@@ -118,6 +121,7 @@ function acceptRoot(listener, token, strangers) {
   (async () => {
     for await (const conn of listener) {
       strangers.add(conn);
+      refuse?.();
       prove(conn);
     }
   })().catch(() => {
@@ -253,9 +257,6 @@ var LIBC_SYMBOLS = {
     result: "i32"
   }
 };
-function cString(s) {
-  return new TextEncoder().encode(`${s}\0`);
-}
 function execWithRequest(path, words, request) {
   let libc;
   try {
@@ -300,6 +301,7 @@ function openLibrary(path) {
     localCall: (call, payload, out) => Number(s.alcove_local_call(call, payload, BigInt(payload.length), out, BigInt(out.length))),
     localReply: (out) => Number(s.alcove_local_reply(out, BigInt(out.length))),
     constantsText: (out) => Number(s.alcove_constants_text(out, BigInt(out?.length ?? 0))),
+    refuseStrangers: (path2, root) => s.alcove_refuse_strangers(cString(path2), root),
     address: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
     close: () => lib.close()
   };

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-6SQDSKJV.js";
+} from "./chunk-B5GQ76EA.js";
 import {
   BPF_ABS,
   BPF_ALU,

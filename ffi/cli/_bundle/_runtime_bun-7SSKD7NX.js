@@ -4,11 +4,12 @@ import {
 } from "./chunk-WXVCCUSC.js";
 import {
   nodeLike
-} from "./chunk-D2LIFXXO.js";
+} from "./chunk-YNL7E5UA.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
   SYMBOLS,
+  cString,
   elapsed,
   lineInEnvironment,
   notConnected,
@@ -16,7 +17,7 @@ import {
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-WS3IAWOM.js";
+} from "./chunk-FNBYWMEC.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -47,14 +48,19 @@ var Channel = class {
   /** Connections not yet proven, with the bytes each has sent so far. */
   #strangers = /* @__PURE__ */ new Map();
   #token;
-  /** `token`: what the root control process sends first; any other peer is closed. */
-  constructor(token) {
+  #refuse;
+  /** `token`: what the root control process sends first; any other peer is closed.
+   * `refuse`, when given, runs after each accept and before the read: a connection it shut
+   * down reads as EOF. */
+  constructor(token, refuse) {
     this.#token = new TextEncoder().encode(token);
+    this.#refuse = refuse;
     this.connected = new Promise((resolve) => this.#onOpen = resolve);
   }
   open(s) {
     if (this.socket !== null) return s.end();
     this.#strangers.set(s, new Uint8Array(0));
+    this.#refuse?.();
   }
   /** Closes every connection that has not proven itself (the start is over). */
   closeStrangers() {
@@ -141,12 +147,14 @@ var Channel = class {
     }
   }
 };
-async function spawnHelper(argv, timeout) {
+async function spawnHelper(argv, timeout, options = {}) {
   if (pipesForced(backend)) return spawnWithPipes(argv);
   let dir;
   let server;
   const token = randomHex(16);
-  const channel = new Channel(token);
+  const check = options.refuseStrangers;
+  let rootPid = 0;
+  const channel = new Channel(token, check && (() => check(path, rootPid)));
   let path;
   try {
     dir = mkdtempSync(`${tmpdir()}/alcove-`);
@@ -191,6 +199,7 @@ async function spawnHelper(argv, timeout) {
     stdout: "ignore",
     stderr: "inherit"
   });
+  rootPid = child.pid;
   const exited = exitOf(child);
   const wait = elapsed(timeout);
   try {
@@ -308,6 +317,8 @@ function openLibrary(path) {
     localCall: (call, payload, out) => Number(s.alcove_local_call(call, ptr(payload), payload.length, ptr(out), out.length)),
     localReply: (out) => Number(s.alcove_local_reply(ptr(out), out.length)),
     constantsText: (out) => Number(s.alcove_constants_text(ptr(out), out?.length ?? 0)),
+    // The bytes themselves: bun:ffi keeps an argument alive for the length of the call.
+    refuseStrangers: (path2, root) => s.alcove_refuse_strangers(cString(path2), root),
     address: (buf) => BigInt(ffi.ptr(buf)),
     close: () => lib.close()
   };
@@ -316,7 +327,7 @@ var backend = {
   name: "Bun",
   ...nodeLike,
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-55CQSW6U.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-6QWWPNHR.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-V5STVKAW.js";
-import "./chunk-6SQDSKJV.js";
+} from "./chunk-FGL7XGIU.js";
+import "./chunk-B5GQ76EA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

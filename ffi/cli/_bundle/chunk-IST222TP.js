@@ -1076,9 +1076,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-Q2TKISHJ.js"),
+    import("./policy-USZRXCH6.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-UDAKGYDO.js")
+    import("./install-3OBPE3X7.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-HAFLCGJN.js";
-import "./chunk-FQRLXOE5.js";
+} from "./chunk-F3WKI3WS.js";
+import "./chunk-SONH7HWI.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-6SQDSKJV.js";
+import "./chunk-B5GQ76EA.js";
 export {
   Local,
   openLocal

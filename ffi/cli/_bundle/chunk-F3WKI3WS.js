@@ -2,7 +2,7 @@
 import {
   ConstantTable,
   openLibrary
-} from "./chunk-FQRLXOE5.js";
+} from "./chunk-SONH7HWI.js";
 import {
   CstructValue,
   Reader,

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-I3ACINRE.js")).backend;
+      return (await import("./_runtime_deno-43HPYZXA.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-EHW6YASI.js")).backend;
+      return (await import("./_runtime_bun-7SSKD7NX.js")).backend;
     case "node":
-      return (await import("./_runtime_node-55CQSW6U.js")).backend;
+      return (await import("./_runtime_node-6QWWPNHR.js")).backend;
     default:
       return unsupported();
   }

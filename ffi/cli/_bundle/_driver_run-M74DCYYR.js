@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-HAFLCGJN.js";
+} from "./chunk-F3WKI3WS.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,15 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-ZFNELHE4.js";
+} from "./chunk-IST222TP.js";
 import {
   ABI,
   ConstantTable,
   VERSION,
   buildCommand,
-  findNative
-} from "./chunk-FQRLXOE5.js";
+  findNative,
+  strangerCheck
+} from "./chunk-SONH7HWI.js";
 import {
   DOWN,
   EVENT,
@@ -34,8 +35,9 @@ import {
   concat
 } from "./chunk-WXVCCUSC.js";
 import {
-  elapsed
-} from "./chunk-WS3IAWOM.js";
+  elapsed,
+  pipesForced
+} from "./chunk-FNBYWMEC.js";
 import {
   AbortedError,
   AlcoveError,
@@ -51,7 +53,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-6SQDSKJV.js";
+} from "./chunk-B5GQ76EA.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -608,13 +610,24 @@ var Alcove = class _Alcove extends AlcoveCalls {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
     }
     const helper = options.helper ?? findNative().helper;
+    let refuseStrangers;
+    if (prefix.length > 0 && !pipesForced(runtime)) {
+      try {
+        refuseStrangers = strangerCheck();
+      } catch (e) {
+        throw new Error(`Alcove.start: cannot check who connects to the control process: ${e.message}`, {
+          cause: e
+        });
+      }
+    }
     let proc;
     try {
       proc = await spawnHelper([
         ...prefix,
         helper
       ], options.startTimeout ?? 1e4, {
-        inheritStdio: options.inheritStdio === true
+        inheritStdio: options.inheritStdio === true,
+        refuseStrangers
       });
     } catch (e) {
       throw new Error(`Alcove.start: cannot run ${JSON.stringify([

@@ -69,8 +69,19 @@ var SYMBOLS = {
       "usize"
     ],
     result: "i64"
+  },
+  // int alcove_refuse_strangers(const char *path, int root);
+  alcove_refuse_strangers: {
+    parameters: [
+      "buffer",
+      "i32"
+    ],
+    result: "i32"
   }
 };
+function cString(s) {
+  return new TextEncoder().encode(`${s}\0`);
+}
 function socketMode(prefixed) {
   return prefixed ? 402 : 384;
 }
@@ -85,5 +96,6 @@ export {
   notConnected,
   pipesForced,
   SYMBOLS,
+  cString,
   socketMode
 };
