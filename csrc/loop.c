@@ -717,8 +717,11 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
                 return;
             }
             /* The caller gave up on it while it waited in a queue (a stopped or busy
-             * process): it does not run. The answer only clears the queues' books. */
-            if (realtime_ms() > (long long)alcove_get_u64(payload)) {
+             * process): it does not run. The answer only clears the queues' books. The
+             * deadline's own millisecond counts as past: the host gives up once its
+             * clock reads the deadline, and its clock, as this one, counts whole
+             * milliseconds. */
+            if (realtime_ms() >= (long long)alcove_get_u64(payload)) {
                 alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
                                     ETIMEDOUT);
                 return;

@@ -483,6 +483,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const w = this.#out;
     const start = w.len;
     let id: number;
+    let deadline: number | undefined;
     try {
       checkPipeline(def.name, pipeline);
       checkOptions(def.name, options);
@@ -497,7 +498,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         // stopped process), it is dropped there instead of running after this gave up.
         w.begin(DOWN.CALL_BY, def.id, id, pipeline);
         w.ensure(8);
-        w.view.setBigInt64(w.len, BigInt(Date.now() + options.timeout), true);
+        deadline = Date.now() + options.timeout;
+        w.view.setBigInt64(w.len, BigInt(deadline), true);
         w.len += 8;
       }
       encodeArgs(w, this.#table, def, args);
@@ -517,7 +519,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       w.len = start;
       return Promise.reject(e);
     }
-    return this.#await(id, def, pipeline, options, args);
+    return this.#await(id, def, pipeline, options, args, deadline);
   }
 
   #allocId(): number {
@@ -533,14 +535,21 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     pipeline: Pipeline,
     options?: CallOptions,
     args?: readonly unknown[],
+    deadline?: number,
   ): Promise<unknown> {
     const { promise, resolve, reject } = withResolvers<unknown>();
     const p: Pending = { def, pipeline: [...pipeline], resolve, reject, args };
     if (options?.timeout !== undefined) {
       const ms = options.timeout;
-      p.timer = setTimeout(() => {
-        if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
-      }, ms);
+      // A timer counts a monotonic clock and may fire a fraction of a millisecond before
+      // the wall clock reads the deadline the call carries: until it does, the target may
+      // still run the call, so the timeout waits for it.
+      const expire = () => {
+        const left = deadline === undefined ? 0 : deadline - Date.now();
+        if (left > 0) p.timer = setTimeout(expire, left);
+        else if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
+      };
+      p.timer = setTimeout(expire, ms);
     }
     if (options?.signal) {
       const signal = options.signal;

@@ -377,6 +377,24 @@ async function getpidRetried(drv: Alcove, pipeline: number[]): Promise<number> {
   }
 }
 
+Deno.test("a call whose deadline has come never runs, even in the deadline's millisecond", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const dir = await Deno.makeTempDir({ prefix: "alcove_late_" });
+    try {
+      // With a timeout of 0 the deadline is the millisecond the call is sent in, and the
+      // call reaches its target well within it: it must be dropped there, not run.
+      for (let i = 0; i < 20; i++) {
+        await assertRejects(() => drv.mkdir([p], `${dir}/now${i}`, 0o700, { timeout: 0 }));
+      }
+      assertEquals(await drv.getpid([p]), p);
+      assertEquals([...Deno.readDirSync(dir)], []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
 Deno.test("a call that timed out while waiting in a queue does not run later", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);

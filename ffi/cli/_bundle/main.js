@@ -181,7 +181,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-M74DCYYR.js");
+  const { runWithDriver } = await import("./_driver_run-PWT33TCP.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -797,6 +797,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const w = this.#out;
     const start = w.len;
     let id;
+    let deadline;
     try {
       checkPipeline(def.name, pipeline);
       checkOptions(def.name, options);
@@ -809,7 +810,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
       else {
         w.begin(DOWN.CALL_BY, def.id, id, pipeline);
         w.ensure(8);
-        w.view.setBigInt64(w.len, BigInt(Date.now() + options.timeout), true);
+        deadline = Date.now() + options.timeout;
+        w.view.setBigInt64(w.len, BigInt(deadline), true);
         w.len += 8;
       }
       encodeArgs(w, this.#table, def, args);
@@ -832,7 +834,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       w.len = start;
       return Promise.reject(e);
     }
-    return this.#await(id, def, pipeline, options, args);
+    return this.#await(id, def, pipeline, options, args, deadline);
   }
   #allocId() {
     let id = this.#nextId;
@@ -840,7 +842,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     this.#nextId = id >= 4294967295 ? 1 : id + 1;
     return id;
   }
-  #await(id, def, pipeline, options, args) {
+  #await(id, def, pipeline, options, args, deadline) {
     const { promise, resolve, reject } = withResolvers();
     const p = {
       def,
@@ -853,9 +855,12 @@ var Alcove = class _Alcove extends AlcoveCalls {
     };
     if (options?.timeout !== void 0) {
       const ms = options.timeout;
-      p.timer = setTimeout(() => {
-        if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
-      }, ms);
+      const expire = () => {
+        const left = deadline === void 0 ? 0 : deadline - Date.now();
+        if (left > 0) p.timer = setTimeout(expire, left);
+        else if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
+      };
+      p.timer = setTimeout(expire, ms);
     }
     if (options?.signal) {
       const signal = options.signal;
