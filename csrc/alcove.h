@@ -207,6 +207,11 @@ struct alcove_arg {
     size_t count;
 };
 
+/* Decodes one value that is not a list (INT, BYTES, NULL, CSTRUCT or PTR) at `p`, as
+ * calls and replies carry them (wire.h); returns the bytes it took, or 0 when `p` holds
+ * no whole value. */
+size_t alcove_decode_scalar(const unsigned char *p, size_t len, struct alcove_arg *a);
+
 #define ALCOVE_MAX_ARGS 8
 
 /* What a call answers: a value encoded into `out`, or a failure. */

@@ -365,28 +365,14 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
     cli->code = status;
 }
 
-/* Values of a frame's payload (wire.h): an INT, or BYTES (pointer and length). */
-static int take_int(const unsigned char **p, size_t *left, int64_t *v)
+/* The next value of a frame's payload, when it is of `type`. */
+static int take(const unsigned char **p, size_t *left, int type, struct alcove_arg *a)
 {
-    if (*left < 9 || (*p)[0] != ALCOVE_VAL_INT)
+    size_t n = alcove_decode_scalar(*p, *left, a);
+    if (n == 0 || a->type != type)
         return -1;
-    *v = (int64_t)alcove_get_u64(*p + 1);
-    *p += 9;
-    *left -= 9;
-    return 0;
-}
-
-static int take_bytes(const unsigned char **p, size_t *left, const unsigned char **s, size_t *n)
-{
-    if (*left < 6 || (*p)[0] != ALCOVE_VAL_BYTES)
-        return -1;
-    uint32_t len = alcove_get_u32(*p + 1);
-    if (len > *left - 6)
-        return -1;
-    *s = *p + 5;
-    *n = len;
-    *p += 6 + (size_t)len;
-    *left -= 6 + (size_t)len;
+    *p += n;
+    *left -= n;
     return 0;
 }
 
@@ -427,11 +413,9 @@ static int setup_failure(const unsigned char *rec, size_t len)
 static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsigned status,
                            const unsigned char *p, size_t left)
 {
-    int64_t v = 0;
-    const unsigned char *s = NULL;
-    size_t n = 0;
-    if (status == ALCOVE_STATUS_OK && take_int(&p, &left, &v) == 0 && v > 0) {
-        cli->pid = (pid_t)v;
+    struct alcove_arg a;
+    if (status == ALCOVE_STATUS_OK && take(&p, &left, ALCOVE_VAL_INT, &a) == 0 && a.i > 0) {
+        cli->pid = (pid_t)a.i;
         for (int sig = 1; sig < 32; sig++)
             if (cli->pending & (1u << sig))
                 forward(cli, sig);
@@ -442,14 +426,13 @@ static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsi
     }
     cli->ended = 1;
     ap->up_eof = 1;
-    int has_text = status == ALCOVE_STATUS_ERRNO ? take_int(&p, &left, &v) == 0 &&
-                                                       take_bytes(&p, &left, &s, &n) == 0
-                                                 : take_bytes(&p, &left, &s, &n) == 0;
+    int has_text = (status != ALCOVE_STATUS_ERRNO || take(&p, &left, ALCOVE_VAL_INT, &a) == 0) &&
+                   take(&p, &left, ALCOVE_VAL_BYTES, &a) == 0;
     char text[1024] = "";
     if (has_text)
-        snprintf(text, sizeof(text), "%.*s", (int)(n < 1000 ? n : 1000), (const char *)s);
+        snprintf(text, sizeof(text), "%.*s", (int)(a.len < 1000 ? a.len : 1000), a.s);
     if (status == ALCOVE_STATUS_SETUP && has_text) {
-        cli->code = setup_failure(s, n);
+        cli->code = setup_failure((const unsigned char *)a.s, a.len);
     } else if ((status == ALCOVE_STATUS_BADARG || status == ALCOVE_STATUS_UNSUPPORTED) &&
                has_text) {
         fprintf(stderr, "alcove: %s\n", text);
@@ -471,15 +454,15 @@ static void host(struct alcove_state *ap, const unsigned char *f, size_t len)
     pid_t lead = depth > 0 ? (pid_t)alcove_get_u32(f + ALCOVE_WIRE_HEADER) : 0;
     const unsigned char *p = f + hdr;
     size_t left = len - hdr;
-    int64_t v = 0;
+    struct alcove_arg a;
     if (type == ALCOVE_UP_REPLY && depth == 0 && alcove_get_u32(f + 8) == SPAWN_ID) {
         spawn_answered(ap, cli, code, p, left);
         return;
     }
     if (type != ALCOVE_UP_EVENT)
         return;
-    if (code == ALCOVE_EVENT_SIGNAL && depth == 0 && take_int(&p, &left, &v) == 0) {
-        int sig = (int)v;
+    if (code == ALCOVE_EVENT_SIGNAL && depth == 0 && take(&p, &left, ALCOVE_VAL_INT, &a) == 0) {
+        int sig = (int)a.i;
         if (sig == SIGTERM || sig == SIGHUP ||
             (cli->forward_interrupts && (sig == SIGINT || sig == SIGQUIT)))
             forward(cli, sig);
@@ -489,12 +472,12 @@ static void host(struct alcove_state *ap, const unsigned char *f, size_t len)
         return;
     if (code == ALCOVE_EVENT_USAGE) {
         size_t i = 0;
-        while (i < 10 && take_int(&p, &left, &cli->usage[i]) == 0)
-            i++;
+        while (i < 10 && take(&p, &left, ALCOVE_VAL_INT, &a) == 0)
+            cli->usage[i++] = a.i;
         cli->has_usage = i == 10;
     } else if ((code == ALCOVE_EVENT_EXIT || code == ALCOVE_EVENT_TERMSIG) &&
-               take_int(&p, &left, &v) == 0) {
-        ended(ap, cli, (int)code, (int)v);
+               take(&p, &left, ALCOVE_VAL_INT, &a) == 0) {
+        ended(ap, cli, (int)code, (int)a.i);
     }
 }
 

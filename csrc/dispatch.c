@@ -19,8 +19,7 @@ static int64_t get_i64(const unsigned char *p)
     return (int64_t)u;
 }
 
-/* Decode one scalar value (INT, BYTES, NULL, CSTRUCT or PTR) at p; returns bytes used or 0. */
-static size_t decode_scalar(const unsigned char *p, size_t len, struct alcove_arg *a)
+size_t alcove_decode_scalar(const unsigned char *p, size_t len, struct alcove_arg *a)
 {
     memset(a, 0, sizeof(*a));
     if (len < 1)
@@ -176,7 +175,7 @@ void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char
                 goto out;
             }
             for (uint32_t k = 0; k < count; k++) {
-                size_t used = decode_scalar(payload + off, len - off, &lists[n][k]);
+                size_t used = alcove_decode_scalar(payload + off, len - off, &lists[n][k]);
                 if (used == 0) {
                     bad(reply, def->name, n, "is malformed");
                     goto out;
@@ -199,7 +198,7 @@ void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char
             args[n].list = lists[n];
             args[n].count = count;
         } else {
-            size_t used = decode_scalar(payload + off, len - off, &args[n]);
+            size_t used = alcove_decode_scalar(payload + off, len - off, &args[n]);
             if (used == 0) {
                 bad(reply, def->name, n, "is malformed");
                 goto out;

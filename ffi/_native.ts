@@ -6,6 +6,7 @@
  * @module
  */
 import { type NativeLibrary, runtime } from "./_runtime.ts";
+import { ConstantTable } from "./constants.ts";
 
 /** The ABI this TypeScript expects from libalcove.so and the control process. */
 export const ABI = 9;
@@ -155,6 +156,13 @@ export function openLibrary(): NativeLibrary {
     );
   }
   return lib;
+}
+
+/** The constant tables libalcove.so was built with (`alcove_constants_text`). */
+export function libraryConstants(lib: NativeLibrary): ConstantTable {
+  const text = new Uint8Array(lib.constantsText(null));
+  lib.constantsText(text);
+  return ConstantTable.parse(new TextDecoder().decode(text));
 }
 
 /** The handle a start's check of its socket's peers uses, once loaded: kept for the

@@ -33,7 +33,7 @@ import { ConstantTable } from "./constants.ts";
 import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
 import { AlcoveError, FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
-import { openLibrary } from "./_native.ts";
+import { libraryConstants, openLibrary } from "./_native.ts";
 import type { NativeLibrary } from "./_runtime.ts";
 import { Reader, STATUS, type Value, Writer } from "./_wire.ts";
 
@@ -135,9 +135,7 @@ export class Local extends LocalCalls implements Disposable {
   private constructor(lib: NativeLibrary) {
     super();
     this.#lib = lib;
-    const text = new Uint8Array(lib.constantsText(null));
-    lib.constantsText(text);
-    this.#table = ConstantTable.parse(decoder.decode(text));
+    this.#table = libraryConstants(lib);
   }
 
   /** Opens the library, like {@linkcode openLocal}.

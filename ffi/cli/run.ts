@@ -16,7 +16,7 @@
  * @module
  */
 import { runtime } from "../_runtime.ts";
-import { ABI, findNative, openLibrary, VERSION } from "../_native.ts";
+import { ABI, findNative, libraryConstants, openLibrary, VERSION } from "../_native.ts";
 import { type ConstantDomain, ConstantTable } from "../constants.ts";
 import type { Local } from "../local.ts";
 import { type Capability, CAPABILITY_NAMES } from "../capabilities.ts";
@@ -94,9 +94,7 @@ class LazyConstants extends ConstantTable {
     if (this.#table === undefined) {
       const lib = openLibrary();
       try {
-        const text = new Uint8Array(lib.constantsText(null));
-        lib.constantsText(text);
-        this.#table = ConstantTable.parse(new TextDecoder().decode(text));
+        this.#table = libraryConstants(lib);
       } finally {
         lib.close();
       }

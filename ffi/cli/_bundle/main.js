@@ -17,8 +17,9 @@ import {
   ConstantTable,
   VERSION,
   findNative,
+  libraryConstants,
   openLibrary
-} from "./chunk-SONH7HWI.js";
+} from "./chunk-HCQX4ZVA.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
@@ -84,9 +85,7 @@ var LazyConstants = class extends ConstantTable {
     if (this.#table === void 0) {
       const lib = openLibrary();
       try {
-        const text = new Uint8Array(lib.constantsText(null));
-        lib.constantsText(text);
-        this.#table = ConstantTable.parse(new TextDecoder().decode(text));
+        this.#table = libraryConstants(lib);
       } finally {
         lib.close();
       }
@@ -148,7 +147,7 @@ async function runCommandLine(args, options = {}) {
       plan = parseCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-ZPJ6HANM.js")).openLocal();
+      local = (await import("./local-JGPKPN77.js")).openLocal();
       plan = parseCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -181,7 +180,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-PWT33TCP.js");
+  const { runWithDriver } = await import("./_driver_run-VVHLHDC5.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-F3WKI3WS.js";
+} from "./chunk-PIWYBJHL.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -23,7 +23,7 @@ import {
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-SONH7HWI.js";
+} from "./chunk-HCQX4ZVA.js";
 import {
   DOWN,
   EVENT,

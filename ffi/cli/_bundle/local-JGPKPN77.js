@@ -2,8 +2,8 @@
 import {
   Local,
   openLocal
-} from "./chunk-F3WKI3WS.js";
-import "./chunk-SONH7HWI.js";
+} from "./chunk-PIWYBJHL.js";
+import "./chunk-HCQX4ZVA.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import "./chunk-B5GQ76EA.js";
