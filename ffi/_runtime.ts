@@ -125,7 +125,7 @@ export interface ProcessSeam {
    * `--request FD`, FD a memory file holding `request` that it inherits: the command line
    * becoming its supervisor (csrc/cli.h). Returns only when that failed (nothing changed
    * then). Absent where the runtime cannot replace its process cleanly. */
-  execWithRequest?(path: string, words: readonly string[], request: Uint8Array): void;
+  execWithRequest?(path: string, words: readonly string[], request: Uint8Array): Promise<void>;
 }
 
 /** How the root control process is started. */

@@ -1062,9 +1062,13 @@ Deno.test(
  * instead of the supervisor with `driver`; the pid is the command line's. */
 async function runPath(
   args: string[],
-  { driver = false, redirects = "" }: { driver?: boolean; redirects?: string } = {},
+  { driver = false, redirects = "", env = {} }: {
+    driver?: boolean;
+    redirects?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Result & { pid: number }> {
-  const env: Record<string, string> = driver ? { ALCOVE_CLI_DRIVER: "1" } : {};
+  if (driver) env = { ...env, ALCOVE_CLI_DRIVER: "1" };
   const child = new Deno.Command("sh", {
     args: ["-c", `exec "$@" ${redirects}`, "sh", Deno.execPath(), "run", "-A", CLI, ...args],
     env,
@@ -1107,6 +1111,21 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
     assertMatch(abi.err, /^alcove: the control process executable is ABI \d+, .* ABI 1/);
     const none = await bad(["--cli", "--abi", String(ABI), "--info-fd"]);
     assertEquals(none, { code: 125, err: "alcove: --cli: --info-fd takes a descriptor number\n" });
+  });
+  await t.step("a supervisor that cannot be run: the driver's way says why", async () => {
+    // execv fails (EACCES): the command line carries on as a driver, whose start says so.
+    const dir = await Deno.makeTempDir({ prefix: "alcove-cli-noexec-" });
+    try {
+      const built = CONTROL_EXECUTABLE.slice(0, CONTROL_EXECUTABLE.lastIndexOf("/") + 1);
+      await Deno.copyFile(`${built}libalcove.so`, `${dir}/libalcove.so`);
+      await Deno.copyFile(CONTROL_EXECUTABLE, `${dir}/alcove`);
+      await Deno.chmod(`${dir}/alcove`, 0o644);
+      const r = await runPath([...ROOT, "true"], { env: { ALCOVE_LIB_PATH: dir } });
+      assertEquals(r.code, 125, r.err);
+      assertMatch(r.err, /^alcove: Alcove\.start: cannot run "[^"]+\/alcove": .*Permission denied/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
 });
 

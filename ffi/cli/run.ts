@@ -137,7 +137,7 @@ async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<num
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }
-  exec(helper, supervisorWords(plan, uid), request);
+  await exec(helper, supervisorWords(plan, uid), request);
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-IST222TP.js";
+} from "./chunk-DBIJW4CS.js";
 import {
   ABI,
   ConstantTable,
@@ -19,12 +19,12 @@ import {
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-HCQX4ZVA.js";
+} from "./chunk-W47ATLZY.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-B5GQ76EA.js";
+} from "./chunk-WRDILRJG.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -121,7 +121,7 @@ async function becomeSupervisor(plan, uid) {
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }
-  exec(helper, supervisorWords(plan, uid), request);
+  await exec(helper, supervisorWords(plan, uid), request);
   return void 0;
 }
 async function runCommandLine(args, options = {}) {
@@ -147,7 +147,7 @@ async function runCommandLine(args, options = {}) {
       plan = parseCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-JGPKPN77.js")).openLocal();
+      local = (await import("./local-QTTDZ55E.js")).openLocal();
       plan = parseCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -180,7 +180,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-VVHLHDC5.js");
+  const { runWithDriver } = await import("./_driver_run-O4LBBUCF.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-PIWYBJHL.js";
+} from "./chunk-JVT2VOHZ.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-IST222TP.js";
+} from "./chunk-DBIJW4CS.js";
 import {
   ABI,
   ConstantTable,
@@ -23,7 +23,7 @@ import {
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-HCQX4ZVA.js";
+} from "./chunk-W47ATLZY.js";
 import {
   DOWN,
   EVENT,
@@ -53,7 +53,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-B5GQ76EA.js";
+} from "./chunk-WRDILRJG.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -221,7 +221,8 @@ var LIBC_SYMBOLS = {
       "buffer",
       "u32"
     ],
-    result: "i32"
+    result: "i32",
+    nonblocking: true
   },
   // ssize_t write(int fd, const void *buf, size_t count);
   write: {
@@ -230,7 +231,8 @@ var LIBC_SYMBOLS = {
       "buffer",
       "usize"
     ],
-    result: "isize"
+    result: "isize",
+    nonblocking: true
   },
   // off_t lseek(int fd, off_t offset, int whence);
   lseek: {
@@ -239,14 +241,16 @@ var LIBC_SYMBOLS = {
       "i64",
       "i32"
     ],
-    result: "i64"
+    result: "i64",
+    nonblocking: true
   },
   // int close(int fd);
   close: {
     parameters: [
       "i32"
     ],
-    result: "i32"
+    result: "i32",
+    nonblocking: true
   },
   // int execv(const char *path, char *const argv[]);
   execv: {
@@ -254,10 +258,12 @@ var LIBC_SYMBOLS = {
       "buffer",
       "buffer"
     ],
-    result: "i32"
+    result: "i32",
+    nonblocking: true
   }
 };
-function execWithRequest(path, words, request) {
+var pinned = /* @__PURE__ */ new Set();
+async function execWithRequest(path, words, request) {
   let libc;
   try {
     libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
@@ -265,16 +271,17 @@ function execWithRequest(path, words, request) {
     return;
   }
   const s = libc.symbols;
-  const fd = s.memfd_create(cString("alcove-request"), 0);
+  const name = cString("alcove-request");
+  const fd = await s.memfd_create(name, 0);
   try {
     if (fd < 0) return;
     for (let off = 0; off < request.length; ) {
       const rest = request.subarray(off);
-      const n = Number(s.write(fd, rest, BigInt(rest.length)));
+      const n = Number(await s.write(fd, rest, BigInt(rest.length)));
       if (n <= 0) return;
       off += n;
     }
-    if (s.lseek(fd, 0n, 0) !== 0n) return;
+    if (await s.lseek(fd, 0n, 0) !== 0n) return;
     const strings = [
       path,
       ...words,
@@ -283,9 +290,14 @@ function execWithRequest(path, words, request) {
     ].map(cString);
     const argv = new BigUint64Array(strings.length + 1);
     strings.forEach((b, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
-    s.execv(strings[0], argv);
+    pinned.add(strings);
+    try {
+      await s.execv(strings[0], argv);
+    } finally {
+      pinned.delete(strings);
+    }
   } finally {
-    if (fd >= 0) s.close(fd);
+    if (fd >= 0) await s.close(fd);
     libc.close();
   }
 }

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-HCQX4ZVA.js";
+} from "./chunk-W47ATLZY.js";
 import {
   CstructValue,
   Reader,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-B5GQ76EA.js";
+} from "./chunk-WRDILRJG.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-PIWYBJHL.js";
-import "./chunk-HCQX4ZVA.js";
+} from "./chunk-JVT2VOHZ.js";
+import "./chunk-W47ATLZY.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-B5GQ76EA.js";
+import "./chunk-WRDILRJG.js";
 export {
   Local,
   openLocal

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-FGL7XGIU.js";
-import "./chunk-B5GQ76EA.js";
+} from "./chunk-4EEEL5T3.js";
+import "./chunk-WRDILRJG.js";
 import {
   BPF_A,
   BPF_ABS,

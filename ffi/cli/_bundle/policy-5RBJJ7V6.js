@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-FGL7XGIU.js";
-import "./chunk-B5GQ76EA.js";
+} from "./chunk-4EEEL5T3.js";
+import "./chunk-WRDILRJG.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,
