@@ -29,7 +29,7 @@
  */
 import { type CallDef, LocalCalls } from "./_calls.ts";
 import { decodeResult, encodeArgs, type PointerEncoder } from "./_args.ts";
-import { ConstantTable } from "./constants.ts";
+import type { ConstantTable } from "./constants.ts";
 import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
 import { AlcoveError, FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
