@@ -3,7 +3,11 @@
  * The `alcove` command: `alcove [OPTIONS...] [--] COMMAND [ARGS...]`, bubblewrap's options
  * plus limits, profiles and a JSON status (see the README's "Command line" section and
  * `alcove --help`). Under Deno this process becomes the sandbox's supervisor once the
- * command line is parsed, as bubblewrap is (see `runCommandLine`).
+ * command line is parsed, as bubblewrap is (see `runCommandLine`). A command line of the
+ * common bubblewrap options only (ffi/cli/_fast.ts lists them) is not even parsed here:
+ * this process execs the control process executable at once, which parses it itself
+ * (csrc/cli_parse.c, tested to give the TypeScript parser's request, messages and statuses)
+ * and supervises the command; any other goes to the TypeScript command line.
  *
  * @example
  * ```sh
@@ -11,5 +15,8 @@
  * ```
  * @module
  */
+import { execParsedInC } from "./ffi/_runtime_exec.ts";
+
+await execParsedInC(Deno.args, new URL("./", import.meta.url));
 // The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
-import "./ffi/cli/_bundle/main.js";
+await import("./ffi/cli/_bundle/main.js");

@@ -28,7 +28,7 @@ export * from "./ffi/seccomp/profile.ts";
 export * from "./ffi/sandbox/mod.ts";
 export * from "./ffi/cgroup/mod.ts";
 export * from "./ffi/cli/parse.ts";
-export * from "./ffi/cli/run.ts";
+export { runCommandLine, type RunCommandLineOptions } from "./ffi/cli/run.ts";
 export {
   AlcoveCalls,
   type ArgKind,

@@ -13,20 +13,11 @@
 #include "frame.h"
 #include "sandbox.h"
 
-/* EXIT_STATUS in ffi/cli/parse.ts. */
-enum {
-    EXIT_USAGE = 1,
-    EXIT_OOM = 122,
-    EXIT_OUTPUT_LIMIT = 123,
-    EXIT_TIMEOUT = 124,
-    EXIT_SETUP = 125,
-    EXIT_NOT_EXECUTABLE = 126,
-    EXIT_NOT_FOUND = 127,
-};
+#define NAMESPACES alcove_cli_namespaces
+#define NNAMESPACES ALCOVE_CLI_NNAMESPACES
 
-/* The namespaces --info-fd reports, in bubblewrap's order: /proc/PID/ns names. */
-static const char *const NAMESPACES[] = {"cgroup", "ipc", "mnt", "net", "pid", "uts", "user"};
-#define NNAMESPACES (sizeof(NAMESPACES) / sizeof(NAMESPACES[0]))
+const char *const alcove_cli_namespaces[ALCOVE_CLI_NNAMESPACES] = {"cgroup", "ipc", "mnt", "net",
+                                                                  "pid",    "uts", "user"};
 
 /* The spawn call's id: the only call this host makes. */
 #define SPAWN_ID 1u
@@ -34,7 +25,7 @@ static const char *const NAMESPACES[] = {"cgroup", "ipc", "mnt", "net", "pid", "
 static int cli_fail(const char *what, const char *detail)
 {
     fprintf(stderr, "alcove: --cli: %s%s\n", what, detail);
-    return EXIT_SETUP;
+    return ALCOVE_EXIT_SETUP;
 }
 
 static int parse_fd(const char *s, int *fd)
@@ -106,6 +97,15 @@ static int read_request(struct alcove_cli *cli, int fd)
     return 0;
 }
 
+int alcove_cli_abi_mismatch(int abi)
+{
+    fprintf(stderr,
+            "alcove: the control process executable is ABI %d, the command line needs ABI "
+            "%d: rebuild the native files (deno task build)\n",
+            ALCOVE_ABI, abi);
+    return ALCOVE_EXIT_SETUP;
+}
+
 int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
 {
     memset(cli, 0, sizeof(*cli));
@@ -145,13 +145,8 @@ int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
         else
             return cli_fail("unknown option, or given too often: ", opt);
     }
-    if (abi != ALCOVE_ABI) {
-        fprintf(stderr,
-                "alcove: the control process executable is ABI %d, the command line needs ABI "
-                "%d: rebuild the native files (deno task build)\n",
-                ALCOVE_ABI, abi);
-        return EXIT_SETUP;
-    }
+    if (abi != ALCOVE_ABI)
+        return alcove_cli_abi_mismatch(abi);
     if (request < 0)
         return cli_fail("no --request descriptor", "");
     int rv = read_request(cli, request);
@@ -330,7 +325,7 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
     ap->up_eof = 1; /* the loop ends (and ends anything left behind) */
     if (cli->info_failed != 0) {
         fprintf(stderr, "alcove: Write to info_fd: %s\n", strerror(cli->info_failed));
-        cli->code = EXIT_USAGE;
+        cli->code = ALCOVE_EXIT_USAGE;
         return;
     }
     int signaled = kind == ALCOVE_EVENT_TERMSIG;
@@ -349,15 +344,15 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
     int status = code;
     if (limit == SB_REASON_TIMEOUT) {
         reason = "timeout";
-        status = EXIT_TIMEOUT;
+        status = ALCOVE_EXIT_TIMEOUT;
         fprintf(stderr, "alcove: wall-clock limit reached: killed\n");
     } else if (limit == SB_REASON_OUTPUT) {
         reason = "output-limit";
-        status = EXIT_OUTPUT_LIMIT;
+        status = ALCOVE_EXIT_OUTPUT_LIMIT;
         fprintf(stderr, "alcove: output limit reached: killed\n");
     } else if (limit == SB_REASON_OOM) {
         reason = "oom";
-        status = EXIT_OOM;
+        status = ALCOVE_EXIT_OOM;
         fprintf(stderr, "alcove: out of memory: killed\n");
     }
     if (cli->json_fd >= 0)
@@ -406,8 +401,8 @@ static int setup_failure(const unsigned char *rec, size_t len)
     else
         fprintf(stderr, "alcove: %s: %s\n", what, text);
     if (exec)
-        return err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-    return EXIT_SETUP;
+        return err == ENOENT ? ALCOVE_EXIT_NOT_FOUND : ALCOVE_EXIT_NOT_EXECUTABLE;
+    return ALCOVE_EXIT_SETUP;
 }
 
 static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsigned status,
@@ -436,10 +431,10 @@ static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsi
     } else if ((status == ALCOVE_STATUS_BADARG || status == ALCOVE_STATUS_UNSUPPORTED) &&
                has_text) {
         fprintf(stderr, "alcove: %s\n", text);
-        cli->code = EXIT_USAGE;
+        cli->code = ALCOVE_EXIT_USAGE;
     } else {
         fprintf(stderr, "alcove: spawn: %s\n", has_text ? text : "the control process failed");
-        cli->code = EXIT_SETUP;
+        cli->code = ALCOVE_EXIT_SETUP;
     }
 }
 
@@ -498,7 +493,7 @@ int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
     size_t spawn = 0;
     while (spawn < alcove_ncalls && strcmp(alcove_calls[spawn].name, "spawn") != 0)
         spawn++;
-    cli->code = EXIT_SETUP;
+    cli->code = ALCOVE_EXIT_SETUP;
     int rv = spawn < alcove_ncalls
                  ? alcove_host_call(ap, (uint16_t)spawn, SPAWN_ID, cli->request, cli->request_len)
                  : -ENOSYS;
@@ -506,11 +501,11 @@ int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
     cli->request = NULL;
     if (rv < 0) {
         fprintf(stderr, "alcove: spawn: %s\n", strerror(-rv));
-        return EXIT_SETUP;
+        return ALCOVE_EXIT_SETUP;
     }
     if (alcove_loop(ap) < 0 && !cli->ended) {
         fprintf(stderr, "alcove: the supervisor's event loop failed: %s\n", strerror(errno));
-        return EXIT_SETUP;
+        return ALCOVE_EXIT_SETUP;
     }
     return cli->code;
 }

@@ -29,6 +29,21 @@
 
 #define ALCOVE_CLI_MAX_FDS 64
 
+/* EXIT_STATUS in ffi/cli/parse.ts. */
+enum {
+    ALCOVE_EXIT_USAGE = 1,
+    ALCOVE_EXIT_OOM = 122,
+    ALCOVE_EXIT_OUTPUT_LIMIT = 123,
+    ALCOVE_EXIT_TIMEOUT = 124,
+    ALCOVE_EXIT_SETUP = 125,
+    ALCOVE_EXIT_NOT_EXECUTABLE = 126,
+    ALCOVE_EXIT_NOT_FOUND = 127,
+};
+
+/* The namespaces --info-fd reports, in bubblewrap's order: /proc/PID/ns names. */
+#define ALCOVE_CLI_NNAMESPACES 7
+extern const char *const alcove_cli_namespaces[ALCOVE_CLI_NNAMESPACES];
+
 struct alcove_cli {
     int info_fd, json_fd; /* -1: none */
     int hold[ALCOVE_CLI_MAX_FDS];
@@ -49,6 +64,16 @@ struct alcove_cli {
 /* Parses the command line, reads the request, the --block descriptors, closes --close
  * ones. Returns 0, or the exit status after printing why. */
 int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[]);
+
+/* The fast path of cli.ts: `alcove --cli-parse --abi N [--dump] -- ARGS...` parses the
+ * command line ARGS itself (cli_parse.c) into what alcove_cli_prepare reads from the
+ * runtime's request and words. Returns 0 with the request ready, or the exit status after
+ * printing why; with --dump, prints the supervisor words and the request (hex), and
+ * returns 0 with no request. */
+int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[]);
+
+/* Prints that the executable is not of the command line's ABI; returns the exit status. */
+int alcove_cli_abi_mismatch(int abi);
 
 /* Spawns the command and supervises it; returns the exit status. */
 int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli);

@@ -212,10 +212,12 @@ int main(int argc, char *argv[])
 {
     /* The command line's supervisor (cli.h): the command line became this process. */
     static struct alcove_cli cli;
-    int cli_mode = argc > 1 && strcmp(argv[1], "--cli") == 0;
+    int parse_mode = argc > 1 && strcmp(argv[1], "--cli-parse") == 0;
+    int cli_mode = parse_mode || (argc > 1 && strcmp(argv[1], "--cli") == 0);
     if (cli_mode) {
-        int rv = alcove_cli_prepare(&cli, argc, argv);
-        if (rv != 0)
+        int rv = parse_mode ? alcove_cli_parse(&cli, argc, argv)
+                            : alcove_cli_prepare(&cli, argc, argv);
+        if (rv != 0 || cli.request == NULL)
             return rv;
     } else if (argc > 1) {
         fprintf(stderr, "alcove: the root control process takes no arguments; it is started "

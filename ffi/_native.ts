@@ -7,9 +7,9 @@
  */
 import { type NativeLibrary, runtime } from "./_runtime.ts";
 import { ConstantTable } from "./constants.ts";
+import { ABI } from "./_abi.ts";
 
-/** The ABI this TypeScript expects from libalcove.so and the control process. */
-export const ABI = 9;
+export { ABI };
 
 /** The version of this module; the native files must report the same. */
 export const VERSION = "0.1.0";

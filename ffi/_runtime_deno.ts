@@ -18,6 +18,7 @@ import {
   socketMode,
   SYMBOLS,
 } from "./_runtime_shared.ts";
+import { execv, holding, openLibc } from "./_runtime_exec.ts";
 
 const READ_SIZE = 256 * 1024;
 
@@ -234,63 +235,27 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
 
 const DENO_SYMBOLS = SYMBOLS satisfies Deno.ForeignLibraryInterface;
 
-/** What the command line needs of the C library to become its supervisor. Deno's own is
- * glibc's, so it is found by that name. Every symbol is nonblocking: Deno compiles a fast
- * call for each synchronous one, which costs the command line's start more than the
- * thread hop of an asynchronous call; execv from the thread that runs it replaces the whole
- * process all the same (the kernel makes that thread the process's leader). */
-const LIBC_SYMBOLS = {
-  // int memfd_create(const char *name, unsigned flags);
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32", nonblocking: true },
-  // ssize_t write(int fd, const void *buf, size_t count);
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
-  // off_t lseek(int fd, off_t offset, int whence);
-  lseek: { parameters: ["i32", "i64", "i32"], result: "i64", nonblocking: true },
-  // int close(int fd);
-  close: { parameters: ["i32"], result: "i32", nonblocking: true },
-  // int execv(const char *path, char *const argv[]);
-  execv: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/** Memory that native code on another thread reads through raw addresses, kept reachable
- * from the module until that call ends. */
-const pinned = new Set<unknown>();
-
 async function execWithRequest(
   path: string,
   words: readonly string[],
   request: Uint8Array,
 ): Promise<void> {
-  let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
-  try {
-    libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-  } catch {
-    return;
-  }
+  const libc = openLibc();
+  if (libc === undefined) return;
   const s = libc.symbols;
   // Not close-on-exec: the supervisor reads it, then closes it.
   const name = cString("alcove-request");
-  const fd = await s.memfd_create(name, 0);
+  const fd = await holding(name, s.memfd_create(name, 0));
   try {
     if (fd < 0) return;
     for (let off = 0; off < request.length;) {
       const rest = request.subarray(off) as Uint8Array<ArrayBuffer>;
-      const n = Number(await s.write(fd, rest, BigInt(rest.length)));
+      const n = Number(await holding(rest, s.write(fd, rest, BigInt(rest.length))));
       if (n <= 0) return;
       off += n;
     }
     if (await s.lseek(fd, 0n, 0) !== 0n) return;
-    const strings = [path, ...words, "--request", String(fd)].map(cString);
-    const argv = new BigUint64Array(strings.length + 1);
-    strings.forEach((b, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
-    // argv holds only the strings' addresses: they stay referenced until execv, on another
-    // thread, has copied them (or failed).
-    pinned.add(strings);
-    try {
-      await s.execv(strings[0], argv);
-    } finally {
-      pinned.delete(strings);
-    }
+    await execv(libc, path, [path, ...words, "--request", String(fd)]);
   } finally {
     if (fd >= 0) await s.close(fd);
     libc.close();

@@ -141,16 +141,19 @@ const sources = [
   "mod.ts",
   ...(hasCli ? ["cli.ts"] : []),
   ...walk(root + "ffi", (p) => p.endsWith(".ts"))
-    .map((p) => p.slice(root.length)),
+    .map((p) => p.slice(root.length))
+    // Deno's way to replace the process (the command line's supervisor and fast path).
+    .filter((p) => p !== "ffi/_runtime_exec.ts"),
 ];
 for (const file of sources) copy(root + file, stage + file);
 if (hasCli) {
-  // The bin is built from the sources: cli.ts runs the Deno bundle of ffi/cli/main.ts
-  // (ffi/cli/_bundle/), which the package leaves out.
+  // The bin is built from the sources: cli.ts tries the fast path of Deno (an exec of the
+  // control process executable's own parser), then runs the Deno bundle of ffi/cli/main.ts
+  // (ffi/cli/_bundle/), which the package leaves out: the bin runs main.ts.
   const entry = Deno.readTextFileSync(stage + "cli.ts");
-  const bundled = 'import "./ffi/cli/_bundle/main.js";';
-  if (!entry.includes(bundled)) throw new Error(`Cannot find ${bundled} in cli.ts`);
-  Deno.writeTextFileSync(stage + "cli.ts", entry.replace(bundled, 'import "./ffi/cli/main.ts";'));
+  const code = entry.indexOf('import { execParsedInC } from "./ffi/_runtime_exec.ts";');
+  if (code < 0) throw new Error("Cannot find the import of execParsedInC in cli.ts");
+  Deno.writeTextFileSync(stage + "cli.ts", entry.slice(0, code) + 'import "./ffi/cli/main.ts";\n');
 }
 Deno.writeTextFileSync(
   stage + "ffi/_runtime_deno.ts",

@@ -25,6 +25,7 @@ import { compilesSeccomp, loadSeccompCompiler } from "../sandbox/_seccomp.ts";
 import {
   CLI_USAGE,
   CommandLineError,
+  type CommandLineIo,
   type CommandLinePlan,
   EXIT_STATUS,
   parseCommandLine,
@@ -115,6 +116,31 @@ class LazyConstants extends ConstantTable {
   }
 }
 
+/** The supervisor's words and the spawn request for a plan, or the message of a request
+ * the encoder refuses (printed, exit status 1), or undefined when the driver's way should
+ * run it instead (and say what is wrong). The reference of the C parser's (csrc/cli_parse.c,
+ * tests/cli_parse_test.ts). Internal.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await supervisorRequest(planCommandLine(["--ro-bind", "/", "/", "true"], io), 0);
+ * ```
+ */
+export async function supervisorRequest(
+  plan: CommandLinePlan,
+  uid: number,
+): Promise<{ words: string[]; request: Uint8Array } | { message: string } | undefined> {
+  const o = commandOptions(plan);
+  if (compilesSeccomp(o)) await loadSeccompCompiler();
+  try {
+    const request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+    return { words: supervisorWords(plan, uid), request };
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) return undefined;
+    return { message: e.message };
+  }
+}
+
 /** Replaces this process with the supervisor, which runs the command; returns only when it
  * cannot: a status to exit with, or undefined to run the command through a driver instead
  * (which then says what is wrong, or runs the command all the same). */
@@ -127,18 +153,35 @@ async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<num
   } catch {
     return undefined;
   }
-  const o = commandOptions(plan);
-  if (compilesSeccomp(o)) await loadSeccompCompiler();
-  let request: Uint8Array;
-  try {
-    request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
-  } catch (e) {
-    if (!(e instanceof TypeError || e instanceof RangeError)) return undefined;
-    console.error(`alcove: ${e.message}`);
+  const r = await supervisorRequest(plan, uid);
+  if (r === undefined) return undefined;
+  if ("message" in r) {
+    console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
-  await exec(helper, supervisorWords(plan, uid), request);
+  await exec(helper, r.words, r.request);
   return undefined;
+}
+
+/** A parsed command line with what bubblewrap decides after parsing: the cgroup limits in
+ * spawn's options, and the capabilities kept. Throws a CommandLineError. Internal (the
+ * reference of csrc/cli_parse.c, with {@linkcode supervisorRequest}).
+ *
+ * @example
+ * ```ts ignore
+ * const plan = planCommandLine(["--ro-bind", "/", "/", "true"], io);
+ * ```
+ */
+export function planCommandLine(args: readonly string[], io: CommandLineIo): CommandLinePlan {
+  const plan = parseCommandLine(args, io);
+  if (plan.action !== "run") return plan;
+  const asked = Object.entries(plan.cgroup).filter(([, v]) => v !== undefined);
+  if (asked.length > 0) {
+    plan.options.cgroup = { ...(plan.options.cgroup ?? {}), ...Object.fromEntries(asked) };
+  }
+  const caps = capabilities(plan, io.uid);
+  if (caps !== undefined) plan.options.capabilities = caps;
+  return plan;
 }
 
 /** Options of {@linkcode runCommandLine}.
@@ -199,11 +242,11 @@ export async function runCommandLine(
   let plan: CommandLinePlan;
   try {
     try {
-      plan = parseCommandLine(args, io);
+      plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
       local = (await import("../local.ts")).openLocal();
-      plan = parseCommandLine(args, io);
+      plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
       console.log(CLI_USAGE);
@@ -217,12 +260,6 @@ export async function runCommandLine(
       console.error(CLI_USAGE);
       return EXIT_STATUS.USAGE;
     }
-    const asked = Object.entries(plan.cgroup).filter(([, v]) => v !== undefined);
-    if (asked.length > 0) {
-      plan.options.cgroup = { ...(plan.options.cgroup ?? {}), ...Object.fromEntries(asked) };
-    }
-    const caps = capabilities(plan, uid);
-    if (caps !== undefined) plan.options.capabilities = caps;
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
     console.error(`alcove: ${e.message}`);

@@ -11,20 +11,22 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-DBIJW4CS.js";
+} from "./chunk-UG75GNQF.js";
 import {
-  ABI,
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-W47ATLZY.js";
+} from "./chunk-LQO3NXPD.js";
+import {
+  ABI
+} from "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-WRDILRJG.js";
+} from "./chunk-BIDOPD3W.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -102,6 +104,22 @@ var LazyConstants = class extends ConstantTable {
     return this.#loaded().names(domain);
   }
 };
+async function supervisorRequest(plan, uid) {
+  const o = commandOptions(plan);
+  if (compilesSeccomp(o)) await loadSeccompCompiler();
+  try {
+    const request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+    return {
+      words: supervisorWords(plan, uid),
+      request
+    };
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) return void 0;
+    return {
+      message: e.message
+    };
+  }
+}
 async function becomeSupervisor(plan, uid) {
   const exec = runtime.process.execWithRequest;
   if (exec === void 0) return void 0;
@@ -111,18 +129,28 @@ async function becomeSupervisor(plan, uid) {
   } catch {
     return void 0;
   }
-  const o = commandOptions(plan);
-  if (compilesSeccomp(o)) await loadSeccompCompiler();
-  let request;
-  try {
-    request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
-  } catch (e) {
-    if (!(e instanceof TypeError || e instanceof RangeError)) return void 0;
-    console.error(`alcove: ${e.message}`);
+  const r = await supervisorRequest(plan, uid);
+  if (r === void 0) return void 0;
+  if ("message" in r) {
+    console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
-  await exec(helper, supervisorWords(plan, uid), request);
+  await exec(helper, r.words, r.request);
   return void 0;
+}
+function planCommandLine(args, io) {
+  const plan = parseCommandLine(args, io);
+  if (plan.action !== "run") return plan;
+  const asked = Object.entries(plan.cgroup).filter(([, v]) => v !== void 0);
+  if (asked.length > 0) {
+    plan.options.cgroup = {
+      ...plan.options.cgroup ?? {},
+      ...Object.fromEntries(asked)
+    };
+  }
+  const caps = capabilities(plan, io.uid);
+  if (caps !== void 0) plan.options.capabilities = caps;
+  return plan;
 }
 async function runCommandLine(args, options = {}) {
   const proc = runtime.process;
@@ -144,11 +172,11 @@ async function runCommandLine(args, options = {}) {
   let plan;
   try {
     try {
-      plan = parseCommandLine(args, io);
+      plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-QTTDZ55E.js")).openLocal();
-      plan = parseCommandLine(args, io);
+      local = (await import("./local-TI5I5QQR.js")).openLocal();
+      plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
       console.log(CLI_USAGE);
@@ -162,15 +190,6 @@ async function runCommandLine(args, options = {}) {
       console.error(CLI_USAGE);
       return EXIT_STATUS.USAGE;
     }
-    const asked = Object.entries(plan.cgroup).filter(([, v]) => v !== void 0);
-    if (asked.length > 0) {
-      plan.options.cgroup = {
-        ...plan.options.cgroup ?? {},
-        ...Object.fromEntries(asked)
-      };
-    }
-    const caps = capabilities(plan, uid);
-    if (caps !== void 0) plan.options.capabilities = caps;
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
     console.error(`alcove: ${e.message}`);
@@ -180,7 +199,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-O4LBBUCF.js");
+  const { runWithDriver } = await import("./_driver_run-6AJB2YNM.js");
   return await runWithDriver(plan, uid, local);
 }
 

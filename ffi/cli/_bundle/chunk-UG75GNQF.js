@@ -1076,9 +1076,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-5RBJJ7V6.js"),
+    import("./policy-CW2HC6VV.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-OEIATCYL.js")
+    import("./install-UOH4EJWL.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-JVT2VOHZ.js";
+} from "./chunk-ZMNFSXPE.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,15 +15,17 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-DBIJW4CS.js";
+} from "./chunk-UG75GNQF.js";
 import {
-  ABI,
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-W47ATLZY.js";
+} from "./chunk-LQO3NXPD.js";
+import {
+  ABI
+} from "./chunk-YPFZM7GB.js";
 import {
   DOWN,
   EVENT,
@@ -53,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-WRDILRJG.js";
+} from "./chunk-BIDOPD3W.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

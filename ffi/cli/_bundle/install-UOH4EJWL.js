@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-4EEEL5T3.js";
-import "./chunk-WRDILRJG.js";
+} from "./chunk-V4YJOXNR.js";
+import "./chunk-BIDOPD3W.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-WRDILRJG.js";
+} from "./chunk-BIDOPD3W.js";
 import {
   BPF_ABS,
   BPF_ALU,

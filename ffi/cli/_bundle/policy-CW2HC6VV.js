@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-4EEEL5T3.js";
-import "./chunk-WRDILRJG.js";
+} from "./chunk-V4YJOXNR.js";
+import "./chunk-BIDOPD3W.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

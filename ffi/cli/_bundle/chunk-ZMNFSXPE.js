@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-W47ATLZY.js";
+} from "./chunk-LQO3NXPD.js";
 import {
   CstructValue,
   Reader,

@@ -2,11 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-JVT2VOHZ.js";
-import "./chunk-W47ATLZY.js";
+} from "./chunk-ZMNFSXPE.js";
+import "./chunk-LQO3NXPD.js";
+import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-WRDILRJG.js";
+import "./chunk-BIDOPD3W.js";
 export {
   Local,
   openLocal

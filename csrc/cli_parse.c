@@ -1,0 +1,731 @@
+/* The command line parsed here (cli.h, alcove_cli_parse): cli.ts's fast path. The reference
+ * is ffi/cli/parse.ts with the spawn request encoder (ffi/sandbox/options.ts): for the
+ * options of FAST_OPTIONS this gives the same request, supervisor words, messages and exit
+ * statuses, which tests/cli_parse_test.ts checks through --dump. cli.ts sends any other
+ * command line to the TypeScript parser before it execs (ffi/cli/_fast.ts). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "frame.h"
+#include "sandbox.h"
+#include "wire.h"
+
+extern char **environ;
+
+/* The options parsed here and their arguments: the same as parse.ts's TAKES and FLAGS
+ * (tests/cli_parse_test.ts checks both this table and ffi/cli/_fast.ts's copy of it). */
+static const struct {
+    const char *name;
+    int takes;
+} FAST_OPTIONS[] = {
+    {"--unshare-all", 0},   {"--share-net", 0},      {"--unshare-user", 0},
+    {"--unshare-user-try", 0}, {"--unshare-ipc", 0}, {"--unshare-pid", 0},
+    {"--unshare-net", 0},   {"--unshare-uts", 0},    {"--unshare-cgroup", 0},
+    {"--unshare-cgroup-try", 0}, {"--clearenv", 0},  {"--new-session", 0},
+    {"--die-with-parent", 0}, {"--as-pid-1", 0},     {"--uid", 1},
+    {"--gid", 1},           {"--hostname", 1},       {"--chdir", 1},
+    {"--unsetenv", 1},      {"--lock-file", 1},      {"--remount-ro", 1},
+    {"--proc", 1},          {"--dev", 1},            {"--tmpfs", 1},
+    {"--mqueue", 1},        {"--dir", 1},            {"--perms", 1},
+    {"--setenv", 2},        {"--bind", 2},           {"--bind-try", 2},
+    {"--dev-bind", 2},      {"--dev-bind-try", 2},   {"--ro-bind", 2},
+    {"--ro-bind-try", 2},   {"--symlink", 2},        {"--chmod", 2},
+};
+#define NFAST (sizeof(FAST_OPTIONS) / sizeof(FAST_OPTIONS[0]))
+
+/* CLONE_NEW* flags, by bit of `ns` below; the order of the --report words (NS_KEYS in
+ * ffi/cli/_common.ts). */
+enum { NS_CGROUP, NS_IPC, NS_MOUNT, NS_NET, NS_PID, NS_UTS, NS_USER };
+static const uint64_t CLONE_FLAGS[] = {0x02000000, 0x08000000, 0x00020000, 0x40000000,
+                                       0x20000000, 0x04000000, 0x10000000};
+
+struct mount {
+    unsigned char op, flags;
+    uint32_t mode;
+    const char *source, *target;
+};
+
+struct env_var {
+    const char *text; /* NAME=value */
+    size_t name_len;
+    int alive;
+};
+
+struct parsed {
+    char **argv; /* the command */
+    int argc;
+    unsigned ns;
+    int share_net, as_pid1, new_session;
+    int has_uid, has_gid;
+    uint32_t uid, gid;
+    const char *hostname, *chdir;
+    struct mount *mounts;
+    size_t nmounts;
+    const char **locks;
+    size_t nlocks;
+    struct env_var *env;
+    size_t nenv;
+    size_t *order;     /* scratch for the environment's order */
+    const char *home;  /* $HOME as the command line started, or NULL */
+    char **owned; /* the "NAME=value" strings of --setenv and PWD */
+    size_t nowned;
+};
+
+static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("alcove: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return ALCOVE_EXIT_USAGE;
+}
+
+/* Whether s is well-formed UTF-8 (no surrogates, overlong forms or code points above
+ * U+10FFFF): what the runtime takes as a string without replacing anything. */
+static int is_utf8(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s != 0) {
+        unsigned c = *s++;
+        int more;
+        uint32_t cp, min;
+        if (c < 0x80)
+            continue;
+        if ((c & 0xe0) == 0xc0) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        for (; more > 0; more--, s++) {
+            if ((*s & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (*s & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+    }
+    return 1;
+}
+
+/* parse.ts's integer(): ASCII digits, at most max. */
+static int decimal(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == 0)
+        return -1;
+    for (; *s != 0; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v > max ? v : v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* /^[0-7]+$/, at most 07777. */
+static int octal(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    if (*s == 0)
+        return -1;
+    for (; *s != 0; s++) {
+        if (*s < '0' || *s > '7')
+            return -1;
+        v = v > 07777 ? v : v * 8 + (uint32_t)(*s - '0');
+    }
+    if (v > 07777)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int fast_option(const char *name)
+{
+    for (size_t i = 0; i < NFAST; i++)
+        if (strcmp(FAST_OPTIONS[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static size_t name_len(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    return eq == NULL ? 0 : (size_t)(eq - entry);
+}
+
+static struct env_var *env_find(struct parsed *p, const char *name, size_t len)
+{
+    for (size_t i = 0; i < p->nenv; i++) {
+        struct env_var *v = &p->env[i];
+        if (v->alive && v->name_len == len && strncmp(v->text, name, len) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* Sets NAME=value (text): a variable already there keeps its place, as in an object. */
+static void env_set(struct parsed *p, const char *text, size_t len)
+{
+    struct env_var *v = env_find(p, text, len);
+    if (v == NULL) {
+        v = &p->env[p->nenv++];
+        v->name_len = len;
+        v->alive = 1;
+    }
+    v->text = text;
+}
+
+/* The environment as the runtime reads it: entries with a non-empty name, both parts
+ * UTF-8; a name given twice takes its last value. */
+static void env_load(struct parsed *p)
+{
+    for (char **e = environ; *e != NULL; e++) {
+        size_t len = name_len(*e);
+        if (len > 0 && is_utf8(*e)) {
+            env_set(p, *e, len);
+            if (len == 4 && strncmp(*e, "HOME", 4) == 0)
+                p->home = *e + 5;
+        }
+    }
+}
+
+/* A name that an object orders first, by value: a canonical array index. */
+static int array_index(const struct env_var *v, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (v->name_len == 0 || v->name_len > 10 || (v->text[0] == '0' && v->name_len > 1))
+        return 0;
+    for (size_t i = 0; i < v->name_len; i++) {
+        if (v->text[i] < '0' || v->text[i] > '9')
+            return 0;
+        n = n * 10 + (uint64_t)(v->text[i] - '0');
+    }
+    *out = n;
+    return n < 0xffffffffu;
+}
+
+/* The request's records (sandbox.h): u8 tag, u32 length, payload. */
+struct records {
+    unsigned char *data;
+    size_t len, cap, start;
+    int failed;
+};
+
+static unsigned char *room(struct records *r, size_t n)
+{
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap == 0 ? 4096 : r->cap;
+        while (cap < r->len + n)
+            cap *= 2;
+        unsigned char *d = realloc(r->data, cap);
+        if (d == NULL) {
+            r->failed = 1;
+            return NULL;
+        }
+        r->data = d;
+        r->cap = cap;
+    }
+    unsigned char *at = r->data + r->len;
+    r->len += n;
+    return at;
+}
+
+static void raw(struct records *r, const void *p, size_t n)
+{
+    unsigned char *at = room(r, n);
+    if (at != NULL && n > 0)
+        memcpy(at, p, n);
+}
+
+static void u8(struct records *r, unsigned v)
+{
+    unsigned char b = (unsigned char)v;
+    raw(r, &b, 1);
+}
+
+static void u32(struct records *r, uint32_t v)
+{
+    unsigned char *at = room(r, 4);
+    if (at != NULL)
+        alcove_put_u32(at, v);
+}
+
+static void u64(struct records *r, uint64_t v)
+{
+    u32(r, (uint32_t)v);
+    u32(r, (uint32_t)(v >> 32));
+}
+
+static void close_record(struct records *r)
+{
+    if (r->start != 0 && !r->failed)
+        alcove_put_u32(r->data + r->start, (uint32_t)(r->len - r->start - 4));
+    r->start = 0;
+}
+
+static void open_record(struct records *r, unsigned tag)
+{
+    close_record(r);
+    u8(r, tag);
+    r->start = r->len;
+    u32(r, 0);
+}
+
+static void text_record(struct records *r, unsigned tag, const char *s)
+{
+    open_record(r, tag);
+    raw(r, s, strlen(s));
+}
+
+static void lp_text(struct records *r, const char *s)
+{
+    u32(r, (uint32_t)strlen(s));
+    raw(r, s, strlen(s));
+}
+
+/* options.ts's absPath(): the message for a path that is not one, or NULL. */
+static const char *abs_path_problem(const char *s)
+{
+    if (s[0] != '/')
+        return "must be an absolute path";
+    for (const char *c = s; *c != 0;) {
+        size_t n = strcspn(c, "/");
+        if (n == 2 && c[0] == '.' && c[1] == '.')
+            return "must not contain \"..\" components";
+        c += n;
+        if (*c == '/')
+            c++;
+    }
+    return NULL;
+}
+
+/* The command line's own checks, in parse.ts's order. */
+static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
+{
+    int perms_pending = 0, have_chdir = 0;
+    uint32_t next_perms = 0;
+    int i = 0;
+    while (i < argc) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (arg[0] != '-')
+            break;
+        i++;
+        int k = fast_option(arg);
+        if (k < 0) {
+            fprintf(stderr, "alcove: --cli-parse: %s is not parsed here\n", arg);
+            return ALCOVE_EXIT_SETUP;
+        }
+        int n = FAST_OPTIONS[k].takes;
+        if (argc - i < n)
+            return usage("%s takes %s", arg, n == 1 ? "one argument" : "two arguments");
+        const char *a = n > 0 ? argv[i] : NULL, *b = n > 1 ? argv[i + 1] : NULL;
+        i += n;
+        int modifier = strcmp(arg, "--perms") == 0;
+        int perms = perms_pending;
+        uint32_t mode = next_perms;
+        if (!modifier) {
+            perms_pending = 0;
+            if (perms && strcmp(arg, "--tmpfs") != 0 && strcmp(arg, "--dir") != 0)
+                return usage("--perms must be followed by an option that creates a file");
+        }
+        struct mount *m = &p->mounts[p->nmounts];
+        memset(m, 0, sizeof(*m));
+        m->mode = SB_MODE_DEFAULT;
+        m->source = "";
+        if (strcmp(arg, "--unshare-all") == 0) {
+            p->ns |= 1u << NS_IPC | 1u << NS_PID | 1u << NS_NET | 1u << NS_UTS | 1u << NS_CGROUP;
+        } else if (strcmp(arg, "--share-net") == 0) {
+            p->share_net = 1;
+        } else if (strcmp(arg, "--unshare-user") == 0) {
+            p->ns |= 1u << NS_USER;
+        } else if (strcmp(arg, "--unshare-user-try") == 0) {
+            /* made when not root (spawn adds it), skipped as root, as bubblewrap does */
+        } else if (strcmp(arg, "--unshare-ipc") == 0) {
+            p->ns |= 1u << NS_IPC;
+        } else if (strcmp(arg, "--unshare-pid") == 0) {
+            p->ns |= 1u << NS_PID;
+        } else if (strcmp(arg, "--unshare-net") == 0) {
+            p->ns |= 1u << NS_NET;
+        } else if (strcmp(arg, "--unshare-uts") == 0) {
+            p->ns |= 1u << NS_UTS;
+        } else if (strcmp(arg, "--unshare-cgroup") == 0 ||
+                   strcmp(arg, "--unshare-cgroup-try") == 0) {
+            p->ns |= 1u << NS_CGROUP;
+        } else if (strcmp(arg, "--uid") == 0 || strcmp(arg, "--gid") == 0) {
+            uint64_t v;
+            int is_uid = arg[2] == 'u';
+            if (decimal(a, 0xfffffffe, &v) < 0)
+                return usage("Invalid %s: %s", is_uid ? "uid" : "gid", a);
+            if (is_uid)
+                p->has_uid = 1, p->uid = (uint32_t)v;
+            else
+                p->has_gid = 1, p->gid = (uint32_t)v;
+        } else if (strcmp(arg, "--hostname") == 0) {
+            p->hostname = a;
+        } else if (strcmp(arg, "--chdir") == 0) {
+            p->chdir = a;
+            have_chdir = 1;
+        } else if (strcmp(arg, "--clearenv") == 0) {
+            for (size_t e = 0; e < p->nenv; e++)
+                p->env[e].alive = 0;
+        } else if (strcmp(arg, "--setenv") == 0) {
+            size_t la = strlen(a), lb = strlen(b);
+            char *text = malloc(la + lb + 2);
+            if (text == NULL)
+                return usage("out of memory");
+            p->owned[p->nowned++] = text;
+            memcpy(text, a, la);
+            text[la] = '=';
+            memcpy(text + la + 1, b, lb + 1);
+            env_set(p, text, la);
+        } else if (strcmp(arg, "--unsetenv") == 0) {
+            struct env_var *v = env_find(p, a, strlen(a));
+            if (v != NULL)
+                v->alive = 0;
+        } else if (strcmp(arg, "--lock-file") == 0) {
+            p->locks[p->nlocks++] = a;
+        } else if (strncmp(arg, "--bind", 6) == 0 || strncmp(arg, "--ro-bind", 9) == 0 ||
+                   strncmp(arg, "--dev-bind", 10) == 0) {
+            m->op = arg[2] == 'b' ? SB_MNT_BIND : arg[2] == 'r' ? SB_MNT_RO_BIND : SB_MNT_DEV_BIND;
+            m->flags = strstr(arg, "-try") != NULL ? SB_MNT_TRY : 0;
+            m->source = a;
+            m->target = b;
+            p->nmounts++;
+        } else if (strcmp(arg, "--remount-ro") == 0) {
+            m->op = SB_MNT_REMOUNT_RO;
+            m->target = a;
+            p->nmounts++;
+        } else if (strcmp(arg, "--proc") == 0 || strcmp(arg, "--dev") == 0 ||
+                   strcmp(arg, "--mqueue") == 0 || strcmp(arg, "--tmpfs") == 0 ||
+                   strcmp(arg, "--dir") == 0) {
+            m->op = arg[2] == 'p'   ? SB_MNT_PROC
+                    : arg[2] == 'm' ? SB_MNT_MQUEUE
+                    : arg[2] == 't' ? SB_MNT_TMPFS
+                    : arg[3] == 'e' ? SB_MNT_DEV
+                                    : SB_MNT_DIR;
+            if (perms)
+                m->mode = mode;
+            m->target = a;
+            p->nmounts++;
+        } else if (strcmp(arg, "--symlink") == 0) {
+            m->op = SB_MNT_SYMLINK;
+            m->source = a;
+            m->target = b;
+            p->nmounts++;
+        } else if (strcmp(arg, "--chmod") == 0) {
+            if (octal(a, &m->mode) < 0)
+                return usage("--chmod takes an octal argument <= 07777");
+            m->op = SB_MNT_CHMOD;
+            m->target = b;
+            p->nmounts++;
+        } else if (strcmp(arg, "--new-session") == 0) {
+            p->new_session = 1;
+        } else if (strcmp(arg, "--die-with-parent") == 0) {
+            /* the default: the command always dies with alcove */
+        } else if (strcmp(arg, "--as-pid-1") == 0) {
+            p->as_pid1 = 1;
+        } else if (strcmp(arg, "--perms") == 0) {
+            if (perms)
+                return usage("--perms given twice for the same action");
+            if (octal(a, &next_perms) < 0)
+                return usage("--perms takes an octal argument <= 07777");
+            perms_pending = 1;
+        }
+    }
+    if (perms_pending)
+        return usage("--perms must be followed by an option that creates a file");
+    if (i == argc) {
+        /* parse.ts prints the whole usage: cli.ts does not send such a command line here */
+        fprintf(stderr, "alcove: --cli-parse: no command\n");
+        return ALCOVE_EXIT_SETUP;
+    }
+    p->argv = argv + i;
+    p->argc = argc - i;
+    int userns = (p->ns & 1u << NS_USER) != 0 || uid != 0;
+    if (p->has_uid && !userns)
+        return usage("Specifying --uid requires --unshare-user or --userns");
+    if (p->has_gid && !userns)
+        return usage("Specifying --gid requires --unshare-user or --userns");
+    if (p->hostname != NULL && !(p->ns & 1u << NS_UTS))
+        return usage("Specifying --hostname requires --unshare-uts");
+    if (p->as_pid1 && !(p->ns & 1u << NS_PID))
+        return usage("Specifying --as-pid-1 requires --unshare-pid");
+    if (p->as_pid1 && p->nlocks > 0)
+        return usage("Specifying --as-pid-1 and --lock-file is not permitted");
+    p->ns |= 1u << NS_MOUNT;
+    if (p->share_net)
+        p->ns &= ~(1u << NS_NET);
+    if (have_chdir) {
+        size_t n = strlen(p->chdir);
+        char *pwd = malloc(n + 5);
+        if (pwd == NULL)
+            return usage("out of memory");
+        p->owned[p->nowned++] = pwd;
+        memcpy(pwd, "PWD=", 4);
+        memcpy(pwd + 4, p->chdir, n + 1);
+        env_set(p, pwd, 3);
+    }
+    return 0;
+}
+
+static int spawn_problem(const char *field, const char *what)
+{
+    return usage("spawn: options.%s: %s", field, what);
+}
+
+/* The mask of capabilities kept: bubblewrap's, every one of the bounding set for root
+ * running the command as uid 0, none otherwise (ffi/cli/run.ts, capabilities()). */
+static uint64_t kept_capabilities(const struct parsed *p, uid_t uid)
+{
+    uint64_t inside = p->has_uid ? p->uid : uid, mask = 0;
+    if (uid != 0 || inside != 0)
+        return 0;
+    for (int c = 0; c < 64; c++)
+        if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+            mask |= (uint64_t)1 << c;
+    return mask;
+}
+
+/* encodeSpawnRequest with the command line's options (ffi/cli/_common.ts, commandOptions):
+ * the same records, in its order, and its checks. */
+static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cwd)
+{
+    char field[64];
+    const char *problem;
+    if (p->argv[0][0] == 0)
+        return usage("spawn: argv[0] must not be empty");
+    for (int i = 0; i < p->argc; i++)
+        text_record(r, SB_ARG, p->argv[i]);
+    uint64_t flags = 0;
+    for (unsigned n = 0; n < sizeof(CLONE_FLAGS) / sizeof(CLONE_FLAGS[0]); n++)
+        if (p->ns & 1u << n)
+            flags |= CLONE_FLAGS[n];
+    open_record(r, SB_NAMESPACES);
+    u64(r, flags);
+    if (p->has_uid) {
+        open_record(r, SB_UID);
+        u32(r, p->uid);
+    }
+    if (p->has_gid) {
+        open_record(r, SB_GID);
+        u32(r, p->gid);
+    }
+    if (p->hostname != NULL) {
+        if (strlen(p->hostname) > 64)
+            return spawn_problem("hostname", "must be at most 64 bytes");
+        text_record(r, SB_HOSTNAME, p->hostname);
+    }
+    if (p->nmounts > SB_MAX_MOUNTS)
+        return spawn_problem("mounts", "must have at most 1024 entries");
+    for (size_t i = 0; i < p->nmounts; i++) {
+        const struct mount *m = &p->mounts[i];
+        if ((problem = abs_path_problem(m->target)) != NULL) {
+            snprintf(field, sizeof(field), "mounts[%zu].target", i);
+            return spawn_problem(field, problem);
+        }
+        int bind = m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND;
+        problem = bind ? abs_path_problem(m->source)
+                  : m->op == SB_MNT_SYMLINK && m->source[0] == 0 ? "must not be empty"
+                                                                 : NULL;
+        if (problem != NULL) {
+            snprintf(field, sizeof(field), "mounts[%zu].source", i);
+            return spawn_problem(field, problem);
+        }
+        open_record(r, SB_MOUNT);
+        u8(r, m->op);
+        u8(r, m->flags);
+        u32(r, m->mode);
+        u64(r, 0);
+        lp_text(r, m->source);
+        lp_text(r, m->target);
+        u32(r, 0);
+    }
+    open_record(r, SB_ROOT);
+    if (p->chdir != NULL) {
+        if ((problem = abs_path_problem(p->chdir)) != NULL)
+            return spawn_problem("cwd", problem);
+        text_record(r, SB_CWD, p->chdir);
+    } else {
+        const char *tries[2] = {cwd, p->home != NULL ? p->home : ""};
+        int n = tries[1][0] != 0 ? 2 : 1;
+        for (int i = 0; i < n; i++) {
+            if ((problem = abs_path_problem(tries[i])) != NULL) {
+                snprintf(field, sizeof(field), "cwd[%d]", i);
+                return spawn_problem(field, problem);
+            }
+        }
+        for (int i = 0; i < n; i++)
+            text_record(r, SB_CWD_TRY, tries[i]);
+    }
+    for (size_t i = 0; i < p->nlocks; i++) {
+        if ((problem = abs_path_problem(p->locks[i])) != NULL) {
+            snprintf(field, sizeof(field), "lockFiles[%zu]", i);
+            return spawn_problem(field, problem);
+        }
+    }
+    if (p->nlocks > SB_MAX_LOCK_FILES)
+        return spawn_problem("lockFiles", "must list at most 16 paths");
+    for (size_t i = 0; i < p->nlocks; i++)
+        text_record(r, SB_LOCK_FILE, p->locks[i]);
+    open_record(r, SB_ENV_CLEAR);
+    /* An object's order: array indices first, by value, then the rest as they came. */
+    size_t nindex = 0;
+    for (size_t i = 0; i < p->nenv; i++) {
+        uint64_t v;
+        if (p->env[i].alive && array_index(&p->env[i], &v))
+            p->order[nindex++] = i;
+    }
+    for (size_t i = 1; i < nindex; i++) {
+        size_t k = i, cur = p->order[i];
+        uint64_t a, b;
+        while (k > 0 && array_index(&p->env[p->order[k - 1]], &a) &&
+               array_index(&p->env[cur], &b) && a > b) {
+            p->order[k] = p->order[k - 1];
+            k--;
+        }
+        p->order[k] = cur;
+    }
+    for (size_t i = 0; i < nindex; i++)
+        text_record(r, SB_ENV, p->env[p->order[i]].text);
+    for (size_t i = 0; i < p->nenv; i++) {
+        const struct env_var *v = &p->env[i];
+        uint64_t n;
+        if (!v->alive || array_index(v, &n))
+            continue;
+        if (v->name_len == 0 || memchr(v->text, '=', v->name_len) != NULL)
+            return usage("spawn: options.env.%.*s: a name must be non-empty, without '=' or "
+                         "NUL bytes",
+                         (int)v->name_len, v->text);
+        text_record(r, SB_ENV, v->text);
+    }
+    open_record(r, SB_CAPS);
+    u64(r, kept_capabilities(p, uid));
+    open_record(r, SB_NO_NEW_PRIVS);
+    if (p->new_session)
+        open_record(r, SB_NEW_SESSION);
+    else
+        open_record(r, SB_KEEP_PGRP);
+    if ((p->ns & 1u << NS_PID) && !p->as_pid1)
+        open_record(r, SB_INIT);
+    open_record(r, SB_DIE_WITH_PARENT);
+    open_record(r, SB_STDIO);
+    for (int i = 0; i < 3; i++)
+        u8(r, SB_STDIO_INHERIT);
+    open_record(r, SB_PASS_FD);
+    close_record(r);
+    return r->failed ? usage("out of memory") : 0;
+}
+
+int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->info_fd = cli->json_fd = -1;
+    int dump = 0, abi = -1, i = 2;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        uint64_t v;
+        if (strcmp(argv[i], "--dump") == 0)
+            dump = 1;
+        else if (strcmp(argv[i], "--abi") == 0 && i + 1 < argc && decimal(argv[i + 1], 0x7fffffff, &v) == 0)
+            abi = (int)v, i++;
+        else
+            return usage("--cli-parse: unknown option %s", argv[i]);
+    }
+    if (abi != ALCOVE_ABI)
+        return alcove_cli_abi_mismatch(abi);
+    if (i == argc)
+        return usage("--cli-parse: no -- before the command line");
+    i++;
+    for (int k = i; k < argc; k++)
+        if (!is_utf8(argv[k])) {
+            fprintf(stderr, "alcove: --cli-parse: the arguments must be UTF-8\n");
+            return ALCOVE_EXIT_SETUP;
+        }
+    size_t nenviron = 0;
+    while (environ[nenviron] != NULL)
+        nenviron++;
+    struct parsed p;
+    memset(&p, 0, sizeof(p));
+    size_t n = (size_t)(argc - i) + 1;
+    p.mounts = calloc(n, sizeof(*p.mounts));
+    p.locks = calloc(n, sizeof(*p.locks));
+    p.env = calloc(nenviron + n + 1, sizeof(*p.env));
+    p.order = calloc(nenviron + n + 1, sizeof(*p.order));
+    p.owned = calloc(n + 1, sizeof(*p.owned));
+    char *cwd = getcwd(NULL, 0);
+    int rv = 0;
+    struct records r = {0};
+    if (p.mounts == NULL || p.locks == NULL || p.env == NULL || p.order == NULL ||
+        p.owned == NULL || cwd == NULL) {
+        fprintf(stderr, "alcove: --cli-parse: %s\n", strerror(errno));
+        rv = ALCOVE_EXIT_SETUP;
+        goto done;
+    }
+    uid_t uid = getuid();
+    env_load(&p);
+    /* Room for the spawn call's payload framing: one BYTES value (cli.c, read_request). */
+    room(&r, 5);
+    rv = parse_args(&p, argc - i, argv + i, uid);
+    if (rv == 0)
+        rv = encode(&r, &p, uid, cwd);
+    if (rv != 0)
+        goto done;
+    for (unsigned k = 0; k < ALCOVE_CLI_NNAMESPACES; k++)
+        if (p.ns & 1u << k || (k == NS_USER && uid != 0))
+            cli->report |= 1u << k;
+    cli->forward_interrupts = p.new_session;
+    if (dump) {
+        printf("--cli --abi %d", ALCOVE_ABI);
+        const char *sep = " --report ";
+        for (unsigned k = 0; k < ALCOVE_CLI_NNAMESPACES; k++)
+            if (cli->report & 1u << k) {
+                printf("%s%s", sep, alcove_cli_namespaces[k]);
+                sep = ",";
+            }
+        printf("%s\n", cli->forward_interrupts ? " --forward-interrupts" : "");
+        for (size_t k = 5; k < r.len; k++)
+            printf("%02x", r.data[k]);
+        printf("\n");
+        goto done;
+    }
+    r.data[0] = ALCOVE_VAL_BYTES;
+    alcove_put_u32(r.data + 1, (uint32_t)(r.len - 5));
+    u8(&r, 0);
+    if (r.failed) {
+        rv = usage("out of memory");
+        goto done;
+    }
+    cli->request = r.data;
+    cli->request_len = r.len;
+    r.data = NULL;
+done:
+    for (size_t k = 0; p.owned != NULL && k < p.nowned; k++)
+        free(p.owned[k]);
+    free(p.owned);
+    free(p.order);
+    free(p.env);
+    free(p.locks);
+    free(p.mounts);
+    free(cwd);
+    free(r.data);
+    return rv;
+}

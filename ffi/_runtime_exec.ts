@@ -1,0 +1,130 @@
+/**
+ * Replacing this Deno process with another program (execv(3) through the C library), for
+ * the command line: it becomes the sandbox's supervisor (execWithRequest in
+ * _runtime_deno.ts), or, on its fast path, hands its arguments straight to the control
+ * process executable's own parser (`alcove --cli-parse`, see ffi/cli/_fast.ts), which
+ * `cli.ts` takes before it loads anything else. Deno-only; internal.
+ *
+ * @module
+ */
+import { ABI } from "./_abi.ts";
+import { parsedInC } from "./cli/_fast.ts";
+
+/** What the command line needs of the C library. Deno's own is glibc's, so it is found by
+ * that name. Every symbol is nonblocking: Deno compiles a fast call for the first
+ * synchronous symbol, which costs the command line's start more than the thread hop of an
+ * asynchronous call; execv from the thread that runs it replaces the whole process all the
+ * same (the kernel makes that thread the process's leader). */
+export const LIBC_SYMBOLS = {
+  // int memfd_create(const char *name, unsigned flags);
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32", nonblocking: true },
+  // ssize_t write(int fd, const void *buf, size_t count);
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  // off_t lseek(int fd, off_t offset, int whence);
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64", nonblocking: true },
+  // int close(int fd);
+  close: { parameters: ["i32"], result: "i32", nonblocking: true },
+  // int execv(const char *path, char *const argv[]);
+  execv: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The C library, or undefined where it cannot be opened by that name. */
+export function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined {
+  try {
+    return Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  } catch {
+    return undefined;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Memory that native code on another thread reads through raw addresses, kept reachable
+ * from the module until that call ends. */
+const pinned = new Set<unknown>();
+
+/** `call`'s result, with `memory` kept reachable until it comes: for the buffers of a
+ * nonblocking call, which native code on another thread reads. */
+export async function holding<T>(memory: unknown, call: Promise<T>): Promise<T> {
+  pinned.add(memory);
+  try {
+    return await call;
+  } finally {
+    pinned.delete(memory);
+  }
+}
+
+/** Runs `path` with arguments `argv` (argv[0] included) in place of this process; returns
+ * only when that failed (nothing changed then). */
+export async function execv(
+  libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>,
+  path: string,
+  argv: readonly string[],
+): Promise<void> {
+  const strings = [path, ...argv].map((s) => encoder.encode(`${s}\0`));
+  const pointers = new BigUint64Array(strings.length);
+  for (let i = 1; i < strings.length; i++) {
+    pointers[i - 1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(strings[i])));
+  }
+  // pointers holds only the strings' addresses: they stay referenced until execv has
+  // copied them (or failed).
+  await holding([strings, pointers], libc.symbols.execv(strings[0], pointers));
+}
+
+/** A local file's path, or undefined for a module from elsewhere (a URL). */
+function localPath(url: URL): string | undefined {
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The control process executable that findNative (ffi/_native.ts) finds, in its order
+ * (ALCOVE_LIB_PATH, the package's build/, its prebuilt native/ files), for a package of
+ * local files at `root`; undefined where findNative would look further (a package from a
+ * URL) or find none. */
+export function localHelper(root: URL): string | undefined {
+  const candidates: string[] = [];
+  const env = Deno.env.get("ALCOVE_LIB_PATH");
+  if (env) {
+    const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
+    candidates.push(dir.endsWith("/") ? dir : dir + "/");
+  }
+  const build = localPath(new URL("build/", root));
+  if (build === undefined) return undefined;
+  candidates.push(build);
+  const arch: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
+  candidates.push(
+    localPath(new URL(`native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`, root))!,
+  );
+  for (const dir of candidates) {
+    if (isFile(`${dir}libalcove.so`) && isFile(`${dir}alcove`)) return `${dir}alcove`;
+  }
+  return undefined;
+}
+
+/** The command line's fast path: when the control process executable of the package at
+ * `root` parses `args` itself (ffi/cli/_fast.ts), this process becomes
+ * `alcove --cli-parse --abi N -- ARGS...` and never returns; otherwise, and when that exec
+ * fails, it returns and the TypeScript command line runs. */
+export async function execParsedInC(args: readonly string[], root: URL): Promise<void> {
+  if (!parsedInC(args) || Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
+  try {
+    if (Deno.cwd().includes("\uFFFD")) return;
+  } catch {
+    return;
+  }
+  const helper = localHelper(root);
+  const libc = helper === undefined ? undefined : openLibc();
+  if (helper === undefined || libc === undefined) return;
+  try {
+    await execv(libc, helper, [helper, "--cli-parse", "--abi", String(ABI), "--", ...args]);
+  } finally {
+    libc.close();
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The command line's fast path: cli.ts hands the common bubblewrap options straight to the
+ * control process executable, whose parser (csrc/cli_parse.c) must make of them exactly what
+ * the TypeScript one (ffi/cli/parse.ts and the spawn request encoder) makes: the same
+ * supervisor words and request bytes, or the same message and status. Every other command
+ * line goes to TypeScript before anything is exec'd.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
+import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
+import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
+import { localHelper } from "../ffi/_runtime_exec.ts";
+import { findNative } from "../ffi/_native.ts";
+import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
+
+const ROOT = ["--ro-bind", "/", "/"];
+const SYS = [...ROOT, "--proc", "/proc", "--dev", "/dev"];
+const decoder = new TextDecoder();
+
+/** Command lines both parsers run: each option of the C parser, alone and together. */
+const ACCEPTED: string[][] = [
+  [...SYS, "--unshare-all", "true"],
+  ["--unshare-all", ...SYS, "--", "sh", "-c", "echo $$"],
+  ["--unshare-all", "--share-net", ...ROOT, "true"],
+  ["--share-net", "--unshare-net", ...ROOT, "true"],
+  ["--unshare-user", "--uid", "0", "--gid", "0", ...ROOT, "id"],
+  ["--unshare-user-try", ...ROOT, "true"],
+  ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", ...ROOT, "true"],
+  ["--unshare-cgroup", "--unshare-cgroup-try", ...ROOT, "true"],
+  ["--unshare-uts", "--hostname", "box", ...ROOT, "hostname"],
+  ["--unshare-pid", "--as-pid-1", ...ROOT, "true"],
+  [...ROOT, "--chdir", "/tmp", "pwd"],
+  [...ROOT, "--clearenv", "--setenv", "A", "1", "env"],
+  [...ROOT, "--setenv", "A", "1", "--setenv", "B", "2", "--setenv", "A", "3", "env"],
+  [...ROOT, "--setenv", "HOME", "/nowhere", "--unsetenv", "PATH", "--unsetenv", "NONE", "env"],
+  [...ROOT, "--setenv", "10", "a", "--setenv", "2", "b", "--setenv", "x", "", "env"],
+  [...ROOT, "--setenv", "A", "é ✓ 😀", "env"],
+  [...ROOT, "--lock-file", "/tmp/a", "--lock-file", "/tmp/b", "true"],
+  ["--bind", "/tmp", "/tmp", "--bind-try", "/nope", "/nope", ...ROOT, "true"],
+  ["--dev-bind", "/dev", "/dev", "--dev-bind-try", "/nope", "/x", "true"],
+  ["--ro-bind-try", "/nope", "/nope", ...ROOT, "--remount-ro", "/", "true"],
+  [
+    ...ROOT,
+    "--tmpfs",
+    "/tmp",
+    "--perms",
+    "0700",
+    "--tmpfs",
+    "/run",
+    "--mqueue",
+    "/dev/mqueue",
+    "true",
+  ],
+  [...ROOT, "--tmpfs", "/tmp", "--perms", "755", "--dir", "/tmp/a", "--dir", "/tmp/b", "true"],
+  [...ROOT, "--tmpfs", "/tmp", "--symlink", "usr/lib", "/tmp/l", "--chmod", "1777", "/tmp", "true"],
+  ["--new-session", "--die-with-parent", ...ROOT, "true"],
+  ["--", "true"],
+  ["--uid", "00000000000000000000001", "--unshare-user", ...ROOT, "true"],
+  ["true", "--not-an-option"],
+  [...ROOT, "--chdir", "/", "--setenv", "PWD", "/else", "env"],
+];
+
+/** Command lines both refuse, with bubblewrap's message or the encoder's. */
+const REFUSED: string[][] = [
+  ["--uid", "x", ...ROOT, "true"],
+  ["--uid", "4294967295", "--unshare-user", ...ROOT, "true"],
+  ["--gid", "-1", "--unshare-user", ...ROOT, "true"],
+  ["--uid", "99999999999999999999999999", "--unshare-user", ...ROOT, "true"],
+  ["--hostname", "box", ...ROOT, "true"],
+  ["--as-pid-1", ...ROOT, "true"],
+  ["--unshare-pid", "--as-pid-1", "--lock-file", "/x", ...ROOT, "true"],
+  ["--perms", "700", ...ROOT, "true"],
+  ["--perms", "700", "true"],
+  ["--perms", "800", "--tmpfs", "/tmp", "true"],
+  ["--perms", "17777", "--tmpfs", "/tmp", "true"],
+  ["--perms", "700", "--perms", "700", "--tmpfs", "/tmp", "true"],
+  ["--chmod", "9", "/tmp", "true"],
+  ["--chmod", "", "/tmp", "true"],
+  [...ROOT, "--tmpfs", "tmp", "true"],
+  [...ROOT, "--tmpfs", "/tmp/../etc", "true"],
+  ["--bind", "relative", "/x", "true"],
+  ["--ro-bind", "/a/..", "/x", "true"],
+  ["--symlink", "", "/x", "true"],
+  ["--unshare-uts", "--hostname", "h".repeat(65), ...ROOT, "true"],
+  [...ROOT, "--chdir", "tmp", "true"],
+  [...ROOT, "--lock-file", "x", "true"],
+  [...ROOT, ...Array.from({ length: 17 }, (_, i) => ["--lock-file", `/l${i}`]).flat(), "true"],
+  [...Array.from({ length: 1025 }, () => ["--dir", "/d"]).flat(), "true"],
+  [...ROOT, "--setenv", "A=B", "c", "true"],
+  [...ROOT, "--setenv", "", "c", "true"],
+  [...ROOT, "--setenv", "", "c", "--setenv", "D=E", "f", "true"],
+  [...ROOT, ""],
+];
+
+Deno.test("cli parse: the C parser's options are parse.ts's, with the same arguments", async () => {
+  const io = {
+    readFd: () => new Uint8Array(0),
+    readFile: () => new Uint8Array(0),
+    env: {},
+    cwd: "/",
+    isTerminal: false,
+    uid: 0,
+  };
+  const words = ["", "one argument", "two arguments"];
+  for (const [option, takes] of Object.entries(FAST_OPTIONS)) {
+    assertStringIncludes(CLI_USAGE, `    ${option} `);
+    if (takes === 0) {
+      assertEquals(parseCommandLine([option], io).action, "usage", option);
+      // Without a command the C parser has nothing to run either (cli.ts never sends it).
+      assertEquals((await cParse([option])).err, "alcove: --cli-parse: no command\n");
+    } else {
+      const message = `${option} takes ${words[takes]}`;
+      let thrown = "";
+      try {
+        parseCommandLine([option, ...Array(takes - 1).fill("/x")], io);
+      } catch (e) {
+        thrown = (e as Error).message;
+      }
+      assertEquals(thrown, message);
+      const c = await cParse([option, ...Array(takes - 1).fill("/x")]);
+      assertEquals({ code: c.code, err: c.err }, { code: 1, err: `alcove: ${message}\n` });
+      // With its arguments, the option is one of the C parser's.
+      const given = await cParse([option, ...Array(takes).fill("/x")]);
+      assert(!given.err.includes("not parsed here"), `${option}: ${given.err}`);
+    }
+  }
+  // Every other option of the usage text is not, and cli.ts keeps it for TypeScript.
+  const others = [...CLI_USAGE.matchAll(/^ {4}(--[a-z0-9-]+)/gm)].map((m) => m[1])
+    .filter((o) => !(o in FAST_OPTIONS));
+  assert(others.length > 20, others.join(" "));
+  for (const option of others) {
+    const r = await cParse([option, "/x", "/x", "true"]);
+    assertEquals(r.err, `alcove: --cli-parse: ${option} is not parsed here\n`);
+    assertEquals(r.code, 125);
+    assert(!parsedInC([option, "/x", "/x", "true"]), option);
+  }
+});
+
+Deno.test("cli parse: cli.ts gives the C parser only what it parses", () => {
+  const fast: string[][] = [[...SYS, "true"], ["--", "--bind"], ["true"], [
+    "--setenv",
+    "A",
+    "--",
+    "x",
+  ]];
+  for (const args of fast) assert(parsedInC(args), JSON.stringify(args));
+  const slow: string[][] = [
+    [], // the usage text
+    ["--"],
+    [...ROOT], // no command
+    ["--bind", "/"], // an argument missing
+    ["--help"],
+    ["--version"],
+    ["--time", "1s", "true"],
+    ["--args", "3", "true"],
+    [...ROOT, "--preset", "untrusted", "true"],
+    ["-x", "true"],
+    ["--ro-bind", "/", "/", "a\uFFFDb"], // not UTF-8 before the runtime read it
+    ["--setenv", "__proto__", "x", "true"],
+    ["--toString", "true"],
+  ];
+  for (const args of slow) assert(!parsedInC(args), JSON.stringify(args));
+});
+
+Deno.test("cli parse: the same request, words, messages and statuses", async (t) => {
+  await t.step("accepted command lines", async () => {
+    for (const args of ACCEPTED) {
+      assert(await assertParsedAlike(args), JSON.stringify(args));
+      assertEquals((await cParse(args)).code, 0, JSON.stringify(args));
+    }
+  });
+  await t.step("refused command lines", async () => {
+    for (const args of REFUSED) {
+      assert(await assertParsedAlike(args), JSON.stringify(args));
+      assertEquals((await cParse(args)).code, 1, JSON.stringify(args));
+    }
+  });
+  await t.step("other environments and working directories", async () => {
+    const contexts: ParseContext[] = [
+      { env: {}, cwd: "/" },
+      { env: { HOME: "/root", PATH: "/bin" }, cwd: "/tmp" },
+      { env: { HOME: "" }, cwd: "/tmp" },
+      { env: { HOME: "relative" } },
+      { env: { HOME: "/a/../b" } },
+      { env: { "5": "x", "12": "y", "0": "z", "007": "w", "4294967295": "v", A: "1" } },
+      { env: { A: "é", "B_✓": "😀" } },
+    ];
+    for (const context of contexts) {
+      for (const args of [...ACCEPTED.slice(0, 16), ...REFUSED.slice(-4)]) {
+        assert(await assertParsedAlike(args, context), JSON.stringify([args, context]));
+      }
+    }
+  });
+});
+
+Deno.test(
+  needs("cli parse: unprivileged, the same as TypeScript", IS_ROOT ? undefined : "needs root"),
+  async () => {
+    // setpriv makes the C parser run as 65534: the user namespace is implied, the
+    // capabilities none.
+    const reachable = await new Deno.Command("setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "--", CONTROL_EXECUTABLE],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (reachable.code !== 2) return; // the build folder is not reachable as 65534
+    for (const args of [...ACCEPTED, ...REFUSED]) {
+      assert(await assertParsedAlike(args, { uid: 65534, cwd: "/" }), JSON.stringify(args));
+    }
+  },
+);
+
+Deno.test("cli parse: the fast path finds the executable findNative finds", () => {
+  const root = new URL("../", import.meta.url);
+  const saved = Deno.env.get("ALCOVE_LIB_PATH");
+  try {
+    const dir = findNative().dir;
+    for (const value of [undefined, dir, `${dir}libalcove.so`, "/nowhere"]) {
+      if (value === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
+      else Deno.env.set("ALCOVE_LIB_PATH", value);
+      assertEquals(localHelper(root), findNative().helper, String(value));
+    }
+    assertEquals(localHelper(new URL("https://example.com/alcove/")), undefined);
+  } finally {
+    if (saved === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
+    else Deno.env.set("ALCOVE_LIB_PATH", saved);
+  }
+});
+
+Deno.test("cli parse: cli.ts execs the C parser, or TypeScript's supervisor", async () => {
+  const CLI = new URL("../cli.ts", import.meta.url).pathname;
+  const parent = async (args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, ...args, "sh", "-c", "tr '\\0' ' ' </proc/$PPID/cmdline"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 0, decoder.decode(r.stderr));
+    return decoder.decode(r.stdout);
+  };
+  assertStringIncludes(await parent([...SYS]), ` --cli-parse --abi `);
+  const slow = await parent(["--time", "10s", ...SYS]);
+  assert(!slow.includes("--cli-parse"), slow);
+  assertStringIncludes(slow, " --cli --abi ");
+  // A message from either way reads the same: the TypeScript entry against cli.ts.
+  const MAIN = new URL("../ffi/cli/main.ts", import.meta.url).pathname;
+  for (const args of [REFUSED[0], REFUSED[5], REFUSED[15], REFUSED[25]]) {
+    const [a, b] = await Promise.all([CLI, MAIN].map(async (entry) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", entry, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: r.code, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
+    }));
+    assertEquals(a, b, JSON.stringify(args));
+    const reference = await referenceParse(args);
+    assertEquals(a, { ...reference, out: "" });
+  }
+});
