@@ -110,6 +110,11 @@ int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
 {
     memset(cli, 0, sizeof(*cli));
     cli->info_fd = cli->json_fd = -1;
+    return alcove_cli_words(cli, argc, argv);
+}
+
+int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[])
+{
     int request = -1, abi = -1;
     int close_fds[ALCOVE_CLI_MAX_FDS], block_fds[ALCOVE_CLI_MAX_FDS];
     size_t nclose = 0, nblock = 0;
@@ -147,12 +152,14 @@ int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
     }
     if (abi != ALCOVE_ABI)
         return alcove_cli_abi_mismatch(abi);
-    if (request < 0)
+    if (request >= 0) {
+        int rv = read_request(cli, request);
+        close(request);
+        if (rv < 0)
+            return cli_fail("cannot read the request: ", strerror(-rv));
+    } else if (cli->request == NULL) {
         return cli_fail("no --request descriptor", "");
-    int rv = read_request(cli, request);
-    close(request);
-    if (rv < 0)
-        return cli_fail("cannot read the request: ", strerror(-rv));
+    }
     for (size_t i = 0; i < nblock; i++) {
         char c;
         /* bubblewrap goes on when the descriptor cannot be read */

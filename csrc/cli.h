@@ -65,11 +65,17 @@ struct alcove_cli {
  * ones. Returns 0, or the exit status after printing why. */
 int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[]);
 
+/* The supervisor's own command line (argv[0] and --cli first) read into cli, which is
+ * zeroed but for the descriptors (-1) and, without a --request word, the request; then the
+ * --block descriptors read, the --close ones closed. Returns 0, or the exit status after
+ * printing why. */
+int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[]);
+
 /* The fast path of cli.ts: `alcove --cli-parse --abi N [--dump] -- ARGS...` parses the
  * command line ARGS itself (cli_parse.c) into what alcove_cli_prepare reads from the
- * runtime's request and words. Returns 0 with the request ready, or the exit status after
- * printing why; with --dump, prints the supervisor words and the request (hex), and
- * returns 0 with no request. */
+ * runtime's request and words (alcove_cli_words). Returns 0 with the request ready, or the
+ * exit status after printing why; with --dump, prints the supervisor words and the request
+ * (hex), and returns 0 with no request. */
 int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[]);
 
 /* Prints that the executable is not of the command line's ABI; returns the exit status. */

@@ -37,6 +37,8 @@ static const struct {
     {"--setenv", 2},        {"--bind", 2},           {"--bind-try", 2},
     {"--dev-bind", 2},      {"--dev-bind-try", 2},   {"--ro-bind", 2},
     {"--ro-bind-try", 2},   {"--symlink", 2},        {"--chmod", 2},
+    {"--info-fd", 1},       {"--json-status-fd", 1}, {"--block-fd", 1},
+    {"--userns-block-fd", 1}, {"--sync-fd", 1},
 };
 #define NFAST (sizeof(FAST_OPTIONS) / sizeof(FAST_OPTIONS[0]))
 
@@ -76,6 +78,11 @@ struct parsed {
     const char *home;  /* $HOME as the command line started, or NULL */
     char **owned; /* the "NAME=value" strings of --setenv and PWD */
     size_t nowned;
+    /* Descriptors: parse.ts's plan.ownFds (in order), infoFd, jsonStatusFd, blockFds,
+     * syncFd (-1: none). */
+    int *own, *block;
+    size_t nown, nblock;
+    int info_fd, json_fd, sync_fd, userns_block;
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -444,6 +451,26 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             /* the default: the command always dies with alcove */
         } else if (strcmp(arg, "--as-pid-1") == 0) {
             p->as_pid1 = 1;
+        } else if (strcmp(arg, "--info-fd") == 0 || strcmp(arg, "--json-status-fd") == 0 ||
+                   strcmp(arg, "--block-fd") == 0 || strcmp(arg, "--userns-block-fd") == 0 ||
+                   strcmp(arg, "--sync-fd") == 0) {
+            uint64_t v;
+            if (decimal(a, 0x7fffffff, &v) < 0)
+                return usage("Invalid fd: %s", a);
+            int fd = (int)v;
+            if (strcmp(arg, "--sync-fd") == 0) {
+                p->sync_fd = fd;
+            } else {
+                p->own[p->nown++] = fd;
+                if (arg[2] == 'i')
+                    p->info_fd = fd;
+                else if (arg[2] == 'j')
+                    p->json_fd = fd;
+                else
+                    p->block[p->nblock++] = fd;
+                if (arg[2] == 'u')
+                    p->userns_block = 1;
+            }
         } else if (strcmp(arg, "--perms") == 0) {
             if (perms)
                 return usage("--perms given twice for the same action");
@@ -461,6 +488,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
     }
     p->argv = argv + i;
     p->argc = argc - i;
+    if (p->userns_block && !(p->ns & 1u << NS_USER))
+        return usage("--userns-block-fd requires --unshare-user");
+    if (p->userns_block && p->info_fd < 0)
+        return usage("--userns-block-fd requires --info-fd");
     int userns = (p->ns & 1u << NS_USER) != 0 || uid != 0;
     if (p->has_uid && !userns)
         return usage("Specifying --uid requires --unshare-user or --userns");
@@ -472,6 +503,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         return usage("Specifying --as-pid-1 requires --unshare-pid");
     if (p->as_pid1 && p->nlocks > 0)
         return usage("Specifying --as-pid-1 and --lock-file is not permitted");
+    if (p->sync_fd >= 0 && !p->as_pid1)
+        p->own[p->nown++] = p->sync_fd;
     p->ns |= 1u << NS_MOUNT;
     if (p->share_net)
         p->ns &= ~(1u << NS_NET);
@@ -636,6 +669,73 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     return r->failed ? usage("out of memory") : 0;
 }
 
+static int seen_before(const int *fds, size_t at)
+{
+    for (size_t k = 0; k < at; k++)
+        if (fds[k] == fds[at])
+            return 1;
+    return 0;
+}
+
+/* One word of the supervisor's command line, copied into its own slot of the pool. */
+#define WORD_SIZE 40
+static void word(char **words, char (*pool)[WORD_SIZE], size_t *n, const char *text)
+{
+    snprintf(pool[*n], WORD_SIZE, "%s", text);
+    words[*n] = pool[*n];
+    (*n)++;
+}
+
+static void fd_word(char **words, char (*pool)[WORD_SIZE], size_t *n, const char *option, int fd)
+{
+    char digits[12];
+    snprintf(digits, sizeof(digits), "%d", fd);
+    word(words, pool, n, option);
+    word(words, pool, n, digits);
+}
+
+/* The supervisor's words, as ffi/cli/run.ts's supervisorWords makes them (argv[0] first):
+ * their number. */
+static size_t supervisor_words(const struct parsed *p, uid_t uid, char **words,
+                               char (*pool)[WORD_SIZE])
+{
+    size_t n = 0;
+    word(words, pool, &n, "alcove");
+    word(words, pool, &n, "--cli");
+    fd_word(words, pool, &n, "--abi", ALCOVE_ABI);
+    if (p->info_fd >= 0)
+        fd_word(words, pool, &n, "--info-fd", p->info_fd);
+    if (p->json_fd >= 0)
+        fd_word(words, pool, &n, "--json-status-fd", p->json_fd);
+    int held = -1;
+    for (size_t k = 0; k < p->nown; k++)
+        if (p->sync_fd >= 0 && p->own[k] == p->sync_fd)
+            held = p->sync_fd;
+    if (held >= 0)
+        fd_word(words, pool, &n, "--hold", held);
+    for (size_t k = 0; k < p->nblock; k++)
+        if (!seen_before(p->block, k))
+            fd_word(words, pool, &n, "--block", p->block[k]);
+    for (size_t k = 0; k < p->nown; k++) {
+        int fd = p->own[k];
+        if (!seen_before(p->own, k) && fd != p->info_fd && fd != p->json_fd && fd != held)
+            fd_word(words, pool, &n, "--close", fd);
+    }
+    char report[WORD_SIZE];
+    size_t len = 0;
+    for (unsigned k = 0; k < ALCOVE_CLI_NNAMESPACES; k++)
+        if (p->ns & 1u << k || (k == NS_USER && uid != 0))
+            len += (size_t)snprintf(report + len, sizeof(report) - len, "%s%s",
+                                    len > 0 ? "," : "", alcove_cli_namespaces[k]);
+    if (len > 0) {
+        word(words, pool, &n, "--report");
+        word(words, pool, &n, report);
+    }
+    if (p->new_session)
+        word(words, pool, &n, "--forward-interrupts");
+    return n;
+}
+
 int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
 {
     memset(cli, 0, sizeof(*cli));
@@ -671,11 +771,17 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     p.env = calloc(nenviron + n + 1, sizeof(*p.env));
     p.order = calloc(nenviron + n + 1, sizeof(*p.order));
     p.owned = calloc(n + 1, sizeof(*p.owned));
+    p.own = calloc(n + 1, sizeof(*p.own));
+    p.block = calloc(n + 1, sizeof(*p.block));
+    p.info_fd = p.json_fd = p.sync_fd = -1;
+    /* At most 2 words for each descriptor option, 9 others. */
+    char **words = calloc(2 * n + 16, sizeof(*words));
+    char(*pool)[WORD_SIZE] = calloc(2 * n + 16, sizeof(*pool));
     char *cwd = getcwd(NULL, 0);
     int rv = 0;
     struct records r = {0};
     if (p.mounts == NULL || p.locks == NULL || p.env == NULL || p.order == NULL ||
-        p.owned == NULL || cwd == NULL) {
+        p.owned == NULL || p.own == NULL || p.block == NULL || cwd == NULL) {
         fprintf(stderr, "alcove: --cli-parse: %s\n", strerror(errno));
         rv = ALCOVE_EXIT_SETUP;
         goto done;
@@ -689,38 +795,36 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
         rv = encode(&r, &p, uid, cwd);
     if (rv != 0)
         goto done;
-    for (unsigned k = 0; k < ALCOVE_CLI_NNAMESPACES; k++)
-        if (p.ns & 1u << k || (k == NS_USER && uid != 0))
-            cli->report |= 1u << k;
-    cli->forward_interrupts = p.new_session;
-    if (dump) {
-        printf("--cli --abi %d", ALCOVE_ABI);
-        const char *sep = " --report ";
-        for (unsigned k = 0; k < ALCOVE_CLI_NNAMESPACES; k++)
-            if (cli->report & 1u << k) {
-                printf("%s%s", sep, alcove_cli_namespaces[k]);
-                sep = ",";
-            }
-        printf("%s\n", cli->forward_interrupts ? " --forward-interrupts" : "");
-        for (size_t k = 5; k < r.len; k++)
-            printf("%02x", r.data[k]);
-        printf("\n");
-        goto done;
-    }
     r.data[0] = ALCOVE_VAL_BYTES;
     alcove_put_u32(r.data + 1, (uint32_t)(r.len - 5));
     u8(&r, 0);
-    if (r.failed) {
+    size_t nwords = 0;
+    if (!r.failed && words != NULL && pool != NULL)
+        nwords = supervisor_words(&p, uid, words, pool);
+    if (r.failed || nwords == 0) {
         rv = usage("out of memory");
+        goto done;
+    }
+    if (dump) {
+        for (size_t k = 1; k < nwords; k++)
+            printf("%s%s", words[k], k + 1 < nwords ? " " : "\n");
+        for (size_t k = 5; k + 1 < r.len; k++)
+            printf("%02x", r.data[k]);
+        printf("\n");
         goto done;
     }
     cli->request = r.data;
     cli->request_len = r.len;
     r.data = NULL;
+    rv = alcove_cli_words(cli, (int)nwords, words);
 done:
     for (size_t k = 0; p.owned != NULL && k < p.nowned; k++)
         free(p.owned[k]);
     free(p.owned);
+    free(p.own);
+    free(p.block);
+    free(words);
+    free(pool);
     free(p.order);
     free(p.env);
     free(p.locks);

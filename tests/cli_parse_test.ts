@@ -58,6 +58,12 @@ const ACCEPTED: string[][] = [
   ["--uid", "00000000000000000000001", "--unshare-user", ...ROOT, "true"],
   ["true", "--not-an-option"],
   [...ROOT, "--chdir", "/", "--setenv", "PWD", "/else", "env"],
+  [...ROOT, "--info-fd", "5", "--json-status-fd", "6", "true"],
+  [...ROOT, "--info-fd", "5", "--json-status-fd", "5", "--block-fd", "5", "true"],
+  [...ROOT, "--block-fd", "7", "--block-fd", "8", "--block-fd", "7", "--sync-fd", "9", "true"],
+  ["--unshare-pid", "--as-pid-1", ...ROOT, "--sync-fd", "9", "--info-fd", "9", "true"],
+  [...ROOT, "--sync-fd", "9", "--block-fd", "9", "true"],
+  ["--unshare-user", "--userns-block-fd", "4", "--info-fd", "5", ...ROOT, "true"],
 ];
 
 /** Command lines both refuse, with bubblewrap's message or the encoder's. */
@@ -90,6 +96,10 @@ const REFUSED: string[][] = [
   [...ROOT, "--setenv", "", "c", "true"],
   [...ROOT, "--setenv", "", "c", "--setenv", "D=E", "f", "true"],
   [...ROOT, ""],
+  [...ROOT, "--info-fd", "x", "true"],
+  [...ROOT, "--sync-fd", "2147483648", "true"],
+  ["--userns-block-fd", "4", "--info-fd", "5", ...ROOT, "true"],
+  ["--unshare-user", "--userns-block-fd", "4", ...ROOT, "true"],
 ];
 
 Deno.test("cli parse: the C parser's options are parse.ts's, with the same arguments", async () => {

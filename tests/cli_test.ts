@@ -1213,6 +1213,9 @@ Deno.test("cli: the command gets the descriptors the command line inherited, no 
     const redirects = `4<${SCRATCH}args 5>/dev/null 6</dev/null 7</dev/null`;
     const r = await runPath([...args, "sh", "-c", `echo $FROM_ARGS; ${list}`], { redirects });
     assertEquals(r.out, `yes\n${expected}`, r.err);
+    // The same from the control process executable's own parser (no descriptor read).
+    const fast = await runPath([...ROOT, "sh", "-c", list], { redirects: "7</dev/null" });
+    assertEquals(fast.out, expected, fast.err);
   } finally {
     await Deno.remove(`${SCRATCH}args`);
   }
