@@ -2,13 +2,17 @@
  * The command line against bubblewrap, as whole commands: `alcove --unshare-all --ro-bind / /
  * --proc /proc --dev /dev true` and the same `bwrap` command line, run in turn many times
  * (min and median of the wall time from start to exit), with the runtime's own start-up
- * (deno running an empty script), the loading of the command line alone (`cli.ts
- * --version`) and the same command from the unbundled sources (`ffi/cli/main.ts`; cli.ts
- * runs their generated bundle, ffi/cli/_bundle/) measured the same way. The target: what alcove
- * adds above the runtime's start-up is at most bubblewrap's whole time. `alcove` becomes the sandbox's
- * supervisor (parse and encode, then exec the C supervisor); the driver's way
- * (ALCOVE_CLI_DRIVER=1: start a driver, spawn over its socket, stop it), which --output-limit
- * and the other runtimes take, runs in the same turns for comparison.
+ * (deno running an empty script) measured the same way. The target: what alcove adds above
+ * the runtime's start-up is at most bubblewrap's whole time. For this command line cli.ts
+ * takes its fast path: it execs the control process executable at once, which parses the
+ * command line itself (csrc/cli_parse.c) and supervises the sandbox; that executable alone
+ * (`alcove --cli-parse`, no runtime) is measured too. For comparison, in the same turns: the
+ * same command through the TypeScript parser (`--seccomp-profile none`, which asks for what
+ * the command line does anyway, keeps it there: parse and encode, then exec the C
+ * supervisor), from the unbundled sources (`ffi/cli/main.ts`; cli.ts runs their generated
+ * bundle, ffi/cli/_bundle/), the loading of the TypeScript command line alone (`cli.ts
+ * --version`), and the driver's way (ALCOVE_CLI_DRIVER=1: start a driver, spawn over its
+ * socket, stop it), which --output-limit and the other runtimes take.
  *
  * @example
  * ```sh
@@ -18,6 +22,7 @@
  * @module
  */
 import { NAMESPACED_TRUE as SANDBOX } from "./main.ts";
+import { ABI, findNative } from "../../ffi/_native.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -60,12 +65,19 @@ const empty = await Deno.makeTempFile({ suffix: ".ts" });
 const deno = Deno.execPath();
 const commands: Record<string, Run> = {
   "alcove (cli.ts)": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, ...SANDBOX] },
-  // The same program from its TypeScript sources, unbundled (cli.ts runs ffi/cli/_bundle/).
+  // The control process executable's parser and supervisor alone, without a runtime.
+  "alcove --cli-parse": {
+    argv: [findNative().helper, "--cli-parse", "--abi", String(ABI), "--", ...SANDBOX],
+  },
+  // The TypeScript parser and encoder, then the same supervisor.
+  "alcove (cli.ts, TS parser)": {
+    argv: [deno, "run", "-A", `${ROOT}cli.ts`, "--seccomp-profile", "none", ...SANDBOX],
+  },
+  // The same from its TypeScript sources, unbundled (cli.ts runs ffi/cli/_bundle/).
   "alcove (ffi/cli/main.ts)": { argv: [deno, "run", "-A", `${ROOT}ffi/cli/main.ts`, ...SANDBOX] },
   "bwrap": { argv: ["bwrap", ...SANDBOX] },
   "deno, empty script": { argv: [deno, "run", "-A", empty] },
-  // Loading the command line without starting anything: what the whole run adds above it
-  // is the supervisor's exec and the sandbox.
+  // Loading the TypeScript command line without starting anything.
   "alcove --version": { argv: [deno, "run", "-A", `${ROOT}cli.ts`, "--version"] },
   // The driver's way: a root control process, its socket and greeting, the spawn, the stop.
   "alcove, driver's way": {
@@ -93,15 +105,23 @@ console.log(`${"".padEnd(28)}${"min ms".padStart(8)}${"median".padStart(8)}`);
 for (const [name, v] of Object.entries(s)) {
   console.log(`${name.padEnd(28)}${fmt(v.min)}${fmt(v.median)}`);
 }
-const ours = s["alcove (cli.ts)"].median - s["deno, empty script"].median;
-const sources = s["alcove (ffi/cli/main.ts)"].median - s["deno, empty script"].median;
+const deno0 = s["deno, empty script"].median;
+const ours = s["alcove (cli.ts)"].median - deno0;
+const typescript = s["alcove (cli.ts, TS parser)"].median - deno0;
+const sources = s["alcove (ffi/cli/main.ts)"].median - deno0;
 const bwrap = s["bwrap"].median;
-const load = s["alcove --version"].median - s["deno, empty script"].median;
+const load = s["alcove --version"].median - deno0;
+const alone = s["alcove --cli-parse"].median;
 console.log(`${"alcove above deno's start".padEnd(28)}${"".padStart(8)}${fmt(ours)}`);
-console.log(`${"  of which loading cli.ts".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
-console.log(`${"  of which exec+sandbox".padEnd(28)}${"".padStart(8)}${fmt(ours - load)}`);
+console.log(
+  `${"  of which the executable".padEnd(28)}${"".padStart(8)}${fmt(alone)}  (${
+    (alone / bwrap).toFixed(2)
+  }x bwrap: its parse, the sandbox, the wait)`,
+);
+console.log(`${"TS parser above deno".padEnd(28)}${"".padStart(8)}${fmt(typescript)}`);
+console.log(`${"  of which loading it".padEnd(28)}${"".padStart(8)}${fmt(load)}`);
 console.log(`${"unbundled (main.ts) above".padEnd(28)}${"".padStart(8)}${fmt(sources)}`);
-const driver = s["alcove, driver's way"].median - s["deno, empty script"].median;
+const driver = s["alcove, driver's way"].median - deno0;
 console.log(
   `${"driver's way above deno".padEnd(28)}${"".padStart(8)}${fmt(driver)}  (${
     (driver / bwrap).toFixed(2)
