@@ -38,7 +38,8 @@ static const struct {
     {"--dev-bind", 2},      {"--dev-bind-try", 2},   {"--ro-bind", 2},
     {"--ro-bind-try", 2},   {"--symlink", 2},        {"--chmod", 2},
     {"--info-fd", 1},       {"--json-status-fd", 1}, {"--block-fd", 1},
-    {"--userns-block-fd", 1}, {"--sync-fd", 1},
+    {"--userns-block-fd", 1}, {"--sync-fd", 1},    {"--size", 1},
+    {"--time", 1},
 };
 #define NFAST (sizeof(FAST_OPTIONS) / sizeof(FAST_OPTIONS[0]))
 
@@ -51,6 +52,7 @@ static const uint64_t CLONE_FLAGS[] = {0x02000000, 0x08000000, 0x00020000, 0x400
 struct mount {
     unsigned char op, flags;
     uint32_t mode;
+    double size; /* bytes, a whole number (--size); 0: none */
     const char *source, *target;
 };
 
@@ -83,6 +85,7 @@ struct parsed {
     int *own, *block;
     size_t nown, nblock;
     int info_fd, json_fd, sync_fd, userns_block;
+    double timeout; /* milliseconds, a whole number (--time); 0: none */
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -322,11 +325,127 @@ static const char *abs_path_problem(const char *s)
     return NULL;
 }
 
+/* The length of JavaScript's white space (String.prototype.trim, \s) at s, or 0. */
+static size_t js_space(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (*u == ' ' || (*u >= '\t' && *u <= '\r'))
+        return 1;
+    if (u[0] == 0xc2 && u[1] == 0xa0)
+        return 2; /* U+00A0 */
+    if (u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80)
+        return 3; /* U+1680 */
+    if (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 ||
+                                         u[2] == 0xa9 || u[2] == 0xaf))
+        return 3; /* U+2000..U+200A, U+2028, U+2029, U+202F */
+    if (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f)
+        return 3; /* U+205F */
+    if (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80)
+        return 3; /* U+3000 */
+    if (u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+        return 3; /* U+FEFF */
+    return 0;
+}
+
+static const char *skip_spaces(const char *s)
+{
+    for (size_t n; (n = js_space(s)) > 0;)
+        s += n;
+    return s;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* /\d+(\.\d+)?/ at s, as Number() reads it: the end of the match, or NULL. */
+static const char *decimal_number(const char *s, double *out)
+{
+    const char *e = s;
+    while (is_digit(*e))
+        e++;
+    if (e == s)
+        return NULL;
+    if (e[0] == '.' && is_digit(e[1]))
+        for (e++; is_digit(*e); e++)
+            ;
+    size_t len = (size_t)(e - s);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    *out = strtod(copy, NULL);
+    free(copy);
+    return e;
+}
+
+/* Math.round for x >= 0 (from 2^53 on, every double is a whole number). */
+static double js_round(double x)
+{
+    if (x >= 9007199254740992.0)
+        return x;
+    double f = (double)(uint64_t)x;
+    return x - f >= 0.5 ? f + 1 : f;
+}
+
+/* parse.ts's sizeOf (the cgroup module's parseSize): bytes, or -1. */
+static double size_of(const char *text)
+{
+    static const char UNITS[] = "KMGT";
+    static const double SCALE[] = {1024.0, 1048576.0, 1073741824.0, 1099511627776.0};
+    double n, scale = 1;
+    const char *s = decimal_number(skip_spaces(text), &n);
+    if (s == NULL)
+        return -1;
+    s = skip_spaces(s);
+    for (int k = 0; k < 4 && *s != 0; k++)
+        if (*s == UNITS[k] || *s == UNITS[k] + ('a' - 'A')) {
+            scale = SCALE[k];
+            s++;
+            break;
+        }
+    if ((s[0] == 'i' || s[0] == 'I') && (s[1] == 'b' || s[1] == 'B'))
+        s += 2;
+    else if (s[0] == 'b' || s[0] == 'B')
+        s++;
+    if (*skip_spaces(s) != 0)
+        return -1;
+    double v = js_round(n * scale);
+    return v > 4611686018427387904.0 ? -1 : v; /* 2^62 */
+}
+
+/* parse.ts's parseDuration: milliseconds, or -1. */
+static double duration_of(const char *text)
+{
+    double n;
+    const char *s = decimal_number(skip_spaces(text), &n);
+    if (s == NULL)
+        return -1;
+    s = skip_spaces(s);
+    double scale = 1000;
+    if (strncmp(s, "ms", 2) == 0)
+        scale = 1, s += 2;
+    else if (*s == 's')
+        s++;
+    else if (*s == 'm')
+        scale = 60000, s++;
+    else if (*s == 'h')
+        scale = 3600000, s++;
+    /* the white space at either end is trim()'s */
+    if (*skip_spaces(s) != 0)
+        return -1;
+    double v = js_round(n * scale);
+    return v > 0 && v <= 9007199254740991.0 ? v : -1;
+}
+
 /* The command line's own checks, in parse.ts's order. */
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
     int perms_pending = 0, have_chdir = 0;
     uint32_t next_perms = 0;
+    double next_size = 0; /* 0: none */
     int i = 0;
     while (i < argc) {
         const char *arg = argv[i];
@@ -347,13 +466,17 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             return usage("%s takes %s", arg, n == 1 ? "one argument" : "two arguments");
         const char *a = n > 0 ? argv[i] : NULL, *b = n > 1 ? argv[i + 1] : NULL;
         i += n;
-        int modifier = strcmp(arg, "--perms") == 0;
+        int modifier = strcmp(arg, "--perms") == 0 || strcmp(arg, "--size") == 0;
         int perms = perms_pending;
         uint32_t mode = next_perms;
+        double size = next_size;
         if (!modifier) {
             perms_pending = 0;
+            next_size = 0;
             if (perms && strcmp(arg, "--tmpfs") != 0 && strcmp(arg, "--dir") != 0)
                 return usage("--perms must be followed by an option that creates a file");
+            if (size > 0 && strcmp(arg, "--tmpfs") != 0)
+                return usage("--size must be followed by --tmpfs");
         }
         struct mount *m = &p->mounts[p->nmounts];
         memset(m, 0, sizeof(*m));
@@ -432,6 +555,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
                                     : SB_MNT_DIR;
             if (perms)
                 m->mode = mode;
+            if (m->op == SB_MNT_TMPFS)
+                m->size = size;
             m->target = a;
             p->nmounts++;
         } else if (strcmp(arg, "--symlink") == 0) {
@@ -477,10 +602,22 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             if (octal(a, &next_perms) < 0)
                 return usage("--perms takes an octal argument <= 07777");
             perms_pending = 1;
+        } else if (strcmp(arg, "--size") == 0) {
+            if (size > 0)
+                return usage("--size given twice for the same action");
+            next_size = size_of(a);
+            if (next_size <= 0)
+                return usage("--size takes a non-zero number of bytes");
+        } else if (strcmp(arg, "--time") == 0) {
+            p->timeout = duration_of(a);
+            if (p->timeout < 0)
+                return usage("--time takes a positive duration, e.g. 2s, 500ms or 1m: %s", a);
         }
     }
     if (perms_pending)
         return usage("--perms must be followed by an option that creates a file");
+    if (next_size > 0)
+        return usage("--size must be followed by --tmpfs");
     if (i == argc) {
         /* parse.ts prints the whole usage: cli.ts does not send such a command line here */
         fprintf(stderr, "alcove: --cli-parse: no command\n");
@@ -584,11 +721,15 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
             snprintf(field, sizeof(field), "mounts[%zu].source", i);
             return spawn_problem(field, problem);
         }
+        if (m->size > 9007199254740991.0) {
+            snprintf(field, sizeof(field), "mounts[%zu].size", i);
+            return spawn_problem(field, "must be an integer from 0 to 9007199254740991");
+        }
         open_record(r, SB_MOUNT);
         u8(r, m->op);
         u8(r, m->flags);
         u32(r, m->mode);
-        u64(r, 0);
+        u64(r, (uint64_t)m->size);
         lp_text(r, m->source);
         lp_text(r, m->target);
         u32(r, 0);
@@ -661,6 +802,12 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     if ((p->ns & 1u << NS_PID) && !p->as_pid1)
         open_record(r, SB_INIT);
     open_record(r, SB_DIE_WITH_PARENT);
+    if (p->timeout > 0) {
+        if (p->timeout > 1000000000)
+            return spawn_problem("timeout", "must be an integer from 0 to 1000000000");
+        open_record(r, SB_TIMEOUT);
+        u64(r, (uint64_t)p->timeout);
+    }
     open_record(r, SB_STDIO);
     for (int i = 0; i < 3; i++)
         u8(r, SB_STDIO_INHERIT);

@@ -43,6 +43,8 @@ export const FAST_OPTIONS: Readonly<Record<string, number>> = {
   "--block-fd": 1,
   "--userns-block-fd": 1,
   "--sync-fd": 1,
+  "--size": 1,
+  "--time": 1,
   "--setenv": 2,
   "--bind": 2,
   "--bind-try": 2,
