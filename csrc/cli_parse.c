@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "constants.h"
 #include "frame.h"
 #include "sandbox.h"
 #include "wire.h"
@@ -39,7 +41,7 @@ static const struct {
     {"--ro-bind-try", 2},   {"--symlink", 2},        {"--chmod", 2},
     {"--info-fd", 1},       {"--json-status-fd", 1}, {"--block-fd", 1},
     {"--userns-block-fd", 1}, {"--sync-fd", 1},    {"--size", 1},
-    {"--time", 1},
+    {"--time", 1},          {"--rlimit", 1},
 };
 #define NFAST (sizeof(FAST_OPTIONS) / sizeof(FAST_OPTIONS[0]))
 
@@ -54,6 +56,12 @@ struct mount {
     uint32_t mode;
     double size; /* bytes, a whole number (--size); 0: none */
     const char *source, *target;
+};
+
+/* One --rlimit: the name without RLIMIT_, in capitals; the limits, -1 for unlimited. */
+struct rlim {
+    const char *name;
+    double cur, max;
 };
 
 struct env_var {
@@ -86,6 +94,8 @@ struct parsed {
     size_t nown, nblock;
     int info_fd, json_fd, sync_fd, userns_block;
     double timeout; /* milliseconds, a whole number (--time); 0: none */
+    struct rlim *rlimits; /* --rlimit, by name in the order first given */
+    size_t nrlimits;
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -440,6 +450,56 @@ static double duration_of(const char *text)
     return v > 0 && v <= 9007199254740991.0 ? v : -1;
 }
 
+/* A limit of --rlimit: "unlimited" or "infinity" (-2, any case), bytes, or -1. */
+static double limit_of(const char *text)
+{
+    if (strcasecmp(text, "unlimited") == 0 || strcasecmp(text, "infinity") == 0)
+        return -2;
+    return size_of(text);
+}
+
+/* parse.ts's --rlimit: /^([A-Za-z_]+)=([^:]+)(?::(.+))?$/, the limits read: 0, -1 for a
+ * bad one, -2 for a soft limit above the hard one. */
+static int parse_rlimit(struct parsed *p, const char *a)
+{
+    size_t name = strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_");
+    if (name == 0 || a[name] != '=')
+        return -1;
+    const char *soft = a + name + 1, *colon = strchr(soft, ':');
+    size_t soft_len = colon == NULL ? strlen(soft) : (size_t)(colon - soft);
+    const char *hard = colon == NULL ? NULL : colon + 1;
+    /* . matches no line terminator: \n, \r, U+2028, U+2029 */
+    if (soft_len == 0 ||
+        (hard != NULL && (*hard == 0 || strpbrk(hard, "\n\r") != NULL ||
+                          strstr(hard, "\xe2\x80\xa8") != NULL || strstr(hard, "\xe2\x80\xa9") != NULL)))
+        return -1;
+    /* the name without RLIMIT_, in capitals, and a copy of the soft limit, owned */
+    char *key = malloc(name + soft_len + 2);
+    if (key == NULL)
+        return -1;
+    p->owned[p->nowned++] = key;
+    size_t skip = name >= 7 && strncasecmp(a, "RLIMIT_", 7) == 0 ? 7 : 0;
+    for (size_t k = skip; k < name; k++)
+        key[k - skip] = (char)(a[k] >= 'a' && a[k] <= 'z' ? a[k] - ('a' - 'A') : a[k]);
+    key[name - skip] = 0;
+    char *soft_text = key + name - skip + 1;
+    memcpy(soft_text, soft, soft_len);
+    soft_text[soft_len] = 0;
+    double cur = limit_of(soft_text), max = hard == NULL ? cur : limit_of(hard);
+    if (cur == -1 || max == -1)
+        return -1;
+    if (max != -2 && (cur == -2 || cur > max))
+        return -2;
+    size_t k = 0;
+    while (k < p->nrlimits && strcmp(p->rlimits[k].name, key) != 0)
+        k++;
+    if (k == p->nrlimits)
+        p->rlimits[p->nrlimits++].name = key;
+    p->rlimits[k].cur = cur;
+    p->rlimits[k].max = max;
+    return 0;
+}
+
 /* The command line's own checks, in parse.ts's order. */
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
@@ -608,6 +668,12 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             next_size = size_of(a);
             if (next_size <= 0)
                 return usage("--size takes a non-zero number of bytes");
+        } else if (strcmp(arg, "--rlimit") == 0) {
+            int rv = parse_rlimit(p, a);
+            if (rv == -1)
+                return usage("--rlimit takes NAME=SOFT[:HARD], e.g. NOFILE=64: %s", a);
+            if (rv == -2)
+                return usage("--rlimit: the soft limit is above the hard one: %s", a);
         } else if (strcmp(arg, "--time") == 0) {
             p->timeout = duration_of(a);
             if (p->timeout < 0)
@@ -792,6 +858,30 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
                          (int)v->name_len, v->text);
         text_record(r, SB_ENV, v->text);
     }
+    for (size_t i = 0; i < p->nrlimits; i++) {
+        const struct rlim *l = &p->rlimits[i];
+        size_t len = strlen(l->name) + 8;
+        char *full = malloc(len);
+        long long resource;
+        if (full == NULL)
+            return usage("out of memory");
+        snprintf(full, len, "%s%s", strncmp(l->name, "RLIMIT_", 7) == 0 ? "" : "RLIMIT_", l->name);
+        int known = alcove_constant_lookup(ALCOVE_CONST_RLIMIT, full, strlen(full), &resource) == 0;
+        free(full);
+        if (!known)
+            return usage("spawn: options.rlimits.%s: unknown resource here", l->name);
+        const char *part[2] = {"cur", "max"};
+        double value[2] = {l->cur, l->max};
+        for (int k = 0; k < 2; k++)
+            if (value[k] > 9007199254740991.0)
+                return usage("spawn: options.rlimits.%s.%s: must be an integer from 0 to "
+                             "9007199254740991",
+                             l->name, part[k]);
+        open_record(r, SB_RLIMIT);
+        u32(r, (uint32_t)resource);
+        for (int k = 0; k < 2; k++)
+            u64(r, value[k] == -2 ? UINT64_MAX : (uint64_t)value[k]);
+    }
     open_record(r, SB_CAPS);
     u64(r, kept_capabilities(p, uid));
     open_record(r, SB_NO_NEW_PRIVS);
@@ -917,10 +1007,11 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     p.locks = calloc(n, sizeof(*p.locks));
     p.env = calloc(nenviron + n + 1, sizeof(*p.env));
     p.order = calloc(nenviron + n + 1, sizeof(*p.order));
-    p.owned = calloc(n + 1, sizeof(*p.owned));
+    p.owned = calloc(2 * n + 2, sizeof(*p.owned));
     p.own = calloc(n + 1, sizeof(*p.own));
     p.block = calloc(n + 1, sizeof(*p.block));
     p.info_fd = p.json_fd = p.sync_fd = -1;
+    p.rlimits = calloc(n + 1, sizeof(*p.rlimits));
     /* At most 2 words for each descriptor option, 9 others. */
     char **words = calloc(2 * n + 16, sizeof(*words));
     char(*pool)[WORD_SIZE] = calloc(2 * n + 16, sizeof(*pool));
@@ -928,7 +1019,7 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     int rv = 0;
     struct records r = {0};
     if (p.mounts == NULL || p.locks == NULL || p.env == NULL || p.order == NULL ||
-        p.owned == NULL || p.own == NULL || p.block == NULL || cwd == NULL) {
+        p.owned == NULL || p.own == NULL || p.block == NULL || p.rlimits == NULL || cwd == NULL) {
         fprintf(stderr, "alcove: --cli-parse: %s\n", strerror(errno));
         rv = ALCOVE_EXIT_SETUP;
         goto done;
@@ -970,6 +1061,7 @@ done:
     free(p.owned);
     free(p.own);
     free(p.block);
+    free(p.rlimits);
     free(words);
     free(pool);
     free(p.order);

@@ -97,6 +97,10 @@ const ACCEPTED: string[][] = [
   [...ROOT, "--time", "1h", "true"],
   [...ROOT, "--time", "0.5ms", "true"],
   [...ROOT, "--time", "\u3000 3 ms\u2028", "true"],
+  [...ROOT, "--rlimit", "NOFILE=64", "--rlimit", "as=1G:2G", "--rlimit", "nofile=32", "true"],
+  [...ROOT, "--rlimit", "RLIMIT_CORE=0", "--rlimit", "rlimit_rlimit_stack=unlimited", "true"],
+  [...ROOT, "--rlimit", "NPROC=10:Infinity", "--rlimit", "CPU=UNLIMITED", "true"],
+  [...ROOT, "--rlimit", "FSIZE=1\n:2\u2000K", "true"],
 ];
 
 /** Command lines both refuse, with bubblewrap's message or the encoder's. */
@@ -152,6 +156,22 @@ const REFUSED: string[][] = [
   [...ROOT, "--time", "1e3", "true"],
   [...ROOT, "--time", "11574h", "true"],
   [...ROOT, "--time", "9".repeat(400), "true"],
+  [...ROOT, "--rlimit", "NOFILE", "true"],
+  [...ROOT, "--rlimit", "NOFILE=", "true"],
+  [...ROOT, "--rlimit", "NOFILE=1:", "true"],
+  [...ROOT, "--rlimit", "NOFILE=2:1", "true"],
+  [...ROOT, "--rlimit", "NOFILE=unlimited:1", "true"],
+  [...ROOT, "--rlimit", "NO FILE=1", "true"],
+  [...ROOT, "--rlimit", "NOFILE=1:2\n", "true"],
+  [...ROOT, "--rlimit", "NOFILE=1:2\u2028", "true"],
+  [...ROOT, "--rlimit", "NOFILE=x", "true"],
+  [...ROOT, "--rlimit", "5=1", "true"],
+  [...ROOT, "--rlimit", "=1", "true"],
+  [...ROOT, "--rlimit", "DATA=1:2:3", "true"],
+  [...ROOT, "--rlimit", "NOPE=1", "true"],
+  [...ROOT, "--rlimit", `${"X".repeat(300)}=1`, "true"],
+  [...ROOT, "--rlimit", "AS=8192T", "true"],
+  [...ROOT, "--rlimit", "AS=1:8192T", "true"],
 ];
 
 Deno.test("cli parse: the C parser's options are parse.ts's, with the same arguments", async () => {

@@ -45,6 +45,7 @@ export const FAST_OPTIONS: Readonly<Record<string, number>> = {
   "--sync-fd": 1,
   "--size": 1,
   "--time": 1,
+  "--rlimit": 1,
   "--setenv": 2,
   "--bind": 2,
   "--bind-try": 2,
