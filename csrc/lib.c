@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alcove.h"
@@ -27,6 +30,11 @@ __attribute__((visibility("default"))) long long alcove_local_reply(unsigned cha
                                                                      size_t cap);
 __attribute__((visibility("default"))) long long alcove_constants_text(char *out, size_t cap);
 __attribute__((visibility("default"))) int alcove_refuse_strangers(const char *path, int root);
+__attribute__((visibility("default"))) int alcove_spawn_root(char *path, char *channel);
+__attribute__((visibility("default"))) int alcove_reap(int pid, int wait);
+__attribute__((visibility("default"))) int alcove_kill(int pid, int sig);
+
+extern char **environ;
 
 int alcove_abi(void)
 {
@@ -199,4 +207,79 @@ int alcove_refuse_strangers(const char *path, int root)
     (void)root;
     return -ENOSYS;
 #endif
+}
+
+/* The host's start of the root control process (ffi/_runtime_deno.ts), where the runtime's
+ * own first spawn costs a cold start several milliseconds: `path` with no other argument,
+ * stdin and stdout on /dev/null, stderr this process's, every signal at its default action
+ * and none blocked (not the runtime's: Rust ignores SIGPIPE), and this process's environment
+ * with `channel` ("NAME=value") in place of any variable of that name. The strings are not
+ * changed. Called on a thread of the runtime's pool: the environment is read as it is then
+ * (a variable that another thread sets at that moment may be missed). Returns the pid, or
+ * -errno, the exec's own failure included. */
+int alcove_spawn_root(char *path, char *channel)
+{
+    const char *eq = strchr(channel, '=');
+    if (eq == NULL)
+        return -EINVAL;
+    size_t nlen = (size_t)(eq - channel) + 1;
+    size_t n = 0;
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        n++;
+    char **envp = calloc(n + 2, sizeof(*envp));
+    if (envp == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    envp[k++] = channel;
+    for (size_t i = 0; i < n && environ[i] != NULL; i++)
+        if (strncmp(environ[i], channel, nlen) != 0)
+            envp[k++] = environ[i];
+    envp[k] = NULL;
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    char *argv[] = {path, NULL};
+    pid_t pid = -1;
+    int err = posix_spawn_file_actions_init(&actions);
+    if (err == 0 && (err = posix_spawnattr_init(&attr)) != 0)
+        posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) {
+        free(envp);
+        return -err;
+    }
+    sigemptyset(&none);
+    sigfillset(&all);
+    if ((err = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
+        (err = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)) == 0 &&
+        (err = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+        (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
+        (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) ==
+            0)
+        err = posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    free(envp);
+    return err != 0 ? -err : (int)pid;
+}
+
+/* Reaps the root control process started by alcove_spawn_root once it has exited, waiting
+ * for that when `wait` is not 0: its wait status (>= 0), -EAGAIN while it runs (without
+ * `wait`), or -errno. */
+int alcove_reap(int pid, int wait)
+{
+    int status;
+    pid_t got;
+    do
+        got = waitpid((pid_t)pid, &status, wait ? 0 : WNOHANG);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return -errno;
+    return got == 0 ? -EAGAIN : status;
+}
+
+/* kill(2) of the root control process started by alcove_spawn_root: 0 or -errno. */
+int alcove_kill(int pid, int sig)
+{
+    return kill((pid_t)pid, sig) < 0 ? -errno : 0;
 }

@@ -139,6 +139,12 @@ export interface HelperOptions {
    * as a stranger. Absent: the token alone tells the root's connection apart.
    */
   refuseStrangers?: (path: string, root: number) => number;
+  /**
+   * libalcove.so, built with the executable, and the ABI it must report: where the runtime
+   * may call it (Deno with --allow-ffi), a start without a prefix spawns the root through it
+   * (`alcove_spawn_root`), which costs a cold start less than the runtime's own first spawn.
+   */
+  library?: { path: string; abi: number };
 }
 
 /** Thrown when the library runs where no backend fits. */

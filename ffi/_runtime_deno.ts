@@ -22,12 +22,168 @@ import { execv, holding, openLibc } from "./_runtime_exec.ts";
 
 const READ_SIZE = 256 * 1024;
 
-function kill(child: Deno.ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already gone
+/** The root control process, started by Deno.Command or by libalcove.so. */
+interface Child {
+  readonly pid: number;
+  /** Resolves once it has exited, with how. */
+  readonly status: Promise<{ code: number; signal: string | null }>;
+  /** Sends a signal, unless it has exited. */
+  kill(signal: "SIGKILL" | "SIGTERM"): void;
+  ref(): void;
+  unref(): void;
+  /** Its end of the channel closed: it is exiting. */
+  closed(): void;
+}
+
+function commandChild(child: Deno.ChildProcess): Child {
+  return {
+    pid: child.pid,
+    status: child.status.then((s) => ({ code: s.code, signal: s.signal })),
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+    },
+    ref: () => child.ref(),
+    unref: () => child.unref(),
+    closed() {},
+  };
+}
+
+/** libalcove.so's start of the root (csrc/lib.c). Every symbol is nonblocking: Deno defines
+ * one of those in a fraction of the time a synchronous one takes on its first use. */
+const SPAWN_SYMBOLS = {
+  // int alcove_abi(void);
+  alcove_abi: { parameters: [], result: "i32", nonblocking: true },
+  // int alcove_spawn_root(char *path, char *channel);
+  alcove_spawn_root: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true },
+  // int alcove_reap(int pid, int wait);
+  alcove_reap: { parameters: ["i32", "i32"], result: "i32", nonblocking: true },
+  // int alcove_kill(int pid, int sig);
+  alcove_kill: { parameters: ["i32", "i32"], result: "i32", nonblocking: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Spawner = Deno.DynamicLibrary<typeof SPAWN_SYMBOLS>["symbols"];
+
+/** The loaded spawners by library path; undefined where one cannot be used. */
+const spawners = new Map<string, Promise<Spawner | undefined>>();
+
+/**
+ * libalcove.so's spawner, when this process may use it for `helper`: with --allow-ffi and
+ * leave to run the helper (a missing --allow-run must still fail with Deno's own error,
+ * from Deno.Command), from a library of the expected ABI. Loaded once per path.
+ */
+function spawnerFor(
+  library: { path: string; abi: number },
+  helper: string,
+): Promise<Spawner | undefined> {
+  const granted = (d: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(d).state === "granted";
+  if (!granted({ name: "ffi" }) || !granted({ name: "run", command: helper })) {
+    return Promise.resolve(undefined);
   }
+  let got = spawners.get(library.path);
+  if (got === undefined) {
+    got = (async () => {
+      try {
+        const lib = Deno.dlopen(library.path, SPAWN_SYMBOLS);
+        if (await lib.symbols.alcove_abi() === library.abi) return lib.symbols;
+        lib.close();
+      } catch {
+        // a library without these symbols: the runtime's own spawn serves
+      }
+      return undefined;
+    })();
+    spawners.set(library.path, got);
+  }
+  return got;
+}
+
+const EAGAIN = 11;
+
+/** Linux's signal names by number (the same on every architecture alcove runs on). */
+const SIGNAL_NAMES = (
+  "0 HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP " +
+  "TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
+).split(" ").map((name) => `SIG${name}`);
+
+/** A wait status as Deno.Command reports it: a death by signal is code 128 + the signal. */
+function decodeStatus(status: number): { code: number; signal: string | null } {
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  return { code: 128 + sig, signal: SIGNAL_NAMES[sig] ?? `SIG${sig}` };
+}
+
+/** The checks to run on SIGCHLD, by pid: one per root started by a spawner, until reaped. */
+const reapers = new Map<number, () => void>();
+
+function onChild(): void {
+  for (const check of reapers.values()) check();
+}
+
+/**
+ * Starts the root through libalcove.so. Its exit is learnt on SIGCHLD (a signal listener
+ * does not keep the program alive, where a waiting call would), then reaped, so that nothing
+ * holds the program while the root runs, as an unref'd Deno.Command child would not; once its
+ * end of the channel has closed, a wait for its exit holds the program until it is reaped.
+ * Undefined when the spawn failed: the runtime's own spawn then tries, and its error says why.
+ */
+async function spawnerChild(
+  spawner: Spawner,
+  path: string,
+  channel: string,
+): Promise<Child | undefined> {
+  // Listening before the spawn: a root that exits at once is not missed.
+  if (reapers.size === 0) Deno.addSignalListener("SIGCHLD", onChild);
+  const pid = await spawner.alcove_spawn_root(cString(path), cString(channel));
+  if (pid <= 0) {
+    if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+    return undefined;
+  }
+  const { promise, resolve } = Promise.withResolvers<{ code: number; signal: string | null }>();
+  let exited = false;
+  let checking = false;
+  let again = false;
+  let wait = 0;
+  // One wait at a time: two would race for the status.
+  const check = async () => {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = true;
+    do {
+      again = false;
+      const got = await spawner.alcove_reap(pid, wait);
+      if (got !== -EAGAIN) {
+        exited = true;
+        reapers.delete(pid);
+        if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+        // A status that cannot be read (someone else reaped it) reads as a failure.
+        return resolve(got >= 0 ? decodeStatus(got) : { code: 1, signal: null });
+      }
+    } while (again);
+    checking = false;
+  };
+  reapers.set(pid, check);
+  check();
+  return {
+    pid,
+    status: promise,
+    kill(signal) {
+      // Not once reaped: the pid may be another process's by then.
+      if (!exited) spawner.alcove_kill(pid, signal === "SIGKILL" ? 9 : 15);
+    },
+    ref() {},
+    unref() {},
+    closed() {
+      if (wait === 1) return;
+      wait = 1;
+      check();
+    },
+  };
 }
 
 /** A missing permission flag: the caller must see Deno's own error. */
@@ -63,21 +219,29 @@ async function spawnHelper(
   const token = randomHex(16);
   const line = socketLine(listener.addr.path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-    stdout: inherit ? "inherit" : "null",
-    stderr: "inherit",
-    env: inEnv ? { [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() } : undefined,
-  }).spawn();
-  const strangers = new Set<Deno.UnixConn>();
-  const wait = elapsed(timeout);
-  try {
+  const channel = new TextDecoder().decode(line).trimEnd();
+  const spawner = options.library && inEnv && !inherit
+    ? await spawnerFor(options.library, argv[0])
+    : undefined;
+  let child = spawner && await spawnerChild(spawner, argv[0], `${CHANNEL_VARIABLE}=${channel}`);
+  if (child === undefined) {
+    const command = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+      stdout: inherit ? "inherit" : "null",
+      stderr: "inherit",
+      env: inEnv ? { [CHANNEL_VARIABLE]: channel } : undefined,
+    }).spawn();
     if (!inEnv) {
-      const writer = child.stdin.getWriter();
+      const writer = command.stdin.getWriter();
       writer.write(line).catch(() => {});
       writer.close().catch(() => {});
     }
+    child = commandChild(command);
+  }
+  const strangers = new Set<Deno.UnixConn>();
+  const wait = elapsed(timeout);
+  try {
     const check = options.refuseStrangers;
     const path = listener.addr.path;
     const conn = await Promise.race([
@@ -86,7 +250,7 @@ async function spawnHelper(
       wait.promise.then(() => null),
     ]);
     if (conn === null) {
-      kill(child, "SIGKILL");
+      child.kill("SIGKILL");
       throw new Error(notConnected(timeout, await child.status));
     }
     return socketHelper(child, conn, token);
@@ -153,7 +317,7 @@ function acceptRoot(
   return promise;
 }
 
-function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: string): HelperProcess {
+function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperProcess {
   let buf = new Uint8Array(READ_SIZE);
   let inputClosed = false;
   let reffed = true;
@@ -166,7 +330,10 @@ function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: stri
     },
     async read() {
       const n = await conn.read(buf).catch(() => null);
-      if (n === null) return null;
+      if (n === null) {
+        child.closed();
+        return null;
+      }
       // Hand over a small read as a copy and keep the buffer; a large one as is.
       if (n < 16384) return buf.slice(0, n);
       const chunk = buf.subarray(0, n);
@@ -178,7 +345,7 @@ function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: stri
       inputClosed = true;
       await conn.closeWrite().catch(() => {});
     },
-    kill: (signal) => kill(child, signal),
+    kill: (signal) => child.kill(signal),
     exited: child.status.then((s) => {
       try {
         conn.close();
@@ -203,14 +370,15 @@ function socketHelper(child: Deno.ChildProcess, conn: Deno.UnixConn, token: stri
 }
 
 function spawnWithPipes(argv: readonly string[]): HelperProcess {
-  const child = new Deno.Command(argv[0], {
+  const command = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const writer = child.stdin.getWriter();
-  const reader = child.stdout.getReader();
+  const child = commandChild(command);
+  const writer = command.stdin.getWriter();
+  const reader = command.stdout.getReader();
   writer.write(PIPES_LINE).catch(() => {});
   let inputClosed = false;
   return {
@@ -226,8 +394,8 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
       inputClosed = true;
       await writer.close().catch(() => {});
     },
-    kill: (signal) => kill(child, signal),
-    exited: child.status.then((s) => ({ code: s.code, signal: s.signal })),
+    kill: (signal) => child.kill(signal),
+    exited: child.status,
     unref: () => child.unref(),
     ref: () => child.ref(),
   };

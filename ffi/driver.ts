@@ -271,7 +271,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
     }
-    const helper = options.helper ?? findNative().helper;
+    // The native pair: libalcove.so may start the executable beside it (see HelperOptions).
+    let helper = options.helper;
+    let library: { path: string; abi: number } | undefined;
+    if (helper === undefined) {
+      const native = findNative();
+      helper = native.helper;
+      library = { path: native.library, abi: ABI };
+    }
     // Behind a prefix other users may connect to the socket: their connections are refused
     // by their credentials (see strangerCheck).
     let refuseStrangers: ((path: string, root: number) => number) | undefined;
@@ -290,6 +297,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
+        library,
       });
     } catch (e) {
       throw new Error(

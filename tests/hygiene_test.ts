@@ -52,6 +52,12 @@ Deno.test("control processes hold only their own pipes, never the host's descrip
     const withChild = fds(drv.pid);
     // Each child costs its parent five: control in/out, stdin, stdout, stderr.
     assertEquals(withChild.size, root.size + 5);
+    // The root's stderr is this process's own, whatever that is (a file when the output of
+    // the tests goes to one); its children's are pipes.
+    const stderr = Deno.readLinkSync("/proc/self/fd/2");
+    assertEquals(root.get("2"), stderr);
+    root.delete("2");
+    withChild.delete("2");
     for (const target of [...root.values(), ...child.values(), ...withChild.values()]) {
       assert(
         target.startsWith("pipe:") || target.startsWith("socket:") || target.startsWith("/dev/"),

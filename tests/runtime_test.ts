@@ -227,3 +227,74 @@ console.error(JSON.stringify(out));
     }
   },
 );
+
+Deno.test("a root that exits before connecting is reported at once, with its status", async () => {
+  // The real library beside an "alcove" that exits at once: with --allow-ffi, Deno's start
+  // spawns it through the library and learns of its exit from SIGCHLD.
+  const dir = await Deno.makeTempDir({ prefix: "alcove_early_exit_" });
+  const before = Deno.env.get("ALCOVE_LIB_PATH");
+  try {
+    await Deno.symlink(native.library, `${dir}/libalcove.so`);
+    await Deno.writeTextFile(`${dir}/alcove`, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    Deno.env.set("ALCOVE_LIB_PATH", dir);
+    const t0 = performance.now();
+    const err = await Alcove.start({ startTimeout: 60000 }).then(() => null, (e: Error) => e);
+    assert(err !== null, "the start failed");
+    assertStringIncludes(err.message, "it exited with status 3 before connecting");
+    assert(performance.now() - t0 < 30000, "not at the start's time limit");
+  } finally {
+    if (before === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
+    else Deno.env.set("ALCOVE_LIB_PATH", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test(
+  denoOnly("the root starts alike with --allow-ffi (through libalcove.so) and without"),
+  async () => {
+    // What the root has: stdin and stdout on /dev/null, this process's stderr, its
+    // environment (without the channel's variable), the signals it blocks and ignores; and
+    // once stopped, it was reaped.
+    const script = `
+import { Alcove } from ${JSON.stringify(mod)};
+const drv = await Alcove.start();
+const probe = 'readlink /proc/$0/fd/0 /proc/$0/fd/1 /proc/$0/fd/2 /proc/$1/fd/2; grep -E "^Sig(Blk|Ign)" /proc/$0/status';
+const sh = new Deno.Command("sh", { args: ["-c", probe, String(drv.pid), String(Deno.pid)] });
+const [in0, out1, err2, host2, ...masks] = new TextDecoder().decode(sh.outputSync().stdout).trim().split("\\n");
+const env = (await drv.environ([await drv.fork([])])).filter((v) => /^(PROBE|ALCOVE_CHANNEL)=/.test(v));
+const out = { stdio: [in0, out1, err2 === host2], masks, env };
+await drv.stop();
+let reaped = false;
+try { Deno.statSync(\`/proc/\${drv.pid}\`); } catch { reaped = true; }
+console.log(JSON.stringify({ ...out, reaped }));
+`;
+    const file = await Deno.makeTempFile({ suffix: ".js" });
+    try {
+      await Deno.writeTextFile(file, script);
+      const run = async (flags: string[]) => {
+        const { stdout, stderr, success } = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--no-prompt", ...flags, file],
+          env: { ALCOVE_LIB_PATH: native.dir, PROBE: "yes" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert(success, new TextDecoder().decode(stderr));
+        return JSON.parse(new TextDecoder().decode(stdout));
+      };
+      const viaLibrary = await run(["-A"]);
+      const viaCommand = await run([
+        "--allow-read",
+        "--allow-env",
+        "--allow-run",
+        "--allow-write=/tmp",
+        "--allow-net",
+      ]);
+      assertEquals(viaLibrary.env, ["PROBE=yes"]);
+      assertEquals(viaLibrary.stdio, ["/dev/null", "/dev/null", true]);
+      assertEquals(viaLibrary.reaped, true);
+      assertEquals(viaLibrary, viaCommand);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+);

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-UG75GNQF.js";
+} from "./chunk-VGKJVHQM.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-LQO3NXPD.js";
+} from "./chunk-K7M6H7D7.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-BIDOPD3W.js";
+} from "./chunk-R7NVL5WY.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -175,7 +175,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-TI5I5QQR.js")).openLocal();
+      local = (await import("./local-2SJ7HKFC.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -199,7 +199,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-6AJB2YNM.js");
+  const { runWithDriver } = await import("./_driver_run-U3O3GCDN.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-V4YJOXNR.js";
-import "./chunk-BIDOPD3W.js";
+} from "./chunk-VAR3QEBV.js";
+import "./chunk-R7NVL5WY.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-BIDOPD3W.js";
+} from "./chunk-R7NVL5WY.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -1076,9 +1076,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-CW2HC6VV.js"),
+    import("./policy-4KUL67O4.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-UOH4EJWL.js")
+    import("./install-GPBAIW44.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-V4YJOXNR.js";
-import "./chunk-BIDOPD3W.js";
+} from "./chunk-VAR3QEBV.js";
+import "./chunk-R7NVL5WY.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-GWD2RC7M.js")).backend;
+      return (await import("./_runtime_deno-LDHSROF3.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-7SSKD7NX.js")).backend;
     case "node":

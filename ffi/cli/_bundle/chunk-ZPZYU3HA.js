@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-LQO3NXPD.js";
+} from "./chunk-K7M6H7D7.js";
 import {
   CstructValue,
   Reader,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-ZMNFSXPE.js";
-import "./chunk-LQO3NXPD.js";
+} from "./chunk-ZPZYU3HA.js";
+import "./chunk-K7M6H7D7.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-BIDOPD3W.js";
+import "./chunk-R7NVL5WY.js";
 export {
   Local,
   openLocal

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-ZMNFSXPE.js";
+} from "./chunk-ZPZYU3HA.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-UG75GNQF.js";
+} from "./chunk-VGKJVHQM.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-LQO3NXPD.js";
+} from "./chunk-K7M6H7D7.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-BIDOPD3W.js";
+} from "./chunk-R7NVL5WY.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -611,7 +611,16 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
     }
-    const helper = options.helper ?? findNative().helper;
+    let helper = options.helper;
+    let library;
+    if (helper === void 0) {
+      const native = findNative();
+      helper = native.helper;
+      library = {
+        path: native.library,
+        abi: ABI
+      };
+    }
     let refuseStrangers;
     if (prefix.length > 0 && !pipesForced(runtime)) {
       try {
@@ -629,7 +638,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
         helper
       ], options.startTimeout ?? 1e4, {
         inheritStdio: options.inheritStdio === true,
-        refuseStrangers
+        refuseStrangers,
+        library
       });
     } catch (e) {
       throw new Error(`Alcove.start: cannot run ${JSON.stringify([

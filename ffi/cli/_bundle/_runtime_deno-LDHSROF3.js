@@ -97,11 +97,154 @@ async function execv(libc, path, argv) {
 
 // ffi/_runtime_deno.ts
 var READ_SIZE = 256 * 1024;
-function kill(child, signal) {
-  try {
-    child.kill(signal);
-  } catch {
+function commandChild(child) {
+  return {
+    pid: child.pid,
+    status: child.status.then((s) => ({
+      code: s.code,
+      signal: s.signal
+    })),
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+      }
+    },
+    ref: () => child.ref(),
+    unref: () => child.unref(),
+    closed() {
+    }
+  };
+}
+var SPAWN_SYMBOLS = {
+  // int alcove_abi(void);
+  alcove_abi: {
+    parameters: [],
+    result: "i32",
+    nonblocking: true
+  },
+  // int alcove_spawn_root(char *path, char *channel);
+  alcove_spawn_root: {
+    parameters: [
+      "buffer",
+      "buffer"
+    ],
+    result: "i32",
+    nonblocking: true
+  },
+  // int alcove_reap(int pid, int wait);
+  alcove_reap: {
+    parameters: [
+      "i32",
+      "i32"
+    ],
+    result: "i32",
+    nonblocking: true
+  },
+  // int alcove_kill(int pid, int sig);
+  alcove_kill: {
+    parameters: [
+      "i32",
+      "i32"
+    ],
+    result: "i32",
+    nonblocking: true
   }
+};
+var spawners = /* @__PURE__ */ new Map();
+function spawnerFor(library, helper) {
+  const granted = (d) => Deno.permissions.querySync(d).state === "granted";
+  if (!granted({
+    name: "ffi"
+  }) || !granted({
+    name: "run",
+    command: helper
+  })) {
+    return Promise.resolve(void 0);
+  }
+  let got = spawners.get(library.path);
+  if (got === void 0) {
+    got = (async () => {
+      try {
+        const lib = Deno.dlopen(library.path, SPAWN_SYMBOLS);
+        if (await lib.symbols.alcove_abi() === library.abi) return lib.symbols;
+        lib.close();
+      } catch {
+      }
+      return void 0;
+    })();
+    spawners.set(library.path, got);
+  }
+  return got;
+}
+var EAGAIN = 11;
+var SIGNAL_NAMES = "0 HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS".split(" ").map((name) => `SIG${name}`);
+function decodeStatus(status) {
+  const sig = status & 127;
+  if (sig === 0) return {
+    code: status >> 8 & 255,
+    signal: null
+  };
+  return {
+    code: 128 + sig,
+    signal: SIGNAL_NAMES[sig] ?? `SIG${sig}`
+  };
+}
+var reapers = /* @__PURE__ */ new Map();
+function onChild() {
+  for (const check of reapers.values()) check();
+}
+async function spawnerChild(spawner, path, channel) {
+  if (reapers.size === 0) Deno.addSignalListener("SIGCHLD", onChild);
+  const pid = await spawner.alcove_spawn_root(cString(path), cString(channel));
+  if (pid <= 0) {
+    if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+    return void 0;
+  }
+  const { promise, resolve } = Promise.withResolvers();
+  let exited = false;
+  let checking = false;
+  let again = false;
+  let wait = 0;
+  const check = async () => {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = true;
+    do {
+      again = false;
+      const got = await spawner.alcove_reap(pid, wait);
+      if (got !== -EAGAIN) {
+        exited = true;
+        reapers.delete(pid);
+        if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+        return resolve(got >= 0 ? decodeStatus(got) : {
+          code: 1,
+          signal: null
+        });
+      }
+    } while (again);
+    checking = false;
+  };
+  reapers.set(pid, check);
+  check();
+  return {
+    pid,
+    status: promise,
+    kill(signal) {
+      if (!exited) spawner.alcove_kill(pid, signal === "SIGKILL" ? 9 : 15);
+    },
+    ref() {
+    },
+    unref() {
+    },
+    closed() {
+      if (wait === 1) return;
+      wait = 1;
+      check();
+    }
+  };
 }
 function isPermissionError(e) {
   return e instanceof Deno.errors.NotCapable;
@@ -131,25 +274,31 @@ async function spawnHelper(argv, timeout, options = {}) {
   const token = randomHex(16);
   const line = socketLine(listener.addr.path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-    stdout: inherit ? "inherit" : "null",
-    stderr: "inherit",
-    env: inEnv ? {
-      [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd()
-    } : void 0
-  }).spawn();
-  const strangers = /* @__PURE__ */ new Set();
-  const wait = elapsed(timeout);
-  try {
+  const channel = new TextDecoder().decode(line).trimEnd();
+  const spawner = options.library && inEnv && !inherit ? await spawnerFor(options.library, argv[0]) : void 0;
+  let child = spawner && await spawnerChild(spawner, argv[0], `${CHANNEL_VARIABLE}=${channel}`);
+  if (child === void 0) {
+    const command = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+      stdout: inherit ? "inherit" : "null",
+      stderr: "inherit",
+      env: inEnv ? {
+        [CHANNEL_VARIABLE]: channel
+      } : void 0
+    }).spawn();
     if (!inEnv) {
-      const writer = child.stdin.getWriter();
+      const writer = command.stdin.getWriter();
       writer.write(line).catch(() => {
       });
       writer.close().catch(() => {
       });
     }
+    child = commandChild(command);
+  }
+  const strangers = /* @__PURE__ */ new Set();
+  const wait = elapsed(timeout);
+  try {
     const check = options.refuseStrangers;
     const path = listener.addr.path;
     const conn = await Promise.race([
@@ -158,7 +307,7 @@ async function spawnHelper(argv, timeout, options = {}) {
       wait.promise.then(() => null)
     ]);
     if (conn === null) {
-      kill(child, "SIGKILL");
+      child.kill("SIGKILL");
       throw new Error(notConnected(timeout, await child.status));
     }
     return socketHelper(child, conn, token);
@@ -223,7 +372,10 @@ function socketHelper(child, conn, token) {
     },
     async read() {
       const n = await conn.read(buf).catch(() => null);
-      if (n === null) return null;
+      if (n === null) {
+        child.closed();
+        return null;
+      }
       if (n < 16384) return buf.slice(0, n);
       const chunk = buf.subarray(0, n);
       buf = new Uint8Array(READ_SIZE);
@@ -235,7 +387,7 @@ function socketHelper(child, conn, token) {
       await conn.closeWrite().catch(() => {
       });
     },
-    kill: (signal) => kill(child, signal),
+    kill: (signal) => child.kill(signal),
     exited: child.status.then((s) => {
       try {
         conn.close();
@@ -261,14 +413,15 @@ function socketHelper(child, conn, token) {
   };
 }
 function spawnWithPipes(argv) {
-  const child = new Deno.Command(argv[0], {
+  const command = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit"
   }).spawn();
-  const writer = child.stdin.getWriter();
-  const reader = child.stdout.getReader();
+  const child = commandChild(command);
+  const writer = command.stdin.getWriter();
+  const reader = command.stdout.getReader();
   writer.write(PIPES_LINE).catch(() => {
   });
   let inputClosed = false;
@@ -286,11 +439,8 @@ function spawnWithPipes(argv) {
       await writer.close().catch(() => {
       });
     },
-    kill: (signal) => kill(child, signal),
-    exited: child.status.then((s) => ({
-      code: s.code,
-      signal: s.signal
-    })),
+    kill: (signal) => child.kill(signal),
+    exited: child.status,
     unref: () => child.unref(),
     ref: () => child.ref()
   };
