@@ -123,9 +123,16 @@ export interface ProcessSeam {
   exit(code: number): never;
   /** Replaces this process (execv) with the executable `path`, its arguments `words` then
    * `--request FD`, FD a memory file holding `request` that it inherits: the command line
-   * becoming its supervisor (csrc/cli.h). Returns only when that failed (nothing changed
-   * then). Absent where the runtime cannot replace its process cleanly. */
-  execWithRequest?(path: string, words: readonly string[], request: Uint8Array): Promise<void>;
+   * becoming its supervisor (csrc/cli.h). The descriptors `keep` (stdin, stdout, stderr and
+   * those the options name) stay open across the exec, also under a runtime that made the
+   * descriptors it inherited close-on-exec. Returns only when that failed (nothing changed
+   * then). Absent where the runtime cannot replace its process. */
+  execWithRequest?(
+    path: string,
+    words: readonly string[],
+    request: Uint8Array,
+    keep: readonly number[],
+  ): Promise<void>;
 }
 
 /** How the root control process is started. */

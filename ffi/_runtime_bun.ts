@@ -15,6 +15,8 @@ import {
   CHANNEL_VARIABLE,
   cString,
   elapsed,
+  type ExecLibc,
+  execWithRequestThrough,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -381,11 +383,42 @@ function openLibrary(path: string): NativeLibrary {
   };
 }
 
+/** What the command line needs of the C library to become its supervisor, in bun:ffi's
+ * words: memfd_create, write, lseek, close and execv (see `ExecLibc`). */
+const LIBC_SYMBOLS = {
+  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  lseek: { args: ["i32", "i64", "i32"], returns: "i64" },
+  close: { args: ["i32"], returns: "i32" },
+  execv: { args: ["ptr", "ptr"], returns: "i32" },
+  // Variadic; its third argument passes as an int would.
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+};
+
+/** glibc's functions the command line needs to become its supervisor, loaded by bun:ffi. */
+function openExecLibc(): ExecLibc {
+  const ffi = createRequire(import.meta.url)("bun:ffi") as BunFfi;
+  const libc = ffi.dlopen("libc.so.6", LIBC_SYMBOLS);
+  const s = libc.symbols;
+  // The bytes themselves: bun:ffi keeps an argument alive for the length of the call.
+  return {
+    memfdCreate: (name) => s.memfd_create(name, 0) as number,
+    write: (fd, bytes) => Number(s.write(fd, bytes, bytes.length)),
+    rewind: (fd) => Number(s.lseek(fd, 0, 0)),
+    close: (fd) => s.close(fd),
+    execv: (file, argv) => s.execv(file, argv),
+    address: (buf) => BigInt(ffi.ptr(buf)),
+    fcntl: (fd, cmd, arg) => s.fcntl(fd, cmd, arg) as number,
+    unload: () => libc.close(),
+  };
+}
+
 /** The Bun backend: Node's for the environment, the file system and the command line's
  * process, which Bun implements. */
 export const backend: Backend = {
   name: "Bun",
   ...nodeLike,
+  process: { ...nodeLike.process, execWithRequest: execWithRequestThrough(openExecLibc) },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
   spawnHelper: async (argv, timeout, options) =>
     options?.inheritStdio

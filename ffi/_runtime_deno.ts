@@ -9,6 +9,8 @@ import {
   CHANNEL_VARIABLE,
   cString,
   elapsed,
+  type ExecLibc,
+  execWithRequestThrough,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -18,7 +20,7 @@ import {
   socketMode,
   SYMBOLS,
 } from "./_runtime_shared.ts";
-import { execv, holding, openLibc } from "./_runtime_exec.ts";
+import { holding, openLibc } from "./_runtime_exec.ts";
 
 const READ_SIZE = 256 * 1024;
 
@@ -403,31 +405,23 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
 
 const DENO_SYMBOLS = SYMBOLS satisfies Deno.ForeignLibraryInterface;
 
-async function execWithRequest(
-  path: string,
-  words: readonly string[],
-  request: Uint8Array,
-): Promise<void> {
+/** The C library's functions the command line needs to become its supervisor
+ * (ffi/_runtime_exec.ts's, nonblocking: the memory they read is held until they return).
+ * Deno leaves the descriptors it inherited as they were: no fcntl. */
+function openExecLibc(): ExecLibc {
   const libc = openLibc();
-  if (libc === undefined) return;
+  if (libc === undefined) throw new Error("Cannot open the C library as libc.so.6");
   const s = libc.symbols;
-  // Not close-on-exec: the supervisor reads it, then closes it.
-  const name = cString("alcove-request");
-  const fd = await holding(name, s.memfd_create(name, 0));
-  try {
-    if (fd < 0) return;
-    for (let off = 0; off < request.length;) {
-      const rest = request.subarray(off) as Uint8Array<ArrayBuffer>;
-      const n = Number(await holding(rest, s.write(fd, rest, BigInt(rest.length))));
-      if (n <= 0) return;
-      off += n;
-    }
-    if (await s.lseek(fd, 0n, 0) !== 0n) return;
-    await execv(libc, path, [path, ...words, "--request", String(fd)]);
-  } finally {
-    if (fd >= 0) await s.close(fd);
-    libc.close();
-  }
+  const bytes = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
+  return {
+    memfdCreate: (name) => holding(name, s.memfd_create(bytes(name), 0)),
+    write: async (fd, b) => Number(await holding(b, s.write(fd, bytes(b), BigInt(b.length)))),
+    rewind: async (fd) => Number(await s.lseek(fd, 0n, 0)),
+    close: (fd) => s.close(fd),
+    execv: (file, argv) => holding(argv, s.execv(bytes(file), bytes(argv))),
+    address: (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes(b)))),
+    unload: () => libc.close(),
+  };
 }
 
 function openLibrary(path: string): NativeLibrary {
@@ -508,6 +502,6 @@ export const backend: Backend = {
     output: (which) => (which === "stdout" ? Deno.stdout : Deno.stderr).writable,
     onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
     exit: (code) => Deno.exit(code),
-    execWithRequest,
+    execWithRequest: execWithRequestThrough(openExecLibc),
   },
 };

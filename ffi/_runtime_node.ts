@@ -16,6 +16,8 @@ import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_ru
 import {
   CHANNEL_VARIABLE,
   elapsed,
+  type ExecLibc,
+  execWithRequestThrough,
   lineInEnvironment,
   notConnected,
   PIPES_LINE,
@@ -284,10 +286,16 @@ function loadKoffi(): Koffi {
   return koffi;
 }
 
+/** A buffer's address, for koffi: passed as one, a typed array would be copied in and out. */
+function addressOf(k: Koffi, buf: Uint8Array | null): bigint {
+  return buf === null || buf.length === 0
+    ? 0n
+    : k.address(new Uint8Array(buf.buffer)) + BigInt(buf.byteOffset);
+}
+
 function openLibrary(path: string): NativeLibrary {
   const k = loadKoffi();
   const lib = k.load(path);
-  // Buffers pass as addresses: koffi would otherwise copy a typed array in and out.
   const abi = lib.func("int alcove_abi(void)");
   const version = lib.func("const char *alcove_version(void)");
   const localCall = lib.func(
@@ -296,10 +304,7 @@ function openLibrary(path: string): NativeLibrary {
   const localReply = lib.func("int64_t alcove_local_reply(uint64_t out, size_t cap)");
   const constantsText = lib.func("int64_t alcove_constants_text(uint64_t out, size_t cap)");
   const refuseStrangers = lib.func("int alcove_refuse_strangers(const char *path, int root)");
-  const address = (buf: Uint8Array | null): bigint =>
-    buf === null || buf.length === 0
-      ? 0n
-      : k.address(new Uint8Array(buf.buffer)) + BigInt(buf.byteOffset);
+  const address = (buf: Uint8Array | null) => addressOf(k, buf);
   return {
     abi: () => abi() as number,
     version: () => version() as string,
@@ -313,10 +318,35 @@ function openLibrary(path: string): NativeLibrary {
   };
 }
 
+/** glibc's functions the command line needs to become its supervisor, loaded by koffi. */
+function openExecLibc(): ExecLibc {
+  const k = loadKoffi();
+  const libc = k.load("libc.so.6");
+  const address = (buf: Uint8Array) => addressOf(k, buf);
+  const memfdCreate = libc.func("int memfd_create(uint64_t name, unsigned int flags)");
+  const write = libc.func("int64_t write(int fd, uint64_t buf, size_t count)");
+  const lseek = libc.func("int64_t lseek(int fd, int64_t offset, int whence)");
+  const close = libc.func("int close(int fd)");
+  const execv = libc.func("int execv(uint64_t path, uint64_t argv)");
+  // fcntl is variadic; its third argument passes as an int would.
+  const fcntl = libc.func("int fcntl(int fd, int cmd, int arg)");
+  return {
+    memfdCreate: (name) => memfdCreate(address(name), 0) as number,
+    write: (fd, bytes) => Number(write(fd, address(bytes), bytes.length)),
+    rewind: (fd) => Number(lseek(fd, 0, 0)),
+    close: (fd) => close(fd),
+    execv: (file, argv) => execv(address(file), address(argv)),
+    address,
+    fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg) as number,
+    unload: () => libc.unload(),
+  };
+}
+
 /** The Node.js backend. */
 export const backend: Backend = {
   name: "Node.js",
   ...nodeLike,
+  process: { ...nodeLike.process, execWithRequest: execWithRequestThrough(openExecLibc) },
   spawnHelper,
   openLibrary,
 };

@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import process from "node:process";
+import { isatty } from "node:tty";
 import type { Backend, ProcessSeam } from "./_runtime.ts";
 import { randomHex } from "./_runtime_shared.ts";
 
@@ -41,7 +42,9 @@ const processSeam: ProcessSeam = {
     ),
   cwd: () => process.cwd(),
   uid: () => process.geteuid?.() ?? -1,
-  stdinIsTerminal: () => process.stdin.isTTY === true,
+  // Not process.stdin.isTTY: making that stream turns a terminal's O_NONBLOCK on, which a
+  // command the command line then becomes the supervisor of would inherit.
+  stdinIsTerminal: () => isatty(0),
   readFile: (path) => new Uint8Array(readFileSync(path)),
   readLink(path) {
     try {

@@ -97,6 +97,115 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${s}\0`);
 }
 
+/** fcntl's commands and the flag used here: the same numbers on every Linux architecture
+ * built (asm-generic's). */
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** What the command line needs of the C library to become its supervisor, through a
+ * runtime's FFI: each function returns what the C function of its name returns, or a
+ * promise of it (a call run on another thread: Deno compiles a fast call for its first
+ * synchronous symbol, which costs a start about 3 ms). */
+export interface ExecLibc {
+  /** `int memfd_create(const char *name, unsigned flags)`, with flags 0. */
+  memfdCreate(name: Uint8Array): number | Promise<number>;
+  /** `ssize_t write(int fd, const void *buf, size_t count)`, of all of `bytes`. */
+  write(fd: number, bytes: Uint8Array): number | Promise<number>;
+  /** `lseek(fd, 0, SEEK_SET)`. */
+  rewind(fd: number): number | Promise<number>;
+  /** `int close(int fd)`. */
+  close(fd: number): unknown;
+  /** `int execv(const char *path, char *const argv[])`; `argv` holds the addresses. From
+   * another thread it replaces the whole process all the same. */
+  execv(path: Uint8Array, argv: Uint8Array): unknown;
+  /** The address of a buffer's first byte. */
+  address(buf: Uint8Array): bigint;
+  /** `int fcntl(int fd, int cmd, int arg)`: for a runtime that changes the descriptors it
+   * inherited (Node.js and Bun make them close-on-exec when they start, Node.js turns
+   * O_NONBLOCK on for a pipe once its stream exists); absent where none does (Deno). */
+  fcntl?(fd: number, cmd: number, arg: number): number;
+  /** Unloads the library. */
+  unload(): void;
+}
+
+/**
+ * A runtime's `ProcessSeam.execWithRequest` over its C library, which `open` loads (throwing
+ * when it cannot: the command line then takes the driver's way). It replaces this process
+ * with the executable `path`, its arguments `words` then `--request FD`, FD a memory file
+ * holding `request` (not close-on-exec: the supervisor reads it, then closes it), the
+ * descriptors `keep` open across the exec and stdin, stdout and stderr in blocking mode, as
+ * a runtime's own spawn leaves a child's. It returns only when that failed, with nothing
+ * changed but a descriptor opened and closed (and those flags). Pointers are 64 bits: the
+ * architectures built are x64 and arm64.
+ */
+export function execWithRequestThrough(
+  open: () => ExecLibc,
+): (
+  path: string,
+  words: readonly string[],
+  request: Uint8Array,
+  keep: readonly number[],
+) => Promise<void> {
+  return async (path, words, request, keep) => {
+    let libc: ExecLibc;
+    try {
+      libc = open();
+    } catch {
+      return;
+    }
+    try {
+      await replaceProcess(libc, path, words, request, keep);
+    } finally {
+      libc.unload();
+    }
+  };
+}
+
+async function replaceProcess(
+  libc: ExecLibc,
+  path: string,
+  words: readonly string[],
+  request: Uint8Array,
+  keep: readonly number[],
+): Promise<void> {
+  const fd = await libc.memfdCreate(cString("alcove-request"));
+  if (fd < 0) return;
+  try {
+    const fcntl = libc.fcntl;
+    if (fcntl !== undefined) {
+      for (const k of keep) fcntl(k, F_SETFD, 0);
+      for (const std of [0, 1, 2]) {
+        const flags = fcntl(std, F_GETFL, 0);
+        if (flags >= 0 && (flags & O_NONBLOCK) !== 0) fcntl(std, F_SETFL, flags & ~O_NONBLOCK);
+      }
+    }
+    for (let off = 0; off < request.length;) {
+      const n = await libc.write(fd, request.subarray(off));
+      if (n <= 0) return;
+      off += n;
+    }
+    if (await libc.rewind(fd) !== 0) return;
+    const strings = [path, ...words, "--request", String(fd)].map(cString);
+    const argv = new BigUint64Array(strings.length + 1);
+    strings.forEach((b, i) => argv[i] = libc.address(b));
+    // argv holds only the strings' addresses: they stay referenced until execv (maybe on
+    // another thread) has copied them, or failed.
+    pinned.add(strings);
+    try {
+      await libc.execv(strings[0], new Uint8Array(argv.buffer));
+    } finally {
+      pinned.delete(strings);
+    }
+  } finally {
+    await libc.close(fd);
+  }
+}
+
+/** Strings whose addresses a pending execv holds. */
+const pinned = new Set<Uint8Array[]>();
+
 /**
  * The mode of the socket the root control process connects to. Connecting takes write
  * permission: started as this user, only this user needs it; with an exec prefix (sudo,

@@ -196,6 +196,30 @@ await drv.stop();
       cli.ok && /^\d+ 1$/.test(cli.out.trim()),
       cli.out,
     );
+    // Under each runtime the bin becomes the supervisor (the command's parent), as under
+    // Deno: the command gets stdout in blocking mode (Node.js turns O_NONBLOCK on for a pipe),
+    // and a descriptor an option names crosses the exec though the runtime made it
+    // close-on-exec (both do, from 0 to 16 under Node.js).
+    const bin = `${dir}/node_modules/@alcove/alcove/cli.js`;
+    const probe = `tr '\\0' ' ' < /proc/$PPID/cmdline; echo; grep ^flags /proc/self/fdinfo/1`;
+    for (const [name, cmd] of NPM_RUNTIMES) {
+      // The runtime's own executable: npx would not pass descriptor 5 on.
+      const exe =
+        (await quiet(cmd[0], [...cmd.slice(1), "-e", "console.log(process.execPath)"], dir))
+          .out.trim();
+      const line = [exe, bin, "--ro-bind", "/", "/", "--info-fd", "5", "sh", "-c", probe]
+        .map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+      const ran = await quiet("sh", ["-c", `exec ${line} 5>info.json`], dir);
+      const [parent = "", flags = ""] = ran.out.trim().split("\n");
+      const info = await Deno.readTextFile(`${dir}/info.json`).catch(() => "");
+      check(
+        `${name}: the bin becomes the supervisor and passes stdio and --info-fd as they were`,
+        ran.ok && parent.includes(" --cli ") &&
+          (parseInt(flags.split(/\s+/)[1] ?? "", 8) & 0o4000) === 0 &&
+          /"child-pid": \d+/.test(info),
+        `${ran.out}\ninfo: ${info}`,
+      );
+    }
     await Deno.writeTextFile(
       `${dir}/consumer.mts`,
       script.replace("const pid", "const pid: number"),

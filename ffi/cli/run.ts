@@ -159,7 +159,11 @@ async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<num
     console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
-  await exec(helper, r.words, r.request);
+  // Its stdio and the descriptors the options name cross the exec; the others it inherited
+  // cross it too, unless the runtime made them close-on-exec (Node.js and Bun do).
+  const keep = new Set([0, 1, 2, ...plan.ownFds, ...plan.blockFds]);
+  if (plan.syncFd !== undefined) keep.add(plan.syncFd);
+  await exec(helper, r.words, r.request, [...keep]);
   return undefined;
 }
 
@@ -196,9 +200,9 @@ export interface RunCommandLineOptions {
   /** Replace this process with the sandbox's supervisor, as the `alcove` command does: a
    * small C program that spawns the command with this process's pid, stdio, terminal and
    * session, reports, forwards signals and exits with the status, so the call never
-   * returns. Taken under Deno, without `--output-limit` (its output is piped and counted)
-   * and unless the environment has `ALCOVE_CLI_DRIVER=1`; otherwise, and by default, a
-   * driver runs the command and the status is returned. */
+   * returns. Taken under Deno, Node.js (with koffi) and Bun, without `--output-limit` (its
+   * output is piped and counted) and unless the environment has `ALCOVE_CLI_DRIVER=1`;
+   * otherwise, and by default, a driver runs the command and the status is returned. */
   becomeSupervisor?: boolean;
 }
 

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-VGKJVHQM.js";
+} from "./chunk-VR6XDR5U.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-K7M6H7D7.js";
+} from "./chunk-UQXNZXGS.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-R7NVL5WY.js";
+} from "./chunk-QIHSUWUB.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -135,7 +135,17 @@ async function becomeSupervisor(plan, uid) {
     console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
-  await exec(helper, r.words, r.request);
+  const keep = /* @__PURE__ */ new Set([
+    0,
+    1,
+    2,
+    ...plan.ownFds,
+    ...plan.blockFds
+  ]);
+  if (plan.syncFd !== void 0) keep.add(plan.syncFd);
+  await exec(helper, r.words, r.request, [
+    ...keep
+  ]);
   return void 0;
 }
 function planCommandLine(args, io) {
@@ -175,7 +185,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-2SJ7HKFC.js")).openLocal();
+      local = (await import("./local-OOUAYL7E.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -199,7 +209,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-U3O3GCDN.js");
+  const { runWithDriver } = await import("./_driver_run-2JL6CKSU.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-VAR3QEBV.js";
-import "./chunk-R7NVL5WY.js";
+} from "./chunk-WS4XGZXY.js";
+import "./chunk-QIHSUWUB.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -6,13 +6,14 @@ import {
   SYMBOLS,
   cString,
   elapsed,
+  execWithRequestThrough,
   lineInEnvironment,
   notConnected,
   pipesForced,
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-FNBYWMEC.js";
+} from "./chunk-HUF53IJZ.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -79,20 +80,6 @@ async function holding(memory, call) {
   } finally {
     pinned.delete(memory);
   }
-}
-async function execv(libc, path, argv) {
-  const strings = [
-    path,
-    ...argv
-  ].map((s) => encoder.encode(`${s}\0`));
-  const pointers = new BigUint64Array(strings.length);
-  for (let i = 1; i < strings.length; i++) {
-    pointers[i - 1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(strings[i])));
-  }
-  await holding([
-    strings,
-    pointers
-  ], libc.symbols.execv(strings[0], pointers));
 }
 
 // ffi/_runtime_deno.ts
@@ -446,31 +433,20 @@ function spawnWithPipes(argv) {
   };
 }
 var DENO_SYMBOLS = SYMBOLS;
-async function execWithRequest(path, words, request) {
+function openExecLibc() {
   const libc = openLibc();
-  if (libc === void 0) return;
+  if (libc === void 0) throw new Error("Cannot open the C library as libc.so.6");
   const s = libc.symbols;
-  const name = cString("alcove-request");
-  const fd = await holding(name, s.memfd_create(name, 0));
-  try {
-    if (fd < 0) return;
-    for (let off = 0; off < request.length; ) {
-      const rest = request.subarray(off);
-      const n = Number(await holding(rest, s.write(fd, rest, BigInt(rest.length))));
-      if (n <= 0) return;
-      off += n;
-    }
-    if (await s.lseek(fd, 0n, 0) !== 0n) return;
-    await execv(libc, path, [
-      path,
-      ...words,
-      "--request",
-      String(fd)
-    ]);
-  } finally {
-    if (fd >= 0) await s.close(fd);
-    libc.close();
-  }
+  const bytes = (b) => b;
+  return {
+    memfdCreate: (name) => holding(name, s.memfd_create(bytes(name), 0)),
+    write: async (fd, b) => Number(await holding(b, s.write(fd, bytes(b), BigInt(b.length)))),
+    rewind: async (fd) => Number(await s.lseek(fd, 0n, 0)),
+    close: (fd) => s.close(fd),
+    execv: (file, argv) => holding(argv, s.execv(bytes(file), bytes(argv))),
+    address: (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes(b)))),
+    unload: () => libc.close()
+  };
 }
 function openLibrary(path) {
   const lib = Deno.dlopen(path, DENO_SYMBOLS);
@@ -541,7 +517,7 @@ var backend = {
     output: (which) => (which === "stdout" ? Deno.stdout : Deno.stderr).writable,
     onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
     exit: (code) => Deno.exit(code),
-    execWithRequest
+    execWithRequest: execWithRequestThrough(openExecLibc)
   }
 };
 export {

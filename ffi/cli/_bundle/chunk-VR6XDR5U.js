@@ -1076,9 +1076,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-4KUL67O4.js"),
+    import("./policy-ESB5Q374.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-GPBAIW44.js")
+    import("./install-HHPSIE7H.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

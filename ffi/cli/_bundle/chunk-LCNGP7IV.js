@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-K7M6H7D7.js";
+} from "./chunk-UQXNZXGS.js";
 import {
   CstructValue,
   Reader,

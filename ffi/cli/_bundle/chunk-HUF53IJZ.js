@@ -82,6 +82,66 @@ var SYMBOLS = {
 function cString(s) {
   return new TextEncoder().encode(`${s}\0`);
 }
+var F_SETFD = 2;
+var F_GETFL = 3;
+var F_SETFL = 4;
+var O_NONBLOCK = 2048;
+function execWithRequestThrough(open) {
+  return async (path, words, request, keep) => {
+    let libc;
+    try {
+      libc = open();
+    } catch {
+      return;
+    }
+    try {
+      await replaceProcess(libc, path, words, request, keep);
+    } finally {
+      libc.unload();
+    }
+  };
+}
+async function replaceProcess(libc, path, words, request, keep) {
+  const fd = await libc.memfdCreate(cString("alcove-request"));
+  if (fd < 0) return;
+  try {
+    const fcntl = libc.fcntl;
+    if (fcntl !== void 0) {
+      for (const k of keep) fcntl(k, F_SETFD, 0);
+      for (const std of [
+        0,
+        1,
+        2
+      ]) {
+        const flags = fcntl(std, F_GETFL, 0);
+        if (flags >= 0 && (flags & O_NONBLOCK) !== 0) fcntl(std, F_SETFL, flags & ~O_NONBLOCK);
+      }
+    }
+    for (let off = 0; off < request.length; ) {
+      const n = await libc.write(fd, request.subarray(off));
+      if (n <= 0) return;
+      off += n;
+    }
+    if (await libc.rewind(fd) !== 0) return;
+    const strings = [
+      path,
+      ...words,
+      "--request",
+      String(fd)
+    ].map(cString);
+    const argv = new BigUint64Array(strings.length + 1);
+    strings.forEach((b, i) => argv[i] = libc.address(b));
+    pinned.add(strings);
+    try {
+      await libc.execv(strings[0], new Uint8Array(argv.buffer));
+    } finally {
+      pinned.delete(strings);
+    }
+  } finally {
+    await libc.close(fd);
+  }
+}
+var pinned = /* @__PURE__ */ new Set();
 function socketMode(prefixed) {
   return prefixed ? 402 : 384;
 }
@@ -97,5 +157,6 @@ export {
   pipesForced,
   SYMBOLS,
   cString,
+  execWithRequestThrough,
   socketMode
 };

@@ -4,20 +4,21 @@ import {
 } from "./chunk-WXVCCUSC.js";
 import {
   nodeLike
-} from "./chunk-YNL7E5UA.js";
+} from "./chunk-C2YMDOJO.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
   SYMBOLS,
   cString,
   elapsed,
+  execWithRequestThrough,
   lineInEnvironment,
   notConnected,
   pipesForced,
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-FNBYWMEC.js";
+} from "./chunk-HUF53IJZ.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -323,11 +324,77 @@ function openLibrary(path) {
     close: () => lib.close()
   };
 }
+var LIBC_SYMBOLS = {
+  memfd_create: {
+    args: [
+      "ptr",
+      "u32"
+    ],
+    returns: "i32"
+  },
+  write: {
+    args: [
+      "i32",
+      "ptr",
+      "u64"
+    ],
+    returns: "i64"
+  },
+  lseek: {
+    args: [
+      "i32",
+      "i64",
+      "i32"
+    ],
+    returns: "i64"
+  },
+  close: {
+    args: [
+      "i32"
+    ],
+    returns: "i32"
+  },
+  execv: {
+    args: [
+      "ptr",
+      "ptr"
+    ],
+    returns: "i32"
+  },
+  // Variadic; its third argument passes as an int would.
+  fcntl: {
+    args: [
+      "i32",
+      "i32",
+      "i32"
+    ],
+    returns: "i32"
+  }
+};
+function openExecLibc() {
+  const ffi = createRequire(import.meta.url)("bun:ffi");
+  const libc = ffi.dlopen("libc.so.6", LIBC_SYMBOLS);
+  const s = libc.symbols;
+  return {
+    memfdCreate: (name) => s.memfd_create(name, 0),
+    write: (fd, bytes) => Number(s.write(fd, bytes, bytes.length)),
+    rewind: (fd) => Number(s.lseek(fd, 0, 0)),
+    close: (fd) => s.close(fd),
+    execv: (file, argv) => s.execv(file, argv),
+    address: (buf) => BigInt(ffi.ptr(buf)),
+    fcntl: (fd, cmd, arg) => s.fcntl(fd, cmd, arg),
+    unload: () => libc.close()
+  };
+}
 var backend = {
   name: "Bun",
   ...nodeLike,
+  process: {
+    ...nodeLike.process,
+    execWithRequest: execWithRequestThrough(openExecLibc)
+  },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-6QWWPNHR.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-MP7CGHM7.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

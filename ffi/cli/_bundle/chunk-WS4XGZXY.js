@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-R7NVL5WY.js";
+} from "./chunk-QIHSUWUB.js";
 import {
   BPF_ABS,
   BPF_ALU,

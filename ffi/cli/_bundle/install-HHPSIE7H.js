@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-VAR3QEBV.js";
-import "./chunk-R7NVL5WY.js";
+} from "./chunk-WS4XGZXY.js";
+import "./chunk-QIHSUWUB.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-ZPZYU3HA.js";
-import "./chunk-K7M6H7D7.js";
+} from "./chunk-LCNGP7IV.js";
+import "./chunk-UQXNZXGS.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-R7NVL5WY.js";
+import "./chunk-QIHSUWUB.js";
 export {
   Local,
   openLocal

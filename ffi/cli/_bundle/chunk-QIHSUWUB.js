@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-LDHSROF3.js")).backend;
+      return (await import("./_runtime_deno-DGL5F2TB.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-7SSKD7NX.js")).backend;
+      return (await import("./_runtime_bun-ACANUNTX.js")).backend;
     case "node":
-      return (await import("./_runtime_node-6QWWPNHR.js")).backend;
+      return (await import("./_runtime_node-MP7CGHM7.js")).backend;
     default:
       return unsupported();
   }

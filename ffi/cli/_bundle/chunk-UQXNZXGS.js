@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-R7NVL5WY.js";
+} from "./chunk-QIHSUWUB.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-ZPZYU3HA.js";
+} from "./chunk-LCNGP7IV.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-VGKJVHQM.js";
+} from "./chunk-VR6XDR5U.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-K7M6H7D7.js";
+} from "./chunk-UQXNZXGS.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -39,7 +39,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-FNBYWMEC.js";
+} from "./chunk-HUF53IJZ.js";
 import {
   AbortedError,
   AlcoveError,
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-R7NVL5WY.js";
+} from "./chunk-QIHSUWUB.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
