@@ -158,6 +158,14 @@ struct alcove_state;
  * frame the loop would send up, in order, instead of a channel doing it. */
 typedef void (*alcove_host_fn)(struct alcove_state *ap, const unsigned char *frame, size_t len);
 
+/* Called by a spawn (calls/spawn.c) as soon as its child exists, before the child takes its
+ * first step (it waits for the call to return), with `made` true when the child is already
+ * in every namespace it will be in (false when it joins some itself). The command line's
+ * supervisor reports the child's pid and namespaces there and waits for its --userns-block-fd
+ * and --block-fd, as bubblewrap does before its child goes on. Returns nonzero when the
+ * child's id maps are written by someone else (bubblewrap's --userns-block-fd). */
+typedef int (*alcove_spawned_fn)(struct alcove_state *ap, pid_t pid, int made);
+
 struct alcove_state {
     int depth;
     int up_in;  /* calls from the parent */
@@ -194,6 +202,12 @@ struct alcove_state {
     int subreaper_before_exec;
     alcove_host_fn host; /* NULL: frames go up the channel (up_out) */
     void *host_data;
+    alcove_spawned_fn spawned; /* NULL: none */
+    /* Descriptors the in-process host keeps to itself (the command line's --info-fd, ...): a
+     * spawned child closes its copies first, before it waits for the hook, so that a reader
+     * of the report sees its end. */
+    const int *host_fds;
+    size_t nhost_fds;
 };
 
 /* A decoded argument. Strings and byte strings point into the request and are

@@ -18,6 +18,9 @@
 
 const char *const alcove_cli_namespaces[ALCOVE_CLI_NNAMESPACES] = {"cgroup", "ipc", "mnt", "net",
                                                                   "pid",    "uts", "user"};
+_Static_assert(NNAMESPACES <= sizeof(((struct alcove_cli *)0)->ns_inode) /
+                                  sizeof(((struct alcove_cli *)0)->ns_inode[0]),
+               "ns_inode holds every namespace of the table");
 
 /* The spawn call's id: the only call this host makes. */
 #define SPAWN_ID 1u
@@ -109,15 +112,15 @@ int alcove_cli_abi_mismatch(int abi)
 int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[])
 {
     memset(cli, 0, sizeof(*cli));
-    cli->info_fd = cli->json_fd = -1;
+    cli->info_fd = cli->json_fd = cli->userns_block = -1;
     return alcove_cli_words(cli, argc, argv);
 }
 
 int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[])
 {
     int request = -1, abi = -1;
-    int close_fds[ALCOVE_CLI_MAX_FDS], block_fds[ALCOVE_CLI_MAX_FDS];
-    size_t nclose = 0, nblock = 0;
+    int close_fds[ALCOVE_CLI_MAX_FDS];
+    size_t nclose = 0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--forward-interrupts") == 0) {
@@ -145,8 +148,10 @@ int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[])
             cli->hold[cli->nhold++] = fd;
         else if (strcmp(opt, "--close") == 0 && nclose < ALCOVE_CLI_MAX_FDS)
             close_fds[nclose++] = fd;
-        else if (strcmp(opt, "--block") == 0 && nblock < ALCOVE_CLI_MAX_FDS)
-            block_fds[nblock++] = fd;
+        else if (strcmp(opt, "--block") == 0 && cli->nblock < ALCOVE_CLI_MAX_FDS)
+            cli->block[cli->nblock++] = fd;
+        else if (strcmp(opt, "--userns-block") == 0)
+            cli->userns_block = fd;
         else
             return cli_fail("unknown option, or given too often: ", opt);
     }
@@ -160,17 +165,17 @@ int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[])
     } else if (cli->request == NULL) {
         return cli_fail("no --request descriptor", "");
     }
-    for (size_t i = 0; i < nblock; i++) {
-        char c;
-        /* bubblewrap goes on when the descriptor cannot be read */
-        while (read(block_fds[i], &c, 1) < 0 && errno == EINTR)
-            ;
-    }
-    /* The descriptors it holds are reported on or kept, not passed on. */
-    if (cli->info_fd >= 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
-        cli->hold[cli->nhold++] = cli->info_fd;
-    if (cli->json_fd >= 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
-        cli->hold[cli->nhold++] = cli->json_fd;
+    /* The descriptors it holds are reported on, waited on or kept, not passed on. */
+    int mine[ALCOVE_CLI_MAX_FDS + 3];
+    size_t nmine = 0;
+    mine[nmine++] = cli->info_fd;
+    mine[nmine++] = cli->json_fd;
+    mine[nmine++] = cli->userns_block;
+    for (size_t i = 0; i < cli->nblock; i++)
+        mine[nmine++] = cli->block[i];
+    for (size_t i = 0; i < nmine; i++)
+        if (mine[i] >= 0 && cli->nhold < ALCOVE_CLI_MAX_FDS)
+            cli->hold[cli->nhold++] = mine[i];
     for (size_t i = 0; i < nclose; i++) {
         size_t k = 0;
         while (k < cli->nhold && cli->hold[k] != close_fds[i])
@@ -226,30 +231,44 @@ static void json_object(char *out, size_t cap, char keys[][64], char values[][32
         snprintf(out + off, cap - off, "%s", pretty ? "}\n" : " }\n");
 }
 
-/* What --info-fd and the first --json-status-fd line say: the command's pid and the
- * namespaces it is in (read now: one that has already ended is reported without them). */
-static void report_started(struct alcove_cli *cli)
+/* The inodes of the reported namespaces `pid` is in; one that cannot be read is 0. */
+static void read_namespaces(struct alcove_cli *cli, pid_t pid)
 {
-    char keys[NNAMESPACES + 1][64];
-    char values[NNAMESPACES + 1][32];
-    size_t n = 0;
-    snprintf(keys[n], sizeof(keys[n]), "child-pid");
-    snprintf(values[n++], sizeof(values[0]), "%d", (int)cli->pid);
     for (size_t i = 0; i < NNAMESPACES; i++) {
+        cli->ns_inode[i] = 0;
         if (!(cli->report & (1u << i)))
             continue;
         char path[64], link[128];
-        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)cli->pid, NAMESPACES[i]);
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, NAMESPACES[i]);
         ssize_t len = readlink(path, link, sizeof(link) - 1);
         if (len <= 0)
             continue;
         link[len] = 0;
-        char *open = strchr(link, '['), *close_ = strchr(link, ']');
-        if (open == NULL || close_ == NULL || close_ < open + 2)
+        char *open = strchr(link, '['), *end;
+        if (open == NULL)
             continue;
-        *close_ = 0;
+        errno = 0;
+        unsigned long long inode = strtoull(open + 1, &end, 10);
+        if (errno == 0 && end != open + 1 && *end == ']')
+            cli->ns_inode[i] = inode;
+    }
+}
+
+/* What --info-fd and the first --json-status-fd line say: the command's pid and the
+ * namespaces it is in. */
+static void report_started(struct alcove_cli *cli, pid_t pid)
+{
+    char keys[NNAMESPACES + 1][64];
+    char values[NNAMESPACES + 1][32];
+    size_t n = 0;
+    cli->started = 1;
+    snprintf(keys[n], sizeof(keys[n]), "child-pid");
+    snprintf(values[n++], sizeof(values[0]), "%d", (int)pid);
+    for (size_t i = 0; i < NNAMESPACES; i++) {
+        if (cli->ns_inode[i] == 0)
+            continue;
         snprintf(keys[n], sizeof(keys[n]), "%s-namespace", NAMESPACES[i]);
-        snprintf(values[n++], sizeof(values[0]), "%s", open + 1);
+        snprintf(values[n++], sizeof(values[0]), "%llu", cli->ns_inode[i]);
     }
     char text[2048];
     int rv = 0;
@@ -263,11 +282,47 @@ static void report_started(struct alcove_cli *cli)
         json_object(text, sizeof(text), keys, values, n, 0);
         rv = write_all(cli->json_fd, text);
     }
-    if (rv < 0) {
+    if (rv < 0)
         cli->info_failed = -rv;
-        if (kill(-cli->pid, SIGKILL) < 0)
-            kill(cli->pid, SIGKILL);
+}
+
+/* After a failed report the command is ended as soon as it is known to run. */
+static void end_unreported(struct alcove_cli *cli)
+{
+    if (cli->info_failed != 0 && cli->pid > 0 && kill(-cli->pid, SIGKILL) < 0)
+        kill(cli->pid, SIGKILL);
+}
+
+/* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read. */
+static void wait_on(int fd)
+{
+    char c;
+    while (read(fd, &c, 1) < 0 && errno == EINTR)
+        ;
+    close(fd);
+}
+
+/* The spawn's hook (alcove_spawned_fn), in bubblewrap's order: with the command's process
+ * made and waiting, its pid and namespaces are reported (read now, since the command may
+ * end before its spawn is answered), then the --userns-block-fd and --block-fd wait, so
+ * that whoever reads the report can act on the process (write its id maps, set up its
+ * network) before it goes on. When it joins namespaces itself they are reported once it
+ * runs, and the waits are all it does here. */
+static int spawned(struct alcove_state *ap, pid_t pid, int made)
+{
+    struct alcove_cli *cli = ap->host_data;
+    if (made && (cli->info_fd >= 0 || cli->json_fd >= 0)) {
+        read_namespaces(cli, pid);
+        report_started(cli, pid);
     }
+    int mapped = cli->userns_block >= 0;
+    if (mapped)
+        wait_on(cli->userns_block);
+    cli->userns_block = -1;
+    for (size_t i = 0; i < cli->nblock; i++)
+        wait_on(cli->block[i]);
+    cli->nblock = 0;
+    return mapped;
 }
 
 /* The last --json-status-fd line: bubblewrap's exit-code, then ours. */
@@ -422,8 +477,11 @@ static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsi
             if (cli->pending & (1u << sig))
                 forward(cli, sig);
         cli->pending = 0;
-        if (cli->info_fd >= 0 || cli->json_fd >= 0)
-            report_started(cli);
+        if (!cli->started && (cli->info_fd >= 0 || cli->json_fd >= 0)) {
+            read_namespaces(cli, cli->pid);
+            report_started(cli, cli->pid);
+        }
+        end_unreported(cli);
         return;
     }
     cli->ended = 1;
@@ -496,6 +554,9 @@ int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
     }
     ap->host = host;
     ap->host_data = cli;
+    ap->spawned = spawned;
+    ap->host_fds = cli->hold;
+    ap->nhost_fds = cli->nhold;
     ap->up_in = ap->up_out = -1;
     size_t spawn = 0;
     while (spawn < alcove_ncalls && strcmp(alcove_calls[spawn].name, "spawn") != 0)

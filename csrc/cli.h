@@ -10,11 +10,14 @@
  *
  * Its own command line (made by ffi/cli/run.ts, never by people):
  *   alcove --cli --abi N [--info-fd FD] [--json-status-fd FD] [--hold FD]...
- *          [--close FD]... [--block FD]... [--report NS,...] [--forward-interrupts]
+ *          [--close FD]... [--block FD]... [--userns-block FD] [--report NS,...]
+ *          [--forward-interrupts]
  *          --request FD
  * --request: a descriptor holding the spawn request (read, then closed); --hold: kept open
  * while the sandbox runs, not passed on (--sync-fd); --close: closed at once (descriptors
- * the command line read itself); --block: one byte read from each first (--block-fd);
+ * the command line read itself); --block, --userns-block: one byte read from each once the
+ * command's process exists and is reported, before it takes a step (--block-fd,
+ * --userns-block-fd, whose id maps are then left to whoever unblocks it);
  * --report: the namespaces (/proc/PID/ns names) whose inodes --info-fd reports;
  * --forward-interrupts: SIGINT and SIGQUIT go to the command too (--new-session).
  * SIGTERM and SIGHUP always do. Every other descriptor it inherited goes to the command at
@@ -53,6 +56,11 @@ struct alcove_cli {
     unsigned char *request;   /* the spawn call's payload: one BYTES value */
     size_t request_len;
     pid_t pid;                /* the command, once it runs; 0 before */
+    int block[ALCOVE_CLI_MAX_FDS]; /* --block: read before the command goes on */
+    size_t nblock;
+    int userns_block;         /* --userns-block: read first; its id maps are not written; -1 */
+    int started;              /* --info-fd and --json-status-fd have their first report */
+    unsigned long long ns_inode[8]; /* the reported namespaces by cli.c's table; 0: unknown */
     int ended;
     unsigned pending;         /* signals that came before the command ran, by bit */
     int info_failed;          /* errno of a failed --info-fd/--json-status-fd report */
@@ -61,14 +69,14 @@ struct alcove_cli {
     int code;                 /* the exit status */
 };
 
-/* Parses the command line, reads the request, the --block descriptors, closes --close
- * ones. Returns 0, or the exit status after printing why. */
+/* Parses the command line, reads the request, closes the --close descriptors (the --block
+ * ones are read later, by the spawn's hook). Returns 0, or the exit status after printing
+ * why. */
 int alcove_cli_prepare(struct alcove_cli *cli, int argc, char *argv[]);
 
 /* The supervisor's own command line (argv[0] and --cli first) read into cli, which is
  * zeroed but for the descriptors (-1) and, without a --request word, the request; then the
- * --block descriptors read, the --close ones closed. Returns 0, or the exit status after
- * printing why. */
+ * --close descriptors closed. Returns 0, or the exit status after printing why. */
 int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[]);
 
 /* The fast path of cli.ts: `alcove --cli-parse --abi N [--dump] -- ARGS...` parses the

@@ -89,10 +89,10 @@ struct parsed {
     char **owned; /* the "NAME=value" strings of --setenv and PWD */
     size_t nowned;
     /* Descriptors: parse.ts's plan.ownFds (in order), infoFd, jsonStatusFd, blockFds,
-     * syncFd (-1: none). */
+     * syncFd, usernsBlockFd (-1: none). */
     int *own, *block;
     size_t nown, nblock;
-    int info_fd, json_fd, sync_fd, userns_block;
+    int info_fd, json_fd, sync_fd, userns_block, userns_block_fd;
     double timeout; /* milliseconds, a whole number (--time); 0: none */
     struct rlim *rlimits; /* --rlimit, by name in the order first given */
     size_t nrlimits;
@@ -651,6 +651,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
                     p->info_fd = fd;
                 else if (arg[2] == 'j')
                     p->json_fd = fd;
+                else if (arg[2] == 'u')
+                    p->userns_block_fd = fd;
                 else
                     p->block[p->nblock++] = fd;
                 if (arg[2] == 'u')
@@ -953,9 +955,15 @@ static size_t supervisor_words(const struct parsed *p, uid_t uid, char **words,
     for (size_t k = 0; k < p->nblock; k++)
         if (!seen_before(p->block, k))
             fd_word(words, pool, &n, "--block", p->block[k]);
+    if (p->userns_block_fd >= 0)
+        fd_word(words, pool, &n, "--userns-block", p->userns_block_fd);
     for (size_t k = 0; k < p->nown; k++) {
         int fd = p->own[k];
-        if (!seen_before(p->own, k) && fd != p->info_fd && fd != p->json_fd && fd != held)
+        int blocks = fd == p->userns_block_fd;
+        for (size_t b = 0; b < p->nblock && !blocks; b++)
+            blocks = p->block[b] == fd;
+        if (!seen_before(p->own, k) && fd != p->info_fd && fd != p->json_fd && fd != held &&
+            !blocks)
             fd_word(words, pool, &n, "--close", fd);
     }
     char report[WORD_SIZE];
@@ -976,7 +984,7 @@ static size_t supervisor_words(const struct parsed *p, uid_t uid, char **words,
 int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
 {
     memset(cli, 0, sizeof(*cli));
-    cli->info_fd = cli->json_fd = -1;
+    cli->info_fd = cli->json_fd = cli->userns_block = -1;
     int dump = 0, abi = -1, i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         uint64_t v;
@@ -1010,7 +1018,7 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     p.owned = calloc(2 * n + 2, sizeof(*p.owned));
     p.own = calloc(n + 1, sizeof(*p.own));
     p.block = calloc(n + 1, sizeof(*p.block));
-    p.info_fd = p.json_fd = p.sync_fd = -1;
+    p.info_fd = p.json_fd = p.sync_fd = p.userns_block_fd = -1;
     p.rlimits = calloc(n + 1, sizeof(*p.rlimits));
     /* At most 2 words for each descriptor option, 9 others. */
     char **words = calloc(2 * n + 16, sizeof(*words));

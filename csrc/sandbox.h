@@ -182,7 +182,7 @@ struct alcove_sandbox {
     /* Filled in by the parent for the child. */
     pid_t parent;      /* the control process */
     int report_fd;     /* close-on-exec pipe for a failed step */
-    int sync_fd;       /* the child waits here until its id maps are written */
+    int sync_fd;       /* the child waits here for its id maps (and the host's look) */
     const struct alcove_cg *cgroup; /* the cgroups the child moves itself into, or NULL */
     int cg_into_v2;    /* it was born in the v2 one */
     int stdio_fd[3];   /* descriptors to become 0, 1, 2 (-1: keep the control process's) */

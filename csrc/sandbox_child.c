@@ -972,6 +972,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     if (sb->new_session ? setsid() < 0 : !sb->keep_pgrp && setpgid(0, 0) < 0)
         fail(errno, sb->new_session ? "setsid" : "setpgid", "Cannot start a process group",
              NULL);
+    for (size_t i = 0; i < ap->nhost_fds; i++)
+        close(ap->host_fds[i]);
     if (sb->sync_fd >= 0) {
         char c;
         ssize_t n;

@@ -265,7 +265,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         }
     }
 
-    /* 0..2: stdio, 3: the report pipe, 4: the id-map sync pipe */
+    /* 0..2: stdio, 3: the report pipe, 4: the sync pipe (id maps, the host's look) */
     int fds[5][2];
     for (int i = 0; i < 5; i++)
         fds[i][0] = fds[i][1] = -1;
@@ -288,7 +288,9 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     /* Non-blocking for this process; the child's one record always fits. */
     if (err == 0 && pipe2(fds[3], O_CLOEXEC | O_NONBLOCK) < 0)
         err = errno;
-    if (err == 0 && (flags & NEWUSER) && pipe2(fds[4], O_CLOEXEC) < 0)
+    /* The child waits on the sync pipe for its id maps, and for the in-process host's hook. */
+    int hold = ap->spawned != NULL;
+    if (err == 0 && ((flags & NEWUSER) || hold) && pipe2(fds[4], O_CLOEXEC) < 0)
         err = errno;
     if (err != 0) {
         for (int i = 0; i < 5; i++)
@@ -310,21 +312,21 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    /* Without namespaces nothing waits on this process (no id maps to write), and the
-     * child's steps are quick: it borrows this process's memory until it execs, as
+    /* Without namespaces (and without the host's hook) nothing waits on this process (no id
+     * maps to write), and the child's steps are quick: it borrows this process's memory until it execs, as
      * posix_spawn does, instead of copying it (not to join namespaces: the kernel
      * refuses that to a process sharing its memory). It is born in its v2 cgroup where
      * the kernel can (clone3 CLONE_INTO_CGROUP), and moves itself into the others. */
-    int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY;
-    /* With namespaces the child waits for its id maps, which this process writes: it
-     * cannot sleep through the child's steps as vfork would have it. The child borrows
+    int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY && !hold;
+    /* With namespaces the child waits for its id maps, which this process writes (and for
+     * the host's hook): it cannot sleep through the child's steps as vfork would have it. The child borrows
      * the memory all the same (copying it costs more than all the steps), and this
      * process, once the maps are written, only waits for the exec (or the failure)
      * before it runs on: signals stay blocked meanwhile, so that no handler runs on
      * memory the child is using. Not for what the kernel refuses to a process sharing
      * its memory (joining namespaces, a user namespace made inside), nor for a child
      * that stays (the init of a pid namespace). */
-    int lend = flags != 0 && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
+    int lend = (flags != 0 || hold) && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
                sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled;
     struct child_arg a = {&sb, ap};
     pid_t pid = -1;
@@ -383,7 +385,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         /* The child waits until its id maps are written. */
         const char *step = "uid_map";
         char what[1024] = "Cannot write the id maps of the user namespace";
-        rv = write_maps(&sb, pid, &step);
+        int mapped = hold && ap->spawned(ap, pid, !joins);
+        rv = flags & NEWUSER && !mapped ? write_maps(&sb, pid, &step) : 0;
         if (rv == 0 && write(fds[4][1], "", 1) != 1)
             rv = -errno;
         if (rv < 0) {

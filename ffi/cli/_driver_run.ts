@@ -106,7 +106,12 @@ export async function runWithDriver(
 ): Promise<number> {
   let local = opened;
   const host = () => local ??= openLocal();
-  for (const fd of plan.blockFds) {
+  // Before the spawn: the driver has no moment between the sandbox's process and its setup
+  // (the supervisor waits there, after reporting, as bubblewrap does).
+  const blocks = plan.usernsBlockFd === undefined
+    ? plan.blockFds
+    : [plan.usernsBlockFd, ...plan.blockFds];
+  for (const fd of blocks) {
     try {
       host().read(fd, 1);
     } catch {

@@ -128,8 +128,11 @@ export interface CommandLinePlan {
   jsonStatusFd?: number;
   /** --info-fd. */
   infoFd?: number;
-  /** --block-fd and --userns-block-fd: read before the sandbox starts. */
+  /** --block-fd: read once the sandbox's process exists and is reported, before it goes on. */
   blockFds: number[];
+  /** --userns-block-fd: read first, the same way; the sandbox's id maps are then left to
+   * whoever writes to it (with newuidmap and newgidmap, say). */
+  usernsBlockFd?: number;
   /** --sync-fd: kept open by the command line while the sandbox runs. */
   syncFd?: number;
   /** Descriptors the command line reads or writes itself (--args, --file, --info-fd, ...):
@@ -669,9 +672,11 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         addSeccomp.push(readFd(a, "seccomp data"));
         break;
       case "--block-fd":
-      case "--userns-block-fd":
         plan.blockFds.push(own(a));
-        if (arg === "--userns-block-fd") usernsBlock = true;
+        break;
+      case "--userns-block-fd":
+        plan.usernsBlockFd = own(a);
+        usernsBlock = true;
         break;
       case "--info-fd":
         plan.infoFd = own(a);

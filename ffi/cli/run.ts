@@ -76,9 +76,13 @@ function supervisorWords(plan: CommandLinePlan, uid: number): string[] {
   // passes it on.
   const held = plan.syncFd !== undefined && own.has(plan.syncFd) ? plan.syncFd : undefined;
   fd("--hold", held);
-  for (const n of new Set(plan.blockFds)) fd("--block", n);
+  const blocks = new Set(plan.blockFds);
+  for (const n of blocks) fd("--block", n);
+  fd("--userns-block", plan.usernsBlockFd);
   for (const n of own) {
-    if (n !== plan.infoFd && n !== plan.jsonStatusFd && n !== held) fd("--close", n);
+    const mine = n === plan.infoFd || n === plan.jsonStatusFd || n === held ||
+      blocks.has(n) || n === plan.usernsBlockFd;
+    if (!mine) fd("--close", n);
   }
   const ns = reportedNamespaces(plan, uid);
   if (ns.length > 0) words.push("--report", ns.join(","));

@@ -11,7 +11,7 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-VR6XDR5U.js";
+} from "./chunk-VTCYN55F.js";
 import {
   ConstantTable,
   VERSION,
@@ -72,9 +72,12 @@ function supervisorWords(plan, uid) {
   const own = new Set(plan.ownFds);
   const held = plan.syncFd !== void 0 && own.has(plan.syncFd) ? plan.syncFd : void 0;
   fd("--hold", held);
-  for (const n of new Set(plan.blockFds)) fd("--block", n);
+  const blocks = new Set(plan.blockFds);
+  for (const n of blocks) fd("--block", n);
+  fd("--userns-block", plan.usernsBlockFd);
   for (const n of own) {
-    if (n !== plan.infoFd && n !== plan.jsonStatusFd && n !== held) fd("--close", n);
+    const mine = n === plan.infoFd || n === plan.jsonStatusFd || n === held || blocks.has(n) || n === plan.usernsBlockFd;
+    if (!mine) fd("--close", n);
   }
   const ns = reportedNamespaces(plan, uid);
   if (ns.length > 0) words.push("--report", ns.join(","));
@@ -209,7 +212,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-2JL6CKSU.js");
+  const { runWithDriver } = await import("./_driver_run-KBGYERXT.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-VR6XDR5U.js";
+} from "./chunk-VTCYN55F.js";
 import {
   ConstantTable,
   VERSION,
@@ -1626,7 +1626,11 @@ function forwardSignals(ownSession) {
 async function runWithDriver(plan, uid, opened) {
   let local = opened;
   const host = () => local ??= openLocal();
-  for (const fd of plan.blockFds) {
+  const blocks = plan.usernsBlockFd === void 0 ? plan.blockFds : [
+    plan.usernsBlockFd,
+    ...plan.blockFds
+  ];
+  for (const fd of blocks) {
     try {
       host().read(fd, 1);
     } catch {

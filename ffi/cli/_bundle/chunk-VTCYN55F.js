@@ -668,9 +668,11 @@ function parseCommandLine(args, io) {
         addSeccomp.push(readFd2(a, "seccomp data"));
         break;
       case "--block-fd":
-      case "--userns-block-fd":
         plan.blockFds.push(own(a));
-        if (arg === "--userns-block-fd") usernsBlock = true;
+        break;
+      case "--userns-block-fd":
+        plan.usernsBlockFd = own(a);
+        usernsBlock = true;
         break;
       case "--info-fd":
         plan.infoFd = own(a);
