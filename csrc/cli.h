@@ -8,7 +8,11 @@
  * signals, waits, and exits with the command line's status (EXIT_STATUS in
  * ffi/cli/parse.ts).
  *
- * Its own command line (made by ffi/cli/run.ts, never by people):
+ * On cli.ts's fast path (`alcove --cli-parse`, alcove_cli_parse below) this executable is
+ * exec'd before anything is parsed, parses the command line itself into the same request
+ * and words, and goes on the same way.
+ *
+ * Its own command line (made by ffi/cli/run.ts or cli_parse.c, never by people):
  *   alcove --cli --abi N [--info-fd FD] [--json-status-fd FD] [--hold FD]...
  *          [--close FD]... [--block FD]... [--userns-block FD] [--report NS,...]
  *          [--forward-interrupts]

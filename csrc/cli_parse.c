@@ -41,7 +41,8 @@ static const struct {
     {"--ro-bind-try", 2},   {"--symlink", 2},        {"--chmod", 2},
     {"--info-fd", 1},       {"--json-status-fd", 1}, {"--block-fd", 1},
     {"--userns-block-fd", 1}, {"--sync-fd", 1},    {"--size", 1},
-    {"--time", 1},          {"--rlimit", 1},
+    {"--time", 1},          {"--rlimit", 1},         {"--cap-add", 1},
+    {"--cap-drop", 1},
 };
 #define NFAST (sizeof(FAST_OPTIONS) / sizeof(FAST_OPTIONS[0]))
 
@@ -62,6 +63,13 @@ struct mount {
 struct rlim {
     const char *name;
     double cur, max;
+};
+
+/* One --cap-add or --cap-drop: the name in capitals (ASCII: cli.ts sends no other here). */
+struct cap_op {
+    int add;
+    const char *name;
+    int number; /* -1 for ALL */
 };
 
 struct env_var {
@@ -96,6 +104,8 @@ struct parsed {
     double timeout; /* milliseconds, a whole number (--time); 0: none */
     struct rlim *rlimits; /* --rlimit, by name in the order first given */
     size_t nrlimits;
+    struct cap_op *caps; /* --cap-add and --cap-drop, in order */
+    size_t ncaps;
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -670,6 +680,18 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             next_size = size_of(a);
             if (next_size <= 0)
                 return usage("--size takes a non-zero number of bytes");
+        } else if (strcmp(arg, "--cap-add") == 0 || strcmp(arg, "--cap-drop") == 0) {
+            size_t len = strlen(a);
+            char *name = malloc(len + 1);
+            if (name == NULL)
+                return usage("out of memory");
+            p->owned[p->nowned++] = name;
+            for (size_t c = 0; c <= len; c++)
+                name[c] = (char)(a[c] >= 'a' && a[c] <= 'z' ? a[c] - ('a' - 'A') : a[c]);
+            struct cap_op *op = &p->caps[p->ncaps++];
+            op->add = arg[6] == 'a';
+            op->name = name;
+            op->number = -1;
         } else if (strcmp(arg, "--rlimit") == 0) {
             int rv = parse_rlimit(p, a);
             if (rv == -1)
@@ -735,13 +757,35 @@ static int spawn_problem(const char *field, const char *what)
  * running the command as uid 0, none otherwise (ffi/cli/run.ts, capabilities()). */
 static uint64_t kept_capabilities(const struct parsed *p, uid_t uid)
 {
-    uint64_t inside = p->has_uid ? p->uid : uid, mask = 0;
-    if (uid != 0 || inside != 0)
-        return 0;
+    uint64_t inside = p->has_uid ? p->uid : uid, all = 0;
     for (int c = 0; c < 64; c++)
         if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
-            mask |= (uint64_t)1 << c;
-    return mask;
+            all |= (uint64_t)1 << c;
+    uint64_t keep = uid == 0 && inside == 0 ? all : 0;
+    for (size_t i = 0; i < p->ncaps; i++) {
+        uint64_t bits = p->caps[i].number < 0 ? all : (uint64_t)1 << p->caps[i].number;
+        keep = p->caps[i].add ? keep | bits : keep & ~bits;
+    }
+    return keep;
+}
+
+/* The names of --cap-add and --cap-drop: CAPABILITY_NAMES of ffi/capabilities.ts, which the
+ * constant table's CAP_* names are but for CAP_LAST_CAP (tests/cli_parse_test.ts checks
+ * each). Returns 0, or the exit status after printing the first unknown one. */
+static int name_capabilities(struct parsed *p)
+{
+    for (size_t i = 0; i < p->ncaps; i++) {
+        struct cap_op *op = &p->caps[i];
+        long long v = -1;
+        if (strcmp(op->name, "ALL") == 0)
+            continue;
+        if (strcmp(op->name, "CAP_LAST_CAP") == 0 || strncmp(op->name, "CAP_", 4) != 0 ||
+            alcove_constant_lookup(ALCOVE_CONST_PRCTL, op->name, strlen(op->name), &v) < 0 ||
+            v < 0 || v > 63)
+            return usage("unknown cap: %s", op->name);
+        op->number = (int)v;
+    }
+    return 0;
 }
 
 /* encodeSpawnRequest with the command line's options (ffi/cli/_common.ts, commandOptions):
@@ -1020,6 +1064,7 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     p.block = calloc(n + 1, sizeof(*p.block));
     p.info_fd = p.json_fd = p.sync_fd = p.userns_block_fd = -1;
     p.rlimits = calloc(n + 1, sizeof(*p.rlimits));
+    p.caps = calloc(n + 1, sizeof(*p.caps));
     /* At most 2 words for each descriptor option, 9 others. */
     char **words = calloc(2 * n + 16, sizeof(*words));
     char(*pool)[WORD_SIZE] = calloc(2 * n + 16, sizeof(*pool));
@@ -1027,7 +1072,8 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     int rv = 0;
     struct records r = {0};
     if (p.mounts == NULL || p.locks == NULL || p.env == NULL || p.order == NULL ||
-        p.owned == NULL || p.own == NULL || p.block == NULL || p.rlimits == NULL || cwd == NULL) {
+        p.owned == NULL || p.own == NULL || p.block == NULL || p.rlimits == NULL || p.caps == NULL ||
+        cwd == NULL) {
         fprintf(stderr, "alcove: --cli-parse: %s\n", strerror(errno));
         rv = ALCOVE_EXIT_SETUP;
         goto done;
@@ -1037,6 +1083,8 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     /* Room for the spawn call's payload framing: one BYTES value (cli.c, read_request). */
     room(&r, 5);
     rv = parse_args(&p, argc - i, argv + i, uid);
+    if (rv == 0)
+        rv = name_capabilities(&p);
     if (rv == 0)
         rv = encode(&r, &p, uid, cwd);
     if (rv != 0)
@@ -1070,6 +1118,7 @@ done:
     free(p.own);
     free(p.block);
     free(p.rlimits);
+    free(p.caps);
     free(words);
     free(pool);
     free(p.order);

@@ -12,6 +12,7 @@ import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
 import { localHelper } from "../ffi/_runtime_exec.ts";
 import { findNative } from "../ffi/_native.ts";
 import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
+import { CAPABILITY_NAMES } from "../ffi/capabilities.ts";
 
 const ROOT = ["--ro-bind", "/", "/"];
 const SYS = [...ROOT, "--proc", "/proc", "--dev", "/dev"];
@@ -101,6 +102,9 @@ const ACCEPTED: string[][] = [
   [...ROOT, "--rlimit", "RLIMIT_CORE=0", "--rlimit", "rlimit_rlimit_stack=unlimited", "true"],
   [...ROOT, "--rlimit", "NPROC=10:Infinity", "--rlimit", "CPU=UNLIMITED", "true"],
   [...ROOT, "--rlimit", "FSIZE=1\n:2\u2000K", "true"],
+  [...ROOT, "--cap-drop", "ALL", "--cap-add", "cap_net_raw", "--cap-add", "CAP_SYS_ADMIN", "true"],
+  [...ROOT, "--cap-add", "all", "--cap-drop", "Cap_Chown", "--unshare-user", "--uid", "5", "true"],
+  [...ROOT, "--unshare-user", "--uid", "5", "--cap-add", "CAP_KILL", "true"],
 ];
 
 /** Command lines both refuse, with bubblewrap's message or the encoder's. */
@@ -168,6 +172,12 @@ const REFUSED: string[][] = [
   [...ROOT, "--rlimit", "5=1", "true"],
   [...ROOT, "--rlimit", "=1", "true"],
   [...ROOT, "--rlimit", "DATA=1:2:3", "true"],
+  [...ROOT, "--cap-add", "CAP_NOPE", "--cap-add", "nope2", "true"],
+  [...ROOT, "--cap-add", "CAP_LAST_CAP", "true"],
+  [...ROOT, "--cap-drop", "chown", "true"],
+  [...ROOT, "--cap-drop", "", "true"],
+  [...ROOT, "--cap-add", "PR_SET_NAME", "true"],
+  [...ROOT, "--cap-add", "CAP_CHOWN", "--uid", "x", "true"],
   [...ROOT, "--rlimit", "NOPE=1", "true"],
   [...ROOT, "--rlimit", `${"X".repeat(300)}=1`, "true"],
   [...ROOT, "--rlimit", "AS=8192T", "true"],
@@ -273,6 +283,16 @@ Deno.test("cli parse: the same request, words, messages and statuses", async (t)
       }
     }
   });
+});
+
+Deno.test("cli parse: every capability name, as TypeScript knows them", async () => {
+  for (const name of [...CAPABILITY_NAMES, "CAP_LAST_CAP", "CAP_64"]) {
+    for (const op of ["--cap-add", "--cap-drop"]) {
+      const args = ["--cap-drop", "ALL", ...ROOT, op, name.toLowerCase(), "true"];
+      assert(await assertParsedAlike(args), JSON.stringify(args));
+    }
+  }
+  assert(!parsedInC([...ROOT, "--cap-add", "cap_\u017fys_admin", "true"]));
 });
 
 Deno.test(

@@ -46,6 +46,8 @@ export const FAST_OPTIONS: Readonly<Record<string, number>> = {
   "--size": 1,
   "--time": 1,
   "--rlimit": 1,
+  "--cap-add": 1,
+  "--cap-drop": 1,
   "--setenv": 2,
   "--bind": 2,
   "--bind-try": 2,
@@ -56,6 +58,10 @@ export const FAST_OPTIONS: Readonly<Record<string, number>> = {
   "--symlink": 2,
   "--chmod": 2,
 };
+
+/** The options whose argument the C parser takes in ASCII only: parse.ts capitalizes it as
+ * JavaScript does, which some other letters become ASCII ones by ("ſ" is "S"). */
+const ASCII_ARGUMENT = new Set(["--cap-add", "--cap-drop"]);
 
 /** Whether the C parser takes this command line: every option is one of FAST_OPTIONS with
  * all its arguments, a command follows, and nothing is a string the runtime may have
@@ -70,6 +76,7 @@ export function parsedInC(args: readonly string[]): boolean {
     if (!arg.startsWith("-")) return true;
     const takes = Object.hasOwn(FAST_OPTIONS, arg) ? FAST_OPTIONS[arg] : undefined;
     if (takes === undefined || i + 1 + takes > args.length) return false;
+    if (ASCII_ARGUMENT.has(arg) && /[\u0080-\uffff]/.test(args[i + 1])) return false;
     i += 1 + takes;
   }
   return false;
