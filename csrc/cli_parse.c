@@ -151,16 +151,17 @@ static int is_utf8(const char *text)
     return 1;
 }
 
-/* parse.ts's integer(): ASCII digits, at most max. */
-static int decimal(const char *s, uint64_t max, uint64_t *out)
+/* Digits of `base` only (ASCII), at most max: parse.ts's integer() in base 10, its octal
+ * /^[0-7]+$/ checks in base 8. */
+static int whole_number(const char *s, unsigned base, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     if (*s == 0)
         return -1;
     for (; *s != 0; s++) {
-        if (*s < '0' || *s > '9')
+        if (*s < '0' || *s >= (char)('0' + base))
             return -1;
-        v = v > max ? v : v * 10 + (uint64_t)(*s - '0');
+        v = v > max ? v : v * base + (uint64_t)(*s - '0');
     }
     if (v > max)
         return -1;
@@ -168,20 +169,18 @@ static int decimal(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+static int decimal(const char *s, uint64_t max, uint64_t *out)
+{
+    return whole_number(s, 10, max, out);
+}
+
 /* /^[0-7]+$/, at most 07777. */
 static int octal(const char *s, uint32_t *out)
 {
-    uint32_t v = 0;
-    if (*s == 0)
+    uint64_t v;
+    if (whole_number(s, 8, 07777, &v) < 0)
         return -1;
-    for (; *s != 0; s++) {
-        if (*s < '0' || *s > '7')
-            return -1;
-        v = v > 07777 ? v : v * 8 + (uint32_t)(*s - '0');
-    }
-    if (v > 07777)
-        return -1;
-    *out = v;
+    *out = (uint32_t)v;
     return 0;
 }
 
