@@ -125,6 +125,18 @@ function onChild(): void {
   for (const check of reapers.values()) check();
 }
 
+/** Roots being spawned: with `reapers`, whether SIGCHLD is listened to. */
+let spawning = 0;
+
+/** Listens to SIGCHLD while a root is being spawned or not yet reaped. */
+function listenForExits(change: () => void): void {
+  const before = spawning + reapers.size;
+  change();
+  const after = spawning + reapers.size;
+  if (before === 0 && after > 0) Deno.addSignalListener("SIGCHLD", onChild);
+  if (before > 0 && after === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+}
+
 /**
  * Starts the root through libalcove.so. Its exit is learnt on SIGCHLD (a signal listener
  * does not keep the program alive, where a waiting call would), then reaped, so that nothing
@@ -137,14 +149,8 @@ async function spawnerChild(
   path: string,
   channel: string,
 ): Promise<Child | undefined> {
-  // Listening before the spawn: a root that exits at once is not missed.
-  if (reapers.size === 0) Deno.addSignalListener("SIGCHLD", onChild);
-  const pid = await spawner.alcove_spawn_root(cString(path), cString(channel));
-  if (pid <= 0) {
-    if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
-    return undefined;
-  }
   const { promise, resolve } = Promise.withResolvers<{ code: number; signal: string | null }>();
+  let pid = 0;
   let exited = false;
   let checking = false;
   let again = false;
@@ -161,15 +167,23 @@ async function spawnerChild(
       const got = await spawner.alcove_reap(pid, wait);
       if (got !== -EAGAIN) {
         exited = true;
-        reapers.delete(pid);
-        if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+        listenForExits(() => reapers.delete(pid));
         // A status that cannot be read (someone else reaped it) reads as a failure.
         return resolve(got >= 0 ? decodeStatus(got) : { code: 1, signal: null });
       }
     } while (again);
     checking = false;
   };
-  reapers.set(pid, check);
+  // Listening before the spawn: a root that exits at once is not missed.
+  listenForExits(() => spawning++);
+  // The strings stay reachable until the call on the pool's thread has returned.
+  const strings = [cString(path), cString(channel)];
+  pid = await holding(strings, spawner.alcove_spawn_root(strings[0], strings[1]));
+  listenForExits(() => {
+    spawning--;
+    if (pid > 0) reapers.set(pid, check);
+  });
+  if (pid <= 0) return undefined;
   check();
   return {
     pid,

@@ -8,8 +8,10 @@
  *    before, against `Deno.Command("/bin/true").output()` (and `Alcove.run(["/bin/true"])`);
  *    then whole `deno run`s of a script that imports mod.ts, starts, calls getpid and stops,
  *    against an empty script, one that only runs `Deno.Command("/bin/true")`, and
- *    bubblewrap's whole run of a namespaced `true`. The cold target is what the script adds
- *    to the runtime's own start (each run's script minus the empty one of the same round).
+ *    bubblewrap's whole run of a namespaced `true`, and the same script without --allow-ffi
+ *    (where Deno.Command, not libalcove.so, starts the root). The cold target is what the
+ *    script adds to the runtime's own start (each run's script minus the empty one of the
+ *    same round).
  * 1. getpid round trip, one call at a time, at pipeline depth 0, 1 and 4, against
  *    a socketpair ping-pong relayed through as many processes.
  * 2. getpid with 1000 calls in flight (calls per second), depth 0 and 1.
@@ -490,8 +492,28 @@ async function benchStart(cfg: Config): Promise<void> {
     }
     const rounds = cfg.quick ? 5 : 3 * cfg.reps;
     const bwrapWhole = new Series(`bwrap ${BWRAP_TRUE.slice(1).join(" ")}, whole run`, "ms");
+    // The same start script without --allow-ffi: Deno.Command starts the root instead of
+    // libalcove.so (coldStart names the script's file after the runtime).
+    const noFfi = new Series(
+      "deno run, import + start + getpid + stop, without --allow-ffi (Deno.Command starts the root)",
+      "ms",
+    );
+    const noFfiArgv = [
+      Deno.execPath(),
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      "--allow-write",
+      "--allow-net",
+      `${dir}/${DENO_COLD.name.replace(/\W+/g, "-")}-start.mjs`,
+    ];
     rows.push({ heading: `0b. whole runs of a script (ms; ${rounds} rounds)` });
-    const start = await coldStart(DENO_COLD, dir, rounds, bwrap ? [[bwrapWhole, BWRAP_TRUE]] : []);
+    const start = await coldStart(DENO_COLD, dir, rounds, [
+      [noFfi, noFfiArgv],
+      ...(bwrap ? [[bwrapWhole, BWRAP_TRUE] as [Series, string[]]] : []),
+    ]);
+    rows.push({ series: noFfi, peer: start.series, peerName: "with -A", note: "reference" });
     if (bwrap) rows.push({ series: bwrapWhole, note: "reference" });
     // What the first run after a change costs: every module transpiled again.
     const fresh = new Series("deno run, import + start + getpid + stop, empty DENO_DIR", "ms");

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-LCNGP7IV.js";
-import "./chunk-UQXNZXGS.js";
+} from "./chunk-KTG767PV.js";
+import "./chunk-RF5AVKPQ.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-QIHSUWUB.js";
+import "./chunk-DSYGIDOU.js";
 export {
   Local,
   openLocal

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-WS4XGZXY.js";
-import "./chunk-QIHSUWUB.js";
+} from "./chunk-M3EBI5OF.js";
+import "./chunk-DSYGIDOU.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-UQXNZXGS.js";
+} from "./chunk-RF5AVKPQ.js";
 import {
   CstructValue,
   Reader,

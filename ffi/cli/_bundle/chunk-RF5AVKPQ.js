@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-QIHSUWUB.js";
+} from "./chunk-DSYGIDOU.js";
 
 // ffi/constants.ts
 var lastParsed;

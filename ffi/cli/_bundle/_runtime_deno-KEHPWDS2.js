@@ -181,14 +181,17 @@ var reapers = /* @__PURE__ */ new Map();
 function onChild() {
   for (const check of reapers.values()) check();
 }
+var spawning = 0;
+function listenForExits(change) {
+  const before = spawning + reapers.size;
+  change();
+  const after = spawning + reapers.size;
+  if (before === 0 && after > 0) Deno.addSignalListener("SIGCHLD", onChild);
+  if (before > 0 && after === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+}
 async function spawnerChild(spawner, path, channel) {
-  if (reapers.size === 0) Deno.addSignalListener("SIGCHLD", onChild);
-  const pid = await spawner.alcove_spawn_root(cString(path), cString(channel));
-  if (pid <= 0) {
-    if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
-    return void 0;
-  }
   const { promise, resolve } = Promise.withResolvers();
+  let pid = 0;
   let exited = false;
   let checking = false;
   let again = false;
@@ -204,8 +207,7 @@ async function spawnerChild(spawner, path, channel) {
       const got = await spawner.alcove_reap(pid, wait);
       if (got !== -EAGAIN) {
         exited = true;
-        reapers.delete(pid);
-        if (reapers.size === 0) Deno.removeSignalListener("SIGCHLD", onChild);
+        listenForExits(() => reapers.delete(pid));
         return resolve(got >= 0 ? decodeStatus(got) : {
           code: 1,
           signal: null
@@ -214,7 +216,17 @@ async function spawnerChild(spawner, path, channel) {
     } while (again);
     checking = false;
   };
-  reapers.set(pid, check);
+  listenForExits(() => spawning++);
+  const strings = [
+    cString(path),
+    cString(channel)
+  ];
+  pid = await holding(strings, spawner.alcove_spawn_root(strings[0], strings[1]));
+  listenForExits(() => {
+    spawning--;
+    if (pid > 0) reapers.set(pid, check);
+  });
+  if (pid <= 0) return void 0;
   check();
   return {
     pid,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-LCNGP7IV.js";
+} from "./chunk-KTG767PV.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-VTCYN55F.js";
+} from "./chunk-PMNRY5EL.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-UQXNZXGS.js";
+} from "./chunk-RF5AVKPQ.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-QIHSUWUB.js";
+} from "./chunk-DSYGIDOU.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -1078,9 +1078,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-ESB5Q374.js"),
+    import("./policy-MNEC6SQZ.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-HHPSIE7H.js")
+    import("./install-UYRPCCYU.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-DGL5F2TB.js")).backend;
+      return (await import("./_runtime_deno-KEHPWDS2.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-ACANUNTX.js")).backend;
     case "node":

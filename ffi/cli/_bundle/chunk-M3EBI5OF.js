@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-QIHSUWUB.js";
+} from "./chunk-DSYGIDOU.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-WS4XGZXY.js";
-import "./chunk-QIHSUWUB.js";
+} from "./chunk-M3EBI5OF.js";
+import "./chunk-DSYGIDOU.js";
 import {
   BPF_A,
   BPF_ABS,
