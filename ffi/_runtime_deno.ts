@@ -432,7 +432,8 @@ function openExecLibc(): ExecLibc {
     write: async (fd, b) => Number(await holding(b, s.write(fd, bytes(b), BigInt(b.length)))),
     rewind: async (fd) => Number(await s.lseek(fd, 0n, 0)),
     close: (fd) => s.close(fd),
-    execv: (file, argv) => holding(argv, s.execv(bytes(file), bytes(argv))),
+    // Held by the caller until it returns.
+    execv: (file, argv) => s.execv(bytes(file), bytes(argv)),
     address: (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes(b)))),
     unload: () => libc.close(),
   };

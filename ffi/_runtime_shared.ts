@@ -190,13 +190,15 @@ async function replaceProcess(
     const strings = [path, ...words, "--request", String(fd)].map(cString);
     const argv = new BigUint64Array(strings.length + 1);
     strings.forEach((b, i) => argv[i] = libc.address(b));
-    // argv holds only the strings' addresses: they stay referenced until execv (maybe on
-    // another thread) has copied them, or failed.
-    pinned.add(strings);
+    const argvBytes = new Uint8Array(argv.buffer);
+    // argv holds only the strings' addresses: they and argv stay referenced until execv
+    // (maybe on another thread) has copied them, or failed.
+    const held = [...strings, argvBytes];
+    pinned.add(held);
     try {
-      await libc.execv(strings[0], new Uint8Array(argv.buffer));
+      await libc.execv(strings[0], argvBytes);
     } finally {
-      pinned.delete(strings);
+      pinned.delete(held);
     }
   } finally {
     await libc.close(fd);

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-PMNRY5EL.js";
+} from "./chunk-QMVALCEN.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-RF5AVKPQ.js";
+} from "./chunk-L3WFJ5P5.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-DSYGIDOU.js";
+} from "./chunk-OOEMGTSL.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -188,7 +188,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-A6CZLH3C.js")).openLocal();
+      local = (await import("./local-O6ML2FYX.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -212,7 +212,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-WCO7QYK7.js");
+  const { runWithDriver } = await import("./_driver_run-TIXVWLKW.js");
   return await runWithDriver(plan, uid, local);
 }
 

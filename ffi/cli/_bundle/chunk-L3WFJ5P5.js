@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-DSYGIDOU.js";
+} from "./chunk-OOEMGTSL.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-KTG767PV.js";
+} from "./chunk-7KFGVFKI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-PMNRY5EL.js";
+} from "./chunk-QMVALCEN.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-RF5AVKPQ.js";
+} from "./chunk-L3WFJ5P5.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -39,7 +39,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-HUF53IJZ.js";
+} from "./chunk-QN6NNWAL.js";
 import {
   AbortedError,
   AlcoveError,
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-DSYGIDOU.js";
+} from "./chunk-OOEMGTSL.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -131,11 +131,16 @@ async function replaceProcess(libc, path, words, request, keep) {
     ].map(cString);
     const argv = new BigUint64Array(strings.length + 1);
     strings.forEach((b, i) => argv[i] = libc.address(b));
-    pinned.add(strings);
+    const argvBytes = new Uint8Array(argv.buffer);
+    const held = [
+      ...strings,
+      argvBytes
+    ];
+    pinned.add(held);
     try {
-      await libc.execv(strings[0], new Uint8Array(argv.buffer));
+      await libc.execv(strings[0], argvBytes);
     } finally {
-      pinned.delete(strings);
+      pinned.delete(held);
     }
   } finally {
     await libc.close(fd);

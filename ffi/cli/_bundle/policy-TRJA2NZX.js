@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-M3EBI5OF.js";
-import "./chunk-DSYGIDOU.js";
+} from "./chunk-CFZ3BZJA.js";
+import "./chunk-OOEMGTSL.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

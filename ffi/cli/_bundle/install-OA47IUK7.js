@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-M3EBI5OF.js";
-import "./chunk-DSYGIDOU.js";
+} from "./chunk-CFZ3BZJA.js";
+import "./chunk-OOEMGTSL.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -4,7 +4,7 @@ import {
 } from "./chunk-WXVCCUSC.js";
 import {
   nodeLike
-} from "./chunk-C2YMDOJO.js";
+} from "./chunk-FOMLHH7E.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -18,7 +18,7 @@ import {
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-HUF53IJZ.js";
+} from "./chunk-QN6NNWAL.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -394,7 +394,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-MP7CGHM7.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-FIU5S2QI.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

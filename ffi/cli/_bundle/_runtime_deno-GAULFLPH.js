@@ -13,7 +13,7 @@ import {
   randomHex,
   socketLine,
   socketMode
-} from "./chunk-HUF53IJZ.js";
+} from "./chunk-QN6NNWAL.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -455,7 +455,8 @@ function openExecLibc() {
     write: async (fd, b) => Number(await holding(b, s.write(fd, bytes(b), BigInt(b.length)))),
     rewind: async (fd) => Number(await s.lseek(fd, 0n, 0)),
     close: (fd) => s.close(fd),
-    execv: (file, argv) => holding(argv, s.execv(bytes(file), bytes(argv))),
+    // Held by the caller until it returns.
+    execv: (file, argv) => s.execv(bytes(file), bytes(argv)),
     address: (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes(b)))),
     unload: () => libc.close()
   };

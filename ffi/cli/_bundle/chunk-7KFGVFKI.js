@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-RF5AVKPQ.js";
+} from "./chunk-L3WFJ5P5.js";
 import {
   CstructValue,
   Reader,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-KTG767PV.js";
-import "./chunk-RF5AVKPQ.js";
+} from "./chunk-7KFGVFKI.js";
+import "./chunk-L3WFJ5P5.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-DSYGIDOU.js";
+import "./chunk-OOEMGTSL.js";
 export {
   Local,
   openLocal

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-KEHPWDS2.js")).backend;
+      return (await import("./_runtime_deno-GAULFLPH.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-ACANUNTX.js")).backend;
+      return (await import("./_runtime_bun-TW2WK6NR.js")).backend;
     case "node":
-      return (await import("./_runtime_node-MP7CGHM7.js")).backend;
+      return (await import("./_runtime_node-FIU5S2QI.js")).backend;
     default:
       return unsupported();
   }

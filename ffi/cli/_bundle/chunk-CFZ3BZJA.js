@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-DSYGIDOU.js";
+} from "./chunk-OOEMGTSL.js";
 import {
   BPF_ABS,
   BPF_ALU,
