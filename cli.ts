@@ -19,4 +19,6 @@ import { execParsedInC } from "./ffi/_runtime_exec.ts";
 
 await execParsedInC(Deno.args, new URL("./", import.meta.url));
 // The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
-await import("./ffi/cli/_bundle/main.js");
+// Its URL is computed: Deno reads and analyzes at start every module that a literal specifier
+// reaches, dynamic imports included, and the fast path above needs none of them.
+await import(new URL("./ffi/cli/_bundle/main.js", import.meta.url).href);
