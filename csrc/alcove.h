@@ -208,6 +208,10 @@ struct alcove_state {
      * of the report sees its end. */
     const int *host_fds;
     size_t nhost_fds;
+    /* Work that waits for the loop's first idle moment, off the path of the first calls:
+     * removing the cgroups that control processes gone before their programs ended left
+     * behind (the root's, main.c). */
+    int sweep_stale;
 };
 
 /* A decoded argument. Strings and byte strings point into the request and are
@@ -295,7 +299,9 @@ extern size_t alcove_ninherited;
  * process when it shares its memory): a caught signal then takes its default action
  * instead of being reported, as it would once the program runs. */
 extern volatile sig_atomic_t alcove_spawning;
-int alcove_signal_init(struct alcove_state *ap);
+/* Every signal is caught and reported, but those of `left_default` (bit N: signal N),
+ * which keep their default action. */
+int alcove_signal_init(struct alcove_state *ap, uint64_t left_default);
 int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
 /* A new self-pipe (after fork the child keeps its parent's dispositions). */
 int alcove_signal_reinit(struct alcove_state *ap);

@@ -541,17 +541,23 @@ static void host(struct alcove_state *ap, const unsigned char *f, size_t len)
     }
 }
 
-int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
+uint64_t alcove_cli_default_signals(void)
 {
     /* The signals a runtime's process would not catch do to this one what they would do
      * to it (a terminal's SIGTSTP stops it, so that its shell sees the job stop): only
      * those it forwards or ignores, SIGCHLD and SIGPIPE stay caught. */
+    uint64_t mask = 0;
     for (int sig = 1; sig < 32; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGPIPE ||
             sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT)
             continue;
-        alcove_signal_set(ap, sig, ALCOVE_SIG_DFL);
+        mask |= (uint64_t)1 << sig;
     }
+    return mask;
+}
+
+int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
+{
     ap->host = host;
     ap->host_data = cli;
     ap->spawned = spawned;

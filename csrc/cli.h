@@ -96,4 +96,7 @@ int alcove_cli_abi_mismatch(int abi);
 /* Spawns the command and supervises it; returns the exit status. */
 int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli);
 
+/* The signals the supervisor leaves to their default action (alcove_signal_init). */
+uint64_t alcove_cli_default_signals(void);
+
 #endif

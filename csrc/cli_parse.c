@@ -757,9 +757,13 @@ static int spawn_problem(const char *field, const char *what)
 static uint64_t kept_capabilities(const struct parsed *p, uid_t uid)
 {
     uint64_t inside = p->has_uid ? p->uid : uid, all = 0;
-    for (int c = 0; c < 64; c++)
-        if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+    for (int c = 0; c < 64; c++) {
+        int in = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
+        if (in < 0)
+            break; /* EINVAL: past the last capability of this kernel */
+        if (in == 1)
             all |= (uint64_t)1 << c;
+    }
     uint64_t keep = uid == 0 && inside == 0 ? all : 0;
     for (size_t i = 0; i < p->ncaps; i++) {
         uint64_t bits = p->caps[i].number < 0 ? all : (uint64_t)1 << p->caps[i].number;

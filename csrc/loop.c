@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alcove.h"
+#include "cgroup.h"
 #include "compat.h"
 #include "frame.h"
 #include "sandbox.h"
@@ -1230,6 +1231,10 @@ int alcove_loop(struct alcove_state *ap)
         int limit = check_deadlines(ap);
         if (limit >= 0 && (timeout < 0 || limit < timeout))
             timeout = limit;
+        if (ap->sweep_stale && poll(pfd, (nfds_t)n, 0) == 0) {
+            ap->sweep_stale = 0;
+            alcove_cg_remove_stale();
+        }
         int rv = timeout < 0 ? spin(ap, pfd, (nfds_t)n) : 0;
         if (rv == 0)
             rv = poll(pfd, (nfds_t)n, timeout);

@@ -251,13 +251,14 @@ int main(int argc, char *argv[])
     struct alcove_state *ap = &state;
     alcove_state_init(ap, 0, 0, 1);
     alcove_subreaper(ap, 1);
-    if (alcove_signal_init(ap) < 0) {
+    if (alcove_signal_init(ap, cli_mode ? alcove_cli_default_signals() : 0) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;
     }
     /* cgroups that control processes gone before their programs ended left behind: gone
-     * once the host hears from us. */
-    alcove_cg_remove_stale();
+     * at the loop's first idle moment, after the host has heard from us (and, for the
+     * command line, once its command runs). */
+    ap->sweep_stale = 1;
     if (cli_mode)
         return alcove_cli_run(ap, &cli);
     /* Everything is ready before the host hears from us: it gets the token and the

@@ -28,6 +28,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* AddressSanitizer cannot follow a child running on a stack of our own: the
+ * sanitizer build copies memory (fork) wherever a child would borrow it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_COPIES_MEMORY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_COPIES_MEMORY 1
+#endif
+#endif
+#ifndef SPAWN_COPIES_MEMORY
+#define SPAWN_COPIES_MEMORY 0
+#endif
+
 #include "alcove.h"
 #include "cgroup.h"
 

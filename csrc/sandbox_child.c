@@ -766,13 +766,44 @@ static const char *enter_cwd(const struct alcove_sandbox *sb)
 /* pid 1 of a new pid namespace (bubblewrap's reaper): it reaps whatever ends up
  * below it and exits with the program's status (128 + N after signal N) as soon
  * as the program ends; the namespace's other processes die with it. */
-static void run_init(struct alcove_sandbox *sb)
+/* The steps after the init: the program's environment, signals, seccomp, exec. */
+struct last_steps {
+    struct alcove_sandbox *sb;
+    const char *pwd;
+    char *pwd_entry;
+    size_t pwd_cap;
+};
+
+static void __attribute__((noreturn)) run_last_steps(struct last_steps *ls);
+
+static int last_steps_child(void *arg)
 {
-    pid_t child = fork();
+    run_last_steps(arg); /* never returns */
+}
+
+/* The program's stack while it borrows the init's memory (one at a time: the init sleeps
+ * until the program has exec'd or exited). */
+static unsigned char init_stack[256 * 1024] __attribute__((aligned(16)));
+
+/* The init of a new pid namespace (pid 1): the program runs the last steps as its child
+ * (pid 2), and the init relays its status. The program borrows the init's memory until
+ * its exec, as vfork would have it, instead of copying it: copying costs a page fault
+ * for every page either process writes after the fork, each slow on a virtual machine,
+ * and the program's last steps write little. */
+static void __attribute__((noreturn)) run_init(struct last_steps *ls)
+{
+    struct alcove_sandbox *sb = ls->sb;
+    pid_t child;
+    if (SPAWN_COPIES_MEMORY) {
+        child = fork();
+        if (child == 0)
+            run_last_steps(ls);
+    } else {
+        child = clone(last_steps_child, init_stack + sizeof(init_stack),
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, ls);
+    }
     if (child < 0)
         fail(errno, "init", "Cannot fork the init of the pid namespace", NULL);
-    if (child == 0)
-        return;
     close(sb->report_fd); /* the program's exec closes its copy: that is the answer */
     for (int fd = 0; fd < 3; fd++)
         close(fd);
@@ -1058,10 +1089,17 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);
     if (sb->landlock)
         landlock(sb);
+    struct last_steps ls = {sb, pwd, pwd_entry, sizeof(pwd_entry)};
     if (sb->init)
-        run_init(sb);
-    if (pwd != NULL)
-        set_pwd(sb, pwd, pwd_entry, sizeof(pwd_entry));
+        run_init(&ls);
+    run_last_steps(&ls);
+}
+
+static void run_last_steps(struct last_steps *ls)
+{
+    struct alcove_sandbox *sb = ls->sb;
+    if (ls->pwd != NULL)
+        set_pwd(sb, ls->pwd, ls->pwd_entry, ls->pwd_cap);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -102,7 +102,7 @@ int alcove_signal_reinit(struct alcove_state *ap)
     return 0;
 }
 
-int alcove_signal_init(struct alcove_state *ap)
+int alcove_signal_init(struct alcove_state *ap, uint64_t left_default)
 {
     int rv = alcove_signal_reinit(ap);
     if (rv < 0)
@@ -117,7 +117,9 @@ int alcove_signal_init(struct alcove_state *ap)
         if (sig >= 32 && sig < SIGRTMIN)
             continue;
         enum alcove_sigmode mode = ALCOVE_SIG_INFO;
-        if (sig == SIGCHLD)
+        if (left_default >> sig & 1)
+            mode = ALCOVE_SIG_DFL;
+        else if (sig == SIGCHLD)
             mode = ALCOVE_SIG_REAP;
         else if (sig == SIGPIPE)
             mode = ALCOVE_SIG_QUIET;

@@ -404,6 +404,8 @@ Deno.test(
         await Promise.all(Array.from({ length: 20 }, () => run(live, ["true"], { cgroup: {} })));
         await withDriver(async (next) => {
           assertEquals(await next.getpid([]) > 0, true);
+          // At its first idle moment, after its greeting.
+          await until(() => leftBy(pid).length === 0, 10000).catch(() => {});
           assertEquals(leftBy(pid), []);
           await gone(m);
           assertEquals(withMarker(kept).length, 1, "a live driver's program was killed");

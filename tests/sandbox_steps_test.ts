@@ -3,7 +3,13 @@
  * candidates, lock files, bind-data, raw BPF, read-only submounts), through the library.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { type Alcove, encodeSpawnRequest, type Mount, type SpawnOptions } from "../mod.ts";
+import {
+  type Alcove,
+  encodeSpawnRequest,
+  type Mount,
+  SetupError,
+  type SpawnOptions,
+} from "../mod.ts";
 import { IS_ROOT, needs, withDriver } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -31,6 +37,22 @@ Deno.test(
       assertEquals(killed.status.code, 137);
       const alone = await sh(drv, "echo $$", box);
       assertEquals(alone.out, "1\n");
+      // The program's last steps, run by the init's child: the working directory's PWD, a
+      // seccomp filter, and an exec that fails, answered as a setup failure with no
+      // process left.
+      const steps = await sh(drv, "echo $$ $PWD; cat /proc/self/status | grep ^Seccomp:", {
+        ...box,
+        init: true,
+        cwd: ["/nope", "/usr"],
+        seccomp: "default",
+      });
+      assertEquals(steps.out, "2 /usr\nSeccomp:\t2\n", steps.err);
+      const e = await assertRejects(
+        () => drv.spawn(["/nonexistent/program"], { ...box, init: true }),
+        SetupError,
+      );
+      assertEquals([e.step, e.code], ["exec", "ENOENT"]);
+      assertEquals((await drv.cpid([])).length, 0, "a process was left");
     });
   },
 );

@@ -155,19 +155,6 @@ static void close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
-/* AddressSanitizer cannot follow a child running on a stack of our own: the
- * sanitizer build copies memory (fork) for every spawn. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SPAWN_COPIES_MEMORY 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SPAWN_COPIES_MEMORY 1
-#endif
-#endif
-#ifndef SPAWN_COPIES_MEMORY
-#define SPAWN_COPIES_MEMORY 0
-#endif
-
 struct child_arg {
     struct alcove_sandbox *sb;
     struct alcove_state *ap;
