@@ -39,11 +39,12 @@ int alcove_constant_lookup(int domain, const char *name, size_t len, long long *
     if (memchr(name, '\0', len) != NULL)
         return -1;
 
-    const struct alcove_constant *table = alcove_constant_tables[domain];
-    for (size_t i = 0; i < alcove_constant_counts[domain]; i++) {
-        if (name_matches(name, len, table[i].name)) {
+    const struct alcove_constant_table *t = &alcove_constant_tables[domain];
+    const char *entry = t->names;
+    for (size_t i = 0; i < t->count; i++, entry += strlen(entry) + 1) {
+        if (name_matches(name, len, entry)) {
             if (value != NULL)
-                *value = table[i].value;
+                *value = t->values[i];
             return 0;
         }
     }
@@ -57,10 +58,11 @@ const char *alcove_constant_name(int domain, long long value)
 
     /* The lists put a canonical name before its aliases (EAGAIN before EWOULDBLOCK), so
      * the first match is the one to report. */
-    const struct alcove_constant *table = alcove_constant_tables[domain];
-    for (size_t i = 0; i < alcove_constant_counts[domain]; i++) {
-        if (table[i].value == value)
-            return table[i].name;
+    const struct alcove_constant_table *t = &alcove_constant_tables[domain];
+    const char *entry = t->names;
+    for (size_t i = 0; i < t->count; i++, entry += strlen(entry) + 1) {
+        if (t->values[i] == value)
+            return entry;
     }
     return NULL;
 }
@@ -94,9 +96,10 @@ long long alcove_constants_text(char *out, size_t cap)
     for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
         const char *domain = alcove_constant_domain_names[d];
         size_t dlen = strlen(domain);
-        for (size_t i = 0; i < alcove_constant_counts[d]; i++) {
-            const struct alcove_constant *c = &alcove_constant_tables[d][i];
-            size_t nlen = strlen(c->name);
+        const struct alcove_constant_table *t = &alcove_constant_tables[d];
+        const char *name = t->names;
+        for (size_t i = 0; i < t->count; i++, name += strlen(name) + 1) {
+            size_t nlen = strlen(name);
             /* domain, tab, name, tab, at most 20 digits and a sign, newline */
             if (dlen + nlen + 24 > sizeof(line))
                 continue;
@@ -104,10 +107,10 @@ long long alcove_constants_text(char *out, size_t cap)
             memcpy(line, domain, dlen);
             n += dlen;
             line[n++] = '\t';
-            memcpy(line + n, c->name, nlen);
+            memcpy(line + n, name, nlen);
             n += nlen;
             line[n++] = '\t';
-            n += put_decimal(line + n, c->value);
+            n += put_decimal(line + n, t->values[i]);
             line[n++] = '\n';
             if (len + n <= cap)
                 memcpy(out + len, line, n);

@@ -24,15 +24,20 @@ enum alcove_constant_domain {
     ALCOVE_CONST_DOMAINS
 };
 
-struct alcove_constant {
-    const char *name;
-    long long value;
+/* A domain's `count` constants: their names one after the other in `names`, each ending
+ * with a NUL, and their values in the same order (constants_table.c says why). */
+struct alcove_constant_table {
+    const char *names;
+    const long long *values;
+    size_t count;
 };
 
+/* Room for a domain's name and its NUL (scripts/gen_constants.ts checks the names). */
+#define ALCOVE_CONST_DOMAIN_NAME_CAP 16
+
 /* One table per domain, in the order of the name lists (scripts/constants/). */
-extern const struct alcove_constant *const alcove_constant_tables[ALCOVE_CONST_DOMAINS];
-extern const size_t alcove_constant_counts[ALCOVE_CONST_DOMAINS];
-extern const char *const alcove_constant_domain_names[ALCOVE_CONST_DOMAINS];
+extern const struct alcove_constant_table alcove_constant_tables[ALCOVE_CONST_DOMAINS];
+extern const char alcove_constant_domain_names[ALCOVE_CONST_DOMAINS][ALCOVE_CONST_DOMAIN_NAME_CAP];
 
 /* Case-insensitive look-up of `len` bytes of `name`: 0 and *value set when found,
  * -1 when the name is unknown on this platform or the domain is out of range. */

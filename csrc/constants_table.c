@@ -55,7151 +55,14194 @@
 #define ALCOVE_GLIBC_AT_LEAST(major, minor) 0
 #endif
 
-/* Each table ends with a {NULL, 0} entry that alcove_constant_counts leaves out: it keeps
- * a table whose names are all undefined here from being an empty array. */
+/* Each domain's names are one string, NUL after each, and its values an array in the
+ * same order: no pointer per entry, so nothing to relocate when a position-independent
+ * executable or library is loaded (every control process start). The values end with a
+ * 0 that the count leaves out: it keeps a table whose names are all undefined here from
+ * being an empty array. */
 
 /* scripts/constants/clone.txt */
-static const struct alcove_constant clone_constants[] = {
+static const char clone_names[] =
 #ifdef CSIGNAL
-    {"CSIGNAL", (long long)(CSIGNAL)},
+    "CSIGNAL\0"
 #endif
 #ifdef CLONE_VM
-    {"CLONE_VM", (long long)(CLONE_VM)},
+    "CLONE_VM\0"
 #endif
 #ifdef CLONE_FS
-    {"CLONE_FS", (long long)(CLONE_FS)},
+    "CLONE_FS\0"
 #endif
 #ifdef CLONE_FILES
-    {"CLONE_FILES", (long long)(CLONE_FILES)},
+    "CLONE_FILES\0"
 #endif
 #ifdef CLONE_SIGHAND
-    {"CLONE_SIGHAND", (long long)(CLONE_SIGHAND)},
+    "CLONE_SIGHAND\0"
 #endif
 #ifdef CLONE_PIDFD
-    {"CLONE_PIDFD", (long long)(CLONE_PIDFD)},
+    "CLONE_PIDFD\0"
 #endif
 #ifdef CLONE_PTRACE
-    {"CLONE_PTRACE", (long long)(CLONE_PTRACE)},
+    "CLONE_PTRACE\0"
 #endif
 #ifdef CLONE_VFORK
-    {"CLONE_VFORK", (long long)(CLONE_VFORK)},
+    "CLONE_VFORK\0"
 #endif
 #ifdef CLONE_PARENT
-    {"CLONE_PARENT", (long long)(CLONE_PARENT)},
+    "CLONE_PARENT\0"
 #endif
 #ifdef CLONE_THREAD
-    {"CLONE_THREAD", (long long)(CLONE_THREAD)},
+    "CLONE_THREAD\0"
 #endif
 #ifdef CLONE_NEWNS
-    {"CLONE_NEWNS", (long long)(CLONE_NEWNS)},
+    "CLONE_NEWNS\0"
 #endif
 #ifdef CLONE_SYSVSEM
-    {"CLONE_SYSVSEM", (long long)(CLONE_SYSVSEM)},
+    "CLONE_SYSVSEM\0"
 #endif
 #ifdef CLONE_SETTLS
-    {"CLONE_SETTLS", (long long)(CLONE_SETTLS)},
+    "CLONE_SETTLS\0"
 #endif
 #ifdef CLONE_PARENT_SETTID
-    {"CLONE_PARENT_SETTID", (long long)(CLONE_PARENT_SETTID)},
+    "CLONE_PARENT_SETTID\0"
 #endif
 #ifdef CLONE_CHILD_CLEARTID
-    {"CLONE_CHILD_CLEARTID", (long long)(CLONE_CHILD_CLEARTID)},
+    "CLONE_CHILD_CLEARTID\0"
 #endif
 #ifdef CLONE_DETACHED
-    {"CLONE_DETACHED", (long long)(CLONE_DETACHED)},
+    "CLONE_DETACHED\0"
 #endif
 #ifdef CLONE_UNTRACED
-    {"CLONE_UNTRACED", (long long)(CLONE_UNTRACED)},
+    "CLONE_UNTRACED\0"
 #endif
 #ifdef CLONE_CHILD_SETTID
-    {"CLONE_CHILD_SETTID", (long long)(CLONE_CHILD_SETTID)},
+    "CLONE_CHILD_SETTID\0"
 #endif
 #ifdef CLONE_NEWCGROUP
-    {"CLONE_NEWCGROUP", (long long)(CLONE_NEWCGROUP)},
+    "CLONE_NEWCGROUP\0"
 #endif
 #ifdef CLONE_NEWUTS
-    {"CLONE_NEWUTS", (long long)(CLONE_NEWUTS)},
+    "CLONE_NEWUTS\0"
 #endif
 #ifdef CLONE_NEWIPC
-    {"CLONE_NEWIPC", (long long)(CLONE_NEWIPC)},
+    "CLONE_NEWIPC\0"
 #endif
 #ifdef CLONE_NEWUSER
-    {"CLONE_NEWUSER", (long long)(CLONE_NEWUSER)},
+    "CLONE_NEWUSER\0"
 #endif
 #ifdef CLONE_NEWPID
-    {"CLONE_NEWPID", (long long)(CLONE_NEWPID)},
+    "CLONE_NEWPID\0"
 #endif
 #ifdef CLONE_NEWNET
-    {"CLONE_NEWNET", (long long)(CLONE_NEWNET)},
+    "CLONE_NEWNET\0"
 #endif
 #ifdef CLONE_IO
-    {"CLONE_IO", (long long)(CLONE_IO)},
+    "CLONE_IO\0"
 #endif
 #ifdef CLONE_CLEAR_SIGHAND
-    {"CLONE_CLEAR_SIGHAND", (long long)(CLONE_CLEAR_SIGHAND)},
+    "CLONE_CLEAR_SIGHAND\0"
 #endif
 #ifdef CLONE_INTO_CGROUP
-    {"CLONE_INTO_CGROUP", (long long)(CLONE_INTO_CGROUP)},
+    "CLONE_INTO_CGROUP\0"
 #endif
 #ifdef CLONE_NEWTIME
-    {"CLONE_NEWTIME", (long long)(CLONE_NEWTIME)},
+    "CLONE_NEWTIME\0"
 #endif
 #ifdef CLONE_ARGS_SIZE_VER0
-    {"CLONE_ARGS_SIZE_VER0", (long long)(CLONE_ARGS_SIZE_VER0)},
+    "CLONE_ARGS_SIZE_VER0\0"
 #endif
 #ifdef CLONE_ARGS_SIZE_VER1
-    {"CLONE_ARGS_SIZE_VER1", (long long)(CLONE_ARGS_SIZE_VER1)},
+    "CLONE_ARGS_SIZE_VER1\0"
 #endif
 #ifdef CLONE_ARGS_SIZE_VER2
-    {"CLONE_ARGS_SIZE_VER2", (long long)(CLONE_ARGS_SIZE_VER2)},
+    "CLONE_ARGS_SIZE_VER2\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long clone_values[] = {
+#ifdef CSIGNAL
+    (long long)(CSIGNAL),
+#endif
+#ifdef CLONE_VM
+    (long long)(CLONE_VM),
+#endif
+#ifdef CLONE_FS
+    (long long)(CLONE_FS),
+#endif
+#ifdef CLONE_FILES
+    (long long)(CLONE_FILES),
+#endif
+#ifdef CLONE_SIGHAND
+    (long long)(CLONE_SIGHAND),
+#endif
+#ifdef CLONE_PIDFD
+    (long long)(CLONE_PIDFD),
+#endif
+#ifdef CLONE_PTRACE
+    (long long)(CLONE_PTRACE),
+#endif
+#ifdef CLONE_VFORK
+    (long long)(CLONE_VFORK),
+#endif
+#ifdef CLONE_PARENT
+    (long long)(CLONE_PARENT),
+#endif
+#ifdef CLONE_THREAD
+    (long long)(CLONE_THREAD),
+#endif
+#ifdef CLONE_NEWNS
+    (long long)(CLONE_NEWNS),
+#endif
+#ifdef CLONE_SYSVSEM
+    (long long)(CLONE_SYSVSEM),
+#endif
+#ifdef CLONE_SETTLS
+    (long long)(CLONE_SETTLS),
+#endif
+#ifdef CLONE_PARENT_SETTID
+    (long long)(CLONE_PARENT_SETTID),
+#endif
+#ifdef CLONE_CHILD_CLEARTID
+    (long long)(CLONE_CHILD_CLEARTID),
+#endif
+#ifdef CLONE_DETACHED
+    (long long)(CLONE_DETACHED),
+#endif
+#ifdef CLONE_UNTRACED
+    (long long)(CLONE_UNTRACED),
+#endif
+#ifdef CLONE_CHILD_SETTID
+    (long long)(CLONE_CHILD_SETTID),
+#endif
+#ifdef CLONE_NEWCGROUP
+    (long long)(CLONE_NEWCGROUP),
+#endif
+#ifdef CLONE_NEWUTS
+    (long long)(CLONE_NEWUTS),
+#endif
+#ifdef CLONE_NEWIPC
+    (long long)(CLONE_NEWIPC),
+#endif
+#ifdef CLONE_NEWUSER
+    (long long)(CLONE_NEWUSER),
+#endif
+#ifdef CLONE_NEWPID
+    (long long)(CLONE_NEWPID),
+#endif
+#ifdef CLONE_NEWNET
+    (long long)(CLONE_NEWNET),
+#endif
+#ifdef CLONE_IO
+    (long long)(CLONE_IO),
+#endif
+#ifdef CLONE_CLEAR_SIGHAND
+    (long long)(CLONE_CLEAR_SIGHAND),
+#endif
+#ifdef CLONE_INTO_CGROUP
+    (long long)(CLONE_INTO_CGROUP),
+#endif
+#ifdef CLONE_NEWTIME
+    (long long)(CLONE_NEWTIME),
+#endif
+#ifdef CLONE_ARGS_SIZE_VER0
+    (long long)(CLONE_ARGS_SIZE_VER0),
+#endif
+#ifdef CLONE_ARGS_SIZE_VER1
+    (long long)(CLONE_ARGS_SIZE_VER1),
+#endif
+#ifdef CLONE_ARGS_SIZE_VER2
+    (long long)(CLONE_ARGS_SIZE_VER2),
+#endif
+    0,
 };
 
 /* scripts/constants/fcntl.txt */
-static const struct alcove_constant fcntl_constants[] = {
+static const char fcntl_names[] =
 #ifdef F_DUPFD
-    {"F_DUPFD", (long long)(F_DUPFD)},
+    "F_DUPFD\0"
 #endif
 #ifdef F_GETFD
-    {"F_GETFD", (long long)(F_GETFD)},
+    "F_GETFD\0"
 #endif
 #ifdef F_SETFD
-    {"F_SETFD", (long long)(F_SETFD)},
+    "F_SETFD\0"
 #endif
 #ifdef F_GETFL
-    {"F_GETFL", (long long)(F_GETFL)},
+    "F_GETFL\0"
 #endif
 #ifdef F_SETFL
-    {"F_SETFL", (long long)(F_SETFL)},
+    "F_SETFL\0"
 #endif
 #ifdef F_GETLK
-    {"F_GETLK", (long long)(F_GETLK)},
+    "F_GETLK\0"
 #endif
 #ifdef F_SETLK
-    {"F_SETLK", (long long)(F_SETLK)},
+    "F_SETLK\0"
 #endif
 #ifdef F_SETLKW
-    {"F_SETLKW", (long long)(F_SETLKW)},
+    "F_SETLKW\0"
 #endif
 #ifdef F_SETOWN
-    {"F_SETOWN", (long long)(F_SETOWN)},
+    "F_SETOWN\0"
 #endif
 #ifdef F_GETOWN
-    {"F_GETOWN", (long long)(F_GETOWN)},
+    "F_GETOWN\0"
 #endif
 #ifdef F_SETSIG
-    {"F_SETSIG", (long long)(F_SETSIG)},
+    "F_SETSIG\0"
 #endif
 #ifdef F_GETSIG
-    {"F_GETSIG", (long long)(F_GETSIG)},
+    "F_GETSIG\0"
 #endif
 #ifdef F_GETLK64
-    {"F_GETLK64", (long long)(F_GETLK64)},
+    "F_GETLK64\0"
 #endif
 #ifdef F_SETLK64
-    {"F_SETLK64", (long long)(F_SETLK64)},
+    "F_SETLK64\0"
 #endif
 #ifdef F_SETLKW64
-    {"F_SETLKW64", (long long)(F_SETLKW64)},
+    "F_SETLKW64\0"
 #endif
 #ifdef F_SETOWN_EX
-    {"F_SETOWN_EX", (long long)(F_SETOWN_EX)},
+    "F_SETOWN_EX\0"
 #endif
 #ifdef F_GETOWN_EX
-    {"F_GETOWN_EX", (long long)(F_GETOWN_EX)},
+    "F_GETOWN_EX\0"
 #endif
 #ifdef F_GETOWNER_UIDS
-    {"F_GETOWNER_UIDS", (long long)(F_GETOWNER_UIDS)},
+    "F_GETOWNER_UIDS\0"
 #endif
 #ifdef F_OFD_GETLK
-    {"F_OFD_GETLK", (long long)(F_OFD_GETLK)},
+    "F_OFD_GETLK\0"
 #endif
 #ifdef F_OFD_SETLK
-    {"F_OFD_SETLK", (long long)(F_OFD_SETLK)},
+    "F_OFD_SETLK\0"
 #endif
 #ifdef F_OFD_SETLKW
-    {"F_OFD_SETLKW", (long long)(F_OFD_SETLKW)},
+    "F_OFD_SETLKW\0"
 #endif
 #ifdef F_LINUX_SPECIFIC_BASE
-    {"F_LINUX_SPECIFIC_BASE", (long long)(F_LINUX_SPECIFIC_BASE)},
+    "F_LINUX_SPECIFIC_BASE\0"
 #endif
 #ifdef F_SETLEASE
-    {"F_SETLEASE", (long long)(F_SETLEASE)},
+    "F_SETLEASE\0"
 #endif
 #ifdef F_GETLEASE
-    {"F_GETLEASE", (long long)(F_GETLEASE)},
+    "F_GETLEASE\0"
 #endif
 #ifdef F_NOTIFY
-    {"F_NOTIFY", (long long)(F_NOTIFY)},
+    "F_NOTIFY\0"
 #endif
 #ifdef F_DUPFD_QUERY
-    {"F_DUPFD_QUERY", (long long)(F_DUPFD_QUERY)},
+    "F_DUPFD_QUERY\0"
 #endif
 #ifdef F_CREATED_QUERY
-    {"F_CREATED_QUERY", (long long)(F_CREATED_QUERY)},
+    "F_CREATED_QUERY\0"
 #endif
 #ifdef F_CANCELLK
-    {"F_CANCELLK", (long long)(F_CANCELLK)},
+    "F_CANCELLK\0"
 #endif
 #ifdef F_DUPFD_CLOEXEC
-    {"F_DUPFD_CLOEXEC", (long long)(F_DUPFD_CLOEXEC)},
+    "F_DUPFD_CLOEXEC\0"
 #endif
 #ifdef F_SETPIPE_SZ
-    {"F_SETPIPE_SZ", (long long)(F_SETPIPE_SZ)},
+    "F_SETPIPE_SZ\0"
 #endif
 #ifdef F_GETPIPE_SZ
-    {"F_GETPIPE_SZ", (long long)(F_GETPIPE_SZ)},
+    "F_GETPIPE_SZ\0"
 #endif
 #ifdef F_ADD_SEALS
-    {"F_ADD_SEALS", (long long)(F_ADD_SEALS)},
+    "F_ADD_SEALS\0"
 #endif
 #ifdef F_GET_SEALS
-    {"F_GET_SEALS", (long long)(F_GET_SEALS)},
+    "F_GET_SEALS\0"
 #endif
 #ifdef F_GET_RW_HINT
-    {"F_GET_RW_HINT", (long long)(F_GET_RW_HINT)},
+    "F_GET_RW_HINT\0"
 #endif
 #ifdef F_SET_RW_HINT
-    {"F_SET_RW_HINT", (long long)(F_SET_RW_HINT)},
+    "F_SET_RW_HINT\0"
 #endif
 #ifdef F_GET_FILE_RW_HINT
-    {"F_GET_FILE_RW_HINT", (long long)(F_GET_FILE_RW_HINT)},
+    "F_GET_FILE_RW_HINT\0"
 #endif
 #ifdef F_SET_FILE_RW_HINT
-    {"F_SET_FILE_RW_HINT", (long long)(F_SET_FILE_RW_HINT)},
+    "F_SET_FILE_RW_HINT\0"
 #endif
 #ifdef FD_CLOEXEC
-    {"FD_CLOEXEC", (long long)(FD_CLOEXEC)},
+    "FD_CLOEXEC\0"
 #endif
 #ifdef F_RDLCK
-    {"F_RDLCK", (long long)(F_RDLCK)},
+    "F_RDLCK\0"
 #endif
 #ifdef F_WRLCK
-    {"F_WRLCK", (long long)(F_WRLCK)},
+    "F_WRLCK\0"
 #endif
 #ifdef F_UNLCK
-    {"F_UNLCK", (long long)(F_UNLCK)},
+    "F_UNLCK\0"
 #endif
 #ifdef F_EXLCK
-    {"F_EXLCK", (long long)(F_EXLCK)},
+    "F_EXLCK\0"
 #endif
 #ifdef F_SHLCK
-    {"F_SHLCK", (long long)(F_SHLCK)},
+    "F_SHLCK\0"
 #endif
 #if defined(F_OWNER_TID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"F_OWNER_TID", (long long)(F_OWNER_TID)},
+    "F_OWNER_TID\0"
 #endif
 #if defined(F_OWNER_PID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"F_OWNER_PID", (long long)(F_OWNER_PID)},
+    "F_OWNER_PID\0"
 #endif
 #if defined(F_OWNER_PGRP) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"F_OWNER_PGRP", (long long)(F_OWNER_PGRP)},
+    "F_OWNER_PGRP\0"
 #endif
 #if defined(F_OWNER_GID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"F_OWNER_GID", (long long)(F_OWNER_GID)},
+    "F_OWNER_GID\0"
 #endif
 #ifdef F_SEAL_SEAL
-    {"F_SEAL_SEAL", (long long)(F_SEAL_SEAL)},
+    "F_SEAL_SEAL\0"
 #endif
 #ifdef F_SEAL_SHRINK
-    {"F_SEAL_SHRINK", (long long)(F_SEAL_SHRINK)},
+    "F_SEAL_SHRINK\0"
 #endif
 #ifdef F_SEAL_GROW
-    {"F_SEAL_GROW", (long long)(F_SEAL_GROW)},
+    "F_SEAL_GROW\0"
 #endif
 #ifdef F_SEAL_WRITE
-    {"F_SEAL_WRITE", (long long)(F_SEAL_WRITE)},
+    "F_SEAL_WRITE\0"
 #endif
 #ifdef F_SEAL_FUTURE_WRITE
-    {"F_SEAL_FUTURE_WRITE", (long long)(F_SEAL_FUTURE_WRITE)},
+    "F_SEAL_FUTURE_WRITE\0"
 #endif
 #ifdef F_SEAL_EXEC
-    {"F_SEAL_EXEC", (long long)(F_SEAL_EXEC)},
+    "F_SEAL_EXEC\0"
 #endif
 #ifdef DN_ACCESS
-    {"DN_ACCESS", (long long)(DN_ACCESS)},
+    "DN_ACCESS\0"
 #endif
 #ifdef DN_MODIFY
-    {"DN_MODIFY", (long long)(DN_MODIFY)},
+    "DN_MODIFY\0"
 #endif
 #ifdef DN_CREATE
-    {"DN_CREATE", (long long)(DN_CREATE)},
+    "DN_CREATE\0"
 #endif
 #ifdef DN_DELETE
-    {"DN_DELETE", (long long)(DN_DELETE)},
+    "DN_DELETE\0"
 #endif
 #ifdef DN_RENAME
-    {"DN_RENAME", (long long)(DN_RENAME)},
+    "DN_RENAME\0"
 #endif
 #ifdef DN_ATTRIB
-    {"DN_ATTRIB", (long long)(DN_ATTRIB)},
+    "DN_ATTRIB\0"
 #endif
 #ifdef DN_MULTISHOT
-    {"DN_MULTISHOT", (long long)(DN_MULTISHOT)},
+    "DN_MULTISHOT\0"
 #endif
 #ifdef RWH_WRITE_LIFE_NOT_SET
-    {"RWH_WRITE_LIFE_NOT_SET", (long long)(RWH_WRITE_LIFE_NOT_SET)},
+    "RWH_WRITE_LIFE_NOT_SET\0"
 #endif
 #ifdef RWH_WRITE_LIFE_NONE
-    {"RWH_WRITE_LIFE_NONE", (long long)(RWH_WRITE_LIFE_NONE)},
+    "RWH_WRITE_LIFE_NONE\0"
 #endif
 #ifdef RWH_WRITE_LIFE_SHORT
-    {"RWH_WRITE_LIFE_SHORT", (long long)(RWH_WRITE_LIFE_SHORT)},
+    "RWH_WRITE_LIFE_SHORT\0"
 #endif
 #ifdef RWH_WRITE_LIFE_MEDIUM
-    {"RWH_WRITE_LIFE_MEDIUM", (long long)(RWH_WRITE_LIFE_MEDIUM)},
+    "RWH_WRITE_LIFE_MEDIUM\0"
 #endif
 #ifdef RWH_WRITE_LIFE_LONG
-    {"RWH_WRITE_LIFE_LONG", (long long)(RWH_WRITE_LIFE_LONG)},
+    "RWH_WRITE_LIFE_LONG\0"
 #endif
 #ifdef RWH_WRITE_LIFE_EXTREME
-    {"RWH_WRITE_LIFE_EXTREME", (long long)(RWH_WRITE_LIFE_EXTREME)},
+    "RWH_WRITE_LIFE_EXTREME\0"
 #endif
 #ifdef RWF_WRITE_LIFE_NOT_SET
-    {"RWF_WRITE_LIFE_NOT_SET", (long long)(RWF_WRITE_LIFE_NOT_SET)},
+    "RWF_WRITE_LIFE_NOT_SET\0"
 #endif
 #ifdef LOCK_SH
-    {"LOCK_SH", (long long)(LOCK_SH)},
+    "LOCK_SH\0"
 #endif
 #ifdef LOCK_EX
-    {"LOCK_EX", (long long)(LOCK_EX)},
+    "LOCK_EX\0"
 #endif
 #ifdef LOCK_NB
-    {"LOCK_NB", (long long)(LOCK_NB)},
+    "LOCK_NB\0"
 #endif
 #ifdef LOCK_UN
-    {"LOCK_UN", (long long)(LOCK_UN)},
+    "LOCK_UN\0"
 #endif
 #ifdef LOCK_MAND
-    {"LOCK_MAND", (long long)(LOCK_MAND)},
+    "LOCK_MAND\0"
 #endif
 #ifdef LOCK_READ
-    {"LOCK_READ", (long long)(LOCK_READ)},
+    "LOCK_READ\0"
 #endif
 #ifdef LOCK_WRITE
-    {"LOCK_WRITE", (long long)(LOCK_WRITE)},
+    "LOCK_WRITE\0"
 #endif
 #ifdef LOCK_RW
-    {"LOCK_RW", (long long)(LOCK_RW)},
+    "LOCK_RW\0"
 #endif
 #ifdef F_ULOCK
-    {"F_ULOCK", (long long)(F_ULOCK)},
+    "F_ULOCK\0"
 #endif
 #ifdef F_LOCK
-    {"F_LOCK", (long long)(F_LOCK)},
+    "F_LOCK\0"
 #endif
 #ifdef F_TLOCK
-    {"F_TLOCK", (long long)(F_TLOCK)},
+    "F_TLOCK\0"
 #endif
 #ifdef F_TEST
-    {"F_TEST", (long long)(F_TEST)},
+    "F_TEST\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long fcntl_values[] = {
+#ifdef F_DUPFD
+    (long long)(F_DUPFD),
+#endif
+#ifdef F_GETFD
+    (long long)(F_GETFD),
+#endif
+#ifdef F_SETFD
+    (long long)(F_SETFD),
+#endif
+#ifdef F_GETFL
+    (long long)(F_GETFL),
+#endif
+#ifdef F_SETFL
+    (long long)(F_SETFL),
+#endif
+#ifdef F_GETLK
+    (long long)(F_GETLK),
+#endif
+#ifdef F_SETLK
+    (long long)(F_SETLK),
+#endif
+#ifdef F_SETLKW
+    (long long)(F_SETLKW),
+#endif
+#ifdef F_SETOWN
+    (long long)(F_SETOWN),
+#endif
+#ifdef F_GETOWN
+    (long long)(F_GETOWN),
+#endif
+#ifdef F_SETSIG
+    (long long)(F_SETSIG),
+#endif
+#ifdef F_GETSIG
+    (long long)(F_GETSIG),
+#endif
+#ifdef F_GETLK64
+    (long long)(F_GETLK64),
+#endif
+#ifdef F_SETLK64
+    (long long)(F_SETLK64),
+#endif
+#ifdef F_SETLKW64
+    (long long)(F_SETLKW64),
+#endif
+#ifdef F_SETOWN_EX
+    (long long)(F_SETOWN_EX),
+#endif
+#ifdef F_GETOWN_EX
+    (long long)(F_GETOWN_EX),
+#endif
+#ifdef F_GETOWNER_UIDS
+    (long long)(F_GETOWNER_UIDS),
+#endif
+#ifdef F_OFD_GETLK
+    (long long)(F_OFD_GETLK),
+#endif
+#ifdef F_OFD_SETLK
+    (long long)(F_OFD_SETLK),
+#endif
+#ifdef F_OFD_SETLKW
+    (long long)(F_OFD_SETLKW),
+#endif
+#ifdef F_LINUX_SPECIFIC_BASE
+    (long long)(F_LINUX_SPECIFIC_BASE),
+#endif
+#ifdef F_SETLEASE
+    (long long)(F_SETLEASE),
+#endif
+#ifdef F_GETLEASE
+    (long long)(F_GETLEASE),
+#endif
+#ifdef F_NOTIFY
+    (long long)(F_NOTIFY),
+#endif
+#ifdef F_DUPFD_QUERY
+    (long long)(F_DUPFD_QUERY),
+#endif
+#ifdef F_CREATED_QUERY
+    (long long)(F_CREATED_QUERY),
+#endif
+#ifdef F_CANCELLK
+    (long long)(F_CANCELLK),
+#endif
+#ifdef F_DUPFD_CLOEXEC
+    (long long)(F_DUPFD_CLOEXEC),
+#endif
+#ifdef F_SETPIPE_SZ
+    (long long)(F_SETPIPE_SZ),
+#endif
+#ifdef F_GETPIPE_SZ
+    (long long)(F_GETPIPE_SZ),
+#endif
+#ifdef F_ADD_SEALS
+    (long long)(F_ADD_SEALS),
+#endif
+#ifdef F_GET_SEALS
+    (long long)(F_GET_SEALS),
+#endif
+#ifdef F_GET_RW_HINT
+    (long long)(F_GET_RW_HINT),
+#endif
+#ifdef F_SET_RW_HINT
+    (long long)(F_SET_RW_HINT),
+#endif
+#ifdef F_GET_FILE_RW_HINT
+    (long long)(F_GET_FILE_RW_HINT),
+#endif
+#ifdef F_SET_FILE_RW_HINT
+    (long long)(F_SET_FILE_RW_HINT),
+#endif
+#ifdef FD_CLOEXEC
+    (long long)(FD_CLOEXEC),
+#endif
+#ifdef F_RDLCK
+    (long long)(F_RDLCK),
+#endif
+#ifdef F_WRLCK
+    (long long)(F_WRLCK),
+#endif
+#ifdef F_UNLCK
+    (long long)(F_UNLCK),
+#endif
+#ifdef F_EXLCK
+    (long long)(F_EXLCK),
+#endif
+#ifdef F_SHLCK
+    (long long)(F_SHLCK),
+#endif
+#if defined(F_OWNER_TID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(F_OWNER_TID),
+#endif
+#if defined(F_OWNER_PID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(F_OWNER_PID),
+#endif
+#if defined(F_OWNER_PGRP) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(F_OWNER_PGRP),
+#endif
+#if defined(F_OWNER_GID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(F_OWNER_GID),
+#endif
+#ifdef F_SEAL_SEAL
+    (long long)(F_SEAL_SEAL),
+#endif
+#ifdef F_SEAL_SHRINK
+    (long long)(F_SEAL_SHRINK),
+#endif
+#ifdef F_SEAL_GROW
+    (long long)(F_SEAL_GROW),
+#endif
+#ifdef F_SEAL_WRITE
+    (long long)(F_SEAL_WRITE),
+#endif
+#ifdef F_SEAL_FUTURE_WRITE
+    (long long)(F_SEAL_FUTURE_WRITE),
+#endif
+#ifdef F_SEAL_EXEC
+    (long long)(F_SEAL_EXEC),
+#endif
+#ifdef DN_ACCESS
+    (long long)(DN_ACCESS),
+#endif
+#ifdef DN_MODIFY
+    (long long)(DN_MODIFY),
+#endif
+#ifdef DN_CREATE
+    (long long)(DN_CREATE),
+#endif
+#ifdef DN_DELETE
+    (long long)(DN_DELETE),
+#endif
+#ifdef DN_RENAME
+    (long long)(DN_RENAME),
+#endif
+#ifdef DN_ATTRIB
+    (long long)(DN_ATTRIB),
+#endif
+#ifdef DN_MULTISHOT
+    (long long)(DN_MULTISHOT),
+#endif
+#ifdef RWH_WRITE_LIFE_NOT_SET
+    (long long)(RWH_WRITE_LIFE_NOT_SET),
+#endif
+#ifdef RWH_WRITE_LIFE_NONE
+    (long long)(RWH_WRITE_LIFE_NONE),
+#endif
+#ifdef RWH_WRITE_LIFE_SHORT
+    (long long)(RWH_WRITE_LIFE_SHORT),
+#endif
+#ifdef RWH_WRITE_LIFE_MEDIUM
+    (long long)(RWH_WRITE_LIFE_MEDIUM),
+#endif
+#ifdef RWH_WRITE_LIFE_LONG
+    (long long)(RWH_WRITE_LIFE_LONG),
+#endif
+#ifdef RWH_WRITE_LIFE_EXTREME
+    (long long)(RWH_WRITE_LIFE_EXTREME),
+#endif
+#ifdef RWF_WRITE_LIFE_NOT_SET
+    (long long)(RWF_WRITE_LIFE_NOT_SET),
+#endif
+#ifdef LOCK_SH
+    (long long)(LOCK_SH),
+#endif
+#ifdef LOCK_EX
+    (long long)(LOCK_EX),
+#endif
+#ifdef LOCK_NB
+    (long long)(LOCK_NB),
+#endif
+#ifdef LOCK_UN
+    (long long)(LOCK_UN),
+#endif
+#ifdef LOCK_MAND
+    (long long)(LOCK_MAND),
+#endif
+#ifdef LOCK_READ
+    (long long)(LOCK_READ),
+#endif
+#ifdef LOCK_WRITE
+    (long long)(LOCK_WRITE),
+#endif
+#ifdef LOCK_RW
+    (long long)(LOCK_RW),
+#endif
+#ifdef F_ULOCK
+    (long long)(F_ULOCK),
+#endif
+#ifdef F_LOCK
+    (long long)(F_LOCK),
+#endif
+#ifdef F_TLOCK
+    (long long)(F_TLOCK),
+#endif
+#ifdef F_TEST
+    (long long)(F_TEST),
+#endif
+    0,
 };
 
 /* scripts/constants/file.txt */
-static const struct alcove_constant file_constants[] = {
+static const char file_names[] =
 #ifdef O_RDONLY
-    {"O_RDONLY", (long long)(O_RDONLY)},
+    "O_RDONLY\0"
 #endif
 #ifdef O_WRONLY
-    {"O_WRONLY", (long long)(O_WRONLY)},
+    "O_WRONLY\0"
 #endif
 #ifdef O_RDWR
-    {"O_RDWR", (long long)(O_RDWR)},
+    "O_RDWR\0"
 #endif
 #ifdef O_ACCMODE
-    {"O_ACCMODE", (long long)(O_ACCMODE)},
+    "O_ACCMODE\0"
 #endif
 #ifdef O_CREAT
-    {"O_CREAT", (long long)(O_CREAT)},
+    "O_CREAT\0"
 #endif
 #ifdef O_EXCL
-    {"O_EXCL", (long long)(O_EXCL)},
+    "O_EXCL\0"
 #endif
 #ifdef O_NOCTTY
-    {"O_NOCTTY", (long long)(O_NOCTTY)},
+    "O_NOCTTY\0"
 #endif
 #ifdef O_TRUNC
-    {"O_TRUNC", (long long)(O_TRUNC)},
+    "O_TRUNC\0"
 #endif
 #ifdef O_APPEND
-    {"O_APPEND", (long long)(O_APPEND)},
+    "O_APPEND\0"
 #endif
 #ifdef O_NONBLOCK
-    {"O_NONBLOCK", (long long)(O_NONBLOCK)},
+    "O_NONBLOCK\0"
 #endif
 #ifdef O_NDELAY
-    {"O_NDELAY", (long long)(O_NDELAY)},
+    "O_NDELAY\0"
 #endif
 #ifdef O_DSYNC
-    {"O_DSYNC", (long long)(O_DSYNC)},
+    "O_DSYNC\0"
 #endif
 #ifdef O_ASYNC
-    {"O_ASYNC", (long long)(O_ASYNC)},
+    "O_ASYNC\0"
 #endif
 #ifdef O_DIRECT
-    {"O_DIRECT", (long long)(O_DIRECT)},
+    "O_DIRECT\0"
 #endif
 #ifdef O_LARGEFILE
-    {"O_LARGEFILE", (long long)(O_LARGEFILE)},
+    "O_LARGEFILE\0"
 #endif
 #ifdef O_DIRECTORY
-    {"O_DIRECTORY", (long long)(O_DIRECTORY)},
+    "O_DIRECTORY\0"
 #endif
 #ifdef O_NOFOLLOW
-    {"O_NOFOLLOW", (long long)(O_NOFOLLOW)},
+    "O_NOFOLLOW\0"
 #endif
 #ifdef O_NOATIME
-    {"O_NOATIME", (long long)(O_NOATIME)},
+    "O_NOATIME\0"
 #endif
 #ifdef O_CLOEXEC
-    {"O_CLOEXEC", (long long)(O_CLOEXEC)},
+    "O_CLOEXEC\0"
 #endif
 #ifdef O_SYNC
-    {"O_SYNC", (long long)(O_SYNC)},
+    "O_SYNC\0"
 #endif
 #ifdef O_FSYNC
-    {"O_FSYNC", (long long)(O_FSYNC)},
+    "O_FSYNC\0"
 #endif
 #ifdef O_RSYNC
-    {"O_RSYNC", (long long)(O_RSYNC)},
+    "O_RSYNC\0"
 #endif
 #ifdef O_PATH
-    {"O_PATH", (long long)(O_PATH)},
+    "O_PATH\0"
 #endif
 #ifdef O_TMPFILE
-    {"O_TMPFILE", (long long)(O_TMPFILE)},
+    "O_TMPFILE\0"
 #endif
 #ifdef S_IFMT
-    {"S_IFMT", (long long)(S_IFMT)},
+    "S_IFMT\0"
 #endif
 #ifdef S_IFSOCK
-    {"S_IFSOCK", (long long)(S_IFSOCK)},
+    "S_IFSOCK\0"
 #endif
 #ifdef S_IFLNK
-    {"S_IFLNK", (long long)(S_IFLNK)},
+    "S_IFLNK\0"
 #endif
 #ifdef S_IFREG
-    {"S_IFREG", (long long)(S_IFREG)},
+    "S_IFREG\0"
 #endif
 #ifdef S_IFBLK
-    {"S_IFBLK", (long long)(S_IFBLK)},
+    "S_IFBLK\0"
 #endif
 #ifdef S_IFDIR
-    {"S_IFDIR", (long long)(S_IFDIR)},
+    "S_IFDIR\0"
 #endif
 #ifdef S_IFCHR
-    {"S_IFCHR", (long long)(S_IFCHR)},
+    "S_IFCHR\0"
 #endif
 #ifdef S_IFIFO
-    {"S_IFIFO", (long long)(S_IFIFO)},
+    "S_IFIFO\0"
 #endif
 #ifdef S_ISUID
-    {"S_ISUID", (long long)(S_ISUID)},
+    "S_ISUID\0"
 #endif
 #ifdef S_ISGID
-    {"S_ISGID", (long long)(S_ISGID)},
+    "S_ISGID\0"
 #endif
 #ifdef S_ISVTX
-    {"S_ISVTX", (long long)(S_ISVTX)},
+    "S_ISVTX\0"
 #endif
 #ifdef S_IRWXU
-    {"S_IRWXU", (long long)(S_IRWXU)},
+    "S_IRWXU\0"
 #endif
 #ifdef S_IRUSR
-    {"S_IRUSR", (long long)(S_IRUSR)},
+    "S_IRUSR\0"
 #endif
 #ifdef S_IWUSR
-    {"S_IWUSR", (long long)(S_IWUSR)},
+    "S_IWUSR\0"
 #endif
 #ifdef S_IXUSR
-    {"S_IXUSR", (long long)(S_IXUSR)},
+    "S_IXUSR\0"
 #endif
 #ifdef S_IRWXG
-    {"S_IRWXG", (long long)(S_IRWXG)},
+    "S_IRWXG\0"
 #endif
 #ifdef S_IRGRP
-    {"S_IRGRP", (long long)(S_IRGRP)},
+    "S_IRGRP\0"
 #endif
 #ifdef S_IWGRP
-    {"S_IWGRP", (long long)(S_IWGRP)},
+    "S_IWGRP\0"
 #endif
 #ifdef S_IXGRP
-    {"S_IXGRP", (long long)(S_IXGRP)},
+    "S_IXGRP\0"
 #endif
 #ifdef S_IRWXO
-    {"S_IRWXO", (long long)(S_IRWXO)},
+    "S_IRWXO\0"
 #endif
 #ifdef S_IROTH
-    {"S_IROTH", (long long)(S_IROTH)},
+    "S_IROTH\0"
 #endif
 #ifdef S_IWOTH
-    {"S_IWOTH", (long long)(S_IWOTH)},
+    "S_IWOTH\0"
 #endif
 #ifdef S_IXOTH
-    {"S_IXOTH", (long long)(S_IXOTH)},
+    "S_IXOTH\0"
 #endif
 #ifdef S_IREAD
-    {"S_IREAD", (long long)(S_IREAD)},
+    "S_IREAD\0"
 #endif
 #ifdef S_IWRITE
-    {"S_IWRITE", (long long)(S_IWRITE)},
+    "S_IWRITE\0"
 #endif
 #ifdef S_IEXEC
-    {"S_IEXEC", (long long)(S_IEXEC)},
+    "S_IEXEC\0"
 #endif
 #ifdef AT_FDCWD
-    {"AT_FDCWD", (long long)(AT_FDCWD)},
+    "AT_FDCWD\0"
 #endif
 #ifdef AT_SYMLINK_NOFOLLOW
-    {"AT_SYMLINK_NOFOLLOW", (long long)(AT_SYMLINK_NOFOLLOW)},
+    "AT_SYMLINK_NOFOLLOW\0"
 #endif
 #ifdef AT_EACCESS
-    {"AT_EACCESS", (long long)(AT_EACCESS)},
+    "AT_EACCESS\0"
 #endif
 #ifdef AT_REMOVEDIR
-    {"AT_REMOVEDIR", (long long)(AT_REMOVEDIR)},
+    "AT_REMOVEDIR\0"
 #endif
 #ifdef AT_SYMLINK_FOLLOW
-    {"AT_SYMLINK_FOLLOW", (long long)(AT_SYMLINK_FOLLOW)},
+    "AT_SYMLINK_FOLLOW\0"
 #endif
 #ifdef AT_NO_AUTOMOUNT
-    {"AT_NO_AUTOMOUNT", (long long)(AT_NO_AUTOMOUNT)},
+    "AT_NO_AUTOMOUNT\0"
 #endif
 #ifdef AT_EMPTY_PATH
-    {"AT_EMPTY_PATH", (long long)(AT_EMPTY_PATH)},
+    "AT_EMPTY_PATH\0"
 #endif
 #ifdef AT_STATX_SYNC_TYPE
-    {"AT_STATX_SYNC_TYPE", (long long)(AT_STATX_SYNC_TYPE)},
+    "AT_STATX_SYNC_TYPE\0"
 #endif
 #ifdef AT_STATX_SYNC_AS_STAT
-    {"AT_STATX_SYNC_AS_STAT", (long long)(AT_STATX_SYNC_AS_STAT)},
+    "AT_STATX_SYNC_AS_STAT\0"
 #endif
 #ifdef AT_STATX_FORCE_SYNC
-    {"AT_STATX_FORCE_SYNC", (long long)(AT_STATX_FORCE_SYNC)},
+    "AT_STATX_FORCE_SYNC\0"
 #endif
 #ifdef AT_STATX_DONT_SYNC
-    {"AT_STATX_DONT_SYNC", (long long)(AT_STATX_DONT_SYNC)},
+    "AT_STATX_DONT_SYNC\0"
 #endif
 #ifdef AT_RECURSIVE
-    {"AT_RECURSIVE", (long long)(AT_RECURSIVE)},
+    "AT_RECURSIVE\0"
 #endif
 #ifdef AT_HANDLE_FID
-    {"AT_HANDLE_FID", (long long)(AT_HANDLE_FID)},
+    "AT_HANDLE_FID\0"
 #endif
 #ifdef AT_HANDLE_MNT_ID_UNIQUE
-    {"AT_HANDLE_MNT_ID_UNIQUE", (long long)(AT_HANDLE_MNT_ID_UNIQUE)},
+    "AT_HANDLE_MNT_ID_UNIQUE\0"
 #endif
 #ifdef AT_HANDLE_CONNECTABLE
-    {"AT_HANDLE_CONNECTABLE", (long long)(AT_HANDLE_CONNECTABLE)},
+    "AT_HANDLE_CONNECTABLE\0"
 #endif
 #ifdef AT_RENAME_NOREPLACE
-    {"AT_RENAME_NOREPLACE", (long long)(AT_RENAME_NOREPLACE)},
+    "AT_RENAME_NOREPLACE\0"
 #endif
 #ifdef AT_RENAME_EXCHANGE
-    {"AT_RENAME_EXCHANGE", (long long)(AT_RENAME_EXCHANGE)},
+    "AT_RENAME_EXCHANGE\0"
 #endif
 #ifdef AT_RENAME_WHITEOUT
-    {"AT_RENAME_WHITEOUT", (long long)(AT_RENAME_WHITEOUT)},
+    "AT_RENAME_WHITEOUT\0"
 #endif
 #ifdef F_OK
-    {"F_OK", (long long)(F_OK)},
+    "F_OK\0"
 #endif
 #ifdef R_OK
-    {"R_OK", (long long)(R_OK)},
+    "R_OK\0"
 #endif
 #ifdef W_OK
-    {"W_OK", (long long)(W_OK)},
+    "W_OK\0"
 #endif
 #ifdef X_OK
-    {"X_OK", (long long)(X_OK)},
+    "X_OK\0"
 #endif
 #ifdef SEEK_SET
-    {"SEEK_SET", (long long)(SEEK_SET)},
+    "SEEK_SET\0"
 #endif
 #ifdef SEEK_CUR
-    {"SEEK_CUR", (long long)(SEEK_CUR)},
+    "SEEK_CUR\0"
 #endif
 #ifdef SEEK_END
-    {"SEEK_END", (long long)(SEEK_END)},
+    "SEEK_END\0"
 #endif
 #ifdef SEEK_DATA
-    {"SEEK_DATA", (long long)(SEEK_DATA)},
+    "SEEK_DATA\0"
 #endif
 #ifdef SEEK_HOLE
-    {"SEEK_HOLE", (long long)(SEEK_HOLE)},
+    "SEEK_HOLE\0"
 #endif
 #ifdef RENAME_NOREPLACE
-    {"RENAME_NOREPLACE", (long long)(RENAME_NOREPLACE)},
+    "RENAME_NOREPLACE\0"
 #endif
 #ifdef RENAME_EXCHANGE
-    {"RENAME_EXCHANGE", (long long)(RENAME_EXCHANGE)},
+    "RENAME_EXCHANGE\0"
 #endif
 #ifdef RENAME_WHITEOUT
-    {"RENAME_WHITEOUT", (long long)(RENAME_WHITEOUT)},
+    "RENAME_WHITEOUT\0"
 #endif
 #ifdef RESOLVE_NO_XDEV
-    {"RESOLVE_NO_XDEV", (long long)(RESOLVE_NO_XDEV)},
+    "RESOLVE_NO_XDEV\0"
 #endif
 #ifdef RESOLVE_NO_MAGICLINKS
-    {"RESOLVE_NO_MAGICLINKS", (long long)(RESOLVE_NO_MAGICLINKS)},
+    "RESOLVE_NO_MAGICLINKS\0"
 #endif
 #ifdef RESOLVE_NO_SYMLINKS
-    {"RESOLVE_NO_SYMLINKS", (long long)(RESOLVE_NO_SYMLINKS)},
+    "RESOLVE_NO_SYMLINKS\0"
 #endif
 #ifdef RESOLVE_BENEATH
-    {"RESOLVE_BENEATH", (long long)(RESOLVE_BENEATH)},
+    "RESOLVE_BENEATH\0"
 #endif
 #ifdef RESOLVE_IN_ROOT
-    {"RESOLVE_IN_ROOT", (long long)(RESOLVE_IN_ROOT)},
+    "RESOLVE_IN_ROOT\0"
 #endif
 #ifdef RESOLVE_CACHED
-    {"RESOLVE_CACHED", (long long)(RESOLVE_CACHED)},
+    "RESOLVE_CACHED\0"
 #endif
 #ifdef UTIME_NOW
-    {"UTIME_NOW", (long long)(UTIME_NOW)},
+    "UTIME_NOW\0"
 #endif
 #ifdef UTIME_OMIT
-    {"UTIME_OMIT", (long long)(UTIME_OMIT)},
+    "UTIME_OMIT\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long file_values[] = {
+#ifdef O_RDONLY
+    (long long)(O_RDONLY),
+#endif
+#ifdef O_WRONLY
+    (long long)(O_WRONLY),
+#endif
+#ifdef O_RDWR
+    (long long)(O_RDWR),
+#endif
+#ifdef O_ACCMODE
+    (long long)(O_ACCMODE),
+#endif
+#ifdef O_CREAT
+    (long long)(O_CREAT),
+#endif
+#ifdef O_EXCL
+    (long long)(O_EXCL),
+#endif
+#ifdef O_NOCTTY
+    (long long)(O_NOCTTY),
+#endif
+#ifdef O_TRUNC
+    (long long)(O_TRUNC),
+#endif
+#ifdef O_APPEND
+    (long long)(O_APPEND),
+#endif
+#ifdef O_NONBLOCK
+    (long long)(O_NONBLOCK),
+#endif
+#ifdef O_NDELAY
+    (long long)(O_NDELAY),
+#endif
+#ifdef O_DSYNC
+    (long long)(O_DSYNC),
+#endif
+#ifdef O_ASYNC
+    (long long)(O_ASYNC),
+#endif
+#ifdef O_DIRECT
+    (long long)(O_DIRECT),
+#endif
+#ifdef O_LARGEFILE
+    (long long)(O_LARGEFILE),
+#endif
+#ifdef O_DIRECTORY
+    (long long)(O_DIRECTORY),
+#endif
+#ifdef O_NOFOLLOW
+    (long long)(O_NOFOLLOW),
+#endif
+#ifdef O_NOATIME
+    (long long)(O_NOATIME),
+#endif
+#ifdef O_CLOEXEC
+    (long long)(O_CLOEXEC),
+#endif
+#ifdef O_SYNC
+    (long long)(O_SYNC),
+#endif
+#ifdef O_FSYNC
+    (long long)(O_FSYNC),
+#endif
+#ifdef O_RSYNC
+    (long long)(O_RSYNC),
+#endif
+#ifdef O_PATH
+    (long long)(O_PATH),
+#endif
+#ifdef O_TMPFILE
+    (long long)(O_TMPFILE),
+#endif
+#ifdef S_IFMT
+    (long long)(S_IFMT),
+#endif
+#ifdef S_IFSOCK
+    (long long)(S_IFSOCK),
+#endif
+#ifdef S_IFLNK
+    (long long)(S_IFLNK),
+#endif
+#ifdef S_IFREG
+    (long long)(S_IFREG),
+#endif
+#ifdef S_IFBLK
+    (long long)(S_IFBLK),
+#endif
+#ifdef S_IFDIR
+    (long long)(S_IFDIR),
+#endif
+#ifdef S_IFCHR
+    (long long)(S_IFCHR),
+#endif
+#ifdef S_IFIFO
+    (long long)(S_IFIFO),
+#endif
+#ifdef S_ISUID
+    (long long)(S_ISUID),
+#endif
+#ifdef S_ISGID
+    (long long)(S_ISGID),
+#endif
+#ifdef S_ISVTX
+    (long long)(S_ISVTX),
+#endif
+#ifdef S_IRWXU
+    (long long)(S_IRWXU),
+#endif
+#ifdef S_IRUSR
+    (long long)(S_IRUSR),
+#endif
+#ifdef S_IWUSR
+    (long long)(S_IWUSR),
+#endif
+#ifdef S_IXUSR
+    (long long)(S_IXUSR),
+#endif
+#ifdef S_IRWXG
+    (long long)(S_IRWXG),
+#endif
+#ifdef S_IRGRP
+    (long long)(S_IRGRP),
+#endif
+#ifdef S_IWGRP
+    (long long)(S_IWGRP),
+#endif
+#ifdef S_IXGRP
+    (long long)(S_IXGRP),
+#endif
+#ifdef S_IRWXO
+    (long long)(S_IRWXO),
+#endif
+#ifdef S_IROTH
+    (long long)(S_IROTH),
+#endif
+#ifdef S_IWOTH
+    (long long)(S_IWOTH),
+#endif
+#ifdef S_IXOTH
+    (long long)(S_IXOTH),
+#endif
+#ifdef S_IREAD
+    (long long)(S_IREAD),
+#endif
+#ifdef S_IWRITE
+    (long long)(S_IWRITE),
+#endif
+#ifdef S_IEXEC
+    (long long)(S_IEXEC),
+#endif
+#ifdef AT_FDCWD
+    (long long)(AT_FDCWD),
+#endif
+#ifdef AT_SYMLINK_NOFOLLOW
+    (long long)(AT_SYMLINK_NOFOLLOW),
+#endif
+#ifdef AT_EACCESS
+    (long long)(AT_EACCESS),
+#endif
+#ifdef AT_REMOVEDIR
+    (long long)(AT_REMOVEDIR),
+#endif
+#ifdef AT_SYMLINK_FOLLOW
+    (long long)(AT_SYMLINK_FOLLOW),
+#endif
+#ifdef AT_NO_AUTOMOUNT
+    (long long)(AT_NO_AUTOMOUNT),
+#endif
+#ifdef AT_EMPTY_PATH
+    (long long)(AT_EMPTY_PATH),
+#endif
+#ifdef AT_STATX_SYNC_TYPE
+    (long long)(AT_STATX_SYNC_TYPE),
+#endif
+#ifdef AT_STATX_SYNC_AS_STAT
+    (long long)(AT_STATX_SYNC_AS_STAT),
+#endif
+#ifdef AT_STATX_FORCE_SYNC
+    (long long)(AT_STATX_FORCE_SYNC),
+#endif
+#ifdef AT_STATX_DONT_SYNC
+    (long long)(AT_STATX_DONT_SYNC),
+#endif
+#ifdef AT_RECURSIVE
+    (long long)(AT_RECURSIVE),
+#endif
+#ifdef AT_HANDLE_FID
+    (long long)(AT_HANDLE_FID),
+#endif
+#ifdef AT_HANDLE_MNT_ID_UNIQUE
+    (long long)(AT_HANDLE_MNT_ID_UNIQUE),
+#endif
+#ifdef AT_HANDLE_CONNECTABLE
+    (long long)(AT_HANDLE_CONNECTABLE),
+#endif
+#ifdef AT_RENAME_NOREPLACE
+    (long long)(AT_RENAME_NOREPLACE),
+#endif
+#ifdef AT_RENAME_EXCHANGE
+    (long long)(AT_RENAME_EXCHANGE),
+#endif
+#ifdef AT_RENAME_WHITEOUT
+    (long long)(AT_RENAME_WHITEOUT),
+#endif
+#ifdef F_OK
+    (long long)(F_OK),
+#endif
+#ifdef R_OK
+    (long long)(R_OK),
+#endif
+#ifdef W_OK
+    (long long)(W_OK),
+#endif
+#ifdef X_OK
+    (long long)(X_OK),
+#endif
+#ifdef SEEK_SET
+    (long long)(SEEK_SET),
+#endif
+#ifdef SEEK_CUR
+    (long long)(SEEK_CUR),
+#endif
+#ifdef SEEK_END
+    (long long)(SEEK_END),
+#endif
+#ifdef SEEK_DATA
+    (long long)(SEEK_DATA),
+#endif
+#ifdef SEEK_HOLE
+    (long long)(SEEK_HOLE),
+#endif
+#ifdef RENAME_NOREPLACE
+    (long long)(RENAME_NOREPLACE),
+#endif
+#ifdef RENAME_EXCHANGE
+    (long long)(RENAME_EXCHANGE),
+#endif
+#ifdef RENAME_WHITEOUT
+    (long long)(RENAME_WHITEOUT),
+#endif
+#ifdef RESOLVE_NO_XDEV
+    (long long)(RESOLVE_NO_XDEV),
+#endif
+#ifdef RESOLVE_NO_MAGICLINKS
+    (long long)(RESOLVE_NO_MAGICLINKS),
+#endif
+#ifdef RESOLVE_NO_SYMLINKS
+    (long long)(RESOLVE_NO_SYMLINKS),
+#endif
+#ifdef RESOLVE_BENEATH
+    (long long)(RESOLVE_BENEATH),
+#endif
+#ifdef RESOLVE_IN_ROOT
+    (long long)(RESOLVE_IN_ROOT),
+#endif
+#ifdef RESOLVE_CACHED
+    (long long)(RESOLVE_CACHED),
+#endif
+#ifdef UTIME_NOW
+    (long long)(UTIME_NOW),
+#endif
+#ifdef UTIME_OMIT
+    (long long)(UTIME_OMIT),
+#endif
+    0,
 };
 
 /* scripts/constants/ioctl.txt */
-static const struct alcove_constant ioctl_constants[] = {
+static const char ioctl_names[] =
 #ifdef FIONREAD
-    {"FIONREAD", (long long)(FIONREAD)},
+    "FIONREAD\0"
 #endif
 #ifdef FIONBIO
-    {"FIONBIO", (long long)(FIONBIO)},
+    "FIONBIO\0"
 #endif
 #ifdef FIONCLEX
-    {"FIONCLEX", (long long)(FIONCLEX)},
+    "FIONCLEX\0"
 #endif
 #ifdef FIOCLEX
-    {"FIOCLEX", (long long)(FIOCLEX)},
+    "FIOCLEX\0"
 #endif
 #ifdef FIOASYNC
-    {"FIOASYNC", (long long)(FIOASYNC)},
+    "FIOASYNC\0"
 #endif
 #ifdef FIOQSIZE
-    {"FIOQSIZE", (long long)(FIOQSIZE)},
+    "FIOQSIZE\0"
 #endif
 #ifdef FIOSETOWN
-    {"FIOSETOWN", (long long)(FIOSETOWN)},
+    "FIOSETOWN\0"
 #endif
 #ifdef FIOGETOWN
-    {"FIOGETOWN", (long long)(FIOGETOWN)},
+    "FIOGETOWN\0"
 #endif
 #ifdef SIOCSPGRP
-    {"SIOCSPGRP", (long long)(SIOCSPGRP)},
+    "SIOCSPGRP\0"
 #endif
 #ifdef SIOCGPGRP
-    {"SIOCGPGRP", (long long)(SIOCGPGRP)},
+    "SIOCGPGRP\0"
 #endif
 #ifdef SIOCATMARK
-    {"SIOCATMARK", (long long)(SIOCATMARK)},
+    "SIOCATMARK\0"
 #endif
 #ifdef TCGETS
-    {"TCGETS", (long long)(TCGETS)},
+    "TCGETS\0"
 #endif
 #ifdef TCSETS
-    {"TCSETS", (long long)(TCSETS)},
+    "TCSETS\0"
 #endif
 #ifdef TCSETSW
-    {"TCSETSW", (long long)(TCSETSW)},
+    "TCSETSW\0"
 #endif
 #ifdef TCSETSF
-    {"TCSETSF", (long long)(TCSETSF)},
+    "TCSETSF\0"
 #endif
 #ifdef TCGETA
-    {"TCGETA", (long long)(TCGETA)},
+    "TCGETA\0"
 #endif
 #ifdef TCSETA
-    {"TCSETA", (long long)(TCSETA)},
+    "TCSETA\0"
 #endif
 #ifdef TCSETAW
-    {"TCSETAW", (long long)(TCSETAW)},
+    "TCSETAW\0"
 #endif
 #ifdef TCSETAF
-    {"TCSETAF", (long long)(TCSETAF)},
+    "TCSETAF\0"
 #endif
 #ifdef TCSBRK
-    {"TCSBRK", (long long)(TCSBRK)},
+    "TCSBRK\0"
 #endif
 #ifdef TCXONC
-    {"TCXONC", (long long)(TCXONC)},
+    "TCXONC\0"
 #endif
 #ifdef TCFLSH
-    {"TCFLSH", (long long)(TCFLSH)},
+    "TCFLSH\0"
 #endif
 #ifdef TIOCEXCL
-    {"TIOCEXCL", (long long)(TIOCEXCL)},
+    "TIOCEXCL\0"
 #endif
 #ifdef TIOCNXCL
-    {"TIOCNXCL", (long long)(TIOCNXCL)},
+    "TIOCNXCL\0"
 #endif
 #ifdef TIOCSCTTY
-    {"TIOCSCTTY", (long long)(TIOCSCTTY)},
+    "TIOCSCTTY\0"
 #endif
 #ifdef TIOCGPGRP
-    {"TIOCGPGRP", (long long)(TIOCGPGRP)},
+    "TIOCGPGRP\0"
 #endif
 #ifdef TIOCSPGRP
-    {"TIOCSPGRP", (long long)(TIOCSPGRP)},
+    "TIOCSPGRP\0"
 #endif
 #ifdef TIOCOUTQ
-    {"TIOCOUTQ", (long long)(TIOCOUTQ)},
+    "TIOCOUTQ\0"
 #endif
 #ifdef TIOCSTI
-    {"TIOCSTI", (long long)(TIOCSTI)},
+    "TIOCSTI\0"
 #endif
 #ifdef TIOCGWINSZ
-    {"TIOCGWINSZ", (long long)(TIOCGWINSZ)},
+    "TIOCGWINSZ\0"
 #endif
 #ifdef TIOCSWINSZ
-    {"TIOCSWINSZ", (long long)(TIOCSWINSZ)},
+    "TIOCSWINSZ\0"
 #endif
 #ifdef TIOCMGET
-    {"TIOCMGET", (long long)(TIOCMGET)},
+    "TIOCMGET\0"
 #endif
 #ifdef TIOCMBIS
-    {"TIOCMBIS", (long long)(TIOCMBIS)},
+    "TIOCMBIS\0"
 #endif
 #ifdef TIOCMBIC
-    {"TIOCMBIC", (long long)(TIOCMBIC)},
+    "TIOCMBIC\0"
 #endif
 #ifdef TIOCMSET
-    {"TIOCMSET", (long long)(TIOCMSET)},
+    "TIOCMSET\0"
 #endif
 #ifdef TIOCGSOFTCAR
-    {"TIOCGSOFTCAR", (long long)(TIOCGSOFTCAR)},
+    "TIOCGSOFTCAR\0"
 #endif
 #ifdef TIOCSSOFTCAR
-    {"TIOCSSOFTCAR", (long long)(TIOCSSOFTCAR)},
+    "TIOCSSOFTCAR\0"
 #endif
 #ifdef TIOCINQ
-    {"TIOCINQ", (long long)(TIOCINQ)},
+    "TIOCINQ\0"
 #endif
 #ifdef TIOCLINUX
-    {"TIOCLINUX", (long long)(TIOCLINUX)},
+    "TIOCLINUX\0"
 #endif
 #ifdef TIOCCONS
-    {"TIOCCONS", (long long)(TIOCCONS)},
+    "TIOCCONS\0"
 #endif
 #ifdef TIOCGSERIAL
-    {"TIOCGSERIAL", (long long)(TIOCGSERIAL)},
+    "TIOCGSERIAL\0"
 #endif
 #ifdef TIOCSSERIAL
-    {"TIOCSSERIAL", (long long)(TIOCSSERIAL)},
+    "TIOCSSERIAL\0"
 #endif
 #ifdef TIOCPKT
-    {"TIOCPKT", (long long)(TIOCPKT)},
+    "TIOCPKT\0"
 #endif
 #ifdef TIOCNOTTY
-    {"TIOCNOTTY", (long long)(TIOCNOTTY)},
+    "TIOCNOTTY\0"
 #endif
 #ifdef TIOCSETD
-    {"TIOCSETD", (long long)(TIOCSETD)},
+    "TIOCSETD\0"
 #endif
 #ifdef TIOCGETD
-    {"TIOCGETD", (long long)(TIOCGETD)},
+    "TIOCGETD\0"
 #endif
 #ifdef TCSBRKP
-    {"TCSBRKP", (long long)(TCSBRKP)},
+    "TCSBRKP\0"
 #endif
 #ifdef TIOCSBRK
-    {"TIOCSBRK", (long long)(TIOCSBRK)},
+    "TIOCSBRK\0"
 #endif
 #ifdef TIOCCBRK
-    {"TIOCCBRK", (long long)(TIOCCBRK)},
+    "TIOCCBRK\0"
 #endif
 #ifdef TIOCGSID
-    {"TIOCGSID", (long long)(TIOCGSID)},
+    "TIOCGSID\0"
 #endif
 #ifdef TIOCGRS485
-    {"TIOCGRS485", (long long)(TIOCGRS485)},
+    "TIOCGRS485\0"
 #endif
 #ifdef TIOCSRS485
-    {"TIOCSRS485", (long long)(TIOCSRS485)},
+    "TIOCSRS485\0"
 #endif
 #ifdef TIOCGPTN
-    {"TIOCGPTN", (long long)(TIOCGPTN)},
+    "TIOCGPTN\0"
 #endif
 #ifdef TIOCSPTLCK
-    {"TIOCSPTLCK", (long long)(TIOCSPTLCK)},
+    "TIOCSPTLCK\0"
 #endif
 #ifdef TIOCGDEV
-    {"TIOCGDEV", (long long)(TIOCGDEV)},
+    "TIOCGDEV\0"
 #endif
 #ifdef TCGETX
-    {"TCGETX", (long long)(TCGETX)},
+    "TCGETX\0"
 #endif
 #ifdef TCSETX
-    {"TCSETX", (long long)(TCSETX)},
+    "TCSETX\0"
 #endif
 #ifdef TCSETXF
-    {"TCSETXF", (long long)(TCSETXF)},
+    "TCSETXF\0"
 #endif
 #ifdef TCSETXW
-    {"TCSETXW", (long long)(TCSETXW)},
+    "TCSETXW\0"
 #endif
 #ifdef TIOCSIG
-    {"TIOCSIG", (long long)(TIOCSIG)},
+    "TIOCSIG\0"
 #endif
 #ifdef TIOCVHANGUP
-    {"TIOCVHANGUP", (long long)(TIOCVHANGUP)},
+    "TIOCVHANGUP\0"
 #endif
 #ifdef TIOCGPKT
-    {"TIOCGPKT", (long long)(TIOCGPKT)},
+    "TIOCGPKT\0"
 #endif
 #ifdef TIOCGPTLCK
-    {"TIOCGPTLCK", (long long)(TIOCGPTLCK)},
+    "TIOCGPTLCK\0"
 #endif
 #ifdef TIOCGEXCL
-    {"TIOCGEXCL", (long long)(TIOCGEXCL)},
+    "TIOCGEXCL\0"
 #endif
 #ifdef TIOCGPTPEER
-    {"TIOCGPTPEER", (long long)(TIOCGPTPEER)},
+    "TIOCGPTPEER\0"
 #endif
 #ifdef TIOCSERCONFIG
-    {"TIOCSERCONFIG", (long long)(TIOCSERCONFIG)},
+    "TIOCSERCONFIG\0"
 #endif
 #ifdef TIOCSERGWILD
-    {"TIOCSERGWILD", (long long)(TIOCSERGWILD)},
+    "TIOCSERGWILD\0"
 #endif
 #ifdef TIOCSERSWILD
-    {"TIOCSERSWILD", (long long)(TIOCSERSWILD)},
+    "TIOCSERSWILD\0"
 #endif
 #ifdef TIOCGLCKTRMIOS
-    {"TIOCGLCKTRMIOS", (long long)(TIOCGLCKTRMIOS)},
+    "TIOCGLCKTRMIOS\0"
 #endif
 #ifdef TIOCSLCKTRMIOS
-    {"TIOCSLCKTRMIOS", (long long)(TIOCSLCKTRMIOS)},
+    "TIOCSLCKTRMIOS\0"
 #endif
 #ifdef TIOCSERGSTRUCT
-    {"TIOCSERGSTRUCT", (long long)(TIOCSERGSTRUCT)},
+    "TIOCSERGSTRUCT\0"
 #endif
 #ifdef TIOCSERGETLSR
-    {"TIOCSERGETLSR", (long long)(TIOCSERGETLSR)},
+    "TIOCSERGETLSR\0"
 #endif
 #ifdef TIOCSERGETMULTI
-    {"TIOCSERGETMULTI", (long long)(TIOCSERGETMULTI)},
+    "TIOCSERGETMULTI\0"
 #endif
 #ifdef TIOCSERSETMULTI
-    {"TIOCSERSETMULTI", (long long)(TIOCSERSETMULTI)},
+    "TIOCSERSETMULTI\0"
 #endif
 #ifdef TIOCMIWAIT
-    {"TIOCMIWAIT", (long long)(TIOCMIWAIT)},
+    "TIOCMIWAIT\0"
 #endif
 #ifdef TIOCGICOUNT
-    {"TIOCGICOUNT", (long long)(TIOCGICOUNT)},
+    "TIOCGICOUNT\0"
 #endif
 #ifdef TIOCPKT_DATA
-    {"TIOCPKT_DATA", (long long)(TIOCPKT_DATA)},
+    "TIOCPKT_DATA\0"
 #endif
 #ifdef TIOCPKT_FLUSHREAD
-    {"TIOCPKT_FLUSHREAD", (long long)(TIOCPKT_FLUSHREAD)},
+    "TIOCPKT_FLUSHREAD\0"
 #endif
 #ifdef TIOCPKT_FLUSHWRITE
-    {"TIOCPKT_FLUSHWRITE", (long long)(TIOCPKT_FLUSHWRITE)},
+    "TIOCPKT_FLUSHWRITE\0"
 #endif
 #ifdef TIOCPKT_STOP
-    {"TIOCPKT_STOP", (long long)(TIOCPKT_STOP)},
+    "TIOCPKT_STOP\0"
 #endif
 #ifdef TIOCPKT_START
-    {"TIOCPKT_START", (long long)(TIOCPKT_START)},
+    "TIOCPKT_START\0"
 #endif
 #ifdef TIOCPKT_NOSTOP
-    {"TIOCPKT_NOSTOP", (long long)(TIOCPKT_NOSTOP)},
+    "TIOCPKT_NOSTOP\0"
 #endif
 #ifdef TIOCPKT_DOSTOP
-    {"TIOCPKT_DOSTOP", (long long)(TIOCPKT_DOSTOP)},
+    "TIOCPKT_DOSTOP\0"
 #endif
 #ifdef TIOCPKT_IOCTL
-    {"TIOCPKT_IOCTL", (long long)(TIOCPKT_IOCTL)},
+    "TIOCPKT_IOCTL\0"
 #endif
 #ifdef TIOCSER_TEMT
-    {"TIOCSER_TEMT", (long long)(TIOCSER_TEMT)},
+    "TIOCSER_TEMT\0"
 #endif
 #ifdef TIOCM_LE
-    {"TIOCM_LE", (long long)(TIOCM_LE)},
+    "TIOCM_LE\0"
 #endif
 #ifdef TIOCM_DTR
-    {"TIOCM_DTR", (long long)(TIOCM_DTR)},
+    "TIOCM_DTR\0"
 #endif
 #ifdef TIOCM_RTS
-    {"TIOCM_RTS", (long long)(TIOCM_RTS)},
+    "TIOCM_RTS\0"
 #endif
 #ifdef TIOCM_ST
-    {"TIOCM_ST", (long long)(TIOCM_ST)},
+    "TIOCM_ST\0"
 #endif
 #ifdef TIOCM_SR
-    {"TIOCM_SR", (long long)(TIOCM_SR)},
+    "TIOCM_SR\0"
 #endif
 #ifdef TIOCM_CTS
-    {"TIOCM_CTS", (long long)(TIOCM_CTS)},
+    "TIOCM_CTS\0"
 #endif
 #ifdef TIOCM_CAR
-    {"TIOCM_CAR", (long long)(TIOCM_CAR)},
+    "TIOCM_CAR\0"
 #endif
 #ifdef TIOCM_RNG
-    {"TIOCM_RNG", (long long)(TIOCM_RNG)},
+    "TIOCM_RNG\0"
 #endif
 #ifdef TIOCM_DSR
-    {"TIOCM_DSR", (long long)(TIOCM_DSR)},
+    "TIOCM_DSR\0"
 #endif
 #ifdef TIOCM_CD
-    {"TIOCM_CD", (long long)(TIOCM_CD)},
+    "TIOCM_CD\0"
 #endif
 #ifdef TIOCM_RI
-    {"TIOCM_RI", (long long)(TIOCM_RI)},
+    "TIOCM_RI\0"
 #endif
 #ifdef SIOCINQ
-    {"SIOCINQ", (long long)(SIOCINQ)},
+    "SIOCINQ\0"
 #endif
 #ifdef SIOCOUTQ
-    {"SIOCOUTQ", (long long)(SIOCOUTQ)},
+    "SIOCOUTQ\0"
 #endif
 #ifdef SIOCGSTAMP_NEW
-    {"SIOCGSTAMP_NEW", (long long)(SIOCGSTAMP_NEW)},
+    "SIOCGSTAMP_NEW\0"
 #endif
 #ifdef SIOCGSTAMPNS_NEW
-    {"SIOCGSTAMPNS_NEW", (long long)(SIOCGSTAMPNS_NEW)},
+    "SIOCGSTAMPNS_NEW\0"
 #endif
 #ifdef SIOCGSTAMP
-    {"SIOCGSTAMP", (long long)(SIOCGSTAMP)},
+    "SIOCGSTAMP\0"
 #endif
 #ifdef SIOCGSTAMPNS
-    {"SIOCGSTAMPNS", (long long)(SIOCGSTAMPNS)},
+    "SIOCGSTAMPNS\0"
 #endif
 #ifdef SIOCADDRT
-    {"SIOCADDRT", (long long)(SIOCADDRT)},
+    "SIOCADDRT\0"
 #endif
 #ifdef SIOCDELRT
-    {"SIOCDELRT", (long long)(SIOCDELRT)},
+    "SIOCDELRT\0"
 #endif
 #ifdef SIOCRTMSG
-    {"SIOCRTMSG", (long long)(SIOCRTMSG)},
+    "SIOCRTMSG\0"
 #endif
 #ifdef SIOCGIFNAME
-    {"SIOCGIFNAME", (long long)(SIOCGIFNAME)},
+    "SIOCGIFNAME\0"
 #endif
 #ifdef SIOCSIFLINK
-    {"SIOCSIFLINK", (long long)(SIOCSIFLINK)},
+    "SIOCSIFLINK\0"
 #endif
 #ifdef SIOCGIFCONF
-    {"SIOCGIFCONF", (long long)(SIOCGIFCONF)},
+    "SIOCGIFCONF\0"
 #endif
 #ifdef SIOCGIFFLAGS
-    {"SIOCGIFFLAGS", (long long)(SIOCGIFFLAGS)},
+    "SIOCGIFFLAGS\0"
 #endif
 #ifdef SIOCSIFFLAGS
-    {"SIOCSIFFLAGS", (long long)(SIOCSIFFLAGS)},
+    "SIOCSIFFLAGS\0"
 #endif
 #ifdef SIOCGIFADDR
-    {"SIOCGIFADDR", (long long)(SIOCGIFADDR)},
+    "SIOCGIFADDR\0"
 #endif
 #ifdef SIOCSIFADDR
-    {"SIOCSIFADDR", (long long)(SIOCSIFADDR)},
+    "SIOCSIFADDR\0"
 #endif
 #ifdef SIOCGIFDSTADDR
-    {"SIOCGIFDSTADDR", (long long)(SIOCGIFDSTADDR)},
+    "SIOCGIFDSTADDR\0"
 #endif
 #ifdef SIOCSIFDSTADDR
-    {"SIOCSIFDSTADDR", (long long)(SIOCSIFDSTADDR)},
+    "SIOCSIFDSTADDR\0"
 #endif
 #ifdef SIOCGIFBRDADDR
-    {"SIOCGIFBRDADDR", (long long)(SIOCGIFBRDADDR)},
+    "SIOCGIFBRDADDR\0"
 #endif
 #ifdef SIOCSIFBRDADDR
-    {"SIOCSIFBRDADDR", (long long)(SIOCSIFBRDADDR)},
+    "SIOCSIFBRDADDR\0"
 #endif
 #ifdef SIOCGIFNETMASK
-    {"SIOCGIFNETMASK", (long long)(SIOCGIFNETMASK)},
+    "SIOCGIFNETMASK\0"
 #endif
 #ifdef SIOCSIFNETMASK
-    {"SIOCSIFNETMASK", (long long)(SIOCSIFNETMASK)},
+    "SIOCSIFNETMASK\0"
 #endif
 #ifdef SIOCGIFMETRIC
-    {"SIOCGIFMETRIC", (long long)(SIOCGIFMETRIC)},
+    "SIOCGIFMETRIC\0"
 #endif
 #ifdef SIOCSIFMETRIC
-    {"SIOCSIFMETRIC", (long long)(SIOCSIFMETRIC)},
+    "SIOCSIFMETRIC\0"
 #endif
 #ifdef SIOCGIFMEM
-    {"SIOCGIFMEM", (long long)(SIOCGIFMEM)},
+    "SIOCGIFMEM\0"
 #endif
 #ifdef SIOCSIFMEM
-    {"SIOCSIFMEM", (long long)(SIOCSIFMEM)},
+    "SIOCSIFMEM\0"
 #endif
 #ifdef SIOCGIFMTU
-    {"SIOCGIFMTU", (long long)(SIOCGIFMTU)},
+    "SIOCGIFMTU\0"
 #endif
 #ifdef SIOCSIFMTU
-    {"SIOCSIFMTU", (long long)(SIOCSIFMTU)},
+    "SIOCSIFMTU\0"
 #endif
 #ifdef SIOCSIFNAME
-    {"SIOCSIFNAME", (long long)(SIOCSIFNAME)},
+    "SIOCSIFNAME\0"
 #endif
 #ifdef SIOCSIFHWADDR
-    {"SIOCSIFHWADDR", (long long)(SIOCSIFHWADDR)},
+    "SIOCSIFHWADDR\0"
 #endif
 #ifdef SIOCGIFENCAP
-    {"SIOCGIFENCAP", (long long)(SIOCGIFENCAP)},
+    "SIOCGIFENCAP\0"
 #endif
 #ifdef SIOCSIFENCAP
-    {"SIOCSIFENCAP", (long long)(SIOCSIFENCAP)},
+    "SIOCSIFENCAP\0"
 #endif
 #ifdef SIOCGIFHWADDR
-    {"SIOCGIFHWADDR", (long long)(SIOCGIFHWADDR)},
+    "SIOCGIFHWADDR\0"
 #endif
 #ifdef SIOCGIFSLAVE
-    {"SIOCGIFSLAVE", (long long)(SIOCGIFSLAVE)},
+    "SIOCGIFSLAVE\0"
 #endif
 #ifdef SIOCSIFSLAVE
-    {"SIOCSIFSLAVE", (long long)(SIOCSIFSLAVE)},
+    "SIOCSIFSLAVE\0"
 #endif
 #ifdef SIOCADDMULTI
-    {"SIOCADDMULTI", (long long)(SIOCADDMULTI)},
+    "SIOCADDMULTI\0"
 #endif
 #ifdef SIOCDELMULTI
-    {"SIOCDELMULTI", (long long)(SIOCDELMULTI)},
+    "SIOCDELMULTI\0"
 #endif
 #ifdef SIOCGIFINDEX
-    {"SIOCGIFINDEX", (long long)(SIOCGIFINDEX)},
+    "SIOCGIFINDEX\0"
 #endif
 #ifdef SIOGIFINDEX
-    {"SIOGIFINDEX", (long long)(SIOGIFINDEX)},
+    "SIOGIFINDEX\0"
 #endif
 #ifdef SIOCSIFPFLAGS
-    {"SIOCSIFPFLAGS", (long long)(SIOCSIFPFLAGS)},
+    "SIOCSIFPFLAGS\0"
 #endif
 #ifdef SIOCGIFPFLAGS
-    {"SIOCGIFPFLAGS", (long long)(SIOCGIFPFLAGS)},
+    "SIOCGIFPFLAGS\0"
 #endif
 #ifdef SIOCDIFADDR
-    {"SIOCDIFADDR", (long long)(SIOCDIFADDR)},
+    "SIOCDIFADDR\0"
 #endif
 #ifdef SIOCSIFHWBROADCAST
-    {"SIOCSIFHWBROADCAST", (long long)(SIOCSIFHWBROADCAST)},
+    "SIOCSIFHWBROADCAST\0"
 #endif
 #ifdef SIOCGIFCOUNT
-    {"SIOCGIFCOUNT", (long long)(SIOCGIFCOUNT)},
+    "SIOCGIFCOUNT\0"
 #endif
 #ifdef SIOCGIFBR
-    {"SIOCGIFBR", (long long)(SIOCGIFBR)},
+    "SIOCGIFBR\0"
 #endif
 #ifdef SIOCSIFBR
-    {"SIOCSIFBR", (long long)(SIOCSIFBR)},
+    "SIOCSIFBR\0"
 #endif
 #ifdef SIOCGIFTXQLEN
-    {"SIOCGIFTXQLEN", (long long)(SIOCGIFTXQLEN)},
+    "SIOCGIFTXQLEN\0"
 #endif
 #ifdef SIOCSIFTXQLEN
-    {"SIOCSIFTXQLEN", (long long)(SIOCSIFTXQLEN)},
+    "SIOCSIFTXQLEN\0"
 #endif
 #ifdef SIOCETHTOOL
-    {"SIOCETHTOOL", (long long)(SIOCETHTOOL)},
+    "SIOCETHTOOL\0"
 #endif
 #ifdef SIOCGMIIPHY
-    {"SIOCGMIIPHY", (long long)(SIOCGMIIPHY)},
+    "SIOCGMIIPHY\0"
 #endif
 #ifdef SIOCGMIIREG
-    {"SIOCGMIIREG", (long long)(SIOCGMIIREG)},
+    "SIOCGMIIREG\0"
 #endif
 #ifdef SIOCSMIIREG
-    {"SIOCSMIIREG", (long long)(SIOCSMIIREG)},
+    "SIOCSMIIREG\0"
 #endif
 #ifdef SIOCWANDEV
-    {"SIOCWANDEV", (long long)(SIOCWANDEV)},
+    "SIOCWANDEV\0"
 #endif
 #ifdef SIOCOUTQNSD
-    {"SIOCOUTQNSD", (long long)(SIOCOUTQNSD)},
+    "SIOCOUTQNSD\0"
 #endif
 #ifdef SIOCGSKNS
-    {"SIOCGSKNS", (long long)(SIOCGSKNS)},
+    "SIOCGSKNS\0"
 #endif
 #ifdef SIOCDARP
-    {"SIOCDARP", (long long)(SIOCDARP)},
+    "SIOCDARP\0"
 #endif
 #ifdef SIOCGARP
-    {"SIOCGARP", (long long)(SIOCGARP)},
+    "SIOCGARP\0"
 #endif
 #ifdef SIOCSARP
-    {"SIOCSARP", (long long)(SIOCSARP)},
+    "SIOCSARP\0"
 #endif
 #ifdef SIOCDRARP
-    {"SIOCDRARP", (long long)(SIOCDRARP)},
+    "SIOCDRARP\0"
 #endif
 #ifdef SIOCGRARP
-    {"SIOCGRARP", (long long)(SIOCGRARP)},
+    "SIOCGRARP\0"
 #endif
 #ifdef SIOCSRARP
-    {"SIOCSRARP", (long long)(SIOCSRARP)},
+    "SIOCSRARP\0"
 #endif
 #ifdef SIOCGIFMAP
-    {"SIOCGIFMAP", (long long)(SIOCGIFMAP)},
+    "SIOCGIFMAP\0"
 #endif
 #ifdef SIOCSIFMAP
-    {"SIOCSIFMAP", (long long)(SIOCSIFMAP)},
+    "SIOCSIFMAP\0"
 #endif
 #ifdef SIOCADDDLCI
-    {"SIOCADDDLCI", (long long)(SIOCADDDLCI)},
+    "SIOCADDDLCI\0"
 #endif
 #ifdef SIOCDELDLCI
-    {"SIOCDELDLCI", (long long)(SIOCDELDLCI)},
+    "SIOCDELDLCI\0"
 #endif
 #ifdef SIOCGIFVLAN
-    {"SIOCGIFVLAN", (long long)(SIOCGIFVLAN)},
+    "SIOCGIFVLAN\0"
 #endif
 #ifdef SIOCSIFVLAN
-    {"SIOCSIFVLAN", (long long)(SIOCSIFVLAN)},
+    "SIOCSIFVLAN\0"
 #endif
 #ifdef SIOCBONDENSLAVE
-    {"SIOCBONDENSLAVE", (long long)(SIOCBONDENSLAVE)},
+    "SIOCBONDENSLAVE\0"
 #endif
 #ifdef SIOCBONDRELEASE
-    {"SIOCBONDRELEASE", (long long)(SIOCBONDRELEASE)},
+    "SIOCBONDRELEASE\0"
 #endif
 #ifdef SIOCBONDSETHWADDR
-    {"SIOCBONDSETHWADDR", (long long)(SIOCBONDSETHWADDR)},
+    "SIOCBONDSETHWADDR\0"
 #endif
 #ifdef SIOCBONDSLAVEINFOQUERY
-    {"SIOCBONDSLAVEINFOQUERY", (long long)(SIOCBONDSLAVEINFOQUERY)},
+    "SIOCBONDSLAVEINFOQUERY\0"
 #endif
 #ifdef SIOCBONDINFOQUERY
-    {"SIOCBONDINFOQUERY", (long long)(SIOCBONDINFOQUERY)},
+    "SIOCBONDINFOQUERY\0"
 #endif
 #ifdef SIOCBONDCHANGEACTIVE
-    {"SIOCBONDCHANGEACTIVE", (long long)(SIOCBONDCHANGEACTIVE)},
+    "SIOCBONDCHANGEACTIVE\0"
 #endif
 #ifdef SIOCBRADDBR
-    {"SIOCBRADDBR", (long long)(SIOCBRADDBR)},
+    "SIOCBRADDBR\0"
 #endif
 #ifdef SIOCBRDELBR
-    {"SIOCBRDELBR", (long long)(SIOCBRDELBR)},
+    "SIOCBRDELBR\0"
 #endif
 #ifdef SIOCBRADDIF
-    {"SIOCBRADDIF", (long long)(SIOCBRADDIF)},
+    "SIOCBRADDIF\0"
 #endif
 #ifdef SIOCBRDELIF
-    {"SIOCBRDELIF", (long long)(SIOCBRDELIF)},
+    "SIOCBRDELIF\0"
 #endif
 #ifdef SIOCSHWTSTAMP
-    {"SIOCSHWTSTAMP", (long long)(SIOCSHWTSTAMP)},
+    "SIOCSHWTSTAMP\0"
 #endif
 #ifdef SIOCGHWTSTAMP
-    {"SIOCGHWTSTAMP", (long long)(SIOCGHWTSTAMP)},
+    "SIOCGHWTSTAMP\0"
 #endif
 #ifdef SIOCDEVPRIVATE
-    {"SIOCDEVPRIVATE", (long long)(SIOCDEVPRIVATE)},
+    "SIOCDEVPRIVATE\0"
 #endif
 #ifdef SIOCPROTOPRIVATE
-    {"SIOCPROTOPRIVATE", (long long)(SIOCPROTOPRIVATE)},
+    "SIOCPROTOPRIVATE\0"
 #endif
 #ifdef IFF_UP
-    {"IFF_UP", (long long)(IFF_UP)},
+    "IFF_UP\0"
 #endif
 #ifdef IFF_BROADCAST
-    {"IFF_BROADCAST", (long long)(IFF_BROADCAST)},
+    "IFF_BROADCAST\0"
 #endif
 #ifdef IFF_DEBUG
-    {"IFF_DEBUG", (long long)(IFF_DEBUG)},
+    "IFF_DEBUG\0"
 #endif
 #ifdef IFF_LOOPBACK
-    {"IFF_LOOPBACK", (long long)(IFF_LOOPBACK)},
+    "IFF_LOOPBACK\0"
 #endif
 #ifdef IFF_POINTOPOINT
-    {"IFF_POINTOPOINT", (long long)(IFF_POINTOPOINT)},
+    "IFF_POINTOPOINT\0"
 #endif
 #ifdef IFF_NOTRAILERS
-    {"IFF_NOTRAILERS", (long long)(IFF_NOTRAILERS)},
+    "IFF_NOTRAILERS\0"
 #endif
 #ifdef IFF_RUNNING
-    {"IFF_RUNNING", (long long)(IFF_RUNNING)},
+    "IFF_RUNNING\0"
 #endif
 #ifdef IFF_NOARP
-    {"IFF_NOARP", (long long)(IFF_NOARP)},
+    "IFF_NOARP\0"
 #endif
 #ifdef IFF_PROMISC
-    {"IFF_PROMISC", (long long)(IFF_PROMISC)},
+    "IFF_PROMISC\0"
 #endif
 #ifdef IFF_ALLMULTI
-    {"IFF_ALLMULTI", (long long)(IFF_ALLMULTI)},
+    "IFF_ALLMULTI\0"
 #endif
 #ifdef IFF_MASTER
-    {"IFF_MASTER", (long long)(IFF_MASTER)},
+    "IFF_MASTER\0"
 #endif
 #ifdef IFF_SLAVE
-    {"IFF_SLAVE", (long long)(IFF_SLAVE)},
+    "IFF_SLAVE\0"
 #endif
 #ifdef IFF_MULTICAST
-    {"IFF_MULTICAST", (long long)(IFF_MULTICAST)},
+    "IFF_MULTICAST\0"
 #endif
 #ifdef IFF_PORTSEL
-    {"IFF_PORTSEL", (long long)(IFF_PORTSEL)},
+    "IFF_PORTSEL\0"
 #endif
 #ifdef IFF_AUTOMEDIA
-    {"IFF_AUTOMEDIA", (long long)(IFF_AUTOMEDIA)},
+    "IFF_AUTOMEDIA\0"
 #endif
 #ifdef IFF_DYNAMIC
-    {"IFF_DYNAMIC", (long long)(IFF_DYNAMIC)},
+    "IFF_DYNAMIC\0"
 #endif
 #ifdef IFF_LOWER_UP
-    {"IFF_LOWER_UP", (long long)(IFF_LOWER_UP)},
+    "IFF_LOWER_UP\0"
 #endif
 #ifdef IFF_DORMANT
-    {"IFF_DORMANT", (long long)(IFF_DORMANT)},
+    "IFF_DORMANT\0"
 #endif
 #ifdef IFF_ECHO
-    {"IFF_ECHO", (long long)(IFF_ECHO)},
+    "IFF_ECHO\0"
 #endif
 #ifdef IFF_VOLATILE
-    {"IFF_VOLATILE", (long long)(IFF_VOLATILE)},
+    "IFF_VOLATILE\0"
 #endif
 #ifdef IFNAMSIZ
-    {"IFNAMSIZ", (long long)(IFNAMSIZ)},
+    "IFNAMSIZ\0"
 #endif
 #ifdef IF_NAMESIZE
-    {"IF_NAMESIZE", (long long)(IF_NAMESIZE)},
+    "IF_NAMESIZE\0"
 #endif
 #ifdef TUNSETNOCSUM
-    {"TUNSETNOCSUM", (long long)(TUNSETNOCSUM)},
+    "TUNSETNOCSUM\0"
 #endif
 #ifdef TUNSETDEBUG
-    {"TUNSETDEBUG", (long long)(TUNSETDEBUG)},
+    "TUNSETDEBUG\0"
 #endif
 #ifdef TUNSETIFF
-    {"TUNSETIFF", (long long)(TUNSETIFF)},
+    "TUNSETIFF\0"
 #endif
 #ifdef TUNSETPERSIST
-    {"TUNSETPERSIST", (long long)(TUNSETPERSIST)},
+    "TUNSETPERSIST\0"
 #endif
 #ifdef TUNSETOWNER
-    {"TUNSETOWNER", (long long)(TUNSETOWNER)},
+    "TUNSETOWNER\0"
 #endif
 #ifdef TUNSETLINK
-    {"TUNSETLINK", (long long)(TUNSETLINK)},
+    "TUNSETLINK\0"
 #endif
 #ifdef TUNSETGROUP
-    {"TUNSETGROUP", (long long)(TUNSETGROUP)},
+    "TUNSETGROUP\0"
 #endif
 #ifdef TUNGETFEATURES
-    {"TUNGETFEATURES", (long long)(TUNGETFEATURES)},
+    "TUNGETFEATURES\0"
 #endif
 #ifdef TUNSETOFFLOAD
-    {"TUNSETOFFLOAD", (long long)(TUNSETOFFLOAD)},
+    "TUNSETOFFLOAD\0"
 #endif
 #ifdef TUNSETTXFILTER
-    {"TUNSETTXFILTER", (long long)(TUNSETTXFILTER)},
+    "TUNSETTXFILTER\0"
 #endif
 #ifdef TUNGETIFF
-    {"TUNGETIFF", (long long)(TUNGETIFF)},
+    "TUNGETIFF\0"
 #endif
 #ifdef TUNGETSNDBUF
-    {"TUNGETSNDBUF", (long long)(TUNGETSNDBUF)},
+    "TUNGETSNDBUF\0"
 #endif
 #ifdef TUNSETSNDBUF
-    {"TUNSETSNDBUF", (long long)(TUNSETSNDBUF)},
+    "TUNSETSNDBUF\0"
 #endif
 #ifdef TUNATTACHFILTER
-    {"TUNATTACHFILTER", (long long)(TUNATTACHFILTER)},
+    "TUNATTACHFILTER\0"
 #endif
 #ifdef TUNDETACHFILTER
-    {"TUNDETACHFILTER", (long long)(TUNDETACHFILTER)},
+    "TUNDETACHFILTER\0"
 #endif
 #ifdef TUNGETVNETHDRSZ
-    {"TUNGETVNETHDRSZ", (long long)(TUNGETVNETHDRSZ)},
+    "TUNGETVNETHDRSZ\0"
 #endif
 #ifdef TUNSETVNETHDRSZ
-    {"TUNSETVNETHDRSZ", (long long)(TUNSETVNETHDRSZ)},
+    "TUNSETVNETHDRSZ\0"
 #endif
 #ifdef TUNSETQUEUE
-    {"TUNSETQUEUE", (long long)(TUNSETQUEUE)},
+    "TUNSETQUEUE\0"
 #endif
 #ifdef TUNSETIFINDEX
-    {"TUNSETIFINDEX", (long long)(TUNSETIFINDEX)},
+    "TUNSETIFINDEX\0"
 #endif
 #ifdef TUNGETFILTER
-    {"TUNGETFILTER", (long long)(TUNGETFILTER)},
+    "TUNGETFILTER\0"
 #endif
 #ifdef TUNSETVNETLE
-    {"TUNSETVNETLE", (long long)(TUNSETVNETLE)},
+    "TUNSETVNETLE\0"
 #endif
 #ifdef TUNGETVNETLE
-    {"TUNGETVNETLE", (long long)(TUNGETVNETLE)},
+    "TUNGETVNETLE\0"
 #endif
 #ifdef TUNSETVNETBE
-    {"TUNSETVNETBE", (long long)(TUNSETVNETBE)},
+    "TUNSETVNETBE\0"
 #endif
 #ifdef TUNGETVNETBE
-    {"TUNGETVNETBE", (long long)(TUNGETVNETBE)},
+    "TUNGETVNETBE\0"
 #endif
 #ifdef TUNSETSTEERINGEBPF
-    {"TUNSETSTEERINGEBPF", (long long)(TUNSETSTEERINGEBPF)},
+    "TUNSETSTEERINGEBPF\0"
 #endif
 #ifdef TUNSETFILTEREBPF
-    {"TUNSETFILTEREBPF", (long long)(TUNSETFILTEREBPF)},
+    "TUNSETFILTEREBPF\0"
 #endif
 #ifdef TUNSETCARRIER
-    {"TUNSETCARRIER", (long long)(TUNSETCARRIER)},
+    "TUNSETCARRIER\0"
 #endif
 #ifdef TUNGETDEVNETNS
-    {"TUNGETDEVNETNS", (long long)(TUNGETDEVNETNS)},
+    "TUNGETDEVNETNS\0"
 #endif
 #ifdef IFF_TUN
-    {"IFF_TUN", (long long)(IFF_TUN)},
+    "IFF_TUN\0"
 #endif
 #ifdef IFF_TAP
-    {"IFF_TAP", (long long)(IFF_TAP)},
+    "IFF_TAP\0"
 #endif
 #ifdef IFF_NAPI
-    {"IFF_NAPI", (long long)(IFF_NAPI)},
+    "IFF_NAPI\0"
 #endif
 #ifdef IFF_NAPI_FRAGS
-    {"IFF_NAPI_FRAGS", (long long)(IFF_NAPI_FRAGS)},
+    "IFF_NAPI_FRAGS\0"
 #endif
 #ifdef IFF_NO_CARRIER
-    {"IFF_NO_CARRIER", (long long)(IFF_NO_CARRIER)},
+    "IFF_NO_CARRIER\0"
 #endif
 #ifdef IFF_NO_PI
-    {"IFF_NO_PI", (long long)(IFF_NO_PI)},
+    "IFF_NO_PI\0"
 #endif
 #ifdef IFF_ONE_QUEUE
-    {"IFF_ONE_QUEUE", (long long)(IFF_ONE_QUEUE)},
+    "IFF_ONE_QUEUE\0"
 #endif
 #ifdef IFF_VNET_HDR
-    {"IFF_VNET_HDR", (long long)(IFF_VNET_HDR)},
+    "IFF_VNET_HDR\0"
 #endif
 #ifdef IFF_TUN_EXCL
-    {"IFF_TUN_EXCL", (long long)(IFF_TUN_EXCL)},
+    "IFF_TUN_EXCL\0"
 #endif
 #ifdef IFF_MULTI_QUEUE
-    {"IFF_MULTI_QUEUE", (long long)(IFF_MULTI_QUEUE)},
+    "IFF_MULTI_QUEUE\0"
 #endif
 #ifdef IFF_ATTACH_QUEUE
-    {"IFF_ATTACH_QUEUE", (long long)(IFF_ATTACH_QUEUE)},
+    "IFF_ATTACH_QUEUE\0"
 #endif
 #ifdef IFF_DETACH_QUEUE
-    {"IFF_DETACH_QUEUE", (long long)(IFF_DETACH_QUEUE)},
+    "IFF_DETACH_QUEUE\0"
 #endif
 #ifdef IFF_PERSIST
-    {"IFF_PERSIST", (long long)(IFF_PERSIST)},
+    "IFF_PERSIST\0"
 #endif
 #ifdef IFF_NOFILTER
-    {"IFF_NOFILTER", (long long)(IFF_NOFILTER)},
+    "IFF_NOFILTER\0"
 #endif
 #ifdef TUN_TX_TIMESTAMP
-    {"TUN_TX_TIMESTAMP", (long long)(TUN_TX_TIMESTAMP)},
+    "TUN_TX_TIMESTAMP\0"
 #endif
 #ifdef TUN_F_CSUM
-    {"TUN_F_CSUM", (long long)(TUN_F_CSUM)},
+    "TUN_F_CSUM\0"
 #endif
 #ifdef TUN_F_TSO4
-    {"TUN_F_TSO4", (long long)(TUN_F_TSO4)},
+    "TUN_F_TSO4\0"
 #endif
 #ifdef TUN_F_TSO6
-    {"TUN_F_TSO6", (long long)(TUN_F_TSO6)},
+    "TUN_F_TSO6\0"
 #endif
 #ifdef TUN_F_TSO_ECN
-    {"TUN_F_TSO_ECN", (long long)(TUN_F_TSO_ECN)},
+    "TUN_F_TSO_ECN\0"
 #endif
 #ifdef TUN_F_UFO
-    {"TUN_F_UFO", (long long)(TUN_F_UFO)},
+    "TUN_F_UFO\0"
 #endif
 #ifdef TUN_F_USO4
-    {"TUN_F_USO4", (long long)(TUN_F_USO4)},
+    "TUN_F_USO4\0"
 #endif
 #ifdef TUN_F_USO6
-    {"TUN_F_USO6", (long long)(TUN_F_USO6)},
+    "TUN_F_USO6\0"
 #endif
 #ifdef TUN_PKT_STRIP
-    {"TUN_PKT_STRIP", (long long)(TUN_PKT_STRIP)},
+    "TUN_PKT_STRIP\0"
 #endif
 #ifdef TUN_FLT_ALLMULTI
-    {"TUN_FLT_ALLMULTI", (long long)(TUN_FLT_ALLMULTI)},
+    "TUN_FLT_ALLMULTI\0"
 #endif
 #ifdef TUN_READQ_SIZE
-    {"TUN_READQ_SIZE", (long long)(TUN_READQ_SIZE)},
+    "TUN_READQ_SIZE\0"
 #endif
 #ifdef TUN_TUN_DEV
-    {"TUN_TUN_DEV", (long long)(TUN_TUN_DEV)},
+    "TUN_TUN_DEV\0"
 #endif
 #ifdef TUN_TAP_DEV
-    {"TUN_TAP_DEV", (long long)(TUN_TAP_DEV)},
+    "TUN_TAP_DEV\0"
 #endif
 #ifdef TUN_TYPE_MASK
-    {"TUN_TYPE_MASK", (long long)(TUN_TYPE_MASK)},
+    "TUN_TYPE_MASK\0"
 #endif
 #ifdef NS_GET_USERNS
-    {"NS_GET_USERNS", (long long)(NS_GET_USERNS)},
+    "NS_GET_USERNS\0"
 #endif
 #ifdef NS_GET_PARENT
-    {"NS_GET_PARENT", (long long)(NS_GET_PARENT)},
+    "NS_GET_PARENT\0"
 #endif
 #ifdef NS_GET_NSTYPE
-    {"NS_GET_NSTYPE", (long long)(NS_GET_NSTYPE)},
+    "NS_GET_NSTYPE\0"
 #endif
 #ifdef NS_GET_OWNER_UID
-    {"NS_GET_OWNER_UID", (long long)(NS_GET_OWNER_UID)},
+    "NS_GET_OWNER_UID\0"
 #endif
 #ifdef NS_GET_MNTNS_ID
-    {"NS_GET_MNTNS_ID", (long long)(NS_GET_MNTNS_ID)},
+    "NS_GET_MNTNS_ID\0"
 #endif
 #ifdef NS_GET_PID_FROM_PIDNS
-    {"NS_GET_PID_FROM_PIDNS", (long long)(NS_GET_PID_FROM_PIDNS)},
+    "NS_GET_PID_FROM_PIDNS\0"
 #endif
 #ifdef NS_GET_TGID_FROM_PIDNS
-    {"NS_GET_TGID_FROM_PIDNS", (long long)(NS_GET_TGID_FROM_PIDNS)},
+    "NS_GET_TGID_FROM_PIDNS\0"
 #endif
 #ifdef NS_GET_PID_IN_PIDNS
-    {"NS_GET_PID_IN_PIDNS", (long long)(NS_GET_PID_IN_PIDNS)},
+    "NS_GET_PID_IN_PIDNS\0"
 #endif
 #ifdef NS_GET_TGID_IN_PIDNS
-    {"NS_GET_TGID_IN_PIDNS", (long long)(NS_GET_TGID_IN_PIDNS)},
+    "NS_GET_TGID_IN_PIDNS\0"
 #endif
 #ifdef NS_MNT_GET_INFO
-    {"NS_MNT_GET_INFO", (long long)(NS_MNT_GET_INFO)},
+    "NS_MNT_GET_INFO\0"
 #endif
 #ifdef NS_MNT_GET_NEXT
-    {"NS_MNT_GET_NEXT", (long long)(NS_MNT_GET_NEXT)},
+    "NS_MNT_GET_NEXT\0"
 #endif
 #ifdef NS_MNT_GET_PREV
-    {"NS_MNT_GET_PREV", (long long)(NS_MNT_GET_PREV)},
+    "NS_MNT_GET_PREV\0"
 #endif
 #ifdef LOOP_SET_FD
-    {"LOOP_SET_FD", (long long)(LOOP_SET_FD)},
+    "LOOP_SET_FD\0"
 #endif
 #ifdef LOOP_CLR_FD
-    {"LOOP_CLR_FD", (long long)(LOOP_CLR_FD)},
+    "LOOP_CLR_FD\0"
 #endif
 #ifdef LOOP_SET_STATUS
-    {"LOOP_SET_STATUS", (long long)(LOOP_SET_STATUS)},
+    "LOOP_SET_STATUS\0"
 #endif
 #ifdef LOOP_GET_STATUS
-    {"LOOP_GET_STATUS", (long long)(LOOP_GET_STATUS)},
+    "LOOP_GET_STATUS\0"
 #endif
 #ifdef LOOP_SET_STATUS64
-    {"LOOP_SET_STATUS64", (long long)(LOOP_SET_STATUS64)},
+    "LOOP_SET_STATUS64\0"
 #endif
 #ifdef LOOP_GET_STATUS64
-    {"LOOP_GET_STATUS64", (long long)(LOOP_GET_STATUS64)},
+    "LOOP_GET_STATUS64\0"
 #endif
 #ifdef LOOP_CHANGE_FD
-    {"LOOP_CHANGE_FD", (long long)(LOOP_CHANGE_FD)},
+    "LOOP_CHANGE_FD\0"
 #endif
 #ifdef LOOP_SET_CAPACITY
-    {"LOOP_SET_CAPACITY", (long long)(LOOP_SET_CAPACITY)},
+    "LOOP_SET_CAPACITY\0"
 #endif
 #ifdef LOOP_SET_DIRECT_IO
-    {"LOOP_SET_DIRECT_IO", (long long)(LOOP_SET_DIRECT_IO)},
+    "LOOP_SET_DIRECT_IO\0"
 #endif
 #ifdef LOOP_SET_BLOCK_SIZE
-    {"LOOP_SET_BLOCK_SIZE", (long long)(LOOP_SET_BLOCK_SIZE)},
+    "LOOP_SET_BLOCK_SIZE\0"
 #endif
 #ifdef LOOP_CONFIGURE
-    {"LOOP_CONFIGURE", (long long)(LOOP_CONFIGURE)},
+    "LOOP_CONFIGURE\0"
 #endif
 #ifdef LOOP_CTL_ADD
-    {"LOOP_CTL_ADD", (long long)(LOOP_CTL_ADD)},
+    "LOOP_CTL_ADD\0"
 #endif
 #ifdef LOOP_CTL_REMOVE
-    {"LOOP_CTL_REMOVE", (long long)(LOOP_CTL_REMOVE)},
+    "LOOP_CTL_REMOVE\0"
 #endif
 #ifdef LOOP_CTL_GET_FREE
-    {"LOOP_CTL_GET_FREE", (long long)(LOOP_CTL_GET_FREE)},
+    "LOOP_CTL_GET_FREE\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_RECV
-    {"SECCOMP_IOCTL_NOTIF_RECV", (long long)(SECCOMP_IOCTL_NOTIF_RECV)},
+    "SECCOMP_IOCTL_NOTIF_RECV\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_SEND
-    {"SECCOMP_IOCTL_NOTIF_SEND", (long long)(SECCOMP_IOCTL_NOTIF_SEND)},
+    "SECCOMP_IOCTL_NOTIF_SEND\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_ID_VALID
-    {"SECCOMP_IOCTL_NOTIF_ID_VALID", (long long)(SECCOMP_IOCTL_NOTIF_ID_VALID)},
+    "SECCOMP_IOCTL_NOTIF_ID_VALID\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_ADDFD
-    {"SECCOMP_IOCTL_NOTIF_ADDFD", (long long)(SECCOMP_IOCTL_NOTIF_ADDFD)},
+    "SECCOMP_IOCTL_NOTIF_ADDFD\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-    {"SECCOMP_IOCTL_NOTIF_SET_FLAGS", (long long)(SECCOMP_IOCTL_NOTIF_SET_FLAGS)},
+    "SECCOMP_IOCTL_NOTIF_SET_FLAGS\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long ioctl_values[] = {
+#ifdef FIONREAD
+    (long long)(FIONREAD),
+#endif
+#ifdef FIONBIO
+    (long long)(FIONBIO),
+#endif
+#ifdef FIONCLEX
+    (long long)(FIONCLEX),
+#endif
+#ifdef FIOCLEX
+    (long long)(FIOCLEX),
+#endif
+#ifdef FIOASYNC
+    (long long)(FIOASYNC),
+#endif
+#ifdef FIOQSIZE
+    (long long)(FIOQSIZE),
+#endif
+#ifdef FIOSETOWN
+    (long long)(FIOSETOWN),
+#endif
+#ifdef FIOGETOWN
+    (long long)(FIOGETOWN),
+#endif
+#ifdef SIOCSPGRP
+    (long long)(SIOCSPGRP),
+#endif
+#ifdef SIOCGPGRP
+    (long long)(SIOCGPGRP),
+#endif
+#ifdef SIOCATMARK
+    (long long)(SIOCATMARK),
+#endif
+#ifdef TCGETS
+    (long long)(TCGETS),
+#endif
+#ifdef TCSETS
+    (long long)(TCSETS),
+#endif
+#ifdef TCSETSW
+    (long long)(TCSETSW),
+#endif
+#ifdef TCSETSF
+    (long long)(TCSETSF),
+#endif
+#ifdef TCGETA
+    (long long)(TCGETA),
+#endif
+#ifdef TCSETA
+    (long long)(TCSETA),
+#endif
+#ifdef TCSETAW
+    (long long)(TCSETAW),
+#endif
+#ifdef TCSETAF
+    (long long)(TCSETAF),
+#endif
+#ifdef TCSBRK
+    (long long)(TCSBRK),
+#endif
+#ifdef TCXONC
+    (long long)(TCXONC),
+#endif
+#ifdef TCFLSH
+    (long long)(TCFLSH),
+#endif
+#ifdef TIOCEXCL
+    (long long)(TIOCEXCL),
+#endif
+#ifdef TIOCNXCL
+    (long long)(TIOCNXCL),
+#endif
+#ifdef TIOCSCTTY
+    (long long)(TIOCSCTTY),
+#endif
+#ifdef TIOCGPGRP
+    (long long)(TIOCGPGRP),
+#endif
+#ifdef TIOCSPGRP
+    (long long)(TIOCSPGRP),
+#endif
+#ifdef TIOCOUTQ
+    (long long)(TIOCOUTQ),
+#endif
+#ifdef TIOCSTI
+    (long long)(TIOCSTI),
+#endif
+#ifdef TIOCGWINSZ
+    (long long)(TIOCGWINSZ),
+#endif
+#ifdef TIOCSWINSZ
+    (long long)(TIOCSWINSZ),
+#endif
+#ifdef TIOCMGET
+    (long long)(TIOCMGET),
+#endif
+#ifdef TIOCMBIS
+    (long long)(TIOCMBIS),
+#endif
+#ifdef TIOCMBIC
+    (long long)(TIOCMBIC),
+#endif
+#ifdef TIOCMSET
+    (long long)(TIOCMSET),
+#endif
+#ifdef TIOCGSOFTCAR
+    (long long)(TIOCGSOFTCAR),
+#endif
+#ifdef TIOCSSOFTCAR
+    (long long)(TIOCSSOFTCAR),
+#endif
+#ifdef TIOCINQ
+    (long long)(TIOCINQ),
+#endif
+#ifdef TIOCLINUX
+    (long long)(TIOCLINUX),
+#endif
+#ifdef TIOCCONS
+    (long long)(TIOCCONS),
+#endif
+#ifdef TIOCGSERIAL
+    (long long)(TIOCGSERIAL),
+#endif
+#ifdef TIOCSSERIAL
+    (long long)(TIOCSSERIAL),
+#endif
+#ifdef TIOCPKT
+    (long long)(TIOCPKT),
+#endif
+#ifdef TIOCNOTTY
+    (long long)(TIOCNOTTY),
+#endif
+#ifdef TIOCSETD
+    (long long)(TIOCSETD),
+#endif
+#ifdef TIOCGETD
+    (long long)(TIOCGETD),
+#endif
+#ifdef TCSBRKP
+    (long long)(TCSBRKP),
+#endif
+#ifdef TIOCSBRK
+    (long long)(TIOCSBRK),
+#endif
+#ifdef TIOCCBRK
+    (long long)(TIOCCBRK),
+#endif
+#ifdef TIOCGSID
+    (long long)(TIOCGSID),
+#endif
+#ifdef TIOCGRS485
+    (long long)(TIOCGRS485),
+#endif
+#ifdef TIOCSRS485
+    (long long)(TIOCSRS485),
+#endif
+#ifdef TIOCGPTN
+    (long long)(TIOCGPTN),
+#endif
+#ifdef TIOCSPTLCK
+    (long long)(TIOCSPTLCK),
+#endif
+#ifdef TIOCGDEV
+    (long long)(TIOCGDEV),
+#endif
+#ifdef TCGETX
+    (long long)(TCGETX),
+#endif
+#ifdef TCSETX
+    (long long)(TCSETX),
+#endif
+#ifdef TCSETXF
+    (long long)(TCSETXF),
+#endif
+#ifdef TCSETXW
+    (long long)(TCSETXW),
+#endif
+#ifdef TIOCSIG
+    (long long)(TIOCSIG),
+#endif
+#ifdef TIOCVHANGUP
+    (long long)(TIOCVHANGUP),
+#endif
+#ifdef TIOCGPKT
+    (long long)(TIOCGPKT),
+#endif
+#ifdef TIOCGPTLCK
+    (long long)(TIOCGPTLCK),
+#endif
+#ifdef TIOCGEXCL
+    (long long)(TIOCGEXCL),
+#endif
+#ifdef TIOCGPTPEER
+    (long long)(TIOCGPTPEER),
+#endif
+#ifdef TIOCSERCONFIG
+    (long long)(TIOCSERCONFIG),
+#endif
+#ifdef TIOCSERGWILD
+    (long long)(TIOCSERGWILD),
+#endif
+#ifdef TIOCSERSWILD
+    (long long)(TIOCSERSWILD),
+#endif
+#ifdef TIOCGLCKTRMIOS
+    (long long)(TIOCGLCKTRMIOS),
+#endif
+#ifdef TIOCSLCKTRMIOS
+    (long long)(TIOCSLCKTRMIOS),
+#endif
+#ifdef TIOCSERGSTRUCT
+    (long long)(TIOCSERGSTRUCT),
+#endif
+#ifdef TIOCSERGETLSR
+    (long long)(TIOCSERGETLSR),
+#endif
+#ifdef TIOCSERGETMULTI
+    (long long)(TIOCSERGETMULTI),
+#endif
+#ifdef TIOCSERSETMULTI
+    (long long)(TIOCSERSETMULTI),
+#endif
+#ifdef TIOCMIWAIT
+    (long long)(TIOCMIWAIT),
+#endif
+#ifdef TIOCGICOUNT
+    (long long)(TIOCGICOUNT),
+#endif
+#ifdef TIOCPKT_DATA
+    (long long)(TIOCPKT_DATA),
+#endif
+#ifdef TIOCPKT_FLUSHREAD
+    (long long)(TIOCPKT_FLUSHREAD),
+#endif
+#ifdef TIOCPKT_FLUSHWRITE
+    (long long)(TIOCPKT_FLUSHWRITE),
+#endif
+#ifdef TIOCPKT_STOP
+    (long long)(TIOCPKT_STOP),
+#endif
+#ifdef TIOCPKT_START
+    (long long)(TIOCPKT_START),
+#endif
+#ifdef TIOCPKT_NOSTOP
+    (long long)(TIOCPKT_NOSTOP),
+#endif
+#ifdef TIOCPKT_DOSTOP
+    (long long)(TIOCPKT_DOSTOP),
+#endif
+#ifdef TIOCPKT_IOCTL
+    (long long)(TIOCPKT_IOCTL),
+#endif
+#ifdef TIOCSER_TEMT
+    (long long)(TIOCSER_TEMT),
+#endif
+#ifdef TIOCM_LE
+    (long long)(TIOCM_LE),
+#endif
+#ifdef TIOCM_DTR
+    (long long)(TIOCM_DTR),
+#endif
+#ifdef TIOCM_RTS
+    (long long)(TIOCM_RTS),
+#endif
+#ifdef TIOCM_ST
+    (long long)(TIOCM_ST),
+#endif
+#ifdef TIOCM_SR
+    (long long)(TIOCM_SR),
+#endif
+#ifdef TIOCM_CTS
+    (long long)(TIOCM_CTS),
+#endif
+#ifdef TIOCM_CAR
+    (long long)(TIOCM_CAR),
+#endif
+#ifdef TIOCM_RNG
+    (long long)(TIOCM_RNG),
+#endif
+#ifdef TIOCM_DSR
+    (long long)(TIOCM_DSR),
+#endif
+#ifdef TIOCM_CD
+    (long long)(TIOCM_CD),
+#endif
+#ifdef TIOCM_RI
+    (long long)(TIOCM_RI),
+#endif
+#ifdef SIOCINQ
+    (long long)(SIOCINQ),
+#endif
+#ifdef SIOCOUTQ
+    (long long)(SIOCOUTQ),
+#endif
+#ifdef SIOCGSTAMP_NEW
+    (long long)(SIOCGSTAMP_NEW),
+#endif
+#ifdef SIOCGSTAMPNS_NEW
+    (long long)(SIOCGSTAMPNS_NEW),
+#endif
+#ifdef SIOCGSTAMP
+    (long long)(SIOCGSTAMP),
+#endif
+#ifdef SIOCGSTAMPNS
+    (long long)(SIOCGSTAMPNS),
+#endif
+#ifdef SIOCADDRT
+    (long long)(SIOCADDRT),
+#endif
+#ifdef SIOCDELRT
+    (long long)(SIOCDELRT),
+#endif
+#ifdef SIOCRTMSG
+    (long long)(SIOCRTMSG),
+#endif
+#ifdef SIOCGIFNAME
+    (long long)(SIOCGIFNAME),
+#endif
+#ifdef SIOCSIFLINK
+    (long long)(SIOCSIFLINK),
+#endif
+#ifdef SIOCGIFCONF
+    (long long)(SIOCGIFCONF),
+#endif
+#ifdef SIOCGIFFLAGS
+    (long long)(SIOCGIFFLAGS),
+#endif
+#ifdef SIOCSIFFLAGS
+    (long long)(SIOCSIFFLAGS),
+#endif
+#ifdef SIOCGIFADDR
+    (long long)(SIOCGIFADDR),
+#endif
+#ifdef SIOCSIFADDR
+    (long long)(SIOCSIFADDR),
+#endif
+#ifdef SIOCGIFDSTADDR
+    (long long)(SIOCGIFDSTADDR),
+#endif
+#ifdef SIOCSIFDSTADDR
+    (long long)(SIOCSIFDSTADDR),
+#endif
+#ifdef SIOCGIFBRDADDR
+    (long long)(SIOCGIFBRDADDR),
+#endif
+#ifdef SIOCSIFBRDADDR
+    (long long)(SIOCSIFBRDADDR),
+#endif
+#ifdef SIOCGIFNETMASK
+    (long long)(SIOCGIFNETMASK),
+#endif
+#ifdef SIOCSIFNETMASK
+    (long long)(SIOCSIFNETMASK),
+#endif
+#ifdef SIOCGIFMETRIC
+    (long long)(SIOCGIFMETRIC),
+#endif
+#ifdef SIOCSIFMETRIC
+    (long long)(SIOCSIFMETRIC),
+#endif
+#ifdef SIOCGIFMEM
+    (long long)(SIOCGIFMEM),
+#endif
+#ifdef SIOCSIFMEM
+    (long long)(SIOCSIFMEM),
+#endif
+#ifdef SIOCGIFMTU
+    (long long)(SIOCGIFMTU),
+#endif
+#ifdef SIOCSIFMTU
+    (long long)(SIOCSIFMTU),
+#endif
+#ifdef SIOCSIFNAME
+    (long long)(SIOCSIFNAME),
+#endif
+#ifdef SIOCSIFHWADDR
+    (long long)(SIOCSIFHWADDR),
+#endif
+#ifdef SIOCGIFENCAP
+    (long long)(SIOCGIFENCAP),
+#endif
+#ifdef SIOCSIFENCAP
+    (long long)(SIOCSIFENCAP),
+#endif
+#ifdef SIOCGIFHWADDR
+    (long long)(SIOCGIFHWADDR),
+#endif
+#ifdef SIOCGIFSLAVE
+    (long long)(SIOCGIFSLAVE),
+#endif
+#ifdef SIOCSIFSLAVE
+    (long long)(SIOCSIFSLAVE),
+#endif
+#ifdef SIOCADDMULTI
+    (long long)(SIOCADDMULTI),
+#endif
+#ifdef SIOCDELMULTI
+    (long long)(SIOCDELMULTI),
+#endif
+#ifdef SIOCGIFINDEX
+    (long long)(SIOCGIFINDEX),
+#endif
+#ifdef SIOGIFINDEX
+    (long long)(SIOGIFINDEX),
+#endif
+#ifdef SIOCSIFPFLAGS
+    (long long)(SIOCSIFPFLAGS),
+#endif
+#ifdef SIOCGIFPFLAGS
+    (long long)(SIOCGIFPFLAGS),
+#endif
+#ifdef SIOCDIFADDR
+    (long long)(SIOCDIFADDR),
+#endif
+#ifdef SIOCSIFHWBROADCAST
+    (long long)(SIOCSIFHWBROADCAST),
+#endif
+#ifdef SIOCGIFCOUNT
+    (long long)(SIOCGIFCOUNT),
+#endif
+#ifdef SIOCGIFBR
+    (long long)(SIOCGIFBR),
+#endif
+#ifdef SIOCSIFBR
+    (long long)(SIOCSIFBR),
+#endif
+#ifdef SIOCGIFTXQLEN
+    (long long)(SIOCGIFTXQLEN),
+#endif
+#ifdef SIOCSIFTXQLEN
+    (long long)(SIOCSIFTXQLEN),
+#endif
+#ifdef SIOCETHTOOL
+    (long long)(SIOCETHTOOL),
+#endif
+#ifdef SIOCGMIIPHY
+    (long long)(SIOCGMIIPHY),
+#endif
+#ifdef SIOCGMIIREG
+    (long long)(SIOCGMIIREG),
+#endif
+#ifdef SIOCSMIIREG
+    (long long)(SIOCSMIIREG),
+#endif
+#ifdef SIOCWANDEV
+    (long long)(SIOCWANDEV),
+#endif
+#ifdef SIOCOUTQNSD
+    (long long)(SIOCOUTQNSD),
+#endif
+#ifdef SIOCGSKNS
+    (long long)(SIOCGSKNS),
+#endif
+#ifdef SIOCDARP
+    (long long)(SIOCDARP),
+#endif
+#ifdef SIOCGARP
+    (long long)(SIOCGARP),
+#endif
+#ifdef SIOCSARP
+    (long long)(SIOCSARP),
+#endif
+#ifdef SIOCDRARP
+    (long long)(SIOCDRARP),
+#endif
+#ifdef SIOCGRARP
+    (long long)(SIOCGRARP),
+#endif
+#ifdef SIOCSRARP
+    (long long)(SIOCSRARP),
+#endif
+#ifdef SIOCGIFMAP
+    (long long)(SIOCGIFMAP),
+#endif
+#ifdef SIOCSIFMAP
+    (long long)(SIOCSIFMAP),
+#endif
+#ifdef SIOCADDDLCI
+    (long long)(SIOCADDDLCI),
+#endif
+#ifdef SIOCDELDLCI
+    (long long)(SIOCDELDLCI),
+#endif
+#ifdef SIOCGIFVLAN
+    (long long)(SIOCGIFVLAN),
+#endif
+#ifdef SIOCSIFVLAN
+    (long long)(SIOCSIFVLAN),
+#endif
+#ifdef SIOCBONDENSLAVE
+    (long long)(SIOCBONDENSLAVE),
+#endif
+#ifdef SIOCBONDRELEASE
+    (long long)(SIOCBONDRELEASE),
+#endif
+#ifdef SIOCBONDSETHWADDR
+    (long long)(SIOCBONDSETHWADDR),
+#endif
+#ifdef SIOCBONDSLAVEINFOQUERY
+    (long long)(SIOCBONDSLAVEINFOQUERY),
+#endif
+#ifdef SIOCBONDINFOQUERY
+    (long long)(SIOCBONDINFOQUERY),
+#endif
+#ifdef SIOCBONDCHANGEACTIVE
+    (long long)(SIOCBONDCHANGEACTIVE),
+#endif
+#ifdef SIOCBRADDBR
+    (long long)(SIOCBRADDBR),
+#endif
+#ifdef SIOCBRDELBR
+    (long long)(SIOCBRDELBR),
+#endif
+#ifdef SIOCBRADDIF
+    (long long)(SIOCBRADDIF),
+#endif
+#ifdef SIOCBRDELIF
+    (long long)(SIOCBRDELIF),
+#endif
+#ifdef SIOCSHWTSTAMP
+    (long long)(SIOCSHWTSTAMP),
+#endif
+#ifdef SIOCGHWTSTAMP
+    (long long)(SIOCGHWTSTAMP),
+#endif
+#ifdef SIOCDEVPRIVATE
+    (long long)(SIOCDEVPRIVATE),
+#endif
+#ifdef SIOCPROTOPRIVATE
+    (long long)(SIOCPROTOPRIVATE),
+#endif
+#ifdef IFF_UP
+    (long long)(IFF_UP),
+#endif
+#ifdef IFF_BROADCAST
+    (long long)(IFF_BROADCAST),
+#endif
+#ifdef IFF_DEBUG
+    (long long)(IFF_DEBUG),
+#endif
+#ifdef IFF_LOOPBACK
+    (long long)(IFF_LOOPBACK),
+#endif
+#ifdef IFF_POINTOPOINT
+    (long long)(IFF_POINTOPOINT),
+#endif
+#ifdef IFF_NOTRAILERS
+    (long long)(IFF_NOTRAILERS),
+#endif
+#ifdef IFF_RUNNING
+    (long long)(IFF_RUNNING),
+#endif
+#ifdef IFF_NOARP
+    (long long)(IFF_NOARP),
+#endif
+#ifdef IFF_PROMISC
+    (long long)(IFF_PROMISC),
+#endif
+#ifdef IFF_ALLMULTI
+    (long long)(IFF_ALLMULTI),
+#endif
+#ifdef IFF_MASTER
+    (long long)(IFF_MASTER),
+#endif
+#ifdef IFF_SLAVE
+    (long long)(IFF_SLAVE),
+#endif
+#ifdef IFF_MULTICAST
+    (long long)(IFF_MULTICAST),
+#endif
+#ifdef IFF_PORTSEL
+    (long long)(IFF_PORTSEL),
+#endif
+#ifdef IFF_AUTOMEDIA
+    (long long)(IFF_AUTOMEDIA),
+#endif
+#ifdef IFF_DYNAMIC
+    (long long)(IFF_DYNAMIC),
+#endif
+#ifdef IFF_LOWER_UP
+    (long long)(IFF_LOWER_UP),
+#endif
+#ifdef IFF_DORMANT
+    (long long)(IFF_DORMANT),
+#endif
+#ifdef IFF_ECHO
+    (long long)(IFF_ECHO),
+#endif
+#ifdef IFF_VOLATILE
+    (long long)(IFF_VOLATILE),
+#endif
+#ifdef IFNAMSIZ
+    (long long)(IFNAMSIZ),
+#endif
+#ifdef IF_NAMESIZE
+    (long long)(IF_NAMESIZE),
+#endif
+#ifdef TUNSETNOCSUM
+    (long long)(TUNSETNOCSUM),
+#endif
+#ifdef TUNSETDEBUG
+    (long long)(TUNSETDEBUG),
+#endif
+#ifdef TUNSETIFF
+    (long long)(TUNSETIFF),
+#endif
+#ifdef TUNSETPERSIST
+    (long long)(TUNSETPERSIST),
+#endif
+#ifdef TUNSETOWNER
+    (long long)(TUNSETOWNER),
+#endif
+#ifdef TUNSETLINK
+    (long long)(TUNSETLINK),
+#endif
+#ifdef TUNSETGROUP
+    (long long)(TUNSETGROUP),
+#endif
+#ifdef TUNGETFEATURES
+    (long long)(TUNGETFEATURES),
+#endif
+#ifdef TUNSETOFFLOAD
+    (long long)(TUNSETOFFLOAD),
+#endif
+#ifdef TUNSETTXFILTER
+    (long long)(TUNSETTXFILTER),
+#endif
+#ifdef TUNGETIFF
+    (long long)(TUNGETIFF),
+#endif
+#ifdef TUNGETSNDBUF
+    (long long)(TUNGETSNDBUF),
+#endif
+#ifdef TUNSETSNDBUF
+    (long long)(TUNSETSNDBUF),
+#endif
+#ifdef TUNATTACHFILTER
+    (long long)(TUNATTACHFILTER),
+#endif
+#ifdef TUNDETACHFILTER
+    (long long)(TUNDETACHFILTER),
+#endif
+#ifdef TUNGETVNETHDRSZ
+    (long long)(TUNGETVNETHDRSZ),
+#endif
+#ifdef TUNSETVNETHDRSZ
+    (long long)(TUNSETVNETHDRSZ),
+#endif
+#ifdef TUNSETQUEUE
+    (long long)(TUNSETQUEUE),
+#endif
+#ifdef TUNSETIFINDEX
+    (long long)(TUNSETIFINDEX),
+#endif
+#ifdef TUNGETFILTER
+    (long long)(TUNGETFILTER),
+#endif
+#ifdef TUNSETVNETLE
+    (long long)(TUNSETVNETLE),
+#endif
+#ifdef TUNGETVNETLE
+    (long long)(TUNGETVNETLE),
+#endif
+#ifdef TUNSETVNETBE
+    (long long)(TUNSETVNETBE),
+#endif
+#ifdef TUNGETVNETBE
+    (long long)(TUNGETVNETBE),
+#endif
+#ifdef TUNSETSTEERINGEBPF
+    (long long)(TUNSETSTEERINGEBPF),
+#endif
+#ifdef TUNSETFILTEREBPF
+    (long long)(TUNSETFILTEREBPF),
+#endif
+#ifdef TUNSETCARRIER
+    (long long)(TUNSETCARRIER),
+#endif
+#ifdef TUNGETDEVNETNS
+    (long long)(TUNGETDEVNETNS),
+#endif
+#ifdef IFF_TUN
+    (long long)(IFF_TUN),
+#endif
+#ifdef IFF_TAP
+    (long long)(IFF_TAP),
+#endif
+#ifdef IFF_NAPI
+    (long long)(IFF_NAPI),
+#endif
+#ifdef IFF_NAPI_FRAGS
+    (long long)(IFF_NAPI_FRAGS),
+#endif
+#ifdef IFF_NO_CARRIER
+    (long long)(IFF_NO_CARRIER),
+#endif
+#ifdef IFF_NO_PI
+    (long long)(IFF_NO_PI),
+#endif
+#ifdef IFF_ONE_QUEUE
+    (long long)(IFF_ONE_QUEUE),
+#endif
+#ifdef IFF_VNET_HDR
+    (long long)(IFF_VNET_HDR),
+#endif
+#ifdef IFF_TUN_EXCL
+    (long long)(IFF_TUN_EXCL),
+#endif
+#ifdef IFF_MULTI_QUEUE
+    (long long)(IFF_MULTI_QUEUE),
+#endif
+#ifdef IFF_ATTACH_QUEUE
+    (long long)(IFF_ATTACH_QUEUE),
+#endif
+#ifdef IFF_DETACH_QUEUE
+    (long long)(IFF_DETACH_QUEUE),
+#endif
+#ifdef IFF_PERSIST
+    (long long)(IFF_PERSIST),
+#endif
+#ifdef IFF_NOFILTER
+    (long long)(IFF_NOFILTER),
+#endif
+#ifdef TUN_TX_TIMESTAMP
+    (long long)(TUN_TX_TIMESTAMP),
+#endif
+#ifdef TUN_F_CSUM
+    (long long)(TUN_F_CSUM),
+#endif
+#ifdef TUN_F_TSO4
+    (long long)(TUN_F_TSO4),
+#endif
+#ifdef TUN_F_TSO6
+    (long long)(TUN_F_TSO6),
+#endif
+#ifdef TUN_F_TSO_ECN
+    (long long)(TUN_F_TSO_ECN),
+#endif
+#ifdef TUN_F_UFO
+    (long long)(TUN_F_UFO),
+#endif
+#ifdef TUN_F_USO4
+    (long long)(TUN_F_USO4),
+#endif
+#ifdef TUN_F_USO6
+    (long long)(TUN_F_USO6),
+#endif
+#ifdef TUN_PKT_STRIP
+    (long long)(TUN_PKT_STRIP),
+#endif
+#ifdef TUN_FLT_ALLMULTI
+    (long long)(TUN_FLT_ALLMULTI),
+#endif
+#ifdef TUN_READQ_SIZE
+    (long long)(TUN_READQ_SIZE),
+#endif
+#ifdef TUN_TUN_DEV
+    (long long)(TUN_TUN_DEV),
+#endif
+#ifdef TUN_TAP_DEV
+    (long long)(TUN_TAP_DEV),
+#endif
+#ifdef TUN_TYPE_MASK
+    (long long)(TUN_TYPE_MASK),
+#endif
+#ifdef NS_GET_USERNS
+    (long long)(NS_GET_USERNS),
+#endif
+#ifdef NS_GET_PARENT
+    (long long)(NS_GET_PARENT),
+#endif
+#ifdef NS_GET_NSTYPE
+    (long long)(NS_GET_NSTYPE),
+#endif
+#ifdef NS_GET_OWNER_UID
+    (long long)(NS_GET_OWNER_UID),
+#endif
+#ifdef NS_GET_MNTNS_ID
+    (long long)(NS_GET_MNTNS_ID),
+#endif
+#ifdef NS_GET_PID_FROM_PIDNS
+    (long long)(NS_GET_PID_FROM_PIDNS),
+#endif
+#ifdef NS_GET_TGID_FROM_PIDNS
+    (long long)(NS_GET_TGID_FROM_PIDNS),
+#endif
+#ifdef NS_GET_PID_IN_PIDNS
+    (long long)(NS_GET_PID_IN_PIDNS),
+#endif
+#ifdef NS_GET_TGID_IN_PIDNS
+    (long long)(NS_GET_TGID_IN_PIDNS),
+#endif
+#ifdef NS_MNT_GET_INFO
+    (long long)(NS_MNT_GET_INFO),
+#endif
+#ifdef NS_MNT_GET_NEXT
+    (long long)(NS_MNT_GET_NEXT),
+#endif
+#ifdef NS_MNT_GET_PREV
+    (long long)(NS_MNT_GET_PREV),
+#endif
+#ifdef LOOP_SET_FD
+    (long long)(LOOP_SET_FD),
+#endif
+#ifdef LOOP_CLR_FD
+    (long long)(LOOP_CLR_FD),
+#endif
+#ifdef LOOP_SET_STATUS
+    (long long)(LOOP_SET_STATUS),
+#endif
+#ifdef LOOP_GET_STATUS
+    (long long)(LOOP_GET_STATUS),
+#endif
+#ifdef LOOP_SET_STATUS64
+    (long long)(LOOP_SET_STATUS64),
+#endif
+#ifdef LOOP_GET_STATUS64
+    (long long)(LOOP_GET_STATUS64),
+#endif
+#ifdef LOOP_CHANGE_FD
+    (long long)(LOOP_CHANGE_FD),
+#endif
+#ifdef LOOP_SET_CAPACITY
+    (long long)(LOOP_SET_CAPACITY),
+#endif
+#ifdef LOOP_SET_DIRECT_IO
+    (long long)(LOOP_SET_DIRECT_IO),
+#endif
+#ifdef LOOP_SET_BLOCK_SIZE
+    (long long)(LOOP_SET_BLOCK_SIZE),
+#endif
+#ifdef LOOP_CONFIGURE
+    (long long)(LOOP_CONFIGURE),
+#endif
+#ifdef LOOP_CTL_ADD
+    (long long)(LOOP_CTL_ADD),
+#endif
+#ifdef LOOP_CTL_REMOVE
+    (long long)(LOOP_CTL_REMOVE),
+#endif
+#ifdef LOOP_CTL_GET_FREE
+    (long long)(LOOP_CTL_GET_FREE),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_RECV
+    (long long)(SECCOMP_IOCTL_NOTIF_RECV),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_SEND
+    (long long)(SECCOMP_IOCTL_NOTIF_SEND),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_ID_VALID
+    (long long)(SECCOMP_IOCTL_NOTIF_ID_VALID),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_ADDFD
+    (long long)(SECCOMP_IOCTL_NOTIF_ADDFD),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+    (long long)(SECCOMP_IOCTL_NOTIF_SET_FLAGS),
+#endif
+    0,
 };
 
 /* scripts/constants/mount.txt */
-static const struct alcove_constant mount_constants[] = {
+static const char mount_names[] =
 #ifdef MS_RDONLY
-    {"MS_RDONLY", (long long)(MS_RDONLY)},
+    "MS_RDONLY\0"
 #endif
 #ifdef MS_NOSUID
-    {"MS_NOSUID", (long long)(MS_NOSUID)},
+    "MS_NOSUID\0"
 #endif
 #ifdef MS_NODEV
-    {"MS_NODEV", (long long)(MS_NODEV)},
+    "MS_NODEV\0"
 #endif
 #ifdef MS_NOEXEC
-    {"MS_NOEXEC", (long long)(MS_NOEXEC)},
+    "MS_NOEXEC\0"
 #endif
 #ifdef MS_SYNCHRONOUS
-    {"MS_SYNCHRONOUS", (long long)(MS_SYNCHRONOUS)},
+    "MS_SYNCHRONOUS\0"
 #endif
 #ifdef MS_REMOUNT
-    {"MS_REMOUNT", (long long)(MS_REMOUNT)},
+    "MS_REMOUNT\0"
 #endif
 #ifdef MS_MANDLOCK
-    {"MS_MANDLOCK", (long long)(MS_MANDLOCK)},
+    "MS_MANDLOCK\0"
 #endif
 #ifdef MS_DIRSYNC
-    {"MS_DIRSYNC", (long long)(MS_DIRSYNC)},
+    "MS_DIRSYNC\0"
 #endif
 #ifdef MS_NOSYMFOLLOW
-    {"MS_NOSYMFOLLOW", (long long)(MS_NOSYMFOLLOW)},
+    "MS_NOSYMFOLLOW\0"
 #endif
 #ifdef MS_NOATIME
-    {"MS_NOATIME", (long long)(MS_NOATIME)},
+    "MS_NOATIME\0"
 #endif
 #ifdef MS_NODIRATIME
-    {"MS_NODIRATIME", (long long)(MS_NODIRATIME)},
+    "MS_NODIRATIME\0"
 #endif
 #ifdef MS_BIND
-    {"MS_BIND", (long long)(MS_BIND)},
+    "MS_BIND\0"
 #endif
 #ifdef MS_MOVE
-    {"MS_MOVE", (long long)(MS_MOVE)},
+    "MS_MOVE\0"
 #endif
 #ifdef MS_REC
-    {"MS_REC", (long long)(MS_REC)},
+    "MS_REC\0"
 #endif
 #ifdef MS_SILENT
-    {"MS_SILENT", (long long)(MS_SILENT)},
+    "MS_SILENT\0"
 #endif
 #ifdef MS_VERBOSE
-    {"MS_VERBOSE", (long long)(MS_VERBOSE)},
+    "MS_VERBOSE\0"
 #endif
 #ifdef MS_POSIXACL
-    {"MS_POSIXACL", (long long)(MS_POSIXACL)},
+    "MS_POSIXACL\0"
 #endif
 #ifdef MS_UNBINDABLE
-    {"MS_UNBINDABLE", (long long)(MS_UNBINDABLE)},
+    "MS_UNBINDABLE\0"
 #endif
 #ifdef MS_PRIVATE
-    {"MS_PRIVATE", (long long)(MS_PRIVATE)},
+    "MS_PRIVATE\0"
 #endif
 #ifdef MS_SLAVE
-    {"MS_SLAVE", (long long)(MS_SLAVE)},
+    "MS_SLAVE\0"
 #endif
 #ifdef MS_SHARED
-    {"MS_SHARED", (long long)(MS_SHARED)},
+    "MS_SHARED\0"
 #endif
 #ifdef MS_RELATIME
-    {"MS_RELATIME", (long long)(MS_RELATIME)},
+    "MS_RELATIME\0"
 #endif
 #ifdef MS_KERNMOUNT
-    {"MS_KERNMOUNT", (long long)(MS_KERNMOUNT)},
+    "MS_KERNMOUNT\0"
 #endif
 #ifdef MS_I_VERSION
-    {"MS_I_VERSION", (long long)(MS_I_VERSION)},
+    "MS_I_VERSION\0"
 #endif
 #ifdef MS_STRICTATIME
-    {"MS_STRICTATIME", (long long)(MS_STRICTATIME)},
+    "MS_STRICTATIME\0"
 #endif
 #ifdef MS_LAZYTIME
-    {"MS_LAZYTIME", (long long)(MS_LAZYTIME)},
+    "MS_LAZYTIME\0"
 #endif
 #ifdef MS_SUBMOUNT
-    {"MS_SUBMOUNT", (long long)(MS_SUBMOUNT)},
+    "MS_SUBMOUNT\0"
 #endif
 #ifdef MS_NOREMOTELOCK
-    {"MS_NOREMOTELOCK", (long long)(MS_NOREMOTELOCK)},
+    "MS_NOREMOTELOCK\0"
 #endif
 #ifdef MS_NOSEC
-    {"MS_NOSEC", (long long)(MS_NOSEC)},
+    "MS_NOSEC\0"
 #endif
 #ifdef MS_BORN
-    {"MS_BORN", (long long)(MS_BORN)},
+    "MS_BORN\0"
 #endif
 #ifdef MS_ACTIVE
-    {"MS_ACTIVE", (long long)(MS_ACTIVE)},
+    "MS_ACTIVE\0"
 #endif
 #ifdef MS_NOUSER
-    {"MS_NOUSER", (long long)(MS_NOUSER)},
+    "MS_NOUSER\0"
 #endif
 #ifdef MS_RMT_MASK
-    {"MS_RMT_MASK", (long long)(MS_RMT_MASK)},
+    "MS_RMT_MASK\0"
 #endif
 #ifdef MS_MGC_VAL
-    {"MS_MGC_VAL", (long long)(MS_MGC_VAL)},
+    "MS_MGC_VAL\0"
 #endif
 #ifdef MS_MGC_MSK
-    {"MS_MGC_MSK", (long long)(MS_MGC_MSK)},
+    "MS_MGC_MSK\0"
 #endif
 #ifdef MNT_FORCE
-    {"MNT_FORCE", (long long)(MNT_FORCE)},
+    "MNT_FORCE\0"
 #endif
 #ifdef MNT_DETACH
-    {"MNT_DETACH", (long long)(MNT_DETACH)},
+    "MNT_DETACH\0"
 #endif
 #ifdef MNT_EXPIRE
-    {"MNT_EXPIRE", (long long)(MNT_EXPIRE)},
+    "MNT_EXPIRE\0"
 #endif
 #ifdef UMOUNT_NOFOLLOW
-    {"UMOUNT_NOFOLLOW", (long long)(UMOUNT_NOFOLLOW)},
+    "UMOUNT_NOFOLLOW\0"
 #endif
 #ifdef OPEN_TREE_CLONE
-    {"OPEN_TREE_CLONE", (long long)(OPEN_TREE_CLONE)},
+    "OPEN_TREE_CLONE\0"
 #endif
 #ifdef OPEN_TREE_CLOEXEC
-    {"OPEN_TREE_CLOEXEC", (long long)(OPEN_TREE_CLOEXEC)},
+    "OPEN_TREE_CLOEXEC\0"
 #endif
 #ifdef MOVE_MOUNT_F_SYMLINKS
-    {"MOVE_MOUNT_F_SYMLINKS", (long long)(MOVE_MOUNT_F_SYMLINKS)},
+    "MOVE_MOUNT_F_SYMLINKS\0"
 #endif
 #ifdef MOVE_MOUNT_F_AUTOMOUNTS
-    {"MOVE_MOUNT_F_AUTOMOUNTS", (long long)(MOVE_MOUNT_F_AUTOMOUNTS)},
+    "MOVE_MOUNT_F_AUTOMOUNTS\0"
 #endif
 #ifdef MOVE_MOUNT_F_EMPTY_PATH
-    {"MOVE_MOUNT_F_EMPTY_PATH", (long long)(MOVE_MOUNT_F_EMPTY_PATH)},
+    "MOVE_MOUNT_F_EMPTY_PATH\0"
 #endif
 #ifdef MOVE_MOUNT_T_SYMLINKS
-    {"MOVE_MOUNT_T_SYMLINKS", (long long)(MOVE_MOUNT_T_SYMLINKS)},
+    "MOVE_MOUNT_T_SYMLINKS\0"
 #endif
 #ifdef MOVE_MOUNT_T_AUTOMOUNTS
-    {"MOVE_MOUNT_T_AUTOMOUNTS", (long long)(MOVE_MOUNT_T_AUTOMOUNTS)},
+    "MOVE_MOUNT_T_AUTOMOUNTS\0"
 #endif
 #ifdef MOVE_MOUNT_T_EMPTY_PATH
-    {"MOVE_MOUNT_T_EMPTY_PATH", (long long)(MOVE_MOUNT_T_EMPTY_PATH)},
+    "MOVE_MOUNT_T_EMPTY_PATH\0"
 #endif
 #ifdef MOVE_MOUNT_SET_GROUP
-    {"MOVE_MOUNT_SET_GROUP", (long long)(MOVE_MOUNT_SET_GROUP)},
+    "MOVE_MOUNT_SET_GROUP\0"
 #endif
 #ifdef MOVE_MOUNT_BENEATH
-    {"MOVE_MOUNT_BENEATH", (long long)(MOVE_MOUNT_BENEATH)},
+    "MOVE_MOUNT_BENEATH\0"
 #endif
 #ifdef MOVE_MOUNT__MASK
-    {"MOVE_MOUNT__MASK", (long long)(MOVE_MOUNT__MASK)},
+    "MOVE_MOUNT__MASK\0"
 #endif
 #ifdef FSOPEN_CLOEXEC
-    {"FSOPEN_CLOEXEC", (long long)(FSOPEN_CLOEXEC)},
+    "FSOPEN_CLOEXEC\0"
 #endif
 #ifdef FSPICK_CLOEXEC
-    {"FSPICK_CLOEXEC", (long long)(FSPICK_CLOEXEC)},
+    "FSPICK_CLOEXEC\0"
 #endif
 #ifdef FSPICK_SYMLINK_NOFOLLOW
-    {"FSPICK_SYMLINK_NOFOLLOW", (long long)(FSPICK_SYMLINK_NOFOLLOW)},
+    "FSPICK_SYMLINK_NOFOLLOW\0"
 #endif
 #ifdef FSPICK_NO_AUTOMOUNT
-    {"FSPICK_NO_AUTOMOUNT", (long long)(FSPICK_NO_AUTOMOUNT)},
+    "FSPICK_NO_AUTOMOUNT\0"
 #endif
 #ifdef FSPICK_EMPTY_PATH
-    {"FSPICK_EMPTY_PATH", (long long)(FSPICK_EMPTY_PATH)},
+    "FSPICK_EMPTY_PATH\0"
 #endif
 #ifdef FSMOUNT_CLOEXEC
-    {"FSMOUNT_CLOEXEC", (long long)(FSMOUNT_CLOEXEC)},
+    "FSMOUNT_CLOEXEC\0"
 #endif
 #if defined(FSCONFIG_SET_FLAG) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_FLAG", (long long)(FSCONFIG_SET_FLAG)},
+    "FSCONFIG_SET_FLAG\0"
 #endif
 #if defined(FSCONFIG_SET_STRING) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_STRING", (long long)(FSCONFIG_SET_STRING)},
+    "FSCONFIG_SET_STRING\0"
 #endif
 #if defined(FSCONFIG_SET_BINARY) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_BINARY", (long long)(FSCONFIG_SET_BINARY)},
+    "FSCONFIG_SET_BINARY\0"
 #endif
 #if defined(FSCONFIG_SET_PATH) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_PATH", (long long)(FSCONFIG_SET_PATH)},
+    "FSCONFIG_SET_PATH\0"
 #endif
 #if defined(FSCONFIG_SET_PATH_EMPTY) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_PATH_EMPTY", (long long)(FSCONFIG_SET_PATH_EMPTY)},
+    "FSCONFIG_SET_PATH_EMPTY\0"
 #endif
 #if defined(FSCONFIG_SET_FD) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_SET_FD", (long long)(FSCONFIG_SET_FD)},
+    "FSCONFIG_SET_FD\0"
 #endif
 #if defined(FSCONFIG_CMD_CREATE) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_CMD_CREATE", (long long)(FSCONFIG_CMD_CREATE)},
+    "FSCONFIG_CMD_CREATE\0"
 #endif
 #if defined(FSCONFIG_CMD_RECONFIGURE) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"FSCONFIG_CMD_RECONFIGURE", (long long)(FSCONFIG_CMD_RECONFIGURE)},
+    "FSCONFIG_CMD_RECONFIGURE\0"
 #endif
 #ifdef FSCONFIG_CMD_CREATE_EXCL
-    {"FSCONFIG_CMD_CREATE_EXCL", (long long)(FSCONFIG_CMD_CREATE_EXCL)},
+    "FSCONFIG_CMD_CREATE_EXCL\0"
 #endif
 #ifdef MOUNT_ATTR_RDONLY
-    {"MOUNT_ATTR_RDONLY", (long long)(MOUNT_ATTR_RDONLY)},
+    "MOUNT_ATTR_RDONLY\0"
 #endif
 #ifdef MOUNT_ATTR_NOSUID
-    {"MOUNT_ATTR_NOSUID", (long long)(MOUNT_ATTR_NOSUID)},
+    "MOUNT_ATTR_NOSUID\0"
 #endif
 #ifdef MOUNT_ATTR_NODEV
-    {"MOUNT_ATTR_NODEV", (long long)(MOUNT_ATTR_NODEV)},
+    "MOUNT_ATTR_NODEV\0"
 #endif
 #ifdef MOUNT_ATTR_NOEXEC
-    {"MOUNT_ATTR_NOEXEC", (long long)(MOUNT_ATTR_NOEXEC)},
+    "MOUNT_ATTR_NOEXEC\0"
 #endif
 #ifdef MOUNT_ATTR__ATIME
-    {"MOUNT_ATTR__ATIME", (long long)(MOUNT_ATTR__ATIME)},
+    "MOUNT_ATTR__ATIME\0"
 #endif
 #ifdef MOUNT_ATTR_RELATIME
-    {"MOUNT_ATTR_RELATIME", (long long)(MOUNT_ATTR_RELATIME)},
+    "MOUNT_ATTR_RELATIME\0"
 #endif
 #ifdef MOUNT_ATTR_NOATIME
-    {"MOUNT_ATTR_NOATIME", (long long)(MOUNT_ATTR_NOATIME)},
+    "MOUNT_ATTR_NOATIME\0"
 #endif
 #ifdef MOUNT_ATTR_STRICTATIME
-    {"MOUNT_ATTR_STRICTATIME", (long long)(MOUNT_ATTR_STRICTATIME)},
+    "MOUNT_ATTR_STRICTATIME\0"
 #endif
 #ifdef MOUNT_ATTR_NODIRATIME
-    {"MOUNT_ATTR_NODIRATIME", (long long)(MOUNT_ATTR_NODIRATIME)},
+    "MOUNT_ATTR_NODIRATIME\0"
 #endif
 #ifdef MOUNT_ATTR_IDMAP
-    {"MOUNT_ATTR_IDMAP", (long long)(MOUNT_ATTR_IDMAP)},
+    "MOUNT_ATTR_IDMAP\0"
 #endif
 #ifdef MOUNT_ATTR_NOSYMFOLLOW
-    {"MOUNT_ATTR_NOSYMFOLLOW", (long long)(MOUNT_ATTR_NOSYMFOLLOW)},
+    "MOUNT_ATTR_NOSYMFOLLOW\0"
 #endif
 #ifdef MOUNT_ATTR_SIZE_VER0
-    {"MOUNT_ATTR_SIZE_VER0", (long long)(MOUNT_ATTR_SIZE_VER0)},
+    "MOUNT_ATTR_SIZE_VER0\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long mount_values[] = {
+#ifdef MS_RDONLY
+    (long long)(MS_RDONLY),
+#endif
+#ifdef MS_NOSUID
+    (long long)(MS_NOSUID),
+#endif
+#ifdef MS_NODEV
+    (long long)(MS_NODEV),
+#endif
+#ifdef MS_NOEXEC
+    (long long)(MS_NOEXEC),
+#endif
+#ifdef MS_SYNCHRONOUS
+    (long long)(MS_SYNCHRONOUS),
+#endif
+#ifdef MS_REMOUNT
+    (long long)(MS_REMOUNT),
+#endif
+#ifdef MS_MANDLOCK
+    (long long)(MS_MANDLOCK),
+#endif
+#ifdef MS_DIRSYNC
+    (long long)(MS_DIRSYNC),
+#endif
+#ifdef MS_NOSYMFOLLOW
+    (long long)(MS_NOSYMFOLLOW),
+#endif
+#ifdef MS_NOATIME
+    (long long)(MS_NOATIME),
+#endif
+#ifdef MS_NODIRATIME
+    (long long)(MS_NODIRATIME),
+#endif
+#ifdef MS_BIND
+    (long long)(MS_BIND),
+#endif
+#ifdef MS_MOVE
+    (long long)(MS_MOVE),
+#endif
+#ifdef MS_REC
+    (long long)(MS_REC),
+#endif
+#ifdef MS_SILENT
+    (long long)(MS_SILENT),
+#endif
+#ifdef MS_VERBOSE
+    (long long)(MS_VERBOSE),
+#endif
+#ifdef MS_POSIXACL
+    (long long)(MS_POSIXACL),
+#endif
+#ifdef MS_UNBINDABLE
+    (long long)(MS_UNBINDABLE),
+#endif
+#ifdef MS_PRIVATE
+    (long long)(MS_PRIVATE),
+#endif
+#ifdef MS_SLAVE
+    (long long)(MS_SLAVE),
+#endif
+#ifdef MS_SHARED
+    (long long)(MS_SHARED),
+#endif
+#ifdef MS_RELATIME
+    (long long)(MS_RELATIME),
+#endif
+#ifdef MS_KERNMOUNT
+    (long long)(MS_KERNMOUNT),
+#endif
+#ifdef MS_I_VERSION
+    (long long)(MS_I_VERSION),
+#endif
+#ifdef MS_STRICTATIME
+    (long long)(MS_STRICTATIME),
+#endif
+#ifdef MS_LAZYTIME
+    (long long)(MS_LAZYTIME),
+#endif
+#ifdef MS_SUBMOUNT
+    (long long)(MS_SUBMOUNT),
+#endif
+#ifdef MS_NOREMOTELOCK
+    (long long)(MS_NOREMOTELOCK),
+#endif
+#ifdef MS_NOSEC
+    (long long)(MS_NOSEC),
+#endif
+#ifdef MS_BORN
+    (long long)(MS_BORN),
+#endif
+#ifdef MS_ACTIVE
+    (long long)(MS_ACTIVE),
+#endif
+#ifdef MS_NOUSER
+    (long long)(MS_NOUSER),
+#endif
+#ifdef MS_RMT_MASK
+    (long long)(MS_RMT_MASK),
+#endif
+#ifdef MS_MGC_VAL
+    (long long)(MS_MGC_VAL),
+#endif
+#ifdef MS_MGC_MSK
+    (long long)(MS_MGC_MSK),
+#endif
+#ifdef MNT_FORCE
+    (long long)(MNT_FORCE),
+#endif
+#ifdef MNT_DETACH
+    (long long)(MNT_DETACH),
+#endif
+#ifdef MNT_EXPIRE
+    (long long)(MNT_EXPIRE),
+#endif
+#ifdef UMOUNT_NOFOLLOW
+    (long long)(UMOUNT_NOFOLLOW),
+#endif
+#ifdef OPEN_TREE_CLONE
+    (long long)(OPEN_TREE_CLONE),
+#endif
+#ifdef OPEN_TREE_CLOEXEC
+    (long long)(OPEN_TREE_CLOEXEC),
+#endif
+#ifdef MOVE_MOUNT_F_SYMLINKS
+    (long long)(MOVE_MOUNT_F_SYMLINKS),
+#endif
+#ifdef MOVE_MOUNT_F_AUTOMOUNTS
+    (long long)(MOVE_MOUNT_F_AUTOMOUNTS),
+#endif
+#ifdef MOVE_MOUNT_F_EMPTY_PATH
+    (long long)(MOVE_MOUNT_F_EMPTY_PATH),
+#endif
+#ifdef MOVE_MOUNT_T_SYMLINKS
+    (long long)(MOVE_MOUNT_T_SYMLINKS),
+#endif
+#ifdef MOVE_MOUNT_T_AUTOMOUNTS
+    (long long)(MOVE_MOUNT_T_AUTOMOUNTS),
+#endif
+#ifdef MOVE_MOUNT_T_EMPTY_PATH
+    (long long)(MOVE_MOUNT_T_EMPTY_PATH),
+#endif
+#ifdef MOVE_MOUNT_SET_GROUP
+    (long long)(MOVE_MOUNT_SET_GROUP),
+#endif
+#ifdef MOVE_MOUNT_BENEATH
+    (long long)(MOVE_MOUNT_BENEATH),
+#endif
+#ifdef MOVE_MOUNT__MASK
+    (long long)(MOVE_MOUNT__MASK),
+#endif
+#ifdef FSOPEN_CLOEXEC
+    (long long)(FSOPEN_CLOEXEC),
+#endif
+#ifdef FSPICK_CLOEXEC
+    (long long)(FSPICK_CLOEXEC),
+#endif
+#ifdef FSPICK_SYMLINK_NOFOLLOW
+    (long long)(FSPICK_SYMLINK_NOFOLLOW),
+#endif
+#ifdef FSPICK_NO_AUTOMOUNT
+    (long long)(FSPICK_NO_AUTOMOUNT),
+#endif
+#ifdef FSPICK_EMPTY_PATH
+    (long long)(FSPICK_EMPTY_PATH),
+#endif
+#ifdef FSMOUNT_CLOEXEC
+    (long long)(FSMOUNT_CLOEXEC),
+#endif
+#if defined(FSCONFIG_SET_FLAG) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_FLAG),
+#endif
+#if defined(FSCONFIG_SET_STRING) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_STRING),
+#endif
+#if defined(FSCONFIG_SET_BINARY) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_BINARY),
+#endif
+#if defined(FSCONFIG_SET_PATH) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_PATH),
+#endif
+#if defined(FSCONFIG_SET_PATH_EMPTY) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_PATH_EMPTY),
+#endif
+#if defined(FSCONFIG_SET_FD) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_SET_FD),
+#endif
+#if defined(FSCONFIG_CMD_CREATE) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_CMD_CREATE),
+#endif
+#if defined(FSCONFIG_CMD_RECONFIGURE) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(FSCONFIG_CMD_RECONFIGURE),
+#endif
+#ifdef FSCONFIG_CMD_CREATE_EXCL
+    (long long)(FSCONFIG_CMD_CREATE_EXCL),
+#endif
+#ifdef MOUNT_ATTR_RDONLY
+    (long long)(MOUNT_ATTR_RDONLY),
+#endif
+#ifdef MOUNT_ATTR_NOSUID
+    (long long)(MOUNT_ATTR_NOSUID),
+#endif
+#ifdef MOUNT_ATTR_NODEV
+    (long long)(MOUNT_ATTR_NODEV),
+#endif
+#ifdef MOUNT_ATTR_NOEXEC
+    (long long)(MOUNT_ATTR_NOEXEC),
+#endif
+#ifdef MOUNT_ATTR__ATIME
+    (long long)(MOUNT_ATTR__ATIME),
+#endif
+#ifdef MOUNT_ATTR_RELATIME
+    (long long)(MOUNT_ATTR_RELATIME),
+#endif
+#ifdef MOUNT_ATTR_NOATIME
+    (long long)(MOUNT_ATTR_NOATIME),
+#endif
+#ifdef MOUNT_ATTR_STRICTATIME
+    (long long)(MOUNT_ATTR_STRICTATIME),
+#endif
+#ifdef MOUNT_ATTR_NODIRATIME
+    (long long)(MOUNT_ATTR_NODIRATIME),
+#endif
+#ifdef MOUNT_ATTR_IDMAP
+    (long long)(MOUNT_ATTR_IDMAP),
+#endif
+#ifdef MOUNT_ATTR_NOSYMFOLLOW
+    (long long)(MOUNT_ATTR_NOSYMFOLLOW),
+#endif
+#ifdef MOUNT_ATTR_SIZE_VER0
+    (long long)(MOUNT_ATTR_SIZE_VER0),
+#endif
+    0,
 };
 
 /* scripts/constants/prctl.txt */
-static const struct alcove_constant prctl_constants[] = {
+static const char prctl_names[] =
 #ifdef PR_SET_PDEATHSIG
-    {"PR_SET_PDEATHSIG", (long long)(PR_SET_PDEATHSIG)},
+    "PR_SET_PDEATHSIG\0"
 #endif
 #ifdef PR_GET_PDEATHSIG
-    {"PR_GET_PDEATHSIG", (long long)(PR_GET_PDEATHSIG)},
+    "PR_GET_PDEATHSIG\0"
 #endif
 #ifdef PR_GET_DUMPABLE
-    {"PR_GET_DUMPABLE", (long long)(PR_GET_DUMPABLE)},
+    "PR_GET_DUMPABLE\0"
 #endif
 #ifdef PR_SET_DUMPABLE
-    {"PR_SET_DUMPABLE", (long long)(PR_SET_DUMPABLE)},
+    "PR_SET_DUMPABLE\0"
 #endif
 #ifdef PR_GET_UNALIGN
-    {"PR_GET_UNALIGN", (long long)(PR_GET_UNALIGN)},
+    "PR_GET_UNALIGN\0"
 #endif
 #ifdef PR_SET_UNALIGN
-    {"PR_SET_UNALIGN", (long long)(PR_SET_UNALIGN)},
+    "PR_SET_UNALIGN\0"
 #endif
 #ifdef PR_UNALIGN_NOPRINT
-    {"PR_UNALIGN_NOPRINT", (long long)(PR_UNALIGN_NOPRINT)},
+    "PR_UNALIGN_NOPRINT\0"
 #endif
 #ifdef PR_UNALIGN_SIGBUS
-    {"PR_UNALIGN_SIGBUS", (long long)(PR_UNALIGN_SIGBUS)},
+    "PR_UNALIGN_SIGBUS\0"
 #endif
 #ifdef PR_GET_KEEPCAPS
-    {"PR_GET_KEEPCAPS", (long long)(PR_GET_KEEPCAPS)},
+    "PR_GET_KEEPCAPS\0"
 #endif
 #ifdef PR_SET_KEEPCAPS
-    {"PR_SET_KEEPCAPS", (long long)(PR_SET_KEEPCAPS)},
+    "PR_SET_KEEPCAPS\0"
 #endif
 #ifdef PR_GET_FPEMU
-    {"PR_GET_FPEMU", (long long)(PR_GET_FPEMU)},
+    "PR_GET_FPEMU\0"
 #endif
 #ifdef PR_SET_FPEMU
-    {"PR_SET_FPEMU", (long long)(PR_SET_FPEMU)},
+    "PR_SET_FPEMU\0"
 #endif
 #ifdef PR_FPEMU_NOPRINT
-    {"PR_FPEMU_NOPRINT", (long long)(PR_FPEMU_NOPRINT)},
+    "PR_FPEMU_NOPRINT\0"
 #endif
 #ifdef PR_FPEMU_SIGFPE
-    {"PR_FPEMU_SIGFPE", (long long)(PR_FPEMU_SIGFPE)},
+    "PR_FPEMU_SIGFPE\0"
 #endif
 #ifdef PR_GET_FPEXC
-    {"PR_GET_FPEXC", (long long)(PR_GET_FPEXC)},
+    "PR_GET_FPEXC\0"
 #endif
 #ifdef PR_SET_FPEXC
-    {"PR_SET_FPEXC", (long long)(PR_SET_FPEXC)},
+    "PR_SET_FPEXC\0"
 #endif
 #ifdef PR_FP_EXC_SW_ENABLE
-    {"PR_FP_EXC_SW_ENABLE", (long long)(PR_FP_EXC_SW_ENABLE)},
+    "PR_FP_EXC_SW_ENABLE\0"
 #endif
 #ifdef PR_FP_EXC_DIV
-    {"PR_FP_EXC_DIV", (long long)(PR_FP_EXC_DIV)},
+    "PR_FP_EXC_DIV\0"
 #endif
 #ifdef PR_FP_EXC_OVF
-    {"PR_FP_EXC_OVF", (long long)(PR_FP_EXC_OVF)},
+    "PR_FP_EXC_OVF\0"
 #endif
 #ifdef PR_FP_EXC_UND
-    {"PR_FP_EXC_UND", (long long)(PR_FP_EXC_UND)},
+    "PR_FP_EXC_UND\0"
 #endif
 #ifdef PR_FP_EXC_RES
-    {"PR_FP_EXC_RES", (long long)(PR_FP_EXC_RES)},
+    "PR_FP_EXC_RES\0"
 #endif
 #ifdef PR_FP_EXC_INV
-    {"PR_FP_EXC_INV", (long long)(PR_FP_EXC_INV)},
+    "PR_FP_EXC_INV\0"
 #endif
 #ifdef PR_FP_EXC_DISABLED
-    {"PR_FP_EXC_DISABLED", (long long)(PR_FP_EXC_DISABLED)},
+    "PR_FP_EXC_DISABLED\0"
 #endif
 #ifdef PR_FP_EXC_NONRECOV
-    {"PR_FP_EXC_NONRECOV", (long long)(PR_FP_EXC_NONRECOV)},
+    "PR_FP_EXC_NONRECOV\0"
 #endif
 #ifdef PR_FP_EXC_ASYNC
-    {"PR_FP_EXC_ASYNC", (long long)(PR_FP_EXC_ASYNC)},
+    "PR_FP_EXC_ASYNC\0"
 #endif
 #ifdef PR_FP_EXC_PRECISE
-    {"PR_FP_EXC_PRECISE", (long long)(PR_FP_EXC_PRECISE)},
+    "PR_FP_EXC_PRECISE\0"
 #endif
 #ifdef PR_GET_TIMING
-    {"PR_GET_TIMING", (long long)(PR_GET_TIMING)},
+    "PR_GET_TIMING\0"
 #endif
 #ifdef PR_SET_TIMING
-    {"PR_SET_TIMING", (long long)(PR_SET_TIMING)},
+    "PR_SET_TIMING\0"
 #endif
 #ifdef PR_TIMING_STATISTICAL
-    {"PR_TIMING_STATISTICAL", (long long)(PR_TIMING_STATISTICAL)},
+    "PR_TIMING_STATISTICAL\0"
 #endif
 #ifdef PR_TIMING_TIMESTAMP
-    {"PR_TIMING_TIMESTAMP", (long long)(PR_TIMING_TIMESTAMP)},
+    "PR_TIMING_TIMESTAMP\0"
 #endif
 #ifdef PR_SET_NAME
-    {"PR_SET_NAME", (long long)(PR_SET_NAME)},
+    "PR_SET_NAME\0"
 #endif
 #ifdef PR_GET_NAME
-    {"PR_GET_NAME", (long long)(PR_GET_NAME)},
+    "PR_GET_NAME\0"
 #endif
 #ifdef PR_GET_ENDIAN
-    {"PR_GET_ENDIAN", (long long)(PR_GET_ENDIAN)},
+    "PR_GET_ENDIAN\0"
 #endif
 #ifdef PR_SET_ENDIAN
-    {"PR_SET_ENDIAN", (long long)(PR_SET_ENDIAN)},
+    "PR_SET_ENDIAN\0"
 #endif
 #ifdef PR_ENDIAN_BIG
-    {"PR_ENDIAN_BIG", (long long)(PR_ENDIAN_BIG)},
+    "PR_ENDIAN_BIG\0"
 #endif
 #ifdef PR_ENDIAN_LITTLE
-    {"PR_ENDIAN_LITTLE", (long long)(PR_ENDIAN_LITTLE)},
+    "PR_ENDIAN_LITTLE\0"
 #endif
 #ifdef PR_ENDIAN_PPC_LITTLE
-    {"PR_ENDIAN_PPC_LITTLE", (long long)(PR_ENDIAN_PPC_LITTLE)},
+    "PR_ENDIAN_PPC_LITTLE\0"
 #endif
 #ifdef PR_GET_SECCOMP
-    {"PR_GET_SECCOMP", (long long)(PR_GET_SECCOMP)},
+    "PR_GET_SECCOMP\0"
 #endif
 #ifdef PR_SET_SECCOMP
-    {"PR_SET_SECCOMP", (long long)(PR_SET_SECCOMP)},
+    "PR_SET_SECCOMP\0"
 #endif
 #ifdef PR_CAPBSET_READ
-    {"PR_CAPBSET_READ", (long long)(PR_CAPBSET_READ)},
+    "PR_CAPBSET_READ\0"
 #endif
 #ifdef PR_CAPBSET_DROP
-    {"PR_CAPBSET_DROP", (long long)(PR_CAPBSET_DROP)},
+    "PR_CAPBSET_DROP\0"
 #endif
 #ifdef PR_GET_TSC
-    {"PR_GET_TSC", (long long)(PR_GET_TSC)},
+    "PR_GET_TSC\0"
 #endif
 #ifdef PR_SET_TSC
-    {"PR_SET_TSC", (long long)(PR_SET_TSC)},
+    "PR_SET_TSC\0"
 #endif
 #ifdef PR_TSC_ENABLE
-    {"PR_TSC_ENABLE", (long long)(PR_TSC_ENABLE)},
+    "PR_TSC_ENABLE\0"
 #endif
 #ifdef PR_TSC_SIGSEGV
-    {"PR_TSC_SIGSEGV", (long long)(PR_TSC_SIGSEGV)},
+    "PR_TSC_SIGSEGV\0"
 #endif
 #ifdef PR_GET_SECUREBITS
-    {"PR_GET_SECUREBITS", (long long)(PR_GET_SECUREBITS)},
+    "PR_GET_SECUREBITS\0"
 #endif
 #ifdef PR_SET_SECUREBITS
-    {"PR_SET_SECUREBITS", (long long)(PR_SET_SECUREBITS)},
+    "PR_SET_SECUREBITS\0"
 #endif
 #ifdef PR_SET_TIMERSLACK
-    {"PR_SET_TIMERSLACK", (long long)(PR_SET_TIMERSLACK)},
+    "PR_SET_TIMERSLACK\0"
 #endif
 #ifdef PR_GET_TIMERSLACK
-    {"PR_GET_TIMERSLACK", (long long)(PR_GET_TIMERSLACK)},
+    "PR_GET_TIMERSLACK\0"
 #endif
 #ifdef PR_TASK_PERF_EVENTS_DISABLE
-    {"PR_TASK_PERF_EVENTS_DISABLE", (long long)(PR_TASK_PERF_EVENTS_DISABLE)},
+    "PR_TASK_PERF_EVENTS_DISABLE\0"
 #endif
 #ifdef PR_TASK_PERF_EVENTS_ENABLE
-    {"PR_TASK_PERF_EVENTS_ENABLE", (long long)(PR_TASK_PERF_EVENTS_ENABLE)},
+    "PR_TASK_PERF_EVENTS_ENABLE\0"
 #endif
 #ifdef PR_MCE_KILL
-    {"PR_MCE_KILL", (long long)(PR_MCE_KILL)},
+    "PR_MCE_KILL\0"
 #endif
 #ifdef PR_MCE_KILL_CLEAR
-    {"PR_MCE_KILL_CLEAR", (long long)(PR_MCE_KILL_CLEAR)},
+    "PR_MCE_KILL_CLEAR\0"
 #endif
 #ifdef PR_MCE_KILL_SET
-    {"PR_MCE_KILL_SET", (long long)(PR_MCE_KILL_SET)},
+    "PR_MCE_KILL_SET\0"
 #endif
 #ifdef PR_MCE_KILL_LATE
-    {"PR_MCE_KILL_LATE", (long long)(PR_MCE_KILL_LATE)},
+    "PR_MCE_KILL_LATE\0"
 #endif
 #ifdef PR_MCE_KILL_EARLY
-    {"PR_MCE_KILL_EARLY", (long long)(PR_MCE_KILL_EARLY)},
+    "PR_MCE_KILL_EARLY\0"
 #endif
 #ifdef PR_MCE_KILL_DEFAULT
-    {"PR_MCE_KILL_DEFAULT", (long long)(PR_MCE_KILL_DEFAULT)},
+    "PR_MCE_KILL_DEFAULT\0"
 #endif
 #ifdef PR_MCE_KILL_GET
-    {"PR_MCE_KILL_GET", (long long)(PR_MCE_KILL_GET)},
+    "PR_MCE_KILL_GET\0"
 #endif
 #ifdef PR_SET_MM
-    {"PR_SET_MM", (long long)(PR_SET_MM)},
+    "PR_SET_MM\0"
 #endif
 #ifdef PR_SET_MM_START_CODE
-    {"PR_SET_MM_START_CODE", (long long)(PR_SET_MM_START_CODE)},
+    "PR_SET_MM_START_CODE\0"
 #endif
 #ifdef PR_SET_MM_END_CODE
-    {"PR_SET_MM_END_CODE", (long long)(PR_SET_MM_END_CODE)},
+    "PR_SET_MM_END_CODE\0"
 #endif
 #ifdef PR_SET_MM_START_DATA
-    {"PR_SET_MM_START_DATA", (long long)(PR_SET_MM_START_DATA)},
+    "PR_SET_MM_START_DATA\0"
 #endif
 #ifdef PR_SET_MM_END_DATA
-    {"PR_SET_MM_END_DATA", (long long)(PR_SET_MM_END_DATA)},
+    "PR_SET_MM_END_DATA\0"
 #endif
 #ifdef PR_SET_MM_START_STACK
-    {"PR_SET_MM_START_STACK", (long long)(PR_SET_MM_START_STACK)},
+    "PR_SET_MM_START_STACK\0"
 #endif
 #ifdef PR_SET_MM_START_BRK
-    {"PR_SET_MM_START_BRK", (long long)(PR_SET_MM_START_BRK)},
+    "PR_SET_MM_START_BRK\0"
 #endif
 #ifdef PR_SET_MM_BRK
-    {"PR_SET_MM_BRK", (long long)(PR_SET_MM_BRK)},
+    "PR_SET_MM_BRK\0"
 #endif
 #ifdef PR_SET_MM_ARG_START
-    {"PR_SET_MM_ARG_START", (long long)(PR_SET_MM_ARG_START)},
+    "PR_SET_MM_ARG_START\0"
 #endif
 #ifdef PR_SET_MM_ARG_END
-    {"PR_SET_MM_ARG_END", (long long)(PR_SET_MM_ARG_END)},
+    "PR_SET_MM_ARG_END\0"
 #endif
 #ifdef PR_SET_MM_ENV_START
-    {"PR_SET_MM_ENV_START", (long long)(PR_SET_MM_ENV_START)},
+    "PR_SET_MM_ENV_START\0"
 #endif
 #ifdef PR_SET_MM_ENV_END
-    {"PR_SET_MM_ENV_END", (long long)(PR_SET_MM_ENV_END)},
+    "PR_SET_MM_ENV_END\0"
 #endif
 #ifdef PR_SET_MM_AUXV
-    {"PR_SET_MM_AUXV", (long long)(PR_SET_MM_AUXV)},
+    "PR_SET_MM_AUXV\0"
 #endif
 #ifdef PR_SET_MM_EXE_FILE
-    {"PR_SET_MM_EXE_FILE", (long long)(PR_SET_MM_EXE_FILE)},
+    "PR_SET_MM_EXE_FILE\0"
 #endif
 #ifdef PR_SET_MM_MAP
-    {"PR_SET_MM_MAP", (long long)(PR_SET_MM_MAP)},
+    "PR_SET_MM_MAP\0"
 #endif
 #ifdef PR_SET_MM_MAP_SIZE
-    {"PR_SET_MM_MAP_SIZE", (long long)(PR_SET_MM_MAP_SIZE)},
+    "PR_SET_MM_MAP_SIZE\0"
 #endif
 #ifdef PR_SET_PTRACER
-    {"PR_SET_PTRACER", (long long)(PR_SET_PTRACER)},
+    "PR_SET_PTRACER\0"
 #endif
 #ifdef PR_SET_PTRACER_ANY
-    {"PR_SET_PTRACER_ANY", (long long)(PR_SET_PTRACER_ANY)},
+    "PR_SET_PTRACER_ANY\0"
 #endif
 #ifdef PR_SET_CHILD_SUBREAPER
-    {"PR_SET_CHILD_SUBREAPER", (long long)(PR_SET_CHILD_SUBREAPER)},
+    "PR_SET_CHILD_SUBREAPER\0"
 #endif
 #ifdef PR_GET_CHILD_SUBREAPER
-    {"PR_GET_CHILD_SUBREAPER", (long long)(PR_GET_CHILD_SUBREAPER)},
+    "PR_GET_CHILD_SUBREAPER\0"
 #endif
 #ifdef PR_SET_NO_NEW_PRIVS
-    {"PR_SET_NO_NEW_PRIVS", (long long)(PR_SET_NO_NEW_PRIVS)},
+    "PR_SET_NO_NEW_PRIVS\0"
 #endif
 #ifdef PR_GET_NO_NEW_PRIVS
-    {"PR_GET_NO_NEW_PRIVS", (long long)(PR_GET_NO_NEW_PRIVS)},
+    "PR_GET_NO_NEW_PRIVS\0"
 #endif
 #ifdef PR_GET_TID_ADDRESS
-    {"PR_GET_TID_ADDRESS", (long long)(PR_GET_TID_ADDRESS)},
+    "PR_GET_TID_ADDRESS\0"
 #endif
 #ifdef PR_SET_THP_DISABLE
-    {"PR_SET_THP_DISABLE", (long long)(PR_SET_THP_DISABLE)},
+    "PR_SET_THP_DISABLE\0"
 #endif
 #ifdef PR_GET_THP_DISABLE
-    {"PR_GET_THP_DISABLE", (long long)(PR_GET_THP_DISABLE)},
+    "PR_GET_THP_DISABLE\0"
 #endif
 #ifdef PR_MPX_ENABLE_MANAGEMENT
-    {"PR_MPX_ENABLE_MANAGEMENT", (long long)(PR_MPX_ENABLE_MANAGEMENT)},
+    "PR_MPX_ENABLE_MANAGEMENT\0"
 #endif
 #ifdef PR_MPX_DISABLE_MANAGEMENT
-    {"PR_MPX_DISABLE_MANAGEMENT", (long long)(PR_MPX_DISABLE_MANAGEMENT)},
+    "PR_MPX_DISABLE_MANAGEMENT\0"
 #endif
 #ifdef PR_SET_FP_MODE
-    {"PR_SET_FP_MODE", (long long)(PR_SET_FP_MODE)},
+    "PR_SET_FP_MODE\0"
 #endif
 #ifdef PR_GET_FP_MODE
-    {"PR_GET_FP_MODE", (long long)(PR_GET_FP_MODE)},
+    "PR_GET_FP_MODE\0"
 #endif
 #ifdef PR_FP_MODE_FR
-    {"PR_FP_MODE_FR", (long long)(PR_FP_MODE_FR)},
+    "PR_FP_MODE_FR\0"
 #endif
 #ifdef PR_FP_MODE_FRE
-    {"PR_FP_MODE_FRE", (long long)(PR_FP_MODE_FRE)},
+    "PR_FP_MODE_FRE\0"
 #endif
 #ifdef PR_CAP_AMBIENT
-    {"PR_CAP_AMBIENT", (long long)(PR_CAP_AMBIENT)},
+    "PR_CAP_AMBIENT\0"
 #endif
 #ifdef PR_CAP_AMBIENT_IS_SET
-    {"PR_CAP_AMBIENT_IS_SET", (long long)(PR_CAP_AMBIENT_IS_SET)},
+    "PR_CAP_AMBIENT_IS_SET\0"
 #endif
 #ifdef PR_CAP_AMBIENT_RAISE
-    {"PR_CAP_AMBIENT_RAISE", (long long)(PR_CAP_AMBIENT_RAISE)},
+    "PR_CAP_AMBIENT_RAISE\0"
 #endif
 #ifdef PR_CAP_AMBIENT_LOWER
-    {"PR_CAP_AMBIENT_LOWER", (long long)(PR_CAP_AMBIENT_LOWER)},
+    "PR_CAP_AMBIENT_LOWER\0"
 #endif
 #ifdef PR_CAP_AMBIENT_CLEAR_ALL
-    {"PR_CAP_AMBIENT_CLEAR_ALL", (long long)(PR_CAP_AMBIENT_CLEAR_ALL)},
+    "PR_CAP_AMBIENT_CLEAR_ALL\0"
 #endif
 #ifdef PR_SVE_SET_VL
-    {"PR_SVE_SET_VL", (long long)(PR_SVE_SET_VL)},
+    "PR_SVE_SET_VL\0"
 #endif
 #ifdef PR_SVE_SET_VL_ONEXEC
-    {"PR_SVE_SET_VL_ONEXEC", (long long)(PR_SVE_SET_VL_ONEXEC)},
+    "PR_SVE_SET_VL_ONEXEC\0"
 #endif
 #ifdef PR_SVE_GET_VL
-    {"PR_SVE_GET_VL", (long long)(PR_SVE_GET_VL)},
+    "PR_SVE_GET_VL\0"
 #endif
 #ifdef PR_SVE_VL_LEN_MASK
-    {"PR_SVE_VL_LEN_MASK", (long long)(PR_SVE_VL_LEN_MASK)},
+    "PR_SVE_VL_LEN_MASK\0"
 #endif
 #ifdef PR_SVE_VL_INHERIT
-    {"PR_SVE_VL_INHERIT", (long long)(PR_SVE_VL_INHERIT)},
+    "PR_SVE_VL_INHERIT\0"
 #endif
 #ifdef PR_GET_SPECULATION_CTRL
-    {"PR_GET_SPECULATION_CTRL", (long long)(PR_GET_SPECULATION_CTRL)},
+    "PR_GET_SPECULATION_CTRL\0"
 #endif
 #ifdef PR_SET_SPECULATION_CTRL
-    {"PR_SET_SPECULATION_CTRL", (long long)(PR_SET_SPECULATION_CTRL)},
+    "PR_SET_SPECULATION_CTRL\0"
 #endif
 #ifdef PR_SPEC_STORE_BYPASS
-    {"PR_SPEC_STORE_BYPASS", (long long)(PR_SPEC_STORE_BYPASS)},
+    "PR_SPEC_STORE_BYPASS\0"
 #endif
 #ifdef PR_SPEC_INDIRECT_BRANCH
-    {"PR_SPEC_INDIRECT_BRANCH", (long long)(PR_SPEC_INDIRECT_BRANCH)},
+    "PR_SPEC_INDIRECT_BRANCH\0"
 #endif
 #ifdef PR_SPEC_L1D_FLUSH
-    {"PR_SPEC_L1D_FLUSH", (long long)(PR_SPEC_L1D_FLUSH)},
+    "PR_SPEC_L1D_FLUSH\0"
 #endif
 #ifdef PR_SPEC_NOT_AFFECTED
-    {"PR_SPEC_NOT_AFFECTED", (long long)(PR_SPEC_NOT_AFFECTED)},
+    "PR_SPEC_NOT_AFFECTED\0"
 #endif
 #ifdef PR_SPEC_PRCTL
-    {"PR_SPEC_PRCTL", (long long)(PR_SPEC_PRCTL)},
+    "PR_SPEC_PRCTL\0"
 #endif
 #ifdef PR_SPEC_ENABLE
-    {"PR_SPEC_ENABLE", (long long)(PR_SPEC_ENABLE)},
+    "PR_SPEC_ENABLE\0"
 #endif
 #ifdef PR_SPEC_DISABLE
-    {"PR_SPEC_DISABLE", (long long)(PR_SPEC_DISABLE)},
+    "PR_SPEC_DISABLE\0"
 #endif
 #ifdef PR_SPEC_FORCE_DISABLE
-    {"PR_SPEC_FORCE_DISABLE", (long long)(PR_SPEC_FORCE_DISABLE)},
+    "PR_SPEC_FORCE_DISABLE\0"
 #endif
 #ifdef PR_SPEC_DISABLE_NOEXEC
-    {"PR_SPEC_DISABLE_NOEXEC", (long long)(PR_SPEC_DISABLE_NOEXEC)},
+    "PR_SPEC_DISABLE_NOEXEC\0"
 #endif
 #ifdef PR_PAC_RESET_KEYS
-    {"PR_PAC_RESET_KEYS", (long long)(PR_PAC_RESET_KEYS)},
+    "PR_PAC_RESET_KEYS\0"
 #endif
 #ifdef PR_PAC_APIAKEY
-    {"PR_PAC_APIAKEY", (long long)(PR_PAC_APIAKEY)},
+    "PR_PAC_APIAKEY\0"
 #endif
 #ifdef PR_PAC_APIBKEY
-    {"PR_PAC_APIBKEY", (long long)(PR_PAC_APIBKEY)},
+    "PR_PAC_APIBKEY\0"
 #endif
 #ifdef PR_PAC_APDAKEY
-    {"PR_PAC_APDAKEY", (long long)(PR_PAC_APDAKEY)},
+    "PR_PAC_APDAKEY\0"
 #endif
 #ifdef PR_PAC_APDBKEY
-    {"PR_PAC_APDBKEY", (long long)(PR_PAC_APDBKEY)},
+    "PR_PAC_APDBKEY\0"
 #endif
 #ifdef PR_PAC_APGAKEY
-    {"PR_PAC_APGAKEY", (long long)(PR_PAC_APGAKEY)},
+    "PR_PAC_APGAKEY\0"
 #endif
 #ifdef PR_SET_TAGGED_ADDR_CTRL
-    {"PR_SET_TAGGED_ADDR_CTRL", (long long)(PR_SET_TAGGED_ADDR_CTRL)},
+    "PR_SET_TAGGED_ADDR_CTRL\0"
 #endif
 #ifdef PR_GET_TAGGED_ADDR_CTRL
-    {"PR_GET_TAGGED_ADDR_CTRL", (long long)(PR_GET_TAGGED_ADDR_CTRL)},
+    "PR_GET_TAGGED_ADDR_CTRL\0"
 #endif
 #ifdef PR_TAGGED_ADDR_ENABLE
-    {"PR_TAGGED_ADDR_ENABLE", (long long)(PR_TAGGED_ADDR_ENABLE)},
+    "PR_TAGGED_ADDR_ENABLE\0"
 #endif
 #ifdef PR_MTE_TCF_NONE
-    {"PR_MTE_TCF_NONE", (long long)(PR_MTE_TCF_NONE)},
+    "PR_MTE_TCF_NONE\0"
 #endif
 #ifdef PR_MTE_TCF_SYNC
-    {"PR_MTE_TCF_SYNC", (long long)(PR_MTE_TCF_SYNC)},
+    "PR_MTE_TCF_SYNC\0"
 #endif
 #ifdef PR_MTE_TCF_ASYNC
-    {"PR_MTE_TCF_ASYNC", (long long)(PR_MTE_TCF_ASYNC)},
+    "PR_MTE_TCF_ASYNC\0"
 #endif
 #ifdef PR_MTE_TCF_MASK
-    {"PR_MTE_TCF_MASK", (long long)(PR_MTE_TCF_MASK)},
+    "PR_MTE_TCF_MASK\0"
 #endif
 #ifdef PR_MTE_TAG_SHIFT
-    {"PR_MTE_TAG_SHIFT", (long long)(PR_MTE_TAG_SHIFT)},
+    "PR_MTE_TAG_SHIFT\0"
 #endif
 #ifdef PR_MTE_TAG_MASK
-    {"PR_MTE_TAG_MASK", (long long)(PR_MTE_TAG_MASK)},
+    "PR_MTE_TAG_MASK\0"
 #endif
 #ifdef PR_MTE_TCF_SHIFT
-    {"PR_MTE_TCF_SHIFT", (long long)(PR_MTE_TCF_SHIFT)},
+    "PR_MTE_TCF_SHIFT\0"
 #endif
 #ifdef PR_PMLEN_SHIFT
-    {"PR_PMLEN_SHIFT", (long long)(PR_PMLEN_SHIFT)},
+    "PR_PMLEN_SHIFT\0"
 #endif
 #ifdef PR_PMLEN_MASK
-    {"PR_PMLEN_MASK", (long long)(PR_PMLEN_MASK)},
+    "PR_PMLEN_MASK\0"
 #endif
 #ifdef PR_SET_IO_FLUSHER
-    {"PR_SET_IO_FLUSHER", (long long)(PR_SET_IO_FLUSHER)},
+    "PR_SET_IO_FLUSHER\0"
 #endif
 #ifdef PR_GET_IO_FLUSHER
-    {"PR_GET_IO_FLUSHER", (long long)(PR_GET_IO_FLUSHER)},
+    "PR_GET_IO_FLUSHER\0"
 #endif
 #ifdef PR_SET_SYSCALL_USER_DISPATCH
-    {"PR_SET_SYSCALL_USER_DISPATCH", (long long)(PR_SET_SYSCALL_USER_DISPATCH)},
+    "PR_SET_SYSCALL_USER_DISPATCH\0"
 #endif
 #ifdef PR_SYS_DISPATCH_OFF
-    {"PR_SYS_DISPATCH_OFF", (long long)(PR_SYS_DISPATCH_OFF)},
+    "PR_SYS_DISPATCH_OFF\0"
 #endif
 #ifdef PR_SYS_DISPATCH_EXCLUSIVE_ON
-    {"PR_SYS_DISPATCH_EXCLUSIVE_ON", (long long)(PR_SYS_DISPATCH_EXCLUSIVE_ON)},
+    "PR_SYS_DISPATCH_EXCLUSIVE_ON\0"
 #endif
 #ifdef PR_SYS_DISPATCH_INCLUSIVE_ON
-    {"PR_SYS_DISPATCH_INCLUSIVE_ON", (long long)(PR_SYS_DISPATCH_INCLUSIVE_ON)},
+    "PR_SYS_DISPATCH_INCLUSIVE_ON\0"
 #endif
 #ifdef PR_SYS_DISPATCH_ON
-    {"PR_SYS_DISPATCH_ON", (long long)(PR_SYS_DISPATCH_ON)},
+    "PR_SYS_DISPATCH_ON\0"
 #endif
 #ifdef SYSCALL_DISPATCH_FILTER_ALLOW
-    {"SYSCALL_DISPATCH_FILTER_ALLOW", (long long)(SYSCALL_DISPATCH_FILTER_ALLOW)},
+    "SYSCALL_DISPATCH_FILTER_ALLOW\0"
 #endif
 #ifdef SYSCALL_DISPATCH_FILTER_BLOCK
-    {"SYSCALL_DISPATCH_FILTER_BLOCK", (long long)(SYSCALL_DISPATCH_FILTER_BLOCK)},
+    "SYSCALL_DISPATCH_FILTER_BLOCK\0"
 #endif
 #ifdef PR_PAC_SET_ENABLED_KEYS
-    {"PR_PAC_SET_ENABLED_KEYS", (long long)(PR_PAC_SET_ENABLED_KEYS)},
+    "PR_PAC_SET_ENABLED_KEYS\0"
 #endif
 #ifdef PR_PAC_GET_ENABLED_KEYS
-    {"PR_PAC_GET_ENABLED_KEYS", (long long)(PR_PAC_GET_ENABLED_KEYS)},
+    "PR_PAC_GET_ENABLED_KEYS\0"
 #endif
 #ifdef PR_SCHED_CORE
-    {"PR_SCHED_CORE", (long long)(PR_SCHED_CORE)},
+    "PR_SCHED_CORE\0"
 #endif
 #ifdef PR_SCHED_CORE_GET
-    {"PR_SCHED_CORE_GET", (long long)(PR_SCHED_CORE_GET)},
+    "PR_SCHED_CORE_GET\0"
 #endif
 #ifdef PR_SCHED_CORE_CREATE
-    {"PR_SCHED_CORE_CREATE", (long long)(PR_SCHED_CORE_CREATE)},
+    "PR_SCHED_CORE_CREATE\0"
 #endif
 #ifdef PR_SCHED_CORE_SHARE_TO
-    {"PR_SCHED_CORE_SHARE_TO", (long long)(PR_SCHED_CORE_SHARE_TO)},
+    "PR_SCHED_CORE_SHARE_TO\0"
 #endif
 #ifdef PR_SCHED_CORE_SHARE_FROM
-    {"PR_SCHED_CORE_SHARE_FROM", (long long)(PR_SCHED_CORE_SHARE_FROM)},
+    "PR_SCHED_CORE_SHARE_FROM\0"
 #endif
 #ifdef PR_SCHED_CORE_MAX
-    {"PR_SCHED_CORE_MAX", (long long)(PR_SCHED_CORE_MAX)},
+    "PR_SCHED_CORE_MAX\0"
 #endif
 #ifdef PR_SCHED_CORE_SCOPE_THREAD
-    {"PR_SCHED_CORE_SCOPE_THREAD", (long long)(PR_SCHED_CORE_SCOPE_THREAD)},
+    "PR_SCHED_CORE_SCOPE_THREAD\0"
 #endif
 #ifdef PR_SCHED_CORE_SCOPE_THREAD_GROUP
-    {"PR_SCHED_CORE_SCOPE_THREAD_GROUP", (long long)(PR_SCHED_CORE_SCOPE_THREAD_GROUP)},
+    "PR_SCHED_CORE_SCOPE_THREAD_GROUP\0"
 #endif
 #ifdef PR_SCHED_CORE_SCOPE_PROCESS_GROUP
-    {"PR_SCHED_CORE_SCOPE_PROCESS_GROUP", (long long)(PR_SCHED_CORE_SCOPE_PROCESS_GROUP)},
+    "PR_SCHED_CORE_SCOPE_PROCESS_GROUP\0"
 #endif
 #ifdef PR_SME_SET_VL
-    {"PR_SME_SET_VL", (long long)(PR_SME_SET_VL)},
+    "PR_SME_SET_VL\0"
 #endif
 #ifdef PR_SME_SET_VL_ONEXEC
-    {"PR_SME_SET_VL_ONEXEC", (long long)(PR_SME_SET_VL_ONEXEC)},
+    "PR_SME_SET_VL_ONEXEC\0"
 #endif
 #ifdef PR_SME_GET_VL
-    {"PR_SME_GET_VL", (long long)(PR_SME_GET_VL)},
+    "PR_SME_GET_VL\0"
 #endif
 #ifdef PR_SME_VL_LEN_MASK
-    {"PR_SME_VL_LEN_MASK", (long long)(PR_SME_VL_LEN_MASK)},
+    "PR_SME_VL_LEN_MASK\0"
 #endif
 #ifdef PR_SME_VL_INHERIT
-    {"PR_SME_VL_INHERIT", (long long)(PR_SME_VL_INHERIT)},
+    "PR_SME_VL_INHERIT\0"
 #endif
 #ifdef PR_SET_VMA
-    {"PR_SET_VMA", (long long)(PR_SET_VMA)},
+    "PR_SET_VMA\0"
 #endif
 #ifdef PR_SET_VMA_ANON_NAME
-    {"PR_SET_VMA_ANON_NAME", (long long)(PR_SET_VMA_ANON_NAME)},
+    "PR_SET_VMA_ANON_NAME\0"
 #endif
 #ifdef PR_SET_MDWE
-    {"PR_SET_MDWE", (long long)(PR_SET_MDWE)},
+    "PR_SET_MDWE\0"
 #endif
 #ifdef PR_MDWE_REFUSE_EXEC_GAIN
-    {"PR_MDWE_REFUSE_EXEC_GAIN", (long long)(PR_MDWE_REFUSE_EXEC_GAIN)},
+    "PR_MDWE_REFUSE_EXEC_GAIN\0"
 #endif
 #ifdef PR_MDWE_NO_INHERIT
-    {"PR_MDWE_NO_INHERIT", (long long)(PR_MDWE_NO_INHERIT)},
+    "PR_MDWE_NO_INHERIT\0"
 #endif
 #ifdef PR_GET_MDWE
-    {"PR_GET_MDWE", (long long)(PR_GET_MDWE)},
+    "PR_GET_MDWE\0"
 #endif
 #ifdef PR_GET_AUXV
-    {"PR_GET_AUXV", (long long)(PR_GET_AUXV)},
+    "PR_GET_AUXV\0"
 #endif
 #ifdef PR_SET_MEMORY_MERGE
-    {"PR_SET_MEMORY_MERGE", (long long)(PR_SET_MEMORY_MERGE)},
+    "PR_SET_MEMORY_MERGE\0"
 #endif
 #ifdef PR_GET_MEMORY_MERGE
-    {"PR_GET_MEMORY_MERGE", (long long)(PR_GET_MEMORY_MERGE)},
+    "PR_GET_MEMORY_MERGE\0"
 #endif
 #ifdef PR_RISCV_V_SET_CONTROL
-    {"PR_RISCV_V_SET_CONTROL", (long long)(PR_RISCV_V_SET_CONTROL)},
+    "PR_RISCV_V_SET_CONTROL\0"
 #endif
 #ifdef PR_RISCV_V_GET_CONTROL
-    {"PR_RISCV_V_GET_CONTROL", (long long)(PR_RISCV_V_GET_CONTROL)},
+    "PR_RISCV_V_GET_CONTROL\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_DEFAULT
-    {"PR_RISCV_V_VSTATE_CTRL_DEFAULT", (long long)(PR_RISCV_V_VSTATE_CTRL_DEFAULT)},
+    "PR_RISCV_V_VSTATE_CTRL_DEFAULT\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_OFF
-    {"PR_RISCV_V_VSTATE_CTRL_OFF", (long long)(PR_RISCV_V_VSTATE_CTRL_OFF)},
+    "PR_RISCV_V_VSTATE_CTRL_OFF\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_ON
-    {"PR_RISCV_V_VSTATE_CTRL_ON", (long long)(PR_RISCV_V_VSTATE_CTRL_ON)},
+    "PR_RISCV_V_VSTATE_CTRL_ON\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_INHERIT
-    {"PR_RISCV_V_VSTATE_CTRL_INHERIT", (long long)(PR_RISCV_V_VSTATE_CTRL_INHERIT)},
+    "PR_RISCV_V_VSTATE_CTRL_INHERIT\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_CUR_MASK
-    {"PR_RISCV_V_VSTATE_CTRL_CUR_MASK", (long long)(PR_RISCV_V_VSTATE_CTRL_CUR_MASK)},
+    "PR_RISCV_V_VSTATE_CTRL_CUR_MASK\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_NEXT_MASK
-    {"PR_RISCV_V_VSTATE_CTRL_NEXT_MASK", (long long)(PR_RISCV_V_VSTATE_CTRL_NEXT_MASK)},
+    "PR_RISCV_V_VSTATE_CTRL_NEXT_MASK\0"
 #endif
 #ifdef PR_RISCV_V_VSTATE_CTRL_MASK
-    {"PR_RISCV_V_VSTATE_CTRL_MASK", (long long)(PR_RISCV_V_VSTATE_CTRL_MASK)},
+    "PR_RISCV_V_VSTATE_CTRL_MASK\0"
 #endif
 #ifdef PR_RISCV_SET_ICACHE_FLUSH_CTX
-    {"PR_RISCV_SET_ICACHE_FLUSH_CTX", (long long)(PR_RISCV_SET_ICACHE_FLUSH_CTX)},
+    "PR_RISCV_SET_ICACHE_FLUSH_CTX\0"
 #endif
 #ifdef PR_RISCV_CTX_SW_FENCEI_ON
-    {"PR_RISCV_CTX_SW_FENCEI_ON", (long long)(PR_RISCV_CTX_SW_FENCEI_ON)},
+    "PR_RISCV_CTX_SW_FENCEI_ON\0"
 #endif
 #ifdef PR_RISCV_CTX_SW_FENCEI_OFF
-    {"PR_RISCV_CTX_SW_FENCEI_OFF", (long long)(PR_RISCV_CTX_SW_FENCEI_OFF)},
+    "PR_RISCV_CTX_SW_FENCEI_OFF\0"
 #endif
 #ifdef PR_RISCV_SCOPE_PER_PROCESS
-    {"PR_RISCV_SCOPE_PER_PROCESS", (long long)(PR_RISCV_SCOPE_PER_PROCESS)},
+    "PR_RISCV_SCOPE_PER_PROCESS\0"
 #endif
 #ifdef PR_RISCV_SCOPE_PER_THREAD
-    {"PR_RISCV_SCOPE_PER_THREAD", (long long)(PR_RISCV_SCOPE_PER_THREAD)},
+    "PR_RISCV_SCOPE_PER_THREAD\0"
 #endif
 #ifdef PR_PPC_GET_DEXCR
-    {"PR_PPC_GET_DEXCR", (long long)(PR_PPC_GET_DEXCR)},
+    "PR_PPC_GET_DEXCR\0"
 #endif
 #ifdef PR_PPC_SET_DEXCR
-    {"PR_PPC_SET_DEXCR", (long long)(PR_PPC_SET_DEXCR)},
+    "PR_PPC_SET_DEXCR\0"
 #endif
 #ifdef PR_PPC_DEXCR_SBHE
-    {"PR_PPC_DEXCR_SBHE", (long long)(PR_PPC_DEXCR_SBHE)},
+    "PR_PPC_DEXCR_SBHE\0"
 #endif
 #ifdef PR_PPC_DEXCR_IBRTPD
-    {"PR_PPC_DEXCR_IBRTPD", (long long)(PR_PPC_DEXCR_IBRTPD)},
+    "PR_PPC_DEXCR_IBRTPD\0"
 #endif
 #ifdef PR_PPC_DEXCR_SRAPD
-    {"PR_PPC_DEXCR_SRAPD", (long long)(PR_PPC_DEXCR_SRAPD)},
+    "PR_PPC_DEXCR_SRAPD\0"
 #endif
 #ifdef PR_PPC_DEXCR_NPHIE
-    {"PR_PPC_DEXCR_NPHIE", (long long)(PR_PPC_DEXCR_NPHIE)},
+    "PR_PPC_DEXCR_NPHIE\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_EDITABLE
-    {"PR_PPC_DEXCR_CTRL_EDITABLE", (long long)(PR_PPC_DEXCR_CTRL_EDITABLE)},
+    "PR_PPC_DEXCR_CTRL_EDITABLE\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_SET
-    {"PR_PPC_DEXCR_CTRL_SET", (long long)(PR_PPC_DEXCR_CTRL_SET)},
+    "PR_PPC_DEXCR_CTRL_SET\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_CLEAR
-    {"PR_PPC_DEXCR_CTRL_CLEAR", (long long)(PR_PPC_DEXCR_CTRL_CLEAR)},
+    "PR_PPC_DEXCR_CTRL_CLEAR\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_SET_ONEXEC
-    {"PR_PPC_DEXCR_CTRL_SET_ONEXEC", (long long)(PR_PPC_DEXCR_CTRL_SET_ONEXEC)},
+    "PR_PPC_DEXCR_CTRL_SET_ONEXEC\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC
-    {"PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC", (long long)(PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC)},
+    "PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC\0"
 #endif
 #ifdef PR_PPC_DEXCR_CTRL_MASK
-    {"PR_PPC_DEXCR_CTRL_MASK", (long long)(PR_PPC_DEXCR_CTRL_MASK)},
+    "PR_PPC_DEXCR_CTRL_MASK\0"
 #endif
 #ifdef PR_GET_SHADOW_STACK_STATUS
-    {"PR_GET_SHADOW_STACK_STATUS", (long long)(PR_GET_SHADOW_STACK_STATUS)},
+    "PR_GET_SHADOW_STACK_STATUS\0"
 #endif
 #ifdef PR_SET_SHADOW_STACK_STATUS
-    {"PR_SET_SHADOW_STACK_STATUS", (long long)(PR_SET_SHADOW_STACK_STATUS)},
+    "PR_SET_SHADOW_STACK_STATUS\0"
 #endif
 #ifdef PR_SHADOW_STACK_ENABLE
-    {"PR_SHADOW_STACK_ENABLE", (long long)(PR_SHADOW_STACK_ENABLE)},
+    "PR_SHADOW_STACK_ENABLE\0"
 #endif
 #ifdef PR_SHADOW_STACK_WRITE
-    {"PR_SHADOW_STACK_WRITE", (long long)(PR_SHADOW_STACK_WRITE)},
+    "PR_SHADOW_STACK_WRITE\0"
 #endif
 #ifdef PR_SHADOW_STACK_PUSH
-    {"PR_SHADOW_STACK_PUSH", (long long)(PR_SHADOW_STACK_PUSH)},
+    "PR_SHADOW_STACK_PUSH\0"
 #endif
 #ifdef PR_LOCK_SHADOW_STACK_STATUS
-    {"PR_LOCK_SHADOW_STACK_STATUS", (long long)(PR_LOCK_SHADOW_STACK_STATUS)},
+    "PR_LOCK_SHADOW_STACK_STATUS\0"
 #endif
 #ifdef PR_TIMER_CREATE_RESTORE_IDS
-    {"PR_TIMER_CREATE_RESTORE_IDS", (long long)(PR_TIMER_CREATE_RESTORE_IDS)},
+    "PR_TIMER_CREATE_RESTORE_IDS\0"
 #endif
 #ifdef PR_TIMER_CREATE_RESTORE_IDS_OFF
-    {"PR_TIMER_CREATE_RESTORE_IDS_OFF", (long long)(PR_TIMER_CREATE_RESTORE_IDS_OFF)},
+    "PR_TIMER_CREATE_RESTORE_IDS_OFF\0"
 #endif
 #ifdef PR_TIMER_CREATE_RESTORE_IDS_ON
-    {"PR_TIMER_CREATE_RESTORE_IDS_ON", (long long)(PR_TIMER_CREATE_RESTORE_IDS_ON)},
+    "PR_TIMER_CREATE_RESTORE_IDS_ON\0"
 #endif
 #ifdef PR_TIMER_CREATE_RESTORE_IDS_GET
-    {"PR_TIMER_CREATE_RESTORE_IDS_GET", (long long)(PR_TIMER_CREATE_RESTORE_IDS_GET)},
+    "PR_TIMER_CREATE_RESTORE_IDS_GET\0"
 #endif
 #ifdef PR_FUTEX_HASH
-    {"PR_FUTEX_HASH", (long long)(PR_FUTEX_HASH)},
+    "PR_FUTEX_HASH\0"
 #endif
 #ifdef PR_FUTEX_HASH_SET_SLOTS
-    {"PR_FUTEX_HASH_SET_SLOTS", (long long)(PR_FUTEX_HASH_SET_SLOTS)},
+    "PR_FUTEX_HASH_SET_SLOTS\0"
 #endif
 #ifdef PR_FUTEX_HASH_GET_SLOTS
-    {"PR_FUTEX_HASH_GET_SLOTS", (long long)(PR_FUTEX_HASH_GET_SLOTS)},
+    "PR_FUTEX_HASH_GET_SLOTS\0"
 #endif
 #ifdef SECCOMP_MODE_DISABLED
-    {"SECCOMP_MODE_DISABLED", (long long)(SECCOMP_MODE_DISABLED)},
+    "SECCOMP_MODE_DISABLED\0"
 #endif
 #ifdef SECCOMP_MODE_STRICT
-    {"SECCOMP_MODE_STRICT", (long long)(SECCOMP_MODE_STRICT)},
+    "SECCOMP_MODE_STRICT\0"
 #endif
 #ifdef SECCOMP_MODE_FILTER
-    {"SECCOMP_MODE_FILTER", (long long)(SECCOMP_MODE_FILTER)},
+    "SECCOMP_MODE_FILTER\0"
 #endif
 #ifdef SECURE_NOROOT
-    {"SECURE_NOROOT", (long long)(SECURE_NOROOT)},
+    "SECURE_NOROOT\0"
 #endif
 #ifdef SECURE_NOROOT_LOCKED
-    {"SECURE_NOROOT_LOCKED", (long long)(SECURE_NOROOT_LOCKED)},
+    "SECURE_NOROOT_LOCKED\0"
 #endif
 #ifdef SECURE_NO_SETUID_FIXUP
-    {"SECURE_NO_SETUID_FIXUP", (long long)(SECURE_NO_SETUID_FIXUP)},
+    "SECURE_NO_SETUID_FIXUP\0"
 #endif
 #ifdef SECURE_NO_SETUID_FIXUP_LOCKED
-    {"SECURE_NO_SETUID_FIXUP_LOCKED", (long long)(SECURE_NO_SETUID_FIXUP_LOCKED)},
+    "SECURE_NO_SETUID_FIXUP_LOCKED\0"
 #endif
 #ifdef SECURE_KEEP_CAPS
-    {"SECURE_KEEP_CAPS", (long long)(SECURE_KEEP_CAPS)},
+    "SECURE_KEEP_CAPS\0"
 #endif
 #ifdef SECURE_KEEP_CAPS_LOCKED
-    {"SECURE_KEEP_CAPS_LOCKED", (long long)(SECURE_KEEP_CAPS_LOCKED)},
+    "SECURE_KEEP_CAPS_LOCKED\0"
 #endif
 #ifdef SECURE_NO_CAP_AMBIENT_RAISE
-    {"SECURE_NO_CAP_AMBIENT_RAISE", (long long)(SECURE_NO_CAP_AMBIENT_RAISE)},
+    "SECURE_NO_CAP_AMBIENT_RAISE\0"
 #endif
 #ifdef SECURE_NO_CAP_AMBIENT_RAISE_LOCKED
-    {"SECURE_NO_CAP_AMBIENT_RAISE_LOCKED", (long long)(SECURE_NO_CAP_AMBIENT_RAISE_LOCKED)},
+    "SECURE_NO_CAP_AMBIENT_RAISE_LOCKED\0"
 #endif
 #ifdef SECURE_EXEC_RESTRICT_FILE
-    {"SECURE_EXEC_RESTRICT_FILE", (long long)(SECURE_EXEC_RESTRICT_FILE)},
+    "SECURE_EXEC_RESTRICT_FILE\0"
 #endif
 #ifdef SECURE_EXEC_RESTRICT_FILE_LOCKED
-    {"SECURE_EXEC_RESTRICT_FILE_LOCKED", (long long)(SECURE_EXEC_RESTRICT_FILE_LOCKED)},
+    "SECURE_EXEC_RESTRICT_FILE_LOCKED\0"
 #endif
 #ifdef SECURE_EXEC_DENY_INTERACTIVE
-    {"SECURE_EXEC_DENY_INTERACTIVE", (long long)(SECURE_EXEC_DENY_INTERACTIVE)},
+    "SECURE_EXEC_DENY_INTERACTIVE\0"
 #endif
 #ifdef SECURE_EXEC_DENY_INTERACTIVE_LOCKED
-    {"SECURE_EXEC_DENY_INTERACTIVE_LOCKED", (long long)(SECURE_EXEC_DENY_INTERACTIVE_LOCKED)},
+    "SECURE_EXEC_DENY_INTERACTIVE_LOCKED\0"
 #endif
 #ifdef SECBIT_NOROOT
-    {"SECBIT_NOROOT", (long long)(SECBIT_NOROOT)},
+    "SECBIT_NOROOT\0"
 #endif
 #ifdef SECBIT_NOROOT_LOCKED
-    {"SECBIT_NOROOT_LOCKED", (long long)(SECBIT_NOROOT_LOCKED)},
+    "SECBIT_NOROOT_LOCKED\0"
 #endif
 #ifdef SECBIT_NO_SETUID_FIXUP
-    {"SECBIT_NO_SETUID_FIXUP", (long long)(SECBIT_NO_SETUID_FIXUP)},
+    "SECBIT_NO_SETUID_FIXUP\0"
 #endif
 #ifdef SECBIT_NO_SETUID_FIXUP_LOCKED
-    {"SECBIT_NO_SETUID_FIXUP_LOCKED", (long long)(SECBIT_NO_SETUID_FIXUP_LOCKED)},
+    "SECBIT_NO_SETUID_FIXUP_LOCKED\0"
 #endif
 #ifdef SECBIT_KEEP_CAPS
-    {"SECBIT_KEEP_CAPS", (long long)(SECBIT_KEEP_CAPS)},
+    "SECBIT_KEEP_CAPS\0"
 #endif
 #ifdef SECBIT_KEEP_CAPS_LOCKED
-    {"SECBIT_KEEP_CAPS_LOCKED", (long long)(SECBIT_KEEP_CAPS_LOCKED)},
+    "SECBIT_KEEP_CAPS_LOCKED\0"
 #endif
 #ifdef SECBIT_NO_CAP_AMBIENT_RAISE
-    {"SECBIT_NO_CAP_AMBIENT_RAISE", (long long)(SECBIT_NO_CAP_AMBIENT_RAISE)},
+    "SECBIT_NO_CAP_AMBIENT_RAISE\0"
 #endif
 #ifdef SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED
-    {"SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", (long long)(SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)},
+    "SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED\0"
 #endif
 #ifdef SECBIT_EXEC_RESTRICT_FILE
-    {"SECBIT_EXEC_RESTRICT_FILE", (long long)(SECBIT_EXEC_RESTRICT_FILE)},
+    "SECBIT_EXEC_RESTRICT_FILE\0"
 #endif
 #ifdef SECBIT_EXEC_RESTRICT_FILE_LOCKED
-    {"SECBIT_EXEC_RESTRICT_FILE_LOCKED", (long long)(SECBIT_EXEC_RESTRICT_FILE_LOCKED)},
+    "SECBIT_EXEC_RESTRICT_FILE_LOCKED\0"
 #endif
 #ifdef SECBIT_EXEC_DENY_INTERACTIVE
-    {"SECBIT_EXEC_DENY_INTERACTIVE", (long long)(SECBIT_EXEC_DENY_INTERACTIVE)},
+    "SECBIT_EXEC_DENY_INTERACTIVE\0"
 #endif
 #ifdef SECBIT_EXEC_DENY_INTERACTIVE_LOCKED
-    {"SECBIT_EXEC_DENY_INTERACTIVE_LOCKED", (long long)(SECBIT_EXEC_DENY_INTERACTIVE_LOCKED)},
+    "SECBIT_EXEC_DENY_INTERACTIVE_LOCKED\0"
 #endif
 #ifdef SECUREBITS_DEFAULT
-    {"SECUREBITS_DEFAULT", (long long)(SECUREBITS_DEFAULT)},
+    "SECUREBITS_DEFAULT\0"
 #endif
 #ifdef SECURE_ALL_BITS
-    {"SECURE_ALL_BITS", (long long)(SECURE_ALL_BITS)},
+    "SECURE_ALL_BITS\0"
 #endif
 #ifdef SECURE_ALL_LOCKS
-    {"SECURE_ALL_LOCKS", (long long)(SECURE_ALL_LOCKS)},
+    "SECURE_ALL_LOCKS\0"
 #endif
 #ifdef CAP_CHOWN
-    {"CAP_CHOWN", (long long)(CAP_CHOWN)},
+    "CAP_CHOWN\0"
 #endif
 #ifdef CAP_DAC_OVERRIDE
-    {"CAP_DAC_OVERRIDE", (long long)(CAP_DAC_OVERRIDE)},
+    "CAP_DAC_OVERRIDE\0"
 #endif
 #ifdef CAP_DAC_READ_SEARCH
-    {"CAP_DAC_READ_SEARCH", (long long)(CAP_DAC_READ_SEARCH)},
+    "CAP_DAC_READ_SEARCH\0"
 #endif
 #ifdef CAP_FOWNER
-    {"CAP_FOWNER", (long long)(CAP_FOWNER)},
+    "CAP_FOWNER\0"
 #endif
 #ifdef CAP_FSETID
-    {"CAP_FSETID", (long long)(CAP_FSETID)},
+    "CAP_FSETID\0"
 #endif
 #ifdef CAP_KILL
-    {"CAP_KILL", (long long)(CAP_KILL)},
+    "CAP_KILL\0"
 #endif
 #ifdef CAP_SETGID
-    {"CAP_SETGID", (long long)(CAP_SETGID)},
+    "CAP_SETGID\0"
 #endif
 #ifdef CAP_SETUID
-    {"CAP_SETUID", (long long)(CAP_SETUID)},
+    "CAP_SETUID\0"
 #endif
 #ifdef CAP_SETPCAP
-    {"CAP_SETPCAP", (long long)(CAP_SETPCAP)},
+    "CAP_SETPCAP\0"
 #endif
 #ifdef CAP_LINUX_IMMUTABLE
-    {"CAP_LINUX_IMMUTABLE", (long long)(CAP_LINUX_IMMUTABLE)},
+    "CAP_LINUX_IMMUTABLE\0"
 #endif
 #ifdef CAP_NET_BIND_SERVICE
-    {"CAP_NET_BIND_SERVICE", (long long)(CAP_NET_BIND_SERVICE)},
+    "CAP_NET_BIND_SERVICE\0"
 #endif
 #ifdef CAP_NET_BROADCAST
-    {"CAP_NET_BROADCAST", (long long)(CAP_NET_BROADCAST)},
+    "CAP_NET_BROADCAST\0"
 #endif
 #ifdef CAP_NET_ADMIN
-    {"CAP_NET_ADMIN", (long long)(CAP_NET_ADMIN)},
+    "CAP_NET_ADMIN\0"
 #endif
 #ifdef CAP_NET_RAW
-    {"CAP_NET_RAW", (long long)(CAP_NET_RAW)},
+    "CAP_NET_RAW\0"
 #endif
 #ifdef CAP_IPC_LOCK
-    {"CAP_IPC_LOCK", (long long)(CAP_IPC_LOCK)},
+    "CAP_IPC_LOCK\0"
 #endif
 #ifdef CAP_IPC_OWNER
-    {"CAP_IPC_OWNER", (long long)(CAP_IPC_OWNER)},
+    "CAP_IPC_OWNER\0"
 #endif
 #ifdef CAP_SYS_MODULE
-    {"CAP_SYS_MODULE", (long long)(CAP_SYS_MODULE)},
+    "CAP_SYS_MODULE\0"
 #endif
 #ifdef CAP_SYS_RAWIO
-    {"CAP_SYS_RAWIO", (long long)(CAP_SYS_RAWIO)},
+    "CAP_SYS_RAWIO\0"
 #endif
 #ifdef CAP_SYS_CHROOT
-    {"CAP_SYS_CHROOT", (long long)(CAP_SYS_CHROOT)},
+    "CAP_SYS_CHROOT\0"
 #endif
 #ifdef CAP_SYS_PTRACE
-    {"CAP_SYS_PTRACE", (long long)(CAP_SYS_PTRACE)},
+    "CAP_SYS_PTRACE\0"
 #endif
 #ifdef CAP_SYS_PACCT
-    {"CAP_SYS_PACCT", (long long)(CAP_SYS_PACCT)},
+    "CAP_SYS_PACCT\0"
 #endif
 #ifdef CAP_SYS_ADMIN
-    {"CAP_SYS_ADMIN", (long long)(CAP_SYS_ADMIN)},
+    "CAP_SYS_ADMIN\0"
 #endif
 #ifdef CAP_SYS_BOOT
-    {"CAP_SYS_BOOT", (long long)(CAP_SYS_BOOT)},
+    "CAP_SYS_BOOT\0"
 #endif
 #ifdef CAP_SYS_NICE
-    {"CAP_SYS_NICE", (long long)(CAP_SYS_NICE)},
+    "CAP_SYS_NICE\0"
 #endif
 #ifdef CAP_SYS_RESOURCE
-    {"CAP_SYS_RESOURCE", (long long)(CAP_SYS_RESOURCE)},
+    "CAP_SYS_RESOURCE\0"
 #endif
 #ifdef CAP_SYS_TIME
-    {"CAP_SYS_TIME", (long long)(CAP_SYS_TIME)},
+    "CAP_SYS_TIME\0"
 #endif
 #ifdef CAP_SYS_TTY_CONFIG
-    {"CAP_SYS_TTY_CONFIG", (long long)(CAP_SYS_TTY_CONFIG)},
+    "CAP_SYS_TTY_CONFIG\0"
 #endif
 #ifdef CAP_MKNOD
-    {"CAP_MKNOD", (long long)(CAP_MKNOD)},
+    "CAP_MKNOD\0"
 #endif
 #ifdef CAP_LEASE
-    {"CAP_LEASE", (long long)(CAP_LEASE)},
+    "CAP_LEASE\0"
 #endif
 #ifdef CAP_AUDIT_WRITE
-    {"CAP_AUDIT_WRITE", (long long)(CAP_AUDIT_WRITE)},
+    "CAP_AUDIT_WRITE\0"
 #endif
 #ifdef CAP_AUDIT_CONTROL
-    {"CAP_AUDIT_CONTROL", (long long)(CAP_AUDIT_CONTROL)},
+    "CAP_AUDIT_CONTROL\0"
 #endif
 #ifdef CAP_SETFCAP
-    {"CAP_SETFCAP", (long long)(CAP_SETFCAP)},
+    "CAP_SETFCAP\0"
 #endif
 #ifdef CAP_MAC_OVERRIDE
-    {"CAP_MAC_OVERRIDE", (long long)(CAP_MAC_OVERRIDE)},
+    "CAP_MAC_OVERRIDE\0"
 #endif
 #ifdef CAP_MAC_ADMIN
-    {"CAP_MAC_ADMIN", (long long)(CAP_MAC_ADMIN)},
+    "CAP_MAC_ADMIN\0"
 #endif
 #ifdef CAP_SYSLOG
-    {"CAP_SYSLOG", (long long)(CAP_SYSLOG)},
+    "CAP_SYSLOG\0"
 #endif
 #ifdef CAP_WAKE_ALARM
-    {"CAP_WAKE_ALARM", (long long)(CAP_WAKE_ALARM)},
+    "CAP_WAKE_ALARM\0"
 #endif
 #ifdef CAP_BLOCK_SUSPEND
-    {"CAP_BLOCK_SUSPEND", (long long)(CAP_BLOCK_SUSPEND)},
+    "CAP_BLOCK_SUSPEND\0"
 #endif
 #ifdef CAP_AUDIT_READ
-    {"CAP_AUDIT_READ", (long long)(CAP_AUDIT_READ)},
+    "CAP_AUDIT_READ\0"
 #endif
 #ifdef CAP_PERFMON
-    {"CAP_PERFMON", (long long)(CAP_PERFMON)},
+    "CAP_PERFMON\0"
 #endif
 #ifdef CAP_BPF
-    {"CAP_BPF", (long long)(CAP_BPF)},
+    "CAP_BPF\0"
 #endif
 #ifdef CAP_CHECKPOINT_RESTORE
-    {"CAP_CHECKPOINT_RESTORE", (long long)(CAP_CHECKPOINT_RESTORE)},
+    "CAP_CHECKPOINT_RESTORE\0"
 #endif
 #ifdef CAP_LAST_CAP
-    {"CAP_LAST_CAP", (long long)(CAP_LAST_CAP)},
+    "CAP_LAST_CAP\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long prctl_values[] = {
+#ifdef PR_SET_PDEATHSIG
+    (long long)(PR_SET_PDEATHSIG),
+#endif
+#ifdef PR_GET_PDEATHSIG
+    (long long)(PR_GET_PDEATHSIG),
+#endif
+#ifdef PR_GET_DUMPABLE
+    (long long)(PR_GET_DUMPABLE),
+#endif
+#ifdef PR_SET_DUMPABLE
+    (long long)(PR_SET_DUMPABLE),
+#endif
+#ifdef PR_GET_UNALIGN
+    (long long)(PR_GET_UNALIGN),
+#endif
+#ifdef PR_SET_UNALIGN
+    (long long)(PR_SET_UNALIGN),
+#endif
+#ifdef PR_UNALIGN_NOPRINT
+    (long long)(PR_UNALIGN_NOPRINT),
+#endif
+#ifdef PR_UNALIGN_SIGBUS
+    (long long)(PR_UNALIGN_SIGBUS),
+#endif
+#ifdef PR_GET_KEEPCAPS
+    (long long)(PR_GET_KEEPCAPS),
+#endif
+#ifdef PR_SET_KEEPCAPS
+    (long long)(PR_SET_KEEPCAPS),
+#endif
+#ifdef PR_GET_FPEMU
+    (long long)(PR_GET_FPEMU),
+#endif
+#ifdef PR_SET_FPEMU
+    (long long)(PR_SET_FPEMU),
+#endif
+#ifdef PR_FPEMU_NOPRINT
+    (long long)(PR_FPEMU_NOPRINT),
+#endif
+#ifdef PR_FPEMU_SIGFPE
+    (long long)(PR_FPEMU_SIGFPE),
+#endif
+#ifdef PR_GET_FPEXC
+    (long long)(PR_GET_FPEXC),
+#endif
+#ifdef PR_SET_FPEXC
+    (long long)(PR_SET_FPEXC),
+#endif
+#ifdef PR_FP_EXC_SW_ENABLE
+    (long long)(PR_FP_EXC_SW_ENABLE),
+#endif
+#ifdef PR_FP_EXC_DIV
+    (long long)(PR_FP_EXC_DIV),
+#endif
+#ifdef PR_FP_EXC_OVF
+    (long long)(PR_FP_EXC_OVF),
+#endif
+#ifdef PR_FP_EXC_UND
+    (long long)(PR_FP_EXC_UND),
+#endif
+#ifdef PR_FP_EXC_RES
+    (long long)(PR_FP_EXC_RES),
+#endif
+#ifdef PR_FP_EXC_INV
+    (long long)(PR_FP_EXC_INV),
+#endif
+#ifdef PR_FP_EXC_DISABLED
+    (long long)(PR_FP_EXC_DISABLED),
+#endif
+#ifdef PR_FP_EXC_NONRECOV
+    (long long)(PR_FP_EXC_NONRECOV),
+#endif
+#ifdef PR_FP_EXC_ASYNC
+    (long long)(PR_FP_EXC_ASYNC),
+#endif
+#ifdef PR_FP_EXC_PRECISE
+    (long long)(PR_FP_EXC_PRECISE),
+#endif
+#ifdef PR_GET_TIMING
+    (long long)(PR_GET_TIMING),
+#endif
+#ifdef PR_SET_TIMING
+    (long long)(PR_SET_TIMING),
+#endif
+#ifdef PR_TIMING_STATISTICAL
+    (long long)(PR_TIMING_STATISTICAL),
+#endif
+#ifdef PR_TIMING_TIMESTAMP
+    (long long)(PR_TIMING_TIMESTAMP),
+#endif
+#ifdef PR_SET_NAME
+    (long long)(PR_SET_NAME),
+#endif
+#ifdef PR_GET_NAME
+    (long long)(PR_GET_NAME),
+#endif
+#ifdef PR_GET_ENDIAN
+    (long long)(PR_GET_ENDIAN),
+#endif
+#ifdef PR_SET_ENDIAN
+    (long long)(PR_SET_ENDIAN),
+#endif
+#ifdef PR_ENDIAN_BIG
+    (long long)(PR_ENDIAN_BIG),
+#endif
+#ifdef PR_ENDIAN_LITTLE
+    (long long)(PR_ENDIAN_LITTLE),
+#endif
+#ifdef PR_ENDIAN_PPC_LITTLE
+    (long long)(PR_ENDIAN_PPC_LITTLE),
+#endif
+#ifdef PR_GET_SECCOMP
+    (long long)(PR_GET_SECCOMP),
+#endif
+#ifdef PR_SET_SECCOMP
+    (long long)(PR_SET_SECCOMP),
+#endif
+#ifdef PR_CAPBSET_READ
+    (long long)(PR_CAPBSET_READ),
+#endif
+#ifdef PR_CAPBSET_DROP
+    (long long)(PR_CAPBSET_DROP),
+#endif
+#ifdef PR_GET_TSC
+    (long long)(PR_GET_TSC),
+#endif
+#ifdef PR_SET_TSC
+    (long long)(PR_SET_TSC),
+#endif
+#ifdef PR_TSC_ENABLE
+    (long long)(PR_TSC_ENABLE),
+#endif
+#ifdef PR_TSC_SIGSEGV
+    (long long)(PR_TSC_SIGSEGV),
+#endif
+#ifdef PR_GET_SECUREBITS
+    (long long)(PR_GET_SECUREBITS),
+#endif
+#ifdef PR_SET_SECUREBITS
+    (long long)(PR_SET_SECUREBITS),
+#endif
+#ifdef PR_SET_TIMERSLACK
+    (long long)(PR_SET_TIMERSLACK),
+#endif
+#ifdef PR_GET_TIMERSLACK
+    (long long)(PR_GET_TIMERSLACK),
+#endif
+#ifdef PR_TASK_PERF_EVENTS_DISABLE
+    (long long)(PR_TASK_PERF_EVENTS_DISABLE),
+#endif
+#ifdef PR_TASK_PERF_EVENTS_ENABLE
+    (long long)(PR_TASK_PERF_EVENTS_ENABLE),
+#endif
+#ifdef PR_MCE_KILL
+    (long long)(PR_MCE_KILL),
+#endif
+#ifdef PR_MCE_KILL_CLEAR
+    (long long)(PR_MCE_KILL_CLEAR),
+#endif
+#ifdef PR_MCE_KILL_SET
+    (long long)(PR_MCE_KILL_SET),
+#endif
+#ifdef PR_MCE_KILL_LATE
+    (long long)(PR_MCE_KILL_LATE),
+#endif
+#ifdef PR_MCE_KILL_EARLY
+    (long long)(PR_MCE_KILL_EARLY),
+#endif
+#ifdef PR_MCE_KILL_DEFAULT
+    (long long)(PR_MCE_KILL_DEFAULT),
+#endif
+#ifdef PR_MCE_KILL_GET
+    (long long)(PR_MCE_KILL_GET),
+#endif
+#ifdef PR_SET_MM
+    (long long)(PR_SET_MM),
+#endif
+#ifdef PR_SET_MM_START_CODE
+    (long long)(PR_SET_MM_START_CODE),
+#endif
+#ifdef PR_SET_MM_END_CODE
+    (long long)(PR_SET_MM_END_CODE),
+#endif
+#ifdef PR_SET_MM_START_DATA
+    (long long)(PR_SET_MM_START_DATA),
+#endif
+#ifdef PR_SET_MM_END_DATA
+    (long long)(PR_SET_MM_END_DATA),
+#endif
+#ifdef PR_SET_MM_START_STACK
+    (long long)(PR_SET_MM_START_STACK),
+#endif
+#ifdef PR_SET_MM_START_BRK
+    (long long)(PR_SET_MM_START_BRK),
+#endif
+#ifdef PR_SET_MM_BRK
+    (long long)(PR_SET_MM_BRK),
+#endif
+#ifdef PR_SET_MM_ARG_START
+    (long long)(PR_SET_MM_ARG_START),
+#endif
+#ifdef PR_SET_MM_ARG_END
+    (long long)(PR_SET_MM_ARG_END),
+#endif
+#ifdef PR_SET_MM_ENV_START
+    (long long)(PR_SET_MM_ENV_START),
+#endif
+#ifdef PR_SET_MM_ENV_END
+    (long long)(PR_SET_MM_ENV_END),
+#endif
+#ifdef PR_SET_MM_AUXV
+    (long long)(PR_SET_MM_AUXV),
+#endif
+#ifdef PR_SET_MM_EXE_FILE
+    (long long)(PR_SET_MM_EXE_FILE),
+#endif
+#ifdef PR_SET_MM_MAP
+    (long long)(PR_SET_MM_MAP),
+#endif
+#ifdef PR_SET_MM_MAP_SIZE
+    (long long)(PR_SET_MM_MAP_SIZE),
+#endif
+#ifdef PR_SET_PTRACER
+    (long long)(PR_SET_PTRACER),
+#endif
+#ifdef PR_SET_PTRACER_ANY
+    (long long)(PR_SET_PTRACER_ANY),
+#endif
+#ifdef PR_SET_CHILD_SUBREAPER
+    (long long)(PR_SET_CHILD_SUBREAPER),
+#endif
+#ifdef PR_GET_CHILD_SUBREAPER
+    (long long)(PR_GET_CHILD_SUBREAPER),
+#endif
+#ifdef PR_SET_NO_NEW_PRIVS
+    (long long)(PR_SET_NO_NEW_PRIVS),
+#endif
+#ifdef PR_GET_NO_NEW_PRIVS
+    (long long)(PR_GET_NO_NEW_PRIVS),
+#endif
+#ifdef PR_GET_TID_ADDRESS
+    (long long)(PR_GET_TID_ADDRESS),
+#endif
+#ifdef PR_SET_THP_DISABLE
+    (long long)(PR_SET_THP_DISABLE),
+#endif
+#ifdef PR_GET_THP_DISABLE
+    (long long)(PR_GET_THP_DISABLE),
+#endif
+#ifdef PR_MPX_ENABLE_MANAGEMENT
+    (long long)(PR_MPX_ENABLE_MANAGEMENT),
+#endif
+#ifdef PR_MPX_DISABLE_MANAGEMENT
+    (long long)(PR_MPX_DISABLE_MANAGEMENT),
+#endif
+#ifdef PR_SET_FP_MODE
+    (long long)(PR_SET_FP_MODE),
+#endif
+#ifdef PR_GET_FP_MODE
+    (long long)(PR_GET_FP_MODE),
+#endif
+#ifdef PR_FP_MODE_FR
+    (long long)(PR_FP_MODE_FR),
+#endif
+#ifdef PR_FP_MODE_FRE
+    (long long)(PR_FP_MODE_FRE),
+#endif
+#ifdef PR_CAP_AMBIENT
+    (long long)(PR_CAP_AMBIENT),
+#endif
+#ifdef PR_CAP_AMBIENT_IS_SET
+    (long long)(PR_CAP_AMBIENT_IS_SET),
+#endif
+#ifdef PR_CAP_AMBIENT_RAISE
+    (long long)(PR_CAP_AMBIENT_RAISE),
+#endif
+#ifdef PR_CAP_AMBIENT_LOWER
+    (long long)(PR_CAP_AMBIENT_LOWER),
+#endif
+#ifdef PR_CAP_AMBIENT_CLEAR_ALL
+    (long long)(PR_CAP_AMBIENT_CLEAR_ALL),
+#endif
+#ifdef PR_SVE_SET_VL
+    (long long)(PR_SVE_SET_VL),
+#endif
+#ifdef PR_SVE_SET_VL_ONEXEC
+    (long long)(PR_SVE_SET_VL_ONEXEC),
+#endif
+#ifdef PR_SVE_GET_VL
+    (long long)(PR_SVE_GET_VL),
+#endif
+#ifdef PR_SVE_VL_LEN_MASK
+    (long long)(PR_SVE_VL_LEN_MASK),
+#endif
+#ifdef PR_SVE_VL_INHERIT
+    (long long)(PR_SVE_VL_INHERIT),
+#endif
+#ifdef PR_GET_SPECULATION_CTRL
+    (long long)(PR_GET_SPECULATION_CTRL),
+#endif
+#ifdef PR_SET_SPECULATION_CTRL
+    (long long)(PR_SET_SPECULATION_CTRL),
+#endif
+#ifdef PR_SPEC_STORE_BYPASS
+    (long long)(PR_SPEC_STORE_BYPASS),
+#endif
+#ifdef PR_SPEC_INDIRECT_BRANCH
+    (long long)(PR_SPEC_INDIRECT_BRANCH),
+#endif
+#ifdef PR_SPEC_L1D_FLUSH
+    (long long)(PR_SPEC_L1D_FLUSH),
+#endif
+#ifdef PR_SPEC_NOT_AFFECTED
+    (long long)(PR_SPEC_NOT_AFFECTED),
+#endif
+#ifdef PR_SPEC_PRCTL
+    (long long)(PR_SPEC_PRCTL),
+#endif
+#ifdef PR_SPEC_ENABLE
+    (long long)(PR_SPEC_ENABLE),
+#endif
+#ifdef PR_SPEC_DISABLE
+    (long long)(PR_SPEC_DISABLE),
+#endif
+#ifdef PR_SPEC_FORCE_DISABLE
+    (long long)(PR_SPEC_FORCE_DISABLE),
+#endif
+#ifdef PR_SPEC_DISABLE_NOEXEC
+    (long long)(PR_SPEC_DISABLE_NOEXEC),
+#endif
+#ifdef PR_PAC_RESET_KEYS
+    (long long)(PR_PAC_RESET_KEYS),
+#endif
+#ifdef PR_PAC_APIAKEY
+    (long long)(PR_PAC_APIAKEY),
+#endif
+#ifdef PR_PAC_APIBKEY
+    (long long)(PR_PAC_APIBKEY),
+#endif
+#ifdef PR_PAC_APDAKEY
+    (long long)(PR_PAC_APDAKEY),
+#endif
+#ifdef PR_PAC_APDBKEY
+    (long long)(PR_PAC_APDBKEY),
+#endif
+#ifdef PR_PAC_APGAKEY
+    (long long)(PR_PAC_APGAKEY),
+#endif
+#ifdef PR_SET_TAGGED_ADDR_CTRL
+    (long long)(PR_SET_TAGGED_ADDR_CTRL),
+#endif
+#ifdef PR_GET_TAGGED_ADDR_CTRL
+    (long long)(PR_GET_TAGGED_ADDR_CTRL),
+#endif
+#ifdef PR_TAGGED_ADDR_ENABLE
+    (long long)(PR_TAGGED_ADDR_ENABLE),
+#endif
+#ifdef PR_MTE_TCF_NONE
+    (long long)(PR_MTE_TCF_NONE),
+#endif
+#ifdef PR_MTE_TCF_SYNC
+    (long long)(PR_MTE_TCF_SYNC),
+#endif
+#ifdef PR_MTE_TCF_ASYNC
+    (long long)(PR_MTE_TCF_ASYNC),
+#endif
+#ifdef PR_MTE_TCF_MASK
+    (long long)(PR_MTE_TCF_MASK),
+#endif
+#ifdef PR_MTE_TAG_SHIFT
+    (long long)(PR_MTE_TAG_SHIFT),
+#endif
+#ifdef PR_MTE_TAG_MASK
+    (long long)(PR_MTE_TAG_MASK),
+#endif
+#ifdef PR_MTE_TCF_SHIFT
+    (long long)(PR_MTE_TCF_SHIFT),
+#endif
+#ifdef PR_PMLEN_SHIFT
+    (long long)(PR_PMLEN_SHIFT),
+#endif
+#ifdef PR_PMLEN_MASK
+    (long long)(PR_PMLEN_MASK),
+#endif
+#ifdef PR_SET_IO_FLUSHER
+    (long long)(PR_SET_IO_FLUSHER),
+#endif
+#ifdef PR_GET_IO_FLUSHER
+    (long long)(PR_GET_IO_FLUSHER),
+#endif
+#ifdef PR_SET_SYSCALL_USER_DISPATCH
+    (long long)(PR_SET_SYSCALL_USER_DISPATCH),
+#endif
+#ifdef PR_SYS_DISPATCH_OFF
+    (long long)(PR_SYS_DISPATCH_OFF),
+#endif
+#ifdef PR_SYS_DISPATCH_EXCLUSIVE_ON
+    (long long)(PR_SYS_DISPATCH_EXCLUSIVE_ON),
+#endif
+#ifdef PR_SYS_DISPATCH_INCLUSIVE_ON
+    (long long)(PR_SYS_DISPATCH_INCLUSIVE_ON),
+#endif
+#ifdef PR_SYS_DISPATCH_ON
+    (long long)(PR_SYS_DISPATCH_ON),
+#endif
+#ifdef SYSCALL_DISPATCH_FILTER_ALLOW
+    (long long)(SYSCALL_DISPATCH_FILTER_ALLOW),
+#endif
+#ifdef SYSCALL_DISPATCH_FILTER_BLOCK
+    (long long)(SYSCALL_DISPATCH_FILTER_BLOCK),
+#endif
+#ifdef PR_PAC_SET_ENABLED_KEYS
+    (long long)(PR_PAC_SET_ENABLED_KEYS),
+#endif
+#ifdef PR_PAC_GET_ENABLED_KEYS
+    (long long)(PR_PAC_GET_ENABLED_KEYS),
+#endif
+#ifdef PR_SCHED_CORE
+    (long long)(PR_SCHED_CORE),
+#endif
+#ifdef PR_SCHED_CORE_GET
+    (long long)(PR_SCHED_CORE_GET),
+#endif
+#ifdef PR_SCHED_CORE_CREATE
+    (long long)(PR_SCHED_CORE_CREATE),
+#endif
+#ifdef PR_SCHED_CORE_SHARE_TO
+    (long long)(PR_SCHED_CORE_SHARE_TO),
+#endif
+#ifdef PR_SCHED_CORE_SHARE_FROM
+    (long long)(PR_SCHED_CORE_SHARE_FROM),
+#endif
+#ifdef PR_SCHED_CORE_MAX
+    (long long)(PR_SCHED_CORE_MAX),
+#endif
+#ifdef PR_SCHED_CORE_SCOPE_THREAD
+    (long long)(PR_SCHED_CORE_SCOPE_THREAD),
+#endif
+#ifdef PR_SCHED_CORE_SCOPE_THREAD_GROUP
+    (long long)(PR_SCHED_CORE_SCOPE_THREAD_GROUP),
+#endif
+#ifdef PR_SCHED_CORE_SCOPE_PROCESS_GROUP
+    (long long)(PR_SCHED_CORE_SCOPE_PROCESS_GROUP),
+#endif
+#ifdef PR_SME_SET_VL
+    (long long)(PR_SME_SET_VL),
+#endif
+#ifdef PR_SME_SET_VL_ONEXEC
+    (long long)(PR_SME_SET_VL_ONEXEC),
+#endif
+#ifdef PR_SME_GET_VL
+    (long long)(PR_SME_GET_VL),
+#endif
+#ifdef PR_SME_VL_LEN_MASK
+    (long long)(PR_SME_VL_LEN_MASK),
+#endif
+#ifdef PR_SME_VL_INHERIT
+    (long long)(PR_SME_VL_INHERIT),
+#endif
+#ifdef PR_SET_VMA
+    (long long)(PR_SET_VMA),
+#endif
+#ifdef PR_SET_VMA_ANON_NAME
+    (long long)(PR_SET_VMA_ANON_NAME),
+#endif
+#ifdef PR_SET_MDWE
+    (long long)(PR_SET_MDWE),
+#endif
+#ifdef PR_MDWE_REFUSE_EXEC_GAIN
+    (long long)(PR_MDWE_REFUSE_EXEC_GAIN),
+#endif
+#ifdef PR_MDWE_NO_INHERIT
+    (long long)(PR_MDWE_NO_INHERIT),
+#endif
+#ifdef PR_GET_MDWE
+    (long long)(PR_GET_MDWE),
+#endif
+#ifdef PR_GET_AUXV
+    (long long)(PR_GET_AUXV),
+#endif
+#ifdef PR_SET_MEMORY_MERGE
+    (long long)(PR_SET_MEMORY_MERGE),
+#endif
+#ifdef PR_GET_MEMORY_MERGE
+    (long long)(PR_GET_MEMORY_MERGE),
+#endif
+#ifdef PR_RISCV_V_SET_CONTROL
+    (long long)(PR_RISCV_V_SET_CONTROL),
+#endif
+#ifdef PR_RISCV_V_GET_CONTROL
+    (long long)(PR_RISCV_V_GET_CONTROL),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_DEFAULT
+    (long long)(PR_RISCV_V_VSTATE_CTRL_DEFAULT),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_OFF
+    (long long)(PR_RISCV_V_VSTATE_CTRL_OFF),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_ON
+    (long long)(PR_RISCV_V_VSTATE_CTRL_ON),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_INHERIT
+    (long long)(PR_RISCV_V_VSTATE_CTRL_INHERIT),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_CUR_MASK
+    (long long)(PR_RISCV_V_VSTATE_CTRL_CUR_MASK),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_NEXT_MASK
+    (long long)(PR_RISCV_V_VSTATE_CTRL_NEXT_MASK),
+#endif
+#ifdef PR_RISCV_V_VSTATE_CTRL_MASK
+    (long long)(PR_RISCV_V_VSTATE_CTRL_MASK),
+#endif
+#ifdef PR_RISCV_SET_ICACHE_FLUSH_CTX
+    (long long)(PR_RISCV_SET_ICACHE_FLUSH_CTX),
+#endif
+#ifdef PR_RISCV_CTX_SW_FENCEI_ON
+    (long long)(PR_RISCV_CTX_SW_FENCEI_ON),
+#endif
+#ifdef PR_RISCV_CTX_SW_FENCEI_OFF
+    (long long)(PR_RISCV_CTX_SW_FENCEI_OFF),
+#endif
+#ifdef PR_RISCV_SCOPE_PER_PROCESS
+    (long long)(PR_RISCV_SCOPE_PER_PROCESS),
+#endif
+#ifdef PR_RISCV_SCOPE_PER_THREAD
+    (long long)(PR_RISCV_SCOPE_PER_THREAD),
+#endif
+#ifdef PR_PPC_GET_DEXCR
+    (long long)(PR_PPC_GET_DEXCR),
+#endif
+#ifdef PR_PPC_SET_DEXCR
+    (long long)(PR_PPC_SET_DEXCR),
+#endif
+#ifdef PR_PPC_DEXCR_SBHE
+    (long long)(PR_PPC_DEXCR_SBHE),
+#endif
+#ifdef PR_PPC_DEXCR_IBRTPD
+    (long long)(PR_PPC_DEXCR_IBRTPD),
+#endif
+#ifdef PR_PPC_DEXCR_SRAPD
+    (long long)(PR_PPC_DEXCR_SRAPD),
+#endif
+#ifdef PR_PPC_DEXCR_NPHIE
+    (long long)(PR_PPC_DEXCR_NPHIE),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_EDITABLE
+    (long long)(PR_PPC_DEXCR_CTRL_EDITABLE),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_SET
+    (long long)(PR_PPC_DEXCR_CTRL_SET),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_CLEAR
+    (long long)(PR_PPC_DEXCR_CTRL_CLEAR),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_SET_ONEXEC
+    (long long)(PR_PPC_DEXCR_CTRL_SET_ONEXEC),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC
+    (long long)(PR_PPC_DEXCR_CTRL_CLEAR_ONEXEC),
+#endif
+#ifdef PR_PPC_DEXCR_CTRL_MASK
+    (long long)(PR_PPC_DEXCR_CTRL_MASK),
+#endif
+#ifdef PR_GET_SHADOW_STACK_STATUS
+    (long long)(PR_GET_SHADOW_STACK_STATUS),
+#endif
+#ifdef PR_SET_SHADOW_STACK_STATUS
+    (long long)(PR_SET_SHADOW_STACK_STATUS),
+#endif
+#ifdef PR_SHADOW_STACK_ENABLE
+    (long long)(PR_SHADOW_STACK_ENABLE),
+#endif
+#ifdef PR_SHADOW_STACK_WRITE
+    (long long)(PR_SHADOW_STACK_WRITE),
+#endif
+#ifdef PR_SHADOW_STACK_PUSH
+    (long long)(PR_SHADOW_STACK_PUSH),
+#endif
+#ifdef PR_LOCK_SHADOW_STACK_STATUS
+    (long long)(PR_LOCK_SHADOW_STACK_STATUS),
+#endif
+#ifdef PR_TIMER_CREATE_RESTORE_IDS
+    (long long)(PR_TIMER_CREATE_RESTORE_IDS),
+#endif
+#ifdef PR_TIMER_CREATE_RESTORE_IDS_OFF
+    (long long)(PR_TIMER_CREATE_RESTORE_IDS_OFF),
+#endif
+#ifdef PR_TIMER_CREATE_RESTORE_IDS_ON
+    (long long)(PR_TIMER_CREATE_RESTORE_IDS_ON),
+#endif
+#ifdef PR_TIMER_CREATE_RESTORE_IDS_GET
+    (long long)(PR_TIMER_CREATE_RESTORE_IDS_GET),
+#endif
+#ifdef PR_FUTEX_HASH
+    (long long)(PR_FUTEX_HASH),
+#endif
+#ifdef PR_FUTEX_HASH_SET_SLOTS
+    (long long)(PR_FUTEX_HASH_SET_SLOTS),
+#endif
+#ifdef PR_FUTEX_HASH_GET_SLOTS
+    (long long)(PR_FUTEX_HASH_GET_SLOTS),
+#endif
+#ifdef SECCOMP_MODE_DISABLED
+    (long long)(SECCOMP_MODE_DISABLED),
+#endif
+#ifdef SECCOMP_MODE_STRICT
+    (long long)(SECCOMP_MODE_STRICT),
+#endif
+#ifdef SECCOMP_MODE_FILTER
+    (long long)(SECCOMP_MODE_FILTER),
+#endif
+#ifdef SECURE_NOROOT
+    (long long)(SECURE_NOROOT),
+#endif
+#ifdef SECURE_NOROOT_LOCKED
+    (long long)(SECURE_NOROOT_LOCKED),
+#endif
+#ifdef SECURE_NO_SETUID_FIXUP
+    (long long)(SECURE_NO_SETUID_FIXUP),
+#endif
+#ifdef SECURE_NO_SETUID_FIXUP_LOCKED
+    (long long)(SECURE_NO_SETUID_FIXUP_LOCKED),
+#endif
+#ifdef SECURE_KEEP_CAPS
+    (long long)(SECURE_KEEP_CAPS),
+#endif
+#ifdef SECURE_KEEP_CAPS_LOCKED
+    (long long)(SECURE_KEEP_CAPS_LOCKED),
+#endif
+#ifdef SECURE_NO_CAP_AMBIENT_RAISE
+    (long long)(SECURE_NO_CAP_AMBIENT_RAISE),
+#endif
+#ifdef SECURE_NO_CAP_AMBIENT_RAISE_LOCKED
+    (long long)(SECURE_NO_CAP_AMBIENT_RAISE_LOCKED),
+#endif
+#ifdef SECURE_EXEC_RESTRICT_FILE
+    (long long)(SECURE_EXEC_RESTRICT_FILE),
+#endif
+#ifdef SECURE_EXEC_RESTRICT_FILE_LOCKED
+    (long long)(SECURE_EXEC_RESTRICT_FILE_LOCKED),
+#endif
+#ifdef SECURE_EXEC_DENY_INTERACTIVE
+    (long long)(SECURE_EXEC_DENY_INTERACTIVE),
+#endif
+#ifdef SECURE_EXEC_DENY_INTERACTIVE_LOCKED
+    (long long)(SECURE_EXEC_DENY_INTERACTIVE_LOCKED),
+#endif
+#ifdef SECBIT_NOROOT
+    (long long)(SECBIT_NOROOT),
+#endif
+#ifdef SECBIT_NOROOT_LOCKED
+    (long long)(SECBIT_NOROOT_LOCKED),
+#endif
+#ifdef SECBIT_NO_SETUID_FIXUP
+    (long long)(SECBIT_NO_SETUID_FIXUP),
+#endif
+#ifdef SECBIT_NO_SETUID_FIXUP_LOCKED
+    (long long)(SECBIT_NO_SETUID_FIXUP_LOCKED),
+#endif
+#ifdef SECBIT_KEEP_CAPS
+    (long long)(SECBIT_KEEP_CAPS),
+#endif
+#ifdef SECBIT_KEEP_CAPS_LOCKED
+    (long long)(SECBIT_KEEP_CAPS_LOCKED),
+#endif
+#ifdef SECBIT_NO_CAP_AMBIENT_RAISE
+    (long long)(SECBIT_NO_CAP_AMBIENT_RAISE),
+#endif
+#ifdef SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED
+    (long long)(SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED),
+#endif
+#ifdef SECBIT_EXEC_RESTRICT_FILE
+    (long long)(SECBIT_EXEC_RESTRICT_FILE),
+#endif
+#ifdef SECBIT_EXEC_RESTRICT_FILE_LOCKED
+    (long long)(SECBIT_EXEC_RESTRICT_FILE_LOCKED),
+#endif
+#ifdef SECBIT_EXEC_DENY_INTERACTIVE
+    (long long)(SECBIT_EXEC_DENY_INTERACTIVE),
+#endif
+#ifdef SECBIT_EXEC_DENY_INTERACTIVE_LOCKED
+    (long long)(SECBIT_EXEC_DENY_INTERACTIVE_LOCKED),
+#endif
+#ifdef SECUREBITS_DEFAULT
+    (long long)(SECUREBITS_DEFAULT),
+#endif
+#ifdef SECURE_ALL_BITS
+    (long long)(SECURE_ALL_BITS),
+#endif
+#ifdef SECURE_ALL_LOCKS
+    (long long)(SECURE_ALL_LOCKS),
+#endif
+#ifdef CAP_CHOWN
+    (long long)(CAP_CHOWN),
+#endif
+#ifdef CAP_DAC_OVERRIDE
+    (long long)(CAP_DAC_OVERRIDE),
+#endif
+#ifdef CAP_DAC_READ_SEARCH
+    (long long)(CAP_DAC_READ_SEARCH),
+#endif
+#ifdef CAP_FOWNER
+    (long long)(CAP_FOWNER),
+#endif
+#ifdef CAP_FSETID
+    (long long)(CAP_FSETID),
+#endif
+#ifdef CAP_KILL
+    (long long)(CAP_KILL),
+#endif
+#ifdef CAP_SETGID
+    (long long)(CAP_SETGID),
+#endif
+#ifdef CAP_SETUID
+    (long long)(CAP_SETUID),
+#endif
+#ifdef CAP_SETPCAP
+    (long long)(CAP_SETPCAP),
+#endif
+#ifdef CAP_LINUX_IMMUTABLE
+    (long long)(CAP_LINUX_IMMUTABLE),
+#endif
+#ifdef CAP_NET_BIND_SERVICE
+    (long long)(CAP_NET_BIND_SERVICE),
+#endif
+#ifdef CAP_NET_BROADCAST
+    (long long)(CAP_NET_BROADCAST),
+#endif
+#ifdef CAP_NET_ADMIN
+    (long long)(CAP_NET_ADMIN),
+#endif
+#ifdef CAP_NET_RAW
+    (long long)(CAP_NET_RAW),
+#endif
+#ifdef CAP_IPC_LOCK
+    (long long)(CAP_IPC_LOCK),
+#endif
+#ifdef CAP_IPC_OWNER
+    (long long)(CAP_IPC_OWNER),
+#endif
+#ifdef CAP_SYS_MODULE
+    (long long)(CAP_SYS_MODULE),
+#endif
+#ifdef CAP_SYS_RAWIO
+    (long long)(CAP_SYS_RAWIO),
+#endif
+#ifdef CAP_SYS_CHROOT
+    (long long)(CAP_SYS_CHROOT),
+#endif
+#ifdef CAP_SYS_PTRACE
+    (long long)(CAP_SYS_PTRACE),
+#endif
+#ifdef CAP_SYS_PACCT
+    (long long)(CAP_SYS_PACCT),
+#endif
+#ifdef CAP_SYS_ADMIN
+    (long long)(CAP_SYS_ADMIN),
+#endif
+#ifdef CAP_SYS_BOOT
+    (long long)(CAP_SYS_BOOT),
+#endif
+#ifdef CAP_SYS_NICE
+    (long long)(CAP_SYS_NICE),
+#endif
+#ifdef CAP_SYS_RESOURCE
+    (long long)(CAP_SYS_RESOURCE),
+#endif
+#ifdef CAP_SYS_TIME
+    (long long)(CAP_SYS_TIME),
+#endif
+#ifdef CAP_SYS_TTY_CONFIG
+    (long long)(CAP_SYS_TTY_CONFIG),
+#endif
+#ifdef CAP_MKNOD
+    (long long)(CAP_MKNOD),
+#endif
+#ifdef CAP_LEASE
+    (long long)(CAP_LEASE),
+#endif
+#ifdef CAP_AUDIT_WRITE
+    (long long)(CAP_AUDIT_WRITE),
+#endif
+#ifdef CAP_AUDIT_CONTROL
+    (long long)(CAP_AUDIT_CONTROL),
+#endif
+#ifdef CAP_SETFCAP
+    (long long)(CAP_SETFCAP),
+#endif
+#ifdef CAP_MAC_OVERRIDE
+    (long long)(CAP_MAC_OVERRIDE),
+#endif
+#ifdef CAP_MAC_ADMIN
+    (long long)(CAP_MAC_ADMIN),
+#endif
+#ifdef CAP_SYSLOG
+    (long long)(CAP_SYSLOG),
+#endif
+#ifdef CAP_WAKE_ALARM
+    (long long)(CAP_WAKE_ALARM),
+#endif
+#ifdef CAP_BLOCK_SUSPEND
+    (long long)(CAP_BLOCK_SUSPEND),
+#endif
+#ifdef CAP_AUDIT_READ
+    (long long)(CAP_AUDIT_READ),
+#endif
+#ifdef CAP_PERFMON
+    (long long)(CAP_PERFMON),
+#endif
+#ifdef CAP_BPF
+    (long long)(CAP_BPF),
+#endif
+#ifdef CAP_CHECKPOINT_RESTORE
+    (long long)(CAP_CHECKPOINT_RESTORE),
+#endif
+#ifdef CAP_LAST_CAP
+    (long long)(CAP_LAST_CAP),
+#endif
+    0,
 };
 
 /* scripts/constants/ptrace.txt */
-static const struct alcove_constant ptrace_constants[] = {
+static const char ptrace_names[] =
 #ifdef PTRACE_TRACEME
-    {"PTRACE_TRACEME", (long long)(PTRACE_TRACEME)},
+    "PTRACE_TRACEME\0"
 #endif
 #ifdef PTRACE_PEEKTEXT
-    {"PTRACE_PEEKTEXT", (long long)(PTRACE_PEEKTEXT)},
+    "PTRACE_PEEKTEXT\0"
 #endif
 #ifdef PTRACE_PEEKDATA
-    {"PTRACE_PEEKDATA", (long long)(PTRACE_PEEKDATA)},
+    "PTRACE_PEEKDATA\0"
 #endif
 #ifdef PTRACE_PEEKUSER
-    {"PTRACE_PEEKUSER", (long long)(PTRACE_PEEKUSER)},
+    "PTRACE_PEEKUSER\0"
 #elif defined(PTRACE_PEEKUSR)
-    {"PTRACE_PEEKUSER", (long long)(PTRACE_PEEKUSR)},
+    "PTRACE_PEEKUSER\0"
 #endif
 #ifdef PTRACE_PEEKUSR
-    {"PTRACE_PEEKUSR", (long long)(PTRACE_PEEKUSR)},
+    "PTRACE_PEEKUSR\0"
 #elif defined(PTRACE_PEEKUSER)
-    {"PTRACE_PEEKUSR", (long long)(PTRACE_PEEKUSER)},
+    "PTRACE_PEEKUSR\0"
 #endif
 #ifdef PTRACE_POKETEXT
-    {"PTRACE_POKETEXT", (long long)(PTRACE_POKETEXT)},
+    "PTRACE_POKETEXT\0"
 #endif
 #ifdef PTRACE_POKEDATA
-    {"PTRACE_POKEDATA", (long long)(PTRACE_POKEDATA)},
+    "PTRACE_POKEDATA\0"
 #endif
 #ifdef PTRACE_POKEUSER
-    {"PTRACE_POKEUSER", (long long)(PTRACE_POKEUSER)},
+    "PTRACE_POKEUSER\0"
 #elif defined(PTRACE_POKEUSR)
-    {"PTRACE_POKEUSER", (long long)(PTRACE_POKEUSR)},
+    "PTRACE_POKEUSER\0"
 #endif
 #ifdef PTRACE_POKEUSR
-    {"PTRACE_POKEUSR", (long long)(PTRACE_POKEUSR)},
+    "PTRACE_POKEUSR\0"
 #elif defined(PTRACE_POKEUSER)
-    {"PTRACE_POKEUSR", (long long)(PTRACE_POKEUSER)},
+    "PTRACE_POKEUSR\0"
 #endif
 #ifdef PTRACE_CONT
-    {"PTRACE_CONT", (long long)(PTRACE_CONT)},
+    "PTRACE_CONT\0"
 #endif
 #ifdef PTRACE_KILL
-    {"PTRACE_KILL", (long long)(PTRACE_KILL)},
+    "PTRACE_KILL\0"
 #endif
 #ifdef PTRACE_SINGLESTEP
-    {"PTRACE_SINGLESTEP", (long long)(PTRACE_SINGLESTEP)},
+    "PTRACE_SINGLESTEP\0"
 #endif
 #ifdef PTRACE_GETREGS
-    {"PTRACE_GETREGS", (long long)(PTRACE_GETREGS)},
+    "PTRACE_GETREGS\0"
 #endif
 #ifdef PTRACE_SETREGS
-    {"PTRACE_SETREGS", (long long)(PTRACE_SETREGS)},
+    "PTRACE_SETREGS\0"
 #endif
 #ifdef PTRACE_GETFPREGS
-    {"PTRACE_GETFPREGS", (long long)(PTRACE_GETFPREGS)},
+    "PTRACE_GETFPREGS\0"
 #endif
 #ifdef PTRACE_SETFPREGS
-    {"PTRACE_SETFPREGS", (long long)(PTRACE_SETFPREGS)},
+    "PTRACE_SETFPREGS\0"
 #endif
 #ifdef PTRACE_ATTACH
-    {"PTRACE_ATTACH", (long long)(PTRACE_ATTACH)},
+    "PTRACE_ATTACH\0"
 #endif
 #ifdef PTRACE_DETACH
-    {"PTRACE_DETACH", (long long)(PTRACE_DETACH)},
+    "PTRACE_DETACH\0"
 #endif
 #ifdef PTRACE_GETFPXREGS
-    {"PTRACE_GETFPXREGS", (long long)(PTRACE_GETFPXREGS)},
+    "PTRACE_GETFPXREGS\0"
 #endif
 #ifdef PTRACE_SETFPXREGS
-    {"PTRACE_SETFPXREGS", (long long)(PTRACE_SETFPXREGS)},
+    "PTRACE_SETFPXREGS\0"
 #endif
 #ifdef PTRACE_OLDSETOPTIONS
-    {"PTRACE_OLDSETOPTIONS", (long long)(PTRACE_OLDSETOPTIONS)},
+    "PTRACE_OLDSETOPTIONS\0"
 #endif
 #ifdef PTRACE_SYSCALL
-    {"PTRACE_SYSCALL", (long long)(PTRACE_SYSCALL)},
+    "PTRACE_SYSCALL\0"
 #endif
 #ifdef PTRACE_GET_THREAD_AREA
-    {"PTRACE_GET_THREAD_AREA", (long long)(PTRACE_GET_THREAD_AREA)},
+    "PTRACE_GET_THREAD_AREA\0"
 #endif
 #ifdef PTRACE_SET_THREAD_AREA
-    {"PTRACE_SET_THREAD_AREA", (long long)(PTRACE_SET_THREAD_AREA)},
+    "PTRACE_SET_THREAD_AREA\0"
 #endif
 #ifdef PTRACE_ARCH_PRCTL
-    {"PTRACE_ARCH_PRCTL", (long long)(PTRACE_ARCH_PRCTL)},
+    "PTRACE_ARCH_PRCTL\0"
 #endif
 #ifdef PTRACE_SYSEMU
-    {"PTRACE_SYSEMU", (long long)(PTRACE_SYSEMU)},
+    "PTRACE_SYSEMU\0"
 #endif
 #ifdef PTRACE_SYSEMU_SINGLESTEP
-    {"PTRACE_SYSEMU_SINGLESTEP", (long long)(PTRACE_SYSEMU_SINGLESTEP)},
+    "PTRACE_SYSEMU_SINGLESTEP\0"
 #endif
 #ifdef PTRACE_SINGLEBLOCK
-    {"PTRACE_SINGLEBLOCK", (long long)(PTRACE_SINGLEBLOCK)},
+    "PTRACE_SINGLEBLOCK\0"
 #endif
 #ifdef PTRACE_SETOPTIONS
-    {"PTRACE_SETOPTIONS", (long long)(PTRACE_SETOPTIONS)},
+    "PTRACE_SETOPTIONS\0"
 #endif
 #ifdef PTRACE_GETEVENTMSG
-    {"PTRACE_GETEVENTMSG", (long long)(PTRACE_GETEVENTMSG)},
+    "PTRACE_GETEVENTMSG\0"
 #endif
 #ifdef PTRACE_GETSIGINFO
-    {"PTRACE_GETSIGINFO", (long long)(PTRACE_GETSIGINFO)},
+    "PTRACE_GETSIGINFO\0"
 #endif
 #ifdef PTRACE_SETSIGINFO
-    {"PTRACE_SETSIGINFO", (long long)(PTRACE_SETSIGINFO)},
+    "PTRACE_SETSIGINFO\0"
 #endif
 #ifdef PTRACE_GETREGSET
-    {"PTRACE_GETREGSET", (long long)(PTRACE_GETREGSET)},
+    "PTRACE_GETREGSET\0"
 #endif
 #ifdef PTRACE_SETREGSET
-    {"PTRACE_SETREGSET", (long long)(PTRACE_SETREGSET)},
+    "PTRACE_SETREGSET\0"
 #endif
 #ifdef PTRACE_SEIZE
-    {"PTRACE_SEIZE", (long long)(PTRACE_SEIZE)},
+    "PTRACE_SEIZE\0"
 #endif
 #ifdef PTRACE_INTERRUPT
-    {"PTRACE_INTERRUPT", (long long)(PTRACE_INTERRUPT)},
+    "PTRACE_INTERRUPT\0"
 #endif
 #ifdef PTRACE_LISTEN
-    {"PTRACE_LISTEN", (long long)(PTRACE_LISTEN)},
+    "PTRACE_LISTEN\0"
 #endif
 #ifdef PTRACE_PEEKSIGINFO
-    {"PTRACE_PEEKSIGINFO", (long long)(PTRACE_PEEKSIGINFO)},
+    "PTRACE_PEEKSIGINFO\0"
 #endif
 #ifdef PTRACE_GETSIGMASK
-    {"PTRACE_GETSIGMASK", (long long)(PTRACE_GETSIGMASK)},
+    "PTRACE_GETSIGMASK\0"
 #endif
 #ifdef PTRACE_SETSIGMASK
-    {"PTRACE_SETSIGMASK", (long long)(PTRACE_SETSIGMASK)},
+    "PTRACE_SETSIGMASK\0"
 #endif
 #ifdef PTRACE_SECCOMP_GET_FILTER
-    {"PTRACE_SECCOMP_GET_FILTER", (long long)(PTRACE_SECCOMP_GET_FILTER)},
+    "PTRACE_SECCOMP_GET_FILTER\0"
 #endif
 #ifdef PTRACE_SECCOMP_GET_METADATA
-    {"PTRACE_SECCOMP_GET_METADATA", (long long)(PTRACE_SECCOMP_GET_METADATA)},
+    "PTRACE_SECCOMP_GET_METADATA\0"
 #endif
 #ifdef PTRACE_GET_SYSCALL_INFO
-    {"PTRACE_GET_SYSCALL_INFO", (long long)(PTRACE_GET_SYSCALL_INFO)},
+    "PTRACE_GET_SYSCALL_INFO\0"
 #endif
 #ifdef PTRACE_GET_RSEQ_CONFIGURATION
-    {"PTRACE_GET_RSEQ_CONFIGURATION", (long long)(PTRACE_GET_RSEQ_CONFIGURATION)},
+    "PTRACE_GET_RSEQ_CONFIGURATION\0"
 #endif
 #ifdef PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG
-    {"PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG", (long long)(PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG)},
+    "PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG\0"
 #endif
 #ifdef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
-    {"PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG", (long long)(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG)},
+    "PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG\0"
 #endif
 #ifdef PTRACE_SET_SYSCALL_INFO
-    {"PTRACE_SET_SYSCALL_INFO", (long long)(PTRACE_SET_SYSCALL_INFO)},
+    "PTRACE_SET_SYSCALL_INFO\0"
 #endif
 #ifdef PTRACE_O_TRACESYSGOOD
-    {"PTRACE_O_TRACESYSGOOD", (long long)(PTRACE_O_TRACESYSGOOD)},
+    "PTRACE_O_TRACESYSGOOD\0"
 #endif
 #ifdef PTRACE_O_TRACEFORK
-    {"PTRACE_O_TRACEFORK", (long long)(PTRACE_O_TRACEFORK)},
+    "PTRACE_O_TRACEFORK\0"
 #endif
 #ifdef PTRACE_O_TRACEVFORK
-    {"PTRACE_O_TRACEVFORK", (long long)(PTRACE_O_TRACEVFORK)},
+    "PTRACE_O_TRACEVFORK\0"
 #endif
 #ifdef PTRACE_O_TRACECLONE
-    {"PTRACE_O_TRACECLONE", (long long)(PTRACE_O_TRACECLONE)},
+    "PTRACE_O_TRACECLONE\0"
 #endif
 #ifdef PTRACE_O_TRACEEXEC
-    {"PTRACE_O_TRACEEXEC", (long long)(PTRACE_O_TRACEEXEC)},
+    "PTRACE_O_TRACEEXEC\0"
 #endif
 #ifdef PTRACE_O_TRACEVFORKDONE
-    {"PTRACE_O_TRACEVFORKDONE", (long long)(PTRACE_O_TRACEVFORKDONE)},
+    "PTRACE_O_TRACEVFORKDONE\0"
 #endif
 #ifdef PTRACE_O_TRACEEXIT
-    {"PTRACE_O_TRACEEXIT", (long long)(PTRACE_O_TRACEEXIT)},
+    "PTRACE_O_TRACEEXIT\0"
 #endif
 #ifdef PTRACE_O_TRACESECCOMP
-    {"PTRACE_O_TRACESECCOMP", (long long)(PTRACE_O_TRACESECCOMP)},
+    "PTRACE_O_TRACESECCOMP\0"
 #endif
 #ifdef PTRACE_O_EXITKILL
-    {"PTRACE_O_EXITKILL", (long long)(PTRACE_O_EXITKILL)},
+    "PTRACE_O_EXITKILL\0"
 #endif
 #ifdef PTRACE_O_SUSPEND_SECCOMP
-    {"PTRACE_O_SUSPEND_SECCOMP", (long long)(PTRACE_O_SUSPEND_SECCOMP)},
+    "PTRACE_O_SUSPEND_SECCOMP\0"
 #endif
 #ifdef PTRACE_O_MASK
-    {"PTRACE_O_MASK", (long long)(PTRACE_O_MASK)},
+    "PTRACE_O_MASK\0"
 #endif
 #ifdef PTRACE_EVENT_FORK
-    {"PTRACE_EVENT_FORK", (long long)(PTRACE_EVENT_FORK)},
+    "PTRACE_EVENT_FORK\0"
 #endif
 #ifdef PTRACE_EVENT_VFORK
-    {"PTRACE_EVENT_VFORK", (long long)(PTRACE_EVENT_VFORK)},
+    "PTRACE_EVENT_VFORK\0"
 #endif
 #ifdef PTRACE_EVENT_CLONE
-    {"PTRACE_EVENT_CLONE", (long long)(PTRACE_EVENT_CLONE)},
+    "PTRACE_EVENT_CLONE\0"
 #endif
 #ifdef PTRACE_EVENT_EXEC
-    {"PTRACE_EVENT_EXEC", (long long)(PTRACE_EVENT_EXEC)},
+    "PTRACE_EVENT_EXEC\0"
 #endif
 #ifdef PTRACE_EVENT_VFORK_DONE
-    {"PTRACE_EVENT_VFORK_DONE", (long long)(PTRACE_EVENT_VFORK_DONE)},
+    "PTRACE_EVENT_VFORK_DONE\0"
 #endif
 #ifdef PTRACE_EVENT_EXIT
-    {"PTRACE_EVENT_EXIT", (long long)(PTRACE_EVENT_EXIT)},
+    "PTRACE_EVENT_EXIT\0"
 #endif
 #ifdef PTRACE_EVENT_SECCOMP
-    {"PTRACE_EVENT_SECCOMP", (long long)(PTRACE_EVENT_SECCOMP)},
+    "PTRACE_EVENT_SECCOMP\0"
 #endif
 #ifdef PTRACE_EVENT_STOP
-    {"PTRACE_EVENT_STOP", (long long)(PTRACE_EVENT_STOP)},
+    "PTRACE_EVENT_STOP\0"
 #endif
 #ifdef PTRACE_SYSCALL_INFO_NONE
-    {"PTRACE_SYSCALL_INFO_NONE", (long long)(PTRACE_SYSCALL_INFO_NONE)},
+    "PTRACE_SYSCALL_INFO_NONE\0"
 #endif
 #ifdef PTRACE_SYSCALL_INFO_ENTRY
-    {"PTRACE_SYSCALL_INFO_ENTRY", (long long)(PTRACE_SYSCALL_INFO_ENTRY)},
+    "PTRACE_SYSCALL_INFO_ENTRY\0"
 #endif
 #ifdef PTRACE_SYSCALL_INFO_EXIT
-    {"PTRACE_SYSCALL_INFO_EXIT", (long long)(PTRACE_SYSCALL_INFO_EXIT)},
+    "PTRACE_SYSCALL_INFO_EXIT\0"
 #endif
 #ifdef PTRACE_SYSCALL_INFO_SECCOMP
-    {"PTRACE_SYSCALL_INFO_SECCOMP", (long long)(PTRACE_SYSCALL_INFO_SECCOMP)},
+    "PTRACE_SYSCALL_INFO_SECCOMP\0"
 #endif
 #ifdef PTRACE_EVENTMSG_SYSCALL_ENTRY
-    {"PTRACE_EVENTMSG_SYSCALL_ENTRY", (long long)(PTRACE_EVENTMSG_SYSCALL_ENTRY)},
+    "PTRACE_EVENTMSG_SYSCALL_ENTRY\0"
 #endif
 #ifdef PTRACE_EVENTMSG_SYSCALL_EXIT
-    {"PTRACE_EVENTMSG_SYSCALL_EXIT", (long long)(PTRACE_EVENTMSG_SYSCALL_EXIT)},
+    "PTRACE_EVENTMSG_SYSCALL_EXIT\0"
 #endif
 #ifdef PTRACE_PEEKSIGINFO_SHARED
-    {"PTRACE_PEEKSIGINFO_SHARED", (long long)(PTRACE_PEEKSIGINFO_SHARED)},
+    "PTRACE_PEEKSIGINFO_SHARED\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long ptrace_values[] = {
+#ifdef PTRACE_TRACEME
+    (long long)(PTRACE_TRACEME),
+#endif
+#ifdef PTRACE_PEEKTEXT
+    (long long)(PTRACE_PEEKTEXT),
+#endif
+#ifdef PTRACE_PEEKDATA
+    (long long)(PTRACE_PEEKDATA),
+#endif
+#ifdef PTRACE_PEEKUSER
+    (long long)(PTRACE_PEEKUSER),
+#elif defined(PTRACE_PEEKUSR)
+    (long long)(PTRACE_PEEKUSR),
+#endif
+#ifdef PTRACE_PEEKUSR
+    (long long)(PTRACE_PEEKUSR),
+#elif defined(PTRACE_PEEKUSER)
+    (long long)(PTRACE_PEEKUSER),
+#endif
+#ifdef PTRACE_POKETEXT
+    (long long)(PTRACE_POKETEXT),
+#endif
+#ifdef PTRACE_POKEDATA
+    (long long)(PTRACE_POKEDATA),
+#endif
+#ifdef PTRACE_POKEUSER
+    (long long)(PTRACE_POKEUSER),
+#elif defined(PTRACE_POKEUSR)
+    (long long)(PTRACE_POKEUSR),
+#endif
+#ifdef PTRACE_POKEUSR
+    (long long)(PTRACE_POKEUSR),
+#elif defined(PTRACE_POKEUSER)
+    (long long)(PTRACE_POKEUSER),
+#endif
+#ifdef PTRACE_CONT
+    (long long)(PTRACE_CONT),
+#endif
+#ifdef PTRACE_KILL
+    (long long)(PTRACE_KILL),
+#endif
+#ifdef PTRACE_SINGLESTEP
+    (long long)(PTRACE_SINGLESTEP),
+#endif
+#ifdef PTRACE_GETREGS
+    (long long)(PTRACE_GETREGS),
+#endif
+#ifdef PTRACE_SETREGS
+    (long long)(PTRACE_SETREGS),
+#endif
+#ifdef PTRACE_GETFPREGS
+    (long long)(PTRACE_GETFPREGS),
+#endif
+#ifdef PTRACE_SETFPREGS
+    (long long)(PTRACE_SETFPREGS),
+#endif
+#ifdef PTRACE_ATTACH
+    (long long)(PTRACE_ATTACH),
+#endif
+#ifdef PTRACE_DETACH
+    (long long)(PTRACE_DETACH),
+#endif
+#ifdef PTRACE_GETFPXREGS
+    (long long)(PTRACE_GETFPXREGS),
+#endif
+#ifdef PTRACE_SETFPXREGS
+    (long long)(PTRACE_SETFPXREGS),
+#endif
+#ifdef PTRACE_OLDSETOPTIONS
+    (long long)(PTRACE_OLDSETOPTIONS),
+#endif
+#ifdef PTRACE_SYSCALL
+    (long long)(PTRACE_SYSCALL),
+#endif
+#ifdef PTRACE_GET_THREAD_AREA
+    (long long)(PTRACE_GET_THREAD_AREA),
+#endif
+#ifdef PTRACE_SET_THREAD_AREA
+    (long long)(PTRACE_SET_THREAD_AREA),
+#endif
+#ifdef PTRACE_ARCH_PRCTL
+    (long long)(PTRACE_ARCH_PRCTL),
+#endif
+#ifdef PTRACE_SYSEMU
+    (long long)(PTRACE_SYSEMU),
+#endif
+#ifdef PTRACE_SYSEMU_SINGLESTEP
+    (long long)(PTRACE_SYSEMU_SINGLESTEP),
+#endif
+#ifdef PTRACE_SINGLEBLOCK
+    (long long)(PTRACE_SINGLEBLOCK),
+#endif
+#ifdef PTRACE_SETOPTIONS
+    (long long)(PTRACE_SETOPTIONS),
+#endif
+#ifdef PTRACE_GETEVENTMSG
+    (long long)(PTRACE_GETEVENTMSG),
+#endif
+#ifdef PTRACE_GETSIGINFO
+    (long long)(PTRACE_GETSIGINFO),
+#endif
+#ifdef PTRACE_SETSIGINFO
+    (long long)(PTRACE_SETSIGINFO),
+#endif
+#ifdef PTRACE_GETREGSET
+    (long long)(PTRACE_GETREGSET),
+#endif
+#ifdef PTRACE_SETREGSET
+    (long long)(PTRACE_SETREGSET),
+#endif
+#ifdef PTRACE_SEIZE
+    (long long)(PTRACE_SEIZE),
+#endif
+#ifdef PTRACE_INTERRUPT
+    (long long)(PTRACE_INTERRUPT),
+#endif
+#ifdef PTRACE_LISTEN
+    (long long)(PTRACE_LISTEN),
+#endif
+#ifdef PTRACE_PEEKSIGINFO
+    (long long)(PTRACE_PEEKSIGINFO),
+#endif
+#ifdef PTRACE_GETSIGMASK
+    (long long)(PTRACE_GETSIGMASK),
+#endif
+#ifdef PTRACE_SETSIGMASK
+    (long long)(PTRACE_SETSIGMASK),
+#endif
+#ifdef PTRACE_SECCOMP_GET_FILTER
+    (long long)(PTRACE_SECCOMP_GET_FILTER),
+#endif
+#ifdef PTRACE_SECCOMP_GET_METADATA
+    (long long)(PTRACE_SECCOMP_GET_METADATA),
+#endif
+#ifdef PTRACE_GET_SYSCALL_INFO
+    (long long)(PTRACE_GET_SYSCALL_INFO),
+#endif
+#ifdef PTRACE_GET_RSEQ_CONFIGURATION
+    (long long)(PTRACE_GET_RSEQ_CONFIGURATION),
+#endif
+#ifdef PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG
+    (long long)(PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG),
+#endif
+#ifdef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+    (long long)(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG),
+#endif
+#ifdef PTRACE_SET_SYSCALL_INFO
+    (long long)(PTRACE_SET_SYSCALL_INFO),
+#endif
+#ifdef PTRACE_O_TRACESYSGOOD
+    (long long)(PTRACE_O_TRACESYSGOOD),
+#endif
+#ifdef PTRACE_O_TRACEFORK
+    (long long)(PTRACE_O_TRACEFORK),
+#endif
+#ifdef PTRACE_O_TRACEVFORK
+    (long long)(PTRACE_O_TRACEVFORK),
+#endif
+#ifdef PTRACE_O_TRACECLONE
+    (long long)(PTRACE_O_TRACECLONE),
+#endif
+#ifdef PTRACE_O_TRACEEXEC
+    (long long)(PTRACE_O_TRACEEXEC),
+#endif
+#ifdef PTRACE_O_TRACEVFORKDONE
+    (long long)(PTRACE_O_TRACEVFORKDONE),
+#endif
+#ifdef PTRACE_O_TRACEEXIT
+    (long long)(PTRACE_O_TRACEEXIT),
+#endif
+#ifdef PTRACE_O_TRACESECCOMP
+    (long long)(PTRACE_O_TRACESECCOMP),
+#endif
+#ifdef PTRACE_O_EXITKILL
+    (long long)(PTRACE_O_EXITKILL),
+#endif
+#ifdef PTRACE_O_SUSPEND_SECCOMP
+    (long long)(PTRACE_O_SUSPEND_SECCOMP),
+#endif
+#ifdef PTRACE_O_MASK
+    (long long)(PTRACE_O_MASK),
+#endif
+#ifdef PTRACE_EVENT_FORK
+    (long long)(PTRACE_EVENT_FORK),
+#endif
+#ifdef PTRACE_EVENT_VFORK
+    (long long)(PTRACE_EVENT_VFORK),
+#endif
+#ifdef PTRACE_EVENT_CLONE
+    (long long)(PTRACE_EVENT_CLONE),
+#endif
+#ifdef PTRACE_EVENT_EXEC
+    (long long)(PTRACE_EVENT_EXEC),
+#endif
+#ifdef PTRACE_EVENT_VFORK_DONE
+    (long long)(PTRACE_EVENT_VFORK_DONE),
+#endif
+#ifdef PTRACE_EVENT_EXIT
+    (long long)(PTRACE_EVENT_EXIT),
+#endif
+#ifdef PTRACE_EVENT_SECCOMP
+    (long long)(PTRACE_EVENT_SECCOMP),
+#endif
+#ifdef PTRACE_EVENT_STOP
+    (long long)(PTRACE_EVENT_STOP),
+#endif
+#ifdef PTRACE_SYSCALL_INFO_NONE
+    (long long)(PTRACE_SYSCALL_INFO_NONE),
+#endif
+#ifdef PTRACE_SYSCALL_INFO_ENTRY
+    (long long)(PTRACE_SYSCALL_INFO_ENTRY),
+#endif
+#ifdef PTRACE_SYSCALL_INFO_EXIT
+    (long long)(PTRACE_SYSCALL_INFO_EXIT),
+#endif
+#ifdef PTRACE_SYSCALL_INFO_SECCOMP
+    (long long)(PTRACE_SYSCALL_INFO_SECCOMP),
+#endif
+#ifdef PTRACE_EVENTMSG_SYSCALL_ENTRY
+    (long long)(PTRACE_EVENTMSG_SYSCALL_ENTRY),
+#endif
+#ifdef PTRACE_EVENTMSG_SYSCALL_EXIT
+    (long long)(PTRACE_EVENTMSG_SYSCALL_EXIT),
+#endif
+#ifdef PTRACE_PEEKSIGINFO_SHARED
+    (long long)(PTRACE_PEEKSIGINFO_SHARED),
+#endif
+    0,
 };
 
 /* scripts/constants/rlimit.txt */
-static const struct alcove_constant rlimit_constants[] = {
+static const char rlimit_names[] =
 #ifdef RLIMIT_CPU
-    {"RLIMIT_CPU", (long long)(RLIMIT_CPU)},
+    "RLIMIT_CPU\0"
 #endif
 #ifdef RLIMIT_FSIZE
-    {"RLIMIT_FSIZE", (long long)(RLIMIT_FSIZE)},
+    "RLIMIT_FSIZE\0"
 #endif
 #ifdef RLIMIT_DATA
-    {"RLIMIT_DATA", (long long)(RLIMIT_DATA)},
+    "RLIMIT_DATA\0"
 #endif
 #ifdef RLIMIT_STACK
-    {"RLIMIT_STACK", (long long)(RLIMIT_STACK)},
+    "RLIMIT_STACK\0"
 #endif
 #ifdef RLIMIT_CORE
-    {"RLIMIT_CORE", (long long)(RLIMIT_CORE)},
+    "RLIMIT_CORE\0"
 #endif
 #ifdef RLIMIT_RSS
-    {"RLIMIT_RSS", (long long)(RLIMIT_RSS)},
+    "RLIMIT_RSS\0"
 #endif
 #ifdef RLIMIT_NPROC
-    {"RLIMIT_NPROC", (long long)(RLIMIT_NPROC)},
+    "RLIMIT_NPROC\0"
 #endif
 #ifdef RLIMIT_NOFILE
-    {"RLIMIT_NOFILE", (long long)(RLIMIT_NOFILE)},
+    "RLIMIT_NOFILE\0"
 #endif
 #ifdef RLIMIT_OFILE
-    {"RLIMIT_OFILE", (long long)(RLIMIT_OFILE)},
+    "RLIMIT_OFILE\0"
 #endif
 #ifdef RLIMIT_MEMLOCK
-    {"RLIMIT_MEMLOCK", (long long)(RLIMIT_MEMLOCK)},
+    "RLIMIT_MEMLOCK\0"
 #endif
 #ifdef RLIMIT_AS
-    {"RLIMIT_AS", (long long)(RLIMIT_AS)},
+    "RLIMIT_AS\0"
 #endif
 #ifdef RLIMIT_LOCKS
-    {"RLIMIT_LOCKS", (long long)(RLIMIT_LOCKS)},
+    "RLIMIT_LOCKS\0"
 #endif
 #ifdef RLIMIT_SIGPENDING
-    {"RLIMIT_SIGPENDING", (long long)(RLIMIT_SIGPENDING)},
+    "RLIMIT_SIGPENDING\0"
 #endif
 #ifdef RLIMIT_MSGQUEUE
-    {"RLIMIT_MSGQUEUE", (long long)(RLIMIT_MSGQUEUE)},
+    "RLIMIT_MSGQUEUE\0"
 #endif
 #ifdef RLIMIT_NICE
-    {"RLIMIT_NICE", (long long)(RLIMIT_NICE)},
+    "RLIMIT_NICE\0"
 #endif
 #ifdef RLIMIT_RTPRIO
-    {"RLIMIT_RTPRIO", (long long)(RLIMIT_RTPRIO)},
+    "RLIMIT_RTPRIO\0"
 #endif
 #ifdef RLIMIT_RTTIME
-    {"RLIMIT_RTTIME", (long long)(RLIMIT_RTTIME)},
+    "RLIMIT_RTTIME\0"
 #endif
 #ifdef RLIMIT_NLIMITS
-    {"RLIMIT_NLIMITS", (long long)(RLIMIT_NLIMITS)},
+    "RLIMIT_NLIMITS\0"
 #endif
 #ifdef RLIM_NLIMITS
-    {"RLIM_NLIMITS", (long long)(RLIM_NLIMITS)},
+    "RLIM_NLIMITS\0"
 #endif
 #ifdef RLIM_INFINITY
-    {"RLIM_INFINITY", (long long)(RLIM_INFINITY)},
+    "RLIM_INFINITY\0"
 #endif
 #ifdef RLIM_SAVED_MAX
-    {"RLIM_SAVED_MAX", (long long)(RLIM_SAVED_MAX)},
+    "RLIM_SAVED_MAX\0"
 #endif
 #ifdef RLIM_SAVED_CUR
-    {"RLIM_SAVED_CUR", (long long)(RLIM_SAVED_CUR)},
+    "RLIM_SAVED_CUR\0"
 #endif
 #ifdef RLIM64_INFINITY
-    {"RLIM64_INFINITY", (long long)(RLIM64_INFINITY)},
+    "RLIM64_INFINITY\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long rlimit_values[] = {
+#ifdef RLIMIT_CPU
+    (long long)(RLIMIT_CPU),
+#endif
+#ifdef RLIMIT_FSIZE
+    (long long)(RLIMIT_FSIZE),
+#endif
+#ifdef RLIMIT_DATA
+    (long long)(RLIMIT_DATA),
+#endif
+#ifdef RLIMIT_STACK
+    (long long)(RLIMIT_STACK),
+#endif
+#ifdef RLIMIT_CORE
+    (long long)(RLIMIT_CORE),
+#endif
+#ifdef RLIMIT_RSS
+    (long long)(RLIMIT_RSS),
+#endif
+#ifdef RLIMIT_NPROC
+    (long long)(RLIMIT_NPROC),
+#endif
+#ifdef RLIMIT_NOFILE
+    (long long)(RLIMIT_NOFILE),
+#endif
+#ifdef RLIMIT_OFILE
+    (long long)(RLIMIT_OFILE),
+#endif
+#ifdef RLIMIT_MEMLOCK
+    (long long)(RLIMIT_MEMLOCK),
+#endif
+#ifdef RLIMIT_AS
+    (long long)(RLIMIT_AS),
+#endif
+#ifdef RLIMIT_LOCKS
+    (long long)(RLIMIT_LOCKS),
+#endif
+#ifdef RLIMIT_SIGPENDING
+    (long long)(RLIMIT_SIGPENDING),
+#endif
+#ifdef RLIMIT_MSGQUEUE
+    (long long)(RLIMIT_MSGQUEUE),
+#endif
+#ifdef RLIMIT_NICE
+    (long long)(RLIMIT_NICE),
+#endif
+#ifdef RLIMIT_RTPRIO
+    (long long)(RLIMIT_RTPRIO),
+#endif
+#ifdef RLIMIT_RTTIME
+    (long long)(RLIMIT_RTTIME),
+#endif
+#ifdef RLIMIT_NLIMITS
+    (long long)(RLIMIT_NLIMITS),
+#endif
+#ifdef RLIM_NLIMITS
+    (long long)(RLIM_NLIMITS),
+#endif
+#ifdef RLIM_INFINITY
+    (long long)(RLIM_INFINITY),
+#endif
+#ifdef RLIM_SAVED_MAX
+    (long long)(RLIM_SAVED_MAX),
+#endif
+#ifdef RLIM_SAVED_CUR
+    (long long)(RLIM_SAVED_CUR),
+#endif
+#ifdef RLIM64_INFINITY
+    (long long)(RLIM64_INFINITY),
+#endif
+    0,
 };
 
 /* scripts/constants/seccomp.txt */
-static const struct alcove_constant seccomp_constants[] = {
+static const char seccomp_names[] =
 #ifdef SECCOMP_MODE_DISABLED
-    {"SECCOMP_MODE_DISABLED", (long long)(SECCOMP_MODE_DISABLED)},
+    "SECCOMP_MODE_DISABLED\0"
 #endif
 #ifdef SECCOMP_MODE_STRICT
-    {"SECCOMP_MODE_STRICT", (long long)(SECCOMP_MODE_STRICT)},
+    "SECCOMP_MODE_STRICT\0"
 #endif
 #ifdef SECCOMP_MODE_FILTER
-    {"SECCOMP_MODE_FILTER", (long long)(SECCOMP_MODE_FILTER)},
+    "SECCOMP_MODE_FILTER\0"
 #endif
 #ifdef SECCOMP_SET_MODE_STRICT
-    {"SECCOMP_SET_MODE_STRICT", (long long)(SECCOMP_SET_MODE_STRICT)},
+    "SECCOMP_SET_MODE_STRICT\0"
 #endif
 #ifdef SECCOMP_SET_MODE_FILTER
-    {"SECCOMP_SET_MODE_FILTER", (long long)(SECCOMP_SET_MODE_FILTER)},
+    "SECCOMP_SET_MODE_FILTER\0"
 #endif
 #ifdef SECCOMP_GET_ACTION_AVAIL
-    {"SECCOMP_GET_ACTION_AVAIL", (long long)(SECCOMP_GET_ACTION_AVAIL)},
+    "SECCOMP_GET_ACTION_AVAIL\0"
 #endif
 #ifdef SECCOMP_GET_NOTIF_SIZES
-    {"SECCOMP_GET_NOTIF_SIZES", (long long)(SECCOMP_GET_NOTIF_SIZES)},
+    "SECCOMP_GET_NOTIF_SIZES\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_TSYNC
-    {"SECCOMP_FILTER_FLAG_TSYNC", (long long)(SECCOMP_FILTER_FLAG_TSYNC)},
+    "SECCOMP_FILTER_FLAG_TSYNC\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_LOG
-    {"SECCOMP_FILTER_FLAG_LOG", (long long)(SECCOMP_FILTER_FLAG_LOG)},
+    "SECCOMP_FILTER_FLAG_LOG\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_SPEC_ALLOW
-    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", (long long)(SECCOMP_FILTER_FLAG_SPEC_ALLOW)},
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_NEW_LISTENER
-    {"SECCOMP_FILTER_FLAG_NEW_LISTENER", (long long)(SECCOMP_FILTER_FLAG_NEW_LISTENER)},
+    "SECCOMP_FILTER_FLAG_NEW_LISTENER\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-    {"SECCOMP_FILTER_FLAG_TSYNC_ESRCH", (long long)(SECCOMP_FILTER_FLAG_TSYNC_ESRCH)},
+    "SECCOMP_FILTER_FLAG_TSYNC_ESRCH\0"
 #endif
 #ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", (long long)(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)},
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\0"
 #endif
 #ifdef SECCOMP_RET_KILL_PROCESS
-    {"SECCOMP_RET_KILL_PROCESS", (long long)(SECCOMP_RET_KILL_PROCESS)},
+    "SECCOMP_RET_KILL_PROCESS\0"
 #endif
 #ifdef SECCOMP_RET_KILL_THREAD
-    {"SECCOMP_RET_KILL_THREAD", (long long)(SECCOMP_RET_KILL_THREAD)},
+    "SECCOMP_RET_KILL_THREAD\0"
 #endif
 #ifdef SECCOMP_RET_KILL
-    {"SECCOMP_RET_KILL", (long long)(SECCOMP_RET_KILL)},
+    "SECCOMP_RET_KILL\0"
 #endif
 #ifdef SECCOMP_RET_TRAP
-    {"SECCOMP_RET_TRAP", (long long)(SECCOMP_RET_TRAP)},
+    "SECCOMP_RET_TRAP\0"
 #endif
 #ifdef SECCOMP_RET_ERRNO
-    {"SECCOMP_RET_ERRNO", (long long)(SECCOMP_RET_ERRNO)},
+    "SECCOMP_RET_ERRNO\0"
 #endif
 #ifdef SECCOMP_RET_USER_NOTIF
-    {"SECCOMP_RET_USER_NOTIF", (long long)(SECCOMP_RET_USER_NOTIF)},
+    "SECCOMP_RET_USER_NOTIF\0"
 #endif
 #ifdef SECCOMP_RET_TRACE
-    {"SECCOMP_RET_TRACE", (long long)(SECCOMP_RET_TRACE)},
+    "SECCOMP_RET_TRACE\0"
 #endif
 #ifdef SECCOMP_RET_LOG
-    {"SECCOMP_RET_LOG", (long long)(SECCOMP_RET_LOG)},
+    "SECCOMP_RET_LOG\0"
 #endif
 #ifdef SECCOMP_RET_ALLOW
-    {"SECCOMP_RET_ALLOW", (long long)(SECCOMP_RET_ALLOW)},
+    "SECCOMP_RET_ALLOW\0"
 #endif
 #ifdef SECCOMP_RET_ACTION_FULL
-    {"SECCOMP_RET_ACTION_FULL", (long long)(SECCOMP_RET_ACTION_FULL)},
+    "SECCOMP_RET_ACTION_FULL\0"
 #endif
 #ifdef SECCOMP_RET_ACTION
-    {"SECCOMP_RET_ACTION", (long long)(SECCOMP_RET_ACTION)},
+    "SECCOMP_RET_ACTION\0"
 #endif
 #ifdef SECCOMP_RET_DATA
-    {"SECCOMP_RET_DATA", (long long)(SECCOMP_RET_DATA)},
+    "SECCOMP_RET_DATA\0"
 #endif
 #ifdef SECCOMP_USER_NOTIF_FLAG_CONTINUE
-    {"SECCOMP_USER_NOTIF_FLAG_CONTINUE", (long long)(SECCOMP_USER_NOTIF_FLAG_CONTINUE)},
+    "SECCOMP_USER_NOTIF_FLAG_CONTINUE\0"
 #endif
 #ifdef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-    {"SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP", (long long)(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)},
+    "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP\0"
 #endif
 #ifdef SECCOMP_ADDFD_FLAG_SETFD
-    {"SECCOMP_ADDFD_FLAG_SETFD", (long long)(SECCOMP_ADDFD_FLAG_SETFD)},
+    "SECCOMP_ADDFD_FLAG_SETFD\0"
 #endif
 #ifdef SECCOMP_ADDFD_FLAG_SEND
-    {"SECCOMP_ADDFD_FLAG_SEND", (long long)(SECCOMP_ADDFD_FLAG_SEND)},
+    "SECCOMP_ADDFD_FLAG_SEND\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_RECV
-    {"SECCOMP_IOCTL_NOTIF_RECV", (long long)(SECCOMP_IOCTL_NOTIF_RECV)},
+    "SECCOMP_IOCTL_NOTIF_RECV\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_SEND
-    {"SECCOMP_IOCTL_NOTIF_SEND", (long long)(SECCOMP_IOCTL_NOTIF_SEND)},
+    "SECCOMP_IOCTL_NOTIF_SEND\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_ID_VALID
-    {"SECCOMP_IOCTL_NOTIF_ID_VALID", (long long)(SECCOMP_IOCTL_NOTIF_ID_VALID)},
+    "SECCOMP_IOCTL_NOTIF_ID_VALID\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_ADDFD
-    {"SECCOMP_IOCTL_NOTIF_ADDFD", (long long)(SECCOMP_IOCTL_NOTIF_ADDFD)},
+    "SECCOMP_IOCTL_NOTIF_ADDFD\0"
 #endif
 #ifdef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-    {"SECCOMP_IOCTL_NOTIF_SET_FLAGS", (long long)(SECCOMP_IOCTL_NOTIF_SET_FLAGS)},
+    "SECCOMP_IOCTL_NOTIF_SET_FLAGS\0"
 #endif
 #ifdef BPF_LD
-    {"BPF_LD", (long long)(BPF_LD)},
+    "BPF_LD\0"
 #endif
 #ifdef BPF_LDX
-    {"BPF_LDX", (long long)(BPF_LDX)},
+    "BPF_LDX\0"
 #endif
 #ifdef BPF_ST
-    {"BPF_ST", (long long)(BPF_ST)},
+    "BPF_ST\0"
 #endif
 #ifdef BPF_STX
-    {"BPF_STX", (long long)(BPF_STX)},
+    "BPF_STX\0"
 #endif
 #ifdef BPF_ALU
-    {"BPF_ALU", (long long)(BPF_ALU)},
+    "BPF_ALU\0"
 #endif
 #ifdef BPF_JMP
-    {"BPF_JMP", (long long)(BPF_JMP)},
+    "BPF_JMP\0"
 #endif
 #ifdef BPF_RET
-    {"BPF_RET", (long long)(BPF_RET)},
+    "BPF_RET\0"
 #endif
 #ifdef BPF_MISC
-    {"BPF_MISC", (long long)(BPF_MISC)},
+    "BPF_MISC\0"
 #endif
 #ifdef BPF_W
-    {"BPF_W", (long long)(BPF_W)},
+    "BPF_W\0"
 #endif
 #ifdef BPF_H
-    {"BPF_H", (long long)(BPF_H)},
+    "BPF_H\0"
 #endif
 #ifdef BPF_B
-    {"BPF_B", (long long)(BPF_B)},
+    "BPF_B\0"
 #endif
 #ifdef BPF_IMM
-    {"BPF_IMM", (long long)(BPF_IMM)},
+    "BPF_IMM\0"
 #endif
 #ifdef BPF_ABS
-    {"BPF_ABS", (long long)(BPF_ABS)},
+    "BPF_ABS\0"
 #endif
 #ifdef BPF_IND
-    {"BPF_IND", (long long)(BPF_IND)},
+    "BPF_IND\0"
 #endif
 #ifdef BPF_MEM
-    {"BPF_MEM", (long long)(BPF_MEM)},
+    "BPF_MEM\0"
 #endif
 #ifdef BPF_LEN
-    {"BPF_LEN", (long long)(BPF_LEN)},
+    "BPF_LEN\0"
 #endif
 #ifdef BPF_MSH
-    {"BPF_MSH", (long long)(BPF_MSH)},
+    "BPF_MSH\0"
 #endif
 #ifdef BPF_ADD
-    {"BPF_ADD", (long long)(BPF_ADD)},
+    "BPF_ADD\0"
 #endif
 #ifdef BPF_SUB
-    {"BPF_SUB", (long long)(BPF_SUB)},
+    "BPF_SUB\0"
 #endif
 #ifdef BPF_MUL
-    {"BPF_MUL", (long long)(BPF_MUL)},
+    "BPF_MUL\0"
 #endif
 #ifdef BPF_DIV
-    {"BPF_DIV", (long long)(BPF_DIV)},
+    "BPF_DIV\0"
 #endif
 #ifdef BPF_OR
-    {"BPF_OR", (long long)(BPF_OR)},
+    "BPF_OR\0"
 #endif
 #ifdef BPF_AND
-    {"BPF_AND", (long long)(BPF_AND)},
+    "BPF_AND\0"
 #endif
 #ifdef BPF_LSH
-    {"BPF_LSH", (long long)(BPF_LSH)},
+    "BPF_LSH\0"
 #endif
 #ifdef BPF_RSH
-    {"BPF_RSH", (long long)(BPF_RSH)},
+    "BPF_RSH\0"
 #endif
 #ifdef BPF_NEG
-    {"BPF_NEG", (long long)(BPF_NEG)},
+    "BPF_NEG\0"
 #endif
 #ifdef BPF_MOD
-    {"BPF_MOD", (long long)(BPF_MOD)},
+    "BPF_MOD\0"
 #endif
 #ifdef BPF_XOR
-    {"BPF_XOR", (long long)(BPF_XOR)},
+    "BPF_XOR\0"
 #endif
 #ifdef BPF_JA
-    {"BPF_JA", (long long)(BPF_JA)},
+    "BPF_JA\0"
 #endif
 #ifdef BPF_JEQ
-    {"BPF_JEQ", (long long)(BPF_JEQ)},
+    "BPF_JEQ\0"
 #endif
 #ifdef BPF_JGT
-    {"BPF_JGT", (long long)(BPF_JGT)},
+    "BPF_JGT\0"
 #endif
 #ifdef BPF_JGE
-    {"BPF_JGE", (long long)(BPF_JGE)},
+    "BPF_JGE\0"
 #endif
 #ifdef BPF_JSET
-    {"BPF_JSET", (long long)(BPF_JSET)},
+    "BPF_JSET\0"
 #endif
 #ifdef BPF_K
-    {"BPF_K", (long long)(BPF_K)},
+    "BPF_K\0"
 #endif
 #ifdef BPF_X
-    {"BPF_X", (long long)(BPF_X)},
+    "BPF_X\0"
 #endif
 #ifdef BPF_A
-    {"BPF_A", (long long)(BPF_A)},
+    "BPF_A\0"
 #endif
 #ifdef BPF_TAX
-    {"BPF_TAX", (long long)(BPF_TAX)},
+    "BPF_TAX\0"
 #endif
 #ifdef BPF_TXA
-    {"BPF_TXA", (long long)(BPF_TXA)},
+    "BPF_TXA\0"
 #endif
 #ifdef BPF_MAXINSNS
-    {"BPF_MAXINSNS", (long long)(BPF_MAXINSNS)},
+    "BPF_MAXINSNS\0"
 #endif
 #ifdef BPF_MEMWORDS
-    {"BPF_MEMWORDS", (long long)(BPF_MEMWORDS)},
+    "BPF_MEMWORDS\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long seccomp_values[] = {
+#ifdef SECCOMP_MODE_DISABLED
+    (long long)(SECCOMP_MODE_DISABLED),
+#endif
+#ifdef SECCOMP_MODE_STRICT
+    (long long)(SECCOMP_MODE_STRICT),
+#endif
+#ifdef SECCOMP_MODE_FILTER
+    (long long)(SECCOMP_MODE_FILTER),
+#endif
+#ifdef SECCOMP_SET_MODE_STRICT
+    (long long)(SECCOMP_SET_MODE_STRICT),
+#endif
+#ifdef SECCOMP_SET_MODE_FILTER
+    (long long)(SECCOMP_SET_MODE_FILTER),
+#endif
+#ifdef SECCOMP_GET_ACTION_AVAIL
+    (long long)(SECCOMP_GET_ACTION_AVAIL),
+#endif
+#ifdef SECCOMP_GET_NOTIF_SIZES
+    (long long)(SECCOMP_GET_NOTIF_SIZES),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_TSYNC
+    (long long)(SECCOMP_FILTER_FLAG_TSYNC),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_LOG
+    (long long)(SECCOMP_FILTER_FLAG_LOG),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    (long long)(SECCOMP_FILTER_FLAG_SPEC_ALLOW),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_NEW_LISTENER
+    (long long)(SECCOMP_FILTER_FLAG_NEW_LISTENER),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+    (long long)(SECCOMP_FILTER_FLAG_TSYNC_ESRCH),
+#endif
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+    (long long)(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV),
+#endif
+#ifdef SECCOMP_RET_KILL_PROCESS
+    (long long)(SECCOMP_RET_KILL_PROCESS),
+#endif
+#ifdef SECCOMP_RET_KILL_THREAD
+    (long long)(SECCOMP_RET_KILL_THREAD),
+#endif
+#ifdef SECCOMP_RET_KILL
+    (long long)(SECCOMP_RET_KILL),
+#endif
+#ifdef SECCOMP_RET_TRAP
+    (long long)(SECCOMP_RET_TRAP),
+#endif
+#ifdef SECCOMP_RET_ERRNO
+    (long long)(SECCOMP_RET_ERRNO),
+#endif
+#ifdef SECCOMP_RET_USER_NOTIF
+    (long long)(SECCOMP_RET_USER_NOTIF),
+#endif
+#ifdef SECCOMP_RET_TRACE
+    (long long)(SECCOMP_RET_TRACE),
+#endif
+#ifdef SECCOMP_RET_LOG
+    (long long)(SECCOMP_RET_LOG),
+#endif
+#ifdef SECCOMP_RET_ALLOW
+    (long long)(SECCOMP_RET_ALLOW),
+#endif
+#ifdef SECCOMP_RET_ACTION_FULL
+    (long long)(SECCOMP_RET_ACTION_FULL),
+#endif
+#ifdef SECCOMP_RET_ACTION
+    (long long)(SECCOMP_RET_ACTION),
+#endif
+#ifdef SECCOMP_RET_DATA
+    (long long)(SECCOMP_RET_DATA),
+#endif
+#ifdef SECCOMP_USER_NOTIF_FLAG_CONTINUE
+    (long long)(SECCOMP_USER_NOTIF_FLAG_CONTINUE),
+#endif
+#ifdef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+    (long long)(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP),
+#endif
+#ifdef SECCOMP_ADDFD_FLAG_SETFD
+    (long long)(SECCOMP_ADDFD_FLAG_SETFD),
+#endif
+#ifdef SECCOMP_ADDFD_FLAG_SEND
+    (long long)(SECCOMP_ADDFD_FLAG_SEND),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_RECV
+    (long long)(SECCOMP_IOCTL_NOTIF_RECV),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_SEND
+    (long long)(SECCOMP_IOCTL_NOTIF_SEND),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_ID_VALID
+    (long long)(SECCOMP_IOCTL_NOTIF_ID_VALID),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_ADDFD
+    (long long)(SECCOMP_IOCTL_NOTIF_ADDFD),
+#endif
+#ifdef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+    (long long)(SECCOMP_IOCTL_NOTIF_SET_FLAGS),
+#endif
+#ifdef BPF_LD
+    (long long)(BPF_LD),
+#endif
+#ifdef BPF_LDX
+    (long long)(BPF_LDX),
+#endif
+#ifdef BPF_ST
+    (long long)(BPF_ST),
+#endif
+#ifdef BPF_STX
+    (long long)(BPF_STX),
+#endif
+#ifdef BPF_ALU
+    (long long)(BPF_ALU),
+#endif
+#ifdef BPF_JMP
+    (long long)(BPF_JMP),
+#endif
+#ifdef BPF_RET
+    (long long)(BPF_RET),
+#endif
+#ifdef BPF_MISC
+    (long long)(BPF_MISC),
+#endif
+#ifdef BPF_W
+    (long long)(BPF_W),
+#endif
+#ifdef BPF_H
+    (long long)(BPF_H),
+#endif
+#ifdef BPF_B
+    (long long)(BPF_B),
+#endif
+#ifdef BPF_IMM
+    (long long)(BPF_IMM),
+#endif
+#ifdef BPF_ABS
+    (long long)(BPF_ABS),
+#endif
+#ifdef BPF_IND
+    (long long)(BPF_IND),
+#endif
+#ifdef BPF_MEM
+    (long long)(BPF_MEM),
+#endif
+#ifdef BPF_LEN
+    (long long)(BPF_LEN),
+#endif
+#ifdef BPF_MSH
+    (long long)(BPF_MSH),
+#endif
+#ifdef BPF_ADD
+    (long long)(BPF_ADD),
+#endif
+#ifdef BPF_SUB
+    (long long)(BPF_SUB),
+#endif
+#ifdef BPF_MUL
+    (long long)(BPF_MUL),
+#endif
+#ifdef BPF_DIV
+    (long long)(BPF_DIV),
+#endif
+#ifdef BPF_OR
+    (long long)(BPF_OR),
+#endif
+#ifdef BPF_AND
+    (long long)(BPF_AND),
+#endif
+#ifdef BPF_LSH
+    (long long)(BPF_LSH),
+#endif
+#ifdef BPF_RSH
+    (long long)(BPF_RSH),
+#endif
+#ifdef BPF_NEG
+    (long long)(BPF_NEG),
+#endif
+#ifdef BPF_MOD
+    (long long)(BPF_MOD),
+#endif
+#ifdef BPF_XOR
+    (long long)(BPF_XOR),
+#endif
+#ifdef BPF_JA
+    (long long)(BPF_JA),
+#endif
+#ifdef BPF_JEQ
+    (long long)(BPF_JEQ),
+#endif
+#ifdef BPF_JGT
+    (long long)(BPF_JGT),
+#endif
+#ifdef BPF_JGE
+    (long long)(BPF_JGE),
+#endif
+#ifdef BPF_JSET
+    (long long)(BPF_JSET),
+#endif
+#ifdef BPF_K
+    (long long)(BPF_K),
+#endif
+#ifdef BPF_X
+    (long long)(BPF_X),
+#endif
+#ifdef BPF_A
+    (long long)(BPF_A),
+#endif
+#ifdef BPF_TAX
+    (long long)(BPF_TAX),
+#endif
+#ifdef BPF_TXA
+    (long long)(BPF_TXA),
+#endif
+#ifdef BPF_MAXINSNS
+    (long long)(BPF_MAXINSNS),
+#endif
+#ifdef BPF_MEMWORDS
+    (long long)(BPF_MEMWORDS),
+#endif
+    0,
 };
 
 /* scripts/constants/signal.txt */
-static const struct alcove_constant signal_constants[] = {
+static const char signal_names[] =
 #ifdef SIGHUP
-    {"SIGHUP", (long long)(SIGHUP)},
+    "SIGHUP\0"
 #endif
 #ifdef SIGINT
-    {"SIGINT", (long long)(SIGINT)},
+    "SIGINT\0"
 #endif
 #ifdef SIGQUIT
-    {"SIGQUIT", (long long)(SIGQUIT)},
+    "SIGQUIT\0"
 #endif
 #ifdef SIGILL
-    {"SIGILL", (long long)(SIGILL)},
+    "SIGILL\0"
 #endif
 #ifdef SIGTRAP
-    {"SIGTRAP", (long long)(SIGTRAP)},
+    "SIGTRAP\0"
 #endif
 #ifdef SIGABRT
-    {"SIGABRT", (long long)(SIGABRT)},
+    "SIGABRT\0"
 #endif
 #ifdef SIGIOT
-    {"SIGIOT", (long long)(SIGIOT)},
+    "SIGIOT\0"
 #endif
 #ifdef SIGBUS
-    {"SIGBUS", (long long)(SIGBUS)},
+    "SIGBUS\0"
 #endif
 #ifdef SIGEMT
-    {"SIGEMT", (long long)(SIGEMT)},
+    "SIGEMT\0"
 #endif
 #ifdef SIGFPE
-    {"SIGFPE", (long long)(SIGFPE)},
+    "SIGFPE\0"
 #endif
 #ifdef SIGKILL
-    {"SIGKILL", (long long)(SIGKILL)},
+    "SIGKILL\0"
 #endif
 #ifdef SIGUSR1
-    {"SIGUSR1", (long long)(SIGUSR1)},
+    "SIGUSR1\0"
 #endif
 #ifdef SIGSEGV
-    {"SIGSEGV", (long long)(SIGSEGV)},
+    "SIGSEGV\0"
 #endif
 #ifdef SIGUSR2
-    {"SIGUSR2", (long long)(SIGUSR2)},
+    "SIGUSR2\0"
 #endif
 #ifdef SIGPIPE
-    {"SIGPIPE", (long long)(SIGPIPE)},
+    "SIGPIPE\0"
 #endif
 #ifdef SIGALRM
-    {"SIGALRM", (long long)(SIGALRM)},
+    "SIGALRM\0"
 #endif
 #ifdef SIGTERM
-    {"SIGTERM", (long long)(SIGTERM)},
+    "SIGTERM\0"
 #endif
 #ifdef SIGSTKFLT
-    {"SIGSTKFLT", (long long)(SIGSTKFLT)},
+    "SIGSTKFLT\0"
 #endif
 #ifdef SIGCHLD
-    {"SIGCHLD", (long long)(SIGCHLD)},
+    "SIGCHLD\0"
 #endif
 #ifdef SIGCLD
-    {"SIGCLD", (long long)(SIGCLD)},
+    "SIGCLD\0"
 #endif
 #ifdef SIGCONT
-    {"SIGCONT", (long long)(SIGCONT)},
+    "SIGCONT\0"
 #endif
 #ifdef SIGSTOP
-    {"SIGSTOP", (long long)(SIGSTOP)},
+    "SIGSTOP\0"
 #endif
 #ifdef SIGTSTP
-    {"SIGTSTP", (long long)(SIGTSTP)},
+    "SIGTSTP\0"
 #endif
 #ifdef SIGTTIN
-    {"SIGTTIN", (long long)(SIGTTIN)},
+    "SIGTTIN\0"
 #endif
 #ifdef SIGTTOU
-    {"SIGTTOU", (long long)(SIGTTOU)},
+    "SIGTTOU\0"
 #endif
 #ifdef SIGURG
-    {"SIGURG", (long long)(SIGURG)},
+    "SIGURG\0"
 #endif
 #ifdef SIGXCPU
-    {"SIGXCPU", (long long)(SIGXCPU)},
+    "SIGXCPU\0"
 #endif
 #ifdef SIGXFSZ
-    {"SIGXFSZ", (long long)(SIGXFSZ)},
+    "SIGXFSZ\0"
 #endif
 #ifdef SIGVTALRM
-    {"SIGVTALRM", (long long)(SIGVTALRM)},
+    "SIGVTALRM\0"
 #endif
 #ifdef SIGPROF
-    {"SIGPROF", (long long)(SIGPROF)},
+    "SIGPROF\0"
 #endif
 #ifdef SIGWINCH
-    {"SIGWINCH", (long long)(SIGWINCH)},
+    "SIGWINCH\0"
 #endif
 #ifdef SIGIO
-    {"SIGIO", (long long)(SIGIO)},
+    "SIGIO\0"
 #endif
 #ifdef SIGPOLL
-    {"SIGPOLL", (long long)(SIGPOLL)},
+    "SIGPOLL\0"
 #endif
 #ifdef SIGLOST
-    {"SIGLOST", (long long)(SIGLOST)},
+    "SIGLOST\0"
 #endif
 #ifdef SIGPWR
-    {"SIGPWR", (long long)(SIGPWR)},
+    "SIGPWR\0"
 #endif
 #ifdef SIGINFO
-    {"SIGINFO", (long long)(SIGINFO)},
+    "SIGINFO\0"
 #endif
 #ifdef SIGSYS
-    {"SIGSYS", (long long)(SIGSYS)},
+    "SIGSYS\0"
 #endif
 #ifdef SIGUNUSED
-    {"SIGUNUSED", (long long)(SIGUNUSED)},
+    "SIGUNUSED\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long signal_values[] = {
+#ifdef SIGHUP
+    (long long)(SIGHUP),
+#endif
+#ifdef SIGINT
+    (long long)(SIGINT),
+#endif
+#ifdef SIGQUIT
+    (long long)(SIGQUIT),
+#endif
+#ifdef SIGILL
+    (long long)(SIGILL),
+#endif
+#ifdef SIGTRAP
+    (long long)(SIGTRAP),
+#endif
+#ifdef SIGABRT
+    (long long)(SIGABRT),
+#endif
+#ifdef SIGIOT
+    (long long)(SIGIOT),
+#endif
+#ifdef SIGBUS
+    (long long)(SIGBUS),
+#endif
+#ifdef SIGEMT
+    (long long)(SIGEMT),
+#endif
+#ifdef SIGFPE
+    (long long)(SIGFPE),
+#endif
+#ifdef SIGKILL
+    (long long)(SIGKILL),
+#endif
+#ifdef SIGUSR1
+    (long long)(SIGUSR1),
+#endif
+#ifdef SIGSEGV
+    (long long)(SIGSEGV),
+#endif
+#ifdef SIGUSR2
+    (long long)(SIGUSR2),
+#endif
+#ifdef SIGPIPE
+    (long long)(SIGPIPE),
+#endif
+#ifdef SIGALRM
+    (long long)(SIGALRM),
+#endif
+#ifdef SIGTERM
+    (long long)(SIGTERM),
+#endif
+#ifdef SIGSTKFLT
+    (long long)(SIGSTKFLT),
+#endif
+#ifdef SIGCHLD
+    (long long)(SIGCHLD),
+#endif
+#ifdef SIGCLD
+    (long long)(SIGCLD),
+#endif
+#ifdef SIGCONT
+    (long long)(SIGCONT),
+#endif
+#ifdef SIGSTOP
+    (long long)(SIGSTOP),
+#endif
+#ifdef SIGTSTP
+    (long long)(SIGTSTP),
+#endif
+#ifdef SIGTTIN
+    (long long)(SIGTTIN),
+#endif
+#ifdef SIGTTOU
+    (long long)(SIGTTOU),
+#endif
+#ifdef SIGURG
+    (long long)(SIGURG),
+#endif
+#ifdef SIGXCPU
+    (long long)(SIGXCPU),
+#endif
+#ifdef SIGXFSZ
+    (long long)(SIGXFSZ),
+#endif
+#ifdef SIGVTALRM
+    (long long)(SIGVTALRM),
+#endif
+#ifdef SIGPROF
+    (long long)(SIGPROF),
+#endif
+#ifdef SIGWINCH
+    (long long)(SIGWINCH),
+#endif
+#ifdef SIGIO
+    (long long)(SIGIO),
+#endif
+#ifdef SIGPOLL
+    (long long)(SIGPOLL),
+#endif
+#ifdef SIGLOST
+    (long long)(SIGLOST),
+#endif
+#ifdef SIGPWR
+    (long long)(SIGPWR),
+#endif
+#ifdef SIGINFO
+    (long long)(SIGINFO),
+#endif
+#ifdef SIGSYS
+    (long long)(SIGSYS),
+#endif
+#ifdef SIGUNUSED
+    (long long)(SIGUNUSED),
+#endif
+    0,
 };
 
 /* scripts/constants/syscall.txt */
-static const struct alcove_constant syscall_constants[] = {
+static const char syscall_names[] =
 #ifdef SYS_read
-    {"SYS_read", (long long)(SYS_read)},
+    "SYS_read\0"
 #elif defined(__NR_read)
-    {"SYS_read", (long long)(__NR_read)},
+    "SYS_read\0"
 #endif
 #ifdef SYS_write
-    {"SYS_write", (long long)(SYS_write)},
+    "SYS_write\0"
 #elif defined(__NR_write)
-    {"SYS_write", (long long)(__NR_write)},
+    "SYS_write\0"
 #endif
 #ifdef SYS_open
-    {"SYS_open", (long long)(SYS_open)},
+    "SYS_open\0"
 #elif defined(__NR_open)
-    {"SYS_open", (long long)(__NR_open)},
+    "SYS_open\0"
 #endif
 #ifdef SYS_close
-    {"SYS_close", (long long)(SYS_close)},
+    "SYS_close\0"
 #elif defined(__NR_close)
-    {"SYS_close", (long long)(__NR_close)},
+    "SYS_close\0"
 #endif
 #ifdef SYS_stat
-    {"SYS_stat", (long long)(SYS_stat)},
+    "SYS_stat\0"
 #elif defined(__NR_stat)
-    {"SYS_stat", (long long)(__NR_stat)},
+    "SYS_stat\0"
 #endif
 #ifdef SYS_fstat
-    {"SYS_fstat", (long long)(SYS_fstat)},
+    "SYS_fstat\0"
 #elif defined(__NR_fstat)
-    {"SYS_fstat", (long long)(__NR_fstat)},
+    "SYS_fstat\0"
 #endif
 #ifdef SYS_lstat
-    {"SYS_lstat", (long long)(SYS_lstat)},
+    "SYS_lstat\0"
 #elif defined(__NR_lstat)
-    {"SYS_lstat", (long long)(__NR_lstat)},
+    "SYS_lstat\0"
 #endif
 #ifdef SYS_poll
-    {"SYS_poll", (long long)(SYS_poll)},
+    "SYS_poll\0"
 #elif defined(__NR_poll)
-    {"SYS_poll", (long long)(__NR_poll)},
+    "SYS_poll\0"
 #endif
 #ifdef SYS_lseek
-    {"SYS_lseek", (long long)(SYS_lseek)},
+    "SYS_lseek\0"
 #elif defined(__NR_lseek)
-    {"SYS_lseek", (long long)(__NR_lseek)},
+    "SYS_lseek\0"
 #endif
 #ifdef SYS_mmap
-    {"SYS_mmap", (long long)(SYS_mmap)},
+    "SYS_mmap\0"
 #elif defined(__NR_mmap)
-    {"SYS_mmap", (long long)(__NR_mmap)},
+    "SYS_mmap\0"
 #endif
 #ifdef SYS_mprotect
-    {"SYS_mprotect", (long long)(SYS_mprotect)},
+    "SYS_mprotect\0"
 #elif defined(__NR_mprotect)
-    {"SYS_mprotect", (long long)(__NR_mprotect)},
+    "SYS_mprotect\0"
 #endif
 #ifdef SYS_munmap
-    {"SYS_munmap", (long long)(SYS_munmap)},
+    "SYS_munmap\0"
 #elif defined(__NR_munmap)
-    {"SYS_munmap", (long long)(__NR_munmap)},
+    "SYS_munmap\0"
 #endif
 #ifdef SYS_brk
-    {"SYS_brk", (long long)(SYS_brk)},
+    "SYS_brk\0"
 #elif defined(__NR_brk)
-    {"SYS_brk", (long long)(__NR_brk)},
+    "SYS_brk\0"
 #endif
 #ifdef SYS_rt_sigaction
-    {"SYS_rt_sigaction", (long long)(SYS_rt_sigaction)},
+    "SYS_rt_sigaction\0"
 #elif defined(__NR_rt_sigaction)
-    {"SYS_rt_sigaction", (long long)(__NR_rt_sigaction)},
+    "SYS_rt_sigaction\0"
 #endif
 #ifdef SYS_rt_sigprocmask
-    {"SYS_rt_sigprocmask", (long long)(SYS_rt_sigprocmask)},
+    "SYS_rt_sigprocmask\0"
 #elif defined(__NR_rt_sigprocmask)
-    {"SYS_rt_sigprocmask", (long long)(__NR_rt_sigprocmask)},
+    "SYS_rt_sigprocmask\0"
 #endif
 #ifdef SYS_rt_sigreturn
-    {"SYS_rt_sigreturn", (long long)(SYS_rt_sigreturn)},
+    "SYS_rt_sigreturn\0"
 #elif defined(__NR_rt_sigreturn)
-    {"SYS_rt_sigreturn", (long long)(__NR_rt_sigreturn)},
+    "SYS_rt_sigreturn\0"
 #endif
 #ifdef SYS_ioctl
-    {"SYS_ioctl", (long long)(SYS_ioctl)},
+    "SYS_ioctl\0"
 #elif defined(__NR_ioctl)
-    {"SYS_ioctl", (long long)(__NR_ioctl)},
+    "SYS_ioctl\0"
 #endif
 #ifdef SYS_pread64
-    {"SYS_pread64", (long long)(SYS_pread64)},
+    "SYS_pread64\0"
 #elif defined(__NR_pread64)
-    {"SYS_pread64", (long long)(__NR_pread64)},
+    "SYS_pread64\0"
 #endif
 #ifdef SYS_pwrite64
-    {"SYS_pwrite64", (long long)(SYS_pwrite64)},
+    "SYS_pwrite64\0"
 #elif defined(__NR_pwrite64)
-    {"SYS_pwrite64", (long long)(__NR_pwrite64)},
+    "SYS_pwrite64\0"
 #endif
 #ifdef SYS_readv
-    {"SYS_readv", (long long)(SYS_readv)},
+    "SYS_readv\0"
 #elif defined(__NR_readv)
-    {"SYS_readv", (long long)(__NR_readv)},
+    "SYS_readv\0"
 #endif
 #ifdef SYS_writev
-    {"SYS_writev", (long long)(SYS_writev)},
+    "SYS_writev\0"
 #elif defined(__NR_writev)
-    {"SYS_writev", (long long)(__NR_writev)},
+    "SYS_writev\0"
 #endif
 #ifdef SYS_access
-    {"SYS_access", (long long)(SYS_access)},
+    "SYS_access\0"
 #elif defined(__NR_access)
-    {"SYS_access", (long long)(__NR_access)},
+    "SYS_access\0"
 #endif
 #ifdef SYS_pipe
-    {"SYS_pipe", (long long)(SYS_pipe)},
+    "SYS_pipe\0"
 #elif defined(__NR_pipe)
-    {"SYS_pipe", (long long)(__NR_pipe)},
+    "SYS_pipe\0"
 #endif
 #ifdef SYS_select
-    {"SYS_select", (long long)(SYS_select)},
+    "SYS_select\0"
 #elif defined(__NR_select)
-    {"SYS_select", (long long)(__NR_select)},
+    "SYS_select\0"
 #endif
 #ifdef SYS_sched_yield
-    {"SYS_sched_yield", (long long)(SYS_sched_yield)},
+    "SYS_sched_yield\0"
 #elif defined(__NR_sched_yield)
-    {"SYS_sched_yield", (long long)(__NR_sched_yield)},
+    "SYS_sched_yield\0"
 #endif
 #ifdef SYS_mremap
-    {"SYS_mremap", (long long)(SYS_mremap)},
+    "SYS_mremap\0"
 #elif defined(__NR_mremap)
-    {"SYS_mremap", (long long)(__NR_mremap)},
+    "SYS_mremap\0"
 #endif
 #ifdef SYS_msync
-    {"SYS_msync", (long long)(SYS_msync)},
+    "SYS_msync\0"
 #elif defined(__NR_msync)
-    {"SYS_msync", (long long)(__NR_msync)},
+    "SYS_msync\0"
 #endif
 #ifdef SYS_mincore
-    {"SYS_mincore", (long long)(SYS_mincore)},
+    "SYS_mincore\0"
 #elif defined(__NR_mincore)
-    {"SYS_mincore", (long long)(__NR_mincore)},
+    "SYS_mincore\0"
 #endif
 #ifdef SYS_madvise
-    {"SYS_madvise", (long long)(SYS_madvise)},
+    "SYS_madvise\0"
 #elif defined(__NR_madvise)
-    {"SYS_madvise", (long long)(__NR_madvise)},
+    "SYS_madvise\0"
 #endif
 #ifdef SYS_shmget
-    {"SYS_shmget", (long long)(SYS_shmget)},
+    "SYS_shmget\0"
 #elif defined(__NR_shmget)
-    {"SYS_shmget", (long long)(__NR_shmget)},
+    "SYS_shmget\0"
 #endif
 #ifdef SYS_shmat
-    {"SYS_shmat", (long long)(SYS_shmat)},
+    "SYS_shmat\0"
 #elif defined(__NR_shmat)
-    {"SYS_shmat", (long long)(__NR_shmat)},
+    "SYS_shmat\0"
 #endif
 #ifdef SYS_shmctl
-    {"SYS_shmctl", (long long)(SYS_shmctl)},
+    "SYS_shmctl\0"
 #elif defined(__NR_shmctl)
-    {"SYS_shmctl", (long long)(__NR_shmctl)},
+    "SYS_shmctl\0"
 #endif
 #ifdef SYS_dup
-    {"SYS_dup", (long long)(SYS_dup)},
+    "SYS_dup\0"
 #elif defined(__NR_dup)
-    {"SYS_dup", (long long)(__NR_dup)},
+    "SYS_dup\0"
 #endif
 #ifdef SYS_dup2
-    {"SYS_dup2", (long long)(SYS_dup2)},
+    "SYS_dup2\0"
 #elif defined(__NR_dup2)
-    {"SYS_dup2", (long long)(__NR_dup2)},
+    "SYS_dup2\0"
 #endif
 #ifdef SYS_pause
-    {"SYS_pause", (long long)(SYS_pause)},
+    "SYS_pause\0"
 #elif defined(__NR_pause)
-    {"SYS_pause", (long long)(__NR_pause)},
+    "SYS_pause\0"
 #endif
 #ifdef SYS_nanosleep
-    {"SYS_nanosleep", (long long)(SYS_nanosleep)},
+    "SYS_nanosleep\0"
 #elif defined(__NR_nanosleep)
-    {"SYS_nanosleep", (long long)(__NR_nanosleep)},
+    "SYS_nanosleep\0"
 #endif
 #ifdef SYS_getitimer
-    {"SYS_getitimer", (long long)(SYS_getitimer)},
+    "SYS_getitimer\0"
 #elif defined(__NR_getitimer)
-    {"SYS_getitimer", (long long)(__NR_getitimer)},
+    "SYS_getitimer\0"
 #endif
 #ifdef SYS_alarm
-    {"SYS_alarm", (long long)(SYS_alarm)},
+    "SYS_alarm\0"
 #elif defined(__NR_alarm)
-    {"SYS_alarm", (long long)(__NR_alarm)},
+    "SYS_alarm\0"
 #endif
 #ifdef SYS_setitimer
-    {"SYS_setitimer", (long long)(SYS_setitimer)},
+    "SYS_setitimer\0"
 #elif defined(__NR_setitimer)
-    {"SYS_setitimer", (long long)(__NR_setitimer)},
+    "SYS_setitimer\0"
 #endif
 #ifdef SYS_getpid
-    {"SYS_getpid", (long long)(SYS_getpid)},
+    "SYS_getpid\0"
 #elif defined(__NR_getpid)
-    {"SYS_getpid", (long long)(__NR_getpid)},
+    "SYS_getpid\0"
 #endif
 #ifdef SYS_sendfile
-    {"SYS_sendfile", (long long)(SYS_sendfile)},
+    "SYS_sendfile\0"
 #elif defined(__NR_sendfile)
-    {"SYS_sendfile", (long long)(__NR_sendfile)},
+    "SYS_sendfile\0"
 #endif
 #ifdef SYS_socket
-    {"SYS_socket", (long long)(SYS_socket)},
+    "SYS_socket\0"
 #elif defined(__NR_socket)
-    {"SYS_socket", (long long)(__NR_socket)},
+    "SYS_socket\0"
 #endif
 #ifdef SYS_connect
-    {"SYS_connect", (long long)(SYS_connect)},
+    "SYS_connect\0"
 #elif defined(__NR_connect)
-    {"SYS_connect", (long long)(__NR_connect)},
+    "SYS_connect\0"
 #endif
 #ifdef SYS_accept
-    {"SYS_accept", (long long)(SYS_accept)},
+    "SYS_accept\0"
 #elif defined(__NR_accept)
-    {"SYS_accept", (long long)(__NR_accept)},
+    "SYS_accept\0"
 #endif
 #ifdef SYS_sendto
-    {"SYS_sendto", (long long)(SYS_sendto)},
+    "SYS_sendto\0"
 #elif defined(__NR_sendto)
-    {"SYS_sendto", (long long)(__NR_sendto)},
+    "SYS_sendto\0"
 #endif
 #ifdef SYS_recvfrom
-    {"SYS_recvfrom", (long long)(SYS_recvfrom)},
+    "SYS_recvfrom\0"
 #elif defined(__NR_recvfrom)
-    {"SYS_recvfrom", (long long)(__NR_recvfrom)},
+    "SYS_recvfrom\0"
 #endif
 #ifdef SYS_sendmsg
-    {"SYS_sendmsg", (long long)(SYS_sendmsg)},
+    "SYS_sendmsg\0"
 #elif defined(__NR_sendmsg)
-    {"SYS_sendmsg", (long long)(__NR_sendmsg)},
+    "SYS_sendmsg\0"
 #endif
 #ifdef SYS_recvmsg
-    {"SYS_recvmsg", (long long)(SYS_recvmsg)},
+    "SYS_recvmsg\0"
 #elif defined(__NR_recvmsg)
-    {"SYS_recvmsg", (long long)(__NR_recvmsg)},
+    "SYS_recvmsg\0"
 #endif
 #ifdef SYS_shutdown
-    {"SYS_shutdown", (long long)(SYS_shutdown)},
+    "SYS_shutdown\0"
 #elif defined(__NR_shutdown)
-    {"SYS_shutdown", (long long)(__NR_shutdown)},
+    "SYS_shutdown\0"
 #endif
 #ifdef SYS_bind
-    {"SYS_bind", (long long)(SYS_bind)},
+    "SYS_bind\0"
 #elif defined(__NR_bind)
-    {"SYS_bind", (long long)(__NR_bind)},
+    "SYS_bind\0"
 #endif
 #ifdef SYS_listen
-    {"SYS_listen", (long long)(SYS_listen)},
+    "SYS_listen\0"
 #elif defined(__NR_listen)
-    {"SYS_listen", (long long)(__NR_listen)},
+    "SYS_listen\0"
 #endif
 #ifdef SYS_getsockname
-    {"SYS_getsockname", (long long)(SYS_getsockname)},
+    "SYS_getsockname\0"
 #elif defined(__NR_getsockname)
-    {"SYS_getsockname", (long long)(__NR_getsockname)},
+    "SYS_getsockname\0"
 #endif
 #ifdef SYS_getpeername
-    {"SYS_getpeername", (long long)(SYS_getpeername)},
+    "SYS_getpeername\0"
 #elif defined(__NR_getpeername)
-    {"SYS_getpeername", (long long)(__NR_getpeername)},
+    "SYS_getpeername\0"
 #endif
 #ifdef SYS_socketpair
-    {"SYS_socketpair", (long long)(SYS_socketpair)},
+    "SYS_socketpair\0"
 #elif defined(__NR_socketpair)
-    {"SYS_socketpair", (long long)(__NR_socketpair)},
+    "SYS_socketpair\0"
 #endif
 #ifdef SYS_setsockopt
-    {"SYS_setsockopt", (long long)(SYS_setsockopt)},
+    "SYS_setsockopt\0"
 #elif defined(__NR_setsockopt)
-    {"SYS_setsockopt", (long long)(__NR_setsockopt)},
+    "SYS_setsockopt\0"
 #endif
 #ifdef SYS_getsockopt
-    {"SYS_getsockopt", (long long)(SYS_getsockopt)},
+    "SYS_getsockopt\0"
 #elif defined(__NR_getsockopt)
-    {"SYS_getsockopt", (long long)(__NR_getsockopt)},
+    "SYS_getsockopt\0"
 #endif
 #ifdef SYS_clone
-    {"SYS_clone", (long long)(SYS_clone)},
+    "SYS_clone\0"
 #elif defined(__NR_clone)
-    {"SYS_clone", (long long)(__NR_clone)},
+    "SYS_clone\0"
 #endif
 #ifdef SYS_fork
-    {"SYS_fork", (long long)(SYS_fork)},
+    "SYS_fork\0"
 #elif defined(__NR_fork)
-    {"SYS_fork", (long long)(__NR_fork)},
+    "SYS_fork\0"
 #endif
 #ifdef SYS_vfork
-    {"SYS_vfork", (long long)(SYS_vfork)},
+    "SYS_vfork\0"
 #elif defined(__NR_vfork)
-    {"SYS_vfork", (long long)(__NR_vfork)},
+    "SYS_vfork\0"
 #endif
 #ifdef SYS_execve
-    {"SYS_execve", (long long)(SYS_execve)},
+    "SYS_execve\0"
 #elif defined(__NR_execve)
-    {"SYS_execve", (long long)(__NR_execve)},
+    "SYS_execve\0"
 #endif
 #ifdef SYS_exit
-    {"SYS_exit", (long long)(SYS_exit)},
+    "SYS_exit\0"
 #elif defined(__NR_exit)
-    {"SYS_exit", (long long)(__NR_exit)},
+    "SYS_exit\0"
 #endif
 #ifdef SYS_wait4
-    {"SYS_wait4", (long long)(SYS_wait4)},
+    "SYS_wait4\0"
 #elif defined(__NR_wait4)
-    {"SYS_wait4", (long long)(__NR_wait4)},
+    "SYS_wait4\0"
 #endif
 #ifdef SYS_kill
-    {"SYS_kill", (long long)(SYS_kill)},
+    "SYS_kill\0"
 #elif defined(__NR_kill)
-    {"SYS_kill", (long long)(__NR_kill)},
+    "SYS_kill\0"
 #endif
 #ifdef SYS_uname
-    {"SYS_uname", (long long)(SYS_uname)},
+    "SYS_uname\0"
 #elif defined(__NR_uname)
-    {"SYS_uname", (long long)(__NR_uname)},
+    "SYS_uname\0"
 #endif
 #ifdef SYS_semget
-    {"SYS_semget", (long long)(SYS_semget)},
+    "SYS_semget\0"
 #elif defined(__NR_semget)
-    {"SYS_semget", (long long)(__NR_semget)},
+    "SYS_semget\0"
 #endif
 #ifdef SYS_semop
-    {"SYS_semop", (long long)(SYS_semop)},
+    "SYS_semop\0"
 #elif defined(__NR_semop)
-    {"SYS_semop", (long long)(__NR_semop)},
+    "SYS_semop\0"
 #endif
 #ifdef SYS_semctl
-    {"SYS_semctl", (long long)(SYS_semctl)},
+    "SYS_semctl\0"
 #elif defined(__NR_semctl)
-    {"SYS_semctl", (long long)(__NR_semctl)},
+    "SYS_semctl\0"
 #endif
 #ifdef SYS_shmdt
-    {"SYS_shmdt", (long long)(SYS_shmdt)},
+    "SYS_shmdt\0"
 #elif defined(__NR_shmdt)
-    {"SYS_shmdt", (long long)(__NR_shmdt)},
+    "SYS_shmdt\0"
 #endif
 #ifdef SYS_msgget
-    {"SYS_msgget", (long long)(SYS_msgget)},
+    "SYS_msgget\0"
 #elif defined(__NR_msgget)
-    {"SYS_msgget", (long long)(__NR_msgget)},
+    "SYS_msgget\0"
 #endif
 #ifdef SYS_msgsnd
-    {"SYS_msgsnd", (long long)(SYS_msgsnd)},
+    "SYS_msgsnd\0"
 #elif defined(__NR_msgsnd)
-    {"SYS_msgsnd", (long long)(__NR_msgsnd)},
+    "SYS_msgsnd\0"
 #endif
 #ifdef SYS_msgrcv
-    {"SYS_msgrcv", (long long)(SYS_msgrcv)},
+    "SYS_msgrcv\0"
 #elif defined(__NR_msgrcv)
-    {"SYS_msgrcv", (long long)(__NR_msgrcv)},
+    "SYS_msgrcv\0"
 #endif
 #ifdef SYS_msgctl
-    {"SYS_msgctl", (long long)(SYS_msgctl)},
+    "SYS_msgctl\0"
 #elif defined(__NR_msgctl)
-    {"SYS_msgctl", (long long)(__NR_msgctl)},
+    "SYS_msgctl\0"
 #endif
 #ifdef SYS_fcntl
-    {"SYS_fcntl", (long long)(SYS_fcntl)},
+    "SYS_fcntl\0"
 #elif defined(__NR_fcntl)
-    {"SYS_fcntl", (long long)(__NR_fcntl)},
+    "SYS_fcntl\0"
 #endif
 #ifdef SYS_flock
-    {"SYS_flock", (long long)(SYS_flock)},
+    "SYS_flock\0"
 #elif defined(__NR_flock)
-    {"SYS_flock", (long long)(__NR_flock)},
+    "SYS_flock\0"
 #endif
 #ifdef SYS_fsync
-    {"SYS_fsync", (long long)(SYS_fsync)},
+    "SYS_fsync\0"
 #elif defined(__NR_fsync)
-    {"SYS_fsync", (long long)(__NR_fsync)},
+    "SYS_fsync\0"
 #endif
 #ifdef SYS_fdatasync
-    {"SYS_fdatasync", (long long)(SYS_fdatasync)},
+    "SYS_fdatasync\0"
 #elif defined(__NR_fdatasync)
-    {"SYS_fdatasync", (long long)(__NR_fdatasync)},
+    "SYS_fdatasync\0"
 #endif
 #ifdef SYS_truncate
-    {"SYS_truncate", (long long)(SYS_truncate)},
+    "SYS_truncate\0"
 #elif defined(__NR_truncate)
-    {"SYS_truncate", (long long)(__NR_truncate)},
+    "SYS_truncate\0"
 #endif
 #ifdef SYS_ftruncate
-    {"SYS_ftruncate", (long long)(SYS_ftruncate)},
+    "SYS_ftruncate\0"
 #elif defined(__NR_ftruncate)
-    {"SYS_ftruncate", (long long)(__NR_ftruncate)},
+    "SYS_ftruncate\0"
 #endif
 #ifdef SYS_getdents
-    {"SYS_getdents", (long long)(SYS_getdents)},
+    "SYS_getdents\0"
 #elif defined(__NR_getdents)
-    {"SYS_getdents", (long long)(__NR_getdents)},
+    "SYS_getdents\0"
 #endif
 #ifdef SYS_getcwd
-    {"SYS_getcwd", (long long)(SYS_getcwd)},
+    "SYS_getcwd\0"
 #elif defined(__NR_getcwd)
-    {"SYS_getcwd", (long long)(__NR_getcwd)},
+    "SYS_getcwd\0"
 #endif
 #ifdef SYS_chdir
-    {"SYS_chdir", (long long)(SYS_chdir)},
+    "SYS_chdir\0"
 #elif defined(__NR_chdir)
-    {"SYS_chdir", (long long)(__NR_chdir)},
+    "SYS_chdir\0"
 #endif
 #ifdef SYS_fchdir
-    {"SYS_fchdir", (long long)(SYS_fchdir)},
+    "SYS_fchdir\0"
 #elif defined(__NR_fchdir)
-    {"SYS_fchdir", (long long)(__NR_fchdir)},
+    "SYS_fchdir\0"
 #endif
 #ifdef SYS_rename
-    {"SYS_rename", (long long)(SYS_rename)},
+    "SYS_rename\0"
 #elif defined(__NR_rename)
-    {"SYS_rename", (long long)(__NR_rename)},
+    "SYS_rename\0"
 #endif
 #ifdef SYS_mkdir
-    {"SYS_mkdir", (long long)(SYS_mkdir)},
+    "SYS_mkdir\0"
 #elif defined(__NR_mkdir)
-    {"SYS_mkdir", (long long)(__NR_mkdir)},
+    "SYS_mkdir\0"
 #endif
 #ifdef SYS_rmdir
-    {"SYS_rmdir", (long long)(SYS_rmdir)},
+    "SYS_rmdir\0"
 #elif defined(__NR_rmdir)
-    {"SYS_rmdir", (long long)(__NR_rmdir)},
+    "SYS_rmdir\0"
 #endif
 #ifdef SYS_creat
-    {"SYS_creat", (long long)(SYS_creat)},
+    "SYS_creat\0"
 #elif defined(__NR_creat)
-    {"SYS_creat", (long long)(__NR_creat)},
+    "SYS_creat\0"
 #endif
 #ifdef SYS_link
-    {"SYS_link", (long long)(SYS_link)},
+    "SYS_link\0"
 #elif defined(__NR_link)
-    {"SYS_link", (long long)(__NR_link)},
+    "SYS_link\0"
 #endif
 #ifdef SYS_unlink
-    {"SYS_unlink", (long long)(SYS_unlink)},
+    "SYS_unlink\0"
 #elif defined(__NR_unlink)
-    {"SYS_unlink", (long long)(__NR_unlink)},
+    "SYS_unlink\0"
 #endif
 #ifdef SYS_symlink
-    {"SYS_symlink", (long long)(SYS_symlink)},
+    "SYS_symlink\0"
 #elif defined(__NR_symlink)
-    {"SYS_symlink", (long long)(__NR_symlink)},
+    "SYS_symlink\0"
 #endif
 #ifdef SYS_readlink
-    {"SYS_readlink", (long long)(SYS_readlink)},
+    "SYS_readlink\0"
 #elif defined(__NR_readlink)
-    {"SYS_readlink", (long long)(__NR_readlink)},
+    "SYS_readlink\0"
 #endif
 #ifdef SYS_chmod
-    {"SYS_chmod", (long long)(SYS_chmod)},
+    "SYS_chmod\0"
 #elif defined(__NR_chmod)
-    {"SYS_chmod", (long long)(__NR_chmod)},
+    "SYS_chmod\0"
 #endif
 #ifdef SYS_fchmod
-    {"SYS_fchmod", (long long)(SYS_fchmod)},
+    "SYS_fchmod\0"
 #elif defined(__NR_fchmod)
-    {"SYS_fchmod", (long long)(__NR_fchmod)},
+    "SYS_fchmod\0"
 #endif
 #ifdef SYS_chown
-    {"SYS_chown", (long long)(SYS_chown)},
+    "SYS_chown\0"
 #elif defined(__NR_chown)
-    {"SYS_chown", (long long)(__NR_chown)},
+    "SYS_chown\0"
 #endif
 #ifdef SYS_fchown
-    {"SYS_fchown", (long long)(SYS_fchown)},
+    "SYS_fchown\0"
 #elif defined(__NR_fchown)
-    {"SYS_fchown", (long long)(__NR_fchown)},
+    "SYS_fchown\0"
 #endif
 #ifdef SYS_lchown
-    {"SYS_lchown", (long long)(SYS_lchown)},
+    "SYS_lchown\0"
 #elif defined(__NR_lchown)
-    {"SYS_lchown", (long long)(__NR_lchown)},
+    "SYS_lchown\0"
 #endif
 #ifdef SYS_umask
-    {"SYS_umask", (long long)(SYS_umask)},
+    "SYS_umask\0"
 #elif defined(__NR_umask)
-    {"SYS_umask", (long long)(__NR_umask)},
+    "SYS_umask\0"
 #endif
 #ifdef SYS_gettimeofday
-    {"SYS_gettimeofday", (long long)(SYS_gettimeofday)},
+    "SYS_gettimeofday\0"
 #elif defined(__NR_gettimeofday)
-    {"SYS_gettimeofday", (long long)(__NR_gettimeofday)},
+    "SYS_gettimeofday\0"
 #endif
 #ifdef SYS_getrlimit
-    {"SYS_getrlimit", (long long)(SYS_getrlimit)},
+    "SYS_getrlimit\0"
 #elif defined(__NR_getrlimit)
-    {"SYS_getrlimit", (long long)(__NR_getrlimit)},
+    "SYS_getrlimit\0"
 #endif
 #ifdef SYS_getrusage
-    {"SYS_getrusage", (long long)(SYS_getrusage)},
+    "SYS_getrusage\0"
 #elif defined(__NR_getrusage)
-    {"SYS_getrusage", (long long)(__NR_getrusage)},
+    "SYS_getrusage\0"
 #endif
 #ifdef SYS_sysinfo
-    {"SYS_sysinfo", (long long)(SYS_sysinfo)},
+    "SYS_sysinfo\0"
 #elif defined(__NR_sysinfo)
-    {"SYS_sysinfo", (long long)(__NR_sysinfo)},
+    "SYS_sysinfo\0"
 #endif
 #ifdef SYS_times
-    {"SYS_times", (long long)(SYS_times)},
+    "SYS_times\0"
 #elif defined(__NR_times)
-    {"SYS_times", (long long)(__NR_times)},
+    "SYS_times\0"
 #endif
 #ifdef SYS_ptrace
-    {"SYS_ptrace", (long long)(SYS_ptrace)},
+    "SYS_ptrace\0"
 #elif defined(__NR_ptrace)
-    {"SYS_ptrace", (long long)(__NR_ptrace)},
+    "SYS_ptrace\0"
 #endif
 #ifdef SYS_getuid
-    {"SYS_getuid", (long long)(SYS_getuid)},
+    "SYS_getuid\0"
 #elif defined(__NR_getuid)
-    {"SYS_getuid", (long long)(__NR_getuid)},
+    "SYS_getuid\0"
 #endif
 #ifdef SYS_syslog
-    {"SYS_syslog", (long long)(SYS_syslog)},
+    "SYS_syslog\0"
 #elif defined(__NR_syslog)
-    {"SYS_syslog", (long long)(__NR_syslog)},
+    "SYS_syslog\0"
 #endif
 #ifdef SYS_getgid
-    {"SYS_getgid", (long long)(SYS_getgid)},
+    "SYS_getgid\0"
 #elif defined(__NR_getgid)
-    {"SYS_getgid", (long long)(__NR_getgid)},
+    "SYS_getgid\0"
 #endif
 #ifdef SYS_setuid
-    {"SYS_setuid", (long long)(SYS_setuid)},
+    "SYS_setuid\0"
 #elif defined(__NR_setuid)
-    {"SYS_setuid", (long long)(__NR_setuid)},
+    "SYS_setuid\0"
 #endif
 #ifdef SYS_setgid
-    {"SYS_setgid", (long long)(SYS_setgid)},
+    "SYS_setgid\0"
 #elif defined(__NR_setgid)
-    {"SYS_setgid", (long long)(__NR_setgid)},
+    "SYS_setgid\0"
 #endif
 #ifdef SYS_geteuid
-    {"SYS_geteuid", (long long)(SYS_geteuid)},
+    "SYS_geteuid\0"
 #elif defined(__NR_geteuid)
-    {"SYS_geteuid", (long long)(__NR_geteuid)},
+    "SYS_geteuid\0"
 #endif
 #ifdef SYS_getegid
-    {"SYS_getegid", (long long)(SYS_getegid)},
+    "SYS_getegid\0"
 #elif defined(__NR_getegid)
-    {"SYS_getegid", (long long)(__NR_getegid)},
+    "SYS_getegid\0"
 #endif
 #ifdef SYS_setpgid
-    {"SYS_setpgid", (long long)(SYS_setpgid)},
+    "SYS_setpgid\0"
 #elif defined(__NR_setpgid)
-    {"SYS_setpgid", (long long)(__NR_setpgid)},
+    "SYS_setpgid\0"
 #endif
 #ifdef SYS_getppid
-    {"SYS_getppid", (long long)(SYS_getppid)},
+    "SYS_getppid\0"
 #elif defined(__NR_getppid)
-    {"SYS_getppid", (long long)(__NR_getppid)},
+    "SYS_getppid\0"
 #endif
 #ifdef SYS_getpgrp
-    {"SYS_getpgrp", (long long)(SYS_getpgrp)},
+    "SYS_getpgrp\0"
 #elif defined(__NR_getpgrp)
-    {"SYS_getpgrp", (long long)(__NR_getpgrp)},
+    "SYS_getpgrp\0"
 #endif
 #ifdef SYS_setsid
-    {"SYS_setsid", (long long)(SYS_setsid)},
+    "SYS_setsid\0"
 #elif defined(__NR_setsid)
-    {"SYS_setsid", (long long)(__NR_setsid)},
+    "SYS_setsid\0"
 #endif
 #ifdef SYS_setreuid
-    {"SYS_setreuid", (long long)(SYS_setreuid)},
+    "SYS_setreuid\0"
 #elif defined(__NR_setreuid)
-    {"SYS_setreuid", (long long)(__NR_setreuid)},
+    "SYS_setreuid\0"
 #endif
 #ifdef SYS_setregid
-    {"SYS_setregid", (long long)(SYS_setregid)},
+    "SYS_setregid\0"
 #elif defined(__NR_setregid)
-    {"SYS_setregid", (long long)(__NR_setregid)},
+    "SYS_setregid\0"
 #endif
 #ifdef SYS_getgroups
-    {"SYS_getgroups", (long long)(SYS_getgroups)},
+    "SYS_getgroups\0"
 #elif defined(__NR_getgroups)
-    {"SYS_getgroups", (long long)(__NR_getgroups)},
+    "SYS_getgroups\0"
 #endif
 #ifdef SYS_setgroups
-    {"SYS_setgroups", (long long)(SYS_setgroups)},
+    "SYS_setgroups\0"
 #elif defined(__NR_setgroups)
-    {"SYS_setgroups", (long long)(__NR_setgroups)},
+    "SYS_setgroups\0"
 #endif
 #ifdef SYS_setresuid
-    {"SYS_setresuid", (long long)(SYS_setresuid)},
+    "SYS_setresuid\0"
 #elif defined(__NR_setresuid)
-    {"SYS_setresuid", (long long)(__NR_setresuid)},
+    "SYS_setresuid\0"
 #endif
 #ifdef SYS_getresuid
-    {"SYS_getresuid", (long long)(SYS_getresuid)},
+    "SYS_getresuid\0"
 #elif defined(__NR_getresuid)
-    {"SYS_getresuid", (long long)(__NR_getresuid)},
+    "SYS_getresuid\0"
 #endif
 #ifdef SYS_setresgid
-    {"SYS_setresgid", (long long)(SYS_setresgid)},
+    "SYS_setresgid\0"
 #elif defined(__NR_setresgid)
-    {"SYS_setresgid", (long long)(__NR_setresgid)},
+    "SYS_setresgid\0"
 #endif
 #ifdef SYS_getresgid
-    {"SYS_getresgid", (long long)(SYS_getresgid)},
+    "SYS_getresgid\0"
 #elif defined(__NR_getresgid)
-    {"SYS_getresgid", (long long)(__NR_getresgid)},
+    "SYS_getresgid\0"
 #endif
 #ifdef SYS_getpgid
-    {"SYS_getpgid", (long long)(SYS_getpgid)},
+    "SYS_getpgid\0"
 #elif defined(__NR_getpgid)
-    {"SYS_getpgid", (long long)(__NR_getpgid)},
+    "SYS_getpgid\0"
 #endif
 #ifdef SYS_setfsuid
-    {"SYS_setfsuid", (long long)(SYS_setfsuid)},
+    "SYS_setfsuid\0"
 #elif defined(__NR_setfsuid)
-    {"SYS_setfsuid", (long long)(__NR_setfsuid)},
+    "SYS_setfsuid\0"
 #endif
 #ifdef SYS_setfsgid
-    {"SYS_setfsgid", (long long)(SYS_setfsgid)},
+    "SYS_setfsgid\0"
 #elif defined(__NR_setfsgid)
-    {"SYS_setfsgid", (long long)(__NR_setfsgid)},
+    "SYS_setfsgid\0"
 #endif
 #ifdef SYS_getsid
-    {"SYS_getsid", (long long)(SYS_getsid)},
+    "SYS_getsid\0"
 #elif defined(__NR_getsid)
-    {"SYS_getsid", (long long)(__NR_getsid)},
+    "SYS_getsid\0"
 #endif
 #ifdef SYS_capget
-    {"SYS_capget", (long long)(SYS_capget)},
+    "SYS_capget\0"
 #elif defined(__NR_capget)
-    {"SYS_capget", (long long)(__NR_capget)},
+    "SYS_capget\0"
 #endif
 #ifdef SYS_capset
-    {"SYS_capset", (long long)(SYS_capset)},
+    "SYS_capset\0"
 #elif defined(__NR_capset)
-    {"SYS_capset", (long long)(__NR_capset)},
+    "SYS_capset\0"
 #endif
 #ifdef SYS_rt_sigpending
-    {"SYS_rt_sigpending", (long long)(SYS_rt_sigpending)},
+    "SYS_rt_sigpending\0"
 #elif defined(__NR_rt_sigpending)
-    {"SYS_rt_sigpending", (long long)(__NR_rt_sigpending)},
+    "SYS_rt_sigpending\0"
 #endif
 #ifdef SYS_rt_sigtimedwait
-    {"SYS_rt_sigtimedwait", (long long)(SYS_rt_sigtimedwait)},
+    "SYS_rt_sigtimedwait\0"
 #elif defined(__NR_rt_sigtimedwait)
-    {"SYS_rt_sigtimedwait", (long long)(__NR_rt_sigtimedwait)},
+    "SYS_rt_sigtimedwait\0"
 #endif
 #ifdef SYS_rt_sigqueueinfo
-    {"SYS_rt_sigqueueinfo", (long long)(SYS_rt_sigqueueinfo)},
+    "SYS_rt_sigqueueinfo\0"
 #elif defined(__NR_rt_sigqueueinfo)
-    {"SYS_rt_sigqueueinfo", (long long)(__NR_rt_sigqueueinfo)},
+    "SYS_rt_sigqueueinfo\0"
 #endif
 #ifdef SYS_rt_sigsuspend
-    {"SYS_rt_sigsuspend", (long long)(SYS_rt_sigsuspend)},
+    "SYS_rt_sigsuspend\0"
 #elif defined(__NR_rt_sigsuspend)
-    {"SYS_rt_sigsuspend", (long long)(__NR_rt_sigsuspend)},
+    "SYS_rt_sigsuspend\0"
 #endif
 #ifdef SYS_sigaltstack
-    {"SYS_sigaltstack", (long long)(SYS_sigaltstack)},
+    "SYS_sigaltstack\0"
 #elif defined(__NR_sigaltstack)
-    {"SYS_sigaltstack", (long long)(__NR_sigaltstack)},
+    "SYS_sigaltstack\0"
 #endif
 #ifdef SYS_utime
-    {"SYS_utime", (long long)(SYS_utime)},
+    "SYS_utime\0"
 #elif defined(__NR_utime)
-    {"SYS_utime", (long long)(__NR_utime)},
+    "SYS_utime\0"
 #endif
 #ifdef SYS_mknod
-    {"SYS_mknod", (long long)(SYS_mknod)},
+    "SYS_mknod\0"
 #elif defined(__NR_mknod)
-    {"SYS_mknod", (long long)(__NR_mknod)},
+    "SYS_mknod\0"
 #endif
 #ifdef SYS_uselib
-    {"SYS_uselib", (long long)(SYS_uselib)},
+    "SYS_uselib\0"
 #elif defined(__NR_uselib)
-    {"SYS_uselib", (long long)(__NR_uselib)},
+    "SYS_uselib\0"
 #endif
 #ifdef SYS_personality
-    {"SYS_personality", (long long)(SYS_personality)},
+    "SYS_personality\0"
 #elif defined(__NR_personality)
-    {"SYS_personality", (long long)(__NR_personality)},
+    "SYS_personality\0"
 #endif
 #ifdef SYS_ustat
-    {"SYS_ustat", (long long)(SYS_ustat)},
+    "SYS_ustat\0"
 #elif defined(__NR_ustat)
-    {"SYS_ustat", (long long)(__NR_ustat)},
+    "SYS_ustat\0"
 #endif
 #ifdef SYS_statfs
-    {"SYS_statfs", (long long)(SYS_statfs)},
+    "SYS_statfs\0"
 #elif defined(__NR_statfs)
-    {"SYS_statfs", (long long)(__NR_statfs)},
+    "SYS_statfs\0"
 #endif
 #ifdef SYS_fstatfs
-    {"SYS_fstatfs", (long long)(SYS_fstatfs)},
+    "SYS_fstatfs\0"
 #elif defined(__NR_fstatfs)
-    {"SYS_fstatfs", (long long)(__NR_fstatfs)},
+    "SYS_fstatfs\0"
 #endif
 #ifdef SYS_sysfs
-    {"SYS_sysfs", (long long)(SYS_sysfs)},
+    "SYS_sysfs\0"
 #elif defined(__NR_sysfs)
-    {"SYS_sysfs", (long long)(__NR_sysfs)},
+    "SYS_sysfs\0"
 #endif
 #ifdef SYS_getpriority
-    {"SYS_getpriority", (long long)(SYS_getpriority)},
+    "SYS_getpriority\0"
 #elif defined(__NR_getpriority)
-    {"SYS_getpriority", (long long)(__NR_getpriority)},
+    "SYS_getpriority\0"
 #endif
 #ifdef SYS_setpriority
-    {"SYS_setpriority", (long long)(SYS_setpriority)},
+    "SYS_setpriority\0"
 #elif defined(__NR_setpriority)
-    {"SYS_setpriority", (long long)(__NR_setpriority)},
+    "SYS_setpriority\0"
 #endif
 #ifdef SYS_sched_setparam
-    {"SYS_sched_setparam", (long long)(SYS_sched_setparam)},
+    "SYS_sched_setparam\0"
 #elif defined(__NR_sched_setparam)
-    {"SYS_sched_setparam", (long long)(__NR_sched_setparam)},
+    "SYS_sched_setparam\0"
 #endif
 #ifdef SYS_sched_getparam
-    {"SYS_sched_getparam", (long long)(SYS_sched_getparam)},
+    "SYS_sched_getparam\0"
 #elif defined(__NR_sched_getparam)
-    {"SYS_sched_getparam", (long long)(__NR_sched_getparam)},
+    "SYS_sched_getparam\0"
 #endif
 #ifdef SYS_sched_setscheduler
-    {"SYS_sched_setscheduler", (long long)(SYS_sched_setscheduler)},
+    "SYS_sched_setscheduler\0"
 #elif defined(__NR_sched_setscheduler)
-    {"SYS_sched_setscheduler", (long long)(__NR_sched_setscheduler)},
+    "SYS_sched_setscheduler\0"
 #endif
 #ifdef SYS_sched_getscheduler
-    {"SYS_sched_getscheduler", (long long)(SYS_sched_getscheduler)},
+    "SYS_sched_getscheduler\0"
 #elif defined(__NR_sched_getscheduler)
-    {"SYS_sched_getscheduler", (long long)(__NR_sched_getscheduler)},
+    "SYS_sched_getscheduler\0"
 #endif
 #ifdef SYS_sched_get_priority_max
-    {"SYS_sched_get_priority_max", (long long)(SYS_sched_get_priority_max)},
+    "SYS_sched_get_priority_max\0"
 #elif defined(__NR_sched_get_priority_max)
-    {"SYS_sched_get_priority_max", (long long)(__NR_sched_get_priority_max)},
+    "SYS_sched_get_priority_max\0"
 #endif
 #ifdef SYS_sched_get_priority_min
-    {"SYS_sched_get_priority_min", (long long)(SYS_sched_get_priority_min)},
+    "SYS_sched_get_priority_min\0"
 #elif defined(__NR_sched_get_priority_min)
-    {"SYS_sched_get_priority_min", (long long)(__NR_sched_get_priority_min)},
+    "SYS_sched_get_priority_min\0"
 #endif
 #ifdef SYS_sched_rr_get_interval
-    {"SYS_sched_rr_get_interval", (long long)(SYS_sched_rr_get_interval)},
+    "SYS_sched_rr_get_interval\0"
 #elif defined(__NR_sched_rr_get_interval)
-    {"SYS_sched_rr_get_interval", (long long)(__NR_sched_rr_get_interval)},
+    "SYS_sched_rr_get_interval\0"
 #endif
 #ifdef SYS_mlock
-    {"SYS_mlock", (long long)(SYS_mlock)},
+    "SYS_mlock\0"
 #elif defined(__NR_mlock)
-    {"SYS_mlock", (long long)(__NR_mlock)},
+    "SYS_mlock\0"
 #endif
 #ifdef SYS_munlock
-    {"SYS_munlock", (long long)(SYS_munlock)},
+    "SYS_munlock\0"
 #elif defined(__NR_munlock)
-    {"SYS_munlock", (long long)(__NR_munlock)},
+    "SYS_munlock\0"
 #endif
 #ifdef SYS_mlockall
-    {"SYS_mlockall", (long long)(SYS_mlockall)},
+    "SYS_mlockall\0"
 #elif defined(__NR_mlockall)
-    {"SYS_mlockall", (long long)(__NR_mlockall)},
+    "SYS_mlockall\0"
 #endif
 #ifdef SYS_munlockall
-    {"SYS_munlockall", (long long)(SYS_munlockall)},
+    "SYS_munlockall\0"
 #elif defined(__NR_munlockall)
-    {"SYS_munlockall", (long long)(__NR_munlockall)},
+    "SYS_munlockall\0"
 #endif
 #ifdef SYS_vhangup
-    {"SYS_vhangup", (long long)(SYS_vhangup)},
+    "SYS_vhangup\0"
 #elif defined(__NR_vhangup)
-    {"SYS_vhangup", (long long)(__NR_vhangup)},
+    "SYS_vhangup\0"
 #endif
 #ifdef SYS_modify_ldt
-    {"SYS_modify_ldt", (long long)(SYS_modify_ldt)},
+    "SYS_modify_ldt\0"
 #elif defined(__NR_modify_ldt)
-    {"SYS_modify_ldt", (long long)(__NR_modify_ldt)},
+    "SYS_modify_ldt\0"
 #endif
 #ifdef SYS_pivot_root
-    {"SYS_pivot_root", (long long)(SYS_pivot_root)},
+    "SYS_pivot_root\0"
 #elif defined(__NR_pivot_root)
-    {"SYS_pivot_root", (long long)(__NR_pivot_root)},
+    "SYS_pivot_root\0"
 #endif
 #ifdef SYS__sysctl
-    {"SYS__sysctl", (long long)(SYS__sysctl)},
+    "SYS__sysctl\0"
 #elif defined(__NR__sysctl)
-    {"SYS__sysctl", (long long)(__NR__sysctl)},
+    "SYS__sysctl\0"
 #endif
 #ifdef SYS_prctl
-    {"SYS_prctl", (long long)(SYS_prctl)},
+    "SYS_prctl\0"
 #elif defined(__NR_prctl)
-    {"SYS_prctl", (long long)(__NR_prctl)},
+    "SYS_prctl\0"
 #endif
 #ifdef SYS_arch_prctl
-    {"SYS_arch_prctl", (long long)(SYS_arch_prctl)},
+    "SYS_arch_prctl\0"
 #elif defined(__NR_arch_prctl)
-    {"SYS_arch_prctl", (long long)(__NR_arch_prctl)},
+    "SYS_arch_prctl\0"
 #endif
 #ifdef SYS_adjtimex
-    {"SYS_adjtimex", (long long)(SYS_adjtimex)},
+    "SYS_adjtimex\0"
 #elif defined(__NR_adjtimex)
-    {"SYS_adjtimex", (long long)(__NR_adjtimex)},
+    "SYS_adjtimex\0"
 #endif
 #ifdef SYS_setrlimit
-    {"SYS_setrlimit", (long long)(SYS_setrlimit)},
+    "SYS_setrlimit\0"
 #elif defined(__NR_setrlimit)
-    {"SYS_setrlimit", (long long)(__NR_setrlimit)},
+    "SYS_setrlimit\0"
 #endif
 #ifdef SYS_chroot
-    {"SYS_chroot", (long long)(SYS_chroot)},
+    "SYS_chroot\0"
 #elif defined(__NR_chroot)
-    {"SYS_chroot", (long long)(__NR_chroot)},
+    "SYS_chroot\0"
 #endif
 #ifdef SYS_sync
-    {"SYS_sync", (long long)(SYS_sync)},
+    "SYS_sync\0"
 #elif defined(__NR_sync)
-    {"SYS_sync", (long long)(__NR_sync)},
+    "SYS_sync\0"
 #endif
 #ifdef SYS_acct
-    {"SYS_acct", (long long)(SYS_acct)},
+    "SYS_acct\0"
 #elif defined(__NR_acct)
-    {"SYS_acct", (long long)(__NR_acct)},
+    "SYS_acct\0"
 #endif
 #ifdef SYS_settimeofday
-    {"SYS_settimeofday", (long long)(SYS_settimeofday)},
+    "SYS_settimeofday\0"
 #elif defined(__NR_settimeofday)
-    {"SYS_settimeofday", (long long)(__NR_settimeofday)},
+    "SYS_settimeofday\0"
 #endif
 #ifdef SYS_mount
-    {"SYS_mount", (long long)(SYS_mount)},
+    "SYS_mount\0"
 #elif defined(__NR_mount)
-    {"SYS_mount", (long long)(__NR_mount)},
+    "SYS_mount\0"
 #endif
 #ifdef SYS_umount2
-    {"SYS_umount2", (long long)(SYS_umount2)},
+    "SYS_umount2\0"
 #elif defined(__NR_umount2)
-    {"SYS_umount2", (long long)(__NR_umount2)},
+    "SYS_umount2\0"
 #endif
 #ifdef SYS_swapon
-    {"SYS_swapon", (long long)(SYS_swapon)},
+    "SYS_swapon\0"
 #elif defined(__NR_swapon)
-    {"SYS_swapon", (long long)(__NR_swapon)},
+    "SYS_swapon\0"
 #endif
 #ifdef SYS_swapoff
-    {"SYS_swapoff", (long long)(SYS_swapoff)},
+    "SYS_swapoff\0"
 #elif defined(__NR_swapoff)
-    {"SYS_swapoff", (long long)(__NR_swapoff)},
+    "SYS_swapoff\0"
 #endif
 #ifdef SYS_reboot
-    {"SYS_reboot", (long long)(SYS_reboot)},
+    "SYS_reboot\0"
 #elif defined(__NR_reboot)
-    {"SYS_reboot", (long long)(__NR_reboot)},
+    "SYS_reboot\0"
 #endif
 #ifdef SYS_sethostname
-    {"SYS_sethostname", (long long)(SYS_sethostname)},
+    "SYS_sethostname\0"
 #elif defined(__NR_sethostname)
-    {"SYS_sethostname", (long long)(__NR_sethostname)},
+    "SYS_sethostname\0"
 #endif
 #ifdef SYS_setdomainname
-    {"SYS_setdomainname", (long long)(SYS_setdomainname)},
+    "SYS_setdomainname\0"
 #elif defined(__NR_setdomainname)
-    {"SYS_setdomainname", (long long)(__NR_setdomainname)},
+    "SYS_setdomainname\0"
 #endif
 #ifdef SYS_iopl
-    {"SYS_iopl", (long long)(SYS_iopl)},
+    "SYS_iopl\0"
 #elif defined(__NR_iopl)
-    {"SYS_iopl", (long long)(__NR_iopl)},
+    "SYS_iopl\0"
 #endif
 #ifdef SYS_ioperm
-    {"SYS_ioperm", (long long)(SYS_ioperm)},
+    "SYS_ioperm\0"
 #elif defined(__NR_ioperm)
-    {"SYS_ioperm", (long long)(__NR_ioperm)},
+    "SYS_ioperm\0"
 #endif
 #ifdef SYS_create_module
-    {"SYS_create_module", (long long)(SYS_create_module)},
+    "SYS_create_module\0"
 #elif defined(__NR_create_module)
-    {"SYS_create_module", (long long)(__NR_create_module)},
+    "SYS_create_module\0"
 #endif
 #ifdef SYS_init_module
-    {"SYS_init_module", (long long)(SYS_init_module)},
+    "SYS_init_module\0"
 #elif defined(__NR_init_module)
-    {"SYS_init_module", (long long)(__NR_init_module)},
+    "SYS_init_module\0"
 #endif
 #ifdef SYS_delete_module
-    {"SYS_delete_module", (long long)(SYS_delete_module)},
+    "SYS_delete_module\0"
 #elif defined(__NR_delete_module)
-    {"SYS_delete_module", (long long)(__NR_delete_module)},
+    "SYS_delete_module\0"
 #endif
 #ifdef SYS_get_kernel_syms
-    {"SYS_get_kernel_syms", (long long)(SYS_get_kernel_syms)},
+    "SYS_get_kernel_syms\0"
 #elif defined(__NR_get_kernel_syms)
-    {"SYS_get_kernel_syms", (long long)(__NR_get_kernel_syms)},
+    "SYS_get_kernel_syms\0"
 #endif
 #ifdef SYS_query_module
-    {"SYS_query_module", (long long)(SYS_query_module)},
+    "SYS_query_module\0"
 #elif defined(__NR_query_module)
-    {"SYS_query_module", (long long)(__NR_query_module)},
+    "SYS_query_module\0"
 #endif
 #ifdef SYS_quotactl
-    {"SYS_quotactl", (long long)(SYS_quotactl)},
+    "SYS_quotactl\0"
 #elif defined(__NR_quotactl)
-    {"SYS_quotactl", (long long)(__NR_quotactl)},
+    "SYS_quotactl\0"
 #endif
 #ifdef SYS_nfsservctl
-    {"SYS_nfsservctl", (long long)(SYS_nfsservctl)},
+    "SYS_nfsservctl\0"
 #elif defined(__NR_nfsservctl)
-    {"SYS_nfsservctl", (long long)(__NR_nfsservctl)},
+    "SYS_nfsservctl\0"
 #endif
 #ifdef SYS_getpmsg
-    {"SYS_getpmsg", (long long)(SYS_getpmsg)},
+    "SYS_getpmsg\0"
 #elif defined(__NR_getpmsg)
-    {"SYS_getpmsg", (long long)(__NR_getpmsg)},
+    "SYS_getpmsg\0"
 #endif
 #ifdef SYS_putpmsg
-    {"SYS_putpmsg", (long long)(SYS_putpmsg)},
+    "SYS_putpmsg\0"
 #elif defined(__NR_putpmsg)
-    {"SYS_putpmsg", (long long)(__NR_putpmsg)},
+    "SYS_putpmsg\0"
 #endif
 #ifdef SYS_afs_syscall
-    {"SYS_afs_syscall", (long long)(SYS_afs_syscall)},
+    "SYS_afs_syscall\0"
 #elif defined(__NR_afs_syscall)
-    {"SYS_afs_syscall", (long long)(__NR_afs_syscall)},
+    "SYS_afs_syscall\0"
 #endif
 #ifdef SYS_tuxcall
-    {"SYS_tuxcall", (long long)(SYS_tuxcall)},
+    "SYS_tuxcall\0"
 #elif defined(__NR_tuxcall)
-    {"SYS_tuxcall", (long long)(__NR_tuxcall)},
+    "SYS_tuxcall\0"
 #endif
 #ifdef SYS_security
-    {"SYS_security", (long long)(SYS_security)},
+    "SYS_security\0"
 #elif defined(__NR_security)
-    {"SYS_security", (long long)(__NR_security)},
+    "SYS_security\0"
 #endif
 #ifdef SYS_gettid
-    {"SYS_gettid", (long long)(SYS_gettid)},
+    "SYS_gettid\0"
 #elif defined(__NR_gettid)
-    {"SYS_gettid", (long long)(__NR_gettid)},
+    "SYS_gettid\0"
 #endif
 #ifdef SYS_readahead
-    {"SYS_readahead", (long long)(SYS_readahead)},
+    "SYS_readahead\0"
 #elif defined(__NR_readahead)
-    {"SYS_readahead", (long long)(__NR_readahead)},
+    "SYS_readahead\0"
 #endif
 #ifdef SYS_setxattr
-    {"SYS_setxattr", (long long)(SYS_setxattr)},
+    "SYS_setxattr\0"
 #elif defined(__NR_setxattr)
-    {"SYS_setxattr", (long long)(__NR_setxattr)},
+    "SYS_setxattr\0"
 #endif
 #ifdef SYS_lsetxattr
-    {"SYS_lsetxattr", (long long)(SYS_lsetxattr)},
+    "SYS_lsetxattr\0"
 #elif defined(__NR_lsetxattr)
-    {"SYS_lsetxattr", (long long)(__NR_lsetxattr)},
+    "SYS_lsetxattr\0"
 #endif
 #ifdef SYS_fsetxattr
-    {"SYS_fsetxattr", (long long)(SYS_fsetxattr)},
+    "SYS_fsetxattr\0"
 #elif defined(__NR_fsetxattr)
-    {"SYS_fsetxattr", (long long)(__NR_fsetxattr)},
+    "SYS_fsetxattr\0"
 #endif
 #ifdef SYS_getxattr
-    {"SYS_getxattr", (long long)(SYS_getxattr)},
+    "SYS_getxattr\0"
 #elif defined(__NR_getxattr)
-    {"SYS_getxattr", (long long)(__NR_getxattr)},
+    "SYS_getxattr\0"
 #endif
 #ifdef SYS_lgetxattr
-    {"SYS_lgetxattr", (long long)(SYS_lgetxattr)},
+    "SYS_lgetxattr\0"
 #elif defined(__NR_lgetxattr)
-    {"SYS_lgetxattr", (long long)(__NR_lgetxattr)},
+    "SYS_lgetxattr\0"
 #endif
 #ifdef SYS_fgetxattr
-    {"SYS_fgetxattr", (long long)(SYS_fgetxattr)},
+    "SYS_fgetxattr\0"
 #elif defined(__NR_fgetxattr)
-    {"SYS_fgetxattr", (long long)(__NR_fgetxattr)},
+    "SYS_fgetxattr\0"
 #endif
 #ifdef SYS_listxattr
-    {"SYS_listxattr", (long long)(SYS_listxattr)},
+    "SYS_listxattr\0"
 #elif defined(__NR_listxattr)
-    {"SYS_listxattr", (long long)(__NR_listxattr)},
+    "SYS_listxattr\0"
 #endif
 #ifdef SYS_llistxattr
-    {"SYS_llistxattr", (long long)(SYS_llistxattr)},
+    "SYS_llistxattr\0"
 #elif defined(__NR_llistxattr)
-    {"SYS_llistxattr", (long long)(__NR_llistxattr)},
+    "SYS_llistxattr\0"
 #endif
 #ifdef SYS_flistxattr
-    {"SYS_flistxattr", (long long)(SYS_flistxattr)},
+    "SYS_flistxattr\0"
 #elif defined(__NR_flistxattr)
-    {"SYS_flistxattr", (long long)(__NR_flistxattr)},
+    "SYS_flistxattr\0"
 #endif
 #ifdef SYS_removexattr
-    {"SYS_removexattr", (long long)(SYS_removexattr)},
+    "SYS_removexattr\0"
 #elif defined(__NR_removexattr)
-    {"SYS_removexattr", (long long)(__NR_removexattr)},
+    "SYS_removexattr\0"
 #endif
 #ifdef SYS_lremovexattr
-    {"SYS_lremovexattr", (long long)(SYS_lremovexattr)},
+    "SYS_lremovexattr\0"
 #elif defined(__NR_lremovexattr)
-    {"SYS_lremovexattr", (long long)(__NR_lremovexattr)},
+    "SYS_lremovexattr\0"
 #endif
 #ifdef SYS_fremovexattr
-    {"SYS_fremovexattr", (long long)(SYS_fremovexattr)},
+    "SYS_fremovexattr\0"
 #elif defined(__NR_fremovexattr)
-    {"SYS_fremovexattr", (long long)(__NR_fremovexattr)},
+    "SYS_fremovexattr\0"
 #endif
 #ifdef SYS_tkill
-    {"SYS_tkill", (long long)(SYS_tkill)},
+    "SYS_tkill\0"
 #elif defined(__NR_tkill)
-    {"SYS_tkill", (long long)(__NR_tkill)},
+    "SYS_tkill\0"
 #endif
 #ifdef SYS_time
-    {"SYS_time", (long long)(SYS_time)},
+    "SYS_time\0"
 #elif defined(__NR_time)
-    {"SYS_time", (long long)(__NR_time)},
+    "SYS_time\0"
 #endif
 #ifdef SYS_futex
-    {"SYS_futex", (long long)(SYS_futex)},
+    "SYS_futex\0"
 #elif defined(__NR_futex)
-    {"SYS_futex", (long long)(__NR_futex)},
+    "SYS_futex\0"
 #endif
 #ifdef SYS_sched_setaffinity
-    {"SYS_sched_setaffinity", (long long)(SYS_sched_setaffinity)},
+    "SYS_sched_setaffinity\0"
 #elif defined(__NR_sched_setaffinity)
-    {"SYS_sched_setaffinity", (long long)(__NR_sched_setaffinity)},
+    "SYS_sched_setaffinity\0"
 #endif
 #ifdef SYS_sched_getaffinity
-    {"SYS_sched_getaffinity", (long long)(SYS_sched_getaffinity)},
+    "SYS_sched_getaffinity\0"
 #elif defined(__NR_sched_getaffinity)
-    {"SYS_sched_getaffinity", (long long)(__NR_sched_getaffinity)},
+    "SYS_sched_getaffinity\0"
 #endif
 #ifdef SYS_set_thread_area
-    {"SYS_set_thread_area", (long long)(SYS_set_thread_area)},
+    "SYS_set_thread_area\0"
 #elif defined(__NR_set_thread_area)
-    {"SYS_set_thread_area", (long long)(__NR_set_thread_area)},
+    "SYS_set_thread_area\0"
 #endif
 #ifdef SYS_io_setup
-    {"SYS_io_setup", (long long)(SYS_io_setup)},
+    "SYS_io_setup\0"
 #elif defined(__NR_io_setup)
-    {"SYS_io_setup", (long long)(__NR_io_setup)},
+    "SYS_io_setup\0"
 #endif
 #ifdef SYS_io_destroy
-    {"SYS_io_destroy", (long long)(SYS_io_destroy)},
+    "SYS_io_destroy\0"
 #elif defined(__NR_io_destroy)
-    {"SYS_io_destroy", (long long)(__NR_io_destroy)},
+    "SYS_io_destroy\0"
 #endif
 #ifdef SYS_io_getevents
-    {"SYS_io_getevents", (long long)(SYS_io_getevents)},
+    "SYS_io_getevents\0"
 #elif defined(__NR_io_getevents)
-    {"SYS_io_getevents", (long long)(__NR_io_getevents)},
+    "SYS_io_getevents\0"
 #endif
 #ifdef SYS_io_submit
-    {"SYS_io_submit", (long long)(SYS_io_submit)},
+    "SYS_io_submit\0"
 #elif defined(__NR_io_submit)
-    {"SYS_io_submit", (long long)(__NR_io_submit)},
+    "SYS_io_submit\0"
 #endif
 #ifdef SYS_io_cancel
-    {"SYS_io_cancel", (long long)(SYS_io_cancel)},
+    "SYS_io_cancel\0"
 #elif defined(__NR_io_cancel)
-    {"SYS_io_cancel", (long long)(__NR_io_cancel)},
+    "SYS_io_cancel\0"
 #endif
 #ifdef SYS_get_thread_area
-    {"SYS_get_thread_area", (long long)(SYS_get_thread_area)},
+    "SYS_get_thread_area\0"
 #elif defined(__NR_get_thread_area)
-    {"SYS_get_thread_area", (long long)(__NR_get_thread_area)},
+    "SYS_get_thread_area\0"
 #endif
 #ifdef SYS_lookup_dcookie
-    {"SYS_lookup_dcookie", (long long)(SYS_lookup_dcookie)},
+    "SYS_lookup_dcookie\0"
 #elif defined(__NR_lookup_dcookie)
-    {"SYS_lookup_dcookie", (long long)(__NR_lookup_dcookie)},
+    "SYS_lookup_dcookie\0"
 #endif
 #ifdef SYS_epoll_create
-    {"SYS_epoll_create", (long long)(SYS_epoll_create)},
+    "SYS_epoll_create\0"
 #elif defined(__NR_epoll_create)
-    {"SYS_epoll_create", (long long)(__NR_epoll_create)},
+    "SYS_epoll_create\0"
 #endif
 #ifdef SYS_epoll_ctl_old
-    {"SYS_epoll_ctl_old", (long long)(SYS_epoll_ctl_old)},
+    "SYS_epoll_ctl_old\0"
 #elif defined(__NR_epoll_ctl_old)
-    {"SYS_epoll_ctl_old", (long long)(__NR_epoll_ctl_old)},
+    "SYS_epoll_ctl_old\0"
 #endif
 #ifdef SYS_epoll_wait_old
-    {"SYS_epoll_wait_old", (long long)(SYS_epoll_wait_old)},
+    "SYS_epoll_wait_old\0"
 #elif defined(__NR_epoll_wait_old)
-    {"SYS_epoll_wait_old", (long long)(__NR_epoll_wait_old)},
+    "SYS_epoll_wait_old\0"
 #endif
 #ifdef SYS_remap_file_pages
-    {"SYS_remap_file_pages", (long long)(SYS_remap_file_pages)},
+    "SYS_remap_file_pages\0"
 #elif defined(__NR_remap_file_pages)
-    {"SYS_remap_file_pages", (long long)(__NR_remap_file_pages)},
+    "SYS_remap_file_pages\0"
 #endif
 #ifdef SYS_getdents64
-    {"SYS_getdents64", (long long)(SYS_getdents64)},
+    "SYS_getdents64\0"
 #elif defined(__NR_getdents64)
-    {"SYS_getdents64", (long long)(__NR_getdents64)},
+    "SYS_getdents64\0"
 #endif
 #ifdef SYS_set_tid_address
-    {"SYS_set_tid_address", (long long)(SYS_set_tid_address)},
+    "SYS_set_tid_address\0"
 #elif defined(__NR_set_tid_address)
-    {"SYS_set_tid_address", (long long)(__NR_set_tid_address)},
+    "SYS_set_tid_address\0"
 #endif
 #ifdef SYS_restart_syscall
-    {"SYS_restart_syscall", (long long)(SYS_restart_syscall)},
+    "SYS_restart_syscall\0"
 #elif defined(__NR_restart_syscall)
-    {"SYS_restart_syscall", (long long)(__NR_restart_syscall)},
+    "SYS_restart_syscall\0"
 #endif
 #ifdef SYS_semtimedop
-    {"SYS_semtimedop", (long long)(SYS_semtimedop)},
+    "SYS_semtimedop\0"
 #elif defined(__NR_semtimedop)
-    {"SYS_semtimedop", (long long)(__NR_semtimedop)},
+    "SYS_semtimedop\0"
 #endif
 #ifdef SYS_fadvise64
-    {"SYS_fadvise64", (long long)(SYS_fadvise64)},
+    "SYS_fadvise64\0"
 #elif defined(__NR_fadvise64)
-    {"SYS_fadvise64", (long long)(__NR_fadvise64)},
+    "SYS_fadvise64\0"
 #endif
 #ifdef SYS_timer_create
-    {"SYS_timer_create", (long long)(SYS_timer_create)},
+    "SYS_timer_create\0"
 #elif defined(__NR_timer_create)
-    {"SYS_timer_create", (long long)(__NR_timer_create)},
+    "SYS_timer_create\0"
 #endif
 #ifdef SYS_timer_settime
-    {"SYS_timer_settime", (long long)(SYS_timer_settime)},
+    "SYS_timer_settime\0"
 #elif defined(__NR_timer_settime)
-    {"SYS_timer_settime", (long long)(__NR_timer_settime)},
+    "SYS_timer_settime\0"
 #endif
 #ifdef SYS_timer_gettime
-    {"SYS_timer_gettime", (long long)(SYS_timer_gettime)},
+    "SYS_timer_gettime\0"
 #elif defined(__NR_timer_gettime)
-    {"SYS_timer_gettime", (long long)(__NR_timer_gettime)},
+    "SYS_timer_gettime\0"
 #endif
 #ifdef SYS_timer_getoverrun
-    {"SYS_timer_getoverrun", (long long)(SYS_timer_getoverrun)},
+    "SYS_timer_getoverrun\0"
 #elif defined(__NR_timer_getoverrun)
-    {"SYS_timer_getoverrun", (long long)(__NR_timer_getoverrun)},
+    "SYS_timer_getoverrun\0"
 #endif
 #ifdef SYS_timer_delete
-    {"SYS_timer_delete", (long long)(SYS_timer_delete)},
+    "SYS_timer_delete\0"
 #elif defined(__NR_timer_delete)
-    {"SYS_timer_delete", (long long)(__NR_timer_delete)},
+    "SYS_timer_delete\0"
 #endif
 #ifdef SYS_clock_settime
-    {"SYS_clock_settime", (long long)(SYS_clock_settime)},
+    "SYS_clock_settime\0"
 #elif defined(__NR_clock_settime)
-    {"SYS_clock_settime", (long long)(__NR_clock_settime)},
+    "SYS_clock_settime\0"
 #endif
 #ifdef SYS_clock_gettime
-    {"SYS_clock_gettime", (long long)(SYS_clock_gettime)},
+    "SYS_clock_gettime\0"
 #elif defined(__NR_clock_gettime)
-    {"SYS_clock_gettime", (long long)(__NR_clock_gettime)},
+    "SYS_clock_gettime\0"
 #endif
 #ifdef SYS_clock_getres
-    {"SYS_clock_getres", (long long)(SYS_clock_getres)},
+    "SYS_clock_getres\0"
 #elif defined(__NR_clock_getres)
-    {"SYS_clock_getres", (long long)(__NR_clock_getres)},
+    "SYS_clock_getres\0"
 #endif
 #ifdef SYS_clock_nanosleep
-    {"SYS_clock_nanosleep", (long long)(SYS_clock_nanosleep)},
+    "SYS_clock_nanosleep\0"
 #elif defined(__NR_clock_nanosleep)
-    {"SYS_clock_nanosleep", (long long)(__NR_clock_nanosleep)},
+    "SYS_clock_nanosleep\0"
 #endif
 #ifdef SYS_exit_group
-    {"SYS_exit_group", (long long)(SYS_exit_group)},
+    "SYS_exit_group\0"
 #elif defined(__NR_exit_group)
-    {"SYS_exit_group", (long long)(__NR_exit_group)},
+    "SYS_exit_group\0"
 #endif
 #ifdef SYS_epoll_wait
-    {"SYS_epoll_wait", (long long)(SYS_epoll_wait)},
+    "SYS_epoll_wait\0"
 #elif defined(__NR_epoll_wait)
-    {"SYS_epoll_wait", (long long)(__NR_epoll_wait)},
+    "SYS_epoll_wait\0"
 #endif
 #ifdef SYS_epoll_ctl
-    {"SYS_epoll_ctl", (long long)(SYS_epoll_ctl)},
+    "SYS_epoll_ctl\0"
 #elif defined(__NR_epoll_ctl)
-    {"SYS_epoll_ctl", (long long)(__NR_epoll_ctl)},
+    "SYS_epoll_ctl\0"
 #endif
 #ifdef SYS_tgkill
-    {"SYS_tgkill", (long long)(SYS_tgkill)},
+    "SYS_tgkill\0"
 #elif defined(__NR_tgkill)
-    {"SYS_tgkill", (long long)(__NR_tgkill)},
+    "SYS_tgkill\0"
 #endif
 #ifdef SYS_utimes
-    {"SYS_utimes", (long long)(SYS_utimes)},
+    "SYS_utimes\0"
 #elif defined(__NR_utimes)
-    {"SYS_utimes", (long long)(__NR_utimes)},
+    "SYS_utimes\0"
 #endif
 #ifdef SYS_vserver
-    {"SYS_vserver", (long long)(SYS_vserver)},
+    "SYS_vserver\0"
 #elif defined(__NR_vserver)
-    {"SYS_vserver", (long long)(__NR_vserver)},
+    "SYS_vserver\0"
 #endif
 #ifdef SYS_mbind
-    {"SYS_mbind", (long long)(SYS_mbind)},
+    "SYS_mbind\0"
 #elif defined(__NR_mbind)
-    {"SYS_mbind", (long long)(__NR_mbind)},
+    "SYS_mbind\0"
 #endif
 #ifdef SYS_set_mempolicy
-    {"SYS_set_mempolicy", (long long)(SYS_set_mempolicy)},
+    "SYS_set_mempolicy\0"
 #elif defined(__NR_set_mempolicy)
-    {"SYS_set_mempolicy", (long long)(__NR_set_mempolicy)},
+    "SYS_set_mempolicy\0"
 #endif
 #ifdef SYS_get_mempolicy
-    {"SYS_get_mempolicy", (long long)(SYS_get_mempolicy)},
+    "SYS_get_mempolicy\0"
 #elif defined(__NR_get_mempolicy)
-    {"SYS_get_mempolicy", (long long)(__NR_get_mempolicy)},
+    "SYS_get_mempolicy\0"
 #endif
 #ifdef SYS_mq_open
-    {"SYS_mq_open", (long long)(SYS_mq_open)},
+    "SYS_mq_open\0"
 #elif defined(__NR_mq_open)
-    {"SYS_mq_open", (long long)(__NR_mq_open)},
+    "SYS_mq_open\0"
 #endif
 #ifdef SYS_mq_unlink
-    {"SYS_mq_unlink", (long long)(SYS_mq_unlink)},
+    "SYS_mq_unlink\0"
 #elif defined(__NR_mq_unlink)
-    {"SYS_mq_unlink", (long long)(__NR_mq_unlink)},
+    "SYS_mq_unlink\0"
 #endif
 #ifdef SYS_mq_timedsend
-    {"SYS_mq_timedsend", (long long)(SYS_mq_timedsend)},
+    "SYS_mq_timedsend\0"
 #elif defined(__NR_mq_timedsend)
-    {"SYS_mq_timedsend", (long long)(__NR_mq_timedsend)},
+    "SYS_mq_timedsend\0"
 #endif
 #ifdef SYS_mq_timedreceive
-    {"SYS_mq_timedreceive", (long long)(SYS_mq_timedreceive)},
+    "SYS_mq_timedreceive\0"
 #elif defined(__NR_mq_timedreceive)
-    {"SYS_mq_timedreceive", (long long)(__NR_mq_timedreceive)},
+    "SYS_mq_timedreceive\0"
 #endif
 #ifdef SYS_mq_notify
-    {"SYS_mq_notify", (long long)(SYS_mq_notify)},
+    "SYS_mq_notify\0"
 #elif defined(__NR_mq_notify)
-    {"SYS_mq_notify", (long long)(__NR_mq_notify)},
+    "SYS_mq_notify\0"
 #endif
 #ifdef SYS_mq_getsetattr
-    {"SYS_mq_getsetattr", (long long)(SYS_mq_getsetattr)},
+    "SYS_mq_getsetattr\0"
 #elif defined(__NR_mq_getsetattr)
-    {"SYS_mq_getsetattr", (long long)(__NR_mq_getsetattr)},
+    "SYS_mq_getsetattr\0"
 #endif
 #ifdef SYS_kexec_load
-    {"SYS_kexec_load", (long long)(SYS_kexec_load)},
+    "SYS_kexec_load\0"
 #elif defined(__NR_kexec_load)
-    {"SYS_kexec_load", (long long)(__NR_kexec_load)},
+    "SYS_kexec_load\0"
 #endif
 #ifdef SYS_waitid
-    {"SYS_waitid", (long long)(SYS_waitid)},
+    "SYS_waitid\0"
 #elif defined(__NR_waitid)
-    {"SYS_waitid", (long long)(__NR_waitid)},
+    "SYS_waitid\0"
 #endif
 #ifdef SYS_add_key
-    {"SYS_add_key", (long long)(SYS_add_key)},
+    "SYS_add_key\0"
 #elif defined(__NR_add_key)
-    {"SYS_add_key", (long long)(__NR_add_key)},
+    "SYS_add_key\0"
 #endif
 #ifdef SYS_request_key
-    {"SYS_request_key", (long long)(SYS_request_key)},
+    "SYS_request_key\0"
 #elif defined(__NR_request_key)
-    {"SYS_request_key", (long long)(__NR_request_key)},
+    "SYS_request_key\0"
 #endif
 #ifdef SYS_keyctl
-    {"SYS_keyctl", (long long)(SYS_keyctl)},
+    "SYS_keyctl\0"
 #elif defined(__NR_keyctl)
-    {"SYS_keyctl", (long long)(__NR_keyctl)},
+    "SYS_keyctl\0"
 #endif
 #ifdef SYS_ioprio_set
-    {"SYS_ioprio_set", (long long)(SYS_ioprio_set)},
+    "SYS_ioprio_set\0"
 #elif defined(__NR_ioprio_set)
-    {"SYS_ioprio_set", (long long)(__NR_ioprio_set)},
+    "SYS_ioprio_set\0"
 #endif
 #ifdef SYS_ioprio_get
-    {"SYS_ioprio_get", (long long)(SYS_ioprio_get)},
+    "SYS_ioprio_get\0"
 #elif defined(__NR_ioprio_get)
-    {"SYS_ioprio_get", (long long)(__NR_ioprio_get)},
+    "SYS_ioprio_get\0"
 #endif
 #ifdef SYS_inotify_init
-    {"SYS_inotify_init", (long long)(SYS_inotify_init)},
+    "SYS_inotify_init\0"
 #elif defined(__NR_inotify_init)
-    {"SYS_inotify_init", (long long)(__NR_inotify_init)},
+    "SYS_inotify_init\0"
 #endif
 #ifdef SYS_inotify_add_watch
-    {"SYS_inotify_add_watch", (long long)(SYS_inotify_add_watch)},
+    "SYS_inotify_add_watch\0"
 #elif defined(__NR_inotify_add_watch)
-    {"SYS_inotify_add_watch", (long long)(__NR_inotify_add_watch)},
+    "SYS_inotify_add_watch\0"
 #endif
 #ifdef SYS_inotify_rm_watch
-    {"SYS_inotify_rm_watch", (long long)(SYS_inotify_rm_watch)},
+    "SYS_inotify_rm_watch\0"
 #elif defined(__NR_inotify_rm_watch)
-    {"SYS_inotify_rm_watch", (long long)(__NR_inotify_rm_watch)},
+    "SYS_inotify_rm_watch\0"
 #endif
 #ifdef SYS_migrate_pages
-    {"SYS_migrate_pages", (long long)(SYS_migrate_pages)},
+    "SYS_migrate_pages\0"
 #elif defined(__NR_migrate_pages)
-    {"SYS_migrate_pages", (long long)(__NR_migrate_pages)},
+    "SYS_migrate_pages\0"
 #endif
 #ifdef SYS_openat
-    {"SYS_openat", (long long)(SYS_openat)},
+    "SYS_openat\0"
 #elif defined(__NR_openat)
-    {"SYS_openat", (long long)(__NR_openat)},
+    "SYS_openat\0"
 #endif
 #ifdef SYS_mkdirat
-    {"SYS_mkdirat", (long long)(SYS_mkdirat)},
+    "SYS_mkdirat\0"
 #elif defined(__NR_mkdirat)
-    {"SYS_mkdirat", (long long)(__NR_mkdirat)},
+    "SYS_mkdirat\0"
 #endif
 #ifdef SYS_mknodat
-    {"SYS_mknodat", (long long)(SYS_mknodat)},
+    "SYS_mknodat\0"
 #elif defined(__NR_mknodat)
-    {"SYS_mknodat", (long long)(__NR_mknodat)},
+    "SYS_mknodat\0"
 #endif
 #ifdef SYS_fchownat
-    {"SYS_fchownat", (long long)(SYS_fchownat)},
+    "SYS_fchownat\0"
 #elif defined(__NR_fchownat)
-    {"SYS_fchownat", (long long)(__NR_fchownat)},
+    "SYS_fchownat\0"
 #endif
 #ifdef SYS_futimesat
-    {"SYS_futimesat", (long long)(SYS_futimesat)},
+    "SYS_futimesat\0"
 #elif defined(__NR_futimesat)
-    {"SYS_futimesat", (long long)(__NR_futimesat)},
+    "SYS_futimesat\0"
 #endif
 #ifdef SYS_newfstatat
-    {"SYS_newfstatat", (long long)(SYS_newfstatat)},
+    "SYS_newfstatat\0"
 #elif defined(__NR_newfstatat)
-    {"SYS_newfstatat", (long long)(__NR_newfstatat)},
+    "SYS_newfstatat\0"
 #endif
 #ifdef SYS_unlinkat
-    {"SYS_unlinkat", (long long)(SYS_unlinkat)},
+    "SYS_unlinkat\0"
 #elif defined(__NR_unlinkat)
-    {"SYS_unlinkat", (long long)(__NR_unlinkat)},
+    "SYS_unlinkat\0"
 #endif
 #ifdef SYS_renameat
-    {"SYS_renameat", (long long)(SYS_renameat)},
+    "SYS_renameat\0"
 #elif defined(__NR_renameat)
-    {"SYS_renameat", (long long)(__NR_renameat)},
+    "SYS_renameat\0"
 #endif
 #ifdef SYS_linkat
-    {"SYS_linkat", (long long)(SYS_linkat)},
+    "SYS_linkat\0"
 #elif defined(__NR_linkat)
-    {"SYS_linkat", (long long)(__NR_linkat)},
+    "SYS_linkat\0"
 #endif
 #ifdef SYS_symlinkat
-    {"SYS_symlinkat", (long long)(SYS_symlinkat)},
+    "SYS_symlinkat\0"
 #elif defined(__NR_symlinkat)
-    {"SYS_symlinkat", (long long)(__NR_symlinkat)},
+    "SYS_symlinkat\0"
 #endif
 #ifdef SYS_readlinkat
-    {"SYS_readlinkat", (long long)(SYS_readlinkat)},
+    "SYS_readlinkat\0"
 #elif defined(__NR_readlinkat)
-    {"SYS_readlinkat", (long long)(__NR_readlinkat)},
+    "SYS_readlinkat\0"
 #endif
 #ifdef SYS_fchmodat
-    {"SYS_fchmodat", (long long)(SYS_fchmodat)},
+    "SYS_fchmodat\0"
 #elif defined(__NR_fchmodat)
-    {"SYS_fchmodat", (long long)(__NR_fchmodat)},
+    "SYS_fchmodat\0"
 #endif
 #ifdef SYS_faccessat
-    {"SYS_faccessat", (long long)(SYS_faccessat)},
+    "SYS_faccessat\0"
 #elif defined(__NR_faccessat)
-    {"SYS_faccessat", (long long)(__NR_faccessat)},
+    "SYS_faccessat\0"
 #endif
 #ifdef SYS_pselect6
-    {"SYS_pselect6", (long long)(SYS_pselect6)},
+    "SYS_pselect6\0"
 #elif defined(__NR_pselect6)
-    {"SYS_pselect6", (long long)(__NR_pselect6)},
+    "SYS_pselect6\0"
 #endif
 #ifdef SYS_ppoll
-    {"SYS_ppoll", (long long)(SYS_ppoll)},
+    "SYS_ppoll\0"
 #elif defined(__NR_ppoll)
-    {"SYS_ppoll", (long long)(__NR_ppoll)},
+    "SYS_ppoll\0"
 #endif
 #ifdef SYS_unshare
-    {"SYS_unshare", (long long)(SYS_unshare)},
+    "SYS_unshare\0"
 #elif defined(__NR_unshare)
-    {"SYS_unshare", (long long)(__NR_unshare)},
+    "SYS_unshare\0"
 #endif
 #ifdef SYS_set_robust_list
-    {"SYS_set_robust_list", (long long)(SYS_set_robust_list)},
+    "SYS_set_robust_list\0"
 #elif defined(__NR_set_robust_list)
-    {"SYS_set_robust_list", (long long)(__NR_set_robust_list)},
+    "SYS_set_robust_list\0"
 #endif
 #ifdef SYS_get_robust_list
-    {"SYS_get_robust_list", (long long)(SYS_get_robust_list)},
+    "SYS_get_robust_list\0"
 #elif defined(__NR_get_robust_list)
-    {"SYS_get_robust_list", (long long)(__NR_get_robust_list)},
+    "SYS_get_robust_list\0"
 #endif
 #ifdef SYS_splice
-    {"SYS_splice", (long long)(SYS_splice)},
+    "SYS_splice\0"
 #elif defined(__NR_splice)
-    {"SYS_splice", (long long)(__NR_splice)},
+    "SYS_splice\0"
 #endif
 #ifdef SYS_tee
-    {"SYS_tee", (long long)(SYS_tee)},
+    "SYS_tee\0"
 #elif defined(__NR_tee)
-    {"SYS_tee", (long long)(__NR_tee)},
+    "SYS_tee\0"
 #endif
 #ifdef SYS_sync_file_range
-    {"SYS_sync_file_range", (long long)(SYS_sync_file_range)},
+    "SYS_sync_file_range\0"
 #elif defined(__NR_sync_file_range)
-    {"SYS_sync_file_range", (long long)(__NR_sync_file_range)},
+    "SYS_sync_file_range\0"
 #endif
 #ifdef SYS_vmsplice
-    {"SYS_vmsplice", (long long)(SYS_vmsplice)},
+    "SYS_vmsplice\0"
 #elif defined(__NR_vmsplice)
-    {"SYS_vmsplice", (long long)(__NR_vmsplice)},
+    "SYS_vmsplice\0"
 #endif
 #ifdef SYS_move_pages
-    {"SYS_move_pages", (long long)(SYS_move_pages)},
+    "SYS_move_pages\0"
 #elif defined(__NR_move_pages)
-    {"SYS_move_pages", (long long)(__NR_move_pages)},
+    "SYS_move_pages\0"
 #endif
 #ifdef SYS_utimensat
-    {"SYS_utimensat", (long long)(SYS_utimensat)},
+    "SYS_utimensat\0"
 #elif defined(__NR_utimensat)
-    {"SYS_utimensat", (long long)(__NR_utimensat)},
+    "SYS_utimensat\0"
 #endif
 #ifdef SYS_epoll_pwait
-    {"SYS_epoll_pwait", (long long)(SYS_epoll_pwait)},
+    "SYS_epoll_pwait\0"
 #elif defined(__NR_epoll_pwait)
-    {"SYS_epoll_pwait", (long long)(__NR_epoll_pwait)},
+    "SYS_epoll_pwait\0"
 #endif
 #ifdef SYS_signalfd
-    {"SYS_signalfd", (long long)(SYS_signalfd)},
+    "SYS_signalfd\0"
 #elif defined(__NR_signalfd)
-    {"SYS_signalfd", (long long)(__NR_signalfd)},
+    "SYS_signalfd\0"
 #endif
 #ifdef SYS_timerfd_create
-    {"SYS_timerfd_create", (long long)(SYS_timerfd_create)},
+    "SYS_timerfd_create\0"
 #elif defined(__NR_timerfd_create)
-    {"SYS_timerfd_create", (long long)(__NR_timerfd_create)},
+    "SYS_timerfd_create\0"
 #endif
 #ifdef SYS_eventfd
-    {"SYS_eventfd", (long long)(SYS_eventfd)},
+    "SYS_eventfd\0"
 #elif defined(__NR_eventfd)
-    {"SYS_eventfd", (long long)(__NR_eventfd)},
+    "SYS_eventfd\0"
 #endif
 #ifdef SYS_fallocate
-    {"SYS_fallocate", (long long)(SYS_fallocate)},
+    "SYS_fallocate\0"
 #elif defined(__NR_fallocate)
-    {"SYS_fallocate", (long long)(__NR_fallocate)},
+    "SYS_fallocate\0"
 #endif
 #ifdef SYS_timerfd_settime
-    {"SYS_timerfd_settime", (long long)(SYS_timerfd_settime)},
+    "SYS_timerfd_settime\0"
 #elif defined(__NR_timerfd_settime)
-    {"SYS_timerfd_settime", (long long)(__NR_timerfd_settime)},
+    "SYS_timerfd_settime\0"
 #endif
 #ifdef SYS_timerfd_gettime
-    {"SYS_timerfd_gettime", (long long)(SYS_timerfd_gettime)},
+    "SYS_timerfd_gettime\0"
 #elif defined(__NR_timerfd_gettime)
-    {"SYS_timerfd_gettime", (long long)(__NR_timerfd_gettime)},
+    "SYS_timerfd_gettime\0"
 #endif
 #ifdef SYS_accept4
-    {"SYS_accept4", (long long)(SYS_accept4)},
+    "SYS_accept4\0"
 #elif defined(__NR_accept4)
-    {"SYS_accept4", (long long)(__NR_accept4)},
+    "SYS_accept4\0"
 #endif
 #ifdef SYS_signalfd4
-    {"SYS_signalfd4", (long long)(SYS_signalfd4)},
+    "SYS_signalfd4\0"
 #elif defined(__NR_signalfd4)
-    {"SYS_signalfd4", (long long)(__NR_signalfd4)},
+    "SYS_signalfd4\0"
 #endif
 #ifdef SYS_eventfd2
-    {"SYS_eventfd2", (long long)(SYS_eventfd2)},
+    "SYS_eventfd2\0"
 #elif defined(__NR_eventfd2)
-    {"SYS_eventfd2", (long long)(__NR_eventfd2)},
+    "SYS_eventfd2\0"
 #endif
 #ifdef SYS_epoll_create1
-    {"SYS_epoll_create1", (long long)(SYS_epoll_create1)},
+    "SYS_epoll_create1\0"
 #elif defined(__NR_epoll_create1)
-    {"SYS_epoll_create1", (long long)(__NR_epoll_create1)},
+    "SYS_epoll_create1\0"
 #endif
 #ifdef SYS_dup3
-    {"SYS_dup3", (long long)(SYS_dup3)},
+    "SYS_dup3\0"
 #elif defined(__NR_dup3)
-    {"SYS_dup3", (long long)(__NR_dup3)},
+    "SYS_dup3\0"
 #endif
 #ifdef SYS_pipe2
-    {"SYS_pipe2", (long long)(SYS_pipe2)},
+    "SYS_pipe2\0"
 #elif defined(__NR_pipe2)
-    {"SYS_pipe2", (long long)(__NR_pipe2)},
+    "SYS_pipe2\0"
 #endif
 #ifdef SYS_inotify_init1
-    {"SYS_inotify_init1", (long long)(SYS_inotify_init1)},
+    "SYS_inotify_init1\0"
 #elif defined(__NR_inotify_init1)
-    {"SYS_inotify_init1", (long long)(__NR_inotify_init1)},
+    "SYS_inotify_init1\0"
 #endif
 #ifdef SYS_preadv
-    {"SYS_preadv", (long long)(SYS_preadv)},
+    "SYS_preadv\0"
 #elif defined(__NR_preadv)
-    {"SYS_preadv", (long long)(__NR_preadv)},
+    "SYS_preadv\0"
 #endif
 #ifdef SYS_pwritev
-    {"SYS_pwritev", (long long)(SYS_pwritev)},
+    "SYS_pwritev\0"
 #elif defined(__NR_pwritev)
-    {"SYS_pwritev", (long long)(__NR_pwritev)},
+    "SYS_pwritev\0"
 #endif
 #ifdef SYS_rt_tgsigqueueinfo
-    {"SYS_rt_tgsigqueueinfo", (long long)(SYS_rt_tgsigqueueinfo)},
+    "SYS_rt_tgsigqueueinfo\0"
 #elif defined(__NR_rt_tgsigqueueinfo)
-    {"SYS_rt_tgsigqueueinfo", (long long)(__NR_rt_tgsigqueueinfo)},
+    "SYS_rt_tgsigqueueinfo\0"
 #endif
 #ifdef SYS_perf_event_open
-    {"SYS_perf_event_open", (long long)(SYS_perf_event_open)},
+    "SYS_perf_event_open\0"
 #elif defined(__NR_perf_event_open)
-    {"SYS_perf_event_open", (long long)(__NR_perf_event_open)},
+    "SYS_perf_event_open\0"
 #endif
 #ifdef SYS_recvmmsg
-    {"SYS_recvmmsg", (long long)(SYS_recvmmsg)},
+    "SYS_recvmmsg\0"
 #elif defined(__NR_recvmmsg)
-    {"SYS_recvmmsg", (long long)(__NR_recvmmsg)},
+    "SYS_recvmmsg\0"
 #endif
 #ifdef SYS_fanotify_init
-    {"SYS_fanotify_init", (long long)(SYS_fanotify_init)},
+    "SYS_fanotify_init\0"
 #elif defined(__NR_fanotify_init)
-    {"SYS_fanotify_init", (long long)(__NR_fanotify_init)},
+    "SYS_fanotify_init\0"
 #endif
 #ifdef SYS_fanotify_mark
-    {"SYS_fanotify_mark", (long long)(SYS_fanotify_mark)},
+    "SYS_fanotify_mark\0"
 #elif defined(__NR_fanotify_mark)
-    {"SYS_fanotify_mark", (long long)(__NR_fanotify_mark)},
+    "SYS_fanotify_mark\0"
 #endif
 #ifdef SYS_prlimit64
-    {"SYS_prlimit64", (long long)(SYS_prlimit64)},
+    "SYS_prlimit64\0"
 #elif defined(__NR_prlimit64)
-    {"SYS_prlimit64", (long long)(__NR_prlimit64)},
+    "SYS_prlimit64\0"
 #endif
 #ifdef SYS_name_to_handle_at
-    {"SYS_name_to_handle_at", (long long)(SYS_name_to_handle_at)},
+    "SYS_name_to_handle_at\0"
 #elif defined(__NR_name_to_handle_at)
-    {"SYS_name_to_handle_at", (long long)(__NR_name_to_handle_at)},
+    "SYS_name_to_handle_at\0"
 #endif
 #ifdef SYS_open_by_handle_at
-    {"SYS_open_by_handle_at", (long long)(SYS_open_by_handle_at)},
+    "SYS_open_by_handle_at\0"
 #elif defined(__NR_open_by_handle_at)
-    {"SYS_open_by_handle_at", (long long)(__NR_open_by_handle_at)},
+    "SYS_open_by_handle_at\0"
 #endif
 #ifdef SYS_clock_adjtime
-    {"SYS_clock_adjtime", (long long)(SYS_clock_adjtime)},
+    "SYS_clock_adjtime\0"
 #elif defined(__NR_clock_adjtime)
-    {"SYS_clock_adjtime", (long long)(__NR_clock_adjtime)},
+    "SYS_clock_adjtime\0"
 #endif
 #ifdef SYS_syncfs
-    {"SYS_syncfs", (long long)(SYS_syncfs)},
+    "SYS_syncfs\0"
 #elif defined(__NR_syncfs)
-    {"SYS_syncfs", (long long)(__NR_syncfs)},
+    "SYS_syncfs\0"
 #endif
 #ifdef SYS_sendmmsg
-    {"SYS_sendmmsg", (long long)(SYS_sendmmsg)},
+    "SYS_sendmmsg\0"
 #elif defined(__NR_sendmmsg)
-    {"SYS_sendmmsg", (long long)(__NR_sendmmsg)},
+    "SYS_sendmmsg\0"
 #endif
 #ifdef SYS_setns
-    {"SYS_setns", (long long)(SYS_setns)},
+    "SYS_setns\0"
 #elif defined(__NR_setns)
-    {"SYS_setns", (long long)(__NR_setns)},
+    "SYS_setns\0"
 #endif
 #ifdef SYS_getcpu
-    {"SYS_getcpu", (long long)(SYS_getcpu)},
+    "SYS_getcpu\0"
 #elif defined(__NR_getcpu)
-    {"SYS_getcpu", (long long)(__NR_getcpu)},
+    "SYS_getcpu\0"
 #endif
 #ifdef SYS_process_vm_readv
-    {"SYS_process_vm_readv", (long long)(SYS_process_vm_readv)},
+    "SYS_process_vm_readv\0"
 #elif defined(__NR_process_vm_readv)
-    {"SYS_process_vm_readv", (long long)(__NR_process_vm_readv)},
+    "SYS_process_vm_readv\0"
 #endif
 #ifdef SYS_process_vm_writev
-    {"SYS_process_vm_writev", (long long)(SYS_process_vm_writev)},
+    "SYS_process_vm_writev\0"
 #elif defined(__NR_process_vm_writev)
-    {"SYS_process_vm_writev", (long long)(__NR_process_vm_writev)},
+    "SYS_process_vm_writev\0"
 #endif
 #ifdef SYS_kcmp
-    {"SYS_kcmp", (long long)(SYS_kcmp)},
+    "SYS_kcmp\0"
 #elif defined(__NR_kcmp)
-    {"SYS_kcmp", (long long)(__NR_kcmp)},
+    "SYS_kcmp\0"
 #endif
 #ifdef SYS_finit_module
-    {"SYS_finit_module", (long long)(SYS_finit_module)},
+    "SYS_finit_module\0"
 #elif defined(__NR_finit_module)
-    {"SYS_finit_module", (long long)(__NR_finit_module)},
+    "SYS_finit_module\0"
 #endif
 #ifdef SYS_sched_setattr
-    {"SYS_sched_setattr", (long long)(SYS_sched_setattr)},
+    "SYS_sched_setattr\0"
 #elif defined(__NR_sched_setattr)
-    {"SYS_sched_setattr", (long long)(__NR_sched_setattr)},
+    "SYS_sched_setattr\0"
 #endif
 #ifdef SYS_sched_getattr
-    {"SYS_sched_getattr", (long long)(SYS_sched_getattr)},
+    "SYS_sched_getattr\0"
 #elif defined(__NR_sched_getattr)
-    {"SYS_sched_getattr", (long long)(__NR_sched_getattr)},
+    "SYS_sched_getattr\0"
 #endif
 #ifdef SYS_renameat2
-    {"SYS_renameat2", (long long)(SYS_renameat2)},
+    "SYS_renameat2\0"
 #elif defined(__NR_renameat2)
-    {"SYS_renameat2", (long long)(__NR_renameat2)},
+    "SYS_renameat2\0"
 #endif
 #ifdef SYS_seccomp
-    {"SYS_seccomp", (long long)(SYS_seccomp)},
+    "SYS_seccomp\0"
 #elif defined(__NR_seccomp)
-    {"SYS_seccomp", (long long)(__NR_seccomp)},
+    "SYS_seccomp\0"
 #endif
 #ifdef SYS_getrandom
-    {"SYS_getrandom", (long long)(SYS_getrandom)},
+    "SYS_getrandom\0"
 #elif defined(__NR_getrandom)
-    {"SYS_getrandom", (long long)(__NR_getrandom)},
+    "SYS_getrandom\0"
 #endif
 #ifdef SYS_memfd_create
-    {"SYS_memfd_create", (long long)(SYS_memfd_create)},
+    "SYS_memfd_create\0"
 #elif defined(__NR_memfd_create)
-    {"SYS_memfd_create", (long long)(__NR_memfd_create)},
+    "SYS_memfd_create\0"
 #endif
 #ifdef SYS_kexec_file_load
-    {"SYS_kexec_file_load", (long long)(SYS_kexec_file_load)},
+    "SYS_kexec_file_load\0"
 #elif defined(__NR_kexec_file_load)
-    {"SYS_kexec_file_load", (long long)(__NR_kexec_file_load)},
+    "SYS_kexec_file_load\0"
 #endif
 #ifdef SYS_bpf
-    {"SYS_bpf", (long long)(SYS_bpf)},
+    "SYS_bpf\0"
 #elif defined(__NR_bpf)
-    {"SYS_bpf", (long long)(__NR_bpf)},
+    "SYS_bpf\0"
 #endif
 #ifdef SYS_execveat
-    {"SYS_execveat", (long long)(SYS_execveat)},
+    "SYS_execveat\0"
 #elif defined(__NR_execveat)
-    {"SYS_execveat", (long long)(__NR_execveat)},
+    "SYS_execveat\0"
 #endif
 #ifdef SYS_userfaultfd
-    {"SYS_userfaultfd", (long long)(SYS_userfaultfd)},
+    "SYS_userfaultfd\0"
 #elif defined(__NR_userfaultfd)
-    {"SYS_userfaultfd", (long long)(__NR_userfaultfd)},
+    "SYS_userfaultfd\0"
 #endif
 #ifdef SYS_membarrier
-    {"SYS_membarrier", (long long)(SYS_membarrier)},
+    "SYS_membarrier\0"
 #elif defined(__NR_membarrier)
-    {"SYS_membarrier", (long long)(__NR_membarrier)},
+    "SYS_membarrier\0"
 #endif
 #ifdef SYS_mlock2
-    {"SYS_mlock2", (long long)(SYS_mlock2)},
+    "SYS_mlock2\0"
 #elif defined(__NR_mlock2)
-    {"SYS_mlock2", (long long)(__NR_mlock2)},
+    "SYS_mlock2\0"
 #endif
 #ifdef SYS_copy_file_range
-    {"SYS_copy_file_range", (long long)(SYS_copy_file_range)},
+    "SYS_copy_file_range\0"
 #elif defined(__NR_copy_file_range)
-    {"SYS_copy_file_range", (long long)(__NR_copy_file_range)},
+    "SYS_copy_file_range\0"
 #endif
 #ifdef SYS_preadv2
-    {"SYS_preadv2", (long long)(SYS_preadv2)},
+    "SYS_preadv2\0"
 #elif defined(__NR_preadv2)
-    {"SYS_preadv2", (long long)(__NR_preadv2)},
+    "SYS_preadv2\0"
 #endif
 #ifdef SYS_pwritev2
-    {"SYS_pwritev2", (long long)(SYS_pwritev2)},
+    "SYS_pwritev2\0"
 #elif defined(__NR_pwritev2)
-    {"SYS_pwritev2", (long long)(__NR_pwritev2)},
+    "SYS_pwritev2\0"
 #endif
 #ifdef SYS_pkey_mprotect
-    {"SYS_pkey_mprotect", (long long)(SYS_pkey_mprotect)},
+    "SYS_pkey_mprotect\0"
 #elif defined(__NR_pkey_mprotect)
-    {"SYS_pkey_mprotect", (long long)(__NR_pkey_mprotect)},
+    "SYS_pkey_mprotect\0"
 #endif
 #ifdef SYS_pkey_alloc
-    {"SYS_pkey_alloc", (long long)(SYS_pkey_alloc)},
+    "SYS_pkey_alloc\0"
 #elif defined(__NR_pkey_alloc)
-    {"SYS_pkey_alloc", (long long)(__NR_pkey_alloc)},
+    "SYS_pkey_alloc\0"
 #endif
 #ifdef SYS_pkey_free
-    {"SYS_pkey_free", (long long)(SYS_pkey_free)},
+    "SYS_pkey_free\0"
 #elif defined(__NR_pkey_free)
-    {"SYS_pkey_free", (long long)(__NR_pkey_free)},
+    "SYS_pkey_free\0"
 #endif
 #ifdef SYS_statx
-    {"SYS_statx", (long long)(SYS_statx)},
+    "SYS_statx\0"
 #elif defined(__NR_statx)
-    {"SYS_statx", (long long)(__NR_statx)},
+    "SYS_statx\0"
 #endif
 #ifdef SYS_io_pgetevents
-    {"SYS_io_pgetevents", (long long)(SYS_io_pgetevents)},
+    "SYS_io_pgetevents\0"
 #elif defined(__NR_io_pgetevents)
-    {"SYS_io_pgetevents", (long long)(__NR_io_pgetevents)},
+    "SYS_io_pgetevents\0"
 #endif
 #ifdef SYS_rseq
-    {"SYS_rseq", (long long)(SYS_rseq)},
+    "SYS_rseq\0"
 #elif defined(__NR_rseq)
-    {"SYS_rseq", (long long)(__NR_rseq)},
+    "SYS_rseq\0"
 #endif
 #ifdef SYS_pidfd_send_signal
-    {"SYS_pidfd_send_signal", (long long)(SYS_pidfd_send_signal)},
+    "SYS_pidfd_send_signal\0"
 #elif defined(__NR_pidfd_send_signal)
-    {"SYS_pidfd_send_signal", (long long)(__NR_pidfd_send_signal)},
+    "SYS_pidfd_send_signal\0"
 #endif
 #ifdef SYS_io_uring_setup
-    {"SYS_io_uring_setup", (long long)(SYS_io_uring_setup)},
+    "SYS_io_uring_setup\0"
 #elif defined(__NR_io_uring_setup)
-    {"SYS_io_uring_setup", (long long)(__NR_io_uring_setup)},
+    "SYS_io_uring_setup\0"
 #endif
 #ifdef SYS_io_uring_enter
-    {"SYS_io_uring_enter", (long long)(SYS_io_uring_enter)},
+    "SYS_io_uring_enter\0"
 #elif defined(__NR_io_uring_enter)
-    {"SYS_io_uring_enter", (long long)(__NR_io_uring_enter)},
+    "SYS_io_uring_enter\0"
 #endif
 #ifdef SYS_io_uring_register
-    {"SYS_io_uring_register", (long long)(SYS_io_uring_register)},
+    "SYS_io_uring_register\0"
 #elif defined(__NR_io_uring_register)
-    {"SYS_io_uring_register", (long long)(__NR_io_uring_register)},
+    "SYS_io_uring_register\0"
 #endif
 #ifdef SYS_open_tree
-    {"SYS_open_tree", (long long)(SYS_open_tree)},
+    "SYS_open_tree\0"
 #elif defined(__NR_open_tree)
-    {"SYS_open_tree", (long long)(__NR_open_tree)},
+    "SYS_open_tree\0"
 #endif
 #ifdef SYS_move_mount
-    {"SYS_move_mount", (long long)(SYS_move_mount)},
+    "SYS_move_mount\0"
 #elif defined(__NR_move_mount)
-    {"SYS_move_mount", (long long)(__NR_move_mount)},
+    "SYS_move_mount\0"
 #endif
 #ifdef SYS_fsopen
-    {"SYS_fsopen", (long long)(SYS_fsopen)},
+    "SYS_fsopen\0"
 #elif defined(__NR_fsopen)
-    {"SYS_fsopen", (long long)(__NR_fsopen)},
+    "SYS_fsopen\0"
 #endif
 #ifdef SYS_fsconfig
-    {"SYS_fsconfig", (long long)(SYS_fsconfig)},
+    "SYS_fsconfig\0"
 #elif defined(__NR_fsconfig)
-    {"SYS_fsconfig", (long long)(__NR_fsconfig)},
+    "SYS_fsconfig\0"
 #endif
 #ifdef SYS_fsmount
-    {"SYS_fsmount", (long long)(SYS_fsmount)},
+    "SYS_fsmount\0"
 #elif defined(__NR_fsmount)
-    {"SYS_fsmount", (long long)(__NR_fsmount)},
+    "SYS_fsmount\0"
 #endif
 #ifdef SYS_fspick
-    {"SYS_fspick", (long long)(SYS_fspick)},
+    "SYS_fspick\0"
 #elif defined(__NR_fspick)
-    {"SYS_fspick", (long long)(__NR_fspick)},
+    "SYS_fspick\0"
 #endif
 #ifdef SYS_pidfd_open
-    {"SYS_pidfd_open", (long long)(SYS_pidfd_open)},
+    "SYS_pidfd_open\0"
 #elif defined(__NR_pidfd_open)
-    {"SYS_pidfd_open", (long long)(__NR_pidfd_open)},
+    "SYS_pidfd_open\0"
 #endif
 #ifdef SYS_clone3
-    {"SYS_clone3", (long long)(SYS_clone3)},
+    "SYS_clone3\0"
 #elif defined(__NR_clone3)
-    {"SYS_clone3", (long long)(__NR_clone3)},
+    "SYS_clone3\0"
 #endif
 #ifdef SYS_close_range
-    {"SYS_close_range", (long long)(SYS_close_range)},
+    "SYS_close_range\0"
 #elif defined(__NR_close_range)
-    {"SYS_close_range", (long long)(__NR_close_range)},
+    "SYS_close_range\0"
 #endif
 #ifdef SYS_openat2
-    {"SYS_openat2", (long long)(SYS_openat2)},
+    "SYS_openat2\0"
 #elif defined(__NR_openat2)
-    {"SYS_openat2", (long long)(__NR_openat2)},
+    "SYS_openat2\0"
 #endif
 #ifdef SYS_pidfd_getfd
-    {"SYS_pidfd_getfd", (long long)(SYS_pidfd_getfd)},
+    "SYS_pidfd_getfd\0"
 #elif defined(__NR_pidfd_getfd)
-    {"SYS_pidfd_getfd", (long long)(__NR_pidfd_getfd)},
+    "SYS_pidfd_getfd\0"
 #endif
 #ifdef SYS_faccessat2
-    {"SYS_faccessat2", (long long)(SYS_faccessat2)},
+    "SYS_faccessat2\0"
 #elif defined(__NR_faccessat2)
-    {"SYS_faccessat2", (long long)(__NR_faccessat2)},
+    "SYS_faccessat2\0"
 #endif
 #ifdef SYS_process_madvise
-    {"SYS_process_madvise", (long long)(SYS_process_madvise)},
+    "SYS_process_madvise\0"
 #elif defined(__NR_process_madvise)
-    {"SYS_process_madvise", (long long)(__NR_process_madvise)},
+    "SYS_process_madvise\0"
 #endif
 #ifdef SYS_epoll_pwait2
-    {"SYS_epoll_pwait2", (long long)(SYS_epoll_pwait2)},
+    "SYS_epoll_pwait2\0"
 #elif defined(__NR_epoll_pwait2)
-    {"SYS_epoll_pwait2", (long long)(__NR_epoll_pwait2)},
+    "SYS_epoll_pwait2\0"
 #endif
 #ifdef SYS_mount_setattr
-    {"SYS_mount_setattr", (long long)(SYS_mount_setattr)},
+    "SYS_mount_setattr\0"
 #elif defined(__NR_mount_setattr)
-    {"SYS_mount_setattr", (long long)(__NR_mount_setattr)},
+    "SYS_mount_setattr\0"
 #endif
 #ifdef SYS_quotactl_fd
-    {"SYS_quotactl_fd", (long long)(SYS_quotactl_fd)},
+    "SYS_quotactl_fd\0"
 #elif defined(__NR_quotactl_fd)
-    {"SYS_quotactl_fd", (long long)(__NR_quotactl_fd)},
+    "SYS_quotactl_fd\0"
 #endif
 #ifdef SYS_landlock_create_ruleset
-    {"SYS_landlock_create_ruleset", (long long)(SYS_landlock_create_ruleset)},
+    "SYS_landlock_create_ruleset\0"
 #elif defined(__NR_landlock_create_ruleset)
-    {"SYS_landlock_create_ruleset", (long long)(__NR_landlock_create_ruleset)},
+    "SYS_landlock_create_ruleset\0"
 #endif
 #ifdef SYS_landlock_add_rule
-    {"SYS_landlock_add_rule", (long long)(SYS_landlock_add_rule)},
+    "SYS_landlock_add_rule\0"
 #elif defined(__NR_landlock_add_rule)
-    {"SYS_landlock_add_rule", (long long)(__NR_landlock_add_rule)},
+    "SYS_landlock_add_rule\0"
 #endif
 #ifdef SYS_landlock_restrict_self
-    {"SYS_landlock_restrict_self", (long long)(SYS_landlock_restrict_self)},
+    "SYS_landlock_restrict_self\0"
 #elif defined(__NR_landlock_restrict_self)
-    {"SYS_landlock_restrict_self", (long long)(__NR_landlock_restrict_self)},
+    "SYS_landlock_restrict_self\0"
 #endif
 #ifdef SYS_memfd_secret
-    {"SYS_memfd_secret", (long long)(SYS_memfd_secret)},
+    "SYS_memfd_secret\0"
 #elif defined(__NR_memfd_secret)
-    {"SYS_memfd_secret", (long long)(__NR_memfd_secret)},
+    "SYS_memfd_secret\0"
 #endif
 #ifdef SYS_process_mrelease
-    {"SYS_process_mrelease", (long long)(SYS_process_mrelease)},
+    "SYS_process_mrelease\0"
 #elif defined(__NR_process_mrelease)
-    {"SYS_process_mrelease", (long long)(__NR_process_mrelease)},
+    "SYS_process_mrelease\0"
 #endif
 #ifdef SYS_futex_waitv
-    {"SYS_futex_waitv", (long long)(SYS_futex_waitv)},
+    "SYS_futex_waitv\0"
 #elif defined(__NR_futex_waitv)
-    {"SYS_futex_waitv", (long long)(__NR_futex_waitv)},
+    "SYS_futex_waitv\0"
 #endif
 #ifdef SYS_set_mempolicy_home_node
-    {"SYS_set_mempolicy_home_node", (long long)(SYS_set_mempolicy_home_node)},
+    "SYS_set_mempolicy_home_node\0"
 #elif defined(__NR_set_mempolicy_home_node)
-    {"SYS_set_mempolicy_home_node", (long long)(__NR_set_mempolicy_home_node)},
+    "SYS_set_mempolicy_home_node\0"
 #endif
 #ifdef SYS__llseek
-    {"SYS__llseek", (long long)(SYS__llseek)},
+    "SYS__llseek\0"
 #elif defined(__NR__llseek)
-    {"SYS__llseek", (long long)(__NR__llseek)},
+    "SYS__llseek\0"
 #endif
 #ifdef SYS__newselect
-    {"SYS__newselect", (long long)(SYS__newselect)},
+    "SYS__newselect\0"
 #elif defined(__NR__newselect)
-    {"SYS__newselect", (long long)(__NR__newselect)},
+    "SYS__newselect\0"
 #endif
 #ifdef SYS_bdflush
-    {"SYS_bdflush", (long long)(SYS_bdflush)},
+    "SYS_bdflush\0"
 #elif defined(__NR_bdflush)
-    {"SYS_bdflush", (long long)(__NR_bdflush)},
+    "SYS_bdflush\0"
 #endif
 #ifdef SYS_break
-    {"SYS_break", (long long)(SYS_break)},
+    "SYS_break\0"
 #elif defined(__NR_break)
-    {"SYS_break", (long long)(__NR_break)},
+    "SYS_break\0"
 #endif
 #ifdef SYS_chown32
-    {"SYS_chown32", (long long)(SYS_chown32)},
+    "SYS_chown32\0"
 #elif defined(__NR_chown32)
-    {"SYS_chown32", (long long)(__NR_chown32)},
+    "SYS_chown32\0"
 #endif
 #ifdef SYS_clock_adjtime64
-    {"SYS_clock_adjtime64", (long long)(SYS_clock_adjtime64)},
+    "SYS_clock_adjtime64\0"
 #elif defined(__NR_clock_adjtime64)
-    {"SYS_clock_adjtime64", (long long)(__NR_clock_adjtime64)},
+    "SYS_clock_adjtime64\0"
 #endif
 #ifdef SYS_clock_getres_time64
-    {"SYS_clock_getres_time64", (long long)(SYS_clock_getres_time64)},
+    "SYS_clock_getres_time64\0"
 #elif defined(__NR_clock_getres_time64)
-    {"SYS_clock_getres_time64", (long long)(__NR_clock_getres_time64)},
+    "SYS_clock_getres_time64\0"
 #endif
 #ifdef SYS_clock_gettime64
-    {"SYS_clock_gettime64", (long long)(SYS_clock_gettime64)},
+    "SYS_clock_gettime64\0"
 #elif defined(__NR_clock_gettime64)
-    {"SYS_clock_gettime64", (long long)(__NR_clock_gettime64)},
+    "SYS_clock_gettime64\0"
 #endif
 #ifdef SYS_clock_nanosleep_time64
-    {"SYS_clock_nanosleep_time64", (long long)(SYS_clock_nanosleep_time64)},
+    "SYS_clock_nanosleep_time64\0"
 #elif defined(__NR_clock_nanosleep_time64)
-    {"SYS_clock_nanosleep_time64", (long long)(__NR_clock_nanosleep_time64)},
+    "SYS_clock_nanosleep_time64\0"
 #endif
 #ifdef SYS_clock_settime64
-    {"SYS_clock_settime64", (long long)(SYS_clock_settime64)},
+    "SYS_clock_settime64\0"
 #elif defined(__NR_clock_settime64)
-    {"SYS_clock_settime64", (long long)(__NR_clock_settime64)},
+    "SYS_clock_settime64\0"
 #endif
 #ifdef SYS_fadvise64_64
-    {"SYS_fadvise64_64", (long long)(SYS_fadvise64_64)},
+    "SYS_fadvise64_64\0"
 #elif defined(__NR_fadvise64_64)
-    {"SYS_fadvise64_64", (long long)(__NR_fadvise64_64)},
+    "SYS_fadvise64_64\0"
 #endif
 #ifdef SYS_fchown32
-    {"SYS_fchown32", (long long)(SYS_fchown32)},
+    "SYS_fchown32\0"
 #elif defined(__NR_fchown32)
-    {"SYS_fchown32", (long long)(__NR_fchown32)},
+    "SYS_fchown32\0"
 #endif
 #ifdef SYS_fcntl64
-    {"SYS_fcntl64", (long long)(SYS_fcntl64)},
+    "SYS_fcntl64\0"
 #elif defined(__NR_fcntl64)
-    {"SYS_fcntl64", (long long)(__NR_fcntl64)},
+    "SYS_fcntl64\0"
 #endif
 #ifdef SYS_fstat64
-    {"SYS_fstat64", (long long)(SYS_fstat64)},
+    "SYS_fstat64\0"
 #elif defined(__NR_fstat64)
-    {"SYS_fstat64", (long long)(__NR_fstat64)},
+    "SYS_fstat64\0"
 #endif
 #ifdef SYS_fstatat64
-    {"SYS_fstatat64", (long long)(SYS_fstatat64)},
+    "SYS_fstatat64\0"
 #elif defined(__NR_fstatat64)
-    {"SYS_fstatat64", (long long)(__NR_fstatat64)},
+    "SYS_fstatat64\0"
 #endif
 #ifdef SYS_fstatfs64
-    {"SYS_fstatfs64", (long long)(SYS_fstatfs64)},
+    "SYS_fstatfs64\0"
 #elif defined(__NR_fstatfs64)
-    {"SYS_fstatfs64", (long long)(__NR_fstatfs64)},
+    "SYS_fstatfs64\0"
 #endif
 #ifdef SYS_ftime
-    {"SYS_ftime", (long long)(SYS_ftime)},
+    "SYS_ftime\0"
 #elif defined(__NR_ftime)
-    {"SYS_ftime", (long long)(__NR_ftime)},
+    "SYS_ftime\0"
 #endif
 #ifdef SYS_ftruncate64
-    {"SYS_ftruncate64", (long long)(SYS_ftruncate64)},
+    "SYS_ftruncate64\0"
 #elif defined(__NR_ftruncate64)
-    {"SYS_ftruncate64", (long long)(__NR_ftruncate64)},
+    "SYS_ftruncate64\0"
 #endif
 #ifdef SYS_futex_time64
-    {"SYS_futex_time64", (long long)(SYS_futex_time64)},
+    "SYS_futex_time64\0"
 #elif defined(__NR_futex_time64)
-    {"SYS_futex_time64", (long long)(__NR_futex_time64)},
+    "SYS_futex_time64\0"
 #endif
 #ifdef SYS_getegid32
-    {"SYS_getegid32", (long long)(SYS_getegid32)},
+    "SYS_getegid32\0"
 #elif defined(__NR_getegid32)
-    {"SYS_getegid32", (long long)(__NR_getegid32)},
+    "SYS_getegid32\0"
 #endif
 #ifdef SYS_geteuid32
-    {"SYS_geteuid32", (long long)(SYS_geteuid32)},
+    "SYS_geteuid32\0"
 #elif defined(__NR_geteuid32)
-    {"SYS_geteuid32", (long long)(__NR_geteuid32)},
+    "SYS_geteuid32\0"
 #endif
 #ifdef SYS_getgid32
-    {"SYS_getgid32", (long long)(SYS_getgid32)},
+    "SYS_getgid32\0"
 #elif defined(__NR_getgid32)
-    {"SYS_getgid32", (long long)(__NR_getgid32)},
+    "SYS_getgid32\0"
 #endif
 #ifdef SYS_getgroups32
-    {"SYS_getgroups32", (long long)(SYS_getgroups32)},
+    "SYS_getgroups32\0"
 #elif defined(__NR_getgroups32)
-    {"SYS_getgroups32", (long long)(__NR_getgroups32)},
+    "SYS_getgroups32\0"
 #endif
 #ifdef SYS_getresgid32
-    {"SYS_getresgid32", (long long)(SYS_getresgid32)},
+    "SYS_getresgid32\0"
 #elif defined(__NR_getresgid32)
-    {"SYS_getresgid32", (long long)(__NR_getresgid32)},
+    "SYS_getresgid32\0"
 #endif
 #ifdef SYS_getresuid32
-    {"SYS_getresuid32", (long long)(SYS_getresuid32)},
+    "SYS_getresuid32\0"
 #elif defined(__NR_getresuid32)
-    {"SYS_getresuid32", (long long)(__NR_getresuid32)},
+    "SYS_getresuid32\0"
 #endif
 #ifdef SYS_getuid32
-    {"SYS_getuid32", (long long)(SYS_getuid32)},
+    "SYS_getuid32\0"
 #elif defined(__NR_getuid32)
-    {"SYS_getuid32", (long long)(__NR_getuid32)},
+    "SYS_getuid32\0"
 #endif
 #ifdef SYS_gtty
-    {"SYS_gtty", (long long)(SYS_gtty)},
+    "SYS_gtty\0"
 #elif defined(__NR_gtty)
-    {"SYS_gtty", (long long)(__NR_gtty)},
+    "SYS_gtty\0"
 #endif
 #ifdef SYS_idle
-    {"SYS_idle", (long long)(SYS_idle)},
+    "SYS_idle\0"
 #elif defined(__NR_idle)
-    {"SYS_idle", (long long)(__NR_idle)},
+    "SYS_idle\0"
 #endif
 #ifdef SYS_io_pgetevents_time64
-    {"SYS_io_pgetevents_time64", (long long)(SYS_io_pgetevents_time64)},
+    "SYS_io_pgetevents_time64\0"
 #elif defined(__NR_io_pgetevents_time64)
-    {"SYS_io_pgetevents_time64", (long long)(__NR_io_pgetevents_time64)},
+    "SYS_io_pgetevents_time64\0"
 #endif
 #ifdef SYS_ipc
-    {"SYS_ipc", (long long)(SYS_ipc)},
+    "SYS_ipc\0"
 #elif defined(__NR_ipc)
-    {"SYS_ipc", (long long)(__NR_ipc)},
+    "SYS_ipc\0"
 #endif
 #ifdef SYS_lchown32
-    {"SYS_lchown32", (long long)(SYS_lchown32)},
+    "SYS_lchown32\0"
 #elif defined(__NR_lchown32)
-    {"SYS_lchown32", (long long)(__NR_lchown32)},
+    "SYS_lchown32\0"
 #endif
 #ifdef SYS_llseek
-    {"SYS_llseek", (long long)(SYS_llseek)},
+    "SYS_llseek\0"
 #elif defined(__NR_llseek)
-    {"SYS_llseek", (long long)(__NR_llseek)},
+    "SYS_llseek\0"
 #endif
 #ifdef SYS_lock
-    {"SYS_lock", (long long)(SYS_lock)},
+    "SYS_lock\0"
 #elif defined(__NR_lock)
-    {"SYS_lock", (long long)(__NR_lock)},
+    "SYS_lock\0"
 #endif
 #ifdef SYS_lstat64
-    {"SYS_lstat64", (long long)(SYS_lstat64)},
+    "SYS_lstat64\0"
 #elif defined(__NR_lstat64)
-    {"SYS_lstat64", (long long)(__NR_lstat64)},
+    "SYS_lstat64\0"
 #endif
 #ifdef SYS_mmap2
-    {"SYS_mmap2", (long long)(SYS_mmap2)},
+    "SYS_mmap2\0"
 #elif defined(__NR_mmap2)
-    {"SYS_mmap2", (long long)(__NR_mmap2)},
+    "SYS_mmap2\0"
 #endif
 #ifdef SYS_mpx
-    {"SYS_mpx", (long long)(SYS_mpx)},
+    "SYS_mpx\0"
 #elif defined(__NR_mpx)
-    {"SYS_mpx", (long long)(__NR_mpx)},
+    "SYS_mpx\0"
 #endif
 #ifdef SYS_mq_timedreceive_time64
-    {"SYS_mq_timedreceive_time64", (long long)(SYS_mq_timedreceive_time64)},
+    "SYS_mq_timedreceive_time64\0"
 #elif defined(__NR_mq_timedreceive_time64)
-    {"SYS_mq_timedreceive_time64", (long long)(__NR_mq_timedreceive_time64)},
+    "SYS_mq_timedreceive_time64\0"
 #endif
 #ifdef SYS_mq_timedsend_time64
-    {"SYS_mq_timedsend_time64", (long long)(SYS_mq_timedsend_time64)},
+    "SYS_mq_timedsend_time64\0"
 #elif defined(__NR_mq_timedsend_time64)
-    {"SYS_mq_timedsend_time64", (long long)(__NR_mq_timedsend_time64)},
+    "SYS_mq_timedsend_time64\0"
 #endif
 #ifdef SYS_nice
-    {"SYS_nice", (long long)(SYS_nice)},
+    "SYS_nice\0"
 #elif defined(__NR_nice)
-    {"SYS_nice", (long long)(__NR_nice)},
+    "SYS_nice\0"
 #endif
 #ifdef SYS_oldfstat
-    {"SYS_oldfstat", (long long)(SYS_oldfstat)},
+    "SYS_oldfstat\0"
 #elif defined(__NR_oldfstat)
-    {"SYS_oldfstat", (long long)(__NR_oldfstat)},
+    "SYS_oldfstat\0"
 #endif
 #ifdef SYS_oldlstat
-    {"SYS_oldlstat", (long long)(SYS_oldlstat)},
+    "SYS_oldlstat\0"
 #elif defined(__NR_oldlstat)
-    {"SYS_oldlstat", (long long)(__NR_oldlstat)},
+    "SYS_oldlstat\0"
 #endif
 #ifdef SYS_oldolduname
-    {"SYS_oldolduname", (long long)(SYS_oldolduname)},
+    "SYS_oldolduname\0"
 #elif defined(__NR_oldolduname)
-    {"SYS_oldolduname", (long long)(__NR_oldolduname)},
+    "SYS_oldolduname\0"
 #endif
 #ifdef SYS_oldstat
-    {"SYS_oldstat", (long long)(SYS_oldstat)},
+    "SYS_oldstat\0"
 #elif defined(__NR_oldstat)
-    {"SYS_oldstat", (long long)(__NR_oldstat)},
+    "SYS_oldstat\0"
 #endif
 #ifdef SYS_olduname
-    {"SYS_olduname", (long long)(SYS_olduname)},
+    "SYS_olduname\0"
 #elif defined(__NR_olduname)
-    {"SYS_olduname", (long long)(__NR_olduname)},
+    "SYS_olduname\0"
 #endif
 #ifdef SYS_ppoll_time64
-    {"SYS_ppoll_time64", (long long)(SYS_ppoll_time64)},
+    "SYS_ppoll_time64\0"
 #elif defined(__NR_ppoll_time64)
-    {"SYS_ppoll_time64", (long long)(__NR_ppoll_time64)},
+    "SYS_ppoll_time64\0"
 #endif
 #ifdef SYS_prof
-    {"SYS_prof", (long long)(SYS_prof)},
+    "SYS_prof\0"
 #elif defined(__NR_prof)
-    {"SYS_prof", (long long)(__NR_prof)},
+    "SYS_prof\0"
 #endif
 #ifdef SYS_profil
-    {"SYS_profil", (long long)(SYS_profil)},
+    "SYS_profil\0"
 #elif defined(__NR_profil)
-    {"SYS_profil", (long long)(__NR_profil)},
+    "SYS_profil\0"
 #endif
 #ifdef SYS_pselect6_time64
-    {"SYS_pselect6_time64", (long long)(SYS_pselect6_time64)},
+    "SYS_pselect6_time64\0"
 #elif defined(__NR_pselect6_time64)
-    {"SYS_pselect6_time64", (long long)(__NR_pselect6_time64)},
+    "SYS_pselect6_time64\0"
 #endif
 #ifdef SYS_readdir
-    {"SYS_readdir", (long long)(SYS_readdir)},
+    "SYS_readdir\0"
 #elif defined(__NR_readdir)
-    {"SYS_readdir", (long long)(__NR_readdir)},
+    "SYS_readdir\0"
 #endif
 #ifdef SYS_recvmmsg_time64
-    {"SYS_recvmmsg_time64", (long long)(SYS_recvmmsg_time64)},
+    "SYS_recvmmsg_time64\0"
 #elif defined(__NR_recvmmsg_time64)
-    {"SYS_recvmmsg_time64", (long long)(__NR_recvmmsg_time64)},
+    "SYS_recvmmsg_time64\0"
 #endif
 #ifdef SYS_rt_sigtimedwait_time64
-    {"SYS_rt_sigtimedwait_time64", (long long)(SYS_rt_sigtimedwait_time64)},
+    "SYS_rt_sigtimedwait_time64\0"
 #elif defined(__NR_rt_sigtimedwait_time64)
-    {"SYS_rt_sigtimedwait_time64", (long long)(__NR_rt_sigtimedwait_time64)},
+    "SYS_rt_sigtimedwait_time64\0"
 #endif
 #ifdef SYS_sched_rr_get_interval_time64
-    {"SYS_sched_rr_get_interval_time64", (long long)(SYS_sched_rr_get_interval_time64)},
+    "SYS_sched_rr_get_interval_time64\0"
 #elif defined(__NR_sched_rr_get_interval_time64)
-    {"SYS_sched_rr_get_interval_time64", (long long)(__NR_sched_rr_get_interval_time64)},
+    "SYS_sched_rr_get_interval_time64\0"
 #endif
 #ifdef SYS_semtimedop_time64
-    {"SYS_semtimedop_time64", (long long)(SYS_semtimedop_time64)},
+    "SYS_semtimedop_time64\0"
 #elif defined(__NR_semtimedop_time64)
-    {"SYS_semtimedop_time64", (long long)(__NR_semtimedop_time64)},
+    "SYS_semtimedop_time64\0"
 #endif
 #ifdef SYS_sendfile64
-    {"SYS_sendfile64", (long long)(SYS_sendfile64)},
+    "SYS_sendfile64\0"
 #elif defined(__NR_sendfile64)
-    {"SYS_sendfile64", (long long)(__NR_sendfile64)},
+    "SYS_sendfile64\0"
 #endif
 #ifdef SYS_setfsgid32
-    {"SYS_setfsgid32", (long long)(SYS_setfsgid32)},
+    "SYS_setfsgid32\0"
 #elif defined(__NR_setfsgid32)
-    {"SYS_setfsgid32", (long long)(__NR_setfsgid32)},
+    "SYS_setfsgid32\0"
 #endif
 #ifdef SYS_setfsuid32
-    {"SYS_setfsuid32", (long long)(SYS_setfsuid32)},
+    "SYS_setfsuid32\0"
 #elif defined(__NR_setfsuid32)
-    {"SYS_setfsuid32", (long long)(__NR_setfsuid32)},
+    "SYS_setfsuid32\0"
 #endif
 #ifdef SYS_setgid32
-    {"SYS_setgid32", (long long)(SYS_setgid32)},
+    "SYS_setgid32\0"
 #elif defined(__NR_setgid32)
-    {"SYS_setgid32", (long long)(__NR_setgid32)},
+    "SYS_setgid32\0"
 #endif
 #ifdef SYS_setgroups32
-    {"SYS_setgroups32", (long long)(SYS_setgroups32)},
+    "SYS_setgroups32\0"
 #elif defined(__NR_setgroups32)
-    {"SYS_setgroups32", (long long)(__NR_setgroups32)},
+    "SYS_setgroups32\0"
 #endif
 #ifdef SYS_setregid32
-    {"SYS_setregid32", (long long)(SYS_setregid32)},
+    "SYS_setregid32\0"
 #elif defined(__NR_setregid32)
-    {"SYS_setregid32", (long long)(__NR_setregid32)},
+    "SYS_setregid32\0"
 #endif
 #ifdef SYS_setresgid32
-    {"SYS_setresgid32", (long long)(SYS_setresgid32)},
+    "SYS_setresgid32\0"
 #elif defined(__NR_setresgid32)
-    {"SYS_setresgid32", (long long)(__NR_setresgid32)},
+    "SYS_setresgid32\0"
 #endif
 #ifdef SYS_setresuid32
-    {"SYS_setresuid32", (long long)(SYS_setresuid32)},
+    "SYS_setresuid32\0"
 #elif defined(__NR_setresuid32)
-    {"SYS_setresuid32", (long long)(__NR_setresuid32)},
+    "SYS_setresuid32\0"
 #endif
 #ifdef SYS_setreuid32
-    {"SYS_setreuid32", (long long)(SYS_setreuid32)},
+    "SYS_setreuid32\0"
 #elif defined(__NR_setreuid32)
-    {"SYS_setreuid32", (long long)(__NR_setreuid32)},
+    "SYS_setreuid32\0"
 #endif
 #ifdef SYS_setuid32
-    {"SYS_setuid32", (long long)(SYS_setuid32)},
+    "SYS_setuid32\0"
 #elif defined(__NR_setuid32)
-    {"SYS_setuid32", (long long)(__NR_setuid32)},
+    "SYS_setuid32\0"
 #endif
 #ifdef SYS_sgetmask
-    {"SYS_sgetmask", (long long)(SYS_sgetmask)},
+    "SYS_sgetmask\0"
 #elif defined(__NR_sgetmask)
-    {"SYS_sgetmask", (long long)(__NR_sgetmask)},
+    "SYS_sgetmask\0"
 #endif
 #ifdef SYS_sigaction
-    {"SYS_sigaction", (long long)(SYS_sigaction)},
+    "SYS_sigaction\0"
 #elif defined(__NR_sigaction)
-    {"SYS_sigaction", (long long)(__NR_sigaction)},
+    "SYS_sigaction\0"
 #endif
 #ifdef SYS_signal
-    {"SYS_signal", (long long)(SYS_signal)},
+    "SYS_signal\0"
 #elif defined(__NR_signal)
-    {"SYS_signal", (long long)(__NR_signal)},
+    "SYS_signal\0"
 #endif
 #ifdef SYS_sigpending
-    {"SYS_sigpending", (long long)(SYS_sigpending)},
+    "SYS_sigpending\0"
 #elif defined(__NR_sigpending)
-    {"SYS_sigpending", (long long)(__NR_sigpending)},
+    "SYS_sigpending\0"
 #endif
 #ifdef SYS_sigprocmask
-    {"SYS_sigprocmask", (long long)(SYS_sigprocmask)},
+    "SYS_sigprocmask\0"
 #elif defined(__NR_sigprocmask)
-    {"SYS_sigprocmask", (long long)(__NR_sigprocmask)},
+    "SYS_sigprocmask\0"
 #endif
 #ifdef SYS_sigreturn
-    {"SYS_sigreturn", (long long)(SYS_sigreturn)},
+    "SYS_sigreturn\0"
 #elif defined(__NR_sigreturn)
-    {"SYS_sigreturn", (long long)(__NR_sigreturn)},
+    "SYS_sigreturn\0"
 #endif
 #ifdef SYS_sigsuspend
-    {"SYS_sigsuspend", (long long)(SYS_sigsuspend)},
+    "SYS_sigsuspend\0"
 #elif defined(__NR_sigsuspend)
-    {"SYS_sigsuspend", (long long)(__NR_sigsuspend)},
+    "SYS_sigsuspend\0"
 #endif
 #ifdef SYS_socketcall
-    {"SYS_socketcall", (long long)(SYS_socketcall)},
+    "SYS_socketcall\0"
 #elif defined(__NR_socketcall)
-    {"SYS_socketcall", (long long)(__NR_socketcall)},
+    "SYS_socketcall\0"
 #endif
 #ifdef SYS_ssetmask
-    {"SYS_ssetmask", (long long)(SYS_ssetmask)},
+    "SYS_ssetmask\0"
 #elif defined(__NR_ssetmask)
-    {"SYS_ssetmask", (long long)(__NR_ssetmask)},
+    "SYS_ssetmask\0"
 #endif
 #ifdef SYS_stat64
-    {"SYS_stat64", (long long)(SYS_stat64)},
+    "SYS_stat64\0"
 #elif defined(__NR_stat64)
-    {"SYS_stat64", (long long)(__NR_stat64)},
+    "SYS_stat64\0"
 #endif
 #ifdef SYS_statfs64
-    {"SYS_statfs64", (long long)(SYS_statfs64)},
+    "SYS_statfs64\0"
 #elif defined(__NR_statfs64)
-    {"SYS_statfs64", (long long)(__NR_statfs64)},
+    "SYS_statfs64\0"
 #endif
 #ifdef SYS_stime
-    {"SYS_stime", (long long)(SYS_stime)},
+    "SYS_stime\0"
 #elif defined(__NR_stime)
-    {"SYS_stime", (long long)(__NR_stime)},
+    "SYS_stime\0"
 #endif
 #ifdef SYS_stty
-    {"SYS_stty", (long long)(SYS_stty)},
+    "SYS_stty\0"
 #elif defined(__NR_stty)
-    {"SYS_stty", (long long)(__NR_stty)},
+    "SYS_stty\0"
 #endif
 #ifdef SYS_sync_file_range2
-    {"SYS_sync_file_range2", (long long)(SYS_sync_file_range2)},
+    "SYS_sync_file_range2\0"
 #elif defined(__NR_sync_file_range2)
-    {"SYS_sync_file_range2", (long long)(__NR_sync_file_range2)},
+    "SYS_sync_file_range2\0"
 #endif
 #ifdef SYS_timer_gettime64
-    {"SYS_timer_gettime64", (long long)(SYS_timer_gettime64)},
+    "SYS_timer_gettime64\0"
 #elif defined(__NR_timer_gettime64)
-    {"SYS_timer_gettime64", (long long)(__NR_timer_gettime64)},
+    "SYS_timer_gettime64\0"
 #endif
 #ifdef SYS_timer_settime64
-    {"SYS_timer_settime64", (long long)(SYS_timer_settime64)},
+    "SYS_timer_settime64\0"
 #elif defined(__NR_timer_settime64)
-    {"SYS_timer_settime64", (long long)(__NR_timer_settime64)},
+    "SYS_timer_settime64\0"
 #endif
 #ifdef SYS_timerfd_gettime64
-    {"SYS_timerfd_gettime64", (long long)(SYS_timerfd_gettime64)},
+    "SYS_timerfd_gettime64\0"
 #elif defined(__NR_timerfd_gettime64)
-    {"SYS_timerfd_gettime64", (long long)(__NR_timerfd_gettime64)},
+    "SYS_timerfd_gettime64\0"
 #endif
 #ifdef SYS_timerfd_settime64
-    {"SYS_timerfd_settime64", (long long)(SYS_timerfd_settime64)},
+    "SYS_timerfd_settime64\0"
 #elif defined(__NR_timerfd_settime64)
-    {"SYS_timerfd_settime64", (long long)(__NR_timerfd_settime64)},
+    "SYS_timerfd_settime64\0"
 #endif
 #ifdef SYS_truncate64
-    {"SYS_truncate64", (long long)(SYS_truncate64)},
+    "SYS_truncate64\0"
 #elif defined(__NR_truncate64)
-    {"SYS_truncate64", (long long)(__NR_truncate64)},
+    "SYS_truncate64\0"
 #endif
 #ifdef SYS_ugetrlimit
-    {"SYS_ugetrlimit", (long long)(SYS_ugetrlimit)},
+    "SYS_ugetrlimit\0"
 #elif defined(__NR_ugetrlimit)
-    {"SYS_ugetrlimit", (long long)(__NR_ugetrlimit)},
+    "SYS_ugetrlimit\0"
 #endif
 #ifdef SYS_ulimit
-    {"SYS_ulimit", (long long)(SYS_ulimit)},
+    "SYS_ulimit\0"
 #elif defined(__NR_ulimit)
-    {"SYS_ulimit", (long long)(__NR_ulimit)},
+    "SYS_ulimit\0"
 #endif
 #ifdef SYS_umount
-    {"SYS_umount", (long long)(SYS_umount)},
+    "SYS_umount\0"
 #elif defined(__NR_umount)
-    {"SYS_umount", (long long)(__NR_umount)},
+    "SYS_umount\0"
 #endif
 #ifdef SYS_utimensat_time64
-    {"SYS_utimensat_time64", (long long)(SYS_utimensat_time64)},
+    "SYS_utimensat_time64\0"
 #elif defined(__NR_utimensat_time64)
-    {"SYS_utimensat_time64", (long long)(__NR_utimensat_time64)},
+    "SYS_utimensat_time64\0"
 #endif
 #ifdef SYS_vm86
-    {"SYS_vm86", (long long)(SYS_vm86)},
+    "SYS_vm86\0"
 #elif defined(__NR_vm86)
-    {"SYS_vm86", (long long)(__NR_vm86)},
+    "SYS_vm86\0"
 #endif
 #ifdef SYS_vm86old
-    {"SYS_vm86old", (long long)(SYS_vm86old)},
+    "SYS_vm86old\0"
 #elif defined(__NR_vm86old)
-    {"SYS_vm86old", (long long)(__NR_vm86old)},
+    "SYS_vm86old\0"
 #endif
 #ifdef SYS_waitpid
-    {"SYS_waitpid", (long long)(SYS_waitpid)},
+    "SYS_waitpid\0"
 #elif defined(__NR_waitpid)
-    {"SYS_waitpid", (long long)(__NR_waitpid)},
+    "SYS_waitpid\0"
 #endif
 #ifdef SYS_uretprobe
-    {"SYS_uretprobe", (long long)(SYS_uretprobe)},
+    "SYS_uretprobe\0"
 #elif defined(__NR_uretprobe)
-    {"SYS_uretprobe", (long long)(__NR_uretprobe)},
+    "SYS_uretprobe\0"
 #endif
 #ifdef SYS_cachestat
-    {"SYS_cachestat", (long long)(SYS_cachestat)},
+    "SYS_cachestat\0"
 #elif defined(__NR_cachestat)
-    {"SYS_cachestat", (long long)(__NR_cachestat)},
+    "SYS_cachestat\0"
 #endif
 #ifdef SYS_fchmodat2
-    {"SYS_fchmodat2", (long long)(SYS_fchmodat2)},
+    "SYS_fchmodat2\0"
 #elif defined(__NR_fchmodat2)
-    {"SYS_fchmodat2", (long long)(__NR_fchmodat2)},
+    "SYS_fchmodat2\0"
 #endif
 #ifdef SYS_map_shadow_stack
-    {"SYS_map_shadow_stack", (long long)(SYS_map_shadow_stack)},
+    "SYS_map_shadow_stack\0"
 #elif defined(__NR_map_shadow_stack)
-    {"SYS_map_shadow_stack", (long long)(__NR_map_shadow_stack)},
+    "SYS_map_shadow_stack\0"
 #endif
 #ifdef SYS_futex_wake
-    {"SYS_futex_wake", (long long)(SYS_futex_wake)},
+    "SYS_futex_wake\0"
 #elif defined(__NR_futex_wake)
-    {"SYS_futex_wake", (long long)(__NR_futex_wake)},
+    "SYS_futex_wake\0"
 #endif
 #ifdef SYS_futex_wait
-    {"SYS_futex_wait", (long long)(SYS_futex_wait)},
+    "SYS_futex_wait\0"
 #elif defined(__NR_futex_wait)
-    {"SYS_futex_wait", (long long)(__NR_futex_wait)},
+    "SYS_futex_wait\0"
 #endif
 #ifdef SYS_futex_requeue
-    {"SYS_futex_requeue", (long long)(SYS_futex_requeue)},
+    "SYS_futex_requeue\0"
 #elif defined(__NR_futex_requeue)
-    {"SYS_futex_requeue", (long long)(__NR_futex_requeue)},
+    "SYS_futex_requeue\0"
 #endif
 #ifdef SYS_statmount
-    {"SYS_statmount", (long long)(SYS_statmount)},
+    "SYS_statmount\0"
 #elif defined(__NR_statmount)
-    {"SYS_statmount", (long long)(__NR_statmount)},
+    "SYS_statmount\0"
 #endif
 #ifdef SYS_listmount
-    {"SYS_listmount", (long long)(SYS_listmount)},
+    "SYS_listmount\0"
 #elif defined(__NR_listmount)
-    {"SYS_listmount", (long long)(__NR_listmount)},
+    "SYS_listmount\0"
 #endif
 #ifdef SYS_lsm_get_self_attr
-    {"SYS_lsm_get_self_attr", (long long)(SYS_lsm_get_self_attr)},
+    "SYS_lsm_get_self_attr\0"
 #elif defined(__NR_lsm_get_self_attr)
-    {"SYS_lsm_get_self_attr", (long long)(__NR_lsm_get_self_attr)},
+    "SYS_lsm_get_self_attr\0"
 #endif
 #ifdef SYS_lsm_set_self_attr
-    {"SYS_lsm_set_self_attr", (long long)(SYS_lsm_set_self_attr)},
+    "SYS_lsm_set_self_attr\0"
 #elif defined(__NR_lsm_set_self_attr)
-    {"SYS_lsm_set_self_attr", (long long)(__NR_lsm_set_self_attr)},
+    "SYS_lsm_set_self_attr\0"
 #endif
 #ifdef SYS_lsm_list_modules
-    {"SYS_lsm_list_modules", (long long)(SYS_lsm_list_modules)},
+    "SYS_lsm_list_modules\0"
 #elif defined(__NR_lsm_list_modules)
-    {"SYS_lsm_list_modules", (long long)(__NR_lsm_list_modules)},
+    "SYS_lsm_list_modules\0"
 #endif
 #ifdef SYS_mseal
-    {"SYS_mseal", (long long)(SYS_mseal)},
+    "SYS_mseal\0"
 #elif defined(__NR_mseal)
-    {"SYS_mseal", (long long)(__NR_mseal)},
+    "SYS_mseal\0"
 #endif
 #ifdef SYS_setxattrat
-    {"SYS_setxattrat", (long long)(SYS_setxattrat)},
+    "SYS_setxattrat\0"
 #elif defined(__NR_setxattrat)
-    {"SYS_setxattrat", (long long)(__NR_setxattrat)},
+    "SYS_setxattrat\0"
 #endif
 #ifdef SYS_getxattrat
-    {"SYS_getxattrat", (long long)(SYS_getxattrat)},
+    "SYS_getxattrat\0"
 #elif defined(__NR_getxattrat)
-    {"SYS_getxattrat", (long long)(__NR_getxattrat)},
+    "SYS_getxattrat\0"
 #endif
 #ifdef SYS_listxattrat
-    {"SYS_listxattrat", (long long)(SYS_listxattrat)},
+    "SYS_listxattrat\0"
 #elif defined(__NR_listxattrat)
-    {"SYS_listxattrat", (long long)(__NR_listxattrat)},
+    "SYS_listxattrat\0"
 #endif
 #ifdef SYS_removexattrat
-    {"SYS_removexattrat", (long long)(SYS_removexattrat)},
+    "SYS_removexattrat\0"
 #elif defined(__NR_removexattrat)
-    {"SYS_removexattrat", (long long)(__NR_removexattrat)},
+    "SYS_removexattrat\0"
 #endif
 #ifdef SYS_open_tree_attr
-    {"SYS_open_tree_attr", (long long)(SYS_open_tree_attr)},
+    "SYS_open_tree_attr\0"
 #elif defined(__NR_open_tree_attr)
-    {"SYS_open_tree_attr", (long long)(__NR_open_tree_attr)},
+    "SYS_open_tree_attr\0"
 #endif
 #ifdef SYS_file_getattr
-    {"SYS_file_getattr", (long long)(SYS_file_getattr)},
+    "SYS_file_getattr\0"
 #elif defined(__NR_file_getattr)
-    {"SYS_file_getattr", (long long)(__NR_file_getattr)},
+    "SYS_file_getattr\0"
 #endif
 #ifdef SYS_file_setattr
-    {"SYS_file_setattr", (long long)(SYS_file_setattr)},
+    "SYS_file_setattr\0"
 #elif defined(__NR_file_setattr)
-    {"SYS_file_setattr", (long long)(__NR_file_setattr)},
+    "SYS_file_setattr\0"
 #endif
 #ifdef SYS_listns
-    {"SYS_listns", (long long)(SYS_listns)},
+    "SYS_listns\0"
 #elif defined(__NR_listns)
-    {"SYS_listns", (long long)(__NR_listns)},
+    "SYS_listns\0"
 #endif
 #ifdef SYS_riscv_hwprobe
-    {"SYS_riscv_hwprobe", (long long)(SYS_riscv_hwprobe)},
+    "SYS_riscv_hwprobe\0"
 #elif defined(__NR_riscv_hwprobe)
-    {"SYS_riscv_hwprobe", (long long)(__NR_riscv_hwprobe)},
+    "SYS_riscv_hwprobe\0"
 #endif
 #ifdef SYS_riscv_flush_icache
-    {"SYS_riscv_flush_icache", (long long)(SYS_riscv_flush_icache)},
+    "SYS_riscv_flush_icache\0"
 #elif defined(__NR_riscv_flush_icache)
-    {"SYS_riscv_flush_icache", (long long)(__NR_riscv_flush_icache)},
+    "SYS_riscv_flush_icache\0"
 #endif
 #ifdef AUDIT_ARCH_AARCH64
-    {"AUDIT_ARCH_AARCH64", (long long)(AUDIT_ARCH_AARCH64)},
+    "AUDIT_ARCH_AARCH64\0"
 #endif
 #ifdef AUDIT_ARCH_ALPHA
-    {"AUDIT_ARCH_ALPHA", (long long)(AUDIT_ARCH_ALPHA)},
+    "AUDIT_ARCH_ALPHA\0"
 #endif
 #ifdef AUDIT_ARCH_ARCOMPACT
-    {"AUDIT_ARCH_ARCOMPACT", (long long)(AUDIT_ARCH_ARCOMPACT)},
+    "AUDIT_ARCH_ARCOMPACT\0"
 #endif
 #ifdef AUDIT_ARCH_ARCOMPACTBE
-    {"AUDIT_ARCH_ARCOMPACTBE", (long long)(AUDIT_ARCH_ARCOMPACTBE)},
+    "AUDIT_ARCH_ARCOMPACTBE\0"
 #endif
 #ifdef AUDIT_ARCH_ARCV2
-    {"AUDIT_ARCH_ARCV2", (long long)(AUDIT_ARCH_ARCV2)},
+    "AUDIT_ARCH_ARCV2\0"
 #endif
 #ifdef AUDIT_ARCH_ARCV2BE
-    {"AUDIT_ARCH_ARCV2BE", (long long)(AUDIT_ARCH_ARCV2BE)},
+    "AUDIT_ARCH_ARCV2BE\0"
 #endif
 #ifdef AUDIT_ARCH_ARM
-    {"AUDIT_ARCH_ARM", (long long)(AUDIT_ARCH_ARM)},
+    "AUDIT_ARCH_ARM\0"
 #endif
 #ifdef AUDIT_ARCH_ARMEB
-    {"AUDIT_ARCH_ARMEB", (long long)(AUDIT_ARCH_ARMEB)},
+    "AUDIT_ARCH_ARMEB\0"
 #endif
 #ifdef AUDIT_ARCH_C6X
-    {"AUDIT_ARCH_C6X", (long long)(AUDIT_ARCH_C6X)},
+    "AUDIT_ARCH_C6X\0"
 #endif
 #ifdef AUDIT_ARCH_C6XBE
-    {"AUDIT_ARCH_C6XBE", (long long)(AUDIT_ARCH_C6XBE)},
+    "AUDIT_ARCH_C6XBE\0"
 #endif
 #ifdef AUDIT_ARCH_CRIS
-    {"AUDIT_ARCH_CRIS", (long long)(AUDIT_ARCH_CRIS)},
+    "AUDIT_ARCH_CRIS\0"
 #endif
 #ifdef AUDIT_ARCH_CSKY
-    {"AUDIT_ARCH_CSKY", (long long)(AUDIT_ARCH_CSKY)},
+    "AUDIT_ARCH_CSKY\0"
 #endif
 #ifdef AUDIT_ARCH_FRV
-    {"AUDIT_ARCH_FRV", (long long)(AUDIT_ARCH_FRV)},
+    "AUDIT_ARCH_FRV\0"
 #endif
 #ifdef AUDIT_ARCH_H8300
-    {"AUDIT_ARCH_H8300", (long long)(AUDIT_ARCH_H8300)},
+    "AUDIT_ARCH_H8300\0"
 #endif
 #ifdef AUDIT_ARCH_HEXAGON
-    {"AUDIT_ARCH_HEXAGON", (long long)(AUDIT_ARCH_HEXAGON)},
+    "AUDIT_ARCH_HEXAGON\0"
 #endif
 #ifdef AUDIT_ARCH_I386
-    {"AUDIT_ARCH_I386", (long long)(AUDIT_ARCH_I386)},
+    "AUDIT_ARCH_I386\0"
 #endif
 #ifdef AUDIT_ARCH_IA64
-    {"AUDIT_ARCH_IA64", (long long)(AUDIT_ARCH_IA64)},
+    "AUDIT_ARCH_IA64\0"
 #endif
 #ifdef AUDIT_ARCH_M32R
-    {"AUDIT_ARCH_M32R", (long long)(AUDIT_ARCH_M32R)},
+    "AUDIT_ARCH_M32R\0"
 #endif
 #ifdef AUDIT_ARCH_M68K
-    {"AUDIT_ARCH_M68K", (long long)(AUDIT_ARCH_M68K)},
+    "AUDIT_ARCH_M68K\0"
 #endif
 #ifdef AUDIT_ARCH_MICROBLAZE
-    {"AUDIT_ARCH_MICROBLAZE", (long long)(AUDIT_ARCH_MICROBLAZE)},
+    "AUDIT_ARCH_MICROBLAZE\0"
 #endif
 #ifdef AUDIT_ARCH_MIPS
-    {"AUDIT_ARCH_MIPS", (long long)(AUDIT_ARCH_MIPS)},
+    "AUDIT_ARCH_MIPS\0"
 #endif
 #ifdef AUDIT_ARCH_MIPSEL
-    {"AUDIT_ARCH_MIPSEL", (long long)(AUDIT_ARCH_MIPSEL)},
+    "AUDIT_ARCH_MIPSEL\0"
 #endif
 #ifdef AUDIT_ARCH_MIPS64
-    {"AUDIT_ARCH_MIPS64", (long long)(AUDIT_ARCH_MIPS64)},
+    "AUDIT_ARCH_MIPS64\0"
 #endif
 #ifdef AUDIT_ARCH_MIPS64N32
-    {"AUDIT_ARCH_MIPS64N32", (long long)(AUDIT_ARCH_MIPS64N32)},
+    "AUDIT_ARCH_MIPS64N32\0"
 #endif
 #ifdef AUDIT_ARCH_MIPSEL64
-    {"AUDIT_ARCH_MIPSEL64", (long long)(AUDIT_ARCH_MIPSEL64)},
+    "AUDIT_ARCH_MIPSEL64\0"
 #endif
 #ifdef AUDIT_ARCH_MIPSEL64N32
-    {"AUDIT_ARCH_MIPSEL64N32", (long long)(AUDIT_ARCH_MIPSEL64N32)},
+    "AUDIT_ARCH_MIPSEL64N32\0"
 #endif
 #ifdef AUDIT_ARCH_NDS32
-    {"AUDIT_ARCH_NDS32", (long long)(AUDIT_ARCH_NDS32)},
+    "AUDIT_ARCH_NDS32\0"
 #endif
 #ifdef AUDIT_ARCH_NDS32BE
-    {"AUDIT_ARCH_NDS32BE", (long long)(AUDIT_ARCH_NDS32BE)},
+    "AUDIT_ARCH_NDS32BE\0"
 #endif
 #ifdef AUDIT_ARCH_NIOS2
-    {"AUDIT_ARCH_NIOS2", (long long)(AUDIT_ARCH_NIOS2)},
+    "AUDIT_ARCH_NIOS2\0"
 #endif
 #ifdef AUDIT_ARCH_OPENRISC
-    {"AUDIT_ARCH_OPENRISC", (long long)(AUDIT_ARCH_OPENRISC)},
+    "AUDIT_ARCH_OPENRISC\0"
 #endif
 #ifdef AUDIT_ARCH_PARISC
-    {"AUDIT_ARCH_PARISC", (long long)(AUDIT_ARCH_PARISC)},
+    "AUDIT_ARCH_PARISC\0"
 #endif
 #ifdef AUDIT_ARCH_PARISC64
-    {"AUDIT_ARCH_PARISC64", (long long)(AUDIT_ARCH_PARISC64)},
+    "AUDIT_ARCH_PARISC64\0"
 #endif
 #ifdef AUDIT_ARCH_PPC
-    {"AUDIT_ARCH_PPC", (long long)(AUDIT_ARCH_PPC)},
+    "AUDIT_ARCH_PPC\0"
 #endif
 #ifdef AUDIT_ARCH_PPC64
-    {"AUDIT_ARCH_PPC64", (long long)(AUDIT_ARCH_PPC64)},
+    "AUDIT_ARCH_PPC64\0"
 #endif
 #ifdef AUDIT_ARCH_PPC64LE
-    {"AUDIT_ARCH_PPC64LE", (long long)(AUDIT_ARCH_PPC64LE)},
+    "AUDIT_ARCH_PPC64LE\0"
 #endif
 #ifdef AUDIT_ARCH_RISCV32
-    {"AUDIT_ARCH_RISCV32", (long long)(AUDIT_ARCH_RISCV32)},
+    "AUDIT_ARCH_RISCV32\0"
 #endif
 #ifdef AUDIT_ARCH_RISCV64
-    {"AUDIT_ARCH_RISCV64", (long long)(AUDIT_ARCH_RISCV64)},
+    "AUDIT_ARCH_RISCV64\0"
 #endif
 #ifdef AUDIT_ARCH_S390
-    {"AUDIT_ARCH_S390", (long long)(AUDIT_ARCH_S390)},
+    "AUDIT_ARCH_S390\0"
 #endif
 #ifdef AUDIT_ARCH_S390X
-    {"AUDIT_ARCH_S390X", (long long)(AUDIT_ARCH_S390X)},
+    "AUDIT_ARCH_S390X\0"
 #endif
 #ifdef AUDIT_ARCH_SH
-    {"AUDIT_ARCH_SH", (long long)(AUDIT_ARCH_SH)},
+    "AUDIT_ARCH_SH\0"
 #endif
 #ifdef AUDIT_ARCH_SHEL
-    {"AUDIT_ARCH_SHEL", (long long)(AUDIT_ARCH_SHEL)},
+    "AUDIT_ARCH_SHEL\0"
 #endif
 #ifdef AUDIT_ARCH_SH64
-    {"AUDIT_ARCH_SH64", (long long)(AUDIT_ARCH_SH64)},
+    "AUDIT_ARCH_SH64\0"
 #endif
 #ifdef AUDIT_ARCH_SHEL64
-    {"AUDIT_ARCH_SHEL64", (long long)(AUDIT_ARCH_SHEL64)},
+    "AUDIT_ARCH_SHEL64\0"
 #endif
 #ifdef AUDIT_ARCH_SPARC
-    {"AUDIT_ARCH_SPARC", (long long)(AUDIT_ARCH_SPARC)},
+    "AUDIT_ARCH_SPARC\0"
 #endif
 #ifdef AUDIT_ARCH_SPARC64
-    {"AUDIT_ARCH_SPARC64", (long long)(AUDIT_ARCH_SPARC64)},
+    "AUDIT_ARCH_SPARC64\0"
 #endif
 #ifdef AUDIT_ARCH_TILEGX
-    {"AUDIT_ARCH_TILEGX", (long long)(AUDIT_ARCH_TILEGX)},
+    "AUDIT_ARCH_TILEGX\0"
 #endif
 #ifdef AUDIT_ARCH_TILEGX32
-    {"AUDIT_ARCH_TILEGX32", (long long)(AUDIT_ARCH_TILEGX32)},
+    "AUDIT_ARCH_TILEGX32\0"
 #endif
 #ifdef AUDIT_ARCH_TILEPRO
-    {"AUDIT_ARCH_TILEPRO", (long long)(AUDIT_ARCH_TILEPRO)},
+    "AUDIT_ARCH_TILEPRO\0"
 #endif
 #ifdef AUDIT_ARCH_UNICORE
-    {"AUDIT_ARCH_UNICORE", (long long)(AUDIT_ARCH_UNICORE)},
+    "AUDIT_ARCH_UNICORE\0"
 #endif
 #ifdef AUDIT_ARCH_X86_64
-    {"AUDIT_ARCH_X86_64", (long long)(AUDIT_ARCH_X86_64)},
+    "AUDIT_ARCH_X86_64\0"
 #endif
 #ifdef AUDIT_ARCH_XTENSA
-    {"AUDIT_ARCH_XTENSA", (long long)(AUDIT_ARCH_XTENSA)},
+    "AUDIT_ARCH_XTENSA\0"
 #endif
 #ifdef AUDIT_ARCH_LOONGARCH32
-    {"AUDIT_ARCH_LOONGARCH32", (long long)(AUDIT_ARCH_LOONGARCH32)},
+    "AUDIT_ARCH_LOONGARCH32\0"
 #endif
 #ifdef AUDIT_ARCH_LOONGARCH64
-    {"AUDIT_ARCH_LOONGARCH64", (long long)(AUDIT_ARCH_LOONGARCH64)},
+    "AUDIT_ARCH_LOONGARCH64\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long syscall_values[] = {
+#ifdef SYS_read
+    (long long)(SYS_read),
+#elif defined(__NR_read)
+    (long long)(__NR_read),
+#endif
+#ifdef SYS_write
+    (long long)(SYS_write),
+#elif defined(__NR_write)
+    (long long)(__NR_write),
+#endif
+#ifdef SYS_open
+    (long long)(SYS_open),
+#elif defined(__NR_open)
+    (long long)(__NR_open),
+#endif
+#ifdef SYS_close
+    (long long)(SYS_close),
+#elif defined(__NR_close)
+    (long long)(__NR_close),
+#endif
+#ifdef SYS_stat
+    (long long)(SYS_stat),
+#elif defined(__NR_stat)
+    (long long)(__NR_stat),
+#endif
+#ifdef SYS_fstat
+    (long long)(SYS_fstat),
+#elif defined(__NR_fstat)
+    (long long)(__NR_fstat),
+#endif
+#ifdef SYS_lstat
+    (long long)(SYS_lstat),
+#elif defined(__NR_lstat)
+    (long long)(__NR_lstat),
+#endif
+#ifdef SYS_poll
+    (long long)(SYS_poll),
+#elif defined(__NR_poll)
+    (long long)(__NR_poll),
+#endif
+#ifdef SYS_lseek
+    (long long)(SYS_lseek),
+#elif defined(__NR_lseek)
+    (long long)(__NR_lseek),
+#endif
+#ifdef SYS_mmap
+    (long long)(SYS_mmap),
+#elif defined(__NR_mmap)
+    (long long)(__NR_mmap),
+#endif
+#ifdef SYS_mprotect
+    (long long)(SYS_mprotect),
+#elif defined(__NR_mprotect)
+    (long long)(__NR_mprotect),
+#endif
+#ifdef SYS_munmap
+    (long long)(SYS_munmap),
+#elif defined(__NR_munmap)
+    (long long)(__NR_munmap),
+#endif
+#ifdef SYS_brk
+    (long long)(SYS_brk),
+#elif defined(__NR_brk)
+    (long long)(__NR_brk),
+#endif
+#ifdef SYS_rt_sigaction
+    (long long)(SYS_rt_sigaction),
+#elif defined(__NR_rt_sigaction)
+    (long long)(__NR_rt_sigaction),
+#endif
+#ifdef SYS_rt_sigprocmask
+    (long long)(SYS_rt_sigprocmask),
+#elif defined(__NR_rt_sigprocmask)
+    (long long)(__NR_rt_sigprocmask),
+#endif
+#ifdef SYS_rt_sigreturn
+    (long long)(SYS_rt_sigreturn),
+#elif defined(__NR_rt_sigreturn)
+    (long long)(__NR_rt_sigreturn),
+#endif
+#ifdef SYS_ioctl
+    (long long)(SYS_ioctl),
+#elif defined(__NR_ioctl)
+    (long long)(__NR_ioctl),
+#endif
+#ifdef SYS_pread64
+    (long long)(SYS_pread64),
+#elif defined(__NR_pread64)
+    (long long)(__NR_pread64),
+#endif
+#ifdef SYS_pwrite64
+    (long long)(SYS_pwrite64),
+#elif defined(__NR_pwrite64)
+    (long long)(__NR_pwrite64),
+#endif
+#ifdef SYS_readv
+    (long long)(SYS_readv),
+#elif defined(__NR_readv)
+    (long long)(__NR_readv),
+#endif
+#ifdef SYS_writev
+    (long long)(SYS_writev),
+#elif defined(__NR_writev)
+    (long long)(__NR_writev),
+#endif
+#ifdef SYS_access
+    (long long)(SYS_access),
+#elif defined(__NR_access)
+    (long long)(__NR_access),
+#endif
+#ifdef SYS_pipe
+    (long long)(SYS_pipe),
+#elif defined(__NR_pipe)
+    (long long)(__NR_pipe),
+#endif
+#ifdef SYS_select
+    (long long)(SYS_select),
+#elif defined(__NR_select)
+    (long long)(__NR_select),
+#endif
+#ifdef SYS_sched_yield
+    (long long)(SYS_sched_yield),
+#elif defined(__NR_sched_yield)
+    (long long)(__NR_sched_yield),
+#endif
+#ifdef SYS_mremap
+    (long long)(SYS_mremap),
+#elif defined(__NR_mremap)
+    (long long)(__NR_mremap),
+#endif
+#ifdef SYS_msync
+    (long long)(SYS_msync),
+#elif defined(__NR_msync)
+    (long long)(__NR_msync),
+#endif
+#ifdef SYS_mincore
+    (long long)(SYS_mincore),
+#elif defined(__NR_mincore)
+    (long long)(__NR_mincore),
+#endif
+#ifdef SYS_madvise
+    (long long)(SYS_madvise),
+#elif defined(__NR_madvise)
+    (long long)(__NR_madvise),
+#endif
+#ifdef SYS_shmget
+    (long long)(SYS_shmget),
+#elif defined(__NR_shmget)
+    (long long)(__NR_shmget),
+#endif
+#ifdef SYS_shmat
+    (long long)(SYS_shmat),
+#elif defined(__NR_shmat)
+    (long long)(__NR_shmat),
+#endif
+#ifdef SYS_shmctl
+    (long long)(SYS_shmctl),
+#elif defined(__NR_shmctl)
+    (long long)(__NR_shmctl),
+#endif
+#ifdef SYS_dup
+    (long long)(SYS_dup),
+#elif defined(__NR_dup)
+    (long long)(__NR_dup),
+#endif
+#ifdef SYS_dup2
+    (long long)(SYS_dup2),
+#elif defined(__NR_dup2)
+    (long long)(__NR_dup2),
+#endif
+#ifdef SYS_pause
+    (long long)(SYS_pause),
+#elif defined(__NR_pause)
+    (long long)(__NR_pause),
+#endif
+#ifdef SYS_nanosleep
+    (long long)(SYS_nanosleep),
+#elif defined(__NR_nanosleep)
+    (long long)(__NR_nanosleep),
+#endif
+#ifdef SYS_getitimer
+    (long long)(SYS_getitimer),
+#elif defined(__NR_getitimer)
+    (long long)(__NR_getitimer),
+#endif
+#ifdef SYS_alarm
+    (long long)(SYS_alarm),
+#elif defined(__NR_alarm)
+    (long long)(__NR_alarm),
+#endif
+#ifdef SYS_setitimer
+    (long long)(SYS_setitimer),
+#elif defined(__NR_setitimer)
+    (long long)(__NR_setitimer),
+#endif
+#ifdef SYS_getpid
+    (long long)(SYS_getpid),
+#elif defined(__NR_getpid)
+    (long long)(__NR_getpid),
+#endif
+#ifdef SYS_sendfile
+    (long long)(SYS_sendfile),
+#elif defined(__NR_sendfile)
+    (long long)(__NR_sendfile),
+#endif
+#ifdef SYS_socket
+    (long long)(SYS_socket),
+#elif defined(__NR_socket)
+    (long long)(__NR_socket),
+#endif
+#ifdef SYS_connect
+    (long long)(SYS_connect),
+#elif defined(__NR_connect)
+    (long long)(__NR_connect),
+#endif
+#ifdef SYS_accept
+    (long long)(SYS_accept),
+#elif defined(__NR_accept)
+    (long long)(__NR_accept),
+#endif
+#ifdef SYS_sendto
+    (long long)(SYS_sendto),
+#elif defined(__NR_sendto)
+    (long long)(__NR_sendto),
+#endif
+#ifdef SYS_recvfrom
+    (long long)(SYS_recvfrom),
+#elif defined(__NR_recvfrom)
+    (long long)(__NR_recvfrom),
+#endif
+#ifdef SYS_sendmsg
+    (long long)(SYS_sendmsg),
+#elif defined(__NR_sendmsg)
+    (long long)(__NR_sendmsg),
+#endif
+#ifdef SYS_recvmsg
+    (long long)(SYS_recvmsg),
+#elif defined(__NR_recvmsg)
+    (long long)(__NR_recvmsg),
+#endif
+#ifdef SYS_shutdown
+    (long long)(SYS_shutdown),
+#elif defined(__NR_shutdown)
+    (long long)(__NR_shutdown),
+#endif
+#ifdef SYS_bind
+    (long long)(SYS_bind),
+#elif defined(__NR_bind)
+    (long long)(__NR_bind),
+#endif
+#ifdef SYS_listen
+    (long long)(SYS_listen),
+#elif defined(__NR_listen)
+    (long long)(__NR_listen),
+#endif
+#ifdef SYS_getsockname
+    (long long)(SYS_getsockname),
+#elif defined(__NR_getsockname)
+    (long long)(__NR_getsockname),
+#endif
+#ifdef SYS_getpeername
+    (long long)(SYS_getpeername),
+#elif defined(__NR_getpeername)
+    (long long)(__NR_getpeername),
+#endif
+#ifdef SYS_socketpair
+    (long long)(SYS_socketpair),
+#elif defined(__NR_socketpair)
+    (long long)(__NR_socketpair),
+#endif
+#ifdef SYS_setsockopt
+    (long long)(SYS_setsockopt),
+#elif defined(__NR_setsockopt)
+    (long long)(__NR_setsockopt),
+#endif
+#ifdef SYS_getsockopt
+    (long long)(SYS_getsockopt),
+#elif defined(__NR_getsockopt)
+    (long long)(__NR_getsockopt),
+#endif
+#ifdef SYS_clone
+    (long long)(SYS_clone),
+#elif defined(__NR_clone)
+    (long long)(__NR_clone),
+#endif
+#ifdef SYS_fork
+    (long long)(SYS_fork),
+#elif defined(__NR_fork)
+    (long long)(__NR_fork),
+#endif
+#ifdef SYS_vfork
+    (long long)(SYS_vfork),
+#elif defined(__NR_vfork)
+    (long long)(__NR_vfork),
+#endif
+#ifdef SYS_execve
+    (long long)(SYS_execve),
+#elif defined(__NR_execve)
+    (long long)(__NR_execve),
+#endif
+#ifdef SYS_exit
+    (long long)(SYS_exit),
+#elif defined(__NR_exit)
+    (long long)(__NR_exit),
+#endif
+#ifdef SYS_wait4
+    (long long)(SYS_wait4),
+#elif defined(__NR_wait4)
+    (long long)(__NR_wait4),
+#endif
+#ifdef SYS_kill
+    (long long)(SYS_kill),
+#elif defined(__NR_kill)
+    (long long)(__NR_kill),
+#endif
+#ifdef SYS_uname
+    (long long)(SYS_uname),
+#elif defined(__NR_uname)
+    (long long)(__NR_uname),
+#endif
+#ifdef SYS_semget
+    (long long)(SYS_semget),
+#elif defined(__NR_semget)
+    (long long)(__NR_semget),
+#endif
+#ifdef SYS_semop
+    (long long)(SYS_semop),
+#elif defined(__NR_semop)
+    (long long)(__NR_semop),
+#endif
+#ifdef SYS_semctl
+    (long long)(SYS_semctl),
+#elif defined(__NR_semctl)
+    (long long)(__NR_semctl),
+#endif
+#ifdef SYS_shmdt
+    (long long)(SYS_shmdt),
+#elif defined(__NR_shmdt)
+    (long long)(__NR_shmdt),
+#endif
+#ifdef SYS_msgget
+    (long long)(SYS_msgget),
+#elif defined(__NR_msgget)
+    (long long)(__NR_msgget),
+#endif
+#ifdef SYS_msgsnd
+    (long long)(SYS_msgsnd),
+#elif defined(__NR_msgsnd)
+    (long long)(__NR_msgsnd),
+#endif
+#ifdef SYS_msgrcv
+    (long long)(SYS_msgrcv),
+#elif defined(__NR_msgrcv)
+    (long long)(__NR_msgrcv),
+#endif
+#ifdef SYS_msgctl
+    (long long)(SYS_msgctl),
+#elif defined(__NR_msgctl)
+    (long long)(__NR_msgctl),
+#endif
+#ifdef SYS_fcntl
+    (long long)(SYS_fcntl),
+#elif defined(__NR_fcntl)
+    (long long)(__NR_fcntl),
+#endif
+#ifdef SYS_flock
+    (long long)(SYS_flock),
+#elif defined(__NR_flock)
+    (long long)(__NR_flock),
+#endif
+#ifdef SYS_fsync
+    (long long)(SYS_fsync),
+#elif defined(__NR_fsync)
+    (long long)(__NR_fsync),
+#endif
+#ifdef SYS_fdatasync
+    (long long)(SYS_fdatasync),
+#elif defined(__NR_fdatasync)
+    (long long)(__NR_fdatasync),
+#endif
+#ifdef SYS_truncate
+    (long long)(SYS_truncate),
+#elif defined(__NR_truncate)
+    (long long)(__NR_truncate),
+#endif
+#ifdef SYS_ftruncate
+    (long long)(SYS_ftruncate),
+#elif defined(__NR_ftruncate)
+    (long long)(__NR_ftruncate),
+#endif
+#ifdef SYS_getdents
+    (long long)(SYS_getdents),
+#elif defined(__NR_getdents)
+    (long long)(__NR_getdents),
+#endif
+#ifdef SYS_getcwd
+    (long long)(SYS_getcwd),
+#elif defined(__NR_getcwd)
+    (long long)(__NR_getcwd),
+#endif
+#ifdef SYS_chdir
+    (long long)(SYS_chdir),
+#elif defined(__NR_chdir)
+    (long long)(__NR_chdir),
+#endif
+#ifdef SYS_fchdir
+    (long long)(SYS_fchdir),
+#elif defined(__NR_fchdir)
+    (long long)(__NR_fchdir),
+#endif
+#ifdef SYS_rename
+    (long long)(SYS_rename),
+#elif defined(__NR_rename)
+    (long long)(__NR_rename),
+#endif
+#ifdef SYS_mkdir
+    (long long)(SYS_mkdir),
+#elif defined(__NR_mkdir)
+    (long long)(__NR_mkdir),
+#endif
+#ifdef SYS_rmdir
+    (long long)(SYS_rmdir),
+#elif defined(__NR_rmdir)
+    (long long)(__NR_rmdir),
+#endif
+#ifdef SYS_creat
+    (long long)(SYS_creat),
+#elif defined(__NR_creat)
+    (long long)(__NR_creat),
+#endif
+#ifdef SYS_link
+    (long long)(SYS_link),
+#elif defined(__NR_link)
+    (long long)(__NR_link),
+#endif
+#ifdef SYS_unlink
+    (long long)(SYS_unlink),
+#elif defined(__NR_unlink)
+    (long long)(__NR_unlink),
+#endif
+#ifdef SYS_symlink
+    (long long)(SYS_symlink),
+#elif defined(__NR_symlink)
+    (long long)(__NR_symlink),
+#endif
+#ifdef SYS_readlink
+    (long long)(SYS_readlink),
+#elif defined(__NR_readlink)
+    (long long)(__NR_readlink),
+#endif
+#ifdef SYS_chmod
+    (long long)(SYS_chmod),
+#elif defined(__NR_chmod)
+    (long long)(__NR_chmod),
+#endif
+#ifdef SYS_fchmod
+    (long long)(SYS_fchmod),
+#elif defined(__NR_fchmod)
+    (long long)(__NR_fchmod),
+#endif
+#ifdef SYS_chown
+    (long long)(SYS_chown),
+#elif defined(__NR_chown)
+    (long long)(__NR_chown),
+#endif
+#ifdef SYS_fchown
+    (long long)(SYS_fchown),
+#elif defined(__NR_fchown)
+    (long long)(__NR_fchown),
+#endif
+#ifdef SYS_lchown
+    (long long)(SYS_lchown),
+#elif defined(__NR_lchown)
+    (long long)(__NR_lchown),
+#endif
+#ifdef SYS_umask
+    (long long)(SYS_umask),
+#elif defined(__NR_umask)
+    (long long)(__NR_umask),
+#endif
+#ifdef SYS_gettimeofday
+    (long long)(SYS_gettimeofday),
+#elif defined(__NR_gettimeofday)
+    (long long)(__NR_gettimeofday),
+#endif
+#ifdef SYS_getrlimit
+    (long long)(SYS_getrlimit),
+#elif defined(__NR_getrlimit)
+    (long long)(__NR_getrlimit),
+#endif
+#ifdef SYS_getrusage
+    (long long)(SYS_getrusage),
+#elif defined(__NR_getrusage)
+    (long long)(__NR_getrusage),
+#endif
+#ifdef SYS_sysinfo
+    (long long)(SYS_sysinfo),
+#elif defined(__NR_sysinfo)
+    (long long)(__NR_sysinfo),
+#endif
+#ifdef SYS_times
+    (long long)(SYS_times),
+#elif defined(__NR_times)
+    (long long)(__NR_times),
+#endif
+#ifdef SYS_ptrace
+    (long long)(SYS_ptrace),
+#elif defined(__NR_ptrace)
+    (long long)(__NR_ptrace),
+#endif
+#ifdef SYS_getuid
+    (long long)(SYS_getuid),
+#elif defined(__NR_getuid)
+    (long long)(__NR_getuid),
+#endif
+#ifdef SYS_syslog
+    (long long)(SYS_syslog),
+#elif defined(__NR_syslog)
+    (long long)(__NR_syslog),
+#endif
+#ifdef SYS_getgid
+    (long long)(SYS_getgid),
+#elif defined(__NR_getgid)
+    (long long)(__NR_getgid),
+#endif
+#ifdef SYS_setuid
+    (long long)(SYS_setuid),
+#elif defined(__NR_setuid)
+    (long long)(__NR_setuid),
+#endif
+#ifdef SYS_setgid
+    (long long)(SYS_setgid),
+#elif defined(__NR_setgid)
+    (long long)(__NR_setgid),
+#endif
+#ifdef SYS_geteuid
+    (long long)(SYS_geteuid),
+#elif defined(__NR_geteuid)
+    (long long)(__NR_geteuid),
+#endif
+#ifdef SYS_getegid
+    (long long)(SYS_getegid),
+#elif defined(__NR_getegid)
+    (long long)(__NR_getegid),
+#endif
+#ifdef SYS_setpgid
+    (long long)(SYS_setpgid),
+#elif defined(__NR_setpgid)
+    (long long)(__NR_setpgid),
+#endif
+#ifdef SYS_getppid
+    (long long)(SYS_getppid),
+#elif defined(__NR_getppid)
+    (long long)(__NR_getppid),
+#endif
+#ifdef SYS_getpgrp
+    (long long)(SYS_getpgrp),
+#elif defined(__NR_getpgrp)
+    (long long)(__NR_getpgrp),
+#endif
+#ifdef SYS_setsid
+    (long long)(SYS_setsid),
+#elif defined(__NR_setsid)
+    (long long)(__NR_setsid),
+#endif
+#ifdef SYS_setreuid
+    (long long)(SYS_setreuid),
+#elif defined(__NR_setreuid)
+    (long long)(__NR_setreuid),
+#endif
+#ifdef SYS_setregid
+    (long long)(SYS_setregid),
+#elif defined(__NR_setregid)
+    (long long)(__NR_setregid),
+#endif
+#ifdef SYS_getgroups
+    (long long)(SYS_getgroups),
+#elif defined(__NR_getgroups)
+    (long long)(__NR_getgroups),
+#endif
+#ifdef SYS_setgroups
+    (long long)(SYS_setgroups),
+#elif defined(__NR_setgroups)
+    (long long)(__NR_setgroups),
+#endif
+#ifdef SYS_setresuid
+    (long long)(SYS_setresuid),
+#elif defined(__NR_setresuid)
+    (long long)(__NR_setresuid),
+#endif
+#ifdef SYS_getresuid
+    (long long)(SYS_getresuid),
+#elif defined(__NR_getresuid)
+    (long long)(__NR_getresuid),
+#endif
+#ifdef SYS_setresgid
+    (long long)(SYS_setresgid),
+#elif defined(__NR_setresgid)
+    (long long)(__NR_setresgid),
+#endif
+#ifdef SYS_getresgid
+    (long long)(SYS_getresgid),
+#elif defined(__NR_getresgid)
+    (long long)(__NR_getresgid),
+#endif
+#ifdef SYS_getpgid
+    (long long)(SYS_getpgid),
+#elif defined(__NR_getpgid)
+    (long long)(__NR_getpgid),
+#endif
+#ifdef SYS_setfsuid
+    (long long)(SYS_setfsuid),
+#elif defined(__NR_setfsuid)
+    (long long)(__NR_setfsuid),
+#endif
+#ifdef SYS_setfsgid
+    (long long)(SYS_setfsgid),
+#elif defined(__NR_setfsgid)
+    (long long)(__NR_setfsgid),
+#endif
+#ifdef SYS_getsid
+    (long long)(SYS_getsid),
+#elif defined(__NR_getsid)
+    (long long)(__NR_getsid),
+#endif
+#ifdef SYS_capget
+    (long long)(SYS_capget),
+#elif defined(__NR_capget)
+    (long long)(__NR_capget),
+#endif
+#ifdef SYS_capset
+    (long long)(SYS_capset),
+#elif defined(__NR_capset)
+    (long long)(__NR_capset),
+#endif
+#ifdef SYS_rt_sigpending
+    (long long)(SYS_rt_sigpending),
+#elif defined(__NR_rt_sigpending)
+    (long long)(__NR_rt_sigpending),
+#endif
+#ifdef SYS_rt_sigtimedwait
+    (long long)(SYS_rt_sigtimedwait),
+#elif defined(__NR_rt_sigtimedwait)
+    (long long)(__NR_rt_sigtimedwait),
+#endif
+#ifdef SYS_rt_sigqueueinfo
+    (long long)(SYS_rt_sigqueueinfo),
+#elif defined(__NR_rt_sigqueueinfo)
+    (long long)(__NR_rt_sigqueueinfo),
+#endif
+#ifdef SYS_rt_sigsuspend
+    (long long)(SYS_rt_sigsuspend),
+#elif defined(__NR_rt_sigsuspend)
+    (long long)(__NR_rt_sigsuspend),
+#endif
+#ifdef SYS_sigaltstack
+    (long long)(SYS_sigaltstack),
+#elif defined(__NR_sigaltstack)
+    (long long)(__NR_sigaltstack),
+#endif
+#ifdef SYS_utime
+    (long long)(SYS_utime),
+#elif defined(__NR_utime)
+    (long long)(__NR_utime),
+#endif
+#ifdef SYS_mknod
+    (long long)(SYS_mknod),
+#elif defined(__NR_mknod)
+    (long long)(__NR_mknod),
+#endif
+#ifdef SYS_uselib
+    (long long)(SYS_uselib),
+#elif defined(__NR_uselib)
+    (long long)(__NR_uselib),
+#endif
+#ifdef SYS_personality
+    (long long)(SYS_personality),
+#elif defined(__NR_personality)
+    (long long)(__NR_personality),
+#endif
+#ifdef SYS_ustat
+    (long long)(SYS_ustat),
+#elif defined(__NR_ustat)
+    (long long)(__NR_ustat),
+#endif
+#ifdef SYS_statfs
+    (long long)(SYS_statfs),
+#elif defined(__NR_statfs)
+    (long long)(__NR_statfs),
+#endif
+#ifdef SYS_fstatfs
+    (long long)(SYS_fstatfs),
+#elif defined(__NR_fstatfs)
+    (long long)(__NR_fstatfs),
+#endif
+#ifdef SYS_sysfs
+    (long long)(SYS_sysfs),
+#elif defined(__NR_sysfs)
+    (long long)(__NR_sysfs),
+#endif
+#ifdef SYS_getpriority
+    (long long)(SYS_getpriority),
+#elif defined(__NR_getpriority)
+    (long long)(__NR_getpriority),
+#endif
+#ifdef SYS_setpriority
+    (long long)(SYS_setpriority),
+#elif defined(__NR_setpriority)
+    (long long)(__NR_setpriority),
+#endif
+#ifdef SYS_sched_setparam
+    (long long)(SYS_sched_setparam),
+#elif defined(__NR_sched_setparam)
+    (long long)(__NR_sched_setparam),
+#endif
+#ifdef SYS_sched_getparam
+    (long long)(SYS_sched_getparam),
+#elif defined(__NR_sched_getparam)
+    (long long)(__NR_sched_getparam),
+#endif
+#ifdef SYS_sched_setscheduler
+    (long long)(SYS_sched_setscheduler),
+#elif defined(__NR_sched_setscheduler)
+    (long long)(__NR_sched_setscheduler),
+#endif
+#ifdef SYS_sched_getscheduler
+    (long long)(SYS_sched_getscheduler),
+#elif defined(__NR_sched_getscheduler)
+    (long long)(__NR_sched_getscheduler),
+#endif
+#ifdef SYS_sched_get_priority_max
+    (long long)(SYS_sched_get_priority_max),
+#elif defined(__NR_sched_get_priority_max)
+    (long long)(__NR_sched_get_priority_max),
+#endif
+#ifdef SYS_sched_get_priority_min
+    (long long)(SYS_sched_get_priority_min),
+#elif defined(__NR_sched_get_priority_min)
+    (long long)(__NR_sched_get_priority_min),
+#endif
+#ifdef SYS_sched_rr_get_interval
+    (long long)(SYS_sched_rr_get_interval),
+#elif defined(__NR_sched_rr_get_interval)
+    (long long)(__NR_sched_rr_get_interval),
+#endif
+#ifdef SYS_mlock
+    (long long)(SYS_mlock),
+#elif defined(__NR_mlock)
+    (long long)(__NR_mlock),
+#endif
+#ifdef SYS_munlock
+    (long long)(SYS_munlock),
+#elif defined(__NR_munlock)
+    (long long)(__NR_munlock),
+#endif
+#ifdef SYS_mlockall
+    (long long)(SYS_mlockall),
+#elif defined(__NR_mlockall)
+    (long long)(__NR_mlockall),
+#endif
+#ifdef SYS_munlockall
+    (long long)(SYS_munlockall),
+#elif defined(__NR_munlockall)
+    (long long)(__NR_munlockall),
+#endif
+#ifdef SYS_vhangup
+    (long long)(SYS_vhangup),
+#elif defined(__NR_vhangup)
+    (long long)(__NR_vhangup),
+#endif
+#ifdef SYS_modify_ldt
+    (long long)(SYS_modify_ldt),
+#elif defined(__NR_modify_ldt)
+    (long long)(__NR_modify_ldt),
+#endif
+#ifdef SYS_pivot_root
+    (long long)(SYS_pivot_root),
+#elif defined(__NR_pivot_root)
+    (long long)(__NR_pivot_root),
+#endif
+#ifdef SYS__sysctl
+    (long long)(SYS__sysctl),
+#elif defined(__NR__sysctl)
+    (long long)(__NR__sysctl),
+#endif
+#ifdef SYS_prctl
+    (long long)(SYS_prctl),
+#elif defined(__NR_prctl)
+    (long long)(__NR_prctl),
+#endif
+#ifdef SYS_arch_prctl
+    (long long)(SYS_arch_prctl),
+#elif defined(__NR_arch_prctl)
+    (long long)(__NR_arch_prctl),
+#endif
+#ifdef SYS_adjtimex
+    (long long)(SYS_adjtimex),
+#elif defined(__NR_adjtimex)
+    (long long)(__NR_adjtimex),
+#endif
+#ifdef SYS_setrlimit
+    (long long)(SYS_setrlimit),
+#elif defined(__NR_setrlimit)
+    (long long)(__NR_setrlimit),
+#endif
+#ifdef SYS_chroot
+    (long long)(SYS_chroot),
+#elif defined(__NR_chroot)
+    (long long)(__NR_chroot),
+#endif
+#ifdef SYS_sync
+    (long long)(SYS_sync),
+#elif defined(__NR_sync)
+    (long long)(__NR_sync),
+#endif
+#ifdef SYS_acct
+    (long long)(SYS_acct),
+#elif defined(__NR_acct)
+    (long long)(__NR_acct),
+#endif
+#ifdef SYS_settimeofday
+    (long long)(SYS_settimeofday),
+#elif defined(__NR_settimeofday)
+    (long long)(__NR_settimeofday),
+#endif
+#ifdef SYS_mount
+    (long long)(SYS_mount),
+#elif defined(__NR_mount)
+    (long long)(__NR_mount),
+#endif
+#ifdef SYS_umount2
+    (long long)(SYS_umount2),
+#elif defined(__NR_umount2)
+    (long long)(__NR_umount2),
+#endif
+#ifdef SYS_swapon
+    (long long)(SYS_swapon),
+#elif defined(__NR_swapon)
+    (long long)(__NR_swapon),
+#endif
+#ifdef SYS_swapoff
+    (long long)(SYS_swapoff),
+#elif defined(__NR_swapoff)
+    (long long)(__NR_swapoff),
+#endif
+#ifdef SYS_reboot
+    (long long)(SYS_reboot),
+#elif defined(__NR_reboot)
+    (long long)(__NR_reboot),
+#endif
+#ifdef SYS_sethostname
+    (long long)(SYS_sethostname),
+#elif defined(__NR_sethostname)
+    (long long)(__NR_sethostname),
+#endif
+#ifdef SYS_setdomainname
+    (long long)(SYS_setdomainname),
+#elif defined(__NR_setdomainname)
+    (long long)(__NR_setdomainname),
+#endif
+#ifdef SYS_iopl
+    (long long)(SYS_iopl),
+#elif defined(__NR_iopl)
+    (long long)(__NR_iopl),
+#endif
+#ifdef SYS_ioperm
+    (long long)(SYS_ioperm),
+#elif defined(__NR_ioperm)
+    (long long)(__NR_ioperm),
+#endif
+#ifdef SYS_create_module
+    (long long)(SYS_create_module),
+#elif defined(__NR_create_module)
+    (long long)(__NR_create_module),
+#endif
+#ifdef SYS_init_module
+    (long long)(SYS_init_module),
+#elif defined(__NR_init_module)
+    (long long)(__NR_init_module),
+#endif
+#ifdef SYS_delete_module
+    (long long)(SYS_delete_module),
+#elif defined(__NR_delete_module)
+    (long long)(__NR_delete_module),
+#endif
+#ifdef SYS_get_kernel_syms
+    (long long)(SYS_get_kernel_syms),
+#elif defined(__NR_get_kernel_syms)
+    (long long)(__NR_get_kernel_syms),
+#endif
+#ifdef SYS_query_module
+    (long long)(SYS_query_module),
+#elif defined(__NR_query_module)
+    (long long)(__NR_query_module),
+#endif
+#ifdef SYS_quotactl
+    (long long)(SYS_quotactl),
+#elif defined(__NR_quotactl)
+    (long long)(__NR_quotactl),
+#endif
+#ifdef SYS_nfsservctl
+    (long long)(SYS_nfsservctl),
+#elif defined(__NR_nfsservctl)
+    (long long)(__NR_nfsservctl),
+#endif
+#ifdef SYS_getpmsg
+    (long long)(SYS_getpmsg),
+#elif defined(__NR_getpmsg)
+    (long long)(__NR_getpmsg),
+#endif
+#ifdef SYS_putpmsg
+    (long long)(SYS_putpmsg),
+#elif defined(__NR_putpmsg)
+    (long long)(__NR_putpmsg),
+#endif
+#ifdef SYS_afs_syscall
+    (long long)(SYS_afs_syscall),
+#elif defined(__NR_afs_syscall)
+    (long long)(__NR_afs_syscall),
+#endif
+#ifdef SYS_tuxcall
+    (long long)(SYS_tuxcall),
+#elif defined(__NR_tuxcall)
+    (long long)(__NR_tuxcall),
+#endif
+#ifdef SYS_security
+    (long long)(SYS_security),
+#elif defined(__NR_security)
+    (long long)(__NR_security),
+#endif
+#ifdef SYS_gettid
+    (long long)(SYS_gettid),
+#elif defined(__NR_gettid)
+    (long long)(__NR_gettid),
+#endif
+#ifdef SYS_readahead
+    (long long)(SYS_readahead),
+#elif defined(__NR_readahead)
+    (long long)(__NR_readahead),
+#endif
+#ifdef SYS_setxattr
+    (long long)(SYS_setxattr),
+#elif defined(__NR_setxattr)
+    (long long)(__NR_setxattr),
+#endif
+#ifdef SYS_lsetxattr
+    (long long)(SYS_lsetxattr),
+#elif defined(__NR_lsetxattr)
+    (long long)(__NR_lsetxattr),
+#endif
+#ifdef SYS_fsetxattr
+    (long long)(SYS_fsetxattr),
+#elif defined(__NR_fsetxattr)
+    (long long)(__NR_fsetxattr),
+#endif
+#ifdef SYS_getxattr
+    (long long)(SYS_getxattr),
+#elif defined(__NR_getxattr)
+    (long long)(__NR_getxattr),
+#endif
+#ifdef SYS_lgetxattr
+    (long long)(SYS_lgetxattr),
+#elif defined(__NR_lgetxattr)
+    (long long)(__NR_lgetxattr),
+#endif
+#ifdef SYS_fgetxattr
+    (long long)(SYS_fgetxattr),
+#elif defined(__NR_fgetxattr)
+    (long long)(__NR_fgetxattr),
+#endif
+#ifdef SYS_listxattr
+    (long long)(SYS_listxattr),
+#elif defined(__NR_listxattr)
+    (long long)(__NR_listxattr),
+#endif
+#ifdef SYS_llistxattr
+    (long long)(SYS_llistxattr),
+#elif defined(__NR_llistxattr)
+    (long long)(__NR_llistxattr),
+#endif
+#ifdef SYS_flistxattr
+    (long long)(SYS_flistxattr),
+#elif defined(__NR_flistxattr)
+    (long long)(__NR_flistxattr),
+#endif
+#ifdef SYS_removexattr
+    (long long)(SYS_removexattr),
+#elif defined(__NR_removexattr)
+    (long long)(__NR_removexattr),
+#endif
+#ifdef SYS_lremovexattr
+    (long long)(SYS_lremovexattr),
+#elif defined(__NR_lremovexattr)
+    (long long)(__NR_lremovexattr),
+#endif
+#ifdef SYS_fremovexattr
+    (long long)(SYS_fremovexattr),
+#elif defined(__NR_fremovexattr)
+    (long long)(__NR_fremovexattr),
+#endif
+#ifdef SYS_tkill
+    (long long)(SYS_tkill),
+#elif defined(__NR_tkill)
+    (long long)(__NR_tkill),
+#endif
+#ifdef SYS_time
+    (long long)(SYS_time),
+#elif defined(__NR_time)
+    (long long)(__NR_time),
+#endif
+#ifdef SYS_futex
+    (long long)(SYS_futex),
+#elif defined(__NR_futex)
+    (long long)(__NR_futex),
+#endif
+#ifdef SYS_sched_setaffinity
+    (long long)(SYS_sched_setaffinity),
+#elif defined(__NR_sched_setaffinity)
+    (long long)(__NR_sched_setaffinity),
+#endif
+#ifdef SYS_sched_getaffinity
+    (long long)(SYS_sched_getaffinity),
+#elif defined(__NR_sched_getaffinity)
+    (long long)(__NR_sched_getaffinity),
+#endif
+#ifdef SYS_set_thread_area
+    (long long)(SYS_set_thread_area),
+#elif defined(__NR_set_thread_area)
+    (long long)(__NR_set_thread_area),
+#endif
+#ifdef SYS_io_setup
+    (long long)(SYS_io_setup),
+#elif defined(__NR_io_setup)
+    (long long)(__NR_io_setup),
+#endif
+#ifdef SYS_io_destroy
+    (long long)(SYS_io_destroy),
+#elif defined(__NR_io_destroy)
+    (long long)(__NR_io_destroy),
+#endif
+#ifdef SYS_io_getevents
+    (long long)(SYS_io_getevents),
+#elif defined(__NR_io_getevents)
+    (long long)(__NR_io_getevents),
+#endif
+#ifdef SYS_io_submit
+    (long long)(SYS_io_submit),
+#elif defined(__NR_io_submit)
+    (long long)(__NR_io_submit),
+#endif
+#ifdef SYS_io_cancel
+    (long long)(SYS_io_cancel),
+#elif defined(__NR_io_cancel)
+    (long long)(__NR_io_cancel),
+#endif
+#ifdef SYS_get_thread_area
+    (long long)(SYS_get_thread_area),
+#elif defined(__NR_get_thread_area)
+    (long long)(__NR_get_thread_area),
+#endif
+#ifdef SYS_lookup_dcookie
+    (long long)(SYS_lookup_dcookie),
+#elif defined(__NR_lookup_dcookie)
+    (long long)(__NR_lookup_dcookie),
+#endif
+#ifdef SYS_epoll_create
+    (long long)(SYS_epoll_create),
+#elif defined(__NR_epoll_create)
+    (long long)(__NR_epoll_create),
+#endif
+#ifdef SYS_epoll_ctl_old
+    (long long)(SYS_epoll_ctl_old),
+#elif defined(__NR_epoll_ctl_old)
+    (long long)(__NR_epoll_ctl_old),
+#endif
+#ifdef SYS_epoll_wait_old
+    (long long)(SYS_epoll_wait_old),
+#elif defined(__NR_epoll_wait_old)
+    (long long)(__NR_epoll_wait_old),
+#endif
+#ifdef SYS_remap_file_pages
+    (long long)(SYS_remap_file_pages),
+#elif defined(__NR_remap_file_pages)
+    (long long)(__NR_remap_file_pages),
+#endif
+#ifdef SYS_getdents64
+    (long long)(SYS_getdents64),
+#elif defined(__NR_getdents64)
+    (long long)(__NR_getdents64),
+#endif
+#ifdef SYS_set_tid_address
+    (long long)(SYS_set_tid_address),
+#elif defined(__NR_set_tid_address)
+    (long long)(__NR_set_tid_address),
+#endif
+#ifdef SYS_restart_syscall
+    (long long)(SYS_restart_syscall),
+#elif defined(__NR_restart_syscall)
+    (long long)(__NR_restart_syscall),
+#endif
+#ifdef SYS_semtimedop
+    (long long)(SYS_semtimedop),
+#elif defined(__NR_semtimedop)
+    (long long)(__NR_semtimedop),
+#endif
+#ifdef SYS_fadvise64
+    (long long)(SYS_fadvise64),
+#elif defined(__NR_fadvise64)
+    (long long)(__NR_fadvise64),
+#endif
+#ifdef SYS_timer_create
+    (long long)(SYS_timer_create),
+#elif defined(__NR_timer_create)
+    (long long)(__NR_timer_create),
+#endif
+#ifdef SYS_timer_settime
+    (long long)(SYS_timer_settime),
+#elif defined(__NR_timer_settime)
+    (long long)(__NR_timer_settime),
+#endif
+#ifdef SYS_timer_gettime
+    (long long)(SYS_timer_gettime),
+#elif defined(__NR_timer_gettime)
+    (long long)(__NR_timer_gettime),
+#endif
+#ifdef SYS_timer_getoverrun
+    (long long)(SYS_timer_getoverrun),
+#elif defined(__NR_timer_getoverrun)
+    (long long)(__NR_timer_getoverrun),
+#endif
+#ifdef SYS_timer_delete
+    (long long)(SYS_timer_delete),
+#elif defined(__NR_timer_delete)
+    (long long)(__NR_timer_delete),
+#endif
+#ifdef SYS_clock_settime
+    (long long)(SYS_clock_settime),
+#elif defined(__NR_clock_settime)
+    (long long)(__NR_clock_settime),
+#endif
+#ifdef SYS_clock_gettime
+    (long long)(SYS_clock_gettime),
+#elif defined(__NR_clock_gettime)
+    (long long)(__NR_clock_gettime),
+#endif
+#ifdef SYS_clock_getres
+    (long long)(SYS_clock_getres),
+#elif defined(__NR_clock_getres)
+    (long long)(__NR_clock_getres),
+#endif
+#ifdef SYS_clock_nanosleep
+    (long long)(SYS_clock_nanosleep),
+#elif defined(__NR_clock_nanosleep)
+    (long long)(__NR_clock_nanosleep),
+#endif
+#ifdef SYS_exit_group
+    (long long)(SYS_exit_group),
+#elif defined(__NR_exit_group)
+    (long long)(__NR_exit_group),
+#endif
+#ifdef SYS_epoll_wait
+    (long long)(SYS_epoll_wait),
+#elif defined(__NR_epoll_wait)
+    (long long)(__NR_epoll_wait),
+#endif
+#ifdef SYS_epoll_ctl
+    (long long)(SYS_epoll_ctl),
+#elif defined(__NR_epoll_ctl)
+    (long long)(__NR_epoll_ctl),
+#endif
+#ifdef SYS_tgkill
+    (long long)(SYS_tgkill),
+#elif defined(__NR_tgkill)
+    (long long)(__NR_tgkill),
+#endif
+#ifdef SYS_utimes
+    (long long)(SYS_utimes),
+#elif defined(__NR_utimes)
+    (long long)(__NR_utimes),
+#endif
+#ifdef SYS_vserver
+    (long long)(SYS_vserver),
+#elif defined(__NR_vserver)
+    (long long)(__NR_vserver),
+#endif
+#ifdef SYS_mbind
+    (long long)(SYS_mbind),
+#elif defined(__NR_mbind)
+    (long long)(__NR_mbind),
+#endif
+#ifdef SYS_set_mempolicy
+    (long long)(SYS_set_mempolicy),
+#elif defined(__NR_set_mempolicy)
+    (long long)(__NR_set_mempolicy),
+#endif
+#ifdef SYS_get_mempolicy
+    (long long)(SYS_get_mempolicy),
+#elif defined(__NR_get_mempolicy)
+    (long long)(__NR_get_mempolicy),
+#endif
+#ifdef SYS_mq_open
+    (long long)(SYS_mq_open),
+#elif defined(__NR_mq_open)
+    (long long)(__NR_mq_open),
+#endif
+#ifdef SYS_mq_unlink
+    (long long)(SYS_mq_unlink),
+#elif defined(__NR_mq_unlink)
+    (long long)(__NR_mq_unlink),
+#endif
+#ifdef SYS_mq_timedsend
+    (long long)(SYS_mq_timedsend),
+#elif defined(__NR_mq_timedsend)
+    (long long)(__NR_mq_timedsend),
+#endif
+#ifdef SYS_mq_timedreceive
+    (long long)(SYS_mq_timedreceive),
+#elif defined(__NR_mq_timedreceive)
+    (long long)(__NR_mq_timedreceive),
+#endif
+#ifdef SYS_mq_notify
+    (long long)(SYS_mq_notify),
+#elif defined(__NR_mq_notify)
+    (long long)(__NR_mq_notify),
+#endif
+#ifdef SYS_mq_getsetattr
+    (long long)(SYS_mq_getsetattr),
+#elif defined(__NR_mq_getsetattr)
+    (long long)(__NR_mq_getsetattr),
+#endif
+#ifdef SYS_kexec_load
+    (long long)(SYS_kexec_load),
+#elif defined(__NR_kexec_load)
+    (long long)(__NR_kexec_load),
+#endif
+#ifdef SYS_waitid
+    (long long)(SYS_waitid),
+#elif defined(__NR_waitid)
+    (long long)(__NR_waitid),
+#endif
+#ifdef SYS_add_key
+    (long long)(SYS_add_key),
+#elif defined(__NR_add_key)
+    (long long)(__NR_add_key),
+#endif
+#ifdef SYS_request_key
+    (long long)(SYS_request_key),
+#elif defined(__NR_request_key)
+    (long long)(__NR_request_key),
+#endif
+#ifdef SYS_keyctl
+    (long long)(SYS_keyctl),
+#elif defined(__NR_keyctl)
+    (long long)(__NR_keyctl),
+#endif
+#ifdef SYS_ioprio_set
+    (long long)(SYS_ioprio_set),
+#elif defined(__NR_ioprio_set)
+    (long long)(__NR_ioprio_set),
+#endif
+#ifdef SYS_ioprio_get
+    (long long)(SYS_ioprio_get),
+#elif defined(__NR_ioprio_get)
+    (long long)(__NR_ioprio_get),
+#endif
+#ifdef SYS_inotify_init
+    (long long)(SYS_inotify_init),
+#elif defined(__NR_inotify_init)
+    (long long)(__NR_inotify_init),
+#endif
+#ifdef SYS_inotify_add_watch
+    (long long)(SYS_inotify_add_watch),
+#elif defined(__NR_inotify_add_watch)
+    (long long)(__NR_inotify_add_watch),
+#endif
+#ifdef SYS_inotify_rm_watch
+    (long long)(SYS_inotify_rm_watch),
+#elif defined(__NR_inotify_rm_watch)
+    (long long)(__NR_inotify_rm_watch),
+#endif
+#ifdef SYS_migrate_pages
+    (long long)(SYS_migrate_pages),
+#elif defined(__NR_migrate_pages)
+    (long long)(__NR_migrate_pages),
+#endif
+#ifdef SYS_openat
+    (long long)(SYS_openat),
+#elif defined(__NR_openat)
+    (long long)(__NR_openat),
+#endif
+#ifdef SYS_mkdirat
+    (long long)(SYS_mkdirat),
+#elif defined(__NR_mkdirat)
+    (long long)(__NR_mkdirat),
+#endif
+#ifdef SYS_mknodat
+    (long long)(SYS_mknodat),
+#elif defined(__NR_mknodat)
+    (long long)(__NR_mknodat),
+#endif
+#ifdef SYS_fchownat
+    (long long)(SYS_fchownat),
+#elif defined(__NR_fchownat)
+    (long long)(__NR_fchownat),
+#endif
+#ifdef SYS_futimesat
+    (long long)(SYS_futimesat),
+#elif defined(__NR_futimesat)
+    (long long)(__NR_futimesat),
+#endif
+#ifdef SYS_newfstatat
+    (long long)(SYS_newfstatat),
+#elif defined(__NR_newfstatat)
+    (long long)(__NR_newfstatat),
+#endif
+#ifdef SYS_unlinkat
+    (long long)(SYS_unlinkat),
+#elif defined(__NR_unlinkat)
+    (long long)(__NR_unlinkat),
+#endif
+#ifdef SYS_renameat
+    (long long)(SYS_renameat),
+#elif defined(__NR_renameat)
+    (long long)(__NR_renameat),
+#endif
+#ifdef SYS_linkat
+    (long long)(SYS_linkat),
+#elif defined(__NR_linkat)
+    (long long)(__NR_linkat),
+#endif
+#ifdef SYS_symlinkat
+    (long long)(SYS_symlinkat),
+#elif defined(__NR_symlinkat)
+    (long long)(__NR_symlinkat),
+#endif
+#ifdef SYS_readlinkat
+    (long long)(SYS_readlinkat),
+#elif defined(__NR_readlinkat)
+    (long long)(__NR_readlinkat),
+#endif
+#ifdef SYS_fchmodat
+    (long long)(SYS_fchmodat),
+#elif defined(__NR_fchmodat)
+    (long long)(__NR_fchmodat),
+#endif
+#ifdef SYS_faccessat
+    (long long)(SYS_faccessat),
+#elif defined(__NR_faccessat)
+    (long long)(__NR_faccessat),
+#endif
+#ifdef SYS_pselect6
+    (long long)(SYS_pselect6),
+#elif defined(__NR_pselect6)
+    (long long)(__NR_pselect6),
+#endif
+#ifdef SYS_ppoll
+    (long long)(SYS_ppoll),
+#elif defined(__NR_ppoll)
+    (long long)(__NR_ppoll),
+#endif
+#ifdef SYS_unshare
+    (long long)(SYS_unshare),
+#elif defined(__NR_unshare)
+    (long long)(__NR_unshare),
+#endif
+#ifdef SYS_set_robust_list
+    (long long)(SYS_set_robust_list),
+#elif defined(__NR_set_robust_list)
+    (long long)(__NR_set_robust_list),
+#endif
+#ifdef SYS_get_robust_list
+    (long long)(SYS_get_robust_list),
+#elif defined(__NR_get_robust_list)
+    (long long)(__NR_get_robust_list),
+#endif
+#ifdef SYS_splice
+    (long long)(SYS_splice),
+#elif defined(__NR_splice)
+    (long long)(__NR_splice),
+#endif
+#ifdef SYS_tee
+    (long long)(SYS_tee),
+#elif defined(__NR_tee)
+    (long long)(__NR_tee),
+#endif
+#ifdef SYS_sync_file_range
+    (long long)(SYS_sync_file_range),
+#elif defined(__NR_sync_file_range)
+    (long long)(__NR_sync_file_range),
+#endif
+#ifdef SYS_vmsplice
+    (long long)(SYS_vmsplice),
+#elif defined(__NR_vmsplice)
+    (long long)(__NR_vmsplice),
+#endif
+#ifdef SYS_move_pages
+    (long long)(SYS_move_pages),
+#elif defined(__NR_move_pages)
+    (long long)(__NR_move_pages),
+#endif
+#ifdef SYS_utimensat
+    (long long)(SYS_utimensat),
+#elif defined(__NR_utimensat)
+    (long long)(__NR_utimensat),
+#endif
+#ifdef SYS_epoll_pwait
+    (long long)(SYS_epoll_pwait),
+#elif defined(__NR_epoll_pwait)
+    (long long)(__NR_epoll_pwait),
+#endif
+#ifdef SYS_signalfd
+    (long long)(SYS_signalfd),
+#elif defined(__NR_signalfd)
+    (long long)(__NR_signalfd),
+#endif
+#ifdef SYS_timerfd_create
+    (long long)(SYS_timerfd_create),
+#elif defined(__NR_timerfd_create)
+    (long long)(__NR_timerfd_create),
+#endif
+#ifdef SYS_eventfd
+    (long long)(SYS_eventfd),
+#elif defined(__NR_eventfd)
+    (long long)(__NR_eventfd),
+#endif
+#ifdef SYS_fallocate
+    (long long)(SYS_fallocate),
+#elif defined(__NR_fallocate)
+    (long long)(__NR_fallocate),
+#endif
+#ifdef SYS_timerfd_settime
+    (long long)(SYS_timerfd_settime),
+#elif defined(__NR_timerfd_settime)
+    (long long)(__NR_timerfd_settime),
+#endif
+#ifdef SYS_timerfd_gettime
+    (long long)(SYS_timerfd_gettime),
+#elif defined(__NR_timerfd_gettime)
+    (long long)(__NR_timerfd_gettime),
+#endif
+#ifdef SYS_accept4
+    (long long)(SYS_accept4),
+#elif defined(__NR_accept4)
+    (long long)(__NR_accept4),
+#endif
+#ifdef SYS_signalfd4
+    (long long)(SYS_signalfd4),
+#elif defined(__NR_signalfd4)
+    (long long)(__NR_signalfd4),
+#endif
+#ifdef SYS_eventfd2
+    (long long)(SYS_eventfd2),
+#elif defined(__NR_eventfd2)
+    (long long)(__NR_eventfd2),
+#endif
+#ifdef SYS_epoll_create1
+    (long long)(SYS_epoll_create1),
+#elif defined(__NR_epoll_create1)
+    (long long)(__NR_epoll_create1),
+#endif
+#ifdef SYS_dup3
+    (long long)(SYS_dup3),
+#elif defined(__NR_dup3)
+    (long long)(__NR_dup3),
+#endif
+#ifdef SYS_pipe2
+    (long long)(SYS_pipe2),
+#elif defined(__NR_pipe2)
+    (long long)(__NR_pipe2),
+#endif
+#ifdef SYS_inotify_init1
+    (long long)(SYS_inotify_init1),
+#elif defined(__NR_inotify_init1)
+    (long long)(__NR_inotify_init1),
+#endif
+#ifdef SYS_preadv
+    (long long)(SYS_preadv),
+#elif defined(__NR_preadv)
+    (long long)(__NR_preadv),
+#endif
+#ifdef SYS_pwritev
+    (long long)(SYS_pwritev),
+#elif defined(__NR_pwritev)
+    (long long)(__NR_pwritev),
+#endif
+#ifdef SYS_rt_tgsigqueueinfo
+    (long long)(SYS_rt_tgsigqueueinfo),
+#elif defined(__NR_rt_tgsigqueueinfo)
+    (long long)(__NR_rt_tgsigqueueinfo),
+#endif
+#ifdef SYS_perf_event_open
+    (long long)(SYS_perf_event_open),
+#elif defined(__NR_perf_event_open)
+    (long long)(__NR_perf_event_open),
+#endif
+#ifdef SYS_recvmmsg
+    (long long)(SYS_recvmmsg),
+#elif defined(__NR_recvmmsg)
+    (long long)(__NR_recvmmsg),
+#endif
+#ifdef SYS_fanotify_init
+    (long long)(SYS_fanotify_init),
+#elif defined(__NR_fanotify_init)
+    (long long)(__NR_fanotify_init),
+#endif
+#ifdef SYS_fanotify_mark
+    (long long)(SYS_fanotify_mark),
+#elif defined(__NR_fanotify_mark)
+    (long long)(__NR_fanotify_mark),
+#endif
+#ifdef SYS_prlimit64
+    (long long)(SYS_prlimit64),
+#elif defined(__NR_prlimit64)
+    (long long)(__NR_prlimit64),
+#endif
+#ifdef SYS_name_to_handle_at
+    (long long)(SYS_name_to_handle_at),
+#elif defined(__NR_name_to_handle_at)
+    (long long)(__NR_name_to_handle_at),
+#endif
+#ifdef SYS_open_by_handle_at
+    (long long)(SYS_open_by_handle_at),
+#elif defined(__NR_open_by_handle_at)
+    (long long)(__NR_open_by_handle_at),
+#endif
+#ifdef SYS_clock_adjtime
+    (long long)(SYS_clock_adjtime),
+#elif defined(__NR_clock_adjtime)
+    (long long)(__NR_clock_adjtime),
+#endif
+#ifdef SYS_syncfs
+    (long long)(SYS_syncfs),
+#elif defined(__NR_syncfs)
+    (long long)(__NR_syncfs),
+#endif
+#ifdef SYS_sendmmsg
+    (long long)(SYS_sendmmsg),
+#elif defined(__NR_sendmmsg)
+    (long long)(__NR_sendmmsg),
+#endif
+#ifdef SYS_setns
+    (long long)(SYS_setns),
+#elif defined(__NR_setns)
+    (long long)(__NR_setns),
+#endif
+#ifdef SYS_getcpu
+    (long long)(SYS_getcpu),
+#elif defined(__NR_getcpu)
+    (long long)(__NR_getcpu),
+#endif
+#ifdef SYS_process_vm_readv
+    (long long)(SYS_process_vm_readv),
+#elif defined(__NR_process_vm_readv)
+    (long long)(__NR_process_vm_readv),
+#endif
+#ifdef SYS_process_vm_writev
+    (long long)(SYS_process_vm_writev),
+#elif defined(__NR_process_vm_writev)
+    (long long)(__NR_process_vm_writev),
+#endif
+#ifdef SYS_kcmp
+    (long long)(SYS_kcmp),
+#elif defined(__NR_kcmp)
+    (long long)(__NR_kcmp),
+#endif
+#ifdef SYS_finit_module
+    (long long)(SYS_finit_module),
+#elif defined(__NR_finit_module)
+    (long long)(__NR_finit_module),
+#endif
+#ifdef SYS_sched_setattr
+    (long long)(SYS_sched_setattr),
+#elif defined(__NR_sched_setattr)
+    (long long)(__NR_sched_setattr),
+#endif
+#ifdef SYS_sched_getattr
+    (long long)(SYS_sched_getattr),
+#elif defined(__NR_sched_getattr)
+    (long long)(__NR_sched_getattr),
+#endif
+#ifdef SYS_renameat2
+    (long long)(SYS_renameat2),
+#elif defined(__NR_renameat2)
+    (long long)(__NR_renameat2),
+#endif
+#ifdef SYS_seccomp
+    (long long)(SYS_seccomp),
+#elif defined(__NR_seccomp)
+    (long long)(__NR_seccomp),
+#endif
+#ifdef SYS_getrandom
+    (long long)(SYS_getrandom),
+#elif defined(__NR_getrandom)
+    (long long)(__NR_getrandom),
+#endif
+#ifdef SYS_memfd_create
+    (long long)(SYS_memfd_create),
+#elif defined(__NR_memfd_create)
+    (long long)(__NR_memfd_create),
+#endif
+#ifdef SYS_kexec_file_load
+    (long long)(SYS_kexec_file_load),
+#elif defined(__NR_kexec_file_load)
+    (long long)(__NR_kexec_file_load),
+#endif
+#ifdef SYS_bpf
+    (long long)(SYS_bpf),
+#elif defined(__NR_bpf)
+    (long long)(__NR_bpf),
+#endif
+#ifdef SYS_execveat
+    (long long)(SYS_execveat),
+#elif defined(__NR_execveat)
+    (long long)(__NR_execveat),
+#endif
+#ifdef SYS_userfaultfd
+    (long long)(SYS_userfaultfd),
+#elif defined(__NR_userfaultfd)
+    (long long)(__NR_userfaultfd),
+#endif
+#ifdef SYS_membarrier
+    (long long)(SYS_membarrier),
+#elif defined(__NR_membarrier)
+    (long long)(__NR_membarrier),
+#endif
+#ifdef SYS_mlock2
+    (long long)(SYS_mlock2),
+#elif defined(__NR_mlock2)
+    (long long)(__NR_mlock2),
+#endif
+#ifdef SYS_copy_file_range
+    (long long)(SYS_copy_file_range),
+#elif defined(__NR_copy_file_range)
+    (long long)(__NR_copy_file_range),
+#endif
+#ifdef SYS_preadv2
+    (long long)(SYS_preadv2),
+#elif defined(__NR_preadv2)
+    (long long)(__NR_preadv2),
+#endif
+#ifdef SYS_pwritev2
+    (long long)(SYS_pwritev2),
+#elif defined(__NR_pwritev2)
+    (long long)(__NR_pwritev2),
+#endif
+#ifdef SYS_pkey_mprotect
+    (long long)(SYS_pkey_mprotect),
+#elif defined(__NR_pkey_mprotect)
+    (long long)(__NR_pkey_mprotect),
+#endif
+#ifdef SYS_pkey_alloc
+    (long long)(SYS_pkey_alloc),
+#elif defined(__NR_pkey_alloc)
+    (long long)(__NR_pkey_alloc),
+#endif
+#ifdef SYS_pkey_free
+    (long long)(SYS_pkey_free),
+#elif defined(__NR_pkey_free)
+    (long long)(__NR_pkey_free),
+#endif
+#ifdef SYS_statx
+    (long long)(SYS_statx),
+#elif defined(__NR_statx)
+    (long long)(__NR_statx),
+#endif
+#ifdef SYS_io_pgetevents
+    (long long)(SYS_io_pgetevents),
+#elif defined(__NR_io_pgetevents)
+    (long long)(__NR_io_pgetevents),
+#endif
+#ifdef SYS_rseq
+    (long long)(SYS_rseq),
+#elif defined(__NR_rseq)
+    (long long)(__NR_rseq),
+#endif
+#ifdef SYS_pidfd_send_signal
+    (long long)(SYS_pidfd_send_signal),
+#elif defined(__NR_pidfd_send_signal)
+    (long long)(__NR_pidfd_send_signal),
+#endif
+#ifdef SYS_io_uring_setup
+    (long long)(SYS_io_uring_setup),
+#elif defined(__NR_io_uring_setup)
+    (long long)(__NR_io_uring_setup),
+#endif
+#ifdef SYS_io_uring_enter
+    (long long)(SYS_io_uring_enter),
+#elif defined(__NR_io_uring_enter)
+    (long long)(__NR_io_uring_enter),
+#endif
+#ifdef SYS_io_uring_register
+    (long long)(SYS_io_uring_register),
+#elif defined(__NR_io_uring_register)
+    (long long)(__NR_io_uring_register),
+#endif
+#ifdef SYS_open_tree
+    (long long)(SYS_open_tree),
+#elif defined(__NR_open_tree)
+    (long long)(__NR_open_tree),
+#endif
+#ifdef SYS_move_mount
+    (long long)(SYS_move_mount),
+#elif defined(__NR_move_mount)
+    (long long)(__NR_move_mount),
+#endif
+#ifdef SYS_fsopen
+    (long long)(SYS_fsopen),
+#elif defined(__NR_fsopen)
+    (long long)(__NR_fsopen),
+#endif
+#ifdef SYS_fsconfig
+    (long long)(SYS_fsconfig),
+#elif defined(__NR_fsconfig)
+    (long long)(__NR_fsconfig),
+#endif
+#ifdef SYS_fsmount
+    (long long)(SYS_fsmount),
+#elif defined(__NR_fsmount)
+    (long long)(__NR_fsmount),
+#endif
+#ifdef SYS_fspick
+    (long long)(SYS_fspick),
+#elif defined(__NR_fspick)
+    (long long)(__NR_fspick),
+#endif
+#ifdef SYS_pidfd_open
+    (long long)(SYS_pidfd_open),
+#elif defined(__NR_pidfd_open)
+    (long long)(__NR_pidfd_open),
+#endif
+#ifdef SYS_clone3
+    (long long)(SYS_clone3),
+#elif defined(__NR_clone3)
+    (long long)(__NR_clone3),
+#endif
+#ifdef SYS_close_range
+    (long long)(SYS_close_range),
+#elif defined(__NR_close_range)
+    (long long)(__NR_close_range),
+#endif
+#ifdef SYS_openat2
+    (long long)(SYS_openat2),
+#elif defined(__NR_openat2)
+    (long long)(__NR_openat2),
+#endif
+#ifdef SYS_pidfd_getfd
+    (long long)(SYS_pidfd_getfd),
+#elif defined(__NR_pidfd_getfd)
+    (long long)(__NR_pidfd_getfd),
+#endif
+#ifdef SYS_faccessat2
+    (long long)(SYS_faccessat2),
+#elif defined(__NR_faccessat2)
+    (long long)(__NR_faccessat2),
+#endif
+#ifdef SYS_process_madvise
+    (long long)(SYS_process_madvise),
+#elif defined(__NR_process_madvise)
+    (long long)(__NR_process_madvise),
+#endif
+#ifdef SYS_epoll_pwait2
+    (long long)(SYS_epoll_pwait2),
+#elif defined(__NR_epoll_pwait2)
+    (long long)(__NR_epoll_pwait2),
+#endif
+#ifdef SYS_mount_setattr
+    (long long)(SYS_mount_setattr),
+#elif defined(__NR_mount_setattr)
+    (long long)(__NR_mount_setattr),
+#endif
+#ifdef SYS_quotactl_fd
+    (long long)(SYS_quotactl_fd),
+#elif defined(__NR_quotactl_fd)
+    (long long)(__NR_quotactl_fd),
+#endif
+#ifdef SYS_landlock_create_ruleset
+    (long long)(SYS_landlock_create_ruleset),
+#elif defined(__NR_landlock_create_ruleset)
+    (long long)(__NR_landlock_create_ruleset),
+#endif
+#ifdef SYS_landlock_add_rule
+    (long long)(SYS_landlock_add_rule),
+#elif defined(__NR_landlock_add_rule)
+    (long long)(__NR_landlock_add_rule),
+#endif
+#ifdef SYS_landlock_restrict_self
+    (long long)(SYS_landlock_restrict_self),
+#elif defined(__NR_landlock_restrict_self)
+    (long long)(__NR_landlock_restrict_self),
+#endif
+#ifdef SYS_memfd_secret
+    (long long)(SYS_memfd_secret),
+#elif defined(__NR_memfd_secret)
+    (long long)(__NR_memfd_secret),
+#endif
+#ifdef SYS_process_mrelease
+    (long long)(SYS_process_mrelease),
+#elif defined(__NR_process_mrelease)
+    (long long)(__NR_process_mrelease),
+#endif
+#ifdef SYS_futex_waitv
+    (long long)(SYS_futex_waitv),
+#elif defined(__NR_futex_waitv)
+    (long long)(__NR_futex_waitv),
+#endif
+#ifdef SYS_set_mempolicy_home_node
+    (long long)(SYS_set_mempolicy_home_node),
+#elif defined(__NR_set_mempolicy_home_node)
+    (long long)(__NR_set_mempolicy_home_node),
+#endif
+#ifdef SYS__llseek
+    (long long)(SYS__llseek),
+#elif defined(__NR__llseek)
+    (long long)(__NR__llseek),
+#endif
+#ifdef SYS__newselect
+    (long long)(SYS__newselect),
+#elif defined(__NR__newselect)
+    (long long)(__NR__newselect),
+#endif
+#ifdef SYS_bdflush
+    (long long)(SYS_bdflush),
+#elif defined(__NR_bdflush)
+    (long long)(__NR_bdflush),
+#endif
+#ifdef SYS_break
+    (long long)(SYS_break),
+#elif defined(__NR_break)
+    (long long)(__NR_break),
+#endif
+#ifdef SYS_chown32
+    (long long)(SYS_chown32),
+#elif defined(__NR_chown32)
+    (long long)(__NR_chown32),
+#endif
+#ifdef SYS_clock_adjtime64
+    (long long)(SYS_clock_adjtime64),
+#elif defined(__NR_clock_adjtime64)
+    (long long)(__NR_clock_adjtime64),
+#endif
+#ifdef SYS_clock_getres_time64
+    (long long)(SYS_clock_getres_time64),
+#elif defined(__NR_clock_getres_time64)
+    (long long)(__NR_clock_getres_time64),
+#endif
+#ifdef SYS_clock_gettime64
+    (long long)(SYS_clock_gettime64),
+#elif defined(__NR_clock_gettime64)
+    (long long)(__NR_clock_gettime64),
+#endif
+#ifdef SYS_clock_nanosleep_time64
+    (long long)(SYS_clock_nanosleep_time64),
+#elif defined(__NR_clock_nanosleep_time64)
+    (long long)(__NR_clock_nanosleep_time64),
+#endif
+#ifdef SYS_clock_settime64
+    (long long)(SYS_clock_settime64),
+#elif defined(__NR_clock_settime64)
+    (long long)(__NR_clock_settime64),
+#endif
+#ifdef SYS_fadvise64_64
+    (long long)(SYS_fadvise64_64),
+#elif defined(__NR_fadvise64_64)
+    (long long)(__NR_fadvise64_64),
+#endif
+#ifdef SYS_fchown32
+    (long long)(SYS_fchown32),
+#elif defined(__NR_fchown32)
+    (long long)(__NR_fchown32),
+#endif
+#ifdef SYS_fcntl64
+    (long long)(SYS_fcntl64),
+#elif defined(__NR_fcntl64)
+    (long long)(__NR_fcntl64),
+#endif
+#ifdef SYS_fstat64
+    (long long)(SYS_fstat64),
+#elif defined(__NR_fstat64)
+    (long long)(__NR_fstat64),
+#endif
+#ifdef SYS_fstatat64
+    (long long)(SYS_fstatat64),
+#elif defined(__NR_fstatat64)
+    (long long)(__NR_fstatat64),
+#endif
+#ifdef SYS_fstatfs64
+    (long long)(SYS_fstatfs64),
+#elif defined(__NR_fstatfs64)
+    (long long)(__NR_fstatfs64),
+#endif
+#ifdef SYS_ftime
+    (long long)(SYS_ftime),
+#elif defined(__NR_ftime)
+    (long long)(__NR_ftime),
+#endif
+#ifdef SYS_ftruncate64
+    (long long)(SYS_ftruncate64),
+#elif defined(__NR_ftruncate64)
+    (long long)(__NR_ftruncate64),
+#endif
+#ifdef SYS_futex_time64
+    (long long)(SYS_futex_time64),
+#elif defined(__NR_futex_time64)
+    (long long)(__NR_futex_time64),
+#endif
+#ifdef SYS_getegid32
+    (long long)(SYS_getegid32),
+#elif defined(__NR_getegid32)
+    (long long)(__NR_getegid32),
+#endif
+#ifdef SYS_geteuid32
+    (long long)(SYS_geteuid32),
+#elif defined(__NR_geteuid32)
+    (long long)(__NR_geteuid32),
+#endif
+#ifdef SYS_getgid32
+    (long long)(SYS_getgid32),
+#elif defined(__NR_getgid32)
+    (long long)(__NR_getgid32),
+#endif
+#ifdef SYS_getgroups32
+    (long long)(SYS_getgroups32),
+#elif defined(__NR_getgroups32)
+    (long long)(__NR_getgroups32),
+#endif
+#ifdef SYS_getresgid32
+    (long long)(SYS_getresgid32),
+#elif defined(__NR_getresgid32)
+    (long long)(__NR_getresgid32),
+#endif
+#ifdef SYS_getresuid32
+    (long long)(SYS_getresuid32),
+#elif defined(__NR_getresuid32)
+    (long long)(__NR_getresuid32),
+#endif
+#ifdef SYS_getuid32
+    (long long)(SYS_getuid32),
+#elif defined(__NR_getuid32)
+    (long long)(__NR_getuid32),
+#endif
+#ifdef SYS_gtty
+    (long long)(SYS_gtty),
+#elif defined(__NR_gtty)
+    (long long)(__NR_gtty),
+#endif
+#ifdef SYS_idle
+    (long long)(SYS_idle),
+#elif defined(__NR_idle)
+    (long long)(__NR_idle),
+#endif
+#ifdef SYS_io_pgetevents_time64
+    (long long)(SYS_io_pgetevents_time64),
+#elif defined(__NR_io_pgetevents_time64)
+    (long long)(__NR_io_pgetevents_time64),
+#endif
+#ifdef SYS_ipc
+    (long long)(SYS_ipc),
+#elif defined(__NR_ipc)
+    (long long)(__NR_ipc),
+#endif
+#ifdef SYS_lchown32
+    (long long)(SYS_lchown32),
+#elif defined(__NR_lchown32)
+    (long long)(__NR_lchown32),
+#endif
+#ifdef SYS_llseek
+    (long long)(SYS_llseek),
+#elif defined(__NR_llseek)
+    (long long)(__NR_llseek),
+#endif
+#ifdef SYS_lock
+    (long long)(SYS_lock),
+#elif defined(__NR_lock)
+    (long long)(__NR_lock),
+#endif
+#ifdef SYS_lstat64
+    (long long)(SYS_lstat64),
+#elif defined(__NR_lstat64)
+    (long long)(__NR_lstat64),
+#endif
+#ifdef SYS_mmap2
+    (long long)(SYS_mmap2),
+#elif defined(__NR_mmap2)
+    (long long)(__NR_mmap2),
+#endif
+#ifdef SYS_mpx
+    (long long)(SYS_mpx),
+#elif defined(__NR_mpx)
+    (long long)(__NR_mpx),
+#endif
+#ifdef SYS_mq_timedreceive_time64
+    (long long)(SYS_mq_timedreceive_time64),
+#elif defined(__NR_mq_timedreceive_time64)
+    (long long)(__NR_mq_timedreceive_time64),
+#endif
+#ifdef SYS_mq_timedsend_time64
+    (long long)(SYS_mq_timedsend_time64),
+#elif defined(__NR_mq_timedsend_time64)
+    (long long)(__NR_mq_timedsend_time64),
+#endif
+#ifdef SYS_nice
+    (long long)(SYS_nice),
+#elif defined(__NR_nice)
+    (long long)(__NR_nice),
+#endif
+#ifdef SYS_oldfstat
+    (long long)(SYS_oldfstat),
+#elif defined(__NR_oldfstat)
+    (long long)(__NR_oldfstat),
+#endif
+#ifdef SYS_oldlstat
+    (long long)(SYS_oldlstat),
+#elif defined(__NR_oldlstat)
+    (long long)(__NR_oldlstat),
+#endif
+#ifdef SYS_oldolduname
+    (long long)(SYS_oldolduname),
+#elif defined(__NR_oldolduname)
+    (long long)(__NR_oldolduname),
+#endif
+#ifdef SYS_oldstat
+    (long long)(SYS_oldstat),
+#elif defined(__NR_oldstat)
+    (long long)(__NR_oldstat),
+#endif
+#ifdef SYS_olduname
+    (long long)(SYS_olduname),
+#elif defined(__NR_olduname)
+    (long long)(__NR_olduname),
+#endif
+#ifdef SYS_ppoll_time64
+    (long long)(SYS_ppoll_time64),
+#elif defined(__NR_ppoll_time64)
+    (long long)(__NR_ppoll_time64),
+#endif
+#ifdef SYS_prof
+    (long long)(SYS_prof),
+#elif defined(__NR_prof)
+    (long long)(__NR_prof),
+#endif
+#ifdef SYS_profil
+    (long long)(SYS_profil),
+#elif defined(__NR_profil)
+    (long long)(__NR_profil),
+#endif
+#ifdef SYS_pselect6_time64
+    (long long)(SYS_pselect6_time64),
+#elif defined(__NR_pselect6_time64)
+    (long long)(__NR_pselect6_time64),
+#endif
+#ifdef SYS_readdir
+    (long long)(SYS_readdir),
+#elif defined(__NR_readdir)
+    (long long)(__NR_readdir),
+#endif
+#ifdef SYS_recvmmsg_time64
+    (long long)(SYS_recvmmsg_time64),
+#elif defined(__NR_recvmmsg_time64)
+    (long long)(__NR_recvmmsg_time64),
+#endif
+#ifdef SYS_rt_sigtimedwait_time64
+    (long long)(SYS_rt_sigtimedwait_time64),
+#elif defined(__NR_rt_sigtimedwait_time64)
+    (long long)(__NR_rt_sigtimedwait_time64),
+#endif
+#ifdef SYS_sched_rr_get_interval_time64
+    (long long)(SYS_sched_rr_get_interval_time64),
+#elif defined(__NR_sched_rr_get_interval_time64)
+    (long long)(__NR_sched_rr_get_interval_time64),
+#endif
+#ifdef SYS_semtimedop_time64
+    (long long)(SYS_semtimedop_time64),
+#elif defined(__NR_semtimedop_time64)
+    (long long)(__NR_semtimedop_time64),
+#endif
+#ifdef SYS_sendfile64
+    (long long)(SYS_sendfile64),
+#elif defined(__NR_sendfile64)
+    (long long)(__NR_sendfile64),
+#endif
+#ifdef SYS_setfsgid32
+    (long long)(SYS_setfsgid32),
+#elif defined(__NR_setfsgid32)
+    (long long)(__NR_setfsgid32),
+#endif
+#ifdef SYS_setfsuid32
+    (long long)(SYS_setfsuid32),
+#elif defined(__NR_setfsuid32)
+    (long long)(__NR_setfsuid32),
+#endif
+#ifdef SYS_setgid32
+    (long long)(SYS_setgid32),
+#elif defined(__NR_setgid32)
+    (long long)(__NR_setgid32),
+#endif
+#ifdef SYS_setgroups32
+    (long long)(SYS_setgroups32),
+#elif defined(__NR_setgroups32)
+    (long long)(__NR_setgroups32),
+#endif
+#ifdef SYS_setregid32
+    (long long)(SYS_setregid32),
+#elif defined(__NR_setregid32)
+    (long long)(__NR_setregid32),
+#endif
+#ifdef SYS_setresgid32
+    (long long)(SYS_setresgid32),
+#elif defined(__NR_setresgid32)
+    (long long)(__NR_setresgid32),
+#endif
+#ifdef SYS_setresuid32
+    (long long)(SYS_setresuid32),
+#elif defined(__NR_setresuid32)
+    (long long)(__NR_setresuid32),
+#endif
+#ifdef SYS_setreuid32
+    (long long)(SYS_setreuid32),
+#elif defined(__NR_setreuid32)
+    (long long)(__NR_setreuid32),
+#endif
+#ifdef SYS_setuid32
+    (long long)(SYS_setuid32),
+#elif defined(__NR_setuid32)
+    (long long)(__NR_setuid32),
+#endif
+#ifdef SYS_sgetmask
+    (long long)(SYS_sgetmask),
+#elif defined(__NR_sgetmask)
+    (long long)(__NR_sgetmask),
+#endif
+#ifdef SYS_sigaction
+    (long long)(SYS_sigaction),
+#elif defined(__NR_sigaction)
+    (long long)(__NR_sigaction),
+#endif
+#ifdef SYS_signal
+    (long long)(SYS_signal),
+#elif defined(__NR_signal)
+    (long long)(__NR_signal),
+#endif
+#ifdef SYS_sigpending
+    (long long)(SYS_sigpending),
+#elif defined(__NR_sigpending)
+    (long long)(__NR_sigpending),
+#endif
+#ifdef SYS_sigprocmask
+    (long long)(SYS_sigprocmask),
+#elif defined(__NR_sigprocmask)
+    (long long)(__NR_sigprocmask),
+#endif
+#ifdef SYS_sigreturn
+    (long long)(SYS_sigreturn),
+#elif defined(__NR_sigreturn)
+    (long long)(__NR_sigreturn),
+#endif
+#ifdef SYS_sigsuspend
+    (long long)(SYS_sigsuspend),
+#elif defined(__NR_sigsuspend)
+    (long long)(__NR_sigsuspend),
+#endif
+#ifdef SYS_socketcall
+    (long long)(SYS_socketcall),
+#elif defined(__NR_socketcall)
+    (long long)(__NR_socketcall),
+#endif
+#ifdef SYS_ssetmask
+    (long long)(SYS_ssetmask),
+#elif defined(__NR_ssetmask)
+    (long long)(__NR_ssetmask),
+#endif
+#ifdef SYS_stat64
+    (long long)(SYS_stat64),
+#elif defined(__NR_stat64)
+    (long long)(__NR_stat64),
+#endif
+#ifdef SYS_statfs64
+    (long long)(SYS_statfs64),
+#elif defined(__NR_statfs64)
+    (long long)(__NR_statfs64),
+#endif
+#ifdef SYS_stime
+    (long long)(SYS_stime),
+#elif defined(__NR_stime)
+    (long long)(__NR_stime),
+#endif
+#ifdef SYS_stty
+    (long long)(SYS_stty),
+#elif defined(__NR_stty)
+    (long long)(__NR_stty),
+#endif
+#ifdef SYS_sync_file_range2
+    (long long)(SYS_sync_file_range2),
+#elif defined(__NR_sync_file_range2)
+    (long long)(__NR_sync_file_range2),
+#endif
+#ifdef SYS_timer_gettime64
+    (long long)(SYS_timer_gettime64),
+#elif defined(__NR_timer_gettime64)
+    (long long)(__NR_timer_gettime64),
+#endif
+#ifdef SYS_timer_settime64
+    (long long)(SYS_timer_settime64),
+#elif defined(__NR_timer_settime64)
+    (long long)(__NR_timer_settime64),
+#endif
+#ifdef SYS_timerfd_gettime64
+    (long long)(SYS_timerfd_gettime64),
+#elif defined(__NR_timerfd_gettime64)
+    (long long)(__NR_timerfd_gettime64),
+#endif
+#ifdef SYS_timerfd_settime64
+    (long long)(SYS_timerfd_settime64),
+#elif defined(__NR_timerfd_settime64)
+    (long long)(__NR_timerfd_settime64),
+#endif
+#ifdef SYS_truncate64
+    (long long)(SYS_truncate64),
+#elif defined(__NR_truncate64)
+    (long long)(__NR_truncate64),
+#endif
+#ifdef SYS_ugetrlimit
+    (long long)(SYS_ugetrlimit),
+#elif defined(__NR_ugetrlimit)
+    (long long)(__NR_ugetrlimit),
+#endif
+#ifdef SYS_ulimit
+    (long long)(SYS_ulimit),
+#elif defined(__NR_ulimit)
+    (long long)(__NR_ulimit),
+#endif
+#ifdef SYS_umount
+    (long long)(SYS_umount),
+#elif defined(__NR_umount)
+    (long long)(__NR_umount),
+#endif
+#ifdef SYS_utimensat_time64
+    (long long)(SYS_utimensat_time64),
+#elif defined(__NR_utimensat_time64)
+    (long long)(__NR_utimensat_time64),
+#endif
+#ifdef SYS_vm86
+    (long long)(SYS_vm86),
+#elif defined(__NR_vm86)
+    (long long)(__NR_vm86),
+#endif
+#ifdef SYS_vm86old
+    (long long)(SYS_vm86old),
+#elif defined(__NR_vm86old)
+    (long long)(__NR_vm86old),
+#endif
+#ifdef SYS_waitpid
+    (long long)(SYS_waitpid),
+#elif defined(__NR_waitpid)
+    (long long)(__NR_waitpid),
+#endif
+#ifdef SYS_uretprobe
+    (long long)(SYS_uretprobe),
+#elif defined(__NR_uretprobe)
+    (long long)(__NR_uretprobe),
+#endif
+#ifdef SYS_cachestat
+    (long long)(SYS_cachestat),
+#elif defined(__NR_cachestat)
+    (long long)(__NR_cachestat),
+#endif
+#ifdef SYS_fchmodat2
+    (long long)(SYS_fchmodat2),
+#elif defined(__NR_fchmodat2)
+    (long long)(__NR_fchmodat2),
+#endif
+#ifdef SYS_map_shadow_stack
+    (long long)(SYS_map_shadow_stack),
+#elif defined(__NR_map_shadow_stack)
+    (long long)(__NR_map_shadow_stack),
+#endif
+#ifdef SYS_futex_wake
+    (long long)(SYS_futex_wake),
+#elif defined(__NR_futex_wake)
+    (long long)(__NR_futex_wake),
+#endif
+#ifdef SYS_futex_wait
+    (long long)(SYS_futex_wait),
+#elif defined(__NR_futex_wait)
+    (long long)(__NR_futex_wait),
+#endif
+#ifdef SYS_futex_requeue
+    (long long)(SYS_futex_requeue),
+#elif defined(__NR_futex_requeue)
+    (long long)(__NR_futex_requeue),
+#endif
+#ifdef SYS_statmount
+    (long long)(SYS_statmount),
+#elif defined(__NR_statmount)
+    (long long)(__NR_statmount),
+#endif
+#ifdef SYS_listmount
+    (long long)(SYS_listmount),
+#elif defined(__NR_listmount)
+    (long long)(__NR_listmount),
+#endif
+#ifdef SYS_lsm_get_self_attr
+    (long long)(SYS_lsm_get_self_attr),
+#elif defined(__NR_lsm_get_self_attr)
+    (long long)(__NR_lsm_get_self_attr),
+#endif
+#ifdef SYS_lsm_set_self_attr
+    (long long)(SYS_lsm_set_self_attr),
+#elif defined(__NR_lsm_set_self_attr)
+    (long long)(__NR_lsm_set_self_attr),
+#endif
+#ifdef SYS_lsm_list_modules
+    (long long)(SYS_lsm_list_modules),
+#elif defined(__NR_lsm_list_modules)
+    (long long)(__NR_lsm_list_modules),
+#endif
+#ifdef SYS_mseal
+    (long long)(SYS_mseal),
+#elif defined(__NR_mseal)
+    (long long)(__NR_mseal),
+#endif
+#ifdef SYS_setxattrat
+    (long long)(SYS_setxattrat),
+#elif defined(__NR_setxattrat)
+    (long long)(__NR_setxattrat),
+#endif
+#ifdef SYS_getxattrat
+    (long long)(SYS_getxattrat),
+#elif defined(__NR_getxattrat)
+    (long long)(__NR_getxattrat),
+#endif
+#ifdef SYS_listxattrat
+    (long long)(SYS_listxattrat),
+#elif defined(__NR_listxattrat)
+    (long long)(__NR_listxattrat),
+#endif
+#ifdef SYS_removexattrat
+    (long long)(SYS_removexattrat),
+#elif defined(__NR_removexattrat)
+    (long long)(__NR_removexattrat),
+#endif
+#ifdef SYS_open_tree_attr
+    (long long)(SYS_open_tree_attr),
+#elif defined(__NR_open_tree_attr)
+    (long long)(__NR_open_tree_attr),
+#endif
+#ifdef SYS_file_getattr
+    (long long)(SYS_file_getattr),
+#elif defined(__NR_file_getattr)
+    (long long)(__NR_file_getattr),
+#endif
+#ifdef SYS_file_setattr
+    (long long)(SYS_file_setattr),
+#elif defined(__NR_file_setattr)
+    (long long)(__NR_file_setattr),
+#endif
+#ifdef SYS_listns
+    (long long)(SYS_listns),
+#elif defined(__NR_listns)
+    (long long)(__NR_listns),
+#endif
+#ifdef SYS_riscv_hwprobe
+    (long long)(SYS_riscv_hwprobe),
+#elif defined(__NR_riscv_hwprobe)
+    (long long)(__NR_riscv_hwprobe),
+#endif
+#ifdef SYS_riscv_flush_icache
+    (long long)(SYS_riscv_flush_icache),
+#elif defined(__NR_riscv_flush_icache)
+    (long long)(__NR_riscv_flush_icache),
+#endif
+#ifdef AUDIT_ARCH_AARCH64
+    (long long)(AUDIT_ARCH_AARCH64),
+#endif
+#ifdef AUDIT_ARCH_ALPHA
+    (long long)(AUDIT_ARCH_ALPHA),
+#endif
+#ifdef AUDIT_ARCH_ARCOMPACT
+    (long long)(AUDIT_ARCH_ARCOMPACT),
+#endif
+#ifdef AUDIT_ARCH_ARCOMPACTBE
+    (long long)(AUDIT_ARCH_ARCOMPACTBE),
+#endif
+#ifdef AUDIT_ARCH_ARCV2
+    (long long)(AUDIT_ARCH_ARCV2),
+#endif
+#ifdef AUDIT_ARCH_ARCV2BE
+    (long long)(AUDIT_ARCH_ARCV2BE),
+#endif
+#ifdef AUDIT_ARCH_ARM
+    (long long)(AUDIT_ARCH_ARM),
+#endif
+#ifdef AUDIT_ARCH_ARMEB
+    (long long)(AUDIT_ARCH_ARMEB),
+#endif
+#ifdef AUDIT_ARCH_C6X
+    (long long)(AUDIT_ARCH_C6X),
+#endif
+#ifdef AUDIT_ARCH_C6XBE
+    (long long)(AUDIT_ARCH_C6XBE),
+#endif
+#ifdef AUDIT_ARCH_CRIS
+    (long long)(AUDIT_ARCH_CRIS),
+#endif
+#ifdef AUDIT_ARCH_CSKY
+    (long long)(AUDIT_ARCH_CSKY),
+#endif
+#ifdef AUDIT_ARCH_FRV
+    (long long)(AUDIT_ARCH_FRV),
+#endif
+#ifdef AUDIT_ARCH_H8300
+    (long long)(AUDIT_ARCH_H8300),
+#endif
+#ifdef AUDIT_ARCH_HEXAGON
+    (long long)(AUDIT_ARCH_HEXAGON),
+#endif
+#ifdef AUDIT_ARCH_I386
+    (long long)(AUDIT_ARCH_I386),
+#endif
+#ifdef AUDIT_ARCH_IA64
+    (long long)(AUDIT_ARCH_IA64),
+#endif
+#ifdef AUDIT_ARCH_M32R
+    (long long)(AUDIT_ARCH_M32R),
+#endif
+#ifdef AUDIT_ARCH_M68K
+    (long long)(AUDIT_ARCH_M68K),
+#endif
+#ifdef AUDIT_ARCH_MICROBLAZE
+    (long long)(AUDIT_ARCH_MICROBLAZE),
+#endif
+#ifdef AUDIT_ARCH_MIPS
+    (long long)(AUDIT_ARCH_MIPS),
+#endif
+#ifdef AUDIT_ARCH_MIPSEL
+    (long long)(AUDIT_ARCH_MIPSEL),
+#endif
+#ifdef AUDIT_ARCH_MIPS64
+    (long long)(AUDIT_ARCH_MIPS64),
+#endif
+#ifdef AUDIT_ARCH_MIPS64N32
+    (long long)(AUDIT_ARCH_MIPS64N32),
+#endif
+#ifdef AUDIT_ARCH_MIPSEL64
+    (long long)(AUDIT_ARCH_MIPSEL64),
+#endif
+#ifdef AUDIT_ARCH_MIPSEL64N32
+    (long long)(AUDIT_ARCH_MIPSEL64N32),
+#endif
+#ifdef AUDIT_ARCH_NDS32
+    (long long)(AUDIT_ARCH_NDS32),
+#endif
+#ifdef AUDIT_ARCH_NDS32BE
+    (long long)(AUDIT_ARCH_NDS32BE),
+#endif
+#ifdef AUDIT_ARCH_NIOS2
+    (long long)(AUDIT_ARCH_NIOS2),
+#endif
+#ifdef AUDIT_ARCH_OPENRISC
+    (long long)(AUDIT_ARCH_OPENRISC),
+#endif
+#ifdef AUDIT_ARCH_PARISC
+    (long long)(AUDIT_ARCH_PARISC),
+#endif
+#ifdef AUDIT_ARCH_PARISC64
+    (long long)(AUDIT_ARCH_PARISC64),
+#endif
+#ifdef AUDIT_ARCH_PPC
+    (long long)(AUDIT_ARCH_PPC),
+#endif
+#ifdef AUDIT_ARCH_PPC64
+    (long long)(AUDIT_ARCH_PPC64),
+#endif
+#ifdef AUDIT_ARCH_PPC64LE
+    (long long)(AUDIT_ARCH_PPC64LE),
+#endif
+#ifdef AUDIT_ARCH_RISCV32
+    (long long)(AUDIT_ARCH_RISCV32),
+#endif
+#ifdef AUDIT_ARCH_RISCV64
+    (long long)(AUDIT_ARCH_RISCV64),
+#endif
+#ifdef AUDIT_ARCH_S390
+    (long long)(AUDIT_ARCH_S390),
+#endif
+#ifdef AUDIT_ARCH_S390X
+    (long long)(AUDIT_ARCH_S390X),
+#endif
+#ifdef AUDIT_ARCH_SH
+    (long long)(AUDIT_ARCH_SH),
+#endif
+#ifdef AUDIT_ARCH_SHEL
+    (long long)(AUDIT_ARCH_SHEL),
+#endif
+#ifdef AUDIT_ARCH_SH64
+    (long long)(AUDIT_ARCH_SH64),
+#endif
+#ifdef AUDIT_ARCH_SHEL64
+    (long long)(AUDIT_ARCH_SHEL64),
+#endif
+#ifdef AUDIT_ARCH_SPARC
+    (long long)(AUDIT_ARCH_SPARC),
+#endif
+#ifdef AUDIT_ARCH_SPARC64
+    (long long)(AUDIT_ARCH_SPARC64),
+#endif
+#ifdef AUDIT_ARCH_TILEGX
+    (long long)(AUDIT_ARCH_TILEGX),
+#endif
+#ifdef AUDIT_ARCH_TILEGX32
+    (long long)(AUDIT_ARCH_TILEGX32),
+#endif
+#ifdef AUDIT_ARCH_TILEPRO
+    (long long)(AUDIT_ARCH_TILEPRO),
+#endif
+#ifdef AUDIT_ARCH_UNICORE
+    (long long)(AUDIT_ARCH_UNICORE),
+#endif
+#ifdef AUDIT_ARCH_X86_64
+    (long long)(AUDIT_ARCH_X86_64),
+#endif
+#ifdef AUDIT_ARCH_XTENSA
+    (long long)(AUDIT_ARCH_XTENSA),
+#endif
+#ifdef AUDIT_ARCH_LOONGARCH32
+    (long long)(AUDIT_ARCH_LOONGARCH32),
+#endif
+#ifdef AUDIT_ARCH_LOONGARCH64
+    (long long)(AUDIT_ARCH_LOONGARCH64),
+#endif
+    0,
 };
 
 /* scripts/constants/errno.txt */
-static const struct alcove_constant errno_constants[] = {
+static const char errno_names[] =
 #ifdef EPERM
-    {"EPERM", (long long)(EPERM)},
+    "EPERM\0"
 #endif
 #ifdef ENOENT
-    {"ENOENT", (long long)(ENOENT)},
+    "ENOENT\0"
 #endif
 #ifdef ESRCH
-    {"ESRCH", (long long)(ESRCH)},
+    "ESRCH\0"
 #endif
 #ifdef EINTR
-    {"EINTR", (long long)(EINTR)},
+    "EINTR\0"
 #endif
 #ifdef EIO
-    {"EIO", (long long)(EIO)},
+    "EIO\0"
 #endif
 #ifdef ENXIO
-    {"ENXIO", (long long)(ENXIO)},
+    "ENXIO\0"
 #endif
 #ifdef E2BIG
-    {"E2BIG", (long long)(E2BIG)},
+    "E2BIG\0"
 #endif
 #ifdef ENOEXEC
-    {"ENOEXEC", (long long)(ENOEXEC)},
+    "ENOEXEC\0"
 #endif
 #ifdef EBADF
-    {"EBADF", (long long)(EBADF)},
+    "EBADF\0"
 #endif
 #ifdef ECHILD
-    {"ECHILD", (long long)(ECHILD)},
+    "ECHILD\0"
 #endif
 #ifdef EAGAIN
-    {"EAGAIN", (long long)(EAGAIN)},
+    "EAGAIN\0"
 #endif
 #ifdef EWOULDBLOCK
-    {"EWOULDBLOCK", (long long)(EWOULDBLOCK)},
+    "EWOULDBLOCK\0"
 #endif
 #ifdef ENOMEM
-    {"ENOMEM", (long long)(ENOMEM)},
+    "ENOMEM\0"
 #endif
 #ifdef EACCES
-    {"EACCES", (long long)(EACCES)},
+    "EACCES\0"
 #endif
 #ifdef EFAULT
-    {"EFAULT", (long long)(EFAULT)},
+    "EFAULT\0"
 #endif
 #ifdef ENOTBLK
-    {"ENOTBLK", (long long)(ENOTBLK)},
+    "ENOTBLK\0"
 #endif
 #ifdef EBUSY
-    {"EBUSY", (long long)(EBUSY)},
+    "EBUSY\0"
 #endif
 #ifdef EEXIST
-    {"EEXIST", (long long)(EEXIST)},
+    "EEXIST\0"
 #endif
 #ifdef EXDEV
-    {"EXDEV", (long long)(EXDEV)},
+    "EXDEV\0"
 #endif
 #ifdef ENODEV
-    {"ENODEV", (long long)(ENODEV)},
+    "ENODEV\0"
 #endif
 #ifdef ENOTDIR
-    {"ENOTDIR", (long long)(ENOTDIR)},
+    "ENOTDIR\0"
 #endif
 #ifdef EISDIR
-    {"EISDIR", (long long)(EISDIR)},
+    "EISDIR\0"
 #endif
 #ifdef EINVAL
-    {"EINVAL", (long long)(EINVAL)},
+    "EINVAL\0"
 #endif
 #ifdef ENFILE
-    {"ENFILE", (long long)(ENFILE)},
+    "ENFILE\0"
 #endif
 #ifdef EMFILE
-    {"EMFILE", (long long)(EMFILE)},
+    "EMFILE\0"
 #endif
 #ifdef ENOTTY
-    {"ENOTTY", (long long)(ENOTTY)},
+    "ENOTTY\0"
 #endif
 #ifdef ETXTBSY
-    {"ETXTBSY", (long long)(ETXTBSY)},
+    "ETXTBSY\0"
 #endif
 #ifdef EFBIG
-    {"EFBIG", (long long)(EFBIG)},
+    "EFBIG\0"
 #endif
 #ifdef ENOSPC
-    {"ENOSPC", (long long)(ENOSPC)},
+    "ENOSPC\0"
 #endif
 #ifdef ESPIPE
-    {"ESPIPE", (long long)(ESPIPE)},
+    "ESPIPE\0"
 #endif
 #ifdef EROFS
-    {"EROFS", (long long)(EROFS)},
+    "EROFS\0"
 #endif
 #ifdef EMLINK
-    {"EMLINK", (long long)(EMLINK)},
+    "EMLINK\0"
 #endif
 #ifdef EPIPE
-    {"EPIPE", (long long)(EPIPE)},
+    "EPIPE\0"
 #endif
 #ifdef EDOM
-    {"EDOM", (long long)(EDOM)},
+    "EDOM\0"
 #endif
 #ifdef ERANGE
-    {"ERANGE", (long long)(ERANGE)},
+    "ERANGE\0"
 #endif
 #ifdef EDEADLK
-    {"EDEADLK", (long long)(EDEADLK)},
+    "EDEADLK\0"
 #endif
 #ifdef EDEADLOCK
-    {"EDEADLOCK", (long long)(EDEADLOCK)},
+    "EDEADLOCK\0"
 #endif
 #ifdef ENAMETOOLONG
-    {"ENAMETOOLONG", (long long)(ENAMETOOLONG)},
+    "ENAMETOOLONG\0"
 #endif
 #ifdef ENOLCK
-    {"ENOLCK", (long long)(ENOLCK)},
+    "ENOLCK\0"
 #endif
 #ifdef ENOSYS
-    {"ENOSYS", (long long)(ENOSYS)},
+    "ENOSYS\0"
 #endif
 #ifdef ENOTEMPTY
-    {"ENOTEMPTY", (long long)(ENOTEMPTY)},
+    "ENOTEMPTY\0"
 #endif
 #ifdef ELOOP
-    {"ELOOP", (long long)(ELOOP)},
+    "ELOOP\0"
 #endif
 #ifdef ENOMSG
-    {"ENOMSG", (long long)(ENOMSG)},
+    "ENOMSG\0"
 #endif
 #ifdef EIDRM
-    {"EIDRM", (long long)(EIDRM)},
+    "EIDRM\0"
 #endif
 #ifdef ECHRNG
-    {"ECHRNG", (long long)(ECHRNG)},
+    "ECHRNG\0"
 #endif
 #ifdef EL2NSYNC
-    {"EL2NSYNC", (long long)(EL2NSYNC)},
+    "EL2NSYNC\0"
 #endif
 #ifdef EL3HLT
-    {"EL3HLT", (long long)(EL3HLT)},
+    "EL3HLT\0"
 #endif
 #ifdef EL3RST
-    {"EL3RST", (long long)(EL3RST)},
+    "EL3RST\0"
 #endif
 #ifdef ELNRNG
-    {"ELNRNG", (long long)(ELNRNG)},
+    "ELNRNG\0"
 #endif
 #ifdef EUNATCH
-    {"EUNATCH", (long long)(EUNATCH)},
+    "EUNATCH\0"
 #endif
 #ifdef ENOCSI
-    {"ENOCSI", (long long)(ENOCSI)},
+    "ENOCSI\0"
 #endif
 #ifdef EL2HLT
-    {"EL2HLT", (long long)(EL2HLT)},
+    "EL2HLT\0"
 #endif
 #ifdef EBADE
-    {"EBADE", (long long)(EBADE)},
+    "EBADE\0"
 #endif
 #ifdef EBADR
-    {"EBADR", (long long)(EBADR)},
+    "EBADR\0"
 #endif
 #ifdef EXFULL
-    {"EXFULL", (long long)(EXFULL)},
+    "EXFULL\0"
 #endif
 #ifdef ENOANO
-    {"ENOANO", (long long)(ENOANO)},
+    "ENOANO\0"
 #endif
 #ifdef EBADRQC
-    {"EBADRQC", (long long)(EBADRQC)},
+    "EBADRQC\0"
 #endif
 #ifdef EBADSLT
-    {"EBADSLT", (long long)(EBADSLT)},
+    "EBADSLT\0"
 #endif
 #ifdef EBFONT
-    {"EBFONT", (long long)(EBFONT)},
+    "EBFONT\0"
 #endif
 #ifdef ENOSTR
-    {"ENOSTR", (long long)(ENOSTR)},
+    "ENOSTR\0"
 #endif
 #ifdef ENODATA
-    {"ENODATA", (long long)(ENODATA)},
+    "ENODATA\0"
 #endif
 #ifdef ETIME
-    {"ETIME", (long long)(ETIME)},
+    "ETIME\0"
 #endif
 #ifdef ENOSR
-    {"ENOSR", (long long)(ENOSR)},
+    "ENOSR\0"
 #endif
 #ifdef ENONET
-    {"ENONET", (long long)(ENONET)},
+    "ENONET\0"
 #endif
 #ifdef ENOPKG
-    {"ENOPKG", (long long)(ENOPKG)},
+    "ENOPKG\0"
 #endif
 #ifdef EREMOTE
-    {"EREMOTE", (long long)(EREMOTE)},
+    "EREMOTE\0"
 #endif
 #ifdef ENOLINK
-    {"ENOLINK", (long long)(ENOLINK)},
+    "ENOLINK\0"
 #endif
 #ifdef EADV
-    {"EADV", (long long)(EADV)},
+    "EADV\0"
 #endif
 #ifdef ESRMNT
-    {"ESRMNT", (long long)(ESRMNT)},
+    "ESRMNT\0"
 #endif
 #ifdef ECOMM
-    {"ECOMM", (long long)(ECOMM)},
+    "ECOMM\0"
 #endif
 #ifdef EPROTO
-    {"EPROTO", (long long)(EPROTO)},
+    "EPROTO\0"
 #endif
 #ifdef EMULTIHOP
-    {"EMULTIHOP", (long long)(EMULTIHOP)},
+    "EMULTIHOP\0"
 #endif
 #ifdef EDOTDOT
-    {"EDOTDOT", (long long)(EDOTDOT)},
+    "EDOTDOT\0"
 #endif
 #ifdef EBADMSG
-    {"EBADMSG", (long long)(EBADMSG)},
+    "EBADMSG\0"
 #endif
 #ifdef EOVERFLOW
-    {"EOVERFLOW", (long long)(EOVERFLOW)},
+    "EOVERFLOW\0"
 #endif
 #ifdef ENOTUNIQ
-    {"ENOTUNIQ", (long long)(ENOTUNIQ)},
+    "ENOTUNIQ\0"
 #endif
 #ifdef EBADFD
-    {"EBADFD", (long long)(EBADFD)},
+    "EBADFD\0"
 #endif
 #ifdef EREMCHG
-    {"EREMCHG", (long long)(EREMCHG)},
+    "EREMCHG\0"
 #endif
 #ifdef ELIBACC
-    {"ELIBACC", (long long)(ELIBACC)},
+    "ELIBACC\0"
 #endif
 #ifdef ELIBBAD
-    {"ELIBBAD", (long long)(ELIBBAD)},
+    "ELIBBAD\0"
 #endif
 #ifdef ELIBSCN
-    {"ELIBSCN", (long long)(ELIBSCN)},
+    "ELIBSCN\0"
 #endif
 #ifdef ELIBMAX
-    {"ELIBMAX", (long long)(ELIBMAX)},
+    "ELIBMAX\0"
 #endif
 #ifdef ELIBEXEC
-    {"ELIBEXEC", (long long)(ELIBEXEC)},
+    "ELIBEXEC\0"
 #endif
 #ifdef EILSEQ
-    {"EILSEQ", (long long)(EILSEQ)},
+    "EILSEQ\0"
 #endif
 #ifdef ERESTART
-    {"ERESTART", (long long)(ERESTART)},
+    "ERESTART\0"
 #endif
 #ifdef ESTRPIPE
-    {"ESTRPIPE", (long long)(ESTRPIPE)},
+    "ESTRPIPE\0"
 #endif
 #ifdef EUSERS
-    {"EUSERS", (long long)(EUSERS)},
+    "EUSERS\0"
 #endif
 #ifdef ENOTSOCK
-    {"ENOTSOCK", (long long)(ENOTSOCK)},
+    "ENOTSOCK\0"
 #endif
 #ifdef EDESTADDRREQ
-    {"EDESTADDRREQ", (long long)(EDESTADDRREQ)},
+    "EDESTADDRREQ\0"
 #endif
 #ifdef EMSGSIZE
-    {"EMSGSIZE", (long long)(EMSGSIZE)},
+    "EMSGSIZE\0"
 #endif
 #ifdef EPROTOTYPE
-    {"EPROTOTYPE", (long long)(EPROTOTYPE)},
+    "EPROTOTYPE\0"
 #endif
 #ifdef ENOPROTOOPT
-    {"ENOPROTOOPT", (long long)(ENOPROTOOPT)},
+    "ENOPROTOOPT\0"
 #endif
 #ifdef EPROTONOSUPPORT
-    {"EPROTONOSUPPORT", (long long)(EPROTONOSUPPORT)},
+    "EPROTONOSUPPORT\0"
 #endif
 #ifdef ESOCKTNOSUPPORT
-    {"ESOCKTNOSUPPORT", (long long)(ESOCKTNOSUPPORT)},
+    "ESOCKTNOSUPPORT\0"
 #endif
 #ifdef EOPNOTSUPP
-    {"EOPNOTSUPP", (long long)(EOPNOTSUPP)},
+    "EOPNOTSUPP\0"
 #endif
 #ifdef ENOTSUP
-    {"ENOTSUP", (long long)(ENOTSUP)},
+    "ENOTSUP\0"
 #endif
 #ifdef EPFNOSUPPORT
-    {"EPFNOSUPPORT", (long long)(EPFNOSUPPORT)},
+    "EPFNOSUPPORT\0"
 #endif
 #ifdef EAFNOSUPPORT
-    {"EAFNOSUPPORT", (long long)(EAFNOSUPPORT)},
+    "EAFNOSUPPORT\0"
 #endif
 #ifdef EADDRINUSE
-    {"EADDRINUSE", (long long)(EADDRINUSE)},
+    "EADDRINUSE\0"
 #endif
 #ifdef EADDRNOTAVAIL
-    {"EADDRNOTAVAIL", (long long)(EADDRNOTAVAIL)},
+    "EADDRNOTAVAIL\0"
 #endif
 #ifdef ENETDOWN
-    {"ENETDOWN", (long long)(ENETDOWN)},
+    "ENETDOWN\0"
 #endif
 #ifdef ENETUNREACH
-    {"ENETUNREACH", (long long)(ENETUNREACH)},
+    "ENETUNREACH\0"
 #endif
 #ifdef ENETRESET
-    {"ENETRESET", (long long)(ENETRESET)},
+    "ENETRESET\0"
 #endif
 #ifdef ECONNABORTED
-    {"ECONNABORTED", (long long)(ECONNABORTED)},
+    "ECONNABORTED\0"
 #endif
 #ifdef ECONNRESET
-    {"ECONNRESET", (long long)(ECONNRESET)},
+    "ECONNRESET\0"
 #endif
 #ifdef ENOBUFS
-    {"ENOBUFS", (long long)(ENOBUFS)},
+    "ENOBUFS\0"
 #endif
 #ifdef EISCONN
-    {"EISCONN", (long long)(EISCONN)},
+    "EISCONN\0"
 #endif
 #ifdef ENOTCONN
-    {"ENOTCONN", (long long)(ENOTCONN)},
+    "ENOTCONN\0"
 #endif
 #ifdef ESHUTDOWN
-    {"ESHUTDOWN", (long long)(ESHUTDOWN)},
+    "ESHUTDOWN\0"
 #endif
 #ifdef ETOOMANYREFS
-    {"ETOOMANYREFS", (long long)(ETOOMANYREFS)},
+    "ETOOMANYREFS\0"
 #endif
 #ifdef ETIMEDOUT
-    {"ETIMEDOUT", (long long)(ETIMEDOUT)},
+    "ETIMEDOUT\0"
 #endif
 #ifdef ECONNREFUSED
-    {"ECONNREFUSED", (long long)(ECONNREFUSED)},
+    "ECONNREFUSED\0"
 #endif
 #ifdef EHOSTDOWN
-    {"EHOSTDOWN", (long long)(EHOSTDOWN)},
+    "EHOSTDOWN\0"
 #endif
 #ifdef EHOSTUNREACH
-    {"EHOSTUNREACH", (long long)(EHOSTUNREACH)},
+    "EHOSTUNREACH\0"
 #endif
 #ifdef EALREADY
-    {"EALREADY", (long long)(EALREADY)},
+    "EALREADY\0"
 #endif
 #ifdef EINPROGRESS
-    {"EINPROGRESS", (long long)(EINPROGRESS)},
+    "EINPROGRESS\0"
 #endif
 #ifdef ESTALE
-    {"ESTALE", (long long)(ESTALE)},
+    "ESTALE\0"
 #endif
 #ifdef EUCLEAN
-    {"EUCLEAN", (long long)(EUCLEAN)},
+    "EUCLEAN\0"
 #endif
 #ifdef ENOTNAM
-    {"ENOTNAM", (long long)(ENOTNAM)},
+    "ENOTNAM\0"
 #endif
 #ifdef ENAVAIL
-    {"ENAVAIL", (long long)(ENAVAIL)},
+    "ENAVAIL\0"
 #endif
 #ifdef EISNAM
-    {"EISNAM", (long long)(EISNAM)},
+    "EISNAM\0"
 #endif
 #ifdef EREMOTEIO
-    {"EREMOTEIO", (long long)(EREMOTEIO)},
+    "EREMOTEIO\0"
 #endif
 #ifdef EDQUOT
-    {"EDQUOT", (long long)(EDQUOT)},
+    "EDQUOT\0"
 #endif
 #ifdef ENOMEDIUM
-    {"ENOMEDIUM", (long long)(ENOMEDIUM)},
+    "ENOMEDIUM\0"
 #endif
 #ifdef EMEDIUMTYPE
-    {"EMEDIUMTYPE", (long long)(EMEDIUMTYPE)},
+    "EMEDIUMTYPE\0"
 #endif
 #ifdef ECANCELED
-    {"ECANCELED", (long long)(ECANCELED)},
+    "ECANCELED\0"
 #endif
 #ifdef ENOKEY
-    {"ENOKEY", (long long)(ENOKEY)},
+    "ENOKEY\0"
 #endif
 #ifdef EKEYEXPIRED
-    {"EKEYEXPIRED", (long long)(EKEYEXPIRED)},
+    "EKEYEXPIRED\0"
 #endif
 #ifdef EKEYREVOKED
-    {"EKEYREVOKED", (long long)(EKEYREVOKED)},
+    "EKEYREVOKED\0"
 #endif
 #ifdef EKEYREJECTED
-    {"EKEYREJECTED", (long long)(EKEYREJECTED)},
+    "EKEYREJECTED\0"
 #endif
 #ifdef EOWNERDEAD
-    {"EOWNERDEAD", (long long)(EOWNERDEAD)},
+    "EOWNERDEAD\0"
 #endif
 #ifdef ENOTRECOVERABLE
-    {"ENOTRECOVERABLE", (long long)(ENOTRECOVERABLE)},
+    "ENOTRECOVERABLE\0"
 #endif
 #ifdef ERFKILL
-    {"ERFKILL", (long long)(ERFKILL)},
+    "ERFKILL\0"
 #endif
 #ifdef EHWPOISON
-    {"EHWPOISON", (long long)(EHWPOISON)},
+    "EHWPOISON\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long errno_values[] = {
+#ifdef EPERM
+    (long long)(EPERM),
+#endif
+#ifdef ENOENT
+    (long long)(ENOENT),
+#endif
+#ifdef ESRCH
+    (long long)(ESRCH),
+#endif
+#ifdef EINTR
+    (long long)(EINTR),
+#endif
+#ifdef EIO
+    (long long)(EIO),
+#endif
+#ifdef ENXIO
+    (long long)(ENXIO),
+#endif
+#ifdef E2BIG
+    (long long)(E2BIG),
+#endif
+#ifdef ENOEXEC
+    (long long)(ENOEXEC),
+#endif
+#ifdef EBADF
+    (long long)(EBADF),
+#endif
+#ifdef ECHILD
+    (long long)(ECHILD),
+#endif
+#ifdef EAGAIN
+    (long long)(EAGAIN),
+#endif
+#ifdef EWOULDBLOCK
+    (long long)(EWOULDBLOCK),
+#endif
+#ifdef ENOMEM
+    (long long)(ENOMEM),
+#endif
+#ifdef EACCES
+    (long long)(EACCES),
+#endif
+#ifdef EFAULT
+    (long long)(EFAULT),
+#endif
+#ifdef ENOTBLK
+    (long long)(ENOTBLK),
+#endif
+#ifdef EBUSY
+    (long long)(EBUSY),
+#endif
+#ifdef EEXIST
+    (long long)(EEXIST),
+#endif
+#ifdef EXDEV
+    (long long)(EXDEV),
+#endif
+#ifdef ENODEV
+    (long long)(ENODEV),
+#endif
+#ifdef ENOTDIR
+    (long long)(ENOTDIR),
+#endif
+#ifdef EISDIR
+    (long long)(EISDIR),
+#endif
+#ifdef EINVAL
+    (long long)(EINVAL),
+#endif
+#ifdef ENFILE
+    (long long)(ENFILE),
+#endif
+#ifdef EMFILE
+    (long long)(EMFILE),
+#endif
+#ifdef ENOTTY
+    (long long)(ENOTTY),
+#endif
+#ifdef ETXTBSY
+    (long long)(ETXTBSY),
+#endif
+#ifdef EFBIG
+    (long long)(EFBIG),
+#endif
+#ifdef ENOSPC
+    (long long)(ENOSPC),
+#endif
+#ifdef ESPIPE
+    (long long)(ESPIPE),
+#endif
+#ifdef EROFS
+    (long long)(EROFS),
+#endif
+#ifdef EMLINK
+    (long long)(EMLINK),
+#endif
+#ifdef EPIPE
+    (long long)(EPIPE),
+#endif
+#ifdef EDOM
+    (long long)(EDOM),
+#endif
+#ifdef ERANGE
+    (long long)(ERANGE),
+#endif
+#ifdef EDEADLK
+    (long long)(EDEADLK),
+#endif
+#ifdef EDEADLOCK
+    (long long)(EDEADLOCK),
+#endif
+#ifdef ENAMETOOLONG
+    (long long)(ENAMETOOLONG),
+#endif
+#ifdef ENOLCK
+    (long long)(ENOLCK),
+#endif
+#ifdef ENOSYS
+    (long long)(ENOSYS),
+#endif
+#ifdef ENOTEMPTY
+    (long long)(ENOTEMPTY),
+#endif
+#ifdef ELOOP
+    (long long)(ELOOP),
+#endif
+#ifdef ENOMSG
+    (long long)(ENOMSG),
+#endif
+#ifdef EIDRM
+    (long long)(EIDRM),
+#endif
+#ifdef ECHRNG
+    (long long)(ECHRNG),
+#endif
+#ifdef EL2NSYNC
+    (long long)(EL2NSYNC),
+#endif
+#ifdef EL3HLT
+    (long long)(EL3HLT),
+#endif
+#ifdef EL3RST
+    (long long)(EL3RST),
+#endif
+#ifdef ELNRNG
+    (long long)(ELNRNG),
+#endif
+#ifdef EUNATCH
+    (long long)(EUNATCH),
+#endif
+#ifdef ENOCSI
+    (long long)(ENOCSI),
+#endif
+#ifdef EL2HLT
+    (long long)(EL2HLT),
+#endif
+#ifdef EBADE
+    (long long)(EBADE),
+#endif
+#ifdef EBADR
+    (long long)(EBADR),
+#endif
+#ifdef EXFULL
+    (long long)(EXFULL),
+#endif
+#ifdef ENOANO
+    (long long)(ENOANO),
+#endif
+#ifdef EBADRQC
+    (long long)(EBADRQC),
+#endif
+#ifdef EBADSLT
+    (long long)(EBADSLT),
+#endif
+#ifdef EBFONT
+    (long long)(EBFONT),
+#endif
+#ifdef ENOSTR
+    (long long)(ENOSTR),
+#endif
+#ifdef ENODATA
+    (long long)(ENODATA),
+#endif
+#ifdef ETIME
+    (long long)(ETIME),
+#endif
+#ifdef ENOSR
+    (long long)(ENOSR),
+#endif
+#ifdef ENONET
+    (long long)(ENONET),
+#endif
+#ifdef ENOPKG
+    (long long)(ENOPKG),
+#endif
+#ifdef EREMOTE
+    (long long)(EREMOTE),
+#endif
+#ifdef ENOLINK
+    (long long)(ENOLINK),
+#endif
+#ifdef EADV
+    (long long)(EADV),
+#endif
+#ifdef ESRMNT
+    (long long)(ESRMNT),
+#endif
+#ifdef ECOMM
+    (long long)(ECOMM),
+#endif
+#ifdef EPROTO
+    (long long)(EPROTO),
+#endif
+#ifdef EMULTIHOP
+    (long long)(EMULTIHOP),
+#endif
+#ifdef EDOTDOT
+    (long long)(EDOTDOT),
+#endif
+#ifdef EBADMSG
+    (long long)(EBADMSG),
+#endif
+#ifdef EOVERFLOW
+    (long long)(EOVERFLOW),
+#endif
+#ifdef ENOTUNIQ
+    (long long)(ENOTUNIQ),
+#endif
+#ifdef EBADFD
+    (long long)(EBADFD),
+#endif
+#ifdef EREMCHG
+    (long long)(EREMCHG),
+#endif
+#ifdef ELIBACC
+    (long long)(ELIBACC),
+#endif
+#ifdef ELIBBAD
+    (long long)(ELIBBAD),
+#endif
+#ifdef ELIBSCN
+    (long long)(ELIBSCN),
+#endif
+#ifdef ELIBMAX
+    (long long)(ELIBMAX),
+#endif
+#ifdef ELIBEXEC
+    (long long)(ELIBEXEC),
+#endif
+#ifdef EILSEQ
+    (long long)(EILSEQ),
+#endif
+#ifdef ERESTART
+    (long long)(ERESTART),
+#endif
+#ifdef ESTRPIPE
+    (long long)(ESTRPIPE),
+#endif
+#ifdef EUSERS
+    (long long)(EUSERS),
+#endif
+#ifdef ENOTSOCK
+    (long long)(ENOTSOCK),
+#endif
+#ifdef EDESTADDRREQ
+    (long long)(EDESTADDRREQ),
+#endif
+#ifdef EMSGSIZE
+    (long long)(EMSGSIZE),
+#endif
+#ifdef EPROTOTYPE
+    (long long)(EPROTOTYPE),
+#endif
+#ifdef ENOPROTOOPT
+    (long long)(ENOPROTOOPT),
+#endif
+#ifdef EPROTONOSUPPORT
+    (long long)(EPROTONOSUPPORT),
+#endif
+#ifdef ESOCKTNOSUPPORT
+    (long long)(ESOCKTNOSUPPORT),
+#endif
+#ifdef EOPNOTSUPP
+    (long long)(EOPNOTSUPP),
+#endif
+#ifdef ENOTSUP
+    (long long)(ENOTSUP),
+#endif
+#ifdef EPFNOSUPPORT
+    (long long)(EPFNOSUPPORT),
+#endif
+#ifdef EAFNOSUPPORT
+    (long long)(EAFNOSUPPORT),
+#endif
+#ifdef EADDRINUSE
+    (long long)(EADDRINUSE),
+#endif
+#ifdef EADDRNOTAVAIL
+    (long long)(EADDRNOTAVAIL),
+#endif
+#ifdef ENETDOWN
+    (long long)(ENETDOWN),
+#endif
+#ifdef ENETUNREACH
+    (long long)(ENETUNREACH),
+#endif
+#ifdef ENETRESET
+    (long long)(ENETRESET),
+#endif
+#ifdef ECONNABORTED
+    (long long)(ECONNABORTED),
+#endif
+#ifdef ECONNRESET
+    (long long)(ECONNRESET),
+#endif
+#ifdef ENOBUFS
+    (long long)(ENOBUFS),
+#endif
+#ifdef EISCONN
+    (long long)(EISCONN),
+#endif
+#ifdef ENOTCONN
+    (long long)(ENOTCONN),
+#endif
+#ifdef ESHUTDOWN
+    (long long)(ESHUTDOWN),
+#endif
+#ifdef ETOOMANYREFS
+    (long long)(ETOOMANYREFS),
+#endif
+#ifdef ETIMEDOUT
+    (long long)(ETIMEDOUT),
+#endif
+#ifdef ECONNREFUSED
+    (long long)(ECONNREFUSED),
+#endif
+#ifdef EHOSTDOWN
+    (long long)(EHOSTDOWN),
+#endif
+#ifdef EHOSTUNREACH
+    (long long)(EHOSTUNREACH),
+#endif
+#ifdef EALREADY
+    (long long)(EALREADY),
+#endif
+#ifdef EINPROGRESS
+    (long long)(EINPROGRESS),
+#endif
+#ifdef ESTALE
+    (long long)(ESTALE),
+#endif
+#ifdef EUCLEAN
+    (long long)(EUCLEAN),
+#endif
+#ifdef ENOTNAM
+    (long long)(ENOTNAM),
+#endif
+#ifdef ENAVAIL
+    (long long)(ENAVAIL),
+#endif
+#ifdef EISNAM
+    (long long)(EISNAM),
+#endif
+#ifdef EREMOTEIO
+    (long long)(EREMOTEIO),
+#endif
+#ifdef EDQUOT
+    (long long)(EDQUOT),
+#endif
+#ifdef ENOMEDIUM
+    (long long)(ENOMEDIUM),
+#endif
+#ifdef EMEDIUMTYPE
+    (long long)(EMEDIUMTYPE),
+#endif
+#ifdef ECANCELED
+    (long long)(ECANCELED),
+#endif
+#ifdef ENOKEY
+    (long long)(ENOKEY),
+#endif
+#ifdef EKEYEXPIRED
+    (long long)(EKEYEXPIRED),
+#endif
+#ifdef EKEYREVOKED
+    (long long)(EKEYREVOKED),
+#endif
+#ifdef EKEYREJECTED
+    (long long)(EKEYREJECTED),
+#endif
+#ifdef EOWNERDEAD
+    (long long)(EOWNERDEAD),
+#endif
+#ifdef ENOTRECOVERABLE
+    (long long)(ENOTRECOVERABLE),
+#endif
+#ifdef ERFKILL
+    (long long)(ERFKILL),
+#endif
+#ifdef EHWPOISON
+    (long long)(EHWPOISON),
+#endif
+    0,
 };
 
 /* scripts/constants/wait.txt */
-static const struct alcove_constant wait_constants[] = {
+static const char wait_names[] =
 #ifdef WNOHANG
-    {"WNOHANG", (long long)(WNOHANG)},
+    "WNOHANG\0"
 #endif
 #ifdef WUNTRACED
-    {"WUNTRACED", (long long)(WUNTRACED)},
+    "WUNTRACED\0"
 #endif
 #ifdef WSTOPPED
-    {"WSTOPPED", (long long)(WSTOPPED)},
+    "WSTOPPED\0"
 #endif
 #ifdef WEXITED
-    {"WEXITED", (long long)(WEXITED)},
+    "WEXITED\0"
 #endif
 #ifdef WCONTINUED
-    {"WCONTINUED", (long long)(WCONTINUED)},
+    "WCONTINUED\0"
 #endif
 #ifdef WNOWAIT
-    {"WNOWAIT", (long long)(WNOWAIT)},
+    "WNOWAIT\0"
 #endif
 #ifdef __WNOTHREAD
-    {"__WNOTHREAD", (long long)(__WNOTHREAD)},
+    "__WNOTHREAD\0"
 #endif
 #ifdef __WALL
-    {"__WALL", (long long)(__WALL)},
+    "__WALL\0"
 #endif
 #ifdef __WCLONE
-    {"__WCLONE", (long long)(__WCLONE)},
+    "__WCLONE\0"
 #endif
 #if defined(P_ALL) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"P_ALL", (long long)(P_ALL)},
+    "P_ALL\0"
 #endif
 #if defined(P_PID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"P_PID", (long long)(P_PID)},
+    "P_PID\0"
 #endif
 #if defined(P_PGID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"P_PGID", (long long)(P_PGID)},
+    "P_PGID\0"
 #endif
 #if defined(P_PIDFD) || ALCOVE_GLIBC_AT_LEAST(2, 36)
-    {"P_PIDFD", (long long)(P_PIDFD)},
+    "P_PIDFD\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long wait_values[] = {
+#ifdef WNOHANG
+    (long long)(WNOHANG),
+#endif
+#ifdef WUNTRACED
+    (long long)(WUNTRACED),
+#endif
+#ifdef WSTOPPED
+    (long long)(WSTOPPED),
+#endif
+#ifdef WEXITED
+    (long long)(WEXITED),
+#endif
+#ifdef WCONTINUED
+    (long long)(WCONTINUED),
+#endif
+#ifdef WNOWAIT
+    (long long)(WNOWAIT),
+#endif
+#ifdef __WNOTHREAD
+    (long long)(__WNOTHREAD),
+#endif
+#ifdef __WALL
+    (long long)(__WALL),
+#endif
+#ifdef __WCLONE
+    (long long)(__WCLONE),
+#endif
+#if defined(P_ALL) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(P_ALL),
+#endif
+#if defined(P_PID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(P_PID),
+#endif
+#if defined(P_PGID) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(P_PGID),
+#endif
+#if defined(P_PIDFD) || ALCOVE_GLIBC_AT_LEAST(2, 36)
+    (long long)(P_PIDFD),
+#endif
+    0,
 };
 
 /* scripts/constants/prio.txt */
-static const struct alcove_constant prio_constants[] = {
+static const char prio_names[] =
 #ifdef PRIO_PROCESS
-    {"PRIO_PROCESS", (long long)(PRIO_PROCESS)},
+    "PRIO_PROCESS\0"
 #endif
 #ifdef PRIO_PGRP
-    {"PRIO_PGRP", (long long)(PRIO_PGRP)},
+    "PRIO_PGRP\0"
 #endif
 #ifdef PRIO_USER
-    {"PRIO_USER", (long long)(PRIO_USER)},
+    "PRIO_USER\0"
 #endif
 #ifdef PRIO_MIN
-    {"PRIO_MIN", (long long)(PRIO_MIN)},
+    "PRIO_MIN\0"
 #endif
 #ifdef PRIO_MAX
-    {"PRIO_MAX", (long long)(PRIO_MAX)},
+    "PRIO_MAX\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long prio_values[] = {
+#ifdef PRIO_PROCESS
+    (long long)(PRIO_PROCESS),
+#endif
+#ifdef PRIO_PGRP
+    (long long)(PRIO_PGRP),
+#endif
+#ifdef PRIO_USER
+    (long long)(PRIO_USER),
+#endif
+#ifdef PRIO_MIN
+    (long long)(PRIO_MIN),
+#endif
+#ifdef PRIO_MAX
+    (long long)(PRIO_MAX),
+#endif
+    0,
 };
 
 /* scripts/constants/socket.txt */
-static const struct alcove_constant socket_constants[] = {
+static const char socket_names[] =
 #ifdef AF_UNSPEC
-    {"AF_UNSPEC", (long long)(AF_UNSPEC)},
+    "AF_UNSPEC\0"
 #endif
 #ifdef AF_UNIX
-    {"AF_UNIX", (long long)(AF_UNIX)},
+    "AF_UNIX\0"
 #endif
 #ifdef AF_LOCAL
-    {"AF_LOCAL", (long long)(AF_LOCAL)},
+    "AF_LOCAL\0"
 #endif
 #ifdef AF_FILE
-    {"AF_FILE", (long long)(AF_FILE)},
+    "AF_FILE\0"
 #endif
 #ifdef AF_INET
-    {"AF_INET", (long long)(AF_INET)},
+    "AF_INET\0"
 #endif
 #ifdef AF_AX25
-    {"AF_AX25", (long long)(AF_AX25)},
+    "AF_AX25\0"
 #endif
 #ifdef AF_IPX
-    {"AF_IPX", (long long)(AF_IPX)},
+    "AF_IPX\0"
 #endif
 #ifdef AF_APPLETALK
-    {"AF_APPLETALK", (long long)(AF_APPLETALK)},
+    "AF_APPLETALK\0"
 #endif
 #ifdef AF_NETROM
-    {"AF_NETROM", (long long)(AF_NETROM)},
+    "AF_NETROM\0"
 #endif
 #ifdef AF_BRIDGE
-    {"AF_BRIDGE", (long long)(AF_BRIDGE)},
+    "AF_BRIDGE\0"
 #endif
 #ifdef AF_ATMPVC
-    {"AF_ATMPVC", (long long)(AF_ATMPVC)},
+    "AF_ATMPVC\0"
 #endif
 #ifdef AF_X25
-    {"AF_X25", (long long)(AF_X25)},
+    "AF_X25\0"
 #endif
 #ifdef AF_INET6
-    {"AF_INET6", (long long)(AF_INET6)},
+    "AF_INET6\0"
 #endif
 #ifdef AF_ROSE
-    {"AF_ROSE", (long long)(AF_ROSE)},
+    "AF_ROSE\0"
 #endif
 #ifdef AF_DECnet
-    {"AF_DECnet", (long long)(AF_DECnet)},
+    "AF_DECnet\0"
 #endif
 #ifdef AF_NETBEUI
-    {"AF_NETBEUI", (long long)(AF_NETBEUI)},
+    "AF_NETBEUI\0"
 #endif
 #ifdef AF_SECURITY
-    {"AF_SECURITY", (long long)(AF_SECURITY)},
+    "AF_SECURITY\0"
 #endif
 #ifdef AF_KEY
-    {"AF_KEY", (long long)(AF_KEY)},
+    "AF_KEY\0"
 #endif
 #ifdef AF_NETLINK
-    {"AF_NETLINK", (long long)(AF_NETLINK)},
+    "AF_NETLINK\0"
 #endif
 #ifdef AF_ROUTE
-    {"AF_ROUTE", (long long)(AF_ROUTE)},
+    "AF_ROUTE\0"
 #endif
 #ifdef AF_PACKET
-    {"AF_PACKET", (long long)(AF_PACKET)},
+    "AF_PACKET\0"
 #endif
 #ifdef AF_ASH
-    {"AF_ASH", (long long)(AF_ASH)},
+    "AF_ASH\0"
 #endif
 #ifdef AF_ECONET
-    {"AF_ECONET", (long long)(AF_ECONET)},
+    "AF_ECONET\0"
 #endif
 #ifdef AF_ATMSVC
-    {"AF_ATMSVC", (long long)(AF_ATMSVC)},
+    "AF_ATMSVC\0"
 #endif
 #ifdef AF_RDS
-    {"AF_RDS", (long long)(AF_RDS)},
+    "AF_RDS\0"
 #endif
 #ifdef AF_SNA
-    {"AF_SNA", (long long)(AF_SNA)},
+    "AF_SNA\0"
 #endif
 #ifdef AF_IRDA
-    {"AF_IRDA", (long long)(AF_IRDA)},
+    "AF_IRDA\0"
 #endif
 #ifdef AF_PPPOX
-    {"AF_PPPOX", (long long)(AF_PPPOX)},
+    "AF_PPPOX\0"
 #endif
 #ifdef AF_WANPIPE
-    {"AF_WANPIPE", (long long)(AF_WANPIPE)},
+    "AF_WANPIPE\0"
 #endif
 #ifdef AF_LLC
-    {"AF_LLC", (long long)(AF_LLC)},
+    "AF_LLC\0"
 #endif
 #ifdef AF_IB
-    {"AF_IB", (long long)(AF_IB)},
+    "AF_IB\0"
 #endif
 #ifdef AF_MPLS
-    {"AF_MPLS", (long long)(AF_MPLS)},
+    "AF_MPLS\0"
 #endif
 #ifdef AF_CAN
-    {"AF_CAN", (long long)(AF_CAN)},
+    "AF_CAN\0"
 #endif
 #ifdef AF_TIPC
-    {"AF_TIPC", (long long)(AF_TIPC)},
+    "AF_TIPC\0"
 #endif
 #ifdef AF_BLUETOOTH
-    {"AF_BLUETOOTH", (long long)(AF_BLUETOOTH)},
+    "AF_BLUETOOTH\0"
 #endif
 #ifdef AF_IUCV
-    {"AF_IUCV", (long long)(AF_IUCV)},
+    "AF_IUCV\0"
 #endif
 #ifdef AF_RXRPC
-    {"AF_RXRPC", (long long)(AF_RXRPC)},
+    "AF_RXRPC\0"
 #endif
 #ifdef AF_ISDN
-    {"AF_ISDN", (long long)(AF_ISDN)},
+    "AF_ISDN\0"
 #endif
 #ifdef AF_PHONET
-    {"AF_PHONET", (long long)(AF_PHONET)},
+    "AF_PHONET\0"
 #endif
 #ifdef AF_IEEE802154
-    {"AF_IEEE802154", (long long)(AF_IEEE802154)},
+    "AF_IEEE802154\0"
 #endif
 #ifdef AF_CAIF
-    {"AF_CAIF", (long long)(AF_CAIF)},
+    "AF_CAIF\0"
 #endif
 #ifdef AF_ALG
-    {"AF_ALG", (long long)(AF_ALG)},
+    "AF_ALG\0"
 #endif
 #ifdef AF_NFC
-    {"AF_NFC", (long long)(AF_NFC)},
+    "AF_NFC\0"
 #endif
 #ifdef AF_VSOCK
-    {"AF_VSOCK", (long long)(AF_VSOCK)},
+    "AF_VSOCK\0"
 #endif
 #ifdef AF_KCM
-    {"AF_KCM", (long long)(AF_KCM)},
+    "AF_KCM\0"
 #endif
 #ifdef AF_QIPCRTR
-    {"AF_QIPCRTR", (long long)(AF_QIPCRTR)},
+    "AF_QIPCRTR\0"
 #endif
 #ifdef AF_SMC
-    {"AF_SMC", (long long)(AF_SMC)},
+    "AF_SMC\0"
 #endif
 #ifdef AF_XDP
-    {"AF_XDP", (long long)(AF_XDP)},
+    "AF_XDP\0"
 #endif
 #ifdef AF_MCTP
-    {"AF_MCTP", (long long)(AF_MCTP)},
+    "AF_MCTP\0"
 #endif
 #ifdef AF_MAX
-    {"AF_MAX", (long long)(AF_MAX)},
+    "AF_MAX\0"
 #endif
 #ifdef PF_UNSPEC
-    {"PF_UNSPEC", (long long)(PF_UNSPEC)},
+    "PF_UNSPEC\0"
 #endif
 #ifdef PF_UNIX
-    {"PF_UNIX", (long long)(PF_UNIX)},
+    "PF_UNIX\0"
 #endif
 #ifdef PF_LOCAL
-    {"PF_LOCAL", (long long)(PF_LOCAL)},
+    "PF_LOCAL\0"
 #endif
 #ifdef PF_FILE
-    {"PF_FILE", (long long)(PF_FILE)},
+    "PF_FILE\0"
 #endif
 #ifdef PF_INET
-    {"PF_INET", (long long)(PF_INET)},
+    "PF_INET\0"
 #endif
 #ifdef PF_AX25
-    {"PF_AX25", (long long)(PF_AX25)},
+    "PF_AX25\0"
 #endif
 #ifdef PF_IPX
-    {"PF_IPX", (long long)(PF_IPX)},
+    "PF_IPX\0"
 #endif
 #ifdef PF_APPLETALK
-    {"PF_APPLETALK", (long long)(PF_APPLETALK)},
+    "PF_APPLETALK\0"
 #endif
 #ifdef PF_NETROM
-    {"PF_NETROM", (long long)(PF_NETROM)},
+    "PF_NETROM\0"
 #endif
 #ifdef PF_BRIDGE
-    {"PF_BRIDGE", (long long)(PF_BRIDGE)},
+    "PF_BRIDGE\0"
 #endif
 #ifdef PF_ATMPVC
-    {"PF_ATMPVC", (long long)(PF_ATMPVC)},
+    "PF_ATMPVC\0"
 #endif
 #ifdef PF_X25
-    {"PF_X25", (long long)(PF_X25)},
+    "PF_X25\0"
 #endif
 #ifdef PF_INET6
-    {"PF_INET6", (long long)(PF_INET6)},
+    "PF_INET6\0"
 #endif
 #ifdef PF_ROSE
-    {"PF_ROSE", (long long)(PF_ROSE)},
+    "PF_ROSE\0"
 #endif
 #ifdef PF_DECnet
-    {"PF_DECnet", (long long)(PF_DECnet)},
+    "PF_DECnet\0"
 #endif
 #ifdef PF_NETBEUI
-    {"PF_NETBEUI", (long long)(PF_NETBEUI)},
+    "PF_NETBEUI\0"
 #endif
 #ifdef PF_SECURITY
-    {"PF_SECURITY", (long long)(PF_SECURITY)},
+    "PF_SECURITY\0"
 #endif
 #ifdef PF_KEY
-    {"PF_KEY", (long long)(PF_KEY)},
+    "PF_KEY\0"
 #endif
 #ifdef PF_NETLINK
-    {"PF_NETLINK", (long long)(PF_NETLINK)},
+    "PF_NETLINK\0"
 #endif
 #ifdef PF_ROUTE
-    {"PF_ROUTE", (long long)(PF_ROUTE)},
+    "PF_ROUTE\0"
 #endif
 #ifdef PF_PACKET
-    {"PF_PACKET", (long long)(PF_PACKET)},
+    "PF_PACKET\0"
 #endif
 #ifdef PF_ASH
-    {"PF_ASH", (long long)(PF_ASH)},
+    "PF_ASH\0"
 #endif
 #ifdef PF_ECONET
-    {"PF_ECONET", (long long)(PF_ECONET)},
+    "PF_ECONET\0"
 #endif
 #ifdef PF_ATMSVC
-    {"PF_ATMSVC", (long long)(PF_ATMSVC)},
+    "PF_ATMSVC\0"
 #endif
 #ifdef PF_RDS
-    {"PF_RDS", (long long)(PF_RDS)},
+    "PF_RDS\0"
 #endif
 #ifdef PF_SNA
-    {"PF_SNA", (long long)(PF_SNA)},
+    "PF_SNA\0"
 #endif
 #ifdef PF_IRDA
-    {"PF_IRDA", (long long)(PF_IRDA)},
+    "PF_IRDA\0"
 #endif
 #ifdef PF_PPPOX
-    {"PF_PPPOX", (long long)(PF_PPPOX)},
+    "PF_PPPOX\0"
 #endif
 #ifdef PF_WANPIPE
-    {"PF_WANPIPE", (long long)(PF_WANPIPE)},
+    "PF_WANPIPE\0"
 #endif
 #ifdef PF_LLC
-    {"PF_LLC", (long long)(PF_LLC)},
+    "PF_LLC\0"
 #endif
 #ifdef PF_IB
-    {"PF_IB", (long long)(PF_IB)},
+    "PF_IB\0"
 #endif
 #ifdef PF_MPLS
-    {"PF_MPLS", (long long)(PF_MPLS)},
+    "PF_MPLS\0"
 #endif
 #ifdef PF_CAN
-    {"PF_CAN", (long long)(PF_CAN)},
+    "PF_CAN\0"
 #endif
 #ifdef PF_TIPC
-    {"PF_TIPC", (long long)(PF_TIPC)},
+    "PF_TIPC\0"
 #endif
 #ifdef PF_BLUETOOTH
-    {"PF_BLUETOOTH", (long long)(PF_BLUETOOTH)},
+    "PF_BLUETOOTH\0"
 #endif
 #ifdef PF_IUCV
-    {"PF_IUCV", (long long)(PF_IUCV)},
+    "PF_IUCV\0"
 #endif
 #ifdef PF_RXRPC
-    {"PF_RXRPC", (long long)(PF_RXRPC)},
+    "PF_RXRPC\0"
 #endif
 #ifdef PF_ISDN
-    {"PF_ISDN", (long long)(PF_ISDN)},
+    "PF_ISDN\0"
 #endif
 #ifdef PF_PHONET
-    {"PF_PHONET", (long long)(PF_PHONET)},
+    "PF_PHONET\0"
 #endif
 #ifdef PF_IEEE802154
-    {"PF_IEEE802154", (long long)(PF_IEEE802154)},
+    "PF_IEEE802154\0"
 #endif
 #ifdef PF_CAIF
-    {"PF_CAIF", (long long)(PF_CAIF)},
+    "PF_CAIF\0"
 #endif
 #ifdef PF_ALG
-    {"PF_ALG", (long long)(PF_ALG)},
+    "PF_ALG\0"
 #endif
 #ifdef PF_NFC
-    {"PF_NFC", (long long)(PF_NFC)},
+    "PF_NFC\0"
 #endif
 #ifdef PF_VSOCK
-    {"PF_VSOCK", (long long)(PF_VSOCK)},
+    "PF_VSOCK\0"
 #endif
 #ifdef PF_KCM
-    {"PF_KCM", (long long)(PF_KCM)},
+    "PF_KCM\0"
 #endif
 #ifdef PF_QIPCRTR
-    {"PF_QIPCRTR", (long long)(PF_QIPCRTR)},
+    "PF_QIPCRTR\0"
 #endif
 #ifdef PF_SMC
-    {"PF_SMC", (long long)(PF_SMC)},
+    "PF_SMC\0"
 #endif
 #ifdef PF_XDP
-    {"PF_XDP", (long long)(PF_XDP)},
+    "PF_XDP\0"
 #endif
 #ifdef PF_MCTP
-    {"PF_MCTP", (long long)(PF_MCTP)},
+    "PF_MCTP\0"
 #endif
 #ifdef PF_MAX
-    {"PF_MAX", (long long)(PF_MAX)},
+    "PF_MAX\0"
 #endif
 #ifdef SOCK_STREAM
-    {"SOCK_STREAM", (long long)(SOCK_STREAM)},
+    "SOCK_STREAM\0"
 #endif
 #ifdef SOCK_DGRAM
-    {"SOCK_DGRAM", (long long)(SOCK_DGRAM)},
+    "SOCK_DGRAM\0"
 #endif
 #ifdef SOCK_RAW
-    {"SOCK_RAW", (long long)(SOCK_RAW)},
+    "SOCK_RAW\0"
 #endif
 #ifdef SOCK_RDM
-    {"SOCK_RDM", (long long)(SOCK_RDM)},
+    "SOCK_RDM\0"
 #endif
 #ifdef SOCK_SEQPACKET
-    {"SOCK_SEQPACKET", (long long)(SOCK_SEQPACKET)},
+    "SOCK_SEQPACKET\0"
 #endif
 #ifdef SOCK_DCCP
-    {"SOCK_DCCP", (long long)(SOCK_DCCP)},
+    "SOCK_DCCP\0"
 #endif
 #ifdef SOCK_PACKET
-    {"SOCK_PACKET", (long long)(SOCK_PACKET)},
+    "SOCK_PACKET\0"
 #endif
 #ifdef SOCK_CLOEXEC
-    {"SOCK_CLOEXEC", (long long)(SOCK_CLOEXEC)},
+    "SOCK_CLOEXEC\0"
 #endif
 #ifdef SOCK_NONBLOCK
-    {"SOCK_NONBLOCK", (long long)(SOCK_NONBLOCK)},
+    "SOCK_NONBLOCK\0"
 #endif
 #ifdef SOL_SOCKET
-    {"SOL_SOCKET", (long long)(SOL_SOCKET)},
+    "SOL_SOCKET\0"
 #endif
 #ifdef SOL_IP
-    {"SOL_IP", (long long)(SOL_IP)},
+    "SOL_IP\0"
 #endif
 #ifdef SOL_TCP
-    {"SOL_TCP", (long long)(SOL_TCP)},
+    "SOL_TCP\0"
 #endif
 #ifdef SOL_UDP
-    {"SOL_UDP", (long long)(SOL_UDP)},
+    "SOL_UDP\0"
 #endif
 #ifdef SOL_IPV6
-    {"SOL_IPV6", (long long)(SOL_IPV6)},
+    "SOL_IPV6\0"
 #endif
 #ifdef SOL_ICMPV6
-    {"SOL_ICMPV6", (long long)(SOL_ICMPV6)},
+    "SOL_ICMPV6\0"
 #endif
 #ifdef SOL_RAW
-    {"SOL_RAW", (long long)(SOL_RAW)},
+    "SOL_RAW\0"
 #endif
 #ifdef SOL_DECNET
-    {"SOL_DECNET", (long long)(SOL_DECNET)},
+    "SOL_DECNET\0"
 #endif
 #ifdef SOL_X25
-    {"SOL_X25", (long long)(SOL_X25)},
+    "SOL_X25\0"
 #endif
 #ifdef SOL_PACKET
-    {"SOL_PACKET", (long long)(SOL_PACKET)},
+    "SOL_PACKET\0"
 #endif
 #ifdef SOL_ATM
-    {"SOL_ATM", (long long)(SOL_ATM)},
+    "SOL_ATM\0"
 #endif
 #ifdef SOL_AAL
-    {"SOL_AAL", (long long)(SOL_AAL)},
+    "SOL_AAL\0"
 #endif
 #ifdef SOL_IRDA
-    {"SOL_IRDA", (long long)(SOL_IRDA)},
+    "SOL_IRDA\0"
 #endif
 #ifdef SOL_NETBEUI
-    {"SOL_NETBEUI", (long long)(SOL_NETBEUI)},
+    "SOL_NETBEUI\0"
 #endif
 #ifdef SOL_LLC
-    {"SOL_LLC", (long long)(SOL_LLC)},
+    "SOL_LLC\0"
 #endif
 #ifdef SOL_DCCP
-    {"SOL_DCCP", (long long)(SOL_DCCP)},
+    "SOL_DCCP\0"
 #endif
 #ifdef SOL_NETLINK
-    {"SOL_NETLINK", (long long)(SOL_NETLINK)},
+    "SOL_NETLINK\0"
 #endif
 #ifdef SOL_TIPC
-    {"SOL_TIPC", (long long)(SOL_TIPC)},
+    "SOL_TIPC\0"
 #endif
 #ifdef SOL_RXRPC
-    {"SOL_RXRPC", (long long)(SOL_RXRPC)},
+    "SOL_RXRPC\0"
 #endif
 #ifdef SOL_PPPOL2TP
-    {"SOL_PPPOL2TP", (long long)(SOL_PPPOL2TP)},
+    "SOL_PPPOL2TP\0"
 #endif
 #ifdef SOL_BLUETOOTH
-    {"SOL_BLUETOOTH", (long long)(SOL_BLUETOOTH)},
+    "SOL_BLUETOOTH\0"
 #endif
 #ifdef SOL_PNPIPE
-    {"SOL_PNPIPE", (long long)(SOL_PNPIPE)},
+    "SOL_PNPIPE\0"
 #endif
 #ifdef SOL_RDS
-    {"SOL_RDS", (long long)(SOL_RDS)},
+    "SOL_RDS\0"
 #endif
 #ifdef SOL_IUCV
-    {"SOL_IUCV", (long long)(SOL_IUCV)},
+    "SOL_IUCV\0"
 #endif
 #ifdef SOL_CAIF
-    {"SOL_CAIF", (long long)(SOL_CAIF)},
+    "SOL_CAIF\0"
 #endif
 #ifdef SOL_ALG
-    {"SOL_ALG", (long long)(SOL_ALG)},
+    "SOL_ALG\0"
 #endif
 #ifdef SOL_NFC
-    {"SOL_NFC", (long long)(SOL_NFC)},
+    "SOL_NFC\0"
 #endif
 #ifdef SOL_KCM
-    {"SOL_KCM", (long long)(SOL_KCM)},
+    "SOL_KCM\0"
 #endif
 #ifdef SOL_TLS
-    {"SOL_TLS", (long long)(SOL_TLS)},
+    "SOL_TLS\0"
 #endif
 #ifdef SOL_XDP
-    {"SOL_XDP", (long long)(SOL_XDP)},
+    "SOL_XDP\0"
 #endif
 #ifdef SOL_MPTCP
-    {"SOL_MPTCP", (long long)(SOL_MPTCP)},
+    "SOL_MPTCP\0"
 #endif
 #ifdef SOL_MCTP
-    {"SOL_MCTP", (long long)(SOL_MCTP)},
+    "SOL_MCTP\0"
 #endif
 #ifdef SOL_SMC
-    {"SOL_SMC", (long long)(SOL_SMC)},
+    "SOL_SMC\0"
 #endif
 #ifdef SO_DEBUG
-    {"SO_DEBUG", (long long)(SO_DEBUG)},
+    "SO_DEBUG\0"
 #endif
 #ifdef SO_REUSEADDR
-    {"SO_REUSEADDR", (long long)(SO_REUSEADDR)},
+    "SO_REUSEADDR\0"
 #endif
 #ifdef SO_TYPE
-    {"SO_TYPE", (long long)(SO_TYPE)},
+    "SO_TYPE\0"
 #endif
 #ifdef SO_ERROR
-    {"SO_ERROR", (long long)(SO_ERROR)},
+    "SO_ERROR\0"
 #endif
 #ifdef SO_DONTROUTE
-    {"SO_DONTROUTE", (long long)(SO_DONTROUTE)},
+    "SO_DONTROUTE\0"
 #endif
 #ifdef SO_BROADCAST
-    {"SO_BROADCAST", (long long)(SO_BROADCAST)},
+    "SO_BROADCAST\0"
 #endif
 #ifdef SO_SNDBUF
-    {"SO_SNDBUF", (long long)(SO_SNDBUF)},
+    "SO_SNDBUF\0"
 #endif
 #ifdef SO_RCVBUF
-    {"SO_RCVBUF", (long long)(SO_RCVBUF)},
+    "SO_RCVBUF\0"
 #endif
 #ifdef SO_SNDBUFFORCE
-    {"SO_SNDBUFFORCE", (long long)(SO_SNDBUFFORCE)},
+    "SO_SNDBUFFORCE\0"
 #endif
 #ifdef SO_RCVBUFFORCE
-    {"SO_RCVBUFFORCE", (long long)(SO_RCVBUFFORCE)},
+    "SO_RCVBUFFORCE\0"
 #endif
 #ifdef SO_KEEPALIVE
-    {"SO_KEEPALIVE", (long long)(SO_KEEPALIVE)},
+    "SO_KEEPALIVE\0"
 #endif
 #ifdef SO_OOBINLINE
-    {"SO_OOBINLINE", (long long)(SO_OOBINLINE)},
+    "SO_OOBINLINE\0"
 #endif
 #ifdef SO_NO_CHECK
-    {"SO_NO_CHECK", (long long)(SO_NO_CHECK)},
+    "SO_NO_CHECK\0"
 #endif
 #ifdef SO_PRIORITY
-    {"SO_PRIORITY", (long long)(SO_PRIORITY)},
+    "SO_PRIORITY\0"
 #endif
 #ifdef SO_LINGER
-    {"SO_LINGER", (long long)(SO_LINGER)},
+    "SO_LINGER\0"
 #endif
 #ifdef SO_BSDCOMPAT
-    {"SO_BSDCOMPAT", (long long)(SO_BSDCOMPAT)},
+    "SO_BSDCOMPAT\0"
 #endif
 #ifdef SO_REUSEPORT
-    {"SO_REUSEPORT", (long long)(SO_REUSEPORT)},
+    "SO_REUSEPORT\0"
 #endif
 #ifdef SO_PASSCRED
-    {"SO_PASSCRED", (long long)(SO_PASSCRED)},
+    "SO_PASSCRED\0"
 #endif
 #ifdef SO_PEERCRED
-    {"SO_PEERCRED", (long long)(SO_PEERCRED)},
+    "SO_PEERCRED\0"
 #endif
 #ifdef SO_RCVLOWAT
-    {"SO_RCVLOWAT", (long long)(SO_RCVLOWAT)},
+    "SO_RCVLOWAT\0"
 #endif
 #ifdef SO_SNDLOWAT
-    {"SO_SNDLOWAT", (long long)(SO_SNDLOWAT)},
+    "SO_SNDLOWAT\0"
 #endif
 #ifdef SO_RCVTIMEO
-    {"SO_RCVTIMEO", (long long)(SO_RCVTIMEO)},
+    "SO_RCVTIMEO\0"
 #endif
 #ifdef SO_RCVTIMEO_OLD
-    {"SO_RCVTIMEO_OLD", (long long)(SO_RCVTIMEO_OLD)},
+    "SO_RCVTIMEO_OLD\0"
 #endif
 #ifdef SO_SNDTIMEO
-    {"SO_SNDTIMEO", (long long)(SO_SNDTIMEO)},
+    "SO_SNDTIMEO\0"
 #endif
 #ifdef SO_SNDTIMEO_OLD
-    {"SO_SNDTIMEO_OLD", (long long)(SO_SNDTIMEO_OLD)},
+    "SO_SNDTIMEO_OLD\0"
 #endif
 #ifdef SO_SECURITY_AUTHENTICATION
-    {"SO_SECURITY_AUTHENTICATION", (long long)(SO_SECURITY_AUTHENTICATION)},
+    "SO_SECURITY_AUTHENTICATION\0"
 #endif
 #ifdef SO_SECURITY_ENCRYPTION_TRANSPORT
-    {"SO_SECURITY_ENCRYPTION_TRANSPORT", (long long)(SO_SECURITY_ENCRYPTION_TRANSPORT)},
+    "SO_SECURITY_ENCRYPTION_TRANSPORT\0"
 #endif
 #ifdef SO_SECURITY_ENCRYPTION_NETWORK
-    {"SO_SECURITY_ENCRYPTION_NETWORK", (long long)(SO_SECURITY_ENCRYPTION_NETWORK)},
+    "SO_SECURITY_ENCRYPTION_NETWORK\0"
 #endif
 #ifdef SO_BINDTODEVICE
-    {"SO_BINDTODEVICE", (long long)(SO_BINDTODEVICE)},
+    "SO_BINDTODEVICE\0"
 #endif
 #ifdef SO_ATTACH_FILTER
-    {"SO_ATTACH_FILTER", (long long)(SO_ATTACH_FILTER)},
+    "SO_ATTACH_FILTER\0"
 #endif
 #ifdef SO_DETACH_FILTER
-    {"SO_DETACH_FILTER", (long long)(SO_DETACH_FILTER)},
+    "SO_DETACH_FILTER\0"
 #endif
 #ifdef SO_GET_FILTER
-    {"SO_GET_FILTER", (long long)(SO_GET_FILTER)},
+    "SO_GET_FILTER\0"
 #endif
 #ifdef SO_PEERNAME
-    {"SO_PEERNAME", (long long)(SO_PEERNAME)},
+    "SO_PEERNAME\0"
 #endif
 #ifdef SO_ACCEPTCONN
-    {"SO_ACCEPTCONN", (long long)(SO_ACCEPTCONN)},
+    "SO_ACCEPTCONN\0"
 #endif
 #ifdef SO_PEERSEC
-    {"SO_PEERSEC", (long long)(SO_PEERSEC)},
+    "SO_PEERSEC\0"
 #endif
 #ifdef SO_PASSSEC
-    {"SO_PASSSEC", (long long)(SO_PASSSEC)},
+    "SO_PASSSEC\0"
 #endif
 #ifdef SO_MARK
-    {"SO_MARK", (long long)(SO_MARK)},
+    "SO_MARK\0"
 #endif
 #ifdef SO_PROTOCOL
-    {"SO_PROTOCOL", (long long)(SO_PROTOCOL)},
+    "SO_PROTOCOL\0"
 #endif
 #ifdef SO_DOMAIN
-    {"SO_DOMAIN", (long long)(SO_DOMAIN)},
+    "SO_DOMAIN\0"
 #endif
 #ifdef SO_RXQ_OVFL
-    {"SO_RXQ_OVFL", (long long)(SO_RXQ_OVFL)},
+    "SO_RXQ_OVFL\0"
 #endif
 #ifdef SO_WIFI_STATUS
-    {"SO_WIFI_STATUS", (long long)(SO_WIFI_STATUS)},
+    "SO_WIFI_STATUS\0"
 #endif
 #ifdef SO_PEEK_OFF
-    {"SO_PEEK_OFF", (long long)(SO_PEEK_OFF)},
+    "SO_PEEK_OFF\0"
 #endif
 #ifdef SO_NOFCS
-    {"SO_NOFCS", (long long)(SO_NOFCS)},
+    "SO_NOFCS\0"
 #endif
 #ifdef SO_LOCK_FILTER
-    {"SO_LOCK_FILTER", (long long)(SO_LOCK_FILTER)},
+    "SO_LOCK_FILTER\0"
 #endif
 #ifdef SO_SELECT_ERR_QUEUE
-    {"SO_SELECT_ERR_QUEUE", (long long)(SO_SELECT_ERR_QUEUE)},
+    "SO_SELECT_ERR_QUEUE\0"
 #endif
 #ifdef SO_BUSY_POLL
-    {"SO_BUSY_POLL", (long long)(SO_BUSY_POLL)},
+    "SO_BUSY_POLL\0"
 #endif
 #ifdef SO_MAX_PACING_RATE
-    {"SO_MAX_PACING_RATE", (long long)(SO_MAX_PACING_RATE)},
+    "SO_MAX_PACING_RATE\0"
 #endif
 #ifdef SO_BPF_EXTENSIONS
-    {"SO_BPF_EXTENSIONS", (long long)(SO_BPF_EXTENSIONS)},
+    "SO_BPF_EXTENSIONS\0"
 #endif
 #ifdef SO_INCOMING_CPU
-    {"SO_INCOMING_CPU", (long long)(SO_INCOMING_CPU)},
+    "SO_INCOMING_CPU\0"
 #endif
 #ifdef SO_ATTACH_BPF
-    {"SO_ATTACH_BPF", (long long)(SO_ATTACH_BPF)},
+    "SO_ATTACH_BPF\0"
 #endif
 #ifdef SO_DETACH_BPF
-    {"SO_DETACH_BPF", (long long)(SO_DETACH_BPF)},
+    "SO_DETACH_BPF\0"
 #endif
 #ifdef SO_ATTACH_REUSEPORT_CBPF
-    {"SO_ATTACH_REUSEPORT_CBPF", (long long)(SO_ATTACH_REUSEPORT_CBPF)},
+    "SO_ATTACH_REUSEPORT_CBPF\0"
 #endif
 #ifdef SO_ATTACH_REUSEPORT_EBPF
-    {"SO_ATTACH_REUSEPORT_EBPF", (long long)(SO_ATTACH_REUSEPORT_EBPF)},
+    "SO_ATTACH_REUSEPORT_EBPF\0"
 #endif
 #ifdef SO_CNX_ADVICE
-    {"SO_CNX_ADVICE", (long long)(SO_CNX_ADVICE)},
+    "SO_CNX_ADVICE\0"
 #endif
 #ifdef SO_MEMINFO
-    {"SO_MEMINFO", (long long)(SO_MEMINFO)},
+    "SO_MEMINFO\0"
 #endif
 #ifdef SO_INCOMING_NAPI_ID
-    {"SO_INCOMING_NAPI_ID", (long long)(SO_INCOMING_NAPI_ID)},
+    "SO_INCOMING_NAPI_ID\0"
 #endif
 #ifdef SO_COOKIE
-    {"SO_COOKIE", (long long)(SO_COOKIE)},
+    "SO_COOKIE\0"
 #endif
 #ifdef SO_PEERGROUPS
-    {"SO_PEERGROUPS", (long long)(SO_PEERGROUPS)},
+    "SO_PEERGROUPS\0"
 #endif
 #ifdef SO_ZEROCOPY
-    {"SO_ZEROCOPY", (long long)(SO_ZEROCOPY)},
+    "SO_ZEROCOPY\0"
 #endif
 #ifdef SO_TXTIME
-    {"SO_TXTIME", (long long)(SO_TXTIME)},
+    "SO_TXTIME\0"
 #endif
 #ifdef SO_BINDTOIFINDEX
-    {"SO_BINDTOIFINDEX", (long long)(SO_BINDTOIFINDEX)},
+    "SO_BINDTOIFINDEX\0"
 #endif
 #ifdef SO_TIMESTAMP
-    {"SO_TIMESTAMP", (long long)(SO_TIMESTAMP)},
+    "SO_TIMESTAMP\0"
 #endif
 #ifdef SO_TIMESTAMP_OLD
-    {"SO_TIMESTAMP_OLD", (long long)(SO_TIMESTAMP_OLD)},
+    "SO_TIMESTAMP_OLD\0"
 #endif
 #ifdef SO_TIMESTAMPNS
-    {"SO_TIMESTAMPNS", (long long)(SO_TIMESTAMPNS)},
+    "SO_TIMESTAMPNS\0"
 #endif
 #ifdef SO_TIMESTAMPNS_OLD
-    {"SO_TIMESTAMPNS_OLD", (long long)(SO_TIMESTAMPNS_OLD)},
+    "SO_TIMESTAMPNS_OLD\0"
 #endif
 #ifdef SO_TIMESTAMPING
-    {"SO_TIMESTAMPING", (long long)(SO_TIMESTAMPING)},
+    "SO_TIMESTAMPING\0"
 #endif
 #ifdef SO_TIMESTAMPING_OLD
-    {"SO_TIMESTAMPING_OLD", (long long)(SO_TIMESTAMPING_OLD)},
+    "SO_TIMESTAMPING_OLD\0"
 #endif
 #ifdef SO_TIMESTAMP_NEW
-    {"SO_TIMESTAMP_NEW", (long long)(SO_TIMESTAMP_NEW)},
+    "SO_TIMESTAMP_NEW\0"
 #endif
 #ifdef SO_TIMESTAMPNS_NEW
-    {"SO_TIMESTAMPNS_NEW", (long long)(SO_TIMESTAMPNS_NEW)},
+    "SO_TIMESTAMPNS_NEW\0"
 #endif
 #ifdef SO_TIMESTAMPING_NEW
-    {"SO_TIMESTAMPING_NEW", (long long)(SO_TIMESTAMPING_NEW)},
+    "SO_TIMESTAMPING_NEW\0"
 #endif
 #ifdef SO_RCVTIMEO_NEW
-    {"SO_RCVTIMEO_NEW", (long long)(SO_RCVTIMEO_NEW)},
+    "SO_RCVTIMEO_NEW\0"
 #endif
 #ifdef SO_SNDTIMEO_NEW
-    {"SO_SNDTIMEO_NEW", (long long)(SO_SNDTIMEO_NEW)},
+    "SO_SNDTIMEO_NEW\0"
 #endif
 #ifdef SO_DETACH_REUSEPORT_BPF
-    {"SO_DETACH_REUSEPORT_BPF", (long long)(SO_DETACH_REUSEPORT_BPF)},
+    "SO_DETACH_REUSEPORT_BPF\0"
 #endif
 #ifdef SO_PREFER_BUSY_POLL
-    {"SO_PREFER_BUSY_POLL", (long long)(SO_PREFER_BUSY_POLL)},
+    "SO_PREFER_BUSY_POLL\0"
 #endif
 #ifdef SO_BUSY_POLL_BUDGET
-    {"SO_BUSY_POLL_BUDGET", (long long)(SO_BUSY_POLL_BUDGET)},
+    "SO_BUSY_POLL_BUDGET\0"
 #endif
 #ifdef SO_NETNS_COOKIE
-    {"SO_NETNS_COOKIE", (long long)(SO_NETNS_COOKIE)},
+    "SO_NETNS_COOKIE\0"
 #endif
 #ifdef SO_BUF_LOCK
-    {"SO_BUF_LOCK", (long long)(SO_BUF_LOCK)},
+    "SO_BUF_LOCK\0"
 #endif
 #ifdef SO_RESERVE_MEM
-    {"SO_RESERVE_MEM", (long long)(SO_RESERVE_MEM)},
+    "SO_RESERVE_MEM\0"
 #endif
 #ifdef SO_TXREHASH
-    {"SO_TXREHASH", (long long)(SO_TXREHASH)},
+    "SO_TXREHASH\0"
 #endif
 #ifdef SO_RCVMARK
-    {"SO_RCVMARK", (long long)(SO_RCVMARK)},
+    "SO_RCVMARK\0"
 #endif
 #ifdef SO_PASSPIDFD
-    {"SO_PASSPIDFD", (long long)(SO_PASSPIDFD)},
+    "SO_PASSPIDFD\0"
 #endif
 #ifdef SO_PEERPIDFD
-    {"SO_PEERPIDFD", (long long)(SO_PEERPIDFD)},
+    "SO_PEERPIDFD\0"
 #endif
 #ifdef SO_DEVMEM_LINEAR
-    {"SO_DEVMEM_LINEAR", (long long)(SO_DEVMEM_LINEAR)},
+    "SO_DEVMEM_LINEAR\0"
 #endif
 #ifdef SO_DEVMEM_DMABUF
-    {"SO_DEVMEM_DMABUF", (long long)(SO_DEVMEM_DMABUF)},
+    "SO_DEVMEM_DMABUF\0"
 #endif
 #ifdef SO_DEVMEM_DONTNEED
-    {"SO_DEVMEM_DONTNEED", (long long)(SO_DEVMEM_DONTNEED)},
+    "SO_DEVMEM_DONTNEED\0"
 #endif
 #ifdef SO_RCVPRIORITY
-    {"SO_RCVPRIORITY", (long long)(SO_RCVPRIORITY)},
+    "SO_RCVPRIORITY\0"
 #endif
 #ifdef SO_PASSRIGHTS
-    {"SO_PASSRIGHTS", (long long)(SO_PASSRIGHTS)},
+    "SO_PASSRIGHTS\0"
 #endif
 #ifdef SCM_RIGHTS
-    {"SCM_RIGHTS", (long long)(SCM_RIGHTS)},
+    "SCM_RIGHTS\0"
 #endif
 #ifdef SCM_CREDENTIALS
-    {"SCM_CREDENTIALS", (long long)(SCM_CREDENTIALS)},
+    "SCM_CREDENTIALS\0"
 #endif
 #ifdef SCM_SECURITY
-    {"SCM_SECURITY", (long long)(SCM_SECURITY)},
+    "SCM_SECURITY\0"
 #endif
 #ifdef SCM_PIDFD
-    {"SCM_PIDFD", (long long)(SCM_PIDFD)},
+    "SCM_PIDFD\0"
 #endif
 #ifdef SCM_TIMESTAMP
-    {"SCM_TIMESTAMP", (long long)(SCM_TIMESTAMP)},
+    "SCM_TIMESTAMP\0"
 #endif
 #ifdef SCM_TIMESTAMPNS
-    {"SCM_TIMESTAMPNS", (long long)(SCM_TIMESTAMPNS)},
+    "SCM_TIMESTAMPNS\0"
 #endif
 #ifdef SCM_TIMESTAMPING
-    {"SCM_TIMESTAMPING", (long long)(SCM_TIMESTAMPING)},
+    "SCM_TIMESTAMPING\0"
 #endif
 #ifdef SCM_WIFI_STATUS
-    {"SCM_WIFI_STATUS", (long long)(SCM_WIFI_STATUS)},
+    "SCM_WIFI_STATUS\0"
 #endif
 #ifdef SCM_TIMESTAMPING_OPT_STATS
-    {"SCM_TIMESTAMPING_OPT_STATS", (long long)(SCM_TIMESTAMPING_OPT_STATS)},
+    "SCM_TIMESTAMPING_OPT_STATS\0"
 #endif
 #ifdef SCM_TIMESTAMPING_PKTINFO
-    {"SCM_TIMESTAMPING_PKTINFO", (long long)(SCM_TIMESTAMPING_PKTINFO)},
+    "SCM_TIMESTAMPING_PKTINFO\0"
 #endif
 #ifdef SCM_TXTIME
-    {"SCM_TXTIME", (long long)(SCM_TXTIME)},
+    "SCM_TXTIME\0"
 #endif
 #ifdef MSG_OOB
-    {"MSG_OOB", (long long)(MSG_OOB)},
+    "MSG_OOB\0"
 #endif
 #ifdef MSG_PEEK
-    {"MSG_PEEK", (long long)(MSG_PEEK)},
+    "MSG_PEEK\0"
 #endif
 #ifdef MSG_DONTROUTE
-    {"MSG_DONTROUTE", (long long)(MSG_DONTROUTE)},
+    "MSG_DONTROUTE\0"
 #endif
 #ifdef MSG_TRYHARD
-    {"MSG_TRYHARD", (long long)(MSG_TRYHARD)},
+    "MSG_TRYHARD\0"
 #endif
 #ifdef MSG_CTRUNC
-    {"MSG_CTRUNC", (long long)(MSG_CTRUNC)},
+    "MSG_CTRUNC\0"
 #endif
 #ifdef MSG_PROXY
-    {"MSG_PROXY", (long long)(MSG_PROXY)},
+    "MSG_PROXY\0"
 #endif
 #ifdef MSG_TRUNC
-    {"MSG_TRUNC", (long long)(MSG_TRUNC)},
+    "MSG_TRUNC\0"
 #endif
 #ifdef MSG_DONTWAIT
-    {"MSG_DONTWAIT", (long long)(MSG_DONTWAIT)},
+    "MSG_DONTWAIT\0"
 #endif
 #ifdef MSG_EOR
-    {"MSG_EOR", (long long)(MSG_EOR)},
+    "MSG_EOR\0"
 #endif
 #ifdef MSG_WAITALL
-    {"MSG_WAITALL", (long long)(MSG_WAITALL)},
+    "MSG_WAITALL\0"
 #endif
 #ifdef MSG_FIN
-    {"MSG_FIN", (long long)(MSG_FIN)},
+    "MSG_FIN\0"
 #endif
 #ifdef MSG_SYN
-    {"MSG_SYN", (long long)(MSG_SYN)},
+    "MSG_SYN\0"
 #endif
 #ifdef MSG_CONFIRM
-    {"MSG_CONFIRM", (long long)(MSG_CONFIRM)},
+    "MSG_CONFIRM\0"
 #endif
 #ifdef MSG_RST
-    {"MSG_RST", (long long)(MSG_RST)},
+    "MSG_RST\0"
 #endif
 #ifdef MSG_ERRQUEUE
-    {"MSG_ERRQUEUE", (long long)(MSG_ERRQUEUE)},
+    "MSG_ERRQUEUE\0"
 #endif
 #ifdef MSG_NOSIGNAL
-    {"MSG_NOSIGNAL", (long long)(MSG_NOSIGNAL)},
+    "MSG_NOSIGNAL\0"
 #endif
 #ifdef MSG_MORE
-    {"MSG_MORE", (long long)(MSG_MORE)},
+    "MSG_MORE\0"
 #endif
 #ifdef MSG_WAITFORONE
-    {"MSG_WAITFORONE", (long long)(MSG_WAITFORONE)},
+    "MSG_WAITFORONE\0"
 #endif
 #ifdef MSG_BATCH
-    {"MSG_BATCH", (long long)(MSG_BATCH)},
+    "MSG_BATCH\0"
 #endif
 #ifdef MSG_ZEROCOPY
-    {"MSG_ZEROCOPY", (long long)(MSG_ZEROCOPY)},
+    "MSG_ZEROCOPY\0"
 #endif
 #ifdef MSG_FASTOPEN
-    {"MSG_FASTOPEN", (long long)(MSG_FASTOPEN)},
+    "MSG_FASTOPEN\0"
 #endif
 #ifdef MSG_CMSG_CLOEXEC
-    {"MSG_CMSG_CLOEXEC", (long long)(MSG_CMSG_CLOEXEC)},
+    "MSG_CMSG_CLOEXEC\0"
 #endif
 #ifdef SHUT_RD
-    {"SHUT_RD", (long long)(SHUT_RD)},
+    "SHUT_RD\0"
 #endif
 #ifdef SHUT_WR
-    {"SHUT_WR", (long long)(SHUT_WR)},
+    "SHUT_WR\0"
 #endif
 #ifdef SHUT_RDWR
-    {"SHUT_RDWR", (long long)(SHUT_RDWR)},
+    "SHUT_RDWR\0"
 #endif
 #ifdef SOMAXCONN
-    {"SOMAXCONN", (long long)(SOMAXCONN)},
+    "SOMAXCONN\0"
 #endif
 #ifdef IPPROTO_IP
-    {"IPPROTO_IP", (long long)(IPPROTO_IP)},
+    "IPPROTO_IP\0"
 #endif
 #ifdef IPPROTO_HOPOPTS
-    {"IPPROTO_HOPOPTS", (long long)(IPPROTO_HOPOPTS)},
+    "IPPROTO_HOPOPTS\0"
 #endif
 #ifdef IPPROTO_ICMP
-    {"IPPROTO_ICMP", (long long)(IPPROTO_ICMP)},
+    "IPPROTO_ICMP\0"
 #endif
 #ifdef IPPROTO_IGMP
-    {"IPPROTO_IGMP", (long long)(IPPROTO_IGMP)},
+    "IPPROTO_IGMP\0"
 #endif
 #ifdef IPPROTO_IPIP
-    {"IPPROTO_IPIP", (long long)(IPPROTO_IPIP)},
+    "IPPROTO_IPIP\0"
 #endif
 #ifdef IPPROTO_TCP
-    {"IPPROTO_TCP", (long long)(IPPROTO_TCP)},
+    "IPPROTO_TCP\0"
 #endif
 #ifdef IPPROTO_EGP
-    {"IPPROTO_EGP", (long long)(IPPROTO_EGP)},
+    "IPPROTO_EGP\0"
 #endif
 #ifdef IPPROTO_PUP
-    {"IPPROTO_PUP", (long long)(IPPROTO_PUP)},
+    "IPPROTO_PUP\0"
 #endif
 #ifdef IPPROTO_UDP
-    {"IPPROTO_UDP", (long long)(IPPROTO_UDP)},
+    "IPPROTO_UDP\0"
 #endif
 #ifdef IPPROTO_IDP
-    {"IPPROTO_IDP", (long long)(IPPROTO_IDP)},
+    "IPPROTO_IDP\0"
 #endif
 #ifdef IPPROTO_TP
-    {"IPPROTO_TP", (long long)(IPPROTO_TP)},
+    "IPPROTO_TP\0"
 #endif
 #ifdef IPPROTO_DCCP
-    {"IPPROTO_DCCP", (long long)(IPPROTO_DCCP)},
+    "IPPROTO_DCCP\0"
 #endif
 #ifdef IPPROTO_IPV6
-    {"IPPROTO_IPV6", (long long)(IPPROTO_IPV6)},
+    "IPPROTO_IPV6\0"
 #endif
 #ifdef IPPROTO_ROUTING
-    {"IPPROTO_ROUTING", (long long)(IPPROTO_ROUTING)},
+    "IPPROTO_ROUTING\0"
 #endif
 #ifdef IPPROTO_FRAGMENT
-    {"IPPROTO_FRAGMENT", (long long)(IPPROTO_FRAGMENT)},
+    "IPPROTO_FRAGMENT\0"
 #endif
 #ifdef IPPROTO_RSVP
-    {"IPPROTO_RSVP", (long long)(IPPROTO_RSVP)},
+    "IPPROTO_RSVP\0"
 #endif
 #ifdef IPPROTO_GRE
-    {"IPPROTO_GRE", (long long)(IPPROTO_GRE)},
+    "IPPROTO_GRE\0"
 #endif
 #ifdef IPPROTO_ESP
-    {"IPPROTO_ESP", (long long)(IPPROTO_ESP)},
+    "IPPROTO_ESP\0"
 #endif
 #ifdef IPPROTO_AH
-    {"IPPROTO_AH", (long long)(IPPROTO_AH)},
+    "IPPROTO_AH\0"
 #endif
 #ifdef IPPROTO_ICMPV6
-    {"IPPROTO_ICMPV6", (long long)(IPPROTO_ICMPV6)},
+    "IPPROTO_ICMPV6\0"
 #endif
 #ifdef IPPROTO_NONE
-    {"IPPROTO_NONE", (long long)(IPPROTO_NONE)},
+    "IPPROTO_NONE\0"
 #endif
 #ifdef IPPROTO_DSTOPTS
-    {"IPPROTO_DSTOPTS", (long long)(IPPROTO_DSTOPTS)},
+    "IPPROTO_DSTOPTS\0"
 #endif
 #ifdef IPPROTO_MTP
-    {"IPPROTO_MTP", (long long)(IPPROTO_MTP)},
+    "IPPROTO_MTP\0"
 #endif
 #ifdef IPPROTO_BEETPH
-    {"IPPROTO_BEETPH", (long long)(IPPROTO_BEETPH)},
+    "IPPROTO_BEETPH\0"
 #endif
 #ifdef IPPROTO_ENCAP
-    {"IPPROTO_ENCAP", (long long)(IPPROTO_ENCAP)},
+    "IPPROTO_ENCAP\0"
 #endif
 #ifdef IPPROTO_PIM
-    {"IPPROTO_PIM", (long long)(IPPROTO_PIM)},
+    "IPPROTO_PIM\0"
 #endif
 #ifdef IPPROTO_COMP
-    {"IPPROTO_COMP", (long long)(IPPROTO_COMP)},
+    "IPPROTO_COMP\0"
 #endif
 #ifdef IPPROTO_L2TP
-    {"IPPROTO_L2TP", (long long)(IPPROTO_L2TP)},
+    "IPPROTO_L2TP\0"
 #endif
 #ifdef IPPROTO_SCTP
-    {"IPPROTO_SCTP", (long long)(IPPROTO_SCTP)},
+    "IPPROTO_SCTP\0"
 #endif
 #ifdef IPPROTO_MH
-    {"IPPROTO_MH", (long long)(IPPROTO_MH)},
+    "IPPROTO_MH\0"
 #endif
 #ifdef IPPROTO_UDPLITE
-    {"IPPROTO_UDPLITE", (long long)(IPPROTO_UDPLITE)},
+    "IPPROTO_UDPLITE\0"
 #endif
 #ifdef IPPROTO_MPLS
-    {"IPPROTO_MPLS", (long long)(IPPROTO_MPLS)},
+    "IPPROTO_MPLS\0"
 #endif
 #ifdef IPPROTO_ETHERNET
-    {"IPPROTO_ETHERNET", (long long)(IPPROTO_ETHERNET)},
+    "IPPROTO_ETHERNET\0"
 #endif
 #ifdef IPPROTO_RAW
-    {"IPPROTO_RAW", (long long)(IPPROTO_RAW)},
+    "IPPROTO_RAW\0"
 #endif
 #ifdef IPPROTO_SMC
-    {"IPPROTO_SMC", (long long)(IPPROTO_SMC)},
+    "IPPROTO_SMC\0"
 #endif
 #ifdef IPPROTO_MPTCP
-    {"IPPROTO_MPTCP", (long long)(IPPROTO_MPTCP)},
+    "IPPROTO_MPTCP\0"
 #endif
 #if defined(IPPROTO_MAX) || ALCOVE_GLIBC_AT_LEAST(2, 17)
-    {"IPPROTO_MAX", (long long)(IPPROTO_MAX)},
+    "IPPROTO_MAX\0"
 #endif
-    {NULL, 0},
+    "";
+static const long long socket_values[] = {
+#ifdef AF_UNSPEC
+    (long long)(AF_UNSPEC),
+#endif
+#ifdef AF_UNIX
+    (long long)(AF_UNIX),
+#endif
+#ifdef AF_LOCAL
+    (long long)(AF_LOCAL),
+#endif
+#ifdef AF_FILE
+    (long long)(AF_FILE),
+#endif
+#ifdef AF_INET
+    (long long)(AF_INET),
+#endif
+#ifdef AF_AX25
+    (long long)(AF_AX25),
+#endif
+#ifdef AF_IPX
+    (long long)(AF_IPX),
+#endif
+#ifdef AF_APPLETALK
+    (long long)(AF_APPLETALK),
+#endif
+#ifdef AF_NETROM
+    (long long)(AF_NETROM),
+#endif
+#ifdef AF_BRIDGE
+    (long long)(AF_BRIDGE),
+#endif
+#ifdef AF_ATMPVC
+    (long long)(AF_ATMPVC),
+#endif
+#ifdef AF_X25
+    (long long)(AF_X25),
+#endif
+#ifdef AF_INET6
+    (long long)(AF_INET6),
+#endif
+#ifdef AF_ROSE
+    (long long)(AF_ROSE),
+#endif
+#ifdef AF_DECnet
+    (long long)(AF_DECnet),
+#endif
+#ifdef AF_NETBEUI
+    (long long)(AF_NETBEUI),
+#endif
+#ifdef AF_SECURITY
+    (long long)(AF_SECURITY),
+#endif
+#ifdef AF_KEY
+    (long long)(AF_KEY),
+#endif
+#ifdef AF_NETLINK
+    (long long)(AF_NETLINK),
+#endif
+#ifdef AF_ROUTE
+    (long long)(AF_ROUTE),
+#endif
+#ifdef AF_PACKET
+    (long long)(AF_PACKET),
+#endif
+#ifdef AF_ASH
+    (long long)(AF_ASH),
+#endif
+#ifdef AF_ECONET
+    (long long)(AF_ECONET),
+#endif
+#ifdef AF_ATMSVC
+    (long long)(AF_ATMSVC),
+#endif
+#ifdef AF_RDS
+    (long long)(AF_RDS),
+#endif
+#ifdef AF_SNA
+    (long long)(AF_SNA),
+#endif
+#ifdef AF_IRDA
+    (long long)(AF_IRDA),
+#endif
+#ifdef AF_PPPOX
+    (long long)(AF_PPPOX),
+#endif
+#ifdef AF_WANPIPE
+    (long long)(AF_WANPIPE),
+#endif
+#ifdef AF_LLC
+    (long long)(AF_LLC),
+#endif
+#ifdef AF_IB
+    (long long)(AF_IB),
+#endif
+#ifdef AF_MPLS
+    (long long)(AF_MPLS),
+#endif
+#ifdef AF_CAN
+    (long long)(AF_CAN),
+#endif
+#ifdef AF_TIPC
+    (long long)(AF_TIPC),
+#endif
+#ifdef AF_BLUETOOTH
+    (long long)(AF_BLUETOOTH),
+#endif
+#ifdef AF_IUCV
+    (long long)(AF_IUCV),
+#endif
+#ifdef AF_RXRPC
+    (long long)(AF_RXRPC),
+#endif
+#ifdef AF_ISDN
+    (long long)(AF_ISDN),
+#endif
+#ifdef AF_PHONET
+    (long long)(AF_PHONET),
+#endif
+#ifdef AF_IEEE802154
+    (long long)(AF_IEEE802154),
+#endif
+#ifdef AF_CAIF
+    (long long)(AF_CAIF),
+#endif
+#ifdef AF_ALG
+    (long long)(AF_ALG),
+#endif
+#ifdef AF_NFC
+    (long long)(AF_NFC),
+#endif
+#ifdef AF_VSOCK
+    (long long)(AF_VSOCK),
+#endif
+#ifdef AF_KCM
+    (long long)(AF_KCM),
+#endif
+#ifdef AF_QIPCRTR
+    (long long)(AF_QIPCRTR),
+#endif
+#ifdef AF_SMC
+    (long long)(AF_SMC),
+#endif
+#ifdef AF_XDP
+    (long long)(AF_XDP),
+#endif
+#ifdef AF_MCTP
+    (long long)(AF_MCTP),
+#endif
+#ifdef AF_MAX
+    (long long)(AF_MAX),
+#endif
+#ifdef PF_UNSPEC
+    (long long)(PF_UNSPEC),
+#endif
+#ifdef PF_UNIX
+    (long long)(PF_UNIX),
+#endif
+#ifdef PF_LOCAL
+    (long long)(PF_LOCAL),
+#endif
+#ifdef PF_FILE
+    (long long)(PF_FILE),
+#endif
+#ifdef PF_INET
+    (long long)(PF_INET),
+#endif
+#ifdef PF_AX25
+    (long long)(PF_AX25),
+#endif
+#ifdef PF_IPX
+    (long long)(PF_IPX),
+#endif
+#ifdef PF_APPLETALK
+    (long long)(PF_APPLETALK),
+#endif
+#ifdef PF_NETROM
+    (long long)(PF_NETROM),
+#endif
+#ifdef PF_BRIDGE
+    (long long)(PF_BRIDGE),
+#endif
+#ifdef PF_ATMPVC
+    (long long)(PF_ATMPVC),
+#endif
+#ifdef PF_X25
+    (long long)(PF_X25),
+#endif
+#ifdef PF_INET6
+    (long long)(PF_INET6),
+#endif
+#ifdef PF_ROSE
+    (long long)(PF_ROSE),
+#endif
+#ifdef PF_DECnet
+    (long long)(PF_DECnet),
+#endif
+#ifdef PF_NETBEUI
+    (long long)(PF_NETBEUI),
+#endif
+#ifdef PF_SECURITY
+    (long long)(PF_SECURITY),
+#endif
+#ifdef PF_KEY
+    (long long)(PF_KEY),
+#endif
+#ifdef PF_NETLINK
+    (long long)(PF_NETLINK),
+#endif
+#ifdef PF_ROUTE
+    (long long)(PF_ROUTE),
+#endif
+#ifdef PF_PACKET
+    (long long)(PF_PACKET),
+#endif
+#ifdef PF_ASH
+    (long long)(PF_ASH),
+#endif
+#ifdef PF_ECONET
+    (long long)(PF_ECONET),
+#endif
+#ifdef PF_ATMSVC
+    (long long)(PF_ATMSVC),
+#endif
+#ifdef PF_RDS
+    (long long)(PF_RDS),
+#endif
+#ifdef PF_SNA
+    (long long)(PF_SNA),
+#endif
+#ifdef PF_IRDA
+    (long long)(PF_IRDA),
+#endif
+#ifdef PF_PPPOX
+    (long long)(PF_PPPOX),
+#endif
+#ifdef PF_WANPIPE
+    (long long)(PF_WANPIPE),
+#endif
+#ifdef PF_LLC
+    (long long)(PF_LLC),
+#endif
+#ifdef PF_IB
+    (long long)(PF_IB),
+#endif
+#ifdef PF_MPLS
+    (long long)(PF_MPLS),
+#endif
+#ifdef PF_CAN
+    (long long)(PF_CAN),
+#endif
+#ifdef PF_TIPC
+    (long long)(PF_TIPC),
+#endif
+#ifdef PF_BLUETOOTH
+    (long long)(PF_BLUETOOTH),
+#endif
+#ifdef PF_IUCV
+    (long long)(PF_IUCV),
+#endif
+#ifdef PF_RXRPC
+    (long long)(PF_RXRPC),
+#endif
+#ifdef PF_ISDN
+    (long long)(PF_ISDN),
+#endif
+#ifdef PF_PHONET
+    (long long)(PF_PHONET),
+#endif
+#ifdef PF_IEEE802154
+    (long long)(PF_IEEE802154),
+#endif
+#ifdef PF_CAIF
+    (long long)(PF_CAIF),
+#endif
+#ifdef PF_ALG
+    (long long)(PF_ALG),
+#endif
+#ifdef PF_NFC
+    (long long)(PF_NFC),
+#endif
+#ifdef PF_VSOCK
+    (long long)(PF_VSOCK),
+#endif
+#ifdef PF_KCM
+    (long long)(PF_KCM),
+#endif
+#ifdef PF_QIPCRTR
+    (long long)(PF_QIPCRTR),
+#endif
+#ifdef PF_SMC
+    (long long)(PF_SMC),
+#endif
+#ifdef PF_XDP
+    (long long)(PF_XDP),
+#endif
+#ifdef PF_MCTP
+    (long long)(PF_MCTP),
+#endif
+#ifdef PF_MAX
+    (long long)(PF_MAX),
+#endif
+#ifdef SOCK_STREAM
+    (long long)(SOCK_STREAM),
+#endif
+#ifdef SOCK_DGRAM
+    (long long)(SOCK_DGRAM),
+#endif
+#ifdef SOCK_RAW
+    (long long)(SOCK_RAW),
+#endif
+#ifdef SOCK_RDM
+    (long long)(SOCK_RDM),
+#endif
+#ifdef SOCK_SEQPACKET
+    (long long)(SOCK_SEQPACKET),
+#endif
+#ifdef SOCK_DCCP
+    (long long)(SOCK_DCCP),
+#endif
+#ifdef SOCK_PACKET
+    (long long)(SOCK_PACKET),
+#endif
+#ifdef SOCK_CLOEXEC
+    (long long)(SOCK_CLOEXEC),
+#endif
+#ifdef SOCK_NONBLOCK
+    (long long)(SOCK_NONBLOCK),
+#endif
+#ifdef SOL_SOCKET
+    (long long)(SOL_SOCKET),
+#endif
+#ifdef SOL_IP
+    (long long)(SOL_IP),
+#endif
+#ifdef SOL_TCP
+    (long long)(SOL_TCP),
+#endif
+#ifdef SOL_UDP
+    (long long)(SOL_UDP),
+#endif
+#ifdef SOL_IPV6
+    (long long)(SOL_IPV6),
+#endif
+#ifdef SOL_ICMPV6
+    (long long)(SOL_ICMPV6),
+#endif
+#ifdef SOL_RAW
+    (long long)(SOL_RAW),
+#endif
+#ifdef SOL_DECNET
+    (long long)(SOL_DECNET),
+#endif
+#ifdef SOL_X25
+    (long long)(SOL_X25),
+#endif
+#ifdef SOL_PACKET
+    (long long)(SOL_PACKET),
+#endif
+#ifdef SOL_ATM
+    (long long)(SOL_ATM),
+#endif
+#ifdef SOL_AAL
+    (long long)(SOL_AAL),
+#endif
+#ifdef SOL_IRDA
+    (long long)(SOL_IRDA),
+#endif
+#ifdef SOL_NETBEUI
+    (long long)(SOL_NETBEUI),
+#endif
+#ifdef SOL_LLC
+    (long long)(SOL_LLC),
+#endif
+#ifdef SOL_DCCP
+    (long long)(SOL_DCCP),
+#endif
+#ifdef SOL_NETLINK
+    (long long)(SOL_NETLINK),
+#endif
+#ifdef SOL_TIPC
+    (long long)(SOL_TIPC),
+#endif
+#ifdef SOL_RXRPC
+    (long long)(SOL_RXRPC),
+#endif
+#ifdef SOL_PPPOL2TP
+    (long long)(SOL_PPPOL2TP),
+#endif
+#ifdef SOL_BLUETOOTH
+    (long long)(SOL_BLUETOOTH),
+#endif
+#ifdef SOL_PNPIPE
+    (long long)(SOL_PNPIPE),
+#endif
+#ifdef SOL_RDS
+    (long long)(SOL_RDS),
+#endif
+#ifdef SOL_IUCV
+    (long long)(SOL_IUCV),
+#endif
+#ifdef SOL_CAIF
+    (long long)(SOL_CAIF),
+#endif
+#ifdef SOL_ALG
+    (long long)(SOL_ALG),
+#endif
+#ifdef SOL_NFC
+    (long long)(SOL_NFC),
+#endif
+#ifdef SOL_KCM
+    (long long)(SOL_KCM),
+#endif
+#ifdef SOL_TLS
+    (long long)(SOL_TLS),
+#endif
+#ifdef SOL_XDP
+    (long long)(SOL_XDP),
+#endif
+#ifdef SOL_MPTCP
+    (long long)(SOL_MPTCP),
+#endif
+#ifdef SOL_MCTP
+    (long long)(SOL_MCTP),
+#endif
+#ifdef SOL_SMC
+    (long long)(SOL_SMC),
+#endif
+#ifdef SO_DEBUG
+    (long long)(SO_DEBUG),
+#endif
+#ifdef SO_REUSEADDR
+    (long long)(SO_REUSEADDR),
+#endif
+#ifdef SO_TYPE
+    (long long)(SO_TYPE),
+#endif
+#ifdef SO_ERROR
+    (long long)(SO_ERROR),
+#endif
+#ifdef SO_DONTROUTE
+    (long long)(SO_DONTROUTE),
+#endif
+#ifdef SO_BROADCAST
+    (long long)(SO_BROADCAST),
+#endif
+#ifdef SO_SNDBUF
+    (long long)(SO_SNDBUF),
+#endif
+#ifdef SO_RCVBUF
+    (long long)(SO_RCVBUF),
+#endif
+#ifdef SO_SNDBUFFORCE
+    (long long)(SO_SNDBUFFORCE),
+#endif
+#ifdef SO_RCVBUFFORCE
+    (long long)(SO_RCVBUFFORCE),
+#endif
+#ifdef SO_KEEPALIVE
+    (long long)(SO_KEEPALIVE),
+#endif
+#ifdef SO_OOBINLINE
+    (long long)(SO_OOBINLINE),
+#endif
+#ifdef SO_NO_CHECK
+    (long long)(SO_NO_CHECK),
+#endif
+#ifdef SO_PRIORITY
+    (long long)(SO_PRIORITY),
+#endif
+#ifdef SO_LINGER
+    (long long)(SO_LINGER),
+#endif
+#ifdef SO_BSDCOMPAT
+    (long long)(SO_BSDCOMPAT),
+#endif
+#ifdef SO_REUSEPORT
+    (long long)(SO_REUSEPORT),
+#endif
+#ifdef SO_PASSCRED
+    (long long)(SO_PASSCRED),
+#endif
+#ifdef SO_PEERCRED
+    (long long)(SO_PEERCRED),
+#endif
+#ifdef SO_RCVLOWAT
+    (long long)(SO_RCVLOWAT),
+#endif
+#ifdef SO_SNDLOWAT
+    (long long)(SO_SNDLOWAT),
+#endif
+#ifdef SO_RCVTIMEO
+    (long long)(SO_RCVTIMEO),
+#endif
+#ifdef SO_RCVTIMEO_OLD
+    (long long)(SO_RCVTIMEO_OLD),
+#endif
+#ifdef SO_SNDTIMEO
+    (long long)(SO_SNDTIMEO),
+#endif
+#ifdef SO_SNDTIMEO_OLD
+    (long long)(SO_SNDTIMEO_OLD),
+#endif
+#ifdef SO_SECURITY_AUTHENTICATION
+    (long long)(SO_SECURITY_AUTHENTICATION),
+#endif
+#ifdef SO_SECURITY_ENCRYPTION_TRANSPORT
+    (long long)(SO_SECURITY_ENCRYPTION_TRANSPORT),
+#endif
+#ifdef SO_SECURITY_ENCRYPTION_NETWORK
+    (long long)(SO_SECURITY_ENCRYPTION_NETWORK),
+#endif
+#ifdef SO_BINDTODEVICE
+    (long long)(SO_BINDTODEVICE),
+#endif
+#ifdef SO_ATTACH_FILTER
+    (long long)(SO_ATTACH_FILTER),
+#endif
+#ifdef SO_DETACH_FILTER
+    (long long)(SO_DETACH_FILTER),
+#endif
+#ifdef SO_GET_FILTER
+    (long long)(SO_GET_FILTER),
+#endif
+#ifdef SO_PEERNAME
+    (long long)(SO_PEERNAME),
+#endif
+#ifdef SO_ACCEPTCONN
+    (long long)(SO_ACCEPTCONN),
+#endif
+#ifdef SO_PEERSEC
+    (long long)(SO_PEERSEC),
+#endif
+#ifdef SO_PASSSEC
+    (long long)(SO_PASSSEC),
+#endif
+#ifdef SO_MARK
+    (long long)(SO_MARK),
+#endif
+#ifdef SO_PROTOCOL
+    (long long)(SO_PROTOCOL),
+#endif
+#ifdef SO_DOMAIN
+    (long long)(SO_DOMAIN),
+#endif
+#ifdef SO_RXQ_OVFL
+    (long long)(SO_RXQ_OVFL),
+#endif
+#ifdef SO_WIFI_STATUS
+    (long long)(SO_WIFI_STATUS),
+#endif
+#ifdef SO_PEEK_OFF
+    (long long)(SO_PEEK_OFF),
+#endif
+#ifdef SO_NOFCS
+    (long long)(SO_NOFCS),
+#endif
+#ifdef SO_LOCK_FILTER
+    (long long)(SO_LOCK_FILTER),
+#endif
+#ifdef SO_SELECT_ERR_QUEUE
+    (long long)(SO_SELECT_ERR_QUEUE),
+#endif
+#ifdef SO_BUSY_POLL
+    (long long)(SO_BUSY_POLL),
+#endif
+#ifdef SO_MAX_PACING_RATE
+    (long long)(SO_MAX_PACING_RATE),
+#endif
+#ifdef SO_BPF_EXTENSIONS
+    (long long)(SO_BPF_EXTENSIONS),
+#endif
+#ifdef SO_INCOMING_CPU
+    (long long)(SO_INCOMING_CPU),
+#endif
+#ifdef SO_ATTACH_BPF
+    (long long)(SO_ATTACH_BPF),
+#endif
+#ifdef SO_DETACH_BPF
+    (long long)(SO_DETACH_BPF),
+#endif
+#ifdef SO_ATTACH_REUSEPORT_CBPF
+    (long long)(SO_ATTACH_REUSEPORT_CBPF),
+#endif
+#ifdef SO_ATTACH_REUSEPORT_EBPF
+    (long long)(SO_ATTACH_REUSEPORT_EBPF),
+#endif
+#ifdef SO_CNX_ADVICE
+    (long long)(SO_CNX_ADVICE),
+#endif
+#ifdef SO_MEMINFO
+    (long long)(SO_MEMINFO),
+#endif
+#ifdef SO_INCOMING_NAPI_ID
+    (long long)(SO_INCOMING_NAPI_ID),
+#endif
+#ifdef SO_COOKIE
+    (long long)(SO_COOKIE),
+#endif
+#ifdef SO_PEERGROUPS
+    (long long)(SO_PEERGROUPS),
+#endif
+#ifdef SO_ZEROCOPY
+    (long long)(SO_ZEROCOPY),
+#endif
+#ifdef SO_TXTIME
+    (long long)(SO_TXTIME),
+#endif
+#ifdef SO_BINDTOIFINDEX
+    (long long)(SO_BINDTOIFINDEX),
+#endif
+#ifdef SO_TIMESTAMP
+    (long long)(SO_TIMESTAMP),
+#endif
+#ifdef SO_TIMESTAMP_OLD
+    (long long)(SO_TIMESTAMP_OLD),
+#endif
+#ifdef SO_TIMESTAMPNS
+    (long long)(SO_TIMESTAMPNS),
+#endif
+#ifdef SO_TIMESTAMPNS_OLD
+    (long long)(SO_TIMESTAMPNS_OLD),
+#endif
+#ifdef SO_TIMESTAMPING
+    (long long)(SO_TIMESTAMPING),
+#endif
+#ifdef SO_TIMESTAMPING_OLD
+    (long long)(SO_TIMESTAMPING_OLD),
+#endif
+#ifdef SO_TIMESTAMP_NEW
+    (long long)(SO_TIMESTAMP_NEW),
+#endif
+#ifdef SO_TIMESTAMPNS_NEW
+    (long long)(SO_TIMESTAMPNS_NEW),
+#endif
+#ifdef SO_TIMESTAMPING_NEW
+    (long long)(SO_TIMESTAMPING_NEW),
+#endif
+#ifdef SO_RCVTIMEO_NEW
+    (long long)(SO_RCVTIMEO_NEW),
+#endif
+#ifdef SO_SNDTIMEO_NEW
+    (long long)(SO_SNDTIMEO_NEW),
+#endif
+#ifdef SO_DETACH_REUSEPORT_BPF
+    (long long)(SO_DETACH_REUSEPORT_BPF),
+#endif
+#ifdef SO_PREFER_BUSY_POLL
+    (long long)(SO_PREFER_BUSY_POLL),
+#endif
+#ifdef SO_BUSY_POLL_BUDGET
+    (long long)(SO_BUSY_POLL_BUDGET),
+#endif
+#ifdef SO_NETNS_COOKIE
+    (long long)(SO_NETNS_COOKIE),
+#endif
+#ifdef SO_BUF_LOCK
+    (long long)(SO_BUF_LOCK),
+#endif
+#ifdef SO_RESERVE_MEM
+    (long long)(SO_RESERVE_MEM),
+#endif
+#ifdef SO_TXREHASH
+    (long long)(SO_TXREHASH),
+#endif
+#ifdef SO_RCVMARK
+    (long long)(SO_RCVMARK),
+#endif
+#ifdef SO_PASSPIDFD
+    (long long)(SO_PASSPIDFD),
+#endif
+#ifdef SO_PEERPIDFD
+    (long long)(SO_PEERPIDFD),
+#endif
+#ifdef SO_DEVMEM_LINEAR
+    (long long)(SO_DEVMEM_LINEAR),
+#endif
+#ifdef SO_DEVMEM_DMABUF
+    (long long)(SO_DEVMEM_DMABUF),
+#endif
+#ifdef SO_DEVMEM_DONTNEED
+    (long long)(SO_DEVMEM_DONTNEED),
+#endif
+#ifdef SO_RCVPRIORITY
+    (long long)(SO_RCVPRIORITY),
+#endif
+#ifdef SO_PASSRIGHTS
+    (long long)(SO_PASSRIGHTS),
+#endif
+#ifdef SCM_RIGHTS
+    (long long)(SCM_RIGHTS),
+#endif
+#ifdef SCM_CREDENTIALS
+    (long long)(SCM_CREDENTIALS),
+#endif
+#ifdef SCM_SECURITY
+    (long long)(SCM_SECURITY),
+#endif
+#ifdef SCM_PIDFD
+    (long long)(SCM_PIDFD),
+#endif
+#ifdef SCM_TIMESTAMP
+    (long long)(SCM_TIMESTAMP),
+#endif
+#ifdef SCM_TIMESTAMPNS
+    (long long)(SCM_TIMESTAMPNS),
+#endif
+#ifdef SCM_TIMESTAMPING
+    (long long)(SCM_TIMESTAMPING),
+#endif
+#ifdef SCM_WIFI_STATUS
+    (long long)(SCM_WIFI_STATUS),
+#endif
+#ifdef SCM_TIMESTAMPING_OPT_STATS
+    (long long)(SCM_TIMESTAMPING_OPT_STATS),
+#endif
+#ifdef SCM_TIMESTAMPING_PKTINFO
+    (long long)(SCM_TIMESTAMPING_PKTINFO),
+#endif
+#ifdef SCM_TXTIME
+    (long long)(SCM_TXTIME),
+#endif
+#ifdef MSG_OOB
+    (long long)(MSG_OOB),
+#endif
+#ifdef MSG_PEEK
+    (long long)(MSG_PEEK),
+#endif
+#ifdef MSG_DONTROUTE
+    (long long)(MSG_DONTROUTE),
+#endif
+#ifdef MSG_TRYHARD
+    (long long)(MSG_TRYHARD),
+#endif
+#ifdef MSG_CTRUNC
+    (long long)(MSG_CTRUNC),
+#endif
+#ifdef MSG_PROXY
+    (long long)(MSG_PROXY),
+#endif
+#ifdef MSG_TRUNC
+    (long long)(MSG_TRUNC),
+#endif
+#ifdef MSG_DONTWAIT
+    (long long)(MSG_DONTWAIT),
+#endif
+#ifdef MSG_EOR
+    (long long)(MSG_EOR),
+#endif
+#ifdef MSG_WAITALL
+    (long long)(MSG_WAITALL),
+#endif
+#ifdef MSG_FIN
+    (long long)(MSG_FIN),
+#endif
+#ifdef MSG_SYN
+    (long long)(MSG_SYN),
+#endif
+#ifdef MSG_CONFIRM
+    (long long)(MSG_CONFIRM),
+#endif
+#ifdef MSG_RST
+    (long long)(MSG_RST),
+#endif
+#ifdef MSG_ERRQUEUE
+    (long long)(MSG_ERRQUEUE),
+#endif
+#ifdef MSG_NOSIGNAL
+    (long long)(MSG_NOSIGNAL),
+#endif
+#ifdef MSG_MORE
+    (long long)(MSG_MORE),
+#endif
+#ifdef MSG_WAITFORONE
+    (long long)(MSG_WAITFORONE),
+#endif
+#ifdef MSG_BATCH
+    (long long)(MSG_BATCH),
+#endif
+#ifdef MSG_ZEROCOPY
+    (long long)(MSG_ZEROCOPY),
+#endif
+#ifdef MSG_FASTOPEN
+    (long long)(MSG_FASTOPEN),
+#endif
+#ifdef MSG_CMSG_CLOEXEC
+    (long long)(MSG_CMSG_CLOEXEC),
+#endif
+#ifdef SHUT_RD
+    (long long)(SHUT_RD),
+#endif
+#ifdef SHUT_WR
+    (long long)(SHUT_WR),
+#endif
+#ifdef SHUT_RDWR
+    (long long)(SHUT_RDWR),
+#endif
+#ifdef SOMAXCONN
+    (long long)(SOMAXCONN),
+#endif
+#ifdef IPPROTO_IP
+    (long long)(IPPROTO_IP),
+#endif
+#ifdef IPPROTO_HOPOPTS
+    (long long)(IPPROTO_HOPOPTS),
+#endif
+#ifdef IPPROTO_ICMP
+    (long long)(IPPROTO_ICMP),
+#endif
+#ifdef IPPROTO_IGMP
+    (long long)(IPPROTO_IGMP),
+#endif
+#ifdef IPPROTO_IPIP
+    (long long)(IPPROTO_IPIP),
+#endif
+#ifdef IPPROTO_TCP
+    (long long)(IPPROTO_TCP),
+#endif
+#ifdef IPPROTO_EGP
+    (long long)(IPPROTO_EGP),
+#endif
+#ifdef IPPROTO_PUP
+    (long long)(IPPROTO_PUP),
+#endif
+#ifdef IPPROTO_UDP
+    (long long)(IPPROTO_UDP),
+#endif
+#ifdef IPPROTO_IDP
+    (long long)(IPPROTO_IDP),
+#endif
+#ifdef IPPROTO_TP
+    (long long)(IPPROTO_TP),
+#endif
+#ifdef IPPROTO_DCCP
+    (long long)(IPPROTO_DCCP),
+#endif
+#ifdef IPPROTO_IPV6
+    (long long)(IPPROTO_IPV6),
+#endif
+#ifdef IPPROTO_ROUTING
+    (long long)(IPPROTO_ROUTING),
+#endif
+#ifdef IPPROTO_FRAGMENT
+    (long long)(IPPROTO_FRAGMENT),
+#endif
+#ifdef IPPROTO_RSVP
+    (long long)(IPPROTO_RSVP),
+#endif
+#ifdef IPPROTO_GRE
+    (long long)(IPPROTO_GRE),
+#endif
+#ifdef IPPROTO_ESP
+    (long long)(IPPROTO_ESP),
+#endif
+#ifdef IPPROTO_AH
+    (long long)(IPPROTO_AH),
+#endif
+#ifdef IPPROTO_ICMPV6
+    (long long)(IPPROTO_ICMPV6),
+#endif
+#ifdef IPPROTO_NONE
+    (long long)(IPPROTO_NONE),
+#endif
+#ifdef IPPROTO_DSTOPTS
+    (long long)(IPPROTO_DSTOPTS),
+#endif
+#ifdef IPPROTO_MTP
+    (long long)(IPPROTO_MTP),
+#endif
+#ifdef IPPROTO_BEETPH
+    (long long)(IPPROTO_BEETPH),
+#endif
+#ifdef IPPROTO_ENCAP
+    (long long)(IPPROTO_ENCAP),
+#endif
+#ifdef IPPROTO_PIM
+    (long long)(IPPROTO_PIM),
+#endif
+#ifdef IPPROTO_COMP
+    (long long)(IPPROTO_COMP),
+#endif
+#ifdef IPPROTO_L2TP
+    (long long)(IPPROTO_L2TP),
+#endif
+#ifdef IPPROTO_SCTP
+    (long long)(IPPROTO_SCTP),
+#endif
+#ifdef IPPROTO_MH
+    (long long)(IPPROTO_MH),
+#endif
+#ifdef IPPROTO_UDPLITE
+    (long long)(IPPROTO_UDPLITE),
+#endif
+#ifdef IPPROTO_MPLS
+    (long long)(IPPROTO_MPLS),
+#endif
+#ifdef IPPROTO_ETHERNET
+    (long long)(IPPROTO_ETHERNET),
+#endif
+#ifdef IPPROTO_RAW
+    (long long)(IPPROTO_RAW),
+#endif
+#ifdef IPPROTO_SMC
+    (long long)(IPPROTO_SMC),
+#endif
+#ifdef IPPROTO_MPTCP
+    (long long)(IPPROTO_MPTCP),
+#endif
+#if defined(IPPROTO_MAX) || ALCOVE_GLIBC_AT_LEAST(2, 17)
+    (long long)(IPPROTO_MAX),
+#endif
+    0,
 };
 
-#define ALCOVE_TABLE_COUNT(table) (sizeof(table) / sizeof((table)[0]) - 1)
+#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1}
 
-const struct alcove_constant *const alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {
-    [ALCOVE_CONST_CLONE] = clone_constants,
-    [ALCOVE_CONST_FCNTL] = fcntl_constants,
-    [ALCOVE_CONST_FILE] = file_constants,
-    [ALCOVE_CONST_IOCTL] = ioctl_constants,
-    [ALCOVE_CONST_MOUNT] = mount_constants,
-    [ALCOVE_CONST_PRCTL] = prctl_constants,
-    [ALCOVE_CONST_PTRACE] = ptrace_constants,
-    [ALCOVE_CONST_RLIMIT] = rlimit_constants,
-    [ALCOVE_CONST_SECCOMP] = seccomp_constants,
-    [ALCOVE_CONST_SIGNAL] = signal_constants,
-    [ALCOVE_CONST_SYSCALL] = syscall_constants,
-    [ALCOVE_CONST_ERRNO] = errno_constants,
-    [ALCOVE_CONST_WAIT] = wait_constants,
-    [ALCOVE_CONST_PRIO] = prio_constants,
-    [ALCOVE_CONST_SOCKET] = socket_constants,
+const struct alcove_constant_table alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {
+    [ALCOVE_CONST_CLONE] = ALCOVE_TABLE(clone),
+    [ALCOVE_CONST_FCNTL] = ALCOVE_TABLE(fcntl),
+    [ALCOVE_CONST_FILE] = ALCOVE_TABLE(file),
+    [ALCOVE_CONST_IOCTL] = ALCOVE_TABLE(ioctl),
+    [ALCOVE_CONST_MOUNT] = ALCOVE_TABLE(mount),
+    [ALCOVE_CONST_PRCTL] = ALCOVE_TABLE(prctl),
+    [ALCOVE_CONST_PTRACE] = ALCOVE_TABLE(ptrace),
+    [ALCOVE_CONST_RLIMIT] = ALCOVE_TABLE(rlimit),
+    [ALCOVE_CONST_SECCOMP] = ALCOVE_TABLE(seccomp),
+    [ALCOVE_CONST_SIGNAL] = ALCOVE_TABLE(signal),
+    [ALCOVE_CONST_SYSCALL] = ALCOVE_TABLE(syscall),
+    [ALCOVE_CONST_ERRNO] = ALCOVE_TABLE(errno),
+    [ALCOVE_CONST_WAIT] = ALCOVE_TABLE(wait),
+    [ALCOVE_CONST_PRIO] = ALCOVE_TABLE(prio),
+    [ALCOVE_CONST_SOCKET] = ALCOVE_TABLE(socket),
 };
 
-const size_t alcove_constant_counts[ALCOVE_CONST_DOMAINS] = {
-    [ALCOVE_CONST_CLONE] = ALCOVE_TABLE_COUNT(clone_constants),
-    [ALCOVE_CONST_FCNTL] = ALCOVE_TABLE_COUNT(fcntl_constants),
-    [ALCOVE_CONST_FILE] = ALCOVE_TABLE_COUNT(file_constants),
-    [ALCOVE_CONST_IOCTL] = ALCOVE_TABLE_COUNT(ioctl_constants),
-    [ALCOVE_CONST_MOUNT] = ALCOVE_TABLE_COUNT(mount_constants),
-    [ALCOVE_CONST_PRCTL] = ALCOVE_TABLE_COUNT(prctl_constants),
-    [ALCOVE_CONST_PTRACE] = ALCOVE_TABLE_COUNT(ptrace_constants),
-    [ALCOVE_CONST_RLIMIT] = ALCOVE_TABLE_COUNT(rlimit_constants),
-    [ALCOVE_CONST_SECCOMP] = ALCOVE_TABLE_COUNT(seccomp_constants),
-    [ALCOVE_CONST_SIGNAL] = ALCOVE_TABLE_COUNT(signal_constants),
-    [ALCOVE_CONST_SYSCALL] = ALCOVE_TABLE_COUNT(syscall_constants),
-    [ALCOVE_CONST_ERRNO] = ALCOVE_TABLE_COUNT(errno_constants),
-    [ALCOVE_CONST_WAIT] = ALCOVE_TABLE_COUNT(wait_constants),
-    [ALCOVE_CONST_PRIO] = ALCOVE_TABLE_COUNT(prio_constants),
-    [ALCOVE_CONST_SOCKET] = ALCOVE_TABLE_COUNT(socket_constants),
-};
-
-const char *const alcove_constant_domain_names[ALCOVE_CONST_DOMAINS] = {
+const char alcove_constant_domain_names[ALCOVE_CONST_DOMAINS][ALCOVE_CONST_DOMAIN_NAME_CAP] = {
     [ALCOVE_CONST_CLONE] = "clone",
     [ALCOVE_CONST_FCNTL] = "fcntl",
     [ALCOVE_CONST_FILE] = "file",

@@ -34,6 +34,8 @@ const LISTS_DIR = "scripts/constants";
 
 /** The look-up in `csrc/constants.c` refuses longer names. */
 const MAX_NAME_LENGTH = 64;
+/** ALCOVE_CONST_DOMAIN_NAME_CAP of csrc/constants.h: room for a domain name and its NUL. */
+const DOMAIN_NAME_CAP = 16;
 
 /**
  * Headers the tables are compiled against. glibc headers come first: `<linux/if.h>` checks
@@ -195,8 +197,8 @@ function cString(text: string): string {
   return `"${text}"`;
 }
 
-function renderEntry(entry: ConstantEntry): string[] {
-  const row = (macro: string) => `    {${cString(entry.name)}, (long long)(${macro})},`;
+/** The entry's preprocessor guard around `row(macro)` for the macro that gives its value. */
+function renderEntry(entry: ConstantEntry, row: (macro: string) => string): string[] {
   const lines: string[] = [];
   if (entry.glibcEnum) {
     const [major, minor] = entry.glibcEnum;
@@ -223,7 +225,8 @@ function renderEntry(entry: ConstantEntry): string[] {
  *   member: "ALCOVE_CONST_SIGNAL",
  *   entries: [{ name: "SIGKILL", fallbacks: [] }],
  * }]);
- * // source contains `{"SIGKILL", (long long)(SIGKILL)},` guarded by `#ifdef SIGKILL`
+ * // source holds `"SIGKILL\\0"` among signal_names and `(long long)(SIGKILL),` among
+ * // signal_values, each guarded by `#ifdef SIGKILL`
  * ```
  */
 export function renderConstantsTable(domains: readonly ConstantDomain[]): string {
@@ -256,31 +259,36 @@ export function renderConstantsTable(domains: readonly ConstantDomain[]): string
     "#define ALCOVE_GLIBC_AT_LEAST(major, minor) 0",
     "#endif",
     "",
-    "/* Each table ends with a {NULL, 0} entry that alcove_constant_counts leaves out: it keeps",
-    " * a table whose names are all undefined here from being an empty array. */",
+    "/* Each domain's names are one string, NUL after each, and its values an array in the",
+    " * same order: no pointer per entry, so nothing to relocate when a position-independent",
+    " * executable or library is loaded (every control process start). The values end with a",
+    " * 0 that the count leaves out: it keeps a table whose names are all undefined here from",
+    " * being an empty array. */",
   ];
   for (const domain of domains) {
     out.push(
       "",
       `/* ${LISTS_DIR}/${domain.name}.txt */`,
-      `static const struct alcove_constant ${domain.name}_constants[] = {`,
+      `static const char ${domain.name}_names[] =`,
     );
-    for (const entry of domain.entries) out.push(...renderEntry(entry));
-    out.push("    {NULL, 0},", "};");
+    for (const entry of domain.entries) {
+      out.push(...renderEntry(entry, () => `    ${cString(entry.name + "\\0")}`));
+    }
+    out.push('    "";', `static const long long ${domain.name}_values[] = {`);
+    for (const entry of domain.entries) {
+      out.push(...renderEntry(entry, (macro) => `    (long long)(${macro}),`));
+    }
+    out.push("    0,", "};");
   }
   out.push(
     "",
-    "#define ALCOVE_TABLE_COUNT(table) (sizeof(table) / sizeof((table)[0]) - 1)",
+    "#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1}",
     "",
-    "const struct alcove_constant *const alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {",
-    ...domains.map((d) => `    [${d.member}] = ${d.name}_constants,`),
+    "const struct alcove_constant_table alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {",
+    ...domains.map((d) => `    [${d.member}] = ALCOVE_TABLE(${d.name}),`),
     "};",
     "",
-    "const size_t alcove_constant_counts[ALCOVE_CONST_DOMAINS] = {",
-    ...domains.map((d) => `    [${d.member}] = ALCOVE_TABLE_COUNT(${d.name}_constants),`),
-    "};",
-    "",
-    "const char *const alcove_constant_domain_names[ALCOVE_CONST_DOMAINS] = {",
+    "const char alcove_constant_domain_names[ALCOVE_CONST_DOMAINS][ALCOVE_CONST_DOMAIN_NAME_CAP] = {",
     ...domains.map((d) => `    [${d.member}] = ${cString(d.name)},`),
     "};",
   );
@@ -303,6 +311,12 @@ export async function generateConstants(root: string): Promise<Map<string, strin
   const header = await Deno.readTextFile(`${root}/${HEADER_PATH}`);
   const members = parseDomainEnum(header);
   const names = members.map((m) => m.slice("ALCOVE_CONST_".length).toLowerCase());
+  const long = names.find((n) => n.length >= DOMAIN_NAME_CAP);
+  if (long !== undefined) {
+    throw new Error(
+      `${HEADER_PATH}: the domain name ${long} is longer than ${DOMAIN_NAME_CAP - 1} bytes`,
+    );
+  }
   const lists = new Set<string>();
   for await (const item of Deno.readDir(`${root}/${LISTS_DIR}`)) {
     if (item.isFile && item.name.endsWith(".txt")) lists.add(item.name.slice(0, -4));

@@ -75,8 +75,9 @@ static int ascii_equal_ignoring_case(const char *a, const char *b)
     }
 }
 
-/* Every table: named, non-empty, NULL-terminated past its count, no two names equal
- * ignoring case (a look-up could never reach the second), and each name finds itself. */
+/* Every table: named, non-empty, with as many names as values (the names end where the
+ * count does, the values with a 0 past it), no two names equal ignoring case (a look-up
+ * could never reach the second), and each name finds itself. */
 static void check_tables(void)
 {
     static const char *const expected[ALCOVE_CONST_DOMAINS] = {
@@ -84,23 +85,28 @@ static void check_tables(void)
         "seccomp", "signal", "syscall", "errno", "wait",  "prio",  "socket",
     };
     for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
-        const struct alcove_constant *table = alcove_constant_tables[d];
-        size_t count = alcove_constant_counts[d];
+        const struct alcove_constant_table *table = &alcove_constant_tables[d];
+        size_t count = table->count;
         char what[160];
 
         snprintf(what, sizeof(what), "domain %d is named %s", d, expected[d]);
         check(strcmp(alcove_constant_domain_names[d], expected[d]) == 0, what);
-        snprintf(what, sizeof(what), "domain %s has entries ending in {NULL, 0}", expected[d]);
-        check(count > 0 && table[count].name == NULL && table[count].value == 0, what);
+        const char *names[1024];
+        size_t n = 0;
+        for (const char *p = table->names; *p != '\0' && n < 1024; p += strlen(p) + 1)
+            names[n++] = p;
+        snprintf(what, sizeof(what), "domain %s has %zu names for %zu values, then a 0",
+                 expected[d], n, count);
+        check(count > 0 && n == count && table->values[count] == 0, what);
 
         int unique = 1, found = 1;
-        for (size_t i = 0; i < count; i++) {
-            for (size_t j = i + 1; j < count; j++) {
-                if (ascii_equal_ignoring_case(table[i].name, table[j].name))
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = i + 1; j < n; j++) {
+                if (ascii_equal_ignoring_case(names[i], names[j]))
                     unique = 0;
             }
             long long value = 0;
-            if (lookup(d, table[i].name, &value) != 0 || value != table[i].value)
+            if (lookup(d, names[i], &value) != 0 || value != table->values[i])
                 found = 0;
         }
         snprintf(what, sizeof(what), "domain %s names differ ignoring case", expected[d]);

@@ -128,15 +128,26 @@ Deno.test("entries are guarded by the preprocessor", () => {
   }]);
   assert(source.includes(
     [
+      "static const char ptrace_names[] =",
       "#ifdef PTRACE_PEEKUSER",
-      '    {"PTRACE_PEEKUSER", (long long)(PTRACE_PEEKUSER)},',
+      '    "PTRACE_PEEKUSER\\0"',
       "#elif defined(PTRACE_PEEKUSR)",
-      '    {"PTRACE_PEEKUSER", (long long)(PTRACE_PEEKUSR)},',
+      '    "PTRACE_PEEKUSER\\0"',
       "#endif",
       "#if defined(P_PIDFD) || ALCOVE_GLIBC_AT_LEAST(2, 36)",
-      '    {"P_PIDFD", (long long)(P_PIDFD)},',
+      '    "P_PIDFD\\0"',
       "#endif",
-      "    {NULL, 0},",
+      '    "";',
+      "static const long long ptrace_values[] = {",
+      "#ifdef PTRACE_PEEKUSER",
+      "    (long long)(PTRACE_PEEKUSER),",
+      "#elif defined(PTRACE_PEEKUSR)",
+      "    (long long)(PTRACE_PEEKUSR),",
+      "#endif",
+      "#if defined(P_PIDFD) || ALCOVE_GLIBC_AT_LEAST(2, 36)",
+      "    (long long)(P_PIDFD),",
+      "#endif",
+      "    0,",
     ].join("\n"),
   ));
   assert(source.includes('    [ALCOVE_CONST_PTRACE] = "ptrace",'));
