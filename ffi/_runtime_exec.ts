@@ -84,34 +84,40 @@ function isFile(path: string): boolean {
   }
 }
 
-/** The control process executable that findNative (ffi/_native.ts) finds, in its order
- * (ALCOVE_LIB_PATH, the package's build/, its prebuilt native/ files), for a package of
- * local files at `root`; undefined where findNative would look further (a package from a
- * URL) or find none. */
-export function localHelper(root: URL): string | undefined {
-  const candidates: string[] = [];
+/** The folders findNative (ffi/_native.ts) looks in, in its order (ALCOVE_LIB_PATH, the
+ * package's build/, its prebuilt native/ files), for a package of local files at `root`;
+ * undefined for a package from elsewhere (a URL), where findNative looks further. */
+export function nativeDirs(root: URL): string[] | undefined {
+  const dirs: string[] = [];
   const env = Deno.env.get("ALCOVE_LIB_PATH");
   if (env) {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
-    candidates.push(dir.endsWith("/") ? dir : dir + "/");
+    dirs.push(dir.endsWith("/") ? dir : dir + "/");
   }
   const build = localPath(new URL("build/", root));
   if (build === undefined) return undefined;
-  candidates.push(build);
+  dirs.push(build);
   const arch: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
-  candidates.push(
-    localPath(new URL(`native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`, root))!,
-  );
-  for (const dir of candidates) {
-    if (isFile(`${dir}libalcove.so`) && isFile(`${dir}alcove`)) return `${dir}alcove`;
-  }
-  return undefined;
+  dirs.push(localPath(new URL(`native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`, root))!);
+  return dirs;
+}
+
+/** Whether findNative takes `dir`: it holds both native files. */
+export function holdsNative(dir: string): boolean {
+  return isFile(`${dir}libalcove.so`) && isFile(`${dir}alcove`);
 }
 
 /** The command line's fast path: when the control process executable of the package at
  * `root` parses `args` itself (ffi/cli/_fast.ts), this process becomes
  * `alcove --cli-parse --abi N -- ARGS...` and never returns; otherwise, and when that exec
- * fails, it returns and the TypeScript command line runs. */
+ * fails, it returns and the TypeScript command line runs (and says why it cannot run the
+ * executable, or that there is none).
+ *
+ * The executable is looked for where findNative looks, without a stat first (the first stat
+ * of a process costs it a millisecond or more): execv of each folder's `alcove` in turn,
+ * until one runs. After a failure, a folder that findNative takes (see holdsNative) ends the
+ * search; any other is passed over. The one difference from findNative: an executable whose
+ * libalcove.so is missing beside it runs all the same (it does not use the library). */
 export async function execParsedInC(args: readonly string[], root: URL): Promise<void> {
   if (!parsedInC(args) || Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
   try {
@@ -119,11 +125,15 @@ export async function execParsedInC(args: readonly string[], root: URL): Promise
   } catch {
     return;
   }
-  const helper = localHelper(root);
-  const libc = helper === undefined ? undefined : openLibc();
-  if (helper === undefined || libc === undefined) return;
+  const dirs = nativeDirs(root);
+  const libc = dirs === undefined ? undefined : openLibc();
+  if (dirs === undefined || libc === undefined) return;
   try {
-    await execv(libc, helper, [helper, "--cli-parse", "--abi", String(ABI), "--", ...args]);
+    for (const dir of dirs) {
+      const helper = `${dir}alcove`;
+      await execv(libc, helper, [helper, "--cli-parse", "--abi", String(ABI), "--", ...args]);
+      if (holdsNative(dir)) return;
+    }
   } finally {
     libc.close();
   }

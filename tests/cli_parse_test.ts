@@ -9,7 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
 import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
-import { localHelper } from "../ffi/_runtime_exec.ts";
+import { holdsNative, nativeDirs } from "../ffi/_runtime_exec.ts";
 import { findNative } from "../ffi/_native.ts";
 import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
 import { CAPABILITY_NAMES } from "../ffi/capabilities.ts";
@@ -312,7 +312,7 @@ Deno.test(
   },
 );
 
-Deno.test("cli parse: the fast path finds the executable findNative finds", () => {
+Deno.test("cli parse: the fast path looks where findNative looks, in its order", () => {
   const root = new URL("../", import.meta.url);
   const saved = Deno.env.get("ALCOVE_LIB_PATH");
   try {
@@ -320,12 +320,62 @@ Deno.test("cli parse: the fast path finds the executable findNative finds", () =
     for (const value of [undefined, dir, `${dir}libalcove.so`, "/nowhere"]) {
       if (value === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
       else Deno.env.set("ALCOVE_LIB_PATH", value);
-      assertEquals(localHelper(root), findNative().helper, String(value));
+      const found = nativeDirs(root)?.find(holdsNative);
+      assertEquals(`${found}alcove`, findNative().helper, String(value));
     }
-    assertEquals(localHelper(new URL("https://example.com/alcove/")), undefined);
+    assertEquals(nativeDirs(new URL("https://example.com/alcove/")), undefined);
   } finally {
     if (saved === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
     else Deno.env.set("ALCOVE_LIB_PATH", saved);
+  }
+});
+
+Deno.test("cli parse: the fast path runs the first executable of findNative's folders", async () => {
+  // A package of cli.ts and its fast path alone, with its build/ folder: the fast path never
+  // returns here (there is no TypeScript command line to return to).
+  const dir = await Deno.makeTempDir({ prefix: "alcove-cli-fast-" });
+  try {
+    const root = new URL("../", import.meta.url);
+    for (const file of ["cli.ts", "ffi/_abi.ts", "ffi/_runtime_exec.ts", "ffi/cli/_fast.ts"]) {
+      await Deno.mkdir(`${dir}/pkg/${file.slice(0, file.lastIndexOf("/") + 1)}`, {
+        recursive: true,
+      });
+      await Deno.copyFile(new URL(file, root), `${dir}/pkg/${file}`);
+    }
+    const built = CONTROL_EXECUTABLE.slice(0, CONTROL_EXECUTABLE.lastIndexOf("/") + 1);
+    const place = async (to: string, files: string[]) => {
+      await Deno.mkdir(to, { recursive: true });
+      for (const f of files) await Deno.copyFile(`${built}${f}`, `${to}/${f}`);
+    };
+    await place(`${dir}/pkg/build`, ["alcove", "libalcove.so"]);
+    await place(`${dir}/library-only`, ["libalcove.so"]);
+    await place(`${dir}/executable-only`, ["alcove"]);
+    const base = Deno.env.toObject();
+    delete base.ALCOVE_LIB_PATH;
+    const cmdline = "tr '\\0' ' ' </proc/$PPID/cmdline";
+    const parent = async (env: Record<string, string>) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${dir}/pkg/cli.ts`, ...SYS, "sh", "-c", cmdline],
+        clearEnv: true,
+        env: { ...base, ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(r.code, 0, decoder.decode(r.stderr));
+      return decoder.decode(r.stdout);
+    };
+    const build = `${dir}/pkg/build/alcove --cli-parse --abi `;
+    assert((await parent({})).startsWith(build));
+    // Folders without the executable are passed over, ALCOVE_LIB_PATH's first.
+    for (const path of ["/nowhere", `${dir}/library-only`, `${dir}/library-only/libalcove.so`]) {
+      const out = await parent({ ALCOVE_LIB_PATH: path });
+      assert(out.startsWith(build), `${path}: ${out}`);
+    }
+    // An executable runs without its library beside it: it needs none.
+    const out = await parent({ ALCOVE_LIB_PATH: `${dir}/executable-only` });
+    assert(out.startsWith(`${dir}/executable-only/alcove --cli-parse --abi `), out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
