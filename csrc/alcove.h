@@ -208,9 +208,9 @@ struct alcove_state {
      * of the report sees its end. */
     const int *host_fds;
     size_t nhost_fds;
-    /* Work that waits for the loop's first idle moment, off the path of the first calls:
-     * removing the cgroups that control processes gone before their programs ended left
-     * behind (the root's, main.c). */
+    /* Work the loop does before it reads its first call, kept off the way to the greeting
+     * (the host reads it meanwhile) and to the command line's command: removing the cgroups
+     * that control processes gone before their programs ended left behind (main.c). */
     int sweep_stale;
 };
 

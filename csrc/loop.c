@@ -1138,6 +1138,10 @@ int alcove_loop(struct alcove_state *ap)
     size_t cap = 0;
     long long shutdown_at = -1;
     int killed = 0, killed_all = 0, up_broken = 0;
+    if (ap->sweep_stale) {
+        ap->sweep_stale = 0;
+        alcove_cg_remove_stale();
+    }
 
     for (;;) {
         if (ap->up_eof && shutdown_at < 0) {
@@ -1231,10 +1235,6 @@ int alcove_loop(struct alcove_state *ap)
         int limit = check_deadlines(ap);
         if (limit >= 0 && (timeout < 0 || limit < timeout))
             timeout = limit;
-        if (ap->sweep_stale && poll(pfd, (nfds_t)n, 0) == 0) {
-            ap->sweep_stale = 0;
-            alcove_cg_remove_stale();
-        }
         int rv = timeout < 0 ? spin(ap, pfd, (nfds_t)n) : 0;
         if (rv == 0)
             rv = poll(pfd, (nfds_t)n, timeout);

@@ -256,7 +256,7 @@ int main(int argc, char *argv[])
         return 1;
     }
     /* cgroups that control processes gone before their programs ended left behind: gone
-     * at the loop's first idle moment, after the host has heard from us (and, for the
+     * before the loop reads its first call, after the host has heard from us (for the
      * command line, once its command runs). */
     ap->sweep_stale = 1;
     if (cli_mode)

@@ -403,9 +403,8 @@ Deno.test(
         // Its control process changes meanwhile (memory, threads of work) but stays itself.
         await Promise.all(Array.from({ length: 20 }, () => run(live, ["true"], { cgroup: {} })));
         await withDriver(async (next) => {
+          // Answered: it swept before it read its first call.
           assertEquals(await next.getpid([]) > 0, true);
-          // At its first idle moment, after its greeting.
-          await until(() => leftBy(pid).length === 0, 10000).catch(() => {});
           assertEquals(leftBy(pid), []);
           await gone(m);
           assertEquals(withMarker(kept).length, 1, "a live driver's program was killed");
