@@ -6,8 +6,8 @@
  * host process; this module picks one when it is first loaded. Nothing else in
  * the library names a runtime. Internal.
  *
- * The control channel is a Unix socket the host listens on, in a fresh directory
- * with an unguessable name; the root learns the name and a token from a first line
+ * The control channel is a Unix socket the host listens on, in the temporary folder
+ * with an unguessable name (`socketPathIn`); the root learns the name and a token from a first line
  * (see `lineInEnvironment` in `_runtime_shared.ts`: the environment variable
  * ALCOVE_CHANNEL when it runs as this user, else the first line of its stdin, which
  * passes through any command prefix, unlike the environment under sudo), connects,

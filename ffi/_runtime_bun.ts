@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
@@ -24,6 +24,7 @@ import {
   randomHex,
   socketLine,
   socketMode,
+  socketPathIn,
   SYMBOLS,
 } from "./_runtime_shared.ts";
 import { concat } from "./_wire.ts";
@@ -219,20 +220,14 @@ async function spawnHelper(
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
   if (pipesForced(backend)) return spawnWithPipes(argv);
-  let dir: string | undefined;
   let server: { stop(force?: boolean): void } | undefined;
   const token = randomHex(16);
   const check = options.refuseStrangers;
   // Before the spawn returns, no connection can be the root's: pid 0 refuses all.
   let rootPid = 0;
   const channel = new Channel(token, check && (() => check(path, rootPid)));
-  let path: string;
+  const path = socketPathIn(tmpdir());
   try {
-    dir = mkdtempSync(`${tmpdir()}/alcove-`);
-    // Others may pass through (a root started as another user must reach the
-    // socket) but not list it: the socket's name is the secret.
-    chmodSync(dir, 0o711);
-    path = `${dir}/${randomHex(16)}`;
     // Bun calls the handlers unbound, and reads only an object's own properties.
     server = bun.listen({
       unix: path,
@@ -248,7 +243,7 @@ async function spawnHelper(
     chmodSync(path, socketMode(argv.length > 1));
   } catch {
     server?.stop(true);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (server) rmSync(path, { force: true });
     return spawnWithPipes(argv);
   }
   const line = socketLine(path, token);
@@ -310,7 +305,7 @@ async function spawnHelper(
     // The listener only: the accepted connection stays open.
     server.stop(false);
     channel.closeStrangers();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(path, { force: true });
   }
 }
 

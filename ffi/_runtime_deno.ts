@@ -18,6 +18,7 @@ import {
   randomHex,
   socketLine,
   socketMode,
+  socketPathIn,
   SYMBOLS,
 } from "./_runtime_shared.ts";
 import { holding, openLibc } from "./_runtime_exec.ts";
@@ -212,23 +213,19 @@ async function spawnHelper(
   timeout: number,
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
-  let dir: string | undefined;
+  let path: string | undefined;
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
   // Synchronous file system calls: each is a system call or two, where an asynchronous
   // one would wait for a thread of the runtime's pool.
   try {
-    dir = Deno.makeTempDirSync({ prefix: "alcove-" });
-    // Others may pass through (a root started as another user must reach the
-    // socket) but not list it.
-    Deno.chmodSync(dir, 0o711);
-    const path = `${dir}/${randomHex(16)}`;
+    path = socketPathIn(temporaryFolder());
     listener = Deno.listen({ transport: "unix", path });
     Deno.chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     listener?.close();
-    if (dir) removeQuietly(dir);
+    if (listener) removeQuietly(path!);
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
@@ -259,7 +256,6 @@ async function spawnHelper(
   const wait = elapsed(timeout);
   try {
     const check = options.refuseStrangers;
-    const path = listener.addr.path;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
       child.status.then(() => null),
@@ -274,16 +270,24 @@ async function spawnHelper(
     wait.cancel();
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
-    removeQuietly(dir);
+    // Closing removes it too, but later while an accept is pending: not after an exit.
+    removeQuietly(path);
   }
 }
 
-function removeQuietly(dir: string): void {
+function removeQuietly(path: string): void {
   try {
-    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(path);
   } catch {
     // already gone
   }
+}
+
+/** The runtime's temporary folder: TMPDIR when this program may read it, else /tmp. */
+function temporaryFolder(): string {
+  const tmpdir = { name: "env", variable: "TMPDIR" } as const;
+  return (Deno.permissions.querySync(tmpdir).state === "granted" && Deno.env.get("TMPDIR")) ||
+    "/tmp";
 }
 
 function closeQuietly(conn: Deno.UnixConn): void {

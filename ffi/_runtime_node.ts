@@ -6,7 +6,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ import {
   randomHex,
   socketLine,
   socketMode,
+  socketPathIn,
 } from "./_runtime_shared.ts";
 import { nodeLike } from "./_runtime_nodelike.ts";
 
@@ -118,20 +119,14 @@ async function spawnHelper(
 ): Promise<HelperProcess> {
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv);
-  let dir: string | undefined;
   let server: Server | undefined;
-  let path: string;
+  const path = socketPathIn(tmpdir());
   try {
-    dir = mkdtempSync(`${tmpdir()}/alcove-`);
-    // Others may pass through (a root started as another user must reach the
-    // socket) but not list it: the socket's name is the secret.
-    chmodSync(dir, 0o711);
-    path = `${dir}/${randomHex(16)}`;
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (server) rmSync(path, { force: true });
     if (inherit) throw e;
     return await spawnWithPipes(argv);
   }
@@ -175,7 +170,7 @@ async function spawnHelper(
     wait.cancel();
     server.close();
     for (const conn of strangers) conn.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(path, { force: true });
   }
 }
 

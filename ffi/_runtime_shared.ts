@@ -30,6 +30,19 @@ export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } 
   return { promise, cancel: () => signal.removeEventListener("abort", done) };
 }
 
+/**
+ * A fresh path for the socket the root connects to, directly in the temporary folder `tmp`:
+ * no folder of its own to make and remove at every start (about a quarter of a millisecond
+ * on an ext4 /tmp). Nothing is followed or replaced there: bind(2) creates the socket and
+ * fails if anything has the name, the name is unguessable (though /proc/net/unix shows it
+ * to every user once it exists), the sticky /tmp keeps others from removing it, and who may
+ * connect is the socket's mode ({@linkcode socketMode}), set at once, then the token the
+ * root must send first. The runtime removes it when its listener closes.
+ */
+export function socketPathIn(tmp: string): string {
+  return `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
+}
+
 /** The first line the root reads: where to connect and what to say; with `inheritStdio`,
  * that the descriptors it inherited stay open for its programs (the command line's case). */
 export function socketLine(path: string, token: string, inheritStdio = false): Uint8Array {

@@ -59,6 +59,24 @@ Deno.test(denoOnly("the README's minimal permissions are enough"), async () => {
   assertEquals(pipes.start, "ok");
 });
 
+Deno.test(denoOnly("the socket is made in TMPDIR when it may be read, and removed"), async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // Leave to write only there: a socket made anywhere else would be refused.
+    const got = await withFlags([
+      `${ENV},TMPDIR`,
+      `--allow-read=${native.dir},${tmp}`,
+      `--allow-write=${tmp}`,
+      RUN,
+      "--allow-net",
+    ], { TMPDIR: tmp });
+    assertEquals(got.start, "ok");
+    assertEquals([...Deno.readDirSync(tmp)], [], "the start left something behind");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test(
   denoOnly("each missing permission is Deno's own error, naming its flag"),
   async () => {

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-QMVALCEN.js";
+} from "./chunk-ATCV6LFY.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-L3WFJ5P5.js";
+} from "./chunk-BF4F5QVA.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-OOEMGTSL.js";
+} from "./chunk-XLMOPVKP.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -188,7 +188,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-O6ML2FYX.js")).openLocal();
+      local = (await import("./local-3DF2JG3P.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -212,7 +212,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-TIXVWLKW.js");
+  const { runWithDriver } = await import("./_driver_run-6CJWQKMY.js");
   return await runWithDriver(plan, uid, local);
 }
 

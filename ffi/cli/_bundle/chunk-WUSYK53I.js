@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-OOEMGTSL.js";
+} from "./chunk-XLMOPVKP.js";
 import {
   BPF_ABS,
   BPF_ALU,

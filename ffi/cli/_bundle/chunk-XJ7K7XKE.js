@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-L3WFJ5P5.js";
+} from "./chunk-BF4F5QVA.js";
 import {
   CstructValue,
   Reader,

@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-OOEMGTSL.js";
+} from "./chunk-XLMOPVKP.js";
 
 // ffi/constants.ts
 var lastParsed;

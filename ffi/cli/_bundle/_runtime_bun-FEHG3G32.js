@@ -4,7 +4,7 @@ import {
 } from "./chunk-WXVCCUSC.js";
 import {
   nodeLike
-} from "./chunk-FOMLHH7E.js";
+} from "./chunk-4KLGEFZS.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -17,11 +17,12 @@ import {
   pipesForced,
   randomHex,
   socketLine,
-  socketMode
-} from "./chunk-QN6NNWAL.js";
+  socketMode,
+  socketPathIn
+} from "./chunk-BC76QYCY.js";
 
 // ffi/_runtime_bun.ts
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import process from "node:process";
@@ -150,17 +151,13 @@ var Channel = class {
 };
 async function spawnHelper(argv, timeout, options = {}) {
   if (pipesForced(backend)) return spawnWithPipes(argv);
-  let dir;
   let server;
   const token = randomHex(16);
   const check = options.refuseStrangers;
   let rootPid = 0;
   const channel = new Channel(token, check && (() => check(path, rootPid)));
-  let path;
+  const path = socketPathIn(tmpdir());
   try {
-    dir = mkdtempSync(`${tmpdir()}/alcove-`);
-    chmodSync(dir, 457);
-    path = `${dir}/${randomHex(16)}`;
     server = bun.listen({
       unix: path,
       socket: {
@@ -175,8 +172,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     chmodSync(path, socketMode(argv.length > 1));
   } catch {
     server?.stop(true);
-    if (dir) rmSync(dir, {
-      recursive: true,
+    if (server) rmSync(path, {
       force: true
     });
     return spawnWithPipes(argv);
@@ -248,8 +244,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     wait.cancel();
     server.stop(false);
     channel.closeStrangers();
-    rmSync(dir, {
-      recursive: true,
+    rmSync(path, {
       force: true
     });
   }
@@ -394,7 +389,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-FIU5S2QI.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-GTRJHCS5.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-CFZ3BZJA.js";
-import "./chunk-OOEMGTSL.js";
+} from "./chunk-WUSYK53I.js";
+import "./chunk-XLMOPVKP.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-7KFGVFKI.js";
+} from "./chunk-XJ7K7XKE.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-QMVALCEN.js";
+} from "./chunk-ATCV6LFY.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-L3WFJ5P5.js";
+} from "./chunk-BF4F5QVA.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -39,7 +39,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-QN6NNWAL.js";
+} from "./chunk-BC76QYCY.js";
 import {
   AbortedError,
   AlcoveError,
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-OOEMGTSL.js";
+} from "./chunk-XLMOPVKP.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -12,8 +12,9 @@ import {
   pipesForced,
   randomHex,
   socketLine,
-  socketMode
-} from "./chunk-QN6NNWAL.js";
+  socketMode,
+  socketPathIn
+} from "./chunk-BC76QYCY.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -249,16 +250,12 @@ function isPermissionError(e) {
   return e instanceof Deno.errors.NotCapable;
 }
 async function spawnHelper(argv, timeout, options = {}) {
-  let dir;
+  let path;
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
   try {
-    dir = Deno.makeTempDirSync({
-      prefix: "alcove-"
-    });
-    Deno.chmodSync(dir, 457);
-    const path = `${dir}/${randomHex(16)}`;
+    path = socketPathIn(temporaryFolder());
     listener = Deno.listen({
       transport: "unix",
       path
@@ -266,7 +263,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     Deno.chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     listener?.close();
-    if (dir) removeQuietly(dir);
+    if (listener) removeQuietly(path);
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
@@ -299,7 +296,6 @@ async function spawnHelper(argv, timeout, options = {}) {
   const wait = elapsed(timeout);
   try {
     const check = options.refuseStrangers;
-    const path = listener.addr.path;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
       child.status.then(() => null),
@@ -314,16 +310,21 @@ async function spawnHelper(argv, timeout, options = {}) {
     wait.cancel();
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
-    removeQuietly(dir);
+    removeQuietly(path);
   }
 }
-function removeQuietly(dir) {
+function removeQuietly(path) {
   try {
-    Deno.removeSync(dir, {
-      recursive: true
-    });
+    Deno.removeSync(path);
   } catch {
   }
+}
+function temporaryFolder() {
+  const tmpdir = {
+    name: "env",
+    variable: "TMPDIR"
+  };
+  return Deno.permissions.querySync(tmpdir).state === "granted" && Deno.env.get("TMPDIR") || "/tmp";
 }
 function closeQuietly(conn) {
   try {

@@ -1078,9 +1078,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-TRJA2NZX.js"),
+    import("./policy-JPMLJ6GZ.js"),
     import("./profile-3CHJ2O3J.js"),
-    import("./install-OA47IUK7.js")
+    import("./install-OBG5WOBV.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-CFZ3BZJA.js";
-import "./chunk-OOEMGTSL.js";
+} from "./chunk-WUSYK53I.js";
+import "./chunk-XLMOPVKP.js";
 import {
   BPF_A,
   BPF_ABS,

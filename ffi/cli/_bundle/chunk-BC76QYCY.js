@@ -16,6 +16,9 @@ function elapsed(ms) {
     cancel: () => signal.removeEventListener("abort", done)
   };
 }
+function socketPathIn(tmp) {
+  return `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
+}
 function socketLine(path, token, inheritStdio = false) {
   return new TextEncoder().encode(`socket ${path} ${token}${inheritStdio ? " inherit" : ""}
 `);
@@ -154,6 +157,7 @@ function socketMode(prefixed) {
 export {
   randomHex,
   elapsed,
+  socketPathIn,
   socketLine,
   CHANNEL_VARIABLE,
   lineInEnvironment,

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-GAULFLPH.js")).backend;
+      return (await import("./_runtime_deno-66UFPH3Z.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-TW2WK6NR.js")).backend;
+      return (await import("./_runtime_bun-FEHG3G32.js")).backend;
     case "node":
-      return (await import("./_runtime_node-FIU5S2QI.js")).backend;
+      return (await import("./_runtime_node-GTRJHCS5.js")).backend;
     default:
       return unsupported();
   }

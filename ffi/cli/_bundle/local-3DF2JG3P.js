@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-7KFGVFKI.js";
-import "./chunk-L3WFJ5P5.js";
+} from "./chunk-XJ7K7XKE.js";
+import "./chunk-BF4F5QVA.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-OOEMGTSL.js";
+import "./chunk-XLMOPVKP.js";
 export {
   Local,
   openLocal
