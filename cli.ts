@@ -15,7 +15,10 @@
  * ```
  * @module
  */
-import { execParsedInC } from "./ffi/_runtime_exec.ts";
+// The fast path (ffi/_runtime_exec.ts and the modules it imports) as one generated file
+// (scripts/gen_cli_bundle.ts): Deno loads one module at start sooner than three.
+// @deno-types="./ffi/_runtime_exec.ts"
+import { execParsedInC } from "./ffi/cli/_bundle/fast.js";
 
 await execParsedInC(Deno.args, new URL("./", import.meta.url));
 // The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.

@@ -3,7 +3,8 @@
  * the command line: it becomes the sandbox's supervisor (execWithRequest in
  * _runtime_deno.ts), or, on its fast path, hands its arguments straight to the control
  * process executable's own parser (`alcove --cli-parse`, see ffi/cli/_fast.ts), which
- * `cli.ts` takes before it loads anything else. Deno-only; internal.
+ * `cli.ts` takes before it loads anything else (this module and the two it imports, as the one
+ * generated file ffi/cli/_bundle/fast.js). Deno-only; internal.
  *
  * @module
  */

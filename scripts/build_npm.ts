@@ -151,8 +151,8 @@ if (hasCli) {
   // control process executable's own parser), then runs the Deno bundle of ffi/cli/main.ts
   // (ffi/cli/_bundle/), which the package leaves out: the bin runs main.ts.
   const entry = Deno.readTextFileSync(stage + "cli.ts");
-  const code = entry.indexOf('import { execParsedInC } from "./ffi/_runtime_exec.ts";');
-  if (code < 0) throw new Error("Cannot find the import of execParsedInC in cli.ts");
+  const code = entry.indexOf("// The fast path");
+  if (code < 0) throw new Error("Cannot find the fast path's import in cli.ts");
   Deno.writeTextFileSync(stage + "cli.ts", entry.slice(0, code) + 'import "./ffi/cli/main.ts";\n');
 }
 Deno.writeTextFileSync(

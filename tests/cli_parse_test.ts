@@ -336,10 +336,8 @@ Deno.test("cli parse: the fast path runs the first executable of findNative's fo
   const dir = await Deno.makeTempDir({ prefix: "alcove-cli-fast-" });
   try {
     const root = new URL("../", import.meta.url);
-    for (const file of ["cli.ts", "ffi/_abi.ts", "ffi/_runtime_exec.ts", "ffi/cli/_fast.ts"]) {
-      await Deno.mkdir(`${dir}/pkg/${file.slice(0, file.lastIndexOf("/") + 1)}`, {
-        recursive: true,
-      });
+    await Deno.mkdir(`${dir}/pkg/ffi/cli/_bundle`, { recursive: true });
+    for (const file of ["cli.ts", "ffi/cli/_bundle/fast.js"]) {
       await Deno.copyFile(new URL(file, root), `${dir}/pkg/${file}`);
     }
     const built = CONTROL_EXECUTABLE.slice(0, CONTROL_EXECUTABLE.lastIndexOf("/") + 1);

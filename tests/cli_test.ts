@@ -961,8 +961,9 @@ Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts onl
     specifier: string;
     dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
   }
-  /** The modules Deno reads at the start of `entry`: those its literal specifiers reach. */
-  const graph = async (entry: string) => {
+  /** The modules Deno reads at the start of `entry`: those its literal specifiers reach (a
+   * module named for its types only, by `@deno-types`, is not read). */
+  const loaded = async (entry: string) => {
     const r = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", entry],
       stdout: "piped",
@@ -970,21 +971,29 @@ Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts onl
     }).output();
     assert(r.success, decoder.decode(r.stderr));
     const modules: Module[] = JSON.parse(decoder.decode(r.stdout)).modules;
-    return new Map(modules.map((m) => [m.specifier, m]));
+    const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
+    const start = new Set<string>();
+    const visit = (specifier: string) => {
+      if (start.has(specifier)) return;
+      start.add(specifier);
+      for (const d of bySpecifier.get(specifier)?.dependencies ?? []) {
+        if (!d.isDynamic && d.code) visit(d.code.specifier);
+      }
+    };
+    visit(new URL(entry, "file://").href);
+    return [...start];
   };
   // What the command line loads at start: cli.ts and its fast path, nothing more (not even a
   // dynamic import of the bundle: Deno would read and analyze it at start too); then, unless
   // the fast path exec'd, the bundle and its statically imported files.
   const root = new URL("../", import.meta.url).href;
-  const fast = ["cli.ts", "ffi/_abi.ts", "ffi/_runtime_exec.ts", "ffi/cli/_fast.ts"];
-  assertEquals([...(await graph(CLI)).keys()].map((s) => s.slice(root.length)).sort(), fast);
+  const fast = ["cli.ts", "ffi/cli/_bundle/fast.js"];
+  assertEquals((await loaded(CLI)).map((s) => s.slice(root.length)).sort(), fast);
   // Those files alone, and a bundle that says it ran: cli.ts runs the bundle beside it.
   const dir = await Deno.makeTempDir({ prefix: "alcove-cli-entry-" });
   try {
-    for (const file of [...fast, "ffi/cli/_bundle/main.js"]) {
-      await Deno.mkdir(`${dir}/${file.slice(0, file.lastIndexOf("/") + 1)}`, { recursive: true });
-      if (file.endsWith(".ts")) await Deno.copyFile(new URL(file, root), `${dir}/${file}`);
-    }
+    await Deno.mkdir(`${dir}/ffi/cli/_bundle`, { recursive: true });
+    for (const file of fast) await Deno.copyFile(new URL(file, root), `${dir}/${file}`);
     await Deno.writeTextFile(`${dir}/ffi/cli/_bundle/main.js`, 'console.log("bundle", Deno.args);');
     const r = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${dir}/cli.ts`, "--version"],
@@ -996,17 +1005,9 @@ Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts onl
     await Deno.remove(dir, { recursive: true });
   }
   const bundle = new URL("../ffi/cli/_bundle/", import.meta.url).href;
-  const bySpecifier = await graph(`${bundle}main.js`);
-  const start = new Set<string>();
-  const visit = (specifier: string) => {
-    if (start.has(specifier)) return;
-    start.add(specifier);
-    for (const d of bySpecifier.get(specifier)?.dependencies ?? []) {
-      if (!d.isDynamic && d.code) visit(d.code.specifier);
-    }
-  };
-  visit(`${bundle}main.js`);
-  const names = [...start].map((s) => s.startsWith(bundle) ? s.slice(bundle.length) : s).sort();
+  const names = (await loaded(`${bundle}main.js`)).map((s) =>
+    s.startsWith(bundle) ? s.slice(bundle.length) : s
+  ).sort();
   assert(names.includes("main.js"), names.join(" "));
   for (const name of names) assert(name.endsWith(".js"), `${name} is loaded`);
   // Each bundled source starts with its path: the lazy ones are in no file loaded at start.
