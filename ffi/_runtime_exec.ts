@@ -62,14 +62,22 @@ export async function execv(
   path: string,
   argv: readonly string[],
 ): Promise<void> {
-  const strings = [path, ...argv].map((s) => encoder.encode(`${s}\0`));
-  const pointers = new BigUint64Array(strings.length);
-  for (let i = 1; i < strings.length; i++) {
-    pointers[i - 1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(strings[i])));
+  // The strings, each ended by a NUL, in one buffer (the path first), so that one address
+  // is asked of the runtime, not one a string: each of those calls costs the start.
+  const strings = [path, ...argv];
+  let size = 0;
+  for (const s of strings) size += s.length * 3 + 1;
+  const bytes = new Uint8Array(size);
+  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+  const pointers = new BigUint64Array(strings.length); // its last stays 0: NULL
+  let at = 0;
+  for (let i = 0; i < strings.length; i++) {
+    if (i > 0) pointers[i - 1] = base + BigInt(at);
+    at += encoder.encodeInto(strings[i], bytes.subarray(at)).written + 1;
   }
-  // pointers holds only the strings' addresses: they stay referenced until execv has
-  // copied them (or failed).
-  await holding([strings, pointers], libc.symbols.execv(strings[0], pointers));
+  // pointers holds only addresses in bytes: it stays referenced until execv has copied
+  // them (or failed).
+  await holding([bytes, pointers], libc.symbols.execv(bytes, pointers));
 }
 
 /** A local file's path, or undefined for a module from elsewhere (a URL). */

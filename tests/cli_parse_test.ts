@@ -10,7 +10,7 @@ import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
 import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
 import { holdsNative, nativeDirs } from "../ffi/_runtime_exec.ts";
-import { findNative } from "../ffi/_native.ts";
+import { ABI, findNative } from "../ffi/_native.ts";
 import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
 import { CAPABILITY_NAMES } from "../ffi/capabilities.ts";
 
@@ -353,7 +353,7 @@ Deno.test("cli parse: the fast path runs the first executable of findNative's fo
     const cmdline = "tr '\\0' ' ' </proc/$PPID/cmdline";
     const parent = async (env: Record<string, string>) => {
       const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${dir}/pkg/cli.ts`, ...SYS, "sh", "-c", cmdline],
+        args: ["run", "-A", `${dir}/pkg/cli.ts`, ...SYS, "sh", "-c", cmdline, "ünï", "", "."],
         clearEnv: true,
         env: { ...base, ...env },
         stdout: "piped",
@@ -363,7 +363,11 @@ Deno.test("cli parse: the fast path runs the first executable of findNative's fo
       return decoder.decode(r.stdout);
     };
     const build = `${dir}/pkg/build/alcove --cli-parse --abi `;
-    assert((await parent({})).startsWith(build));
+    // Each argument as it was given, the empty one too.
+    assertEquals(
+      await parent({}),
+      `${build}${ABI} -- ${SYS.join(" ")} sh -c ${cmdline} ünï  . `,
+    );
     // Folders without the executable are passed over, ALCOVE_LIB_PATH's first.
     for (const path of ["/nowhere", `${dir}/library-only`, `${dir}/library-only/libalcove.so`]) {
       const out = await parent({ ALCOVE_LIB_PATH: path });

@@ -140,15 +140,21 @@ async function execv(libc, path, argv) {
   const strings = [
     path,
     ...argv
-  ].map((s) => encoder.encode(`${s}\0`));
+  ];
+  let size = 0;
+  for (const s of strings) size += s.length * 3 + 1;
+  const bytes = new Uint8Array(size);
+  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
   const pointers = new BigUint64Array(strings.length);
-  for (let i = 1; i < strings.length; i++) {
-    pointers[i - 1] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(strings[i])));
+  let at = 0;
+  for (let i = 0; i < strings.length; i++) {
+    if (i > 0) pointers[i - 1] = base + BigInt(at);
+    at += encoder.encodeInto(strings[i], bytes.subarray(at)).written + 1;
   }
   await holding([
-    strings,
+    bytes,
     pointers
-  ], libc.symbols.execv(strings[0], pointers));
+  ], libc.symbols.execv(bytes, pointers));
 }
 function localPath(url) {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : void 0;
