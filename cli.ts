@@ -20,7 +20,9 @@
 // @deno-types="./ffi/_runtime_exec.ts"
 import { execParsedInC } from "./ffi/cli/_bundle/fast.js";
 
-await execParsedInC(Deno.args, new URL("./", import.meta.url));
+// The package's folder as a path (undefined for a module from a URL): a URL object here would
+// cost more than the rest of the fast path's work.
+await execParsedInC(Deno.args, import.meta.dirname);
 // The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
 // Its URL is computed: Deno reads and analyzes at start every module that a literal specifier
 // reaches, dynamic imports included, and the fast path above needs none of them.

@@ -80,11 +80,6 @@ export async function execv(
   await holding([bytes, pointers], libc.symbols.execv(bytes, pointers));
 }
 
-/** A local file's path, or undefined for a module from elsewhere (a URL). */
-function localPath(url: URL): string | undefined {
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
-}
-
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
@@ -94,20 +89,20 @@ function isFile(path: string): boolean {
 }
 
 /** The folders findNative (ffi/_native.ts) looks in, in its order (ALCOVE_LIB_PATH, the
- * package's build/, its prebuilt native/ files), for a package of local files at `root`;
- * undefined for a package from elsewhere (a URL), where findNative looks further. */
-export function nativeDirs(root: URL): string[] | undefined {
+ * package's build/, its prebuilt native/ files), for a package in the local folder `root`
+ * (a module's `import.meta.dirname`); undefined for a package from elsewhere (a URL: no
+ * `root`), where findNative looks further. */
+export function nativeDirs(root: string | undefined): string[] | undefined {
+  if (root === undefined) return undefined;
   const dirs: string[] = [];
   const env = Deno.env.get("ALCOVE_LIB_PATH");
   if (env) {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
     dirs.push(dir.endsWith("/") ? dir : dir + "/");
   }
-  const build = localPath(new URL("build/", root));
-  if (build === undefined) return undefined;
-  dirs.push(build);
+  const base = root.endsWith("/") ? root : root + "/";
   const arch: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
-  dirs.push(localPath(new URL(`native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`, root))!);
+  dirs.push(`${base}build/`, `${base}native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`);
   return dirs;
 }
 
@@ -116,8 +111,8 @@ export function holdsNative(dir: string): boolean {
   return isFile(`${dir}libalcove.so`) && isFile(`${dir}alcove`);
 }
 
-/** The command line's fast path: when the control process executable of the package at
- * `root` parses `args` itself (ffi/cli/_fast.ts), this process becomes
+/** The command line's fast path: when the control process executable of the package in
+ * `root` (see nativeDirs) parses `args` itself (ffi/cli/_fast.ts), this process becomes
  * `alcove --cli-parse --abi N -- ARGS...` and never returns; otherwise, and when that exec
  * fails, it returns and the TypeScript command line runs (and says why it cannot run the
  * executable, or that there is none).
@@ -127,7 +122,10 @@ export function holdsNative(dir: string): boolean {
  * until one runs. After a failure, a folder that findNative takes (see holdsNative) ends the
  * search; any other is passed over. The one difference from findNative: an executable whose
  * libalcove.so is missing beside it runs all the same (it does not use the library). */
-export async function execParsedInC(args: readonly string[], root: URL): Promise<void> {
+export async function execParsedInC(
+  args: readonly string[],
+  root: string | undefined,
+): Promise<void> {
   if (!parsedInC(args) || Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
   try {
     if (Deno.cwd().includes("\uFFFD")) return;

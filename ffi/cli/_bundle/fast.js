@@ -156,9 +156,6 @@ async function execv(libc, path, argv) {
     pointers
   ], libc.symbols.execv(bytes, pointers));
 }
-function localPath(url) {
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : void 0;
-}
 function isFile(path) {
   try {
     return Deno.statSync(path).isFile;
@@ -167,20 +164,19 @@ function isFile(path) {
   }
 }
 function nativeDirs(root) {
+  if (root === void 0) return void 0;
   const dirs = [];
   const env = Deno.env.get("ALCOVE_LIB_PATH");
   if (env) {
     const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
     dirs.push(dir.endsWith("/") ? dir : dir + "/");
   }
-  const build = localPath(new URL("build/", root));
-  if (build === void 0) return void 0;
-  dirs.push(build);
+  const base = root.endsWith("/") ? root : root + "/";
   const arch = {
     x86_64: "x64",
     aarch64: "arm64"
   };
-  dirs.push(localPath(new URL(`native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`, root)));
+  dirs.push(`${base}build/`, `${base}native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`);
   return dirs;
 }
 function holdsNative(dir) {
