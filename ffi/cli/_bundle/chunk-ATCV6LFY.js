@@ -1077,10 +1077,10 @@ function seccompCompiler() {
 async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
-    import("./bpf-3QKWZF74.js"),
-    import("./policy-JPMLJ6GZ.js"),
-    import("./profile-3CHJ2O3J.js"),
-    import("./install-OBG5WOBV.js")
+    import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
+    import(new URL("./policy-JPMLJ6GZ.js", import.meta.url).href),
+    import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
+    import(new URL("./install-OBG5WOBV.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-66UFPH3Z.js")).backend;
+      return (await import(new URL("./_runtime_deno-66UFPH3Z.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import("./_runtime_bun-FEHG3G32.js")).backend;
+      return (await import(new URL("./_runtime_bun-FEHG3G32.js", import.meta.url).href)).backend;
     case "node":
-      return (await import("./_runtime_node-GTRJHCS5.js")).backend;
+      return (await import(new URL("./_runtime_node-GTRJHCS5.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

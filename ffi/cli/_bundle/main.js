@@ -188,7 +188,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-3DF2JG3P.js")).openLocal();
+      local = (await import(new URL("./local-3DF2JG3P.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -212,7 +212,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-6CJWQKMY.js");
+  const { runWithDriver } = await import(new URL("./_driver_run-6CJWQKMY.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 
