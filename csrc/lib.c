@@ -5,15 +5,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -217,6 +220,58 @@ int alcove_refuse_strangers(const char *path, int root)
  * changed. Called on a thread of the runtime's pool: the environment is read as it is then
  * (a variable that another thread sets at that moment may be missed). Returns the pid, or
  * -errno, the exec's own failure included. */
+#ifdef __linux__
+/* What the root's first process runs, on the caller's stack and memory (CLONE_VM |
+ * CLONE_VFORK: the caller sleeps until the exec or the exit): stdin and stdout on /dev/null,
+ * then the exec, with every signal still blocked. Nothing else needs doing: exec resets the
+ * caught signals, and the root, before anything else, sets every signal's action itself
+ * (alcove_signal_init), the ones ignored here included, then unblocks them. posix_spawn
+ * reads and resets each of the 64 actions in the child, since it cannot know that. */
+struct root_exec {
+    const char *path;
+    char **argv;
+    char **envp;
+    int err; /* the child's, read by the caller once it has woken */
+};
+
+static int null_on(int fd, int flags)
+{
+    int got = open("/dev/null", flags);
+    if (got < 0 || got == fd)
+        return got;
+    int rv = dup2(got, fd);
+    close(got);
+    return rv;
+}
+
+/* The signals the C library keeps for itself (32 up to SIGRTMIN) are left ignored, as
+ * posix_spawn leaves them (the root never sets them): its sigaction refuses them, so the
+ * system call is made directly, with the kernel's layout of these targets. */
+static void ignore_library_signals(void)
+{
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } ignore = {SIG_IGN, 0, NULL, 0};
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        syscall(SYS_rt_sigaction, sig, &ignore, NULL, sizeof(ignore.mask));
+#endif
+}
+
+static int root_exec_child(void *arg)
+{
+    struct root_exec *r = arg;
+    ignore_library_signals();
+    if (null_on(0, O_RDONLY) >= 0 && null_on(1, O_WRONLY) >= 0)
+        execve(r->path, r->argv, r->envp);
+    r->err = errno;
+    _exit(127);
+}
+#endif
+
 int alcove_spawn_root(char *path, char *channel)
 {
     const char *eq = strchr(channel, '=');
@@ -235,11 +290,28 @@ int alcove_spawn_root(char *path, char *channel)
         if (strncmp(environ[i], channel, nlen) != 0)
             envp[k++] = environ[i];
     envp[k] = NULL;
+    char *argv[] = {path, NULL};
 
+#ifdef __linux__
+    /* 16 KiB of this thread's stack (a pool thread's is megabytes) for the child. */
+    unsigned char stack[16384] __attribute__((aligned(16)));
+    struct root_exec r = {path, argv, envp, 0};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(root_exec_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &r);
+    int err = pid < 0 ? errno : r.err;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(envp);
+    if (pid > 0 && err != 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    return err != 0 ? -err : (int)pid;
+#else
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     sigset_t none, all;
-    char *argv[] = {path, NULL};
     pid_t pid = -1;
     int err = posix_spawn_file_actions_init(&actions);
     if (err == 0 && (err = posix_spawnattr_init(&attr)) != 0)
@@ -261,6 +333,7 @@ int alcove_spawn_root(char *path, char *channel)
     posix_spawn_file_actions_destroy(&actions);
     free(envp);
     return err != 0 ? -err : (int)pid;
+#endif
 }
 
 /* Reaps the root control process started by alcove_spawn_root once it has exited, waiting
