@@ -117,7 +117,7 @@ int alcove_signal_init(struct alcove_state *ap, uint64_t left_default)
         if (sig >= 32 && sig < SIGRTMIN)
             continue;
         enum alcove_sigmode mode = ALCOVE_SIG_INFO;
-        if (left_default >> sig & 1)
+        if (sig < 64 && (left_default >> sig & 1))
             mode = ALCOVE_SIG_DFL;
         else if (sig == SIGCHLD)
             mode = ALCOVE_SIG_REAP;
