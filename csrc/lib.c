@@ -212,14 +212,6 @@ int alcove_refuse_strangers(const char *path, int root)
 #endif
 }
 
-/* The host's start of the root control process (ffi/_runtime_deno.ts), where the runtime's
- * own first spawn costs a cold start several milliseconds: `path` with no other argument,
- * stdin and stdout on /dev/null, stderr this process's, every signal at its default action
- * and none blocked (not the runtime's: Rust ignores SIGPIPE), and this process's environment
- * with `channel` ("NAME=value") in place of any variable of that name. The strings are not
- * changed. Called on a thread of the runtime's pool: the environment is read as it is then
- * (a variable that another thread sets at that moment may be missed). Returns the pid, or
- * -errno, the exec's own failure included. */
 #ifdef __linux__
 /* What the root's first process runs, on the caller's stack and memory (CLONE_VM |
  * CLONE_VFORK: the caller sleeps until the exec or the exit): stdin and stdout on /dev/null,
@@ -272,6 +264,15 @@ static int root_exec_child(void *arg)
 }
 #endif
 
+/* The host's start of the root control process (ffi/_runtime_deno.ts), where the runtime's
+ * own first spawn costs a cold start several milliseconds: `path` with no other argument,
+ * stdin and stdout on /dev/null, stderr this process's, its signals left for the root to
+ * set (on Linux they stay blocked until it has; elsewhere every one is at its default action
+ * and none blocked: not the runtime's, Rust ignores SIGPIPE), and this process's environment
+ * with `channel` ("NAME=value") in place of any variable of that name. The strings are not
+ * changed. Called on a thread of the runtime's pool: the environment is read as it is then
+ * (a variable that another thread sets at that moment may be missed). Returns the pid, or
+ * -errno, the exec's own failure included. */
 int alcove_spawn_root(char *path, char *channel)
 {
     const char *eq = strchr(channel, '=');

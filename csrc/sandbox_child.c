@@ -763,9 +763,6 @@ static const char *enter_cwd(const struct alcove_sandbox *sb)
     return "/";
 }
 
-/* pid 1 of a new pid namespace (bubblewrap's reaper): it reaps whatever ends up
- * below it and exits with the program's status (128 + N after signal N) as soon
- * as the program ends; the namespace's other processes die with it. */
 /* The steps after the init: the program's environment, signals, seccomp, exec. */
 struct last_steps {
     struct alcove_sandbox *sb;
@@ -785,11 +782,13 @@ static int last_steps_child(void *arg)
  * until the program has exec'd or exited). */
 static unsigned char init_stack[256 * 1024] __attribute__((aligned(16)));
 
-/* The init of a new pid namespace (pid 1): the program runs the last steps as its child
- * (pid 2), and the init relays its status. The program borrows the init's memory until
- * its exec, as vfork would have it, instead of copying it: copying costs a page fault
- * for every page either process writes after the fork, each slow on a virtual machine,
- * and the program's last steps write little. */
+/* pid 1 of a new pid namespace (bubblewrap's reaper): the program runs the last steps as
+ * its child (pid 2); the init reaps whatever ends up below it and exits with the program's
+ * status (128 + N after signal N) as soon as the program ends; the namespace's other
+ * processes die with it. The program borrows the init's memory until its exec, as vfork
+ * would have it, instead of copying it: copying costs a page fault for every page either
+ * process writes after the fork, each slow on a virtual machine, and the program's last
+ * steps write little. */
 static void __attribute__((noreturn)) run_init(struct last_steps *ls)
 {
     struct alcove_sandbox *sb = ls->sb;
