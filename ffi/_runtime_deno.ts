@@ -21,7 +21,8 @@ import {
   socketPathIn,
   SYMBOLS,
 } from "./_runtime_shared.ts";
-import { holding, openLibc } from "./_runtime_exec.ts";
+import { holding } from "./_c_strings.ts";
+import { openLibc } from "./_runtime_exec.ts";
 
 const READ_SIZE = 256 * 1024;
 
@@ -213,24 +214,23 @@ async function spawnHelper(
   timeout: number,
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
-  let path: string | undefined;
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
   // Synchronous file system calls: each is a system call or two, where an asynchronous
   // one would wait for a thread of the runtime's pool.
+  const path = socketPathIn(temporaryFolder());
   try {
-    path = socketPathIn(temporaryFolder());
     listener = Deno.listen({ transport: "unix", path });
     Deno.chmodSync(path, socketMode(argv.length > 1));
   } catch (e) {
     listener?.close();
-    if (listener) removeQuietly(path!);
+    if (listener) removeQuietly(path);
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
   const token = randomHex(16);
-  const line = socketLine(listener.addr.path, token, inherit);
+  const line = socketLine(path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
   const channel = new TextDecoder().decode(line).trimEnd();
   const spawner = options.library && inEnv && !inherit

@@ -3,12 +3,13 @@
  * the command line: it becomes the sandbox's supervisor (execWithRequest in
  * _runtime_deno.ts), or, on its fast path, hands its arguments straight to the control
  * process executable's own parser (`alcove --cli-parse`, see ffi/cli/_fast.ts), which
- * `cli.ts` takes before it loads anything else (this module and the two it imports, as the one
+ * `cli.ts` takes before it loads anything else (this module and those it imports, as the one
  * generated file ffi/cli/_bundle/fast.js). Deno-only; internal.
  *
  * @module
  */
 import { ABI } from "./_abi.ts";
+import { cArgv, holding } from "./_c_strings.ts";
 import { parsedInC } from "./cli/_fast.ts";
 
 /** What the command line needs of the C library. Deno's own is glibc's, so it is found by
@@ -38,23 +39,6 @@ export function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined
   }
 }
 
-const encoder = new TextEncoder();
-
-/** Memory that native code on another thread reads through raw addresses, kept reachable
- * from the module until that call ends. */
-const pinned = new Set<unknown>();
-
-/** `call`'s result, with `memory` kept reachable until it comes: for the buffers of a
- * nonblocking call, which native code on another thread reads. */
-export async function holding<T>(memory: unknown, call: Promise<T>): Promise<T> {
-  pinned.add(memory);
-  try {
-    return await call;
-  } finally {
-    pinned.delete(memory);
-  }
-}
-
 /** Runs `path` with arguments `argv` (argv[0] included) in place of this process; returns
  * only when that failed (nothing changed then). */
 export async function execv(
@@ -62,19 +46,11 @@ export async function execv(
   path: string,
   argv: readonly string[],
 ): Promise<void> {
-  // The strings, each ended by a NUL, in one buffer (the path first), so that one address
-  // is asked of the runtime, not one a string: each of those calls costs the start.
-  const strings = [path, ...argv];
-  let size = 0;
-  for (const s of strings) size += s.length * 3 + 1;
-  const bytes = new Uint8Array(size);
-  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
-  const pointers = new BigUint64Array(strings.length); // its last stays 0: NULL
-  let at = 0;
-  for (let i = 0; i < strings.length; i++) {
-    if (i > 0) pointers[i - 1] = base + BigInt(at);
-    at += encoder.encodeInto(strings[i], bytes.subarray(at)).written + 1;
-  }
+  const { bytes, pointers } = cArgv(
+    path,
+    argv,
+    (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))),
+  );
   // pointers holds only addresses in bytes: it stays referenced until execv has copied
   // them (or failed).
   await holding([bytes, pointers], libc.symbols.execv(bytes, pointers));

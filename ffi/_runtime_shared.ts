@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "./_runtime.ts";
+import { cArgv, holding } from "./_c_strings.ts";
 
 /** Random bytes as hex: socket names and tokens. */
 export function randomHex(bytes: number): string {
@@ -200,26 +201,19 @@ async function replaceProcess(
       off += n;
     }
     if (await libc.rewind(fd) !== 0) return;
-    const strings = [path, ...words, "--request", String(fd)].map(cString);
-    const argv = new BigUint64Array(strings.length + 1);
-    strings.forEach((b, i) => argv[i] = libc.address(b));
-    const argvBytes = new Uint8Array(argv.buffer);
-    // argv holds only the strings' addresses: they and argv stay referenced until execv
-    // (maybe on another thread) has copied them, or failed.
-    const held = [...strings, argvBytes];
-    pinned.add(held);
-    try {
-      await libc.execv(strings[0], argvBytes);
-    } finally {
-      pinned.delete(held);
-    }
+    const { bytes, pointers } = cArgv(
+      path,
+      [path, ...words, "--request", String(fd)],
+      (b) => libc.address(b),
+    );
+    const argv = new Uint8Array(pointers.buffer);
+    // argv holds only addresses in bytes: both stay referenced until execv (maybe on another
+    // thread) has copied them, or failed.
+    await holding([bytes, argv], libc.execv(bytes, argv));
   } finally {
     await libc.close(fd);
   }
 }
-
-/** Strings whose addresses a pending execv holds. */
-const pinned = new Set<Uint8Array[]>();
 
 /**
  * The mode of the socket the root control process connects to. Connecting takes write

@@ -17,7 +17,7 @@
  * computed URL, so that a lazy chunk is read only when it is imported (about 2 ms less at the
  * start of a command line that needs none of them).
  *
- * Beside it, `fast.js`: the fast path of `cli.ts` (ffi/_runtime_exec.ts and the two modules it
+ * Beside it, `fast.js`: the fast path of `cli.ts` (ffi/_runtime_exec.ts and the modules it
  * imports) as one file of its own, which is all that cli.ts imports statically. Deno spends
  * about half a millisecond on each module it loads at start, even a small one; the bundle
  * itself is loaded only when the fast path did not exec.

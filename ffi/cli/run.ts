@@ -165,7 +165,7 @@ async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<num
   }
   // Its stdio and the descriptors the options name cross the exec; the others it inherited
   // cross it too, unless the runtime made them close-on-exec (Node.js and Bun do).
-  const keep = new Set([0, 1, 2, ...plan.ownFds, ...plan.blockFds]);
+  const keep = new Set([0, 1, 2, ...plan.ownFds]);
   if (plan.syncFd !== undefined) keep.add(plan.syncFd);
   await exec(helper, r.words, r.request, [...keep]);
   return undefined;

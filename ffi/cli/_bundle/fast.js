@@ -2,6 +2,40 @@
 // ffi/_abi.ts
 var ABI = 9;
 
+// ffi/_c_strings.ts
+var encoder = new TextEncoder();
+var pinned = /* @__PURE__ */ new Set();
+async function holding(memory, call) {
+  pinned.add(memory);
+  try {
+    return await call;
+  } finally {
+    pinned.delete(memory);
+  }
+}
+function cArgv(path, argv, address) {
+  const strings = [
+    path,
+    ...argv
+  ];
+  let size = 0;
+  for (const s of strings) size += s.length * 3 + 1;
+  const bytes = new Uint8Array(size);
+  const offsets = [];
+  let at = 0;
+  for (const s of strings) {
+    offsets.push(at);
+    at += encoder.encodeInto(s, bytes.subarray(at)).written + 1;
+  }
+  const base = address(bytes);
+  const pointers = new BigUint64Array(strings.length);
+  for (let i = 1; i < strings.length; i++) pointers[i - 1] = base + BigInt(offsets[i]);
+  return {
+    bytes,
+    pointers
+  };
+}
+
 // ffi/cli/_fast.ts
 var FAST_OPTIONS = {
   "--unshare-all": 0,
@@ -126,31 +160,8 @@ function openLibc() {
     return void 0;
   }
 }
-var encoder = new TextEncoder();
-var pinned = /* @__PURE__ */ new Set();
-async function holding(memory, call) {
-  pinned.add(memory);
-  try {
-    return await call;
-  } finally {
-    pinned.delete(memory);
-  }
-}
 async function execv(libc, path, argv) {
-  const strings = [
-    path,
-    ...argv
-  ];
-  let size = 0;
-  for (const s of strings) size += s.length * 3 + 1;
-  const bytes = new Uint8Array(size);
-  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
-  const pointers = new BigUint64Array(strings.length);
-  let at = 0;
-  for (let i = 0; i < strings.length; i++) {
-    if (i > 0) pointers[i - 1] = base + BigInt(at);
-    at += encoder.encodeInto(strings[i], bytes.subarray(at)).written + 1;
-  }
+  const { bytes, pointers } = cArgv(path, argv, (b) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
   await holding([
     bytes,
     pointers
@@ -213,7 +224,6 @@ export {
   LIBC_SYMBOLS,
   execParsedInC,
   execv,
-  holding,
   holdsNative,
   nativeDirs,
   openLibc

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-ATCV6LFY.js";
+} from "./chunk-VJEPSI5I.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-BF4F5QVA.js";
+} from "./chunk-WKX2AI6O.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-XLMOPVKP.js";
+} from "./chunk-UTDNPJV7.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -142,8 +142,7 @@ async function becomeSupervisor(plan, uid) {
     0,
     1,
     2,
-    ...plan.ownFds,
-    ...plan.blockFds
+    ...plan.ownFds
   ]);
   if (plan.syncFd !== void 0) keep.add(plan.syncFd);
   await exec(helper, r.words, r.request, [
@@ -188,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-3DF2JG3P.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-GDEPQVOS.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -212,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-6CJWQKMY.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-C37OWU3M.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-BF4F5QVA.js";
+} from "./chunk-WKX2AI6O.js";
 import {
   CstructValue,
   Reader,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-XJ7K7XKE.js";
-import "./chunk-BF4F5QVA.js";
+} from "./chunk-5KLLJVBI.js";
+import "./chunk-WKX2AI6O.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-XLMOPVKP.js";
+import "./chunk-UTDNPJV7.js";
 export {
   Local,
   openLocal

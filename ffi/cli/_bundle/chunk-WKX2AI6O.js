@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-XLMOPVKP.js";
+} from "./chunk-UTDNPJV7.js";
 
 // ffi/constants.ts
 var lastParsed;

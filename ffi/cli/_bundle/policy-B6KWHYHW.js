@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-WUSYK53I.js";
-import "./chunk-XLMOPVKP.js";
+} from "./chunk-RL6MW6EJ.js";
+import "./chunk-UTDNPJV7.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

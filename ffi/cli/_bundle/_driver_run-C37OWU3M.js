@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-XJ7K7XKE.js";
+} from "./chunk-5KLLJVBI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-ATCV6LFY.js";
+} from "./chunk-VJEPSI5I.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-BF4F5QVA.js";
+} from "./chunk-WKX2AI6O.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -39,7 +39,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-BC76QYCY.js";
+} from "./chunk-UQ47D7FF.js";
 import {
   AbortedError,
   AlcoveError,
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-XLMOPVKP.js";
+} from "./chunk-UTDNPJV7.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

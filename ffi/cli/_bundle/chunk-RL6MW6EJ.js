@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-XLMOPVKP.js";
+} from "./chunk-UTDNPJV7.js";
 import {
   BPF_ABS,
   BPF_ALU,

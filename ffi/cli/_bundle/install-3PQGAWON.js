@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-WUSYK53I.js";
-import "./chunk-XLMOPVKP.js";
+} from "./chunk-RL6MW6EJ.js";
+import "./chunk-UTDNPJV7.js";
 import {
   BPF_A,
   BPF_ABS,

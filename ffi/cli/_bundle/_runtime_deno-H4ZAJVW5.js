@@ -7,6 +7,7 @@ import {
   cString,
   elapsed,
   execWithRequestThrough,
+  holding,
   lineInEnvironment,
   notConnected,
   pipesForced,
@@ -14,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-BC76QYCY.js";
+} from "./chunk-UQ47D7FF.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -70,16 +71,6 @@ function openLibc() {
     return Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
   } catch {
     return void 0;
-  }
-}
-var encoder = new TextEncoder();
-var pinned = /* @__PURE__ */ new Set();
-async function holding(memory, call) {
-  pinned.add(memory);
-  try {
-    return await call;
-  } finally {
-    pinned.delete(memory);
   }
 }
 
@@ -250,12 +241,11 @@ function isPermissionError(e) {
   return e instanceof Deno.errors.NotCapable;
 }
 async function spawnHelper(argv, timeout, options = {}) {
-  let path;
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
+  const path = socketPathIn(temporaryFolder());
   try {
-    path = socketPathIn(temporaryFolder());
     listener = Deno.listen({
       transport: "unix",
       path
@@ -268,7 +258,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     return spawnWithPipes(argv);
   }
   const token = randomHex(16);
-  const line = socketLine(listener.addr.path, token, inherit);
+  const line = socketLine(path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
   const channel = new TextDecoder().decode(line).trimEnd();
   const spawner = options.library && inEnv && !inherit ? await spawnerFor(options.library, argv[0]) : void 0;

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-66UFPH3Z.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-H4ZAJVW5.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-FEHG3G32.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-HMPLR3DA.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-GTRJHCS5.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-VXPR2OUZ.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

@@ -4,7 +4,7 @@ import {
 } from "./chunk-WXVCCUSC.js";
 import {
   nodeLike
-} from "./chunk-4KLGEFZS.js";
+} from "./chunk-AOZCXN2Z.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -19,7 +19,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-BC76QYCY.js";
+} from "./chunk-UQ47D7FF.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -389,7 +389,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-GTRJHCS5.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-VXPR2OUZ.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {
