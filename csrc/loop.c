@@ -1204,7 +1204,9 @@ int alcove_loop(struct alcove_state *ap)
                 ADD(c->ctl_out, POLLOUT, FD_CTL_OUT, i);
             if (c->in >= 0 && (alcove_buf_pending(&c->in_wbuf) > 0 || ap->opt.stdin_closed))
                 ADD(c->in, alcove_buf_pending(&c->in_wbuf) > 0 ? POLLOUT : 0, FD_IN, i);
-            if (!up_full && c->flowcontrol != 0) {
+            /* A spawned program's output waits for its spawn's answer (setup_read), which
+             * the host needs first to know the process it comes from. */
+            if (!up_full && c->flowcontrol != 0 && c->setup_fd < 0) {
                 if (c->out >= 0 && c->out != ap->xfer_fd)
                     ADD(c->out, POLLIN, FD_OUT, i);
                 if (c->err >= 0 && c->err != ap->xfer_fd)
