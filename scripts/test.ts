@@ -74,6 +74,11 @@ const NPM_RUNTIMES: [string, string[]][] = [
   ["Bun", ["npx", "--yes", "bun@1.4.4"]],
 ];
 const mustWork = Deno.env.get("ALCOVE_MUST_WORK") === "1";
+/**
+ * What each failed run said about its failures, repeated after the last summary line so that
+ * the end of a long log (all that a CI page may show) names every failed test and its error.
+ */
+const failureReports: string[] = [];
 
 type Counts = { passed: number; failed: number; skipped: number };
 
@@ -119,9 +124,24 @@ async function runNpmShard(name: string, cmd: string[], files: string[]): Promis
   await Deno.stdout.write(out.stdout);
   await Deno.stderr.write(out.stderr);
   const m = [...text.matchAll(/(\d+) passed, (\d+) failed, (\d+) skipped/g)].at(-1);
-  if (!m) return { passed: 0, failed: 1, skipped: 0 };
-  const r = { passed: +m[1], failed: +m[2], skipped: +m[3] };
+  const r = m
+    ? { passed: +m[1], failed: +m[2], skipped: +m[3] }
+    : { passed: 0, failed: 0, skipped: 0 };
   if (out.code !== 0 && r.failed === 0) r.failed = 1;
+  if (r.failed) {
+    // The runner prints "name ... FAILED" then the error's stack, up to the next result line.
+    const lines = text.split("\n");
+    const report: string[] = [];
+    lines.forEach((line, i) => {
+      if (!line.endsWith("... FAILED")) return;
+      report.push(line);
+      for (let j = i + 1; j < lines.length && !/ \.\.\. |^\d+ passed/.test(lines[j]); j++) {
+        report.push(lines[j]);
+      }
+    });
+    if (!report.length) report.push(text.slice(-2000), decoder.decode(out.stderr).slice(-2000));
+    failureReports.push(`under ${name} (${files.join(" ")}):\n${report.join("\n")}`);
+  }
   return r;
 }
 
@@ -143,6 +163,7 @@ async function installTest(): Promise<Counts> {
     if (ok) r.passed++;
     else {
       console.log(out);
+      failureReports.push(`the installed package: ${name}\n${out}`);
       r.failed++;
     }
   };
@@ -310,15 +331,22 @@ async function runTests(files: string[], env: Record<string, string>): Promise<C
     stderr: "inherit",
   }).spawn();
   // Pass the output through and remember the summary line.
-  let tail = "";
+  let all = "";
   for await (const chunk of test.stdout) {
     await Deno.stdout.write(chunk);
-    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+    all += decoder.decode(chunk, { stream: true });
   }
   const status = await test.status;
-  // deno test ends with e.g. "ok | 40 passed (3 steps) | 0 failed | 2 ignored (12s)".
+  // deno test ends with e.g. "ok | 40 passed (3 steps) | 0 failed | 2 ignored (12s)", after
+  // an " ERRORS " section that gives each failed test's error.
   // deno-lint-ignore no-control-regex
-  const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
+  const plain = all.replace(/\x1b\[[0-9;]*m/g, "");
+  const errors = plain.lastIndexOf(" ERRORS ");
+  if (status.code !== 0) {
+    failureReports.push(
+      `deno test ${files.join(" ")}:\n${errors >= 0 ? plain.slice(errors) : plain.slice(-4000)}`,
+    );
+  }
   const summary = [
     ...plain.matchAll(/(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed(?: \| (\d+) ignored)?/g),
   ]
@@ -363,6 +391,11 @@ if (!given.length && !platformName && !sanitize) {
   totals.passed += r.passed;
   totals.failed += r.failed;
   if (r.failed > 0) code = 1;
+}
+if (failureReports.length) {
+  console.log(
+    `\n=== the failures again, as each run reported them\n${failureReports.join("\n\n")}`,
+  );
 }
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 Deno.exit(code);
