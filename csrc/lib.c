@@ -181,7 +181,9 @@ int alcove_refuse_strangers(const char *path, int root)
 {
 #if defined(__linux__) && defined(SO_PEERCRED)
     size_t plen = strlen(path);
-    if (plen == 0 || plen >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+    if (plen == 0)
+        return -EINVAL; /* no socket is bound to an empty path */
+    if (plen >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
         return -ENAMETOOLONG;
     DIR *dir = opendir("/proc/self/fd");
     if (dir == NULL)

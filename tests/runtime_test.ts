@@ -186,6 +186,18 @@ Deno.test(
   },
 );
 
+Deno.test("the stranger check refuses a path no socket can have, naming it as such", () => {
+  const lib = runtime.openLibrary(findNative().library);
+  try {
+    // EINVAL: no socket has an empty path; ENAMETOOLONG: longer than sun_path (108 bytes).
+    assertEquals(lib.refuseStrangers("", Deno.pid), -22);
+    assertEquals(lib.refuseStrangers("/tmp/" + "x".repeat(200), Deno.pid), -36);
+    assertEquals(lib.refuseStrangers("/tmp/no-such-socket", Deno.pid), 0);
+  } finally {
+    lib.close();
+  }
+});
+
 Deno.test("the channel's token is in no argument, and wiped from the root's environment", async () => {
   for (const exec of [[], ["env"]]) {
     const drv = await Alcove.start({ exec });
