@@ -227,7 +227,12 @@ Deno.test(
   needs("cgroup: a setsid daemon outside the tree is killed with the program", NOT_ROOT),
   async () => {
     await withCgroupDriver(async (drv) => {
-      const script = (m: string) => `(setsid sleep ${m} &); sleep 0.1; echo started`;
+      // The daemon says when it has left the session (a file named after it): only then has it
+      // escaped the process group, however slowly it was scheduled.
+      const script = (m: string) =>
+        `(setsid sh -c ': > "$0"; exec sleep ${m}' /tmp/alcove-daemon.${m} &); ` +
+        `until [ -e /tmp/alcove-daemon.${m} ]; do sleep 0.01; done; ` +
+        `rm /tmp/alcove-daemon.${m}; echo started`;
       // Without a cgroup the daemon escapes the process group and the tree.
       const loose = marker();
       const o1 = await run(drv, ["sh", "-c", script(loose)], {});

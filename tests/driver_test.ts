@@ -302,7 +302,9 @@ Deno.test("a process that dies during a call rejects it with its exit", async ()
     const p = await drv.fork([]);
     await drv.sigaction([p], "SIGCHLD", "sig_info");
     const c = await drv.fork([p]);
-    await drv.execvp([p, c], "sleep", ["sleep", "0.3"]);
+    // Long enough that p is surely in waitpid when killed, even emulated on a loaded machine
+    // (the kill ends the sleep too: c dies with its parent).
+    await drv.execvp([p, c], "sleep", ["sleep", "30"]);
     // waitpid blocks p until its child exits; kill p meanwhile.
     const call = drv.waitpid([p], c, 0);
     await new Promise((r) => setTimeout(r, 50));
@@ -318,7 +320,9 @@ Deno.test("timeouts and aborts reject; the late reply is dropped", async () => {
     const p = await drv.fork([]);
     await drv.sigaction([p], "SIGCHLD", "sig_info");
     const c = await drv.fork([p]);
-    await drv.execvp([p, c], "sleep", ["sleep", "0.5"]);
+    // Long enough to outlast the 100 ms timeout below with room to spare, even emulated on
+    // a loaded machine.
+    await drv.execvp([p, c], "sleep", ["sleep", "2"]);
     // p is busy in waitpid: a call behind it times out.
     const busy = drv.waitpid([p], c, 0);
     const e = await assertRejects(() => drv.getpid([p], { timeout: 100 }), TimeoutError);
