@@ -7,10 +7,9 @@
  */
 import { chmodSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import process from "node:process";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
-import { nodeLike } from "./_runtime_nodelike.ts";
+import { nodeLike, temporaryFolder } from "./_runtime_nodelike.ts";
 import {
   CHANNEL_VARIABLE,
   cString,
@@ -226,7 +225,7 @@ async function spawnHelper(
   // Before the spawn returns, no connection can be the root's: pid 0 refuses all.
   let rootPid = 0;
   const channel = new Channel(token, check && (() => check(path, rootPid)));
-  const path = socketPathIn(tmpdir());
+  const path = socketPathIn(temporaryFolder());
   try {
     // Bun calls the handlers unbound, and reads only an object's own properties.
     server = bun.listen({

@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
@@ -27,7 +26,7 @@ import {
   socketMode,
   socketPathIn,
 } from "./_runtime_shared.ts";
-import { nodeLike } from "./_runtime_nodelike.ts";
+import { nodeLike, temporaryFolder } from "./_runtime_nodelike.ts";
 
 type Exit = { code: number; signal: string | null };
 
@@ -120,7 +119,7 @@ async function spawnHelper(
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv);
   let server: Server | undefined;
-  const path = socketPathIn(tmpdir());
+  const path = socketPathIn(temporaryFolder());
   try {
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));

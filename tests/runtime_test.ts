@@ -328,3 +328,26 @@ console.log(JSON.stringify({ ...out, reaped }));
     }
   },
 );
+
+Deno.test("the Node.js and Bun backends find the temporary folder as os.tmpdir() does", async () => {
+  const { temporaryFolder } = await import("../ffi/_runtime_nodelike.ts");
+  const { tmpdir } = await import("node:os");
+  const names = ["TMPDIR", "TMP", "TEMP"];
+  const saved = names.map((n) => Deno.env.get(n));
+  try {
+    for (
+      const [dir, tmp, temp] of [["/x/y/"], ["/x/y"], ["", "/t"], [undefined, undefined, "/e"], [
+        "/",
+      ], []]
+    ) {
+      [dir, tmp, temp].forEach((v, i) =>
+        v === undefined ? Deno.env.delete(names[i]) : Deno.env.set(names[i], v)
+      );
+      assertEquals(temporaryFolder(), tmpdir(), JSON.stringify([dir, tmp, temp]));
+    }
+  } finally {
+    saved.forEach((v, i) =>
+      v === undefined ? Deno.env.delete(names[i]) : Deno.env.set(names[i], v)
+    );
+  }
+});
