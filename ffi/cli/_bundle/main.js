@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-VJEPSI5I.js";
+} from "./chunk-AVJ4O23C.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-WKX2AI6O.js";
+} from "./chunk-UZWTRLJ4.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-UTDNPJV7.js";
+} from "./chunk-5N4343H6.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-GDEPQVOS.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-MQUBUTAE.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-C37OWU3M.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-BO4QXYFB.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -3,8 +3,9 @@ import {
   concat
 } from "./chunk-WXVCCUSC.js";
 import {
-  nodeLike
-} from "./chunk-AOZCXN2Z.js";
+  nodeLike,
+  temporaryFolder
+} from "./chunk-4ZRVAQEJ.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -24,7 +25,6 @@ import {
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import process from "node:process";
 var bun = globalThis.Bun;
 function exitOf(child) {
@@ -156,7 +156,7 @@ async function spawnHelper(argv, timeout, options = {}) {
   const check = options.refuseStrangers;
   let rootPid = 0;
   const channel = new Channel(token, check && (() => check(path, rootPid)));
-  const path = socketPathIn(tmpdir());
+  const path = socketPathIn(temporaryFolder());
   try {
     server = bun.listen({
       unix: path,
@@ -389,7 +389,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-VXPR2OUZ.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-S4QH3XBC.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

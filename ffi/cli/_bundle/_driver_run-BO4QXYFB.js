@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-5KLLJVBI.js";
+} from "./chunk-KY4224GG.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-VJEPSI5I.js";
+} from "./chunk-AVJ4O23C.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-WKX2AI6O.js";
+} from "./chunk-UZWTRLJ4.js";
 import {
   ABI
 } from "./chunk-YPFZM7GB.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-UTDNPJV7.js";
+} from "./chunk-5N4343H6.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

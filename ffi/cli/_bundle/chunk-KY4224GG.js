@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-WKX2AI6O.js";
+} from "./chunk-UZWTRLJ4.js";
 import {
   CstructValue,
   Reader,

@@ -4,7 +4,7 @@ import {
 } from "./chunk-YPFZM7GB.js";
 import {
   runtime
-} from "./chunk-UTDNPJV7.js";
+} from "./chunk-5N4343H6.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-RL6MW6EJ.js";
-import "./chunk-UTDNPJV7.js";
+} from "./chunk-DB5CFQXP.js";
+import "./chunk-5N4343H6.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-UTDNPJV7.js";
+} from "./chunk-5N4343H6.js";
 import {
   BPF_ABS,
   BPF_ALU,

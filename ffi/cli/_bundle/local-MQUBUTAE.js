@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-5KLLJVBI.js";
-import "./chunk-WKX2AI6O.js";
+} from "./chunk-KY4224GG.js";
+import "./chunk-UZWTRLJ4.js";
 import "./chunk-YPFZM7GB.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-UTDNPJV7.js";
+import "./chunk-5N4343H6.js";
 export {
   Local,
   openLocal

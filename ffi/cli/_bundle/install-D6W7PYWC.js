@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-RL6MW6EJ.js";
-import "./chunk-UTDNPJV7.js";
+} from "./chunk-DB5CFQXP.js";
+import "./chunk-5N4343H6.js";
 import {
   BPF_A,
   BPF_ABS,
