@@ -114,6 +114,7 @@ async function runNpmShard(name: string, cmd: string[], files: string[]): Promis
     const why = `${name} is not available (${(e as Error).message})`;
     if (mustWork) {
       console.log(`FAILED: ${why} (ALCOVE_MUST_WORK=1)`);
+      failureReports.push(`${why} (ALCOVE_MUST_WORK=1)`);
       return { passed: 0, failed: 1, skipped: 0 };
     }
     console.log(`skipped: ${why}`);
@@ -287,7 +288,10 @@ async function prepare(name: string | undefined): Promise<Record<string, string>
     ...(sanitize ? ["--sanitize"] : []),
     ...(name ? ["--platform", name] : []),
   ];
-  if ((await run(Deno.execPath(), build)) !== 0) return undefined;
+  if ((await run(Deno.execPath(), build)) !== 0) {
+    failureReports.push(`the build failed: deno ${build.join(" ")} (its output is above)`);
+    return undefined;
+  }
   const env: Record<string, string> = {};
   if (sanitize) {
     env.ALCOVE_LIB_PATH = root + "build-sanitize";
@@ -377,9 +381,18 @@ let code = totals.failed ? 1 : 0;
 // The npm build: the same test files under Node.js and Bun (when the whole suite runs), but
 // NPM_TEST_FILES' few; tests of Deno itself inside them are marked denoOnly.
 if (!given.length && !platformName && !sanitize) {
-  if ((await run(Deno.execPath(), ["run", "-A", "scripts/build_npm.ts", "--tests"])) !== 0) {
-    Deno.exit(1);
+  const npmBuild = ["run", "-A", "scripts/build_npm.ts", "--tests"];
+  if ((await run(Deno.execPath(), npmBuild)) !== 0) {
+    failureReports.push(`the npm build failed: deno ${npmBuild.join(" ")} (its output is above)`);
+    totals.failed++;
+    code = 1;
+  } else {
+    await npmRuns();
   }
+}
+
+/** The npm build's tests under each runtime, then the packed tarball installed and used. */
+async function npmRuns(): Promise<void> {
   for (const [runtime, cmd] of NPM_RUNTIMES) {
     const r = await runNpmTests(runtime, cmd);
     totals.passed += r.passed;
@@ -392,6 +405,7 @@ if (!given.length && !platformName && !sanitize) {
   totals.failed += r.failed;
   if (r.failed > 0) code = 1;
 }
+
 if (failureReports.length) {
   console.log(
     `\n=== the failures again, as each run reported them\n${failureReports.join("\n\n")}`,
