@@ -9,6 +9,8 @@
  *   argument builders and the reply encoder; calls with effects are checking fakes.
  * - `stream`: the bytes a child control process sends up, in pieces, through the parent's frame
  *   parser and the splice of large frames, against a model of what must come out.
+ * - `spawn_request`: a spawn request's sandbox records through their decoder and the program's
+ *   environment; what the decoder takes must come out whole.
  *
  * @example
  * ```sh
@@ -23,7 +25,7 @@
  * @module
  */
 const root = new URL("..", import.meta.url).pathname;
-const HARNESSES = ["call", "stream"];
+const HARNESSES = ["call", "stream", "spawn_request"];
 /** The value of a `--name N` option: a positive integer, or `fallback` when it is absent. */
 function option(name: string, fallback: number | undefined): number | undefined {
   const at = Deno.args.indexOf(`--${name}`);

@@ -19,7 +19,7 @@ async function fuzz(...args: string[]): Promise<string> {
 
 Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without a finding", async () => {
   const out = await fuzz("--seconds", "3");
-  for (const name of ["call", "stream"]) {
+  for (const name of ["call", "stream", "spawn_request"]) {
     const line = out.split("\n").find((l) => l.startsWith(`${name}: `));
     assert(line, out);
     assertStringIncludes(line, "no finding");
@@ -31,7 +31,7 @@ Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without 
 
 Deno.test("fuzz --runs N stops each harness after N executions", async () => {
   const out = await fuzz("--runs", "777", "--seconds", "60");
-  for (const name of ["call", "stream"]) {
+  for (const name of ["call", "stream", "spawn_request"]) {
     assertMatch(out, new RegExp(`^${name}: 777 executions in \\d+ s \\(\\d+/s\\)`, "m"));
   }
 });
