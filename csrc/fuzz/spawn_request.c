@@ -3,7 +3,10 @@
  * (alcove_sandbox_env) and alcove_sandbox_free. A request the decoder takes must come out
  * whole: an argv of at least one string and a NULL after it, every count within its
  * limit, every string NUL terminated at its length, each seccomp program inside the
- * request, the stdio modes known, no descriptor below -1; one it refuses must say why. */
+ * request, the stdio modes known, no descriptor below -1; one it refuses must say why.
+ * The seeds (tests/fuzz/corpus/spawn_request) are requests encodeSpawnRequest made (the
+ * named ones: every mount operation, limits, Landlock, the default seccomp profile,
+ * cgroups, an init) and what fuzzing found from them. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
