@@ -334,16 +334,21 @@ Deno.test("the Node.js and Bun backends find the temporary folder as os.tmpdir()
   const { tmpdir } = await import("node:os");
   const names = ["TMPDIR", "TMP", "TEMP"];
   const saved = names.map((n) => Deno.env.get(n));
+  // TMPDIR, TMP and TEMP in turn: a trailing slash, an empty one skipped, none set, the root.
+  const cases: (string | undefined)[][] = [
+    ["/x/y/"],
+    ["/x/y"],
+    ["", "/t"],
+    [undefined, undefined, "/e"],
+    ["/"],
+    [],
+  ];
   try {
-    for (
-      const [dir, tmp, temp] of [["/x/y/"], ["/x/y"], ["", "/t"], [undefined, undefined, "/e"], [
-        "/",
-      ], []]
-    ) {
-      [dir, tmp, temp].forEach((v, i) =>
-        v === undefined ? Deno.env.delete(names[i]) : Deno.env.set(names[i], v)
+    for (const values of cases) {
+      names.forEach((n, i) =>
+        values[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, values[i]!)
       );
-      assertEquals(temporaryFolder(), tmpdir(), JSON.stringify([dir, tmp, temp]));
+      assertEquals(temporaryFolder(), tmpdir(), JSON.stringify(values));
     }
   } finally {
     saved.forEach((v, i) =>
