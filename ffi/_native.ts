@@ -8,6 +8,7 @@
 import { type NativeLibrary, runtime } from "./_runtime.ts";
 import { ConstantTable } from "./constants.ts";
 import { ABI } from "./_abi.ts";
+import { libPathDir, platformDir } from "./_native_paths.ts";
 
 export { ABI };
 
@@ -33,11 +34,7 @@ export interface NativePaths {
   helper: string;
 }
 
-/** The folder name of prebuilt files for an architecture, as npm spells it ("linux-x64"). */
-export function platformDir(arch: string): string {
-  const npmArch: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
-  return `linux-${npmArch[arch] ?? arch}`;
-}
+export { platformDir };
 
 /** The folder that holds ffi/, csrc/, build/ and native/: this module's parent. The command
  * line's bundle (scripts/gen_cli_bundle.ts) rewrites this one expression for its own folder. */
@@ -115,10 +112,7 @@ const remoteDir: string | undefined = await remoteNative();
 export function findNative(): NativePaths {
   const candidates: string[] = [];
   const env = runtime.env("ALCOVE_LIB_PATH");
-  if (env) {
-    const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
-    candidates.push(dir.endsWith("/") ? dir : dir + "/");
-  }
+  if (env) candidates.push(libPathDir(env));
   const build = inPackage("build/");
   if (build) candidates.push(build);
   const arch = runtime.arch();

@@ -10,6 +10,7 @@
  */
 import { ABI } from "./_abi.ts";
 import { cArgv, holding } from "./_c_strings.ts";
+import { libPathDir, platformDir } from "./_native_paths.ts";
 import { parsedInC } from "./cli/_fast.ts";
 
 /** What the command line needs of the C library. Deno's own is glibc's, so it is found by
@@ -72,13 +73,9 @@ export function nativeDirs(root: string | undefined): string[] | undefined {
   if (root === undefined) return undefined;
   const dirs: string[] = [];
   const env = Deno.env.get("ALCOVE_LIB_PATH");
-  if (env) {
-    const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
-    dirs.push(dir.endsWith("/") ? dir : dir + "/");
-  }
+  if (env) dirs.push(libPathDir(env));
   const base = root.endsWith("/") ? root : root + "/";
-  const arch: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
-  dirs.push(`${base}build/`, `${base}native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`);
+  dirs.push(`${base}build/`, `${base}native/${platformDir(Deno.build.arch)}/`);
   return dirs;
 }
 

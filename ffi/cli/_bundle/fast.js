@@ -36,6 +36,19 @@ function cArgv(path, argv, address) {
   };
 }
 
+// ffi/_native_paths.ts
+function platformDir(arch) {
+  const npmArch = {
+    x86_64: "x64",
+    aarch64: "arm64"
+  };
+  return `linux-${npmArch[arch] ?? arch}`;
+}
+function libPathDir(value) {
+  const dir = value.endsWith(".so") ? value.slice(0, value.lastIndexOf("/") + 1) || "./" : value;
+  return dir.endsWith("/") ? dir : dir + "/";
+}
+
 // ffi/cli/_fast.ts
 var FAST_OPTIONS = {
   "--unshare-all": 0,
@@ -178,16 +191,9 @@ function nativeDirs(root) {
   if (root === void 0) return void 0;
   const dirs = [];
   const env = Deno.env.get("ALCOVE_LIB_PATH");
-  if (env) {
-    const dir = env.endsWith(".so") ? env.slice(0, env.lastIndexOf("/") + 1) || "./" : env;
-    dirs.push(dir.endsWith("/") ? dir : dir + "/");
-  }
+  if (env) dirs.push(libPathDir(env));
   const base = root.endsWith("/") ? root : root + "/";
-  const arch = {
-    x86_64: "x64",
-    aarch64: "arm64"
-  };
-  dirs.push(`${base}build/`, `${base}native/linux-${arch[Deno.build.arch] ?? Deno.build.arch}/`);
+  dirs.push(`${base}build/`, `${base}native/${platformDir(Deno.build.arch)}/`);
   return dirs;
 }
 function holdsNative(dir) {

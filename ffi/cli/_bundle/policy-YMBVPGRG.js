@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-DB5CFQXP.js";
-import "./chunk-5N4343H6.js";
+} from "./chunk-FYBTCJI3.js";
+import "./chunk-VM7K7332.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-KY4224GG.js";
+} from "./chunk-TQKIAVFI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,17 +15,17 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-AVJ4O23C.js";
+} from "./chunk-BUFB3GL2.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-UZWTRLJ4.js";
+} from "./chunk-SK7RM4KZ.js";
 import {
   ABI
-} from "./chunk-YPFZM7GB.js";
+} from "./chunk-U4ZPFMON.js";
 import {
   DOWN,
   EVENT,
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-5N4343H6.js";
+} from "./chunk-VM7K7332.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-KY4224GG.js";
-import "./chunk-UZWTRLJ4.js";
-import "./chunk-YPFZM7GB.js";
+} from "./chunk-TQKIAVFI.js";
+import "./chunk-SK7RM4KZ.js";
+import "./chunk-U4ZPFMON.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-5N4343H6.js";
+import "./chunk-VM7K7332.js";
 export {
   Local,
   openLocal

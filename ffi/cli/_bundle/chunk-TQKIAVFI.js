@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-UZWTRLJ4.js";
+} from "./chunk-SK7RM4KZ.js";
 import {
   CstructValue,
   Reader,

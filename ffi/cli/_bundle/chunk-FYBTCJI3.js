@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-5N4343H6.js";
+} from "./chunk-VM7K7332.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-DB5CFQXP.js";
-import "./chunk-5N4343H6.js";
+} from "./chunk-FYBTCJI3.js";
+import "./chunk-VM7K7332.js";
 import {
   BPF_A,
   BPF_ABS,
