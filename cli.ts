@@ -15,9 +15,9 @@
  * ```
  * @module
  */
-// The fast path (ffi/_runtime_exec.ts and the modules it imports) as one generated file
+// The fast path (ffi/cli/_fast_path.ts and the modules it imports) as one generated file
 // (scripts/gen_cli_bundle.ts): Deno loads one module at start sooner than three.
-// @deno-types="./ffi/_runtime_exec.ts"
+// @deno-types="./ffi/cli/_fast_path.ts"
 import { execParsedInC } from "./ffi/cli/_bundle/fast.js";
 
 // The package's folder as a path (undefined for a module from a URL): a URL object here would

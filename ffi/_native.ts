@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type NativeLibrary, runtime } from "./_runtime.ts";
+import { runtime } from "./_runtime.ts";
+import type { NativeLibrary } from "./_runtime_types.ts";
 import { ConstantTable } from "./constants.ts";
 import { ABI } from "./_abi.ts";
 import { libPathDir, platformDir } from "./_native_paths.ts";

@@ -8,7 +8,7 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import process from "node:process";
-import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime_types.ts";
 import { nodeLike, temporaryFolder } from "./_runtime_nodelike.ts";
 import {
   CHANNEL_VARIABLE,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime_types.ts";
 import {
   CHANNEL_VARIABLE,
   cString,

@@ -1,17 +1,16 @@
 /**
  * Replacing this Deno process with another program (execv(3) through the C library), for
  * the command line: it becomes the sandbox's supervisor (execWithRequest in
- * _runtime_deno.ts), or, on its fast path, hands its arguments straight to the control
- * process executable's own parser (`alcove --cli-parse`, see ffi/cli/_fast.ts), which
- * `cli.ts` takes before it loads anything else (this module and those it imports, as the one
- * generated file ffi/cli/_bundle/fast.js). Deno-only; internal.
+ * _runtime_deno.ts), or, on its fast path (ffi/cli/_fast_path.ts), hands its arguments
+ * straight to the control process executable's own parser (`alcove --cli-parse`). The fast
+ * path loads this module before anything else, so it imports only small pure modules.
+ * Deno-only; internal.
  *
  * @module
  */
 import { ABI } from "./_abi.ts";
 import { cArgv, holding } from "./_c_strings.ts";
 import { libPathDir, platformDir } from "./_native_paths.ts";
-import { parsedInC } from "./cli/_fast.ts";
 
 /** What the command line needs of the C library. Deno's own is glibc's, so it is found by
  * that name. Every symbol is nonblocking: Deno compiles a fast call for the first
@@ -84,10 +83,11 @@ export function holdsNative(dir: string): boolean {
   return isFile(`${dir}libalcove.so`) && isFile(`${dir}alcove`);
 }
 
-/** The command line's fast path: when the control process executable of the package in
- * `root` (see nativeDirs) parses `args` itself (ffi/cli/_fast.ts), this process becomes
- * `alcove --cli-parse --abi N -- ARGS...` and never returns; otherwise, and when that exec
- * fails, it returns and the TypeScript command line runs (and says why it cannot run the
+/** The command line's fast path, for `args` that the control process executable parses
+ * itself (the caller asks ffi/cli/_fast.ts): this process becomes the executable of the
+ * package in `root` (see nativeDirs) as `alcove --cli-parse --abi N -- ARGS...` and never
+ * returns; it returns when ALCOVE_CLI_DRIVER=1 asks for the TypeScript command line, and when
+ * that exec fails, and the TypeScript command line runs (and says why it cannot run the
  * executable, or that there is none).
  *
  * The executable is looked for where findNative looks, without a stat first (the first stat
@@ -95,11 +95,11 @@ export function holdsNative(dir: string): boolean {
  * until one runs. After a failure, a folder that findNative takes (see holdsNative) ends the
  * search; any other is passed over. The one difference from findNative: an executable whose
  * libalcove.so is missing beside it runs all the same (it does not use the library). */
-export async function execParsedInC(
+export async function execCliParser(
   args: readonly string[],
   root: string | undefined,
 ): Promise<void> {
-  if (!parsedInC(args) || Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
+  if (Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
   try {
     if (Deno.cwd().includes("\uFFFD")) return;
   } catch {

@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
-import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime.ts";
+import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime_types.ts";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import process from "node:process";
-import type { Backend, ProcessSeam } from "./_runtime.ts";
+import type { Backend, ProcessSeam } from "./_runtime_types.ts";
 import { randomHex } from "./_runtime_shared.ts";
 
 /** The temporary folder as Node's os.tmpdir() finds it on Linux: TMPDIR, TMP or TEMP, else

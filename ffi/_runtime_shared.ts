@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend } from "./_runtime.ts";
+import type { Backend } from "./_runtime_types.ts";
 import { cArgv, holding } from "./_c_strings.ts";
 
 /** Random bytes as hex: socket names and tokens. */

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import type { Alcove } from "./driver.ts";
+import type { AlcoveCallMethods } from "./_call_methods.ts";
 import type { ConstantTable } from "./constants.ts";
 import { AlcoveError, SystemCallError } from "./errors.ts";
 import type { Pipeline } from "./types.ts";
@@ -210,7 +210,12 @@ export function capabilityNames(table: ConstantTable, mask: bigint): string[] {
 }
 
 /** The highest capability the kernel of the process knows (PR_CAPBSET_READ fails past it). */
-async function lastCapability(drv: Alcove, pipeline: Pipeline): Promise<number> {
+/** What keepCapabilities takes of a driver (an Alcove is one). */
+type CapabilityDriver =
+  & Pick<AlcoveCallMethods, "capget" | "capset" | "prctl">
+  & { readonly constants: ConstantTable };
+
+async function lastCapability(drv: CapabilityDriver, pipeline: Pipeline): Promise<number> {
   for (let c = 0; c < 64; c++) {
     try {
       await drv.prctl(pipeline, "PR_CAPBSET_READ", c, 0, 0, 0);
@@ -233,6 +238,12 @@ async function lastCapability(drv: Alcove, pipeline: Pipeline): Promise<number> 
  * To keep capabilities across a change to an unprivileged uid, set PR_SET_KEEPCAPS
  * before setuid and call this after it (setuid clears the effective and ambient sets).
  *
+ * @param drv The driver (an {@linkcode Alcove}, or anything with its capget, capset and
+ *   prctl calls and its constant tables).
+ * @param pipeline The control process.
+ * @param keep The capabilities it keeps.
+ * @param options Whether they become ambient too.
+ *
  * @example
  * ```ts
  * import { Alcove, keepCapabilities } from "@alcove/alcove";
@@ -243,7 +254,9 @@ async function lastCapability(drv: Alcove, pipeline: Pipeline): Promise<number> 
  * ```
  */
 export async function keepCapabilities(
-  drv: Alcove,
+  drv:
+    & Pick<AlcoveCallMethods, "capget" | "capset" | "prctl">
+    & { readonly constants: ConstantTable },
   pipeline: Pipeline,
   keep: readonly Capability[],
   options: KeepCapabilitiesOptions = {},

@@ -30,7 +30,8 @@ import {
 } from "./errors.ts";
 import { ABI, buildCommand, findNative, strangerCheck, VERSION } from "./_native.ts";
 import { elapsed, pipesForced } from "./_runtime_shared.ts";
-import { type HelperProcess, runtime, spawnHelper } from "./_runtime.ts";
+import { runtime, spawnHelper } from "./_runtime.ts";
+import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";

@@ -34,7 +34,7 @@ import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
 import { AlcoveError, FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
 import { libraryConstants, openLibrary } from "./_native.ts";
-import type { NativeLibrary } from "./_runtime.ts";
+import type { NativeLibrary } from "./_runtime_types.ts";
 import { Reader, STATUS, type Value, Writer } from "./_wire.ts";
 
 const HOST: readonly number[] = [];

@@ -143,7 +143,7 @@ const sources = [
   ...walk(root + "ffi", (p) => p.endsWith(".ts"))
     .map((p) => p.slice(root.length))
     // Deno's way to replace the process (the command line's supervisor and fast path).
-    .filter((p) => p !== "ffi/_runtime_exec.ts"),
+    .filter((p) => p !== "ffi/_runtime_exec.ts" && p !== "ffi/cli/_fast_path.ts"),
 ];
 for (const file of sources) copy(root + file, stage + file);
 if (hasCli) {

@@ -3,7 +3,7 @@
  * csrc/calls.h, csrc/calls_table.c, ffi/_calls.ts and ffi/_call_methods.ts (from
  * scripts/call_list.ts) and
  * csrc/constants_table.c (from scripts/constants/); and the command line's bundle,
- * ffi/cli/_bundle/ (from ffi/cli/main.ts, and its fast path from ffi/_runtime_exec.ts, and every
+ * ffi/cli/_bundle/ (from ffi/cli/main.ts, and its fast path from ffi/cli/_fast_path.ts, and every
  * module they reach: see gen_cli_bundle.ts), so a change to any module the command line imports
  * needs `deno task gen` too. `--check` writes
  * nothing and fails naming every generated file that is out of date.

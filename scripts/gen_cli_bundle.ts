@@ -17,7 +17,7 @@
  * computed URL, so that a lazy chunk is read only when it is imported (about 2 ms less at the
  * start of a command line that needs none of them).
  *
- * Beside it, `fast.js`: the fast path of `cli.ts` (ffi/_runtime_exec.ts and the modules it
+ * Beside it, `fast.js`: the fast path of `cli.ts` (ffi/cli/_fast_path.ts and the modules it
  * imports) as one file of its own, which is all that cli.ts imports statically. Deno spends
  * about half a millisecond on each module it loads at start, even a small one; the bundle
  * itself is loaded only when the fast path did not exec.
@@ -37,7 +37,7 @@ export const CLI_BUNDLE_DIR = "ffi/cli/_bundle/";
 export const CLI_SOURCE_ENTRY = "ffi/cli/main.ts";
 
 /** The fast path's source, relative to the repository root. */
-export const CLI_FAST_SOURCE = "ffi/_runtime_exec.ts";
+export const CLI_FAST_SOURCE = "ffi/cli/_fast_path.ts";
 
 /** The fast path as one file, relative to the repository root. */
 export const CLI_FAST_PATH = CLI_BUNDLE_DIR + "fast.js";

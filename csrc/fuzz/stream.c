@@ -42,14 +42,16 @@ int alcove_fuzz_call(const struct alcove_call_def *def, struct alcove_state *ap,
 #define CHILD_PID 0x7ffffff0
 /* The calls the child has pending: ids 1 to NPENDING. */
 #define NPENDING 8
-static int killed;
+static int child_killed;
 
-/* The checking fake of kill(2): only ever the child, only ever SIGKILL. */
-int kill(pid_t pid, int sig)
+/* The checking fake of kill(2), which the event loop's calls reach (this harness is linked
+ * with --wrap=kill): only ever the child, only ever SIGKILL. */
+int __wrap_kill(pid_t pid, int sig);
+int __wrap_kill(pid_t pid, int sig)
 {
     if (pid == CHILD_PID || pid == -CHILD_PID) {
         CHECK(sig == SIGKILL);
-        killed = 1;
+        child_killed = 1;
         return 0;
     }
     return (int)syscall(SYS_kill, pid, sig);
@@ -201,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c.pending[i] = i + 1;
     c.npending = c.cappending = NPENDING;
     CHECK(alcove_child_add(&st, &c) == 0);
-    killed = 0;
+    child_killed = 0;
 
     struct bytes got = {0};
     size_t off = 0;
@@ -235,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int malformed;
     model(in, len, &want, &part, &malformed);
     /* The frames before a bad one, then nothing: the child is killed. */
-    CHECK(killed == malformed);
+    CHECK(child_killed == malformed);
     CHECK(got.len >= want.len && (want.len == 0 || memcmp(got.data, want.data, want.len) == 0));
     if (got.len > want.len) {
         /* Only a frame that EOF cut short during a splice: its header and pid, the bytes

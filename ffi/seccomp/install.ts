@@ -42,7 +42,7 @@
  * @module
  */
 
-import type { Alcove } from "../driver.ts";
+import type { AlcoveCallMethods } from "../_call_methods.ts";
 import type { Local } from "../local.ts";
 import type { ConstantTable } from "../constants.ts";
 import type { CallOptions, Flags, Pipeline } from "../types.ts";
@@ -84,8 +84,8 @@ import { checkProgram } from "./sim.ts";
  * ```
  */
 export type FilterDriver =
-  & Pick<Alcove, "prctl" | "seccomp" | "syscallConstant" | "constants">
-  & Partial<Pick<Alcove, "wordSize">>;
+  & Pick<AlcoveCallMethods, "prctl" | "seccomp" | "syscallConstant">
+  & { readonly constants: ConstantTable; readonly wordSize?: 4 | 8 };
 
 /**
  * What `installFilterLocal` needs of the host process's calls; a {@linkcode Local} is one.
@@ -562,7 +562,7 @@ function pickArch(call: string, where: string, numbers: Record<string, number | 
  * ```
  */
 export async function seccompArch(
-  drv: Pick<Alcove, "syscallConstant">,
+  drv: Pick<AlcoveCallMethods, "syscallConstant">,
   pipeline: Pipeline,
   options?: CallOptions,
 ): Promise<SeccompArch> {

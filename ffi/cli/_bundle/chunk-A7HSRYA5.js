@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-2DQ4QFU7.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-XV7UVNUY.js", import.meta.url).href)).backend;
     case "bun":
       return (await import(new URL("./_runtime_bun-CPAU2WRV.js", import.meta.url).href)).backend;
     case "node":

@@ -6,7 +6,7 @@ import {
 } from "./chunk-U4ZPFMON.js";
 import {
   runtime
-} from "./chunk-VM7K7332.js";
+} from "./chunk-A7HSRYA5.js";
 
 // ffi/constants.ts
 var lastParsed;

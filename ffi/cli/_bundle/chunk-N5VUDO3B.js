@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-VM7K7332.js";
+} from "./chunk-A7HSRYA5.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-FYBTCJI3.js";
-import "./chunk-VM7K7332.js";
+} from "./chunk-N5VUDO3B.js";
+import "./chunk-A7HSRYA5.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-SK7RM4KZ.js";
+} from "./chunk-WG7A5UEU.js";
 import {
   CstructValue,
   Reader,

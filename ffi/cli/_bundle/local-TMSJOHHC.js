@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-TQKIAVFI.js";
-import "./chunk-SK7RM4KZ.js";
+} from "./chunk-XQIY5ZU6.js";
+import "./chunk-WG7A5UEU.js";
 import "./chunk-U4ZPFMON.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-VM7K7332.js";
+import "./chunk-A7HSRYA5.js";
 export {
   Local,
   openLocal

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-TQKIAVFI.js";
+} from "./chunk-XQIY5ZU6.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-BUFB3GL2.js";
+} from "./chunk-5ID2MTPJ.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-SK7RM4KZ.js";
+} from "./chunk-WG7A5UEU.js";
 import {
   ABI
 } from "./chunk-U4ZPFMON.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-VM7K7332.js";
+} from "./chunk-A7HSRYA5.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-FYBTCJI3.js";
-import "./chunk-VM7K7332.js";
+} from "./chunk-N5VUDO3B.js";
+import "./chunk-A7HSRYA5.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,
