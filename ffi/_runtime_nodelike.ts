@@ -20,10 +20,11 @@ import process from "node:process";
 import type { Backend, ProcessSeam } from "./_runtime_types.ts";
 import { randomHex } from "./_runtime_shared.ts";
 
-/** The temporary folder as Node's os.tmpdir() finds it on Linux: TMPDIR, TMP or TEMP, else
- * /tmp, without a trailing slash. */
-export function temporaryFolder(): string {
-  const env = process.env;
+/** The temporary folder as Node's os.tmpdir() finds it on Linux: TMPDIR, TMP or TEMP of
+ * `env` (this process's environment), else /tmp, without a trailing slash. */
+export function temporaryFolder(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const dir = env.TMPDIR || env.TMP || env.TEMP || "/tmp";
   return dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
 }

@@ -21,7 +21,9 @@
  * ```
  *
  * `--runs N` stops each harness after N executions; with `--seconds` too, whichever comes
- * first ends it, and without `--seconds` no time limit applies.
+ * first ends it, and without `--seconds` no time limit applies. The saved inputs (seeds and
+ * earlier findings) all run first, even when there are more than N of them: the line of each
+ * harness says how many executions that took.
  * @module
  */
 const root = new URL("..", import.meta.url).pathname;
@@ -91,10 +93,12 @@ for (const name of picked.length ? picked : HARNESSES) {
     .at(-1);
   const executed = log.match(/stat::number_of_executed_units: (\d+)/)?.[1] ?? done?.[1] ?? "?";
   const rate = log.match(/stat::average_exec_per_sec: +(\d+)/)?.[1] ?? "?";
+  const saved = log.match(/#(\d+)\s+INITED/)?.[1] ?? "?";
   console.log(
-    `${name}: ${executed} executions in ${elapsed} s (${rate}/s), coverage ${
-      done?.[2] ?? "?"
-    } edges, ${done?.[3] ?? "?"} features, ${r.success ? "no finding" : "FINDING"}`,
+    `${name}: ${executed} executions in ${elapsed} s (${rate}/s), ${saved} of them the saved ` +
+      `inputs, coverage ${done?.[2] ?? "?"} edges, ${done?.[3] ?? "?"} features, ${
+        r.success ? "no finding" : "FINDING"
+      }`,
   );
   if (!r.success) {
     failed = true;

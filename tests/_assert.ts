@@ -40,7 +40,8 @@ function wrap(run: () => void, message?: string): void {
     run();
   } catch (error) {
     if (error instanceof nodeAssert.AssertionError) {
-      throw new AssertionError(message ?? error.message);
+      // As @std/assert does: the caller's message first, then what differs.
+      throw new AssertionError(message ? `${message}: ${error.message}` : error.message);
     }
     throw error;
   }

@@ -154,16 +154,19 @@ export interface Output {
 /**
  * Runs a program to its end with stdout and stderr collected (stderr passed through with
  * `stderr: "inherit"`). node:child_process, so that the same tests run under Node.js and Bun;
- * a program that does not exist throws an error whose `code` is "ENOENT".
+ * a program that does not exist throws an error whose `code` is "ENOENT". `env` adds to this
+ * process's environment for the program alone: a test never changes its own environment,
+ * which the test files running beside it share.
  */
 export function output(
   cmd: string,
   args: string[],
-  options: { stderr?: "piped" | "inherit"; stdin?: Uint8Array } = {},
+  options: { stderr?: "piped" | "inherit"; stdin?: Uint8Array; env?: Record<string, string> } = {},
 ): Promise<Output> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ["pipe", "pipe", options.stderr === "inherit" ? "inherit" : "pipe"],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];

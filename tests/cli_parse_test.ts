@@ -9,7 +9,6 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
 import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
-import { holdsNative, nativeDirs } from "../ffi/_runtime_exec.ts";
 import { ABI, findNative } from "../ffi/_native.ts";
 import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
 import { CAPABILITY_NAMES } from "../ffi/capabilities.ts";
@@ -312,22 +311,35 @@ Deno.test(
   },
 );
 
-Deno.test("cli parse: the fast path looks where findNative looks, in its order", () => {
+Deno.test("cli parse: the fast path looks where findNative looks, in its order", async () => {
   const root = new URL("../", import.meta.url).pathname;
-  const saved = Deno.env.get("ALCOVE_LIB_PATH");
-  try {
-    const dir = findNative().dir;
-    for (const value of [undefined, dir, `${dir}libalcove.so`, "/nowhere"]) {
-      if (value === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
-      else Deno.env.set("ALCOVE_LIB_PATH", value);
-      const found = nativeDirs(root)?.find(holdsNative);
-      assertEquals(`${found}alcove`, findNative().helper, String(value));
-    }
-    assertEquals(nativeDirs(root.slice(0, -1)), nativeDirs(root));
-    assertEquals(nativeDirs(undefined), undefined);
-  } finally {
-    if (saved === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
-    else Deno.env.set("ALCOVE_LIB_PATH", saved);
+  const dir = findNative().dir;
+  // Each ALCOVE_LIB_PATH in a process of its own: the environment of this one is shared by
+  // the test files running beside it.
+  const script = `import { holdsNative, nativeDirs } from ${
+    JSON.stringify(new URL("../ffi/_runtime_exec.ts", import.meta.url).href)
+  };
+import { findNative } from ${JSON.stringify(new URL("../ffi/_native.ts", import.meta.url).href)};
+const root = ${JSON.stringify(root)};
+console.log(JSON.stringify({
+  found: \`\${nativeDirs(root)?.find(holdsNative)}alcove\`,
+  helper: findNative().helper,
+  same: JSON.stringify(nativeDirs(root.slice(0, -1))) === JSON.stringify(nativeDirs(root)),
+  none: nativeDirs(undefined) === undefined,
+}));`;
+  for (const value of [undefined, dir, `${dir}libalcove.so`, "/nowhere"]) {
+    const env = { ...Deno.env.toObject() };
+    if (value === undefined) delete env.ALCOVE_LIB_PATH;
+    else env.ALCOVE_LIB_PATH = value;
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      env,
+      clearEnv: true,
+    }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    assertEquals(got.found, got.helper, String(value));
+    assert(got.same && got.none, String(value));
   }
 });
 

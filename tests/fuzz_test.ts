@@ -3,7 +3,7 @@
  * find nothing in a few seconds, and `--runs` stops each at that many executions. `deno task
  * fuzz` runs them longer.
  */
-import { assert, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 
 /** Runs scripts/fuzz.ts with `args`, checks that it succeeded, and returns its output. */
 async function fuzz(...args: string[]): Promise<string> {
@@ -32,6 +32,14 @@ Deno.test("each fuzz harness runs its seeds and a few seconds of inputs without 
 Deno.test("fuzz --runs N stops each harness after N executions", async () => {
   const out = await fuzz("--runs", "777", "--seconds", "60");
   for (const name of ["call", "stream", "spawn_request"]) {
-    assertMatch(out, new RegExp(`^${name}: 777 executions in \\d+ s \\(\\d+/s\\)`, "m"));
+    const m = out.match(
+      new RegExp(
+        `^${name}: (\\d+) executions in \\d+ s \\(\\d+/s\\), (\\d+) of them the saved`,
+        "m",
+      ),
+    );
+    assert(m, out);
+    // The saved inputs all run first, however many earlier runs kept.
+    assertEquals(Number(m[1]), Math.max(777, Number(m[2])), m[0]);
   }
 });

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { withDriver } from "./_helpers.ts";
+import { denoOnly, withDriver } from "./_helpers.ts";
 
 function fds(pid: number): Map<string, string> {
   const out = new Map<string, string>();
@@ -82,3 +82,21 @@ Deno.test("descriptors are released when children go", async () => {
     assertEquals(fds(drv.pid).size, before);
   });
 });
+
+Deno.test(
+  denoOnly("no test changes the environment that the test files running beside it share"),
+  () => {
+    // deno test --parallel runs the files in threads of one process: a variable set for a
+    // moment by one is seen by a driver, a child or a parser of another. A test gives its
+    // variables to a process of its own instead (output's env, or a child's).
+    const dir = new URL("./", import.meta.url).pathname;
+    const found: string[] = [];
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.isFile || !e.name.endsWith(".ts")) continue;
+      Deno.readTextFileSync(dir + e.name).split("\n").forEach((line, i) => {
+        if (/\bDeno\.env\.(set|delete)\(/.test(line)) found.push(`${e.name}:${i + 1}`);
+      });
+    }
+    assertEquals(found, []);
+  },
+);

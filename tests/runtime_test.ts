@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { findNative, platformDir } from "../ffi/_native.ts";
 import { runtime, runtimeName } from "../ffi/_runtime.ts";
-import { denoOnly, IS_ROOT, needs } from "./_helpers.ts";
+import { denoOnly, fixtureCommand, IS_ROOT, needs, output } from "./_helpers.ts";
 import { Alcove } from "../mod.ts";
 import { spawn } from "node:child_process";
 
@@ -262,19 +262,15 @@ Deno.test("a root that exits before connecting is reported at once, with its sta
   // The real library beside an "alcove" that exits at once: with --allow-ffi, Deno's start
   // spawns it through the library and learns of its exit from SIGCHLD.
   const dir = await Deno.makeTempDir({ prefix: "alcove_early_exit_" });
-  const before = Deno.env.get("ALCOVE_LIB_PATH");
   try {
     await Deno.symlink(native.library, `${dir}/libalcove.so`);
     await Deno.writeTextFile(`${dir}/alcove`, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
-    Deno.env.set("ALCOVE_LIB_PATH", dir);
-    const t0 = performance.now();
-    const err = await Alcove.start({ startTimeout: 60000 }).then(() => null, (e: Error) => e);
-    assert(err !== null, "the start failed");
-    assertStringIncludes(err.message, "it exited with status 3 before connecting");
-    assert(performance.now() - t0 < 30000, "not at the start's time limit");
+    const r = await output(...fixtureCommand("early_exit"), { env: { ALCOVE_LIB_PATH: dir } });
+    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    assert(got.message !== null, "the start failed");
+    assertStringIncludes(got.message, "it exited with status 3 before connecting");
+    assert(got.ms < 30000, "not at the start's time limit");
   } finally {
-    if (before === undefined) Deno.env.delete("ALCOVE_LIB_PATH");
-    else Deno.env.set("ALCOVE_LIB_PATH", before);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -331,28 +327,31 @@ console.log(JSON.stringify({ ...out, reaped }));
 
 Deno.test("the Node.js and Bun backends find the temporary folder as os.tmpdir() does", async () => {
   const { temporaryFolder } = await import("../ffi/_runtime_nodelike.ts");
-  const { tmpdir } = await import("node:os");
   const names = ["TMPDIR", "TMP", "TEMP"];
-  const saved = names.map((n) => Deno.env.get(n));
   // TMPDIR, TMP and TEMP in turn: a trailing slash, an empty one skipped, none set, the root.
-  const cases: (string | undefined)[][] = [
+  const cases: (string | null)[][] = [
     ["/x/y/"],
     ["/x/y"],
     ["", "/t"],
-    [undefined, undefined, "/e"],
+    [null, null, "/e"],
     ["/"],
     [],
   ];
-  try {
-    for (const values of cases) {
-      names.forEach((n, i) =>
-        values[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, values[i]!)
-      );
-      assertEquals(temporaryFolder(), tmpdir(), JSON.stringify(values));
-    }
-  } finally {
-    saved.forEach((v, i) =>
-      v === undefined ? Deno.env.delete(names[i]) : Deno.env.set(names[i], v)
+  // Node.js's os.tmpdir() of each, in a process of its own: the environment of this one is
+  // shared by the test files running beside it.
+  const script = `const os = require("node:os");
+const names = ${JSON.stringify(names)};
+console.log(JSON.stringify(${JSON.stringify(cases)}.map((values) => {
+  names.forEach((n, i) => values[i] == null ? delete process.env[n] : process.env[n] = values[i]);
+  return os.tmpdir();
+})));`;
+  const r = await output("node", ["-e", script]);
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  const expected: string[] = JSON.parse(new TextDecoder().decode(r.stdout));
+  cases.forEach((values, i) => {
+    const env = Object.fromEntries(
+      names.flatMap((n, j) => values[j] == null ? [] : [[n, values[j]!]]),
     );
-  }
+    assertEquals(temporaryFolder(env), expected[i], JSON.stringify(values));
+  });
 });

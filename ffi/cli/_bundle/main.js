@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-5ID2MTPJ.js";
+} from "./chunk-6ZOYR6TT.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-WG7A5UEU.js";
+} from "./chunk-ICKUSH43.js";
 import {
   ABI
 } from "./chunk-U4ZPFMON.js";
@@ -26,7 +26,7 @@ import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-A7HSRYA5.js";
+} from "./chunk-OI5ER4IY.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-TMSJOHHC.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-P26526K3.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-JSSZRMUN.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-FPGVCNA5.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

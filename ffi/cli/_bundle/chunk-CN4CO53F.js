@@ -7,8 +7,7 @@ import {
 import { mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import process from "node:process";
-function temporaryFolder() {
-  const env = process.env;
+function temporaryFolder(env = process.env) {
   const dir = env.TMPDIR || env.TMP || env.TEMP || "/tmp";
   return dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
 }

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-N5VUDO3B.js";
-import "./chunk-A7HSRYA5.js";
+} from "./chunk-3BRNUZ5M.js";
+import "./chunk-OI5ER4IY.js";
 import {
   BPF_A,
   BPF_ABS,

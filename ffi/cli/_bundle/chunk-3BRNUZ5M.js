@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-A7HSRYA5.js";
+} from "./chunk-OI5ER4IY.js";
 import {
   BPF_ABS,
   BPF_ALU,

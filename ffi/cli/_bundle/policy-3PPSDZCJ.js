@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-N5VUDO3B.js";
-import "./chunk-A7HSRYA5.js";
+} from "./chunk-3BRNUZ5M.js";
+import "./chunk-OI5ER4IY.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-XQIY5ZU6.js";
-import "./chunk-WG7A5UEU.js";
+} from "./chunk-HWILNWAV.js";
+import "./chunk-ICKUSH43.js";
 import "./chunk-U4ZPFMON.js";
 import "./chunk-WXVCCUSC.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-A7HSRYA5.js";
+import "./chunk-OI5ER4IY.js";
 export {
   Local,
   openLocal

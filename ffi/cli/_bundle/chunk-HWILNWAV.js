@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-WG7A5UEU.js";
+} from "./chunk-ICKUSH43.js";
 import {
   CstructValue,
   Reader,

@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-4ZRVAQEJ.js";
+} from "./chunk-CN4CO53F.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -389,7 +389,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-S4QH3XBC.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-JKJXQ654.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-4ZRVAQEJ.js";
+} from "./chunk-CN4CO53F.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,

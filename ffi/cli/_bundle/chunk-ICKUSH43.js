@@ -6,7 +6,7 @@ import {
 } from "./chunk-U4ZPFMON.js";
 import {
   runtime
-} from "./chunk-A7HSRYA5.js";
+} from "./chunk-OI5ER4IY.js";
 
 // ffi/constants.ts
 var lastParsed;

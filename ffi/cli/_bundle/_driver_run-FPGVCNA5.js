@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-XQIY5ZU6.js";
+} from "./chunk-HWILNWAV.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-5ID2MTPJ.js";
+} from "./chunk-6ZOYR6TT.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-WG7A5UEU.js";
+} from "./chunk-ICKUSH43.js";
 import {
   ABI
 } from "./chunk-U4ZPFMON.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-A7HSRYA5.js";
+} from "./chunk-OI5ER4IY.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -49,9 +49,9 @@ async function load() {
     case "deno":
       return (await import(new URL("./_runtime_deno-XV7UVNUY.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-CPAU2WRV.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-OP7T4QIM.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-S4QH3XBC.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-JKJXQ654.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }
