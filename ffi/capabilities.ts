@@ -209,12 +209,22 @@ export function capabilityNames(table: ConstantTable, mask: bigint): string[] {
   return names;
 }
 
-/** The highest capability the kernel of the process knows (PR_CAPBSET_READ fails past it). */
-/** What keepCapabilities takes of a driver (an Alcove is one). */
-type CapabilityDriver =
+/**
+ * What `keepCapabilities` needs of a driver: its capget, capset and prctl calls and its
+ * constant tables. An {@linkcode Alcove} driver is one.
+ *
+ * @example
+ * ```ts
+ * import { Alcove, type CapabilityDriver } from "@alcove/alcove";
+ * await using drv = await Alcove.start();
+ * const target: CapabilityDriver = drv;
+ * ```
+ */
+export type CapabilityDriver =
   & Pick<AlcoveCallMethods, "capget" | "capset" | "prctl">
   & { readonly constants: ConstantTable };
 
+/** The highest capability the kernel of the process knows (PR_CAPBSET_READ fails past it). */
 async function lastCapability(drv: CapabilityDriver, pipeline: Pipeline): Promise<number> {
   for (let c = 0; c < 64; c++) {
     try {
@@ -238,8 +248,7 @@ async function lastCapability(drv: CapabilityDriver, pipeline: Pipeline): Promis
  * To keep capabilities across a change to an unprivileged uid, set PR_SET_KEEPCAPS
  * before setuid and call this after it (setuid clears the effective and ambient sets).
  *
- * @param drv The driver (an {@linkcode Alcove}, or anything with its capget, capset and
- *   prctl calls and its constant tables).
+ * @param drv The driver (see {@linkcode CapabilityDriver}).
  * @param pipeline The control process.
  * @param keep The capabilities it keeps.
  * @param options Whether they become ambient too.
@@ -254,9 +263,7 @@ async function lastCapability(drv: CapabilityDriver, pipeline: Pipeline): Promis
  * ```
  */
 export async function keepCapabilities(
-  drv:
-    & Pick<AlcoveCallMethods, "capget" | "capset" | "prctl">
-    & { readonly constants: ConstantTable },
+  drv: CapabilityDriver,
   pipeline: Pipeline,
   keep: readonly Capability[],
   options: KeepCapabilitiesOptions = {},
