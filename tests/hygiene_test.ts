@@ -84,17 +84,22 @@ Deno.test("descriptors are released when children go", async () => {
 });
 
 Deno.test(
-  denoOnly("no test changes the environment that the test files running beside it share"),
+  denoOnly("no test changes the environment or folder that the test files beside it share"),
   () => {
     // deno test --parallel runs the files in threads of one process: a variable set for a
-    // moment by one is seen by a driver, a child or a parser of another. A test gives its
-    // variables to a process of its own instead (output's env, or a child's).
+    // moment by one is seen by a driver, a child or a parser of another (and so would a
+    // working folder or umask). A test gives such settings to a process of its own instead
+    // (output's env, or a child's).
     const dir = new URL("./", import.meta.url).pathname;
     const found: string[] = [];
     for (const e of Deno.readDirSync(dir)) {
       if (!e.isFile || !e.name.endsWith(".ts")) continue;
       Deno.readTextFileSync(dir + e.name).split("\n").forEach((line, i) => {
-        if (/\bDeno\.env\.(set|delete)\(/.test(line)) found.push(`${e.name}:${i + 1}`);
+        if (
+          /\bDeno\.(env\.(set|delete)\(|chdir\(|umask\(\s*[^)\s])|\bprocess\.chdir\(/.test(line)
+        ) {
+          found.push(`${e.name}:${i + 1}`);
+        }
       });
     }
     assertEquals(found, []);
