@@ -266,6 +266,7 @@ Deno.test("a root that exits before connecting is reported at once, with its sta
     await Deno.symlink(native.library, `${dir}/libalcove.so`);
     await Deno.writeTextFile(`${dir}/alcove`, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
     const r = await output(...fixtureCommand("early_exit"), { env: { ALCOVE_LIB_PATH: dir } });
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
     const got = JSON.parse(new TextDecoder().decode(r.stdout));
     assert(got.message !== null, "the start failed");
     assertStringIncludes(got.message, "it exited with status 3 before connecting");
