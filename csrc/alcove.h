@@ -51,9 +51,13 @@
 /* Stop reading children's output while this much is waiting to go up. */
 #define ALCOVE_UP_HIGH_WATER (256u * 1024u)
 /* Calls to a child fail with ENOBUFS while this much waits for it and it has
- * taken none of it for this long. */
+ * taken none of it for this long, */
 #define ALCOVE_DOWN_HIGH_WATER (1024u * 1024u)
 #define ALCOVE_DOWN_STALL_MS 1000
+/* and, however fast it reads, while this much waits for it: a host that sends
+ * faster than the child takes would otherwise be bounded only by its own speed
+ * during the stall time. One call of any size is taken when nothing waits. */
+#define ALCOVE_DOWN_LIMIT (16u * 1024u * 1024u)
 /* Milliseconds between signaloneof and SIGKILL when a control process shuts down.
  * Child control processes shut down their own subtree on the same schedule; they
  * get ALCOVE_GRACE_EXTRA_MS more before they are killed, so that they can reap

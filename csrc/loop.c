@@ -781,11 +781,15 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
      * make this process buffer without bound: past a high-water mark, while it has
      * taken nothing for a while, further calls to it or through it fail at once with
      * ENOBUFS (the caller may retry once it drains); everything else keeps flowing.
-     * A child that is reading, however slowly, is never refused. */
-    if (alcove_buf_pending(&c->ctl_wbuf) == 0)
+     * A child that is reading is refused only past the hard limit, which also bounds
+     * what a fast host can queue before the child counts as stalled. (Its stdin needs
+     * no such limit: the host keeps a small window of it in flight per process.) */
+    size_t queued = alcove_buf_pending(&c->ctl_wbuf);
+    if (queued == 0)
         c->ctl_taken_ns = now_ns();
-    else if (alcove_buf_pending(&c->ctl_wbuf) > ALCOVE_DOWN_HIGH_WATER &&
-             now_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL) {
+    else if (queued + plen > ALCOVE_DOWN_LIMIT ||
+             (queued > ALCOVE_DOWN_HIGH_WATER &&
+              now_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL)) {
         alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOBUFS);
         return;
     }

@@ -69,6 +69,43 @@ Deno.test("concurrent stdin writes do not interleave", async () => {
   });
 });
 
+Deno.test("stdin to a program that does not read waits in the host, not in the control process", async () => {
+  await withDriver(async (drv) => {
+    const root = await drv.getpid([]);
+    const p = await drv.fork([]);
+    await drv.execvp([p], "sleep", ["sleep", "30"]);
+    const data = new Uint8Array(1 << 20);
+    let peak = 0;
+    const sample = setInterval(() => (peak = Math.max(peak, rssKiB(root))), 20);
+    let settled = 0;
+    const writes = Array.from({ length: 256 }, () =>
+      drv.stdin([p], data).then(
+        () => "done",
+        (e: Error) => e instanceof SystemCallError ? e.code : e.name,
+      ).finally(() => settled++));
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      peak = Math.max(peak, rssKiB(root));
+      // 256 MiB asked for: the pipe and the host's window of 1 MiB went down, the rest waits
+      // as the caller's own buffers.
+      assertEquals(settled, 0);
+      assert(peak < 16 * 1024, `root control process peaked at ${peak} KiB`);
+      assertEquals(await drv.getpid([]), root);
+      await drv.kill([], p, "SIGKILL");
+      // The write in the pipe fails with EPIPE, those behind it find no process.
+      const ends = new Set(await Promise.all(writes));
+      assert([...ends].every((e) => e === "EPIPE" || e === "PipelineError"), [...ends].join());
+    } finally {
+      clearInterval(sample);
+    }
+  });
+});
+
+/** Resident memory of a process in KiB. */
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}
+
 Deno.test("stdin to a process that closed its stdin fails with EPIPE", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);
