@@ -397,6 +397,38 @@ async function denoPipeRoundTrip(calls: number): Promise<number> {
   return us;
 }
 
+/** A bare runtime Unix socket, the driver's transport: Deno.listen, the C echo connected to
+ * it, 32-byte messages written and read back with conn.write and conn.read. */
+async function denoSocketRoundTrip(calls: number): Promise<number> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/echo.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const child = new Deno.Command(`${cbuild}/echo`, { args: [path] }).spawn();
+  const conn = await listener.accept();
+  const msg = new Uint8Array(32).fill(120);
+  const buf = new Uint8Array(65536);
+  const once = async () => {
+    await conn.write(msg);
+    let got = 0;
+    while (got < msg.length) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("The echo program ended early");
+      got += n;
+    }
+  };
+  try {
+    for (let i = 0; i < calls / 10; i++) await once();
+    const t = ms();
+    for (let i = 0; i < calls; i++) await once();
+    return (ms() - t) * 1000 / calls;
+  } finally {
+    conn.close();
+    listener.close();
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 0. starting a driver
 
@@ -630,6 +662,10 @@ async function benchGetpid(cfg: Config, drv: Alcove): Promise<void> {
     new Series(`C ping-pong, depth ${d}, every hop across CPUs`, "µs")
   );
   const denoPipe = new Series("Deno pipe round trip (Deno.Command + C echo)", "µs");
+  const denoSocket = new Series(
+    "Deno Unix socket round trip (Deno.listen, conn.write + conn.read, C echo)",
+    "µs",
+  );
   for (let rep = 0; rep < cfg.reps; rep++) {
     for (const [i, d] of depths.entries()) {
       const p = deepest.slice(0, d);
@@ -642,6 +678,7 @@ async function benchGetpid(cfg: Config, drv: Alcove): Promise<void> {
       apart[i].add(await runFloor("pingpong", ["rtt", d, cfg.rttCalls * 2, 2]));
     }
     denoPipe.add(await denoPipeRoundTrip(cfg.rttCalls));
+    denoSocket.add(await denoSocketRoundTrip(cfg.rttCalls));
   }
   rows.push({
     heading:
@@ -661,6 +698,7 @@ async function benchGetpid(cfg: Config, drv: Alcove): Promise<void> {
     rows.push({ series: apart[i], floor: floor[i], note: "reference" });
   }
   rows.push({ series: denoPipe, floor: floor[0], note: "the runtime's own floor" });
+  rows.push({ series: denoSocket, floor: floor[0], note: "the runtime's own floor" });
   await drv.kill([], deepest[0], "SIGKILL");
   await drv.event([deepest[0]]);
 }

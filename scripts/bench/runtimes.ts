@@ -3,7 +3,9 @@
  * (getpid round trip, 1000 calls in flight, spawn of /bin/true one at a time, 256 MiB of
  * stdout) measured by scripts/bench/runtime_rows.mjs under each runtime, each against the
  * same C floors and against that runtime's own way to run a program (Deno.Command,
- * child_process.spawn, Bun.spawn); targets as in scripts/bench/main.ts. Node.js and Bun run
+ * child_process.spawn, Bun.spawn); targets as in scripts/bench/main.ts. Beside the round
+ * trip, the runtime's own: a bare round trip on its Unix sockets with the C echo, which no
+ * driver on that runtime can beat. Node.js and Bun run
  * the npm build (built first unless `--no-build`); a runtime that cannot run is reported,
  * not measured. A driver's start (start, getpid, stop; not the first in the process) is
  * measured against the same peers, and whole runs of a script that imports the npm build,
@@ -40,6 +42,8 @@ const BYTES = (quick ? 32 : 256) * 1024 * 1024;
 interface Sample {
   peer: string;
   rtt: number;
+  socket: string;
+  socketRtt: number;
   burst: number;
   spawn: number;
   peerSpawn: number;
@@ -113,6 +117,11 @@ for (const [name, samples] of measured) {
     return s;
   };
   const rtt = series("getpid round trip, depth 0", "µs", "rtt");
+  const socketRtt = series(
+    `${samples[0].socket} Unix socket round trip (C echo)`,
+    "µs",
+    "socketRtt",
+  );
   const burst = series("getpid ×1000 in flight", "calls/s", "burst");
   const spawn = series("spawn /bin/true, one at a time", "µs", "spawn");
   const peerSpawn = series(`${peer} /bin/true, one at a time`, "µs", "peerSpawn");
@@ -124,6 +133,7 @@ for (const [name, samples] of measured) {
     floor: floors.rtt,
     target: bounded("µs", floors.rtt.median * 1.5, "≤1.5x floor", floors.rtt.median),
   });
+  rows.push({ series: socketRtt, floor: floors.rtt, note: "the runtime's own floor" });
   rows.push({
     series: burst,
     floor: floors.burst,
