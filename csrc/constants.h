@@ -27,9 +27,10 @@ enum alcove_constant_domain {
 /* A domain's `count` constants: their names one after the other in `names`, each ending
  * with a NUL, and their values in the same order (constants_table.c says why). */
 struct alcove_constant_table {
-    const char *names;
+    const char *names; /* each name and its NUL, back to back */
     const long long *values;
     size_t count;
+    size_t names_len; /* bytes of `names`, the NULs included */
 };
 
 /* Room for a domain's name and its NUL (scripts/gen_constants.ts checks the names). */

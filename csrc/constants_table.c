@@ -14222,7 +14222,7 @@ static const long long socket_values[] = {
     0,
 };
 
-#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1}
+#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1, sizeof(name##_names) - 1}
 
 const struct alcove_constant_table alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {
     [ALCOVE_CONST_CLONE] = ALCOVE_TABLE(clone),

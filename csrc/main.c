@@ -127,6 +127,10 @@ static int connect_host(struct alcove_state *ap)
     return 0;
 }
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && sizeof(long long) == 8,
+               "the greeting sends the constant values as they are in memory, which the host "
+               "reads as 64-bit little-endian integers");
+
 /* The greeting, after the token in socket mode: the host accepts connections until one
  * starts with the token, and reads nothing else from the others. */
 static int hello(struct alcove_state *ap, int socket_mode)
@@ -140,14 +144,19 @@ static int hello(struct alcove_state *ap, int socket_mode)
     alcove_reply_int(&r, ALCOVE_ABI);
     alcove_reply_bytes(&r, ALCOVE_VERSION, strlen(ALCOVE_VERSION));
     alcove_reply_int(&r, getpid());
-    /* The constant tables, so the host can check names before it sends a call. */
-    size_t len = (size_t)alcove_constants_text(NULL, 0);
-    char *text = malloc(len + 1);
-    if (text == NULL)
-        return -1;
-    alcove_constants_text(text, len);
-    alcove_reply_bytes(&r, text, len);
-    free(text);
+    /* The constant tables, so the host can check names before it sends a call: as they
+     * are in this program (a domain's names back to back, each with its NUL, and its
+     * values as 64-bit little-endian integers), with nothing to format, for a host that
+     * reads only the domains it uses. */
+    alcove_reply_list(&r, ALCOVE_CONST_DOMAINS);
+    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
+        const struct alcove_constant_table *t = &alcove_constant_tables[d];
+        const char *domain = alcove_constant_domain_names[d];
+        alcove_reply_list(&r, 3);
+        alcove_reply_bytes(&r, domain, strlen(domain));
+        alcove_reply_bytes(&r, t->names, t->names_len);
+        alcove_reply_bytes(&r, t->values, t->count * sizeof(long long));
+    }
     alcove_reply_bytes(&r, token, strlen(token));
     /* Bytes of a pointer and of a long here: the layout of the structs the calls take. */
     alcove_reply_int(&r, (int64_t)sizeof(void *));

@@ -212,6 +212,28 @@ export class Reader {
     this.pos = start;
   }
 
+  /** The next value, which must be a list: its length, its items left to read. */
+  listLength(): number {
+    if (this.pos + 5 > this.end || this.buf[this.pos] !== VAL.LIST) {
+      throw new Error("Expected a list");
+    }
+    const n = this.view.getUint32(this.pos + 1, true);
+    this.pos += 5;
+    return n;
+  }
+
+  /** The next value, which must be bytes, as a view of the frame (not a copy). */
+  bytesView(): Uint8Array {
+    if (this.pos + 5 > this.end || this.buf[this.pos] !== VAL.BYTES) {
+      throw new Error("Expected bytes");
+    }
+    const n = this.view.getUint32(this.pos + 1, true);
+    const start = this.pos + 5;
+    this.pos = start + n + 1;
+    if (this.pos > this.end) throw new Error("Truncated bytes");
+    return this.buf.subarray(start, start + n);
+  }
+
   value(): Value {
     if (this.pos >= this.end) throw new Error("Truncated value");
     const tag = this.buf[this.pos++];

@@ -48,12 +48,12 @@ export const CONSTANT_DOMAINS = [
  */
 export type ConstantDomain = typeof CONSTANT_DOMAINS[number];
 
-/** The table parsed last: control processes of the same build send the same text. */
+/** The text parsed last: libalcove.so gives the same text each time. */
 let lastParsed: ConstantTable | undefined;
 
 /** Name -> value tables, with reverse look-up for signal and errno names. A domain is
- * parsed from the text when it is first asked for: a program that looks up a few names
- * never pays for the other tables.
+ * decoded (from a control process's greeting, or from text) when it is first asked for: a
+ * program that looks up a few names never pays for the other tables.
  *
  * @example
  * ```ts
@@ -66,6 +66,8 @@ export class ConstantTable {
   #text: string;
   /** Where each domain's lines are in #text: [start, end) pairs, in order. */
   #ranges: Map<string, number[]> | null = null;
+  /** Or the domains as a control process sends them (see fromDomains). */
+  #binary: ReadonlyMap<string, ConstantDomainBytes> | null = null;
   #byName = new Map<string, Map<string, number>>();
   #byValue = new Map<string, Map<number, string>>();
 
@@ -93,10 +95,43 @@ export class ConstantTable {
     return t;
   }
 
-  /** The lines of a domain, parsed on first use. */
+  /** Makes a table from the domains as a control process sends them when it starts: for
+   * each, its names back to back, each followed by a NUL, and its values as 64-bit
+   * little-endian integers, in the same order. Nothing is decoded until a domain is
+   * first asked for.
+   *
+   * @example
+   * ```ts
+   * import { ConstantTable } from "@alcove/alcove";
+   * const values = new Uint8Array(16);
+   * new DataView(values.buffer).setBigInt64(0, 9n, true);
+   * new DataView(values.buffer).setBigInt64(8, 15n, true);
+   * const names = new TextEncoder().encode("SIGKILL\0SIGTERM\0");
+   * const t = ConstantTable.fromDomains(new Map([["signal", { names, values }]]));
+   * console.log(t.lookup("signal", "sigterm")); // 15
+   * ```
+   */
+  static fromDomains(domains: ReadonlyMap<string, ConstantDomainBytes>): ConstantTable {
+    // Not shared with other drivers: comparing the bytes with another driver's would cost
+    // more than decoding the few domains a driver uses.
+    const t = new ConstantTable();
+    t.#binary = domains;
+    return t;
+  }
+
+  /** A domain's maps, made on first use. */
   #domain(domain: string): [Map<string, number>, Map<number, string>] | undefined {
     const names = this.#byName.get(domain);
     if (names) return [names, this.#byValue.get(domain)!];
+    const parsed = this.#binary ? decodeDomain(this.#binary.get(domain)) : this.#parse(domain);
+    if (!parsed) return undefined;
+    this.#byName.set(domain, parsed[0]);
+    this.#byValue.set(domain, parsed[1]);
+    return parsed;
+  }
+
+  /** The lines of a domain in the text. */
+  #parse(domain: string): [Map<string, number>, Map<number, string>] | undefined {
     const ranges = (this.#ranges ??= this.#index()).get(domain);
     if (!ranges) return undefined;
     const byName = new Map<string, number>();
@@ -117,8 +152,6 @@ export class ConstantTable {
         pos = eol + 1;
       }
     }
-    this.#byName.set(domain, byName);
-    this.#byValue.set(domain, byValue);
     return [byName, byValue];
   }
 
@@ -183,4 +216,38 @@ export class ConstantTable {
   names(domain: ConstantDomain): string[] {
     return [...(this.#domain(domain)?.[1].values() ?? [])];
   }
+}
+
+/** One domain of constants as a control process sends it (see
+ * {@linkcode ConstantTable.fromDomains}).
+ *
+ * @example
+ * ```ts
+ * import type { ConstantDomainBytes } from "@alcove/alcove";
+ * const empty: ConstantDomainBytes = { names: new Uint8Array(0), values: new Uint8Array(0) };
+ * ```
+ */
+export interface ConstantDomainBytes {
+  /** The names back to back, each followed by a NUL. */
+  readonly names: Uint8Array;
+  /** The values as 64-bit little-endian integers, in the order of the names. */
+  readonly values: Uint8Array;
+}
+
+/** A domain's name and value maps from its bytes. */
+function decodeDomain(
+  d: ConstantDomainBytes | undefined,
+): [Map<string, number>, Map<number, string>] | undefined {
+  if (!d) return undefined;
+  const byName = new Map<string, number>();
+  const byValue = new Map<number, string>();
+  const names = new TextDecoder().decode(d.names).split("\0");
+  const view = new DataView(d.values.buffer, d.values.byteOffset, d.values.byteLength);
+  const count = Math.min(names.length - 1, d.values.byteLength >> 3);
+  for (let i = 0; i < count; i++) {
+    const n = view.getInt32(8 * i + 4, true) * 4294967296 + view.getUint32(8 * i, true);
+    byName.set(names[i].toLowerCase(), n);
+    if (!byValue.has(n)) byValue.set(n, names[i]);
+  }
+  return [byName, byValue];
 }

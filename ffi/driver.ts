@@ -15,7 +15,7 @@
  */
 import { AlcoveCalls, type CallDef, CALLS } from "./_calls.ts";
 import { decodeResult, encodeArgs } from "./_args.ts";
-import { ConstantTable } from "./constants.ts";
+import { type ConstantDomainBytes, ConstantTable } from "./constants.ts";
 import {
   AbortedError,
   AlcoveError,
@@ -746,7 +746,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           return;
         }
         this.#rootPid = r.value() as number;
-        this.#table = ConstantTable.parse(new TextDecoder().decode(r.value() as Uint8Array));
+        this.#table = ConstantTable.fromDomains(greetingDomains(r));
         const token = new TextDecoder().decode(r.value() as Uint8Array);
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
@@ -1302,4 +1302,26 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** The constant domains of a greeting: each a list of its name, its names and its values.
+ * They are kept in one copy of their part of the frame (one allocation, not one per
+ * domain), which does not hold on to the rest of what was read with it. */
+function greetingDomains(r: Reader): Map<string, ConstantDomainBytes> {
+  const count = r.listLength();
+  const start = r.pos;
+  const views: Uint8Array[][] = [];
+  for (let i = 0; i < count; i++) {
+    if (r.listLength() !== 3) throw new Error("A constant domain is not three values");
+    views.push([r.bytesView(), r.bytesView(), r.bytesView()]);
+  }
+  const copy = r.buf.slice(start, r.pos);
+  const base = r.buf.byteOffset + start;
+  const rebased = (v: Uint8Array) =>
+    copy.subarray(v.byteOffset - base, v.byteOffset - base + v.length);
+  const domains = new Map<string, ConstantDomainBytes>();
+  for (const [name, names, values] of views) {
+    domains.set(String.fromCharCode(...name), { names: rebased(names), values: rebased(values) });
+  }
+  return domains;
 }

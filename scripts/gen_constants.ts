@@ -282,7 +282,7 @@ export function renderConstantsTable(domains: readonly ConstantDomain[]): string
   }
   out.push(
     "",
-    "#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1}",
+    "#define ALCOVE_TABLE(name) {name##_names, name##_values, sizeof(name##_values) / sizeof(name##_values[0]) - 1, sizeof(name##_names) - 1}",
     "",
     "const struct alcove_constant_table alcove_constant_tables[ALCOVE_CONST_DOMAINS] = {",
     ...domains.map((d) => `    [${d.member}] = ALCOVE_TABLE(${d.name}),`),

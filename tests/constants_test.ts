@@ -1,7 +1,7 @@
-// Constant tables: parsed a domain at a time, on first use, with the same answers as a
-// whole parse; the same text gives the same table.
+// Constant tables: decoded a domain at a time, on first use, from text or from a control
+// process's greeting, with the same answers as libalcove's.
 import { assert, assertEquals } from "@std/assert";
-import { Alcove, ConstantTable, openLocal } from "../mod.ts";
+import { Alcove, CONSTANT_DOMAINS, ConstantTable, openLocal } from "../mod.ts";
 
 Deno.test("a table answers from any domain, whatever the order of its lines", () => {
   // Domains split in two runs, an alias after its canonical name, a line without a value,
@@ -20,19 +20,23 @@ Deno.test("a table answers from any domain, whatever the order of its lines", ()
   assertEquals(new ConstantTable().names("errno"), []);
 });
 
-Deno.test("a control process's tables agree with libalcove's, and repeat starts share one", async () => {
+Deno.test("a control process's tables agree with libalcove's in every domain, start after start", async () => {
   const local = openLocal();
   try {
     const drv = await Alcove.start();
     const again = await Alcove.start();
     try {
-      assert(drv.constants === again.constants, "two drivers of one build parse the text once");
-      for (const domain of ["signal", "errno", "syscall", "clone", "rlimit"] as const) {
+      for (const domain of CONSTANT_DOMAINS) {
         const names = local.constants.names(domain);
         assert(names.length > 0, domain);
-        assertEquals(drv.constants.names(domain), names, domain);
-        for (const name of names) {
-          assertEquals(drv.constants.lookup(domain, name), local.constants.lookup(domain, name));
+        for (const d of [drv, again]) {
+          assertEquals(d.constants.names(domain), names, domain);
+          for (const name of names) {
+            const value = local.constants.lookup(domain, name);
+            assertEquals(d.constants.lookup(domain, name), value, name);
+            assertEquals(d.constants.lookup(domain, name.toLowerCase()), value, name);
+            assertEquals(d.constants.name(domain, value!), local.constants.name(domain, value!));
+          }
         }
       }
     } finally {
@@ -42,4 +46,27 @@ Deno.test("a control process's tables agree with libalcove's, and repeat starts 
   } finally {
     local.unload();
   }
+});
+
+Deno.test("a table from a greeting's domains: names back to back, 64-bit little-endian values", () => {
+  const values = new Uint8Array(24);
+  const view = new DataView(values.buffer);
+  view.setBigInt64(0, 11n, true);
+  view.setBigInt64(8, 11n, true);
+  view.setBigInt64(16, -1n, true);
+  const t = ConstantTable.fromDomains(
+    new Map([
+      ["errno", {
+        names: new TextEncoder().encode("EAGAIN\0EWOULDBLOCK\0EMINUS\0"),
+        values,
+      }],
+      ["prio", { names: new Uint8Array(0), values: new Uint8Array(0) }],
+    ]),
+  );
+  assertEquals(t.lookup("errno", "ewouldblock"), 11);
+  assertEquals(t.name("errno", 11), "EAGAIN");
+  assertEquals(t.lookup("errno", "EMINUS"), -1);
+  assertEquals(t.names("errno"), ["EAGAIN", "EMINUS"]);
+  assertEquals(t.names("prio"), []);
+  assertEquals(t.lookup("signal", "SIGKILL"), undefined);
 });

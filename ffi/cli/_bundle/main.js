@@ -11,22 +11,22 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-6ZOYR6TT.js";
+} from "./chunk-QQEUH7EQ.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-ICKUSH43.js";
+} from "./chunk-VNSOBBZG.js";
 import {
   ABI
-} from "./chunk-U4ZPFMON.js";
-import "./chunk-WXVCCUSC.js";
+} from "./chunk-NAYW4T24.js";
+import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-OI5ER4IY.js";
+} from "./chunk-5INTDNLU.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-P26526K3.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-7P2B5BV4.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-FPGVCNA5.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-54IWX42Z.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-HWILNWAV.js";
+} from "./chunk-6XFSNKGB.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,17 +15,17 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-6ZOYR6TT.js";
+} from "./chunk-QQEUH7EQ.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-ICKUSH43.js";
+} from "./chunk-VNSOBBZG.js";
 import {
   ABI
-} from "./chunk-U4ZPFMON.js";
+} from "./chunk-NAYW4T24.js";
 import {
   DOWN,
   EVENT,
@@ -35,7 +35,7 @@ import {
   UP,
   Writer,
   concat
-} from "./chunk-WXVCCUSC.js";
+} from "./chunk-HJGZDE4N.js";
 import {
   elapsed,
   pipesForced
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-OI5ER4IY.js";
+} from "./chunk-5INTDNLU.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -1035,7 +1035,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
           return;
         }
         this.#rootPid = r.value();
-        this.#table = ConstantTable.parse(new TextDecoder().decode(r.value()));
+        this.#table = ConstantTable.fromDomains(greetingDomains(r));
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
@@ -1553,6 +1553,30 @@ var Alcove = class _Alcove extends AlcoveCalls {
     return this.stop();
   }
 };
+function greetingDomains(r) {
+  const count = r.listLength();
+  const start = r.pos;
+  const views = [];
+  for (let i = 0; i < count; i++) {
+    if (r.listLength() !== 3) throw new Error("A constant domain is not three values");
+    views.push([
+      r.bytesView(),
+      r.bytesView(),
+      r.bytesView()
+    ]);
+  }
+  const copy = r.buf.slice(start, r.pos);
+  const base = r.buf.byteOffset + start;
+  const rebased = (v) => copy.subarray(v.byteOffset - base, v.byteOffset - base + v.length);
+  const domains = /* @__PURE__ */ new Map();
+  for (const [name, names, values] of views) {
+    domains.set(String.fromCharCode(...name), {
+      names: rebased(names),
+      values: rebased(values)
+    });
+  }
+  return domains;
+}
 
 // ffi/cli/_driver_run.ts
 var encoder2 = new TextEncoder();

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-OI5ER4IY.js";
+} from "./chunk-5INTDNLU.js";
 import {
   BPF_ABS,
   BPF_ALU,

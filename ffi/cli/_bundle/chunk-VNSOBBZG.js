@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-U4ZPFMON.js";
+} from "./chunk-NAYW4T24.js";
 import {
   runtime
-} from "./chunk-OI5ER4IY.js";
+} from "./chunk-5INTDNLU.js";
 
 // ffi/constants.ts
 var lastParsed;
@@ -14,6 +14,8 @@ var ConstantTable = class _ConstantTable {
   #text;
   /** Where each domain's lines are in #text: [start, end) pairs, in order. */
   #ranges = null;
+  /** Or the domains as a control process sends them (see fromDomains). */
+  #binary = null;
   #byName = /* @__PURE__ */ new Map();
   #byValue = /* @__PURE__ */ new Map();
   /** An empty table; see {@linkcode ConstantTable.parse}. */
@@ -38,13 +40,42 @@ var ConstantTable = class _ConstantTable {
     lastParsed = t;
     return t;
   }
-  /** The lines of a domain, parsed on first use. */
+  /** Makes a table from the domains as a control process sends them when it starts: for
+   * each, its names back to back, each followed by a NUL, and its values as 64-bit
+   * little-endian integers, in the same order. Nothing is decoded until a domain is
+   * first asked for.
+   *
+   * @example
+   * ```ts
+   * import { ConstantTable } from "@alcove/alcove";
+   * const values = new Uint8Array(16);
+   * new DataView(values.buffer).setBigInt64(0, 9n, true);
+   * new DataView(values.buffer).setBigInt64(8, 15n, true);
+   * const names = new TextEncoder().encode("SIGKILL\0SIGTERM\0");
+   * const t = ConstantTable.fromDomains(new Map([["signal", { names, values }]]));
+   * console.log(t.lookup("signal", "sigterm")); // 15
+   * ```
+   */
+  static fromDomains(domains) {
+    const t = new _ConstantTable();
+    t.#binary = domains;
+    return t;
+  }
+  /** A domain's maps, made on first use. */
   #domain(domain) {
     const names = this.#byName.get(domain);
     if (names) return [
       names,
       this.#byValue.get(domain)
     ];
+    const parsed = this.#binary ? decodeDomain(this.#binary.get(domain)) : this.#parse(domain);
+    if (!parsed) return void 0;
+    this.#byName.set(domain, parsed[0]);
+    this.#byValue.set(domain, parsed[1]);
+    return parsed;
+  }
+  /** The lines of a domain in the text. */
+  #parse(domain) {
     const ranges = (this.#ranges ??= this.#index()).get(domain);
     if (!ranges) return void 0;
     const byName = /* @__PURE__ */ new Map();
@@ -65,8 +96,6 @@ var ConstantTable = class _ConstantTable {
         pos = eol + 1;
       }
     }
-    this.#byName.set(domain, byName);
-    this.#byValue.set(domain, byValue);
     return [
       byName,
       byValue
@@ -132,6 +161,23 @@ var ConstantTable = class _ConstantTable {
     ];
   }
 };
+function decodeDomain(d) {
+  if (!d) return void 0;
+  const byName = /* @__PURE__ */ new Map();
+  const byValue = /* @__PURE__ */ new Map();
+  const names = new TextDecoder().decode(d.names).split("\0");
+  const view = new DataView(d.values.buffer, d.values.byteOffset, d.values.byteLength);
+  const count = Math.min(names.length - 1, d.values.byteLength >> 3);
+  for (let i = 0; i < count; i++) {
+    const n = view.getInt32(8 * i + 4, true) * 4294967296 + view.getUint32(8 * i, true);
+    byName.set(names[i].toLowerCase(), n);
+    if (!byValue.has(n)) byValue.set(n, names[i]);
+  }
+  return [
+    byName,
+    byValue
+  ];
+}
 
 // ffi/_native.ts
 var VERSION = "0.1.0";

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-3BRNUZ5M.js";
-import "./chunk-OI5ER4IY.js";
+} from "./chunk-ZB5LJM4T.js";
+import "./chunk-5INTDNLU.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

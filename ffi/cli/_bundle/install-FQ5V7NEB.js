@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-3BRNUZ5M.js";
-import "./chunk-OI5ER4IY.js";
+} from "./chunk-ZB5LJM4T.js";
+import "./chunk-5INTDNLU.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,13 +2,13 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-ICKUSH43.js";
+} from "./chunk-VNSOBBZG.js";
 import {
   CstructValue,
   Reader,
   STATUS,
   Writer
-} from "./chunk-WXVCCUSC.js";
+} from "./chunk-HJGZDE4N.js";
 import {
   AlcoveError,
   FilteredError,

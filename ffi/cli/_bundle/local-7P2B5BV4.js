@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-HWILNWAV.js";
-import "./chunk-ICKUSH43.js";
-import "./chunk-U4ZPFMON.js";
-import "./chunk-WXVCCUSC.js";
+} from "./chunk-6XFSNKGB.js";
+import "./chunk-VNSOBBZG.js";
+import "./chunk-NAYW4T24.js";
+import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-OI5ER4IY.js";
+import "./chunk-5INTDNLU.js";
 export {
   Local,
   openLocal
