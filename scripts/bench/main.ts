@@ -25,7 +25,8 @@
  *    bubblewrap with the same options and a C program doing the same setup.
  * 3c. What a cgroup with memory, pids and cpu limits adds to spawning /bin/true, one at a
  *    time (spawn with the `cgroup` option minus spawn without), against a C program doing
- *    mkdir, the limit writes, the placement (clone3 into v2, cgroup.procs for v1) and rmdir.
+ *    what spawn does: mkdir in the same hierarchies, the limit writes, the placement (clone3
+ *    into v2, cgroup.procs for v1), the reads of the figures spawn reports, and rmdir.
  * 4. 256 MiB of stdout from a program at depth 1 and 16, against `Deno.Command`
  *    reading the same program and a C program reading its pipe.
  * 5. Memory (VmRSS) of control processes and the host's growth.
@@ -960,8 +961,15 @@ async function benchCgroup(cfg: Config, drv: Alcove): Promise<void> {
   const layout = await Cgroup.layout(drv.root);
   const where: string[] = [];
   if (layout.v2 !== undefined) where.push(`v2=${layout.v2.dir}`);
-  for (const c of ["memory", "pids", "cpu"]) {
-    if (layout.v1[c] !== undefined) where.push(`${c}=${layout.v1[c]}`);
+  // The hierarchies spawn makes its cgroup in: those of the limits, and for the figures and
+  // the kill at the end v2, or without v2 v1's cpuacct and freezer (each hierarchy once).
+  const v1 = ["memory", "pids", "cpu", ...(layout.v2 === undefined ? ["cpuacct", "freezer"] : [])];
+  const dirs = new Set<string>();
+  for (const c of v1) {
+    const dir = layout.v1[c];
+    if (dir === undefined || dirs.has(dir)) continue;
+    dirs.add(dir);
+    where.push(`${c}=${dir}`);
   }
   if (
     Deno.uid() !== 0 || ["memory", "pids", "cpu"].some((c) => {
@@ -978,7 +986,10 @@ async function benchCgroup(cfg: Config, drv: Alcove): Promise<void> {
   }
   const count = cfg.quick ? 20 : 100;
   const driver = new Series("driver spawn, added by a cgroup with 3 limits", "µs");
-  const floor = new Series("C, mkdir + limits + placement + rmdir (floor)", "µs");
+  const floor = new Series(
+    "C, mkdir + limits + placement + usage read + rmdir (floor)",
+    "µs",
+  );
   for (let rep = 0; rep < cfg.reps; rep++) {
     await inFlight(5, 1, () => spawnTrue(drv, CGROUP_LIMITS));
     // Alternately without and with, so that a drift of the machine's load falls on both.

@@ -4,12 +4,15 @@
  *   cgroup COUNT PROGRAM HIERARCHY=DIR...   prints µs added per program by the cgroup
  *
  * Each HIERARCHY=DIR is where to make the cgroups: v2=DIR (placed by clone3
- * CLONE_INTO_CGROUP), memory=DIR, pids=DIR, cpu=DIR (v1: the parent writes the child into
- * cgroup.procs while the child waits on a pipe). For each program, one at a time: fork (or
- * clone3), place, execve, stdout and stderr on pipes read to EOF, waitpid; with the cgroup
- * also mkdir in each hierarchy, the limits (memory 64 MiB, pids 32, cpu 0.5) written to the
- * files of the hierarchy holding each controller, and rmdir. COUNT programs are run without
- * and COUNT with, alternately; the difference per program is printed. */
+ * CLONE_INTO_CGROUP), memory=DIR, pids=DIR, cpu=DIR, cpuacct=DIR, freezer=DIR (v1: the
+ * parent writes the child into cgroup.procs while the child waits on a pipe). For each
+ * program, one at a time: fork (or clone3), place, execve, stdout and stderr on pipes read
+ * to EOF, waitpid; with the cgroup also mkdir in each hierarchy, the limits (memory 64 MiB,
+ * pids 32, cpu 0.5) written to the files of the hierarchy holding each controller, after
+ * the exit the same figures spawn reports (one read of cgroup.procs to see that nothing is
+ * left to kill, then peak memory, OOM kills, peak pids and CPU time, from the files of
+ * whichever hierarchy has them), and rmdir. COUNT programs are run without and COUNT with,
+ * alternately; the difference per program is printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -39,6 +42,55 @@ static void put(const char *dir, const char *file, const char *text)
     if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
         die(path);
     close(fd);
+}
+
+/* Reads a file of a cgroup whole, if it exists (a figure spawn reads where it is). */
+static void figure(const char *dir, const char *file)
+{
+    char path[4096], buf[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            die(path);
+        return;
+    }
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    close(fd);
+}
+
+static int given(const char *k)
+{
+    for (int h = 0; h < nh; h++)
+        if (strcmp(kind[h], k) == 0)
+            return 1;
+    return 0;
+}
+
+/* What spawn reads after the exit: whether anything is left, then its usage (memory and
+ * pids from v1 where they are there, else from v2). */
+static void figures(char dir[][4096])
+{
+    figure(dir[0], "cgroup.procs");
+    for (int h = 0; h < nh; h++) {
+        if (strcmp(kind[h], "v2") == 0) {
+            if (!given("memory")) {
+                figure(dir[h], "memory.peak");
+                figure(dir[h], "memory.events");
+            }
+            if (!given("pids"))
+                figure(dir[h], "pids.peak");
+            figure(dir[h], "cpu.stat");
+        } else if (strcmp(kind[h], "memory") == 0) {
+            figure(dir[h], "memory.max_usage_in_bytes");
+            figure(dir[h], "memory.oom_control");
+        } else if (strcmp(kind[h], "pids") == 0) {
+            figure(dir[h], "pids.peak");
+        } else if (strcmp(kind[h], "cpuacct") == 0) {
+            figure(dir[h], "cpuacct.usage");
+        }
+    }
 }
 
 static void run(char *prog, int with, int n)
@@ -114,6 +166,7 @@ static void run(char *prog, int with, int n)
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         die("cgroup: the program failed");
     if (with) {
+        figures(dir);
         if (v2fd >= 0)
             close(v2fd);
         for (int h = 0; h < nh; h++)
