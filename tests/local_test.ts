@@ -28,7 +28,15 @@ import { nativeArch } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
-import { assertEveryThreadDenied, denoOnly, le, runThreadedDeno, withDriver } from "./_helpers.ts";
+import {
+  assertEveryThreadDenied,
+  denoOnly,
+  fixtureCommand,
+  le,
+  output,
+  runThreadedDeno,
+  withDriver,
+} from "./_helpers.ts";
 
 Deno.test("openLocal runs calls synchronously in this process", () => {
   using local = openLocal();
@@ -60,17 +68,21 @@ Deno.test("local prctl sets and reads back the name of this thread", () => {
   );
 });
 
-Deno.test("local prctl dumpable and death signal round trips", () => {
-  using local = openLocal();
-  assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 1);
-  try {
-    local.prctl("PR_SET_DUMPABLE", 0, 0, 0, 0);
-    assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 0);
-  } finally {
-    local.prctl("PR_SET_DUMPABLE", 1, 0, 0, 0);
-  }
-  assertEquals(local.prctl("PR_GET_DUMPABLE", 0, 0, 0, 0).ret, 1);
+Deno.test("local prctl and setrlimit change what the whole process shares (in a process of its own)", async () => {
+  // Dumpable and RLIMIT_CORE belong to the process, which the test files running beside
+  // this one share: the round trips run in a fixture.
+  const r = await output(...fixtureCommand("local_process_wide"));
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  const seen = JSON.parse(new TextDecoder().decode(r.stdout));
+  assertEquals([seen.dumpableBefore, seen.dumpableCleared, seen.dumpableAfter], [1, 0, 1]);
+  assert(seen.coreWanted.cur !== seen.coreBefore.cur, "the hard limit leaves no other soft one");
+  assertEquals(seen.coreSet, seen.coreWanted);
+  assertEquals(seen.procLimits, String(seen.coreWanted.cur));
+  assertEquals(seen.coreAfter, seen.coreBefore);
+});
 
+Deno.test("local prctl death signal round trips (the calling thread's)", () => {
+  using local = openLocal();
   const SIGUSR2 = local.constants.lookup("signal", "SIGUSR2")!;
   try {
     local.prctl("PR_SET_PDEATHSIG", SIGUSR2, 0, 0, 0);
@@ -84,18 +96,13 @@ Deno.test("local prctl dumpable and death signal round trips", () => {
   assertEquals(e.pipeline, []);
 });
 
-Deno.test("local getrlimit and setrlimit change this process's limits", () => {
+Deno.test("local getrlimit reads this process's limits", () => {
   using local = openLocal();
-  const before = local.getrlimit("RLIMIT_CORE");
-  try {
-    local.setrlimit("RLIMIT_CORE", { cur: 0, max: before.max });
-    assertEquals(local.getrlimit("rlimit_core"), { cur: 0, max: before.max });
-    const limits = Deno.readTextFileSync("/proc/self/limits");
-    assert(/^Max core file size\s+0\s/m.test(limits), limits);
-  } finally {
-    local.setrlimit("RLIMIT_CORE", before);
-  }
-  assertEquals(local.getrlimit("RLIMIT_CORE"), before);
+  const limits = Deno.readTextFileSync("/proc/self/limits");
+  const core = local.getrlimit("RLIMIT_CORE");
+  const shown = /^Max core file size\s+(\S+)\s+(\S+)/m.exec(limits)!;
+  const asShown = (n: number) => n === Infinity ? "unlimited" : String(n);
+  assertEquals([asShown(core.cur), asShown(core.max)], [shown[1], shown[2]]);
 });
 
 Deno.test("local ioctl FIONREAD counts the bytes in a FIFO", () => {
