@@ -84,19 +84,21 @@ Deno.test("descriptors are released when children go", async () => {
 });
 
 Deno.test(
-  denoOnly("no test changes the environment or folder that the test files beside it share"),
+  denoOnly("no test changes the environment, folder or limits that the test files beside it share"),
   () => {
     // deno test --parallel runs the files in threads of one process: a variable set for a
     // moment by one is seen by a driver, a child or a parser of another (and so would a
-    // working folder or umask). A test gives such settings to a process of its own instead
-    // (output's env, or a child's).
+    // working folder, umask, resource limit or dumpable flag, set by a local call). A test
+    // gives such settings to a process of its own instead (output's env, or a fixture).
     const dir = new URL("./", import.meta.url).pathname;
     const found: string[] = [];
     for (const e of Deno.readDirSync(dir)) {
       if (!e.isFile || !e.name.endsWith(".ts")) continue;
       Deno.readTextFileSync(dir + e.name).split("\n").forEach((line, i) => {
         if (
-          /\bDeno\.(env\.(set|delete)\(|chdir\(|umask\(\s*[^)\s])|\bprocess\.chdir\(/.test(line)
+          /\bDeno\.(env\.(set|delete)\(|chdir\(|umask\(\s*[^)\s])|\bprocess\.chdir\(/.test(line) ||
+          // Calls in this process (openLocal's handle, named local in the tests).
+          /\blocal\.(setrlimit\(|prctl\(\s*["'`]PR_SET_DUMPABLE)/.test(line)
         ) {
           found.push(`${e.name}:${i + 1}`);
         }
