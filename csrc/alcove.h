@@ -166,8 +166,10 @@ typedef void (*alcove_host_fn)(struct alcove_state *ap, const unsigned char *fra
  * first step (it waits for the call to return), with `made` true when the child is already
  * in every namespace it will be in (false when it joins some itself). The command line's
  * supervisor reports the child's pid and namespaces there and waits for its --userns-block-fd
- * and --block-fd, as bubblewrap does before its child goes on. Returns nonzero when the
- * child's id maps are written by someone else (bubblewrap's --userns-block-fd). */
+ * and --block-fd, as bubblewrap does before its child goes on. Returns 1 when the
+ * child's id maps are written by someone else (bubblewrap's --userns-block-fd), 0 when not,
+ * or -errno to refuse the spawn: the child is killed before its first step (the report of
+ * it could not be written). */
 typedef int (*alcove_spawned_fn)(struct alcove_state *ap, pid_t pid, int made);
 
 struct alcove_state {

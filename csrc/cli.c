@@ -314,6 +314,8 @@ static int spawned(struct alcove_state *ap, pid_t pid, int made)
     if (made && (cli->info_fd >= 0 || cli->json_fd >= 0)) {
         read_namespaces(cli, pid);
         report_started(cli, pid);
+        if (cli->info_failed != 0)
+            return -cli->info_failed; /* it never runs (spawn_answered says why) */
     }
     int mapped = cli->userns_block >= 0;
     if (mapped)
@@ -486,6 +488,11 @@ static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsi
     }
     cli->ended = 1;
     ap->up_eof = 1;
+    if (cli->info_failed != 0) {
+        fprintf(stderr, "alcove: Write to info_fd: %s\n", strerror(cli->info_failed));
+        cli->code = ALCOVE_EXIT_USAGE;
+        return;
+    }
     int has_text = (status != ALCOVE_STATUS_ERRNO || take(&p, &left, ALCOVE_VAL_INT, &a) == 0) &&
                    take(&p, &left, ALCOVE_VAL_BYTES, &a) == 0;
     char text[1024] = "";

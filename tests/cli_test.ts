@@ -1366,6 +1366,37 @@ Deno.test("cli: --info-fd reports the namespaces of a command that ends at once"
   }
 });
 
+Deno.test("cli: a report that cannot be written stops the command before it runs", async () => {
+  // bwrap prints the same and exits 1, but leaves its child blocked for good (holding the
+  // caller's pipes), so the two are not run side by side here.
+  const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "alcove-cli-" });
+  try {
+    for (const ns of [[], ["--unshare-all"]]) {
+      for (const report of ["--info-fd", "--json-status-fd"]) {
+        for (let round = 0; round < 3; round++) {
+          const marker = `${dir}/ran`;
+          const args = [...ns, ...ROOT, "--bind", dir, dir, report, "9"];
+          const r = await run(
+            "alcove",
+            [...args, "sh", "-c", `echo ran > ${marker}`],
+            "9>/dev/full",
+          );
+          const what = `alcove ${args.join(" ")}`;
+          assertEquals(
+            { code: r.code, err: r.err },
+            { code: 1, err: "alcove: Write to info_fd: No space left on device\n" },
+            what,
+          );
+          const ran = await Deno.stat(marker).then(() => true, () => false);
+          assertEquals(ran, false, `${what}: the command ran`);
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /**
  * bubblewrap's protocol for --info-fd with --userns-block-fd and --block-fd: the caller reads
  * the report from a pipe while the sandbox's process waits, acts on it (writes its id maps,

@@ -372,8 +372,13 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         /* The child waits until its id maps are written. */
         const char *step = "uid_map";
         char what[1024] = "Cannot write the id maps of the user namespace";
-        int mapped = hold && ap->spawned(ap, pid, !joins);
-        rv = flags & NEWUSER && !mapped ? write_maps(&sb, pid, &step) : 0;
+        int mapped = hold ? ap->spawned(ap, pid, !joins) : 0;
+        if (mapped < 0) {
+            rv = mapped;
+            step = "report";
+            snprintf(what, sizeof(what), "Cannot report the process");
+        } else
+            rv = flags & NEWUSER && !mapped ? write_maps(&sb, pid, &step) : 0;
         if (rv == 0 && write(fds[4][1], "", 1) != 1)
             rv = -errno;
         if (rv < 0) {
