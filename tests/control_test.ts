@@ -320,6 +320,8 @@ Deno.test("a stopped child does not make its parent buffer without bound", async
     const root = await drv.getpid([]);
     const p = await drv.fork([]);
     const fd = await drv.open([p], "/dev/null", "O_WRONLY", 0);
+    // What the root holds before (a sanitizer build holds far more, whatever it does).
+    const baseline = rssKiB(root);
     await drv.kill([], p, "SIGSTOP");
     const data = new Uint8Array(1 << 20);
     let peak = 0;
@@ -352,8 +354,10 @@ Deno.test("a stopped child does not make its parent buffer without bound", async
       clearInterval(sample);
     }
     // The queue's hard limit (16 MiB) and a few frames, not the 256 MiB sent, however fast
-    // the host sends (a bound on time alone let a fast host queue 100+ MiB within it).
-    assert(peak < 40 * 1024, `root control process peaked at ${peak} KiB`);
+    // the host sends (a bound on time alone let a fast host queue 93 to 153 MiB within it).
+    // About 18 MiB here; up to 38 in a sanitizer build, whose realloc holds the old buffer
+    // and the new one at once.
+    assert(peak - baseline < 48 * 1024, `root control process grew by ${peak - baseline} KiB`);
     assert(rssKiB(root) < 16 * 1024, `root control process holds ${rssKiB(root)} KiB`);
     assert(rssKiB(p) < 16 * 1024, `child holds ${rssKiB(p)} KiB`);
   });
