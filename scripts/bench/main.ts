@@ -52,6 +52,7 @@ import {
   type SpawnOptions,
 } from "../../mod.ts";
 import { findNative } from "../../ffi/_native.ts";
+import { socketRoundTrip } from "./socket_rtt.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SECTIONS = [
@@ -398,38 +399,6 @@ async function denoPipeRoundTrip(calls: number): Promise<number> {
   return us;
 }
 
-/** A bare runtime Unix socket, the driver's transport: Deno.listen, the C echo connected to
- * it, 32-byte messages written and read back with conn.write and conn.read. */
-async function denoSocketRoundTrip(calls: number): Promise<number> {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/echo.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
-  const child = new Deno.Command(`${cbuild}/echo`, { args: [path] }).spawn();
-  const conn = await listener.accept();
-  const msg = new Uint8Array(32).fill(120);
-  const buf = new Uint8Array(65536);
-  const once = async () => {
-    await conn.write(msg);
-    let got = 0;
-    while (got < msg.length) {
-      const n = await conn.read(buf);
-      if (n === null) throw new Error("The echo program ended early");
-      got += n;
-    }
-  };
-  try {
-    for (let i = 0; i < calls / 10; i++) await once();
-    const t = ms();
-    for (let i = 0; i < calls; i++) await once();
-    return (ms() - t) * 1000 / calls;
-  } finally {
-    conn.close();
-    listener.close();
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 // ---------------------------------------------------------------------------
 // 0. starting a driver
 
@@ -679,7 +648,7 @@ async function benchGetpid(cfg: Config, drv: Alcove): Promise<void> {
       apart[i].add(await runFloor("pingpong", ["rtt", d, cfg.rttCalls * 2, 2]));
     }
     denoPipe.add(await denoPipeRoundTrip(cfg.rttCalls));
-    denoSocket.add(await denoSocketRoundTrip(cfg.rttCalls));
+    denoSocket.add(await socketRoundTrip(`${cbuild}/echo`, cfg.rttCalls));
   }
   rows.push({
     heading:

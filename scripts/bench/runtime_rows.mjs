@@ -14,8 +14,7 @@
  * @module
  */
 import { spawn as nodeSpawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { socket, socketRoundTrip } from "./socket_rtt.mjs";
 
 const args = globalThis.Deno ? globalThis.Deno.args : globalThis.process.argv.slice(2);
 const [modulePath, repsText, mode] = args;
@@ -89,127 +88,6 @@ function nodeTrue() {
 
 /** The C echo of scripts/bench/c (built there by runtimes.ts). */
 const ECHO = new URL("../../build/bench/echo", import.meta.url).pathname;
-
-/**
- * The runtime's own Unix socket, the driver's transport, to the C echo connected to it:
- * `listen(path)` resolves to `{ roundTrip(msg), close() }`, where `roundTrip` writes a
- * message and resolves once as many bytes came back.
- */
-const socket = globalThis.Deno
-  ? {
-    name: "Deno.listen",
-    async listen(path) {
-      const Deno = globalThis.Deno;
-      const listener = Deno.listen({ transport: "unix", path });
-      const child = new Deno.Command(ECHO, { args: [path] }).spawn();
-      const conn = await listener.accept();
-      const buf = new Uint8Array(65536);
-      return {
-        async roundTrip(msg) {
-          await conn.write(msg);
-          for (let got = 0; got < msg.length;) {
-            const n = await conn.read(buf);
-            if (n === null) throw new Error("The echo program ended early");
-            got += n;
-          }
-        },
-        async close() {
-          conn.close();
-          listener.close();
-          await child.status;
-        },
-      };
-    },
-  }
-  : globalThis.Bun
-  ? {
-    name: "Bun.listen",
-    async listen(path) {
-      const echoed = counter();
-      let opened;
-      const open = new Promise((resolve) => (opened = resolve));
-      const server = globalThis.Bun.listen({
-        unix: path,
-        socket: { open: (s) => opened(s), data: (_s, d) => echoed.add(d.length) },
-      });
-      const child = globalThis.Bun.spawn([ECHO, path], { stdout: "inherit", stderr: "inherit" });
-      const conn = await open;
-      return {
-        roundTrip: (msg) => echoed.expect(msg.length, () => conn.write(msg)),
-        async close() {
-          conn.end();
-          server.stop(true);
-          await child.exited;
-        },
-      };
-    },
-  }
-  : {
-    name: "node:net",
-    async listen(path) {
-      const { createServer } = await import("node:net");
-      const echoed = counter();
-      let connected;
-      const connection = new Promise((resolve) => (connected = resolve));
-      const server = createServer(connected);
-      await new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(path, resolve);
-      });
-      const child = nodeSpawn(ECHO, [path], { stdio: "inherit" });
-      const conn = await connection;
-      conn.on("data", (d) => echoed.add(d.length));
-      return {
-        roundTrip: (msg) => echoed.expect(msg.length, () => conn.write(msg)),
-        async close() {
-          conn.end();
-          server.close();
-          await new Promise((resolve) => child.once("close", resolve));
-        },
-      };
-    },
-  };
-
-/** Bytes that came back, and a wait for `n` of them after `send` (one message at a time). */
-function counter() {
-  let got = 0;
-  let want = 0;
-  let done = null;
-  return {
-    add(n) {
-      got += n;
-      if (done && got >= want) {
-        const d = done;
-        done = null;
-        got -= want;
-        d();
-      }
-    },
-    expect(n, send) {
-      return new Promise((resolve) => {
-        want = n;
-        done = resolve;
-        send();
-      });
-    },
-  };
-}
-
-/** The runtime's own Unix socket round trip with the C echo, 32-byte messages: µs each. */
-async function socketRtt() {
-  const dir = mkdtempSync(`${tmpdir()}/alcove-echo-`);
-  const conn = await socket.listen(`${dir}/echo.sock`);
-  const msg = new Uint8Array(32).fill(120);
-  try {
-    for (let k = 0; k < RTT_CALLS / 10; k++) await conn.roundTrip(msg);
-    const t = now();
-    for (let k = 0; k < RTT_CALLS; k++) await conn.roundTrip(msg);
-    return (now() - t) * 1000 / RTT_CALLS;
-  } finally {
-    await conn.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function rtt(drv) {
   for (let k = 0; k < RTT_CALLS / 10; k++) await drv.getpid([]);
@@ -287,7 +165,7 @@ try {
       peer: peer.name,
       rtt: await rtt(drv),
       socket: socket.name,
-      socketRtt: await socketRtt(),
+      socketRtt: await socketRoundTrip(ECHO, RTT_CALLS),
       burst: await burst(drv),
       spawn: await perProgram(() => spawnTrue(drv)),
       peerSpawn: await perProgram(() => peer.runTrue()),
