@@ -385,3 +385,8 @@ export function fixtureCommand(name: string): [string, string[]] {
   const path = new URL(`./fixtures/${name}.${ext}`, import.meta.url).pathname;
   return RUNTIME === "deno" ? [Deno.execPath(), ["run", "-A", path]] : [process.execPath, [path]];
 }
+
+/** Resident memory of a process in KiB. */
+export function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}

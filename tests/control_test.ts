@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { type Alcove, SystemCallError, TimeoutError } from "../mod.ts";
-import { needs, withDriver } from "./_helpers.ts";
+import { needs, rssKiB, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
 async function drain(drv: Alcove, pipeline: number[], stop: () => boolean): Promise<number> {
@@ -309,11 +309,6 @@ Deno.test("a child announcing a frame larger than any it sends is killed before 
     assertEquals(await drv.getpid([p]), p);
   });
 });
-
-/** Resident memory of a process in KiB. */
-function rssKiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
-}
 
 Deno.test("a stopped child does not make its parent buffer without bound", async () => {
   await withDriver(async (drv) => {

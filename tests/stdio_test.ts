@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { type Alcove, SystemCallError } from "../mod.ts";
 import { concat } from "../ffi/_wire.ts";
-import { readAll, withDriver } from "./_helpers.ts";
+import { readAll, rssKiB, withDriver } from "./_helpers.ts";
 
 async function sha256(data: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new Uint8Array(data));
@@ -100,11 +100,6 @@ Deno.test("stdin to a program that does not read waits in the host, not in the c
     }
   });
 });
-
-/** Resident memory of a process in KiB. */
-function rssKiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
-}
 
 Deno.test("stdin to a process that closed its stdin fails with EPIPE", async () => {
   await withDriver(async (drv) => {
