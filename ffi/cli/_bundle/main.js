@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-7P2B5BV4.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-YVZNP6ED.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-54IWX42Z.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-RYS76H2X.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

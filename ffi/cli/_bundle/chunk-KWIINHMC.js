@@ -1746,147 +1746,1633 @@ var CALLS = {
     exec: false
   }
 };
-function first(rest, n) {
-  const args = new Array(n);
-  for (let i = 0; i < n; i++) args[i] = rest[i];
-  return args;
-}
-var METHODS = [
-  "fork",
-  "clone",
-  "execve",
-  "execvp",
-  "exit",
-  "kill",
-  "getpid",
-  "getppid",
-  "version",
-  "getopt",
-  "setopt",
-  "cpid",
-  "setcpid",
-  "getcwd",
-  "chdir",
-  "environ",
-  "getenv",
-  "setenv",
-  "unsetenv",
-  "clearenv",
-  "sigaction",
-  "waitpid",
-  "errno_id",
-  "clone_constant",
-  "fcntl_constant",
-  "file_constant",
-  "ioctl_constant",
-  "mount_constant",
-  "prctl_constant",
-  "ptrace_constant",
-  "rlimit_constant",
-  "seccomp_constant",
-  "signal_constant",
-  "syscall_constant",
-  "getrlimit",
-  "setrlimit",
-  "sethostname",
-  "gethostname",
-  "getuid",
-  "getgid",
-  "setuid",
-  "setgid",
-  "setgroups",
-  "getgroups",
-  "getresuid",
-  "getresgid",
-  "setresuid",
-  "setresgid",
-  "chmod",
-  "chown",
-  "chroot",
-  "mkdir",
-  "mkfifo",
-  "rmdir",
-  "unlink",
-  "link",
-  "symlink",
-  "readdir",
-  "open",
-  "close",
-  "read",
-  "write",
-  "lseek",
-  "fcntl",
-  "select",
-  "mount",
-  "umount",
-  "umount2",
-  "pivot_root",
-  "unshare",
-  "setns",
-  "getpgrp",
-  "setpgid",
-  "getsid",
-  "setsid",
-  "getpriority",
-  "setpriority",
-  "fexecve",
-  "setproctitle",
-  "capget",
-  "capset",
-  "filter",
-  "cap_enter",
-  "cap_getmode",
-  "cap_rights_limit",
-  "cap_fcntls_limit",
-  "cap_fcntls_get",
-  "cap_ioctls_limit",
-  "jail",
-  "jail_attach",
-  "jail_remove",
-  "procctl",
-  "pledge",
-  "unveil",
-  "prctl",
-  "ioctl",
-  "ptrace",
-  "socket",
-  "connect",
-  "alloc",
-  "seccomp"
-];
-function install(target, names, shape) {
-  for (const alcove of names) {
-    const def = CALLS[alcove];
-    const n = def.args.length;
-    const method = shape === "pipeline" ? function(pipeline, ...rest) {
-      return this.call(def, pipeline, first(rest, n), rest[n]);
-    } : shape === "task" ? function(...rest) {
-      return this.call(def, first(rest, n), rest[n]);
-    } : function(...rest) {
-      return this.call(def, first(rest, n));
-    };
-    Object.defineProperty(method, "name", {
-      value: def.name
-    });
-    Object.defineProperty(target.prototype, def.name, {
-      value: method,
-      writable: true,
-      configurable: true
-    });
+var PipelineMethods = class {
+  fork(pipeline, options) {
+    return this.call(CALLS.fork, pipeline, [], options);
   }
-}
+  clone(pipeline, a0, options) {
+    return this.call(CALLS.clone, pipeline, [
+      a0
+    ], options);
+  }
+  execve(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.execve, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  execvp(pipeline, a0, a1, options) {
+    return this.call(CALLS.execvp, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  exit(pipeline, a0, options) {
+    return this.call(CALLS.exit, pipeline, [
+      a0
+    ], options);
+  }
+  kill(pipeline, a0, a1, options) {
+    return this.call(CALLS.kill, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  getpid(pipeline, options) {
+    return this.call(CALLS.getpid, pipeline, [], options);
+  }
+  getppid(pipeline, options) {
+    return this.call(CALLS.getppid, pipeline, [], options);
+  }
+  version(pipeline, options) {
+    return this.call(CALLS.version, pipeline, [], options);
+  }
+  getopt(pipeline, a0, options) {
+    return this.call(CALLS.getopt, pipeline, [
+      a0
+    ], options);
+  }
+  setopt(pipeline, a0, a1, options) {
+    return this.call(CALLS.setopt, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  cpid(pipeline, options) {
+    return this.call(CALLS.cpid, pipeline, [], options);
+  }
+  setcpid(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.setcpid, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  getcwd(pipeline, options) {
+    return this.call(CALLS.getcwd, pipeline, [], options);
+  }
+  chdir(pipeline, a0, options) {
+    return this.call(CALLS.chdir, pipeline, [
+      a0
+    ], options);
+  }
+  environ(pipeline, options) {
+    return this.call(CALLS.environ, pipeline, [], options);
+  }
+  getenv(pipeline, a0, options) {
+    return this.call(CALLS.getenv, pipeline, [
+      a0
+    ], options);
+  }
+  setenv(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.setenv, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  unsetenv(pipeline, a0, options) {
+    return this.call(CALLS.unsetenv, pipeline, [
+      a0
+    ], options);
+  }
+  clearenv(pipeline, options) {
+    return this.call(CALLS.clearenv, pipeline, [], options);
+  }
+  sigaction(pipeline, a0, a1, options) {
+    return this.call(CALLS.sigaction, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  waitpid(pipeline, a0, a1, options) {
+    return this.call(CALLS.waitpid, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  errnoId(pipeline, a0, options) {
+    return this.call(CALLS.errno_id, pipeline, [
+      a0
+    ], options);
+  }
+  cloneConstant(pipeline, a0, options) {
+    return this.call(CALLS.clone_constant, pipeline, [
+      a0
+    ], options);
+  }
+  fcntlConstant(pipeline, a0, options) {
+    return this.call(CALLS.fcntl_constant, pipeline, [
+      a0
+    ], options);
+  }
+  fileConstant(pipeline, a0, options) {
+    return this.call(CALLS.file_constant, pipeline, [
+      a0
+    ], options);
+  }
+  ioctlConstant(pipeline, a0, options) {
+    return this.call(CALLS.ioctl_constant, pipeline, [
+      a0
+    ], options);
+  }
+  mountConstant(pipeline, a0, options) {
+    return this.call(CALLS.mount_constant, pipeline, [
+      a0
+    ], options);
+  }
+  prctlConstant(pipeline, a0, options) {
+    return this.call(CALLS.prctl_constant, pipeline, [
+      a0
+    ], options);
+  }
+  ptraceConstant(pipeline, a0, options) {
+    return this.call(CALLS.ptrace_constant, pipeline, [
+      a0
+    ], options);
+  }
+  rlimitConstant(pipeline, a0, options) {
+    return this.call(CALLS.rlimit_constant, pipeline, [
+      a0
+    ], options);
+  }
+  seccompConstant(pipeline, a0, options) {
+    return this.call(CALLS.seccomp_constant, pipeline, [
+      a0
+    ], options);
+  }
+  signalConstant(pipeline, a0, options) {
+    return this.call(CALLS.signal_constant, pipeline, [
+      a0
+    ], options);
+  }
+  syscallConstant(pipeline, a0, options) {
+    return this.call(CALLS.syscall_constant, pipeline, [
+      a0
+    ], options);
+  }
+  getrlimit(pipeline, a0, options) {
+    return this.call(CALLS.getrlimit, pipeline, [
+      a0
+    ], options);
+  }
+  setrlimit(pipeline, a0, a1, options) {
+    return this.call(CALLS.setrlimit, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  sethostname(pipeline, a0, options) {
+    return this.call(CALLS.sethostname, pipeline, [
+      a0
+    ], options);
+  }
+  gethostname(pipeline, options) {
+    return this.call(CALLS.gethostname, pipeline, [], options);
+  }
+  getuid(pipeline, options) {
+    return this.call(CALLS.getuid, pipeline, [], options);
+  }
+  getgid(pipeline, options) {
+    return this.call(CALLS.getgid, pipeline, [], options);
+  }
+  setuid(pipeline, a0, options) {
+    return this.call(CALLS.setuid, pipeline, [
+      a0
+    ], options);
+  }
+  setgid(pipeline, a0, options) {
+    return this.call(CALLS.setgid, pipeline, [
+      a0
+    ], options);
+  }
+  setgroups(pipeline, a0, options) {
+    return this.call(CALLS.setgroups, pipeline, [
+      a0
+    ], options);
+  }
+  getgroups(pipeline, options) {
+    return this.call(CALLS.getgroups, pipeline, [], options);
+  }
+  getresuid(pipeline, options) {
+    return this.call(CALLS.getresuid, pipeline, [], options);
+  }
+  getresgid(pipeline, options) {
+    return this.call(CALLS.getresgid, pipeline, [], options);
+  }
+  setresuid(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.setresuid, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  setresgid(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.setresgid, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  chmod(pipeline, a0, a1, options) {
+    return this.call(CALLS.chmod, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  chown(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.chown, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  chroot(pipeline, a0, options) {
+    return this.call(CALLS.chroot, pipeline, [
+      a0
+    ], options);
+  }
+  mkdir(pipeline, a0, a1, options) {
+    return this.call(CALLS.mkdir, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  mkfifo(pipeline, a0, a1, options) {
+    return this.call(CALLS.mkfifo, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  rmdir(pipeline, a0, options) {
+    return this.call(CALLS.rmdir, pipeline, [
+      a0
+    ], options);
+  }
+  unlink(pipeline, a0, options) {
+    return this.call(CALLS.unlink, pipeline, [
+      a0
+    ], options);
+  }
+  link(pipeline, a0, a1, options) {
+    return this.call(CALLS.link, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  symlink(pipeline, a0, a1, options) {
+    return this.call(CALLS.symlink, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  readdir(pipeline, a0, options) {
+    return this.call(CALLS.readdir, pipeline, [
+      a0
+    ], options);
+  }
+  open(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.open, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  close(pipeline, a0, options) {
+    return this.call(CALLS.close, pipeline, [
+      a0
+    ], options);
+  }
+  read(pipeline, a0, a1, options) {
+    return this.call(CALLS.read, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  write(pipeline, a0, a1, options) {
+    return this.call(CALLS.write, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  lseek(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.lseek, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  fcntl(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.fcntl, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  select(pipeline, a0, a1, a2, a3, options) {
+    return this.call(CALLS.select, pipeline, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  mount(pipeline, a0, a1, a2, a3, a4, a5, options) {
+    return this.call(CALLS.mount, pipeline, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4,
+      a5
+    ], options);
+  }
+  umount(pipeline, a0, options) {
+    return this.call(CALLS.umount, pipeline, [
+      a0
+    ], options);
+  }
+  umount2(pipeline, a0, a1, options) {
+    return this.call(CALLS.umount2, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  pivotRoot(pipeline, a0, a1, options) {
+    return this.call(CALLS.pivot_root, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  unshare(pipeline, a0, options) {
+    return this.call(CALLS.unshare, pipeline, [
+      a0
+    ], options);
+  }
+  setns(pipeline, a0, a1, options) {
+    return this.call(CALLS.setns, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  getpgrp(pipeline, options) {
+    return this.call(CALLS.getpgrp, pipeline, [], options);
+  }
+  setpgid(pipeline, a0, a1, options) {
+    return this.call(CALLS.setpgid, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  getsid(pipeline, a0, options) {
+    return this.call(CALLS.getsid, pipeline, [
+      a0
+    ], options);
+  }
+  setsid(pipeline, options) {
+    return this.call(CALLS.setsid, pipeline, [], options);
+  }
+  getpriority(pipeline, a0, a1, options) {
+    return this.call(CALLS.getpriority, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  setpriority(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.setpriority, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  fexecve(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.fexecve, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  setproctitle(pipeline, a0, options) {
+    return this.call(CALLS.setproctitle, pipeline, [
+      a0
+    ], options);
+  }
+  capget(pipeline, options) {
+    return this.call(CALLS.capget, pipeline, [], options);
+  }
+  capset(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.capset, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  filter(pipeline, a0, a1, options) {
+    return this.call(CALLS.filter, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  capEnter(pipeline, options) {
+    return this.call(CALLS.cap_enter, pipeline, [], options);
+  }
+  capGetmode(pipeline, options) {
+    return this.call(CALLS.cap_getmode, pipeline, [], options);
+  }
+  capRightsLimit(pipeline, a0, a1, options) {
+    return this.call(CALLS.cap_rights_limit, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  capFcntlsLimit(pipeline, a0, a1, options) {
+    return this.call(CALLS.cap_fcntls_limit, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  capFcntlsGet(pipeline, a0, options) {
+    return this.call(CALLS.cap_fcntls_get, pipeline, [
+      a0
+    ], options);
+  }
+  capIoctlsLimit(pipeline, a0, a1, options) {
+    return this.call(CALLS.cap_ioctls_limit, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  jail(pipeline, a0, options) {
+    return this.call(CALLS.jail, pipeline, [
+      a0
+    ], options);
+  }
+  jailAttach(pipeline, a0, options) {
+    return this.call(CALLS.jail_attach, pipeline, [
+      a0
+    ], options);
+  }
+  jailRemove(pipeline, a0, options) {
+    return this.call(CALLS.jail_remove, pipeline, [
+      a0
+    ], options);
+  }
+  procctl(pipeline, a0, a1, a2, a3, options) {
+    return this.call(CALLS.procctl, pipeline, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  pledge(pipeline, a0, a1, options) {
+    return this.call(CALLS.pledge, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  unveil(pipeline, a0, a1, options) {
+    return this.call(CALLS.unveil, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  prctl(pipeline, a0, a1, a2, a3, a4, options) {
+    return this.call(CALLS.prctl, pipeline, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4
+    ], options);
+  }
+  ioctl(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.ioctl, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  ptrace(pipeline, a0, a1, a2, a3, options) {
+    return this.call(CALLS.ptrace, pipeline, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  socket(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.socket, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  connect(pipeline, a0, a1, options) {
+    return this.call(CALLS.connect, pipeline, [
+      a0,
+      a1
+    ], options);
+  }
+  alloc(pipeline, a0, options) {
+    return this.call(CALLS.alloc, pipeline, [
+      a0
+    ], options);
+  }
+  seccomp(pipeline, a0, a1, a2, options) {
+    return this.call(CALLS.seccomp, pipeline, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+};
+var TaskMethods = class {
+  execve(a0, a1, a2, options) {
+    return this.call(CALLS.execve, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  execvp(a0, a1, options) {
+    return this.call(CALLS.execvp, [
+      a0,
+      a1
+    ], options);
+  }
+  exit(a0, options) {
+    return this.call(CALLS.exit, [
+      a0
+    ], options);
+  }
+  kill(a0, a1, options) {
+    return this.call(CALLS.kill, [
+      a0,
+      a1
+    ], options);
+  }
+  getpid(options) {
+    return this.call(CALLS.getpid, [], options);
+  }
+  getppid(options) {
+    return this.call(CALLS.getppid, [], options);
+  }
+  version(options) {
+    return this.call(CALLS.version, [], options);
+  }
+  getopt(a0, options) {
+    return this.call(CALLS.getopt, [
+      a0
+    ], options);
+  }
+  setopt(a0, a1, options) {
+    return this.call(CALLS.setopt, [
+      a0,
+      a1
+    ], options);
+  }
+  cpid(options) {
+    return this.call(CALLS.cpid, [], options);
+  }
+  setcpid(a0, a1, a2, options) {
+    return this.call(CALLS.setcpid, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  getcwd(options) {
+    return this.call(CALLS.getcwd, [], options);
+  }
+  chdir(a0, options) {
+    return this.call(CALLS.chdir, [
+      a0
+    ], options);
+  }
+  environ(options) {
+    return this.call(CALLS.environ, [], options);
+  }
+  getenv(a0, options) {
+    return this.call(CALLS.getenv, [
+      a0
+    ], options);
+  }
+  setenv(a0, a1, a2, options) {
+    return this.call(CALLS.setenv, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  unsetenv(a0, options) {
+    return this.call(CALLS.unsetenv, [
+      a0
+    ], options);
+  }
+  clearenv(options) {
+    return this.call(CALLS.clearenv, [], options);
+  }
+  sigaction(a0, a1, options) {
+    return this.call(CALLS.sigaction, [
+      a0,
+      a1
+    ], options);
+  }
+  waitpid(a0, a1, options) {
+    return this.call(CALLS.waitpid, [
+      a0,
+      a1
+    ], options);
+  }
+  errnoId(a0, options) {
+    return this.call(CALLS.errno_id, [
+      a0
+    ], options);
+  }
+  cloneConstant(a0, options) {
+    return this.call(CALLS.clone_constant, [
+      a0
+    ], options);
+  }
+  fcntlConstant(a0, options) {
+    return this.call(CALLS.fcntl_constant, [
+      a0
+    ], options);
+  }
+  fileConstant(a0, options) {
+    return this.call(CALLS.file_constant, [
+      a0
+    ], options);
+  }
+  ioctlConstant(a0, options) {
+    return this.call(CALLS.ioctl_constant, [
+      a0
+    ], options);
+  }
+  mountConstant(a0, options) {
+    return this.call(CALLS.mount_constant, [
+      a0
+    ], options);
+  }
+  prctlConstant(a0, options) {
+    return this.call(CALLS.prctl_constant, [
+      a0
+    ], options);
+  }
+  ptraceConstant(a0, options) {
+    return this.call(CALLS.ptrace_constant, [
+      a0
+    ], options);
+  }
+  rlimitConstant(a0, options) {
+    return this.call(CALLS.rlimit_constant, [
+      a0
+    ], options);
+  }
+  seccompConstant(a0, options) {
+    return this.call(CALLS.seccomp_constant, [
+      a0
+    ], options);
+  }
+  signalConstant(a0, options) {
+    return this.call(CALLS.signal_constant, [
+      a0
+    ], options);
+  }
+  syscallConstant(a0, options) {
+    return this.call(CALLS.syscall_constant, [
+      a0
+    ], options);
+  }
+  getrlimit(a0, options) {
+    return this.call(CALLS.getrlimit, [
+      a0
+    ], options);
+  }
+  setrlimit(a0, a1, options) {
+    return this.call(CALLS.setrlimit, [
+      a0,
+      a1
+    ], options);
+  }
+  sethostname(a0, options) {
+    return this.call(CALLS.sethostname, [
+      a0
+    ], options);
+  }
+  gethostname(options) {
+    return this.call(CALLS.gethostname, [], options);
+  }
+  getuid(options) {
+    return this.call(CALLS.getuid, [], options);
+  }
+  getgid(options) {
+    return this.call(CALLS.getgid, [], options);
+  }
+  setuid(a0, options) {
+    return this.call(CALLS.setuid, [
+      a0
+    ], options);
+  }
+  setgid(a0, options) {
+    return this.call(CALLS.setgid, [
+      a0
+    ], options);
+  }
+  setgroups(a0, options) {
+    return this.call(CALLS.setgroups, [
+      a0
+    ], options);
+  }
+  getgroups(options) {
+    return this.call(CALLS.getgroups, [], options);
+  }
+  getresuid(options) {
+    return this.call(CALLS.getresuid, [], options);
+  }
+  getresgid(options) {
+    return this.call(CALLS.getresgid, [], options);
+  }
+  setresuid(a0, a1, a2, options) {
+    return this.call(CALLS.setresuid, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  setresgid(a0, a1, a2, options) {
+    return this.call(CALLS.setresgid, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  chmod(a0, a1, options) {
+    return this.call(CALLS.chmod, [
+      a0,
+      a1
+    ], options);
+  }
+  chown(a0, a1, a2, options) {
+    return this.call(CALLS.chown, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  chroot(a0, options) {
+    return this.call(CALLS.chroot, [
+      a0
+    ], options);
+  }
+  mkdir(a0, a1, options) {
+    return this.call(CALLS.mkdir, [
+      a0,
+      a1
+    ], options);
+  }
+  mkfifo(a0, a1, options) {
+    return this.call(CALLS.mkfifo, [
+      a0,
+      a1
+    ], options);
+  }
+  rmdir(a0, options) {
+    return this.call(CALLS.rmdir, [
+      a0
+    ], options);
+  }
+  unlink(a0, options) {
+    return this.call(CALLS.unlink, [
+      a0
+    ], options);
+  }
+  link(a0, a1, options) {
+    return this.call(CALLS.link, [
+      a0,
+      a1
+    ], options);
+  }
+  symlink(a0, a1, options) {
+    return this.call(CALLS.symlink, [
+      a0,
+      a1
+    ], options);
+  }
+  readdir(a0, options) {
+    return this.call(CALLS.readdir, [
+      a0
+    ], options);
+  }
+  open(a0, a1, a2, options) {
+    return this.call(CALLS.open, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  close(a0, options) {
+    return this.call(CALLS.close, [
+      a0
+    ], options);
+  }
+  read(a0, a1, options) {
+    return this.call(CALLS.read, [
+      a0,
+      a1
+    ], options);
+  }
+  write(a0, a1, options) {
+    return this.call(CALLS.write, [
+      a0,
+      a1
+    ], options);
+  }
+  lseek(a0, a1, a2, options) {
+    return this.call(CALLS.lseek, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  fcntl(a0, a1, a2, options) {
+    return this.call(CALLS.fcntl, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  select(a0, a1, a2, a3, options) {
+    return this.call(CALLS.select, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  mount(a0, a1, a2, a3, a4, a5, options) {
+    return this.call(CALLS.mount, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4,
+      a5
+    ], options);
+  }
+  umount(a0, options) {
+    return this.call(CALLS.umount, [
+      a0
+    ], options);
+  }
+  umount2(a0, a1, options) {
+    return this.call(CALLS.umount2, [
+      a0,
+      a1
+    ], options);
+  }
+  pivotRoot(a0, a1, options) {
+    return this.call(CALLS.pivot_root, [
+      a0,
+      a1
+    ], options);
+  }
+  unshare(a0, options) {
+    return this.call(CALLS.unshare, [
+      a0
+    ], options);
+  }
+  setns(a0, a1, options) {
+    return this.call(CALLS.setns, [
+      a0,
+      a1
+    ], options);
+  }
+  getpgrp(options) {
+    return this.call(CALLS.getpgrp, [], options);
+  }
+  setpgid(a0, a1, options) {
+    return this.call(CALLS.setpgid, [
+      a0,
+      a1
+    ], options);
+  }
+  getsid(a0, options) {
+    return this.call(CALLS.getsid, [
+      a0
+    ], options);
+  }
+  setsid(options) {
+    return this.call(CALLS.setsid, [], options);
+  }
+  getpriority(a0, a1, options) {
+    return this.call(CALLS.getpriority, [
+      a0,
+      a1
+    ], options);
+  }
+  setpriority(a0, a1, a2, options) {
+    return this.call(CALLS.setpriority, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  fexecve(a0, a1, a2, options) {
+    return this.call(CALLS.fexecve, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  setproctitle(a0, options) {
+    return this.call(CALLS.setproctitle, [
+      a0
+    ], options);
+  }
+  capget(options) {
+    return this.call(CALLS.capget, [], options);
+  }
+  capset(a0, a1, a2, options) {
+    return this.call(CALLS.capset, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  filter(a0, a1, options) {
+    return this.call(CALLS.filter, [
+      a0,
+      a1
+    ], options);
+  }
+  capEnter(options) {
+    return this.call(CALLS.cap_enter, [], options);
+  }
+  capGetmode(options) {
+    return this.call(CALLS.cap_getmode, [], options);
+  }
+  capRightsLimit(a0, a1, options) {
+    return this.call(CALLS.cap_rights_limit, [
+      a0,
+      a1
+    ], options);
+  }
+  capFcntlsLimit(a0, a1, options) {
+    return this.call(CALLS.cap_fcntls_limit, [
+      a0,
+      a1
+    ], options);
+  }
+  capFcntlsGet(a0, options) {
+    return this.call(CALLS.cap_fcntls_get, [
+      a0
+    ], options);
+  }
+  capIoctlsLimit(a0, a1, options) {
+    return this.call(CALLS.cap_ioctls_limit, [
+      a0,
+      a1
+    ], options);
+  }
+  jail(a0, options) {
+    return this.call(CALLS.jail, [
+      a0
+    ], options);
+  }
+  jailAttach(a0, options) {
+    return this.call(CALLS.jail_attach, [
+      a0
+    ], options);
+  }
+  jailRemove(a0, options) {
+    return this.call(CALLS.jail_remove, [
+      a0
+    ], options);
+  }
+  procctl(a0, a1, a2, a3, options) {
+    return this.call(CALLS.procctl, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  pledge(a0, a1, options) {
+    return this.call(CALLS.pledge, [
+      a0,
+      a1
+    ], options);
+  }
+  unveil(a0, a1, options) {
+    return this.call(CALLS.unveil, [
+      a0,
+      a1
+    ], options);
+  }
+  prctl(a0, a1, a2, a3, a4, options) {
+    return this.call(CALLS.prctl, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4
+    ], options);
+  }
+  ioctl(a0, a1, a2, options) {
+    return this.call(CALLS.ioctl, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  ptrace(a0, a1, a2, a3, options) {
+    return this.call(CALLS.ptrace, [
+      a0,
+      a1,
+      a2,
+      a3
+    ], options);
+  }
+  socket(a0, a1, a2, options) {
+    return this.call(CALLS.socket, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+  connect(a0, a1, options) {
+    return this.call(CALLS.connect, [
+      a0,
+      a1
+    ], options);
+  }
+  alloc(a0, options) {
+    return this.call(CALLS.alloc, [
+      a0
+    ], options);
+  }
+  seccomp(a0, a1, a2, options) {
+    return this.call(CALLS.seccomp, [
+      a0,
+      a1,
+      a2
+    ], options);
+  }
+};
+var LocalMethods = class {
+  fork() {
+    return this.call(CALLS.fork, []);
+  }
+  clone(a0) {
+    return this.call(CALLS.clone, [
+      a0
+    ]);
+  }
+  execve(a0, a1, a2) {
+    return this.call(CALLS.execve, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  execvp(a0, a1) {
+    return this.call(CALLS.execvp, [
+      a0,
+      a1
+    ]);
+  }
+  exit(a0) {
+    return this.call(CALLS.exit, [
+      a0
+    ]);
+  }
+  kill(a0, a1) {
+    return this.call(CALLS.kill, [
+      a0,
+      a1
+    ]);
+  }
+  getpid() {
+    return this.call(CALLS.getpid, []);
+  }
+  getppid() {
+    return this.call(CALLS.getppid, []);
+  }
+  version() {
+    return this.call(CALLS.version, []);
+  }
+  getopt(a0) {
+    return this.call(CALLS.getopt, [
+      a0
+    ]);
+  }
+  setopt(a0, a1) {
+    return this.call(CALLS.setopt, [
+      a0,
+      a1
+    ]);
+  }
+  cpid() {
+    return this.call(CALLS.cpid, []);
+  }
+  setcpid(a0, a1, a2) {
+    return this.call(CALLS.setcpid, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  getcwd() {
+    return this.call(CALLS.getcwd, []);
+  }
+  chdir(a0) {
+    return this.call(CALLS.chdir, [
+      a0
+    ]);
+  }
+  environ() {
+    return this.call(CALLS.environ, []);
+  }
+  getenv(a0) {
+    return this.call(CALLS.getenv, [
+      a0
+    ]);
+  }
+  setenv(a0, a1, a2) {
+    return this.call(CALLS.setenv, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  unsetenv(a0) {
+    return this.call(CALLS.unsetenv, [
+      a0
+    ]);
+  }
+  clearenv() {
+    return this.call(CALLS.clearenv, []);
+  }
+  sigaction(a0, a1) {
+    return this.call(CALLS.sigaction, [
+      a0,
+      a1
+    ]);
+  }
+  waitpid(a0, a1) {
+    return this.call(CALLS.waitpid, [
+      a0,
+      a1
+    ]);
+  }
+  errnoId(a0) {
+    return this.call(CALLS.errno_id, [
+      a0
+    ]);
+  }
+  cloneConstant(a0) {
+    return this.call(CALLS.clone_constant, [
+      a0
+    ]);
+  }
+  fcntlConstant(a0) {
+    return this.call(CALLS.fcntl_constant, [
+      a0
+    ]);
+  }
+  fileConstant(a0) {
+    return this.call(CALLS.file_constant, [
+      a0
+    ]);
+  }
+  ioctlConstant(a0) {
+    return this.call(CALLS.ioctl_constant, [
+      a0
+    ]);
+  }
+  mountConstant(a0) {
+    return this.call(CALLS.mount_constant, [
+      a0
+    ]);
+  }
+  prctlConstant(a0) {
+    return this.call(CALLS.prctl_constant, [
+      a0
+    ]);
+  }
+  ptraceConstant(a0) {
+    return this.call(CALLS.ptrace_constant, [
+      a0
+    ]);
+  }
+  rlimitConstant(a0) {
+    return this.call(CALLS.rlimit_constant, [
+      a0
+    ]);
+  }
+  seccompConstant(a0) {
+    return this.call(CALLS.seccomp_constant, [
+      a0
+    ]);
+  }
+  signalConstant(a0) {
+    return this.call(CALLS.signal_constant, [
+      a0
+    ]);
+  }
+  syscallConstant(a0) {
+    return this.call(CALLS.syscall_constant, [
+      a0
+    ]);
+  }
+  getrlimit(a0) {
+    return this.call(CALLS.getrlimit, [
+      a0
+    ]);
+  }
+  setrlimit(a0, a1) {
+    return this.call(CALLS.setrlimit, [
+      a0,
+      a1
+    ]);
+  }
+  sethostname(a0) {
+    return this.call(CALLS.sethostname, [
+      a0
+    ]);
+  }
+  gethostname() {
+    return this.call(CALLS.gethostname, []);
+  }
+  getuid() {
+    return this.call(CALLS.getuid, []);
+  }
+  getgid() {
+    return this.call(CALLS.getgid, []);
+  }
+  setuid(a0) {
+    return this.call(CALLS.setuid, [
+      a0
+    ]);
+  }
+  setgid(a0) {
+    return this.call(CALLS.setgid, [
+      a0
+    ]);
+  }
+  setgroups(a0) {
+    return this.call(CALLS.setgroups, [
+      a0
+    ]);
+  }
+  getgroups() {
+    return this.call(CALLS.getgroups, []);
+  }
+  getresuid() {
+    return this.call(CALLS.getresuid, []);
+  }
+  getresgid() {
+    return this.call(CALLS.getresgid, []);
+  }
+  setresuid(a0, a1, a2) {
+    return this.call(CALLS.setresuid, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  setresgid(a0, a1, a2) {
+    return this.call(CALLS.setresgid, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  chmod(a0, a1) {
+    return this.call(CALLS.chmod, [
+      a0,
+      a1
+    ]);
+  }
+  chown(a0, a1, a2) {
+    return this.call(CALLS.chown, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  chroot(a0) {
+    return this.call(CALLS.chroot, [
+      a0
+    ]);
+  }
+  mkdir(a0, a1) {
+    return this.call(CALLS.mkdir, [
+      a0,
+      a1
+    ]);
+  }
+  mkfifo(a0, a1) {
+    return this.call(CALLS.mkfifo, [
+      a0,
+      a1
+    ]);
+  }
+  rmdir(a0) {
+    return this.call(CALLS.rmdir, [
+      a0
+    ]);
+  }
+  unlink(a0) {
+    return this.call(CALLS.unlink, [
+      a0
+    ]);
+  }
+  link(a0, a1) {
+    return this.call(CALLS.link, [
+      a0,
+      a1
+    ]);
+  }
+  symlink(a0, a1) {
+    return this.call(CALLS.symlink, [
+      a0,
+      a1
+    ]);
+  }
+  readdir(a0) {
+    return this.call(CALLS.readdir, [
+      a0
+    ]);
+  }
+  open(a0, a1, a2) {
+    return this.call(CALLS.open, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  close(a0) {
+    return this.call(CALLS.close, [
+      a0
+    ]);
+  }
+  read(a0, a1) {
+    return this.call(CALLS.read, [
+      a0,
+      a1
+    ]);
+  }
+  write(a0, a1) {
+    return this.call(CALLS.write, [
+      a0,
+      a1
+    ]);
+  }
+  lseek(a0, a1, a2) {
+    return this.call(CALLS.lseek, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  fcntl(a0, a1, a2) {
+    return this.call(CALLS.fcntl, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  select(a0, a1, a2, a3) {
+    return this.call(CALLS.select, [
+      a0,
+      a1,
+      a2,
+      a3
+    ]);
+  }
+  mount(a0, a1, a2, a3, a4, a5) {
+    return this.call(CALLS.mount, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4,
+      a5
+    ]);
+  }
+  umount(a0) {
+    return this.call(CALLS.umount, [
+      a0
+    ]);
+  }
+  umount2(a0, a1) {
+    return this.call(CALLS.umount2, [
+      a0,
+      a1
+    ]);
+  }
+  pivotRoot(a0, a1) {
+    return this.call(CALLS.pivot_root, [
+      a0,
+      a1
+    ]);
+  }
+  unshare(a0) {
+    return this.call(CALLS.unshare, [
+      a0
+    ]);
+  }
+  setns(a0, a1) {
+    return this.call(CALLS.setns, [
+      a0,
+      a1
+    ]);
+  }
+  getpgrp() {
+    return this.call(CALLS.getpgrp, []);
+  }
+  setpgid(a0, a1) {
+    return this.call(CALLS.setpgid, [
+      a0,
+      a1
+    ]);
+  }
+  getsid(a0) {
+    return this.call(CALLS.getsid, [
+      a0
+    ]);
+  }
+  setsid() {
+    return this.call(CALLS.setsid, []);
+  }
+  getpriority(a0, a1) {
+    return this.call(CALLS.getpriority, [
+      a0,
+      a1
+    ]);
+  }
+  setpriority(a0, a1, a2) {
+    return this.call(CALLS.setpriority, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  fexecve(a0, a1, a2) {
+    return this.call(CALLS.fexecve, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  setproctitle(a0) {
+    return this.call(CALLS.setproctitle, [
+      a0
+    ]);
+  }
+  capget() {
+    return this.call(CALLS.capget, []);
+  }
+  capset(a0, a1, a2) {
+    return this.call(CALLS.capset, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  filter(a0, a1) {
+    return this.call(CALLS.filter, [
+      a0,
+      a1
+    ]);
+  }
+  capEnter() {
+    return this.call(CALLS.cap_enter, []);
+  }
+  capGetmode() {
+    return this.call(CALLS.cap_getmode, []);
+  }
+  capRightsLimit(a0, a1) {
+    return this.call(CALLS.cap_rights_limit, [
+      a0,
+      a1
+    ]);
+  }
+  capFcntlsLimit(a0, a1) {
+    return this.call(CALLS.cap_fcntls_limit, [
+      a0,
+      a1
+    ]);
+  }
+  capFcntlsGet(a0) {
+    return this.call(CALLS.cap_fcntls_get, [
+      a0
+    ]);
+  }
+  capIoctlsLimit(a0, a1) {
+    return this.call(CALLS.cap_ioctls_limit, [
+      a0,
+      a1
+    ]);
+  }
+  jail(a0) {
+    return this.call(CALLS.jail, [
+      a0
+    ]);
+  }
+  jailAttach(a0) {
+    return this.call(CALLS.jail_attach, [
+      a0
+    ]);
+  }
+  jailRemove(a0) {
+    return this.call(CALLS.jail_remove, [
+      a0
+    ]);
+  }
+  procctl(a0, a1, a2, a3) {
+    return this.call(CALLS.procctl, [
+      a0,
+      a1,
+      a2,
+      a3
+    ]);
+  }
+  pledge(a0, a1) {
+    return this.call(CALLS.pledge, [
+      a0,
+      a1
+    ]);
+  }
+  unveil(a0, a1) {
+    return this.call(CALLS.unveil, [
+      a0,
+      a1
+    ]);
+  }
+  prctl(a0, a1, a2, a3, a4) {
+    return this.call(CALLS.prctl, [
+      a0,
+      a1,
+      a2,
+      a3,
+      a4
+    ]);
+  }
+  ioctl(a0, a1, a2) {
+    return this.call(CALLS.ioctl, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  ptrace(a0, a1, a2, a3) {
+    return this.call(CALLS.ptrace, [
+      a0,
+      a1,
+      a2,
+      a3
+    ]);
+  }
+  socket(a0, a1, a2) {
+    return this.call(CALLS.socket, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+  connect(a0, a1) {
+    return this.call(CALLS.connect, [
+      a0,
+      a1
+    ]);
+  }
+  alloc(a0) {
+    return this.call(CALLS.alloc, [
+      a0
+    ]);
+  }
+  seccomp(a0, a1, a2) {
+    return this.call(CALLS.seccomp, [
+      a0,
+      a1,
+      a2
+    ]);
+  }
+};
 var AlcoveCalls = class {
 };
-install(AlcoveCalls, METHODS, "pipeline");
+Object.setPrototypeOf(AlcoveCalls.prototype, PipelineMethods.prototype);
 var TaskCalls = class {
 };
-install(TaskCalls, METHODS.filter((name) => ![
-  "fork",
-  "clone"
-].includes(name)), "task");
+Object.setPrototypeOf(TaskCalls.prototype, TaskMethods.prototype);
 var LocalCalls = class {
 };
-install(LocalCalls, METHODS, "local");
+Object.setPrototypeOf(LocalCalls.prototype, LocalMethods.prototype);
 
 // ffi/types.ts
 var ALCOVE_OPTIONS = [

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-6XFSNKGB.js";
+} from "./chunk-KWIINHMC.js";
 import {
   EXIT_STATUS,
   commandOptions,

@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-6XFSNKGB.js";
+} from "./chunk-KWIINHMC.js";
 import "./chunk-VNSOBBZG.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
