@@ -16,14 +16,14 @@
  * @module
  */
 // The fast path (ffi/cli/_fast_path.ts and the modules it imports) as one generated file
-// (scripts/gen_cli_bundle.ts): Deno loads one module at start sooner than three.
+// (scripts/gen_bundles.ts): Deno loads one module at start sooner than three.
 // @deno-types="./ffi/cli/_fast_path.ts"
 import { execParsedInC } from "./ffi/cli/_bundle/fast.js";
 
 // The package's folder as a path (undefined for a module from a URL): a URL object here would
 // cost more than the rest of the fast path's work.
 await execParsedInC(Deno.args, import.meta.dirname);
-// The bundle of ffi/cli/main.ts (scripts/gen_cli_bundle.ts): the same program, loaded faster.
+// The bundle of ffi/cli/main.ts (scripts/gen_bundles.ts): the same program, loaded faster.
 // Its URL is computed: Deno reads and analyzes at start every module that a literal specifier
 // reaches, dynamic imports included, and the fast path above needs none of them.
 await import(new URL("./ffi/cli/_bundle/main.js", import.meta.url).href);

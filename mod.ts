@@ -16,40 +16,7 @@
  * ```
  * @module
  */
-export * from "./ffi/driver.ts";
-export * from "./ffi/errors.ts";
-export * from "./ffi/types.ts";
-export * from "./ffi/constants.ts";
-export * from "./ffi/cstruct.ts";
-export * from "./ffi/local.ts";
-export * from "./ffi/capabilities.ts";
-export * from "./ffi/seccomp/mod.ts";
-export * from "./ffi/seccomp/profile.ts";
-export * from "./ffi/sandbox/mod.ts";
-export * from "./ffi/cgroup/mod.ts";
-export * from "./ffi/cli/parse.ts";
-export { runCommandLine, type RunCommandLineOptions } from "./ffi/cli/run.ts";
-export {
-  AlcoveCalls,
-  type ArgKind,
-  type CallDef,
-  CALLS,
-  LocalCalls,
-  type ResultKind,
-  TaskCalls,
-} from "./ffi/_calls.ts";
-export type { AlcoveCallMethods, LocalCallMethods, TaskCallMethods } from "./ffi/_call_methods.ts";
-
-// The package loads the seccomp modules anyway: spawn's encoder takes them at once, so that
-// encodeSpawnRequest compiles filters synchronously (the command line loads them on demand).
-import { assemble } from "./ffi/seccomp/bpf.ts";
-import { compilePolicy } from "./ffi/seccomp/policy.ts";
-import { DEFAULT_PROFILE } from "./ffi/seccomp/profile.ts";
-import { seccompArchLocal } from "./ffi/seccomp/install.ts";
-import { provideSeccompCompiler } from "./ffi/sandbox/_seccomp.ts";
-provideSeccompCompiler({
-  assemble,
-  compilePolicy,
-  defaultProfile: DEFAULT_PROFILE,
-  seccompArchLocal,
-});
+// The package as one generated bundle of JavaScript (scripts/gen_bundles.ts) of its sources
+// (ffi/_exports.ts, which types it): Deno loads a few files sooner than fifty modules.
+// @ts-types="./ffi/_exports.ts"
+export * from "./ffi/_bundle/_exports.js";

@@ -37,8 +37,8 @@ export interface NativePaths {
 
 export { platformDir };
 
-/** The folder that holds ffi/, csrc/, build/ and native/: this module's parent. The command
- * line's bundle (scripts/gen_cli_bundle.ts) rewrites this one expression for its own folder. */
+/** The folder that holds ffi/, csrc/, build/ and native/: this module's parent. The bundles
+ * (scripts/gen_bundles.ts) rewrite this one expression for their own folders. */
 const PACKAGE_ROOT = new URL("../", import.meta.url);
 
 /** A folder of the package, when the package is local files. */

@@ -155,6 +155,15 @@ if (hasCli) {
   if (code < 0) throw new Error("Cannot find the fast path's import in cli.ts");
   Deno.writeTextFileSync(stage + "cli.ts", entry.slice(0, code) + 'import "./ffi/cli/main.ts";\n');
 }
+// mod.ts serves Deno the bundle of ffi/_exports.ts (ffi/_bundle/), which the package leaves
+// out: Node.js and Bun load the compiled modules, so its mod.js exports the sources' entry.
+const modEntry = Deno.readTextFileSync(stage + "mod.ts");
+const served = modEntry.indexOf("// The package as one generated bundle");
+if (served < 0) throw new Error("Cannot find the bundle's export in mod.ts");
+Deno.writeTextFileSync(
+  stage + "mod.ts",
+  modEntry.slice(0, served) + 'export * from "./ffi/_exports.ts";\n',
+);
 Deno.writeTextFileSync(
   stage + "ffi/_runtime_deno.ts",
   "/** The npm build's backend under Deno: Node's APIs. @module */\n" +

@@ -2,11 +2,11 @@
  * Generates the tables that come from the call list and the constant lists:
  * csrc/calls.h, csrc/calls_table.c, ffi/_calls.ts and ffi/_call_methods.ts (from
  * scripts/call_list.ts) and
- * csrc/constants_table.c (from scripts/constants/); and the command line's bundle,
- * ffi/cli/_bundle/ (from ffi/cli/main.ts, and its fast path from ffi/cli/_fast_path.ts, and every
- * module they reach: see gen_cli_bundle.ts), so a change to any module the command line imports
- * needs `deno task gen` too. `--check` writes
- * nothing and fails naming every generated file that is out of date.
+ * csrc/constants_table.c (from scripts/constants/); and the two bundles (see gen_bundles.ts):
+ * the library's, ffi/_bundle/ (from ffi/_exports.ts, which mod.ts serves), and the command
+ * line's, ffi/cli/_bundle/ (from ffi/cli/main.ts, and its fast path from
+ * ffi/cli/_fast_path.ts), so a change to any module under ffi/ needs `deno task gen` too.
+ * `--check` writes nothing and fails naming every generated file that is out of date.
  *
  * @example
  * ```sh
@@ -17,7 +17,12 @@
  */
 import { type ArgSpec, CALL_LIST, type CallSpec } from "./call_list.ts";
 import { generateConstants } from "./gen_constants.ts";
-import { CLI_BUNDLE_DIR, generateCliBundle } from "./gen_cli_bundle.ts";
+import {
+  CLI_BUNDLE_DIR,
+  generateCliBundle,
+  generateLibraryBundle,
+  LIBRARY_BUNDLE_DIR,
+} from "./gen_bundles.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -540,7 +545,8 @@ export async function generateAll(): Promise<Map<string, string>> {
   files.set("ffi/_calls.ts", await formatTs(genCallsTs(CALL_LIST)));
   files.set("ffi/_call_methods.ts", await formatTs(genCallMethodsTs(CALL_LIST)));
   for (const [path, text] of await generateConstants(ROOT)) files.set(path, text);
-  // Last: the command line's bundle takes in the generated modules above.
+  // Last: the bundles take in the generated modules above.
+  for (const [path, text] of await generateLibraryBundle(ROOT)) files.set(path, text);
   for (const [path, text] of await generateCliBundle(ROOT)) files.set(path, text);
   return files;
 }
@@ -557,7 +563,8 @@ if (import.meta.main) {
   const check = Deno.args.includes("--check");
   const stale: string[] = [];
   const generated = await generateAll();
-  if (!check) Deno.mkdirSync(ROOT + CLI_BUNDLE_DIR, { recursive: true });
+  const bundleDirs = [LIBRARY_BUNDLE_DIR, CLI_BUNDLE_DIR];
+  if (!check) { for (const dir of bundleDirs) Deno.mkdirSync(ROOT + dir, { recursive: true }); }
   for (const [path, text] of generated) {
     const full = ROOT + path;
     if ((await readOrEmpty(full)) === text) continue;
@@ -565,12 +572,14 @@ if (import.meta.main) {
     else await Deno.writeTextFile(full, text);
   }
   // A chunk of an older bundle (its name holds a hash of its contents) goes.
-  const bundled = await Array.fromAsync(Deno.readDir(ROOT + CLI_BUNDLE_DIR)).catch(() => []);
-  for (const e of bundled) {
-    const path = CLI_BUNDLE_DIR + e.name;
-    if (generated.has(path)) continue;
-    if (check) stale.push(path);
-    else await Deno.remove(ROOT + path);
+  for (const dir of bundleDirs) {
+    const bundled = await Array.fromAsync(Deno.readDir(ROOT + dir)).catch(() => []);
+    for (const e of bundled) {
+      const path = dir + e.name;
+      if (generated.has(path)) continue;
+      if (check) stale.push(path);
+      else await Deno.remove(ROOT + path);
+    }
   }
   if (stale.length > 0) {
     console.error(`Generated files are out of date: ${stale.join(", ")}; run: deno task gen`);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
 import { Alcove, type StartOptions } from "../mod.ts";
 import { runtimeName } from "../ffi/_runtime.ts";
 import { concat, HEADER } from "../ffi/_wire.ts";
@@ -389,4 +389,31 @@ export function fixtureCommand(name: string): [string, string[]] {
 /** Resident memory of a process in KiB. */
 export function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}
+
+/**
+ * The modules Deno reads at the start of `entry` (a path or URL), as `deno info` reports them:
+ * those its literal specifiers reach, dynamic imports included (Deno reads those at start
+ * too); a module named for its types only, by `@ts-types`, is not read.
+ */
+export async function startGraph(entry: string): Promise<string[]> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(r.success, decoder.decode(r.stderr));
+  const modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[] =
+    JSON.parse(decoder.decode(r.stdout)).modules;
+  const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
+  const start = new Set<string>();
+  const visit = (specifier: string) => {
+    if (start.has(specifier)) return;
+    start.add(specifier);
+    for (const d of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (d.code) visit(d.code.specifier);
+    }
+  };
+  visit(new URL(entry, "file://").href);
+  return [...start];
 }

@@ -4,7 +4,7 @@
  * interactive case in a terminal (tmux), and the unprivileged path.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
+import { CONTROL_EXECUTABLE, IS_ROOT, needs, startGraph } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 import { ABI } from "../ffi/_native.ts";
 import { assertParsedAlike } from "./_cli_parse.ts";
@@ -957,40 +957,13 @@ Deno.test("cli: without its native files, one line and the setup status", async 
 });
 
 Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts only when needed", async () => {
-  interface Module {
-    specifier: string;
-    dependencies?: { code?: { specifier: string } }[];
-  }
-  /** The modules Deno reads at the start of `entry`: those its literal specifiers reach (a
-   * module named for its types only, by `@deno-types`, is not read). */
-  const loaded = async (entry: string) => {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", entry],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(r.success, decoder.decode(r.stderr));
-    const modules: Module[] = JSON.parse(decoder.decode(r.stdout)).modules;
-    const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
-    const start = new Set<string>();
-    const visit = (specifier: string) => {
-      if (start.has(specifier)) return;
-      start.add(specifier);
-      // A dynamic import of a literal specifier counts: Deno reads its module at start too.
-      for (const d of bySpecifier.get(specifier)?.dependencies ?? []) {
-        if (d.code) visit(d.code.specifier);
-      }
-    };
-    visit(new URL(entry, "file://").href);
-    return [...start];
-  };
   // What the command line loads at start: cli.ts and its fast path, nothing more (not even a
   // dynamic import of the bundle: Deno would read and analyze it at start too); then, unless
   // the fast path exec'd, the bundle and its statically imported files (the bundle's lazy
   // chunks are imported by computed URLs too).
   const root = new URL("../", import.meta.url).href;
   const fast = ["cli.ts", "ffi/cli/_bundle/fast.js"];
-  assertEquals((await loaded(CLI)).map((s) => s.slice(root.length)).sort(), fast);
+  assertEquals((await startGraph(CLI)).map((s) => s.slice(root.length)).sort(), fast);
   // Those files alone, and a bundle that says it ran: cli.ts runs the bundle beside it.
   const dir = await Deno.makeTempDir({ prefix: "alcove-cli-entry-" });
   try {
@@ -1007,7 +980,7 @@ Deno.test("cli: cli.ts runs the generated bundle, which loads the lazy parts onl
     await Deno.remove(dir, { recursive: true });
   }
   const bundle = new URL("../ffi/cli/_bundle/", import.meta.url).href;
-  const names = (await loaded(`${bundle}main.js`)).map((s) =>
+  const names = (await startGraph(`${bundle}main.js`)).map((s) =>
     s.startsWith(bundle) ? s.slice(bundle.length) : s
   ).sort();
   assert(names.includes("main.js"), names.join(" "));

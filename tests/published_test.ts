@@ -39,13 +39,17 @@ Deno.test(denoOnly("deno publish --dry-run lists what a user needs and nothing e
   }
   for (const f of files) {
     assert(
-      /^(mod\.ts|deno\.json|README\.md|LICENSE|ffi\/.*\.ts|native\/.*)$/.test(f),
+      /^(mod\.ts|deno\.json|README\.md|LICENSE|ffi\/.*\.ts|ffi\/_bundle\/[\w-]+\.js|native\/.*)$/
+        .test(f),
       `${f} should not be published`,
     );
   }
-  // Every module of the library is there.
+  // Every module of the library is there, and every file of its bundle, which mod.ts serves.
   for await (const e of Deno.readDir(root + "ffi")) {
     if (e.isFile && e.name.endsWith(".ts")) assert(files.includes(`ffi/${e.name}`), e.name);
+  }
+  for await (const e of Deno.readDir(root + "ffi/_bundle")) {
+    assert(files.includes(`ffi/_bundle/${e.name}`), e.name);
   }
 });
 

@@ -16,23 +16,22 @@ import {
 import {
   type Alcove,
   type AlcoveEvent,
-  openLocal,
-  ProcessExitedError,
-  SystemCallError,
-} from "../mod.ts";
-import {
   archOfSyscalls,
   assemble,
   AUDIT_ARCH_I386,
   AUDIT_ARCH_X86_64,
   auditArch,
   compilePolicy,
+  DEFAULT_PROFILE,
+  DEFAULT_PROFILE_DENIED,
   installFilter,
   installFilterLocal,
   installPolicy,
   installPolicyLocal,
   loadSyscallNr,
   nativeArch,
+  openLocal,
+  ProcessExitedError,
   retAllow,
   SECCOMP_ARCHES,
   seccompArch,
@@ -41,9 +40,9 @@ import {
   sigsysInfo,
   simulate,
   syscallNumber,
+  SystemCallError,
   X32_SYSCALL_BIT,
-} from "../ffi/seccomp/mod.ts";
-import { DEFAULT_PROFILE, DEFAULT_PROFILE_DENIED } from "../ffi/seccomp/profile.ts";
+} from "../mod.ts";
 import {
   assertEveryThreadDenied,
   cannotRun,
