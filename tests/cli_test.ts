@@ -453,10 +453,28 @@ async function namespaceHolders(): Promise<
     outer,
     inner,
     async [Symbol.asyncDispose]() {
+      // Outer is the init of the pid namespace: its end ends everything in there (inner, and
+      // what a test ran in it). Killing unshare alone left it (and bwrap's zombies, whose
+      // parent it became) for the whole sleep.
+      Deno.kill(outer, "SIGKILL");
       child.kill("SIGKILL");
       await child.status;
+      const alive = () => [outer, inner].filter((p) => existsSync(`/proc/${p}`));
+      for (let i = 0; i < 250 && alive().length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assertEquals(alive(), [], "the namespace holders outlived their test");
     },
   };
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 Deno.test(
