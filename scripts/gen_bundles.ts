@@ -6,7 +6,7 @@
  *
  * **The library**, `ffi/_bundle/` from `ffi/_exports.ts` (every export of the package):
  * mod.ts re-exports it, typed by that source entry (`@ts-types`). Importing the package takes
- * about 8 ms instead of 18 (see the README's "Start" notes). The modules it loads lazily (the
+ * about 12 ms instead of 18 (see the README's "What it costs"). The modules it loads lazily (the
  * Node.js and Bun backends, the driver's way of the command line) stay chunks of their own, by
  * literal dynamic imports: Deno reads and analyzes those few small files at start, but a
  * literal import needs no --allow-read and `deno publish` can check it.
