@@ -178,6 +178,7 @@ struct alcove_state {
     int up_out; /* frames to the parent */
     int up_eof;
     size_t up_skip; /* bytes of a frame too large for memory, still to drop (read_up) */
+    size_t down_queued; /* bytes of calls read and waiting behind the one being handled */
     struct alcove_buf up_rbuf;
     struct alcove_buf up_wbuf;
     size_t up_building; /* offset of a reply frame being built in up_wbuf, or SIZE_MAX */
@@ -284,6 +285,8 @@ int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option
 int alcove_loop(struct alcove_state *ap);
 void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out);
 struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
+/* Spawned children that have not reached their exec yet (their report pipe is open). */
+size_t alcove_children_in_setup(const struct alcove_state *ap);
 int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
 int alcove_default_maxchild(void);
 /* Runs a call as if the host had sent it down (depth 0, with `id`), then hands the host

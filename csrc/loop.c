@@ -85,6 +85,14 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
     ap->opt.spin = ALCOVE_SPIN_DEFAULT;
 }
 
+size_t alcove_children_in_setup(const struct alcove_state *ap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ap->nchild; i++)
+        n += ap->child[i].setup_fd >= 0;
+    return n;
+}
+
 struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid)
 {
     for (size_t i = 0; i < ap->nchild; i++)
@@ -903,8 +911,10 @@ static void read_up(struct alcove_state *ap)
                 refuse_down(ap);
             break;
         }
+        ap->down_queued = alcove_buf_pending(b) - (4 + (size_t)len);
         handle_down(ap, f, 4 + (size_t)len);
         /* A forked child returns from handle_down only in the parent. */
+        ap->down_queued = 0;
         alcove_buf_consume(b, 4 + (size_t)len);
     }
     alcove_buf_shrink(b);

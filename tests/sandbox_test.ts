@@ -3,6 +3,7 @@ import {
   assert,
   assertEquals,
   assertGreater,
+  assertInstanceOf,
   assertMatch,
   assertRejects,
   assertStringIncludes,
@@ -364,6 +365,51 @@ Deno.test("spawn: a failed step is a SetupError with step and path, and leaves n
     }
   });
 });
+
+Deno.test(
+  needs(
+    "spawn: sandboxes set up together, some failing a step, are each answered as alone",
+    NOT_ROOT,
+  ),
+  async () => {
+    // With calls waiting behind it or other children in their steps, a control process copies
+    // its memory for a sandbox's child instead of lending it (and holding everything else
+    // until that child's exec): both ways run here, side by side.
+    await withDriver(async (drv) => {
+      for (let round = 0; round < 3; round++) {
+        const runs = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+          const failing = i % 3 === 2;
+          const options: SpawnOptions = {
+            ...BOX,
+            hostname: `box-${i}`,
+            mounts: [
+              ...BOX.mounts!,
+              ...(failing
+                ? [{ type: "ro-bind" as const, source: `/nonexistent-${i}`, target: "/x" }]
+                : []),
+            ],
+          };
+          try {
+            return { i, out: await sh(drv, "echo $(hostname) $$", options) };
+          } catch (e) {
+            return { i, error: e };
+          }
+        }));
+        for (const r of runs) {
+          if (r.i % 3 === 2) {
+            assertInstanceOf(r.error, SetupError);
+            assertEquals([r.error.step, r.error.path], ["mount", `/nonexistent-${r.i}`]);
+          } else {
+            assertEquals(r.error, undefined, String(r.error));
+            assertEquals(r.out?.out, `box-${r.i} 1\n`);
+            assertEquals(r.out?.status.success, true);
+          }
+        }
+        assertEquals(await drv.cpid([]), [], "a process was left");
+      }
+    });
+  },
+);
 
 // Without a pid namespace the tree is the process group and whatever is still below the
 // program; in a pid namespace, everything in it, daemons that left the session included.

@@ -312,9 +312,14 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
      * before it runs on: signals stay blocked meanwhile, so that no handler runs on
      * memory the child is using. Not for what the kernel refuses to a process sharing
      * its memory (joining namespaces, a user namespace made inside), nor for a child
-     * that stays (the init of a pid namespace). */
+     * that stays (the init of a pid namespace). Nor while other calls wait behind this one
+     * or other children are in their steps: this process would hold them all for the
+     * whole of this child's steps (mounts, pivot_root: milliseconds), where a copy lets
+     * them run on. A full sandbox, 8 in flight, took 3.5-3.6 ms each lent and 2.8-2.9 ms
+     * copied; one at a time, 4.5-4.9 ms lent and 5.2-5.3 ms copied. */
+    int busy = ap->down_queued > 0 || alcove_children_in_setup(ap) > 0;
     int lend = (flags != 0 || hold) && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
-               sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled;
+               sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled && !busy;
     struct child_arg a = {&sb, ap};
     pid_t pid = -1;
     if (cg != NULL && cg->v2_fd >= 0) {
