@@ -417,3 +417,13 @@ export async function startGraph(entry: string): Promise<string[]> {
   visit(new URL(entry, "file://").href);
   return [...start];
 }
+
+/** Whether something is at `path` (a process's /proc entry, a file). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

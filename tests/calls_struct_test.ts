@@ -34,17 +34,8 @@ import {
   SECCOMP_RET_ERRNO,
   validateArch,
 } from "../ffi/seccomp/mod.ts";
-import { IS_ROOT, le, needs, withDriver } from "./_helpers.ts";
+import { exists, IS_ROOT, le, needs, withDriver } from "./_helpers.ts";
 import { createServer, type Socket } from "node:net";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A filter failing one syscall with the errno named `errnoName`, allowing the rest. */
 async function denyOne(drv: Alcove, pid: number, syscall: string, errnoName: string) {

@@ -4,7 +4,7 @@
  * interactive case in a terminal (tmux), and the unprivileged path.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { CONTROL_EXECUTABLE, IS_ROOT, needs, startGraph } from "./_helpers.ts";
+import { CONTROL_EXECUTABLE, exists, IS_ROOT, needs, startGraph } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 import { ABI } from "../ffi/_native.ts";
 import { assertParsedAlike } from "./_cli_parse.ts";
@@ -459,22 +459,13 @@ async function namespaceHolders(): Promise<
       Deno.kill(outer, "SIGKILL");
       child.kill("SIGKILL");
       await child.status;
-      const alive = () => [outer, inner].filter((p) => existsSync(`/proc/${p}`));
+      const alive = () => [outer, inner].filter((p) => exists(`/proc/${p}`));
       for (let i = 0; i < 250 && alive().length > 0; i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
       assertEquals(alive(), [], "the namespace holders outlived their test");
     },
   };
-}
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test(
