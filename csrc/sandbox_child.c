@@ -793,6 +793,8 @@ static void __attribute__((noreturn)) run_init(struct last_steps *ls)
 {
     struct alcove_sandbox *sb = ls->sb;
     pid_t child;
+    /* Named before the program exists: it may read /proc/1/comm at once. */
+    prctl(PR_SET_NAME, "alcove-init", 0, 0, 0);
     if (SPAWN_COPIES_MEMORY) {
         child = fork();
         if (child == 0)
@@ -809,7 +811,6 @@ static void __attribute__((noreturn)) run_init(struct last_steps *ls)
     for (size_t i = 0; i < alcove_ninherited; i++)
         if (passed_on(sb, alcove_inherited_fd[i]))
             close(alcove_inherited_fd[i]); /* a pipe passed on ends when the program closes it */
-    prctl(PR_SET_NAME, "alcove-init", 0, 0, 0);
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, 0);
