@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alcove.h"
@@ -117,9 +118,20 @@ static int connect_host(struct alcove_state *ap)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    if (connect(fd, (struct sockaddr *)&host_addr, sizeof(host_addr)) < 0) {
-        close(fd);
-        return -1;
+    /* The host starts this process first and makes its socket meanwhile: a socket not
+     * there yet (or not listening yet) is tried again, for a second at the most. */
+    long waited_us = 0;
+    for (long wait_us = 20; connect(fd, (struct sockaddr *)&host_addr, sizeof(host_addr)) < 0;
+         wait_us = wait_us < 10000 ? wait_us * 2 : wait_us) {
+        if ((errno != ENOENT && errno != ECONNREFUSED) || waited_us >= 1000000) {
+            int err = errno;
+            close(fd);
+            errno = err;
+            return -1;
+        }
+        struct timespec ts = {0, wait_us * 1000};
+        nanosleep(&ts, NULL);
+        waited_us += wait_us;
     }
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

@@ -217,18 +217,7 @@ async function spawnHelper(
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
-  // Synchronous file system calls: each is a system call or two, where an asynchronous
-  // one would wait for a thread of the runtime's pool.
   const path = socketPathIn(temporaryFolder());
-  try {
-    listener = Deno.listen({ transport: "unix", path });
-    Deno.chmodSync(path, socketMode(argv.length > 1));
-  } catch (e) {
-    listener?.close();
-    if (listener) removeQuietly(path);
-    if (isPermissionError(e) || inherit) throw e;
-    return spawnWithPipes(argv);
-  }
   const token = randomHex(16);
   const line = socketLine(path, token, inherit);
   const inEnv = lineInEnvironment(argv, inherit);
@@ -236,7 +225,28 @@ async function spawnHelper(
   const spawner = options.library && inEnv && !inherit
     ? await spawnerFor(options.library, argv[0])
     : undefined;
-  let child = spawner && await spawnerChild(spawner, argv[0], `${CHANNEL_VARIABLE}=${channel}`);
+  // Through libalcove.so the root is started first, on a thread of the pool, and the socket
+  // is made while it starts: it tries its connect again until the socket is there (about
+  // 0.1 ms less per start than one after the other).
+  const early = spawner && spawnerChild(spawner, argv[0], `${CHANNEL_VARIABLE}=${channel}`);
+  // Synchronous file system calls: each is a system call or two, where an asynchronous
+  // one would wait for a thread of the runtime's pool.
+  try {
+    listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, socketMode(argv.length > 1));
+  } catch (e) {
+    listener?.close();
+    if (listener) removeQuietly(path);
+    const started = await early;
+    if (started) {
+      started.kill("SIGKILL");
+      started.closed();
+      await started.status;
+    }
+    if (isPermissionError(e) || inherit) throw e;
+    return spawnWithPipes(argv);
+  }
+  let child = await early;
   if (child === undefined) {
     const command = new Deno.Command(argv[0], {
       args: argv.slice(1),

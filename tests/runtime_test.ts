@@ -258,6 +258,50 @@ console.error(JSON.stringify(out));
   },
 );
 
+Deno.test(
+  denoOnly("a root started before its socket exists connects once it does"),
+  async () => {
+    // The start spawns the root, then makes the socket while the root starts: the root tries
+    // its connect again until the socket is there (ENOENT, then ECONNREFUSED until listen).
+    const path = `/tmp/alcove-test-${crypto.randomUUID()}`;
+    const token = "0123456789abcdef0123456789abcdef";
+    const root = new Deno.Command(native.helper, {
+      env: { ALCOVE_CHANNEL: `socket ${path} ${token}` },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = root.stderr.pipeTo(new WritableStream()).catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const listener = Deno.listen({ transport: "unix", path });
+    try {
+      const conn = await Promise.race([
+        listener.accept(),
+        root.status.then((s) => Promise.reject(new Error(`the root exited: ${s.code}`))),
+      ]);
+      const buf = new Uint8Array(token.length);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await conn.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      assertEquals(new TextDecoder().decode(buf.subarray(0, got)), token);
+      conn.close(); // EOF: the root ends
+      assertEquals((await root.status).code, 0);
+    } finally {
+      listener.close();
+      try {
+        root.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await root.status;
+      await stderr;
+    }
+  },
+);
+
 Deno.test("a root that exits before connecting is reported at once, with its status", async () => {
   // The real library beside an "alcove" that exits at once: with --allow-ffi, Deno's start
   // spawns it through the library and learns of its exit from SIGCHLD.

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-QQEUH7EQ.js";
+} from "./chunk-JFRSRSZG.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-VNSOBBZG.js";
+} from "./chunk-AR7X6REH.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -26,7 +26,7 @@ import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-YVZNP6ED.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-6WWSA7U4.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-RYS76H2X.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-IPWP4DF2.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

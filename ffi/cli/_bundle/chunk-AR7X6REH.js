@@ -6,7 +6,7 @@ import {
 } from "./chunk-NAYW4T24.js";
 import {
   runtime
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-BZU7H6UE.js";
+} from "./chunk-APAXODMN.js";
 import {
   openLocal
-} from "./chunk-FBG2IVEU.js";
+} from "./chunk-WKAA5I3V.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-UQ47D7FF.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-R4NJYKOI.js";
-import "./chunk-5INTDNLU.js";
+} from "./chunk-764QX6Z3.js";
+import "./chunk-7NAVXHEB.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

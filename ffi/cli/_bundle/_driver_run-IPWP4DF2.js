@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-KWIINHMC.js";
+} from "./chunk-MVCMII7W.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,14 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-QQEUH7EQ.js";
+} from "./chunk-JFRSRSZG.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
   strangerCheck
-} from "./chunk-VNSOBBZG.js";
+} from "./chunk-AR7X6REH.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -55,7 +55,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-R4NJYKOI.js";
+} from "./chunk-764QX6Z3.js";
 import {
   BPF_A,
   BPF_ABS,

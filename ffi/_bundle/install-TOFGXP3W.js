@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-AAPE2KFM.js";
+} from "./chunk-N4QMJ4FI.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-R4NJYKOI.js";
-import "./chunk-5INTDNLU.js";
+import "./chunk-764QX6Z3.js";
+import "./chunk-7NAVXHEB.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-FBG2IVEU.js";
+} from "./chunk-WKAA5I3V.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-5INTDNLU.js";
+import "./chunk-7NAVXHEB.js";
 export {
   Local,
   openLocal

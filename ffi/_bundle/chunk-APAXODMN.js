@@ -10,7 +10,7 @@ import {
   encodeArgs,
   findNative,
   strangerCheck
-} from "./chunk-FBG2IVEU.js";
+} from "./chunk-WKAA5I3V.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -43,7 +43,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -191,9 +191,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-OJI2YPE7.js"),
+    import("./policy-UVQA6WZM.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-YVO5NB3L.js")
+    import("./install-TOFGXP3W.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

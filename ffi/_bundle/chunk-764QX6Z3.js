@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-5INTDNLU.js";
+} from "./chunk-7NAVXHEB.js";
 import {
   BPF_ABS,
   BPF_ALU,

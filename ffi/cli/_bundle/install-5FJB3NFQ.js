@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-ZB5LJM4T.js";
-import "./chunk-5INTDNLU.js";
+} from "./chunk-HGPZI6DH.js";
+import "./chunk-7NAVXHEB.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-ZB5LJM4T.js";
-import "./chunk-5INTDNLU.js";
+} from "./chunk-HGPZI6DH.js";
+import "./chunk-7NAVXHEB.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-KWIINHMC.js";
-import "./chunk-VNSOBBZG.js";
+} from "./chunk-MVCMII7W.js";
+import "./chunk-AR7X6REH.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-5INTDNLU.js";
+import "./chunk-7NAVXHEB.js";
 export {
   Local,
   openLocal
