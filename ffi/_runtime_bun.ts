@@ -247,14 +247,23 @@ async function spawnHelper(
   }
   const line = socketLine(path, token);
   const inEnv = lineInEnvironment(argv, false);
-  const child = inEnv
-    ? bun.spawn([...argv], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "inherit",
-      env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
-    })
-    : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+  let child: ReturnType<typeof bun.spawn>;
+  try {
+    child = inEnv
+      ? bun.spawn([...argv], {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "inherit",
+        env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
+      })
+      : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+  } catch (e) {
+    // Bun refuses a missing executable at once: the socket goes too, or its server would
+    // hold the program open and its file stay in the temporary folder.
+    server.stop(true);
+    rmSync(path, { force: true });
+    throw e;
+  }
   rootPid = child.pid;
   const exited = exitOf(child);
   const wait = elapsed(timeout);

@@ -248,19 +248,27 @@ async function spawnHelper(
   }
   let child = await early;
   if (child === undefined) {
-    const command = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-      stdout: inherit ? "inherit" : "null",
-      stderr: "inherit",
-      env: inEnv ? { [CHANNEL_VARIABLE]: channel } : undefined,
-    }).spawn();
-    if (!inEnv) {
-      const writer = command.stdin.getWriter();
-      writer.write(line).catch(() => {});
-      writer.close().catch(() => {});
+    try {
+      const command = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+        stdout: inherit ? "inherit" : "null",
+        stderr: "inherit",
+        env: inEnv ? { [CHANNEL_VARIABLE]: channel } : undefined,
+      }).spawn();
+      if (!inEnv) {
+        const writer = command.stdin.getWriter();
+        writer.write(line).catch(() => {});
+        writer.close().catch(() => {});
+      }
+      child = commandChild(command);
+    } catch (e) {
+      // A spawn refused (no --allow-run, no such file): the socket goes too, or its
+      // listener would hold the program open and its file stay in the temporary folder.
+      listener.close();
+      removeQuietly(path);
+      throw e;
     }
-    child = commandChild(command);
   }
   const strangers = new Set<Deno.UnixConn>();
   const wait = elapsed(timeout);

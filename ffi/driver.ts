@@ -28,7 +28,7 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import { ABI, buildCommand, findNative, strangerCheck, VERSION } from "./_native.ts";
+import { ABI, buildCommand, findNative, forgetNative, strangerCheck, VERSION } from "./_native.ts";
 import { elapsed, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
@@ -301,6 +301,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         library,
       });
     } catch (e) {
+      forgetNative();
       throw new Error(
         `Alcove.start: cannot run ${JSON.stringify([...prefix, helper].join(" "))}: ${
           (e as Error).message

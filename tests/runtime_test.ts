@@ -80,13 +80,21 @@ Deno.test(denoOnly("the socket is made in TMPDIR when it may be read, and remove
 Deno.test(
   denoOnly("each missing permission is Deno's own error, naming its flag"),
   async () => {
-    const all = [ENV, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"];
+    const all = [`${ENV},TMPDIR`, READ, RUN, "--allow-write=/tmp", "--allow-net", "--allow-ffi"];
     for (
       const flag of ["--allow-env", "--allow-read", "--allow-run", "--allow-write", "--allow-net"]
     ) {
-      const got = await withFlags(all.filter((f) => !f.startsWith(flag)));
-      assertStringIncludes(got.start, `run again with the ${flag} flag`, flag);
-      assert(!got.start.includes("Cannot find"), got.start);
+      // The socket is made in a folder of its own (TMPDIR, where it may be read): a failed
+      // start leaves nothing there.
+      const tmp = await Deno.makeTempDir();
+      try {
+        const got = await withFlags(all.filter((f) => !f.startsWith(flag)), { TMPDIR: tmp });
+        assertStringIncludes(got.start, `run again with the ${flag} flag`, flag);
+        assert(!got.start.includes("Cannot find"), got.start);
+        assertEquals([...Deno.readDirSync(tmp)], [], `without ${flag} the start left its socket`);
+      } finally {
+        await Deno.remove(tmp, { recursive: true });
+      }
     }
     const noFfi = await withFlags(all.filter((f) => f !== "--allow-ffi"));
     assertStringIncludes(noFfi.local, "NotCapable");
@@ -301,6 +309,37 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a start whose executable cannot run leaves no socket behind, at once", async () => {
+  // The listener of such a start held its socket file (and, under Bun, the program) open.
+  const tmp = await Deno.makeTempDir();
+  try {
+    const r = await output(...fixtureCommand("failed_start"), { env: { TMPDIR: tmp } });
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    assertStringIncludes(got.e, "/nonexistent/alcove");
+    assertEquals(got.left, [], "the failed start's socket is still there");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("native files gone after a start: the next start names what it ran, the one after looks again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alcove_vanish_" });
+  try {
+    await Deno.copyFile(native.library, `${dir}/libalcove.so`);
+    await Deno.copyFile(native.helper, `${dir}/alcove`);
+    await Deno.chmod(`${dir}/alcove`, 0o755);
+    const r = await output(...fixtureCommand("native_vanish"), { env: { ALCOVE_LIB_PATH: dir } });
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const { second, third } = JSON.parse(new TextDecoder().decode(r.stdout));
+    assertStringIncludes(second, `Alcove.start: cannot run "${dir}/alcove"`);
+    // It looked again: past the folder named, the package's own files (build/ or native/).
+    assertEquals(third, "started");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("a root that exits before connecting is reported at once, with its status", async () => {
   // The real library beside an "alcove" that exits at once: with --allow-ffi, Deno's start

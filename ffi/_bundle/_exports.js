@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-APAXODMN.js";
+} from "./chunk-4VUE3J6A.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-WKAA5I3V.js";
+} from "./chunk-2ECBIS4N.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-N4QMJ4FI.js";
+} from "./chunk-HXIQGW4K.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-764QX6Z3.js";
+} from "./chunk-7CZOF7IR.js";
 import {
   runtime
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-WPHCHNKW.js")).openLocal();
+      local = (await import("./local-Q3AWJUAB.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-GAS3GZKZ.js");
+  const { runWithDriver } = await import("./_driver_run-K7ICEKDZ.js");
   return await runWithDriver(plan, uid, local);
 }
 

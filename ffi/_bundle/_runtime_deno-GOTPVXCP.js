@@ -271,23 +271,29 @@ async function spawnHelper(argv, timeout, options = {}) {
   }
   let child = await early;
   if (child === void 0) {
-    const command = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-      stdout: inherit ? "inherit" : "null",
-      stderr: "inherit",
-      env: inEnv ? {
-        [CHANNEL_VARIABLE]: channel
-      } : void 0
-    }).spawn();
-    if (!inEnv) {
-      const writer = command.stdin.getWriter();
-      writer.write(line).catch(() => {
-      });
-      writer.close().catch(() => {
-      });
+    try {
+      const command = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+        stdout: inherit ? "inherit" : "null",
+        stderr: "inherit",
+        env: inEnv ? {
+          [CHANNEL_VARIABLE]: channel
+        } : void 0
+      }).spawn();
+      if (!inEnv) {
+        const writer = command.stdin.getWriter();
+        writer.write(line).catch(() => {
+        });
+        writer.close().catch(() => {
+        });
+      }
+      child = commandChild(command);
+    } catch (e) {
+      listener.close();
+      removeQuietly(path);
+      throw e;
     }
-    child = commandChild(command);
   }
   const strangers = /* @__PURE__ */ new Set();
   const wait = elapsed(timeout);

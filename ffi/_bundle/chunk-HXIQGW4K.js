@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-764QX6Z3.js";
+} from "./chunk-7CZOF7IR.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-WKAA5I3V.js";
+} from "./chunk-2ECBIS4N.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-7NAVXHEB.js";
+import "./chunk-XJ2VQXWE.js";
 export {
   Local,
   openLocal

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-APAXODMN.js";
+} from "./chunk-4VUE3J6A.js";
 import {
   openLocal
-} from "./chunk-WKAA5I3V.js";
+} from "./chunk-2ECBIS4N.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-UQ47D7FF.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

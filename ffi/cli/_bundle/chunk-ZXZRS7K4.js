@@ -6,7 +6,7 @@ import {
 } from "./chunk-NAYW4T24.js";
 import {
   runtime
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 
 // ffi/constants.ts
 var lastParsed;
@@ -232,9 +232,14 @@ async function remoteNative() {
   return dir;
 }
 var remoteDir = await remoteNative();
+var found;
+function forgetNative() {
+  found = void 0;
+}
 function findNative() {
-  const candidates = [];
   const env = runtime.env("ALCOVE_LIB_PATH");
+  if (found !== void 0 && found.env === env) return found.paths;
+  const candidates = [];
   if (env) candidates.push(libPathDir(env));
   const build = inPackage("build/");
   if (build) candidates.push(build);
@@ -245,11 +250,17 @@ function findNative() {
   for (const dir of candidates) {
     const library = dir + "libalcove.so";
     const helper = dir + "alcove";
-    if (runtime.isFile(library) && runtime.isFile(helper)) return {
-      dir,
-      library,
-      helper
-    };
+    if (runtime.isFile(library) && runtime.isFile(helper)) {
+      found = {
+        env,
+        paths: {
+          dir,
+          library,
+          helper
+        }
+      };
+      return found.paths;
+    }
   }
   const out = inPackage("build/") ?? "build/";
   throw new Error(`Cannot find libalcove.so and the alcove executable for ${platformDir(arch)} (tried ${candidates.join(", ")}): build them with "${buildCommand(out)}", or point ALCOVE_LIB_PATH at their folder`);
@@ -281,6 +292,7 @@ export {
   ConstantTable,
   VERSION,
   buildCommand,
+  forgetNative,
   findNative,
   openLibrary,
   libraryConstants,

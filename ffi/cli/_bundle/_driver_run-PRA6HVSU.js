@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-MVCMII7W.js";
+} from "./chunk-SUOPONGT.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,14 +15,15 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-JFRSRSZG.js";
+} from "./chunk-Q4UQD2XP.js";
 import {
   ConstantTable,
   VERSION,
   buildCommand,
   findNative,
+  forgetNative,
   strangerCheck
-} from "./chunk-AR7X6REH.js";
+} from "./chunk-ZXZRS7K4.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -55,7 +56,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -642,6 +643,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         library
       });
     } catch (e) {
+      forgetNative();
       throw new Error(`Alcove.start: cannot run ${JSON.stringify([
         ...prefix,
         helper

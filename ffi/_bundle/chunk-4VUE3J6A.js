@@ -9,8 +9,9 @@ import {
   decodeResult,
   encodeArgs,
   findNative,
+  forgetNative,
   strangerCheck
-} from "./chunk-WKAA5I3V.js";
+} from "./chunk-2ECBIS4N.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -43,7 +44,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-7NAVXHEB.js";
+} from "./chunk-XJ2VQXWE.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -191,9 +192,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-UVQA6WZM.js"),
+    import("./policy-Q4OZINZR.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-TOFGXP3W.js")
+    import("./install-C5MERJXP.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1575,6 +1576,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         library
       });
     } catch (e) {
+      forgetNative();
       throw new Error(`Alcove.start: cannot run ${JSON.stringify([
         ...prefix,
         helper

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-HGPZI6DH.js";
-import "./chunk-7NAVXHEB.js";
+} from "./chunk-OQNZNSGA.js";
+import "./chunk-XJ2VQXWE.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

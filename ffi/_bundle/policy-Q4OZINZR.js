@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-764QX6Z3.js";
-import "./chunk-7NAVXHEB.js";
+} from "./chunk-7CZOF7IR.js";
+import "./chunk-XJ2VQXWE.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-N4QMJ4FI.js";
+} from "./chunk-HXIQGW4K.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-764QX6Z3.js";
-import "./chunk-7NAVXHEB.js";
+import "./chunk-7CZOF7IR.js";
+import "./chunk-XJ2VQXWE.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

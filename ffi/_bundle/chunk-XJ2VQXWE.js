@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-MNKOBIBL.js")).backend;
+      return (await import("./_runtime_deno-GOTPVXCP.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-EDLDPEJR.js")).backend;
+      return (await import("./_runtime_bun-5FGPPITC.js")).backend;
     case "node":
       return (await import("./_runtime_node-JKJXQ654.js")).backend;
     default:

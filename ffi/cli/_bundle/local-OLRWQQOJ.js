@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-MVCMII7W.js";
-import "./chunk-AR7X6REH.js";
+} from "./chunk-SUOPONGT.js";
+import "./chunk-ZXZRS7K4.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-7NAVXHEB.js";
+import "./chunk-XJ2VQXWE.js";
 export {
   Local,
   openLocal

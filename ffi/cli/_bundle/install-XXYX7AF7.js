@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-HGPZI6DH.js";
-import "./chunk-7NAVXHEB.js";
+} from "./chunk-OQNZNSGA.js";
+import "./chunk-XJ2VQXWE.js";
 import {
   BPF_A,
   BPF_ABS,
