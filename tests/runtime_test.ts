@@ -47,6 +47,13 @@ console.log(JSON.stringify({ start, local }));
   return JSON.parse(out);
 }
 
+/** Runs a test fixture with `env` added to its environment; the JSON line it printed. */
+async function fixtureJson(name: string, env: Record<string, string>) {
+  const r = await output(...fixtureCommand(name), { env });
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
 const ENV = "--allow-env=ALCOVE_LIB_PATH,ALCOVE_TRANSPORT";
 const READ = `--allow-read=${native.dir},/tmp`;
 const RUN = `--allow-run=${native.helper}`;
@@ -314,9 +321,7 @@ Deno.test("a start whose executable cannot run leaves no socket behind, at once"
   // The listener of such a start held its socket file (and, under Bun, the program) open.
   const tmp = await Deno.makeTempDir();
   try {
-    const r = await output(...fixtureCommand("failed_start"), { env: { TMPDIR: tmp } });
-    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    const got = await fixtureJson("failed_start", { TMPDIR: tmp });
     assertStringIncludes(got.e, "/nonexistent/alcove");
     assertEquals(got.left, [], "the failed start's socket is still there");
   } finally {
@@ -330,9 +335,7 @@ Deno.test("native files gone after a start: the next start names what it ran, th
     await Deno.copyFile(native.library, `${dir}/libalcove.so`);
     await Deno.copyFile(native.helper, `${dir}/alcove`);
     await Deno.chmod(`${dir}/alcove`, 0o755);
-    const r = await output(...fixtureCommand("native_vanish"), { env: { ALCOVE_LIB_PATH: dir } });
-    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-    const { second, third } = JSON.parse(new TextDecoder().decode(r.stdout));
+    const { second, third } = await fixtureJson("native_vanish", { ALCOVE_LIB_PATH: dir });
     assertStringIncludes(second, `Alcove.start: cannot run "${dir}/alcove"`);
     // It looked again: past the folder named, the package's own files (build/ or native/).
     assertEquals(third, "started");
@@ -348,9 +351,7 @@ Deno.test("a root that exits before connecting is reported at once, with its sta
   try {
     await Deno.symlink(native.library, `${dir}/libalcove.so`);
     await Deno.writeTextFile(`${dir}/alcove`, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
-    const r = await output(...fixtureCommand("early_exit"), { env: { ALCOVE_LIB_PATH: dir } });
-    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    const got = await fixtureJson("early_exit", { ALCOVE_LIB_PATH: dir });
     assert(got.message !== null, "the start failed");
     assertStringIncludes(got.message, "it exited with status 3 before connecting");
     assert(got.ms < 30000, "not at the start's time limit");
