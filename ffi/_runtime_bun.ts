@@ -247,9 +247,11 @@ async function spawnHelper(
   }
   const line = socketLine(path, token);
   const inEnv = lineInEnvironment(argv, false);
-  let child: ReturnType<typeof bun.spawn>;
+  // Inside the try: a spawn Bun refuses at once (a missing executable) stops the server
+  // too, which would otherwise hold the program open and leave its file behind.
+  let wait: ReturnType<typeof elapsed> | undefined;
   try {
-    child = inEnv
+    const child = inEnv
       ? bun.spawn([...argv], {
         stdin: "ignore",
         stdout: "ignore",
@@ -257,17 +259,9 @@ async function spawnHelper(
         env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
       })
       : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
-  } catch (e) {
-    // Bun refuses a missing executable at once: the socket goes too, or its server would
-    // hold the program open and its file stay in the temporary folder.
-    server.stop(true);
-    rmSync(path, { force: true });
-    throw e;
-  }
-  rootPid = child.pid;
-  const exited = exitOf(child);
-  const wait = elapsed(timeout);
-  try {
+    rootPid = child.pid;
+    const exited = exitOf(child);
+    wait = elapsed(timeout);
     if (child.stdin) {
       child.stdin.write(line);
       await child.stdin.end();
@@ -309,7 +303,7 @@ async function spawnHelper(
       },
     };
   } finally {
-    wait.cancel();
+    wait?.cancel();
     // The listener only: the accepted connection stays open.
     server.stop(false);
     channel.closeStrangers();

@@ -56,6 +56,27 @@ function commandChild(child: Deno.ChildProcess): Child {
   };
 }
 
+/**
+ * Starts the root with Deno.Command (without libalcove.so): its first line goes in the
+ * environment when `first` is that line as a string, else on its stdin (behind a prefix).
+ */
+function commandRoot(argv: readonly string[], inherit: boolean, first: string | Uint8Array): Child {
+  const inEnv = typeof first === "string";
+  const command = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+    stdout: inherit ? "inherit" : "null",
+    stderr: "inherit",
+    env: inEnv ? { [CHANNEL_VARIABLE]: first } : undefined,
+  }).spawn();
+  if (!inEnv) {
+    const writer = command.stdin.getWriter();
+    writer.write(first).catch(() => {});
+    writer.close().catch(() => {});
+  }
+  return commandChild(command);
+}
+
 /** libalcove.so's start of the root (csrc/lib.c). Every symbol is nonblocking: Deno defines
  * one of those in a fraction of the time a synchronous one takes on its first use. */
 const SPAWN_SYMBOLS = {
@@ -246,33 +267,13 @@ async function spawnHelper(
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
-  let child = await early;
-  if (child === undefined) {
-    try {
-      const command = new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-        stdout: inherit ? "inherit" : "null",
-        stderr: "inherit",
-        env: inEnv ? { [CHANNEL_VARIABLE]: channel } : undefined,
-      }).spawn();
-      if (!inEnv) {
-        const writer = command.stdin.getWriter();
-        writer.write(line).catch(() => {});
-        writer.close().catch(() => {});
-      }
-      child = commandChild(command);
-    } catch (e) {
-      // A spawn refused (no --allow-run, no such file): the socket goes too, or its
-      // listener would hold the program open and its file stay in the temporary folder.
-      listener.close();
-      removeQuietly(path);
-      throw e;
-    }
-  }
   const strangers = new Set<Deno.UnixConn>();
-  const wait = elapsed(timeout);
+  let wait: ReturnType<typeof elapsed> | undefined;
   try {
+    // Inside the try: a spawn refused (no --allow-run, no such file) closes the socket too,
+    // which would otherwise stay in the temporary folder while the program runs.
+    const child = (await early) ?? commandRoot(argv, inherit, inEnv ? channel : line);
+    wait = elapsed(timeout);
     const check = options.refuseStrangers;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
@@ -285,7 +286,7 @@ async function spawnHelper(
     }
     return socketHelper(child, conn, token);
   } finally {
-    wait.cancel();
+    wait?.cancel();
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
     // Closing removes it too, but later while an accept is pending: not after an exit.

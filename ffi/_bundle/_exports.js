@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-4VUE3J6A.js";
+} from "./chunk-RXHWY6OJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-2ECBIS4N.js";
+} from "./chunk-VXNERCUV.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-HXIQGW4K.js";
+} from "./chunk-QVIQ32II.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-7CZOF7IR.js";
+} from "./chunk-7G3JP7ZU.js";
 import {
   runtime
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-Q3AWJUAB.js")).openLocal();
+      local = (await import("./local-5F2M7PYV.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-K7ICEKDZ.js");
+  const { runWithDriver } = await import("./_driver_run-4SB6ZJ7R.js");
   return await runWithDriver(plan, uid, local);
 }
 

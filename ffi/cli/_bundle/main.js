@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-Q4UQD2XP.js";
+} from "./chunk-E6ATGEBA.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-ZXZRS7K4.js";
+} from "./chunk-L7NIHRKS.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -26,7 +26,7 @@ import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-OLRWQQOJ.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-BIXQYRNE.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-PRA6HVSU.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-MKVYLL6Z.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

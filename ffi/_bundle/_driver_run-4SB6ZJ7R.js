@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-4VUE3J6A.js";
+} from "./chunk-RXHWY6OJ.js";
 import {
   openLocal
-} from "./chunk-2ECBIS4N.js";
+} from "./chunk-VXNERCUV.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-UQ47D7FF.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

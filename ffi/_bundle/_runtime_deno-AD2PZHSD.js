@@ -95,6 +95,26 @@ function commandChild(child) {
     }
   };
 }
+function commandRoot(argv, inherit, first) {
+  const inEnv = typeof first === "string";
+  const command = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
+    stdout: inherit ? "inherit" : "null",
+    stderr: "inherit",
+    env: inEnv ? {
+      [CHANNEL_VARIABLE]: first
+    } : void 0
+  }).spawn();
+  if (!inEnv) {
+    const writer = command.stdin.getWriter();
+    writer.write(first).catch(() => {
+    });
+    writer.close().catch(() => {
+    });
+  }
+  return commandChild(command);
+}
 var SPAWN_SYMBOLS = {
   // int alcove_abi(void);
   alcove_abi: {
@@ -269,35 +289,11 @@ async function spawnHelper(argv, timeout, options = {}) {
     if (isPermissionError(e) || inherit) throw e;
     return spawnWithPipes(argv);
   }
-  let child = await early;
-  if (child === void 0) {
-    try {
-      const command = new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-        stdout: inherit ? "inherit" : "null",
-        stderr: "inherit",
-        env: inEnv ? {
-          [CHANNEL_VARIABLE]: channel
-        } : void 0
-      }).spawn();
-      if (!inEnv) {
-        const writer = command.stdin.getWriter();
-        writer.write(line).catch(() => {
-        });
-        writer.close().catch(() => {
-        });
-      }
-      child = commandChild(command);
-    } catch (e) {
-      listener.close();
-      removeQuietly(path);
-      throw e;
-    }
-  }
   const strangers = /* @__PURE__ */ new Set();
-  const wait = elapsed(timeout);
+  let wait;
   try {
+    const child = await early ?? commandRoot(argv, inherit, inEnv ? channel : line);
+    wait = elapsed(timeout);
     const check = options.refuseStrangers;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
@@ -310,7 +306,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     }
     return socketHelper(child, conn, token);
   } finally {
-    wait.cancel();
+    wait?.cancel();
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
     removeQuietly(path);

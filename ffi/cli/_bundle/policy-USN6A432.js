@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-OQNZNSGA.js";
-import "./chunk-XJ2VQXWE.js";
+} from "./chunk-DMXHB3TQ.js";
+import "./chunk-GH2AFO7Z.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

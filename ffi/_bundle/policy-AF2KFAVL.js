@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-7CZOF7IR.js";
-import "./chunk-XJ2VQXWE.js";
+} from "./chunk-7G3JP7ZU.js";
+import "./chunk-GH2AFO7Z.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

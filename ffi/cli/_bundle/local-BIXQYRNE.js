@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-SUOPONGT.js";
-import "./chunk-ZXZRS7K4.js";
+} from "./chunk-JPXWKTHF.js";
+import "./chunk-L7NIHRKS.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-XJ2VQXWE.js";
+import "./chunk-GH2AFO7Z.js";
 export {
   Local,
   openLocal

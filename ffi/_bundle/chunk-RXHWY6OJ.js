@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-2ECBIS4N.js";
+} from "./chunk-VXNERCUV.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -44,7 +44,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -192,9 +192,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-Q4OZINZR.js"),
+    import("./policy-AF2KFAVL.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-C5MERJXP.js")
+    import("./install-3N3DOMDY.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

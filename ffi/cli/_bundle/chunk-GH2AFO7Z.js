@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-GOTPVXCP.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-AD2PZHSD.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-5FGPPITC.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-ZLUWV3WT.js", import.meta.url).href)).backend;
     case "node":
       return (await import(new URL("./_runtime_node-JKJXQ654.js", import.meta.url).href)).backend;
     default:

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-2ECBIS4N.js";
+} from "./chunk-VXNERCUV.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-XJ2VQXWE.js";
+import "./chunk-GH2AFO7Z.js";
 export {
   Local,
   openLocal

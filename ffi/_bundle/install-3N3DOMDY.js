@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-HXIQGW4K.js";
+} from "./chunk-QVIQ32II.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-7CZOF7IR.js";
-import "./chunk-XJ2VQXWE.js";
+import "./chunk-7G3JP7ZU.js";
+import "./chunk-GH2AFO7Z.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

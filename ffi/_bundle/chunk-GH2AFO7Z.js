@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-GOTPVXCP.js")).backend;
+      return (await import("./_runtime_deno-AD2PZHSD.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-5FGPPITC.js")).backend;
+      return (await import("./_runtime_bun-ZLUWV3WT.js")).backend;
     case "node":
       return (await import("./_runtime_node-JKJXQ654.js")).backend;
     default:

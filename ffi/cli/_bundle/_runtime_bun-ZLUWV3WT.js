@@ -179,9 +179,9 @@ async function spawnHelper(argv, timeout, options = {}) {
   }
   const line = socketLine(path, token);
   const inEnv = lineInEnvironment(argv, false);
-  let child;
+  let wait;
   try {
-    child = inEnv ? bun.spawn([
+    const child = inEnv ? bun.spawn([
       ...argv
     ], {
       stdin: "ignore",
@@ -198,17 +198,9 @@ async function spawnHelper(argv, timeout, options = {}) {
       stdout: "ignore",
       stderr: "inherit"
     });
-  } catch (e) {
-    server.stop(true);
-    rmSync(path, {
-      force: true
-    });
-    throw e;
-  }
-  rootPid = child.pid;
-  const exited = exitOf(child);
-  const wait = elapsed(timeout);
-  try {
+    rootPid = child.pid;
+    const exited = exitOf(child);
+    wait = elapsed(timeout);
     if (child.stdin) {
       child.stdin.write(line);
       await child.stdin.end();
@@ -250,7 +242,7 @@ async function spawnHelper(argv, timeout, options = {}) {
       }
     };
   } finally {
-    wait.cancel();
+    wait?.cancel();
     server.stop(false);
     channel.closeStrangers();
     rmSync(path, {

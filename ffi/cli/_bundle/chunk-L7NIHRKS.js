@@ -6,7 +6,7 @@ import {
 } from "./chunk-NAYW4T24.js";
 import {
   runtime
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 
 // ffi/constants.ts
 var lastParsed;

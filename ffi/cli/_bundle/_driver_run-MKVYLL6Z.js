@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-SUOPONGT.js";
+} from "./chunk-JPXWKTHF.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-Q4UQD2XP.js";
+} from "./chunk-E6ATGEBA.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-ZXZRS7K4.js";
+} from "./chunk-L7NIHRKS.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -56,7 +56,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-XJ2VQXWE.js";
+} from "./chunk-GH2AFO7Z.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
