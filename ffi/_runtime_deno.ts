@@ -24,7 +24,10 @@ import {
 import { holding } from "./_c_strings.ts";
 import { openLibc } from "./_runtime_exec.ts";
 
+/** The read buffer's size at most, and at first: it grows while reads fill it (bulk
+ * output), and a driver that only makes calls never zeroes the largest. */
 const READ_SIZE = 256 * 1024;
+const FIRST_READ_SIZE = 64 * 1024;
 
 /** The root control process, started by Deno.Command or by libalcove.so. */
 interface Child {
@@ -287,10 +290,12 @@ async function spawnHelper(
     return socketHelper(child, conn, token);
   } finally {
     wait?.cancel();
+    // Removed before the close, which removes it too (at once, or once an accept still
+    // pending has ended: not after an exit), and would make this removal fail, at the cost
+    // of an error.
+    removeQuietly(path);
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
-    // Closing removes it too, but later while an accept is pending: not after an exit.
-    removeQuietly(path);
   }
 }
 
@@ -319,8 +324,8 @@ function closeQuietly(conn: Deno.UnixConn): void {
 
 /**
  * The connection of the root control process: the first that starts with the token. Every
- * connection is read concurrently (one that sends nothing holds up no other) for the token's
- * length only; the others are closed. Those still unproven stay in `strangers` for the caller
+ * connection is read concurrently (one that sends nothing holds up no other for more than
+ * PROOF_WAIT_MS) for the token's length only; the others are closed. Those still unproven stay in `strangers` for the caller
  * to close. `refuse`, when given, runs after each accept and before the read: a connection it
  * shut down reads as EOF.
  */
@@ -332,7 +337,7 @@ function acceptRoot(
 ): Promise<Deno.UnixConn> {
   const want = new TextEncoder().encode(token);
   const { promise, resolve } = Promise.withResolvers<Deno.UnixConn>();
-  const prove = async (conn: Deno.UnixConn) => {
+  const prove = async (conn: Deno.UnixConn): Promise<boolean> => {
     const got = new Uint8Array(want.length);
     for (let off = 0; off < got.length;) {
       const n = await conn.read(got.subarray(off)).catch(() => null);
@@ -340,24 +345,39 @@ function acceptRoot(
       off += n;
       if (off === got.length && got.every((b, i) => b === want[i])) {
         strangers.delete(conn);
-        return resolve(conn);
+        resolve(conn);
+        return true;
       }
     }
     strangers.delete(conn);
     closeQuietly(conn);
+    return false;
   };
   (async () => {
-    for await (const conn of listener) {
+    // The root sends its token as it connects: a connection gets a moment to prove itself
+    // before the next accept, so that none is left pending once the root is found (closing
+    // the listener would cancel it with an error, and its stack, at every start). One that
+    // sends nothing still holds up no other for longer than that moment.
+    for (let found = false; !found;) {
+      const conn = await listener.accept();
       strangers.add(conn);
       refuse?.();
-      prove(conn);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      found = await Promise.race([
+        prove(conn),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), PROOF_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
     }
   })().catch(() => {}); // ends when the caller closes the listener
   return promise;
 }
 
+/** How long a connection has to send the token before the next is accepted too (ms). */
+const PROOF_WAIT_MS = 5;
+
 function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperProcess {
-  let buf = new Uint8Array(READ_SIZE);
+  let buf = new Uint8Array(FIRST_READ_SIZE);
   let inputClosed = false;
   let reffed = true;
   return {
@@ -376,7 +396,7 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
       // Hand over a small read as a copy and keep the buffer; a large one as is.
       if (n < 16384) return buf.slice(0, n);
       const chunk = buf.subarray(0, n);
-      buf = new Uint8Array(READ_SIZE);
+      buf = new Uint8Array(n === buf.length ? Math.min(buf.length * 2, READ_SIZE) : buf.length);
       return chunk;
     },
     async closeInput() {

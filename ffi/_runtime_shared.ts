@@ -9,12 +9,13 @@ import { cArgv, holding } from "./_c_strings.ts";
 
 /** Random bytes as hex: socket names and tokens. */
 export function randomHex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
+  let hex = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) hex += HEX[b];
+  return hex;
 }
+
+/** Each byte's two hex digits. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /**
  * A wait of `ms` milliseconds, for the time limits of a start and a stop: `promise` resolves

@@ -235,6 +235,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #reffed = true;
   #busy = 0;
   #hello: Resolvers<void> = withResolvers();
+  /** The greeting came, or the start failed: #hello is settled. */
+  #helloSettled = false;
   #rootPid = 0;
   #root?: Task;
   #wordSize: 4 | 8 = 8;
@@ -735,7 +737,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         // The rest of a greeting of another ABI may be laid out differently: read no further.
         const version = abi === ABI ? new TextDecoder().decode(r.value() as Uint8Array) : "";
         if (abi !== ABI || version !== VERSION) {
-          this.#hello.reject(
+          this.#helloFailed(
             new Error(
               `Alcove.start: the control process is ABI ${abi}${
                 version ? ` version ${version}` : ""
@@ -751,8 +753,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         const token = new TextDecoder().decode(r.value() as Uint8Array);
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
-          this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
-        } else this.#hello.resolve();
+          this.#helloFailed(new Error("Alcove.start: the control process sent the wrong token"));
+        } else {
+          this.#helloSettled = true;
+          this.#hello.resolve();
+        }
         return;
       }
     }
@@ -990,7 +995,13 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       st.ended = true;
       this.#wake(st);
     }
-    this.#hello.reject(new Error(why));
+    // Once started, every stop comes here: no error (and its stack) is made for nobody.
+    if (!this.#helloSettled) this.#helloFailed(new Error(why));
+  }
+
+  #helloFailed(e: Error): void {
+    this.#helloSettled = true;
+    this.#hello.reject(e);
     this.#hello.promise.catch(() => {});
   }
 

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-RXHWY6OJ.js";
+} from "./chunk-GY6NTX5I.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,12 +59,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-VXNERCUV.js";
+} from "./chunk-T5ZXY7ID.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-UQ47D7FF.js";
+import "./chunk-OP43WZ5S.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-QVIQ32II.js";
+} from "./chunk-KYS5YMUL.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-7G3JP7ZU.js";
+} from "./chunk-DLNV62ON.js";
 import {
   runtime
-} from "./chunk-GH2AFO7Z.js";
+} from "./chunk-3QU4U7XH.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-5F2M7PYV.js")).openLocal();
+      local = (await import("./local-PTJC4YJZ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-4SB6ZJ7R.js");
+  const { runWithDriver } = await import("./_driver_run-ZF4VNTM5.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -35,8 +35,13 @@ function cArgv(path, argv, address) {
 
 // ffi/_runtime_shared.ts
 function randomHex(bytes) {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) hex += HEX[b];
+  return hex;
 }
+var HEX = Array.from({
+  length: 256
+}, (_, b) => b.toString(16).padStart(2, "0"));
 function elapsed(ms) {
   const signal = AbortSignal.timeout(ms);
   let done = () => {

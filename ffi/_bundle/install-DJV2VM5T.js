@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-QVIQ32II.js";
+} from "./chunk-KYS5YMUL.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-7G3JP7ZU.js";
-import "./chunk-GH2AFO7Z.js";
+import "./chunk-DLNV62ON.js";
+import "./chunk-3QU4U7XH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

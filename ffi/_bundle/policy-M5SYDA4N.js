@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-7G3JP7ZU.js";
-import "./chunk-GH2AFO7Z.js";
+} from "./chunk-DLNV62ON.js";
+import "./chunk-3QU4U7XH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

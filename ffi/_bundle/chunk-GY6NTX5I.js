@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-VXNERCUV.js";
+} from "./chunk-T5ZXY7ID.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -28,7 +28,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-UQ47D7FF.js";
+} from "./chunk-OP43WZ5S.js";
 import {
   AbortedError,
   AlcoveError,
@@ -44,7 +44,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-GH2AFO7Z.js";
+} from "./chunk-3QU4U7XH.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -192,9 +192,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-AF2KFAVL.js"),
+    import("./policy-M5SYDA4N.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-3N3DOMDY.js")
+    import("./install-DJV2VM5T.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1511,6 +1511,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #reffed = true;
   #busy = 0;
   #hello = withResolvers();
+  /** The greeting came, or the start failed: #hello is settled. */
+  #helloSettled = false;
   #rootPid = 0;
   #root;
   #wordSize = 8;
@@ -1966,7 +1968,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         const abi = r.value();
         const version = abi === ABI ? new TextDecoder().decode(r.value()) : "";
         if (abi !== ABI || version !== VERSION) {
-          this.#hello.reject(new Error(`Alcove.start: the control process is ABI ${abi}${version ? ` version ${version}` : ""}, this module needs ABI ${ABI} version ${VERSION}; rebuild it with "${buildCommand("build/")}"`));
+          this.#helloFailed(new Error(`Alcove.start: the control process is ABI ${abi}${version ? ` version ${version}` : ""}, this module needs ABI ${ABI} version ${VERSION}; rebuild it with "${buildCommand("build/")}"`));
           return;
         }
         this.#rootPid = r.value();
@@ -1974,8 +1976,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
-          this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
-        } else this.#hello.resolve();
+          this.#helloFailed(new Error("Alcove.start: the control process sent the wrong token"));
+        } else {
+          this.#helloSettled = true;
+          this.#hello.resolve();
+        }
         return;
       }
     }
@@ -2202,7 +2207,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
       st.ended = true;
       this.#wake(st);
     }
-    this.#hello.reject(new Error(why));
+    if (!this.#helloSettled) this.#helloFailed(new Error(why));
+  }
+  #helloFailed(e) {
+    this.#helloSettled = true;
+    this.#hello.reject(e);
     this.#hello.promise.catch(() => {
     });
   }

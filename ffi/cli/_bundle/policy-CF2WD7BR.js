@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-DMXHB3TQ.js";
-import "./chunk-GH2AFO7Z.js";
+} from "./chunk-WDLT3NYY.js";
+import "./chunk-3QU4U7XH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-DMXHB3TQ.js";
-import "./chunk-GH2AFO7Z.js";
+} from "./chunk-WDLT3NYY.js";
+import "./chunk-3QU4U7XH.js";
 import {
   BPF_A,
   BPF_ABS,

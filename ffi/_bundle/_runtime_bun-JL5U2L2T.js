@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-CN4CO53F.js";
+} from "./chunk-QOIG4J4A.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -20,7 +20,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-UQ47D7FF.js";
+} from "./chunk-OP43WZ5S.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -390,7 +390,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-JKJXQ654.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-KB4RAZE4.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-RXHWY6OJ.js";
+} from "./chunk-GY6NTX5I.js";
 import {
   openLocal
-} from "./chunk-VXNERCUV.js";
+} from "./chunk-T5ZXY7ID.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-UQ47D7FF.js";
+import "./chunk-OP43WZ5S.js";
 import {
   SetupError
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-GH2AFO7Z.js";
+} from "./chunk-3QU4U7XH.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-CN4CO53F.js";
+} from "./chunk-QOIG4J4A.js";
 import {
   CHANNEL_VARIABLE,
   PIPES_LINE,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-UQ47D7FF.js";
+} from "./chunk-OP43WZ5S.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

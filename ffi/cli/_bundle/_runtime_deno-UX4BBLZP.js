@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-UQ47D7FF.js";
+} from "./chunk-OP43WZ5S.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -76,6 +76,7 @@ function openLibc() {
 
 // ffi/_runtime_deno.ts
 var READ_SIZE = 256 * 1024;
+var FIRST_READ_SIZE = 64 * 1024;
 function commandChild(child) {
   return {
     pid: child.pid,
@@ -307,9 +308,9 @@ async function spawnHelper(argv, timeout, options = {}) {
     return socketHelper(child, conn, token);
   } finally {
     wait?.cancel();
+    removeQuietly(path);
     listener.close();
     for (const conn of strangers) closeQuietly(conn);
-    removeQuietly(path);
   }
 }
 function removeQuietly(path) {
@@ -342,24 +343,33 @@ function acceptRoot(listener, token, strangers, refuse) {
       off += n;
       if (off === got.length && got.every((b, i) => b === want[i])) {
         strangers.delete(conn);
-        return resolve(conn);
+        resolve(conn);
+        return true;
       }
     }
     strangers.delete(conn);
     closeQuietly(conn);
+    return false;
   };
   (async () => {
-    for await (const conn of listener) {
+    for (let found = false; !found; ) {
+      const conn = await listener.accept();
       strangers.add(conn);
       refuse?.();
-      prove(conn);
+      let timer;
+      found = await Promise.race([
+        prove(conn),
+        new Promise((r) => timer = setTimeout(() => r(false), PROOF_WAIT_MS))
+      ]);
+      clearTimeout(timer);
     }
   })().catch(() => {
   });
   return promise;
 }
+var PROOF_WAIT_MS = 5;
 function socketHelper(child, conn, token) {
-  let buf = new Uint8Array(READ_SIZE);
+  let buf = new Uint8Array(FIRST_READ_SIZE);
   let inputClosed = false;
   let reffed = true;
   return {
@@ -377,7 +387,7 @@ function socketHelper(child, conn, token) {
       }
       if (n < 16384) return buf.slice(0, n);
       const chunk = buf.subarray(0, n);
-      buf = new Uint8Array(READ_SIZE);
+      buf = new Uint8Array(n === buf.length ? Math.min(buf.length * 2, READ_SIZE) : buf.length);
       return chunk;
     },
     async closeInput() {

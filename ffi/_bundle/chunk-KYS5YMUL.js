@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-7G3JP7ZU.js";
+} from "./chunk-DLNV62ON.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-JPXWKTHF.js";
+} from "./chunk-WMXOK2GR.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-E6ATGEBA.js";
+} from "./chunk-UHY5SKYD.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-L7NIHRKS.js";
+} from "./chunk-R7BAA7MM.js";
 import {
   ABI
 } from "./chunk-NAYW4T24.js";
@@ -40,7 +40,7 @@ import {
 import {
   elapsed,
   pipesForced
-} from "./chunk-UQ47D7FF.js";
+} from "./chunk-OP43WZ5S.js";
 import {
   AbortedError,
   AlcoveError,
@@ -56,7 +56,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-GH2AFO7Z.js";
+} from "./chunk-3QU4U7XH.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -578,6 +578,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #reffed = true;
   #busy = 0;
   #hello = withResolvers();
+  /** The greeting came, or the start failed: #hello is settled. */
+  #helloSettled = false;
   #rootPid = 0;
   #root;
   #wordSize = 8;
@@ -1033,7 +1035,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         const abi = r.value();
         const version = abi === ABI ? new TextDecoder().decode(r.value()) : "";
         if (abi !== ABI || version !== VERSION) {
-          this.#hello.reject(new Error(`Alcove.start: the control process is ABI ${abi}${version ? ` version ${version}` : ""}, this module needs ABI ${ABI} version ${VERSION}; rebuild it with "${buildCommand("build/")}"`));
+          this.#helloFailed(new Error(`Alcove.start: the control process is ABI ${abi}${version ? ` version ${version}` : ""}, this module needs ABI ${ABI} version ${VERSION}; rebuild it with "${buildCommand("build/")}"`));
           return;
         }
         this.#rootPid = r.value();
@@ -1041,8 +1043,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
-          this.#hello.reject(new Error("Alcove.start: the control process sent the wrong token"));
-        } else this.#hello.resolve();
+          this.#helloFailed(new Error("Alcove.start: the control process sent the wrong token"));
+        } else {
+          this.#helloSettled = true;
+          this.#hello.resolve();
+        }
         return;
       }
     }
@@ -1269,7 +1274,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
       st.ended = true;
       this.#wake(st);
     }
-    this.#hello.reject(new Error(why));
+    if (!this.#helloSettled) this.#helloFailed(new Error(why));
+  }
+  #helloFailed(e) {
+    this.#helloSettled = true;
+    this.#hello.reject(e);
     this.#hello.promise.catch(() => {
     });
   }

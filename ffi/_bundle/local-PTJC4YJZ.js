@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-VXNERCUV.js";
+} from "./chunk-T5ZXY7ID.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-GH2AFO7Z.js";
+import "./chunk-3QU4U7XH.js";
 export {
   Local,
   openLocal

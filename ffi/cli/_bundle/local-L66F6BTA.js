@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-JPXWKTHF.js";
-import "./chunk-L7NIHRKS.js";
+} from "./chunk-WMXOK2GR.js";
+import "./chunk-R7BAA7MM.js";
 import "./chunk-NAYW4T24.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-GH2AFO7Z.js";
+import "./chunk-3QU4U7XH.js";
 export {
   Local,
   openLocal

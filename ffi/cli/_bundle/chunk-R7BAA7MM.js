@@ -6,7 +6,7 @@ import {
 } from "./chunk-NAYW4T24.js";
 import {
   runtime
-} from "./chunk-GH2AFO7Z.js";
+} from "./chunk-3QU4U7XH.js";
 
 // ffi/constants.ts
 var lastParsed;
