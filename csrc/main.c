@@ -23,6 +23,9 @@
 
 /* The token the host expects first on the socket, and back in the greeting. */
 static char token[65];
+/* The build the host holds the constant tables of ("constants=HEX" on the first line):
+ * when it is this one, the greeting leaves them out. */
+static char constants_known[2 * ALCOVE_BUILD_ID_MAX + 1];
 /* Where the host listens, in socket mode ("" in pipe mode). */
 static struct sockaddr_un host_addr;
 
@@ -38,6 +41,22 @@ static char *channel_variable(void)
     return NULL;
 }
 
+/* The next word of `*rest` (words are separated by one space), NUL-terminated in place;
+ * NULL at the end. */
+static char *next_word(char **rest)
+{
+    char *word = *rest;
+    if (*word == 0)
+        return NULL;
+    char *sp = strchr(word, ' ');
+    if (sp != NULL) {
+        *sp = 0;
+        *rest = sp + 1;
+    } else
+        *rest = word + strlen(word);
+    return word;
+}
+
 /* The first line says how to reach the host: "pipes" (stdin and stdout are the
  * control channel) or "socket PATH TOKEN" (connect to a Unix socket). It is in
  * ALCOVE_CHANNEL, which is removed from the environment at once (so that nothing
@@ -47,8 +66,10 @@ static char *channel_variable(void)
  * Otherwise it is the first line of stdin, read a byte at a time: whatever follows
  * the line belongs to the channel. "socket PATH TOKEN inherit" comes from a host that
  * gave this process its own stdio (the command line): the other descriptors this
- * process inherited stay, for its programs (`*keep_fds`). Returns 1 for a socket, 0
- * for pipes, -1 when the line is missing or malformed. */
+ * process inherited stay, for its programs (`*keep_fds`). Either may end with
+ * "constants=HEX", the build ID of the control process whose constant tables the host
+ * holds (see hello). Returns 1 for a socket, 0 for pipes, -1 when the line is missing or
+ * malformed. */
 static int channel_line(int *keep_fds)
 {
     char line[512];
@@ -78,25 +99,29 @@ static int channel_line(int *keep_fds)
         n++;
     }
     line[n] = 0;
-    if (strcmp(line, "pipes") == 0)
-        return from_env ? -1 : 0;
-    if (strncmp(line, "socket ", 7) != 0)
+    char *rest = line;
+    const char *kind = next_word(&rest);
+    int socket_mode = kind != NULL && strcmp(kind, "socket") == 0;
+    if (!socket_mode && (kind == NULL || strcmp(kind, "pipes") != 0 || from_env))
         return -1;
-    char *path = line + 7;
-    char *sp = strchr(path, ' ');
-    if (sp == NULL)
+    const char *path = socket_mode ? next_word(&rest) : NULL;
+    const char *tok = socket_mode ? next_word(&rest) : NULL;
+    if (socket_mode && tok == NULL)
         return -1;
-    *sp = 0;
-    char *word = strchr(sp + 1, ' ');
-    if (word != NULL) {
-        *word++ = 0;
-        if (strcmp(word, "inherit") != 0)
+    for (const char *word; (word = next_word(&rest)) != NULL;) {
+        if (socket_mode && strcmp(word, "inherit") == 0)
+            *keep_fds = 1;
+        else if (strncmp(word, "constants=", 10) == 0 &&
+                 strlen(word + 10) < sizeof(constants_known))
+            strcpy(constants_known, word + 10);
+        else
             return -1;
-        *keep_fds = 1;
     }
-    if (strlen(sp + 1) >= sizeof(token))
+    if (!socket_mode)
+        return 0;
+    if (strlen(tok) >= sizeof(token))
         return -1;
-    strcpy(token, sp + 1);
+    strcpy(token, tok);
     host_addr.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(host_addr.sun_path))
         return -1;
@@ -159,9 +184,19 @@ static int hello(struct alcove_state *ap, int socket_mode)
     /* The constant tables, so the host can check names before it sends a call: as they
      * are in this program (a domain's names back to back, each with its NUL, and its
      * values as 64-bit little-endian integers), with nothing to format, for a host that
-     * reads only the domains it uses. */
-    alcove_reply_list(&r, ALCOVE_CONST_DOMAINS);
-    for (int d = 0; d < ALCOVE_CONST_DOMAINS; d++) {
+     * reads only the domains it uses. They are the same in every run of one build: its
+     * build ID comes first, and a host that holds them already gets none (40 KB less to
+     * write, read and keep at every start). */
+    unsigned char id[ALCOVE_BUILD_ID_MAX];
+    size_t idlen = alcove_build_id(id, sizeof(id));
+    char hex[2 * ALCOVE_BUILD_ID_MAX + 1];
+    for (size_t i = 0; i < idlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    hex[2 * idlen] = 0;
+    alcove_reply_bytes(&r, id, idlen);
+    int known = idlen > 0 && strcmp(hex, constants_known) == 0;
+    alcove_reply_list(&r, known ? 0 : ALCOVE_CONST_DOMAINS);
+    for (int d = 0; d < ALCOVE_CONST_DOMAINS && !known; d++) {
         const struct alcove_constant_table *t = &alcove_constant_tables[d];
         const char *domain = alcove_constant_domain_names[d];
         alcove_reply_list(&r, 3);

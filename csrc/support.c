@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compat.h"
 #include "constants.h"
@@ -100,4 +102,46 @@ void alcove_exec_failed(struct alcove_state *ap)
     if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
         alcove_signal_set(ap, SIGCHLD, ALCOVE_SIG_IGN);
     errno = saved;
+}
+
+struct build_id {
+    unsigned char *out;
+    size_t cap, len;
+};
+
+/* Called for the program first (then its libraries): looks only there. */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct build_id *b = data;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        const unsigned char *end = p + ph->p_memsz;
+        while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, p, sizeof(nh));
+            size_t name = sizeof(nh), desc = name + ((nh.n_namesz + 3u) & ~3u);
+            size_t next = desc + ((nh.n_descsz + 3u) & ~3u);
+            if (next > (size_t)(end - p))
+                break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                memcmp(p + name, "GNU", 4) == 0 && nh.n_descsz <= b->cap) {
+                memcpy(b->out, p + desc, nh.n_descsz);
+                b->len = nh.n_descsz;
+                return 1;
+            }
+            p += next;
+        }
+    }
+    return 1;
+}
+
+size_t alcove_build_id(unsigned char *out, size_t cap)
+{
+    struct build_id b = {out, cap, 0};
+    dl_iterate_phdr(find_build_id, &b);
+    return b.len;
 }

@@ -45,6 +45,11 @@ void alcove_exec_failed(struct alcove_state *ap);
  * never needs to take it and give it up again. */
 void alcove_subreaper(struct alcove_state *ap, int on);
 
+/* This program's build ID (the linker's NT_GNU_BUILD_ID note): copied to `out`, its
+ * length returned, 0 when it has none (or it is longer than `cap`). */
+#define ALCOVE_BUILD_ID_MAX 32
+size_t alcove_build_id(unsigned char *out, size_t cap);
+
 /* A child was reaped outside the loop (waitpid): report it like the loop would. */
 void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status);
 

@@ -18,8 +18,8 @@ import {
   execWithRequestThrough,
   lineInEnvironment,
   notConnected,
-  PIPES_LINE,
   pipesForced,
+  pipesLine,
   randomHex,
   socketLine,
   socketMode,
@@ -218,7 +218,7 @@ async function spawnHelper(
   timeout: number,
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
-  if (pipesForced(backend)) return spawnWithPipes(argv);
+  if (pipesForced(backend)) return spawnWithPipes(argv, options.constants);
   let server: { stop(force?: boolean): void } | undefined;
   const token = randomHex(16);
   const check = options.refuseStrangers;
@@ -243,9 +243,9 @@ async function spawnHelper(
   } catch {
     server?.stop(true);
     if (server) rmSync(path, { force: true });
-    return spawnWithPipes(argv);
+    return spawnWithPipes(argv, options.constants);
   }
-  const line = socketLine(path, token);
+  const line = socketLine(path, token, { constants: options.constants });
   const inEnv = lineInEnvironment(argv, false);
   // Inside the try: a spawn Bun refuses at once (a missing executable) stops the server
   // too, which would otherwise hold the program open and leave its file behind.
@@ -311,10 +311,10 @@ async function spawnHelper(
   }
 }
 
-function spawnWithPipes(argv: readonly string[]): HelperProcess {
+function spawnWithPipes(argv: readonly string[], constants?: string): HelperProcess {
   const child = bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   const stdin = child.stdin!;
-  stdin.write(PIPES_LINE);
+  stdin.write(pipesLine(constants));
   stdin.flush();
   const reader = child.stdout.getReader();
   let inputClosed = false;

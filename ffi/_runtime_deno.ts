@@ -13,8 +13,8 @@ import {
   execWithRequestThrough,
   lineInEnvironment,
   notConnected,
-  PIPES_LINE,
   pipesForced,
+  pipesLine,
   randomHex,
   socketLine,
   socketMode,
@@ -240,10 +240,13 @@ async function spawnHelper(
 ): Promise<HelperProcess> {
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
-  if (pipesForced(backend) && !inherit) return spawnWithPipes(argv);
+  if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
   const path = socketPathIn(temporaryFolder());
   const token = randomHex(16);
-  const line = socketLine(path, token, inherit);
+  const line = socketLine(path, token, {
+    inheritStdio: inherit,
+    constants: options.constants,
+  });
   const inEnv = lineInEnvironment(argv, inherit);
   const channel = new TextDecoder().decode(line).trimEnd();
   const spawner = options.library && inEnv && !inherit
@@ -268,7 +271,7 @@ async function spawnHelper(
       await started.status;
     }
     if (isPermissionError(e) || inherit) throw e;
-    return spawnWithPipes(argv);
+    return spawnWithPipes(argv, options.constants);
   }
   const strangers = new Set<Deno.UnixConn>();
   let wait: ReturnType<typeof elapsed> | undefined;
@@ -428,7 +431,7 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
   };
 }
 
-function spawnWithPipes(argv: readonly string[]): HelperProcess {
+function spawnWithPipes(argv: readonly string[], constants?: string): HelperProcess {
   const command = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: "piped",
@@ -438,7 +441,7 @@ function spawnWithPipes(argv: readonly string[]): HelperProcess {
   const child = commandChild(command);
   const writer = command.stdin.getWriter();
   const reader = command.stdout.getReader();
-  writer.write(PIPES_LINE).catch(() => {});
+  writer.write(pipesLine(constants)).catch(() => {});
   let inputClosed = false;
   return {
     pid: child.pid,

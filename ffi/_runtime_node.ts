@@ -19,8 +19,8 @@ import {
   execWithRequestThrough,
   lineInEnvironment,
   notConnected,
-  PIPES_LINE,
   pipesForced,
+  pipesLine,
   randomHex,
   socketLine,
   socketMode,
@@ -117,7 +117,7 @@ async function spawnHelper(
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
   const inherit = options.inheritStdio === true;
-  if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv);
+  if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv, options.constants);
   let server: Server | undefined;
   const path = socketPathIn(temporaryFolder());
   try {
@@ -127,10 +127,13 @@ async function spawnHelper(
     server?.close();
     if (server) rmSync(path, { force: true });
     if (inherit) throw e;
-    return await spawnWithPipes(argv);
+    return await spawnWithPipes(argv, options.constants);
   }
   const token = randomHex(16);
-  const line = socketLine(path, token, inherit);
+  const line = socketLine(path, token, {
+    inheritStdio: inherit,
+    constants: options.constants,
+  });
   const inEnv = lineInEnvironment(argv, inherit);
   // Listening for the root before it runs: it may connect at once.
   const strangers = new Set<Socket>();
@@ -211,13 +214,13 @@ function acceptRoot(
   });
 }
 
-async function spawnWithPipes(argv: readonly string[]): Promise<HelperProcess> {
+async function spawnWithPipes(argv: readonly string[], constants?: string): Promise<HelperProcess> {
   const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
   const exited = exitOf(child);
   await spawned(child);
   const stdin = child.stdin!;
   stdin.on("error", () => {});
-  stdin.write(PIPES_LINE);
+  stdin.write(pipesLine(constants));
   return helper(child, exited, child.stdout!, stdin, "", () => stdin.end());
 }
 

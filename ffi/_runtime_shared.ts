@@ -9,8 +9,13 @@ import { cArgv, holding } from "./_c_strings.ts";
 
 /** Random bytes as hex: socket names and tokens. */
 export function randomHex(bytes: number): string {
+  return hexOf(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** Bytes as hex digits. */
+export function hexOf(bytes: Uint8Array): string {
   let hex = "";
-  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) hex += HEX[b];
+  for (const b of bytes) hex += HEX[b];
   return hex;
 }
 
@@ -46,9 +51,18 @@ export function socketPathIn(tmp: string): string {
 }
 
 /** The first line the root reads: where to connect and what to say; with `inheritStdio`,
- * that the descriptors it inherited stay open for its programs (the command line's case). */
-export function socketLine(path: string, token: string, inheritStdio = false): Uint8Array {
-  return new TextEncoder().encode(`socket ${path} ${token}${inheritStdio ? " inherit" : ""}\n`);
+ * that the descriptors it inherited stay open for its programs (the command line's case);
+ * with `constants`, the build ID (hex) of the control process whose constant tables this
+ * process holds, which a root of that build then leaves out of its greeting. */
+export function socketLine(
+  path: string,
+  token: string,
+  options: { inheritStdio?: boolean; constants?: string } = {},
+): Uint8Array {
+  const words = [`socket ${path} ${token}`];
+  if (options.inheritStdio) words.push("inherit");
+  if (options.constants) words.push(`constants=${options.constants}`);
+  return new TextEncoder().encode(`${words.join(" ")}\n`);
 }
 
 /** The environment variable that carries the first line when stdin is not the host's. */
@@ -68,8 +82,11 @@ export function lineInEnvironment(argv: readonly string[], inheritStdio: boolean
   return inheritStdio || argv.length === 1;
 }
 
-/** The first line that tells the root to use its stdin and stdout. */
-export const PIPES_LINE: Uint8Array = new TextEncoder().encode("pipes\n");
+/** The first line that tells the root to use its stdin and stdout (`constants` as for
+ * {@linkcode socketLine}). */
+export function pipesLine(constants?: string): Uint8Array {
+  return new TextEncoder().encode(constants ? `pipes constants=${constants}\n` : "pipes\n");
+}
 
 /** The message of a root that never connected. */
 export function notConnected(

@@ -134,4 +134,7 @@ export interface HelperOptions {
    * (`alcove_spawn_root`), which costs a cold start less than the runtime's own first spawn.
    */
   library?: { path: string; abi: number };
+  /** The build ID (hex) of a control process whose constant tables this process holds:
+   * a root of that build leaves them out of its greeting (`constants=` on its first line). */
+  constants?: string;
 }

@@ -112,8 +112,8 @@ export class ConstantTable {
    * ```
    */
   static fromDomains(domains: ReadonlyMap<string, ConstantDomainBytes>): ConstantTable {
-    // Not shared with other drivers: comparing the bytes with another driver's would cost
-    // more than decoding the few domains a driver uses.
+    // Drivers share a table by their control process's build ID (ffi/driver.ts): a root
+    // of a build already seen sends none.
     const t = new ConstantTable();
     t.#binary = domains;
     return t;

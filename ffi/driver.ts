@@ -29,7 +29,7 @@ import {
   UnsupportedError,
 } from "./errors.ts";
 import { ABI, buildCommand, findNative, forgetNative, strangerCheck, VERSION } from "./_native.ts";
-import { elapsed, pipesForced } from "./_runtime_shared.ts";
+import { elapsed, hexOf, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
@@ -242,11 +242,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #wordSize: 4 | 8 = 8;
 
   #maxBuffered: number;
+  /** The root's command line (prefix and executable, NUL-separated): see knownBuild. */
+  #command: string;
 
-  private constructor(proc: HelperProcess, maxBuffered: number) {
+  private constructor(proc: HelperProcess, maxBuffered: number, command: string) {
     super();
     this.#proc = proc;
     this.#maxBuffered = maxBuffered;
+    this.#command = command;
     this.#readDone = this.#readLoop();
   }
 
@@ -295,23 +298,24 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         );
       }
     }
+    const argv = [...prefix, helper];
+    const command = argv.join("\0");
     let proc: HelperProcess;
     try {
-      proc = await spawnHelper([...prefix, helper], options.startTimeout ?? 10000, {
+      proc = await spawnHelper(argv, options.startTimeout ?? 10000, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
         library,
+        constants: knownBuild(command),
       });
     } catch (e) {
       forgetNative();
       throw new Error(
-        `Alcove.start: cannot run ${JSON.stringify([...prefix, helper].join(" "))}: ${
-          (e as Error).message
-        }`,
+        `Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${(e as Error).message}`,
         { cause: e },
       );
     }
-    const drv = new Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
+    const drv = new Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
     const timeout = elapsed(options.startTimeout ?? 10000);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
@@ -749,7 +753,23 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           return;
         }
         this.#rootPid = r.value() as number;
-        this.#table = ConstantTable.fromDomains(greetingDomains(r));
+        const build = hexOf(r.value() as Uint8Array);
+        const domains = greetingDomains(r);
+        const table = domains.size > 0
+          ? ConstantTable.fromDomains(domains)
+          : tablesByBuild.get(build);
+        if (table === undefined) {
+          this.#helloFailed(
+            new Error(
+              `Alcove.start: the control process sent no constants, and none of its build (${
+                build || "without a build ID"
+              }) are known here`,
+            ),
+          );
+          return;
+        }
+        this.#table = table;
+        learnBuild(this.#command, build, table);
         const token = new TextDecoder().decode(r.value() as Uint8Array);
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
@@ -1314,6 +1334,32 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** The constant tables of each control process build seen (by build ID; one build's are
+ * always the same), a few at most, and the build each command line started last. */
+const tablesByBuild = new Map<string, ConstantTable>();
+const buildByCommand = new Map<string, string>();
+const BUILDS_KEPT = 4;
+
+/** The build whose tables a root started by `command` may leave out of its greeting: the
+ * one it was last time, when its tables are still here. */
+function knownBuild(command: string): string | undefined {
+  const build = buildByCommand.get(command);
+  return build !== undefined && tablesByBuild.has(build) ? build : undefined;
+}
+
+function learnBuild(command: string, build: string, table: ConstantTable): void {
+  if (build === "") return;
+  keepLatest(buildByCommand, command, build, 4 * BUILDS_KEPT);
+  if (tablesByBuild.get(build) !== table) keepLatest(tablesByBuild, build, table, BUILDS_KEPT);
+}
+
+/** Sets a key as the newest, and forgets the oldest past `most`. */
+function keepLatest<V>(map: Map<string, V>, key: string, value: V, most: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > most) map.delete(map.keys().next().value!);
 }
 
 /** The constant domains of a greeting: each a list of its name, its names and its values.

@@ -313,7 +313,8 @@ export class RawControl implements AsyncDisposable {
   #ended = false;
   #wake: (() => void) | null = null;
 
-  constructor() {
+  /** `firstLine` tells the control process to use stdin and stdout as its channel. */
+  constructor(firstLine = "pipes\n") {
     const stdout = this.#child.stdout!;
     stdout.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
@@ -324,8 +325,7 @@ export class RawControl implements AsyncDisposable {
       this.#wake?.();
     });
     this.#child.stdin!.on("error", () => {});
-    // The first line tells the control process to use stdin and stdout as its channel.
-    this.#child.stdin!.write("pipes\n");
+    this.#child.stdin!.write(firstLine);
   }
 
   /** Writes bytes to the control process as they are. */

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-GY6NTX5I.js";
+} from "./chunk-YXG7IBYP.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,12 +59,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-T5ZXY7ID.js";
+} from "./chunk-NGM62MHT.js";
 import {
   ABI
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-OP43WZ5S.js";
+import "./chunk-ALD5HITQ.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-KYS5YMUL.js";
+} from "./chunk-BCI6W2BD.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-DLNV62ON.js";
+} from "./chunk-3EDKT2EK.js";
 import {
   runtime
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-PTJC4YJZ.js")).openLocal();
+      local = (await import("./local-4YCU4LWE.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-ZF4VNTM5.js");
+  const { runWithDriver } = await import("./_driver_run-RCQ5MSLJ.js");
   return await runWithDriver(plan, uid, local);
 }
 

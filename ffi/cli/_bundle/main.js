@@ -11,22 +11,22 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-UHY5SKYD.js";
+} from "./chunk-56RPHQV7.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-R7BAA7MM.js";
+} from "./chunk-KNNI5RN3.js";
 import {
   ABI
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-L66F6BTA.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-NUPZIG3W.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-6ZDABZIV.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-I3W7QVLC.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

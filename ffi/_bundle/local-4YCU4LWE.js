@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-T5ZXY7ID.js";
-import "./chunk-NAYW4T24.js";
+} from "./chunk-NGM62MHT.js";
+import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-3QU4U7XH.js";
+import "./chunk-KBIHRLOC.js";
 export {
   Local,
   openLocal

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-R7BAA7MM.js";
+} from "./chunk-KNNI5RN3.js";
 import {
   CstructValue,
   Reader,

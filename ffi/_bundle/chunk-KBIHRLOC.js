@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-UX4BBLZP.js")).backend;
+      return (await import("./_runtime_deno-LWVSLGDT.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-JL5U2L2T.js")).backend;
+      return (await import("./_runtime_bun-DG7BPGCF.js")).backend;
     case "node":
-      return (await import("./_runtime_node-KB4RAZE4.js")).backend;
+      return (await import("./_runtime_node-EZWP7X7Y.js")).backend;
     default:
       return unsupported();
   }

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-DLNV62ON.js";
-import "./chunk-3QU4U7XH.js";
+} from "./chunk-3EDKT2EK.js";
+import "./chunk-KBIHRLOC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

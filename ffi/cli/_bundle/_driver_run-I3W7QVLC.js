@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-WMXOK2GR.js";
+} from "./chunk-XXP4JDVV.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-UHY5SKYD.js";
+} from "./chunk-56RPHQV7.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,10 +23,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-R7BAA7MM.js";
+} from "./chunk-KNNI5RN3.js";
 import {
   ABI
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import {
   DOWN,
   EVENT,
@@ -39,8 +39,9 @@ import {
 } from "./chunk-HJGZDE4N.js";
 import {
   elapsed,
+  hexOf,
   pipesForced
-} from "./chunk-OP43WZ5S.js";
+} from "./chunk-ALD5HITQ.js";
 import {
   AbortedError,
   AlcoveError,
@@ -56,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -584,10 +585,13 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #root;
   #wordSize = 8;
   #maxBuffered;
-  constructor(proc, maxBuffered) {
+  /** The root's command line (prefix and executable, NUL-separated): see knownBuild. */
+  #command;
+  constructor(proc, maxBuffered, command) {
     super();
     this.#proc = proc;
     this.#maxBuffered = maxBuffered;
+    this.#command = command;
     this.#readDone = this.#readLoop();
   }
   /**
@@ -634,26 +638,26 @@ var Alcove = class _Alcove extends AlcoveCalls {
         });
       }
     }
+    const argv = [
+      ...prefix,
+      helper
+    ];
+    const command = argv.join("\0");
     let proc;
     try {
-      proc = await spawnHelper([
-        ...prefix,
-        helper
-      ], options.startTimeout ?? 1e4, {
+      proc = await spawnHelper(argv, options.startTimeout ?? 1e4, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
-        library
+        library,
+        constants: knownBuild(command)
       });
     } catch (e) {
       forgetNative();
-      throw new Error(`Alcove.start: cannot run ${JSON.stringify([
-        ...prefix,
-        helper
-      ].join(" "))}: ${e.message}`, {
+      throw new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
         cause: e
       });
     }
-    const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
+    const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
     const timeout = elapsed(options.startTimeout ?? 1e4);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
@@ -1039,7 +1043,15 @@ var Alcove = class _Alcove extends AlcoveCalls {
           return;
         }
         this.#rootPid = r.value();
-        this.#table = ConstantTable.fromDomains(greetingDomains(r));
+        const build = hexOf(r.value());
+        const domains = greetingDomains(r);
+        const table = domains.size > 0 ? ConstantTable.fromDomains(domains) : tablesByBuild.get(build);
+        if (table === void 0) {
+          this.#helloFailed(new Error(`Alcove.start: the control process sent no constants, and none of its build (${build || "without a build ID"}) are known here`));
+          return;
+        }
+        this.#table = table;
+        learnBuild(this.#command, build, table);
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
@@ -1564,6 +1576,23 @@ var Alcove = class _Alcove extends AlcoveCalls {
     return this.stop();
   }
 };
+var tablesByBuild = /* @__PURE__ */ new Map();
+var buildByCommand = /* @__PURE__ */ new Map();
+var BUILDS_KEPT = 4;
+function knownBuild(command) {
+  const build = buildByCommand.get(command);
+  return build !== void 0 && tablesByBuild.has(build) ? build : void 0;
+}
+function learnBuild(command, build, table) {
+  if (build === "") return;
+  keepLatest(buildByCommand, command, build, 4 * BUILDS_KEPT);
+  if (tablesByBuild.get(build) !== table) keepLatest(tablesByBuild, build, table, BUILDS_KEPT);
+}
+function keepLatest(map, key, value, most) {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > most) map.delete(map.keys().next().value);
+}
 function greetingDomains(r) {
   const count = r.listLength();
   const start = r.pos;

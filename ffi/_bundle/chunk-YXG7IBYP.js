@@ -11,10 +11,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-T5ZXY7ID.js";
+} from "./chunk-NGM62MHT.js";
 import {
   ABI
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import {
   DOWN,
   EVENT,
@@ -27,8 +27,9 @@ import {
 } from "./chunk-HJGZDE4N.js";
 import {
   elapsed,
+  hexOf,
   pipesForced
-} from "./chunk-OP43WZ5S.js";
+} from "./chunk-ALD5HITQ.js";
 import {
   AbortedError,
   AlcoveError,
@@ -44,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -192,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-M5SYDA4N.js"),
+    import("./policy-3YBQ5HAE.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-DJV2VM5T.js")
+    import("./install-KSCOLBGP.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1517,10 +1518,13 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #root;
   #wordSize = 8;
   #maxBuffered;
-  constructor(proc, maxBuffered) {
+  /** The root's command line (prefix and executable, NUL-separated): see knownBuild. */
+  #command;
+  constructor(proc, maxBuffered, command) {
     super();
     this.#proc = proc;
     this.#maxBuffered = maxBuffered;
+    this.#command = command;
     this.#readDone = this.#readLoop();
   }
   /**
@@ -1567,26 +1571,26 @@ var Alcove = class _Alcove extends AlcoveCalls {
         });
       }
     }
+    const argv = [
+      ...prefix,
+      helper
+    ];
+    const command = argv.join("\0");
     let proc;
     try {
-      proc = await spawnHelper([
-        ...prefix,
-        helper
-      ], options.startTimeout ?? 1e4, {
+      proc = await spawnHelper(argv, options.startTimeout ?? 1e4, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
-        library
+        library,
+        constants: knownBuild(command)
       });
     } catch (e) {
       forgetNative();
-      throw new Error(`Alcove.start: cannot run ${JSON.stringify([
-        ...prefix,
-        helper
-      ].join(" "))}: ${e.message}`, {
+      throw new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
         cause: e
       });
     }
-    const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
+    const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
     const timeout = elapsed(options.startTimeout ?? 1e4);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
@@ -1972,7 +1976,15 @@ var Alcove = class _Alcove extends AlcoveCalls {
           return;
         }
         this.#rootPid = r.value();
-        this.#table = ConstantTable.fromDomains(greetingDomains(r));
+        const build = hexOf(r.value());
+        const domains = greetingDomains(r);
+        const table = domains.size > 0 ? ConstantTable.fromDomains(domains) : tablesByBuild.get(build);
+        if (table === void 0) {
+          this.#helloFailed(new Error(`Alcove.start: the control process sent no constants, and none of its build (${build || "without a build ID"}) are known here`));
+          return;
+        }
+        this.#table = table;
+        learnBuild(this.#command, build, table);
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
@@ -2497,6 +2509,23 @@ var Alcove = class _Alcove extends AlcoveCalls {
     return this.stop();
   }
 };
+var tablesByBuild = /* @__PURE__ */ new Map();
+var buildByCommand = /* @__PURE__ */ new Map();
+var BUILDS_KEPT = 4;
+function knownBuild(command) {
+  const build = buildByCommand.get(command);
+  return build !== void 0 && tablesByBuild.has(build) ? build : void 0;
+}
+function learnBuild(command, build, table) {
+  if (build === "") return;
+  keepLatest(buildByCommand, command, build, 4 * BUILDS_KEPT);
+  if (tablesByBuild.get(build) !== table) keepLatest(tablesByBuild, build, table, BUILDS_KEPT);
+}
+function keepLatest(map, key, value, most) {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > most) map.delete(map.keys().next().value);
+}
 function greetingDomains(r) {
   const count2 = r.listLength();
   const start = r.pos;

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 import {
   BPF_ABS,
   BPF_ALU,

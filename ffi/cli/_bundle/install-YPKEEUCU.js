@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-WDLT3NYY.js";
-import "./chunk-3QU4U7XH.js";
+} from "./chunk-5XKBXKFV.js";
+import "./chunk-KBIHRLOC.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-DLNV62ON.js";
+} from "./chunk-3EDKT2EK.js";
 import {
   BPF_A,
   BPF_ABS,

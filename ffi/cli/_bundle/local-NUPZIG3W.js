@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-WMXOK2GR.js";
-import "./chunk-R7BAA7MM.js";
-import "./chunk-NAYW4T24.js";
+} from "./chunk-XXP4JDVV.js";
+import "./chunk-KNNI5RN3.js";
+import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-3QU4U7XH.js";
+import "./chunk-KBIHRLOC.js";
 export {
   Local,
   openLocal

@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import {
   runtime
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-KYS5YMUL.js";
+} from "./chunk-BCI6W2BD.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-DLNV62ON.js";
-import "./chunk-3QU4U7XH.js";
+import "./chunk-3EDKT2EK.js";
+import "./chunk-KBIHRLOC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GY6NTX5I.js";
+} from "./chunk-YXG7IBYP.js";
 import {
   openLocal
-} from "./chunk-T5ZXY7ID.js";
-import "./chunk-NAYW4T24.js";
+} from "./chunk-NGM62MHT.js";
+import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-OP43WZ5S.js";
+import "./chunk-ALD5HITQ.js";
 import {
   SetupError
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -35,8 +35,11 @@ function cArgv(path, argv, address) {
 
 // ffi/_runtime_shared.ts
 function randomHex(bytes) {
+  return hexOf(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+function hexOf(bytes) {
   let hex = "";
-  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) hex += HEX[b];
+  for (const b of bytes) hex += HEX[b];
   return hex;
 }
 var HEX = Array.from({
@@ -58,15 +61,23 @@ function elapsed(ms) {
 function socketPathIn(tmp) {
   return `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
 }
-function socketLine(path, token, inheritStdio = false) {
-  return new TextEncoder().encode(`socket ${path} ${token}${inheritStdio ? " inherit" : ""}
+function socketLine(path, token, options = {}) {
+  const words = [
+    `socket ${path} ${token}`
+  ];
+  if (options.inheritStdio) words.push("inherit");
+  if (options.constants) words.push(`constants=${options.constants}`);
+  return new TextEncoder().encode(`${words.join(" ")}
 `);
 }
 var CHANNEL_VARIABLE = "ALCOVE_CHANNEL";
 function lineInEnvironment(argv, inheritStdio) {
   return inheritStdio || argv.length === 1;
 }
-var PIPES_LINE = new TextEncoder().encode("pipes\n");
+function pipesLine(constants) {
+  return new TextEncoder().encode(constants ? `pipes constants=${constants}
+` : "pipes\n");
+}
 function notConnected(timeout, status) {
   return status.code === 0 || status.signal === "SIGKILL" ? `it did not connect within ${timeout} ms` : `it exited with status ${status.code} before connecting`;
 }
@@ -187,12 +198,13 @@ function socketMode(prefixed) {
 export {
   holding,
   randomHex,
+  hexOf,
   elapsed,
   socketPathIn,
   socketLine,
   CHANNEL_VARIABLE,
   lineInEnvironment,
-  PIPES_LINE,
+  pipesLine,
   notConnected,
   pipesForced,
   SYMBOLS,

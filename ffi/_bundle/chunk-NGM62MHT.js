@@ -3,7 +3,7 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-NAYW4T24.js";
+} from "./chunk-EH7DCAUE.js";
 import {
   CstructValue,
   Reader,
@@ -18,7 +18,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-3QU4U7XH.js";
+} from "./chunk-KBIHRLOC.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-WDLT3NYY.js";
-import "./chunk-3QU4U7XH.js";
+} from "./chunk-5XKBXKFV.js";
+import "./chunk-KBIHRLOC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,
