@@ -365,12 +365,9 @@ function acceptRoot(
       const conn = await listener.accept();
       strangers.add(conn);
       refuse?.();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      found = await Promise.race([
-        prove(conn),
-        new Promise<false>((r) => timer = setTimeout(() => r(false), PROOF_WAIT_MS)),
-      ]);
-      clearTimeout(timer);
+      const moment = elapsed(PROOF_WAIT_MS);
+      found = await Promise.race([prove(conn), moment.promise.then(() => false)]);
+      moment.cancel();
     }
   })().catch(() => {}); // ends when the caller closes the listener
   return promise;

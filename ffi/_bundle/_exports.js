@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-YXG7IBYP.js";
+} from "./chunk-LEMRQATI.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-NGM62MHT.js";
+} from "./chunk-5DGIWTTF.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-BCI6W2BD.js";
+} from "./chunk-ARSR7IZR.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-3EDKT2EK.js";
+} from "./chunk-4VFW2TOC.js";
 import {
   runtime
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-4YCU4LWE.js")).openLocal();
+      local = (await import("./local-KLRUXVAD.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-RCQ5MSLJ.js");
+  const { runWithDriver } = await import("./_driver_run-3WISPWCM.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-56RPHQV7.js";
+} from "./chunk-YCYI7WNJ.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-KNNI5RN3.js";
+} from "./chunk-YBPW57N5.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -26,7 +26,7 @@ import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-NUPZIG3W.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-ISEYYAFW.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-I3W7QVLC.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-E7YJXNIG.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
 } from "./chunk-EH7DCAUE.js";
 import {
   runtime
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-LWVSLGDT.js")).backend;
+      return (await import("./_runtime_deno-B2A3HW36.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-DG7BPGCF.js")).backend;
     case "node":

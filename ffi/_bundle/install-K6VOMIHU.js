@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-BCI6W2BD.js";
+} from "./chunk-ARSR7IZR.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-3EDKT2EK.js";
-import "./chunk-KBIHRLOC.js";
+import "./chunk-4VFW2TOC.js";
+import "./chunk-LVR7ZRBA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

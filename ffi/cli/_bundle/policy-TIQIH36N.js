@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-5XKBXKFV.js";
-import "./chunk-KBIHRLOC.js";
+} from "./chunk-6Z3YB7JD.js";
+import "./chunk-LVR7ZRBA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-XXP4JDVV.js";
-import "./chunk-KNNI5RN3.js";
+} from "./chunk-G7FBRLH6.js";
+import "./chunk-YBPW57N5.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-KBIHRLOC.js";
+import "./chunk-LVR7ZRBA.js";
 export {
   Local,
   openLocal

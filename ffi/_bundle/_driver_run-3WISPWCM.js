@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-YXG7IBYP.js";
+} from "./chunk-LEMRQATI.js";
 import {
   openLocal
-} from "./chunk-NGM62MHT.js";
+} from "./chunk-5DGIWTTF.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-ALD5HITQ.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-3EDKT2EK.js";
-import "./chunk-KBIHRLOC.js";
+} from "./chunk-4VFW2TOC.js";
+import "./chunk-LVR7ZRBA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

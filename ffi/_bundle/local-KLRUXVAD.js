@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-NGM62MHT.js";
+} from "./chunk-5DGIWTTF.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-KBIHRLOC.js";
+import "./chunk-LVR7ZRBA.js";
 export {
   Local,
   openLocal

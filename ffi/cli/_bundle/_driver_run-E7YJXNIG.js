@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-XXP4JDVV.js";
+} from "./chunk-G7FBRLH6.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-56RPHQV7.js";
+} from "./chunk-YCYI7WNJ.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-KNNI5RN3.js";
+} from "./chunk-YBPW57N5.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -57,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

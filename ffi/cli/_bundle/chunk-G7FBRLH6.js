@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-KNNI5RN3.js";
+} from "./chunk-YBPW57N5.js";
 import {
   CstructValue,
   Reader,

@@ -18,7 +18,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 import {
   BPF_ABS,
   BPF_ALU,

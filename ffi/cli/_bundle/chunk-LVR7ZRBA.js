@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-LWVSLGDT.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-B2A3HW36.js", import.meta.url).href)).backend;
     case "bun":
       return (await import(new URL("./_runtime_bun-DG7BPGCF.js", import.meta.url).href)).backend;
     case "node":

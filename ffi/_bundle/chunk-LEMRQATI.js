@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-NGM62MHT.js";
+} from "./chunk-5DGIWTTF.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -45,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-KBIHRLOC.js";
+} from "./chunk-LVR7ZRBA.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-3YBQ5HAE.js"),
+    import("./policy-ZUL2ML3E.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-KSCOLBGP.js")
+    import("./install-K6VOMIHU.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
