@@ -541,6 +541,13 @@ export interface ColdRuntime {
   /** A script that runs /bin/true to its exit the runtime's own way, and its name. */
   spawn: string;
   spawnName: string;
+  /**
+   * A script that does a start's whole job with the runtime's own calls and nothing else:
+   * listen on a Unix socket, spawn the C echo (`ECHO`, connecting to `PATH`), accept it, one
+   * round trip of 8 bytes, then the echo's exit; and its name. The floor of a cold start.
+   */
+  floor: string;
+  floorName: string;
 }
 
 const DENO_COLD: ColdRuntime = {
@@ -549,15 +556,26 @@ const DENO_COLD: ColdRuntime = {
   module: new URL("../../mod.ts", import.meta.url).href,
   spawn: `await new Deno.Command("/bin/true").output();`,
   spawnName: `Deno.Command("/bin/true")`,
+  floor: `const listener = Deno.listen({ transport: "unix", path: PATH });
+const echo = new Deno.Command(ECHO, { args: [PATH], stdout: "null" }).spawn();
+const conn = await listener.accept();
+listener.close();
+await conn.write(new Uint8Array(8));
+await conn.read(new Uint8Array(64));
+conn.close();
+await echo.status;`,
+  floorName: "Deno.listen, Deno.Command",
 };
 
 /**
  * Whole runs, in rounds, of an empty script, one that imports the module, one that also
- * starts a driver, calls getpid and stops, and one that only runs /bin/true the runtime's
- * own way (and of `alongside`, once a round), after a warm-up of each (the runtime's caches,
- * the page cache), in turn so that a drift of the machine's speed touches all alike. Adds
- * the rows: the start script above the empty one of the same round (the target, ≤10 ms,
- * but never below the runtime's own first spawn above the empty script), then each script.
+ * starts a driver, calls getpid and stops, one that only runs /bin/true the runtime's own
+ * way, and one that does a start's job with the runtime's own calls (a socket, the C echo,
+ * one round trip; and of `alongside`, once a round), after a warm-up of each (the runtime's
+ * caches, the page cache), in turn so that a drift of the machine's speed touches all alike.
+ * Adds the rows: the start script above the empty one of the same round (the target, ≤10
+ * ms, but never below the runtime's own first spawn above the empty script), beside the
+ * same job's, then each script.
  */
 export async function coldStart(
   rt: ColdRuntime,
@@ -574,6 +592,10 @@ await drv.getpid([]);
 await drv.stop();
 `,
     spawn: `${rt.spawn}\n`,
+    floor: `const ECHO = ${JSON.stringify(`${cbuild}/echo`)};
+const PATH = ${JSON.stringify(`${dir}/floor-`)} + (globalThis.Deno ? Deno.pid : process.pid);
+${rt.floor}
+`,
   };
   const argv: Record<string, string[]> = {};
   for (const [name, text] of Object.entries(scripts)) {
@@ -586,6 +608,7 @@ await drv.stop();
     import: new Series(`${rt.name}, import the module only`, "ms"),
     start: new Series(`${rt.name}, import + start + getpid + stop`, "ms"),
     spawn: new Series(`${rt.name}, ${rt.spawnName} only`, "ms"),
+    floor: new Series(`${rt.name}, the same job with ${rt.floorName} only`, "ms"),
   };
   const above = new Series(
     `${rt.name}: import + start + getpid + stop, above the empty script`,
@@ -595,6 +618,10 @@ await drv.stop();
     `${rt.name}: ${rt.spawnName} above the empty script (the runtime's own first spawn)`,
     "ms",
   );
+  const floorAbove = new Series(
+    `${rt.name}: the same job with ${rt.floorName} (a socket, the C echo, one round trip) above the empty script`,
+    "ms",
+  );
   for (const a of Object.values(argv)) await wholeRun(a);
   for (let round = 0; round < rounds; round++) {
     const got: Record<string, number> = {};
@@ -602,10 +629,17 @@ await drv.stop();
     for (const [name, series] of Object.entries(whole)) series.add(got[name]);
     above.add(got.start - got.empty);
     spawnAbove.add(got.spawn - got.empty);
+    floorAbove.add(got.floor - got.empty);
     for (const [series, a] of alongside) series.add(await wholeRun(a));
   }
-  rows.push({ series: above, target: bounded("ms", 10, "≤10 ms", spawnAbove.median) });
+  rows.push({
+    series: above,
+    peer: floorAbove,
+    peerName: "the same job",
+    target: bounded("ms", 10, "≤10 ms", spawnAbove.median),
+  });
   rows.push({ series: spawnAbove, note: "the runtime's own floor" });
+  rows.push({ series: floorAbove, note: "reference" });
   for (const series of Object.values(whole)) {
     rows.push({ series, peer: whole.empty, peerName: "empty script", note: "reference" });
   }

@@ -195,6 +195,19 @@ await new Promise((resolve, reject) =>
   spawn("/bin/true", [], { stdio: ["ignore", "pipe", "pipe"] }).once("error", reject).once("close", resolve)
 );`,
     spawnName: `child_process.spawn("/bin/true")`,
+    floor: `import { createServer } from "node:net";
+import { spawn } from "node:child_process";
+const server = createServer();
+await new Promise((resolve) => server.listen(PATH, resolve));
+const echo = spawn(ECHO, [PATH], { stdio: ["ignore", "ignore", "inherit"] });
+const exited = new Promise((resolve) => echo.once("exit", resolve));
+const conn = await new Promise((resolve) => server.once("connection", resolve));
+server.close();
+conn.write(new Uint8Array(8));
+await new Promise((resolve) => conn.once("data", resolve));
+conn.end();
+await exited;`,
+    floorName: "node:net, child_process.spawn",
   }],
   ["Bun", ["npx", "--yes", "bun@1.4.4"], {
     name: "bun",
@@ -203,6 +216,17 @@ await new Promise((resolve, reject) =>
 await new Response(c.stdout).arrayBuffer();
 await c.exited;`,
     spawnName: `Bun.spawn(["/bin/true"])`,
+    floor: `let answered;
+const done = new Promise((resolve) => (answered = resolve));
+const server = Bun.listen({
+  unix: PATH,
+  socket: { open(s) { s.write(new Uint8Array(8)); }, data(s) { s.end(); answered(); } },
+});
+const echo = Bun.spawn([ECHO, PATH], { stdio: ["ignore", "ignore", "inherit"] });
+await done;
+server.stop(true);
+await echo.exited;`,
+    floorName: "Bun.listen, Bun.spawn",
   }],
 ];
 const rounds = quick ? 5 : 15;
