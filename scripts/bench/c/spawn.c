@@ -9,10 +9,17 @@
  *                output()) does for each program, and the floor the benchmark uses
  *   posix_spawn  posix_spawn and waitpid, the program sharing this process's stdio
  *   fork         fork, execve and waitpid, likewise
+ *   confined     as piped, from vfork, the child clearing every capability set first
+ *                (the bounding set one capability at a time, then permitted, effective,
+ *                inheritable and ambient) and setting no_new_privs: what the driver's
+ *                spawn does by default (its `capabilities` option), for reference
  * INFLIGHT=1 runs one at a time; otherwise INFLIGHT stay running, a new one started
  * as each is reaped. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -26,8 +33,32 @@
 
 extern char **environ;
 
-enum mode { PIPED, SPAWN, FORK };
+enum mode { PIPED, SPAWN, FORK, CONFINED };
 static enum mode mode;
+
+/* The program's stdio on pipes, read by this process. */
+static int piped(void)
+{
+    return mode == PIPED || mode == CONFINED;
+}
+
+/* In the child of vfork: only system calls, then exec or _exit. */
+static void confine_and_exec(char *prog, char **argv, int p[3][2])
+{
+    if (dup2(p[0][0], 0) < 0 || dup2(p[1][1], 1) < 0 || dup2(p[2][1], 2) < 0)
+        _exit(126);
+    for (unsigned long cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+            break;
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
+    if (syscall(SYS_capset, &hdr, data) < 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        _exit(126);
+    execve(prog, argv, environ);
+    _exit(127);
+}
 
 struct run {
     pid_t pid;
@@ -50,23 +81,34 @@ static void start(char *prog, struct run *r)
     }
     posix_spawn_file_actions_t fa, *fap = NULL;
     int p[3][2];
-    if (mode == PIPED) {
+    if (piped()) {
         for (int i = 0; i < 3; i++)
             if (pipe2(p[i], O_CLOEXEC) < 0)
                 die("spawn: pipe2");
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
-        posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
-        posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
-        fap = &fa;
     }
-    int err = posix_spawn(&r->pid, prog, fap, NULL, argv, environ);
-    if (err != 0) {
-        fprintf(stderr, "spawn: posix_spawn %s: %s\n", prog, strerror(err));
-        exit(1);
+    if (mode == CONFINED) {
+        r->pid = vfork();
+        if (r->pid == 0)
+            confine_and_exec(prog, argv, p);
+        if (r->pid < 0)
+            die("spawn: vfork");
+    } else {
+        if (mode == PIPED) {
+            posix_spawn_file_actions_init(&fa);
+            posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
+            posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
+            posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
+            fap = &fa;
+        }
+        int err = posix_spawn(&r->pid, prog, fap, NULL, argv, environ);
+        if (err != 0) {
+            fprintf(stderr, "spawn: posix_spawn %s: %s\n", prog, strerror(err));
+            exit(1);
+        }
+        if (mode == PIPED)
+            posix_spawn_file_actions_destroy(&fa);
     }
-    if (mode == PIPED) {
-        posix_spawn_file_actions_destroy(&fa);
+    if (piped()) {
         close(p[0][0]);
         close(p[1][1]);
         close(p[2][1]);
@@ -103,7 +145,7 @@ static void drain(int *fd)
  * reaps it; returns its slot. */
 static long finish_one(struct run *runs, long n)
 {
-    if (mode != PIPED) {
+    if (!piped()) {
         int status;
         pid_t pid = wait(&status);
         if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -149,7 +191,7 @@ static long finish_one(struct run *runs, long n)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: spawn piped|posix_spawn|fork COUNT INFLIGHT PROGRAM\n");
+        fprintf(stderr, "usage: spawn piped|posix_spawn|fork|confined COUNT INFLIGHT PROGRAM\n");
         return 2;
     }
     if (strcmp(argv[1], "piped") == 0)
@@ -158,6 +200,8 @@ int main(int argc, char **argv)
         mode = SPAWN;
     else if (strcmp(argv[1], "fork") == 0)
         mode = FORK;
+    else if (strcmp(argv[1], "confined") == 0)
+        mode = CONFINED;
     else {
         fprintf(stderr, "spawn: unknown mode %s\n", argv[1]);
         return 2;
