@@ -328,9 +328,9 @@ function closeQuietly(conn: Deno.UnixConn): void {
 /**
  * The connection of the root control process: the first that starts with the token. Every
  * connection is read concurrently (one that sends nothing holds up no other for more than
- * PROOF_WAIT_MS) for the token's length only; the others are closed. Those still unproven stay in `strangers` for the caller
- * to close. `refuse`, when given, runs after each accept and before the read: a connection it
- * shut down reads as EOF.
+ * PROOF_WAIT_MS) for the token's length only; the others are closed. Those still unproven
+ * stay in `strangers` for the caller to close. `refuse`, when given, runs after each accept
+ * and before the read: a connection it shut down reads as EOF.
  */
 function acceptRoot(
   listener: Deno.UnixListener,

@@ -768,16 +768,16 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           );
           return;
         }
-        this.#table = table;
-        learnBuild(this.#command, build, table);
         const token = new TextDecoder().decode(r.value() as Uint8Array);
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
           this.#helloFailed(new Error("Alcove.start: the control process sent the wrong token"));
-        } else {
-          this.#helloSettled = true;
-          this.#hello.resolve();
+          return;
         }
+        this.#table = table;
+        learnBuild(this.#command, build, table);
+        this.#helloSettled = true;
+        this.#hello.resolve();
         return;
       }
     }

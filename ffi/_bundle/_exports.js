@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-LEMRQATI.js";
+} from "./chunk-HVPMRO5P.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-3WISPWCM.js");
+  const { runWithDriver } = await import("./_driver_run-2YABLCUI.js");
   return await runWithDriver(plan, uid, local);
 }
 

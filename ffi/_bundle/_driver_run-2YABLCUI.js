@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-LEMRQATI.js";
+} from "./chunk-HVPMRO5P.js";
 import {
   openLocal
 } from "./chunk-5DGIWTTF.js";

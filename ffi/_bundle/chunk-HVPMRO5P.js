@@ -1983,16 +1983,16 @@ var Alcove = class _Alcove extends AlcoveCalls {
           this.#helloFailed(new Error(`Alcove.start: the control process sent no constants, and none of its build (${build || "without a build ID"}) are known here`));
           return;
         }
-        this.#table = table;
-        learnBuild(this.#command, build, table);
         const token = new TextDecoder().decode(r.value());
         this.#wordSize = r.value() === 4 ? 4 : 8;
         if (token !== this.#proc.token) {
           this.#helloFailed(new Error("Alcove.start: the control process sent the wrong token"));
-        } else {
-          this.#helloSettled = true;
-          this.#hello.resolve();
+          return;
         }
+        this.#table = table;
+        learnBuild(this.#command, build, table);
+        this.#helloSettled = true;
+        this.#hello.resolve();
         return;
       }
     }
