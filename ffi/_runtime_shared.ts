@@ -61,7 +61,12 @@ export function socketLine(
 ): Uint8Array {
   const words = [`socket ${path} ${token}`];
   if (options.inheritStdio) words.push("inherit");
-  if (options.constants) words.push(`constants=${options.constants}`);
+  return firstLine(words, options.constants);
+}
+
+/** A first line of `words`, then the `constants=` word when given. */
+function firstLine(words: string[], constants?: string): Uint8Array {
+  if (constants) words.push(`constants=${constants}`);
   return new TextEncoder().encode(`${words.join(" ")}\n`);
 }
 
@@ -85,7 +90,7 @@ export function lineInEnvironment(argv: readonly string[], inheritStdio: boolean
 /** The first line that tells the root to use its stdin and stdout (`constants` as for
  * {@linkcode socketLine}). */
 export function pipesLine(constants?: string): Uint8Array {
-  return new TextEncoder().encode(constants ? `pipes constants=${constants}\n` : "pipes\n");
+  return firstLine(["pipes"], constants);
 }
 
 /** The message of a root that never connected. */

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-HVPMRO5P.js";
+} from "./chunk-VOPG3JRM.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,12 +59,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-5DGIWTTF.js";
+} from "./chunk-UDZX2XZG.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-ALD5HITQ.js";
+import "./chunk-XXX67F54.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-ARSR7IZR.js";
+} from "./chunk-TSDWR7WW.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-4VFW2TOC.js";
+} from "./chunk-LXFVHC6S.js";
 import {
   runtime
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-KLRUXVAD.js")).openLocal();
+      local = (await import("./local-Z5DDEBA7.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-2YABLCUI.js");
+  const { runWithDriver } = await import("./_driver_run-QSWOCNXJ.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-4VFW2TOC.js";
+} from "./chunk-LXFVHC6S.js";
 import {
   BPF_A,
   BPF_ABS,

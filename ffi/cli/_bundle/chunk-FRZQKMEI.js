@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-YBPW57N5.js";
+} from "./chunk-7M337C6E.js";
 import {
   CstructValue,
   Reader,

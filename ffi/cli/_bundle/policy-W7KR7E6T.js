@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-6Z3YB7JD.js";
-import "./chunk-LVR7ZRBA.js";
+} from "./chunk-CUG6GVWU.js";
+import "./chunk-4ICB6XCC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-4VFW2TOC.js";
-import "./chunk-LVR7ZRBA.js";
+} from "./chunk-LXFVHC6S.js";
+import "./chunk-4ICB6XCC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

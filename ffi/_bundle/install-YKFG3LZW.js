@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-ARSR7IZR.js";
+} from "./chunk-TSDWR7WW.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-4VFW2TOC.js";
-import "./chunk-LVR7ZRBA.js";
+import "./chunk-LXFVHC6S.js";
+import "./chunk-4ICB6XCC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-6Z3YB7JD.js";
-import "./chunk-LVR7ZRBA.js";
+} from "./chunk-CUG6GVWU.js";
+import "./chunk-4ICB6XCC.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-5DGIWTTF.js";
+} from "./chunk-UDZX2XZG.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-LVR7ZRBA.js";
+import "./chunk-4ICB6XCC.js";
 export {
   Local,
   openLocal

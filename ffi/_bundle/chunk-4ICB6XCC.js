@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-B2A3HW36.js")).backend;
+      return (await import("./_runtime_deno-DTVNDPCD.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-DG7BPGCF.js")).backend;
+      return (await import("./_runtime_bun-3JITPLTH.js")).backend;
     case "node":
-      return (await import("./_runtime_node-EZWP7X7Y.js")).backend;
+      return (await import("./_runtime_node-GHYQLXBI.js")).backend;
     default:
       return unsupported();
   }

@@ -18,7 +18,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 
 // ffi/_calls.ts
 var CALLS = {

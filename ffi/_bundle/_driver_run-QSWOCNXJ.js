@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-HVPMRO5P.js";
+} from "./chunk-VOPG3JRM.js";
 import {
   openLocal
-} from "./chunk-5DGIWTTF.js";
+} from "./chunk-UDZX2XZG.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
-import "./chunk-ALD5HITQ.js";
+import "./chunk-XXX67F54.js";
 import {
   SetupError
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

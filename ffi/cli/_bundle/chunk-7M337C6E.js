@@ -6,7 +6,7 @@ import {
 } from "./chunk-EH7DCAUE.js";
 import {
   runtime
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-G7FBRLH6.js";
+} from "./chunk-FRZQKMEI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-YCYI7WNJ.js";
+} from "./chunk-73NZUVTY.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-YBPW57N5.js";
+} from "./chunk-7M337C6E.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -41,7 +41,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-ALD5HITQ.js";
+} from "./chunk-XXX67F54.js";
 import {
   AbortedError,
   AlcoveError,
@@ -57,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-G7FBRLH6.js";
-import "./chunk-YBPW57N5.js";
+} from "./chunk-FRZQKMEI.js";
+import "./chunk-7M337C6E.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-LVR7ZRBA.js";
+import "./chunk-4ICB6XCC.js";
 export {
   Local,
   openLocal

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-B2A3HW36.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-DTVNDPCD.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-DG7BPGCF.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-3JITPLTH.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-EZWP7X7Y.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-GHYQLXBI.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-5DGIWTTF.js";
+} from "./chunk-UDZX2XZG.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -29,7 +29,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-ALD5HITQ.js";
+} from "./chunk-XXX67F54.js";
 import {
   AbortedError,
   AlcoveError,
@@ -45,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-ZUL2ML3E.js"),
+    import("./policy-JM4IE5EE.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-K6VOMIHU.js")
+    import("./install-YKFG3LZW.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

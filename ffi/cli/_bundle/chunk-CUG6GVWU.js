@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-LVR7ZRBA.js";
+} from "./chunk-4ICB6XCC.js";
 import {
   BPF_ABS,
   BPF_ALU,
