@@ -245,8 +245,8 @@ export interface AlcoveCallMethods {
   /**
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
-   * (microseconds a control process keeps polling for the next call after it answers,
-   * default 100, 0 never).
+   * (microseconds a control process keeps polling after it sends something up, for the next
+   * call or a spawned program's end, default 500, 0 never).
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param option Option name (see {@linkcode AlcoveOption}).
@@ -2612,8 +2612,8 @@ export interface TaskCallMethods {
   /**
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
-   * (microseconds a control process keeps polling for the next call after it answers,
-   * default 100, 0 never).
+   * (microseconds a control process keeps polling after it sends something up, for the next
+   * call or a spawned program's end, default 500, 0 never).
    *
    * @param option Option name (see {@linkcode AlcoveOption}).
    * @param options Timeout and abort signal for this call.
@@ -4519,8 +4519,8 @@ export interface LocalCallMethods {
   /**
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
-   * (microseconds a control process keeps polling for the next call after it answers,
-   * default 100, 0 never).
+   * (microseconds a control process keeps polling after it sends something up, for the next
+   * call or a spawned program's end, default 500, 0 never).
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in

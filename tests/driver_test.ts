@@ -375,10 +375,10 @@ Deno.test("options: defaults, set, inherited by later children", async () => {
   });
 });
 
-Deno.test("spin: on by default, inherited, and calls behave the same without it", async () => {
+Deno.test("spin: on by default, inherited, and calls and spawns behave the same without it", async () => {
   await withDriver(async (drv) => {
-    assertEquals(await drv.getopt([], "spin"), 100);
-    for (const spin of [0, 10000, 100]) {
+    assertEquals(await drv.getopt([], "spin"), 500);
+    for (const spin of [0, 10000, 500]) {
       await drv.setopt([], "spin", spin);
       const p = await drv.fork([]);
       assertEquals(await drv.getopt([p], "spin"), spin);
@@ -389,6 +389,13 @@ Deno.test("spin: on by default, inherited, and calls behave the same without it"
       assertEquals(await drv.event([p, q], { timeout: 5000 }), { type: "exit", status: 0 });
       const calls = await Promise.all(Array.from({ length: 100 }, () => drv.getpid([p])));
       assert(calls.every((pid) => pid === p));
+      // A spawned program's end, waited for awake or not: its output, then its status.
+      for (let i = 0; i < 3; i++) {
+        const out = await (await drv.spawn(["/bin/sh", "-c", `echo ${i}; exit ${i}`], {
+          stderr: "null",
+        })).output();
+        assertEquals([new TextDecoder().decode(out.stdout), out.status.code], [`${i}\n`, i]);
+      }
       await drv.exit([p], 0);
       assertEquals(await drv.event([p], { timeout: 5000 }), { type: "exit", status: 0 });
     }
