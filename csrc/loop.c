@@ -1129,6 +1129,24 @@ static void begin_shutdown(struct alcove_state *ap)
 
 enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_XFER, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_SETUP };
 
+/* Whether this process may run on more than one CPU: on one, what it waits for cannot come
+ * while it polls (the host and the program need that CPU), so it never spins. Learnt once;
+ * children inherit it. */
+static int several_cpus(void)
+{
+    static int several = -1;
+    if (several < 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+#if defined(__linux__) && defined(CPU_COUNT)
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+            n = CPU_COUNT(&set);
+#endif
+        several = n > 1;
+    }
+    return several;
+}
+
 /* After sending something up, keep polling for a while before sleeping, giving
  * the CPU to anything else runnable between polls. On a machine where waking a
  * sleeping CPU is slow (a virtual machine's idle vCPU takes tens of microseconds),
@@ -1141,7 +1159,7 @@ enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_XFER, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OU
  * it gave up. */
 static int spin(struct alcove_state *ap, struct pollfd *pfd, nfds_t n)
 {
-    if (ap->opt.spin <= 0)
+    if (ap->opt.spin <= 0 || !several_cpus())
         return 0;
     long long window = (long long)ap->opt.spin * 1000, until = 0;
     for (int k = 0; k < ALCOVE_AWAIT_KINDS; k++) {
