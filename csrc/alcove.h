@@ -156,16 +156,6 @@ struct alcove_opts {
     int spin; /* microseconds to keep polling after sending up, 0: never */
 };
 
-/* What a control process waits for awake after sending something up (see spin in
- * loop.c): the host's next call, after a reply or an event; the end of a spawned
- * program, after its pid (a program like /bin/true is done in well under a millisecond). */
-enum { ALCOVE_AWAIT_CALL, ALCOVE_AWAIT_END, ALCOVE_AWAIT_KINDS };
-
-struct alcove_await {
-    long long since; /* when it started to be expected, 0: not expected */
-    int credit;      /* waits in a row it may still spend awake without a payoff */
-};
-
 struct alcove_state;
 
 /* An in-process host (the command line's supervisor, cli.c): it is handed every whole
@@ -211,11 +201,10 @@ struct alcove_state {
     unsigned char filter[ALCOVE_WIRE_MAX_CALLS / 8];      /* calls refused in this process */
     unsigned char filter_next[ALCOVE_WIRE_MAX_CALLS / 8]; /* ... and in children forked later */
     int local;  /* running inside the host process: no fork, no exec */
-    /* Polling before sleeping (see spin in loop.c): for each thing this process
-     * expects after sending something up, since when, and whether waiting for it
-     * awake has been paying off. */
-    struct alcove_await awaiting[ALCOVE_AWAIT_KINDS];
-    int awaiting_end_next; /* what goes up next is a spawned program's pid */
+    /* Polling before sleeping (see alcove_loop): when this process last sent
+     * something up, and whether waiting for the answer awake has been paying off. */
+    long long sent_up_ns; /* 0: nothing sent since the last call came down */
+    int spin_credit;
     int subreaper; /* PR_SET_CHILD_SUBREAPER is on (see alcove_subreaper) */
     int subreaper_before_exec;
     alcove_host_fn host; /* NULL: frames go up the channel (up_out) */

@@ -189,24 +189,6 @@ static void event(struct alcove_state *ap, pid_t pid, uint16_t kind, int has_val
     alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_EVENT, kind, 0, pid, has_value, v);
 }
 
-/* Something went up after which `kind` is expected (see spin). */
-static void awaiting(struct alcove_state *ap, int kind)
-{
-    ap->awaiting[kind].since = now_ns();
-}
-
-/* What was expected came: waiting for it awake pays off when it came within the spin. */
-static void arrived(struct alcove_state *ap, int kind)
-{
-    struct alcove_await *w = &ap->awaiting[kind];
-    if (kind == ALCOVE_AWAIT_END)
-        ap->awaiting_end_next = 0; /* it ended before its pid went up */
-    if (w->since != 0 && now_ns() - w->since <= (long long)ap->opt.spin * 1000 &&
-        w->credit < SPIN_CREDIT_MAX)
-        w->credit++;
-    w->since = 0;
-}
-
 /* An in-process host takes the whole frames up to `end` instead of a channel. */
 static void host_take(struct alcove_state *ap, size_t end)
 {
@@ -246,7 +228,6 @@ static void setup_read(struct alcove_state *ap, struct alcove_child *c)
     close_fd(&c->setup_fd);
     if (c->setup_buf.len == 0) {
         c->execed = 1;
-        ap->awaiting_end_next = 1;
         alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_OK, c->spawn_id, 0, 1,
                             c->pid);
     } else {
@@ -631,8 +612,6 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
             kind == ALCOVE_EVENT_TERMSIG && value == SIGKILL)
             c->reason = SB_REASON_OOM;
     }
-    if (c->spawned)
-        arrived(ap, ALCOVE_AWAIT_END);
     if (c->spawned && !c->quiet)
         usage_event(ap, c);
     if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
@@ -855,6 +834,15 @@ int alcove_host_call(struct alcove_state *ap, uint16_t call, uint32_t id, const 
     return 0;
 }
 
+/* A call came down: if it came soon after this process last sent something up,
+ * waiting for it awake would have paid off. */
+static void spin_learn(struct alcove_state *ap)
+{
+    if (ap->sent_up_ns != 0 && ap->spin_credit == 0 &&
+        now_ns() - ap->sent_up_ns <= (long long)ap->opt.spin * 1000)
+        ap->spin_credit = 1;
+    ap->sent_up_ns = 0;
+}
 
 /* A frame from the parent that does not fit in this process's memory: its call
  * fails with ENOMEM and the rest of its bytes are read and dropped as they come,
@@ -905,7 +893,7 @@ static void read_up(struct alcove_state *ap)
     }
     if (n < 0)
         return;
-    arrived(ap, ALCOVE_AWAIT_CALL);
+    spin_learn(ap);
     ap->up_rbuf.len += (size_t)n;
     struct alcove_buf *b = &ap->up_rbuf;
     while (alcove_buf_pending(b) >= 4) {
@@ -997,8 +985,7 @@ static void flush_up(struct alcove_state *ap, int *broken)
                 return;
             }
             b->off += (size_t)n;
-            awaiting(ap, ap->awaiting_end_next ? ALCOVE_AWAIT_END : ALCOVE_AWAIT_CALL);
-            ap->awaiting_end_next = 0;
+            ap->sent_up_ns = now_ns();
         }
         if (ap->xfer_fd < 0) {
             if (b->off == b->len)
@@ -1129,9 +1116,9 @@ static void begin_shutdown(struct alcove_state *ap)
 
 enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_XFER, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_SETUP };
 
-/* Whether this process may run on more than one CPU: on one, what it waits for cannot come
- * while it polls (the host and the program need that CPU), so it never spins. Learnt once;
- * children inherit it. */
+/* Whether this process may run on more than one CPU: on one, nothing it waits for can
+ * come while it polls (the host, the programs and the other control processes need that
+ * CPU), so it never spins. Learnt once; children inherit it. */
 static int several_cpus(void)
 {
     static int several = -1;
@@ -1151,39 +1138,31 @@ static int several_cpus(void)
  * the CPU to anything else runnable between polls. On a machine where waking a
  * sleeping CPU is slow (a virtual machine's idle vCPU takes tens of microseconds),
  * what comes next is then picked up at once: the next call of a caller that answers
- * quickly (fork, then exec, then the next fork), or the end of a short program just
- * spawned, ahead of the host's next spawn. Each kind of wait spins only while it keeps
- * paying off: one that runs out costs its credit, and with none left the process sleeps
- * at once until that thing again comes soon after it was expected (a program that runs
- * for long stops the spinning for its end, not for calls). Returns poll's result, 0 when
- * it gave up. */
+ * quickly (fork, then exec, then the next fork), the next chunk of a program's
+ * output, or the end of a short program just spawned (/bin/true is done about half a
+ * millisecond after its exec, ahead of the host's next spawn). It only spins while that
+ * keeps paying off: a wait that runs out costs credit, and with none left it sleeps at
+ * once until a call comes soon after a reply again. Returns poll's result, 0 when it
+ * gave up. */
 static int spin(struct alcove_state *ap, struct pollfd *pfd, nfds_t n)
 {
-    if (ap->opt.spin <= 0 || !several_cpus())
+    if (ap->opt.spin <= 0 || ap->sent_up_ns == 0 || ap->spin_credit == 0 || !several_cpus())
         return 0;
-    long long window = (long long)ap->opt.spin * 1000, until = 0;
-    for (int k = 0; k < ALCOVE_AWAIT_KINDS; k++) {
-        const struct alcove_await *w = &ap->awaiting[k];
-        if (w->since != 0 && w->credit > 0 && w->since + window > until)
-            until = w->since + window;
-    }
-    if (until == 0)
-        return 0;
+    long long until = ap->sent_up_ns + (long long)ap->opt.spin * 1000;
     for (;;) {
         int rv = poll(pfd, n, 0);
-        if (rv != 0)
+        if (rv != 0) {
+            if (rv > 0 && ap->spin_credit < SPIN_CREDIT_MAX)
+                ap->spin_credit++;
             return rv;
+        }
         if (now_ns() >= until)
             break;
         sched_yield();
     }
-    for (int k = 0; k < ALCOVE_AWAIT_KINDS; k++) {
-        struct alcove_await *w = &ap->awaiting[k];
-        if (w->since != 0 && w->credit > 0) {
-            w->credit--;
-            w->since = 0;
-        }
-    }
+    if (ap->spin_credit > 0)
+        ap->spin_credit--;
+    ap->sent_up_ns = 0;
     return 0;
 }
 

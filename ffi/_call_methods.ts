@@ -246,7 +246,7 @@ export interface AlcoveCallMethods {
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
    * (microseconds a control process keeps polling after it sends something up, for the next
-   * call or a spawned program's end, default 500, 0 never).
+   * call, output or a program's end, default 500, 0 never).
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param option Option name (see {@linkcode AlcoveOption}).
@@ -2613,7 +2613,7 @@ export interface TaskCallMethods {
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
    * (microseconds a control process keeps polling after it sends something up, for the next
-   * call or a spawned program's end, default 500, 0 never).
+   * call, output or a program's end, default 500, 0 never).
    *
    * @param option Option name (see {@linkcode AlcoveOption}).
    * @param options Timeout and abort signal for this call.
@@ -4520,7 +4520,7 @@ export interface LocalCallMethods {
    * Returns a setting of the control process: maxchild, maxforkdepth, exit_status, termsig,
    * flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin
    * (microseconds a control process keeps polling after it sends something up, for the next
-   * call or a spawned program's end, default 500, 0 never).
+   * call, output or a program's end, default 500, 0 never).
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in

@@ -161,7 +161,7 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     doc: "Returns a setting of the control process: maxchild, maxforkdepth, exit_status, " +
       "termsig, flowcontrol, signaloneof, stdin_closed, stdout_closed, stderr_closed or spin " +
       "(microseconds a control process keeps polling after it sends something up, for the " +
-      "next call or a spawned program's end, default 500, 0 never).",
+      "next call, output or a program's end, default 500, 0 never).",
     example: 'console.log(await drv.getopt([], "maxchild"));',
   },
   {

@@ -458,10 +458,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         abandon(cg);
         return -ENOMEM;
     }
-    if (lend || borrow) {
-        ap->awaiting_end_next = 1;
+    if (lend || borrow)
         return alcove_reply_int(reply, pid);
-    }
     reply->deferred = 1;
     return 0;
 }
