@@ -18,7 +18,8 @@
  * 3. fork + execvp /bin/true + exit event, one at a time and 8 in flight, against
  *    `Deno.Command("/bin/true").output()` and posix_spawn with the program's stdio on
  *    pipes read to EOF, then waitpid (bare posix_spawn and fork are shown too).
- *    The same with spawn (one request: fork, set up, exec, answered once).
+ *    The same with spawn (one request: fork, set up, exec, answered once), and the CPU
+ *    time the root control process and the host spend per spawn.
  * 3b. A full sandbox running /bin/true (user, pid, net, mount, uts, ipc namespaces; a new
  *    root with /usr and /etc read-only, /bin, /lib* symlinks, proc, dev, tmpfs /tmp; an
  *    rlimit; no capabilities; the default seccomp profile) through spawn, against
@@ -776,13 +777,27 @@ async function commandTrue(): Promise<void> {
   if (!out.success) throw new Error(`Deno.Command /bin/true exited with ${out.code}`);
 }
 
+/** CPU time (user + system) a process has used so far, in µs, from /proc (10 ms ticks). */
+function cpuMicros(pid: number | "self"): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
+  const root = await drv.getpid([]);
   const modes = [
     { name: "one at a time", inflight: 1, count: cfg.spawnSeq },
     { name: "8 in flight", inflight: 8, count: cfg.spawnConc },
   ];
   const driver = modes.map((m) => new Series(`driver fork+execvp+exit, ${m.name}`, "µs"));
   const spawned = modes.map((m) => new Series(`driver spawn, ${m.name}`, "µs"));
+  // What the speed costs in CPU: the root control process polls for a while (its spin
+  // option) after sending something up, instead of sleeping at once.
+  const rootCpu = modes.map((m) =>
+    new Series(`root control process CPU per spawn, ${m.name}`, "µs")
+  );
+  const hostCpu = modes.map((m) => new Series(`host (Deno) CPU per spawn, ${m.name}`, "µs"));
   const command = modes.map((m) =>
     new Series(`Deno.Command("/bin/true").output(), ${m.name}`, "µs")
   );
@@ -806,9 +821,12 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
       await inFlight(m.count, m.inflight, () => driverTrue(drv));
       driver[i].add((ms() - t) * 1000 / m.count);
       await inFlight(m.inflight, m.inflight, () => spawnTrue(drv));
+      const [root0, host0] = [cpuMicros(root), cpuMicros("self")];
       t = ms();
       await inFlight(m.count, m.inflight, () => spawnTrue(drv));
       spawned[i].add((ms() - t) * 1000 / m.count);
+      rootCpu[i].add((cpuMicros(root) - root0) / m.count);
+      hostCpu[i].add((cpuMicros("self") - host0) / m.count);
       await inFlight(m.inflight, m.inflight, commandTrue);
       t = ms();
       await inFlight(m.count, m.inflight, commandTrue);
@@ -852,6 +870,8 @@ async function benchSpawn(cfg: Config, drv: Alcove): Promise<void> {
       peerName: "spawn",
       note: "reference",
     });
+    rows.push({ series: rootCpu[i], note: "reference (10 ms ticks over each batch)" });
+    rows.push({ series: hostCpu[i], note: "reference (10 ms ticks over each batch)" });
   }
 }
 
