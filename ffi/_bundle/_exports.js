@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-VOPG3JRM.js";
+} from "./chunk-MBVZMWEZ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-UDZX2XZG.js";
+} from "./chunk-XNTSLDDS.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-TSDWR7WW.js";
+} from "./chunk-ZFL7OVLA.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-LXFVHC6S.js";
+} from "./chunk-EFWG5ZNE.js";
 import {
   runtime
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-Z5DDEBA7.js")).openLocal();
+      local = (await import("./local-OURUIYDQ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-QSWOCNXJ.js");
+  const { runWithDriver } = await import("./_driver_run-6ZI5IZDT.js");
   return await runWithDriver(plan, uid, local);
 }
 

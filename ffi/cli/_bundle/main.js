@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-73NZUVTY.js";
+} from "./chunk-NG3V7GMS.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-7M337C6E.js";
+} from "./chunk-SN7UPANT.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -26,7 +26,7 @@ import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-N3NT4FFA.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-JOFW7OVZ.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-E4C5SSNX.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-ZY25HCY7.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

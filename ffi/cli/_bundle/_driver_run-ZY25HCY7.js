@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-FRZQKMEI.js";
+} from "./chunk-QOW6Z6OA.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-73NZUVTY.js";
+} from "./chunk-NG3V7GMS.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-7M337C6E.js";
+} from "./chunk-SN7UPANT.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -57,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -966,9 +966,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
             head
           ];
         }
-        const view = new DataView(head.buffer, head.byteOffset, 6);
         const type = head[4];
-        const need = type === UP.STDOUT || type === UP.STDERR ? HEADER + 4 * head[5] : 4 + view.getUint32(0, true);
+        const need = type === UP.STDOUT || type === UP.STDERR ? HEADER + 4 * head[5] : 4 + ((head[0] | head[1] << 8 | head[2] << 16 | head[3] << 24) >>> 0);
         if (have < need) continue;
         const buf = parts.length === 1 ? parts[0] : concat(parts, have);
         const pos = this.#frames(buf);

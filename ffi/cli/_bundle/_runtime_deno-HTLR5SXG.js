@@ -383,7 +383,12 @@ function socketHelper(child, conn, token) {
       while (off < data.length) off += await conn.write(data.subarray(off));
     },
     async read() {
-      const n = await conn.read(buf).catch(() => null);
+      let n;
+      try {
+        n = await conn.read(buf);
+      } catch {
+        n = null;
+      }
       if (n === null) {
         child.closed();
         return null;

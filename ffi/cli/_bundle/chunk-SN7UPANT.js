@@ -6,7 +6,7 @@ import {
 } from "./chunk-EH7DCAUE.js";
 import {
   runtime
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 
 // ffi/constants.ts
 var lastParsed;

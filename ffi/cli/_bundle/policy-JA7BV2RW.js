@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-CUG6GVWU.js";
-import "./chunk-4ICB6XCC.js";
+} from "./chunk-SG6MAIGH.js";
+import "./chunk-SSYCLOCP.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

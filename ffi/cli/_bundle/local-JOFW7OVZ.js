@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-FRZQKMEI.js";
-import "./chunk-7M337C6E.js";
+} from "./chunk-QOW6Z6OA.js";
+import "./chunk-SN7UPANT.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-4ICB6XCC.js";
+import "./chunk-SSYCLOCP.js";
 export {
   Local,
   openLocal

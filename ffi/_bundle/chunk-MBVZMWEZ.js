@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-UDZX2XZG.js";
+} from "./chunk-XNTSLDDS.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -45,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-JM4IE5EE.js"),
+    import("./policy-BFCSOA4T.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-YKFG3LZW.js")
+    import("./install-3S4JQJLP.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1899,9 +1899,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
             head
           ];
         }
-        const view = new DataView(head.buffer, head.byteOffset, 6);
         const type = head[4];
-        const need = type === UP.STDOUT || type === UP.STDERR ? HEADER + 4 * head[5] : 4 + view.getUint32(0, true);
+        const need = type === UP.STDOUT || type === UP.STDERR ? HEADER + 4 * head[5] : 4 + ((head[0] | head[1] << 8 | head[2] << 16 | head[3] << 24) >>> 0);
         if (have < need) continue;
         const buf = parts.length === 1 ? parts[0] : concat(parts, have);
         const pos = this.#frames(buf);

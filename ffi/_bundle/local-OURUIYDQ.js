@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-UDZX2XZG.js";
+} from "./chunk-XNTSLDDS.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-4ICB6XCC.js";
+import "./chunk-SSYCLOCP.js";
 export {
   Local,
   openLocal

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-LXFVHC6S.js";
-import "./chunk-4ICB6XCC.js";
+} from "./chunk-EFWG5ZNE.js";
+import "./chunk-SSYCLOCP.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-VOPG3JRM.js";
+} from "./chunk-MBVZMWEZ.js";
 import {
   openLocal
-} from "./chunk-UDZX2XZG.js";
+} from "./chunk-XNTSLDDS.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-XXX67F54.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

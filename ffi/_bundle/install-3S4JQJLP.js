@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-TSDWR7WW.js";
+} from "./chunk-ZFL7OVLA.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-LXFVHC6S.js";
-import "./chunk-4ICB6XCC.js";
+import "./chunk-EFWG5ZNE.js";
+import "./chunk-SSYCLOCP.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

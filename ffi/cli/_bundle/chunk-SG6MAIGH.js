@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-4ICB6XCC.js";
+} from "./chunk-SSYCLOCP.js";
 import {
   BPF_ABS,
   BPF_ALU,
