@@ -779,8 +779,10 @@ async function commandTrue(): Promise<void> {
 
 /** CPU time (user + system) a process has used so far, in µs, from /proc (10 ms ticks). */
 function cpuMicros(pid: number | "self"): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // After the command's name (which may hold ") "), from field 3 on: utime and stime are
+  // fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
