@@ -44,7 +44,9 @@ interface BunSubprocess {
 interface BunSocket {
   write(data: Uint8Array): number;
   flush(): void;
-  shutdown(halfClose?: boolean): void;
+  /** shutdown(2): SHUT_WR (a FIN; data keeps arriving) without an argument, SHUT_RD
+   * (what arrives is dropped, and the socket closes) with `true`. */
+  shutdown(shutdownRead?: boolean): void;
   end(): void;
   pause(): void;
   resume(): void;
@@ -284,15 +286,15 @@ async function spawnHelper(
       closeInput() {
         if (!inputClosed) {
           inputClosed = true;
-          conn.shutdown(true);
+          // The write side only: the root ends its processes and reports their exits.
+          conn.shutdown();
         }
         return Promise.resolve();
       },
       kill: (signal) => kill(child, signal),
-      exited: exited.then((e) => {
-        conn.end();
-        return e;
-      }),
+      // The connection closes at its end, once everything the root sent has been read (its
+      // exit may be learnt first): the root's end is held by no other process.
+      exited,
       unref() {
         child.unref();
         conn.unref();

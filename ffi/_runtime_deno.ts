@@ -397,6 +397,9 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
         n = null;
       }
       if (n === null) {
+        // Closed at its end, once everything the root sent has been read (its exit may be
+        // learnt first): the root's end is held by no other process.
+        closeQuietly(conn);
         child.closed();
         return null;
       }
@@ -412,14 +415,7 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
       await conn.closeWrite().catch(() => {});
     },
     kill: (signal) => child.kill(signal),
-    exited: child.status.then((s) => {
-      try {
-        conn.close();
-      } catch {
-        // closed by the read loop
-      }
-      return { code: s.code, signal: s.signal };
-    }),
+    exited: child.status.then((s) => ({ code: s.code, signal: s.signal })),
     unref() {
       if (!reffed) return;
       reffed = false;

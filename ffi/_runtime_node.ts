@@ -70,6 +70,9 @@ function reader(stream: Readable): () => Promise<Uint8Array | null> {
   });
   const end = () => {
     ended = true;
+    // What came is in `chunks`: the stream (half open, or a socket whose peer has gone)
+    // holds the program no longer.
+    stream.destroy();
     if (waiter) {
       const w = waiter;
       waiter = null;
@@ -247,10 +250,9 @@ function helper(
       return Promise.resolve();
     },
     kill: (signal) => kill(child, signal),
-    exited: exited.then((e) => {
-      input.destroy();
-      return e;
-    }),
+    // The input is closed at its end, once everything the root sent has been read: its
+    // exit may be learnt first.
+    exited,
     unref: () => handles.forEach((h) => h.unref?.()),
     ref: () => handles.forEach((h) => h.ref?.()),
   };

@@ -34,7 +34,7 @@ import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
-import { RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
 import { compilesSeccomp, loadSeccompCompiler } from "./sandbox/_seccomp.ts";
 import type { Process, ProcessOutput } from "./sandbox/process.ts";
@@ -229,6 +229,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #dataStdout = true;
   #finished = new Set<string>();
   #closed: string | null = null;
+  /** Nothing more will come from the root: every process's output and events have ended. */
+  #drained = false;
   #stopping?: Promise<void>;
   #readDone: Promise<void>;
   #refWanted = true;
@@ -461,6 +463,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } finally {
       await drv.stop();
     }
+  }
+
+  /** Why the driver closed, null while it is open (for Processes). */
+  get [CLOSED_WHY](): string | null {
+    return this.#closed;
   }
 
   /** Runs a call from its definition (for Tasks and Processes). */
@@ -1005,15 +1012,23 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     for (const w of st.waiters) w();
   }
 
-  #fail(why: string): void {
+  /**
+   * Closes the driver: calls waiting reject. With `drained` (the default), nothing more can
+   * come from the root, and the readers of output and events are woken at their end; a stop
+   * leaves them to take what the root still sends as it ends its processes (their exits).
+   */
+  #fail(why: string, drained = true): void {
     if (this.#closed === null) this.#closed = why;
     for (const [id, p] of [...this.#pending]) {
       this.#settle(id);
       p.reject(new DriverClosedError(p.def.name, p.pipeline, why));
     }
-    for (const st of this.#procs.values()) {
-      st.ended = true;
-      this.#wake(st);
+    if (drained && !this.#drained) {
+      this.#drained = true;
+      for (const st of this.#procs.values()) {
+        st.ended = true;
+        this.#wake(st);
+      }
     }
     // Once started, every stop comes here: no error (and its stack) is made for nobody.
     if (!this.#helloSettled) this.#helloFailed(new Error(why));
@@ -1194,7 +1209,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(pipeline, st, q));
-    if (st.ended || this.#closed) return Promise.resolve(null);
+    if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise<T | null>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1208,7 +1223,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       };
       const check = () => {
         if (q.length > 0) done(this.#shift(pipeline, st, q));
-        else if (st.ended || this.#closed) done(null);
+        else if (st.ended || this.#drained) done(null);
       };
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
       if (options?.signal?.aborted) return onAbort();
@@ -1290,7 +1305,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * Ends the driver: closes the root's input, which ends every descendant
    * (signaloneof to exec'd programs, then SIGKILL after a short grace period),
    * and waits for the root to exit. Calls still waiting reject with
-   * DriverClosedError. Safe to call more than once.
+   * DriverClosedError; output and events still on their way are delivered, so a Process's
+   * status says how the stop ended it. Safe to call more than once.
    *
    * @example
    * ```ts
@@ -1306,7 +1322,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   }
 
   async #doStop(): Promise<void> {
-    this.#fail("the driver was stopped");
+    this.#fail("the driver was stopped", false);
     this.#proc.ref();
     await this.#proc.closeInput();
     const wait = elapsed(STOP_WAIT_MS);

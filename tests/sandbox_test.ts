@@ -9,7 +9,14 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { Alcove, type Mount, SetupError, type SpawnOptions, SystemCallError } from "../mod.ts";
+import {
+  Alcove,
+  DriverClosedError,
+  type Mount,
+  SetupError,
+  type SpawnOptions,
+  SystemCallError,
+} from "../mod.ts";
 import { IS_ROOT, needs, output, withDriver, withMarker } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -554,6 +561,53 @@ Deno.test("spawn: await using kills and reaps the tree; abort kills it too", asy
     ac.abort();
     assertEquals((await p.status).signal, "SIGKILL");
   });
+});
+
+Deno.test("spawn: a status lost with the root says how the root ended; a stop, how it ended it", async () => {
+  await withDriver(async (drv) => {
+    // Without a pid namespace the program may signal its parent, the root control process:
+    // once it has started (its stdin says when), so that the spawn's answer came first.
+    const p = await drv.spawn(["sh", "-c", "read go; kill -KILL $PPID; sleep 1"], {
+      stdout: "null",
+    });
+    const status = p.status;
+    await drv.stdin(p.pipeline, "go\n");
+    const e = await assertRejects(() => status, DriverClosedError);
+    assertStringIncludes(e.message, "the root control process exited (signal SIGKILL)");
+    assert(drv.closed);
+  });
+  // A stop ends the program (SIGTERM, its parent's signaloneof): its status says so,
+  // whether it was asked for before the stop or after.
+  for (const before of [true, false]) {
+    await withDriver(async (drv) => {
+      const p = await drv.spawn(["sleep", "100"]);
+      const status = before ? p.status : undefined;
+      await drv.stop();
+      const st = await (status ?? p.status);
+      assertEquals([st.signal, st.reason], ["SIGTERM", "signal"], `asked before: ${before}`);
+    });
+  }
+});
+
+Deno.test("spawn: a stop delivers every exit the root reports as it ends", async () => {
+  // What the root sends just before it exits is read to the end: its exit may be learnt
+  // first, and closing the channel then would drop those last frames. The host is kept
+  // busy for a while after asking (0 to 9 ms), so that both are there when it looks.
+  const lost: string[] = [];
+  for (let round = 0; round < 100; round++) {
+    await withDriver(async (drv) => {
+      const ps = await Promise.all(Array.from({ length: 8 }, () => drv.spawn(["sleep", "100"])));
+      const statuses = ps.map((p) => p.status.catch((e: Error) => e.message));
+      const stopping = drv.stop();
+      for (const t = performance.now(); performance.now() - t < round % 10;);
+      await stopping;
+      for (const st of await Promise.all(statuses)) {
+        if (typeof st === "string") lost.push(st);
+        else assertEquals(st.signal, "SIGTERM");
+      }
+    });
+  }
+  assertEquals(lost, []);
 });
 
 Deno.test("spawn: bad options name the field, before anything is sent", async () => {

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-MBVZMWEZ.js";
+} from "./chunk-55NAH3LF.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-XNTSLDDS.js";
+} from "./chunk-HWBUJ35J.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-ZFL7OVLA.js";
+} from "./chunk-SU4VDX7U.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-EFWG5ZNE.js";
+} from "./chunk-7HLKJONA.js";
 import {
   runtime
-} from "./chunk-SSYCLOCP.js";
+} from "./chunk-DAYKZO63.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-OURUIYDQ.js")).openLocal();
+      local = (await import("./local-HQ5BVJ4S.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-6ZI5IZDT.js");
+  const { runWithDriver } = await import("./_driver_run-NUZS57B3.js");
   return await runWithDriver(plan, uid, local);
 }
 

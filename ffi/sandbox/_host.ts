@@ -12,6 +12,8 @@ import type { SpawnOptions, SpawnRequest } from "./options.ts";
 export const RUN_CALL: unique symbol = Symbol("alcove.runCall");
 /** The key of the driver's method that spawns below a pipeline. */
 export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
+/** The key of the driver's getter for why it closed. */
+export const CLOSED_WHY: unique symbol = Symbol("alcove.closedWhy");
 
 /** The driver, as the handles see it. */
 export interface Host {
@@ -40,4 +42,6 @@ export interface Host {
   eof(pipeline: Pipeline, options?: CallOptions): Promise<void>;
   /** Whether the driver has stopped. */
   readonly closed: boolean;
+  /** Why it closed ("the driver was stopped", how the root ended, ...), null while open. */
+  readonly [CLOSED_WHY]: string | null;
 }

@@ -15,7 +15,7 @@
 import { concat } from "../_wire.ts";
 import { DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { type Host, RUN_CALL } from "./_host.ts";
+import { CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
@@ -208,7 +208,9 @@ export class Process implements AsyncDisposable {
     }, { highWaterMark: 0 });
   }
 
-  /** How it ended; resolves once it has been reaped, after all its output.
+  /** How it ended; resolves once it has been reaped, after all its output (a stop of the
+   * driver ends it, and its status says so). Rejects with DriverClosedError, saying how the
+   * root control process ended, when that process is lost first.
    *
    * @example
    * ```ts
@@ -230,10 +232,11 @@ export class Process implements AsyncDisposable {
       const ev = await this.#host.event(this.pipeline);
       if (ev === null) {
         this.#ended = true;
+        // How the driver closed: stopped, or its root control process lost.
         throw new DriverClosedError(
           "status",
           this.pipeline,
-          "the driver stopped before the process ended",
+          this.#host[CLOSED_WHY] ?? "the driver closed before the process ended",
         );
       }
       if (ev.type === "usage") {

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-NG3V7GMS.js";
+} from "./chunk-ZC5QYYUR.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-SN7UPANT.js";
+} from "./chunk-BVV4ACOU.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -26,7 +26,7 @@ import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-SSYCLOCP.js";
+} from "./chunk-DAYKZO63.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-JOFW7OVZ.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-H45A25U6.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-ZY25HCY7.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-24WOXMMC.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
 } from "./chunk-EH7DCAUE.js";
 import {
   runtime
-} from "./chunk-SSYCLOCP.js";
+} from "./chunk-DAYKZO63.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-QOW6Z6OA.js";
+} from "./chunk-J6MWF3AI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-NG3V7GMS.js";
+} from "./chunk-ZC5QYYUR.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-SN7UPANT.js";
+} from "./chunk-BVV4ACOU.js";
 import {
   ABI
 } from "./chunk-EH7DCAUE.js";
@@ -57,11 +57,12 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-SSYCLOCP.js";
+} from "./chunk-DAYKZO63.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
 var SPAWN_AT = Symbol("alcove.spawnAt");
+var CLOSED_WHY = Symbol("alcove.closedWhy");
 
 // ffi/sandbox/process.ts
 var SIGNALS = {
@@ -190,7 +191,9 @@ var Process = class {
       highWaterMark: 0
     });
   }
-  /** How it ended; resolves once it has been reaped, after all its output.
+  /** How it ended; resolves once it has been reaped, after all its output (a stop of the
+   * driver ends it, and its status says so). Rejects with DriverClosedError, saying how the
+   * root control process ended, when that process is lost first.
    *
    * @example
    * ```ts
@@ -216,7 +219,7 @@ var Process = class {
       const ev = await this.#host.event(this.pipeline);
       if (ev === null) {
         this.#ended = true;
-        throw new DriverClosedError("status", this.pipeline, "the driver stopped before the process ended");
+        throw new DriverClosedError("status", this.pipeline, this.#host[CLOSED_WHY] ?? "the driver closed before the process ended");
       }
       if (ev.type === "usage") {
         limit = ev.limit;
@@ -573,6 +576,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #dataStdout = true;
   #finished = /* @__PURE__ */ new Set();
   #closed = null;
+  /** Nothing more will come from the root: every process's output and events have ended. */
+  #drained = false;
   #stopping;
   #readDone;
   #refWanted = true;
@@ -791,6 +796,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } finally {
       await drv.stop();
     }
+  }
+  /** Why the driver closed, null while it is open (for Processes). */
+  get [CLOSED_WHY]() {
+    return this.#closed;
   }
   /** Runs a call from its definition (for Tasks and Processes). */
   [RUN_CALL](def, pipeline, args, options) {
@@ -1273,7 +1282,12 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #wake(st) {
     for (const w of st.waiters) w();
   }
-  #fail(why) {
+  /**
+   * Closes the driver: calls waiting reject. With `drained` (the default), nothing more can
+   * come from the root, and the readers of output and events are woken at their end; a stop
+   * leaves them to take what the root still sends as it ends its processes (their exits).
+   */
+  #fail(why, drained = true) {
     if (this.#closed === null) this.#closed = why;
     for (const [id, p] of [
       ...this.#pending
@@ -1281,9 +1295,12 @@ var Alcove = class _Alcove extends AlcoveCalls {
       this.#settle(id);
       p.reject(new DriverClosedError(p.def.name, p.pipeline, why));
     }
-    for (const st of this.#procs.values()) {
-      st.ended = true;
-      this.#wake(st);
+    if (drained && !this.#drained) {
+      this.#drained = true;
+      for (const st of this.#procs.values()) {
+        st.ended = true;
+        this.#wake(st);
+      }
     }
     if (!this.#helloSettled) this.#helloFailed(new Error(why));
   }
@@ -1443,7 +1460,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(pipeline, st, q));
-    if (st.ended || this.#closed) return Promise.resolve(null);
+    if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
       let timer;
@@ -1457,7 +1474,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       };
       const check = () => {
         if (q.length > 0) done(this.#shift(pipeline, st, q));
-        else if (st.ended || this.#closed) done(null);
+        else if (st.ended || this.#drained) done(null);
       };
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
       if (options?.signal?.aborted) return onAbort();
@@ -1532,7 +1549,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * Ends the driver: closes the root's input, which ends every descendant
    * (signaloneof to exec'd programs, then SIGKILL after a short grace period),
    * and waits for the root to exit. Calls still waiting reject with
-   * DriverClosedError. Safe to call more than once.
+   * DriverClosedError; output and events still on their way are delivered, so a Process's
+   * status says how the stop ended it. Safe to call more than once.
    *
    * @example
    * ```ts
@@ -1547,7 +1565,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     return this.#stopping;
   }
   async #doStop() {
-    this.#fail("the driver was stopped");
+    this.#fail("the driver was stopped", false);
     this.#proc.ref();
     await this.#proc.closeInput();
     const wait = elapsed(STOP_WAIT_MS);

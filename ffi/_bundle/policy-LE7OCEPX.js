@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-EFWG5ZNE.js";
-import "./chunk-SSYCLOCP.js";
+} from "./chunk-7HLKJONA.js";
+import "./chunk-DAYKZO63.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

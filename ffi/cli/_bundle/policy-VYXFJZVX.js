@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-SG6MAIGH.js";
-import "./chunk-SSYCLOCP.js";
+} from "./chunk-QGZXE7YZ.js";
+import "./chunk-DAYKZO63.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-ZFL7OVLA.js";
+} from "./chunk-SU4VDX7U.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-EFWG5ZNE.js";
-import "./chunk-SSYCLOCP.js";
+import "./chunk-7HLKJONA.js";
+import "./chunk-DAYKZO63.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-MBVZMWEZ.js";
+} from "./chunk-55NAH3LF.js";
 import {
   openLocal
-} from "./chunk-XNTSLDDS.js";
+} from "./chunk-HWBUJ35J.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-XXX67F54.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-SSYCLOCP.js";
+} from "./chunk-DAYKZO63.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -225,15 +225,14 @@ async function spawnHelper(argv, timeout, options = {}) {
       closeInput() {
         if (!inputClosed) {
           inputClosed = true;
-          conn.shutdown(true);
+          conn.shutdown();
         }
         return Promise.resolve();
       },
       kill: (signal) => kill(child, signal),
-      exited: exited.then((e) => {
-        conn.end();
-        return e;
-      }),
+      // The connection closes at its end, once everything the root sent has been read (its
+      // exit may be learnt first): the root's end is held by no other process.
+      exited,
       unref() {
         child.unref();
         conn.unref();
@@ -392,7 +391,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-GHYQLXBI.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-CYHKE5BX.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-XNTSLDDS.js";
+} from "./chunk-HWBUJ35J.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-SSYCLOCP.js";
+import "./chunk-DAYKZO63.js";
 export {
   Local,
   openLocal

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-QOW6Z6OA.js";
-import "./chunk-SN7UPANT.js";
+} from "./chunk-J6MWF3AI.js";
+import "./chunk-BVV4ACOU.js";
 import "./chunk-EH7DCAUE.js";
 import "./chunk-HJGZDE4N.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-SSYCLOCP.js";
+import "./chunk-DAYKZO63.js";
 export {
   Local,
   openLocal
