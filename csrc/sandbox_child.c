@@ -188,8 +188,22 @@ static void close_descriptors(const struct alcove_sandbox *sb)
     }
 }
 
+/* Whether a process between the control process and the program (the relay below, the
+ * init of a new pid namespace) passes on a signal it got, to the program. Sharing its
+ * parent's process group (the command line's, a terminal's job), it is sent what is meant
+ * for the program alone (that group's leader is elsewhere), and passes it on; not what a
+ * terminal sends to its whole foreground job, the program included. Leading its own group,
+ * it passes on nothing: a signal meant for the program is sent to the group, and the
+ * program gets it itself (passed on as well, it would get it twice). */
+static int forwards_signal(int sig)
+{
+    return getpgrp() != getpid() && sig > 0 && sig != SIGCHLD && sig != SIGINT &&
+           sig != SIGQUIT && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU &&
+           sig != SIGWINCH && sig != SIGCONT;
+}
+
 /* Waits for the program's process (relay below) and exits as it did (128 + N after
- * signal N), passing on the signals that reach this process. */
+ * signal N), passing on the signals that reach this process (see forwards_signal). */
 static void __attribute__((noreturn)) relay_status(pid_t child)
 {
     sigset_t all;
@@ -203,9 +217,8 @@ static void __attribute__((noreturn)) relay_status(pid_t child)
             _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         if (pid < 0 && errno != EINTR)
             _exit(127);
-        siginfo_t si;
-        int sig = sigwaitinfo(&all, &si);
-        if (sig > 0 && sig != SIGCHLD)
+        int sig = sigwaitinfo(&all, NULL);
+        if (forwards_signal(sig))
             kill(child, sig);
     }
 }
@@ -811,15 +824,22 @@ static void __attribute__((noreturn)) run_init(struct last_steps *ls)
     for (size_t i = 0; i < alcove_ninherited; i++)
         if (passed_on(sb, alcove_inherited_fd[i]))
             close(alcove_inherited_fd[i]); /* a pipe passed on ends when the program closes it */
+    /* A signal sent to the init alone would be dropped (pid 1 gets none it has no handler
+     * for): it is taken here, and passed on to the program (see forwards_signal). */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL); /* taken with sigwaitinfo, SIGCHLD included */
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR)
-            continue;
-        if (pid < 0)
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            if (pid == child)
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        if (pid < 0 && errno != EINTR)
             _exit(127);
-        if (pid == child)
-            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        int sig = sigwaitinfo(&all, NULL);
+        if (forwards_signal(sig))
+            kill(child, sig);
     }
 }
 

@@ -1267,32 +1267,49 @@ Deno.test("cli: the supervisor forwards signals as the driver did", async (t) =>
     }).spawn();
     const reader = child.stdout.getReader();
     assertEquals(decoder.decode((await reader.read()).value), "ready\n");
-    const next = async () => decoder.decode((await reader.read()).value);
+    // A signal that never arrives fails the step instead of holding the suite.
+    const next = async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no line within 10 s")), 10000);
+      });
+      try {
+        return decoder.decode((await Promise.race([reader.read(), late])).value);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     return { child, reader, next };
   }
-  await t.step("SIGHUP and SIGTERM always, SIGINT with --new-session", async () => {
-    const { child, reader, next } = await start(["--new-session"]);
-    for (const sig of ["SIGHUP", "SIGINT", "SIGQUIT"] as const) {
-      child.kill(sig);
-      assertEquals(await next(), `got ${sig.slice(3)}\n`);
-    }
-    child.kill("SIGKILL"); // the command dies with its supervisor
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel();
-    await child.stderr.cancel();
-  });
-  await t.step("without --new-session SIGINT is the terminal's to deliver", async () => {
-    const { child, reader, next } = await start([]);
-    child.kill("SIGINT"); // ignored: the command's process group got its own
-    child.kill("SIGTERM");
-    assertEquals(await next(), "got TERM\n");
-    child.kill("SIGKILL");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel();
-    await child.stderr.cancel();
-  });
+  // In a new pid namespace the command is pid 2, below an init that passes on what it gets
+  // alone, once: as pid 1 it would get nothing it has no handler for.
+  for (const pidns of [[], ["--unshare-pid"]]) {
+    await t.step(`SIGHUP and SIGTERM always, SIGINT with --new-session ${pidns}`, async () => {
+      const { child, reader, next } = await start(["--new-session", ...pidns]);
+      for (const sig of ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"] as const) {
+        child.kill(sig);
+        assertEquals(await next(), `got ${sig.slice(3)}\n`);
+      }
+      child.kill("SIGKILL"); // the command dies with its supervisor
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel();
+      await child.stderr.cancel();
+    });
+    await t.step(`without --new-session SIGINT is the terminal's to deliver ${pidns}`, async () => {
+      const { child, reader, next } = await start(pidns);
+      child.kill("SIGINT"); // ignored: the command's process group got its own
+      child.kill("SIGTERM");
+      assertEquals(await next(), "got TERM\n");
+      child.kill("SIGHUP");
+      assertEquals(await next(), "got HUP\n");
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel();
+      await child.stderr.cancel();
+    });
+  }
 });
 
 /** A program that exits at its first instruction (no loader, no C library): built for this

@@ -589,6 +589,76 @@ Deno.test("spawn: a status lost with the root says how the root ended; a stop, h
   }
 });
 
+/** A program that prints a line for each signal 40 it gets (a real-time signal, queued: it
+ * comes as often as it is sent, where a shell's trap may run once for two) and exits 3 on
+ * SIGTERM: built with cc into `dir`. */
+async function signalCounter(drv: Alcove, dir: string): Promise<string> {
+  await Deno.writeTextFile(
+    `${dir}/count.c`,
+    `#include <signal.h>
+#include <stdio.h>
+int main(void) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, 40);
+  sigaddset(&s, SIGTERM);
+  sigprocmask(SIG_BLOCK, &s, 0);
+  puts("ready");
+  for (;;) {
+    fflush(stdout);
+    int sig = sigwaitinfo(&s, 0);
+    if (sig == SIGTERM) {
+      puts("TERM");
+      return 3;
+    }
+    if (sig == 40) puts("RT");
+  }
+}
+`,
+  );
+  const cc = await (await drv.spawn(["cc", "-O2", "-o", `${dir}/count`, `${dir}/count.c`]))
+    .output();
+  assert(cc.status.success, text(cc.stderr));
+  return `${dir}/count`;
+}
+
+Deno.test("spawn: kill reaches the program once, below an init or a relay too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alcove-signals-" });
+  try {
+    await withDriver(async (drv) => {
+      const count = await signalCounter(drv, dir);
+      const cases: SpawnOptions[] = [
+        {},
+        { namespaces: ["pid"], init: true },
+        { namespaces: ["pid"], init: true, ownProcessGroup: false },
+      ];
+      // A pid namespace to join (bubblewrap's --pidns; joined with CAP_SYS_ADMIN over it):
+      // a relay outside it waits for the program inside.
+      const holder = IS_ROOT ? await drv.spawn(["sleep", "100"], { namespaces: ["pid"] }) : null;
+      if (holder !== null) {
+        const pidns = await drv.open([], `/proc/${holder.pid}/ns/pid`, ["O_RDONLY"], 0);
+        cases.push({ pidns: pidns as number }, { pidns: pidns as number, ownProcessGroup: false });
+      }
+      for (const options of cases) {
+        const what = JSON.stringify(options);
+        // A signal lost would leave it running: the timeout ends it, and the check fails.
+        const p = await drv.spawn([count], { ...options, timeout: 10000 });
+        const lines = p.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        assertEquals((await lines.read()).value, "ready\n", what);
+        await p.kill(40);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // time for a second one
+        await p.kill("SIGTERM");
+        let got = "";
+        for (let r = await lines.read(); !r.done; r = await lines.read()) got += r.value;
+        assertEquals([got, (await p.status).code], ["RT\nTERM\n", 3], what);
+      }
+      await holder?.kill("SIGKILL");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("spawn: a stop delivers every exit the root reports as it ends", async () => {
   // What the root sends just before it exits is read to the end: its exit may be learnt
   // first, and closing the channel then would drop those last frames. The host is kept

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-55NAH3LF.js";
+} from "./chunk-Z3DE6SYC.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-NUZS57B3.js");
+  const { runWithDriver } = await import("./_driver_run-UFAMUJYQ.js");
   return await runWithDriver(plan, uid, local);
 }
 

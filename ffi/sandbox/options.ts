@@ -206,7 +206,9 @@ export interface SpawnOptions {
   /**
    * With the "pid" namespace: a reaper runs as pid 1 and the program as pid 2, as
    * bubblewrap does unless --as-pid-1 (default false: the program is pid 1). The status is
-   * the program's, 128 + N after signal N.
+   * the program's, 128 + N after signal N. As pid 1 the program gets no signal it has no
+   * handler for (but SIGKILL); as pid 2 it gets them as usual: the reaper passes on a signal
+   * sent to it alone (with `ownProcessGroup: false`).
    */
   init?: boolean;
   /** Paths in the new root (see `mounts`) to hold a read lock (fcntl) on while it runs. */

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-55NAH3LF.js";
+} from "./chunk-Z3DE6SYC.js";
 import {
   openLocal
 } from "./chunk-HWBUJ35J.js";

@@ -278,7 +278,10 @@ var Process = class {
   }
   /**
    * Sends a signal to its process group (which also reaches what it started in that group;
-   * as pid 1 of a pid namespace, SIGKILL ends the whole namespace).
+   * as pid 1 of a pid namespace, SIGKILL ends the whole namespace). Pid 1 of a pid
+   * namespace gets no signal it has no handler for but SIGKILL, as the kernel has it: with
+   * the "pid" namespace, a program that should end on SIGTERM wants `init: true` (it is then
+   * pid 2, below a reaper that passes on what it is sent alone).
    *
    * @param signal A signal name or number (default SIGTERM).
    *
