@@ -18,7 +18,7 @@
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering, exported symbols or the spawn
  * request's records change. */
-#define ALCOVE_ABI 11
+#define ALCOVE_ABI 12
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
@@ -111,6 +111,7 @@ struct alcove_child {
     int flowcontrol; /* -1: unlimited; N: read N more chunks of output */
     int signaloneof;
     int stdin_eof; /* EOF requested once pending stdin is written */
+    int output_closing; /* 1 stdout, 2 stderr: to close once no splice reads from it */
     int control_at_shutdown; /* still a control process when the parent began to shut down */
     struct alcove_buf ctl_rbuf;
     struct alcove_buf ctl_wbuf;

@@ -354,6 +354,20 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
     return READ_CLOSED;
 }
 
+/* Closes the output pipes the host no longer wants (ALCOVE_DOWN_CLOSE_OUTPUT), each once
+ * no splice reads from it: a frame being spliced keeps its announced length. */
+static void close_output(struct alcove_state *ap, struct alcove_child *c)
+{
+    if ((c->output_closing & 1) && c->out != ap->xfer_fd) {
+        close_fd(&c->out);
+        c->output_closing &= ~1;
+    }
+    if ((c->output_closing & 2) && c->err != ap->xfer_fd) {
+        close_fd(&c->err);
+        c->output_closing &= ~2;
+    }
+}
+
 static void ctl_closed(struct alcove_state *ap, struct alcove_child *c)
 {
     close_fd(&c->ctl_in);
@@ -717,7 +731,7 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
     if (depth == 0) {
         if (type != ALCOVE_DOWN_CALL && type != ALCOVE_DOWN_CALL_BY) {
             reply_message(ap, id, ALCOVE_STATUS_BADARG,
-                          "Standard input goes to a child: the pipeline is empty");
+                          "Standard input and output belong to a child: the pipeline is empty");
             return;
         }
         if (type == ALCOVE_DOWN_CALL_BY) {
@@ -772,6 +786,12 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         if (stdin_queue(ap, c, id, payload, plen) < 0)
             alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
                                 ENOMEM);
+        return;
+    }
+    if (depth == 1 && type == ALCOVE_DOWN_CLOSE_OUTPUT) {
+        if (code == 1 || code == 2)
+            c->output_closing |= code; /* closed before the next poll (close_output) */
+        reply_status(ap, id, 0, ALCOVE_STATUS_OK);
         return;
     }
     if (depth == 1 && type == ALCOVE_DOWN_EOF) {
@@ -1231,6 +1251,8 @@ int alcove_loop(struct alcove_state *ap)
         ADD(ap->sigread, POLLIN, FD_SIG, 0);
         for (size_t i = 0; i < ap->nchild; i++) {
             struct alcove_child *c = &ap->child[i];
+            if (c->output_closing)
+                close_output(ap, c);
             if (c->ctl_in >= 0 && !up_full && c->ctl_in != ap->xfer_fd)
                 ADD(c->ctl_in, POLLIN, FD_CTL_IN, i);
             if (c->setup_fd >= 0)

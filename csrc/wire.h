@@ -41,6 +41,10 @@
  * waited in a queue (a stopped process) does not run after its caller gave up. A
  * call already running, or run before its deadline, completes. */
 #define ALCOVE_DOWN_CALL_BY 4
+/* The host no longer wants a child's output (since ABI 12): code 1 closes the parent's
+ * end of its stdout pipe, 2 of its stderr pipe, so that the program's next write fails
+ * (SIGPIPE, EPIPE), as when a reader of a pipe goes away. Answered OK, as EOF is. */
+#define ALCOVE_DOWN_CLOSE_OUTPUT 5
 
 #define ALCOVE_UP_REPLY 1
 #define ALCOVE_UP_STDOUT 2

@@ -34,7 +34,7 @@ import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
-import { CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { CLOSE_OUTPUT, CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
 import { compilesSeccomp, loadSeccompCompiler } from "./sandbox/_seccomp.ts";
 import type { Process, ProcessOutput } from "./sandbox/process.ts";
@@ -104,6 +104,8 @@ interface ProcState {
   paused: boolean;
   stdout: Uint8Array[];
   stderr: Uint8Array[];
+  /** Output the host dropped (1 stdout, 2 stderr): what still comes of it is discarded. */
+  dropped: number;
   events: AlcoveEvent[];
   ended: boolean;
   waiters: Set<() => void>;
@@ -125,6 +127,7 @@ const STDIN_DEF: CallDef = {
   exec: false,
 };
 const EOF_DEF: CallDef = { ...STDIN_DEF, name: "eof", alcove: "eof" };
+const CLOSE_OUTPUT_DEF: CallDef = { ...STDIN_DEF, name: "closeOutput", alcove: "closeOutput" };
 const encoder = new TextEncoder();
 
 function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pipeline {
@@ -465,6 +468,27 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
   }
 
+  /** Drops a process's stdout or stderr: what is buffered and what still comes, and its
+   * parent's end of the pipe, so that the program's next write fails (for Processes). */
+  [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void> {
+    const st = this.#state(pipeline);
+    const bit = which === "stdout" ? 1 : 2;
+    if ((st.dropped & bit) !== 0 || st.ended || this.#closed) return Promise.resolve();
+    st.dropped |= bit;
+    const queue = which === "stdout" ? st.stdout : st.stderr;
+    this.#buffer(st, -queue.reduce((n, chunk) => n + chunk.length, 0));
+    queue.length = 0;
+    this.#wake(st);
+    return this.#sendFrame(
+      DOWN.CLOSE_OUTPUT,
+      CLOSE_OUTPUT_DEF,
+      pipeline,
+      null,
+      undefined,
+      bit,
+    ).then(() => {}, () => {}); // a process that has ended has no pipe left to close
+  }
+
   /** Why the driver closed, null while it is open (for Processes). */
   get [CLOSED_WHY](): string | null {
     return this.#closed;
@@ -693,7 +717,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   /** Queues output for a process: every stdout and stderr byte comes in here. */
   #deliver(st: ProcState, stdout: boolean, data: Uint8Array): void {
-    if (data.length === 0) return;
+    if (data.length === 0 || (st.dropped & (stdout ? 1 : 2)) !== 0) return;
     // Keep a view of a large piece; copy a small one so it does not pin the chunk.
     (stdout ? st.stdout : st.stderr).push(data.length > 16384 ? data : data.slice());
     this.#buffer(st, data.length);
@@ -993,6 +1017,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         paused: false,
         stdout: [],
         stderr: [],
+        dropped: 0,
         events: [],
         ended,
         waiters: new Set(),
@@ -1094,6 +1119,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     pipeline: Pipeline,
     payload: Uint8Array | null,
     options?: CallOptions,
+    code = 0,
   ): Promise<unknown> {
     if (this.#closed) {
       return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
@@ -1103,7 +1129,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
     const w = this.#out;
     const id = this.#allocId();
-    const start = w.begin(type, 0, id, pipeline);
+    const start = w.begin(type, code, id, pipeline);
     if (payload) {
       w.ensure(payload.length);
       w.buf.set(payload, w.len);

@@ -659,6 +659,29 @@ Deno.test("spawn: kill reaches the program once, below an init or a relay too", 
   }
 });
 
+Deno.test("spawn: a cancelled stdout or stderr fails the program's next write", async () => {
+  await withDriver(async (drv) => {
+    // As when the reader of a pipe goes away (yes | head -c 1): SIGPIPE, not a program
+    // that waits for room forever (the timeout would end it, and the check fail).
+    const p = await drv.spawn(["yes"], { timeout: 10000 });
+    const reader = p.stdout.getReader();
+    assert(!(await reader.read()).done);
+    await reader.cancel();
+    const st = await p.status;
+    assertEquals([st.reason, st.signal], ["signal", "SIGPIPE"]);
+    // The other stream goes on: sh reports its child's SIGPIPE on stdout.
+    const q = await drv.spawn(["sh", "-c", "yes >&2; echo $?"], { timeout: 10000 });
+    const errors = q.stderr.getReader();
+    assert(!(await errors.read()).done);
+    await errors.cancel();
+    assertEquals(
+      text(await new Response(q.stdout).arrayBuffer().then((b) => new Uint8Array(b))),
+      "141\n",
+    );
+    assertEquals((await q.status).code, 0);
+  });
+});
+
 Deno.test("spawn: a stop delivers every exit the root reports as it ends", async () => {
   // What the root sends just before it exits is read to the end: its exit may be learnt
   // first, and closing the channel then would drop those last frames. The host is kept

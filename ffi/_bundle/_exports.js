@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-Z3DE6SYC.js";
+} from "./chunk-ISUBCTZW.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,11 +59,11 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-HWBUJ35J.js";
+} from "./chunk-4M2D4YVZ.js";
 import {
   ABI
-} from "./chunk-EH7DCAUE.js";
-import "./chunk-HJGZDE4N.js";
+} from "./chunk-LKDUIS2P.js";
+import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   DEFAULT_PROFILE,
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-SU4VDX7U.js";
+} from "./chunk-S5DPN3AM.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-7HLKJONA.js";
+} from "./chunk-J5X56UI3.js";
 import {
   runtime
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-HQ5BVJ4S.js")).openLocal();
+      local = (await import("./local-G7BJVVXI.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-UFAMUJYQ.js");
+  const { runWithDriver } = await import("./_driver_run-HDTF7L4H.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -12,6 +12,8 @@ import type { SpawnOptions, SpawnRequest } from "./options.ts";
 export const RUN_CALL: unique symbol = Symbol("alcove.runCall");
 /** The key of the driver's method that spawns below a pipeline. */
 export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
+/** The key of the driver's method that closes a process's stdout or stderr. */
+export const CLOSE_OUTPUT: unique symbol = Symbol("alcove.closeOutput");
 /** The key of the driver's getter for why it closed. */
 export const CLOSED_WHY: unique symbol = Symbol("alcove.closedWhy");
 
@@ -40,6 +42,9 @@ export interface Host {
   stdin(pipeline: Pipeline, data: string | Uint8Array, options?: CallOptions): Promise<void>;
   /** Closes a process's stdin. */
   eof(pipeline: Pipeline, options?: CallOptions): Promise<void>;
+  /** Drops a process's stdout or stderr, and closes its parent's end of the pipe: the
+   * program's next write to it fails (SIGPIPE, EPIPE). */
+  [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void>;
   /** Whether the driver has stopped. */
   readonly closed: boolean;
   /** Why it closed ("the driver was stopped", how the root ended, ...), null while open. */

@@ -15,7 +15,7 @@
 import { concat } from "../_wire.ts";
 import { DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
+import { CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
@@ -166,7 +166,8 @@ export class Process implements AsyncDisposable {
     return this.#stdin;
   }
 
-  /** Its standard output (when stdout was "pipe"), read as it comes.
+  /** Its standard output (when stdout was "pipe"), read as it comes. Cancelling it drops
+   * the rest and closes the pipe: the program's next write to it fails (SIGPIPE, EPIPE).
    *
    * @example
    * ```ts
@@ -182,7 +183,8 @@ export class Process implements AsyncDisposable {
     return this.#stdout;
   }
 
-  /** Its standard error (when stderr was "pipe"), read as it comes.
+  /** Its standard error (when stderr was "pipe"), read as it comes. Cancelling it drops
+   * the rest and closes the pipe, as for stdout.
    *
    * @example
    * ```ts
@@ -205,6 +207,9 @@ export class Process implements AsyncDisposable {
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
       },
+      // Nobody reads it any more: the program's next write fails, as on a pipe whose
+      // reader went away, instead of waiting for room forever.
+      cancel: () => this.#host[CLOSE_OUTPUT](this.pipeline, which),
     }, { highWaterMark: 0 });
   }
 

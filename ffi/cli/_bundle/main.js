@@ -11,22 +11,22 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-ZC5QYYUR.js";
+} from "./chunk-3UUFMJVK.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-BVV4ACOU.js";
+} from "./chunk-WS6DG2VQ.js";
 import {
   ABI
-} from "./chunk-EH7DCAUE.js";
-import "./chunk-HJGZDE4N.js";
+} from "./chunk-LKDUIS2P.js";
+import "./chunk-7BNC3QIH.js";
 import "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-H45A25U6.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-A32EDKWB.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-XI7JSRR3.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-UYATMFUZ.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

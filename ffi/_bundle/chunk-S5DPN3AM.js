@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-7HLKJONA.js";
+} from "./chunk-J5X56UI3.js";
 import {
   BPF_A,
   BPF_ABS,

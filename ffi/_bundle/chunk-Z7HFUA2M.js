@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-UXUDKJ47.js")).backend;
+      return (await import("./_runtime_deno-BXGFDWAB.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-H4VX3QU7.js")).backend;
+      return (await import("./_runtime_bun-QF3WKYRP.js")).backend;
     case "node":
       return (await import("./_runtime_node-CYHKE5BX.js")).backend;
     default:

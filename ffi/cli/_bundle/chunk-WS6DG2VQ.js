@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-EH7DCAUE.js";
+} from "./chunk-LKDUIS2P.js";
 import {
   runtime
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 
 // ffi/constants.ts
 var lastParsed;

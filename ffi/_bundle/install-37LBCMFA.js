@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-SU4VDX7U.js";
+} from "./chunk-S5DPN3AM.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-7HLKJONA.js";
-import "./chunk-DAYKZO63.js";
+import "./chunk-J5X56UI3.js";
+import "./chunk-Z7HFUA2M.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -2,13 +2,13 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-BVV4ACOU.js";
+} from "./chunk-WS6DG2VQ.js";
 import {
   CstructValue,
   Reader,
   STATUS,
   Writer
-} from "./chunk-HJGZDE4N.js";
+} from "./chunk-7BNC3QIH.js";
 import {
   AlcoveError,
   FilteredError,

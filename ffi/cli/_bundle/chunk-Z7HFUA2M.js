@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-UXUDKJ47.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-BXGFDWAB.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-H4VX3QU7.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-QF3WKYRP.js", import.meta.url).href)).backend;
     case "node":
       return (await import(new URL("./_runtime_node-CYHKE5BX.js", import.meta.url).href)).backend;
     default:

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-QGZXE7YZ.js";
-import "./chunk-DAYKZO63.js";
+} from "./chunk-VK5PDYFY.js";
+import "./chunk-Z7HFUA2M.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-HWBUJ35J.js";
-import "./chunk-EH7DCAUE.js";
-import "./chunk-HJGZDE4N.js";
+} from "./chunk-4M2D4YVZ.js";
+import "./chunk-LKDUIS2P.js";
+import "./chunk-7BNC3QIH.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-DAYKZO63.js";
+import "./chunk-Z7HFUA2M.js";
 export {
   Local,
   openLocal

@@ -2,7 +2,7 @@
 import {
   Writer,
   concat
-} from "./chunk-HJGZDE4N.js";
+} from "./chunk-7BNC3QIH.js";
 
 // ffi/cgroup/limits.ts
 var CG_KEY = {
@@ -1078,9 +1078,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-VYXFJZVX.js", import.meta.url).href),
+    import(new URL("./policy-P6NDQYOP.js", import.meta.url).href),
     import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
-    import(new URL("./install-7RAZZOOO.js", import.meta.url).href)
+    import(new URL("./install-CO7T6YLC.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-7HLKJONA.js";
-import "./chunk-DAYKZO63.js";
+} from "./chunk-J5X56UI3.js";
+import "./chunk-Z7HFUA2M.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

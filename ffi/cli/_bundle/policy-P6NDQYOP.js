@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-QGZXE7YZ.js";
-import "./chunk-DAYKZO63.js";
+} from "./chunk-VK5PDYFY.js";
+import "./chunk-Z7HFUA2M.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-J6MWF3AI.js";
+} from "./chunk-MVZCHAPI.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-ZC5QYYUR.js";
+} from "./chunk-3UUFMJVK.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,10 +23,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-BVV4ACOU.js";
+} from "./chunk-WS6DG2VQ.js";
 import {
   ABI
-} from "./chunk-EH7DCAUE.js";
+} from "./chunk-LKDUIS2P.js";
 import {
   DOWN,
   EVENT,
@@ -36,7 +36,7 @@ import {
   UP,
   Writer,
   concat
-} from "./chunk-HJGZDE4N.js";
+} from "./chunk-7BNC3QIH.js";
 import {
   elapsed,
   hexOf,
@@ -57,11 +57,12 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
 var SPAWN_AT = Symbol("alcove.spawnAt");
+var CLOSE_OUTPUT = Symbol("alcove.closeOutput");
 var CLOSED_WHY = Symbol("alcove.closedWhy");
 
 // ffi/sandbox/process.ts
@@ -150,7 +151,8 @@ var Process = class {
     });
     return this.#stdin;
   }
-  /** Its standard output (when stdout was "pipe"), read as it comes.
+  /** Its standard output (when stdout was "pipe"), read as it comes. Cancelling it drops
+   * the rest and closes the pipe: the program's next write to it fails (SIGPIPE, EPIPE).
    *
    * @example
    * ```ts
@@ -165,7 +167,8 @@ var Process = class {
     this.#stdout ??= this.#readable("stdout");
     return this.#stdout;
   }
-  /** Its standard error (when stderr was "pipe"), read as it comes.
+  /** Its standard error (when stderr was "pipe"), read as it comes. Cancelling it drops
+   * the rest and closes the pipe, as for stdout.
    *
    * @example
    * ```ts
@@ -186,7 +189,10 @@ var Process = class {
         const chunk = await this.#host[which](this.pipeline);
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
-      }
+      },
+      // Nobody reads it any more: the program's next write fails, as on a pipe whose
+      // reader went away, instead of waiting for room forever.
+      cancel: () => this.#host[CLOSE_OUTPUT](this.pipeline, which)
     }, {
       highWaterMark: 0
     });
@@ -508,6 +514,11 @@ var EOF_DEF = {
   name: "eof",
   alcove: "eof"
 };
+var CLOSE_OUTPUT_DEF = {
+  ...STDIN_DEF,
+  name: "closeOutput",
+  alcove: "closeOutput"
+};
 var encoder = new TextEncoder();
 function checkPipeline(call, pipeline) {
   if (!Array.isArray(pipeline)) {
@@ -800,6 +811,21 @@ var Alcove = class _Alcove extends AlcoveCalls {
       await drv.stop();
     }
   }
+  /** Drops a process's stdout or stderr: what is buffered and what still comes, and its
+   * parent's end of the pipe, so that the program's next write fails (for Processes). */
+  [CLOSE_OUTPUT](pipeline, which) {
+    const st = this.#state(pipeline);
+    const bit = which === "stdout" ? 1 : 2;
+    if ((st.dropped & bit) !== 0 || st.ended || this.#closed) return Promise.resolve();
+    st.dropped |= bit;
+    const queue = which === "stdout" ? st.stdout : st.stderr;
+    this.#buffer(st, -queue.reduce((n, chunk) => n + chunk.length, 0));
+    queue.length = 0;
+    this.#wake(st);
+    return this.#sendFrame(DOWN.CLOSE_OUTPUT, CLOSE_OUTPUT_DEF, pipeline, null, void 0, bit).then(() => {
+    }, () => {
+    });
+  }
   /** Why the driver closed, null while it is open (for Processes). */
   get [CLOSED_WHY]() {
     return this.#closed;
@@ -1000,7 +1026,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
   }
   /** Queues output for a process: every stdout and stderr byte comes in here. */
   #deliver(st, stdout, data) {
-    if (data.length === 0) return;
+    if (data.length === 0 || (st.dropped & (stdout ? 1 : 2)) !== 0) return;
     (stdout ? st.stdout : st.stderr).push(data.length > 16384 ? data : data.slice());
     this.#buffer(st, data.length);
     this.#wake(st);
@@ -1269,6 +1295,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         paused: false,
         stdout: [],
         stderr: [],
+        dropped: 0,
         events: [],
         ended,
         waiters: /* @__PURE__ */ new Set(),
@@ -1359,7 +1386,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     }
     await Promise.all(inflight);
   }
-  #sendFrame(type, def, pipeline, payload, options) {
+  #sendFrame(type, def, pipeline, payload, options, code = 0) {
     if (this.#closed) {
       return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
     }
@@ -1368,7 +1395,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     }
     const w = this.#out;
     const id = this.#allocId();
-    const start = w.begin(type, 0, id, pipeline);
+    const start = w.begin(type, code, id, pipeline);
     if (payload) {
       w.ensure(payload.length);
       w.buf.set(payload, w.len);

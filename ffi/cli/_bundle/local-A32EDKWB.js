@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-J6MWF3AI.js";
-import "./chunk-BVV4ACOU.js";
-import "./chunk-EH7DCAUE.js";
-import "./chunk-HJGZDE4N.js";
+} from "./chunk-MVZCHAPI.js";
+import "./chunk-WS6DG2VQ.js";
+import "./chunk-LKDUIS2P.js";
+import "./chunk-7BNC3QIH.js";
 import "./chunk-VF2FUWZY.js";
-import "./chunk-DAYKZO63.js";
+import "./chunk-Z7HFUA2M.js";
 export {
   Local,
   openLocal

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-Z3DE6SYC.js";
+} from "./chunk-ISUBCTZW.js";
 import {
   openLocal
-} from "./chunk-HWBUJ35J.js";
-import "./chunk-EH7DCAUE.js";
-import "./chunk-HJGZDE4N.js";
+} from "./chunk-4M2D4YVZ.js";
+import "./chunk-LKDUIS2P.js";
+import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   SetupError
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

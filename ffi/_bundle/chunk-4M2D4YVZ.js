@@ -3,13 +3,13 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-EH7DCAUE.js";
+} from "./chunk-LKDUIS2P.js";
 import {
   CstructValue,
   Reader,
   STATUS,
   Writer
-} from "./chunk-HJGZDE4N.js";
+} from "./chunk-7BNC3QIH.js";
 import {
   AlcoveError,
   FilteredError,
@@ -18,7 +18,7 @@ import {
 } from "./chunk-VF2FUWZY.js";
 import {
   runtime
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 
 // ffi/_calls.ts
 var CALLS = {

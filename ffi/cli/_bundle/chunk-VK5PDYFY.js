@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-DAYKZO63.js";
+} from "./chunk-Z7HFUA2M.js";
 import {
   BPF_ABS,
   BPF_ALU,
