@@ -174,6 +174,22 @@ static void reply_status(struct alcove_state *ap, uint32_t id, pid_t lead, uint1
     alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, status, id, lead, 0, 0);
 }
 
+/* An errno reply with the C library's text, as a failed call's has it. */
+static void reply_errno(struct alcove_state *ap, uint32_t id, int err)
+{
+    size_t start =
+        alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, NULL, 0);
+    if (start == (size_t)-1)
+        return;
+    struct alcove_reply r = {.out = &ap->up_wbuf};
+    const char *text = strerror(err);
+    if (alcove_reply_int(&r, err) < 0 || alcove_reply_bytes(&r, text, strlen(text)) < 0) {
+        ap->up_wbuf.len = start;
+        return;
+    }
+    alcove_frame_end(&ap->up_wbuf, start);
+}
+
 static void reply_message(struct alcove_state *ap, uint32_t id, uint16_t status, const char *msg)
 {
     size_t start = alcove_frame_begin(&ap->up_wbuf, ALCOVE_UP_REPLY, status, id, 0, NULL, 0);
@@ -505,8 +521,7 @@ static void write_stdin(struct alcove_state *ap, struct alcove_child *c)
             int err = errno;
             /* Nothing more can be written: every waiting request fails. */
             for (size_t i = 0; i < c->nmarks; i++)
-                alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO,
-                                    c->marks[i].id, 0, 1, err);
+                reply_errno(ap, c->marks[i].id, err);
             c->nmarks = 0;
             alcove_buf_free(b);
             close_fd(&c->in);
@@ -534,7 +549,7 @@ static int stdin_queue(struct alcove_state *ap, struct alcove_child *c, uint32_t
                        const unsigned char *p, size_t n)
 {
     if (c->in < 0 || c->stdin_eof) {
-        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, EPIPE);
+        reply_errno(ap, id, EPIPE);
         return 0;
     }
     if (c->nmarks == c->capmarks) {
@@ -612,8 +627,7 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
         alcove_frame_end(&ap->up_wbuf, start);
     }
     for (size_t i = 0; i < c->nmarks; i++)
-        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, c->marks[i].id,
-                            0, 1, EPIPE);
+        reply_errno(ap, c->marks[i].id, EPIPE);
     c->npending = c->nmarks = 0;
     if (c->cg != NULL) {
         /* What it left behind goes with it; then the figures, and the cgroups go. */
@@ -745,8 +759,7 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
              * clock reads the deadline, and its clock, as this one, counts whole
              * milliseconds. */
             if (realtime_ms() >= (long long)alcove_get_u64(payload)) {
-                alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
-                                    ETIMEDOUT);
+                reply_errno(ap, id, ETIMEDOUT);
                 return;
             }
             payload += 8;
@@ -784,8 +797,7 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
     }
     if (depth == 1 && type == ALCOVE_DOWN_STDIN) {
         if (stdin_queue(ap, c, id, payload, plen) < 0)
-            alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1,
-                                ENOMEM);
+            reply_errno(ap, id, ENOMEM);
         return;
     }
     if (depth == 1 && type == ALCOVE_DOWN_CLOSE_OUTPUT) {
@@ -818,7 +830,7 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
     else if (queued + plen > ALCOVE_DOWN_LIMIT ||
              (queued > ALCOVE_DOWN_HIGH_WATER &&
               now_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL)) {
-        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOBUFS);
+        reply_errno(ap, id, ENOBUFS);
         return;
     }
     /* Pass it on with the first pid stripped. */
@@ -828,7 +840,7 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         pending_add(c, id) < 0) {
         if (start != (size_t)-1)
             c->ctl_wbuf.len = start;
-        alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOMEM);
+        reply_errno(ap, id, ENOMEM);
         return;
     }
     alcove_frame_end(&c->ctl_wbuf, start);
@@ -881,7 +893,7 @@ static void refuse_down(struct alcove_state *ap)
     uint32_t id = alcove_get_u32(f + 8);
     ap->up_skip = 4 + (size_t)alcove_get_u32(f) - have;
     alcove_buf_free(b);
-    alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_ERRNO, id, 0, 1, ENOMEM);
+    reply_errno(ap, id, ENOMEM);
 }
 
 static void skip_down(struct alcove_state *ap)

@@ -869,10 +869,16 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
               new TextDecoder().decode(r.value() as Uint8Array),
             ),
           );
-        case STATUS.NOTCHILD:
+        case STATUS.NOTCHILD: {
+          // No longer a child: one whose end was seen here has exited.
+          const gone = keyOf(pipeline.slice(0, pids.length + 1));
+          const exited = this.#finished.has(gone) || this.#procs.get(gone)?.ended === true;
           return p.reject(
-            new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child"),
+            new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child", {
+              exited,
+            }),
           );
+        }
         case STATUS.NOTCONTROL:
           return p.reject(new PipelineError(def.name, pipeline, pids.at(-1) ?? 0, "not_control"));
         case STATUS.DIED: {

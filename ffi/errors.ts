@@ -131,7 +131,8 @@ export class PipelineError extends AlcoveError {
   readonly pid: number;
   /** Why: not a child, or no longer a control process. */
   readonly reason: "not_child" | "not_control";
-  /** Makes the error.
+  /** Makes the error; `detail.exited` says a pid that is no longer a child has exited (its
+   * end was seen), which the message then says instead.
    *
    * @example
    * ```ts
@@ -139,13 +140,23 @@ export class PipelineError extends AlcoveError {
    * throw new PipelineError("getpid", [1, 2], 2, "not_control");
    * ```
    */
-  constructor(call: string, pipeline: Pipeline, pid: number, reason: "not_child" | "not_control") {
+  constructor(
+    call: string,
+    pipeline: Pipeline,
+    pid: number,
+    reason: "not_child" | "not_control",
+    detail: { exited?: boolean } = {},
+  ) {
     super(
       call,
       pipeline,
-      reason === "not_child"
-        ? `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]`
-        : `Cannot run ${call}: ${pid} has run execve and takes no calls`,
+      reason === "not_control"
+        ? `Cannot run ${call}: ${pid} has run execve and takes no calls`
+        : detail.exited
+        ? `Cannot run ${call}: ${pid} has exited`
+        : `Cannot run ${call}: ${pid} is not a child of its predecessor in [${
+          pipeline.join(", ")
+        }]`,
     );
     this.name = "PipelineError";
     this.pid = pid;

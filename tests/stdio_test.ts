@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type Alcove, SystemCallError } from "../mod.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { type Alcove, PipelineError, SystemCallError } from "../mod.ts";
 import { concat } from "../ffi/_wire.ts";
 import { readAll, rssKiB, withDriver } from "./_helpers.ts";
 
@@ -101,7 +101,7 @@ Deno.test("stdin to a program that does not read waits in the host, not in the c
   });
 });
 
-Deno.test("stdin to a process that closed its stdin fails with EPIPE", async () => {
+Deno.test("stdin to a process that closed its stdin fails with EPIPE; to one that exited, says so", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);
     await drv.execvp([p], "/bin/sh", ["sh", "-c", "exec 0<&-; sleep 100"]);
@@ -111,7 +111,13 @@ Deno.test("stdin to a process that closed its stdin fails with EPIPE", async () 
       SystemCallError,
     );
     assertEquals(e.code, "EPIPE");
+    assertStringIncludes(e.message, "EPIPE (Broken pipe)");
+    // Once its end has been seen, stdin to it says it has exited.
     await drv.kill([], p, "SIGKILL");
+    assertEquals(await drv.event([p]), { type: "termsig", signal: "SIGKILL" });
+    const gone = await assertRejects(() => drv.stdin([p], "late"), PipelineError);
+    assertEquals(gone.message, `Cannot run stdin: ${p} has exited`);
+    assertEquals(gone.reason, "not_child");
   });
 });
 

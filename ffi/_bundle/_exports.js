@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-ISUBCTZW.js";
+} from "./chunk-KUFPHK2I.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-4M2D4YVZ.js";
+} from "./chunk-667DNTCS.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-S5DPN3AM.js";
+} from "./chunk-5YKAEAJ3.js";
 import {
   AbortedError,
   AlcoveError,
@@ -96,7 +96,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-VF2FUWZY.js";
+} from "./chunk-7UVV55RO.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-G7BJVVXI.js")).openLocal();
+      local = (await import("./local-O3INSIIZ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-HDTF7L4H.js");
+  const { runWithDriver } = await import("./_driver_run-3GA26RSQ.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-MVZCHAPI.js";
+} from "./chunk-2GYUHCYK.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-3UUFMJVK.js";
+} from "./chunk-PT4535SM.js";
 import {
   ConstantTable,
   VERSION,
@@ -53,7 +53,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-VF2FUWZY.js";
+} from "./chunk-7UVV55RO.js";
 import {
   runtime,
   spawnHelper
@@ -1139,8 +1139,13 @@ var Alcove = class _Alcove extends AlcoveCalls {
           return p.reject(new RangeError(new TextDecoder().decode(r.value())));
         case STATUS.UNSUPPORTED:
           return p.reject(new UnsupportedError(def.name, pipeline, new TextDecoder().decode(r.value())));
-        case STATUS.NOTCHILD:
-          return p.reject(new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child"));
+        case STATUS.NOTCHILD: {
+          const gone = keyOf(pipeline.slice(0, pids.length + 1));
+          const exited = this.#finished.has(gone) || this.#procs.get(gone)?.ended === true;
+          return p.reject(new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child", {
+            exited
+          }));
+        }
         case STATUS.NOTCONTROL:
           return p.reject(new PipelineError(def.name, pipeline, pids.at(-1) ?? 0, "not_control"));
         case STATUS.DIED: {

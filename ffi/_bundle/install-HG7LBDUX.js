@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-S5DPN3AM.js";
-import "./chunk-VF2FUWZY.js";
+} from "./chunk-5YKAEAJ3.js";
+import "./chunk-7UVV55RO.js";
 import "./chunk-J5X56UI3.js";
 import "./chunk-Z7HFUA2M.js";
 import "./chunk-BYHMUAGV.js";

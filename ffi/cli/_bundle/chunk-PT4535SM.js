@@ -1080,7 +1080,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
     import(new URL("./policy-P6NDQYOP.js", import.meta.url).href),
     import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
-    import(new URL("./install-CO7T6YLC.js", import.meta.url).href)
+    import(new URL("./install-VWIL7L27.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

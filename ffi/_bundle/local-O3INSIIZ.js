@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-4M2D4YVZ.js";
+} from "./chunk-667DNTCS.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-VF2FUWZY.js";
+import "./chunk-7UVV55RO.js";
 import "./chunk-Z7HFUA2M.js";
 export {
   Local,

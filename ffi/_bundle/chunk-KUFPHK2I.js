@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-4M2D4YVZ.js";
+} from "./chunk-667DNTCS.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -41,7 +41,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-VF2FUWZY.js";
+} from "./chunk-7UVV55RO.js";
 import {
   runtime,
   spawnHelper
@@ -195,7 +195,7 @@ async function loadSeccompCompiler() {
     import("./bpf-3QKWZF74.js"),
     import("./policy-4LKQMLZZ.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-37LBCMFA.js")
+    import("./install-HG7LBDUX.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -2072,8 +2072,13 @@ var Alcove = class _Alcove extends AlcoveCalls {
           return p.reject(new RangeError(new TextDecoder().decode(r.value())));
         case STATUS.UNSUPPORTED:
           return p.reject(new UnsupportedError(def.name, pipeline, new TextDecoder().decode(r.value())));
-        case STATUS.NOTCHILD:
-          return p.reject(new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child"));
+        case STATUS.NOTCHILD: {
+          const gone = keyOf(pipeline.slice(0, pids.length + 1));
+          const exited = this.#finished.has(gone) || this.#procs.get(gone)?.ended === true;
+          return p.reject(new PipelineError(def.name, pipeline, pipeline[pids.length] ?? 0, "not_child", {
+            exited
+          }));
+        }
         case STATUS.NOTCONTROL:
           return p.reject(new PipelineError(def.name, pipeline, pids.at(-1) ?? 0, "not_control"));
         case STATUS.DIED: {

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-MVZCHAPI.js";
+} from "./chunk-2GYUHCYK.js";
 import "./chunk-WS6DG2VQ.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-VF2FUWZY.js";
+import "./chunk-7UVV55RO.js";
 import "./chunk-Z7HFUA2M.js";
 export {
   Local,

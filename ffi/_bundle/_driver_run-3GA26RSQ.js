@@ -5,16 +5,16 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-ISUBCTZW.js";
+} from "./chunk-KUFPHK2I.js";
 import {
   openLocal
-} from "./chunk-4M2D4YVZ.js";
+} from "./chunk-667DNTCS.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   SetupError
-} from "./chunk-VF2FUWZY.js";
+} from "./chunk-7UVV55RO.js";
 import {
   runtime
 } from "./chunk-Z7HFUA2M.js";

@@ -58,7 +58,8 @@ var PipelineError = class extends AlcoveError {
   pid;
   /** Why: not a child, or no longer a control process. */
   reason;
-  /** Makes the error.
+  /** Makes the error; `detail.exited` says a pid that is no longer a child has exited (its
+   * end was seen), which the message then says instead.
    *
    * @example
    * ```ts
@@ -66,8 +67,8 @@ var PipelineError = class extends AlcoveError {
    * throw new PipelineError("getpid", [1, 2], 2, "not_control");
    * ```
    */
-  constructor(call, pipeline, pid, reason) {
-    super(call, pipeline, reason === "not_child" ? `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]` : `Cannot run ${call}: ${pid} has run execve and takes no calls`);
+  constructor(call, pipeline, pid, reason, detail = {}) {
+    super(call, pipeline, reason === "not_control" ? `Cannot run ${call}: ${pid} has run execve and takes no calls` : detail.exited ? `Cannot run ${call}: ${pid} has exited` : `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]`);
     this.name = "PipelineError";
     this.pid = pid;
     this.reason = reason;
