@@ -216,8 +216,8 @@ int alcove_refuse_strangers(const char *path, int root)
 
 #ifdef __linux__
 /* What the root's first process runs, on the caller's stack and memory (CLONE_VM |
- * CLONE_VFORK: the caller sleeps until the exec or the exit): stdin and stdout on /dev/null,
- * then the exec, with every signal still blocked. Nothing else needs doing: exec resets the
+ * CLONE_VFORK: the caller sleeps until the exec or the exit): stdin on /dev/null, then the
+ * exec, with every signal still blocked. Nothing else needs doing: exec resets the
  * caught signals, and the root, before anything else, sets every signal's action itself
  * (alcove_signal_init), the ones ignored here included, then unblocks them. posix_spawn
  * reads and resets each of the 64 actions in the child, since it cannot know that. */
@@ -259,7 +259,7 @@ static int root_exec_child(void *arg)
 {
     struct root_exec *r = arg;
     ignore_library_signals();
-    if (null_on(0, O_RDONLY) >= 0 && null_on(1, O_WRONLY) >= 0)
+    if (null_on(0, O_RDONLY) >= 0)
         execve(r->path, r->argv, r->envp);
     r->err = errno;
     _exit(127);
@@ -268,7 +268,8 @@ static int root_exec_child(void *arg)
 
 /* The host's start of the root control process (ffi/_runtime_deno.ts), where the runtime's
  * own first spawn costs a cold start several milliseconds: `path` with no other argument,
- * stdin and stdout on /dev/null, stderr this process's, its signals left for the root to
+ * stdin on /dev/null, stdout and stderr this process's (where programs spawned with stdio
+ * "inherit" write), its signals left for the root to
  * set (on Linux they stay blocked until it has; elsewhere every one is at its default action
  * and none blocked: not the runtime's, Rust ignores SIGPIPE), and this process's environment
  * with `channel` ("NAME=value") in place of any variable of that name. The strings are not
@@ -326,7 +327,6 @@ int alcove_spawn_root(char *path, char *channel)
     sigemptyset(&none);
     sigfillset(&all);
     if ((err = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
-        (err = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)) == 0 &&
         (err = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
         (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
         (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) ==

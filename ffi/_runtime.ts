@@ -17,10 +17,10 @@
  * permission is never a reason for that fallback: the runtime's own error goes to
  * the caller.
  *
- * With `inheritStdio` (the command line's case) the root gets this process's own
- * stdin and stdout, so that programs spawned with stdio "inherit" get the real
- * terminal; the line then always comes in the environment, and there is no pipe
- * fallback.
+ * The root gets this process's stdout and stderr (where programs spawned with stdio
+ * "inherit" write). With `inheritStdio` (the command line's case) it gets its stdin too,
+ * so that such programs get the real terminal; the line then always comes in the
+ * environment, and there is no pipe fallback.
  *
  * @module
  */

@@ -256,11 +256,11 @@ async function spawnHelper(
     const child = inEnv
       ? bun.spawn([...argv], {
         stdin: "ignore",
-        stdout: "ignore",
+        stdout: "inherit",
         stderr: "inherit",
         env: { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() },
       })
-      : bun.spawn([...argv], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
+      : bun.spawn([...argv], { stdin: "pipe", stdout: "inherit", stderr: "inherit" });
     rootPid = child.pid;
     const exited = exitOf(child);
     wait = elapsed(timeout);

@@ -68,7 +68,7 @@ function commandRoot(argv: readonly string[], inherit: boolean, first: string | 
   const command = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-    stdout: inherit ? "inherit" : "null",
+    stdout: "inherit", // where programs spawned with stdio "inherit" write
     stderr: "inherit",
     env: inEnv ? { [CHANNEL_VARIABLE]: first } : undefined,
   }).spawn();

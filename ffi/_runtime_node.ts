@@ -147,7 +147,7 @@ async function spawnHelper(
   const child = spawn(argv[0], argv.slice(1), {
     stdio: inherit
       ? ["inherit", "inherit", "inherit"]
-      : [inEnv ? "ignore" : "pipe", "ignore", "inherit"],
+      : [inEnv ? "ignore" : "pipe", "inherit", "inherit"],
     env: inEnv
       ? { ...process.env, [CHANNEL_VARIABLE]: new TextDecoder().decode(line).trimEnd() }
       : undefined,

@@ -64,8 +64,9 @@ export interface StartOptions {
    */
   maxBuffered?: number;
   /**
-   * The root control process gets this process's stdin and stdout (and stderr, as always),
-   * so that programs spawned with stdio "inherit" get them too: a terminal stays a terminal.
+   * The root control process gets this process's stdin (its stdout and stderr it always
+   * gets; its stdin is otherwise /dev/null), so that programs spawned with stdin "inherit"
+   * get it too: a terminal stays a terminal.
    * The control channel is then always a Unix socket (its address travels in the
    * ALCOVE_CHANNEL environment variable: a prefix such as sudo must keep it). The root also
    * keeps, close-on-exec, the other descriptors this process let it inherit, for spawn's

@@ -324,6 +324,26 @@ Deno.test(denoOnly("a start, a call and a stop set no timer"), async () => {
   assertEquals(got.calls, []);
 });
 
+Deno.test('stdout "inherit" is the host\'s stdout; closed there, /dev/null', async () => {
+  const [cmd, args] = fixtureCommand("stdio_inherit");
+  const report = async (argv: string[]) => {
+    const r = await output(argv[0], argv.slice(1));
+    const text = new TextDecoder().decode(r.stderr).trim().split("\n").at(-1) ?? "";
+    assertEquals(r.code, 0, text);
+    return { ...JSON.parse(text), out: new TextDecoder().decode(r.stdout) };
+  };
+  const piped = await report([cmd, ...args]);
+  // A pipe, or under Node.js and Bun a socket pair.
+  assert(/^(pipe|socket):\[/.test(piped.host), piped.host);
+  assertEquals([piped.child, piped.code, piped.answers], [piped.host, 0, true]);
+  assertEquals(piped.out, "from the child\n");
+  // A stdout that came closed (the runtimes open /dev/null there themselves, and so does the
+  // root) is /dev/null for the program, and no descriptor of the root's (its channel).
+  const closed = await report(["sh", "-c", 'exec 1>&-; exec "$@"', "sh", cmd, ...args]);
+  assert(["closed", "/dev/null"].includes(closed.host), closed.host);
+  assertEquals([closed.child, closed.code, closed.answers], ["/dev/null", 0, true]);
+});
+
 Deno.test("a start whose executable cannot run leaves no socket behind, at once", async () => {
   // The listener of such a start held its socket file (and, under Bun, the program) open.
   const tmp = await Deno.makeTempDir();
@@ -370,17 +390,17 @@ Deno.test("a root that exits before connecting is reported at once, with its sta
 Deno.test(
   denoOnly("the root starts alike with --allow-ffi (through libalcove.so) and without"),
   async () => {
-    // What the root has: stdin and stdout on /dev/null, this process's stderr, its
+    // What the root has: stdin on /dev/null, this process's stdout and stderr, its
     // environment (without the channel's variable), the signals it blocks and ignores; and
     // once stopped, it was reaped.
     const script = `
 import { Alcove } from ${JSON.stringify(mod)};
 const drv = await Alcove.start();
-const probe = 'readlink /proc/$0/fd/0 /proc/$0/fd/1 /proc/$0/fd/2 /proc/$1/fd/2; grep -E "^Sig(Blk|Ign)" /proc/$0/status';
+const probe = 'readlink /proc/$0/fd/0 /proc/$0/fd/1 /proc/$1/fd/1 /proc/$0/fd/2 /proc/$1/fd/2; grep -E "^Sig(Blk|Ign)" /proc/$0/status';
 const sh = new Deno.Command("sh", { args: ["-c", probe, String(drv.pid), String(Deno.pid)] });
-const [in0, out1, err2, host2, ...masks] = new TextDecoder().decode(sh.outputSync().stdout).trim().split("\\n");
+const [in0, out1, host1, err2, host2, ...masks] = new TextDecoder().decode(sh.outputSync().stdout).trim().split("\\n");
 const env = (await drv.environ([await drv.fork([])])).filter((v) => /^(PROBE|ALCOVE_CHANNEL)=/.test(v));
-const out = { stdio: [in0, out1, err2 === host2], masks, env };
+const out = { stdio: [in0, out1 === host1, err2 === host2], masks, env };
 await drv.stop();
 let reaped = false;
 try { Deno.statSync(\`/proc/\${drv.pid}\`); } catch { reaped = true; }
@@ -408,7 +428,7 @@ console.log(JSON.stringify({ ...out, reaped }));
         "--allow-net",
       ]);
       assertEquals(viaLibrary.env, ["PROBE=yes"]);
-      assertEquals(viaLibrary.stdio, ["/dev/null", "/dev/null", true]);
+      assertEquals(viaLibrary.stdio, ["/dev/null", true, true]);
       assertEquals(viaLibrary.reaped, true);
       assertEquals(viaLibrary, viaCommand);
     } finally {

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-KUFPHK2I.js";
+} from "./chunk-E7LAPNYR.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-667DNTCS.js";
+} from "./chunk-RDCPGAHL.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-5YKAEAJ3.js";
+} from "./chunk-SIF5MGAG.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-J5X56UI3.js";
+} from "./chunk-35FPWMRZ.js";
 import {
   runtime
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-O3INSIIZ.js")).openLocal();
+      local = (await import("./local-MXYHHXEP.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-3GA26RSQ.js");
+  const { runWithDriver } = await import("./_driver_run-CRF5NMJA.js");
   return await runWithDriver(plan, uid, local);
 }
 

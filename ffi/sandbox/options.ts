@@ -123,7 +123,9 @@ export interface LandlockOptions {
 }
 
 /** Where a standard stream of the program goes: a pipe to the caller, /dev/null, or the
- * control process's own descriptor.
+ * control process's own descriptor ("inherit"). The root control process has this
+ * process's stdout and stderr, and its stdin only with `Alcove.start({ inheritStdio: true })`
+ * (/dev/null otherwise).
  *
  * @example
  * ```ts

@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-PT4535SM.js";
+} from "./chunk-NCV5ALMG.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-WS6DG2VQ.js";
+} from "./chunk-6WVYDYDR.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -26,7 +26,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-7UVV55RO.js";
 import {
   runtime
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-QBPOKCQ4.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-NOHVRVDG.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-CADJTQQ2.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-UNT3TB2H.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

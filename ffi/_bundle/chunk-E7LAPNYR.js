@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-667DNTCS.js";
+} from "./chunk-RDCPGAHL.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -45,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-4LKQMLZZ.js"),
+    import("./policy-QSIXM3M6.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-HG7LBDUX.js")
+    import("./install-SQOXWUEW.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-2GYUHCYK.js";
-import "./chunk-WS6DG2VQ.js";
+} from "./chunk-APXZPET5.js";
+import "./chunk-6WVYDYDR.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-7UVV55RO.js";
-import "./chunk-Z7HFUA2M.js";
+import "./chunk-UL2D52AZ.js";
 export {
   Local,
   openLocal

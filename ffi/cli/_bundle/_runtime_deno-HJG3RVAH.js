@@ -101,7 +101,7 @@ function commandRoot(argv, inherit, first) {
   const command = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: inherit ? "inherit" : inEnv ? "null" : "piped",
-    stdout: inherit ? "inherit" : "null",
+    stdout: "inherit",
     stderr: "inherit",
     env: inEnv ? {
       [CHANNEL_VARIABLE]: first

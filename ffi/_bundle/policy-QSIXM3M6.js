@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-J5X56UI3.js";
-import "./chunk-Z7HFUA2M.js";
+} from "./chunk-35FPWMRZ.js";
+import "./chunk-UL2D52AZ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

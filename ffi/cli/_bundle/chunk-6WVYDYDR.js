@@ -6,7 +6,7 @@ import {
 } from "./chunk-LKDUIS2P.js";
 import {
   runtime
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/constants.ts
 var lastParsed;

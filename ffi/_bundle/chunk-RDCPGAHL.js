@@ -18,7 +18,7 @@ import {
 } from "./chunk-7UVV55RO.js";
 import {
   runtime
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-VK5PDYFY.js";
-import "./chunk-Z7HFUA2M.js";
+} from "./chunk-SV4QK74J.js";
+import "./chunk-UL2D52AZ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-2GYUHCYK.js";
+} from "./chunk-APXZPET5.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-PT4535SM.js";
+} from "./chunk-NCV5ALMG.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-WS6DG2VQ.js";
+} from "./chunk-6WVYDYDR.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -57,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

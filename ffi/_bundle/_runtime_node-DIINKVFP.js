@@ -136,7 +136,7 @@ async function spawnHelper(argv, timeout, options = {}) {
       "inherit"
     ] : [
       inEnv ? "ignore" : "pipe",
-      "ignore",
+      "inherit",
       "inherit"
     ],
     env: inEnv ? {

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-KUFPHK2I.js";
+} from "./chunk-E7LAPNYR.js";
 import {
   openLocal
-} from "./chunk-667DNTCS.js";
+} from "./chunk-RDCPGAHL.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-7UVV55RO.js";
 import {
   runtime
-} from "./chunk-Z7HFUA2M.js";
+} from "./chunk-UL2D52AZ.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-WS6DG2VQ.js";
+} from "./chunk-6WVYDYDR.js";
 import {
   CstructValue,
   Reader,

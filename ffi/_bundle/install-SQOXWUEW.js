@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-5YKAEAJ3.js";
+} from "./chunk-SIF5MGAG.js";
 import "./chunk-7UVV55RO.js";
-import "./chunk-J5X56UI3.js";
-import "./chunk-Z7HFUA2M.js";
+import "./chunk-35FPWMRZ.js";
+import "./chunk-UL2D52AZ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

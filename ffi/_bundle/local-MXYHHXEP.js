@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-667DNTCS.js";
+} from "./chunk-RDCPGAHL.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-7UVV55RO.js";
-import "./chunk-Z7HFUA2M.js";
+import "./chunk-UL2D52AZ.js";
 export {
   Local,
   openLocal
