@@ -535,7 +535,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     try {
       checkPipeline(def.name, pipeline);
       checkOptions(def.name, options);
-      if (this.#closed) throw new DriverClosedError(def.name, pipeline, this.#closed);
+      if (this.#closed) {
+        throw new DriverClosedError(def.name, pipeline, this.#closed, { made: false });
+      }
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -1129,7 +1131,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     code = 0,
   ): Promise<unknown> {
     if (this.#closed) {
-      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+      return Promise.reject(
+        new DriverClosedError(def.name, pipeline, this.#closed, { made: false }),
+      );
     }
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));

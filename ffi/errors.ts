@@ -297,7 +297,8 @@ export class FilteredError extends UnsupportedError {
   }
 }
 
-/** The driver was stopped, or its root control process ended, before the call answered.
+/** The driver was stopped, or its root control process ended, before the call answered
+ * ("Cannot finish ..."), or before it was made ("Cannot run ...").
  *
  * @example
  * ```ts
@@ -307,7 +308,7 @@ export class FilteredError extends UnsupportedError {
  * ```
  */
 export class DriverClosedError extends AlcoveError {
-  /** Makes the error.
+  /** Makes the error; `detail.made: false` says the call was made after the driver closed.
    *
    * @example
    * ```ts
@@ -315,8 +316,9 @@ export class DriverClosedError extends AlcoveError {
    * throw new DriverClosedError("getpid", [], "the driver was stopped");
    * ```
    */
-  constructor(call: string, pipeline: Pipeline, why: string) {
-    super(call, pipeline, `Cannot finish ${where(call, pipeline)}: ${why}`);
+  constructor(call: string, pipeline: Pipeline, why: string, detail: { made?: boolean } = {}) {
+    const verb = detail.made === false ? "run" : "finish";
+    super(call, pipeline, `Cannot ${verb} ${where(call, pipeline)}: ${why}`);
     this.name = "DriverClosedError";
   }
 }

@@ -216,5 +216,8 @@ Deno.test("calls after the root ended reject with DriverClosedError", async () =
     await drv.kill([], drv.pid, "SIGKILL").catch(() => {});
     await assertRejects(() => drv.getpid([], { timeout: 5000 }), DriverClosedError);
     assert(drv.closed);
+    // Made after the end, a call says it could not run, and how the root ended.
+    const e = await assertRejects(() => drv.getpid([]), DriverClosedError);
+    assertEquals(e.message, "Cannot run getpid: the root control process exited (signal SIGKILL)");
   });
 });

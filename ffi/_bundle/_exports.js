@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-E7LAPNYR.js";
+} from "./chunk-XXF2HQMA.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-RDCPGAHL.js";
+} from "./chunk-2IIMYZIJ.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-SIF5MGAG.js";
+} from "./chunk-UYSMBRBV.js";
 import {
   AbortedError,
   AlcoveError,
@@ -96,7 +96,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-MXYHHXEP.js")).openLocal();
+      local = (await import("./local-HO7524WF.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CRF5NMJA.js");
+  const { runWithDriver } = await import("./_driver_run-NVDANPQV.js");
   return await runWithDriver(plan, uid, local);
 }
 

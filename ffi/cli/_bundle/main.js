@@ -11,7 +11,7 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-NCV5ALMG.js";
+} from "./chunk-K6JW4SHU.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   ABI
 } from "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-7UVV55RO.js";
+import "./chunk-UT5UZ6VB.js";
 import {
   runtime
 } from "./chunk-UL2D52AZ.js";
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-NOHVRVDG.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-TXAJLQC6.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-UNT3TB2H.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-Z7NJD2WC.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-RDCPGAHL.js";
+} from "./chunk-2IIMYZIJ.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -41,7 +41,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   runtime,
   spawnHelper
@@ -195,7 +195,7 @@ async function loadSeccompCompiler() {
     import("./bpf-3QKWZF74.js"),
     import("./policy-QSIXM3M6.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-SQOXWUEW.js")
+    import("./install-MXJXXC57.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1792,7 +1792,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
     try {
       checkPipeline(def.name, pipeline);
       checkOptions(def.name, options);
-      if (this.#closed) throw new DriverClosedError(def.name, pipeline, this.#closed);
+      if (this.#closed) {
+        throw new DriverClosedError(def.name, pipeline, this.#closed, {
+          made: false
+        });
+      }
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -2326,7 +2330,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   }
   #sendFrame(type, def, pipeline, payload, options, code = 0) {
     if (this.#closed) {
-      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed, {
+        made: false
+      }));
     }
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));

@@ -3,7 +3,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-APXZPET5.js";
+} from "./chunk-EPRUD6YZ.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-NCV5ALMG.js";
+} from "./chunk-K6JW4SHU.js";
 import {
   ConstantTable,
   VERSION,
@@ -53,7 +53,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   runtime,
   spawnHelper
@@ -859,7 +859,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
     try {
       checkPipeline(def.name, pipeline);
       checkOptions(def.name, options);
-      if (this.#closed) throw new DriverClosedError(def.name, pipeline, this.#closed);
+      if (this.#closed) {
+        throw new DriverClosedError(def.name, pipeline, this.#closed, {
+          made: false
+        });
+      }
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -1393,7 +1397,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   }
   #sendFrame(type, def, pipeline, payload, options, code = 0) {
     if (this.#closed) {
-      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed));
+      return Promise.reject(new DriverClosedError(def.name, pipeline, this.#closed, {
+        made: false
+      }));
     }
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));

@@ -15,7 +15,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   runtime
 } from "./chunk-UL2D52AZ.js";

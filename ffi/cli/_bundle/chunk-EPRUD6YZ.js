@@ -14,7 +14,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 
 // ffi/_calls.ts
 var CALLS = {

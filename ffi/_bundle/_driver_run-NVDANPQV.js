@@ -5,16 +5,16 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-E7LAPNYR.js";
+} from "./chunk-XXF2HQMA.js";
 import {
   openLocal
-} from "./chunk-RDCPGAHL.js";
+} from "./chunk-2IIMYZIJ.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   SetupError
-} from "./chunk-7UVV55RO.js";
+} from "./chunk-UT5UZ6VB.js";
 import {
   runtime
 } from "./chunk-UL2D52AZ.js";

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-RDCPGAHL.js";
+} from "./chunk-2IIMYZIJ.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-7UVV55RO.js";
+import "./chunk-UT5UZ6VB.js";
 import "./chunk-UL2D52AZ.js";
 export {
   Local,

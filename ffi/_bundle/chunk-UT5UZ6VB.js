@@ -157,7 +157,7 @@ var FilteredError = class extends UnsupportedError {
   }
 };
 var DriverClosedError = class extends AlcoveError {
-  /** Makes the error.
+  /** Makes the error; `detail.made: false` says the call was made after the driver closed.
    *
    * @example
    * ```ts
@@ -165,8 +165,9 @@ var DriverClosedError = class extends AlcoveError {
    * throw new DriverClosedError("getpid", [], "the driver was stopped");
    * ```
    */
-  constructor(call, pipeline, why) {
-    super(call, pipeline, `Cannot finish ${where(call, pipeline)}: ${why}`);
+  constructor(call, pipeline, why, detail = {}) {
+    const verb = detail.made === false ? "run" : "finish";
+    super(call, pipeline, `Cannot ${verb} ${where(call, pipeline)}: ${why}`);
     this.name = "DriverClosedError";
   }
 };

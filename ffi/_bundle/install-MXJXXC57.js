@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-SIF5MGAG.js";
-import "./chunk-7UVV55RO.js";
+} from "./chunk-UYSMBRBV.js";
+import "./chunk-UT5UZ6VB.js";
 import "./chunk-35FPWMRZ.js";
 import "./chunk-UL2D52AZ.js";
 import "./chunk-BYHMUAGV.js";

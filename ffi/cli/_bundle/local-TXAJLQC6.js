@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-APXZPET5.js";
+} from "./chunk-EPRUD6YZ.js";
 import "./chunk-6WVYDYDR.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-7UVV55RO.js";
+import "./chunk-UT5UZ6VB.js";
 import "./chunk-UL2D52AZ.js";
 export {
   Local,

@@ -1080,7 +1080,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
     import(new URL("./policy-MPNREYDW.js", import.meta.url).href),
     import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
-    import(new URL("./install-SXB5KW3U.js", import.meta.url).href)
+    import(new URL("./install-7ATSXXOR.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
