@@ -278,6 +278,8 @@ int alcove_reply_badarg(struct alcove_reply *r, const char *msg);
 int alcove_reply_badargf(struct alcove_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int alcove_reply_unsupported(struct alcove_reply *r, const char *msg);
+/* An errno and the C library's text for it: an ERRNO reply's payload. */
+int alcove_reply_errno(struct alcove_reply *r, int err);
 /* An errno caused by one of the control process's own limits, named by its option
  * (EAGAIN at maxchild or maxforkdepth): the host says which and how to raise it. */
 int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option);

@@ -154,11 +154,18 @@ int alcove_reply_badargf(struct alcove_reply *r, const char *fmt, ...)
     return alcove_reply_badarg(r, r->message);
 }
 
-int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option)
+int alcove_reply_errno(struct alcove_reply *r, int err)
 {
-    const char *text = strerror(err);
+    const char *text = strerror(err); /* the C library's words, for the error message */
     int rv = alcove_reply_int(r, err);
     rv |= alcove_reply_bytes(r, text, strlen(text));
+    r->status = ALCOVE_STATUS_ERRNO;
+    return rv;
+}
+
+int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option)
+{
+    int rv = alcove_reply_errno(r, err);
     rv |= alcove_reply_bytes(r, option, strlen(option));
     r->status = ALCOVE_STATUS_ERRNO;
     return rv;

@@ -230,11 +230,7 @@ void alcove_dispatch(struct alcove_state *ap, uint16_t call, const unsigned char
     int rv = RUN_CALL(def, ap, args, reply);
     if (rv < 0) {
         reply->out->len = mark; /* drop any partial value */
-        alcove_reply_int(reply, -rv);
-        /* The C library's own words for it, for the error message. */
-        const char *text = strerror(-rv);
-        alcove_reply_bytes(reply, text, strlen(text));
-        reply->status = ALCOVE_STATUS_ERRNO;
+        alcove_reply_errno(reply, -rv);
     }
 out:
     for (unsigned k = 0; k < ALCOVE_MAX_ARGS; k++)

@@ -182,8 +182,7 @@ static void reply_errno(struct alcove_state *ap, uint32_t id, int err)
     if (start == (size_t)-1)
         return;
     struct alcove_reply r = {.out = &ap->up_wbuf};
-    const char *text = strerror(err);
-    if (alcove_reply_int(&r, err) < 0 || alcove_reply_bytes(&r, text, strlen(text)) < 0) {
+    if (alcove_reply_errno(&r, err) < 0) {
         ap->up_wbuf.len = start;
         return;
     }

@@ -202,25 +202,35 @@ static int forwards_signal(int sig)
            sig != SIGWINCH && sig != SIGCONT;
 }
 
-/* Waits for the program's process (relay below) and exits as it did (128 + N after
- * signal N), passing on the signals that reach this process (see forwards_signal). */
-static void __attribute__((noreturn)) relay_status(pid_t child)
+/* The relay's and the init's wait: reaps whatever ends up below this process, and exits
+ * as the program's process `child` did (128 + N after signal N) as soon as it ends, passing
+ * on the signals that reach this process meanwhile (see forwards_signal). Every signal is
+ * blocked and taken with sigwaitinfo, SIGCHLD included: pid 1 of a pid namespace would
+ * drop one it has no handler for. */
+static void __attribute__((noreturn)) exit_with_program(pid_t child)
 {
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    prctl(PR_SET_NAME, "alcove-relay", 0, 0, 0);
     for (;;) {
         int status;
-        pid_t pid = waitpid(child, &status, WNOHANG);
-        if (pid == child)
-            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            if (pid == child)
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         if (pid < 0 && errno != EINTR)
             _exit(127);
         int sig = sigwaitinfo(&all, NULL);
         if (forwards_signal(sig))
             kill(child, sig);
     }
+}
+
+/* Waits for the program's process (relay below) and exits as it did. */
+static void __attribute__((noreturn)) relay_status(pid_t child)
+{
+    prctl(PR_SET_NAME, "alcove-relay", 0, 0, 0);
+    exit_with_program(child);
 }
 
 /* Forks: the child goes on, in the pid namespace made or joined; this process relays. */
@@ -824,23 +834,7 @@ static void __attribute__((noreturn)) run_init(struct last_steps *ls)
     for (size_t i = 0; i < alcove_ninherited; i++)
         if (passed_on(sb, alcove_inherited_fd[i]))
             close(alcove_inherited_fd[i]); /* a pipe passed on ends when the program closes it */
-    /* A signal sent to the init alone would be dropped (pid 1 gets none it has no handler
-     * for): it is taken here, and passed on to the program (see forwards_signal). */
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL); /* taken with sigwaitinfo, SIGCHLD included */
-    for (;;) {
-        int status;
-        pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-            if (pid == child)
-                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-        if (pid < 0 && errno != EINTR)
-            _exit(127);
-        int sig = sigwaitinfo(&all, NULL);
-        if (forwards_signal(sig))
-            kill(child, sig);
-    }
+    exit_with_program(child);
 }
 
 static void set_caps(const struct alcove_sandbox *sb)
