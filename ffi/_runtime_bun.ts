@@ -154,7 +154,9 @@ class Channel implements SocketHandlers {
   data(s: BunSocket, data: Uint8Array): void {
     if (this.#strangers.has(s)) return this.#prove(s, data);
     if (s !== this.socket) return;
-    const chunk = new Uint8Array(data); // Bun may reuse its buffer after the callback
+    // Bun hands each read over in a Buffer of its own, never reused: a plain view of it
+    // (callers get Uint8Array, not Buffer) costs no copy.
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.#waiter) {
       const w = this.#waiter;
       this.#waiter = null;

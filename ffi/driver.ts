@@ -224,7 +224,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * (with the frames before them in another), so that a call that timed out or was aborted
    * before it was written is dropped, and its bytes freed, instead of being sent.
    */
-  #queue: { bytes: Uint8Array; id?: number }[] = [];
+  #queue: { bytes: Uint8Array; id?: number; tail?: Uint8Array }[] = [];
   #flushScheduled = false;
   #writing = false;
   #procs = new Map<string, ProcState>();
@@ -656,6 +656,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         if (next === undefined) break;
         if (next.id !== undefined && !this.#pending.has(next.id)) continue; // settled unsent
         await this.#proc.write(next.bytes);
+        if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
       this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
@@ -1077,7 +1078,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   /**
    * Writes to the stdin of the pipeline's last process. Resolves once every byte
    * is in its pipe: a full pipe makes this wait (backpressure), nothing is dropped.
-   * Rejects with a SystemCallError EPIPE when the process closed its stdin.
+   * Rejects with a SystemCallError EPIPE when the process closed its stdin. A large
+   * Uint8Array is sent from where it lies, without a copy: leave it unchanged until the
+   * promise settles.
    *
    * @example
    * ```ts
@@ -1141,12 +1144,22 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const w = this.#out;
     const id = this.#allocId();
     const start = w.begin(type, code, id, pipeline);
-    if (payload) {
-      w.ensure(payload.length);
-      w.buf.set(payload, w.len);
-      w.len += payload.length;
+    if (payload && payload.length > LARGE_FRAME) {
+      // Sent from where it lies, after its header: the caller holds it until the reply,
+      // so a large write is neither copied into the buffer nor out of it again.
+      w.view.setUint32(start, w.len - start - 4 + payload.length, true);
+      const header = w.buf.slice(start, w.len);
+      w.len = start;
+      if (start > 0) this.#queue.push({ bytes: w.take() });
+      this.#queue.push({ bytes: header, id, tail: payload });
+    } else {
+      if (payload) {
+        w.ensure(payload.length);
+        w.buf.set(payload, w.len);
+        w.len += payload.length;
+      }
+      w.end(start);
     }
-    w.end(start);
     return this.#await(id, def, pipeline, options);
   }
 

@@ -510,12 +510,18 @@ Deno.test("spawn: 64 MiB through stdin and stdout at once, in order, memory boun
     const size = 64 << 20;
     const block = new Uint8Array(1 << 20);
     for (let i = 0; i < block.length; i++) block[i] = (i * 7 + (i >> 12)) & 0xff;
+    // The writes reuse two buffers (a write resolves once its bytes are in the pipe), so
+    // the garbage measured is the host's own: every copy it makes shows as memory here.
+    const pool = [block.slice(), block.slice()];
+    // A large live heap, as a long-running host has, makes the collector lazier: a copy the
+    // host makes of every byte then shows as memory (Bun reached 4x the bytes streamed).
+    const ballast = new Uint8Array(192 << 20).fill(1);
     await using p = await drv.spawn(["cat"]);
     const rss0 = Deno.memoryUsage().rss;
     const writing = (async () => {
       const w = p.stdin.getWriter();
       for (let sent = 0; sent < size; sent += block.length) {
-        const chunk = block.slice();
+        const chunk = pool[(sent >> 20) & 1];
         chunk[0] = (sent >> 20) & 0xff; // each MiB is told apart
         await w.write(chunk);
       }
@@ -537,7 +543,8 @@ Deno.test("spawn: 64 MiB through stdin and stdout at once, in order, memory boun
     assertEquals(mismatch, -1);
     assertEquals(got, size);
     assertEquals((await p.status).code, 0);
-    assert(peak < 256 << 20, `host memory grew by ${peak} bytes for 64 MiB streamed`);
+    assertEquals(ballast[ballast.length - 1], 1);
+    assert(peak < size * 1.5, `host memory grew by ${peak} bytes for 64 MiB streamed`);
   });
 });
 

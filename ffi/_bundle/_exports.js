@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-XXF2HQMA.js";
+} from "./chunk-VHCS7DW2.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -59,7 +59,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-2IIMYZIJ.js";
+} from "./chunk-OTMYUWRY.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -84,7 +84,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-UYSMBRBV.js";
+} from "./chunk-DURTE6O2.js";
 import {
   AbortedError,
   AlcoveError,
@@ -110,10 +110,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-35FPWMRZ.js";
+} from "./chunk-TCSSP4EH.js";
 import {
   runtime
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -854,7 +854,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-HO7524WF.js")).openLocal();
+      local = (await import("./local-ZYTHEIO3.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-NVDANPQV.js");
+  const { runWithDriver } = await import("./_driver_run-27Q2D65E.js");
   return await runWithDriver(plan, uid, local);
 }
 

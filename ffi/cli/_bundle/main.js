@@ -11,14 +11,14 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-K6JW4SHU.js";
+} from "./chunk-GW2VET6G.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-6WVYDYDR.js";
+} from "./chunk-C2LQA2MY.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -26,7 +26,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-UT5UZ6VB.js";
 import {
   runtime
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -187,7 +187,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-TXAJLQC6.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-BQOCGALM.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-Z7NJD2WC.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-O4PLNIBG.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -18,7 +18,7 @@ import {
 } from "./chunk-UT5UZ6VB.js";
 import {
   runtime
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -6,7 +6,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-EPRUD6YZ.js";
+} from "./chunk-GFIXBY7S.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-K6JW4SHU.js";
+} from "./chunk-GW2VET6G.js";
 import {
   ConstantTable,
   VERSION,
@@ -23,7 +23,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-6WVYDYDR.js";
+} from "./chunk-C2LQA2MY.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -57,7 +57,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -977,6 +977,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         if (next === void 0) break;
         if (next.id !== void 0 && !this.#pending.has(next.id)) continue;
         await this.#proc.write(next.bytes);
+        if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
       this.#fail(`cannot write to the root control process: ${e.message}`);
@@ -1352,7 +1353,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   /**
    * Writes to the stdin of the pipeline's last process. Resolves once every byte
    * is in its pipe: a full pipe makes this wait (backpressure), nothing is dropped.
-   * Rejects with a SystemCallError EPIPE when the process closed its stdin.
+   * Rejects with a SystemCallError EPIPE when the process closed its stdin. A large
+   * Uint8Array is sent from where it lies, without a copy: leave it unchanged until the
+   * promise settles.
    *
    * @example
    * ```ts
@@ -1407,12 +1410,26 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const w = this.#out;
     const id = this.#allocId();
     const start = w.begin(type, code, id, pipeline);
-    if (payload) {
-      w.ensure(payload.length);
-      w.buf.set(payload, w.len);
-      w.len += payload.length;
+    if (payload && payload.length > LARGE_FRAME) {
+      w.view.setUint32(start, w.len - start - 4 + payload.length, true);
+      const header = w.buf.slice(start, w.len);
+      w.len = start;
+      if (start > 0) this.#queue.push({
+        bytes: w.take()
+      });
+      this.#queue.push({
+        bytes: header,
+        id,
+        tail: payload
+      });
+    } else {
+      if (payload) {
+        w.ensure(payload.length);
+        w.buf.set(payload, w.len);
+        w.len += payload.length;
+      }
+      w.end(start);
     }
-    w.end(start);
     return this.#await(id, def, pipeline, options);
   }
   /**

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-XXF2HQMA.js";
+} from "./chunk-VHCS7DW2.js";
 import {
   openLocal
-} from "./chunk-2IIMYZIJ.js";
+} from "./chunk-OTMYUWRY.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-UT5UZ6VB.js";
 import {
   runtime
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

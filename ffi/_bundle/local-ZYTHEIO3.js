@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-2IIMYZIJ.js";
+} from "./chunk-OTMYUWRY.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-UT5UZ6VB.js";
-import "./chunk-UL2D52AZ.js";
+import "./chunk-WTCOM37N.js";
 export {
   Local,
   openLocal

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-6WVYDYDR.js";
+} from "./chunk-C2LQA2MY.js";
 import {
   CstructValue,
   Reader,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-EPRUD6YZ.js";
-import "./chunk-6WVYDYDR.js";
+} from "./chunk-GFIXBY7S.js";
+import "./chunk-C2LQA2MY.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-UT5UZ6VB.js";
-import "./chunk-UL2D52AZ.js";
+import "./chunk-WTCOM37N.js";
 export {
   Local,
   openLocal

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 import {
   BPF_ABS,
   BPF_ALU,

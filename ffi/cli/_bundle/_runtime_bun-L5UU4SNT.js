@@ -96,7 +96,7 @@ var Channel = class {
   data(s, data) {
     if (this.#strangers.has(s)) return this.#prove(s, data);
     if (s !== this.socket) return;
-    const chunk = new Uint8Array(data);
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.#waiter) {
       const w = this.#waiter;
       this.#waiter = null;

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-SV4QK74J.js";
-import "./chunk-UL2D52AZ.js";
+} from "./chunk-HVMNRCYK.js";
+import "./chunk-WTCOM37N.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

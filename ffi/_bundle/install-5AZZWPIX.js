@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-UYSMBRBV.js";
+} from "./chunk-DURTE6O2.js";
 import "./chunk-UT5UZ6VB.js";
-import "./chunk-35FPWMRZ.js";
-import "./chunk-UL2D52AZ.js";
+import "./chunk-TCSSP4EH.js";
+import "./chunk-WTCOM37N.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

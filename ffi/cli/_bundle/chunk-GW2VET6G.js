@@ -1078,9 +1078,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-MPNREYDW.js", import.meta.url).href),
+    import(new URL("./policy-BYK7IA5A.js", import.meta.url).href),
     import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
-    import(new URL("./install-7ATSXXOR.js", import.meta.url).href)
+    import(new URL("./install-K72ZNYMX.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

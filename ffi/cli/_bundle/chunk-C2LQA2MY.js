@@ -6,7 +6,7 @@ import {
 } from "./chunk-LKDUIS2P.js";
 import {
   runtime
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/constants.ts
 var lastParsed;

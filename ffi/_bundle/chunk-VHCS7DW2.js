@@ -11,7 +11,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-2IIMYZIJ.js";
+} from "./chunk-OTMYUWRY.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -45,7 +45,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-UL2D52AZ.js";
+} from "./chunk-WTCOM37N.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-QSIXM3M6.js"),
+    import("./policy-HSVCZADE.js"),
     import("./profile-IS53RFPF.js"),
-    import("./install-MXJXXC57.js")
+    import("./install-5AZZWPIX.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1910,6 +1910,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         if (next === void 0) break;
         if (next.id !== void 0 && !this.#pending.has(next.id)) continue;
         await this.#proc.write(next.bytes);
+        if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
       this.#fail(`cannot write to the root control process: ${e.message}`);
@@ -2285,7 +2286,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   /**
    * Writes to the stdin of the pipeline's last process. Resolves once every byte
    * is in its pipe: a full pipe makes this wait (backpressure), nothing is dropped.
-   * Rejects with a SystemCallError EPIPE when the process closed its stdin.
+   * Rejects with a SystemCallError EPIPE when the process closed its stdin. A large
+   * Uint8Array is sent from where it lies, without a copy: leave it unchanged until the
+   * promise settles.
    *
    * @example
    * ```ts
@@ -2340,12 +2343,26 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const w = this.#out;
     const id2 = this.#allocId();
     const start = w.begin(type, code, id2, pipeline);
-    if (payload) {
-      w.ensure(payload.length);
-      w.buf.set(payload, w.len);
-      w.len += payload.length;
+    if (payload && payload.length > LARGE_FRAME) {
+      w.view.setUint32(start, w.len - start - 4 + payload.length, true);
+      const header = w.buf.slice(start, w.len);
+      w.len = start;
+      if (start > 0) this.#queue.push({
+        bytes: w.take()
+      });
+      this.#queue.push({
+        bytes: header,
+        id: id2,
+        tail: payload
+      });
+    } else {
+      if (payload) {
+        w.ensure(payload.length);
+        w.buf.set(payload, w.len);
+        w.len += payload.length;
+      }
+      w.end(start);
     }
-    w.end(start);
     return this.#await(id2, def, pipeline, options);
   }
   /**

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-35FPWMRZ.js";
-import "./chunk-UL2D52AZ.js";
+} from "./chunk-TCSSP4EH.js";
+import "./chunk-WTCOM37N.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,
