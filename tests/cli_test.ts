@@ -925,6 +925,41 @@ Deno.test(
   },
 );
 
+Deno.test(
+  needs("cli: --preset untrusted on a terminal cannot type into it (tmux)", NO_TMUX),
+  async () => {
+    // The preset keeps the terminal's session (for job control), so the default seccomp
+    // profile is what stops TIOCSTI: typed input would run in the shell once the command ends.
+    const inject = `${SCRATCH}inject.pl`;
+    await Deno.writeTextFile(
+      inject,
+      'open(my $t, "+<", "/dev/tty") or die "no terminal: $!\\n";\n' +
+        "for my $c (split //, 'echo escaped-$((6 * 7))' . \"\\n\") {\n" +
+        '  ioctl($t, 0x5412, $c) or die "refused: $!\\n";\n}\n',
+    );
+    try {
+      await using term = await terminal("bash --norc --noprofile -i");
+      await term.waitFor("#");
+      // Without seccomp the same command line types into the shell: the check can fail.
+      const profiles = [["--seccomp-profile", "none"], []];
+      for (const [i, profile] of profiles.entries()) {
+        await term.send(
+          `${Deno.execPath()} run -A ${CLI} --preset untrusted ${profile.join(" ")} -- ` +
+            `/usr/bin/perl -e "$(cat ${inject})"; echo round${i}-$((6 * 7))`,
+          "Enter",
+        );
+        await term.waitFor(i === 0 ? "escaped-42" : `round${i}-42`);
+      }
+      await term.send("echo done-$((6 * 7))", "Enter");
+      const s = await term.waitFor("done-42");
+      assertStringIncludes(s, "refused: Operation not permitted");
+      assertEquals(s.split("escaped-42").length - 1, 1, s); // the first round's only
+    } finally {
+      await Deno.remove(inject);
+    }
+  },
+);
+
 Deno.test("cli: without its native files, one line and the setup status", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alcove-cli-bare-" });
   try {

@@ -217,6 +217,39 @@ Deno.test(
   },
 );
 
+Deno.test("spawn: the default seccomp profile refuses typing into the terminal it shares", async () => {
+  await withDriver(async (drv) => {
+    // A control process leads a session whose controlling terminal is a new pseudo-terminal;
+    // a program spawned from it without newSession shares that terminal, as a command run
+    // from an interactive shell does.
+    const t = await drv.root.fork();
+    await t.setpgid(0, await drv.root.getpgrp()); // a group leader cannot start a session
+    await t.setsid();
+    const master = await t.open("/dev/ptmx", ["O_RDWR", "O_NOCTTY"], 0);
+    await t.ioctl(master, "TIOCSPTLCK", new Uint8Array(4));
+    const { arg } = await t.ioctl(master, "TIOCGPTN", new Uint8Array(4));
+    const n = new DataView((arg as Uint8Array).buffer).getUint32(0, true);
+    const terminal = await t.open(`/dev/pts/${n}`, "O_RDWR", 0); // becomes the session's
+    const typed = async () => {
+      const { arg } = await t.ioctl(terminal, "FIONREAD", new Uint8Array(4));
+      return new DataView((arg as Uint8Array).buffer).getUint32(0, true);
+    };
+    // TIOCSTI, one character at a time: what a shell would read once the sandbox ended.
+    const inject = 'open(my $t, "+<", "/dev/tty") or die "no terminal: $!\\n"; ' +
+      'for my $c (split //, "id\\n") { ioctl($t, 0x5412, $c) or die "refused: $!\\n" } ' +
+      'print "typed\\n"';
+    const open = await t.spawn(["perl", "-e", inject], { seccomp: null });
+    const shown = await open.output();
+    assertEquals(text(shown.stdout), "typed\n", text(shown.stderr)); // the terminal is shared
+    assertEquals(await typed(), 3);
+    const boxed = await t.spawn(["perl", "-e", inject], { seccomp: "default" });
+    const refused = await boxed.output();
+    assertEquals(text(refused.stderr), "refused: Operation not permitted\n");
+    assertEquals(refused.status.code, 1);
+    assertEquals(await typed(), 3);
+  });
+});
+
 Deno.test(needs("spawn: every mount operation, as bubblewrap does it", NOT_ROOT), async () => {
   const host = await Deno.makeTempDir({ prefix: "alcove-mounts-" });
   try {

@@ -933,6 +933,13 @@ Deno.test("the default profile compiles for every architecture and decides as do
     assertEquals(call("personality", [0n]), SECCOMP_RET_ALLOW, arch);
     assertEquals(call("personality", [0xffffffffn]), SECCOMP_RET_ALLOW, arch);
     assertEquals(call("personality", [0x0400000n]), SECCOMP_RET_ERRNO | EPERM, arch);
+    // Typing into the terminal is refused, whatever the upper half holds; other requests pass.
+    for (const request of [0x5412n, 0x541cn, 0xffff_ffff_0000_5412n]) {
+      assertEquals(call("ioctl", [0n, request]), SECCOMP_RET_ERRNO | EPERM, `${arch} ${request}`);
+    }
+    for (const request of [0x541bn, 0x5413n, 0x5401n, 0x5412_0000n]) {
+      assertEquals(call("ioctl", [0n, request]), SECCOMP_RET_ALLOW, `${arch} ${request}`);
+    }
     const base = arch === "x32" ? X32_SYSCALL_BIT : 0;
     assertEquals(run(program, base + syscallRanges(arch)[0][1] + 1, audit), RET_ENOSYS, arch);
   }
@@ -989,7 +996,7 @@ Deno.test("the default profile's lists: the brief's denials present, allowed and
     assert(DEFAULT_PROFILE_DENIED.includes(name), `${name} is not denied`);
   }
   const both = DEFAULT_PROFILE_ALLOWED.filter((name) => DEFAULT_PROFILE_DENIED.includes(name));
-  assertEquals(both.sort(), ["clone", "personality"]);
+  assertEquals(both.sort(), ["clone", "ioctl", "personality"]);
   for (const group of DEFAULT_PROFILE_GROUPS) {
     assertNotEquals(group.reason, "");
     for (const rule of group.rules) {

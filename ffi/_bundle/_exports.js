@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-VHCS7DW2.js";
+} from "./chunk-3VCHR554.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -70,7 +70,7 @@ import {
   DEFAULT_PROFILE_ALLOWED,
   DEFAULT_PROFILE_DENIED,
   DEFAULT_PROFILE_GROUPS
-} from "./chunk-3I5DGVRE.js";
+} from "./chunk-C5ZUJXXP.js";
 import {
   archOfSyscalls,
   checkProgram,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-27Q2D65E.js");
+  const { runWithDriver } = await import("./_driver_run-KQETV5DN.js");
   return await runWithDriver(plan, uid, local);
 }
 

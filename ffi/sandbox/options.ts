@@ -198,7 +198,11 @@ export interface SpawnOptions {
   seccomp?: SeccompFilter | readonly SeccompFilter[] | null;
   /** Landlock file-system rules. */
   landlock?: LandlockOptions;
-  /** Starts a new session (setsid), detaching it from the terminal. */
+  /**
+   * Starts a new session (setsid), detaching it from the terminal. Without it, a program started
+   * from a terminal shares it: the default seccomp profile refuses the ioctls that type into a
+   * terminal (TIOCSTI, TIOCLINUX); a policy of your own, or none, should too.
+   */
   newSession?: boolean;
   /**
    * Puts it in a process group of its own (default true). false keeps the control

@@ -31,6 +31,14 @@ const DENY: SeccompAction = { errno: EPERM };
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET. */
 const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 
+/**
+ * The terminal requests that put input into a terminal: TIOCSTI (one character) and TIOCLINUX
+ * (a virtual console's selection is pasted by one of its subcodes). Every architecture with a
+ * table uses the generic tty numbering.
+ */
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
+
 /** personality(2) values that only change how the process sees the kernel, not what it may do. */
 const SAFE_PERSONALITIES = [
   0x0, // PER_LINUX
@@ -108,7 +116,6 @@ export const DEFAULT_PROFILE_GROUPS: readonly ProfileGroup[] = [
     "dup3",
     "fcntl",
     "fcntl64",
-    "ioctl",
     "flock",
     "fsync",
     "fdatasync",
@@ -303,6 +310,21 @@ export const DEFAULT_PROFILE_GROUPS: readonly ProfileGroup[] = [
       "tgkill",
     ],
   ),
+  {
+    title: "ioctl, except typing into a terminal",
+    reason: "A program that shares the terminal of the shell that started it can push " +
+      "characters into that terminal's input with TIOCSTI, or paste with TIOCLINUX, and the " +
+      "shell runs them as commands once the sandbox ends. The request is compared on its low " +
+      "32 bits, which are all the kernel reads.",
+    rules: [
+      ...[TIOCSTI, TIOCLINUX].map((request): SeccompRule => ({
+        name: "ioctl",
+        action: DENY,
+        args: [{ arg: 1, op: "masked==", mask: 0xffffffff, value: request }],
+      })),
+      { name: "ioctl", action: "allow" },
+    ],
+  },
   {
     title: "clone without namespaces",
     reason: "clone(2) starts processes and threads, but with a CLONE_NEW* flag it creates " +
@@ -599,7 +621,8 @@ export const DEFAULT_PROFILE_GROUPS: readonly ProfileGroup[] = [
 
 /**
  * The names of the calls the default profile allows (some only with safe arguments: `clone`
- * without namespace flags, `personality` with safe values).
+ * without namespace flags, `personality` with safe values, `ioctl` except TIOCSTI and
+ * TIOCLINUX).
  *
  * @example
  * ```ts
@@ -612,8 +635,8 @@ export const DEFAULT_PROFILE_ALLOWED: readonly string[] = namesWith((rule) =>
 );
 
 /**
- * The names of the calls the default profile denies with EPERM (for `clone` and `personality`:
- * when their arguments are not the safe ones).
+ * The names of the calls the default profile denies with EPERM (for `clone`, `personality`
+ * and `ioctl`: when their arguments are not the safe ones).
  *
  * @example
  * ```ts

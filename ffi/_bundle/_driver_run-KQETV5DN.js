@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-VHCS7DW2.js";
+} from "./chunk-3VCHR554.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

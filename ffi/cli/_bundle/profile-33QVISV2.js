@@ -6,6 +6,8 @@ var DENY = {
   errno: EPERM
 };
 var CLONE_NAMESPACE_FLAGS = 2114060288;
+var TIOCSTI = 21522;
+var TIOCLINUX = 21532;
 var SAFE_PERSONALITIES = [
   0,
   8,
@@ -65,7 +67,6 @@ var DEFAULT_PROFILE_GROUPS = [
     "dup3",
     "fcntl",
     "fcntl64",
-    "ioctl",
     "flock",
     "fsync",
     "fdatasync",
@@ -252,6 +253,31 @@ var DEFAULT_PROFILE_GROUPS = [
     "tkill",
     "tgkill"
   ]),
+  {
+    title: "ioctl, except typing into a terminal",
+    reason: "A program that shares the terminal of the shell that started it can push characters into that terminal's input with TIOCSTI, or paste with TIOCLINUX, and the shell runs them as commands once the sandbox ends. The request is compared on its low 32 bits, which are all the kernel reads.",
+    rules: [
+      ...[
+        TIOCSTI,
+        TIOCLINUX
+      ].map((request) => ({
+        name: "ioctl",
+        action: DENY,
+        args: [
+          {
+            arg: 1,
+            op: "masked==",
+            mask: 4294967295,
+            value: request
+          }
+        ]
+      })),
+      {
+        name: "ioctl",
+        action: "allow"
+      }
+    ]
+  },
   {
     title: "clone without namespaces",
     reason: "clone(2) starts processes and threads, but with a CLONE_NEW* flag it creates namespaces, which unprivileged user namespaces turn into new kernel attack surface.",

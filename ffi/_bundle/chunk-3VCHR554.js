@@ -194,7 +194,7 @@ async function loadSeccompCompiler() {
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
     import("./policy-HSVCZADE.js"),
-    import("./profile-IS53RFPF.js"),
+    import("./profile-OEQS524M.js"),
     import("./install-5AZZWPIX.js")
   ]);
   provideSeccompCompiler({

@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-GW2VET6G.js";
+} from "./chunk-SCZG7TI4.js";
 import {
   ConstantTable,
   VERSION,

@@ -1079,7 +1079,7 @@ async function loadSeccompCompiler() {
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
     import(new URL("./policy-BYK7IA5A.js", import.meta.url).href),
-    import(new URL("./profile-3CHJ2O3J.js", import.meta.url).href),
+    import(new URL("./profile-33QVISV2.js", import.meta.url).href),
     import(new URL("./install-K72ZNYMX.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
