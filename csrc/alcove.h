@@ -135,7 +135,8 @@ struct alcove_child {
     struct alcove_buf setup_buf;
     long long started_ns;
     long long deadline_ns; /* wall-clock limit, 0: none */
-    uint64_t max_output;   /* stdout + stderr bytes allowed, 0: no limit */
+    uint64_t max_output;   /* stdout + stderr bytes allowed, when output_limited */
+    int output_limited;
     uint64_t output;       /* ... and passed up so far */
     int reason;            /* SB_REASON_*: why this process ended it */
     struct rusage usage;   /* from wait4 */

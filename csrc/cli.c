@@ -413,7 +413,9 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
     } else if (limit == SB_REASON_OUTPUT) {
         reason = "output-limit";
         status = ALCOVE_EXIT_OUTPUT_LIMIT;
-        fprintf(stderr, "alcove: output limit reached: killed\n");
+        /* A command that ended before it could be killed still had its output cut. */
+        fprintf(stderr, "alcove: output limit reached: %s\n",
+                signaled ? "killed" : "the rest of the output was dropped");
     } else if (limit == SB_REASON_OOM) {
         reason = "oom";
         status = ALCOVE_EXIT_OOM;

@@ -269,9 +269,11 @@ static void setup_read(struct alcove_state *ap, struct alcove_child *c)
 /* Ends a spawned program for exceeding a limit, once. */
 static void limit_reached(struct alcove_child *c, int reason)
 {
-    if (c->reason != SB_REASON_NONE || c->dead)
+    if (c->reason != SB_REASON_NONE)
         return;
     c->reason = reason;
+    if (c->dead)
+        return; /* it ended first: its status still says that its output was cut */
     alcove_kill_tree(c->pid, SIGKILL);
     alcove_cg_kill(c->cg);
 }
@@ -279,16 +281,16 @@ static void limit_reached(struct alcove_child *c, int reason)
 /* How much more output a spawned program may send up (SIZE_MAX: no limit). */
 static size_t output_room(const struct alcove_child *c)
 {
-    if (c->max_output == 0)
+    if (!c->output_limited)
         return SIZE_MAX;
     return c->output >= c->max_output ? 0 : (size_t)(c->max_output - c->output);
 }
 
+/* Counts what went up. Reaching maxOutput is within it: the limit is crossed by the next
+ * byte the program writes (see read_output). */
 static void output_sent(struct alcove_child *c, size_t n)
 {
     c->output += n;
-    if (c->max_output != 0 && c->output >= c->max_output)
-        limit_reached(c, SB_REASON_OUTPUT);
 }
 
 enum { READ_CLOSED = 0, READ_DATA = 1, READ_AGAIN = 2 };
@@ -313,9 +315,11 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
         setup_read(ap, c);
     size_t room = output_room(c);
     if (room == 0) {
-        /* Past maxOutput: what the program still writes goes nowhere. */
+        /* A byte past maxOutput ends the tree; what the program still writes goes nowhere. */
         unsigned char sink[4096];
         ssize_t n = read(*fd, sink, sizeof(sink));
+        if (n > 0)
+            limit_reached(c, SB_REASON_OUTPUT);
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
             return n > 0 ? READ_DATA : READ_AGAIN;
         close_fd(fd);

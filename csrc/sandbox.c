@@ -374,11 +374,13 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
             if (n != 8)
                 FAIL("spawn: malformed timeout");
             sb->timeout_ms = get_u64(r);
+            sb->has_timeout = 1;
             break;
         case SB_MAX_OUTPUT:
             if (n != 8)
                 FAIL("spawn: malformed maxOutput");
             sb->max_output = get_u64(r);
+            sb->has_max_output = 1;
             break;
         case SB_ROOT:
             sb->new_root = 1;

@@ -191,6 +191,7 @@ struct alcove_sandbox {
     int disable_userns, assert_userns_disabled;
     unsigned stdio[3];
     uint64_t timeout_ms, max_output;
+    int has_timeout, has_max_output; /* a limit of 0 is one: at once, no byte */
     struct alcove_cg_request cg;
     /* Filled in by the parent for the child. */
     pid_t parent;      /* the control process */

@@ -514,6 +514,37 @@ Deno.test("spawn: maxOutput passes exactly that many bytes, then kills the tree"
     const b = await both.output();
     assertEquals(b.stdout.length + b.stderr.length, 50_000);
     assertEquals(b.status.reason, "output-limit");
+    // Exactly the limit is within it; one byte more is not, even from a program that ends
+    // before it can be killed; 0 allows no byte.
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const [bytes, limit] = [[3, 3], [4, 3], [3, 0]][i % 3];
+        const o = await (await drv.spawn(["head", "-c", `${bytes}`, "/dev/zero"], {
+          maxOutput: limit,
+        })).output();
+        return `${bytes}/${limit}: ${o.stdout.length} ${o.status.reason} ${o.status.success}`;
+      }),
+    );
+    for (const run of runs) {
+      const want = {
+        "3/3": "3 exit true",
+        "4/3": "3 output-limit false",
+        "3/0": "0 output-limit false",
+      }[run.split(":")[0]];
+      assertEquals(run, `${run.split(":")[0]}: ${want}`);
+    }
+  });
+});
+
+Deno.test("spawn: timeout 0 is a limit already reached, not no limit", async () => {
+  await withDriver(async (drv) => {
+    const o = await (await drv.spawn(["sleep", "5"], { timeout: 0 })).output();
+    assertEquals([o.status.reason, o.status.signal, o.status.success], [
+      "timeout",
+      "SIGKILL",
+      false,
+    ]);
+    assert(o.status.usage.wallMs < 2000, `ran ${o.status.usage.wallMs} ms`);
   });
 });
 

@@ -29,11 +29,14 @@ static long long now_ns(void)
 }
 
 /* When a spawn started at `started` with a timeout of `ms` milliseconds (0: none) is due. */
-static long long deadline(long long started, uint64_t ms)
+/* The wall-clock limit on the monotonic clock, 0 for none: a timeout of 0 is already
+ * reached (a budget that ran out), never "no limit". */
+static long long deadline(long long started, const struct alcove_sandbox *sb)
 {
-    if (ms == 0)
+    if (!sb->has_timeout)
         return 0;
-    return started + (long long)(ms > 1000000000ull ? 1000000000ull : ms) * 1000000;
+    uint64_t ms = sb->timeout_ms > 1000000000ull ? 1000000000ull : sb->timeout_ms;
+    return started + (long long)ms * 1000000;
 }
 
 static int write_file(pid_t pid, const char *name, const char *text)
@@ -407,7 +410,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
          * far already, but for its report pipe closing), it may use it; then it is answered
          * here, at once. */
         unsigned char rec[4096];
-        size_t have = wait_exec(fds[3][0], pid, deadline(started, sb.timeout_ms), &timed_out, rec,
+        size_t have = wait_exec(fds[3][0], pid, deadline(started, &sb), &timed_out, rec,
                                 sizeof(rec));
         if (lend) {
             alcove_spawning = 0;
@@ -440,10 +443,11 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     c.spawn_id = lend || borrow ? 0 : reply->id;
     c.execed = lend || borrow;
     c.started_ns = started;
-    c.deadline_ns = deadline(started, sb.timeout_ms);
+    c.deadline_ns = deadline(started, &sb);
     if (timed_out)
         c.reason = SB_REASON_TIMEOUT;
     c.max_output = sb.max_output;
+    c.output_limited = sb.has_max_output;
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-3VCHR554.js";
+} from "./chunk-A75EJNSN.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-KQETV5DN.js");
+  const { runWithDriver } = await import("./_driver_run-BXEG25YL.js");
   return await runWithDriver(plan, uid, local);
 }
 

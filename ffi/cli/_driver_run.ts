@@ -175,7 +175,11 @@ export async function runWithDriver(
   await Promise.allSettled(copies);
   const code = exitStatus(status);
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
-  if (status.reason === "output-limit") console.error(`alcove: output limit reached: killed`);
+  if (status.reason === "output-limit") {
+    // A command that ended before it could be killed still had its output cut.
+    const what = status.signal ? "killed" : "the rest of the output was dropped";
+    console.error(`alcove: output limit reached: ${what}`);
+  }
   if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
   if (plan.jsonStatusFd !== undefined) {
     const last = {

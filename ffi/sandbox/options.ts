@@ -221,9 +221,16 @@ export interface SpawnOptions {
   lockFiles?: readonly string[];
   /** SIGKILL when the control process that started it dies (default true). */
   dieWithParent?: boolean;
-  /** Wall-clock limit in milliseconds: the control process kills the tree at the limit. */
+  /**
+   * Wall-clock limit in milliseconds: the control process kills the tree at the limit. 0 is a
+   * limit already reached (a time budget that ran out), not "no limit": leave it out for none.
+   */
   timeout?: number;
-  /** Bytes of stdout and stderr together: the tree is killed when it writes more. */
+  /**
+   * Bytes of stdout and stderr together: exactly this many pass, and the tree is killed when it
+   * writes more (0: no byte). A program that wrote more and ended before it could be killed
+   * still has reason "output-limit" and no success: its output was cut.
+   */
   maxOutput?: number;
   /** Standard input (default "pipe"). */
   stdin?: StdioMode;

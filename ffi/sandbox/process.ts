@@ -260,7 +260,10 @@ export class Process implements AsyncDisposable {
         : signal !== null
         ? "signal"
         : "exit";
-      return { success: code === 0 && signal === null, code, signal, reason: why, usage };
+      // A program that wrote past maxOutput and ended before it could be killed exited,
+      // but its output was cut: no success.
+      const success = limit === null && code === 0 && signal === null;
+      return { success, code, signal, reason: why, usage };
     }
   }
 

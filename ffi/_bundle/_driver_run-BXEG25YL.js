@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-3VCHR554.js";
+} from "./chunk-A75EJNSN.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
@@ -160,7 +160,10 @@ async function runWithDriver(plan, uid, opened) {
   await Promise.allSettled(copies);
   const code = exitStatus(status);
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
-  if (status.reason === "output-limit") console.error(`alcove: output limit reached: killed`);
+  if (status.reason === "output-limit") {
+    const what = status.signal ? "killed" : "the rest of the output was dropped";
+    console.error(`alcove: output limit reached: ${what}`);
+  }
   if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
   if (plan.jsonStatusFd !== void 0) {
     const last = {

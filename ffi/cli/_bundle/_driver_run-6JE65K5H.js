@@ -237,8 +237,9 @@ var Process = class {
       const signal = ev.type === "termsig" ? ev.signal : null;
       const code = ev.type === "exit" ? ev.status : 128 + (SIGNALS[ev.signal] ?? 0);
       const why = limit !== null ? limit : signal === "SIGSYS" ? "seccomp" : signal !== null ? "signal" : "exit";
+      const success = limit === null && code === 0 && signal === null;
       return {
-        success: code === 0 && signal === null,
+        success,
         code,
         signal,
         reason: why,
@@ -1834,7 +1835,10 @@ async function runWithDriver(plan, uid, opened) {
   await Promise.allSettled(copies);
   const code = exitStatus(status);
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
-  if (status.reason === "output-limit") console.error(`alcove: output limit reached: killed`);
+  if (status.reason === "output-limit") {
+    const what = status.signal ? "killed" : "the rest of the output was dropped";
+    console.error(`alcove: output limit reached: ${what}`);
+  }
   if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
   if (plan.jsonStatusFd !== void 0) {
     const last = {

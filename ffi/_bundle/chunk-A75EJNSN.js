@@ -1170,8 +1170,9 @@ var Process = class {
       const signal = ev.type === "termsig" ? ev.signal : null;
       const code = ev.type === "exit" ? ev.status : 128 + (SIGNALS[ev.signal] ?? 0);
       const why = limit !== null ? limit : signal === "SIGSYS" ? "seccomp" : signal !== null ? "signal" : "exit";
+      const success = limit === null && code === 0 && signal === null;
       return {
-        success: code === 0 && signal === null,
+        success,
         code,
         signal,
         reason: why,
