@@ -34,7 +34,7 @@ import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
 import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
-import { CLOSE_OUTPUT, CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
 import { compilesSeccomp, loadSeccompCompiler } from "./sandbox/_seccomp.ts";
 import type { Process, ProcessOutput } from "./sandbox/process.ts";
@@ -115,6 +115,8 @@ interface ProcState {
   parent: ProcState | null;
   /** States below it that have not ended: they end with it. */
   children: Set<ProcState>;
+  /** Its Process handle was garbage collected: whatever comes of it is dropped. */
+  abandoned: boolean;
 }
 
 const STDIN_DEF: CallDef = {
@@ -987,9 +989,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         return;
     }
     const st = this.#state(pids);
-    st.events.push(ev);
+    if (!st.abandoned) st.events.push(ev);
     // Its descendants went with it: nothing more will come from them.
     if (ev.type === "exit" || ev.type === "termsig") this.#end(st);
+    if (st.abandoned && st.ended) this.#retire(st);
     this.#wake(st);
   }
 
@@ -1034,6 +1037,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         stdinChain: Promise.resolve(),
         parent: ended ? null : parent,
         children: new Set(),
+        abandoned: false,
       };
       // An ended one is not kept: nothing will arrive for it.
       if (ended) return st;
@@ -1258,7 +1262,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
     const st = this.#state(pipeline);
     const q = queue(st);
-    if (q.length > 0) return Promise.resolve(this.#shift(pipeline, st, q));
+    if (q.length > 0) return Promise.resolve(this.#shift(st, q));
     if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise<T | null>((resolve, reject) => {
@@ -1272,7 +1276,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         else resolve(v);
       };
       const check = () => {
-        if (q.length > 0) done(this.#shift(pipeline, st, q));
+        if (q.length > 0) done(this.#shift(st, q));
         else if (st.ended || this.#drained) done(null);
       };
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
@@ -1302,22 +1306,51 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     this.setcpid(st.pipeline.slice(0, -1), pid, "flowcontrol", pause ? 0 : -1).catch(() => {});
   }
 
-  #shift<T>(pipeline: Pipeline, st: ProcState, q: T[]): T {
+  #shift<T>(st: ProcState, q: T[]): T {
     const v = q.shift() as T;
     if (v instanceof Uint8Array) this.#buffer(st, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
-      // Drained: keep only its key, so that later reads return null at once, and
-      // only the newest FINISHED_KEEP keys, so that a long-lived driver does not grow.
-      // Readers still waiting hold the state itself, which has ended.
-      const key = keyOf(pipeline);
-      if (this.#procs.get(key) === st) this.#forget(key, st);
-      this.#finished.delete(key);
-      this.#finished.add(key);
-      if (this.#finished.size > FINISHED_KEEP) {
-        this.#finished.delete(this.#finished.values().next().value as string);
-      }
+      this.#retire(st);
     }
     return v;
+  }
+
+  /**
+   * Forgets an ended, drained process: keeps only its key, so that later reads return null
+   * at once, and only the newest FINISHED_KEEP keys, so that a long-lived driver does not
+   * grow. Readers still waiting hold the state itself, which has ended.
+   */
+  #retire(st: ProcState): void {
+    const key = keyOf(st.pipeline);
+    if (this.#procs.get(key) === st) this.#forget(key, st);
+    this.#finished.delete(key);
+    this.#finished.add(key);
+    if (this.#finished.size > FINISHED_KEEP) {
+      this.#finished.delete(this.#finished.values().next().value as string);
+    }
+  }
+
+  /** Drops what the host holds for a process whose Process handle was collected: nobody
+   * can write to it or read its output or its status any more (it reads EOF; a write gets
+   * EPIPE, as when a stream is cancelled), and it is forgotten once it ends. */
+  [ABANDON](pipeline: Pipeline, piped: readonly ("stdin" | "stdout" | "stderr")[]): void {
+    if (this.#closed) return;
+    // Made here when nothing came of it yet; an ended one that was retired is not kept.
+    const st = this.#state(pipeline);
+    st.abandoned = true;
+    st.events.length = 0;
+    if (!st.ended) {
+      // Nobody can write to it any more either: it reads EOF, as when a writer goes away.
+      for (const which of piped) {
+        if (which === "stdin") this.eof(pipeline).catch(() => {});
+        else void this[CLOSE_OUTPUT](pipeline, which);
+      }
+      return;
+    }
+    this.#buffer(st, -st.buffered);
+    st.stdout.length = 0;
+    st.stderr.length = 0;
+    this.#retire(st);
   }
 
   /**

@@ -536,6 +536,32 @@ Deno.test("spawn: maxOutput passes exactly that many bytes, then kills the tree"
   });
 });
 
+Deno.test("spawn: a Process nobody holds closes its pipes, so its program is not left waiting", async () => {
+  await withDriver(async (drv) => {
+    // Only the pids are kept: the handles become garbage at once. Without them nobody can
+    // write to these programs or read them, so they must not wait for that forever (yes
+    // blocks on a full pipe, sh on a read) nor be kept by the driver for its whole life.
+    const start = async (argv: string[]) => (await drv.spawn(argv, { stderr: "null" })).pid;
+    const pids = [await start(["yes"]), await start(["sh", "-c", "read x; echo done"])];
+    const alive = () =>
+      pids.filter((pid) => {
+        try {
+          return Deno.statSync(`/proc/${pid}`).isDirectory;
+        } catch {
+          return false;
+        }
+      });
+    // Garbage, to have the handles collected (the runtime decides when).
+    for (let round = 0; round < 2000 && alive().length > 0; round++) {
+      let junk: object[] = [];
+      for (let i = 0; i < 100_000; i++) junk.push({ i });
+      junk = [];
+      await new Promise((r) => setTimeout(r, 5 + junk.length));
+    }
+    assertEquals(alive(), [], "still waiting for a reader or a writer");
+  });
+});
+
 Deno.test("spawn: timeout 0 is a limit already reached, not no limit", async () => {
   await withDriver(async (drv) => {
     const o = await (await drv.spawn(["sleep", "5"], { timeout: 0 })).output();

@@ -14,6 +14,8 @@ export const RUN_CALL: unique symbol = Symbol("alcove.runCall");
 export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
 /** The key of the driver's method that closes a process's stdout or stderr. */
 export const CLOSE_OUTPUT: unique symbol = Symbol("alcove.closeOutput");
+/** The key of the driver's method that drops what it holds for a process nobody can read. */
+export const ABANDON: unique symbol = Symbol("alcove.abandon");
 /** The key of the driver's getter for why it closed. */
 export const CLOSED_WHY: unique symbol = Symbol("alcove.closedWhy");
 
@@ -45,6 +47,9 @@ export interface Host {
   /** Drops a process's stdout or stderr, and closes its parent's end of the pipe: the
    * program's next write to it fails (SIGPIPE, EPIPE). */
   [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void>;
+  /** The Process of `pipeline` is gone: closes its stdin, drops its output and events, closes
+   * its output pipes, and forgets it once it has ended. */
+  [ABANDON](pipeline: Pipeline, piped: readonly ("stdin" | "stdout" | "stderr")[]): void;
   /** Whether the driver has stopped. */
   readonly closed: boolean;
   /** Why it closed ("the driver was stopped", how the root ended, ...), null while open. */

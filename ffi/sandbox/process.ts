@@ -15,7 +15,7 @@
 import { concat } from "../_wire.ts";
 import { DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
+import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
@@ -92,6 +92,15 @@ const SIGNALS: Record<string, number> = {
 };
 
 /**
+ * Processes whose handle was collected: their output and status can no longer be read, so the
+ * driver drops them instead of keeping them for the life of the driver. (Reading a stream or
+ * waiting for the status keeps the handle alive.)
+ */
+const abandoned = new FinalizationRegistry<
+  { host: Host; pipeline: Pipeline; piped: ("stdin" | "stdout" | "stderr")[] }
+>(({ host, pipeline, piped }) => host[ABANDON](pipeline, piped));
+
+/**
  * A program started by `spawn`. `await using` kills its tree and waits for it.
  *
  * @example
@@ -135,6 +144,10 @@ export class Process implements AsyncDisposable {
     this.pipeline = [...pipeline];
     this.pid = pipeline[pipeline.length - 1];
     this.#stdio = request.stdio;
+    const piped = (["stdin", "stdout", "stderr"] as const).filter((_, i) =>
+      request.stdio[i] === "pipe"
+    );
+    abandoned.register(this, { host, pipeline: this.pipeline, piped });
     const signal = request.signal;
     if (signal) {
       const onAbort = () => this.#killTree();

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-A75EJNSN.js";
+} from "./chunk-FJKJI6HK.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

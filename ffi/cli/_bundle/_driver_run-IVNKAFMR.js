@@ -63,6 +63,7 @@ import {
 var RUN_CALL = Symbol("alcove.runCall");
 var SPAWN_AT = Symbol("alcove.spawnAt");
 var CLOSE_OUTPUT = Symbol("alcove.closeOutput");
+var ABANDON = Symbol("alcove.abandon");
 var CLOSED_WHY = Symbol("alcove.closedWhy");
 
 // ffi/sandbox/process.ts
@@ -86,6 +87,7 @@ var SIGNALS = {
   SIGXFSZ: 25,
   SIGSYS: 31
 };
+var abandoned = new FinalizationRegistry(({ host, pipeline, piped }) => host[ABANDON](pipeline, piped));
 var Process = class {
   /** Its pid, as its control process sees it. */
   pid;
@@ -116,6 +118,16 @@ var Process = class {
     ];
     this.pid = pipeline[pipeline.length - 1];
     this.#stdio = request.stdio;
+    const piped = [
+      "stdin",
+      "stdout",
+      "stderr"
+    ].filter((_, i) => request.stdio[i] === "pipe");
+    abandoned.register(this, {
+      host,
+      pipeline: this.pipeline,
+      piped
+    });
     const signal = request.signal;
     if (signal) {
       const onAbort = () => this.#killTree();
@@ -1267,8 +1279,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
         return;
     }
     const st = this.#state(pids);
-    st.events.push(ev);
+    if (!st.abandoned) st.events.push(ev);
     if (ev.type === "exit" || ev.type === "termsig") this.#end(st);
+    if (st.abandoned && st.ended) this.#retire(st);
     this.#wake(st);
   }
   /** Marks a process and everything below it as ended, waking their readers. */
@@ -1312,7 +1325,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
         waiters: /* @__PURE__ */ new Set(),
         stdinChain: Promise.resolve(),
         parent: ended ? null : parent,
-        children: /* @__PURE__ */ new Set()
+        children: /* @__PURE__ */ new Set(),
+        abandoned: false
       };
       if (ended) return st;
       parent?.children.add(st);
@@ -1518,7 +1532,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     }
     const st = this.#state(pipeline);
     const q = queue(st);
-    if (q.length > 0) return Promise.resolve(this.#shift(pipeline, st, q));
+    if (q.length > 0) return Promise.resolve(this.#shift(st, q));
     if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
@@ -1532,7 +1546,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         else resolve(v);
       };
       const check = () => {
-        if (q.length > 0) done(this.#shift(pipeline, st, q));
+        if (q.length > 0) done(this.#shift(st, q));
         else if (st.ended || this.#drained) done(null);
       };
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
@@ -1561,19 +1575,48 @@ var Alcove = class _Alcove extends AlcoveCalls {
     this.setcpid(st.pipeline.slice(0, -1), pid, "flowcontrol", pause ? 0 : -1).catch(() => {
     });
   }
-  #shift(pipeline, st, q) {
+  #shift(st, q) {
     const v = q.shift();
     if (v instanceof Uint8Array) this.#buffer(st, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
-      const key = keyOf(pipeline);
-      if (this.#procs.get(key) === st) this.#forget(key, st);
-      this.#finished.delete(key);
-      this.#finished.add(key);
-      if (this.#finished.size > FINISHED_KEEP) {
-        this.#finished.delete(this.#finished.values().next().value);
-      }
+      this.#retire(st);
     }
     return v;
+  }
+  /**
+   * Forgets an ended, drained process: keeps only its key, so that later reads return null
+   * at once, and only the newest FINISHED_KEEP keys, so that a long-lived driver does not
+   * grow. Readers still waiting hold the state itself, which has ended.
+   */
+  #retire(st) {
+    const key = keyOf(st.pipeline);
+    if (this.#procs.get(key) === st) this.#forget(key, st);
+    this.#finished.delete(key);
+    this.#finished.add(key);
+    if (this.#finished.size > FINISHED_KEEP) {
+      this.#finished.delete(this.#finished.values().next().value);
+    }
+  }
+  /** Drops what the host holds for a process whose Process handle was collected: nobody
+   * can write to it or read its output or its status any more (it reads EOF; a write gets
+   * EPIPE, as when a stream is cancelled), and it is forgotten once it ends. */
+  [ABANDON](pipeline, piped) {
+    if (this.#closed) return;
+    const st = this.#state(pipeline);
+    st.abandoned = true;
+    st.events.length = 0;
+    if (!st.ended) {
+      for (const which of piped) {
+        if (which === "stdin") this.eof(pipeline).catch(() => {
+        });
+        else void this[CLOSE_OUTPUT](pipeline, which);
+      }
+      return;
+    }
+    this.#buffer(st, -st.buffered);
+    st.stdout.length = 0;
+    st.stderr.length = 0;
+    this.#retire(st);
   }
   /**
    * Lets the program exit while the driver is idle (no call or read waiting).
