@@ -64,6 +64,11 @@ Deno.test("spawn: output, exit status, stderr and usage", async () => {
     assertGreater(r.status.usage.maxRssKb, 0);
     // Nothing is left in the control process.
     assertEquals(await drv.cpid([]), []);
+    // Asked again, output() gives the same answer, not what is left after the first.
+    const p = await drv.spawn(["echo", "hi"]);
+    const first = await p.output();
+    assertEquals(await p.output(), first);
+    assertEquals(text(first.stdout), "hi\n");
   });
 });
 
@@ -902,6 +907,12 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
     });
     const o = await u.output();
     assertEquals([text(o.stdout), o.status.code], ["naïve → ✓|日本語", 0]);
+    // A Process's kill checks its signal before sending it.
+    await using s = await drv.spawn(["sleep", "10"]);
+    for (const signal of [-1, 65, 1.5, NaN]) {
+      await assertRejects(() => s.kill(signal), RangeError, "kill: a signal number must be");
+    }
+    await assertRejects(() => s.kill("SIGNOPE"), RangeError, "SIGNOPE");
   });
 });
 

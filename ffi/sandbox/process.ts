@@ -126,6 +126,7 @@ export class Process implements AsyncDisposable {
   #stdout?: ReadableStream<Uint8Array>;
   #stderr?: ReadableStream<Uint8Array>;
   #status?: Promise<ProcessStatus>;
+  #output?: Promise<ProcessOutput>;
   #ended = false;
   #stdinTouched = false;
 
@@ -282,7 +283,8 @@ export class Process implements AsyncDisposable {
 
   /**
    * Reads stdout and stderr to their end (both at once, so neither can fill up and block
-   * the program) and waits for the status. An untouched piped stdin is closed first.
+   * the program) and waits for the status. An untouched piped stdin is closed first. What
+   * was read from a stream before is not in it; a second call gives the same result.
    *
    * @example
    * ```ts
@@ -293,7 +295,12 @@ export class Process implements AsyncDisposable {
    * console.log(status.success, new TextDecoder().decode(stdout)); // true "42\n"
    * ```
    */
-  async output(): Promise<ProcessOutput> {
+  output(): Promise<ProcessOutput> {
+    this.#output ??= this.#collect();
+    return this.#output;
+  }
+
+  async #collect(): Promise<ProcessOutput> {
     if (this.#stdio[0] === "pipe" && !this.#stdinTouched) {
       this.#stdinTouched = true;
       await this.#host.eof(this.pipeline).catch(() => {});
@@ -331,6 +338,9 @@ export class Process implements AsyncDisposable {
    * ```
    */
   async kill(signal: string | number = "SIGTERM"): Promise<void> {
+    if (typeof signal === "number" && !(Number.isInteger(signal) && signal >= 0 && signal <= 64)) {
+      throw new RangeError(`kill: a signal number must be an integer from 0 to 64, got ${signal}`);
+    }
     if (this.#ended) return;
     const parent = this.pipeline.slice(0, -1);
     const kill = CALLS.kill;

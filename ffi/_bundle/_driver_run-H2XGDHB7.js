@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-FJKJI6HK.js";
+} from "./chunk-4KMNUPEH.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

@@ -1032,6 +1032,7 @@ var Process = class {
   #stdout;
   #stderr;
   #status;
+  #output;
   #ended = false;
   #stdinTouched = false;
   /** Made by `spawn`; not constructed directly.
@@ -1194,7 +1195,8 @@ var Process = class {
   }
   /**
    * Reads stdout and stderr to their end (both at once, so neither can fill up and block
-   * the program) and waits for the status. An untouched piped stdin is closed first.
+   * the program) and waits for the status. An untouched piped stdin is closed first. What
+   * was read from a stream before is not in it; a second call gives the same result.
    *
    * @example
    * ```ts
@@ -1205,7 +1207,11 @@ var Process = class {
    * console.log(status.success, new TextDecoder().decode(stdout)); // true "42\n"
    * ```
    */
-  async output() {
+  output() {
+    this.#output ??= this.#collect();
+    return this.#output;
+  }
+  async #collect() {
     if (this.#stdio[0] === "pipe" && !this.#stdinTouched) {
       this.#stdinTouched = true;
       await this.#host.eof(this.pipeline).catch(() => {
@@ -1247,6 +1253,9 @@ var Process = class {
    * ```
    */
   async kill(signal = "SIGTERM") {
+    if (typeof signal === "number" && !(Number.isInteger(signal) && signal >= 0 && signal <= 64)) {
+      throw new RangeError(`kill: a signal number must be an integer from 0 to 64, got ${signal}`);
+    }
     if (this.#ended) return;
     const parent = this.pipeline.slice(0, -1);
     const kill = CALLS.kill;
