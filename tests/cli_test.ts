@@ -654,6 +654,18 @@ Deno.test("cli: our limits and options", async (t) => {
     const r = await run("alcove", ["--output-limit", "1K", ...ROOT, "yes"]);
     assertEquals(r.code, 123, r.err);
     assertEquals(r.out.length, 1024);
+    // The limit itself is within it; a byte more is not, even from a command that ends first.
+    for (const [bytes, code] of [[1024, 0], [1025, 123]]) {
+      const e = await run("alcove", [
+        "--output-limit",
+        "1K",
+        ...ROOT,
+        "sh",
+        "-c",
+        `yes | head -c ${bytes}`,
+      ]);
+      assertEquals([e.code, e.out.length], [code, 1024], e.err);
+    }
   });
   await t.step("--rlimit", async () => {
     const r = await run("alcove", [
