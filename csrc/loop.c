@@ -241,7 +241,8 @@ static void setup_read(struct alcove_state *ap, struct alcove_child *c)
         break;
     }
     close_fd(&c->setup_fd);
-    if (c->setup_buf.len == 0) {
+    /* The byte the control process wrote first, then a failed step's record if any. */
+    if (c->setup_buf.len <= 1) {
         c->execed = 1;
         alcove_frame_simple(&ap->up_wbuf, ALCOVE_UP_REPLY, ALCOVE_STATUS_OK, c->spawn_id, 0, 1,
                             c->pid);
@@ -250,7 +251,7 @@ static void setup_read(struct alcove_state *ap, struct alcove_child *c)
                                           c->spawn_id, 0, NULL, 0);
         if (start != (size_t)-1) {
             struct alcove_reply r = {.out = &ap->up_wbuf};
-            alcove_reply_bytes(&r, c->setup_buf.data, c->setup_buf.len);
+            alcove_reply_bytes(&r, c->setup_buf.data + 1, c->setup_buf.len - 1);
             alcove_frame_end(&ap->up_wbuf, start);
         }
         /* It exits right after its report: reap it here, so that no process of a
@@ -1270,8 +1271,8 @@ int alcove_loop(struct alcove_state *ap)
                 close_output(ap, c);
             if (c->ctl_in >= 0 && !up_full && c->ctl_in != ap->xfer_fd)
                 ADD(c->ctl_in, POLLIN, FD_CTL_IN, i);
-            if (c->setup_fd >= 0)
-                ADD(c->setup_fd, POLLIN, FD_SETUP, i);
+            if (c->setup_fd >= 0) /* hang-up only: see the report pipe in calls/spawn.c */
+                ADD(c->setup_fd, 0, FD_SETUP, i);
             if (c->ctl_out >= 0 && alcove_buf_pending(&c->ctl_wbuf) > 0)
                 ADD(c->ctl_out, POLLOUT, FD_CTL_OUT, i);
             if (c->in >= 0 && (alcove_buf_pending(&c->in_wbuf) > 0 || ap->opt.stdin_closed))

@@ -72,11 +72,12 @@ static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s)
 }
 
 /* A failed step: one record on the report pipe (written at once: it is smaller
- * than PIPE_BUF), then exit. */
+ * than PIPE_BUF, and with the control process's byte before it, it fits in the pipe's
+ * first page, which needs no memory of this process's cgroup), then exit. */
 static void __attribute__((noreturn)) fail(int err, const char *step, const char *what,
                                           const char *path)
 {
-    unsigned char buf[4096];
+    unsigned char buf[4095];
     size_t off = 4;
     uint32_t e = (uint32_t)err;
     buf[0] = (unsigned char)e;

@@ -4,6 +4,7 @@ import {
   assert,
   assertEquals,
   assertGreater,
+  assertInstanceOf,
   assertLessOrEqual,
   assertMatch,
   assertRejects,
@@ -306,6 +307,21 @@ Deno.test(
             SetupError,
           );
           assertStringIncludes(e.message, `the ${offered[0]} controller is not delegated`);
+        }
+      }
+      // A step that fails for want of memory in the sandbox's own cgroup still reports it
+      // (the report used to need memory too: it was lost, and the spawn looked like a
+      // program that exited 127). The kernel may also choose to OOM-kill it: never a plain
+      // exit.
+      if (V1("memory") || v2Has("memory")) {
+        for (let i = 0; i < 5; i++) {
+          try {
+            const p = await drv.spawn(["true"], { cgroup: { memoryMax: 4096 } });
+            assertEquals((await p.status).reason, "oom");
+          } catch (e) {
+            assertInstanceOf(e, SetupError);
+            assertEquals(e.code, "ENOMEM", e.message);
+          }
         }
       }
       // Raw files are written after the limits.

@@ -187,7 +187,9 @@ static size_t wait_exec(int fd, pid_t pid, long long deadline, int *timed_out, u
                 ms = (int)((left + 999999) / 1000000);
             }
         }
-        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        /* Hang-up only: the pipe is read once the child has exec'd or exited (see the
+         * byte written before the child was made). */
+        struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
         int ready = poll(&p, 1, ms);
         if (ready < 0 && errno != EINTR)
             return have;
@@ -275,9 +277,14 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
                 fds[i][1] = fd;
         }
     }
-    /* Non-blocking for this process; the child's one record always fits. */
+    /* Non-blocking for this process; the child's one record always fits. One byte is written
+     * here first and read only once the child has exec'd or exited: the pipe's page is then
+     * this process's, so a child in a memory cgroup at its limit, whose other allocations
+     * fail, can still write its record into that page (it fits beside the byte). */
     if (err == 0 && pipe2(fds[3], O_CLOEXEC | O_NONBLOCK) < 0)
         err = errno;
+    if (err == 0 && write(fds[3][1], "", 1) != 1)
+        err = errno != 0 ? errno : EIO;
     /* The child waits on the sync pipe for its id maps, and for the in-process host's hook. */
     int hold = ap->spawned != NULL;
     if (err == 0 && ((flags & NEWUSER) || hold) && pipe2(fds[4], O_CLOEXEC) < 0)
@@ -418,15 +425,15 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         }
         close(fds[3][0]);
         fds[3][0] = -1;
-        if (have > 0) {
-            /* A step failed and it exited: answered as the loop answers a report, with no
-             * process left. */
+        if (have > 1) {
+            /* A step failed and it exited (its record follows the byte written here): answered
+             * as the loop answers a report, with no process left. */
             waitpid(pid, NULL, 0);
             for (int i = 0; i < 5; i++)
                 close_pair(fds[i]);
             alcove_sandbox_free(&sb);
             abandon(cg);
-            rv = alcove_reply_bytes(reply, rec, have);
+            rv = alcove_reply_bytes(reply, rec + 1, have - 1);
             reply->status = ALCOVE_STATUS_SETUP;
             return rv;
         }
