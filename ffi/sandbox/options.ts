@@ -196,7 +196,8 @@ export interface SpawnOptions {
    * list of those (installed in order, at most 8), or null.
    */
   seccomp?: SeccompFilter | readonly SeccompFilter[] | null;
-  /** Landlock file-system rules. */
+  /** Landlock file-system rules (Landlock has no right for metadata: chmod, chown, utimes
+   * and xattrs are not restricted by it; a read-only mount is). */
   landlock?: LandlockOptions;
   /**
    * Starts a new session (setsid), detaching it from the terminal. Without it, a program started
