@@ -184,7 +184,9 @@ export interface SpawnOptions {
   env?: Readonly<Record<string, string>>;
   /** Adds `env` to the control process's environment instead of replacing it. */
   inheritEnv?: boolean;
-  /** Resource limits by name, with or without RLIMIT_ (`{ NOFILE: 64, AS: 256 << 20 }`). */
+  /** Resource limits by name, with or without RLIMIT_ (`{ NOFILE: 64, AS: 256 << 20 }`). NPROC
+   * counts every process of the real user and does not bind root (uid 0 outside user
+   * namespaces): `cgroup.pidsMax` caps one sandbox. */
   rlimits?: Readonly<Record<string, RlimitValue>>;
   /** Capabilities kept (default none: every set is cleared). */
   capabilities?: readonly Capability[];
