@@ -11,6 +11,7 @@ import {
 } from "@std/assert";
 import {
   Alcove,
+  AlcoveError,
   DriverClosedError,
   type Mount,
   SetupError,
@@ -689,6 +690,20 @@ Deno.test("spawn: a status lost with the root says how the root ended; a stop, h
       assertEquals([st.signal, st.reason], ["SIGTERM", "signal"], `asked before: ${before}`);
     });
   }
+  // With the driver open, a status that cannot come does not blame the driver: its exit was
+  // read by drv.event, or the control process above it (which reaps it) was killed.
+  await withDriver(async (drv) => {
+    const p = await drv.spawn(["true"], { stdout: "null", stderr: "null" });
+    while ((await drv.event(p.pipeline, { timeout: 5000 })) !== null);
+    const t = await drv.root.fork();
+    const q = await t.spawn(["sleep", "100"]);
+    await drv.root.kill(t.pid, "SIGKILL");
+    for (const lost of [p, q]) {
+      const e = await assertRejects(() => lost.status, AlcoveError, "did not reach this Process");
+      assert(!(e instanceof DriverClosedError), e.message);
+    }
+    assert(!drv.closed);
+  });
 });
 
 /** A program that prints a line for each signal 40 it gets (a real-time signal, queued: it

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-4KMNUPEH.js";
+} from "./chunk-WR6OMF3R.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-H2XGDHB7.js");
+  const { runWithDriver } = await import("./_driver_run-3JA3VMXQ.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { concat } from "../_wire.ts";
-import { DriverClosedError } from "../errors.ts";
+import { AlcoveError, DriverClosedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
 import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
@@ -229,7 +229,9 @@ export class Process implements AsyncDisposable {
 
   /** How it ended; resolves once it has been reaped, after all its output (a stop of the
    * driver ends it, and its status says so). Rejects with DriverClosedError, saying how the
-   * root control process ended, when that process is lost first.
+   * root control process ended, when that process is lost first; with an AlcoveError when the
+   * driver is open but the exit cannot come here (`drv.event` took it, or the control process
+   * above it ended first).
    *
    * @example
    * ```ts
@@ -251,6 +253,16 @@ export class Process implements AsyncDisposable {
       const ev = await this.#host.event(this.pipeline);
       if (ev === null) {
         this.#ended = true;
+        if (!this.#host.closed) {
+          // The driver is open: the end came, but not to this reader.
+          throw new AlcoveError(
+            "status",
+            this.pipeline,
+            `Cannot finish status in [${this.pipeline.join(", ")}]: its exit did not reach ` +
+              "this Process: another reader took it (drv.event), or the control process " +
+              "above it ended first",
+          );
+        }
         // How the driver closed: stopped, or its root control process lost.
         throw new DriverClosedError(
           "status",

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-4KMNUPEH.js";
+} from "./chunk-WR6OMF3R.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

@@ -212,7 +212,9 @@ var Process = class {
   }
   /** How it ended; resolves once it has been reaped, after all its output (a stop of the
    * driver ends it, and its status says so). Rejects with DriverClosedError, saying how the
-   * root control process ended, when that process is lost first.
+   * root control process ended, when that process is lost first; with an AlcoveError when the
+   * driver is open but the exit cannot come here (`drv.event` took it, or the control process
+   * above it ended first).
    *
    * @example
    * ```ts
@@ -238,6 +240,9 @@ var Process = class {
       const ev = await this.#host.event(this.pipeline);
       if (ev === null) {
         this.#ended = true;
+        if (!this.#host.closed) {
+          throw new AlcoveError("status", this.pipeline, `Cannot finish status in [${this.pipeline.join(", ")}]: its exit did not reach this Process: another reader took it (drv.event), or the control process above it ended first`);
+        }
         throw new DriverClosedError("status", this.pipeline, this.#host[CLOSED_WHY] ?? "the driver closed before the process ended");
       }
       if (ev.type === "usage") {
