@@ -70,6 +70,11 @@ Deno.test("spawn: output, exit status, stderr and usage", async () => {
     const first = await p.output();
     assertEquals(await p.output(), first);
     assertEquals(text(first.stdout), "hi\n");
+    // The output ends with the program, not with a background process that holds its pipes.
+    const started = Date.now();
+    const bg = await (await drv.spawn(["sh", "-c", "(sleep 2; echo late) & echo early"])).output();
+    assertEquals(text(bg.stdout), "early\n");
+    assert(Date.now() - started < 1500, "output() waited for the background process");
   });
 });
 

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-WR6OMF3R.js";
+} from "./chunk-KTPM3JFY.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-3JA3VMXQ.js");
+  const { runWithDriver } = await import("./_driver_run-CHS2S2MG.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -1201,7 +1201,9 @@ var Process = class {
   /**
    * Reads stdout and stderr to their end (both at once, so neither can fill up and block
    * the program) and waits for the status. An untouched piped stdin is closed first. What
-   * was read from a stream before is not in it; a second call gives the same result.
+   * was read from a stream before is not in it; a second call gives the same result. The
+   * streams end with the program: what a background process of it writes after it exited is
+   * not collected (unlike `Deno.Command`, which waits for every holder of the pipes).
    *
    * @example
    * ```ts

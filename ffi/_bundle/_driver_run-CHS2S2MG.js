@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-WR6OMF3R.js";
+} from "./chunk-KTPM3JFY.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
