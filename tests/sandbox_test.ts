@@ -10,6 +10,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import {
+  AbortedError,
   Alcove,
   AlcoveError,
   DriverClosedError,
@@ -668,6 +669,22 @@ Deno.test("spawn: await using kills and reaps the tree; abort kills it too", asy
     const p = await drv.spawn(["sleep", "100"], { signal: ac.signal });
     ac.abort();
     assertEquals((await p.status).signal, "SIGKILL");
+    // Aborted while the spawn is on its way: the Process comes back, and is killed at once.
+    const late = new AbortController();
+    const sent = drv.spawn(["sleep", "100"], { signal: late.signal });
+    queueMicrotask(() => late.abort());
+    const q = await sent;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      q.status,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the abort was lost: still running")), 10_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assertEquals(status.signal, "SIGKILL");
+    // Aborted before: nothing is started.
+    await assertRejects(() => drv.spawn(["sleep", "100"], { signal: late.signal }), AbortedError);
+    assertEquals(await drv.cpid([]), []);
   });
 });
 

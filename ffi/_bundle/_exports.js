@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-KTPM3JFY.js";
+} from "./chunk-GIMQZ264.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CHS2S2MG.js");
+  const { runWithDriver } = await import("./_driver_run-WHZ5H2BK.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -150,7 +150,10 @@ export class Process implements AsyncDisposable {
     );
     abandoned.register(this, { host, pipeline: this.pipeline, piped });
     const signal = request.signal;
-    if (signal) {
+    if (signal?.aborted) {
+      // Aborted while the spawn was on its way: the abort event has been and gone.
+      this.#killTree();
+    } else if (signal) {
       const onAbort = () => this.#killTree();
       signal.addEventListener("abort", onAbort, { once: true });
       this.status.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});

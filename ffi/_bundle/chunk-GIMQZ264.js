@@ -1063,7 +1063,9 @@ var Process = class {
       piped
     });
     const signal = request.signal;
-    if (signal) {
+    if (signal?.aborted) {
+      this.#killTree();
+    } else if (signal) {
       const onAbort = () => this.#killTree();
       signal.addEventListener("abort", onAbort, {
         once: true

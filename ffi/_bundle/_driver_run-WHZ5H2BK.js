@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-KTPM3JFY.js";
+} from "./chunk-GIMQZ264.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
