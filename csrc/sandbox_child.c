@@ -699,11 +699,14 @@ static void mount_op(const struct sb_mount *m)
         if ((rv = mkdirs(dst, 0, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         if (symlink(m->source.s, dst) < 0) {
-            char have[4200];
-            ssize_t n = readlink(dst, have, sizeof(have) - 1);
-            if (errno == EEXIST && n >= 0 && (have[n] = 0, strcmp(have, m->source.s) == 0))
-                return; /* bubblewrap accepts the same link twice */
-            failf(errno, "mount", m->target.s, "Can't make symlink at %s", m->target.s);
+            int err = errno; /* what symlink said, not what the readlink below may say */
+            if (err == EEXIST) {
+                char have[4200];
+                ssize_t n = readlink(dst, have, sizeof(have) - 1);
+                if (n >= 0 && (have[n] = 0, strcmp(have, m->source.s) == 0))
+                    return; /* bubblewrap accepts the same link twice */
+            }
+            failf(err, "mount", m->target.s, "Can't make symlink at %s", m->target.s);
         }
         return;
     }

@@ -386,6 +386,14 @@ Deno.test("spawn: a failed step is a SetupError with step and path, and leaves n
         "ENOENT",
       ],
       [{ landlock: { read: ["/nonexistent"] } }, ["true"], "landlock", "/nonexistent", "ENOENT"],
+      // A symbolic link onto a directory: EEXIST, as bwrap says, not the errno of a readlink.
+      [
+        { mounts: [...SYSTEM, { type: "symlink", source: "/a", target: "/etc" }] },
+        ["true"],
+        "mount",
+        "/etc",
+        "EEXIST",
+      ],
       [
         { rlimits: { NOFILE: { cur: 1, max: 2 ** 40 } } },
         ["true"],
