@@ -167,7 +167,7 @@ int alcove_reply_errno_limit(struct alcove_reply *r, int err, const char *option
 {
     int rv = alcove_reply_errno(r, err);
     rv |= alcove_reply_bytes(r, option, strlen(option));
-    r->status = ALCOVE_STATUS_ERRNO;
+    r->status = ALCOVE_STATUS_ERRNO; /* each value put marks the reply OK again */
     return rv;
 }
 

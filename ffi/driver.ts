@@ -561,17 +561,25 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         );
       }
       w.end(start);
-      if (w.len - start > LARGE_FRAME) {
-        const frame = w.buf.slice(start, w.len);
-        w.len = start;
-        if (start > 0) this.#queue.push({ bytes: w.take() });
-        this.#queue.push({ bytes: frame, id });
-      }
+      if (w.len - start > LARGE_FRAME) this.#setAside(start, id);
     } catch (e) {
       w.len = start;
       return Promise.reject(e);
     }
     return this.#await(id, def, pipeline, options, args, deadline);
+  }
+
+  /**
+   * Takes the frame that begins at `start` (the last one written) out of #out into an entry
+   * of its own in #queue, after one holding the frames before it; `tail` is sent right after
+   * it, from where it lies.
+   */
+  #setAside(start: number, id: number, tail?: Uint8Array): void {
+    const w = this.#out;
+    const frame = w.buf.slice(start, w.len);
+    w.len = start;
+    if (start > 0) this.#queue.push({ bytes: w.take() });
+    this.#queue.push({ bytes: frame, id, tail });
   }
 
   #allocId(): number {
@@ -1152,10 +1160,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       // Sent from where it lies, after its header: the caller holds it until the reply,
       // so a large write is neither copied into the buffer nor out of it again.
       w.view.setUint32(start, w.len - start - 4 + payload.length, true);
-      const header = w.buf.slice(start, w.len);
-      w.len = start;
-      if (start > 0) this.#queue.push({ bytes: w.take() });
-      this.#queue.push({ bytes: header, id, tail: payload });
+      this.#setAside(start, id, payload);
     } else {
       if (payload) {
         w.ensure(payload.length);

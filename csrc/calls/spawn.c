@@ -28,9 +28,8 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* When a spawn started at `started` with a timeout of `ms` milliseconds (0: none) is due. */
-/* The wall-clock limit on the monotonic clock, 0 for none: a timeout of 0 is already
- * reached (a budget that ran out), never "no limit". */
+/* When a spawn started at `started` is due, on the monotonic clock; 0 for no timeout. A
+ * timeout of 0 is already reached (a budget that ran out), never "no limit". */
 static long long deadline(long long started, const struct alcove_sandbox *sb)
 {
     if (!sb->has_timeout)

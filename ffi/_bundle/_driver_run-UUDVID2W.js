@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GIMQZ264.js";
+} from "./chunk-44RNPXHP.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

@@ -912,22 +912,30 @@ var Alcove = class _Alcove extends AlcoveCalls {
         throw new RangeError(`${def.name}: request of ${w.len - start} bytes exceeds the ${MAX_REQUEST} byte limit`);
       }
       w.end(start);
-      if (w.len - start > LARGE_FRAME) {
-        const frame = w.buf.slice(start, w.len);
-        w.len = start;
-        if (start > 0) this.#queue.push({
-          bytes: w.take()
-        });
-        this.#queue.push({
-          bytes: frame,
-          id
-        });
-      }
+      if (w.len - start > LARGE_FRAME) this.#setAside(start, id);
     } catch (e) {
       w.len = start;
       return Promise.reject(e);
     }
     return this.#await(id, def, pipeline, options, args, deadline);
+  }
+  /**
+   * Takes the frame that begins at `start` (the last one written) out of #out into an entry
+   * of its own in #queue, after one holding the frames before it; `tail` is sent right after
+   * it, from where it lies.
+   */
+  #setAside(start, id, tail) {
+    const w = this.#out;
+    const frame = w.buf.slice(start, w.len);
+    w.len = start;
+    if (start > 0) this.#queue.push({
+      bytes: w.take()
+    });
+    this.#queue.push({
+      bytes: frame,
+      id,
+      tail
+    });
   }
   #allocId() {
     let id = this.#nextId;
@@ -1445,16 +1453,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const start = w.begin(type, code, id, pipeline);
     if (payload && payload.length > LARGE_FRAME) {
       w.view.setUint32(start, w.len - start - 4 + payload.length, true);
-      const header = w.buf.slice(start, w.len);
-      w.len = start;
-      if (start > 0) this.#queue.push({
-        bytes: w.take()
-      });
-      this.#queue.push({
-        bytes: header,
-        id,
-        tail: payload
-      });
+      this.#setAside(start, id, payload);
     } else {
       if (payload) {
         w.ensure(payload.length);
