@@ -419,7 +419,9 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
     } else if (limit == SB_REASON_OOM) {
         reason = "oom";
         status = ALCOVE_EXIT_OOM;
-        fprintf(stderr, "alcove: out of memory: killed\n");
+        /* Or a process of its cgroup was, and the command then failed (a shell's). */
+        fprintf(stderr, "alcove: out of memory: %s\n",
+                signaled ? "killed" : "a process of the command was killed");
     }
     if (cli->json_fd >= 0)
         report_ended(cli, code, status, reason, signal);

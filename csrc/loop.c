@@ -640,8 +640,12 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
                              c->reason == SB_REASON_NONE);
         c->cg = NULL;
         c->has_cg_usage = 1;
+        /* The memory controller killed it, or killed a process of its cgroup and it then
+         * failed: a shell whose command was killed exits 137, the run failed all the same.
+         * A program that survives the kill of one of its children and succeeds has no
+         * reason to change (the kill is still counted). */
         if (c->cg_usage.oom_kills > 0 && c->reason == SB_REASON_NONE &&
-            kind == ALCOVE_EVENT_TERMSIG && value == SIGKILL)
+            !(kind == ALCOVE_EVENT_EXIT && value == 0))
             c->reason = SB_REASON_OOM;
     }
     if (c->spawned && !c->quiet)

@@ -176,6 +176,28 @@ Deno.test(
         "exit",
         0,
       ]);
+      // The program is a shell and the OOM killer ends its command: the shell exits 137,
+      // and the run failed for want of memory all the same.
+      const big = "python3 -c \"x = b'\\1' * (200 << 20)\"";
+      const wrapped = await run(drv, ["sh", "-c", `${big}; exit $?`], {
+        cgroup: { memoryMax: "24M", memorySwapMax: 0 },
+      });
+      assertEquals(
+        [wrapped.status.reason, wrapped.status.code, wrapped.status.signal],
+        ["oom", 137, null],
+      );
+      assertEquals(wrapped.status.success, false);
+      // A shell that survives its command's OOM kill and succeeds anyway is a success, and
+      // the kill is still counted.
+      const survived = await run(drv, ["sh", "-c", `${big}; echo went on`], {
+        cgroup: { memoryMax: "24M", memorySwapMax: 0 },
+      });
+      assertEquals([survived.out, survived.status.reason, survived.status.success], [
+        "went on\n",
+        "exit",
+        true,
+      ]);
+      assertGreater(survived.status.usage.cgroup!.oomKills!, 0);
     });
   },
 );

@@ -772,6 +772,19 @@ Deno.test("cli: our limits and options", async (t) => {
     assertStringIncludes(r.err, "alcove: out of memory");
     assertEquals(last.reason, "oom");
     assert(last.usage.cgroup.oomKills >= 1);
+    // A shell whose command the OOM killer ended: the shell fails, and so did the run.
+    const shell = await run("alcove", [
+      "--memory",
+      "32M",
+      ...ROOT,
+      "--tmpfs",
+      "/tmp",
+      "/bin/sh",
+      "-c",
+      "/usr/bin/python3 -c 'x = bytearray(200 << 20)'; exit $?",
+    ]);
+    assertEquals(shell.code, 122, shell.err);
+    assertStringIncludes(shell.err, "alcove: out of memory: a process of the command was killed");
     const pids = await run("alcove", [
       "--pids",
       "3",

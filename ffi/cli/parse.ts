@@ -229,7 +229,7 @@ export const CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
 Exit status: the command's; 128+N when killed by signal N; 1 for a bad command line;
 124 wall-clock limit; 125 setup failure; 126 command not executable; 127 command not found;
-123 output limit; 122 killed for lack of memory (OOM).
+123 output limit; 122 out of memory (the OOM killer ended it or one of its processes).
 `;
 
 /** Reserved exit statuses.

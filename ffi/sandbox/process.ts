@@ -47,7 +47,9 @@ export interface ProcessStatus {
   /** The signal that ended it, or null. */
   signal: string | null;
   /** Why it ended: "timeout" and "output-limit" are the limits of spawn's options, "oom" the
-   * memory controller of its cgroup (spawn's `cgroup.memoryMax`). */
+   * memory controller of its cgroup (spawn's `cgroup.memoryMax`): it killed the program, or
+   * killed another process of the cgroup and the program then failed (a shell whose command
+   * was killed). */
   reason: ExitReason;
   /** Resource usage. */
   usage: ResourceUsage;

@@ -11,7 +11,7 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces
-} from "./chunk-SCZG7TI4.js";
+} from "./chunk-4KLY3R4B.js";
 import {
   ConstantTable,
   VERSION,
@@ -211,7 +211,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-63GB6PLZ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-TO4TIDNM.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-SCZG7TI4.js";
+} from "./chunk-4KLY3R4B.js";
 import {
   ConstantTable,
   VERSION,

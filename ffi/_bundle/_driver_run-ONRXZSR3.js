@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-44RNPXHP.js";
+} from "./chunk-DW2NZEBP.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
