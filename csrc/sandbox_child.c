@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "constants.h"
 #include "sandbox.h"
 
 #ifndef PR_CAP_AMBIENT
@@ -1078,9 +1079,21 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         struct rlimit rl = {.rlim_cur = (rlim_t)sb->rlimits[i].cur,
                             .rlim_max = (rlim_t)sb->rlimits[i].max};
         if (setrlimit((alcove_rlimit_resource)sb->rlimits[i].resource, &rl) < 0) {
-            char what[64];
-            snprintf(what, sizeof(what), "Cannot set rlimit %d", sb->rlimits[i].resource);
-            fail(errno, "rlimit", what, NULL);
+            int err = errno;
+            const char *name = alcove_constant_name(ALCOVE_CONST_RLIMIT, sb->rlimits[i].resource);
+            char limit[2][24];
+            for (int k = 0; k < 2; k++) {
+                rlim_t v = k == 0 ? rl.rlim_cur : rl.rlim_max;
+                if (v == RLIM_INFINITY)
+                    snprintf(limit[k], sizeof(limit[k]), "unlimited");
+                else
+                    snprintf(limit[k], sizeof(limit[k]), "%llu", (unsigned long long)v);
+            }
+            if (name != NULL)
+                failf(err, "rlimit", NULL, "Cannot set %s to %s (hard %s)", name, limit[0],
+                      limit[1]);
+            failf(err, "rlimit", NULL, "Cannot set rlimit %d to %s (hard %s)",
+                  sb->rlimits[i].resource, limit[0], limit[1]);
         }
     }
     const char *pwd = enter_cwd(sb);

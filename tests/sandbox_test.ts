@@ -408,6 +408,12 @@ Deno.test("spawn: a failed step is a SetupError with step and path, and leaves n
       assertMatch(e.message, /^spawn: .+: E[A-Z]+ \(.+\)$/);
       assertEquals(await drv.cpid([]), [], `a process was left after ${step}`);
     }
+    // The resource by name, and the limits asked for.
+    const named = await assertRejects(
+      () => drv.spawn(["true"], { rlimits: { NOFILE: { cur: 1, max: Infinity } } }),
+      SetupError,
+    );
+    assertStringIncludes(named.message, "Cannot set RLIMIT_NOFILE to 1 (hard unlimited): EPERM");
     const e = await assertRejects(() => drv.spawn(["/nonexistent/prog"]), SetupError);
     assertEquals(
       e.message,
@@ -911,6 +917,12 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
         "options.mounts[0].data",
       ],
       [["true"], { cwd: "tmp" }, TypeError, "options.cwd: must be an absolute path"],
+      [
+        ["true"],
+        { mounts: [{ type: "tmpfs", target: "/" + "é".repeat(2048) }] },
+        RangeError,
+        "options.mounts[0].target: must be shorter than 4096 bytes (PATH_MAX), got 4097",
+      ],
       [["true"], { env: { "A=B": "1" } }, TypeError, "options.env.A=B"],
       [["true"], { env: { A: 1 } }, TypeError, "options.env.A: must be a string"],
       [["true"], { rlimits: { NOPE: 1 } }, RangeError, "options.rlimits.NOPE: unknown resource"],

@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-DW2NZEBP.js";
+} from "./chunk-E42K325Z.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-ONRXZSR3.js");
+  const { runWithDriver } = await import("./_driver_run-UTNPC444.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -492,6 +492,11 @@ function absPath(field: string, v: unknown): string {
   const s = str(field, v);
   if (!s.startsWith("/")) fail(field, "must be an absolute path");
   if (s.split("/").includes("..")) fail(field, 'must not contain ".." components');
+  // No system call takes a path of PATH_MAX (4096) bytes or more.
+  if (s.length >= 1366) {
+    const n = encoder.encode(s).length;
+    if (n >= 4096) fail(field, `must be shorter than 4096 bytes (PATH_MAX), got ${n}`, RangeError);
+  }
   return s;
 }
 

@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-4KLY3R4B.js";
+} from "./chunk-WZ6YF7IP.js";
 import {
   ConstantTable,
   VERSION,

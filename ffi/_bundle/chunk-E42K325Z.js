@@ -591,6 +591,10 @@ function absPath(field, v) {
   const s = str(field, v);
   if (!s.startsWith("/")) fail2(field, "must be an absolute path");
   if (s.split("/").includes("..")) fail2(field, 'must not contain ".." components');
+  if (s.length >= 1366) {
+    const n = encoder.encode(s).length;
+    if (n >= 4096) fail2(field, `must be shorter than 4096 bytes (PATH_MAX), got ${n}`, RangeError);
+  }
   return s;
 }
 function id(field, v) {

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-DW2NZEBP.js";
+} from "./chunk-E42K325Z.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
