@@ -678,8 +678,17 @@ static void mount_op(const struct sb_mount *m)
     case SB_MNT_PROC:
         if ((rv = mkdirs(dst, 1, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
-        if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV, NULL) < 0)
-            failf(errno, "mount", m->target.s, "Cannot mount proc on %s", m->target.s);
+        if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV, NULL) < 0) {
+            int err = errno;
+            /* The kernel lets a user namespace mount only the proc of a pid namespace
+             * it owns. */
+            int in_userns = (cur->namespaces & CLONE_NEWUSER) != 0 || cur->userns_fd >= 0;
+            int own_pidns = (cur->namespaces & CLONE_NEWPID) != 0 || cur->pidns_fd >= 0;
+            failf(err, "mount", m->target.s, "Cannot mount proc on %s%s", m->target.s,
+                  err == EPERM && in_userns && !own_pidns
+                      ? " (inside a user namespace, proc needs the \"pid\" namespace too)"
+                      : "");
+        }
         proc_read_only(dst);
         return;
     case SB_MNT_DEV: dev_op(m, dst); return;
@@ -1105,15 +1114,19 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         if (setgroups(0, NULL) < 0 && errno != EPERM)
             fail(errno, "setgroups", "Cannot drop the supplementary groups", NULL);
     }
+    /* Without CAP_SETUID/CAP_SETGID, only a user namespace gives other ids. */
+    const char *ids_hint = (sb->namespaces & CLONE_NEWUSER) == 0 && sb->userns_fd < 0
+                               ? " (without root, ask for the \"user\" namespace)"
+                               : "";
     if (sb->has_gid && setresgid(sb->gid, sb->gid, sb->gid) < 0) {
-        char what[64];
-        snprintf(what, sizeof(what), "Cannot change to gid %u", (unsigned)sb->gid);
-        fail(errno, "setgid", what, NULL);
+        int err = errno;
+        failf(err, "setgid", NULL, "Cannot change to gid %u%s", (unsigned)sb->gid,
+              err == EPERM ? ids_hint : "");
     }
     if (sb->has_uid && setresuid(sb->uid, sb->uid, sb->uid) < 0) {
-        char what[64];
-        snprintf(what, sizeof(what), "Cannot change to uid %u", (unsigned)sb->uid);
-        fail(errno, "setuid", what, NULL);
+        int err = errno;
+        failf(err, "setuid", NULL, "Cannot change to uid %u%s", (unsigned)sb->uid,
+              err == EPERM ? ids_hint : "");
     }
     set_caps(sb);
     if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -124,7 +124,27 @@ Deno.test(
       // Without a user namespace, changing ids is refused: a SetupError says which step.
       const e = await assertRejects(() => drv.spawn(["true"], { uid: 0 }), SetupError);
       assertEquals([e.step, e.code], ["setuid", "EPERM"]);
-      assertEquals(e.message, "spawn: Cannot change to uid 0: EPERM (Operation not permitted)");
+      assertEquals(
+        e.message,
+        'spawn: Cannot change to uid 0 (without root, ask for the "user" namespace): EPERM ' +
+          "(Operation not permitted)",
+      );
+      assertEquals(await drv.cpid([]), []);
+      // proc in a user namespace is the proc of a pid namespace it owns: the error says so.
+      const proc = await assertRejects(
+        () =>
+          drv.spawn(["true"], {
+            namespaces: ["mount"],
+            mounts: [{ type: "proc", target: "/proc" }],
+          }),
+        SetupError,
+      );
+      assertEquals([proc.step, proc.path, proc.code], ["mount", "/proc", "EPERM"]);
+      assertEquals(
+        proc.message,
+        'spawn: Cannot mount proc on /proc (inside a user namespace, proc needs the "pid" ' +
+          "namespace too): EPERM (Operation not permitted)",
+      );
       assertEquals(await drv.cpid([]), []);
     }, { exec: SETPRIV, helper: helper.path });
   },
