@@ -6,6 +6,7 @@ import {
   assertInstanceOf,
   assertMatch,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
@@ -992,6 +993,9 @@ Deno.test("Task: calls without the pipeline, fork, clone, spawn inside, process 
     await child.execvp("sh", ["sh", "-c", "echo from-exec; exit 4"]);
     const o = await child.process().output();
     assertEquals([text(o.stdout), o.status.code], ["from-exec\n", 4]);
+    // One view per task: asked again, it is the same Process, with the same answer.
+    assertStrictEquals(child.process(), child.process());
+    assertEquals((await child.process().status).code, 4);
   });
 });
 

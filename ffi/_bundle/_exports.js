@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-E42K325Z.js";
+} from "./chunk-5NJBAZQU.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-UTNPC444.js");
+  const { runWithDriver } = await import("./_driver_run-JDLVJHGY.js");
   return await runWithDriver(plan, uid, local);
 }
 

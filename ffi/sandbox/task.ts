@@ -37,6 +37,7 @@ export class Task extends TaskCalls {
   /** Its pipeline: the pids from the root down ([] for the root). */
   readonly pipeline: Pipeline;
   #host: Host;
+  #process: Process | undefined;
 
   /** Made by the driver (`drv.root`) and by `fork`/`clone`.
    *
@@ -130,7 +131,8 @@ export class Task extends TaskCalls {
 
   /**
    * The Process view of this task once it has run `execve`/`execvp`: its streams and status
-   * (stdio is piped, as for every forked process).
+   * (stdio is piped, as for every forked process). One view per task: asked again, it is the
+   * same Process (a second view would wait for an exit and output the first one took).
    *
    * @returns The process.
    *
@@ -153,6 +155,7 @@ export class Task extends TaskCalls {
       stdio: ["pipe", "pipe", "pipe"],
       pidNamespace: false,
     };
-    return new Process(this.#host, this.pipeline, request);
+    this.#process ??= new Process(this.#host, this.pipeline, request);
+    return this.#process;
   }
 }

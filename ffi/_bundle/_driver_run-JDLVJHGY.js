@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-E42K325Z.js";
+} from "./chunk-5NJBAZQU.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

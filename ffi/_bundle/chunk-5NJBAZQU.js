@@ -1332,6 +1332,7 @@ var Task = class _Task extends TaskCalls {
   /** Its pipeline: the pids from the root down ([] for the root). */
   pipeline;
   #host;
+  #process;
   /** Made by the driver (`drv.root`) and by `fork`/`clone`.
    *
    * @example
@@ -1428,7 +1429,8 @@ var Task = class _Task extends TaskCalls {
   }
   /**
    * The Process view of this task once it has run `execve`/`execvp`: its streams and status
-   * (stdio is piped, as for every forked process).
+   * (stdio is piped, as for every forked process). One view per task: asked again, it is the
+   * same Process (a second view would wait for an exit and output the first one took).
    *
    * @returns The process.
    *
@@ -1455,7 +1457,8 @@ var Task = class _Task extends TaskCalls {
       ],
       pidNamespace: false
     };
-    return new Process(this.#host, this.pipeline, request);
+    this.#process ??= new Process(this.#host, this.pipeline, request);
+    return this.#process;
   }
 };
 
