@@ -507,6 +507,49 @@ Deno.test("spawn: timeout kills a tree that ignores SIGTERM and leaves daemons",
   });
 });
 
+Deno.test(
+  needs(
+    "spawn: only a program of the control process's own uid outside a pid namespace can stop it",
+    NOT_ROOT,
+  ),
+  async () => {
+    // kill(2) lets a process signal those of its own user: a program left at the control
+    // process's uid can stop it (and the driver with it). Another uid, or a pid namespace in
+    // which the control process has no pid, protects it.
+    const cases: [SpawnOptions, string, boolean][] = [
+      [{}, "stopped", true],
+      [{ uid: 65534, gid: 65534 }, "refused", false],
+      [{ namespaces: ["user"], uid: 65534, gid: 65534 }, "refused", false],
+      [{ namespaces: ["pid"] }, "refused", false],
+    ];
+    for (const [options, said, stops] of cases) {
+      await withDriver(async (drv) => {
+        const root = await drv.getpid([]);
+        const state = () => Deno.readTextFileSync(`/proc/${root}/stat`).split(") ")[1][0];
+        // In a pid namespace, the parent outside has no pid there: $PPID is 0.
+        const p = await drv.spawn([
+          "sh",
+          "-c",
+          '[ "$PPID" -gt 0 ] && kill -STOP "$PPID" 2>/dev/null && echo stopped || echo refused',
+        ], options);
+        let ended = false;
+        const status = p.status.finally(() => ended = true);
+        // Until it has ended (which a stopped control process cannot report) or stopped it.
+        let stopped = false;
+        for (let i = 0; i < 500 && !ended && !stopped; i++) {
+          stopped = state() === "T";
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        Deno.kill(root, "SIGCONT");
+        const o = await p.output();
+        await status;
+        assertEquals([text(o.stdout), stopped], [`${said}\n`, stops], JSON.stringify(options));
+        assertEquals(await drv.getpid([], { timeout: 2000 }), root);
+      });
+    }
+  },
+);
+
 Deno.test("spawn: timeout also ends a setup step that blocks", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alcove-fifo-" });
   try {
