@@ -532,17 +532,15 @@ Deno.test(
           "-c",
           '[ "$PPID" -gt 0 ] && kill -STOP "$PPID" 2>/dev/null && echo stopped || echo refused',
         ], options);
-        let ended = false;
-        const status = p.status.finally(() => ended = true);
-        // Until it has ended (which a stopped control process cannot report) or stopped it.
+        // Its output cannot come while its control process is stopped: whenever it is found
+        // stopped, that is noted and it is continued, until the output has come.
         let stopped = false;
-        for (let i = 0; i < 500 && !ended && !stopped; i++) {
-          stopped = state() === "T";
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        Deno.kill(root, "SIGCONT");
-        const o = await p.output();
-        await status;
+        const watch = setInterval(() => {
+          if (state() !== "T") return;
+          stopped = true;
+          Deno.kill(root, "SIGCONT");
+        }, 5);
+        const o = await p.output().finally(() => clearInterval(watch));
         assertEquals([text(o.stdout), stopped], [`${said}\n`, stops], JSON.stringify(options));
         assertEquals(await drv.getpid([], { timeout: 2000 }), root);
       });
