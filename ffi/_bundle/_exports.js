@@ -26,7 +26,7 @@ import {
   readFd,
   reportedNamespaces,
   untrustedPreset
-} from "./chunk-5NJBAZQU.js";
+} from "./chunk-2PGPJWLJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -878,7 +878,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-JDLVJHGY.js");
+  const { runWithDriver } = await import("./_driver_run-NLN3SZJX.js");
   return await runWithDriver(plan, uid, local);
 }
 

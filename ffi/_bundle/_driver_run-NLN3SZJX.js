@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-5NJBAZQU.js";
+} from "./chunk-2PGPJWLJ.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
