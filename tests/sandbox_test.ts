@@ -526,21 +526,27 @@ Deno.test(
       await withDriver(async (drv) => {
         const root = await drv.getpid([]);
         const state = () => Deno.readTextFileSync(`/proc/${root}/stat`).split(") ")[1][0];
-        // In a pid namespace, the parent outside has no pid there: $PPID is 0.
-        const p = await drv.spawn([
-          "sh",
-          "-c",
-          '[ "$PPID" -gt 0 ] && kill -STOP "$PPID" 2>/dev/null && echo stopped || echo refused',
-        ], options);
-        // Its output cannot come while its control process is stopped: whenever it is found
-        // stopped, that is noted and it is continued, until the output has come.
+        // Nothing can come from a stopped control process, not even spawn's answer (the
+        // program may stop it first): whenever it is found stopped, that is noted and it is
+        // continued, from before the spawn until the output has come.
         let stopped = false;
         const watch = setInterval(() => {
           if (state() !== "T") return;
           stopped = true;
           Deno.kill(root, "SIGCONT");
         }, 5);
-        const o = await p.output().finally(() => clearInterval(watch));
+        let o;
+        try {
+          // In a pid namespace, the parent outside has no pid there: $PPID is 0.
+          const p = await drv.spawn([
+            "sh",
+            "-c",
+            '[ "$PPID" -gt 0 ] && kill -STOP "$PPID" 2>/dev/null && echo stopped || echo refused',
+          ], options);
+          o = await p.output();
+        } finally {
+          clearInterval(watch);
+        }
         assertEquals([text(o.stdout), stopped], [`${said}\n`, stops], JSON.stringify(options));
         assertEquals(await drv.getpid([], { timeout: 2000 }), root);
       });
