@@ -83,6 +83,7 @@ struct parsed {
     int argc;
     unsigned ns;
     int share_net, as_pid1, new_session;
+    int user_try; /* --unshare-user-try, or --unshare-all */
     int has_uid, has_gid;
     uint32_t uid, gid;
     const char *hostname, *chdir;
@@ -510,6 +511,32 @@ static int parse_rlimit(struct parsed *p, const char *a)
 }
 
 /* The command line's own checks, in parse.ts's order. */
+/* The first bytes of a file into buf (NUL terminated), or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return (ssize_t)n;
+}
+
+/* Whether this system makes user namespaces, as parse.ts's userNamespacesAvailable (and
+ * bubblewrap for --unshare-user-try) judges it. */
+static int userns_available(void)
+{
+    char buf[32];
+    if (read_small("/sys/module/user_namespace/parameters/enable", buf, sizeof(buf)) > 0 &&
+        buf[0] == 'N')
+        return 0;
+    if (read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 &&
+        strtoul(buf, NULL, 10) == 0 && buf[0] == '0')
+        return 0;
+    return 1;
+}
+
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
     int perms_pending = 0, have_chdir = 0;
@@ -553,12 +580,13 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         m->source = "";
         if (strcmp(arg, "--unshare-all") == 0) {
             p->ns |= 1u << NS_IPC | 1u << NS_PID | 1u << NS_NET | 1u << NS_UTS | 1u << NS_CGROUP;
+            p->user_try = 1;
         } else if (strcmp(arg, "--share-net") == 0) {
             p->share_net = 1;
         } else if (strcmp(arg, "--unshare-user") == 0) {
             p->ns |= 1u << NS_USER;
         } else if (strcmp(arg, "--unshare-user-try") == 0) {
-            /* made when not root (spawn adds it), skipped as root, as bubblewrap does */
+            p->user_try = 1;
         } else if (strcmp(arg, "--unshare-ipc") == 0) {
             p->ns |= 1u << NS_IPC;
         } else if (strcmp(arg, "--unshare-pid") == 0) {
@@ -718,6 +746,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         return usage("--userns-block-fd requires --unshare-user");
     if (p->userns_block && p->info_fd < 0)
         return usage("--userns-block-fd requires --info-fd");
+    /* The "try" form, after the checks above as bubblewrap has it: a user namespace wherever
+     * the system makes them, as root too (unprivileged, spawn adds one in any case). */
+    if (p->user_try && userns_available())
+        p->ns |= 1u << NS_USER;
     int userns = (p->ns & 1u << NS_USER) != 0 || uid != 0;
     if (p->has_uid && !userns)
         return usage("Specifying --uid requires --unshare-user or --userns");

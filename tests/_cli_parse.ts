@@ -11,7 +11,7 @@ import { CONTROL_EXECUTABLE } from "./_helpers.ts";
 import { ABI } from "../ffi/_native.ts";
 import { parsedInC } from "../ffi/cli/_fast.ts";
 import { planCommandLine, supervisorRequest } from "../ffi/cli/run.ts";
-import { CommandLineError, type CommandLineIo } from "../ffi/cli/parse.ts";
+import { CommandLineError, type CommandLineIo, userNamespacesAvailable } from "../ffi/cli/parse.ts";
 
 const decoder = new TextDecoder();
 
@@ -59,6 +59,13 @@ export async function referenceParse(args: string[], context: ParseContext = {})
     cwd: context.cwd ?? Deno.cwd(),
     isTerminal: false,
     uid: context.uid ?? Deno.uid()!,
+    usernsAvailable: userNamespacesAvailable((path) => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return undefined;
+      }
+    }),
   };
   try {
     const plan = planCommandLine(args, io);

@@ -5,12 +5,17 @@
  * supervisor words and request bytes, or the same message and status. Every other command
  * line goes to TypeScript before anything is exec'd.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
 import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
 import { ABI, findNative } from "../ffi/_native.ts";
-import { CLI_USAGE, parseCommandLine } from "../ffi/cli/parse.ts";
+import {
+  CLI_USAGE,
+  CommandLineError,
+  parseCommandLine,
+  userNamespacesAvailable,
+} from "../ffi/cli/parse.ts";
 import { CAPABILITY_NAMES } from "../ffi/capabilities.ts";
 
 const ROOT = ["--ro-bind", "/", "/"];
@@ -108,6 +113,8 @@ const ACCEPTED: string[][] = [
 
 /** Command lines both refuse, with bubblewrap's message or the encoder's. */
 const REFUSED: string[][] = [
+  // bubblewrap checks this before --unshare-all's "try" user namespace counts.
+  ["--unshare-all", "--userns-block-fd", "3", "--info-fd", "4", ...ROOT, "true"],
   ["--uid", "x", ...ROOT, "true"],
   ["--uid", "4294967295", "--unshare-user", ...ROOT, "true"],
   ["--gid", "-1", "--unshare-user", ...ROOT, "true"],
@@ -182,6 +189,69 @@ const REFUSED: string[][] = [
   [...ROOT, "--rlimit", "AS=8192T", "true"],
   [...ROOT, "--rlimit", "AS=1:8192T", "true"],
 ];
+
+Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace where the system makes them, as root too", async () => {
+  const io = (uid: number, usernsAvailable?: boolean) => ({
+    readFd: () => new Uint8Array(0),
+    readFile: () => new Uint8Array(0),
+    env: {},
+    cwd: "/",
+    isTerminal: false,
+    uid,
+    usernsAvailable,
+  });
+  const nsOf = (args: string[], uid: number, available?: boolean) =>
+    parseCommandLine([...args, ...ROOT, "true"], io(uid, available)).options.namespaces;
+  for (const args of [["--unshare-all"], ["--unshare-user-try"]]) {
+    assert((nsOf(args, 0, true) as string[]).includes("user"), args.join(" "));
+    assert(!(nsOf(args, 0, false) as string[]).includes("user"), args.join(" "));
+    assert(!(nsOf(args, 0) as string[]).includes("user"), args.join(" "));
+  }
+  // So --uid needs no --unshare-user with them, where the namespace comes.
+  const withUid = parseCommandLine(
+    ["--unshare-all", "--uid", "1234", ...ROOT, "id"],
+    io(0, true),
+  );
+  assertEquals(withUid.options.uid, 1234);
+  assertThrows(
+    () => parseCommandLine(["--unshare-all", "--uid", "1234", ...ROOT, "id"], io(0, false)),
+    CommandLineError,
+    "Specifying --uid requires --unshare-user or --userns",
+  );
+  // As bubblewrap: the checks of the explicit flag come first.
+  assertThrows(
+    () => parseCommandLine(["--unshare-all", "--disable-userns", ...ROOT, "true"], io(0, true)),
+    CommandLineError,
+    "--disable-userns requires --unshare-user",
+  );
+  assertThrows(
+    () => parseCommandLine(["--unshare-all", "--userns", "3", ...ROOT, "true"], io(0, true)),
+    CommandLineError,
+    "--userns not compatible --unshare-user-try",
+  );
+  // What the system says, as bubblewrap reads it.
+  const files = (max?: string, enable?: string) => (path: string) =>
+    path.endsWith("max_user_namespaces") ? max : path.endsWith("enable") ? enable : undefined;
+  assertEquals(userNamespacesAvailable(files("63704\n")), true);
+  assertEquals(userNamespacesAvailable(files("0\n")), false);
+  assertEquals(userNamespacesAvailable(files("63704\n", "N\n")), false);
+  assertEquals(userNamespacesAvailable(files("63704\n", "Y\n")), true);
+  assertEquals(userNamespacesAvailable(files()), true);
+  // The C parser reads the same files: as root here, where user namespaces are made, the
+  // same request as TypeScript's, with the namespace.
+  const read = (path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  if (IS_ROOT && userNamespacesAvailable(read)) {
+    const args = ["--unshare-all", "--uid", "1234", "--gid", "4321", ...ROOT, "id"];
+    assert(await assertParsedAlike(args), JSON.stringify(args));
+    assertEquals((await cParse(args)).code, 0);
+  }
+});
 
 Deno.test("cli parse: the C parser's options are parse.ts's, with the same arguments", async () => {
   const io = {

@@ -25,8 +25,9 @@ import {
   provideSeccompCompiler,
   readFd,
   reportedNamespaces,
-  untrustedPreset
-} from "./chunk-2PGPJWLJ.js";
+  untrustedPreset,
+  userNamespacesAvailable
+} from "./chunk-XAFTMLJA.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -846,7 +847,14 @@ async function runCommandLine(args, options = {}) {
     env: proc.environment(),
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
-    uid
+    uid,
+    usernsAvailable: userNamespacesAvailable((path) => {
+      try {
+        return new TextDecoder().decode(proc.readFile(path));
+      } catch {
+        return void 0;
+      }
+    })
   };
   let plan;
   try {
@@ -878,7 +886,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-NLN3SZJX.js");
+  const { runWithDriver } = await import("./_driver_run-A7TG63LC.js");
   return await runWithDriver(plan, uid, local);
 }
 
@@ -1065,5 +1073,6 @@ export {
   u64,
   u8,
   untrustedPreset,
+  userNamespacesAvailable,
   validateArch
 };

@@ -83,6 +83,29 @@ export interface CommandLineIo {
   isTerminal: boolean;
   /** Its effective user id. */
   uid: number;
+  /** Whether this system makes user namespaces (see {@linkcode userNamespacesAvailable}):
+   * `--unshare-user-try` and `--unshare-all` make one when it does, as root too. Taken as
+   * false when absent. */
+  usernsAvailable?: boolean;
+}
+
+/**
+ * Whether this system makes user namespaces, judged as bubblewrap judges it for
+ * `--unshare-user-try`: not when `user.max_user_namespaces` is 0, nor where the
+ * user_namespace module is disabled (its `enable` parameter "N").
+ *
+ * @param read Reads a whole file as text, or gives undefined when it cannot.
+ * @returns Whether `--unshare-user-try` makes a user namespace.
+ *
+ * @example
+ * ```ts
+ * import { userNamespacesAvailable } from "@alcove/alcove";
+ * console.log(userNamespacesAvailable((path) => path.endsWith("max_user_namespaces") ? "0\n" : undefined)); // false
+ * ```
+ */
+export function userNamespacesAvailable(read: (path: string) => string | undefined): boolean {
+  if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
+  return read("/proc/sys/user/max_user_namespaces")?.trim() !== "0";
 }
 
 /** cgroup limits asked for on the command line (--memory, --memory-high, --pids, --cpu): they
@@ -535,8 +558,9 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         queue.unshift(...decodeArgs(readFd(a, "--args data")));
         break;
       case "--unshare-all":
-        // The user namespace is bubblewrap's "try" form: made when not root.
+        // The user namespace is bubblewrap's "try" form (see below).
         for (const n of ["ipc", "pid", "net", "uts", "cgroup"] as const) ns.add(n);
+        userTry = true;
         break;
       case "--share-net":
         shareNet = true;
@@ -546,7 +570,6 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         ns.add("user");
         break;
       case "--unshare-user-try":
-        // Made when not root (spawn adds it then); as root, bubblewrap skips it too.
         userTry = true;
         break;
       case "--unshare-ipc":
@@ -818,6 +841,9 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   if (plan.disableUserns && usernsBlock) {
     throw new CommandLineError("--disable-userns is not compatible with  --userns-block-fd");
   }
+  // The "try" form, after the checks above as bubblewrap has it: a user namespace wherever
+  // the system makes them, as root too (unprivileged, spawn adds one in any case).
+  if (userTry && io.usernsAvailable === true) ns.add("user");
   // Unprivileged, a user namespace always comes (spawn adds it) unless one is joined, as
   // bubblewrap's does.
   const userns = ns.has("user") || (io.uid !== 0 && !joins) || joins;

@@ -29,6 +29,7 @@ import {
   type CommandLinePlan,
   EXIT_STATUS,
   parseCommandLine,
+  userNamespacesAvailable,
 } from "./parse.ts";
 import { commandOptions, readFd, reportedNamespaces } from "./_common.ts";
 
@@ -246,6 +247,13 @@ export async function runCommandLine(
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
+    usernsAvailable: userNamespacesAvailable((path) => {
+      try {
+        return new TextDecoder().decode(proc.readFile(path));
+      } catch {
+        return undefined;
+      }
+    }),
   };
   let plan: CommandLinePlan;
   try {

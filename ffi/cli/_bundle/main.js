@@ -10,8 +10,9 @@ import {
   loadSeccompCompiler,
   parseCommandLine,
   readFd,
-  reportedNamespaces
-} from "./chunk-WZ6YF7IP.js";
+  reportedNamespaces,
+  userNamespacesAvailable
+} from "./chunk-LOAEGBPE.js";
 import {
   ConstantTable,
   VERSION,
@@ -179,7 +180,14 @@ async function runCommandLine(args, options = {}) {
     env: proc.environment(),
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
-    uid
+    uid,
+    usernsAvailable: userNamespacesAvailable((path) => {
+      try {
+        return new TextDecoder().decode(proc.readFile(path));
+      } catch {
+        return void 0;
+      }
+    })
   };
   let plan;
   try {
@@ -211,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-LU5JWLBA.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-BNBLXY2P.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

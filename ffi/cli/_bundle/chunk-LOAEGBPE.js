@@ -146,6 +146,10 @@ var CommandLineError = class extends Error {
     this.name = "CommandLineError";
   }
 };
+function userNamespacesAvailable(read) {
+  if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
+  return read("/proc/sys/user/max_user_namespaces")?.trim() !== "0";
+}
 var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
     --help                       Print this help
@@ -507,6 +511,7 @@ function parseCommandLine(args, io) {
           "uts",
           "cgroup"
         ]) ns.add(n2);
+        userTry = true;
         break;
       case "--share-net":
         shareNet = true;
@@ -822,6 +827,7 @@ function parseCommandLine(args, io) {
   if (plan.disableUserns && usernsBlock) {
     throw new CommandLineError("--disable-userns is not compatible with  --userns-block-fd");
   }
+  if (userTry && io.usernsAvailable === true) ns.add("user");
   const userns = ns.has("user") || io.uid !== 0 && !joins || joins;
   if (o.uid !== void 0 && !userns) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
@@ -1762,6 +1768,7 @@ export {
   compilesSeccomp,
   encodeSpawnRequest,
   CommandLineError,
+  userNamespacesAvailable,
   CLI_USAGE,
   EXIT_STATUS,
   parseCommandLine,

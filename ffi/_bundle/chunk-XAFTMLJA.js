@@ -2727,6 +2727,10 @@ var CommandLineError = class extends Error {
     this.name = "CommandLineError";
   }
 };
+function userNamespacesAvailable(read) {
+  if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
+  return read("/proc/sys/user/max_user_namespaces")?.trim() !== "0";
+}
 var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
     --help                       Print this help
@@ -3088,6 +3092,7 @@ function parseCommandLine(args, io) {
           "uts",
           "cgroup"
         ]) ns.add(n2);
+        userTry = true;
         break;
       case "--share-net":
         shareNet = true;
@@ -3403,6 +3408,7 @@ function parseCommandLine(args, io) {
   if (plan.disableUserns && usernsBlock) {
     throw new CommandLineError("--disable-userns is not compatible with  --userns-block-fd");
   }
+  if (userTry && io.usernsAvailable === true) ns.add("user");
   const userns = ns.has("user") || io.uid !== 0 && !joins || joins;
   if (o.uid !== void 0 && !userns) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
@@ -3604,6 +3610,7 @@ export {
   MAX_REQUEST,
   Alcove,
   CommandLineError,
+  userNamespacesAvailable,
   CLI_USAGE,
   EXIT_STATUS,
   parseDuration,

@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-WZ6YF7IP.js";
+} from "./chunk-LOAEGBPE.js";
 import {
   ConstantTable,
   VERSION,

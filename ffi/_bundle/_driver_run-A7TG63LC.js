@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-2PGPJWLJ.js";
+} from "./chunk-XAFTMLJA.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";
