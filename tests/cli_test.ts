@@ -806,6 +806,21 @@ Deno.test("cli: our limits and options", async (t) => {
     ]);
     assertStringIncludes(pids.err, "fork");
   });
+  await t.step("--cap-add for another uid keeps what was added, not every capability", async () => {
+    // bwrap 0.8, as root, starts from every capability once --cap-add is given.
+    const r = await run("alcove", [
+      "--unshare-user",
+      "--uid",
+      "1000",
+      "--cap-add",
+      "CAP_NET_RAW",
+      ...ROOT,
+      "grep",
+      "CapEff",
+      "/proc/self/status",
+    ]);
+    assertEquals(r.out, "CapEff:\t0000000000002000\n", r.err);
+  });
   await t.step("bad durations and rlimits", async () => {
     for (
       const args of [["--time", "soon"], ["--rlimit", "NOFILE"], ["--rlimit", "NOPE=1"], [
