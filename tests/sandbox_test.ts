@@ -158,7 +158,11 @@ Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
     });
     const o = await quiet.output();
     assertEquals([o.stdout.length, o.stderr.length, o.status.code], [0, 0, 0]);
-    assertThrows(() => quiet.stdout, TypeError, "not piped");
+    assertThrows(
+      () => quiet.stdout,
+      TypeError,
+      'stdout: it is not piped (spawned with stdout: "null"; stdout: "pipe" gives a stream)',
+    );
   });
 });
 

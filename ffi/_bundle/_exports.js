@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-XAFTMLJA.js";
+} from "./chunk-53JYZYC3.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -886,7 +886,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-A7TG63LC.js");
+  const { runWithDriver } = await import("./_driver_run-O5VME5UL.js");
   return await runWithDriver(plan, uid, local);
 }
 

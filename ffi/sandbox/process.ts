@@ -55,6 +55,13 @@ export interface ProcessStatus {
   usage: ResourceUsage;
 }
 
+/** The error for a stream of a process spawned without a pipe there. */
+function notPiped(which: "stdin" | "stdout" | "stderr", mode: string): TypeError {
+  return new TypeError(
+    `${which}: it is not piped (spawned with ${which}: "${mode}"; ${which}: "pipe" gives a stream)`,
+  );
+}
+
 /** What `output()` resolves to.
  *
  * @example
@@ -175,7 +182,7 @@ export class Process implements AsyncDisposable {
    * ```
    */
   get stdin(): WritableStream<Uint8Array> {
-    if (this.#stdio[0] !== "pipe") throw new TypeError("stdin: it is not piped");
+    if (this.#stdio[0] !== "pipe") throw notPiped("stdin", this.#stdio[0]);
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream<Uint8Array>({
       write: (chunk) => this.#host.stdin(this.pipeline, chunk),
@@ -197,7 +204,7 @@ export class Process implements AsyncDisposable {
    * ```
    */
   get stdout(): ReadableStream<Uint8Array> {
-    if (this.#stdio[1] !== "pipe") throw new TypeError("stdout: it is not piped");
+    if (this.#stdio[1] !== "pipe") throw notPiped("stdout", this.#stdio[1]);
     this.#stdout ??= this.#readable("stdout");
     return this.#stdout;
   }
@@ -214,7 +221,7 @@ export class Process implements AsyncDisposable {
    * ```
    */
   get stderr(): ReadableStream<Uint8Array> {
-    if (this.#stdio[2] !== "pipe") throw new TypeError("stderr: it is not piped");
+    if (this.#stdio[2] !== "pipe") throw notPiped("stderr", this.#stdio[2]);
     this.#stderr ??= this.#readable("stderr");
     return this.#stderr;
   }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-XAFTMLJA.js";
+} from "./chunk-53JYZYC3.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

@@ -1004,6 +1004,9 @@ var ABANDON = Symbol("alcove.abandon");
 var CLOSED_WHY = Symbol("alcove.closedWhy");
 
 // ffi/sandbox/process.ts
+function notPiped(which, mode2) {
+  return new TypeError(`${which}: it is not piped (spawned with ${which}: "${mode2}"; ${which}: "pipe" gives a stream)`);
+}
 var SIGNALS = {
   SIGHUP: 1,
   SIGINT: 2,
@@ -1091,7 +1094,7 @@ var Process = class {
    * ```
    */
   get stdin() {
-    if (this.#stdio[0] !== "pipe") throw new TypeError("stdin: it is not piped");
+    if (this.#stdio[0] !== "pipe") throw notPiped("stdin", this.#stdio[0]);
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream({
       write: (chunk) => this.#host.stdin(this.pipeline, chunk),
@@ -1115,7 +1118,7 @@ var Process = class {
    * ```
    */
   get stdout() {
-    if (this.#stdio[1] !== "pipe") throw new TypeError("stdout: it is not piped");
+    if (this.#stdio[1] !== "pipe") throw notPiped("stdout", this.#stdio[1]);
     this.#stdout ??= this.#readable("stdout");
     return this.#stdout;
   }
@@ -1131,7 +1134,7 @@ var Process = class {
    * ```
    */
   get stderr() {
-    if (this.#stdio[2] !== "pipe") throw new TypeError("stderr: it is not piped");
+    if (this.#stdio[2] !== "pipe") throw notPiped("stderr", this.#stdio[2]);
     this.#stderr ??= this.#readable("stderr");
     return this.#stderr;
   }
