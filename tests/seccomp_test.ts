@@ -286,7 +286,23 @@ Deno.test("return helpers encode action and data", () => {
   assertEquals(actionValue({ trace: 3 }), SECCOMP_RET_TRACE | 3);
   assertEquals(actionValue("kill_thread"), 0);
   assertThrows(() => actionValue({ errno: -1 }), RangeError, "errno -1 is outside 0..4095");
-  assertThrows(() => actionValue("deny" as SeccompAction), TypeError, 'action: "deny"');
+  // A name that is not an action says which are.
+  assertThrows(
+    () => actionValue("kill" as SeccompAction),
+    TypeError,
+    'Invalid seccomp action: "kill" (one of "allow", "kill_process", "kill_thread", "log", ' +
+      '"user_notif", { errno: N }, { trap: N }, { trace: N })',
+  );
+  // Neither is a policy that is not an object.
+  for (const policy of [null, undefined, 5, "allow"]) {
+    assertThrows(
+      () => compilePolicy(policy as unknown as SeccompPolicy, { arches: ["x86_64"] }),
+      Error,
+      `Cannot compile policy: the policy must be an object, got ${
+        policy === null ? "null" : typeof policy
+      }`,
+    );
+  }
 });
 
 Deno.test("hand-built filter with validateArch, allowSyscall and denySyscall", () => {

@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-53JYZYC3.js";
+} from "./chunk-XY5F3ZNS.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -85,7 +85,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-DURTE6O2.js";
+} from "./chunk-QDK5MYXI.js";
 import {
   AbortedError,
   AlcoveError,
@@ -111,7 +111,7 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-TCSSP4EH.js";
+} from "./chunk-BSX6YKKN.js";
 import {
   runtime
 } from "./chunk-WTCOM37N.js";
@@ -886,7 +886,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-O5VME5UL.js");
+  const { runWithDriver } = await import("./_driver_run-DPZD4Z5E.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -149,7 +149,10 @@ export function actionValue(action: SeccompAction): number {
         0;
     }
   }
-  throw new TypeError(`Invalid seccomp action: ${JSON.stringify(action)}`);
+  throw new TypeError(
+    `Invalid seccomp action: ${JSON.stringify(action)} (one of "allow", "kill_process", ` +
+      '"kill_thread", "log", "user_notif", { errno: N }, { trap: N }, { trace: N })',
+  );
 }
 
 /**
@@ -760,6 +763,9 @@ export function compilePolicy(policy: SeccompPolicy, options: CompileOptions = {
     if (!isSeccompArch(arch)) fail(`architecture "${arch}" has no syscall table`);
   }
   if (new Set(arches).size !== arches.length) fail(`architectures repeat in ${arches.join(", ")}`);
+  if (typeof policy !== "object" || policy === null) {
+    fail(`the policy must be an object, got ${policy === null ? "null" : typeof policy}`);
+  }
   if (!Array.isArray(policy.rules)) fail("policy.rules is not an array");
 
   const defaultValue = actionValue(policy.defaultAction);

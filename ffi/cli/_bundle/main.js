@@ -12,7 +12,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-LOAEGBPE.js";
+} from "./chunk-4PKJJ2PX.js";
 import {
   ConstantTable,
   VERSION,
@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-2Y7ETEUK.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-RBSL5RK3.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

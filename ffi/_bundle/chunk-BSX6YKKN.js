@@ -128,7 +128,7 @@ function actionValue(action) {
       return (SECCOMP_RET_TRACE | checkActionData("trace data", action.trace, SECCOMP_RET_DATA)) >>> 0;
     }
   }
-  throw new TypeError(`Invalid seccomp action: ${JSON.stringify(action)}`);
+  throw new TypeError(`Invalid seccomp action: ${JSON.stringify(action)} (one of "allow", "kill_process", "kill_thread", "log", "user_notif", { errno: N }, { trap: N }, { trace: N })`);
 }
 function fail(reason) {
   throw new Error(`Cannot compile policy: ${reason}`);
@@ -540,6 +540,9 @@ function compilePolicy(policy, options = {}) {
     if (!isSeccompArch(arch)) fail(`architecture "${arch}" has no syscall table`);
   }
   if (new Set(arches).size !== arches.length) fail(`architectures repeat in ${arches.join(", ")}`);
+  if (typeof policy !== "object" || policy === null) {
+    fail(`the policy must be an object, got ${policy === null ? "null" : typeof policy}`);
+  }
   if (!Array.isArray(policy.rules)) fail("policy.rules is not an array");
   const defaultValue = actionValue(policy.defaultAction);
   const badArchValue = actionValue(options.badArchAction ?? "kill_process");

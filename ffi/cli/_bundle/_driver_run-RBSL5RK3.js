@@ -15,7 +15,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-LOAEGBPE.js";
+} from "./chunk-4PKJJ2PX.js";
 import {
   ConstantTable,
   VERSION,

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-53JYZYC3.js";
+} from "./chunk-XY5F3ZNS.js";
 import {
   openLocal
 } from "./chunk-OTMYUWRY.js";

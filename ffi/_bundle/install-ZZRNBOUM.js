@@ -8,9 +8,9 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-DURTE6O2.js";
+} from "./chunk-QDK5MYXI.js";
 import "./chunk-UT5UZ6VB.js";
-import "./chunk-TCSSP4EH.js";
+import "./chunk-BSX6YKKN.js";
 import "./chunk-WTCOM37N.js";
 import "./chunk-BYHMUAGV.js";
 export {

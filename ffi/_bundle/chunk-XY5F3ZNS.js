@@ -193,9 +193,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-HSVCZADE.js"),
+    import("./policy-DAZ7SIJS.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-5AZZWPIX.js")
+    import("./install-ZZRNBOUM.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
