@@ -22,6 +22,7 @@ import {
   parseValueFile,
   SetupError,
   type SpawnOptions,
+  SystemCallError,
 } from "../mod.ts";
 import { IS_ROOT, needs, withDriver, withMarker } from "./_helpers.ts";
 
@@ -597,6 +598,20 @@ Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT
       }
       await assertRejects(() => cg.set({ pidsMax: 0 }), RangeError, "Cgroup.set.pidsMax");
       await assertRejects(() => cg.read("../x"), TypeError, "is not a cgroup file name");
+      // A file of no controller here names the file, then why.
+      await assertRejects(
+        () => cg.read("nope.file"),
+        TypeError,
+        'Cgroup: cannot reach "nope.file": Cannot use the nope controller',
+      );
+      // A pid that cannot be moved in: which pid, into which cgroup.procs.
+      const moved = await assertRejects(() => cg.add(0x3ffffff0), SystemCallError);
+      assertEquals(moved.code, "ESRCH");
+      const procs = `${Object.values(cg.dirs)[0]}/cgroup.procs`;
+      assertEquals(
+        moved.message,
+        `Cgroup.add pid ${0x3ffffff0} into ${procs}: ESRCH (No such process)`,
+      );
       const m = marker();
       // It forks once it is in the cgroup: its children are born there.
       const p = await drv.spawn(["sh", "-c", `read go; (setsid sleep ${m} &); sleep ${m}`]);

@@ -435,7 +435,12 @@ var Cgroup = class _Cgroup {
       throw new TypeError(`Cgroup: ${JSON.stringify(file)} is not a cgroup file name`);
     }
     const controller = file.slice(0, file.indexOf("."));
-    const h = controller === "cgroup" ? this.dirs.v2 !== void 0 ? "v2" : Object.keys(this.dirs)[0] : _Cgroup.locate(this.layout, controller);
+    let h;
+    try {
+      h = controller === "cgroup" ? this.dirs.v2 !== void 0 ? "v2" : Object.keys(this.dirs)[0] : _Cgroup.locate(this.layout, controller);
+    } catch (e) {
+      throw new TypeError(`Cgroup: cannot reach ${JSON.stringify(file)}: ${e.message}`);
+    }
     const dir = this.dirs[h];
     if (dir === void 0) {
       throw new TypeError(`Cgroup: this cgroup was not created in the ${h} hierarchy`);
@@ -558,7 +563,15 @@ var Cgroup = class _Cgroup {
       throw new RangeError(`Cgroup.add: pid must be a positive integer, got ${pid}`);
     }
     for (const dir of new Set(Object.values(this.dirs))) {
-      await writeText(this.task, `${dir}/cgroup.procs`, String(pid));
+      try {
+        await writeText(this.task, `${dir}/cgroup.procs`, String(pid));
+      } catch (e) {
+        if (!(e instanceof SystemCallError)) throw e;
+        throw new SystemCallError("Cgroup.add", e.pipeline, e.code, e.errno, {
+          argument: `pid ${pid} into ${dir}/cgroup.procs`,
+          text: /\(([^()]*)\)$/.exec(e.message)?.[1]
+        });
+      }
     }
   }
   /**

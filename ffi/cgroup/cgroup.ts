@@ -16,6 +16,7 @@
  * @module
  */
 import type { TaskCalls } from "../_calls.ts";
+import { SystemCallError } from "../errors.ts";
 import type { CgroupUsage } from "../types.ts";
 import { CG_KEY, type CgroupLimits, checkCgroupLimits } from "./limits.ts";
 
@@ -347,9 +348,14 @@ export class Cgroup {
       throw new TypeError(`Cgroup: ${JSON.stringify(file)} is not a cgroup file name`);
     }
     const controller = file.slice(0, file.indexOf("."));
-    const h = controller === "cgroup"
-      ? (this.dirs.v2 !== undefined ? "v2" : Object.keys(this.dirs)[0])
-      : Cgroup.locate(this.layout, controller);
+    let h: CgroupHierarchy;
+    try {
+      h = controller === "cgroup"
+        ? (this.dirs.v2 !== undefined ? "v2" : Object.keys(this.dirs)[0])
+        : Cgroup.locate(this.layout, controller);
+    } catch (e) {
+      throw new TypeError(`Cgroup: cannot reach ${JSON.stringify(file)}: ${(e as Error).message}`);
+    }
     const dir = this.dirs[h];
     if (dir === undefined) {
       throw new TypeError(`Cgroup: this cgroup was not created in the ${h} hierarchy`);
@@ -475,7 +481,16 @@ export class Cgroup {
       throw new RangeError(`Cgroup.add: pid must be a positive integer, got ${pid}`);
     }
     for (const dir of new Set(Object.values(this.dirs))) {
-      await writeText(this.task, `${dir}/cgroup.procs`, String(pid));
+      try {
+        await writeText(this.task, `${dir}/cgroup.procs`, String(pid));
+      } catch (e) {
+        // The same errno, saying which pid and where (not "write fd 6").
+        if (!(e instanceof SystemCallError)) throw e;
+        throw new SystemCallError("Cgroup.add", e.pipeline, e.code, e.errno, {
+          argument: `pid ${pid} into ${dir}/cgroup.procs`,
+          text: /\(([^()]*)\)$/.exec(e.message)?.[1],
+        });
+      }
     }
   }
 
