@@ -39,6 +39,10 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array";
   if (v instanceof Uint8Array) return "a Uint8Array";
   if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 40))}`;
+  // A pointer segment alone: a cstruct is the array of its segments.
+  if (typeof v === "object" && "ptr" in v) {
+    return "a pointer segment alone (a cstruct is an array of segments: [{ ptr: ... }])";
+  }
   return typeof v === "number" ? `the number ${v}` : `a value of type ${typeof v}`;
 }
 
@@ -487,3 +491,42 @@ export function decodeResult(
   }
   throw new Error(`Unknown result kind ${kind}`);
 }
+
+/**
+ * What a failed call was about, for its error message: its path (the first string
+ * argument), else the descriptor, process or id it named ("fd 9"), or its constant
+ * ("RLIMIT_NOFILE"). Internal.
+ *
+ * @example
+ * ```ts
+ * import { argumentOf } from "./_args.ts";
+ * import { CALLS } from "./_calls.ts";
+ * console.log(argumentOf(CALLS.close, [9])); // "fd 9"
+ * ```
+ */
+export function argumentOf(def: CallDef, args: readonly unknown[] | undefined): string | undefined {
+  if (!args) return undefined;
+  const i = def.args.findIndex((a) => a.kind === "string" || a.kind === "string?");
+  if (i >= 0) {
+    const v = args[i];
+    return typeof v === "string"
+      ? v
+      : v instanceof Uint8Array
+      ? new TextDecoder().decode(v)
+      : undefined;
+  }
+  // No path: the descriptor, process or id it was about ("close fd 9"), or its constant
+  // ("setrlimit RLIMIT_NOFILE").
+  const first = def.args[0];
+  const v = args[0];
+  if (first === undefined) return undefined;
+  if (first.kind.startsWith("const:") && (typeof v === "string" || typeof v === "number")) {
+    return String(v);
+  }
+  return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name)
+    ? `${first.name} ${v}`
+    : undefined;
+}
+
+/** First arguments that say, with their number, what a failed call was about. */
+const ARGUMENTS_BY_NAME = new Set(["fd", "pid", "uid", "gid", "pgid"]);

@@ -14,7 +14,7 @@
  * @module
  */
 import { AlcoveCalls, type CallDef, CALLS } from "./_calls.ts";
-import { decodeResult, encodeArgs } from "./_args.ts";
+import { argumentOf, decodeResult, encodeArgs } from "./_args.ts";
 import { type ConstantDomainBytes, ConstantTable } from "./constants.ts";
 import {
   AbortedError,
@@ -158,34 +158,6 @@ function checkOptions(call: string, options: CallOptions | undefined): void {
     throw new TypeError(`${call}: signal must be an AbortSignal`);
   }
 }
-
-/** The argument a failure is about, for its message: the call's first path or name. */
-function argumentOf(def: CallDef, args: readonly unknown[] | undefined): string | undefined {
-  if (!args) return undefined;
-  const i = def.args.findIndex((a) => a.kind === "string" || a.kind === "string?");
-  if (i >= 0) {
-    const v = args[i];
-    return typeof v === "string"
-      ? v
-      : v instanceof Uint8Array
-      ? new TextDecoder().decode(v)
-      : undefined;
-  }
-  // No path: the descriptor, process or id it was about ("close fd 9"), or its constant
-  // ("setrlimit RLIMIT_NOFILE").
-  const first = def.args[0];
-  const v = args[0];
-  if (first === undefined) return undefined;
-  if (first.kind.startsWith("const:") && (typeof v === "string" || typeof v === "number")) {
-    return String(v);
-  }
-  return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name)
-    ? `${first.name} ${v}`
-    : undefined;
-}
-
-/** First arguments that say, with their number, what a failed call was about. */
-const ARGUMENTS_BY_NAME = new Set(["fd", "pid", "uid", "gid", "pgid"]);
 
 /** Takes a process's state out of its parent's live children. */
 function detach(st: ProcState): void {

@@ -28,7 +28,7 @@
  * @module
  */
 import { type CallDef, LocalCalls } from "./_calls.ts";
-import { decodeResult, encodeArgs, type PointerEncoder } from "./_args.ts";
+import { argumentOf, decodeResult, encodeArgs, type PointerEncoder } from "./_args.ts";
 import type { ConstantTable } from "./constants.ts";
 import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
@@ -213,7 +213,7 @@ export class Local extends LocalCalls implements Disposable {
       n = lib.localReply(out);
       if (n < 0) throw new AlcoveError(def.name, HOST, "Cannot fetch the reply of the call");
     }
-    const value = this.#reply(def, out, n);
+    const value = this.#reply(def, args, out, n);
     const result = decodeResult(this.#table, def.result, value);
     // Every laid-out buffer stayed referenced (by `laid`) until here: read them back.
     if (laid.length > 0 && typeof result === "object" && result !== null) {
@@ -223,7 +223,12 @@ export class Local extends LocalCalls implements Disposable {
     return result;
   }
 
-  #reply(def: CallDef, out: Uint8Array<ArrayBuffer>, n: number): Value | undefined {
+  #reply(
+    def: CallDef,
+    args: readonly unknown[],
+    out: Uint8Array<ArrayBuffer>,
+    n: number,
+  ): Value | undefined {
     const view = new DataView(out.buffer, out.byteOffset, n);
     const status = view.getUint16(0, true);
     const r = new Reader(out, view, 2, n);
@@ -233,11 +238,14 @@ export class Local extends LocalCalls implements Disposable {
         return value;
       case STATUS.ERRNO: {
         const errno = value as number;
+        // Then the C library's text, as a control process's reply has it.
+        const text = r.done ? undefined : decoder.decode(r.value() as Uint8Array);
         throw new SystemCallError(
           def.name,
           HOST,
           this.#table.name("errno", errno) ?? `E${errno}`,
           errno,
+          { argument: argumentOf(def, args), text },
         );
       }
       case STATUS.BADARG:

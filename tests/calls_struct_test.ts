@@ -311,6 +311,11 @@ Deno.test("bad arguments of the struct calls fail before sending; the process st
         TypeError,
         "prctl: arg2 must be a number, a constant name, a Uint8Array, a cstruct or null",
       ],
+      [
+        () => drv.prctl([pid], "PR_GET_NAME", { ptr: 16 } as never, 0, 0, 0),
+        TypeError,
+        "got a pointer segment alone (a cstruct is an array of segments: [{ ptr: ... }])",
+      ],
       [() => drv.prctl([pid], "PR_NOPE", 0, 0, 0, 0), RangeError, "unknown prctl constant"],
       [() => drv.prctl([pid], "PR_SET_PDEATHSIG", "SIGTERM", 0, 0, 0), RangeError, "arg2 names"],
       [() => drv.prctl([pid], "PR_SET_NAME", 2 ** 53, 0, 0, 0), RangeError, "arg2 must be in"],

@@ -94,6 +94,13 @@ Deno.test("local prctl death signal round trips (the calling thread's)", () => {
   const e = assertThrows(() => local.prctl("PR_SET_PDEATHSIG", 1000, 0, 0, 0), SystemCallError);
   assertEquals(e.code, "EINVAL");
   assertEquals(e.pipeline, []);
+  // The same message as a control process's: what the call was about, and the C library's
+  // text.
+  assertEquals(e.message, "prctl PR_SET_PDEATHSIG: EINVAL (Invalid argument)");
+  const bad = assertThrows(() => local.close(999), SystemCallError);
+  assertEquals(bad.message, "close fd 999: EBADF (Bad file descriptor)");
+  const path = assertThrows(() => local.chdir("/nonexistent"), SystemCallError);
+  assertEquals(path.message, "chdir /nonexistent: ENOENT (No such file or directory)");
 });
 
 Deno.test("local getrlimit reads this process's limits", () => {

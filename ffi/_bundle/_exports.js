@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-XY5F3ZNS.js";
+} from "./chunk-WJPBKL7N.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -60,7 +60,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-OTMYUWRY.js";
+} from "./chunk-E2WNRNWJ.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -875,7 +875,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-ZYTHEIO3.js")).openLocal();
+      local = (await import("./local-GQOTIXV5.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-DPZD4Z5E.js");
+  const { runWithDriver } = await import("./_driver_run-LO4GWYPC.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -195,7 +195,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-BQOCGALM.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-IMVKGD3D.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-RBSL5RK3.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-2ELHXHJ4.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

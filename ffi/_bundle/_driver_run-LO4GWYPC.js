@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-XY5F3ZNS.js";
+} from "./chunk-WJPBKL7N.js";
 import {
   openLocal
-} from "./chunk-OTMYUWRY.js";
+} from "./chunk-E2WNRNWJ.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";

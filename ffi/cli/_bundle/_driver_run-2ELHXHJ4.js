@@ -3,10 +3,11 @@ import {
   AlcoveCalls,
   CALLS,
   TaskCalls,
+  argumentOf,
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-GFIXBY7S.js";
+} from "./chunk-NINLX7VS.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -581,28 +582,6 @@ function checkOptions(call, options) {
     throw new TypeError(`${call}: signal must be an AbortSignal`);
   }
 }
-function argumentOf(def, args) {
-  if (!args) return void 0;
-  const i = def.args.findIndex((a) => a.kind === "string" || a.kind === "string?");
-  if (i >= 0) {
-    const v2 = args[i];
-    return typeof v2 === "string" ? v2 : v2 instanceof Uint8Array ? new TextDecoder().decode(v2) : void 0;
-  }
-  const first = def.args[0];
-  const v = args[0];
-  if (first === void 0) return void 0;
-  if (first.kind.startsWith("const:") && (typeof v === "string" || typeof v === "number")) {
-    return String(v);
-  }
-  return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name) ? `${first.name} ${v}` : void 0;
-}
-var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
-  "fd",
-  "pid",
-  "uid",
-  "gid",
-  "pgid"
-]);
 function detach(st) {
   st.parent?.children.delete(st);
   st.parent = null;

@@ -3466,6 +3466,9 @@ function describe2(v) {
   if (Array.isArray(v)) return "an array";
   if (v instanceof Uint8Array) return "a Uint8Array";
   if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 40))}`;
+  if (typeof v === "object" && "ptr" in v) {
+    return "a pointer segment alone (a cstruct is an array of segments: [{ ptr: ... }])";
+  }
   return typeof v === "number" ? `the number ${v}` : `a value of type ${typeof v}`;
 }
 function argError(call, arg, problem, range = false) {
@@ -3842,6 +3845,28 @@ function decodeResult(table, kind, v) {
   }
   throw new Error(`Unknown result kind ${kind}`);
 }
+function argumentOf(def, args) {
+  if (!args) return void 0;
+  const i = def.args.findIndex((a) => a.kind === "string" || a.kind === "string?");
+  if (i >= 0) {
+    const v2 = args[i];
+    return typeof v2 === "string" ? v2 : v2 instanceof Uint8Array ? new TextDecoder().decode(v2) : void 0;
+  }
+  const first = def.args[0];
+  const v = args[0];
+  if (first === void 0) return void 0;
+  if (first.kind.startsWith("const:") && (typeof v === "string" || typeof v === "number")) {
+    return String(v);
+  }
+  return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name) ? `${first.name} ${v}` : void 0;
+}
+var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
+  "fd",
+  "pid",
+  "uid",
+  "gid",
+  "pgid"
+]);
 
 // ffi/local.ts
 var HOST = [];
@@ -3974,7 +3999,7 @@ var Local = class _Local extends LocalCalls {
       n = lib.localReply(out);
       if (n < 0) throw new AlcoveError(def.name, HOST, "Cannot fetch the reply of the call");
     }
-    const value = this.#reply(def, out, n);
+    const value = this.#reply(def, args, out, n);
     const result = decodeResult(this.#table, def.result, value);
     if (laid.length > 0 && typeof result === "object" && result !== null) {
       const fields = result;
@@ -3982,7 +4007,7 @@ var Local = class _Local extends LocalCalls {
     }
     return result;
   }
-  #reply(def, out, n) {
+  #reply(def, args, out, n) {
     const view = new DataView(out.buffer, out.byteOffset, n);
     const status = view.getUint16(0, true);
     const r = new Reader(out, view, 2, n);
@@ -3992,7 +4017,11 @@ var Local = class _Local extends LocalCalls {
         return value;
       case STATUS.ERRNO: {
         const errno = value;
-        throw new SystemCallError(def.name, HOST, this.#table.name("errno", errno) ?? `E${errno}`, errno);
+        const text = r.done ? void 0 : decoder2.decode(r.value());
+        throw new SystemCallError(def.name, HOST, this.#table.name("errno", errno) ?? `E${errno}`, errno, {
+          argument: argumentOf(def, args),
+          text
+        });
       }
       case STATUS.BADARG:
         throw new RangeError(decoder2.decode(value));
@@ -4044,6 +4073,7 @@ export {
   TaskCalls,
   encodeArgs,
   decodeResult,
+  argumentOf,
   Local,
   openLocal
 };
