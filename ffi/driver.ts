@@ -435,25 +435,50 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * stops. For a one-off; keep a driver for many.
    *
    * @param argv The program and its arguments.
-   * @param options The sandbox (see SpawnOptions) and the driver's start options.
+   * @param options The sandbox (see SpawnOptions), the driver's start options, and `input`:
+   *   bytes or text written to the program's stdin while its output is read, after which
+   *   stdin is closed (without it, stdin is closed at once). A program that exits without
+   *   reading all of it is not an error.
    * @returns Its status, stdout and stderr.
    *
    * @example
    * ```ts
    * import { Alcove } from "@alcove/alcove";
-   * const { status, stdout } = await Alcove.run(["echo", "hi"]);
-   * console.log(status.code, new TextDecoder().decode(stdout)); // 0 "hi\n"
+   * const { status, stdout } = await Alcove.run(["tr", "a-z", "A-Z"], { input: "hi\n" });
+   * console.log(status.code, new TextDecoder().decode(stdout)); // 0 "HI\n"
    * ```
    */
   static async run(
     argv: readonly string[],
-    options: SpawnOptions & { start?: StartOptions } = {},
+    options: SpawnOptions & { start?: StartOptions; input?: string | Uint8Array } = {},
   ): Promise<ProcessOutput> {
-    const { start, ...spawnOptions } = options;
+    const { start, input, ...spawnOptions } = options;
+    let data: Uint8Array | undefined;
+    if (input !== undefined) {
+      const stdin = spawnOptions.stdin ?? "pipe";
+      if (stdin !== "pipe") {
+        throw new TypeError(`Alcove.run: input needs stdin "pipe", got ${JSON.stringify(stdin)}`);
+      }
+      if (typeof input === "string") data = new TextEncoder().encode(input);
+      else if (input instanceof Uint8Array) data = input;
+      else throw new TypeError("Alcove.run: input must be a string or a Uint8Array");
+    }
     const drv = await Alcove.start(start);
     try {
       const p = await drv.spawn(argv, spawnOptions);
-      return await p.output();
+      if (data === undefined) return await p.output();
+      // Written while the output is read, so that neither side waits on a full pipe.
+      const writer = p.stdin.getWriter();
+      const writing = (async () => {
+        try {
+          await writer.write(data);
+          await writer.close();
+        } catch {
+          // The program ended, or closed its stdin, before it had read everything.
+        }
+      })();
+      const [out] = await Promise.all([p.output(), writing]);
+      return out;
     } finally {
       await drv.stop();
     }

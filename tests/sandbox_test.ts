@@ -1064,3 +1064,26 @@ Deno.test("Alcove.run: a one-off with its own driver", async () => {
   const { status, stdout } = await Alcove.run(["sh", "-c", "echo $((6 * 7))"]);
   assertEquals([status.success, text(stdout)], [true, "42\n"]);
 });
+
+Deno.test("Alcove.run: input goes to stdin while the output is read, then stdin closes", async () => {
+  const piped = await Alcove.run(["sh", "-c", "tr a-z A-Z; echo done >&2"], { input: "hello\n" });
+  assertEquals([text(piped.stdout), text(piped.stderr), piped.status.code], [
+    "HELLO\n",
+    "done\n",
+    0,
+  ]);
+  // More than any pipe holds, both ways at once: nothing waits on the other.
+  const big = new Uint8Array(8 << 20).map((_, i) => i % 251);
+  const echoed = await Alcove.run(["cat"], { input: big });
+  assertEquals(echoed.stdout.length, big.length);
+  assert(echoed.stdout.every((b, i) => b === big[i]), "the bytes came back in order");
+  // A program that does not read its input: the write's failure is not the run's.
+  const ignored = await Alcove.run(["true"], { input: new Uint8Array(1 << 20) });
+  assertEquals(ignored.status.success, true);
+  // Input needs a pipe.
+  await assertRejects(
+    () => Alcove.run(["cat"], { input: "x", stdin: "null" }),
+    TypeError,
+    'Alcove.run: input needs stdin "pipe", got "null"',
+  );
+});

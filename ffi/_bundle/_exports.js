@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-WJPBKL7N.js";
+} from "./chunk-K5IWVLQY.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-LO4GWYPC.js");
+  const { runWithDriver } = await import("./_driver_run-JEHGJ4KH.js");
   return await runWithDriver(plan, uid, local);
 }
 

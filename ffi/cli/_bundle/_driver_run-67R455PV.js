@@ -823,22 +823,48 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * stops. For a one-off; keep a driver for many.
    *
    * @param argv The program and its arguments.
-   * @param options The sandbox (see SpawnOptions) and the driver's start options.
+   * @param options The sandbox (see SpawnOptions), the driver's start options, and `input`:
+   *   bytes or text written to the program's stdin while its output is read, after which
+   *   stdin is closed (without it, stdin is closed at once). A program that exits without
+   *   reading all of it is not an error.
    * @returns Its status, stdout and stderr.
    *
    * @example
    * ```ts
    * import { Alcove } from "@alcove/alcove";
-   * const { status, stdout } = await Alcove.run(["echo", "hi"]);
-   * console.log(status.code, new TextDecoder().decode(stdout)); // 0 "hi\n"
+   * const { status, stdout } = await Alcove.run(["tr", "a-z", "A-Z"], { input: "hi\n" });
+   * console.log(status.code, new TextDecoder().decode(stdout)); // 0 "HI\n"
    * ```
    */
   static async run(argv, options = {}) {
-    const { start, ...spawnOptions } = options;
+    const { start, input, ...spawnOptions } = options;
+    let data;
+    if (input !== void 0) {
+      const stdin = spawnOptions.stdin ?? "pipe";
+      if (stdin !== "pipe") {
+        throw new TypeError(`Alcove.run: input needs stdin "pipe", got ${JSON.stringify(stdin)}`);
+      }
+      if (typeof input === "string") data = new TextEncoder().encode(input);
+      else if (input instanceof Uint8Array) data = input;
+      else throw new TypeError("Alcove.run: input must be a string or a Uint8Array");
+    }
     const drv = await _Alcove.start(start);
     try {
       const p = await drv.spawn(argv, spawnOptions);
-      return await p.output();
+      if (data === void 0) return await p.output();
+      const writer = p.stdin.getWriter();
+      const writing = (async () => {
+        try {
+          await writer.write(data);
+          await writer.close();
+        } catch {
+        }
+      })();
+      const [out] = await Promise.all([
+        p.output(),
+        writing
+      ]);
+      return out;
     } finally {
       await drv.stop();
     }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-WJPBKL7N.js";
+} from "./chunk-K5IWVLQY.js";
 import {
   openLocal
 } from "./chunk-E2WNRNWJ.js";
