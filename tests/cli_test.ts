@@ -903,16 +903,30 @@ Deno.test("cli: parsing is pure and keeps bubblewrap's order", () => {
   assertEquals(plan.options.env, { HOME: "/root", PATH: "/bin" });
 });
 
-/** A tmux session of its own running `command` in a terminal of 91x31: keys to send, and a
- * wait for text on the screen. */
+/** A tmux server and session of its own running `command` in a terminal of 91x31: keys to
+ * send, and a wait for text on the screen. (A server of its own: with the default one, the
+ * next test's session could reach a server still exiting after the last one's.) */
 async function terminal(command: string) {
   const session = `alcove-cli-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmux = async (...args: string[]) => {
-    const r = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
-    return decoder.decode(r.stdout);
-  };
+  const run = (args: string[]) =>
+    new Deno.Command("tmux", { args: ["-L", session, ...args], stdout: "piped", stderr: "piped" })
+      .output();
+  const tmux = async (...args: string[]) => decoder.decode((await run(args)).stdout);
   const screen = () => tmux("capture-pane", "-p", "-t", session);
-  await tmux("new-session", "-d", "-s", session, "-x", "91", "-y", "31", "sh", "-c", command);
+  const made = await run([
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "91",
+    "-y",
+    "31",
+    "sh",
+    "-c",
+    command,
+  ]);
+  if (!made.success) throw new Error(`tmux new-session failed: ${decoder.decode(made.stderr)}`);
   return {
     screen,
     send: (...keys: string[]) => tmux("send-keys", "-t", session, ...keys),
@@ -925,7 +939,7 @@ async function terminal(command: string) {
       throw new Error(`the terminal never showed ${JSON.stringify(text)}:\n${await screen()}`);
     },
     async [Symbol.asyncDispose]() {
-      await tmux("kill-session", "-t", session);
+      await tmux("kill-server");
     },
   };
 }
