@@ -17,6 +17,7 @@
 #include "constants.h"
 #include "frame.h"
 #include "sandbox.h"
+#include "support.h"
 #include "wire.h"
 
 extern char **environ;
@@ -510,33 +511,21 @@ static int parse_rlimit(struct parsed *p, const char *a)
     return 0;
 }
 
-/* The command line's own checks, in parse.ts's order. */
-/* The first bytes of a file into buf (NUL terminated), or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, size - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return (ssize_t)n;
-}
-
 /* Whether this system makes user namespaces, as parse.ts's userNamespacesAvailable (and
  * bubblewrap for --unshare-user-try) judges it. */
 static int userns_available(void)
 {
-    char buf[32];
-    if (read_small("/sys/module/user_namespace/parameters/enable", buf, sizeof(buf)) > 0 &&
-        buf[0] == 'N')
-        return 0;
-    if (read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 &&
-        strtoul(buf, NULL, 10) == 0 && buf[0] == '0')
-        return 0;
-    return 1;
+    FILE *fp = fopen("/sys/module/user_namespace/parameters/enable", "re");
+    if (fp != NULL) {
+        int c = fgetc(fp);
+        fclose(fp);
+        if (c == 'N')
+            return 0;
+    }
+    return alcove_read_int_file("/proc/sys/user/max_user_namespaces") != 0;
 }
 
+/* The command line's own checks, in parse.ts's order. */
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
     int perms_pending = 0, have_chdir = 0;

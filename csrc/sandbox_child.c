@@ -1089,8 +1089,12 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
                             .rlim_max = (rlim_t)sb->rlimits[i].max};
         if (setrlimit((alcove_rlimit_resource)sb->rlimits[i].resource, &rl) < 0) {
             int err = errno;
+            char number[24], limit[2][24];
             const char *name = alcove_constant_name(ALCOVE_CONST_RLIMIT, sb->rlimits[i].resource);
-            char limit[2][24];
+            if (name == NULL) {
+                snprintf(number, sizeof(number), "rlimit %d", sb->rlimits[i].resource);
+                name = number;
+            }
             for (int k = 0; k < 2; k++) {
                 rlim_t v = k == 0 ? rl.rlim_cur : rl.rlim_max;
                 if (v == RLIM_INFINITY)
@@ -1098,11 +1102,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
                 else
                     snprintf(limit[k], sizeof(limit[k]), "%llu", (unsigned long long)v);
             }
-            if (name != NULL)
-                failf(err, "rlimit", NULL, "Cannot set %s to %s (hard %s)", name, limit[0],
-                      limit[1]);
-            failf(err, "rlimit", NULL, "Cannot set rlimit %d to %s (hard %s)",
-                  sb->rlimits[i].resource, limit[0], limit[1]);
+            failf(err, "rlimit", NULL, "Cannot set %s to %s (hard %s)", name, limit[0], limit[1]);
         }
     }
     const char *pwd = enter_cwd(sb);

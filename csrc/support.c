@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,4 +145,16 @@ size_t alcove_build_id(unsigned char *out, size_t cap)
     struct build_id b = {out, cap, 0};
     dl_iterate_phdr(find_build_id, &b);
     return b.len;
+}
+
+int alcove_read_int_file(const char *path)
+{
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL)
+        return -1;
+    int v = -1;
+    if (fscanf(fp, "%d", &v) != 1)
+        v = -1;
+    fclose(fp);
+    return v;
 }

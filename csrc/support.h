@@ -27,6 +27,9 @@ const char *alcove_option_name(int64_t option);
 /* A NULL-terminated array of the strings of a list argument (free() it), or NULL. */
 char **alcove_strings(const struct alcove_arg *list);
 
+/* The integer a file (a /proc/sys setting) starts with, or -1 when it cannot be read as one. */
+int alcove_read_int_file(const char *path);
+
 /* Reply with the value of a constant name in a domain, or null when unknown. */
 int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct alcove_arg *name);
 

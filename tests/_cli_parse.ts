@@ -59,13 +59,14 @@ export async function referenceParse(args: string[], context: ParseContext = {})
     cwd: context.cwd ?? Deno.cwd(),
     isTerminal: false,
     uid: context.uid ?? Deno.uid()!,
-    usernsAvailable: userNamespacesAvailable((path) => {
-      try {
-        return Deno.readTextFileSync(path);
-      } catch {
-        return undefined;
-      }
-    }),
+    usernsAvailable: () =>
+      userNamespacesAvailable((path) => {
+        try {
+          return Deno.readTextFileSync(path);
+        } catch {
+          return undefined;
+        }
+      }),
   };
   try {
     const plan = planCommandLine(args, io);

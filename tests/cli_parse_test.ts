@@ -198,7 +198,7 @@ Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace
     cwd: "/",
     isTerminal: false,
     uid,
-    usernsAvailable,
+    usernsAvailable: usernsAvailable === undefined ? undefined : () => usernsAvailable,
   });
   const nsOf = (args: string[], uid: number, available?: boolean) =>
     parseCommandLine([...args, ...ROOT, "true"], io(uid, available)).options.namespaces;
@@ -207,6 +207,14 @@ Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace
     assert(!(nsOf(args, 0, false) as string[]).includes("user"), args.join(" "));
     assert(!(nsOf(args, 0) as string[]).includes("user"), args.join(" "));
   }
+  // The system is asked only for those options.
+  const never = {
+    ...io(0),
+    usernsAvailable: (): boolean => {
+      throw new Error("asked without --unshare-user-try or --unshare-all");
+    },
+  };
+  parseCommandLine(["--unshare-pid", ...ROOT, "true"], never);
   // So --uid needs no --unshare-user with them, where the namespace comes.
   const withUid = parseCommandLine(
     ["--unshare-all", "--uid", "1234", ...ROOT, "id"],

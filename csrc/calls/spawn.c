@@ -82,18 +82,6 @@ static int write_maps(const struct alcove_sandbox *sb, pid_t pid, const char **s
     return write_file(pid, "gid_map", line);
 }
 
-static int read_int_file(const char *path)
-{
-    FILE *fp = fopen(path, "re");
-    if (fp == NULL)
-        return -1;
-    int v = -1;
-    if (fscanf(fp, "%d", &v) != 1)
-        v = -1;
-    fclose(fp);
-    return v;
-}
-
 /* Why namespaces could not be made, as precisely as this machine tells. */
 static const char *clone_hint(int err, unsigned long long flags)
 {
@@ -101,12 +89,12 @@ static const char *clone_hint(int err, unsigned long long flags)
         return "Cannot create the namespaces";
     if (!(flags & NEWUSER))
         return "Cannot create the namespaces: this needs CAP_SYS_ADMIN, or a user namespace";
-    if (read_int_file("/proc/sys/user/max_user_namespaces") == 0)
+    if (alcove_read_int_file("/proc/sys/user/max_user_namespaces") == 0)
         return "Cannot create a user namespace: user.max_user_namespaces is 0";
-    if (read_int_file("/proc/sys/kernel/unprivileged_userns_clone") == 0 && geteuid() != 0)
+    if (alcove_read_int_file("/proc/sys/kernel/unprivileged_userns_clone") == 0 && geteuid() != 0)
         return "Cannot create a user namespace: kernel.unprivileged_userns_clone is 0 "
                "(set it to 1, or run as root)";
-    if (read_int_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1 &&
+    if (alcove_read_int_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1 &&
         geteuid() != 0)
         return "Cannot create a user namespace: AppArmor restricts unprivileged user namespaces "
                "(kernel.apparmor_restrict_unprivileged_userns is 1; allow this program in a "

@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-K5IWVLQY.js";
+} from "./chunk-B6Q2MTWH.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -861,7 +861,7 @@ async function runCommandLine(args, options = {}) {
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
-    usernsAvailable: userNamespacesAvailable((path) => {
+    usernsAvailable: () => userNamespacesAvailable((path) => {
       try {
         return new TextDecoder().decode(proc.readFile(path));
       } catch {
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-JEHGJ4KH.js");
+  const { runWithDriver } = await import("./_driver_run-IRKYAGCT.js");
   return await runWithDriver(plan, uid, local);
 }
 

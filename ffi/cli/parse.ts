@@ -84,9 +84,9 @@ export interface CommandLineIo {
   /** Its effective user id. */
   uid: number;
   /** Whether this system makes user namespaces (see {@linkcode userNamespacesAvailable}):
-   * `--unshare-user-try` and `--unshare-all` make one when it does, as root too. Taken as
-   * false when absent. */
-  usernsAvailable?: boolean;
+   * `--unshare-user-try` and `--unshare-all` make one when it does, as root too. Asked only
+   * for those options; taken as false when absent. */
+  usernsAvailable?: () => boolean;
 }
 
 /**
@@ -843,7 +843,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   }
   // The "try" form, after the checks above as bubblewrap has it: a user namespace wherever
   // the system makes them, as root too (unprivileged, spawn adds one in any case).
-  if (userTry && io.usernsAvailable === true) ns.add("user");
+  if (userTry && io.usernsAvailable?.() === true) ns.add("user");
   // Unprivileged, a user namespace always comes (spawn adds it) unless one is joined, as
   // bubblewrap's does.
   const userns = ns.has("user") || (io.uid !== 0 && !joins) || joins;

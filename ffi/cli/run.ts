@@ -247,13 +247,14 @@ export async function runCommandLine(
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
-    usernsAvailable: userNamespacesAvailable((path) => {
-      try {
-        return new TextDecoder().decode(proc.readFile(path));
-      } catch {
-        return undefined;
-      }
-    }),
+    usernsAvailable: () =>
+      userNamespacesAvailable((path) => {
+        try {
+          return new TextDecoder().decode(proc.readFile(path));
+        } catch {
+          return undefined;
+        }
+      }),
   };
   let plan: CommandLinePlan;
   try {

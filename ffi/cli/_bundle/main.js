@@ -12,7 +12,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-4PKJJ2PX.js";
+} from "./chunk-N6NDN5EY.js";
 import {
   ConstantTable,
   VERSION,
@@ -181,7 +181,7 @@ async function runCommandLine(args, options = {}) {
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
-    usernsAvailable: userNamespacesAvailable((path) => {
+    usernsAvailable: () => userNamespacesAvailable((path) => {
       try {
         return new TextDecoder().decode(proc.readFile(path));
       } catch {
@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-67R455PV.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-Q3BO566J.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-K5IWVLQY.js";
+} from "./chunk-B6Q2MTWH.js";
 import {
   openLocal
 } from "./chunk-E2WNRNWJ.js";

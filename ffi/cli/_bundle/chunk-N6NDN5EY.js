@@ -827,7 +827,7 @@ function parseCommandLine(args, io) {
   if (plan.disableUserns && usernsBlock) {
     throw new CommandLineError("--disable-userns is not compatible with  --userns-block-fd");
   }
-  if (userTry && io.usernsAvailable === true) ns.add("user");
+  if (userTry && io.usernsAvailable?.() === true) ns.add("user");
   const userns = ns.has("user") || io.uid !== 0 && !joins || joins;
   if (o.uid !== void 0 && !userns) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
