@@ -796,6 +796,21 @@ Deno.test("cli: our limits and options", async (t) => {
     ]);
     assertEquals(shell.code, 122, shell.err);
     assertStringIncludes(shell.err, "alcove: out of memory: a process of the command was killed");
+    // The same through the driver (--output-limit takes that way).
+    const driven = await run("alcove", [
+      "--output-limit",
+      "1M",
+      "--memory",
+      "32M",
+      ...ROOT,
+      "--tmpfs",
+      "/tmp",
+      "/bin/sh",
+      "-c",
+      "/usr/bin/python3 -c 'x = bytearray(200 << 20)'; exit $?",
+    ]);
+    assertEquals(driven.code, 122, driven.err);
+    assertStringIncludes(driven.err, "alcove: out of memory: a process of the command was killed");
     const pids = await run("alcove", [
       "--pids",
       "3",

@@ -180,7 +180,11 @@ export async function runWithDriver(
     const what = status.signal ? "killed" : "the rest of the output was dropped";
     console.error(`alcove: output limit reached: ${what}`);
   }
-  if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
+  if (status.reason === "oom") {
+    // Or a process of its cgroup was, and the command then failed (a shell's).
+    const what = status.signal ? "killed" : "a process of the command was killed";
+    console.error(`alcove: out of memory: ${what}`);
+  }
   if (plan.jsonStatusFd !== undefined) {
     const last = {
       "exit-code": status.code,

@@ -164,7 +164,10 @@ async function runWithDriver(plan, uid, opened) {
     const what = status.signal ? "killed" : "the rest of the output was dropped";
     console.error(`alcove: output limit reached: ${what}`);
   }
-  if (status.reason === "oom") console.error(`alcove: out of memory: killed`);
+  if (status.reason === "oom") {
+    const what = status.signal ? "killed" : "a process of the command was killed";
+    console.error(`alcove: out of memory: ${what}`);
+  }
   if (plan.jsonStatusFd !== void 0) {
     const last = {
       "exit-code": status.code,
