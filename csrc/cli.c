@@ -439,7 +439,19 @@ static int take(const unsigned char **p, size_t *left, int type, struct alcove_a
     return 0;
 }
 
-/* A failed setup step, as the command line prints it (setupFailure in ffi/cli/run.ts). */
+/* What the setup report adds to a failed exec's "Cannot run PATH" (" (it is there, its
+ * interpreter ... is not)"), or "". */
+static const char *exec_hint(const char *what, const char *path)
+{
+    static const char prefix[] = "Cannot run ";
+    size_t n = strlen(path);
+    if (strncmp(what, prefix, sizeof(prefix) - 1) != 0 ||
+        strncmp(what + sizeof(prefix) - 1, path, n) != 0)
+        return "";
+    return what + sizeof(prefix) - 1 + n;
+}
+
+/* A failed setup step, as the command line prints it (setupFailure in ffi/cli/_driver_run.ts). */
 static int setup_failure(const unsigned char *rec, size_t len)
 {
     char part[4][256];
@@ -463,7 +475,7 @@ static int setup_failure(const unsigned char *rec, size_t len)
     int exec = strcmp(step, "exec") == 0;
     /* These messages are whole, as bubblewrap's: no system error to add. */
     if (exec)
-        fprintf(stderr, "alcove: execvp %s: %s\n", path, text);
+        fprintf(stderr, "alcove: execvp %s: %s%s\n", path, text, exec_hint(what, path));
     else if (strcmp(step, "assert-userns") == 0 || strcmp(step, "userns-join") == 0)
         fprintf(stderr, "alcove: %s\n", what);
     else

@@ -1,6 +1,7 @@
 /* The child side of spawn: the setup steps in their fixed order (see sandbox.h),
  * then exec. Everything was decided and checked before the fork; a step that
  * fails reports itself on the close-on-exec report pipe and the child exits. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -946,6 +947,83 @@ static void landlock(const struct alcove_sandbox *sb)
     close(rs);
 }
 
+/* PT_INTERP's string from the program headers at phoff, 64- or 32-bit by their size. */
+static size_t elf_interp(int fd, uint64_t phoff, unsigned entsize, unsigned count, char *out,
+                         size_t cap)
+{
+    for (unsigned i = 0; i < count && i < 64; i++) {
+        off_t at = (off_t)(phoff + (uint64_t)i * entsize);
+        uint64_t type, offset, size;
+        if (entsize >= sizeof(Elf64_Phdr)) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof(ph), at) != sizeof(ph))
+                return 0;
+            type = ph.p_type, offset = ph.p_offset, size = ph.p_filesz;
+        } else if (entsize >= sizeof(Elf32_Phdr)) {
+            Elf32_Phdr ph;
+            if (pread(fd, &ph, sizeof(ph), at) != sizeof(ph))
+                return 0;
+            type = ph.p_type, offset = ph.p_offset, size = ph.p_filesz;
+        } else {
+            return 0;
+        }
+        if (type != PT_INTERP)
+            continue;
+        size_t want = size < cap ? (size_t)size : cap - 1;
+        ssize_t got = pread(fd, out, want, (off_t)offset);
+        return got > 0 ? strnlen(out, (size_t)got) : 0;
+    }
+    return 0;
+}
+
+/* The interpreter an executable names: its ELF program header's PT_INTERP (the dynamic
+ * loader) or its #! line, into out (cap bytes); 0 when it names none or cannot be read. */
+static int named_interpreter(const char *file, char *out, size_t cap)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char head[256];
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    size_t len = 0;
+    if (n >= 2 && head[0] == '#' && head[1] == '!') {
+        ssize_t i = 2;
+        while (i < n && (head[i] == ' ' || head[i] == '\t'))
+            i++;
+        while (i < n && len + 1 < cap && head[i] != ' ' && head[i] != '\t' && head[i] != '\n' &&
+               head[i] != 0)
+            out[len++] = (char)head[i++];
+    } else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && memcmp(head, ELFMAG, SELFMAG) == 0 &&
+               head[EI_CLASS] == ELFCLASS64) {
+        Elf64_Ehdr eh;
+        memcpy(&eh, head, sizeof(eh));
+        len = elf_interp(fd, eh.e_phoff, eh.e_phentsize, eh.e_phnum, out, cap);
+    } else if (n >= (ssize_t)sizeof(Elf32_Ehdr) && memcmp(head, ELFMAG, SELFMAG) == 0 &&
+               head[EI_CLASS] == ELFCLASS32) {
+        Elf32_Ehdr eh;
+        memcpy(&eh, head, sizeof(eh));
+        len = elf_interp(fd, eh.e_phoff, eh.e_phentsize, eh.e_phnum, out, cap);
+    }
+    close(fd);
+    out[len < cap ? len : cap - 1] = 0;
+    return len > 0;
+}
+
+/* An exec that failed with ENOENT though the file is there: what is missing is the
+ * interpreter it names (a root without /lib64, say). */
+static void __attribute__((noreturn)) exec_failed(int err, const char *file, const char *found)
+{
+    char interp[256];
+    const char *there = found != NULL && strcmp(found, file) == 0 ? "it" : found;
+    if (err == ENOENT && found != NULL && named_interpreter(found, interp, sizeof(interp)))
+        failf(err, "exec", file, "Cannot run %s (%s is there, its interpreter %s is not)", file,
+              there, interp);
+    if (err == ENOENT && found != NULL)
+        failf(err, "exec", file, "Cannot run %s (%s is there, the interpreter it names is not)",
+              file, there);
+    failf(err, "exec", file, "Cannot run %s", file);
+}
+
 /* execvp with the PATH of the program's own environment, without touching `environ`
  * (the child may share its parent's memory). Like musl's, and unlike glibc's, it does
  * not run a file without a #! line through /bin/sh. */
@@ -955,13 +1033,16 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
     const char *file = sb->argv[0];
     if (strchr(file, '/') != NULL) {
         execve(file, sb->argv, env);
-        failf(errno, "exec", file, "Cannot run %s", file);
+        int err = errno;
+        exec_failed(err, file, err == ENOENT && access(file, F_OK) == 0 ? file : NULL);
     }
     const char *path = "/usr/local/bin:/usr/bin:/bin";
     for (char **e = env; e != NULL && *e != NULL; e++)
         if (strncmp(*e, "PATH=", 5) == 0)
             path = *e + 5;
     int err = ENOENT, denied = 0;
+    char found[PATH_CAP];
+    found[0] = 0;
     size_t flen = strlen(file);
     for (const char *p = path;; p++) {
         const char *end = strchr(p, ':');
@@ -975,6 +1056,8 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
             execve(full, sb->argv, env);
             if (errno == EACCES)
                 denied = 1;
+            else if (errno == ENOENT && found[0] == 0 && access(full, F_OK) == 0)
+                memcpy(found, full, strlen(full) + 1);
             else if (errno != ENOENT && errno != ENOTDIR) {
                 err = errno;
                 break;
@@ -984,9 +1067,9 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
             break;
         p = end;
     }
-    if (denied && err == ENOENT)
+    if (denied && err == ENOENT && found[0] == 0)
         err = EACCES;
-    failf(err, "exec", file, "Cannot run %s", file);
+    exec_failed(err, file, found[0] != 0 ? found : NULL);
 }
 
 /* PWD in the program's environment, for the working directory taken from a list:

@@ -350,6 +350,37 @@ Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWR
 });
 
 Deno.test(
+  needs("cli: a program whose interpreter is missing: bwrap's message, and which is", NO_BWRAP),
+  async (t) => {
+    // /usr without /lib64: the program is there, its dynamic loader is not.
+    const sh = Deno.realPathSync("/bin/sh");
+    const name = sh.split("/").pop()!;
+    const box = ["--ro-bind", "/usr", "/usr", "--setenv", "PATH", "/usr/bin"];
+    // --output-limit (ours): the same through the driver.
+    const paths: [string, string[]][] = [["executable", []], ["driver", ["--output-limit", "9"]]];
+    for (const [label, more] of paths) {
+      await t.step(label, async () => {
+        for (const [argv0, found] of [[sh, "it"], [name, sh]]) {
+          const [b, a] = await Promise.all([
+            run("bwrap", [...box, argv0]),
+            run("alcove", [...box, ...more, argv0]),
+          ]);
+          assertEquals([b.code, a.code], [1, 127], a.err);
+          const bwrap = b.err.trimEnd().replace(/^bwrap: /, "alcove: ");
+          assertEquals(bwrap, `alcove: execvp ${argv0}: No such file or directory`);
+          const hint = a.err.slice(bwrap.length);
+          assert(a.err.startsWith(bwrap), a.err);
+          const loader = hint.match(/^ \((\S+) is there, its interpreter (\/\S+) is not\)\n$/);
+          assert(loader, a.err);
+          assertEquals(loader[1], found);
+          assert(Deno.statSync(loader[2]).isFile, loader[2]);
+        }
+      });
+    }
+  },
+);
+
+Deno.test(
   needs("cli: setup failures name the path, with our reserved status", NO_BWRAP),
   async (t) => {
     const cases: [string[], number][] = [

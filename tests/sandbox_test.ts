@@ -378,6 +378,58 @@ Deno.test(
   },
 );
 
+Deno.test("spawn: a program that is there but whose interpreter is not says which", async () => {
+  // A root with /usr but neither /lib nor /lib64: the programs are there, their dynamic
+  // loader is not, and execve says ENOENT as if the program itself were missing.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/script`, "#!/nonexistent/sh -e\necho hi\n", { mode: 0o755 });
+    const sh = Deno.realPathSync("/bin/sh");
+    const root: SpawnOptions = {
+      namespaces: ["user", "mount"],
+      mounts: [
+        { type: "ro-bind", source: "/usr", target: "/usr" },
+        { type: "ro-bind", source: dir, target: "/box" },
+      ],
+      env: { PATH: "/nonexistent:/box:/usr/bin" },
+    };
+    await withDriver(async (drv) => {
+      const elf = await assertRejects(() => drv.spawn([sh], root), SetupError);
+      assertEquals([elf.step, elf.path, elf.code], ["exec", sh, "ENOENT"]);
+      const named = elf.message.match(
+        /^spawn: Cannot run \S+ \(it is there, its interpreter (\/\S+) is not\): ENOENT \(No such file or directory\)$/,
+      );
+      assert(named, elf.message);
+      // The loader it names is the host's real one.
+      assert(Deno.statSync(named[1]).isFile, named[1]);
+      // Found through PATH: the message names the file found.
+      const searched = await assertRejects(
+        () => drv.spawn([sh.split("/").pop()!], root),
+        SetupError,
+      );
+      assertStringIncludes(
+        searched.message,
+        `(${sh} is there, its interpreter ${named[1]} is not)`,
+      );
+      const script = await assertRejects(() => drv.spawn(["script"], root), SetupError);
+      assertEquals(
+        script.message,
+        "spawn: Cannot run script (/box/script is there, its interpreter /nonexistent/sh is not): " +
+          "ENOENT (No such file or directory)",
+      );
+      // A program that is not there is still just missing.
+      const missing = await assertRejects(() => drv.spawn(["/box/nope"], root), SetupError);
+      assertEquals(
+        missing.message,
+        "spawn: Cannot run /box/nope: ENOENT (No such file or directory)",
+      );
+      assertEquals(await drv.cpid([]), []);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("spawn: a failed step is a SetupError with step and path, and leaves no process", async () => {
   await withDriver(async (drv) => {
     const cases: [SpawnOptions, string[], string, string, string][] = [

@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-ILK5VRBM.js");
+  const { runWithDriver } = await import("./_driver_run-GNT6NVNH.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -46,10 +46,13 @@ function exitStatus(status: ProcessStatus): number {
 }
 
 function setupFailure(e: SetupError): number {
+  // After bubblewrap's "execvp PATH: TEXT", what the report adds to "Cannot run PATH".
+  const ran = `Cannot run ${e.path}`;
+  const hint = e.step === "exec" && e.what.startsWith(ran) ? e.what.slice(ran.length) : "";
   const what = e.step === "exec" ? `execvp ${e.path}` : e.what;
   // These messages are whole, as bubblewrap's: no system error to add.
   const whole = e.step === "assert-userns" || e.step === "userns-join";
-  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}`);
+  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}${hint}`);
   if (e.step === "exec") {
     return e.code === "ENOENT" ? EXIT_STATUS.NOT_FOUND : EXIT_STATUS.NOT_EXECUTABLE;
   }

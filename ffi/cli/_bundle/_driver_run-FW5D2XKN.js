@@ -1809,9 +1809,11 @@ function exitStatus(status) {
   }
 }
 function setupFailure(e) {
+  const ran = `Cannot run ${e.path}`;
+  const hint = e.step === "exec" && e.what.startsWith(ran) ? e.what.slice(ran.length) : "";
   const what = e.step === "exec" ? `execvp ${e.path}` : e.what;
   const whole = e.step === "assert-userns" || e.step === "userns-join";
-  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}`);
+  console.error(whole ? `alcove: ${what}` : `alcove: ${what}: ${e.text}${hint}`);
   if (e.step === "exec") {
     return e.code === "ENOENT" ? EXIT_STATUS.NOT_FOUND : EXIT_STATUS.NOT_EXECUTABLE;
   }
