@@ -72,6 +72,18 @@ Deno.test("spawn: output, exit status, stderr and usage", async () => {
     const first = await p.output();
     assertEquals(await p.output(), first);
     assertEquals(text(first.stdout), "hi\n");
+    // A stream a reader holds: a TypeError that says so, before anything is read; once the
+    // reader is released, output() has the rest.
+    const held = await drv.spawn(["sh", "-c", "echo one; echo two >&2"]);
+    const reader = held.stderr.getReader();
+    const locked = await assertRejects(() => held.output(), TypeError);
+    assertEquals(
+      locked.message,
+      "output: stderr is locked by a reader: read the rest there, or release its lock first",
+    );
+    reader.releaseLock();
+    const rest = await held.output();
+    assertEquals([text(rest.stdout), text(rest.stderr)], ["one\n", "two\n"]);
     // The output ends with the program, not with a background process that holds its pipes.
     const started = Date.now();
     const bg = await (await drv.spawn(["sh", "-c", "(sleep 2; echo late) & echo early"])).output();

@@ -1211,7 +1211,8 @@ var Process = class {
   /**
    * Reads stdout and stderr to their end (both at once, so neither can fill up and block
    * the program) and waits for the status. An untouched piped stdin is closed first. What
-   * was read from a stream before is not in it; a second call gives the same result. The
+   * was read from a stream before is not in it; a second call gives the same result. A
+   * stream locked by a reader is a TypeError, before anything is read. The
    * streams end with the program: what a background process of it writes after it exited is
    * not collected (unlike `Deno.Command`, which waits for every holder of the pipes).
    *
@@ -1225,6 +1226,15 @@ var Process = class {
    * ```
    */
   output() {
+    if (this.#output === void 0) {
+      const locked = [
+        "stdout",
+        "stderr"
+      ].find((which, i) => this.#stdio[i + 1] === "pipe" && this[which].locked);
+      if (locked) {
+        return Promise.reject(new TypeError(`output: ${locked} is locked by a reader: read the rest there, or release its lock first`));
+      }
+    }
     this.#output ??= this.#collect();
     return this.#output;
   }

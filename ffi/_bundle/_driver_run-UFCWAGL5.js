@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-B6Q2MTWH.js";
+} from "./chunk-BEU6HI2R.js";
 import {
   openLocal
 } from "./chunk-E2WNRNWJ.js";
