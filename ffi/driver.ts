@@ -92,6 +92,9 @@ interface Pending {
   args?: readonly unknown[];
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  /** The call's timeout in milliseconds and the wall-clock deadline it carries, if any. */
+  timeout?: number;
+  deadline?: number;
   timer?: ReturnType<typeof setTimeout>;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -611,9 +614,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     deadline?: number,
   ): Promise<unknown> {
     const { promise, resolve, reject } = withResolvers<unknown>();
-    const p: Pending = { def, pipeline: [...pipeline], resolve, reject, args };
+    const p: Pending = { def, pipeline: [...pipeline], resolve, reject, args, deadline };
     if (options?.timeout !== undefined) {
       const ms = options.timeout;
+      p.timeout = ms;
       // A timer counts a monotonic clock and may fire a fraction of a millisecond before
       // the wall clock reads the deadline the call carries: until it does, the target may
       // still run the call, so the timeout waits for it.
@@ -869,6 +873,11 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         case STATUS.ERRNO: {
           const errno = r.value() as number;
           const code = this.#table.name("errno", errno) ?? `E${errno}`;
+          // The target's answer to a call whose deadline had passed before it could run
+          // (the reply may come before this side's timer has fired): the timeout.
+          if (code === "ETIMEDOUT" && p.deadline !== undefined && Date.now() >= p.deadline) {
+            return p.reject(new TimeoutError(def.name, pipeline, p.timeout ?? 0));
+          }
           // Then the C library's text, then the option whose limit it was, if any.
           const text = r.pos < r.end
             ? new TextDecoder().decode(r.value() as Uint8Array)

@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-BEU6HI2R.js";
+} from "./chunk-EWSLOY7M.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-UFCWAGL5.js");
+  const { runWithDriver } = await import("./_driver_run-72RC5PGL.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-BEU6HI2R.js";
+} from "./chunk-EWSLOY7M.js";
 import {
   openLocal
 } from "./chunk-E2WNRNWJ.js";

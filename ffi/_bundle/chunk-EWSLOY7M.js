@@ -1926,10 +1926,12 @@ var Alcove = class _Alcove extends AlcoveCalls {
       ],
       resolve,
       reject,
-      args
+      args,
+      deadline
     };
     if (options?.timeout !== void 0) {
       const ms = options.timeout;
+      p.timeout = ms;
       const expire = () => {
         const left = deadline === void 0 ? 0 : deadline - Date.now();
         if (left > 0) p.timer = setTimeout(expire, left);
@@ -2145,6 +2147,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
         case STATUS.ERRNO: {
           const errno = r.value();
           const code = this.#table.name("errno", errno) ?? `E${errno}`;
+          if (code === "ETIMEDOUT" && p.deadline !== void 0 && Date.now() >= p.deadline) {
+            return p.reject(new TimeoutError(def.name, pipeline, p.timeout ?? 0));
+          }
           const text = r.pos < r.end ? new TextDecoder().decode(r.value()) : void 0;
           const limit = r.pos < r.end ? new TextDecoder().decode(r.value()) : void 0;
           return p.reject(new SystemCallError(def.name, pipeline, code, errno, {
