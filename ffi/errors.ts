@@ -21,6 +21,13 @@ function where(call: string, pipeline: Pipeline): string {
   return pipeline.length === 0 ? call : `${call} in [${pipeline.join(", ")}]`;
 }
 
+/** A call's argument as a message shows it: one of more than 256 characters (a hostile
+ * path, say) by its first 128 and its length. */
+function shown(argument: string): string {
+  if (argument.length <= 256) return argument;
+  return `${argument.slice(0, 128)}... (${argument.length} characters)`;
+}
+
 /** Base class of the errors of a call that was sent.
  *
  * @example
@@ -102,7 +109,7 @@ export class SystemCallError extends AlcoveError {
     errno: number,
     detail: SystemCallErrorDetail = {},
   ) {
-    const about = detail.argument === undefined ? "" : ` ${detail.argument}`;
+    const about = detail.argument === undefined ? "" : ` ${shown(detail.argument)}`;
     const text = detail.text === undefined ? "" : ` (${detail.text})`;
     const place = pipeline.length === 0 ? "" : ` in [${pipeline.join(", ")}]`;
     const limit = detail.limit === undefined

@@ -14,6 +14,15 @@ Deno.test("SystemCallError names the path and gives the C library's text", async
     assertEquals([exec.code, exec.errno], ["ENOENT", 2]);
     const chdir = await assertRejects(() => drv.chdir([], "/nonexistent"), SystemCallError);
     assertEquals(chdir.message, "chdir /nonexistent: ENOENT (No such file or directory)");
+    // A path of a megabyte: the message shows its start and its length, not all of it.
+    const long = "/" + "a".repeat(1 << 20);
+    const huge = await assertRejects(() => drv.chdir([], long), SystemCallError);
+    assertEquals(
+      huge.message,
+      `chdir ${
+        long.slice(0, 128)
+      }... (${long.length} characters): ENAMETOOLONG (File name too long)`,
+    );
     // Without a path, the descriptor, pid or id the call was about, or its constant.
     const kill = await assertRejects(() => drv.kill([], 0x7ffffff0, "SIGTERM"), SystemCallError);
     assertEquals(kill.message, `kill pid ${0x7ffffff0}: ESRCH (No such process)`);

@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-EWSLOY7M.js";
+} from "./chunk-GSEQ64UA.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -60,7 +60,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-E2WNRNWJ.js";
+} from "./chunk-KEO6EY3Q.js";
 import {
   ABI
 } from "./chunk-LKDUIS2P.js";
@@ -85,7 +85,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-QDK5MYXI.js";
+} from "./chunk-SCMRWNI3.js";
 import {
   AbortedError,
   AlcoveError,
@@ -97,7 +97,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-UT5UZ6VB.js";
+} from "./chunk-C7IN6NL3.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -875,7 +875,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-GQOTIXV5.js")).openLocal();
+      local = (await import("./local-ISXRMD3Z.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-72RC5PGL.js");
+  const { runWithDriver } = await import("./_driver_run-VDGB4KFB.js");
   return await runWithDriver(plan, uid, local);
 }
 

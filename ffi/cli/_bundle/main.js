@@ -12,7 +12,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-N6NDN5EY.js";
+} from "./chunk-B4JE4OT5.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   ABI
 } from "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-UT5UZ6VB.js";
+import "./chunk-C7IN6NL3.js";
 import {
   runtime
 } from "./chunk-WTCOM37N.js";
@@ -195,7 +195,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-IMVKGD3D.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-25UWXSNB.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-72AGQCRL.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-UUTTEZP7.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-E2WNRNWJ.js";
+} from "./chunk-KEO6EY3Q.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-UT5UZ6VB.js";
+import "./chunk-C7IN6NL3.js";
 import "./chunk-WTCOM37N.js";
 export {
   Local,

@@ -1086,7 +1086,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
     import(new URL("./policy-3WMVVNLW.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-WV25I7JB.js", import.meta.url).href)
+    import(new URL("./install-QDZERKX3.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -3,7 +3,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-UT5UZ6VB.js";
+} from "./chunk-C7IN6NL3.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,

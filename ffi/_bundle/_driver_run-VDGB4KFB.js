@@ -5,16 +5,16 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-EWSLOY7M.js";
+} from "./chunk-GSEQ64UA.js";
 import {
   openLocal
-} from "./chunk-E2WNRNWJ.js";
+} from "./chunk-KEO6EY3Q.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   SetupError
-} from "./chunk-UT5UZ6VB.js";
+} from "./chunk-C7IN6NL3.js";
 import {
   runtime
 } from "./chunk-WTCOM37N.js";

@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-QDK5MYXI.js";
-import "./chunk-UT5UZ6VB.js";
+} from "./chunk-SCMRWNI3.js";
+import "./chunk-C7IN6NL3.js";
 import "./chunk-BSX6YKKN.js";
 import "./chunk-WTCOM37N.js";
 import "./chunk-BYHMUAGV.js";

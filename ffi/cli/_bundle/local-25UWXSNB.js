@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-NINLX7VS.js";
+} from "./chunk-JQ23SH3Z.js";
 import "./chunk-C2LQA2MY.js";
 import "./chunk-LKDUIS2P.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-UT5UZ6VB.js";
+import "./chunk-C7IN6NL3.js";
 import "./chunk-WTCOM37N.js";
 export {
   Local,
