@@ -18,7 +18,7 @@
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering, exported symbols or the spawn
  * request's records change. */
-#define ALCOVE_ABI 12
+#define ALCOVE_ABI 13
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
@@ -109,6 +109,8 @@ struct alcove_child {
     int dead;
     int status;  /* wait status once dead */
     int flowcontrol; /* -1: unlimited; N: read N more chunks of output */
+    int out_paused;  /* its stdout, its stderr alone, are not read (setcpid's stream */
+    int err_paused;  /* flowcontrol options): a flood of one does not hold the other */
     int signaloneof;
     int stdin_eof; /* EOF requested once pending stdin is written */
     int output_closing; /* 1 stdout, 2 stderr: to close once no splice reads from it */

@@ -1284,9 +1284,9 @@ int alcove_loop(struct alcove_state *ap)
             /* A spawned program's output waits for its spawn's answer (setup_read), which
              * the host needs first to know the process it comes from. */
             if (!up_full && c->flowcontrol != 0 && c->setup_fd < 0) {
-                if (c->out >= 0 && c->out != ap->xfer_fd)
+                if (c->out >= 0 && c->out != ap->xfer_fd && !c->out_paused)
                     ADD(c->out, POLLIN, FD_OUT, i);
-                if (c->err >= 0 && c->err != ap->xfer_fd)
+                if (c->err >= 0 && c->err != ap->xfer_fd && !c->err_paused)
                     ADD(c->err, POLLIN, FD_ERR, i);
             }
         }

@@ -256,9 +256,9 @@ export function encodeArg(
       return w.int(i);
     }
     case "cpidoption": {
-      const i = ["flowcontrol", "signaloneof"].indexOf(String(v).toLowerCase());
+      const i = CPID_OPTIONS.indexOf(String(v).toLowerCase());
       if (typeof v !== "string" || i < 0) {
-        throw argError(call, name, `must be "flowcontrol" or "signaloneof"`);
+        throw argError(call, name, `must be one of ${CPID_OPTIONS.join(", ")}, got ${describe(v)}`);
       }
       return w.int(i);
     }
@@ -527,6 +527,9 @@ export function argumentOf(def: CallDef, args: readonly unknown[] | undefined): 
     ? `${first.name} ${v}`
     : undefined;
 }
+
+/** setcpid's options, by their number on the wire (the last two are ours). */
+const CPID_OPTIONS = ["flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol"];
 
 /** First arguments that say, with their number, what a failed call was about. */
 const ARGUMENTS_BY_NAME = new Set(["fd", "pid", "uid", "gid", "pgid"]);

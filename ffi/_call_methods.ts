@@ -307,11 +307,13 @@ export interface AlcoveCallMethods {
 
   /**
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
-   * read N more chunks) or signaloneof (signal sent when the parent's input closes).
+   * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
+   * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
+   * it again).
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param pid A process id.
-   * @param option "flowcontrol" or "signaloneof".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -325,7 +327,7 @@ export interface AlcoveCallMethods {
   setcpid(
     pipeline: Pipeline,
     pid: number,
-    option: "flowcontrol" | "signaloneof",
+    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -2658,10 +2660,12 @@ export interface TaskCallMethods {
 
   /**
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
-   * read N more chunks) or signaloneof (signal sent when the parent's input closes).
+   * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
+   * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
+   * it again).
    *
    * @param pid A process id.
-   * @param option "flowcontrol" or "signaloneof".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -2673,7 +2677,7 @@ export interface TaskCallMethods {
    */
   setcpid(
     pid: number,
-    option: "flowcontrol" | "signaloneof",
+    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -4575,14 +4579,16 @@ export interface LocalCallMethods {
 
   /**
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
-   * read N more chunks) or signaloneof (signal sent when the parent's input closes).
+   * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
+   * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
+   * it again).
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in
    * a control process (`Alcove.start()`).
    *
    * @param pid A process id.
-   * @param option "flowcontrol" or "signaloneof".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
    * @param value New value.
    * @example
    * ```ts
@@ -4592,7 +4598,11 @@ export interface LocalCallMethods {
    * // UnsupportedError: Cannot run setcpid: not in the host process: ...
    * ```
    */
-  setcpid(pid: number, option: "flowcontrol" | "signaloneof", value: number): never;
+  setcpid(
+    pid: number,
+    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
+    value: number,
+  ): never;
 
   /**
    * Returns the current directory.

@@ -57,10 +57,11 @@ export interface StartOptions {
   /** Milliseconds to wait for the root control process to start (default 10000). */
   startTimeout?: number;
   /**
-   * Bytes of unread stdout and stderr a process may have waiting in the host before
-   * its parent stops reading its output (flowcontrol 0) until half of it was read:
-   * a program that floods its output then blocks instead of filling the host's
-   * memory. Default 16 MiB; 0 turns it off (alcove's behaviour).
+   * Bytes of unread stdout, and of unread stderr, a process may have waiting in the host
+   * before its parent stops reading that stream (setcpid's stdout_flowcontrol or
+   * stderr_flowcontrol 0) until half of it was read: a program that floods an output
+   * nobody reads then blocks on it instead of filling the host's memory, and its other
+   * output still flows. Default 16 MiB; 0 turns it off (alcove's behaviour).
    */
   maxBuffered?: number;
   /**
@@ -102,10 +103,10 @@ interface Pending {
 
 interface ProcState {
   pipeline: readonly number[];
-  /** Bytes waiting in stdout and stderr. */
-  buffered: number;
-  /** Its parent was told to stop reading its output. */
-  paused: boolean;
+  /** Bytes waiting in stdout and in stderr. */
+  buffered: [number, number];
+  /** Its parent was told to stop reading its stdout, its stderr. */
+  paused: [boolean, boolean];
   stdout: Uint8Array[];
   stderr: Uint8Array[];
   /** Output the host dropped (1 stdout, 2 stderr): what still comes of it is discarded. */
@@ -495,7 +496,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if ((st.dropped & bit) !== 0 || st.ended || this.#closed) return Promise.resolve();
     st.dropped |= bit;
     const queue = which === "stdout" ? st.stdout : st.stderr;
-    this.#buffer(st, -queue.reduce((n, chunk) => n + chunk.length, 0));
+    this.#buffer(st, bit - 1, -queue.reduce((n, chunk) => n + chunk.length, 0));
     queue.length = 0;
     this.#wake(st);
     return this.#sendFrame(
@@ -751,7 +752,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (data.length === 0 || (st.dropped & (stdout ? 1 : 2)) !== 0) return;
     // Keep a view of a large piece; copy a small one so it does not pin the chunk.
     (stdout ? st.stdout : st.stderr).push(data.length > 16384 ? data : data.slice());
-    this.#buffer(st, data.length);
+    this.#buffer(st, stdout ? 0 : 1, data.length);
     this.#wake(st);
   }
 
@@ -1056,8 +1057,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       const ended = this.#finished.has(key) || parent?.ended === true;
       st = {
         pipeline: [...pipeline],
-        buffered: 0,
-        paused: false,
+        buffered: [0, 0],
+        paused: [false, false],
         stdout: [],
         stderr: [],
         dropped: 0,
@@ -1315,27 +1316,31 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     });
   }
 
-  /** Counts output waiting in the host; past maxBuffered its parent stops reading it. */
-  #buffer(st: ProcState, n: number): void {
-    st.buffered += n;
-    if (n > 0 && !st.paused && this.#maxBuffered > 0 && st.buffered > this.#maxBuffered) {
-      this.#flow(st, true);
-    } else if (n < 0 && st.paused && st.buffered <= this.#maxBuffered / 2) {
-      this.#flow(st, false);
+  /** Counts output waiting in the host, by stream (0 stdout, 1 stderr); past maxBuffered
+   * its parent stops reading that stream, and that stream alone: a reader of the other one
+   * still gets what the program writes there. */
+  #buffer(st: ProcState, stream: number, n: number): void {
+    const buffered = st.buffered[stream] += n;
+    const paused = st.paused[stream];
+    if (n > 0 && !paused && this.#maxBuffered > 0 && buffered > this.#maxBuffered) {
+      this.#flow(st, stream, true);
+    } else if (n < 0 && paused && buffered <= this.#maxBuffered / 2) {
+      this.#flow(st, stream, false);
     }
   }
 
-  #flow(st: ProcState, pause: boolean): void {
-    st.paused = pause;
+  #flow(st: ProcState, stream: number, pause: boolean): void {
+    st.paused[stream] = pause;
     const pid = st.pipeline.at(-1);
     if (pid === undefined || st.ended || this.#closed) return;
+    const option = stream === 0 ? "stdout_flowcontrol" : "stderr_flowcontrol";
     // The process may be gone by now: nothing to pause or resume then.
-    this.setcpid(st.pipeline.slice(0, -1), pid, "flowcontrol", pause ? 0 : -1).catch(() => {});
+    this.setcpid(st.pipeline.slice(0, -1), pid, option, pause ? 0 : -1).catch(() => {});
   }
 
   #shift<T>(st: ProcState, q: T[]): T {
     const v = q.shift() as T;
-    if (v instanceof Uint8Array) this.#buffer(st, -v.length);
+    if (v instanceof Uint8Array) this.#buffer(st, q === st.stdout ? 0 : 1, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
       this.#retire(st);
     }
@@ -1374,7 +1379,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       }
       return;
     }
-    this.#buffer(st, -st.buffered);
+    this.#buffer(st, 0, -st.buffered[0]);
+    this.#buffer(st, 1, -st.buffered[1]);
     st.stdout.length = 0;
     st.stderr.length = 0;
     this.#retire(st);

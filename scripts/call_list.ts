@@ -191,7 +191,11 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     name: "setcpid",
     args: [
       pid,
-      { name: "option", type: "cpidoption", doc: '"flowcontrol" or "signaloneof"' },
+      {
+        name: "option",
+        type: "cpidoption",
+        doc: '"flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol"',
+      },
       { name: "value", type: "i64", doc: "New value" },
     ],
     result: "ok",
@@ -199,7 +203,9 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     platforms: "all",
     noLocal: true,
     doc: "Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, " +
-      "N read N more chunks) or signaloneof (signal sent when the parent's input closes).",
+      "N read N more chunks), signaloneof (signal sent when the parent's input closes), or " +
+      "ours, stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, " +
+      "-1 reads it again).",
     example: 'const pid = await drv.fork([]);\nawait drv.setcpid([], pid, "flowcontrol", 0);',
   },
   {

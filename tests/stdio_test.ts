@@ -196,9 +196,67 @@ Deno.test("a program flooding its stdout is paused, not buffered without bound",
     assert(waiting > max, `only ${waiting} bytes arrived`);
     assert(waiting < 8 * max, `${waiting} bytes waited in the host`);
     // Reading it all resumed the flow.
-    assertEquals((await drv.cpid([]))[0].flowcontrol, -1);
     let more = 0;
-    while (more < 4 * max) more += (await drv.stdout([p], { timeout: 5000 }))?.length ?? 0;
+    while (more < 4 * max) {
+      const chunk = await drv.stdout([p], { timeout: 5000 });
+      assert(chunk !== null, `the flow stopped after ${more} more bytes`);
+      more += chunk.length;
+    }
     await drv.kill([], p, "SIGKILL");
+  }, { maxBuffered: max });
+});
+
+Deno.test("closing the stdin of a program that has ended resolves; a write rejects", async () => {
+  await withDriver(async (drv) => {
+    // A program that reads less than it is given: the usual write-then-close races its exit.
+    const p = await drv.spawn(["head", "-c", "1"]);
+    const writer = p.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("ab"));
+    assertEquals((await p.status).code, 0);
+    await writer.close();
+    const q = await drv.spawn(["true"]);
+    await q.status;
+    const late = q.stdin.getWriter();
+    const e = await assertRejects(() => late.write(new Uint8Array(1)), PipelineError);
+    assertEquals(e.pid, q.pid);
+  });
+});
+
+Deno.test("a flood of stderr nobody reads does not hold stdout back", async () => {
+  const max = 1024 * 1024;
+  await withDriver(async (drv) => {
+    // A background process floods stderr; meanwhile the program talks on stdin and stdout,
+    // where alone its caller listens: it says it is ready, waits for an answer, then ends
+    // the flood.
+    const p = await drv.spawn([
+      "sh",
+      "-c",
+      "head -c 1000000000 /dev/zero >&2 & sleep 0.3; echo ready; read x; echo got $x; kill $!",
+    ]);
+    const reader = p.stdout.getReader();
+    let heard = "";
+    const hear = async (what: string) => {
+      while (!heard.includes(what)) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        heard += new TextDecoder().decode(value);
+      }
+      return heard;
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((r) => timer = setTimeout(r, 10000, "late"));
+    const first = await Promise.race([hear("ready"), late]);
+    clearTimeout(timer);
+    assertEquals(first, "ready\n", `stdout stalled after ${JSON.stringify(heard)}`);
+    const writer = p.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    assertEquals(await hear("got go\n"), "ready\ngot go\n");
+    assertEquals((await p.status).code, 0);
+    // The flood waited in the host up to the limit, not beyond.
+    let waiting = 0;
+    for await (const chunk of p.stderr) waiting += chunk.length;
+    assert(waiting > max, `only ${waiting} bytes of stderr arrived`);
+    assert(waiting < 8 * max, `${waiting} bytes of stderr waited in the host`);
   }, { maxBuffered: max });
 });

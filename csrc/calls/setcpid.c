@@ -20,6 +20,14 @@ int alcove_call_setcpid(struct alcove_state *ap, const struct alcove_arg *arg,
             return alcove_reply_badarg(reply, "setcpid: signaloneof must be a signal or 0");
         c->signaloneof = (int)v;
         break;
+    case 2:
+    case 3:
+        if (v != -1 && v != 0)
+            return alcove_reply_badarg(reply,
+                                       arg[1].i == 2 ? "setcpid: stdout_flowcontrol must be -1 or 0"
+                                                     : "setcpid: stderr_flowcontrol must be -1 or 0");
+        *(arg[1].i == 2 ? &c->out_paused : &c->err_paused) = v == 0;
+        break;
     default:
         return alcove_reply_badarg(reply, "setcpid: unknown option");
     }

@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-GSEQ64UA.js";
+} from "./chunk-AJZAGKRD.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -60,10 +60,10 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-KEO6EY3Q.js";
+} from "./chunk-7CNQD36U.js";
 import {
   ABI
-} from "./chunk-LKDUIS2P.js";
+} from "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
@@ -85,7 +85,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-SCMRWNI3.js";
+} from "./chunk-DHQ72DGH.js";
 import {
   AbortedError,
   AlcoveError,
@@ -111,10 +111,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-BSX6YKKN.js";
+} from "./chunk-5GDZMCCS.js";
 import {
   runtime
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -875,7 +875,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-ISXRMD3Z.js")).openLocal();
+      local = (await import("./local-NMEJ2IRY.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-VDGB4KFB.js");
+  const { runWithDriver } = await import("./_driver_run-GZRQVC2S.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { concat } from "../_wire.ts";
-import { AlcoveError, DriverClosedError } from "../errors.ts";
+import { AlcoveError, DriverClosedError, PipelineError, ProcessExitedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
 import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
@@ -169,7 +169,8 @@ export class Process implements AsyncDisposable {
     }
   }
 
-  /** Its standard input (when stdin was "pipe"): closing it sends EOF.
+  /** Its standard input (when stdin was "pipe"): closing it sends EOF. Once the program
+   * has ended, a write rejects (nobody reads it) and a close resolves.
    *
    * @example
    * ```ts
@@ -186,10 +187,18 @@ export class Process implements AsyncDisposable {
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream<Uint8Array>({
       write: (chunk) => this.#host.stdin(this.pipeline, chunk),
-      close: () => this.#host.eof(this.pipeline),
+      // Closing the input of a program that has ended is done: nothing is lost.
+      close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {}),
     }, { highWaterMark: 1 });
     return this.#stdin;
+  }
+
+  /** Rethrows `e` unless it says that this process has ended. */
+  #unlessGone(e: unknown): void {
+    const gone = (e instanceof PipelineError && e.reason === "not_child") ||
+      e instanceof ProcessExitedError;
+    if (!gone || e.pid !== this.pid) throw e;
   }
 
   /** Its standard output (when stdout was "pipe"), read as it comes. Cancelling it drops

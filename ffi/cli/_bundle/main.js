@@ -12,22 +12,22 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-B4JE4OT5.js";
+} from "./chunk-MN5RIGXT.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-C2LQA2MY.js";
+} from "./chunk-GCE6SOKZ.js";
 import {
   ABI
-} from "./chunk-LKDUIS2P.js";
+} from "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
 import {
   runtime
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -195,7 +195,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-25UWXSNB.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-ZCLKGBST.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-UUTTEZP7.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-OZQP7PYY.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-C2LQA2MY.js";
+} from "./chunk-GCE6SOKZ.js";
 import {
   CstructValue,
   Reader,
@@ -3608,12 +3608,9 @@ function encodeArg(w, table, call, name, kind, v, pointer) {
       return w.int(i);
     }
     case "cpidoption": {
-      const i = [
-        "flowcontrol",
-        "signaloneof"
-      ].indexOf(String(v).toLowerCase());
+      const i = CPID_OPTIONS.indexOf(String(v).toLowerCase());
       if (typeof v !== "string" || i < 0) {
-        throw argError(call, name, `must be "flowcontrol" or "signaloneof"`);
+        throw argError(call, name, `must be one of ${CPID_OPTIONS.join(", ")}, got ${describe2(v)}`);
       }
       return w.int(i);
     }
@@ -3860,6 +3857,12 @@ function argumentOf(def, args) {
   }
   return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name) ? `${first.name} ${v}` : void 0;
 }
+var CPID_OPTIONS = [
+  "flowcontrol",
+  "signaloneof",
+  "stdout_flowcontrol",
+  "stderr_flowcontrol"
+];
 var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
   "fd",
   "pid",

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-BSX6YKKN.js";
-import "./chunk-WTCOM37N.js";
+} from "./chunk-5GDZMCCS.js";
+import "./chunk-4ST7IGEA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

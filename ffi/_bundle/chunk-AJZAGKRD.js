@@ -12,10 +12,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-KEO6EY3Q.js";
+} from "./chunk-7CNQD36U.js";
 import {
   ABI
-} from "./chunk-LKDUIS2P.js";
+} from "./chunk-CJZIH4TF.js";
 import {
   DOWN,
   EVENT,
@@ -46,7 +46,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -194,9 +194,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-DAZ7SIJS.js"),
+    import("./policy-OXQQDKZ4.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-FX2WED4F.js")
+    import("./install-GCUK6ADG.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1082,7 +1082,8 @@ var Process = class {
       });
     }
   }
-  /** Its standard input (when stdin was "pipe"): closing it sends EOF.
+  /** Its standard input (when stdin was "pipe"): closing it sends EOF. Once the program
+   * has ended, a write rejects (nobody reads it) and a close resolves.
    *
    * @example
    * ```ts
@@ -1099,13 +1100,19 @@ var Process = class {
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream({
       write: (chunk) => this.#host.stdin(this.pipeline, chunk),
-      close: () => this.#host.eof(this.pipeline),
+      // Closing the input of a program that has ended is done: nothing is lost.
+      close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {
       })
     }, {
       highWaterMark: 1
     });
     return this.#stdin;
+  }
+  /** Rethrows `e` unless it says that this process has ended. */
+  #unlessGone(e) {
+    const gone = e instanceof PipelineError && e.reason === "not_child" || e instanceof ProcessExitedError;
+    if (!gone || e.pid !== this.pid) throw e;
   }
   /** Its standard output (when stdout was "pipe"), read as it comes. Cancelling it drops
    * the rest and closes the pipe: the program's next write to it fails (SIGPIPE, EPIPE).
@@ -1824,7 +1831,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if ((st.dropped & bit) !== 0 || st.ended || this.#closed) return Promise.resolve();
     st.dropped |= bit;
     const queue = which === "stdout" ? st.stdout : st.stderr;
-    this.#buffer(st, -queue.reduce((n, chunk) => n + chunk.length, 0));
+    this.#buffer(st, bit - 1, -queue.reduce((n, chunk) => n + chunk.length, 0));
     queue.length = 0;
     this.#wake(st);
     return this.#sendFrame(DOWN.CLOSE_OUTPUT, CLOSE_OUTPUT_DEF, pipeline, null, void 0, bit).then(() => {
@@ -2048,7 +2055,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #deliver(st, stdout, data) {
     if (data.length === 0 || (st.dropped & (stdout ? 1 : 2)) !== 0) return;
     (stdout ? st.stdout : st.stderr).push(data.length > 16384 ? data : data.slice());
-    this.#buffer(st, data.length);
+    this.#buffer(st, stdout ? 0 : 1, data.length);
     this.#wake(st);
   }
   #frames(buf) {
@@ -2320,8 +2327,14 @@ var Alcove = class _Alcove extends AlcoveCalls {
         pipeline: [
           ...pipeline
         ],
-        buffered: 0,
-        paused: false,
+        buffered: [
+          0,
+          0
+        ],
+        paused: [
+          false,
+          false
+        ],
         stdout: [],
         stderr: [],
         dropped: 0,
@@ -2555,25 +2568,29 @@ var Alcove = class _Alcove extends AlcoveCalls {
       this.#busyAdd(1);
     });
   }
-  /** Counts output waiting in the host; past maxBuffered its parent stops reading it. */
-  #buffer(st, n) {
-    st.buffered += n;
-    if (n > 0 && !st.paused && this.#maxBuffered > 0 && st.buffered > this.#maxBuffered) {
-      this.#flow(st, true);
-    } else if (n < 0 && st.paused && st.buffered <= this.#maxBuffered / 2) {
-      this.#flow(st, false);
+  /** Counts output waiting in the host, by stream (0 stdout, 1 stderr); past maxBuffered
+   * its parent stops reading that stream, and that stream alone: a reader of the other one
+   * still gets what the program writes there. */
+  #buffer(st, stream, n) {
+    const buffered = st.buffered[stream] += n;
+    const paused = st.paused[stream];
+    if (n > 0 && !paused && this.#maxBuffered > 0 && buffered > this.#maxBuffered) {
+      this.#flow(st, stream, true);
+    } else if (n < 0 && paused && buffered <= this.#maxBuffered / 2) {
+      this.#flow(st, stream, false);
     }
   }
-  #flow(st, pause) {
-    st.paused = pause;
+  #flow(st, stream, pause) {
+    st.paused[stream] = pause;
     const pid = st.pipeline.at(-1);
     if (pid === void 0 || st.ended || this.#closed) return;
-    this.setcpid(st.pipeline.slice(0, -1), pid, "flowcontrol", pause ? 0 : -1).catch(() => {
+    const option = stream === 0 ? "stdout_flowcontrol" : "stderr_flowcontrol";
+    this.setcpid(st.pipeline.slice(0, -1), pid, option, pause ? 0 : -1).catch(() => {
     });
   }
   #shift(st, q) {
     const v = q.shift();
-    if (v instanceof Uint8Array) this.#buffer(st, -v.length);
+    if (v instanceof Uint8Array) this.#buffer(st, q === st.stdout ? 0 : 1, -v.length);
     if (st.ended && st.stdout.length === 0 && st.stderr.length === 0 && st.events.length === 0) {
       this.#retire(st);
     }
@@ -2609,7 +2626,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
       }
       return;
     }
-    this.#buffer(st, -st.buffered);
+    this.#buffer(st, 0, -st.buffered[0]);
+    this.#buffer(st, 1, -st.buffered[1]);
     st.stdout.length = 0;
     st.stderr.length = 0;
     this.#retire(st);

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-J4KNECYK.js";
-import "./chunk-WTCOM37N.js";
+} from "./chunk-R32GAJNH.js";
+import "./chunk-4ST7IGEA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-LKDUIS2P.js";
+} from "./chunk-CJZIH4TF.js";
 import {
   runtime
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 
 // ffi/constants.ts
 var lastParsed;

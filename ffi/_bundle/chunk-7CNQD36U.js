@@ -3,7 +3,7 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-LKDUIS2P.js";
+} from "./chunk-CJZIH4TF.js";
 import {
   CstructValue,
   Reader,
@@ -18,7 +18,7 @@ import {
 } from "./chunk-C7IN6NL3.js";
 import {
   runtime
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 
 // ffi/_calls.ts
 var CALLS = {
@@ -3749,12 +3749,9 @@ function encodeArg(w, table, call, name, kind, v, pointer) {
       return w.int(i);
     }
     case "cpidoption": {
-      const i = [
-        "flowcontrol",
-        "signaloneof"
-      ].indexOf(String(v).toLowerCase());
+      const i = CPID_OPTIONS.indexOf(String(v).toLowerCase());
       if (typeof v !== "string" || i < 0) {
-        throw argError(call, name, `must be "flowcontrol" or "signaloneof"`);
+        throw argError(call, name, `must be one of ${CPID_OPTIONS.join(", ")}, got ${describe2(v)}`);
       }
       return w.int(i);
     }
@@ -4001,6 +3998,12 @@ function argumentOf(def, args) {
   }
   return typeof v === "number" && ARGUMENTS_BY_NAME.has(first.name) ? `${first.name} ${v}` : void 0;
 }
+var CPID_OPTIONS = [
+  "flowcontrol",
+  "signaloneof",
+  "stdout_flowcontrol",
+  "stderr_flowcontrol"
+];
 var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
   "fd",
   "pid",

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 import {
   BPF_ABS,
   BPF_ALU,

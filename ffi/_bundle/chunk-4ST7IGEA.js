@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-HJG3RVAH.js")).backend;
+      return (await import("./_runtime_deno-YUOQE26H.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-L5UU4SNT.js")).backend;
     case "node":

@@ -1084,9 +1084,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-3WMVVNLW.js", import.meta.url).href),
+    import(new URL("./policy-EQQSH4UM.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-QDZERKX3.js", import.meta.url).href)
+    import(new URL("./install-CNLOH6Z6.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -5,11 +5,11 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GSEQ64UA.js";
+} from "./chunk-AJZAGKRD.js";
 import {
   openLocal
-} from "./chunk-KEO6EY3Q.js";
-import "./chunk-LKDUIS2P.js";
+} from "./chunk-7CNQD36U.js";
+import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./chunk-C7IN6NL3.js";
 import {
   runtime
-} from "./chunk-WTCOM37N.js";
+} from "./chunk-4ST7IGEA.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-HJG3RVAH.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-YUOQE26H.js", import.meta.url).href)).backend;
     case "bun":
       return (await import(new URL("./_runtime_bun-L5UU4SNT.js", import.meta.url).href)).backend;
     case "node":

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-SCMRWNI3.js";
+} from "./chunk-DHQ72DGH.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-BSX6YKKN.js";
-import "./chunk-WTCOM37N.js";
+import "./chunk-5GDZMCCS.js";
+import "./chunk-4ST7IGEA.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

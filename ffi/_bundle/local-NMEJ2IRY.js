@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-KEO6EY3Q.js";
-import "./chunk-LKDUIS2P.js";
+} from "./chunk-7CNQD36U.js";
+import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-WTCOM37N.js";
+import "./chunk-4ST7IGEA.js";
 export {
   Local,
   openLocal

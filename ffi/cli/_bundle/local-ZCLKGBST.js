@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-JQ23SH3Z.js";
-import "./chunk-C2LQA2MY.js";
-import "./chunk-LKDUIS2P.js";
+} from "./chunk-L326BNB3.js";
+import "./chunk-GCE6SOKZ.js";
+import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-WTCOM37N.js";
+import "./chunk-4ST7IGEA.js";
 export {
   Local,
   openLocal
