@@ -426,6 +426,25 @@ Deno.test("flowcontrol stops and resumes reading a child's output", async () => 
   });
 });
 
+Deno.test("stdout_flowcontrol and stderr_flowcontrol stop one stream of a child alone", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    await drv.setcpid([], p, "stderr_flowcontrol", 0);
+    await drv.execvp([p], "/bin/sh", ["sh", "-c", "echo e >&2; sleep 0.2; echo o; exec sleep 100"]);
+    const text = (b: Uint8Array | null) => b && new TextDecoder().decode(b);
+    assertEquals(text(await drv.stdout([p], { timeout: 5000 })), "o\n");
+    assertEquals(await drv.stderr([p], { timeout: 100 }), null);
+    await drv.setcpid([], p, "stderr_flowcontrol", -1);
+    assertEquals(text(await drv.stderr([p], { timeout: 5000 })), "e\n");
+    await assertRejects(
+      () => drv.setcpid([], p, "stdout_flowcontrol", 3),
+      RangeError,
+      "setcpid: stdout_flowcontrol must be -1 or 0",
+    );
+    await drv.kill([], p, "SIGKILL");
+  });
+});
+
 Deno.test("environment calls", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);
