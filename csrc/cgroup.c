@@ -315,6 +315,36 @@ void alcove_cg_entered(struct alcove_cg *cg)
     }
 }
 
+/* Cgroups below ours: only a program that owns our cgroups' files (see the chmod in
+ * alcove_cg_create) can have made them. A cgroup directory's link count is 2 plus its
+ * subdirectories, so most checks cost one stat. */
+#define CG_MAX_DEPTH 32
+
+static int has_children(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && st.st_nlink > 2;
+}
+
+/* Calls fn on each cgroup directly below dir (depth levels below ours). */
+static int each_child(const char *dir, int depth, int (*fn)(const char *, int))
+{
+    int n = 0;
+    DIR *d = depth < CG_MAX_DEPTH ? opendir(dir) : NULL;
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        n += fn(path, depth + 1);
+    }
+    closedir(d);
+    return n;
+}
+
 static int rmdir_retry(const char *dir)
 {
     for (int i = 0; i < 200; i++) {
@@ -327,6 +357,16 @@ static int rmdir_retry(const char *dir)
     return -1;
 }
 
+/* Removes a cgroup and those below it (whose processes were killed). */
+static int rmdir_tree(const char *dir, int depth)
+{
+    if (has_children(dir)) {
+        (void)chmod(dir, 0755); /* ours, made 0555 */
+        each_child(dir, depth, rmdir_tree);
+    }
+    return rmdir_retry(dir);
+}
+
 /* Closes the cgroups' descriptors, removes them (`retry`: waiting for the kernel to let go
  * of processes just killed) and frees `cg`. */
 static void destroy(struct alcove_cg *cg, int retry)
@@ -336,7 +376,7 @@ static void destroy(struct alcove_cg *cg, int retry)
         close(cg->v2_fd);
     for (int h = 0; h < CG_NHIER; h++) {
         if (cg->dir[h] != NULL)
-            (void)(retry ? rmdir_retry(cg->dir[h]) : rmdir(cg->dir[h]));
+            (void)(retry ? rmdir_tree(cg->dir[h], 0) : rmdir(cg->dir[h]));
         free(cg->dir[h]);
     }
     free(cg);
@@ -433,6 +473,11 @@ int alcove_cg_create(const struct alcove_cg_request *req, struct alcove_cg **out
                 WHAT("Cannot create the cgroup %s", path);
             break;
         }
+        /* No cgroups below it: a program that runs as its owner without capabilities
+         * (root's, by default) could otherwise make some, and move processes there, out
+         * of reach of the kill at the end, and stop its removal. Its files keep their
+         * modes; removing it needs write access to its parent only. */
+        (void)chmod(path, 0555);
         if ((cg->dir[h] = strdup(path)) == NULL) {
             rmdir(path);
             rv = -ENOMEM;
@@ -542,16 +587,18 @@ int alcove_cg_enter(const struct alcove_cg *cg, int into_v2, int *failed)
     return 0;
 }
 
-/* Kills the processes listed in a cgroup; returns how many there were. */
-static int kill_listed(const char *dir)
+/* Kills the processes listed in a cgroup and in those below it; returns how many there
+ * were. */
+static int kill_listed(const char *dir, int depth)
 {
+    int below = has_children(dir) ? each_child(dir, depth, kill_listed) : 0;
     char path[PATH_MAX];
     if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
         return 0;
     FILE *fp = fopen(path, "re");
     if (fp == NULL)
-        return 0;
-    int pid, n = 0;
+        return below;
+    int pid, n = below;
     while (fscanf(fp, "%d", &pid) == 1) {
         if (pid > 0)
             kill(pid, SIGKILL);
@@ -574,7 +621,7 @@ void alcove_cg_kill(const struct alcove_cg *cg)
         return;
     for (int h = 0; h < CG_NHIER; h++)
         if (cg->dir[h] != NULL)
-            kill_listed(cg->dir[h]);
+            kill_listed(cg->dir[h], 0);
 }
 
 /* Kills everything in a set of cgroup directories until they are empty (bounded):
@@ -593,7 +640,7 @@ static void kill_until_empty(char *const dir[CG_NHIER])
     /* Most programs leave nothing behind: one read tells. */
     for (int h = 0; h < CG_NHIER; h++)
         if (dir[h] != NULL) {
-            if (empty(dir[h]) && (h == CG_V2 || dir[CG_V2] == NULL))
+            if (empty(dir[h]) && !has_children(dir[h]) && (h == CG_V2 || dir[CG_V2] == NULL))
                 return;
             break;
         }
@@ -606,7 +653,7 @@ static void kill_until_empty(char *const dir[CG_NHIER])
         int left = 0;
         for (int h = 0; h < CG_NHIER; h++)
             if (dir[h] != NULL)
-                left += kill_listed(dir[h]);
+                left += kill_listed(dir[h], 0);
         if (frozen)
             write_at(dir[CG_FREEZER], "freezer.state", "THAWED");
         if (left == 0)
@@ -678,7 +725,7 @@ void alcove_cg_remove_stale(void)
                 continue;
             dirs[h] = path;
             kill_until_empty(dirs);
-            rmdir_retry(path);
+            rmdir_tree(path, 0);
         }
         closedir(d);
     }

@@ -462,6 +462,57 @@ Deno.test(
   },
 );
 
+Deno.test(
+  needs(
+    "cgroup: a program cannot make cgroups below its own; those made anyway end with it",
+    NOT_ROOT,
+  ),
+  async () => {
+    // For each hierarchy ("" for v2) the directory of the control process's cgroup, beside
+    // which the program's own is made; a v1 hierarchy of several controllers once.
+    const bases = [...new Map([...CGROUPS].map(([c, dir]) => [dir, c])).entries()]
+      .map(([dir, c]) => `${c}=${dir}`).join(" ");
+    // The program's own cgroup in a hierarchy, from /proc/self/cgroup ("" when it is not
+    // placed in one there).
+    const own = `ctl=\${pair%%=*}; base=\${pair#*=}; ` +
+      `if [ -z "$ctl" ]; then re='^0::'; else re="^[0-9]*:([^:]*,)?$ctl(,[^:]*)?:"; fi; ` +
+      `name=$(grep -E "$re" /proc/self/cgroup | sed 's|.*/||'); ` +
+      `case $name in alcove-*) own=$base/$name;; *) own=;; esac`;
+    const env = { PATH: "/usr/bin:/bin", BASES: bases };
+    await withCgroupDriver(async (drv) => {
+      // As root without capabilities (the default) it owns the cgroups' files, but cannot
+      // make a cgroup below its own.
+      const refused = await run(drv, [
+        "sh",
+        "-c",
+        `for pair in $BASES; do ${own}; [ -n "$own" ] && mkdir $own/below; done; true`,
+      ], { cgroup: {}, env });
+      assertStringIncludes(refused.err, "Permission denied");
+      assert(!refused.err.includes("No such file"), refused.err);
+      // At another uid it can write none of their files, its limits included.
+      const other = await run(drv, [
+        "sh",
+        "-c",
+        `for pair in $BASES; do ${own}; [ -n "$own" ] && ls $own | wc -l && find $own -writable; ` +
+        `done`,
+      ], { cgroup: {}, env, uid: 65534, gid: 65534 });
+      assertMatch(other.out, /^([1-9][0-9]*\n)+$/, other.out + other.err);
+      // With CAP_DAC_OVERRIDE it can: a daemon it moves there, in every hierarchy, is killed
+      // when it ends, and every cgroup is removed (withCgroupDriver checks).
+      const m = marker();
+      const made = await run(drv, [
+        "sh",
+        "-c",
+        `sleep ${m} & for pair in $BASES; do ${own}; [ -z "$own" ] && continue; ` +
+        `d=$own/below/deeper; mkdir -p $d && echo $! > $d/cgroup.procs && echo moved; done`,
+      ], { cgroup: {}, env, capabilities: ["CAP_DAC_OVERRIDE"] });
+      assertMatch(made.out, /^(moved\n)+$/, made.err);
+      assertEquals(made.status.code, 0, made.err);
+      await gone(m);
+    });
+  },
+);
+
 Deno.test("cgroup: sizes and limits are checked, naming the field", async () => {
   assertEquals(parseSize("64M"), 64 << 20);
   assertEquals(parseSize("1.5K"), 1536);
