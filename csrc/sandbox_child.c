@@ -1010,8 +1010,10 @@ static int named_interpreter(const char *file, char *out, size_t cap)
 }
 
 /* An exec that failed with ENOENT though the file is there: what is missing is the
- * interpreter it names (a root without /lib64, say). */
-static void __attribute__((noreturn)) exec_failed(int err, const char *file, const char *found)
+ * interpreter it names (a root without /lib64, say). Not there at all in a new root that
+ * no mount covers whole: that root holds only the mounts given. */
+static void __attribute__((noreturn))
+exec_failed(const struct alcove_sandbox *sb, int err, const char *file, const char *found)
 {
     char interp[256];
     const char *there = found != NULL && strcmp(found, file) == 0 ? "it" : found;
@@ -1021,6 +1023,11 @@ static void __attribute__((noreturn)) exec_failed(int err, const char *file, con
     if (err == ENOENT && found != NULL)
         failf(err, "exec", file, "Cannot run %s (%s is there, the interpreter it names is not)",
               file, there);
+    int root_mounted = 0;
+    for (size_t i = 0; i < sb->nmounts; i++)
+        root_mounted |= strcmp(sb->mounts[i].target.s, "/") == 0;
+    if (err == ENOENT && sb->new_root && !root_mounted)
+        failf(err, "exec", file, "Cannot run %s (the new root holds only the mounts given)", file);
     failf(err, "exec", file, "Cannot run %s", file);
 }
 
@@ -1034,7 +1041,7 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
     if (strchr(file, '/') != NULL) {
         execve(file, sb->argv, env);
         int err = errno;
-        exec_failed(err, file, err == ENOENT && access(file, F_OK) == 0 ? file : NULL);
+        exec_failed(sb, err, file, err == ENOENT && access(file, F_OK) == 0 ? file : NULL);
     }
     const char *path = "/usr/local/bin:/usr/bin:/bin";
     for (char **e = env; e != NULL && *e != NULL; e++)
@@ -1069,7 +1076,7 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
     }
     if (denied && err == ENOENT && found[0] == 0)
         err = EACCES;
-    exec_failed(err, file, found[0] != 0 ? found : NULL);
+    exec_failed(sb, err, file, found[0] != 0 ? found : NULL);
 }
 
 /* PWD in the program's environment, for the working directory taken from a list:

@@ -350,7 +350,7 @@ Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWR
 });
 
 Deno.test(
-  needs("cli: a program whose interpreter is missing: bwrap's message, and which is", NO_BWRAP),
+  needs("cli: a program that cannot start: bwrap's message, and what is missing", NO_BWRAP),
   async (t) => {
     // /usr without /lib64: the program is there, its dynamic loader is not.
     const sh = Deno.realPathSync("/bin/sh");
@@ -375,6 +375,16 @@ Deno.test(
           assertEquals(loader[1], found);
           assert(Deno.statSync(loader[2]).isFile, loader[2]);
         }
+        // Not there at all, in a root of the mounts given alone.
+        const [b, a] = await Promise.all([
+          run("bwrap", ["--tmpfs", "/tmp", "true"]),
+          run("alcove", ["--tmpfs", "/tmp", ...more, "true"]),
+        ]);
+        assertEquals(
+          a.err,
+          b.err.trimEnd().replace(/^bwrap: /, "alcove: ") +
+            " (the new root holds only the mounts given)\n",
+        );
       });
     }
   },

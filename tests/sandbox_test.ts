@@ -429,10 +429,21 @@ Deno.test("spawn: a program that is there but whose interpreter is not says whic
         "spawn: Cannot run script (/box/script is there, its interpreter /nonexistent/sh is not): " +
           "ENOENT (No such file or directory)",
       );
-      // A program that is not there is still just missing.
+      // A program that is not there: the new root holds only the mounts given, unless one
+      // covers it whole.
       const missing = await assertRejects(() => drv.spawn(["/box/nope"], root), SetupError);
       assertEquals(
         missing.message,
+        "spawn: Cannot run /box/nope (the new root holds only the mounts given): " +
+          "ENOENT (No such file or directory)",
+      );
+      const whole: SpawnOptions = {
+        ...root,
+        mounts: [{ type: "ro-bind", source: "/", target: "/" }],
+      };
+      const absent = await assertRejects(() => drv.spawn(["/box/nope"], whole), SetupError);
+      assertEquals(
+        absent.message,
         "spawn: Cannot run /box/nope: ENOENT (No such file or directory)",
       );
       assertEquals(await drv.cpid([]), []);
