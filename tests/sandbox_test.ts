@@ -1128,6 +1128,37 @@ Deno.test("Task: calls without the pipeline, fork, clone, spawn inside, process 
   });
 });
 
+Deno.test("Task: await using ends the control process and those below it", async () => {
+  await withDriver(async (drv) => {
+    let below = 0;
+    {
+      await using t = await drv.root.fork();
+      const c = await t.fork();
+      below = c.pid;
+      // One that ignores SIGTERM and the end of its input ends all the same.
+      await c.sigaction("SIGTERM", "sig_ign");
+      await c.setopt("signaloneof", 0);
+    }
+    assertEquals(await drv.cpid([]), []);
+    assert(!(await drv.root.kill(below, 0).then(() => true, () => false)), `${below} lives`);
+    {
+      await using t = await drv.root.fork();
+      await t.execvp("sleep", ["sleep", "100"]);
+    }
+    assertEquals(await drv.cpid([]), []);
+    {
+      await using t = await drv.root.fork();
+      await t.exit(3);
+    }
+    // The root is the driver's.
+    {
+      await using root = drv.root;
+      assertEquals(root.pipeline, []);
+    }
+    assertEquals(await drv.root.getpid(), drv.pid);
+  });
+});
+
 Deno.test(needs("Task: clone into namespaces, then spawn there", NOT_ROOT), async () => {
   await withDriver(async (drv) => {
     const box = await drv.root.clone(["CLONE_NEWUTS", "CLONE_NEWPID"]);

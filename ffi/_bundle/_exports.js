@@ -27,7 +27,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-AJZAGKRD.js";
+} from "./chunk-GJCSQK64.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -899,7 +899,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-GZRQVC2S.js");
+  const { runWithDriver } = await import("./_driver_run-PBHJDR3N.js");
   return await runWithDriver(plan, uid, local);
 }
 

@@ -158,4 +158,26 @@ export class Task extends TaskCalls {
     this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }
+
+  /**
+   * Ends this control process (SIGKILL), and with it the control processes below it, and
+   * waits until its parent has reaped it: `await using t = await drv.root.fork()`. A program
+   * it exec'd ends the same way. The root is the driver's: for it, nothing happens here
+   * (`drv.stop()` ends it).
+   *
+   * @example
+   * ```ts
+   * import { Alcove } from "@alcove/alcove";
+   * await using drv = await Alcove.start();
+   * {
+   *   await using t = await drv.root.fork();
+   *   await t.setrlimit("RLIMIT_NOFILE", { cur: 64, max: 64 });
+   * } // ended here
+   * console.log(await drv.cpid([])); // []
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.pipeline.length === 0) return;
+    await this.process()[Symbol.asyncDispose]();
+  }
 }

@@ -219,7 +219,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-OZQP7PYY.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-GNIOAIM5.js", import.meta.url).href);
   return await runWithDriver(plan, uid, local);
 }
 

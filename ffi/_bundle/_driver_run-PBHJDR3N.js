@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-AJZAGKRD.js";
+} from "./chunk-GJCSQK64.js";
 import {
   openLocal
 } from "./chunk-7CNQD36U.js";
