@@ -733,7 +733,8 @@ static void mount_op(const struct sb_mount *m)
     }
     case SB_MNT_CHMOD:
         if (chmod(dst, (mode_t)(m->mode & 07777)) < 0)
-            failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
+            failf(errno, "mount", m->target.s, "Cannot chmod %s to %04o", m->target.s,
+                  (unsigned)(m->mode & 07777));
         return;
     case SB_MNT_BIND_DATA:
     case SB_MNT_RO_BIND_DATA: bind_data_op(m, dst); return;

@@ -494,6 +494,19 @@ Deno.test("spawn: a failed step is a SetupError with step and path, and leaves n
       SetupError,
     );
     assertStringIncludes(named.message, "Cannot set RLIMIT_NOFILE to 1 (hard unlimited): EPERM");
+    // The mode a chmod was to give.
+    const chmod = await assertRejects(
+      () =>
+        drv.spawn(["true"], {
+          namespaces: ["user", "mount"],
+          mounts: [...SYSTEM, { type: "chmod", target: "/usr", mode: 0o700 }],
+        }),
+      SetupError,
+    );
+    assertEquals(
+      chmod.message,
+      "spawn: Cannot chmod /usr to 0700: EROFS (Read-only file system)",
+    );
     const e = await assertRejects(() => drv.spawn(["/nonexistent/prog"]), SetupError);
     assertEquals(
       e.message,
