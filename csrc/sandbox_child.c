@@ -679,16 +679,16 @@ static void mount_op(const struct sb_mount *m)
     case SB_MNT_PROC:
         if ((rv = mkdirs(dst, 1, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
-        if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV, NULL) < 0) {
-            int err = errno;
-            /* The kernel lets a user namespace mount only the proc of a pid namespace
-             * it owns. */
-            int in_userns = (cur->namespaces & CLONE_NEWUSER) != 0 || cur->userns_fd >= 0;
-            int own_pidns = (cur->namespaces & CLONE_NEWPID) != 0 || cur->pidns_fd >= 0;
-            failf(err, "mount", m->target.s, "Cannot mount proc on %s%s", m->target.s,
-                  err == EPERM && in_userns && !own_pidns
-                      ? " (inside a user namespace, proc needs the \"pid\" namespace too)"
-                      : "");
+        /* A proc of its own for a pid namespace of its own; else the host's, bound, as
+         * bubblewrap does: it shows the same processes, and a user namespace may mount only
+         * the proc of a pid namespace it owns. */
+        if ((cur->namespaces & CLONE_NEWPID) != 0 || cur->pidns_fd >= 0) {
+            if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV, NULL) < 0)
+                failf(errno, "mount", m->target.s, "Cannot mount proc on %s", m->target.s);
+        } else if (mount(OLDROOT "/proc", dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            failf(errno, "mount", m->target.s, "Cannot bind the host's proc on %s", m->target.s);
+        } else {
+            remount(dst, m->target.s, 0, 0);
         }
         proc_read_only(dst);
         return;

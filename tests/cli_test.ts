@@ -96,6 +96,17 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "echo $$; echo /proc/[0-9]*",
     ]],
     ["--as-pid-1", [...SYS, "--unshare-pid", "--as-pid-1", "sh", "-c", "echo $$"]],
+    // Without a pid namespace of its own, --proc is the host's proc, bound: also in a user
+    // namespace, which may not mount the proc of a pid namespace it does not own.
+    ["--proc in a user namespace", [
+      ...ROOT,
+      "--proc",
+      "/proc",
+      "--unshare-user",
+      "sh",
+      "-c",
+      "cat /proc/1/comm; awk '$5 ~ /^\\/proc/ {print $5, $6, $9}' /proc/self/mountinfo",
+    ]],
     ["hostname", [...ROOT, "--unshare-uts", "--hostname", "box", "hostname"]],
     ["environment", [
       ...ROOT,
