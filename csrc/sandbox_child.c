@@ -334,6 +334,19 @@ static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
 
 /* mkdir -p of path's parents (and of path itself when `self`). The new root is there
  * already (new_root made it): below it, only what follows is made. */
+/* What the setup makes in the new root (directories, files, symbolic links, the root and
+ * /dev themselves) belongs to the sandbox's uid and gid when it has them, as bubblewrap's
+ * does (its setup makes them as that user): a directory made for the program is the
+ * program's to write in. `fd` >= 0 names the file by its descriptor. */
+static void own(const char *path, int fd)
+{
+    if (!cur->has_uid && !cur->has_gid)
+        return;
+    uid_t uid = cur->has_uid ? cur->uid : (uid_t)-1;
+    gid_t gid = cur->has_gid ? cur->gid : (gid_t)-1;
+    (void)(fd >= 0 ? fchown(fd, uid, gid) : lchown(path, uid, gid));
+}
+
 static int mkdirs(const char *path, int self, mode_t mode)
 {
     char buf[4096];
@@ -349,7 +362,9 @@ static int mkdirs(const char *path, int self, mode_t mode)
             break;
         char c = buf[i];
         buf[i] = 0;
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        if (mkdir(buf, mode) == 0)
+            own(buf, -1);
+        else if (errno != EEXIST)
             return -errno;
         buf[i] = c;
     }
@@ -506,6 +521,7 @@ static void mount_point_file(const char *dst, const char *target)
     int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
     if (fd < 0)
         failf(errno, "mount", target, "Cannot create %s", target);
+    own(dst, fd);
     close(fd);
 }
 
@@ -543,6 +559,7 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         failf(errno, "mount", m->target.s, "Cannot mount tmpfs on %s", m->target.s);
+    own(dst, -1);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         snprintf(name, sizeof(name), "/%s", nodes[i]);
         path_join(path, dst, name, m->target.s);
@@ -560,13 +577,16 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         path_join(path, dst, name, m->target.s);
         if (symlink(links[i][0], path) < 0)
             failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, links[i][1]);
+        own(path, -1);
     }
     path_join(path, dst, "/shm", m->target.s);
     if (mkdir(path, 01777) < 0 || chmod(path, 01777) < 0)
         failf(errno, "mount", m->target.s, "Cannot create %s/shm", m->target.s);
+    own(path, -1);
     path_join(path, dst, "/pts", m->target.s);
     if (mkdir(path, 0755) < 0)
         failf(errno, "mount", m->target.s, "Cannot create %s/pts", m->target.s);
+    own(path, -1);
     if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=620") < 0)
         failf(errno, "mount", m->target.s, "Cannot mount devpts on %s/pts", m->target.s);
@@ -600,6 +620,7 @@ static void bind_data_op(const struct sb_mount *m, const char *dst)
     int fd = open(scratch, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
     if (fd < 0)
         failf(errno, "mount", m->target.s, "Cannot create the data of %s", m->target.s);
+    own(scratch, fd);
     write_data(m, fd, mode);
     int rv = mkdirs(dst, 0, 0755);
     if (rv < 0)
@@ -719,6 +740,7 @@ static void mount_op(const struct sb_mount *m)
             }
             failf(err, "mount", m->target.s, "Can't make symlink at %s", m->target.s);
         }
+        own(dst, -1);
         return;
     }
     case SB_MNT_FILE: {
@@ -728,6 +750,7 @@ static void mount_op(const struct sb_mount *m)
         int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
             failf(errno, "mount", m->target.s, "Cannot create file %s", m->target.s);
+        own(dst, fd);
         write_data(m, fd, mode);
         return;
     }
@@ -756,6 +779,7 @@ static void new_root(struct alcove_sandbox *sb)
         fail(errno, "pivot_root", "Cannot enter the scratch root", "/");
     if (mount("newroot", "newroot", NULL, MS_BIND | MS_REC, NULL) < 0)
         fail(errno, "mount", "Cannot make the new root a mount point", "/");
+    own("newroot", -1);
     for (size_t i = 0; i < sb->nmounts; i++)
         mount_op(&sb->mounts[i]);
     if (mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||

@@ -107,6 +107,28 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "-c",
       "cat /proc/1/comm; awk '$5 ~ /^\\/proc/ {print $5, $6, $9}' /proc/self/mountinfo",
     ]],
+    // What the setup makes belongs to the sandbox's ids: a directory made for the command is
+    // its to write in.
+    ["made for the command's ids", [
+      ...["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--dev", "/dev"],
+      ...["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"],
+      "--unshare-user",
+      "--uid",
+      "7",
+      "--gid",
+      "8",
+      "--dir",
+      "/home/u",
+      "--file",
+      "5",
+      "/f",
+      "--symlink",
+      "/x",
+      "/l",
+      "sh",
+      "-c",
+      "stat -c '%n %u %g' / /home /home/u /f /dev /dev/fd /l; touch /home/u/x && echo wrote",
+    ], "5</dev/null"],
     ["hostname", [...ROOT, "--unshare-uts", "--hostname", "box", "hostname"]],
     ["environment", [
       ...ROOT,

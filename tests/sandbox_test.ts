@@ -453,6 +453,33 @@ Deno.test("spawn: a program that is there but whose interpreter is not says whic
   }
 });
 
+Deno.test("spawn: what the mounts make belongs to the sandbox's uid and gid", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.spawn([
+      "sh",
+      "-c",
+      "stat -c '%n %u %g' / /home /home/u /etc/motd /l; touch /home/u/x && echo wrote",
+    ], {
+      namespaces: ["user", "mount"],
+      uid: 65534,
+      gid: 65534,
+      mounts: [
+        ...SYSTEM.filter((m) => m.target !== "/etc"),
+        { type: "dir", target: "/home/u" },
+        { type: "file", target: "/etc/motd", data: "hi\n" },
+        { type: "symlink", source: "/x", target: "/l" },
+      ],
+    });
+    const o = await p.output();
+    assertEquals(
+      text(o.stdout),
+      "/ 65534 65534\n/home 65534 65534\n/home/u 65534 65534\n/etc/motd 65534 65534\n" +
+        "/l 65534 65534\nwrote\n",
+      text(o.stderr),
+    );
+  });
+});
+
 Deno.test("spawn: a failed step is a SetupError with step and path, and leaves no process", async () => {
   await withDriver(async (drv) => {
     const cases: [SpawnOptions, string[], string, string, string][] = [
