@@ -1,6 +1,7 @@
 /* The command line's supervisor (see cli.h): the root event loop with the command line
  * as its in-process host. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +99,28 @@ static int read_request(struct alcove_cli *cli, int fd)
     cli->request = buf;
     cli->request_len = len;
     return 0;
+}
+
+static void reserve(int fd)
+{
+    if (fd < 0 || fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+        return;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0 && null != fd) {
+        dup3(null, fd, O_CLOEXEC);
+        close(null);
+    }
+}
+
+void alcove_cli_reserve(const struct alcove_cli *cli)
+{
+    reserve(cli->info_fd);
+    reserve(cli->json_fd);
+    reserve(cli->userns_block);
+    for (size_t i = 0; i < cli->nhold; i++)
+        reserve(cli->hold[i]);
+    for (size_t i = 0; i < cli->nblock; i++)
+        reserve(cli->block[i]);
 }
 
 int alcove_cli_abi_mismatch(int abi)

@@ -90,6 +90,12 @@ int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[]);
  * (hex), and returns 0 with no request. */
 int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[]);
 
+/* Puts /dev/null, read-only and close-on-exec, on each descriptor the command line names
+ * that is not open: the supervisor's own descriptors, made later, cannot take those
+ * numbers, and a report written there fails with EBADF, as on a closed one (bubblewrap's
+ * "Write to info_fd: Bad file descriptor"); a --block one reads end of file. */
+void alcove_cli_reserve(const struct alcove_cli *cli);
+
 /* Prints that the executable is not of the command line's ABI; returns the exit status. */
 int alcove_cli_abi_mismatch(int abi);
 

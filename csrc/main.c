@@ -275,6 +275,7 @@ int main(int argc, char *argv[])
                             : alcove_cli_prepare(&cli, argc, argv);
         if (rv != 0 || cli.request == NULL)
             return rv;
+        alcove_cli_reserve(&cli);
     } else if (argc > 1) {
         fprintf(stderr, "alcove: the root control process takes no arguments; it is started "
                         "by the alcove library\n");

@@ -9,6 +9,7 @@
  */
 import {
   mkdirSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
@@ -65,6 +66,7 @@ const processSeam: ProcessSeam = {
       return undefined;
     }
   },
+  openFds: () => readdirSync("/proc/self/fd").map(Number),
   output,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

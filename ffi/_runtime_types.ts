@@ -97,6 +97,8 @@ export interface ProcessSeam {
   readFile(path: string): Uint8Array;
   /** A symbolic link's target, or undefined when it cannot be read. */
   readLink(path: string): string | undefined;
+  /** The descriptors open in this process (/proc/self/fd). */
+  openFds(): number[];
   /** stdout or stderr as a stream (for output the command line copies). */
   output(which: "stdout" | "stderr"): WritableStream<Uint8Array>;
   /** Runs `handler` on a signal, instead of its default action. */

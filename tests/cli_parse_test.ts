@@ -9,6 +9,8 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import { CONTROL_EXECUTABLE, IS_ROOT, needs } from "./_helpers.ts";
 import { assertParsedAlike, cParse, type ParseContext, referenceParse } from "./_cli_parse.ts";
 import { FAST_OPTIONS, parsedInC } from "../ffi/cli/_fast.ts";
+import { givenFds } from "../ffi/cli/_common.ts";
+import type { ProcessSeam } from "../ffi/_runtime_types.ts";
 import { ABI, findNative } from "../ffi/_native.ts";
 import {
   CLI_USAGE,
@@ -502,4 +504,28 @@ Deno.test("cli parse: cli.ts execs the C parser, or TypeScript's supervisor", as
     const reference = await referenceParse(args);
     assertEquals(a, { ...reference, out: "" });
   }
+});
+
+Deno.test("cli: the descriptors a command line was given are told from the runtime's own", () => {
+  // A process's table: number -> [link, fdinfo flags (octal)].
+  const table: Record<number, [string, string]> = {
+    0: ["/dev/null", "0100000"],
+    3: ["anon_inode:[eventpoll]", "02000002"],
+    4: ["anon_inode:[eventfd]", "02004002"],
+    5: ["pipe:[10]", "02000000"], // a wake-up pipe: both ends here
+    6: ["pipe:[10]", "02000001"],
+    7: ["pipe:[11]", "02000000"], // a pipe's read end, given (made close-on-exec by Node.js)
+    8: ["/tmp/data", "02100000"], // a file given, made close-on-exec by Node.js
+    9: ["/tmp/data", "0100000"], // a file given, as Deno leaves it
+    10: ["socket:[12]", "02004002"],
+  };
+  const proc = {
+    openFds: () => Object.keys(table).map(Number),
+    readLink: (path: string) => table[Number(path.split("/").pop())]?.[0],
+    readFile: (path: string) =>
+      new TextEncoder().encode(`pos:\t0\nflags:\t${table[Number(path.split("/").pop())][1]}\n`),
+  } as unknown as ProcessSeam;
+  assertEquals([...givenFds(proc, "Node.js")].sort((a, b) => a - b), [0, 7, 8, 9, 10]);
+  // Deno opens its own close-on-exec and leaves inherited ones as they were.
+  assertEquals([...givenFds(proc, "Deno")].sort((a, b) => a - b), [0, 9]);
 });

@@ -452,6 +452,54 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "cli: a descriptor it was not given is closed, also one the runtime opened",
+  async (t) => {
+    // Only stdio is given here: the runtime the command line runs in has its own descriptors
+    // at those numbers (its event loop's, its caches', a wake-up pipe), which bubblewrap, a
+    // process of its own, does not. Named by an option, they are closed, as bwrap finds them
+    // (with its messages; bwrap itself then leaves its child blocked, so it is not run here):
+    // nothing is read from them, written to them or closed.
+    const box = ["--ro-bind", "/", "/", "--tmpfs", "/tmp"];
+    // (sh takes descriptors up to 9 in a redirection.)
+    const closed = Array.from({ length: 7 }, (_, i) => `${i + 3}>&-`).join(" ");
+    for (const more of [[], ["--output-limit", "9"]]) {
+      await t.step(more.length === 0 ? "executable" : "driver", async () => {
+        for (let fd = 3; fd < 10; fd++) {
+          const data = await run("alcove", [
+            ...box,
+            ...more,
+            "--file",
+            String(fd),
+            "/tmp/f",
+            "true",
+          ]);
+          assertEquals(
+            [data.code, data.err],
+            [1, "alcove: Can't read --file data: Bad file descriptor\n"],
+          );
+          const info = await run(
+            "alcove",
+            [...box, ...more, "--info-fd", String(fd), "true"],
+            closed,
+          );
+          assertEquals([info.code, info.err], [
+            1,
+            "alcove: Write to info_fd: Bad file descriptor\n",
+          ]);
+          // bubblewrap goes on when a --block-fd cannot be read.
+          const block = await run(
+            "alcove",
+            [...box, ...more, "--block-fd", String(fd), "true"],
+            closed,
+          );
+          assertEquals([block.code, block.err], [0, ""]);
+        }
+      });
+    }
+  },
+);
+
 Deno.test(needs("cli: descriptors reach the command as bwrap passes them", NO_BWRAP), async () => {
   await Deno.writeTextFile(`${SCRATCH}args`, "--setenv\0FROM_ARGS\0yes\0");
   try {

@@ -16,6 +16,8 @@ import {
   commandOptions,
   compilesSeccomp,
   encodeSpawnRequest,
+  fdError,
+  givenFds,
   keepCapabilities,
   loadSeccompCompiler,
   parseCommandLine,
@@ -27,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-GJCSQK64.js";
+} from "./chunk-5QIA2KRT.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -60,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-7CNQD36U.js";
+} from "./chunk-HUG3R6RC.js";
 import {
   ABI
 } from "./chunk-CJZIH4TF.js";
@@ -85,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-DHQ72DGH.js";
+} from "./chunk-VULZ5N4O.js";
 import {
   AbortedError,
   AlcoveError,
@@ -111,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-5GDZMCCS.js";
+} from "./chunk-TINK56XU.js";
 import {
   runtime
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -804,7 +806,7 @@ async function supervisorRequest(plan, uid) {
     };
   }
 }
-async function becomeSupervisor(plan, uid) {
+async function becomeSupervisor(plan, uid, given) {
   const exec = runtime.process.execWithRequest;
   if (exec === void 0) return void 0;
   let helper;
@@ -819,13 +821,16 @@ async function becomeSupervisor(plan, uid) {
     console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
+  const named = plan.syncFd === void 0 ? plan.ownFds : [
+    ...plan.ownFds,
+    plan.syncFd
+  ];
   const keep = /* @__PURE__ */ new Set([
     0,
     1,
     2,
-    ...plan.ownFds
+    ...named.filter((fd) => given().has(fd))
   ]);
-  if (plan.syncFd !== void 0) keep.add(plan.syncFd);
   await exec(helper, r.words, r.request, [
     ...keep
   ]);
@@ -850,8 +855,13 @@ async function runCommandLine(args, options = {}) {
   const uid = proc.uid();
   let local;
   let wantsLocal = false;
+  let found;
+  const given = () => found ??= givenFds(proc, runtime.name);
   const io = {
     readFd(fd) {
+      if (!given().has(fd)) throw fdError({
+        code: "EBADF"
+      });
       if (local !== void 0) return readFd(local, fd);
       wantsLocal = true;
       throw new Error("libalcove.so is not loaded yet");
@@ -875,7 +885,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-NMEJ2IRY.js")).openLocal();
+      local = (await import("./local-L6TDXBBQ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -896,11 +906,11 @@ async function runCommandLine(args, options = {}) {
     return EXIT_STATUS.USAGE;
   }
   if (options.becomeSupervisor === true && plan.options.maxOutput === void 0 && runtime.env("ALCOVE_CLI_DRIVER") !== "1") {
-    const code = await becomeSupervisor(plan, uid);
+    const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-PBHJDR3N.js");
-  return await runWithDriver(plan, uid, local);
+  const { runWithDriver } = await import("./_driver_run-CHAOVE5I.js");
+  return await runWithDriver(plan, uid, given(), local);
 }
 
 // ffi/_exports.ts

@@ -8,6 +8,7 @@ import { concat } from "../_wire.ts";
 import type { Local } from "../local.ts";
 import type { Namespace, SpawnOptions } from "../sandbox/options.ts";
 import type { CommandLinePlan } from "./parse.ts";
+import type { ProcessSeam } from "../_runtime_types.ts";
 
 /** The /proc/PID/ns names bubblewrap reports, by namespace, in its order. */
 export const NS_KEYS: [Namespace, string][] = [
@@ -51,6 +52,42 @@ const STRERROR: Record<string, string> = {
   EPIPE: "Broken pipe",
   EIO: "Input/output error",
 };
+
+/**
+ * The descriptors this process was given, among those open: not those the runtime opened
+ * for itself, which a command line in a process of its own (bubblewrap) would find closed,
+ * and which must not be read, written or closed for an option that names their number:
+ * its event loop's epoll and eventfd descriptors, a pipe with both ends here (a wake-up
+ * pipe), and under Deno, which leaves the descriptors it inherited as they were and opens
+ * its own close-on-exec, any close-on-exec one (Node.js and Bun make the inherited ones
+ * close-on-exec too).
+ */
+export function givenFds(proc: ProcessSeam, runtimeName: string): Set<number> {
+  const fds = proc.openFds();
+  const link = new Map(fds.map((fd) => [fd, proc.readLink(`/proc/self/fd/${fd}`)]));
+  const flags = (fd: number): number => {
+    try {
+      const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
+      return parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
+    } catch {
+      return 0;
+    }
+  };
+  const CLOSE_ON_EXEC = 0o2000000;
+  const given = new Set<number>();
+  for (const fd of fds) {
+    const target = link.get(fd);
+    if (target === undefined || target.startsWith("anon_inode:")) continue;
+    if (runtimeName === "Deno" && (flags(fd) & CLOSE_ON_EXEC) !== 0) continue;
+    if (target.startsWith("pipe:")) {
+      const mode = flags(fd) & 3;
+      const twin = fds.some((o) => o !== fd && link.get(o) === target && (flags(o) & 3) !== mode);
+      if (twin) continue;
+    }
+    given.add(fd);
+  }
+  return given;
+}
 
 /** An error of a descriptor read or write, with the C library's words. */
 export function fdError(e: unknown): Error {

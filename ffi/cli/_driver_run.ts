@@ -17,7 +17,10 @@ import { commandOptions, fdError, reportedNamespaces } from "./_common.ts";
 
 const encoder = new TextEncoder();
 
-function writeFd(local: Local, fd: number, text: string): void {
+/** Writes `text` to `fd`, one of those this process was given (`given`): another is closed
+ * as far as the command line is concerned (see givenFds). */
+function writeFd(local: Local, given: Set<number>, fd: number, text: string): void {
+  if (!given.has(fd)) throw fdError({ code: "EBADF" });
   const data = encoder.encode(text);
   try {
     for (let off = 0; off < data.length;) off += local.write(fd, data.subarray(off));
@@ -99,12 +102,15 @@ function forwardSignals(ownSession: boolean): { start(p: Process): void } {
  *
  * @param plan The parsed command line.
  * @param uid This process's uid.
+ * @param given The descriptors this process was given (see givenFds), found before the
+ *   driver opened its own.
  * @param opened libalcove.so's calls, if the parse already opened them.
  * @returns The exit status.
  */
 export async function runWithDriver(
   plan: CommandLinePlan,
   uid: number,
+  given: Set<number>,
   opened?: Local,
 ): Promise<number> {
   let local = opened;
@@ -115,6 +121,7 @@ export async function runWithDriver(
     ? plan.blockFds
     : [plan.usernsBlockFd, ...plan.blockFds];
   for (const fd of blocks) {
+    if (!given.has(fd)) continue; // bubblewrap goes on when it cannot be read
     try {
       host().read(fd, 1);
     } catch {
@@ -124,6 +131,7 @@ export async function runWithDriver(
   // The command gets the descriptors this process inherited (the root control process keeps
   // them), but for those read or written here.
   for (const fd of plan.ownFds) {
+    if (!given.has(fd)) continue;
     try {
       host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
     } catch {
@@ -157,10 +165,12 @@ export async function runWithDriver(
   const facts = info(plan, uid, p);
   try {
     if (plan.infoFd !== undefined) {
-      writeFd(host(), plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
+      writeFd(host(), given, plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
       host().close(plan.infoFd);
     }
-    if (plan.jsonStatusFd !== undefined) writeFd(host(), plan.jsonStatusFd, jsonLine(facts));
+    if (plan.jsonStatusFd !== undefined) {
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(facts));
+    }
   } catch (e) {
     await p.kill("SIGKILL").catch(() => {});
     await p.status.catch(() => {});
@@ -197,7 +207,7 @@ export async function runWithDriver(
       usage: status.usage,
     };
     try {
-      writeFd(host(), plan.jsonStatusFd, jsonLine(last));
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(last));
     } catch {
       // the reader went away
     }

@@ -31,7 +31,7 @@ import {
   parseCommandLine,
   userNamespacesAvailable,
 } from "./parse.ts";
-import { commandOptions, readFd, reportedNamespaces } from "./_common.ts";
+import { commandOptions, fdError, givenFds, readFd, reportedNamespaces } from "./_common.ts";
 
 /** The capabilities of this process's bounding set, by number. */
 function boundingSet(): number[] {
@@ -149,7 +149,11 @@ export async function supervisorRequest(
 /** Replaces this process with the supervisor, which runs the command; returns only when it
  * cannot: a status to exit with, or undefined to run the command through a driver instead
  * (which then says what is wrong, or runs the command all the same). */
-async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<number | undefined> {
+async function becomeSupervisor(
+  plan: CommandLinePlan,
+  uid: number,
+  given: () => Set<number>,
+): Promise<number | undefined> {
   const exec = runtime.process.execWithRequest;
   if (exec === undefined) return undefined;
   let helper: string;
@@ -164,10 +168,11 @@ async function becomeSupervisor(plan: CommandLinePlan, uid: number): Promise<num
     console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
-  // Its stdio and the descriptors the options name cross the exec; the others it inherited
-  // cross it too, unless the runtime made them close-on-exec (Node.js and Bun do).
-  const keep = new Set([0, 1, 2, ...plan.ownFds]);
-  if (plan.syncFd !== undefined) keep.add(plan.syncFd);
+  // Its stdio and the descriptors the options name cross the exec (not the runtime's own,
+  // which close there: the supervisor finds them closed, as bubblewrap would); the others it
+  // inherited cross it too, unless the runtime made them close-on-exec (Node.js and Bun do).
+  const named = plan.syncFd === undefined ? plan.ownFds : [...plan.ownFds, plan.syncFd];
+  const keep = new Set([0, 1, 2, ...named.filter((fd) => given().has(fd))]);
   await exec(helper, r.words, r.request, [...keep]);
   return undefined;
 }
@@ -236,8 +241,12 @@ export async function runCommandLine(
   // first parse stops at the first read, the second one has them.
   let local: Local | undefined;
   let wantsLocal = false;
+  // Found before anything of the command line's own is opened.
+  let found: Set<number> | undefined;
+  const given = () => found ??= givenFds(proc, runtime.name);
   const io = {
     readFd(fd: number): Uint8Array {
+      if (!given().has(fd)) throw fdError({ code: "EBADF" });
       if (local !== undefined) return readFd(local, fd);
       wantsLocal = true;
       throw new Error("libalcove.so is not loaded yet");
@@ -286,9 +295,9 @@ export async function runCommandLine(
     options.becomeSupervisor === true && plan.options.maxOutput === undefined &&
     runtime.env("ALCOVE_CLI_DRIVER") !== "1"
   ) {
-    const code = await becomeSupervisor(plan, uid);
+    const code = await becomeSupervisor(plan, uid, given);
     if (code !== undefined) return code;
   }
   const { runWithDriver } = await import("./_driver_run.ts");
-  return await runWithDriver(plan, uid, local);
+  return await runWithDriver(plan, uid, given(), local);
 }

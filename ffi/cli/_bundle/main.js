@@ -7,19 +7,21 @@ import {
   commandOptions,
   compilesSeccomp,
   encodeSpawnRequest,
+  fdError,
+  givenFds,
   loadSeccompCompiler,
   parseCommandLine,
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-MN5RIGXT.js";
+} from "./chunk-FPNLWV7H.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-GCE6SOKZ.js";
+} from "./chunk-3EXUOVPM.js";
 import {
   ABI
 } from "./chunk-CJZIH4TF.js";
@@ -27,7 +29,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
 import {
   runtime
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -124,7 +126,7 @@ async function supervisorRequest(plan, uid) {
     };
   }
 }
-async function becomeSupervisor(plan, uid) {
+async function becomeSupervisor(plan, uid, given) {
   const exec = runtime.process.execWithRequest;
   if (exec === void 0) return void 0;
   let helper;
@@ -139,13 +141,16 @@ async function becomeSupervisor(plan, uid) {
     console.error(`alcove: ${r.message}`);
     return EXIT_STATUS.USAGE;
   }
+  const named = plan.syncFd === void 0 ? plan.ownFds : [
+    ...plan.ownFds,
+    plan.syncFd
+  ];
   const keep = /* @__PURE__ */ new Set([
     0,
     1,
     2,
-    ...plan.ownFds
+    ...named.filter((fd) => given().has(fd))
   ]);
-  if (plan.syncFd !== void 0) keep.add(plan.syncFd);
   await exec(helper, r.words, r.request, [
     ...keep
   ]);
@@ -170,8 +175,13 @@ async function runCommandLine(args, options = {}) {
   const uid = proc.uid();
   let local;
   let wantsLocal = false;
+  let found;
+  const given = () => found ??= givenFds(proc, runtime.name);
   const io = {
     readFd(fd) {
+      if (!given().has(fd)) throw fdError({
+        code: "EBADF"
+      });
       if (local !== void 0) return readFd(local, fd);
       wantsLocal = true;
       throw new Error("libalcove.so is not loaded yet");
@@ -195,7 +205,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-ZCLKGBST.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-E37YYWNX.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -216,11 +226,11 @@ async function runCommandLine(args, options = {}) {
     return EXIT_STATUS.USAGE;
   }
   if (options.becomeSupervisor === true && plan.options.maxOutput === void 0 && runtime.env("ALCOVE_CLI_DRIVER") !== "1") {
-    const code = await becomeSupervisor(plan, uid);
+    const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-GNIOAIM5.js", import.meta.url).href);
-  return await runWithDriver(plan, uid, local);
+  const { runWithDriver } = await import(new URL("./_driver_run-3KXMWP7H.js", import.meta.url).href);
+  return await runWithDriver(plan, uid, given(), local);
 }
 
 // ffi/cli/main.ts

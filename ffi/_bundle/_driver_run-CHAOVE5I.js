@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GJCSQK64.js";
+} from "./chunk-5QIA2KRT.js";
 import {
   openLocal
-} from "./chunk-7CNQD36U.js";
+} from "./chunk-HUG3R6RC.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
@@ -17,11 +17,14 @@ import {
 } from "./chunk-C7IN6NL3.js";
 import {
   runtime
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();
-function writeFd(local, fd, text) {
+function writeFd(local, given, fd, text) {
+  if (!given.has(fd)) throw fdError({
+    code: "EBADF"
+  });
   const data = encoder.encode(text);
   try {
     for (let off = 0; off < data.length; ) off += local.write(fd, data.subarray(off));
@@ -90,7 +93,7 @@ function forwardSignals(ownSession) {
     }
   };
 }
-async function runWithDriver(plan, uid, opened) {
+async function runWithDriver(plan, uid, given, opened) {
   let local = opened;
   const host = () => local ??= openLocal();
   const blocks = plan.usernsBlockFd === void 0 ? plan.blockFds : [
@@ -98,12 +101,14 @@ async function runWithDriver(plan, uid, opened) {
     ...plan.blockFds
   ];
   for (const fd of blocks) {
+    if (!given.has(fd)) continue;
     try {
       host().read(fd, 1);
     } catch {
     }
   }
   for (const fd of plan.ownFds) {
+    if (!given.has(fd)) continue;
     try {
       host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
     } catch {
@@ -137,10 +142,12 @@ async function runWithDriver(plan, uid, opened) {
   const facts = info(plan, uid, p);
   try {
     if (plan.infoFd !== void 0) {
-      writeFd(host(), plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
+      writeFd(host(), given, plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
       host().close(plan.infoFd);
     }
-    if (plan.jsonStatusFd !== void 0) writeFd(host(), plan.jsonStatusFd, jsonLine(facts));
+    if (plan.jsonStatusFd !== void 0) {
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(facts));
+    }
   } catch (e) {
     await p.kill("SIGKILL").catch(() => {
     });
@@ -179,7 +186,7 @@ async function runWithDriver(plan, uid, opened) {
       usage: status.usage
     };
     try {
-      writeFd(host(), plan.jsonStatusFd, jsonLine(last));
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(last));
     } catch {
     }
   }

@@ -6,7 +6,7 @@ import {
 } from "./chunk-CJZIH4TF.js";
 import {
   runtime
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-R32GAJNH.js";
-import "./chunk-4ST7IGEA.js";
+} from "./chunk-QU5YT7NC.js";
+import "./chunk-EMZR3LCS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-7CNQD36U.js";
+} from "./chunk-HUG3R6RC.js";
 import {
   ABI
 } from "./chunk-CJZIH4TF.js";
@@ -46,7 +46,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -194,9 +194,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-OXQQDKZ4.js"),
+    import("./policy-PFDLYQBG.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-GCUK6ADG.js")
+    import("./install-DAEPYQU4.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -3634,6 +3634,35 @@ var STRERROR = {
   EPIPE: "Broken pipe",
   EIO: "Input/output error"
 };
+function givenFds(proc, runtimeName) {
+  const fds = proc.openFds();
+  const link = new Map(fds.map((fd) => [
+    fd,
+    proc.readLink(`/proc/self/fd/${fd}`)
+  ]));
+  const flags = (fd) => {
+    try {
+      const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
+      return parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
+    } catch {
+      return 0;
+    }
+  };
+  const CLOSE_ON_EXEC = 524288;
+  const given = /* @__PURE__ */ new Set();
+  for (const fd of fds) {
+    const target = link.get(fd);
+    if (target === void 0 || target.startsWith("anon_inode:")) continue;
+    if (runtimeName === "Deno" && (flags(fd) & CLOSE_ON_EXEC) !== 0) continue;
+    if (target.startsWith("pipe:")) {
+      const mode2 = flags(fd) & 3;
+      const twin = fds.some((o) => o !== fd && link.get(o) === target && (flags(o) & 3) !== mode2);
+      if (twin) continue;
+    }
+    given.add(fd);
+  }
+  return given;
+}
 function fdError(e) {
   const code = e.code;
   return code === void 0 ? e : new Error(STRERROR[code] ?? code);
@@ -3680,6 +3709,7 @@ export {
   parseCommandLine,
   reportedNamespaces,
   commandOptions,
+  givenFds,
   fdError,
   readFd
 };

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-7CNQD36U.js";
+} from "./chunk-HUG3R6RC.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-4ST7IGEA.js";
+import "./chunk-EMZR3LCS.js";
 export {
   Local,
   openLocal

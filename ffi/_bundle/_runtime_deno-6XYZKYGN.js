@@ -540,6 +540,7 @@ var backend = {
         return void 0;
       }
     },
+    openFds: () => Array.from(Deno.readDirSync("/proc/self/fd"), (e) => Number(e.name)),
     output: (which) => (which === "stdout" ? Deno.stdout : Deno.stderr).writable,
     onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
     exit: (code) => Deno.exit(code),

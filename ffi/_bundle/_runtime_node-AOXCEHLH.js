@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-X7E2BJ44.js";
+} from "./chunk-AVVNS5OV.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-5GDZMCCS.js";
-import "./chunk-4ST7IGEA.js";
+} from "./chunk-TINK56XU.js";
+import "./chunk-EMZR3LCS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-L326BNB3.js";
+} from "./chunk-V6MXSNPE.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-MN5RIGXT.js";
+} from "./chunk-FPNLWV7H.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-GCE6SOKZ.js";
+} from "./chunk-3EXUOVPM.js";
 import {
   ABI
 } from "./chunk-CJZIH4TF.js";
@@ -58,7 +58,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-4ST7IGEA.js";
+} from "./chunk-EMZR3LCS.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -1837,7 +1837,10 @@ function greetingDomains(r) {
 
 // ffi/cli/_driver_run.ts
 var encoder2 = new TextEncoder();
-function writeFd(local, fd, text) {
+function writeFd(local, given, fd, text) {
+  if (!given.has(fd)) throw fdError({
+    code: "EBADF"
+  });
   const data = encoder2.encode(text);
   try {
     for (let off = 0; off < data.length; ) off += local.write(fd, data.subarray(off));
@@ -1906,7 +1909,7 @@ function forwardSignals(ownSession) {
     }
   };
 }
-async function runWithDriver(plan, uid, opened) {
+async function runWithDriver(plan, uid, given, opened) {
   let local = opened;
   const host = () => local ??= openLocal();
   const blocks = plan.usernsBlockFd === void 0 ? plan.blockFds : [
@@ -1914,12 +1917,14 @@ async function runWithDriver(plan, uid, opened) {
     ...plan.blockFds
   ];
   for (const fd of blocks) {
+    if (!given.has(fd)) continue;
     try {
       host().read(fd, 1);
     } catch {
     }
   }
   for (const fd of plan.ownFds) {
+    if (!given.has(fd)) continue;
     try {
       host().fcntl(fd, "F_SETFD", "FD_CLOEXEC");
     } catch {
@@ -1953,10 +1958,12 @@ async function runWithDriver(plan, uid, opened) {
   const facts = info(plan, uid, p);
   try {
     if (plan.infoFd !== void 0) {
-      writeFd(host(), plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
+      writeFd(host(), given, plan.infoFd, JSON.stringify(facts, null, 4) + "\n");
       host().close(plan.infoFd);
     }
-    if (plan.jsonStatusFd !== void 0) writeFd(host(), plan.jsonStatusFd, jsonLine(facts));
+    if (plan.jsonStatusFd !== void 0) {
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(facts));
+    }
   } catch (e) {
     await p.kill("SIGKILL").catch(() => {
     });
@@ -1995,7 +2002,7 @@ async function runWithDriver(plan, uid, opened) {
       usage: status.usage
     };
     try {
-      writeFd(host(), plan.jsonStatusFd, jsonLine(last));
+      writeFd(host(), given, plan.jsonStatusFd, jsonLine(last));
     } catch {
     }
   }

@@ -991,6 +991,35 @@ var STRERROR = {
   EPIPE: "Broken pipe",
   EIO: "Input/output error"
 };
+function givenFds(proc, runtimeName) {
+  const fds = proc.openFds();
+  const link = new Map(fds.map((fd) => [
+    fd,
+    proc.readLink(`/proc/self/fd/${fd}`)
+  ]));
+  const flags = (fd) => {
+    try {
+      const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
+      return parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
+    } catch {
+      return 0;
+    }
+  };
+  const CLOSE_ON_EXEC = 524288;
+  const given = /* @__PURE__ */ new Set();
+  for (const fd of fds) {
+    const target = link.get(fd);
+    if (target === void 0 || target.startsWith("anon_inode:")) continue;
+    if (runtimeName === "Deno" && (flags(fd) & CLOSE_ON_EXEC) !== 0) continue;
+    if (target.startsWith("pipe:")) {
+      const mode2 = flags(fd) & 3;
+      const twin = fds.some((o) => o !== fd && link.get(o) === target && (flags(o) & 3) !== mode2);
+      if (twin) continue;
+    }
+    given.add(fd);
+  }
+  return given;
+}
 function fdError(e) {
   const code = e.code;
   return code === void 0 ? e : new Error(STRERROR[code] ?? code);
@@ -1084,9 +1113,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-EQQSH4UM.js", import.meta.url).href),
+    import(new URL("./policy-4GVNYC6Q.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-CNLOH6Z6.js", import.meta.url).href)
+    import(new URL("./install-SFUQPP4D.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1774,6 +1803,7 @@ export {
   parseCommandLine,
   reportedNamespaces,
   commandOptions,
+  givenFds,
   fdError,
   readFd
 };

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-DHQ72DGH.js";
+} from "./chunk-VULZ5N4O.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-5GDZMCCS.js";
-import "./chunk-4ST7IGEA.js";
+import "./chunk-TINK56XU.js";
+import "./chunk-EMZR3LCS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-L326BNB3.js";
-import "./chunk-GCE6SOKZ.js";
+} from "./chunk-V6MXSNPE.js";
+import "./chunk-3EXUOVPM.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-C7IN6NL3.js";
-import "./chunk-4ST7IGEA.js";
+import "./chunk-EMZR3LCS.js";
 export {
   Local,
   openLocal
