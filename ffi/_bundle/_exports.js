@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-5QIA2KRT.js";
+} from "./chunk-5VPOGEGL.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -909,7 +909,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CHAOVE5I.js");
+  const { runWithDriver } = await import("./_driver_run-R2P4FSGN.js");
   return await runWithDriver(plan, uid, given(), local);
 }
 

@@ -229,7 +229,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-3KXMWP7H.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-GPILYXNO.js", import.meta.url).href);
   return await runWithDriver(plan, uid, given(), local);
 }
 

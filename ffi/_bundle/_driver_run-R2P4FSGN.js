@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-5QIA2KRT.js";
+} from "./chunk-5VPOGEGL.js";
 import {
   openLocal
 } from "./chunk-HUG3R6RC.js";
