@@ -910,7 +910,8 @@ async function runCommandLine(args, options = {}) {
     if (code !== void 0) return code;
   }
   const { runWithDriver } = await import("./_driver_run-R2P4FSGN.js");
-  return await runWithDriver(plan, uid, given(), local);
+  const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
+  return await runWithDriver(plan, uid, named, local);
 }
 
 // ffi/_exports.ts

@@ -299,5 +299,7 @@ export async function runCommandLine(
     if (code !== undefined) return code;
   }
   const { runWithDriver } = await import("./_driver_run.ts");
-  return await runWithDriver(plan, uid, given(), local);
+  // Only a command line that names descriptors looks for them.
+  const named = plan.ownFds.length > 0 ? given() : new Set<number>();
+  return await runWithDriver(plan, uid, named, local);
 }

@@ -230,7 +230,8 @@ async function runCommandLine(args, options = {}) {
     if (code !== void 0) return code;
   }
   const { runWithDriver } = await import(new URL("./_driver_run-GPILYXNO.js", import.meta.url).href);
-  return await runWithDriver(plan, uid, given(), local);
+  const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
+  return await runWithDriver(plan, uid, named, local);
 }
 
 // ffi/cli/main.ts
