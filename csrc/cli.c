@@ -13,6 +13,7 @@
 #include "constants.h"
 #include "frame.h"
 #include "sandbox.h"
+#include "support.h"
 
 #define NAMESPACES alcove_cli_namespaces
 #define NNAMESPACES ALCOVE_CLI_NNAMESPACES
@@ -101,15 +102,10 @@ static int read_request(struct alcove_cli *cli, int fd)
     return 0;
 }
 
+/* Read-only: a report written there fails with EBADF. */
 static void reserve(int fd)
 {
-    if (fd < 0 || fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-        return;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null >= 0 && null != fd) {
-        dup3(null, fd, O_CLOEXEC);
-        close(null);
-    }
+    alcove_null_if_closed(fd, O_RDONLY | O_CLOEXEC);
 }
 
 void alcove_cli_reserve(const struct alcove_cli *cli)

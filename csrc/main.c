@@ -284,15 +284,8 @@ int main(int argc, char *argv[])
     /* Started by the library, a stdin, stdout or stderr that came closed is opened on
      * /dev/null: no descriptor this process opens (its channel) may take that number, where
      * programs spawned with stdio "inherit" would write into it. */
-    for (int fd = 0; fd < 3 && !cli_mode; fd++) {
-        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-            continue;
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0 && null != fd) {
-            dup2(null, fd);
-            close(null);
-        }
-    }
+    for (int fd = 0; fd < 3 && !cli_mode; fd++)
+        alcove_null_if_closed(fd, O_RDWR);
     int keep_fds = cli_mode;
     int socket_mode = cli_mode ? 0 : channel_line(&keep_fds);
     if (socket_mode < 0) {

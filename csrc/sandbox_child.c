@@ -332,8 +332,6 @@ static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
              "creation of new user namespaces was not disabled as requested", NULL);
 }
 
-/* mkdir -p of path's parents (and of path itself when `self`). The new root is there
- * already (new_root made it): below it, only what follows is made. */
 /* What the setup makes in the new root (directories, files, symbolic links, the root and
  * /dev themselves) belongs to the sandbox's uid and gid when it has them, as bubblewrap's
  * does (its setup makes them as that user): a directory made for the program is the
@@ -347,6 +345,8 @@ static void own(const char *path, int fd)
     (void)(fd >= 0 ? fchown(fd, uid, gid) : lchown(path, uid, gid));
 }
 
+/* mkdir -p of path's parents (and of path itself when `self`). The new root is there
+ * already (new_root made it): below it, only what follows is made. */
 static int mkdirs(const char *path, int self, mode_t mode)
 {
     char buf[4096];

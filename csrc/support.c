@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,6 +146,17 @@ size_t alcove_build_id(unsigned char *out, size_t cap)
     struct build_id b = {out, cap, 0};
     dl_iterate_phdr(find_build_id, &b);
     return b.len;
+}
+
+void alcove_null_if_closed(int fd, int flags)
+{
+    if (fd < 0 || fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+        return;
+    int null = open("/dev/null", flags);
+    if (null >= 0 && null != fd) {
+        dup3(null, fd, flags & O_CLOEXEC);
+        close(null);
+    }
 }
 
 int alcove_read_int_file(const char *path)

@@ -27,6 +27,10 @@ const char *alcove_option_name(int64_t option);
 /* A NULL-terminated array of the strings of a list argument (free() it), or NULL. */
 char **alcove_strings(const struct alcove_arg *list);
 
+/* Opens /dev/null with `flags` (O_CLOEXEC included, if there) on descriptor fd when fd is
+ * not open: no descriptor this process opens later can take that number. */
+void alcove_null_if_closed(int fd, int flags);
+
 /* The integer a file (a /proc/sys setting) starts with, or -1 when it cannot be read as one. */
 int alcove_read_int_file(const char *path);
 
