@@ -91,6 +91,8 @@ export class SystemCallError extends AlcoveError {
   readonly code: string;
   /** errno number. */
   readonly errno: number;
+  /** The C library's text for the errno ("Operation not permitted"), when it came. */
+  readonly text?: string;
   /** The option of the control process whose limit caused the errno ("maxchild" or
    * "maxforkdepth" for EAGAIN from fork or clone), if one did. */
   readonly limit?: string;
@@ -119,6 +121,7 @@ export class SystemCallError extends AlcoveError {
     this.name = "SystemCallError";
     this.code = code;
     this.errno = errno;
+    this.text = detail.text;
     this.limit = detail.limit;
   }
 }
@@ -354,7 +357,7 @@ export class SetupError extends SystemCallError {
   /** What failed, without the error ("Cannot mount proc on /proc"). */
   readonly what: string;
   /** The error's text ("Operation not permitted"). */
-  readonly text: string;
+  override readonly text: string;
   /** Makes the error from the parts the control process reports.
    *
    * @example

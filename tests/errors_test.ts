@@ -14,6 +14,7 @@ Deno.test("SystemCallError names the path and gives the C library's text", async
     assertEquals([exec.code, exec.errno], ["ENOENT", 2]);
     const chdir = await assertRejects(() => drv.chdir([], "/nonexistent"), SystemCallError);
     assertEquals(chdir.message, "chdir /nonexistent: ENOENT (No such file or directory)");
+    assertEquals(chdir.text, "No such file or directory");
     // A path of a megabyte: the message shows its start and its length, not all of it.
     const long = "/" + "a".repeat(1 << 20);
     const huge = await assertRejects(() => drv.chdir([], long), SystemCallError);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-5VPOGEGL.js";
+} from "./chunk-DCUCCMS6.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-HUG3R6RC.js";
+} from "./chunk-T5VRDDTF.js";
 import {
   ABI
 } from "./chunk-CJZIH4TF.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-VULZ5N4O.js";
+} from "./chunk-JYV2A2JW.js";
 import {
   AbortedError,
   AlcoveError,
@@ -99,7 +99,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-C7IN6NL3.js";
+} from "./chunk-BHNDIE3K.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -571,7 +571,7 @@ var Cgroup = class _Cgroup {
         if (!(e instanceof SystemCallError)) throw e;
         throw new SystemCallError("Cgroup.add", e.pipeline, e.code, e.errno, {
           argument: `pid ${pid} into ${dir}/cgroup.procs`,
-          text: /\(([^()]*)\)$/.exec(e.message)?.[1]
+          text: e.text
         });
       }
     }
@@ -885,7 +885,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-L6TDXBBQ.js")).openLocal();
+      local = (await import("./local-BIUG7LIN.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -909,7 +909,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-R2P4FSGN.js");
+  const { runWithDriver } = await import("./_driver_run-KYKUWZAF.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -488,7 +488,7 @@ export class Cgroup {
         if (!(e instanceof SystemCallError)) throw e;
         throw new SystemCallError("Cgroup.add", e.pipeline, e.code, e.errno, {
           argument: `pid ${pid} into ${dir}/cgroup.procs`,
-          text: /\(([^()]*)\)$/.exec(e.message)?.[1],
+          text: e.text,
         });
       }
     }

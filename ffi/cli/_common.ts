@@ -65,13 +65,20 @@ const STRERROR: Record<string, string> = {
 export function givenFds(proc: ProcessSeam, runtimeName: string): Set<number> {
   const fds = proc.openFds();
   const link = new Map(fds.map((fd) => [fd, proc.readLink(`/proc/self/fd/${fd}`)]));
+  // Each descriptor's open flags (fdinfo), read once, when a rule needs them.
+  const known = new Map<number, number>();
   const flags = (fd: number): number => {
-    try {
-      const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
-      return parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
-    } catch {
-      return 0;
+    let f = known.get(fd);
+    if (f === undefined) {
+      try {
+        const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
+        f = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
+      } catch {
+        f = 0;
+      }
+      known.set(fd, f);
     }
+    return f;
   };
   const CLOSE_ON_EXEC = 0o2000000;
   const given = new Set<number>();

@@ -14,7 +14,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-FPNLWV7H.js";
+} from "./chunk-DUZVEUCF.js";
 import {
   ConstantTable,
   VERSION,
@@ -26,7 +26,7 @@ import {
   ABI
 } from "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-C7IN6NL3.js";
+import "./chunk-BHNDIE3K.js";
 import {
   runtime
 } from "./chunk-EMZR3LCS.js";
@@ -205,7 +205,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-E37YYWNX.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-C7HDSZJD.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -229,7 +229,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-GPILYXNO.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-YBEWO7FC.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-HUG3R6RC.js";
+} from "./chunk-T5VRDDTF.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-C7IN6NL3.js";
+import "./chunk-BHNDIE3K.js";
 import "./chunk-EMZR3LCS.js";
 export {
   Local,

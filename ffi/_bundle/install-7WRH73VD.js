@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-VULZ5N4O.js";
-import "./chunk-C7IN6NL3.js";
+} from "./chunk-JYV2A2JW.js";
+import "./chunk-BHNDIE3K.js";
 import "./chunk-TINK56XU.js";
 import "./chunk-EMZR3LCS.js";
 import "./chunk-BYHMUAGV.js";

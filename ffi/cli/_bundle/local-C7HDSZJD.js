@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-V6MXSNPE.js";
+} from "./chunk-KXTNHVSH.js";
 import "./chunk-3EXUOVPM.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-C7IN6NL3.js";
+import "./chunk-BHNDIE3K.js";
 import "./chunk-EMZR3LCS.js";
 export {
   Local,

@@ -997,13 +997,19 @@ function givenFds(proc, runtimeName) {
     fd,
     proc.readLink(`/proc/self/fd/${fd}`)
   ]));
+  const known = /* @__PURE__ */ new Map();
   const flags = (fd) => {
-    try {
-      const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
-      return parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
-    } catch {
-      return 0;
+    let f = known.get(fd);
+    if (f === void 0) {
+      try {
+        const info = new TextDecoder().decode(proc.readFile(`/proc/self/fdinfo/${fd}`));
+        f = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? "0", 8);
+      } catch {
+        f = 0;
+      }
+      known.set(fd, f);
     }
+    return f;
   };
   const CLOSE_ON_EXEC = 524288;
   const given = /* @__PURE__ */ new Set();
@@ -1115,7 +1121,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
     import(new URL("./policy-4GVNYC6Q.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-SFUQPP4D.js", import.meta.url).href)
+    import(new URL("./install-ATVY3PLN.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

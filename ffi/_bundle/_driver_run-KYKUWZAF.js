@@ -5,16 +5,16 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-5VPOGEGL.js";
+} from "./chunk-DCUCCMS6.js";
 import {
   openLocal
-} from "./chunk-HUG3R6RC.js";
+} from "./chunk-T5VRDDTF.js";
 import "./chunk-CJZIH4TF.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
   SetupError
-} from "./chunk-C7IN6NL3.js";
+} from "./chunk-BHNDIE3K.js";
 import {
   runtime
 } from "./chunk-EMZR3LCS.js";
