@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "constants.h"
@@ -154,7 +155,8 @@ void alcove_null_if_closed(int fd, int flags)
         return;
     int null = open("/dev/null", flags);
     if (null >= 0 && null != fd) {
-        dup3(null, fd, flags & O_CLOEXEC);
+        if (dup2(null, fd) >= 0 && (flags & O_CLOEXEC) != 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
         close(null);
     }
 }
