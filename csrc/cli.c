@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compat.h"
 #include "constants.h"
 #include "frame.h"
 #include "sandbox.h"
@@ -144,6 +145,10 @@ int alcove_cli_words(struct alcove_cli *cli, int argc, char *argv[])
         const char *opt = argv[i];
         if (strcmp(opt, "--forward-interrupts") == 0) {
             cli->forward_interrupts = 1;
+            continue;
+        }
+        if (strcmp(opt, "--die-with-parent") == 0) {
+            cli->die_with_parent = 1;
             continue;
         }
         const char *val = i + 1 < argc ? argv[++i] : NULL;
@@ -600,6 +605,10 @@ uint64_t alcove_cli_default_signals(void)
 
 int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
 {
+    /* bwrap's --die-with-parent: the command dies with alcove anyway (its control process
+     * ends it), and alcove now dies with the process that started it. */
+    if (cli->die_with_parent)
+        alcove_die_with_parent();
     ap->host = host;
     ap->host_data = cli;
     ap->spawned = spawned;

@@ -15,7 +15,7 @@
  * Its own command line (made by ffi/cli/run.ts or cli_parse.c, never by people):
  *   alcove --cli --abi N [--info-fd FD] [--json-status-fd FD] [--hold FD]...
  *          [--close FD]... [--block FD]... [--userns-block FD] [--report NS,...]
- *          [--forward-interrupts]
+ *          [--forward-interrupts] [--die-with-parent]
  *          --request FD
  * --request: a descriptor holding the spawn request (read, then closed); --hold: kept open
  * while the sandbox runs, not passed on (--sync-fd); --close: closed at once (descriptors
@@ -23,7 +23,8 @@
  * command's process exists and is reported, before it takes a step (--block-fd,
  * --userns-block-fd, whose id maps are then left to whoever unblocks it);
  * --report: the namespaces (/proc/PID/ns names) whose inodes --info-fd reports;
- * --forward-interrupts: SIGINT and SIGQUIT go to the command too (--new-session).
+ * --forward-interrupts: SIGINT and SIGQUIT go to the command too (--new-session);
+ * --die-with-parent: killed (so the command is too) when its parent ends, as bwrap is.
  * SIGTERM and SIGHUP always do. Every other descriptor it inherited goes to the command at
  * its number, as from the root control process the driver starts for the command line. */
 #ifndef ALCOVE_CLI_H
@@ -57,6 +58,7 @@ struct alcove_cli {
     size_t nhold;
     unsigned report;          /* bit i: the i-th namespace of cli.c's table */
     int forward_interrupts;
+    int die_with_parent;      /* SIGKILL when the process that started it ends */
     unsigned char *request;   /* the spawn call's payload: one BYTES value */
     size_t request_len;
     pid_t pid;                /* the command, once it runs; 0 before */

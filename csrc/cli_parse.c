@@ -83,7 +83,7 @@ struct parsed {
     char **argv; /* the command */
     int argc;
     unsigned ns;
-    int share_net, as_pid1, new_session;
+    int share_net, as_pid1, new_session, die_with_parent;
     int user_try; /* --unshare-user-try, or --unshare-all */
     int has_uid, has_gid;
     uint32_t uid, gid;
@@ -659,7 +659,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         } else if (strcmp(arg, "--new-session") == 0) {
             p->new_session = 1;
         } else if (strcmp(arg, "--die-with-parent") == 0) {
-            /* the default: the command always dies with alcove */
+            /* the command always dies with alcove; this makes alcove die with its parent */
+            p->die_with_parent = 1;
         } else if (strcmp(arg, "--as-pid-1") == 0) {
             p->as_pid1 = 1;
         } else if (strcmp(arg, "--info-fd") == 0 || strcmp(arg, "--json-status-fd") == 0 ||
@@ -1046,6 +1047,8 @@ static size_t supervisor_words(const struct parsed *p, uid_t uid, char **words,
     }
     if (p->new_session)
         word(words, pool, &n, "--forward-interrupts");
+    if (p->die_with_parent)
+        word(words, pool, &n, "--die-with-parent");
     return n;
 }
 

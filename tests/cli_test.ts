@@ -1730,3 +1730,85 @@ Deno.test(
     }
   },
 );
+
+/** Whether a pid is a live process (not gone, not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("cli: --die-with-parent ends alcove and the command when alcove's parent dies, as bwrap", async (t) => {
+  const dir = `${SCRATCH}parent`;
+  Deno.mkdirSync(dir, { recursive: true });
+  // The command writes its pid; its parent's parent, a shell, is then killed.
+  const outlives = async (tool: "bwrap" | "alcove", args: string[], env: Record<string, string>) => {
+    const marker = `${dir}/${crypto.randomUUID()}`;
+    const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+    if (tool === "alcove") await assertParsedAlike([...args, "true"], { cwd: "/tmp" });
+    const shell = new Deno.Command("sh", {
+      args: [
+        "-c",
+        '"$@" & wait',
+        "sh",
+        ...argv,
+        ...args,
+        "--bind",
+        dir,
+        dir,
+        "--",
+        "sh",
+        "-c",
+        `echo $$ > ${marker}.tmp && mv ${marker}.tmp ${marker} && exec sleep 60`,
+      ],
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let pid = 0;
+    for (let i = 0; i < 300 && pid === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pid = exists(marker) ? Number(Deno.readTextFileSync(marker)) : 0;
+    }
+    assert(pid > 0, `${tool} ${args.join(" ")}: the command did not start`);
+    shell.kill("SIGKILL");
+    await shell.status;
+    let lives = true;
+    for (let i = 0; i < 30 && lives; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lives = alive(pid);
+    }
+    if (lives) Deno.kill(pid, "SIGKILL");
+    return lives;
+  };
+  const ways: [string, string[], Record<string, string>][] = [
+    ["parsed by the control process executable", [], {}],
+    ["parsed by TypeScript", ["--seccomp-profile", "none"], {}],
+    ["through a driver", [], { ALCOVE_CLI_DRIVER: "1" }],
+  ];
+  try {
+    for (const [name, extra, env] of ways) {
+      await t.step(name, async () => {
+        const [given, notGiven] = await Promise.all([
+          outlives("alcove", [...ROOT, ...extra, "--die-with-parent"], env),
+          outlives("alcove", [...ROOT, ...extra], env),
+        ]);
+        assertEquals({ given, notGiven }, { given: false, notGiven: true }, "outlives its parent");
+      });
+    }
+    if (NO_BWRAP === undefined) {
+      await t.step("bwrap does the same", async () => {
+        const [given, notGiven] = await Promise.all([
+          outlives("bwrap", [...ROOT, "--die-with-parent"], {}),
+          outlives("bwrap", ROOT, {}),
+        ]);
+        assertEquals({ given, notGiven }, { given: false, notGiven: true }, "outlives its parent");
+      });
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

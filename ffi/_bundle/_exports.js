@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-DCUCCMS6.js";
+} from "./chunk-66OWAK27.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -765,6 +765,7 @@ function supervisorWords(plan, uid) {
   const ns = reportedNamespaces(plan, uid);
   if (ns.length > 0) words.push("--report", ns.join(","));
   if (plan.options.newSession === true) words.push("--forward-interrupts");
+  if (plan.dieWithParent) words.push("--die-with-parent");
   return words;
 }
 var LazyConstants = class extends ConstantTable {
@@ -909,7 +910,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-KYKUWZAF.js");
+  const { runWithDriver } = await import("./_driver_run-OOZMZDUY.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

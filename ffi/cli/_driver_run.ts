@@ -115,6 +115,12 @@ export async function runWithDriver(
 ): Promise<number> {
   let local = opened;
   const host = () => local ??= openLocal();
+  // The command dies with this process (its control processes see to that); with
+  // --die-with-parent, this process dies with the one that started it, as bubblewrap does.
+  if (plan.dieWithParent) {
+    const kill = host().constants.lookup("signal", "SIGKILL")!;
+    host().prctl("PR_SET_PDEATHSIG", kill, 0, 0, 0);
+  }
   // Before the spawn: the driver has no moment between the sandbox's process and its setup
   // (the supervisor waits there, after reporting, as bubblewrap does).
   const blocks = plan.usernsBlockFd === undefined

@@ -169,6 +169,9 @@ export interface CommandLinePlan {
   userNamespace: boolean;
   /** Whether --uid was given (the capabilities default depends on it). */
   uidGiven: boolean;
+  /** --die-with-parent: the command line itself ends (and so the command) when the process
+   * that started it does, as bubblewrap does. The command always dies with the command line. */
+  dieWithParent: boolean;
 }
 
 /** bubblewrap's usage text, with our options after its own. */
@@ -228,7 +231,7 @@ export const CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
     --info-fd FD                 Write information about the running container to FD
     --json-status-fd FD          Write container status to FD as multiple JSON documents
     --new-session                Create a new terminal session
-    --die-with-parent            Kills with SIGKILL child process (COMMAND) when alcove dies
+    --die-with-parent            Kills with SIGKILL child process (COMMAND) when alcove or alcove's parent dies
     --as-pid-1                   Do not install a reaper process with PID=1
     --cap-add CAP                Add cap CAP when running as privileged user
     --cap-drop CAP               Drop cap CAP when running as privileged user
@@ -487,6 +490,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     disableUserns: false,
     userNamespace: false,
     uidGiven: false,
+    dieWithParent: false,
   };
   let base: SpawnOptions = {};
   let shareNet = false;
@@ -712,6 +716,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         break;
       case "--die-with-parent":
         o.dieWithParent = true;
+        plan.dieWithParent = true;
         break;
       case "--as-pid-1":
         asPid1 = true;

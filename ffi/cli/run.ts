@@ -88,6 +88,7 @@ function supervisorWords(plan: CommandLinePlan, uid: number): string[] {
   const ns = reportedNamespaces(plan, uid);
   if (ns.length > 0) words.push("--report", ns.join(","));
   if (plan.options.newSession === true) words.push("--forward-interrupts");
+  if (plan.dieWithParent) words.push("--die-with-parent");
   return words;
 }
 

@@ -14,7 +14,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-DUZVEUCF.js";
+} from "./chunk-E3JHB6EY.js";
 import {
   ConstantTable,
   VERSION,
@@ -85,6 +85,7 @@ function supervisorWords(plan, uid) {
   const ns = reportedNamespaces(plan, uid);
   if (ns.length > 0) words.push("--report", ns.join(","));
   if (plan.options.newSession === true) words.push("--forward-interrupts");
+  if (plan.dieWithParent) words.push("--die-with-parent");
   return words;
 }
 var LazyConstants = class extends ConstantTable {
@@ -229,7 +230,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-YBEWO7FC.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-QW5JGNMJ.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-DCUCCMS6.js";
+} from "./chunk-66OWAK27.js";
 import {
   openLocal
 } from "./chunk-T5VRDDTF.js";
@@ -96,6 +96,10 @@ function forwardSignals(ownSession) {
 async function runWithDriver(plan, uid, given, opened) {
   let local = opened;
   const host = () => local ??= openLocal();
+  if (plan.dieWithParent) {
+    const kill = host().constants.lookup("signal", "SIGKILL");
+    host().prctl("PR_SET_PDEATHSIG", kill, 0, 0, 0);
+  }
   const blocks = plan.usernsBlockFd === void 0 ? plan.blockFds : [
     plan.usernsBlockFd,
     ...plan.blockFds

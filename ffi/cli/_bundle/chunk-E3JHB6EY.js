@@ -206,7 +206,7 @@ var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
     --info-fd FD                 Write information about the running container to FD
     --json-status-fd FD          Write container status to FD as multiple JSON documents
     --new-session                Create a new terminal session
-    --die-with-parent            Kills with SIGKILL child process (COMMAND) when alcove dies
+    --die-with-parent            Kills with SIGKILL child process (COMMAND) when alcove or alcove's parent dies
     --as-pid-1                   Do not install a reaper process with PID=1
     --cap-add CAP                Add cap CAP when running as privileged user
     --cap-drop CAP               Drop cap CAP when running as privileged user
@@ -434,7 +434,8 @@ function parseCommandLine(args, io) {
     assertUsernsDisabled: false,
     disableUserns: false,
     userNamespace: false,
-    uidGiven: false
+    uidGiven: false,
+    dieWithParent: false
   };
   let base = {};
   let shareNet = false;
@@ -690,6 +691,7 @@ function parseCommandLine(args, io) {
         break;
       case "--die-with-parent":
         o.dieWithParent = true;
+        plan.dieWithParent = true;
         break;
       case "--as-pid-1":
         asPid1 = true;
