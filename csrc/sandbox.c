@@ -482,10 +482,13 @@ static size_t children_of(pid_t pid, pid_t *out, size_t cap)
 
 void alcove_kill_tree(pid_t pid, int sig)
 {
-    /* Its process group first, then every descendant still below it: each is
-     * stopped before its children are listed, so none can fork past the walk. A
-     * pid namespace goes with its init. */
-    kill(-pid, sig);
+    /* Every descendant is found before anything dies: a process that dies first hands
+     * its children to the subreaper, out of the walk (a daemon that left the process
+     * group would then live on). Each is stopped before its children are listed, so
+     * none can fork past the walk; the process group is stopped first, so none of it
+     * forks meanwhile either. Then the group and the tree get sig. A pid namespace goes
+     * with its init. */
+    kill(-pid, SIGSTOP);
     static pid_t seen[KILL_TREE_MAX];
     size_t n = 0, next = 0;
     seen[n++] = pid;
@@ -494,8 +497,10 @@ void alcove_kill_tree(pid_t pid, int sig)
         kill(p, SIGSTOP);
         n += children_of(p, seen + n, KILL_TREE_MAX - n);
     }
+    kill(-pid, sig);
     for (size_t i = n; i-- > 0;)
         kill(seen[i], sig);
+    kill(-pid, SIGCONT); /* a stopped process that ignored sig still dies of SIGKILL */
     for (size_t i = 0; i < n; i++)
-        kill(seen[i], SIGCONT); /* a stopped process that ignored sig still dies of SIGKILL */
+        kill(seen[i], SIGCONT);
 }

@@ -528,8 +528,14 @@ export function argumentOf(def: CallDef, args: readonly unknown[] | undefined): 
     : undefined;
 }
 
-/** setcpid's options, by their number on the wire (the last two are ours). */
-const CPID_OPTIONS = ["flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol"];
+/** setcpid's options, by their number on the wire (the last three are ours). */
+const CPID_OPTIONS = [
+  "flowcontrol",
+  "signaloneof",
+  "stdout_flowcontrol",
+  "stderr_flowcontrol",
+  "kill_tree",
+];
 
 /** First arguments that say, with their number, what a failed call was about. */
 const ARGUMENTS_BY_NAME = new Set(["fd", "pid", "uid", "gid", "pgid"]);

@@ -309,11 +309,13 @@ export interface AlcoveCallMethods {
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
    * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
-   * it again).
+   * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
+   * value goes to the child's process group and to every process below it (each stopped
+   * first, so that none forks past it), daemons that left the group included.
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -327,7 +329,12 @@ export interface AlcoveCallMethods {
   setcpid(
     pipeline: Pipeline,
     pid: number,
-    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
+    option:
+      | "flowcontrol"
+      | "signaloneof"
+      | "stdout_flowcontrol"
+      | "stderr_flowcontrol"
+      | "kill_tree",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -2662,10 +2669,12 @@ export interface TaskCallMethods {
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
    * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
-   * it again).
+   * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
+   * value goes to the child's process group and to every process below it (each stopped
+   * first, so that none forks past it), daemons that left the group included.
    *
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -2677,7 +2686,12 @@ export interface TaskCallMethods {
    */
   setcpid(
     pid: number,
-    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
+    option:
+      | "flowcontrol"
+      | "signaloneof"
+      | "stdout_flowcontrol"
+      | "stderr_flowcontrol"
+      | "kill_tree",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -4581,14 +4595,16 @@ export interface LocalCallMethods {
    * Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, N
    * read N more chunks), signaloneof (signal sent when the parent's input closes), or ours,
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
-   * it again).
+   * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
+   * value goes to the child's process group and to every process below it (each stopped
+   * first, so that none forks past it), daemons that left the group included.
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in
    * a control process (`Alcove.start()`).
    *
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
    * @param value New value.
    * @example
    * ```ts
@@ -4600,7 +4616,12 @@ export interface LocalCallMethods {
    */
   setcpid(
     pid: number,
-    option: "flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol",
+    option:
+      | "flowcontrol"
+      | "signaloneof"
+      | "stdout_flowcontrol"
+      | "stderr_flowcontrol"
+      | "kill_tree",
     value: number,
   ): never;
 

@@ -194,7 +194,8 @@ const CONTROL_CALLS: readonly CallSpec[] = [
       {
         name: "option",
         type: "cpidoption",
-        doc: '"flowcontrol", "signaloneof", "stdout_flowcontrol" or "stderr_flowcontrol"',
+        doc:
+          '"flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree"',
       },
       { name: "value", type: "i64", doc: "New value" },
     ],
@@ -205,7 +206,9 @@ const CONTROL_CALLS: readonly CallSpec[] = [
     doc: "Changes a per-child setting: flowcontrol (-1 unlimited, 0 stop reading its output, " +
       "N read N more chunks), signaloneof (signal sent when the parent's input closes), or " +
       "ours, stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, " +
-      "-1 reads it again).",
+      "-1 reads it again). kill_tree, ours too, is an action, not a setting: the signal numbered " +
+      "by the value goes to the child's process group and to every process below it (each " +
+      "stopped first, so that none forks past it), daemons that left the group included.",
     example: 'const pid = await drv.fork([]);\nawait drv.setcpid([], pid, "flowcontrol", 0);',
   },
   {

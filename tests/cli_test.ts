@@ -1744,7 +1744,11 @@ Deno.test("cli: --die-with-parent ends alcove and the command when alcove's pare
   const dir = `${SCRATCH}parent`;
   Deno.mkdirSync(dir, { recursive: true });
   // The command writes its pid; its parent's parent, a shell, is then killed.
-  const outlives = async (tool: "bwrap" | "alcove", args: string[], env: Record<string, string>) => {
+  const outlives = async (
+    tool: "bwrap" | "alcove",
+    args: string[],
+    env: Record<string, string>,
+  ) => {
     const marker = `${dir}/${crypto.randomUUID()}`;
     const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
     if (tool === "alcove") await assertParsedAlike([...args, "true"], { cwd: "/tmp" });

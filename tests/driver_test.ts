@@ -15,7 +15,7 @@ import {
   SystemCallError,
   TimeoutError,
 } from "../mod.ts";
-import { CONTROL_ARCH, output, readAll, withDriver } from "./_helpers.ts";
+import { CONTROL_ARCH, output, readAll, withDriver, withMarker } from "./_helpers.ts";
 import { syscallNumber } from "../ffi/seccomp/arch.ts";
 
 Deno.test("start gives up at startTimeout on a root that never connects", async () => {
@@ -442,6 +442,35 @@ Deno.test("stdout_flowcontrol and stderr_flowcontrol stop one stream of a child 
       "setcpid: stdout_flowcontrol must be -1 or 0",
     );
     await drv.kill([], p, "SIGKILL");
+  });
+});
+
+Deno.test("setcpid kill_tree signals the child's group and everything below it", async () => {
+  await withDriver(async (drv) => {
+    const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
+    const p = await drv.fork([]);
+    await drv.execvp([p], "/bin/sh", [
+      "sh",
+      "-c",
+      `setsid sleep ${marker} & sleep ${marker} & echo started; exec sleep ${marker}`,
+    ]);
+    assertEquals(
+      new TextDecoder().decode((await drv.stdout([p], { timeout: 5000 }))!),
+      "started\n",
+    );
+    assertEquals(withMarker(marker).length, 3);
+    await assertRejects(
+      () => drv.setcpid([], p, "kill_tree", 0),
+      RangeError,
+      "setcpid: kill_tree must be a signal number",
+    );
+    await drv.setcpid([], p, "kill_tree", drv.constants.lookup("signal", "SIGKILL")!);
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "termsig", signal: "SIGKILL" });
+    for (let i = 0; i < 250 && withMarker(marker).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(withMarker(marker), []);
+    await assertRejects(() => drv.setcpid([], p, "kill_tree", 9), SystemCallError, "ESRCH");
   });
 });
 

@@ -598,14 +598,16 @@ Deno.test(
 );
 
 // Without a pid namespace the tree is the process group and whatever is still below the
-// program; in a pid namespace, everything in it, daemons that left the session included.
+// program (a daemon that left the group and the session included: it is found before its
+// parent dies, which would hand it to the control process); in a pid namespace, everything
+// in it.
 Deno.test("spawn: timeout kills a tree that ignores SIGTERM and leaves daemons", async () => {
   await withDriver(async (drv) => {
     for (const namespaces of [undefined, ["pid" as const]]) {
       const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
       const daemons = namespaces
         ? `(setsid sleep ${marker} &); (sleep ${marker} &);`
-        : `(sleep ${marker} &); sh -c 'trap "" TERM; sleep ${marker}' &`;
+        : `(sleep ${marker} &); sh -c 'trap "" TERM; sleep ${marker}' & setsid sleep ${marker} &`;
       const script = `trap '' TERM; ${daemons} ` +
         `sleep ${marker} & sleep 0.2; echo started; while :; do sleep 1; done`;
       const p = await drv.spawn(["sh", "-c", script], {
@@ -836,11 +838,23 @@ Deno.test("spawn: 64 MiB through stdin and stdout at once, in order, memory boun
 });
 
 Deno.test("spawn: await using kills and reaps the tree; abort kills it too", async () => {
+  // Whatever is below the program goes too: a daemon that left its process group and
+  // session (setsid) as well.
+  const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
+  const tree = `setsid sleep ${marker} & sleep ${marker} & echo started; sleep ${marker}`;
+  const gone = async (what: string) => {
+    for (let i = 0; i < 250 && withMarker(marker).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(withMarker(marker), [], `${what}: left behind`);
+  };
   await withDriver(async (drv) => {
     let pid: number;
     {
-      await using p = await drv.spawn(["sh", "-c", "sleep 100 & sleep 100"]);
+      await using p = await drv.spawn(["sh", "-c", tree]);
       pid = p.pid;
+      const first = await p.stdout.getReader().read();
+      assertEquals(text(first.value!), "started\n");
     }
     assertEquals(await drv.cpid([]), []);
     let alive = true;
@@ -850,10 +864,13 @@ Deno.test("spawn: await using kills and reaps the tree; abort kills it too", asy
       alive = false;
     }
     assertEquals(alive, false);
+    await gone("await using");
     const ac = new AbortController();
-    const p = await drv.spawn(["sleep", "100"], { signal: ac.signal });
+    const p = await drv.spawn(["sh", "-c", tree], { signal: ac.signal });
+    assertEquals(text((await p.stdout.getReader().read()).value!), "started\n");
     ac.abort();
     assertEquals((await p.status).signal, "SIGKILL");
+    await gone("abort");
     // Aborted while the spawn is on its way: the Process comes back, and is killed at once.
     const late = new AbortController();
     const sent = drv.spawn(["sleep", "100"], { signal: late.signal });

@@ -1,6 +1,7 @@
 #include <errno.h>
 
 #include "../calls.h"
+#include "../sandbox.h"
 
 int alcove_call_setcpid(struct alcove_state *ap, const struct alcove_arg *arg,
                         struct alcove_reply *reply)
@@ -27,6 +28,13 @@ int alcove_call_setcpid(struct alcove_state *ap, const struct alcove_arg *arg,
                                        arg[1].i == 2 ? "setcpid: stdout_flowcontrol must be -1 or 0"
                                                      : "setcpid: stderr_flowcontrol must be -1 or 0");
         *(arg[1].i == 2 ? &c->out_paused : &c->err_paused) = v == 0;
+        break;
+    case 4:
+        /* Not a setting: the signal goes to its process group and to every process
+         * below it, daemons that left the group included, as the limits kill. */
+        if (v < 1 || v > 64)
+            return alcove_reply_badarg(reply, "setcpid: kill_tree must be a signal number");
+        alcove_kill_tree(c->pid, (int)v);
         break;
     default:
         return alcove_reply_badarg(reply, "setcpid: unknown option");

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-66OWAK27.js";
+} from "./chunk-7YPLSSM7.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,10 +62,10 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-T5VRDDTF.js";
+} from "./chunk-TXWY4BT3.js";
 import {
   ABI
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-JYV2A2JW.js";
+} from "./chunk-JTAWHD3O.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-TINK56XU.js";
+} from "./chunk-HJBEYAZG.js";
 import {
   runtime
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -886,7 +886,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-BIUG7LIN.js")).openLocal();
+      local = (await import("./local-42MAB2DK.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -910,7 +910,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-OOZMZDUY.js");
+  const { runWithDriver } = await import("./_driver_run-PAVVKLOR.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

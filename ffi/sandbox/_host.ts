@@ -5,6 +5,7 @@
  * @module
  */
 import type { CallDef } from "../_calls.ts";
+import type { ConstantTable } from "../constants.ts";
 import type { AlcoveEvent, CallOptions, Pipeline } from "../types.ts";
 import type { SpawnOptions, SpawnRequest } from "./options.ts";
 
@@ -50,6 +51,8 @@ export interface Host {
   /** The Process of `pipeline` is gone: closes its stdin, drops its output and events, closes
    * its output pipes, and forgets it once it has ended. */
   [ABANDON](pipeline: Pipeline, piped: readonly ("stdin" | "stdout" | "stderr")[]): void;
+  /** The root control process's constants. */
+  readonly constants: ConstantTable;
   /** Whether the driver has stopped. */
   readonly closed: boolean;
   /** Why it closed ("the driver was stopped", how the root ended, ...), null while open. */

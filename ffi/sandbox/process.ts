@@ -402,11 +402,19 @@ export class Process implements AsyncDisposable {
     }
   }
 
+  /** SIGKILL to its process group and to everything below it, daemons that left the group
+   * included (its control process walks the tree, as at a limit). */
   #killTree(): void {
-    if (!this.#ended && !this.#host.closed) this.kill("SIGKILL").catch(() => {});
+    if (this.#ended || this.#host.closed) return;
+    const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
+    const args = [this.pid, "kill_tree", sigkill];
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args)
+      .catch(() => this.kill("SIGKILL"))
+      .catch(() => {});
   }
 
-  /** Kills the tree (SIGKILL to its process group) unless it has ended, and waits for it.
+  /** Kills the tree (SIGKILL to its process group and to every process below it) unless it
+   * has ended, and waits for it.
    *
    * @example
    * ```ts

@@ -14,22 +14,22 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-E3JHB6EY.js";
+} from "./chunk-LIHOK3CJ.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-3EXUOVPM.js";
+} from "./chunk-JTJTLHEQ.js";
 import {
   ABI
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -206,7 +206,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-C7HDSZJD.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-6KCNEDZK.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -230,7 +230,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-QW5JGNMJ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-O7UFAQHF.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

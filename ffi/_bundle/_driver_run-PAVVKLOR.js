@@ -5,11 +5,11 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-66OWAK27.js";
+} from "./chunk-7YPLSSM7.js";
 import {
   openLocal
-} from "./chunk-T5VRDDTF.js";
-import "./chunk-CJZIH4TF.js";
+} from "./chunk-TXWY4BT3.js";
+import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

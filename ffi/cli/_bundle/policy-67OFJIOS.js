@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-QU5YT7NC.js";
-import "./chunk-EMZR3LCS.js";
+} from "./chunk-OAHGFVDA.js";
+import "./chunk-QSOIK4XJ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-3EXUOVPM.js";
+} from "./chunk-JTJTLHEQ.js";
 import {
   CstructValue,
   Reader,
@@ -3861,7 +3861,8 @@ var CPID_OPTIONS = [
   "flowcontrol",
   "signaloneof",
   "stdout_flowcontrol",
-  "stderr_flowcontrol"
+  "stderr_flowcontrol",
+  "kill_tree"
 ];
 var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
   "fd",

@@ -12,10 +12,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-T5VRDDTF.js";
+} from "./chunk-TXWY4BT3.js";
 import {
   ABI
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import {
   DOWN,
   EVENT,
@@ -46,7 +46,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -194,9 +194,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-PFDLYQBG.js"),
+    import("./policy-WH6WOL5J.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-7WRH73VD.js")
+    import("./install-H5LS5ID5.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1307,11 +1307,21 @@ var Process = class {
       });
     }
   }
+  /** SIGKILL to its process group and to everything below it, daemons that left the group
+   * included (its control process walks the tree, as at a limit). */
   #killTree() {
-    if (!this.#ended && !this.#host.closed) this.kill("SIGKILL").catch(() => {
+    if (this.#ended || this.#host.closed) return;
+    const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
+    const args = [
+      this.pid,
+      "kill_tree",
+      sigkill
+    ];
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args).catch(() => this.kill("SIGKILL")).catch(() => {
     });
   }
-  /** Kills the tree (SIGKILL to its process group) unless it has ended, and waits for it.
+  /** Kills the tree (SIGKILL to its process group and to every process below it) unless it
+   * has ended, and waits for it.
    *
    * @example
    * ```ts

@@ -1121,9 +1121,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-4GVNYC6Q.js", import.meta.url).href),
+    import(new URL("./policy-67OFJIOS.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-ATVY3PLN.js", import.meta.url).href)
+    import(new URL("./install-L2K5IKXY.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-6XYZKYGN.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-SXOWIZTH.js", import.meta.url).href)).backend;
     case "bun":
       return (await import(new URL("./_runtime_bun-KWBHHUAF.js", import.meta.url).href)).backend;
     case "node":

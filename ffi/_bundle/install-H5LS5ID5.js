@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-JYV2A2JW.js";
+} from "./chunk-JTAWHD3O.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-TINK56XU.js";
-import "./chunk-EMZR3LCS.js";
+import "./chunk-HJBEYAZG.js";
+import "./chunk-QSOIK4XJ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -3,7 +3,7 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import {
   CstructValue,
   Reader,
@@ -18,7 +18,7 @@ import {
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/_calls.ts
 var CALLS = {
@@ -4002,7 +4002,8 @@ var CPID_OPTIONS = [
   "flowcontrol",
   "signaloneof",
   "stdout_flowcontrol",
-  "stderr_flowcontrol"
+  "stderr_flowcontrol",
+  "kill_tree"
 ];
 var ARGUMENTS_BY_NAME = /* @__PURE__ */ new Set([
   "fd",

@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import {
   runtime
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-KXTNHVSH.js";
+} from "./chunk-7W5P2OC4.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-E3JHB6EY.js";
+} from "./chunk-LIHOK3CJ.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,10 +24,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-3EXUOVPM.js";
+} from "./chunk-JTJTLHEQ.js";
 import {
   ABI
-} from "./chunk-CJZIH4TF.js";
+} from "./chunk-YYB4FTRS.js";
 import {
   DOWN,
   EVENT,
@@ -58,7 +58,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -370,11 +370,21 @@ var Process = class {
       });
     }
   }
+  /** SIGKILL to its process group and to everything below it, daemons that left the group
+   * included (its control process walks the tree, as at a limit). */
   #killTree() {
-    if (!this.#ended && !this.#host.closed) this.kill("SIGKILL").catch(() => {
+    if (this.#ended || this.#host.closed) return;
+    const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
+    const args = [
+      this.pid,
+      "kill_tree",
+      sigkill
+    ];
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args).catch(() => this.kill("SIGKILL")).catch(() => {
     });
   }
-  /** Kills the tree (SIGKILL to its process group) unless it has ended, and waits for it.
+  /** Kills the tree (SIGKILL to its process group and to every process below it) unless it
+   * has ended, and waits for it.
    *
    * @example
    * ```ts

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-EMZR3LCS.js";
+} from "./chunk-QSOIK4XJ.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-T5VRDDTF.js";
-import "./chunk-CJZIH4TF.js";
+} from "./chunk-TXWY4BT3.js";
+import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-EMZR3LCS.js";
+import "./chunk-QSOIK4XJ.js";
 export {
   Local,
   openLocal

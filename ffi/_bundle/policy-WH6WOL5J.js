@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-TINK56XU.js";
-import "./chunk-EMZR3LCS.js";
+} from "./chunk-HJBEYAZG.js";
+import "./chunk-QSOIK4XJ.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

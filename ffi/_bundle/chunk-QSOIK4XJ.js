@@ -47,7 +47,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-6XYZKYGN.js")).backend;
+      return (await import("./_runtime_deno-SXOWIZTH.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-KWBHHUAF.js")).backend;
     case "node":

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-KXTNHVSH.js";
-import "./chunk-3EXUOVPM.js";
-import "./chunk-CJZIH4TF.js";
+} from "./chunk-7W5P2OC4.js";
+import "./chunk-JTJTLHEQ.js";
+import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-EMZR3LCS.js";
+import "./chunk-QSOIK4XJ.js";
 export {
   Local,
   openLocal
