@@ -458,6 +458,10 @@ Deno.test("setcpid kill_tree signals the child's group and everything below it",
       new TextDecoder().decode((await drv.stdout([p], { timeout: 5000 }))!),
       "started\n",
     );
+    // The background ones may not have run sleep yet.
+    for (let i = 0; i < 250 && withMarker(marker).length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assertEquals(withMarker(marker).length, 3);
     await assertRejects(
       () => drv.setcpid([], p, "kill_tree", 0),

@@ -252,7 +252,9 @@ export class Process implements AsyncDisposable {
    * driver ends it, and its status says so). Rejects with DriverClosedError, saying how the
    * root control process ended, when that process is lost first; with an AlcoveError when the
    * driver is open but the exit cannot come here (`drv.event` took it, or the control process
-   * above it ended first).
+   * above it ended first). A piped output that nobody reads holds the program once
+   * `maxBuffered` bytes of it wait in the host (as a full pipe would): await `output()`, which
+   * reads both, or spawn with "null" or "inherit" for what is not wanted.
    *
    * @example
    * ```ts

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-7YPLSSM7.js";
+} from "./chunk-IF3NTDPJ.js";
 import {
   openLocal
 } from "./chunk-TXWY4BT3.js";
