@@ -362,10 +362,14 @@ static int mkdirs(const char *path, int self, mode_t mode)
             break;
         char c = buf[i];
         buf[i] = 0;
+        struct stat st;
         if (mkdir(buf, mode) == 0)
             own(buf, -1);
         else if (errno != EEXIST)
             return -errno;
+        else if (c == 0 && stat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
+            return -ENOTDIR; /* a file is there: a directory was asked for (as bwrap has it, a
+                              * symbolic link that leads nowhere from here will do) */
         buf[i] = c;
     }
     return 0;

@@ -430,6 +430,20 @@ Deno.test(
       [["--bind", "/nope", "/x", "true"], 125],
       [[...ROOT, "--chdir", "/nope", "true"], 125],
       [[...ROOT, "--tmpfs", "/nonexist/x", "true"], 125],
+      // A file where a directory is asked for.
+      [[...ROOT, "--dir", "/etc/hostname", "true"], 125],
+      [[...ROOT, "--tmpfs", "/etc/hostname", "true"], 125],
+      [[
+        ...ROOT,
+        "--tmpfs",
+        "/tmp",
+        "--symlink",
+        "../etc/hostname",
+        "/tmp/l",
+        "--dir",
+        "/tmp/l",
+        "true",
+      ], 125],
       [[...ROOT, "nope"], 127],
       [[...ROOT, "/etc/passwd"], 126],
     ];
@@ -444,6 +458,21 @@ Deno.test(
         assertMatch(a.err, /^alcove: /);
       });
     }
+    await t.step("a symbolic link that leads nowhere from there will do for --dir", async () => {
+      for (const to of ["/nonexist", "/usr", "../etc"]) {
+        await same([
+          ...ROOT,
+          "--tmpfs",
+          "/tmp",
+          "--symlink",
+          to,
+          "/tmp/l",
+          "--dir",
+          "/tmp/l",
+          "true",
+        ]);
+      }
+    });
     // Nothing is left behind: no process of ours survives a failed setup.
     const ps = decoder.decode(
       (await new Deno.Command("ps", { args: ["-eo", "args"] }).output()).stdout,
