@@ -380,6 +380,12 @@ Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWR
       assertEquals(r.code, 1);
     });
   }
+  await t.step("seccomp data that is not whole instructions", async () => {
+    for (const option of ["--seccomp", "--add-seccomp-fd"]) {
+      const r = await same([option, "5", ...ROOT, "true"], "5<<EOF\nabc\nEOF");
+      assertEquals(r.err, "alcove: Invalid seccomp data, must be multiple of 8\n");
+    }
+  });
 });
 
 Deno.test(

@@ -521,6 +521,20 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
       throw new CommandLineError(`Can't read ${what}: ${(e as Error).message}`);
     }
   };
+  // A compiled BPF program: instructions of 8 bytes (bubblewrap's check and message), at
+  // most the kernel's 4096 of them, and at least one.
+  const readBpf = (fd: string): Uint8Array => {
+    const bpf = readFd(fd, "seccomp data");
+    if (bpf.length % 8 !== 0) {
+      throw new CommandLineError("Invalid seccomp data, must be multiple of 8");
+    }
+    if (bpf.length === 0 || bpf.length > 4096 * 8) {
+      throw new CommandLineError(
+        `Invalid seccomp data, must be 1 to 4096 instructions (got ${bpf.length / 8})`,
+      );
+    }
+    return bpf;
+  };
 
   while (queue.length > 0) {
     const arg = queue[0];
@@ -690,13 +704,13 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         if (addSeccomp.length > 0) {
           throw new CommandLineError("--seccomp cannot be combined with --add-seccomp-fd");
         }
-        seccompFd = readFd(a, "seccomp data");
+        seccompFd = readBpf(a);
         break;
       case "--add-seccomp-fd":
         if (seccompFd !== undefined) {
           throw new CommandLineError("--add-seccomp-fd cannot be combined with --seccomp");
         }
-        addSeccomp.push(readFd(a, "seccomp data"));
+        addSeccomp.push(readBpf(a));
         break;
       case "--block-fd":
         plan.blockFds.push(own(a));

@@ -465,6 +465,16 @@ function parseCommandLine(args, io) {
       throw new CommandLineError(`Can't read ${what}: ${e.message}`);
     }
   };
+  const readBpf = (fd) => {
+    const bpf = readFd2(fd, "seccomp data");
+    if (bpf.length % 8 !== 0) {
+      throw new CommandLineError("Invalid seccomp data, must be multiple of 8");
+    }
+    if (bpf.length === 0 || bpf.length > 4096 * 8) {
+      throw new CommandLineError(`Invalid seccomp data, must be 1 to 4096 instructions (got ${bpf.length / 8})`);
+    }
+    return bpf;
+  };
   while (queue.length > 0) {
     const arg = queue[0];
     if (arg === "--") {
@@ -665,13 +675,13 @@ function parseCommandLine(args, io) {
         if (addSeccomp.length > 0) {
           throw new CommandLineError("--seccomp cannot be combined with --add-seccomp-fd");
         }
-        seccompFd = readFd2(a, "seccomp data");
+        seccompFd = readBpf(a);
         break;
       case "--add-seccomp-fd":
         if (seccompFd !== void 0) {
           throw new CommandLineError("--add-seccomp-fd cannot be combined with --seccomp");
         }
-        addSeccomp.push(readFd2(a, "seccomp data"));
+        addSeccomp.push(readBpf(a));
         break;
       case "--block-fd":
         plan.blockFds.push(own(a));

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-IF3NTDPJ.js";
+} from "./chunk-QTV2QJKJ.js";
 import {
   openLocal
 } from "./chunk-TXWY4BT3.js";
