@@ -283,6 +283,27 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
     ["--unshare-all: a user namespace", [...SYS, "--unshare-all", "cat", "/proc/self/uid_map"]],
     ["--unshare-all --uid", [...ROOT, "--unshare-all", "--uid", "1234", "id", "-u"]],
     ["--args", [...ROOT, "--args", "3", "sh", "-c", "echo $X"], `3<${SCRATCH}args`],
+    // Its words are options: a command there, and what follows it, are dropped.
+    [
+      "--args: a command in it",
+      [...ROOT, "--args", "3", "sh", "-c", "echo $X $Y"],
+      `3<${SCRATCH}args-cmd`,
+    ],
+    [
+      "--args: a word in it",
+      [...ROOT, "--args", "3", "sh", "-c", "echo $X $Y"],
+      `3<${SCRATCH}args-word`,
+    ],
+    [
+      "--args: an option cut short",
+      [...ROOT, "--args", "3", "--setenv", "Y", "y", "true"],
+      `3<${SCRATCH}args-short`,
+    ],
+    [
+      "--args: --args in it",
+      [...ROOT, "--args", "3", "true"],
+      `3<${SCRATCH}args-args 4<${SCRATCH}args`,
+    ],
     ["--file", [
       ...ROOT,
       "--tmpfs",
@@ -330,10 +351,15 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       'grep -q ":$(stat -c %i /mnt/lock) " /proc/locks && echo locked',
     ]],
   ];
+  const words = (...w: string[]) => w.join("\0") + "\0";
+  await Deno.writeTextFile(`${SCRATCH}args`, words("--setenv", "X", "from args"));
+  await Deno.writeTextFile(`${SCRATCH}args-cmd`, words("--setenv", "X", "x", "--", "echo", "no"));
   await Deno.writeTextFile(
-    `${SCRATCH}args`,
-    ["--setenv", "X", "from args"].join("\0") + "\0",
+    `${SCRATCH}args-word`,
+    words("--setenv", "X", "x", "oops", "--setenv", "Y", "y"),
   );
+  await Deno.writeTextFile(`${SCRATCH}args-short`, words("--setenv", "X"));
+  await Deno.writeTextFile(`${SCRATCH}args-args`, words("--args", "4"));
   await Deno.writeTextFile(`${SCRATCH}data`, "some data\n");
   try {
     for (const [name, args, redirects] of cases) {
@@ -342,8 +368,9 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       });
     }
   } finally {
-    await Deno.remove(`${SCRATCH}args`);
-    await Deno.remove(`${SCRATCH}data`);
+    for (const f of ["args", "args-cmd", "args-word", "args-short", "args-args", "data"]) {
+      await Deno.remove(`${SCRATCH}${f}`);
+    }
   }
 });
 

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-QTV2QJKJ.js";
+} from "./chunk-K6SL6MGW.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -910,7 +910,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-KGDQDEF3.js");
+  const { runWithDriver } = await import("./_driver_run-YDEVPFMD.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -422,11 +422,21 @@ export function untrustedPreset(isTerminal: boolean): SpawnOptions {
   };
 }
 
+/** Where the words of an --args descriptor end in the queue (no argument holds a NUL). */
+const ARGS_END = "\0";
+
+/** The words of an --args descriptor, as bubblewrap takes them: options only, up to the
+ * first word that is not one ("--" or a command), the rest being dropped; then ARGS_END,
+ * so that an option at the end cannot take its arguments from what follows --args. */
 function decodeArgs(bytes: Uint8Array): string[] {
   const text = new TextDecoder().decode(bytes);
   const parts = text.split("\0");
   if (parts[parts.length - 1] === "") parts.pop();
-  return parts;
+  let end = 0;
+  while (end < parts.length && parts[end] !== "--" && parts[end].startsWith("-")) {
+    end += 1 + (TAKES[parts[end]] ?? 0);
+  }
+  return [...parts.slice(0, end), ARGS_END];
 }
 
 function integer(text: string, what: string, max = 0x7fffffff): number {
@@ -536,8 +546,14 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     return bpf;
   };
 
+  let inArgs = false; // reading the words of an --args descriptor
   while (queue.length > 0) {
     const arg = queue[0];
+    if (arg === ARGS_END) {
+      queue.shift();
+      inArgs = false;
+      continue;
+    }
     if (arg === "--") {
       queue.shift();
       break;
@@ -546,7 +562,9 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     queue.shift();
     if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
     const n = TAKES[arg] ?? 0;
-    if (queue.length < n) throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+    if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
+      throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+    }
     const [a, b] = queue.splice(0, n);
     // --perms and --size modify the next option that is not one of them.
     const modifier = arg === "--perms" || arg === "--size";
@@ -573,7 +591,9 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         plan.action = "version";
         return plan;
       case "--args":
+        if (inArgs) throw new CommandLineError("--args not supported in arguments file");
         queue.unshift(...decodeArgs(readFd(a, "--args data")));
+        inArgs = true;
         break;
       case "--unshare-all":
         // The user namespace is bubblewrap's "try" form (see below).

@@ -14,7 +14,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-FZTNVWEP.js";
+} from "./chunk-5HC7M453.js";
 import {
   ConstantTable,
   VERSION,
@@ -230,7 +230,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-JX5XLCOZ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-FR3PBZ54.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

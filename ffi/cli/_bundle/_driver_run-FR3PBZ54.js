@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-FZTNVWEP.js";
+} from "./chunk-5HC7M453.js";
 import {
   ConstantTable,
   VERSION,

@@ -388,11 +388,19 @@ function untrustedPreset(isTerminal) {
     dieWithParent: true
   };
 }
+var ARGS_END = "\0";
 function decodeArgs(bytes) {
   const text = new TextDecoder().decode(bytes);
   const parts = text.split("\0");
   if (parts[parts.length - 1] === "") parts.pop();
-  return parts;
+  let end = 0;
+  while (end < parts.length && parts[end] !== "--" && parts[end].startsWith("-")) {
+    end += 1 + (TAKES[parts[end]] ?? 0);
+  }
+  return [
+    ...parts.slice(0, end),
+    ARGS_END
+  ];
 }
 function integer(text, what, max = 2147483647) {
   if (!/^\d+$/.test(text) || Number(text) > max) {
@@ -475,8 +483,14 @@ function parseCommandLine(args, io) {
     }
     return bpf;
   };
+  let inArgs = false;
   while (queue.length > 0) {
     const arg = queue[0];
+    if (arg === ARGS_END) {
+      queue.shift();
+      inArgs = false;
+      continue;
+    }
     if (arg === "--") {
       queue.shift();
       break;
@@ -485,7 +499,9 @@ function parseCommandLine(args, io) {
     queue.shift();
     if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
     const n = TAKES[arg] ?? 0;
-    if (queue.length < n) throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+    if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
+      throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+    }
     const [a, b] = queue.splice(0, n);
     const modifier = arg === "--perms" || arg === "--size";
     const perms = nextPerms;
@@ -512,7 +528,9 @@ function parseCommandLine(args, io) {
         plan.action = "version";
         return plan;
       case "--args":
+        if (inArgs) throw new CommandLineError("--args not supported in arguments file");
         queue.unshift(...decodeArgs(readFd2(a, "--args data")));
+        inArgs = true;
         break;
       case "--unshare-all":
         for (const n2 of [

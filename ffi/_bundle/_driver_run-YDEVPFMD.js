@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-QTV2QJKJ.js";
+} from "./chunk-K6SL6MGW.js";
 import {
   openLocal
 } from "./chunk-TXWY4BT3.js";
