@@ -346,6 +346,13 @@ static const char *abs_path_problem(const char *s)
     return NULL;
 }
 
+/* A working directory: absolute, but ".." may be in it (it is entered once the new root is
+ * made, where it cannot lead out). */
+static const char *cwd_problem(const char *s)
+{
+    return s[0] != '/' ? "must be an absolute path" : NULL;
+}
+
 /* The length of JavaScript's white space (String.prototype.trim, \s) at s, or 0. */
 static size_t js_space(const char *s)
 {
@@ -741,9 +748,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
     if (p->user_try && userns_available())
         p->ns |= 1u << NS_USER;
     int userns = (p->ns & 1u << NS_USER) != 0 || uid != 0;
-    if (p->has_uid && !userns)
+    /* Without a user namespace, the ids it runs with already (bubblewrap's rule). */
+    if (p->has_uid && !userns && p->uid != uid)
         return usage("Specifying --uid requires --unshare-user or --userns");
-    if (p->has_gid && !userns)
+    if (p->has_gid && !userns && p->gid != getgid())
         return usage("Specifying --gid requires --unshare-user or --userns");
     if (p->hostname != NULL && !(p->ns & 1u << NS_UTS))
         return usage("Specifying --hostname requires --unshare-uts");
@@ -873,14 +881,19 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     }
     open_record(r, SB_ROOT);
     if (p->chdir != NULL) {
-        if ((problem = abs_path_problem(p->chdir)) != NULL)
-            return spawn_problem("cwd", problem);
-        text_record(r, SB_CWD, p->chdir);
+        /* A relative one is from /, where bubblewrap stands when it goes there. */
+        char dir[4096] = "/";
+        size_t n = strlen(p->chdir) + (p->chdir[0] != '/');
+        if (n >= sizeof(dir))
+            return usage("spawn: options.cwd: must be shorter than 4096 bytes (PATH_MAX), got %zu",
+                         n);
+        memcpy(dir + 1, p->chdir + (p->chdir[0] == '/'), n);
+        text_record(r, SB_CWD, dir);
     } else {
         const char *tries[2] = {cwd, p->home != NULL ? p->home : ""};
         int n = tries[1][0] != 0 ? 2 : 1;
         for (int i = 0; i < n; i++) {
-            if ((problem = abs_path_problem(tries[i])) != NULL) {
+            if ((problem = cwd_problem(tries[i])) != NULL) {
                 snprintf(field, sizeof(field), "cwd[%d]", i);
                 return spawn_problem(field, problem);
             }

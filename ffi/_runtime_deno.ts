@@ -551,6 +551,7 @@ export const backend: Backend = {
     environment: () => Deno.env.toObject(),
     cwd: () => Deno.cwd(),
     uid: () => Deno.uid() ?? -1,
+    gid: () => Deno.gid() ?? -1,
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     readFile: (path) => Deno.readFileSync(path),
     readLink(path) {

@@ -53,6 +53,7 @@ const processSeam: ProcessSeam = {
     ),
   cwd: () => process.cwd(),
   uid: () => process.geteuid?.() ?? -1,
+  gid: () => process.getegid?.() ?? -1,
   // Not process.stdin.isTTY: making that stream turns a terminal's O_NONBLOCK on, which a
   // command the command line then becomes the supervisor of would inherit. node:tty is
   // loaded here, not with this module: it adds about 17 ms to Bun's start.

@@ -91,6 +91,8 @@ export interface ProcessSeam {
   cwd(): string;
   /** The effective user id. */
   uid(): number;
+  /** The effective group id. */
+  gid(): number;
   /** Whether stdin is a terminal. */
   stdinIsTerminal(): boolean;
   /** A whole file. */

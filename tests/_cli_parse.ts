@@ -59,6 +59,7 @@ export async function referenceParse(args: string[], context: ParseContext = {})
     cwd: context.cwd ?? Deno.cwd(),
     isTerminal: false,
     uid: context.uid ?? Deno.uid()!,
+    gid: context.uid ?? Deno.gid()!, // setpriv makes the gid the uid
     usernsAvailable: () =>
       userNamespacesAvailable((path) => {
         try {

@@ -282,6 +282,18 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
     ["--unshare-user-try", [...ROOT, "--unshare-user-try", "cat", "/proc/self/uid_map"]],
     ["--unshare-all: a user namespace", [...SYS, "--unshare-all", "cat", "/proc/self/uid_map"]],
     ["--unshare-all --uid", [...ROOT, "--unshare-all", "--uid", "1234", "id", "-u"]],
+    // A relative --chdir is from /; PWD is as given.
+    ["--chdir relative", [...ROOT, "--chdir", "tmp", "sh", "-c", "pwd; env | grep ^PWD="]],
+    ["--chdir with ..", [...ROOT, "--chdir", "/tmp/../etc", "sh", "-c", "pwd; env | grep ^PWD="]],
+    // The ids it runs with need no user namespace.
+    ["--uid and --gid of its own", [
+      ...ROOT,
+      "--uid",
+      String(Deno.uid()),
+      "--gid",
+      String(Deno.gid()),
+      "id",
+    ]],
     ["--args", [...ROOT, "--args", "3", "sh", "-c", "echo $X"], `3<${SCRATCH}args`],
     // Its words are options: a command there, and what follows it, are dropped.
     [
@@ -382,6 +394,8 @@ Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWR
     ["--setenv", "A"],
     ["--hostname", "x", "true"],
     ["--unshare-user", "--uid", "x", "true"],
+    ["--uid", "5", "--gid", "5", "true"],
+    ["--gid", "5", "true"],
     ["--size", "10", "--dir", "/x", "true"],
     ["--perms", "0755", "--proc", "/p", "true"],
     ["--size", "abc", "--tmpfs", "/x", "true"],

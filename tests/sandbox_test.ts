@@ -161,6 +161,12 @@ Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
       rlimits: { NOFILE: { cur: 40, max: 50 }, RLIMIT_AS: 512 << 20 },
     });
     assertEquals(r.out, `/usr\n40\n50\n${512 * 1024}\n`);
+    // ".." is allowed in a working directory: it is entered once the new root is made.
+    const up = await sh(drv, "pwd", {
+      cwd: "/usr/../etc",
+      mounts: [{ type: "ro-bind", source: "/", target: "/" }],
+    });
+    assertEquals(up.out, "/etc\n");
     // The program gets the limit the driver was started with, not the root's raised one.
     const own = await sh(drv, "ulimit -n");
     assertEquals(own.out.trim(), String(Deno.build.os === "linux" ? await hostNofile() : ""));

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-K6SL6MGW.js";
+} from "./chunk-3XH745RJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-TXWY4BT3.js";
+} from "./chunk-DZMLVZPI.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-JTAWHD3O.js";
+} from "./chunk-LOZUO5T7.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-HJBEYAZG.js";
+} from "./chunk-MSDHHF52.js";
 import {
   runtime
-} from "./chunk-QSOIK4XJ.js";
+} from "./chunk-LN5PYXYH.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -872,6 +872,7 @@ async function runCommandLine(args, options = {}) {
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
+    gid: proc.gid(),
     usernsAvailable: () => userNamespacesAvailable((path) => {
       try {
         return new TextDecoder().decode(proc.readFile(path));
@@ -886,7 +887,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-42MAB2DK.js")).openLocal();
+      local = (await import("./local-KRBSLOZ3.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -910,7 +911,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-YDEVPFMD.js");
+  const { runWithDriver } = await import("./_driver_run-WNH2UAFA.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -83,6 +83,9 @@ export interface CommandLineIo {
   isTerminal: boolean;
   /** Its effective user id. */
   uid: number;
+  /** Its effective group id: --gid may name it without a user namespace, as --uid may name
+   * `uid` (taken as unknown when absent). */
+  gid?: number;
   /** Whether this system makes user namespaces (see {@linkcode userNamespacesAvailable}):
    * `--unshare-user-try` and `--unshare-all` make one when it does, as root too. Asked only
    * for those options; taken as false when absent. */
@@ -886,10 +889,11 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   // Unprivileged, a user namespace always comes (spawn adds it) unless one is joined, as
   // bubblewrap's does.
   const userns = ns.has("user") || (io.uid !== 0 && !joins) || joins;
-  if (o.uid !== undefined && !userns) {
+  // Without a user namespace, the ids it runs with already (bubblewrap's rule).
+  if (o.uid !== undefined && !userns && o.uid !== io.uid) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
   }
-  if (o.gid !== undefined && !userns) {
+  if (o.gid !== undefined && !userns && o.gid !== io.gid) {
     throw new CommandLineError("Specifying --gid requires --unshare-user or --userns");
   }
   if (o.hostname !== undefined && !ns.has("uts")) {
@@ -934,10 +938,11 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     };
   }
   if (allNs.has("pid") && !asPid1 && merged.init === undefined) merged.init = true;
-  // bubblewrap's working directory: --chdir, else where it was started if that exists
-  // inside, else $HOME, else /; PWD says which.
+  // bubblewrap's working directory: --chdir (a relative one from /, where bubblewrap stands
+  // when it goes there), else where it was started if that exists inside, else $HOME,
+  // else /; PWD says which, as given.
   if (cwd !== undefined) {
-    merged.cwd = cwd;
+    merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
     env.PWD = cwd;
   } else if (base.cwd === undefined) {
     merged.cwd = io.env.HOME ? [io.cwd, io.env.HOME] : [io.cwd];

@@ -257,6 +257,7 @@ export async function runCommandLine(
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
+    gid: proc.gid(),
     usernsAvailable: () =>
       userNamespacesAvailable((path) => {
         try {

@@ -177,7 +177,8 @@ export interface SpawnOptions {
   /**
    * The working directory (default: "/" with mounts, else the control process's). A list
    * is tried in order, and "/" taken when none exists (bubblewrap's way without --chdir);
-   * PWD is then set to the one taken.
+   * PWD is then set to the one taken. Absolute; ".." may be in it (it is entered once the new
+   * root is made).
    */
   cwd?: string | readonly string[];
   /** The environment: replaces the control process's unless `inheritEnv`. */
@@ -488,10 +489,12 @@ function str(field: string, v: unknown): string {
   return v;
 }
 
-function absPath(field: string, v: unknown): string {
+/** An absolute path; ".." may be in a working directory (`dotDot`), which is entered once the
+ * new root is made, where it cannot lead out. */
+function absPath(field: string, v: unknown, dotDot = false): string {
   const s = str(field, v);
   if (!s.startsWith("/")) fail(field, "must be an absolute path");
-  if (s.split("/").includes("..")) fail(field, 'must not contain ".." components');
+  if (!dotDot && s.split("/").includes("..")) fail(field, 'must not contain ".." components');
   // No system call takes a path of PATH_MAX (4096) bytes or more.
   if (s.length >= 1366) {
     const n = encoder.encode(s).length;
@@ -763,9 +766,9 @@ export function encodeSpawnRequest(
   }
   if (Array.isArray(o.cwd)) {
     if (o.cwd.length > 4) fail("cwd", "must list at most 4 directories", RangeError);
-    o.cwd.forEach((d, i) => r.addText(TAG.CWD_TRY, absPath(`cwd[${i}]`, d)));
+    o.cwd.forEach((d, i) => r.addText(TAG.CWD_TRY, absPath(`cwd[${i}]`, d, true)));
     if (o.cwd.length === 0 && o.mounts !== undefined) r.addText(TAG.CWD, "/");
-  } else if (o.cwd !== undefined) r.addText(TAG.CWD, absPath("cwd", o.cwd));
+  } else if (o.cwd !== undefined) r.addText(TAG.CWD, absPath("cwd", o.cwd, true));
   else if (o.mounts !== undefined) r.addText(TAG.CWD, "/");
   if (o.lockFiles !== undefined) {
     if (o.mounts === undefined) fail("lockFiles", "needs mounts (a new root)");

@@ -14,14 +14,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-5HC7M453.js";
+} from "./chunk-QH4DYSKK.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-JTJTLHEQ.js";
+} from "./chunk-GPNKT47T.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -29,7 +29,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-QSOIK4XJ.js";
+} from "./chunk-LN5PYXYH.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -192,6 +192,7 @@ async function runCommandLine(args, options = {}) {
     cwd: proc.cwd(),
     isTerminal: proc.stdinIsTerminal(),
     uid,
+    gid: proc.gid(),
     usernsAvailable: () => userNamespacesAvailable((path) => {
       try {
         return new TextDecoder().decode(proc.readFile(path));
@@ -206,7 +207,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-6KCNEDZK.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-VMKTDF5S.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     if (plan.action === "help") {
@@ -230,7 +231,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-FR3PBZ54.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-XK6MTUDG.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

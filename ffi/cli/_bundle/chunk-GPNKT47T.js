@@ -6,7 +6,7 @@ import {
 } from "./chunk-YYB4FTRS.js";
 import {
   runtime
-} from "./chunk-QSOIK4XJ.js";
+} from "./chunk-LN5PYXYH.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-HJBEYAZG.js";
-import "./chunk-QSOIK4XJ.js";
+} from "./chunk-MSDHHF52.js";
+import "./chunk-LN5PYXYH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

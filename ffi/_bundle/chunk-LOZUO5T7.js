@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-HJBEYAZG.js";
+} from "./chunk-MSDHHF52.js";
 import {
   BPF_A,
   BPF_ABS,

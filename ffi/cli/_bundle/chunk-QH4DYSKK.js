@@ -859,10 +859,10 @@ function parseCommandLine(args, io) {
   }
   if (userTry && io.usernsAvailable?.() === true) ns.add("user");
   const userns = ns.has("user") || io.uid !== 0 && !joins || joins;
-  if (o.uid !== void 0 && !userns) {
+  if (o.uid !== void 0 && !userns && o.uid !== io.uid) {
     throw new CommandLineError("Specifying --uid requires --unshare-user or --userns");
   }
-  if (o.gid !== void 0 && !userns) {
+  if (o.gid !== void 0 && !userns && o.gid !== io.gid) {
     throw new CommandLineError("Specifying --gid requires --unshare-user or --userns");
   }
   if (o.hostname !== void 0 && !ns.has("uts")) {
@@ -939,7 +939,7 @@ function parseCommandLine(args, io) {
   }
   if (allNs.has("pid") && !asPid1 && merged.init === void 0) merged.init = true;
   if (cwd !== void 0) {
-    merged.cwd = cwd;
+    merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
     env.PWD = cwd;
   } else if (base.cwd === void 0) {
     merged.cwd = io.env.HOME ? [
@@ -1149,9 +1149,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-67OFJIOS.js", import.meta.url).href),
+    import(new URL("./policy-JNZEUFMN.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-L2K5IKXY.js", import.meta.url).href)
+    import(new URL("./install-WODPYOQ4.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1418,10 +1418,10 @@ function str(field, v) {
   if (v.includes("\0")) fail2(field, "must not contain a NUL byte");
   return v;
 }
-function absPath(field, v) {
+function absPath(field, v, dotDot = false) {
   const s = str(field, v);
   if (!s.startsWith("/")) fail2(field, "must be an absolute path");
-  if (s.split("/").includes("..")) fail2(field, 'must not contain ".." components');
+  if (!dotDot && s.split("/").includes("..")) fail2(field, 'must not contain ".." components');
   if (s.length >= 1366) {
     const n = encoder.encode(s).length;
     if (n >= 4096) fail2(field, `must be shorter than 4096 bytes (PATH_MAX), got ${n}`, RangeError);
@@ -1677,9 +1677,9 @@ function encodeSpawnRequest(argv, options, table) {
   }
   if (Array.isArray(o.cwd)) {
     if (o.cwd.length > 4) fail2("cwd", "must list at most 4 directories", RangeError);
-    o.cwd.forEach((d, i) => r.addText(TAG.CWD_TRY, absPath(`cwd[${i}]`, d)));
+    o.cwd.forEach((d, i) => r.addText(TAG.CWD_TRY, absPath(`cwd[${i}]`, d, true)));
     if (o.cwd.length === 0 && o.mounts !== void 0) r.addText(TAG.CWD, "/");
-  } else if (o.cwd !== void 0) r.addText(TAG.CWD, absPath("cwd", o.cwd));
+  } else if (o.cwd !== void 0) r.addText(TAG.CWD, absPath("cwd", o.cwd, true));
   else if (o.mounts !== void 0) r.addText(TAG.CWD, "/");
   if (o.lockFiles !== void 0) {
     if (o.mounts === void 0) fail2("lockFiles", "needs mounts (a new root)");

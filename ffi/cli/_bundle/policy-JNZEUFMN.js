@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-OAHGFVDA.js";
-import "./chunk-QSOIK4XJ.js";
+} from "./chunk-X4YINRKS.js";
+import "./chunk-LN5PYXYH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-K6SL6MGW.js";
+} from "./chunk-3XH745RJ.js";
 import {
   openLocal
-} from "./chunk-TXWY4BT3.js";
+} from "./chunk-DZMLVZPI.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-XXX67F54.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-QSOIK4XJ.js";
+} from "./chunk-LN5PYXYH.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-JTAWHD3O.js";
+} from "./chunk-LOZUO5T7.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-HJBEYAZG.js";
-import "./chunk-QSOIK4XJ.js";
+import "./chunk-MSDHHF52.js";
+import "./chunk-LN5PYXYH.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-SXOWIZTH.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-7UCRF54E.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-KWBHHUAF.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-22LX5U44.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-AOXCEHLH.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-NPEIE2DT.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

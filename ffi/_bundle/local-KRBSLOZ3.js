@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-TXWY4BT3.js";
+} from "./chunk-DZMLVZPI.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-QSOIK4XJ.js";
+import "./chunk-LN5PYXYH.js";
 export {
   Local,
   openLocal

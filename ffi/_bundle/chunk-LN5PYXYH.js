@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-SXOWIZTH.js")).backend;
+      return (await import("./_runtime_deno-7UCRF54E.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-KWBHHUAF.js")).backend;
+      return (await import("./_runtime_bun-22LX5U44.js")).backend;
     case "node":
-      return (await import("./_runtime_node-AOXCEHLH.js")).backend;
+      return (await import("./_runtime_node-NPEIE2DT.js")).backend;
     default:
       return unsupported();
   }

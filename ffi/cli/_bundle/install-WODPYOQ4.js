@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-OAHGFVDA.js";
-import "./chunk-QSOIK4XJ.js";
+} from "./chunk-X4YINRKS.js";
+import "./chunk-LN5PYXYH.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-7W5P2OC4.js";
-import "./chunk-JTJTLHEQ.js";
+} from "./chunk-MVL2YSJW.js";
+import "./chunk-GPNKT47T.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-QSOIK4XJ.js";
+import "./chunk-LN5PYXYH.js";
 export {
   Local,
   openLocal
