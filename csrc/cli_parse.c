@@ -533,9 +533,28 @@ static int userns_available(void)
 }
 
 /* The command line's own checks, in parse.ts's order. */
+/* Options of one value that bubblewrap lets the last of take effect, with a warning (those
+ * of ffi/cli/parse.ts's ONLY_LAST that are parsed here). */
+static const char *const ONLY_LAST[] = {
+    "--chdir",  "--hostname", "--uid",      "--gid",       "--info-fd", "--json-status-fd",
+    "--sync-fd", "--block-fd", "--userns-block-fd",
+};
+
+static void warn_if_repeated(const char *arg, unsigned *seen)
+{
+    for (unsigned k = 0; k < sizeof(ONLY_LAST) / sizeof(ONLY_LAST[0]); k++) {
+        if (strcmp(arg, ONLY_LAST[k]) != 0)
+            continue;
+        if (*seen & 1u << k)
+            fprintf(stderr, "alcove: Only the last %s option will take effect\n", arg);
+        *seen |= 1u << k;
+    }
+}
+
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
     int perms_pending = 0, have_chdir = 0;
+    unsigned seen = 0; /* of ONLY_LAST */
     uint32_t next_perms = 0;
     double next_size = 0; /* 0: none */
     int i = 0;
@@ -558,6 +577,7 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             return usage("%s takes %s", arg, n == 1 ? "one argument" : "two arguments");
         const char *a = n > 0 ? argv[i] : NULL, *b = n > 1 ? argv[i + 1] : NULL;
         i += n;
+        warn_if_repeated(arg, &seen);
         int modifier = strcmp(arg, "--perms") == 0 || strcmp(arg, "--size") == 0;
         int perms = perms_pending;
         uint32_t mode = next_perms;
@@ -687,8 +707,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
                     p->json_fd = fd;
                 else if (arg[2] == 'u')
                     p->userns_block_fd = fd;
-                else
-                    p->block[p->nblock++] = fd;
+                else {
+                    p->block[0] = fd; /* the last one, as with bwrap */
+                    p->nblock = 1;
+                }
                 if (arg[2] == 'u')
                     p->userns_block = 1;
             }

@@ -74,11 +74,13 @@ export async function referenceParse(args: string[], context: ParseContext = {})
     assertEquals(plan.action, "run", `${args.join(" ")}: not a command line to run`);
     const r = await supervisorRequest(plan, io.uid);
     if (r === undefined) throw new Error(`${args.join(" ")}: the driver's way`);
-    if ("message" in r) return { code: 1, out: "", err: `alcove: ${r.message}\n` };
-    return { code: 0, out: `${r.words.join(" ")}\n${canonical(r.request)}\n`, err: "" };
+    const warned = plan.warnings.map((w) => `alcove: ${w}\n`).join("");
+    if ("message" in r) return { code: 1, out: "", err: `${warned}alcove: ${r.message}\n` };
+    return { code: 0, out: `${r.words.join(" ")}\n${canonical(r.request)}\n`, err: warned };
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
-    return { code: 1, out: "", err: `alcove: ${e.message}\n` };
+    const warned = e.warnings.map((w) => `alcove: ${w}\n`).join("");
+    return { code: 1, out: "", err: `${warned}alcove: ${e.message}\n` };
   }
 }
 

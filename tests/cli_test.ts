@@ -4,7 +4,7 @@
  * interactive case in a terminal (tmux), and the unprivileged path.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { CONTROL_EXECUTABLE, exists, IS_ROOT, needs, startGraph } from "./_helpers.ts";
+import { CONTROL_EXECUTABLE, exists, IS_ROOT, needs, output, startGraph } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 import { ABI } from "../ffi/_native.ts";
 import { assertParsedAlike } from "./_cli_parse.ts";
@@ -1892,3 +1892,57 @@ Deno.test("cli: --die-with-parent ends alcove and the command when alcove's pare
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  needs("cli: a repeated option of one value: the last, with bwrap's warning", NO_BWRAP),
+  async (t) => {
+    const id = String(Deno.uid());
+    // The last two are parsed by TypeScript (--args, --exec-label), the others in C.
+    const cases: [string[], string?][] = [
+      [[...ROOT, "--chdir", "/", "--chdir", "/tmp", "pwd"]],
+      [["--unshare-uts", "--hostname", "a", "--hostname", "b", ...ROOT, "hostname"]],
+      [[...ROOT, "--uid", id, "--uid", id, "--chdir", "/", "--chdir", "/", "id", "-u"]],
+      // Warned before the error, as bubblewrap does.
+      [[...ROOT, "--chdir", "/", "--chdir", "/", "--hostname", "x", "true"]],
+      [[...ROOT, "--args", "5", "--chdir", "/", "--chdir", "/tmp", "pwd"], "5</dev/null"],
+      [[...ROOT, "--chdir", "/", "--chdir", "/", "--exec-label", "x", "true"]],
+    ];
+    for (const [args, redirects] of cases) {
+      await t.step(args.join(" "), async () => {
+        const r = await same(args, redirects);
+        assertStringIncludes(r.err, "option will take effect");
+      });
+    }
+    await t.step("--block-fd: only the last is waited on", async () => {
+      // Descriptor 5 never has anything to read: it is a FIFO whose writer is the reader.
+      const fifo = `${SCRATCH}fifo`;
+      assertEquals((await output("mkfifo", [fifo])).code, 0);
+      try {
+        for (const tool of ["bwrap", "alcove"] as const) {
+          const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+          const r = await new Deno.Command("sh", {
+            args: [
+              "-c",
+              `exec "$@" 5<>${fifo} 6</dev/null`,
+              "sh",
+              ...argv,
+              ...ROOT,
+              "--block-fd",
+              "5",
+              "--block-fd",
+              "6",
+              "echo",
+              "ran",
+            ],
+            stdout: "piped",
+            stderr: "piped",
+            signal: AbortSignal.timeout(20_000),
+          }).output();
+          assertEquals([r.code, decoder.decode(r.stdout)], [0, "ran\n"], tool);
+        }
+      } finally {
+        await Deno.remove(fifo);
+      }
+    });
+  },
+);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-3XH745RJ.js";
+} from "./chunk-M3LQPGSP.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -890,6 +890,7 @@ async function runCommandLine(args, options = {}) {
       local = (await import("./local-KRBSLOZ3.js")).openLocal();
       plan = planCommandLine(args, io);
     }
+    for (const w of plan.warnings) console.error(`alcove: ${w}`);
     if (plan.action === "help") {
       console.log(CLI_USAGE);
       return 0;
@@ -904,6 +905,7 @@ async function runCommandLine(args, options = {}) {
     }
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
+    for (const w of e.warnings) console.error(`alcove: ${w}`);
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }
@@ -911,7 +913,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-WNH2UAFA.js");
+  const { runWithDriver } = await import("./_driver_run-IEDQWJ7G.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -53,6 +53,9 @@ export class CommandLineError extends Error {
     super(message);
     this.name = "CommandLineError";
   }
+
+  /** bubblewrap's warnings about the command line up to the error, printed before it. */
+  warnings: string[] = [];
 }
 
 /** What parsing needs from the outside world.
@@ -154,7 +157,8 @@ export interface CommandLinePlan {
   jsonStatusFd?: number;
   /** --info-fd. */
   infoFd?: number;
-  /** --block-fd: read once the sandbox's process exists and is reported, before it goes on. */
+  /** --block-fd (the last one, as with bubblewrap): read once the sandbox's process exists and
+   * is reported, before it goes on. */
   blockFds: number[];
   /** --userns-block-fd: read first, the same way; the sandbox's id maps are then left to
    * whoever writes to it (with newuidmap and newgidmap, say). */
@@ -175,6 +179,8 @@ export interface CommandLinePlan {
   /** --die-with-parent: the command line itself ends (and so the command) when the process
    * that started it does, as bubblewrap does. The command always dies with the command line. */
   dieWithParent: boolean;
+  /** bubblewrap's warnings ("Only the last --chdir option will take effect"), for stderr. */
+  warnings: string[];
 }
 
 /** bubblewrap's usage text, with our options after its own. */
@@ -486,6 +492,32 @@ function json(io: CommandLineIo, path: string, option: string): unknown {
  * ```
  */
 export function parseCommandLine(args: readonly string[], io: CommandLineIo): CommandLinePlan {
+  const warnings: string[] = [];
+  try {
+    return parse(args, io, warnings);
+  } catch (e) {
+    if (e instanceof CommandLineError) e.warnings = warnings;
+    throw e;
+  }
+}
+
+/** Options of one value that bubblewrap lets the last of take effect, with a warning. */
+const ONLY_LAST = new Set([
+  "--chdir",
+  "--hostname",
+  "--uid",
+  "--gid",
+  "--info-fd",
+  "--json-status-fd",
+  "--sync-fd",
+  "--block-fd",
+  "--userns-block-fd",
+  "--userns",
+  "--userns2",
+  "--pidns",
+]);
+
+function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): CommandLinePlan {
   const queue = [...args];
   const mounts: Mount[] = [];
   const ns = new Set<Namespace>();
@@ -504,6 +536,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
     userNamespace: false,
     uidGiven: false,
     dieWithParent: false,
+    warnings,
   };
   let base: SpawnOptions = {};
   let shareNet = false;
@@ -550,6 +583,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
   };
 
   let inArgs = false; // reading the words of an --args descriptor
+  const seen = new Set<string>(); // of ONLY_LAST
   while (queue.length > 0) {
     const arg = queue[0];
     if (arg === ARGS_END) {
@@ -569,6 +603,10 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
       throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
     }
     const [a, b] = queue.splice(0, n);
+    if (ONLY_LAST.has(arg)) {
+      if (seen.has(arg)) warnings.push(`Only the last ${arg} option will take effect`);
+      seen.add(arg);
+    }
     // --perms and --size modify the next option that is not one of them.
     const modifier = arg === "--perms" || arg === "--size";
     const perms = nextPerms;
@@ -736,7 +774,7 @@ export function parseCommandLine(args: readonly string[], io: CommandLineIo): Co
         addSeccomp.push(readBpf(a));
         break;
       case "--block-fd":
-        plan.blockFds.push(own(a));
+        plan.blockFds = [own(a)];
         break;
       case "--userns-block-fd":
         plan.usernsBlockFd = own(a);

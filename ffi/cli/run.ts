@@ -276,6 +276,7 @@ export async function runCommandLine(
       local = (await import("../local.ts")).openLocal();
       plan = planCommandLine(args, io);
     }
+    for (const w of plan.warnings) console.error(`alcove: ${w}`);
     if (plan.action === "help") {
       console.log(CLI_USAGE);
       return 0;
@@ -290,6 +291,7 @@ export async function runCommandLine(
     }
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
+    for (const w of e.warnings) console.error(`alcove: ${w}`);
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }

@@ -14,7 +14,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-QH4DYSKK.js";
+} from "./chunk-22XUIDPZ.js";
 import {
   ConstantTable,
   VERSION,
@@ -210,6 +210,7 @@ async function runCommandLine(args, options = {}) {
       local = (await import(new URL("./local-VMKTDF5S.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
+    for (const w of plan.warnings) console.error(`alcove: ${w}`);
     if (plan.action === "help") {
       console.log(CLI_USAGE);
       return 0;
@@ -224,6 +225,7 @@ async function runCommandLine(args, options = {}) {
     }
   } catch (e) {
     if (!(e instanceof CommandLineError)) throw e;
+    for (const w of e.warnings) console.error(`alcove: ${w}`);
     console.error(`alcove: ${e.message}`);
     return EXIT_STATUS.USAGE;
   }
@@ -231,7 +233,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-XK6MTUDG.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-D34WB2FD.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

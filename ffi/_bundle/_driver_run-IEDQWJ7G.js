@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-3XH745RJ.js";
+} from "./chunk-M3LQPGSP.js";
 import {
   openLocal
 } from "./chunk-DZMLVZPI.js";

@@ -2800,6 +2800,8 @@ var CommandLineError = class extends Error {
     super(message);
     this.name = "CommandLineError";
   }
+  /** bubblewrap's warnings about the command line up to the error, printed before it. */
+  warnings = [];
 };
 function userNamespacesAvailable(read) {
   if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
@@ -3077,6 +3079,29 @@ function json(io, path, option) {
   }
 }
 function parseCommandLine(args, io) {
+  const warnings = [];
+  try {
+    return parse(args, io, warnings);
+  } catch (e) {
+    if (e instanceof CommandLineError) e.warnings = warnings;
+    throw e;
+  }
+}
+var ONLY_LAST = /* @__PURE__ */ new Set([
+  "--chdir",
+  "--hostname",
+  "--uid",
+  "--gid",
+  "--info-fd",
+  "--json-status-fd",
+  "--sync-fd",
+  "--block-fd",
+  "--userns-block-fd",
+  "--userns",
+  "--userns2",
+  "--pidns"
+]);
+function parse(args, io, warnings) {
   const queue = [
     ...args
   ];
@@ -3098,7 +3123,8 @@ function parseCommandLine(args, io) {
     disableUserns: false,
     userNamespace: false,
     uidGiven: false,
-    dieWithParent: false
+    dieWithParent: false,
+    warnings
   };
   let base = {};
   let shareNet = false;
@@ -3139,6 +3165,7 @@ function parseCommandLine(args, io) {
     return bpf;
   };
   let inArgs = false;
+  const seen = /* @__PURE__ */ new Set();
   while (queue.length > 0) {
     const arg = queue[0];
     if (arg === ARGS_END) {
@@ -3158,6 +3185,10 @@ function parseCommandLine(args, io) {
       throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
     }
     const [a, b] = queue.splice(0, n);
+    if (ONLY_LAST.has(arg)) {
+      if (seen.has(arg)) warnings.push(`Only the last ${arg} option will take effect`);
+      seen.add(arg);
+    }
     const modifier = arg === "--perms" || arg === "--size";
     const perms = nextPerms;
     const size = nextSize;
@@ -3357,7 +3388,9 @@ function parseCommandLine(args, io) {
         addSeccomp.push(readBpf(a));
         break;
       case "--block-fd":
-        plan.blockFds.push(own(a));
+        plan.blockFds = [
+          own(a)
+        ];
         break;
       case "--userns-block-fd":
         plan.usernsBlockFd = own(a);

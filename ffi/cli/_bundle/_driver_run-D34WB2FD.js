@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-QH4DYSKK.js";
+} from "./chunk-22XUIDPZ.js";
 import {
   ConstantTable,
   VERSION,
