@@ -458,11 +458,20 @@ Deno.test("setcpid kill_tree signals the child's group and everything below it",
       new TextDecoder().decode((await drv.stdout([p], { timeout: 5000 }))!),
       "started\n",
     );
-    // The background ones may not have run sleep yet.
-    for (let i = 0; i < 250 && withMarker(marker).length < 3; i++) {
+    // The three sleeps, once each has run sleep (a shell forked on its way there holds the
+    // marker in its command line too).
+    const sleeping = () =>
+      withMarker(marker).filter((pid) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${pid}/cmdline`) === `sleep\0${marker}\0`;
+        } catch {
+          return false;
+        }
+      });
+    for (let i = 0; i < 250 && sleeping().length < 3; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    assertEquals(withMarker(marker).length, 3);
+    assertEquals(sleeping().length, 3);
     await assertRejects(
       () => drv.setcpid([], p, "kill_tree", 0),
       RangeError,
