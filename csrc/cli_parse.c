@@ -532,12 +532,11 @@ static int userns_available(void)
     return alcove_read_int_file("/proc/sys/user/max_user_namespaces") != 0;
 }
 
-/* The command line's own checks, in parse.ts's order. */
 /* Options of one value that bubblewrap lets the last of take effect, with a warning (those
  * of ffi/cli/parse.ts's ONLY_LAST that are parsed here). */
 static const char *const ONLY_LAST[] = {
-    "--chdir",  "--hostname", "--uid",      "--gid",       "--info-fd", "--json-status-fd",
-    "--sync-fd", "--block-fd", "--userns-block-fd",
+    "--chdir",   "--hostname", "--uid",      "--gid",           "--info-fd",
+    "--sync-fd", "--block-fd", "--json-status-fd", "--userns-block-fd",
 };
 
 static void warn_if_repeated(const char *arg, unsigned *seen)
@@ -551,6 +550,7 @@ static void warn_if_repeated(const char *arg, unsigned *seen)
     }
 }
 
+/* The command line's own checks, in parse.ts's order. */
 static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
 {
     int perms_pending = 0, have_chdir = 0;
