@@ -103,21 +103,12 @@ static int read_request(struct alcove_cli *cli, int fd)
     return 0;
 }
 
-/* Read-only: a report written there fails with EBADF. */
-static void reserve(int fd)
-{
-    alcove_null_if_closed(fd, O_RDONLY | O_CLOEXEC);
-}
-
 void alcove_cli_reserve(const struct alcove_cli *cli)
 {
-    reserve(cli->info_fd);
-    reserve(cli->json_fd);
-    reserve(cli->userns_block);
+    /* The held ones include those it reports on and waits on (alcove_cli_words). Read-only:
+     * a report written there fails with EBADF. */
     for (size_t i = 0; i < cli->nhold; i++)
-        reserve(cli->hold[i]);
-    for (size_t i = 0; i < cli->nblock; i++)
-        reserve(cli->block[i]);
+        alcove_null_if_closed(cli->hold[i], O_RDONLY | O_CLOEXEC);
 }
 
 int alcove_cli_abi_mismatch(int abi)

@@ -126,6 +126,16 @@ export async function readAll(
   }
 }
 
+/** True while a process runs: a zombie whose parent died waits for init, not for us. */
+export function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** Live (not zombie) processes whose command line holds `marker`: what a sandbox left behind. */
 export function withMarker(marker: string): number[] {
   const found: number[] = [];

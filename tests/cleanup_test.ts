@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { Alcove } from "../mod.ts";
-import { fixtureCommand, le, output, readAll, unlessOn } from "./_helpers.ts";
+import { fixtureCommand, le, output, readAll, running, unlessOn } from "./_helpers.ts";
 import { spawn } from "node:child_process";
 
 /** True while a process exists (a zombie counts: it has not been reaped). */
@@ -8,16 +8,6 @@ function alive(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True while a process runs: a zombie whose parent died waits for init, not for us. */
-function running(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }

@@ -4,7 +4,15 @@
  * interactive case in a terminal (tmux), and the unprivileged path.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { CONTROL_EXECUTABLE, exists, IS_ROOT, needs, output, startGraph } from "./_helpers.ts";
+import {
+  CONTROL_EXECUTABLE,
+  exists,
+  IS_ROOT,
+  needs,
+  output,
+  running,
+  startGraph,
+} from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 import { ABI } from "../ffi/_native.ts";
 import { assertParsedAlike } from "./_cli_parse.ts";
@@ -1807,15 +1815,6 @@ Deno.test(
   },
 );
 
-/** Whether a pid is a live process (not gone, not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("cli: --die-with-parent ends alcove and the command when alcove's parent dies, as bwrap", async (t) => {
   const dir = `${SCRATCH}parent`;
   Deno.mkdirSync(dir, { recursive: true });
@@ -1859,7 +1858,7 @@ Deno.test("cli: --die-with-parent ends alcove and the command when alcove's pare
     let lives = true;
     for (let i = 0; i < 30 && lives; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      lives = alive(pid);
+      lives = running(pid);
     }
     if (lives) Deno.kill(pid, "SIGKILL");
     return lives;

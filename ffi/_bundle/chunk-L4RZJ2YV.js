@@ -1494,10 +1494,10 @@ var Task = class _Task extends TaskCalls {
     return this.#process;
   }
   /**
-   * Ends this control process (SIGKILL) and waits until its parent has reaped it:
-   * `await using t = await drv.root.fork()`. The control processes below it end on the end
-   * of their channel, soon after. A program it exec'd ends the same way. The root is the
-   * driver's: for it, nothing happens here (`drv.stop()` ends it).
+   * Ends this control process and every process below it (SIGKILL, through its parent's
+   * walk of the tree: setcpid's kill_tree) and waits until its parent has reaped it:
+   * `await using t = await drv.root.fork()`. A program it exec'd ends the same way. The root
+   * is the driver's: for it, nothing happens here (`drv.stop()` ends it).
    *
    * @example
    * ```ts

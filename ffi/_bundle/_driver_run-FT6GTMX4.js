@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-M3LQPGSP.js";
+} from "./chunk-L4RZJ2YV.js";
 import {
   openLocal
 } from "./chunk-DZMLVZPI.js";
