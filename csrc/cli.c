@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -308,13 +310,50 @@ static void end_unreported(struct alcove_cli *cli)
         kill(cli->pid, SIGKILL);
 }
 
-/* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read. */
-static void wait_on(int fd)
+/* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read (at
+ * once when it does not block). A signal that would end bubblewrap while it waits (SIGTERM,
+ * SIGHUP, SIGINT, SIGQUIT) ends the wait instead: the command never runs, and this process
+ * ends by that signal once it has cleaned up (alcove_cli_run). Returns 0, or the signal. */
+static int wait_on(int fd)
 {
+    sigset_t ending, before;
+    sigemptyset(&ending);
+    sigaddset(&ending, SIGTERM);
+    sigaddset(&ending, SIGHUP);
+    sigaddset(&ending, SIGINT);
+    sigaddset(&ending, SIGQUIT);
+    /* Blocked here (the spawn may have let them through already), so that one that comes
+     * now is read from the signalfd rather than given to the command once it runs. */
+    sigprocmask(SIG_BLOCK, &ending, &before);
+    int sfd = -1;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK))
+        sfd = signalfd(-1, &ending, SFD_CLOEXEC);
+    int sig = 0;
+    while (sfd >= 0) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN, .revents = 0},
+                              {.fd = sfd, .events = POLLIN, .revents = 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        struct signalfd_siginfo si;
+        if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+            sig = (int)si.ssi_signo;
+            break;
+        }
+        if (p[0].revents != 0)
+            break;
+    }
+    if (sfd >= 0)
+        close(sfd);
     char c;
-    while (read(fd, &c, 1) < 0 && errno == EINTR)
+    while (sig == 0 && read(fd, &c, 1) < 0 && errno == EINTR)
         ;
     close(fd);
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    return sig;
 }
 
 /* The spawn's hook (alcove_spawned_fn), in bubblewrap's order: with the command's process
@@ -334,11 +373,17 @@ static int spawned(struct alcove_state *ap, pid_t pid, int made)
     }
     int mapped = cli->userns_block >= 0;
     if (mapped)
-        wait_on(cli->userns_block);
+        cli->interrupted = wait_on(cli->userns_block);
     cli->userns_block = -1;
-    for (size_t i = 0; i < cli->nblock; i++)
-        wait_on(cli->block[i]);
+    for (size_t i = 0; i < cli->nblock; i++) {
+        if (cli->interrupted == 0)
+            cli->interrupted = wait_on(cli->block[i]);
+        else
+            close(cli->block[i]);
+    }
     cli->nblock = 0;
+    if (cli->interrupted != 0)
+        return -EINTR; /* it never runs */
     return mapped;
 }
 
@@ -519,6 +564,10 @@ static void spawn_answered(struct alcove_state *ap, struct alcove_cli *cli, unsi
     }
     cli->ended = 1;
     ap->up_eof = 1;
+    if (cli->interrupted != 0) {
+        cli->code = 128 + cli->interrupted; /* and alcove_cli_run ends by the signal */
+        return;
+    }
     if (cli->info_failed != 0) {
         fprintf(stderr, "alcove: Write to info_fd: %s\n", strerror(cli->info_failed));
         cli->code = ALCOVE_EXIT_USAGE;
@@ -622,6 +671,18 @@ int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
     if (alcove_loop(ap) < 0 && !cli->ended) {
         fprintf(stderr, "alcove: the supervisor's event loop failed: %s\n", strerror(errno));
         return ALCOVE_EXIT_SETUP;
+    }
+    if (cli->interrupted != 0) {
+        /* Ended by the signal, as bubblewrap would have been, now that nothing is left. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_DFL;
+        sigaction(cli->interrupted, &sa, NULL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, cli->interrupted);
+        sigprocmask(SIG_UNBLOCK, &one, NULL);
+        raise(cli->interrupted);
     }
     return cli->code;
 }

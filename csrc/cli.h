@@ -69,6 +69,7 @@ struct alcove_cli {
     unsigned long long ns_inode[8]; /* the reported namespaces by cli.c's table; 0: unknown */
     int ended;
     unsigned pending;         /* signals that came before the command ran, by bit */
+    int interrupted;          /* the signal that ended a --block wait (it never ran); 0 */
     int info_failed;          /* errno of a failed --info-fd/--json-status-fd report */
     int64_t usage[10];        /* the usage event's values (loop.c, usage_event) */
     int has_usage;

@@ -1945,3 +1945,106 @@ Deno.test(
     });
   },
 );
+
+Deno.test("cli: a signal while --block-fd waits ends alcove, and the command never runs", async (t) => {
+  const dir = `${SCRATCH}blocked`;
+  Deno.mkdirSync(dir, { recursive: true });
+  // Descriptor 5 never has anything to read (a FIFO whose writer is the reader); the command's
+  // process (reported on 6, where the way reports before the wait) waits on it.
+  const fifo = `${dir}/fifo`;
+  assertEquals((await output("mkfifo", [fifo])).code, 0);
+  const interrupted = async (
+    tool: "bwrap" | "alcove",
+    args: string[],
+    env: Record<string, string>,
+    signal: Deno.Signal,
+  ) => {
+    const marker = `${dir}/${crypto.randomUUID()}`, info = `${marker}.info`;
+    const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec "$@" 5<>${fifo} 6>${info}`,
+        "sh",
+        ...argv,
+        ...args,
+        "--bind",
+        dir,
+        dir,
+        "--block-fd",
+        "5",
+        "sh",
+        "-c",
+        `echo ran > ${marker}`,
+      ],
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Read apart from the status: bwrap's waiting process, left behind, holds the pipe.
+    const err = new Response(child.stderr).text();
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // it has ended
+      }
+    }, 20_000);
+    try {
+      let pid = 0;
+      // A driver reports once the command runs: it waits before making its process.
+      const reports = args.includes("--info-fd");
+      for (let i = 0; i < 400 && pid === 0 && reports; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        const m = exists(info) ? /"child-pid": (\d+)/.exec(Deno.readTextFileSync(info)) : null;
+        pid = m ? Number(m[1]) : 0;
+      }
+      if (!reports) await new Promise((r) => setTimeout(r, 1500));
+      else assert(pid > 0, `${tool} ${args.join(" ")}: no report`);
+      child.kill(signal);
+      const r = await child.status;
+      // Its process goes once it sees that its parent went (bwrap's stays behind).
+      let left = pid > 0 && running(pid);
+      for (let i = 0; i < 40 && left; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        left = running(pid);
+      }
+      if (left) Deno.kill(pid, "SIGKILL");
+      return {
+        signal: r.signal,
+        err: await err,
+        ran: exists(marker),
+        left: tool === "bwrap" ? undefined : left,
+      };
+    } finally {
+      clearTimeout(timer);
+      await err.catch(() => undefined);
+    }
+  };
+  const ways: [string, string[], Record<string, string>][] = [
+    ["parsed by the control process executable", ["--info-fd", "6"], {}],
+    ["parsed by TypeScript", ["--info-fd", "6", "--seccomp-profile", "none"], {}],
+    ["with a new session", ["--info-fd", "6", "--new-session"], {}],
+    ["through a driver", [], { ALCOVE_CLI_DRIVER: "1" }],
+  ];
+  const expected = { err: "", ran: false, left: false };
+  try {
+    for (const [name, extra, env] of ways) {
+      await t.step(name, async () => {
+        for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
+          const got = await interrupted("alcove", [...ROOT, ...extra], env, signal);
+          assertEquals(got, { signal, ...expected }, `${name}, ${signal}`);
+        }
+      });
+    }
+    if (NO_BWRAP === undefined) {
+      await t.step("bwrap ends the same way", async () => {
+        const got = await interrupted("bwrap", [...ROOT, "--info-fd", "6"], {}, "SIGTERM");
+        assertEquals(got, { signal: "SIGTERM", err: "", ran: false, left: undefined });
+      });
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
