@@ -43,6 +43,11 @@ interface Result {
   err: string;
 }
 
+/** The command line that runs a tool: bwrap, or cli.ts under this Deno. */
+function toolArgv(tool: "bwrap" | "alcove"): string[] {
+  return tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+}
+
 /** Runs a tool with `args`; `shell` wraps it in sh -c for descriptors (`3<file`). */
 async function run(
   tool: "bwrap" | "alcove",
@@ -50,7 +55,7 @@ async function run(
   redirects = "",
   stdin: "null" | "piped" = "null",
 ): Promise<Result> {
-  const argv = tool === "bwrap" ? ["bwrap", ...args] : [Deno.execPath(), "run", "-A", CLI, ...args];
+  const argv = [...toolArgv(tool), ...args];
   // What cli.ts hands to the control process executable's parser, that parser must read as
   // TypeScript does.
   if (tool === "alcove") await assertParsedAlike(args, { cwd: "/tmp" });
@@ -1730,7 +1735,7 @@ async function blockedProtocol(tool: "bwrap" | "alcove", args: string[]): Promis
       const mk = await new Deno.Command("mkfifo", { args: [path] }).output();
       assert(mk.success);
     }
-    const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+    const argv = toolArgv(tool);
     const child = new Deno.Command("sh", {
       args: ["-c", `exec "$@" 3>${info} 4<${block} 5<${userns}`, "sh", ...argv, ...args],
       stdout: "piped",
@@ -1825,7 +1830,7 @@ Deno.test("cli: --die-with-parent ends alcove and the command when alcove's pare
     env: Record<string, string>,
   ) => {
     const marker = `${dir}/${crypto.randomUUID()}`;
-    const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+    const argv = toolArgv(tool);
     if (tool === "alcove") await assertParsedAlike([...args, "true"], { cwd: "/tmp" });
     const shell = new Deno.Command("sh", {
       args: [
@@ -1918,7 +1923,7 @@ Deno.test(
       assertEquals((await output("mkfifo", [fifo])).code, 0);
       try {
         for (const tool of ["bwrap", "alcove"] as const) {
-          const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+          const argv = toolArgv(tool);
           const r = await new Deno.Command("sh", {
             args: [
               "-c",
@@ -1960,7 +1965,7 @@ Deno.test("cli: a signal while --block-fd waits ends alcove, and the command nev
     signal: Deno.Signal,
   ) => {
     const marker = `${dir}/${crypto.randomUUID()}`, info = `${marker}.info`;
-    const argv = tool === "bwrap" ? ["bwrap"] : [Deno.execPath(), "run", "-A", CLI];
+    const argv = toolArgv(tool);
     const child = new Deno.Command("sh", {
       args: [
         "-c",
