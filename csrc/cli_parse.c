@@ -903,6 +903,10 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     }
     open_record(r, SB_ROOT);
     if (p->chdir != NULL) {
+        /* bubblewrap fails on an empty one (chdir("") is ENOENT): / instead would run a
+         * script's --chdir "$UNSET" somewhere it did not mean. */
+        if (p->chdir[0] == 0)
+            return usage("Can't chdir to an empty path (--chdir \"\")");
         /* A relative one is from /, where bubblewrap stands when it goes there. */
         char dir[4096] = "/";
         size_t n = strlen(p->chdir) + (p->chdir[0] != '/');

@@ -484,6 +484,39 @@ Deno.test(
 );
 
 Deno.test(
+  needs('cli: --chdir "" fails, as with bwrap, instead of running the command in /', NO_BWRAP),
+  async (t) => {
+    const args = [...ROOT, "--chdir", "", "sh", "-c", "echo ran in $(pwd)"];
+    const b = await run("bwrap", args);
+    assertEquals({ code: b.code, out: b.out }, { code: 1, out: "" }, b.err);
+    const expected = {
+      code: 1,
+      out: "",
+      err: `alcove: Can't chdir to an empty path (--chdir "")\n`,
+    };
+    await t.step("parsed by the control process executable", async () => {
+      const a = await run("alcove", args);
+      assertEquals(a, expected);
+    });
+    await t.step("parsed by TypeScript", async () => {
+      const a = await run("alcove", ["--seccomp-profile", "none", ...args]);
+      assertEquals(a, expected);
+    });
+    await t.step("through a driver", async () => {
+      const { code, out, err } = await runPath(args, { driver: true });
+      assertEquals({ code, out, err }, expected);
+    });
+    await t.step("the last --chdir counts", async () => {
+      assertEquals(await run("alcove", [...ROOT, "--chdir", "", "--chdir", "/tmp", "pwd"]), {
+        code: 0,
+        out: "/tmp\n",
+        err: "alcove: Only the last --chdir option will take effect\n",
+      });
+    });
+  },
+);
+
+Deno.test(
   needs("cli: setup failures name the path, with our reserved status", NO_BWRAP),
   async (t) => {
     const cases: [string[], number][] = [

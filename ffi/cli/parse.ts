@@ -142,6 +142,9 @@ export interface CgroupRequest {
  * const show = (p: CommandLinePlan) => p.argv.join(" ");
  * ```
  */
+/** What `--chdir ""` fails with, in both parsers (csrc/cli_parse.c). */
+const EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
+
 export interface CommandLinePlan {
   /** "run", or "help"/"version" (printed, exit 0), or "usage" (no command: exit 1). */
   action: "run" | "help" | "version" | "usage";
@@ -980,6 +983,9 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
   // when it goes there), else where it was started if that exists inside, else $HOME,
   // else /; PWD says which, as given.
   if (cwd !== undefined) {
+    // bubblewrap fails on it (chdir("") is ENOENT); going to / instead would run a script's
+    // `--chdir "$UNSET"` somewhere it did not mean.
+    if (cwd === "") throw new CommandLineError(EMPTY_CHDIR);
     merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
     env.PWD = cwd;
   } else if (base.cwd === undefined) {

@@ -152,6 +152,7 @@ function userNamespacesAvailable(read) {
   if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
   return read("/proc/sys/user/max_user_namespaces")?.trim() !== "0";
 }
+var EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
     --help                       Print this help
@@ -972,6 +973,7 @@ function parse(args, io, warnings) {
   }
   if (allNs.has("pid") && !asPid1 && merged.init === void 0) merged.init = true;
   if (cwd !== void 0) {
+    if (cwd === "") throw new CommandLineError(EMPTY_CHDIR);
     merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
     env.PWD = cwd;
   } else if (base.cwd === void 0) {

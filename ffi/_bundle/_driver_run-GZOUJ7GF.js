@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-L4RZJ2YV.js";
+} from "./chunk-DCKPDV6V.js";
 import {
   openLocal
 } from "./chunk-DZMLVZPI.js";
