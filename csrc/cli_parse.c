@@ -110,6 +110,9 @@ struct parsed {
     size_t ncaps;
 };
 
+/* An environment variable name that setenv(3) and unsetenv(3) refuse (ffi/cli/parse.ts). */
+#define BAD_ENV_NAME "%s: \"%s\" is not a variable name: it must be non-empty, without '='"
+
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage(const char *fmt, ...)
 {
@@ -632,6 +635,9 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             for (size_t e = 0; e < p->nenv; e++)
                 p->env[e].alive = 0;
         } else if (strcmp(arg, "--setenv") == 0) {
+            /* What setenv(3) refuses, as bubblewrap has it refused ("setenv failed"). */
+            if (a[0] == 0 || strchr(a, '=') != NULL)
+                return usage(BAD_ENV_NAME, arg, a);
             size_t la = strlen(a), lb = strlen(b);
             char *text = malloc(la + lb + 2);
             if (text == NULL)
@@ -642,6 +648,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
             memcpy(text + la + 1, b, lb + 1);
             env_set(p, text, la);
         } else if (strcmp(arg, "--unsetenv") == 0) {
+            if (a[0] == 0 || strchr(a, '=') != NULL)
+                return usage(BAD_ENV_NAME, arg, a);
             struct env_var *v = env_find(p, a, strlen(a));
             if (v != NULL)
                 v->alive = 0;

@@ -484,6 +484,37 @@ Deno.test(
 );
 
 Deno.test(
+  needs("cli: --setenv and --unsetenv refuse the names setenv(3) refuses, as bwrap does", NO_BWRAP),
+  async (t) => {
+    const cases: [string, string[]][] = [
+      ["--setenv", ["A=B", "x"]],
+      ["--setenv", ["", "x"]],
+      ["--unsetenv", ["A=B"]],
+      ["--unsetenv", [""]],
+    ];
+    for (const [option, words] of cases) {
+      const args = [...ROOT, option, ...words, "sh", "-c", "echo ran"];
+      await t.step(`${option} ${JSON.stringify(words[0])}`, async () => {
+        const b = await run("bwrap", args);
+        assertEquals({ code: b.code, out: b.out }, { code: 1, out: "" }, b.err);
+        const err = `alcove: ${option}: "${
+          words[0]
+        }" is not a variable name: it must be non-empty, without '='\n`;
+        // Parsed by the control process executable, by TypeScript, and through a driver.
+        assertEquals(await run("alcove", args), { code: 1, out: "", err });
+        assertEquals(await run("alcove", ["--seccomp-profile", "none", ...args]), {
+          code: 1,
+          out: "",
+          err,
+        });
+        const d = await runPath(args, { driver: true });
+        assertEquals({ code: d.code, out: d.out, err: d.err }, { code: 1, out: "", err });
+      });
+    }
+  },
+);
+
+Deno.test(
   needs('cli: --chdir "" fails, as with bwrap, instead of running the command in /', NO_BWRAP),
   async (t) => {
     const args = [...ROOT, "--chdir", "", "sh", "-c", "echo ran in $(pwd)"];

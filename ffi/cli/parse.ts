@@ -142,6 +142,16 @@ export interface CgroupRequest {
  * const show = (p: CommandLinePlan) => p.argv.join(" ");
  * ```
  */
+/** `name` when setenv(3) and unsetenv(3) take it (bubblewrap's "setenv failed" otherwise). */
+function envName(option: string, name: string): string {
+  if (name === "" || name.includes("=")) {
+    throw new CommandLineError(
+      `${option}: "${name}" is not a variable name: it must be non-empty, without '='`,
+    );
+  }
+  return name;
+}
+
 /** What `--chdir ""` fails with, in both parsers (csrc/cli_parse.c). */
 const EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 
@@ -692,10 +702,10 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         for (const k of Object.keys(env)) delete env[k];
         break;
       case "--setenv":
-        env[a] = b;
+        env[envName(arg, a)] = b;
         break;
       case "--unsetenv":
-        delete env[a];
+        delete env[envName(arg, a)];
         break;
       case "--lock-file":
         lockFiles.push(a);

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-DCKPDV6V.js";
+} from "./chunk-42UE34BQ.js";
 import {
   openLocal
 } from "./chunk-DZMLVZPI.js";

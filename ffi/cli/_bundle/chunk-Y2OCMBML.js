@@ -152,6 +152,12 @@ function userNamespacesAvailable(read) {
   if (read("/sys/module/user_namespace/parameters/enable")?.startsWith("N")) return false;
   return read("/proc/sys/user/max_user_namespaces")?.trim() !== "0";
 }
+function envName(option, name) {
+  if (name === "" || name.includes("=")) {
+    throw new CommandLineError(`${option}: "${name}" is not a variable name: it must be non-empty, without '='`);
+  }
+  return name;
+}
 var EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
@@ -622,10 +628,10 @@ function parse(args, io, warnings) {
         for (const k of Object.keys(env)) delete env[k];
         break;
       case "--setenv":
-        env[a] = b;
+        env[envName(arg, a)] = b;
         break;
       case "--unsetenv":
-        delete env[a];
+        delete env[envName(arg, a)];
         break;
       case "--lock-file":
         lockFiles.push(a);
