@@ -134,14 +134,6 @@ export interface CgroupRequest {
   cpuMax?: number;
 }
 
-/** A parsed command line: what to run, how, and what to report where.
- *
- * @example
- * ```ts
- * import type { CommandLinePlan } from "@alcove/alcove";
- * const show = (p: CommandLinePlan) => p.argv.join(" ");
- * ```
- */
 /** `name` when setenv(3) and unsetenv(3) take it (bubblewrap's "setenv failed" otherwise). */
 function envName(option: string, name: string): string {
   if (name === "" || name.includes("=")) {
@@ -155,6 +147,14 @@ function envName(option: string, name: string): string {
 /** What `--chdir ""` fails with, in both parsers (csrc/cli_parse.c). */
 const EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 
+/** A parsed command line: what to run, how, and what to report where.
+ *
+ * @example
+ * ```ts
+ * import type { CommandLinePlan } from "@alcove/alcove";
+ * const show = (p: CommandLinePlan) => p.argv.join(" ");
+ * ```
+ */
 export interface CommandLinePlan {
   /** "run", or "help"/"version" (printed, exit 0), or "usage" (no command: exit 1). */
   action: "run" | "help" | "version" | "usage";
