@@ -30,11 +30,34 @@ const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"
  * the wait it bounds is over.
  */
 export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } {
-  const signal = AbortSignal.timeout(ms);
   let done = () => {};
   const promise = new Promise<void>((resolve) => (done = () => resolve()));
-  signal.addEventListener("abort", done, { once: true });
-  return { promise, cancel: () => signal.removeEventListener("abort", done) };
+  let cancel = () => {};
+  // A longer wait than a timer takes is served in steps.
+  const arm = (left: number) => {
+    const signal = AbortSignal.timeout(Math.min(left, MAX_TIMER_MS));
+    const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : done;
+    signal.addEventListener("abort", next, { once: true });
+    cancel = () => signal.removeEventListener("abort", next);
+  };
+  arm(ms);
+  return { promise, cancel: () => cancel() };
+}
+
+/** The longest wait a timer takes: 2^31 - 1 ms (about 24.8 days). A longer one given to
+ * `setTimeout` or `AbortSignal.timeout` fires at once (with a warning under Node.js). */
+export const MAX_TIMER_MS = 0x7fffffff;
+
+/** Runs `fn` after `ms` milliseconds, however many (in steps past {@linkcode MAX_TIMER_MS}).
+ * Returns what cancels it. */
+export function after(ms: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (left: number) => {
+    const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : fn;
+    timer = setTimeout(next, Math.min(left, MAX_TIMER_MS));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
 }
 
 /**

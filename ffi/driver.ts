@@ -29,7 +29,7 @@ import {
   UnsupportedError,
 } from "./errors.ts";
 import { ABI, buildCommand, findNative, forgetNative, strangerCheck, VERSION } from "./_native.ts";
-import { elapsed, hexOf, pipesForced } from "./_runtime_shared.ts";
+import { after, elapsed, hexOf, MAX_TIMER_MS, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
@@ -273,6 +273,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
     }
+    const startTimeout = options.startTimeout ?? 10000;
+    if (
+      typeof startTimeout !== "number" || !(startTimeout >= 0) || !Number.isFinite(startTimeout)
+    ) {
+      throw new RangeError(
+        "Alcove.start: startTimeout must be a non-negative number of milliseconds",
+      );
+    }
     const prefix = options.exec ?? [];
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
@@ -302,7 +310,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const command = argv.join("\0");
     let proc: HelperProcess;
     try {
-      proc = await spawnHelper(argv, options.startTimeout ?? 10000, {
+      proc = await spawnHelper(argv, startTimeout, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
         library,
@@ -316,7 +324,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       );
     }
     const drv = new Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
-    const timeout = elapsed(options.startTimeout ?? 10000);
+    const timeout = elapsed(startTimeout);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
       drv.#hello.promise,
@@ -328,7 +336,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       proc.kill("SIGKILL");
       await drv.stop();
       const why = outcome === "timeout"
-        ? `it did not start within ${options.startTimeout ?? 10000} ms`
+        ? `it did not start within ${startTimeout} ms`
         : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
       throw new Error(`Alcove.start: the root control process failed: ${why}`);
     }
@@ -567,7 +575,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         // stopped process), it is dropped there instead of running after this gave up.
         w.begin(DOWN.CALL_BY, def.id, id, pipeline);
         w.ensure(8);
-        deadline = Date.now() + options.timeout;
+        // Whole milliseconds, and no further than an int64 of them holds exactly.
+        deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
         w.view.setBigInt64(w.len, BigInt(deadline), true);
         w.len += 8;
       }
@@ -624,10 +633,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       // still run the call, so the timeout waits for it.
       const expire = () => {
         const left = deadline === undefined ? 0 : deadline - Date.now();
-        if (left > 0) p.timer = setTimeout(expire, left);
+        if (left > 0) p.timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS));
         else if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
       };
-      p.timer = setTimeout(expire, ms);
+      p.timer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS));
     }
     if (options?.signal) {
       const signal = options.signal;
@@ -1294,10 +1303,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise<T | null>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: (() => void) | undefined;
       const done = (v: T | null, err?: Error) => {
         st.waiters.delete(check);
-        if (timer !== undefined) clearTimeout(timer);
+        cancelTimer?.();
         options?.signal?.removeEventListener("abort", onAbort);
         this.#busyAdd(-1);
         if (err) reject(err);
@@ -1310,7 +1319,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
       if (options?.signal?.aborted) return onAbort();
       options?.signal?.addEventListener("abort", onAbort, { once: true });
-      if (options?.timeout !== undefined) timer = setTimeout(() => done(null), options.timeout);
+      if (options?.timeout !== undefined) cancelTimer = after(options.timeout, () => done(null));
       st.waiters.add(check);
       this.#busyAdd(1);
     });

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { type Alcove, DriverClosedError, PipelineError } from "../mod.ts";
+import { Alcove, DriverClosedError, PipelineError } from "../mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { DOWN, Reader, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
 import { RawControl, withDriver } from "./_helpers.ts";
@@ -86,6 +86,49 @@ Deno.test("bad input is refused with a clear error and the control process keeps
     }
     assertEquals(await drv.getpid([]), drv.pid);
   });
+});
+
+Deno.test("a timeout past what a timer holds (2^31 ms) waits, and a fraction is taken", async () => {
+  const children = () =>
+    [...Deno.readDirSync("/proc")].filter((e) => {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === String(Deno.pid);
+      } catch {
+        return false;
+      }
+    }).length;
+  const before = children();
+  for (const startTimeout of [-1, NaN, Infinity, any("1")]) {
+    await assertRejects(
+      () => Alcove.start({ startTimeout }),
+      RangeError,
+      "Alcove.start: startTimeout must be a non-negative number",
+    );
+  }
+  assertEquals(children(), before, "a refused start left a process");
+  // A timer given 2^31 ms or more fires at once: these must wait.
+  await withDriver(async (drv) => {
+    const p = await drv.fork([]);
+    const waits = [
+      drv.event([p], { timeout: 2 ** 31 }),
+      drv.stdout([p], { timeout: 3e9 }),
+      drv.getpid([p], { timeout: 2 ** 32 }),
+      drv.getpid([p], { timeout: 1e300 }),
+      drv.getpid([p], { timeout: 10000.5 }),
+      drv.getpid([p], { timeout: 20000.25 }),
+    ];
+    const settled = waits.map((w) => w.then((v) => v, (e) => e));
+    const early = await Promise.race([
+      Promise.all(settled.slice(0, 2)).then(() => "settled"),
+      new Promise((r) => setTimeout(() => r("waiting"), 300)),
+    ]);
+    assertEquals(early, "waiting", "a long timeout fired early");
+    assertEquals(await Promise.all(settled.slice(2)), [p, p, p, p]);
+    await drv.kill([], p, "SIGKILL");
+    assertEquals((await settled[0] as { type: string }).type, "termsig");
+    assertEquals(await settled[1], null);
+  }, { startTimeout: 2 ** 31 });
 });
 
 Deno.test("every call refuses a wrong number of arguments and a name of the wrong type", async () => {

@@ -1143,6 +1143,17 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
       [["true"], { timeout: -5 }, RangeError, "options.timeout"],
       [["true"], { maxOutput: 1.5 }, RangeError, "options.maxOutput"],
       [["true"], { stdout: "file" }, RangeError, "options.stdout"],
+      // Names every object has, which are no namespace, mount or stdio mode.
+      [["true"], { namespaces: ["constructor"] }, RangeError, "options.namespaces[0]: must be"],
+      [["true"], { namespaces: ["__proto__"] }, RangeError, "options.namespaces[0]: must be"],
+      [
+        ["true"],
+        { mounts: [{ type: "toString", target: "/tmp" }] },
+        RangeError,
+        "options.mounts[0].type: must be one of",
+      ],
+      [["true"], { stdout: "constructor" }, RangeError, "options.stdout: must be"],
+      [["true"], { stdin: "hasOwnProperty" }, RangeError, "options.stdin: must be"],
       [["true"], { signal: {} }, TypeError, "options.signal: must be an AbortSignal"],
       [["true"], { cgroup: { memoryMax: 1 } }, RangeError, "options.cgroup.memoryMax"],
     ];

@@ -610,7 +610,9 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     }
     if (!arg.startsWith("-")) break;
     queue.shift();
-    if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
+    if (!FLAGS.has(arg) && !Object.hasOwn(TAKES, arg)) {
+      throw new CommandLineError(`Unknown option ${arg}`);
+    }
     const n = TAKES[arg] ?? 0;
     if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
       throw new CommandLineError(`${arg} takes ${WORDS[n]}`);

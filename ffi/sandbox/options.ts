@@ -533,7 +533,7 @@ function namespaces(v: unknown): Namespace[] {
   if (v === "all") return [...ALL_NAMESPACES];
   if (!Array.isArray(v)) fail("namespaces", 'must be an array of namespace names or "all"');
   for (const [i, ns] of v.entries()) {
-    if (typeof ns !== "string" || !(ns in CLONE_FLAG)) {
+    if (typeof ns !== "string" || !Object.hasOwn(CLONE_FLAG, ns)) {
       fail(
         `namespaces[${i}]`,
         `must be one of ${Object.keys(CLONE_FLAG).join(", ")}, got ${JSON.stringify(ns)}`,
@@ -548,7 +548,7 @@ function encodeMount(r: Records, m: unknown, i: number): void {
   const f = `mounts[${i}]`;
   if (typeof m !== "object" || m === null) fail(f, "must be an object");
   const o = m as Record<string, unknown>;
-  if (typeof o.type !== "string" || !(o.type in MOUNT_OP)) {
+  if (typeof o.type !== "string" || !Object.hasOwn(MOUNT_OP, o.type)) {
     fail(`${f}.type`, `must be one of ${Object.keys(MOUNT_OP).join(", ")}`, RangeError);
   }
   const type = o.type as Mount["type"];
@@ -876,7 +876,7 @@ export function encodeSpawnRequest(
   }
   const stdio = (["stdin", "stdout", "stderr"] as const).map((k) => {
     const v = o[k] ?? "pipe";
-    if (typeof v !== "string" || !(v in STDIO)) {
+    if (typeof v !== "string" || !Object.hasOwn(STDIO, v)) {
       fail(k, `must be "pipe", "null" or "inherit", got ${JSON.stringify(v)}`, RangeError);
     }
     return v as StdioMode;

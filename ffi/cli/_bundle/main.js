@@ -14,14 +14,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-Y2OCMBML.js";
+} from "./chunk-EBSC67ZT.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-GPNKT47T.js";
+} from "./chunk-6SQWLP4E.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -29,7 +29,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -207,7 +207,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-VMKTDF5S.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-UAHYLYOG.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -233,7 +233,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-IRLIVUMY.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-H2SS3IPL.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -18,7 +18,7 @@ import {
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/_calls.ts
 var CALLS = {

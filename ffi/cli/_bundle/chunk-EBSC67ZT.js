@@ -531,7 +531,9 @@ function parse(args, io, warnings) {
     }
     if (!arg.startsWith("-")) break;
     queue.shift();
-    if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
+    if (!FLAGS.has(arg) && !Object.hasOwn(TAKES, arg)) {
+      throw new CommandLineError(`Unknown option ${arg}`);
+    }
     const n = TAKES[arg] ?? 0;
     if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
       throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
@@ -1190,9 +1192,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-JNZEUFMN.js", import.meta.url).href),
+    import(new URL("./policy-3VPCDOFE.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-WODPYOQ4.js", import.meta.url).href)
+    import(new URL("./install-IMQW5PM2.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1497,7 +1499,7 @@ function namespaces(v) {
   ];
   if (!Array.isArray(v)) fail2("namespaces", 'must be an array of namespace names or "all"');
   for (const [i, ns] of v.entries()) {
-    if (typeof ns !== "string" || !(ns in CLONE_FLAG)) {
+    if (typeof ns !== "string" || !Object.hasOwn(CLONE_FLAG, ns)) {
       fail2(`namespaces[${i}]`, `must be one of ${Object.keys(CLONE_FLAG).join(", ")}, got ${JSON.stringify(ns)}`, RangeError);
     }
   }
@@ -1509,7 +1511,7 @@ function encodeMount(r, m, i) {
   const f = `mounts[${i}]`;
   if (typeof m !== "object" || m === null) fail2(f, "must be an object");
   const o = m;
-  if (typeof o.type !== "string" || !(o.type in MOUNT_OP)) {
+  if (typeof o.type !== "string" || !Object.hasOwn(MOUNT_OP, o.type)) {
     fail2(`${f}.type`, `must be one of ${Object.keys(MOUNT_OP).join(", ")}`, RangeError);
   }
   const type = o.type;
@@ -1836,7 +1838,7 @@ function encodeSpawnRequest(argv, options, table) {
     "stderr"
   ].map((k) => {
     const v = o[k] ?? "pipe";
-    if (typeof v !== "string" || !(v in STDIO)) {
+    if (typeof v !== "string" || !Object.hasOwn(STDIO, v)) {
       fail2(k, `must be "pipe", "null" or "inherit", got ${JSON.stringify(v)}`, RangeError);
     }
     return v;

@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-DZMLVZPI.js";
+} from "./chunk-6QUAHBKB.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -27,10 +27,12 @@ import {
   concat
 } from "./chunk-7BNC3QIH.js";
 import {
+  MAX_TIMER_MS,
+  after,
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-XXX67F54.js";
+} from "./chunk-HYN5NAF5.js";
 import {
   AbortedError,
   AlcoveError,
@@ -46,7 +48,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -194,9 +196,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-3QKWZF74.js"),
-    import("./policy-4OZWUAII.js"),
+    import("./policy-DPIVD246.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-NZ7MLOGL.js")
+    import("./install-OVRC2RDF.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -626,7 +628,7 @@ function namespaces(v) {
   ];
   if (!Array.isArray(v)) fail2("namespaces", 'must be an array of namespace names or "all"');
   for (const [i, ns] of v.entries()) {
-    if (typeof ns !== "string" || !(ns in CLONE_FLAG)) {
+    if (typeof ns !== "string" || !Object.hasOwn(CLONE_FLAG, ns)) {
       fail2(`namespaces[${i}]`, `must be one of ${Object.keys(CLONE_FLAG).join(", ")}, got ${JSON.stringify(ns)}`, RangeError);
     }
   }
@@ -638,7 +640,7 @@ function encodeMount(r, m, i) {
   const f = `mounts[${i}]`;
   if (typeof m !== "object" || m === null) fail2(f, "must be an object");
   const o = m;
-  if (typeof o.type !== "string" || !(o.type in MOUNT_OP)) {
+  if (typeof o.type !== "string" || !Object.hasOwn(MOUNT_OP, o.type)) {
     fail2(`${f}.type`, `must be one of ${Object.keys(MOUNT_OP).join(", ")}`, RangeError);
   }
   const type = o.type;
@@ -965,7 +967,7 @@ function encodeSpawnRequest(argv, options, table) {
     "stderr"
   ].map((k) => {
     const v = o[k] ?? "pipe";
-    if (typeof v !== "string" || !(v in STDIO)) {
+    if (typeof v !== "string" || !Object.hasOwn(STDIO, v)) {
       fail2(k, `must be "pipe", "null" or "inherit", got ${JSON.stringify(v)}`, RangeError);
     }
     return v;
@@ -1652,6 +1654,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
     }
+    const startTimeout = options.startTimeout ?? 1e4;
+    if (typeof startTimeout !== "number" || !(startTimeout >= 0) || !Number.isFinite(startTimeout)) {
+      throw new RangeError("Alcove.start: startTimeout must be a non-negative number of milliseconds");
+    }
     const prefix = options.exec ?? [];
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
@@ -1683,7 +1689,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const command = argv.join("\0");
     let proc;
     try {
-      proc = await spawnHelper(argv, options.startTimeout ?? 1e4, {
+      proc = await spawnHelper(argv, startTimeout, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
         library,
@@ -1696,7 +1702,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       });
     }
     const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
-    const timeout = elapsed(options.startTimeout ?? 1e4);
+    const timeout = elapsed(startTimeout);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
       drv.#hello.promise,
@@ -1707,7 +1713,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (outcome !== void 0) {
       proc.kill("SIGKILL");
       await drv.stop();
-      const why = outcome === "timeout" ? `it did not start within ${options.startTimeout ?? 1e4} ms` : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
+      const why = outcome === "timeout" ? `it did not start within ${startTimeout} ms` : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
       throw new Error(`Alcove.start: the root control process failed: ${why}`);
     }
     return drv;
@@ -1917,7 +1923,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       else {
         w.begin(DOWN.CALL_BY, def.id, id2, pipeline);
         w.ensure(8);
-        deadline = Date.now() + options.timeout;
+        deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
         w.view.setBigInt64(w.len, BigInt(deadline), true);
         w.len += 8;
       }
@@ -1974,10 +1980,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
       p.timeout = ms;
       const expire = () => {
         const left = deadline === void 0 ? 0 : deadline - Date.now();
-        if (left > 0) p.timer = setTimeout(expire, left);
+        if (left > 0) p.timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS));
         else if (this.#settle(id2)) reject(new TimeoutError(def.name, pipeline, ms));
       };
-      p.timer = setTimeout(expire, ms);
+      p.timer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS));
     }
     if (options?.signal) {
       const signal = options.signal;
@@ -2578,10 +2584,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      let timer;
+      let cancelTimer;
       const done = (v, err) => {
         st.waiters.delete(check);
-        if (timer !== void 0) clearTimeout(timer);
+        cancelTimer?.();
         options?.signal?.removeEventListener("abort", onAbort);
         this.#busyAdd(-1);
         if (err) reject(err);
@@ -2596,7 +2602,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       options?.signal?.addEventListener("abort", onAbort, {
         once: true
       });
-      if (options?.timeout !== void 0) timer = setTimeout(() => done(null), options.timeout);
+      if (options?.timeout !== void 0) cancelTimer = after(options.timeout, () => done(null));
       st.waiters.add(check);
       this.#busyAdd(1);
     });
@@ -3186,7 +3192,9 @@ function parse(args, io, warnings) {
     }
     if (!arg.startsWith("-")) break;
     queue.shift();
-    if (!FLAGS.has(arg) && !(arg in TAKES)) throw new CommandLineError(`Unknown option ${arg}`);
+    if (!FLAGS.has(arg) && !Object.hasOwn(TAKES, arg)) {
+      throw new CommandLineError(`Unknown option ${arg}`);
+    }
     const n = TAKES[arg] ?? 0;
     if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
       throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
@@ -3654,9 +3662,9 @@ function parse(args, io, warnings) {
   plan.options = merged;
   return plan;
 }
-function diff(before, after) {
+function diff(before, after2) {
   const out = {};
-  for (const [k, v] of Object.entries(after)) if (before[k] !== v) out[k] = v;
+  for (const [k, v] of Object.entries(after2)) if (before[k] !== v) out[k] = v;
   return out;
 }
 

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-X4YINRKS.js";
-import "./chunk-LN5PYXYH.js";
+} from "./chunk-3MWLVV5P.js";
+import "./chunk-4OS5H7ZS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

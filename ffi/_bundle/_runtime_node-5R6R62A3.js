@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-5L3GYV5R.js";
+} from "./chunk-HASVLCNX.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-XXX67F54.js";
+} from "./chunk-HYN5NAF5.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-5L3GYV5R.js";
+} from "./chunk-HASVLCNX.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,7 +20,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-XXX67F54.js";
+} from "./chunk-HYN5NAF5.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -391,7 +391,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-NPEIE2DT.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-5R6R62A3.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

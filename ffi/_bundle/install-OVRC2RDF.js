@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-LOZUO5T7.js";
+} from "./chunk-64AAFYMT.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-MSDHHF52.js";
-import "./chunk-LN5PYXYH.js";
+import "./chunk-PTT6GT2R.js";
+import "./chunk-4OS5H7ZS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,

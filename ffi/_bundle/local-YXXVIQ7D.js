@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-DZMLVZPI.js";
+} from "./chunk-6QUAHBKB.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-LN5PYXYH.js";
+import "./chunk-4OS5H7ZS.js";
 export {
   Local,
   openLocal

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-MSDHHF52.js";
+} from "./chunk-PTT6GT2R.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-X4YINRKS.js";
-import "./chunk-LN5PYXYH.js";
+} from "./chunk-3MWLVV5P.js";
+import "./chunk-4OS5H7ZS.js";
 import {
   BPF_A,
   BPF_ABS,

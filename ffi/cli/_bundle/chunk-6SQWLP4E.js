@@ -6,7 +6,7 @@ import {
 } from "./chunk-YYB4FTRS.js";
 import {
   runtime
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-42UE34BQ.js";
+} from "./chunk-M67DBAY2.js";
 import {
   openLocal
-} from "./chunk-DZMLVZPI.js";
+} from "./chunk-6QUAHBKB.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-XXX67F54.js";
+import "./chunk-HYN5NAF5.js";
 import {
   SetupError
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-XXX67F54.js";
+} from "./chunk-HYN5NAF5.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-MVL2YSJW.js";
-import "./chunk-GPNKT47T.js";
+} from "./chunk-DAVZ5OWB.js";
+import "./chunk-6SQWLP4E.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-LN5PYXYH.js";
+import "./chunk-4OS5H7ZS.js";
 export {
   Local,
   openLocal

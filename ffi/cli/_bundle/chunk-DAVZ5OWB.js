@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-GPNKT47T.js";
+} from "./chunk-6SQWLP4E.js";
 import {
   CstructValue,
   Reader,

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-MVL2YSJW.js";
+} from "./chunk-DAVZ5OWB.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-Y2OCMBML.js";
+} from "./chunk-EBSC67ZT.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-GPNKT47T.js";
+} from "./chunk-6SQWLP4E.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -39,10 +39,12 @@ import {
   concat
 } from "./chunk-7BNC3QIH.js";
 import {
+  MAX_TIMER_MS,
+  after,
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-XXX67F54.js";
+} from "./chunk-HYN5NAF5.js";
 import {
   AbortedError,
   AlcoveError,
@@ -58,7 +60,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-LN5PYXYH.js";
+} from "./chunk-4OS5H7ZS.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -715,6 +717,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
     }
+    const startTimeout = options.startTimeout ?? 1e4;
+    if (typeof startTimeout !== "number" || !(startTimeout >= 0) || !Number.isFinite(startTimeout)) {
+      throw new RangeError("Alcove.start: startTimeout must be a non-negative number of milliseconds");
+    }
     const prefix = options.exec ?? [];
     if (!Array.isArray(prefix) || prefix.some((a) => typeof a !== "string" || a.includes("\0"))) {
       throw new TypeError("Alcove.start: exec must be an array of strings without NUL bytes");
@@ -746,7 +752,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const command = argv.join("\0");
     let proc;
     try {
-      proc = await spawnHelper(argv, options.startTimeout ?? 1e4, {
+      proc = await spawnHelper(argv, startTimeout, {
         inheritStdio: options.inheritStdio === true,
         refuseStrangers,
         library,
@@ -759,7 +765,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       });
     }
     const drv = new _Alcove(proc, options.maxBuffered ?? DEFAULT_MAX_BUFFERED, command);
-    const timeout = elapsed(options.startTimeout ?? 1e4);
+    const timeout = elapsed(startTimeout);
     const failed = Symbol("failed");
     const outcome = await Promise.race([
       drv.#hello.promise,
@@ -770,7 +776,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (outcome !== void 0) {
       proc.kill("SIGKILL");
       await drv.stop();
-      const why = outcome === "timeout" ? `it did not start within ${options.startTimeout ?? 1e4} ms` : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
+      const why = outcome === "timeout" ? `it did not start within ${startTimeout} ms` : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
       throw new Error(`Alcove.start: the root control process failed: ${why}`);
     }
     return drv;
@@ -980,7 +986,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       else {
         w.begin(DOWN.CALL_BY, def.id, id, pipeline);
         w.ensure(8);
-        deadline = Date.now() + options.timeout;
+        deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
         w.view.setBigInt64(w.len, BigInt(deadline), true);
         w.len += 8;
       }
@@ -1037,10 +1043,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
       p.timeout = ms;
       const expire = () => {
         const left = deadline === void 0 ? 0 : deadline - Date.now();
-        if (left > 0) p.timer = setTimeout(expire, left);
+        if (left > 0) p.timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS));
         else if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
       };
-      p.timer = setTimeout(expire, ms);
+      p.timer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS));
     }
     if (options?.signal) {
       const signal = options.signal;
@@ -1641,10 +1647,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (st.ended || this.#drained) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      let timer;
+      let cancelTimer;
       const done = (v, err) => {
         st.waiters.delete(check);
-        if (timer !== void 0) clearTimeout(timer);
+        cancelTimer?.();
         options?.signal?.removeEventListener("abort", onAbort);
         this.#busyAdd(-1);
         if (err) reject(err);
@@ -1659,7 +1665,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       options?.signal?.addEventListener("abort", onAbort, {
         once: true
       });
-      if (options?.timeout !== void 0) timer = setTimeout(() => done(null), options.timeout);
+      if (options?.timeout !== void 0) cancelTimer = after(options.timeout, () => done(null));
       st.waiters.add(check);
       this.#busyAdd(1);
     });

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-MSDHHF52.js";
-import "./chunk-LN5PYXYH.js";
+} from "./chunk-PTT6GT2R.js";
+import "./chunk-4OS5H7ZS.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,
