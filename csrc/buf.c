@@ -58,11 +58,12 @@ void alcove_buf_shrink(struct alcove_buf *b)
 
 int alcove_buf_append(struct alcove_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0; /* nothing to hold, even where nothing is held yet (data NULL) */
     unsigned char *dst = alcove_buf_reserve(b, n);
     if (dst == NULL)
         return -ENOMEM;
-    if (n > 0)
-        memcpy(dst, p, n);
+    memcpy(dst, p, n);
     b->len += n;
     return 0;
 }

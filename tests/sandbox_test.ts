@@ -1248,6 +1248,79 @@ Deno.test(needs("Task: clone into namespaces, then spawn there", NOT_ROOT), asyn
   });
 });
 
+Deno.test("spawn: an empty write to stdin, through the stream or drv.stdin, is done", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.spawn(["cat"]);
+    await drv.stdin(p.pipeline, "");
+    await drv.stdin(p.pipeline, new Uint8Array(0));
+    const w = p.stdin.getWriter();
+    await w.write(new Uint8Array(0));
+    await w.write(new TextEncoder().encode("after\n"));
+    await w.close();
+    const out = await p.output();
+    assertEquals([text(out.stdout), out.status.code], ["after\n", 0]);
+    // Nothing written: still refused once the program has ended.
+    await assertRejects(() => drv.stdin(p.pipeline, ""));
+    assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
+Deno.test("spawn: a failed write to stdin ends its input, so output() does not wait for ever", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.spawn(["cat"]);
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode("abc\n"));
+    await assertRejects(() => w.write(42 as unknown as Uint8Array), TypeError, "stdin: data");
+    const out = await p.output();
+    assertEquals([text(out.stdout), out.status.code], ["abc\n", 0]);
+  });
+});
+
+Deno.test("spawn: output() takes both streams at once; a later reader is refused", async () => {
+  await withDriver(async (drv) => {
+    const p = await drv.spawn(["sh", "-c", "echo one; sleep 0.2; echo two; echo err >&2"]);
+    const all = p.output();
+    assertThrows(() => p.stdout.getReader(), TypeError);
+    assertThrows(() => p.stderr.getReader(), TypeError);
+    const out = await all;
+    assertEquals([text(out.stdout), text(out.stderr)], ["one\ntwo\n", "err\n"]);
+    assertStrictEquals(await p.output(), out);
+    // A lock taken first is refused, and not for good: once released, output() reads on.
+    const q = await drv.spawn(["sh", "-c", "echo one; sleep 0.2; echo two"]);
+    const reader = q.stdout.getReader();
+    assertEquals(text((await reader.read()).value!), "one\n");
+    await assertRejects(() => q.output(), TypeError, "output: stdout is locked by a reader");
+    reader.releaseLock();
+    assertEquals(text((await q.output()).stdout), "two\n");
+  });
+});
+
+Deno.test("spawn: a stream cut short by the loss of the root errors, not ends", async () => {
+  const drv = await Alcove.start();
+  try {
+    const p = await drv.spawn(["yes"]);
+    const reader = p.stdout.getReader();
+    assert(((await reader.read()).value?.length ?? 0) > 0);
+    Deno.kill(drv.pid, "SIGKILL");
+    const e = await (async () => {
+      for (;;) if ((await reader.read()).done) return undefined;
+    })().catch((e) => e);
+    assertInstanceOf(e, DriverClosedError);
+    assertStringIncludes(e.message, "stdout");
+    await assertRejects(() => p.status, DriverClosedError);
+    // A driver that was stopped ends its streams: nothing was lost there.
+  } finally {
+    await drv.stop();
+  }
+  await withDriver(async (d) => {
+    const p = await d.spawn(["sh", "-c", "echo hi; exec sleep 30"]);
+    const reader = p.stdout.getReader();
+    assertEquals(text((await reader.read()).value!), "hi\n");
+    await d.stop();
+    assertEquals((await reader.read()).done, true);
+  });
+});
+
 Deno.test("Alcove.run: a one-off with its own driver", async () => {
   const { status, stdout } = await Alcove.run(["sh", "-c", "echo $((6 * 7))"]);
   assertEquals([status.success, text(stdout)], [true, "42\n"]);
@@ -1268,6 +1341,12 @@ Deno.test("Alcove.run: input goes to stdin while the output is read, then stdin 
   // A program that does not read its input: the write's failure is not the run's.
   const ignored = await Alcove.run(["true"], { input: new Uint8Array(1 << 20) });
   assertEquals(ignored.status.success, true);
+  // Empty input: an empty stdin, then its end (a zero-length write failed, and the run waited
+  // for ever on a cat that never got EOF).
+  for (const input of ["", new Uint8Array(0)]) {
+    const empty = await Alcove.run(["cat"], { input });
+    assertEquals([empty.stdout.length, empty.status.code], [0, 0]);
+  }
   // Input needs a pipe.
   await assertRejects(
     () => Alcove.run(["cat"], { input: "x", stdin: "null" }),

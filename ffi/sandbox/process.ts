@@ -186,7 +186,13 @@ export class Process implements AsyncDisposable {
     if (this.#stdio[0] !== "pipe") throw notPiped("stdin", this.#stdio[0]);
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream<Uint8Array>({
-      write: (chunk) => this.#host.stdin(this.pipeline, chunk),
+      // A failed write errors the stream for good: nothing can be written after it, so the
+      // program gets its EOF (else a reader of its output would wait for ever).
+      write: (chunk) =>
+        this.#host.stdin(this.pipeline, chunk).catch((e) => {
+          this.#host.eof(this.pipeline).catch(() => {});
+          throw e;
+        }),
       // Closing the input of a program that has ended is done: nothing is lost.
       close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {}),
@@ -239,8 +245,15 @@ export class Process implements AsyncDisposable {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         const chunk = await this.#host[which](this.pipeline);
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
+        if (chunk !== null) return controller.enqueue(chunk);
+        // Its end, unless the driver closed first: then it is cut short where the status
+        // says so (the root control process lost), not ended as if all had come.
+        const lost = this.#host.closed
+          ? await this.status.then(() => undefined, (e: unknown) => e)
+          : undefined;
+        if (!(lost instanceof DriverClosedError)) return controller.close();
+        const why = this.#host[CLOSED_WHY] ?? "the driver closed before the process ended";
+        controller.error(new DriverClosedError(which, this.pipeline, why));
       },
       // Nobody reads it any more: the program's next write fails, as on a pipe whose
       // reader went away, instead of waiting for room forever.
@@ -347,26 +360,35 @@ export class Process implements AsyncDisposable {
         );
       }
     }
-    this.#output ??= this.#collect();
+    if (this.#output === undefined) {
+      // The streams are taken now, so that no reader can come between.
+      const [out, err] = (["stdout", "stderr"] as const).map((which, i) =>
+        this.#stdio[i + 1] === "pipe" ? this[which].getReader() : undefined
+      );
+      this.#output = this.#collect(out, err);
+    }
     return this.#output;
   }
 
-  async #collect(): Promise<ProcessOutput> {
+  async #collect(
+    out: ReadableStreamDefaultReader<Uint8Array> | undefined,
+    err: ReadableStreamDefaultReader<Uint8Array> | undefined,
+  ): Promise<ProcessOutput> {
     if (this.#stdio[0] === "pipe" && !this.#stdinTouched) {
       this.#stdinTouched = true;
       await this.#host.eof(this.pipeline).catch(() => {});
     }
-    const drain = async (which: "stdout" | "stderr", i: number) => {
-      if (this.#stdio[i] !== "pipe") return new Uint8Array(0);
+    const drain = async (reader: ReadableStreamDefaultReader<Uint8Array> | undefined) => {
+      if (reader === undefined) return new Uint8Array(0);
       const parts: Uint8Array[] = [];
-      for await (const chunk of this[which]) parts.push(chunk);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+      }
       return concat(parts);
     };
-    const [stdout, stderr, status] = await Promise.all([
-      drain("stdout", 1),
-      drain("stderr", 2),
-      this.status,
-    ]);
+    const [stdout, stderr, status] = await Promise.all([drain(out), drain(err), this.status]);
     return { status, stdout, stderr };
   }
 

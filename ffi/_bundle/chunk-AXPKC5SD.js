@@ -1101,7 +1101,13 @@ var Process = class {
     if (this.#stdio[0] !== "pipe") throw notPiped("stdin", this.#stdio[0]);
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream({
-      write: (chunk) => this.#host.stdin(this.pipeline, chunk),
+      // A failed write errors the stream for good: nothing can be written after it, so the
+      // program gets its EOF (else a reader of its output would wait for ever).
+      write: (chunk) => this.#host.stdin(this.pipeline, chunk).catch((e) => {
+        this.#host.eof(this.pipeline).catch(() => {
+        });
+        throw e;
+      }),
       // Closing the input of a program that has ended is done: nothing is lost.
       close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {
@@ -1152,8 +1158,11 @@ var Process = class {
     return new ReadableStream({
       pull: async (controller) => {
         const chunk = await this.#host[which](this.pipeline);
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
+        if (chunk !== null) return controller.enqueue(chunk);
+        const lost = this.#host.closed ? await this.status.then(() => void 0, (e) => e) : void 0;
+        if (!(lost instanceof DriverClosedError)) return controller.close();
+        const why = this.#host[CLOSED_WHY] ?? "the driver closed before the process ended";
+        controller.error(new DriverClosedError(which, this.pipeline, why));
       },
       // Nobody reads it any more: the program's next write fails, as on a pipe whose
       // reader went away, instead of waiting for room forever.
@@ -1246,24 +1255,34 @@ var Process = class {
         return Promise.reject(new TypeError(`output: ${locked} is locked by a reader: read the rest there, or release its lock first`));
       }
     }
-    this.#output ??= this.#collect();
+    if (this.#output === void 0) {
+      const [out, err] = [
+        "stdout",
+        "stderr"
+      ].map((which, i) => this.#stdio[i + 1] === "pipe" ? this[which].getReader() : void 0);
+      this.#output = this.#collect(out, err);
+    }
     return this.#output;
   }
-  async #collect() {
+  async #collect(out, err) {
     if (this.#stdio[0] === "pipe" && !this.#stdinTouched) {
       this.#stdinTouched = true;
       await this.#host.eof(this.pipeline).catch(() => {
       });
     }
-    const drain = async (which, i) => {
-      if (this.#stdio[i] !== "pipe") return new Uint8Array(0);
+    const drain = async (reader) => {
+      if (reader === void 0) return new Uint8Array(0);
       const parts = [];
-      for await (const chunk of this[which]) parts.push(chunk);
+      for (; ; ) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+      }
       return concat(parts);
     };
     const [stdout, stderr, status] = await Promise.all([
-      drain("stdout", 1),
-      drain("stderr", 2),
+      drain(out),
+      drain(err),
       this.status
     ]);
     return {

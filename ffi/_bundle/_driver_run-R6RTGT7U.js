@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-M67DBAY2.js";
+} from "./chunk-AXPKC5SD.js";
 import {
   openLocal
 } from "./chunk-6QUAHBKB.js";
