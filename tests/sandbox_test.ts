@@ -1097,6 +1097,25 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
         TypeError,
         "options.mounts[0].mode: not for proc",
       ],
+      // A misspelt or misplaced field is refused, not dropped (a tmpfs of no size limit).
+      [
+        ["true"],
+        { mounts: [{ type: "tmpfs", target: "/tmp", sise: 1 << 20 }] },
+        TypeError,
+        "options.mounts[0].sise: unknown option (tmpfs takes type, target, size, mode)",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "proc", target: "/proc", source: "/x" }] },
+        TypeError,
+        "options.mounts[0].source: not for proc",
+      ],
+      [
+        ["true"],
+        { mounts: [{ type: "ro-bind", source: "/", target: "/", readonly: true }] },
+        TypeError,
+        "options.mounts[0].readonly: unknown option (ro-bind takes type, source, target)",
+      ],
       [
         ["true"],
         { mounts: [{ type: "chmod", target: "/x", mode: 0o10000 }] },

@@ -544,6 +544,20 @@ function namespaces(v: unknown): Namespace[] {
   return [...new Set(v as Namespace[])];
 }
 
+/** Every field of a mount, of one type or another. */
+const MOUNT_FIELDS = ["type", "source", "target", "data", "size", "mode"];
+
+/** The fields of a mount of this type. */
+function mountFields(type: Mount["type"]): string[] {
+  if (type === "symlink" || type.includes("bind") && !type.endsWith("data")) {
+    return ["type", "source", "target"];
+  }
+  if (type === "tmpfs") return ["type", "target", "size", "mode"];
+  if (type === "dir" || type === "chmod") return ["type", "target", "mode"];
+  if (type === "file" || type.endsWith("data")) return ["type", "target", "data", "mode"];
+  return ["type", "target"];
+}
+
 function encodeMount(r: Records, m: unknown, i: number): void {
   const f = `mounts[${i}]`;
   if (typeof m !== "object" || m === null) fail(f, "must be an object");
@@ -553,6 +567,13 @@ function encodeMount(r: Records, m: unknown, i: number): void {
   }
   const type = o.type as Mount["type"];
   const [op, flags] = MOUNT_OP[type];
+  // A misspelt field would be dropped silently (a tmpfs with "sise" has no size limit).
+  const fields = mountFields(type);
+  for (const key of Object.keys(o)) {
+    if (fields.includes(key) || o[key] === undefined && MOUNT_FIELDS.includes(key)) continue;
+    if (MOUNT_FIELDS.includes(key)) fail(`${f}.${key}`, `not for ${type}`);
+    fail(`${f}.${key}`, `unknown option (${type} takes ${fields.join(", ")})`);
+  }
   const target = absPath(`${f}.target`, o.target);
   let source = "";
   let data: Uint8Array = new Uint8Array(0);

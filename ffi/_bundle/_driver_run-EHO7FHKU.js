@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-AXPKC5SD.js";
+} from "./chunk-G237YVS5.js";
 import {
   openLocal
 } from "./chunk-6QUAHBKB.js";

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-EBSC67ZT.js";
+} from "./chunk-2KFW5ZIZ.js";
 import {
   ConstantTable,
   VERSION,

@@ -636,6 +636,44 @@ function namespaces(v) {
     ...new Set(v)
   ];
 }
+var MOUNT_FIELDS = [
+  "type",
+  "source",
+  "target",
+  "data",
+  "size",
+  "mode"
+];
+function mountFields(type) {
+  if (type === "symlink" || type.includes("bind") && !type.endsWith("data")) {
+    return [
+      "type",
+      "source",
+      "target"
+    ];
+  }
+  if (type === "tmpfs") return [
+    "type",
+    "target",
+    "size",
+    "mode"
+  ];
+  if (type === "dir" || type === "chmod") return [
+    "type",
+    "target",
+    "mode"
+  ];
+  if (type === "file" || type.endsWith("data")) return [
+    "type",
+    "target",
+    "data",
+    "mode"
+  ];
+  return [
+    "type",
+    "target"
+  ];
+}
 function encodeMount(r, m, i) {
   const f = `mounts[${i}]`;
   if (typeof m !== "object" || m === null) fail2(f, "must be an object");
@@ -645,6 +683,12 @@ function encodeMount(r, m, i) {
   }
   const type = o.type;
   const [op, flags] = MOUNT_OP[type];
+  const fields = mountFields(type);
+  for (const key of Object.keys(o)) {
+    if (fields.includes(key) || o[key] === void 0 && MOUNT_FIELDS.includes(key)) continue;
+    if (MOUNT_FIELDS.includes(key)) fail2(`${f}.${key}`, `not for ${type}`);
+    fail2(`${f}.${key}`, `unknown option (${type} takes ${fields.join(", ")})`);
+  }
   const target = absPath(`${f}.target`, o.target);
   let source = "";
   let data = new Uint8Array(0);
