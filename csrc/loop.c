@@ -616,6 +616,11 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
     if (WIFSIGNALED(c->status)) {
         kind = ALCOVE_EVENT_TERMSIG;
         value = WTERMSIG(c->status);
+        /* Killed once its time was up: by the timeout, if not by this process (a spawned
+         * child does it itself when its budget ran out before its exec). */
+        if (value == SIGKILL && c->reason == SB_REASON_NONE && c->deadline_ns != 0 &&
+            now_ns() >= c->deadline_ns)
+            c->reason = SB_REASON_TIMEOUT;
     } else {
         kind = ALCOVE_EVENT_EXIT;
         value = WEXITSTATUS(c->status);

@@ -195,6 +195,7 @@ struct alcove_sandbox {
     struct alcove_cg_request cg;
     /* Filled in by the parent for the child. */
     pid_t parent;      /* the control process */
+    long long deadline_ns; /* when its timeout is reached (CLOCK_MONOTONIC), 0: no timeout */
     int report_fd;     /* close-on-exec pipe for a failed step */
     int sync_fd;       /* the child waits here for its id maps (and the host's look) */
     const struct alcove_cg *cgroup; /* the cgroups the child moves itself into, or NULL */

@@ -22,6 +22,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -1266,6 +1267,15 @@ static void run_last_steps(struct last_steps *ls)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* A time budget already spent (a timeout of 0, or steps that took all of it): the program
+     * never starts. Its end is the timeout's kill (loop.c counts it so). Before the filters,
+     * which may refuse kill. */
+    if (sb->deadline_ns > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((long long)ts.tv_sec * 1000000000 + ts.tv_nsec >= sb->deadline_ns)
+            kill(getpid(), SIGKILL);
+    }
     for (size_t i = 0; i < sb->nseccomp; i++) {
         struct sock_fprog prog = {
             .len = (unsigned short)(sb->seccomp_len[i] / 8),

@@ -767,7 +767,8 @@ Deno.test("spawn: a Process nobody holds closes its pipes, so its program is not
   });
 });
 
-Deno.test("spawn: timeout 0 is a limit already reached, not no limit", async () => {
+Deno.test("spawn: timeout 0 is a limit already reached: the program never starts", async () => {
+  const marker = await Deno.makeTempFile();
   await withDriver(async (drv) => {
     const o = await (await drv.spawn(["sleep", "5"], { timeout: 0 })).output();
     assertEquals([o.status.reason, o.status.signal, o.status.success], [
@@ -776,7 +777,32 @@ Deno.test("spawn: timeout 0 is a limit already reached, not no limit", async () 
       false,
     ]);
     assert(o.status.usage.wallMs < 2000, `ran ${o.status.usage.wallMs} ms`);
+    // It ran, wrote and printed before its kill, now and then (a borrowed-memory child is
+    // past its exec before the control process can look at the clock).
+    const ways: [string, SpawnOptions][] = [
+      ["borrowing the memory", {}],
+      ["with namespaces", IS_ROOT ? { namespaces: ["uts", "ipc"] } : {}],
+      ["with its own user namespace", { namespaces: ["user"] }],
+    ];
+    for (const [name, options] of ways) {
+      for (let i = 0; i < 20; i++) {
+        await Deno.remove(marker).catch(() => {});
+        const p = await drv.spawn(["sh", "-c", `echo ran; : > ${marker}`], {
+          ...options,
+          timeout: 0,
+        });
+        const out = await p.output();
+        assertEquals(
+          [out.status.reason, out.status.signal, text(out.stdout), text(out.stderr)],
+          ["timeout", "SIGKILL", "", ""],
+          name,
+        );
+        const ran = await Deno.stat(marker).then(() => true, () => false);
+        assertEquals(ran, false, `${name}: it ran`);
+      }
+    }
   });
+  await Deno.remove(marker).catch(() => {});
 });
 
 Deno.test("spawn: 500 at once from one driver", async () => {

@@ -293,6 +293,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
 
     alcove_subreaper(ap, 1);
     long long started = now_ns();
+    sb.deadline_ns = deadline(started, &sb);
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);

@@ -226,8 +226,9 @@ export interface SpawnOptions {
   /** SIGKILL when the control process that started it dies (default true). */
   dieWithParent?: boolean;
   /**
-   * Wall-clock limit in milliseconds: the control process kills the tree at the limit. 0 is a
-   * limit already reached (a time budget that ran out), not "no limit": leave it out for none.
+   * Wall-clock limit in milliseconds, from the request: the control process kills the tree at
+   * the limit, and a program whose setup took all of it never starts. 0 is a limit already
+   * reached (a time budget that ran out), not "no limit": leave it out for none.
    */
   timeout?: number;
   /**
