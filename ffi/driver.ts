@@ -41,6 +41,9 @@ import type { Process, ProcessOutput } from "./sandbox/process.ts";
 import { spawnProcess } from "./sandbox/_spawn.ts";
 import { Task } from "./sandbox/task.ts";
 
+/** The fields of StartOptions. */
+const START_OPTIONS = ["exec", "helper", "startTimeout", "maxBuffered", "inheritStdio"];
+
 /** Options of {@linkcode Alcove.start}.
  *
  * @example
@@ -266,9 +269,15 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * ```
    */
   static async start(options: StartOptions = {}): Promise<Alcove> {
-    if (typeof options !== "object" || options === null) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
       throw new TypeError("Alcove.start: options must be an object");
     }
+    for (const key of Object.keys(options)) {
+      if (!START_OPTIONS.includes(key)) {
+        throw new TypeError(`Alcove.start: options.${key}: unknown option`);
+      }
+    }
+    options = { ...options };
     const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
@@ -464,6 +473,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     argv: readonly string[],
     options: SpawnOptions & { start?: StartOptions; input?: string | Uint8Array } = {},
   ): Promise<ProcessOutput> {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError("Alcove.run: options must be an object");
+    }
     const { start, input, ...spawnOptions } = options;
     let data: Uint8Array | undefined;
     if (input !== undefined) {

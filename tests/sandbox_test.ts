@@ -1083,6 +1083,10 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
   await withDriver(async (drv) => {
     const bad: [unknown, unknown, typeof TypeError, string][] = [
       [[], {}, TypeError, "spawn: argv must be a non-empty array"],
+      // A hole in argv is named as any other wrong entry; an array is no options object.
+      // deno-lint-ignore no-sparse-arrays
+      [["sh", , "x"], {}, TypeError, "spawn: argv[1] must be a string"],
+      [["true"], [], TypeError, "spawn: options must be an object"],
       [["a\0b"], {}, TypeError, "spawn: argv[0] must be a string without NUL"],
       [["true"], { nope: 1 }, TypeError, "spawn: options.nope: unknown option"],
       [["true"], { namespaces: ["pidd"] }, RangeError, "options.namespaces[0]: must be one of"],
@@ -1363,6 +1367,22 @@ Deno.test("spawn: a stream cut short by the loss of the root errors, not ends", 
     assertEquals(text((await reader.read()).value!), "hi\n");
     await d.stop();
     assertEquals((await reader.read()).done, true);
+  });
+});
+
+Deno.test("spawn, Alcove.start and Alcove.run take options objects of known own fields", async () => {
+  await assertRejects(() => Alcove.start({ bogus: 1 } as never), TypeError, "options.bogus");
+  await assertRejects(() => Alcove.start([] as never), TypeError, "options must be an object");
+  await assertRejects(() => Alcove.run(["true"], null as never), TypeError, "Alcove.run: options");
+  await assertRejects(
+    () => Alcove.run(["true"], { start: { bogus: 1 } as never }),
+    TypeError,
+    "Alcove.start: options.bogus: unknown option",
+  );
+  await withDriver(async (drv) => {
+    // A field it inherits is not its own: not checked, so not taken either.
+    const p = await drv.spawn(["true"], Object.create({ timeout: 0, nope: 1 }));
+    assertEquals((await p.status).reason, "exit");
   });
 });
 

@@ -739,19 +739,22 @@ export function encodeSpawnRequest(
   if (!Array.isArray(argv) || argv.length === 0) {
     throw new TypeError("spawn: argv must be a non-empty array of strings");
   }
-  argv.forEach((a, i) => {
+  // Every index: forEach would skip the holes of a sparse array.
+  for (let i = 0; i < argv.length; i++) {
+    const a: unknown = argv[i];
     if (typeof a !== "string" || a.includes("\0")) {
       throw new TypeError(`spawn: argv[${i}] must be a string without NUL bytes`);
     }
-  });
+  }
   if (argv[0] === "") throw new TypeError("spawn: argv[0] must not be empty");
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("spawn: options must be an object");
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`spawn: options.${key}: unknown option`);
   }
-  const o = options as Record<string, unknown>;
+  // Its own fields alone: one it inherits would be taken without the check above.
+  const o: Record<string, unknown> = { ...options };
   const cgroup = o.cgroup === undefined
     ? undefined
     : checkCgroupLimits(o.cgroup, "spawn: options.cgroup");

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-2KFW5ZIZ.js";
+} from "./chunk-YMKNCMOK.js";
 import {
   ConstantTable,
   VERSION,
@@ -601,6 +601,13 @@ var Task = class _Task extends TaskCalls {
 };
 
 // ffi/driver.ts
+var START_OPTIONS = [
+  "exec",
+  "helper",
+  "startTimeout",
+  "maxBuffered",
+  "inheritStdio"
+];
 var MAX_REQUEST = 64 * 1024 * 1024;
 var STDIN_CHUNK = 256 * 1024;
 var LARGE_FRAME = 64 * 1024;
@@ -729,9 +736,17 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * ```
    */
   static async start(options = {}) {
-    if (typeof options !== "object" || options === null) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
       throw new TypeError("Alcove.start: options must be an object");
     }
+    for (const key of Object.keys(options)) {
+      if (!START_OPTIONS.includes(key)) {
+        throw new TypeError(`Alcove.start: options.${key}: unknown option`);
+      }
+    }
+    options = {
+      ...options
+    };
     const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
@@ -912,6 +927,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * ```
    */
   static async run(argv, options = {}) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError("Alcove.run: options must be an object");
+    }
     const { start, input, ...spawnOptions } = options;
     let data;
     if (input !== void 0) {

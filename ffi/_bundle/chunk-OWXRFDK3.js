@@ -844,19 +844,22 @@ function encodeSpawnRequest(argv, options, table) {
   if (!Array.isArray(argv) || argv.length === 0) {
     throw new TypeError("spawn: argv must be a non-empty array of strings");
   }
-  argv.forEach((a, i) => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (typeof a !== "string" || a.includes("\0")) {
       throw new TypeError(`spawn: argv[${i}] must be a string without NUL bytes`);
     }
-  });
+  }
   if (argv[0] === "") throw new TypeError("spawn: argv[0] must not be empty");
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("spawn: options must be an object");
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN2.has(key)) throw new TypeError(`spawn: options.${key}: unknown option`);
   }
-  const o = options;
+  const o = {
+    ...options
+  };
   const cgroup = o.cgroup === void 0 ? void 0 : checkCgroupLimits(o.cgroup, "spawn: options.cgroup");
   const r = records();
   for (const a of argv) r.addText(TAG.ARG, a);
@@ -1582,6 +1585,13 @@ var Task = class _Task extends TaskCalls {
 };
 
 // ffi/driver.ts
+var START_OPTIONS = [
+  "exec",
+  "helper",
+  "startTimeout",
+  "maxBuffered",
+  "inheritStdio"
+];
 var MAX_REQUEST = 64 * 1024 * 1024;
 var STDIN_CHUNK = 256 * 1024;
 var LARGE_FRAME = 64 * 1024;
@@ -1710,9 +1720,17 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * ```
    */
   static async start(options = {}) {
-    if (typeof options !== "object" || options === null) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
       throw new TypeError("Alcove.start: options must be an object");
     }
+    for (const key of Object.keys(options)) {
+      if (!START_OPTIONS.includes(key)) {
+        throw new TypeError(`Alcove.start: options.${key}: unknown option`);
+      }
+    }
+    options = {
+      ...options
+    };
     const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     if (typeof maxBuffered !== "number" || !Number.isSafeInteger(maxBuffered) || maxBuffered < 0) {
       throw new RangeError("Alcove.start: maxBuffered must be a non-negative integer of bytes");
@@ -1893,6 +1911,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * ```
    */
   static async run(argv, options = {}) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError("Alcove.run: options must be an object");
+    }
     const { start, input, ...spawnOptions } = options;
     let data;
     if (input !== void 0) {

@@ -1715,19 +1715,22 @@ function encodeSpawnRequest(argv, options, table) {
   if (!Array.isArray(argv) || argv.length === 0) {
     throw new TypeError("spawn: argv must be a non-empty array of strings");
   }
-  argv.forEach((a, i) => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (typeof a !== "string" || a.includes("\0")) {
       throw new TypeError(`spawn: argv[${i}] must be a string without NUL bytes`);
     }
-  });
+  }
   if (argv[0] === "") throw new TypeError("spawn: argv[0] must not be empty");
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("spawn: options must be an object");
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN2.has(key)) throw new TypeError(`spawn: options.${key}: unknown option`);
   }
-  const o = options;
+  const o = {
+    ...options
+  };
   const cgroup = o.cgroup === void 0 ? void 0 : checkCgroupLimits(o.cgroup, "spawn: options.cgroup");
   const r = records();
   for (const a of argv) r.addText(TAG.ARG, a);

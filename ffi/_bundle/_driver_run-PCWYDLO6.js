@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-G237YVS5.js";
+} from "./chunk-OWXRFDK3.js";
 import {
   openLocal
 } from "./chunk-6QUAHBKB.js";
