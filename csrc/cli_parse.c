@@ -349,6 +349,35 @@ static const char *abs_path_problem(const char *s)
     return NULL;
 }
 
+/* The longest path a system call takes, with its NUL (PATH_MAX), as options.ts has it. */
+#define PATH_BUF 4096
+
+/* options.ts's message for a path of n bytes that does not fit, in `buf`. */
+static const char *too_long(char *buf, size_t cap, size_t n)
+{
+    snprintf(buf, cap, "must be shorter than %d bytes (PATH_MAX), got %zu", PATH_BUF, n);
+    return buf;
+}
+
+/* bubblewrap's relative paths: a destination is from the new root, a bind's source from
+ * where alcove was started (`base`, or "" for the root). Written into buf (PATH_BUF bytes);
+ * NULL when the whole is PATH_BUF bytes or more, with its length in *n. */
+static const char *relative_to(const char *s, const char *base, char *buf, size_t *n)
+{
+    size_t ls = strlen(s), lb = strlen(base);
+    size_t slash = lb > 0 && base[lb - 1] == '/' ? 0 : 1;
+    *n = s[0] == '/' ? ls : lb + slash + ls;
+    if (*n >= PATH_BUF)
+        return NULL;
+    if (s[0] == '/')
+        return s;
+    memcpy(buf, base, lb);
+    if (slash)
+        buf[lb] = '/';
+    memcpy(buf + lb + slash, s, ls + 1);
+    return buf;
+}
+
 /* A working directory: absolute, but ".." may be in it (it is entered once the new root is
  * made, where it cannot lead out). */
 static const char *cwd_problem(const char *s)
@@ -884,12 +913,18 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
         return spawn_problem("mounts", "must have at most 1024 entries");
     for (size_t i = 0; i < p->nmounts; i++) {
         const struct mount *m = &p->mounts[i];
-        if ((problem = abs_path_problem(m->target)) != NULL) {
+        char tbuf[PATH_BUF], sbuf[PATH_BUF], why[80];
+        size_t n;
+        const char *target = relative_to(m->target, "", tbuf, &n);
+        if ((problem = target == NULL ? too_long(why, sizeof(why), n)
+                                      : abs_path_problem(target)) != NULL) {
             snprintf(field, sizeof(field), "mounts[%zu].target", i);
             return spawn_problem(field, problem);
         }
         int bind = m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND;
-        problem = bind ? abs_path_problem(m->source)
+        /* A host path: ".." in it is the host's to resolve. */
+        const char *source = bind ? relative_to(m->source, cwd, sbuf, &n) : m->source;
+        problem = source == NULL ? too_long(why, sizeof(why), n)
                   : m->op == SB_MNT_SYMLINK && m->source[0] == 0 ? "must not be empty"
                                                                  : NULL;
         if (problem != NULL) {
@@ -905,8 +940,8 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
         u8(r, m->flags);
         u32(r, m->mode);
         u64(r, (uint64_t)m->size);
-        lp_text(r, m->source);
-        lp_text(r, m->target);
+        lp_text(r, source);
+        lp_text(r, target);
         u32(r, 0);
     }
     open_record(r, SB_ROOT);

@@ -484,6 +484,69 @@ Deno.test(
 );
 
 Deno.test(
+  needs(
+    "cli: relative paths as bwrap has them: a source from here, a destination from /",
+    NO_BWRAP,
+  ),
+  async (t) => {
+    // run() starts both in /tmp.
+    const dir = `${SCRATCH}relative`;
+    const name = dir.slice("/tmp/".length);
+    await Deno.mkdir(`${dir}/sub`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/sub/f`, "data\n");
+    try {
+      const cases: [string, string[]][] = [
+        ["a source", ["--bind", `${name}/sub`, "/mnt", "cat", "/mnt/f"]],
+        ["a source with ..", ["--ro-bind", `${name}/sub/../sub`, "/mnt", "cat", "/mnt/f"]],
+        ["an absolute source with ..", [
+          "--ro-bind",
+          `${dir}/../${name}/sub`,
+          "/mnt",
+          "ls",
+          "/mnt",
+        ]],
+        ["a -try source", ["--ro-bind-try", `${name}/nope`, "/mnt", "ls", "/mnt"]],
+        ["destinations", [
+          "--tmpfs",
+          "tmp",
+          "--dir",
+          "tmp/d",
+          "--symlink",
+          "d",
+          "tmp/l",
+          "--chmod",
+          "0700",
+          "tmp/d",
+          "--ro-bind",
+          `${name}/sub`,
+          "tmp/d",
+          "--remount-ro",
+          "tmp",
+          "sh",
+          "-c",
+          "stat -c '%a %F %N' /tmp /tmp/d /tmp/l; cat /tmp/l/f",
+        ]],
+        ["proc and dev", ["--proc", "proc", "--dev", "dev", "sh", "-c", "ls -d /proc/1 /dev/null"]],
+      ];
+      for (const [what, args] of cases) {
+        await t.step(what, async () => {
+          await same([...ROOT, ...args]);
+        });
+      }
+      await t.step("parsed by TypeScript, and through a driver", async () => {
+        const args = [...ROOT, "--bind", `${name}/sub`, "tmp", "cat", "/tmp/f"];
+        const ts = await run("alcove", ["--seccomp-profile", "none", ...args]);
+        assertEquals([ts.code, ts.out], [0, "data\n"], ts.err);
+        const d = await runPath(args, { driver: true, env: { PWD: "/tmp" } });
+        assertEquals([d.code, d.out], [0, "data\n"], d.err);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
   needs("cli: --setenv and --unsetenv refuse the names setenv(3) refuses, as bwrap does", NO_BWRAP),
   async (t) => {
     const cases: [string, string[]][] = [

@@ -144,6 +144,11 @@ function envName(option: string, name: string): string {
   return name;
 }
 
+/** bubblewrap's relative destination: from the new root. */
+function inside(path: string): string {
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
 /** What `--chdir ""` fails with, in both parsers (csrc/cli_parse.c). */
 const EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 
@@ -636,6 +641,9 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         throw new CommandLineError("--size must be followed by --tmpfs");
       }
     }
+    // bubblewrap's relative source: from where the command line was started.
+    const onHost = (path: string) =>
+      path.startsWith("/") ? path : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
     const withMode = <T extends Mount>(
       m: T,
     ): T => (perms === undefined ? m : { ...m, mode: perms });
@@ -721,7 +729,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
       case "--dev-bind-try":
       case "--ro-bind":
       case "--ro-bind-try":
-        mounts.push({ type: arg.slice(2) as "bind", source: a, target: b });
+        mounts.push({ type: arg.slice(2) as "bind", source: onHost(a), target: inside(b) });
         break;
       case "--bind-fd":
       case "--ro-bind-fd": {
@@ -729,12 +737,12 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         mounts.push({
           type: arg === "--bind-fd" ? "bind" : "ro-bind",
           source: `/proc/self/fd/${fd}`,
-          target: b,
+          target: inside(b),
         });
         break;
       }
       case "--remount-ro":
-        mounts.push({ type: "remount-ro", target: a });
+        mounts.push({ type: "remount-ro", target: inside(a) });
         break;
       case "--exec-label":
       case "--file-label":
@@ -742,37 +750,39 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
       case "--proc":
       case "--dev":
       case "--mqueue":
-        mounts.push({ type: arg.slice(2) as "proc", target: a });
+        mounts.push({ type: arg.slice(2) as "proc", target: inside(a) });
         break;
       case "--tmpfs":
         mounts.push(
-          withMode({ type: "tmpfs", target: a, ...(size === undefined ? {} : { size }) }),
+          withMode({ type: "tmpfs", target: inside(a), ...(size === undefined ? {} : { size }) }),
         );
         break;
       case "--dir":
-        mounts.push(withMode({ type: "dir", target: a }));
+        mounts.push(withMode({ type: "dir", target: inside(a) }));
         break;
       case "--file":
-        mounts.push(withMode({ type: "file", target: b, data: readFd(a, "--file data") }));
+        mounts.push(
+          withMode({ type: "file", target: inside(b), data: readFd(a, "--file data") }),
+        );
         break;
       case "--bind-data":
       case "--ro-bind-data":
         mounts.push(
           withMode({
             type: arg.slice(2) as "bind-data",
-            target: b,
+            target: inside(b),
             data: readFd(a, `${arg} data`),
           }),
         );
         break;
       case "--symlink":
-        mounts.push({ type: "symlink", source: a, target: b });
+        mounts.push({ type: "symlink", source: a, target: inside(b) });
         break;
       case "--chmod": {
         if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 0o7777) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
-        mounts.push({ type: "chmod", target: b, mode: parseInt(a, 8) });
+        mounts.push({ type: "chmod", target: inside(b), mode: parseInt(a, 8) });
         break;
       }
       case "--seccomp":

@@ -581,7 +581,8 @@ function encodeMount(r: Records, m: unknown, i: number): void {
   let modeValue = MODE_DEFAULT;
   let size = 0n;
   if (type.includes("bind") && !type.endsWith("data")) {
-    source = absPath(`${f}.source`, o.source);
+    // A host path: ".." in it is the host's to resolve.
+    source = absPath(`${f}.source`, o.source, true);
   }
   if (type === "symlink") {
     source = str(`${f}.source`, o.source);

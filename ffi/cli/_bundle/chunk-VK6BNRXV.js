@@ -158,6 +158,9 @@ function envName(option, name) {
   }
   return name;
 }
+function inside(path) {
+  return path.startsWith("/") ? path : `/${path}`;
+}
 var EMPTY_CHDIR = `Can't chdir to an empty path (--chdir "")`;
 var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
 
@@ -556,6 +559,7 @@ function parse(args, io, warnings) {
         throw new CommandLineError("--size must be followed by --tmpfs");
       }
     }
+    const onHost = (path) => path.startsWith("/") ? path : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
     const withMode = (m) => perms === void 0 ? m : {
       ...m,
       mode: perms
@@ -649,8 +653,8 @@ function parse(args, io, warnings) {
       case "--ro-bind-try":
         mounts.push({
           type: arg.slice(2),
-          source: a,
-          target: b
+          source: onHost(a),
+          target: inside(b)
         });
         break;
       case "--bind-fd":
@@ -659,14 +663,14 @@ function parse(args, io, warnings) {
         mounts.push({
           type: arg === "--bind-fd" ? "bind" : "ro-bind",
           source: `/proc/self/fd/${fd}`,
-          target: b
+          target: inside(b)
         });
         break;
       }
       case "--remount-ro":
         mounts.push({
           type: "remount-ro",
-          target: a
+          target: inside(a)
         });
         break;
       case "--exec-label":
@@ -677,13 +681,13 @@ function parse(args, io, warnings) {
       case "--mqueue":
         mounts.push({
           type: arg.slice(2),
-          target: a
+          target: inside(a)
         });
         break;
       case "--tmpfs":
         mounts.push(withMode({
           type: "tmpfs",
-          target: a,
+          target: inside(a),
           ...size === void 0 ? {} : {
             size
           }
@@ -692,13 +696,13 @@ function parse(args, io, warnings) {
       case "--dir":
         mounts.push(withMode({
           type: "dir",
-          target: a
+          target: inside(a)
         }));
         break;
       case "--file":
         mounts.push(withMode({
           type: "file",
-          target: b,
+          target: inside(b),
           data: readFd2(a, "--file data")
         }));
         break;
@@ -706,7 +710,7 @@ function parse(args, io, warnings) {
       case "--ro-bind-data":
         mounts.push(withMode({
           type: arg.slice(2),
-          target: b,
+          target: inside(b),
           data: readFd2(a, `${arg} data`)
         }));
         break;
@@ -714,7 +718,7 @@ function parse(args, io, warnings) {
         mounts.push({
           type: "symlink",
           source: a,
-          target: b
+          target: inside(b)
         });
         break;
       case "--chmod": {
@@ -723,7 +727,7 @@ function parse(args, io, warnings) {
         }
         mounts.push({
           type: "chmod",
-          target: b,
+          target: inside(b),
           mode: parseInt(a, 8)
         });
         break;
@@ -1566,7 +1570,7 @@ function encodeMount(r, m, i) {
   let modeValue = MODE_DEFAULT;
   let size = 0n;
   if (type.includes("bind") && !type.endsWith("data")) {
-    source = absPath(`${f}.source`, o.source);
+    source = absPath(`${f}.source`, o.source, true);
   }
   if (type === "symlink") {
     source = str(`${f}.source`, o.source);

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-OWXRFDK3.js";
+} from "./chunk-6GYVTFBR.js";
 import {
   openLocal
 } from "./chunk-6QUAHBKB.js";
