@@ -347,9 +347,12 @@ static void own(const char *path, int fd)
 }
 
 /* mkdir -p of path's parents (and of path itself when `self`). The new root is there
- * already (new_root made it): below it, only what follows is made. */
+ * already (new_root made it): below it, only what follows is made, with `mode` less the
+ * umask (and, for the parents, less the set-id and sticky bits, as bubblewrap makes them).
+ * Returns 1 when it made path itself, 0 when it was there, or -errno. */
 static int mkdirs(const char *path, int self, mode_t mode)
 {
+    int made = 0;
     char buf[4096];
     size_t n = strlen(path);
     if (n >= sizeof(buf))
@@ -364,16 +367,17 @@ static int mkdirs(const char *path, int self, mode_t mode)
         char c = buf[i];
         buf[i] = 0;
         struct stat st;
-        if (mkdir(buf, mode) == 0)
+        if (mkdir(buf, c == 0 ? mode : mode & 0777) == 0) {
             own(buf, -1);
-        else if (errno != EEXIST)
+            made = c == 0;
+        } else if (errno != EEXIST)
             return -errno;
         else if (c == 0 && stat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
             return -ENOTDIR; /* a file is there: a directory was asked for (as bwrap has it, a
                               * symbolic link that leads nowhere from here will do) */
         buf[i] = c;
     }
-    return 0;
+    return made;
 }
 
 /* The flags to keep when remounting a bind mount: the kernel refuses to drop
@@ -729,7 +733,9 @@ static void mount_op(const struct sb_mount *m)
         if ((rv = mkdirs(dst, 1, m->mode == SB_MODE_DEFAULT ? 0755 : (mode_t)(m->mode & 07777))) <
             0)
             failf(-rv, "mount", m->target.s, "Cannot create directory %s", m->target.s);
-        if (m->mode != SB_MODE_DEFAULT && chmod(dst, (mode_t)(m->mode & 07777)) < 0)
+        /* The mode of a directory it made (exactly, whatever the umask), as bubblewrap has it:
+         * one that was there keeps its own. */
+        if (rv == 1 && m->mode != SB_MODE_DEFAULT && chmod(dst, (mode_t)(m->mode & 07777)) < 0)
             failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
         return;
     case SB_MNT_SYMLINK: {

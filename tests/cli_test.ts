@@ -484,6 +484,43 @@ Deno.test(
 );
 
 Deno.test(
+  needs("cli: --perms with --dir sets the mode of a directory it makes alone, as bwrap", NO_BWRAP),
+  async () => {
+    // One that is there keeps its mode, read-only or not; a new one gets exactly the one given.
+    await same([...SYS, "--perms", "0700", "--dir", "/usr", "stat", "-c", "%a", "/usr"]);
+    await same([
+      ...ROOT,
+      "--tmpfs",
+      "/tmp",
+      "--perms",
+      "0700",
+      "--dir",
+      "/tmp",
+      "stat",
+      "-c",
+      "%a",
+      "/tmp",
+    ]);
+    for (const mode of ["0700", "0777", "1777"]) {
+      await same([
+        ...ROOT,
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        mode,
+        "--dir",
+        "/tmp/a/b",
+        "stat",
+        "-c",
+        "%a",
+        "/tmp/a",
+        "/tmp/a/b",
+      ]);
+    }
+  },
+);
+
+Deno.test(
   needs(
     "cli: relative paths as bwrap has them: a source from here, a destination from /",
     NO_BWRAP,
