@@ -522,6 +522,46 @@ Deno.test(
 
 Deno.test(
   needs(
+    "cli: a descriptor read for its data is used up, as with bwrap: a second use fails",
+    NO_BWRAP,
+  ),
+  async () => {
+    const data = `${SCRATCH}once-data`;
+    const args = `${SCRATCH}once-args`;
+    await Deno.writeTextFile(data, "hello\n");
+    await Deno.writeTextFile(args, "--setenv\0X\0x\0");
+    try {
+      const cases: [string[], string, string][] = [
+        [["--tmpfs", "/tmp", "--file", "3", "/tmp/f", "--file", "3", "/tmp/g"], data, "--file"],
+        [
+          ["--tmpfs", "/tmp", "--bind-data", "3", "/tmp/f", "--file", "3", "/tmp/g"],
+          data,
+          "--file",
+        ],
+        [["--args", "3", "--args", "3"], args, "--args"],
+      ];
+      for (const [opts, file, what] of cases) {
+        const all = [...ROOT, ...opts, "sh", "-c", "echo ran"];
+        const [b, a] = await Promise.all([
+          run("bwrap", all, `3<${file}`),
+          run("alcove", all, `3<${file}`),
+        ]);
+        assertEquals([b.code, b.out], [1, ""], b.err);
+        assertEquals(a, {
+          code: 1,
+          out: "",
+          err: `alcove: Can't read ${what} data: Bad file descriptor\n`,
+        });
+      }
+    } finally {
+      await Deno.remove(data);
+      await Deno.remove(args);
+    }
+  },
+);
+
+Deno.test(
+  needs(
     "cli: relative paths as bwrap has them: a source from here, a destination from /",
     NO_BWRAP,
   ),

@@ -577,8 +577,13 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     plan.ownFds.push(n);
     return n;
   };
+  // A descriptor read for its data is closed after it, as bubblewrap has it: a second use of
+  // it fails (it read as empty).
+  const consumed = new Set<number>();
   const readFd = (fd: string, what: string): Uint8Array => {
     const n = own(fd);
+    if (consumed.has(n)) throw new CommandLineError(`Can't read ${what}: Bad file descriptor`);
+    consumed.add(n);
     try {
       return io.readFd(n);
     } catch (e) {

@@ -14,7 +14,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-VK6BNRXV.js";
+} from "./chunk-7AXDZK53.js";
 import {
   ConstantTable,
   VERSION,
@@ -233,7 +233,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-FXWONZS5.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-ZMSOL2NP.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

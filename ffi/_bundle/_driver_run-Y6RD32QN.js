@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-6GYVTFBR.js";
+} from "./chunk-3QGVHKGU.js";
 import {
   openLocal
 } from "./chunk-6QUAHBKB.js";

@@ -501,8 +501,11 @@ function parse(args, io, warnings) {
     plan.ownFds.push(n);
     return n;
   };
+  const consumed = /* @__PURE__ */ new Set();
   const readFd2 = (fd, what) => {
     const n = own(fd);
+    if (consumed.has(n)) throw new CommandLineError(`Can't read ${what}: Bad file descriptor`);
+    consumed.add(n);
     try {
       return io.readFd(n);
     } catch (e) {
