@@ -125,37 +125,6 @@ static int usage(const char *fmt, ...)
     return ALCOVE_EXIT_USAGE;
 }
 
-/* Whether s is well-formed UTF-8 (no surrogates, overlong forms or code points above
- * U+10FFFF): what the runtime takes as a string without replacing anything. */
-static int is_utf8(const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s != 0) {
-        unsigned c = *s++;
-        int more;
-        uint32_t cp, min;
-        if (c < 0x80)
-            continue;
-        if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        for (; more > 0; more--, s++) {
-            if ((*s & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (*s & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-    }
-    return 1;
-}
-
 /* Digits of `base` only (ASCII), at most max: parse.ts's integer() in base 10, its octal
  * /^[0-7]+$/ checks in base 8. */
 static int whole_number(const char *s, unsigned base, uint64_t max, uint64_t *out)
@@ -225,13 +194,13 @@ static void env_set(struct parsed *p, const char *text, size_t len)
     v->text = text;
 }
 
-/* The environment as the runtime reads it: entries with a non-empty name, both parts
- * UTF-8; a name given twice takes its last value. */
+/* The environment: entries with a non-empty name, as bytes (bubblewrap passes on what is not
+ * UTF-8 too); a name given twice takes its last value. */
 static void env_load(struct parsed *p)
 {
     for (char **e = environ; *e != NULL; e++) {
         size_t len = name_len(*e);
-        if (len > 0 && is_utf8(*e)) {
+        if (len > 0) {
             env_set(p, *e, len);
             if (len == 4 && strncmp(*e, "HOME", 4) == 0)
                 p->home = *e + 5;
@@ -1153,11 +1122,6 @@ int alcove_cli_parse(struct alcove_cli *cli, int argc, char *argv[])
     if (i == argc)
         return usage("--cli-parse: no -- before the command line");
     i++;
-    for (int k = i; k < argc; k++)
-        if (!is_utf8(argv[k])) {
-            fprintf(stderr, "alcove: --cli-parse: the arguments must be UTF-8\n");
-            return ALCOVE_EXIT_SETUP;
-        }
     size_t nenviron = 0;
     while (environ[nenviron] != NULL)
         nenviron++;

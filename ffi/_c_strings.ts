@@ -30,18 +30,22 @@ export async function holding<T>(memory: unknown, call: T | Promise<T>): Promise
  * the architectures built are x64 and arm64. */
 export function cArgv(
   path: string,
-  argv: readonly string[],
+  argv: readonly (string | Uint8Array)[],
   address: (bytes: Uint8Array<ArrayBuffer>) => bigint,
 ): { bytes: Uint8Array<ArrayBuffer>; pointers: BigUint64Array<ArrayBuffer> } {
   const strings = [path, ...argv];
   let size = 0;
-  for (const s of strings) size += s.length * 3 + 1;
+  for (const s of strings) size += (typeof s === "string" ? s.length * 3 : s.length) + 1;
   const bytes = new Uint8Array(size);
   const offsets: number[] = [];
   let at = 0;
   for (const s of strings) {
     offsets.push(at);
-    at += encoder.encodeInto(s, bytes.subarray(at)).written + 1;
+    if (typeof s === "string") at += encoder.encodeInto(s, bytes.subarray(at)).written + 1;
+    else {
+      bytes.set(s, at);
+      at += s.length + 1;
+    }
   }
   // Asked once the bytes are written: Bun may move a buffer's storage while it is filled
   // through a view after its address was taken.

@@ -44,7 +44,7 @@ export function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined
 export async function execv(
   libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>,
   path: string,
-  argv: readonly string[],
+  argv: readonly (string | Uint8Array)[],
 ): Promise<void> {
   const { bytes, pointers } = cArgv(
     path,
@@ -54,6 +54,30 @@ export async function execv(
   // pointers holds only addresses in bytes: it stays referenced until execv has copied
   // them (or failed).
   await holding([bytes, pointers], libc.symbols.execv(bytes, pointers));
+}
+
+/**
+ * The bytes of the process's last `args.length` arguments (/proc/self/cmdline), those that
+ * `args` holds as the runtime decoded them; undefined when they cannot be read or do not
+ * decode to `args`.
+ */
+export function rawArgs(args: readonly string[]): Uint8Array[] | undefined {
+  let all: Uint8Array;
+  try {
+    all = Deno.readFileSync("/proc/self/cmdline");
+  } catch {
+    return undefined;
+  }
+  const words: Uint8Array[] = [];
+  for (let at = 0; at < all.length;) {
+    const end = all.indexOf(0, at);
+    words.push(all.subarray(at, end < 0 ? all.length : end));
+    at = end < 0 ? all.length : end + 1;
+  }
+  if (words.length < args.length) return undefined;
+  const mine = words.slice(words.length - args.length);
+  const decoder = new TextDecoder();
+  return mine.every((w, i) => decoder.decode(w) === args[i]) ? mine : undefined;
 }
 
 function isFile(path: string): boolean {
@@ -100,6 +124,9 @@ export async function execCliParser(
   root: string | undefined,
 ): Promise<void> {
   if (Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
+  // An argument that is not UTF-8 reached JavaScript changed: its bytes go as they came.
+  const given = args.some((a) => a.includes("\uFFFD")) ? rawArgs(args) : args;
+  if (given === undefined) return;
   try {
     if (Deno.cwd().includes("\uFFFD")) return;
   } catch {
@@ -111,7 +138,7 @@ export async function execCliParser(
   try {
     for (const dir of dirs) {
       const helper = `${dir}alcove`;
-      await execv(libc, helper, [helper, "--cli-parse", "--abi", String(ABI), "--", ...args]);
+      await execv(libc, helper, [helper, "--cli-parse", "--abi", String(ABI), "--", ...given]);
       if (holdsNative(dir)) return;
     }
   } finally {

@@ -561,6 +561,45 @@ Deno.test(
 );
 
 Deno.test(
+  needs("cli: bytes that are not UTF-8 go as given, or the command line is refused", NO_BWRAP),
+  async (t) => {
+    // The shell makes the bytes: a runtime passes only strings on.
+    const script = [
+      'X="$(printf "a\\377b")"; V="$(printf "\\376")"; export V',
+      '"$@" --ro-bind / / --setenv S "$X" sh -c \'printf "%s|%s|%s" "$1" "$S" "$V"\' sh "$X"',
+    ].join("; ");
+    const bytes = async (tool: string[], env: Record<string, string> = {}) => {
+      const r = await new Deno.Command("sh", {
+        args: ["-c", script, "sh", ...tool],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: r.code, out: [...r.stdout], err: decoder.decode(r.stderr) };
+    };
+    const expected = [0x61, 0xff, 0x62, 0x7c, 0x61, 0xff, 0x62, 0x7c, 0xfe];
+    await t.step("bwrap", async () => {
+      assertEquals(await bytes(["bwrap"]), { code: 0, out: expected, err: "" });
+    });
+    await t.step("parsed by the control process executable: as given", async () => {
+      assertEquals(await bytes(toolArgv("alcove")), { code: 0, out: expected, err: "" });
+    });
+    await t.step("parsed by TypeScript: refused, not changed", async () => {
+      for (
+        const [extra, env] of [[["--seccomp-profile", "none"], {}], [[], {
+          ALCOVE_CLI_DRIVER: "1",
+        }]] as const
+      ) {
+        const r = await bytes([...toolArgv("alcove"), ...extra], env);
+        assertEquals(r.code, 1, r.err);
+        assertEquals(r.out, []);
+        assertMatch(r.err, /^alcove: argument \d+ \("a\uFFFDb"\) is not UTF-8/);
+      }
+    });
+  },
+);
+
+Deno.test(
   needs(
     "cli: relative paths as bwrap has them: a source from here, a destination from /",
     NO_BWRAP,

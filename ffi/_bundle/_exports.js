@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-3QGVHKGU.js";
+} from "./chunk-OMB7Z2X6.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-6QUAHBKB.js";
+} from "./chunk-6MQZCQE5.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-HYN5NAF5.js";
+import "./chunk-GUFZL7U4.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-64AAFYMT.js";
+} from "./chunk-TGYTA6ER.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-PTT6GT2R.js";
+} from "./chunk-BK6O2JJ2.js";
 import {
   runtime
-} from "./chunk-4OS5H7ZS.js";
+} from "./chunk-YSKLQHFC.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -887,7 +887,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-YXXVIQ7D.js")).openLocal();
+      local = (await import("./local-KVESZUWA.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -913,7 +913,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-Y6RD32QN.js");
+  const { runWithDriver } = await import("./_driver_run-KDIJ6H46.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -117,3 +117,34 @@ export function readFd(local: Local, fd: number): Uint8Array {
   }
   return concat(parts);
 }
+
+/**
+ * The first of `args` that is not UTF-8 in the process's command line (/proc/self/cmdline),
+ * which the runtime gave with U+FFFD in its place: its index, or -1 when there is none (or
+ * the command line cannot be read).
+ */
+export function notUtf8(process: ProcessSeam, args: readonly string[]): number {
+  if (!args.some((a) => a.includes("\uFFFD"))) return -1;
+  let all: Uint8Array;
+  try {
+    all = process.readFile("/proc/self/cmdline");
+  } catch {
+    return -1;
+  }
+  const words: Uint8Array[] = [];
+  for (let at = 0; at < all.length;) {
+    const end = all.indexOf(0, at);
+    words.push(all.subarray(at, end < 0 ? all.length : end));
+    at = end < 0 ? all.length : end + 1;
+  }
+  const mine = words.slice(Math.max(0, words.length - args.length));
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  return mine.findIndex((w) => {
+    try {
+      strict.decode(w);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}

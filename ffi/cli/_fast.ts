@@ -65,10 +65,10 @@ const ASCII_ARGUMENT = new Set(["--cap-add", "--cap-drop"]);
 
 /** Whether the C parser takes this command line: every option is one of FAST_OPTIONS with
  * all its arguments, a command follows, and nothing is a string the runtime may have
- * changed (an argument not UTF-8 reaches JavaScript with U+FFFD in it) or one an object
- * treats apart (`--setenv __proto__ ...`). */
-export function parsedInC(args: readonly string[]): boolean {
-  for (const a of args) if (a.includes("\uFFFD") || a === "__proto__") return false;
+ * changed (an argument not UTF-8 reaches JavaScript with U+FFFD in it), unless the `bytes`
+ * of the arguments go, or one an object treats apart (`--setenv __proto__ ...`). */
+export function parsedInC(args: readonly string[], bytes = false): boolean {
+  for (const a of args) if ((!bytes && a.includes("\uFFFD")) || a === "__proto__") return false;
   let i = 0;
   while (i < args.length) {
     const arg = args[i];

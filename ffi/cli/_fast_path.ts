@@ -18,5 +18,6 @@ export async function execParsedInC(
   args: readonly string[],
   root: string | undefined,
 ): Promise<void> {
-  if (parsedInC(args)) await execCliParser(args, root);
+  // With U+FFFD in an argument, its bytes go (execCliParser reads them), if they can.
+  if (parsedInC(args, true)) await execCliParser(args, root);
 }

@@ -12,7 +12,18 @@
  */
 import { runtime } from "../_runtime.ts";
 import { runCommandLine } from "./run.ts";
+import { notUtf8 } from "./_common.ts";
 
-runtime.process.exit(
-  await runCommandLine(runtime.process.args(), { becomeSupervisor: true }),
-);
+const args = runtime.process.args();
+// An argument that is not UTF-8 came changed (U+FFFD) and would go on so: it is refused. (The
+// command lines that the control process parses get its bytes: see ../_runtime_exec.ts.)
+const bad = notUtf8(runtime.process, args);
+if (bad >= 0) {
+  console.error(
+    `alcove: argument ${bad + 1} (${
+      JSON.stringify(args[bad])
+    }) is not UTF-8: this command line cannot pass it on as given`,
+  );
+  runtime.process.exit(1);
+}
+runtime.process.exit(await runCommandLine(args, { becomeSupervisor: true }));

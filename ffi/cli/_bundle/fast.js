@@ -19,13 +19,17 @@ function cArgv(path, argv, address) {
     ...argv
   ];
   let size = 0;
-  for (const s of strings) size += s.length * 3 + 1;
+  for (const s of strings) size += (typeof s === "string" ? s.length * 3 : s.length) + 1;
   const bytes = new Uint8Array(size);
   const offsets = [];
   let at = 0;
   for (const s of strings) {
     offsets.push(at);
-    at += encoder.encodeInto(s, bytes.subarray(at)).written + 1;
+    if (typeof s === "string") at += encoder.encodeInto(s, bytes.subarray(at)).written + 1;
+    else {
+      bytes.set(s, at);
+      at += s.length + 1;
+    }
   }
   const base = address(bytes);
   const pointers = new BigUint64Array(strings.length);
@@ -112,6 +116,24 @@ async function execv(libc, path, argv) {
     pointers
   ], libc.symbols.execv(bytes, pointers));
 }
+function rawArgs(args) {
+  let all;
+  try {
+    all = Deno.readFileSync("/proc/self/cmdline");
+  } catch {
+    return void 0;
+  }
+  const words = [];
+  for (let at = 0; at < all.length; ) {
+    const end = all.indexOf(0, at);
+    words.push(all.subarray(at, end < 0 ? all.length : end));
+    at = end < 0 ? all.length : end + 1;
+  }
+  if (words.length < args.length) return void 0;
+  const mine = words.slice(words.length - args.length);
+  const decoder = new TextDecoder();
+  return mine.every((w, i) => decoder.decode(w) === args[i]) ? mine : void 0;
+}
 function isFile(path) {
   try {
     return Deno.statSync(path).isFile;
@@ -133,6 +155,8 @@ function holdsNative(dir) {
 }
 async function execCliParser(args, root) {
   if (Deno.env.get("ALCOVE_CLI_DRIVER") === "1") return;
+  const given = args.some((a) => a.includes("\uFFFD")) ? rawArgs(args) : args;
+  if (given === void 0) return;
   try {
     if (Deno.cwd().includes("\uFFFD")) return;
   } catch {
@@ -150,7 +174,7 @@ async function execCliParser(args, root) {
         "--abi",
         String(ABI),
         "--",
-        ...args
+        ...given
       ]);
       if (holdsNative(dir)) return;
     }
@@ -212,8 +236,8 @@ var ASCII_ARGUMENT = /* @__PURE__ */ new Set([
   "--cap-add",
   "--cap-drop"
 ]);
-function parsedInC(args) {
-  for (const a of args) if (a.includes("\uFFFD") || a === "__proto__") return false;
+function parsedInC(args, bytes = false) {
+  for (const a of args) if (!bytes && a.includes("\uFFFD") || a === "__proto__") return false;
   let i = 0;
   while (i < args.length) {
     const arg = args[i];
@@ -229,7 +253,7 @@ function parsedInC(args) {
 
 // ffi/cli/_fast_path.ts
 async function execParsedInC(args, root) {
-  if (parsedInC(args)) await execCliParser(args, root);
+  if (parsedInC(args, true)) await execCliParser(args, root);
 }
 export {
   execParsedInC

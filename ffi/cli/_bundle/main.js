@@ -10,18 +10,19 @@ import {
   fdError,
   givenFds,
   loadSeccompCompiler,
+  notUtf8,
   parseCommandLine,
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-7AXDZK53.js";
+} from "./chunk-F6H4362A.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-6SQWLP4E.js";
+} from "./chunk-UM2UEFW2.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -29,7 +30,7 @@ import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-4OS5H7ZS.js";
+} from "./chunk-YSKLQHFC.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -157,8 +158,8 @@ async function becomeSupervisor(plan, uid, given) {
   ]);
   return void 0;
 }
-function planCommandLine(args, io) {
-  const plan = parseCommandLine(args, io);
+function planCommandLine(args2, io) {
+  const plan = parseCommandLine(args2, io);
   if (plan.action !== "run") return plan;
   const asked = Object.entries(plan.cgroup).filter(([, v]) => v !== void 0);
   if (asked.length > 0) {
@@ -171,7 +172,7 @@ function planCommandLine(args, io) {
   if (caps !== void 0) plan.options.capabilities = caps;
   return plan;
 }
-async function runCommandLine(args, options = {}) {
+async function runCommandLine(args2, options = {}) {
   const proc = runtime.process;
   const uid = proc.uid();
   let local;
@@ -204,11 +205,11 @@ async function runCommandLine(args, options = {}) {
   let plan;
   try {
     try {
-      plan = planCommandLine(args, io);
+      plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-UAHYLYOG.js", import.meta.url).href)).openLocal();
-      plan = planCommandLine(args, io);
+      local = (await import(new URL("./local-VMJJCO4O.js", import.meta.url).href)).openLocal();
+      plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
     if (plan.action === "help") {
@@ -233,12 +234,18 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-ZMSOL2NP.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-IU4L4SQZ.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }
 
 // ffi/cli/main.ts
-runtime.process.exit(await runCommandLine(runtime.process.args(), {
+var args = runtime.process.args();
+var bad = notUtf8(runtime.process, args);
+if (bad >= 0) {
+  console.error(`alcove: argument ${bad + 1} (${JSON.stringify(args[bad])}) is not UTF-8: this command line cannot pass it on as given`);
+  runtime.process.exit(1);
+}
+runtime.process.exit(await runCommandLine(args, {
   becomeSupervisor: true
 }));

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-PTT6GT2R.js";
-import "./chunk-4OS5H7ZS.js";
+} from "./chunk-BK6O2JJ2.js";
+import "./chunk-YSKLQHFC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

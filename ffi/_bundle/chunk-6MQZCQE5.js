@@ -18,7 +18,7 @@ import {
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-4OS5H7ZS.js";
+} from "./chunk-YSKLQHFC.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-3QGVHKGU.js";
+} from "./chunk-OMB7Z2X6.js";
 import {
   openLocal
-} from "./chunk-6QUAHBKB.js";
+} from "./chunk-6MQZCQE5.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-HYN5NAF5.js";
+import "./chunk-GUFZL7U4.js";
 import {
   SetupError
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-4OS5H7ZS.js";
+} from "./chunk-YSKLQHFC.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

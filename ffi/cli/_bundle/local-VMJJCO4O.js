@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-DAVZ5OWB.js";
-import "./chunk-6SQWLP4E.js";
+} from "./chunk-WGEMOJCA.js";
+import "./chunk-UM2UEFW2.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-4OS5H7ZS.js";
+import "./chunk-YSKLQHFC.js";
 export {
   Local,
   openLocal

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-HASVLCNX.js";
+} from "./chunk-UVKQFSJG.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-HYN5NAF5.js";
+} from "./chunk-GUFZL7U4.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-6QUAHBKB.js";
+} from "./chunk-6MQZCQE5.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-4OS5H7ZS.js";
+import "./chunk-YSKLQHFC.js";
 export {
   Local,
   openLocal

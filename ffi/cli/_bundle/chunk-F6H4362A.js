@@ -1124,6 +1124,33 @@ function readFd(local, fd) {
   }
   return concat(parts);
 }
+function notUtf8(process, args) {
+  if (!args.some((a) => a.includes("\uFFFD"))) return -1;
+  let all;
+  try {
+    all = process.readFile("/proc/self/cmdline");
+  } catch {
+    return -1;
+  }
+  const words = [];
+  for (let at = 0; at < all.length; ) {
+    const end = all.indexOf(0, at);
+    words.push(all.subarray(at, end < 0 ? all.length : end));
+    at = end < 0 ? all.length : end + 1;
+  }
+  const mine = words.slice(Math.max(0, words.length - args.length));
+  const strict = new TextDecoder("utf-8", {
+    fatal: true
+  });
+  return mine.findIndex((w) => {
+    try {
+      strict.decode(w);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -1199,9 +1226,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-3VPCDOFE.js", import.meta.url).href),
+    import(new URL("./policy-SCPNR65T.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-IMQW5PM2.js", import.meta.url).href)
+    import(new URL("./install-CJFJ4BT3.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1938,5 +1965,6 @@ export {
   commandOptions,
   givenFds,
   fdError,
-  readFd
+  readFd,
+  notUtf8
 };

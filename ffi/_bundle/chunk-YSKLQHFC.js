@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-KIE6J57S.js")).backend;
+      return (await import("./_runtime_deno-BZI23LRA.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-44SVYNLF.js")).backend;
+      return (await import("./_runtime_bun-TDRDIPFC.js")).backend;
     case "node":
-      return (await import("./_runtime_node-5R6R62A3.js")).backend;
+      return (await import("./_runtime_node-UQDAYJ2Z.js")).backend;
     default:
       return unsupported();
   }

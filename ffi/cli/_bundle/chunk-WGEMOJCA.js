@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-6SQWLP4E.js";
+} from "./chunk-UM2UEFW2.js";
 import {
   CstructValue,
   Reader,

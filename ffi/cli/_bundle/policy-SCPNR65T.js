@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-3MWLVV5P.js";
-import "./chunk-4OS5H7ZS.js";
+} from "./chunk-KKJXN3OL.js";
+import "./chunk-YSKLQHFC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   actionValue,

@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-HYN5NAF5.js";
+} from "./chunk-GUFZL7U4.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {

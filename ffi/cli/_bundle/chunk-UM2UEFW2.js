@@ -6,7 +6,7 @@ import {
 } from "./chunk-YYB4FTRS.js";
 import {
   runtime
-} from "./chunk-4OS5H7ZS.js";
+} from "./chunk-YSKLQHFC.js";
 
 // ffi/constants.ts
 var lastParsed;

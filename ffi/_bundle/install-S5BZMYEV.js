@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-64AAFYMT.js";
+} from "./chunk-TGYTA6ER.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-PTT6GT2R.js";
-import "./chunk-4OS5H7ZS.js";
+import "./chunk-BK6O2JJ2.js";
+import "./chunk-YSKLQHFC.js";
 import "./chunk-BYHMUAGV.js";
 export {
   archOfSyscalls,
