@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -171,4 +172,14 @@ int alcove_read_int_file(const char *path)
         v = -1;
     fclose(fp);
     return v;
+}
+
+int alcove_reply_id(struct alcove_reply *reply, long nr, long (*value)(void))
+{
+    if (nr < 0)
+        return alcove_reply_int(reply, value());
+    long v = syscall(nr);
+    if (v == -1)
+        return -errno;
+    return alcove_reply_int(reply, v);
 }

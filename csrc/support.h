@@ -34,6 +34,12 @@ void alcove_null_if_closed(int fd, int flags);
 /* The integer a file (a /proc/sys setting) starts with, or -1 when it cannot be read as one. */
 int alcove_read_int_file(const char *path);
 
+/* The answer of a system call that takes no argument and cannot fail but for a seccomp filter
+ * (getpid, getuid, ...): made raw where the C library has the number, so that such a failure
+ * is said as any other, not as an id of -1. `nr` is its SYS_ number (-1: none here), `value`
+ * what the C library's wrapper gives otherwise. */
+int alcove_reply_id(struct alcove_reply *reply, long nr, long (*value)(void));
+
 /* Reply with the value of a constant name in a domain, or null when unknown. */
 int alcove_reply_constant(struct alcove_reply *reply, int domain, const struct alcove_arg *name);
 

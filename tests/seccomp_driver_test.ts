@@ -340,6 +340,26 @@ childTest(
   },
 );
 
+childTest(
+  needs("a call that cannot fail but for a filter says its errno, not an id of -1", SKIP),
+  async (drv, pid) => {
+    const calls = ["getpid", "getppid", "getuid", "getgid", "getpgrp"] as const;
+    await installPolicy(drv, [pid], {
+      defaultAction: "allow",
+      rules: [
+        { names: ["getpid", "getppid", "getpgrp"], action: { errno: EPERM } },
+        { names: ["getuid", "getgid"], action: { errno: EACCES } },
+      ],
+    });
+    for (const call of calls) {
+      const code = call === "getuid" || call === "getgid" ? "EACCES" : "EPERM";
+      await assertFailsWith(() => drv[call]([pid]), code, call);
+    }
+    // Its parent, without the filter, answers as ever.
+    assertEquals(await drv.getpid([]), drv.pid);
+  },
+);
+
 childTest(needs("kill_process ends a control process with SIGSYS", SKIP), async (drv, pid) => {
   await installPolicy(drv, [pid], {
     defaultAction: "allow",

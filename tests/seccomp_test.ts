@@ -1259,3 +1259,75 @@ kernelTest("the kernel accepts long-jump and multi-arch programs", async () => {
     assertEquals([ok.code, ok.stdout], [0, "multi\n"], ok.stderr);
   }
 });
+
+Deno.test("the builders refuse input of the wrong shape with a clear error", () => {
+  // deno-lint-ignore no-explicit-any
+  const any = (v: unknown) => v as any;
+  const arches: SeccompArch[] = ["x86_64"];
+  const bad: [() => unknown, ErrorConstructor, string][] = [
+    [() => assemble(any(5)), TypeError, "Cannot assemble program: it must be an array"],
+    [() => assemble(any([retAllow(), null])), TypeError, "instruction 1 is not an object"],
+    [() => checkProgram(any("x")), TypeError, "Cannot read program: it must be an array"],
+    [() => decode(any([1, 2])), TypeError, "Cannot decode program: it must be a Uint8Array"],
+    [
+      () => sockFprog(any(Array(8).fill(retAllow()))),
+      TypeError,
+      "Cannot build sock_fprog: program must be the bytes of assemble(), got an array",
+    ],
+    [() => simulate([retAllow()], any(null)), TypeError, "Cannot simulate: data must be an object"],
+    [() => simulate([retAllow()], any({ nr: 0 })), RangeError, "Cannot simulate: arch undefined"],
+    [
+      () => simulate([retAllow()], any({ nr: 0, arch: AUDIT_ARCH_X86_64, args: 5 })),
+      TypeError,
+      "Cannot simulate: args must be an array",
+    ],
+    [
+      () => compilePolicy(any({ defaultAction: "allow", rules: [null] }), { arches }),
+      Error,
+      "rule 0 must be an object",
+    ],
+    [
+      () =>
+        compilePolicy(
+          any({ defaultAction: "allow", rules: [{ name: "read", action: "allow", args: 5 }] }),
+          {
+            arches,
+          },
+        ),
+      Error,
+      "rule 0: args must be an array",
+    ],
+    [
+      () =>
+        compilePolicy(
+          any({
+            defaultAction: "allow",
+            rules: [{ name: "read", names: ["write"], action: "allow" }],
+          }),
+          { arches },
+        ),
+      Error,
+      'rule 0 has both "name" and "names"',
+    ],
+    [
+      () =>
+        compilePolicy(any({ defaultAction: "allow", rules: [{ names: [], action: "allow" }] }), {
+          arches,
+        }),
+      Error,
+      "rule 0: names is empty",
+    ],
+    [
+      () =>
+        compilePolicy(any({ defaultAction: "allow", rules: [{ names: [1], action: "allow" }] }), {
+          arches,
+        }),
+      Error,
+      "rule 0: names[0] must be a string",
+    ],
+  ];
+  for (const [attempt, type, message] of bad) {
+    const e = assertThrows(attempt, type, message);
+    assert(!(e as Error).message.includes("Cannot read properties"), (e as Error).message);
+  }
+});

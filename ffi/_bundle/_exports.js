@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-OMB7Z2X6.js";
+} from "./chunk-G3PJCCRA.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-TGYTA6ER.js";
+} from "./chunk-RCFB5LVH.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,7 +113,7 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-BK6O2JJ2.js";
+} from "./chunk-NQFG3AN4.js";
 import {
   runtime
 } from "./chunk-YSKLQHFC.js";
@@ -203,7 +203,7 @@ import {
   stmt,
   syscallAction,
   validateArch
-} from "./chunk-BYHMUAGV.js";
+} from "./chunk-HDNWKLN3.js";
 
 // ffi/cgroup/cgroup.ts
 function parseKeyedFile(text) {
@@ -913,7 +913,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-KDIJ6H46.js");
+  const { runWithDriver } = await import("./_driver_run-VTU65GDP.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

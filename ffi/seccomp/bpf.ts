@@ -817,6 +817,7 @@ export function jump(code: number, k: number, jt: number, jf: number): Instructi
  * ```
  */
 export function assemble(program: readonly Instruction[]): Uint8Array {
+  checkInstructions("assemble", program);
   const bytes = new Uint8Array(program.length * 8);
   const view = new DataView(bytes.buffer);
   program.forEach((insn, index) => {
@@ -842,6 +843,9 @@ export function assemble(program: readonly Instruction[]): Uint8Array {
  * ```
  */
 export function decode(bytes: Uint8Array): Instruction[] {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`Cannot decode program: it must be a Uint8Array, got ${typeof bytes}`);
+  }
   if (bytes.length % 8 !== 0) {
     throw new RangeError(
       `Cannot decode program: ${bytes.length} bytes is not a multiple of the 8-byte sock_filter`,
@@ -881,7 +885,26 @@ export type Program = readonly Instruction[] | Uint8Array;
  * ```
  */
 export function instructionsOf(program: Program): readonly Instruction[] {
-  return program instanceof Uint8Array ? decode(program) : program;
+  if (program instanceof Uint8Array) return decode(program);
+  checkInstructions("read", program);
+  return program;
+}
+
+/** Throws unless `program` is an array of instruction objects. */
+function checkInstructions(what: string, program: unknown): void {
+  if (!Array.isArray(program)) {
+    throw new TypeError(
+      `Cannot ${what} program: it must be an array of instructions or the bytes of assemble(), got ${
+        program === null ? "null" : typeof program
+      }`,
+    );
+  }
+  for (let i = 0; i < program.length; i++) {
+    const insn: unknown = program[i];
+    if (typeof insn !== "object" || insn === null) {
+      throw new TypeError(`Cannot ${what} program: instruction ${i} is not an object`);
+    }
+  }
 }
 
 /**
@@ -908,6 +931,13 @@ export function sockFprog(
 ): [Uint8Array, { ptr: Uint8Array }] {
   if (wordSize !== 4 && wordSize !== 8) {
     throw new RangeError(`Cannot build sock_fprog: wordSize must be 4 or 8, got ${wordSize}`);
+  }
+  if (!(program instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot build sock_fprog: program must be the bytes of assemble(), got ${
+        Array.isArray(program) ? "an array (assemble it first)" : typeof program
+      }`,
+    );
   }
   if (program.length === 0 || program.length % 8 !== 0) {
     throw new RangeError(

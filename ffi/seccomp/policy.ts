@@ -351,10 +351,23 @@ function normalizeCondition(syscall: string, condition: ArgCondition): Compariso
   }
 }
 
-function ruleNames(rule: SeccompRule): readonly string[] {
-  if (typeof rule.name === "string") return [rule.name];
-  if (Array.isArray(rule.names)) return rule.names;
-  fail(`a rule has neither "name" nor "names"`);
+function ruleNames(rule: SeccompRule, index: number): readonly string[] {
+  const r = rule as { name?: unknown; names?: unknown; args?: unknown };
+  if (r.name !== undefined && r.names !== undefined) {
+    fail(`rule ${index} has both "name" and "names": give one`);
+  }
+  if (r.args !== undefined && !Array.isArray(r.args)) {
+    fail(`rule ${index}: args must be an array of conditions`);
+  }
+  if (typeof r.name === "string") return [r.name];
+  if (Array.isArray(r.names)) {
+    if (r.names.length === 0) fail(`rule ${index}: names is empty (it would match no call)`);
+    r.names.forEach((n, i) => {
+      if (typeof n !== "string") fail(`rule ${index}: names[${i}] must be a string`);
+    });
+    return r.names;
+  }
+  fail(`rule ${index} has neither "name" (a string) nor "names" (an array of strings)`);
 }
 
 /** Rules by syscall number for one architecture, in policy order. */
@@ -363,9 +376,11 @@ function resolveRules(
   arch: SeccompArch,
 ): Map<number, ResolvedRule[]> {
   const byNumber = new Map<number, ResolvedRule[]>();
-  for (const rule of policy.rules) {
+  for (const [index, rule] of policy.rules.entries()) {
+    if (typeof rule !== "object" || rule === null) fail(`rule ${index} must be an object`);
+    const names = ruleNames(rule, index);
     const action = actionValue(rule.action);
-    for (const name of ruleNames(rule)) {
+    for (const name of names) {
       const conditions = (rule.args ?? []).map((c) => normalizeCondition(name, c));
       const nr = syscallNumber(name, arch);
       if (nr === undefined) {

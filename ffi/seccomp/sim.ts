@@ -244,6 +244,15 @@ function u64(what: string, value: bigint | number): bigint {
 }
 
 function seccompData(data: SeccompData): DataView {
+  if (typeof data !== "object" || data === null) {
+    throw new TypeError(`Cannot simulate: data must be an object ({ nr, arch, args? })`);
+  }
+  if (!Number.isInteger(data.arch) || data.arch < 0 || data.arch > 0xffffffff) {
+    throw new RangeError(`Cannot simulate: arch ${data.arch} is not a 32-bit AUDIT_ARCH value`);
+  }
+  if (data.args !== undefined && !Array.isArray(data.args)) {
+    throw new TypeError("Cannot simulate: args must be an array of at most 6 numbers or bigints");
+  }
   const view = new DataView(new ArrayBuffer(SECCOMP_DATA.size));
   if (!Number.isInteger(data.nr) || data.nr < -0x80000000 || data.nr > 0xffffffff) {
     throw new RangeError(`Cannot simulate: nr ${data.nr} is not a 32-bit integer`);

@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-F6H4362A.js";
+} from "./chunk-562HNHDM.js";
 import {
   ConstantTable,
   VERSION,
@@ -234,7 +234,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-IU4L4SQZ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-YGL5O6OU.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

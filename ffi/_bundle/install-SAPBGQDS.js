@@ -8,11 +8,11 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-TGYTA6ER.js";
+} from "./chunk-RCFB5LVH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-BK6O2JJ2.js";
+import "./chunk-NQFG3AN4.js";
 import "./chunk-YSKLQHFC.js";
-import "./chunk-BYHMUAGV.js";
+import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,
   installFilter,

@@ -1225,10 +1225,10 @@ function seccompCompiler() {
 async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
-    import(new URL("./bpf-3QKWZF74.js", import.meta.url).href),
-    import(new URL("./policy-SCPNR65T.js", import.meta.url).href),
+    import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
+    import(new URL("./policy-HSZZHPJV.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-CJFJ4BT3.js", import.meta.url).href)
+    import(new URL("./install-4I3RHOTI.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-OMB7Z2X6.js";
+} from "./chunk-G3PJCCRA.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";

@@ -195,10 +195,10 @@ function seccompCompiler() {
 async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
-    import("./bpf-3QKWZF74.js"),
-    import("./policy-V7UEM6FJ.js"),
+    import("./bpf-JBT3EAXF.js"),
+    import("./policy-CKA742FR.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-S5BZMYEV.js")
+    import("./install-SAPBGQDS.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

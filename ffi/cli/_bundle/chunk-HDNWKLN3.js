@@ -2443,6 +2443,7 @@ function jump(code, k, jt, jf) {
   };
 }
 function assemble(program) {
+  checkInstructions("assemble", program);
   const bytes = new Uint8Array(program.length * 8);
   const view = new DataView(bytes.buffer);
   program.forEach((insn, index) => {
@@ -2455,6 +2456,9 @@ function assemble(program) {
   return bytes;
 }
 function decode(bytes) {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`Cannot decode program: it must be a Uint8Array, got ${typeof bytes}`);
+  }
   if (bytes.length % 8 !== 0) {
     throw new RangeError(`Cannot decode program: ${bytes.length} bytes is not a multiple of the 8-byte sock_filter`);
   }
@@ -2471,11 +2475,27 @@ function decode(bytes) {
   return program;
 }
 function instructionsOf(program) {
-  return program instanceof Uint8Array ? decode(program) : program;
+  if (program instanceof Uint8Array) return decode(program);
+  checkInstructions("read", program);
+  return program;
+}
+function checkInstructions(what, program) {
+  if (!Array.isArray(program)) {
+    throw new TypeError(`Cannot ${what} program: it must be an array of instructions or the bytes of assemble(), got ${program === null ? "null" : typeof program}`);
+  }
+  for (let i = 0; i < program.length; i++) {
+    const insn = program[i];
+    if (typeof insn !== "object" || insn === null) {
+      throw new TypeError(`Cannot ${what} program: instruction ${i} is not an object`);
+    }
+  }
 }
 function sockFprog(program, wordSize = 8) {
   if (wordSize !== 4 && wordSize !== 8) {
     throw new RangeError(`Cannot build sock_fprog: wordSize must be 4 or 8, got ${wordSize}`);
+  }
+  if (!(program instanceof Uint8Array)) {
+    throw new TypeError(`Cannot build sock_fprog: program must be the bytes of assemble(), got ${Array.isArray(program) ? "an array (assemble it first)" : typeof program}`);
   }
   if (program.length === 0 || program.length % 8 !== 0) {
     throw new RangeError(`Cannot build sock_fprog: ${program.length} bytes is not a non-empty multiple of 8`);

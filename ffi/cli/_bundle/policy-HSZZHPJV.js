@@ -2,9 +2,9 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-KKJXN3OL.js";
+} from "./chunk-FTMTY5PN.js";
 import "./chunk-YSKLQHFC.js";
-import "./chunk-BYHMUAGV.js";
+import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
   compilePolicy

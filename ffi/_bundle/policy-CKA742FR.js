@@ -2,9 +2,9 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-BK6O2JJ2.js";
+} from "./chunk-NQFG3AN4.js";
 import "./chunk-YSKLQHFC.js";
-import "./chunk-BYHMUAGV.js";
+import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
   compilePolicy

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-F6H4362A.js";
+} from "./chunk-562HNHDM.js";
 import {
   ConstantTable,
   VERSION,
