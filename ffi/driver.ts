@@ -700,6 +700,13 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     this.#writing = true;
     try {
       for (;;) {
+        if (this.#closed !== null) {
+          // Stopped or lost: what waits was rejected, and the root's input is (being) closed.
+          // A write now would fail, and take the output still to come for a lost root.
+          this.#queue.length = 0;
+          this.#out.len = 0;
+          break;
+        }
         const next = this.#queue.shift() ??
           (this.#out.len > 0 ? { bytes: this.#out.take() } : undefined);
         if (next === undefined) break;
@@ -708,7 +715,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
-      this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
+      // A stop that came while this wrote closed the input: that is no loss of the root.
+      if (this.#closed === null) {
+        this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
+      }
     } finally {
       this.#writing = false;
     }

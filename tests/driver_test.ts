@@ -562,3 +562,20 @@ Deno.test("kill sends signals by name and number", async () => {
     await assertRejects(() => drv.kill([], 999999, "SIGTERM"), SystemCallError, "ESRCH");
   });
 });
+
+Deno.test("stop right after a call: the call is refused and a running Process still ends by the stop", async () => {
+  for (let i = 0; i < 10; i++) {
+    const drv = await Alcove.start();
+    const p = await drv.spawn(["sleep", "30"]);
+    // Sent in the same turn as the stop: its frame was written to a closed input, and the
+    // failed write took the statuses still to come.
+    const calls = [drv.fork([]), drv.getpid([]), drv.spawn(["true"])].map((c) =>
+      c.then(() => "answered", (e) => (e as Error).constructor.name)
+    );
+    const stopped = drv.stop();
+    assertEquals(await Promise.all(calls), Array(3).fill("DriverClosedError"));
+    const status = await p.status;
+    assertEquals([status.signal, status.reason], ["SIGTERM", "signal"]);
+    await stopped;
+  }
+});

@@ -2116,6 +2116,11 @@ var Alcove = class _Alcove extends AlcoveCalls {
     this.#writing = true;
     try {
       for (; ; ) {
+        if (this.#closed !== null) {
+          this.#queue.length = 0;
+          this.#out.len = 0;
+          break;
+        }
         const next = this.#queue.shift() ?? (this.#out.len > 0 ? {
           bytes: this.#out.take()
         } : void 0);
@@ -2125,7 +2130,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
         if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
-      this.#fail(`cannot write to the root control process: ${e.message}`);
+      if (this.#closed === null) {
+        this.#fail(`cannot write to the root control process: ${e.message}`);
+      }
     } finally {
       this.#writing = false;
     }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-G3PJCCRA.js";
+} from "./chunk-VOLCQ4D3.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";
