@@ -420,8 +420,40 @@ static double js_round(double x)
 }
 
 /* parse.ts's sizeOf (the cgroup module's parseSize): bytes, or -1. */
+/* parse.ts's radixSize: bubblewrap's hexadecimal (0x1000) and octal (010000) --size, at most
+ * 2^53; -1 for a leading 0 that is neither (or too large), -2 for any other text. */
+static double radix_size(const char *text)
+{
+    unsigned base = 0;
+    const char *s = text;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2] != 0)
+        base = 16, s += 2;
+    else if (s[0] == '0' && s[1] != 0)
+        base = 8, s += 1;
+    else
+        return -2;
+    if (base == 8 && strspn(s, "0123456789") != strlen(s))
+        return -2;
+    uint64_t v = 0;
+    for (; *s != 0; s++) {
+        unsigned d = *s >= '0' && *s <= '9'   ? (unsigned)(*s - '0')
+                     : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
+                     : *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10)
+                                              : 99;
+        if (d >= base)
+            return base == 16 ? -2 : -1;
+        if (v > (UINT64_C(1) << 53))
+            return -1;
+        v = v * base + d;
+    }
+    return v > (UINT64_C(1) << 53) ? -1 : (double)v;
+}
+
 static double size_of(const char *text)
 {
+    double radix = radix_size(text);
+    if (radix != -2)
+        return radix;
     static const char UNITS[] = "KMGT";
     static const double SCALE[] = {1024.0, 1048576.0, 1073741824.0, 1099511627776.0};
     double n, scale = 1;

@@ -600,6 +600,23 @@ Deno.test(
 );
 
 Deno.test(
+  needs("cli: --size in bwrap's hexadecimal and octal, and in bytes", NO_BWRAP),
+  async () => {
+    for (const size of ["010000", "0x100000", "0X2000", "1048576"]) {
+      await same([...ROOT, "--size", size, "--tmpfs", "/tmp", "stat", "-f", "-c", "%b %S", "/tmp"]);
+    }
+    // Not octal: refused by both.
+    for (const size of ["08", "09"]) {
+      const [b, a] = await Promise.all([
+        run("bwrap", [...ROOT, "--size", size, "--tmpfs", "/tmp", "true"]),
+        run("alcove", [...ROOT, "--size", size, "--tmpfs", "/tmp", "true"]),
+      ]);
+      assertEquals([a.code, b.code], [1, 1], `${size}: ${a.err}`);
+    }
+  },
+);
+
+Deno.test(
   needs(
     "cli: relative paths as bwrap has them: a source from here, a destination from /",
     NO_BWRAP,

@@ -313,6 +313,18 @@ function sizeOf(text: string): number | undefined {
   }
 }
 
+/** bubblewrap's forms of a --size that a size with a unit reads otherwise: hexadecimal
+ * (0x1000) and, with a leading 0, octal (010000 is 4096); NaN for a leading 0 that is not
+ * octal, undefined for anything else (csrc/cli_parse.c has the same). */
+function radixSize(text: string): number | undefined {
+  let big: bigint;
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) big = BigInt(text);
+  else if (/^0[0-7]+$/.test(text)) big = BigInt(`0o${text.slice(1)}`);
+  else return /^0\d+$/.test(text) ? NaN : undefined;
+  // Beyond 2^53 a number is not exact: refused, as sizes past 2^62 are.
+  return big > 2n ** 53n ? NaN : Number(big);
+}
+
 /** A duration in milliseconds: a number with ms, s, m or h (seconds without a unit).
  *
  * @example
@@ -843,8 +855,8 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (size !== undefined) {
           throw new CommandLineError("--size given twice for the same action");
         }
-        const v = sizeOf(a);
-        if (v === undefined || v === 0) {
+        const v = radixSize(a) ?? sizeOf(a);
+        if (v === undefined || !(v > 0)) {
           throw new CommandLineError("--size takes a non-zero number of bytes");
         }
         nextSize = v;

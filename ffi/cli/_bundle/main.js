@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-562HNHDM.js";
+} from "./chunk-6UCHZ6HF.js";
 import {
   ConstantTable,
   VERSION,
@@ -234,7 +234,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-Z4YOUR75.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-ROZWV2RW.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

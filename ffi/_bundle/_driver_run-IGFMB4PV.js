@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-VOLCQ4D3.js";
+} from "./chunk-YWAXUO5B.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";

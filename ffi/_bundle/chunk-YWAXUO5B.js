@@ -3012,6 +3012,13 @@ function sizeOf(text) {
     return void 0;
   }
 }
+function radixSize(text) {
+  let big;
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) big = BigInt(text);
+  else if (/^0[0-7]+$/.test(text)) big = BigInt(`0o${text.slice(1)}`);
+  else return /^0\d+$/.test(text) ? NaN : void 0;
+  return big > 2n ** 53n ? NaN : Number(big);
+}
 function parseDuration(text) {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|)$/.exec(text.trim());
   if (!m) return void 0;
@@ -3545,8 +3552,8 @@ function parse(args, io, warnings) {
         if (size !== void 0) {
           throw new CommandLineError("--size given twice for the same action");
         }
-        const v = sizeOf(a);
-        if (v === void 0 || v === 0) {
+        const v = radixSize(a) ?? sizeOf(a);
+        if (v === void 0 || !(v > 0)) {
           throw new CommandLineError("--size takes a non-zero number of bytes");
         }
         nextSize = v;

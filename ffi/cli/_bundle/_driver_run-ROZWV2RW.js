@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-562HNHDM.js";
+} from "./chunk-6UCHZ6HF.js";
 import {
   ConstantTable,
   VERSION,
