@@ -254,6 +254,20 @@ static void fork_relay(const struct alcove_sandbox *sb)
 /* bubblewrap's --userns and --pidns: join the namespaces given, make the others inside
  * them, and, when the pid namespace changed, fork: the program's side goes on, this
  * process stays outside it and relays. */
+/* A change of the effective or file-system ids clears the parent-death signal (prctl(2)):
+ * set again, or a sandbox run as another uid would outlive the control process (a
+ * supervisor killed with SIGKILL, say), its time limit and all. `ppid` is the parent before
+ * the change: another one now means that it died in between, before the signal was set. (In
+ * a new pid namespace both read 0: that moment is not covered.) */
+static void die_with_parent_again(const struct alcove_sandbox *sb, pid_t ppid)
+{
+    if (!sb->die_with_parent)
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != ppid)
+        _exit(127);
+}
+
 static void join_namespaces(struct alcove_sandbox *sb)
 {
     unsigned long long rest = sb->namespaces & ~(unsigned long long)CLONE_NEWPID;
@@ -1233,6 +1247,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     }
     const char *pwd = enter_cwd(sb);
     drop_bounding(sb);
+    /* Before any change of ids: the parent then, to tell whether it died meanwhile. */
+    pid_t ppid = getppid();
     if (sb->has_caps && sb->caps != 0 && sb->has_uid)
         prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
     if (sb->has_uid || sb->has_gid) {
@@ -1254,6 +1270,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
         failf(err, "setuid", NULL, "Cannot change to uid %u%s", (unsigned)sb->uid,
               err == EPERM ? ids_hint : "");
     }
+    if (sb->has_uid || sb->has_gid || sb->disable_userns)
+        die_with_parent_again(sb, ppid);
     set_caps(sb);
     if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);

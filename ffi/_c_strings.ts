@@ -23,7 +23,8 @@ export async function holding<T>(memory: unknown, call: T | Promise<T>): Promise
   }
 }
 
-/** execv(2)'s arguments: `path` then the strings of `argv`, each ended by a NUL, one after
+/** execv(2)'s arguments: `path` then the strings of `argv` (UTF-8, or bytes as given), each
+ * ended by a NUL, one after
  * the other in `bytes` (so `bytes` is the path), and `pointers`, argv's addresses in `bytes`
  * ending with NULL. One buffer, so that one address is asked of the runtime (`address`), not
  * one a string: each of those calls costs the command line's start. Pointers are 64 bits:
@@ -53,4 +54,15 @@ export function cArgv(
   const pointers = new BigUint64Array(strings.length); // its last stays 0: NULL
   for (let i = 1; i < strings.length; i++) pointers[i - 1] = base + BigInt(offsets[i]);
   return { bytes, pointers };
+}
+
+/** The NUL-separated words of `bytes` (a /proc/PID/cmdline), as views of it. */
+export function nulWords(bytes: Uint8Array): Uint8Array[] {
+  const words: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const end = bytes.indexOf(0, at);
+    words.push(bytes.subarray(at, end < 0 ? bytes.length : end));
+    at = end < 0 ? bytes.length : end + 1;
+  }
+  return words;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { ABI } from "./_abi.ts";
-import { cArgv, holding } from "./_c_strings.ts";
+import { cArgv, holding, nulWords } from "./_c_strings.ts";
 import { libPathDir, platformDir } from "./_native_paths.ts";
 
 /** What the command line needs of the C library. Deno's own is glibc's, so it is found by
@@ -68,12 +68,7 @@ export function rawArgs(args: readonly string[]): Uint8Array[] | undefined {
   } catch {
     return undefined;
   }
-  const words: Uint8Array[] = [];
-  for (let at = 0; at < all.length;) {
-    const end = all.indexOf(0, at);
-    words.push(all.subarray(at, end < 0 ? all.length : end));
-    at = end < 0 ? all.length : end + 1;
-  }
+  const words = nulWords(all);
   if (words.length < args.length) return undefined;
   const mine = words.slice(words.length - args.length);
   const decoder = new TextDecoder();

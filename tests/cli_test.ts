@@ -12,6 +12,7 @@ import {
   output,
   running,
   startGraph,
+  withMarker,
 } from "./_helpers.ts";
 import { parseCommandLine } from "../mod.ts";
 import { ABI } from "../ffi/_native.ts";
@@ -615,6 +616,63 @@ Deno.test(
     }
   },
 );
+
+Deno.test("cli: killed with SIGKILL, alcove takes the sandbox with it, run as another uid too", async (t) => {
+  // A change of uid clears the parent-death signal: the sandbox outlived alcove, and its
+  // time limit with it.
+  const ways: [string, string[], boolean][] = [
+    [
+      "parsed by the control process executable",
+      ["--unshare-user", "--uid", "65534", ...ROOT],
+      false,
+    ],
+    ["with a pid namespace and a shell", [
+      "--unshare-user",
+      "--uid",
+      "65534",
+      "--unshare-pid",
+      ...ROOT,
+    ], true],
+    ["the untrusted preset", ["--preset", "untrusted", "--time", "60s"], true],
+  ];
+  // The sleep itself (alcove's own command line holds its words too).
+  const sleeping = (seconds: string) =>
+    withMarker(seconds).filter((pid) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${pid}/cmdline`) === `sleep\0${seconds}\0`;
+      } catch {
+        return false;
+      }
+    });
+  for (const [name, options, shell] of ways) {
+    await t.step(name, async () => {
+      const seconds = `${600 + Math.floor(Math.random() * 1000)}.${Deno.pid}`;
+      const command = shell ? ["sh", "-c", `sleep ${seconds}; true`] : ["sleep", seconds];
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", CLI, ...options, "--", ...command],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        for (let i = 0; i < 200 && sleeping(seconds).length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert(sleeping(seconds).length > 0, "the command did not start");
+        child.kill("SIGKILL");
+        await child.status;
+        let left = sleeping(seconds);
+        for (let i = 0; i < 40 && left.length > 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          left = sleeping(seconds);
+        }
+        assertEquals(left, [], "left running");
+      } finally {
+        for (const pid of withMarker(seconds)) Deno.kill(pid, "SIGKILL");
+        await child.status.catch(() => {});
+      }
+    });
+  }
+});
 
 Deno.test(
   needs(

@@ -1386,6 +1386,26 @@ Deno.test("spawn, Alcove.start and Alcove.run take options objects of known own 
   });
 });
 
+Deno.test("spawn: a program run as another uid dies with its control process", async () => {
+  // A change of uid cleared the parent-death signal: it outlived a root killed with SIGKILL.
+  const drv = await Alcove.start();
+  try {
+    const seconds = `${700 + Math.floor(Math.random() * 1000)}.${Deno.pid}`;
+    const p = await drv.spawn(["sleep", seconds], { namespaces: ["user"], uid: 65534, gid: 65534 });
+    assert(withMarker(seconds).includes(p.pid));
+    Deno.kill(drv.pid, "SIGKILL");
+    let left = withMarker(seconds);
+    for (let i = 0; i < 40 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = withMarker(seconds);
+    }
+    for (const pid of left) Deno.kill(pid, "SIGKILL");
+    assertEquals(left, [], "left running");
+  } finally {
+    await drv.stop();
+  }
+});
+
 Deno.test("Alcove.run: a one-off with its own driver", async () => {
   const { status, stdout } = await Alcove.run(["sh", "-c", "echo $((6 * 7))"]);
   assertEquals([status.success, text(stdout)], [true, "42\n"]);

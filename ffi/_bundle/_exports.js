@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-YWAXUO5B.js";
+} from "./chunk-PDYWAEMV.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -913,7 +913,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-IGFMB4PV.js");
+  const { runWithDriver } = await import("./_driver_run-64FJ7Q6L.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

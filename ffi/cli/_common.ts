@@ -5,6 +5,7 @@
  * @module
  */
 import { concat } from "../_wire.ts";
+import { nulWords } from "../_c_strings.ts";
 import type { Local } from "../local.ts";
 import type { Namespace, SpawnOptions } from "../sandbox/options.ts";
 import type { CommandLinePlan } from "./parse.ts";
@@ -131,12 +132,7 @@ export function notUtf8(process: ProcessSeam, args: readonly string[]): number {
   } catch {
     return -1;
   }
-  const words: Uint8Array[] = [];
-  for (let at = 0; at < all.length;) {
-    const end = all.indexOf(0, at);
-    words.push(all.subarray(at, end < 0 ? all.length : end));
-    at = end < 0 ? all.length : end + 1;
-  }
+  const words = nulWords(all);
   const mine = words.slice(Math.max(0, words.length - args.length));
   const strict = new TextDecoder("utf-8", { fatal: true });
   return mine.findIndex((w) => {

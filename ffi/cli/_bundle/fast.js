@@ -39,6 +39,15 @@ function cArgv(path, argv, address) {
     pointers
   };
 }
+function nulWords(bytes) {
+  const words = [];
+  for (let at = 0; at < bytes.length; ) {
+    const end = bytes.indexOf(0, at);
+    words.push(bytes.subarray(at, end < 0 ? bytes.length : end));
+    at = end < 0 ? bytes.length : end + 1;
+  }
+  return words;
+}
 
 // ffi/_native_paths.ts
 function platformDir(arch) {
@@ -123,12 +132,7 @@ function rawArgs(args) {
   } catch {
     return void 0;
   }
-  const words = [];
-  for (let at = 0; at < all.length; ) {
-    const end = all.indexOf(0, at);
-    words.push(all.subarray(at, end < 0 ? all.length : end));
-    at = end < 0 ? all.length : end + 1;
-  }
+  const words = nulWords(all);
   if (words.length < args.length) return void 0;
   const mine = words.slice(words.length - args.length);
   const decoder = new TextDecoder();

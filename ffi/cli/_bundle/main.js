@@ -15,22 +15,23 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-6UCHZ6HF.js";
+} from "./chunk-YFRH5LC3.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-UM2UEFW2.js";
+} from "./chunk-LOIVXOVT.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
+import "./chunk-ZDT4I37I.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-6PAFSXL5.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -208,7 +209,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-VMJJCO4O.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-ATO6WKLC.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -234,7 +235,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-ROZWV2RW.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-W6AZR3YC.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-YWAXUO5B.js";
+} from "./chunk-PDYWAEMV.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";

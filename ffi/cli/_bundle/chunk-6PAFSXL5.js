@@ -47,11 +47,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-BZI23LRA.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-5AYI3P2M.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-TDRDIPFC.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-W6TMPEPM.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-UQDAYJ2Z.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-4M5FHFL5.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-FTMTY5PN.js";
-import "./chunk-YSKLQHFC.js";
+} from "./chunk-QOYKHZ6I.js";
+import "./chunk-6PAFSXL5.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-WGEMOJCA.js";
+} from "./chunk-6DJ6I33N.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-6UCHZ6HF.js";
+} from "./chunk-YFRH5LC3.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-UM2UEFW2.js";
+} from "./chunk-LOIVXOVT.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -44,7 +44,8 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-LFLQ7E6K.js";
+import "./chunk-ZDT4I37I.js";
 import {
   AbortedError,
   AlcoveError,
@@ -60,7 +61,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-6PAFSXL5.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-FTMTY5PN.js";
-import "./chunk-YSKLQHFC.js";
+} from "./chunk-QOYKHZ6I.js";
+import "./chunk-6PAFSXL5.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-UVKQFSJG.js";
+} from "./chunk-5SJRGZ7N.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,8 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-LFLQ7E6K.js";
+import "./chunk-ZDT4I37I.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

@@ -6,7 +6,6 @@ import {
   cString,
   elapsed,
   execWithRequestThrough,
-  holding,
   lineInEnvironment,
   notConnected,
   pipesForced,
@@ -15,7 +14,10 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-LFLQ7E6K.js";
+import {
+  holding
+} from "./chunk-ZDT4I37I.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {

@@ -3,6 +3,9 @@ import {
   Writer,
   concat
 } from "./chunk-7BNC3QIH.js";
+import {
+  nulWords
+} from "./chunk-ZDT4I37I.js";
 
 // ffi/cgroup/limits.ts
 var CG_KEY = {
@@ -1139,12 +1142,7 @@ function notUtf8(process, args) {
   } catch {
     return -1;
   }
-  const words = [];
-  for (let at = 0; at < all.length; ) {
-    const end = all.indexOf(0, at);
-    words.push(all.subarray(at, end < 0 ? all.length : end));
-    at = end < 0 ? all.length : end + 1;
-  }
+  const words = nulWords(all);
   const mine = words.slice(Math.max(0, words.length - args.length));
   const strict = new TextDecoder("utf-8", {
     fatal: true
@@ -1233,9 +1231,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
-    import(new URL("./policy-HSZZHPJV.js", import.meta.url).href),
+    import(new URL("./policy-7CZFIA2R.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-4I3RHOTI.js", import.meta.url).href)
+    import(new URL("./install-7QZSCPLZ.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-UM2UEFW2.js";
+} from "./chunk-LOIVXOVT.js";
 import {
   CstructValue,
   Reader,

@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-UVKQFSJG.js";
+} from "./chunk-5SJRGZ7N.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,7 +20,8 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-LFLQ7E6K.js";
+import "./chunk-ZDT4I37I.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -391,7 +392,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-UQDAYJ2Z.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-4M5FHFL5.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-6PAFSXL5.js";
 import {
   BPF_ABS,
   BPF_ALU,

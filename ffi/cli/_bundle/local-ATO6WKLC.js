@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-WGEMOJCA.js";
-import "./chunk-UM2UEFW2.js";
+} from "./chunk-6DJ6I33N.js";
+import "./chunk-LOIVXOVT.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-YSKLQHFC.js";
+import "./chunk-6PAFSXL5.js";
 export {
   Local,
   openLocal
