@@ -662,8 +662,11 @@ static void proc_read_only(const char *dst)
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         if (snprintf(path, sizeof(path), "%s%s", dst, parts[i]) >= (int)sizeof(path))
             continue;
-        if (access(path, W_OK) < 0 || mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
-            continue; /* absent, or not writable anyway: bubblewrap goes on too */
+        /* Whether it is writable is no test: /proc/sys itself refuses W_OK to everyone while
+         * its files take root's writes (core_pattern, ...), which bubblewrap's access() test
+         * lets through. Absent, or not to be bound here: it goes on, as bubblewrap does. */
+        if (access(path, F_OK) < 0 || mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+            continue;
         add_flags(path, MS_RDONLY);
     }
 }

@@ -1386,6 +1386,39 @@ Deno.test("spawn, Alcove.start and Alcove.run take options objects of known own 
   });
 });
 
+Deno.test(
+  needs(
+    "spawn: proc's sys, irq and bus are read-only, /proc/sys too for root",
+    !IS_ROOT ? "needs root" : undefined,
+  ),
+  async () => {
+    // /proc/sys refuses W_OK on itself while its files take root's writes: a test of whether
+    // it is writable left it writable, and root inside could set the host's core_pattern.
+    const script =
+      "grep -E ' /proc/(sys|irq|bus) ' /proc/self/mountinfo | cut -d' ' -f5,6 | cut -d, -f1; " +
+      "cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern 2>/dev/null && echo wrote";
+    const root: Mount[] = [{ type: "ro-bind", source: "/", target: "/" }, {
+      type: "proc",
+      target: "/proc",
+    }];
+    const ways: SpawnOptions[] = [
+      { mounts: root },
+      { namespaces: ["pid"], mounts: root },
+      { namespaces: ["user", "pid"], uid: 0, gid: 0, mounts: root },
+    ];
+    await withDriver(async (drv) => {
+      for (const options of ways) {
+        const out = await (await drv.spawn(["sh", "-c", script], options)).output();
+        assertEquals(
+          text(out.stdout),
+          "/proc/sys ro\n/proc/irq ro\n/proc/bus ro\n",
+          JSON.stringify(options),
+        );
+      }
+    });
+  },
+);
+
 Deno.test("spawn: a program run as another uid dies with its control process", async () => {
   // A change of uid cleared the parent-death signal: it outlived a root killed with SIGKILL.
   const drv = await Alcove.start();
