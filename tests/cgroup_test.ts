@@ -689,6 +689,62 @@ Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT
 });
 
 Deno.test(
+  needs("Cgroup: set lifts and raises limits; bad input and gone directories", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      const name = `alcove-test-${Deno.pid}-${Math.floor(Math.random() * 1e9)}`;
+      const cg = await Cgroup.create(drv.root, name);
+      try {
+        // Infinity and "max" were skipped: the limit set before stayed.
+        if (holds("pids")) {
+          await cg.set({ pidsMax: 9 });
+          await cg.set({ pidsMax: Infinity });
+          assertEquals((await cg.read("pids.max")).trim(), "max");
+        }
+        if (V1("memory")) {
+          // Raised with memory + swap limited: memory.memsw first (the other order is EINVAL).
+          await cg.set({ memoryMax: "32M", memorySwapMax: 0 });
+          await cg.set({ memoryMax: "64M", memorySwapMax: 0 });
+          assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 64 << 20);
+          assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 64 << 20);
+          await cg.set({ memoryMax: "16M", memorySwapMax: "16M" });
+          assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 16 << 20);
+          await cg.set({ memoryMax: "max" });
+          assertGreater(parseValueFile(await cg.read("memory.limit_in_bytes")), 2 ** 60);
+        }
+        if (holds("pids")) {
+          const e = await assertRejects(() => cg.write("pids.max", "abc"), SystemCallError);
+          assertStringIncludes(e.message, 'Cgroup.write "abc" to ');
+          assertStringIncludes(e.message, "/pids.max: EINVAL");
+        }
+      } finally {
+        await cg.remove();
+      }
+      // Wrong shapes, and the names of spawn's own cgroups (another start would sweep it).
+      await assertRejects(
+        () => Cgroup.create(drv.root, "x", { controllers: "memory" as never }),
+        TypeError,
+        "Cgroup.create: options.controllers must be an array",
+      );
+      await assertRejects(
+        () => Cgroup.create(null as never, "x"),
+        TypeError,
+        "Cgroup.create: task",
+      );
+      await assertRejects(
+        () => Cgroup.create(drv.root, "alcove-1-2-3"),
+        TypeError,
+        "has the form of spawn's own cgroups",
+      );
+      // Removed by someone else: its removal is done.
+      const other = await Cgroup.create(drv.root, `${name}-gone`);
+      for (const dir of new Set(Object.values(other.dirs))) Deno.removeSync(dir);
+      await other.remove();
+    });
+  },
+);
+
+Deno.test(
   needs(
     "cgroup: a control process in a pid namespace names its cgroups by its pid outside",
     NOT_ROOT,

@@ -398,6 +398,16 @@ var Cgroup = class _Cgroup {
     if (typeof name !== "string" || !/^[^/\0]+$/.test(name) || name === "." || name === "..") {
       throw new TypeError(`Cgroup.create: name must be a directory name, got ${JSON.stringify(name)}`);
     }
+    if (/^alcove-\d+-\d+-\d+$/.test(name)) {
+      throw new TypeError(`Cgroup.create: ${JSON.stringify(name)} has the form of spawn's own cgroups (alcove-N-N-N)`);
+    }
+    if (typeof task?.mkdir !== "function") {
+      throw new TypeError("Cgroup.create: task must be a control process (drv.root or a Task)");
+    }
+    const given = options.controllers;
+    if (given !== void 0 && (!Array.isArray(given) || given.some((c) => typeof c !== "string"))) {
+      throw new TypeError("Cgroup.create: options.controllers must be an array of controller names");
+    }
     const layout = await _Cgroup.layout(task);
     const wanted = options.controllers ?? [
       "memory",
@@ -481,7 +491,20 @@ var Cgroup = class _Cgroup {
    * ```
    */
   async write(file, value) {
-    await writeText(this.task, `${this.#dirOf(file)}/${file}`, String(value));
+    await this.#write("Cgroup.write", file, value);
+  }
+  /** Writes a file, a failure saying the call, the value and the file (not "write fd 6"). */
+  async #write(call, file, value) {
+    const path = `${this.#dirOf(file)}/${file}`;
+    try {
+      await writeText(this.task, path, String(value));
+    } catch (e) {
+      if (!(e instanceof SystemCallError)) throw e;
+      throw new SystemCallError(call, e.pipeline, e.code, e.errno, {
+        argument: `${JSON.stringify(String(value))} to ${path}`,
+        text: e.text
+      });
+    }
   }
   /**
    * Sets limits, mapped as spawn's `cgroup` option maps them (v2 memory.max, v1
@@ -503,46 +526,82 @@ var Cgroup = class _Cgroup {
       k,
       Number(v)
     ]));
+    const given = limits;
+    const none = (key) => given[key] === Infinity || given[key] === "max";
     const v2 = (c) => _Cgroup.locate(this.layout, c) === "v2";
+    const write = (file, v) => this.#write("Cgroup.set", file, v);
+    if (none("memoryMax") || none("memorySwapMax")) {
+      if (v2("memory")) {
+        if (none("memoryMax")) await write("memory.max", "max");
+        if (none("memorySwapMax")) await write("memory.swap.max", "max");
+      } else {
+        await write("memory.memsw.limit_in_bytes", -1).catch(() => {
+        });
+        if (none("memoryMax")) await write("memory.limit_in_bytes", -1);
+      }
+    }
+    if (none("memoryHigh")) {
+      await write(v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes", v2("memory") ? "max" : -1);
+    }
+    if (none("pidsMax")) await write("pids.max", "max");
+    if (none("cpuMax")) {
+      if (v2("cpu")) await write("cpu.max", "max 100000");
+      else await write("cpu.cfs_quota_us", -1);
+    }
     for (const [key, v] of value) {
       switch (key) {
         case CG_KEY.memoryMax:
-          await this.write(v2("memory") ? "memory.max" : "memory.limit_in_bytes", v);
+          if (v2("memory")) await write("memory.max", v);
+          else await this.#v1Memory(value);
           break;
         case CG_KEY.memoryHigh:
-          await this.write(v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes", v);
+          await write(v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes", v);
           break;
         case CG_KEY.memorySwapMax: {
           if (v2("memory")) {
-            await this.write("memory.swap.max", v);
+            await write("memory.swap.max", v);
             break;
           }
-          const max = value.get(CG_KEY.memoryMax);
-          if (max === void 0) {
+          if (!value.has(CG_KEY.memoryMax)) {
             throw new TypeError("Cgroup.set: memorySwapMax needs memoryMax on cgroup v1 (memory.memsw.limit_in_bytes)");
           }
-          await this.write("memory.memsw.limit_in_bytes", max + v);
           break;
         }
         case CG_KEY.pidsMax:
-          await this.write("pids.max", v);
+          await write("pids.max", v);
           break;
         case CG_KEY.cpuMax: {
           const quota = Math.max(1e3, Math.floor(v / 10));
-          if (v2("cpu")) await this.write("cpu.max", `${quota} 100000`);
+          if (v2("cpu")) await write("cpu.max", `${quota} 100000`);
           else {
-            await this.write("cpu.cfs_period_us", 1e5);
-            await this.write("cpu.cfs_quota_us", quota);
+            await write("cpu.cfs_period_us", 1e5);
+            await write("cpu.cfs_quota_us", quota);
           }
           break;
         }
         case CG_KEY.cpuWeight:
-          if (v2("cpu")) await this.write("cpu.weight", v);
-          else await this.write("cpu.shares", Math.max(2, Math.floor(v * 1024 / 100)));
+          if (v2("cpu")) await write("cpu.weight", v);
+          else await write("cpu.shares", Math.max(2, Math.floor(v * 1024 / 100)));
           break;
       }
     }
-    for (const [file, text] of checked.files) await this.write(file, text);
+    for (const [file, text] of checked.files) await this.#write("Cgroup.set", file, text);
+  }
+  /** cgroup v1's memory limit and, with memorySwapMax, memory + swap, which must stay at least
+   * the memory limit: in the order that keeps it so, whether they rise or fall. */
+  async #v1Memory(value) {
+    const max = value.get(CG_KEY.memoryMax);
+    const swap = value.get(CG_KEY.memorySwapMax);
+    const write = (file, v) => this.#write("Cgroup.set", file, v);
+    if (swap === void 0) return await write("memory.limit_in_bytes", max);
+    try {
+      await write("memory.limit_in_bytes", max);
+    } catch (e) {
+      if (e.code !== "EINVAL") throw e;
+      await write("memory.memsw.limit_in_bytes", max + swap);
+      return await write("memory.limit_in_bytes", max);
+    }
+    await write("memory.memsw.limit_in_bytes", max + swap);
   }
   /**
    * Moves a process into the cgroup, in every hierarchy it was created in.
@@ -592,7 +651,10 @@ var Cgroup = class _Cgroup {
   async procs() {
     const all = /* @__PURE__ */ new Set();
     for (const dir of new Set(Object.values(this.dirs))) {
-      const text = await readText(this.task, `${dir}/cgroup.procs`);
+      const text = await readText(this.task, `${dir}/cgroup.procs`).catch((e) => {
+        if (e.code === "ENOENT") return "";
+        throw e;
+      });
       for (const p of text.split("\n")) if (p !== "") all.add(Number(p));
     }
     return [
@@ -657,12 +719,17 @@ var Cgroup = class _Cgroup {
       if (this.dirs.v2 !== void 0 && !v2Killed) {
         v2Killed = await writeText(this.task, `${this.dirs.v2}/cgroup.kill`, "1").then(() => true, () => false);
       }
-      const freezer = this.dirs.freezer;
-      if (freezer !== void 0) await writeText(this.task, `${freezer}/freezer.state`, "FROZEN");
+      const freeze = async (state) => {
+        if (this.dirs.freezer === void 0) return;
+        await writeText(this.task, `${this.dirs.freezer}/freezer.state`, state).catch((e) => {
+          if (e.code !== "ENOENT") throw e;
+        });
+      };
+      await freeze("FROZEN");
       const left = await this.procs();
       for (const pid of left) await this.task.kill(pid, "SIGKILL").catch(() => {
       });
-      if (freezer !== void 0) await writeText(this.task, `${freezer}/freezer.state`, "THAWED");
+      await freeze("THAWED");
       if (left.length === 0) return;
       await sleep(1);
     }

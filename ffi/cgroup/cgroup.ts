@@ -312,6 +312,24 @@ export class Cgroup {
         `Cgroup.create: name must be a directory name, got ${JSON.stringify(name)}`,
       );
     }
+    // The names of spawn's own cgroups: a control process that starts removes those of
+    // control processes gone, killing what is in them.
+    if (/^alcove-\d+-\d+-\d+$/.test(name)) {
+      throw new TypeError(
+        `Cgroup.create: ${JSON.stringify(name)} has the form of spawn's own cgroups (alcove-N-N-N)`,
+      );
+    }
+    if (typeof (task as { mkdir?: unknown } | null)?.mkdir !== "function") {
+      throw new TypeError("Cgroup.create: task must be a control process (drv.root or a Task)");
+    }
+    const given = options.controllers;
+    if (
+      given !== undefined && (!Array.isArray(given) || given.some((c) => typeof c !== "string"))
+    ) {
+      throw new TypeError(
+        "Cgroup.create: options.controllers must be an array of controller names",
+      );
+    }
     const layout = await Cgroup.layout(task);
     const wanted = options.controllers ??
       ["memory", "pids", "cpu"].filter((c) => layout.v1[c] !== undefined);
@@ -396,7 +414,21 @@ export class Cgroup {
    * ```
    */
   async write(file: string, value: string | number): Promise<void> {
-    await writeText(this.task, `${this.#dirOf(file)}/${file}`, String(value));
+    await this.#write("Cgroup.write", file, value);
+  }
+
+  /** Writes a file, a failure saying the call, the value and the file (not "write fd 6"). */
+  async #write(call: string, file: string, value: string | number): Promise<void> {
+    const path = `${this.#dirOf(file)}/${file}`;
+    try {
+      await writeText(this.task, path, String(value));
+    } catch (e) {
+      if (!(e instanceof SystemCallError)) throw e;
+      throw new SystemCallError(call, e.pipeline, e.code, e.errno, {
+        argument: `${JSON.stringify(String(value))} to ${path}`,
+        text: e.text,
+      });
+    }
   }
 
   /**
@@ -416,48 +448,90 @@ export class Cgroup {
   async set(limits: CgroupLimits): Promise<void> {
     const checked = checkCgroupLimits(limits, "Cgroup.set");
     const value = new Map(checked.set.map(([k, v]) => [k, Number(v)]));
+    // No limit (Infinity, "max"): the file's own word for none, over what was set before.
+    const given = limits as Record<string, unknown>;
+    const none = (key: keyof typeof CG_KEY) => given[key] === Infinity || given[key] === "max";
     const v2 = (c: string) => Cgroup.locate(this.layout, c) === "v2";
+    const write = (file: string, v: string | number) => this.#write("Cgroup.set", file, v);
+    if (none("memoryMax") || none("memorySwapMax")) {
+      if (v2("memory")) {
+        if (none("memoryMax")) await write("memory.max", "max");
+        if (none("memorySwapMax")) await write("memory.swap.max", "max");
+      } else {
+        // memsw is at least the memory limit: lifted first.
+        await write("memory.memsw.limit_in_bytes", -1).catch(() => {});
+        if (none("memoryMax")) await write("memory.limit_in_bytes", -1);
+      }
+    }
+    if (none("memoryHigh")) {
+      await write(
+        v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes",
+        v2("memory") ? "max" : -1,
+      );
+    }
+    if (none("pidsMax")) await write("pids.max", "max");
+    if (none("cpuMax")) {
+      if (v2("cpu")) await write("cpu.max", "max 100000");
+      else await write("cpu.cfs_quota_us", -1);
+    }
     for (const [key, v] of value) {
       switch (key) {
         case CG_KEY.memoryMax:
-          await this.write(v2("memory") ? "memory.max" : "memory.limit_in_bytes", v);
+          if (v2("memory")) await write("memory.max", v);
+          else await this.#v1Memory(value);
           break;
         case CG_KEY.memoryHigh:
-          await this.write(v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes", v);
+          await write(v2("memory") ? "memory.high" : "memory.soft_limit_in_bytes", v);
           break;
         case CG_KEY.memorySwapMax: {
           if (v2("memory")) {
-            await this.write("memory.swap.max", v);
+            await write("memory.swap.max", v);
             break;
           }
-          const max = value.get(CG_KEY.memoryMax);
-          if (max === undefined) {
+          if (!value.has(CG_KEY.memoryMax)) {
             throw new TypeError(
               "Cgroup.set: memorySwapMax needs memoryMax on cgroup v1 (memory.memsw.limit_in_bytes)",
             );
           }
-          await this.write("memory.memsw.limit_in_bytes", max + v);
-          break;
+          break; // with memoryMax
         }
         case CG_KEY.pidsMax:
-          await this.write("pids.max", v);
+          await write("pids.max", v);
           break;
         case CG_KEY.cpuMax: {
           const quota = Math.max(1000, Math.floor(v / 10));
-          if (v2("cpu")) await this.write("cpu.max", `${quota} 100000`);
+          if (v2("cpu")) await write("cpu.max", `${quota} 100000`);
           else {
-            await this.write("cpu.cfs_period_us", 100000);
-            await this.write("cpu.cfs_quota_us", quota);
+            await write("cpu.cfs_period_us", 100000);
+            await write("cpu.cfs_quota_us", quota);
           }
           break;
         }
         case CG_KEY.cpuWeight:
-          if (v2("cpu")) await this.write("cpu.weight", v);
-          else await this.write("cpu.shares", Math.max(2, Math.floor(v * 1024 / 100)));
+          if (v2("cpu")) await write("cpu.weight", v);
+          else await write("cpu.shares", Math.max(2, Math.floor(v * 1024 / 100)));
           break;
       }
     }
-    for (const [file, text] of checked.files) await this.write(file, text);
+    for (const [file, text] of checked.files) await this.#write("Cgroup.set", file, text);
+  }
+
+  /** cgroup v1's memory limit and, with memorySwapMax, memory + swap, which must stay at least
+   * the memory limit: in the order that keeps it so, whether they rise or fall. */
+  async #v1Memory(value: Map<number, number>): Promise<void> {
+    const max = value.get(CG_KEY.memoryMax)!;
+    const swap = value.get(CG_KEY.memorySwapMax);
+    const write = (file: string, v: number) => this.#write("Cgroup.set", file, v);
+    if (swap === undefined) return await write("memory.limit_in_bytes", max);
+    try {
+      await write("memory.limit_in_bytes", max);
+    } catch (e) {
+      // Above the memory + swap limit set before: that one goes first.
+      if ((e as { code?: string }).code !== "EINVAL") throw e;
+      await write("memory.memsw.limit_in_bytes", max + swap);
+      return await write("memory.limit_in_bytes", max);
+    }
+    await write("memory.memsw.limit_in_bytes", max + swap);
   }
 
   /**
@@ -510,7 +584,11 @@ export class Cgroup {
   async procs(): Promise<number[]> {
     const all = new Set<number>();
     for (const dir of new Set(Object.values(this.dirs))) {
-      const text = await readText(this.task, `${dir}/cgroup.procs`);
+      // A directory that is gone (removed by someone else) holds nothing.
+      const text = await readText(this.task, `${dir}/cgroup.procs`).catch((e) => {
+        if ((e as { code?: string }).code === "ENOENT") return "";
+        throw e;
+      });
       for (const p of text.split("\n")) if (p !== "") all.add(Number(p));
     }
     return [...all];
@@ -580,11 +658,17 @@ export class Cgroup {
           () => false,
         );
       }
-      const freezer = this.dirs.freezer;
-      if (freezer !== undefined) await writeText(this.task, `${freezer}/freezer.state`, "FROZEN");
+      // A freezer directory removed by someone else has nothing left to freeze.
+      const freeze = async (state: string) => {
+        if (this.dirs.freezer === undefined) return;
+        await writeText(this.task, `${this.dirs.freezer}/freezer.state`, state).catch((e) => {
+          if ((e as { code?: string }).code !== "ENOENT") throw e;
+        });
+      };
+      await freeze("FROZEN");
       const left = await this.procs();
       for (const pid of left) await this.task.kill(pid, "SIGKILL").catch(() => {});
-      if (freezer !== undefined) await writeText(this.task, `${freezer}/freezer.state`, "THAWED");
+      await freeze("THAWED");
       if (left.length === 0) return;
       await sleep(1);
     }
