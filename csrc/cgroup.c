@@ -285,6 +285,12 @@ static int locate(const char *name, int h, char *what, size_t whatlen)
                  "%s (cgroup.subtree_control), which v2 allows only in a cgroup without "
                  "processes",
                  name, v2);
+    else if (h < 0)
+        /* A v1 hierarchy of another controller (cpuset, blkio, ...) may well be mounted. */
+        snprintf(what, whatlen,
+                 "spawn writes only cgroup v2 files and those of the v1 memory, pids, cpu, "
+                 "cpuacct and freezer hierarchies (Cgroup.create reaches %s)",
+                 name);
     else if (v2 != NULL)
         snprintf(what, whatlen,
                  "the %s controller is neither mounted for cgroup v1 nor available to %s in "

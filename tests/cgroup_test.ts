@@ -319,6 +319,14 @@ Deno.test(
         assertEquals((e as SetupError).step, "cgroup");
         assertStringIncludes(e.message, "bound to cgroup v1");
       }
+      // A v1 hierarchy spawn does not write to (cpuset here): said so, not "not mounted".
+      if (CGROUPS.has("cpuset") && !v2Has("cpuset")) {
+        const e = await assertRejects(
+          () => drv.spawn(["true"], { cgroup: { files: { "cpuset.cpus": "0" } } }),
+          SetupError,
+        );
+        assertStringIncludes(e.message, "spawn writes only cgroup v2 files and those of the v1");
+      }
       // A controller v2 offers but that is not enabled for children of this cgroup.
       const v2 = CGROUPS.get("");
       if (v2 !== undefined) {
