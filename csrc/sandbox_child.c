@@ -88,6 +88,14 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
     buf[2] = (unsigned char)(e >> 16);
     buf[3] = (unsigned char)(e >> 24);
     put_str(buf, &off, sizeof(buf), step);
+    /* Out of memory, or E2BIG from an exec that could not map what it copies: under a small
+     * memory limit, the limit is the likely reason (a few pages more and it is the OOM). */
+    char limited[2400];
+    if ((err == ENOMEM || err == E2BIG) && cur->cg.on && cur->cg.has[CG_MEMORY_MAX]) {
+        snprintf(limited, sizeof(limited), "%s (within the cgroup's memoryMax of %llu bytes)", what,
+                 (unsigned long long)cur->cg.value[CG_MEMORY_MAX]);
+        what = limited;
+    }
     put_str(buf, &off, sizeof(buf), what);
     put_str(buf, &off, sizeof(buf), path != NULL ? path : "");
     put_str(buf, &off, sizeof(buf), strerror(err));

@@ -319,6 +319,15 @@ Deno.test(
         assertEquals((e as SetupError).step, "cgroup");
         assertStringIncludes(e.message, "bound to cgroup v1");
       }
+      // A memory limit too small to start in: the failure says the limit, not only ENOMEM or
+      // E2BIG (an exec that cannot map what it copies); a little more is the OOM.
+      if (holds("memory")) {
+        for (const memoryMax of ["4K", "16K", "32K", "64K"]) {
+          const got = await drv.spawn(["true"], { cgroup: { memoryMax } })
+            .then((p) => p.status.then((s) => s.reason), (e) => (e as Error).message);
+          assert(got === "oom" || got.includes("within the cgroup's memoryMax of"), got);
+        }
+      }
       // A v1 hierarchy spawn does not write to (cpuset here): said so, not "not mounted".
       if (CGROUPS.has("cpuset") && !v2Has("cpuset")) {
         const e = await assertRejects(
