@@ -536,13 +536,18 @@ Deno.test("cgroup: sizes and limits are checked, naming the field", async () => 
   assertEquals(parseSize("2GiB"), 2 * 2 ** 30);
   assertEquals(parseSize(" 10 kb "), 10240);
   assertEquals(parseSize(4096), 4096);
+  // A field a prototype lends was taken unchecked: such an object is no plain one.
+  assertThrows(() => checkCgroupLimits(Object.create({ memoryMax: 5 })), TypeError, "plain object");
   assertEquals(checkCgroupLimits({ cpuMax: 0.5, cpuWeight: 200, memoryMax: "max" }).set, [
     [5, 500000n],
     [6, 200n],
   ]);
   await withDriver(async (drv) => {
     const bad: [unknown, typeof TypeError, string][] = [
-      [5, TypeError, "options.cgroup: must be an object"],
+      [5, TypeError, "options.cgroup: must be a plain object"],
+      // Objects that are no plain ones read as no limit at all.
+      [new Map([["memoryMax", "1M"]]), TypeError, "options.cgroup: must be a plain object"],
+      [new Date(), TypeError, "options.cgroup: must be a plain object"],
       [{ memoryLimit: 1 }, TypeError, "options.cgroup.memoryLimit: unknown cgroup limit"],
       [{ memoryMax: 1 }, RangeError, "options.cgroup.memoryMax: must be at least 4096 bytes"],
       [{ memoryMax: -5 }, RangeError, "options.cgroup.memoryMax: must be from 0 to 2^62"],

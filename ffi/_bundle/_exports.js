@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-PDYWAEMV.js";
+} from "./chunk-KF54MJYV.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -621,7 +621,7 @@ var Cgroup = class _Cgroup {
    */
   async add(pid) {
     if (!Number.isInteger(pid) || pid <= 0) {
-      throw new RangeError(`Cgroup.add: pid must be a positive integer, got ${pid}`);
+      throw new RangeError(`Cgroup.add: pid must be a positive integer, got ${JSON.stringify(pid)}`);
     }
     for (const dir of new Set(Object.values(this.dirs))) {
       try {
@@ -980,7 +980,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-64FJ7Q6L.js");
+  const { runWithDriver } = await import("./_driver_run-JLLTYRRY.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -552,7 +552,9 @@ export class Cgroup {
    */
   async add(pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) {
-      throw new RangeError(`Cgroup.add: pid must be a positive integer, got ${pid}`);
+      throw new RangeError(
+        `Cgroup.add: pid must be a positive integer, got ${JSON.stringify(pid)}`,
+      );
     }
     for (const dir of new Set(Object.values(this.dirs))) {
       try {

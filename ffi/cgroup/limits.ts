@@ -146,10 +146,15 @@ const KNOWN = new Set([...Object.keys(CG_KEY), "files"]);
  * ```
  */
 export function checkCgroupLimits(limits: unknown, prefix = "cgroup"): CheckedLimits {
-  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
-    fail(prefix, "must be an object of cgroup limits");
+  const proto = typeof limits === "object" && limits !== null
+    ? Object.getPrototypeOf(limits)
+    : undefined;
+  // A plain object: a Map or a Date would read as one with no limit at all.
+  if (proto !== Object.prototype && proto !== null) {
+    fail(prefix, "must be a plain object of cgroup limits");
   }
-  const o = limits as Record<string, unknown>;
+  // Its own fields alone, those the check below sees.
+  const o: Record<string, unknown> = { ...(limits as Record<string, unknown>) };
   for (const k of Object.keys(o)) {
     if (!KNOWN.has(k)) fail(`${prefix}.${k}`, "unknown cgroup limit");
   }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-PDYWAEMV.js";
+} from "./chunk-KF54MJYV.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";

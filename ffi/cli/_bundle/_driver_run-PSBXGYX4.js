@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-YFRH5LC3.js";
+} from "./chunk-FKJEEWUX.js";
 import {
   ConstantTable,
   VERSION,

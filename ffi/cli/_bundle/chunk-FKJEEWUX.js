@@ -54,10 +54,13 @@ var KNOWN = /* @__PURE__ */ new Set([
   "files"
 ]);
 function checkCgroupLimits(limits, prefix = "cgroup") {
-  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
-    fail(prefix, "must be an object of cgroup limits");
+  const proto = typeof limits === "object" && limits !== null ? Object.getPrototypeOf(limits) : void 0;
+  if (proto !== Object.prototype && proto !== null) {
+    fail(prefix, "must be a plain object of cgroup limits");
   }
-  const o = limits;
+  const o = {
+    ...limits
+  };
   for (const k of Object.keys(o)) {
     if (!KNOWN.has(k)) fail(`${prefix}.${k}`, "unknown cgroup limit");
   }
