@@ -1296,6 +1296,20 @@ Deno.test("cli: our limits and options", async (t) => {
     assert(!lines[2].includes("eth"), "no host network");
     // A session of its own, led by the pid namespace's init; the command is pid 2.
     assertEquals(lines.slice(5), ["1", "2"]);
+    // An environment of its own: no secret of the caller's reaches it; --setenv still does.
+    const env = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "--preset", "untrusted", "--setenv", "A", "b", "--", "env"],
+      env: { SECRET_TOKEN: "x", TERM: "xterm", LC_ALL: "C" },
+      stdout: "piped",
+    }).output();
+    const vars = decoder.decode(env.stdout).trim().split("\n").sort();
+    assertEquals(vars.filter((v) => !v.startsWith("LANG=") && !v.startsWith("PWD=")), [
+      "A=b",
+      "HOME=/tmp",
+      "LC_ALL=C",
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "TERM=xterm",
+    ]);
   });
   await t.step("--memory and --pids: a cgroup of its own; OOM is 122", async () => {
     const bad = await run("alcove", ["--memory", "lots", "true"]);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-KF54MJYV.js";
+} from "./chunk-J7BTD3TF.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -980,7 +980,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-JLLTYRRY.js");
+  const { runWithDriver } = await import("./_driver_run-JI6RWJIQ.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -427,17 +427,32 @@ const CREATES_FILE = ["--bind-data", "--ro-bind-data", "--file", "--tmpfs", "--d
 
 /** The untrusted preset: every namespace, a read-only host /usr, /etc, /bin, /lib*, fresh
  * proc, dev and tmpfs, no capabilities, the default seccomp profile, uid and gid 65534, a new
- * session (kept when stdin is a terminal, for job control), and death with the parent.
+ * session (kept when stdin is a terminal, for job control), death with the parent, and an
+ * environment of its own: PATH, HOME (/tmp), and of `environment` (the caller's) only TERM,
+ * LANG, LC_* and TZ, so that no secret of the caller's environment reaches the program.
+ *
+ * @param isTerminal Whether stdin is a terminal.
+ * @param environment The environment the terminal and locale variables come from.
  *
  * @example
  * ```ts
  * import { untrustedPreset } from "@alcove/alcove";
  * console.log(untrustedPreset(false).uid); // 65534
+ * console.log(untrustedPreset(false, { TERM: "xterm", AWS_SECRET: "x" }).env);
+ * // { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", TERM: "xterm" }
  * ```
  */
-export function untrustedPreset(isTerminal: boolean): SpawnOptions {
+export function untrustedPreset(
+  isTerminal: boolean,
+  environment: Readonly<Record<string, string>> = {},
+): SpawnOptions {
   const ro = (p: string): Mount => ({ type: "ro-bind-try", source: p, target: p });
+  const env: Record<string, string> = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp" };
+  for (const [k, v] of Object.entries(environment)) {
+    if (k === "TERM" || k === "LANG" || k === "TZ" || k.startsWith("LC_")) env[k] = v;
+  }
   return {
+    env,
     namespaces: "all",
     uid: 65534,
     gid: 65534,
@@ -933,7 +948,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (a !== "untrusted") {
           throw new CommandLineError(`--preset: unknown preset ${a} (known: untrusted)`);
         }
-        base = { ...base, ...untrustedPreset(io.isTerminal) };
+        base = { ...base, ...untrustedPreset(io.isTerminal, io.env) };
         break;
     }
   }

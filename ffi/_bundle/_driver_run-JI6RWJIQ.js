@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-KF54MJYV.js";
+} from "./chunk-J7BTD3TF.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-FKJEEWUX.js";
+} from "./chunk-RO2SHPRH.js";
 import {
   ConstantTable,
   VERSION,

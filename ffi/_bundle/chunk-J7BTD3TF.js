@@ -3124,13 +3124,21 @@ var CREATES_FILE = [
   "--tmpfs",
   "--dir"
 ];
-function untrustedPreset(isTerminal) {
+function untrustedPreset(isTerminal, environment = {}) {
   const ro = (p) => ({
     type: "ro-bind-try",
     source: p,
     target: p
   });
+  const env = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: "/tmp"
+  };
+  for (const [k, v] of Object.entries(environment)) {
+    if (k === "TERM" || k === "LANG" || k === "TZ" || k.startsWith("LC_")) env[k] = v;
+  }
   return {
+    env,
     namespaces: "all",
     uid: 65534,
     gid: 65534,
@@ -3639,7 +3647,7 @@ function parse(args, io, warnings) {
         }
         base = {
           ...base,
-          ...untrustedPreset(io.isTerminal)
+          ...untrustedPreset(io.isTerminal, io.env)
         };
         break;
     }
