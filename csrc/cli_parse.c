@@ -338,7 +338,9 @@ static const char *relative_to(const char *s, const char *base, char *buf, size_
     *n = s[0] == '/' ? ls : lb + slash + ls;
     if (*n >= PATH_BUF)
         return NULL;
-    if (s[0] == '/')
+    /* An empty source is no path (bubblewrap cannot find it), not the current directory; an
+     * empty destination is the new root's /. */
+    if (s[0] == '/' || (s[0] == 0 && lb > 0))
         return s;
     memcpy(buf, base, lb);
     if (slash)
@@ -925,7 +927,8 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
         int bind = m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND;
         /* A host path: ".." in it is the host's to resolve. */
         const char *source = bind ? relative_to(m->source, cwd, sbuf, &n) : m->source;
-        problem = source == NULL ? too_long(why, sizeof(why), n)
+        problem = source == NULL                                 ? too_long(why, sizeof(why), n)
+                  : bind                                         ? cwd_problem(source)
                   : m->op == SB_MNT_SYMLINK && m->source[0] == 0 ? "must not be empty"
                                                                  : NULL;
         if (problem != NULL) {

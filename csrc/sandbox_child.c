@@ -667,6 +667,13 @@ static void proc_read_only(const char *dst)
 {
     static const char *const parts[] = {"/sys", "/sysrq-trigger", "/irq", "/bus"};
     char path[PATH_CAP];
+    /* A network namespace of its own: its sysctls (/proc/sys/net) are its own to set, as with
+     * bubblewrap (ip_forward, ...). Bound first, as a mount of its own that the read-only
+     * remount of /proc/sys below leaves writable. */
+    if ((cur->namespaces & CLONE_NEWNET) &&
+        snprintf(path, sizeof(path), "%s/sys/net", dst) < (int)sizeof(path) &&
+        access(path, F_OK) == 0)
+        (void)mount(path, path, NULL, MS_BIND | MS_REC, NULL);
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         if (snprintf(path, sizeof(path), "%s%s", dst, parts[i]) >= (int)sizeof(path))
             continue;
@@ -1308,8 +1315,12 @@ static void run_last_steps(struct last_steps *ls)
     if (sb->deadline_ns > 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        if ((long long)ts.tv_sec * 1000000000 + ts.tv_nsec >= sb->deadline_ns)
+        if ((long long)ts.tv_sec * 1000000000 + ts.tv_nsec >= sb->deadline_ns) {
             kill(getpid(), SIGKILL);
+            /* The init of a pid namespace ignores its own: the control process's comes. */
+            for (;;)
+                pause();
+        }
     }
     for (size_t i = 0; i < sb->nseccomp; i++) {
         struct sock_fprog prog = {

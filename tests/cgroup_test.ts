@@ -731,6 +731,13 @@ Deno.test(
           assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 64 << 20);
           await cg.set({ memoryMax: "16M", memorySwapMax: "16M" });
           assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 16 << 20);
+          // Refused before anything is written: the limits stay.
+          await assertRejects(
+            () => cg.set({ memoryMax: "max", memorySwapMax: "8M" }),
+            TypeError,
+            "memorySwapMax needs memoryMax",
+          );
+          assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 16 << 20);
           await cg.set({ memoryMax: "max" });
           assertGreater(parseValueFile(await cg.read("memory.limit_in_bytes")), 2 ** 60);
         }

@@ -41,7 +41,7 @@ const ACCEPTED: string[][] = [
   // bubblewrap's relative paths: a destination from /, a bind's source from here.
   [...ROOT, "--tmpfs", "tmp", "true"],
   [...ROOT, "--bind", "relative", "/x", "true"],
-  [...ROOT, "--ro-bind", "/a/..", "/x", "--ro-bind", "", "mnt", "true"],
+  [...ROOT, "--ro-bind", "/a/..", "/x", "--ro-bind", ".", "mnt", "true"],
   [...ROOT, "--chdir", "/tmp/../etc", "pwd"],
   [...ROOT, "--clearenv", "--setenv", "A", "1", "env"],
   [...ROOT, "--setenv", "A", "1", "--setenv", "B", "2", "--setenv", "A", "3", "env"],
@@ -149,6 +149,8 @@ const REFUSED: string[][] = [
   ["--perms", "700", "true"],
   ["--perms", "800", "--tmpfs", "/tmp", "true"],
   ["--size", "08", "--tmpfs", "/tmp", "true"],
+  // An empty source is no path (bubblewrap cannot find it), not the current directory.
+  [...ROOT, "--bind", "", "/x", "true"],
   ["--size", "0x20000000000001", "--tmpfs", "/tmp", "true"],
   ["--size", "0x1g", "--tmpfs", "/tmp", "true"],
   ["--size", "0x", "--tmpfs", "/tmp", "true"],

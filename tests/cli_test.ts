@@ -725,6 +725,11 @@ Deno.test(
           await same([...ROOT, ...args]);
         });
       }
+      await t.step("an empty source is none, not the current directory", async () => {
+        const args = [...ROOT, "--bind", "", "/mnt", "ls", "/mnt"];
+        const [b, a] = await Promise.all([run("bwrap", args), run("alcove", args)]);
+        assertEquals([b.code, b.out, a.code, a.out], [1, "", 1, ""], a.err);
+      });
       await t.step("parsed by TypeScript, and through a driver", async () => {
         const args = [...ROOT, "--bind", `${name}/sub`, "tmp", "cat", "/tmp/f"];
         const ts = await run("alcove", ["--seccomp-profile", "none", ...args]);
@@ -1303,6 +1308,31 @@ Deno.test("cli: our limits and options", async (t) => {
       stdout: "piped",
     }).output();
     const vars = decoder.decode(env.stdout).trim().split("\n").sort();
+    // The command line's edits apply to the preset's environment, in their order.
+    const edited = async (...options: string[]) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", CLI, ...options, "--", "env"],
+        env: { TERM: "xterm", PATH: "/opt/x:/usr/bin" },
+        stdout: "piped",
+      }).output();
+      return decoder.decode(r.stdout).trim().split("\n").filter((v) => !v.startsWith("PWD="))
+        .sort();
+    };
+    assertEquals(
+      (await edited("--preset", "untrusted", "--unsetenv", "TERM")).filter((v) =>
+        v.startsWith("TERM=")
+      ),
+      [],
+    );
+    assertEquals(await edited("--preset", "untrusted", "--clearenv", "--setenv", "A", "1"), [
+      "A=1",
+    ]);
+    assertEquals(
+      (await edited("--preset", "untrusted", "--setenv", "PATH", "/opt/x:/usr/bin")).filter((v) =>
+        v.startsWith("PATH=")
+      ),
+      ["PATH=/opt/x:/usr/bin"],
+    );
     assertEquals(vars.filter((v) => !v.startsWith("LANG=") && !v.startsWith("PWD=")), [
       "A=b",
       "HOME=/tmp",

@@ -1415,6 +1415,17 @@ Deno.test(
           JSON.stringify(options),
         );
       }
+      // With a network namespace of its own, its own net sysctls stay its to set.
+      const forward = "/proc/sys/net/ipv4/ip_forward";
+      const host = Deno.readTextFileSync(forward);
+      const flip = `echo ${host.trim() === "1" ? 0 : 1} > ${forward} && echo set`;
+      const own = await (await drv.spawn(["sh", "-c", flip], {
+        namespaces: ["net", "pid"],
+        mounts: root,
+        capabilities: ["CAP_NET_ADMIN"],
+      })).output();
+      assertEquals([text(own.stdout), text(own.stderr)], ["set\n", ""]);
+      assertEquals(Deno.readTextFileSync(forward), host, "the host's changed");
     });
   },
 );

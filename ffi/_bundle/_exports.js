@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-J7BTD3TF.js";
+} from "./chunk-VBL6D2GX.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -530,6 +530,9 @@ var Cgroup = class _Cgroup {
     const none = (key) => given[key] === Infinity || given[key] === "max";
     const v2 = (c) => _Cgroup.locate(this.layout, c) === "v2";
     const write = (file, v) => this.#write("Cgroup.set", file, v);
+    if (value.has(CG_KEY.memorySwapMax) && !value.has(CG_KEY.memoryMax) && !v2("memory")) {
+      throw new TypeError("Cgroup.set: memorySwapMax needs memoryMax (a size) on cgroup v1 (memory.memsw.limit_in_bytes)");
+    }
     if (none("memoryMax") || none("memorySwapMax")) {
       if (v2("memory")) {
         if (none("memoryMax")) await write("memory.max", "max");
@@ -561,9 +564,6 @@ var Cgroup = class _Cgroup {
           if (v2("memory")) {
             await write("memory.swap.max", v);
             break;
-          }
-          if (!value.has(CG_KEY.memoryMax)) {
-            throw new TypeError("Cgroup.set: memorySwapMax needs memoryMax on cgroup v1 (memory.memsw.limit_in_bytes)");
           }
           break;
         }
@@ -980,7 +980,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-JI6RWJIQ.js");
+  const { runWithDriver } = await import("./_driver_run-XC2WO2QI.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

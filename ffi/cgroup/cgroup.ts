@@ -453,6 +453,12 @@ export class Cgroup {
     const none = (key: keyof typeof CG_KEY) => given[key] === Infinity || given[key] === "max";
     const v2 = (c: string) => Cgroup.locate(this.layout, c) === "v2";
     const write = (file: string, v: string | number) => this.#write("Cgroup.set", file, v);
+    // Refused before anything is written.
+    if (value.has(CG_KEY.memorySwapMax) && !value.has(CG_KEY.memoryMax) && !v2("memory")) {
+      throw new TypeError(
+        "Cgroup.set: memorySwapMax needs memoryMax (a size) on cgroup v1 (memory.memsw.limit_in_bytes)",
+      );
+    }
     if (none("memoryMax") || none("memorySwapMax")) {
       if (v2("memory")) {
         if (none("memoryMax")) await write("memory.max", "max");
@@ -488,12 +494,7 @@ export class Cgroup {
             await write("memory.swap.max", v);
             break;
           }
-          if (!value.has(CG_KEY.memoryMax)) {
-            throw new TypeError(
-              "Cgroup.set: memorySwapMax needs memoryMax on cgroup v1 (memory.memsw.limit_in_bytes)",
-            );
-          }
-          break; // with memoryMax
+          break; // with memoryMax (checked above)
         }
         case CG_KEY.pidsMax:
           await write("pids.max", v);

@@ -566,7 +566,9 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
   const queue = [...args];
   const mounts: Mount[] = [];
   const ns = new Set<Namespace>();
-  const env: Record<string, string> = { ...io.env };
+  // The environment edits, in order: applied at the end to what the command starts from (the
+  // caller's environment, or that of a profile or preset).
+  const envEdits: ((env: Record<string, string>) => void)[] = [];
   const o: SpawnOptions & Record<string, unknown> = {};
   const plan: CommandLinePlan = {
     action: "run",
@@ -674,8 +676,11 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
       }
     }
     // bubblewrap's relative source: from where the command line was started.
+    // (An empty one stays empty, and is refused: bubblewrap cannot find it.)
     const onHost = (path: string) =>
-      path.startsWith("/") ? path : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
+      path.startsWith("/") || path === ""
+        ? path
+        : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
     const withMode = <T extends Mount>(
       m: T,
     ): T => (perms === undefined ? m : { ...m, mode: perms });
@@ -741,14 +746,20 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         cwd = a;
         break;
       case "--clearenv":
-        for (const k of Object.keys(env)) delete env[k];
+        envEdits.push((env) => {
+          for (const k of Object.keys(env)) delete env[k];
+        });
         break;
-      case "--setenv":
-        env[envName(arg, a)] = b;
+      case "--setenv": {
+        const name = envName(arg, a);
+        envEdits.push((env) => (env[name] = b));
         break;
-      case "--unsetenv":
-        delete env[envName(arg, a)];
+      }
+      case "--unsetenv": {
+        const name = envName(arg, a);
+        envEdits.push((env) => delete env[name]);
         break;
+      }
       case "--lock-file":
         lockFiles.push(a);
         break;
@@ -1041,25 +1052,21 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     // `--chdir "$UNSET"` somewhere it did not mean.
     if (cwd === "") throw new CommandLineError(EMPTY_CHDIR);
     merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
-    env.PWD = cwd;
+    envEdits.push((env) => (env.PWD = cwd));
   } else if (base.cwd === undefined) {
     merged.cwd = io.env.HOME ? [io.cwd, io.env.HOME] : [io.cwd];
   }
-  merged.env = base.env !== undefined && base.inheritEnv !== true
-    ? { ...base.env, ...diff(io.env, env) }
-    : env;
+  // A profile's or preset's env replaces the caller's (or adds to it, with inheritEnv); the
+  // command line's edits apply to that, in their order.
+  const env: Record<string, string> = base.env === undefined
+    ? { ...io.env }
+    : base.inheritEnv === true
+    ? { ...io.env, ...base.env }
+    : { ...base.env };
+  for (const edit of envEdits) edit(env);
+  merged.env = env;
   merged.inheritEnv = false;
   if (merged.dieWithParent === undefined) merged.dieWithParent = true;
   plan.options = merged;
   return plan;
-}
-
-/** What the command line's environment edits changed (for a profile with its own env). */
-function diff(
-  before: Readonly<Record<string, string>>,
-  after: Record<string, string>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(after)) if (before[k] !== v) out[k] = v;
-  return out;
 }

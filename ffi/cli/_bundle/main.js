@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-RO2SHPRH.js";
+} from "./chunk-SFOW5U5K.js";
 import {
   ConstantTable,
   VERSION,
@@ -235,7 +235,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-VGINSA4V.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-3LYRF55I.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-RO2SHPRH.js";
+} from "./chunk-SFOW5U5K.js";
 import {
   ConstantTable,
   VERSION,

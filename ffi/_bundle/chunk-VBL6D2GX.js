@@ -3232,9 +3232,7 @@ function parse(args, io, warnings) {
   ];
   const mounts = [];
   const ns = /* @__PURE__ */ new Set();
-  const env = {
-    ...io.env
-  };
+  const envEdits = [];
   const o = {};
   const plan = {
     action: "run",
@@ -3332,7 +3330,7 @@ function parse(args, io, warnings) {
         throw new CommandLineError("--size must be followed by --tmpfs");
       }
     }
-    const onHost = (path) => path.startsWith("/") ? path : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
+    const onHost = (path) => path.startsWith("/") || path === "" ? path : `${io.cwd}${io.cwd.endsWith("/") ? "" : "/"}${path}`;
     const withMode = (m) => perms === void 0 ? m : {
       ...m,
       mode: perms
@@ -3404,14 +3402,20 @@ function parse(args, io, warnings) {
         cwd = a;
         break;
       case "--clearenv":
-        for (const k of Object.keys(env)) delete env[k];
+        envEdits.push((env2) => {
+          for (const k of Object.keys(env2)) delete env2[k];
+        });
         break;
-      case "--setenv":
-        env[envName(arg, a)] = b;
+      case "--setenv": {
+        const name = envName(arg, a);
+        envEdits.push((env2) => env2[name] = b);
         break;
-      case "--unsetenv":
-        delete env[envName(arg, a)];
+      }
+      case "--unsetenv": {
+        const name = envName(arg, a);
+        envEdits.push((env2) => delete env2[name]);
         break;
+      }
       case "--lock-file":
         lockFiles.push(a);
         break;
@@ -3760,7 +3764,7 @@ function parse(args, io, warnings) {
   if (cwd !== void 0) {
     if (cwd === "") throw new CommandLineError(EMPTY_CHDIR);
     merged.cwd = cwd.startsWith("/") ? cwd : `/${cwd}`;
-    env.PWD = cwd;
+    envEdits.push((env2) => env2.PWD = cwd);
   } else if (base.cwd === void 0) {
     merged.cwd = io.env.HOME ? [
       io.cwd,
@@ -3769,19 +3773,20 @@ function parse(args, io, warnings) {
       io.cwd
     ];
   }
-  merged.env = base.env !== void 0 && base.inheritEnv !== true ? {
-    ...base.env,
-    ...diff(io.env, env)
-  } : env;
+  const env = base.env === void 0 ? {
+    ...io.env
+  } : base.inheritEnv === true ? {
+    ...io.env,
+    ...base.env
+  } : {
+    ...base.env
+  };
+  for (const edit of envEdits) edit(env);
+  merged.env = env;
   merged.inheritEnv = false;
   if (merged.dieWithParent === void 0) merged.dieWithParent = true;
   plan.options = merged;
   return plan;
-}
-function diff(before, after2) {
-  const out = {};
-  for (const [k, v] of Object.entries(after2)) if (before[k] !== v) out[k] = v;
-  return out;
 }
 
 // ffi/cli/_common.ts

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-J7BTD3TF.js";
+} from "./chunk-VBL6D2GX.js";
 import {
   openLocal
 } from "./chunk-6MQZCQE5.js";
