@@ -320,6 +320,8 @@ int alcove_signal_init(struct alcove_state *ap, uint64_t left_default);
 int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode);
 /* A new self-pipe (after fork the child keeps its parent's dispositions). */
 int alcove_signal_reinit(struct alcove_state *ap);
+/* The signal's default action again (async-signal-safe). */
+void alcove_signal_default(int sig);
 /* True unless the caller took over reaping (SIGCHLD set to sig_info, then waitpid). */
 static inline int alcove_reaps(const struct alcove_state *ap)
 {

@@ -674,10 +674,7 @@ int alcove_cli_run(struct alcove_state *ap, struct alcove_cli *cli)
     }
     if (cli->interrupted != 0) {
         /* Ended by the signal, as bubblewrap would have been, now that nothing is left. */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = SIG_DFL;
-        sigaction(cli->interrupted, &sa, NULL);
+        alcove_signal_default(cli->interrupted);
         sigset_t one;
         sigemptyset(&one);
         sigaddset(&one, cli->interrupted);

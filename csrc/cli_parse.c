@@ -421,7 +421,6 @@ static double js_round(double x)
     return x - f >= 0.5 ? f + 1 : f;
 }
 
-/* parse.ts's sizeOf (the cgroup module's parseSize): bytes, or -1. */
 /* parse.ts's radixSize: bubblewrap's hexadecimal (0x1000) and octal (010000) --size, at most
  * 2^53; -1 for a leading 0 that is neither (or too large), -2 for any other text. */
 static double radix_size(const char *text)
@@ -451,6 +450,7 @@ static double radix_size(const char *text)
     return v > (UINT64_C(1) << 53) ? -1 : (double)v;
 }
 
+/* parse.ts's sizeOf (the cgroup module's parseSize): bytes, or -1. */
 static double size_of(const char *text)
 {
     double radix = radix_size(text);

@@ -245,9 +245,25 @@ static void __attribute__((noreturn)) relay_status(pid_t child)
     exit_with_program(child);
 }
 
+/* SIGKILL when the parent (`parent`) dies, if asked. It may have died before: then this was
+ * reparented (in a new pid namespace the parent is outside it, and getppid says 0: that moment
+ * is not covered). Set again after a change of the effective or file-system ids, which
+ * clears it (prctl(2)): else a sandbox run as another uid would outlive the control process
+ * (a supervisor killed with SIGKILL, say), its time limit and all. */
+static void die_with_parent(const struct alcove_sandbox *sb, pid_t parent)
+{
+    if (!sb->die_with_parent)
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t ppid = getppid();
+    if (ppid != 0 && ppid != parent)
+        _exit(127);
+}
+
 /* Forks: the child goes on, in the pid namespace made or joined; this process relays. */
 static void fork_relay(const struct alcove_sandbox *sb)
 {
+    pid_t relay = getpid();
     pid_t child = fork();
     if (child < 0)
         fail(errno, "pidns", "Cannot fork into the pid namespace", NULL);
@@ -255,27 +271,12 @@ static void fork_relay(const struct alcove_sandbox *sb)
         close_range_of(0, 0x7fffffff);
         relay_status(child);
     }
-    if (sb->die_with_parent)
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    die_with_parent(sb, relay);
 }
 
 /* bubblewrap's --userns and --pidns: join the namespaces given, make the others inside
  * them, and, when the pid namespace changed, fork: the program's side goes on, this
  * process stays outside it and relays. */
-/* A change of the effective or file-system ids clears the parent-death signal (prctl(2)):
- * set again, or a sandbox run as another uid would outlive the control process (a
- * supervisor killed with SIGKILL, say), its time limit and all. `ppid` is the parent before
- * the change: another one now means that it died in between, before the signal was set. (In
- * a new pid namespace both read 0: that moment is not covered.) */
-static void die_with_parent_again(const struct alcove_sandbox *sb, pid_t ppid)
-{
-    if (!sb->die_with_parent)
-        return;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != ppid)
-        _exit(127);
-}
-
 static void join_namespaces(struct alcove_sandbox *sb)
 {
     unsigned long long rest = sb->namespaces & ~(unsigned long long)CLONE_NEWPID;
@@ -1173,19 +1174,9 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     for (int sig = 1; sig < 65; sig++) {
         if (ap->sigmode[sig] != ALCOVE_SIG_IGN && (sig < 32 || sig >= SIGRTMIN))
             continue;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = SIG_DFL;
-        sigaction(sig, &sa, NULL);
+        alcove_signal_default(sig);
     }
-    if (sb->die_with_parent) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* The parent may have died before that: then this was reparented (in a new pid
-         * namespace the parent is outside it, and getppid says 0). */
-        pid_t ppid = getppid();
-        if (ppid != 0 && ppid != sb->parent)
-            _exit(127);
-    }
+    die_with_parent(sb, sb->parent);
     if (sb->new_session ? setsid() < 0 : !sb->keep_pgrp && setpgid(0, 0) < 0)
         fail(errno, sb->new_session ? "setsid" : "setpgid", "Cannot start a process group",
              NULL);
@@ -1289,7 +1280,7 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
               err == EPERM ? ids_hint : "");
     }
     if (sb->has_uid || sb->has_gid || sb->disable_userns)
-        die_with_parent_again(sb, ppid);
+        die_with_parent(sb, ppid);
     set_caps(sb);
     if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);

@@ -27,6 +27,14 @@ static int is_fault(int sig, const siginfo_t *info)
            info->si_code > 0;
 }
 
+void alcove_signal_default(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+}
+
 static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
     (void)ctx;
@@ -36,19 +44,13 @@ static void on_signal(int sig, siginfo_t *info, void *ctx)
          * would do to the program: its default action, once this handler returns
          * (the signal is blocked meanwhile). getpid is a system call: a child that
          * shares this process's memory has its own pid, but not its own thread data. */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, NULL);
+        alcove_signal_default(sig);
         kill(getpid(), sig);
         errno = saved;
         return;
     }
     if (is_fault(sig, info)) {
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, NULL);
+        alcove_signal_default(sig);
         errno = saved;
         return;
     }

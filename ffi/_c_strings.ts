@@ -56,13 +56,14 @@ export function cArgv(
   return { bytes, pointers };
 }
 
-/** The NUL-separated words of `bytes` (a /proc/PID/cmdline), as views of it. */
-export function nulWords(bytes: Uint8Array): Uint8Array[] {
+/** The last `count` NUL-separated words of a /proc/PID/cmdline (a program's own arguments
+ * are the last ones), as views of it; all of them when there are fewer. */
+export function lastWords(cmdline: Uint8Array, count: number): Uint8Array[] {
   const words: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length;) {
-    const end = bytes.indexOf(0, at);
-    words.push(bytes.subarray(at, end < 0 ? bytes.length : end));
-    at = end < 0 ? bytes.length : end + 1;
+  for (let at = 0; at < cmdline.length;) {
+    const end = cmdline.indexOf(0, at);
+    words.push(cmdline.subarray(at, end < 0 ? cmdline.length : end));
+    at = end < 0 ? cmdline.length : end + 1;
   }
-  return words;
+  return words.slice(Math.max(0, words.length - count));
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { ABI } from "./_abi.ts";
-import { cArgv, holding, nulWords } from "./_c_strings.ts";
+import { cArgv, holding, lastWords } from "./_c_strings.ts";
 import { libPathDir, platformDir } from "./_native_paths.ts";
 
 /** What the command line needs of the C library. Deno's own is glibc's, so it is found by
@@ -68,9 +68,8 @@ export function rawArgs(args: readonly string[]): Uint8Array[] | undefined {
   } catch {
     return undefined;
   }
-  const words = nulWords(all);
-  if (words.length < args.length) return undefined;
-  const mine = words.slice(words.length - args.length);
+  const mine = lastWords(all, args.length);
+  if (mine.length < args.length) return undefined;
   const decoder = new TextDecoder();
   return mine.every((w, i) => decoder.decode(w) === args[i]) ? mine : undefined;
 }

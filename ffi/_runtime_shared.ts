@@ -32,16 +32,12 @@ const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"
 export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } {
   let done = () => {};
   const promise = new Promise<void>((resolve) => (done = () => resolve()));
-  let cancel = () => {};
-  // A longer wait than a timer takes is served in steps.
-  const arm = (left: number) => {
-    const signal = AbortSignal.timeout(Math.min(left, MAX_TIMER_MS));
-    const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : done;
-    signal.addEventListener("abort", next, { once: true });
-    cancel = () => signal.removeEventListener("abort", next);
-  };
-  arm(ms);
-  return { promise, cancel: () => cancel() };
+  const cancel = inSteps(ms, () => done(), (step, fn) => {
+    const signal = AbortSignal.timeout(step);
+    signal.addEventListener("abort", fn, { once: true });
+    return () => signal.removeEventListener("abort", fn);
+  });
+  return { promise, cancel };
 }
 
 /** The longest wait a timer takes: 2^31 - 1 ms (about 24.8 days). A longer one given to
@@ -51,13 +47,26 @@ export const MAX_TIMER_MS = 0x7fffffff;
 /** Runs `fn` after `ms` milliseconds, however many (in steps past {@linkcode MAX_TIMER_MS}).
  * Returns what cancels it. */
 export function after(ms: number, fn: () => void): () => void {
-  let timer: ReturnType<typeof setTimeout>;
+  return inSteps(ms, fn, (step, next) => {
+    const timer = setTimeout(next, step);
+    return () => clearTimeout(timer);
+  });
+}
+
+/** `fn` after `ms` milliseconds, by `wait` (a timer of at most MAX_TIMER_MS that gives back
+ * its canceller) as many times as that takes. Returns what cancels the wait under way. */
+function inSteps(
+  ms: number,
+  fn: () => void,
+  wait: (step: number, next: () => void) => () => void,
+): () => void {
+  let cancel = () => {};
   const arm = (left: number) => {
     const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : fn;
-    timer = setTimeout(next, Math.min(left, MAX_TIMER_MS));
+    cancel = wait(Math.min(left, MAX_TIMER_MS), next);
   };
   arm(ms);
-  return () => clearTimeout(timer);
+  return () => cancel();
 }
 
 /**

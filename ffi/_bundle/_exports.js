@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-VBL6D2GX.js";
+} from "./chunk-JA4IR7XT.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-6MQZCQE5.js";
+} from "./chunk-BYKQS53K.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-GUFZL7U4.js";
+import "./chunk-GSI37Y4Y.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-RCFB5LVH.js";
+} from "./chunk-5F5Y2SH4.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-NQFG3AN4.js";
+} from "./chunk-FCE34CC4.js";
 import {
   runtime
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-G6XTZF6H.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -585,7 +585,7 @@ var Cgroup = class _Cgroup {
           break;
       }
     }
-    for (const [file, text] of checked.files) await this.#write("Cgroup.set", file, text);
+    for (const [file, text] of checked.files) await write(file, text);
   }
   /** cgroup v1's memory limit and, with memorySwapMax, memory + swap, which must stay at least
    * the memory limit: in the order that keeps it so, whether they rise or fall. */
@@ -954,7 +954,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-KVESZUWA.js")).openLocal();
+      local = (await import("./local-CE263SBT.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -980,7 +980,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-XC2WO2QI.js");
+  const { runWithDriver } = await import("./_driver_run-MK6YJHK2.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

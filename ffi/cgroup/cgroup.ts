@@ -514,7 +514,7 @@ export class Cgroup {
           break;
       }
     }
-    for (const [file, text] of checked.files) await this.#write("Cgroup.set", file, text);
+    for (const [file, text] of checked.files) await write(file, text);
   }
 
   /** cgroup v1's memory limit and, with memorySwapMax, memory + swap, which must stay at least

@@ -5,7 +5,7 @@
  * @module
  */
 import { concat } from "../_wire.ts";
-import { nulWords } from "../_c_strings.ts";
+import { lastWords } from "../_c_strings.ts";
 import type { Local } from "../local.ts";
 import type { Namespace, SpawnOptions } from "../sandbox/options.ts";
 import type { CommandLinePlan } from "./parse.ts";
@@ -132,8 +132,7 @@ export function notUtf8(process: ProcessSeam, args: readonly string[]): number {
   } catch {
     return -1;
   }
-  const words = nulWords(all);
-  const mine = words.slice(Math.max(0, words.length - args.length));
+  const mine = lastWords(all, args.length);
   const strict = new TextDecoder("utf-8", { fatal: true });
   return mine.findIndex((w) => {
     try {

@@ -593,16 +593,9 @@ function encodeMount(r: Records, m: unknown, i: number): void {
     else if (o.data instanceof Uint8Array) data = o.data;
     else fail(`${f}.data`, "must be a string or a Uint8Array");
   }
-  if (type === "chmod" || o.mode !== undefined) {
-    if (!["tmpfs", "dir", "file", "chmod", "bind-data", "ro-bind-data"].includes(type)) {
-      fail(`${f}.mode`, `not for ${type}`);
-    }
-    modeValue = mode(`${f}.mode`, o.mode);
-  }
-  if (o.size !== undefined) {
-    if (type !== "tmpfs") fail(`${f}.size`, `not for ${type}`);
-    size = BigInt(count(`${f}.size`, o.size));
-  }
+  // (A mode or size its type does not take was refused with the fields above.)
+  if (type === "chmod" || o.mode !== undefined) modeValue = mode(`${f}.mode`, o.mode);
+  if (o.size !== undefined) size = BigInt(count(`${f}.size`, o.size));
   r.open(TAG.MOUNT);
   r.u8(op);
   r.u8(flags);

@@ -39,14 +39,14 @@ function cArgv(path, argv, address) {
     pointers
   };
 }
-function nulWords(bytes) {
+function lastWords(cmdline, count) {
   const words = [];
-  for (let at = 0; at < bytes.length; ) {
-    const end = bytes.indexOf(0, at);
-    words.push(bytes.subarray(at, end < 0 ? bytes.length : end));
-    at = end < 0 ? bytes.length : end + 1;
+  for (let at = 0; at < cmdline.length; ) {
+    const end = cmdline.indexOf(0, at);
+    words.push(cmdline.subarray(at, end < 0 ? cmdline.length : end));
+    at = end < 0 ? cmdline.length : end + 1;
   }
-  return words;
+  return words.slice(Math.max(0, words.length - count));
 }
 
 // ffi/_native_paths.ts
@@ -132,9 +132,8 @@ function rawArgs(args) {
   } catch {
     return void 0;
   }
-  const words = nulWords(all);
-  if (words.length < args.length) return void 0;
-  const mine = words.slice(words.length - args.length);
+  const mine = lastWords(all, args.length);
+  if (mine.length < args.length) return void 0;
   const decoder = new TextDecoder();
   return mine.every((w, i) => decoder.decode(w) === args[i]) ? mine : void 0;
 }

@@ -15,23 +15,23 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-SFOW5U5K.js";
+} from "./chunk-JGGXWDQ7.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-LOIVXOVT.js";
+} from "./chunk-OSZGAXHO.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-ZDT4I37I.js";
+import "./chunk-VCG2CDOK.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-6PAFSXL5.js";
+} from "./chunk-DVHBU65I.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -209,7 +209,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-ATO6WKLC.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-TRYLY4QD.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -235,7 +235,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-3LYRF55I.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-I24MWOFP.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

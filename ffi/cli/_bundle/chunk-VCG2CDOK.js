@@ -36,18 +36,18 @@ function cArgv(path, argv, address) {
     pointers
   };
 }
-function nulWords(bytes) {
+function lastWords(cmdline, count) {
   const words = [];
-  for (let at = 0; at < bytes.length; ) {
-    const end = bytes.indexOf(0, at);
-    words.push(bytes.subarray(at, end < 0 ? bytes.length : end));
-    at = end < 0 ? bytes.length : end + 1;
+  for (let at = 0; at < cmdline.length; ) {
+    const end = cmdline.indexOf(0, at);
+    words.push(cmdline.subarray(at, end < 0 ? cmdline.length : end));
+    at = end < 0 ? cmdline.length : end + 1;
   }
-  return words;
+  return words.slice(Math.max(0, words.length - count));
 }
 
 export {
   holding,
   cArgv,
-  nulWords
+  lastWords
 };

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-NQFG3AN4.js";
-import "./chunk-YSKLQHFC.js";
+} from "./chunk-FCE34CC4.js";
+import "./chunk-G6XTZF6H.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

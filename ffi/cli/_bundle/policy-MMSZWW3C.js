@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-QOYKHZ6I.js";
-import "./chunk-6PAFSXL5.js";
+} from "./chunk-R3IZDGJF.js";
+import "./chunk-DVHBU65I.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

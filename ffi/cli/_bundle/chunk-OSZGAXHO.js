@@ -6,7 +6,7 @@ import {
 } from "./chunk-YYB4FTRS.js";
 import {
   runtime
-} from "./chunk-6PAFSXL5.js";
+} from "./chunk-DVHBU65I.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-6DJ6I33N.js";
-import "./chunk-LOIVXOVT.js";
+} from "./chunk-YUWWSQRL.js";
+import "./chunk-OSZGAXHO.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-6PAFSXL5.js";
+import "./chunk-DVHBU65I.js";
 export {
   Local,
   openLocal

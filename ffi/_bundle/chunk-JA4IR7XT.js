@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-6MQZCQE5.js";
+} from "./chunk-BYKQS53K.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -32,7 +32,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-GSI37Y4Y.js";
 import {
   AbortedError,
   AlcoveError,
@@ -48,7 +48,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-G6XTZF6H.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -196,9 +196,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-CKA742FR.js"),
+    import("./policy-AXI4IKOI.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-SAPBGQDS.js")
+    import("./install-O6OHWPL7.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -709,23 +709,8 @@ function encodeMount(r, m, i) {
     else if (o.data instanceof Uint8Array) data = o.data;
     else fail2(`${f}.data`, "must be a string or a Uint8Array");
   }
-  if (type === "chmod" || o.mode !== void 0) {
-    if (![
-      "tmpfs",
-      "dir",
-      "file",
-      "chmod",
-      "bind-data",
-      "ro-bind-data"
-    ].includes(type)) {
-      fail2(`${f}.mode`, `not for ${type}`);
-    }
-    modeValue = mode(`${f}.mode`, o.mode);
-  }
-  if (o.size !== void 0) {
-    if (type !== "tmpfs") fail2(`${f}.size`, `not for ${type}`);
-    size = BigInt(count(`${f}.size`, o.size));
-  }
+  if (type === "chmod" || o.mode !== void 0) modeValue = mode(`${f}.mode`, o.mode);
+  if (o.size !== void 0) size = BigInt(count(`${f}.size`, o.size));
   r.open(TAG.MOUNT);
   r.u8(op);
   r.u8(flags);

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-5SJRGZ7N.js";
+} from "./chunk-DYXXPXMN.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,8 +15,8 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-LFLQ7E6K.js";
-import "./chunk-ZDT4I37I.js";
+} from "./chunk-G62J3HGU.js";
+import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-QOYKHZ6I.js";
-import "./chunk-6PAFSXL5.js";
+} from "./chunk-R3IZDGJF.js";
+import "./chunk-DVHBU65I.js";
 import {
   BPF_A,
   BPF_ABS,

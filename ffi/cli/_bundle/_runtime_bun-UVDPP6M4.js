@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-5SJRGZ7N.js";
+} from "./chunk-DYXXPXMN.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,8 +20,8 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-LFLQ7E6K.js";
-import "./chunk-ZDT4I37I.js";
+} from "./chunk-G62J3HGU.js";
+import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -392,7 +392,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-4M5FHFL5.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-U6M3TDFX.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

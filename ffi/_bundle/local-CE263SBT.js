@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-6MQZCQE5.js";
+} from "./chunk-BYKQS53K.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-YSKLQHFC.js";
+import "./chunk-G6XTZF6H.js";
 export {
   Local,
   openLocal

@@ -53,31 +53,34 @@ function elapsed(ms) {
   let done = () => {
   };
   const promise = new Promise((resolve) => done = () => resolve());
-  let cancel = () => {
-  };
-  const arm = (left) => {
-    const signal = AbortSignal.timeout(Math.min(left, MAX_TIMER_MS));
-    const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : done;
-    signal.addEventListener("abort", next, {
+  const cancel = inSteps(ms, () => done(), (step, fn) => {
+    const signal = AbortSignal.timeout(step);
+    signal.addEventListener("abort", fn, {
       once: true
     });
-    cancel = () => signal.removeEventListener("abort", next);
-  };
-  arm(ms);
+    return () => signal.removeEventListener("abort", fn);
+  });
   return {
     promise,
-    cancel: () => cancel()
+    cancel
   };
 }
 var MAX_TIMER_MS = 2147483647;
 function after(ms, fn) {
-  let timer;
+  return inSteps(ms, fn, (step, next) => {
+    const timer = setTimeout(next, step);
+    return () => clearTimeout(timer);
+  });
+}
+function inSteps(ms, fn, wait) {
+  let cancel = () => {
+  };
   const arm = (left) => {
     const next = left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : fn;
-    timer = setTimeout(next, Math.min(left, MAX_TIMER_MS));
+    cancel = wait(Math.min(left, MAX_TIMER_MS), next);
   };
   arm(ms);
-  return () => clearTimeout(timer);
+  return () => cancel();
 }
 function socketPathIn(tmp) {
   return `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;

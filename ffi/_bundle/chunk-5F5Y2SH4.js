@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-NQFG3AN4.js";
+} from "./chunk-FCE34CC4.js";
 import {
   BPF_A,
   BPF_ABS,

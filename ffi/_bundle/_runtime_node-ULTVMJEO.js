@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-UVKQFSJG.js";
+} from "./chunk-LSLRSCSA.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-GSI37Y4Y.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";

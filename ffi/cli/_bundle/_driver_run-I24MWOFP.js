@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-6DJ6I33N.js";
+} from "./chunk-YUWWSQRL.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-SFOW5U5K.js";
+} from "./chunk-JGGXWDQ7.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-LOIVXOVT.js";
+} from "./chunk-OSZGAXHO.js";
 import {
   ABI
 } from "./chunk-YYB4FTRS.js";
@@ -44,8 +44,8 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-LFLQ7E6K.js";
-import "./chunk-ZDT4I37I.js";
+} from "./chunk-G62J3HGU.js";
+import "./chunk-VCG2CDOK.js";
 import {
   AbortedError,
   AlcoveError,
@@ -61,7 +61,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-6PAFSXL5.js";
+} from "./chunk-DVHBU65I.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

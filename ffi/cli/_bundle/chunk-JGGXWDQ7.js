@@ -4,8 +4,8 @@ import {
   concat
 } from "./chunk-7BNC3QIH.js";
 import {
-  nulWords
-} from "./chunk-ZDT4I37I.js";
+  lastWords
+} from "./chunk-VCG2CDOK.js";
 
 // ffi/cgroup/limits.ts
 var CG_KEY = {
@@ -1158,8 +1158,7 @@ function notUtf8(process, args) {
   } catch {
     return -1;
   }
-  const words = nulWords(all);
-  const mine = words.slice(Math.max(0, words.length - args.length));
+  const mine = lastWords(all, args.length);
   const strict = new TextDecoder("utf-8", {
     fatal: true
   });
@@ -1247,9 +1246,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
-    import(new URL("./policy-7CZFIA2R.js", import.meta.url).href),
+    import(new URL("./policy-MMSZWW3C.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-7QZSCPLZ.js", import.meta.url).href)
+    import(new URL("./install-MYFUWCQJ.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1632,23 +1631,8 @@ function encodeMount(r, m, i) {
     else if (o.data instanceof Uint8Array) data = o.data;
     else fail2(`${f}.data`, "must be a string or a Uint8Array");
   }
-  if (type === "chmod" || o.mode !== void 0) {
-    if (![
-      "tmpfs",
-      "dir",
-      "file",
-      "chmod",
-      "bind-data",
-      "ro-bind-data"
-    ].includes(type)) {
-      fail2(`${f}.mode`, `not for ${type}`);
-    }
-    modeValue = mode(`${f}.mode`, o.mode);
-  }
-  if (o.size !== void 0) {
-    if (type !== "tmpfs") fail2(`${f}.size`, `not for ${type}`);
-    size = BigInt(count(`${f}.size`, o.size));
-  }
+  if (type === "chmod" || o.mode !== void 0) modeValue = mode(`${f}.mode`, o.mode);
+  if (o.size !== void 0) size = BigInt(count(`${f}.size`, o.size));
   r.open(TAG.MOUNT);
   r.u8(op);
   r.u8(flags);

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-VBL6D2GX.js";
+} from "./chunk-JA4IR7XT.js";
 import {
   openLocal
-} from "./chunk-6MQZCQE5.js";
+} from "./chunk-BYKQS53K.js";
 import "./chunk-YYB4FTRS.js";
 import "./chunk-7BNC3QIH.js";
-import "./chunk-GUFZL7U4.js";
+import "./chunk-GSI37Y4Y.js";
 import {
   SetupError
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-YSKLQHFC.js";
+} from "./chunk-G6XTZF6H.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-UVKQFSJG.js";
+} from "./chunk-LSLRSCSA.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,7 +20,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GUFZL7U4.js";
+} from "./chunk-GSI37Y4Y.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -391,7 +391,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-UQDAYJ2Z.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-ULTVMJEO.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-RCFB5LVH.js";
+} from "./chunk-5F5Y2SH4.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-NQFG3AN4.js";
-import "./chunk-YSKLQHFC.js";
+import "./chunk-FCE34CC4.js";
+import "./chunk-G6XTZF6H.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,
