@@ -549,6 +549,17 @@ static void write_stdin(struct alcove_state *ap, struct alcove_child *c)
         close_fd(&c->in);
 }
 
+/* The writer gave up (an aborted stream): what it queued and the program has not read
+ * is dropped, its requests fail with ECANCELED, and the program reads EOF now. */
+static void stdin_discard(struct alcove_state *ap, struct alcove_child *c)
+{
+    for (size_t i = 0; i < c->nmarks; i++)
+        reply_errno(ap, c->marks[i].id, ECANCELED);
+    c->nmarks = 0;
+    alcove_buf_free(&c->in_wbuf);
+    close_fd(&c->in);
+}
+
 static int stdin_queue(struct alcove_state *ap, struct alcove_child *c, uint32_t id,
                        const unsigned char *p, size_t n)
 {
@@ -821,7 +832,9 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
     }
     if (depth == 1 && type == ALCOVE_DOWN_EOF) {
         c->stdin_eof = 1;
-        if (alcove_buf_pending(&c->in_wbuf) == 0)
+        if (code == ALCOVE_EOF_DISCARD)
+            stdin_discard(ap, c);
+        else if (alcove_buf_pending(&c->in_wbuf) == 0)
             close_fd(&c->in);
         reply_status(ap, id, 0, ALCOVE_STATUS_OK);
         return;

@@ -34,6 +34,9 @@
 #define ALCOVE_DOWN_CALL 1
 #define ALCOVE_DOWN_STDIN 2
 #define ALCOVE_DOWN_EOF 3
+/* An EOF with this code (since ABI 15) does not wait for the stdin already queued: that
+ * is dropped (its writes fail with ECANCELED) and the pipe is closed at once. */
+#define ALCOVE_EOF_DISCARD 1
 /* A call with a deadline (since ABI 6): the payload starts with an i64, the time
  * in milliseconds since the epoch (CLOCK_REALTIME) after which the caller no longer
  * waits for it; then the arguments as in a CALL. The process that would run it

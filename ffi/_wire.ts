@@ -10,6 +10,8 @@ export const HEADER = 12;
 
 /** Frame types towards the target. */
 export const DOWN = { CALL: 1, STDIN: 2, EOF: 3, CALL_BY: 4, CLOSE_OUTPUT: 5 } as const;
+/** The code of an EOF frame that drops the stdin not yet written instead of waiting for it. */
+export const EOF_DISCARD = 1;
 /** Frame types towards the host. */
 export const UP = { REPLY: 1, STDOUT: 2, STDERR: 3, EVENT: 4, HELLO: 5 } as const;
 /** Reply statuses. */

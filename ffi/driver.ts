@@ -33,8 +33,15 @@ import { after, elapsed, hexOf, MAX_TIMER_MS, pipesForced } from "./_runtime_sha
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
-import { concat, DOWN, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
-import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, RUN_CALL, SPAWN_AT } from "./sandbox/_host.ts";
+import { concat, DOWN, EOF_DISCARD, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
+import {
+  ABANDON,
+  CLOSE_OUTPUT,
+  CLOSED_WHY,
+  DISCARD_STDIN,
+  RUN_CALL,
+  SPAWN_AT,
+} from "./sandbox/_host.ts";
 import { encodeSpawnRequest, type SpawnOptions, type SpawnRequest } from "./sandbox/options.ts";
 import { compilesSeccomp, loadSeccompCompiler } from "./sandbox/_seccomp.ts";
 import type { Process, ProcessOutput } from "./sandbox/process.ts";
@@ -506,6 +513,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } finally {
       await drv.stop();
     }
+  }
+
+  /** Drops the stdin a process has not read yet and closes it at once, ahead of the writes
+   * waiting on it, which fail (for Processes: an aborted stdin stream). */
+  [DISCARD_STDIN](pipeline: Pipeline): Promise<void> {
+    if (this.#state(pipeline).ended || this.#closed) return Promise.resolve();
+    return this.#sendFrame(DOWN.EOF, EOF_DEF, pipeline, null, undefined, EOF_DISCARD)
+      .then(() => {}, () => {}); // an ended process has no stdin left to close
   }
 
   /** Drops a process's stdout or stderr: what is buffered and what still comes, and its
@@ -1405,7 +1420,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (!st.ended) {
       // Nobody can write to it any more either: it reads EOF, as when a writer goes away.
       for (const which of piped) {
-        if (which === "stdin") this.eof(pipeline).catch(() => {});
+        if (which === "stdin") void this[DISCARD_STDIN](pipeline);
         else void this[CLOSE_OUTPUT](pipeline, which);
       }
       return;

@@ -1325,6 +1325,30 @@ Deno.test("spawn: a failed write to stdin ends its input, so output() does not w
   });
 });
 
+Deno.test("spawn: aborting stdin during a write the program does not read drops the rest", async () => {
+  await withDriver(async (drv) => {
+    // The program reads nothing for a while: the write waits on a full pipe.
+    const p = await drv.spawn(["sh", "-c", "sleep 2; wc -c"]);
+    const w = p.stdin.getWriter();
+    const big = new Uint8Array(16 << 20);
+    const written = w.write(big).then(() => "written", (e) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<string>((r) => timer = setTimeout(() => r("hung"), 1500));
+    const aborted = await Promise.race([w.abort(new Error("enough")).then(() => "aborted"), hung]);
+    clearTimeout(timer);
+    assertEquals(aborted, "aborted");
+    const e = await written;
+    assertInstanceOf(e, SystemCallError);
+    assertEquals(e.code, "ECANCELED");
+    // The program read what was in its pipe, then EOF; the rest never reached it.
+    const out = await p.output();
+    assertEquals(out.status.code, 0);
+    const n = Number(text(out.stdout).trim());
+    assert(n < big.length, `the program read ${n} bytes`);
+  });
+});
+
 Deno.test("spawn: output() takes both streams at once; a later reader is refused", async () => {
   await withDriver(async (drv) => {
     const p = await drv.spawn(["sh", "-c", "echo one; sleep 0.2; echo two; echo err >&2"]);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-JA4IR7XT.js";
+} from "./chunk-7ABT67V5.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,11 +62,11 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-BYKQS53K.js";
+} from "./chunk-E2RKARBR.js";
 import {
   ABI
-} from "./chunk-YYB4FTRS.js";
-import "./chunk-7BNC3QIH.js";
+} from "./chunk-3ZMA4YMA.js";
+import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";
 import {
   DEFAULT_PROFILE,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-5F5Y2SH4.js";
+} from "./chunk-DKDNQPHY.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-FCE34CC4.js";
+} from "./chunk-GZ5VOFMP.js";
 import {
   runtime
-} from "./chunk-G6XTZF6H.js";
+} from "./chunk-TFHAESNN.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -954,7 +954,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-CE263SBT.js")).openLocal();
+      local = (await import("./local-K2X7TK2Q.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -980,7 +980,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-MK6YJHK2.js");
+  const { runWithDriver } = await import("./_driver_run-AUXKAYJ4.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

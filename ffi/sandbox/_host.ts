@@ -15,6 +15,8 @@ export const RUN_CALL: unique symbol = Symbol("alcove.runCall");
 export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
 /** The key of the driver's method that closes a process's stdout or stderr. */
 export const CLOSE_OUTPUT: unique symbol = Symbol("alcove.closeOutput");
+/** The key of the driver's method that drops a process's unwritten stdin and closes it. */
+export const DISCARD_STDIN: unique symbol = Symbol("alcove.discardStdin");
 /** The key of the driver's method that drops what it holds for a process nobody can read. */
 export const ABANDON: unique symbol = Symbol("alcove.abandon");
 /** The key of the driver's getter for why it closed. */
@@ -45,6 +47,9 @@ export interface Host {
   stdin(pipeline: Pipeline, data: string | Uint8Array, options?: CallOptions): Promise<void>;
   /** Closes a process's stdin. */
   eof(pipeline: Pipeline, options?: CallOptions): Promise<void>;
+  /** Drops the stdin a process has not read yet (the writes waiting on it fail) and closes
+   * it now, without waiting for the writes before. */
+  [DISCARD_STDIN](pipeline: Pipeline): Promise<void>;
   /** Drops a process's stdout or stderr, and closes its parent's end of the pipe: the
    * program's next write to it fails (SIGPIPE, EPIPE). */
   [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void>;

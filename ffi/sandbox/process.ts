@@ -15,7 +15,7 @@
 import { concat } from "../_wire.ts";
 import { AlcoveError, DriverClosedError, PipelineError, ProcessExitedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, type Host, RUN_CALL } from "./_host.ts";
+import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, DISCARD_STDIN, type Host, RUN_CALL } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
@@ -187,12 +187,17 @@ export class Process implements AsyncDisposable {
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream<Uint8Array>({
       // A failed write errors the stream for good: nothing can be written after it, so the
-      // program gets its EOF (else a reader of its output would wait for ever).
-      write: (chunk) =>
-        this.#host.stdin(this.pipeline, chunk).catch((e) => {
+      // program gets its EOF (else a reader of its output would wait for ever). An abort
+      // during a write that waits on a program not reading drops the rest of it (the
+      // stream's abort would otherwise wait for that write to end first).
+      write: (chunk, controller) => {
+        const discard = () => void this.#host[DISCARD_STDIN](this.pipeline);
+        controller.signal.addEventListener("abort", discard, { once: true });
+        return this.#host.stdin(this.pipeline, chunk).catch((e) => {
           this.#host.eof(this.pipeline).catch(() => {});
           throw e;
-        }),
+        }).finally(() => controller.signal.removeEventListener("abort", discard));
+      },
       // Closing the input of a program that has ended is done: nothing is lost.
       close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {}),

@@ -15,23 +15,23 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-JGGXWDQ7.js";
+} from "./chunk-RFELDJBX.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-OSZGAXHO.js";
+} from "./chunk-NCOZX3V5.js";
 import {
   ABI
-} from "./chunk-YYB4FTRS.js";
-import "./chunk-7BNC3QIH.js";
+} from "./chunk-3ZMA4YMA.js";
+import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
 import "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-DVHBU65I.js";
+} from "./chunk-XRWLSPLH.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -209,7 +209,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-TRYLY4QD.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-BYRFVDBI.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -235,7 +235,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-I24MWOFP.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-RX6LXIZT.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

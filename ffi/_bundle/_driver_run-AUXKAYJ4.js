@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-JA4IR7XT.js";
+} from "./chunk-7ABT67V5.js";
 import {
   openLocal
-} from "./chunk-BYKQS53K.js";
-import "./chunk-YYB4FTRS.js";
-import "./chunk-7BNC3QIH.js";
+} from "./chunk-E2RKARBR.js";
+import "./chunk-3ZMA4YMA.js";
+import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";
 import {
   SetupError
 } from "./chunk-BHNDIE3K.js";
 import {
   runtime
-} from "./chunk-G6XTZF6H.js";
+} from "./chunk-TFHAESNN.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-2PAL67HZ.js")).backend;
+      return (await import("./_runtime_deno-QINS2R2H.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-22WDI3FK.js")).backend;
+      return (await import("./_runtime_bun-AE6WVCS7.js")).backend;
     case "node":
       return (await import("./_runtime_node-ULTVMJEO.js")).backend;
     default:

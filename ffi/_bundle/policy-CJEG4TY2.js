@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-FCE34CC4.js";
-import "./chunk-G6XTZF6H.js";
+} from "./chunk-GZ5VOFMP.js";
+import "./chunk-TFHAESNN.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

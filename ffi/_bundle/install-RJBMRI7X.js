@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-5F5Y2SH4.js";
+} from "./chunk-DKDNQPHY.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-FCE34CC4.js";
-import "./chunk-G6XTZF6H.js";
+import "./chunk-GZ5VOFMP.js";
+import "./chunk-TFHAESNN.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-YYB4FTRS.js";
+} from "./chunk-3ZMA4YMA.js";
 import {
   runtime
-} from "./chunk-DVHBU65I.js";
+} from "./chunk-XRWLSPLH.js";
 
 // ffi/constants.ts
 var lastParsed;

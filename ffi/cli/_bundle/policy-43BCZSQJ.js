@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-R3IZDGJF.js";
-import "./chunk-DVHBU65I.js";
+} from "./chunk-PLKBTB33.js";
+import "./chunk-XRWLSPLH.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

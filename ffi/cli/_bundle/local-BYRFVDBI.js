@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-YUWWSQRL.js";
-import "./chunk-OSZGAXHO.js";
-import "./chunk-YYB4FTRS.js";
-import "./chunk-7BNC3QIH.js";
+} from "./chunk-OKGBZAKB.js";
+import "./chunk-NCOZX3V5.js";
+import "./chunk-3ZMA4YMA.js";
+import "./chunk-GTEONDCX.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-DVHBU65I.js";
+import "./chunk-XRWLSPLH.js";
 export {
   Local,
   openLocal

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-R3IZDGJF.js";
-import "./chunk-DVHBU65I.js";
+} from "./chunk-PLKBTB33.js";
+import "./chunk-XRWLSPLH.js";
 import {
   BPF_A,
   BPF_ABS,

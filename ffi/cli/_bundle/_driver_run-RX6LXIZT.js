@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-YUWWSQRL.js";
+} from "./chunk-OKGBZAKB.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-JGGXWDQ7.js";
+} from "./chunk-RFELDJBX.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,12 +24,13 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-OSZGAXHO.js";
+} from "./chunk-NCOZX3V5.js";
 import {
   ABI
-} from "./chunk-YYB4FTRS.js";
+} from "./chunk-3ZMA4YMA.js";
 import {
   DOWN,
+  EOF_DISCARD,
   EVENT,
   HEADER,
   Reader,
@@ -37,7 +38,7 @@ import {
   UP,
   Writer,
   concat
-} from "./chunk-7BNC3QIH.js";
+} from "./chunk-GTEONDCX.js";
 import {
   MAX_TIMER_MS,
   after,
@@ -61,12 +62,13 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-DVHBU65I.js";
+} from "./chunk-XRWLSPLH.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
 var SPAWN_AT = Symbol("alcove.spawnAt");
 var CLOSE_OUTPUT = Symbol("alcove.closeOutput");
+var DISCARD_STDIN = Symbol("alcove.discardStdin");
 var ABANDON = Symbol("alcove.abandon");
 var CLOSED_WHY = Symbol("alcove.closedWhy");
 
@@ -166,12 +168,20 @@ var Process = class {
     this.#stdinTouched = true;
     this.#stdin ??= new WritableStream({
       // A failed write errors the stream for good: nothing can be written after it, so the
-      // program gets its EOF (else a reader of its output would wait for ever).
-      write: (chunk) => this.#host.stdin(this.pipeline, chunk).catch((e) => {
-        this.#host.eof(this.pipeline).catch(() => {
+      // program gets its EOF (else a reader of its output would wait for ever). An abort
+      // during a write that waits on a program not reading drops the rest of it (the
+      // stream's abort would otherwise wait for that write to end first).
+      write: (chunk, controller) => {
+        const discard = () => void this.#host[DISCARD_STDIN](this.pipeline);
+        controller.signal.addEventListener("abort", discard, {
+          once: true
         });
-        throw e;
-      }),
+        return this.#host.stdin(this.pipeline, chunk).catch((e) => {
+          this.#host.eof(this.pipeline).catch(() => {
+          });
+          throw e;
+        }).finally(() => controller.signal.removeEventListener("abort", discard));
+      },
       // Closing the input of a program that has ended is done: nothing is lost.
       close: () => this.#host.eof(this.pipeline).catch((e) => this.#unlessGone(e)),
       abort: () => this.#host.eof(this.pipeline).catch(() => {
@@ -962,6 +972,14 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } finally {
       await drv.stop();
     }
+  }
+  /** Drops the stdin a process has not read yet and closes it at once, ahead of the writes
+   * waiting on it, which fail (for Processes: an aborted stdin stream). */
+  [DISCARD_STDIN](pipeline) {
+    if (this.#state(pipeline).ended || this.#closed) return Promise.resolve();
+    return this.#sendFrame(DOWN.EOF, EOF_DEF, pipeline, null, void 0, EOF_DISCARD).then(() => {
+    }, () => {
+    });
   }
   /** Drops a process's stdout or stderr: what is buffered and what still comes, and its
    * parent's end of the pipe, so that the program's next write fails (for Processes). */
@@ -1767,8 +1785,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     st.events.length = 0;
     if (!st.ended) {
       for (const which of piped) {
-        if (which === "stdin") this.eof(pipeline).catch(() => {
-        });
+        if (which === "stdin") void this[DISCARD_STDIN](pipeline);
         else void this[CLOSE_OUTPUT](pipeline, which);
       }
       return;

@@ -47,9 +47,9 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-WH7GSDOF.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-AM35MBQA.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-UVDPP6M4.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-LGXIER3U.js", import.meta.url).href)).backend;
     case "node":
       return (await import(new URL("./_runtime_node-U6M3TDFX.js", import.meta.url).href)).backend;
     default:

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-BYKQS53K.js";
-import "./chunk-YYB4FTRS.js";
-import "./chunk-7BNC3QIH.js";
+} from "./chunk-E2RKARBR.js";
+import "./chunk-3ZMA4YMA.js";
+import "./chunk-GTEONDCX.js";
 import "./chunk-BHNDIE3K.js";
-import "./chunk-G6XTZF6H.js";
+import "./chunk-TFHAESNN.js";
 export {
   Local,
   openLocal

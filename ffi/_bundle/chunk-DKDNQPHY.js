@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-FCE34CC4.js";
+} from "./chunk-GZ5VOFMP.js";
 import {
   BPF_A,
   BPF_ABS,

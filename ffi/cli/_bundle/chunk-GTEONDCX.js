@@ -8,6 +8,7 @@ var DOWN = {
   CALL_BY: 4,
   CLOSE_OUTPUT: 5
 };
+var EOF_DISCARD = 1;
 var UP = {
   REPLY: 1,
   STDOUT: 2,
@@ -278,6 +279,7 @@ var Reader = class {
 export {
   HEADER,
   DOWN,
+  EOF_DISCARD,
   UP,
   STATUS,
   EVENT,

@@ -2,7 +2,7 @@
 import {
   Writer,
   concat
-} from "./chunk-7BNC3QIH.js";
+} from "./chunk-GTEONDCX.js";
 import {
   lastWords
 } from "./chunk-VCG2CDOK.js";
@@ -1246,9 +1246,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
-    import(new URL("./policy-MMSZWW3C.js", import.meta.url).href),
+    import(new URL("./policy-43BCZSQJ.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-MYFUWCQJ.js", import.meta.url).href)
+    import(new URL("./install-WHZXOHYC.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
