@@ -125,11 +125,17 @@ static int usage(const char *fmt, ...)
     return ALCOVE_EXIT_USAGE;
 }
 
-/* Digits of `base` only (ASCII), at most max: parse.ts's integer() in base 10, its octal
- * /^[0-7]+$/ checks in base 8. */
+/* Digits of `base` (ASCII), at most max, after what strtol(3) takes before them, as
+ * bubblewrap reads its numbers: blanks, then one sign ("-" only before a zero, since a
+ * negative number is refused). parse.ts's integer() in base 10, its octal() in base 8. */
 static int whole_number(const char *s, unsigned base, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
+    int negative = 0;
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    if (*s == '+' || *s == '-')
+        negative = *s++ == '-';
     if (*s == 0)
         return -1;
     for (; *s != 0; s++) {
@@ -137,7 +143,7 @@ static int whole_number(const char *s, unsigned base, uint64_t max, uint64_t *ou
             return -1;
         v = v > max ? v : v * base + (uint64_t)(*s - '0');
     }
-    if (v > max)
+    if (v > max || (negative && v != 0))
         return -1;
     *out = v;
     return 0;
@@ -874,6 +880,19 @@ static int name_capabilities(struct parsed *p)
         long long v = -1;
         if (strcmp(op->name, "ALL") == 0)
             continue;
+        if (op->name[0] >= '0' && op->name[0] <= '9') {
+            /* A number, as libcap's cap_from_name reads one (strtoul, base 0). */
+            char *end;
+            long long last = -1;
+            unsigned long n;
+            errno = 0;
+            n = strtoul(op->name, &end, 0);
+            alcove_constant_lookup(ALCOVE_CONST_PRCTL, "CAP_LAST_CAP", 12, &last);
+            if (errno != 0 || *end != 0 || (long long)n > last)
+                return usage("unknown cap: %s", op->name);
+            op->number = (int)n;
+            continue;
+        }
         if (strcmp(op->name, "CAP_LAST_CAP") == 0 || strncmp(op->name, "CAP_", 4) != 0 ||
             alcove_constant_lookup(ALCOVE_CONST_PRCTL, op->name, strlen(op->name), &v) < 0 ||
             v < 0 || v > 63)

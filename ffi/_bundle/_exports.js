@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-7ABT67V5.js";
+} from "./chunk-U3FMSNKZ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -787,10 +787,15 @@ function boundingSet() {
   for (let i = 0; i < 64; i++) if (mask >> BigInt(i) & 1n) out.push(i);
   return out;
 }
+function capNumber(c) {
+  if (!/^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.test(c)) return void 0;
+  return /^0[0-7]/.test(c) ? parseInt(c, 8) : Number(c);
+}
 function capabilities(plan, uid) {
   const all = boundingSet();
   const named = (c) => {
-    const i = CAPABILITY_NAMES.indexOf(c);
+    const n = capNumber(c);
+    const i = n === void 0 ? CAPABILITY_NAMES.indexOf(c) : n < CAPABILITY_NAMES.length ? n : -1;
     if (i < 0) throw new CommandLineError(`unknown cap: ${c}`);
     return i;
   };
@@ -980,7 +985,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-AUXKAYJ4.js");
+  const { runWithDriver } = await import("./_driver_run-LJ5PWOTL.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -325,6 +325,12 @@ function radixSize(text: string): number | undefined {
   return big > 2n ** 53n ? NaN : Number(big);
 }
 
+/** A mode of --chmod or --perms: octal, at most 07777 (strtoul(3)'s forms, as for integer()). */
+function octal(text: string): number | undefined {
+  const digits = digitsOf(text, /^[0-7]+$/);
+  return digits === undefined || parseInt(digits, 8) > 0o7777 ? undefined : parseInt(digits, 8);
+}
+
 /** A duration in milliseconds: a number with ms, s, m or h (seconds without a unit).
  *
  * @example
@@ -493,11 +499,20 @@ function decodeArgs(bytes: Uint8Array): string[] {
   return [...parts.slice(0, end), ARGS_END];
 }
 
+/** The digits of a number as bubblewrap reads it (strtol(3)): after blanks and one sign, "-"
+ * only before a zero (a negative number is refused); undefined for anything else. */
+function digitsOf(text: string, digits: RegExp): string | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(text)!;
+  if (!digits.test(m[2]) || (m[1] === "-" && /[1-9]/.test(m[2]))) return undefined;
+  return m[2];
+}
+
 function integer(text: string, what: string, max = 0x7fffffff): number {
-  if (!/^\d+$/.test(text) || Number(text) > max) {
+  const digits = digitsOf(text, /^\d+$/);
+  if (digits === undefined || Number(digits) > max) {
     throw new CommandLineError(`Invalid ${what}: ${text}`);
   }
-  return Number(text);
+  return Number(digits);
 }
 
 function json(io: CommandLineIo, path: string, option: string): unknown {
@@ -822,10 +837,11 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         mounts.push({ type: "symlink", source: a, target: inside(b) });
         break;
       case "--chmod": {
-        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 0o7777) {
+        const mode = octal(a);
+        if (mode === undefined) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
-        mounts.push({ type: "chmod", target: inside(b), mode: parseInt(a, 8) });
+        mounts.push({ type: "chmod", target: inside(b), mode });
         break;
       }
       case "--seccomp":
@@ -872,10 +888,10 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (perms !== undefined) {
           throw new CommandLineError("--perms given twice for the same action");
         }
-        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 0o7777) {
+        nextPerms = octal(a);
+        if (nextPerms === undefined) {
           throw new CommandLineError("--perms takes an octal argument <= 07777");
         }
-        nextPerms = parseInt(a, 8);
         break;
       case "--size": {
         if (size !== undefined) {

@@ -43,12 +43,23 @@ function boundingSet(): number[] {
   return out;
 }
 
+/** A capability given as a number, as libcap's cap_from_name reads one (strtoul, base 0). */
+function capNumber(c: string): number | undefined {
+  if (!/^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.test(c)) return undefined;
+  return /^0[0-7]/.test(c) ? parseInt(c, 8) : Number(c);
+}
+
 /** bubblewrap's capabilities: every one of ours when root runs the command as uid 0, none
  * otherwise; then --cap-add and --cap-drop in order. */
 function capabilities(plan: CommandLinePlan, uid: number): Capability[] | undefined {
   const all = boundingSet();
   const named = (c: string) => {
-    const i = CAPABILITY_NAMES.indexOf(c as typeof CAPABILITY_NAMES[number]);
+    const n = capNumber(c);
+    const i = n === undefined
+      ? CAPABILITY_NAMES.indexOf(c as typeof CAPABILITY_NAMES[number])
+      : n < CAPABILITY_NAMES.length
+      ? n
+      : -1;
     if (i < 0) throw new CommandLineError(`unknown cap: ${c}`);
     return i;
   };

@@ -3024,6 +3024,10 @@ function radixSize(text) {
   else return /^0\d+$/.test(text) ? NaN : void 0;
   return big > 2n ** 53n ? NaN : Number(big);
 }
+function octal(text) {
+  const digits = digitsOf(text, /^[0-7]+$/);
+  return digits === void 0 || parseInt(digits, 8) > 4095 ? void 0 : parseInt(digits, 8);
+}
 function parseDuration(text) {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|)$/.exec(text.trim());
   if (!m) return void 0;
@@ -3186,11 +3190,17 @@ function decodeArgs(bytes) {
     ARGS_END
   ];
 }
+function digitsOf(text, digits) {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(text);
+  if (!digits.test(m[2]) || m[1] === "-" && /[1-9]/.test(m[2])) return void 0;
+  return m[2];
+}
 function integer(text, what, max = 2147483647) {
-  if (!/^\d+$/.test(text) || Number(text) > max) {
+  const digits = digitsOf(text, /^\d+$/);
+  if (digits === void 0 || Number(digits) > max) {
     throw new CommandLineError(`Invalid ${what}: ${text}`);
   }
-  return Number(text);
+  return Number(digits);
 }
 function json(io, path, option) {
   let text;
@@ -3501,13 +3511,14 @@ function parse(args, io, warnings) {
         });
         break;
       case "--chmod": {
-        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 4095) {
+        const mode2 = octal(a);
+        if (mode2 === void 0) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
         mounts.push({
           type: "chmod",
           target: inside(b),
-          mode: parseInt(a, 8)
+          mode: mode2
         });
         break;
       }
@@ -3560,10 +3571,10 @@ function parse(args, io, warnings) {
         if (perms !== void 0) {
           throw new CommandLineError("--perms given twice for the same action");
         }
-        if (!/^[0-7]+$/.test(a) || parseInt(a, 8) > 4095) {
+        nextPerms = octal(a);
+        if (nextPerms === void 0) {
           throw new CommandLineError("--perms takes an octal argument <= 07777");
         }
-        nextPerms = parseInt(a, 8);
         break;
       case "--size": {
         if (size !== void 0) {

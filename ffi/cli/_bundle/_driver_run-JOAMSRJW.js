@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-RFELDJBX.js";
+} from "./chunk-MBLSIRS3.js";
 import {
   ConstantTable,
   VERSION,

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-7ABT67V5.js";
+} from "./chunk-U3FMSNKZ.js";
 import {
   openLocal
 } from "./chunk-E2RKARBR.js";
