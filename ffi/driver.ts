@@ -39,6 +39,8 @@ import {
   CLOSE_OUTPUT,
   CLOSED_WHY,
   DISCARD_STDIN,
+  PIN,
+  REPLACED,
   RUN_CALL,
   SPAWN_AT,
 } from "./sandbox/_host.ts";
@@ -131,6 +133,8 @@ interface ProcState {
   children: Set<ProcState>;
   /** Its Process handle was garbage collected: whatever comes of it is dropped. */
   abandoned: boolean;
+  /** A new process has its pid: only the handles that hold this state still reach it. */
+  replaced: boolean;
 }
 
 const STDIN_DEF: CallDef = {
@@ -236,6 +240,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #dataState: ProcState | null = null;
   #dataStdout = true;
   #finished = new Set<string>();
+  /** The state of each Process's and Task's own pipeline array (see [PIN]). */
+  #pinned = new WeakMap<Pipeline, ProcState>();
   #closed: string | null = null;
   /** Nothing more will come from the root: every process's output and events have ended. */
   #drained = false;
@@ -515,6 +521,18 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
   }
 
+  /** Ties `pipeline` (a handle's own array) to the process `from` names now: the handle's
+   * reads, writes and calls reach that process, or fail once it has gone, even after a new
+   * process has its pid (which plain pipelines then name). */
+  [PIN](pipeline: Pipeline, from: Pipeline = pipeline): void {
+    if (!this.#pinned.has(pipeline)) this.#pinned.set(pipeline, this.#state(from));
+  }
+
+  /** Whether the process a handle's pipeline was tied to has gone and its pid is another's. */
+  [REPLACED](pipeline: Pipeline): boolean {
+    return this.#pinned.get(pipeline)?.replaced === true;
+  }
+
   /** Drops the stdin a process has not read yet and closes it at once, ahead of the writes
    * waiting on it, which fail (for Processes: an aborted stdin stream). */
   [DISCARD_STDIN](pipeline: Pipeline): Promise<void> {
@@ -592,6 +610,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       if (this.#closed) {
         throw new DriverClosedError(def.name, pipeline, this.#closed, { made: false });
       }
+      if (this[REPLACED](pipeline)) throw this.#replacedError(def.name, pipeline);
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -912,7 +931,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
             // A new process: forget whatever an earlier one with the same pid left.
             const key = keyOf([...pipeline, result as number]);
             const old = this.#procs.get(key);
-            if (old) this.#forget(key, old);
+            if (old) {
+              // Its handles keep what is left of it (its exit came before this reply).
+              old.replaced = true;
+              this.#end(old);
+              this.#forget(key, old);
+            }
             this.#finished.delete(key);
           }
           return p.resolve(result);
@@ -1088,6 +1112,14 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
   }
 
+  /** What a call, a write or an EOF to a handle's process gets once its pid is another's: what
+   * the control process answers for a process that has exited. */
+  #replacedError(call: string, pipeline: Pipeline): PipelineError {
+    return new PipelineError(call, pipeline, pipeline[pipeline.length - 1], "not_child", {
+      exited: true,
+    });
+  }
+
   /** Drops what the host holds for a process. */
   #forget(key: string, st: ProcState): void {
     detach(st);
@@ -1095,6 +1127,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   }
 
   #state(pipeline: readonly number[]): ProcState {
+    const pinned = this.#pinned.get(pipeline);
+    if (pinned) return pinned;
     const key = keyOf(pipeline);
     let st = this.#procs.get(key);
     if (!st) {
@@ -1115,6 +1149,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         parent: ended ? null : parent,
         children: new Set(),
         abandoned: false,
+        replaced: false,
       };
       // An ended one is not kept: nothing will arrive for it.
       if (ended) return st;
@@ -1222,6 +1257,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));
     }
+    if (this[REPLACED](pipeline)) return Promise.reject(this.#replacedError(def.name, pipeline));
     const w = this.#out;
     const id = this.#allocId();
     const start = w.begin(type, code, id, pipeline);
@@ -1399,6 +1435,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * grow. Readers still waiting hold the state itself, which has ended.
    */
   #retire(st: ProcState): void {
+    if (st.replaced) return; // its key is the new process's
     const key = keyOf(st.pipeline);
     if (this.#procs.get(key) === st) this.#forget(key, st);
     this.#finished.delete(key);

@@ -16,6 +16,7 @@ import {
   AlcoveError,
   DriverClosedError,
   type Mount,
+  PipelineError,
   SetupError,
   type SpawnOptions,
   SystemCallError,
@@ -1294,6 +1295,53 @@ Deno.test(needs("Task: clone into namespaces, then spawn there", NOT_ROOT), asyn
     await box.sethostname("cloned");
     const o = await (await box.spawn(["sh", "-c", "hostname; echo $$"])).output();
     assertEquals(text(o.stdout), "cloned\n2\n");
+  });
+});
+
+Deno.test(needs("handles keep their own process when its pid is another's", NOT_ROOT), async () => {
+  await withDriver(async (drv) => {
+    // A pid namespace of its own, whose next pid can be set: a pid's reuse, made at will.
+    const box = await drv.root.clone(["CLONE_NEWPID"]);
+    const reuse = async (pid: number) => {
+      const fd = await box.open("/proc/sys/kernel/ns_last_pid", ["O_WRONLY"], 0);
+      await box.write(fd, String(pid - 1));
+      await box.close(fd);
+    };
+    const quiet = { stdin: "null", stdout: "null", stderr: "null" } as const;
+    // A Process that ended, its status not read: neither kill() nor `await using` reaches the
+    // program that has its pid now.
+    const first = await box.spawn(["sh", "-c", "echo first; exit 5"], { stdin: "null" });
+    await new Promise((r) => setTimeout(r, 300));
+    await reuse(first.pid);
+    const second = await box.spawn(["sh", "-c", "echo second; sleep 0.5; exit 9"], {
+      stdin: "null",
+    });
+    assertEquals(second.pid, first.pid);
+    await first.kill("SIGKILL");
+    // Each has its own output and status.
+    const [a, b] = [await first.output(), await second.output()];
+    await first[Symbol.asyncDispose]();
+    assertEquals([text(a.stdout), a.status.code], ["first\n", 5]);
+    assertEquals([text(b.stdout), b.status.code], ["second\n", 9]);
+    // A Task that exited: its calls and its disposal do not reach the new one.
+    const old = await box.fork();
+    await old.exit(0);
+    await new Promise((r) => setTimeout(r, 200));
+    await reuse(old.pid);
+    const now = await box.spawn(["sleep", "30"], quiet);
+    assertEquals(now.pid, old.pid);
+    const e = await assertRejects(() => old.getpid(), PipelineError);
+    assertEquals(e.reason, "not_child");
+    await old[Symbol.asyncDispose]();
+    const alive = await Promise.race([
+      now.status.then(() => "ended"),
+      new Promise((r) => setTimeout(() => r("alive"), 300)),
+    ]);
+    assertEquals(alive, "alive");
+    // A plain pipeline names the process that has the pid now.
+    assertEquals((await drv.event(now.pipeline, { timeout: 0 })) ?? null, null);
+    await now.kill("SIGKILL");
+    assertEquals((await now.status).signal, "SIGKILL");
   });
 });
 

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-U3FMSNKZ.js";
+} from "./chunk-MHI73K7L.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -985,7 +985,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-LJ5PWOTL.js");
+  const { runWithDriver } = await import("./_driver_run-7D3JRAZL.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

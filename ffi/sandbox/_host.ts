@@ -17,6 +17,11 @@ export const SPAWN_AT: unique symbol = Symbol("alcove.spawnAt");
 export const CLOSE_OUTPUT: unique symbol = Symbol("alcove.closeOutput");
 /** The key of the driver's method that drops a process's unwritten stdin and closes it. */
 export const DISCARD_STDIN: unique symbol = Symbol("alcove.discardStdin");
+/** The key of the driver's method that ties a handle's pipeline to the process it names. */
+export const PIN: unique symbol = Symbol("alcove.pin");
+/** The key of the driver's method that tells whether a handle's process has gone and its pid
+ * is another's. */
+export const REPLACED: unique symbol = Symbol("alcove.replaced");
 /** The key of the driver's method that drops what it holds for a process nobody can read. */
 export const ABANDON: unique symbol = Symbol("alcove.abandon");
 /** The key of the driver's getter for why it closed. */
@@ -50,6 +55,10 @@ export interface Host {
   /** Drops the stdin a process has not read yet (the writes waiting on it fail) and closes
    * it now, without waiting for the writes before. */
   [DISCARD_STDIN](pipeline: Pipeline): Promise<void>;
+  /** Ties `pipeline`, a handle's own array, to the process `from` names now (see the driver). */
+  [PIN](pipeline: Pipeline, from?: Pipeline): void;
+  /** Whether the process `pipeline` was tied to has gone and a new process has its pid. */
+  [REPLACED](pipeline: Pipeline): boolean;
   /** Drops a process's stdout or stderr, and closes its parent's end of the pipe: the
    * program's next write to it fails (SIGPIPE, EPIPE). */
   [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void>;

@@ -15,7 +15,16 @@
 import { concat } from "../_wire.ts";
 import { AlcoveError, DriverClosedError, PipelineError, ProcessExitedError } from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
-import { ABANDON, CLOSE_OUTPUT, CLOSED_WHY, DISCARD_STDIN, type Host, RUN_CALL } from "./_host.ts";
+import {
+  ABANDON,
+  CLOSE_OUTPUT,
+  CLOSED_WHY,
+  DISCARD_STDIN,
+  type Host,
+  PIN,
+  REPLACED,
+  RUN_CALL,
+} from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
 import { CALLS } from "../_calls.ts";
 
@@ -152,6 +161,8 @@ export class Process implements AsyncDisposable {
   constructor(host: Host, pipeline: Pipeline, request: SpawnRequest) {
     this.#host = host;
     this.pipeline = [...pipeline];
+    // The process `pipeline` names: a Task's Process is that Task's.
+    host[PIN](this.pipeline, pipeline);
     this.pid = pipeline[pipeline.length - 1];
     this.#stdio = request.stdio;
     const piped = (["stdin", "stdout", "stderr"] as const).filter((_, i) =>
@@ -419,7 +430,8 @@ export class Process implements AsyncDisposable {
     if (typeof signal === "number" && !(Number.isInteger(signal) && signal >= 0 && signal <= 64)) {
       throw new RangeError(`kill: a signal number must be an integer from 0 to 64, got ${signal}`);
     }
-    if (this.#ended) return;
+    // Once its pid is another process's, a signal to it would reach that one.
+    if (this.#ended || this.#host[REPLACED](this.pipeline)) return;
     const parent = this.pipeline.slice(0, -1);
     const kill = CALLS.kill;
     try {
@@ -434,7 +446,7 @@ export class Process implements AsyncDisposable {
   /** SIGKILL to its process group and to everything below it, daemons that left the group
    * included (its control process walks the tree, as at a limit). */
   #killTree(): void {
-    if (this.#ended || this.#host.closed) return;
+    if (this.#ended || this.#host.closed || this.#host[REPLACED](this.pipeline)) return;
     const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
     const args = [this.pid, "kill_tree", sigkill];
     this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args)

@@ -16,7 +16,7 @@
  */
 import { type CallDef, CALLS, TaskCalls } from "../_calls.ts";
 import type { CallOptions, Flags, Pipeline } from "../types.ts";
-import { type Host, RUN_CALL } from "./_host.ts";
+import { type Host, PIN, RUN_CALL } from "./_host.ts";
 import type { SpawnOptions, SpawnRequest } from "./options.ts";
 import { Process } from "./process.ts";
 import { spawnProcess } from "./_spawn.ts";
@@ -52,6 +52,7 @@ export class Task extends TaskCalls {
     super();
     this.#host = host;
     this.pipeline = [...pipeline];
+    host[PIN](this.pipeline);
   }
 
   /** Its pid as its parent sees it (0 for the root: ask `getpid()`).

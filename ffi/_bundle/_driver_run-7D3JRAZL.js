@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-U3FMSNKZ.js";
+} from "./chunk-MHI73K7L.js";
 import {
   openLocal
 } from "./chunk-E2RKARBR.js";
