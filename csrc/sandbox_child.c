@@ -1130,12 +1130,13 @@ static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *s
             full[off] = '/';
             memcpy(full + off + 1, file, flen + 1);
             execve(full, sb->argv, env);
-            if (errno == EACCES)
+            int why = errno; /* access() below sets errno too */
+            if (why == EACCES)
                 denied = 1;
-            else if (errno == ENOENT && found[0] == 0 && access(full, F_OK) == 0)
+            else if (why == ENOENT && found[0] == 0 && access(full, F_OK) == 0)
                 memcpy(found, full, strlen(full) + 1);
-            else if (errno != ENOENT && errno != ENOTDIR) {
-                err = errno;
+            else if (why != ENOENT && why != ENOTDIR) {
+                err = why;
                 break;
             }
         }

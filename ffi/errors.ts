@@ -161,9 +161,9 @@ export class PipelineError extends AlcoveError {
       call,
       pipeline,
       reason === "not_control"
-        ? `Cannot run ${call}: ${pid} has run execve and takes no calls`
+        ? `Cannot run ${where(call, pipeline)}: ${pid} has run execve and takes no calls`
         : detail.exited
-        ? `Cannot run ${call}: ${pid} has exited`
+        ? `Cannot run ${where(call, pipeline)}: ${pid} has exited`
         : `Cannot run ${call}: ${pid} is not a child of its predecessor in [${
           pipeline.join(", ")
         }]`,

@@ -155,6 +155,31 @@ Deno.test("spawn: env replaces the environment, inheritEnv adds to it", async ()
   });
 });
 
+Deno.test(
+  needs("spawn: the PATH search goes past a folder only its capabilities search", NOT_ROOT),
+  async () => {
+    // Searched with CAP_DAC_OVERRIDE, /dir/sub/sh is not there (ENOENT); access(2), which takes
+    // the real ids without it, is refused in /dir: that must not end the search.
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/sub`);
+      await Deno.chmod(dir, 0o700);
+      await withDriver(async (drv) => {
+        const p = await drv.spawn(["sh", "-c", "echo found"], {
+          namespaces: ["user"],
+          uid: 5,
+          capabilities: ["CAP_DAC_OVERRIDE"],
+          env: { PATH: `${dir}/sub:/usr/bin:/bin` },
+        });
+        const o = await p.output();
+        assertEquals([text(o.stdout), o.status.code], ["found\n", 0]);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
   await withDriver(async (drv) => {
     const r = await sh(drv, "pwd; ulimit -n; ulimit -Hn; ulimit -v", {
@@ -1332,6 +1357,10 @@ Deno.test(needs("handles keep their own process when its pid is another's", NOT_
     assertEquals(now.pid, old.pid);
     const e = await assertRejects(() => old.getpid(), PipelineError);
     assertEquals(e.reason, "not_child");
+    assertEquals(
+      e.message,
+      `Cannot run getpid in [${old.pipeline.join(", ")}]: ${old.pid} has exited`,
+    );
     await old[Symbol.asyncDispose]();
     const alive = await Promise.race([
       now.status.then(() => "ended"),

@@ -116,7 +116,7 @@ Deno.test("stdin to a process that closed its stdin fails with EPIPE; to one tha
     await drv.kill([], p, "SIGKILL");
     assertEquals(await drv.event([p]), { type: "termsig", signal: "SIGKILL" });
     const gone = await assertRejects(() => drv.stdin([p], "late"), PipelineError);
-    assertEquals(gone.message, `Cannot run stdin: ${p} has exited`);
+    assertEquals(gone.message, `Cannot run stdin in [${p}]: ${p} has exited`);
     assertEquals(gone.reason, "not_child");
   });
 });

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-MHI73K7L.js";
+} from "./chunk-C4SRNRNX.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-E2RKARBR.js";
+} from "./chunk-BCZ52UYA.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-DKDNQPHY.js";
+} from "./chunk-67SGZAXR.js";
 import {
   AbortedError,
   AlcoveError,
@@ -99,7 +99,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -959,7 +959,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-K2X7TK2Q.js")).openLocal();
+      local = (await import("./local-3NCDVZEM.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -985,7 +985,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-7D3JRAZL.js");
+  const { runWithDriver } = await import("./_driver_run-NXKI4FXK.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -125,7 +125,9 @@ export interface LandlockOptions {
 /** Where a standard stream of the program goes: a pipe to the caller, /dev/null, or the
  * control process's own descriptor ("inherit"). The root control process has this
  * process's stdout and stderr, and its stdin only with `Alcove.start({ inheritStdio: true })`
- * (/dev/null otherwise).
+ * (/dev/null otherwise). A control process below it (a Task's) has pipes to its parent: what
+ * a program spawned there writes to an inherited stdout or stderr is that Task's output, kept
+ * for `task.process().stdout` (or `stderr`), up to `maxBuffered` before the program waits.
  *
  * @example
  * ```ts

@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-MBLSIRS3.js";
+} from "./chunk-OLPYATMP.js";
 import {
   ConstantTable,
   VERSION,
@@ -28,7 +28,7 @@ import {
 } from "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
-import "./chunk-BHNDIE3K.js";
+import "./chunk-MTVG6YHN.js";
 import {
   runtime
 } from "./chunk-XRWLSPLH.js";
@@ -214,7 +214,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-BYRFVDBI.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-YTTEZDCA.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -240,7 +240,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-CP4KJP5C.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-KWQBDG2B.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

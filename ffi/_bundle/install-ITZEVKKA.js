@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-DKDNQPHY.js";
-import "./chunk-BHNDIE3K.js";
+} from "./chunk-67SGZAXR.js";
+import "./chunk-MTVG6YHN.js";
 import "./chunk-GZ5VOFMP.js";
 import "./chunk-TFHAESNN.js";
 import "./chunk-HDNWKLN3.js";

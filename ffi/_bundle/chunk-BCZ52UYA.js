@@ -15,7 +15,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 import {
   runtime
 } from "./chunk-TFHAESNN.js";

@@ -1259,7 +1259,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
     import(new URL("./policy-43BCZSQJ.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-WHZXOHYC.js", import.meta.url).href)
+    import(new URL("./install-T63LUWSN.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

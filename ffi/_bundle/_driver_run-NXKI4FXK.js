@@ -5,16 +5,16 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-MHI73K7L.js";
+} from "./chunk-C4SRNRNX.js";
 import {
   openLocal
-} from "./chunk-E2RKARBR.js";
+} from "./chunk-BCZ52UYA.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";
 import {
   SetupError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 import {
   runtime
 } from "./chunk-TFHAESNN.js";

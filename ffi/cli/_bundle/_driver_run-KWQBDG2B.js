@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-OKGBZAKB.js";
+} from "./chunk-LC5LWMJP.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-MBLSIRS3.js";
+} from "./chunk-OLPYATMP.js";
 import {
   ConstantTable,
   VERSION,
@@ -58,7 +58,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 import {
   runtime,
   spawnHelper

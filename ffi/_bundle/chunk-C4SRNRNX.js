@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-E2RKARBR.js";
+} from "./chunk-BCZ52UYA.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -45,7 +45,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 import {
   runtime,
   spawnHelper
@@ -199,7 +199,7 @@ async function loadSeccompCompiler() {
     import("./bpf-JBT3EAXF.js"),
     import("./policy-CJEG4TY2.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-RJBMRI7X.js")
+    import("./install-ITZEVKKA.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

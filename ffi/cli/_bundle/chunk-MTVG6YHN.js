@@ -75,7 +75,7 @@ var PipelineError = class extends AlcoveError {
    * ```
    */
   constructor(call, pipeline, pid, reason, detail = {}) {
-    super(call, pipeline, reason === "not_control" ? `Cannot run ${call}: ${pid} has run execve and takes no calls` : detail.exited ? `Cannot run ${call}: ${pid} has exited` : `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]`);
+    super(call, pipeline, reason === "not_control" ? `Cannot run ${where(call, pipeline)}: ${pid} has run execve and takes no calls` : detail.exited ? `Cannot run ${where(call, pipeline)}: ${pid} has exited` : `Cannot run ${call}: ${pid} is not a child of its predecessor in [${pipeline.join(", ")}]`);
     this.name = "PipelineError";
     this.pid = pid;
     this.reason = reason;

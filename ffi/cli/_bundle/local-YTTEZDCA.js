@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-OKGBZAKB.js";
+} from "./chunk-LC5LWMJP.js";
 import "./chunk-NCOZX3V5.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-BHNDIE3K.js";
+import "./chunk-MTVG6YHN.js";
 import "./chunk-XRWLSPLH.js";
 export {
   Local,

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-E2RKARBR.js";
+} from "./chunk-BCZ52UYA.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-BHNDIE3K.js";
+import "./chunk-MTVG6YHN.js";
 import "./chunk-TFHAESNN.js";
 export {
   Local,

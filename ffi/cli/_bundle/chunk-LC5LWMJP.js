@@ -14,7 +14,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-BHNDIE3K.js";
+} from "./chunk-MTVG6YHN.js";
 
 // ffi/_calls.ts
 var CALLS = {
