@@ -248,26 +248,62 @@ static void json_object(char *out, size_t cap, char keys[][64], char values[][32
         snprintf(out + off, cap - off, "%s", pretty ? "}\n" : " }\n");
 }
 
-/* The inodes of the reported namespaces `pid` is in; one that cannot be read is 0. */
+/* The inode of /proc/PID/ns/NAME, 0 when it cannot be read. */
+static unsigned long long ns_inode(pid_t pid, const char *name)
+{
+    char path[64], link[128];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+    ssize_t len = readlink(path, link, sizeof(link) - 1);
+    if (len <= 0)
+        return 0;
+    link[len] = 0;
+    char *open = strchr(link, '['), *end;
+    if (open == NULL)
+        return 0;
+    errno = 0;
+    unsigned long long inode = strtoull(open + 1, &end, 10);
+    return errno == 0 && end != open + 1 && *end == ']' ? inode : 0;
+}
+
+/* Where the command's pid namespace is told: joining one (--pidns, --userns), the process
+ * spawned stays outside and relays, its children in the namespace (and with --unshare-pid
+ * too, one more relays from inside the joined one, its children in the new one). Each relay
+ * has one child, its pid namespace not its children's: past those, the command's process,
+ * whose children's namespace is its own. */
+static pid_t pid_namespace_holder(pid_t pid)
+{
+    for (int depth = 0; depth < 3; depth++) {
+        if (ns_inode(pid, "pid") == ns_inode(pid, "pid_for_children"))
+            break;
+        char path[64], text[32];
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+        if (fd >= 0)
+            close(fd);
+        if (n <= 0)
+            break;
+        text[n] = 0;
+        char *end;
+        long child = strtol(text, &end, 10);
+        if (child <= 0 || *end != ' ' || end[1] != 0) /* not exactly one child */
+            break;
+        pid = (pid_t)child;
+    }
+    return pid;
+}
+
+/* The inodes of the reported namespaces `pid` is in; one that cannot be read is 0. The pid
+ * namespace is the one its children are in (see pid_namespace_holder): the command's. */
 static void read_namespaces(struct alcove_cli *cli, pid_t pid)
 {
     for (size_t i = 0; i < NNAMESPACES; i++) {
         cli->ns_inode[i] = 0;
         if (!(cli->report & (1u << i)))
             continue;
-        char path[64], link[128];
-        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, NAMESPACES[i]);
-        ssize_t len = readlink(path, link, sizeof(link) - 1);
-        if (len <= 0)
-            continue;
-        link[len] = 0;
-        char *open = strchr(link, '['), *end;
-        if (open == NULL)
-            continue;
-        errno = 0;
-        unsigned long long inode = strtoull(open + 1, &end, 10);
-        if (errno == 0 && end != open + 1 && *end == ']')
-            cli->ns_inode[i] = inode;
+        cli->ns_inode[i] = strcmp(NAMESPACES[i], "pid") == 0
+                               ? ns_inode(pid_namespace_holder(pid), "pid_for_children")
+                               : ns_inode(pid, NAMESPACES[i]);
     }
 }
 

@@ -37,6 +37,7 @@ function missing(cmd: string): string | undefined {
 
 const NO_BWRAP = missing("bwrap");
 const NO_TMUX = missing("tmux");
+const NOT_ROOT = IS_ROOT ? undefined : "joining a pid namespace needs root";
 
 interface Result {
   code: number;
@@ -2053,6 +2054,39 @@ Deno.test("cli: --info-fd reports the namespaces of a command that ends at once"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  needs("cli: --info-fd names the pid namespace the command is in, past a joined one", NOT_ROOT),
+  async () => {
+    // A pid namespace to join: the one of a process that `unshare` started in a new one.
+    const holder = new Deno.Command("unshare", {
+      args: ["--pid", "--fork", "sleep", "30"],
+      stdin: "null",
+    }).spawn();
+    try {
+      let inner = 0;
+      for (let i = 0; i < 100 && inner === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        const children = Deno.readTextFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`);
+        inner = Number(children.trim().split(" ")[0] || 0);
+      }
+      assert(inner > 0, "unshare started no process");
+      const args = [...ROOT, "--pidns", "6", "--unshare-pid", "--info-fd", "3"];
+      const command = ["readlink", "/proc/self/ns/pid"];
+      const redirects = `3>${SCRATCH}info 6</proc/${inner}/ns/pid`;
+      for (const driver of [false, true]) {
+        const r = await runPath([...args, ...command], { driver, redirects });
+        assertEquals(r.code, 0, r.err);
+        const info = JSON.parse(await Deno.readTextFile(`${SCRATCH}info`));
+        assertEquals(`pid:[${info["pid-namespace"]}]`, r.out.trim(), `driver: ${driver}`);
+      }
+      await Deno.remove(`${SCRATCH}info`);
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.status;
+    }
+  },
+);
 
 Deno.test("cli: a report that cannot be written stops the command before it runs", async () => {
   // bwrap prints the same and exits 1, but leaves its child blocked for good (holding the

@@ -62,12 +62,40 @@ function setupFailure(e: SetupError): number {
   return EXIT_STATUS.SETUP;
 }
 
+/** The inode of /proc/PID/ns/NAME, undefined when it cannot be read. */
+function nsInode(pid: number, name: string): number | undefined {
+  const link = runtime.process.readLink(`/proc/${pid}/ns/${name}`);
+  const m = link ? /\[(\d+)\]/.exec(link) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The process whose children's pid namespace is the command's: past the relays a joined
+ * pid namespace makes (--pidns, --userns; csrc/cli.c's pid_namespace_holder says how). */
+function pidNamespaceHolder(pid: number): number {
+  for (let depth = 0; depth < 3; depth++) {
+    if (nsInode(pid, "pid") === nsInode(pid, "pid_for_children")) break;
+    let children: string;
+    try {
+      children = new TextDecoder().decode(
+        runtime.process.readFile(`/proc/${pid}/task/${pid}/children`),
+      );
+    } catch {
+      break;
+    }
+    const m = /^(\d+) $/.exec(children);
+    if (!m) break; // not exactly one child
+    pid = Number(m[1]);
+  }
+  return pid;
+}
+
 function info(plan: CommandLinePlan, uid: number, p: Process): Record<string, number> {
   const out: Record<string, number> = { "child-pid": p.pid };
   for (const file of reportedNamespaces(plan, uid)) {
-    const link = runtime.process.readLink(`/proc/${p.pid}/ns/${file}`);
-    const m = link ? /\[(\d+)\]/.exec(link) : null;
-    if (m) out[`${file}-namespace`] = Number(m[1]);
+    const inode = file === "pid"
+      ? nsInode(pidNamespaceHolder(p.pid), "pid_for_children")
+      : nsInode(p.pid, file);
+    if (inode !== undefined) out[`${file}-namespace`] = inode;
   }
   return out;
 }

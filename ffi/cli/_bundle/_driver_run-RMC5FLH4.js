@@ -1989,14 +1989,33 @@ function setupFailure(e) {
   }
   return EXIT_STATUS.SETUP;
 }
+function nsInode(pid, name) {
+  const link = runtime.process.readLink(`/proc/${pid}/ns/${name}`);
+  const m = link ? /\[(\d+)\]/.exec(link) : null;
+  return m ? Number(m[1]) : void 0;
+}
+function pidNamespaceHolder(pid) {
+  for (let depth = 0; depth < 3; depth++) {
+    if (nsInode(pid, "pid") === nsInode(pid, "pid_for_children")) break;
+    let children;
+    try {
+      children = new TextDecoder().decode(runtime.process.readFile(`/proc/${pid}/task/${pid}/children`));
+    } catch {
+      break;
+    }
+    const m = /^(\d+) $/.exec(children);
+    if (!m) break;
+    pid = Number(m[1]);
+  }
+  return pid;
+}
 function info(plan, uid, p) {
   const out = {
     "child-pid": p.pid
   };
   for (const file of reportedNamespaces(plan, uid)) {
-    const link = runtime.process.readLink(`/proc/${p.pid}/ns/${file}`);
-    const m = link ? /\[(\d+)\]/.exec(link) : null;
-    if (m) out[`${file}-namespace`] = Number(m[1]);
+    const inode = file === "pid" ? nsInode(pidNamespaceHolder(p.pid), "pid_for_children") : nsInode(p.pid, file);
+    if (inode !== void 0) out[`${file}-namespace`] = inode;
   }
   return out;
 }
