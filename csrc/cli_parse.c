@@ -164,6 +164,17 @@ static int octal(const char *s, uint32_t *out)
     return 0;
 }
 
+/* How bubblewrap says what a missing value was: "an argument", but "one argument" for
+ * --chdir and --remount-ro (parse.ts's argumentWords). */
+static const char *argument_words(const char *option, int n)
+{
+    if (n == 2)
+        return "two arguments";
+    return strcmp(option, "--chdir") == 0 || strcmp(option, "--remount-ro") == 0
+               ? "one argument"
+               : "an argument";
+}
+
 static int fast_option(const char *name)
 {
     for (size_t i = 0; i < NFAST; i++)
@@ -615,7 +626,7 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         }
         int n = FAST_OPTIONS[k].takes;
         if (argc - i < n)
-            return usage("%s takes %s", arg, n == 1 ? "one argument" : "two arguments");
+            return usage("%s takes %s", arg, argument_words(arg, n));
         const char *a = n > 0 ? argv[i] : NULL, *b = n > 1 ? argv[i + 1] : NULL;
         i += n;
         warn_if_repeated(arg, &seen);
@@ -796,10 +807,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
                 return usage("--time takes a positive duration, e.g. 2s, 500ms or 1m: %s", a);
         }
     }
-    if (perms_pending)
-        return usage("--perms must be followed by an option that creates a file");
-    if (next_size > 0)
-        return usage("--size must be followed by --tmpfs");
+    /* A --perms or --size left at the end is dropped, as bubblewrap does (it checks them
+     * only against the option that comes next). */
     if (i == argc) {
         /* parse.ts prints the whole usage: cli.ts does not send such a command line here */
         fprintf(stderr, "alcove: --cli-parse: no command\n");

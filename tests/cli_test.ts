@@ -402,12 +402,27 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
   }
 });
 
+Deno.test(
+  needs("cli: a --perms or --size left at the end is dropped, as bwrap does", NO_BWRAP),
+  async () => {
+    for (const last of [["--perms", "0700"], ["--size", "4096"]]) {
+      const r = await same([...ROOT, ...last, "--", "sh", "-c", "echo ran"]);
+      assertEquals([r.code, r.out], [0, "ran\n"]);
+    }
+  },
+);
+
 Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWRAP), async (t) => {
   const cases: string[][] = [
     ["--foo", "true"],
     ["--bind"],
     ["--bind", "/"],
     ["--setenv", "A"],
+    ["--info-fd"],
+    ["--uid"],
+    ["--tmpfs"],
+    ["--chdir"],
+    ["--remount-ro"],
     ["--hostname", "x", "true"],
     ["--unshare-user", "--uid", "x", "true"],
     ["--uid", "5", "--gid", "5", "true"],

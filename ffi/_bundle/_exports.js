@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-C4SRNRNX.js";
+} from "./chunk-KRO4OSKZ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -985,7 +985,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-3KPDCD75.js");
+  const { runWithDriver } = await import("./_driver_run-PZTBDBQW.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -426,7 +426,12 @@ const FLAGS = new Set([
   "--as-pid-1",
 ]);
 
-const WORDS = ["", "one argument", "two arguments"];
+/** How bubblewrap says what a missing value was: "an argument", but "one argument" for
+ * --chdir and --remount-ro. */
+function argumentWords(option: string, n: number): string {
+  if (n === 2) return "two arguments";
+  return option === "--chdir" || option === "--remount-ro" ? "one argument" : "an argument";
+}
 
 /** The options --perms may precede. */
 const CREATES_FILE = ["--bind-data", "--ro-bind-data", "--file", "--tmpfs", "--dir"];
@@ -669,7 +674,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     }
     const n = TAKES[arg] ?? 0;
     if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
-      throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+      throw new CommandLineError(`${arg} takes ${argumentWords(arg, n)}`);
     }
     const [a, b] = queue.splice(0, n);
     if (ONLY_LAST.has(arg)) {
@@ -979,10 +984,8 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         break;
     }
   }
-  if (nextPerms !== undefined) {
-    throw new CommandLineError("--perms must be followed by an option that creates a file");
-  }
-  if (nextSize !== undefined) throw new CommandLineError("--size must be followed by --tmpfs");
+  // A --perms or --size left at the end is dropped, as bubblewrap does (it checks them only
+  // against the option that comes next).
   if (queue.length === 0) {
     plan.action = "usage";
     return plan;

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-C4SRNRNX.js";
+} from "./chunk-KRO4OSKZ.js";
 import {
   openLocal
 } from "./chunk-BCZ52UYA.js";

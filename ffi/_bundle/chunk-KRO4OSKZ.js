@@ -3151,11 +3151,10 @@ var FLAGS = /* @__PURE__ */ new Set([
   "--die-with-parent",
   "--as-pid-1"
 ]);
-var WORDS = [
-  "",
-  "one argument",
-  "two arguments"
-];
+function argumentWords(option, n) {
+  if (n === 2) return "two arguments";
+  return option === "--chdir" || option === "--remount-ro" ? "one argument" : "an argument";
+}
 var CREATES_FILE = [
   "--bind-data",
   "--ro-bind-data",
@@ -3355,7 +3354,7 @@ function parse(args, io, warnings) {
     }
     const n = TAKES[arg] ?? 0;
     if (queue.length < n || queue.slice(0, n).includes(ARGS_END)) {
-      throw new CommandLineError(`${arg} takes ${WORDS[n]}`);
+      throw new CommandLineError(`${arg} takes ${argumentWords(arg, n)}`);
     }
     const [a, b] = queue.splice(0, n);
     if (ONLY_LAST.has(arg)) {
@@ -3702,10 +3701,6 @@ function parse(args, io, warnings) {
         break;
     }
   }
-  if (nextPerms !== void 0) {
-    throw new CommandLineError("--perms must be followed by an option that creates a file");
-  }
-  if (nextSize !== void 0) throw new CommandLineError("--size must be followed by --tmpfs");
   if (queue.length === 0) {
     plan.action = "usage";
     return plan;

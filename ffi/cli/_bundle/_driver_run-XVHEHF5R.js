@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-OLPYATMP.js";
+} from "./chunk-HTNX2AKF.js";
 import {
   ConstantTable,
   VERSION,
