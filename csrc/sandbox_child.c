@@ -58,6 +58,8 @@
 #define BASE "/tmp"
 
 static struct alcove_sandbox *cur;
+/* The umask the program gets: the control process's, set aside for the setup (which has none). */
+static mode_t caller_umask;
 
 static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s)
 {
@@ -369,11 +371,12 @@ static void own(const char *path, int fd)
     (void)(fd >= 0 ? fchown(fd, uid, gid) : lchown(path, uid, gid));
 }
 
-/* mkdir -p of path's parents (and of path itself when `self`). The new root is there
- * already (new_root made it): below it, only what follows is made, with `mode` less the
- * umask (and, for the parents, less the set-id and sticky bits, as bubblewrap makes them).
- * Returns 1 when it made path itself, 0 when it was there, or -errno. */
-static int mkdirs(const char *path, int self, mode_t mode)
+/* mkdir -p of path's parents, with `parents` for their mode (and of path itself, with
+ * `mode`, when `self`). The new root is there already (new_root made it): below it, only
+ * what follows is made. The modes are exact: the setup runs with no umask (see
+ * alcove_sandbox_child), as bubblewrap's. Returns 1 when it made path itself, 0 when it was
+ * there, or -errno. */
+static int mkdirs(const char *path, int self, mode_t mode, mode_t parents)
 {
     int made = 0;
     char buf[4096];
@@ -390,7 +393,7 @@ static int mkdirs(const char *path, int self, mode_t mode)
         char c = buf[i];
         buf[i] = 0;
         struct stat st;
-        if (mkdir(buf, c == 0 ? mode : mode & 0777) == 0) {
+        if (mkdir(buf, c == 0 ? mode : parents) == 0) {
             own(buf, -1);
             made = c == 0;
         } else if (errno != EEXIST)
@@ -401,6 +404,18 @@ static int mkdirs(const char *path, int self, mode_t mode)
         buf[i] = c;
     }
     return made;
+}
+
+/* The mode of the parents an operation makes, as bubblewrap has it: 0755, less what the
+ * mode it was given (--perms) denies the group and the others. */
+static mode_t parent_mode(const struct sb_mount *m)
+{
+    mode_t mode = 0755;
+    if (m->mode != SB_MODE_DEFAULT && (m->mode & 0070) == 0)
+        mode &= ~(mode_t)0050;
+    if (m->mode != SB_MODE_DEFAULT && (m->mode & 0007) == 0)
+        mode &= ~(mode_t)0005;
+    return mode;
 }
 
 /* The flags to keep when remounting a bind mount: the kernel refuses to drop
@@ -565,7 +580,7 @@ static void bind_op(const struct sb_mount *m, const char *src, const char *dst, 
             return;
         failf(errno, "mount", m->source.s, "Can't find source path %s", m->source.s);
     }
-    int rv = S_ISDIR(st.st_mode) ? mkdirs(dst, 1, 0755) : mkdirs(dst, 0, 0755);
+    int rv = S_ISDIR(st.st_mode) ? mkdirs(dst, 1, 0755, 0755) : mkdirs(dst, 0, 0755, 0755);
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     if (!S_ISDIR(st.st_mode))
@@ -586,7 +601,7 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         {"/proc/kcore", "core"},         {"pts/ptmx", "ptmx"},
     };
     char path[PATH_CAP], src[PATH_CAP], name[64];
-    int rv = mkdirs(dst, 1, 0755);
+    int rv = mkdirs(dst, 1, 0755, 0755);
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
@@ -654,7 +669,7 @@ static void bind_data_op(const struct sb_mount *m, const char *dst)
         failf(errno, "mount", m->target.s, "Cannot create the data of %s", m->target.s);
     own(scratch, fd);
     write_data(m, fd, mode);
-    int rv = mkdirs(dst, 0, 0755);
+    int rv = mkdirs(dst, 0, 0755, parent_mode(m));
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     mount_point_file(dst, m->target.s);
@@ -733,14 +748,14 @@ static void mount_op(const struct sb_mount *m)
                      (unsigned long long)m->size, owner);
         else
             snprintf(data, sizeof(data), "mode=%04o%s", mode, owner);
-        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+        if ((rv = mkdirs(dst, 1, 0755, parent_mode(m))) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
             failf(errno, "mount", m->target.s, "Cannot mount tmpfs on %s", m->target.s);
         return;
     }
     case SB_MNT_PROC:
-        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+        if ((rv = mkdirs(dst, 1, 0755, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         /* A proc of its own for a pid namespace of its own; else the host's, bound, as
          * bubblewrap does: it shows the same processes, and a user namespace may mount only
@@ -757,14 +772,14 @@ static void mount_op(const struct sb_mount *m)
         return;
     case SB_MNT_DEV: dev_op(m, dst); return;
     case SB_MNT_MQUEUE:
-        if ((rv = mkdirs(dst, 1, 0755)) < 0)
+        if ((rv = mkdirs(dst, 1, 0755, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         if (mount("mqueue", dst, "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
             failf(errno, "mount", m->target.s, "Cannot mount mqueue on %s", m->target.s);
         return;
     case SB_MNT_DIR:
-        if ((rv = mkdirs(dst, 1, m->mode == SB_MODE_DEFAULT ? 0755 : (mode_t)(m->mode & 07777))) <
-            0)
+        if ((rv = mkdirs(dst, 1, m->mode == SB_MODE_DEFAULT ? 0755 : (mode_t)(m->mode & 07777),
+                         parent_mode(m))) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create directory %s", m->target.s);
         /* The mode of a directory it made (exactly, whatever the umask), as bubblewrap has it:
          * one that was there keeps its own. */
@@ -772,7 +787,7 @@ static void mount_op(const struct sb_mount *m)
             failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
         return;
     case SB_MNT_SYMLINK: {
-        if ((rv = mkdirs(dst, 0, 0755)) < 0)
+        if ((rv = mkdirs(dst, 0, 0755, 0755)) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         if (symlink(m->source.s, dst) < 0) {
             int err = errno; /* what symlink said, not what the readlink below may say */
@@ -788,7 +803,7 @@ static void mount_op(const struct sb_mount *m)
         return;
     }
     case SB_MNT_FILE: {
-        if ((rv = mkdirs(dst, 0, 0755)) < 0)
+        if ((rv = mkdirs(dst, 0, 0755, parent_mode(m))) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         mode_t mode = m->mode == SB_MODE_DEFAULT ? 0666 : (mode_t)(m->mode & 07777);
         int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -1105,6 +1120,7 @@ exec_failed(const struct alcove_sandbox *sb, int err, const char *file, const ch
  * not run a file without a #! line through /bin/sh. */
 static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *sb)
 {
+    umask(caller_umask); /* the program's, as it was before the setup */
     char **env = sb->exec_env != NULL ? sb->exec_env : sb->envp;
     const char *file = sb->argv[0];
     if (strchr(file, '/') != NULL) {
@@ -1172,6 +1188,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
      * signals would stay ignored across exec: those are reset, and the ones the C
      * library keeps for itself. */
     alcove_spawning = 1;
+    /* What the setup makes has the modes asked for, whatever the umask, as bubblewrap's. */
+    caller_umask = umask(0);
     for (int sig = 1; sig < 65; sig++) {
         if (ap->sigmode[sig] != ALCOVE_SIG_IGN && (sig < 32 || sig >= SIGRTMIN))
             continue;

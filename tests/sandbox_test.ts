@@ -180,6 +180,45 @@ Deno.test(
   },
 );
 
+Deno.test(
+  needs(
+    "spawn: what the mounts make has its modes whatever the umask, which the program gets",
+    NOT_ROOT,
+  ),
+  async () => {
+    // The control process gets the umask from a shell that starts it.
+    const exec = ["sh", "-c", 'umask 077; exec "$@"', "sh"];
+    await withDriver(async (drv) => {
+      const p = await drv.spawn([
+        "sh",
+        "-c",
+        "umask; stat -c '%a %n' /tmp/a /tmp/a/b /tmp/f /tmp/f/g /tmp/c /tmp/c/d",
+      ], {
+        mounts: [
+          { type: "ro-bind", source: "/", target: "/" },
+          { type: "tmpfs", target: "/tmp" },
+          { type: "dir", target: "/tmp/a/b", mode: 0o700 },
+          { type: "file", target: "/tmp/f/g", data: "x", mode: 0o640 },
+          { type: "dir", target: "/tmp/c/d" },
+        ],
+      });
+      const o = await p.output();
+      // bubblewrap's modes: a parent's is 0755 less what the mode asked denies the group, the
+      // others.
+      assertEquals(text(o.stdout).split("\n"), [
+        "0077",
+        "700 /tmp/a",
+        "700 /tmp/a/b",
+        "750 /tmp/f",
+        "640 /tmp/f/g",
+        "755 /tmp/c",
+        "755 /tmp/c/d",
+        "",
+      ], text(o.stderr));
+    }, { exec });
+  },
+);
+
 Deno.test("spawn: cwd, rlimits and stdio modes", async () => {
   await withDriver(async (drv) => {
     const r = await sh(drv, "pwd; ulimit -n; ulimit -Hn; ulimit -v", {
