@@ -183,6 +183,7 @@ struct alcove_state {
     int up_eof;
     size_t up_skip; /* bytes of a frame too large for memory, still to drop (read_up) */
     size_t down_queued; /* bytes of calls read and waiting behind the one being handled */
+    int down_backlog;   /* calls read and not yet run: the loop's turn came first (serve_down) */
     struct alcove_buf up_rbuf;
     struct alcove_buf up_wbuf;
     size_t up_building; /* offset of a reply frame being built in up_wbuf, or SIZE_MAX */

@@ -932,6 +932,11 @@ static void skip_down(struct alcove_state *ap)
         ap->up_skip -= (size_t)n;
 }
 
+/* How long the calls of one read may run before the loop's other work has its turn. */
+#define SERVE_BUDGET_NS (2 * 1000000LL)
+
+static void serve_down(struct alcove_state *ap);
+
 static void read_up(struct alcove_state *ap)
 {
     if (ap->up_skip > 0) {
@@ -953,7 +958,19 @@ static void read_up(struct alcove_state *ap)
         return;
     spin_learn(ap);
     ap->up_rbuf.len += (size_t)n;
+    serve_down(ap);
+}
+
+/* Runs the calls read from the host, in order, for SERVE_BUDGET_NS at most: what is left
+ * waits in up_rbuf (down_backlog) while the loop takes its turn (the replies so far go up,
+ * deadlines and limits are checked, output and exits are read), and nothing more is read
+ * from the host until it has run. Else a burst of spawns (a few ms each) held every reply
+ * and every time limit for as long as the whole burst took. */
+static void serve_down(struct alcove_state *ap)
+{
     struct alcove_buf *b = &ap->up_rbuf;
+    long long until = now_ns() + SERVE_BUDGET_NS;
+    ap->down_backlog = 0;
     while (alcove_buf_pending(b) >= 4) {
         unsigned char *f = alcove_buf_head(b);
         uint32_t len = alcove_get_u32(f);
@@ -974,6 +991,10 @@ static void read_up(struct alcove_state *ap)
         /* A forked child returns from handle_down only in the parent. */
         ap->down_queued = 0;
         alcove_buf_consume(b, 4 + (size_t)len);
+        if (alcove_buf_pending(b) >= 4 && now_ns() >= until) {
+            ap->down_backlog = 1;
+            return;
+        }
     }
     alcove_buf_shrink(b);
 }
@@ -1268,7 +1289,7 @@ int alcove_loop(struct alcove_state *ap)
         who[n] = (size_t)(kind_) | (size_t)(idx_) << 4;                                          \
         n++;                                                                                     \
     } while (0)
-        if (!ap->up_eof && !up_full)
+        if (!ap->up_eof && !up_full && !ap->down_backlog)
             ADD(ap->up_in, POLLIN, FD_UP_IN, 0);
         if (!up_broken) {
             int want_out = alcove_buf_pending(&ap->up_wbuf) > 0;
@@ -1332,6 +1353,8 @@ int alcove_loop(struct alcove_state *ap)
         int limit = check_deadlines(ap);
         if (limit >= 0 && (timeout < 0 || limit < timeout))
             timeout = limit;
+        if (ap->down_backlog && !up_full)
+            timeout = 0; /* calls wait to run: a look at the rest, then them */
         int rv = timeout < 0 ? spin(ap, pfd, (nfds_t)n) : 0;
         if (rv == 0)
             rv = poll(pfd, (nfds_t)n, timeout);
@@ -1398,6 +1421,8 @@ int alcove_loop(struct alcove_state *ap)
             }
         }
 
+        if (ap->down_backlog && alcove_buf_pending(&ap->up_wbuf) <= ALCOVE_UP_HIGH_WATER)
+            serve_down(ap);
         /* Forwarded calls go out before the next poll, so that a child sees them at once. */
         for (size_t i = 0; i < ap->nchild; i++) {
             struct alcove_child *c = &ap->child[i];

@@ -4,6 +4,7 @@ import {
   assertEquals,
   assertGreater,
   assertInstanceOf,
+  assertLess,
   assertMatch,
   assertRejects,
   assertStrictEquals,
@@ -868,6 +869,26 @@ Deno.test("spawn: timeout 0 is a limit already reached: the program never starts
     }
   });
   await Deno.remove(marker).catch(() => {});
+});
+
+Deno.test("spawn: a burst of spawns holds neither the replies nor the time limits", async () => {
+  await withDriver(async (drv) => {
+    const t0 = performance.now();
+    const limited = await drv.spawn(["sleep", "10"], { timeout: 200 });
+    const limitedAt = limited.status.then((s) => ({ at: performance.now() - t0, s }));
+    // Read by the control process at once, they run one after the other.
+    const burst = Array.from({ length: 300 }, () => drv.spawn(["true"], { stdin: "null" }));
+    const firstAt = Promise.race(burst).then(() => performance.now() - t0);
+    const statuses = await Promise.all(burst.map((p) => p.then((q) => q.status)));
+    const allAt = performance.now() - t0;
+    assert(statuses.every((s) => s.success));
+    const { at, s } = await limitedAt;
+    assertEquals(s.reason, "timeout");
+    // They ran in turns with the rest: the first answered, and the limit was kept, long
+    // before the last (both came with the last one before).
+    assertLess(await firstAt, allAt / 2);
+    assertLess(at, allAt / 2);
+  });
 });
 
 Deno.test("spawn: 500 at once from one driver", async () => {
