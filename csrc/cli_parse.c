@@ -860,20 +860,27 @@ static int spawn_problem(const char *field, const char *what)
 }
 
 /* The mask of capabilities kept: bubblewrap's, every one of the bounding set for root
- * running the command as uid 0, none otherwise (ffi/cli/run.ts, capabilities()). */
+ * running the command as uid 0, none otherwise, then --cap-add and --cap-drop; --cap-add ALL
+ * with a user namespace of its own adds every capability of the kernel (its creator holds
+ * them there). ffi/cli/run.ts's capabilities() has the same. */
 static uint64_t kept_capabilities(const struct parsed *p, uid_t uid)
 {
-    uint64_t inside = p->has_uid ? p->uid : uid, all = 0;
-    for (int c = 0; c < 64; c++) {
+    uint64_t inside = p->has_uid ? p->uid : uid, all = 0, every = 0;
+    int userns = (p->ns & 1u << NS_USER) != 0 || (uid != 0 && p->ns != 0);
+    long long last = -1;
+    alcove_constant_lookup(ALCOVE_CONST_PRCTL, "CAP_LAST_CAP", 12, &last);
+    for (int c = 0; c < 64 && c <= last; c++) {
         int in = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
         if (in < 0)
             break; /* EINVAL: past the last capability of this kernel */
+        every |= (uint64_t)1 << c;
         if (in == 1)
             all |= (uint64_t)1 << c;
     }
+    uint64_t added = userns ? every : all;
     uint64_t keep = uid == 0 && inside == 0 ? all : 0;
     for (size_t i = 0; i < p->ncaps; i++) {
-        uint64_t bits = p->caps[i].number < 0 ? all : (uint64_t)1 << p->caps[i].number;
+        uint64_t bits = p->caps[i].number < 0 ? added : (uint64_t)1 << p->caps[i].number;
         keep = p->caps[i].add ? keep | bits : keep & ~bits;
     }
     return keep;

@@ -412,6 +412,25 @@ Deno.test(
   },
 );
 
+Deno.test(
+  needs("cli: --cap-add ALL gives what bwrap's gives, in a user namespace too", NO_BWRAP),
+  async () => {
+    const caps = ["sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status"];
+    for (
+      const given of [
+        ["--cap-add", "ALL"],
+        ["--unshare-user", "--cap-add", "ALL"],
+        ["--unshare-user"],
+        ["--unshare-user", "--cap-add", "ALL", "--cap-drop", "ALL"],
+        ["--unshare-user", "--uid", "5", "--cap-add", "ALL"],
+      ]
+    ) {
+      const r = await same([...given, ...ROOT, ...caps]);
+      assertEquals(r.code, 0, r.err);
+    }
+  },
+);
+
 Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWRAP), async (t) => {
   const cases: string[][] = [
     ["--foo", "true"],

@@ -791,8 +791,18 @@ function capNumber(c) {
   if (!/^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.test(c)) return void 0;
   return /^0[0-7]/.test(c) ? parseInt(c, 8) : Number(c);
 }
+function everyCapability() {
+  const text = new TextDecoder().decode(runtime.process.readFile("/proc/sys/kernel/cap_last_cap"));
+  const last = Math.min(Number(text.trim()), CAPABILITY_NAMES.length - 1);
+  return [
+    ...Array(last + 1).keys()
+  ];
+}
 function capabilities(plan, uid) {
   const all = boundingSet();
+  const ns = new Set(plan.options.namespaces ?? []);
+  const userns = ns.has("user") || uid !== 0 && ns.size > 0 || plan.options.userns !== void 0;
+  const added = userns ? everyCapability() : all;
   const named = (c) => {
     const n = capNumber(c);
     const i = n === void 0 ? CAPABILITY_NAMES.indexOf(c) : n < CAPABILITY_NAMES.length ? n : -1;
@@ -804,7 +814,7 @@ function capabilities(plan, uid) {
   const inside = plan.options.uid ?? uid;
   const keep = new Set(uid === 0 && inside === 0 ? all : []);
   for (const op of plan.capOps) {
-    const caps = op.cap === "ALL" ? all : [
+    const caps = op.cap === "ALL" ? added : [
       named(op.cap)
     ];
     for (const c of caps) op.add ? keep.add(c) : keep.delete(c);

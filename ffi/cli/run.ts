@@ -49,10 +49,23 @@ function capNumber(c: string): number | undefined {
   return /^0[0-7]/.test(c) ? parseInt(c, 8) : Number(c);
 }
 
-/** bubblewrap's capabilities: every one of ours when root runs the command as uid 0, none
- * otherwise; then --cap-add and --cap-drop in order. */
+/** Every capability this kernel has (what a user namespace's creator holds in it). */
+function everyCapability(): number[] {
+  const text = new TextDecoder().decode(runtime.process.readFile("/proc/sys/kernel/cap_last_cap"));
+  const last = Math.min(Number(text.trim()), CAPABILITY_NAMES.length - 1);
+  return [...Array(last + 1).keys()];
+}
+
+/** bubblewrap's capabilities: every one of ours (this process's bounding set) when root runs
+ * the command as uid 0, none otherwise; then --cap-add and --cap-drop in order. --cap-add ALL
+ * in a user namespace of its own (made or joined) adds every capability there is, as
+ * bubblewrap's does. */
 function capabilities(plan: CommandLinePlan, uid: number): Capability[] | undefined {
   const all = boundingSet();
+  const ns = new Set(plan.options.namespaces as string[] | undefined ?? []);
+  const userns = ns.has("user") || (uid !== 0 && ns.size > 0) ||
+    plan.options.userns !== undefined;
+  const added = userns ? everyCapability() : all;
   const named = (c: string) => {
     const n = capNumber(c);
     const i = n === undefined
@@ -68,7 +81,7 @@ function capabilities(plan: CommandLinePlan, uid: number): Capability[] | undefi
   const inside = plan.options.uid ?? uid;
   const keep = new Set<number>(uid === 0 && inside === 0 ? all : []);
   for (const op of plan.capOps) {
-    const caps = op.cap === "ALL" ? all : [named(op.cap)];
+    const caps = op.cap === "ALL" ? added : [named(op.cap)];
     for (const c of caps) op.add ? keep.add(c) : keep.delete(c);
   }
   return [...keep].sort((a, b) => a - b);
