@@ -857,7 +857,9 @@ static void lock_files(const struct alcove_sandbox *sb)
 {
     for (size_t i = 0; i < sb->nlock_files; i++) {
         const char *path = sb->lock_files[i].s;
-        int fd = open(path, O_RDONLY);
+        /* Held by the init of a pid namespace, which took it: the program does not get the
+         * descriptor, as with bubblewrap. Without one, the program holds the lock itself. */
+        int fd = open(path, O_RDONLY | (sb->init ? O_CLOEXEC : 0));
         if (fd < 0)
             failf(errno, "lock", path, "Unable to open lock file %s", path);
         struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};

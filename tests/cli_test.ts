@@ -378,6 +378,20 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       // Both tools run at once on the same file: each sees a lock, perhaps both.
       'grep -q ":$(stat -c %i /mnt/lock) " /proc/locks && echo locked',
     ]],
+    ["--lock-file is held by the init of a pid namespace, not by the command", [
+      "--unshare-pid",
+      ...ROOT,
+      "--tmpfs",
+      "/mnt",
+      "--bind",
+      `${SCRATCH}data`,
+      "/mnt/lock",
+      "--lock-file",
+      "/mnt/lock",
+      "sh",
+      "-c",
+      'echo "lock descriptors: $(ls -l /proc/self/fd | grep -c /mnt/lock)"',
+    ]],
   ];
   const words = (...w: string[]) => w.join("\0") + "\0";
   await Deno.writeTextFile(`${SCRATCH}args`, words("--setenv", "X", "from args"));
