@@ -472,6 +472,30 @@ Deno.test("x32: the 0x40000000 bit tells it from x86_64", () => {
   );
 });
 
+Deno.test("skipUnknown skips a name another architecture has, not a misspelt one", () => {
+  const rules = (name: string) => [{ name, action: { errno: EACCES } }];
+  // mkdir: x86_64 has it, aarch64 not.
+  const program = compilePolicy(
+    { defaultAction: "allow", rules: rules("mkdir"), skipUnknown: true },
+    { arches: ["aarch64"] },
+  );
+  assert(program.length > 0);
+  assertThrows(
+    () =>
+      compilePolicy(
+        { defaultAction: "allow", rules: rules("mkdri"), skipUnknown: true },
+        { arches: ["x86_64"] },
+      ),
+    Error,
+    'syscall "mkdri" is unknown on every architecture',
+  );
+  assertThrows(
+    () => compilePolicy({ defaultAction: "allow", rules: rules("mkdir") }, { arches: ["aarch64"] }),
+    Error,
+    'syscall "mkdir" is unknown on aarch64',
+  );
+});
+
 Deno.test("every architecture, every number: compiled program agrees with the reference", () => {
   const policy: SeccompPolicy = {
     defaultAction: { errno: EACCES },

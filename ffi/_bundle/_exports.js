@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-KRO4OSKZ.js";
+} from "./chunk-H3UFTIER.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-67SGZAXR.js";
+} from "./chunk-223NWPY6.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,7 +113,7 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-GZ5VOFMP.js";
+} from "./chunk-ACBP6WSW.js";
 import {
   runtime
 } from "./chunk-TFHAESNN.js";
@@ -995,7 +995,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-PZTBDBQW.js");
+  const { runWithDriver } = await import("./_driver_run-K3HEU6AQ.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

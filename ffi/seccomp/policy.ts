@@ -74,6 +74,7 @@ import {
   hasNarrowArgs,
   isSeccompArch,
   nativeArch,
+  SECCOMP_ARCHES,
   type SeccompArch,
   syscallNumber,
   syscallRanges,
@@ -253,7 +254,8 @@ export interface SeccompPolicy {
   readonly rules: readonly SeccompRule[];
   /**
    * Leave out a rule's syscalls that do not exist on a target architecture instead of failing.
-   * Default false: an unknown name is an error naming the call and the architecture.
+   * Default false: an unknown name is an error naming the call and the architecture. A name
+   * that no architecture has (a misspelt one) is an error either way.
    */
   readonly skipUnknown?: boolean;
 }
@@ -384,8 +386,11 @@ function resolveRules(
       const conditions = (rule.args ?? []).map((c) => normalizeCondition(name, c));
       const nr = syscallNumber(name, arch);
       if (nr === undefined) {
-        if (policy.skipUnknown) continue;
-        fail(`syscall "${name}" is unknown on ${arch}`);
+        // Skipped where another architecture has it: a name none has is misspelt (a rule
+        // that denies it would deny nothing).
+        const somewhere = SECCOMP_ARCHES.some((a) => syscallNumber(name, a) !== undefined);
+        if (policy.skipUnknown && somewhere) continue;
+        fail(`syscall "${name}" is unknown on ${somewhere ? arch : "every architecture"}`);
       }
       let list = byNumber.get(nr);
       if (list === undefined) byNumber.set(nr, list = []);

@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-HTNX2AKF.js";
+} from "./chunk-TJVTNWD7.js";
 import {
   ConstantTable,
   VERSION,
@@ -250,7 +250,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-XVHEHF5R.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-KOZFTKTT.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

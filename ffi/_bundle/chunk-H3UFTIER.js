@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-CJEG4TY2.js"),
+    import("./policy-T6J3NZ25.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-ITZEVKKA.js")
+    import("./install-D6BBXKIE.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

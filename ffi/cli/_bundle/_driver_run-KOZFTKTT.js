@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-HTNX2AKF.js";
+} from "./chunk-TJVTNWD7.js";
 import {
   ConstantTable,
   VERSION,

@@ -243,8 +243,9 @@ function resolveRules(policy, arch) {
       const conditions = (rule.args ?? []).map((c) => normalizeCondition(name, c));
       const nr = syscallNumber(name, arch);
       if (nr === void 0) {
-        if (policy.skipUnknown) continue;
-        fail(`syscall "${name}" is unknown on ${arch}`);
+        const somewhere = SECCOMP_ARCHES.some((a) => syscallNumber(name, a) !== void 0);
+        if (policy.skipUnknown && somewhere) continue;
+        fail(`syscall "${name}" is unknown on ${somewhere ? arch : "every architecture"}`);
       }
       let list = byNumber.get(nr);
       if (list === void 0) byNumber.set(nr, list = []);

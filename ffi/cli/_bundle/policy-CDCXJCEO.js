@@ -2,7 +2,7 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-PLKBTB33.js";
+} from "./chunk-GAWRJ6W2.js";
 import "./chunk-XRWLSPLH.js";
 import "./chunk-HDNWKLN3.js";
 export {

@@ -2,7 +2,7 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-GZ5VOFMP.js";
+} from "./chunk-ACBP6WSW.js";
 import "./chunk-TFHAESNN.js";
 import "./chunk-HDNWKLN3.js";
 export {

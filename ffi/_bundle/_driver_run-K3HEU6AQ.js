@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-KRO4OSKZ.js";
+} from "./chunk-H3UFTIER.js";
 import {
   openLocal
 } from "./chunk-BCZ52UYA.js";

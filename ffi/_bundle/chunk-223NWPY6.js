@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-GZ5VOFMP.js";
+} from "./chunk-ACBP6WSW.js";
 import {
   BPF_A,
   BPF_ABS,

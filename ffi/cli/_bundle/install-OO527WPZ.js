@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-PLKBTB33.js";
+} from "./chunk-GAWRJ6W2.js";
 import "./chunk-XRWLSPLH.js";
 import {
   BPF_A,

@@ -8,9 +8,9 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-67SGZAXR.js";
+} from "./chunk-223NWPY6.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-GZ5VOFMP.js";
+import "./chunk-ACBP6WSW.js";
 import "./chunk-TFHAESNN.js";
 import "./chunk-HDNWKLN3.js";
 export {
