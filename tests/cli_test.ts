@@ -89,6 +89,11 @@ const SYS = [...ROOT, "--proc", "/proc", "--dev", "/dev"];
 const STATUS_FDS = ["--json-status-fd", "3", "--info-fd", "4"];
 
 Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t) => {
+  // A lock file in the sandbox: the scratch data file, bound on /mnt/lock.
+  const LOCKED = [
+    ...[...ROOT, "--tmpfs", "/mnt", "--bind", `${SCRATCH}data`, "/mnt/lock"],
+    ...["--lock-file", "/mnt/lock"],
+  ];
   const cases: [string, string[], string?][] = [
     ["mountinfo", [
       ...SYS,
@@ -365,14 +370,7 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
       "/etc/motd",
     ], `3<${SCRATCH}data`],
     ["--lock-file", [
-      ...ROOT,
-      "--tmpfs",
-      "/mnt",
-      "--bind",
-      `${SCRATCH}data`,
-      "/mnt/lock",
-      "--lock-file",
-      "/mnt/lock",
+      ...LOCKED,
       "sh",
       "-c",
       // Both tools run at once on the same file: each sees a lock, perhaps both.
@@ -380,14 +378,7 @@ Deno.test(needs("cli: the view from inside matches bwrap's", NO_BWRAP), async (t
     ]],
     ["--lock-file is held by the init of a pid namespace, not by the command", [
       "--unshare-pid",
-      ...ROOT,
-      "--tmpfs",
-      "/mnt",
-      "--bind",
-      `${SCRATCH}data`,
-      "/mnt/lock",
-      "--lock-file",
-      "/mnt/lock",
+      ...LOCKED,
       "sh",
       "-c",
       'echo "lock descriptors: $(ls -l /proc/self/fd | grep -c /mnt/lock)"',
