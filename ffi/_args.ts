@@ -69,6 +69,23 @@ function hasNul(v: string | Uint8Array): boolean {
   return typeof v === "string" ? v.includes("\0") : v.includes(0);
 }
 
+/** The domains whose values the calls take as a C int (32 bits); the others (clone, mount,
+ * ioctl and ptrace, and fcntl's argument, "fcntl|file") as a long. */
+const NARROW_DOMAINS = new Set([
+  "signal",
+  "rlimit",
+  "prctl",
+  "socket",
+  "seccomp",
+  "prio",
+  "file",
+  "fcntl",
+]);
+
+function narrow(domain: ConstantDomain): boolean {
+  return NARROW_DOMAINS.has(domain);
+}
+
 /** Resolves a constant name (case-insensitive) or checks a number. */
 export function constant(
   table: ConstantTable,
@@ -80,6 +97,10 @@ export function constant(
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v)) {
       throw argError(call, name, `must be an integer or a constant name, got ${describe(v)}`);
+    }
+    // An int in C: the bits above 32 would be dropped, and another value taken.
+    if (narrow(domain) && (v < -0x80000000 || v > 0xffffffff)) {
+      throw argError(call, name, `must fit in 32 bits (an int in C), got ${v}`, true);
     }
     return v;
   }

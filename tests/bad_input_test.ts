@@ -27,6 +27,15 @@ const CASES: Case[] = [
   ["exit: status out of range", (d, p) => d.exit([p], 2 ** 40), RangeError],
   ["kill: unknown signal", (d, p) => d.kill([], p, "SIGNOPE"), RangeError],
   ["kill: pid out of range", (d) => d.kill([], 2 ** 32, "SIGTERM"), RangeError],
+  // A C int: the bits above 32 would be dropped and another value taken.
+  ["kill: signal past 32 bits", (d, p) => d.kill([], p, 2 ** 32 + 9), RangeError],
+  ["prctl: option past 32 bits", (d, p) => d.prctl([p], 2 ** 32 + 15, 0, 0, 0, 0), RangeError],
+  ["open: flags past 32 bits", (d, p) => d.open([p], "/tmp/x", 2 ** 32 + 0o101, 0), RangeError],
+  [
+    "setrlimit: resource past 32 bits",
+    (d, p) => d.setrlimit([p], 2 ** 32 + 7, { cur: 1, max: 1 }),
+    RangeError,
+  ],
   ["getpid: options not an object", (d) => d.getpid([], any(5)), TypeError],
   ["getpid: negative timeout", (d) => d.getpid([], { timeout: -1 }), RangeError],
   ["getpid: signal not an AbortSignal", (d) => d.getpid([], any({ signal: {} })), TypeError],

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-H3UFTIER.js";
+} from "./chunk-IKTQNFJN.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-BCZ52UYA.js";
+} from "./chunk-SUALGUSA.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -969,7 +969,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-3NCDVZEM.js")).openLocal();
+      local = (await import("./local-S5S4VDWS.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -995,7 +995,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-K3HEU6AQ.js");
+  const { runWithDriver } = await import("./_driver_run-ADQDQ35L.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

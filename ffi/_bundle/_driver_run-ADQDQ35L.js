@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-H3UFTIER.js";
+} from "./chunk-IKTQNFJN.js";
 import {
   openLocal
-} from "./chunk-BCZ52UYA.js";
+} from "./chunk-SUALGUSA.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";

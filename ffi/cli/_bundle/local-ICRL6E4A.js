@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-LC5LWMJP.js";
+} from "./chunk-N6D3WYRS.js";
 import "./chunk-NCOZX3V5.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";

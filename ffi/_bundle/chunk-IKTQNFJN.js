@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-BCZ52UYA.js";
+} from "./chunk-SUALGUSA.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";

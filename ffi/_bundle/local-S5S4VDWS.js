@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-BCZ52UYA.js";
+} from "./chunk-SUALGUSA.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-LC5LWMJP.js";
+} from "./chunk-N6D3WYRS.js";
 import {
   EXIT_STATUS,
   commandOptions,
