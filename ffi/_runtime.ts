@@ -43,6 +43,9 @@ function unsupported(): Backend {
     env: () => {
       throw new UnsupportedRuntimeError("read the environment");
     },
+    setEnv: () => {
+      throw new UnsupportedRuntimeError("change the environment");
+    },
     isFile: () => {
       throw new UnsupportedRuntimeError("look for the native files");
     },

@@ -520,6 +520,7 @@ function openLibrary(path: string): NativeLibrary {
 export const backend: Backend = {
   name: "Deno",
   env: (name) => Deno.env.get(name),
+  setEnv: (name, value) => value === undefined ? Deno.env.delete(name) : Deno.env.set(name, value),
   isFile(path) {
     try {
       return Deno.statSync(path).isFile;

@@ -76,9 +76,13 @@ const processSeam: ProcessSeam = {
 /** The parts of a backend that Node.js and Bun share. */
 export const nodeLike: Pick<
   Backend,
-  "env" | "isFile" | "readFile" | "writeExecutable" | "arch" | "process"
+  "env" | "setEnv" | "isFile" | "readFile" | "writeExecutable" | "arch" | "process"
 > = {
   env: (name) => process.env[name],
+  setEnv(name, value) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  },
   isFile(path) {
     try {
       return statSync(path).isFile();

@@ -59,6 +59,9 @@ export interface Backend {
   readonly name: string;
   /** An environment variable, or undefined when unset. A missing permission throws. */
   env(name: string): string | undefined;
+  /** Sets an environment variable, or unsets it (undefined), under the runtime's own lock:
+   * its other threads read the environment too. A missing permission throws. */
+  setEnv(name: string, value: string | undefined): void;
   /** Whether `path` is a regular file; false only when nothing is there. Other
    * failures (a missing permission) throw. */
   isFile(path: string): boolean;

@@ -34,6 +34,7 @@ import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
 import { AlcoveError, FilteredError, SystemCallError, UnsupportedError } from "./errors.ts";
 import { libraryConstants, openLibrary } from "./_native.ts";
+import { runtime } from "./_runtime.ts";
 import type { NativeLibrary } from "./_runtime_types.ts";
 import { Reader, STATUS, type Value, Writer } from "./_wire.ts";
 
@@ -113,6 +114,33 @@ function refusal(def: CallDef): string {
   if (def.name === "exit") return "it would end the host process";
   return "it manages a control process's own children, signals or settings";
 }
+
+const decodeName = (v: unknown) => typeof v === "string" ? v : decoder.decode(v as Uint8Array);
+
+/**
+ * The environment calls, through the runtime: the C library's setenv reallocates the
+ * environment without the lock the runtime takes around it, and the host's other threads
+ * (a Worker reading Deno.env, say) then read freed memory. `invalid` is the C library's
+ * EINVAL for a name that is empty or holds "=".
+ */
+const ENV_CALLS: Record<string, (args: readonly unknown[], invalid: () => Error) => unknown> = {
+  getenv: ([name]) => runtime.env(decodeName(name)) ?? null,
+  environ: () => Object.entries(runtime.process.environment()).map(([k, v]) => `${k}=${v}`),
+  setenv([name, value, overwrite], invalid) {
+    const key = decodeName(name);
+    if (key === "" || key.includes("=")) throw invalid();
+    if (overwrite === 0 && runtime.env(key) !== undefined) return undefined;
+    runtime.setEnv(key, decodeName(value));
+  },
+  unsetenv([name], invalid) {
+    const key = decodeName(name);
+    if (key === "" || key.includes("=")) throw invalid();
+    runtime.setEnv(key, undefined);
+  },
+  clearenv() {
+    for (const key of Object.keys(runtime.process.environment())) runtime.setEnv(key, undefined);
+  },
+};
 
 /**
  * The alcove calls run in the host process: synchronous methods with the driver's
@@ -203,6 +231,15 @@ export class Local extends LocalCalls implements Disposable {
     };
     const w = new Writer(256);
     encodeArgs(w, this.#table, def, args, pointer);
+    const env = Object.hasOwn(ENV_CALLS, def.name) ? ENV_CALLS[def.name] : undefined;
+    if (env !== undefined) {
+      const invalid = () =>
+        new SystemCallError(def.name, HOST, "EINVAL", this.#table.lookup("errno", "EINVAL") ?? 22, {
+          argument: argumentOf(def, args),
+          text: "Invalid argument",
+        });
+      return env(args, invalid);
+    }
     const payload = new Uint8Array(w.buf.buffer, 0, w.len);
 
     let out = this.#out;

@@ -81,6 +81,25 @@ Deno.test("local prctl and setrlimit change what the whole process shares (in a 
   assertEquals(seen.coreAfter, seen.coreBefore);
 });
 
+Deno.test(
+  denoOnly("local environment calls are the runtime's, and a Worker reading it meanwhile is safe"),
+  async () => {
+    // In a process of its own: a test does not change the environment the others share.
+    const r = await output(...fixtureCommand("local_env_race"));
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr)); // a crash was 139 (SIGSEGV)
+    const seen = JSON.parse(new TextDecoder().decode(r.stdout));
+    assertEquals(seen.calls, {
+      set: ["one", "one"],
+      kept: "one",
+      seen: "three",
+      listed: true,
+      unset: [null, null],
+      invalid: ["EINVAL", "EINVAL", "EINVAL", "EINVAL"],
+    });
+    assert(seen.rounds > 0);
+  },
+);
+
 Deno.test("local prctl death signal round trips (the calling thread's)", () => {
   using local = openLocal();
   const SIGUSR2 = local.constants.lookup("signal", "SIGUSR2")!;

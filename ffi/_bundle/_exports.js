@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-IKTQNFJN.js";
+} from "./chunk-SG4CAD2Y.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-SUALGUSA.js";
+} from "./chunk-QHEZQVVZ.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-223NWPY6.js";
+} from "./chunk-UQIGDMFD.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-ACBP6WSW.js";
+} from "./chunk-XUWHU7LW.js";
 import {
   runtime
-} from "./chunk-TFHAESNN.js";
+} from "./chunk-AU3EB4BW.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -969,7 +969,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-S5S4VDWS.js")).openLocal();
+      local = (await import("./local-BH6F7O3S.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -995,7 +995,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-ADQDQ35L.js");
+  const { runWithDriver } = await import("./_driver_run-PTV6AV5C.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

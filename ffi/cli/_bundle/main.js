@@ -15,14 +15,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-TJVTNWD7.js";
+} from "./chunk-EYQASRC4.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-NCOZX3V5.js";
+} from "./chunk-RLDM6PTF.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -31,7 +31,7 @@ import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-XRWLSPLH.js";
+} from "./chunk-U7Q6UROU.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -224,7 +224,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-ICRL6E4A.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-X2VLS6CV.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -250,7 +250,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-UFJFADD3.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-2Q25SAR4.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-SUALGUSA.js";
+} from "./chunk-QHEZQVVZ.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -49,7 +49,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-TFHAESNN.js";
+} from "./chunk-AU3EB4BW.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-T6J3NZ25.js"),
+    import("./policy-LYDKAD42.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-D6BBXKIE.js")
+    import("./install-JCKB62UK.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

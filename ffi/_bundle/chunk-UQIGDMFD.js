@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-ACBP6WSW.js";
+} from "./chunk-XUWHU7LW.js";
 import {
   BPF_A,
   BPF_ABS,

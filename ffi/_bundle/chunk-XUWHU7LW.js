@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-TFHAESNN.js";
+} from "./chunk-AU3EB4BW.js";
 import {
   BPF_ABS,
   BPF_ALU,

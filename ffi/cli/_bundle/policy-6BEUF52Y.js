@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-GAWRJ6W2.js";
-import "./chunk-XRWLSPLH.js";
+} from "./chunk-HH2I6VAR.js";
+import "./chunk-U7Q6UROU.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

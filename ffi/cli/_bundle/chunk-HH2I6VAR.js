@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-XRWLSPLH.js";
+} from "./chunk-U7Q6UROU.js";
 import {
   BPF_ABS,
   BPF_ALU,

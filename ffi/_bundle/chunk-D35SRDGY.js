@@ -47,6 +47,10 @@ var processSeam = {
 };
 var nodeLike = {
   env: (name) => process.env[name],
+  setEnv(name, value) {
+    if (value === void 0) delete process.env[name];
+    else process.env[name] = value;
+  },
   isFile(path) {
     try {
       return statSync(path).isFile();

@@ -13,6 +13,9 @@ function unsupported() {
     env: () => {
       throw new UnsupportedRuntimeError("read the environment");
     },
+    setEnv: () => {
+      throw new UnsupportedRuntimeError("change the environment");
+    },
     isFile: () => {
       throw new UnsupportedRuntimeError("look for the native files");
     },
@@ -47,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-QINS2R2H.js")).backend;
+      return (await import("./_runtime_deno-D7KXRFAP.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-AE6WVCS7.js")).backend;
+      return (await import("./_runtime_bun-UF3DYJF2.js")).backend;
     case "node":
-      return (await import("./_runtime_node-ULTVMJEO.js")).backend;
+      return (await import("./_runtime_node-5CFZ5JQG.js")).backend;
     default:
       return unsupported();
   }

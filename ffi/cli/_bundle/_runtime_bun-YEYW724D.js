@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-DYXXPXMN.js";
+} from "./chunk-7UDU3ICN.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -392,7 +392,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-U6M3TDFX.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-6VN57P6P.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-LSLRSCSA.js";
+} from "./chunk-D35SRDGY.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -391,7 +391,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-ULTVMJEO.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-5CFZ5JQG.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-ACBP6WSW.js";
-import "./chunk-TFHAESNN.js";
+} from "./chunk-XUWHU7LW.js";
+import "./chunk-AU3EB4BW.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -13,6 +13,9 @@ function unsupported() {
     env: () => {
       throw new UnsupportedRuntimeError("read the environment");
     },
+    setEnv: () => {
+      throw new UnsupportedRuntimeError("change the environment");
+    },
     isFile: () => {
       throw new UnsupportedRuntimeError("look for the native files");
     },
@@ -47,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-AM35MBQA.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-WEZA3HZC.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-LGXIER3U.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-YEYW724D.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-U6M3TDFX.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-6VN57P6P.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

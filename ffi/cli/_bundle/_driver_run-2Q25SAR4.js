@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-N6D3WYRS.js";
+} from "./chunk-ICQRJDSA.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-TJVTNWD7.js";
+} from "./chunk-EYQASRC4.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-NCOZX3V5.js";
+} from "./chunk-RLDM6PTF.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -62,7 +62,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-XRWLSPLH.js";
+} from "./chunk-U7Q6UROU.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

@@ -6,7 +6,7 @@ import {
 } from "./chunk-3ZMA4YMA.js";
 import {
   runtime
-} from "./chunk-XRWLSPLH.js";
+} from "./chunk-U7Q6UROU.js";
 
 // ffi/constants.ts
 var lastParsed;

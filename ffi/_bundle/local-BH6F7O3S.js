@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-SUALGUSA.js";
+} from "./chunk-QHEZQVVZ.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-TFHAESNN.js";
+import "./chunk-AU3EB4BW.js";
 export {
   Local,
   openLocal

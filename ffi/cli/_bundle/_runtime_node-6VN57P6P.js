@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-DYXXPXMN.js";
+} from "./chunk-7UDU3ICN.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -494,6 +494,7 @@ function openLibrary(path) {
 var backend = {
   name: "Deno",
   env: (name) => Deno.env.get(name),
+  setEnv: (name, value) => value === void 0 ? Deno.env.delete(name) : Deno.env.set(name, value),
   isFile(path) {
     try {
       return Deno.statSync(path).isFile;

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-LSLRSCSA.js";
+} from "./chunk-D35SRDGY.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-GAWRJ6W2.js";
-import "./chunk-XRWLSPLH.js";
+} from "./chunk-HH2I6VAR.js";
+import "./chunk-U7Q6UROU.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-N6D3WYRS.js";
-import "./chunk-NCOZX3V5.js";
+} from "./chunk-ICQRJDSA.js";
+import "./chunk-RLDM6PTF.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-XRWLSPLH.js";
+import "./chunk-U7Q6UROU.js";
 export {
   Local,
   openLocal

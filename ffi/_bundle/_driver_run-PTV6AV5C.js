@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-IKTQNFJN.js";
+} from "./chunk-SG4CAD2Y.js";
 import {
   openLocal
-} from "./chunk-SUALGUSA.js";
+} from "./chunk-QHEZQVVZ.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-TFHAESNN.js";
+} from "./chunk-AU3EB4BW.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-223NWPY6.js";
+} from "./chunk-UQIGDMFD.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-ACBP6WSW.js";
-import "./chunk-TFHAESNN.js";
+import "./chunk-XUWHU7LW.js";
+import "./chunk-AU3EB4BW.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,
