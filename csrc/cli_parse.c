@@ -867,9 +867,7 @@ static uint64_t kept_capabilities(const struct parsed *p, uid_t uid)
 {
     uint64_t inside = p->has_uid ? p->uid : uid, all = 0, every = 0;
     int userns = (p->ns & 1u << NS_USER) != 0 || (uid != 0 && p->ns != 0);
-    long long last = -1;
-    alcove_constant_lookup(ALCOVE_CONST_PRCTL, "CAP_LAST_CAP", 12, &last);
-    for (int c = 0; c < 64 && c <= last; c++) {
+    for (int c = 0; c < 64; c++) {
         int in = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
         if (in < 0)
             break; /* EINVAL: past the last capability of this kernel */

@@ -1421,8 +1421,6 @@ int alcove_loop(struct alcove_state *ap)
             }
         }
 
-        if (ap->down_backlog && alcove_buf_pending(&ap->up_wbuf) <= ALCOVE_UP_HIGH_WATER)
-            serve_down(ap);
         /* Forwarded calls go out before the next poll, so that a child sees them at once. */
         for (size_t i = 0; i < ap->nchild; i++) {
             struct alcove_child *c = &ap->child[i];
@@ -1443,6 +1441,12 @@ int alcove_loop(struct alcove_state *ap)
             }
             i++;
         }
+        /* Calls left from the last read run now: after the exits reaped this turn went up
+         * (a fork among them may get a reaped pid) and before what they answer goes up. Not
+         * once the host has gone. */
+        if (ap->down_backlog && !ap->up_eof &&
+            alcove_buf_pending(&ap->up_wbuf) <= ALCOVE_UP_HIGH_WATER)
+            serve_down(ap);
         if (!up_broken)
             flush_up(ap, &up_broken);
         compact_up(ap);
@@ -1458,6 +1462,7 @@ int alcove_loop(struct alcove_state *ap)
             alcove_buf_free(&ap->up_wbuf);
             xfer_done(ap);
             ap->up_eof = 1;
+            ap->down_backlog = 0; /* nobody takes their answers */
         }
     }
     if (!up_broken)

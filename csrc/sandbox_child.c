@@ -1122,7 +1122,6 @@ exec_failed(const struct alcove_sandbox *sb, int err, const char *file, const ch
  * not run a file without a #! line through /bin/sh. */
 static void __attribute__((noreturn)) exec_search(const struct alcove_sandbox *sb)
 {
-    umask(caller_umask); /* the program's, as it was before the setup */
     char **env = sb->exec_env != NULL ? sb->exec_env : sb->envp;
     const char *file = sb->argv[0];
     if (strchr(file, '/') != NULL) {
@@ -1316,6 +1315,9 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
 static void run_last_steps(struct last_steps *ls)
 {
     struct alcove_sandbox *sb = ls->sb;
+    /* The program's umask, as it was before the setup: before the filters, which may refuse
+     * umask(2). */
+    umask(caller_umask);
     if (ls->pwd != NULL)
         set_pwd(sb, ls->pwd, ls->pwd_entry, ls->pwd_cap);
     sigset_t none;

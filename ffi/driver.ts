@@ -39,8 +39,8 @@ import {
   CLOSE_OUTPUT,
   CLOSED_WHY,
   DISCARD_STDIN,
+  GONE,
   PIN,
-  REPLACED,
   RUN_CALL,
   SPAWN_AT,
 } from "./sandbox/_host.ts";
@@ -528,9 +528,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (!this.#pinned.has(pipeline)) this.#pinned.set(pipeline, this.#state(from));
   }
 
-  /** Whether the process a handle's pipeline was tied to has gone and its pid is another's. */
-  [REPLACED](pipeline: Pipeline): boolean {
-    return this.#pinned.get(pipeline)?.replaced === true;
+  /** Whether the process a handle's pipeline was tied to has ended: nothing sent to its pid
+   * reaches it any more (a new process may have that pid, and plain pipelines name it). */
+  [GONE](pipeline: Pipeline): boolean {
+    return this.#pinned.get(pipeline)?.ended === true;
   }
 
   /** Drops the stdin a process has not read yet and closes it at once, ahead of the writes
@@ -610,7 +611,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       if (this.#closed) {
         throw new DriverClosedError(def.name, pipeline, this.#closed, { made: false });
       }
-      if (this[REPLACED](pipeline)) throw this.#replacedError(def.name, pipeline);
+      if (this[GONE](pipeline)) throw this.#goneError(def.name, pipeline);
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -1112,9 +1113,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
   }
 
-  /** What a call, a write or an EOF to a handle's process gets once its pid is another's: what
-   * the control process answers for a process that has exited. */
-  #replacedError(call: string, pipeline: Pipeline): PipelineError {
+  /** What a call, a write or an EOF to a handle's process gets once it has ended: what the
+   * control process answers for a process that has exited (its pid may be another's now). */
+  #goneError(call: string, pipeline: Pipeline): PipelineError {
     return new PipelineError(call, pipeline, pipeline[pipeline.length - 1], "not_child", {
       exited: true,
     });
@@ -1257,7 +1258,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));
     }
-    if (this[REPLACED](pipeline)) return Promise.reject(this.#replacedError(def.name, pipeline));
+    if (this[GONE](pipeline)) return Promise.reject(this.#goneError(def.name, pipeline));
     const w = this.#out;
     const id = this.#allocId();
     const start = w.begin(type, code, id, pipeline);
@@ -1437,7 +1438,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #retire(st: ProcState): void {
     if (st.replaced) return; // its key is the new process's
     const key = keyOf(st.pipeline);
-    if (this.#procs.get(key) === st) this.#forget(key, st);
+    const current = this.#procs.get(key);
+    if (current !== undefined && current !== st) return; // another process has its key now
+    if (current === st) this.#forget(key, st);
     this.#finished.delete(key);
     this.#finished.add(key);
     if (this.#finished.size > FINISHED_KEEP) {

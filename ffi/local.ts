@@ -28,7 +28,7 @@
  * @module
  */
 import { type CallDef, LocalCalls } from "./_calls.ts";
-import { argumentOf, decodeResult, encodeArgs, type PointerEncoder } from "./_args.ts";
+import { argError, argumentOf, decodeResult, encodeArgs, type PointerEncoder } from "./_args.ts";
 import type { ConstantTable } from "./constants.ts";
 import type { CstructReadBack, Segment } from "./cstruct.ts";
 import { WORD_SIZE } from "./cstruct.ts";
@@ -115,7 +115,7 @@ function refusal(def: CallDef): string {
   return "it manages a control process's own children, signals or settings";
 }
 
-const decodeName = (v: unknown) => typeof v === "string" ? v : decoder.decode(v as Uint8Array);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The environment calls, through the runtime: the C library's setenv reallocates the
@@ -123,17 +123,26 @@ const decodeName = (v: unknown) => typeof v === "string" ? v : decoder.decode(v 
  * (a Worker reading Deno.env, say) then read freed memory. `invalid` is the C library's
  * EINVAL for a name that is empty or holds "=".
  */
-const ENV_CALLS: Record<string, (args: readonly unknown[], invalid: () => Error) => unknown> = {
-  getenv: ([name]) => runtime.env(decodeName(name)) ?? null,
+type EnvCall = (
+  args: readonly unknown[],
+  invalid: () => Error,
+  text: (v: unknown, arg: string) => string,
+) => unknown;
+
+const ENV_CALLS: Record<string, EnvCall> = {
+  getenv([name], _, text) {
+    const key = text(name, "name");
+    return key === "" || key.includes("=") ? null : runtime.env(key) ?? null;
+  },
   environ: () => Object.entries(runtime.process.environment()).map(([k, v]) => `${k}=${v}`),
-  setenv([name, value, overwrite], invalid) {
-    const key = decodeName(name);
+  setenv([name, value, overwrite], invalid, text) {
+    const key = text(name, "name");
     if (key === "" || key.includes("=")) throw invalid();
     if (overwrite === 0 && runtime.env(key) !== undefined) return undefined;
-    runtime.setEnv(key, decodeName(value));
+    runtime.setEnv(key, text(value, "value"));
   },
-  unsetenv([name], invalid) {
-    const key = decodeName(name);
+  unsetenv([name], invalid, text) {
+    const key = text(name, "name");
     if (key === "" || key.includes("=")) throw invalid();
     runtime.setEnv(key, undefined);
   },
@@ -238,7 +247,20 @@ export class Local extends LocalCalls implements Disposable {
           argument: argumentOf(def, args),
           text: "Invalid argument",
         });
-      return env(args, invalid);
+      // The runtime's environment holds text: other bytes are refused, not changed.
+      const text = (v: unknown, arg: string) => {
+        if (typeof v === "string") return v;
+        try {
+          return utf8.decode(v as Uint8Array);
+        } catch {
+          throw argError(
+            def.name,
+            arg,
+            "must be UTF-8 text (the runtime's environment holds text)",
+          );
+        }
+      };
+      return env(args, invalid, text);
     }
     const payload = new Uint8Array(w.buf.buffer, 0, w.len);
 

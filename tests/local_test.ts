@@ -95,6 +95,8 @@ Deno.test(
       listed: true,
       unset: [null, null],
       invalid: ["EINVAL", "EINVAL", "EINVAL", "EINVAL"],
+      noName: [null, null],
+      notText: "TypeError: setenv: value must be UTF-8 text (the runtime's environment holds text)",
     });
     assert(seen.rounds > 0);
   },

@@ -1431,6 +1431,18 @@ Deno.test(needs("handles keep their own process when its pid is another's", NOT_
     assertEquals((await drv.event(now.pipeline, { timeout: 0 })) ?? null, null);
     await now.kill("SIGKILL");
     assertEquals((await now.status).signal, "SIGKILL");
+    // Read to its end (and so forgotten by the driver) before its pid is another's: still
+    // nothing written to it reaches the new one.
+    const read = await box.spawn(["sh", "-c", "exit 3"]);
+    assertEquals((await read.output()).status.code, 3);
+    await reuse(read.pid);
+    const cat = await box.spawn(["cat"]);
+    assertEquals(cat.pid, read.pid);
+    await assertRejects(() => drv.stdin(read.pipeline, "intruder\n"), PipelineError);
+    await assertRejects(() => read.stdin.getWriter().write(new TextEncoder().encode("x")));
+    await drv.stdin(cat.pipeline, "own\n");
+    await drv.eof(cat.pipeline);
+    assertEquals(text((await cat.output()).stdout), "own\n");
   });
 });
 

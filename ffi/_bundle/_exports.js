@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-SG4CAD2Y.js";
+} from "./chunk-Z3574CQE.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-QHEZQVVZ.js";
+} from "./chunk-UD4XJEI5.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -793,16 +793,15 @@ function capNumber(c) {
 }
 function everyCapability() {
   const text = new TextDecoder().decode(runtime.process.readFile("/proc/sys/kernel/cap_last_cap"));
-  const last = Math.min(Number(text.trim()), CAPABILITY_NAMES.length - 1);
   return [
-    ...Array(last + 1).keys()
+    ...Array(Number(text.trim()) + 1).keys()
   ];
 }
 function capabilities(plan, uid) {
   const all = boundingSet();
   const ns = new Set(plan.options.namespaces ?? []);
   const userns = ns.has("user") || uid !== 0 && ns.size > 0 || plan.options.userns !== void 0;
-  const added = userns ? everyCapability() : all;
+  const added = userns && plan.capOps.some((op) => op.cap === "ALL") ? everyCapability() : all;
   const named = (c) => {
     const n = capNumber(c);
     const i = n === void 0 ? CAPABILITY_NAMES.indexOf(c) : n < CAPABILITY_NAMES.length ? n : -1;
@@ -969,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-BH6F7O3S.js")).openLocal();
+      local = (await import("./local-XM4N6ND6.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -995,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-PTV6AV5C.js");
+  const { runWithDriver } = await import("./_driver_run-FAOLWCHG.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

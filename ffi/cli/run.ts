@@ -52,8 +52,7 @@ function capNumber(c: string): number | undefined {
 /** Every capability this kernel has (what a user namespace's creator holds in it). */
 function everyCapability(): number[] {
   const text = new TextDecoder().decode(runtime.process.readFile("/proc/sys/kernel/cap_last_cap"));
-  const last = Math.min(Number(text.trim()), CAPABILITY_NAMES.length - 1);
-  return [...Array(last + 1).keys()];
+  return [...Array(Number(text.trim()) + 1).keys()];
 }
 
 /** bubblewrap's capabilities: every one of ours (this process's bounding set) when root runs
@@ -65,7 +64,7 @@ function capabilities(plan: CommandLinePlan, uid: number): Capability[] | undefi
   const ns = new Set(plan.options.namespaces as string[] | undefined ?? []);
   const userns = ns.has("user") || (uid !== 0 && ns.size > 0) ||
     plan.options.userns !== undefined;
-  const added = userns ? everyCapability() : all;
+  const added = userns && plan.capOps.some((op) => op.cap === "ALL") ? everyCapability() : all;
   const named = (c: string) => {
     const n = capNumber(c);
     const i = n === undefined

@@ -19,9 +19,9 @@ export const CLOSE_OUTPUT: unique symbol = Symbol("alcove.closeOutput");
 export const DISCARD_STDIN: unique symbol = Symbol("alcove.discardStdin");
 /** The key of the driver's method that ties a handle's pipeline to the process it names. */
 export const PIN: unique symbol = Symbol("alcove.pin");
-/** The key of the driver's method that tells whether a handle's process has gone and its pid
- * is another's. */
-export const REPLACED: unique symbol = Symbol("alcove.replaced");
+/** The key of the driver's method that tells whether a handle's process has ended (its pid
+ * may be another's). */
+export const GONE: unique symbol = Symbol("alcove.gone");
 /** The key of the driver's method that drops what it holds for a process nobody can read. */
 export const ABANDON: unique symbol = Symbol("alcove.abandon");
 /** The key of the driver's getter for why it closed. */
@@ -57,8 +57,8 @@ export interface Host {
   [DISCARD_STDIN](pipeline: Pipeline): Promise<void>;
   /** Ties `pipeline`, a handle's own array, to the process `from` names now (see the driver). */
   [PIN](pipeline: Pipeline, from?: Pipeline): void;
-  /** Whether the process `pipeline` was tied to has gone and a new process has its pid. */
-  [REPLACED](pipeline: Pipeline): boolean;
+  /** Whether the process `pipeline` was tied to has ended (a new process may have its pid). */
+  [GONE](pipeline: Pipeline): boolean;
   /** Drops a process's stdout or stderr, and closes its parent's end of the pipe: the
    * program's next write to it fails (SIGPIPE, EPIPE). */
   [CLOSE_OUTPUT](pipeline: Pipeline, which: "stdout" | "stderr"): Promise<void>;

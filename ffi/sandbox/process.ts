@@ -20,9 +20,9 @@ import {
   CLOSE_OUTPUT,
   CLOSED_WHY,
   DISCARD_STDIN,
+  GONE,
   type Host,
   PIN,
-  REPLACED,
   RUN_CALL,
 } from "./_host.ts";
 import type { SpawnRequest, StdioMode } from "./options.ts";
@@ -430,8 +430,8 @@ export class Process implements AsyncDisposable {
     if (typeof signal === "number" && !(Number.isInteger(signal) && signal >= 0 && signal <= 64)) {
       throw new RangeError(`kill: a signal number must be an integer from 0 to 64, got ${signal}`);
     }
-    // Once its pid is another process's, a signal to it would reach that one.
-    if (this.#ended || this.#host[REPLACED](this.pipeline)) return;
+    // Once it has ended its pid may be another process's: a signal would reach that one.
+    if (this.#ended || this.#host[GONE](this.pipeline)) return;
     const parent = this.pipeline.slice(0, -1);
     const kill = CALLS.kill;
     try {
@@ -446,7 +446,7 @@ export class Process implements AsyncDisposable {
   /** SIGKILL to its process group and to everything below it, daemons that left the group
    * included (its control process walks the tree, as at a limit). */
   #killTree(): void {
-    if (this.#ended || this.#host.closed || this.#host[REPLACED](this.pipeline)) return;
+    if (this.#ended || this.#host.closed || this.#host[GONE](this.pipeline)) return;
     const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
     const args = [this.pid, "kill_tree", sigkill];
     this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args)

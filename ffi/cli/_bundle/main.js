@@ -48,16 +48,15 @@ function capNumber(c) {
 }
 function everyCapability() {
   const text = new TextDecoder().decode(runtime.process.readFile("/proc/sys/kernel/cap_last_cap"));
-  const last = Math.min(Number(text.trim()), CAPABILITY_NAMES.length - 1);
   return [
-    ...Array(last + 1).keys()
+    ...Array(Number(text.trim()) + 1).keys()
   ];
 }
 function capabilities(plan, uid) {
   const all = boundingSet();
   const ns = new Set(plan.options.namespaces ?? []);
   const userns = ns.has("user") || uid !== 0 && ns.size > 0 || plan.options.userns !== void 0;
-  const added = userns ? everyCapability() : all;
+  const added = userns && plan.capOps.some((op) => op.cap === "ALL") ? everyCapability() : all;
   const named = (c) => {
     const n = capNumber(c);
     const i = n === void 0 ? CAPABILITY_NAMES.indexOf(c) : n < CAPABILITY_NAMES.length ? n : -1;
@@ -224,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-X2VLS6CV.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-MQNO75QP.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -250,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-2Q25SAR4.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-BFTJEJ4O.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

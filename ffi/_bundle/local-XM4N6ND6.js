@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-QHEZQVVZ.js";
+} from "./chunk-UD4XJEI5.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

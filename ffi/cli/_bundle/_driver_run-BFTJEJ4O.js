@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-ICQRJDSA.js";
+} from "./chunk-ICZOWKTV.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -70,7 +70,7 @@ var SPAWN_AT = Symbol("alcove.spawnAt");
 var CLOSE_OUTPUT = Symbol("alcove.closeOutput");
 var DISCARD_STDIN = Symbol("alcove.discardStdin");
 var PIN = Symbol("alcove.pin");
-var REPLACED = Symbol("alcove.replaced");
+var GONE = Symbol("alcove.gone");
 var ABANDON = Symbol("alcove.abandon");
 var CLOSED_WHY = Symbol("alcove.closedWhy");
 
@@ -390,7 +390,7 @@ var Process = class {
     if (typeof signal === "number" && !(Number.isInteger(signal) && signal >= 0 && signal <= 64)) {
       throw new RangeError(`kill: a signal number must be an integer from 0 to 64, got ${signal}`);
     }
-    if (this.#ended || this.#host[REPLACED](this.pipeline)) return;
+    if (this.#ended || this.#host[GONE](this.pipeline)) return;
     const parent = this.pipeline.slice(0, -1);
     const kill = CALLS.kill;
     try {
@@ -410,7 +410,7 @@ var Process = class {
   /** SIGKILL to its process group and to everything below it, daemons that left the group
    * included (its control process walks the tree, as at a limit). */
   #killTree() {
-    if (this.#ended || this.#host.closed || this.#host[REPLACED](this.pipeline)) return;
+    if (this.#ended || this.#host.closed || this.#host[GONE](this.pipeline)) return;
     const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
     const args = [
       this.pid,
@@ -985,9 +985,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
   [PIN](pipeline, from = pipeline) {
     if (!this.#pinned.has(pipeline)) this.#pinned.set(pipeline, this.#state(from));
   }
-  /** Whether the process a handle's pipeline was tied to has gone and its pid is another's. */
-  [REPLACED](pipeline) {
-    return this.#pinned.get(pipeline)?.replaced === true;
+  /** Whether the process a handle's pipeline was tied to has ended: nothing sent to its pid
+   * reaches it any more (a new process may have that pid, and plain pipelines name it). */
+  [GONE](pipeline) {
+    return this.#pinned.get(pipeline)?.ended === true;
   }
   /** Drops the stdin a process has not read yet and closes it at once, ahead of the writes
    * waiting on it, which fail (for Processes: an aborted stdin stream). */
@@ -1050,7 +1051,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
           made: false
         });
       }
-      if (this[REPLACED](pipeline)) throw this.#replacedError(def.name, pipeline);
+      if (this[GONE](pipeline)) throw this.#goneError(def.name, pipeline);
       if (options?.signal?.aborted) {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
@@ -1498,9 +1499,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
       if (s !== st) this.#wake(s);
     }
   }
-  /** What a call, a write or an EOF to a handle's process gets once its pid is another's: what
-   * the control process answers for a process that has exited. */
-  #replacedError(call, pipeline) {
+  /** What a call, a write or an EOF to a handle's process gets once it has ended: what the
+   * control process answers for a process that has exited (its pid may be another's now). */
+  #goneError(call, pipeline) {
     return new PipelineError(call, pipeline, pipeline[pipeline.length - 1], "not_child", {
       exited: true
     });
@@ -1636,7 +1637,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (options?.signal?.aborted) {
       return Promise.reject(new AbortedError(def.name, pipeline, options.signal.reason));
     }
-    if (this[REPLACED](pipeline)) return Promise.reject(this.#replacedError(def.name, pipeline));
+    if (this[GONE](pipeline)) return Promise.reject(this.#goneError(def.name, pipeline));
     const w = this.#out;
     const id = this.#allocId();
     const start = w.begin(type, code, id, pipeline);
@@ -1801,7 +1802,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #retire(st) {
     if (st.replaced) return;
     const key = keyOf(st.pipeline);
-    if (this.#procs.get(key) === st) this.#forget(key, st);
+    const current = this.#procs.get(key);
+    if (current !== void 0 && current !== st) return;
+    if (current === st) this.#forget(key, st);
     this.#finished.delete(key);
     this.#finished.add(key);
     if (this.#finished.size > FINISHED_KEEP) {

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-SG4CAD2Y.js";
+} from "./chunk-Z3574CQE.js";
 import {
   openLocal
-} from "./chunk-QHEZQVVZ.js";
+} from "./chunk-UD4XJEI5.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";

@@ -3951,18 +3951,23 @@ function refusal(def) {
   if (def.name === "exit") return "it would end the host process";
   return "it manages a control process's own children, signals or settings";
 }
-var decodeName = (v) => typeof v === "string" ? v : decoder2.decode(v);
+var utf8 = new TextDecoder("utf-8", {
+  fatal: true
+});
 var ENV_CALLS = {
-  getenv: ([name]) => runtime.env(decodeName(name)) ?? null,
+  getenv([name], _, text) {
+    const key = text(name, "name");
+    return key === "" || key.includes("=") ? null : runtime.env(key) ?? null;
+  },
   environ: () => Object.entries(runtime.process.environment()).map(([k, v]) => `${k}=${v}`),
-  setenv([name, value, overwrite], invalid) {
-    const key = decodeName(name);
+  setenv([name, value, overwrite], invalid, text) {
+    const key = text(name, "name");
     if (key === "" || key.includes("=")) throw invalid();
     if (overwrite === 0 && runtime.env(key) !== void 0) return void 0;
-    runtime.setEnv(key, decodeName(value));
+    runtime.setEnv(key, text(value, "value"));
   },
-  unsetenv([name], invalid) {
-    const key = decodeName(name);
+  unsetenv([name], invalid, text) {
+    const key = text(name, "name");
     if (key === "" || key.includes("=")) throw invalid();
     runtime.setEnv(key, void 0);
   },
@@ -4039,7 +4044,15 @@ var Local = class _Local extends LocalCalls {
         argument: argumentOf(def, args),
         text: "Invalid argument"
       });
-      return env(args, invalid);
+      const text = (v, arg) => {
+        if (typeof v === "string") return v;
+        try {
+          return utf8.decode(v);
+        } catch {
+          throw argError(def.name, arg, "must be UTF-8 text (the runtime's environment holds text)");
+        }
+      };
+      return env(args, invalid, text);
     }
     const payload = new Uint8Array(w.buf.buffer, 0, w.len);
     let out = this.#out;

@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-ICQRJDSA.js";
+} from "./chunk-ICZOWKTV.js";
 import "./chunk-RLDM6PTF.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
