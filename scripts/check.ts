@@ -31,7 +31,7 @@ for (const [name, args] of steps) {
 // runtime's own API. A comment or an example may mention one.
 const SEAMS = /^ffi\/_runtime(_[a-z]+)?\.ts$/;
 const RUNTIME_NAME =
-  /\b(Deno|Bun)\s*[.[]|\btypeof\s+(Deno|Bun)\b|\bfrom\s+"(node|bun):|\bprocess\.(versions|env|arch|platform)/;
+  /\b(Deno|Bun)\s*[.[]|\btypeof\s+(Deno|Bun)\b|\bfrom\s+"(node|bun):|\bprocess\.(versions|env|arch|platform)\b/;
 const offenders: string[] = [];
 for (const file of ["mod.ts", ...walkTs(root + "ffi").map((f) => f.slice(root.length))]) {
   if (SEAMS.test(file)) continue;
