@@ -350,14 +350,20 @@ static void end_unreported(struct alcove_cli *cli)
  * once when it does not block). A signal that would end bubblewrap while it waits (SIGTERM,
  * SIGHUP, SIGINT, SIGQUIT) ends the wait instead: the command never runs, and this process
  * ends by that signal once it has cleaned up (alcove_cli_run). Returns 0, or the signal. */
+/* The signals that would end bubblewrap while it waits. */
+static void ending_signals(sigset_t *ending)
+{
+    sigemptyset(ending);
+    sigaddset(ending, SIGTERM);
+    sigaddset(ending, SIGHUP);
+    sigaddset(ending, SIGINT);
+    sigaddset(ending, SIGQUIT);
+}
+
 static int wait_on(int fd)
 {
     sigset_t ending, before;
-    sigemptyset(&ending);
-    sigaddset(&ending, SIGTERM);
-    sigaddset(&ending, SIGHUP);
-    sigaddset(&ending, SIGINT);
-    sigaddset(&ending, SIGQUIT);
+    ending_signals(&ending);
     /* Blocked here (the spawn may have let them through already), so that one that comes
      * now is read from the signalfd rather than given to the command once it runs. */
     sigprocmask(SIG_BLOCK, &ending, &before);
@@ -392,6 +398,8 @@ static int wait_on(int fd)
     return sig;
 }
 
+static int report_and_wait(struct alcove_cli *cli, pid_t pid, int made);
+
 /* The spawn's hook (alcove_spawned_fn), in bubblewrap's order: with the command's process
  * made and waiting, its pid and namespaces are reported (read now, since the command may
  * end before its spawn is answered), then the --userns-block-fd and --block-fd wait, so
@@ -401,6 +409,22 @@ static int wait_on(int fd)
 static int spawned(struct alcove_state *ap, pid_t pid, int made)
 {
     struct alcove_cli *cli = ap->host_data;
+    /* With a wait to come, the signals that end it are held from before the report: one
+     * sent by whoever read the report must end the wait, not reach the handler meanwhile
+     * (which leaves SIGINT to the command, and the wait for ever). */
+    sigset_t ending, before;
+    int waits = cli->userns_block >= 0 || cli->nblock > 0;
+    ending_signals(&ending);
+    if (waits)
+        sigprocmask(SIG_BLOCK, &ending, &before);
+    int rv = report_and_wait(cli, pid, made);
+    if (waits)
+        sigprocmask(SIG_SETMASK, &before, NULL);
+    return rv;
+}
+
+static int report_and_wait(struct alcove_cli *cli, pid_t pid, int made)
+{
     if (made && (cli->info_fd >= 0 || cli->json_fd >= 0)) {
         read_namespaces(cli, pid);
         report_started(cli, pid);
