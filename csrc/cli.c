@@ -273,22 +273,11 @@ static unsigned long long ns_inode(pid_t pid, const char *name)
 static pid_t pid_namespace_holder(pid_t pid)
 {
     for (int depth = 0; depth < 3; depth++) {
-        if (ns_inode(pid, "pid") == ns_inode(pid, "pid_for_children"))
+        pid_t child[2];
+        if (ns_inode(pid, "pid") == ns_inode(pid, "pid_for_children") ||
+            alcove_children_of(pid, child, 2) != 1) /* not exactly one child */
             break;
-        char path[64], text[32];
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
-        if (fd >= 0)
-            close(fd);
-        if (n <= 0)
-            break;
-        text[n] = 0;
-        char *end;
-        long child = strtol(text, &end, 10);
-        if (child <= 0 || *end != ' ' || end[1] != 0) /* not exactly one child */
-            break;
-        pid = (pid_t)child;
+        pid = child[0];
     }
     return pid;
 }
@@ -346,10 +335,6 @@ static void end_unreported(struct alcove_cli *cli)
         kill(cli->pid, SIGKILL);
 }
 
-/* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read (at
- * once when it does not block). A signal that would end bubblewrap while it waits (SIGTERM,
- * SIGHUP, SIGINT, SIGQUIT) ends the wait instead: the command never runs, and this process
- * ends by that signal once it has cleaned up (alcove_cli_run). Returns 0, or the signal. */
 /* The signals that would end bubblewrap while it waits. */
 static void ending_signals(sigset_t *ending)
 {
@@ -359,6 +344,11 @@ static void ending_signals(sigset_t *ending)
     sigaddset(ending, SIGINT);
     sigaddset(ending, SIGQUIT);
 }
+
+/* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read (at
+ * once when it does not block). A signal that would end bubblewrap while it waits (SIGTERM,
+ * SIGHUP, SIGINT, SIGQUIT) ends the wait instead: the command never runs, and this process
+ * ends by that signal once it has cleaned up (alcove_cli_run). Returns 0, or the signal. */
 
 static int wait_on(int fd)
 {
@@ -398,31 +388,7 @@ static int wait_on(int fd)
     return sig;
 }
 
-static int report_and_wait(struct alcove_cli *cli, pid_t pid, int made);
-
-/* The spawn's hook (alcove_spawned_fn), in bubblewrap's order: with the command's process
- * made and waiting, its pid and namespaces are reported (read now, since the command may
- * end before its spawn is answered), then the --userns-block-fd and --block-fd wait, so
- * that whoever reads the report can act on the process (write its id maps, set up its
- * network) before it goes on. When it joins namespaces itself they are reported once it
- * runs, and the waits are all it does here. */
-static int spawned(struct alcove_state *ap, pid_t pid, int made)
-{
-    struct alcove_cli *cli = ap->host_data;
-    /* With a wait to come, the signals that end it are held from before the report: one
-     * sent by whoever read the report must end the wait, not reach the handler meanwhile
-     * (which leaves SIGINT to the command, and the wait for ever). */
-    sigset_t ending, before;
-    int waits = cli->userns_block >= 0 || cli->nblock > 0;
-    ending_signals(&ending);
-    if (waits)
-        sigprocmask(SIG_BLOCK, &ending, &before);
-    int rv = report_and_wait(cli, pid, made);
-    if (waits)
-        sigprocmask(SIG_SETMASK, &before, NULL);
-    return rv;
-}
-
+/* The report and the waits of the spawn's hook (below). */
 static int report_and_wait(struct alcove_cli *cli, pid_t pid, int made)
 {
     if (made && (cli->info_fd >= 0 || cli->json_fd >= 0)) {
@@ -445,6 +411,29 @@ static int report_and_wait(struct alcove_cli *cli, pid_t pid, int made)
     if (cli->interrupted != 0)
         return -EINTR; /* it never runs */
     return mapped;
+}
+
+/* The spawn's hook (alcove_spawned_fn), in bubblewrap's order: with the command's process
+ * made and waiting, its pid and namespaces are reported (read now, since the command may
+ * end before its spawn is answered), then the --userns-block-fd and --block-fd wait, so
+ * that whoever reads the report can act on the process (write its id maps, set up its
+ * network) before it goes on. When it joins namespaces itself they are reported once it
+ * runs, and the waits are all it does here. */
+static int spawned(struct alcove_state *ap, pid_t pid, int made)
+{
+    struct alcove_cli *cli = ap->host_data;
+    /* With a wait to come, the signals that end it are held from before the report: one
+     * sent by whoever read the report must end the wait, not reach the handler meanwhile
+     * (which leaves SIGINT to the command, and the wait for ever). */
+    sigset_t ending, before;
+    int waits = cli->userns_block >= 0 || cli->nblock > 0;
+    ending_signals(&ending);
+    if (waits)
+        sigprocmask(SIG_BLOCK, &ending, &before);
+    int rv = report_and_wait(cli, pid, made);
+    if (waits)
+        sigprocmask(SIG_SETMASK, &before, NULL);
+    return rv;
 }
 
 /* The last --json-status-fd line: bubblewrap's exit-code, then ours. */

@@ -451,8 +451,7 @@ fail:
     return -EINVAL;
 }
 
-/* The children of a process, from every thread's /proc children list. */
-static size_t children_of(pid_t pid, pid_t *out, size_t cap)
+size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -495,7 +494,7 @@ void alcove_kill_tree(pid_t pid, int sig)
     while (next < n) {
         pid_t p = seen[next++];
         kill(p, SIGSTOP);
-        n += children_of(p, seen + n, KILL_TREE_MAX - n);
+        n += alcove_children_of(p, seen + n, KILL_TREE_MAX - n);
     }
     kill(-pid, sig);
     for (size_t i = n; i-- > 0;)

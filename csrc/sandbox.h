@@ -225,4 +225,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap) __
  * process group, its pid namespace (when it is init there) and its descendants. */
 void alcove_kill_tree(pid_t pid, int sig);
 
+/* The children of a process, from every thread's /proc children list: up to cap of them
+ * in out; returns how many. */
+size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap);
+
 #endif

@@ -82,10 +82,6 @@ const NARROW_DOMAINS = new Set([
   "fcntl",
 ]);
 
-function narrow(domain: ConstantDomain): boolean {
-  return NARROW_DOMAINS.has(domain);
-}
-
 /** Resolves a constant name (case-insensitive) or checks a number. */
 export function constant(
   table: ConstantTable,
@@ -99,7 +95,7 @@ export function constant(
       throw argError(call, name, `must be an integer or a constant name, got ${describe(v)}`);
     }
     // An int in C: the bits above 32 would be dropped, and another value taken.
-    if (narrow(domain) && (v < -0x80000000 || v > 0xffffffff)) {
+    if (NARROW_DOMAINS.has(domain) && (v < -0x80000000 || v > 0xffffffff)) {
       throw argError(call, name, `must fit in 32 bits (an int in C), got ${v}`, true);
     }
     return v;

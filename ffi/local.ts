@@ -129,21 +129,24 @@ type EnvCall = (
   text: (v: unknown, arg: string) => string,
 ) => unknown;
 
+/** A name the C library's environment calls refuse (EINVAL) or never find. */
+const badName = (key: string) => key === "" || key.includes("=");
+
 const ENV_CALLS: Record<string, EnvCall> = {
   getenv([name], _, text) {
     const key = text(name, "name");
-    return key === "" || key.includes("=") ? null : runtime.env(key) ?? null;
+    return badName(key) ? null : runtime.env(key) ?? null;
   },
   environ: () => Object.entries(runtime.process.environment()).map(([k, v]) => `${k}=${v}`),
   setenv([name, value, overwrite], invalid, text) {
     const key = text(name, "name");
-    if (key === "" || key.includes("=")) throw invalid();
+    if (badName(key)) throw invalid();
     if (overwrite === 0 && runtime.env(key) !== undefined) return undefined;
     runtime.setEnv(key, text(value, "value"));
   },
   unsetenv([name], invalid, text) {
     const key = text(name, "name");
-    if (key === "" || key.includes("=")) throw invalid();
+    if (badName(key)) throw invalid();
     runtime.setEnv(key, undefined);
   },
   clearenv() {

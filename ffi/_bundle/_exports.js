@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-Z3574CQE.js";
+} from "./chunk-4SJK2JXM.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-UD4XJEI5.js";
+} from "./chunk-D4MZWHAE.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-XM4N6ND6.js")).openLocal();
+      local = (await import("./local-BBKJLDSW.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-FAOLWCHG.js");
+  const { runWithDriver } = await import("./_driver_run-GP7MWYUH.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

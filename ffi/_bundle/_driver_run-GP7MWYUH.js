@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-Z3574CQE.js";
+} from "./chunk-4SJK2JXM.js";
 import {
   openLocal
-} from "./chunk-UD4XJEI5.js";
+} from "./chunk-D4MZWHAE.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";

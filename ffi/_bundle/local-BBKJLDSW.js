@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-UD4XJEI5.js";
+} from "./chunk-D4MZWHAE.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-ICZOWKTV.js";
+} from "./chunk-AL4U2QPZ.js";
 import "./chunk-RLDM6PTF.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
