@@ -45,6 +45,19 @@ static int take_str(struct arena *a, const unsigned char *p, size_t n, struct sb
     return 0;
 }
 
+/* A cgroup file a sandbox may not write: those that move processes into the cgroup or
+ * kill them (any process of the machine could be taken in, then killed with the program's
+ * tree), and v1's that run a program as root when the cgroup empties. */
+static int cg_file_refused(const char *name)
+{
+    static const char *const refused[] = {"cgroup.procs", "cgroup.threads", "cgroup.kill",
+                                          "tasks", "release_agent", "notify_on_release"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (strcmp(name, refused[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* A u32-length-prefixed string inside a record. */
 static int take_lp(struct arena *a, const unsigned char **p, size_t *left, struct sb_str *out,
                    int allow_nul)
@@ -413,6 +426,10 @@ int alcove_sandbox_decode(struct alcove_sandbox *sb, const unsigned char *p, siz
                 left != 0 || name.len == 0 || name.len > 255 || value.len > 4096 ||
                 memchr(name.s, '/', name.len) != NULL || name.s[0] == '.')
                 FAIL("spawn: malformed cgroup file");
+            if (cg_file_refused(name.s))
+                FAIL("spawn: a cgroup file that moves processes into the cgroup or kills them "
+                     "(cgroup.procs, cgroup.threads, cgroup.kill, tasks) or runs a program "
+                     "(release_agent, notify_on_release) is not written for a sandbox");
             f[sb->cg.nfiles].name = name.s;
             f[sb->cg.nfiles].value = value.s;
             sb->cg.nfiles++;

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { Alcove, DriverClosedError, PipelineError } from "../mod.ts";
+import { Alcove, DriverClosedError, encodeSpawnRequest, PipelineError } from "../mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { DOWN, Reader, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
 import { RawControl, withDriver } from "./_helpers.ts";
@@ -251,6 +251,56 @@ Deno.test("the control process checks every request itself and survives bad ones
     await raw.close();
   }
 });
+
+Deno.test("the control process refuses a sandbox's cgroup file that moves or kills processes", async () => {
+  // Requests made by the library with an allowed name of the same length, then that name
+  // changed in the bytes: what a request that bypasses the driver's checks could carry.
+  // The values do no harm should one be written: a pid past any pid_max, the kill of the
+  // new cgroup alone, a v1 file of the root only.
+  const asked: [string, string, string][] = [
+    ["cgroup.xxxxx", "cgroup.procs", "4194305"],
+    ["cgroup.xxxxxxx", "cgroup.threads", "4194305"],
+    ["cgroup.xxxx", "cgroup.kill", "1"],
+    ["a.bcd", "tasks", "4194305"],
+    ["a.bcdefghjklm", "release_agent", "/nonexistent"],
+    ["a.bcdefghjklmnopq", "notify_on_release", "0"],
+  ];
+  const requests = await withDriver((drv) =>
+    Promise.resolve(asked.map(([allowed, refused, value]) => {
+      const { bytes } = encodeSpawnRequest(
+        ["true"],
+        { cgroup: { files: { [allowed]: value } } },
+        drv.constants,
+      );
+      const at = indexOf(bytes, new TextEncoder().encode(allowed));
+      assert(at >= 0, allowed);
+      bytes.set(new TextEncoder().encode(refused), at);
+      return [refused, bytes] as const;
+    }))
+  );
+  const raw = new RawHelper();
+  try {
+    for (const [i, [name, bytes]] of requests.entries()) {
+      await raw.send(frame(CALLS.spawn.id, 10 + i, (w) => w.bytes(bytes)));
+      const f = await raw.frame();
+      assertEquals([f.type, f.code, f.id], [UP.REPLY, STATUS.BADARG, 10 + i], name);
+    }
+    // Nothing was made: no child of the control process.
+    await raw.send(frame(CALLS.cpid.id, 99, () => {}));
+    const f = await raw.frame();
+    assertEquals([f.type, f.code, f.reader.value()], [UP.REPLY, STATUS.OK, []]);
+  } finally {
+    await raw.close();
+  }
+});
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
 
 Deno.test("a stream that loses framing ends the control process cleanly", async () => {
   const raw = new RawHelper();

@@ -570,6 +570,16 @@ Deno.test("cgroup: sizes and limits are checked, naming the field", async () => 
       [{ files: { "memory": "1" } }, TypeError, "must name a file of the cgroup"],
       [{ files: { "pids.max": {} } }, TypeError, "must be a string or a number"],
       [{ files: { "pids.max": "1\0" } }, RangeError, "without NUL bytes"],
+      // Files that would take in any process of the machine, then kill it with the program.
+      [
+        { files: { "cgroup.procs": "4194305" } }, // no such pid, should it be written
+        TypeError,
+        'options.cgroup.files["cgroup.procs"]: moves processes into the cgroup',
+      ],
+      [{ files: { "cgroup.threads": 4194305 } }, TypeError, "moves threads into the cgroup"],
+      [{ files: { "cgroup.kill": "1" } }, TypeError, "kills the cgroup's processes"],
+      [{ files: { "tasks": "1" } }, TypeError, "must name a file of the cgroup"],
+      [{ files: { "release_agent": "/x" } }, TypeError, "must name a file of the cgroup"],
     ];
     for (const [cgroup, type, message] of bad) {
       await assertRejects(

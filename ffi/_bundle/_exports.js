@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-4SJK2JXM.js";
+} from "./chunk-GYAHL6MB.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-GP7MWYUH.js");
+  const { runWithDriver } = await import("./_driver_run-6V5WQQTU.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -132,6 +132,20 @@ export interface CheckedLimits {
 const KNOWN = new Set([...Object.keys(CG_KEY), "files"]);
 
 /**
+ * The files a sandbox may not write, and why: they move processes into the cgroup or kill
+ * them, so any process of the machine could be taken in and killed with the program's tree
+ * (v1's `tasks`, `release_agent` and `notify_on_release` have no dot and are refused by
+ * name already; the control process refuses them all too).
+ */
+const REFUSED_FILES: Readonly<Record<string, string>> = {
+  "cgroup.procs":
+    "moves processes into the cgroup, which holds the program and its descendants alone",
+  "cgroup.threads":
+    "moves threads into the cgroup, which holds the program and its descendants alone",
+  "cgroup.kill": "kills the cgroup's processes: kill the program (its tree ends with it)",
+};
+
+/**
  * Checks a `CgroupLimits` (what `spawn` does with `options.cgroup`); every problem is a
  * TypeError or RangeError naming the field under `prefix`.
  *
@@ -194,6 +208,8 @@ export function checkCgroupLimits(limits: unknown, prefix = "cgroup"): CheckedLi
       if (!/^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(name) || name.length > 255) {
         fail(f, "must name a file of the cgroup, such as memory.oom.group");
       }
+      const refused = REFUSED_FILES[name];
+      if (refused !== undefined) fail(f, refused);
       if (typeof value !== "string" && typeof value !== "number") {
         fail(f, "must be a string or a number");
       }

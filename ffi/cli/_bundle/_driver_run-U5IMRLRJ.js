@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-EYQASRC4.js";
+} from "./chunk-JP4Y744G.js";
 import {
   ConstantTable,
   VERSION,

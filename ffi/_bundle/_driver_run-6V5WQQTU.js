@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-4SJK2JXM.js";
+} from "./chunk-GYAHL6MB.js";
 import {
   openLocal
 } from "./chunk-D4MZWHAE.js";

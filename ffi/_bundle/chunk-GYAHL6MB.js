@@ -261,6 +261,11 @@ var KNOWN = /* @__PURE__ */ new Set([
   ...Object.keys(CG_KEY),
   "files"
 ]);
+var REFUSED_FILES = {
+  "cgroup.procs": "moves processes into the cgroup, which holds the program and its descendants alone",
+  "cgroup.threads": "moves threads into the cgroup, which holds the program and its descendants alone",
+  "cgroup.kill": "kills the cgroup's processes: kill the program (its tree ends with it)"
+};
 function checkCgroupLimits(limits, prefix = "cgroup") {
   const proto = typeof limits === "object" && limits !== null ? Object.getPrototypeOf(limits) : void 0;
   if (proto !== Object.prototype && proto !== null) {
@@ -327,6 +332,8 @@ function checkCgroupLimits(limits, prefix = "cgroup") {
       if (!/^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(name) || name.length > 255) {
         fail(f, "must name a file of the cgroup, such as memory.oom.group");
       }
+      const refused = REFUSED_FILES[name];
+      if (refused !== void 0) fail(f, refused);
       if (typeof value !== "string" && typeof value !== "number") {
         fail(f, "must be a string or a number");
       }
