@@ -984,8 +984,8 @@ static uint64_t landlock_mask(int abi, unsigned kind, int dir)
     if (abi >= 5)
         all |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
     uint64_t m;
-    if (kind == SB_LL_EXECUTE)
-        m = LANDLOCK_ACCESS_FS_EXECUTE;
+    if (kind == SB_LL_EXECUTE) /* the kernel opens a program for reading to run it */
+        m = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE;
     else if (kind == SB_LL_READ)
         m = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
             LANDLOCK_ACCESS_FS_EXECUTE;

@@ -462,6 +462,39 @@ Deno.test(
   },
 );
 
+Deno.test(
+  needs("spawn: Landlock's execute set runs programs, and neither lists nor changes", LANDLOCK),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "alcove-landlock-" });
+    try {
+      await Deno.mkdir(`${dir}/x`);
+      await Deno.copyFile(Deno.realPathSync("/bin/true"), `${dir}/x/true`);
+      await Deno.chmod(`${dir}/x/true`, 0o755);
+      const libs = ["/usr", "/etc", "/lib", "/lib64", "/bin"];
+      await withDriver(async (drv) => {
+        // Beneath a folder, and the program's own file: the kernel opens a program for
+        // reading to run it, so the set must let it do that much.
+        for (const execute of [[`${dir}/x`], [`${dir}/x/true`]]) {
+          const r = await sh(
+            drv,
+            `${dir}/x/true && echo ran; ls ${dir}/x >/dev/null 2>&1 || echo list-denied; ` +
+              `echo > ${dir}/x/new 2>/dev/null || echo write-denied`,
+            { landlock: { read: libs, write: ["/dev"], execute } },
+          );
+          assertEquals(r.out, "ran\nlist-denied\nwrite-denied\n", `${execute}: ${r.err}`);
+        }
+        // The program itself, under execute alone.
+        const alone = await drv.spawn([`${dir}/x/true`], {
+          landlock: { read: libs, execute: [`${dir}/x`] },
+        });
+        assertEquals((await alone.status).code, 0);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("spawn: a program that is there but whose interpreter is not says which", async () => {
   // A root with /usr but neither /lib nor /lib64: the programs are there, their dynamic
   // loader is not, and execve says ENOENT as if the program itself were missing.

@@ -103,7 +103,8 @@ export type Mount =
   | { type: "chmod"; target: string; mode: number };
 
 /** Landlock path sets: `read` allows reading and running files beneath a path, `write`
- * also every change, `execute` only running them.
+ * also every change, `execute` running files and so reading them (the kernel opens a
+ * program for reading to run it), but neither listing folders nor changing anything.
  *
  * @example
  * ```ts
@@ -116,7 +117,7 @@ export interface LandlockOptions {
   read?: readonly string[];
   /** Paths to read, execute and change beneath. */
   write?: readonly string[];
-  /** Paths to execute beneath. */
+  /** Paths to execute (and so read) files beneath, without listing or changing them. */
   execute?: readonly string[];
   /** Without Landlock in the kernel, go on unrestricted instead of failing. */
   bestEffort?: boolean;
