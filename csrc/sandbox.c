@@ -1,11 +1,14 @@
 /* Decoding a spawn request (see sandbox.h) into a struct the child can run. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "frame.h"
 #include "sandbox.h"
@@ -496,21 +499,69 @@ size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
 
 #define KILL_TREE_MAX 4096
 
+/* Whether every thread of pid has stopped or ended (or pid is gone). A thread stops on its
+ * way back to user space: one that has stopped is not inside a fork whose child its list
+ * of children does not hold yet (a stop sent to one process does not end a fork under way,
+ * as a signal to a whole process group would). */
+static int all_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 1;
+    int stopped = 1;
+    struct dirent *e;
+    while (stopped && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[384], stat[512];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, stat, sizeof(stat) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        stat[n] = 0;
+        /* "pid (comm) S ...": the name may hold ") ", the state follows the last one. */
+        const char *end = strrchr(stat, ')');
+        if (end != NULL && end[1] == ' ' && end[2] != 0 && strchr("TtZXx", end[2]) == NULL)
+            stopped = 0;
+    }
+    closedir(d);
+    return stopped;
+}
+
+static long long monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void alcove_kill_tree(pid_t pid, int sig)
 {
     /* Every descendant is found before anything dies: a process that dies first hands
      * its children to the subreaper, out of the walk (a daemon that left the process
-     * group would then live on). Each is stopped before its children are listed, so
-     * none can fork past the walk; the process group is stopped first, so none of it
-     * forks meanwhile either. Then the group and the tree get sig. A pid namespace goes
-     * with its init. */
+     * group would then live on). Each is stopped, and its children listed once it has
+     * stopped, so none can fork past the walk; the process group is stopped first, so
+     * none of it forks meanwhile either. Then the group and the tree get sig. A pid
+     * namespace goes with its init. The wait for the stops has a bound (a process in an
+     * uninterruptible sleep stops when it wakes): 100 ms for the whole walk. */
     kill(-pid, SIGSTOP);
     static pid_t seen[KILL_TREE_MAX];
     size_t n = 0, next = 0;
     seen[n++] = pid;
+    long long until = monotonic_ns() + 100000000LL;
     while (next < n) {
         pid_t p = seen[next++];
         kill(p, SIGSTOP);
+        while (!all_stopped(p) && monotonic_ns() < until) {
+            struct timespec pause = {0, 20000};
+            nanosleep(&pause, NULL);
+        }
         n += alcove_children_of(p, seen + n, KILL_TREE_MAX - n);
     }
     kill(-pid, sig);

@@ -780,6 +780,34 @@ Deno.test(
   },
 );
 
+Deno.test("spawn: timeout kills what the tree forks while the kill walks it", async () => {
+  // A process in a session of its own forks without pause, each child in a session of its
+  // own too: neither the process group nor the parent's death reaches them, only the walk
+  // of the tree. A fork under way when the walk stopped its parent and listed its children
+  // used to finish after that, and its child lived on, adopted by the control process.
+  // (perl: Debian's perl-base is essential; its fork is quick enough to race.)
+  const forker = "use POSIX; POSIX::setsid(); " +
+    "while (1) { if (fork() == 0) { POSIX::setsid(); sleep 100; exit 0 } }";
+  await withDriver(async (drv) => {
+    for (let i = 0; i < 15; i++) {
+      const marker = `forker.${Math.floor(Math.random() * 1e9)}`;
+      // Below the program: the program leads its process group, and could not leave it.
+      const four = `for i in 1 2 3 4; do perl -e '${forker}' ${marker} & done; wait`;
+      const p = await drv.spawn(["sh", "-c", four], {
+        timeout: 150,
+      });
+      const o = await p.output();
+      assertEquals(o.status.reason, "timeout");
+      for (let j = 0; j < 250 && withMarker(marker).length > 0; j++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const left = withMarker(marker);
+      for (const pid of left) Deno.kill(pid, "SIGKILL");
+      assertEquals(left, [], `run ${i}: left behind`);
+    }
+  });
+});
+
 Deno.test("spawn: timeout also ends a setup step that blocks", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alcove-fifo-" });
   try {
