@@ -210,6 +210,7 @@ struct alcove_state {
      * something up, and whether waiting for the answer awake has been paying off. */
     long long sent_up_ns; /* 0: nothing sent since the last call came down */
     int spin_credit;
+    int clear_refs_fd; /* /proc/self/clear_refs, to reset the peak RSS (-1 not opened, -2 none) */
     int subreaper; /* PR_SET_CHILD_SUBREAPER is on (see alcove_subreaper) */
     int subreaper_before_exec;
     alcove_host_fn host; /* NULL: frames go up the channel (up_out) */

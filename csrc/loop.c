@@ -76,6 +76,7 @@ void alcove_state_init(struct alcove_state *ap, int depth, int up_in, int up_out
     ap->sigread = ap->sigwrite = -1;
     ap->up_building = SIZE_MAX;
     ap->xfer_fd = -1;
+    ap->clear_refs_fd = -1;
     ap->opt.maxchild = alcove_default_maxchild();
     ap->opt.maxforkdepth = 16;
     ap->opt.exit_status = 1;

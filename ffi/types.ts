@@ -196,7 +196,10 @@ export interface ResourceUsage {
   userMs: number;
   /** System CPU milliseconds (the process and its reaped children). */
   systemMs: number;
-  /** Peak resident set size in KiB. */
+  /** Peak resident set size in KiB, of the process or of one of its reaped children,
+   * whichever was larger (wait4's ru_maxrss). A spawned program starts on the control
+   * process's memory until its exec, so this is at least that process's resident size at
+   * the spawn (about 1.3 MiB), as a program run through posix_spawn reports. */
   maxRssKb: number;
   /** From the sandbox's cgroup, when it had one (spawn's `cgroup` option). */
   cgroup?: CgroupUsage;
