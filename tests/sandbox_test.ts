@@ -1357,6 +1357,23 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
         "options.landlock.read[0]: must be an absolute path",
       ],
       [["true"], { landlock: { exec: [] } }, TypeError, "options.landlock.exec: unknown option"],
+      // An array is no set of paths: it made a ruleset that allowed nothing.
+      [["true"], { landlock: [] }, TypeError, "options.landlock: must be an object of path sets"],
+      [
+        ["true"],
+        { landlock: { read: Array(200).fill("/usr"), write: Array(57).fill("/tmp") } },
+        RangeError,
+        "options.landlock.write: makes more than 256 paths in all",
+      ],
+      // RLIMIT_NLIMITS counts the resources; two names of one resource set it twice.
+      [["true"], { rlimits: { NLIMITS: 5 } }, RangeError, "options.rlimits.NLIMITS: unknown"],
+      [
+        ["true"],
+        { rlimits: { NOFILE: 64, rlimit_nofile: 128 } },
+        TypeError,
+        "options.rlimits.rlimit_nofile: names the resource of rlimits.NOFILE again",
+      ],
+      [["true"], { rlimits: [5] }, TypeError, "options.rlimits: must be an object"],
       [["true"], { timeout: -5 }, RangeError, "options.timeout"],
       [["true"], { maxOutput: 1.5 }, RangeError, "options.maxOutput"],
       [["true"], { stdout: "file" }, RangeError, "options.stdout"],

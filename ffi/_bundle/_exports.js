@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-GYAHL6MB.js";
+} from "./chunk-WWPK3HYJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-6V5WQQTU.js");
+  const { runWithDriver } = await import("./_driver_run-C2M4NP2T.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

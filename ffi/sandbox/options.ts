@@ -312,6 +312,9 @@ const KNOWN = new Set([
   "signal",
 ]);
 
+/** The Landlock paths of one spawn, read, write and execute together (csrc/sandbox.h). */
+const MAX_LANDLOCK_PATHS = 256;
+
 const TAG = {
   ARG: 1,
   ENV: 2,
@@ -813,13 +816,23 @@ export function encodeSpawnRequest(
     }
   }
   if (o.rlimits !== undefined) {
-    if (typeof o.rlimits !== "object" || o.rlimits === null) {
+    if (typeof o.rlimits !== "object" || o.rlimits === null || Array.isArray(o.rlimits)) {
       fail("rlimits", "must be an object of limits by name");
     }
+    // RLIMIT_NLIMITS counts the resources and is none of them.
+    const count = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
+    const named = new Map<number, string>();
     for (const [name, v] of Object.entries(o.rlimits)) {
       const full = /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`;
       const res = table.lookup("rlimit", full);
-      if (res === undefined) fail(`rlimits.${name}`, "unknown resource here", RangeError);
+      if (res === undefined || res < 0 || res >= count) {
+        fail(`rlimits.${name}`, "unknown resource here", RangeError);
+      }
+      const before = named.get(res);
+      if (before !== undefined) {
+        fail(`rlimits.${name}`, `names the resource of rlimits.${before} again`);
+      }
+      named.set(res, name);
       const [cur, max] = rlimitValue(`rlimits.${name}`, v);
       r.open(TAG.RLIMIT);
       r.u32(res);
@@ -848,8 +861,8 @@ export function encodeSpawnRequest(
     r.add(TAG.NO_NEW_PRIVS);
   }
   if (o.landlock !== undefined) {
-    if (typeof o.landlock !== "object" || o.landlock === null) {
-      fail("landlock", "must be an object");
+    if (typeof o.landlock !== "object" || o.landlock === null || Array.isArray(o.landlock)) {
+      fail("landlock", "must be an object of path sets");
     }
     const ll = o.landlock as Record<string, unknown>;
     for (const key of Object.keys(ll)) {
@@ -861,8 +874,16 @@ export function encodeSpawnRequest(
     if (ll.bestEffort !== undefined && bool("landlock.bestEffort", ll.bestEffort)) {
       r.add(TAG.LANDLOCK_BEST_EFFORT);
     }
+    let paths = 0;
     (["read", "write", "execute"] as const).forEach((kind, k) => {
       for (const p of pathList(`landlock.${kind}`, ll[kind])) {
+        if (++paths > MAX_LANDLOCK_PATHS) {
+          fail(
+            `landlock.${kind}`,
+            `makes more than ${MAX_LANDLOCK_PATHS} paths in all`,
+            RangeError,
+          );
+        }
         r.open(TAG.LANDLOCK);
         r.u8(k);
         r.text(p);

@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-JP4Y744G.js";
+} from "./chunk-QDUJQY3U.js";
 import {
   ConstantTable,
   VERSION,
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-U5IMRLRJ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-GCXWSAKD.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GYAHL6MB.js";
+} from "./chunk-WWPK3HYJ.js";
 import {
   openLocal
 } from "./chunk-D4MZWHAE.js";

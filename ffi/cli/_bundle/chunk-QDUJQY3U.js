@@ -1330,6 +1330,7 @@ var KNOWN2 = /* @__PURE__ */ new Set([
   "assertUsernsDisabled",
   "signal"
 ]);
+var MAX_LANDLOCK_PATHS = 256;
 var TAG = {
   ARG: 1,
   ENV: 2,
@@ -1843,13 +1844,22 @@ function encodeSpawnRequest(argv, options, table) {
     }
   }
   if (o.rlimits !== void 0) {
-    if (typeof o.rlimits !== "object" || o.rlimits === null) {
+    if (typeof o.rlimits !== "object" || o.rlimits === null || Array.isArray(o.rlimits)) {
       fail2("rlimits", "must be an object of limits by name");
     }
+    const count2 = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
+    const named = /* @__PURE__ */ new Map();
     for (const [name, v] of Object.entries(o.rlimits)) {
       const full = /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`;
       const res = table.lookup("rlimit", full);
-      if (res === void 0) fail2(`rlimits.${name}`, "unknown resource here", RangeError);
+      if (res === void 0 || res < 0 || res >= count2) {
+        fail2(`rlimits.${name}`, "unknown resource here", RangeError);
+      }
+      const before = named.get(res);
+      if (before !== void 0) {
+        fail2(`rlimits.${name}`, `names the resource of rlimits.${before} again`);
+      }
+      named.set(res, name);
       const [cur, max] = rlimitValue(`rlimits.${name}`, v);
       r.open(TAG.RLIMIT);
       r.u32(res);
@@ -1874,8 +1884,8 @@ function encodeSpawnRequest(argv, options, table) {
     r.add(TAG.NO_NEW_PRIVS);
   }
   if (o.landlock !== void 0) {
-    if (typeof o.landlock !== "object" || o.landlock === null) {
-      fail2("landlock", "must be an object");
+    if (typeof o.landlock !== "object" || o.landlock === null || Array.isArray(o.landlock)) {
+      fail2("landlock", "must be an object of path sets");
     }
     const ll = o.landlock;
     for (const key of Object.keys(ll)) {
@@ -1892,12 +1902,16 @@ function encodeSpawnRequest(argv, options, table) {
     if (ll.bestEffort !== void 0 && bool("landlock.bestEffort", ll.bestEffort)) {
       r.add(TAG.LANDLOCK_BEST_EFFORT);
     }
+    let paths = 0;
     [
       "read",
       "write",
       "execute"
     ].forEach((kind, k) => {
       for (const p of pathList(`landlock.${kind}`, ll[kind])) {
+        if (++paths > MAX_LANDLOCK_PATHS) {
+          fail2(`landlock.${kind}`, `makes more than ${MAX_LANDLOCK_PATHS} paths in all`, RangeError);
+        }
         r.open(TAG.LANDLOCK);
         r.u8(k);
         r.text(p);
