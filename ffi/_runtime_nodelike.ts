@@ -78,10 +78,21 @@ export const nodeLike: Pick<
   Backend,
   "env" | "setEnv" | "isFile" | "readFile" | "writeExecutable" | "arch" | "process"
 > = {
-  env: (name) => process.env[name],
+  // The environment is an object: a name its prototype has (toString) is no variable, and
+  // __proto__ is one (assigned, it would be taken as the prototype; Bun's object takes no
+  // such variable at all, which local.setenv says).
+  env: (name) => Object.hasOwn(process.env, name) ? process.env[name] : undefined,
   setEnv(name, value) {
     if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
+    else if (name !== "__proto__") process.env[name] = value;
+    else {
+      Object.defineProperty(process.env, name, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    }
   },
   isFile(path) {
     try {

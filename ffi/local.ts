@@ -142,7 +142,16 @@ const ENV_CALLS: Record<string, EnvCall> = {
     const key = text(name, "name");
     if (badName(key)) throw invalid();
     if (overwrite === 0 && runtime.env(key) !== undefined) return undefined;
-    runtime.setEnv(key, text(value, "value"));
+    const v = text(value, "value");
+    runtime.setEnv(key, v);
+    // Bun's process.env takes no variable named __proto__ (and says nothing).
+    if (runtime.env(key) !== v) {
+      throw new UnsupportedError(
+        "setenv",
+        [],
+        `this runtime's environment cannot hold a variable named ${JSON.stringify(key)}`,
+      );
+    }
   },
   unsetenv([name], invalid, text) {
     const key = text(name, "name");

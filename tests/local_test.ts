@@ -27,6 +27,7 @@ import {
 import { nativeArch } from "../ffi/seccomp/mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { openLibrary } from "../ffi/_native.ts";
+import { runtimeName } from "../ffi/_runtime.ts";
 import { Reader, SEG, STATUS, VAL, Writer } from "../ffi/_wire.ts";
 import {
   assertEveryThreadDenied,
@@ -101,6 +102,40 @@ Deno.test(
     assert(seen.rounds > 0);
   },
 );
+
+Deno.test("local environment calls take the names objects have as variables too", async () => {
+  // The runtime's environment is an object: names its prototype has are no variables, and
+  // __proto__ is one like any other.
+  using local = openLocal();
+  const names = ["toString", "constructor", "__proto__", "hasOwnProperty"];
+  try {
+    for (const n of names) assertEquals(local.getenv(n), null, n);
+    local.setenv("constructor", "cc", 0);
+    // Bun's process.env takes no variable named __proto__: said, not dropped.
+    const proto = runtimeName() === "bun" ? [] : ["__proto__=pp"];
+    if (proto.length === 0) {
+      assertThrows(() => local.setenv("__proto__", "pp", 1), UnsupportedError, "__proto__");
+    } else local.setenv("__proto__", "pp", 1);
+    assertEquals(local.getenv("constructor"), "cc");
+    assertEquals(local.getenv("__proto__"), proto.length === 0 ? null : "pp");
+    assertEquals(local.getenv("toString"), null);
+    const listed = local.environ();
+    assert(listed.includes("constructor=cc"), `${listed}`);
+    assertEquals(listed.filter((e) => e.startsWith("__proto__=")), proto);
+    // A control process started now has them.
+    await withDriver(async (drv) => {
+      const o = await (await drv.spawn(["env"], { inheritEnv: true })).output();
+      const lines = new TextDecoder().decode(o.stdout).split("\n");
+      assert(lines.includes("constructor=cc"), `${lines}`);
+      assertEquals(lines.filter((e) => e.startsWith("__proto__=")), proto);
+    });
+    local.unsetenv("__proto__");
+    assertEquals(local.getenv("__proto__"), null);
+    assertEquals(local.environ().filter((e) => e.startsWith("__proto__=")), []);
+  } finally {
+    for (const n of names) local.unsetenv(n);
+  }
+});
 
 Deno.test("local prctl death signal round trips (the calling thread's)", () => {
   using local = openLocal();

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-WWPK3HYJ.js";
+} from "./chunk-CGYPB2PD.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-D4MZWHAE.js";
+} from "./chunk-GHXGL2NT.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-UQIGDMFD.js";
+} from "./chunk-HGUSGD2P.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-XUWHU7LW.js";
+} from "./chunk-QATDSCZ2.js";
 import {
   runtime
-} from "./chunk-AU3EB4BW.js";
+} from "./chunk-2ZBDARMH.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-BBKJLDSW.js")).openLocal();
+      local = (await import("./local-2LFVKZTG.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-C2M4NP2T.js");
+  const { runWithDriver } = await import("./_driver_run-CUL6SVJH.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

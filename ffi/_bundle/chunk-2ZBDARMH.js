@@ -52,9 +52,9 @@ async function load() {
     case "deno":
       return (await import("./_runtime_deno-D7KXRFAP.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-UF3DYJF2.js")).backend;
+      return (await import("./_runtime_bun-JIBN4J7U.js")).backend;
     case "node":
-      return (await import("./_runtime_node-5CFZ5JQG.js")).backend;
+      return (await import("./_runtime_node-PPMFY3AX.js")).backend;
     default:
       return unsupported();
   }

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-AU3EB4BW.js";
+} from "./chunk-2ZBDARMH.js";
 import {
   BPF_ABS,
   BPF_ALU,

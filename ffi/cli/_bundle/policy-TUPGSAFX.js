@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-HH2I6VAR.js";
-import "./chunk-U7Q6UROU.js";
+} from "./chunk-TYNHHZDC.js";
+import "./chunk-GK6WE6WV.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

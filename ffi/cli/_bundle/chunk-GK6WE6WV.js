@@ -52,9 +52,9 @@ async function load() {
     case "deno":
       return (await import(new URL("./_runtime_deno-WEZA3HZC.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-YEYW724D.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-6FIY7AN2.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-6VN57P6P.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-7FLMNQSV.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-7UDU3ICN.js";
+} from "./chunk-L5NK3HYR.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-AL4U2QPZ.js";
-import "./chunk-RLDM6PTF.js";
+} from "./chunk-NW4RTJTT.js";
+import "./chunk-INEJNOCM.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-U7Q6UROU.js";
+import "./chunk-GK6WE6WV.js";
 export {
   Local,
   openLocal

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-UQIGDMFD.js";
+} from "./chunk-HGUSGD2P.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-XUWHU7LW.js";
-import "./chunk-AU3EB4BW.js";
+import "./chunk-QATDSCZ2.js";
+import "./chunk-2ZBDARMH.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-D35SRDGY.js";
+} from "./chunk-QHBJVUOR.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

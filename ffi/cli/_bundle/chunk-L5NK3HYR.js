@@ -46,10 +46,21 @@ var processSeam = {
   exit: (code) => process.exit(code)
 };
 var nodeLike = {
-  env: (name) => process.env[name],
+  // The environment is an object: a name its prototype has (toString) is no variable, and
+  // __proto__ is one (assigned, it would be taken as the prototype; Bun's object takes no
+  // such variable at all, which local.setenv says).
+  env: (name) => Object.hasOwn(process.env, name) ? process.env[name] : void 0,
   setEnv(name, value) {
     if (value === void 0) delete process.env[name];
-    else process.env[name] = value;
+    else if (name !== "__proto__") process.env[name] = value;
+    else {
+      Object.defineProperty(process.env, name, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true
+      });
+    }
   },
   isFile(path) {
     try {

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-XUWHU7LW.js";
+} from "./chunk-QATDSCZ2.js";
 import {
   BPF_A,
   BPF_ABS,

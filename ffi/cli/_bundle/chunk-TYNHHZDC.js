@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-U7Q6UROU.js";
+} from "./chunk-GK6WE6WV.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -6,7 +6,7 @@ import {
 } from "./chunk-3ZMA4YMA.js";
 import {
   runtime
-} from "./chunk-U7Q6UROU.js";
+} from "./chunk-GK6WE6WV.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-WWPK3HYJ.js";
+} from "./chunk-CGYPB2PD.js";
 import {
   openLocal
-} from "./chunk-D4MZWHAE.js";
+} from "./chunk-GHXGL2NT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-GSI37Y4Y.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-AU3EB4BW.js";
+} from "./chunk-2ZBDARMH.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-D4MZWHAE.js";
+} from "./chunk-GHXGL2NT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-AU3EB4BW.js";
+import "./chunk-2ZBDARMH.js";
 export {
   Local,
   openLocal

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-HH2I6VAR.js";
-import "./chunk-U7Q6UROU.js";
+} from "./chunk-TYNHHZDC.js";
+import "./chunk-GK6WE6WV.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-XUWHU7LW.js";
-import "./chunk-AU3EB4BW.js";
+} from "./chunk-QATDSCZ2.js";
+import "./chunk-2ZBDARMH.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
