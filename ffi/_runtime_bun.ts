@@ -223,13 +223,15 @@ async function spawnHelper(
   options: HelperOptions = {},
 ): Promise<HelperProcess> {
   if (pipesForced(backend)) return spawnWithPipes(argv, options.constants);
+  // Bun listens on a path too long for the root's sockaddr_un (which the others refuse).
+  const path = socketPathIn(temporaryFolder());
+  if (path === undefined) return spawnWithPipes(argv, options.constants);
   let server: { stop(force?: boolean): void } | undefined;
   const token = randomHex(16);
   const check = options.refuseStrangers;
   // Before the spawn returns, no connection can be the root's: pid 0 refuses all.
   let rootPid = 0;
   const channel = new Channel(token, check && (() => check(path, rootPid)));
-  const path = socketPathIn(temporaryFolder());
   try {
     // Bun calls the handlers unbound, and reads only an object's own properties.
     server = bun.listen({

@@ -18,6 +18,7 @@ import {
   type ExecLibc,
   execWithRequestThrough,
   lineInEnvironment,
+  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -122,7 +123,12 @@ async function spawnHelper(
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv, options.constants);
   let server: Server | undefined;
-  const path = socketPathIn(temporaryFolder());
+  const tmp = temporaryFolder();
+  const path = socketPathIn(tmp);
+  if (path === undefined) {
+    if (inherit) throw noSocketPath(tmp);
+    return await spawnWithPipes(argv, options.constants);
+  }
   try {
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));

@@ -344,6 +344,25 @@ Deno.test('stdout "inherit" is the host\'s stdout; closed there, /dev/null', asy
   assertEquals([closed.child, closed.code, closed.answers], ["/dev/null", 0, true]);
 });
 
+Deno.test("a TMPDIR no socket path fits in (too long, a space) starts without the socket", async () => {
+  // The root reads the socket's path as one word, into a sockaddr_un of 108 bytes: Bun made
+  // a socket there anyway, and every runtime sent a path with a space, which the root
+  // refused; the start failed ("exited with status 2 before connecting").
+  const tmp = await Deno.makeTempDir();
+  try {
+    const long = `${tmp}/${"d".repeat(100)}`;
+    const spaced = `${tmp}/with space`;
+    for (const dir of [long, spaced]) {
+      await Deno.mkdir(dir);
+      const got = await fixtureJson("odd_tmpdir", { TMPDIR: dir });
+      assertEquals(got.out, "hi\n", dir);
+      assertEquals([...Deno.readDirSync(dir)], [], `${dir}: left behind`);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("a start whose executable cannot run leaves no socket behind, at once", async () => {
   // The listener of such a start held its socket file (and, under Bun, the program) open.
   const tmp = await Deno.makeTempDir();

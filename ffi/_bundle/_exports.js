@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-CGYPB2PD.js";
+} from "./chunk-UEAMXPAY.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-GHXGL2NT.js";
+} from "./chunk-AH6ELIIT.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-GSI37Y4Y.js";
+import "./chunk-6NMEEKNM.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-HGUSGD2P.js";
+} from "./chunk-QWRF4UHF.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-QATDSCZ2.js";
+} from "./chunk-2LZ7MZFS.js";
 import {
   runtime
-} from "./chunk-2ZBDARMH.js";
+} from "./chunk-YLDM7XIA.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-2LFVKZTG.js")).openLocal();
+      local = (await import("./local-JPXNFGV5.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CUL6SVJH.js");
+  const { runWithDriver } = await import("./_driver_run-MCO5AEMQ.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

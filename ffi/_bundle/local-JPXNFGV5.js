@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-GHXGL2NT.js";
+} from "./chunk-AH6ELIIT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-2ZBDARMH.js";
+import "./chunk-YLDM7XIA.js";
 export {
   Local,
   openLocal

@@ -18,7 +18,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-2ZBDARMH.js";
+} from "./chunk-YLDM7XIA.js";
 
 // ffi/_calls.ts
 var CALLS = {

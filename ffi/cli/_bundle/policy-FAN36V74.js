@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-TYNHHZDC.js";
-import "./chunk-GK6WE6WV.js";
+} from "./chunk-FRWR66DH.js";
+import "./chunk-YMYQS2JF.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -50,7 +50,11 @@ function inSteps(ms, fn, wait) {
   return () => cancel();
 }
 function socketPathIn(tmp) {
-  return `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
+  const path = `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
+  return /[ \n\0]/.test(path) || new TextEncoder().encode(path).length >= 108 ? void 0 : path;
+}
+function noSocketPath(tmp) {
+  return new Error(`Cannot make the control process's socket in ${JSON.stringify(tmp)}: its path must take under 108 bytes with no space (set TMPDIR to a folder that gives one)`);
 }
 function socketLine(path, token, options = {}) {
   const words = [
@@ -197,6 +201,7 @@ export {
   MAX_TIMER_MS,
   after,
   socketPathIn,
+  noSocketPath,
   socketLine,
   CHANNEL_VARIABLE,
   lineInEnvironment,

@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-CGYPB2PD.js";
+} from "./chunk-UEAMXPAY.js";
 import {
   openLocal
-} from "./chunk-GHXGL2NT.js";
+} from "./chunk-AH6ELIIT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-GSI37Y4Y.js";
+import "./chunk-6NMEEKNM.js";
 import {
   SetupError
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-2ZBDARMH.js";
+} from "./chunk-YLDM7XIA.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

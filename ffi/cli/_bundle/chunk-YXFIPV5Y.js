@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-INEJNOCM.js";
+} from "./chunk-7EPVFQHS.js";
 import {
   CstructValue,
   Reader,
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-GK6WE6WV.js";
+} from "./chunk-YMYQS2JF.js";
 
 // ffi/_calls.ts
 var CALLS = {

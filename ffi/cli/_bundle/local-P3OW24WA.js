@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-NW4RTJTT.js";
-import "./chunk-INEJNOCM.js";
+} from "./chunk-YXFIPV5Y.js";
+import "./chunk-7EPVFQHS.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-GK6WE6WV.js";
+import "./chunk-YMYQS2JF.js";
 export {
   Local,
   openLocal

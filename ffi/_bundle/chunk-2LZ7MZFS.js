@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-2ZBDARMH.js";
+} from "./chunk-YLDM7XIA.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -7,6 +7,7 @@ import {
   elapsed,
   execWithRequestThrough,
   lineInEnvironment,
+  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -14,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-G62J3HGU.js";
+} from "./chunk-Z4GHGPET.js";
 import {
   holding
 } from "./chunk-VCG2CDOK.js";
@@ -267,7 +268,12 @@ async function spawnHelper(argv, timeout, options = {}) {
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
-  const path = socketPathIn(temporaryFolder());
+  const tmp = temporaryFolder();
+  const path = socketPathIn(tmp);
+  if (path === void 0) {
+    if (inherit) throw noSocketPath(tmp);
+    return spawnWithPipes(argv, options.constants);
+  }
   const token = randomHex(16);
   const line = socketLine(path, token, {
     inheritStdio: inherit,

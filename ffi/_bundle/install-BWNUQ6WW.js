@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-HGUSGD2P.js";
+} from "./chunk-QWRF4UHF.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-QATDSCZ2.js";
-import "./chunk-2ZBDARMH.js";
+import "./chunk-2LZ7MZFS.js";
+import "./chunk-YLDM7XIA.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

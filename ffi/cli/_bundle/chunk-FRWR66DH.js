@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-GK6WE6WV.js";
+} from "./chunk-YMYQS2JF.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-NW4RTJTT.js";
+} from "./chunk-YXFIPV5Y.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-MFV54X3U.js";
+} from "./chunk-KXCS7S23.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-INEJNOCM.js";
+} from "./chunk-7EPVFQHS.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -45,7 +45,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-G62J3HGU.js";
+} from "./chunk-Z4GHGPET.js";
 import "./chunk-VCG2CDOK.js";
 import {
   AbortedError,
@@ -62,7 +62,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-GK6WE6WV.js";
+} from "./chunk-YMYQS2JF.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

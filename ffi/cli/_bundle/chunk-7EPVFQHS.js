@@ -6,7 +6,7 @@ import {
 } from "./chunk-3ZMA4YMA.js";
 import {
   runtime
-} from "./chunk-GK6WE6WV.js";
+} from "./chunk-YMYQS2JF.js";
 
 // ffi/constants.ts
 var lastParsed;

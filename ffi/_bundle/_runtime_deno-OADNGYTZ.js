@@ -8,6 +8,7 @@ import {
   execWithRequestThrough,
   holding,
   lineInEnvironment,
+  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -15,7 +16,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-GSI37Y4Y.js";
+} from "./chunk-6NMEEKNM.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -265,7 +266,12 @@ async function spawnHelper(argv, timeout, options = {}) {
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
-  const path = socketPathIn(temporaryFolder());
+  const tmp = temporaryFolder();
+  const path = socketPathIn(tmp);
+  if (path === void 0) {
+    if (inherit) throw noSocketPath(tmp);
+    return spawnWithPipes(argv, options.constants);
+  }
   const token = randomHex(16);
   const line = socketLine(path, token, {
     inheritStdio: inherit,

@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-GHXGL2NT.js";
+} from "./chunk-AH6ELIIT.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -33,7 +33,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-GSI37Y4Y.js";
+} from "./chunk-6NMEEKNM.js";
 import {
   AbortedError,
   AlcoveError,
@@ -49,7 +49,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-2ZBDARMH.js";
+} from "./chunk-YLDM7XIA.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-WJVHPOBV.js"),
+    import("./policy-SLX6257L.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-SU72AN7L.js")
+    import("./install-BWNUQ6WW.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-QATDSCZ2.js";
-import "./chunk-2ZBDARMH.js";
+} from "./chunk-2LZ7MZFS.js";
+import "./chunk-YLDM7XIA.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
