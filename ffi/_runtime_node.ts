@@ -300,7 +300,13 @@ function addressOf(k: Koffi, buf: Uint8Array | null): bigint {
 
 function openLibrary(path: string): NativeLibrary {
   const k = loadKoffi();
-  const lib = k.load(path);
+  let lib: ReturnType<Koffi["load"]>;
+  try {
+    lib = k.load(path);
+  } catch (e) {
+    // koffi's message leaves out the file ("Failed to load shared library: file too short").
+    throw new Error(`Cannot load ${path}: ${(e as Error).message}`, { cause: e });
+  }
   const abi = lib.func("int alcove_abi(void)");
   const version = lib.func("const char *alcove_version(void)");
   const localCall = lib.func(

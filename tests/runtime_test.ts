@@ -363,6 +363,21 @@ Deno.test("a TMPDIR no socket path fits in (too long, a space) starts without th
   }
 });
 
+Deno.test("a libalcove.so that is no library is named in the error", async () => {
+  // Node's koffi said "Failed to load shared library: file too short", without the file.
+  const dir = await Deno.makeTempDir({ prefix: "alcove_broken_" });
+  try {
+    await Deno.writeTextFile(`${dir}/libalcove.so`, "garbage\n");
+    await Deno.copyFile(native.helper, `${dir}/alcove`);
+    await Deno.chmod(`${dir}/alcove`, 0o755);
+    const { e } = await fixtureJson("broken_library", { ALCOVE_LIB_PATH: dir });
+    assertStringIncludes(e, `${dir}/libalcove.so`);
+    assertStringIncludes(e, "too short");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a start whose executable cannot run leaves no socket behind, at once", async () => {
   // The listener of such a start held its socket file (and, under Bun, the program) open.
   const tmp = await Deno.makeTempDir();

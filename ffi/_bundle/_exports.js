@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-UEAMXPAY.js";
+} from "./chunk-GPHEWC4W.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-AH6ELIIT.js";
+} from "./chunk-HITKDWNT.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-QWRF4UHF.js";
+} from "./chunk-4XJZRBDG.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-2LZ7MZFS.js";
+} from "./chunk-JM6VWRRD.js";
 import {
   runtime
-} from "./chunk-YLDM7XIA.js";
+} from "./chunk-E4M2M7VU.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-JPXNFGV5.js")).openLocal();
+      local = (await import("./local-LPLSFES2.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-MCO5AEMQ.js");
+  const { runWithDriver } = await import("./_driver_run-JIVRKHTC.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

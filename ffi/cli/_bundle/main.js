@@ -15,14 +15,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-KXCS7S23.js";
+} from "./chunk-6DO7BOVB.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-7EPVFQHS.js";
+} from "./chunk-RXQ6H7KB.js";
 import {
   ABI
 } from "./chunk-3ZMA4YMA.js";
@@ -31,7 +31,7 @@ import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-YMYQS2JF.js";
+} from "./chunk-QDL4RWZ2.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-P3OW24WA.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-NUGQSOI3.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-B4YL2AAS.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-P6CLNEPH.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -18,7 +18,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-YLDM7XIA.js";
+} from "./chunk-E4M2M7VU.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -6,7 +6,7 @@ import {
 } from "./chunk-3ZMA4YMA.js";
 import {
   runtime
-} from "./chunk-YMYQS2JF.js";
+} from "./chunk-QDL4RWZ2.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-FRWR66DH.js";
-import "./chunk-YMYQS2JF.js";
+} from "./chunk-WHWGC4CZ.js";
+import "./chunk-QDL4RWZ2.js";
 import {
   BPF_A,
   BPF_ABS,

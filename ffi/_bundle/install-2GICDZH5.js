@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-QWRF4UHF.js";
+} from "./chunk-4XJZRBDG.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-2LZ7MZFS.js";
-import "./chunk-YLDM7XIA.js";
+import "./chunk-JM6VWRRD.js";
+import "./chunk-E4M2M7VU.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

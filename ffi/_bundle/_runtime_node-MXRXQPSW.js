@@ -263,7 +263,14 @@ function addressOf(k, buf) {
 }
 function openLibrary(path) {
   const k = loadKoffi();
-  const lib = k.load(path);
+  let lib;
+  try {
+    lib = k.load(path);
+  } catch (e) {
+    throw new Error(`Cannot load ${path}: ${e.message}`, {
+      cause: e
+    });
+  }
   const abi = lib.func("int alcove_abi(void)");
   const version = lib.func("const char *alcove_version(void)");
   const localCall = lib.func("int64_t alcove_local_call(uint32_t call, uint64_t payload, size_t len, uint64_t out, size_t cap)");

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-2LZ7MZFS.js";
-import "./chunk-YLDM7XIA.js";
+} from "./chunk-JM6VWRRD.js";
+import "./chunk-E4M2M7VU.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-YXFIPV5Y.js";
-import "./chunk-7EPVFQHS.js";
+} from "./chunk-RUPSQTLW.js";
+import "./chunk-RXQ6H7KB.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-YMYQS2JF.js";
+import "./chunk-QDL4RWZ2.js";
 export {
   Local,
   openLocal

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-UEAMXPAY.js";
+} from "./chunk-GPHEWC4W.js";
 import {
   openLocal
-} from "./chunk-AH6ELIIT.js";
+} from "./chunk-HITKDWNT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-6NMEEKNM.js";
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-YLDM7XIA.js";
+} from "./chunk-E4M2M7VU.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-7EPVFQHS.js";
+} from "./chunk-RXQ6H7KB.js";
 import {
   CstructValue,
   Reader,
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-YMYQS2JF.js";
+} from "./chunk-QDL4RWZ2.js";
 
 // ffi/_calls.ts
 var CALLS = {

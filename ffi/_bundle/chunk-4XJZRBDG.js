@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-2LZ7MZFS.js";
+} from "./chunk-JM6VWRRD.js";
 import {
   BPF_A,
   BPF_ABS,

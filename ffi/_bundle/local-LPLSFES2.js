@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-AH6ELIIT.js";
+} from "./chunk-HITKDWNT.js";
 import "./chunk-3ZMA4YMA.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-YLDM7XIA.js";
+import "./chunk-E4M2M7VU.js";
 export {
   Local,
   openLocal

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-FRWR66DH.js";
-import "./chunk-YMYQS2JF.js";
+} from "./chunk-WHWGC4CZ.js";
+import "./chunk-QDL4RWZ2.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
