@@ -750,9 +750,19 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         if (next.tail) await this.#proc.write(next.tail);
       }
     } catch (e) {
-      // A stop that came while this wrote closed the input: that is no loss of the root.
+      // A stop that came while this wrote closed the input: that is no loss of the root. A
+      // root that ended makes a write fail (EPIPE) before its end is read: how it ended is
+      // the cause to give (the read loop gives it), unless it lives on a second later.
       if (this.#closed === null) {
-        this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
+        let cancel = () => {};
+        await Promise.race([
+          this.#readDone,
+          new Promise<void>((resolve) => cancel = after(1000, resolve)),
+        ]);
+        cancel();
+        if (this.#closed === null) {
+          this.#fail(`cannot write to the root control process: ${(e as Error).message}`);
+        }
       }
     } finally {
       this.#writing = false;

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertMatch, assertRejects } from "@std/assert";
 import { Alcove, DriverClosedError, encodeSpawnRequest, PipelineError } from "../mod.ts";
 import { CALLS } from "../ffi/_calls.ts";
 import { DOWN, Reader, STATUS, UP, VAL, Writer } from "../ffi/_wire.ts";
@@ -310,6 +310,29 @@ Deno.test("a stream that loses framing ends the control process cleanly", async 
     await assertRejects(() => raw.frame(), Error, "closed its output");
   } finally {
     await raw.close();
+  }
+});
+
+Deno.test("a call written after the root died says how the root ended", async () => {
+  // The write fails (EPIPE) before the read loop sees the end: that was the error given.
+  for (let i = 0; i < 5; i++) {
+    await withDriver(async (drv) => {
+      const root = drv.pid;
+      Deno.kill(root, "SIGKILL");
+      // Until it is dead, with no turn of the event loop: its end is not read meanwhile.
+      for (;;) {
+        try {
+          if (Deno.readTextFileSync(`/proc/${root}/stat`).split(") ")[1][0] === "Z") break;
+        } catch {
+          break; // reaped
+        }
+      }
+      const e = await assertRejects(() => drv.getpid([]), DriverClosedError);
+      assertMatch(
+        e.message,
+        /^Cannot (run|finish) getpid: the root control process exited \(signal SIGKILL\)$/,
+      );
+    });
   }
 });
 

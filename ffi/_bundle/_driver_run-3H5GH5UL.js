@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GPHEWC4W.js";
+} from "./chunk-77IBZIIW.js";
 import {
   openLocal
 } from "./chunk-HITKDWNT.js";
