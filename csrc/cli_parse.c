@@ -669,7 +669,7 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         } else if (strcmp(arg, "--uid") == 0 || strcmp(arg, "--gid") == 0) {
             uint64_t v;
             int is_uid = arg[2] == 'u';
-            if (decimal(a, 0xfffffffe, &v) < 0)
+            if (decimal(a, 0x7fffffff, &v) < 0) /* bubblewrap's int */
                 return usage("Invalid %s: %s", is_uid ? "uid" : "gid", a);
             if (is_uid)
                 p->has_uid = 1, p->uid = (uint32_t)v;

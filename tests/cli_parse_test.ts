@@ -168,6 +168,9 @@ const REFUSED: string[][] = [
   ["--cap-add", "0x", ...ROOT, "true"],
   ["--cap-add", "08", ...ROOT, "true"],
   ["--uid", "4294967295", "--unshare-user", ...ROOT, "true"],
+  // bubblewrap takes ids as a C int: 2^31 and above are refused, though the kernel has them.
+  ["--uid", "2147483648", "--unshare-user", ...ROOT, "true"],
+  ["--gid", "4294967294", "--unshare-user", ...ROOT, "true"],
   ["--gid", "-1", "--unshare-user", ...ROOT, "true"],
   ["--uid", "99999999999999999999999999", "--unshare-user", ...ROOT, "true"],
   ["--hostname", "box", ...ROOT, "true"],

@@ -449,6 +449,8 @@ Deno.test(needs("cli: bad command lines give bwrap's message and status", NO_BWR
     ["--remount-ro"],
     ["--hostname", "x", "true"],
     ["--unshare-user", "--uid", "x", "true"],
+    ["--unshare-user", "--uid", "2147483648", "true"],
+    ["--unshare-user", "--gid", "4294967294", "true"],
     ["--uid", "5", "--gid", "5", "true"],
     ["--gid", "5", "true"],
     ["--size", "10", "--dir", "/x", "true"],

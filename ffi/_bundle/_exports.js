@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-77IBZIIW.js";
+} from "./chunk-YWRF47FJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-3H5GH5UL.js");
+  const { runWithDriver } = await import("./_driver_run-N4BQMBJ7.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -753,11 +753,11 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         plan.assertUsernsDisabled = true;
         break;
       case "--uid":
-        o.uid = integer(a, "uid", 0xfffffffe);
+        o.uid = integer(a, "uid");
         plan.uidGiven = true;
         break;
       case "--gid":
-        o.gid = integer(a, "gid", 0xfffffffe);
+        o.gid = integer(a, "gid");
         break;
       case "--hostname":
         o.hostname = a;

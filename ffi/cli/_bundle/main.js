@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-6DO7BOVB.js";
+} from "./chunk-KRNLSXDK.js";
 import {
   ConstantTable,
   VERSION,
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-D5E6VOJ5.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-J7J5SQM3.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

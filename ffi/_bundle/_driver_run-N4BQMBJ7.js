@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-77IBZIIW.js";
+} from "./chunk-YWRF47FJ.js";
 import {
   openLocal
 } from "./chunk-HITKDWNT.js";

@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-6DO7BOVB.js";
+} from "./chunk-KRNLSXDK.js";
 import {
   ConstantTable,
   VERSION,

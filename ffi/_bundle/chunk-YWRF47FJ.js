@@ -3466,11 +3466,11 @@ function parse(args, io, warnings) {
         plan.assertUsernsDisabled = true;
         break;
       case "--uid":
-        o.uid = integer(a, "uid", 4294967294);
+        o.uid = integer(a, "uid");
         plan.uidGiven = true;
         break;
       case "--gid":
-        o.gid = integer(a, "gid", 4294967294);
+        o.gid = integer(a, "gid");
         break;
       case "--hostname":
         o.hostname = a;
