@@ -471,33 +471,74 @@ fail:
     return -EINVAL;
 }
 
-size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
+/* Calls each(path, arg) with /proc/PID/task/TID/<file> for every thread TID of pid, until
+ * one returns nonzero. Returns that, or 0 (also when pid is gone). */
+static int each_task_file(pid_t pid, const char *file, int (*each)(const char *, void *),
+                          void *arg)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (d == NULL)
         return 0;
-    size_t n = 0;
+    int rv = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < cap) {
+    while (rv == 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char file[384];
-        snprintf(file, sizeof(file), "/proc/%d/task/%s/children", (int)pid, e->d_name);
-        FILE *fp = fopen(file, "re");
-        if (fp == NULL)
-            continue;
-        int child;
-        while (n < cap && fscanf(fp, "%d", &child) == 1)
-            out[n++] = (pid_t)child;
-        fclose(fp);
+        char name[384];
+        snprintf(name, sizeof(name), "/proc/%d/task/%s/%s", (int)pid, e->d_name, file);
+        rv = each(name, arg);
     }
     closedir(d);
-    return n;
+    return rv;
+}
+
+struct children {
+    pid_t *out;
+    size_t n, cap;
+};
+
+static int add_children(const char *path, void *arg)
+{
+    struct children *c = arg;
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL)
+        return 0;
+    int child;
+    while (c->n < c->cap && fscanf(fp, "%d", &child) == 1)
+        c->out[c->n++] = (pid_t)child;
+    fclose(fp);
+    return c->n == c->cap;
+}
+
+size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
+{
+    struct children c = {out, 0, cap};
+    if (cap > 0)
+        each_task_file(pid, "children", add_children, &c);
+    return c.n;
 }
 
 #define KILL_TREE_MAX 4096
+
+/* Nonzero when the thread whose stat is at path runs yet: neither stopped nor ended. */
+static int running(const char *path, void *arg)
+{
+    (void)arg;
+    char stat[512];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    stat[n] = 0;
+    /* "pid (comm) S ...": the name may hold ") ", the state follows the last one. */
+    const char *end = strrchr(stat, ')');
+    return end != NULL && end[1] == ' ' && end[2] != 0 && strchr("TtZXx", end[2]) == NULL;
+}
 
 /* Whether every thread of pid has stopped or ended (or pid is gone). A thread stops on its
  * way back to user space: one that has stopped is not inside a fork whose child its list
@@ -505,33 +546,7 @@ size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
  * as a signal to a whole process group would). */
 static int all_stopped(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return 1;
-    int stopped = 1;
-    struct dirent *e;
-    while (stopped && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char file[384], stat[512];
-        snprintf(file, sizeof(file), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-        int fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, stat, sizeof(stat) - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        stat[n] = 0;
-        /* "pid (comm) S ...": the name may hold ") ", the state follows the last one. */
-        const char *end = strrchr(stat, ')');
-        if (end != NULL && end[1] == ' ' && end[2] != 0 && strchr("TtZXx", end[2]) == NULL)
-            stopped = 0;
-    }
-    closedir(d);
-    return stopped;
+    return !each_task_file(pid, "stat", running, NULL);
 }
 
 static long long monotonic_ns(void)
