@@ -352,6 +352,7 @@ static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
         write_self(proc_fd, "setgroups", "deny");
         snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
         write_self(proc_fd, "gid_map", line);
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
     if ((sb->disable_userns || sb->assert_userns_disabled) && unshare(CLONE_NEWUSER) == 0)
         fail(EEXIST, "assert-userns",
@@ -1211,6 +1212,12 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             _exit(127); /* the parent reported why */
         close(sb->sync_fd);
     }
+    /* This process drops its privileges below while it runs on the control process's
+     * memory (or a copy of it): no process of its user may then open that memory through
+     * /proc/PID/mem or ptrace it, which would be the control process's. Not before the id
+     * maps, which the parent writes through this process's /proc. exec gives the program a
+     * state of its own; the parent gives its own back once this process has left. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int hier;
     if (sb->cgroup != NULL && (rv = alcove_cg_enter(sb->cgroup, sb->cg_into_v2, &hier)) < 0)
         failf(-rv, "cgroup", NULL, "Cannot move the process into the cgroup %s",
@@ -1301,6 +1308,9 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     }
     if (sb->has_uid || sb->has_gid || sb->disable_userns)
         die_with_parent(sb, ppid);
+    /* A change of ids sets the state to fs.suid_dumpable, which may be 1. */
+    if (sb->has_uid || sb->has_gid)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     set_caps(sb);
     if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "no_new_privs", "Cannot set no_new_privs", NULL);

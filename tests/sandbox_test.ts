@@ -115,6 +115,66 @@ Deno.test("spawn: the peak memory of a program is its own, not the control proce
   });
 });
 
+/** Opens /proc/PID/mem of every process above its own pid, for argv[2] seconds, and prints
+ * the first whose memory maps argv[1] (the control process's executable). */
+const GRAB_MEMORY = `#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  time_t end = time(NULL) + atoi(argv[2]);
+  pid_t self = getpid();
+  static char maps[1 << 16];
+  while (time(NULL) < end) {
+    for (pid_t p = self + 1; p < self + 3000; p++) {
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/mem", p);
+      int fd = open(path, O_RDWR);
+      if (fd < 0) continue;
+      snprintf(path, sizeof path, "/proc/%d/maps", p);
+      int m = open(path, O_RDONLY);
+      ssize_t n = m < 0 ? 0 : read(m, maps, sizeof maps - 1);
+      maps[n > 0 ? n : 0] = 0;
+      if (strstr(maps, argv[1]) != NULL) { printf("opened %d\\n", p); return 0; }
+      close(fd);
+      if (m >= 0) close(m);
+    }
+  }
+  return 0;
+}
+`;
+
+Deno.test(
+  needs("spawn: no program reaches the control process's memory through another's setup", NOT_ROOT),
+  async () => {
+    // A child runs on the control process's memory until its exec (or on a copy of it), and
+    // has dropped its capabilities by then: a program of the same uid without capabilities
+    // could open that child's /proc/PID/mem, and so write into the control process.
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/grab.c`, GRAB_MEMORY);
+      const cc = await output("cc", ["-O2", "-o", `${dir}/grab`, `${dir}/grab.c`]);
+      assertEquals(cc.code, 0, new TextDecoder().decode(cc.stderr));
+      await withDriver(async (drv) => {
+        const exe = Deno.readLinkSync(`/proc/${drv.pid}/exe`);
+        const grab = await drv.spawn([`${dir}/grab`, exe, "4"]);
+        let done = false;
+        const out = grab.output().finally(() => done = true);
+        // Siblings in their setup, from both kinds of spawn: on this memory, and on a copy.
+        for (let i = 0; i < 1500 && !done; i++) {
+          const options: SpawnOptions = i % 2 ? {} : { namespaces: ["uts"] };
+          await (await drv.spawn(["true"], options)).status;
+        }
+        assertEquals(text((await out).stdout), "");
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("spawn: many quick programs, each with all its output", async () => {
   await withDriver(async (drv) => {
     const runs = await Promise.all(

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -334,6 +335,9 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     int busy = ap->down_queued > 0 || alcove_children_in_setup(ap) > 0;
     int lend = (flags != 0 || hold) && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
                sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled && !busy;
+    /* The child makes this memory undumpable for its setup (see alcove_sandbox_child):
+     * given back once it has left it. */
+    int dumpable = borrow || lend ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : 0;
     if (borrow || lend)
         reset_peak_rss(ap);
     struct child_arg a = {&sb, ap};
@@ -425,6 +429,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         unsigned char rec[4096];
         size_t have = wait_exec(fds[3][0], pid, deadline(started, &sb), &timed_out, rec,
                                 sizeof(rec));
+        if (dumpable == 1)
+            prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         if (lend) {
             alcove_spawning = 0;
             sigprocmask(SIG_SETMASK, &old, NULL);
