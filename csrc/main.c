@@ -137,6 +137,22 @@ static int channel_line(int *keep_fds)
     return 1;
 }
 
+/* Over pipes, the channel is stdin and stdout: it moves above 2 and /dev/null takes their
+ * place, so that a program spawned with stdio "inherit" gets no end of it (it would read the
+ * host's calls, or write into the replies). */
+static int move_pipe_channel(struct alcove_state *ap)
+{
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    int out = in < 0 ? -1 : fcntl(1, F_DUPFD_CLOEXEC, 3);
+    int null = out < 0 ? -1 : open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+        return -1;
+    close(null);
+    ap->up_in = in;
+    ap->up_out = out;
+    return 0;
+}
+
 /* Connects to the host's socket: the channel from now on. */
 static int connect_host(struct alcove_state *ap)
 {
@@ -312,6 +328,11 @@ int main(int argc, char *argv[])
     static struct alcove_state state;
     struct alcove_state *ap = &state;
     alcove_state_init(ap, 0, 0, 1);
+    if (!cli_mode && !socket_mode && move_pipe_channel(ap) < 0) {
+        fprintf(stderr, "alcove: cannot move the channel off stdin and stdout: %s\n",
+                strerror(errno));
+        return 1;
+    }
     alcove_subreaper(ap, 1);
     if (alcove_signal_init(ap, cli_mode ? alcove_cli_default_signals() : 0) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));

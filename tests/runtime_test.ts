@@ -363,6 +363,13 @@ Deno.test("a TMPDIR no socket path fits in (too long, a space) starts without th
   }
 });
 
+Deno.test('over pipes, a program with stdio "inherit" gets no end of the channel', async () => {
+  // The root's stdin and stdout were the channel: the program read the host's calls and
+  // wrote into the replies, and the driver lost its framing.
+  const got = await fixtureJson("pipes_inherit", { ALCOVE_TRANSPORT: "pipes" });
+  assertEquals(got, { reason: "exit", code: 0, err: "done\n", alive: true });
+});
+
 Deno.test("a libalcove.so that is no library is named in the error", async () => {
   // Node's koffi said "Failed to load shared library: file too short", without the file.
   const dir = await Deno.makeTempDir({ prefix: "alcove_broken_" });
