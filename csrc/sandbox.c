@@ -520,9 +520,9 @@ size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap)
     return c.n;
 }
 
-#define KILL_TREE_MAX 4096
-
-/* Nonzero when the thread whose stat is at path runs yet: neither stopped nor ended. */
+/* Nonzero when the thread whose stat is at path runs yet: neither stopped, nor ended, nor
+ * in an uninterruptible sleep (a vfork's parent waits for its child so; such a thread forks
+ * nothing until it wakes, and stops then). */
 static int running(const char *path, void *arg)
 {
     (void)arg;
@@ -537,10 +537,11 @@ static int running(const char *path, void *arg)
     stat[n] = 0;
     /* "pid (comm) S ...": the name may hold ") ", the state follows the last one. */
     const char *end = strrchr(stat, ')');
-    return end != NULL && end[1] == ' ' && end[2] != 0 && strchr("TtZXx", end[2]) == NULL;
+    return end != NULL && end[1] == ' ' && end[2] != 0 && strchr("TtZXxD", end[2]) == NULL;
 }
 
-/* Whether every thread of pid has stopped or ended (or pid is gone). A thread stops on its
+/* Whether every thread of pid has stopped, ended or sleeps uninterruptibly (or pid is
+ * gone). A thread stops on its
  * way back to user space: one that has stopped is not inside a fork whose child its list
  * of children does not hold yet (a stop sent to one process does not end a fork under way,
  * as a signal to a whole process group would). */
@@ -556,33 +557,141 @@ static long long monotonic_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The processes of a tree being killed: in the order found, and a set of them (open
+ * addressing, 0 for a free slot, at most half full). */
+struct tree {
+    pid_t *pid;
+    size_t n, cap;
+    pid_t *set;
+    size_t set_cap;
+};
+
+static size_t slot_of(pid_t p, size_t cap)
+{
+    return (size_t)((uint32_t)p * 2654435761u) & (cap - 1);
+}
+
+static int tree_has(const struct tree *t, pid_t p)
+{
+    for (size_t i = t->set_cap ? slot_of(p, t->set_cap) : 0; t->set_cap;
+         i = (i + 1) & (t->set_cap - 1)) {
+        if (t->set[i] == p)
+            return 1;
+        if (t->set[i] == 0)
+            break;
+    }
+    return 0;
+}
+
+/* 1 when p is added, 0 when it was there, -1 without memory. */
+static int tree_add(struct tree *t, pid_t p)
+{
+    if (tree_has(t, p))
+        return 0;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 256;
+        pid_t *grown = realloc(t->pid, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        t->pid = grown;
+        t->cap = cap;
+    }
+    if (2 * (t->n + 1) > t->set_cap) {
+        size_t cap = t->set_cap ? 2 * t->set_cap : 512;
+        pid_t *set = calloc(cap, sizeof(*set));
+        if (set == NULL)
+            return -1;
+        for (size_t i = 0; i < t->n; i++) {
+            size_t k = slot_of(t->pid[i], cap);
+            while (set[k] != 0)
+                k = (k + 1) & (cap - 1);
+            set[k] = t->pid[i];
+        }
+        free(t->set);
+        t->set = set;
+        t->set_cap = cap;
+    }
+    size_t k = slot_of(p, t->set_cap);
+    while (t->set[k] != 0)
+        k = (k + 1) & (t->set_cap - 1);
+    t->set[k] = p;
+    t->pid[t->n++] = p;
+    return 1;
+}
+
+/* Every child of pid, into *buf (grown as needed); the count. */
+static size_t all_children(pid_t pid, pid_t **buf, size_t *cap)
+{
+    for (;;) {
+        if (*cap == 0) {
+            pid_t *b = malloc(256 * sizeof(*b));
+            if (b == NULL)
+                return 0;
+            *buf = b;
+            *cap = 256;
+        }
+        size_t n = alcove_children_of(pid, *buf, *cap);
+        if (n < *cap)
+            return n;
+        pid_t *grown = realloc(*buf, 2 * *cap * sizeof(*grown));
+        if (grown == NULL)
+            return n;
+        *buf = grown;
+        *cap *= 2;
+    }
+}
+
+static void stop_one(pid_t p, long long until)
+{
+    kill(p, SIGSTOP);
+    while (!all_stopped(p) && monotonic_ns() < until) {
+        struct timespec pause = {0, 20000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 void alcove_kill_tree(pid_t pid, int sig)
 {
     /* Every descendant is found before anything dies: a process that dies first hands
      * its children to the subreaper, out of the walk (a daemon that left the process
      * group would then live on). Each is stopped, and its children listed once it has
      * stopped, so none can fork past the walk; the process group is stopped first, so
-     * none of it forks meanwhile either. Then the group and the tree get sig. A pid
-     * namespace goes with its init. The wait for the stops has a bound (a process in an
-     * uninterruptible sleep stops when it wakes): 100 ms for the whole walk. */
+     * none of it forks meanwhile either. The wait for the stops has a bound (100 ms for
+     * the whole walk), and the walk goes over the whole tree again until a pass finds no
+     * one new (for a second at most): a fork under way when its parent was listed shows on
+     * a later pass. Then the group and the tree get sig. A pid namespace goes with its
+     * init. */
     kill(-pid, SIGSTOP);
-    static pid_t seen[KILL_TREE_MAX];
-    size_t n = 0, next = 0;
-    seen[n++] = pid;
-    long long until = monotonic_ns() + 100000000LL;
-    while (next < n) {
-        pid_t p = seen[next++];
-        kill(p, SIGSTOP);
-        while (!all_stopped(p) && monotonic_ns() < until) {
-            struct timespec pause = {0, 20000};
-            nanosleep(&pause, NULL);
+    struct tree t = {0};
+    pid_t *kids = NULL;
+    size_t kids_cap = 0;
+    long long now = monotonic_ns(), until = now + 100000000LL, last = now + 1000000000LL;
+    if (tree_add(&t, pid) > 0)
+        stop_one(pid, until);
+    else
+        kill(pid, sig);
+    for (int quiet = 0; quiet < 2 && monotonic_ns() < last;) {
+        int added = 0;
+        for (size_t i = 0; i < t.n; i++) { /* those found in this pass too */
+            size_t k = all_children(t.pid[i], &kids, &kids_cap);
+            for (size_t j = 0; j < k; j++) {
+                int r = tree_add(&t, kids[j]);
+                if (r > 0)
+                    stop_one(kids[j], until);
+                else if (r < 0)
+                    kill(kids[j], sig); /* no memory to hold it: at least it goes */
+                added |= r != 0;
+            }
         }
-        n += alcove_children_of(p, seen + n, KILL_TREE_MAX - n);
+        quiet = added ? 0 : quiet + 1;
     }
     kill(-pid, sig);
-    for (size_t i = n; i-- > 0;)
-        kill(seen[i], sig);
+    for (size_t i = t.n; i-- > 0;)
+        kill(t.pid[i], sig);
     kill(-pid, SIGCONT); /* a stopped process that ignored sig still dies of SIGKILL */
-    for (size_t i = 0; i < n; i++)
-        kill(seen[i], SIGCONT);
+    for (size_t i = 0; i < t.n; i++)
+        kill(t.pid[i], SIGCONT);
+    free(t.pid);
+    free(t.set);
+    free(kids);
 }

@@ -115,6 +115,14 @@ Deno.test("spawn: the peak memory of a program is its own, not the control proce
   });
 });
 
+/** Compiles a C program into `dir` as `name`; its path. */
+async function compileC(dir: string, name: string, source: string): Promise<string> {
+  await Deno.writeTextFile(`${dir}/${name}.c`, source);
+  const cc = await output("cc", ["-O2", "-o", `${dir}/${name}`, `${dir}/${name}.c`]);
+  assertEquals(cc.code, 0, new TextDecoder().decode(cc.stderr));
+  return `${dir}/${name}`;
+}
+
 /** Opens /proc/PID/mem of every process above its own pid, for argv[2] seconds, and prints
  * the first whose memory maps argv[1] (the control process's executable). */
 const GRAB_MEMORY = `#include <fcntl.h>
@@ -154,9 +162,7 @@ Deno.test(
     // could open that child's /proc/PID/mem, and so write into the control process.
     const dir = await Deno.makeTempDir();
     try {
-      await Deno.writeTextFile(`${dir}/grab.c`, GRAB_MEMORY);
-      const cc = await output("cc", ["-O2", "-o", `${dir}/grab`, `${dir}/grab.c`]);
-      assertEquals(cc.code, 0, new TextDecoder().decode(cc.stderr));
+      await compileC(dir, "grab", GRAB_MEMORY);
       await withDriver(async (drv) => {
         const exe = Deno.readLinkSync(`/proc/${drv.pid}/exe`);
         const grab = await drv.spawn([`${dir}/grab`, exe, "4"]);
@@ -888,6 +894,74 @@ Deno.test("spawn: timeout kills what the tree forks while the kill walks it", as
     }
   });
 });
+
+/** argv[1] children, each in a session of its own, all waiting. */
+const WIDE = `#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  for (int i = atoi(argv[1]); i > 0; i--) {
+    pid_t p = fork();
+    if (p == 0) { setsid(); for (;;) pause(); }
+    if (p < 0) return 1;
+  }
+  for (;;) pause();
+}
+`;
+
+/** A forker in a process group of its own whose children each leave for a session of their
+ * own, beside a vfork parent that sleeps uninterruptibly until its child (which waits) execs. */
+const FORKER_AND_VFORK = `#include <signal.h>
+#include <unistd.h>
+int main(void) {
+  signal(SIGCHLD, SIG_IGN);
+  if (fork() == 0) {
+    setpgid(0, 0);
+    pid_t me = getpid();
+    for (;;) {
+      if (fork() == 0) {
+        setsid();
+        usleep(20000);
+        if (getppid() == me) _exit(0);
+        for (;;) pause();
+      }
+    }
+  }
+  usleep(300000);
+  if (vfork() == 0) for (;;) pause();
+  return 0;
+}
+`;
+
+Deno.test(
+  needs("spawn: timeout kills a tree of thousands, and one that keeps the kill waiting", NOT_ROOT),
+  async () => {
+    // The kill's walk held 4096 processes at most (the rest lived on), and gave all its
+    // stops 100 ms together: a vfork parent, which does not stop until its child execs, used
+    // them up, and a fork under way was then missed.
+    const dir = await Deno.makeTempDir();
+    try {
+      const wide = await compileC(dir, "wide", WIDE);
+      const forker = await compileC(dir, "forker", FORKER_AND_VFORK);
+      await withDriver(async (drv) => {
+        const runs: [string[], number][] = [[[wide, "4300"], 6000]];
+        for (let i = 0; i < 6; i++) runs.push([[forker], 1000]);
+        for (const [[program, ...args], timeout] of runs) {
+          const marker = `${Math.floor(Math.random() * 1e9)}`;
+          const p = await drv.spawn([program, ...args, marker], { timeout });
+          assertEquals((await p.status).reason, "timeout");
+          for (let j = 0; j < 250 && withMarker(marker).length > 0; j++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          const left = withMarker(marker);
+          for (const pid of left) Deno.kill(pid, "SIGKILL");
+          assertEquals(left.length, 0, `${program}: left behind`);
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("spawn: timeout also ends a setup step that blocks", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alcove-fifo-" });
