@@ -18,7 +18,7 @@
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering, exported symbols or the spawn
  * request's records change. */
-#define ALCOVE_ABI 15
+#define ALCOVE_ABI 16
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535

@@ -368,9 +368,12 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return READ_AGAIN;
     close_fd(fd);
-    if (type == ALCOVE_UP_STDOUT && ap->opt.stdout_closed)
+    /* A spawned program's output ends where it closes it, which may be long before its exit
+     * (since ABI 16): its reader is told so. */
+    int spawned = c->spawned && !c->quiet;
+    if (type == ALCOVE_UP_STDOUT && (ap->opt.stdout_closed || spawned))
         event(ap, c->pid, ALCOVE_EVENT_STDOUT_CLOSED, 0, 0);
-    if (type == ALCOVE_UP_STDERR && ap->opt.stderr_closed)
+    if (type == ALCOVE_UP_STDERR && (ap->opt.stderr_closed || spawned))
         event(ap, c->pid, ALCOVE_EVENT_STDERR_CLOSED, 0, 0);
     return READ_CLOSED;
 }

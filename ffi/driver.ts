@@ -125,6 +125,8 @@ interface ProcState {
   dropped: number;
   events: AlcoveEvent[];
   ended: boolean;
+  /** Its stdout, its stderr came to their end (an event said so): nothing more comes there. */
+  closed: [boolean, boolean];
   waiters: Set<() => void>;
   stdinChain: Promise<void>;
   /** The state of the process above it in the pipeline (none for the root). */
@@ -1102,6 +1104,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     }
     const st = this.#state(pids);
     if (!st.abandoned) st.events.push(ev);
+    if (ev.type === "stdout_closed") st.closed[0] = true;
+    if (ev.type === "stderr_closed") st.closed[1] = true;
     // Its descendants went with it: nothing more will come from them.
     if (ev.type === "exit" || ev.type === "termsig") this.#end(st);
     if (st.abandoned && st.ended) this.#retire(st);
@@ -1155,6 +1159,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         dropped: 0,
         events: [],
         ended,
+        closed: [false, false],
         waiters: new Set(),
         stdinChain: Promise.resolve(),
         parent: ended ? null : parent,
@@ -1320,7 +1325,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   /**
    * The next chunk of the process's stdout: waits until there is one, or until
    * the timeout (then null). Returns null at once when the process has ended and
-   * everything it wrote was read.
+   * everything it wrote was read, or its stdout came to its end (a `stdout_closed` event:
+   * always for a spawned program, for others with the `stdout_closed` option).
    *
    * @example
    * ```ts
@@ -1332,7 +1338,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * ```
    */
   stdout(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null> {
-    return this.#take("stdout", pipeline, options, (st) => st.stdout);
+    return this.#take("stdout", pipeline, options, (st) => st.stdout, 0);
   }
 
   /**
@@ -1348,7 +1354,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * ```
    */
   stderr(pipeline: Pipeline, options?: CallOptions): Promise<Uint8Array | null> {
-    return this.#take("stderr", pipeline, options, (st) => st.stderr);
+    return this.#take("stderr", pipeline, options, (st) => st.stderr, 1);
   }
 
   /**
@@ -1374,6 +1380,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     pipeline: Pipeline,
     options: CallOptions | undefined,
     queue: (st: ProcState) => T[],
+    stream?: 0 | 1,
   ): Promise<T | null> {
     try {
       checkPipeline(call, pipeline);
@@ -1384,7 +1391,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(st, q));
-    if (st.ended || this.#drained) return Promise.resolve(null);
+    const over = () => st.ended || this.#drained || (stream !== undefined && st.closed[stream]);
+    if (over()) return Promise.resolve(null);
     if (options?.timeout === 0) return Promise.resolve(null);
     return new Promise<T | null>((resolve, reject) => {
       let cancelTimer: (() => void) | undefined;
@@ -1398,7 +1406,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       };
       const check = () => {
         if (q.length > 0) done(this.#shift(st, q));
-        else if (st.ended || this.#drained) done(null);
+        else if (over()) done(null);
       };
       const onAbort = () => done(null, new AbortedError(call, pipeline, options?.signal?.reason));
       if (options?.signal?.aborted) return onAbort();

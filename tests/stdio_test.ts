@@ -143,6 +143,29 @@ Deno.test("stdout and stderr are kept apart and tagged with the pipeline", async
   });
 });
 
+Deno.test("a spawned program's stdout ends where it closes it, before its exit", async () => {
+  // Read to its end, then stdin closed: the end came only with the exit, which waited for
+  // stdin: a deadlock.
+  await withDriver(async (drv) => {
+    const p = await drv.spawn([
+      "sh",
+      "-c",
+      "echo answer; exec 1>&-; echo late >&2; cat >/dev/null",
+    ]);
+    const out = new Uint8Array(await new Response(p.stdout).arrayBuffer());
+    assertEquals(new TextDecoder().decode(out), "answer\n");
+    await p.stdin.getWriter().close();
+    // stderr, which cat holds, ends with the exit.
+    const err = new Uint8Array(await new Response(p.stderr).arrayBuffer());
+    assertEquals(new TextDecoder().decode(err), "late\n");
+    assertEquals((await p.status).code, 0);
+    // The low-level call: null once the stdout_closed event came, the exit still to come.
+    const q = await drv.spawn(["sh", "-c", "exec 1>&-; read x"]);
+    assertEquals(await drv.stdout([q.pid], { timeout: 5000 }), null);
+    await q.kill();
+  });
+});
+
 Deno.test("after the end, stdout and event return null at once", async () => {
   await withDriver(async (drv) => {
     const p = await drv.fork([]);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-YWRF47FJ.js";
+} from "./chunk-PH5UAR2N.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,10 +62,10 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-HITKDWNT.js";
+} from "./chunk-67IQU6LV.js";
 import {
   ABI
-} from "./chunk-3ZMA4YMA.js";
+} from "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-6NMEEKNM.js";
 import {
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-4XJZRBDG.js";
+} from "./chunk-Q2TL7THN.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-JM6VWRRD.js";
+} from "./chunk-E5FFKB26.js";
 import {
   runtime
-} from "./chunk-E4M2M7VU.js";
+} from "./chunk-DOKMC64P.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-LPLSFES2.js")).openLocal();
+      local = (await import("./local-SRLZ5WCR.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-N4BQMBJ7.js");
+  const { runWithDriver } = await import("./_driver_run-JWPZH73X.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -15,23 +15,23 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-KRNLSXDK.js";
+} from "./chunk-ZTCYM4Q5.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-RXQ6H7KB.js";
+} from "./chunk-64DRXTJM.js";
 import {
   ABI
-} from "./chunk-3ZMA4YMA.js";
+} from "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-QDL4RWZ2.js";
+} from "./chunk-H54KSUJW.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-NUGQSOI3.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-VZFJQZSG.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-J7J5SQM3.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-EFETA2BT.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

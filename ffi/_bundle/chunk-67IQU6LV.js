@@ -3,7 +3,7 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-3ZMA4YMA.js";
+} from "./chunk-NI4LYG7Q.js";
 import {
   CstructValue,
   Reader,
@@ -18,7 +18,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-E4M2M7VU.js";
+} from "./chunk-DOKMC64P.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-RUPSQTLW.js";
-import "./chunk-RXQ6H7KB.js";
-import "./chunk-3ZMA4YMA.js";
+} from "./chunk-6V7J4TRZ.js";
+import "./chunk-64DRXTJM.js";
+import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-QDL4RWZ2.js";
+import "./chunk-H54KSUJW.js";
 export {
   Local,
   openLocal

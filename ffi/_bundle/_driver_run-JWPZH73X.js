@@ -5,11 +5,11 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-YWRF47FJ.js";
+} from "./chunk-PH5UAR2N.js";
 import {
   openLocal
-} from "./chunk-HITKDWNT.js";
-import "./chunk-3ZMA4YMA.js";
+} from "./chunk-67IQU6LV.js";
+import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-6NMEEKNM.js";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-E4M2M7VU.js";
+} from "./chunk-DOKMC64P.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -50,7 +50,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-OADNGYTZ.js")).backend;
+      return (await import("./_runtime_deno-AGC2XQ76.js")).backend;
     case "bun":
       return (await import("./_runtime_bun-YDMKIWPH.js")).backend;
     case "node":

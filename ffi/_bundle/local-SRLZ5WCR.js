@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-HITKDWNT.js";
-import "./chunk-3ZMA4YMA.js";
+} from "./chunk-67IQU6LV.js";
+import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-E4M2M7VU.js";
+import "./chunk-DOKMC64P.js";
 export {
   Local,
   openLocal

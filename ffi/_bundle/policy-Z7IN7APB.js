@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-JM6VWRRD.js";
-import "./chunk-E4M2M7VU.js";
+} from "./chunk-E5FFKB26.js";
+import "./chunk-DOKMC64P.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

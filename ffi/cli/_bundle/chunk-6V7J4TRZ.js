@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-RXQ6H7KB.js";
+} from "./chunk-64DRXTJM.js";
 import {
   CstructValue,
   Reader,
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-QDL4RWZ2.js";
+} from "./chunk-H54KSUJW.js";
 
 // ffi/_calls.ts
 var CALLS = {

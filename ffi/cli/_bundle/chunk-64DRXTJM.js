@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-3ZMA4YMA.js";
+} from "./chunk-NI4LYG7Q.js";
 import {
   runtime
-} from "./chunk-QDL4RWZ2.js";
+} from "./chunk-H54KSUJW.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -50,7 +50,7 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-DIK5LQDO.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-2SCAMWI4.js", import.meta.url).href)).backend;
     case "bun":
       return (await import(new URL("./_runtime_bun-7DXOKQJV.js", import.meta.url).href)).backend;
     case "node":

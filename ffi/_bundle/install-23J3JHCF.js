@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-4XJZRBDG.js";
+} from "./chunk-Q2TL7THN.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-JM6VWRRD.js";
-import "./chunk-E4M2M7VU.js";
+import "./chunk-E5FFKB26.js";
+import "./chunk-DOKMC64P.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-WHWGC4CZ.js";
-import "./chunk-QDL4RWZ2.js";
+} from "./chunk-YHZZ37D7.js";
+import "./chunk-H54KSUJW.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
