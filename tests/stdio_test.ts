@@ -143,6 +143,22 @@ Deno.test("stdout and stderr are kept apart and tagged with the pipeline", async
   });
 });
 
+Deno.test("a Process's stdin fails with EPIPE whether the program closed it or ended", async () => {
+  // After the exit the write failed with a PipelineError (the pid has exited), before it
+  // with EPIPE: which one came depended on timing.
+  await withDriver(async (drv) => {
+    for (const script of ["exit 0", "exec 0<&-; sleep 5"]) {
+      const p = await drv.spawn(["sh", "-c", script], { stdout: "null", stderr: "null" });
+      if (script === "exit 0") await p.status;
+      else await new Promise((r) => setTimeout(r, 300));
+      const w = p.stdin.getWriter();
+      const e = await assertRejects(() => w.write(new Uint8Array(8)), SystemCallError);
+      assertEquals([e.code, e.message], ["EPIPE", `stdin in [${p.pid}]: EPIPE (Broken pipe)`]);
+      await p.kill();
+    }
+  });
+});
+
 Deno.test("a spawned program's stdout ends where it closes it, before its exit", async () => {
   // Read to its end, then stdin closed: the end came only with the exit, which waited for
   // stdin: a deadlock.
@@ -240,8 +256,8 @@ Deno.test("closing the stdin of a program that has ended resolves; a write rejec
     const q = await drv.spawn(["true"]);
     await q.status;
     const late = q.stdin.getWriter();
-    const e = await assertRejects(() => late.write(new Uint8Array(1)), PipelineError);
-    assertEquals(e.pid, q.pid);
+    const e = await assertRejects(() => late.write(new Uint8Array(1)), SystemCallError);
+    assertEquals(e.code, "EPIPE");
   });
 });
 

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-PH5UAR2N.js";
+} from "./chunk-TRENK5LI.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-JWPZH73X.js");
+  const { runWithDriver } = await import("./_driver_run-MB3O4GA3.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

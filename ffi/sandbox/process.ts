@@ -13,7 +13,13 @@
  * @module
  */
 import { concat } from "../_wire.ts";
-import { AlcoveError, DriverClosedError, PipelineError, ProcessExitedError } from "../errors.ts";
+import {
+  AlcoveError,
+  DriverClosedError,
+  PipelineError,
+  ProcessExitedError,
+  SystemCallError,
+} from "../errors.ts";
 import type { Pipeline, ResourceUsage } from "../types.ts";
 import {
   ABANDON,
@@ -181,7 +187,8 @@ export class Process implements AsyncDisposable {
   }
 
   /** Its standard input (when stdin was "pipe"): closing it sends EOF. Once the program
-   * has ended, a write rejects (nobody reads it) and a close resolves.
+   * has ended or closed its stdin, a write rejects with a SystemCallError EPIPE (nobody
+   * reads it) and a close resolves.
    *
    * @example
    * ```ts
@@ -206,7 +213,7 @@ export class Process implements AsyncDisposable {
         controller.signal.addEventListener("abort", discard, { once: true });
         return this.#host.stdin(this.pipeline, chunk).catch((e) => {
           this.#host.eof(this.pipeline).catch(() => {});
-          throw e;
+          throw this.#brokenPipe(e);
         }).finally(() => controller.signal.removeEventListener("abort", discard));
       },
       // Closing the input of a program that has ended is done: nothing is lost.
@@ -216,11 +223,23 @@ export class Process implements AsyncDisposable {
     return this.#stdin;
   }
 
-  /** Rethrows `e` unless it says that this process has ended. */
-  #unlessGone(e: unknown): void {
+  /** Whether `e` says that this process has ended. */
+  #gone(e: unknown): boolean {
     const gone = (e instanceof PipelineError && e.reason === "not_child") ||
       e instanceof ProcessExitedError;
-    if (!gone || e.pid !== this.pid) throw e;
+    return gone && e.pid === this.pid;
+  }
+
+  /** Rethrows `e` unless it says that this process has ended. */
+  #unlessGone(e: unknown): void {
+    if (!this.#gone(e)) throw e;
+  }
+
+  /** A write to a program that has ended fails as one to a closed pipe does, whether the
+   * program had closed its stdin or ended when the write came (as Deno.Command's). */
+  #brokenPipe(e: unknown): unknown {
+    if (!this.#gone(e)) return e;
+    return new SystemCallError("stdin", this.pipeline, "EPIPE", 32, { text: "Broken pipe" });
   }
 
   /** Its standard output (when stdout was "pipe"), read as it comes. Cancelling it drops

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-PH5UAR2N.js";
+} from "./chunk-TRENK5LI.js";
 import {
   openLocal
 } from "./chunk-67IQU6LV.js";
