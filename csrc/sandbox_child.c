@@ -947,8 +947,15 @@ static void set_caps(const struct alcove_sandbox *sb)
     memset(data, 0, sizeof(data));
     data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
     data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        fail(errno, "capabilities", "Cannot set the capabilities kept", NULL);
+    if (syscall(SYS_capset, &hdr, data) < 0) {
+        /* Kept capabilities must be held: without root, a user namespace gives them. */
+        int err = errno;
+        failf(err, "capabilities", NULL, "Cannot set the capabilities kept%s",
+              err == EPERM && (sb->namespaces & CLONE_NEWUSER) == 0 && sb->userns_fd < 0
+                  ? " (this process does not hold them: without root, ask for the \"user\" "
+                    "namespace)"
+                  : "");
+    }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         fail(errno, "capabilities", "Cannot clear the ambient capabilities", NULL);
     for (unsigned cap = 0; cap < 64; cap++)

@@ -129,6 +129,21 @@ Deno.test(
         'spawn: Cannot change to uid 0 (without root, ask for the "user" namespace): EPERM ' +
           "(Operation not permitted)",
       );
+      // Capabilities it does not hold: the same hint; with "user", it holds them there.
+      const caps = await assertRejects(
+        () => drv.spawn(["true"], { capabilities: ["CAP_NET_ADMIN"] }),
+        SetupError,
+      );
+      assertEquals(
+        caps.message,
+        "spawn: Cannot set the capabilities kept (this process does not hold them: without " +
+          'root, ask for the "user" namespace): EPERM (Operation not permitted)',
+      );
+      const held = await drv.spawn(["true"], {
+        namespaces: ["user", "net"],
+        capabilities: ["CAP_NET_ADMIN"],
+      });
+      assertEquals((await held.status).code, 0);
       assertEquals(await drv.cpid([]), []);
       // A user namespace may mount only the proc of a pid namespace it owns: without one of
       // its own, proc is the host's, bound (as bubblewrap does), with the same processes.

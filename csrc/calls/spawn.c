@@ -91,7 +91,8 @@ static const char *clone_hint(int err, unsigned long long flags)
     if (!(flags & NEWUSER))
         return "Cannot create the namespaces: this needs CAP_SYS_ADMIN, or a user namespace";
     if (alcove_read_int_file("/proc/sys/user/max_user_namespaces") == 0)
-        return "Cannot create a user namespace: user.max_user_namespaces is 0";
+        return "Cannot create a user namespace: user.max_user_namespaces is 0 (raise it as "
+               "root: sysctl -w user.max_user_namespaces=N)";
     if (alcove_read_int_file("/proc/sys/kernel/unprivileged_userns_clone") == 0 && geteuid() != 0)
         return "Cannot create a user namespace: kernel.unprivileged_userns_clone is 0 "
                "(set it to 1, or run as root)";
