@@ -22,7 +22,7 @@ import {
   type SpawnOptions,
   SystemCallError,
 } from "../mod.ts";
-import { IS_ROOT, needs, output, withDriver, withMarker } from "./_helpers.ts";
+import { fixtureCommand, IS_ROOT, needs, output, withDriver, withMarker } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 const text = (b: Uint8Array) => decoder.decode(b);
@@ -581,6 +581,27 @@ Deno.test(
     }
   },
 );
+
+Deno.test("spawn: with user.max_user_namespaces at 0, the error says how to raise it", async () => {
+  // In a user namespace of its own (unshare -U -r), whose limit its root may set.
+  const [cmd, args] = fixtureCommand("no_user_namespaces");
+  const r = await output("unshare", [
+    "--user",
+    "--map-root-user",
+    "sh",
+    "-c",
+    'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+    "sh",
+    cmd,
+    ...args,
+  ]);
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  assertEquals(
+    JSON.parse(new TextDecoder().decode(r.stdout)).message,
+    "spawn: Cannot create a user namespace: user.max_user_namespaces is 0 (raise it as root: " +
+      "sysctl -w user.max_user_namespaces=N): ENOSPC (No space left on device)",
+  );
+});
 
 Deno.test("spawn: a program that is there but whose interpreter is not says which", async () => {
   // A root with /usr but neither /lib nor /lib64: the programs are there, their dynamic
