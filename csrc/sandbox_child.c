@@ -342,7 +342,9 @@ static void user_namespace_rules(struct alcove_sandbox *sb, int proc_fd)
             fail(errno, "setgroups", "Cannot drop the supplementary groups", NULL);
         if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
             fail(errno, "userns", "Cannot change ids before the nested user namespace", NULL);
-        /* A change of ids made /proc/self root's: its id maps must stay writable. */
+        /* A change of ids made /proc/self root's: its id maps must stay writable, for the
+         * three writes below (this process is on a copy of the control process's memory, not
+         * on that memory itself, and in no user namespace another program owns). */
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         if (unshare(CLONE_NEWUSER) < 0)
             fail(errno, "userns", "unshare user ns", NULL);
@@ -1221,9 +1223,10 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     }
     /* This process drops its privileges below while it runs on the control process's
      * memory (or a copy of it): no process of its user may then open that memory through
-     * /proc/PID/mem or ptrace it, which would be the control process's. Not before the id
-     * maps, which the parent writes through this process's /proc. exec gives the program a
-     * state of its own; the parent gives its own back once this process has left. */
+     * /proc/PID/mem or ptrace it, which would be the control process's. Started by root it
+     * was born so; otherwise not before the id maps, which the parent writes through this
+     * process's /proc. exec gives the program a state of its own; the parent gives its own
+     * back once this process has left. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int hier;
     if (sb->cgroup != NULL && (rv = alcove_cg_enter(sb->cgroup, sb->cg_into_v2, &hier)) < 0)

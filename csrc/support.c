@@ -68,7 +68,8 @@ int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
 {
     if (fd < 0)
         return 0;
-    if (fd == ap->up_in || fd == ap->up_out || fd == ap->sigread || fd == ap->sigwrite)
+    if (fd == ap->up_in || fd == ap->up_out || fd == ap->sigread || fd == ap->sigwrite ||
+        fd == ap->clear_refs_fd)
         return 1;
     for (size_t i = 0; i < ap->nchild; i++) {
         const struct alcove_child *c = &ap->child[i];

@@ -168,9 +168,11 @@ Deno.test(
         const grab = await drv.spawn([`${dir}/grab`, exe, "4"]);
         let done = false;
         const out = grab.output().finally(() => done = true);
-        // Siblings in their setup, from both kinds of spawn: on this memory, and on a copy.
+        // Siblings in their setup, from both kinds of spawn (on this memory, and on a copy),
+        // and in a user namespace of their own, which a program of uid 0 owns.
+        const kinds: SpawnOptions[] = [{}, { namespaces: ["uts"] }, { namespaces: ["user"] }];
         for (let i = 0; i < 1500 && !done; i++) {
-          const options: SpawnOptions = i % 2 ? {} : { namespaces: ["uts"] };
+          const options = kinds[i % kinds.length];
           await (await drv.spawn(["true"], options)).status;
         }
         assertEquals(text((await out).stdout), "");

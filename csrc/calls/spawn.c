@@ -209,6 +209,14 @@ static void reset_peak_rss(struct alcove_state *ap)
     }
 }
 
+/* Makes this process dumpable again when it was (*was 1) before a spawn took that away. */
+static void give_back_dumpable(int *was)
+{
+    if (*was == 1)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    *was = 0;
+}
+
 static int vfork_child(void *arg)
 {
     struct child_arg *a = arg;
@@ -336,9 +344,18 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     int busy = ap->down_queued > 0 || alcove_children_in_setup(ap) > 0;
     int lend = (flags != 0 || hold) && !joins && !SPAWN_COPIES_MEMORY && cg == NULL && !sb.init &&
                sb.userns2_fd < 0 && !sb.disable_userns && !sb.assert_userns_disabled && !busy;
-    /* The child makes this memory undumpable for its setup (see alcove_sandbox_child):
-     * given back once it has left it. */
-    int dumpable = borrow || lend ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : 0;
+    /* The child must not be dumpable while it runs on this memory (or a copy of it) with
+     * fewer privileges than this process: a program of its uid, or the owner of a user
+     * namespace it makes, could open its /proc/PID/mem, which would be this process's. As
+     * root it is born so (root still writes its id maps); otherwise it makes itself so once
+     * they are written (see alcove_sandbox_child), and an unprivileged control process is its
+     * user's in any case. This process gets its state back once the child has left its
+     * memory: at once for a copy. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (dumpable == 1 && geteuid() == 0)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    else if (!(borrow || lend))
+        dumpable = 0; /* nothing to give back */
     if (borrow || lend)
         reset_peak_rss(ap);
     struct child_arg a = {&sb, ap};
@@ -367,6 +384,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             alcove_sandbox_child(&sb, ap); /* never returns */
     }
     err = errno;
+    if (pid < 0 || !(borrow || lend))
+        give_back_dumpable(&dumpable);
     if (!lend || pid < 0) {
         alcove_spawning = 0; /* set by a child that shared this memory */
         sigprocmask(SIG_SETMASK, &old, NULL);
@@ -410,6 +429,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         if (rv < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
+            give_back_dumpable(&dumpable);
             if (lend) {
                 alcove_spawning = 0;
                 sigprocmask(SIG_SETMASK, &old, NULL);
@@ -430,8 +450,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         unsigned char rec[4096];
         size_t have = wait_exec(fds[3][0], pid, deadline(started, &sb), &timed_out, rec,
                                 sizeof(rec));
-        if (dumpable == 1)
-            prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        give_back_dumpable(&dumpable);
         if (lend) {
             alcove_spawning = 0;
             sigprocmask(SIG_SETMASK, &old, NULL);
