@@ -308,6 +308,20 @@ static void grow_pipe(int fd, int *grown)
 
 /* Forward output of a child's stdout or stderr as data frames, read straight into
  * the upward buffer. On EOF or error the descriptor is closed. */
+/* An output pipe at its end: closed, and its reader told where the options ask for it. A
+ * spawned program's output ends where it closes it, which may be long before its exit (since
+ * ABI 16): its reader is always told. */
+static int output_closed(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type)
+{
+    close_fd(fd);
+    int spawned = c->spawned && !c->quiet;
+    if (type == ALCOVE_UP_STDOUT && (ap->opt.stdout_closed || spawned))
+        event(ap, c->pid, ALCOVE_EVENT_STDOUT_CLOSED, 0, 0);
+    if (type == ALCOVE_UP_STDERR && (ap->opt.stderr_closed || spawned))
+        event(ap, c->pid, ALCOVE_EVENT_STDERR_CLOSED, 0, 0);
+    return READ_CLOSED;
+}
+
 static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type,
                        int may_splice)
 {
@@ -324,8 +338,7 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
             limit_reached(c, SB_REASON_OUTPUT);
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
             return n > 0 ? READ_DATA : READ_AGAIN;
-        close_fd(fd);
-        return READ_CLOSED;
+        return output_closed(ap, c, fd, type);
     }
     size_t hdr = ALCOVE_WIRE_HEADER + 4;
     int avail = 0;
@@ -367,15 +380,7 @@ static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd,
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return READ_AGAIN;
-    close_fd(fd);
-    /* A spawned program's output ends where it closes it, which may be long before its exit
-     * (since ABI 16): its reader is told so. */
-    int spawned = c->spawned && !c->quiet;
-    if (type == ALCOVE_UP_STDOUT && (ap->opt.stdout_closed || spawned))
-        event(ap, c->pid, ALCOVE_EVENT_STDOUT_CLOSED, 0, 0);
-    if (type == ALCOVE_UP_STDERR && (ap->opt.stderr_closed || spawned))
-        event(ap, c->pid, ALCOVE_EVENT_STDERR_CLOSED, 0, 0);
-    return READ_CLOSED;
+    return output_closed(ap, c, fd, type);
 }
 
 /* Closes the output pipes the host no longer wants (ALCOVE_DOWN_CLOSE_OUTPUT), each once

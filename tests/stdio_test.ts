@@ -147,10 +147,10 @@ Deno.test("a Process's stdin fails with EPIPE whether the program closed it or e
   // After the exit the write failed with a PipelineError (the pid has exited), before it
   // with EPIPE: which one came depended on timing.
   await withDriver(async (drv) => {
-    for (const script of ["exit 0", "exec 0<&-; sleep 5"]) {
-      const p = await drv.spawn(["sh", "-c", script], { stdout: "null", stderr: "null" });
+    for (const script of ["exit 0", "exec 0<&- 1>&-; sleep 5"]) {
+      const p = await drv.spawn(["sh", "-c", script], { stderr: "null" });
       if (script === "exit 0") await p.status;
-      else await new Promise((r) => setTimeout(r, 300));
+      else await new Response(p.stdout).arrayBuffer(); // closed (stdin and stdout) by now
       const w = p.stdin.getWriter();
       const e = await assertRejects(() => w.write(new Uint8Array(8)), SystemCallError);
       assertEquals([e.code, e.message], ["EPIPE", `stdin in [${p.pid}]: EPIPE (Broken pipe)`]);
@@ -175,9 +175,19 @@ Deno.test("a spawned program's stdout ends where it closes it, before its exit",
     const err = new Uint8Array(await new Response(p.stderr).arrayBuffer());
     assertEquals(new TextDecoder().decode(err), "late\n");
     assertEquals((await p.status).code, 0);
-    // The low-level call: null once the stdout_closed event came, the exit still to come.
+    // Also once exactly maxOutput bytes came, none past it.
+    const full = await drv.spawn(["sh", "-c", "printf hello; exec 1>&-; cat >/dev/null"], {
+      maxOutput: 5,
+    });
+    assertEquals(await new Response(full.stdout).text(), "hello");
+    await full.stdin.getWriter().close();
+    assertEquals((await full.status).reason, "exit");
+    // The low-level call: null once the stdout_closed event came, the exit still to come
+    // (and well before the call's own time limit, which would give null too).
     const q = await drv.spawn(["sh", "-c", "exec 1>&-; read x"]);
-    assertEquals(await drv.stdout([q.pid], { timeout: 5000 }), null);
+    const asked = Date.now();
+    assertEquals(await drv.stdout([q.pid], { timeout: 20000 }), null);
+    assert(Date.now() - asked < 10000, "stdout waited for its time limit");
     await q.kill();
   });
 });
