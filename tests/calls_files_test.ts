@@ -162,8 +162,12 @@ Deno.test("a control process refuses to read, write, change or close its own cha
     const root = await drv.getpid([]);
     const kept = [...Deno.readDirSync(`/proc/${root}/fd`)].map((e) => Number(e.name))
       .filter((fd) => Deno.readLinkSync(`/proc/${root}/fd/${fd}`).endsWith("/clear_refs"));
-    assertEquals(kept.length, 1, `descriptors of ${root}`);
-    await assertRejects(() => drv.close([], kept[0]), RangeError, "belongs to the control process");
+    // None in the sanitizer's build, which copies memory wherever a child would borrow it.
+    const copies = (Deno.env.get("ALCOVE_LIB_PATH") ?? "").endsWith("build-sanitize");
+    assertEquals(kept.length, copies ? 0 : 1, `descriptors of ${root}`);
+    for (const fd of kept) {
+      await assertRejects(() => drv.close([], fd), RangeError, "belongs to the control process");
+    }
     await stillAnswers(drv, []);
     await stillAnswers(drv, [pid]);
   }));
