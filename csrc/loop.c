@@ -34,13 +34,6 @@ static long long realtime_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int alcove_set_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -306,8 +299,6 @@ static void grow_pipe(int fd, int *grown)
     alcove_grow_pipe(fd, ALCOVE_PIPE_SIZE);
 }
 
-/* Forward output of a child's stdout or stderr as data frames, read straight into
- * the upward buffer. On EOF or error the descriptor is closed. */
 /* An output pipe at its end: closed, and its reader told where the options ask for it. A
  * spawned program's output ends where it closes it, which may be long before its exit (since
  * ABI 16): its reader is always told. */
@@ -322,6 +313,8 @@ static int output_closed(struct alcove_state *ap, struct alcove_child *c, int *f
     return READ_CLOSED;
 }
 
+/* Forward output of a child's stdout or stderr as data frames, read straight into
+ * the upward buffer. On EOF or error the descriptor is closed. */
 static int read_output(struct alcove_state *ap, struct alcove_child *c, int *fd, unsigned type,
                        int may_splice)
 {
@@ -605,7 +598,7 @@ static void usage_event(struct alcove_state *ap, const struct alcove_child *c)
     alcove_reply_int(&r, (int64_t)c->usage.ru_utime.tv_sec * 1000000 + c->usage.ru_utime.tv_usec);
     alcove_reply_int(&r, (int64_t)c->usage.ru_stime.tv_sec * 1000000 + c->usage.ru_stime.tv_usec);
     alcove_reply_int(&r, c->usage.ru_maxrss);
-    alcove_reply_int(&r, (now_ns() - c->started_ns) / 1000);
+    alcove_reply_int(&r, (alcove_monotonic_ns() - c->started_ns) / 1000);
     /* From its cgroups when it had some (-1: not known). */
     const struct alcove_cg_usage *u = &c->cg_usage;
     alcove_reply_int(&r, c->has_cg_usage);
@@ -639,7 +632,7 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
         /* Killed once its time was up: by the timeout, if not by this process (a spawned
          * child does it itself when its budget ran out before its exec). */
         if (value == SIGKILL && c->reason == SB_REASON_NONE && c->deadline_ns != 0 &&
-            now_ns() >= c->deadline_ns)
+            alcove_monotonic_ns() >= c->deadline_ns)
             c->reason = SB_REASON_TIMEOUT;
     } else {
         kind = ALCOVE_EVENT_EXIT;
@@ -719,7 +712,7 @@ static int check_deadlines(struct alcove_state *ap)
         if (c->deadline_ns == 0 || c->dead || c->reason != SB_REASON_NONE)
             continue;
         if (now == 0)
-            now = now_ns();
+            now = alcove_monotonic_ns();
         if (now >= c->deadline_ns) {
             limit_reached(c, SB_REASON_TIMEOUT);
             continue;
@@ -861,10 +854,10 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
      * no such limit: the host keeps a small window of it in flight per process.) */
     size_t queued = alcove_buf_pending(&c->ctl_wbuf);
     if (queued == 0)
-        c->ctl_taken_ns = now_ns();
+        c->ctl_taken_ns = alcove_monotonic_ns();
     else if (queued + plen > ALCOVE_DOWN_LIMIT ||
              (queued > ALCOVE_DOWN_HIGH_WATER &&
-              now_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL)) {
+              alcove_monotonic_ns() - c->ctl_taken_ns > ALCOVE_DOWN_STALL_MS * 1000000LL)) {
         reply_errno(ap, id, ENOBUFS);
         return;
     }
@@ -906,7 +899,7 @@ int alcove_host_call(struct alcove_state *ap, uint16_t call, uint32_t id, const 
 static void spin_learn(struct alcove_state *ap)
 {
     if (ap->sent_up_ns != 0 && ap->spin_credit == 0 &&
-        now_ns() - ap->sent_up_ns <= (long long)ap->opt.spin * 1000)
+        alcove_monotonic_ns() - ap->sent_up_ns <= (long long)ap->opt.spin * 1000)
         ap->spin_credit = 1;
     ap->sent_up_ns = 0;
 }
@@ -978,7 +971,7 @@ static void read_up(struct alcove_state *ap)
 static void serve_down(struct alcove_state *ap)
 {
     struct alcove_buf *b = &ap->up_rbuf;
-    long long until = now_ns() + SERVE_BUDGET_NS;
+    long long until = alcove_monotonic_ns() + SERVE_BUDGET_NS;
     ap->down_backlog = 0;
     while (alcove_buf_pending(b) >= 4) {
         unsigned char *f = alcove_buf_head(b);
@@ -1000,7 +993,7 @@ static void serve_down(struct alcove_state *ap)
         /* A forked child returns from handle_down only in the parent. */
         ap->down_queued = 0;
         alcove_buf_consume(b, 4 + (size_t)len);
-        if (alcove_buf_pending(b) >= 4 && now_ns() >= until) {
+        if (alcove_buf_pending(b) >= 4 && alcove_monotonic_ns() >= until) {
             ap->down_backlog = 1;
             return;
         }
@@ -1031,7 +1024,7 @@ static void flush_calls(struct alcove_child *c, int *broken)
     size_t before = alcove_buf_pending(&c->ctl_wbuf);
     flush_fd(c->ctl_out, &c->ctl_wbuf, broken);
     if (alcove_buf_pending(&c->ctl_wbuf) < before)
-        c->ctl_taken_ns = now_ns();
+        c->ctl_taken_ns = alcove_monotonic_ns();
 }
 
 
@@ -1073,7 +1066,7 @@ static void flush_up(struct alcove_state *ap, int *broken)
                 return;
             }
             b->off += (size_t)n;
-            ap->sent_up_ns = now_ns();
+            ap->sent_up_ns = alcove_monotonic_ns();
         }
         if (ap->xfer_fd < 0) {
             if (b->off == b->len)
@@ -1147,7 +1140,7 @@ void alcove_flush_blocking(struct alcove_state *ap)
 
 static long long now_ms(void)
 {
-    return now_ns() / 1000000;
+    return alcove_monotonic_ns() / 1000000;
 }
 
 static void kill_child(struct alcove_child *c, int sig)
@@ -1244,7 +1237,7 @@ static int spin(struct alcove_state *ap, struct pollfd *pfd, nfds_t n)
                 ap->spin_credit++;
             return rv;
         }
-        if (now_ns() >= until)
+        if (alcove_monotonic_ns() >= until)
             break;
         sched_yield();
     }

@@ -541,16 +541,15 @@ static int running(const char *path, void *arg)
 }
 
 /* Whether every thread of pid has stopped, ended or sleeps uninterruptibly (or pid is
- * gone). A thread stops on its
- * way back to user space: one that has stopped is not inside a fork whose child its list
- * of children does not hold yet (a stop sent to one process does not end a fork under way,
- * as a signal to a whole process group would). */
+ * gone). A thread stops on its way back to user space: one that has stopped is not inside a
+ * fork whose child its list of children does not hold yet (a stop sent to one process does
+ * not end a fork under way, as a signal to a whole process group would). */
 static int all_stopped(pid_t pid)
 {
     return !each_task_file(pid, "stat", running, NULL);
 }
 
-static long long monotonic_ns(void)
+long long alcove_monotonic_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -566,27 +565,19 @@ struct tree {
     size_t set_cap;
 };
 
-static size_t slot_of(pid_t p, size_t cap)
+/* The slot of set (cap slots, a power of two) that holds p, or the free one it would take. */
+static size_t slot_of(const pid_t *set, size_t cap, pid_t p)
 {
-    return (size_t)((uint32_t)p * 2654435761u) & (cap - 1);
-}
-
-static int tree_has(const struct tree *t, pid_t p)
-{
-    for (size_t i = t->set_cap ? slot_of(p, t->set_cap) : 0; t->set_cap;
-         i = (i + 1) & (t->set_cap - 1)) {
-        if (t->set[i] == p)
-            return 1;
-        if (t->set[i] == 0)
-            break;
-    }
-    return 0;
+    size_t i = (size_t)((uint32_t)p * 2654435761u) & (cap - 1);
+    while (set[i] != 0 && set[i] != p)
+        i = (i + 1) & (cap - 1);
+    return i;
 }
 
 /* 1 when p is added, 0 when it was there, -1 without memory. */
 static int tree_add(struct tree *t, pid_t p)
 {
-    if (tree_has(t, p))
+    if (t->set_cap > 0 && t->set[slot_of(t->set, t->set_cap, p)] == p)
         return 0;
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 256;
@@ -601,20 +592,13 @@ static int tree_add(struct tree *t, pid_t p)
         pid_t *set = calloc(cap, sizeof(*set));
         if (set == NULL)
             return -1;
-        for (size_t i = 0; i < t->n; i++) {
-            size_t k = slot_of(t->pid[i], cap);
-            while (set[k] != 0)
-                k = (k + 1) & (cap - 1);
-            set[k] = t->pid[i];
-        }
+        for (size_t i = 0; i < t->n; i++)
+            set[slot_of(set, cap, t->pid[i])] = t->pid[i];
         free(t->set);
         t->set = set;
         t->set_cap = cap;
     }
-    size_t k = slot_of(p, t->set_cap);
-    while (t->set[k] != 0)
-        k = (k + 1) & (t->set_cap - 1);
-    t->set[k] = p;
+    t->set[slot_of(t->set, t->set_cap, p)] = p;
     t->pid[t->n++] = p;
     return 1;
 }
@@ -644,7 +628,7 @@ static size_t all_children(pid_t pid, pid_t **buf, size_t *cap)
 static void stop_one(pid_t p, long long until)
 {
     kill(p, SIGSTOP);
-    while (!all_stopped(p) && monotonic_ns() < until) {
+    while (!all_stopped(p) && alcove_monotonic_ns() < until) {
         struct timespec pause = {0, 20000};
         nanosleep(&pause, NULL);
     }
@@ -665,12 +649,12 @@ void alcove_kill_tree(pid_t pid, int sig)
     struct tree t = {0};
     pid_t *kids = NULL;
     size_t kids_cap = 0;
-    long long now = monotonic_ns(), until = now + 100000000LL, last = now + 1000000000LL;
+    long long now = alcove_monotonic_ns(), until = now + 100000000LL, last = now + 1000000000LL;
     if (tree_add(&t, pid) > 0)
         stop_one(pid, until);
     else
         kill(pid, sig);
-    for (int quiet = 0; quiet < 2 && monotonic_ns() < last;) {
+    for (int quiet = 0; quiet < 2 && alcove_monotonic_ns() < last;) {
         int added = 0;
         for (size_t i = 0; i < t.n; i++) { /* those found in this pass too */
             size_t k = all_children(t.pid[i], &kids, &kids_cap);

@@ -229,4 +229,7 @@ void alcove_kill_tree(pid_t pid, int sig);
  * in out; returns how many. */
 size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap);
 
+/* The monotonic clock in nanoseconds (deadlines and budgets). */
+long long alcove_monotonic_ns(void);
+
 #endif

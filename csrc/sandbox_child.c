@@ -1346,15 +1346,11 @@ static void run_last_steps(struct last_steps *ls)
     /* A time budget already spent (a timeout of 0, or steps that took all of it): the program
      * never starts. Its end is the timeout's kill (loop.c counts it so). Before the filters,
      * which may refuse kill. */
-    if (sb->deadline_ns > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        if ((long long)ts.tv_sec * 1000000000 + ts.tv_nsec >= sb->deadline_ns) {
-            kill(getpid(), SIGKILL);
-            /* The init of a pid namespace ignores its own: the control process's comes. */
-            for (;;)
-                pause();
-        }
+    if (sb->deadline_ns > 0 && alcove_monotonic_ns() >= sb->deadline_ns) {
+        kill(getpid(), SIGKILL);
+        /* The init of a pid namespace ignores its own: the control process's comes. */
+        for (;;)
+            pause();
     }
     for (size_t i = 0; i < sb->nseccomp; i++) {
         struct sock_fprog prog = {

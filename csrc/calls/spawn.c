@@ -22,13 +22,6 @@
 #define NEWUSER 0x10000000ull
 #define NEWPID 0x20000000ull
 
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* When a spawn started at `started` is due, on the monotonic clock; 0 for no timeout. A
  * timeout of 0 is already reached (a budget that ran out), never "no limit". */
 static long long deadline(long long started, const struct alcove_sandbox *sb)
@@ -168,7 +161,7 @@ static size_t wait_exec(int fd, pid_t pid, long long deadline, int *timed_out, u
     for (;;) {
         int ms = -1;
         if (deadline > 0 && !*timed_out) {
-            long long left = deadline - now_ns();
+            long long left = deadline - alcove_monotonic_ns();
             if (left <= 0) {
                 kill(pid, SIGKILL);
                 *timed_out = 1;
@@ -318,7 +311,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sb.cgroup = cg;
 
     alcove_subreaper(ap, 1);
-    long long started = now_ns();
+    long long started = alcove_monotonic_ns();
     sb.deadline_ns = deadline(started, &sb);
     sigset_t all, old;
     sigfillset(&all);
