@@ -224,7 +224,7 @@ async function spawnHelper(
 ): Promise<HelperProcess> {
   if (pipesForced(backend)) return spawnWithPipes(argv, options.constants);
   // Bun listens on a path too long for the root's sockaddr_un (which the others refuse).
-  const path = socketPathIn(temporaryFolder());
+  const path = socketPathIn(temporaryFolder(), false);
   if (path === undefined) return spawnWithPipes(argv, options.constants);
   let server: { stop(force?: boolean): void } | undefined;
   const token = randomHex(16);

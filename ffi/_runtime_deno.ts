@@ -12,7 +12,6 @@ import {
   type ExecLibc,
   execWithRequestThrough,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -242,12 +241,8 @@ async function spawnHelper(
   let listener: Deno.UnixListener | undefined;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === undefined) {
-    if (inherit) throw noSocketPath(tmp);
-    return spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === undefined) return spawnWithPipes(argv, options.constants);
   const token = randomHex(16);
   const line = socketLine(path, token, {
     inheritStdio: inherit,

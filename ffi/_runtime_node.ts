@@ -18,7 +18,6 @@ import {
   type ExecLibc,
   execWithRequestThrough,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -123,12 +122,8 @@ async function spawnHelper(
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv, options.constants);
   let server: Server | undefined;
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === undefined) {
-    if (inherit) throw noSocketPath(tmp);
-    return await spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === undefined) return await spawnWithPipes(argv, options.constants);
   try {
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));

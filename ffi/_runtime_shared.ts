@@ -78,17 +78,14 @@ function inSteps(
  * connect is the socket's mode ({@linkcode socketMode}), set at once, then the token the
  * root must send first. The runtime removes it when its listener closes.
  */
-export function socketPathIn(tmp: string): string | undefined {
+export function socketPathIn(tmp: string, required: boolean): string | undefined {
   const path = `${tmp.replace(/\/+$/, "")}/alcove-${randomHex(16)}`;
   // The root takes the path as one word of its first line (words end at a space), into
-  // the 108 bytes of a sockaddr_un, NUL included: elsewhere, no socket (the caller says
-  // what then).
-  return /[ \n\0]/.test(path) || new TextEncoder().encode(path).length >= 108 ? undefined : path;
-}
-
-/** Why there is no socket path in `tmp` (see {@linkcode socketPathIn}). */
-export function noSocketPath(tmp: string): Error {
-  return new Error(
+  // the 108 bytes of a sockaddr_un, NUL included: elsewhere, no socket, and the pipes
+  // instead unless the socket is `required` (the root's stdio is not the driver's).
+  if (!/[ \n\0]/.test(path) && new TextEncoder().encode(path).length < 108) return path;
+  if (!required) return undefined;
+  throw new Error(
     `Cannot make the control process's socket in ${JSON.stringify(tmp)}: its path must ` +
       "take under 108 bytes with no space (set TMPDIR to a folder that gives one)",
   );

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-TRENK5LI.js";
+} from "./chunk-GTXJOFMM.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-67IQU6LV.js";
+} from "./chunk-JNXQUDE5.js";
 import {
   ABI
 } from "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-6NMEEKNM.js";
+import "./chunk-4SDRXDBM.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-Q2TL7THN.js";
+} from "./chunk-QO3DFBRU.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-E5FFKB26.js";
+} from "./chunk-K56WMT27.js";
 import {
   runtime
-} from "./chunk-DOKMC64P.js";
+} from "./chunk-FOGIHMUB.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-SRLZ5WCR.js")).openLocal();
+      local = (await import("./local-57HKWLRM.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-MB3O4GA3.js");
+  const { runWithDriver } = await import("./_driver_run-OB6SZT6Y.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-Q2TL7THN.js";
+} from "./chunk-QO3DFBRU.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-E5FFKB26.js";
-import "./chunk-DOKMC64P.js";
+import "./chunk-K56WMT27.js";
+import "./chunk-FOGIHMUB.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

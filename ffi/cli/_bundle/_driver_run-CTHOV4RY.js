@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-6V7J4TRZ.js";
+} from "./chunk-REMV62WS.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-ZTCYM4Q5.js";
+} from "./chunk-55ZBOQKZ.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-64DRXTJM.js";
+} from "./chunk-OINOSIU3.js";
 import {
   ABI
 } from "./chunk-NI4LYG7Q.js";
@@ -45,7 +45,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-Z4GHGPET.js";
+} from "./chunk-TDLREWLK.js";
 import "./chunk-VCG2CDOK.js";
 import {
   AbortedError,
@@ -62,7 +62,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-H54KSUJW.js";
+} from "./chunk-C67L7OC7.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

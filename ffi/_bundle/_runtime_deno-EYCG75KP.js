@@ -8,7 +8,6 @@ import {
   execWithRequestThrough,
   holding,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -16,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-6NMEEKNM.js";
+} from "./chunk-4SDRXDBM.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -266,12 +265,8 @@ async function spawnHelper(argv, timeout, options = {}) {
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === void 0) {
-    if (inherit) throw noSocketPath(tmp);
-    return spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === void 0) return spawnWithPipes(argv, options.constants);
   const token = randomHex(16);
   const line = socketLine(path, token, {
     inheritStdio: inherit,

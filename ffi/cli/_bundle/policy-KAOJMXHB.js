@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-YHZZ37D7.js";
-import "./chunk-H54KSUJW.js";
+} from "./chunk-ET3GMPHN.js";
+import "./chunk-C67L7OC7.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-67IQU6LV.js";
+} from "./chunk-JNXQUDE5.js";
 import {
   ABI
 } from "./chunk-NI4LYG7Q.js";
@@ -33,7 +33,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-6NMEEKNM.js";
+} from "./chunk-4SDRXDBM.js";
 import {
   AbortedError,
   AlcoveError,
@@ -49,7 +49,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-DOKMC64P.js";
+} from "./chunk-FOGIHMUB.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-Z7IN7APB.js"),
+    import("./policy-W7CDKRXI.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-23J3JHCF.js")
+    import("./install-ATPAXIIK.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

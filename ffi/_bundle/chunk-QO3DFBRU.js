@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-E5FFKB26.js";
+} from "./chunk-K56WMT27.js";
 import {
   BPF_A,
   BPF_ABS,

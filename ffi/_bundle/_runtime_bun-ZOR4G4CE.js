@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-J25P45UF.js";
+} from "./chunk-43J52FPT.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,7 +20,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-6NMEEKNM.js";
+} from "./chunk-4SDRXDBM.js";
 
 // ffi/_runtime_bun.ts
 import { chmodSync, rmSync } from "node:fs";
@@ -151,7 +151,7 @@ var Channel = class {
 };
 async function spawnHelper(argv, timeout, options = {}) {
   if (pipesForced(backend)) return spawnWithPipes(argv, options.constants);
-  const path = socketPathIn(temporaryFolder());
+  const path = socketPathIn(temporaryFolder(), false);
   if (path === void 0) return spawnWithPipes(argv, options.constants);
   let server;
   const token = randomHex(16);
@@ -392,7 +392,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-MXRXQPSW.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-5TZUW4NK.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

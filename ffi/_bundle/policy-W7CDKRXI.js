@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-E5FFKB26.js";
-import "./chunk-DOKMC64P.js";
+} from "./chunk-K56WMT27.js";
+import "./chunk-FOGIHMUB.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
 } from "./chunk-NI4LYG7Q.js";
 import {
   runtime
-} from "./chunk-H54KSUJW.js";
+} from "./chunk-C67L7OC7.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-YHZZ37D7.js";
-import "./chunk-H54KSUJW.js";
+} from "./chunk-ET3GMPHN.js";
+import "./chunk-C67L7OC7.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-DOKMC64P.js";
+} from "./chunk-FOGIHMUB.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -50,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-AGC2XQ76.js")).backend;
+      return (await import("./_runtime_deno-EYCG75KP.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-YDMKIWPH.js")).backend;
+      return (await import("./_runtime_bun-ZOR4G4CE.js")).backend;
     case "node":
-      return (await import("./_runtime_node-MXRXQPSW.js")).backend;
+      return (await import("./_runtime_node-5TZUW4NK.js")).backend;
     default:
       return unsupported();
   }

@@ -7,7 +7,6 @@ import {
   elapsed,
   execWithRequestThrough,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -15,7 +14,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-Z4GHGPET.js";
+} from "./chunk-TDLREWLK.js";
 import {
   holding
 } from "./chunk-VCG2CDOK.js";
@@ -268,12 +267,8 @@ async function spawnHelper(argv, timeout, options = {}) {
   let listener;
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return spawnWithPipes(argv, options.constants);
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === void 0) {
-    if (inherit) throw noSocketPath(tmp);
-    return spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === void 0) return spawnWithPipes(argv, options.constants);
   const token = randomHex(16);
   const line = socketLine(path, token, {
     inheritStdio: inherit,

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-H54KSUJW.js";
+} from "./chunk-C67L7OC7.js";
 import {
   BPF_ABS,
   BPF_ALU,

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-67IQU6LV.js";
+} from "./chunk-JNXQUDE5.js";
 import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-DOKMC64P.js";
+import "./chunk-FOGIHMUB.js";
 export {
   Local,
   openLocal

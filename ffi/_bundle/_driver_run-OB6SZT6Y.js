@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-TRENK5LI.js";
+} from "./chunk-GTXJOFMM.js";
 import {
   openLocal
-} from "./chunk-67IQU6LV.js";
+} from "./chunk-JNXQUDE5.js";
 import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-6NMEEKNM.js";
+import "./chunk-4SDRXDBM.js";
 import {
   SetupError
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-DOKMC64P.js";
+} from "./chunk-FOGIHMUB.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

@@ -2,13 +2,12 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-J25P45UF.js";
+} from "./chunk-43J52FPT.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
   execWithRequestThrough,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -16,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-6NMEEKNM.js";
+} from "./chunk-4SDRXDBM.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";
@@ -108,12 +107,8 @@ async function spawnHelper(argv, timeout, options = {}) {
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv, options.constants);
   let server;
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === void 0) {
-    if (inherit) throw noSocketPath(tmp);
-    return await spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === void 0) return await spawnWithPipes(argv, options.constants);
   try {
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));

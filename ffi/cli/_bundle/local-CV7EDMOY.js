@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-6V7J4TRZ.js";
-import "./chunk-64DRXTJM.js";
+} from "./chunk-REMV62WS.js";
+import "./chunk-OINOSIU3.js";
 import "./chunk-NI4LYG7Q.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-H54KSUJW.js";
+import "./chunk-C67L7OC7.js";
 export {
   Local,
   openLocal

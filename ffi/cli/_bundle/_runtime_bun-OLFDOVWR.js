@@ -5,7 +5,7 @@ import {
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-SOHZP3WW.js";
+} from "./chunk-LGWMRQ5Q.js";
 import {
   CHANNEL_VARIABLE,
   SYMBOLS,
@@ -20,7 +20,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-Z4GHGPET.js";
+} from "./chunk-TDLREWLK.js";
 import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_bun.ts
@@ -152,7 +152,7 @@ var Channel = class {
 };
 async function spawnHelper(argv, timeout, options = {}) {
   if (pipesForced(backend)) return spawnWithPipes(argv, options.constants);
-  const path = socketPathIn(temporaryFolder());
+  const path = socketPathIn(temporaryFolder(), false);
   if (path === void 0) return spawnWithPipes(argv, options.constants);
   let server;
   const token = randomHex(16);
@@ -393,7 +393,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-ZMZIQK4W.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import(new URL("./_runtime_node-XWKBP4ST.js", import.meta.url).href)).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

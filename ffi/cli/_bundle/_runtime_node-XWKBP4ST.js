@@ -2,13 +2,12 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-SOHZP3WW.js";
+} from "./chunk-LGWMRQ5Q.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
   execWithRequestThrough,
   lineInEnvironment,
-  noSocketPath,
   notConnected,
   pipesForced,
   pipesLine,
@@ -16,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-Z4GHGPET.js";
+} from "./chunk-TDLREWLK.js";
 import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_node.ts
@@ -109,12 +108,8 @@ async function spawnHelper(argv, timeout, options = {}) {
   const inherit = options.inheritStdio === true;
   if (pipesForced(backend) && !inherit) return await spawnWithPipes(argv, options.constants);
   let server;
-  const tmp = temporaryFolder();
-  const path = socketPathIn(tmp);
-  if (path === void 0) {
-    if (inherit) throw noSocketPath(tmp);
-    return await spawnWithPipes(argv, options.constants);
-  }
+  const path = socketPathIn(temporaryFolder(), inherit);
+  if (path === void 0) return await spawnWithPipes(argv, options.constants);
   try {
     server = await listen(path);
     chmodSync(path, socketMode(argv.length > 1));

@@ -50,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-2SCAMWI4.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-JMUZOPV7.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-7DXOKQJV.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-OLFDOVWR.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-ZMZIQK4W.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-XWKBP4ST.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }
