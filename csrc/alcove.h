@@ -18,7 +18,7 @@
 #define ALCOVE_VERSION "0.1.0"
 /* Bumped whenever the wire format, call numbering, exported symbols or the spawn
  * request's records change. */
-#define ALCOVE_ABI 16
+#define ALCOVE_ABI 17
 
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
@@ -131,11 +131,12 @@ struct alcove_child {
     /* A program started by spawn (sandbox.h): the call is answered when its report
      * pipe closes (exec) or brings a failed step; limits are kept here. */
     int spawned;
+    int report_usage;   /* a forked child's usage goes up before its exit (setcpid's usage) */
     int quiet;          /* its setup failed: reaped without events */
     int setup_fd;       /* the report pipe until exec, -1 after */
     uint32_t spawn_id;  /* the spawn call still to answer, 0 once answered */
     struct alcove_buf setup_buf;
-    long long started_ns;
+    long long started_ns;  /* its clone (spawned) or its exec (forked): usage's wall time */
     long long deadline_ns; /* wall-clock limit, 0: none */
     uint64_t max_output;   /* stdout + stderr bytes allowed, when output_limited */
     int output_limited;

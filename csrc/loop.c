@@ -401,6 +401,8 @@ static void ctl_closed(struct alcove_state *ap, struct alcove_child *c)
     /* The control channel is close-on-exec: EOF without an error reply to the exec
      * call means the exec succeeded. Calls queued behind it have no one to answer. */
     c->execed = 1;
+    if (!c->spawned)
+        c->started_ns = alcove_monotonic_ns(); /* a program's wall time starts at its exec */
     pending_remove(c, c->exec_id);
     reply_status(ap, c->exec_id, c->pid, ALCOVE_STATUS_OK);
     c->exec_id = 0;
@@ -666,7 +668,7 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
             !(kind == ALCOVE_EVENT_EXIT && value == 0))
             c->reason = SB_REASON_OOM;
     }
-    if (c->spawned && !c->quiet)
+    if ((c->spawned || c->report_usage) && !c->quiet)
         usage_event(ap, c);
     if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
                       (kind == ALCOVE_EVENT_TERMSIG && ap->opt.termsig)))

@@ -14,6 +14,7 @@
 
 #include "alcove.h"
 #include "compat.h"
+#include "sandbox.h"
 #include "support.h"
 
 static void close_above(int lo, int hi)
@@ -170,6 +171,7 @@ pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags
     c.out = fds[3][0];
     c.err = fds[4][0];
     c.setup_fd = -1;
+    c.started_ns = alcove_monotonic_ns();
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
     if (alcove_child_add(ap, &c) < 0) {

@@ -7,4 +7,4 @@
  */
 
 /** The ABI this TypeScript expects from libalcove.so and the control process. */
-export const ABI = 16;
+export const ABI = 17;

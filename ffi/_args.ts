@@ -545,13 +545,14 @@ export function argumentOf(def: CallDef, args: readonly unknown[] | undefined): 
     : undefined;
 }
 
-/** setcpid's options, by their number on the wire (the last three are ours). */
+/** setcpid's options, by their number on the wire (the last four are ours). */
 const CPID_OPTIONS = [
   "flowcontrol",
   "signaloneof",
   "stdout_flowcontrol",
   "stderr_flowcontrol",
   "kill_tree",
+  "usage",
 ];
 
 /** First arguments that say, with their number, what a failed call was about. */

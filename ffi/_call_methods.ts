@@ -311,11 +311,14 @@ export interface AlcoveCallMethods {
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
    * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
    * value goes to the child's process group and to every process below it (each stopped
-   * first, so that none forks past it), daemons that left the group included.
+   * first, so that none forks past it), daemons that left the group included. usage, ours, 1
+   * sends the child's resource usage (a usage event: wait4's times and peak RSS, and its
+   * wall time from its exec) just before its exit event, as spawn always does; 0 turns it
+   * off.
    *
    * @param pipeline The control process that runs the call ([] is the root).
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol", "kill_tree" or "usage".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -334,7 +337,8 @@ export interface AlcoveCallMethods {
       | "signaloneof"
       | "stdout_flowcontrol"
       | "stderr_flowcontrol"
-      | "kill_tree",
+      | "kill_tree"
+      | "usage",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -2671,10 +2675,13 @@ export interface TaskCallMethods {
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
    * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
    * value goes to the child's process group and to every process below it (each stopped
-   * first, so that none forks past it), daemons that left the group included.
+   * first, so that none forks past it), daemons that left the group included. usage, ours, 1
+   * sends the child's resource usage (a usage event: wait4's times and peak RSS, and its
+   * wall time from its exec) just before its exit event, as spawn always does; 0 turns it
+   * off.
    *
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol", "kill_tree" or "usage".
    * @param value New value.
    * @param options Timeout and abort signal for this call.
    * @example
@@ -2691,7 +2698,8 @@ export interface TaskCallMethods {
       | "signaloneof"
       | "stdout_flowcontrol"
       | "stderr_flowcontrol"
-      | "kill_tree",
+      | "kill_tree"
+      | "usage",
     value: number,
     options?: CallOptions,
   ): Promise<void>;
@@ -4597,14 +4605,17 @@ export interface LocalCallMethods {
    * stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, -1 reads
    * it again). kill_tree, ours too, is an action, not a setting: the signal numbered by the
    * value goes to the child's process group and to every process below it (each stopped
-   * first, so that none forks past it), daemons that left the group included.
+   * first, so that none forks past it), daemons that left the group included. usage, ours, 1
+   * sends the child's resource usage (a usage event: wait4's times and peak RSS, and its
+   * wall time from its exec) just before its exit event, as spawn always does; 0 turns it
+   * off.
    *
    * Refused in the host process: throws an UnsupportedError, because it would fork or
    * replace the multithreaded runtime, or it needs a control process's own state. Run it in
    * a control process (`Alcove.start()`).
    *
    * @param pid A process id.
-   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree".
+   * @param option "flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol", "kill_tree" or "usage".
    * @param value New value.
    * @example
    * ```ts
@@ -4621,7 +4632,8 @@ export interface LocalCallMethods {
       | "signaloneof"
       | "stdout_flowcontrol"
       | "stderr_flowcontrol"
-      | "kill_tree",
+      | "kill_tree"
+      | "usage",
     value: number,
   ): never;
 

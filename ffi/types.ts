@@ -174,8 +174,9 @@ export type AlcoveEvent =
   | { type: "stdout_closed" }
   | { type: "stderr_closed" }
   | {
-    /** Before the exit or termsig of a program started by spawn: the limit that ended it
-     * (null: none) and what it used. */
+    /** Before the exit or termsig of a program started by spawn, or of a forked child
+     * that setcpid's "usage" asked it for: the limit that ended it (null: none) and what
+     * it used. */
     type: "usage";
     limit: "timeout" | "output-limit" | "oom" | null;
     usage: ResourceUsage;
@@ -190,7 +191,8 @@ export type AlcoveEvent =
  * ```
  */
 export interface ResourceUsage {
-  /** Wall-clock milliseconds from fork to reaping. */
+  /** Wall-clock milliseconds to its reaping, from its fork (spawn) or from its exec (a
+   * forked child that exec'd later). */
   wallMs: number;
   /** User CPU milliseconds (the process and its reaped children). */
   userMs: number;

@@ -194,8 +194,8 @@ const CONTROL_CALLS: readonly CallSpec[] = [
       {
         name: "option",
         type: "cpidoption",
-        doc:
-          '"flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol" or "kill_tree"',
+        doc: '"flowcontrol", "signaloneof", "stdout_flowcontrol", "stderr_flowcontrol", ' +
+          '"kill_tree" or "usage"',
       },
       { name: "value", type: "i64", doc: "New value" },
     ],
@@ -208,7 +208,10 @@ const CONTROL_CALLS: readonly CallSpec[] = [
       "ours, stdout_flowcontrol and stderr_flowcontrol (0 stops reading that stream alone, " +
       "-1 reads it again). kill_tree, ours too, is an action, not a setting: the signal numbered " +
       "by the value goes to the child's process group and to every process below it (each " +
-      "stopped first, so that none forks past it), daemons that left the group included.",
+      "stopped first, so that none forks past it), daemons that left the group included. " +
+      "usage, ours, 1 sends the child's resource usage (a usage event: wait4's times and " +
+      "peak RSS, and its wall time from its exec) just before its exit event, as spawn " +
+      "always does; 0 turns it off.",
     example: 'const pid = await drv.fork([]);\nawait drv.setcpid([], pid, "flowcontrol", 0);',
   },
   {

@@ -78,7 +78,7 @@ function tsArgType(arg: ArgSpec): string {
     case "option":
       return "AlcoveOption";
     case "cpidoption":
-      return '"flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol" | "kill_tree"';
+      return '"flowcontrol" | "signaloneof" | "stdout_flowcontrol" | "stderr_flowcontrol" | "kill_tree" | "usage"';
     case "optvalue":
       return "number | boolean";
     case "constname":

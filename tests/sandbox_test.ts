@@ -1593,6 +1593,42 @@ Deno.test("Task: calls without the pipeline, fork, clone, spawn inside, process 
   });
 });
 
+Deno.test("Task: a forked program's status has its usage, its wall time from its exec", async () => {
+  await withDriver(async (drv) => {
+    const busy = "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.3";
+    // Exec'd as the Task's method: the Task asks for the usage with the exec.
+    const t = await drv.root.fork();
+    await new Promise((r) => setTimeout(r, 1500)); // before the exec: not in the wall time
+    await t.execvp("sh", ["sh", "-c", busy]);
+    const { status } = await t.process().output();
+    assertEquals(status.code, 0);
+    assertGreater(status.usage.wallMs, 250);
+    assertLess(status.usage.wallMs, 1400);
+    assertGreater(status.usage.userMs + status.usage.systemMs, 0);
+    assertGreater(status.usage.maxRssKb, 0);
+    // Exec'd through the driver's method: the view asked for while it runs has it too.
+    const u = await drv.root.fork();
+    await drv.execvp(u.pipeline, "sh", ["sh", "-c", busy]);
+    const other = (await u.process().output()).status;
+    assertGreater(other.usage.wallMs, 250);
+    assertGreater(other.usage.maxRssKb, 0);
+    // The low-level way: setcpid's "usage", then a usage event just before the exit.
+    const pid = await drv.fork([]);
+    await drv.setcpid([], pid, "usage", 1);
+    await drv.execvp([pid], "true", ["true"]);
+    const first = await drv.event([pid], { timeout: 5000 });
+    assertEquals(first?.type, "usage");
+    assertEquals(await drv.event([pid], { timeout: 5000 }), { type: "exit", status: 0 });
+    const q = await drv.fork([]);
+    await assertRejects(
+      () => drv.setcpid([], q, "usage", 2),
+      RangeError,
+      "setcpid: usage must be 0 or 1",
+    );
+    await drv.exit([q], 0);
+  });
+});
+
 Deno.test("Task: await using ends the control process and those below it", async () => {
   await withDriver(async (drv) => {
     let below = 0;

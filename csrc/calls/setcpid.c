@@ -36,6 +36,11 @@ int alcove_call_setcpid(struct alcove_state *ap, const struct alcove_arg *arg,
             return alcove_reply_badarg(reply, "setcpid: kill_tree must be a signal number");
         alcove_kill_tree(c->pid, (int)v);
         break;
+    case 5:
+        if (v != 0 && v != 1)
+            return alcove_reply_badarg(reply, "setcpid: usage must be 0 or 1");
+        c->report_usage = (int)v;
+        break;
     default:
         return alcove_reply_badarg(reply, "setcpid: unknown option");
     }

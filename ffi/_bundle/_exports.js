@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-GTXJOFMM.js";
+} from "./chunk-XXBZEJCW.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,10 +62,10 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-JNXQUDE5.js";
+} from "./chunk-QBTKCRID.js";
 import {
   ABI
-} from "./chunk-NI4LYG7Q.js";
+} from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-4SDRXDBM.js";
 import {
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-QO3DFBRU.js";
+} from "./chunk-AQDDNM7D.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-K56WMT27.js";
+} from "./chunk-Q2DRGRLA.js";
 import {
   runtime
-} from "./chunk-FOGIHMUB.js";
+} from "./chunk-33AQOBEK.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-57HKWLRM.js")).openLocal();
+      local = (await import("./local-IAKXU2FY.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-OB6SZT6Y.js");
+  const { runWithDriver } = await import("./_driver_run-BOXRRN3U.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -38,6 +38,7 @@ export class Task extends TaskCalls {
   readonly pipeline: Pipeline;
   #host: Host;
   #process: Process | undefined;
+  #usageAsked = false;
 
   /** Made by the driver (`drv.root`) and by `fork`/`clone`.
    *
@@ -69,9 +70,21 @@ export class Task extends TaskCalls {
     return this.pipeline[this.pipeline.length - 1] ?? 0;
   }
 
-  /** Runs a call in this process. */
+  /** Runs a call in this process. Before an exec, its parent is asked for the program's
+   * usage at its exit (the two are written together: the parent takes the first before it
+   * passes the exec down). */
   protected call(def: CallDef, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    if (def.exec) this.#askUsage();
     return this.#host[RUN_CALL](def, this.pipeline, args, options);
+  }
+
+  /** Has its parent send this process's usage before its exit (setcpid's "usage"), for its
+   * Process view's status. Once; a process already gone has none to send. */
+  #askUsage(): void {
+    if (this.#usageAsked || this.pipeline.length === 0) return;
+    this.#usageAsked = true;
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), [this.pid, "usage", 1])
+      .catch(() => {});
   }
 
   /** Creates a child control process. Wraps fork(2).
@@ -133,7 +146,11 @@ export class Task extends TaskCalls {
   /**
    * The Process view of this task once it has run `execve`/`execvp`: its streams and status
    * (stdio is piped, as for every forked process). One view per task: asked again, it is the
-   * same Process (a second view would wait for an exit and output the first one took).
+   * same Process (a second view would wait for an exit and output the first one took). Its
+   * status's `usage` has wait4's figures and the wall time from the exec when the program
+   * ran `execve`/`execvp`/`fexecve` as this Task's method, or was still alive when this view
+   * was first asked for; else (it exec'd through the driver's methods and ended first)
+   * zeros.
    *
    * @returns The process.
    *
@@ -156,6 +173,7 @@ export class Task extends TaskCalls {
       stdio: ["pipe", "pipe", "pipe"],
       pidNamespace: false,
     };
+    this.#askUsage(); // exec'd with the driver's own methods
     this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }

@@ -15,23 +15,23 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-55ZBOQKZ.js";
+} from "./chunk-ECTAUTFZ.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-OINOSIU3.js";
+} from "./chunk-Y3I4XORA.js";
 import {
   ABI
-} from "./chunk-NI4LYG7Q.js";
+} from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-C67L7OC7.js";
+} from "./chunk-OORT67LO.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-CV7EDMOY.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-KRPEOTKK.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-CTHOV4RY.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-6FZU5UGS.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

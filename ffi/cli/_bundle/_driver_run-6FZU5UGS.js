@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-REMV62WS.js";
+} from "./chunk-2ESBIMMN.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-55ZBOQKZ.js";
+} from "./chunk-ECTAUTFZ.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,10 +24,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-OINOSIU3.js";
+} from "./chunk-Y3I4XORA.js";
 import {
   ABI
-} from "./chunk-NI4LYG7Q.js";
+} from "./chunk-KKWCT7XI.js";
 import {
   DOWN,
   EOF_DISCARD,
@@ -62,7 +62,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-C67L7OC7.js";
+} from "./chunk-OORT67LO.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -477,6 +477,7 @@ var Task = class _Task extends TaskCalls {
   pipeline;
   #host;
   #process;
+  #usageAsked = false;
   /** Made by the driver (`drv.root`) and by `fork`/`clone`.
    *
    * @example
@@ -507,9 +508,24 @@ var Task = class _Task extends TaskCalls {
   get pid() {
     return this.pipeline[this.pipeline.length - 1] ?? 0;
   }
-  /** Runs a call in this process. */
+  /** Runs a call in this process. Before an exec, its parent is asked for the program's
+   * usage at its exit (the two are written together: the parent takes the first before it
+   * passes the exec down). */
   call(def, args, options) {
+    if (def.exec) this.#askUsage();
     return this.#host[RUN_CALL](def, this.pipeline, args, options);
+  }
+  /** Has its parent send this process's usage before its exit (setcpid's "usage"), for its
+   * Process view's status. Once; a process already gone has none to send. */
+  #askUsage() {
+    if (this.#usageAsked || this.pipeline.length === 0) return;
+    this.#usageAsked = true;
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), [
+      this.pid,
+      "usage",
+      1
+    ]).catch(() => {
+    });
   }
   /** Creates a child control process. Wraps fork(2).
    *
@@ -575,7 +591,11 @@ var Task = class _Task extends TaskCalls {
   /**
    * The Process view of this task once it has run `execve`/`execvp`: its streams and status
    * (stdio is piped, as for every forked process). One view per task: asked again, it is the
-   * same Process (a second view would wait for an exit and output the first one took).
+   * same Process (a second view would wait for an exit and output the first one took). Its
+   * status's `usage` has wait4's figures and the wall time from the exec when the program
+   * ran `execve`/`execvp`/`fexecve` as this Task's method, or was still alive when this view
+   * was first asked for; else (it exec'd through the driver's methods and ended first)
+   * zeros.
    *
    * @returns The process.
    *
@@ -602,6 +622,7 @@ var Task = class _Task extends TaskCalls {
       ],
       pidNamespace: false
     };
+    this.#askUsage();
     this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }

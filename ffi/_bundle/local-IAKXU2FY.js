@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-JNXQUDE5.js";
-import "./chunk-NI4LYG7Q.js";
+} from "./chunk-QBTKCRID.js";
+import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-FOGIHMUB.js";
+import "./chunk-33AQOBEK.js";
 export {
   Local,
   openLocal

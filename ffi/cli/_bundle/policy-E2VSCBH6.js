@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-ET3GMPHN.js";
-import "./chunk-C67L7OC7.js";
+} from "./chunk-PG3K5PVQ.js";
+import "./chunk-OORT67LO.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

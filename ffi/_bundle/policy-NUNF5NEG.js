@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-K56WMT27.js";
-import "./chunk-FOGIHMUB.js";
+} from "./chunk-Q2DRGRLA.js";
+import "./chunk-33AQOBEK.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

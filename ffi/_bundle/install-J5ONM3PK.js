@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-QO3DFBRU.js";
+} from "./chunk-AQDDNM7D.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-K56WMT27.js";
-import "./chunk-FOGIHMUB.js";
+import "./chunk-Q2DRGRLA.js";
+import "./chunk-33AQOBEK.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -12,10 +12,10 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-JNXQUDE5.js";
+} from "./chunk-QBTKCRID.js";
 import {
   ABI
-} from "./chunk-NI4LYG7Q.js";
+} from "./chunk-KKWCT7XI.js";
 import {
   DOWN,
   EOF_DISCARD,
@@ -49,7 +49,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-FOGIHMUB.js";
+} from "./chunk-33AQOBEK.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-W7CDKRXI.js"),
+    import("./policy-NUNF5NEG.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-ATPAXIIK.js")
+    import("./install-J5ONM3PK.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1469,6 +1469,7 @@ var Task = class _Task extends TaskCalls {
   pipeline;
   #host;
   #process;
+  #usageAsked = false;
   /** Made by the driver (`drv.root`) and by `fork`/`clone`.
    *
    * @example
@@ -1499,9 +1500,24 @@ var Task = class _Task extends TaskCalls {
   get pid() {
     return this.pipeline[this.pipeline.length - 1] ?? 0;
   }
-  /** Runs a call in this process. */
+  /** Runs a call in this process. Before an exec, its parent is asked for the program's
+   * usage at its exit (the two are written together: the parent takes the first before it
+   * passes the exec down). */
   call(def, args, options) {
+    if (def.exec) this.#askUsage();
     return this.#host[RUN_CALL](def, this.pipeline, args, options);
+  }
+  /** Has its parent send this process's usage before its exit (setcpid's "usage"), for its
+   * Process view's status. Once; a process already gone has none to send. */
+  #askUsage() {
+    if (this.#usageAsked || this.pipeline.length === 0) return;
+    this.#usageAsked = true;
+    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), [
+      this.pid,
+      "usage",
+      1
+    ]).catch(() => {
+    });
   }
   /** Creates a child control process. Wraps fork(2).
    *
@@ -1567,7 +1583,11 @@ var Task = class _Task extends TaskCalls {
   /**
    * The Process view of this task once it has run `execve`/`execvp`: its streams and status
    * (stdio is piped, as for every forked process). One view per task: asked again, it is the
-   * same Process (a second view would wait for an exit and output the first one took).
+   * same Process (a second view would wait for an exit and output the first one took). Its
+   * status's `usage` has wait4's figures and the wall time from the exec when the program
+   * ran `execve`/`execvp`/`fexecve` as this Task's method, or was still alive when this view
+   * was first asked for; else (it exec'd through the driver's methods and ended first)
+   * zeros.
    *
    * @returns The process.
    *
@@ -1594,6 +1614,7 @@ var Task = class _Task extends TaskCalls {
       ],
       pidNamespace: false
     };
+    this.#askUsage();
     this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }

@@ -3,10 +3,10 @@ import {
   ABI,
   libPathDir,
   platformDir
-} from "./chunk-NI4LYG7Q.js";
+} from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-C67L7OC7.js";
+} from "./chunk-OORT67LO.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-REMV62WS.js";
-import "./chunk-OINOSIU3.js";
-import "./chunk-NI4LYG7Q.js";
+} from "./chunk-2ESBIMMN.js";
+import "./chunk-Y3I4XORA.js";
+import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-C67L7OC7.js";
+import "./chunk-OORT67LO.js";
 export {
   Local,
   openLocal

@@ -5,11 +5,11 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GTXJOFMM.js";
+} from "./chunk-XXBZEJCW.js";
 import {
   openLocal
-} from "./chunk-JNXQUDE5.js";
-import "./chunk-NI4LYG7Q.js";
+} from "./chunk-QBTKCRID.js";
+import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-4SDRXDBM.js";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-FOGIHMUB.js";
+} from "./chunk-33AQOBEK.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();
