@@ -309,6 +309,12 @@ int main(int argc, char *argv[])
                         "is started by the alcove library\n");
         return 2;
     }
+    /* A process group of its own, unless it shares the host's terminal (inheritStdio, the
+     * command line): a signal to the host's group (`timeout -s KILL`, `kill -KILL -PGID`)
+     * then ends the host and not this process, which ends the tree when the channel
+     * closes. Killed along with the host, it would leave its programs' children to init. */
+    if (!keep_fds)
+        setpgid(0, 0);
     /* Whatever started us, only stdin, stdout and stderr go further; started for the
      * command line, the other descriptors it inherited stay for its programs. */
     if (keep_fds)

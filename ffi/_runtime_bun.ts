@@ -279,7 +279,7 @@ async function spawnHelper(
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited));
+      throw new Error(notConnected(timeout, await exited, wait.fired));
     }
     let inputClosed = false;
     return {

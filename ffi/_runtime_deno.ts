@@ -289,7 +289,7 @@ async function spawnHelper(
     ]);
     if (conn === null) {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status));
+      throw new Error(notConnected(timeout, await child.status, wait.fired));
     }
     return socketHelper(child, conn, token);
   } finally {

@@ -169,7 +169,7 @@ async function spawnHelper(
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited));
+      throw new Error(notConnected(timeout, await exited, wait.fired));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

@@ -29,15 +29,29 @@ const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"
  * a cold start). Deno holds the process open while the wait has a listener: cancel it once
  * the wait it bounds is over.
  */
-export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } {
+export function elapsed(ms: number): {
+  promise: Promise<void>;
+  cancel(): void;
+  readonly fired: boolean;
+} {
+  let fired = false;
   let done = () => {};
   const promise = new Promise<void>((resolve) => (done = () => resolve()));
-  const cancel = inSteps(ms, () => done(), (step, fn) => {
+  const cancel = inSteps(ms, () => {
+    fired = true;
+    done();
+  }, (step, fn) => {
     const signal = AbortSignal.timeout(step);
     signal.addEventListener("abort", fn, { once: true });
     return () => signal.removeEventListener("abort", fn);
   });
-  return { promise, cancel };
+  return {
+    promise,
+    cancel,
+    get fired() {
+      return fired;
+    },
+  };
 }
 
 /** The longest wait a timer takes: 2^31 - 1 ms (about 24.8 days). A longer one given to
@@ -134,13 +148,16 @@ export function pipesLine(constants?: string): Uint8Array {
   return firstLine(["pipes"], constants);
 }
 
-/** The message of a root that never connected. */
+/** The message of a root that never connected: the wait ran out (`timedOut`, and then it
+ * was killed), or it ended by itself first. */
 export function notConnected(
   timeout: number,
   status: { code: number; signal: string | null },
+  timedOut: boolean,
 ): string {
-  return status.code === 0 || status.signal === "SIGKILL"
-    ? `it did not connect within ${timeout} ms`
+  if (timedOut) return `it did not connect within ${timeout} ms`;
+  return status.signal !== null
+    ? `it was killed by ${status.signal} before connecting`
     : `it exited with status ${status.code} before connecting`;
 }
 

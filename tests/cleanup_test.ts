@@ -45,8 +45,13 @@ Deno.test("stop() ends every descendant, also programs that ignore SIGTERM", asy
   assertEquals(await waitGone(pids, 2000), []);
 });
 
-Deno.test("a host killed with SIGKILL leaves no process behind within a second", async () => {
-  const child = spawn(...fixtureCommand("host_killed"), { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts the host_killed fixture (in a process group of its own when `group`), and gives
+ * it with the pids it printed: its root control process first. */
+async function hostWithTree(group: boolean) {
+  const child = spawn(...fixtureCommand("host_killed"), {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: group,
+  });
   const exited = new Promise((resolve) => child.once("close", resolve));
   let text = "";
   for await (const chunk of child.stdout!) {
@@ -54,15 +59,51 @@ Deno.test("a host killed with SIGKILL leaves no process behind within a second",
     if (text.includes("\n")) break;
   }
   const pids: number[] = JSON.parse(text);
-  assertEquals(pids.length, 5);
+  assertEquals(pids.length, 7);
   assert(pids.every(alive));
-  child.kill("SIGKILL");
-  await exited;
-  // The root control process was the host's child: with the host gone, init reaps
-  // it. Everything below it is reaped by its own parent: not even a zombie remains.
-  const [root, ...below] = pids;
-  assertEquals(await waitGone([root], 1000, (p) => !running(p)), []);
-  assertEquals(await waitGone(below, 1000), []);
+  return { child, exited, pids };
+}
+
+/** Kills what a failed test left (the spawned program's background child, reparented). */
+function killLeft(pids: number[]): void {
+  for (const p of pids.filter(alive)) {
+    try {
+      Deno.kill(p, "SIGKILL");
+    } catch {
+      // gone, or a zombie
+    }
+  }
+}
+
+Deno.test("a host killed with SIGKILL leaves no process behind within a second", async () => {
+  const { child, exited, pids } = await hostWithTree(false);
+  try {
+    child.kill("SIGKILL");
+    await exited;
+    // The root control process was the host's child: with the host gone, init reaps
+    // it. Everything below it is reaped by its own parent: not even a zombie remains.
+    const [root, ...below] = pids;
+    assertEquals(await waitGone([root], 1000, (p) => !running(p)), []);
+    assertEquals(await waitGone(below, 1000), []);
+  } finally {
+    killLeft(pids);
+  }
+});
+
+Deno.test("a SIGKILL to the host's whole process group leaves no process behind", async () => {
+  // As `timeout -s KILL` and `kill -KILL -PGID` do. The root control process has a process
+  // group of its own: the signal ends the host, and the root, at the channel's end, ends
+  // the tree (a root killed with it would leave a program's children to init).
+  const { child, exited, pids } = await hostWithTree(true);
+  try {
+    Deno.kill(-child.pid!, "SIGKILL");
+    await exited;
+    const [root, ...below] = pids;
+    assertEquals(await waitGone([root], 2000, (p) => !running(p)), []);
+    assertEquals(await waitGone(below, 2000), []);
+  } finally {
+    killLeft(pids);
+  }
 });
 
 Deno.test("an idle, unref'd driver lets the program exit", async () => {

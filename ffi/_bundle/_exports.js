@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-XXBZEJCW.js";
+} from "./chunk-UFEEAURO.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-QBTKCRID.js";
+} from "./chunk-3VLAM22Z.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-4SDRXDBM.js";
+import "./chunk-DNC3HNNF.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-AQDDNM7D.js";
+} from "./chunk-HLOCNNET.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-Q2DRGRLA.js";
+} from "./chunk-NJISPZ5U.js";
 import {
   runtime
-} from "./chunk-33AQOBEK.js";
+} from "./chunk-L3VFWMPR.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-IAKXU2FY.js")).openLocal();
+      local = (await import("./local-X7C5KUGQ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-BOXRRN3U.js");
+  const { runWithDriver } = await import("./_driver_run-7NYMNOVU.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

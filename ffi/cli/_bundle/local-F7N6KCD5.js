@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-2ESBIMMN.js";
-import "./chunk-Y3I4XORA.js";
+} from "./chunk-IDHII42G.js";
+import "./chunk-RBOWJWGC.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-OORT67LO.js";
+import "./chunk-5GK4DV3O.js";
 export {
   Local,
   openLocal

@@ -14,7 +14,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-TDLREWLK.js";
+} from "./chunk-MRSZ5U6J.js";
 import {
   holding
 } from "./chunk-VCG2CDOK.js";
@@ -309,7 +309,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     ]);
     if (conn === null) {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status));
+      throw new Error(notConnected(timeout, await child.status, wait.fired));
     }
     return socketHelper(child, conn, token);
   } finally {

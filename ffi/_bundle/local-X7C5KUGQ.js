@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-QBTKCRID.js";
+} from "./chunk-3VLAM22Z.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-33AQOBEK.js";
+import "./chunk-L3VFWMPR.js";
 export {
   Local,
   openLocal

@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-2ESBIMMN.js";
+} from "./chunk-IDHII42G.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-ECTAUTFZ.js";
+} from "./chunk-OQRSHYA3.js";
 import {
   ConstantTable,
   VERSION,
@@ -24,7 +24,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-Y3I4XORA.js";
+} from "./chunk-RBOWJWGC.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -45,7 +45,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-TDLREWLK.js";
+} from "./chunk-MRSZ5U6J.js";
 import "./chunk-VCG2CDOK.js";
 import {
   AbortedError,
@@ -62,7 +62,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-OORT67LO.js";
+} from "./chunk-5GK4DV3O.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");

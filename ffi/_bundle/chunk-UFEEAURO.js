@@ -12,7 +12,7 @@ import {
   findNative,
   forgetNative,
   strangerCheck
-} from "./chunk-QBTKCRID.js";
+} from "./chunk-3VLAM22Z.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -33,7 +33,7 @@ import {
   elapsed,
   hexOf,
   pipesForced
-} from "./chunk-4SDRXDBM.js";
+} from "./chunk-DNC3HNNF.js";
 import {
   AbortedError,
   AlcoveError,
@@ -49,7 +49,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-33AQOBEK.js";
+} from "./chunk-L3VFWMPR.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -197,9 +197,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-NUNF5NEG.js"),
+    import("./policy-LNZ5UB3X.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-J5ONM3PK.js")
+    import("./install-IYHMGCKU.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

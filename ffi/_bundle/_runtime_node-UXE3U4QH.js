@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-43J52FPT.js";
+} from "./chunk-SEXCJNEA.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-4SDRXDBM.js";
+} from "./chunk-DNC3HNNF.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";
@@ -162,7 +162,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited));
+      throw new Error(notConnected(timeout, await exited, wait.fired));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

@@ -6,7 +6,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-OORT67LO.js";
+} from "./chunk-5GK4DV3O.js";
 
 // ffi/constants.ts
 var lastParsed;

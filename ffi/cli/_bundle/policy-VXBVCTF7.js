@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-PG3K5PVQ.js";
-import "./chunk-OORT67LO.js";
+} from "./chunk-JQTBKNMZ.js";
+import "./chunk-5GK4DV3O.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

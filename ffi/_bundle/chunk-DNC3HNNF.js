@@ -50,10 +50,14 @@ var HEX = Array.from({
   length: 256
 }, (_, b) => b.toString(16).padStart(2, "0"));
 function elapsed(ms) {
+  let fired = false;
   let done = () => {
   };
   const promise = new Promise((resolve) => done = () => resolve());
-  const cancel = inSteps(ms, () => done(), (step, fn) => {
+  const cancel = inSteps(ms, () => {
+    fired = true;
+    done();
+  }, (step, fn) => {
     const signal = AbortSignal.timeout(step);
     signal.addEventListener("abort", fn, {
       once: true
@@ -62,7 +66,10 @@ function elapsed(ms) {
   });
   return {
     promise,
-    cancel
+    cancel,
+    get fired() {
+      return fired;
+    }
   };
 }
 var MAX_TIMER_MS = 2147483647;
@@ -109,8 +116,9 @@ function pipesLine(constants) {
     "pipes"
   ], constants);
 }
-function notConnected(timeout, status) {
-  return status.code === 0 || status.signal === "SIGKILL" ? `it did not connect within ${timeout} ms` : `it exited with status ${status.code} before connecting`;
+function notConnected(timeout, status, timedOut) {
+  if (timedOut) return `it did not connect within ${timeout} ms`;
+  return status.signal !== null ? `it was killed by ${status.signal} before connecting` : `it exited with status ${status.code} before connecting`;
 }
 function pipesForced(backend) {
   return backend.env("ALCOVE_TRANSPORT") === "pipes";

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-LGWMRQ5Q.js";
+} from "./chunk-2UKUT4FM.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-TDLREWLK.js";
+} from "./chunk-MRSZ5U6J.js";
 import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_node.ts
@@ -163,7 +163,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     ]);
     if (conn === null) {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited));
+      throw new Error(notConnected(timeout, await exited, wait.fired));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

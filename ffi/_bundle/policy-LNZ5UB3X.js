@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-Q2DRGRLA.js";
-import "./chunk-33AQOBEK.js";
+} from "./chunk-NJISPZ5U.js";
+import "./chunk-L3VFWMPR.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

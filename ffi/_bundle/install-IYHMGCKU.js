@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-AQDDNM7D.js";
+} from "./chunk-HLOCNNET.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-Q2DRGRLA.js";
-import "./chunk-33AQOBEK.js";
+import "./chunk-NJISPZ5U.js";
+import "./chunk-L3VFWMPR.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-PG3K5PVQ.js";
-import "./chunk-OORT67LO.js";
+} from "./chunk-JQTBKNMZ.js";
+import "./chunk-5GK4DV3O.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-Q2DRGRLA.js";
+} from "./chunk-NJISPZ5U.js";
 import {
   BPF_A,
   BPF_ABS,

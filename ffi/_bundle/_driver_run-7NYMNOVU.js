@@ -5,19 +5,19 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-XXBZEJCW.js";
+} from "./chunk-UFEEAURO.js";
 import {
   openLocal
-} from "./chunk-QBTKCRID.js";
+} from "./chunk-3VLAM22Z.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-4SDRXDBM.js";
+import "./chunk-DNC3HNNF.js";
 import {
   SetupError
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-33AQOBEK.js";
+} from "./chunk-L3VFWMPR.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

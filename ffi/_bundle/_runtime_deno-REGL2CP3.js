@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-4SDRXDBM.js";
+} from "./chunk-DNC3HNNF.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -307,7 +307,7 @@ async function spawnHelper(argv, timeout, options = {}) {
     ]);
     if (conn === null) {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status));
+      throw new Error(notConnected(timeout, await child.status, wait.fired));
     }
     return socketHelper(child, conn, token);
   } finally {
