@@ -1158,8 +1158,10 @@ static void kill_adopted(void)
 {
     if (!ALCOVE_LINUX_CORE)
         return; /* nothing was adopted: process groups end a program's descendants */
+    /* /proc's numbers: in a pid namespace of its own, not this process's (alcove_proc_view). */
+    struct alcove_proc_view view = alcove_proc_view();
     char path[64];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)view.self);
     /* Bounded: a fork bomb under rlimits still ends within about a second. */
     for (int round = 0; round < 1000; round++) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -1169,7 +1171,9 @@ static void kill_adopted(void)
             return;
         int pid, found = 0;
         while (fscanf(fp, "%d", &pid) == 1) {
-            kill(pid, SIGKILL);
+            pid_t own = alcove_pid_of_proc(&view, (pid_t)pid);
+            if (own > 0)
+                kill(own, SIGKILL);
             found = 1;
         }
         fclose(fp);

@@ -471,6 +471,75 @@ fail:
     return -EINVAL;
 }
 
+/* The pids of the NSpid line of /proc/<pid>/status ("self" when pid is 0), from /proc's
+ * namespace down to the process's own: up to cap of them; returns how many (0: none). */
+static int nspids(pid_t pid, pid_t *out, int cap)
+{
+    char path[64], line[256];
+    if (pid == 0)
+        snprintf(path, sizeof(path), "/proc/self/status");
+    else
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL)
+        return 0;
+    int n = 0;
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        char *p = line + 6, *end;
+        for (long v; n < cap && (v = strtol(p, &end, 10)) > 0 && end != p; p = end)
+            out[n++] = (pid_t)v;
+        break;
+    }
+    fclose(fp);
+    return n;
+}
+
+/* Nesting of pid namespaces is at most 32 deep. */
+#define NSPID_MAX 33
+
+struct alcove_proc_view alcove_proc_view(void)
+{
+    struct alcove_proc_view v = {-1, 0};
+    char self[32];
+    ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+    if (n <= 0)
+        return v;
+    self[n] = 0;
+    v.self = (pid_t)strtol(self, NULL, 10);
+    if (v.self == getpid()) {
+        v.level = 0;
+        return v;
+    }
+    pid_t ids[NSPID_MAX];
+    int k = nspids(0, ids, NSPID_MAX);
+    if (k >= 2 && ids[k - 1] == getpid())
+        v.level = k - 1;
+    return v;
+}
+
+pid_t alcove_pid_of_proc(const struct alcove_proc_view *v, pid_t proc_pid)
+{
+    if (v->level == 0)
+        return proc_pid;
+    pid_t ids[NSPID_MAX];
+    return v->level > 0 && nspids(proc_pid, ids, NSPID_MAX) > v->level ? ids[v->level] : 0;
+}
+
+pid_t alcove_proc_pid(const struct alcove_proc_view *v, pid_t child)
+{
+    if (v->level <= 0)
+        return v->level == 0 ? child : 0;
+    /* One of this process's children in /proc's list (a control process has one thread). */
+    pid_t kids[1024];
+    size_t n = alcove_children_of(v->self, kids, sizeof(kids) / sizeof(kids[0]));
+    for (size_t i = 0; i < n; i++)
+        if (alcove_pid_of_proc(v, kids[i]) == child)
+            return kids[i];
+    return 0;
+}
+
 /* Calls each(path, arg) with /proc/PID/task/TID/<file> for every thread TID of pid, until
  * one returns nonzero. Returns that, or 0 (also when pid is gone). */
 static int each_task_file(pid_t pid, const char *file, int (*each)(const char *, void *),
@@ -625,9 +694,17 @@ static size_t all_children(pid_t pid, pid_t **buf, size_t *cap)
     }
 }
 
-static void stop_one(pid_t p, long long until)
+/* Signals a process known by its /proc pid. */
+static void signal_proc(const struct alcove_proc_view *v, pid_t p, int sig)
 {
-    kill(p, SIGSTOP);
+    pid_t own = alcove_pid_of_proc(v, p);
+    if (own > 0)
+        kill(own, sig);
+}
+
+static void stop_one(const struct alcove_proc_view *v, pid_t p, long long until)
+{
+    signal_proc(v, p, SIGSTOP);
     while (!all_stopped(p) && alcove_monotonic_ns() < until) {
         struct timespec pause = {0, 20000};
         nanosleep(&pause, NULL);
@@ -644,14 +721,25 @@ void alcove_kill_tree(pid_t pid, int sig)
      * the whole walk), and the walk goes over the whole tree again until a pass finds no
      * one new (for a second at most): a fork under way when its parent was listed shows on
      * a later pass. Then the group and the tree get sig. A pid namespace goes with its
-     * init. */
+     * init. The walk goes by /proc's numbers, which differ from this process's in a pid
+     * namespace of its own. */
     kill(-pid, SIGSTOP);
+    struct alcove_proc_view v = alcove_proc_view();
+    pid_t top = alcove_proc_pid(&v, pid);
+    if (top <= 0) {
+        /* Not in /proc (gone, or /proc is not of this namespace): its group and itself. */
+        kill(-pid, sig);
+        kill(pid, sig);
+        kill(-pid, SIGCONT);
+        kill(pid, SIGCONT);
+        return;
+    }
     struct tree t = {0};
     pid_t *kids = NULL;
     size_t kids_cap = 0;
     long long now = alcove_monotonic_ns(), until = now + 100000000LL, last = now + 1000000000LL;
-    if (tree_add(&t, pid) > 0)
-        stop_one(pid, until);
+    if (tree_add(&t, top) > 0)
+        stop_one(&v, top, until);
     else
         kill(pid, sig);
     for (int quiet = 0; quiet < 2 && alcove_monotonic_ns() < last;) {
@@ -661,9 +749,9 @@ void alcove_kill_tree(pid_t pid, int sig)
             for (size_t j = 0; j < k; j++) {
                 int r = tree_add(&t, kids[j]);
                 if (r > 0)
-                    stop_one(kids[j], until);
+                    stop_one(&v, kids[j], until);
                 else if (r < 0)
-                    kill(kids[j], sig); /* no memory to hold it: at least it goes */
+                    signal_proc(&v, kids[j], sig); /* no memory to hold it: at least it goes */
                 added |= r != 0;
             }
         }
@@ -671,10 +759,10 @@ void alcove_kill_tree(pid_t pid, int sig)
     }
     kill(-pid, sig);
     for (size_t i = t.n; i-- > 0;)
-        kill(t.pid[i], sig);
+        signal_proc(&v, t.pid[i], sig);
     kill(-pid, SIGCONT); /* a stopped process that ignored sig still dies of SIGKILL */
     for (size_t i = 0; i < t.n; i++)
-        kill(t.pid[i], SIGCONT);
+        signal_proc(&v, t.pid[i], SIGCONT);
     free(t.pid);
     free(t.set);
     free(kids);

@@ -226,8 +226,27 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap) __
 void alcove_kill_tree(pid_t pid, int sig);
 
 /* The children of a process, from every thread's /proc children list: up to cap of them
- * in out; returns how many. */
+ * in out; returns how many. Both in /proc's numbers (see alcove_proc_view). */
 size_t alcove_children_of(pid_t pid, pid_t *out, size_t cap);
+
+/* How /proc numbers this process's pids. A control process in a pid namespace of its own (a
+ * Task cloned with CLONE_NEWPID) has its parent namespace's /proc: there, its pid 2 is some
+ * other process. `level` is the place of this process's namespace in the NSpid lines of
+ * /proc/PID/status (0: /proc is its own, the numbers are the same; -1: /proc does not show
+ * this process at all); `self` is this process's pid in /proc's numbers. */
+struct alcove_proc_view {
+    int level;
+    pid_t self;
+};
+struct alcove_proc_view alcove_proc_view(void);
+
+/* A child of this process (by this process's numbering) in /proc's numbers; 0 when it is
+ * not found. */
+pid_t alcove_proc_pid(const struct alcove_proc_view *v, pid_t child);
+
+/* A process found in /proc, in this process's numbering; 0 when it has none (gone, or not
+ * in this process's pid namespace). */
+pid_t alcove_pid_of_proc(const struct alcove_proc_view *v, pid_t proc_pid);
 
 /* The monotonic clock in nanoseconds (deadlines and budgets). */
 long long alcove_monotonic_ns(void);

@@ -1675,6 +1675,54 @@ Deno.test(needs("Task: clone into namespaces, then spawn there", NOT_ROOT), asyn
   });
 });
 
+Deno.test(
+  needs(
+    "Task in a pid namespace of its own: a program's tree is its own, by /proc's numbers",
+    NOT_ROOT,
+  ),
+  async () => {
+    await withDriver(async (drv) => {
+      // The Task's /proc is the host's: its pid 2 is the host's pid 2, whose children are
+      // not this program's. Ending one program ends its tree and nothing else.
+      const box = await drv.root.clone(["CLONE_NEWPID"]);
+      const quiet = { stdin: "null", stderr: "null" } as const;
+      const first = await box.spawn(["sleep", "60"], quiet);
+      const siblings = [
+        await box.spawn(["sleep", "60"], quiet),
+        await box.spawn(["sleep", "60"], quiet),
+      ];
+      assertEquals(first.pid, 2);
+      await first[Symbol.asyncDispose]();
+      const ended = await Promise.race([
+        Promise.race(siblings.map((p) => p.status)),
+        new Promise((r) => setTimeout(() => r("running"), 500)),
+      ]);
+      assertEquals(ended, "running");
+      // A timeout reaches a child that left the program's group and session.
+      const daemon = await box.spawn(
+        ["sh", "-c", "setsid sh -c 'echo $$; exec sleep 60' & wait"],
+        { stdin: "null", timeout: 300 },
+      );
+      const reader = daemon.stdout.getReader();
+      const inside = Number(text((await reader.read()).value!));
+      reader.releaseLock();
+      assertEquals((await daemon.output()).status.reason, "timeout");
+      // Gone (once reaped: the Task adopted it), within a second or two.
+      let left = "alive";
+      for (let i = 0; i < 100 && left === "alive"; i++) {
+        left = await box.kill(inside, 0).then(() => "alive", (e) => e.code);
+        if (left === "alive") await new Promise((r) => setTimeout(r, 20));
+      }
+      assertEquals(left, "ESRCH");
+      // The id maps of a user namespace go to this program's /proc files.
+      const r = await (await box.spawn(["id", "-u"], { namespaces: ["user"], uid: 65534 }))
+        .output();
+      assertEquals([text(r.stdout), r.status.success], ["65534\n", true]);
+      for (const p of siblings) await p[Symbol.asyncDispose]();
+    });
+  },
+);
+
 Deno.test(needs("handles keep their own process when its pid is another's", NOT_ROOT), async () => {
   await withDriver(async (drv) => {
     // A pid namespace of its own, whose next pid can be set: a pid's reuse, made at will.

@@ -56,6 +56,13 @@ static int write_maps(const struct alcove_sandbox *sb, pid_t pid, const char **s
     gid_t gid_in = sb->has_gid ? sb->gid : getegid();
     char line[128];
     int rv;
+    /* The files of the child /proc knows: in a pid namespace of this process's own, by
+     * another number than pid (which there names some other process). */
+    struct alcove_proc_view view = alcove_proc_view();
+    pid = alcove_proc_pid(&view, pid);
+    *step = "uid_map";
+    if (pid <= 0)
+        return -ESRCH;
     if (privileged && uid_in != 0)
         snprintf(line, sizeof(line), "0 0 1\n%u %u 1\n", (unsigned)uid_in, (unsigned)uid_in);
     else
