@@ -844,7 +844,12 @@ static void handle_down(struct alcove_state *ap, const unsigned char *f, size_t 
         return;
     }
     if (c->ctl_out < 0) {
-        reply_status(ap, id, c->pid, c->execed ? ALCOVE_STATUS_NOTCONTROL : ALCOVE_STATUS_NOTCHILD);
+        /* Exec'd: a program, tagged with its pid. Ended, not yet reaped: no longer a child,
+         * untagged, as for a pid that is none (the host names the pid after the tags). */
+        if (c->execed)
+            reply_status(ap, id, c->pid, ALCOVE_STATUS_NOTCONTROL);
+        else
+            reply_status(ap, id, 0, ALCOVE_STATUS_NOTCHILD);
         return;
     }
     /* A child that does not read its calls (stopped, or busy in a long call) would

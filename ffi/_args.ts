@@ -280,8 +280,9 @@ export function encodeArg(
       return w.int(i);
     }
     case "optvalue":
+      // Any integer: the control process checks each option's range, and names it.
       if (typeof v === "boolean") return w.int(v ? 1 : 0);
-      return w.int(int(call, name, v, -2147483648, 2147483647));
+      return w.int(int(call, name, v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
     case "rlimit": {
       if (typeof v !== "object" || v === null || !("cur" in v) || !("max" in v)) {
         throw argError(call, name, "must be { cur, max }");

@@ -3,8 +3,8 @@
  * guards on their descriptors, memory, queues and limits. Each reproduces a defect that was
  * found by review and fixed.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type Alcove, SystemCallError, TimeoutError } from "../mod.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { type Alcove, PipelineError, SystemCallError, TimeoutError } from "../mod.ts";
 import { needs, rssKiB, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
@@ -115,6 +115,22 @@ Deno.test("SIGCHLD ignored, or taken over and given back, does not stop reaping"
   });
 });
 
+Deno.test("a call to a child that ended but is not reaped yet names that child", async () => {
+  await withDriver(async (drv) => {
+    // Reaping left to waitpid: the child stays, ended, in its parent's table.
+    const p = await drv.fork([]);
+    await drv.sigaction([p], "SIGCHLD", "sig_info");
+    const d = await drv.fork([p]);
+    await drv.kill([p], d, "SIGKILL");
+    const ev = await drv.event([p], { timeout: 5000 });
+    assert(ev?.type === "signal" && ev.signal === "SIGCHLD");
+    const e = await assertRejects(() => drv.getpid([p, d]), PipelineError);
+    assertEquals(e.pid, d);
+    assertStringIncludes(e.message, `${d} is not a child of its predecessor`);
+    await drv.waitpid([p], -1, 0);
+  });
+});
+
 Deno.test("maxchild and maxforkdepth take alcove's range, and EAGAIN names the limit", async () => {
   await withDriver(async (drv) => {
     for (const option of ["maxchild", "maxforkdepth"] as const) {
@@ -122,7 +138,24 @@ Deno.test("maxchild and maxforkdepth take alcove's range, and EAGAIN names the l
       assertEquals(await drv.getopt([], option), 65535);
       const e = await assertRejects(() => drv.setopt([], option, 65536), RangeError);
       assertEquals(e.message, `setopt: ${option} must be in [0, 65535], got 65536`);
+      // Past 32 bits too: the option's own range, not the wire's.
+      const far = await assertRejects(() => drv.setopt([], option, 2 ** 31), RangeError);
+      assertEquals(far.message, `setopt: ${option} must be in [0, 65535], got 2147483648`);
     }
+    // setcpid's values: the option, its range and the value.
+    const c = await drv.fork([]);
+    for (
+      const [option, value, message] of [
+        ["flowcontrol", 2 ** 31, "flowcontrol must be in [-1, 2147483647], got 2147483648"],
+        ["signaloneof", 65, "signaloneof must be a signal or 0, in [0, 64], got 65"],
+        ["kill_tree", 65, "kill_tree must be a signal number, in [1, 64], got 65"],
+        ["stdout_flowcontrol", 2, "stdout_flowcontrol must be -1 or 0, got 2"],
+      ] as const
+    ) {
+      const e = await assertRejects(() => drv.setcpid([], c, option, value), RangeError);
+      assertEquals(e.message, `setcpid: ${message}`);
+    }
+    await drv.exit([c], 0);
     // Deeper than the old bound of 64, as alcove's own tests go.
     await drv.setopt([], "maxforkdepth", 70);
     const chain: number[] = [];

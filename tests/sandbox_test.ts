@@ -1509,6 +1509,19 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
       [["true"], { seccomp: "strict" }, TypeError, "options.seccomp"],
       [
         ["true"],
+        { noNewPrivileges: false, seccomp: "default" },
+        TypeError,
+        "options.noNewPrivileges: must stay true with seccomp, unless capabilities keep " +
+        "CAP_SYS_ADMIN",
+      ],
+      [
+        ["true"],
+        { noNewPrivileges: false, landlock: { read: ["/"] } },
+        TypeError,
+        "options.noNewPrivileges: must stay true with landlock",
+      ],
+      [
+        ["true"],
         { landlock: { read: ["rel"] } },
         TypeError,
         "options.landlock.read[0]: must be an absolute path",

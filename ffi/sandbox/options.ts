@@ -486,6 +486,12 @@ function records(): Records {
   return r;
 }
 
+/** Whether the options install a seccomp filter (none for null or an empty list). */
+function seccompGiven(o: SpawnOptions): boolean {
+  return o.seccomp !== undefined && o.seccomp !== null &&
+    !(Array.isArray(o.seccomp) && o.seccomp.length === 0);
+}
+
 function fail(field: string, what: string, Kind: typeof TypeError = TypeError): never {
   throw new Kind(`spawn: options.${field}: ${what}`);
 }
@@ -895,6 +901,18 @@ export function encodeSpawnRequest(
       if (o.seccomp.length > 8) fail("seccomp", "must list at most 8 filters", RangeError);
       o.seccomp.forEach((f, i) => r.add(TAG.SECCOMP, seccompProgram(table, f, `seccomp[${i}]`)));
     } else r.add(TAG.SECCOMP, seccompProgram(table, o.seccomp, "seccomp"));
+  }
+  // The kernel installs neither without no_new_privs, unless CAP_SYS_ADMIN stays.
+  const confined = o.landlock !== undefined ? "landlock" : seccompGiven(o) ? "seccomp" : null;
+  if (
+    o.noNewPrivileges === false && confined !== null &&
+    (caps & (1n << BigInt(capabilityNumber(table, "CAP_SYS_ADMIN")))) === 0n
+  ) {
+    fail(
+      "noNewPrivileges",
+      `must stay true with ${confined}, unless capabilities keep CAP_SYS_ADMIN (the kernel ` +
+        "refuses it otherwise)",
+    );
   }
   const newSession = o.newSession !== undefined && bool("newSession", o.newSession);
   if (newSession) r.add(TAG.NEW_SESSION);

@@ -3632,7 +3632,7 @@ function encodeArg(w, table, call, name, kind, v, pointer) {
     }
     case "optvalue":
       if (typeof v === "boolean") return w.int(v ? 1 : 0);
-      return w.int(int(call, name, v, -2147483648, 2147483647));
+      return w.int(int(call, name, v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
     case "rlimit": {
       if (typeof v !== "object" || v === null || !("cur" in v) || !("max" in v)) {
         throw argError(call, name, "must be { cur, max }");

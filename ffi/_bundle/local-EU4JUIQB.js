@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-3VLAM22Z.js";
+} from "./chunk-4KBKK2OP.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-UFEEAURO.js";
+} from "./chunk-FBY3I4XT.js";
 import {
   openLocal
-} from "./chunk-3VLAM22Z.js";
+} from "./chunk-4KBKK2OP.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-DNC3HNNF.js";

@@ -1521,6 +1521,9 @@ function records() {
   scratch = r;
   return r;
 }
+function seccompGiven(o) {
+  return o.seccomp !== void 0 && o.seccomp !== null && !(Array.isArray(o.seccomp) && o.seccomp.length === 0);
+}
 function fail2(field, what, Kind = TypeError) {
   throw new Kind(`spawn: options.${field}: ${what}`);
 }
@@ -1923,6 +1926,10 @@ function encodeSpawnRequest(argv, options, table) {
       if (o.seccomp.length > 8) fail2("seccomp", "must list at most 8 filters", RangeError);
       o.seccomp.forEach((f, i) => r.add(TAG.SECCOMP, seccompProgram(table, f, `seccomp[${i}]`)));
     } else r.add(TAG.SECCOMP, seccompProgram(table, o.seccomp, "seccomp"));
+  }
+  const confined = o.landlock !== void 0 ? "landlock" : seccompGiven(o) ? "seccomp" : null;
+  if (o.noNewPrivileges === false && confined !== null && (caps & 1n << BigInt(capabilityNumber(table, "CAP_SYS_ADMIN"))) === 0n) {
+    fail2("noNewPrivileges", `must stay true with ${confined}, unless capabilities keep CAP_SYS_ADMIN (the kernel refuses it otherwise)`);
   }
   const newSession = o.newSession !== void 0 && bool("newSession", o.newSession);
   if (newSession) r.add(TAG.NEW_SESSION);

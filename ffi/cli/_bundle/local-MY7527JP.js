@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-IDHII42G.js";
+} from "./chunk-YNWPEWLS.js";
 import "./chunk-RBOWJWGC.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
