@@ -148,11 +148,81 @@ export function findNative(): NativePaths {
   );
 }
 
+/** ELF machine numbers (e_machine) by name, for the messages below. */
+const MACHINES: Record<number, string> = {
+  3: "i386",
+  8: "mips",
+  20: "ppc",
+  21: "ppc64",
+  22: "s390x",
+  40: "arm",
+  62: "x86_64",
+  183: "aarch64",
+  243: "riscv64",
+  258: "loongarch64",
+};
+
+/**
+ * What keeps a native file from running on this machine, read from its ELF header: not an
+ * ELF file (empty, cut short, or a text that is no script), another architecture or word
+ * size, or cut short of its section table. Undefined when none of that shows (or the file cannot be read: the
+ * runtime's own error then speaks). Read where a file failed to load or run, never on the
+ * way of a start that works.
+ */
+export function nativeFileProblem(path: string): string | undefined {
+  let b: Uint8Array | null;
+  try {
+    b = runtime.readFile(path);
+  } catch {
+    return undefined;
+  }
+  if (b === null) return undefined;
+  if (b.length === 0) return "it is empty";
+  if (b[0] === 0x23 && b[1] === 0x21) return undefined; // a script ("#!"): its own errors speak
+  if (b.length < 64 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
+    return "it is not an ELF file (cut short, or another kind of file)";
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const little = b[5] === 1;
+  const machine = v.getUint16(18, little);
+  const here = runtime.arch();
+  const name = (m: number) => MACHINES[m] ?? `machine ${m}`;
+  if (b[4] !== 2 || name(machine) !== here) {
+    return `it is built for ${name(machine)}${
+      b[4] === 2 ? "" : " (32-bit)"
+    }, this machine is ${here}`;
+  }
+  const sections = Number(v.getBigUint64(0x28, little)) +
+    v.getUint16(0x3a, little) * v.getUint16(0x3c, little);
+  if (sections > b.length) return `it is cut short (${b.length} of at least ${sections} bytes)`;
+  return undefined;
+}
+
+/** The error for a native file that failed to load or run, naming its problem and the build
+ * command when its header shows one; undefined when it does not. */
+export function nativeFileError(what: string, path: string, cause: unknown): Error | undefined {
+  const problem = nativeFileProblem(path);
+  if (problem === undefined) return undefined;
+  return new Error(
+    `${what}: cannot use ${path}: ${problem} (${
+      (cause as Error)?.message ?? String(cause)
+    }); build it for this machine with "${
+      buildCommand(path.slice(0, path.lastIndexOf("/") + 1))
+    }", or point ALCOVE_LIB_PATH at a folder of files built for it`,
+    { cause },
+  );
+}
+
 /** Opens libalcove.so and checks its ABI and version. Each call returns a handle of its
  * own (the library itself is loaded once by the system): the caller closes it. */
 export function openLibrary(): NativeLibrary {
   const { library } = findNative();
-  const lib = runtime.openLibrary(library);
+  let lib: NativeLibrary;
+  try {
+    lib = runtime.openLibrary(library);
+  } catch (e) {
+    throw nativeFileError("Cannot load libalcove.so", library, e) ?? e;
+  }
   const abi = lib.abi();
   const version = abi === ABI ? lib.version() : "";
   if (abi !== ABI || version !== VERSION) {

@@ -28,7 +28,15 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import { ABI, buildCommand, findNative, forgetNative, strangerCheck, VERSION } from "./_native.ts";
+import {
+  ABI,
+  buildCommand,
+  findNative,
+  forgetNative,
+  nativeFileError,
+  strangerCheck,
+  VERSION,
+} from "./_native.ts";
 import { after, elapsed, hexOf, MAX_TIMER_MS, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
@@ -342,7 +350,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       });
     } catch (e) {
       forgetNative();
-      throw new Error(
+      throw nativeFileError("Alcove.start", helper, e) ?? new Error(
         `Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${(e as Error).message}`,
         { cause: e },
       );

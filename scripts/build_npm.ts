@@ -177,6 +177,12 @@ Deno.writeTextFileSync(
   "interface ReadableStream<R> { [Symbol.asyncIterator](): AsyncIterableIterator<R>; }\n",
 );
 compile(stage, [...sources.map((f) => stage + f), stage + "globals.d.ts"], true);
+// The types name Disposable, AsyncDisposable and Symbol.asyncDispose: a consumer whose target
+// comes before them (ES2022, where many configurations stand) takes them from here.
+Deno.writeTextFileSync(
+  out + "mod.d.ts",
+  '/// <reference lib="esnext.disposable" />\n' + Deno.readTextFileSync(out + "mod.d.ts"),
+);
 if (hasCli) {
   // The bin runs under the runtime that installed it: `npx alcove` with Node.js, `bunx` with Bun.
   const cli = Deno.readTextFileSync(out + "cli.js").replace(/^#!.*\n/, "");

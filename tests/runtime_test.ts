@@ -379,7 +379,43 @@ Deno.test("a libalcove.so that is no library is named in the error", async () =>
     await Deno.chmod(`${dir}/alcove`, 0o755);
     const { e } = await fixtureJson("broken_library", { ALCOVE_LIB_PATH: dir });
     assertStringIncludes(e, `${dir}/libalcove.so`);
-    assertStringIncludes(e, "too short");
+    assertStringIncludes(e, "it is not an ELF file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("native files of another architecture, or cut short, say so and how to build them", async () => {
+  // The package's prebuilt files of the other architecture, and a copy of this one's cut short.
+  const here = Deno.build.arch === "x86_64" ? "x86_64" : "aarch64";
+  const there = here === "x86_64" ? "aarch64" : "x86_64";
+  const other = new URL(`../native/${platformDir(there)}/`, import.meta.url).pathname;
+  const dir = await Deno.makeTempDir({ prefix: "alcove_arch_" });
+  const put = async (name: string, from: string, size?: number) => {
+    const bytes = await Deno.readFile(from);
+    await Deno.writeFile(`${dir}/${name}`, size === undefined ? bytes : bytes.slice(0, size), {
+      mode: 0o755,
+    });
+  };
+  try {
+    await put("libalcove.so", native.library);
+    await put("alcove", `${other}alcove`);
+    let got = await fixtureJson("early_exit", { ALCOVE_LIB_PATH: dir });
+    assertStringIncludes(
+      got.message,
+      `${dir}/alcove: it is built for ${there}, this machine is ${here}`,
+    );
+    assertStringIncludes(got.message, "build it for this machine with");
+    await put("alcove", native.helper, 4096);
+    got = await fixtureJson("early_exit", { ALCOVE_LIB_PATH: dir });
+    assertStringIncludes(got.message, `${dir}/alcove: it is cut short (4096 of at least`);
+    await put("alcove", native.helper);
+    await put("libalcove.so", `${other}libalcove.so`);
+    const { e } = await fixtureJson("broken_library", { ALCOVE_LIB_PATH: dir });
+    assertStringIncludes(
+      e,
+      `${dir}/libalcove.so: it is built for ${there}, this machine is ${here}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

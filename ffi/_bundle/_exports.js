@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-FBY3I4XT.js";
+} from "./chunk-OR4HJAGO.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-4KBKK2OP.js";
+} from "./chunk-3M7XOPDV.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -968,7 +968,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-EU4JUIQB.js")).openLocal();
+      local = (await import("./local-UUN7GWTF.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -994,7 +994,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-2WI7PHGN.js");
+  const { runWithDriver } = await import("./_driver_run-5YFRPY2Z.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -11,8 +11,9 @@ import {
   encodeArgs,
   findNative,
   forgetNative,
+  nativeFileError,
   strangerCheck
-} from "./chunk-4KBKK2OP.js";
+} from "./chunk-3M7XOPDV.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -1844,7 +1845,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       });
     } catch (e) {
       forgetNative();
-      throw new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
+      throw nativeFileError("Alcove.start", helper, e) ?? new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
         cause: e
       });
     }

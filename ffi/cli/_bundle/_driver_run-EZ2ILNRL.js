@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-YNWPEWLS.js";
+} from "./chunk-ACW7O5OA.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -23,8 +23,9 @@ import {
   buildCommand,
   findNative,
   forgetNative,
+  nativeFileError,
   strangerCheck
-} from "./chunk-RBOWJWGC.js";
+} from "./chunk-PAB4D5XU.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -845,7 +846,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       });
     } catch (e) {
       forgetNative();
-      throw new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
+      throw nativeFileError("Alcove.start", helper, e) ?? new Error(`Alcove.start: cannot run ${JSON.stringify(argv.join(" "))}: ${e.message}`, {
         cause: e
       });
     }

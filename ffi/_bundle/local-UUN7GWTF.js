@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-4KBKK2OP.js";
+} from "./chunk-3M7XOPDV.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

@@ -2,8 +2,8 @@
 import {
   Local,
   openLocal
-} from "./chunk-YNWPEWLS.js";
-import "./chunk-RBOWJWGC.js";
+} from "./chunk-ACW7O5OA.js";
+import "./chunk-PAB4D5XU.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

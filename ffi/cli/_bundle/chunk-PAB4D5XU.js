@@ -265,9 +265,58 @@ function findNative() {
   const out = inPackage("build/") ?? "build/";
   throw new Error(`Cannot find libalcove.so and the alcove executable for ${platformDir(arch)} (tried ${candidates.join(", ")}): build them with "${buildCommand(out)}", or point ALCOVE_LIB_PATH at their folder`);
 }
+var MACHINES = {
+  3: "i386",
+  8: "mips",
+  20: "ppc",
+  21: "ppc64",
+  22: "s390x",
+  40: "arm",
+  62: "x86_64",
+  183: "aarch64",
+  243: "riscv64",
+  258: "loongarch64"
+};
+function nativeFileProblem(path) {
+  let b;
+  try {
+    b = runtime.readFile(path);
+  } catch {
+    return void 0;
+  }
+  if (b === null) return void 0;
+  if (b.length === 0) return "it is empty";
+  if (b[0] === 35 && b[1] === 33) return void 0;
+  if (b.length < 64 || b[0] !== 127 || b[1] !== 69 || b[2] !== 76 || b[3] !== 70) {
+    return "it is not an ELF file (cut short, or another kind of file)";
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const little = b[5] === 1;
+  const machine = v.getUint16(18, little);
+  const here = runtime.arch();
+  const name = (m) => MACHINES[m] ?? `machine ${m}`;
+  if (b[4] !== 2 || name(machine) !== here) {
+    return `it is built for ${name(machine)}${b[4] === 2 ? "" : " (32-bit)"}, this machine is ${here}`;
+  }
+  const sections = Number(v.getBigUint64(40, little)) + v.getUint16(58, little) * v.getUint16(60, little);
+  if (sections > b.length) return `it is cut short (${b.length} of at least ${sections} bytes)`;
+  return void 0;
+}
+function nativeFileError(what, path, cause) {
+  const problem = nativeFileProblem(path);
+  if (problem === void 0) return void 0;
+  return new Error(`${what}: cannot use ${path}: ${problem} (${cause?.message ?? String(cause)}); build it for this machine with "${buildCommand(path.slice(0, path.lastIndexOf("/") + 1))}", or point ALCOVE_LIB_PATH at a folder of files built for it`, {
+    cause
+  });
+}
 function openLibrary() {
   const { library } = findNative();
-  const lib = runtime.openLibrary(library);
+  let lib;
+  try {
+    lib = runtime.openLibrary(library);
+  } catch (e) {
+    throw nativeFileError("Cannot load libalcove.so", library, e) ?? e;
+  }
   const abi = lib.abi();
   const version = abi === ABI ? lib.version() : "";
   if (abi !== ABI || version !== VERSION) {
@@ -294,6 +343,7 @@ export {
   buildCommand,
   forgetNative,
   findNative,
+  nativeFileError,
   openLibrary,
   libraryConstants,
   strangerCheck

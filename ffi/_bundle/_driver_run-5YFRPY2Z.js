@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-FBY3I4XT.js";
+} from "./chunk-OR4HJAGO.js";
 import {
   openLocal
-} from "./chunk-4KBKK2OP.js";
+} from "./chunk-3M7XOPDV.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-DNC3HNNF.js";
