@@ -1847,6 +1847,14 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
       assertEquals(name, "alcove", r.err);
     }
   });
+  await t.step("the driver's control process killed: one line, status 1", async () => {
+    const r = await runPath([...ROOT, "sh", "-c", "kill -KILL $PPID; exec sleep 5"], {
+      driver: true,
+    });
+    assertEquals(r.code, 1, r.err);
+    assertMatch(r.err, /^alcove: .*root control process exited \(signal SIGKILL\)/);
+    assertEquals(r.err.trim().split("\n").length, 1, r.err);
+  });
   await t.step("a bad supervisor command line or build says so", async () => {
     const helper = CONTROL_EXECUTABLE;
     const bad = async (args: string[]) => {

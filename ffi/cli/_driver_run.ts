@@ -189,11 +189,9 @@ export async function runWithDriver(
     p = await drv.spawn(plan.argv, o);
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
-    if (e instanceof TypeError || e instanceof RangeError) {
-      console.error(`alcove: ${e.message}`);
-      return EXIT_STATUS.USAGE;
-    }
-    throw e;
+    // Bad options, or the control process lost (killed) before the answer: one line.
+    console.error(`alcove: ${(e as Error).message}`);
+    return EXIT_STATUS.USAGE;
   }
   signals.start(p);
   const facts = info(plan, uid, p);
@@ -218,7 +216,15 @@ export async function runWithDriver(
       p.stderr.pipeTo(proc.output("stderr"), { preventClose: true }),
     ]
     : [];
-  const status = await p.status;
+  let status: ProcessStatus;
+  try {
+    status = await p.status;
+  } catch (e) {
+    // The control process was lost (killed): the command went with it (it dies with its parent).
+    await Promise.allSettled(copies);
+    console.error(`alcove: ${(e as Error).message}`);
+    return EXIT_STATUS.USAGE;
+  }
   await Promise.allSettled(copies);
   const code = exitStatus(status);
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);

@@ -155,11 +155,8 @@ async function runWithDriver(plan, uid, given, opened) {
     p = await drv.spawn(plan.argv, o);
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
-    if (e instanceof TypeError || e instanceof RangeError) {
-      console.error(`alcove: ${e.message}`);
-      return EXIT_STATUS.USAGE;
-    }
-    throw e;
+    console.error(`alcove: ${e.message}`);
+    return EXIT_STATUS.USAGE;
   }
   signals.start(p);
   const facts = info(plan, uid, p);
@@ -188,7 +185,14 @@ async function runWithDriver(plan, uid, given, opened) {
       preventClose: true
     })
   ] : [];
-  const status = await p.status;
+  let status;
+  try {
+    status = await p.status;
+  } catch (e) {
+    await Promise.allSettled(copies);
+    console.error(`alcove: ${e.message}`);
+    return EXIT_STATUS.USAGE;
+  }
   await Promise.allSettled(copies);
   const code = exitStatus(status);
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
