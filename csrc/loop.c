@@ -668,6 +668,10 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
             !(kind == ALCOVE_EVENT_EXIT && value == 0))
             c->reason = SB_REASON_OOM;
     }
+    /* A control process killed (a Task's end is a SIGKILL) left the cgroups of what it
+     * spawned: they go now, not at the next start. */
+    if (!c->spawned && !c->execed && WIFSIGNALED(c->status) && ALCOVE_LINUX_CORE)
+        alcove_cg_remove_stale();
     if ((c->spawned || c->report_usage) && !c->quiet)
         usage_event(ap, c);
     if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||

@@ -7,6 +7,7 @@ import {
   assertInstanceOf,
   assertLessOrEqual,
   assertMatch,
+  assertNotEquals,
   assertRejects,
   assertStringIncludes,
   assertThrows,
@@ -526,6 +527,21 @@ Deno.test(
       assertMatch(made.out, /^(moved\n)+$/, made.err);
       assertEquals(made.status.code, 0, made.err);
       await gone(m);
+    });
+  },
+);
+
+Deno.test(
+  needs("cgroup: a Task's end takes the cgroups of what it spawned with it", NOT_ROOT),
+  async () => {
+    await withCgroupDriver(async (drv) => {
+      // A Task ends by a SIGKILL (its parent's kill_tree): it cannot remove them itself.
+      const t = await drv.root.fork();
+      const p = await t.spawn(["sleep", "60"], { cgroup: { pidsMax: 8 }, stdin: "null" });
+      assertNotEquals(leftBy(t.pid), []);
+      await t[Symbol.asyncDispose]();
+      await until(() => leftBy(t.pid).length === 0);
+      await p.status.catch(() => {});
     });
   },
 );
