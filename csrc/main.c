@@ -340,6 +340,8 @@ int main(int argc, char *argv[])
         return 1;
     }
     alcove_subreaper(ap, 1);
+    if (cli_mode)
+        ap->keep_ignored = alcove_inherited_ignored();
     if (alcove_signal_init(ap, cli_mode ? alcove_cli_default_signals() : 0) < 0) {
         fprintf(stderr, "alcove: cannot set up signal handling: %s\n", strerror(errno));
         return 1;

@@ -1202,6 +1202,10 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
     /* What the setup makes has the modes asked for, whatever the umask, as bubblewrap's. */
     caller_umask = umask(0);
     for (int sig = 1; sig < 65; sig++) {
+        if (sig < 64 && (ap->keep_ignored >> sig & 1)) {
+            signal(sig, SIG_IGN); /* the command line's, inherited so (nohup) */
+            continue;
+        }
         if (ap->sigmode[sig] != ALCOVE_SIG_IGN && (sig < 32 || sig >= SIGRTMIN))
             continue;
         alcove_signal_default(sig);

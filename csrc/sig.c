@@ -4,7 +4,9 @@
  * exec'd program starts with ordinary signal dispositions. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alcove.h"
@@ -27,8 +29,52 @@ static int is_fault(int sig, const siginfo_t *info)
            info->si_code > 0;
 }
 
+/* Sets a signal of the C library's own (32 up to SIGRTMIN) to handler (SIG_DFL or SIG_IGN):
+ * its sigaction refuses them, so the system call is made directly, with the kernel's
+ * layout of these targets. 0 where that is done, -1 elsewhere. */
+static int library_signal(int sig, void (*handler)(int))
+{
+#if defined(__linux__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } k = {handler, 0, NULL, 0};
+    return (int)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+#else
+    (void)sig;
+    (void)handler;
+    return -1;
+#endif
+}
+
+uint64_t alcove_inherited_ignored(void)
+{
+    uint64_t mask = 0;
+    /* Not SIGPIPE: every runtime that execs the command line ignores it for itself. */
+    for (int sig = 1; sig < 64; sig++) {
+        if (sig == SIGPIPE)
+            continue;
+        struct sigaction old;
+        if ((sig < 32 || sig >= SIGRTMIN) && sigaction(sig, NULL, &old) == 0 &&
+            old.sa_handler == SIG_IGN)
+            mask |= (uint64_t)1 << sig;
+    }
+    return mask;
+}
+
+void alcove_library_signals(int ignored)
+{
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        library_signal(sig, ignored ? SIG_IGN : SIG_DFL);
+}
+
 void alcove_signal_default(int sig)
 {
+    /* A root started through libalcove.so inherits the C library's own ignored. */
+    if (sig >= 32 && sig < SIGRTMIN && library_signal(sig, SIG_DFL) == 0)
+        return;
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -119,7 +165,9 @@ int alcove_signal_init(struct alcove_state *ap, uint64_t left_default)
         if (sig >= 32 && sig < SIGRTMIN)
             continue;
         enum alcove_sigmode mode = ALCOVE_SIG_INFO;
-        if (sig < 64 && (left_default >> sig & 1))
+        if (sig < 64 && (ap->keep_ignored >> sig & 1) && sig != SIGCHLD && sig != SIGPIPE)
+            mode = ALCOVE_SIG_IGN;
+        else if (sig < 64 && (left_default >> sig & 1))
             mode = ALCOVE_SIG_DFL;
         else if (sig == SIGCHLD)
             mode = ALCOVE_SIG_REAP;

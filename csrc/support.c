@@ -97,6 +97,11 @@ void alcove_exec_prepare(struct alcove_state *ap)
      * caller asked for, not the handler that kept reaping. */
     if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
         signal(SIGCHLD, SIG_IGN);
+    /* ... and the C library's own signals, which a root started through libalcove.so
+     * inherits ignored, are the program's to have at their default, as after posix_spawn
+     * from a shell. */
+    if (!ap->local)
+        alcove_library_signals(0);
 }
 
 void alcove_exec_failed(struct alcove_state *ap)
@@ -106,6 +111,8 @@ void alcove_exec_failed(struct alcove_state *ap)
         alcove_subreaper(ap, 1);
     if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
         alcove_signal_set(ap, SIGCHLD, ALCOVE_SIG_IGN);
+    if (!ap->local)
+        alcove_library_signals(1);
     errno = saved;
 }
 

@@ -1585,6 +1585,19 @@ Deno.test("spawn: bad options name the field, before anything is sent", async ()
   });
 });
 
+Deno.test("programs start with no signal ignored, the C library's own included", async () => {
+  await withDriver(async (drv) => {
+    // A root started through libalcove.so has 32 and 33 ignored, as posix_spawn leaves them;
+    // a program has them at their default, as bubblewrap's and a shell's have.
+    const spawned = await (await drv.spawn(["grep", "SigIgn", "/proc/self/status"])).output();
+    assertEquals(text(spawned.stdout), "SigIgn:\t0000000000000000\n");
+    const t = await drv.root.fork();
+    await t.execvp("grep", ["grep", "SigIgn", "/proc/self/status"]);
+    const execd = await t.process().output();
+    assertEquals(text(execd.stdout), "SigIgn:\t0000000000000000\n");
+  });
+});
+
 Deno.test("Task: calls without the pipeline, fork, clone, spawn inside, process view", async () => {
   await withDriver(async (drv) => {
     assertEquals(await drv.root.getpid(), drv.pid);
