@@ -1925,6 +1925,25 @@ Deno.test("spawn, Alcove.start and Alcove.run take options objects of known own 
   });
 });
 
+Deno.test("spawn: proc is mounted noexec, nosuid and nodev, as bubblewrap mounts it", async () => {
+  const root: Mount[] = [{ type: "ro-bind", source: "/", target: "/" }, {
+    type: "proc",
+    target: "/proc",
+  }];
+  const script = "grep ' /proc ' /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6";
+  await withDriver(async (drv) => {
+    // The host's, bound (no pid namespace), and one of its own.
+    for (const namespaces of [["mount"], ["mount", "pid"]] as const) {
+      const out = await (await drv.spawn(["sh", "-c", script], { namespaces, mounts: root }))
+        .output();
+      const flags = text(out.stdout).trim().split(",");
+      for (const f of ["noexec", "nosuid", "nodev"]) {
+        assert(flags.includes(f), `${namespaces}: ${text(out.stdout)}${text(out.stderr)}`);
+      }
+    }
+  });
+});
+
 Deno.test(
   needs(
     "spawn: proc's sys, irq and bus are read-only, /proc/sys too for root",
