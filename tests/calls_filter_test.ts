@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { assertEquals, assertRejects } from "@std/assert";
-import { FilteredError, UnsupportedError } from "../mod.ts";
+import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { Alcove, AlcoveError, FilteredError, UnsupportedError } from "../mod.ts";
 import { withDriver } from "./_helpers.ts";
 
 Deno.test("filter: a filtered fork fails in that process and works in others", () =>
@@ -84,3 +84,19 @@ Deno.test("filter: names in both spellings; unknown names are refused before sen
     assertEquals(await drv.getpid([pid, child]), child);
     assertEquals(await drv.errnoId([], 1), "EPERM");
   }));
+
+Deno.test("await using on a process its parent cannot kill rejects, saying why, and never hangs", async () => {
+  const drv = await Alcove.start();
+  try {
+    const parent = await drv.root.fork();
+    const child = await parent.fork();
+    const p = await parent.spawn(["sleep", "60"], { stdin: "null" });
+    await parent.filter(["setcpid", "kill"], []);
+    for (const [name, dispose] of [["Task", child], ["Process", p]] as const) {
+      const e = await assertRejects(() => dispose[Symbol.asyncDispose](), AlcoveError);
+      assertStringIncludes(e.message, "takes neither setcpid's kill_tree nor kill", name);
+    }
+  } finally {
+    await drv.stop();
+  }
+});

@@ -674,6 +674,13 @@ Deno.test("Cgroup: the file formats of v1 and v2 parse as pure functions", () =>
 
 Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT), async () => {
   await withCgroupDriver(async (drv) => {
+    // The driver is not a Task: said so, not as a failed call inside.
+    for (
+      const call of [() => Cgroup.create(drv as never, "x"), () => Cgroup.layout(drv as never)]
+    ) {
+      await assertRejects(call, TypeError, "task must be a control process's Task");
+      await assertRejects(call, TypeError, "not the driver");
+    }
     const layout = await Cgroup.layout(drv.root);
     assertEquals(layout.v1.memory, CGROUPS.get("memory"));
     assertEquals(layout.v2?.dir, CGROUPS.get(""));
@@ -697,6 +704,10 @@ Deno.test(needs("Cgroup: create, set, add, procs, stats, kill, remove", NOT_ROOT
       }
       await assertRejects(() => cg.set({ pidsMax: 0 }), RangeError, "Cgroup.set.pidsMax");
       await assertRejects(() => cg.read("../x"), TypeError, "is not a cgroup file name");
+      // A promise that rejects, not a throw at the call.
+      const bad = cg.read("../x");
+      assertInstanceOf(bad, Promise);
+      await assertRejects(() => bad, TypeError);
       // A file of no controller here names the file, then why.
       await assertRejects(
         () => cg.read("nope.file"),

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-OR4HJAGO.js";
+} from "./chunk-MQHGHHKV.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -308,6 +308,12 @@ async function writeText(task, path, text) {
   }
 }
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function checkTask(call, task) {
+  const t = task;
+  if (typeof t?.mkdir !== "function" || !Array.isArray(t.pipeline)) {
+    throw new TypeError(`${call}: task must be a control process's Task (drv.root or a Task), not ${t !== null && typeof t === "object" && "spawn" in t && !("pipeline" in t) ? "the driver" : typeof task}`);
+  }
+}
 var Cgroup = class _Cgroup {
   /** The control process whose calls do the file work. */
   task;
@@ -336,6 +342,7 @@ var Cgroup = class _Cgroup {
    * ```
    */
   static async layout(task) {
+    checkTask("Cgroup.layout", task);
     const layout = parseCgroupLayout(await readText(task, "/proc/self/mountinfo"), await readText(task, "/proc/self/cgroup"));
     if (layout.v2 !== void 0) {
       const read = (f) => readText(task, `${layout.v2.dir}/${f}`).then(parseControllers, () => []);
@@ -401,9 +408,7 @@ var Cgroup = class _Cgroup {
     if (/^alcove-\d+-\d+-\d+$/.test(name)) {
       throw new TypeError(`Cgroup.create: ${JSON.stringify(name)} has the form of spawn's own cgroups (alcove-N-N-N)`);
     }
-    if (typeof task?.mkdir !== "function") {
-      throw new TypeError("Cgroup.create: task must be a control process (drv.root or a Task)");
-    }
+    checkTask("Cgroup.create", task);
     const given = options.controllers;
     if (given !== void 0 && (!Array.isArray(given) || given.some((c) => typeof c !== "string"))) {
       throw new TypeError("Cgroup.create: options.controllers must be an array of controller names");
@@ -473,8 +478,8 @@ var Cgroup = class _Cgroup {
    * console.log(await cg.read("cgroup.procs")); // ""
    * ```
    */
-  read(file) {
-    return readText(this.task, `${this.#dirOf(file)}/${file}`);
+  async read(file) {
+    return await readText(this.task, `${this.#dirOf(file)}/${file}`);
   }
   /**
    * Writes a file of the cgroup (the raw way to any setting).
@@ -994,7 +999,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CBY456GL.js");
+  const { runWithDriver } = await import("./_driver_run-IEVP6VQY.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

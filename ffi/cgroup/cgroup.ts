@@ -194,6 +194,21 @@ async function writeText(task: TaskCalls, path: string, text: string): Promise<v
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A control process's Task (drv.root, or one from fork or clone): the driver itself, which
+ * takes a pipeline first in every call, is not one. */
+function checkTask(call: string, task: unknown): void {
+  const t = task as { mkdir?: unknown; pipeline?: unknown } | null;
+  if (typeof t?.mkdir !== "function" || !Array.isArray(t.pipeline)) {
+    throw new TypeError(
+      `${call}: task must be a control process's Task (drv.root or a Task), not ${
+        t !== null && typeof t === "object" && "spawn" in t && !("pipeline" in t)
+          ? "the driver"
+          : typeof task
+      }`,
+    );
+  }
+}
+
 /**
  * A cgroup made by `Cgroup.create`: one directory in each hierarchy it was asked in, nested
  * under the control process's own cgroup there. `set` maps limits to the files of the version
@@ -238,6 +253,7 @@ export class Cgroup {
    * ```
    */
   static async layout(task: TaskCalls): Promise<CgroupLayout> {
+    checkTask("Cgroup.layout", task);
     const layout = parseCgroupLayout(
       await readText(task, "/proc/self/mountinfo"),
       await readText(task, "/proc/self/cgroup"),
@@ -319,9 +335,7 @@ export class Cgroup {
         `Cgroup.create: ${JSON.stringify(name)} has the form of spawn's own cgroups (alcove-N-N-N)`,
       );
     }
-    if (typeof (task as { mkdir?: unknown } | null)?.mkdir !== "function") {
-      throw new TypeError("Cgroup.create: task must be a control process (drv.root or a Task)");
-    }
+    checkTask("Cgroup.create", task);
     const given = options.controllers;
     if (
       given !== undefined && (!Array.isArray(given) || given.some((c) => typeof c !== "string"))
@@ -395,8 +409,8 @@ export class Cgroup {
    * console.log(await cg.read("cgroup.procs")); // ""
    * ```
    */
-  read(file: string): Promise<string> {
-    return readText(this.task, `${this.#dirOf(file)}/${file}`);
+  async read(file: string): Promise<string> {
+    return await readText(this.task, `${this.#dirOf(file)}/${file}`);
   }
 
   /**

@@ -463,14 +463,18 @@ export class Process implements AsyncDisposable {
   }
 
   /** SIGKILL to its process group and to everything below it, daemons that left the group
-   * included (its control process walks the tree, as at a limit). */
-  #killTree(): void {
-    if (this.#ended || this.#host.closed || this.#host[GONE](this.pipeline)) return;
+   * included (its control process walks the tree, as at a limit), or at least to the group.
+   * Resolves with the error when neither could be sent (both refused by its parent's call
+   * filter, say): then no end is coming. */
+  #killTree(): Promise<Error | undefined> {
+    if (this.#ended || this.#host.closed || this.#host[GONE](this.pipeline)) {
+      return Promise.resolve(undefined);
+    }
     const sigkill = this.#host.constants.lookup("signal", "SIGKILL");
     const args = [this.pid, "kill_tree", sigkill];
-    this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args)
-      .catch(() => this.kill("SIGKILL"))
-      .catch(() => {});
+    return this.#host[RUN_CALL](CALLS.setcpid, this.pipeline.slice(0, -1), args)
+      .then(() => undefined, () => this.kill("SIGKILL"))
+      .then(() => undefined, (e: Error) => e);
   }
 
   /** Kills the tree (SIGKILL to its process group and to every process below it) unless it
@@ -487,7 +491,16 @@ export class Process implements AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#host.closed) return;
-    this.#killTree();
+    const refused = await this.#killTree();
+    if (refused !== undefined && !this.#ended) {
+      throw new AlcoveError(
+        "kill",
+        this.pipeline,
+        `Cannot end [${this.pipeline.join(", ")}]: its parent takes neither setcpid's kill_tree ` +
+          `nor kill (${refused.message})`,
+        { cause: refused },
+      );
+    }
     const drain = (which: "stdout" | "stderr", i: number) => {
       if (this.#stdio[i] !== "pipe" || (which === "stdout" ? this.#stdout : this.#stderr)) return;
       // Nobody reads it: drop what is left so the host holds nothing for it.

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-OR4HJAGO.js";
+} from "./chunk-MQHGHHKV.js";
 import {
   openLocal
 } from "./chunk-3M7XOPDV.js";
