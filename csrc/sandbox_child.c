@@ -787,8 +787,9 @@ static void mount_op(const struct sb_mount *m)
                          parent_mode(m))) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create directory %s", m->target.s);
         /* The mode of a directory it made (exactly, whatever the umask), as bubblewrap has it:
-         * one that was there keeps its own. */
-        if (rv == 1 && m->mode != SB_MODE_DEFAULT && chmod(dst, (mode_t)(m->mode & 07777)) < 0)
+         * one that was there keeps its own. As mkdir(2) takes it, without setuid and setgid
+         * (bubblewrap's --perms 07777 --dir makes 1777). */
+        if (rv == 1 && m->mode != SB_MODE_DEFAULT && chmod(dst, (mode_t)(m->mode & 01777)) < 0)
             failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
         return;
     case SB_MNT_SYMLINK: {

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-MQHGHHKV.js";
+} from "./chunk-LFU4TMO7.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -999,7 +999,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-IEVP6VQY.js");
+  const { runWithDriver } = await import("./_driver_run-6O6Y2FY2.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

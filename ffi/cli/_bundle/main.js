@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-5KTISVYI.js";
+} from "./chunk-BG2XWBEE.js";
 import {
   ConstantTable,
   VERSION,
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-TRYEFHMV.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-3XGL3CH4.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-MQHGHHKV.js";
+} from "./chunk-LFU4TMO7.js";
 import {
   openLocal
 } from "./chunk-3M7XOPDV.js";

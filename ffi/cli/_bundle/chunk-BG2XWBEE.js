@@ -246,7 +246,7 @@ var CLI_USAGE = `usage: alcove [OPTIONS...] [--] COMMAND [ARGS...]
     --cpu CPUS                   CPU limit in CPUs, e.g. 0.5 (cgroup cpu.max)
     --time DURATION              Wall-clock limit, e.g. 2s, 500ms, 1m: the tree is killed
     --rlimit NAME=SOFT[:HARD]    Resource limit, e.g. NOFILE=64 or AS=1G (repeatable)
-    --output-limit SIZE          Limit on stdout and stderr together (when not a terminal)
+    --output-limit SIZE          Limit on stdout and stderr together (piped through alcove)
     --seccomp-profile PROFILE    default, none, or FILE.json (a SeccompPolicy)
     --landlock-ro PATH           Landlock: allow reading and running beneath PATH
     --landlock-rw PATH           Landlock: allow every access beneath PATH
