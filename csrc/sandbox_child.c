@@ -629,6 +629,21 @@ static void dev_op(const struct sb_mount *m, const char *dst)
             failf(errno, "mount", m->target.s, "Cannot create %s/%s", m->target.s, links[i][1]);
         own(path, -1);
     }
+    /* The program's stdout a terminal: that terminal is /dev/console too, as bubblewrap
+     * binds it (ttyname and tools that open the console find it). */
+    char tty[PATH_CAP - sizeof(OLDROOT)];
+    ssize_t n = isatty(1) ? readlink(OLDROOT "/proc/self/fd/1", tty, sizeof(tty) - 1) : -1;
+    if (n > 0 && (tty[n] = 0, strncmp(tty, "/dev/", 5) == 0)) {
+        path_join(path, dst, "/console", m->target.s);
+        path_join(src, OLDROOT, tty, m->target.s);
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+        if (fd < 0)
+            failf(errno, "mount", m->target.s, "Cannot create %s/console", m->target.s);
+        close(fd);
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0 || add_flags(path, MS_NOSUID) < 0)
+            failf(errno, "mount", m->target.s, "Cannot bind %s on %s/console", tty,
+                  m->target.s);
+    }
     path_join(path, dst, "/shm", m->target.s);
     if (mkdir(path, 01777) < 0 || chmod(path, 01777) < 0)
         failf(errno, "mount", m->target.s, "Cannot create %s/shm", m->target.s);

@@ -527,6 +527,23 @@ Deno.test(
   },
 );
 
+Deno.test("cli: --dev binds the terminal on /dev/console when stdout is one, as bwrap", async () => {
+  const probe = "test -c /dev/console && tty || echo none";
+  // On a terminal (script(1) makes one): the command's tty is /dev/console.
+  const line = [Deno.execPath(), "run", "-A", CLI, ...ROOT, "--dev", "/dev", "sh", "-c", probe]
+    .map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
+  const onTty = await new Deno.Command("script", {
+    args: ["-qec", line, "/dev/null"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(decoder.decode(onTty.stdout).replaceAll("\r", "").trim(), "/dev/console");
+  // Off one: no console.
+  const off = await runPath([...ROOT, "--dev", "/dev", "sh", "-c", probe]);
+  assertEquals(off.out, "none\n", off.err);
+});
+
 Deno.test(
   needs("cli: --perms with --dir sets the mode of a directory it makes alone, as bwrap", NO_BWRAP),
   async () => {
