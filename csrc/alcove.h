@@ -134,6 +134,7 @@ struct alcove_child {
     int report_usage;   /* a forked child's usage goes up before its exit (setcpid's usage) */
     int quiet;          /* its setup failed: reaped without events */
     int setup_fd;       /* the report pipe until exec, -1 after */
+    unsigned char *shared_report; /* with seccomp filters, the report's shared page (sandbox.h) */
     uint32_t spawn_id;  /* the spawn call still to answer, 0 once answered */
     struct alcove_buf setup_buf;
     long long started_ns;  /* its clone (spawned) or its exec (forked): usage's wall time */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -117,6 +118,13 @@ static void close_fd(int *fd)
     }
 }
 
+static void drop_shared_report(struct alcove_child *c)
+{
+    if (c->shared_report != NULL)
+        munmap(c->shared_report, SB_SHARED_REPORT);
+    c->shared_report = NULL;
+}
+
 static void child_free(struct alcove_child *c)
 {
     close_fd(&c->ctl_in);
@@ -125,6 +133,7 @@ static void child_free(struct alcove_child *c)
     close_fd(&c->out);
     close_fd(&c->err);
     close_fd(&c->setup_fd);
+    drop_shared_report(c);
     alcove_buf_free(&c->setup_buf);
     alcove_buf_free(&c->ctl_rbuf);
     alcove_buf_free(&c->ctl_wbuf);
@@ -235,6 +244,14 @@ static void setup_read(struct alcove_state *ap, struct alcove_child *c)
         break;
     }
     close_fd(&c->setup_fd);
+    /* A record its own filter kept from the pipe, left in the shared page. */
+    const unsigned char *shared = NULL;
+    size_t shared_len =
+        c->setup_buf.len <= 1 ? alcove_shared_report(c->shared_report, &shared) : 0;
+    if (shared_len > 0 && c->setup_buf.len == 1 &&
+        alcove_buf_append(&c->setup_buf, shared, shared_len) < 0)
+        shared_len = 0;
+    drop_shared_report(c);
     /* The byte the control process wrote first, then a failed step's record if any. */
     if (c->setup_buf.len <= 1) {
         c->execed = 1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,6 +114,8 @@ void alcove_sandbox_free(struct alcove_sandbox *sb)
     free(sb->cg.files);
     free(sb->arena);
     free(sb->exec_env);
+    if (sb->shared_report != NULL)
+        munmap(sb->shared_report, SB_SHARED_REPORT);
     memset(sb, 0, sizeof(*sb));
 }
 
@@ -616,6 +619,18 @@ static int running(const char *path, void *arg)
 static int all_stopped(pid_t pid)
 {
     return !each_task_file(pid, "stat", running, NULL);
+}
+
+size_t alcove_shared_report(const unsigned char *page, const unsigned char **record)
+{
+    if (page == NULL)
+        return 0;
+    uint32_t len;
+    memcpy(&len, page, sizeof(len));
+    if (len == 0 || len > SB_SHARED_REPORT - sizeof(len))
+        return 0;
+    *record = page + sizeof(len);
+    return len;
 }
 
 long long alcove_monotonic_ns(void)

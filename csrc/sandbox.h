@@ -197,6 +197,10 @@ struct alcove_sandbox {
     pid_t parent;      /* the control process */
     long long deadline_ns; /* when its timeout is reached (CLOCK_MONOTONIC), 0: no timeout */
     int report_fd;     /* close-on-exec pipe for a failed step */
+    /* With seccomp filters: a page shared with the parent that also gets a failed step's
+     * record (4 bytes of length, then the record), which needs no system call: the filters
+     * may refuse the write to report_fd, and the exit after it, to an exec that failed. */
+    unsigned char *shared_report;
     int sync_fd;       /* the child waits here for its id maps (and the host's look) */
     const struct alcove_cg *cgroup; /* the cgroups the child moves itself into, or NULL */
     int cg_into_v2;    /* it was born in the v2 one */
@@ -247,6 +251,12 @@ pid_t alcove_proc_pid(const struct alcove_proc_view *v, pid_t child);
 /* A process found in /proc, in this process's numbering; 0 when it has none (gone, or not
  * in this process's pid namespace). */
 pid_t alcove_pid_of_proc(const struct alcove_proc_view *v, pid_t proc_pid);
+
+/* The size of a shared report page (struct alcove_sandbox's shared_report). */
+#define SB_SHARED_REPORT 4096
+
+/* The record in a shared report page, if the child left one: its length, 0 for none. */
+size_t alcove_shared_report(const unsigned char *page, const unsigned char **record);
 
 /* The monotonic clock in nanoseconds (deadlines and budgets). */
 long long alcove_monotonic_ns(void);

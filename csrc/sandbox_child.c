@@ -101,6 +101,12 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
     put_str(buf, &off, sizeof(buf), what);
     put_str(buf, &off, sizeof(buf), path != NULL ? path : "");
     put_str(buf, &off, sizeof(buf), strerror(err));
+    if (cur->shared_report != NULL && off <= SB_SHARED_REPORT - 4) {
+        uint32_t len = (uint32_t)off;
+        memcpy(cur->shared_report + 4, buf, off);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the record, then its length */
+        memcpy(cur->shared_report, &len, sizeof(len));
+    }
     ssize_t n = write(cur->report_fd, buf, off);
     (void)n;
     _exit(127);

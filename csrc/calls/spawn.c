@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -314,6 +315,13 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sb.stdio_fd[2] = fds[2][1];
     sb.report_fd = fds[3][1];
     sb.sync_fd = fds[4][0];
+    if (sb.nseccomp > 0) {
+        /* Where a filter may refuse the report's write (see shared_report). Without one, the
+         * report goes as ever. */
+        void *page = mmap(NULL, SB_SHARED_REPORT, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        sb.shared_report = page == MAP_FAILED ? NULL : page;
+    }
     sb.parent = getpid();
     sb.cgroup = cg;
 
@@ -457,15 +465,19 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         }
         close(fds[3][0]);
         fds[3][0] = -1;
-        if (have > 1) {
-            /* A step failed and it exited (its record follows the byte written here): answered
-             * as the loop answers a report, with no process left. */
+        const unsigned char *shared = NULL;
+        size_t shared_len = have > 1 ? 0 : alcove_shared_report(sb.shared_report, &shared);
+        if (have > 1 || shared_len > 0) {
+            /* A step failed and it exited (its record follows the byte written here, or, its
+             * write refused by its own filter, is in the shared page): answered as the loop
+             * answers a report, with no process left. */
             waitpid(pid, NULL, 0);
             for (int i = 0; i < 5; i++)
                 close_pair(fds[i]);
+            rv = have > 1 ? alcove_reply_bytes(reply, rec + 1, have - 1)
+                          : alcove_reply_bytes(reply, shared, shared_len);
             alcove_sandbox_free(&sb);
             abandon(cg);
-            rv = alcove_reply_bytes(reply, rec + 1, have - 1);
             reply->status = ALCOVE_STATUS_SETUP;
             return rv;
         }
@@ -490,6 +502,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;
+    if (!(lend || borrow)) {
+        c.shared_report = sb.shared_report; /* read with its report pipe (loop.c) */
+        sb.shared_report = NULL;
+    }
     alcove_sandbox_free(&sb);
     if (alcove_child_add(ap, &c) < 0) {
         kill(pid, SIGKILL);
