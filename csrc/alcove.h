@@ -208,6 +208,7 @@ struct alcove_state {
     /* Signals the command line inherited ignored (as under nohup): they stay ignored here
      * and in its command, as bubblewrap leaves them. 0 for the library. */
     uint64_t keep_ignored;
+    int library_ignored; /* the C library's own signals were ignored before an exec */
     unsigned char filter[ALCOVE_WIRE_MAX_CALLS / 8];      /* calls refused in this process */
     unsigned char filter_next[ALCOVE_WIRE_MAX_CALLS / 8]; /* ... and in children forked later */
     int local;  /* running inside the host process: no fork, no exec */
@@ -329,10 +330,11 @@ int alcove_signal_set(struct alcove_state *ap, int sig, enum alcove_sigmode mode
 int alcove_signal_reinit(struct alcove_state *ap);
 /* The signal's default action again (async-signal-safe). */
 void alcove_signal_default(int sig);
-/* The C library's own signals (32 up to SIGRTMIN) ignored, or at their default. */
-void alcove_library_signals(int ignored);
-/* The signals this process started with ignored, one bit each (the C library's own and
- * SIGPIPE, which the runtimes ignore for themselves, left out). */
+/* The C library's own signals (32 up to SIGRTMIN) ignored, or at their default; returns
+ * whether they were ignored before. */
+int alcove_library_signals(int ignored);
+/* The signals this process started with ignored, one bit each (the C library's own, and
+ * SIGPIPE and SIGXFSZ, which the runtimes ignore for themselves, left out). */
 uint64_t alcove_inherited_ignored(void);
 /* True unless the caller took over reaping (SIGCHLD set to sig_info, then waitpid). */
 static inline int alcove_reaps(const struct alcove_state *ap)

@@ -709,6 +709,11 @@ void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *u, int sigki
 
 void alcove_cg_remove_stale(void)
 {
+    alcove_cg_remove_stale_of(0);
+}
+
+void alcove_cg_remove_stale_of(pid_t owner)
+{
     detect();
     for (int h = 0; h < CG_NHIER; h++) {
         if (layout.dir[h] == NULL || layout.alias[h] != h)
@@ -721,6 +726,8 @@ void alcove_cg_remove_stale(void)
             char pid[16];
             unsigned long long start, seq;
             if (sscanf(e->d_name, "alcove-%15[0-9]-%llu-%llu", pid, &start, &seq) != 3)
+                continue;
+            if (owner != 0 && strtol(pid, NULL, 10) != (long)owner)
                 continue;
             if (start_time(pid) == start)
                 continue; /* its control process is alive */

@@ -73,6 +73,8 @@ void alcove_cg_kill(const struct alcove_cg *cg);
 void alcove_cg_finish(struct alcove_cg *cg, struct alcove_cg_usage *usage, int sigkilled);
 /* Removes cgroups left by control processes that are gone (run at start). */
 void alcove_cg_remove_stale(void);
+/* The same for the control process /proc numbers `owner` alone (0: any). */
+void alcove_cg_remove_stale_of(pid_t owner);
 /* clone3 into a v2 cgroup; -1 with errno (ENOSYS, E2BIG, ...) when it cannot. */
 pid_t alcove_clone_into(unsigned long long flags, int cgroup_fd);
 /* clone3 into a v2 cgroup, the child sharing this process's memory and running

@@ -338,11 +338,16 @@ static void end_unreported(struct alcove_cli *cli)
 /* The signals that would end bubblewrap while it waits. */
 static void ending_signals(sigset_t *ending)
 {
+    static const int sigs[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
     sigemptyset(ending);
-    sigaddset(ending, SIGTERM);
-    sigaddset(ending, SIGHUP);
-    sigaddset(ending, SIGINT);
-    sigaddset(ending, SIGQUIT);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        /* Not one it was started with ignored (nohup): a blocked signal is queued even when
+         * ignored, and would end the wait. */
+        struct sigaction now;
+        if (sigaction(sigs[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN)
+            continue;
+        sigaddset(ending, sigs[i]);
+    }
 }
 
 /* Reads one byte, as bubblewrap does: it goes on when the descriptor cannot be read (at

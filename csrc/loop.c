@@ -685,10 +685,15 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
             !(kind == ALCOVE_EVENT_EXIT && value == 0))
             c->reason = SB_REASON_OOM;
     }
-    /* A control process killed (a Task's end is a SIGKILL) left the cgroups of what it
-     * spawned: they go now, not at the next start. */
-    if (!c->spawned && !c->execed && WIFSIGNALED(c->status) && ALCOVE_LINUX_CORE)
-        alcove_cg_remove_stale();
+    /* A control process that ended (a Task's end is a SIGKILL) may have left the cgroups of
+     * what it spawned: they go now, not at the next start. Only its own, by the pid in their
+     * name: where /proc numbers processes otherwise than this process, none (the next start
+     * judges them). */
+    if (!c->spawned && !c->execed && ALCOVE_LINUX_CORE) {
+        struct alcove_proc_view view = alcove_proc_view();
+        if (view.level == 0)
+            alcove_cg_remove_stale_of(c->pid);
+    }
     if ((c->spawned || c->report_usage) && !c->quiet)
         usage_event(ap, c);
     if (!c->quiet && ((kind == ALCOVE_EVENT_EXIT && ap->opt.exit_status) ||
@@ -1186,6 +1191,8 @@ static void kill_adopted(void)
         return; /* nothing was adopted: process groups end a program's descendants */
     /* /proc's numbers: in a pid namespace of its own, not this process's (alcove_proc_view). */
     struct alcove_proc_view view = alcove_proc_view();
+    if (view.level < 0)
+        return; /* /proc does not show this process: nothing to find there */
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)view.self);
     /* Bounded: a fork bomb under rlimits still ends within about a second. */

@@ -478,7 +478,7 @@ fail:
  * namespace down to the process's own: up to cap of them; returns how many (0: none). */
 static int nspids(pid_t pid, pid_t *out, int cap)
 {
-    char path[64], line[256];
+    char path[64], line[512];
     if (pid == 0)
         snprintf(path, sizeof(path), "/proc/self/status");
     else
@@ -499,6 +499,8 @@ static int nspids(pid_t pid, pid_t *out, int cap)
     return n;
 }
 
+static size_t all_children(pid_t pid, pid_t **buf, size_t *cap);
+
 /* Nesting of pid namespaces is at most 32 deep. */
 #define NSPID_MAX 33
 
@@ -511,14 +513,14 @@ struct alcove_proc_view alcove_proc_view(void)
         return v;
     self[n] = 0;
     v.self = (pid_t)strtol(self, NULL, 10);
-    if (v.self == getpid()) {
-        v.level = 0;
-        return v;
-    }
+    /* From NSpid, not from the numbers alone: a pid namespace of its own may number this
+     * process as /proc's namespace does (small pids, or after a wrap). */
     pid_t ids[NSPID_MAX];
     int k = nspids(0, ids, NSPID_MAX);
-    if (k >= 2 && ids[k - 1] == getpid())
+    if (k >= 1 && ids[0] == v.self && ids[k - 1] == getpid())
         v.level = k - 1;
+    else if (k == 0 && v.self == getpid())
+        v.level = 0; /* a kernel without NSpid (before 4.1): no pid namespaces to tell */
     return v;
 }
 
@@ -534,13 +536,16 @@ pid_t alcove_proc_pid(const struct alcove_proc_view *v, pid_t child)
 {
     if (v->level <= 0)
         return v->level == 0 ? child : 0;
-    /* One of this process's children in /proc's list (a control process has one thread). */
-    pid_t kids[1024];
-    size_t n = alcove_children_of(v->self, kids, sizeof(kids) / sizeof(kids[0]));
-    for (size_t i = 0; i < n; i++)
+    /* One of this process's children in /proc's list (a control process has one thread),
+     * however many it has. */
+    pid_t *kids = NULL;
+    size_t cap = 0, n = all_children(v->self, &kids, &cap);
+    pid_t found = 0;
+    for (size_t i = 0; i < n && found == 0; i++)
         if (alcove_pid_of_proc(v, kids[i]) == child)
-            return kids[i];
-    return 0;
+            found = kids[i];
+    free(kids);
+    return found;
 }
 
 /* Calls each(path, arg) with /proc/PID/task/TID/<file> for every thread TID of pid, until

@@ -783,16 +783,16 @@ static void mount_op(const struct sb_mount *m)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         /* A proc of its own for a pid namespace of its own; else the host's, bound, as
          * bubblewrap does: it shows the same processes, and a user namespace may mount only
-         * the proc of a pid namespace it owns. Nothing runs from it (noexec, as bubblewrap
-         * mounts it: /proc/PID/exe and /proc/self/fd/N stay open to execve, which follows
-         * those links to their own mounts). */
+         * the proc of a pid namespace it owns. Its own is noexec, as bubblewrap mounts it
+         * (/proc/PID/exe and /proc/self/fd/N stay open to execve, which follows those links
+         * to their own mounts); the host's keeps its flags, as bubblewrap's bind does. */
         if ((cur->namespaces & CLONE_NEWPID) != 0 || cur->pidns_fd >= 0) {
             if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 failf(errno, "mount", m->target.s, "Cannot mount proc on %s", m->target.s);
         } else if (mount(OLDROOT "/proc", dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
             failf(errno, "mount", m->target.s, "Cannot bind the host's proc on %s", m->target.s);
         } else {
-            remount(dst, m->target.s, MS_NOEXEC, 0);
+            remount(dst, m->target.s, 0, 0);
         }
         proc_read_only(dst);
         return;

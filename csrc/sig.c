@@ -29,22 +29,29 @@ static int is_fault(int sig, const siginfo_t *info)
            info->si_code > 0;
 }
 
-/* Sets a signal of the C library's own (32 up to SIGRTMIN) to handler (SIG_DFL or SIG_IGN):
- * its sigaction refuses them, so the system call is made directly, with the kernel's
- * layout of these targets. 0 where that is done, -1 elsewhere. */
-static int library_signal(int sig, void (*handler)(int))
+/* A signal of the C library's own (32 up to SIGRTMIN) set to handler (SIG_DFL or SIG_IGN)
+ * when `set`, its handler before in *was: its sigaction refuses them, so the system call is
+ * made directly, with the kernel's layout of these targets. 0 where that is done, -1
+ * elsewhere. */
+static int library_signal(int sig, int set, void (*handler)(int), void (**was)(int))
 {
 #if defined(__linux__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
-    struct {
+    struct ksigaction {
         void (*handler)(int);
         unsigned long flags;
         void (*restorer)(void);
         uint64_t mask;
-    } k = {handler, 0, NULL, 0};
-    return (int)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+    } k = {handler, 0, NULL, 0}, old;
+    memset(&old, 0, sizeof(old));
+    int rv = (int)syscall(SYS_rt_sigaction, sig, set ? &k : NULL, &old, sizeof(k.mask));
+    if (was != NULL)
+        *was = old.handler;
+    return rv;
 #else
     (void)sig;
+    (void)set;
     (void)handler;
+    (void)was;
     return -1;
 #endif
 }
@@ -52,9 +59,10 @@ static int library_signal(int sig, void (*handler)(int))
 uint64_t alcove_inherited_ignored(void)
 {
     uint64_t mask = 0;
-    /* Not SIGPIPE: every runtime that execs the command line ignores it for itself. */
+    /* Not SIGPIPE nor SIGXFSZ: the runtimes that exec the command line ignore those for
+     * themselves (Deno SIGPIPE; Node.js both, having reset every other disposition). */
     for (int sig = 1; sig < 64; sig++) {
-        if (sig == SIGPIPE)
+        if (sig == SIGPIPE || sig == SIGXFSZ)
             continue;
         struct sigaction old;
         if ((sig < 32 || sig >= SIGRTMIN) && sigaction(sig, NULL, &old) == 0 &&
@@ -64,16 +72,19 @@ uint64_t alcove_inherited_ignored(void)
     return mask;
 }
 
-void alcove_library_signals(int ignored)
+int alcove_library_signals(int ignored)
 {
+    void (*was)(int) = SIG_DFL;
+    library_signal(32, 0, SIG_DFL, &was);
     for (int sig = 32; sig < SIGRTMIN; sig++)
-        library_signal(sig, ignored ? SIG_IGN : SIG_DFL);
+        library_signal(sig, 1, ignored ? SIG_IGN : SIG_DFL, NULL);
+    return was == SIG_IGN;
 }
 
 void alcove_signal_default(int sig)
 {
     /* A root started through libalcove.so inherits the C library's own ignored. */
-    if (sig >= 32 && sig < SIGRTMIN && library_signal(sig, SIG_DFL) == 0)
+    if (sig >= 32 && sig < SIGRTMIN && library_signal(sig, 1, SIG_DFL, NULL) == 0)
         return;
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));

@@ -98,10 +98,10 @@ void alcove_exec_prepare(struct alcove_state *ap)
     if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
         signal(SIGCHLD, SIG_IGN);
     /* ... and the C library's own signals, which a root started through libalcove.so
-     * inherits ignored, are the program's to have at their default, as after posix_spawn
-     * from a shell. */
+     * inherits ignored (posix_spawn leaves them so), are the program's to have at their
+     * default, as bubblewrap's and a shell's programs have them. */
     if (!ap->local)
-        alcove_library_signals(0);
+        ap->library_ignored = alcove_library_signals(0);
 }
 
 void alcove_exec_failed(struct alcove_state *ap)
@@ -112,7 +112,7 @@ void alcove_exec_failed(struct alcove_state *ap)
     if (!ap->local && ap->sigmode[SIGCHLD] == ALCOVE_SIG_IGN)
         alcove_signal_set(ap, SIGCHLD, ALCOVE_SIG_IGN);
     if (!ap->local)
-        alcove_library_signals(1);
+        alcove_library_signals(ap->library_ignored);
     errno = saved;
 }
 

@@ -148,18 +148,19 @@ export function findNative(): NativePaths {
   );
 }
 
-/** ELF machine numbers (e_machine) by name, for the messages below. */
-const MACHINES: Record<number, string> = {
-  3: "i386",
-  8: "mips",
-  20: "ppc",
-  21: "ppc64",
-  22: "s390x",
-  40: "arm",
-  62: "x86_64",
-  183: "aarch64",
-  243: "riscv64",
-  258: "loongarch64",
+/** ELF machine numbers (e_machine) by the kernel's name of the architecture (uname -m, as
+ * `runtime.arch()` gives it), for the messages below; an architecture not here is not
+ * checked. */
+const MACHINES: Record<string, number> = {
+  x86_64: 62,
+  aarch64: 183,
+  i386: 3,
+  i686: 3,
+  armv7l: 40,
+  riscv64: 243,
+  ppc64le: 21,
+  s390x: 22,
+  loongarch64: 258,
 };
 
 /**
@@ -186,12 +187,14 @@ export function nativeFileProblem(path: string): string | undefined {
   const little = b[5] === 1;
   const machine = v.getUint16(18, little);
   const here = runtime.arch();
-  const name = (m: number) => MACHINES[m] ?? `machine ${m}`;
-  if (b[4] !== 2 || name(machine) !== here) {
-    return `it is built for ${name(machine)}${
-      b[4] === 2 ? "" : " (32-bit)"
-    }, this machine is ${here}`;
+  const name = (m: number) =>
+    Object.entries(MACHINES).find(([, n]) => n === m)?.[0] ?? `ELF machine ${m}`;
+  const wanted = MACHINES[here];
+  if (wanted !== undefined && (machine !== wanted || b[4] !== 2 || !little)) {
+    const kind = b[4] !== 2 ? " (32-bit)" : !little ? " (big-endian)" : "";
+    return `it is built for ${name(machine)}${kind}, this machine is ${here}`;
   }
+  if (b[4] !== 2) return undefined; // a 32-bit machine's own: its loader speaks
   const sections = Number(v.getBigUint64(0x28, little)) +
     v.getUint16(0x3a, little) * v.getUint16(0x3c, little);
   if (sections > b.length) return `it is cut short (${b.length} of at least ${sections} bytes)`;

@@ -284,12 +284,12 @@ async function spawnHelper(
     const check = options.refuseStrangers;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
-      child.status.then(() => null),
-      wait.promise.then(() => null),
+      child.status.then(() => "exited" as const),
+      wait.promise.then(() => "timeout" as const),
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status, wait.fired));
+      throw new Error(notConnected(timeout, await child.status, conn === "timeout"));
     }
     return socketHelper(child, conn, token);
   } finally {

@@ -164,12 +164,12 @@ async function spawnHelper(
     }
     const conn = await Promise.race([
       connected,
-      exited.then(() => null),
-      wait.promise.then(() => null),
+      exited.then(() => "exited" as const),
+      wait.promise.then(() => "timeout" as const),
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited, wait.fired));
+      throw new Error(notConnected(timeout, await exited, conn === "timeout"));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

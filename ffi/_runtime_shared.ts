@@ -29,29 +29,15 @@ const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"
  * a cold start). Deno holds the process open while the wait has a listener: cancel it once
  * the wait it bounds is over.
  */
-export function elapsed(ms: number): {
-  promise: Promise<void>;
-  cancel(): void;
-  readonly fired: boolean;
-} {
-  let fired = false;
+export function elapsed(ms: number): { promise: Promise<void>; cancel(): void } {
   let done = () => {};
   const promise = new Promise<void>((resolve) => (done = () => resolve()));
-  const cancel = inSteps(ms, () => {
-    fired = true;
-    done();
-  }, (step, fn) => {
+  const cancel = inSteps(ms, () => done(), (step, fn) => {
     const signal = AbortSignal.timeout(step);
     signal.addEventListener("abort", fn, { once: true });
     return () => signal.removeEventListener("abort", fn);
   });
-  return {
-    promise,
-    cancel,
-    get fired() {
-      return fired;
-    },
-  };
+  return { promise, cancel };
 }
 
 /** The longest wait a timer takes: 2^31 - 1 ms (about 24.8 days). A longer one given to

@@ -1881,6 +1881,39 @@ Deno.test("cli: signals the command line inherited ignored (nohup) stay ignored,
   assertStringIncludes(out, "finished\n");
 });
 
+Deno.test("cli: an ignored SIGHUP does not end a --block-fd wait", async () => {
+  // nohup'd: the hang-up comes while alcove waits on --block-fd; the wait goes on, and the
+  // command runs once the descriptor gives a byte.
+  const dir = await Deno.makeTempDir({ prefix: "alcove-cli-nohup-" });
+  try {
+    await new Deno.Command("mkfifo", { args: [`${dir}/f`] }).output();
+    const script = `trap '' HUP; (sleep 1; kill -HUP $$; sleep 0.3; echo go > ${dir}/f) & ` +
+      `exec "$@" 5<>${dir}/f`;
+    const r = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        script,
+        "sh",
+        Deno.execPath(),
+        "run",
+        "-A",
+        CLI,
+        "--block-fd",
+        "5",
+        ...ROOT,
+        "echo",
+        "ran",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals([r.code, decoder.decode(r.stdout)], [0, "ran\n"], decoder.decode(r.stderr));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("cli: the command line becomes the supervisor, the command its child", async (t) => {
   const ppid = [...ROOT, "sh", "-c", "echo $PPID; ps -o comm= -p $PPID"];
   await t.step("the command's parent is the command line's own process", async () => {

@@ -68,7 +68,6 @@ static int write_maps(const struct alcove_sandbox *sb, pid_t pid, const char **s
         snprintf(line, sizeof(line), "0 0 1\n%u %u 1\n", (unsigned)uid_in, (unsigned)uid_in);
     else
         snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid_in, (unsigned)geteuid());
-    *step = "uid_map";
     if ((rv = write_file(pid, "uid_map", line)) < 0)
         return rv;
     if (!privileged) {

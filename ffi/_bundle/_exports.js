@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-LFU4TMO7.js";
+} from "./chunk-S4KOYEDP.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,12 +62,12 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-3M7XOPDV.js";
+} from "./chunk-BA7DHMBC.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-DNC3HNNF.js";
+import "./chunk-I4HIAPP5.js";
 import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ALLOWED,
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-HLOCNNET.js";
+} from "./chunk-OUME2UTS.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-NJISPZ5U.js";
+} from "./chunk-PJ7OL4J6.js";
 import {
   runtime
-} from "./chunk-L3VFWMPR.js";
+} from "./chunk-PAE5YT5K.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -973,7 +973,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-UUN7GWTF.js")).openLocal();
+      local = (await import("./local-R4QZ5MP5.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -999,7 +999,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-6O6Y2FY2.js");
+  const { runWithDriver } = await import("./_driver_run-GU7WANEH.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -9,7 +9,7 @@
  */
 import { runtime } from "../_runtime.ts";
 import { Alcove } from "../driver.ts";
-import { SetupError } from "../errors.ts";
+import { DriverClosedError, SetupError } from "../errors.ts";
 import { type Local, openLocal } from "../local.ts";
 import type { Process, ProcessStatus } from "../sandbox/process.ts";
 import { type CommandLinePlan, EXIT_STATUS } from "./parse.ts";
@@ -190,8 +190,11 @@ export async function runWithDriver(
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
     // Bad options, or the control process lost (killed) before the answer: one line.
-    console.error(`alcove: ${(e as Error).message}`);
-    return EXIT_STATUS.USAGE;
+    if (e instanceof TypeError || e instanceof RangeError || e instanceof DriverClosedError) {
+      console.error(`alcove: ${e.message}`);
+      return EXIT_STATUS.USAGE;
+    }
+    throw e;
   }
   signals.start(p);
   const facts = info(plan, uid, p);

@@ -213,7 +213,10 @@ export interface SpawnOptions {
   newSession?: boolean;
   /**
    * Puts it in a process group of its own (default true). false keeps the control
-   * process's group: a job of a terminal stays the foreground job (the command line).
+   * process's group: a job of a terminal stays the foreground job (the command line). The
+   * root control process has a group of its own too unless the driver shares the host's
+   * terminal (`Alcove.start({ inheritStdio: true })`): otherwise a program that reads or
+   * opens the terminal (a password prompt) is a background job and stops (SIGTTIN).
    */
   ownProcessGroup?: boolean;
   /**

@@ -174,7 +174,20 @@ export class Task extends TaskCalls {
       pidNamespace: false,
     };
     this.#askUsage(); // exec'd with the driver's own methods
-    this.#process ??= new Process(this.#host, this.pipeline, request);
+    return this.#view(request);
+  }
+
+  /** The Process view, made once, without asking for usage. */
+  #view(request?: SpawnRequest): Process {
+    this.#process ??= new Process(
+      this.#host,
+      this.pipeline,
+      request ?? {
+        bytes: new Uint8Array(0),
+        stdio: ["pipe", "pipe", "pipe"],
+        pidNamespace: false,
+      },
+    );
     return this.#process;
   }
 
@@ -197,6 +210,6 @@ export class Task extends TaskCalls {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.pipeline.length === 0) return;
-    await this.process()[Symbol.asyncDispose]();
+    await this.#view()[Symbol.asyncDispose]();
   }
 }

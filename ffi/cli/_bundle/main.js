@@ -15,14 +15,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-BG2XWBEE.js";
+} from "./chunk-UOAHOB4H.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-PAB4D5XU.js";
+} from "./chunk-A5NXBVUZ.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -31,7 +31,7 @@ import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-5GK4DV3O.js";
+} from "./chunk-KYRUK3OZ.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-DORDOBAK.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-TMGIHP4X.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-3XGL3CH4.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-FD5KRDFH.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -50,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import("./_runtime_deno-REGL2CP3.js")).backend;
+      return (await import("./_runtime_deno-3SOS3U5V.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-UK5AHG6H.js")).backend;
+      return (await import("./_runtime_bun-OD3TRFFD.js")).backend;
     case "node":
-      return (await import("./_runtime_node-UXE3U4QH.js")).backend;
+      return (await import("./_runtime_node-XLCOIY5G.js")).backend;
     default:
       return unsupported();
   }

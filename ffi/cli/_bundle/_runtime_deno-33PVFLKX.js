@@ -14,7 +14,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-MRSZ5U6J.js";
+} from "./chunk-U6BDI33W.js";
 import {
   holding
 } from "./chunk-VCG2CDOK.js";
@@ -304,12 +304,12 @@ async function spawnHelper(argv, timeout, options = {}) {
     const check = options.refuseStrangers;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
-      child.status.then(() => null),
-      wait.promise.then(() => null)
+      child.status.then(() => "exited"),
+      wait.promise.then(() => "timeout")
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status, wait.fired));
+      throw new Error(notConnected(timeout, await child.status, conn === "timeout"));
     }
     return socketHelper(child, conn, token);
   } finally {

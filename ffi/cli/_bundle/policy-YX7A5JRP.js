@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-JQTBKNMZ.js";
-import "./chunk-5GK4DV3O.js";
+} from "./chunk-7XOKZFQO.js";
+import "./chunk-KYRUK3OZ.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

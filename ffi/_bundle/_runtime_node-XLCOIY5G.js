@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-SEXCJNEA.js";
+} from "./chunk-RQMZQUHN.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-DNC3HNNF.js";
+} from "./chunk-I4HIAPP5.js";
 
 // ffi/_runtime_node.ts
 import { spawn } from "node:child_process";
@@ -157,12 +157,12 @@ async function spawnHelper(argv, timeout, options = {}) {
     }
     const conn = await Promise.race([
       connected,
-      exited.then(() => null),
-      wait.promise.then(() => null)
+      exited.then(() => "exited"),
+      wait.promise.then(() => "timeout")
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited, wait.fired));
+      throw new Error(notConnected(timeout, await exited, conn === "timeout"));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-3M7XOPDV.js";
+} from "./chunk-BA7DHMBC.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-L3VFWMPR.js";
+import "./chunk-PAE5YT5K.js";
 export {
   Local,
   openLocal

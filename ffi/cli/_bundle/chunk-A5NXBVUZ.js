@@ -6,7 +6,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-5GK4DV3O.js";
+} from "./chunk-KYRUK3OZ.js";
 
 // ffi/constants.ts
 var lastParsed;
@@ -266,16 +266,15 @@ function findNative() {
   throw new Error(`Cannot find libalcove.so and the alcove executable for ${platformDir(arch)} (tried ${candidates.join(", ")}): build them with "${buildCommand(out)}", or point ALCOVE_LIB_PATH at their folder`);
 }
 var MACHINES = {
-  3: "i386",
-  8: "mips",
-  20: "ppc",
-  21: "ppc64",
-  22: "s390x",
-  40: "arm",
-  62: "x86_64",
-  183: "aarch64",
-  243: "riscv64",
-  258: "loongarch64"
+  x86_64: 62,
+  aarch64: 183,
+  i386: 3,
+  i686: 3,
+  armv7l: 40,
+  riscv64: 243,
+  ppc64le: 21,
+  s390x: 22,
+  loongarch64: 258
 };
 function nativeFileProblem(path) {
   let b;
@@ -294,10 +293,13 @@ function nativeFileProblem(path) {
   const little = b[5] === 1;
   const machine = v.getUint16(18, little);
   const here = runtime.arch();
-  const name = (m) => MACHINES[m] ?? `machine ${m}`;
-  if (b[4] !== 2 || name(machine) !== here) {
-    return `it is built for ${name(machine)}${b[4] === 2 ? "" : " (32-bit)"}, this machine is ${here}`;
+  const name = (m) => Object.entries(MACHINES).find(([, n]) => n === m)?.[0] ?? `ELF machine ${m}`;
+  const wanted = MACHINES[here];
+  if (wanted !== void 0 && (machine !== wanted || b[4] !== 2 || !little)) {
+    const kind = b[4] !== 2 ? " (32-bit)" : !little ? " (big-endian)" : "";
+    return `it is built for ${name(machine)}${kind}, this machine is ${here}`;
   }
+  if (b[4] !== 2) return void 0;
   const sections = Number(v.getBigUint64(40, little)) + v.getUint16(58, little) * v.getUint16(60, little);
   if (sections > b.length) return `it is cut short (${b.length} of at least ${sections} bytes)`;
   return void 0;

@@ -50,11 +50,11 @@ function runtimeName() {
 async function load() {
   switch (runtimeName()) {
     case "deno":
-      return (await import(new URL("./_runtime_deno-AOS3G5SZ.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_deno-33PVFLKX.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-P5IROAAW.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-3YWJDW6F.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-6REBODC3.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-GEXN7YAE.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

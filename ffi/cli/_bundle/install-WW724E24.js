@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-JQTBKNMZ.js";
-import "./chunk-5GK4DV3O.js";
+} from "./chunk-7XOKZFQO.js";
+import "./chunk-KYRUK3OZ.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-PAB4D5XU.js";
+} from "./chunk-A5NXBVUZ.js";
 import {
   CstructValue,
   Reader,
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-5GK4DV3O.js";
+} from "./chunk-KYRUK3OZ.js";
 
 // ffi/_calls.ts
 var CALLS = {

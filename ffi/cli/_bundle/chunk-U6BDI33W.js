@@ -17,14 +17,10 @@ var HEX = Array.from({
   length: 256
 }, (_, b) => b.toString(16).padStart(2, "0"));
 function elapsed(ms) {
-  let fired = false;
   let done = () => {
   };
   const promise = new Promise((resolve) => done = () => resolve());
-  const cancel = inSteps(ms, () => {
-    fired = true;
-    done();
-  }, (step, fn) => {
+  const cancel = inSteps(ms, () => done(), (step, fn) => {
     const signal = AbortSignal.timeout(step);
     signal.addEventListener("abort", fn, {
       once: true
@@ -33,10 +29,7 @@ function elapsed(ms) {
   });
   return {
     promise,
-    cancel,
-    get fired() {
-      return fired;
-    }
+    cancel
   };
 }
 var MAX_TIMER_MS = 2147483647;

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-NJISPZ5U.js";
-import "./chunk-L3VFWMPR.js";
+} from "./chunk-PJ7OL4J6.js";
+import "./chunk-PAE5YT5K.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

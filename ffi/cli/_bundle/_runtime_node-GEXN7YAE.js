@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-2UKUT4FM.js";
+} from "./chunk-DFBY76RP.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-MRSZ5U6J.js";
+} from "./chunk-U6BDI33W.js";
 import "./chunk-VCG2CDOK.js";
 
 // ffi/_runtime_node.ts
@@ -158,12 +158,12 @@ async function spawnHelper(argv, timeout, options = {}) {
     }
     const conn = await Promise.race([
       connected,
-      exited.then(() => null),
-      wait.promise.then(() => null)
+      exited.then(() => "exited"),
+      wait.promise.then(() => "timeout")
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       kill(child, "SIGKILL");
-      throw new Error(notConnected(timeout, await exited, wait.fired));
+      throw new Error(notConnected(timeout, await exited, conn === "timeout"));
     }
     return helper(child, exited, conn, conn, token, () => conn.end());
   } finally {

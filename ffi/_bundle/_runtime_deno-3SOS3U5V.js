@@ -15,7 +15,7 @@ import {
   socketLine,
   socketMode,
   socketPathIn
-} from "./chunk-DNC3HNNF.js";
+} from "./chunk-I4HIAPP5.js";
 
 // ffi/_runtime_exec.ts
 var LIBC_SYMBOLS = {
@@ -302,12 +302,12 @@ async function spawnHelper(argv, timeout, options = {}) {
     const check = options.refuseStrangers;
     const conn = await Promise.race([
       acceptRoot(listener, token, strangers, check && (() => check(path, child.pid))),
-      child.status.then(() => null),
-      wait.promise.then(() => null)
+      child.status.then(() => "exited"),
+      wait.promise.then(() => "timeout")
     ]);
-    if (conn === null) {
+    if (typeof conn === "string") {
       child.kill("SIGKILL");
-      throw new Error(notConnected(timeout, await child.status, wait.fired));
+      throw new Error(notConnected(timeout, await child.status, conn === "timeout"));
     }
     return socketHelper(child, conn, token);
   } finally {

@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-NJISPZ5U.js";
+} from "./chunk-PJ7OL4J6.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -5,19 +5,20 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-LFU4TMO7.js";
+} from "./chunk-S4KOYEDP.js";
 import {
   openLocal
-} from "./chunk-3M7XOPDV.js";
+} from "./chunk-BA7DHMBC.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-DNC3HNNF.js";
+import "./chunk-I4HIAPP5.js";
 import {
+  DriverClosedError,
   SetupError
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-L3VFWMPR.js";
+} from "./chunk-PAE5YT5K.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();
@@ -155,8 +156,11 @@ async function runWithDriver(plan, uid, given, opened) {
     p = await drv.spawn(plan.argv, o);
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
-    console.error(`alcove: ${e.message}`);
-    return EXIT_STATUS.USAGE;
+    if (e instanceof TypeError || e instanceof RangeError || e instanceof DriverClosedError) {
+      console.error(`alcove: ${e.message}`);
+      return EXIT_STATUS.USAGE;
+    }
+    throw e;
   }
   signals.start(p);
   const facts = info(plan, uid, p);

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-ACW7O5OA.js";
-import "./chunk-PAB4D5XU.js";
+} from "./chunk-SP2P5OMK.js";
+import "./chunk-A5NXBVUZ.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-5GK4DV3O.js";
+import "./chunk-KYRUK3OZ.js";
 export {
   Local,
   openLocal

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-HLOCNNET.js";
+} from "./chunk-OUME2UTS.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-NJISPZ5U.js";
-import "./chunk-L3VFWMPR.js";
+import "./chunk-PJ7OL4J6.js";
+import "./chunk-PAE5YT5K.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,
