@@ -109,7 +109,11 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
     }
     ssize_t n = write(cur->report_fd, buf, off);
     (void)n;
-    _exit(127);
+    syscall(SYS_exit_group, 127);
+    /* Refused by the program's own filter (its record is in the shared page): a trap ends
+     * it, SIGILL at its default action (set before the filters; a handler could not even
+     * return, and a sanitizer's SIGSEGV handler would try to report, refused, for ever). */
+    __builtin_trap();
 }
 
 static void __attribute__((noreturn, format(printf, 4, 5)))
@@ -1380,6 +1384,10 @@ static void run_last_steps(struct last_steps *ls)
         for (;;)
             pause();
     }
+    /* After the filters, a failed exec may have neither write nor exit (fail): it ends by a
+     * trap, at SIGILL's default action from here, which exec would give the program anyway. */
+    if (sb->nseccomp > 0)
+        alcove_signal_default(SIGILL);
     for (size_t i = 0; i < sb->nseccomp; i++) {
         struct sock_fprog prog = {
             .len = (unsigned short)(sb->seccomp_len[i] / 8),
