@@ -139,17 +139,32 @@ export function running(pid: number): boolean {
 /** Live (not zombie) processes whose command line holds `marker`: what a sandbox left behind. */
 export function withMarker(marker: string): number[] {
   const found: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
+  for (const name of procEntries()) {
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      const state = /^State:\s*(\S)/m.exec(Deno.readTextFileSync(`/proc/${e.name}/status`))?.[1];
-      if (cmd.includes(marker) && state !== "Z") found.push(Number(e.name));
+      const cmd = Deno.readTextFileSync(`/proc/${name}/cmdline`);
+      const state = /^State:\s*(\S)/m.exec(Deno.readTextFileSync(`/proc/${name}/status`))?.[1];
+      if (cmd.includes(marker) && state !== "Z") found.push(Number(name));
     } catch {
       // gone meanwhile
     }
   }
   return found;
+}
+
+/** The names in /proc. Under Node.js the shim's readDir lstat's each entry, and one that
+ * ended meanwhile throws ENOENT: the listing is then taken again. */
+export function procEntries(): string[] {
+  for (let tries = 0;; tries++) {
+    try {
+      return [...Deno.readDirSync("/proc")].map((e) => e.name);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) && (e as { code?: string }).code !== "ENOENT") {
+        throw e;
+      }
+      if (tries === 20) throw e;
+    }
+  }
 }
 
 /** What {@linkcode output} gives back. */
