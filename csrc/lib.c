@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,27 +237,12 @@ static int null_on(int fd, int flags)
     return rv;
 }
 
-/* The signals the C library keeps for itself (32 up to SIGRTMIN) are left ignored, as
- * posix_spawn leaves them (the root never sets them): its sigaction refuses them, so the
- * system call is made directly, with the kernel's layout of these targets. */
-static void ignore_library_signals(void)
-{
-#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
-    struct {
-        void (*handler)(int);
-        unsigned long flags;
-        void (*restorer)(void);
-        uint64_t mask;
-    } ignore = {SIG_IGN, 0, NULL, 0};
-    for (int sig = 32; sig < SIGRTMIN; sig++)
-        syscall(SYS_rt_sigaction, sig, &ignore, NULL, sizeof(ignore.mask));
-#endif
-}
-
 static int root_exec_child(void *arg)
 {
     struct root_exec *r = arg;
-    ignore_library_signals();
+    /* The signals the C library keeps for itself stay ignored, as posix_spawn leaves them
+     * (the root never sets them; sig.c sets them past the C library). */
+    alcove_library_signals(1);
     if (null_on(0, O_RDONLY) >= 0)
         execve(r->path, r->argv, r->envp);
     r->err = errno;

@@ -1193,24 +1193,19 @@ static void kill_adopted(void)
     struct alcove_proc_view view = alcove_proc_view();
     if (view.level < 0)
         return; /* /proc does not show this process: nothing to find there */
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)view.self);
-    /* Bounded: a fork bomb under rlimits still ends within about a second. */
+    /* Bounded: a fork bomb under rlimits still ends within about a second (more children
+     * than fit here are found on the next round). */
     for (int round = 0; round < 1000; round++) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ;
-        FILE *fp = fopen(path, "re");
-        if (fp == NULL)
-            return;
-        int pid, found = 0;
-        while (fscanf(fp, "%d", &pid) == 1) {
-            pid_t own = alcove_pid_of_proc(&view, (pid_t)pid);
+        pid_t kids[256];
+        size_t n = alcove_children_of(view.self, kids, sizeof(kids) / sizeof(kids[0]));
+        for (size_t i = 0; i < n; i++) {
+            pid_t own = alcove_pid_of_proc(&view, kids[i]);
             if (own > 0)
                 kill(own, SIGKILL);
-            found = 1;
         }
-        fclose(fp);
-        if (!found)
+        if (n == 0)
             return;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
         nanosleep(&ts, NULL);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-S4KOYEDP.js";
+} from "./chunk-7OOZMCQT.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -999,7 +999,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-GU7WANEH.js");
+  const { runWithDriver } = await import("./_driver_run-Z6BUWDNR.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

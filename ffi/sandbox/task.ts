@@ -168,26 +168,19 @@ export class Task extends TaskCalls {
     if (this.pipeline.length === 0) {
       throw new TypeError("process: the root control process is not a program");
     }
+    this.#askUsage(); // exec'd with the driver's own methods
+    return this.#view();
+  }
+
+  /** The Process view (stdio piped, as for every forked process), made once, without asking
+   * for usage. */
+  #view(): Process {
     const request: SpawnRequest = {
       bytes: new Uint8Array(0),
       stdio: ["pipe", "pipe", "pipe"],
       pidNamespace: false,
     };
-    this.#askUsage(); // exec'd with the driver's own methods
-    return this.#view(request);
-  }
-
-  /** The Process view, made once, without asking for usage. */
-  #view(request?: SpawnRequest): Process {
-    this.#process ??= new Process(
-      this.#host,
-      this.pipeline,
-      request ?? {
-        bytes: new Uint8Array(0),
-        stdio: ["pipe", "pipe", "pipe"],
-        pidNamespace: false,
-      },
-    );
+    this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }
 

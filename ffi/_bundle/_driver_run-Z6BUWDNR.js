@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-S4KOYEDP.js";
+} from "./chunk-7OOZMCQT.js";
 import {
   openLocal
 } from "./chunk-BA7DHMBC.js";

@@ -1621,6 +1621,12 @@ var Task = class _Task extends TaskCalls {
     if (this.pipeline.length === 0) {
       throw new TypeError("process: the root control process is not a program");
     }
+    this.#askUsage();
+    return this.#view();
+  }
+  /** The Process view (stdio piped, as for every forked process), made once, without asking
+   * for usage. */
+  #view() {
     const request = {
       bytes: new Uint8Array(0),
       stdio: [
@@ -1630,20 +1636,7 @@ var Task = class _Task extends TaskCalls {
       ],
       pidNamespace: false
     };
-    this.#askUsage();
-    return this.#view(request);
-  }
-  /** The Process view, made once, without asking for usage. */
-  #view(request) {
-    this.#process ??= new Process(this.#host, this.pipeline, request ?? {
-      bytes: new Uint8Array(0),
-      stdio: [
-        "pipe",
-        "pipe",
-        "pipe"
-      ],
-      pidNamespace: false
-    });
+    this.#process ??= new Process(this.#host, this.pipeline, request);
     return this.#process;
   }
   /**
