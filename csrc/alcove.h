@@ -322,6 +322,9 @@ extern size_t alcove_ninherited;
  * process when it shares its memory): a caught signal then takes its default action
  * instead of being reported, as it would once the program runs. */
 extern volatile sig_atomic_t alcove_spawning;
+/* Set by the signal handler when it leaves a record in the self-pipe; cleared by the
+ * loop before it reads the records. */
+extern volatile sig_atomic_t alcove_signal_waiting;
 /* Every signal is caught and reported, but those of `left_default` (bit N: signal N),
  * which keep their default action. */
 int alcove_signal_init(struct alcove_state *ap, uint64_t left_default);

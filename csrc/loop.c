@@ -756,6 +756,7 @@ static void handle_signals(struct alcove_state *ap)
 {
     siginfo_t si;
     int chld = 0;
+    alcove_signal_waiting = 0;
     for (;;) {
         ssize_t n = read(ap->sigread, &si, sizeof(si));
         if (n != (ssize_t)sizeof(si))
@@ -1465,6 +1466,12 @@ int alcove_loop(struct alcove_state *ap)
                 flush_calls(c, &broken);
             }
         }
+        /* A signal that came during this turn (most often a program's exit, right after
+         * its pipes' ends were read above) is taken now rather than at the next poll:
+         * its exit then goes up in the same write as its output and closed pipes, and
+         * the host wakes once for them instead of twice. */
+        if (alcove_signal_waiting)
+            handle_signals(ap);
         /* Report children reaped this turn, then drop them; one whose pipe is
          * being spliced waits until that is done, so its output stays in order. */
         for (size_t i = 0; i < ap->nchild; i++)

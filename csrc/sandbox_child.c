@@ -78,7 +78,8 @@ static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s)
 
 /* A failed step: one record on the report pipe (written at once: it is smaller
  * than PIPE_BUF, and with the control process's byte before it, it fits in the pipe's
- * first page, which needs no memory of this process's cgroup), then exit. */
+ * first page, which needs no memory of this process's cgroup), or in the control process's
+ * memory for a child that borrows it (and under seccomp filters), then exit. */
 static void __attribute__((noreturn)) fail(int err, const char *step, const char *what,
                                           const char *path)
 {
@@ -107,8 +108,10 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
         __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the record, then its length */
         memcpy(cur->shared_report, &len, sizeof(len));
     }
-    ssize_t n = write(cur->report_fd, buf, off);
-    (void)n;
+    if (cur->report_fd >= 0) {
+        ssize_t n = write(cur->report_fd, buf, off);
+        (void)n;
+    }
     syscall(SYS_exit_group, 127);
     /* Refused by the program's own filter (its record is in the shared page): a trap ends
      * it, SIGILL at its default action (set before the filters; a handler could not even
@@ -1273,8 +1276,8 @@ void alcove_sandbox_child(struct alcove_sandbox *sb, struct alcove_state *ap)
             fail(errno, "stdio", "Cannot set up standard input and output", NULL);
         fcntl(i, F_SETFL, i == 0 ? O_RDONLY : O_WRONLY);
     }
-    /* Only 0, 1, 2 and the report pipe go on. */
-    if (sb->report_fd < 3) {
+    /* Only 0, 1, 2 and the report pipe (none for a child on its control process's memory) go on. */
+    if (sb->report_fd >= 0 && sb->report_fd < 3) {
         int fd = fcntl(sb->report_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
             _exit(127);

@@ -15,6 +15,7 @@
 static int self_pipe = -1;
 
 volatile sig_atomic_t alcove_spawning;
+volatile sig_atomic_t alcove_signal_waiting;
 
 /* A fault raised by the kernel for the instruction that just ran (si_code > 0;
  * a signal sent by a process has si_code <= 0). Returning from the handler would
@@ -114,6 +115,7 @@ static void on_signal(int sig, siginfo_t *info, void *ctx)
     /* A full pipe drops the record; SIGCHLD is re-checked by every reap. */
     ssize_t n = write(self_pipe, info, sizeof(*info));
     (void)n;
+    alcove_signal_waiting = 1;
     errno = saved;
 }
 

@@ -217,6 +217,11 @@ static void give_back_dumpable(int *was)
     *was = 0;
 }
 
+/* Where a child that borrows this process's memory leaves the record of a failed step (a
+ * length, then the record; see alcove_shared_report): this process reads it once the
+ * child has exited, and only one child borrows at a time. */
+static unsigned char borrowed_report[SB_SHARED_REPORT];
+
 static int vfork_child(void *arg)
 {
     struct child_arg *a = arg;
@@ -290,16 +295,24 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
                 fds[i][1] = fd;
         }
     }
+    /* The child waits on the sync pipe for its id maps, and for the in-process host's hook. */
+    int hold = ap->spawned != NULL;
+    /* Without namespaces (and without the host's hook) nothing waits on this process (no id
+     * maps to write), and the child's steps are quick: it borrows this process's memory until it execs, as
+     * posix_spawn does, instead of copying it (not to join namespaces: the kernel
+     * refuses that to a process sharing its memory). It is born in its v2 cgroup where
+     * the kernel can (clone3 CLONE_INTO_CGROUP), and moves itself into the others. This
+     * process sleeps until the child has exec'd or exited (CLONE_VFORK): a failed step
+     * leaves its record in this memory (borrowed_report), and no report pipe is needed. */
+    int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY && !hold;
     /* Non-blocking for this process; the child's one record always fits. One byte is written
      * here first and read only once the child has exec'd or exited: the pipe's page is then
      * this process's, so a child in a memory cgroup at its limit, whose other allocations
      * fail, can still write its record into that page (it fits beside the byte). */
-    if (err == 0 && pipe2(fds[3], O_CLOEXEC | O_NONBLOCK) < 0)
+    if (err == 0 && !borrow && pipe2(fds[3], O_CLOEXEC | O_NONBLOCK) < 0)
         err = errno;
-    if (err == 0 && write(fds[3][1], "", 1) != 1)
+    if (err == 0 && !borrow && write(fds[3][1], "", 1) != 1)
         err = errno != 0 ? errno : EIO;
-    /* The child waits on the sync pipe for its id maps, and for the in-process host's hook. */
-    int hold = ap->spawned != NULL;
     if (err == 0 && ((flags & NEWUSER) || hold) && pipe2(fds[4], O_CLOEXEC) < 0)
         err = errno;
     if (err != 0) {
@@ -314,7 +327,10 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sb.stdio_fd[2] = fds[2][1];
     sb.report_fd = fds[3][1];
     sb.sync_fd = fds[4][0];
-    if (sb.nseccomp > 0) {
+    if (borrow) {
+        memset(borrowed_report, 0, sizeof(uint32_t)); /* no record yet */
+        sb.shared_report = borrowed_report;
+    } else if (sb.nseccomp > 0) {
         /* Where a filter may refuse the report's write (see shared_report). Without one, the
          * report goes as ever. */
         void *page = mmap(NULL, SB_SHARED_REPORT, PROT_READ | PROT_WRITE,
@@ -330,12 +346,6 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    /* Without namespaces (and without the host's hook) nothing waits on this process (no id
-     * maps to write), and the child's steps are quick: it borrows this process's memory until it execs, as
-     * posix_spawn does, instead of copying it (not to join namespaces: the kernel
-     * refuses that to a process sharing its memory). It is born in its v2 cgroup where
-     * the kernel can (clone3 CLONE_INTO_CGROUP), and moves itself into the others. */
-    int borrow = flags == 0 && !joins && !SPAWN_COPIES_MEMORY && !hold;
     /* With namespaces the child waits for its id maps, which this process writes (and for
      * the host's hook): it cannot sleep through the child's steps as vfork would have it. The child borrows
      * the memory all the same (copying it costs more than all the steps), and this
@@ -391,6 +401,9 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
             alcove_sandbox_child(&sb, ap); /* never returns */
     }
     err = errno;
+    /* A borrowing child's record is read from borrowed_report, which is no mapping to free. */
+    if (borrow)
+        sb.shared_report = NULL;
     if (pid < 0 || !(borrow || lend))
         give_back_dumpable(&dumpable);
     if (!lend || pid < 0) {
@@ -406,7 +419,8 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         close(fds[1][1]);
     if (fds[2][1] >= 0)
         close(fds[2][1]);
-    close(fds[3][1]);
+    if (fds[3][1] >= 0)
+        close(fds[3][1]);
     if (fds[4][0] >= 0)
         close(fds[4][0]);
     fds[0][0] = fds[1][1] = fds[2][1] = fds[3][1] = fds[4][0] = -1;
@@ -451,21 +465,26 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     }
     int timed_out = 0;
     if (lend || borrow) {
-        /* A child on this memory: until its exec or its exit (a vfork child has got that
-         * far already, but for its report pipe closing), it may use it; then it is answered
-         * here, at once. */
+        /* A child on this memory: until its exec or its exit it may use it; then it is
+         * answered here, at once. A vfork child has got that far already; one lent the
+         * memory is waited for until its report pipe closes. */
         unsigned char rec[4096];
-        size_t have = wait_exec(fds[3][0], pid, deadline(started, &sb), &timed_out, rec,
-                                sizeof(rec));
+        size_t have = 0;
+        if (lend) {
+            have = wait_exec(fds[3][0], pid, deadline(started, &sb), &timed_out, rec,
+                             sizeof(rec));
+            close(fds[3][0]);
+            fds[3][0] = -1;
+        }
         give_back_dumpable(&dumpable);
         if (lend) {
             alcove_spawning = 0;
             sigprocmask(SIG_SETMASK, &old, NULL);
         }
-        close(fds[3][0]);
-        fds[3][0] = -1;
         const unsigned char *shared = NULL;
-        size_t shared_len = have > 1 ? 0 : alcove_shared_report(sb.shared_report, &shared);
+        size_t shared_len =
+            have > 1 ? 0
+                     : alcove_shared_report(borrow ? borrowed_report : sb.shared_report, &shared);
         if (have > 1 || shared_len > 0) {
             /* A step failed and it exited (its record follows the byte written here, or, its
              * write refused by its own filter, is in the shared page): answered as the loop
