@@ -768,6 +768,12 @@ Deno.test(
           assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 64 << 20);
           await cg.set({ memoryMax: "16M", memorySwapMax: "16M" });
           assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 16 << 20);
+          // memoryMax alone raised above the memory + swap limit set before: the swap that
+          // limit allowed is kept (memory.memsw first), not a bare EINVAL.
+          await cg.set({ memoryMax: "48M" });
+          assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 48 << 20);
+          assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 64 << 20);
+          await cg.set({ memoryMax: "16M", memorySwapMax: "16M" });
           // Refused before anything is written: the limits stay.
           await assertRejects(
             () => cg.set({ memoryMax: "max", memorySwapMax: "8M" }),

@@ -598,7 +598,21 @@ var Cgroup = class _Cgroup {
     const max = value.get(CG_KEY.memoryMax);
     const swap = value.get(CG_KEY.memorySwapMax);
     const write = (file, v) => this.#write("Cgroup.set", file, v);
-    if (swap === void 0) return await write("memory.limit_in_bytes", max);
+    if (swap === void 0) {
+      try {
+        return await write("memory.limit_in_bytes", max);
+      } catch (e) {
+        if (e.code !== "EINVAL") throw e;
+        const figure = (file) => this.read(file).then(Number, () => NaN);
+        const [memsw, memory] = [
+          await figure("memory.memsw.limit_in_bytes"),
+          await figure("memory.limit_in_bytes")
+        ];
+        if (!(memsw < max && memory <= memsw)) throw e;
+        await write("memory.memsw.limit_in_bytes", max + (memsw - memory));
+        return await write("memory.limit_in_bytes", max);
+      }
+    }
     try {
       await write("memory.limit_in_bytes", max);
     } catch (e) {

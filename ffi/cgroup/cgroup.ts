@@ -537,7 +537,23 @@ export class Cgroup {
     const max = value.get(CG_KEY.memoryMax)!;
     const swap = value.get(CG_KEY.memorySwapMax);
     const write = (file: string, v: number) => this.#write("Cgroup.set", file, v);
-    if (swap === undefined) return await write("memory.limit_in_bytes", max);
+    if (swap === undefined) {
+      try {
+        return await write("memory.limit_in_bytes", max);
+      } catch (e) {
+        // Above a memory + swap limit set before (with memorySwapMax): the swap that limit
+        // allowed is kept, and memory.memsw rises first.
+        if ((e as { code?: string }).code !== "EINVAL") throw e;
+        const figure = (file: string) => this.read(file).then(Number, () => NaN);
+        const [memsw, memory] = [
+          await figure("memory.memsw.limit_in_bytes"),
+          await figure("memory.limit_in_bytes"),
+        ];
+        if (!(memsw < max && memory <= memsw)) throw e;
+        await write("memory.memsw.limit_in_bytes", max + (memsw - memory));
+        return await write("memory.limit_in_bytes", max);
+      }
+    }
     try {
       await write("memory.limit_in_bytes", max);
     } catch (e) {

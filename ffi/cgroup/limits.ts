@@ -46,7 +46,8 @@ export interface CgroupLimits {
    * v1 has no such limit and gets memory.soft_limit_in_bytes, a reclaim target). */
   memoryHigh?: Size;
   /** Swap the cgroup may use (v2 memory.swap.max; v1 memory.memsw.limit_in_bytes is set to
-   * memoryMax plus this, so v1 needs memoryMax too). 0 forbids swap. */
+   * memoryMax plus this, so v1 needs memoryMax too). 0 forbids swap. A later `Cgroup.set` of
+   * memoryMax alone keeps the swap allowed so, on v1 as on v2. */
   memorySwapMax?: Size;
   /** Processes and threads at once (pids.max): a fork beyond it fails with EAGAIN. */
   pidsMax?: number;
