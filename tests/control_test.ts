@@ -4,7 +4,13 @@
  * found by review and fixed.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { type Alcove, PipelineError, SystemCallError, TimeoutError } from "../mod.ts";
+import {
+  type Alcove,
+  PipelineError,
+  ProcessExitedError,
+  SystemCallError,
+  TimeoutError,
+} from "../mod.ts";
 import { needs, rssKiB, withDriver } from "./_helpers.ts";
 
 /** Reads stdout of `pipeline` until `stop` says so, counting bytes. */
@@ -128,6 +134,24 @@ Deno.test("a call to a child that ended but is not reaped yet names that child",
     assertEquals(e.pid, d);
     assertStringIncludes(e.message, `${d} is not a child of its predecessor`);
     await drv.waitpid([p], -1, 0);
+    // A call in flight when the child ends (it was stopped) waits until waitpid reaps it,
+    // then fails with its status (README: "calls in flight to it wait until waitpid").
+    const s = await drv.fork([p]);
+    await drv.getpid([p, s]);
+    await drv.kill([p], s, "SIGSTOP");
+    const inflight = drv.getpid([p, s], { timeout: 20000 }).then(() => null, (e) => e);
+    await drv.kill([p], s, "SIGKILL");
+    const sig = await drv.event([p], { timeout: 5000 });
+    assert(sig?.type === "signal" && sig.signal === "SIGCHLD");
+    const early = await Promise.race([
+      inflight,
+      new Promise((r) => setTimeout(() => r("waiting"), 300)),
+    ]);
+    assertEquals(early, "waiting");
+    assertEquals((await drv.waitpid([p], s, 0)).signal, "SIGKILL");
+    const late = await inflight;
+    assert(late instanceof ProcessExitedError, String(late));
+    assertStringIncludes(late.message, "killed by SIGKILL");
   });
 });
 
