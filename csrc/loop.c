@@ -23,6 +23,10 @@
 #include "support.h"
 
 #define READ_CHUNK 65536u
+/* How much of what the host sent is read while earlier calls still wait to run (see
+ * serve_down): enough for the channel to take the host's last write, so that a stop after
+ * it shows (host_has_stopped) while hundreds of calls are still queued. */
+#define READ_AHEAD (4 * READ_CHUNK)
 /* Waits for the next call that paid off in a row, at most (see spin). */
 #define SPIN_CREDIT_MAX 4
 
@@ -994,14 +998,15 @@ static void read_up(struct alcove_state *ap)
         return;
     spin_learn(ap);
     ap->up_rbuf.len += (size_t)n;
-    serve_down(ap);
+    if (!ap->down_backlog)
+        serve_down(ap); /* else at the end of this turn, after the calls queued before */
 }
 
 /* Runs the calls read from the host, in order, for SERVE_BUDGET_NS at most: what is left
  * waits in up_rbuf (down_backlog) while the loop takes its turn (the replies so far go up,
- * deadlines and limits are checked, output and exits are read), and nothing more is read
- * from the host until it has run. Else a burst of spawns (a few ms each) held every reply
- * and every time limit for as long as the whole burst took. */
+ * deadlines and limits are checked, output and exits are read), and no more than READ_AHEAD
+ * is read from the host until it has run. Else a burst of spawns (a few ms each) held every
+ * reply and every time limit for as long as the whole burst took. */
 static void serve_down(struct alcove_state *ap)
 {
     struct alcove_buf *b = &ap->up_rbuf;
@@ -1232,6 +1237,32 @@ static void begin_shutdown(struct alcove_state *ap)
 
 enum { FD_UP_IN, FD_UP_OUT, FD_SIG, FD_XFER, FD_CTL_IN, FD_CTL_OUT, FD_IN, FD_OUT, FD_ERR, FD_SETUP };
 
+#ifndef POLLRDHUP
+#define POLLRDHUP 0
+#endif
+
+/* The host has shut its side of a socket channel (stop(), or its end): it failed every call
+ * it was still waiting for, so the calls queued here, read or not, are for nobody, and a
+ * program started by one would only be killed again. They are dropped and the shutdown
+ * begins, as at the channel's end. (A pipe has no such notice: its end comes after its data.) */
+static void host_stopped(struct alcove_state *ap)
+{
+    alcove_buf_free(&ap->up_rbuf);
+    ap->down_backlog = 0;
+    ap->up_skip = 0;
+    ap->up_eof = 1;
+}
+
+/* Whether the host has shut its side of the channel, looked at between turns of queued calls,
+ * when the channel itself is not polled. */
+static int host_has_stopped(const struct alcove_state *ap)
+{
+    if (POLLRDHUP == 0)
+        return 0;
+    struct pollfd p = {.fd = ap->up_in, .events = POLLRDHUP, .revents = 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP) != 0;
+}
+
 /* Whether this process may run on more than one CPU: on one, nothing it waits for can
  * come while it polls (the host, the programs and the other control processes need that
  * CPU), so it never spins. Learnt once; children inherit it. */
@@ -1326,8 +1357,9 @@ int alcove_loop(struct alcove_state *ap)
         who[n] = (size_t)(kind_) | (size_t)(idx_) << 4;                                          \
         n++;                                                                                     \
     } while (0)
-        if (!ap->up_eof && !up_full && !ap->down_backlog)
-            ADD(ap->up_in, POLLIN, FD_UP_IN, 0);
+        if (!ap->up_eof && !up_full &&
+            (!ap->down_backlog || alcove_buf_pending(&ap->up_rbuf) < READ_AHEAD))
+            ADD(ap->up_in, POLLIN | POLLRDHUP, FD_UP_IN, 0);
         if (!up_broken) {
             int want_out = alcove_buf_pending(&ap->up_wbuf) > 0;
             if (ap->xfer_fd >= 0 && ap->up_wbuf.off >= ap->xfer_at) {
@@ -1410,7 +1442,10 @@ int alcove_loop(struct alcove_state *ap)
                 continue;
             switch (kind) {
             case FD_UP_IN:
-                read_up(ap);
+                if (pfd[k].revents & POLLRDHUP)
+                    host_stopped(ap);
+                else
+                    read_up(ap);
                 break;
             case FD_UP_OUT:
             case FD_XFER:
@@ -1487,6 +1522,8 @@ int alcove_loop(struct alcove_state *ap)
         /* Calls left from the last read run now: after the exits reaped this turn went up
          * (a fork among them may get a reaped pid) and before what they answer goes up. Not
          * once the host has gone. */
+        if (ap->down_backlog && !ap->up_eof && host_has_stopped(ap))
+            host_stopped(ap);
         if (ap->down_backlog && !ap->up_eof &&
             alcove_buf_pending(&ap->up_wbuf) <= ALCOVE_UP_HIGH_WATER)
             serve_down(ap);

@@ -385,8 +385,10 @@ function socketHelper(child: Child, conn: Deno.UnixConn, token: string): HelperP
     pid: child.pid,
     token,
     async write(data) {
+      // Not past closeInput (stop()): what is left is for calls that already failed, and the
+      // write side closes only once this write is done.
       let off = 0;
-      while (off < data.length) off += await conn.write(data.subarray(off));
+      while (off < data.length && !inputClosed) off += await conn.write(data.subarray(off));
     },
     async read() {
       // A failed read ends the channel as EOF does. (try/catch, not .catch(): one promise

@@ -45,6 +45,33 @@ Deno.test("stop() ends every descendant, also programs that ignore SIGTERM", asy
   assertEquals(await waitGone(pids, 2000), []);
 });
 
+Deno.test("stop() with hundreds of spawns still queued runs none of them after it", async () => {
+  // The host fails every waiting call at stop(): what was still queued in the control
+  // process is for nobody, and a program it started then would only be killed again.
+  const dir = Deno.makeTempDirSync({ prefix: "alcove-stop-" });
+  try {
+    const drv = await Alcove.start();
+    // More than the channel holds: the host's last write waits for the control process to
+    // read, and the stop comes after that write.
+    const count = 2000;
+    const calls = [];
+    for (let i = 0; i < count; i++) {
+      calls.push(
+        drv.spawn(["/bin/sh", "-c", `: > ${dir}/${i}`], { stdout: "null", stderr: "null" })
+          .then((p) => p.status, () => null),
+      );
+    }
+    // Written to the control process (its queue holds them), not only queued in the host.
+    await new Promise((r) => setTimeout(r, 20));
+    await drv.stop();
+    await Promise.all(calls);
+    const ran = [...Deno.readDirSync(dir)].length;
+    assert(ran < count / 4, `${ran} of ${count} spawns ran although stop() came before`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 /** Starts the host_killed fixture (in a process group of its own when `group`), and gives
  * it with the pids it printed: its root control process first. */
 async function hostWithTree(group: boolean) {

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-7OOZMCQT.js";
+} from "./chunk-GPCE5ANK.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-BA7DHMBC.js";
+} from "./chunk-ITVH4OIY.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-OUME2UTS.js";
+} from "./chunk-D4Z6AX2P.js";
 import {
   AbortedError,
   AlcoveError,
@@ -113,10 +113,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-PJ7OL4J6.js";
+} from "./chunk-47CT4QZH.js";
 import {
   runtime
-} from "./chunk-PAE5YT5K.js";
+} from "./chunk-TXUV6ICK.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -987,7 +987,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-R4QZ5MP5.js")).openLocal();
+      local = (await import("./local-6MB3YQQK.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1013,7 +1013,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-Z6BUWDNR.js");
+  const { runWithDriver } = await import("./_driver_run-E27XDJHT.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -15,14 +15,14 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-UOAHOB4H.js";
+} from "./chunk-DFYPJ6FP.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-A5NXBVUZ.js";
+} from "./chunk-N6TXBHV7.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -31,7 +31,7 @@ import "./chunk-VCG2CDOK.js";
 import "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-KYRUK3OZ.js";
+} from "./chunk-6PWCKCKY.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-TMGIHP4X.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-T6CWZTNH.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-U7XSO27L.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-4V6L6DOV.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-BA7DHMBC.js";
+} from "./chunk-ITVH4OIY.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-PAE5YT5K.js";
+import "./chunk-TXUV6ICK.js";
 export {
   Local,
   openLocal

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-SP2P5OMK.js";
-import "./chunk-A5NXBVUZ.js";
+} from "./chunk-D5DFNGRW.js";
+import "./chunk-N6TXBHV7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-KYRUK3OZ.js";
+import "./chunk-6PWCKCKY.js";
 export {
   Local,
   openLocal

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-7OOZMCQT.js";
+} from "./chunk-GPCE5ANK.js";
 import {
   openLocal
-} from "./chunk-BA7DHMBC.js";
+} from "./chunk-ITVH4OIY.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-I4HIAPP5.js";
@@ -18,7 +18,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-PAE5YT5K.js";
+} from "./chunk-TXUV6ICK.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

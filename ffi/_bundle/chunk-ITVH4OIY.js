@@ -18,7 +18,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-PAE5YT5K.js";
+} from "./chunk-TXUV6ICK.js";
 
 // ffi/_calls.ts
 var CALLS = {

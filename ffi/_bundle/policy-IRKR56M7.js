@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-PJ7OL4J6.js";
-import "./chunk-PAE5YT5K.js";
+} from "./chunk-47CT4QZH.js";
+import "./chunk-TXUV6ICK.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -2,7 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-A5NXBVUZ.js";
+} from "./chunk-N6TXBHV7.js";
 import {
   CstructValue,
   Reader,
@@ -17,7 +17,7 @@ import {
 } from "./chunk-MTVG6YHN.js";
 import {
   runtime
-} from "./chunk-KYRUK3OZ.js";
+} from "./chunk-6PWCKCKY.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-OUME2UTS.js";
+} from "./chunk-D4Z6AX2P.js";
 import "./chunk-MTVG6YHN.js";
-import "./chunk-PJ7OL4J6.js";
-import "./chunk-PAE5YT5K.js";
+import "./chunk-47CT4QZH.js";
+import "./chunk-TXUV6ICK.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-7XOKZFQO.js";
-import "./chunk-KYRUK3OZ.js";
+} from "./chunk-VT754LXP.js";
+import "./chunk-6PWCKCKY.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -6,7 +6,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-KYRUK3OZ.js";
+} from "./chunk-6PWCKCKY.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -1259,9 +1259,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
-    import(new URL("./policy-YX7A5JRP.js", import.meta.url).href),
+    import(new URL("./policy-2A6BNQ6D.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-WW724E24.js", import.meta.url).href)
+    import(new URL("./install-4DDKYPA4.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
