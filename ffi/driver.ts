@@ -1533,7 +1533,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * Ends the driver: closes the root's input, which ends every descendant
    * (signaloneof to exec'd programs, then SIGKILL after a short grace period),
    * and waits for the root to exit. Calls still waiting reject with
-   * DriverClosedError; output and events still on their way are delivered, so a Process's
+   * DriverClosedError, and those the root had not run yet are dropped (over a socket, the
+   * default channel; over pipes it runs them first); output and events still on their way
+   * are delivered, so a Process's
    * status says how the stop ended it. Safe to call more than once.
    *
    * @example

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GPCE5ANK.js";
+} from "./chunk-L4BOIXSC.js";
 import {
   openLocal
 } from "./chunk-ITVH4OIY.js";
