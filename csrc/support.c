@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "compat.h"
 #include "constants.h"
 #include "support.h"
@@ -75,6 +76,9 @@ int alcove_fd_internal(const struct alcove_state *ap, int64_t fd)
         const struct alcove_child *c = &ap->child[i];
         if (fd == c->ctl_in || fd == c->ctl_out || fd == c->in || fd == c->out || fd == c->err ||
             fd == c->setup_fd)
+            return 1;
+        /* Its cgroup v2 directory, held until the program ends (cgroup.c). */
+        if (c->cg != NULL && fd == c->cg->v2_fd)
             return 1;
     }
     return 0;

@@ -80,7 +80,12 @@ const NARROW_DOMAINS = new Set([
   "prio",
   "file",
   "fcntl",
+  "wait",
 ]);
+
+/** Arguments taken as a C int although their domain is a long elsewhere: ptrace's request (the
+ * C library's enum; its addr and data are words) and umount2's flags (mount's are a long). */
+const NARROW_ARGS = new Set(["ptrace request", "umount2 flags"]);
 
 /** Resolves a constant name (case-insensitive) or checks a number. */
 export function constant(
@@ -95,7 +100,8 @@ export function constant(
       throw argError(call, name, `must be an integer or a constant name, got ${describe(v)}`);
     }
     // An int in C: the bits above 32 would be dropped, and another value taken.
-    if (NARROW_DOMAINS.has(domain) && (v < -0x80000000 || v > 0xffffffff)) {
+    const narrow = NARROW_DOMAINS.has(domain) || NARROW_ARGS.has(`${call} ${name}`);
+    if (narrow && (v < -0x80000000 || v > 0xffffffff)) {
       throw argError(call, name, `must fit in 32 bits (an int in C), got ${v}`, true);
     }
     return v;

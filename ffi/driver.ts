@@ -175,8 +175,14 @@ function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pip
 
 function checkOptions(call: string, options: CallOptions | undefined): void {
   if (options === undefined) return;
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${call}: options must be an object`);
+  }
+  for (const key in options) {
+    // A misspelt timeout would otherwise leave the call without one.
+    if (key !== "timeout" && key !== "signal") {
+      throw new TypeError(`${call}: options.${key}: unknown option (timeout, signal)`);
+    }
   }
   const t = options.timeout;
   if (t !== undefined && (typeof t !== "number" || !(t >= 0) || !Number.isFinite(t))) {

@@ -36,7 +36,13 @@ const CASES: Case[] = [
     (d, p) => d.setrlimit([p], 2 ** 32 + 7, { cur: 1, max: 1 }),
     RangeError,
   ],
+  // ptrace(2) 2**32 would run as PTRACE_TRACEME (0), waitpid 2**32 + 1 as WNOHANG, umount2
+  // 2**32 with no flags.
+  ["ptrace: request past 32 bits", (d, p) => d.ptrace([p], 2 ** 32, 0, 0, 0), RangeError],
+  ["waitpid: flags past 32 bits", (d, p) => d.waitpid([p], -1, 2 ** 32 + 1), RangeError],
+  ["umount2: flags past 32 bits", (d, p) => d.umount2([p], "/nope", 2 ** 32), RangeError],
   ["getpid: options not an object", (d) => d.getpid([], any(5)), TypeError],
+  ["getpid: an unknown option", (d) => d.getpid([], any({ timout: 100 })), TypeError],
   ["getpid: negative timeout", (d) => d.getpid([], { timeout: -1 }), RangeError],
   ["getpid: signal not an AbortSignal", (d) => d.getpid([], any({ signal: {} })), TypeError],
   ["getopt: unknown option", (d) => d.getopt([], any("nosuchoption")), TypeError],
@@ -94,6 +100,28 @@ Deno.test("bad input is refused with a clear error and the control process keeps
       assertEquals(await drv.getpid([p]), p, `${name}: the process stopped answering`);
     }
     assertEquals(await drv.getpid([]), drv.pid);
+  });
+});
+
+Deno.test("a Task's call in the driver's form, a pipeline first, says what it takes", async () => {
+  await withDriver(async (drv) => {
+    const t = await drv.root.fork();
+    const cases: [string, () => Promise<unknown>, string][] = [
+      ["chdir", () => t.chdir(any([]), any("/")), "chdir(path, options?)"],
+      ["kill", () => t.kill(any([]), any(0), any("SIGTERM")), "kill(pid, signal, options?)"],
+      ["getpid", () => t.getpid(any([])), "getpid(options?)"],
+    ];
+    for (const [call, run, form] of cases) {
+      const e = await assertRejects(run, TypeError);
+      assertEquals(
+        e.message,
+        `${call}: a Task's calls take no pipeline (the Task is the process): ${form}`,
+      );
+    }
+    // Arrays in their own place are arguments as ever.
+    assertEquals(await t.getgroups(), await drv.getgroups([t.pid]));
+    await t.setgroups([0]);
+    assertEquals(await t.getpid(), t.pid);
   });
 });
 

@@ -431,6 +431,36 @@ Deno.test(
 );
 
 Deno.test(
+  needs(
+    "cgroup: v2: the cgroup a spawn holds open belongs to the control process",
+    NOT_ROOT ?? NO_V2,
+  ),
+  async () => {
+    await withCgroupDriver(async (drv, pid) => {
+      // Closed behind its back, the number would be another's (a later program's pipe) when
+      // the control process closes it again at the program's end.
+      await using p = await drv.spawn(["sleep", "60"], { cgroup: {}, stdout: "null" });
+      const v2 = CGROUPS.get("")!;
+      const held: number[] = [];
+      for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        const to = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`);
+        if (to.startsWith(`${v2}/alcove-${pid}-`)) held.push(Number(e.name));
+      }
+      assertEquals(held.length, 1);
+      for (const call of ["close", "fcntl"] as const) {
+        await assertRejects(
+          () => call === "close" ? drv.close([], held[0]) : drv.fcntl([], held[0], "F_SETFD", 0),
+          RangeError,
+          "belongs to the control process",
+        );
+      }
+      await p.kill();
+      assertEquals((await p.status).signal, "SIGTERM");
+    });
+  },
+);
+
+Deno.test(
   needs("cgroup: a new driver removes the cgroups of one that was SIGKILLed", NOT_ROOT),
   async () => {
     const m = marker();

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-L4BOIXSC.js";
+} from "./chunk-YG7B62NU.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-ITVH4OIY.js";
+} from "./chunk-FFNVLVYA.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -987,7 +987,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-6MB3YQQK.js")).openLocal();
+      local = (await import("./local-DKQRCWAD.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1013,7 +1013,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-CA42FHSA.js");
+  const { runWithDriver } = await import("./_driver_run-4WPRK657.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

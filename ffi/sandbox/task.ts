@@ -74,6 +74,19 @@ export class Task extends TaskCalls {
    * usage at its exit (the two are written together: the parent takes the first before it
    * passes the exec down). */
   protected call(def: CallDef, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    const opts: unknown = options;
+    if (
+      opts !== undefined && (typeof opts !== "object" || opts === null || Array.isArray(opts)) &&
+      (Array.isArray(args[0]) || (args.length === 0 && Array.isArray(opts)))
+    ) {
+      // The driver's form, a pipeline first: every argument slid one place on.
+      const form = [...def.args.map((a) => a.name), "options?"].join(", ");
+      return Promise.reject(
+        new TypeError(
+          `${def.name}: a Task's calls take no pipeline (the Task is the process): ${def.name}(${form})`,
+        ),
+      );
+    }
     if (def.exec) this.#askUsage();
     return this.#host[RUN_CALL](def, this.pipeline, args, options);
   }

@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-ITVH4OIY.js";
+} from "./chunk-FFNVLVYA.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-MTVG6YHN.js";

@@ -2,7 +2,7 @@
 import {
   Local,
   openLocal
-} from "./chunk-D5DFNGRW.js";
+} from "./chunk-JAOI5ZUI.js";
 import "./chunk-N6TXBHV7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-L4BOIXSC.js";
+} from "./chunk-YG7B62NU.js";
 import {
   openLocal
-} from "./chunk-ITVH4OIY.js";
+} from "./chunk-FFNVLVYA.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-I4HIAPP5.js";
