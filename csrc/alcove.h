@@ -23,6 +23,9 @@
 /* alcove's ranges for the maxchild and maxforkdepth options. */
 #define ALCOVE_MAXCHILD_LIMIT 65535
 #define ALCOVE_MAXFORKDEPTH_LIMIT 65535
+/* The most pids a pipeline holds on the wire: no process is made deeper than this, whatever
+ * maxforkdepth says (one deeper could not be named, and its messages would not fit). */
+#define ALCOVE_PIPELINE_MAX 255
 /* The default maxchild is what the descriptors allow, up to this. */
 #define ALCOVE_MAXCHILD_DEFAULT 1024
 /* A request larger than this is refused by the host before it is sent. */

@@ -114,6 +114,8 @@ int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pi
 {
     if (pid >= 0)
         return alcove_reply_int(reply, pid);
+    if (pid == -EAGAIN && ap->depth + 1 > ALCOVE_PIPELINE_MAX)
+        return alcove_reply_errno_limit(reply, EAGAIN, "pipeline");
     if (pid == -EAGAIN && ap->depth + 1 > ap->opt.maxforkdepth)
         return alcove_reply_errno_limit(reply, EAGAIN, "maxforkdepth");
     if (pid == -EAGAIN && ap->nchild >= (size_t)ap->opt.maxchild)
@@ -123,7 +125,8 @@ int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pi
 
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags)
 {
-    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->nchild >= (size_t)ap->opt.maxchild)
+    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->depth + 1 > ALCOVE_PIPELINE_MAX ||
+        ap->nchild >= (size_t)ap->opt.maxchild)
         return -EAGAIN;
     alcove_subreaper(ap, 1);
     /* 0: control down, 1: control up, 2: stdin, 3: stdout, 4: stderr */

@@ -249,6 +249,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
    * before it was written is dropped, and its bytes freed, instead of being sent.
    */
   #queue: { bytes: Uint8Array; id?: number; tail?: Uint8Array }[] = [];
+  /**
+   * Calls with an AbortSignal whose frames wait, unwritten, among others: in #out (chunk
+   * null) or in a chunk of #queue. Each carries a deadline (CALL_BY) at `at`: an abort sets it
+   * in the past, and the control process then drops the call instead of running it.
+   */
+  #unsent = new Map<number, { chunk: Uint8Array | null; at: number }>();
   #flushScheduled = false;
   #writing = false;
   #procs = new Map<string, ProcState>();
@@ -632,15 +638,21 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
       id = this.#allocId();
-      if (options?.timeout === undefined) w.begin(DOWN.CALL, def.id, id, pipeline);
+      const abortable = options?.signal !== undefined;
+      let at = -1;
+      if (options?.timeout === undefined && !abortable) w.begin(DOWN.CALL, def.id, id, pipeline);
       else {
         // The deadline travels with the call: if it is still waiting in a queue by then (a
-        // stopped process), it is dropped there instead of running after this gave up.
+        // stopped process), it is dropped there instead of running after this gave up. An
+        // abort before the frame is written moves it to the past (#unsent).
         w.begin(DOWN.CALL_BY, def.id, id, pipeline);
         w.ensure(8);
         // Whole milliseconds, and no further than an int64 of them holds exactly.
-        deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
-        w.view.setBigInt64(w.len, BigInt(deadline), true);
+        if (options?.timeout !== undefined) {
+          deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
+        }
+        at = w.len;
+        w.view.setBigInt64(w.len, BigInt(deadline ?? Number.MAX_SAFE_INTEGER), true);
         w.len += 8;
       }
       encodeArgs(w, this.#table, def, args);
@@ -651,6 +663,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       }
       w.end(start);
       if (w.len - start > LARGE_FRAME) this.#setAside(start, id);
+      else if (abortable) this.#unsent.set(id, { chunk: null, at });
     } catch (e) {
       w.len = start;
       return Promise.reject(e);
@@ -667,8 +680,29 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const w = this.#out;
     const frame = w.buf.slice(start, w.len);
     w.len = start;
-    if (start > 0) this.#queue.push({ bytes: w.take() });
+    if (start > 0) {
+      const bytes = w.take();
+      for (const u of this.#unsent.values()) u.chunk ??= bytes;
+      this.#queue.push({ bytes });
+    }
     this.#queue.push({ bytes: frame, id, tail });
+  }
+
+  /** The frames of `bytes` (taken from #out when `fromOut`) are being written: too late to
+   * change. */
+  #sending(bytes: Uint8Array, fromOut: boolean): void {
+    for (const [id, u] of this.#unsent) {
+      if (u.chunk === bytes || (fromOut && u.chunk === null)) this.#unsent.delete(id);
+    }
+  }
+
+  /** An aborted call not yet written: its deadline goes to the past, so it is not run. */
+  #unsend(id: number): void {
+    const u = this.#unsent.get(id);
+    if (u === undefined) return;
+    this.#unsent.delete(id);
+    const buf = u.chunk ?? this.#out.buf;
+    new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setBigInt64(u.at, 0n, true);
   }
 
   #allocId(): number {
@@ -705,6 +739,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       const signal = options.signal;
       p.signal = signal;
       p.onAbort = () => {
+        if (this.#unsent.size > 0) this.#unsend(id);
         if (this.#settle(id)) reject(new AbortedError(def.name, pipeline, signal.reason));
       };
       signal.addEventListener("abort", p.onAbort, { once: true });
@@ -721,7 +756,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     if (!p) return undefined;
     this.#pending.delete(id);
     if (p.timer !== undefined) clearTimeout(p.timer);
-    if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
+    if (p.onAbort) {
+      p.signal?.removeEventListener("abort", p.onAbort);
+      this.#unsent.delete(id);
+    }
     this.#busyAdd(-1);
     return p;
   }
@@ -756,11 +794,17 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
           // A write now would fail, and take the output still to come for a lost root.
           this.#queue.length = 0;
           this.#out.len = 0;
+          this.#unsent.clear();
           break;
         }
-        const next = this.#queue.shift() ??
-          (this.#out.len > 0 ? { bytes: this.#out.take() } : undefined);
+        let next = this.#queue.shift();
+        let fromOut = false;
+        if (next === undefined && this.#out.len > 0) {
+          next = { bytes: this.#out.take() };
+          fromOut = true;
+        }
         if (next === undefined) break;
+        if (this.#unsent.size > 0) this.#sending(next.bytes, fromOut);
         if (next.id !== undefined && !this.#pending.has(next.id)) continue; // settled unsent
         await this.#proc.write(next.bytes);
         if (next.tail) await this.#proc.write(next.tail);

@@ -94,7 +94,8 @@ export class SystemCallError extends AlcoveError {
   /** The C library's text for the errno ("Operation not permitted"), when it came. */
   readonly text?: string;
   /** The option of the control process whose limit caused the errno ("maxchild" or
-   * "maxforkdepth" for EAGAIN from fork or clone), if one did. */
+   * "maxforkdepth" for EAGAIN from fork or clone), or "pipeline" for a process that would
+   * be deeper than a pipeline's 255 pids, if one did. */
   readonly limit?: string;
   /** Makes the error for an errno.
    *
@@ -116,6 +117,8 @@ export class SystemCallError extends AlcoveError {
     const place = pipeline.length === 0 ? "" : ` in [${pipeline.join(", ")}]`;
     const limit = detail.limit === undefined
       ? ""
+      : detail.limit === "pipeline"
+      ? ": a pipeline holds at most 255 pids, and this process is at depth 255"
       : `: ${detail.limit} reached, raise it with setopt(pipeline, "${detail.limit}", n), n up to 65535`;
     super(call, pipeline, `${call}${about}${place}: ${code}${text}${limit}`);
     this.name = "SystemCallError";

@@ -155,6 +155,24 @@ Deno.test("a call to a child that ended but is not reaped yet names that child",
   });
 });
 
+Deno.test("a pipeline holds 255 pids: a fork below that fails, whatever maxforkdepth says", async () => {
+  await withDriver(async (drv) => {
+    // A process at depth 256 could not be named, and its first message up made an ancestor
+    // kill the whole chain.
+    await drv.setopt([], "maxforkdepth", 300);
+    const chain: number[] = [];
+    for (let i = 0; i < 255; i++) chain.push(await drv.fork(chain));
+    const e = await assertRejects(() => drv.fork(chain), SystemCallError);
+    assertEquals([e.code, e.limit], ["EAGAIN", "pipeline"]);
+    assertStringIncludes(e.message, "a pipeline holds at most 255 pids");
+    // The deepest is whole and reports as any other.
+    assertEquals(await drv.getpid(chain), chain.at(-1));
+    await drv.kill(chain.slice(0, -1), chain.at(-1)!, "SIGUSR1");
+    assertEquals((await drv.event(chain, { timeout: 5000 }))?.type, "signal");
+    await drv.exit([chain[0]], 0);
+  });
+});
+
 Deno.test("maxchild and maxforkdepth take alcove's range, and EAGAIN names the limit", async () => {
   await withDriver(async (drv) => {
     for (const option of ["maxchild", "maxforkdepth"] as const) {

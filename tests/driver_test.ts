@@ -351,6 +351,34 @@ Deno.test("timeouts and aborts reject; the late reply is dropped", async () => {
   });
 });
 
+Deno.test("a call aborted before the driver wrote it is never run", async () => {
+  await withDriver(async (drv) => {
+    const dir = Deno.makeTempDirSync({ prefix: "alcove-abort-" });
+    try {
+      // Aborted in the same turn: the call is still in the driver's batch.
+      const ac = new AbortController();
+      const first = drv.mkdir([], `${dir}/first`, 0o755, { signal: ac.signal });
+      ac.abort();
+      await assertRejects(() => first, AbortedError);
+      // Aborted while it waits behind a large write (a frame of its own, sent first).
+      const p = await drv.fork([]);
+      await drv.execvp([p], "cat", ["cat"]);
+      const big = drv.stdin([p], new Uint8Array(8 << 20)).catch(() => {});
+      const late = new AbortController();
+      const second = drv.mkdir([], `${dir}/second`, 0o755, { signal: late.signal });
+      late.abort();
+      await assertRejects(() => second, AbortedError);
+      // Not aborted: run as ever, after them.
+      await drv.mkdir([], `${dir}/third`, 0o755, { signal: new AbortController().signal });
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["third"]);
+      await drv.kill([], p, "SIGKILL");
+      await big;
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
 Deno.test("stop() rejects calls still in flight with DriverClosedError", async () => {
   const drv = await Alcove.start();
   const p = await drv.fork([]);

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-YG7B62NU.js";
+} from "./chunk-RBA4XZN2.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-FFNVLVYA.js";
+} from "./chunk-B2YS3H6R.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-D4Z6AX2P.js";
+} from "./chunk-AMP56HU4.js";
 import {
   AbortedError,
   AlcoveError,
@@ -99,7 +99,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-MTVG6YHN.js";
+} from "./chunk-7G7XHYNM.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -987,7 +987,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-DKQRCWAD.js")).openLocal();
+      local = (await import("./local-WKBQG37B.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1013,7 +1013,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-4WPRK657.js");
+  const { runWithDriver } = await import("./_driver_run-UDSFLFNR.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

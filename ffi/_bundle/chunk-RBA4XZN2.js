@@ -13,7 +13,7 @@ import {
   forgetNative,
   nativeFileError,
   strangerCheck
-} from "./chunk-FFNVLVYA.js";
+} from "./chunk-B2YS3H6R.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -46,7 +46,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-MTVG6YHN.js";
+} from "./chunk-7G7XHYNM.js";
 import {
   runtime,
   spawnHelper
@@ -200,7 +200,7 @@ async function loadSeccompCompiler() {
     import("./bpf-JBT3EAXF.js"),
     import("./policy-IRKR56M7.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-XXKGCT3G.js")
+    import("./install-DDVXQSER.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
@@ -1767,6 +1767,12 @@ var Alcove = class _Alcove extends AlcoveCalls {
    * before it was written is dropped, and its bytes freed, instead of being sent.
    */
   #queue = [];
+  /**
+   * Calls with an AbortSignal whose frames wait, unwritten, among others: in #out (chunk
+   * null) or in a chunk of #queue. Each carries a deadline (CALL_BY) at `at`: an abort sets it
+   * in the past, and the control process then drops the call instead of running it.
+   */
+  #unsent = /* @__PURE__ */ new Map();
   #flushScheduled = false;
   #writing = false;
   #procs = /* @__PURE__ */ new Map();
@@ -2116,12 +2122,17 @@ var Alcove = class _Alcove extends AlcoveCalls {
         throw new AbortedError(def.name, pipeline, options.signal.reason);
       }
       id2 = this.#allocId();
-      if (options?.timeout === void 0) w.begin(DOWN.CALL, def.id, id2, pipeline);
+      const abortable = options?.signal !== void 0;
+      let at = -1;
+      if (options?.timeout === void 0 && !abortable) w.begin(DOWN.CALL, def.id, id2, pipeline);
       else {
         w.begin(DOWN.CALL_BY, def.id, id2, pipeline);
         w.ensure(8);
-        deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
-        w.view.setBigInt64(w.len, BigInt(deadline), true);
+        if (options?.timeout !== void 0) {
+          deadline = Math.min(Math.ceil(Date.now() + options.timeout), Number.MAX_SAFE_INTEGER);
+        }
+        at = w.len;
+        w.view.setBigInt64(w.len, BigInt(deadline ?? Number.MAX_SAFE_INTEGER), true);
         w.len += 8;
       }
       encodeArgs(w, this.#table, def, args);
@@ -2130,6 +2141,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
       }
       w.end(start);
       if (w.len - start > LARGE_FRAME) this.#setAside(start, id2);
+      else if (abortable) this.#unsent.set(id2, {
+        chunk: null,
+        at
+      });
     } catch (e) {
       w.len = start;
       return Promise.reject(e);
@@ -2145,14 +2160,33 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const w = this.#out;
     const frame = w.buf.slice(start, w.len);
     w.len = start;
-    if (start > 0) this.#queue.push({
-      bytes: w.take()
-    });
+    if (start > 0) {
+      const bytes = w.take();
+      for (const u of this.#unsent.values()) u.chunk ??= bytes;
+      this.#queue.push({
+        bytes
+      });
+    }
     this.#queue.push({
       bytes: frame,
       id: id2,
       tail
     });
+  }
+  /** The frames of `bytes` (taken from #out when `fromOut`) are being written: too late to
+   * change. */
+  #sending(bytes, fromOut) {
+    for (const [id2, u] of this.#unsent) {
+      if (u.chunk === bytes || fromOut && u.chunk === null) this.#unsent.delete(id2);
+    }
+  }
+  /** An aborted call not yet written: its deadline goes to the past, so it is not run. */
+  #unsend(id2) {
+    const u = this.#unsent.get(id2);
+    if (u === void 0) return;
+    this.#unsent.delete(id2);
+    const buf = u.chunk ?? this.#out.buf;
+    new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setBigInt64(u.at, 0n, true);
   }
   #allocId() {
     let id2 = this.#nextId;
@@ -2186,6 +2220,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       const signal = options.signal;
       p.signal = signal;
       p.onAbort = () => {
+        if (this.#unsent.size > 0) this.#unsend(id2);
         if (this.#settle(id2)) reject(new AbortedError(def.name, pipeline, signal.reason));
       };
       signal.addEventListener("abort", p.onAbort, {
@@ -2203,7 +2238,10 @@ var Alcove = class _Alcove extends AlcoveCalls {
     if (!p) return void 0;
     this.#pending.delete(id2);
     if (p.timer !== void 0) clearTimeout(p.timer);
-    if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
+    if (p.onAbort) {
+      p.signal?.removeEventListener("abort", p.onAbort);
+      this.#unsent.delete(id2);
+    }
     this.#busyAdd(-1);
     return p;
   }
@@ -2232,12 +2270,19 @@ var Alcove = class _Alcove extends AlcoveCalls {
         if (this.#closed !== null) {
           this.#queue.length = 0;
           this.#out.len = 0;
+          this.#unsent.clear();
           break;
         }
-        const next = this.#queue.shift() ?? (this.#out.len > 0 ? {
-          bytes: this.#out.take()
-        } : void 0);
+        let next = this.#queue.shift();
+        let fromOut = false;
+        if (next === void 0 && this.#out.len > 0) {
+          next = {
+            bytes: this.#out.take()
+          };
+          fromOut = true;
+        }
         if (next === void 0) break;
+        if (this.#unsent.size > 0) this.#sending(next.bytes, fromOut);
         if (next.id !== void 0 && !this.#pending.has(next.id)) continue;
         await this.#proc.write(next.bytes);
         if (next.tail) await this.#proc.write(next.tail);

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-JAOI5ZUI.js";
+} from "./chunk-QUKGBTXD.js";
 import "./chunk-N6TXBHV7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-MTVG6YHN.js";
+import "./chunk-7G7XHYNM.js";
 import "./chunk-6PWCKCKY.js";
 export {
   Local,

@@ -37,7 +37,8 @@ var SystemCallError = class extends AlcoveError {
   /** The C library's text for the errno ("Operation not permitted"), when it came. */
   text;
   /** The option of the control process whose limit caused the errno ("maxchild" or
-   * "maxforkdepth" for EAGAIN from fork or clone), if one did. */
+   * "maxforkdepth" for EAGAIN from fork or clone), or "pipeline" for a process that would
+   * be deeper than a pipeline's 255 pids, if one did. */
   limit;
   /** Makes the error for an errno.
    *
@@ -51,7 +52,7 @@ var SystemCallError = class extends AlcoveError {
     const about = detail.argument === void 0 ? "" : ` ${shown(detail.argument)}`;
     const text = detail.text === void 0 ? "" : ` (${detail.text})`;
     const place = pipeline.length === 0 ? "" : ` in [${pipeline.join(", ")}]`;
-    const limit = detail.limit === void 0 ? "" : `: ${detail.limit} reached, raise it with setopt(pipeline, "${detail.limit}", n), n up to 65535`;
+    const limit = detail.limit === void 0 ? "" : detail.limit === "pipeline" ? ": a pipeline holds at most 255 pids, and this process is at depth 255" : `: ${detail.limit} reached, raise it with setopt(pipeline, "${detail.limit}", n), n up to 65535`;
     super(call, pipeline, `${call}${about}${place}: ${code}${text}${limit}`);
     this.name = "SystemCallError";
     this.code = code;

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-FFNVLVYA.js";
+} from "./chunk-B2YS3H6R.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-MTVG6YHN.js";
+import "./chunk-7G7XHYNM.js";
 import "./chunk-TXUV6ICK.js";
 export {
   Local,

@@ -3,7 +3,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-MTVG6YHN.js";
+} from "./chunk-7G7XHYNM.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,

@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-D4Z6AX2P.js";
-import "./chunk-MTVG6YHN.js";
+} from "./chunk-AMP56HU4.js";
+import "./chunk-7G7XHYNM.js";
 import "./chunk-47CT4QZH.js";
 import "./chunk-TXUV6ICK.js";
 import "./chunk-HDNWKLN3.js";

@@ -5,17 +5,17 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-YG7B62NU.js";
+} from "./chunk-RBA4XZN2.js";
 import {
   openLocal
-} from "./chunk-FFNVLVYA.js";
+} from "./chunk-B2YS3H6R.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-I4HIAPP5.js";
 import {
   DriverClosedError,
   SetupError
-} from "./chunk-MTVG6YHN.js";
+} from "./chunk-7G7XHYNM.js";
 import {
   runtime
 } from "./chunk-TXUV6ICK.js";
