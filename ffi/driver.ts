@@ -262,6 +262,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #dataState: ProcState | null = null;
   #dataStdout = true;
   #finished = new Set<string>();
+  /** The keys of the processes made by fork, clone or spawn and not yet retired: a pipeline
+   * none of these knows names no process of this driver. */
+  #born = new Set<string>();
   /** The state of each Process's and Task's own pipeline array (see [PIN]). */
   #pinned = new WeakMap<Pipeline, ProcState>();
   #closed: string | null = null;
@@ -1009,6 +1012,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
               this.#forget(key, old);
             }
             this.#finished.delete(key);
+            this.#born.add(key);
           }
           return p.resolve(result);
         }
@@ -1197,6 +1201,19 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   #forget(key: string, st: ProcState): void {
     detach(st);
     this.#procs.delete(key);
+  }
+
+  /** Whether the pipeline names the root or a process this driver made (alive or ended), or
+   * lies below an ended one (whose reads return null at once). */
+  #knows(pipeline: readonly number[]): boolean {
+    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return true;
+    const key = keyOf(pipeline);
+    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return true;
+    for (let n = pipeline.length - 1; n > 0; n--) {
+      const above = keyOf(pipeline.slice(0, n));
+      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return true;
+    }
+    return false;
   }
 
   #state(pipeline: readonly number[]): ProcState {
@@ -1446,6 +1463,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!this.#knows(pipeline)) {
+      // Nothing would ever come, and the state made for it would be kept.
+      return Promise.reject(new PipelineError(call, pipeline, pipeline.at(-1)!, "not_child"));
+    }
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(st, q));
@@ -1517,6 +1538,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     const current = this.#procs.get(key);
     if (current !== undefined && current !== st) return; // another process has its key now
     if (current === st) this.#forget(key, st);
+    this.#born.delete(key);
     this.#finished.delete(key);
     this.#finished.add(key);
     if (this.#finished.size > FINISHED_KEEP) {

@@ -351,6 +351,25 @@ Deno.test("timeouts and aborts reject; the late reply is dropped", async () => {
   });
 });
 
+Deno.test("reading the output or events of a process the driver never made fails at once", async () => {
+  await withDriver(async (drv) => {
+    // No such process: waiting would be for ever, and each pipeline asked about was kept.
+    const ghost = [4000000];
+    for (const read of [() => drv.event(ghost), () => drv.stdout(ghost), () => drv.stderr(ghost)]) {
+      const e = await assertRejects(read, PipelineError);
+      assertEquals([e.pid, e.reason], [4000000, "not_child"]);
+    }
+    const parent = await drv.fork([]);
+    await assertRejects(() => drv.event([parent, 4000001]), PipelineError);
+    // One it made: read as ever, before and after its end.
+    const p = await drv.fork([]);
+    assertEquals(await drv.event([p], { timeout: 0 }), null);
+    await drv.exit([p], 0);
+    assertEquals(await drv.event([p], { timeout: 5000 }), { type: "exit", status: 0 });
+    assertEquals(await drv.event([p]), null);
+  });
+});
+
 Deno.test("a call aborted before the driver wrote it is never run", async () => {
   await withDriver(async (drv) => {
     const dir = Deno.makeTempDirSync({ prefix: "alcove-abort-" });

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-RBA4XZN2.js";
+} from "./chunk-LLLQ5LFY.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1013,7 +1013,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-UDSFLFNR.js");
+  const { runWithDriver } = await import("./_driver_run-FKIZ2M47.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -781,6 +781,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #dataState = null;
   #dataStdout = true;
   #finished = /* @__PURE__ */ new Set();
+  /** The keys of the processes made by fork, clone or spawn and not yet retired: a pipeline
+   * none of these knows names no process of this driver. */
+  #born = /* @__PURE__ */ new Set();
   /** The state of each Process's and Task's own pipeline array (see [PIN]). */
   #pinned = /* @__PURE__ */ new WeakMap();
   #closed = null;
@@ -1450,6 +1453,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
               this.#forget(key, old);
             }
             this.#finished.delete(key);
+            this.#born.add(key);
           }
           return p.resolve(result);
         }
@@ -1627,6 +1631,18 @@ var Alcove = class _Alcove extends AlcoveCalls {
   #forget(key, st) {
     detach(st);
     this.#procs.delete(key);
+  }
+  /** Whether the pipeline names the root or a process this driver made (alive or ended), or
+   * lies below an ended one (whose reads return null at once). */
+  #knows(pipeline) {
+    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return true;
+    const key = keyOf(pipeline);
+    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return true;
+    for (let n = pipeline.length - 1; n > 0; n--) {
+      const above = keyOf(pipeline.slice(0, n));
+      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return true;
+    }
+    return false;
   }
   #state(pipeline) {
     const pinned = this.#pinned.get(pipeline);
@@ -1859,6 +1875,9 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!this.#knows(pipeline)) {
+      return Promise.reject(new PipelineError(call, pipeline, pipeline.at(-1), "not_child"));
+    }
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(st, q));
@@ -1928,6 +1947,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
     const current = this.#procs.get(key);
     if (current !== void 0 && current !== st) return;
     if (current === st) this.#forget(key, st);
+    this.#born.delete(key);
     this.#finished.delete(key);
     this.#finished.add(key);
     if (this.#finished.size > FINISHED_KEEP) {

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-RBA4XZN2.js";
+} from "./chunk-LLLQ5LFY.js";
 import {
   openLocal
 } from "./chunk-B2YS3H6R.js";
