@@ -351,6 +351,28 @@ Deno.test("bad arguments of the struct calls fail before sending; the process st
         TypeError,
         "ptrace: pid must be",
       ],
+      // An integer where the kernel takes an address would be one in the control process:
+      // its memory read or written there (a live address crashed it).
+      [
+        () => drv.prctl([pid], "PR_GET_NAME", 0x7ff000001000, 0, 0, 0),
+        RangeError,
+        "prctl: this option takes arg2 as a pointer (bytes or a cstruct), not an integer",
+      ],
+      [
+        () => drv.prctl([pid], "PR_SET_SECCOMP", 2, 0x7ff000001000, 0, 0),
+        RangeError,
+        "prctl: PR_SET_SECCOMP takes arg3 as a pointer (a cstruct), not an integer",
+      ],
+      [
+        () => drv.ioctl([pid], 0, TCGETS2, 0x7ff000001000),
+        RangeError,
+        "ioctl: the request reads or writes its argument: pass bytes or a cstruct, not an address",
+      ],
+      [
+        () => drv.ptrace([pid], "PTRACE_GETSIGINFO", pid, 0, 0x7ff000001000),
+        RangeError,
+        "ptrace: this request takes data as a pointer (bytes or a cstruct), not an integer",
+      ],
       [() => drv.socket([pid], "AF_NOPE", "SOCK_STREAM", 0), RangeError, "unknown socket constant"],
       [() => drv.connect([pid], 3, 5 as never), TypeError, "connect: address must be a Uint8Array"],
       [() => drv.connect([pid], 3, "/tmp/x" as never), TypeError, "connect: address must be"],

@@ -20,6 +20,14 @@ int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
     unsigned long req = (unsigned long)arg[1].i;
     size_t room = _IOC_DIR(req) != _IOC_NONE ? _IOC_SIZE(req) : 0;
     int rv = alcove_ptrarg_init(reply, "ioctl", "arg", &arg[2], room, &p);
+    /* A request that reads or writes its argument, given an integer past 32 bits: an address
+     * in this process, whose memory the kernel would use (some such requests take a small
+     * value instead, as TUNSETPERSIST does: those pass). */
+    if (rv == 0 && room > 0 && p.type == ALCOVE_VAL_INT && (unsigned long long)p.value >> 32 != 0) {
+        alcove_ptrarg_free(&p);
+        return alcove_reply_badarg(reply, "ioctl: the request reads or writes its argument: pass "
+                                          "bytes or a cstruct, not an address");
+    }
     if (rv == 0) {
         int ret = ioctl((int)arg[0].i, (alcove_ioctl_request)arg[1].i, p.value);
         if (ret < 0) {

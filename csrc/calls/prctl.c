@@ -4,6 +4,19 @@
 #include "../calls.h"
 #include "../cstruct.h"
 
+/* Options whose arg2 is an address the kernel reads or writes: given an integer, it would
+ * use the control process's memory at that address. */
+static const int pointer_options[] = {
+    PR_GET_PDEATHSIG, PR_GET_NAME, PR_SET_NAME, PR_GET_ENDIAN, PR_GET_FPEMU, PR_GET_FPEXC,
+    PR_GET_UNALIGN, PR_GET_TSC,
+#ifdef PR_GET_CHILD_SUBREAPER
+    PR_GET_CHILD_SUBREAPER,
+#endif
+#ifdef PR_GET_TID_ADDRESS
+    PR_GET_TID_ADDRESS,
+#endif
+};
+
 /* prctl(option, arg2, arg3, arg4, arg5): each of arg2..arg5 is a number passed by
  * value, or bytes or a cstruct passed by pointer and read back after the call. */
 int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
@@ -15,6 +28,23 @@ int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
     int rv = 0;
     for (int i = 0; i < 4 && rv == 0; i++)
         rv = alcove_ptrarg_init(reply, "prctl", names[i], &arg[i + 1], 0, &p[i]);
+    int by_pointer = -1; /* the argument that must be a pointer, given as a non-zero integer */
+    for (size_t i = 0; rv == 0 && i < sizeof(pointer_options) / sizeof(pointer_options[0]); i++)
+        if (arg[0].i == pointer_options[i] && p[0].type == ALCOVE_VAL_INT && p[0].value != 0)
+            by_pointer = 2;
+    /* PR_SET_SECCOMP with SECCOMP_MODE_FILTER (2): arg3 is the filter program. */
+    if (rv == 0 && arg[0].i == PR_SET_SECCOMP && p[0].value == 2 && p[1].type == ALCOVE_VAL_INT &&
+        p[1].value != 0)
+        by_pointer = 3;
+    if (by_pointer > 0) {
+        for (int i = 0; i < 4; i++)
+            alcove_ptrarg_free(&p[i]);
+        return alcove_reply_badarg(reply, by_pointer == 2
+                                              ? "prctl: this option takes arg2 as a pointer (bytes "
+                                                "or a cstruct), not an integer"
+                                              : "prctl: PR_SET_SECCOMP takes arg3 as a pointer (a "
+                                                "cstruct), not an integer");
+    }
     if (rv == 0) {
         int ret = prctl((int)arg[0].i, p[0].value, p[1].value, p[2].value, p[3].value);
         if (ret < 0) {
