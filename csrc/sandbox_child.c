@@ -61,19 +61,28 @@ static struct alcove_sandbox *cur;
 /* The umask the program gets: the control process's, set aside for the setup (which has none). */
 static mode_t caller_umask;
 
-static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s)
+/* Appends a string of at most `limit` bytes; a longer one is cut before a whole UTF-8
+ * character and ends with "\u2026" (the four strings of a record stay within a page). */
+static void put_str(unsigned char *buf, size_t *off, size_t cap, const char *s, size_t limit)
 {
-    size_t n = strlen(s);
-    if (n > 1024)
-        n = 1024;
-    if (*off + 4 + n > cap)
+    static const char more[] = "\xe2\x80\xa6";
+    size_t n = strlen(s), mark = 0;
+    if (n > limit) {
+        n = limit - (sizeof(more) - 1);
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+        mark = sizeof(more) - 1;
+    }
+    if (*off + 4 + n + mark > cap)
         return;
-    buf[*off] = (unsigned char)n;
-    buf[*off + 1] = (unsigned char)(n >> 8);
+    size_t len = n + mark;
+    buf[*off] = (unsigned char)len;
+    buf[*off + 1] = (unsigned char)(len >> 8);
     buf[*off + 2] = 0;
     buf[*off + 3] = 0;
     memcpy(buf + *off + 4, s, n);
-    *off += 4 + n;
+    memcpy(buf + *off + 4 + n, more, mark);
+    *off += 4 + len;
 }
 
 /* A failed step: one record on the report pipe (written at once: it is smaller
@@ -90,7 +99,7 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
     buf[1] = (unsigned char)(e >> 8);
     buf[2] = (unsigned char)(e >> 16);
     buf[3] = (unsigned char)(e >> 24);
-    put_str(buf, &off, sizeof(buf), step);
+    put_str(buf, &off, sizeof(buf), step, 64);
     /* Out of memory, or E2BIG from an exec that could not map what it copies: under a small
      * memory limit, the limit is the likely reason (a few pages more and it is the OOM). */
     char limited[2400];
@@ -99,9 +108,9 @@ static void __attribute__((noreturn)) fail(int err, const char *step, const char
                  (unsigned long long)cur->cg.value[CG_MEMORY_MAX]);
         what = limited;
     }
-    put_str(buf, &off, sizeof(buf), what);
-    put_str(buf, &off, sizeof(buf), path != NULL ? path : "");
-    put_str(buf, &off, sizeof(buf), strerror(err));
+    put_str(buf, &off, sizeof(buf), what, 1024);
+    put_str(buf, &off, sizeof(buf), path != NULL ? path : "", 2560);
+    put_str(buf, &off, sizeof(buf), strerror(err), 256);
     if (cur->shared_report != NULL && off <= SB_SHARED_REPORT - 4) {
         uint32_t len = (uint32_t)off;
         memcpy(cur->shared_report + 4, buf, off);

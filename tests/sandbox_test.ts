@@ -728,6 +728,21 @@ Deno.test(
   },
 );
 
+Deno.test("spawn: a long path comes whole in a SetupError, a longer one cut at a character", async () => {
+  await withDriver(async (drv) => {
+    const long = "/nonexistent/" + "d".repeat(1500);
+    const e = await assertRejects(() => drv.spawn(["true"], { cwd: long }), SetupError);
+    assertEquals([e.step, e.path, e.code], ["cwd", long, "ENOENT"]);
+    // Past what the failure record holds: cut before a whole character, and marked.
+    const longer = "/nonexistent/" + "é".repeat(1500);
+    const f = await assertRejects(() => drv.spawn(["true"], { cwd: longer }), SetupError);
+    assert(f.path.endsWith("…"), f.path.slice(-10));
+    assert(!f.path.includes("\uFFFD"), "a character was cut in two");
+    assert(longer.startsWith(f.path.slice(0, -1)));
+    assert(f.message.includes(f.path.slice(0, 100)), f.message.slice(0, 200));
+  });
+});
+
 Deno.test("spawn: a failed step is a SetupError with step and path, and leaves no process", async () => {
   await withDriver(async (drv) => {
     const cases: [SpawnOptions, string[], string, string, string][] = [
