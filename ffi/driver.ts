@@ -265,6 +265,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
   /** The keys of the processes made by fork, clone or spawn and not yet retired: a pipeline
    * none of these knows names no process of this driver. */
   #born = new Set<string>();
+  /** fork, clone and spawn calls given up (timeout, abort) once sent: their late reply still
+   * names a process this driver made. */
+  #lateBirths = new Map<number, Pipeline>();
   /** The state of each Process's and Task's own pipeline array (see [PIN]). */
   #pinned = new WeakMap<Pipeline, ProcState>();
   #closed: string | null = null;
@@ -734,7 +737,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       const expire = () => {
         const left = deadline === undefined ? 0 : deadline - Date.now();
         if (left > 0) p.timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS));
-        else if (this.#settle(id)) reject(new TimeoutError(def.name, pipeline, ms));
+        else if (this.#settle(id)) {
+          this.#givenUp(id, def, pipeline);
+          reject(new TimeoutError(def.name, pipeline, ms));
+        }
       };
       p.timer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS));
     }
@@ -743,7 +749,10 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       p.signal = signal;
       p.onAbort = () => {
         if (this.#unsent.size > 0) this.#unsend(id);
-        if (this.#settle(id)) reject(new AbortedError(def.name, pipeline, signal.reason));
+        if (this.#settle(id)) {
+          this.#givenUp(id, def, pipeline);
+          reject(new AbortedError(def.name, pipeline, signal.reason));
+        }
       };
       signal.addEventListener("abort", p.onAbort, { once: true });
     }
@@ -751,6 +760,12 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     this.#busyAdd(1);
     this.#schedule();
     return promise;
+  }
+
+  /** A call given up on before its reply: a fork, clone or spawn may still make a process. */
+  #givenUp(id: number, def: CallDef, pipeline: Pipeline): void {
+    const a = def.alcove;
+    if (a === "fork" || a === "clone" || a === "spawn") this.#lateBirths.set(id, [...pipeline]);
   }
 
   /** Forgets a pending call; false when it was already settled. */
@@ -987,7 +1002,18 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   #reply(id: number, status: number, pids: number[], r: Reader): void {
     const waiting = this.#pending.get(id);
-    if (!waiting) return; // timed out or aborted: the late reply is dropped
+    if (!waiting) {
+      // Timed out or aborted: the late reply is dropped, but a process it made is known.
+      const at = this.#lateBirths.get(id);
+      if (at === undefined) return;
+      this.#lateBirths.delete(id);
+      const whole = pids.length === at.length && pids.every((pid, i) => pid === at[i]);
+      if (status === STATUS.OK && whole && r.pos < r.end) {
+        const key = keyOf([...at, r.value() as number]);
+        if (!this.#finished.has(key)) this.#born.add(key);
+      }
+      return;
+    }
     // Matched by id and pipeline: the answer comes from the target or a process on the way
     // to it (which says why it could not pass the call on), never from another process.
     if (
@@ -1311,6 +1337,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!this.#knows(pipeline)) {
+      return Promise.reject(new PipelineError("stdin", pipeline, pipeline.at(-1)!, "not_child"));
+    }
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     const st = this.#state(pipeline);
     // One writer at a time per process, so concurrent writes do not interleave.
@@ -1388,6 +1417,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       if (pipeline.length === 0) throw new TypeError("eof: the root control process has no stdin");
     } catch (e) {
       return Promise.reject(e);
+    }
+    if (!this.#knows(pipeline)) {
+      return Promise.reject(new PipelineError("eof", pipeline, pipeline.at(-1)!, "not_child"));
     }
     const st = this.#state(pipeline);
     const run = st.stdinChain.then(() =>

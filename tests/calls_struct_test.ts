@@ -369,6 +369,18 @@ Deno.test("bad arguments of the struct calls fail before sending; the process st
         "ioctl: the request reads or writes its argument: pass bytes or a cstruct, not an address",
       ],
       [
+        // PR_GET_AUXV (0x41555856), by number: the C library's headers may not name it.
+        () => drv.prctl([pid], 0x41555856, 0x7ff000001000, 448, 0, 0),
+        RangeError,
+        "prctl: this option takes arg2 as a pointer",
+      ],
+      [
+        // PTRACE_GET_RSEQ_CONFIGURATION
+        () => drv.ptrace([pid], 0x420f, pid, 32, 0x7ff000001000),
+        RangeError,
+        "ptrace: this request takes data as a pointer",
+      ],
+      [
         () => drv.ptrace([pid], "PTRACE_GETSIGINFO", pid, 0, 0x7ff000001000),
         RangeError,
         "ptrace: this request takes data as a pointer (bytes or a cstruct), not an integer",

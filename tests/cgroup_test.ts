@@ -803,6 +803,10 @@ Deno.test(
           await cg.set({ memoryMax: "48M" });
           assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 48 << 20);
           assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 64 << 20);
+          // Lowered alone too: the same 16M of swap, not the old memory + swap limit.
+          await cg.set({ memoryMax: "24M" });
+          assertEquals(parseValueFile(await cg.read("memory.limit_in_bytes")), 24 << 20);
+          assertEquals(parseValueFile(await cg.read("memory.memsw.limit_in_bytes")), 40 << 20);
           await cg.set({ memoryMax: "16M", memorySwapMax: "16M" });
           // Refused before anything is written: the limits stay.
           await assertRejects(

@@ -361,6 +361,26 @@ Deno.test("reading the output or events of a process the driver never made fails
     }
     const parent = await drv.fork([]);
     await assertRejects(() => drv.event([parent, 4000001]), PipelineError);
+    // Nor after a write to it (which fails the same way), and nothing is kept for it.
+    await assertRejects(() => drv.stdin([4000002], "x"), PipelineError);
+    await assertRejects(() => drv.eof([4000002]), PipelineError);
+    await assertRejects(() => drv.event([4000002]), PipelineError);
+    // A fork given up on once sent still made a process: its reads are its own.
+    await drv.sigaction([parent], "SIGCHLD", "sig_info");
+    const c = await drv.fork([parent]);
+    await drv.execvp([parent, c], "sleep", ["sleep", "1"]);
+    const busy = drv.waitpid([parent], c, 0); // the parent takes no call until c ends
+    const ac = new AbortController();
+    const late = drv.fork([parent], { signal: ac.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    assert((await late) instanceof AbortedError);
+    await busy;
+    await drv.sigaction([parent], "SIGCHLD", "sig_dfl");
+    const kids = (await drv.cpid([parent])).map((k) => k.pid);
+    assertEquals(kids.length, 1);
+    assertEquals(await drv.event([parent, kids[0]], { timeout: 0 }), null);
+    assertEquals(await drv.getpid([parent, kids[0]]), kids[0]);
     // One it made: read as ever, before and after its end.
     const p = await drv.fork([]);
     assertEquals(await drv.event([p], { timeout: 0 }), null);

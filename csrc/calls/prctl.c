@@ -4,17 +4,28 @@
 #include "../calls.h"
 #include "../cstruct.h"
 
-/* Options whose arg2 is an address the kernel reads or writes: given an integer, it would
+/* Numbers of options newer than some C libraries' headers (linux/prctl.h). */
+#define ALCOVE_PR_GET_TID_ADDRESS 40
+#define ALCOVE_PR_SCHED_CORE 62
+#define ALCOVE_PR_SCHED_CORE_GET 0
+#define ALCOVE_PR_GET_SHADOW_STACK_STATUS 74
+#define ALCOVE_PR_GET_AUXV 0x41555856
+
+/* Options whose arg2 is an address the kernel writes (or reads): given an integer, it would
  * use the control process's memory at that address. */
-static const int pointer_options[] = {
-    PR_GET_PDEATHSIG, PR_GET_NAME, PR_SET_NAME, PR_GET_ENDIAN, PR_GET_FPEMU, PR_GET_FPEXC,
-    PR_GET_UNALIGN, PR_GET_TSC,
-#ifdef PR_GET_CHILD_SUBREAPER
-    PR_GET_CHILD_SUBREAPER,
-#endif
-#ifdef PR_GET_TID_ADDRESS
-    PR_GET_TID_ADDRESS,
-#endif
+static const long pointer_options[] = {
+    PR_GET_PDEATHSIG,
+    PR_GET_NAME,
+    PR_SET_NAME,
+    PR_GET_ENDIAN,
+    PR_GET_FPEMU,
+    PR_GET_FPEXC,
+    PR_GET_UNALIGN,
+    PR_GET_TSC,
+    36, /* PR_GET_CHILD_SUBREAPER */
+    ALCOVE_PR_GET_TID_ADDRESS,
+    ALCOVE_PR_GET_SHADOW_STACK_STATUS,
+    ALCOVE_PR_GET_AUXV,
 };
 
 /* prctl(option, arg2, arg3, arg4, arg5): each of arg2..arg5 is a number passed by
@@ -36,14 +47,21 @@ int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
     if (rv == 0 && arg[0].i == PR_SET_SECCOMP && p[0].value == 2 && p[1].type == ALCOVE_VAL_INT &&
         p[1].value != 0)
         by_pointer = 3;
+    /* PR_SCHED_CORE's PR_SCHED_CORE_GET writes the cookie at arg5. */
+    if (rv == 0 && arg[0].i == ALCOVE_PR_SCHED_CORE && p[0].value == ALCOVE_PR_SCHED_CORE_GET &&
+        p[3].type == ALCOVE_VAL_INT && p[3].value != 0)
+        by_pointer = 5;
     if (by_pointer > 0) {
         for (int i = 0; i < 4; i++)
             alcove_ptrarg_free(&p[i]);
-        return alcove_reply_badarg(reply, by_pointer == 2
-                                              ? "prctl: this option takes arg2 as a pointer (bytes "
-                                                "or a cstruct), not an integer"
-                                              : "prctl: PR_SET_SECCOMP takes arg3 as a pointer (a "
-                                                "cstruct), not an integer");
+        return alcove_reply_badarg(reply, by_pointer == 2 ? "prctl: this option takes arg2 as a "
+                                                            "pointer (bytes or a cstruct), not an "
+                                                            "integer"
+                                          : by_pointer == 3 ? "prctl: PR_SET_SECCOMP takes arg3 as "
+                                                            "a pointer (a cstruct), not an integer"
+                                                          : "prctl: PR_SCHED_CORE_GET takes arg5 "
+                                                            "as a pointer (bytes), not an "
+                                                            "integer");
     }
     if (rv == 0) {
         int ret = prctl((int)arg[0].i, p[0].value, p[1].value, p[2].value, p[3].value);

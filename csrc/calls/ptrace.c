@@ -6,23 +6,32 @@
 #include "../cstruct.h"
 
 /* Requests whose data is an address in the tracer (this process): given an integer, the
- * kernel would read or write this process's memory at that address. */
-static const int data_pointer_requests[] = {
-#if defined(PTRACE_GETREGS) || defined(PT_GETREGS)
-    PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_GETFPREGS, PTRACE_SETFPREGS,
-#endif
-    PTRACE_GETSIGINFO, PTRACE_SETSIGINFO, PTRACE_GETEVENTMSG,
-#ifdef PTRACE_GETREGSET
-    PTRACE_GETREGSET, PTRACE_SETREGSET,
-#endif
-#ifdef PTRACE_PEEKSIGINFO
-    PTRACE_PEEKSIGINFO, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK,
-#endif
-#ifdef PTRACE_SECCOMP_GET_FILTER
-    PTRACE_SECCOMP_GET_FILTER,
-#endif
-#ifdef PTRACE_GET_SYSCALL_INFO
-    PTRACE_GET_SYSCALL_INFO,
+ * kernel would read or write this process's memory at that address. The numbers of the
+ * newer ones are those of linux/ptrace.h (some C libraries' headers lack them). */
+static const long data_pointer_requests[] = {
+    0x4202, /* PTRACE_GETSIGINFO */
+    0x4203, /* PTRACE_SETSIGINFO */
+    0x4201, /* PTRACE_GETEVENTMSG */
+    0x4204, /* PTRACE_GETREGSET */
+    0x4205, /* PTRACE_SETREGSET */
+    0x4209, /* PTRACE_PEEKSIGINFO */
+    0x420a, /* PTRACE_GETSIGMASK */
+    0x420b, /* PTRACE_SETSIGMASK */
+    0x420c, /* PTRACE_SECCOMP_GET_FILTER */
+    0x420d, /* PTRACE_SECCOMP_GET_METADATA */
+    0x420e, /* PTRACE_GET_SYSCALL_INFO */
+    0x420f, /* PTRACE_GET_RSEQ_CONFIGURATION */
+    0x4210, /* PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG */
+    0x4211, /* PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG */
+#if defined(__x86_64__) || defined(__i386__)
+    12, /* PTRACE_GETREGS */
+    13, /* PTRACE_SETREGS */
+    14, /* PTRACE_GETFPREGS */
+    15, /* PTRACE_SETFPREGS */
+    18, /* PTRACE_GETFPXREGS */
+    19, /* PTRACE_SETFPXREGS */
+    25, /* PTRACE_GET_THREAD_AREA */
+    26, /* PTRACE_SET_THREAD_AREA */
 #endif
 };
 
@@ -46,6 +55,16 @@ int alcove_call_ptrace(struct alcove_state *ap, const struct alcove_arg *arg,
                                               "(bytes or a cstruct), not an integer");
         }
     }
+#ifdef __x86_64__
+    /* PTRACE_ARCH_PRCTL (30) with ARCH_GET_FS or ARCH_GET_GS writes the base at addr. */
+    if (rv == 0 && arg[0].i == 30 && (data.value == 0x1003 || data.value == 0x1004) &&
+        addr.type == ALCOVE_VAL_INT && addr.value != 0) {
+        alcove_ptrarg_free(&addr);
+        alcove_ptrarg_free(&data);
+        return alcove_reply_badarg(reply, "ptrace: PTRACE_ARCH_PRCTL's ARCH_GET_FS and ARCH_GET_GS "
+                                          "take addr as a pointer (bytes), not an integer");
+    }
+#endif
     if (rv == 0) {
         /* The PEEK requests return the word read: only errno tells a failure apart. */
         errno = 0;

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-LLLQ5LFY.js";
+} from "./chunk-GALVWXRK.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -599,19 +599,17 @@ var Cgroup = class _Cgroup {
     const swap = value.get(CG_KEY.memorySwapMax);
     const write = (file, v) => this.#write("Cgroup.set", file, v);
     if (swap === void 0) {
-      try {
-        return await write("memory.limit_in_bytes", max);
-      } catch (e) {
-        if (e.code !== "EINVAL") throw e;
-        const figure = (file) => this.read(file).then(Number, () => NaN);
-        const [memsw, memory] = [
-          await figure("memory.memsw.limit_in_bytes"),
-          await figure("memory.limit_in_bytes")
-        ];
-        if (!(memsw < max && memory <= memsw)) throw e;
-        await write("memory.memsw.limit_in_bytes", max + (memsw - memory));
+      const figure = (file) => this.read(file).then(Number, () => NaN);
+      const memsw = await figure("memory.memsw.limit_in_bytes");
+      const memory = await figure("memory.limit_in_bytes");
+      if (!(memsw < 2 ** 62 && memory <= memsw)) return await write("memory.limit_in_bytes", max);
+      const allowed = memsw - memory;
+      if (max >= memory) {
+        await write("memory.memsw.limit_in_bytes", max + allowed);
         return await write("memory.limit_in_bytes", max);
       }
+      await write("memory.limit_in_bytes", max);
+      return await write("memory.memsw.limit_in_bytes", max + allowed);
     }
     try {
       await write("memory.limit_in_bytes", max);
@@ -1013,7 +1011,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-FKIZ2M47.js");
+  const { runWithDriver } = await import("./_driver_run-TVNFJPSA.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -538,21 +538,20 @@ export class Cgroup {
     const swap = value.get(CG_KEY.memorySwapMax);
     const write = (file: string, v: number) => this.#write("Cgroup.set", file, v);
     if (swap === undefined) {
-      try {
-        return await write("memory.limit_in_bytes", max);
-      } catch (e) {
-        // Above a memory + swap limit set before (with memorySwapMax): the swap that limit
-        // allowed is kept, and memory.memsw rises first.
-        if ((e as { code?: string }).code !== "EINVAL") throw e;
-        const figure = (file: string) => this.read(file).then(Number, () => NaN);
-        const [memsw, memory] = [
-          await figure("memory.memsw.limit_in_bytes"),
-          await figure("memory.limit_in_bytes"),
-        ];
-        if (!(memsw < max && memory <= memsw)) throw e;
-        await write("memory.memsw.limit_in_bytes", max + (memsw - memory));
+      // A memory + swap limit set before (with memorySwapMax): the swap it allows is kept,
+      // rising or falling with the memory limit (memory.memsw first when they rise).
+      const figure = (file: string) => this.read(file).then(Number, () => NaN);
+      const memsw = await figure("memory.memsw.limit_in_bytes");
+      const memory = await figure("memory.limit_in_bytes");
+      // No such limit: the file is missing (no swap accounting) or says "none" (2^63 - 4096).
+      if (!(memsw < 2 ** 62 && memory <= memsw)) return await write("memory.limit_in_bytes", max);
+      const allowed = memsw - memory;
+      if (max >= memory) {
+        await write("memory.memsw.limit_in_bytes", max + allowed);
         return await write("memory.limit_in_bytes", max);
       }
+      await write("memory.limit_in_bytes", max);
+      return await write("memory.memsw.limit_in_bytes", max + allowed);
     }
     try {
       await write("memory.limit_in_bytes", max);

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-LLLQ5LFY.js";
+} from "./chunk-GALVWXRK.js";
 import {
   openLocal
 } from "./chunk-B2YS3H6R.js";
