@@ -306,6 +306,8 @@ struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
 size_t alcove_children_in_setup(const struct alcove_state *ap);
 int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
 int alcove_default_maxchild(void);
+/* The most children RLIMIT_NOFILE's soft limit leaves room for (up to maxchild's range). */
+long alcove_nofile_maxchild(void);
 /* Runs a call as if the host had sent it down (depth 0, with `id`), then hands the host
  * what it answered (ap->host must be set). Returns 0, or -ENOMEM. */
 int alcove_host_call(struct alcove_state *ap, uint16_t call, uint32_t id, const void *payload,

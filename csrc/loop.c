@@ -51,7 +51,7 @@ rlim_t alcove_program_nofile = RLIM_INFINITY;
 int alcove_inherited_fd[ALCOVE_MAX_INHERITED];
 size_t alcove_ninherited;
 
-int alcove_default_maxchild(void)
+long alcove_nofile_maxchild(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -62,6 +62,12 @@ int alcove_default_maxchild(void)
     /* A control process holds 7 descriptors, each child 5, and a fork needs 5
      * more for a moment. */
     n = (n - 12) / 5;
+    return n > ALCOVE_MAXCHILD_LIMIT ? ALCOVE_MAXCHILD_LIMIT : (long)n;
+}
+
+int alcove_default_maxchild(void)
+{
+    long n = alcove_nofile_maxchild();
     return n > ALCOVE_MAXCHILD_DEFAULT ? ALCOVE_MAXCHILD_DEFAULT : (int)n;
 }
 

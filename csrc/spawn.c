@@ -118,8 +118,11 @@ int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pi
         return alcove_reply_errno_limit(reply, EAGAIN, "pipeline");
     if (pid == -EAGAIN && ap->depth + 1 > ap->opt.maxforkdepth)
         return alcove_reply_errno_limit(reply, EAGAIN, "maxforkdepth");
+    /* At the most children the descriptors allow, raising maxchild alone would not help. */
     if (pid == -EAGAIN && ap->nchild >= (size_t)ap->opt.maxchild)
-        return alcove_reply_errno_limit(reply, EAGAIN, "maxchild");
+        return alcove_reply_errno_limit(
+            reply, EAGAIN,
+            ap->opt.maxchild >= alcove_nofile_maxchild() ? "RLIMIT_NOFILE" : "maxchild");
     return pid;
 }
 

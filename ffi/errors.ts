@@ -94,8 +94,9 @@ export class SystemCallError extends AlcoveError {
   /** The C library's text for the errno ("Operation not permitted"), when it came. */
   readonly text?: string;
   /** The option of the control process whose limit caused the errno ("maxchild" or
-   * "maxforkdepth" for EAGAIN from fork or clone), or "pipeline" for a process that would
-   * be deeper than a pipeline's 255 pids, if one did. */
+   * "maxforkdepth" for EAGAIN from fork or clone), "RLIMIT_NOFILE" when maxchild is as high
+   * as that limit's descriptors allow, or "pipeline" for a process that would be deeper than a
+   * pipeline's 255 pids, if one did. */
   readonly limit?: string;
   /** Makes the error for an errno.
    *
@@ -119,6 +120,9 @@ export class SystemCallError extends AlcoveError {
       ? ""
       : detail.limit === "pipeline"
       ? ": a pipeline holds at most 255 pids, and this process is at depth 255"
+      : detail.limit === "RLIMIT_NOFILE"
+      ? ": maxchild reached, as many children as RLIMIT_NOFILE leaves room for (5 descriptors " +
+        "each): raise RLIMIT_NOFILE, then maxchild"
       : `: ${detail.limit} reached, raise it with setopt(pipeline, "${detail.limit}", n), n up to 65535`;
     super(call, pipeline, `${call}${about}${place}: ${code}${text}${limit}`);
     this.name = "SystemCallError";

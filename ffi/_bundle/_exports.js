@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-GALVWXRK.js";
+} from "./chunk-4MJMWVG2.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -62,7 +62,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-B2YS3H6R.js";
+} from "./chunk-MXR6UHTD.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -87,7 +87,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-AMP56HU4.js";
+} from "./chunk-NEL5OXQ6.js";
 import {
   AbortedError,
   AlcoveError,
@@ -99,7 +99,7 @@ import {
   SystemCallError,
   TimeoutError,
   UnsupportedError
-} from "./chunk-7G7XHYNM.js";
+} from "./chunk-2ZGSE5O7.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -985,7 +985,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-WKBQG37B.js")).openLocal();
+      local = (await import("./local-ERAWDIIZ.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1011,7 +1011,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-TVNFJPSA.js");
+  const { runWithDriver } = await import("./_driver_run-UUF6TGLK.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -15,7 +15,7 @@ import {
   readFd,
   reportedNamespaces,
   userNamespacesAvailable
-} from "./chunk-K4MUQOK2.js";
+} from "./chunk-STMAFLJD.js";
 import {
   ConstantTable,
   VERSION,
@@ -28,7 +28,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
-import "./chunk-7G7XHYNM.js";
+import "./chunk-2ZGSE5O7.js";
 import {
   runtime
 } from "./chunk-6PWCKCKY.js";
@@ -223,7 +223,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-BLQERSBI.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-FK7H6ENS.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -249,7 +249,7 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-XI2VSKWQ.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-FGSDSOOJ.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -2,10 +2,10 @@
 import {
   Local,
   openLocal
-} from "./chunk-B2YS3H6R.js";
+} from "./chunk-MXR6UHTD.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-7G7XHYNM.js";
+import "./chunk-2ZGSE5O7.js";
 import "./chunk-TXUV6ICK.js";
 export {
   Local,

@@ -14,7 +14,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-7G7XHYNM.js";
+} from "./chunk-2ZGSE5O7.js";
 import {
   runtime
 } from "./chunk-6PWCKCKY.js";

@@ -5,17 +5,17 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-GALVWXRK.js";
+} from "./chunk-4MJMWVG2.js";
 import {
   openLocal
-} from "./chunk-B2YS3H6R.js";
+} from "./chunk-MXR6UHTD.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-I4HIAPP5.js";
 import {
   DriverClosedError,
   SetupError
-} from "./chunk-7G7XHYNM.js";
+} from "./chunk-2ZGSE5O7.js";
 import {
   runtime
 } from "./chunk-TXUV6ICK.js";

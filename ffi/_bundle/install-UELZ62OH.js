@@ -8,8 +8,8 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-AMP56HU4.js";
-import "./chunk-7G7XHYNM.js";
+} from "./chunk-NEL5OXQ6.js";
+import "./chunk-2ZGSE5O7.js";
 import "./chunk-47CT4QZH.js";
 import "./chunk-TXUV6ICK.js";
 import "./chunk-HDNWKLN3.js";

@@ -3,7 +3,7 @@ import {
   FilteredError,
   SystemCallError,
   UnsupportedError
-} from "./chunk-7G7XHYNM.js";
+} from "./chunk-2ZGSE5O7.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,

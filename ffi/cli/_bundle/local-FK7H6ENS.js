@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-QUKGBTXD.js";
+} from "./chunk-46IAMW3X.js";
 import "./chunk-N6TXBHV7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-7G7XHYNM.js";
+import "./chunk-2ZGSE5O7.js";
 import "./chunk-6PWCKCKY.js";
 export {
   Local,

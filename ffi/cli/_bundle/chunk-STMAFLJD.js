@@ -1261,7 +1261,7 @@ async function loadSeccompCompiler() {
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
     import(new URL("./policy-2A6BNQ6D.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-6TTST4WN.js", import.meta.url).href)
+    import(new URL("./install-KRMOX5GA.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,
