@@ -306,6 +306,13 @@ struct alcove_child *alcove_child_find(struct alcove_state *ap, pid_t pid);
 size_t alcove_children_in_setup(const struct alcove_state *ap);
 int alcove_child_add(struct alcove_state *ap, const struct alcove_child *c);
 int alcove_default_maxchild(void);
+/* Whether this process may make one more child: below maxforkdepth and a pipeline's
+ * ALCOVE_PIPELINE_MAX pids, and under maxchild (alcove_reply_spawned says which limit). */
+static inline int alcove_child_room(const struct alcove_state *ap)
+{
+    return ap->depth + 1 <= ap->opt.maxforkdepth && ap->depth + 1 <= ALCOVE_PIPELINE_MAX &&
+           ap->nchild < (size_t)ap->opt.maxchild;
+}
 /* The most children RLIMIT_NOFILE's soft limit leaves room for (up to maxchild's range). */
 long alcove_nofile_maxchild(void);
 /* Runs a call as if the host had sent it down (depth 0, with `id`), then hands the host

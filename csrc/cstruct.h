@@ -58,6 +58,13 @@ struct alcove_ptrarg {
     struct alcove_cstruct cs;
 };
 
+/* Whether the argument is a non-zero number: for an argument the kernel takes as an address,
+ * one in the control process's own memory. */
+static inline int alcove_ptrarg_is_address(const struct alcove_ptrarg *p)
+{
+    return p->type == ALCOVE_VAL_INT && p->value != 0;
+}
+
 /* Prepares the argument called `name` of `call` (both for messages); a pointer
  * gets at least `room` bytes (see alcove_cstruct_build). Returns 0, a negative
  * errno, or 1 after replying BADARG (the call then returns 0). Free with

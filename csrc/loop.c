@@ -1259,8 +1259,8 @@ static void host_stopped(struct alcove_state *ap)
     ap->up_eof = 1;
 }
 
-/* Whether the host has shut its side of the channel, looked at between turns of queued calls,
- * when the channel itself is not polled. */
+/* Whether the host has shut its side of the channel, looked at between turns of queued calls
+ * when the loop's poll did not watch the channel (past READ_AHEAD, or replies piling up). */
 static int host_has_stopped(const struct alcove_state *ap)
 {
     if (POLLRDHUP == 0)
@@ -1363,8 +1363,9 @@ int alcove_loop(struct alcove_state *ap)
         who[n] = (size_t)(kind_) | (size_t)(idx_) << 4;                                          \
         n++;                                                                                     \
     } while (0)
-        if (!ap->up_eof && !up_full &&
-            (!ap->down_backlog || alcove_buf_pending(&ap->up_rbuf) < READ_AHEAD))
+        int watched_up = !ap->up_eof && !up_full &&
+                         (!ap->down_backlog || alcove_buf_pending(&ap->up_rbuf) < READ_AHEAD);
+        if (watched_up)
             ADD(ap->up_in, POLLIN | POLLRDHUP, FD_UP_IN, 0);
         if (!up_broken) {
             int want_out = alcove_buf_pending(&ap->up_wbuf) > 0;
@@ -1528,7 +1529,7 @@ int alcove_loop(struct alcove_state *ap)
         /* Calls left from the last read run now: after the exits reaped this turn went up
          * (a fork among them may get a reaped pid) and before what they answer goes up. Not
          * once the host has gone. */
-        if (ap->down_backlog && !ap->up_eof && host_has_stopped(ap))
+        if (ap->down_backlog && !ap->up_eof && !watched_up && host_has_stopped(ap))
             host_stopped(ap);
         if (ap->down_backlog && !ap->up_eof &&
             alcove_buf_pending(&ap->up_wbuf) <= ALCOVE_UP_HIGH_WATER)

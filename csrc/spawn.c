@@ -128,8 +128,7 @@ int alcove_reply_spawned(struct alcove_state *ap, struct alcove_reply *reply, pi
 
 pid_t alcove_spawn_child(struct alcove_state *ap, unsigned long long clone_flags)
 {
-    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->depth + 1 > ALCOVE_PIPELINE_MAX ||
-        ap->nchild >= (size_t)ap->opt.maxchild)
+    if (!alcove_child_room(ap))
         return -EAGAIN;
     alcove_subreaper(ap, 1);
     /* 0: control down, 1: control up, 2: stdin, 3: stdout, 4: stderr */

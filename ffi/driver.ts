@@ -173,6 +173,9 @@ function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pip
   }
 }
 
+/** The calls whose answer is a new process's pid. */
+const MAKES_PROCESS = new Set(["fork", "clone", "spawn"]);
+
 function checkOptions(call: string, options: CallOptions | undefined): void {
   if (options === undefined) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -764,8 +767,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
 
   /** A call given up on before its reply: a fork, clone or spawn may still make a process. */
   #givenUp(id: number, def: CallDef, pipeline: Pipeline): void {
-    const a = def.alcove;
-    if (a === "fork" || a === "clone" || a === "spawn") this.#lateBirths.set(id, [...pipeline]);
+    if (MAKES_PROCESS.has(def.alcove)) this.#lateBirths.set(id, [...pipeline]);
   }
 
   /** Forgets a pending call; false when it was already settled. */
@@ -1027,7 +1029,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       switch (status) {
         case STATUS.OK: {
           const result = decodeResult(this.#table, def.result, r.done ? undefined : r.value());
-          if (def.alcove === "fork" || def.alcove === "clone" || def.alcove === "spawn") {
+          if (MAKES_PROCESS.has(def.alcove)) {
             // A new process: forget whatever an earlier one with the same pid left.
             const key = keyOf([...pipeline, result as number]);
             const old = this.#procs.get(key);
@@ -1229,17 +1231,18 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     this.#procs.delete(key);
   }
 
-  /** Whether the pipeline names the root or a process this driver made (alive or ended), or
-   * lies below an ended one (whose reads return null at once). */
-  #knows(pipeline: readonly number[]): boolean {
-    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return true;
+  /** The PipelineError for a pipeline that names neither the root nor a process this driver
+   * made (alive or ended), nor lies below an ended one (whose reads return null at once);
+   * undefined for every other. */
+  #unknown(call: string, pipeline: Pipeline): PipelineError | undefined {
+    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return undefined;
     const key = keyOf(pipeline);
-    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return true;
+    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return undefined;
     for (let n = pipeline.length - 1; n > 0; n--) {
       const above = keyOf(pipeline.slice(0, n));
-      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return true;
+      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return undefined;
     }
-    return false;
+    return new PipelineError(call, pipeline, pipeline.at(-1)!, "not_child");
   }
 
   #state(pipeline: readonly number[]): ProcState {
@@ -1337,9 +1340,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      return Promise.reject(new PipelineError("stdin", pipeline, pipeline.at(-1)!, "not_child"));
-    }
+    const unknown = this.#unknown("stdin", pipeline);
+    if (unknown) return Promise.reject(unknown);
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     const st = this.#state(pipeline);
     // One writer at a time per process, so concurrent writes do not interleave.
@@ -1418,9 +1420,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      return Promise.reject(new PipelineError("eof", pipeline, pipeline.at(-1)!, "not_child"));
-    }
+    const unknown = this.#unknown("eof", pipeline);
+    if (unknown) return Promise.reject(unknown);
     const st = this.#state(pipeline);
     const run = st.stdinChain.then(() =>
       this.#sendFrame(DOWN.EOF, EOF_DEF, pipeline, null, options) as Promise<void>
@@ -1495,10 +1496,9 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      // Nothing would ever come, and the state made for it would be kept.
-      return Promise.reject(new PipelineError(call, pipeline, pipeline.at(-1)!, "not_child"));
-    }
+    // Nothing would ever come, and the state made for it would be kept.
+    const unknown = this.#unknown(call, pipeline);
+    if (unknown) return Promise.reject(unknown);
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(st, q));

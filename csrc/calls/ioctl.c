@@ -23,7 +23,8 @@ int alcove_call_ioctl(struct alcove_state *ap, const struct alcove_arg *arg,
     /* A request that reads or writes its argument, given an integer past 32 bits: an address
      * in this process, whose memory the kernel would use (some such requests take a small
      * value instead, as TUNSETPERSIST does: those pass). */
-    if (rv == 0 && room > 0 && p.type == ALCOVE_VAL_INT && (unsigned long long)p.value >> 32 != 0) {
+    if (rv == 0 && room > 0 && alcove_ptrarg_is_address(&p) &&
+        (unsigned long long)p.value >> 32 != 0) {
         alcove_ptrarg_free(&p);
         return alcove_reply_badarg(reply, "ioctl: the request reads or writes its argument: pass "
                                           "bytes or a cstruct, not an address");

@@ -39,29 +39,22 @@ int alcove_call_prctl(struct alcove_state *ap, const struct alcove_arg *arg,
     int rv = 0;
     for (int i = 0; i < 4 && rv == 0; i++)
         rv = alcove_ptrarg_init(reply, "prctl", names[i], &arg[i + 1], 0, &p[i]);
-    int by_pointer = -1; /* the argument that must be a pointer, given as a non-zero integer */
+    const char *address = NULL; /* an argument that must be a pointer, given as a number */
     for (size_t i = 0; rv == 0 && i < sizeof(pointer_options) / sizeof(pointer_options[0]); i++)
-        if (arg[0].i == pointer_options[i] && p[0].type == ALCOVE_VAL_INT && p[0].value != 0)
-            by_pointer = 2;
+        if (arg[0].i == pointer_options[i] && alcove_ptrarg_is_address(&p[0]))
+            address = "prctl: this option takes arg2 as a pointer (bytes or a cstruct), not an "
+                      "integer";
     /* PR_SET_SECCOMP with SECCOMP_MODE_FILTER (2): arg3 is the filter program. */
-    if (rv == 0 && arg[0].i == PR_SET_SECCOMP && p[0].value == 2 && p[1].type == ALCOVE_VAL_INT &&
-        p[1].value != 0)
-        by_pointer = 3;
+    if (rv == 0 && arg[0].i == PR_SET_SECCOMP && p[0].value == 2 && alcove_ptrarg_is_address(&p[1]))
+        address = "prctl: PR_SET_SECCOMP takes arg3 as a pointer (a cstruct), not an integer";
     /* PR_SCHED_CORE's PR_SCHED_CORE_GET writes the cookie at arg5. */
     if (rv == 0 && arg[0].i == ALCOVE_PR_SCHED_CORE && p[0].value == ALCOVE_PR_SCHED_CORE_GET &&
-        p[3].type == ALCOVE_VAL_INT && p[3].value != 0)
-        by_pointer = 5;
-    if (by_pointer > 0) {
+        alcove_ptrarg_is_address(&p[3]))
+        address = "prctl: PR_SCHED_CORE_GET takes arg5 as a pointer (bytes), not an integer";
+    if (address != NULL) {
         for (int i = 0; i < 4; i++)
             alcove_ptrarg_free(&p[i]);
-        return alcove_reply_badarg(reply, by_pointer == 2 ? "prctl: this option takes arg2 as a "
-                                                            "pointer (bytes or a cstruct), not an "
-                                                            "integer"
-                                          : by_pointer == 3 ? "prctl: PR_SET_SECCOMP takes arg3 as "
-                                                            "a pointer (a cstruct), not an integer"
-                                                          : "prctl: PR_SCHED_CORE_GET takes arg5 "
-                                                            "as a pointer (bytes), not an "
-                                                            "integer");
+        return alcove_reply_badarg(reply, address);
     }
     if (rv == 0) {
         int ret = prctl((int)arg[0].i, p[0].value, p[1].value, p[2].value, p[3].value);

@@ -45,26 +45,24 @@ int alcove_call_ptrace(struct alcove_state *ap, const struct alcove_arg *arg,
     int rv = alcove_ptrarg_init(reply, "ptrace", "addr", &arg[2], 0, &addr);
     if (rv == 0)
         rv = alcove_ptrarg_init(reply, "ptrace", "data", &arg[3], 0, &data);
+    const char *address = NULL; /* an argument that must be a pointer, given as a number */
     for (size_t i = 0;
-         rv == 0 && i < sizeof(data_pointer_requests) / sizeof(data_pointer_requests[0]); i++) {
-        if (arg[0].i == data_pointer_requests[i] && data.type == ALCOVE_VAL_INT &&
-            data.value != 0) {
-            alcove_ptrarg_free(&addr);
-            alcove_ptrarg_free(&data);
-            return alcove_reply_badarg(reply, "ptrace: this request takes data as a pointer "
-                                              "(bytes or a cstruct), not an integer");
-        }
-    }
+         rv == 0 && i < sizeof(data_pointer_requests) / sizeof(data_pointer_requests[0]); i++)
+        if (arg[0].i == data_pointer_requests[i] && alcove_ptrarg_is_address(&data))
+            address = "ptrace: this request takes data as a pointer (bytes or a cstruct), not an "
+                      "integer";
 #ifdef __x86_64__
     /* PTRACE_ARCH_PRCTL (30) with ARCH_GET_FS or ARCH_GET_GS writes the base at addr. */
     if (rv == 0 && arg[0].i == 30 && (data.value == 0x1003 || data.value == 0x1004) &&
-        addr.type == ALCOVE_VAL_INT && addr.value != 0) {
+        alcove_ptrarg_is_address(&addr))
+        address = "ptrace: PTRACE_ARCH_PRCTL's ARCH_GET_FS and ARCH_GET_GS take addr as a "
+                  "pointer (bytes), not an integer";
+#endif
+    if (address != NULL) {
         alcove_ptrarg_free(&addr);
         alcove_ptrarg_free(&data);
-        return alcove_reply_badarg(reply, "ptrace: PTRACE_ARCH_PRCTL's ARCH_GET_FS and ARCH_GET_GS "
-                                          "take addr as a pointer (bytes), not an integer");
+        return alcove_reply_badarg(reply, address);
     }
-#endif
     if (rv == 0) {
         /* The PEEK requests return the word read: only errno tells a failure apart. */
         errno = 0;

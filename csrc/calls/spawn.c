@@ -240,8 +240,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         alcove_sandbox_free(&sb);
     if (rv < 0)
         return rv;
-    if (ap->depth + 1 > ap->opt.maxforkdepth || ap->depth + 1 > ALCOVE_PIPELINE_MAX ||
-        ap->nchild >= (size_t)ap->opt.maxchild) {
+    if (!alcove_child_room(ap)) {
         alcove_sandbox_free(&sb);
         return alcove_reply_spawned(ap, reply, -EAGAIN);
     }

@@ -29,7 +29,7 @@ import {
   reportedNamespaces,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-4MJMWVG2.js";
+} from "./chunk-5QPMYOHG.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1011,7 +1011,7 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-UUF6TGLK.js");
+  const { runWithDriver } = await import("./_driver_run-C437TNAT.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

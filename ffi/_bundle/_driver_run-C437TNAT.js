@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-4MJMWVG2.js";
+} from "./chunk-5QPMYOHG.js";
 import {
   openLocal
 } from "./chunk-MXR6UHTD.js";

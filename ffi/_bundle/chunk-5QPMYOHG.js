@@ -1717,6 +1717,11 @@ function checkPipeline(call, pipeline) {
     }
   }
 }
+var MAKES_PROCESS = /* @__PURE__ */ new Set([
+  "fork",
+  "clone",
+  "spawn"
+]);
 function checkOptions(call, options) {
   if (options === void 0) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -2246,8 +2251,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
   }
   /** A call given up on before its reply: a fork, clone or spawn may still make a process. */
   #givenUp(id2, def, pipeline) {
-    const a = def.alcove;
-    if (a === "fork" || a === "clone" || a === "spawn") this.#lateBirths.set(id2, [
+    if (MAKES_PROCESS.has(def.alcove)) this.#lateBirths.set(id2, [
       ...pipeline
     ]);
   }
@@ -2469,7 +2473,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
       switch (status) {
         case STATUS.OK: {
           const result = decodeResult(this.#table, def.result, r.done ? void 0 : r.value());
-          if (def.alcove === "fork" || def.alcove === "clone" || def.alcove === "spawn") {
+          if (MAKES_PROCESS.has(def.alcove)) {
             const key = keyOf([
               ...pipeline,
               result
@@ -2660,17 +2664,18 @@ var Alcove = class _Alcove extends AlcoveCalls {
     detach(st);
     this.#procs.delete(key);
   }
-  /** Whether the pipeline names the root or a process this driver made (alive or ended), or
-   * lies below an ended one (whose reads return null at once). */
-  #knows(pipeline) {
-    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return true;
+  /** The PipelineError for a pipeline that names neither the root nor a process this driver
+   * made (alive or ended), nor lies below an ended one (whose reads return null at once);
+   * undefined for every other. */
+  #unknown(call, pipeline) {
+    if (pipeline.length === 0 || this.#pinned.has(pipeline) || this.#drained) return void 0;
     const key = keyOf(pipeline);
-    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return true;
+    if (this.#born.has(key) || this.#procs.has(key) || this.#finished.has(key)) return void 0;
     for (let n = pipeline.length - 1; n > 0; n--) {
       const above = keyOf(pipeline.slice(0, n));
-      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return true;
+      if (this.#finished.has(above) || this.#procs.get(above)?.ended) return void 0;
     }
-    return false;
+    return new PipelineError(call, pipeline, pipeline.at(-1), "not_child");
   }
   #state(pipeline) {
     const pinned = this.#pinned.get(pipeline);
@@ -2774,9 +2779,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      return Promise.reject(new PipelineError("stdin", pipeline, pipeline.at(-1), "not_child"));
-    }
+    const unknown = this.#unknown("stdin", pipeline);
+    if (unknown) return Promise.reject(unknown);
     const bytes = typeof data === "string" ? encoder2.encode(data) : data;
     const st = this.#state(pipeline);
     const run = st.stdinChain.then(() => this.#writeStdin(pipeline, bytes, options));
@@ -2843,9 +2847,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      return Promise.reject(new PipelineError("eof", pipeline, pipeline.at(-1), "not_child"));
-    }
+    const unknown = this.#unknown("eof", pipeline);
+    if (unknown) return Promise.reject(unknown);
     const st = this.#state(pipeline);
     const run = st.stdinChain.then(() => this.#sendFrame(DOWN.EOF, EOF_DEF, pipeline, null, options));
     st.stdinChain = run.catch(() => {
@@ -2909,9 +2912,8 @@ var Alcove = class _Alcove extends AlcoveCalls {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.#knows(pipeline)) {
-      return Promise.reject(new PipelineError(call, pipeline, pipeline.at(-1), "not_child"));
-    }
+    const unknown = this.#unknown(call, pipeline);
+    if (unknown) return Promise.reject(unknown);
     const st = this.#state(pipeline);
     const q = queue(st);
     if (q.length > 0) return Promise.resolve(this.#shift(st, q));
