@@ -529,7 +529,7 @@ static double limit_of(const char *text)
 }
 
 /* parse.ts's --rlimit: /^([A-Za-z_]+)=([^:]+)(?::(.+))?$/, the limits read: 0, -1 for a
- * bad one, -2 for a soft limit above the hard one. */
+ * bad one, -2 for a soft limit above the hard one, -3 for a limit past 2^53 - 1. */
 static int parse_rlimit(struct parsed *p, const char *a)
 {
     size_t name = strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_");
@@ -558,6 +558,8 @@ static int parse_rlimit(struct parsed *p, const char *a)
     double cur = limit_of(soft_text), max = hard == NULL ? cur : limit_of(hard);
     if (cur == -1 || max == -1)
         return -1;
+    if (cur > 9007199254740991.0 || max > 9007199254740991.0)
+        return -3;
     if (max != -2 && (cur == -2 || cur > max))
         return -2;
     size_t k = 0;
@@ -801,6 +803,8 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
                 return usage("--rlimit takes NAME=SOFT[:HARD], e.g. NOFILE=64: %s", a);
             if (rv == -2)
                 return usage("--rlimit: the soft limit is above the hard one: %s", a);
+            if (rv == -3)
+                return usage("--rlimit: a limit is at most 9007199254740991 or unlimited: %s", a);
         } else if (strcmp(arg, "--time") == 0) {
             p->timeout = duration_of(a);
             if (p->timeout < 0)
@@ -918,10 +922,29 @@ static int name_capabilities(struct parsed *p)
 
 /* encodeSpawnRequest with the command line's options (ffi/cli/_common.ts, commandOptions):
  * the same records, in its order, and its checks. */
+/* The number of a resource of setrlimit(2) by name, RLIMIT_ before it or not (options.ts's
+ * rlimitResource): -1 when this platform has none of that name. */
+static long long rlimit_resource(const char *name)
+{
+    char full[64];
+    long long resource, count = RLIM_NLIMITS;
+    int n = snprintf(full, sizeof(full), "%s%s", strncmp(name, "RLIMIT_", 7) == 0 ? "" : "RLIMIT_",
+                     name);
+    if (n < 0 || (size_t)n >= sizeof(full) ||
+        alcove_constant_lookup(ALCOVE_CONST_RLIMIT, full, (size_t)n, &resource) != 0)
+        return -1;
+    return resource >= 0 && resource < count ? resource : -1;
+}
+
 static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cwd)
 {
     char field[64];
     const char *problem;
+    /* The resources first, as run.ts checks them: a name this platform lacks is the
+     * command line's mistake, whatever else is wrong. */
+    for (size_t i = 0; i < p->nrlimits; i++)
+        if (rlimit_resource(p->rlimits[i].name) < 0)
+            return usage("--rlimit: unknown resource %s", p->rlimits[i].name);
     if (p->argv[0][0] == 0)
         return usage("spawn: argv[0] must not be empty");
     for (int i = 0; i < p->argc; i++)
@@ -1050,23 +1073,8 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     }
     for (size_t i = 0; i < p->nrlimits; i++) {
         const struct rlim *l = &p->rlimits[i];
-        size_t len = strlen(l->name) + 8;
-        char *full = malloc(len);
-        long long resource;
-        if (full == NULL)
-            return usage("out of memory");
-        snprintf(full, len, "%s%s", strncmp(l->name, "RLIMIT_", 7) == 0 ? "" : "RLIMIT_", l->name);
-        int known = alcove_constant_lookup(ALCOVE_CONST_RLIMIT, full, strlen(full), &resource) == 0;
-        free(full);
-        if (!known)
-            return usage("spawn: options.rlimits.%s: unknown resource here", l->name);
-        const char *part[2] = {"cur", "max"};
+        long long resource = rlimit_resource(l->name);
         double value[2] = {l->cur, l->max};
-        for (int k = 0; k < 2; k++)
-            if (value[k] > 9007199254740991.0)
-                return usage("spawn: options.rlimits.%s.%s: must be an integer from 0 to "
-                             "9007199254740991",
-                             l->name, part[k]);
         open_record(r, SB_RLIMIT);
         u32(r, (uint32_t)resource);
         for (int k = 0; k < 2; k++)

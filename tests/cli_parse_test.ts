@@ -243,6 +243,9 @@ const REFUSED: string[][] = [
   [...ROOT, "--rlimit", `${"X".repeat(300)}=1`, "true"],
   [...ROOT, "--rlimit", "AS=8192T", "true"],
   [...ROOT, "--rlimit", "AS=1:8192T", "true"],
+  [...ROOT, "--rlimit", "NLIMITS=1", "--rlimit", "RLIMIT_INFINITY=1", "true"],
+  // The resource's name is checked before the rest of the request.
+  ["--bind", "", "/x", "--rlimit", "NOPE=1", "true"],
 ];
 
 Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace where the system makes them, as root too", async () => {

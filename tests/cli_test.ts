@@ -1482,6 +1482,28 @@ Deno.test("cli: our limits and options", async (t) => {
       assertMatch(r.err, /^alcove: /);
     }
   });
+  await t.step("our options' bad values are said of the option, by both paths", async () => {
+    const cases: [string[], string][] = [
+      [["--rlimit", "NOPE=1"], "--rlimit: unknown resource NOPE"],
+      [["--rlimit", "rlimit_nlimits=1"], "--rlimit: unknown resource NLIMITS"],
+      [
+        ["--rlimit", "AS=8192T"],
+        "--rlimit: a limit is at most 9007199254740991 or unlimited: AS=8192T",
+      ],
+      [["--cpu", "5000"], "--cpu 5000: must be from 0.01 to 1024 CPUs, got 5000"],
+      [["--pids", "5000000"], "--pids 5000000: must be from 1 to 4194304, got 5000000"],
+      [["--memory", "1K"], "--memory 1K: must be at least 4096 bytes, got 1024"],
+      [["--memory-high", "100"], "--memory-high 100: must be at least 4096 bytes, got 100"],
+      [["--landlock-ro", "usr"], "--landlock-ro takes an absolute path: usr"],
+      [["--landlock-rw", "./tmp"], "--landlock-rw takes an absolute path: ./tmp"],
+    ];
+    for (const [args, message] of cases) {
+      for (const driver of [false, true]) {
+        const r = await runPath([...args, ...ROOT, "true"], { driver });
+        assertEquals({ code: r.code, err: r.err }, { code: 1, err: `alcove: ${message}\n` });
+      }
+    }
+  });
   await t.step("--help, --version", async () => {
     const h = await run("alcove", ["--help"]);
     assertEquals(h.code, 0);

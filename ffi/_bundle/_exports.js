@@ -27,9 +27,10 @@ import {
   provideSeccompCompiler,
   readFd,
   reportedNamespaces,
+  rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-5QPMYOHG.js";
+} from "./chunk-PZFFCEQJ.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -889,11 +890,20 @@ var LazyConstants = class extends ConstantTable {
     return this.#loaded().names(domain);
   }
 };
+function unknownRlimit(plan, table) {
+  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === void 0);
+  return name === void 0 ? void 0 : `--rlimit: unknown resource ${name}`;
+}
 async function supervisorRequest(plan, uid) {
   const o = commandOptions(plan);
   if (compilesSeccomp(o)) await loadSeccompCompiler();
+  const table = new LazyConstants();
+  const unknown = unknownRlimit(plan, table);
+  if (unknown !== void 0) return {
+    message: unknown
+  };
   try {
-    const request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+    const request = encodeSpawnRequest(plan.argv, o, table).bytes;
     return {
       words: supervisorWords(plan, uid),
       request
@@ -1011,7 +1021,12 @@ async function runCommandLine(args, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import("./_driver_run-C437TNAT.js");
+  const unknown = unknownRlimit(plan, new LazyConstants());
+  if (unknown !== void 0) {
+    console.error(`alcove: ${unknown}`);
+    return EXIT_STATUS.USAGE;
+  }
+  const { runWithDriver } = await import("./_driver_run-55HDWDRV.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }
@@ -1180,6 +1195,7 @@ export {
   retTrap,
   retUserNotif,
   rlimit,
+  rlimitResource,
   runCommandLine,
   seccompArch,
   seccompArchLocal,

@@ -27,7 +27,7 @@ import type {
   SpawnOptions,
 } from "../sandbox/options.ts";
 import type { SeccompPolicy } from "../seccomp/policy.ts";
-import { parseSize } from "../cgroup/limits.ts";
+import { checkCgroupLimits, parseSize } from "../cgroup/limits.ts";
 
 /** A command line that cannot run: the message is printed after "alcove: " and the exit
  * status is 1, as bubblewrap's.
@@ -169,6 +169,9 @@ export interface CommandLinePlan {
   options: SpawnOptions;
   /** The cgroup limits asked for. */
   cgroup: CgroupRequest;
+  /** The resources named by --rlimit (capitals, without `RLIMIT_`), which the platform's
+   * constants decide. */
+  rlimitNames: string[];
   /** Capabilities added (--cap-add) and dropped (--cap-drop), in order; "ALL" for all. */
   capOps: { add: boolean; cap: string }[];
   /** --json-status-fd. */
@@ -311,6 +314,23 @@ function sizeOf(text: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A cgroup limit of the command line, checked as spawn checks it but said of the option
+ * (`--memory 1K: must be at least 4096 bytes, got 1024`). */
+function cgroupLimit<T extends number>(
+  option: string,
+  key: "memoryMax" | "memoryHigh" | "pidsMax" | "cpuMax",
+  value: T,
+  text: string,
+): T {
+  try {
+    checkCgroupLimits({ [key]: value }, "");
+  } catch (e) {
+    const why = (e as Error).message.replace(/^\.\w+: /, "");
+    throw new CommandLineError(`${option} ${text}: ${why}`);
+  }
+  return value;
 }
 
 /** bubblewrap's forms of a --size that a size with a unit reads otherwise: hexadecimal
@@ -595,6 +615,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     argv: [],
     options: o,
     cgroup: {},
+    rlimitNames: [],
     capOps: [],
     blockFds: [],
     ownFds: [],
@@ -916,22 +937,23 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (v === undefined || v === 0) {
           throw new CommandLineError(`${arg} takes a non-zero size in bytes, e.g. 256M: ${a}`);
         }
-        if (arg === "--memory") plan.cgroup.memoryMax = v;
-        else if (arg === "--memory-high") plan.cgroup.memoryHigh = v;
-        else o.maxOutput = v;
+        if (arg === "--memory") plan.cgroup.memoryMax = cgroupLimit(arg, "memoryMax", v, a);
+        else if (arg === "--memory-high") {
+          plan.cgroup.memoryHigh = cgroupLimit(arg, "memoryHigh", v, a);
+        } else o.maxOutput = v;
         break;
       }
       case "--pids":
         if (!/^\d+$/.test(a) || Number(a) === 0) {
           throw new CommandLineError(`--pids takes a positive number of processes: ${a}`);
         }
-        plan.cgroup.pidsMax = Number(a);
+        plan.cgroup.pidsMax = cgroupLimit(arg, "pidsMax", Number(a), a);
         break;
       case "--cpu":
         if (!/^\d+(\.\d+)?$/.test(a) || Number(a) <= 0) {
           throw new CommandLineError(`--cpu takes a positive number of CPUs, e.g. 0.5: ${a}`);
         }
-        plan.cgroup.cpuMax = Number(a);
+        plan.cgroup.cpuMax = cgroupLimit(arg, "cpuMax", Number(a), a);
         break;
       case "--time": {
         const v = parseDuration(a);
@@ -951,10 +973,17 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (!m || soft === undefined || hard === undefined) {
           throw new CommandLineError(`--rlimit takes NAME=SOFT[:HARD], e.g. NOFILE=64: ${a}`);
         }
+        if ([soft, hard].some((v) => v > Number.MAX_SAFE_INTEGER && v !== Infinity)) {
+          throw new CommandLineError(
+            `--rlimit: a limit is at most 9007199254740991 or unlimited: ${a}`,
+          );
+        }
         if (soft > hard) {
           throw new CommandLineError(`--rlimit: the soft limit is above the hard one: ${a}`);
         }
-        rlimits[m[1].toUpperCase().replace(/^RLIMIT_/, "")] = { cur: soft, max: hard };
+        const name = m[1].toUpperCase().replace(/^RLIMIT_/, "");
+        if (!Object.hasOwn(rlimits, name)) plan.rlimitNames.push(name);
+        rlimits[name] = { cur: soft, max: hard };
         break;
       }
       case "--seccomp-profile":
@@ -963,10 +992,11 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         else seccompProfile = json(io, a, arg) as SeccompPolicy;
         break;
       case "--landlock-ro":
-        landlockRead.push(a);
-        break;
       case "--landlock-rw":
-        landlockWrite.push(a);
+        // Landlock's rules are made in the sandbox, where a relative path would mean
+        // another directory than here.
+        if (!a.startsWith("/")) throw new CommandLineError(`${arg} takes an absolute path: ${a}`);
+        (arg === "--landlock-ro" ? landlockRead : landlockWrite).push(a);
         break;
       case "--profile": {
         const p = json(io, a, arg);

@@ -20,7 +20,7 @@ import { ABI, findNative, libraryConstants, openLibrary, VERSION } from "../_nat
 import { type ConstantDomain, ConstantTable } from "../constants.ts";
 import type { Local } from "../local.ts";
 import { type Capability, CAPABILITY_NAMES } from "../capabilities.ts";
-import { encodeSpawnRequest } from "../sandbox/options.ts";
+import { encodeSpawnRequest, rlimitResource } from "../sandbox/options.ts";
 import { compilesSeccomp, loadSeccompCompiler } from "../sandbox/_seccomp.ts";
 import {
   CLI_USAGE,
@@ -145,6 +145,13 @@ class LazyConstants extends ConstantTable {
   }
 }
 
+/** The message for a resource of --rlimit that this platform does not have, if any (the C
+ * parser's is the same). */
+function unknownRlimit(plan: CommandLinePlan, table: ConstantTable): string | undefined {
+  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === undefined);
+  return name === undefined ? undefined : `--rlimit: unknown resource ${name}`;
+}
+
 /** The supervisor's words and the spawn request for a plan, or the message of a request
  * the encoder refuses (printed, exit status 1), or undefined when the driver's way should
  * run it instead (and say what is wrong). The reference of the C parser's (csrc/cli_parse.c,
@@ -161,8 +168,11 @@ export async function supervisorRequest(
 ): Promise<{ words: string[]; request: Uint8Array } | { message: string } | undefined> {
   const o = commandOptions(plan);
   if (compilesSeccomp(o)) await loadSeccompCompiler();
+  const table = new LazyConstants();
+  const unknown = unknownRlimit(plan, table);
+  if (unknown !== undefined) return { message: unknown };
   try {
-    const request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+    const request = encodeSpawnRequest(plan.argv, o, table).bytes;
     return { words: supervisorWords(plan, uid), request };
   } catch (e) {
     if (!(e instanceof TypeError || e instanceof RangeError)) return undefined;
@@ -324,6 +334,11 @@ export async function runCommandLine(
   ) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== undefined) return code;
+  }
+  const unknown = unknownRlimit(plan, new LazyConstants());
+  if (unknown !== undefined) {
+    console.error(`alcove: ${unknown}`);
+    return EXIT_STATUS.USAGE;
   }
   const { runWithDriver } = await import("./_driver_run.ts");
   // Only a command line that names descriptors looks for them.

@@ -621,6 +621,22 @@ function encodeMount(r: Records, m: unknown, i: number): void {
   r.lpRaw(data);
 }
 
+/**
+ * The number of a resource of `setrlimit(2)` by name, with or without `RLIMIT_`, in any case;
+ * undefined when the platform has none of that name. Internal.
+ *
+ * @example
+ * ```ts ignore
+ * rlimitResource(table, "nofile"); // 7
+ * ```
+ */
+export function rlimitResource(table: ConstantTable, name: string): number | undefined {
+  // RLIMIT_NLIMITS counts the resources and is none of them.
+  const count = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
+  const res = table.lookup("rlimit", /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`);
+  return res === undefined || res < 0 || res >= count ? undefined : res;
+}
+
 function rlimitValue(field: string, v: unknown): [bigint, bigint] {
   const one = (f: string, n: unknown): bigint => {
     if (n === Infinity) return U64_MAX;
@@ -828,15 +844,10 @@ export function encodeSpawnRequest(
     if (typeof o.rlimits !== "object" || o.rlimits === null || Array.isArray(o.rlimits)) {
       fail("rlimits", "must be an object of limits by name");
     }
-    // RLIMIT_NLIMITS counts the resources and is none of them.
-    const count = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
     const named = new Map<number, string>();
     for (const [name, v] of Object.entries(o.rlimits)) {
-      const full = /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`;
-      const res = table.lookup("rlimit", full);
-      if (res === undefined || res < 0 || res >= count) {
-        fail(`rlimits.${name}`, "unknown resource here", RangeError);
-      }
+      const res = rlimitResource(table, name);
+      if (res === undefined) fail(`rlimits.${name}`, "unknown resource here", RangeError);
       const before = named.get(res);
       if (before !== undefined) {
         fail(`rlimits.${name}`, `names the resource of rlimits.${before} again`);

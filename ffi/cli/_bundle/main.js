@@ -14,8 +14,9 @@ import {
   parseCommandLine,
   readFd,
   reportedNamespaces,
+  rlimitResource,
   userNamespacesAvailable
-} from "./chunk-STMAFLJD.js";
+} from "./chunk-EVKNHAP4.js";
 import {
   ConstantTable,
   VERSION,
@@ -127,11 +128,20 @@ var LazyConstants = class extends ConstantTable {
     return this.#loaded().names(domain);
   }
 };
+function unknownRlimit(plan, table) {
+  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === void 0);
+  return name === void 0 ? void 0 : `--rlimit: unknown resource ${name}`;
+}
 async function supervisorRequest(plan, uid) {
   const o = commandOptions(plan);
   if (compilesSeccomp(o)) await loadSeccompCompiler();
+  const table = new LazyConstants();
+  const unknown = unknownRlimit(plan, table);
+  if (unknown !== void 0) return {
+    message: unknown
+  };
   try {
-    const request = encodeSpawnRequest(plan.argv, o, new LazyConstants()).bytes;
+    const request = encodeSpawnRequest(plan.argv, o, table).bytes;
     return {
       words: supervisorWords(plan, uid),
       request
@@ -249,7 +259,12 @@ async function runCommandLine(args2, options = {}) {
     const code = await becomeSupervisor(plan, uid, given);
     if (code !== void 0) return code;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-7535H5KW.js", import.meta.url).href);
+  const unknown = unknownRlimit(plan, new LazyConstants());
+  if (unknown !== void 0) {
+    console.error(`alcove: ${unknown}`);
+    return EXIT_STATUS.USAGE;
+  }
+  const { runWithDriver } = await import(new URL("./_driver_run-VQTZAQ3B.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -273,6 +273,17 @@ function sizeOf(text) {
     return void 0;
   }
 }
+function cgroupLimit(option, key, value, text) {
+  try {
+    checkCgroupLimits({
+      [key]: value
+    }, "");
+  } catch (e) {
+    const why = e.message.replace(/^\.\w+: /, "");
+    throw new CommandLineError(`${option} ${text}: ${why}`);
+  }
+  return value;
+}
 function radixSize(text) {
   let big;
   if (/^0[xX][0-9a-fA-F]+$/.test(text)) big = BigInt(text);
@@ -506,6 +517,7 @@ function parse(args, io, warnings) {
     argv: [],
     options: o,
     cgroup: {},
+    rlimitNames: [],
     capOps: [],
     blockFds: [],
     ownFds: [],
@@ -849,22 +861,23 @@ function parse(args, io, warnings) {
         if (v === void 0 || v === 0) {
           throw new CommandLineError(`${arg} takes a non-zero size in bytes, e.g. 256M: ${a}`);
         }
-        if (arg === "--memory") plan.cgroup.memoryMax = v;
-        else if (arg === "--memory-high") plan.cgroup.memoryHigh = v;
-        else o.maxOutput = v;
+        if (arg === "--memory") plan.cgroup.memoryMax = cgroupLimit(arg, "memoryMax", v, a);
+        else if (arg === "--memory-high") {
+          plan.cgroup.memoryHigh = cgroupLimit(arg, "memoryHigh", v, a);
+        } else o.maxOutput = v;
         break;
       }
       case "--pids":
         if (!/^\d+$/.test(a) || Number(a) === 0) {
           throw new CommandLineError(`--pids takes a positive number of processes: ${a}`);
         }
-        plan.cgroup.pidsMax = Number(a);
+        plan.cgroup.pidsMax = cgroupLimit(arg, "pidsMax", Number(a), a);
         break;
       case "--cpu":
         if (!/^\d+(\.\d+)?$/.test(a) || Number(a) <= 0) {
           throw new CommandLineError(`--cpu takes a positive number of CPUs, e.g. 0.5: ${a}`);
         }
-        plan.cgroup.cpuMax = Number(a);
+        plan.cgroup.cpuMax = cgroupLimit(arg, "cpuMax", Number(a), a);
         break;
       case "--time": {
         const v = parseDuration(a);
@@ -882,10 +895,18 @@ function parse(args, io, warnings) {
         if (!m || soft === void 0 || hard === void 0) {
           throw new CommandLineError(`--rlimit takes NAME=SOFT[:HARD], e.g. NOFILE=64: ${a}`);
         }
+        if ([
+          soft,
+          hard
+        ].some((v) => v > Number.MAX_SAFE_INTEGER && v !== Infinity)) {
+          throw new CommandLineError(`--rlimit: a limit is at most 9007199254740991 or unlimited: ${a}`);
+        }
         if (soft > hard) {
           throw new CommandLineError(`--rlimit: the soft limit is above the hard one: ${a}`);
         }
-        rlimits[m[1].toUpperCase().replace(/^RLIMIT_/, "")] = {
+        const name = m[1].toUpperCase().replace(/^RLIMIT_/, "");
+        if (!Object.hasOwn(rlimits, name)) plan.rlimitNames.push(name);
+        rlimits[name] = {
           cur: soft,
           max: hard
         };
@@ -897,10 +918,9 @@ function parse(args, io, warnings) {
         else seccompProfile = json(io, a, arg);
         break;
       case "--landlock-ro":
-        landlockRead.push(a);
-        break;
       case "--landlock-rw":
-        landlockWrite.push(a);
+        if (!a.startsWith("/")) throw new CommandLineError(`${arg} takes an absolute path: ${a}`);
+        (arg === "--landlock-ro" ? landlockRead : landlockWrite).push(a);
         break;
       case "--profile": {
         const p = json(io, a, arg);
@@ -1659,6 +1679,11 @@ function encodeMount(r, m, i) {
   r.lpText(target);
   r.lpRaw(data);
 }
+function rlimitResource(table, name) {
+  const count2 = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
+  const res = table.lookup("rlimit", /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`);
+  return res === void 0 || res < 0 || res >= count2 ? void 0 : res;
+}
 function rlimitValue(field, v) {
   const one = (f, n) => {
     if (n === Infinity) return U64_MAX;
@@ -1850,14 +1875,10 @@ function encodeSpawnRequest(argv, options, table) {
     if (typeof o.rlimits !== "object" || o.rlimits === null || Array.isArray(o.rlimits)) {
       fail2("rlimits", "must be an object of limits by name");
     }
-    const count2 = table.lookup("rlimit", "RLIMIT_NLIMITS") ?? 16;
     const named = /* @__PURE__ */ new Map();
     for (const [name, v] of Object.entries(o.rlimits)) {
-      const full = /^rlimit_/i.test(name) ? name : `RLIMIT_${name}`;
-      const res = table.lookup("rlimit", full);
-      if (res === void 0 || res < 0 || res >= count2) {
-        fail2(`rlimits.${name}`, "unknown resource here", RangeError);
-      }
+      const res = rlimitResource(table, name);
+      if (res === void 0) fail2(`rlimits.${name}`, "unknown resource here", RangeError);
       const before = named.get(res);
       if (before !== void 0) {
         fail2(`rlimits.${name}`, `names the resource of rlimits.${before} again`);
@@ -1994,6 +2015,7 @@ export {
   CAPABILITY_NAMES,
   loadSeccompCompiler,
   compilesSeccomp,
+  rlimitResource,
   encodeSpawnRequest,
   CommandLineError,
   userNamespacesAvailable,

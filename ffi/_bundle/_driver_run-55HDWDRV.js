@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-5QPMYOHG.js";
+} from "./chunk-PZFFCEQJ.js";
 import {
   openLocal
 } from "./chunk-MXR6UHTD.js";
