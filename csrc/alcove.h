@@ -145,7 +145,8 @@ struct alcove_child {
     uint64_t max_output;   /* stdout + stderr bytes allowed, when output_limited */
     int output_limited;
     uint64_t output;       /* ... and passed up so far */
-    int reason;            /* SB_REASON_*: why this process ended it */
+    int reason;            /* SB_REASON_*: why it ended, where its status does not say */
+    int filtered;          /* it started under a seccomp filter (spawn's, or inherited) */
     struct rusage usage;   /* from wait4 */
     struct alcove_cg *cg;  /* its cgroups (cgroup.h), NULL: none */
     int has_cg_usage;

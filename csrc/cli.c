@@ -518,7 +518,7 @@ static void ended(struct alcove_state *ap, struct alcove_cli *cli, int kind, int
         }
     }
     int limit = cli->has_usage ? (int)cli->usage[0] : SB_REASON_NONE;
-    const char *reason = signaled ? (value == SIGSYS ? "seccomp" : "signal") : "exit";
+    const char *reason = limit == SB_REASON_SECCOMP ? "seccomp" : signaled ? "signal" : "exit";
     int status = code;
     if (limit == SB_REASON_TIMEOUT) {
         reason = "timeout";

@@ -663,6 +663,11 @@ static void child_died(struct alcove_state *ap, struct alcove_child *c)
         if (value == SIGKILL && c->reason == SB_REASON_NONE && c->deadline_ns != 0 &&
             alcove_monotonic_ns() >= c->deadline_ns)
             c->reason = SB_REASON_TIMEOUT;
+        /* A filter's kill, most likely (a kill(2) of SIGSYS looks the same). A spawned
+         * program without a filter that this process knows of got a signal like any
+         * other; a forked child may have installed one itself. */
+        if (value == SIGSYS && c->reason == SB_REASON_NONE && (c->filtered || !c->spawned))
+            c->reason = SB_REASON_SECCOMP;
     } else {
         kind = ALCOVE_EVENT_EXIT;
         value = WEXITSTATUS(c->status);

@@ -114,13 +114,15 @@ enum {
 #define SB_MNT_TRY 1u /* a missing source is skipped (bubblewrap's -try forms) */
 #define SB_MODE_DEFAULT 0xffffffffu
 
-/* Why the control process ended a spawned program (the usage event says so). */
+/* Why a spawned program ended, where its status alone does not say (the usage event
+ * says so): a limit the control process kept, or the kernel's. */
 enum {
     SB_REASON_NONE = 0,
     SB_REASON_TIMEOUT = 1,
     SB_REASON_OUTPUT = 2,
     SB_REASON_KILLED = 3,
-    SB_REASON_OOM = 4, /* the memory controller killed it */
+    SB_REASON_OOM = 4,     /* the memory controller killed it */
+    SB_REASON_SECCOMP = 5, /* SIGSYS, under a seccomp filter it was given or inherited */
 };
 
 #define SB_MAX_MOUNTS 1024

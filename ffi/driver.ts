@@ -1184,6 +1184,8 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
             ? "output-limit"
             : reason === 4
             ? "oom"
+            : reason === 5
+            ? "seccomp"
             : null,
           usage,
         };

@@ -175,10 +175,11 @@ export type AlcoveEvent =
   | { type: "stderr_closed" }
   | {
     /** Before the exit or termsig of a program started by spawn, or of a forked child
-     * that setcpid's "usage" asked it for: the limit that ended it (null: none) and what
-     * it used. */
+     * that setcpid's "usage" asked it for: the limit that ended it (null: none; "seccomp":
+     * SIGSYS under a seccomp filter that spawn gave it or that it inherited, or any SIGSYS
+     * of a forked child) and what it used. */
     type: "usage";
-    limit: "timeout" | "output-limit" | "oom" | null;
+    limit: "timeout" | "output-limit" | "oom" | "seccomp" | null;
     usage: ResourceUsage;
   };
 

@@ -1987,6 +1987,17 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
   });
 });
 
+Deno.test('cli: a SIGSYS is "seccomp" with a seccomp filter only, by both paths', async () => {
+  for (const [profile, reason] of [[[], "signal"], [["--seccomp-profile", "default"], "seccomp"]]) {
+    for (const driver of [false, true]) {
+      const args = [...profile, ...ROOT, "--json-status-fd", "3", "sh", "-c", "kill -SYS $$"];
+      const r = await runPath(args, { driver, redirects: `3>${SCRATCH}json` });
+      const last = JSON.parse((await Deno.readTextFile(`${SCRATCH}json`)).split("\n")[1]);
+      assertEquals([r.code, last.signal, last.reason], [159, "SIGSYS", reason], args.join(" "));
+    }
+  }
+});
+
 Deno.test("cli: the supervisor and the driver say and exit the same", async (t) => {
   const cases: [string, string[], string?][] = [
     ["exit status", [...ROOT, "sh", "-c", "echo out; echo err >&2; exit 3"]],

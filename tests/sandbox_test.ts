@@ -17,6 +17,7 @@ import {
   Alcove,
   AlcoveError,
   DriverClosedError,
+  installPolicy,
   type Mount,
   PipelineError,
   SetupError,
@@ -56,6 +57,26 @@ function statusField(status: string, name: string): string {
 }
 
 const NOT_ROOT = IS_ROOT ? undefined : "needs root (the unprivileged runner covers the rest)";
+
+Deno.test('spawn: a SIGSYS is "seccomp" under a filter only, spawn\'s or one the control process has', async () => {
+  await withDriver(async (drv) => {
+    const sigsys = async (spawner: { spawn: Alcove["spawn"] }, options: SpawnOptions) => {
+      const p = await spawner.spawn(["sh", "-c", "kill -SYS $$"], options);
+      const s = await p.status;
+      return [s.signal, s.reason, s.success];
+    };
+    assertEquals(await sigsys(drv, { seccomp: null }), ["SIGSYS", "signal", false]);
+    assertEquals(await sigsys(drv, { seccomp: "default" }), ["SIGSYS", "seccomp", false]);
+    // A filter the spawning control process installed, inherited by what it spawns.
+    const t = await drv.root.fork();
+    assertEquals(await sigsys(t, { seccomp: null }), ["SIGSYS", "signal", false]);
+    await installPolicy(drv, t.pipeline, { defaultAction: "allow", rules: [] });
+    assertEquals(await sigsys(t, { seccomp: null }), ["SIGSYS", "seccomp", false]);
+    // Its own exit, and that of its children, stay what they were.
+    const p = await t.spawn(["sh", "-c", "exit 7"], { seccomp: null });
+    assertEquals([(await p.status).reason, (await p.status).code], ["exit", 7]);
+  });
+});
 
 Deno.test("spawn: output, exit status, stderr and usage", async () => {
   await withDriver(async (drv) => {

@@ -23,6 +23,19 @@
 #define NEWUSER 0x10000000ull
 #define NEWPID 0x20000000ull
 
+/* Whether this process runs under a seccomp filter, which its children inherit: a filter
+ * is never removed, so once seen it is remembered (and inherited by forked children). */
+static int under_seccomp(void)
+{
+    static int filtered;
+#ifdef PR_GET_SECCOMP
+    /* 0: none; 2: a filter; an error: prctl itself filtered out */
+    if (!filtered)
+        filtered = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0;
+#endif
+    return filtered;
+}
+
 /* When a spawn started at `started` is due, on the monotonic clock; 0 for no timeout. A
  * timeout of 0 is already reached (a budget that ran out), never "no limit". */
 static long long deadline(long long started, const struct alcove_sandbox *sb)
@@ -517,6 +530,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
         c.reason = SB_REASON_TIMEOUT;
     c.max_output = sb.max_output;
     c.output_limited = sb.has_max_output;
+    c.filtered = sb.nseccomp > 0 || under_seccomp();
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;

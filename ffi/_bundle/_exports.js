@@ -30,7 +30,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-PZFFCEQJ.js";
+} from "./chunk-774BIMLC.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-55HDWDRV.js");
+  const { runWithDriver } = await import("./_driver_run-KZ4MTHYG.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -64,7 +64,8 @@ export interface ProcessStatus {
   /** Why it ended: "timeout" and "output-limit" are the limits of spawn's options, "oom" the
    * memory controller of its cgroup (spawn's `cgroup.memoryMax`): it killed the program, or
    * killed another process of the cgroup and the program then failed (a shell whose command
-   * was killed). */
+   * was killed); "seccomp" a SIGSYS under a seccomp filter (spawn's, or one its control
+   * process had), where without one a SIGSYS is "signal". */
   reason: ExitReason;
   /** Resource usage. */
   usage: ResourceUsage;
@@ -318,7 +319,8 @@ export class Process implements AsyncDisposable {
   }
 
   async #wait(): Promise<ProcessStatus> {
-    let limit: "timeout" | "output-limit" | "oom" | null = null;
+    let limit: "timeout" | "output-limit" | "oom" | "seccomp" | null = null;
+    let counted = false;
     let usage: ResourceUsage = { wallMs: 0, userMs: 0, systemMs: 0, maxRssKb: 0 };
     for (;;) {
       const ev = await this.#host.event(this.pipeline);
@@ -342,6 +344,7 @@ export class Process implements AsyncDisposable {
         );
       }
       if (ev.type === "usage") {
+        counted = true;
         limit = ev.limit;
         usage = ev.usage;
         continue;
@@ -350,9 +353,11 @@ export class Process implements AsyncDisposable {
       this.#ended = true;
       const signal = ev.type === "termsig" ? ev.signal : null;
       const code = ev.type === "exit" ? ev.status : 128 + (SIGNALS[ev.signal] ?? 0);
+      // Without a usage event (the exec of a Task that did not ask for one), any SIGSYS is
+      // taken for a filter's.
       const why: ExitReason = limit !== null
         ? limit
-        : signal === "SIGSYS"
+        : signal === "SIGSYS" && !counted
         ? "seccomp"
         : signal !== null
         ? "signal"

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-PZFFCEQJ.js";
+} from "./chunk-774BIMLC.js";
 import {
   openLocal
 } from "./chunk-MXR6UHTD.js";

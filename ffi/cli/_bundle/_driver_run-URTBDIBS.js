@@ -284,6 +284,7 @@ var Process = class {
   }
   async #wait() {
     let limit = null;
+    let counted = false;
     let usage = {
       wallMs: 0,
       userMs: 0,
@@ -300,6 +301,7 @@ var Process = class {
         throw new DriverClosedError("status", this.pipeline, this.#host[CLOSED_WHY] ?? "the driver closed before the process ended");
       }
       if (ev.type === "usage") {
+        counted = true;
         limit = ev.limit;
         usage = ev.usage;
         continue;
@@ -308,7 +310,7 @@ var Process = class {
       this.#ended = true;
       const signal = ev.type === "termsig" ? ev.signal : null;
       const code = ev.type === "exit" ? ev.status : 128 + (SIGNALS[ev.signal] ?? 0);
-      const why = limit !== null ? limit : signal === "SIGSYS" ? "seccomp" : signal !== null ? "signal" : "exit";
+      const why = limit !== null ? limit : signal === "SIGSYS" && !counted ? "seccomp" : signal !== null ? "signal" : "exit";
       const success = limit === null && code === 0 && signal === null;
       return {
         success,
@@ -1621,7 +1623,7 @@ var Alcove = class _Alcove extends AlcoveCalls {
         }
         ev = {
           type: "usage",
-          limit: reason === 1 ? "timeout" : reason === 2 ? "output-limit" : reason === 4 ? "oom" : null,
+          limit: reason === 1 ? "timeout" : reason === 2 ? "output-limit" : reason === 4 ? "oom" : reason === 5 ? "seccomp" : null,
           usage
         };
         break;
