@@ -36,6 +36,9 @@ const ARCH: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "x
 /** stdout or stderr as a web stream: each write resolves once the runtime has taken it. */
 function output(which: "stdout" | "stderr"): WritableStream<Uint8Array> {
   const stream = which === "stdout" ? process.stdout : process.stderr;
+  // A failed write (EPIPE: the reader went away) rejects that write; the stream's "error"
+  // event, unheard, would end the process.
+  if (stream.listenerCount("error") === 0) stream.on("error", () => {});
   return new WritableStream({
     write: (chunk) =>
       new Promise<void>((resolve, reject) =>

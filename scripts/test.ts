@@ -242,6 +242,31 @@ await drv.stop();
         `${ran.out}\ninfo: ${info}`,
       );
     }
+    // Through the driver (--output-limit), a reader that goes away: the command gets SIGPIPE
+    // and the bin exits with its status (an EPIPE of the runtime's stdout, unheard, ended
+    // Node.js).
+    for (const [name, cmd] of NPM_RUNTIMES) {
+      const exe =
+        (await quiet(cmd[0], [...cmd.slice(1), "-e", "console.log(process.execPath)"], dir))
+          .out.trim();
+      const script = "yes; echo status=$? >&2; exit 4";
+      const line = [exe, bin, "--output-limit", "1G", "--time", "20s", "--ro-bind", "/", "/"]
+        .concat(["sh", "-c", script])
+        .map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+      await quiet(
+        "sh",
+        ["-c", `{ ${line} 2>err.txt; echo $? >rc.txt; } | head -c 10 >/dev/null`],
+        dir,
+      );
+      const [err, rc] = await Promise.all(
+        ["err.txt", "rc.txt"].map((f) => Deno.readTextFile(`${dir}/${f}`).catch(() => "")),
+      );
+      check(
+        `${name}: through the driver, a reader gone gives the command SIGPIPE, no runtime error`,
+        err === "status=141\n" && rc === "4\n",
+        `stderr: ${err}\nstatus: ${rc}`,
+      );
+    }
     await Deno.writeTextFile(
       `${dir}/consumer.mts`,
       script.replace("const pid", "const pid: number"),

@@ -1950,6 +1950,30 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
       assertEquals(name, "alcove", r.err);
     }
   });
+  await t.step("the driver's reader gone: the command gets SIGPIPE, no runtime error", async () => {
+    // Output for as long as it can be written, then the command goes on: an error
+    // of the copy that nothing handled used to end the runtime with an uncaught BrokenPipe.
+    const script = "yes; echo status=$? >&2; sleep 0.3; exit 4";
+    const args = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      CLI,
+      "--output-limit",
+      "1G",
+      "--time",
+      "20s",
+      ...ROOT,
+    ];
+    const line = [...args, "sh", "-c", script].map((w) => `'${w}'`).join(" ");
+    await new Deno.Command("sh", {
+      args: ["-c", `{ ${line} 2>${SCRATCH}err; echo $? >${SCRATCH}rc; } | head -c 10 >/dev/null`],
+    }).output();
+    const [err, rc] = await Promise.all(
+      ["err", "rc"].map((f) => Deno.readTextFile(`${SCRATCH}${f}`)),
+    );
+    assertEquals({ err, rc }, { err: "status=141\n", rc: "4\n" });
+  });
   await t.step("the driver's control process killed: one line, status 1", async () => {
     const r = await runPath([...ROOT, "sh", "-c", "kill -KILL $PPID; exec sleep 5"], {
       driver: true,

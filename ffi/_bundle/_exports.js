@@ -30,7 +30,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-774BIMLC.js";
+} from "./chunk-AXA5KPNH.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -63,7 +63,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-MXR6UHTD.js";
+} from "./chunk-76EKEFJL.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -88,7 +88,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-NEL5OXQ6.js";
+} from "./chunk-IE3ZUE4E.js";
 import {
   AbortedError,
   AlcoveError,
@@ -114,10 +114,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-47CT4QZH.js";
+} from "./chunk-AT6LS5HD.js";
 import {
   runtime
-} from "./chunk-TXUV6ICK.js";
+} from "./chunk-CYPAXVMJ.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -995,7 +995,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-ERAWDIIZ.js")).openLocal();
+      local = (await import("./local-JYMLYFT2.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-KZ4MTHYG.js");
+  const { runWithDriver } = await import("./_driver_run-7CKP6RDL.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

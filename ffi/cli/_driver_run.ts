@@ -213,12 +213,11 @@ export async function runWithDriver(
     return EXIT_STATUS.USAGE;
   }
   const proc = runtime.process;
-  const copies = piped
-    ? [
-      p.stdout.pipeTo(proc.output("stdout"), { preventClose: true }),
-      p.stderr.pipeTo(proc.output("stderr"), { preventClose: true }),
-    ]
-    : [];
+  // A reader of ours that goes away (`| head -c 10`) cancels the copy, which closes the
+  // command's pipe: its next write gets SIGPIPE, as it would writing there itself.
+  const copy = (which: "stdout" | "stderr") =>
+    p[which].pipeTo(proc.output(which), { preventClose: true }).catch(() => {});
+  const copies = piped ? [copy("stdout"), copy("stderr")] : [];
   let status: ProcessStatus;
   try {
     status = await p.status;

@@ -16,14 +16,14 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-EVKNHAP4.js";
+} from "./chunk-PANK453X.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-N6TXBHV7.js";
+} from "./chunk-WU6JP2XX.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -32,7 +32,7 @@ import "./chunk-VCG2CDOK.js";
 import "./chunk-2ZGSE5O7.js";
 import {
   runtime
-} from "./chunk-6PWCKCKY.js";
+} from "./chunk-YXJAUNA4.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -233,7 +233,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-FK7H6ENS.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-DO2EAWDA.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -264,7 +264,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-URTBDIBS.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-L3VN43EF.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,10 +5,10 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-774BIMLC.js";
+} from "./chunk-AXA5KPNH.js";
 import {
   openLocal
-} from "./chunk-MXR6UHTD.js";
+} from "./chunk-76EKEFJL.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-I4HIAPP5.js";
@@ -18,7 +18,7 @@ import {
 } from "./chunk-2ZGSE5O7.js";
 import {
   runtime
-} from "./chunk-TXUV6ICK.js";
+} from "./chunk-CYPAXVMJ.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();
@@ -181,13 +181,13 @@ async function runWithDriver(plan, uid, given, opened) {
     return EXIT_STATUS.USAGE;
   }
   const proc = runtime.process;
+  const copy = (which) => p[which].pipeTo(proc.output(which), {
+    preventClose: true
+  }).catch(() => {
+  });
   const copies = piped ? [
-    p.stdout.pipeTo(proc.output("stdout"), {
-      preventClose: true
-    }),
-    p.stderr.pipeTo(proc.output("stderr"), {
-      preventClose: true
-    })
+    copy("stdout"),
+    copy("stderr")
   ] : [];
   let status;
   try {

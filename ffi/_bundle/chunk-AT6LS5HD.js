@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-TXUV6ICK.js";
+} from "./chunk-CYPAXVMJ.js";
 import {
   BPF_ABS,
   BPF_ALU,

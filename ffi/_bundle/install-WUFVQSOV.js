@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-NEL5OXQ6.js";
+} from "./chunk-IE3ZUE4E.js";
 import "./chunk-2ZGSE5O7.js";
-import "./chunk-47CT4QZH.js";
-import "./chunk-TXUV6ICK.js";
+import "./chunk-AT6LS5HD.js";
+import "./chunk-CYPAXVMJ.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

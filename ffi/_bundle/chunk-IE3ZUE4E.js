@@ -13,7 +13,7 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-47CT4QZH.js";
+} from "./chunk-AT6LS5HD.js";
 import {
   BPF_A,
   BPF_ABS,

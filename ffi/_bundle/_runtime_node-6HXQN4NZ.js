@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-RQMZQUHN.js";
+} from "./chunk-BI2IBVSC.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

@@ -2,7 +2,7 @@
 import {
   nodeLike,
   temporaryFolder
-} from "./chunk-DFBY76RP.js";
+} from "./chunk-5VTLM5WE.js";
 import {
   CHANNEL_VARIABLE,
   elapsed,

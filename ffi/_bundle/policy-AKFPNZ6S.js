@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-47CT4QZH.js";
-import "./chunk-TXUV6ICK.js";
+} from "./chunk-AT6LS5HD.js";
+import "./chunk-CYPAXVMJ.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

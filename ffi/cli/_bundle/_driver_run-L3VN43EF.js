@@ -7,7 +7,7 @@ import {
   decodeResult,
   encodeArgs,
   openLocal
-} from "./chunk-46IAMW3X.js";
+} from "./chunk-XTD6HURR.js";
 import {
   EXIT_STATUS,
   commandOptions,
@@ -16,7 +16,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-EVKNHAP4.js";
+} from "./chunk-PANK453X.js";
 import {
   ConstantTable,
   VERSION,
@@ -25,7 +25,7 @@ import {
   forgetNative,
   nativeFileError,
   strangerCheck
-} from "./chunk-N6TXBHV7.js";
+} from "./chunk-WU6JP2XX.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -63,7 +63,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-6PWCKCKY.js";
+} from "./chunk-YXJAUNA4.js";
 
 // ffi/sandbox/_host.ts
 var RUN_CALL = Symbol("alcove.runCall");
@@ -2296,13 +2296,13 @@ async function runWithDriver(plan, uid, given, opened) {
     return EXIT_STATUS.USAGE;
   }
   const proc = runtime.process;
+  const copy = (which) => p[which].pipeTo(proc.output(which), {
+    preventClose: true
+  }).catch(() => {
+  });
   const copies = piped ? [
-    p.stdout.pipeTo(proc.output("stdout"), {
-      preventClose: true
-    }),
-    p.stderr.pipeTo(proc.output("stderr"), {
-      preventClose: true
-    })
+    copy("stdout"),
+    copy("stderr")
   ] : [];
   let status;
   try {

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-VT754LXP.js";
-import "./chunk-6PWCKCKY.js";
+} from "./chunk-W3DYWKXP.js";
+import "./chunk-YXJAUNA4.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

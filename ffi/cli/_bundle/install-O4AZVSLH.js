@@ -13,8 +13,8 @@ import {
   nativeArch,
   syscallName,
   syscallNumber
-} from "./chunk-VT754LXP.js";
-import "./chunk-6PWCKCKY.js";
+} from "./chunk-W3DYWKXP.js";
+import "./chunk-YXJAUNA4.js";
 import {
   BPF_A,
   BPF_ABS,

@@ -13,7 +13,7 @@ import {
   forgetNative,
   nativeFileError,
   strangerCheck
-} from "./chunk-MXR6UHTD.js";
+} from "./chunk-76EKEFJL.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
@@ -50,7 +50,7 @@ import {
 import {
   runtime,
   spawnHelper
-} from "./chunk-TXUV6ICK.js";
+} from "./chunk-CYPAXVMJ.js";
 
 // ffi/capabilities.ts
 var CAPABILITY_NAMES = [
@@ -198,9 +198,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import("./bpf-JBT3EAXF.js"),
-    import("./policy-IRKR56M7.js"),
+    import("./policy-AKFPNZ6S.js"),
     import("./profile-OEQS524M.js"),
-    import("./install-UELZ62OH.js")
+    import("./install-WUFVQSOV.js")
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

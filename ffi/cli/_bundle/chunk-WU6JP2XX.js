@@ -6,7 +6,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-6PWCKCKY.js";
+} from "./chunk-YXJAUNA4.js";
 
 // ffi/constants.ts
 var lastParsed;

@@ -2,7 +2,7 @@
 import {
   runtime,
   runtimeName
-} from "./chunk-6PWCKCKY.js";
+} from "./chunk-YXJAUNA4.js";
 import {
   BPF_ABS,
   BPF_ALU,

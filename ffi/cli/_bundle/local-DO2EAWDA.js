@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-46IAMW3X.js";
-import "./chunk-N6TXBHV7.js";
+} from "./chunk-XTD6HURR.js";
+import "./chunk-WU6JP2XX.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-2ZGSE5O7.js";
-import "./chunk-6PWCKCKY.js";
+import "./chunk-YXJAUNA4.js";
 export {
   Local,
   openLocal

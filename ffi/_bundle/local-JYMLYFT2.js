@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-MXR6UHTD.js";
+} from "./chunk-76EKEFJL.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-2ZGSE5O7.js";
-import "./chunk-TXUV6ICK.js";
+import "./chunk-CYPAXVMJ.js";
 export {
   Local,
   openLocal
