@@ -19,7 +19,6 @@ import {
   lineInEnvironment,
   notConnected,
   pipesForced,
-  pipesLine,
   randomHex,
   socketLine,
   socketMode,
@@ -269,8 +268,12 @@ async function spawnHelper(
     const exited = exitOf(child);
     wait = elapsed(timeout);
     if (child.stdin) {
-      child.stdin.write(line);
-      await child.stdin.end();
+      try {
+        child.stdin.write(line);
+        await child.stdin.end();
+      } catch {
+        // A prefix that closed its stdin (a sudo that refuses): how it ends says why.
+      }
     }
     const conn = await Promise.race([
       channel.connected,
@@ -317,34 +320,12 @@ async function spawnHelper(
   }
 }
 
-function spawnWithPipes(argv: readonly string[], constants?: string): HelperProcess {
-  const child = bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const stdin = child.stdin!;
-  stdin.write(pipesLine(constants));
-  stdin.flush();
-  const reader = child.stdout.getReader();
-  let inputClosed = false;
-  return {
-    pid: child.pid,
-    token: "",
-    async write(data) {
-      stdin.write(data);
-      await stdin.flush();
-    },
-    async read() {
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    },
-    async closeInput() {
-      if (inputClosed) return;
-      inputClosed = true;
-      await stdin.end();
-    },
-    kill: (signal) => kill(child, signal),
-    exited: exitOf(child),
-    unref: () => child.unref(),
-    ref: () => child.ref(),
-  };
+/** The root on pipes (the fallback channel), through node:child_process: a read of a
+ * Bun.spawn child's stdout keeps Bun running whatever unref says, so that a script with an
+ * idle, unref'd driver would never end. Loaded here only: it is seldom needed. */
+async function spawnWithPipes(argv: readonly string[], constants?: string): Promise<HelperProcess> {
+  const { spawnWithPipes: throughNode } = await import("./_runtime_nodechild.ts");
+  return await throughNode(argv, constants);
 }
 
 /** bun:ffi's names for the symbol table's types. */

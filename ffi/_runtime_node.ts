@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createRequire } from "node:module";
 import process from "node:process";
-import type { Readable, Writable } from "node:stream";
 import type { Backend, HelperOptions, HelperProcess, NativeLibrary } from "./_runtime_types.ts";
+import { exitOf, helper, kill, spawned, spawnWithPipes } from "./_runtime_nodechild.ts";
 import {
   CHANNEL_VARIABLE,
   elapsed,
@@ -20,91 +20,12 @@ import {
   lineInEnvironment,
   notConnected,
   pipesForced,
-  pipesLine,
   randomHex,
   socketLine,
   socketMode,
   socketPathIn,
 } from "./_runtime_shared.ts";
 import { nodeLike, temporaryFolder } from "./_runtime_nodelike.ts";
-
-type Exit = { code: number; signal: string | null };
-
-function exitOf(child: ChildProcess): Promise<Exit> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve({ code: child.exitCode ?? 128, signal: child.signalCode });
-      return;
-    }
-    // "error" alone (spawn failed) is followed by no "exit": settle on either.
-    child.once("error", () => resolve({ code: 127, signal: null }));
-    child.once("exit", (code, signal) => resolve({ code: code ?? 128, signal: signal ?? null }));
-  });
-}
-
-/** Resolves once spawned, rejects with the spawn error (ENOENT, EACCES) otherwise. */
-function spawned(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", reject);
-  });
-}
-
-/** Pull-style reads over a stream: one chunk at a time, the stream paused while
- * nobody reads (backpressure reaches the root). */
-function reader(stream: Readable): () => Promise<Uint8Array | null> {
-  const chunks: Uint8Array[] = [];
-  let ended = false;
-  let waiter: ((v: Uint8Array | null) => void) | null = null;
-  stream.on("data", (buffer: Uint8Array) => {
-    // A plain Uint8Array: a Buffer's slice() is a view, and the driver slices to copy.
-    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
-      w(chunk);
-    } else {
-      chunks.push(chunk);
-      stream.pause();
-    }
-  });
-  const end = () => {
-    ended = true;
-    // What came is in `chunks`: the stream (half open, or a socket whose peer has gone)
-    // holds the program no longer.
-    stream.destroy();
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
-      w(null);
-    }
-  };
-  stream.on("end", end);
-  stream.on("close", end);
-  stream.on("error", end);
-  return () => {
-    const chunk = chunks.shift();
-    if (chunk) return Promise.resolve(chunk);
-    if (ended) return Promise.resolve(null);
-    stream.resume();
-    return new Promise((resolve) => (waiter = resolve));
-  };
-}
-
-function writer(stream: Writable): (data: Uint8Array) => Promise<void> {
-  return (data) =>
-    new Promise((resolve, reject) => {
-      stream.write(data, (err) => (err ? reject(err) : resolve()));
-    });
-}
-
-function kill(child: ChildProcess, signal: "SIGKILL" | "SIGTERM"): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already gone
-  }
-}
 
 function listen(path: string): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -216,47 +137,6 @@ function acceptRoot(
       conn.on("error", reject);
     });
   });
-}
-
-async function spawnWithPipes(argv: readonly string[], constants?: string): Promise<HelperProcess> {
-  const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
-  const exited = exitOf(child);
-  await spawned(child);
-  const stdin = child.stdin!;
-  stdin.on("error", () => {});
-  stdin.write(pipesLine(constants));
-  return helper(child, exited, child.stdout!, stdin, "", () => stdin.end());
-}
-
-function helper(
-  child: ChildProcess,
-  exited: Promise<Exit>,
-  input: Readable,
-  output: Writable,
-  token: string,
-  end: () => void,
-): HelperProcess {
-  let inputClosed = false;
-  const handles = [child, input as Partial<Socket>];
-  return {
-    pid: child.pid!,
-    token,
-    write: writer(output),
-    read: reader(input),
-    closeInput() {
-      if (!inputClosed) {
-        inputClosed = true;
-        end();
-      }
-      return Promise.resolve();
-    },
-    kill: (signal) => kill(child, signal),
-    // The input is closed at its end, once everything the root sent has been read: its
-    // exit may be learnt first.
-    exited,
-    unref: () => handles.forEach((h) => h.unref?.()),
-    ref: () => handles.forEach((h) => h.ref?.()),
-  };
 }
 
 /** What this backend uses of koffi (an npm package with its own prebuilt binaries). */

@@ -133,10 +133,17 @@ Deno.test("a SIGKILL to the host's whole process group leaves no process behind"
   }
 });
 
-Deno.test("an idle, unref'd driver lets the program exit", async () => {
-  const out = await output(...fixtureCommand("unref"), { stderr: "inherit" });
-  assertEquals(new TextDecoder().decode(out.stdout).trim(), "answered");
-  assertEquals(out.code, 0);
+Deno.test("an idle, unref'd driver lets the program exit, over either channel", async () => {
+  for (const transport of ["socket", "pipes"]) {
+    // A program that would not end is ended at 30 s, and fails here.
+    const [cmd, args] = fixtureCommand("unref");
+    const out = await output("timeout", ["30", cmd, ...args], {
+      stderr: "inherit",
+      env: transport === "pipes" ? { ALCOVE_TRANSPORT: "pipes" } : {},
+    });
+    assertEquals(new TextDecoder().decode(out.stdout).trim(), "answered", transport);
+    assertEquals(out.code, 0, transport);
+  }
 });
 
 Deno.test("no zombies: every exited child is reaped at once", async () => {

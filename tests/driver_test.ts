@@ -29,6 +29,16 @@ Deno.test("start gives up at startTimeout on a root that never connects", async 
   assert(performance.now() - t0 < 10000, "the wait was bounded");
 });
 
+Deno.test("a prefix that closes its stdin and exits is reported by its status", async () => {
+  // A `sudo -n` that refuses: the channel's line written to its closed stdin must not take
+  // the place of how it ended.
+  const exec = ["sh", "-c", "exec 0<&-; sleep 0.1; exit 3", "sh"];
+  for (let i = 0; i < 10; i++) {
+    const err = await assertRejects(() => Alcove.start({ exec }), Error);
+    assertStringIncludes(err.message, "it exited with status 3 before connecting");
+  }
+});
+
 Deno.test("stop kills a root that does not exit when its input closes", async () => {
   const drv = await Alcove.start();
   Deno.kill(drv.pid, "SIGSTOP"); // it cannot read the end of its input, nor exit

@@ -16,23 +16,23 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-PANK453X.js";
+} from "./chunk-EO7SY4JV.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-WU6JP2XX.js";
+} from "./chunk-FDTAEL6C.js";
+import "./chunk-2ZGSE5O7.js";
 import {
   ABI
 } from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
-import "./chunk-2ZGSE5O7.js";
 import {
   runtime
-} from "./chunk-YXJAUNA4.js";
+} from "./chunk-6JE425IP.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -233,7 +233,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-DO2EAWDA.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-NNPAWNQT.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -264,7 +264,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-L3VN43EF.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-VJ75S5B2.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

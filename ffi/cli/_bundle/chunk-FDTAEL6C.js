@@ -6,7 +6,7 @@ import {
 } from "./chunk-KKWCT7XI.js";
 import {
   runtime
-} from "./chunk-YXJAUNA4.js";
+} from "./chunk-6JE425IP.js";
 
 // ffi/constants.ts
 var lastParsed;

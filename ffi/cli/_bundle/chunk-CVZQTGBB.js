@@ -2,13 +2,7 @@
 import {
   libraryConstants,
   openLibrary
-} from "./chunk-WU6JP2XX.js";
-import {
-  CstructValue,
-  Reader,
-  STATUS,
-  Writer
-} from "./chunk-GTEONDCX.js";
+} from "./chunk-FDTAEL6C.js";
 import {
   AlcoveError,
   FilteredError,
@@ -16,8 +10,14 @@ import {
   UnsupportedError
 } from "./chunk-2ZGSE5O7.js";
 import {
+  CstructValue,
+  Reader,
+  STATUS,
+  Writer
+} from "./chunk-GTEONDCX.js";
+import {
   runtime
-} from "./chunk-YXJAUNA4.js";
+} from "./chunk-6JE425IP.js";
 
 // ffi/_calls.ts
 var CALLS = {

@@ -2,11 +2,11 @@
 import {
   Local,
   openLocal
-} from "./chunk-76EKEFJL.js";
+} from "./chunk-VHHGCBQB.js";
+import "./chunk-2ZGSE5O7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-2ZGSE5O7.js";
-import "./chunk-CYPAXVMJ.js";
+import "./chunk-63KNIP7S.js";
 export {
   Local,
   openLocal

@@ -52,9 +52,9 @@ async function load() {
     case "deno":
       return (await import(new URL("./_runtime_deno-FOAXPRCL.js", import.meta.url).href)).backend;
     case "bun":
-      return (await import(new URL("./_runtime_bun-I3JJJJ5I.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_bun-I7E4ZMPE.js", import.meta.url).href)).backend;
     case "node":
-      return (await import(new URL("./_runtime_node-KFD6XGAU.js", import.meta.url).href)).backend;
+      return (await import(new URL("./_runtime_node-3BUIKRIU.js", import.meta.url).href)).backend;
     default:
       return unsupported();
   }

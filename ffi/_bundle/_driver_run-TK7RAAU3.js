@@ -5,20 +5,20 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-AXA5KPNH.js";
+} from "./chunk-3X67TD5T.js";
 import {
   openLocal
-} from "./chunk-76EKEFJL.js";
-import "./chunk-KKWCT7XI.js";
-import "./chunk-GTEONDCX.js";
-import "./chunk-I4HIAPP5.js";
+} from "./chunk-VHHGCBQB.js";
 import {
   DriverClosedError,
   SetupError
 } from "./chunk-2ZGSE5O7.js";
+import "./chunk-KKWCT7XI.js";
+import "./chunk-GTEONDCX.js";
+import "./chunk-I4HIAPP5.js";
 import {
   runtime
-} from "./chunk-CYPAXVMJ.js";
+} from "./chunk-63KNIP7S.js";
 
 // ffi/cli/_driver_run.ts
 var encoder = new TextEncoder();

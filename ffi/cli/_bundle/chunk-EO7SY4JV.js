@@ -1279,9 +1279,9 @@ async function loadSeccompCompiler() {
   if (compiler) return compiler;
   const [bpf, policy, profile, install] = await Promise.all([
     import(new URL("./bpf-JBT3EAXF.js", import.meta.url).href),
-    import(new URL("./policy-2HHXG66C.js", import.meta.url).href),
+    import(new URL("./policy-3WCJ2XL2.js", import.meta.url).href),
     import(new URL("./profile-33QVISV2.js", import.meta.url).href),
-    import(new URL("./install-O4AZVSLH.js", import.meta.url).href)
+    import(new URL("./install-T3Z5BTDC.js", import.meta.url).href)
   ]);
   provideSeccompCompiler({
     assemble: bpf.assemble,

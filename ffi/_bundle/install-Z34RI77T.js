@@ -8,10 +8,10 @@ import {
   seccompArch,
   seccompArchLocal,
   sigsysInfo
-} from "./chunk-IE3ZUE4E.js";
+} from "./chunk-YIREW365.js";
 import "./chunk-2ZGSE5O7.js";
-import "./chunk-AT6LS5HD.js";
-import "./chunk-CYPAXVMJ.js";
+import "./chunk-4J3L4Y36.js";
+import "./chunk-63KNIP7S.js";
 import "./chunk-HDNWKLN3.js";
 export {
   archOfSyscalls,

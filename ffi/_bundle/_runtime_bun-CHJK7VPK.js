@@ -15,7 +15,6 @@ import {
   lineInEnvironment,
   notConnected,
   pipesForced,
-  pipesLine,
   randomHex,
   socketLine,
   socketMode,
@@ -205,8 +204,11 @@ async function spawnHelper(argv, timeout, options = {}) {
     const exited = exitOf(child);
     wait = elapsed(timeout);
     if (child.stdin) {
-      child.stdin.write(line);
-      await child.stdin.end();
+      try {
+        child.stdin.write(line);
+        await child.stdin.end();
+      } catch {
+      }
     }
     const conn = await Promise.race([
       channel.connected,
@@ -252,40 +254,9 @@ async function spawnHelper(argv, timeout, options = {}) {
     });
   }
 }
-function spawnWithPipes(argv, constants) {
-  const child = bun.spawn([
-    ...argv
-  ], {
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "inherit"
-  });
-  const stdin = child.stdin;
-  stdin.write(pipesLine(constants));
-  stdin.flush();
-  const reader = child.stdout.getReader();
-  let inputClosed = false;
-  return {
-    pid: child.pid,
-    token: "",
-    async write(data) {
-      stdin.write(data);
-      await stdin.flush();
-    },
-    async read() {
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    },
-    async closeInput() {
-      if (inputClosed) return;
-      inputClosed = true;
-      await stdin.end();
-    },
-    kill: (signal) => kill(child, signal),
-    exited: exitOf(child),
-    unref: () => child.unref(),
-    ref: () => child.ref()
-  };
+async function spawnWithPipes(argv, constants) {
+  const { spawnWithPipes: throughNode } = await import("./_runtime_nodechild-U2X46TDD.js");
+  return await throughNode(argv, constants);
 }
 var FFI_TYPE = {
   i32: "i32",
@@ -392,7 +363,7 @@ var backend = {
     execWithRequest: execWithRequestThrough(openExecLibc)
   },
   // The command line's channel over inherited stdio: Node's, which Bun runs, loaded then only.
-  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-6HXQN4NZ.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
+  spawnHelper: async (argv, timeout, options) => options?.inheritStdio ? (await import("./_runtime_node-FA7DI3LC.js")).backend.spawnHelper(argv, timeout, options) : spawnHelper(argv, timeout, options),
   openLibrary
 };
 export {

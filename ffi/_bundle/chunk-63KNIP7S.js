@@ -52,9 +52,9 @@ async function load() {
     case "deno":
       return (await import("./_runtime_deno-UF6JXGH2.js")).backend;
     case "bun":
-      return (await import("./_runtime_bun-QJE5FYY7.js")).backend;
+      return (await import("./_runtime_bun-CHJK7VPK.js")).backend;
     case "node":
-      return (await import("./_runtime_node-6HXQN4NZ.js")).backend;
+      return (await import("./_runtime_node-FA7DI3LC.js")).backend;
     default:
       return unsupported();
   }

@@ -2,12 +2,12 @@
 import {
   Local,
   openLocal
-} from "./chunk-XTD6HURR.js";
-import "./chunk-WU6JP2XX.js";
+} from "./chunk-CVZQTGBB.js";
+import "./chunk-FDTAEL6C.js";
+import "./chunk-2ZGSE5O7.js";
 import "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-2ZGSE5O7.js";
-import "./chunk-YXJAUNA4.js";
+import "./chunk-6JE425IP.js";
 export {
   Local,
   openLocal

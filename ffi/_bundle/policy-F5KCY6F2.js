@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-AT6LS5HD.js";
-import "./chunk-CYPAXVMJ.js";
+} from "./chunk-4J3L4Y36.js";
+import "./chunk-63KNIP7S.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,

@@ -2,8 +2,8 @@
 import {
   actionValue,
   compilePolicy
-} from "./chunk-W3DYWKXP.js";
-import "./chunk-YXJAUNA4.js";
+} from "./chunk-EBT6ZOJX.js";
+import "./chunk-6JE425IP.js";
 import "./chunk-HDNWKLN3.js";
 export {
   actionValue,
