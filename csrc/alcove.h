@@ -147,6 +147,7 @@ struct alcove_child {
     uint64_t output;       /* ... and passed up so far */
     int reason;            /* SB_REASON_*: why it ended, where its status does not say */
     int filtered;          /* it started under a seccomp filter (spawn's, or inherited) */
+    int own_group;         /* spawned as the leader of a process group of its own */
     struct rusage usage;   /* from wait4 */
     struct alcove_cg *cg;  /* its cgroups (cgroup.h), NULL: none */
     int has_cg_usage;

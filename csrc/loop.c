@@ -728,6 +728,13 @@ void alcove_child_reaped(struct alcove_state *ap, pid_t pid, int status)
         return;
     c->dead = 1;
     c->status = status;
+    /* What a spawned program left in its process group (a background job) ends with it,
+     * as at its limits: nothing could reach it any more, and it would hold what it holds
+     * (the uid's RLIMIT_NPROC, say) until the driver stops. The number still names the
+     * group while the group has a member (the kernel keeps it for the group); with none,
+     * the signal finds no one. */
+    if (c->spawned && c->own_group)
+        kill(-pid, SIGKILL);
 }
 
 static void reap(struct alcove_state *ap)

@@ -78,6 +78,40 @@ Deno.test('spawn: a SIGSYS is "seccomp" under a filter only, spawn\'s or one the
   });
 });
 
+Deno.test("spawn: what a program left in its process group ends with it", async () => {
+  await withDriver(async (drv) => {
+    // A background job that keeps none of the program's pipes: it outlived the program, its
+    // timeout and its disposal, holding its uid's processes until the driver stopped.
+    const left = async (options: SpawnOptions) => {
+      const p = await drv.spawn(["sh", "-c", "sleep 31 >/dev/null 2>&1 & echo $!"], {
+        timeout: 5000,
+        ...options,
+      });
+      const { status, stdout } = await p.output();
+      assertEquals(status.reason, "exit");
+      return Number(text(stdout));
+    };
+    const gone = async (pid: number) => {
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+      return !alive(pid);
+    };
+    const alive = (pid: number) => {
+      try {
+        return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+      } catch {
+        return false;
+      }
+    };
+    assert(await gone(await left({})), "the job of the program's group");
+    assert(await gone(await left({ newSession: true })), "the job of the program's session");
+    // A program that shares its control process's group leaves its job be: that group is
+    // not the program's.
+    const kept = await left({ ownProcessGroup: false });
+    assert(alive(kept), "a job in the control process's group");
+    Deno.kill(kept, "SIGKILL");
+  });
+});
+
 Deno.test("spawn: output, exit status, stderr and usage", async () => {
   await withDriver(async (drv) => {
     const r = await sh(drv, "echo out; echo err >&2; exit 3");

@@ -531,6 +531,7 @@ int alcove_call_spawn(struct alcove_state *ap, const struct alcove_arg *arg,
     c.max_output = sb.max_output;
     c.output_limited = sb.has_max_output;
     c.filtered = sb.nseccomp > 0 || under_seccomp();
+    c.own_group = sb.new_session || !sb.keep_pgrp;
     c.cg = cg;
     c.flowcontrol = ap->opt.flowcontrol;
     c.signaloneof = ap->opt.signaloneof;

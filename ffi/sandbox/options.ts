@@ -216,7 +216,8 @@ export interface SpawnOptions {
    * process's group: a job of a terminal stays the foreground job (the command line). The
    * root control process has a group of its own too unless the driver shares the host's
    * terminal (`Alcove.start({ inheritStdio: true })`): otherwise a program that reads or
-   * opens the terminal (a password prompt) is a background job and stops (SIGTTIN).
+   * opens the terminal (a password prompt) is a background job and stops (SIGTTIN). What is
+   * left in the program's own group when it exits is killed then; with false, nothing is.
    */
   ownProcessGroup?: boolean;
   /**
