@@ -266,6 +266,13 @@ await drv.stop();
         err === "status=141\n" && rc === "4\n",
         `stderr: ${err}\nstatus: ${rc}`,
       );
+      // A write that fails otherwise (a full disk) lost output: said, status 1.
+      const full = await quiet("sh", ["-c", `${line} >/dev/full`], dir);
+      check(
+        `${name}: through the driver, output that cannot be written is said, status 1`,
+        !full.ok && /^alcove: Cannot write the command's stdout: .*no space left/im.test(full.out),
+        full.out,
+      );
     }
     await Deno.writeTextFile(
       `${dir}/consumer.mts`,

@@ -1974,6 +1974,13 @@ Deno.test("cli: the command line becomes the supervisor, the command its child",
     );
     assertEquals({ err, rc }, { err: "status=141\n", rc: "4\n" });
   });
+  await t.step("the driver's output not written: said, status 1", async () => {
+    const r = await runPath(["--output-limit", "1M", ...ROOT, "sh", "-c", "printf hello"], {
+      redirects: ">/dev/full",
+    });
+    assertEquals(r.code, 1, r.err);
+    assertMatch(r.err, /^alcove: Cannot write the command's stdout: No space left on device/);
+  });
   await t.step("the driver's control process killed: one line, status 1", async () => {
     const r = await runPath([...ROOT, "sh", "-c", "kill -KILL $PPID; exec sleep 5"], {
       driver: true,

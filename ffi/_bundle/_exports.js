@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-TK7RAAU3.js");
+  const { runWithDriver } = await import("./_driver_run-IZZSKEDM.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

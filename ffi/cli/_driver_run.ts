@@ -213,10 +213,16 @@ export async function runWithDriver(
     return EXIT_STATUS.USAGE;
   }
   const proc = runtime.process;
-  // A reader of ours that goes away (`| head -c 10`) cancels the copy, which closes the
-  // command's pipe: its next write gets SIGPIPE, as it would writing there itself.
+  // A failed write cancels the copy, which closes the command's pipe: its next write gets
+  // SIGPIPE, as it would writing there itself. A reader that went away (`| head -c 10`) is
+  // said no more than it would be then; another failure (a full disk) lost output, which
+  // the status says.
+  const lost: string[] = [];
   const copy = (which: "stdout" | "stderr") =>
-    p[which].pipeTo(proc.output(which), { preventClose: true }).catch(() => {});
+    p[which].pipeTo(proc.output(which), { preventClose: true }).catch((e) => {
+      if ((e as { code?: string }).code === "EPIPE") return;
+      lost.push(`alcove: Cannot write the command's ${which}: ${(e as Error).message}`);
+    });
   const copies = piped ? [copy("stdout"), copy("stderr")] : [];
   let status: ProcessStatus;
   try {
@@ -228,7 +234,9 @@ export async function runWithDriver(
     return EXIT_STATUS.USAGE;
   }
   await Promise.allSettled(copies);
-  const code = exitStatus(status);
+  let code = exitStatus(status);
+  for (const line of lost) console.error(line);
+  if (lost.length > 0) code = EXIT_STATUS.USAGE;
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
   if (status.reason === "output-limit") {
     // A command that ended before it could be killed still had its output cut.

@@ -2296,9 +2296,12 @@ async function runWithDriver(plan, uid, given, opened) {
     return EXIT_STATUS.USAGE;
   }
   const proc = runtime.process;
+  const lost = [];
   const copy = (which) => p[which].pipeTo(proc.output(which), {
     preventClose: true
-  }).catch(() => {
+  }).catch((e) => {
+    if (e.code === "EPIPE") return;
+    lost.push(`alcove: Cannot write the command's ${which}: ${e.message}`);
   });
   const copies = piped ? [
     copy("stdout"),
@@ -2313,7 +2316,9 @@ async function runWithDriver(plan, uid, given, opened) {
     return EXIT_STATUS.USAGE;
   }
   await Promise.allSettled(copies);
-  const code = exitStatus(status);
+  let code = exitStatus(status);
+  for (const line of lost) console.error(line);
+  if (lost.length > 0) code = EXIT_STATUS.USAGE;
   if (status.reason === "timeout") console.error(`alcove: wall-clock limit reached: killed`);
   if (status.reason === "output-limit") {
     const what = status.signal ? "killed" : "the rest of the output was dropped";
