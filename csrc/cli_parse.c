@@ -470,9 +470,6 @@ static double radix_size(const char *text)
 /* parse.ts's sizeOf (the cgroup module's parseSize): bytes, or -1. */
 static double size_of(const char *text)
 {
-    double radix = radix_size(text);
-    if (radix != -2)
-        return radix;
     static const char UNITS[] = "KMGT";
     static const double SCALE[] = {1024.0, 1048576.0, 1073741824.0, 1099511627776.0};
     double n, scale = 1;
@@ -548,7 +545,9 @@ static int parse_rlimit(struct parsed *p, const char *a)
     if (key == NULL)
         return -1;
     p->owned[p->nowned++] = key;
-    size_t skip = name >= 7 && strncasecmp(a, "RLIMIT_", 7) == 0 ? 7 : 0;
+    size_t skip = 0;
+    while (name - skip >= 7 && strncasecmp(a + skip, "RLIMIT_", 7) == 0)
+        skip += 7;
     for (size_t k = skip; k < name; k++)
         key[k - skip] = (char)(a[k] >= 'a' && a[k] <= 'z' ? a[k] - ('a' - 'A') : a[k]);
     key[name - skip] = 0;
@@ -782,7 +781,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         } else if (strcmp(arg, "--size") == 0) {
             if (size > 0)
                 return usage("--size given twice for the same action");
-            next_size = size_of(a);
+            /* parse.ts's radixSize(a) ?? sizeOf(a) */
+            next_size = radix_size(a);
+            if (next_size == -2)
+                next_size = size_of(a);
             if (next_size <= 0)
                 return usage("--size takes a non-zero number of bytes");
         } else if (strcmp(arg, "--cap-add") == 0 || strcmp(arg, "--cap-drop") == 0) {
@@ -846,6 +848,10 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
     if (p->share_net)
         p->ns &= ~(1u << NS_NET);
     if (have_chdir) {
+        /* bubblewrap fails on an empty one (chdir("") is ENOENT): / instead would run a
+         * script's --chdir "$UNSET" somewhere it did not mean. */
+        if (p->chdir[0] == 0)
+            return usage("Can't chdir to an empty path (--chdir \"\")");
         size_t n = strlen(p->chdir);
         char *pwd = malloc(n + 5);
         if (pwd == NULL)
@@ -1006,10 +1012,6 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     }
     open_record(r, SB_ROOT);
     if (p->chdir != NULL) {
-        /* bubblewrap fails on an empty one (chdir("") is ENOENT): / instead would run a
-         * script's --chdir "$UNSET" somewhere it did not mean. */
-        if (p->chdir[0] == 0)
-            return usage("Can't chdir to an empty path (--chdir \"\")");
         /* A relative one is from /, where bubblewrap stands when it goes there. */
         char dir[4096] = "/";
         size_t n = strlen(p->chdir) + (p->chdir[0] != '/');

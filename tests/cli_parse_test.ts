@@ -148,6 +148,9 @@ const ACCEPTED: string[][] = [
   [...ROOT, "--rlimit", "RLIMIT_CORE=0", "--rlimit", "rlimit_rlimit_stack=unlimited", "true"],
   [...ROOT, "--rlimit", "NPROC=10:Infinity", "--rlimit", "CPU=UNLIMITED", "true"],
   [...ROOT, "--rlimit", "FSIZE=1\n:2\u2000K", "true"],
+  // Sizes, not bubblewrap's --size forms; one resource however often RLIMIT_ is written.
+  [...ROOT, "--rlimit", "NOFILE=010", "--rlimit", "CORE=09", "true"],
+  [...ROOT, "--rlimit", "NOFILE=50", "--rlimit", "RLIMIT_RLIMIT_NOFILE=60", "true"],
   [...ROOT, "--cap-drop", "ALL", "--cap-add", "cap_net_raw", "--cap-add", "CAP_SYS_ADMIN", "true"],
   [...ROOT, "--cap-add", "all", "--cap-drop", "Cap_Chown", "--unshare-user", "--uid", "5", "true"],
   [...ROOT, "--unshare-user", "--uid", "5", "--cap-add", "CAP_KILL", "true"],
@@ -244,8 +247,12 @@ const REFUSED: string[][] = [
   [...ROOT, "--rlimit", "AS=8192T", "true"],
   [...ROOT, "--rlimit", "AS=1:8192T", "true"],
   [...ROOT, "--rlimit", "NLIMITS=1", "--rlimit", "RLIMIT_INFINITY=1", "true"],
-  // The resource's name is checked before the rest of the request.
+  // The resource's name is checked before the rest of the request, after the command line.
   ["--bind", "", "/x", "--rlimit", "NOPE=1", "true"],
+  [...ROOT, "--chdir", "", "--rlimit", "NOPE=1", "true"],
+  ["--bind", "", "/x", "--chdir", "", "true"],
+  [...ROOT, "--rlimit", "NOFILE=0x10", "true"],
+  [...ROOT, "--rlimit", "RLIMIT_=1", "true"],
 ];
 
 Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace where the system makes them, as root too", async () => {

@@ -1320,6 +1320,7 @@ Deno.test("cli: our limits and options", async (t) => {
       hostname: "profiled",
       mounts: [{ type: "ro-bind", source: "/", target: "/" }],
       env: { PATH: "/usr/bin:/bin", FROM: "profile" },
+      rlimits: { nofile: 100, RLIMIT_CORE: 0 },
     };
     await Deno.writeTextFile(`${SCRATCH}profile.json`, JSON.stringify(profile));
     try {
@@ -1331,11 +1332,14 @@ Deno.test("cli: our limits and options", async (t) => {
         "x",
         "--tmpfs",
         "/mnt",
+        // The profile's, named otherwise: the command line's applies on top.
+        "--rlimit",
+        "NOFILE=50",
         "sh",
         "-c",
-        "hostname; echo $FROM $MORE; grep -c ' /mnt ' /proc/self/mountinfo",
+        "hostname; echo $FROM $MORE; grep -c ' /mnt ' /proc/self/mountinfo; ulimit -n; ulimit -c",
       ]);
-      assertEquals(r.out, "profiled\nprofile x\n1\n", r.err);
+      assertEquals(r.out, "profiled\nprofile x\n1\n50\n0\n", r.err);
       const bad = await run("alcove", ["--profile", `${SCRATCH}nope.json`, "true"]);
       assertEquals(bad.code, 1);
       assertStringIncludes(bad.err, `alcove: --profile: Can't read ${SCRATCH}nope.json`);

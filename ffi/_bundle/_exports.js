@@ -44,7 +44,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-3X67TD5T.js";
+} from "./chunk-JYDFEC4C.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-IZZSKEDM.js");
+  const { runWithDriver } = await import("./_driver_run-ZBAFXJSE.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

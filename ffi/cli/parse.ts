@@ -316,6 +316,12 @@ function sizeOf(text: string): number | undefined {
   }
 }
 
+/** A resource of --rlimit as the command line keys it: capitals, without `RLIMIT_` (however
+ * many times it was written: the C parser reads it the same way). */
+function rlimitName(name: string): string {
+  return name.toUpperCase().replace(/^(RLIMIT_)+/, "");
+}
+
 /** A cgroup limit of the command line, checked as spawn checks it but said of the option
  * (`--memory 1K: must be at least 4096 bytes, got 1024`). */
 function cgroupLimit<T extends number>(
@@ -981,7 +987,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         if (soft > hard) {
           throw new CommandLineError(`--rlimit: the soft limit is above the hard one: ${a}`);
         }
-        const name = m[1].toUpperCase().replace(/^RLIMIT_/, "");
+        const name = rlimitName(m[1]);
         if (!Object.hasOwn(rlimits, name)) plan.rlimitNames.push(name);
         rlimits[name] = { cur: soft, max: hard };
         break;
@@ -1074,7 +1080,11 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
   merged.namespaces = [...allNs];
   merged.mounts = [...(base.mounts ?? []), ...mounts];
   for (const [k, v] of Object.entries(o)) if (v !== undefined) merged[k] = v;
-  if (Object.keys(rlimits).length > 0) merged.rlimits = { ...(base.rlimits ?? {}), ...rlimits };
+  if (Object.keys(rlimits).length > 0) {
+    // The command line's apply on top of the profile's, resource by resource however named.
+    const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [rlimitName(k), v]);
+    merged.rlimits = { ...Object.fromEntries(before), ...rlimits };
+  }
   if (lockFiles.length > 0) merged.lockFiles = [...(base.lockFiles ?? []), ...lockFiles];
   const filters: SeccompFilter[] = [];
   if (seccompProfile !== undefined) {

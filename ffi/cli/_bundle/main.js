@@ -16,7 +16,7 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-EO7SY4JV.js";
+} from "./chunk-QGSZDXQV.js";
 import {
   ConstantTable,
   VERSION,
@@ -264,7 +264,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-SLTT2IK5.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-ZW22QEKS.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

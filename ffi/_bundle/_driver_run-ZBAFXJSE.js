@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-3X67TD5T.js";
+} from "./chunk-JYDFEC4C.js";
 import {
   openLocal
 } from "./chunk-VHHGCBQB.js";

@@ -273,6 +273,9 @@ function sizeOf(text) {
     return void 0;
   }
 }
+function rlimitName(name) {
+  return name.toUpperCase().replace(/^(RLIMIT_)+/, "");
+}
 function cgroupLimit(option, key, value, text) {
   try {
     checkCgroupLimits({
@@ -904,7 +907,7 @@ function parse(args, io, warnings) {
         if (soft > hard) {
           throw new CommandLineError(`--rlimit: the soft limit is above the hard one: ${a}`);
         }
-        const name = m[1].toUpperCase().replace(/^RLIMIT_/, "");
+        const name = rlimitName(m[1]);
         if (!Object.hasOwn(rlimits, name)) plan.rlimitNames.push(name);
         rlimits[name] = {
           cur: soft,
@@ -1012,10 +1015,16 @@ function parse(args, io, warnings) {
     ...mounts
   ];
   for (const [k, v] of Object.entries(o)) if (v !== void 0) merged[k] = v;
-  if (Object.keys(rlimits).length > 0) merged.rlimits = {
-    ...base.rlimits ?? {},
-    ...rlimits
-  };
+  if (Object.keys(rlimits).length > 0) {
+    const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [
+      rlimitName(k),
+      v
+    ]);
+    merged.rlimits = {
+      ...Object.fromEntries(before),
+      ...rlimits
+    };
+  }
   if (lockFiles.length > 0) merged.lockFiles = [
     ...base.lockFiles ?? [],
     ...lockFiles
