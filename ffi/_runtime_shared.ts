@@ -142,9 +142,21 @@ export function notConnected(
   timedOut: boolean,
 ): string {
   if (timedOut) return `it did not connect within ${timeout} ms`;
+  return `it ${howEnded(status)} before connecting`;
+}
+
+/**
+ * How a process ended, said after "it": "exited with status 3", "was killed by SIGKILL".
+ *
+ * @example
+ * ```ts ignore
+ * `it ${howEnded({ code: 3, signal: null })} before greeting`;
+ * ```
+ */
+export function howEnded(status: { code: number; signal: string | null }): string {
   return status.signal !== null
-    ? `it was killed by ${status.signal} before connecting`
-    : `it exited with status ${status.code} before connecting`;
+    ? `was killed by ${status.signal}`
+    : `exited with status ${status.code}`;
 }
 
 /** Whether ALCOVE_TRANSPORT asks for the pipe channel (to compare, or where sockets are barred). */

@@ -37,7 +37,7 @@ import {
   strangerCheck,
   VERSION,
 } from "./_native.ts";
-import { after, elapsed, hexOf, MAX_TIMER_MS, pipesForced } from "./_runtime_shared.ts";
+import { after, elapsed, hexOf, howEnded, MAX_TIMER_MS, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
 import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
@@ -390,7 +390,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
       await drv.stop();
       const why = outcome === "timeout"
         ? `it did not start within ${startTimeout} ms`
-        : `it exited before greeting (${JSON.stringify(await proc.exited)})`;
+        : `it ${howEnded(await proc.exited)} before greeting`;
       throw new Error(`Alcove.start: the root control process failed: ${why}`);
     }
     return drv;

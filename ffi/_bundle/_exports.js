@@ -12,7 +12,7 @@ import {
   seccompArchLocal,
   sigsysInfo,
   simulate
-} from "./chunk-YIREW365.js";
+} from "./chunk-QSQRTYHG.js";
 import {
   ALL_NAMESPACES,
   Alcove,
@@ -44,7 +44,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-JYDFEC4C.js";
+} from "./chunk-U56EFY3Y.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -77,7 +77,7 @@ import {
   u32,
   u64,
   u8
-} from "./chunk-VHHGCBQB.js";
+} from "./chunk-6SIWGIEA.js";
 import {
   AbortedError,
   AlcoveError,
@@ -94,7 +94,7 @@ import {
   ABI
 } from "./chunk-KKWCT7XI.js";
 import "./chunk-GTEONDCX.js";
-import "./chunk-I4HIAPP5.js";
+import "./chunk-KWAR6WHX.js";
 import {
   SECCOMP_ARCHES,
   X32_SYSCALL_BIT,
@@ -108,10 +108,10 @@ import {
   syscallNames,
   syscallNumber,
   syscallRanges
-} from "./chunk-4J3L4Y36.js";
+} from "./chunk-JRMAZCTX.js";
 import {
   runtime
-} from "./chunk-63KNIP7S.js";
+} from "./chunk-FRJJCAGD.js";
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_ARM,
@@ -995,7 +995,7 @@ async function runCommandLine(args, options = {}) {
       plan = planCommandLine(args, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import("./local-WEQQ6YGY.js")).openLocal();
+      local = (await import("./local-NMTT2BMS.js")).openLocal();
       plan = planCommandLine(args, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-ZBAFXJSE.js");
+  const { runWithDriver } = await import("./_driver_run-LHZ2FKJ5.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

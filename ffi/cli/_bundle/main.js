@@ -16,14 +16,14 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-QGSZDXQV.js";
+} from "./chunk-LE2ANZXV.js";
 import {
   ConstantTable,
   VERSION,
   findNative,
   libraryConstants,
   openLibrary
-} from "./chunk-FDTAEL6C.js";
+} from "./chunk-5CV5V6X4.js";
 import "./chunk-2ZGSE5O7.js";
 import {
   ABI
@@ -32,7 +32,7 @@ import "./chunk-GTEONDCX.js";
 import "./chunk-VCG2CDOK.js";
 import {
   runtime
-} from "./chunk-6JE425IP.js";
+} from "./chunk-PFPOWXQF.js";
 
 // ffi/cli/run.ts
 function boundingSet() {
@@ -233,7 +233,7 @@ async function runCommandLine(args2, options = {}) {
       plan = planCommandLine(args2, io);
     } catch (e) {
       if (!wantsLocal) throw e;
-      local = (await import(new URL("./local-NNPAWNQT.js", import.meta.url).href)).openLocal();
+      local = (await import(new URL("./local-IELYYXD3.js", import.meta.url).href)).openLocal();
       plan = planCommandLine(args2, io);
     }
     for (const w of plan.warnings) console.error(`alcove: ${w}`);
@@ -264,7 +264,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-ZW22QEKS.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-DJ7QMCVN.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }
