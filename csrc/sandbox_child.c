@@ -9,6 +9,11 @@
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
+#endif
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -432,13 +437,16 @@ static int mkdirs(const char *path, int self, mode_t mode, mode_t parents)
 }
 
 /* The mode of the parents an operation makes, as bubblewrap has it: 0755, less what the
- * mode it was given (--perms) denies the group and the others. */
+ * mode it was given (--perms, else bind-data's own 0600) denies the group and the others. */
 static mode_t parent_mode(const struct sb_mount *m)
 {
+    uint32_t given = m->mode;
+    if (given == SB_MODE_DEFAULT && (m->op == SB_MNT_BIND_DATA || m->op == SB_MNT_RO_BIND_DATA))
+        given = 0600;
     mode_t mode = 0755;
-    if (m->mode != SB_MODE_DEFAULT && (m->mode & 0070) == 0)
+    if (given != SB_MODE_DEFAULT && (given & 0070) == 0)
         mode &= ~(mode_t)0050;
-    if (m->mode != SB_MODE_DEFAULT && (m->mode & 0007) == 0)
+    if (given != SB_MODE_DEFAULT && (given & 0007) == 0)
         mode &= ~(mode_t)0005;
     return mode;
 }
@@ -601,7 +609,9 @@ static void bind_op(const struct sb_mount *m, const char *src, const char *dst, 
 {
     struct stat st;
     if (stat(src, &st) < 0) {
-        if (m->flags & SB_MNT_TRY)
+        /* a missing source only, as bubblewrap's: another failure (ENOTDIR, ELOOP, EACCES)
+         * is not a source that is absent */
+        if ((m->flags & SB_MNT_TRY) && errno == ENOENT)
             return;
         failf(errno, "mount", m->source.s, "Can't find source path %s", m->source.s);
     }
@@ -679,8 +689,9 @@ static void dev_op(const struct sb_mount *m, const char *dst)
         failf(errno, "mount", m->target.s, "Cannot mount devpts on %s/pts", m->target.s);
 }
 
-/* A mount operation's data into fd, then its mode; fd is closed. */
-static void write_data(const struct sb_mount *m, int fd, mode_t mode)
+/* A mount operation's data into fd, then its mode (unless -1: a file that was there keeps
+ * its own); fd is closed. */
+static void write_data(const struct sb_mount *m, int fd, int mode)
 {
     for (size_t off = 0; off < m->data.len;) {
         ssize_t n = write(fd, m->data.s + off, m->data.len - off);
@@ -690,7 +701,7 @@ static void write_data(const struct sb_mount *m, int fd, mode_t mode)
             failf(errno ? errno : EIO, "mount", m->target.s, "Cannot write %s", m->target.s);
         off += (size_t)n;
     }
-    if (fchmod(fd, mode) < 0)
+    if (mode >= 0 && fchmod(fd, (mode_t)mode) < 0)
         failf(errno, "mount", m->target.s, "Cannot chmod %s", m->target.s);
     close(fd);
 }
@@ -708,7 +719,7 @@ static void bind_data_op(const struct sb_mount *m, const char *dst)
     if (fd < 0)
         failf(errno, "mount", m->target.s, "Cannot create the data of %s", m->target.s);
     own(scratch, fd);
-    write_data(m, fd, mode);
+    write_data(m, fd, (int)mode);
     int rv = mkdirs(dst, 0, 0755, parent_mode(m));
     if (rv < 0)
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
@@ -761,6 +772,46 @@ static void bind_fd_op(const struct sb_mount *m, const char *src, const char *ds
               m->target.s);
 }
 
+/* A bind's source with its symbolic links resolved in the host's root, as bubblewrap
+ * resolves them before it leaves that root: from the scratch root, an absolute link
+ * (/etc/resolv.conf -> /run/...) would lead into the scratch root. 0 with src the resolved
+ * path (or left as it was where the kernel cannot resolve in a root, or /proc cannot say
+ * where it led), or -errno when there is no such source. */
+static int resolve_source(const struct sb_mount *m, char *src)
+{
+#if defined(SYS_openat2) && defined(RESOLVE_IN_ROOT)
+    int root = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return 0;
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT;
+    int fd = (int)syscall(SYS_openat2, root, m->source.s, &how, sizeof(how));
+    int err = errno;
+    close(root);
+    if (fd < 0)
+        return err == ENOENT || err == ENOTDIR || err == ELOOP || err == EACCES ||
+                       err == ENAMETOOLONG
+                   ? -err
+                   : 0; /* ENOSYS, or a filter's EPERM: looked up as before */
+    char link[64], path[PATH_CAP];
+    snprintf(link, sizeof(link), OLDROOT "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    path[n] = 0;
+    /* Seen from here, the file is under the old root (else /proc said something else). */
+    if (strncmp(path, OLDROOT "/", sizeof(OLDROOT)) == 0 || strcmp(path, OLDROOT) == 0)
+        memcpy(src, path, (size_t)n + 1);
+#else
+    (void)m;
+    (void)src;
+#endif
+    return 0;
+}
+
 static void mount_op(const struct sb_mount *m)
 {
     char dst[PATH_CAP], src[PATH_CAP];
@@ -768,6 +819,12 @@ static void mount_op(const struct sb_mount *m)
     path_join(src, OLDROOT, m->source.s, m->target.s);
     int rv;
     int by_fd = by_descriptor(m->source.s);
+    if ((m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND) && !by_fd &&
+        (rv = resolve_source(m, src)) < 0) {
+        if ((m->flags & SB_MNT_TRY) && rv == -ENOENT)
+            return;
+        failf(-rv, "mount", m->source.s, "Can't find source path %s", m->source.s);
+    }
     switch (m->op) {
     case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
     case SB_MNT_RO_BIND: by_fd ? bind_fd_op(m, src, dst, 1) : bind_op(m, src, dst, 0, 1); return;
@@ -838,7 +895,7 @@ static void mount_op(const struct sb_mount *m)
                 char have[4200];
                 ssize_t n = readlink(dst, have, sizeof(have) - 1);
                 if (n >= 0 && (have[n] = 0, strcmp(have, m->source.s) == 0))
-                    return; /* bubblewrap accepts the same link twice */
+                    return; /* the same link twice, as bubblewrap after 0.8 accepts */
             }
             failf(err, "mount", m->target.s, "Can't make symlink at %s", m->target.s);
         }
@@ -849,11 +906,17 @@ static void mount_op(const struct sb_mount *m)
         if ((rv = mkdirs(dst, 0, 0755, parent_mode(m))) < 0)
             failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
         mode_t mode = m->mode == SB_MODE_DEFAULT ? 0666 : (mode_t)(m->mode & 07777);
-        int fd = open(dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        /* A file made here gets the mode and owner; one that was there (a file of a bind
+         * from the host) only new contents, as bubblewrap's creat() gives it. */
+        int fd = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+        int made = fd >= 0;
+        if (fd < 0 && errno == EEXIST)
+            fd = open(dst, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
             failf(errno, "mount", m->target.s, "Cannot create file %s", m->target.s);
-        own(dst, fd);
-        write_data(m, fd, mode);
+        if (made)
+            own(dst, fd);
+        write_data(m, fd, made ? (int)mode : -1);
         return;
     }
     case SB_MNT_CHMOD:

@@ -867,6 +867,63 @@ Deno.test(
   },
 );
 
+Deno.test(needs("cli: --file, --bind-data and --args as bwrap has them", NO_BWRAP), async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "alcove-cli-file-" });
+  const stat = (path: string) =>
+    run("alcove", [...ROOT, "stat", "-c", "%a %u %g %s", path]).then((r) => r.out);
+  try {
+    await t.step(
+      "--file over a file that is there gives it contents, not a mode or owner",
+      async () => {
+        await Deno.writeTextFile(`${dir}/data`, "new\n");
+        for (const tool of ["bwrap", "alcove"] as const) {
+          await Deno.writeTextFile(`${dir}/secret`, "old contents\n", { mode: 0o600 });
+          await Deno.chmod(`${dir}/secret`, 0o600);
+          await Deno.chown(`${dir}/secret`, 0, 0);
+          const args = [...ROOT, "--unshare-user", "--uid", "0", "--bind", dir, "/mnt"];
+          const r = await run(
+            tool,
+            [...args, "--file", "3", "/mnt/secret", "true"],
+            `3<${dir}/data`,
+          );
+          assertEquals(r.code, 0, `${tool}: ${r.err}`);
+          assertEquals(await stat(`${dir}/secret`), "600 0 0 4\n", tool);
+        }
+      },
+    );
+    await t.step(
+      "a bind's source through an absolute symbolic link is the host's file",
+      async () => {
+        // /etc/resolv.conf -> /run/...: from the sandbox's scratch root, the link's target was
+        // looked up there, and the bind failed (or a -try one was skipped).
+        await Deno.symlink(`${dir}/data`, `${dir}/link`);
+        for (const op of ["--ro-bind", "--bind-try"]) {
+          await same([...ROOT, "--tmpfs", "/mnt", op, `${dir}/link`, "/mnt/x", "cat", "/mnt/x"]);
+        }
+      },
+    );
+    await t.step("--bind-data's parents are 0700, as its own 0600 asks", async () => {
+      const args = [...ROOT, "--tmpfs", "/tmp", "--ro-bind-data", "3", "/tmp/d/e/f", "stat"];
+      await same([...args, "-c", "%a", "/tmp/d", "/tmp/d/e", "/tmp/d/e/f"], `3<${dir}/data`);
+    });
+    await t.step("--args data that is not UTF-8 is refused, not passed on changed", async () => {
+      await Deno.writeFile(
+        `${dir}/args`,
+        new Uint8Array([...new TextEncoder().encode("--setenv\0X\0"), 0xff, 0xfe, 0]),
+      );
+      const r = await run("alcove", [...ROOT, "--args", "3", "true"], `3<${dir}/args`);
+      assertEquals(r, {
+        code: 1,
+        out: "",
+        err:
+          "alcove: --args 3: the data is not UTF-8: this command line cannot pass it on as given\n",
+      });
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test(
   needs("cli: setup failures name the path, with our reserved status", NO_BWRAP),
   async (t) => {
@@ -890,7 +947,11 @@ Deno.test(
       ], 125],
       [[...ROOT, "nope"], 127],
       [[...ROOT, "/etc/passwd"], 126],
+      // The -try forms skip a missing source only.
+      [[...ROOT, "--ro-bind-try", "/etc/hostname/x", "/mnt", "true"], 125],
+      [[...ROOT, "--bind-try", `${SCRATCH}loop`, "/mnt", "true"], 125],
     ];
+    await Deno.symlink(`${SCRATCH}loop`, `${SCRATCH}loop`).catch(() => {});
     for (const [args, code] of cases) {
       await t.step(args.join(" "), async () => {
         const [b, a] = await Promise.all([run("bwrap", args), run("alcove", args)]);
@@ -917,6 +978,7 @@ Deno.test(
         ]);
       }
     });
+    await Deno.remove(`${SCRATCH}loop`);
     // Nothing is left behind: no process of ours survives a failed setup.
     const ps = decoder.decode(
       (await new Deno.Command("ps", { args: ["-eo", "args"] }).output()).stdout,

@@ -44,7 +44,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-U56EFY3Y.js";
+} from "./chunk-C77CG5XS.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1026,7 +1026,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-LHZ2FKJ5.js");
+  const { runWithDriver } = await import("./_driver_run-7O5SCTNX.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

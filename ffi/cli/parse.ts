@@ -519,8 +519,16 @@ const ARGS_END = "\0";
 /** The words of an --args descriptor, as bubblewrap takes them: options only, up to the
  * first word that is not one ("--" or a command), the rest being dropped; then ARGS_END,
  * so that an option at the end cannot take its arguments from what follows --args. */
-function decodeArgs(bytes: Uint8Array): string[] {
-  const text = new TextDecoder().decode(bytes);
+function decodeArgs(bytes: Uint8Array, fd: string): string[] {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // Read otherwise, its words would reach the command changed (U+FFFD for each byte).
+    throw new CommandLineError(
+      `--args ${fd}: the data is not UTF-8: this command line cannot pass it on as given`,
+    );
+  }
   const parts = text.split("\0");
   if (parts[parts.length - 1] === "") parts.pop();
   let end = 0;
@@ -740,7 +748,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         return plan;
       case "--args":
         if (inArgs) throw new CommandLineError("--args not supported in arguments file");
-        queue.unshift(...decodeArgs(readFd(a, "--args data")));
+        queue.unshift(...decodeArgs(readFd(a, "--args data"), a));
         inArgs = true;
         break;
       case "--unshare-all":

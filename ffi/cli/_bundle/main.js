@@ -16,7 +16,7 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-LE2ANZXV.js";
+} from "./chunk-6T2FV2AH.js";
 import {
   ConstantTable,
   VERSION,
@@ -264,7 +264,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-DJ7QMCVN.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-4V627KID.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -5,7 +5,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-U56EFY3Y.js";
+} from "./chunk-C77CG5XS.js";
 import {
   openLocal
 } from "./chunk-6SIWGIEA.js";

@@ -446,8 +446,15 @@ function untrustedPreset(isTerminal, environment = {}) {
   };
 }
 var ARGS_END = "\0";
-function decodeArgs(bytes) {
-  const text = new TextDecoder().decode(bytes);
+function decodeArgs(bytes, fd) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", {
+      fatal: true
+    }).decode(bytes);
+  } catch {
+    throw new CommandLineError(`--args ${fd}: the data is not UTF-8: this command line cannot pass it on as given`);
+  }
   const parts = text.split("\0");
   if (parts[parts.length - 1] === "") parts.pop();
   let end = 0;
@@ -626,7 +633,7 @@ function parse(args, io, warnings) {
         return plan;
       case "--args":
         if (inArgs) throw new CommandLineError("--args not supported in arguments file");
-        queue.unshift(...decodeArgs(readFd2(a, "--args data")));
+        queue.unshift(...decodeArgs(readFd2(a, "--args data"), a));
         inArgs = true;
         break;
       case "--unshare-all":
