@@ -37,14 +37,6 @@ Deno.test("a prefix that closes its stdin and exits is reported by its status", 
     const err = await assertRejects(() => Alcove.start({ exec }), Error);
     assertStringIncludes(err.message, "it exited with status 3 before connecting");
   }
-  // Over the pipe channel, the same words.
-  Deno.env.set("ALCOVE_TRANSPORT", "pipes");
-  try {
-    const err = await assertRejects(() => Alcove.start({ exec }), Error);
-    assertStringIncludes(err.message, "it exited with status 3 before greeting");
-  } finally {
-    Deno.env.delete("ALCOVE_TRANSPORT");
-  }
 });
 
 Deno.test("stop kills a root that does not exit when its input closes", async () => {

@@ -448,6 +448,11 @@ Deno.test("native files gone after a start: the next start names what it ran, th
   }
 });
 
+Deno.test("over the pipe channel, a root that ends before its greeting says how", async () => {
+  const got = await fixtureJson("prefix_exit", { ALCOVE_TRANSPORT: "pipes" });
+  assertStringIncludes(got.message ?? "", "it exited with status 3 before greeting");
+});
+
 Deno.test("a root that exits before connecting is reported at once, with its status", async () => {
   // The real library beside an "alcove" that ends at once: with --allow-ffi, Deno's start
   // spawns it through the library and learns of its exit from SIGCHLD. A status of 0 and a
