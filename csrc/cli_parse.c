@@ -58,6 +58,7 @@ struct mount {
     uint32_t mode;
     double size; /* bytes, a whole number (--size); 0: none */
     const char *source, *target;
+    const char *option; /* the option that made it, to say a problem of it */
 };
 
 /* One --rlimit: the name without RLIMIT_, in capitals; the limits, -1 for unlimited. */
@@ -647,6 +648,7 @@ static int parse_args(struct parsed *p, int argc, char **argv, uid_t uid)
         memset(m, 0, sizeof(*m));
         m->mode = SB_MODE_DEFAULT;
         m->source = "";
+        m->option = arg;
         if (strcmp(arg, "--unshare-all") == 0) {
             p->ns |= 1u << NS_IPC | 1u << NS_PID | 1u << NS_NET | 1u << NS_UTS | 1u << NS_CGROUP;
             p->user_try = 1;
@@ -869,6 +871,12 @@ static int spawn_problem(const char *field, const char *what)
     return usage("spawn: options.%s: %s", field, what);
 }
 
+/* A refused mount, said of the option that made it (_common.ts's commandLineMessage). */
+static int mount_problem(const struct mount *m, const char *field, const char *what)
+{
+    return usage("%s: %s %s", m->option, field, what);
+}
+
 /* The mask of capabilities kept: bubblewrap's, every one of the bounding set for root
  * running the command as uid 0, none otherwise, then --cap-add and --cap-drop; --cap-add ALL
  * with a user namespace of its own adds every capability of the kernel (its creator holds
@@ -982,10 +990,8 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
         size_t n;
         const char *target = relative_to(m->target, "", tbuf, &n);
         if ((problem = target == NULL ? too_long(why, sizeof(why), n)
-                                      : abs_path_problem(target)) != NULL) {
-            snprintf(field, sizeof(field), "mounts[%zu].target", i);
-            return spawn_problem(field, problem);
-        }
+                                      : abs_path_problem(target)) != NULL)
+            return mount_problem(m, "the destination", problem);
         int bind = m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND;
         /* A host path: ".." in it is the host's to resolve. */
         const char *source = bind ? relative_to(m->source, cwd, sbuf, &n) : m->source;
@@ -993,14 +999,10 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
                   : bind                                         ? cwd_problem(source)
                   : m->op == SB_MNT_SYMLINK && m->source[0] == 0 ? "must not be empty"
                                                                  : NULL;
-        if (problem != NULL) {
-            snprintf(field, sizeof(field), "mounts[%zu].source", i);
-            return spawn_problem(field, problem);
-        }
-        if (m->size > 9007199254740991.0) {
-            snprintf(field, sizeof(field), "mounts[%zu].size", i);
-            return spawn_problem(field, "must be an integer from 0 to 9007199254740991");
-        }
+        if (problem != NULL)
+            return mount_problem(m, "the source", problem);
+        if (m->size > 9007199254740991.0)
+            return mount_problem(m, "the size", "must be an integer from 0 to 9007199254740991");
         open_record(r, SB_MOUNT);
         u8(r, m->op);
         u8(r, m->flags);

@@ -1562,6 +1562,11 @@ Deno.test("cli: our limits and options", async (t) => {
       [["--memory-high", "100"], "--memory-high 100: must be at least 4096 bytes, got 100"],
       [["--landlock-ro", "usr"], "--landlock-ro takes an absolute path: usr"],
       [["--landlock-rw", "./tmp"], "--landlock-rw takes an absolute path: ./tmp"],
+      [
+        ["--tmpfs", "/tmp", "--dir", "/tmp/a/../b"],
+        '--dir: the destination must not contain ".." components',
+      ],
+      [["--symlink", "", "/tmp/x"], "--symlink: the source must not be empty"],
     ];
     for (const [args, message] of cases) {
       for (const driver of [false, true]) {

@@ -27,6 +27,7 @@ import {
   capabilityNames,
   capabilityNumber,
   checkCgroupLimits,
+  commandLineMessage,
   commandOptions,
   compilesSeccomp,
   encodeSpawnRequest,
@@ -44,7 +45,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-C77CG5XS.js";
+} from "./chunk-YTOWFIGT.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -911,7 +912,7 @@ async function supervisorRequest(plan, uid) {
   } catch (e) {
     if (!(e instanceof TypeError || e instanceof RangeError)) return void 0;
     return {
-      message: e.message
+      message: commandLineMessage(plan, e.message)
     };
   }
 }
@@ -1026,7 +1027,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-7O5SCTNX.js");
+  const { runWithDriver } = await import("./_driver_run-ERIO6VLC.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -54,6 +54,25 @@ const STRERROR: Record<string, string> = {
   EIO: "Input/output error",
 };
 
+/** What a mount's field is, said to a command-line user. */
+const MOUNT_FIELD: Record<string, string> = {
+  target: "the destination",
+  source: "the source",
+  size: "the size",
+};
+
+/**
+ * spawn's message for a refused mount that an option made, said of that option
+ * (`--dir: the destination must not contain ".." components`, where spawn names
+ * `options.mounts[2].target`); any other message as it is. csrc/cli_parse.c says the same.
+ */
+export function commandLineMessage(plan: CommandLinePlan, message: string): string {
+  const m = /^spawn: options\.mounts\[(\d+)\]\.(\w+): (.*)$/s.exec(message);
+  const option = m ? plan.mountOptions[Number(m[1])] : undefined;
+  if (!m || option === undefined || !Object.hasOwn(MOUNT_FIELD, m[2])) return message;
+  return `${option}: ${MOUNT_FIELD[m[2]]} ${m[3]}`;
+}
+
 /**
  * The descriptors this process was given, among those open: not those the runtime opened
  * for itself, which a command line in a process of its own (bubblewrap) would find closed,

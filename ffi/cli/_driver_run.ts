@@ -13,7 +13,7 @@ import { DriverClosedError, SetupError } from "../errors.ts";
 import { type Local, openLocal } from "../local.ts";
 import type { Process, ProcessStatus } from "../sandbox/process.ts";
 import { type CommandLinePlan, EXIT_STATUS } from "./parse.ts";
-import { commandOptions, fdError, reportedNamespaces } from "./_common.ts";
+import { commandLineMessage, commandOptions, fdError, reportedNamespaces } from "./_common.ts";
 
 const encoder = new TextEncoder();
 
@@ -191,7 +191,7 @@ export async function runWithDriver(
     if (e instanceof SetupError) return setupFailure(e);
     // Bad options, or the control process lost (killed) before the answer: one line.
     if (e instanceof TypeError || e instanceof RangeError || e instanceof DriverClosedError) {
-      console.error(`alcove: ${e.message}`);
+      console.error(`alcove: ${commandLineMessage(plan, e.message)}`);
       return EXIT_STATUS.USAGE;
     }
     throw e;

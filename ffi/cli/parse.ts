@@ -172,6 +172,9 @@ export interface CommandLinePlan {
   /** The resources named by --rlimit (capitals, without `RLIMIT_`), which the platform's
    * constants decide. */
   rlimitNames: string[];
+  /** The option that made each of `options.mounts` (undefined for a profile's or preset's),
+   * to say a refused mount of the option. */
+  mountOptions: (string | undefined)[];
   /** Capabilities added (--cap-add) and dropped (--cap-drop), in order; "ALL" for all. */
   capOps: { add: boolean; cap: string }[];
   /** --json-status-fd. */
@@ -619,6 +622,7 @@ const ONLY_LAST = new Set([
 function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): CommandLinePlan {
   const queue = [...args];
   const mounts: Mount[] = [];
+  const mountOptions: string[] = []; // the option that made each of mounts
   const ns = new Set<Namespace>();
   // The environment edits, in order: applied at the end to what the command starts from (the
   // caller's environment, or that of a profile or preset).
@@ -630,6 +634,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     options: o,
     cgroup: {},
     rlimitNames: [],
+    mountOptions: [],
     capOps: [],
     blockFds: [],
     ownFds: [],
@@ -739,6 +744,10 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
     const withMode = <T extends Mount>(
       m: T,
     ): T => (perms === undefined ? m : { ...m, mode: perms });
+    const addMount = (m: Mount) => {
+      mounts.push(m);
+      mountOptions.push(arg);
+    };
     switch (arg) {
       case "--help":
         plan.action = "help";
@@ -827,12 +836,12 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
       case "--dev-bind-try":
       case "--ro-bind":
       case "--ro-bind-try":
-        mounts.push({ type: arg.slice(2) as "bind", source: onHost(a), target: inside(b) });
+        addMount({ type: arg.slice(2) as "bind", source: onHost(a), target: inside(b) });
         break;
       case "--bind-fd":
       case "--ro-bind-fd": {
         const fd = integer(a, "fd");
-        mounts.push({
+        addMount({
           type: arg === "--bind-fd" ? "bind" : "ro-bind",
           source: `/proc/self/fd/${fd}`,
           target: inside(b),
@@ -840,7 +849,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         break;
       }
       case "--remount-ro":
-        mounts.push({ type: "remount-ro", target: inside(a) });
+        addMount({ type: "remount-ro", target: inside(a) });
         break;
       case "--exec-label":
       case "--file-label":
@@ -848,24 +857,24 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
       case "--proc":
       case "--dev":
       case "--mqueue":
-        mounts.push({ type: arg.slice(2) as "proc", target: inside(a) });
+        addMount({ type: arg.slice(2) as "proc", target: inside(a) });
         break;
       case "--tmpfs":
-        mounts.push(
+        addMount(
           withMode({ type: "tmpfs", target: inside(a), ...(size === undefined ? {} : { size }) }),
         );
         break;
       case "--dir":
-        mounts.push(withMode({ type: "dir", target: inside(a) }));
+        addMount(withMode({ type: "dir", target: inside(a) }));
         break;
       case "--file":
-        mounts.push(
+        addMount(
           withMode({ type: "file", target: inside(b), data: readFd(a, "--file data") }),
         );
         break;
       case "--bind-data":
       case "--ro-bind-data":
-        mounts.push(
+        addMount(
           withMode({
             type: arg.slice(2) as "bind-data",
             target: inside(b),
@@ -874,14 +883,14 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
         );
         break;
       case "--symlink":
-        mounts.push({ type: "symlink", source: a, target: inside(b) });
+        addMount({ type: "symlink", source: a, target: inside(b) });
         break;
       case "--chmod": {
         const mode = octal(a);
         if (mode === undefined) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
-        mounts.push({ type: "chmod", target: inside(b), mode });
+        addMount({ type: "chmod", target: inside(b), mode });
         break;
       }
       case "--seccomp":
@@ -1087,6 +1096,7 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
   if (shareNet) allNs.delete("net");
   merged.namespaces = [...allNs];
   merged.mounts = [...(base.mounts ?? []), ...mounts];
+  plan.mountOptions = [...(base.mounts ?? []).map(() => undefined), ...mountOptions];
   for (const [k, v] of Object.entries(o)) if (v !== undefined) merged[k] = v;
   if (Object.keys(rlimits).length > 0) {
     // The command line's apply on top of the profile's, resource by resource however named.

@@ -31,7 +31,14 @@ import {
   parseCommandLine,
   userNamespacesAvailable,
 } from "./parse.ts";
-import { commandOptions, fdError, givenFds, readFd, reportedNamespaces } from "./_common.ts";
+import {
+  commandLineMessage,
+  commandOptions,
+  fdError,
+  givenFds,
+  readFd,
+  reportedNamespaces,
+} from "./_common.ts";
 
 /** The capabilities of this process's bounding set, by number. */
 function boundingSet(): number[] {
@@ -176,7 +183,7 @@ export async function supervisorRequest(
     return { words: supervisorWords(plan, uid), request };
   } catch (e) {
     if (!(e instanceof TypeError || e instanceof RangeError)) return undefined;
-    return { message: e.message };
+    return { message: commandLineMessage(plan, e.message) };
   }
 }
 

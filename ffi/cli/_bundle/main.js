@@ -4,6 +4,7 @@ import {
   CLI_USAGE,
   CommandLineError,
   EXIT_STATUS,
+  commandLineMessage,
   commandOptions,
   compilesSeccomp,
   encodeSpawnRequest,
@@ -16,7 +17,7 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-6T2FV2AH.js";
+} from "./chunk-QYGDIKVJ.js";
 import {
   ConstantTable,
   VERSION,
@@ -149,7 +150,7 @@ async function supervisorRequest(plan, uid) {
   } catch (e) {
     if (!(e instanceof TypeError || e instanceof RangeError)) return void 0;
     return {
-      message: e.message
+      message: commandLineMessage(plan, e.message)
     };
   }
 }
@@ -264,7 +265,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-4V627KID.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-L57GOV2N.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

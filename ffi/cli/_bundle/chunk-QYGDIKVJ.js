@@ -519,6 +519,7 @@ function parse(args, io, warnings) {
     ...args
   ];
   const mounts = [];
+  const mountOptions = [];
   const ns = /* @__PURE__ */ new Set();
   const envEdits = [];
   const o = {};
@@ -528,6 +529,7 @@ function parse(args, io, warnings) {
     options: o,
     cgroup: {},
     rlimitNames: [],
+    mountOptions: [],
     capOps: [],
     blockFds: [],
     ownFds: [],
@@ -624,6 +626,10 @@ function parse(args, io, warnings) {
       ...m,
       mode: perms
     };
+    const addMount = (m) => {
+      mounts.push(m);
+      mountOptions.push(arg);
+    };
     switch (arg) {
       case "--help":
         plan.action = "help";
@@ -717,7 +723,7 @@ function parse(args, io, warnings) {
       case "--dev-bind-try":
       case "--ro-bind":
       case "--ro-bind-try":
-        mounts.push({
+        addMount({
           type: arg.slice(2),
           source: onHost(a),
           target: inside(b)
@@ -726,7 +732,7 @@ function parse(args, io, warnings) {
       case "--bind-fd":
       case "--ro-bind-fd": {
         const fd = integer(a, "fd");
-        mounts.push({
+        addMount({
           type: arg === "--bind-fd" ? "bind" : "ro-bind",
           source: `/proc/self/fd/${fd}`,
           target: inside(b)
@@ -734,7 +740,7 @@ function parse(args, io, warnings) {
         break;
       }
       case "--remount-ro":
-        mounts.push({
+        addMount({
           type: "remount-ro",
           target: inside(a)
         });
@@ -745,13 +751,13 @@ function parse(args, io, warnings) {
       case "--proc":
       case "--dev":
       case "--mqueue":
-        mounts.push({
+        addMount({
           type: arg.slice(2),
           target: inside(a)
         });
         break;
       case "--tmpfs":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "tmpfs",
           target: inside(a),
           ...size === void 0 ? {} : {
@@ -760,13 +766,13 @@ function parse(args, io, warnings) {
         }));
         break;
       case "--dir":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "dir",
           target: inside(a)
         }));
         break;
       case "--file":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "file",
           target: inside(b),
           data: readFd2(a, "--file data")
@@ -774,14 +780,14 @@ function parse(args, io, warnings) {
         break;
       case "--bind-data":
       case "--ro-bind-data":
-        mounts.push(withMode({
+        addMount(withMode({
           type: arg.slice(2),
           target: inside(b),
           data: readFd2(a, `${arg} data`)
         }));
         break;
       case "--symlink":
-        mounts.push({
+        addMount({
           type: "symlink",
           source: a,
           target: inside(b)
@@ -792,7 +798,7 @@ function parse(args, io, warnings) {
         if (mode2 === void 0) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
-        mounts.push({
+        addMount({
           type: "chmod",
           target: inside(b),
           mode: mode2
@@ -1021,6 +1027,10 @@ function parse(args, io, warnings) {
     ...base.mounts ?? [],
     ...mounts
   ];
+  plan.mountOptions = [
+    ...(base.mounts ?? []).map(() => void 0),
+    ...mountOptions
+  ];
   for (const [k, v] of Object.entries(o)) if (v !== void 0) merged[k] = v;
   if (Object.keys(rlimits).length > 0) {
     const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [
@@ -1146,6 +1156,17 @@ var STRERROR = {
   EPIPE: "Broken pipe",
   EIO: "Input/output error"
 };
+var MOUNT_FIELD = {
+  target: "the destination",
+  source: "the source",
+  size: "the size"
+};
+function commandLineMessage(plan, message) {
+  const m = /^spawn: options\.mounts\[(\d+)\]\.(\w+): (.*)$/s.exec(message);
+  const option = m ? plan.mountOptions[Number(m[1])] : void 0;
+  if (!m || option === void 0 || !Object.hasOwn(MOUNT_FIELD, m[2])) return message;
+  return `${option}: ${MOUNT_FIELD[m[2]]} ${m[3]}`;
+}
 function givenFds(proc, runtimeName) {
   const fds = proc.openFds();
   const link = new Map(fds.map((fd) => [
@@ -2040,6 +2061,7 @@ export {
   parseCommandLine,
   reportedNamespaces,
   commandOptions,
+  commandLineMessage,
   givenFds,
   fdError,
   readFd,

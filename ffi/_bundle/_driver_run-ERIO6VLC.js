@@ -2,10 +2,11 @@
 import {
   Alcove,
   EXIT_STATUS,
+  commandLineMessage,
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-C77CG5XS.js";
+} from "./chunk-YTOWFIGT.js";
 import {
   openLocal
 } from "./chunk-6SIWGIEA.js";
@@ -157,7 +158,7 @@ async function runWithDriver(plan, uid, given, opened) {
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
     if (e instanceof TypeError || e instanceof RangeError || e instanceof DriverClosedError) {
-      console.error(`alcove: ${e.message}`);
+      console.error(`alcove: ${commandLineMessage(plan, e.message)}`);
       return EXIT_STATUS.USAGE;
     }
     throw e;

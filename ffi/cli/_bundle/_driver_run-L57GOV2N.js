@@ -10,13 +10,14 @@ import {
 } from "./chunk-2KUHPG3A.js";
 import {
   EXIT_STATUS,
+  commandLineMessage,
   commandOptions,
   compilesSeccomp,
   encodeSpawnRequest,
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-6T2FV2AH.js";
+} from "./chunk-QYGDIKVJ.js";
 import {
   ConstantTable,
   VERSION,
@@ -2273,7 +2274,7 @@ async function runWithDriver(plan, uid, given, opened) {
   } catch (e) {
     if (e instanceof SetupError) return setupFailure(e);
     if (e instanceof TypeError || e instanceof RangeError || e instanceof DriverClosedError) {
-      console.error(`alcove: ${e.message}`);
+      console.error(`alcove: ${commandLineMessage(plan, e.message)}`);
       return EXIT_STATUS.USAGE;
     }
     throw e;

@@ -3513,6 +3513,7 @@ function parse(args, io, warnings) {
     ...args
   ];
   const mounts = [];
+  const mountOptions = [];
   const ns = /* @__PURE__ */ new Set();
   const envEdits = [];
   const o = {};
@@ -3522,6 +3523,7 @@ function parse(args, io, warnings) {
     options: o,
     cgroup: {},
     rlimitNames: [],
+    mountOptions: [],
     capOps: [],
     blockFds: [],
     ownFds: [],
@@ -3618,6 +3620,10 @@ function parse(args, io, warnings) {
       ...m,
       mode: perms
     };
+    const addMount = (m) => {
+      mounts.push(m);
+      mountOptions.push(arg);
+    };
     switch (arg) {
       case "--help":
         plan.action = "help";
@@ -3711,7 +3717,7 @@ function parse(args, io, warnings) {
       case "--dev-bind-try":
       case "--ro-bind":
       case "--ro-bind-try":
-        mounts.push({
+        addMount({
           type: arg.slice(2),
           source: onHost(a),
           target: inside(b)
@@ -3720,7 +3726,7 @@ function parse(args, io, warnings) {
       case "--bind-fd":
       case "--ro-bind-fd": {
         const fd = integer(a, "fd");
-        mounts.push({
+        addMount({
           type: arg === "--bind-fd" ? "bind" : "ro-bind",
           source: `/proc/self/fd/${fd}`,
           target: inside(b)
@@ -3728,7 +3734,7 @@ function parse(args, io, warnings) {
         break;
       }
       case "--remount-ro":
-        mounts.push({
+        addMount({
           type: "remount-ro",
           target: inside(a)
         });
@@ -3739,13 +3745,13 @@ function parse(args, io, warnings) {
       case "--proc":
       case "--dev":
       case "--mqueue":
-        mounts.push({
+        addMount({
           type: arg.slice(2),
           target: inside(a)
         });
         break;
       case "--tmpfs":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "tmpfs",
           target: inside(a),
           ...size === void 0 ? {} : {
@@ -3754,13 +3760,13 @@ function parse(args, io, warnings) {
         }));
         break;
       case "--dir":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "dir",
           target: inside(a)
         }));
         break;
       case "--file":
-        mounts.push(withMode({
+        addMount(withMode({
           type: "file",
           target: inside(b),
           data: readFd2(a, "--file data")
@@ -3768,14 +3774,14 @@ function parse(args, io, warnings) {
         break;
       case "--bind-data":
       case "--ro-bind-data":
-        mounts.push(withMode({
+        addMount(withMode({
           type: arg.slice(2),
           target: inside(b),
           data: readFd2(a, `${arg} data`)
         }));
         break;
       case "--symlink":
-        mounts.push({
+        addMount({
           type: "symlink",
           source: a,
           target: inside(b)
@@ -3786,7 +3792,7 @@ function parse(args, io, warnings) {
         if (mode2 === void 0) {
           throw new CommandLineError("--chmod takes an octal argument <= 07777");
         }
-        mounts.push({
+        addMount({
           type: "chmod",
           target: inside(b),
           mode: mode2
@@ -4015,6 +4021,10 @@ function parse(args, io, warnings) {
     ...base.mounts ?? [],
     ...mounts
   ];
+  plan.mountOptions = [
+    ...(base.mounts ?? []).map(() => void 0),
+    ...mountOptions
+  ];
   for (const [k, v] of Object.entries(o)) if (v !== void 0) merged[k] = v;
   if (Object.keys(rlimits).length > 0) {
     const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [
@@ -4140,6 +4150,17 @@ var STRERROR = {
   EPIPE: "Broken pipe",
   EIO: "Input/output error"
 };
+var MOUNT_FIELD = {
+  target: "the destination",
+  source: "the source",
+  size: "the size"
+};
+function commandLineMessage(plan, message) {
+  const m = /^spawn: options\.mounts\[(\d+)\]\.(\w+): (.*)$/s.exec(message);
+  const option = m ? plan.mountOptions[Number(m[1])] : void 0;
+  if (!m || option === void 0 || !Object.hasOwn(MOUNT_FIELD, m[2])) return message;
+  return `${option}: ${MOUNT_FIELD[m[2]]} ${m[3]}`;
+}
 function givenFds(proc, runtimeName) {
   const fds = proc.openFds();
   const link = new Map(fds.map((fd) => [
@@ -4222,6 +4243,7 @@ export {
   parseCommandLine,
   reportedNamespaces,
   commandOptions,
+  commandLineMessage,
   givenFds,
   fdError,
   readFd
