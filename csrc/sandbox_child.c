@@ -9,11 +9,6 @@
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#endif
-#endif
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -772,58 +767,44 @@ static void bind_fd_op(const struct sb_mount *m, const char *src, const char *ds
               m->target.s);
 }
 
-/* A bind's source with its symbolic links resolved in the host's root, as bubblewrap
- * resolves them before it leaves that root: from the scratch root, an absolute link
- * (/etc/resolv.conf -> /run/...) would lead into the scratch root. 0 with src the resolved
- * path (or left as it was where the kernel cannot resolve in a root, or /proc cannot say
- * where it led), or -errno when there is no such source. */
-static int resolve_source(const struct sb_mount *m, char *src)
+/* Whether a mount operation binds a source of the host found by its path. */
+static int binds_host_path(const struct sb_mount *m)
 {
-#if defined(SYS_openat2) && defined(RESOLVE_IN_ROOT)
-    int root = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0)
-        return 0;
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT;
-    int fd = (int)syscall(SYS_openat2, root, m->source.s, &how, sizeof(how));
-    int err = errno;
-    close(root);
-    if (fd < 0)
-        return err == ENOENT || err == ENOTDIR || err == ELOOP || err == EACCES ||
-                       err == ENAMETOOLONG
-                   ? -err
-                   : 0; /* ENOSYS, or a filter's EPERM: looked up as before */
-    char link[64], path[PATH_CAP];
-    snprintf(link, sizeof(link), OLDROOT "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof(path) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    path[n] = 0;
-    /* Seen from here, the file is under the old root (else /proc said something else). */
-    if (strncmp(path, OLDROOT "/", sizeof(OLDROOT)) == 0 || strcmp(path, OLDROOT) == 0)
-        memcpy(src, path, (size_t)n + 1);
-#else
-    (void)m;
-    (void)src;
-#endif
-    return 0;
+    return (m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND) &&
+           !by_descriptor(m->source.s);
 }
 
-static void mount_op(const struct sb_mount *m)
+/* A bind's source, opened (O_PATH) while the host's root is still this process's, as
+ * bubblewrap resolves its sources before it leaves that root: once in the scratch root, an
+ * absolute link (/etc/resolv.conf -> /run/...) or a magic one (/dev/stdin) would be looked up
+ * there. The descriptor, or -errno. */
+static int open_source(const struct sb_mount *m)
+{
+    int fd = open(m->source.s, O_PATH | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+/* One operation; `source` is open_source's for a bind of a host path. */
+static void mount_op(const struct sb_mount *m, int source)
 {
     char dst[PATH_CAP], src[PATH_CAP];
     path_join(dst, NEWROOT, m->target.s, m->target.s);
     path_join(src, OLDROOT, m->source.s, m->target.s);
     int rv;
     int by_fd = by_descriptor(m->source.s);
-    if ((m->op == SB_MNT_BIND || m->op == SB_MNT_RO_BIND || m->op == SB_MNT_DEV_BIND) && !by_fd &&
-        (rv = resolve_source(m, src)) < 0) {
-        if ((m->flags & SB_MNT_TRY) && rv == -ENOENT)
-            return;
-        failf(-rv, "mount", m->source.s, "Can't find source path %s", m->source.s);
+    if (binds_host_path(m)) {
+        if (source < 0) {
+            if ((m->flags & SB_MNT_TRY) && source == -ENOENT)
+                return;
+            failf(-source, "mount", m->source.s, "Can't find source path %s", m->source.s);
+        }
+        /* Bound through its descriptor; by its path from the old root where there is no
+         * /proc to name the descriptor (absolute links then lead nowhere). */
+        char named[64];
+        struct stat st;
+        snprintf(named, sizeof(named), OLDROOT "/proc/self/fd/%d", source);
+        if (stat(named, &st) == 0)
+            memcpy(src, named, strlen(named) + 1);
     }
     switch (m->op) {
     case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
@@ -934,6 +915,9 @@ static void mount_op(const struct sb_mount *m)
  * the new root from the old; then the new root becomes / and the rest goes. */
 static void new_root(struct alcove_sandbox *sb)
 {
+    int source[SB_MAX_MOUNTS];
+    for (size_t i = 0; i < sb->nmounts; i++)
+        source[i] = binds_host_path(&sb->mounts[i]) ? open_source(&sb->mounts[i]) : -EBADF;
     if (mount("tmpfs", BASE, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
         fail(errno, "mount", "Cannot mount the scratch root on " BASE, BASE);
     if (chdir(BASE) < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
@@ -945,8 +929,11 @@ static void new_root(struct alcove_sandbox *sb)
     if (mount("newroot", "newroot", NULL, MS_BIND | MS_REC, NULL) < 0)
         fail(errno, "mount", "Cannot make the new root a mount point", "/");
     own("newroot", -1);
-    for (size_t i = 0; i < sb->nmounts; i++)
-        mount_op(&sb->mounts[i]);
+    for (size_t i = 0; i < sb->nmounts; i++) {
+        mount_op(&sb->mounts[i], source[i]);
+        if (source[i] >= 0)
+            close(source[i]);
+    }
     if (mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         umount2("oldroot", MNT_DETACH) < 0)
         fail(errno, "pivot_root", "Cannot detach the old root", "/");

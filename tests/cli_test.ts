@@ -900,6 +900,9 @@ Deno.test(needs("cli: --file, --bind-data and --args as bwrap has them", NO_BWRA
         for (const op of ["--ro-bind", "--bind-try"]) {
           await same([...ROOT, "--tmpfs", "/mnt", op, `${dir}/link`, "/mnt/x", "cat", "/mnt/x"]);
         }
+        // A magic link: the caller's working directory, not the setup's.
+        const cwd = [...ROOT, "--tmpfs", "/mnt", "--ro-bind", "/proc/self/cwd", "/mnt/x"];
+        await same([...cwd, "stat", "-c", "%i", "/mnt/x"]);
       },
     );
     await t.step("--bind-data's parents are 0700, as its own 0600 asks", async () => {
