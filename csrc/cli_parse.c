@@ -956,9 +956,16 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     const char *problem;
     /* The resources first, as run.ts checks them: a name this platform lacks is the
      * command line's mistake, whatever else is wrong. */
-    for (size_t i = 0; i < p->nrlimits; i++)
-        if (rlimit_resource(p->rlimits[i].name) < 0)
+    for (size_t i = 0; i < p->nrlimits; i++) {
+        long long resource = rlimit_resource(p->rlimits[i].name);
+        if (resource < 0)
             return usage("--rlimit: unknown resource %s", p->rlimits[i].name);
+        /* two names of one resource (OFILE is NOFILE): which limit was meant is not known */
+        for (size_t k = 0; k < i; k++)
+            if (rlimit_resource(p->rlimits[k].name) == resource)
+                return usage("--rlimit: %s and %s are the same resource", p->rlimits[k].name,
+                             p->rlimits[i].name);
+    }
     if (p->argv[0][0] == 0)
         return usage("spawn: argv[0] must not be empty");
     for (int i = 0; i < p->argc; i++)

@@ -253,6 +253,9 @@ const REFUSED: string[][] = [
   ["--bind", "", "/x", "--chdir", "", "true"],
   [...ROOT, "--rlimit", "NOFILE=0x10", "true"],
   [...ROOT, "--rlimit", "RLIMIT_=1", "true"],
+  // Two names of one resource, either order.
+  [...ROOT, "--rlimit", "NOFILE=200", "--rlimit", "OFILE=100", "true"],
+  [...ROOT, "--rlimit", "ofile=100", "--rlimit", "RLIMIT_NOFILE=200", "true"],
 ];
 
 Deno.test("cli parse: --unshare-user-try and --unshare-all make a user namespace where the system makes them, as root too", async () => {

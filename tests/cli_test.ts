@@ -1556,6 +1556,10 @@ Deno.test("cli: our limits and options", async (t) => {
       [["--rlimit", "NOPE=1"], "--rlimit: unknown resource NOPE"],
       [["--rlimit", "rlimit_nlimits=1"], "--rlimit: unknown resource NLIMITS"],
       [
+        ["--rlimit", "NOFILE=9", "--rlimit", "OFILE=8"],
+        "--rlimit: NOFILE and OFILE are the same resource",
+      ],
+      [
         ["--rlimit", "AS=8192T"],
         "--rlimit: a limit is at most 9007199254740991 or unlimited: AS=8192T",
       ],

@@ -45,7 +45,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-YTOWFIGT.js";
+} from "./chunk-KWKCRXTN.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -892,8 +892,15 @@ var LazyConstants = class extends ConstantTable {
   }
 };
 function unknownRlimit(plan, table) {
-  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === void 0);
-  return name === void 0 ? void 0 : `--rlimit: unknown resource ${name}`;
+  const seen = /* @__PURE__ */ new Map();
+  for (const name of plan.rlimitNames) {
+    const resource = rlimitResource(table, name);
+    if (resource === void 0) return `--rlimit: unknown resource ${name}`;
+    const before = seen.get(resource);
+    if (before !== void 0) return `--rlimit: ${before} and ${name} are the same resource`;
+    seen.set(resource, name);
+  }
+  return void 0;
 }
 async function supervisorRequest(plan, uid) {
   const o = commandOptions(plan);
@@ -1027,7 +1034,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-ERIO6VLC.js");
+  const { runWithDriver } = await import("./_driver_run-JOTATRPM.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

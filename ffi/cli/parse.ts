@@ -1099,9 +1099,12 @@ function parse(args: readonly string[], io: CommandLineIo, warnings: string[]): 
   plan.mountOptions = [...(base.mounts ?? []).map(() => undefined), ...mountOptions];
   for (const [k, v] of Object.entries(o)) if (v !== undefined) merged[k] = v;
   if (Object.keys(rlimits).length > 0) {
-    // The command line's apply on top of the profile's, resource by resource however named.
-    const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [rlimitName(k), v]);
-    merged.rlimits = { ...Object.fromEntries(before), ...rlimits };
+    // The command line's apply on top of the profile's, however the profile spells the
+    // name; the profile's others stay as written.
+    const kept = Object.entries(base.rlimits ?? {}).filter(([k]) =>
+      !Object.hasOwn(rlimits, rlimitName(k))
+    );
+    merged.rlimits = { ...Object.fromEntries(kept), ...rlimits };
   }
   if (lockFiles.length > 0) merged.lockFiles = [...(base.lockFiles ?? []), ...lockFiles];
   const filters: SeccompFilter[] = [];

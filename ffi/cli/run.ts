@@ -152,11 +152,19 @@ class LazyConstants extends ConstantTable {
   }
 }
 
-/** The message for a resource of --rlimit that this platform does not have, if any (the C
- * parser's is the same). */
+/** The message for a resource of --rlimit that this platform does not have, or that two
+ * names give, if any (the C parser's is the same). */
 function unknownRlimit(plan: CommandLinePlan, table: ConstantTable): string | undefined {
-  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === undefined);
-  return name === undefined ? undefined : `--rlimit: unknown resource ${name}`;
+  const seen = new Map<number, string>();
+  for (const name of plan.rlimitNames) {
+    const resource = rlimitResource(table, name);
+    if (resource === undefined) return `--rlimit: unknown resource ${name}`;
+    // Two names of one resource (OFILE is NOFILE): which limit was meant is not known.
+    const before = seen.get(resource);
+    if (before !== undefined) return `--rlimit: ${before} and ${name} are the same resource`;
+    seen.set(resource, name);
+  }
+  return undefined;
 }
 
 /** The supervisor's words and the spawn request for a plan, or the message of a request

@@ -17,7 +17,7 @@ import {
   reportedNamespaces,
   rlimitResource,
   userNamespacesAvailable
-} from "./chunk-QYGDIKVJ.js";
+} from "./chunk-ZATD3CWJ.js";
 import {
   ConstantTable,
   VERSION,
@@ -130,8 +130,15 @@ var LazyConstants = class extends ConstantTable {
   }
 };
 function unknownRlimit(plan, table) {
-  const name = plan.rlimitNames.find((n) => rlimitResource(table, n) === void 0);
-  return name === void 0 ? void 0 : `--rlimit: unknown resource ${name}`;
+  const seen = /* @__PURE__ */ new Map();
+  for (const name of plan.rlimitNames) {
+    const resource = rlimitResource(table, name);
+    if (resource === void 0) return `--rlimit: unknown resource ${name}`;
+    const before = seen.get(resource);
+    if (before !== void 0) return `--rlimit: ${before} and ${name} are the same resource`;
+    seen.set(resource, name);
+  }
+  return void 0;
 }
 async function supervisorRequest(plan, uid) {
   const o = commandOptions(plan);
@@ -265,7 +272,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-L57GOV2N.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-ZGI3YQWB.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

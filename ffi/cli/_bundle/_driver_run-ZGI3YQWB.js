@@ -17,7 +17,7 @@ import {
   fdError,
   loadSeccompCompiler,
   reportedNamespaces
-} from "./chunk-QYGDIKVJ.js";
+} from "./chunk-ZATD3CWJ.js";
 import {
   ConstantTable,
   VERSION,

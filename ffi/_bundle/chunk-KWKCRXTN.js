@@ -4027,12 +4027,9 @@ function parse(args, io, warnings) {
   ];
   for (const [k, v] of Object.entries(o)) if (v !== void 0) merged[k] = v;
   if (Object.keys(rlimits).length > 0) {
-    const before = Object.entries(base.rlimits ?? {}).map(([k, v]) => [
-      rlimitName(k),
-      v
-    ]);
+    const kept = Object.entries(base.rlimits ?? {}).filter(([k]) => !Object.hasOwn(rlimits, rlimitName(k)));
     merged.rlimits = {
-      ...Object.fromEntries(before),
+      ...Object.fromEntries(kept),
       ...rlimits
     };
   }

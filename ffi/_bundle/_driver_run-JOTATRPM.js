@@ -6,7 +6,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-YTOWFIGT.js";
+} from "./chunk-KWKCRXTN.js";
 import {
   openLocal
 } from "./chunk-6SIWGIEA.js";
