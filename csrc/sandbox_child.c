@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
@@ -600,6 +601,27 @@ static void mount_point_file(const char *dst, const char *target)
     close(fd);
 }
 
+/* A bind through a descriptor (OLDROOT/proc/self/fd/N) that the kernel refused with EINVAL:
+ * the file lies on a mount of another namespace (opened before this one was made, as
+ * /dev/stdin's is), which cannot be bound from here. Its path, seen in the old root, is bound
+ * instead, as --bind-fd's. Whether that worked; errno as the first failure left it if not. */
+static int bind_named(const struct sb_mount *m, const char *src, const char *dst, int err)
+{
+    char link[PATH_CAP], path[PATH_CAP];
+    ssize_t n;
+    if (err != EINVAL || strncmp(src, OLDROOT "/proc/self/fd/", sizeof(OLDROOT "/proc/self/fd/") - 1) != 0 ||
+        (n = readlink(src, link, sizeof(link) - 1)) <= 0 || link[0] != '/') {
+        errno = err;
+        return 0;
+    }
+    link[n] = 0;
+    path_join(path, OLDROOT, link, m->target.s);
+    if (mount(path, dst, NULL, MS_BIND | MS_REC, NULL) == 0)
+        return 1;
+    errno = err;
+    return 0;
+}
+
 static void bind_op(const struct sb_mount *m, const char *src, const char *dst, int dev, int ro)
 {
     struct stat st;
@@ -615,7 +637,7 @@ static void bind_op(const struct sb_mount *m, const char *src, const char *dst, 
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     if (!S_ISDIR(st.st_mode))
         mount_point_file(dst, m->target.s);
-    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 && !bind_named(m, src, dst, errno))
         failf(errno, "mount", m->target.s, "Cannot bind %s on %s", m->source.s, m->target.s);
     remount(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
     if (S_ISDIR(st.st_mode))
@@ -774,14 +796,24 @@ static int binds_host_path(const struct sb_mount *m)
            !by_descriptor(m->source.s);
 }
 
+/* A source to look up by its path from the old root, as before there were descriptors. */
+#define SOURCE_BY_PATH INT_MIN
+
 /* A bind's source, opened (O_PATH) while the host's root is still this process's, as
  * bubblewrap resolves its sources before it leaves that root: once in the scratch root, an
- * absolute link (/etc/resolv.conf -> /run/...) or a magic one (/dev/stdin) would be looked up
- * there. The descriptor, or -errno. */
-static int open_source(const struct sb_mount *m)
+ * absolute link (/etc/resolv.conf -> /run/...) or a magic one (/proc/self/cwd) would be looked
+ * up there. The descriptor, or -errno; SOURCE_BY_PATH past `below`, the descriptors the
+ * setup may hold (the rest of it needs some, and a low RLIMIT_NOFILE must not fail binds). */
+static int open_source(const struct sb_mount *m, long below)
 {
     int fd = open(m->source.s, O_PATH | O_CLOEXEC);
-    return fd >= 0 ? fd : -errno;
+    if (fd < 0)
+        return errno == EMFILE || errno == ENFILE ? SOURCE_BY_PATH : -errno;
+    if (fd >= below) {
+        close(fd);
+        return SOURCE_BY_PATH;
+    }
+    return fd;
 }
 
 /* One operation; `source` is open_source's for a bind of a host path. */
@@ -792,19 +824,26 @@ static void mount_op(const struct sb_mount *m, int source)
     path_join(src, OLDROOT, m->source.s, m->target.s);
     int rv;
     int by_fd = by_descriptor(m->source.s);
-    if (binds_host_path(m)) {
+    if (binds_host_path(m) && source != SOURCE_BY_PATH) {
         if (source < 0) {
             if ((m->flags & SB_MNT_TRY) && source == -ENOENT)
                 return;
             failf(-source, "mount", m->source.s, "Can't find source path %s", m->source.s);
         }
-        /* Bound through its descriptor; by its path from the old root where there is no
-         * /proc to name the descriptor (absolute links then lead nowhere). */
-        char named[64];
+        /* Bound through its descriptor; by its own path where there is no /proc to name
+         * the descriptor (absolute links then lead nowhere). A file with no path (a pipe
+         * behind /dev/stdin) is no source, as bubblewrap finds none. */
+        char named[64], link[8];
         struct stat st;
         snprintf(named, sizeof(named), OLDROOT "/proc/self/fd/%d", source);
-        if (stat(named, &st) == 0)
+        if (stat(named, &st) == 0) {
+            if (readlink(named, link, sizeof(link)) > 0 && link[0] != '/') {
+                if (m->flags & SB_MNT_TRY)
+                    return;
+                failf(ENOENT, "mount", m->source.s, "Can't find source path %s", m->source.s);
+            }
             memcpy(src, named, strlen(named) + 1);
+        }
     }
     switch (m->op) {
     case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
@@ -916,8 +955,12 @@ static void mount_op(const struct sb_mount *m, int source)
 static void new_root(struct alcove_sandbox *sb)
 {
     int source[SB_MAX_MOUNTS];
+    struct rlimit nofile;
+    long below = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 1u << 30
+                     ? (long)nofile.rlim_cur - 16
+                     : 1L << 30;
     for (size_t i = 0; i < sb->nmounts; i++)
-        source[i] = binds_host_path(&sb->mounts[i]) ? open_source(&sb->mounts[i]) : -EBADF;
+        source[i] = binds_host_path(&sb->mounts[i]) ? open_source(&sb->mounts[i], below) : -EBADF;
     if (mount("tmpfs", BASE, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
         fail(errno, "mount", "Cannot mount the scratch root on " BASE, BASE);
     if (chdir(BASE) < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)

@@ -903,6 +903,18 @@ Deno.test(needs("cli: --file, --bind-data and --args as bwrap has them", NO_BWRA
         // A magic link: the caller's working directory, not the setup's.
         const cwd = [...ROOT, "--tmpfs", "/mnt", "--ro-bind", "/proc/self/cwd", "/mnt/x"];
         await same([...cwd, "stat", "-c", "%i", "/mnt/x"]);
+        // One to a file opened before the sandbox's namespace was made, or to a pipe (no
+        // path: no source, which a -try form skips).
+        for (const op of ["--ro-bind", "--ro-bind-try"]) {
+          const stdin = [...ROOT, "--tmpfs", "/mnt", op, "/dev/stdin", "/mnt/i", "sh", "-c"];
+          await same([...stdin, "cat /mnt/i 2>/dev/null; echo ran"], `<${dir}/data`);
+          const [b, a] = await Promise.all(
+            (["bwrap", "alcove"] as const).map((tool) =>
+              run(tool, [...stdin, "echo ran"], "", "piped")
+            ),
+          );
+          assertEquals([a.code === 0, a.out], [b.code === 0, b.out], a.err);
+        }
       },
     );
     await t.step("--bind-data's parents are 0700, as its own 0600 asks", async () => {

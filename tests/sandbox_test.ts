@@ -112,6 +112,28 @@ Deno.test("spawn: what a program left in its process group ends with it", async 
   });
 });
 
+Deno.test(
+  needs("spawn: many binds under a low RLIMIT_NOFILE of the control process", NOT_ROOT),
+  async () => {
+    await withDriver(async (drv) => {
+      // The sources are held open while the host's root is the setup's: no more of them
+      // than the limit leaves room for.
+      const t = await drv.root.fork();
+      await t.setrlimit("RLIMIT_NOFILE", { cur: 64, max: 64 });
+      const mounts: Mount[] = Array.from({ length: 80 }, (_, i) => ({
+        type: "ro-bind",
+        source: "/usr",
+        target: `/mnt/u${i}`,
+      }));
+      const p = await t.spawn(["/usr/bin/sh", "-c", "ls /mnt | wc -l"], {
+        mounts: [...SYSTEM, { type: "tmpfs", target: "/mnt" }, ...mounts],
+      });
+      const o = await p.output();
+      assertEquals([text(o.stdout).trim(), o.status.code], ["80", 0], text(o.stderr));
+    });
+  },
+);
+
 Deno.test("spawn: output, exit status, stderr and usage", async () => {
   await withDriver(async (drv) => {
     const r = await sh(drv, "echo out; echo err >&2; exit 3");
