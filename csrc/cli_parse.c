@@ -61,10 +61,12 @@ struct mount {
     const char *option; /* the option that made it, to say a problem of it */
 };
 
-/* One --rlimit: the name without RLIMIT_, in capitals; the limits, -1 for unlimited. */
+/* One --rlimit: the name without RLIMIT_, in capitals; the limits, -1 for unlimited; the
+ * resource's number, once encode has looked it up. */
 struct rlim {
     const char *name;
     double cur, max;
+    long long resource;
 };
 
 /* One --cap-add or --cap-drop: the name in capitals (ASCII: cli.ts sends no other here). */
@@ -934,8 +936,6 @@ static int name_capabilities(struct parsed *p)
     return 0;
 }
 
-/* encodeSpawnRequest with the command line's options (ffi/cli/_common.ts, commandOptions):
- * the same records, in its order, and its checks. */
 /* The number of a resource of setrlimit(2) by name, RLIMIT_ before it or not (options.ts's
  * rlimitResource): -1 when this platform has none of that name. */
 static long long rlimit_resource(const char *name)
@@ -950,6 +950,8 @@ static long long rlimit_resource(const char *name)
     return resource >= 0 && resource < count ? resource : -1;
 }
 
+/* encodeSpawnRequest with the command line's options (ffi/cli/_common.ts, commandOptions):
+ * the same records, in its order, and its checks. */
 static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cwd)
 {
     char field[64];
@@ -957,14 +959,14 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     /* The resources first, as run.ts checks them: a name this platform lacks is the
      * command line's mistake, whatever else is wrong. */
     for (size_t i = 0; i < p->nrlimits; i++) {
-        long long resource = rlimit_resource(p->rlimits[i].name);
-        if (resource < 0)
-            return usage("--rlimit: unknown resource %s", p->rlimits[i].name);
+        struct rlim *l = &p->rlimits[i];
+        if ((l->resource = rlimit_resource(l->name)) < 0)
+            return usage("--rlimit: unknown resource %s", l->name);
         /* two names of one resource (OFILE is NOFILE): which limit was meant is not known */
         for (size_t k = 0; k < i; k++)
-            if (rlimit_resource(p->rlimits[k].name) == resource)
+            if (p->rlimits[k].resource == l->resource)
                 return usage("--rlimit: %s and %s are the same resource", p->rlimits[k].name,
-                             p->rlimits[i].name);
+                             l->name);
     }
     if (p->argv[0][0] == 0)
         return usage("spawn: argv[0] must not be empty");
@@ -1084,10 +1086,9 @@ static int encode(struct records *r, struct parsed *p, uid_t uid, const char *cw
     }
     for (size_t i = 0; i < p->nrlimits; i++) {
         const struct rlim *l = &p->rlimits[i];
-        long long resource = rlimit_resource(l->name);
         double value[2] = {l->cur, l->max};
         open_record(r, SB_RLIMIT);
-        u32(r, (uint32_t)resource);
+        u32(r, (uint32_t)l->resource);
         for (int k = 0; k < 2; k++)
             u64(r, value[k] == -2 ? UINT64_MAX : (uint64_t)value[k]);
     }

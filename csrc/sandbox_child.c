@@ -601,28 +601,27 @@ static void mount_point_file(const char *dst, const char *target)
     close(fd);
 }
 
-/* A bind through a descriptor (OLDROOT/proc/self/fd/N) that the kernel refused with EINVAL:
- * the file lies on a mount of another namespace (opened before this one was made, as
- * /dev/stdin's is), which cannot be bound from here. Its path, seen in the old root, is bound
- * instead, as --bind-fd's. Whether that worked; errno as the first failure left it if not. */
-static int bind_named(const struct sb_mount *m, const char *src, const char *dst, int err)
+/* The path that a descriptor's magic link (OLDROOT/proc/self/fd/N) names, seen in the old
+ * root, into path (PATH_CAP bytes): 0, or -errno; -ENOENT for a file that has no path (a
+ * pipe's "pipe:[N]"), which is no source to bind, as bubblewrap finds none. */
+static int path_named(const char *link_path, char *path, const char *target)
 {
-    char link[PATH_CAP], path[PATH_CAP];
-    ssize_t n;
-    if (err != EINVAL || strncmp(src, OLDROOT "/proc/self/fd/", sizeof(OLDROOT "/proc/self/fd/") - 1) != 0 ||
-        (n = readlink(src, link, sizeof(link) - 1)) <= 0 || link[0] != '/') {
-        errno = err;
-        return 0;
-    }
+    char link[PATH_CAP];
+    ssize_t n = readlink(link_path, link, sizeof(link) - 1);
+    if (n < 0)
+        return -errno;
     link[n] = 0;
-    path_join(path, OLDROOT, link, m->target.s);
-    if (mount(path, dst, NULL, MS_BIND | MS_REC, NULL) == 0)
-        return 1;
-    errno = err;
+    if (link[0] != '/')
+        return -ENOENT;
+    path_join(path, OLDROOT, link, target);
     return 0;
 }
 
-static void bind_op(const struct sb_mount *m, const char *src, const char *dst, int dev, int ro)
+/* A bind of src; `again`, when not NULL, is bound instead if the kernel refuses src with
+ * EINVAL (src a descriptor's magic link to a mount of another namespace, opened before this
+ * one was made, as /dev/stdin's file is: that path, seen in the old root, is bound). */
+static void bind_op(const struct sb_mount *m, const char *src, const char *again, const char *dst,
+                    int dev, int ro)
 {
     struct stat st;
     if (stat(src, &st) < 0) {
@@ -637,8 +636,11 @@ static void bind_op(const struct sb_mount *m, const char *src, const char *dst, 
         failf(-rv, "mount", m->target.s, "Cannot create %s", m->target.s);
     if (!S_ISDIR(st.st_mode))
         mount_point_file(dst, m->target.s);
-    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 && !bind_named(m, src, dst, errno))
-        failf(errno, "mount", m->target.s, "Cannot bind %s on %s", m->source.s, m->target.s);
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        int err = errno;
+        if (err != EINVAL || again == NULL || mount(again, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+            failf(err, "mount", m->target.s, "Cannot bind %s on %s", m->source.s, m->target.s);
+    }
     remount(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
     if (S_ISDIR(st.st_mode))
         remount_below(dst, m->target.s, ro ? MS_RDONLY : 0, dev);
@@ -775,18 +777,16 @@ static void proc_read_only(const char *dst)
  * is bound instead, and must turn out to be the same file. */
 static void bind_fd_op(const struct sb_mount *m, const char *src, const char *dst, int ro)
 {
-    char link[PATH_CAP], path[PATH_CAP];
-    ssize_t n = readlink(src, link, sizeof(link) - 1);
-    if (n < 0)
-        failf(errno, "mount", m->source.s, "Can't find source path %s", m->source.s);
-    link[n] = 0;
-    path_join(path, OLDROOT, link, m->target.s);
-    bind_op(m, path, dst, 0, ro);
+    char path[PATH_CAP];
+    int rv = path_named(src, path, m->target.s);
+    if (rv < 0)
+        failf(-rv, "mount", m->source.s, "Can't find source path %s", m->source.s);
+    bind_op(m, path, NULL, dst, 0, ro);
     struct stat want, got;
     if (fstat(source_fd(m->source.s), &want) < 0 || stat(dst, &got) < 0 ||
         want.st_dev != got.st_dev || want.st_ino != got.st_ino)
-        failf(EXDEV, "mount", m->target.s, "Can't bind %s on %s: it was replaced", link,
-              m->target.s);
+        failf(EXDEV, "mount", m->target.s, "Can't bind %s on %s: it was replaced",
+              path + sizeof(OLDROOT) - 1, m->target.s);
 }
 
 /* Whether a mount operation binds a source of the host found by its path. */
@@ -819,36 +819,38 @@ static int open_source(const struct sb_mount *m, long below)
 /* One operation; `source` is open_source's for a bind of a host path. */
 static void mount_op(const struct sb_mount *m, int source)
 {
-    char dst[PATH_CAP], src[PATH_CAP];
+    char dst[PATH_CAP], src[PATH_CAP], named[PATH_CAP];
     path_join(dst, NEWROOT, m->target.s, m->target.s);
     path_join(src, OLDROOT, m->source.s, m->target.s);
+    const char *again = NULL; /* bind_op's */
     int rv;
     int by_fd = by_descriptor(m->source.s);
     if (binds_host_path(m) && source != SOURCE_BY_PATH) {
+        /* Bound through its descriptor, or the path that names, by its own path where
+         * there is no /proc to name the descriptor (absolute links then lead nowhere). */
+        char link[64];
+        struct stat st;
+        snprintf(link, sizeof(link), OLDROOT "/proc/self/fd/%d", source);
+        if (source >= 0 && stat(link, &st) == 0) {
+            rv = path_named(link, named, m->target.s);
+            source = rv == -ENOENT ? rv : source;
+            again = rv == 0 ? named : NULL;
+            memcpy(src, link, strlen(link) + 1);
+        }
         if (source < 0) {
             if ((m->flags & SB_MNT_TRY) && source == -ENOENT)
                 return;
             failf(-source, "mount", m->source.s, "Can't find source path %s", m->source.s);
         }
-        /* Bound through its descriptor; by its own path where there is no /proc to name
-         * the descriptor (absolute links then lead nowhere). A file with no path (a pipe
-         * behind /dev/stdin) is no source, as bubblewrap finds none. */
-        char named[64], link[8];
-        struct stat st;
-        snprintf(named, sizeof(named), OLDROOT "/proc/self/fd/%d", source);
-        if (stat(named, &st) == 0) {
-            if (readlink(named, link, sizeof(link)) > 0 && link[0] != '/') {
-                if (m->flags & SB_MNT_TRY)
-                    return;
-                failf(ENOENT, "mount", m->source.s, "Can't find source path %s", m->source.s);
-            }
-            memcpy(src, named, strlen(named) + 1);
-        }
     }
     switch (m->op) {
-    case SB_MNT_BIND: by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, dst, 0, 0); return;
-    case SB_MNT_RO_BIND: by_fd ? bind_fd_op(m, src, dst, 1) : bind_op(m, src, dst, 0, 1); return;
-    case SB_MNT_DEV_BIND: bind_op(m, src, dst, 1, 0); return;
+    case SB_MNT_BIND:
+        by_fd ? bind_fd_op(m, src, dst, 0) : bind_op(m, src, again, dst, 0, 0);
+        return;
+    case SB_MNT_RO_BIND:
+        by_fd ? bind_fd_op(m, src, dst, 1) : bind_op(m, src, again, dst, 0, 1);
+        return;
+    case SB_MNT_DEV_BIND: bind_op(m, src, again, dst, 1, 0); return;
     case SB_MNT_REMOUNT_RO:
         remount(dst, m->target.s, MS_RDONLY, !(kept_flags(dst) & MS_NODEV));
         return;

@@ -40,7 +40,7 @@ import {
 import { after, elapsed, hexOf, howEnded, MAX_TIMER_MS, pipesForced } from "./_runtime_shared.ts";
 import { runtime, spawnHelper } from "./_runtime.ts";
 import type { HelperProcess } from "./_runtime_types.ts";
-import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage } from "./types.ts";
+import type { AlcoveEvent, CallOptions, Pipeline, ResourceUsage, UsageLimit } from "./types.ts";
 import { concat, DOWN, EOF_DISCARD, EVENT, HEADER, Reader, STATUS, UP, Writer } from "./_wire.ts";
 import {
   ABANDON,
@@ -175,6 +175,17 @@ function checkPipeline(call: string, pipeline: unknown): asserts pipeline is Pip
 
 /** The calls whose answer is a new process's pid. */
 const MAKES_PROCESS = new Set(["fork", "clone", "spawn"]);
+
+/** A usage event's reason (csrc/sandbox.h's SB_REASON_*) as its `limit`; 3, a kill of the
+ * control process's own, is none. */
+const USAGE_LIMIT: readonly UsageLimit[] = [
+  null,
+  "timeout",
+  "output-limit",
+  null,
+  "oom",
+  "seccomp",
+];
 
 function checkOptions(call: string, options: CallOptions | undefined): void {
   if (options === undefined) return;
@@ -1178,15 +1189,7 @@ export class Alcove extends AlcoveCalls implements AsyncDisposable {
         }
         ev = {
           type: "usage",
-          limit: reason === 1
-            ? "timeout"
-            : reason === 2
-            ? "output-limit"
-            : reason === 4
-            ? "oom"
-            : reason === 5
-            ? "seccomp"
-            : null,
+          limit: USAGE_LIMIT[reason] ?? null,
           usage,
         };
         break;

@@ -179,9 +179,19 @@ export type AlcoveEvent =
      * SIGSYS under a seccomp filter that spawn gave it or that it inherited, or any SIGSYS
      * of a forked child) and what it used. */
     type: "usage";
-    limit: "timeout" | "output-limit" | "oom" | "seccomp" | null;
+    limit: UsageLimit;
     usage: ResourceUsage;
   };
+
+/** What ended a process, where its status alone does not say (a usage event's `limit`).
+ *
+ * @example
+ * ```ts
+ * import type { UsageLimit } from "@alcove/alcove";
+ * const limit: UsageLimit = "timeout";
+ * ```
+ */
+export type UsageLimit = "timeout" | "output-limit" | "oom" | "seccomp" | null;
 
 /** What a process used, from wait4(2) and the control process's clock.
  *

@@ -45,7 +45,7 @@ import {
   rlimitResource,
   untrustedPreset,
   userNamespacesAvailable
-} from "./chunk-KWKCRXTN.js";
+} from "./chunk-KGMS7LQ6.js";
 import {
   ALCOVE_OPTIONS,
   AlcoveCalls,
@@ -1034,7 +1034,7 @@ async function runCommandLine(args, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import("./_driver_run-JOTATRPM.js");
+  const { runWithDriver } = await import("./_driver_run-EEPYM43L.js");
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -20,7 +20,7 @@ import {
   ProcessExitedError,
   SystemCallError,
 } from "../errors.ts";
-import type { Pipeline, ResourceUsage } from "../types.ts";
+import type { Pipeline, ResourceUsage, UsageLimit } from "../types.ts";
 import {
   ABANDON,
   CLOSE_OUTPUT,
@@ -319,7 +319,7 @@ export class Process implements AsyncDisposable {
   }
 
   async #wait(): Promise<ProcessStatus> {
-    let limit: "timeout" | "output-limit" | "oom" | "seccomp" | null = null;
+    let limit: UsageLimit = null;
     let counted = false;
     let usage: ResourceUsage = { wallMs: 0, userMs: 0, systemMs: 0, maxRssKb: 0 };
     for (;;) {

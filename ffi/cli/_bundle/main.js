@@ -272,7 +272,7 @@ async function runCommandLine(args2, options = {}) {
     console.error(`alcove: ${unknown}`);
     return EXIT_STATUS.USAGE;
   }
-  const { runWithDriver } = await import(new URL("./_driver_run-ZGI3YQWB.js", import.meta.url).href);
+  const { runWithDriver } = await import(new URL("./_driver_run-LPBNYCL6.js", import.meta.url).href);
   const named = plan.ownFds.length > 0 ? given() : /* @__PURE__ */ new Set();
   return await runWithDriver(plan, uid, named, local);
 }

@@ -6,7 +6,7 @@ import {
   commandOptions,
   fdError,
   reportedNamespaces
-} from "./chunk-KWKCRXTN.js";
+} from "./chunk-KGMS7LQ6.js";
 import {
   openLocal
 } from "./chunk-6SIWGIEA.js";
